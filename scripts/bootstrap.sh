@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs what Parley needs to build and test on Debian 12, and fetches DuckDB 1.4.4.
+# Idempotent: installs only missing packages and downloads DuckDB only when it is absent or
+# does not match the pinned integrity hash. Uses sudo when not run as root.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+third_party="$here/third_party"
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libpg-query-dev libsqlite3-dev libssl-dev libsodium-dev
+  nlohmann-json3-dev libcli11-dev libabsl-dev libcpp-httplib-dev libpq-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# Node and npm are only needed to fetch DuckDB; a machine that has them from elsewhere is fine.
+if command -v npm >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# DuckDB 1.4.4: the official shared library from the npm registry, the C API header from the
+# duckdb source package. Both are checked against pinned sha512 integrity hashes.
+case "$(uname -m)" in
+  x86_64) lib_pkg="@duckdb/node-bindings-linux-x64@1.4.4-r.4" ;;
+  aarch64|arm64) lib_pkg="@duckdb/node-bindings-linux-arm64@1.4.4-r.3" ;;
+  *) echo "bootstrap: unsupported architecture $(uname -m)" >&2; exit 1 ;;
+esac
+header_pkg="duckdb@1.4.4"
+duckdb_dir="$third_party/duckdb"
+stamp="$duckdb_dir/.fetched-$(echo "$lib_pkg $header_pkg" | tr '/@ ' '___')"
+if [ -f "$stamp" ] && [ -f "$duckdb_dir/lib/libduckdb.so" ] && [ -f "$duckdb_dir/include/duckdb.h" ]; then
+  exit 0
+fi
+
+declare -A integrity=(
+  ["@duckdb/node-bindings-linux-x64@1.4.4-r.4"]="sha512-jBTL/WvfwxLToFa/pVHfT6elMtltJGnc3wSuxZD9OfMltit9YUdVFS37vBFQzXMT1Z8OWjtSjMh+zPKxOwHLHA=="
+  ["@duckdb/node-bindings-linux-arm64@1.4.4-r.3"]="sha512-qF2/WhB+i+8is60RrpTY/5ZnywIUayuBiVXSuQ4rrRn1m1gvfKqPvjySbiDjYgQo/6OXu/fax0KC1gXnNWoLEA=="
+  ["duckdb@1.4.4"]="sha512-hEJJ5hyVF0VLj3dmOLpsWrQR0b3d4Ykqtygm6iUXjHJDDnSqg/USKxcb5qvNrOhFYPgktayU6dXCtgPqcmmpog=="
+)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fetch() {  # fetch PKG: npm pack into $work, verify the pinned integrity, print the tarball path
+  local pkg=$1 json got want
+  json=$(cd "$work" && npm pack --json --silent "$pkg")
+  got=$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["integrity"])')
+  want=${integrity[$pkg]}
+  if [ "$got" != "$want" ]; then
+    echo "bootstrap: integrity mismatch for $pkg (got $got)" >&2
+    exit 1
+  fi
+  printf '%s/%s\n' "$work" "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["filename"])')"
+}
+echo "bootstrap: fetching DuckDB ($lib_pkg, $header_pkg)"
+lib_tgz=$(fetch "$lib_pkg")
+header_tgz=$(fetch "$header_pkg")
+rm -rf "$duckdb_dir.tmp" && mkdir -p "$duckdb_dir.tmp/lib" "$duckdb_dir.tmp/include"
+tar -xzf "$lib_tgz" -C "$work" package/libduckdb.so
+mv "$work/package/libduckdb.so" "$duckdb_dir.tmp/lib/"
+tar -xzf "$header_tgz" -C "$work" package/src/duckdb/src/include/duckdb.h
+mv "$work/package/src/duckdb/src/include/duckdb.h" "$duckdb_dir.tmp/include/"
+touch "$duckdb_dir.tmp/$(basename "$stamp")"
+rm -rf "$duckdb_dir" && mkdir -p "$third_party" && mv "$duckdb_dir.tmp" "$duckdb_dir"
+echo "bootstrap: DuckDB ready in $duckdb_dir"

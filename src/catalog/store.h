@@ -1,0 +1,156 @@
+// The catalog: everything Parley remembers about collaborations, members, tables, analysis
+// rules, queries and the audit log, in one SQLite file (WAL mode) under the home directory.
+//
+// The store is a plain record keeper: it checks integrity (unique names, foreign keys) but not
+// permissions — the service layer decides who may do what. Every mutating call appends an audit
+// entry in the same SQLite transaction, so a change and its audit record land together or not
+// at all.
+//
+//   PARLEY_ASSIGN_OR_RETURN(auto store, catalog::Store::Open("/home/me/.parley/catalog.db", clock));
+//   PARLEY_RETURN_IF_ERROR(store->CreateCollaboration({...}, "retailer"));
+//
+// Thread safety: a Store is used by one thread at a time (the CLI is single-threaded; the
+// server will hold one Store per request or serialise access).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace parley::catalog {
+
+// Seconds since the Unix epoch, injectable so tests are deterministic.
+using Clock = std::function<int64_t()>;
+int64_t SystemClockSeconds();
+
+enum class MemberStatus { kInvited, kActive, kLeft, kRemoved };
+std::string MemberStatusName(MemberStatus status);
+
+struct Member {
+  std::string name;
+  bool can_query = false;
+  bool can_receive = false;
+  MemberStatus status = MemberStatus::kActive;
+};
+
+struct Collaboration {
+  std::string name;          // unique; [a-z0-9_-]{1,64}
+  std::string description;
+  std::string creator;       // a member name
+  bool query_logging = false;
+  int64_t created_at = 0;
+  std::vector<Member> members;
+};
+
+// One column of a table's pinned schema. `type` is a DuckDB type name (BIGINT, VARCHAR, ...).
+struct Column {
+  std::string name;
+  std::string type;
+};
+
+enum class SourceKind { kCsv, kParquet };
+std::string SourceKindName(SourceKind kind);  // "csv" | "parquet"
+
+struct Table {
+  std::string collaboration;
+  std::string name;                  // unique within the collaboration
+  std::string owner;                 // member name
+  SourceKind kind = SourceKind::kCsv;
+  std::string location;              // absolute path or glob
+  std::vector<Column> source_schema; // every column of the source, pinned when added
+  std::vector<std::string> allowed_columns;  // subset of source_schema names, in that order
+  std::optional<std::string> rule_json;      // the analysis rule document, canonical JSON
+  int64_t created_at = 0;
+};
+
+enum class QueryStatus { kRejected, kSucceeded, kFailed };
+std::string QueryStatusName(QueryStatus status);
+
+struct QueryRecord {
+  int64_t id = 0;                    // assigned by RecordQuery
+  std::string collaboration;
+  std::string runner;
+  std::string sql;                   // the text the runner submitted
+  QueryStatus status = QueryStatus::kRejected;
+  std::string verdict_json;          // violations, or empty for an allowed query
+  std::string rendered_sql;          // what the engine ran (empty when rejected)
+  std::vector<std::string> receivers;
+  std::vector<std::string> tables;   // names of the tables the query touched
+  std::string result_path;           // where the result was stored (empty if none)
+  int64_t row_count = 0;
+  std::string error;                 // execution error, for kFailed
+  int64_t created_at = 0;
+};
+
+struct AuditEntry {
+  int64_t seq = 0;                   // 1, 2, 3, ... over the whole catalog
+  int64_t time = 0;
+  std::string collaboration;         // may be empty for catalog-wide actions
+  std::string actor;                 // member name
+  std::string action;                // e.g. "collaboration.create", "query.run"
+  std::string details_json;          // canonical JSON object, metadata only, never data values
+  std::string prev_hash;             // hex SHA-256 of the previous entry, 64 zeros for the first
+  std::string hash;                  // hex SHA-256 over prev_hash and this entry's fields
+};
+
+struct AuditVerification {
+  bool ok = true;
+  int64_t entries = 0;
+  std::string problem;  // when !ok: which entry (seq) fails and how (edited, reordered, missing)
+};
+
+class Store {
+ public:
+  // Opens (creating if absent) the catalog at `path`, applies pending schema migrations.
+  // Errors: Internal for SQLite failures; FailedPrecondition when the file's schema version is
+  // newer than this binary knows.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, Clock clock);
+  ~Store();
+
+  // Collaborations. Create fails with AlreadyExists for a taken name; the creator becomes an
+  // active member with the abilities given in `collaboration.members` (it must be listed there).
+  absl::Status CreateCollaboration(const Collaboration& collaboration);
+  absl::StatusOr<Collaboration> GetCollaboration(const std::string& name);  // NotFound
+  absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
+
+  // Members: AlreadyExists / NotFound.
+  absl::Status AddMember(const std::string& collaboration, const Member& member,
+                         const std::string& actor);
+  absl::Status SetMemberStatus(const std::string& collaboration, const std::string& member,
+                               MemberStatus status, const std::string& actor);
+
+  // Tables: AlreadyExists / NotFound. `SetRule` replaces the rule (audit records old and new
+  // rule hashes).
+  absl::Status AddTable(const Table& table, const std::string& actor);
+  absl::StatusOr<Table> GetTable(const std::string& collaboration, const std::string& name);
+  absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
+  absl::Status SetRule(const std::string& collaboration, const std::string& table,
+                       const std::string& rule_json, const std::string& actor);
+
+  // Queries. RecordQuery assigns and returns the id and appends an audit entry whose action is
+  // "query.rejected", "query.succeeded" or "query.failed".
+  absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
+  absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
+  absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
+
+  // Audit log: append-only, hash-chained. Append is used by the service for actions that do not
+  // change other records (e.g. "query.submitted").
+  absl::Status AppendAudit(const std::string& collaboration, const std::string& actor,
+                           const std::string& action, const std::string& details_json);
+  absl::StatusOr<std::vector<AuditEntry>> ListAudit(const std::string& collaboration);
+  // Recomputes the chain; reports the first edited, reordered or deleted entry (including a
+  // deleted last entry, detected against the head recorded separately).
+  absl::StatusOr<AuditVerification> VerifyAudit();
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::catalog

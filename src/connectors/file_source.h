@@ -1,0 +1,35 @@
+// File sources: CSV and Parquet files (a path or a glob) registered as tables. A connector
+// infers a schema once (when the table is added, to be pinned in the catalog) and later builds
+// the view the engine creates over the source, exposing only the allowed columns. Before a query
+// runs, the live schema is compared with the pinned one so a file that changed shape fails with a
+// clear error instead of a wrong answer.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "catalog/store.h"
+#include "exec/engine.h"
+
+namespace parley::connectors {
+
+// Resolves `location` to an absolute path or glob. NotFound when no file matches (the message
+// names the location); InvalidArgument for an unsupported extension when kind is not given.
+absl::StatusOr<std::string> ResolveLocation(const std::string& location);
+absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location);
+
+// Reads the source's header / metadata and returns its columns. InvalidArgument for a file
+// DuckDB cannot read as that kind (malformed CSV, not a Parquet file), naming the location but
+// never quoting its contents.
+absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kind,
+                                                         const std::string& location);
+
+// The view over `table` exposing its allowed columns, reading with the pinned types.
+exec::SourceView ViewFor(const catalog::Table& table);
+
+// Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition
+// naming the table, the column and both types when they differ, or the missing column.
+absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table);
+
+}  // namespace parley::connectors

@@ -1,0 +1,466 @@
+#include "policy/aggregation_check.h"
+
+#include <numeric>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace parley::policy {
+namespace {
+
+using sql::BoundExpr;
+using sql::BoundExprKind;
+
+bool IsAllowedOperator(const std::string& op) {
+  static const std::set<std::string> kOperators = {
+      "+", "-", "*", "/", "%", "=", "<>", "!=", "<", ">", "<=", ">=", "AND", "OR", "NOT",
+      "LIKE", "ILIKE", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
+  return kOperators.contains(op);
+}
+
+// The AWS name of an aggregate call: COUNT, COUNT_DISTINCT, SUM, SUM_DISTINCT, AVG; "" otherwise.
+std::string AggregateName(const BoundExpr& expr) {
+  if (expr.name == "count") return expr.distinct ? "COUNT_DISTINCT" : "COUNT";
+  if (expr.name == "sum") return expr.distinct ? "SUM_DISTINCT" : "SUM";
+  if (expr.name == "avg" && !expr.distinct) return "AVG";
+  return "";
+}
+
+std::string CallText(const BoundExpr& expr) {
+  return absl::StrCat(absl::AsciiStrToUpper(expr.name), expr.distinct ? "(DISTINCT …)" : "(…)");
+}
+
+bool ContainsAggregate(const BoundExpr& expr) {
+  if (expr.kind == BoundExprKind::kAggregate) return true;
+  for (const auto& arg : expr.args) {
+    if (ContainsAggregate(*arg)) return true;
+  }
+  return false;
+}
+
+void CollectColumns(const BoundExpr& expr, std::vector<const BoundExpr*>& columns) {
+  if (expr.kind == BoundExprKind::kColumn) columns.push_back(&expr);
+  for (const auto& arg : expr.args) CollectColumns(*arg, columns);
+}
+
+class AggregationChecker {
+ public:
+  AggregationChecker(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
+                     const std::string& runner, Verdict& verdict)
+      : query_(query), rules_(rules), runner_(runner), verdict_(verdict) {
+    parent_.resize(query.tables.size());
+    std::iota(parent_.begin(), parent_.end(), 0);
+  }
+
+  void Run() {
+    for (const sql::Construct& construct : query_.constructs) {
+      Add("construct_not_allowed", -1, "", construct.clause, construct.location,
+          absl::StrCat("aggregation rules do not allow ", construct.what), HintFor(construct));
+    }
+    // A statement the binder did not bind in full (CTEs, set operations) is judged on its
+    // constructs alone; so is one that reads a table without a rule.
+    if (query_.from.empty()) return;
+    for (const Rule* rule : rules_) {
+      if (rule == nullptr) return;
+    }
+    bool has_aggregate = false;
+    for (const sql::BoundSelectItem& item : query_.select) {
+      has_aggregate |= ContainsAggregate(*item.expr);
+      CheckExpr(*item.expr, sql::kClauseSelect, false);
+    }
+    if (!has_aggregate) {
+      Add("no_aggregate", -1, "", sql::kClauseSelect,
+          query_.select.empty() ? -1 : query_.select.front().location,
+          "an aggregation query must select at least one aggregate function",
+          "add COUNT, COUNT(DISTINCT …), SUM or AVG of an aggregate column");
+    }
+    if (query_.where) CheckExpr(*query_.where, sql::kClauseWhere, false);
+    for (const auto& group : query_.group_by) CheckExpr(*group, sql::kClauseGroupBy, false);
+    if (query_.having) CheckExpr(*query_.having, sql::kClauseHaving, false);
+    for (const sql::BoundOrderItem& order : query_.order_by) {
+      CheckExpr(*order.expr, sql::kClauseOrderBy, false);
+    }
+    for (const auto& root : query_.from) CheckFrom(*root);
+    for (const sql::BoundSelectItem& item : query_.select) CheckGrouped(*item.expr, sql::kClauseSelect);
+    for (const sql::BoundOrderItem& order : query_.order_by) CheckGrouped(*order.expr, sql::kClauseOrderBy);
+    CheckJoinRequired();
+    if (verdict_.violations.empty()) AddThresholds();
+  }
+
+ private:
+  const AggregationRule& RuleOf(int table_index) const {
+    return rules_[table_index]->aggregation;
+  }
+  const std::string& TableName(int table_index) const {
+    return query_.tables[table_index].schema->name;
+  }
+
+  void Add(std::string code, int table_index, std::string column, std::string clause,
+           int location, std::string message, std::string hint = "") {
+    Violation violation;
+    violation.code = std::move(code);
+    violation.rule = "aggregation";
+    if (table_index >= 0) {
+      violation.table = TableName(table_index);
+      violation.owner = query_.tables[table_index].schema->owner;
+    } else {
+      std::vector<std::string> tables, owners;
+      for (const sql::BoundTable& table : query_.tables) {
+        if (std::find(tables.begin(), tables.end(), table.schema->name) != tables.end()) continue;
+        tables.push_back(table.schema->name);
+        if (std::find(owners.begin(), owners.end(), table.schema->owner) == owners.end()) {
+          owners.push_back(table.schema->owner);
+        }
+      }
+      violation.table = absl::StrJoin(tables, ", ");
+      violation.owner = absl::StrJoin(owners, ", ");
+    }
+    violation.column = std::move(column);
+    violation.clause = std::move(clause);
+    violation.location = location;
+    violation.message = std::move(message);
+    violation.hint = std::move(hint);
+    verdict_.violations.push_back(std::move(violation));
+  }
+
+  static std::string HintFor(const sql::Construct& construct) {
+    if (construct.what == "SELECT *") return "name the dimension columns and aggregates to return";
+    if (construct.what == "LIMIT" || construct.what == "OFFSET") {
+      return "aggregation results are returned whole; filter groups with WHERE or HAVING";
+    }
+    if (construct.what.find("JOIN") != std::string::npos ||
+        construct.what.find("cross join") != std::string::npos) {
+      return "use INNER JOIN … ON equalities between join columns";
+    }
+    return "";
+  }
+
+  void CheckExpr(const BoundExpr& expr, const char* clause, bool inside_aggregate) {
+    switch (expr.kind) {
+      case BoundExprKind::kColumn:
+        CheckColumnUse(expr, clause);
+        return;
+      case BoundExprKind::kAggregate:
+        CheckAggregate(expr, clause, inside_aggregate);
+        return;
+      case BoundExprKind::kScalar:
+        CheckScalarFunction(absl::AsciiStrToUpper(expr.name), expr.location, clause);
+        break;
+      case BoundExprKind::kCast:
+        CheckScalarFunction("CAST", expr.location, clause);
+        break;
+      case BoundExprKind::kCase:
+        CheckScalarFunction("CASE", expr.location, clause);
+        break;
+      case BoundExprKind::kUnaryOp:
+      case BoundExprKind::kBinaryOp:
+        if (!IsAllowedOperator(expr.name)) {
+          Add("operator_not_allowed", -1, "", clause, expr.location,
+              absl::StrCat("operator '", expr.name, "' is not allowed in aggregation queries"),
+              "allowed: arithmetic (+ - * / %), comparisons, AND, OR, NOT, LIKE, IS [NOT] NULL, "
+              "BETWEEN, IN (…)");
+        }
+        break;
+      default:
+        break;
+    }
+    for (const auto& arg : expr.args) CheckExpr(*arg, clause, inside_aggregate);
+  }
+
+  void CheckColumnUse(const BoundExpr& column, const char* clause) {
+    const AggregationRule& rule = RuleOf(column.table_index);
+    const std::string& name = column.column;
+    if (std::string_view(clause) == sql::kClauseHaving) {
+      Add("having_non_aggregate", column.table_index, name, clause, column.location,
+          absl::StrCat("HAVING may only filter on aggregates; column '", name,
+                       "' is used outside an aggregate function"),
+          "move conditions on dimension columns to WHERE");
+      return;
+    }
+    if (rule.dimension_columns.contains(name)) return;
+    if (rule.join_columns.contains(name)) {
+      Add("join_column_outside_join", column.table_index, name, clause, column.location,
+          absl::StrCat("join column '", name, "' may only be used in JOIN … ON equalities"),
+          "join columns match rows across tables; they are never returned, grouped or filtered on");
+      return;
+    }
+    if (auto it = rule.aggregate_columns.find(name); it != rule.aggregate_columns.end()) {
+      Add("aggregate_column_outside_aggregate", column.table_index, name, clause, column.location,
+          absl::StrCat("aggregate column '", name, "' may only be used inside ",
+                       absl::StrJoin(it->second, ", ")),
+          "");
+      return;
+    }
+    Add("column_not_allowed", column.table_index, name, clause, column.location,
+        absl::StrCat("column '", name,
+                     "' has no role in the aggregation rule (it is not a dimension, join or "
+                     "aggregate column)"),
+        DimensionHint(column.table_index));
+  }
+
+  std::string DimensionHint(int table_index) const {
+    const AggregationRule& rule = RuleOf(table_index);
+    if (rule.dimension_columns.empty()) return "";
+    return absl::StrCat("dimension columns of '", TableName(table_index),
+                        "': ", absl::StrJoin(rule.dimension_columns, ", "));
+  }
+
+  void CheckAggregate(const BoundExpr& call, const char* clause, bool inside_aggregate) {
+    std::string_view clause_name = clause;
+    if (inside_aggregate) {
+      Add("nested_aggregate", -1, "", clause, call.location,
+          absl::StrCat("aggregate ", CallText(call), " is nested inside another aggregate"));
+      return;
+    }
+    if (clause_name == sql::kClauseWhere || clause_name == sql::kClauseGroupBy ||
+        clause_name == sql::kClauseJoinOn) {
+      Add("aggregate_in_clause", -1, "", clause, call.location,
+          absl::StrCat("aggregate functions are not allowed in ", clause),
+          clause_name == sql::kClauseWhere ? "filter on aggregates with HAVING" : "");
+      return;
+    }
+    std::string function = AggregateName(call);
+    if (function.empty()) {
+      Add("aggregate_function_not_allowed", -1, "", clause, call.location,
+          absl::StrCat("aggregate ", CallText(call), " is not allowed in aggregation queries"),
+          "allowed: COUNT, COUNT(DISTINCT …), SUM, SUM(DISTINCT …), AVG");
+      return;
+    }
+    if (call.star_argument) {
+      for (const sql::BoundTable& table : query_.tables) {
+        bool allows_count = false;
+        for (const auto& [column, functions] : RuleOf(table.index).aggregate_columns) {
+          allows_count |= functions.contains("COUNT");
+        }
+        if (!allows_count) {
+          Add("count_star_not_allowed", table.index, "", clause, call.location,
+              absl::StrCat("COUNT(*) counts the rows of every table, and table '",
+                           table.schema->name, "' allows COUNT on no column"),
+              CountHint(table.index));
+        }
+      }
+      return;
+    }
+    if (call.args.size() != 1 || call.args[0]->kind != BoundExprKind::kColumn) {
+      int location = call.args.empty() ? call.location : call.args[0]->location;
+      Add("aggregate_argument_not_column", -1, "", clause, location,
+          absl::StrCat("the argument of ", function, " must be a single plain column"),
+          "aggregate a column as it is; expressions inside aggregates are not allowed");
+      return;
+    }
+    const BoundExpr& column = *call.args[0];
+    const AggregationRule& rule = RuleOf(column.table_index);
+    auto it = rule.aggregate_columns.find(column.column);
+    if (it == rule.aggregate_columns.end()) {
+      Add("not_aggregate_column", column.table_index, column.column, clause, column.location,
+          absl::StrCat("column '", column.column, "' is not an aggregate column, so it cannot be used in ",
+                       function),
+          AggregateHint(column.table_index));
+      return;
+    }
+    if (!it->second.contains(function)) {
+      Add("aggregate_function_not_allowed_for_column", column.table_index, column.column, clause,
+          call.location,
+          absl::StrCat(function, " is not allowed on column '", column.column, "' (allowed: ",
+                       absl::StrJoin(it->second, ", "), ")"));
+    }
+  }
+
+  std::string CountHint(int table_index) const {
+    std::vector<std::string> options;
+    for (const auto& [column, functions] : RuleOf(table_index).aggregate_columns) {
+      if (functions.contains("COUNT_DISTINCT")) options.push_back("COUNT(DISTINCT " + column + ")");
+    }
+    if (options.empty()) return "";
+    return absl::StrCat("count with ", absl::StrJoin(options, " or "), " instead");
+  }
+
+  std::string AggregateHint(int table_index) const {
+    std::vector<std::string> entries;
+    for (const auto& [column, functions] : RuleOf(table_index).aggregate_columns) {
+      entries.push_back(absl::StrCat(column, " (", absl::StrJoin(functions, ", "), ")"));
+    }
+    return absl::StrCat("aggregate columns of '", TableName(table_index),
+                        "': ", absl::StrJoin(entries, "; "));
+  }
+
+  void CheckScalarFunction(const std::string& name, int location, const char* clause) {
+    if (!SupportedScalarFunctions().contains(name)) {
+      Add("function_not_allowed", -1, "", clause, location,
+          absl::StrCat("function ", name, " is not a scalar function Parley allows in queries"));
+      return;
+    }
+    std::set<const sql::TableSchema*> reported;
+    for (const sql::BoundTable& table : query_.tables) {
+      if (!reported.insert(table.schema).second) continue;  // a table joined with itself
+      if (!RuleOf(table.index).scalar_functions.contains(name)) {
+        Add("function_not_allowed", table.index, "", clause, location,
+            absl::StrCat("function ", name, " is not in the scalar_functions of table '",
+                         table.schema->name, "'"),
+            RuleOf(table.index).scalar_functions.empty()
+                ? "this table's rule allows no scalar functions"
+                : absl::StrCat("allowed: ", absl::StrJoin(RuleOf(table.index).scalar_functions, ", ")));
+      }
+    }
+  }
+
+  void CheckFrom(const sql::BoundFrom& from) {
+    if (!from.is_join) return;
+    CheckFrom(*from.left);
+    CheckFrom(*from.right);
+    if (from.on) CheckJoinCondition(*from.on);
+  }
+
+  void CheckJoinCondition(const BoundExpr& expr) {
+    const char* clause = sql::kClauseJoinOn;
+    if (expr.kind == BoundExprKind::kBinaryOp && (expr.name == "AND" || expr.name == "OR")) {
+      for (const sql::BoundTable& table : query_.tables) {
+        if (!RuleOf(table.index).allowed_join_operators.contains(expr.name)) {
+          Add("join_operator_not_allowed", table.index, "", clause, expr.location,
+              absl::StrCat("join operator ", expr.name, " is not allowed (allowed: ",
+                           absl::StrJoin(RuleOf(table.index).allowed_join_operators, ", "), ")"));
+        }
+      }
+      CheckJoinCondition(*expr.args[0]);
+      CheckJoinCondition(*expr.args[1]);
+      return;
+    }
+    if (expr.kind != BoundExprKind::kBinaryOp || expr.name != "=") {
+      Add("join_condition_not_equality", -1, "", clause, expr.location,
+          "JOIN … ON may only contain equalities between join columns, combined with AND or OR");
+      return;
+    }
+    int left = JoinOperand(*expr.args[0]);
+    int right = JoinOperand(*expr.args[1]);
+    if (left < 0 || right < 0) return;
+    if (left == right) {
+      Add("join_condition_same_table", left, "", clause, expr.location,
+          "JOIN … ON must compare join columns of two different tables");
+      return;
+    }
+    Union(left, right);
+  }
+
+  // Checks one side of a join equality: exactly one join column, possibly inside allowed scalar
+  // functions. Returns its table occurrence, or -1 after reporting why not.
+  int JoinOperand(const BoundExpr& operand) {
+    const char* clause = sql::kClauseJoinOn;
+    std::vector<const BoundExpr*> columns;
+    CollectColumns(operand, columns);
+    if (columns.empty()) {
+      Add("join_condition_constant", -1, "", clause, operand.location,
+          "JOIN … ON may not compare a join column with a constant",
+          "compare join columns of two tables, e.g. a.hashed_email = b.hashed_email");
+      return -1;
+    }
+    if (ContainsAggregate(operand)) {
+      Add("aggregate_in_clause", -1, "", clause, operand.location,
+          "aggregate functions are not allowed in JOIN ON");
+      return -1;
+    }
+    int table_index = -1;
+    bool ok = true;
+    for (const BoundExpr* column : columns) {
+      if (!RuleOf(column->table_index).join_columns.contains(column->column)) {
+        Add("not_join_column", column->table_index, column->column, clause, column->location,
+            absl::StrCat("column '", column->column, "' is not a join column of table '",
+                         TableName(column->table_index), "'"),
+            JoinHint(column->table_index));
+        ok = false;
+      }
+    }
+    if (columns.size() > 1) {
+      Add("join_operand_several_columns", -1, "", clause, operand.location,
+          "each side of a JOIN … ON equality must be a single join column");
+      ok = false;
+    }
+    if (operand.kind != BoundExprKind::kColumn) CheckExpr(operand, clause, false);
+    if (ok) table_index = columns.front()->table_index;
+    return table_index;
+  }
+
+  std::string JoinHint(int table_index) const {
+    const AggregationRule& rule = RuleOf(table_index);
+    if (rule.join_columns.empty()) return "this table's rule has no join columns";
+    return absl::StrCat("join columns of '", TableName(table_index),
+                        "': ", absl::StrJoin(rule.join_columns, ", "));
+  }
+
+  // A SELECT or ORDER BY expression outside aggregates must be one of the GROUP BY expressions,
+  // or built from them.
+  bool Grouped(const BoundExpr& expr) const {
+    for (const auto& group : query_.group_by) {
+      if (group->SameAs(expr)) return true;
+    }
+    if (expr.kind == BoundExprKind::kColumn) return false;
+    if (expr.kind == BoundExprKind::kAggregate) return true;
+    for (const auto& arg : expr.args) {
+      if (!Grouped(*arg)) return false;
+    }
+    return true;
+  }
+
+  void CheckGrouped(const BoundExpr& expr, const char* clause) {
+    if (Grouped(expr)) return;
+    std::vector<const BoundExpr*> columns;
+    CollectColumns(expr, columns);
+    for (const BoundExpr* column : columns) {
+      bool grouped = false;
+      for (const auto& group : query_.group_by) grouped |= group->SameAs(*column);
+      if (grouped) continue;
+      Add("not_grouped", column->table_index, column->column, clause, column->location,
+          absl::StrCat("column '", column->column,
+                       "' must appear in GROUP BY or be used inside an aggregate function"));
+      return;
+    }
+  }
+
+  int Find(int i) {
+    while (parent_[i] != i) i = parent_[i] = parent_[parent_[i]];
+    return i;
+  }
+  void Union(int a, int b) { parent_[Find(a)] = Find(b); }
+
+  void CheckJoinRequired() {
+    for (const sql::BoundTable& table : query_.tables) {
+      if (!RuleOf(table.index).join_required_query_runner) continue;
+      if (table.schema->owner == runner_) continue;
+      bool joined = false;
+      for (const sql::BoundTable& other : query_.tables) {
+        joined |= other.schema->owner == runner_ && Find(other.index) == Find(table.index);
+      }
+      if (joined) continue;
+      Add("join_required", table.index, "", sql::kClauseFrom, table.location,
+          absl::StrCat("table '", table.schema->name,
+                       "' must be joined, directly or through other tables, with a table of "
+                       "the query runner '",
+                       runner_, "'"),
+          absl::StrCat("add INNER JOIN <a table of ", runner_, "> ON <join column equality>"));
+    }
+  }
+
+  void AddThresholds() {
+    for (const sql::BoundTable& table : query_.tables) {
+      for (const OutputConstraint& constraint : RuleOf(table.index).output_constraints) {
+        verdict_.thresholds.push_back(
+            Threshold{table.index, table.schema->name, constraint.column, constraint.minimum});
+      }
+    }
+  }
+
+  const sql::BoundQuery& query_;
+  const std::vector<const Rule*>& rules_;
+  const std::string& runner_;
+  Verdict& verdict_;
+  std::vector<int> parent_;
+};
+
+}  // namespace
+
+void CheckAggregation(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
+                      const std::string& runner, Verdict& verdict) {
+  AggregationChecker(query, rules, runner, verdict).Run();
+}
+
+}  // namespace parley::policy

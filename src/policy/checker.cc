@@ -1,0 +1,87 @@
+#include "policy/checker.h"
+
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "policy/aggregation_check.h"
+#include "sql/parser.h"
+
+namespace parley::policy {
+
+Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
+              std::string_view source_text) {
+  Verdict verdict;
+  std::vector<const Rule*> table_rules;
+  std::set<RuleKind> kinds;
+  std::set<std::string> reported;
+  for (const sql::BoundTable& table : query.tables) {
+    const Rule* rule = rules.RuleFor(table.schema->name);
+    table_rules.push_back(rule);
+    if (rule == nullptr) {
+      if (!reported.insert(table.schema->name).second) continue;
+      Violation violation;
+      violation.code = "no_rule";
+      violation.table = table.schema->name;
+      violation.owner = table.schema->owner;
+      violation.clause = sql::kClauseFrom;
+      violation.location = table.location;
+      violation.message = absl::StrCat("table '", table.schema->name,
+                                       "' has no analysis rule, so it cannot be queried yet");
+      violation.hint = absl::StrCat("its owner '", table.schema->owner,
+                                    "' must set one with 'parley rule set'");
+      verdict.violations.push_back(std::move(violation));
+    } else {
+      kinds.insert(rule->kind);
+    }
+  }
+  if (kinds.size() > 1) {
+    Violation violation;
+    violation.code = "mixed_rule_kinds";
+    violation.message = "the query mixes tables with different kinds of analysis rule";
+    verdict.violations.push_back(std::move(violation));
+  } else if (kinds.contains(RuleKind::kAggregation)) {
+    CheckAggregation(query, table_rules, runner, verdict);
+  }
+  for (Violation& violation : verdict.violations) {
+    violation.position = sql::DescribePosition(source_text, violation.location);
+  }
+  if (!verdict.allowed()) verdict.thresholds.clear();
+  return verdict;
+}
+
+std::string FormatViolations(const std::vector<Violation>& violations) {
+  std::string text;
+  for (size_t i = 0; i < violations.size(); ++i) {
+    const Violation& v = violations[i];
+    absl::StrAppend(&text, "  ", i + 1, ". ", v.message);
+    std::vector<std::string> where;
+    if (!v.clause.empty()) where.push_back(absl::StrCat("in ", v.clause));
+    if (!v.position.empty()) where.push_back(absl::StrCat("at ", v.position));
+    if (!where.empty()) absl::StrAppend(&text, " (", absl::StrJoin(where, ", "), ")");
+    absl::StrAppend(&text, "\n");
+    if (!v.table.empty()) {
+      absl::StrAppend(&text, "     rule: ", v.rule.empty() ? "" : v.rule + " rule of ", "table ",
+                      v.table, " (owner ", v.owner, ")",
+                      v.column.empty() ? "" : absl::StrCat(", column ", v.column), "\n");
+    }
+    if (!v.hint.empty()) absl::StrAppend(&text, "     hint: ", v.hint, "\n");
+  }
+  return text;
+}
+
+std::string ViolationsJson(const std::vector<Violation>& violations) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const Violation& v : violations) {
+    array.push_back({{"code", v.code},     {"rule", v.rule},         {"table", v.table},
+                     {"owner", v.owner},   {"column", v.column},     {"clause", v.clause},
+                     {"position", v.position}, {"message", v.message}, {"hint", v.hint}});
+  }
+  return array.dump();
+}
+
+}  // namespace parley::policy

@@ -1,0 +1,31 @@
+// The policy checker: judges a bound query against the analysis rules of every table it
+// touches. Strictest wins: every table's rule must hold, thresholds add up per table
+// occurrence, a scalar function must be allowed by every table's rule, a join operator by every
+// table's rule. A table without a rule cannot be queried.
+//
+//   policy::Verdict verdict = policy::Check(bound_query, rules, "supplier", sql_text);
+//   if (!verdict.allowed()) ... verdict.violations ...
+//
+// Thread safety: pure function of its inputs.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "policy/rule.h"
+#include "policy/verdict.h"
+#include "sql/ir.h"
+
+namespace parley::policy {
+
+// Looks up a table's rule by the table's catalog name; nullptr when the table has none.
+class RuleProvider {
+ public:
+  virtual ~RuleProvider() = default;
+  virtual const Rule* RuleFor(const std::string& table) const = 0;
+};
+
+Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
+              std::string_view source_text);
+
+}  // namespace parley::policy

@@ -1,0 +1,288 @@
+#include "policy/rule.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace parley::policy {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int64_t kMinimumThreshold = 2;
+constexpr int64_t kMaximumThreshold = 100000;
+
+absl::Status Invalid(const std::string& path, const std::string& problem) {
+  return absl::InvalidArgumentError(absl::StrCat("rule: ", path, ": ", problem));
+}
+
+std::string JsonTypeName(const Json& value) { return value.type_name(); }
+
+// Validates keys against an allow-list; unknown keys are errors, never ignored.
+absl::Status CheckKeys(const Json& object, const std::string& path,
+                       std::initializer_list<std::string> known) {
+  for (const auto& [key, value] : object.items()) {
+    bool found = false;
+    for (const std::string& name : known) found |= key == name;
+    if (!found) {
+      return Invalid(path, absl::StrCat("unknown key '", key, "' (expected one of ",
+                                        absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+class RuleReader {
+ public:
+  explicit RuleReader(const std::vector<std::string>& columns) : columns_(columns) {}
+
+  absl::StatusOr<Rule> Read(const Json& document) {
+    if (!document.is_object()) return Invalid("(document)", "must be a JSON object");
+    auto kind = document.find("kind");
+    if (kind == document.end()) {
+      return Invalid("kind", "is required: one of aggregation, list, custom");
+    }
+    if (!kind->is_string()) return Invalid("kind", "must be a string");
+    std::string name = kind->get<std::string>();
+    if (name == "list" || name == "custom") {
+      return Invalid("kind", absl::StrCat("'", name,
+                                          "' rules are not supported yet; use 'aggregation'"));
+    }
+    if (name != "aggregation") {
+      return Invalid("kind", absl::StrCat("'", name, "' is not one of aggregation, list, custom"));
+    }
+    Rule rule;
+    rule.kind = RuleKind::kAggregation;
+    PARLEY_ASSIGN_OR_RETURN(rule.aggregation, ReadAggregation(document));
+    return rule;
+  }
+
+ private:
+  absl::StatusOr<std::string> ColumnName(const Json& value, const std::string& path) {
+    if (!value.is_string()) return Invalid(path, "must be a column name (a string)");
+    std::string name = value.get<std::string>();
+    for (const std::string& column : columns_) {
+      if (absl::EqualsIgnoreCase(column, name)) return column;
+    }
+    return Invalid(path, absl::StrCat("'", name, "' is not an allowed column of the table"));
+  }
+
+  // The list under `key` of `object`; `prefix` is the object's own path ("" at the top).
+  absl::StatusOr<const Json*> Array(const Json& object, const std::string& key, bool required,
+                                    bool non_empty, const std::string& prefix = "") {
+    std::string path = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
+    auto it = object.find(key);
+    if (it == object.end()) {
+      if (required) return Invalid(path, "is required");
+      return nullptr;
+    }
+    if (!it->is_array()) {
+      return Invalid(path, absl::StrCat("must be a list, not ", JsonTypeName(*it)));
+    }
+    if (non_empty && it->empty()) return Invalid(path, "must list at least one entry");
+    return &*it;
+  }
+
+  absl::StatusOr<std::set<std::string>> ColumnSet(const Json& list, const std::string& path) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string item_path = absl::StrCat(path, "[", i, "]");
+      PARLEY_ASSIGN_OR_RETURN(std::string name, ColumnName(list[i], item_path));
+      if (!names.insert(name).second) return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
+    }
+    return names;
+  }
+
+  absl::StatusOr<std::set<std::string>> NameSet(const Json& list, const std::string& path,
+                                                const std::set<std::string>& allowed,
+                                                const std::string& what) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string item_path = absl::StrCat(path, "[", i, "]");
+      if (!list[i].is_string()) return Invalid(item_path, "must be a string");
+      std::string name = absl::AsciiStrToUpper(list[i].get<std::string>());
+      if (!allowed.contains(name)) {
+        return Invalid(item_path, absl::StrCat("'", list[i].get<std::string>(), "' is not ", what,
+                                               " (one of ", absl::StrJoin(allowed, ", "), ")"));
+      }
+      if (!names.insert(name).second) return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
+    }
+    return names;
+  }
+
+  absl::StatusOr<AggregationRule> ReadAggregation(const Json& document) {
+    PARLEY_RETURN_IF_ERROR(CheckKeys(document, "(document)",
+                                     {"kind", "aggregate_columns", "join_columns", "join_required",
+                                      "allowed_join_operators", "dimension_columns",
+                                      "scalar_functions", "output_constraints"}));
+    AggregationRule rule;
+    static const std::set<std::string> kAggregates(std::begin(kAggregateFunctionNames),
+                                                   std::end(kAggregateFunctionNames));
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* aggregates, Array(document, "aggregate_columns", true, true));
+    for (size_t i = 0; i < aggregates->size(); ++i) {
+      const Json& entry = (*aggregates)[i];
+      std::string path = absl::StrCat("aggregate_columns[", i, "]");
+      if (!entry.is_object()) return Invalid(path, "must be an object with columns and functions");
+      PARLEY_RETURN_IF_ERROR(CheckKeys(entry, path, {"columns", "functions"}));
+      PARLEY_ASSIGN_OR_RETURN(const Json* columns, Array(entry, "columns", true, true, path));
+      PARLEY_ASSIGN_OR_RETURN(const Json* functions, Array(entry, "functions", true, true, path));
+      PARLEY_ASSIGN_OR_RETURN(auto column_names, ColumnSet(*columns, path + ".columns"));
+      PARLEY_ASSIGN_OR_RETURN(auto function_names,
+                              NameSet(*functions, path + ".functions", kAggregates,
+                                      "an aggregate function Parley supports"));
+      for (const std::string& column : column_names) {
+        rule.aggregate_columns[column].insert(function_names.begin(), function_names.end());
+      }
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* joins, Array(document, "join_columns", false, false));
+    if (joins != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.join_columns, ColumnSet(*joins, "join_columns"));
+    }
+
+    if (auto it = document.find("join_required"); it != document.end()) {
+      if (!it->is_string() || it->get<std::string>() != "query_runner") {
+        return Invalid("join_required", "must be \"query_runner\" when present");
+      }
+      if (rule.join_columns.empty()) {
+        return Invalid("join_required", "needs at least one entry in join_columns");
+      }
+      rule.join_required_query_runner = true;
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* operators,
+                            Array(document, "allowed_join_operators", false, true));
+    if (operators != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.allowed_join_operators,
+                              NameSet(*operators, "allowed_join_operators", {"AND", "OR"},
+                                      "a join operator"));
+    } else {
+      rule.allowed_join_operators = {"AND"};
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* dimensions, Array(document, "dimension_columns", false, false));
+    if (dimensions != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.dimension_columns, ColumnSet(*dimensions, "dimension_columns"));
+    }
+    for (const std::string& column : rule.dimension_columns) {
+      if (rule.join_columns.contains(column)) {
+        return Invalid("dimension_columns", absl::StrCat("'", column,
+                                                         "' is also a join column; a column "
+                                                         "cannot be both"));
+      }
+      if (rule.aggregate_columns.contains(column)) {
+        return Invalid("dimension_columns", absl::StrCat("'", column,
+                                                         "' is also an aggregate column; a "
+                                                         "column cannot be both"));
+      }
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* scalars, Array(document, "scalar_functions", false, false));
+    if (scalars != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.scalar_functions,
+                              NameSet(*scalars, "scalar_functions", SupportedScalarFunctions(),
+                                      "a scalar function Parley supports"));
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* constraints, Array(document, "output_constraints", true, true));
+    std::set<std::string> constrained;
+    for (size_t i = 0; i < constraints->size(); ++i) {
+      const Json& entry = (*constraints)[i];
+      std::string path = absl::StrCat("output_constraints[", i, "]");
+      if (!entry.is_object()) return Invalid(path, "must be an object with column, minimum, type");
+      PARLEY_RETURN_IF_ERROR(CheckKeys(entry, path, {"column", "minimum", "type"}));
+      auto column = entry.find("column");
+      if (column == entry.end()) return Invalid(path + ".column", "is required");
+      OutputConstraint constraint;
+      PARLEY_ASSIGN_OR_RETURN(constraint.column, ColumnName(*column, path + ".column"));
+      auto minimum = entry.find("minimum");
+      if (minimum == entry.end()) return Invalid(path + ".minimum", "is required");
+      if (!minimum->is_number_integer()) return Invalid(path + ".minimum", "must be an integer");
+      constraint.minimum = minimum->get<int64_t>();
+      if (constraint.minimum < kMinimumThreshold || constraint.minimum > kMaximumThreshold) {
+        return Invalid(path + ".minimum",
+                       absl::StrCat(constraint.minimum, " is outside the allowed range ",
+                                    kMinimumThreshold, " to ", kMaximumThreshold));
+      }
+      auto type = entry.find("type");
+      if (type != entry.end() && (!type->is_string() || type->get<std::string>() != "count_distinct")) {
+        return Invalid(path + ".type", "must be \"count_distinct\"");
+      }
+      if (!constrained.insert(constraint.column).second) {
+        return Invalid(path + ".column", absl::StrCat("'", constraint.column, "' is constrained twice"));
+      }
+      rule.output_constraints.push_back(constraint);
+    }
+    return rule;
+  }
+
+  const std::vector<std::string>& columns_;
+};
+
+}  // namespace
+
+std::string RuleKindName(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::kAggregation: return "aggregation";
+    case RuleKind::kList: return "list";
+    case RuleKind::kCustom: return "custom";
+  }
+  return "unknown";
+}
+
+const std::set<std::string>& SupportedScalarFunctions() {
+  static const std::set<std::string> kFunctions = {
+      "ABS",   "CEIL",   "CEILING", "FLOOR",     "ROUND",  "TRUNC",   "LN",       "LOG",
+      "SQRT",  "POWER",  "EXP",     "SIGN",      "MOD",    "UPPER",   "LOWER",    "TRIM",
+      "LTRIM", "RTRIM",  "LENGTH",  "SUBSTRING", "CONCAT", "LEFT",    "RIGHT",    "REPLACE",
+      "COALESCE", "NULLIF", "GREATEST", "LEAST", "CAST",   "CASE",    "DATE_TRUNC", "DATE_PART",
+      "EXTRACT"};
+  return kFunctions;
+}
+
+absl::StatusOr<Rule> ParseRule(std::string_view document,
+                               const std::vector<std::string>& table_columns) {
+  Json json = Json::parse(document, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    // Find the failing byte offset without echoing the document.
+    try {
+      (void)Json::parse(document);
+    } catch (const Json::parse_error& error) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rule: not valid JSON (error at byte ", error.byte, ")"));
+    }
+    return absl::InvalidArgumentError("rule: not valid JSON");
+  }
+  RuleReader reader(table_columns);
+  return reader.Read(json);
+}
+
+std::string CanonicalRuleJson(const Rule& rule) {
+  const AggregationRule& aggregation = rule.aggregation;
+  Json json;
+  json["kind"] = RuleKindName(rule.kind);
+  Json aggregates = Json::array();
+  for (const auto& [column, functions] : aggregation.aggregate_columns) {
+    aggregates.push_back({{"columns", {column}}, {"functions", functions}});
+  }
+  json["aggregate_columns"] = aggregates;
+  json["join_columns"] = aggregation.join_columns;
+  if (aggregation.join_required_query_runner) json["join_required"] = "query_runner";
+  json["allowed_join_operators"] = aggregation.allowed_join_operators;
+  json["dimension_columns"] = aggregation.dimension_columns;
+  json["scalar_functions"] = aggregation.scalar_functions;
+  Json constraints = Json::array();
+  for (const OutputConstraint& constraint : aggregation.output_constraints) {
+    constraints.push_back({{"column", constraint.column},
+                           {"minimum", constraint.minimum},
+                           {"type", "count_distinct"}});
+  }
+  json["output_constraints"] = constraints;
+  return json.dump();
+}
+
+}  // namespace parley::policy

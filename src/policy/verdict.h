@@ -1,0 +1,45 @@
+// Verdicts: the checker's answer for a bound query. A denial is a value, not an error: every
+// violation found is listed at once, each naming the rule, table, owner, column, clause and
+// position, with a hint where one helps. Messages are built from metadata only, never from data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parley::policy {
+
+struct Violation {
+  std::string code;      // stable identifier, e.g. "join_column_outside_join"
+  std::string rule;      // "aggregation"
+  std::string table;     // table name(s) whose rule is violated
+  std::string owner;     // their owner(s)
+  std::string column;    // may be empty
+  std::string clause;    // "SELECT", "WHERE", ...; may be empty
+  int location = -1;     // byte offset into the query text
+  std::string position;  // "line 1, column 8", or empty
+  std::string message;
+  std::string hint;      // may be empty
+};
+
+// A minimum number of distinct values of `column` (of the table occurrence `table_index`) that
+// every output group must have; enforced by the rewriter.
+struct Threshold {
+  int table_index = 0;
+  std::string table;
+  std::string column;
+  int64_t minimum = 0;
+};
+
+struct Verdict {
+  bool allowed() const { return violations.empty(); }
+  std::vector<Violation> violations;
+  std::vector<Threshold> thresholds;
+};
+
+// One line per violation, numbered, for terminals and error messages.
+std::string FormatViolations(const std::vector<Violation>& violations);
+// A JSON array of violation objects.
+std::string ViolationsJson(const std::vector<Violation>& violations);
+
+}  // namespace parley::policy

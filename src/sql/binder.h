@@ -1,0 +1,33 @@
+// Binding: parsed tree (ast.h) + table schemas → bound IR (ir.h). Resolves table names and
+// aliases, column references (qualified or not, case-insensitively, so quoting and case tricks
+// land on the same column), output aliases and ordinals in GROUP BY / ORDER BY, and classifies
+// functions as aggregate or scalar.
+//
+// Only a table's allowed columns exist for the binder: a column that the owner did not expose is
+// reported as unknown, exactly like a column that does not exist, so its existence is not leaked.
+//
+// Errors (InvalidArgument, naming the position "line L, column C"): unknown table, unknown or
+// ambiguous column, an unsupported expression, a bad ordinal. Constructs that are well-formed but
+// which rules may forbid (subqueries, CTEs, window functions, SELECT *, LIMIT, ...) are not
+// errors: they are listed in BoundQuery::constructs for the checker to judge.
+#pragma once
+
+#include <string_view>
+
+#include "base/status.h"
+#include "sql/ast.h"
+#include "sql/ir.h"
+
+namespace parley::sql {
+
+absl::StatusOr<BoundQuery> Bind(const SelectStatement& statement, const SchemaProvider& tables,
+                                std::string_view source_text);
+
+// Whether `name` (lower case) is an aggregate function name known to Parley.
+bool IsAggregateFunction(std::string_view name);
+
+// The DuckDB type for a PostgreSQL type name as the parser spells it ("int4", "numeric(10,2)"),
+// or NotFound-like empty string when Parley does not support casting to it.
+std::string DuckDbTypeFor(std::string_view pg_type_name);
+
+}  // namespace parley::sql

@@ -1,0 +1,207 @@
+// Runs the declarative policy corpus in tests/policy_corpus/*.test (format: README.md there).
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "policy/checker.h"
+#include "policy/rule.h"
+#include "rewrite/render.h"
+#include "rewrite/threshold.h"
+#include "sql/binder.h"
+#include "sql/parser.h"
+
+namespace parley {
+namespace {
+
+struct CorpusCase {
+  std::string file;
+  int line = 0;
+  std::string name;
+  std::string runner;
+  std::string sql;
+  std::string outcome;  // "allowed", "rejected", "error"
+  std::vector<std::string> expected;  // rendered SQL / violation lines / error message
+};
+
+struct CorpusFile {
+  std::map<std::string, sql::TableSchema> tables;
+  std::map<std::string, std::string> rules;
+  std::vector<CorpusCase> cases;
+};
+
+std::string CorpusDir() {
+  const char* source = std::getenv("PARLEY_SOURCE_DIR");
+  return std::string(source ? source : ".") + "/tests/policy_corpus";
+}
+
+// Parses one corpus file; malformed files fail loudly rather than skipping cases.
+CorpusFile ParseCorpus(const std::string& path) {
+  CorpusFile file;
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  std::string name = std::filesystem::path(path).stem().string();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string current = lines[i];
+    if (current.empty() || current[0] == '#') continue;
+    std::vector<std::string> words = absl::StrSplit(current, ' ', absl::SkipEmpty());
+    if (words[0] == "table") {
+      sql::TableSchema table{words[1], words.size() > 3 ? words[3] : "", {}};
+      while (i + 1 < lines.size() && lines[i + 1].starts_with("  ")) {
+        std::vector<std::string> column = absl::StrSplit(lines[++i], ' ', absl::SkipEmpty());
+        table.columns.push_back({column[0], column[1]});
+      }
+      file.tables[table.name] = table;
+    } else if (words[0] == "rule") {
+      file.rules[words[1]] = lines[++i];
+    } else if (words[0] == "case") {
+      CorpusCase c;
+      c.file = name;
+      c.line = static_cast<int>(i + 1);
+      c.name = current.substr(5);
+      while (++i < lines.size() && !lines[i].empty()) {
+        const std::string& l = lines[i];
+        if (l.starts_with("runner ")) {
+          c.runner = l.substr(7);
+        } else if (l == "sql") {
+          std::string text;
+          while (++i < lines.size() && lines[i] != "----") {
+            if (!text.empty()) text += "\n";
+            text += lines[i];
+          }
+          c.sql = text;
+        } else if (l == "allowed" || l == "rejected") {
+          c.outcome = l;
+        } else if (l.starts_with("error ")) {
+          c.outcome = "error";
+          c.expected.push_back(l.substr(6));
+        } else {
+          c.expected.push_back(l);
+        }
+      }
+      file.cases.push_back(std::move(c));
+    } else {
+      ADD_FAILURE() << path << ":" << i + 1 << ": unknown corpus directive '" << words[0] << "'";
+    }
+  }
+  return file;
+}
+
+class MapSchemas : public sql::SchemaProvider {
+ public:
+  explicit MapSchemas(const std::map<std::string, sql::TableSchema>& tables) : tables_(tables) {}
+  const sql::TableSchema* FindTable(std::string_view name) const override {
+    for (const auto& [key, table] : tables_) {
+      if (key.size() == name.size() &&
+          std::equal(key.begin(), key.end(), name.begin(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        return &table;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const std::map<std::string, sql::TableSchema>& tables_;
+};
+
+class MapRules : public policy::RuleProvider {
+ public:
+  const policy::Rule* RuleFor(const std::string& table) const override {
+    auto it = rules.find(table);
+    return it == rules.end() ? nullptr : &it->second;
+  }
+  std::map<std::string, policy::Rule> rules;
+};
+
+struct LoadedCase {
+  std::shared_ptr<CorpusFile> file;
+  size_t index;
+};
+
+std::vector<LoadedCase> LoadAll() {
+  std::vector<LoadedCase> all;
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(CorpusDir())) {
+    if (entry.path().extension() == ".test") paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& path : paths) {
+    auto file = std::make_shared<CorpusFile>(ParseCorpus(path.string()));
+    for (size_t i = 0; i < file->cases.size(); ++i) all.push_back({file, i});
+  }
+  return all;
+}
+
+// What the corpus records for a violation: code table column clause line:column.
+std::string ViolationLine(const policy::Violation& v) {
+  std::string position = "-";
+  if (!v.position.empty()) {
+    // "line 1, column 8" → "1:8"
+    std::vector<std::string> parts = absl::StrSplit(v.position, ' ');
+    position = absl::StrCat(absl::StripSuffix(parts[1], ","), ":", parts[3]);
+  }
+  auto dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  std::string table = v.table;
+  std::replace(table.begin(), table.end(), ' ', '_');
+  return absl::StrCat(v.code, " ", dash(table), " ", dash(v.column), " ",
+                      dash(std::string(absl::StrReplaceAll(v.clause, {{" ", "_"}}))), " ", position);
+}
+
+class PolicyCorpus : public testing::TestWithParam<LoadedCase> {};
+
+TEST_P(PolicyCorpus, Case) {
+  const CorpusFile& file = *GetParam().file;
+  const CorpusCase& c = file.cases[GetParam().index];
+  SCOPED_TRACE(absl::StrCat(c.file, ".test:", c.line, ": ", c.name));
+  MapSchemas schemas(file.tables);
+  MapRules rules;
+  for (const auto& [table, document] : file.rules) {
+    std::vector<std::string> columns;
+    for (const auto& column : file.tables.at(table).columns) columns.push_back(column.name);
+    auto rule = policy::ParseRule(document, columns);
+    ASSERT_TRUE(rule.ok()) << "rule of " << table << ": " << rule.status();
+    rules.rules[table] = *rule;
+  }
+  auto statement = sql::ParseSelect(c.sql);
+  absl::StatusOr<sql::BoundQuery> bound =
+      statement.ok() ? sql::Bind(**statement, schemas, c.sql) : statement.status();
+  if (c.outcome == "error") {
+    ASSERT_FALSE(bound.ok()) << "expected an error";
+    EXPECT_EQ(std::string(bound.status().message()), c.expected.at(0));
+    return;
+  }
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  policy::Verdict verdict = policy::Check(*bound, rules, c.runner, c.sql);
+  std::vector<std::string> actual;
+  for (const auto& v : verdict.violations) actual.push_back(ViolationLine(v));
+  if (c.outcome == "rejected") {
+    EXPECT_FALSE(verdict.allowed());
+    EXPECT_EQ(actual, c.expected) << policy::FormatViolations(verdict.violations);
+    return;
+  }
+  ASSERT_EQ(c.outcome, "allowed") << "case has no outcome";
+  ASSERT_TRUE(verdict.allowed()) << policy::FormatViolations(verdict.violations);
+  rewrite::ApplyThresholds(*bound, verdict.thresholds);
+  if (!c.expected.empty()) {
+    EXPECT_EQ(rewrite::RenderDuckDb(*bound), c.expected[0]);
+  }
+}
+
+std::string CaseName(const testing::TestParamInfo<LoadedCase>& info) {
+  const CorpusCase& c = info.param.file->cases[info.param.index];
+  return absl::StrCat(c.file, "_line", c.line);
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, PolicyCorpus, testing::ValuesIn(LoadAll()), CaseName);
+
+}  // namespace
+}  // namespace parley

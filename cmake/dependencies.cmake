@@ -27,6 +27,10 @@ function(parley_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gmock GTest::gtest_main)
+  # Also compiled in: ctest lists the tests (running the binary) without the environment below.
+  target_compile_definitions(${name} PRIVATE
+    PARLEY_SOURCE_DIR_DEFAULT="${CMAKE_SOURCE_DIR}"
+    PARLEY_BINARY_DEFAULT="${CMAKE_BINARY_DIR}/src/cli/parley")
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
     PROPERTIES ENVIRONMENT "PARLEY_SOURCE_DIR=${CMAKE_SOURCE_DIR};PARLEY_BINARY=${CMAKE_BINARY_DIR}/src/cli/parley")
 endfunction()

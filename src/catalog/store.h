@@ -6,8 +6,10 @@
 // entry in the same SQLite transaction, so a change and its audit record land together or not
 // at all.
 //
-//   PARLEY_ASSIGN_OR_RETURN(auto store, catalog::Store::Open("/home/me/.parley/catalog.db", clock));
-//   PARLEY_RETURN_IF_ERROR(store->CreateCollaboration({...}, "retailer"));
+//   PARLEY_ASSIGN_OR_RETURN(auto store,
+//                           catalog::Store::Open("/home/me/.parley/catalog.db", clock));
+//   PARLEY_RETURN_IF_ERROR(store->CreateCollaboration(
+//       {.name = "campaign", .creator = "retailer", .members = {{.name = "retailer"}}}));
 //
 // Thread safety: a Store is used by one thread at a time (the CLI is single-threaded; the
 // server will hold one Store per request or serialise access).
@@ -18,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -28,8 +31,17 @@ namespace parley::catalog {
 using Clock = std::function<int64_t()>;
 int64_t SystemClockSeconds();
 
+// The catalog schema version this binary creates and understands (PRAGMA user_version).
+int SchemaVersion();
+
+// Names. Collaboration and member names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. Table names are SQL
+// identifiers in lower case: [a-z_][a-z0-9_]{0,62}. The store rejects anything else with
+// InvalidArgument naming the bad name.
+
 enum class MemberStatus { kInvited, kActive, kLeft, kRemoved };
-std::string MemberStatusName(MemberStatus status);
+std::string MemberStatusName(MemberStatus status);  // "invited" | "active" | "left" | "removed"
+// The inverse of MemberStatusName; InvalidArgument for any other text.
+absl::StatusOr<MemberStatus> ParseMemberStatus(std::string_view name);
 
 struct Member {
   std::string name;
@@ -39,11 +51,11 @@ struct Member {
 };
 
 struct Collaboration {
-  std::string name;          // unique; [a-z0-9_-]{1,64}
+  std::string name;  // unique; [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
   std::string description;
-  std::string creator;       // a member name
+  std::string creator;  // a member name
   bool query_logging = false;
-  int64_t created_at = 0;
+  int64_t created_at = 0;  // assigned from the clock by CreateCollaboration
   std::vector<Member> members;
 };
 
@@ -55,52 +67,55 @@ struct Column {
 
 enum class SourceKind { kCsv, kParquet };
 std::string SourceKindName(SourceKind kind);  // "csv" | "parquet"
+absl::StatusOr<SourceKind> ParseSourceKind(std::string_view name);
 
 struct Table {
   std::string collaboration;
-  std::string name;                  // unique within the collaboration
-  std::string owner;                 // member name
+  std::string name;   // unique within the collaboration
+  std::string owner;  // member name
   SourceKind kind = SourceKind::kCsv;
-  std::string location;              // absolute path or glob
-  std::vector<Column> source_schema; // every column of the source, pinned when added
+  std::string location;                      // absolute path or glob
+  std::vector<Column> source_schema;         // every column of the source, pinned when added
   std::vector<std::string> allowed_columns;  // subset of source_schema names, in that order
   std::optional<std::string> rule_json;      // the analysis rule document, canonical JSON
-  int64_t created_at = 0;
+  int64_t created_at = 0;                    // assigned from the clock by AddTable
 };
 
 enum class QueryStatus { kRejected, kSucceeded, kFailed };
-std::string QueryStatusName(QueryStatus status);
+std::string QueryStatusName(QueryStatus status);  // "rejected" | "succeeded" | "failed"
+absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name);
 
 struct QueryRecord {
-  int64_t id = 0;                    // assigned by RecordQuery
+  int64_t id = 0;  // assigned by RecordQuery
   std::string collaboration;
   std::string runner;
-  std::string sql;                   // the text the runner submitted
+  std::string sql;  // the text the runner submitted
   QueryStatus status = QueryStatus::kRejected;
-  std::string verdict_json;          // violations, or empty for an allowed query
-  std::string rendered_sql;          // what the engine ran (empty when rejected)
+  std::string verdict_json;  // violations, or empty for an allowed query
+  std::string rendered_sql;  // what the engine ran (empty when rejected)
   std::vector<std::string> receivers;
-  std::vector<std::string> tables;   // names of the tables the query touched
-  std::string result_path;           // where the result was stored (empty if none)
+  std::vector<std::string> tables;  // names of the tables the query touched
+  std::string result_path;          // where the result was stored (empty if none)
   int64_t row_count = 0;
-  std::string error;                 // execution error, for kFailed
-  int64_t created_at = 0;
+  std::string error;       // execution error, for kFailed
+  int64_t created_at = 0;  // assigned from the clock by RecordQuery
 };
 
 struct AuditEntry {
-  int64_t seq = 0;                   // 1, 2, 3, ... over the whole catalog
+  int64_t seq = 0;  // 1, 2, 3, ... over the whole catalog
   int64_t time = 0;
-  std::string collaboration;         // may be empty for catalog-wide actions
-  std::string actor;                 // member name
-  std::string action;                // e.g. "collaboration.create", "query.run"
-  std::string details_json;          // canonical JSON object, metadata only, never data values
-  std::string prev_hash;             // hex SHA-256 of the previous entry, 64 zeros for the first
-  std::string hash;                  // hex SHA-256 over prev_hash and this entry's fields
+  std::string collaboration;  // may be empty for catalog-wide actions
+  std::string actor;          // member name
+  std::string action;         // e.g. "collaboration.create", "query.run"
+  std::string details_json;   // canonical JSON object, metadata only, never data values
+  std::string prev_hash;      // hex SHA-256 of the previous entry, 64 zeros for the first
+  std::string hash;           // hex SHA-256 over prev_hash and this entry's fields
 };
 
 struct AuditVerification {
   bool ok = true;
-  int64_t entries = 0;
+  int64_t entries = 0;  // entries that verified (all of them when ok, those before the problem
+                        // otherwise)
   std::string problem;  // when !ok: which entry (seq) fails and how (edited, reordered, missing)
 };
 
@@ -108,12 +123,14 @@ class Store {
  public:
   // Opens (creating if absent) the catalog at `path`, applies pending schema migrations.
   // Errors: Internal for SQLite failures; FailedPrecondition when the file's schema version is
-  // newer than this binary knows.
+  // newer than this binary knows. An empty `clock` means SystemClockSeconds.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, Clock clock);
   ~Store();
 
   // Collaborations. Create fails with AlreadyExists for a taken name; the creator becomes an
-  // active member with the abilities given in `collaboration.members` (it must be listed there).
+  // active member with the abilities given in `collaboration.members` (it must be listed there,
+  // once, else InvalidArgument) and is the actor of the "collaboration.create" audit entry.
+  // ListCollaborations orders by name; members come in the order they were added.
   absl::Status CreateCollaboration(const Collaboration& collaboration);
   absl::StatusOr<Collaboration> GetCollaboration(const std::string& name);  // NotFound
   absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
@@ -124,22 +141,33 @@ class Store {
   absl::Status SetMemberStatus(const std::string& collaboration, const std::string& member,
                                MemberStatus status, const std::string& actor);
 
-  // Tables: AlreadyExists / NotFound. `SetRule` replaces the rule (audit records old and new
-  // rule hashes).
+  // Tables: AlreadyExists / NotFound (collaboration, owner or table). InvalidArgument for a bad
+  // name, an allowed column missing from `source_schema`, a duplicate column, or a rule that is
+  // not a JSON object. Rules are stored canonicalised (keys sorted, no whitespace); the store
+  // does not judge their content. `SetRule` replaces the rule (audit records old and new rule
+  // hashes). ListTables orders by name.
   absl::Status AddTable(const Table& table, const std::string& actor);
   absl::StatusOr<Table> GetTable(const std::string& collaboration, const std::string& name);
   absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
   absl::Status SetRule(const std::string& collaboration, const std::string& table,
                        const std::string& rule_json, const std::string& actor);
 
-  // Queries. RecordQuery assigns and returns the id and appends an audit entry whose action is
-  // "query.rejected", "query.succeeded" or "query.failed".
+  // Queries. RecordQuery assigns and returns the id (unique over the catalog) and appends an
+  // audit entry whose action is "query.rejected", "query.succeeded" or "query.failed"; the
+  // runner must be a member (NotFound). GetQuery answers NotFound for an id that belongs to
+  // another collaboration. ListQueries orders by id.
   absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
 
   // Audit log: append-only, hash-chained. Append is used by the service for actions that do not
-  // change other records (e.g. "query.submitted").
+  // change other records (e.g. "query.submitted"); `collaboration` may be empty for catalog-wide
+  // actions, `details_json` must be a JSON object (empty means {}) and is stored canonicalised.
+  // ListAudit("") lists every entry; otherwise the entries of one collaboration (NotFound if it
+  // does not exist). Entry i's hash is
+  //   Sha256Hex(prev_hash + "\n" + canonical JSON of
+  //             {"action","actor","collaboration","details","seq","time"})
+  // with `details` embedded as a JSON object, so any member can recompute the chain.
   absl::Status AppendAudit(const std::string& collaboration, const std::string& actor,
                            const std::string& action, const std::string& details_json);
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(const std::string& collaboration);

@@ -21,11 +21,15 @@ absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location
 
 // Reads the source's header / metadata and returns its columns. InvalidArgument for a file
 // DuckDB cannot read as that kind (malformed CSV, not a Parquet file), naming the location but
-// never quoting its contents.
+// never quoting its contents; also for an empty file and for column names that repeat ignoring
+// case. NotFound when the location matches no file. A CSV file is read in full once, so a
+// malformed line anywhere is reported now rather than at query time.
 absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kind,
                                                          const std::string& location);
 
-// The view over `table` exposing its allowed columns, reading with the pinned types.
+// The view over `table` exposing its allowed columns. Types are detected again on every read
+// (not forced to the pinned ones), so a file that changed shape is visible to CheckPinnedSchema.
+// CSV is read as RFC 4180 with a header (tab-separated for .tsv); Parquet as is.
 exec::SourceView ViewFor(const catalog::Table& table);
 
 // Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition

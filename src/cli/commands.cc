@@ -1,0 +1,447 @@
+#include "cli/commands.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "cli/demo.h"
+#include "cli/output.h"
+#include "exec/engine.h"
+#include "service/service.h"
+
+namespace parley::cli {
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitRejected = 3;
+
+// Flags every command shares.
+struct Globals {
+  std::string home;
+  std::string as;
+  std::string collaboration;
+};
+
+int Fail(const absl::Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+  return kExitError;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " file '", path, "'"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    items.emplace_back(absl::StripAsciiWhitespace(item));
+  }
+  return items;
+}
+
+absl::StatusOr<catalog::Member> MemberWithAbilities(const std::string& name,
+                                                    const std::string& abilities) {
+  catalog::Member member{name, false, false, catalog::MemberStatus::kActive};
+  for (const std::string& ability : SplitList(abilities)) {
+    if (ability == "query") {
+      member.can_query = true;
+    } else if (ability == "receive") {
+      member.can_receive = true;
+    } else if (ability != "none") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown ability '", ability, "' (expected query, receive or none)"));
+    }
+  }
+  return member;
+}
+
+// A command: its CLI11 subcommand (flags bound to the fields it owns) and what it does.
+class Command {
+ public:
+  using Action = std::function<int()>;
+  Command(CLI::App* app, Action action) : app_(app), action_(std::move(action)) {}
+  CLI::App* app() const { return app_; }
+  int Run() const { return action_(); }
+
+ private:
+  CLI::App* app_;
+  Action action_;
+};
+
+class Cli {
+ public:
+  Cli() : app_("parley — a self-hosted data clean room") {
+    const char* home = std::getenv("PARLEY_HOME");
+    globals_.home = home != nullptr ? home : ".parley";
+    const char* as = std::getenv("PARLEY_AS");
+    if (as != nullptr) globals_.as = as;
+    app_.add_option("--home", globals_.home, "home directory (catalog, results); env PARLEY_HOME")
+        ->capture_default_str();
+    app_.add_option("--as", globals_.as, "the member who acts; env PARLEY_AS");
+    app_.require_subcommand(1);
+    // Global flags may come anywhere: `parley query run --as supplier ...`.
+    app_.fallthrough();
+    AddCollaborationCommands();
+    AddMemberCommands();
+    AddTableCommands();
+    AddRuleCommands();
+    AddQueryCommands();
+    AddAuditCommands();
+    AddDemoCommand();
+  }
+
+  int Main(int argc, char** argv) {
+    try {
+      app_.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+      int code = app_.exit(error);
+      return code == 0 ? 0 : kExitUsage;
+    }
+    for (const Command& command : commands_) {
+      if (command.app()->parsed()) return command.Run();
+    }
+    std::cerr << app_.help();
+    return kExitUsage;
+  }
+
+ private:
+  CLI::App* Group(const std::string& name, const std::string& description) {
+    CLI::App* group = app_.add_subcommand(name, description);
+    group->require_subcommand(1);
+    return group;
+  }
+
+  void Add(CLI::App* app, Command::Action action) { commands_.emplace_back(app, std::move(action)); }
+
+  void AddCollaborationOption(CLI::App* app) {
+    app->add_option("-c,--collaboration", globals_.collaboration, "the collaboration")->required();
+  }
+
+  absl::StatusOr<std::unique_ptr<service::Service>> OpenService() {
+    if (globals_.as.empty()) {
+      return absl::InvalidArgumentError("say which member acts with --as MEMBER (or PARLEY_AS)");
+    }
+    return service::Service::Open(globals_.home, service::Options{});
+  }
+
+  void AddCollaborationCommands() {
+    CLI::App* group = Group("collaboration", "create, list and show collaborations");
+    auto* create = group->add_subcommand("create", "create a collaboration; --as becomes its creator");
+    create->add_option("name", new_collaboration_.name, "its name")->required();
+    create->add_option("--description", new_collaboration_.description);
+    create->add_flag("--query-logging", new_collaboration_.query_logging,
+                     "let table owners list the queries that touch their tables");
+    create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
+        ->capture_default_str();
+    Add(create, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto creator = MemberWithAbilities(globals_.as, abilities_);
+      if (!creator.ok()) return Fail(creator.status());
+      new_collaboration_.creator_can_query = creator->can_query;
+      new_collaboration_.creator_can_receive = creator->can_receive;
+      absl::Status status = (*service)->CreateCollaboration(globals_.as, new_collaboration_);
+      if (!status.ok()) return Fail(status);
+      std::cout << "created collaboration " << new_collaboration_.name << " (creator "
+                << globals_.as << ")\n";
+      return 0;
+    });
+
+    auto* list = group->add_subcommand("list", "the collaborations --as is a member of");
+    Add(list, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto collaborations = (*service)->ListCollaborations(globals_.as);
+      if (!collaborations.ok()) return Fail(collaborations.status());
+      for (const catalog::Collaboration& c : *collaborations) {
+        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
+                  << " members)\n";
+      }
+      return 0;
+    });
+
+    auto* show = group->add_subcommand("show", "a collaboration and its members");
+    show->add_option("name", globals_.collaboration)->required();
+    Add(show, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto collaboration = (*service)->ShowCollaboration(globals_.as, globals_.collaboration);
+      if (!collaboration.ok()) return Fail(collaboration.status());
+      PrintCollaboration(std::cout, *collaboration);
+      return 0;
+    });
+  }
+
+  void AddMemberCommands() {
+    CLI::App* group = Group("member", "add members to a collaboration");
+    auto* add = group->add_subcommand("add", "add a member (only the creator may)");
+    AddCollaborationOption(add);
+    add->add_option("name", member_name_, "the member's name")->required();
+    add->add_option("--abilities", member_abilities_, "query,receive or none")->required();
+    Add(add, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto member = MemberWithAbilities(member_name_, member_abilities_);
+      if (!member.ok()) return Fail(member.status());
+      absl::Status status = (*service)->AddMember(globals_.as, globals_.collaboration, *member);
+      if (!status.ok()) return Fail(status);
+      std::cout << "added member " << member->name << " (abilities " << Abilities(*member)
+                << ") to " << globals_.collaboration << "\n";
+      return 0;
+    });
+  }
+
+  void AddTableCommands() {
+    CLI::App* group = Group("table", "add, list and show tables");
+    auto* add = group->add_subcommand("add", "add a table from a CSV or Parquet file (or glob)");
+    AddCollaborationOption(add);
+    add->add_option("name", new_table_.name, "the table's name in the collaboration")->required();
+    add->add_option("--source", new_table_.location, "a CSV or Parquet path or glob")->required();
+    add->add_option("--columns", table_columns_, "the allowed columns, comma-separated (default: all)");
+    Add(add, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      new_table_.collaboration = globals_.collaboration;
+      new_table_.columns = SplitList(table_columns_);
+      absl::Status status = (*service)->AddTable(globals_.as, new_table_);
+      if (!status.ok()) return Fail(status);
+      auto table = (*service)->ShowTable(globals_.as, globals_.collaboration, new_table_.name);
+      if (!table.ok()) return Fail(table.status());
+      std::cout << "added ";
+      PrintTable(std::cout, *table);
+      return 0;
+    });
+
+    auto* list = group->add_subcommand("list", "tables of a collaboration (metadata only)");
+    AddCollaborationOption(list);
+    Add(list, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto tables = (*service)->ListTables(globals_.as, globals_.collaboration);
+      if (!tables.ok()) return Fail(tables.status());
+      for (const service::TableView& table : *tables) {
+        std::string rule = "no rule";
+        if (table.rule_json) rule = RuleKindOf(*table.rule_json) + " rule";
+        std::cout << table.name << "  owner " << table.owner << "  " << table.columns.size()
+                  << " columns  " << rule << "\n";
+      }
+      return 0;
+    });
+
+    auto* show = group->add_subcommand("show", "a table's columns, types and rule — never rows");
+    AddCollaborationOption(show);
+    show->add_option("name", new_table_.name)->required();
+    Add(show, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto table = (*service)->ShowTable(globals_.as, globals_.collaboration, new_table_.name);
+      if (!table.ok()) return Fail(table.status());
+      PrintTable(std::cout, *table);
+      return 0;
+    });
+  }
+
+  void AddRuleCommands() {
+    CLI::App* group = Group("rule", "set a table's analysis rule");
+    auto* set = group->add_subcommand("set", "set the rule of a table you own");
+    AddCollaborationOption(set);
+    set->add_option("table", rule_table_)->required();
+    auto* file = set->add_option("--file", rule_file_, "a JSON rule document");
+    auto* json = set->add_option("--json", rule_json_, "the rule document inline");
+    file->excludes(json);
+    Add(set, [this] {
+      if (rule_file_.empty() == rule_json_.empty()) {
+        std::cerr << "error: give the rule with --file or --json\n";
+        return kExitUsage;
+      }
+      std::string document = rule_json_;
+      if (!rule_file_.empty()) {
+        auto text = ReadFile(rule_file_, "rule");
+        if (!text.ok()) return Fail(text.status());
+        document = *text;
+      }
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      absl::Status status =
+          (*service)->SetRule(globals_.as, globals_.collaboration, rule_table_, document);
+      if (!status.ok()) return Fail(status);
+      std::cout << "rule set on table " << rule_table_ << "\n";
+      return 0;
+    });
+  }
+
+  absl::StatusOr<std::string> QueryText() {
+    if (query_sql_.empty() == query_file_.empty()) {
+      return absl::InvalidArgumentError("give the query with --sql or --file");
+    }
+    if (!query_sql_.empty()) return query_sql_;
+    return ReadFile(query_file_, "query");
+  }
+
+  void AddQueryOptions(CLI::App* app) {
+    AddCollaborationOption(app);
+    app->add_option("--sql", query_sql_, "the SQL text");
+    app->add_option("--file", query_file_, "a file holding the SQL text");
+  }
+
+  int WriteOrPrint(const exec::ResultTable& result) {
+    if (output_.empty()) {
+      std::cout << exec::FormatTable(result);
+      return 0;
+    }
+    auto format = exec::OutputFormatFromPath(output_);
+    if (!format.ok()) return Fail(format.status());
+    absl::Status status = exec::WriteResult(result, output_, *format);
+    if (!status.ok()) return Fail(status);
+    std::cerr << "wrote " << result.rows.size() << " rows to " << output_ << "\n";
+    return 0;
+  }
+
+  void AddQueryCommands() {
+    CLI::App* group = Group("query", "explain, run and fetch queries");
+    auto* explain = group->add_subcommand("explain", "the verdict and the SQL the engine would run");
+    AddQueryOptions(explain);
+    Add(explain, [this] {
+      auto text = QueryText();
+      if (!text.ok()) return Fail(text.status());
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto explanation = (*service)->Explain(globals_.as, globals_.collaboration, *text);
+      if (!explanation.ok()) return Fail(explanation.status());
+      PrintExplanation(std::cout, *explanation);
+      return explanation->verdict.allowed() ? 0 : kExitRejected;
+    });
+
+    auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");
+    AddQueryOptions(run);
+    run->add_option("--receiver", receivers_, "a member who receives the result (repeatable; "
+                                              "default: --as)");
+    run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
+    Add(run, [this] {
+      auto text = QueryText();
+      if (!text.ok()) return Fail(text.status());
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto outcome = (*service)->Run(globals_.as, globals_.collaboration, *text, receivers_);
+      if (!outcome.ok()) return Fail(outcome.status());
+      if (!outcome->explanation.verdict.allowed()) {
+        PrintRejection(std::cerr, outcome->explanation);
+        return kExitRejected;
+      }
+      std::cerr << "query " << outcome->query_id << ": " << outcome->row_count
+                << " rows for " << absl::StrJoin(outcome->receivers, ", ") << "\n";
+      if (!outcome->result) return 0;
+      return WriteOrPrint(*outcome->result);
+    });
+
+    auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
+    AddCollaborationOption(result);
+    result->add_option("id", query_id_)->required();
+    result->add_option("--output", output_, "write to a .csv, .json or .parquet file");
+    Add(result, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto table = (*service)->Result(globals_.as, globals_.collaboration, query_id_);
+      if (!table.ok()) return Fail(table.status());
+      return WriteOrPrint(*table);
+    });
+
+    auto* list = group->add_subcommand("list", "your queries and those you receive");
+    AddCollaborationOption(list);
+    Add(list, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto queries = (*service)->ListQueries(globals_.as, globals_.collaboration);
+      if (!queries.ok()) return Fail(queries.status());
+      for (const catalog::QueryRecord& q : *queries) {
+        std::cout << q.id << "  " << catalog::QueryStatusName(q.status) << "  runner " << q.runner
+                  << "  rows " << q.row_count << "  receivers "
+                  << absl::StrJoin(q.receivers, ",") << "\n";
+      }
+      return 0;
+    });
+  }
+
+  void AddAuditCommands() {
+    CLI::App* group = Group("audit", "the hash-chained audit log");
+    auto* list = group->add_subcommand("list", "a collaboration's audit entries");
+    AddCollaborationOption(list);
+    Add(list, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto entries = (*service)->ListAudit(globals_.as, globals_.collaboration);
+      if (!entries.ok()) return Fail(entries.status());
+      for (const catalog::AuditEntry& e : *entries) {
+        std::cout << e.seq << "  " << e.time << "  " << e.actor << "  " << e.action << "  "
+                  << e.details_json << "\n";
+      }
+      return 0;
+    });
+    auto* verify = group->add_subcommand("verify", "recompute the chain; exit 1 if tampered with");
+    Add(verify, [this] {
+      auto service = service::Service::Open(globals_.home, service::Options{});
+      if (!service.ok()) return Fail(service.status());
+      auto verification = (*service)->VerifyAudit();
+      if (!verification.ok()) return Fail(verification.status());
+      if (!verification->ok) {
+        std::cout << "audit log TAMPERED: " << verification->problem << "\n";
+        return kExitError;
+      }
+      std::cout << "audit log intact: " << verification->entries << " entries verified\n";
+      return 0;
+    });
+  }
+
+  void AddDemoCommand() {
+    auto* demo = app_.add_subcommand("demo", "the retailer/supplier campaign, end to end");
+    demo->add_option("--households", demo_.households, "retailer households")->capture_default_str();
+    demo->add_option("--supplier-members", demo_.supplier_members, "supplier loyalty members")
+        ->capture_default_str();
+    demo->add_option("--shared", demo_.shared, "households present on both sides")
+        ->capture_default_str();
+    demo->add_flag("--fresh", demo_.fresh, "start from an empty home directory");
+    Add(demo, [this] {
+      demo_.home = globals_.home;
+      absl::Status status = RunDemo(demo_, std::cout);
+      if (!status.ok()) return Fail(status);
+      return 0;
+    });
+  }
+
+  CLI::App app_;
+  Globals globals_;
+  std::vector<Command> commands_;
+  service::NewCollaboration new_collaboration_;
+  std::string abilities_ = "query,receive";
+  std::string member_name_;
+  std::string member_abilities_;
+  service::NewTable new_table_;
+  std::string table_columns_;
+  std::string rule_table_, rule_file_, rule_json_;
+  std::string query_sql_, query_file_, output_;
+  std::vector<std::string> receivers_;
+  int64_t query_id_ = 0;
+  DemoOptions demo_;
+};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  Cli cli;
+  return cli.Main(argc, argv);
+}
+
+}  // namespace parley::cli

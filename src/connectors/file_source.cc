@@ -1,0 +1,359 @@
+#include "connectors/file_source.h"
+
+#include <glob.h>
+
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "exec/duckdb_api.h"
+
+namespace parley::connectors {
+namespace {
+
+bool IsGlob(const std::string& location) {
+  return location.find_first_of("*?[") != std::string::npos;
+}
+
+std::string KindName(catalog::SourceKind kind) {
+  // Our own switch: catalog::SourceKindName lives in the catalog library, which this one does not
+  // link.
+  return kind == catalog::SourceKind::kParquet ? "Parquet" : "CSV";
+}
+
+// Files matching a glob, sorted (glob(3) sorts by default).
+std::vector<std::string> GlobMatches(const std::string& pattern) {
+  std::vector<std::string> matches;
+  glob_t result{};
+  if (glob(pattern.c_str(), 0, nullptr, &result) == 0) {
+    for (size_t i = 0; i < result.gl_pathc; ++i) {
+      std::error_code error;
+      if (std::filesystem::is_regular_file(result.gl_pathv[i], error)) {
+        matches.push_back(result.gl_pathv[i]);
+      }
+    }
+  }
+  globfree(&result);
+  return matches;
+}
+
+// The folder a glob reads from: everything before the first component holding a wildcard.
+std::string GlobDirectory(const std::string& pattern) {
+  size_t wildcard = pattern.find_first_of("*?[");
+  size_t slash = pattern.rfind('/', wildcard);
+  return slash == std::string::npos ? "/" : pattern.substr(0, slash + 1);
+}
+
+bool IsTsv(const std::string& location) {
+  std::string lower = absl::AsciiStrToLower(location);
+  return absl::EndsWith(lower, ".tsv") || absl::EndsWith(lower, ".tsv.gz");
+}
+
+// The reader call for a source. The CSV dialect is fixed (RFC 4180 with a header; tabs for
+// .tsv) and only the column types are auto-detected: left to guess the dialect, DuckDB reads a
+// malformed file as one wide text column instead of reporting it. Detected types are deliberate:
+// a file that changed shape then shows up as a different schema, which CheckPinnedSchema reports.
+std::string ReaderCall(catalog::SourceKind kind, const std::string& location) {
+  if (kind == catalog::SourceKind::kParquet) {
+    return absl::StrCat("read_parquet(", exec::QuoteString(location), ")");
+  }
+  return absl::StrCat("read_csv(", exec::QuoteString(location),
+                      ", header=true, auto_detect=true, delim=", IsTsv(location) ? "'\\t'" : "','",
+                      ", quote='\"', escape='\"')");
+}
+
+// Why DuckDB could not read a CSV file, in words that never quote the file: DuckDB's messages
+// include the offending line ("Original Line: ..."), so only fixed phrases and the line number
+// are taken from them.
+std::string CsvProblem(const std::string& message, const char* error_class) {
+  std::string line;
+  constexpr std::string_view kLineMarker = "CSV Error on Line: ";
+  size_t at = message.find(kLineMarker);
+  if (at != std::string::npos) {
+    size_t start = at + kLineMarker.size();
+    size_t end = start;
+    while (end < message.size() && absl::ascii_isdigit(message[end])) ++end;
+    uint64_t number = 0;
+    if (end > start && absl::SimpleAtoi(message.substr(start, end - start), &number)) {
+      line = absl::StrCat("line ", number, " ");
+    }
+  }
+  if (absl::StrContains(message, "Error when sniffing file")) {
+    return "it is not comma-separated text with a header (a quote is not closed, or rows have "
+           "different numbers of columns)";
+  }
+  if (absl::StrContains(message, "Expected Number of Columns")) {
+    return absl::StrCat(line, "has a different number of columns than the header");
+  }
+  if (absl::StrContains(message, "unterminated quote")) {
+    return absl::StrCat(line, "has a quote that is not closed");
+  }
+  if (absl::StrContains(message, "Invalid unicode") || absl::StrContains(message, "UTF")) {
+    return absl::StrCat(line, "is not valid UTF-8");
+  }
+  if (absl::StrContains(message, "Maximum line size")) {
+    return absl::StrCat(line, "is too long");
+  }
+  if (absl::StrContains(message, "Could not convert")) {
+    return absl::StrCat(line, "has a value that does not match its column's type");
+  }
+  return line.empty() ? std::string(error_class) : absl::StrCat(line, "(", error_class, ")");
+}
+
+std::string ParquetProblem(const std::string& message, const char* error_class) {
+  if (absl::StrContains(message, "too small to be a Parquet file") ||
+      absl::StrContains(message, "No magic bytes")) {
+    return "it is not a Parquet file";
+  }
+  return error_class;
+}
+
+// A private database that can read only the source, to look at a file the catalog does not know
+// yet.
+class Inspector {
+ public:
+  static absl::StatusOr<Inspector> Open(const std::string& location) {
+    exec::DatabaseOptions options;
+    options.threads = 1;
+    PARLEY_ASSIGN_OR_RETURN(exec::InMemoryDatabase db, exec::OpenInMemoryDatabase(options));
+    std::string allow = IsGlob(location)
+                            ? absl::StrCat("SET allowed_directories=[",
+                                           exec::QuoteString(GlobDirectory(location)), "]")
+                            : absl::StrCat("SET allowed_paths=[", exec::QuoteString(location), "]");
+    for (const std::string& statement : {allow, std::string("SET enable_external_access=false"),
+                                         std::string("SET lock_configuration=true")}) {
+      absl::Status status = exec::ExecuteStatement(db.connection.get(), statement,
+                                                   "cannot prepare a DuckDB database");
+      if (!status.ok()) return absl::InternalError(status.message());
+    }
+    return Inspector(std::move(db));
+  }
+
+  // Runs `sql`; on failure returns DuckDB's message (for classification only, never shown) and
+  // error class.
+  struct Failure {
+    std::string message;
+    const char* error_class;
+  };
+  std::optional<Failure> Query(const std::string& sql, exec::DuckResult* result) {
+    if (duckdb_query(db_.connection.get(), sql.c_str(), result->out()) == DuckDBError) {
+      const char* message = duckdb_result_error(&result->get());
+      return Failure{message == nullptr ? "" : message,
+                     exec::ClassifyError(duckdb_result_error_type(&result->get())).name};
+    }
+    return std::nullopt;
+  }
+
+ private:
+  explicit Inspector(exec::InMemoryDatabase db) : db_(std::move(db)) {}
+  exec::InMemoryDatabase db_;
+};
+
+std::string Cell(exec::DuckResult& result, idx_t column, idx_t row) {
+  if (duckdb_value_is_null(&result.get(), column, row)) return "";
+  exec::DuckString text(duckdb_value_varchar(&result.get(), column, row));
+  return text == nullptr ? "" : text.get();
+}
+
+// The source's own column names, before DuckDB renames duplicates ("a", "A" becomes "a", "A_1").
+absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector,
+                                                        catalog::SourceKind kind,
+                                                        const std::string& first_file) {
+  exec::DuckResult result;
+  std::vector<std::string> names;
+  if (kind == catalog::SourceKind::kCsv) {
+    std::string sql = absl::StrCat("SELECT * FROM read_csv(", exec::QuoteString(first_file),
+                                   ", header=false, auto_detect=true, all_varchar=true, delim=",
+                                   IsTsv(first_file) ? "'\\t'" : "','",
+                                   ", quote='\"', escape='\"', null_padding=true) LIMIT 1");
+    if (inspector.Query(sql, &result)) return names;  // the full read reports the problem
+    if (duckdb_row_count(&result.get()) == 0) return names;
+    for (idx_t column = 0; column < duckdb_column_count(&result.get()); ++column) {
+      names.push_back(Cell(result, column, 0));
+    }
+    return names;
+  }
+  // parquet_schema lists the schema tree depth first: the root, then each top-level column
+  // followed by its nested fields.
+  std::string sql = absl::StrCat("SELECT name, coalesce(num_children, 0) FROM parquet_schema(",
+                                 exec::QuoteString(first_file), ")");
+  if (inspector.Query(sql, &result)) return names;
+  idx_t rows = duckdb_row_count(&result.get());
+  std::vector<std::pair<std::string, int64_t>> tree;
+  for (idx_t row = 0; row < rows; ++row) {
+    tree.emplace_back(Cell(result, 0, row), duckdb_value_int64(&result.get(), 1, row));
+  }
+  if (tree.empty()) return names;
+  // Skips one subtree starting at `index`; returns the index after it.
+  auto skip = [&tree](size_t index, auto&& self) -> size_t {
+    int64_t children = tree[index].second;
+    ++index;
+    for (int64_t i = 0; i < children && index < tree.size(); ++i) index = self(index, self);
+    return index;
+  };
+  size_t index = 1;
+  for (int64_t i = 0; i < tree[0].second && index < tree.size(); ++i) {
+    names.push_back(tree[index].first);
+    index = skip(index, skip);
+  }
+  return names;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ResolveLocation(const std::string& location) {
+  if (location.empty()) return absl::InvalidArgumentError("the location is empty");
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(location, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot resolve '", location, "'"));
+  }
+  std::string resolved = absolute.lexically_normal().string();
+  if (IsGlob(resolved)) {
+    if (GlobMatches(resolved).empty()) {
+      return absl::NotFoundError(absl::StrCat("no file matches '", location, "'"));
+    }
+    return resolved;
+  }
+  if (!std::filesystem::exists(resolved, error)) {
+    return absl::NotFoundError(absl::StrCat("file '", resolved, "' not found"));
+  }
+  if (!std::filesystem::is_regular_file(resolved, error)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", resolved, "' is not a regular file"));
+  }
+  return resolved;
+}
+
+absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location) {
+  std::string lower = absl::AsciiStrToLower(location);
+  for (const char* suffix : {".csv", ".csv.gz", ".tsv", ".tsv.gz"}) {
+    if (absl::EndsWith(lower, suffix)) return catalog::SourceKind::kCsv;
+  }
+  if (absl::EndsWith(lower, ".parquet")) return catalog::SourceKind::kParquet;
+  std::string name = std::filesystem::path(location).filename().string();
+  size_t dot = name.find('.');
+  std::string extension = dot == std::string::npos ? "" : name.substr(dot);
+  if (extension.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", location, "' has no file extension: use .csv, .csv.gz, .tsv or .parquet"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unsupported file extension '", extension,
+                                                 "' in '", location,
+                                                 "': use .csv, .csv.gz, .tsv or .parquet"));
+}
+
+absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kind,
+                                                         const std::string& location) {
+  PARLEY_ASSIGN_OR_RETURN(std::string resolved, ResolveLocation(location));
+  std::vector<std::string> files =
+      IsGlob(resolved) ? GlobMatches(resolved) : std::vector<std::string>{resolved};
+  for (const std::string& file : files) {
+    std::error_code error;
+    if (std::filesystem::file_size(file, error) == 0 && !error) {
+      return absl::InvalidArgumentError(absl::StrCat("'", file, "' is empty"));
+    }
+  }
+  std::string cannot_read = absl::StrCat("cannot read '", location, "' as ", KindName(kind), ": ");
+  auto problem = [&](const Inspector::Failure& failure) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cannot_read, kind == catalog::SourceKind::kCsv
+                                      ? CsvProblem(failure.message, failure.error_class)
+                                      : ParquetProblem(failure.message, failure.error_class)));
+  };
+
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(resolved));
+  exec::DuckResult described;
+  std::string reader = ReaderCall(kind, resolved);
+  if (auto failure = inspector.Query(absl::StrCat("DESCRIBE SELECT * FROM ", reader), &described)) {
+    return problem(*failure);
+  }
+  // DESCRIBE only samples the file; reading every row finds a malformed line anywhere in it.
+  {
+    exec::DuckResult counted;
+    if (auto failure = inspector.Query(absl::StrCat("SELECT count(*) FROM ", reader), &counted)) {
+      return problem(*failure);
+    }
+  }
+
+  std::vector<catalog::Column> columns;
+  for (idx_t row = 0; row < duckdb_row_count(&described.get()); ++row) {
+    columns.push_back({Cell(described, 0, row), Cell(described, 1, row)});
+  }
+  if (columns.empty()) return absl::InvalidArgumentError(absl::StrCat(cannot_read, "no columns"));
+
+  // Column names must be unique ignoring case: SQL folds unquoted names, so "Age" and "age" could
+  // not be told apart in a rule or a query.
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> raw_names,
+                          RawColumnNames(inspector, kind, files.front()));
+  if (raw_names.empty()) {
+    for (const catalog::Column& column : columns) raw_names.push_back(column.name);
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : raw_names) {
+    if (name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "a column has an empty name"));
+    }
+    if (!seen.insert(absl::AsciiStrToLower(name)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(cannot_read, "column '", name,
+                       "' appears more than once (names are compared ignoring "
+                       "case)"));
+    }
+  }
+  return columns;
+}
+
+exec::SourceView ViewFor(const catalog::Table& table) {
+  std::vector<std::string> columns;
+  for (const std::string& name : table.allowed_columns) {
+    columns.push_back(exec::QuoteIdentifier(name));
+  }
+  exec::SourceView view;
+  view.name = table.name;
+  view.select_sql = absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ",
+                                 ReaderCall(table.kind, table.location));
+  if (IsGlob(table.location)) {
+    view.allowed_directories.push_back(GlobDirectory(table.location));
+  } else {
+    view.allowed_paths.push_back(table.location);
+  }
+  return view;
+}
+
+absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<exec::ResultColumn> live, session.Describe(table.name));
+  auto find = [](const auto& columns, const std::string& name) -> const std::string* {
+    for (const auto& column : columns) {
+      if (absl::EqualsIgnoreCase(column.name, name)) return &column.type;
+    }
+    return nullptr;
+  };
+  std::string prefix =
+      absl::StrCat("table '", table.name, "' no longer matches its pinned schema: ");
+  for (const std::string& name : table.allowed_columns) {
+    const std::string* pinned = find(table.source_schema, name);
+    if (pinned == nullptr) {
+      return absl::InternalError(absl::StrCat("table '", table.name, "': allowed column '", name,
+                                              "' is not in its pinned schema"));
+    }
+    const std::string* now = find(live, name);
+    if (now == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(prefix, "column '", name, "' is missing"));
+    }
+    if (*now != *pinned) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "column '", name, "' was ", *pinned, ", is now ", *now));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace parley::connectors

@@ -1,0 +1,245 @@
+#include "connectors/file_source.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "exec/duckdb_api.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace parley::connectors {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+MATCHER_P2(IsColumn, name, type, "") { return arg.name == name && arg.type == type; }
+
+class FileSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("parley_connectors_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "parts");
+    Write("retail.csv",
+          "household_id,hashed_email,age,spend\n"
+          "1,h1@x,34,10.5\n"
+          "2,h2@x,51,20.25\n"
+          "3,h3@x,27,\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& contents) {
+    std::ofstream(dir_ / name, std::ios::binary | std::ios::trunc) << contents;
+  }
+  std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Parquet test files come from a plain DuckDB, as a real user's tools would make them.
+  void WriteParquet(const std::string& name, const std::string& select) {
+    absl::StatusOr<exec::InMemoryDatabase> db = exec::OpenInMemoryDatabase({});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(exec::ExecuteStatement(db->connection.get(),
+                                       "COPY (" + select + ") TO " +
+                                           exec::QuoteString(PathOf(name)) + " (FORMAT parquet)",
+                                       "copy")
+                    .ok());
+  }
+
+  catalog::Table RetailTable() {
+    absl::StatusOr<std::vector<catalog::Column>> schema =
+        InferSchema(catalog::SourceKind::kCsv, PathOf("retail.csv"));
+    EXPECT_TRUE(schema.ok()) << schema.status();
+    catalog::Table table;
+    table.collaboration = "campaign";
+    table.name = "retail";
+    table.owner = "retailer";
+    table.kind = catalog::SourceKind::kCsv;
+    table.location = PathOf("retail.csv");
+    table.source_schema = schema.value_or(std::vector<catalog::Column>{});
+    table.allowed_columns = {"household_id", "age", "spend"};
+    return table;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(FileSourceTest, ResolveLocationMakesPathsAbsolute) {
+  std::string relative = std::filesystem::relative(dir_ / "retail.csv").string();
+  EXPECT_EQ(*ResolveLocation(relative), PathOf("retail.csv"));
+  EXPECT_EQ(*ResolveLocation(PathOf("parts/../retail.csv")), PathOf("retail.csv"));
+}
+
+TEST_F(FileSourceTest, ResolveLocationReportsMissingFiles) {
+  EXPECT_EQ(ResolveLocation(PathOf("nope.csv")).status(),
+            absl::NotFoundError("file '" + PathOf("nope.csv") + "' not found"));
+  EXPECT_EQ(ResolveLocation(PathOf("parts/*.csv")).status(),
+            absl::NotFoundError("no file matches '" + PathOf("parts/*.csv") + "'"));
+  Write("parts/a.csv", "k\n1\n");
+  EXPECT_EQ(*ResolveLocation(PathOf("parts/*.csv")), PathOf("parts/*.csv"));
+  EXPECT_EQ(ResolveLocation(PathOf("parts")).status(),
+            absl::InvalidArgumentError("'" + PathOf("parts") + "' is not a regular file"));
+}
+
+TEST(FileKindFromLocationTest, ByExtension) {
+  EXPECT_EQ(*KindFromLocation("/d/a.csv"), catalog::SourceKind::kCsv);
+  EXPECT_EQ(*KindFromLocation("/d/a.CSV.gz"), catalog::SourceKind::kCsv);
+  EXPECT_EQ(*KindFromLocation("/d/a.tsv"), catalog::SourceKind::kCsv);
+  EXPECT_EQ(*KindFromLocation("/d/*.parquet"), catalog::SourceKind::kParquet);
+  EXPECT_EQ(KindFromLocation("/d/a.xlsx").status(),
+            absl::InvalidArgumentError("unsupported file extension '.xlsx' in '/d/a.xlsx': use "
+                                       ".csv, .csv.gz, .tsv or .parquet"));
+  EXPECT_EQ(KindFromLocation("/d.x/data").status(),
+            absl::InvalidArgumentError(
+                "'/d.x/data' has no file extension: use .csv, .csv.gz, .tsv or .parquet"));
+}
+
+TEST_F(FileSourceTest, InferCsvSchema) {
+  absl::StatusOr<std::vector<catalog::Column>> schema =
+      InferSchema(catalog::SourceKind::kCsv, PathOf("retail.csv"));
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  EXPECT_THAT(*schema,
+              ElementsAre(IsColumn("household_id", "BIGINT"), IsColumn("hashed_email", "VARCHAR"),
+                          IsColumn("age", "BIGINT"), IsColumn("spend", "DOUBLE")));
+}
+
+TEST_F(FileSourceTest, InferTsvAndGlobSchema) {
+  Write("people.tsv", "name\tage\nann\t3\n");
+  EXPECT_THAT(*InferSchema(catalog::SourceKind::kCsv, PathOf("people.tsv")),
+              ElementsAre(IsColumn("name", "VARCHAR"), IsColumn("age", "BIGINT")));
+  Write("parts/a.csv", "k,v\n1,x\n");
+  Write("parts/b.csv", "k,v\n2,y\n");
+  EXPECT_THAT(*InferSchema(catalog::SourceKind::kCsv, PathOf("parts/*.csv")),
+              ElementsAre(IsColumn("k", "BIGINT"), IsColumn("v", "VARCHAR")));
+}
+
+TEST_F(FileSourceTest, InferParquetSchema) {
+  WriteParquet("sales.parquet",
+               "SELECT 1::INTEGER AS id, 'x' AS tier, 2.50::DECIMAL(18,2) AS amount, "
+               "{'id': 1} AS nested");
+  absl::StatusOr<std::vector<catalog::Column>> schema =
+      InferSchema(catalog::SourceKind::kParquet, PathOf("sales.parquet"));
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  EXPECT_THAT(*schema, ElementsAre(IsColumn("id", "INTEGER"), IsColumn("tier", "VARCHAR"),
+                                   IsColumn("amount", "DECIMAL(18,2)"),
+                                   IsColumn("nested", "STRUCT(id INTEGER)")));
+}
+
+TEST_F(FileSourceTest, MalformedCsvIsRejectedWithoutQuotingIt) {
+  Write("quote.csv", "a,b\n1,2\n\"secret-value,4\n5,6\n");
+  absl::Status status = InferSchema(catalog::SourceKind::kCsv, PathOf("quote.csv")).status();
+  EXPECT_EQ(status, absl::InvalidArgumentError(
+                        "cannot read '" + PathOf("quote.csv") +
+                        "' as CSV: it is not comma-separated text with a header (a quote is not "
+                        "closed, or rows have different numbers of columns)"));
+  EXPECT_THAT(status.message(), Not(HasSubstr("secret")));
+
+  std::string late = "a,b\n";
+  for (int i = 0; i < 30000; ++i) late += std::to_string(i) + "," + std::to_string(i) + "\n";
+  late += "secret-value,1,2\n";
+  Write("late.csv", late);
+  status = InferSchema(catalog::SourceKind::kCsv, PathOf("late.csv")).status();
+  EXPECT_EQ(status, absl::InvalidArgumentError(
+                        "cannot read '" + PathOf("late.csv") +
+                        "' as CSV: line 30002 has a different number of columns than the header"));
+}
+
+TEST_F(FileSourceTest, EmptyMissingAndDuplicateColumns) {
+  Write("empty.csv", "");
+  EXPECT_EQ(InferSchema(catalog::SourceKind::kCsv, PathOf("empty.csv")).status(),
+            absl::InvalidArgumentError("'" + PathOf("empty.csv") + "' is empty"));
+  EXPECT_EQ(InferSchema(catalog::SourceKind::kCsv, PathOf("gone.csv")).status(),
+            absl::NotFoundError("file '" + PathOf("gone.csv") + "' not found"));
+  Write("dup.csv", "id,Age,age\n1,2,3\n");
+  EXPECT_EQ(InferSchema(catalog::SourceKind::kCsv, PathOf("dup.csv")).status(),
+            absl::InvalidArgumentError("cannot read '" + PathOf("dup.csv") +
+                                       "' as CSV: column 'age' appears more than once (names are "
+                                       "compared ignoring case)"));
+  // DuckDB cannot write a Parquet file with duplicate names (it renames them), so there is no
+  // such case here; a nested column exercises the Parquet name reading instead (InferParquet*).
+}
+
+TEST_F(FileSourceTest, NotAParquetFile) {
+  Write("fake.parquet", "household_id,secret\n1,2\n");
+  absl::Status status = InferSchema(catalog::SourceKind::kParquet, PathOf("fake.parquet")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              HasSubstr("cannot read '" + PathOf("fake.parquet") + "' as Parquet: "));
+  EXPECT_THAT(status.message(), Not(HasSubstr("secret")));
+}
+
+TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
+  catalog::Table table = RetailTable();
+  exec::SourceView view = ViewFor(table);
+  EXPECT_EQ(view.name, "retail");
+  EXPECT_EQ(view.select_sql, "SELECT \"household_id\", \"age\", \"spend\" FROM read_csv('" +
+                                 PathOf("retail.csv") +
+                                 "', header=true, auto_detect=true, delim=',', quote='\"', "
+                                 "escape='\"')");
+  EXPECT_THAT(view.allowed_paths, ElementsAre(PathOf("retail.csv")));
+  EXPECT_TRUE(view.allowed_directories.empty());
+
+  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open({view}, {});
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
+  absl::StatusOr<exec::ResultTable> result =
+      (*session)->Run("SELECT count(*), sum(age), sum(spend) FROM retail");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->rows[0], ElementsAre("3", "112", "30.75"));
+  EXPECT_EQ((*session)->Run("SELECT hashed_email FROM retail").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FileSourceTest, GlobViewReadsItsDirectory) {
+  WriteParquet("parts/a.parquet", "SELECT 1 AS k");
+  WriteParquet("parts/b.parquet", "SELECT 2 AS k");
+  catalog::Table table;
+  table.name = "parts";
+  table.kind = catalog::SourceKind::kParquet;
+  table.location = PathOf("parts/*.parquet");
+  table.source_schema = {{"k", "INTEGER"}};
+  table.allowed_columns = {"k"};
+  exec::SourceView view = ViewFor(table);
+  EXPECT_THAT(view.allowed_directories, ElementsAre(PathOf("parts") + "/"));
+  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open({view}, {});
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
+  absl::StatusOr<exec::ResultTable> result = (*session)->Run("SELECT sum(k) FROM parts");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->rows[0], ElementsAre("3"));
+}
+
+TEST_F(FileSourceTest, ChangedTypeFailsThePinnedSchemaCheck) {
+  catalog::Table table = RetailTable();
+  Write("retail.csv", "household_id,hashed_email,age,spend\n1,h1@x,thirty,10.5\n");
+  absl::StatusOr<std::unique_ptr<exec::Session>> session =
+      exec::Session::Open({ViewFor(table)}, {});
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(CheckPinnedSchema(**session, table),
+            absl::FailedPreconditionError("table 'retail' no longer matches its pinned schema: "
+                                          "column 'age' was BIGINT, is now VARCHAR"));
+}
+
+TEST_F(FileSourceTest, MissingColumnIsReported) {
+  catalog::Table table = RetailTable();
+  // A column that disappeared from the file stops the view from being created.
+  Write("retail.csv", "household_id,hashed_email,spend\n1,h1@x,10.5\n");
+  EXPECT_EQ(exec::Session::Open({ViewFor(table)}, {}).status(),
+            absl::InvalidArgumentError("cannot create view 'retail': binder error"));
+  // A view that exists but lacks the column (e.g. built by an older connector version).
+  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open(
+      {{"retail", "SELECT 1::BIGINT AS household_id, 2.0::DOUBLE AS spend", {}, {}}}, {});
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(CheckPinnedSchema(**session, table),
+            absl::FailedPreconditionError(
+                "table 'retail' no longer matches its pinned schema: column 'age' is missing"));
+}
+
+}  // namespace
+}  // namespace parley::connectors

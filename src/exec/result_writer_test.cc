@@ -1,0 +1,169 @@
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "exec/duckdb_api.h"
+#include "exec/engine.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace parley::exec {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+ResultTable Sample() {
+  ResultTable table;
+  table.columns = {{"segment", "VARCHAR"},
+                   {"households", "BIGINT"},
+                   {"spend", "DECIMAL(18,2)"},
+                   {"ratio", "DOUBLE"},
+                   {"active", "BOOLEAN"}};
+  table.rows = {{"18-24", "1200", "15.50", "0.25", "true"},
+                {"say \"hi\", then\nleave", "7", "-3.00", "inf", "false"},
+                {"", std::nullopt, std::nullopt, std::nullopt, std::nullopt}};
+  return table;
+}
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("parley_writer_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Read(const std::string& name) {
+    std::ifstream in(dir_ / name, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  }
+  std::vector<std::string> Files() {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  }
+  std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(WriterTest, CsvBytes) {
+  ASSERT_TRUE(WriteResult(Sample(), PathOf("out.csv"), OutputFormat::kCsv).ok());
+  EXPECT_EQ(Read("out.csv"),
+            "segment,households,spend,ratio,active\n"
+            "18-24,1200,15.50,0.25,true\n"
+            "\"say \"\"hi\"\", then\nleave\",7,-3.00,inf,false\n"
+            "\"\",,,,\n");
+  EXPECT_THAT(Files(), ElementsAre("out.csv"));
+}
+
+TEST_F(WriterTest, JsonBytes) {
+  ASSERT_TRUE(WriteResult(Sample(), PathOf("out.json"), OutputFormat::kJson).ok());
+  EXPECT_EQ(
+      Read("out.json"),
+      "[\n"
+      "  {\"segment\": \"18-24\", \"households\": 1200, \"spend\": 15.50, \"ratio\": 0.25, "
+      "\"active\": true},\n"
+      "  {\"segment\": \"say \\\"hi\\\", then\\nleave\", \"households\": 7, \"spend\": -3.00, "
+      "\"ratio\": \"inf\", \"active\": false},\n"
+      "  {\"segment\": \"\", \"households\": null, \"spend\": null, \"ratio\": null, "
+      "\"active\": null}\n"
+      "]\n");
+}
+
+TEST_F(WriterTest, JsonEmptyResult) {
+  ResultTable empty{{{"n", "BIGINT"}}, {}};
+  ASSERT_TRUE(WriteResult(empty, PathOf("out.json"), OutputFormat::kJson).ok());
+  EXPECT_EQ(Read("out.json"), "[]\n");
+}
+
+TEST_F(WriterTest, ParquetReadsBack) {
+  ASSERT_TRUE(WriteResult(Sample(), PathOf("out.parquet"), OutputFormat::kParquet).ok());
+  EXPECT_THAT(Files(), ElementsAre("out.parquet"));
+
+  absl::StatusOr<InMemoryDatabase> db = OpenInMemoryDatabase({});
+  ASSERT_TRUE(db.ok());
+  DuckResult result;
+  std::string sql =
+      "SELECT segment, households, spend, ratio, active, typeof(households), "
+      "typeof(spend), typeof(ratio) FROM read_parquet(" +
+      QuoteString(PathOf("out.parquet")) + ")";
+  ASSERT_EQ(duckdb_query(db->connection.get(), sql.c_str(), result.out()), DuckDBSuccess)
+      << duckdb_result_error(&result.get());
+  ASSERT_EQ(duckdb_row_count(&result.get()), 3u);
+  auto value = [&](idx_t column, idx_t row) {
+    if (duckdb_value_is_null(&result.get(), column, row)) return std::string("NULL");
+    DuckString text(duckdb_value_varchar(&result.get(), column, row));
+    return std::string(text.get());
+  };
+  EXPECT_EQ(value(0, 1), "say \"hi\", then\nleave");
+  EXPECT_EQ(value(1, 0), "1200");
+  EXPECT_EQ(value(2, 1), "-3.00");
+  EXPECT_EQ(value(3, 1), "inf");
+  EXPECT_EQ(value(4, 0), "true");
+  EXPECT_EQ(value(1, 2), "NULL");
+  EXPECT_EQ(value(0, 2), "");
+  EXPECT_EQ(value(5, 0), "BIGINT");
+  EXPECT_EQ(value(6, 0), "DECIMAL(18,2)");
+  EXPECT_EQ(value(7, 0), "DOUBLE");
+}
+
+TEST_F(WriterTest, ReplacesAnExistingFile) {
+  std::ofstream(dir_ / "out.csv") << "old contents that are longer than the new ones\n";
+  ResultTable one{{{"n", "BIGINT"}}, {{"1"}}};
+  ASSERT_TRUE(WriteResult(one, PathOf("out.csv"), OutputFormat::kCsv).ok());
+  EXPECT_EQ(Read("out.csv"), "n\n1\n");
+}
+
+TEST_F(WriterTest, FailureNamesThePathAndLeavesNothing) {
+  std::string path = PathOf("missing/out.csv");
+  absl::Status status = WriteResult(Sample(), path, OutputFormat::kCsv);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(status.message(), HasSubstr("cannot write '" + path + "'"));
+
+  // A Parquet failure (a value that does not cast back) removes the temporary.
+  ResultTable bad{{{"n", "INTEGER"}}, {{"not a number"}}};
+  status = WriteResult(bad, PathOf("out.parquet"), OutputFormat::kParquet);
+  EXPECT_EQ(status, absl::InvalidArgumentError("cannot write '" + PathOf("out.parquet") +
+                                               "': cannot write Parquet: conversion error"));
+  EXPECT_THAT(Files(), ElementsAre());
+}
+
+TEST(WriterOutputFormatTest, FromExtension) {
+  EXPECT_EQ(*OutputFormatFromPath("/r/out.csv"), OutputFormat::kCsv);
+  EXPECT_EQ(*OutputFormatFromPath("out.JSON"), OutputFormat::kJson);
+  EXPECT_EQ(*OutputFormatFromPath("a.b/out.parquet"), OutputFormat::kParquet);
+  EXPECT_EQ(OutputFormatFromPath("out.xlsx").status(),
+            absl::InvalidArgumentError(
+                "cannot tell the output format of 'out.xlsx': use a .csv, .json or .parquet "
+                "extension"));
+  EXPECT_FALSE(OutputFormatFromPath("out").ok());
+}
+
+TEST(WriterFormatTableTest, AlignsAndCounts) {
+  EXPECT_EQ(FormatTable(Sample()),
+            "segment               | households | spend | ratio | active\n"
+            "----------------------+------------+-------+-------+-------\n"
+            "18-24                 |       1200 | 15.50 |  0.25 | true\n"
+            "say \"hi\", then\\nleave |          7 | -3.00 |   inf | false\n"
+            "                      |       NULL |  NULL |  NULL | NULL\n"
+            "(3 rows)\n");
+  ResultTable one{{{"n", "BIGINT"}}, {{"1"}}};
+  EXPECT_EQ(FormatTable(one), "n\n-\n1\n(1 row)\n");
+  ResultTable none{{{"name", "VARCHAR"}}, {}};
+  EXPECT_EQ(FormatTable(none), "name\n----\n(0 rows)\n");
+}
+
+}  // namespace
+}  // namespace parley::exec

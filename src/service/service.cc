@@ -1,0 +1,554 @@
+#include "service/service.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "connectors/file_source.h"
+#include "crypto/sha256.h"
+#include "policy/checker.h"
+#include "policy/rule.h"
+#include "rewrite/render.h"
+#include "rewrite/threshold.h"
+#include "sql/binder.h"
+#include "sql/parser.h"
+
+namespace parley::service {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+// The tables of a collaboration as the binder sees them: allowed columns with pinned types.
+class CatalogSchemas : public sql::SchemaProvider {
+ public:
+  explicit CatalogSchemas(const std::vector<catalog::Table>& tables) {
+    for (const catalog::Table& table : tables) {
+      sql::TableSchema schema{table.name, table.owner, {}};
+      for (const std::string& column : table.allowed_columns) {
+        for (const catalog::Column& pinned : table.source_schema) {
+          if (pinned.name == column) schema.columns.push_back({pinned.name, pinned.type});
+        }
+      }
+      schemas_.push_back(std::move(schema));
+    }
+  }
+  const sql::TableSchema* FindTable(std::string_view name) const override {
+    absl::string_view wanted(name.data(), name.size());
+    for (const sql::TableSchema& schema : schemas_) {
+      if (absl::EqualsIgnoreCase(schema.name, wanted)) return &schema;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<sql::TableSchema> schemas_;
+};
+
+class CatalogRules : public policy::RuleProvider {
+ public:
+  const policy::Rule* RuleFor(const std::string& table) const override {
+    auto it = rules_.find(table);
+    return it == rules_.end() ? nullptr : &it->second;
+  }
+  std::map<std::string, policy::Rule> rules_;
+};
+
+std::string Abilities(const catalog::Member& member) {
+  std::vector<std::string> abilities;
+  if (member.can_query) abilities.push_back("query");
+  if (member.can_receive) abilities.push_back("receive");
+  return abilities.empty() ? "none" : absl::StrJoin(abilities, ", ");
+}
+
+std::string ResultToJson(const exec::ResultTable& result) {
+  Json columns = Json::array();
+  for (const exec::ResultColumn& column : result.columns) {
+    columns.push_back({{"name", column.name}, {"type", column.type}});
+  }
+  Json rows = Json::array();
+  for (const auto& row : result.rows) {
+    Json values = Json::array();
+    for (const auto& value : row) values.push_back(value ? Json(*value) : Json(nullptr));
+    rows.push_back(std::move(values));
+  }
+  return Json{{"columns", columns}, {"rows", rows}}.dump();
+}
+
+absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text) {
+  Json json = Json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.contains("columns") || !json.contains("rows")) {
+    return absl::DataLossError("the stored result is unreadable");
+  }
+  exec::ResultTable result;
+  for (const Json& column : json["columns"]) {
+    result.columns.push_back({column.value("name", ""), column.value("type", "")});
+  }
+  for (const Json& row : json["rows"]) {
+    std::vector<std::optional<std::string>> values;
+    for (const Json& value : row) {
+      values.push_back(value.is_null() ? std::nullopt
+                                       : std::optional<std::string>(value.get<std::string>()));
+    }
+    result.rows.push_back(std::move(values));
+  }
+  return result;
+}
+
+// Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
+// so that a crash never leaves a half-written result.
+absl::Status WritePrivateFile(const fs::path& path, const std::string& contents) {
+  std::error_code error;
+  fs::create_directories(path.parent_path(), error);
+  if (error) return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string()));
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << contents;
+    if (!out.good()) return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
+  }
+  chmod(temporary.c_str(), 0600);
+  fs::rename(temporary, path, error);
+  if (error) {
+    fs::remove(temporary, error);
+    return absl::InternalError(absl::StrCat("cannot write ", path.string()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct Service::Impl {
+  fs::path home;
+  Options options;
+  std::unique_ptr<catalog::Store> store;
+
+  // The actor as an active member of the collaboration.
+  absl::StatusOr<catalog::Member> ActiveMember(const catalog::Collaboration& collaboration,
+                                               const std::string& actor) {
+    for (const catalog::Member& member : collaboration.members) {
+      if (member.name != actor) continue;
+      if (member.status != catalog::MemberStatus::kActive) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("member '", actor, "' is ", catalog::MemberStatusName(member.status),
+                         " in collaboration '", collaboration.name, "', not active"));
+      }
+      return member;
+    }
+    return absl::PermissionDeniedError(absl::StrCat("'", actor, "' is not a member of collaboration '",
+                                                    collaboration.name, "'"));
+  }
+
+  struct QueryContext {
+    catalog::Collaboration collaboration;
+    catalog::Member member;
+    std::vector<catalog::Table> tables;
+  };
+
+  absl::StatusOr<QueryContext> LoadQueryContext(const std::string& actor,
+                                                const std::string& collaboration) {
+    QueryContext context;
+    PARLEY_ASSIGN_OR_RETURN(context.collaboration, store->GetCollaboration(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(context.member, ActiveMember(context.collaboration, actor));
+    if (!context.member.can_query) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "member '", actor, "' does not have the 'query' ability in collaboration '",
+          collaboration, "' (abilities: ", Abilities(context.member), ")"));
+    }
+    PARLEY_ASSIGN_OR_RETURN(context.tables, store->ListTables(collaboration));
+    return context;
+  }
+
+  // Parse → bind → check → rewrite → render. A rejection is in the verdict; a query that does
+  // not parse or bind is an InvalidArgument error.
+  absl::StatusOr<Explanation> Analyze(const QueryContext& context, const std::string& sql,
+                                      sql::BoundQuery* bound_out = nullptr) {
+    auto start = std::chrono::steady_clock::now();
+    CatalogSchemas schemas(context.tables);
+    CatalogRules rules;
+    for (const catalog::Table& table : context.tables) {
+      if (!table.rule_json) continue;
+      auto rule = policy::ParseRule(*table.rule_json, table.allowed_columns);
+      if (!rule.ok()) {
+        return absl::InternalError(absl::StrCat("the stored rule of table '", table.name,
+                                                "' no longer validates: ", rule.status().message()));
+      }
+      rules.rules_[table.name] = *std::move(rule);
+    }
+    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(sql));
+    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound, sql::Bind(*statement, schemas, sql));
+    Explanation explanation;
+    std::set<std::string> seen;
+    for (const sql::BoundTable& table : bound.tables) {
+      if (seen.insert(table.schema->name).second) explanation.tables.push_back(table.schema->name);
+    }
+    explanation.verdict = policy::Check(bound, rules, context.member.name, sql);
+    if (explanation.verdict.allowed()) {
+      rewrite::ApplyThresholds(bound, explanation.verdict.thresholds);
+      explanation.rendered_sql = rewrite::RenderDuckDb(bound);
+    }
+    explanation.front_end_micros = MicrosSince(start);
+    if (bound_out != nullptr) *bound_out = std::move(bound);
+    return explanation;
+  }
+
+  absl::Status RecordRejection(const QueryContext& context, const std::string& sql,
+                               const std::string& verdict_json,
+                               const std::vector<std::string>& tables, int64_t* id) {
+    catalog::QueryRecord record;
+    record.collaboration = context.collaboration.name;
+    record.runner = context.member.name;
+    record.sql = sql;
+    record.status = catalog::QueryStatus::kRejected;
+    record.verdict_json = verdict_json;
+    record.tables = tables;
+    PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> ValidateReceivers(const QueryContext& context,
+                                                             std::vector<std::string> receivers) {
+    if (receivers.empty()) {
+      if (!context.member.can_receive) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "member '", context.member.name,
+            "' cannot receive results; name a receiver with the 'receive' ability (--receiver)"));
+      }
+      receivers.push_back(context.member.name);
+    }
+    std::set<std::string> seen;
+    for (const std::string& receiver : receivers) {
+      if (!seen.insert(receiver).second) {
+        return absl::InvalidArgumentError(absl::StrCat("receiver '", receiver, "' is named twice"));
+      }
+      const catalog::Member* found = nullptr;
+      for (const catalog::Member& member : context.collaboration.members) {
+        if (member.name == receiver) found = &member;
+      }
+      if (found == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("receiver '", receiver,
+                                                       "' is not a member of collaboration '",
+                                                       context.collaboration.name, "'"));
+      }
+      if (found->status != catalog::MemberStatus::kActive || !found->can_receive) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "receiver '", receiver, "' may not receive results (it needs the 'receive' ability "
+                                    "and an active membership)"));
+      }
+    }
+    return receivers;
+  }
+
+  absl::StatusOr<exec::ResultTable> Execute(const QueryContext& context,
+                                            const Explanation& explanation) {
+    std::vector<const catalog::Table*> touched;
+    std::vector<exec::SourceView> views;
+    for (const std::string& name : explanation.tables) {
+      for (const catalog::Table& table : context.tables) {
+        if (table.name != name) continue;
+        touched.push_back(&table);
+        views.push_back(connectors::ViewFor(table));
+      }
+    }
+    PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
+    for (const catalog::Table* table : touched) {
+      PARLEY_RETURN_IF_ERROR(connectors::CheckPinnedSchema(*session, *table));
+    }
+    return session->Run(explanation.rendered_sql);
+  }
+
+  fs::path ResultPath(const std::string& collaboration, const std::string& stem) const {
+    return home / "results" / collaboration / (stem + ".json");
+  }
+};
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Service::~Service() = default;
+
+absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, Options options) {
+  std::error_code error;
+  fs::create_directories(home, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot create the home directory '", home,
+                                                   "': ", error.message()));
+  }
+  chmod(home.c_str(), 0700);
+  auto impl = std::make_unique<Impl>();
+  impl->home = fs::absolute(home);
+  impl->options = std::move(options);
+  PARLEY_ASSIGN_OR_RETURN(impl->store,
+                          catalog::Store::Open((impl->home / "catalog.db").string(),
+                                               impl->options.clock));
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+absl::Status Service::CreateCollaboration(const std::string& actor,
+                                          const NewCollaboration& request) {
+  catalog::Collaboration collaboration;
+  collaboration.name = request.name;
+  collaboration.description = request.description;
+  collaboration.creator = actor;
+  collaboration.query_logging = request.query_logging;
+  collaboration.members.push_back(catalog::Member{actor, request.creator_can_query,
+                                                  request.creator_can_receive,
+                                                  catalog::MemberStatus::kActive});
+  return impl_->store->CreateCollaboration(collaboration);
+}
+
+absl::StatusOr<std::vector<catalog::Collaboration>> Service::ListCollaborations(
+    const std::string& actor) {
+  PARLEY_ASSIGN_OR_RETURN(auto all, impl_->store->ListCollaborations());
+  std::vector<catalog::Collaboration> mine;
+  for (catalog::Collaboration& collaboration : all) {
+    for (const catalog::Member& member : collaboration.members) {
+      if (member.name == actor) {
+        mine.push_back(std::move(collaboration));
+        break;
+      }
+    }
+  }
+  return mine;
+}
+
+absl::StatusOr<catalog::Collaboration> Service::ShowCollaboration(
+    const std::string& actor, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  return found;
+}
+
+absl::Status Service::AddMember(const std::string& actor, const std::string& collaboration,
+                                const catalog::Member& member) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  if (found.creator != actor) {
+    return absl::PermissionDeniedError(absl::StrCat("only the creator of collaboration '",
+                                                    collaboration, "' ('", found.creator,
+                                                    "') can add members"));
+  }
+  return impl_->store->AddMember(collaboration, member, actor);
+}
+
+absl::Status Service::AddTable(const std::string& actor, const NewTable& request) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(request.collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  catalog::Table table;
+  table.collaboration = request.collaboration;
+  table.name = request.name;
+  table.owner = actor;
+  PARLEY_ASSIGN_OR_RETURN(table.location, connectors::ResolveLocation(request.location));
+  PARLEY_ASSIGN_OR_RETURN(table.kind, connectors::KindFromLocation(table.location));
+  PARLEY_ASSIGN_OR_RETURN(table.source_schema, connectors::InferSchema(table.kind, table.location));
+  if (request.columns.empty()) {
+    for (const catalog::Column& column : table.source_schema) {
+      table.allowed_columns.push_back(column.name);
+    }
+  } else {
+    std::set<std::string> chosen;
+    for (const std::string& wanted : request.columns) {
+      const catalog::Column* match = nullptr;
+      for (const catalog::Column& column : table.source_schema) {
+        if (absl::EqualsIgnoreCase(column.name, wanted)) match = &column;
+      }
+      if (match == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("column '", wanted, "' is not in the source '",
+                                                       request.location, "'"));
+      }
+      if (!chosen.insert(match->name).second) {
+        return absl::InvalidArgumentError(absl::StrCat("column '", wanted, "' is listed twice"));
+      }
+    }
+    // Keep the source's column order.
+    for (const catalog::Column& column : table.source_schema) {
+      if (chosen.contains(column.name)) table.allowed_columns.push_back(column.name);
+    }
+  }
+  return impl_->store->AddTable(table, actor);
+}
+
+namespace {
+TableView ViewOf(const catalog::Table& table, const std::string& actor) {
+  TableView view;
+  view.name = table.name;
+  view.owner = table.owner;
+  view.kind = catalog::SourceKindName(table.kind);
+  if (table.owner == actor) view.location = table.location;
+  for (const std::string& column : table.allowed_columns) {
+    for (const catalog::Column& pinned : table.source_schema) {
+      if (pinned.name == column) view.columns.push_back(pinned);
+    }
+  }
+  view.rule_json = table.rule_json;
+  return view;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<TableView>> Service::ListTables(const std::string& actor,
+                                                           const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  std::vector<TableView> views;
+  for (const catalog::Table& table : tables) views.push_back(ViewOf(table, actor));
+  return views;
+}
+
+absl::StatusOr<TableView> Service::ShowTable(const std::string& actor,
+                                             const std::string& collaboration,
+                                             const std::string& table) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetTable(collaboration, table));
+  return ViewOf(record, actor);
+}
+
+absl::Status Service::SetRule(const std::string& actor, const std::string& collaboration,
+                              const std::string& table, const std::string& rule_json) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetTable(collaboration, table));
+  if (record.owner != actor) {
+    return absl::PermissionDeniedError(absl::StrCat("only the owner of table '", table, "' ('",
+                                                    record.owner, "') can set its rule"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(policy::Rule rule, policy::ParseRule(rule_json, record.allowed_columns));
+  return impl_->store->SetRule(collaboration, table, policy::CanonicalRuleJson(rule), actor);
+}
+
+absl::StatusOr<Explanation> Service::Explain(const std::string& actor,
+                                             const std::string& collaboration,
+                                             const std::string& sql) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(actor, collaboration));
+  absl::StatusOr<Explanation> explanation = impl_->Analyze(context, sql);
+  Json details = {{"sql_sha256", crypto::Sha256Hex(sql)},
+                  {"allowed", explanation.ok() && explanation->verdict.allowed()}};
+  PARLEY_RETURN_IF_ERROR(
+      impl_->store->AppendAudit(collaboration, actor, "query.explained", details.dump()));
+  return explanation;
+}
+
+absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
+                                          const std::string& collaboration,
+                                          const std::string& sql,
+                                          std::vector<std::string> receivers) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(actor, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(receivers, impl_->ValidateReceivers(context, std::move(receivers)));
+  Json submitted = {{"sql_sha256", crypto::Sha256Hex(sql)}, {"receivers", receivers}};
+  PARLEY_RETURN_IF_ERROR(
+      impl_->store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+
+  QueryOutcome outcome;
+  outcome.receivers = receivers;
+  absl::StatusOr<Explanation> explanation = impl_->Analyze(context, sql);
+  if (!explanation.ok()) {
+    if (!absl::IsInvalidArgument(explanation.status())) return explanation.status();
+    Json verdict = Json::array({{{"code", "invalid_query"},
+                                 {"message", std::string(explanation.status().message())}}});
+    PARLEY_RETURN_IF_ERROR(impl_->RecordRejection(context, sql, verdict.dump(), {}, &outcome.query_id));
+    return explanation.status();
+  }
+  outcome.explanation = *std::move(explanation);
+  if (!outcome.explanation.verdict.allowed()) {
+    PARLEY_RETURN_IF_ERROR(impl_->RecordRejection(
+        context, sql, policy::ViolationsJson(outcome.explanation.verdict.violations),
+        outcome.explanation.tables, &outcome.query_id));
+    return outcome;
+  }
+
+  catalog::QueryRecord record;
+  record.collaboration = collaboration;
+  record.runner = actor;
+  record.sql = sql;
+  record.rendered_sql = outcome.explanation.rendered_sql;
+  record.receivers = receivers;
+  record.tables = outcome.explanation.tables;
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<exec::ResultTable> result = impl_->Execute(context, outcome.explanation);
+  outcome.run_micros = MicrosSince(start);
+  if (!result.ok()) {
+    record.status = catalog::QueryStatus::kFailed;
+    record.error = std::string(result.status().message());
+    PARLEY_RETURN_IF_ERROR(impl_->store->RecordQuery(record).status());
+    return result.status();
+  }
+  // The result is stored once, for its receivers; the name is unique before the query id exists.
+  std::string stem = absl::StrCat(
+      "result-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
+      crypto::Sha256Hex(absl::StrCat(sql, actor)).substr(0, 8));
+  std::filesystem::path path = impl_->ResultPath(collaboration, stem);
+  PARLEY_RETURN_IF_ERROR(WritePrivateFile(path, ResultToJson(*result)));
+  record.status = catalog::QueryStatus::kSucceeded;
+  record.result_path = path.string();
+  record.row_count = static_cast<int64_t>(result->rows.size());
+  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, impl_->store->RecordQuery(record));
+  outcome.row_count = record.row_count;
+  if (std::find(receivers.begin(), receivers.end(), actor) != receivers.end()) {
+    outcome.result = *std::move(result);
+  }
+  return outcome;
+}
+
+absl::StatusOr<exec::ResultTable> Service::Result(const std::string& actor,
+                                                  const std::string& collaboration,
+                                                  int64_t query_id) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetQuery(collaboration, query_id));
+  if (std::find(record.receivers.begin(), record.receivers.end(), actor) ==
+      record.receivers.end()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("member '", actor, "' is not a receiver of query ", query_id));
+  }
+  if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("query ", query_id, " has no result (",
+                                                      catalog::QueryStatusName(record.status), ")"));
+  }
+  std::ifstream in(record.result_path, std::ios::binary);
+  if (!in) return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ResultFromJson(text);
+}
+
+absl::StatusOr<std::vector<catalog::QueryRecord>> Service::ListQueries(
+    const std::string& actor, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto all, impl_->store->ListQueries(collaboration));
+  std::vector<catalog::QueryRecord> mine;
+  for (catalog::QueryRecord& record : all) {
+    bool receiver = std::find(record.receivers.begin(), record.receivers.end(), actor) !=
+                    record.receivers.end();
+    if (record.runner == actor || receiver) mine.push_back(std::move(record));
+  }
+  return mine;
+}
+
+absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
+    const std::string& actor, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  return impl_->store->ListAudit(collaboration);
+}
+
+absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
+  return impl_->store->VerifyAudit();
+}
+
+}  // namespace parley::service

@@ -55,30 +55,6 @@ COPY (
 ) TO {path} (FORMAT parquet, ROW_GROUP_SIZE 122880)
 )sql";
 
-constexpr char kRetailRule[] = R"json({
-  "kind": "aggregation",
-  "aggregate_columns": [
-    {"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]},
-    {"columns": ["annual_spend", "online_spend"], "functions": ["SUM", "AVG"]}],
-  "join_columns": ["hashed_email"],
-  "join_required": "query_runner",
-  "allowed_join_operators": ["AND"],
-  "dimension_columns": ["age_band", "income_bracket", "household_size", "region"],
-  "scalar_functions": ["ROUND"],
-  "output_constraints": [{"column": "household_id", "minimum": 100, "type": "count_distinct"}]
-})json";
-
-constexpr char kLoyaltyRule[] = R"json({
-  "kind": "aggregation",
-  "aggregate_columns": [
-    {"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]},
-    {"columns": ["brand_purchases"], "functions": ["SUM", "AVG"]}],
-  "join_columns": ["hashed_email"],
-  "dimension_columns": ["loyalty_tier"],
-  "scalar_functions": ["ROUND"],
-  "output_constraints": [{"column": "hashed_email", "minimum": 100, "type": "count_distinct"}]
-})json";
-
 constexpr char kCampaignQuery[] =
     "SELECT r.age_band, r.income_bracket, r.household_size,\n"
     "       COUNT(DISTINCT r.household_id) AS households\n"
@@ -121,6 +97,30 @@ void Step(std::ostream& out, const std::string& who, const std::string& what) {
 }
 
 }  // namespace
+
+const char kDemoRetailRule[] = R"json({
+  "kind": "aggregation",
+  "aggregate_columns": [
+    {"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]},
+    {"columns": ["annual_spend", "online_spend"], "functions": ["SUM", "AVG"]}],
+  "join_columns": ["hashed_email"],
+  "join_required": "query_runner",
+  "allowed_join_operators": ["AND"],
+  "dimension_columns": ["age_band", "income_bracket", "household_size", "region"],
+  "scalar_functions": ["ROUND"],
+  "output_constraints": [{"column": "household_id", "minimum": 100, "type": "count_distinct"}]
+})json";
+
+const char kDemoLoyaltyRule[] = R"json({
+  "kind": "aggregation",
+  "aggregate_columns": [
+    {"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]},
+    {"columns": ["brand_purchases"], "functions": ["SUM", "AVG"]}],
+  "join_columns": ["hashed_email"],
+  "dimension_columns": ["loyalty_tier"],
+  "scalar_functions": ["ROUND"],
+  "output_constraints": [{"column": "hashed_email", "minimum": 100, "type": "count_distinct"}]
+})json";
 
 absl::Status GenerateDemoData(const DemoOptions& options, const std::string& directory) {
   fs::create_directories(directory);
@@ -180,12 +180,12 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   Step(out, kRetailer, "adds its audience graph with an aggregation rule");
   PARLEY_RETURN_IF_ERROR(service->AddTable(
       kRetailer, {kCollaboration, "retail", (fs::path(data) / "retail.parquet").string(), {}}));
-  PARLEY_RETURN_IF_ERROR(service->SetRule(kRetailer, kCollaboration, "retail", kRetailRule));
+  PARLEY_RETURN_IF_ERROR(service->SetRule(kRetailer, kCollaboration, "retail", kDemoRetailRule));
 
   Step(out, kSupplier, "adds its loyalty table with its own rule");
   PARLEY_RETURN_IF_ERROR(service->AddTable(
       kSupplier, {kCollaboration, "loyalty", (fs::path(data) / "loyalty.parquet").string(), {}}));
-  PARLEY_RETURN_IF_ERROR(service->SetRule(kSupplier, kCollaboration, "loyalty", kLoyaltyRule));
+  PARLEY_RETURN_IF_ERROR(service->SetRule(kSupplier, kCollaboration, "loyalty", kDemoLoyaltyRule));
 
   Step(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");
   PARLEY_ASSIGN_OR_RETURN(service::TableView retail, service->ShowTable(kSupplier, kCollaboration, "retail"));

@@ -23,6 +23,10 @@ struct DemoOptions {
 
 // Writes the demo's two Parquet files into `directory`: retail.parquet (households rows) and
 // loyalty.parquet (supplier_members rows, `shared` of them matching a household).
+// The demo's analysis rules (also used by the benchmark).
+extern const char kDemoRetailRule[];
+extern const char kDemoLoyaltyRule[];
+
 absl::Status GenerateDemoData(const DemoOptions& options, const std::string& directory);
 
 absl::Status RunDemo(const DemoOptions& options, std::ostream& out);

@@ -13,9 +13,25 @@ using sql::BoundExpr;
 using sql::BoundExprKind;
 
 bool IsAllowedOperator(const std::string& op) {
-  static const std::set<std::string> kOperators = {
-      "+", "-", "*", "/", "%", "=", "<>", "!=", "<", ">", "<=", ">=", "AND", "OR", "NOT",
-      "LIKE", "ILIKE", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
+  static const std::set<std::string> kOperators = {"+",
+                                                   "-",
+                                                   "*",
+                                                   "/",
+                                                   "%",
+                                                   "=",
+                                                   "<>",
+                                                   "!=",
+                                                   "<",
+                                                   ">",
+                                                   "<=",
+                                                   ">=",
+                                                   "AND",
+                                                   "OR",
+                                                   "NOT",
+                                                   "LIKE",
+                                                   "ILIKE",
+                                                   "IS DISTINCT FROM",
+                                                   "IS NOT DISTINCT FROM"};
   return kOperators.contains(op);
 }
 
@@ -44,6 +60,13 @@ void CollectColumns(const BoundExpr& expr, std::vector<const BoundExpr*>& column
   for (const auto& arg : expr.args) CollectColumns(*arg, columns);
 }
 
+void CollectColumnsOutsideAggregates(const BoundExpr& expr,
+                                     std::vector<const BoundExpr*>& columns) {
+  if (expr.kind == BoundExprKind::kAggregate) return;
+  if (expr.kind == BoundExprKind::kColumn) columns.push_back(&expr);
+  for (const auto& arg : expr.args) CollectColumnsOutsideAggregates(*arg, columns);
+}
+
 class AggregationChecker {
  public:
   AggregationChecker(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
@@ -67,7 +90,7 @@ class AggregationChecker {
     bool has_aggregate = false;
     for (const sql::BoundSelectItem& item : query_.select) {
       has_aggregate |= ContainsAggregate(*item.expr);
-      CheckExpr(*item.expr, sql::kClauseSelect, false);
+      CheckExpr(*item.expr, sql::kClauseSelect);
     }
     if (!has_aggregate) {
       Add("no_aggregate", -1, "", sql::kClauseSelect,
@@ -75,29 +98,29 @@ class AggregationChecker {
           "an aggregation query must select at least one aggregate function",
           "add COUNT, COUNT(DISTINCT …), SUM or AVG of an aggregate column");
     }
-    if (query_.where) CheckExpr(*query_.where, sql::kClauseWhere, false);
-    for (const auto& group : query_.group_by) CheckExpr(*group, sql::kClauseGroupBy, false);
-    if (query_.having) CheckExpr(*query_.having, sql::kClauseHaving, false);
+    if (query_.where) CheckExpr(*query_.where, sql::kClauseWhere);
+    for (const auto& group : query_.group_by) CheckExpr(*group, sql::kClauseGroupBy);
+    if (query_.having) CheckExpr(*query_.having, sql::kClauseHaving);
     for (const sql::BoundOrderItem& order : query_.order_by) {
-      CheckExpr(*order.expr, sql::kClauseOrderBy, false);
+      CheckExpr(*order.expr, sql::kClauseOrderBy);
     }
     for (const auto& root : query_.from) CheckFrom(*root);
-    for (const sql::BoundSelectItem& item : query_.select) CheckGrouped(*item.expr, sql::kClauseSelect);
-    for (const sql::BoundOrderItem& order : query_.order_by) CheckGrouped(*order.expr, sql::kClauseOrderBy);
+    for (const sql::BoundSelectItem& item : query_.select)
+      CheckGrouped(*item.expr, sql::kClauseSelect);
+    for (const sql::BoundOrderItem& order : query_.order_by)
+      CheckGrouped(*order.expr, sql::kClauseOrderBy);
     CheckJoinRequired();
     if (verdict_.violations.empty()) AddThresholds();
   }
 
  private:
-  const AggregationRule& RuleOf(int table_index) const {
-    return rules_[table_index]->aggregation;
-  }
+  const AggregationRule& RuleOf(int table_index) const { return rules_[table_index]->aggregation; }
   const std::string& TableName(int table_index) const {
     return query_.tables[table_index].schema->name;
   }
 
-  void Add(std::string code, int table_index, std::string column, std::string clause,
-           int location, std::string message, std::string hint = "") {
+  void Add(std::string code, int table_index, std::string column, std::string clause, int location,
+           std::string message, std::string hint = "") {
     Violation violation;
     violation.code = std::move(code);
     violation.rule = "aggregation";
@@ -136,13 +159,13 @@ class AggregationChecker {
     return "";
   }
 
-  void CheckExpr(const BoundExpr& expr, const char* clause, bool inside_aggregate) {
+  void CheckExpr(const BoundExpr& expr, const char* clause) {
     switch (expr.kind) {
       case BoundExprKind::kColumn:
         CheckColumnUse(expr, clause);
         return;
       case BoundExprKind::kAggregate:
-        CheckAggregate(expr, clause, inside_aggregate);
+        CheckAggregate(expr, clause);
         return;
       case BoundExprKind::kScalar:
         CheckScalarFunction(absl::AsciiStrToUpper(expr.name), expr.location, clause);
@@ -165,12 +188,14 @@ class AggregationChecker {
       default:
         break;
     }
-    for (const auto& arg : expr.args) CheckExpr(*arg, clause, inside_aggregate);
+    for (const auto& arg : expr.args) CheckExpr(*arg, clause);
   }
 
   void CheckColumnUse(const BoundExpr& column, const char* clause) {
     const AggregationRule& rule = RuleOf(column.table_index);
     const std::string& name = column.column;
+    // JoinOperand judges the columns of a join condition; here only its functions are checked.
+    if (std::string_view(clause) == sql::kClauseJoinOn) return;
     if (std::string_view(clause) == sql::kClauseHaving) {
       Add("having_non_aggregate", column.table_index, name, clause, column.location,
           absl::StrCat("HAVING may only filter on aggregates; column '", name,
@@ -206,13 +231,8 @@ class AggregationChecker {
                         "': ", absl::StrJoin(rule.dimension_columns, ", "));
   }
 
-  void CheckAggregate(const BoundExpr& call, const char* clause, bool inside_aggregate) {
+  void CheckAggregate(const BoundExpr& call, const char* clause) {
     std::string_view clause_name = clause;
-    if (inside_aggregate) {
-      Add("nested_aggregate", -1, "", clause, call.location,
-          absl::StrCat("aggregate ", CallText(call), " is nested inside another aggregate"));
-      return;
-    }
     if (clause_name == sql::kClauseWhere || clause_name == sql::kClauseGroupBy ||
         clause_name == sql::kClauseJoinOn) {
       Add("aggregate_in_clause", -1, "", clause, call.location,
@@ -228,7 +248,9 @@ class AggregationChecker {
       return;
     }
     if (call.star_argument) {
+      std::set<const sql::TableSchema*> reported;
       for (const sql::BoundTable& table : query_.tables) {
+        if (!reported.insert(table.schema).second) continue;  // a table joined with itself
         bool allows_count = false;
         for (const auto& [column, functions] : RuleOf(table.index).aggregate_columns) {
           allows_count |= functions.contains("COUNT");
@@ -242,6 +264,13 @@ class AggregationChecker {
       }
       return;
     }
+    for (const auto& arg : call.args) {
+      if (ContainsAggregate(*arg)) {
+        Add("nested_aggregate", -1, "", clause, arg->location,
+            absl::StrCat("an aggregate is nested inside ", CallText(call)));
+        return;
+      }
+    }
     if (call.args.size() != 1 || call.args[0]->kind != BoundExprKind::kColumn) {
       int location = call.args.empty() ? call.location : call.args[0]->location;
       Add("aggregate_argument_not_column", -1, "", clause, location,
@@ -254,16 +283,16 @@ class AggregationChecker {
     auto it = rule.aggregate_columns.find(column.column);
     if (it == rule.aggregate_columns.end()) {
       Add("not_aggregate_column", column.table_index, column.column, clause, column.location,
-          absl::StrCat("column '", column.column, "' is not an aggregate column, so it cannot be used in ",
-                       function),
+          absl::StrCat("column '", column.column,
+                       "' is not an aggregate column, so it cannot be used in ", function),
           AggregateHint(column.table_index));
       return;
     }
     if (!it->second.contains(function)) {
       Add("aggregate_function_not_allowed_for_column", column.table_index, column.column, clause,
           call.location,
-          absl::StrCat(function, " is not allowed on column '", column.column, "' (allowed: ",
-                       absl::StrJoin(it->second, ", "), ")"));
+          absl::StrCat(function, " is not allowed on column '", column.column,
+                       "' (allowed: ", absl::StrJoin(it->second, ", "), ")"));
     }
   }
 
@@ -300,7 +329,8 @@ class AggregationChecker {
                          table.schema->name, "'"),
             RuleOf(table.index).scalar_functions.empty()
                 ? "this table's rule allows no scalar functions"
-                : absl::StrCat("allowed: ", absl::StrJoin(RuleOf(table.index).scalar_functions, ", ")));
+                : absl::StrCat("allowed: ",
+                               absl::StrJoin(RuleOf(table.index).scalar_functions, ", ")));
       }
     }
   }
@@ -375,7 +405,7 @@ class AggregationChecker {
           "each side of a JOIN … ON equality must be a single join column");
       ok = false;
     }
-    if (operand.kind != BoundExprKind::kColumn) CheckExpr(operand, clause, false);
+    if (operand.kind != BoundExprKind::kColumn) CheckExpr(operand, clause);
     if (ok) table_index = columns.front()->table_index;
     return table_index;
   }
@@ -404,7 +434,7 @@ class AggregationChecker {
   void CheckGrouped(const BoundExpr& expr, const char* clause) {
     if (Grouped(expr)) return;
     std::vector<const BoundExpr*> columns;
-    CollectColumns(expr, columns);
+    CollectColumnsOutsideAggregates(expr, columns);
     for (const BoundExpr* column : columns) {
       bool grouped = false;
       for (const auto& group : query_.group_by) grouped |= group->SameAs(*column);

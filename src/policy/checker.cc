@@ -1,9 +1,8 @@
 #include "policy/checker.h"
 
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -32,14 +31,21 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std
       violation.location = table.location;
       violation.message = absl::StrCat("table '", table.schema->name,
                                        "' has no analysis rule, so it cannot be queried yet");
-      violation.hint = absl::StrCat("its owner '", table.schema->owner,
-                                    "' must set one with 'parley rule set'");
+      violation.hint =
+          absl::StrCat("its owner '", table.schema->owner, "' must set one with 'parley rule set'");
       verdict.violations.push_back(std::move(violation));
     } else {
       kinds.insert(rule->kind);
     }
   }
-  if (kinds.size() > 1) {
+  if (query.tables.empty()) {
+    // Nothing to judge the query by (a CTE or set operation over names that are no tables):
+    // unknown is not allowed.
+    Violation violation;
+    violation.code = "no_table";
+    violation.message = "the query reads no table of this collaboration";
+    verdict.violations.push_back(std::move(violation));
+  } else if (kinds.size() > 1) {
     Violation violation;
     violation.code = "mixed_rule_kinds";
     violation.message = "the query mixes tables with different kinds of analysis rule";
@@ -77,9 +83,15 @@ std::string FormatViolations(const std::vector<Violation>& violations) {
 std::string ViolationsJson(const std::vector<Violation>& violations) {
   nlohmann::json array = nlohmann::json::array();
   for (const Violation& v : violations) {
-    array.push_back({{"code", v.code},     {"rule", v.rule},         {"table", v.table},
-                     {"owner", v.owner},   {"column", v.column},     {"clause", v.clause},
-                     {"position", v.position}, {"message", v.message}, {"hint", v.hint}});
+    array.push_back({{"code", v.code},
+                     {"rule", v.rule},
+                     {"table", v.table},
+                     {"owner", v.owner},
+                     {"column", v.column},
+                     {"clause", v.clause},
+                     {"position", v.position},
+                     {"message", v.message},
+                     {"hint", v.hint}});
   }
   return array.dump();
 }

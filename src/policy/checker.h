@@ -1,7 +1,7 @@
 // The policy checker: judges a bound query against the analysis rules of every table it
 // touches. Strictest wins: every table's rule must hold, thresholds add up per table
 // occurrence, a scalar function must be allowed by every table's rule, a join operator by every
-// table's rule. A table without a rule cannot be queried.
+// table's rule. A table without a rule cannot be queried, nor can a query that reads no table.
 //
 //   policy::Verdict verdict = policy::Check(bound_query, rules, "supplier", sql_text);
 //   if (!verdict.allowed()) ... verdict.violations ...

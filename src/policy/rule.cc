@@ -1,5 +1,6 @@
 #include "policy/rule.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -48,8 +49,8 @@ class RuleReader {
     if (!kind->is_string()) return Invalid("kind", "must be a string");
     std::string name = kind->get<std::string>();
     if (name == "list" || name == "custom") {
-      return Invalid("kind", absl::StrCat("'", name,
-                                          "' rules are not supported yet; use 'aggregation'"));
+      return Invalid("kind",
+                     absl::StrCat("'", name, "' rules are not supported yet; use 'aggregation'"));
     }
     if (name != "aggregation") {
       return Invalid("kind", absl::StrCat("'", name, "' is not one of aggregation, list, custom"));
@@ -91,7 +92,8 @@ class RuleReader {
     for (size_t i = 0; i < list.size(); ++i) {
       std::string item_path = absl::StrCat(path, "[", i, "]");
       PARLEY_ASSIGN_OR_RETURN(std::string name, ColumnName(list[i], item_path));
-      if (!names.insert(name).second) return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
+      if (!names.insert(name).second)
+        return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
     }
     return names;
   }
@@ -108,21 +110,23 @@ class RuleReader {
         return Invalid(item_path, absl::StrCat("'", list[i].get<std::string>(), "' is not ", what,
                                                " (one of ", absl::StrJoin(allowed, ", "), ")"));
       }
-      if (!names.insert(name).second) return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
+      if (!names.insert(name).second)
+        return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
     }
     return names;
   }
 
   absl::StatusOr<AggregationRule> ReadAggregation(const Json& document) {
-    PARLEY_RETURN_IF_ERROR(CheckKeys(document, "(document)",
-                                     {"kind", "aggregate_columns", "join_columns", "join_required",
-                                      "allowed_join_operators", "dimension_columns",
-                                      "scalar_functions", "output_constraints"}));
+    PARLEY_RETURN_IF_ERROR(CheckKeys(
+        document, "(document)",
+        {"kind", "aggregate_columns", "join_columns", "join_required", "allowed_join_operators",
+         "dimension_columns", "scalar_functions", "output_constraints"}));
     AggregationRule rule;
     static const std::set<std::string> kAggregates(std::begin(kAggregateFunctionNames),
                                                    std::end(kAggregateFunctionNames));
 
-    PARLEY_ASSIGN_OR_RETURN(const Json* aggregates, Array(document, "aggregate_columns", true, true));
+    PARLEY_ASSIGN_OR_RETURN(const Json* aggregates,
+                            Array(document, "aggregate_columns", true, true));
     for (size_t i = 0; i < aggregates->size(); ++i) {
       const Json& entry = (*aggregates)[i];
       std::string path = absl::StrCat("aggregate_columns[", i, "]");
@@ -135,7 +139,12 @@ class RuleReader {
                               NameSet(*functions, path + ".functions", kAggregates,
                                       "an aggregate function Parley supports"));
       for (const std::string& column : column_names) {
-        rule.aggregate_columns[column].insert(function_names.begin(), function_names.end());
+        // One entry per column, so that what a column allows is read in one place.
+        if (rule.aggregate_columns.contains(column)) {
+          return Invalid(path + ".columns",
+                         absl::StrCat("'", column, "' is listed in an earlier entry too"));
+        }
+        rule.aggregate_columns[column] = function_names;
       }
     }
 
@@ -157,14 +166,15 @@ class RuleReader {
     PARLEY_ASSIGN_OR_RETURN(const Json* operators,
                             Array(document, "allowed_join_operators", false, true));
     if (operators != nullptr) {
-      PARLEY_ASSIGN_OR_RETURN(rule.allowed_join_operators,
-                              NameSet(*operators, "allowed_join_operators", {"AND", "OR"},
-                                      "a join operator"));
+      PARLEY_ASSIGN_OR_RETURN(
+          rule.allowed_join_operators,
+          NameSet(*operators, "allowed_join_operators", {"AND", "OR"}, "a join operator"));
     } else {
       rule.allowed_join_operators = {"AND"};
     }
 
-    PARLEY_ASSIGN_OR_RETURN(const Json* dimensions, Array(document, "dimension_columns", false, false));
+    PARLEY_ASSIGN_OR_RETURN(const Json* dimensions,
+                            Array(document, "dimension_columns", false, false));
     if (dimensions != nullptr) {
       PARLEY_ASSIGN_OR_RETURN(rule.dimension_columns, ColumnSet(*dimensions, "dimension_columns"));
     }
@@ -188,7 +198,8 @@ class RuleReader {
                                       "a scalar function Parley supports"));
     }
 
-    PARLEY_ASSIGN_OR_RETURN(const Json* constraints, Array(document, "output_constraints", true, true));
+    PARLEY_ASSIGN_OR_RETURN(const Json* constraints,
+                            Array(document, "output_constraints", true, true));
     std::set<std::string> constrained;
     for (size_t i = 0; i < constraints->size(); ++i) {
       const Json& entry = (*constraints)[i];
@@ -202,6 +213,11 @@ class RuleReader {
       auto minimum = entry.find("minimum");
       if (minimum == entry.end()) return Invalid(path + ".minimum", "is required");
       if (!minimum->is_number_integer()) return Invalid(path + ".minimum", "must be an integer");
+      if (minimum->is_number_unsigned() && minimum->get<uint64_t>() > uint64_t{kMaximumThreshold}) {
+        return Invalid(path + ".minimum",
+                       absl::StrCat(minimum->get<uint64_t>(), " is outside the allowed range ",
+                                    kMinimumThreshold, " to ", kMaximumThreshold));
+      }
       constraint.minimum = minimum->get<int64_t>();
       if (constraint.minimum < kMinimumThreshold || constraint.minimum > kMaximumThreshold) {
         return Invalid(path + ".minimum",
@@ -209,11 +225,13 @@ class RuleReader {
                                     kMinimumThreshold, " to ", kMaximumThreshold));
       }
       auto type = entry.find("type");
-      if (type != entry.end() && (!type->is_string() || type->get<std::string>() != "count_distinct")) {
+      if (type != entry.end() &&
+          (!type->is_string() || type->get<std::string>() != "count_distinct")) {
         return Invalid(path + ".type", "must be \"count_distinct\"");
       }
       if (!constrained.insert(constraint.column).second) {
-        return Invalid(path + ".column", absl::StrCat("'", constraint.column, "' is constrained twice"));
+        return Invalid(path + ".column",
+                       absl::StrCat("'", constraint.column, "' is constrained twice"));
       }
       rule.output_constraints.push_back(constraint);
     }
@@ -227,20 +245,23 @@ class RuleReader {
 
 std::string RuleKindName(RuleKind kind) {
   switch (kind) {
-    case RuleKind::kAggregation: return "aggregation";
-    case RuleKind::kList: return "list";
-    case RuleKind::kCustom: return "custom";
+    case RuleKind::kAggregation:
+      return "aggregation";
+    case RuleKind::kList:
+      return "list";
+    case RuleKind::kCustom:
+      return "custom";
   }
   return "unknown";
 }
 
 const std::set<std::string>& SupportedScalarFunctions() {
   static const std::set<std::string> kFunctions = {
-      "ABS",   "CEIL",   "CEILING", "FLOOR",     "ROUND",  "TRUNC",   "LN",       "LOG",
-      "SQRT",  "POWER",  "EXP",     "SIGN",      "MOD",    "UPPER",   "LOWER",    "TRIM",
-      "LTRIM", "RTRIM",  "LENGTH",  "SUBSTRING", "CONCAT", "LEFT",    "RIGHT",    "REPLACE",
-      "COALESCE", "NULLIF", "GREATEST", "LEAST", "CAST",   "CASE",    "DATE_TRUNC", "DATE_PART",
-      "EXTRACT"};
+      "ABS",   "CEIL",  "CEILING",    "FLOOR",     "ROUND",  "TRUNC",     "LN",
+      "LOG",   "SQRT",  "POWER",      "EXP",       "SIGN",   "MOD",       "UPPER",
+      "LOWER", "TRIM",  "LTRIM",      "RTRIM",     "LENGTH", "SUBSTRING", "CONCAT",
+      "LEFT",  "RIGHT", "REPLACE",    "COALESCE",  "NULLIF", "GREATEST",  "LEAST",
+      "CAST",  "CASE",  "DATE_TRUNC", "DATE_PART", "EXTRACT"};
   return kFunctions;
 }
 
@@ -250,7 +271,8 @@ absl::StatusOr<Rule> ParseRule(std::string_view document,
   if (json.is_discarded()) {
     // Find the failing byte offset without echoing the document.
     try {
-      (void)Json::parse(document);
+      Json ignored = Json::parse(document);
+      (void)ignored;
     } catch (const Json::parse_error& error) {
       return absl::InvalidArgumentError(
           absl::StrCat("rule: not valid JSON (error at byte ", error.byte, ")"));
@@ -275,8 +297,13 @@ std::string CanonicalRuleJson(const Rule& rule) {
   json["allowed_join_operators"] = aggregation.allowed_join_operators;
   json["dimension_columns"] = aggregation.dimension_columns;
   json["scalar_functions"] = aggregation.scalar_functions;
+  // Constraints in column order: the order they were written in carries no meaning.
+  std::vector<OutputConstraint> sorted = aggregation.output_constraints;
+  std::sort(sorted.begin(), sorted.end(), [](const OutputConstraint& a, const OutputConstraint& b) {
+    return a.column < b.column;
+  });
   Json constraints = Json::array();
-  for (const OutputConstraint& constraint : aggregation.output_constraints) {
+  for (const OutputConstraint& constraint : sorted) {
     constraints.push_back({{"column", constraint.column},
                            {"minimum", constraint.minimum},
                            {"type", "count_distinct"}});

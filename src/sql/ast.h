@@ -50,16 +50,16 @@ struct Expr {
   Constant constant;                    // kConstant
   std::string name;                     // kFunctionCall (lower case), kUnaryOp/kBinaryOp op
   std::vector<std::unique_ptr<Expr>> args;
-  bool negated = false;                 // kIsNull, kBetween, kInList, LIKE
-  bool distinct = false;                // kFunctionCall: f(DISTINCT x)
-  bool star_argument = false;           // kFunctionCall: count(*)
-  bool has_filter_or_order = false;     // kFunctionCall: FILTER (...) / ORDER BY inside call
-  bool has_over = false;                // kFunctionCall: a window function
-  bool case_has_operand = false;        // kCase: CASE x WHEN ...
-  bool case_has_else = false;           // kCase
-  std::string type_name;                // kCast: PostgreSQL type name, lower case, e.g. "int4"
+  bool negated = false;              // kIsNull, kBetween, kInList, LIKE
+  bool distinct = false;             // kFunctionCall: f(DISTINCT x)
+  bool star_argument = false;        // kFunctionCall: count(*)
+  bool has_filter_or_order = false;  // kFunctionCall: FILTER (...) / ORDER BY inside call
+  bool has_over = false;             // kFunctionCall: a window function
+  bool case_has_operand = false;     // kCase: CASE x WHEN ...
+  bool case_has_else = false;        // kCase
+  std::string type_name;             // kCast: PostgreSQL type name, lower case, e.g. "int4"
   std::shared_ptr<SelectStatement> subquery;  // kSubquery
-  std::string what;                     // kUnsupported, or the kind of kSubquery
+  std::string what;                           // kUnsupported, or the kind of kSubquery
 };
 
 struct TableRef;
@@ -76,9 +76,9 @@ enum class TableRefKind {
 struct TableRef {
   TableRefKind kind = TableRefKind::kUnsupported;
   int location = -1;
-  std::string name;   // kTable: table name as written (identifiers already case-folded)
-  std::string schema; // kTable: schema qualifier, if any (Parley has none; rejected)
-  std::string alias;  // may be empty
+  std::string name;    // kTable: table name as written (identifiers already case-folded)
+  std::string schema;  // kTable: schema qualifier, if any (Parley has none; rejected)
+  std::string alias;   // may be empty
   JoinType join_type = JoinType::kInner;
   bool natural = false;
   bool has_using = false;
@@ -116,9 +116,10 @@ struct SelectStatement {
   std::unique_ptr<Expr> limit;
   std::unique_ptr<Expr> offset;
 
-  bool has_with = false;          // a WITH clause (CTEs)
+  bool has_with = false;  // a WITH clause (CTEs)
   int with_location = -1;
-  SetOperation set_operation = SetOperation::kNone;  // UNION / INTERSECT / EXCEPT
+  std::vector<std::shared_ptr<SelectStatement>> ctes;  // the WITH bodies, read for their tables
+  SetOperation set_operation = SetOperation::kNone;    // UNION / INTERSECT / EXCEPT
   bool set_all = false;
   std::shared_ptr<SelectStatement> set_left;
   std::shared_ptr<SelectStatement> set_right;

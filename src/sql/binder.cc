@@ -37,12 +37,23 @@ void CollectFromRef(const TableRef* ref, std::vector<std::string>& names) {
 }
 
 void CollectTableNames(const SelectStatement& statement, std::vector<std::string>& names) {
+  for (const auto& cte : statement.ctes) CollectTableNames(*cte, names);
   for (const auto& ref : statement.from) CollectFromRef(ref.get(), names);
   for (const auto& item : statement.select) CollectFromExpr(item.expr.get(), names);
   CollectFromExpr(statement.where.get(), names);
+  for (const auto& group : statement.group_by) CollectFromExpr(group.get(), names);
   CollectFromExpr(statement.having.get(), names);
+  for (const auto& order : statement.order_by) CollectFromExpr(order.expr.get(), names);
   if (statement.set_left) CollectTableNames(*statement.set_left, names);
   if (statement.set_right) CollectTableNames(*statement.set_right, names);
+}
+
+// The first subquery in FROM, in joins too; nullptr when there is none.
+const TableRef* FindFromSubquery(const TableRef* ref) {
+  if (ref == nullptr) return nullptr;
+  if (ref->kind == TableRefKind::kSubquery) return ref;
+  if (const TableRef* left = FindFromSubquery(ref->left.get())) return left;
+  return FindFromSubquery(ref->right.get());
 }
 
 class Binder {
@@ -53,6 +64,14 @@ class Binder {
   absl::StatusOr<BoundQuery> Run(const SelectStatement& statement) {
     if (statement.has_with || statement.set_operation != SetOperation::kNone) {
       return BindOpaqueStatement(statement);
+    }
+    // Names in the outer query may refer to a FROM subquery's output columns, which Parley does
+    // not model: such a statement is judged on its constructs and tables alone.
+    for (const auto& ref : statement.from) {
+      if (const TableRef* subquery = FindFromSubquery(ref.get())) {
+        AddConstruct("a subquery in FROM", kClauseFrom, subquery->location);
+        return BindOpaqueStatement(statement);
+      }
     }
     for (const std::string& what : statement.unsupported) {
       return Error(absl::StrCat(what, " is not supported"), statement.location);
@@ -106,6 +125,12 @@ class Binder {
       AddConstruct("OFFSET", kClauseLimit, statement.offset->location);
       PARLEY_ASSIGN_OR_RETURN(query_.offset, IntegerConstant(*statement.offset, "OFFSET"));
     }
+    // Tables read by subqueries are added last, so that they never take part in resolving the
+    // outer query's names; they are there for the checker to find their rules.
+    for (BoundTable& table : subquery_tables_) {
+      table.index = static_cast<int>(query_.tables.size());
+      query_.tables.push_back(std::move(table));
+    }
     return std::move(query_);
   }
 
@@ -126,8 +151,9 @@ class Binder {
     if (statement.has_with) AddConstruct("a CTE (WITH)", kClauseSelect, statement.with_location);
     if (statement.set_operation != SetOperation::kNone) {
       const char* names[] = {"", "UNION", "INTERSECT", "EXCEPT"};
-      AddConstruct(absl::StrCat("a set operation (", names[static_cast<int>(statement.set_operation)], ")"),
-                   kClauseSelect, statement.location);
+      AddConstruct(
+          absl::StrCat("a set operation (", names[static_cast<int>(statement.set_operation)], ")"),
+          kClauseSelect, statement.location);
     }
     std::vector<std::string> names;
     CollectTableNames(statement, names);
@@ -146,8 +172,8 @@ class Binder {
     switch (ref.kind) {
       case TableRefKind::kTable: {
         if (!ref.schema.empty()) {
-          return Error(absl::StrCat("schema-qualified table names are not supported ('",
-                                    ref.schema, ".", ref.name, "')"),
+          return Error(absl::StrCat("schema-qualified table names are not supported ('", ref.schema,
+                                    ".", ref.name, "')"),
                        ref.location);
         }
         const TableSchema* schema = catalog_.FindTable(ref.name);
@@ -177,30 +203,27 @@ class Binder {
                        ref.location);
         }
         switch (ref.join_type) {
-          case JoinType::kLeft: AddConstruct("a LEFT JOIN", kClauseFrom, ref.location); break;
-          case JoinType::kRight: AddConstruct("a RIGHT JOIN", kClauseFrom, ref.location); break;
-          case JoinType::kFull: AddConstruct("a FULL JOIN", kClauseFrom, ref.location); break;
-          case JoinType::kCross: AddConstruct("a CROSS JOIN", kClauseFrom, ref.location); break;
-          case JoinType::kInner: break;
+          case JoinType::kLeft:
+            AddConstruct("a LEFT JOIN", kClauseFrom, ref.location);
+            break;
+          case JoinType::kRight:
+            AddConstruct("a RIGHT JOIN", kClauseFrom, ref.location);
+            break;
+          case JoinType::kFull:
+            AddConstruct("a FULL JOIN", kClauseFrom, ref.location);
+            break;
+          case JoinType::kCross:
+            AddConstruct("a CROSS JOIN", kClauseFrom, ref.location);
+            break;
+          case JoinType::kInner:
+            break;
         }
         if (ref.on) {
           PARLEY_ASSIGN_OR_RETURN(from->on, BindExpr(*ref.on, kClauseJoinOn));
         }
         return from;
       }
-      case TableRefKind::kSubquery: {
-        AddConstruct("a subquery in FROM", kClauseFrom, ref.location);
-        std::vector<std::string> names;
-        CollectTableNames(*ref.subquery, names);
-        for (const std::string& name : names) {
-          if (const TableSchema* schema = catalog_.FindTable(name)) {
-            query_.tables.push_back(
-                BoundTable{static_cast<int>(query_.tables.size()), schema, name, ref.location});
-          }
-        }
-        from->table_index = -1;
-        return from;
-      }
+      case TableRefKind::kSubquery:  // Run() binds such statements opaquely
       case TableRefKind::kUnsupported:
         break;
     }
@@ -226,7 +249,8 @@ class Binder {
       }
     }
     if (!qualifier.empty() && bound->table_index < 0) {
-      return Error(absl::StrCat("'", qualifier, "' is not a table or alias in FROM"), expr.location);
+      return Error(absl::StrCat("'", qualifier, "' is not a table or alias in FROM"),
+                   expr.location);
     }
     if (candidates.empty()) {
       if (!qualifier.empty()) {
@@ -235,7 +259,10 @@ class Binder {
                      expr.location);
       }
       std::vector<std::string> names;
-      for (const BoundTable& table : query_.tables) names.push_back(table.schema->name);
+      for (const BoundTable& table : query_.tables) {
+        std::string name = absl::StrCat("'", table.schema->name, "'");
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      }
       return Error(absl::StrCat("column '", column, "' does not exist in ",
                                 names.size() == 1 ? "table " : "any of the tables ",
                                 absl::StrJoin(names, ", ")),
@@ -270,8 +297,7 @@ class Binder {
         CollectTableNames(*expr.subquery, names);
         for (const std::string& name : names) {
           if (const TableSchema* schema = catalog_.FindTable(name)) {
-            query_.tables.push_back(
-                BoundTable{static_cast<int>(query_.tables.size()), schema, name, expr.location});
+            subquery_tables_.push_back(BoundTable{0, schema, name, expr.location});
           }
         }
         bound->kind = BoundExprKind::kOpaque;
@@ -291,13 +317,14 @@ class Binder {
           bound->what = "window function";
           return bound;
         }
-        bound->kind = IsAggregateFunction(expr.name) ? BoundExprKind::kAggregate
-                                                     : BoundExprKind::kScalar;
+        bound->kind =
+            IsAggregateFunction(expr.name) ? BoundExprKind::kAggregate : BoundExprKind::kScalar;
         bound->name = expr.name;
         bound->distinct = expr.distinct;
         bound->star_argument = expr.star_argument;
         if (bound->kind == BoundExprKind::kScalar && (expr.distinct || expr.star_argument)) {
-          return Error(absl::StrCat(expr.name, "() is not an aggregate function; DISTINCT and * "
+          return Error(absl::StrCat(expr.name,
+                                    "() is not an aggregate function; DISTINCT and * "
                                     "are only allowed in aggregates"),
                        expr.location);
         }
@@ -398,31 +425,87 @@ class Binder {
 
   static std::string OutputName(const Expr& expr) {
     switch (expr.kind) {
-      case ExprKind::kColumnRef: return expr.name_parts.back();
-      case ExprKind::kFunctionCall: return expr.name;
-      case ExprKind::kCast: return OutputName(*expr.args[0]);
-      case ExprKind::kCase: return "case";
-      default: return "?column?";
+      case ExprKind::kColumnRef:
+        return expr.name_parts.back();
+      case ExprKind::kFunctionCall:
+        return expr.name;
+      case ExprKind::kCast:
+        return OutputName(*expr.args[0]);
+      case ExprKind::kCase:
+        return "case";
+      default:
+        return "?column?";
     }
   }
 
   const SchemaProvider& catalog_;
   std::string_view source_;
   BoundQuery query_;
+  std::vector<BoundTable> subquery_tables_;
 };
 
 }  // namespace
 
 bool IsAggregateFunction(std::string_view name) {
-  static const std::unordered_set<std::string_view> kAggregates = {
-      "count", "sum", "avg", "min", "max", "stddev", "stddev_pop", "stddev_samp", "variance",
-      "var_pop", "var_samp", "median", "mode", "string_agg", "array_agg", "list", "bool_and",
-      "bool_or", "bit_and", "bit_or", "bit_xor", "every", "corr", "covar_pop", "covar_samp",
-      "approx_count_distinct", "first", "last", "any_value", "arg_min", "arg_max", "argmin",
-      "argmax", "min_by", "max_by", "quantile", "quantile_cont", "quantile_disc",
-      "percentile_cont", "percentile_disc", "histogram", "product", "entropy", "kurtosis",
-      "skewness", "regr_slope", "regr_intercept", "json_agg", "jsonb_agg", "xmlagg", "group_concat",
-      "listagg", "fsum", "sumkahan", "kahan_sum", "favg", "count_star", "countif", "sum_no_overflow"};
+  static const std::unordered_set<std::string_view> kAggregates = {"count",
+                                                                   "sum",
+                                                                   "avg",
+                                                                   "min",
+                                                                   "max",
+                                                                   "stddev",
+                                                                   "stddev_pop",
+                                                                   "stddev_samp",
+                                                                   "variance",
+                                                                   "var_pop",
+                                                                   "var_samp",
+                                                                   "median",
+                                                                   "mode",
+                                                                   "string_agg",
+                                                                   "array_agg",
+                                                                   "list",
+                                                                   "bool_and",
+                                                                   "bool_or",
+                                                                   "bit_and",
+                                                                   "bit_or",
+                                                                   "bit_xor",
+                                                                   "every",
+                                                                   "corr",
+                                                                   "covar_pop",
+                                                                   "covar_samp",
+                                                                   "approx_count_distinct",
+                                                                   "first",
+                                                                   "last",
+                                                                   "any_value",
+                                                                   "arg_min",
+                                                                   "arg_max",
+                                                                   "argmin",
+                                                                   "argmax",
+                                                                   "min_by",
+                                                                   "max_by",
+                                                                   "quantile",
+                                                                   "quantile_cont",
+                                                                   "quantile_disc",
+                                                                   "percentile_cont",
+                                                                   "percentile_disc",
+                                                                   "histogram",
+                                                                   "product",
+                                                                   "entropy",
+                                                                   "kurtosis",
+                                                                   "skewness",
+                                                                   "regr_slope",
+                                                                   "regr_intercept",
+                                                                   "json_agg",
+                                                                   "jsonb_agg",
+                                                                   "xmlagg",
+                                                                   "group_concat",
+                                                                   "listagg",
+                                                                   "fsum",
+                                                                   "sumkahan",
+                                                                   "kahan_sum",
+                                                                   "favg",
+                                                                   "count_star",
+                                                                   "countif",
+                                                                   "sum_no_overflow"};
   return kAggregates.contains(name);
 }
 
@@ -431,12 +514,12 @@ std::string DuckDbTypeFor(std::string_view pg_type_name) {
   std::string_view modifiers =
       base.size() < pg_type_name.size() ? pg_type_name.substr(base.size()) : "";
   static const std::pair<std::string_view, std::string_view> kTypes[] = {
-      {"int2", "SMALLINT"},   {"int4", "INTEGER"},    {"int8", "BIGINT"},
-      {"integer", "INTEGER"}, {"bigint", "BIGINT"},   {"smallint", "SMALLINT"},
-      {"float4", "REAL"},     {"float8", "DOUBLE"},   {"double", "DOUBLE"},
-      {"real", "REAL"},       {"numeric", "DECIMAL"}, {"decimal", "DECIMAL"},
-      {"text", "VARCHAR"},    {"varchar", "VARCHAR"}, {"bpchar", "VARCHAR"},
-      {"bool", "BOOLEAN"},    {"boolean", "BOOLEAN"}, {"date", "DATE"},
+      {"int2", "SMALLINT"},       {"int4", "INTEGER"},    {"int8", "BIGINT"},
+      {"integer", "INTEGER"},     {"bigint", "BIGINT"},   {"smallint", "SMALLINT"},
+      {"float4", "REAL"},         {"float8", "DOUBLE"},   {"double", "DOUBLE"},
+      {"real", "REAL"},           {"numeric", "DECIMAL"}, {"decimal", "DECIMAL"},
+      {"text", "VARCHAR"},        {"varchar", "VARCHAR"}, {"bpchar", "VARCHAR"},
+      {"bool", "BOOLEAN"},        {"boolean", "BOOLEAN"}, {"date", "DATE"},
       {"timestamp", "TIMESTAMP"}, {"string", "VARCHAR"}};
   for (const auto& [pg, duck] : kTypes) {
     if (base != pg) continue;

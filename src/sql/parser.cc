@@ -47,9 +47,21 @@ class TreeReader {
 
   absl::Status ReadSelect(const Json& node, SelectStatement& out) {
     std::string op = node.value("op", "SETOP_NONE");
-    if (node.contains("withClause")) {
+    if (auto with = node.find("withClause"); with != node.end()) {
       out.has_with = true;
-      out.with_location = Location(node["withClause"]);
+      out.with_location = Location(*with);
+      // The CTE bodies are read only so that the tables they touch are known to the checker.
+      for (const Json& cte : with->value("ctes", Json::array())) {
+        const Json& query = cte["CommonTableExpr"]["ctequery"];
+        auto body = std::make_shared<SelectStatement>();
+        if (query.contains("SelectStmt")) {
+          PARLEY_RETURN_IF_ERROR(ReadSelect(query["SelectStmt"], *body));
+        } else {
+          body->unsupported.push_back("a data-modifying CTE");
+        }
+        if (out.with_location < 0) out.with_location = Location(cte["CommonTableExpr"]);
+        out.ctes.push_back(std::move(body));
+      }
     }
     if (op != "SETOP_NONE") {
       out.set_operation = op == "SETOP_UNION"       ? SetOperation::kUnion
@@ -58,8 +70,9 @@ class TreeReader {
       out.set_all = node.value("all", false);
       out.set_left = std::make_shared<SelectStatement>();
       out.set_right = std::make_shared<SelectStatement>();
-      PARLEY_RETURN_IF_ERROR(ReadSelect(node["larg"]["SelectStmt"], *out.set_left));
-      PARLEY_RETURN_IF_ERROR(ReadSelect(node["rarg"]["SelectStmt"], *out.set_right));
+      // larg and rarg are typed SelectStmt fields, so the JSON has no node-type wrapper.
+      PARLEY_RETURN_IF_ERROR(ReadSelect(node.at("larg"), *out.set_left));
+      PARLEY_RETURN_IF_ERROR(ReadSelect(node.at("rarg"), *out.set_right));
       out.location = out.set_left->location;
     }
     if (auto it = node.find("distinctClause"); it != node.end()) {
@@ -121,7 +134,8 @@ class TreeReader {
       ref->location = Location(range);
       ref->name = range.value("relname", "");
       ref->schema = range.value("schemaname", "");
-      if (range.contains("catalogname")) ref->schema = range.value("catalogname", "") + "." + ref->schema;
+      if (range.contains("catalogname"))
+        ref->schema = range.value("catalogname", "") + "." + ref->schema;
       if (auto alias = range.find("alias"); alias != range.end()) {
         ref->alias = alias->value("aliasname", "");
         if (alias->contains("colnames")) {
@@ -173,6 +187,15 @@ class TreeReader {
     ref->kind = TableRefKind::kUnsupported;
     ref->what = node.contains("RangeFunction") ? "a table function" : "this FROM item";
     if (!node.empty()) ref->location = Location(node.begin().value());
+    if (auto it = node.find("RangeFunction"); it != node.end()) {
+      // RangeFunction has no location of its own: {"functions": [{"List": {"items": [call, ..]}}]}
+      const Json& functions = it->value("functions", Json::array());
+      if (!functions.empty()) {
+        const Json& items =
+            functions[0].value("List", Json::object()).value("items", Json::array());
+        if (!items.empty() && !items[0].empty()) ref->location = Location(items[0].begin().value());
+      }
+    }
     return ref;
   }
 
@@ -208,7 +231,8 @@ class TreeReader {
     }
     bool negative = false;
     size_t i = static_cast<size_t>(location);
-    while (i < sql_.size() && (sql_[i] == '-' || sql_[i] == '+' || std::isspace(static_cast<unsigned char>(sql_[i])))) {
+    while (i < sql_.size() && (sql_[i] == '-' || sql_[i] == '+' ||
+                               std::isspace(static_cast<unsigned char>(sql_[i])))) {
       if (sql_[i] == '-') negative = !negative;
       ++i;
     }
@@ -254,6 +278,8 @@ class TreeReader {
     }
     auto expr = Make(ExprKind::kFunctionCall, location);
     expr->name = absl::AsciiStrToLower(LastName(names));
+    // SQL-standard TRIM(x) and TRIM(BOTH ... FROM x) are PostgreSQL's btrim.
+    if (expr->name == "btrim") expr->name = "trim";
     expr->distinct = call.value("agg_distinct", false);
     expr->star_argument = call.value("agg_star", false);
     expr->has_filter_or_order = call.contains("agg_filter") || call.contains("agg_order") ||
@@ -286,7 +312,8 @@ class TreeReader {
     }
     if (kind == "AEXPR_LIKE" || kind == "AEXPR_ILIKE") {
       bool ilike = kind == "AEXPR_ILIKE";
-      auto expr = Binary(ilike ? "ILIKE" : "LIKE", std::move(lexpr), ReadExpr(node["rexpr"]), location);
+      auto expr =
+          Binary(ilike ? "ILIKE" : "LIKE", std::move(lexpr), ReadExpr(node["rexpr"]), location);
       expr->negated = op.front() == '!';
       return expr;
     }
@@ -370,9 +397,11 @@ class TreeReader {
       return expr;
     }
     if (type == "TypeCast") {
+      const Json& type_name = body["typeName"];
+      // A typed literal (DATE '2024-01-01') is a cast without a location of its own.
+      if (location < 0) location = Location(type_name);
       auto expr = Make(ExprKind::kCast, location);
       expr->args.push_back(ReadExpr(body["arg"]));
-      const Json& type_name = body["typeName"];
       expr->type_name = absl::AsciiStrToLower(LastName(type_name["names"]));
       if (type_name.contains("arrayBounds") || type_name.value("setof", false)) {
         return Unsupported("a cast to an array type", location);
@@ -409,9 +438,9 @@ class TreeReader {
     }
     if (type == "CoalesceExpr" || type == "MinMaxExpr") {
       auto expr = Make(ExprKind::kFunctionCall, location);
-      expr->name = type == "CoalesceExpr"                       ? "coalesce"
+      expr->name = type == "CoalesceExpr"                  ? "coalesce"
                    : body.value("op", "") == "IS_GREATEST" ? "greatest"
-                                                                : "least";
+                                                           : "least";
       for (const Json& arg : body["args"]) expr->args.push_back(ReadExpr(arg));
       return expr;
     }
@@ -429,7 +458,8 @@ class TreeReader {
       if (body.contains("testexpr")) expr->args.push_back(ReadExpr(body["testexpr"]));
       return expr;
     }
-    if (type == "SQLValueFunction") return Unsupported("CURRENT_DATE/CURRENT_USER-style values", location);
+    if (type == "SQLValueFunction")
+      return Unsupported("CURRENT_DATE/CURRENT_USER-style values", location);
     if (type == "ParamRef") return Unsupported("a query parameter ($n)", location);
     if (type == "A_ArrayExpr") return Unsupported("an ARRAY constructor", location);
     if (type == "A_Indirection") return Unsupported("subscripts or field selection", location);
@@ -446,17 +476,27 @@ class TreeReader {
 
 std::string StatementKindName(const std::string& node_type) {
   static const std::pair<const char*, const char*> kNames[] = {
-      {"InsertStmt", "INSERT"},       {"UpdateStmt", "UPDATE"},
-      {"DeleteStmt", "DELETE"},       {"MergeStmt", "MERGE"},
-      {"CreateStmt", "CREATE TABLE"}, {"CreateTableAsStmt", "CREATE TABLE AS"},
-      {"ViewStmt", "CREATE VIEW"},    {"DropStmt", "DROP"},
-      {"CopyStmt", "COPY"},           {"VariableSetStmt", "SET"},
-      {"VariableShowStmt", "SHOW"},   {"ExplainStmt", "EXPLAIN"},
+      {"InsertStmt", "INSERT"},
+      {"UpdateStmt", "UPDATE"},
+      {"DeleteStmt", "DELETE"},
+      {"MergeStmt", "MERGE"},
+      {"CreateStmt", "CREATE TABLE"},
+      {"CreateTableAsStmt", "CREATE TABLE AS"},
+      {"ViewStmt", "CREATE VIEW"},
+      {"DropStmt", "DROP"},
+      {"CopyStmt", "COPY"},
+      {"VariableSetStmt", "SET"},
+      {"VariableShowStmt", "SHOW"},
+      {"ExplainStmt", "EXPLAIN"},
       {"TransactionStmt", "a transaction statement"},
-      {"AlterTableStmt", "ALTER TABLE"}, {"TruncateStmt", "TRUNCATE"},
-      {"CallStmt", "CALL"},           {"DoStmt", "DO"},
-      {"PrepareStmt", "PREPARE"},     {"ExecuteStmt", "EXECUTE"},
-      {"LoadStmt", "LOAD"},           {"GrantStmt", "GRANT"},
+      {"AlterTableStmt", "ALTER TABLE"},
+      {"TruncateStmt", "TRUNCATE"},
+      {"CallStmt", "CALL"},
+      {"DoStmt", "DO"},
+      {"PrepareStmt", "PREPARE"},
+      {"ExecuteStmt", "EXECUTE"},
+      {"LoadStmt", "LOAD"},
+      {"GrantStmt", "GRANT"},
   };
   for (const auto& [type, name] : kNames) {
     if (node_type == type) return name;
@@ -464,6 +504,17 @@ std::string StatementKindName(const std::string& node_type) {
   std::string name = node_type;
   if (name.size() > 4 && name.ends_with("Stmt")) name.resize(name.size() - 4);
   return absl::AsciiStrToUpper(name);
+}
+
+// The byte offset of the 0-based `character` of UTF-8 `text` (its size when past the end).
+int ByteOffsetOfCharacter(std::string_view text, int character) {
+  int seen = -1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++seen == character) {
+      return static_cast<int>(i);
+    }
+  }
+  return static_cast<int>(text.size());
 }
 
 }  // namespace
@@ -490,6 +541,10 @@ std::string DescribePosition(std::string_view text, int byte_offset) {
 }
 
 absl::StatusOr<std::unique_ptr<SelectStatement>> ParseSelect(std::string_view sql) {
+  // libpg_query reads a C string: anything after a NUL byte would be silently ignored.
+  if (sql.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError("the request contains a NUL byte");
+  }
   std::string text(sql);
   PgQueryParseResult result = pg_query_parse(text.c_str());
   struct Free {
@@ -498,8 +553,10 @@ absl::StatusOr<std::unique_ptr<SelectStatement>> ParseSelect(std::string_view sq
   } free_result{result};
 
   if (result.error != nullptr) {
+    // PostgreSQL reports the error position in characters (1-based), not bytes.
     return absl::InvalidArgumentError(absl::StrCat(
-        result.error->message, " at ", DescribePosition(text, result.error->cursorpos - 1)));
+        result.error->message, " (",
+        DescribePosition(text, ByteOffsetOfCharacter(text, result.error->cursorpos - 1)), ")"));
   }
   Json tree = Json::parse(result.parse_tree, nullptr, /*allow_exceptions=*/false);
   if (tree.is_discarded()) return absl::InternalError("unreadable parse tree");
@@ -508,10 +565,14 @@ absl::StatusOr<std::unique_ptr<SelectStatement>> ParseSelect(std::string_view sq
     return absl::InvalidArgumentError("the request holds no SQL statement");
   }
   if (statements.size() > 1) {
-    int second = statements[1].value("stmt_location", 0);
+    // A statement starts right after the previous semicolon; point at its first word.
+    size_t second = static_cast<size_t>(statements[1].value("stmt_location", 0));
+    while (second < text.size() && std::isspace(static_cast<unsigned char>(text[second]))) {
+      ++second;
+    }
     return absl::InvalidArgumentError(absl::StrCat(
         "only one statement per request is allowed; found ", statements.size(),
-        " (the second starts at ", DescribePosition(text, second), ")"));
+        " (the second starts at ", DescribePosition(text, static_cast<int>(second)), ")"));
   }
   const Json& statement = statements[0]["stmt"];
   const std::string& type = statement.begin().key();

@@ -4,8 +4,9 @@
 //   PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<sql::SelectStatement> statement,
 //                           sql::ParseSelect("SELECT count(*) FROM t"));
 //
-// Errors (InvalidArgument, with the position as "line L, column C"): a syntax error; an empty
-// request; more than one statement; a statement other than SELECT (named: "INSERT", "SET", ...).
+// Errors (InvalidArgument, with the position as "(line L, column C)", columns in characters): a
+// syntax error; an empty request; a NUL byte; more than one statement; a statement other than
+// SELECT (named: "INSERT", "SET", ...).
 // Thread safety: safe to call from any thread.
 #pragma once
 

@@ -1,0 +1,232 @@
+// The campaign benchmark: the demo's campaign query through Parley (check, rewrite, locked-down
+// session, run, store the result) against the same query run directly on DuckDB over the same
+// Parquet files, in the same process and the same run, interleaved so that drift on a shared
+// machine hits both sides alike. Also the front end's latency (parse + bind + check + rewrite +
+// render) for that query.
+//
+//   campaign_bench --rows 1000000 --rows 10000000 --runs 5 --data bench/data
+//
+// Prints a table per size, then one summary line per figure: `name value`.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/demo.h"
+#include "exec/duckdb_api.h"
+#include "exec/engine.h"
+#include "policy/checker.h"
+#include "policy/rule.h"
+#include "rewrite/render.h"
+#include "rewrite/threshold.h"
+#include "service/service.h"
+#include "sql/binder.h"
+#include "sql/parser.h"
+
+namespace parley::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kCampaign[] =
+    "SELECT r.age_band, r.income_bracket, r.household_size, "
+    "COUNT(DISTINCT r.household_id) AS households "
+    "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
+    "GROUP BY r.age_band, r.income_bracket, r.household_size ORDER BY households DESC";
+
+// The same question asked of DuckDB directly. `thresholds` adds the HAVING clause that makes the
+// answer identical to Parley's (both tables' output constraints).
+std::string DirectSql(const std::string& data, bool thresholds) {
+  return "SELECT r.age_band, r.income_bracket, r.household_size, "
+         "COUNT(DISTINCT r.household_id) AS households FROM read_parquet(" +
+         exec::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
+         exec::QuoteString(data + "/loyalty.parquet") +
+         ") l ON r.hashed_email = l.hashed_email "
+         "GROUP BY r.age_band, r.income_bracket, r.household_size " +
+         (thresholds ? std::string("HAVING COUNT(DISTINCT r.household_id) >= 100 AND "
+                                   "COUNT(DISTINCT l.hashed_email) >= 100 ")
+                     : std::string()) +
+         "ORDER BY households DESC";
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "bench: " << status << "\n";
+  return 1;
+}
+
+std::string Label(int64_t rows) {
+  if (rows % 1'000'000 == 0) return std::to_string(rows / 1'000'000) + "m";
+  if (rows % 1'000 == 0) return std::to_string(rows / 1'000) + "k";
+  return std::to_string(rows);
+}
+
+// Prepares data and a collaboration for `rows` per side (60% shared, as in the demo).
+absl::StatusOr<std::unique_ptr<service::Service>> Prepare(const std::string& data, int64_t rows) {
+  cli::DemoOptions options;
+  options.households = rows;
+  options.supplier_members = rows;
+  options.shared = rows * 6 / 10;
+  std::string stamp = data + "/.generated";
+  if (!fs::exists(stamp)) {
+    std::cerr << "generating " << rows << " rows per side in " << data << "\n";
+    PARLEY_RETURN_IF_ERROR(cli::GenerateDemoData(options, data));
+    fs::create_directories(data);
+    std::ofstream(stamp) << rows;
+  }
+  std::string home = data + "/home";
+  fs::remove_all(home);
+  PARLEY_ASSIGN_OR_RETURN(auto service, service::Service::Open(home, {}));
+  PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(
+      "retailer", {.name = "bench", .creator_can_query = false, .creator_can_receive = false}));
+  PARLEY_RETURN_IF_ERROR(service->AddMember("retailer", "bench",
+                                            {"supplier", true, true, catalog::MemberStatus::kActive}));
+  PARLEY_RETURN_IF_ERROR(service->AddTable("retailer", {"bench", "retail", data + "/retail.parquet", {}}));
+  PARLEY_RETURN_IF_ERROR(service->AddTable("supplier", {"bench", "loyalty", data + "/loyalty.parquet", {}}));
+  PARLEY_RETURN_IF_ERROR(service->SetRule("retailer", "bench", "retail", cli::kDemoRetailRule));
+  PARLEY_RETURN_IF_ERROR(service->SetRule("supplier", "bench", "loyalty", cli::kDemoLoyaltyRule));
+  return service;
+}
+
+// parse + bind + check + rewrite + render of the campaign query, median of many iterations.
+absl::StatusOr<double> FrontEndMicros() {
+  std::vector<std::string> retail_columns = {"household_id", "hashed_email", "age_band",
+                                             "income_bracket", "household_size", "region",
+                                             "annual_spend", "online_spend"};
+  sql::TableSchema retail{"retail", "retailer", {}};
+  for (const std::string& c : retail_columns) retail.columns.push_back({c, "VARCHAR"});
+  sql::TableSchema loyalty{"loyalty", "supplier",
+                           {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"},
+                            {"brand_purchases", "INTEGER"}}};
+  struct Schemas : sql::SchemaProvider {
+    std::vector<const sql::TableSchema*> tables;
+    const sql::TableSchema* FindTable(std::string_view name) const override {
+      for (const auto* t : tables) {
+        if (t->name == name) return t;
+      }
+      return nullptr;
+    }
+  } schemas;
+  schemas.tables = {&retail, &loyalty};
+  struct Rules : policy::RuleProvider {
+    std::map<std::string, policy::Rule> rules;
+    const policy::Rule* RuleFor(const std::string& table) const override {
+      auto it = rules.find(table);
+      return it == rules.end() ? nullptr : &it->second;
+    }
+  } rules;
+  PARLEY_ASSIGN_OR_RETURN(rules.rules["retail"], policy::ParseRule(cli::kDemoRetailRule, retail_columns));
+  PARLEY_ASSIGN_OR_RETURN(rules.rules["loyalty"],
+                          policy::ParseRule(cli::kDemoLoyaltyRule,
+                                            {"hashed_email", "loyalty_tier", "brand_purchases"}));
+  std::vector<double> samples;
+  size_t rendered = 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto start = Clock::now();
+    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(kCampaign));
+    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound, sql::Bind(*statement, schemas, kCampaign));
+    policy::Verdict verdict = policy::Check(bound, rules, "supplier", kCampaign);
+    if (!verdict.allowed()) return absl::InternalError("the campaign query was rejected");
+    rewrite::ApplyThresholds(bound, verdict.thresholds);
+    rendered += rewrite::RenderDuckDb(bound).size();
+    samples.push_back(SecondsSince(start) * 1e6);
+  }
+  if (rendered == 0) return absl::InternalError("nothing rendered");
+  return Median(samples);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<int64_t> sizes;
+  int runs = 5;
+  std::string data_root = "bench/data";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--rows") sizes.push_back(std::stoll(argv[i + 1]));
+    else if (flag == "--runs") runs = std::stoi(argv[i + 1]);
+    else if (flag == "--data") data_root = argv[i + 1];
+    else {
+      std::cerr << "usage: campaign_bench [--rows N]... [--runs N] [--data DIR]\n";
+      return 2;
+    }
+  }
+  if (sizes.empty()) sizes = {1'000'000, 10'000'000};
+  std::vector<std::pair<std::string, double>> summary;
+
+  auto front_end = FrontEndMicros();
+  if (!front_end.ok()) return Fail(front_end.status());
+  std::cout << "front end (parse+bind+check+rewrite+render), median of 2000: " << std::fixed
+            << std::setprecision(1) << *front_end << " µs\n";
+  summary.push_back({"campaign_front_end_us", *front_end});
+
+  for (int64_t rows : sizes) {
+    std::string data = fs::absolute(data_root).string() + "/" + Label(rows);
+    auto service = Prepare(data, rows);
+    if (!service.ok()) return Fail(service.status());
+    auto direct_db = exec::OpenInMemoryDatabase({});
+    if (!direct_db.ok()) return Fail(direct_db.status());
+    std::vector<double> parley, direct, plain;
+    size_t parley_rows = 0;
+    // One warm-up of each, then `runs` interleaved rounds.
+    for (int round = -1; round < runs; ++round) {
+      auto start = Clock::now();
+      auto outcome = (*service)->Run("supplier", "bench", kCampaign, {});
+      if (!outcome.ok()) return Fail(outcome.status());
+      double parley_seconds = SecondsSince(start);
+      parley_rows = outcome->row_count;
+
+      start = Clock::now();
+      absl::Status status = exec::ExecuteStatement(direct_db->connection.get(), DirectSql(data, true), "direct");
+      if (!status.ok()) return Fail(status);
+      double direct_seconds = SecondsSince(start);
+
+      start = Clock::now();
+      status = exec::ExecuteStatement(direct_db->connection.get(), DirectSql(data, false), "plain");
+      if (!status.ok()) return Fail(status);
+      double plain_seconds = SecondsSince(start);
+      if (round < 0) continue;
+      parley.push_back(parley_seconds);
+      direct.push_back(direct_seconds);
+      plain.push_back(plain_seconds);
+    }
+    std::string label = Label(rows);
+    double ratio = Median(parley) / Median(direct);
+    double ratio_plain = Median(parley) / Median(plain);
+    std::cout << "\ncampaign query, " << rows << " rows per side (" << parley_rows
+              << " result rows), median of " << runs << ":\n"
+              << std::setprecision(3)
+              << "  parley (check, locked session, run, store)   " << Median(parley) << " s\n"
+              << "  duckdb, same SQL with the thresholds        " << Median(direct) << " s\n"
+              << "  duckdb, same SQL without thresholds         " << Median(plain) << " s\n"
+              << "  ratio parley / duckdb same result           " << ratio << "\n"
+              << "  ratio parley / duckdb without thresholds    " << ratio_plain << "\n";
+    summary.push_back({"campaign_" + label + "_parley_s", Median(parley)});
+    summary.push_back({"campaign_" + label + "_duckdb_s", Median(direct)});
+    summary.push_back({"campaign_" + label + "_ratio", ratio});
+    summary.push_back({"campaign_" + label + "_ratio_unthresholded", ratio_plain});
+  }
+  std::cout << "\n";
+  for (const auto& [name, value] : summary) {
+    std::cout << name << " " << std::setprecision(name.ends_with("_us") ? 1 : 3) << value << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace parley::bench
+
+int main(int argc, char** argv) { return parley::bench::Main(argc, argv); }

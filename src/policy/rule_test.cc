@@ -1,0 +1,289 @@
+#include "policy/rule.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace parley::policy {
+namespace {
+
+const std::vector<std::string> kColumns = {"household_id", "hashed_email", "age_band", "spend",
+                                           "Region"};
+
+// A valid document with `extra` spliced in before the closing brace (or replacing a key).
+std::string Document(
+    const std::string& aggregate_columns =
+        R"([{"columns": ["spend"], "functions": ["SUM", "AVG"]}])",
+    const std::string& rest =
+        R"("join_columns": ["hashed_email"], "output_constraints": [{"column": "household_id", "minimum": 100}])") {
+  return R"({"kind": "aggregation", "aggregate_columns": )" + aggregate_columns + ", " + rest + "}";
+}
+
+std::string ErrorOf(const std::string& document) {
+  absl::StatusOr<Rule> rule = ParseRule(document, kColumns);
+  EXPECT_FALSE(rule.ok()) << document;
+  if (rule.ok()) return "";
+  EXPECT_EQ(rule.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(rule.status().message());
+}
+
+std::string WithConstraint(const std::string& constraint) {
+  return Document(R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+                  R"("output_constraints": [)" + constraint + "]");
+}
+
+TEST(ParseRule, ReadsTheReferenceRule) {
+  absl::StatusOr<Rule> rule = ParseRule(
+      R"({"kind": "aggregation",
+          "aggregate_columns": [{"columns": ["spend"], "functions": ["sum", "AVG"]},
+                                {"columns": ["HOUSEHOLD_ID"], "functions": ["COUNT_DISTINCT"]}],
+          "join_columns": ["hashed_email"], "join_required": "query_runner",
+          "allowed_join_operators": ["and", "OR"], "dimension_columns": ["age_band", "region"],
+          "scalar_functions": ["round", "UPPER"],
+          "output_constraints": [{"column": "household_id", "minimum": 100, "type": "count_distinct"}]})",
+      kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  const AggregationRule& aggregation = rule->aggregation;
+  EXPECT_EQ(aggregation.aggregate_columns.at("spend"), (std::set<std::string>{"AVG", "SUM"}));
+  EXPECT_EQ(aggregation.aggregate_columns.at("household_id"),
+            (std::set<std::string>{"COUNT_DISTINCT"}));
+  EXPECT_TRUE(aggregation.join_required_query_runner);
+  EXPECT_EQ(aggregation.allowed_join_operators, (std::set<std::string>{"AND", "OR"}));
+  // Column names take the table's spelling.
+  EXPECT_EQ(aggregation.dimension_columns, (std::set<std::string>{"Region", "age_band"}));
+  EXPECT_EQ(aggregation.scalar_functions, (std::set<std::string>{"ROUND", "UPPER"}));
+  ASSERT_EQ(aggregation.output_constraints.size(), 1u);
+  EXPECT_EQ(aggregation.output_constraints[0].minimum, 100);
+}
+
+TEST(ParseRule, DefaultsWhenOptionalKeysAreAbsent) {
+  absl::StatusOr<Rule> rule =
+      ParseRule(WithConstraint(R"({"column": "household_id", "minimum": 2})"), kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_TRUE(rule->aggregation.join_columns.empty());
+  EXPECT_FALSE(rule->aggregation.join_required_query_runner);
+  EXPECT_EQ(rule->aggregation.allowed_join_operators, (std::set<std::string>{"AND"}));
+  EXPECT_TRUE(rule->aggregation.dimension_columns.empty());
+  EXPECT_TRUE(rule->aggregation.scalar_functions.empty());
+}
+
+TEST(ParseRule, NotJson) {
+  EXPECT_EQ(ErrorOf(R"({"kind": "aggregation",)"), "rule: not valid JSON (error at byte 24)");
+  EXPECT_EQ(ErrorOf("secret-value"), "rule: not valid JSON (error at byte 1)");
+  EXPECT_EQ(ErrorOf(""), "rule: not valid JSON (error at byte 1)");
+}
+
+TEST(ParseRule, DocumentShapeAndKind) {
+  EXPECT_EQ(ErrorOf("[]"), "rule: (document): must be a JSON object");
+  EXPECT_EQ(ErrorOf("{}"), "rule: kind: is required: one of aggregation, list, custom");
+  EXPECT_EQ(ErrorOf(R"({"kind": 1})"), "rule: kind: must be a string");
+  EXPECT_EQ(ErrorOf(R"({"kind": "sum"})"),
+            "rule: kind: 'sum' is not one of aggregation, list, custom");
+  EXPECT_EQ(ErrorOf(R"({"kind": "list"})"),
+            "rule: kind: 'list' rules are not supported yet; use 'aggregation'");
+}
+
+TEST(ParseRule, UnknownKeys) {
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("output_constraints": [{"column": "spend", "minimum": 2}], "join_column": ["hashed_email"])")),
+      "rule: (document): unknown key 'join_column' (expected one of kind, aggregate_columns, "
+      "join_columns, join_required, allowed_join_operators, dimension_columns, "
+      "scalar_functions, output_constraints)");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM"], "limit": 1}])")),
+            "rule: aggregate_columns[0]: unknown key 'limit' (expected one of columns, functions)");
+  EXPECT_EQ(
+      ErrorOf(WithConstraint(R"({"column": "spend", "minimum": 2, "noise": true})")),
+      "rule: output_constraints[0]: unknown key 'noise' (expected one of column, minimum, type)");
+}
+
+TEST(ParseRule, RequiredAndEmptyLists) {
+  EXPECT_EQ(ErrorOf(R"({"kind": "aggregation", "output_constraints": []})"),
+            "rule: aggregate_columns: is required");
+  EXPECT_EQ(ErrorOf(Document("[]")), "rule: aggregate_columns: must list at least one entry");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": [], "functions": ["SUM"]}])")),
+            "rule: aggregate_columns[0].columns: must list at least one entry");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": []}])")),
+            "rule: aggregate_columns[0].functions: must list at least one entry");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"]}])")),
+            "rule: aggregate_columns[0].functions: is required");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+                             R"("join_columns": [])")),
+            "rule: output_constraints: is required");
+  EXPECT_EQ(ErrorOf(WithConstraint("").substr(0)),
+            "rule: output_constraints: must list at least one entry");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("allowed_join_operators": [], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: allowed_join_operators: must list at least one entry");
+}
+
+TEST(ParseRule, UnknownColumns) {
+  EXPECT_EQ(
+      ErrorOf(Document(R"([{"columns": ["salary"], "functions": ["SUM"]}])")),
+      "rule: aggregate_columns[0].columns[0]: 'salary' is not an allowed column of the table");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": ["email"], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: join_columns[0]: 'email' is not an allowed column of the table");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("dimension_columns": ["age_band", "zip"], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: dimension_columns[1]: 'zip' is not an allowed column of the table");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "zip", "minimum": 2})")),
+            "rule: output_constraints[0].column: 'zip' is not an allowed column of the table");
+}
+
+TEST(ParseRule, UnsupportedFunctions) {
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM", "MEDIAN"]}])")),
+            "rule: aggregate_columns[0].functions[1]: 'MEDIAN' is not an aggregate function Parley "
+            "supports (one of AVG, COUNT, COUNT_DISTINCT, SUM, SUM_DISTINCT)");
+  std::string message = ErrorOf(Document(
+      R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+      R"("scalar_functions": ["MD5"], "output_constraints": [{"column": "spend", "minimum": 2}])"));
+  EXPECT_EQ(message.substr(0, message.find(" (one of")),
+            "rule: scalar_functions[0]: 'MD5' is not a scalar function Parley supports");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("allowed_join_operators": ["XOR"], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: allowed_join_operators[0]: 'XOR' is not a join operator (one of AND, OR)");
+}
+
+TEST(ParseRule, MinimumRange) {
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": 1})")),
+            "rule: output_constraints[0].minimum: 1 is outside the allowed range 2 to 100000");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": 100001})")),
+            "rule: output_constraints[0].minimum: 100001 is outside the allowed range 2 to 100000");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": -5})")),
+            "rule: output_constraints[0].minimum: -5 is outside the allowed range 2 to 100000");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": 18446744073709551615})")),
+            "rule: output_constraints[0].minimum: 18446744073709551615 is outside the allowed "
+            "range 2 to 100000");
+  EXPECT_TRUE(ParseRule(WithConstraint(R"({"column": "spend", "minimum": 2})"), kColumns).ok());
+  EXPECT_TRUE(
+      ParseRule(WithConstraint(R"({"column": "spend", "minimum": 100000})"), kColumns).ok());
+}
+
+TEST(ParseRule, WrongTypes) {
+  EXPECT_EQ(ErrorOf(Document(R"({"columns": ["spend"]})")),
+            "rule: aggregate_columns: must be a list, not object");
+  EXPECT_EQ(ErrorOf(Document(R"(["spend"])")),
+            "rule: aggregate_columns[0]: must be an object with columns and functions");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": "spend", "functions": ["SUM"]}])")),
+            "rule: aggregate_columns[0].columns: must be a list, not string");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": [7], "functions": ["SUM"]}])")),
+            "rule: aggregate_columns[0].columns[0]: must be a column name (a string)");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": [true]}])")),
+            "rule: aggregate_columns[0].functions[0]: must be a string");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": "100"})")),
+            "rule: output_constraints[0].minimum: must be an integer");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": 100.5})")),
+            "rule: output_constraints[0].minimum: must be an integer");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend", "minimum": 100, "type": "sum"})")),
+            "rule: output_constraints[0].type: must be \"count_distinct\"");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"minimum": 100})")),
+            "rule: output_constraints[0].column: is required");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"({"column": "spend"})")),
+            "rule: output_constraints[0].minimum: is required");
+  EXPECT_EQ(ErrorOf(WithConstraint(R"("spend")")),
+            "rule: output_constraints[0]: must be an object with column, minimum, type");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": "hashed_email", "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: join_columns: must be a list, not string");
+}
+
+TEST(ParseRule, DuplicateEntries) {
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend", "SPEND"], "functions": ["SUM"]}])")),
+            "rule: aggregate_columns[0].columns[1]: 'spend' is listed twice");
+  EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM", "sum"]}])")),
+            "rule: aggregate_columns[0].functions[1]: 'SUM' is listed twice");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}, {"columns": ["spend"], "functions": ["AVG"]}])")),
+      "rule: aggregate_columns[1].columns: 'spend' is listed in an earlier entry too");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": ["hashed_email", "hashed_email"], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: join_columns[1]: 'hashed_email' is listed twice");
+  EXPECT_EQ(ErrorOf(WithConstraint(
+                R"({"column": "spend", "minimum": 2}, {"column": "Spend", "minimum": 3})")),
+            "rule: output_constraints[1].column: 'spend' is constrained twice");
+}
+
+TEST(ParseRule, ColumnRolesConflict) {
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": ["hashed_email"], "dimension_columns": ["hashed_email"], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: dimension_columns: 'hashed_email' is also a join column; a column cannot be both");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("dimension_columns": ["spend"], "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: dimension_columns: 'spend' is also an aggregate column; a column cannot be both");
+}
+
+TEST(ParseRule, JoinRequired) {
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_required": "query_runner", "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: join_required: needs at least one entry in join_columns");
+  EXPECT_EQ(
+      ErrorOf(Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": ["hashed_email"], "join_required": true, "output_constraints": [{"column": "spend", "minimum": 2}])")),
+      "rule: join_required: must be \"query_runner\" when present");
+}
+
+TEST(CanonicalRuleJson, IsStableAcrossSpellingsAndOrder) {
+  absl::StatusOr<Rule> first = ParseRule(
+      R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["spend", "household_id"], "functions": ["sum", "COUNT"]}],
+          "scalar_functions": ["upper", "ROUND"], "dimension_columns": ["AGE_BAND"],
+          "output_constraints": [{"column": "spend", "minimum": 5}, {"column": "household_id", "minimum": 10, "type": "count_distinct"}]})",
+      kColumns);
+  absl::StatusOr<Rule> second = ParseRule(
+      R"({"output_constraints": [{"column": "household_id", "minimum": 10}, {"minimum": 5, "column": "SPEND"}],
+          "dimension_columns": ["age_band"], "scalar_functions": ["ROUND", "UPPER"],
+          "aggregate_columns": [{"functions": ["COUNT", "SUM"], "columns": ["household_id"]},
+                                {"columns": ["spend"], "functions": ["SUM", "count"]}],
+          "allowed_join_operators": ["AND"], "kind": "aggregation"})",
+      kColumns);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::string canonical = CanonicalRuleJson(*first);
+  EXPECT_EQ(canonical, CanonicalRuleJson(*second));
+  EXPECT_EQ(
+      canonical,
+      R"({"aggregate_columns":[{"columns":["household_id"],"functions":["COUNT","SUM"]},)"
+      R"({"columns":["spend"],"functions":["COUNT","SUM"]}],"allowed_join_operators":["AND"],)"
+      R"("dimension_columns":["age_band"],"join_columns":[],"kind":"aggregation",)"
+      R"("output_constraints":[{"column":"household_id","minimum":10,"type":"count_distinct"},)"
+      R"({"column":"spend","minimum":5,"type":"count_distinct"}],"scalar_functions":["ROUND","UPPER"]})");
+  // The canonical form reads back to the same rule.
+  absl::StatusOr<Rule> again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CanonicalRuleJson(*again), canonical);
+}
+
+TEST(CanonicalRuleJson, KeepsJoinRequired) {
+  absl::StatusOr<Rule> rule = ParseRule(
+      Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": ["hashed_email"], "join_required": "query_runner", "output_constraints": [{"column": "spend", "minimum": 2}])"),
+      kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_NE(CanonicalRuleJson(*rule).find(R"("join_required":"query_runner")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parley::policy

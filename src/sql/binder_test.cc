@@ -1,0 +1,113 @@
+#include "sql/binder.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "absl/strings/match.h"
+#include "sql/parser.h"
+
+namespace parley::sql {
+namespace {
+
+class FakeSchemas : public SchemaProvider {
+ public:
+  FakeSchemas() {
+    tables_["retail"] = {
+        "retail", "retailer", {{"hashed_email", "VARCHAR"}, {"age_band", "VARCHAR"}}};
+    tables_["loyalty"] = {
+        "loyalty", "supplier", {{"hashed_email", "VARCHAR"}, {"tier", "VARCHAR"}}};
+  }
+  const TableSchema* FindTable(std::string_view name) const override {
+    for (const auto& [key, table] : tables_) {
+      if (absl::EqualsIgnoreCase(key, std::string(name))) return &table;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::map<std::string, TableSchema> tables_;
+};
+
+// Bound queries point into the schemas, so these outlive every test.
+const FakeSchemas& Schemas() {
+  static const FakeSchemas* const kSchemas = new FakeSchemas();
+  return *kSchemas;
+}
+
+absl::StatusOr<BoundQuery> BindText(const std::string& sql) {
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<SelectStatement> statement, ParseSelect(sql));
+  return Bind(*statement, Schemas(), sql);
+}
+
+std::vector<std::string> ConstructsOf(const BoundQuery& query) {
+  std::vector<std::string> what;
+  for (const Construct& construct : query.constructs) what.push_back(construct.what);
+  return what;
+}
+
+TEST(ParserBinder, SubqueryTablesDoNotTakePartInNameResolution) {
+  // Without care, the subquery's 'retail' would make age_band ambiguous with the outer r.
+  absl::StatusOr<BoundQuery> query =
+      BindText("SELECT (SELECT count(*) FROM retail), age_band FROM retail r");
+  ASSERT_TRUE(query.ok()) << query.status();
+  ASSERT_EQ(query->tables.size(), 2u);
+  EXPECT_EQ(query->tables[0].alias, "r");
+  EXPECT_EQ(query->tables[1].index, 1);
+  EXPECT_EQ(query->select[1].expr->table_index, 0);
+  EXPECT_EQ(ConstructsOf(*query), (std::vector<std::string>{"a subquery (scalar subquery)"}));
+}
+
+TEST(ParserBinder, FromSubqueryIsJudgedOnItsConstructsAndTables) {
+  absl::StatusOr<BoundQuery> query =
+      BindText("SELECT s.e FROM (SELECT hashed_email AS e FROM retail) s JOIN loyalty l ON true");
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_TRUE(query->from.empty());
+  EXPECT_EQ(ConstructsOf(*query), (std::vector<std::string>{"a subquery in FROM"}));
+  ASSERT_EQ(query->tables.size(), 2u);
+  EXPECT_EQ(query->tables[0].schema->name, "retail");
+  EXPECT_EQ(query->tables[1].schema->name, "loyalty");
+}
+
+TEST(ParserBinder, CteTablesAreFound) {
+  absl::StatusOr<BoundQuery> query =
+      BindText("WITH s AS (SELECT hashed_email FROM retail) SELECT count(*) FROM s");
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_EQ(ConstructsOf(*query), (std::vector<std::string>{"a CTE (WITH)"}));
+  ASSERT_EQ(query->tables.size(), 1u);
+  EXPECT_EQ(query->tables[0].schema->name, "retail");
+}
+
+TEST(ParserBinder, OrdinalsAndAliasesBecomeTheirExpressions) {
+  absl::StatusOr<BoundQuery> query =
+      BindText("SELECT r.age_band AS a, count(*) AS n FROM retail r GROUP BY 1 ORDER BY n DESC, a");
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_TRUE(query->group_by[0]->SameAs(*query->select[0].expr));
+  EXPECT_EQ(query->order_by[0].expr->kind, BoundExprKind::kAggregate);
+  EXPECT_EQ(query->order_by[1].expr->column, "age_band");
+}
+
+TEST(ParserBinder, ColumnsResolveToTheCatalogSpelling) {
+  absl::StatusOr<BoundQuery> query = BindText("SELECT R.\"AGE_BAND\" FROM \"RETAIL\" r");
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_EQ(query->select[0].expr->column, "age_band");
+  EXPECT_EQ(query->tables[0].schema->name, "retail");
+}
+
+TEST(ParserBinder, UnknownColumnListsEachTableOnce) {
+  absl::StatusOr<BoundQuery> query =
+      BindText("SELECT nope FROM retail a JOIN retail b ON a.hashed_email = b.hashed_email");
+  EXPECT_EQ(query.status().message(),
+            "column 'nope' does not exist in table 'retail' (line 1, column 8)");
+}
+
+TEST(ParserBinderCastTypes, KnownAndUnknownTypes) {
+  EXPECT_EQ(DuckDbTypeFor("int4"), "INTEGER");
+  EXPECT_EQ(DuckDbTypeFor("numeric(10,2)"), "DECIMAL(10,2)");
+  EXPECT_EQ(DuckDbTypeFor("varchar(5)"), "VARCHAR");
+  EXPECT_EQ(DuckDbTypeFor("interval"), "");
+  EXPECT_EQ(DuckDbTypeFor("blob"), "");
+}
+
+}  // namespace
+}  // namespace parley::sql

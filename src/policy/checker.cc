@@ -56,6 +56,19 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std
   for (Violation& violation : verdict.violations) {
     violation.position = sql::DescribePosition(source_text, violation.location);
   }
+  // An expression referenced twice (GROUP BY 1 repeats the SELECT item at its position) is
+  // reported once.
+  std::vector<Violation> unique;
+  for (Violation& violation : verdict.violations) {
+    bool repeated = false;
+    for (const Violation& kept : unique) {
+      repeated |= kept.code == violation.code && kept.table == violation.table &&
+                  kept.column == violation.column && kept.location == violation.location &&
+                  violation.location >= 0;
+    }
+    if (!repeated) unique.push_back(std::move(violation));
+  }
+  verdict.violations = std::move(unique);
   if (!verdict.allowed()) verdict.thresholds.clear();
   return verdict;
 }
@@ -71,8 +84,11 @@ std::string FormatViolations(const std::vector<Violation>& violations) {
     if (!where.empty()) absl::StrAppend(&text, " (", absl::StrJoin(where, ", "), ")");
     absl::StrAppend(&text, "\n");
     if (!v.table.empty()) {
-      absl::StrAppend(&text, "     rule: ", v.rule.empty() ? "" : v.rule + " rule of ", "table ",
-                      v.table, " (owner ", v.owner, ")",
+      bool several_tables = v.table.find(", ") != std::string::npos;
+      bool several_owners = v.owner.find(", ") != std::string::npos;
+      absl::StrAppend(&text, "     rule: ", v.rule.empty() ? "" : v.rule + " rule",
+                      several_tables ? "s of tables " : " of table ", v.table,
+                      several_owners ? " (owners " : " (owner ", v.owner, ")",
                       v.column.empty() ? "" : absl::StrCat(", column ", v.column), "\n");
     }
     if (!v.hint.empty()) absl::StrAppend(&text, "     hint: ", v.hint, "\n");

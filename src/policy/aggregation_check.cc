@@ -454,7 +454,7 @@ class AggregationChecker {
 
   void CheckJoinRequired() {
     for (const sql::BoundTable& table : query_.tables) {
-      if (!RuleOf(table.index).join_required_query_runner) continue;
+      if (!RuleOf(table.index).join_required_query_runner || table.in_subquery) continue;
       if (table.schema->owner == runner_) continue;
       bool joined = false;
       for (const sql::BoundTable& other : query_.tables) {

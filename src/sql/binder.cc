@@ -297,7 +297,7 @@ class Binder {
         CollectTableNames(*expr.subquery, names);
         for (const std::string& name : names) {
           if (const TableSchema* schema = catalog_.FindTable(name)) {
-            subquery_tables_.push_back(BoundTable{0, schema, name, expr.location});
+            subquery_tables_.push_back(BoundTable{0, schema, name, expr.location, true});
           }
         }
         bound->kind = BoundExprKind::kOpaque;

@@ -41,6 +41,9 @@ struct BoundTable {
   const TableSchema* schema = nullptr;
   std::string alias;  // as written, or the table name
   int location = -1;
+  // Read only inside a subquery the binder did not bind (the query is rejected for that
+  // construct); such tables are in no join and take part in no join requirement.
+  bool in_subquery = false;
 };
 
 enum class BoundExprKind {

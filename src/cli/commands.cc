@@ -1,12 +1,14 @@
 #include "cli/commands.h"
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +36,13 @@ struct Globals {
 int Fail(const absl::Status& status) {
   std::cerr << "error: " << status.message() << "\n";
   return kExitError;
+}
+
+// A command line that cannot work as given: a missing or contradictory flag, or a flag value of
+// the wrong form. Reported before anything runs or is recorded.
+int Usage(absl::string_view message) {
+  std::cerr << "error: " << message << "\n";
+  return kExitUsage;
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
@@ -68,17 +77,21 @@ absl::StatusOr<catalog::Member> MemberWithAbilities(const std::string& name,
   return member;
 }
 
-// A command: its CLI11 subcommand (flags bound to the fields it owns) and what it does.
+// A command: its CLI11 subcommand (flags bound to the fields it owns), what it does, and whether
+// it acts as a member (needs --as).
 class Command {
  public:
   using Action = std::function<int()>;
-  Command(CLI::App* app, Action action) : app_(app), action_(std::move(action)) {}
+  Command(CLI::App* app, Action action, bool needs_actor)
+      : app_(app), action_(std::move(action)), needs_actor_(needs_actor) {}
   CLI::App* app() const { return app_; }
+  bool needs_actor() const { return needs_actor_; }
   int Run() const { return action_(); }
 
  private:
   CLI::App* app_;
   Action action_;
+  bool needs_actor_;
 };
 
 class Cli {
@@ -111,7 +124,11 @@ class Cli {
       return code == 0 ? 0 : kExitUsage;
     }
     for (const Command& command : commands_) {
-      if (command.app()->parsed()) return command.Run();
+      if (!command.app()->parsed()) continue;
+      if (command.needs_actor() && globals_.as.empty()) {
+        return Usage("say which member acts with --as MEMBER (or PARLEY_AS)");
+      }
+      return command.Run();
     }
     std::cerr << app_.help();
     return kExitUsage;
@@ -124,22 +141,23 @@ class Cli {
     return group;
   }
 
-  void Add(CLI::App* app, Command::Action action) { commands_.emplace_back(app, std::move(action)); }
+  void Add(CLI::App* app, Command::Action action, bool needs_actor = true) {
+    commands_.emplace_back(app, std::move(action), needs_actor);
+  }
 
   void AddCollaborationOption(CLI::App* app) {
     app->add_option("-c,--collaboration", globals_.collaboration, "the collaboration")->required();
   }
 
+  // Commands that act as a member are only run with --as given (see Main).
   absl::StatusOr<std::unique_ptr<service::Service>> OpenService() {
-    if (globals_.as.empty()) {
-      return absl::InvalidArgumentError("say which member acts with --as MEMBER (or PARLEY_AS)");
-    }
     return service::Service::Open(globals_.home, service::Options{});
   }
 
   void AddCollaborationCommands() {
     CLI::App* group = Group("collaboration", "create, list and show collaborations");
-    auto* create = group->add_subcommand("create", "create a collaboration; --as becomes its creator");
+    auto* create =
+        group->add_subcommand("create", "create a collaboration; --as becomes its creator");
     create->add_option("name", new_collaboration_.name, "its name")->required();
     create->add_option("--description", new_collaboration_.description);
     create->add_flag("--query-logging", new_collaboration_.query_logging,
@@ -210,7 +228,8 @@ class Cli {
     AddCollaborationOption(add);
     add->add_option("name", new_table_.name, "the table's name in the collaboration")->required();
     add->add_option("--source", new_table_.location, "a CSV or Parquet path or glob")->required();
-    add->add_option("--columns", table_columns_, "the allowed columns, comma-separated (default: all)");
+    add->add_option("--columns", table_columns_,
+                    "the allowed columns, comma-separated (default: all)");
     Add(add, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
@@ -264,8 +283,7 @@ class Cli {
     file->excludes(json);
     Add(set, [this] {
       if (rule_file_.empty() == rule_json_.empty()) {
-        std::cerr << "error: give the rule with --file or --json\n";
-        return kExitUsage;
+        return Usage("give the rule with --file or --json");
       }
       std::string document = rule_json_;
       if (!rule_file_.empty()) {
@@ -283,12 +301,29 @@ class Cli {
     });
   }
 
+  // Exactly one of --sql and --file; checked by the caller (QueryUsage) first.
   absl::StatusOr<std::string> QueryText() {
-    if (query_sql_.empty() == query_file_.empty()) {
-      return absl::InvalidArgumentError("give the query with --sql or --file");
-    }
     if (!query_sql_.empty()) return query_sql_;
     return ReadFile(query_file_, "query");
+  }
+
+  // The usage problem of a query command's flags, if any: the query text given once, an --output
+  // whose format is known and that the actor will receive. Checked before the query runs, so that
+  // a typo is not recorded and audited as a query whose result then goes nowhere.
+  std::optional<std::string> QueryUsage(bool needs_text) {
+    if (needs_text && query_sql_.empty() == query_file_.empty()) {
+      return "give the query with --sql or --file";
+    }
+    if (output_.empty()) return std::nullopt;
+    auto format = exec::OutputFormatFromPath(output_);
+    if (!format.ok()) return std::string(format.status().message());
+    if (!receivers_.empty() &&
+        std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
+      return absl::StrCat("--output writes the result for ", globals_.as,
+                          ", who is not among the receivers; add --receiver ", globals_.as,
+                          " or drop --output");
+    }
+    return std::nullopt;
   }
 
   void AddQueryOptions(CLI::App* app) {
@@ -312,9 +347,11 @@ class Cli {
 
   void AddQueryCommands() {
     CLI::App* group = Group("query", "explain, run and fetch queries");
-    auto* explain = group->add_subcommand("explain", "the verdict and the SQL the engine would run");
+    auto* explain =
+        group->add_subcommand("explain", "the verdict and the SQL the engine would run");
     AddQueryOptions(explain);
     Add(explain, [this] {
+      if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
@@ -327,10 +364,12 @@ class Cli {
 
     auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");
     AddQueryOptions(run);
-    run->add_option("--receiver", receivers_, "a member who receives the result (repeatable; "
-                                              "default: --as)");
+    run->add_option("--receiver", receivers_,
+                    "a member who receives the result (repeatable; "
+                    "default: --as)");
     run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
     Add(run, [this] {
+      if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
@@ -341,8 +380,8 @@ class Cli {
         PrintRejection(std::cerr, outcome->explanation);
         return kExitRejected;
       }
-      std::cerr << "query " << outcome->query_id << ": " << outcome->row_count
-                << " rows for " << absl::StrJoin(outcome->receivers, ", ") << "\n";
+      std::cerr << "query " << outcome->query_id << ": " << outcome->row_count << " rows for "
+                << absl::StrJoin(outcome->receivers, ", ") << "\n";
       if (!outcome->result) return 0;
       return WriteOrPrint(*outcome->result);
     });
@@ -352,6 +391,7 @@ class Cli {
     result->add_option("id", query_id_)->required();
     result->add_option("--output", output_, "write to a .csv, .json or .parquet file");
     Add(result, [this] {
+      if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
       auto table = (*service)->Result(globals_.as, globals_.collaboration, query_id_);
@@ -368,8 +408,8 @@ class Cli {
       if (!queries.ok()) return Fail(queries.status());
       for (const catalog::QueryRecord& q : *queries) {
         std::cout << q.id << "  " << catalog::QueryStatusName(q.status) << "  runner " << q.runner
-                  << "  rows " << q.row_count << "  receivers "
-                  << absl::StrJoin(q.receivers, ",") << "\n";
+                  << "  rows " << q.row_count << "  receivers " << absl::StrJoin(q.receivers, ",")
+                  << "\n";
       }
       return 0;
     });
@@ -391,34 +431,48 @@ class Cli {
       return 0;
     });
     auto* verify = group->add_subcommand("verify", "recompute the chain; exit 1 if tampered with");
-    Add(verify, [this] {
-      auto service = service::Service::Open(globals_.home, service::Options{});
-      if (!service.ok()) return Fail(service.status());
-      auto verification = (*service)->VerifyAudit();
-      if (!verification.ok()) return Fail(verification.status());
-      if (!verification->ok) {
-        std::cout << "audit log TAMPERED: " << verification->problem << "\n";
-        return kExitError;
-      }
-      std::cout << "audit log intact: " << verification->entries << " entries verified\n";
-      return 0;
-    });
+    Add(
+        verify,
+        [this] {
+          // Opening a home creates it: a mistyped --home would otherwise verify an empty, new log.
+          std::error_code error;
+          if (!std::filesystem::exists(std::filesystem::path(globals_.home) / "catalog.db",
+                                       error)) {
+            return Fail(absl::NotFoundError(
+                absl::StrCat("'", globals_.home, "' is not a Parley home (it has no catalog.db)")));
+          }
+          auto service = service::Service::Open(globals_.home, service::Options{});
+          if (!service.ok()) return Fail(service.status());
+          auto verification = (*service)->VerifyAudit();
+          if (!verification.ok()) return Fail(verification.status());
+          if (!verification->ok) {
+            std::cout << "audit log TAMPERED: " << verification->problem << "\n";
+            return kExitError;
+          }
+          std::cout << "audit log intact: " << verification->entries << " entries verified\n";
+          return 0;
+        },
+        /*needs_actor=*/false);
   }
 
   void AddDemoCommand() {
     auto* demo = app_.add_subcommand("demo", "the retailer/supplier campaign, end to end");
-    demo->add_option("--households", demo_.households, "retailer households")->capture_default_str();
+    demo->add_option("--households", demo_.households, "retailer households")
+        ->capture_default_str();
     demo->add_option("--supplier-members", demo_.supplier_members, "supplier loyalty members")
         ->capture_default_str();
     demo->add_option("--shared", demo_.shared, "households present on both sides")
         ->capture_default_str();
     demo->add_flag("--fresh", demo_.fresh, "start from an empty home directory");
-    Add(demo, [this] {
-      demo_.home = globals_.home;
-      absl::Status status = RunDemo(demo_, std::cout);
-      if (!status.ok()) return Fail(status);
-      return 0;
-    });
+    Add(
+        demo,
+        [this] {
+          demo_.home = globals_.home;
+          absl::Status status = RunDemo(demo_, std::cout);
+          if (!status.ok()) return Fail(status);
+          return 0;
+        },
+        /*needs_actor=*/false);
   }
 
   CLI::App app_;

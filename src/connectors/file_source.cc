@@ -59,15 +59,17 @@ bool IsTsv(const std::string& location) {
 
 // The reader call for a source. The CSV dialect is fixed (RFC 4180 with a header; tabs for
 // .tsv) and only the column types are auto-detected: left to guess the dialect, DuckDB reads a
-// malformed file as one wide text column instead of reporting it. Detected types are deliberate:
-// a file that changed shape then shows up as a different schema, which CheckPinnedSchema reports.
+// malformed file as one wide text column instead of reporting it. The header is the first line
+// (skip=0): left to guess, DuckDB skips the lines before a row wider than the rest and takes that
+// row — data values — as the column names. Detected types are deliberate: a file that changed
+// shape then shows up as a different schema, which CheckPinnedSchema reports.
 std::string ReaderCall(catalog::SourceKind kind, const std::string& location) {
   if (kind == catalog::SourceKind::kParquet) {
     return absl::StrCat("read_parquet(", exec::QuoteString(location), ")");
   }
   return absl::StrCat("read_csv(", exec::QuoteString(location),
-                      ", header=true, auto_detect=true, delim=", IsTsv(location) ? "'\\t'" : "','",
-                      ", quote='\"', escape='\"')");
+                      ", header=true, skip=0, auto_detect=true, delim=",
+                      IsTsv(location) ? "'\\t'" : "','", ", quote='\"', escape='\"')");
 }
 
 // Why DuckDB could not read a CSV file, in words that never quote the file: DuckDB's messages

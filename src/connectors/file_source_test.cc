@@ -140,6 +140,14 @@ TEST_F(FileSourceTest, MalformedCsvIsRejectedWithoutQuotingIt) {
                         "closed, or rows have different numbers of columns)"));
   EXPECT_THAT(status.message(), Not(HasSubstr("secret")));
 
+  // A row wider than the header, within the sniffed sample: DuckDB must not take it as the header.
+  Write("wide.csv", "a,b\n1,2\nsecret-value,4,5\n");
+  status = InferSchema(catalog::SourceKind::kCsv, PathOf("wide.csv")).status();
+  EXPECT_EQ(status, absl::InvalidArgumentError(
+                        "cannot read '" + PathOf("wide.csv") +
+                        "' as CSV: it is not comma-separated text with a header (a quote is not "
+                        "closed, or rows have different numbers of columns)"));
+
   std::string late = "a,b\n";
   for (int i = 0; i < 30000; ++i) late += std::to_string(i) + "," + std::to_string(i) + "\n";
   late += "secret-value,1,2\n";
@@ -180,7 +188,7 @@ TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
   EXPECT_EQ(view.name, "retail");
   EXPECT_EQ(view.select_sql, "SELECT \"household_id\", \"age\", \"spend\" FROM read_csv('" +
                                  PathOf("retail.csv") +
-                                 "', header=true, auto_detect=true, delim=',', quote='\"', "
+                                 "', header=true, skip=0, auto_detect=true, delim=',', quote='\"', "
                                  "escape='\"')");
   EXPECT_THAT(view.allowed_paths, ElementsAre(PathOf("retail.csv")));
   EXPECT_TRUE(view.allowed_directories.empty());

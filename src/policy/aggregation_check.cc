@@ -1,10 +1,9 @@
 #include "policy/aggregation_check.h"
 
-#include <numeric>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/join_graph.h"
 
 namespace parley::policy {
 namespace {
@@ -55,11 +54,6 @@ bool ContainsAggregate(const BoundExpr& expr) {
   return false;
 }
 
-void CollectColumns(const BoundExpr& expr, std::vector<const BoundExpr*>& columns) {
-  if (expr.kind == BoundExprKind::kColumn) columns.push_back(&expr);
-  for (const auto& arg : expr.args) CollectColumns(*arg, columns);
-}
-
 void CollectColumnsOutsideAggregates(const BoundExpr& expr,
                                      std::vector<const BoundExpr*>& columns) {
   if (expr.kind == BoundExprKind::kAggregate) return;
@@ -67,28 +61,30 @@ void CollectColumnsOutsideAggregates(const BoundExpr& expr,
   for (const auto& arg : expr.args) CollectColumnsOutsideAggregates(*arg, columns);
 }
 
-class AggregationChecker {
+class AggregationChecker : public JoinCheckHost {
  public:
   AggregationChecker(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
                      const std::string& runner, Verdict& verdict)
-      : query_(query), rules_(rules), runner_(runner), verdict_(verdict) {
-    parent_.resize(query.tables.size());
-    std::iota(parent_.begin(), parent_.end(), 0);
-  }
+      : query_(query),
+        rules_(rules),
+        runner_(runner),
+        verdict_(verdict),
+        graph_(query.tables.size()) {}
 
   void Run() {
     for (const sql::Construct& construct : query_.constructs) {
       Add("construct_not_allowed", -1, "", construct.clause, construct.location,
           absl::StrCat("aggregation rules do not allow ", construct.what), HintFor(construct));
     }
-    // A statement the binder did not bind in full (CTEs, set operations) is judged on its
+    // A statement with nested queries (CTEs, subqueries, set operations) is judged on its
     // constructs alone; so is one that reads a table without a rule.
-    if (query_.from.empty()) return;
+    if (!query_.IsFlat()) return;
     for (const Rule* rule : rules_) {
       if (rule == nullptr) return;
     }
     bool has_aggregate = false;
     for (const sql::BoundSelectItem& item : query_.select) {
+      if (item.from_star) continue;  // SELECT * is reported as a construct, once
       has_aggregate |= ContainsAggregate(*item.expr);
       CheckExpr(*item.expr, sql::kClauseSelect);
     }
@@ -104,12 +100,15 @@ class AggregationChecker {
     for (const sql::BoundOrderItem& order : query_.order_by) {
       CheckExpr(*order.expr, sql::kClauseOrderBy);
     }
-    for (const auto& root : query_.from) CheckFrom(*root);
-    for (const sql::BoundSelectItem& item : query_.select)
-      CheckGrouped(*item.expr, sql::kClauseSelect);
+    CheckJoinConditions(query_, *this, graph_);
+    for (const sql::BoundSelectItem& item : query_.select) {
+      if (!item.from_star) CheckGrouped(*item.expr, sql::kClauseSelect);
+    }
     for (const sql::BoundOrderItem& order : query_.order_by)
       CheckGrouped(*order.expr, sql::kClauseOrderBy);
-    CheckJoinRequired();
+    CheckJoinedWithRunner(query_, graph_, runner_, *this, [this](int table_index) {
+      return RuleOf(table_index).join_required_query_runner;
+    });
     if (verdict_.violations.empty()) AddThresholds();
   }
 
@@ -117,6 +116,29 @@ class AggregationChecker {
   const AggregationRule& RuleOf(int table_index) const { return rules_[table_index]->aggregation; }
   const std::string& TableName(int table_index) const {
     return query_.tables[table_index].schema->name;
+  }
+
+  // JoinCheckHost: join conditions are judged as for list rules, and may apply the scalar
+  // functions every table's rule allows to a join column.
+  const std::set<std::string>& JoinColumnsOf(int table_index) const override {
+    return RuleOf(table_index).join_columns;
+  }
+  const std::set<std::string>& JoinOperatorsOf(int table_index) const override {
+    return RuleOf(table_index).allowed_join_operators;
+  }
+  void Report(std::string code, int table_index, std::string column, std::string clause,
+              int location, std::string message, std::string hint) override {
+    Add(std::move(code), table_index, std::move(column), std::move(clause), location,
+        std::move(message), std::move(hint));
+  }
+  bool AcceptJoinOperand(const BoundExpr& operand) override {
+    if (!ContainsAggregate(operand)) return true;
+    Add("aggregate_in_clause", -1, "", sql::kClauseJoinOn, operand.location,
+        "aggregate functions are not allowed in JOIN ON");
+    return false;
+  }
+  void CheckJoinOperandExpression(const BoundExpr& operand) override {
+    CheckExpr(operand, sql::kClauseJoinOn);
   }
 
   void Add(std::string code, int table_index, std::string column, std::string clause, int location,
@@ -129,11 +151,11 @@ class AggregationChecker {
       violation.owner = query_.tables[table_index].schema->owner;
     } else {
       std::vector<std::string> tables, owners;
-      for (const sql::BoundTable& table : query_.tables) {
-        if (std::find(tables.begin(), tables.end(), table.schema->name) != tables.end()) continue;
-        tables.push_back(table.schema->name);
-        if (std::find(owners.begin(), owners.end(), table.schema->owner) == owners.end()) {
-          owners.push_back(table.schema->owner);
+      for (const sql::BoundTable* table : query_.BaseTables()) {
+        if (std::find(tables.begin(), tables.end(), table->schema->name) != tables.end()) continue;
+        tables.push_back(table->schema->name);
+        if (std::find(owners.begin(), owners.end(), table->schema->owner) == owners.end()) {
+          owners.push_back(table->schema->owner);
         }
       }
       violation.table = absl::StrJoin(tables, ", ");
@@ -335,88 +357,6 @@ class AggregationChecker {
     }
   }
 
-  void CheckFrom(const sql::BoundFrom& from) {
-    if (!from.is_join) return;
-    CheckFrom(*from.left);
-    CheckFrom(*from.right);
-    if (from.on) CheckJoinCondition(*from.on);
-  }
-
-  void CheckJoinCondition(const BoundExpr& expr) {
-    const char* clause = sql::kClauseJoinOn;
-    if (expr.kind == BoundExprKind::kBinaryOp && (expr.name == "AND" || expr.name == "OR")) {
-      for (const sql::BoundTable& table : query_.tables) {
-        if (!RuleOf(table.index).allowed_join_operators.contains(expr.name)) {
-          Add("join_operator_not_allowed", table.index, "", clause, expr.location,
-              absl::StrCat("join operator ", expr.name, " is not allowed (allowed: ",
-                           absl::StrJoin(RuleOf(table.index).allowed_join_operators, ", "), ")"));
-        }
-      }
-      CheckJoinCondition(*expr.args[0]);
-      CheckJoinCondition(*expr.args[1]);
-      return;
-    }
-    if (expr.kind != BoundExprKind::kBinaryOp || expr.name != "=") {
-      Add("join_condition_not_equality", -1, "", clause, expr.location,
-          "JOIN … ON may only contain equalities between join columns, combined with AND or OR");
-      return;
-    }
-    int left = JoinOperand(*expr.args[0]);
-    int right = JoinOperand(*expr.args[1]);
-    if (left < 0 || right < 0) return;
-    if (left == right) {
-      Add("join_condition_same_table", left, "", clause, expr.location,
-          "JOIN … ON must compare join columns of two different tables");
-      return;
-    }
-    Union(left, right);
-  }
-
-  // Checks one side of a join equality: exactly one join column, possibly inside allowed scalar
-  // functions. Returns its table occurrence, or -1 after reporting why not.
-  int JoinOperand(const BoundExpr& operand) {
-    const char* clause = sql::kClauseJoinOn;
-    std::vector<const BoundExpr*> columns;
-    CollectColumns(operand, columns);
-    if (columns.empty()) {
-      Add("join_condition_constant", -1, "", clause, operand.location,
-          "JOIN … ON may not compare a join column with a constant",
-          "compare join columns of two tables, e.g. a.hashed_email = b.hashed_email");
-      return -1;
-    }
-    if (ContainsAggregate(operand)) {
-      Add("aggregate_in_clause", -1, "", clause, operand.location,
-          "aggregate functions are not allowed in JOIN ON");
-      return -1;
-    }
-    int table_index = -1;
-    bool ok = true;
-    for (const BoundExpr* column : columns) {
-      if (!RuleOf(column->table_index).join_columns.contains(column->column)) {
-        Add("not_join_column", column->table_index, column->column, clause, column->location,
-            absl::StrCat("column '", column->column, "' is not a join column of table '",
-                         TableName(column->table_index), "'"),
-            JoinHint(column->table_index));
-        ok = false;
-      }
-    }
-    if (columns.size() > 1) {
-      Add("join_operand_several_columns", -1, "", clause, operand.location,
-          "each side of a JOIN … ON equality must be a single join column");
-      ok = false;
-    }
-    if (operand.kind != BoundExprKind::kColumn) CheckExpr(operand, clause);
-    if (ok) table_index = columns.front()->table_index;
-    return table_index;
-  }
-
-  std::string JoinHint(int table_index) const {
-    const AggregationRule& rule = RuleOf(table_index);
-    if (rule.join_columns.empty()) return "this table's rule has no join columns";
-    return absl::StrCat("join columns of '", TableName(table_index),
-                        "': ", absl::StrJoin(rule.join_columns, ", "));
-  }
-
   // A SELECT or ORDER BY expression outside aggregates must be one of the GROUP BY expressions,
   // or built from them.
   bool Grouped(const BoundExpr& expr) const {
@@ -446,30 +386,6 @@ class AggregationChecker {
     }
   }
 
-  int Find(int i) {
-    while (parent_[i] != i) i = parent_[i] = parent_[parent_[i]];
-    return i;
-  }
-  void Union(int a, int b) { parent_[Find(a)] = Find(b); }
-
-  void CheckJoinRequired() {
-    for (const sql::BoundTable& table : query_.tables) {
-      if (!RuleOf(table.index).join_required_query_runner || table.in_subquery) continue;
-      if (table.schema->owner == runner_) continue;
-      bool joined = false;
-      for (const sql::BoundTable& other : query_.tables) {
-        joined |= other.schema->owner == runner_ && Find(other.index) == Find(table.index);
-      }
-      if (joined) continue;
-      Add("join_required", table.index, "", sql::kClauseFrom, table.location,
-          absl::StrCat("table '", table.schema->name,
-                       "' must be joined, directly or through other tables, with a table of "
-                       "the query runner '",
-                       runner_, "'"),
-          absl::StrCat("add INNER JOIN <a table of ", runner_, "> ON <join column equality>"));
-    }
-  }
-
   void AddThresholds() {
     for (const sql::BoundTable& table : query_.tables) {
       for (const OutputConstraint& constraint : RuleOf(table.index).output_constraints) {
@@ -483,7 +399,7 @@ class AggregationChecker {
   const std::vector<const Rule*>& rules_;
   const std::string& runner_;
   Verdict& verdict_;
-  std::vector<int> parent_;
+  JoinGraph graph_;
 };
 
 }  // namespace

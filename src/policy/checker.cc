@@ -1,5 +1,6 @@
 #include "policy/checker.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -8,37 +9,50 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/aggregation_check.h"
+#include "policy/custom_check.h"
+#include "policy/list_check.h"
 #include "sql/parser.h"
 
 namespace parley::policy {
 
 Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
               std::string_view source_text) {
+  return Check(query, rules, CheckContext{runner, "", {}}, source_text);
+}
+
+Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const CheckContext& context,
+              std::string_view source_text) {
+  const std::string& runner = context.runner;
   Verdict verdict;
-  std::vector<const Rule*> table_rules;
   std::set<RuleKind> kinds;
   std::set<std::string> reported;
-  for (const sql::BoundTable& table : query.tables) {
-    const Rule* rule = rules.RuleFor(table.schema->name);
-    table_rules.push_back(rule);
-    if (rule == nullptr) {
-      if (!reported.insert(table.schema->name).second) continue;
-      Violation violation;
-      violation.code = "no_rule";
-      violation.table = table.schema->name;
-      violation.owner = table.schema->owner;
-      violation.clause = sql::kClauseFrom;
-      violation.location = table.location;
-      violation.message = absl::StrCat("table '", table.schema->name,
-                                       "' has no analysis rule, so it cannot be queried yet");
-      violation.hint =
-          absl::StrCat("its owner '", table.schema->owner, "' must set one with 'parley rule set'");
-      verdict.violations.push_back(std::move(violation));
-    } else {
+  std::vector<const sql::BoundTable*> base_tables = query.BaseTables();
+  for (const sql::BoundTable* table : base_tables) {
+    const Rule* rule = rules.RuleFor(table->schema->name);
+    if (rule != nullptr) {
       kinds.insert(rule->kind);
+      continue;
     }
+    if (!reported.insert(table->schema->name).second) continue;
+    Violation violation;
+    violation.code = "no_rule";
+    violation.table = table->schema->name;
+    violation.owner = table->schema->owner;
+    violation.clause = sql::kClauseFrom;
+    violation.location = table->location;
+    violation.message = absl::StrCat("table '", table->schema->name,
+                                     "' has no analysis rule, so it cannot be queried yet");
+    violation.hint =
+        absl::StrCat("its owner '", table->schema->owner, "' must set one with 'parley rule set'");
+    verdict.violations.push_back(std::move(violation));
   }
-  if (query.tables.empty()) {
+  // The rules of the top-level query's own table occurrences (nullptr for derived tables), for
+  // the rules that judge flat queries.
+  std::vector<const Rule*> table_rules;
+  for (const sql::BoundTable& table : query.tables) {
+    table_rules.push_back(table.is_base() ? rules.RuleFor(table.schema->name) : nullptr);
+  }
+  if (base_tables.empty()) {
     // Nothing to judge the query by (a CTE or set operation over names that are no tables):
     // unknown is not allowed.
     Violation violation;
@@ -46,12 +60,42 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std
     violation.message = "the query reads no table of this collaboration";
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.size() > 1) {
+    // Each table once, with its rule's kind, in the order the query names them.
+    std::vector<std::string> tables, owners, described;
+    for (const sql::BoundTable* table : base_tables) {
+      const Rule* rule = rules.RuleFor(table->schema->name);
+      if (rule == nullptr) continue;
+      if (std::find(tables.begin(), tables.end(), table->schema->name) != tables.end()) continue;
+      tables.push_back(table->schema->name);
+      described.push_back(absl::StrCat(table->schema->name, " (", RuleKindName(rule->kind), ")"));
+      if (std::find(owners.begin(), owners.end(), table->schema->owner) == owners.end()) {
+        owners.push_back(table->schema->owner);
+      }
+    }
     Violation violation;
     violation.code = "mixed_rule_kinds";
-    violation.message = "the query mixes tables with different kinds of analysis rule";
+    std::vector<std::string> kind_names;
+    for (RuleKind kind : kinds) kind_names.push_back(RuleKindName(kind));
+    violation.rule = absl::StrJoin(kind_names, ", ");
+    violation.table = absl::StrJoin(tables, ", ");
+    violation.owner = absl::StrJoin(owners, ", ");
+    violation.clause = sql::kClauseFrom;
+    violation.message = absl::StrCat("the query mixes rule kinds: ", absl::StrJoin(described, ", "),
+                                     "; one kind per query");
+    violation.hint = "query the tables of each kind of rule separately";
+    verdict.violations.push_back(std::move(violation));
+  } else if (!context.template_id.empty() && !kinds.contains(RuleKind::kCustom) &&
+             !kinds.empty()) {
+    Violation violation;
+    violation.code = "template_requires_custom_rule";
+    violation.message = "analysis templates run only on tables with a custom rule";
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.contains(RuleKind::kAggregation)) {
     CheckAggregation(query, table_rules, runner, verdict);
+  } else if (kinds.contains(RuleKind::kList)) {
+    CheckList(query, table_rules, runner, verdict);
+  } else if (kinds.contains(RuleKind::kCustom)) {
+    CheckCustom(query, rules, context, verdict);
   }
   for (Violation& violation : verdict.violations) {
     violation.position = sql::DescribePosition(source_text, violation.location);

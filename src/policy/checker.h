@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/rule.h"
 #include "policy/verdict.h"
@@ -25,6 +26,18 @@ class RuleProvider {
   virtual const Rule* RuleFor(const std::string& table) const = 0;
 };
 
+// Who asks, and how. `template_id` is set when the query is a run of an analysis template;
+// `receivers` are the members the result goes to (custom rules restrict them).
+struct CheckContext {
+  std::string runner;
+  std::string template_id;
+  std::vector<std::string> receivers;
+};
+
+Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const CheckContext& context,
+              std::string_view source_text);
+
+// Shorthand for a free-form query by `runner` with no receivers named.
 Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
               std::string_view source_text);
 

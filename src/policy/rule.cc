@@ -48,16 +48,19 @@ class RuleReader {
     }
     if (!kind->is_string()) return Invalid("kind", "must be a string");
     std::string name = kind->get<std::string>();
-    if (name == "list" || name == "custom") {
-      return Invalid("kind",
-                     absl::StrCat("'", name, "' rules are not supported yet; use 'aggregation'"));
-    }
-    if (name != "aggregation") {
+    Rule rule;
+    if (name == "aggregation") {
+      rule.kind = RuleKind::kAggregation;
+      PARLEY_ASSIGN_OR_RETURN(rule.aggregation, ReadAggregation(document));
+    } else if (name == "list") {
+      rule.kind = RuleKind::kList;
+      PARLEY_ASSIGN_OR_RETURN(rule.list, ReadList(document));
+    } else if (name == "custom") {
+      rule.kind = RuleKind::kCustom;
+      PARLEY_ASSIGN_OR_RETURN(rule.custom, ReadCustom(document));
+    } else {
       return Invalid("kind", absl::StrCat("'", name, "' is not one of aggregation, list, custom"));
     }
-    Rule rule;
-    rule.kind = RuleKind::kAggregation;
-    PARLEY_ASSIGN_OR_RETURN(rule.aggregation, ReadAggregation(document));
     return rule;
   }
 
@@ -116,6 +119,131 @@ class RuleReader {
     return names;
   }
 
+  // allowed_join_operators: optional, non-empty when present, AND by default.
+  absl::StatusOr<std::set<std::string>> JoinOperators(const Json& document) {
+    PARLEY_ASSIGN_OR_RETURN(const Json* operators,
+                            Array(document, "allowed_join_operators", false, true));
+    if (operators == nullptr) return std::set<std::string>{"AND"};
+    return NameSet(*operators, "allowed_join_operators", {"AND", "OR"}, "a join operator");
+  }
+
+  // Member names are checked for shape only: the rule does not know the collaboration's members.
+  absl::StatusOr<std::set<std::string>> MemberSet(const Json& list, const std::string& path) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string item_path = absl::StrCat(path, "[", i, "]");
+      if (!list[i].is_string()) return Invalid(item_path, "must be a member name (a string)");
+      std::string name = list[i].get<std::string>();
+      if (!IsMemberName(name)) {
+        return Invalid(item_path, absl::StrCat("'", name,
+                                               "' is not a member name (a letter or digit, then "
+                                               "up to 63 letters, digits, '_', '.' or '-')"));
+      }
+      if (!names.insert(name).second)
+        return Invalid(item_path, absl::StrCat("'", name, "' is listed twice"));
+    }
+    return names;
+  }
+
+  static bool IsMemberName(const std::string& name) {
+    if (name.empty() || name.size() > 64 || !absl::ascii_isalnum(name[0])) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+    });
+  }
+
+  // A template id is the SHA-256 of the analysis template, as the catalog prints it.
+  static bool IsTemplateId(const std::string& id) {
+    return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+             return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+           });
+  }
+
+  absl::StatusOr<ListRule> ReadList(const Json& document) {
+    PARLEY_RETURN_IF_ERROR(
+        CheckKeys(document, "(document)",
+                  {"kind", "join_columns", "list_columns", "allowed_join_operators"}));
+    ListRule rule;
+    PARLEY_ASSIGN_OR_RETURN(const Json* joins, Array(document, "join_columns", true, true));
+    PARLEY_ASSIGN_OR_RETURN(rule.join_columns, ColumnSet(*joins, "join_columns"));
+    PARLEY_ASSIGN_OR_RETURN(const Json* lists, Array(document, "list_columns", false, false));
+    if (lists != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.list_columns, ColumnSet(*lists, "list_columns"));
+      for (size_t i = 0; i < lists->size(); ++i) {
+        std::string path = absl::StrCat("list_columns[", i, "]");
+        PARLEY_ASSIGN_OR_RETURN(std::string column, ColumnName((*lists)[i], path));
+        if (rule.join_columns.contains(column)) {
+          return Invalid(
+              path, absl::StrCat("'", column, "' is also a join column; a column cannot be both"));
+        }
+      }
+    }
+    PARLEY_ASSIGN_OR_RETURN(rule.allowed_join_operators, JoinOperators(document));
+    return rule;
+  }
+
+  absl::StatusOr<CustomRule> ReadCustom(const Json& document) {
+    PARLEY_RETURN_IF_ERROR(
+        CheckKeys(document, "(document)",
+                  {"kind", "allowed_analyses", "any_query", "allowed_analysis_providers",
+                   "disallowed_output_columns", "allowed_result_receivers"}));
+    CustomRule rule;
+    PARLEY_ASSIGN_OR_RETURN(const Json* analyses,
+                            Array(document, "allowed_analyses", false, false));
+    if (analyses != nullptr) {
+      for (size_t i = 0; i < analyses->size(); ++i) {
+        std::string path = absl::StrCat("allowed_analyses[", i, "]");
+        const Json& entry = (*analyses)[i];
+        if (!entry.is_string() || !IsTemplateId(entry.get<std::string>())) {
+          return Invalid(path, "must be a template id (64 lowercase hexadecimal characters)");
+        }
+        if (!rule.allowed_analyses.insert(entry.get<std::string>()).second) {
+          return Invalid(path, absl::StrCat("'", entry.get<std::string>(), "' is listed twice"));
+        }
+      }
+    }
+
+    if (auto it = document.find("any_query"); it != document.end()) {
+      if (!it->is_boolean()) return Invalid("any_query", "must be true or false");
+      rule.any_query = it->get<bool>();
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* providers,
+                            Array(document, "allowed_analysis_providers", false, true));
+    if (rule.any_query && providers == nullptr) {
+      return Invalid("allowed_analysis_providers",
+                     "is required when any_query is true: name the members who may run queries");
+    }
+    if (!rule.any_query && providers != nullptr) {
+      return Invalid("allowed_analysis_providers", "is only allowed with \"any_query\": true");
+    }
+    if (providers != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.allowed_analysis_providers,
+                              MemberSet(*providers, "allowed_analysis_providers"));
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* disallowed,
+                            Array(document, "disallowed_output_columns", false, false));
+    if (disallowed != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.disallowed_output_columns,
+                              ColumnSet(*disallowed, "disallowed_output_columns"));
+    }
+
+    PARLEY_ASSIGN_OR_RETURN(const Json* receivers,
+                            Array(document, "allowed_result_receivers", false, true));
+    if (receivers != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.allowed_result_receivers,
+                              MemberSet(*receivers, "allowed_result_receivers"));
+    }
+
+    if (rule.allowed_analyses.empty() && !rule.any_query) {
+      return Invalid("(document)",
+                     "a custom rule must allow something: list allowed_analyses or set "
+                     "\"any_query\": true");
+    }
+    return rule;
+  }
+
   absl::StatusOr<AggregationRule> ReadAggregation(const Json& document) {
     PARLEY_RETURN_IF_ERROR(CheckKeys(
         document, "(document)",
@@ -163,15 +291,7 @@ class RuleReader {
       rule.join_required_query_runner = true;
     }
 
-    PARLEY_ASSIGN_OR_RETURN(const Json* operators,
-                            Array(document, "allowed_join_operators", false, true));
-    if (operators != nullptr) {
-      PARLEY_ASSIGN_OR_RETURN(
-          rule.allowed_join_operators,
-          NameSet(*operators, "allowed_join_operators", {"AND", "OR"}, "a join operator"));
-    } else {
-      rule.allowed_join_operators = {"AND"};
-    }
+    PARLEY_ASSIGN_OR_RETURN(rule.allowed_join_operators, JoinOperators(document));
 
     PARLEY_ASSIGN_OR_RETURN(const Json* dimensions,
                             Array(document, "dimension_columns", false, false));
@@ -284,9 +404,28 @@ absl::StatusOr<Rule> ParseRule(std::string_view document,
 }
 
 std::string CanonicalRuleJson(const Rule& rule) {
-  const AggregationRule& aggregation = rule.aggregation;
+  // Keys come out sorted (nlohmann's object is a std::map), lists sorted (they are sets).
   Json json;
   json["kind"] = RuleKindName(rule.kind);
+  if (rule.kind == RuleKind::kList) {
+    json["join_columns"] = rule.list.join_columns;
+    json["list_columns"] = rule.list.list_columns;
+    json["allowed_join_operators"] = rule.list.allowed_join_operators;
+    return json.dump();
+  }
+  if (rule.kind == RuleKind::kCustom) {
+    const CustomRule& custom = rule.custom;
+    json["allowed_analyses"] = custom.allowed_analyses;
+    json["any_query"] = custom.any_query;
+    // Written only where the parser accepts them, so that the canonical form reads back.
+    if (custom.any_query) json["allowed_analysis_providers"] = custom.allowed_analysis_providers;
+    json["disallowed_output_columns"] = custom.disallowed_output_columns;
+    if (!custom.allowed_result_receivers.empty()) {
+      json["allowed_result_receivers"] = custom.allowed_result_receivers;
+    }
+    return json.dump();
+  }
+  const AggregationRule& aggregation = rule.aggregation;
   Json aggregates = Json::array();
   for (const auto& [column, functions] : aggregation.aggregate_columns) {
     aggregates.push_back({{"columns", {column}}, {"functions", functions}});

@@ -47,9 +47,34 @@ struct AggregationRule {
   std::vector<OutputConstraint> output_constraints;
 };
 
+// Row-level overlap lists: SELECT DISTINCT of list columns for the rows that join the runner's
+// table, never a dump of someone else's table.
+//   {"kind": "list", "join_columns": ["hashed_email"], "list_columns": ["segment"],
+//    "allowed_join_operators": ["AND"]}
+struct ListRule {
+  std::set<std::string> join_columns;            // at least one
+  std::set<std::string> list_columns;            // may be empty (the table only filters)
+  std::set<std::string> allowed_join_operators;  // "AND", "OR"; default {"AND"}
+};
+
+// Reviewed analyses only, or any query by listed providers; some columns may never reach the
+// output, and results may go only to listed receivers.
+//   {"kind": "custom", "allowed_analyses": ["<template sha256>"], "any_query": true,
+//    "allowed_analysis_providers": ["supplier"], "disallowed_output_columns": ["hashed_email"],
+//    "allowed_result_receivers": ["supplier"]}
+struct CustomRule {
+  std::set<std::string> allowed_analyses;            // template ids (64 hex characters)
+  bool any_query = false;                            // free-form SQL, by the providers below
+  std::set<std::string> allowed_analysis_providers;  // member names; required with any_query
+  std::set<std::string> disallowed_output_columns;
+  std::set<std::string> allowed_result_receivers;    // empty: any member with `receive`
+};
+
 struct Rule {
   RuleKind kind = RuleKind::kAggregation;
-  AggregationRule aggregation;
+  AggregationRule aggregation;  // when kind == kAggregation
+  ListRule list;                // when kind == kList
+  CustomRule custom;            // when kind == kCustom
 };
 
 // The scalar functions (and CAST, CASE) a rule may list, upper case.

@@ -80,8 +80,8 @@ TEST(ParseRule, DocumentShapeAndKind) {
   EXPECT_EQ(ErrorOf(R"({"kind": 1})"), "rule: kind: must be a string");
   EXPECT_EQ(ErrorOf(R"({"kind": "sum"})"),
             "rule: kind: 'sum' is not one of aggregation, list, custom");
-  EXPECT_EQ(ErrorOf(R"({"kind": "list"})"),
-            "rule: kind: 'list' rules are not supported yet; use 'aggregation'");
+  EXPECT_EQ(ErrorOf(R"({"kind": "List", "join_columns": ["hashed_email"]})"),
+            "rule: kind: 'List' is not one of aggregation, list, custom");
 }
 
 TEST(ParseRule, UnknownKeys) {
@@ -283,6 +283,267 @@ TEST(CanonicalRuleJson, KeepsJoinRequired) {
       kColumns);
   ASSERT_TRUE(rule.ok()) << rule.status();
   EXPECT_NE(CanonicalRuleJson(*rule).find(R"("join_required":"query_runner")"), std::string::npos);
+}
+
+// List rules.
+
+std::string List(const std::string& rest) { return R"({"kind": "list", )" + rest + "}"; }
+
+TEST(ParseListRule, ReadsTheReferenceRule) {
+  absl::StatusOr<Rule> rule =
+      ParseRule(List(R"("join_columns": ["HASHED_EMAIL"], "list_columns": ["age_band", "region"],
+              "allowed_join_operators": ["and", "OR"])"),
+                kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_EQ(rule->kind, RuleKind::kList);
+  EXPECT_EQ(rule->list.join_columns, (std::set<std::string>{"hashed_email"}));
+  EXPECT_EQ(rule->list.list_columns, (std::set<std::string>{"Region", "age_band"}));
+  EXPECT_EQ(rule->list.allowed_join_operators, (std::set<std::string>{"AND", "OR"}));
+}
+
+TEST(ParseListRule, Defaults) {
+  absl::StatusOr<Rule> rule = ParseRule(List(R"("join_columns": ["hashed_email"])"), kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_TRUE(rule->list.list_columns.empty());
+  EXPECT_EQ(rule->list.allowed_join_operators, (std::set<std::string>{"AND"}));
+  rule = ParseRule(List(R"("join_columns": ["hashed_email"], "list_columns": [])"), kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_TRUE(rule->list.list_columns.empty());
+}
+
+TEST(ParseListRule, Errors) {
+  EXPECT_EQ(ErrorOf(R"({"kind": "list"})"), "rule: join_columns: is required");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": [])")),
+            "rule: join_columns: must list at least one entry");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": "hashed_email")")),
+            "rule: join_columns: must be a list, not string");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": ["email"])")),
+            "rule: join_columns[0]: 'email' is not an allowed column of the table");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": [3])")),
+            "rule: join_columns[0]: must be a column name (a string)");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": ["hashed_email", "Hashed_Email"])")),
+            "rule: join_columns[1]: 'hashed_email' is listed twice");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": ["hashed_email"], "list_columns": ["age_band", "x"])")),
+            "rule: list_columns[1]: 'x' is not an allowed column of the table");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": ["hashed_email"], "list_columns": {"a": 1})")),
+            "rule: list_columns: must be a list, not object");
+  EXPECT_EQ(
+      ErrorOf(List(R"("join_columns": ["hashed_email"], "list_columns": ["region", "REGION"])")),
+      "rule: list_columns[1]: 'Region' is listed twice");
+  EXPECT_EQ(
+      ErrorOf(List(
+          R"("join_columns": ["hashed_email"], "list_columns": ["age_band", "HASHED_EMAIL"])")),
+      "rule: list_columns[1]: 'hashed_email' is also a join column; a column cannot be both");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": ["hashed_email"], "allowed_join_operators": [])")),
+            "rule: allowed_join_operators: must list at least one entry");
+  EXPECT_EQ(ErrorOf(List(R"("join_columns": ["hashed_email"], "allowed_join_operators": ["NOT"])")),
+            "rule: allowed_join_operators[0]: 'NOT' is not a join operator (one of AND, OR)");
+  EXPECT_EQ(
+      ErrorOf(List(R"("join_columns": ["hashed_email"], "allowed_join_operators": ["OR", "or"])")),
+      "rule: allowed_join_operators[1]: 'OR' is listed twice");
+  EXPECT_EQ(
+      ErrorOf(List(R"("join_columns": ["hashed_email"], "dimension_columns": ["age_band"])")),
+      "rule: (document): unknown key 'dimension_columns' (expected one of kind, join_columns, "
+      "list_columns, allowed_join_operators)");
+}
+
+TEST(CanonicalRuleJson, ListIsStableAcrossSpellingsAndOrder) {
+  absl::StatusOr<Rule> first = ParseRule(
+      List(R"("join_columns": ["spend", "hashed_email"], "list_columns": ["region", "age_band"],
+              "allowed_join_operators": ["or", "AND"])"),
+      kColumns);
+  absl::StatusOr<Rule> second = ParseRule(
+      R"({"allowed_join_operators": ["AND", "OR"], "list_columns": ["AGE_BAND", "Region"],
+          "join_columns": ["Hashed_Email", "SPEND"], "kind": "list"})",
+      kColumns);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::string canonical = CanonicalRuleJson(*first);
+  EXPECT_EQ(canonical, CanonicalRuleJson(*second));
+  EXPECT_EQ(canonical,
+            R"({"allowed_join_operators":["AND","OR"],"join_columns":["hashed_email","spend"],)"
+            R"("kind":"list","list_columns":["Region","age_band"]})");
+  absl::StatusOr<Rule> again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CanonicalRuleJson(*again), canonical);
+
+  absl::StatusOr<Rule> minimal = ParseRule(List(R"("join_columns": ["hashed_email"])"), kColumns);
+  ASSERT_TRUE(minimal.ok()) << minimal.status();
+  EXPECT_EQ(CanonicalRuleJson(*minimal),
+            R"({"allowed_join_operators":["AND"],"join_columns":["hashed_email"],"kind":"list",)"
+            R"("list_columns":[]})");
+}
+
+// Custom rules.
+
+const std::string kTemplateA(64, 'a');
+const std::string kTemplateB = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+std::string Custom(const std::string& rest) { return R"({"kind": "custom", )" + rest + "}"; }
+
+TEST(ParseCustomRule, ReadsTheReferenceRule) {
+  absl::StatusOr<Rule> rule =
+      ParseRule(Custom(R"("allowed_analyses": [")" + kTemplateB + R"(", ")" + kTemplateA + R"("],
+                "any_query": true, "allowed_analysis_providers": ["supplier", "agency.eu-1"],
+                "disallowed_output_columns": ["HASHED_EMAIL", "region"],
+                "allowed_result_receivers": ["supplier"])"),
+                kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  const CustomRule& custom = rule->custom;
+  EXPECT_EQ(rule->kind, RuleKind::kCustom);
+  EXPECT_EQ(custom.allowed_analyses, (std::set<std::string>{kTemplateA, kTemplateB}));
+  EXPECT_TRUE(custom.any_query);
+  EXPECT_EQ(custom.allowed_analysis_providers, (std::set<std::string>{"agency.eu-1", "supplier"}));
+  EXPECT_EQ(custom.disallowed_output_columns, (std::set<std::string>{"Region", "hashed_email"}));
+  EXPECT_EQ(custom.allowed_result_receivers, (std::set<std::string>{"supplier"}));
+}
+
+TEST(ParseCustomRule, TemplatesOnly) {
+  absl::StatusOr<Rule> rule =
+      ParseRule(Custom(R"("allowed_analyses": [")" + kTemplateA + R"("])"), kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_FALSE(rule->custom.any_query);
+  EXPECT_TRUE(rule->custom.allowed_analysis_providers.empty());
+  EXPECT_TRUE(rule->custom.disallowed_output_columns.empty());
+  EXPECT_TRUE(rule->custom.allowed_result_receivers.empty());
+  rule = ParseRule(Custom(R"("allowed_analyses": [")" + kTemplateA + R"("], "any_query": false)"),
+                   kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  // A member name of exactly 64 characters is the longest allowed.
+  rule = ParseRule(Custom(R"("any_query": true, "allowed_analysis_providers": [")" +
+                          std::string(64, 'm') + R"("])"),
+                   kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+}
+
+TEST(ParseCustomRule, Errors) {
+  const std::string any = R"("any_query": true, "allowed_analysis_providers": ["supplier"], )";
+  EXPECT_EQ(ErrorOf(R"({"kind": "custom"})"),
+            "rule: (document): a custom rule must allow something: list allowed_analyses or set "
+            "\"any_query\": true");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [], "any_query": false)")),
+            "rule: (document): a custom rule must allow something: list allowed_analyses or set "
+            "\"any_query\": true");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [")" + kTemplateA + R"(", "abc"])")),
+            "rule: allowed_analyses[1]: must be a template id (64 lowercase hexadecimal "
+            "characters)");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [")" + std::string(64, 'A') + R"("])")),
+            "rule: allowed_analyses[0]: must be a template id (64 lowercase hexadecimal "
+            "characters)");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [")" + std::string(63, 'a') + "g" + R"("])")),
+            "rule: allowed_analyses[0]: must be a template id (64 lowercase hexadecimal "
+            "characters)");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [")" + std::string(65, 'a') + R"("])")),
+            "rule: allowed_analyses[0]: must be a template id (64 lowercase hexadecimal "
+            "characters)");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [7])")),
+            "rule: allowed_analyses[0]: must be a template id (64 lowercase hexadecimal "
+            "characters)");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": ")" + kTemplateA + R"(")")),
+            "rule: allowed_analyses: must be a list, not string");
+  EXPECT_EQ(
+      ErrorOf(Custom(R"("allowed_analyses": [")" + kTemplateA + R"(", ")" + kTemplateA + R"("])")),
+      "rule: allowed_analyses[1]: '" + kTemplateA + "' is listed twice");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": "yes")")), "rule: any_query: must be true or false");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true)")),
+            "rule: allowed_analysis_providers: is required when any_query is true: name the "
+            "members who may run queries");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true, "allowed_analysis_providers": [])")),
+            "rule: allowed_analysis_providers: must list at least one entry");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [")" + kTemplateA +
+                           R"("], "allowed_analysis_providers": ["supplier"])")),
+            "rule: allowed_analysis_providers: is only allowed with \"any_query\": true");
+  EXPECT_EQ(
+      ErrorOf(Custom(R"("allowed_analyses": [")" + kTemplateA +
+                     R"("], "any_query": false, "allowed_analysis_providers": ["supplier"])")),
+      "rule: allowed_analysis_providers: is only allowed with \"any_query\": true");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true, "allowed_analysis_providers": ["supplier", ""])")),
+            "rule: allowed_analysis_providers[1]: '' is not a member name (a letter or digit, "
+            "then up to 63 letters, digits, '_', '.' or '-')");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true, "allowed_analysis_providers": ["-supplier"])")),
+            "rule: allowed_analysis_providers[0]: '-supplier' is not a member name (a letter or "
+            "digit, then up to 63 letters, digits, '_', '.' or '-')");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true, "allowed_analysis_providers": ["sup plier"])")),
+            "rule: allowed_analysis_providers[0]: 'sup plier' is not a member name (a letter or "
+            "digit, then up to 63 letters, digits, '_', '.' or '-')");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true, "allowed_analysis_providers": [")" +
+                           std::string(65, 'm') + R"("])")),
+            "rule: allowed_analysis_providers[0]: '" + std::string(65, 'm') +
+                "' is not a member name (a letter or digit, then up to 63 letters, digits, '_', "
+                "'.' or '-')");
+  EXPECT_EQ(ErrorOf(Custom(R"("any_query": true, "allowed_analysis_providers": [1])")),
+            "rule: allowed_analysis_providers[0]: must be a member name (a string)");
+  EXPECT_EQ(ErrorOf(Custom(
+                R"("any_query": true, "allowed_analysis_providers": ["supplier", "supplier"])")),
+            "rule: allowed_analysis_providers[1]: 'supplier' is listed twice");
+  EXPECT_EQ(ErrorOf(Custom(any + R"("disallowed_output_columns": ["hashed_email", "ssn"])")),
+            "rule: disallowed_output_columns[1]: 'ssn' is not an allowed column of the table");
+  EXPECT_EQ(ErrorOf(Custom(any + R"("disallowed_output_columns": ["spend", "SPEND"])")),
+            "rule: disallowed_output_columns[1]: 'spend' is listed twice");
+  EXPECT_EQ(ErrorOf(Custom(any + R"("allowed_result_receivers": [])")),
+            "rule: allowed_result_receivers: must list at least one entry");
+  EXPECT_EQ(ErrorOf(Custom(any + R"("allowed_result_receivers": ["retailer", "x y"])")),
+            "rule: allowed_result_receivers[1]: 'x y' is not a member name (a letter or digit, "
+            "then up to 63 letters, digits, '_', '.' or '-')");
+  EXPECT_EQ(ErrorOf(Custom(any + R"("allowed_result_receivers": "retailer")")),
+            "rule: allowed_result_receivers: must be a list, not string");
+  EXPECT_EQ(ErrorOf(Custom(any + R"("join_columns": ["hashed_email"])")),
+            "rule: (document): unknown key 'join_columns' (expected one of kind, allowed_analyses, "
+            "any_query, allowed_analysis_providers, disallowed_output_columns, "
+            "allowed_result_receivers)");
+}
+
+TEST(CanonicalRuleJson, CustomIsStableAcrossSpellingsAndOrder) {
+  absl::StatusOr<Rule> first =
+      ParseRule(Custom(R"("allowed_analyses": [")" + kTemplateB + R"(", ")" + kTemplateA + R"("],
+                "any_query": true, "allowed_analysis_providers": ["supplier", "agency"],
+                "disallowed_output_columns": ["spend", "HASHED_EMAIL"],
+                "allowed_result_receivers": ["supplier", "retailer"])"),
+                kColumns);
+  absl::StatusOr<Rule> second = ParseRule(
+      R"({"allowed_result_receivers": ["retailer", "supplier"],
+          "disallowed_output_columns": ["hashed_email", "Spend"],
+          "allowed_analysis_providers": ["agency", "supplier"], "any_query": true,
+          "allowed_analyses": [")" +
+          kTemplateA + R"(", ")" + kTemplateB + R"("], "kind": "custom"})",
+      kColumns);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::string canonical = CanonicalRuleJson(*first);
+  EXPECT_EQ(canonical, CanonicalRuleJson(*second));
+  EXPECT_EQ(canonical,
+            R"({"allowed_analyses":[")" + kTemplateB + R"(",")" + kTemplateA +
+                R"("],"allowed_analysis_providers":["agency","supplier"],)"
+                R"("allowed_result_receivers":["retailer","supplier"],"any_query":true,)"
+                R"("disallowed_output_columns":["hashed_email","spend"],"kind":"custom"})");
+  absl::StatusOr<Rule> again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CanonicalRuleJson(*again), canonical);
+
+  // Without any_query, the canonical form has no providers and no receivers, and reads back.
+  absl::StatusOr<Rule> templates =
+      ParseRule(Custom(R"("allowed_analyses": [")" + kTemplateA + R"("])"), kColumns);
+  ASSERT_TRUE(templates.ok()) << templates.status();
+  canonical = CanonicalRuleJson(*templates);
+  EXPECT_EQ(canonical,
+            R"({"allowed_analyses":[")" + kTemplateA +
+                R"("],"any_query":false,"disallowed_output_columns":[],"kind":"custom"})");
+  again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CanonicalRuleJson(*again), canonical);
+}
+
+TEST(CanonicalRuleJson, DiffersBetweenKinds) {
+  absl::StatusOr<Rule> list = ParseRule(List(R"("join_columns": ["hashed_email"])"), kColumns);
+  absl::StatusOr<Rule> aggregation = ParseRule(
+      Document(
+          R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+          R"("join_columns": ["hashed_email"], "output_constraints": [{"column": "spend", "minimum": 2}])"),
+      kColumns);
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_TRUE(aggregation.ok()) << aggregation.status();
+  EXPECT_NE(CanonicalRuleJson(*list), CanonicalRuleJson(*aggregation));
+  EXPECT_EQ(CanonicalRuleJson(*list).find("output_constraints"), std::string::npos);
 }
 
 }  // namespace

@@ -31,55 +31,103 @@ std::string FunctionName(const std::string& name) {
   return name;
 }
 
+// Renders queries with a stack of the enclosing SELECT blocks, so that a column reference
+// `outer_depth` levels out finds its table's alias ("t<render_id>", unique in the statement).
 class Renderer {
  public:
-  explicit Renderer(const sql::BoundQuery& query) : query_(query) {}
-
-  std::string Render() {
-    std::string out = query_.distinct ? "SELECT DISTINCT " : "SELECT ";
-    std::vector<std::string> items;
-    for (const sql::BoundSelectItem& item : query_.select) {
-      items.push_back(absl::StrCat(Expr(*item.expr), " AS ", Identifier(item.output_name)));
-    }
-    absl::StrAppend(&out, absl::StrJoin(items, ", "));
-    std::vector<std::string> roots;
-    for (const auto& root : query_.from) roots.push_back(From(*root));
-    absl::StrAppend(&out, " FROM ", absl::StrJoin(roots, ", "));
-    if (query_.where) absl::StrAppend(&out, " WHERE ", Expr(*query_.where));
-    if (!query_.group_by.empty()) {
-      std::vector<std::string> groups;
-      for (const auto& group : query_.group_by) groups.push_back(Expr(*group));
-      absl::StrAppend(&out, " GROUP BY ", absl::StrJoin(groups, ", "));
-    }
-    if (query_.having) absl::StrAppend(&out, " HAVING ", Expr(*query_.having));
-    if (!query_.order_by.empty()) {
-      std::vector<std::string> orders;
-      for (const sql::BoundOrderItem& order : query_.order_by) {
-        // PostgreSQL puts NULLs last ascending and first descending; say so explicitly.
-        bool nulls_first = order.nulls_first.value_or(order.descending);
-        orders.push_back(absl::StrCat(Expr(*order.expr), order.descending ? " DESC" : " ASC",
-                                      nulls_first ? " NULLS FIRST" : " NULLS LAST"));
+  std::string Query(const sql::BoundQuery& query) {
+    std::string out;
+    if (!query.ctes.empty()) {
+      std::vector<std::string> ctes;
+      for (const sql::BoundCte& cte : query.ctes) {
+        ctes.push_back(absl::StrCat("\"c", cte.id, "\" AS (", Query(*cte.query), ")"));
       }
-      absl::StrAppend(&out, " ORDER BY ", absl::StrJoin(orders, ", "));
+      absl::StrAppend(&out, "WITH ", absl::StrJoin(ctes, ", "), " ");
     }
-    if (query_.limit) absl::StrAppend(&out, " LIMIT ", *query_.limit);
-    if (query_.offset) absl::StrAppend(&out, " OFFSET ", *query_.offset);
+    if (query.set_operation != sql::SetOperation::kNone) {
+      const char* op = query.set_operation == sql::SetOperation::kUnion       ? "UNION"
+                       : query.set_operation == sql::SetOperation::kIntersect ? "INTERSECT"
+                                                                               : "EXCEPT";
+      absl::StrAppend(&out, "(", Query(*query.set_left), ") ", op, query.set_all ? " ALL" : "",
+                      " (", Query(*query.set_right), ")");
+      absl::StrAppend(&out, OrderAndLimits(query));
+      return out;
+    }
+    stack_.push_back(&query);
+    absl::StrAppend(&out, Block(query));
+    stack_.pop_back();
     return out;
   }
 
  private:
+  std::string Block(const sql::BoundQuery& query) {
+    std::string out = query.distinct ? "SELECT DISTINCT " : "SELECT ";
+    std::vector<std::string> items;
+    for (const sql::BoundSelectItem& item : query.select) {
+      items.push_back(absl::StrCat(Expr(*item.expr), " AS ", Identifier(item.output_name)));
+    }
+    absl::StrAppend(&out, absl::StrJoin(items, ", "));
+    std::vector<std::string> roots;
+    for (const auto& root : query.from) roots.push_back(From(*root));
+    absl::StrAppend(&out, " FROM ", absl::StrJoin(roots, ", "));
+    if (query.where) absl::StrAppend(&out, " WHERE ", Expr(*query.where));
+    if (!query.group_by.empty()) {
+      std::vector<std::string> groups;
+      for (const auto& group : query.group_by) groups.push_back(Expr(*group));
+      absl::StrAppend(&out, " GROUP BY ", absl::StrJoin(groups, ", "));
+    }
+    if (query.having) absl::StrAppend(&out, " HAVING ", Expr(*query.having));
+    return out + OrderAndLimits(query);
+  }
+
+  std::string OrderList(const std::vector<sql::BoundOrderItem>& items) {
+    std::vector<std::string> orders;
+    for (const sql::BoundOrderItem& order : items) {
+      // PostgreSQL puts NULLs last ascending and first descending; say so explicitly.
+      bool nulls_first = order.nulls_first.value_or(order.descending);
+      orders.push_back(absl::StrCat(Expr(*order.expr), order.descending ? " DESC" : " ASC",
+                                    nulls_first ? " NULLS FIRST" : " NULLS LAST"));
+    }
+    return absl::StrJoin(orders, ", ");
+  }
+
+  std::string OrderAndLimits(const sql::BoundQuery& query) {
+    std::string out;
+    if (!query.order_by.empty()) absl::StrAppend(&out, " ORDER BY ", OrderList(query.order_by));
+    if (query.limit) absl::StrAppend(&out, " LIMIT ", *query.limit);
+    if (query.offset) absl::StrAppend(&out, " OFFSET ", *query.offset);
+    return out;
+  }
+
   std::string From(const sql::BoundFrom& from) {
     if (!from.is_join) {
-      const sql::BoundTable& table = query_.tables[from.table_index];
-      return absl::StrCat(Identifier(table.schema->name), " AS ", TableAlias(table.index));
+      const sql::BoundTable& table = stack_.back()->tables[from.table_index];
+      std::string source;
+      if (table.is_base()) {
+        source = Identifier(table.schema->name);
+      } else if (table.cte_id >= 0) {
+        source = absl::StrCat("\"c", table.cte_id, "\"");
+      } else {
+        source = absl::StrCat("(", Query(*table.derived), ")");
+      }
+      return absl::StrCat(source, " AS ", TableAlias(table.render_id));
     }
     const char* join = "INNER JOIN";
     switch (from.join_type) {
-      case sql::JoinType::kLeft: join = "LEFT JOIN"; break;
-      case sql::JoinType::kRight: join = "RIGHT JOIN"; break;
-      case sql::JoinType::kFull: join = "FULL JOIN"; break;
-      case sql::JoinType::kCross: join = "CROSS JOIN"; break;
-      case sql::JoinType::kInner: break;
+      case sql::JoinType::kLeft:
+        join = "LEFT JOIN";
+        break;
+      case sql::JoinType::kRight:
+        join = "RIGHT JOIN";
+        break;
+      case sql::JoinType::kFull:
+        join = "FULL JOIN";
+        break;
+      case sql::JoinType::kCross:
+        join = "CROSS JOIN";
+        break;
+      case sql::JoinType::kInner:
+        break;
     }
     std::string right = From(*from.right);
     if (from.right->is_join) right = absl::StrCat("(", right, ")");
@@ -90,11 +138,15 @@ class Renderer {
 
   std::string Constant(const sql::Constant& constant) {
     switch (constant.kind) {
-      case sql::ConstantKind::kNull: return "NULL";
+      case sql::ConstantKind::kNull:
+        return "NULL";
       case sql::ConstantKind::kInteger:
-      case sql::ConstantKind::kFloat: return constant.text;
-      case sql::ConstantKind::kString: return Quote(constant.text, '\'');
-      case sql::ConstantKind::kBoolean: return constant.text == "true" ? "TRUE" : "FALSE";
+      case sql::ConstantKind::kFloat:
+        return constant.text;
+      case sql::ConstantKind::kString:
+        return Quote(constant.text, '\'');
+      case sql::ConstantKind::kBoolean:
+        return constant.text == "true" ? "TRUE" : "FALSE";
     }
     return "NULL";
   }
@@ -107,8 +159,11 @@ class Renderer {
 
   std::string Expr(const BoundExpr& expr) {
     switch (expr.kind) {
-      case BoundExprKind::kColumn:
-        return absl::StrCat(TableAlias(expr.table_index), ".", Identifier(expr.column));
+      case BoundExprKind::kColumn: {
+        const sql::BoundQuery& owner = *stack_[stack_.size() - 1 - expr.outer_depth];
+        return absl::StrCat(TableAlias(owner.tables[expr.table_index].render_id), ".",
+                            Identifier(expr.column));
+      }
       case BoundExprKind::kConstant:
         return Constant(expr.constant);
       case BoundExprKind::kScalar:
@@ -116,6 +171,18 @@ class Renderer {
       case BoundExprKind::kAggregate:
         if (expr.star_argument) return absl::StrCat(expr.name, "(*)");
         return absl::StrCat(expr.name, "(", expr.distinct ? "DISTINCT " : "", Args(expr), ")");
+      case BoundExprKind::kWindow: {
+        std::vector<std::string> window;
+        if (!expr.partition_by.empty()) {
+          std::vector<std::string> parts;
+          for (const auto& part : expr.partition_by) parts.push_back(Expr(*part));
+          window.push_back("PARTITION BY " + absl::StrJoin(parts, ", "));
+        }
+        if (!expr.window_order.empty()) window.push_back("ORDER BY " + OrderList(expr.window_order));
+        std::string call = expr.star_argument ? absl::StrCat(expr.name, "(*)")
+                                              : absl::StrCat(FunctionName(expr.name), "(", Args(expr), ")");
+        return absl::StrCat(call, " OVER (", absl::StrJoin(window, " "), ")");
+      }
       case BoundExprKind::kUnaryOp:
         return absl::StrCat("(", expr.name, " ", Expr(*expr.args[0]), ")");
       case BoundExprKind::kBinaryOp: {
@@ -144,18 +211,23 @@ class Renderer {
       }
       case BoundExprKind::kCast:
         return absl::StrCat("CAST(", Expr(*expr.args[0]), " AS ", expr.type_name, ")");
-      case BoundExprKind::kOpaque:
-        break;
+      case BoundExprKind::kSubquery: {
+        std::string body = Query(*expr.subquery);
+        if (expr.what == "EXISTS") return absl::StrCat("EXISTS (", body, ")");
+        if (!expr.args.empty()) return absl::StrCat("(", Expr(*expr.args[0]), " IN (", body, "))");
+        return absl::StrCat("(", body, ")");
+      }
+      case BoundExprKind::kOutputRef:
+        return std::to_string(expr.output_index + 1);
     }
-    // Opaque nodes are rejected by the checker before anything is rendered.
     return "NULL";
   }
 
-  const sql::BoundQuery& query_;
+  std::vector<const sql::BoundQuery*> stack_;
 };
 
 }  // namespace
 
-std::string RenderDuckDb(const sql::BoundQuery& query) { return Renderer(query).Render(); }
+std::string RenderDuckDb(const sql::BoundQuery& query) { return Renderer().Query(query); }
 
 }  // namespace parley::rewrite

@@ -41,7 +41,11 @@ std::unique_ptr<BoundExpr> Op(BoundExprKind kind, const std::string& name,
 // SELECT count(a) FROM table, with `where` when given.
 sql::BoundQuery Query(std::unique_ptr<BoundExpr> where = nullptr) {
   sql::BoundQuery query;
-  query.tables.push_back(sql::BoundTable{0, &kTable, "t", 0});
+  sql::BoundTable table;
+  table.schema = &kTable;
+  table.alias = "t";
+  table.columns = kTable.columns;
+  query.tables.push_back(std::move(table));
   auto from = std::make_unique<sql::BoundFrom>();
   from->table_index = 0;
   query.from.push_back(std::move(from));

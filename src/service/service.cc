@@ -6,9 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -116,7 +115,8 @@ absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text) {
 absl::Status WritePrivateFile(const fs::path& path, const std::string& contents) {
   std::error_code error;
   fs::create_directories(path.parent_path(), error);
-  if (error) return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string()));
+  if (error)
+    return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string()));
   fs::path temporary = path;
   temporary += ".tmp";
   {
@@ -152,8 +152,8 @@ struct Service::Impl {
       }
       return member;
     }
-    return absl::PermissionDeniedError(absl::StrCat("'", actor, "' is not a member of collaboration '",
-                                                    collaboration.name, "'"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("'", actor, "' is not a member of collaboration '", collaboration.name, "'"));
   }
 
   struct QueryContext {
@@ -168,9 +168,9 @@ struct Service::Impl {
     PARLEY_ASSIGN_OR_RETURN(context.collaboration, store->GetCollaboration(collaboration));
     PARLEY_ASSIGN_OR_RETURN(context.member, ActiveMember(context.collaboration, actor));
     if (!context.member.can_query) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "member '", actor, "' does not have the 'query' ability in collaboration '",
-          collaboration, "' (abilities: ", Abilities(context.member), ")"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("member '", actor, "' does not have the 'query' ability in collaboration '",
+                       collaboration, "' (abilities: ", Abilities(context.member), ")"));
     }
     PARLEY_ASSIGN_OR_RETURN(context.tables, store->ListTables(collaboration));
     return context;
@@ -187,8 +187,9 @@ struct Service::Impl {
       if (!table.rule_json) continue;
       auto rule = policy::ParseRule(*table.rule_json, table.allowed_columns);
       if (!rule.ok()) {
-        return absl::InternalError(absl::StrCat("the stored rule of table '", table.name,
-                                                "' no longer validates: ", rule.status().message()));
+        return absl::InternalError(
+            absl::StrCat("the stored rule of table '", table.name,
+                         "' no longer validates: ", rule.status().message()));
       }
       rules.rules_[table.name] = *std::move(rule);
     }
@@ -196,8 +197,8 @@ struct Service::Impl {
     PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound, sql::Bind(*statement, schemas, sql));
     Explanation explanation;
     std::set<std::string> seen;
-    for (const sql::BoundTable& table : bound.tables) {
-      if (seen.insert(table.schema->name).second) explanation.tables.push_back(table.schema->name);
+    for (const sql::BoundTable* table : bound.BaseTables()) {
+      if (seen.insert(table->schema->name).second) explanation.tables.push_back(table->schema->name);
     }
     explanation.verdict = policy::Check(bound, rules, context.member.name, sql);
     if (explanation.verdict.allowed()) {
@@ -209,9 +210,12 @@ struct Service::Impl {
     return explanation;
   }
 
+  // The record keeps the receivers the runner named, as "query.submitted" did, so that the
+  // rejection reads the same in the query list and the audit log.
   absl::Status RecordRejection(const QueryContext& context, const std::string& sql,
                                const std::string& verdict_json,
-                               const std::vector<std::string>& tables, int64_t* id) {
+                               const std::vector<std::string>& tables,
+                               const std::vector<std::string>& receivers, int64_t* id) {
     catalog::QueryRecord record;
     record.collaboration = context.collaboration.name;
     record.runner = context.member.name;
@@ -219,6 +223,7 @@ struct Service::Impl {
     record.status = catalog::QueryStatus::kRejected;
     record.verdict_json = verdict_json;
     record.tables = tables;
+    record.receivers = receivers;
     PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record));
     return absl::OkStatus();
   }
@@ -248,9 +253,10 @@ struct Service::Impl {
                                                        context.collaboration.name, "'"));
       }
       if (found->status != catalog::MemberStatus::kActive || !found->can_receive) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "receiver '", receiver, "' may not receive results (it needs the 'receive' ability "
-                                    "and an active membership)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("receiver '", receiver,
+                         "' may not receive results (it needs the 'receive' ability "
+                         "and an active membership)"));
       }
     }
     return receivers;
@@ -286,16 +292,15 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   std::error_code error;
   fs::create_directories(home, error);
   if (error) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot create the home directory '", home,
-                                                   "': ", error.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create the home directory '", home, "': ", error.message()));
   }
   chmod(home.c_str(), 0700);
   auto impl = std::make_unique<Impl>();
   impl->home = fs::absolute(home);
   impl->options = std::move(options);
-  PARLEY_ASSIGN_OR_RETURN(impl->store,
-                          catalog::Store::Open((impl->home / "catalog.db").string(),
-                                               impl->options.clock));
+  PARLEY_ASSIGN_OR_RETURN(
+      impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 
@@ -368,8 +373,8 @@ absl::Status Service::AddTable(const std::string& actor, const NewTable& request
         if (absl::EqualsIgnoreCase(column.name, wanted)) match = &column;
       }
       if (match == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat("column '", wanted, "' is not in the source '",
-                                                       request.location, "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("column '", wanted, "' is not in the source '", request.location, "'"));
       }
       if (!chosen.insert(match->name).second) {
         return absl::InvalidArgumentError(absl::StrCat("column '", wanted, "' is listed twice"));
@@ -445,8 +450,7 @@ absl::StatusOr<Explanation> Service::Explain(const std::string& actor,
 }
 
 absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
-                                          const std::string& collaboration,
-                                          const std::string& sql,
+                                          const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers) {
   PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(actor, collaboration));
   PARLEY_ASSIGN_OR_RETURN(receivers, impl_->ValidateReceivers(context, std::move(receivers)));
@@ -459,16 +463,17 @@ absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
   absl::StatusOr<Explanation> explanation = impl_->Analyze(context, sql);
   if (!explanation.ok()) {
     if (!absl::IsInvalidArgument(explanation.status())) return explanation.status();
-    Json verdict = Json::array({{{"code", "invalid_query"},
-                                 {"message", std::string(explanation.status().message())}}});
-    PARLEY_RETURN_IF_ERROR(impl_->RecordRejection(context, sql, verdict.dump(), {}, &outcome.query_id));
+    Json verdict = Json::array(
+        {{{"code", "invalid_query"}, {"message", std::string(explanation.status().message())}}});
+    PARLEY_RETURN_IF_ERROR(
+        impl_->RecordRejection(context, sql, verdict.dump(), {}, receivers, &outcome.query_id));
     return explanation.status();
   }
   outcome.explanation = *std::move(explanation);
   if (!outcome.explanation.verdict.allowed()) {
     PARLEY_RETURN_IF_ERROR(impl_->RecordRejection(
         context, sql, policy::ViolationsJson(outcome.explanation.verdict.violations),
-        outcome.explanation.tables, &outcome.query_id));
+        outcome.explanation.tables, receivers, &outcome.query_id));
     return outcome;
   }
 
@@ -489,9 +494,9 @@ absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
     return result.status();
   }
   // The result is stored once, for its receivers; the name is unique before the query id exists.
-  std::string stem = absl::StrCat(
-      "result-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
-      crypto::Sha256Hex(absl::StrCat(sql, actor)).substr(0, 8));
+  std::string stem =
+      absl::StrCat("result-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
+                   crypto::Sha256Hex(absl::StrCat(sql, actor)).substr(0, 8));
   std::filesystem::path path = impl_->ResultPath(collaboration, stem);
   PARLEY_RETURN_IF_ERROR(WritePrivateFile(path, ResultToJson(*result)));
   record.status = catalog::QueryStatus::kSucceeded;
@@ -517,11 +522,12 @@ absl::StatusOr<exec::ResultTable> Service::Result(const std::string& actor,
         absl::StrCat("member '", actor, "' is not a receiver of query ", query_id));
   }
   if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("query ", query_id, " has no result (",
-                                                      catalog::QueryStatusName(record.status), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "query ", query_id, " has no result (", catalog::QueryStatusName(record.status), ")"));
   }
   std::ifstream in(record.result_path, std::ios::binary);
-  if (!in) return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
+  if (!in)
+    return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return ResultFromJson(text);
 }

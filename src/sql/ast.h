@@ -18,6 +18,13 @@
 namespace parley::sql {
 
 struct SelectStatement;
+struct Expr;
+
+struct OrderItem {
+  std::unique_ptr<Expr> expr;
+  bool descending = false;
+  std::optional<bool> nulls_first;
+};
 
 enum class ExprKind {
   kColumnRef,     // name_parts: [column] or [table, column]
@@ -32,6 +39,7 @@ enum class ExprKind {
   kCase,          // args: [operand?] then when/then pairs then [else]; see case_* fields
   kCast,          // args[0], type_name
   kSubquery,      // subquery (scalar, EXISTS, IN, ANY)
+  kParameter,     // $n (templates' :name parameters become $n before parsing); parameter_index
   kUnsupported,   // what: a human name for the construct ("window function", "array")
 };
 
@@ -55,6 +63,9 @@ struct Expr {
   bool star_argument = false;        // kFunctionCall: count(*)
   bool has_filter_or_order = false;  // kFunctionCall: FILTER (...) / ORDER BY inside call
   bool has_over = false;             // kFunctionCall: a window function
+  std::vector<std::unique_ptr<Expr>> window_partition;  // has_over: PARTITION BY
+  std::vector<OrderItem> window_order;                   // has_over: ORDER BY
+  int parameter_index = 0;                               // kParameter: n of $n
   bool case_has_operand = false;     // kCase: CASE x WHEN ...
   bool case_has_else = false;        // kCase
   std::string type_name;             // kCast: PostgreSQL type name, lower case, e.g. "int4"
@@ -95,12 +106,6 @@ struct SelectItem {
   int location = -1;
 };
 
-struct OrderItem {
-  std::unique_ptr<Expr> expr;
-  bool descending = false;
-  std::optional<bool> nulls_first;
-};
-
 enum class SetOperation { kNone, kUnion, kIntersect, kExcept };
 
 struct SelectStatement {
@@ -118,7 +123,9 @@ struct SelectStatement {
 
   bool has_with = false;  // a WITH clause (CTEs)
   int with_location = -1;
-  std::vector<std::shared_ptr<SelectStatement>> ctes;  // the WITH bodies, read for their tables
+  std::vector<std::shared_ptr<SelectStatement>> ctes;  // the WITH bodies, in order
+  std::vector<std::string> cte_names;                  // their names, as written
+  std::vector<int> cte_locations;
   SetOperation set_operation = SetOperation::kNone;    // UNION / INTERSECT / EXCEPT
   bool set_all = false;
   std::shared_ptr<SelectStatement> set_left;

@@ -17,62 +17,174 @@ bool NamesEqual(std::string_view a, std::string_view b) {
                                 absl::string_view(b.data(), b.size()));
 }
 
-// Collects every table name a statement reads, in subqueries and set branches too, so that the
-// checker can judge a query the binder does not bind in full (CTEs, set operations).
-void CollectTableNames(const SelectStatement& statement, std::vector<std::string>& names);
+struct CteBinding {
+  std::string name;
+  int id = 0;
+  std::shared_ptr<const BoundQuery> query;
+};
 
-void CollectFromExpr(const Expr* expr, std::vector<std::string>& names) {
-  if (expr == nullptr) return;
-  if (expr->subquery) CollectTableNames(*expr->subquery, names);
-  for (const auto& arg : expr->args) CollectFromExpr(arg.get(), names);
+// A query block whose tables names may resolve to. A FROM subquery cannot see the block it sits
+// in (no LATERAL), but still counts as a level for outer references.
+struct Scope {
+  BoundQuery* query;
+  bool visible;
+};
+
+std::string TableLabel(const BoundTable& table) {
+  return table.is_base() ? table.schema->name : table.alias;
 }
 
-void CollectFromRef(const TableRef* ref, std::vector<std::string>& names) {
-  if (ref == nullptr) return;
-  if (ref->kind == TableRefKind::kTable) names.push_back(ref->name);
-  if (ref->subquery) CollectTableNames(*ref->subquery, names);
-  CollectFromRef(ref->left.get(), names);
-  CollectFromRef(ref->right.get(), names);
-  CollectFromExpr(ref->on.get(), names);
+std::vector<ColumnInfo> OutputColumns(const BoundQuery& query) {
+  std::vector<ColumnInfo> columns;
+  for (const BoundSelectItem& item : query.select) {
+    columns.push_back({item.output_name, item.expr ? item.expr->type : ""});
+  }
+  return columns;
 }
 
-void CollectTableNames(const SelectStatement& statement, std::vector<std::string>& names) {
-  for (const auto& cte : statement.ctes) CollectTableNames(*cte, names);
-  for (const auto& ref : statement.from) CollectFromRef(ref.get(), names);
-  for (const auto& item : statement.select) CollectFromExpr(item.expr.get(), names);
-  CollectFromExpr(statement.where.get(), names);
-  for (const auto& group : statement.group_by) CollectFromExpr(group.get(), names);
-  CollectFromExpr(statement.having.get(), names);
-  for (const auto& order : statement.order_by) CollectFromExpr(order.expr.get(), names);
-  if (statement.set_left) CollectTableNames(*statement.set_left, names);
-  if (statement.set_right) CollectTableNames(*statement.set_right, names);
-}
-
-// The first subquery in FROM, in joins too; nullptr when there is none.
-const TableRef* FindFromSubquery(const TableRef* ref) {
-  if (ref == nullptr) return nullptr;
-  if (ref->kind == TableRefKind::kSubquery) return ref;
-  if (const TableRef* left = FindFromSubquery(ref->left.get())) return left;
-  return FindFromSubquery(ref->right.get());
+const char* SetOperationName(SetOperation operation) {
+  switch (operation) {
+    case SetOperation::kUnion: return "UNION";
+    case SetOperation::kIntersect: return "INTERSECT";
+    case SetOperation::kExcept: return "EXCEPT";
+    case SetOperation::kNone: break;
+  }
+  return "";
 }
 
 class Binder {
  public:
-  Binder(const SchemaProvider& tables, std::string_view source)
-      : catalog_(tables), source_(source) {}
+  Binder(const SchemaProvider& tables, std::string_view source, const BindOptions& options)
+      : catalog_(tables), source_(source), options_(options) {}
 
   absl::StatusOr<BoundQuery> Run(const SelectStatement& statement) {
-    if (statement.has_with || statement.set_operation != SetOperation::kNone) {
-      return BindOpaqueStatement(statement);
+    PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<BoundQuery> query, BindStatement(statement));
+    return std::move(*query);
+  }
+
+ private:
+  absl::Status Error(std::string message, int location) const {
+    std::string position = DescribePosition(source_, location);
+    if (!position.empty()) absl::StrAppend(&message, " (", position, ")");
+    return absl::InvalidArgumentError(message);
+  }
+
+  // Constructs are recorded for the top-level query only; a nested query is one construct.
+  void AddConstruct(std::string what, const char* clause, int location) {
+    if (nesting_ == 0 && top_ != nullptr) {
+      top_->constructs.push_back(Construct{std::move(what), clause, location});
     }
-    // Names in the outer query may refer to a FROM subquery's output columns, which Parley does
-    // not model: such a statement is judged on its constructs and tables alone.
-    for (const auto& ref : statement.from) {
-      if (const TableRef* subquery = FindFromSubquery(ref.get())) {
-        AddConstruct("a subquery in FROM", kClauseFrom, subquery->location);
-        return BindOpaqueStatement(statement);
+  }
+
+  // Binds a statement: its WITH clause, then a set operation or a SELECT block.
+  absl::StatusOr<std::shared_ptr<BoundQuery>> BindStatement(const SelectStatement& statement) {
+    auto query = std::make_shared<BoundQuery>();
+    if (top_ == nullptr) top_ = query.get();
+    size_t visible_ctes = ctes_.size();
+    if (statement.has_with) {
+      AddConstruct("a CTE (WITH)", kClauseSelect, statement.with_location);
+      for (size_t i = 0; i < statement.ctes.size(); ++i) {
+        const std::string& name = statement.cte_names[i];
+        int location = statement.cte_locations[i];
+        for (const BoundCte& earlier : query->ctes) {
+          if (NamesEqual(earlier.name, name)) {
+            return Error(absl::StrCat("WITH query name '", name, "' is used more than once"),
+                         location);
+          }
+        }
+        ++nesting_;
+        absl::StatusOr<std::shared_ptr<BoundQuery>> body = BindStatement(*statement.ctes[i]);
+        --nesting_;
+        if (!body.ok()) return body.status();
+        int id = next_cte_id_++;
+        query->ctes.push_back(BoundCte{id, name, *body, location});
+        ctes_.push_back(CteBinding{name, id, *body});
       }
     }
+    if (statement.set_operation != SetOperation::kNone) {
+      PARLEY_RETURN_IF_ERROR(BindSetOperation(statement, *query));
+    } else {
+      PARLEY_RETURN_IF_ERROR(BindBlock(statement, *query));
+    }
+    ctes_.resize(visible_ctes);
+    return query;
+  }
+
+  absl::Status BindSetOperation(const SelectStatement& statement, BoundQuery& query) {
+    const char* name = SetOperationName(statement.set_operation);
+    AddConstruct(absl::StrCat("a set operation (", name, ")"), kClauseSelect, statement.location);
+    for (const std::string& what : statement.unsupported) {
+      return Error(absl::StrCat(what, " is not supported"), statement.location);
+    }
+    ++nesting_;
+    absl::StatusOr<std::shared_ptr<BoundQuery>> left = BindStatement(*statement.set_left);
+    absl::StatusOr<std::shared_ptr<BoundQuery>> right =
+        left.ok() ? BindStatement(*statement.set_right) : left;
+    --nesting_;
+    if (!left.ok()) return left.status();
+    if (!right.ok()) return right.status();
+    if ((*left)->select.size() != (*right)->select.size()) {
+      return Error(absl::StrCat("each ", name, " query must have the same number of columns (",
+                                (*left)->select.size(), " and ", (*right)->select.size(), ")"),
+                   statement.set_right->location);
+    }
+    query.set_operation = statement.set_operation;
+    query.set_all = statement.set_all;
+    query.set_left = *left;
+    query.set_right = *right;
+    for (const BoundSelectItem& item : (*left)->select) {
+      query.select.push_back(BoundSelectItem{nullptr, item.output_name, item.location, false});
+    }
+    for (const OrderItem& order : statement.order_by) {
+      PARLEY_ASSIGN_OR_RETURN(int index, OutputPosition(*order.expr, query, name));
+      auto ref = std::make_unique<BoundExpr>();
+      ref->kind = BoundExprKind::kOutputRef;
+      ref->output_index = index;
+      ref->location = order.expr->location;
+      query.order_by.push_back(
+          BoundOrderItem{std::move(ref), order.descending, order.nulls_first, order.expr->location});
+    }
+    return BindLimits(statement, query);
+  }
+
+  // The output column an ORDER BY item of a set operation names, by position or by name.
+  absl::StatusOr<int> OutputPosition(const Expr& expr, const BoundQuery& query, const char* name) {
+    if (expr.kind == ExprKind::kConstant && expr.constant.kind == ConstantKind::kInteger) {
+      int64_t ordinal = 0;
+      if (absl::SimpleAtoi(expr.constant.text, &ordinal) && ordinal >= 1 &&
+          ordinal <= static_cast<int64_t>(query.select.size())) {
+        return static_cast<int>(ordinal - 1);
+      }
+    } else if (expr.kind == ExprKind::kColumnRef && expr.name_parts.size() == 1) {
+      for (size_t i = 0; i < query.select.size(); ++i) {
+        if (NamesEqual(query.select[i].output_name, expr.name_parts[0])) return static_cast<int>(i);
+      }
+    }
+    return Error(absl::StrCat("ORDER BY of a ", name,
+                              " may only name an output column or its position"),
+                 expr.location);
+  }
+
+  absl::Status BindLimits(const SelectStatement& statement, BoundQuery& query) {
+    if (statement.limit) {
+      AddConstruct("LIMIT", kClauseLimit, statement.limit->location);
+      PARLEY_ASSIGN_OR_RETURN(query.limit, IntegerConstant(*statement.limit, "LIMIT"));
+    }
+    if (statement.offset) {
+      AddConstruct("OFFSET", kClauseLimit, statement.offset->location);
+      PARLEY_ASSIGN_OR_RETURN(query.offset, IntegerConstant(*statement.offset, "OFFSET"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status BindBlock(const SelectStatement& statement, BoundQuery& query) {
+    scopes_.push_back(Scope{&query, true});
+    absl::Status status = BindBlockInScope(statement, query);
+    scopes_.pop_back();
+    return status;
+  }
+
+  absl::Status BindBlockInScope(const SelectStatement& statement, BoundQuery& query) {
     for (const std::string& what : statement.unsupported) {
       return Error(absl::StrCat(what, " is not supported"), statement.location);
     }
@@ -84,89 +196,95 @@ class Binder {
         AddConstruct("a comma-separated FROM list (an implicit cross join)", kClauseFrom,
                      statement.from[i]->location);
       }
-      PARLEY_ASSIGN_OR_RETURN(auto from, BindFrom(*statement.from[i]));
-      query_.from.push_back(std::move(from));
+      PARLEY_ASSIGN_OR_RETURN(auto from, BindFrom(*statement.from[i], query));
+      query.from.push_back(std::move(from));
     }
     if (statement.distinct_on) return Error("DISTINCT ON is not supported", statement.location);
     if (statement.distinct) {
-      query_.distinct = true;
+      query.distinct = true;
       AddConstruct("SELECT DISTINCT", kClauseSelect, statement.location);
     }
     for (const SelectItem& item : statement.select) {
+      if (item.expr->kind == ExprKind::kStar) {
+        PARLEY_RETURN_IF_ERROR(ExpandStar(*item.expr, query));
+        continue;
+      }
       BoundSelectItem bound;
       bound.location = item.location;
       PARLEY_ASSIGN_OR_RETURN(bound.expr, BindExpr(*item.expr, kClauseSelect));
       bound.output_name = item.alias.empty() ? OutputName(*item.expr) : item.alias;
-      query_.select.push_back(std::move(bound));
+      query.select.push_back(std::move(bound));
     }
     if (statement.where) {
-      PARLEY_ASSIGN_OR_RETURN(query_.where, BindExpr(*statement.where, kClauseWhere));
+      PARLEY_ASSIGN_OR_RETURN(query.where, BindExpr(*statement.where, kClauseWhere));
     }
     for (const auto& group : statement.group_by) {
-      PARLEY_ASSIGN_OR_RETURN(auto bound, BindGroupOrOrder(*group, kClauseGroupBy));
-      query_.group_by.push_back(std::move(bound));
+      PARLEY_ASSIGN_OR_RETURN(auto bound, BindGroupOrOrder(*group, kClauseGroupBy, query));
+      query.group_by.push_back(std::move(bound));
     }
     if (statement.having) {
-      PARLEY_ASSIGN_OR_RETURN(query_.having, BindExpr(*statement.having, kClauseHaving));
+      PARLEY_ASSIGN_OR_RETURN(query.having, BindExpr(*statement.having, kClauseHaving));
     }
     for (const OrderItem& order : statement.order_by) {
       BoundOrderItem bound;
       bound.descending = order.descending;
       bound.nulls_first = order.nulls_first;
       bound.location = order.expr->location;
-      PARLEY_ASSIGN_OR_RETURN(bound.expr, BindGroupOrOrder(*order.expr, kClauseOrderBy));
-      query_.order_by.push_back(std::move(bound));
+      PARLEY_ASSIGN_OR_RETURN(bound.expr, BindGroupOrOrder(*order.expr, kClauseOrderBy, query));
+      query.order_by.push_back(std::move(bound));
     }
-    if (statement.limit) {
-      AddConstruct("LIMIT", kClauseLimit, statement.limit->location);
-      PARLEY_ASSIGN_OR_RETURN(query_.limit, IntegerConstant(*statement.limit, "LIMIT"));
-    }
-    if (statement.offset) {
-      AddConstruct("OFFSET", kClauseLimit, statement.offset->location);
-      PARLEY_ASSIGN_OR_RETURN(query_.offset, IntegerConstant(*statement.offset, "OFFSET"));
-    }
-    // Tables read by subqueries are added last, so that they never take part in resolving the
-    // outer query's names; they are there for the checker to find their rules.
-    for (BoundTable& table : subquery_tables_) {
-      table.index = static_cast<int>(query_.tables.size());
-      query_.tables.push_back(std::move(table));
-    }
-    return std::move(query_);
+    return BindLimits(statement, query);
   }
 
- private:
-  absl::Status Error(std::string message, int location) const {
-    std::string position = DescribePosition(source_, location);
-    if (!position.empty()) absl::StrAppend(&message, " (", position, ")");
-    return absl::InvalidArgumentError(message);
-  }
-
-  void AddConstruct(std::string what, const char* clause, int location) {
-    query_.constructs.push_back(Construct{std::move(what), clause, location});
-  }
-
-  // A statement with CTEs or set operations: its tables are recorded so the checker can find
-  // their rules, and the construct is listed; nothing else is bound.
-  absl::StatusOr<BoundQuery> BindOpaqueStatement(const SelectStatement& statement) {
-    if (statement.has_with) AddConstruct("a CTE (WITH)", kClauseSelect, statement.with_location);
-    if (statement.set_operation != SetOperation::kNone) {
-      const char* names[] = {"", "UNION", "INTERSECT", "EXCEPT"};
-      AddConstruct(
-          absl::StrCat("a set operation (", names[static_cast<int>(statement.set_operation)], ")"),
-          kClauseSelect, statement.location);
+  // `*` and `t.*` become one output column per column of the tables in scope.
+  absl::Status ExpandStar(const Expr& star, BoundQuery& query) {
+    AddConstruct("SELECT *", kClauseSelect, star.location);
+    std::string qualifier = star.name_parts.empty() ? "" : star.name_parts.back();
+    bool matched = false;
+    for (const BoundTable& table : query.tables) {
+      if (!qualifier.empty() && !NamesEqual(table.alias, qualifier)) continue;
+      matched = true;
+      for (const ColumnInfo& column : table.columns) {
+        auto expr = std::make_unique<BoundExpr>();
+        expr->kind = BoundExprKind::kColumn;
+        expr->location = star.location;
+        expr->table_index = table.index;
+        expr->column = column.name;
+        expr->type = column.type;
+        query.select.push_back(BoundSelectItem{std::move(expr), column.name, star.location, true});
+      }
     }
-    std::vector<std::string> names;
-    CollectTableNames(statement, names);
-    std::unordered_set<std::string> seen;
-    for (const std::string& name : names) {
-      const TableSchema* schema = catalog_.FindTable(name);
-      if (schema == nullptr || !seen.insert(schema->name).second) continue;
-      query_.tables.push_back(BoundTable{static_cast<int>(query_.tables.size()), schema, name, -1});
+    if (!matched) {
+      return Error(absl::StrCat("'", qualifier, "' is not a table or alias in FROM"),
+                   star.location);
     }
-    return std::move(query_);
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<std::unique_ptr<BoundFrom>> BindFrom(const TableRef& ref) {
+  absl::Status AddTable(BoundTable table, BoundQuery& query, BoundFrom& from, int location) {
+    for (const BoundTable& existing : query.tables) {
+      if (NamesEqual(existing.alias, table.alias)) {
+        return Error(absl::StrCat("table name '", table.alias,
+                                  "' is used more than once in FROM; give each an alias"),
+                     location);
+      }
+    }
+    table.index = static_cast<int>(query.tables.size());
+    table.render_id = next_render_id_++;
+    table.location = location;
+    from.table_index = table.index;
+    query.tables.push_back(std::move(table));
+    return absl::OkStatus();
+  }
+
+  const CteBinding* FindCte(const std::string& name) const {
+    for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
+      if (NamesEqual(it->name, name)) return &*it;
+    }
+    return nullptr;
+  }
+
+  absl::StatusOr<std::unique_ptr<BoundFrom>> BindFrom(const TableRef& ref, BoundQuery& query) {
     auto from = std::make_unique<BoundFrom>();
     from->location = ref.location;
     switch (ref.kind) {
@@ -176,28 +294,49 @@ class Binder {
                                     ".", ref.name, "')"),
                        ref.location);
         }
-        const TableSchema* schema = catalog_.FindTable(ref.name);
-        if (schema == nullptr) {
-          return Error(absl::StrCat("table '", ref.name, "' does not exist in this collaboration"),
-                       ref.location);
-        }
-        std::string alias = ref.alias.empty() ? schema->name : ref.alias;
-        for (const BoundTable& table : query_.tables) {
-          if (NamesEqual(table.alias, alias)) {
-            return Error(absl::StrCat("table name '", alias,
-                                      "' is used more than once in FROM; give each an alias"),
+        BoundTable table;
+        if (const CteBinding* cte = FindCte(ref.name)) {
+          table.alias = ref.alias.empty() ? cte->name : ref.alias;
+          table.derived = cte->query;
+          table.cte_id = cte->id;
+          table.columns = OutputColumns(*cte->query);
+        } else {
+          const TableSchema* schema = catalog_.FindTable(ref.name);
+          if (schema == nullptr) {
+            return Error(absl::StrCat("table '", ref.name, "' does not exist in this collaboration"),
                          ref.location);
           }
+          table.schema = schema;
+          table.alias = ref.alias.empty() ? schema->name : ref.alias;
+          table.columns = schema->columns;
         }
-        from->table_index = static_cast<int>(query_.tables.size());
-        query_.tables.push_back(BoundTable{from->table_index, schema, alias, ref.location});
+        PARLEY_RETURN_IF_ERROR(AddTable(std::move(table), query, *from, ref.location));
+        return from;
+      }
+      case TableRefKind::kSubquery: {
+        AddConstruct("a subquery in FROM", kClauseFrom, ref.location);
+        if (ref.alias.empty()) {
+          return Error("a subquery in FROM must have an alias", ref.location);
+        }
+        // Not LATERAL: the subquery cannot see the tables of the block it sits in.
+        scopes_.back().visible = false;
+        ++nesting_;
+        absl::StatusOr<std::shared_ptr<BoundQuery>> derived = BindStatement(*ref.subquery);
+        --nesting_;
+        scopes_.back().visible = true;
+        if (!derived.ok()) return derived.status();
+        BoundTable table;
+        table.alias = ref.alias;
+        table.derived = *derived;
+        table.columns = OutputColumns(**derived);
+        PARLEY_RETURN_IF_ERROR(AddTable(std::move(table), query, *from, ref.location));
         return from;
       }
       case TableRefKind::kJoin: {
         from->is_join = true;
         from->join_type = ref.join_type;
-        PARLEY_ASSIGN_OR_RETURN(from->left, BindFrom(*ref.left));
-        PARLEY_ASSIGN_OR_RETURN(from->right, BindFrom(*ref.right));
+        PARLEY_ASSIGN_OR_RETURN(from->left, BindFrom(*ref.left, query));
+        PARLEY_ASSIGN_OR_RETURN(from->right, BindFrom(*ref.right, query));
         if (ref.natural || ref.has_using) {
           return Error("NATURAL JOIN and JOIN ... USING are not supported; write JOIN ... ON",
                        ref.location);
@@ -223,57 +362,109 @@ class Binder {
         }
         return from;
       }
-      case TableRefKind::kSubquery:  // Run() binds such statements opaquely
       case TableRefKind::kUnsupported:
         break;
     }
     return Error(absl::StrCat(ref.what, " is not supported in FROM"), ref.location);
   }
 
+  // Resolves a column reference in the innermost scope that has it (PostgreSQL's rule), so
+  // correlated subqueries can name their enclosing queries' columns.
   absl::StatusOr<std::unique_ptr<BoundExpr>> ResolveColumn(const Expr& expr) {
     auto bound = std::make_unique<BoundExpr>();
     bound->kind = BoundExprKind::kColumn;
     bound->location = expr.location;
     const std::string& column = expr.name_parts.back();
     std::string qualifier = expr.name_parts.size() == 2 ? expr.name_parts[0] : "";
-    std::vector<std::string> candidates;
-    for (const BoundTable& table : query_.tables) {
-      if (!qualifier.empty() && !NamesEqual(table.alias, qualifier)) continue;
-      if (!qualifier.empty()) bound->table_index = table.index;
-      for (const ColumnInfo& info : table.schema->columns) {
-        if (!NamesEqual(info.name, column)) continue;
-        candidates.push_back(table.alias);
-        bound->table_index = table.index;
-        bound->column = info.name;
-        bound->type = info.type;
+    for (int depth = 0; depth < static_cast<int>(scopes_.size()); ++depth) {
+      const Scope& scope = scopes_[scopes_.size() - 1 - depth];
+      if (!scope.visible) continue;
+      const BoundTable* qualified = nullptr;
+      std::vector<std::string> candidates;
+      for (const BoundTable& table : scope.query->tables) {
+        if (!qualifier.empty() && !NamesEqual(table.alias, qualifier)) continue;
+        if (!qualifier.empty()) qualified = &table;
+        for (const ColumnInfo& info : table.columns) {
+          if (!NamesEqual(info.name, column)) continue;
+          candidates.push_back(table.alias);
+          bound->table_index = table.index;
+          bound->column = info.name;
+          bound->type = info.type;
+        }
+      }
+      if (candidates.size() > 1) {
+        return Error(absl::StrCat("column reference '", column, "' is ambiguous (",
+                                  absl::StrJoin(candidates, ", "), "); qualify it with a table"),
+                     expr.location);
+      }
+      if (candidates.size() == 1) {
+        bound->outer_depth = depth;
+        return bound;
+      }
+      if (qualified != nullptr) {
+        return Error(absl::StrCat("column '", column, "' does not exist in table '",
+                                  TableLabel(*qualified), "'"),
+                     expr.location);
       }
     }
-    if (!qualifier.empty() && bound->table_index < 0) {
+    if (!qualifier.empty()) {
       return Error(absl::StrCat("'", qualifier, "' is not a table or alias in FROM"),
                    expr.location);
     }
-    if (candidates.empty()) {
-      if (!qualifier.empty()) {
-        return Error(absl::StrCat("column '", column, "' does not exist in table '",
-                                  query_.tables[bound->table_index].schema->name, "'"),
-                     expr.location);
-      }
-      std::vector<std::string> names;
-      for (const BoundTable& table : query_.tables) {
-        std::string name = absl::StrCat("'", table.schema->name, "'");
-        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-      }
-      return Error(absl::StrCat("column '", column, "' does not exist in ",
-                                names.size() == 1 ? "table " : "any of the tables ",
-                                absl::StrJoin(names, ", ")),
+    std::vector<std::string> names;
+    for (const BoundTable& table : scopes_.back().query->tables) {
+      std::string name = absl::StrCat("'", TableLabel(table), "'");
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    return Error(absl::StrCat("column '", column, "' does not exist in ",
+                              names.size() == 1 ? "table " : "any of the tables ",
+                              absl::StrJoin(names, ", ")),
+                 expr.location);
+  }
+
+  absl::StatusOr<std::unique_ptr<BoundExpr>> BindSubquery(const Expr& expr, const char* clause) {
+    AddConstruct(absl::StrCat("a subquery (", expr.what, ")"), clause, expr.location);
+    ++nesting_;
+    absl::StatusOr<std::shared_ptr<BoundQuery>> subquery = BindStatement(*expr.subquery);
+    --nesting_;
+    if (!subquery.ok()) return subquery.status();
+    if (expr.what != "EXISTS" && (*subquery)->select.size() != 1) {
+      return Error(absl::StrCat("a ", expr.what, " must return exactly one column; this one returns ",
+                                (*subquery)->select.size()),
                    expr.location);
     }
-    if (candidates.size() > 1) {
-      return Error(absl::StrCat("column reference '", column, "' is ambiguous (",
-                                absl::StrJoin(candidates, ", "), "); qualify it with a table"),
-                   expr.location);
+    auto bound = std::make_unique<BoundExpr>();
+    bound->kind = BoundExprKind::kSubquery;
+    bound->location = expr.location;
+    bound->what = expr.what;
+    bound->subquery = *subquery;
+    for (const auto& arg : expr.args) {
+      PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
+      bound->args.push_back(std::move(bound_arg));
     }
     return bound;
+  }
+
+  absl::StatusOr<std::unique_ptr<BoundExpr>> BindParameter(const Expr& expr) {
+    if (options_.parameters.empty()) {
+      return Error("query parameters ($n) are only allowed in analysis templates", expr.location);
+    }
+    int index = expr.parameter_index;
+    if (index < 1 || index > static_cast<int>(options_.parameters.size())) {
+      return Error(absl::StrCat("parameter $", index, " has no value"), expr.location);
+    }
+    const ParameterValue& value = options_.parameters[index - 1];
+    auto constant = std::make_unique<BoundExpr>();
+    constant->kind = BoundExprKind::kConstant;
+    constant->location = expr.location;
+    constant->constant = value.constant;
+    if (value.duckdb_type.empty()) return constant;
+    auto cast = std::make_unique<BoundExpr>();
+    cast->kind = BoundExprKind::kCast;
+    cast->location = expr.location;
+    cast->type_name = value.duckdb_type;
+    cast->args.push_back(std::move(constant));
+    return cast;
   }
 
   absl::StatusOr<std::unique_ptr<BoundExpr>> BindExpr(const Expr& expr, const char* clause) {
@@ -283,45 +474,45 @@ class Binder {
       case ExprKind::kColumnRef:
         return ResolveColumn(expr);
       case ExprKind::kStar:
-        AddConstruct("SELECT *", clause, expr.location);
-        bound->kind = BoundExprKind::kOpaque;
-        bound->what = "*";
-        return bound;
+        return Error("'*' is only allowed as a whole SELECT item or in COUNT(*)", expr.location);
       case ExprKind::kConstant:
         bound->kind = BoundExprKind::kConstant;
         bound->constant = expr.constant;
         return bound;
-      case ExprKind::kSubquery: {
-        AddConstruct(absl::StrCat("a subquery (", expr.what, ")"), clause, expr.location);
-        std::vector<std::string> names;
-        CollectTableNames(*expr.subquery, names);
-        for (const std::string& name : names) {
-          if (const TableSchema* schema = catalog_.FindTable(name)) {
-            subquery_tables_.push_back(BoundTable{0, schema, name, expr.location, true});
-          }
-        }
-        bound->kind = BoundExprKind::kOpaque;
-        bound->what = "subquery";
-        return bound;
-      }
+      case ExprKind::kParameter:
+        return BindParameter(expr);
+      case ExprKind::kSubquery:
+        return BindSubquery(expr, clause);
       case ExprKind::kFunctionCall: {
         if (expr.has_filter_or_order) {
           return Error(absl::StrCat("FILTER, WITHIN GROUP, VARIADIC and ORDER BY inside ",
                                     expr.name, "() are not supported"),
                        expr.location);
         }
-        if (expr.has_over) {
-          AddConstruct(absl::StrCat("a window function (", expr.name, " OVER)"), clause,
-                       expr.location);
-          bound->kind = BoundExprKind::kOpaque;
-          bound->what = "window function";
-          return bound;
-        }
-        bound->kind =
-            IsAggregateFunction(expr.name) ? BoundExprKind::kAggregate : BoundExprKind::kScalar;
         bound->name = expr.name;
         bound->distinct = expr.distinct;
         bound->star_argument = expr.star_argument;
+        if (expr.has_over) {
+          AddConstruct(absl::StrCat("a window function (", expr.name, " OVER)"), clause,
+                       expr.location);
+          bound->kind = BoundExprKind::kWindow;
+          if (expr.distinct) {
+            return Error("DISTINCT is not supported in window functions", expr.location);
+          }
+          for (const auto& part : expr.window_partition) {
+            PARLEY_ASSIGN_OR_RETURN(auto bound_part, BindExpr(*part, clause));
+            bound->partition_by.push_back(std::move(bound_part));
+          }
+          for (const OrderItem& order : expr.window_order) {
+            PARLEY_ASSIGN_OR_RETURN(auto bound_order, BindExpr(*order.expr, clause));
+            bound->window_order.push_back(BoundOrderItem{std::move(bound_order), order.descending,
+                                                         order.nulls_first,
+                                                         order.expr->location});
+          }
+          break;
+        }
+        bound->kind =
+            IsAggregateFunction(expr.name) ? BoundExprKind::kAggregate : BoundExprKind::kScalar;
         if (bound->kind == BoundExprKind::kScalar && (expr.distinct || expr.star_argument)) {
           return Error(absl::StrCat(expr.name,
                                     "() is not an aggregate function; DISTINCT and * "
@@ -376,32 +567,31 @@ class Binder {
 
   // GROUP BY and ORDER BY accept an ordinal (1-based position in SELECT) or an output name as
   // well as an expression. GROUP BY prefers input columns, ORDER BY output names, as PostgreSQL.
-  absl::StatusOr<std::unique_ptr<BoundExpr>> BindGroupOrOrder(const Expr& expr,
-                                                              const char* clause) {
+  absl::StatusOr<std::unique_ptr<BoundExpr>> BindGroupOrOrder(const Expr& expr, const char* clause,
+                                                              const BoundQuery& query) {
     bool is_order = std::string_view(clause) == kClauseOrderBy;
     if (expr.kind == ExprKind::kConstant && expr.constant.kind == ConstantKind::kInteger) {
       int64_t ordinal = 0;
       if (!absl::SimpleAtoi(expr.constant.text, &ordinal) || ordinal < 1 ||
-          ordinal > static_cast<int64_t>(query_.select.size())) {
+          ordinal > static_cast<int64_t>(query.select.size())) {
         return Error(absl::StrCat(clause, " position ", expr.constant.text,
-                                  " is not in the select list (1 to ", query_.select.size(), ")"),
+                                  " is not in the select list (1 to ", query.select.size(), ")"),
                      expr.location);
       }
-      auto bound = query_.select[ordinal - 1].expr->Clone();
-      return bound;
+      return query.select[ordinal - 1].expr->Clone();
     }
     if (expr.kind == ExprKind::kColumnRef && expr.name_parts.size() == 1) {
       const BoundSelectItem* by_name = nullptr;
       int matches = 0;
-      for (const BoundSelectItem& item : query_.select) {
+      for (const BoundSelectItem& item : query.select) {
         if (NamesEqual(item.output_name, expr.name_parts[0])) {
           by_name = &item;
           ++matches;
         }
       }
       bool is_input_column = false;
-      for (const BoundTable& table : query_.tables) {
-        for (const ColumnInfo& info : table.schema->columns) {
+      for (const BoundTable& table : query.tables) {
+        for (const ColumnInfo& info : table.columns) {
           if (NamesEqual(info.name, expr.name_parts[0])) is_input_column = true;
         }
       }
@@ -440,8 +630,13 @@ class Binder {
 
   const SchemaProvider& catalog_;
   std::string_view source_;
-  BoundQuery query_;
-  std::vector<BoundTable> subquery_tables_;
+  const BindOptions& options_;
+  BoundQuery* top_ = nullptr;
+  int nesting_ = 0;
+  int next_render_id_ = 0;
+  int next_cte_id_ = 0;
+  std::vector<Scope> scopes_;
+  std::vector<CteBinding> ctes_;
 };
 
 }  // namespace
@@ -531,8 +726,8 @@ std::string DuckDbTypeFor(std::string_view pg_type_name) {
 }
 
 absl::StatusOr<BoundQuery> Bind(const SelectStatement& statement, const SchemaProvider& tables,
-                                std::string_view source_text) {
-  Binder binder(tables, source_text);
+                                std::string_view source_text, const BindOptions& options) {
+  Binder binder(tables, source_text, options);
   return binder.Run(statement);
 }
 

@@ -12,7 +12,9 @@
 // errors: they are listed in BoundQuery::constructs for the checker to judge.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "sql/ast.h"
@@ -20,8 +22,19 @@
 
 namespace parley::sql {
 
+// A value for a template parameter: a constant, cast to `duckdb_type` unless that is empty.
+// Values reach the IR as constant nodes, never as text spliced into the query.
+struct ParameterValue {
+  Constant constant;
+  std::string duckdb_type;
+};
+
+struct BindOptions {
+  std::vector<ParameterValue> parameters;  // $1 is parameters[0]
+};
+
 absl::StatusOr<BoundQuery> Bind(const SelectStatement& statement, const SchemaProvider& tables,
-                                std::string_view source_text);
+                                std::string_view source_text, const BindOptions& options = {});
 
 // Whether `name` (lower case) is an aggregate function name known to Parley.
 bool IsAggregateFunction(std::string_view name);

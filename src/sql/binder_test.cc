@@ -51,22 +51,42 @@ TEST(ParserBinder, SubqueryTablesDoNotTakePartInNameResolution) {
   absl::StatusOr<BoundQuery> query =
       BindText("SELECT (SELECT count(*) FROM retail), age_band FROM retail r");
   ASSERT_TRUE(query.ok()) << query.status();
-  ASSERT_EQ(query->tables.size(), 2u);
+  ASSERT_EQ(query->tables.size(), 1u);
   EXPECT_EQ(query->tables[0].alias, "r");
-  EXPECT_EQ(query->tables[1].index, 1);
+  EXPECT_EQ(query->BaseTables().size(), 2u);
   EXPECT_EQ(query->select[1].expr->table_index, 0);
   EXPECT_EQ(ConstructsOf(*query), (std::vector<std::string>{"a subquery (scalar subquery)"}));
 }
 
-TEST(ParserBinder, FromSubqueryIsJudgedOnItsConstructsAndTables) {
+TEST(ParserBinder, FromSubqueryIsADerivedTableWithItsOutputColumns) {
   absl::StatusOr<BoundQuery> query =
       BindText("SELECT s.e FROM (SELECT hashed_email AS e FROM retail) s JOIN loyalty l ON true");
   ASSERT_TRUE(query.ok()) << query.status();
-  EXPECT_TRUE(query->from.empty());
   EXPECT_EQ(ConstructsOf(*query), (std::vector<std::string>{"a subquery in FROM"}));
   ASSERT_EQ(query->tables.size(), 2u);
-  EXPECT_EQ(query->tables[0].schema->name, "retail");
+  EXPECT_FALSE(query->tables[0].is_base());
+  ASSERT_EQ(query->tables[0].columns.size(), 1u);
+  EXPECT_EQ(query->tables[0].columns[0].name, "e");
   EXPECT_EQ(query->tables[1].schema->name, "loyalty");
+  EXPECT_EQ(query->select[0].expr->table_index, 0);
+  EXPECT_EQ(query->select[0].expr->column, "e");
+  std::vector<std::string> base;
+  for (const sql::BoundTable* table : query->BaseTables()) base.push_back(table->schema->name);
+  EXPECT_EQ(base, (std::vector<std::string>{"retail", "loyalty"}));
+  EXPECT_FALSE(query->IsFlat());
+}
+
+TEST(ParserBinder, CorrelatedColumnsResolveToTheEnclosingQuery) {
+  absl::StatusOr<BoundQuery> query = BindText(
+      "SELECT age_band FROM retail r WHERE EXISTS (SELECT 1 FROM loyalty l "
+      "WHERE l.hashed_email = r.hashed_email)");
+  ASSERT_TRUE(query.ok()) << query.status();
+  const sql::BoundExpr& exists = *query->where;
+  ASSERT_EQ(exists.kind, sql::BoundExprKind::kSubquery);
+  const sql::BoundExpr& equality = *exists.subquery->where;
+  EXPECT_EQ(equality.args[0]->outer_depth, 0);
+  EXPECT_EQ(equality.args[1]->outer_depth, 1);
+  EXPECT_EQ(equality.args[1]->column, "hashed_email");
 }
 
 TEST(ParserBinder, CteTablesAreFound) {
@@ -75,7 +95,9 @@ TEST(ParserBinder, CteTablesAreFound) {
   ASSERT_TRUE(query.ok()) << query.status();
   EXPECT_EQ(ConstructsOf(*query), (std::vector<std::string>{"a CTE (WITH)"}));
   ASSERT_EQ(query->tables.size(), 1u);
-  EXPECT_EQ(query->tables[0].schema->name, "retail");
+  EXPECT_EQ(query->tables[0].cte_id, 0);
+  ASSERT_EQ(query->BaseTables().size(), 1u);
+  EXPECT_EQ(query->BaseTables()[0]->schema->name, "retail");
 }
 
 TEST(ParserBinder, OrdinalsAndAliasesBecomeTheirExpressions) {

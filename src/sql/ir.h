@@ -35,22 +35,37 @@ class SchemaProvider {
   virtual const TableSchema* FindTable(std::string_view name) const = 0;
 };
 
-// One table occurrence in FROM (the same table twice is two occurrences).
+struct BoundQuery;
+struct BoundExpr;
+
+// One table occurrence in FROM (the same table twice is two occurrences): a base table of the
+// collaboration, or a derived table — a subquery in FROM or a reference to a CTE.
 struct BoundTable {
-  int index = 0;
-  const TableSchema* schema = nullptr;
-  std::string alias;  // as written, or the table name
+  int index = 0;                         // position in its query's `tables`
+  int render_id = 0;                     // unique in the whole statement: rendered as "t<id>"
+  const TableSchema* schema = nullptr;   // base tables; nullptr for derived ones
+  std::string alias;                     // as written, or the table (or CTE) name
   int location = -1;
-  // Read only inside a subquery the binder did not bind (the query is rejected for that
-  // construct); such tables are in no join and take part in no join requirement.
-  bool in_subquery = false;
+  std::vector<ColumnInfo> columns;       // what a query may reference: allowed or output columns
+  std::shared_ptr<const BoundQuery> derived;  // derived tables: the subquery or CTE body
+  int cte_id = -1;                       // CTE references: the id of the CTE (rendered "c<id>")
+
+  bool is_base() const { return schema != nullptr; }
+};
+
+struct BoundOrderItem {
+  std::unique_ptr<BoundExpr> expr;
+  bool descending = false;
+  std::optional<bool> nulls_first;
+  int location = -1;
 };
 
 enum class BoundExprKind {
-  kColumn,     // table_index, column (catalog spelling), type
+  kColumn,     // table_index in the query `outer_depth` levels out; column, type
   kConstant,   // constant
   kScalar,     // name (lower case), args
   kAggregate,  // name, distinct, star_argument, args
+  kWindow,     // name, args, partition_by, window_order: a window function
   kUnaryOp,    // name, args[0]
   kBinaryOp,   // name, args[0..1], negated (NOT LIKE)
   kIsNull,
@@ -58,13 +73,15 @@ enum class BoundExprKind {
   kInList,
   kCase,
   kCast,       // type_name: the DuckDB type to cast to
-  kOpaque,     // a construct the binder could not bind (subquery); see `what`
+  kSubquery,   // subquery; what: "EXISTS", "scalar subquery", "IN (subquery)"; args[0] for IN
+  kOutputRef,  // ORDER BY of a set operation: output column `output_index` (0-based)
 };
 
 struct BoundExpr {
   BoundExprKind kind = BoundExprKind::kConstant;
   int location = -1;
   int table_index = -1;
+  int outer_depth = 0;  // kColumn: 0 for the query's own tables, 1 for the enclosing query, ...
   std::string column;
   std::string type;
   Constant constant;
@@ -76,7 +93,11 @@ struct BoundExpr {
   bool negated = false;
   bool case_has_operand = false;
   bool case_has_else = false;
+  int output_index = -1;
   std::vector<std::unique_ptr<BoundExpr>> args;
+  std::vector<std::unique_ptr<BoundExpr>> partition_by;
+  std::vector<BoundOrderItem> window_order;
+  std::shared_ptr<const BoundQuery> subquery;
 
   std::unique_ptr<BoundExpr> Clone() const;
   // Structural equality, ignoring locations (used to match SELECT items with GROUP BY).
@@ -97,24 +118,34 @@ struct BoundSelectItem {
   std::unique_ptr<BoundExpr> expr;
   std::string output_name;
   int location = -1;
-};
-
-struct BoundOrderItem {
-  std::unique_ptr<BoundExpr> expr;
-  bool descending = false;
-  std::optional<bool> nulls_first;
-  int location = -1;
+  bool from_star = false;  // expanded from `*` or `t.*`
 };
 
 // A construct the query uses that some rules forbid outright: subqueries, CTEs, set
 // operations, window functions, SELECT *, LIMIT, OFFSET, DISTINCT, outer and cross joins.
+// Recorded for the top-level query only (nested queries are one construct each).
 struct Construct {
   std::string what;  // "a subquery", "a CTE (WITH)", "LIMIT", ...
   std::string clause;
   int location = -1;
 };
 
+struct BoundCte {
+  int id = 0;            // rendered as "c<id>"
+  std::string name;      // as written
+  std::shared_ptr<const BoundQuery> query;
+  int location = -1;
+};
+
+// One SELECT block, or a set operation of two queries (then `select` holds the output columns
+// with null expressions, named after the left side's).
 struct BoundQuery {
+  std::vector<BoundCte> ctes;  // WITH at this level, in order
+  SetOperation set_operation = SetOperation::kNone;
+  bool set_all = false;
+  std::shared_ptr<const BoundQuery> set_left;
+  std::shared_ptr<const BoundQuery> set_right;
+
   std::vector<BoundTable> tables;
   std::vector<std::unique_ptr<BoundFrom>> from;  // comma-separated roots (usually one)
   bool distinct = false;
@@ -126,6 +157,13 @@ struct BoundQuery {
   std::optional<int64_t> limit;
   std::optional<int64_t> offset;
   std::vector<Construct> constructs;
+
+  // A single SELECT over base tables with no CTE, subquery or window function: the shape the
+  // aggregation and list rules accept.
+  bool IsFlat() const;
+  // Every base-table occurrence in the statement: this query's, its CTEs', derived tables',
+  // subqueries' and set branches' (each CTE body once, however often it is referenced).
+  std::vector<const BoundTable*> BaseTables() const;
 };
 
 // Clause names used in violations and in Construct::clause.

@@ -50,17 +50,21 @@ class TreeReader {
     if (auto with = node.find("withClause"); with != node.end()) {
       out.has_with = true;
       out.with_location = Location(*with);
-      // The CTE bodies are read only so that the tables they touch are known to the checker.
+      if (with->value("recursive", false)) out.unsupported.push_back("WITH RECURSIVE");
       for (const Json& cte : with->value("ctes", Json::array())) {
-        const Json& query = cte["CommonTableExpr"]["ctequery"];
+        const Json& definition = cte["CommonTableExpr"];
+        const Json& query = definition["ctequery"];
         auto body = std::make_shared<SelectStatement>();
         if (query.contains("SelectStmt")) {
           PARLEY_RETURN_IF_ERROR(ReadSelect(query["SelectStmt"], *body));
         } else {
           body->unsupported.push_back("a data-modifying CTE");
         }
-        if (out.with_location < 0) out.with_location = Location(cte["CommonTableExpr"]);
+        if (definition.contains("aliascolnames")) body->unsupported.push_back("CTE column lists");
+        if (out.with_location < 0) out.with_location = Location(definition);
         out.ctes.push_back(std::move(body));
+        out.cte_names.push_back(definition.value("ctename", ""));
+        out.cte_locations.push_back(Location(definition));
       }
     }
     if (op != "SETOP_NONE") {
@@ -101,18 +105,7 @@ class TreeReader {
     }
     if (auto it = node.find("havingClause"); it != node.end()) out.having = ReadExpr(*it);
     if (auto it = node.find("sortClause"); it != node.end()) {
-      for (const Json& item : *it) {
-        const Json& sort = item["SortBy"];
-        OrderItem order;
-        order.expr = ReadExpr(sort["node"]);
-        std::string direction = sort.value("sortby_dir", "SORTBY_DEFAULT");
-        order.descending = direction == "SORTBY_DESC";
-        if (direction == "SORTBY_USING") out.unsupported.push_back("ORDER BY ... USING");
-        std::string nulls = sort.value("sortby_nulls", "SORTBY_NULLS_DEFAULT");
-        if (nulls == "SORTBY_NULLS_FIRST") order.nulls_first = true;
-        if (nulls == "SORTBY_NULLS_LAST") order.nulls_first = false;
-        out.order_by.push_back(std::move(order));
-      }
+      for (const Json& item : *it) out.order_by.push_back(ReadSortBy(item));
     }
     if (auto it = node.find("limitCount"); it != node.end()) out.limit = ReadExpr(*it);
     if (auto it = node.find("limitOffset"); it != node.end()) out.offset = ReadExpr(*it);
@@ -124,6 +117,20 @@ class TreeReader {
     if (node.contains("lockingClause")) out.unsupported.push_back("FOR UPDATE/SHARE");
     if (node.contains("valuesLists")) out.unsupported.push_back("VALUES");
     return absl::OkStatus();
+  }
+
+  // One ORDER BY item; `USING op` becomes an unsupported expression.
+  OrderItem ReadSortBy(const Json& item) {
+    const Json& sort = item["SortBy"];
+    OrderItem order;
+    order.expr = ReadExpr(sort["node"]);
+    std::string direction = sort.value("sortby_dir", "SORTBY_DEFAULT");
+    order.descending = direction == "SORTBY_DESC";
+    if (direction == "SORTBY_USING") order.expr = Unsupported("ORDER BY ... USING", order.expr->location);
+    std::string nulls = sort.value("sortby_nulls", "SORTBY_NULLS_DEFAULT");
+    if (nulls == "SORTBY_NULLS_FIRST") order.nulls_first = true;
+    if (nulls == "SORTBY_NULLS_LAST") order.nulls_first = false;
+    return order;
   }
 
   std::unique_ptr<TableRef> ReadTableRef(const Json& node) {
@@ -286,6 +293,23 @@ class TreeReader {
                                 call.value("agg_within_group", false) ||
                                 call.value("func_variadic", false);
     expr->has_over = call.contains("over");
+    if (expr->has_over) {
+      const Json& over = call["over"];
+      // Only the default frame (RANGE UNBOUNDED PRECEDING to CURRENT ROW) is modelled.
+      constexpr int kDefaultFrameOptions = 1058;
+      if (over.contains("name") || over.contains("refname")) {
+        return Unsupported("a named window", location);
+      }
+      if (over.value("frameOptions", kDefaultFrameOptions) != kDefaultFrameOptions) {
+        return Unsupported("a window frame clause (ROWS/RANGE/GROUPS ...)", location);
+      }
+      for (const Json& item : over.value("partitionClause", Json::array())) {
+        expr->window_partition.push_back(ReadExpr(item));
+      }
+      for (const Json& item : over.value("orderClause", Json::array())) {
+        expr->window_order.push_back(ReadSortBy(item));
+      }
+    }
     if (auto it = call.find("args"); it != call.end()) {
       for (const Json& arg : *it) {
         if (arg.contains("NamedArgExpr")) return Unsupported("a named function argument", location);
@@ -460,7 +484,11 @@ class TreeReader {
     }
     if (type == "SQLValueFunction")
       return Unsupported("CURRENT_DATE/CURRENT_USER-style values", location);
-    if (type == "ParamRef") return Unsupported("a query parameter ($n)", location);
+    if (type == "ParamRef") {
+      auto expr = Make(ExprKind::kParameter, location);
+      expr->parameter_index = body.value("number", 0);
+      return expr;
+    }
     if (type == "A_ArrayExpr") return Unsupported("an ARRAY constructor", location);
     if (type == "A_Indirection") return Unsupported("subscripts or field selection", location);
     if (type == "CollateClause") return Unsupported("COLLATE", location);

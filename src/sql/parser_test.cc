@@ -225,9 +225,15 @@ TEST(ParserSelect, ClausesAndFlags) {
   EXPECT_EQ(statement->offset->constant.text, "1");
 }
 
+TEST(ParserSelect, ParametersKeepTheirNumber) {
+  auto statement = Parse("SELECT $2 FROM t");
+  const Expr& parameter = FirstItem(*statement);
+  EXPECT_EQ(parameter.kind, ExprKind::kParameter);
+  EXPECT_EQ(parameter.parameter_index, 2);
+}
+
 TEST(ParserSelect, UnmodelledConstructsAreNamedNotDropped) {
   EXPECT_EQ(FirstItem(*Parse("SELECT ARRAY[1] FROM t")).what, "an ARRAY constructor");
-  EXPECT_EQ(FirstItem(*Parse("SELECT $1 FROM t")).what, "a query parameter ($n)");
   EXPECT_EQ(FirstItem(*Parse("SELECT a COLLATE \"C\" FROM t")).what, "COLLATE");
   EXPECT_TRUE(FirstItem(*Parse("SELECT count(*) OVER () FROM t")).has_over);
   EXPECT_EQ(Parse("SELECT a INTO x FROM t")->unsupported,

@@ -1,0 +1,150 @@
+#include "policy/join_graph.h"
+
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace parley::policy {
+namespace {
+
+using sql::BoundExpr;
+using sql::BoundExprKind;
+
+void CollectColumns(const BoundExpr& expr, std::vector<const BoundExpr*>& columns) {
+  if (expr.kind == BoundExprKind::kColumn) columns.push_back(&expr);
+  for (const auto& arg : expr.args) CollectColumns(*arg, columns);
+}
+
+class JoinConditionChecker {
+ public:
+  JoinConditionChecker(const sql::BoundQuery& query, JoinCheckHost& host, JoinGraph& graph)
+      : query_(query), host_(host), graph_(graph) {}
+
+  void CheckFrom(const sql::BoundFrom& from) {
+    if (!from.is_join) return;
+    CheckFrom(*from.left);
+    CheckFrom(*from.right);
+    if (from.on) CheckCondition(*from.on);
+  }
+
+ private:
+  void CheckCondition(const BoundExpr& expr) {
+    const char* clause = sql::kClauseJoinOn;
+    if (expr.kind == BoundExprKind::kBinaryOp && (expr.name == "AND" || expr.name == "OR")) {
+      for (const sql::BoundTable& table : query_.tables) {
+        const std::set<std::string>& allowed = host_.JoinOperatorsOf(table.index);
+        if (!allowed.contains(expr.name)) {
+          host_.Report("join_operator_not_allowed", table.index, "", clause, expr.location,
+                       absl::StrCat("join operator ", expr.name, " is not allowed (allowed: ",
+                                    absl::StrJoin(allowed, ", "), ")"),
+                       "");
+        }
+      }
+      CheckCondition(*expr.args[0]);
+      CheckCondition(*expr.args[1]);
+      return;
+    }
+    if (expr.kind != BoundExprKind::kBinaryOp || expr.name != "=") {
+      host_.Report(
+          "join_condition_not_equality", -1, "", clause, expr.location,
+          "JOIN … ON may only contain equalities between join columns, combined with AND or OR",
+          "");
+      return;
+    }
+    int left = Operand(*expr.args[0]);
+    int right = Operand(*expr.args[1]);
+    if (left < 0 || right < 0) return;
+    if (left == right) {
+      host_.Report("join_condition_same_table", left, "", clause, expr.location,
+                   "JOIN … ON must compare join columns of two different tables", "");
+      return;
+    }
+    graph_.Connect(left, right);
+  }
+
+  // Checks one side of a join equality: exactly one join column, with what the host allows
+  // around it. Returns its table occurrence, or -1 after reporting why not.
+  int Operand(const BoundExpr& operand) {
+    const char* clause = sql::kClauseJoinOn;
+    std::vector<const BoundExpr*> columns;
+    CollectColumns(operand, columns);
+    if (columns.empty()) {
+      host_.Report("join_condition_constant", -1, "", clause, operand.location,
+                   "JOIN … ON may not compare a join column with a constant",
+                   "compare join columns of two tables, e.g. a.hashed_email = b.hashed_email");
+      return -1;
+    }
+    if (!host_.AcceptJoinOperand(operand)) return -1;
+    bool ok = true;
+    for (const BoundExpr* column : columns) {
+      const std::set<std::string>& join_columns = host_.JoinColumnsOf(column->table_index);
+      if (!join_columns.contains(column->column)) {
+        const std::string& table = query_.tables[column->table_index].schema->name;
+        host_.Report("not_join_column", column->table_index, column->column, clause,
+                     column->location,
+                     absl::StrCat("column '", column->column, "' is not a join column of table '",
+                                  table, "'"),
+                     JoinColumnsHint(table, join_columns));
+        ok = false;
+      }
+    }
+    if (columns.size() > 1) {
+      host_.Report("join_operand_several_columns", -1, "", clause, operand.location,
+                   "each side of a JOIN … ON equality must be a single join column", "");
+      ok = false;
+    }
+    if (operand.kind != BoundExprKind::kColumn) host_.CheckJoinOperandExpression(operand);
+    return ok ? columns.front()->table_index : -1;
+  }
+
+  const sql::BoundQuery& query_;
+  JoinCheckHost& host_;
+  JoinGraph& graph_;
+};
+
+}  // namespace
+
+JoinGraph::JoinGraph(size_t tables) : parent_(tables) {
+  std::iota(parent_.begin(), parent_.end(), 0);
+}
+
+int JoinGraph::Find(int i) {
+  while (parent_[i] != i) i = parent_[i] = parent_[parent_[i]];
+  return i;
+}
+
+void JoinGraph::Connect(int a, int b) { parent_[Find(a)] = Find(b); }
+
+bool JoinGraph::Connected(int a, int b) { return Find(a) == Find(b); }
+
+void CheckJoinConditions(const sql::BoundQuery& query, JoinCheckHost& host, JoinGraph& graph) {
+  JoinConditionChecker checker(query, host, graph);
+  for (const auto& root : query.from) checker.CheckFrom(*root);
+}
+
+void CheckJoinedWithRunner(const sql::BoundQuery& query, JoinGraph& graph,
+                           const std::string& runner, JoinCheckHost& host,
+                           const std::function<bool(int)>& required) {
+  for (const sql::BoundTable& table : query.tables) {
+    if (!required(table.index) || table.schema->owner == runner) continue;
+    bool joined = false;
+    for (const sql::BoundTable& other : query.tables) {
+      joined |= other.schema->owner == runner && graph.Connected(other.index, table.index);
+    }
+    if (joined) continue;
+    host.Report("join_required", table.index, "", sql::kClauseFrom, table.location,
+                absl::StrCat("table '", table.schema->name,
+                             "' must be joined, directly or through other tables, with a table of "
+                             "the query runner '",
+                             runner, "'"),
+                absl::StrCat("add INNER JOIN <a table of ", runner, "> ON <join column equality>"));
+  }
+}
+
+std::string JoinColumnsHint(const std::string& table, const std::set<std::string>& join_columns) {
+  if (join_columns.empty()) return "this table's rule has no join columns";
+  return absl::StrCat("join columns of '", table, "': ", absl::StrJoin(join_columns, ", "));
+}
+
+}  // namespace parley::policy

@@ -1,0 +1,400 @@
+#include "service/service.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace parley::service {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+#define ASSERT_OK(expr)                   \
+  do {                                    \
+    const absl::Status status_ = (expr);  \
+    ASSERT_TRUE(status_.ok()) << status_; \
+  } while (0)
+
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                       \
+  auto PARLEY_STATUS_CONCAT(statusor_, __LINE__) = (expr);    \
+  ASSERT_TRUE(PARLEY_STATUS_CONCAT(statusor_, __LINE__).ok()) \
+      << PARLEY_STATUS_CONCAT(statusor_, __LINE__).status();  \
+  lhs = std::move(PARLEY_STATUS_CONCAT(statusor_, __LINE__)).value()
+
+void ExpectError(const absl::Status& status, absl::StatusCode code, const std::string& message) {
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_EQ(std::string(status.message()), message);
+}
+
+constexpr char kRetailRule[] = R"({"kind": "aggregation",
+  "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]}],
+  "join_columns": ["hashed_email"], "join_required": "query_runner",
+  "dimension_columns": ["age_band"],
+  "output_constraints": [{"column": "household_id", "minimum": 5, "type": "count_distinct"}]})";
+
+constexpr char kLoyaltyRule[] = R"({"kind": "aggregation",
+  "aggregate_columns": [{"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]}],
+  "join_columns": ["hashed_email"], "dimension_columns": ["tier"],
+  "output_constraints": [{"column": "hashed_email", "minimum": 2, "type": "count_distinct"}]})";
+
+constexpr char kAllowedQuery[] =
+    "SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n FROM retail r JOIN loyalty l ON "
+    "r.hashed_email = l.hashed_email GROUP BY r.age_band ORDER BY r.age_band";
+
+// The analyst's query: it joins the analyst's own copy of the loyalty table.
+constexpr char kAnalystQuery[] =
+    "SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n FROM retail r JOIN panel p ON "
+    "r.hashed_email = p.hashed_email GROUP BY r.age_band";
+
+// The join column in SELECT: rejected by the retailer's rule.
+constexpr char kRejectedQuery[] =
+    "SELECT r.hashed_email, COUNT(DISTINCT r.household_id) AS n FROM retail r JOIN loyalty l ON "
+    "r.hashed_email = l.hashed_email GROUP BY r.hashed_email";
+
+// A campaign in a temporary home: the retailer (no abilities) owns `retail`, the supplier (query,
+// receive) owns `loyalty`; the agency may receive, the analyst may query (and owns `panel`), the
+// intern is invited but not active.
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           absl::StrCat("parley_service_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_",
+                        getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::string retail = "household_id,hashed_email,age_band\n";
+    for (int i = 1; i <= 40; ++i) {
+      absl::StrAppendFormat(&retail, "%d,e%02d,%s\n", i, i, i % 10 == 0 ? "65+" : "18-64");
+    }
+    Write("retail.csv", retail);
+    std::string loyalty = "hashed_email,tier\n";
+    for (int i = 1; i <= 30; ++i) absl::StrAppendFormat(&loyalty, "e%02d,%s\n", i, "gold");
+    Write("loyalty.csv", loyalty);
+
+    Options options;
+    options.clock = [] { return 1'700'000'000; };
+    ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
+    NewCollaboration campaign;
+    campaign.name = "campaign";
+    campaign.creator_can_query = false;
+    campaign.creator_can_receive = false;
+    ASSERT_OK(service_->CreateCollaboration("retailer", campaign));
+    ASSERT_OK(service_->AddMember("retailer", "campaign", {"supplier", true, true}));
+    ASSERT_OK(service_->AddMember("retailer", "campaign", {"agency", false, true}));
+    ASSERT_OK(service_->AddMember("retailer", "campaign", {"analyst", true, false}));
+    ASSERT_OK(service_->AddMember("retailer", "campaign",
+                                  {"intern", true, true, catalog::MemberStatus::kInvited}));
+    ASSERT_OK(service_->AddTable("retailer", {"campaign", "retail", Path("retail.csv"), {}}));
+    ASSERT_OK(service_->SetRule("retailer", "campaign", "retail", kRetailRule));
+    ASSERT_OK(service_->AddTable("supplier", {"campaign", "loyalty", Path("loyalty.csv"), {}}));
+    ASSERT_OK(service_->SetRule("supplier", "campaign", "loyalty", kLoyaltyRule));
+    ASSERT_OK(service_->AddTable("analyst", {"campaign", "panel", Path("loyalty.csv"), {}}));
+    ASSERT_OK(service_->SetRule("analyst", "campaign", "panel", kLoyaltyRule));
+  }
+
+  void TearDown() override {
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+
+  std::vector<std::string> AuditActions() {
+    std::vector<std::string> actions;
+    auto entries = service_->ListAudit("supplier", "campaign");
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    if (entries.ok()) {
+      for (const catalog::AuditEntry& entry : *entries) {
+        actions.push_back(absl::StrCat(entry.actor, " ", entry.action));
+      }
+    }
+    return actions;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(ServiceTest, StrangersAreNotMembers) {
+  const std::string not_member = "'stranger' is not a member of collaboration 'campaign'";
+  ExpectError(service_->ShowCollaboration("stranger", "campaign").status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ListTables("stranger", "campaign").status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ShowTable("stranger", "campaign", "retail").status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->Explain("stranger", "campaign", kAllowedQuery).status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->Run("stranger", "campaign", kAllowedQuery, {}).status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ListQueries("stranger", "campaign").status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ListAudit("stranger", "campaign").status(),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->AddTable("stranger", {"campaign", "mine", Path("loyalty.csv"), {}}),
+              absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ShowCollaboration("supplier", "elsewhere").status(),
+              absl::StatusCode::kNotFound, "collaboration 'elsewhere' not found");
+}
+
+TEST_F(ServiceTest, InactiveMembersCannotAct) {
+  const std::string inactive = "member 'intern' is invited in collaboration 'campaign', not active";
+  ExpectError(service_->Run("intern", "campaign", kAllowedQuery, {}).status(),
+              absl::StatusCode::kPermissionDenied, inactive);
+  ExpectError(service_->ListTables("intern", "campaign").status(),
+              absl::StatusCode::kPermissionDenied, inactive);
+  ExpectError(service_->AddTable("intern", {"campaign", "mine", Path("loyalty.csv"), {}}),
+              absl::StatusCode::kPermissionDenied, inactive);
+  // Nor may an inactive member be named to receive a result.
+  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"intern"}).status(),
+              absl::StatusCode::kInvalidArgument,
+              "receiver 'intern' may not receive results (it needs the 'receive' ability and an "
+              "active membership)");
+}
+
+TEST_F(ServiceTest, QueryingNeedsTheQueryAbility) {
+  ExpectError(service_->Run("retailer", "campaign", kAllowedQuery, {"supplier"}).status(),
+              absl::StatusCode::kPermissionDenied,
+              "member 'retailer' does not have the 'query' ability in collaboration 'campaign' "
+              "(abilities: none)");
+  ExpectError(service_->Explain("agency", "campaign", kAllowedQuery).status(),
+              absl::StatusCode::kPermissionDenied,
+              "member 'agency' does not have the 'query' ability in collaboration 'campaign' "
+              "(abilities: receive)");
+}
+
+TEST_F(ServiceTest, ReceivingNeedsTheReceiveAbility) {
+  ExpectError(service_->Run("analyst", "campaign", kAllowedQuery, {}).status(),
+              absl::StatusCode::kInvalidArgument,
+              "member 'analyst' cannot receive results; name a receiver with the 'receive' "
+              "ability (--receiver)");
+  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"retailer"}).status(),
+              absl::StatusCode::kInvalidArgument,
+              "receiver 'retailer' may not receive results (it needs the 'receive' ability and "
+              "an active membership)");
+  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"nobody"}).status(),
+              absl::StatusCode::kInvalidArgument,
+              "receiver 'nobody' is not a member of collaboration 'campaign'");
+  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"agency", "agency"}).status(),
+              absl::StatusCode::kInvalidArgument, "receiver 'agency' is named twice");
+  // None of those was submitted.
+  ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
+  EXPECT_THAT(queries, IsEmpty());
+
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->Run("analyst", "campaign", kAnalystQuery, {"agency", "supplier"}));
+  EXPECT_TRUE(outcome.explanation.verdict.allowed());
+  EXPECT_THAT(outcome.receivers, ElementsAre("agency", "supplier"));
+  EXPECT_FALSE(outcome.result.has_value()) << "the runner is not a receiver";
+  EXPECT_EQ(outcome.row_count, 1);
+}
+
+TEST_F(ServiceTest, OnlyTheOwnerSetsARuleAndOnlyTheCreatorAddsMembers) {
+  ExpectError(service_->SetRule("supplier", "campaign", "retail", kRetailRule),
+              absl::StatusCode::kPermissionDenied,
+              "only the owner of table 'retail' ('retailer') can set its rule");
+  ExpectError(service_->AddMember("supplier", "campaign", {"broker", true, true}),
+              absl::StatusCode::kPermissionDenied,
+              "only the creator of collaboration 'campaign' ('retailer') can add members");
+  ExpectError(service_->SetRule("retailer", "campaign", "missing", kRetailRule),
+              absl::StatusCode::kNotFound, "table 'missing' not found in collaboration 'campaign'");
+  ExpectError(service_->SetRule("retailer", "campaign", "retail", R"({"kind": "aggregation",
+                "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT"]}],
+                "dimension_columns": ["shoe_size"]})"),
+              absl::StatusCode::kInvalidArgument,
+              "rule: dimension_columns[0]: 'shoe_size' is not an allowed column of the table");
+}
+
+TEST_F(ServiceTest, ListCollaborationsShowsOnlyTheActorsOwn) {
+  NewCollaboration fraud;
+  fraud.name = "fraud";
+  ASSERT_OK(service_->CreateCollaboration("bank", fraud));
+  ASSERT_OK_AND_ASSIGN(auto supplier, service_->ListCollaborations("supplier"));
+  ASSERT_EQ(supplier.size(), 1u);
+  EXPECT_EQ(supplier[0].name, "campaign");
+  ASSERT_OK_AND_ASSIGN(auto bank, service_->ListCollaborations("bank"));
+  ASSERT_EQ(bank.size(), 1u);
+  EXPECT_EQ(bank[0].name, "fraud");
+  ASSERT_OK_AND_ASSIGN(auto stranger, service_->ListCollaborations("stranger"));
+  EXPECT_THAT(stranger, IsEmpty());
+}
+
+TEST_F(ServiceTest, ShowTableHidesTheLocationFromOtherMembers) {
+  ASSERT_OK_AND_ASSIGN(TableView owner, service_->ShowTable("retailer", "campaign", "retail"));
+  EXPECT_EQ(owner.location, Path("retail.csv"));
+  ASSERT_OK_AND_ASSIGN(TableView other, service_->ShowTable("supplier", "campaign", "retail"));
+  EXPECT_EQ(other.location, std::nullopt);
+  EXPECT_EQ(other.owner, "retailer");
+  EXPECT_EQ(other.kind, "csv");
+  ASSERT_EQ(other.columns.size(), 3u);
+  EXPECT_EQ(other.columns[0].name, "household_id");
+  EXPECT_EQ(other.columns[0].type, "BIGINT");
+  ASSERT_TRUE(other.rule_json.has_value());
+  EXPECT_EQ(nlohmann::json::parse(*other.rule_json)["kind"], "aggregation");
+
+  ASSERT_OK_AND_ASSIGN(auto listed, service_->ListTables("agency", "campaign"));
+  ASSERT_EQ(listed.size(), 3u);
+  for (const TableView& table : listed) EXPECT_EQ(table.location, std::nullopt) << table.name;
+  ASSERT_OK_AND_ASSIGN(auto own, service_->ListTables("supplier", "campaign"));
+  EXPECT_EQ(own[0].location, Path("loyalty.csv"));
+  EXPECT_EQ(own[1].location, std::nullopt);
+  EXPECT_EQ(own[2].location, std::nullopt);
+}
+
+TEST_F(ServiceTest, AddTableWithAColumnSubsetKeepsSourceOrder) {
+  ASSERT_OK(service_->AddTable(
+      "supplier", {"campaign", "narrow", Path("retail.csv"), {"AGE_BAND", "household_id"}}));
+  ASSERT_OK_AND_ASSIGN(TableView narrow, service_->ShowTable("agency", "campaign", "narrow"));
+  ASSERT_EQ(narrow.columns.size(), 2u);
+  EXPECT_EQ(narrow.columns[0].name, "household_id");
+  EXPECT_EQ(narrow.columns[1].name, "age_band");
+  ExpectError(service_->AddTable("supplier", {"campaign", "wrong", Path("retail.csv"), {"x"}}),
+              absl::StatusCode::kInvalidArgument,
+              absl::StrCat("column 'x' is not in the source '", Path("retail.csv"), "'"));
+}
+
+TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
+  ASSERT_OK_AND_ASSIGN(QueryOutcome own, service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome for_agency,
+                       service_->Run("analyst", "campaign", kAnalystQuery, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome analyst_rejected,
+                       service_->Run("analyst", "campaign", kRejectedQuery, {"agency"}));
+
+  auto ids = [&](const std::string& member) {
+    std::vector<int64_t> result;
+    auto queries = service_->ListQueries(member, "campaign");
+    EXPECT_TRUE(queries.ok()) << queries.status();
+    if (queries.ok()) {
+      for (const catalog::QueryRecord& query : *queries) result.push_back(query.id);
+    }
+    return result;
+  };
+  EXPECT_THAT(ids("supplier"), ElementsAre(own.query_id));
+  EXPECT_THAT(ids("analyst"), ElementsAre(for_agency.query_id, analyst_rejected.query_id));
+  EXPECT_THAT(ids("agency"), ElementsAre(for_agency.query_id, analyst_rejected.query_id));
+  EXPECT_THAT(ids("retailer"), IsEmpty());
+}
+
+TEST_F(ServiceTest, ResultOnlyForReceivers) {
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(exec::ResultTable result,
+                       service_->Result("agency", "campaign", outcome.query_id));
+  ASSERT_EQ(result.columns.size(), 2u);
+  EXPECT_EQ(result.columns[0].name, "age_band");
+  ASSERT_EQ(result.rows.size(), 1u) << "the 65+ group (3 households) is below 5";
+  EXPECT_EQ(result.rows[0][0], "18-64");
+  EXPECT_EQ(result.rows[0][1], "27");
+
+  ExpectError(service_->Result("supplier", "campaign", outcome.query_id).status(),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("member 'supplier' is not a receiver of query ", outcome.query_id));
+  ExpectError(service_->Result("retailer", "campaign", outcome.query_id).status(),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("member 'retailer' is not a receiver of query ", outcome.query_id));
+  ExpectError(service_->Result("stranger", "campaign", outcome.query_id).status(),
+              absl::StatusCode::kPermissionDenied,
+              "'stranger' is not a member of collaboration 'campaign'");
+  ExpectError(service_->Result("agency", "campaign", 999).status(), absl::StatusCode::kNotFound,
+              "query 999 not found in collaboration 'campaign'");
+
+  // The stored result file is private to the operator's account.
+  fs::path results = dir_ / "home" / "results" / "campaign";
+  ASSERT_TRUE(fs::exists(results));
+  for (const auto& entry : fs::directory_iterator(results)) {
+    EXPECT_EQ(entry.status().permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << entry.path();
+  }
+}
+
+TEST_F(ServiceTest, RejectedQueryIsRecordedAndAuditedAndNothingRuns) {
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->Run("supplier", "campaign", kRejectedQuery, {}));
+  EXPECT_FALSE(outcome.explanation.verdict.allowed());
+  EXPECT_EQ(outcome.explanation.rendered_sql, "");
+  EXPECT_FALSE(outcome.result.has_value());
+  EXPECT_EQ(outcome.row_count, 0);
+  EXPECT_GT(outcome.query_id, 0);
+
+  ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  const catalog::QueryRecord& record = queries[0];
+  EXPECT_EQ(record.id, outcome.query_id);
+  EXPECT_EQ(record.status, catalog::QueryStatus::kRejected);
+  EXPECT_EQ(record.sql, kRejectedQuery);
+  EXPECT_EQ(record.rendered_sql, "");
+  EXPECT_EQ(record.result_path, "");
+  EXPECT_THAT(record.receivers, ElementsAre("supplier"));
+  EXPECT_THAT(record.tables, ElementsAre("retail", "loyalty"));
+  nlohmann::json violations = nlohmann::json::parse(record.verdict_json);
+  ASSERT_TRUE(violations.is_array());
+  ASSERT_EQ(violations.size(), 2u);
+  EXPECT_EQ(violations[0]["code"], "join_column_outside_join");
+  EXPECT_EQ(violations[0]["table"], "retail");
+  EXPECT_EQ(violations[0]["clause"], "SELECT");
+
+  EXPECT_THAT(AuditActions(),
+              ElementsAre("retailer collaboration.create", "retailer member.add",
+                          "retailer member.add", "retailer member.add", "retailer member.add",
+                          "retailer table.add", "retailer rule.set", "supplier table.add",
+                          "supplier rule.set", "analyst table.add", "analyst rule.set",
+                          "supplier query.submitted", "supplier query.rejected"));
+  EXPECT_FALSE(fs::exists(dir_ / "home" / "results"));
+  ExpectError(service_->Result("supplier", "campaign", outcome.query_id).status(),
+              absl::StatusCode::kFailedPrecondition,
+              absl::StrCat("query ", outcome.query_id, " has no result (rejected)"));
+}
+
+TEST_F(ServiceTest, QueryThatDoesNotParseIsRecordedAsRejected) {
+  absl::StatusOr<QueryOutcome> outcome =
+      service_->Run("supplier", "campaign", "SELECT FROM WHERE", {});
+  ASSERT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument) << outcome.status();
+  ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0].status, catalog::QueryStatus::kRejected);
+  nlohmann::json verdict = nlohmann::json::parse(queries[0].verdict_json);
+  EXPECT_EQ(verdict[0]["code"], "invalid_query");
+  EXPECT_EQ(verdict[0]["message"], std::string(outcome.status().message()));
+  std::vector<std::string> actions = AuditActions();
+  ASSERT_GE(actions.size(), 2u);
+  EXPECT_EQ(actions[actions.size() - 2], "supplier query.submitted");
+  EXPECT_EQ(actions.back(), "supplier query.rejected");
+}
+
+TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
+  ASSERT_OK_AND_ASSIGN(Explanation explanation,
+                       service_->Explain("supplier", "campaign", kAllowedQuery));
+  EXPECT_TRUE(explanation.verdict.allowed());
+  EXPECT_THAT(explanation.tables, ElementsAre("retail", "loyalty"));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_TRUE(outcome.result.has_value());
+  EXPECT_EQ(outcome.explanation.rendered_sql, explanation.rendered_sql);
+  std::vector<std::string> actions = AuditActions();
+  ASSERT_GE(actions.size(), 3u);
+  EXPECT_THAT(std::vector<std::string>(actions.end() - 3, actions.end()),
+              ElementsAre("supplier query.explained", "supplier query.submitted",
+                          "supplier query.succeeded"));
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification, service_->VerifyAudit());
+  EXPECT_TRUE(verification.ok) << verification.problem;
+  EXPECT_EQ(verification.entries, static_cast<int64_t>(actions.size()));
+}
+
+}  // namespace
+}  // namespace parley::service

@@ -27,6 +27,8 @@ struct CorpusCase {
   int line = 0;
   std::string name;
   std::string runner;
+  std::string template_id;             // "template ID": the query runs as that analysis template
+  std::vector<std::string> receivers;  // "receivers a,b"
   std::string sql;
   std::string outcome;                // "allowed", "rejected", "error"
   std::vector<std::string> expected;  // rendered SQL / violation lines / error message
@@ -76,6 +78,10 @@ CorpusFile ParseCorpus(const std::string& path) {
         const std::string& l = lines[i];
         if (l.starts_with("runner ")) {
           c.runner = l.substr(7);
+        } else if (l.starts_with("template ")) {
+          c.template_id = l.substr(9);
+        } else if (l.starts_with("receivers ")) {
+          c.receivers = absl::StrSplit(l.substr(10), ',', absl::SkipEmpty());
         } else if (l == "sql") {
           std::string text;
           while (++i < lines.size() && lines[i] != "----") {
@@ -185,7 +191,7 @@ TEST_P(PolicyCorpus, Case) {
   if (!bound.ok()) {
     actual.push_back(absl::StrCat("error ", bound.status().message()));
   } else {
-    policy::Verdict verdict = policy::Check(*bound, rules, c.runner, c.sql);
+    policy::Verdict verdict = policy::Check(*bound, rules, policy::CheckContext{c.runner, c.template_id, c.receivers}, c.sql);
     if (verdict.allowed()) {
       actual.push_back("allowed");
       rewrite::ApplyThresholds(*bound, verdict.thresholds);

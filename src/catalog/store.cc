@@ -100,6 +100,22 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash)
   VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 )sql",
+    // 2: analysis templates, and which template a query ran.
+    R"sql(
+CREATE TABLE templates (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  template_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  author TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  parameters_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, template_id),
+  FOREIGN KEY (collaboration_id, author) REFERENCES members (collaboration_id, name)
+) STRICT;
+ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -538,7 +554,8 @@ absl::StatusOr<std::string> CanonicalRule(std::string_view table, std::string_vi
 
 constexpr const char* kQueryColumns =
     "SELECT q.id, c.name, q.runner, q.sql_text, q.status, q.verdict_json, q.rendered_sql, "
-    "q.receivers, q.table_names, q.result_path, q.row_count, q.error, q.created_at "
+    "q.receivers, q.table_names, q.result_path, q.row_count, q.error, q.created_at, "
+    "q.template_id "
     "FROM queries q JOIN collaborations c ON c.id = q.collaboration_id ";
 
 absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
@@ -556,7 +573,24 @@ absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
   query.row_count = statement.Int(10);
   query.error = statement.Text(11);
   query.created_at = statement.Int(12);
+  query.template_id = statement.Text(13);
   return query;
+}
+
+constexpr const char* kTemplateColumns =
+    "SELECT t.template_id, c.name, t.name, t.author, t.sql_text, t.parameters_json, "
+    "t.created_at FROM templates t JOIN collaborations c ON c.id = t.collaboration_id ";
+
+AnalysisTemplate ReadTemplate(const Statement& statement) {
+  AnalysisTemplate analysis;
+  analysis.id = statement.Text(0);
+  analysis.collaboration = statement.Text(1);
+  analysis.name = statement.Text(2);
+  analysis.author = statement.Text(3);
+  analysis.sql = statement.Text(4);
+  analysis.parameters_json = statement.Text(5);
+  analysis.created_at = statement.Int(6);
+  return analysis;
 }
 
 absl::Status ApplyMigrations(sqlite3* db) {
@@ -974,10 +1008,11 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
       db,
       "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
       "verdict_json, rendered_sql, receivers, table_names, result_path, "
-      "row_count, error, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "row_count, error, created_at, template_id) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       collaboration_id, query.runner, query.sql, QueryStatusName(query.status), query.verdict_json,
-      query.rendered_sql, receivers, tables, query.result_path, query.row_count, query.error, now));
+      query.rendered_sql, receivers, tables, query.result_path, query.row_count, query.error, now,
+      query.template_id));
   int64_t id = sqlite3_last_insert_rowid(db);
   // Metadata only: the SQL text, the verdict and the error message can all quote data values
   // (literals, DuckDB conversion errors), so none of them enters the shared log.
@@ -985,10 +1020,83 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
                   {"tables", StringArray(query.tables)},
                   {"receivers", StringArray(query.receivers)}};
   if (query.status == QueryStatus::kSucceeded) details["row_count"] = query.row_count;
+  if (!query.template_id.empty()) details["template_id"] = query.template_id;
   PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, query.collaboration, query.runner,
                                           "query." + QueryStatusName(query.status), details));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return id;
+}
+
+absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::string& actor) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  if (analysis.id.size() != 64 ||
+      analysis.id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return absl::InvalidArgumentError("a template id is 64 lowercase hexadecimal characters");
+  }
+  sqlite3* db = impl_->handle();
+  int64_t now = impl_->clock();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, analysis.collaboration));
+  PARLEY_RETURN_IF_ERROR(GetMember(db, collaboration_id, analysis.collaboration, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement existing,
+      Statement::Prepare(db, "SELECT 1 FROM templates WHERE collaboration_id = ? AND template_id = ?"));
+  PARLEY_RETURN_IF_ERROR(existing.Bind(collaboration_id, analysis.id));
+  PARLEY_ASSIGN_OR_RETURN(bool found, existing.Step());
+  if (found) {
+    return absl::AlreadyExistsError(absl::StrCat("template ", analysis.id.substr(0, 12),
+                                                 " already exists in collaboration ",
+                                                 Quote(analysis.collaboration)));
+  }
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "INSERT INTO templates (collaboration_id, template_id, name, author, "
+                               "sql_text, parameters_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               collaboration_id, analysis.id, analysis.name, actor, analysis.sql,
+                               analysis.parameters_json, now));
+  Json details = {{"template_id", analysis.id}, {"name", analysis.name}};
+  PARLEY_RETURN_IF_ERROR(
+      AppendAuditEntry(db, now, analysis.collaboration, actor, "template.create", details));
+  return transaction.Commit();
+}
+
+absl::StatusOr<std::vector<AnalysisTemplate>> Store::ListTemplates(
+    const std::string& collaboration) {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(db, absl::StrCat(kTemplateColumns,
+                                          "WHERE t.collaboration_id = ? ORDER BY t.id")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  std::vector<AnalysisTemplate> templates;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    templates.push_back(ReadTemplate(statement));
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return templates;
+}
+
+absl::StatusOr<AnalysisTemplate> Store::GetTemplate(const std::string& collaboration,
+                                                    const std::string& id_or_prefix) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates, ListTemplates(collaboration));
+  std::vector<AnalysisTemplate> matches;
+  for (AnalysisTemplate& analysis : templates) {
+    if (!id_or_prefix.empty() && analysis.id.compare(0, id_or_prefix.size(), id_or_prefix) == 0) {
+      matches.push_back(std::move(analysis));
+    }
+  }
+  if (matches.empty()) {
+    return absl::NotFoundError(absl::StrCat("template ", Quote(id_or_prefix),
+                                            " not found in collaboration ", Quote(collaboration)));
+  }
+  if (matches.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("template id prefix ", Quote(id_or_prefix),
+                                                   " is ambiguous; give more characters"));
+  }
+  return std::move(matches.front());
 }
 
 absl::StatusOr<QueryRecord> Store::GetQuery(const std::string& collaboration, int64_t id) {

@@ -98,7 +98,21 @@ struct QueryRecord {
   std::string result_path;          // where the result was stored (empty if none)
   int64_t row_count = 0;
   std::string error;       // execution error, for kFailed
+  std::string template_id;  // the analysis template run, empty for a free-form query
   int64_t created_at = 0;  // assigned from the clock by RecordQuery
+};
+
+// An analysis template as stored: its id is the SHA-256 of its canonical content, computed and
+// checked by the service (which also defines the parameters' JSON form). Templates are immutable:
+// there is no update, so a changed template is a new id that owners have not approved.
+struct AnalysisTemplate {
+  std::string id;  // 64 lowercase hex characters
+  std::string collaboration;
+  std::string name;
+  std::string author;           // member name; set from the actor by CreateTemplate
+  std::string sql;              // with :name parameters
+  std::string parameters_json;  // canonical JSON array of {name, type, default}
+  int64_t created_at = 0;       // assigned from the clock by CreateTemplate
 };
 
 struct AuditEntry {
@@ -159,6 +173,14 @@ class Store {
   absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
+
+  // Analysis templates. CreateTemplate: AlreadyExists for the same id in the collaboration,
+  // NotFound when the author is not a member; audited as "template.create". GetTemplate takes a
+  // full id or a unique prefix (InvalidArgument when ambiguous, NotFound when none matches).
+  absl::Status CreateTemplate(const AnalysisTemplate& analysis, const std::string& actor);
+  absl::StatusOr<AnalysisTemplate> GetTemplate(const std::string& collaboration,
+                                               const std::string& id_or_prefix);
+  absl::StatusOr<std::vector<AnalysisTemplate>> ListTemplates(const std::string& collaboration);
 
   // Audit log: append-only, hash-chained. Append is used by the service for actions that do not
   // change other records (e.g. "query.submitted"); `collaboration` may be empty for catalog-wide

@@ -1,14 +1,282 @@
 #include "policy/custom_check.h"
 
+#include <functional>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 namespace parley::policy {
+namespace {
+
+using sql::BoundExpr;
+using sql::BoundExprKind;
+using sql::BoundQuery;
+
+// Pure functions a custom query may call: aggregates, window functions and common scalar
+// functions. Anything that reads files, touches settings or has side effects is absent, and
+// what is absent is refused.
+const std::set<std::string>& CustomFunctions() {
+  static const std::set<std::string> kFunctions = {
+      // aggregates
+      "count", "sum", "avg", "min", "max", "stddev", "stddev_pop", "stddev_samp", "variance",
+      "var_pop", "var_samp", "median", "mode", "bool_and", "bool_or", "corr", "covar_pop",
+      "covar_samp", "approx_count_distinct", "quantile_cont", "quantile_disc", "any_value",
+      "arg_min", "arg_max", "min_by", "max_by", "product", "string_agg",
+      // window functions
+      "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead",
+      "first_value", "last_value", "nth_value",
+      // numbers
+      "abs", "ceil", "ceiling", "floor", "round", "trunc", "ln", "log", "log10", "log2", "sqrt",
+      "cbrt", "power", "pow", "exp", "sign", "mod", "greatest", "least",
+      // conditionals
+      "coalesce", "nullif",
+      // text
+      "upper", "lower", "trim", "ltrim", "rtrim", "length", "char_length", "substring", "substr",
+      "concat", "concat_ws", "left", "right", "replace", "lpad", "rpad", "reverse", "strpos",
+      "starts_with", "split_part", "md5", "sha256", "regexp_matches", "regexp_replace",
+      "regexp_extract",
+      // dates
+      "date_trunc", "date_part", "extract", "date_diff", "datediff", "make_date", "year",
+      "month", "day", "dayofweek", "quarter", "week", "strftime"};
+  return kFunctions;
+}
+
+bool IsCustomOperator(const std::string& op) {
+  static const std::set<std::string> kOperators = {
+      "+",   "-",   "*",  "/",    "%",     "=",  "<>",  "!=", "<", ">", "<=", ">=",
+      "AND", "OR",  "NOT", "LIKE", "ILIKE", "||", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
+  return kOperators.contains(op);
+}
+
+// Calls `visit` on every expression of every query in the statement, with the clause it is in.
+class StatementWalker {
+ public:
+  using Visit = std::function<void(const BoundExpr&)>;
+  explicit StatementWalker(Visit visit) : visit_(std::move(visit)) {}
+
+  void Query(const BoundQuery& query) {
+    for (const sql::BoundCte& cte : query.ctes) Query(*cte.query);
+    if (query.set_left) Query(*query.set_left);
+    if (query.set_right) Query(*query.set_right);
+    for (const sql::BoundTable& table : query.tables) {
+      if (table.derived && table.cte_id < 0) Query(*table.derived);
+    }
+    std::function<void(const sql::BoundFrom&)> from = [&](const sql::BoundFrom& node) {
+      if (node.left) from(*node.left);
+      if (node.right) from(*node.right);
+      if (node.on) Expr(*node.on);
+    };
+    for (const auto& root : query.from) from(*root);
+    for (const sql::BoundSelectItem& item : query.select) {
+      if (item.expr) Expr(*item.expr);
+    }
+    if (query.where) Expr(*query.where);
+    for (const auto& group : query.group_by) Expr(*group);
+    if (query.having) Expr(*query.having);
+    for (const sql::BoundOrderItem& order : query.order_by) Expr(*order.expr);
+  }
+
+ private:
+  void Expr(const BoundExpr& expr) {
+    visit_(expr);
+    for (const auto& arg : expr.args) Expr(*arg);
+    for (const auto& part : expr.partition_by) Expr(*part);
+    for (const sql::BoundOrderItem& order : expr.window_order) Expr(*order.expr);
+    if (expr.subquery) Query(*expr.subquery);
+  }
+
+  Visit visit_;
+};
+
+// A base column: its table's schema and the column name.
+using BaseColumn = std::pair<const sql::TableSchema*, std::string>;
+
+// Which base columns an output column is derived from, through aliases, expressions (CASE
+// conditions included), aggregates, window functions (their PARTITION BY and ORDER BY too),
+// derived tables, CTEs, scalar subqueries and set operations. Filters (WHERE, JOIN ON, HAVING)
+// are not lineage: a rule's disallowed columns may be used inside a query.
+class Lineage {
+ public:
+  std::set<BaseColumn> Output(const BoundQuery& query, size_t position) {
+    if (query.set_operation != sql::SetOperation::kNone) {
+      std::set<BaseColumn> columns = Output(*query.set_left, position);
+      std::set<BaseColumn> right = Output(*query.set_right, position);
+      columns.insert(right.begin(), right.end());
+      return columns;
+    }
+    if (position >= query.select.size() || !query.select[position].expr) return {};
+    stack_.push_back(&query);
+    std::set<BaseColumn> columns = Expr(*query.select[position].expr);
+    stack_.pop_back();
+    return columns;
+  }
+
+ private:
+  std::set<BaseColumn> Expr(const BoundExpr& expr) {
+    std::set<BaseColumn> columns;
+    auto add = [&](const std::set<BaseColumn>& more) { columns.insert(more.begin(), more.end()); };
+    if (expr.kind == BoundExprKind::kColumn) {
+      const BoundQuery& owner = *stack_[stack_.size() - 1 - expr.outer_depth];
+      const sql::BoundTable& table = owner.tables[expr.table_index];
+      if (table.is_base()) return {{table.schema, expr.column}};
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        if (table.columns[i].name != expr.column) continue;
+        // A derived table's body sits inside the query that names it (or, for a CTE, is bound
+        // without access to enclosing queries), so the stack is right for it as it is.
+        return Output(*table.derived, i);
+      }
+      return {};
+    }
+    if (expr.kind == BoundExprKind::kSubquery) {
+      for (size_t i = 0; i < expr.subquery->select.size(); ++i) add(Output(*expr.subquery, i));
+    }
+    for (const auto& arg : expr.args) add(Expr(*arg));
+    for (const auto& part : expr.partition_by) add(Expr(*part));
+    for (const sql::BoundOrderItem& order : expr.window_order) add(Expr(*order.expr));
+    return columns;
+  }
+
+  std::vector<const BoundQuery*> stack_;
+};
+
+class CustomChecker {
+ public:
+  CustomChecker(const BoundQuery& query, const RuleProvider& rules, const CheckContext& context,
+                Verdict& verdict)
+      : query_(query), rules_(rules), context_(context), verdict_(verdict) {}
+
+  void Run() {
+    std::set<std::string> seen;
+    for (const sql::BoundTable* table : query_.BaseTables()) {
+      if (!seen.insert(table->schema->name).second) continue;
+      const Rule* rule = rules_.RuleFor(table->schema->name);
+      if (rule == nullptr || rule->kind != RuleKind::kCustom) continue;
+      CheckAnalysis(*table->schema, rule->custom, table->location);
+      CheckReceivers(*table->schema, rule->custom);
+    }
+    CheckFunctions();
+    CheckOutputs();
+  }
+
+ private:
+  void Add(std::string code, const sql::TableSchema* table, std::string column,
+           std::string clause, int location, std::string message, std::string hint = "") {
+    Violation violation;
+    violation.code = std::move(code);
+    violation.rule = "custom";
+    if (table != nullptr) {
+      violation.table = table->name;
+      violation.owner = table->owner;
+    }
+    violation.column = std::move(column);
+    violation.clause = std::move(clause);
+    violation.location = location;
+    violation.message = std::move(message);
+    violation.hint = std::move(hint);
+    verdict_.violations.push_back(std::move(violation));
+  }
+
+  void CheckAnalysis(const sql::TableSchema& table, const CustomRule& rule, int location) {
+    if (!context_.template_id.empty()) {
+      if (rule.allowed_analyses.contains(context_.template_id)) return;
+      Add("analysis_not_approved", &table, "", "", -1,
+          absl::StrCat("table '", table.name, "' has not approved analysis template ",
+                       context_.template_id.substr(0, 12)),
+          absl::StrCat("its owner '", table.owner,
+                       "' can approve it with 'parley template approve'"));
+      return;
+    }
+    // A table's owner may analyse its own table; disallowed output columns still apply.
+    if (table.owner == context_.runner) return;
+    if (rule.any_query && rule.allowed_analysis_providers.contains(context_.runner)) return;
+    if (!rule.any_query) {
+      Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
+          absl::StrCat("table '", table.name,
+                       "' may only be read by analysis templates its owner approved"),
+          "run an approved template with 'parley template run'");
+      return;
+    }
+    Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
+        absl::StrCat("member '", context_.runner, "' is not an allowed analysis provider of table '",
+                     table.name, "'"),
+        absl::StrCat("allowed providers: ", absl::StrJoin(rule.allowed_analysis_providers, ", ")));
+  }
+
+  void CheckReceivers(const sql::TableSchema& table, const CustomRule& rule) {
+    if (rule.allowed_result_receivers.empty()) return;
+    for (const std::string& receiver : context_.receivers) {
+      if (rule.allowed_result_receivers.contains(receiver)) continue;
+      Add("receiver_not_allowed", &table, "", "", -1,
+          absl::StrCat("member '", receiver, "' may not receive results computed from table '",
+                       table.name, "'"),
+          absl::StrCat("allowed receivers: ", absl::StrJoin(rule.allowed_result_receivers, ", ")));
+    }
+  }
+
+  void CheckFunctions() {
+    StatementWalker walker([this](const BoundExpr& expr) {
+      switch (expr.kind) {
+        case BoundExprKind::kScalar:
+        case BoundExprKind::kAggregate:
+        case BoundExprKind::kWindow:
+          if (!CustomFunctions().contains(expr.name)) {
+            Add("function_not_allowed", nullptr, "", "", expr.location,
+                absl::StrCat("function ", absl::AsciiStrToUpper(expr.name),
+                             " is not allowed in custom queries"),
+                "custom queries may call common aggregate, window, numeric, text and date "
+                "functions");
+          }
+          break;
+        case BoundExprKind::kUnaryOp:
+        case BoundExprKind::kBinaryOp:
+          if (!IsCustomOperator(expr.name)) {
+            Add("operator_not_allowed", nullptr, "", "", expr.location,
+                absl::StrCat("operator '", expr.name, "' is not allowed in custom queries"));
+          }
+          break;
+        default:
+          break;
+      }
+    });
+    walker.Query(query_);
+  }
+
+  void CheckOutputs() {
+    Lineage lineage;
+    for (size_t i = 0; i < query_.select.size(); ++i) {
+      const sql::BoundSelectItem& item = query_.select[i];
+      for (const BaseColumn& column : lineage.Output(query_, i)) {
+        const Rule* rule = rules_.RuleFor(column.first->name);
+        if (rule == nullptr || rule->kind != RuleKind::kCustom ||
+            !rule->custom.disallowed_output_columns.contains(column.second)) {
+          continue;
+        }
+        Add("disallowed_output_column", column.first, column.second, sql::kClauseSelect,
+            item.location,
+            absl::StrCat("output column '", item.output_name, "' is derived from column '",
+                         column.second, "' of table '", column.first->name,
+                         "', which may not be output"),
+            "disallowed columns may be used in joins, filters and ordering, but nothing "
+            "derived from them may be returned");
+      }
+    }
+  }
+
+  const BoundQuery& query_;
+  const RuleProvider& rules_;
+  const CheckContext& context_;
+  Verdict& verdict_;
+};
+
+}  // namespace
 
 void CheckCustom(const sql::BoundQuery& query, const RuleProvider& rules,
                  const CheckContext& context, Verdict& verdict) {
-  Violation violation;
-  violation.code = "custom_rules_unavailable";
-  violation.rule = "custom";
-  violation.message = "custom rules cannot be checked yet";
-  verdict.violations.push_back(std::move(violation));
+  CustomChecker(query, rules, context, verdict).Run();
 }
 
 }  // namespace parley::policy

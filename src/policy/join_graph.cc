@@ -25,12 +25,15 @@ class JoinConditionChecker {
     if (!from.is_join) return;
     CheckFrom(*from.left);
     CheckFrom(*from.right);
-    if (from.on) CheckCondition(*from.on);
+    if (from.on) graph_ = CheckCondition(*from.on, graph_);
   }
 
  private:
-  void CheckCondition(const BoundExpr& expr) {
+  // Returns which tables are joined once the condition holds, given those `before` it: AND
+  // joins what either side does; OR only what both sides do, as a row may satisfy one alone.
+  JoinGraph CheckCondition(const BoundExpr& expr, const JoinGraph& before) {
     const char* clause = sql::kClauseJoinOn;
+    JoinGraph joined = before;
     if (expr.kind == BoundExprKind::kBinaryOp && (expr.name == "AND" || expr.name == "OR")) {
       for (const sql::BoundTable& table : query_.tables) {
         const std::set<std::string>& allowed = host_.JoinOperatorsOf(table.index);
@@ -41,26 +44,27 @@ class JoinConditionChecker {
                        "");
         }
       }
-      CheckCondition(*expr.args[0]);
-      CheckCondition(*expr.args[1]);
-      return;
+      JoinGraph left = CheckCondition(*expr.args[0], before);
+      if (expr.name == "AND") return CheckCondition(*expr.args[1], left);
+      return JoinGraph::Common(left, CheckCondition(*expr.args[1], before));
     }
     if (expr.kind != BoundExprKind::kBinaryOp || expr.name != "=") {
       host_.Report(
           "join_condition_not_equality", -1, "", clause, expr.location,
           "JOIN … ON may only contain equalities between join columns, combined with AND or OR",
           "");
-      return;
+      return joined;
     }
     int left = Operand(*expr.args[0]);
     int right = Operand(*expr.args[1]);
-    if (left < 0 || right < 0) return;
+    if (left < 0 || right < 0) return joined;
     if (left == right) {
       host_.Report("join_condition_same_table", left, "", clause, expr.location,
                    "JOIN … ON must compare join columns of two different tables", "");
-      return;
+      return joined;
     }
-    graph_.Connect(left, right);
+    joined.Connect(left, right);
+    return joined;
   }
 
   // Checks one side of a join equality: exactly one join column, with what the host allows
@@ -109,14 +113,24 @@ JoinGraph::JoinGraph(size_t tables) : parent_(tables) {
   std::iota(parent_.begin(), parent_.end(), 0);
 }
 
-int JoinGraph::Find(int i) {
+int JoinGraph::Find(int i) const {
   while (parent_[i] != i) i = parent_[i] = parent_[parent_[i]];
   return i;
 }
 
 void JoinGraph::Connect(int a, int b) { parent_[Find(a)] = Find(b); }
 
-bool JoinGraph::Connected(int a, int b) { return Find(a) == Find(b); }
+bool JoinGraph::Connected(int a, int b) const { return Find(a) == Find(b); }
+
+JoinGraph JoinGraph::Common(const JoinGraph& a, const JoinGraph& b) {
+  JoinGraph common(a.parent_.size());
+  for (size_t i = 0; i < a.parent_.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (a.Connected(i, j) && b.Connected(i, j)) common.Connect(i, j);
+    }
+  }
+  return common;
+}
 
 void CheckJoinConditions(const sql::BoundQuery& query, JoinCheckHost& host, JoinGraph& graph) {
   JoinConditionChecker checker(query, host, graph);

@@ -23,11 +23,13 @@ class JoinGraph {
  public:
   explicit JoinGraph(size_t tables);
   void Connect(int a, int b);
-  bool Connected(int a, int b);
+  bool Connected(int a, int b) const;
+  // The connections both graphs have (of conditions ORed together: either may hold alone).
+  static JoinGraph Common(const JoinGraph& a, const JoinGraph& b);
 
  private:
-  int Find(int i);
-  std::vector<int> parent_;
+  int Find(int i) const;
+  mutable std::vector<int> parent_;  // path compression is not a visible change
 };
 
 // What the join checks need from the checker of one rule kind. The query must be flat and every
@@ -49,7 +51,8 @@ class JoinCheckHost {
 };
 
 // Checks every JOIN … ON condition of `query.from`, reporting to `host`, and connects in `graph`
-// the tables of each valid equality.
+// the tables each condition joins: every valid equality of an AND, and of an OR only the tables
+// that both of its sides join, since a row may satisfy one side alone.
 void CheckJoinConditions(const sql::BoundQuery& query, JoinCheckHost& host, JoinGraph& graph);
 
 // Reports join_required for every table occurrence for which `required(index)` holds, whose

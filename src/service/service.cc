@@ -176,14 +176,19 @@ struct Service::Impl {
     return context;
   }
 
-  // Parse → bind → check → rewrite → render. A rejection is in the verdict; a query that does
-  // not parse or bind is an InvalidArgument error.
-  absl::StatusOr<Explanation> Analyze(const QueryContext& context, const std::string& sql,
-                                      sql::BoundQuery* bound_out = nullptr) {
-    auto start = std::chrono::steady_clock::now();
-    CatalogSchemas schemas(context.tables);
+  // What is analysed: the text recorded for the query, the text parsed (a template's with `$n`
+  // for its parameters), typed parameter values, and who asks for whom.
+  struct Request {
+    std::string sql;        // as submitted (a template's own text)
+    std::string parse_sql;  // what the parser reads
+    sql::BindOptions bind;
+    std::string template_id;
+    std::vector<std::string> receivers;
+  };
+
+  absl::StatusOr<CatalogRules> LoadRules(const std::vector<catalog::Table>& tables) {
     CatalogRules rules;
-    for (const catalog::Table& table : context.tables) {
+    for (const catalog::Table& table : tables) {
       if (!table.rule_json) continue;
       auto rule = policy::ParseRule(*table.rule_json, table.allowed_columns);
       if (!rule.ok()) {
@@ -193,37 +198,50 @@ struct Service::Impl {
       }
       rules.rules_[table.name] = *std::move(rule);
     }
-    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(sql));
-    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound, sql::Bind(*statement, schemas, sql));
+    return rules;
+  }
+
+  // Parse → bind → check → rewrite → render. A rejection is in the verdict; a query that does
+  // not parse or bind is an InvalidArgument error.
+  absl::StatusOr<Explanation> Analyze(const QueryContext& context, const Request& request) {
+    auto start = std::chrono::steady_clock::now();
+    CatalogSchemas schemas(context.tables);
+    PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, LoadRules(context.tables));
+    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(request.parse_sql));
+    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound,
+                            sql::Bind(*statement, schemas, request.parse_sql, request.bind));
     Explanation explanation;
     std::set<std::string> seen;
     for (const sql::BoundTable* table : bound.BaseTables()) {
-      if (seen.insert(table->schema->name).second) explanation.tables.push_back(table->schema->name);
+      if (seen.insert(table->schema->name).second) {
+        explanation.tables.push_back(table->schema->name);
+      }
     }
-    explanation.verdict = policy::Check(bound, rules, context.member.name, sql);
+    policy::CheckContext check{context.member.name, request.template_id, request.receivers};
+    explanation.verdict = policy::Check(bound, rules, check, request.parse_sql);
     if (explanation.verdict.allowed()) {
       rewrite::ApplyThresholds(bound, explanation.verdict.thresholds);
       explanation.rendered_sql = rewrite::RenderDuckDb(bound);
     }
     explanation.front_end_micros = MicrosSince(start);
-    if (bound_out != nullptr) *bound_out = std::move(bound);
     return explanation;
   }
 
-  // The record keeps the receivers the runner named, as "query.submitted" did, so that the
-  // rejection reads the same in the query list and the audit log.
-  absl::Status RecordRejection(const QueryContext& context, const std::string& sql,
+  // Checks and runs a request whose receivers are validated; records and audits the outcome.
+  absl::StatusOr<QueryOutcome> RunRequest(const QueryContext& context, const Request& request);
+
+  absl::Status RecordRejection(const QueryContext& context, const Request& request,
                                const std::string& verdict_json,
-                               const std::vector<std::string>& tables,
-                               const std::vector<std::string>& receivers, int64_t* id) {
+                               const std::vector<std::string>& tables, int64_t* id) {
     catalog::QueryRecord record;
     record.collaboration = context.collaboration.name;
     record.runner = context.member.name;
-    record.sql = sql;
+    record.sql = request.sql;
+    record.template_id = request.template_id;
     record.status = catalog::QueryStatus::kRejected;
     record.verdict_json = verdict_json;
     record.tables = tables;
-    record.receivers = receivers;
+    record.receivers = request.receivers;
     PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record));
     return absl::OkStatus();
   }
@@ -439,9 +457,17 @@ absl::Status Service::SetRule(const std::string& actor, const std::string& colla
 
 absl::StatusOr<Explanation> Service::Explain(const std::string& actor,
                                              const std::string& collaboration,
-                                             const std::string& sql) {
+                                             const std::string& sql,
+                                             std::vector<std::string> receivers) {
   PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(actor, collaboration));
-  absl::StatusOr<Explanation> explanation = impl_->Analyze(context, sql);
+  Impl::Request request{sql, sql, {}, "", {}};
+  // Explain judges the receivers a run would have; a runner who cannot receive and names none
+  // gets the verdict on everything else.
+  if (!receivers.empty() || context.member.can_receive) {
+    PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                            impl_->ValidateReceivers(context, std::move(receivers)));
+  }
+  absl::StatusOr<Explanation> explanation = impl_->Analyze(context, request);
   Json details = {{"sql_sha256", crypto::Sha256Hex(sql)},
                   {"allowed", explanation.ok() && explanation->verdict.allowed()}};
   PARLEY_RETURN_IF_ERROR(
@@ -453,58 +479,71 @@ absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers) {
   PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(actor, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(receivers, impl_->ValidateReceivers(context, std::move(receivers)));
-  Json submitted = {{"sql_sha256", crypto::Sha256Hex(sql)}, {"receivers", receivers}};
+  Impl::Request request{sql, sql, {}, "", {}};
+  PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                          impl_->ValidateReceivers(context, std::move(receivers)));
+  return impl_->RunRequest(context, request);
+}
+
+absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& context,
+                                                       const Request& request) {
+  const std::string& actor = context.member.name;
+  const std::string& collaboration = context.collaboration.name;
+  Json submitted = {{"sql_sha256", crypto::Sha256Hex(request.sql)},
+                    {"receivers", request.receivers}};
+  if (!request.template_id.empty()) submitted["template_id"] = request.template_id;
   PARLEY_RETURN_IF_ERROR(
-      impl_->store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+      store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
 
   QueryOutcome outcome;
-  outcome.receivers = receivers;
-  absl::StatusOr<Explanation> explanation = impl_->Analyze(context, sql);
+  outcome.receivers = request.receivers;
+  absl::StatusOr<Explanation> explanation = Analyze(context, request);
   if (!explanation.ok()) {
     if (!absl::IsInvalidArgument(explanation.status())) return explanation.status();
     Json verdict = Json::array(
         {{{"code", "invalid_query"}, {"message", std::string(explanation.status().message())}}});
     PARLEY_RETURN_IF_ERROR(
-        impl_->RecordRejection(context, sql, verdict.dump(), {}, receivers, &outcome.query_id));
+        RecordRejection(context, request, verdict.dump(), {}, &outcome.query_id));
     return explanation.status();
   }
   outcome.explanation = *std::move(explanation);
   if (!outcome.explanation.verdict.allowed()) {
-    PARLEY_RETURN_IF_ERROR(impl_->RecordRejection(
-        context, sql, policy::ViolationsJson(outcome.explanation.verdict.violations),
-        outcome.explanation.tables, receivers, &outcome.query_id));
+    PARLEY_RETURN_IF_ERROR(RecordRejection(
+        context, request, policy::ViolationsJson(outcome.explanation.verdict.violations),
+        outcome.explanation.tables, &outcome.query_id));
     return outcome;
   }
 
   catalog::QueryRecord record;
   record.collaboration = collaboration;
   record.runner = actor;
-  record.sql = sql;
+  record.sql = request.sql;
+  record.template_id = request.template_id;
   record.rendered_sql = outcome.explanation.rendered_sql;
-  record.receivers = receivers;
+  record.receivers = request.receivers;
   record.tables = outcome.explanation.tables;
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<exec::ResultTable> result = impl_->Execute(context, outcome.explanation);
+  absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);
   if (!result.ok()) {
     record.status = catalog::QueryStatus::kFailed;
     record.error = std::string(result.status().message());
-    PARLEY_RETURN_IF_ERROR(impl_->store->RecordQuery(record).status());
+    PARLEY_RETURN_IF_ERROR(store->RecordQuery(record).status());
     return result.status();
   }
   // The result is stored once, for its receivers; the name is unique before the query id exists.
   std::string stem =
       absl::StrCat("result-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
-                   crypto::Sha256Hex(absl::StrCat(sql, actor)).substr(0, 8));
-  std::filesystem::path path = impl_->ResultPath(collaboration, stem);
+                   crypto::Sha256Hex(absl::StrCat(request.sql, actor)).substr(0, 8));
+  std::filesystem::path path = ResultPath(collaboration, stem);
   PARLEY_RETURN_IF_ERROR(WritePrivateFile(path, ResultToJson(*result)));
   record.status = catalog::QueryStatus::kSucceeded;
   record.result_path = path.string();
   record.row_count = static_cast<int64_t>(result->rows.size());
-  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, impl_->store->RecordQuery(record));
+  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
   outcome.row_count = record.row_count;
-  if (std::find(receivers.begin(), receivers.end(), actor) != receivers.end()) {
+  if (std::find(request.receivers.begin(), request.receivers.end(), actor) !=
+      request.receivers.end()) {
     outcome.result = *std::move(result);
   }
   return outcome;

@@ -102,7 +102,8 @@ class Service {
 
   // Checks a query without running it: the verdict and the SQL the engine would run.
   absl::StatusOr<Explanation> Explain(const std::string& actor, const std::string& collaboration,
-                                      const std::string& sql);
+                                      const std::string& sql,
+                                      std::vector<std::string> receivers = {});
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
   // outcome whose verdict lists the violations, and nothing runs.
   absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,

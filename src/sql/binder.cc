@@ -92,9 +92,16 @@ class Binder {
                          location);
           }
         }
+        // A CTE body sees no enclosing query: it is self-contained wherever it is referenced.
+        std::vector<bool> visibility;
+        for (Scope& scope : scopes_) {
+          visibility.push_back(scope.visible);
+          scope.visible = false;
+        }
         ++nesting_;
         absl::StatusOr<std::shared_ptr<BoundQuery>> body = BindStatement(*statement.ctes[i]);
         --nesting_;
+        for (size_t j = 0; j < scopes_.size(); ++j) scopes_[j].visible = visibility[j];
         if (!body.ok()) return body.status();
         int id = next_cte_id_++;
         query->ctes.push_back(BoundCte{id, name, *body, location});

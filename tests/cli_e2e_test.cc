@@ -2,18 +2,10 @@
 // own, runs the real executable as a child process and asserts what a user sees — stdout, stderr,
 // the exit code and the files written. Query results are compared with plain DuckDB running the
 // equivalent SQL (thresholds written by hand as HAVING clauses) over the same files.
-#include <fcntl.h>
-#include <spawn.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,12 +14,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "exec/duckdb_api.h"
+#include "cli_test_support.h"
 #include "exec/engine.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
 
 namespace parley {
 namespace {
@@ -36,110 +26,18 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using Rows = std::vector<std::vector<std::string>>;
-
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitRejected = 3;
-
-std::string ParleyBinary() {
-  const char* binary = std::getenv("PARLEY_BINARY");
-  return binary != nullptr && *binary != '\0' ? binary : PARLEY_BINARY_DEFAULT;
-}
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void WriteText(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Outcome& outcome) {
-  return os << "exit " << outcome.exit_code << "\n--- stdout ---\n"
-            << outcome.out << "--- stderr ---\n"
-            << outcome.err;
-}
-
-// Runs `arguments` (argv[0] excluded) with stdout and stderr captured through files in
-// `scratch`. PARLEY_AS and PARLEY_HOME are removed from the child's environment so that only
-// the flags a test passes count.
-Outcome Spawn(const std::vector<std::string>& arguments, const fs::path& scratch) {
-  std::string binary = ParleyBinary();
-  std::vector<char*> argv;
-  argv.push_back(binary.data());
-  std::vector<std::string> copies = arguments;
-  for (std::string& argument : copies) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-
-  std::vector<char*> envp;
-  for (char** variable = environ; *variable != nullptr; ++variable) {
-    if (absl::StartsWith(*variable, "PARLEY_AS=") || absl::StartsWith(*variable, "PARLEY_HOME=")) {
-      continue;
-    }
-    envp.push_back(*variable);
-  }
-  envp.push_back(nullptr);
-
-  std::string out_path = (scratch / "stdout.txt").string();
-  std::string err_path = (scratch / "stderr.txt").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  pid_t pid = 0;
-  Outcome outcome;
-  int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    outcome.err = absl::StrCat("cannot start ", binary, ": ", std::strerror(spawned));
-    return outcome;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  outcome.out = ReadText(out_path);
-  outcome.err = ReadText(err_path);
-  return outcome;
-}
-
-// A CSV file written by Parley: header and rows, split on commas (the test data hold none).
-struct Csv {
-  std::vector<std::string> header;
-  Rows rows;
-};
-
-Csv ParseCsv(const std::string& text) {
-  Csv csv;
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
-    if (i == 0) {
-      csv.header = fields;
-    } else {
-      csv.rows.push_back(fields);
-    }
-  }
-  return csv;
-}
-
-Rows Sorted(Rows rows) {
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
+using cli_test::CliTest;
+using cli_test::Csv;
+using cli_test::kExitError;
+using cli_test::kExitRejected;
+using cli_test::kExitUsage;
+using cli_test::Outcome;
+using cli_test::ParseCsv;
+using cli_test::ReadText;
+using cli_test::Rows;
+using cli_test::Sorted;
+using cli_test::Spawn;
+using cli_test::WriteText;
 
 // The retailer's households: 300 rows; e-mails e0001..e0300. Every 40th household is 65+ and
 // every 50th (from the 7th) has 6 people, so those segments stay below the threshold of 10.
@@ -192,43 +90,16 @@ constexpr char kJoin[] = "FROM retail r JOIN loyalty l ON r.hashed_email = l.has
 constexpr char kThresholds[] =
     "HAVING count(DISTINCT r.household_id) >= 10 AND count(DISTINCT l.hashed_email) >= 2";
 
-class CliE2eTest : public ::testing::Test {
+class CliE2eTest : public CliTest {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "parley_e2e_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = fs::path(pattern);
-    scratch_ = dir_ / "scratch";
-    fs::create_directories(scratch_);
-    home_ = (dir_ / "home").string();
+    CliTest::SetUp();
+    if (HasFatalFailure()) return;
     retail_csv_ = (dir_ / "retail.csv").string();
     loyalty_parquet_ = (dir_ / "loyalty.parquet").string();
     WriteText(retail_csv_, RetailCsv());
-    auto db = exec::OpenInMemoryDatabase({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    oracle_ = std::move(db).value();
     Exec(absl::StrCat("COPY (", kLoyaltySql, ") TO ", exec::QuoteString(loyalty_parquet_),
                       " (FORMAT parquet)"));
-  }
-
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Outcome Parley(const std::vector<std::string>& arguments) {
-    std::vector<std::string> all = {"--home", home_};
-    all.insert(all.end(), arguments.begin(), arguments.end());
-    return Spawn(all, scratch_);
-  }
-
-  Outcome As(const std::string& member, std::vector<std::string> arguments) {
-    arguments.insert(arguments.begin(), {"--as", member});
-    return Parley(arguments);
-  }
-
-  // Runs a command that must succeed.
-  Outcome Ok(const std::string& member, const std::vector<std::string>& arguments) {
-    Outcome outcome = As(member, arguments);
-    EXPECT_EQ(outcome.exit_code, 0) << absl::StrJoin(arguments, " ") << "\n" << outcome;
-    return outcome;
   }
 
   // The campaign: the retailer (no abilities) creates it and adds the supplier (query, receive)
@@ -246,13 +117,7 @@ class CliE2eTest : public ::testing::Test {
     Ok("supplier", {"rule", "set", "-c", "campaign", "loyalty", "--json", kLoyaltyRule});
   }
 
-  void Exec(const std::string& sql) {
-    absl::Status status = exec::ExecuteStatement(oracle_.connection.get(), sql, "oracle");
-    ASSERT_TRUE(status.ok()) << status << "\n" << sql;
-  }
-
-  // Plain DuckDB over the same files: the rows of `sql`, every value cast to text as Parley
-  // renders it (NULL as the empty string, as in Parley's CSV).
+  // Plain DuckDB over the same files: the rows of `sql` (see OracleRows).
   Rows Oracle(const std::string& sql) {
     for (const std::string& view :
          {absl::StrCat("CREATE OR REPLACE VIEW retail AS SELECT * FROM read_csv(",
@@ -261,25 +126,7 @@ class CliE2eTest : public ::testing::Test {
                        exec::QuoteString(loyalty_parquet_), ")")}) {
       Exec(view);
     }
-    exec::DuckResult result;
-    std::string as_text = absl::StrCat("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (", sql, ") AS o");
-    Rows rows;
-    if (duckdb_query(oracle_.connection.get(), as_text.c_str(), result.out()) == DuckDBError) {
-      ADD_FAILURE() << duckdb_result_error(&result.get()) << "\n" << sql;
-      return rows;
-    }
-    for (idx_t row = 0; row < duckdb_row_count(&result.get()); ++row) {
-      std::vector<std::string>& values = rows.emplace_back();
-      for (idx_t column = 0; column < duckdb_column_count(&result.get()); ++column) {
-        if (duckdb_value_is_null(&result.get(), column, row)) {
-          values.emplace_back();
-        } else {
-          exec::DuckString text(duckdb_value_varchar(&result.get(), column, row));
-          values.emplace_back(text.get());
-        }
-      }
-    }
-    return rows;
+    return OracleRows(sql);
   }
 
   // Runs `sql` as the supplier into a CSV file and returns what Parley wrote.
@@ -290,12 +137,8 @@ class CliE2eTest : public ::testing::Test {
     return ParseCsv(ReadText(output));
   }
 
-  fs::path dir_;
-  fs::path scratch_;
-  std::string home_;
   std::string retail_csv_;
   std::string loyalty_parquet_;
-  exec::InMemoryDatabase oracle_;
 };
 
 // --- the happy path ------------------------------------------------------------------------

@@ -1004,15 +1004,15 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, query.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, query.collaboration, query.runner).status());
-  PARLEY_RETURN_IF_ERROR(Write(
-      db,
-      "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
-      "verdict_json, rendered_sql, receivers, table_names, result_path, "
-      "row_count, error, created_at, template_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      collaboration_id, query.runner, query.sql, QueryStatusName(query.status), query.verdict_json,
-      query.rendered_sql, receivers, tables, query.result_path, query.row_count, query.error, now,
-      query.template_id));
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
+                               "verdict_json, rendered_sql, receivers, table_names, result_path, "
+                               "row_count, error, created_at, template_id) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               collaboration_id, query.runner, query.sql,
+                               QueryStatusName(query.status), query.verdict_json,
+                               query.rendered_sql, receivers, tables, query.result_path,
+                               query.row_count, query.error, now, query.template_id));
   int64_t id = sqlite3_last_insert_rowid(db);
   // Metadata only: the SQL text, the verdict and the error message can all quote data values
   // (literals, DuckDB conversion errors), so none of them enters the shared log.
@@ -1040,7 +1040,8 @@ absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::
   PARLEY_RETURN_IF_ERROR(GetMember(db, collaboration_id, analysis.collaboration, actor).status());
   PARLEY_ASSIGN_OR_RETURN(
       Statement existing,
-      Statement::Prepare(db, "SELECT 1 FROM templates WHERE collaboration_id = ? AND template_id = ?"));
+      Statement::Prepare(db,
+                         "SELECT 1 FROM templates WHERE collaboration_id = ? AND template_id = ?"));
   PARLEY_RETURN_IF_ERROR(existing.Bind(collaboration_id, analysis.id));
   PARLEY_ASSIGN_OR_RETURN(bool found, existing.Step());
   if (found) {
@@ -1048,11 +1049,12 @@ absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::
                                                  " already exists in collaboration ",
                                                  Quote(analysis.collaboration)));
   }
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO templates (collaboration_id, template_id, name, author, "
-                               "sql_text, parameters_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               collaboration_id, analysis.id, analysis.name, actor, analysis.sql,
-                               analysis.parameters_json, now));
+  PARLEY_RETURN_IF_ERROR(
+      Write(db,
+            "INSERT INTO templates (collaboration_id, template_id, name, author, "
+            "sql_text, parameters_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            collaboration_id, analysis.id, analysis.name, actor, analysis.sql,
+            analysis.parameters_json, now));
   Json details = {{"template_id", analysis.id}, {"name", analysis.name}};
   PARLEY_RETURN_IF_ERROR(
       AppendAuditEntry(db, now, analysis.collaboration, actor, "template.create", details));
@@ -1066,8 +1068,8 @@ absl::StatusOr<std::vector<AnalysisTemplate>> Store::ListTemplates(
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(
       Statement statement,
-      Statement::Prepare(db, absl::StrCat(kTemplateColumns,
-                                          "WHERE t.collaboration_id = ? ORDER BY t.id")));
+      Statement::Prepare(
+          db, absl::StrCat(kTemplateColumns, "WHERE t.collaboration_id = ? ORDER BY t.id")));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
   std::vector<AnalysisTemplate> templates;
   while (true) {

@@ -97,9 +97,9 @@ struct QueryRecord {
   std::vector<std::string> tables;  // names of the tables the query touched
   std::string result_path;          // where the result was stored (empty if none)
   int64_t row_count = 0;
-  std::string error;       // execution error, for kFailed
+  std::string error;        // execution error, for kFailed
   std::string template_id;  // the analysis template run, empty for a free-form query
-  int64_t created_at = 0;  // assigned from the clock by RecordQuery
+  int64_t created_at = 0;   // assigned from the clock by RecordQuery
 };
 
 // An analysis template as stored: its id is the SHA-256 of its canonical content, computed and

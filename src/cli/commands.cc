@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -112,6 +113,8 @@ class Cli {
     AddTableCommands();
     AddRuleCommands();
     AddQueryCommands();
+    AddTemplateCommands();
+    AddPolicyCommand();
     AddAuditCommands();
     AddDemoCommand();
   }
@@ -345,18 +348,35 @@ class Cli {
     return 0;
   }
 
+  // What a run did: the violations (exit 3), or where the result went and, for a receiver, the
+  // result itself.
+  int Report(const absl::StatusOr<service::QueryOutcome>& outcome) {
+    if (!outcome.ok()) return Fail(outcome.status());
+    if (!outcome->explanation.verdict.allowed()) {
+      PrintRejection(std::cerr, outcome->explanation);
+      return kExitRejected;
+    }
+    std::cerr << "query " << outcome->query_id << ": " << outcome->row_count << " rows for "
+              << absl::StrJoin(outcome->receivers, ", ") << "\n";
+    if (!outcome->result) return 0;
+    return WriteOrPrint(*outcome->result);
+  }
+
   void AddQueryCommands() {
     CLI::App* group = Group("query", "explain, run and fetch queries");
     auto* explain =
         group->add_subcommand("explain", "the verdict and the SQL the engine would run");
     AddQueryOptions(explain);
+    explain->add_option("--receiver", receivers_,
+                        "a member who would receive the result (repeatable; default: --as)");
     Add(explain, [this] {
       if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto explanation = (*service)->Explain(globals_.as, globals_.collaboration, *text);
+      auto explanation =
+          (*service)->Explain(globals_.as, globals_.collaboration, *text, receivers_);
       if (!explanation.ok()) return Fail(explanation.status());
       PrintExplanation(std::cout, *explanation);
       return explanation->verdict.allowed() ? 0 : kExitRejected;
@@ -374,16 +394,7 @@ class Cli {
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto outcome = (*service)->Run(globals_.as, globals_.collaboration, *text, receivers_);
-      if (!outcome.ok()) return Fail(outcome.status());
-      if (!outcome->explanation.verdict.allowed()) {
-        PrintRejection(std::cerr, outcome->explanation);
-        return kExitRejected;
-      }
-      std::cerr << "query " << outcome->query_id << ": " << outcome->row_count << " rows for "
-                << absl::StrJoin(outcome->receivers, ", ") << "\n";
-      if (!outcome->result) return 0;
-      return WriteOrPrint(*outcome->result);
+      return Report((*service)->Run(globals_.as, globals_.collaboration, *text, receivers_));
     });
 
     auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
@@ -411,6 +422,167 @@ class Cli {
                   << "  rows " << q.row_count << "  receivers " << absl::StrJoin(q.receivers, ",")
                   << "\n";
       }
+      return 0;
+    });
+
+    auto* log = group->add_subcommand(
+        "log", "the queries that touched your tables (when the collaboration logs queries)");
+    AddCollaborationOption(log);
+    Add(log, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto queries = (*service)->QueryLog(globals_.as, globals_.collaboration);
+      if (!queries.ok()) return Fail(queries.status());
+      if (queries->empty()) {
+        std::cout << "no logged query touched a table of " << globals_.as << "\n";
+        return 0;
+      }
+      for (size_t i = 0; i < queries->size(); ++i) {
+        if (i > 0) std::cout << "\n";
+        PrintQueryLogEntry(std::cout, (*queries)[i]);
+      }
+      return 0;
+    });
+  }
+
+  // `--param name=value` flags as a map. The values are the caller's own; the message repeats
+  // only the flag's form.
+  absl::StatusOr<std::map<std::string, std::string>> ParameterValues() {
+    std::map<std::string, std::string> values;
+    for (const std::string& flag : parameter_flags_) {
+      size_t equals = flag.find('=');
+      if (equals == std::string::npos || equals == 0) {
+        return absl::InvalidArgumentError(
+            "--param takes name=value when running a template (e.g. --param min_spend=1000)");
+      }
+      std::string name = flag.substr(0, equals);
+      if (!values.emplace(name, flag.substr(equals + 1)).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("parameter '", name, "' is given more than once"));
+      }
+    }
+    return values;
+  }
+
+  void AddTemplateCommands() {
+    CLI::App* group = Group("template", "analysis templates: create, review, approve and run them");
+    auto* create = group->add_subcommand(
+        "create", "store a parameterised query; prints its id (the SHA-256 of its content)");
+    AddQueryOptions(create);
+    create->add_option("name", new_template_.name, "a name for people")->required();
+    create->add_option("--param", parameter_flags_,
+                       "a parameter used as :name in the SQL: name:type[=default], type one of "
+                       "integer, number, text, date, boolean (repeatable)");
+    Add(create, [this] {
+      if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
+      auto text = QueryText();
+      if (!text.ok()) return Fail(text.status());
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      new_template_.collaboration = globals_.collaboration;
+      new_template_.sql = *text;
+      new_template_.parameter_specs = parameter_flags_;
+      auto id = (*service)->CreateTemplate(globals_.as, new_template_);
+      if (!id.ok()) return Fail(id.status());
+      auto view = (*service)->ShowTemplate(globals_.as, globals_.collaboration, *id);
+      if (!view.ok()) return Fail(view.status());
+      std::cout << *id << "\n" << TemplateSummary(*view) << "\n";
+      return 0;
+    });
+
+    auto* show = group->add_subcommand(
+        "show", "a template for review: its SQL, parameters, tables and approvals");
+    AddCollaborationOption(show);
+    show->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
+    Add(show, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto view = (*service)->ShowTemplate(globals_.as, globals_.collaboration, template_id_);
+      if (!view.ok()) return Fail(view.status());
+      PrintTemplate(std::cout, *view);
+      return 0;
+    });
+
+    auto* list = group->add_subcommand("list", "the templates of a collaboration");
+    AddCollaborationOption(list);
+    Add(list, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto views = (*service)->ListTemplates(globals_.as, globals_.collaboration);
+      if (!views.ok()) return Fail(views.status());
+      for (const service::TemplateView& view : *views) PrintTemplateLine(std::cout, view);
+      return 0;
+    });
+
+    // approve and revoke: the owner of a table with a custom rule changes its allowed_analyses.
+    using Change = absl::Status (service::Service::*)(const std::string&, const std::string&,
+                                                      const std::string&, const std::string&);
+    struct Approval {
+      const char* name;
+      const char* description;
+      Change change;
+      const char* done;
+    };
+    for (const Approval& approval :
+         {Approval{"approve", "let a template read a table you own (its custom rule)",
+                   &service::Service::ApproveTemplate, "approved"},
+          Approval{"revoke", "withdraw a template's approval for a table you own",
+                   &service::Service::RevokeTemplate, "revoked"}}) {
+      auto* command = group->add_subcommand(approval.name, approval.description);
+      AddCollaborationOption(command);
+      command->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
+      command->add_option("--table", template_table_, "a table you own with a custom rule")
+          ->required();
+      Add(command, [this, approval] {
+        auto service = OpenService();
+        if (!service.ok()) return Fail(service.status());
+        absl::Status status = ((**service).*approval.change)(globals_.as, globals_.collaboration,
+                                                             template_id_, template_table_);
+        if (!status.ok()) return Fail(status);
+        auto view = (*service)->ShowTemplate(globals_.as, globals_.collaboration, template_id_);
+        if (!view.ok()) return Fail(view.status());
+        std::cout << approval.done << " template " << ShortId(view->id) << " for table "
+                  << template_table_ << "\n"
+                  << TemplateSummary(*view) << "\n";
+        return 0;
+      });
+    }
+
+    auto* run = group->add_subcommand(
+        "run", "run a template with parameter values; results go to its receivers");
+    AddCollaborationOption(run);
+    run->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
+    run->add_option("--param", parameter_flags_, "a parameter value: name=value (repeatable)");
+    run->add_option("--receiver", receivers_,
+                    "a member who receives the result (repeatable; default: --as)");
+    run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
+    Add(run, [this] {
+      if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
+      auto values = ParameterValues();
+      if (!values.ok()) return Usage(values.status().message());
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      return Report((*service)->RunTemplate(globals_.as, globals_.collaboration, template_id_,
+                                            *values, receivers_));
+    });
+  }
+
+  void AddPolicyCommand() {
+    auto* policy = app_.add_subcommand(
+        "policy", "what you may ask of each table, before you ask (the consolidated policy)");
+    AddCollaborationOption(policy);
+    Add(policy, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      auto view = (*service)->Policy(globals_.as, globals_.collaboration);
+      if (!view.ok()) return Fail(view.status());
+      // Names for the templates the custom rules approve; the ids alone still say which.
+      std::map<std::string, std::string> names;
+      auto templates = (*service)->ListTemplates(globals_.as, globals_.collaboration);
+      if (templates.ok()) {
+        for (const service::TemplateView& t : *templates) names[t.id] = t.name;
+      }
+      PrintPolicy(std::cout, globals_.collaboration, *view, names);
       return 0;
     });
   }
@@ -488,6 +660,9 @@ class Cli {
   std::string query_sql_, query_file_, output_;
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
+  service::NewTemplate new_template_;
+  std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
+  std::string template_id_, template_table_;
   DemoOptions demo_;
 };
 

@@ -1,13 +1,109 @@
 #include "cli/output.h"
 
-#include <ostream>
+#include <time.h>
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "policy/rule.h"
 #include "policy/verdict.h"
 
 namespace parley::cli {
+namespace {
+
+// Every line of `text` prefixed with `prefix`, each ending in a newline.
+std::string Indented(const std::string& text, const std::string& prefix) {
+  std::string indented;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    absl::StrAppend(&indented, prefix, std::string(line), "\n");
+  }
+  return indented;
+}
+
+std::string ListOrNone(const std::set<std::string>& items, const std::string& none = "none") {
+  return items.empty() ? none : absl::StrJoin(items, ", ");
+}
+
+std::string Padded(const std::string& text, size_t width) {
+  return text + std::string(width > text.size() ? width - text.size() : 0, ' ');
+}
+
+// Violations as stored in a query record (policy::ViolationsJson), back into values.
+std::vector<policy::Violation> ViolationsFromJson(const std::string& json) {
+  std::vector<policy::Violation> violations;
+  nlohmann::json array = nlohmann::json::parse(json, nullptr, false);
+  if (!array.is_array()) return violations;
+  for (const nlohmann::json& item : array) {
+    if (!item.is_object()) continue;
+    policy::Violation& v = violations.emplace_back();
+    v.code = item.value("code", "");
+    v.rule = item.value("rule", "");
+    v.table = item.value("table", "");
+    v.owner = item.value("owner", "");
+    v.column = item.value("column", "");
+    v.clause = item.value("clause", "");
+    v.position = item.value("position", "");
+    v.message = item.value("message", "");
+    v.hint = item.value("hint", "");
+  }
+  return violations;
+}
+
+void PrintAggregationRule(std::ostream& out, const policy::AggregationRule& rule) {
+  out << "      dimension columns: " << ListOrNone(rule.dimension_columns) << "\n";
+  out << "      join columns: " << ListOrNone(rule.join_columns) << "\n";
+  std::vector<std::string> aggregates;
+  for (const auto& [column, functions] : rule.aggregate_columns) {
+    aggregates.push_back(absl::StrCat(column, " (", absl::StrJoin(functions, ", "), ")"));
+  }
+  out << "      aggregate columns: "
+      << (aggregates.empty() ? "none" : absl::StrJoin(aggregates, "; ")) << "\n";
+  out << "      scalar functions: " << ListOrNone(rule.scalar_functions) << "\n";
+  out << "      join operators: " << ListOrNone(rule.allowed_join_operators) << "\n";
+  out << "      join required: "
+      << (rule.join_required_query_runner ? "yes, with a table of the query runner" : "no") << "\n";
+  std::vector<std::string> thresholds;
+  for (const policy::OutputConstraint& constraint : rule.output_constraints) {
+    thresholds.push_back(
+        absl::StrCat("at least ", constraint.minimum, " distinct ", constraint.column, " per row"));
+  }
+  out << "      thresholds: " << (thresholds.empty() ? "none" : absl::StrJoin(thresholds, "; "))
+      << "\n";
+}
+
+void PrintListRule(std::ostream& out, const policy::ListRule& rule) {
+  out << "      join columns: " << ListOrNone(rule.join_columns) << "\n";
+  out << "      list columns: " << ListOrNone(rule.list_columns) << "\n";
+  out << "      join operators: " << ListOrNone(rule.allowed_join_operators) << "\n";
+}
+
+void PrintCustomRule(std::ostream& out, const policy::CustomRule& rule,
+                     const std::map<std::string, std::string>& template_names) {
+  out << "      free-form queries: "
+      << (rule.any_query ? absl::StrCat("by ", ListOrNone(rule.allowed_analysis_providers))
+                         : std::string("not allowed (approved templates only)"))
+      << "\n";
+  out << "      disallowed output columns: " << ListOrNone(rule.disallowed_output_columns) << "\n";
+  out << "      result receivers: "
+      << ListOrNone(rule.allowed_result_receivers, "any member with the receive ability") << "\n";
+  std::vector<std::string> templates;
+  for (const std::string& id : rule.allowed_analyses) {
+    auto name = template_names.find(id);
+    templates.push_back(
+        name == template_names.end() ? ShortId(id) : absl::StrCat(ShortId(id), " ", name->second));
+  }
+  out << "      approved templates: "
+      << (templates.empty() ? "none" : absl::StrJoin(templates, ", ")) << "\n";
+}
+
+}  // namespace
 
 std::string Abilities(const catalog::Member& member) {
   std::vector<std::string> abilities;
@@ -24,7 +120,8 @@ std::string RuleKindOf(const std::string& rule_json) {
 
 void PrintCollaboration(std::ostream& out, const catalog::Collaboration& collaboration) {
   out << "collaboration " << collaboration.name << "\n";
-  if (!collaboration.description.empty()) out << "  description: " << collaboration.description << "\n";
+  if (!collaboration.description.empty())
+    out << "  description: " << collaboration.description << "\n";
   out << "  creator: " << collaboration.creator << "\n";
   out << "  query logging: " << (collaboration.query_logging ? "on" : "off") << "\n";
   out << "  members:\n";
@@ -79,6 +176,159 @@ void PrintExplanation(std::ostream& out, const service::Explanation& explanation
   }
   out << "engine SQL:\n  " << explanation.rendered_sql << "\n";
   out << "front end: " << explanation.front_end_micros << " µs\n";
+}
+
+std::string FormatTime(int64_t seconds) {
+  time_t time = static_cast<time_t>(seconds);
+  struct tm utc {};
+  gmtime_r(&time, &utc);
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &utc);
+  return text;
+}
+
+std::string ShortId(const std::string& template_id) { return template_id.substr(0, 12); }
+
+namespace {
+
+// "(waiting for retailer to approve it for audience, ...)" or "" when runnable.
+std::string MissingApprovals(const service::TemplateView& view) {
+  std::vector<std::string> missing;
+  for (const service::TemplateView::TableApproval& table : view.tables) {
+    if (!table.approved) missing.push_back(absl::StrCat(table.owner, " for ", table.table));
+  }
+  if (missing.empty()) return "";
+  return absl::StrCat(" (not approved by ", absl::StrJoin(missing, ", "), ")");
+}
+
+}  // namespace
+
+std::string TemplateSummary(const service::TemplateView& view) {
+  std::vector<std::string> tables;
+  for (const service::TemplateView::TableApproval& table : view.tables) {
+    tables.push_back(table.table);
+  }
+  size_t count = view.parameters.size();
+  return absl::StrCat("template ", view.name, " by ", view.author, ": ", count,
+                      count == 1 ? " parameter" : " parameters", ", reads ",
+                      absl::StrJoin(tables, ", "), "; runnable: ", view.runnable() ? "yes" : "no");
+}
+
+void PrintTemplate(std::ostream& out, const service::TemplateView& view) {
+  out << "template " << view.id << "\n";
+  out << "  name: " << view.name << "\n";
+  out << "  author: " << view.author << "\n";
+  out << "  created: " << FormatTime(view.created_at) << "\n";
+  out << "  sql:\n" << Indented(view.sql, "    ");
+  if (view.parameters.empty()) {
+    out << "  parameters: none\n";
+  } else {
+    out << "  parameters:\n";
+    size_t name_width = 0;
+    size_t type_width = 0;
+    for (const service::TemplateParameter& parameter : view.parameters) {
+      name_width = std::max(name_width, parameter.name.size());
+      type_width = std::max(type_width, service::ParameterTypeName(parameter.type).size());
+    }
+    for (const service::TemplateParameter& parameter : view.parameters) {
+      out << "    " << Padded(parameter.name, name_width + 2)
+          << Padded(service::ParameterTypeName(parameter.type), type_width + 2)
+          << (parameter.default_value ? absl::StrCat("default ", *parameter.default_value)
+                                      : std::string("no default"))
+          << "\n";
+    }
+  }
+  out << "  tables:\n";
+  size_t table_width = 0;
+  size_t owner_width = 0;
+  for (const service::TemplateView::TableApproval& table : view.tables) {
+    table_width = std::max(table_width, table.table.size());
+    owner_width = std::max(owner_width, table.owner.size());
+  }
+  for (const service::TemplateView::TableApproval& table : view.tables) {
+    out << "    " << Padded(table.table, table_width + 2) << "owner "
+        << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no")
+        << "\n";
+  }
+  out << "  runnable: " << (view.runnable() ? "yes" : "no") << MissingApprovals(view) << "\n";
+}
+
+void PrintTemplateLine(std::ostream& out, const service::TemplateView& view) {
+  out << ShortId(view.id) << "  " << view.name << "  author " << view.author << "  runnable "
+      << (view.runnable() ? "yes" : "no") << "\n";
+}
+
+void PrintQueryLogEntry(std::ostream& out, const catalog::QueryRecord& query) {
+  out << "query " << query.id << "  " << FormatTime(query.created_at) << "  runner " << query.runner
+      << "  " << catalog::QueryStatusName(query.status) << "\n";
+  if (!query.template_id.empty()) out << "  template: " << ShortId(query.template_id) << "\n";
+  out << "  receivers: " << absl::StrJoin(query.receivers, ", ") << "\n";
+  out << "  tables: " << absl::StrJoin(query.tables, ", ") << "\n";
+  out << "  sql:\n" << Indented(query.sql, "    ");
+  if (query.status == catalog::QueryStatus::kRejected) {
+    out << "  violations:\n"
+        << Indented(policy::FormatViolations(ViolationsFromJson(query.verdict_json)), "  ");
+  } else if (!query.error.empty()) {
+    out << "  error: " << query.error << "\n";
+  } else {
+    out << "  rows: " << query.row_count << "\n";
+  }
+}
+
+void PrintPolicy(std::ostream& out, const std::string& collaboration,
+                 const service::PolicyView& policy,
+                 const std::map<std::string, std::string>& template_names) {
+  std::vector<std::string> abilities;
+  if (policy.can_query) abilities.push_back("query");
+  if (policy.can_receive) abilities.push_back("receive");
+  out << "policy for " << policy.member << " in collaboration " << collaboration << "\n";
+  out << "  abilities: " << (abilities.empty() ? "none" : absl::StrJoin(abilities, ",")) << "\n";
+  out << "  tables:\n";
+  bool any_aggregation = false;
+  bool any_list = false;
+  for (const service::TablePolicy& table : policy.tables) {
+    out << "    " << table.table << " (owner " << table.owner << "): ";
+    if (!table.rule) {
+      out << "no rule (cannot be queried until its owner sets one)\n";
+      continue;
+    }
+    out << policy::RuleKindName(table.rule->kind) << " rule\n";
+    switch (table.rule->kind) {
+      case policy::RuleKind::kAggregation:
+        any_aggregation = true;
+        PrintAggregationRule(out, table.rule->aggregation);
+        break;
+      case policy::RuleKind::kList:
+        any_list = true;
+        PrintListRule(out, table.rule->list);
+        break;
+      case policy::RuleKind::kCustom:
+        PrintCustomRule(out, table.rule->custom, template_names);
+        break;
+    }
+  }
+  out << "  across tables (a query must satisfy every table it reads):\n";
+  if (any_aggregation) {
+    out << "    aggregation queries: scalar functions "
+        << ListOrNone(policy.aggregation_scalar_functions) << "; join operators "
+        << ListOrNone(policy.aggregation_join_operators) << "\n";
+  }
+  if (any_list) {
+    out << "    list queries: join operators " << ListOrNone(policy.list_join_operators) << "\n";
+  }
+  out << "    custom tables you may query free-form: "
+      << (policy.free_form_custom_tables.empty()
+              ? std::string("none")
+              : absl::StrJoin(policy.free_form_custom_tables, ", "))
+      << "\n";
+  if (policy.runnable_templates.empty()) {
+    out << "    templates you may run: none\n";
+  } else {
+    out << "    templates you may run:\n";
+    for (const service::TemplateView& view : policy.runnable_templates) {
+      out << "      " << ShortId(view.id) << "  " << view.name << "\n";
+    }
+  }
 }
 
 }  // namespace parley::cli

@@ -132,9 +132,24 @@ class AggregationChecker : public JoinCheckHost {
         std::move(message), std::move(hint));
   }
   bool AcceptJoinOperand(const BoundExpr& operand) override {
-    if (!ContainsAggregate(operand)) return true;
-    Add("aggregate_in_clause", -1, "", sql::kClauseJoinOn, operand.location,
-        "aggregate functions are not allowed in JOIN ON");
+    if (ContainsAggregate(operand)) {
+      Add("aggregate_in_clause", -1, "", sql::kClauseJoinOn, operand.location,
+          "aggregate functions are not allowed in JOIN ON");
+      return false;
+    }
+    // Only normalisations of case and spacing may wrap a join column: a function such as
+    // LEFT(e, 0) or LENGTH(e) would make every row match and fake the required join.
+    static const std::set<std::string> kNormalisations = {"upper", "lower", "trim", "ltrim",
+                                                          "rtrim"};
+    const BoundExpr* inner = &operand;
+    while (inner->kind == BoundExprKind::kScalar && kNormalisations.contains(inner->name) &&
+           inner->args.size() == 1) {
+      inner = inner->args[0].get();
+    }
+    if (inner->kind == BoundExprKind::kColumn) return true;
+    Add("join_operand_not_column", -1, "", sql::kClauseJoinOn, operand.location,
+        "each side of a JOIN … ON equality must be a join column, optionally wrapped in UPPER, "
+        "LOWER or TRIM");
     return false;
   }
   void CheckJoinOperandExpression(const BoundExpr& operand) override {

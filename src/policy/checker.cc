@@ -130,7 +130,7 @@ std::string FormatViolations(const std::vector<Violation>& violations) {
     if (!v.table.empty()) {
       bool several_tables = v.table.find(", ") != std::string::npos;
       bool several_owners = v.owner.find(", ") != std::string::npos;
-      absl::StrAppend(&text, "     rule: ", v.rule.empty() ? "" : v.rule + " rule",
+      absl::StrAppend(&text, "     rule: ", v.rule.empty() ? "the rule" : v.rule + " rule",
                       several_tables ? "s of tables " : " of table ", v.table,
                       several_owners ? " (owners " : " (owner ", v.owner, ")",
                       v.column.empty() ? "" : absl::StrCat(", column ", v.column), "\n");

@@ -40,15 +40,32 @@ const std::set<std::string>& CustomFunctions() {
       "starts_with", "split_part", "md5", "sha256", "regexp_matches", "regexp_replace",
       "regexp_extract",
       // dates
-      "date_trunc", "date_part", "extract", "date_diff", "datediff", "make_date", "year",
-      "month", "day", "dayofweek", "quarter", "week", "strftime"};
+      "date_trunc", "date_part", "extract", "date_diff", "datediff", "make_date", "year", "month",
+      "day", "dayofweek", "quarter", "week", "strftime"};
   return kFunctions;
 }
 
 bool IsCustomOperator(const std::string& op) {
-  static const std::set<std::string> kOperators = {
-      "+",   "-",   "*",  "/",    "%",     "=",  "<>",  "!=", "<", ">", "<=", ">=",
-      "AND", "OR",  "NOT", "LIKE", "ILIKE", "||", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
+  static const std::set<std::string> kOperators = {"+",
+                                                   "-",
+                                                   "*",
+                                                   "/",
+                                                   "%",
+                                                   "=",
+                                                   "<>",
+                                                   "!=",
+                                                   "<",
+                                                   ">",
+                                                   "<=",
+                                                   ">=",
+                                                   "AND",
+                                                   "OR",
+                                                   "NOT",
+                                                   "LIKE",
+                                                   "ILIKE",
+                                                   "||",
+                                                   "IS DISTINCT FROM",
+                                                   "IS NOT DISTINCT FROM"};
   return kOperators.contains(op);
 }
 
@@ -163,8 +180,8 @@ class CustomChecker {
   }
 
  private:
-  void Add(std::string code, const sql::TableSchema* table, std::string column,
-           std::string clause, int location, std::string message, std::string hint = "") {
+  void Add(std::string code, const sql::TableSchema* table, std::string column, std::string clause,
+           int location, std::string message, std::string hint = "") {
     Violation violation;
     violation.code = std::move(code);
     violation.rule = "custom";
@@ -201,8 +218,8 @@ class CustomChecker {
       return;
     }
     Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
-        absl::StrCat("member '", context_.runner, "' is not an allowed analysis provider of table '",
-                     table.name, "'"),
+        absl::StrCat("member '", context_.runner,
+                     "' is not an allowed analysis provider of table '", table.name, "'"),
         absl::StrCat("allowed providers: ", absl::StrJoin(rule.allowed_analysis_providers, ", ")));
   }
 

@@ -47,7 +47,7 @@ class Renderer {
     if (query.set_operation != sql::SetOperation::kNone) {
       const char* op = query.set_operation == sql::SetOperation::kUnion       ? "UNION"
                        : query.set_operation == sql::SetOperation::kIntersect ? "INTERSECT"
-                                                                               : "EXCEPT";
+                                                                              : "EXCEPT";
       absl::StrAppend(&out, "(", Query(*query.set_left), ") ", op, query.set_all ? " ALL" : "",
                       " (", Query(*query.set_right), ")");
       absl::StrAppend(&out, OrderAndLimits(query));
@@ -178,9 +178,11 @@ class Renderer {
           for (const auto& part : expr.partition_by) parts.push_back(Expr(*part));
           window.push_back("PARTITION BY " + absl::StrJoin(parts, ", "));
         }
-        if (!expr.window_order.empty()) window.push_back("ORDER BY " + OrderList(expr.window_order));
-        std::string call = expr.star_argument ? absl::StrCat(expr.name, "(*)")
-                                              : absl::StrCat(FunctionName(expr.name), "(", Args(expr), ")");
+        if (!expr.window_order.empty())
+          window.push_back("ORDER BY " + OrderList(expr.window_order));
+        std::string call = expr.star_argument
+                               ? absl::StrCat(expr.name, "(*)")
+                               : absl::StrCat(FunctionName(expr.name), "(", Args(expr), ")");
         return absl::StrCat(call, " OVER (", absl::StrJoin(window, " "), ")");
       }
       case BoundExprKind::kUnaryOp:

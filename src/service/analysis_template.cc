@@ -1,9 +1,8 @@
 #include "service/analysis_template.h"
 
 #include <cctype>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/sha256.h"
@@ -33,8 +32,9 @@ absl::StatusOr<ParameterType> ParseType(std::string_view name) {
   if (name == "text") return ParameterType::kText;
   if (name == "date") return ParameterType::kDate;
   if (name == "boolean") return ParameterType::kBoolean;
-  return absl::InvalidArgumentError(absl::StrCat("unknown parameter type '", std::string(name),
-                                                 "' (one of integer, number, text, date, boolean)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown parameter type '", std::string(name),
+                   "' (one of integer, number, text, date, boolean)"));
 }
 
 bool AllDigits(std::string_view text) {
@@ -115,11 +115,16 @@ std::optional<sql::ParameterValue> TypedValue(ParameterType type, const std::str
 
 std::string ExpectedForm(ParameterType type) {
   switch (type) {
-    case ParameterType::kInteger: return "an integer";
-    case ParameterType::kNumber: return "a number";
-    case ParameterType::kText: return "text";
-    case ParameterType::kDate: return "a date (YYYY-MM-DD)";
-    case ParameterType::kBoolean: return "true or false";
+    case ParameterType::kInteger:
+      return "an integer";
+    case ParameterType::kNumber:
+      return "a number";
+    case ParameterType::kText:
+      return "text";
+    case ParameterType::kDate:
+      return "a date (YYYY-MM-DD)";
+    case ParameterType::kBoolean:
+      return "true or false";
   }
   return "a value";
 }
@@ -128,11 +133,16 @@ std::string ExpectedForm(ParameterType type) {
 
 std::string ParameterTypeName(ParameterType type) {
   switch (type) {
-    case ParameterType::kInteger: return "integer";
-    case ParameterType::kNumber: return "number";
-    case ParameterType::kText: return "text";
-    case ParameterType::kDate: return "date";
-    case ParameterType::kBoolean: return "boolean";
+    case ParameterType::kInteger:
+      return "integer";
+    case ParameterType::kNumber:
+      return "number";
+    case ParameterType::kText:
+      return "text";
+    case ParameterType::kDate:
+      return "date";
+    case ParameterType::kBoolean:
+      return "boolean";
   }
   return "text";
 }
@@ -146,8 +156,8 @@ absl::StatusOr<TemplateParameter> ParseParameterSpec(std::string_view spec) {
   TemplateParameter parameter;
   parameter.name = std::string(spec.substr(0, colon));
   if (!ValidName(parameter.name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid parameter name '", parameter.name, "' (lower case letters, digits and _)"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid parameter name '", parameter.name,
+                                                   "' (lower case letters, digits and _)"));
   }
   std::string_view rest = spec.substr(colon + 1);
   size_t equals = rest.find('=');
@@ -223,8 +233,7 @@ absl::StatusOr<std::string> PositionalSql(std::string_view sql,
     } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
       i += 2;
       skip_until("*/");
-    } else if (c == '$' && i + 1 < sql.size() &&
-               (sql[i + 1] == '$' || IsNameStart(sql[i + 1]))) {
+    } else if (c == '$' && i + 1 < sql.size() && (sql[i + 1] == '$' || IsNameStart(sql[i + 1]))) {
       // A dollar-quoted string: $tag$ ... $tag$.
       size_t end = sql.find('$', i + 1);
       if (end == std::string_view::npos) break;
@@ -253,8 +262,8 @@ absl::StatusOr<std::string> PositionalSql(std::string_view sql,
   }
   for (const TemplateParameter& parameter : parameters) {
     if (!used.contains(parameter.name)) {
-      return absl::InvalidArgumentError(absl::StrCat("parameter '", parameter.name,
-                                                     "' is declared but the template never uses it"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter '", parameter.name, "' is declared but the template never uses it"));
     }
   }
   return out;
@@ -267,23 +276,22 @@ absl::StatusOr<std::vector<sql::ParameterValue>> ParameterValues(
     bool declared = false;
     for (const TemplateParameter& parameter : parameters) declared |= parameter.name == name;
     if (!declared) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the template has no parameter '", name, "'"));
+      return absl::InvalidArgumentError(absl::StrCat("the template has no parameter '", name, "'"));
     }
   }
   std::vector<sql::ParameterValue> typed;
   for (const TemplateParameter& parameter : parameters) {
     auto given = values.find(parameter.name);
     if (given == values.end() && !parameter.default_value) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "parameter '", parameter.name, "' (", ParameterTypeName(parameter.type),
-          ") needs a value"));
+      return absl::InvalidArgumentError(absl::StrCat("parameter '", parameter.name, "' (",
+                                                     ParameterTypeName(parameter.type),
+                                                     ") needs a value"));
     }
     const std::string& text = given != values.end() ? given->second : *parameter.default_value;
     std::optional<sql::ParameterValue> value = TypedValue(parameter.type, text);
     if (!value) {
-      return absl::InvalidArgumentError(absl::StrCat("parameter '", parameter.name,
-                                                     "' expects ", ExpectedForm(parameter.type)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter '", parameter.name, "' expects ", ExpectedForm(parameter.type)));
     }
     typed.push_back(*std::move(value));
   }

@@ -25,7 +25,8 @@
 namespace parley::service {
 
 enum class ParameterType { kInteger, kNumber, kText, kDate, kBoolean };
-std::string ParameterTypeName(ParameterType type);  // "integer", "number", "text", "date", "boolean"
+std::string ParameterTypeName(
+    ParameterType type);  // "integer", "number", "text", "date", "boolean"
 
 struct TemplateParameter {
   std::string name;  // [a-z_][a-z0-9_]{0,62}

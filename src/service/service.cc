@@ -298,6 +298,132 @@ struct Service::Impl {
     return session->Run(explanation.rendered_sql);
   }
 
+  // The tables a template reads, found by binding it with placeholder values; InvalidArgument
+  // when it does not parse or bind.
+  absl::StatusOr<std::vector<std::string>> TemplateTables(
+      const std::vector<catalog::Table>& tables, const std::string& text,
+      const std::vector<TemplateParameter>& parameters) {
+    PARLEY_ASSIGN_OR_RETURN(std::string positional, PositionalSql(text, parameters));
+    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(positional));
+    CatalogSchemas schemas(tables);
+    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound,
+                            sql::Bind(*statement, schemas, positional,
+                                      sql::BindOptions{PlaceholderValues(parameters)}));
+    std::vector<std::string> read;
+    for (const sql::BoundTable* table : bound.BaseTables()) {
+      if (std::find(read.begin(), read.end(), table->schema->name) == read.end()) {
+        read.push_back(table->schema->name);
+      }
+    }
+    return read;
+  }
+
+  // A stored template, refused if its content no longer hashes to its id.
+  struct LoadedTemplate {
+    catalog::AnalysisTemplate record;
+    std::vector<TemplateParameter> parameters;
+  };
+  absl::StatusOr<LoadedTemplate> LoadTemplate(const std::string& collaboration,
+                                              const std::string& template_id) {
+    LoadedTemplate loaded;
+    PARLEY_ASSIGN_OR_RETURN(loaded.record, store->GetTemplate(collaboration, template_id));
+    absl::StatusOr<std::vector<TemplateParameter>> parameters =
+        ParametersFromJson(loaded.record.parameters_json);
+    if (!parameters.ok() || TemplateId(loaded.record.sql, *parameters) != loaded.record.id) {
+      return absl::DataLossError(
+          absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                       " was altered after it was created: its content no longer matches its id"));
+    }
+    loaded.parameters = *std::move(parameters);
+    return loaded;
+  }
+
+  absl::StatusOr<TemplateView> ViewOfTemplate(const catalog::AnalysisTemplate& record,
+                                              const std::vector<TemplateParameter>& parameters,
+                                              const std::vector<catalog::Table>& tables) {
+    TemplateView view;
+    view.id = record.id;
+    view.name = record.name;
+    view.author = record.author;
+    view.sql = record.sql;
+    view.parameters = parameters;
+    view.created_at = record.created_at;
+    PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, LoadRules(tables));
+    PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
+                            TemplateTables(tables, record.sql, parameters));
+    for (const std::string& name : read) {
+      TemplateView::TableApproval approval{name, "", false};
+      for (const catalog::Table& table : tables) {
+        if (table.name == name) approval.owner = table.owner;
+      }
+      const policy::Rule* rule = rules.RuleFor(name);
+      approval.approved = rule != nullptr && rule->kind == policy::RuleKind::kCustom &&
+                          rule->custom.allowed_analyses.contains(record.id);
+      view.tables.push_back(std::move(approval));
+    }
+    return view;
+  }
+
+  absl::StatusOr<std::vector<TemplateView>> TemplateViews(const std::string& collaboration) {
+    PARLEY_ASSIGN_OR_RETURN(auto tables, store->ListTables(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(auto records, store->ListTemplates(collaboration));
+    std::vector<TemplateView> views;
+    for (const catalog::AnalysisTemplate& record : records) {
+      PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, record.id));
+      PARLEY_ASSIGN_OR_RETURN(TemplateView view,
+                              ViewOfTemplate(loaded.record, loaded.parameters, tables));
+      views.push_back(std::move(view));
+    }
+    return views;
+  }
+
+  // Adds the template to (or removes it from) the allowed_analyses of the table's custom rule.
+  absl::Status SetApproval(const std::string& actor, const std::string& collaboration,
+                           const std::string& template_id, const std::string& table_name,
+                           bool approve) {
+    PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+    PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+    PARLEY_ASSIGN_OR_RETURN(catalog::Table table, store->GetTable(collaboration, table_name));
+    if (table.owner != actor) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("only the owner of table '", table_name, "' ('", table.owner, "') can ",
+                       approve ? "approve" : "revoke", " analyses for it"));
+    }
+    PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
+    PARLEY_ASSIGN_OR_RETURN(auto tables, store->ListTables(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
+                            TemplateTables(tables, loaded.record.sql, loaded.parameters));
+    if (std::find(read.begin(), read.end(), table_name) == read.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                                                     " does not read table '", table_name, "'"));
+    }
+    std::optional<policy::Rule> rule;
+    if (table.rule_json) {
+      PARLEY_ASSIGN_OR_RETURN(rule, policy::ParseRule(*table.rule_json, table.allowed_columns));
+    }
+    if (!rule || rule->kind != policy::RuleKind::kCustom) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("table '", table_name,
+                       "' has no custom rule; analysis templates are approved in a custom rule"));
+    }
+    std::set<std::string>& allowed = rule->custom.allowed_analyses;
+    if (approve ? !allowed.insert(loaded.record.id).second : allowed.erase(loaded.record.id) == 0) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "template ", loaded.record.id.substr(0, 12),
+          approve ? " is already approved" : " is not approved", " for table '", table_name, "'"));
+    }
+    if (allowed.empty() && !rule->custom.any_query) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("revoking the last approved template would leave table '", table_name,
+                       "' with a custom rule that allows nothing; set a new rule instead"));
+    }
+    PARLEY_RETURN_IF_ERROR(
+        store->SetRule(collaboration, table_name, policy::CanonicalRuleJson(*rule), actor));
+    Json details = {{"template_id", loaded.record.id}, {"table", table_name}};
+    return store->AppendAudit(collaboration, actor,
+                              approve ? "template.approve" : "template.revoke", details.dump());
+  }
+
   fs::path ResultPath(const std::string& collaboration, const std::string& stem) const {
     return home / "results" / collaboration / (stem + ".json");
   }
@@ -594,6 +720,189 @@ absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
 
 absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
   return impl_->store->VerifyAudit();
+}
+
+}  // namespace parley::service
+
+// ---------------------------------------------------------------------------------------------
+// Analysis templates, query logs and the consolidated policy.
+
+namespace parley::service {
+
+bool TemplateView::runnable() const {
+  if (tables.empty()) return false;
+  for (const TableApproval& table : tables) {
+    if (!table.approved) return false;
+  }
+  return true;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<TemplateParameter>> ParseSpecs(const std::vector<std::string>& specs) {
+  std::vector<TemplateParameter> parameters;
+  for (const std::string& spec : specs) {
+    PARLEY_ASSIGN_OR_RETURN(TemplateParameter parameter, ParseParameterSpec(spec));
+    for (const TemplateParameter& earlier : parameters) {
+      if (earlier.name == parameter.name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("parameter '", parameter.name, "' is declared twice"));
+      }
+    }
+    parameters.push_back(std::move(parameter));
+  }
+  return parameters;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Service::CreateTemplate(const std::string& actor,
+                                                    const NewTemplate& request) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(request.collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  if (request.name.empty() || request.name.size() > 200) {
+    return absl::InvalidArgumentError("a template needs a name of 1 to 200 characters");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<TemplateParameter> parameters,
+                          ParseSpecs(request.parameter_specs));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(request.collaboration));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
+                          impl_->TemplateTables(tables, request.sql, parameters));
+  catalog::AnalysisTemplate record;
+  record.id = TemplateId(request.sql, parameters);
+  record.collaboration = request.collaboration;
+  record.name = request.name;
+  record.sql = request.sql;
+  record.parameters_json = ParametersJson(parameters);
+  PARLEY_RETURN_IF_ERROR(impl_->store->CreateTemplate(record, actor));
+  return record.id;
+}
+
+absl::StatusOr<TemplateView> Service::ShowTemplate(const std::string& actor,
+                                                   const std::string& collaboration,
+                                                   const std::string& template_id) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto loaded, impl_->LoadTemplate(collaboration, template_id));
+  return impl_->ViewOfTemplate(loaded.record, loaded.parameters, tables);
+}
+
+absl::StatusOr<std::vector<TemplateView>> Service::ListTemplates(const std::string& actor,
+                                                                 const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  return impl_->TemplateViews(collaboration);
+}
+
+absl::Status Service::ApproveTemplate(const std::string& actor, const std::string& collaboration,
+                                      const std::string& template_id, const std::string& table) {
+  return impl_->SetApproval(actor, collaboration, template_id, table, /*approve=*/true);
+}
+
+absl::Status Service::RevokeTemplate(const std::string& actor, const std::string& collaboration,
+                                     const std::string& template_id, const std::string& table) {
+  return impl_->SetApproval(actor, collaboration, template_id, table, /*approve=*/false);
+}
+
+absl::StatusOr<QueryOutcome> Service::RunTemplate(const std::string& actor,
+                                                  const std::string& collaboration,
+                                                  const std::string& template_id,
+                                                  const std::map<std::string, std::string>& values,
+                                                  std::vector<std::string> receivers) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(actor, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto loaded, impl_->LoadTemplate(collaboration, template_id));
+  Impl::Request request;
+  request.sql = loaded.record.sql;
+  request.template_id = loaded.record.id;
+  PARLEY_ASSIGN_OR_RETURN(request.parse_sql, PositionalSql(loaded.record.sql, loaded.parameters));
+  PARLEY_ASSIGN_OR_RETURN(request.bind.parameters, ParameterValues(loaded.parameters, values));
+  PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                          impl_->ValidateReceivers(context, std::move(receivers)));
+  return impl_->RunRequest(context, request);
+}
+
+absl::StatusOr<std::vector<catalog::QueryRecord>> Service::QueryLog(
+    const std::string& actor, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  if (!found.query_logging) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collaboration '", collaboration,
+        "' does not log queries; query logging is chosen when the collaboration is created"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  std::set<std::string> owned;
+  for (const catalog::Table& table : tables) {
+    if (table.owner == actor) owned.insert(table.name);
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto queries, impl_->store->ListQueries(collaboration));
+  std::vector<catalog::QueryRecord> touching;
+  for (catalog::QueryRecord& query : queries) {
+    bool touches = false;
+    for (const std::string& table : query.tables) touches |= owned.contains(table);
+    if (touches) touching.push_back(std::move(query));
+  }
+  return touching;
+}
+
+absl::StatusOr<PolicyView> Service::Policy(const std::string& actor,
+                                           const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(catalog::Member member, impl_->ActiveMember(found, actor));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, impl_->LoadRules(tables));
+  PolicyView view;
+  view.member = actor;
+  view.can_query = member.can_query;
+  view.can_receive = member.can_receive;
+  bool first_aggregation = true, first_list = true;
+  for (const catalog::Table& table : tables) {
+    TablePolicy entry;
+    entry.table = table.name;
+    entry.owner = table.owner;
+    entry.columns = ViewOf(table, actor).columns;
+    if (const policy::Rule* rule = rules.RuleFor(table.name)) {
+      entry.rule = *rule;
+      if (rule->kind == policy::RuleKind::kAggregation) {
+        const policy::AggregationRule& aggregation = rule->aggregation;
+        if (first_aggregation) {
+          view.aggregation_scalar_functions = aggregation.scalar_functions;
+          view.aggregation_join_operators = aggregation.allowed_join_operators;
+          first_aggregation = false;
+        } else {
+          std::erase_if(view.aggregation_scalar_functions, [&](const std::string& name) {
+            return !aggregation.scalar_functions.contains(name);
+          });
+          std::erase_if(view.aggregation_join_operators, [&](const std::string& name) {
+            return !aggregation.allowed_join_operators.contains(name);
+          });
+        }
+      } else if (rule->kind == policy::RuleKind::kList) {
+        if (first_list) {
+          view.list_join_operators = rule->list.allowed_join_operators;
+          first_list = false;
+        } else {
+          std::erase_if(view.list_join_operators, [&](const std::string& name) {
+            return !rule->list.allowed_join_operators.contains(name);
+          });
+        }
+      } else if (table.owner == actor ||
+                 (rule->custom.any_query &&
+                  rule->custom.allowed_analysis_providers.contains(actor))) {
+        view.free_form_custom_tables.push_back(table.name);
+      }
+    }
+    view.tables.push_back(std::move(entry));
+  }
+  if (member.can_query) {
+    PARLEY_ASSIGN_OR_RETURN(std::vector<TemplateView> templates,
+                            impl_->TemplateViews(collaboration));
+    for (TemplateView& analysis : templates) {
+      if (analysis.runnable()) view.runnable_templates.push_back(std::move(analysis));
+    }
+  }
+  return view;
 }
 
 }  // namespace parley::service

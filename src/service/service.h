@@ -19,21 +19,25 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "catalog/store.h"
 #include "exec/engine.h"
+#include "policy/rule.h"
 #include "policy/verdict.h"
+#include "service/analysis_template.h"
 
 namespace parley::service {
 
 struct Options {
-  catalog::Clock clock;            // defaults to the system clock
-  exec::Limits limits;             // for query execution
+  catalog::Clock clock;  // defaults to the system clock
+  exec::Limits limits;   // for query execution
 };
 
 struct NewCollaboration {
@@ -47,17 +51,17 @@ struct NewCollaboration {
 struct NewTable {
   std::string collaboration;
   std::string name;
-  std::string location;                  // a path or a glob
-  std::vector<std::string> columns;      // the allowed columns; empty means every column
+  std::string location;              // a path or a glob
+  std::vector<std::string> columns;  // the allowed columns; empty means every column
 };
 
 // What a member sees of a table: metadata, never rows.
 struct TableView {
   std::string name;
   std::string owner;
-  std::string kind;      // "csv" | "parquet"
-  std::optional<std::string> location;  // only for the owner
-  std::vector<catalog::Column> columns; // the allowed columns with their pinned types
+  std::string kind;                      // "csv" | "parquet"
+  std::optional<std::string> location;   // only for the owner
+  std::vector<catalog::Column> columns;  // the allowed columns with their pinned types
   std::optional<std::string> rule_json;
 };
 
@@ -75,6 +79,55 @@ struct QueryOutcome {
   std::optional<exec::ResultTable> result;  // present when the actor is a receiver
   int64_t row_count = 0;
   int64_t run_micros = 0;  // engine time, including opening the locked session
+};
+
+struct NewTemplate {
+  std::string collaboration;
+  std::string name;
+  std::string sql;                           // with :name parameters
+  std::vector<std::string> parameter_specs;  // "name:type[=default]"
+};
+
+// A template as a member reviews it: its text, parameters, the tables it reads, and which of
+// those tables' owners have approved it.
+struct TemplateView {
+  std::string id;
+  std::string name;
+  std::string author;
+  std::string sql;
+  std::vector<TemplateParameter> parameters;
+  int64_t created_at = 0;
+  struct TableApproval {
+    std::string table;
+    std::string owner;
+    bool approved = false;  // the table's custom rule lists the template in allowed_analyses
+  };
+  std::vector<TableApproval> tables;
+  bool runnable() const;  // every table it reads approves it
+};
+
+// What a member may do with each table, before it asks (`parley policy`).
+struct TablePolicy {
+  std::string table;
+  std::string owner;
+  std::vector<catalog::Column> columns;
+  std::optional<policy::Rule> rule;  // nullopt: no rule yet, the table cannot be queried
+};
+
+struct PolicyView {
+  std::string member;
+  bool can_query = false;
+  bool can_receive = false;
+  std::vector<TablePolicy> tables;
+  // Merged across the tables of each rule kind, strictest winning: scalar functions and join
+  // operators every aggregation (or list) table allows, the largest threshold per column.
+  std::set<std::string> aggregation_scalar_functions;
+  std::set<std::string> aggregation_join_operators;
+  std::set<std::string> list_join_operators;
+  // Custom tables: whether the member may send free-form queries to each, and the templates it
+  // may run (approved by every table they read).
+  std::vector<std::string> free_form_custom_tables;
+  std::vector<TemplateView> runnable_templates;
 };
 
 class Service {
@@ -114,6 +167,36 @@ class Service {
   // The actor's own queries.
   absl::StatusOr<std::vector<catalog::QueryRecord>> ListQueries(const std::string& actor,
                                                                 const std::string& collaboration);
+
+  // Analysis templates. Any active member may author one; it is checked to parse and bind (with
+  // placeholder values) and stored under its id. Ids may be abbreviated to a unique prefix.
+  absl::StatusOr<std::string> CreateTemplate(const std::string& actor, const NewTemplate& request);
+  absl::StatusOr<TemplateView> ShowTemplate(const std::string& actor,
+                                            const std::string& collaboration,
+                                            const std::string& template_id);
+  absl::StatusOr<std::vector<TemplateView>> ListTemplates(const std::string& actor,
+                                                          const std::string& collaboration);
+  // The owner of `table` (which must have a custom rule) adds the template to, or removes it
+  // from, the rule's allowed_analyses.
+  absl::Status ApproveTemplate(const std::string& actor, const std::string& collaboration,
+                               const std::string& template_id, const std::string& table);
+  absl::Status RevokeTemplate(const std::string& actor, const std::string& collaboration,
+                              const std::string& template_id, const std::string& table);
+  // Runs a template with values by parameter name. DataLoss when the stored template no longer
+  // hashes to its id (it was altered after it was created).
+  absl::StatusOr<QueryOutcome> RunTemplate(const std::string& actor,
+                                           const std::string& collaboration,
+                                           const std::string& template_id,
+                                           const std::map<std::string, std::string>& values,
+                                           std::vector<std::string> receivers);
+
+  // Query logs: when the collaboration logs queries, a table owner lists every query that
+  // touched one of its tables (text, runner, verdict, time). FailedPrecondition otherwise.
+  absl::StatusOr<std::vector<catalog::QueryRecord>> QueryLog(const std::string& actor,
+                                                             const std::string& collaboration);
+
+  // The consolidated policy for the actor.
+  absl::StatusOr<PolicyView> Policy(const std::string& actor, const std::string& collaboration);
 
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const std::string& actor,
                                                              const std::string& collaboration);

@@ -398,3 +398,172 @@ TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
 
 }  // namespace
 }  // namespace parley::service
+
+namespace parley::service {
+namespace {
+
+// Custom rules and templates: the retailer and the supplier own `visits` and `orders`; the
+// agency authors and runs templates and owns nothing.
+class TemplateServiceTest : public ::testing::Test {
+ protected:
+  static constexpr char kVisitsRule[] =
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["supplier"],
+          "disallowed_output_columns": ["email"]})";
+  static constexpr char kOrdersRule[] =
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["retailer"]})";
+  static constexpr char kTemplateSql[] =
+      "SELECT v.store, COUNT(*) AS n FROM visits v JOIN orders o ON v.email = o.email "
+      "WHERE o.amount >= :min_amount GROUP BY v.store ORDER BY v.store";
+
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           absl::StrCat("parley_templates_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_",
+                        getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "visits.csv") << "email,store\na,north\nb,north\nc,south\nd,south\n";
+    std::ofstream(dir_ / "orders.csv") << "email,amount\na,10\nb,50\nc,70\nz,90\n";
+    Options options;
+    options.clock = [] { return 1'700'000'000; };
+    ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
+    NewCollaboration room;
+    room.name = "room";
+    room.query_logging = true;
+    ASSERT_OK(service_->CreateCollaboration("retailer", room));
+    ASSERT_OK(service_->AddMember("retailer", "room", {"supplier", true, true}));
+    ASSERT_OK(service_->AddMember("retailer", "room", {"agency", true, true}));
+    ASSERT_OK(
+        service_->AddTable("retailer", {"room", "visits", (dir_ / "visits.csv").string(), {}}));
+    ASSERT_OK(service_->SetRule("retailer", "room", "visits", kVisitsRule));
+    ASSERT_OK(
+        service_->AddTable("supplier", {"room", "orders", (dir_ / "orders.csv").string(), {}}));
+    ASSERT_OK(service_->SetRule("supplier", "room", "orders", kOrdersRule));
+    ASSERT_OK_AND_ASSIGN(
+        id_,
+        service_->CreateTemplate(
+            "agency", {"room", "stores by order size", kTemplateSql, {"min_amount:integer=0"}}));
+  }
+
+  void TearDown() override {
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Service> service_;
+  std::string id_;
+};
+
+TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
+  ASSERT_OK_AND_ASSIGN(TemplateView view,
+                       service_->ShowTemplate("supplier", "room", id_.substr(0, 10)));
+  EXPECT_EQ(view.id, id_);
+  EXPECT_EQ(view.author, "agency");
+  ASSERT_EQ(view.tables.size(), 2u);
+  EXPECT_EQ(view.tables[0].table, "visits");
+  EXPECT_FALSE(view.tables[0].approved);
+  EXPECT_FALSE(view.runnable());
+
+  ASSERT_OK_AND_ASSIGN(QueryOutcome rejected,
+                       service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {}));
+  std::vector<std::string> owners;
+  for (const policy::Violation& v : rejected.explanation.verdict.violations) {
+    EXPECT_EQ(v.code, "analysis_not_approved");
+    owners.push_back(v.owner);
+  }
+  EXPECT_THAT(owners, ElementsAre("retailer", "supplier"));
+
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {}));
+  ASSERT_TRUE(outcome.explanation.verdict.allowed())
+      << policy::FormatViolations(outcome.explanation.verdict.violations);
+  ASSERT_TRUE(outcome.result.has_value());
+  ASSERT_EQ(outcome.result->rows.size(), 2u);
+  EXPECT_EQ(outcome.result->rows[0][0], "north");
+  EXPECT_EQ(outcome.result->rows[0][1], "1");  // b (50)
+  EXPECT_EQ(outcome.result->rows[1][0], "south");
+  EXPECT_EQ(outcome.result->rows[1][1], "1");  // c (70)
+
+  ASSERT_OK(service_->RevokeTemplate("supplier", "room", id_, "orders"));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome revoked, service_->RunTemplate("agency", "room", id_, {}, {}));
+  ASSERT_EQ(revoked.explanation.verdict.violations.size(), 1u);
+  EXPECT_EQ(revoked.explanation.verdict.violations[0].owner, "supplier");
+}
+
+TEST_F(TemplateServiceTest, OnlyTheOwnerApprovesAndOnlyForTablesTheTemplateReads) {
+  ExpectError(service_->ApproveTemplate("agency", "room", id_, "visits"),
+              absl::StatusCode::kPermissionDenied,
+              "only the owner of table 'visits' ('retailer') can approve analyses for it");
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ExpectError(
+      service_->ApproveTemplate("retailer", "room", id_, "visits"),
+      absl::StatusCode::kAlreadyExists,
+      absl::StrCat("template ", id_.substr(0, 12), " is already approved for table 'visits'"));
+  ASSERT_OK_AND_ASSIGN(std::string other,
+                       service_->CreateTemplate(
+                           "agency", {"room", "orders only", "SELECT COUNT(*) FROM orders", {}}));
+  ExpectError(service_->ApproveTemplate("retailer", "room", other, "visits"),
+              absl::StatusCode::kInvalidArgument,
+              absl::StrCat("template ", other.substr(0, 12), " does not read table 'visits'"));
+}
+
+TEST_F(TemplateServiceTest, ParameterValuesAreTypedAndNeverSpliced) {
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  ExpectError(
+      service_->RunTemplate("agency", "room", id_, {{"min_amount", "0 OR 1=1"}}, {}).status(),
+      absl::StatusCode::kInvalidArgument, "parameter 'min_amount' expects an integer");
+  ExpectError(service_->RunTemplate("agency", "room", id_, {{"max", "1"}}, {}).status(),
+              absl::StatusCode::kInvalidArgument, "the template has no parameter 'max'");
+}
+
+TEST_F(TemplateServiceTest, TemplatesAreCheckedWhenCreated) {
+  ExpectError(
+      service_->CreateTemplate("agency", {"room", "x", "SELECT :a FROM visits", {}}).status(),
+      absl::StatusCode::kInvalidArgument, "the template uses parameter :a but does not declare it");
+  ExpectError(
+      service_->CreateTemplate("agency", {"room", "x", "SELECT nope FROM visits", {}}).status(),
+      absl::StatusCode::kInvalidArgument,
+      "column 'nope' does not exist in table 'visits' (line 1, column 8)");
+  ExpectError(
+      service_->CreateTemplate("agency", {"room", "again", kTemplateSql, {"min_amount:integer=0"}})
+          .status(),
+      absl::StatusCode::kAlreadyExists,
+      absl::StrCat("template ", id_.substr(0, 12), " already exists in collaboration 'room'"));
+}
+
+TEST_F(TemplateServiceTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
+  ASSERT_OK_AND_ASSIGN(QueryOutcome ran,
+                       service_->Run("supplier", "room", "SELECT store FROM visits", {}));
+  ASSERT_TRUE(ran.explanation.verdict.allowed());
+  ASSERT_OK_AND_ASSIGN(QueryOutcome refused,
+                       service_->Run("supplier", "room", "SELECT email FROM visits", {}));
+  EXPECT_FALSE(refused.explanation.verdict.allowed());
+  ASSERT_OK_AND_ASSIGN(auto log, service_->QueryLog("retailer", "room"));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].runner, "supplier");
+  EXPECT_EQ(log[0].sql, "SELECT store FROM visits");
+  EXPECT_EQ(catalog::QueryStatusName(log[1].status), "rejected");
+  EXPECT_NE(log[1].verdict_json.find("disallowed_output_column"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(auto agency_log, service_->QueryLog("agency", "room"));
+  EXPECT_THAT(agency_log, IsEmpty());
+}
+
+TEST_F(TemplateServiceTest, PolicyShowsWhatTheMemberMayRun) {
+  ASSERT_OK_AND_ASSIGN(PolicyView before, service_->Policy("agency", "room"));
+  EXPECT_THAT(before.free_form_custom_tables, IsEmpty());
+  EXPECT_THAT(before.runnable_templates, IsEmpty());
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  ASSERT_OK_AND_ASSIGN(PolicyView after, service_->Policy("agency", "room"));
+  ASSERT_EQ(after.runnable_templates.size(), 1u);
+  EXPECT_EQ(after.runnable_templates[0].id, id_);
+  ASSERT_OK_AND_ASSIGN(PolicyView supplier, service_->Policy("supplier", "room"));
+  EXPECT_THAT(supplier.free_form_custom_tables, ElementsAre("orders", "visits"));
+}
+
+}  // namespace
+}  // namespace parley::service

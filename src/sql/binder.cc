@@ -44,10 +44,14 @@ std::vector<ColumnInfo> OutputColumns(const BoundQuery& query) {
 
 const char* SetOperationName(SetOperation operation) {
   switch (operation) {
-    case SetOperation::kUnion: return "UNION";
-    case SetOperation::kIntersect: return "INTERSECT";
-    case SetOperation::kExcept: return "EXCEPT";
-    case SetOperation::kNone: break;
+    case SetOperation::kUnion:
+      return "UNION";
+    case SetOperation::kIntersect:
+      return "INTERSECT";
+    case SetOperation::kExcept:
+      return "EXCEPT";
+    case SetOperation::kNone:
+      break;
   }
   return "";
 }
@@ -148,8 +152,8 @@ class Binder {
       ref->kind = BoundExprKind::kOutputRef;
       ref->output_index = index;
       ref->location = order.expr->location;
-      query.order_by.push_back(
-          BoundOrderItem{std::move(ref), order.descending, order.nulls_first, order.expr->location});
+      query.order_by.push_back(BoundOrderItem{std::move(ref), order.descending, order.nulls_first,
+                                              order.expr->location});
     }
     return BindLimits(statement, query);
   }
@@ -167,9 +171,9 @@ class Binder {
         if (NamesEqual(query.select[i].output_name, expr.name_parts[0])) return static_cast<int>(i);
       }
     }
-    return Error(absl::StrCat("ORDER BY of a ", name,
-                              " may only name an output column or its position"),
-                 expr.location);
+    return Error(
+        absl::StrCat("ORDER BY of a ", name, " may only name an output column or its position"),
+        expr.location);
   }
 
   absl::Status BindLimits(const SelectStatement& statement, BoundQuery& query) {
@@ -310,8 +314,9 @@ class Binder {
         } else {
           const TableSchema* schema = catalog_.FindTable(ref.name);
           if (schema == nullptr) {
-            return Error(absl::StrCat("table '", ref.name, "' does not exist in this collaboration"),
-                         ref.location);
+            return Error(
+                absl::StrCat("table '", ref.name, "' does not exist in this collaboration"),
+                ref.location);
           }
           table.schema = schema;
           table.alias = ref.alias.empty() ? schema->name : ref.alias;
@@ -436,9 +441,10 @@ class Binder {
     --nesting_;
     if (!subquery.ok()) return subquery.status();
     if (expr.what != "EXISTS" && (*subquery)->select.size() != 1) {
-      return Error(absl::StrCat("a ", expr.what, " must return exactly one column; this one returns ",
-                                (*subquery)->select.size()),
-                   expr.location);
+      return Error(
+          absl::StrCat("a ", expr.what, " must return exactly one column; this one returns ",
+                       (*subquery)->select.size()),
+          expr.location);
     }
     auto bound = std::make_unique<BoundExpr>();
     bound->kind = BoundExprKind::kSubquery;
@@ -513,8 +519,7 @@ class Binder {
           for (const OrderItem& order : expr.window_order) {
             PARLEY_ASSIGN_OR_RETURN(auto bound_order, BindExpr(*order.expr, clause));
             bound->window_order.push_back(BoundOrderItem{std::move(bound_order), order.descending,
-                                                         order.nulls_first,
-                                                         order.expr->location});
+                                                         order.nulls_first, order.expr->location});
           }
           break;
         }

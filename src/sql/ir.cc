@@ -44,14 +44,13 @@ bool SameList(const std::vector<std::unique_ptr<BoundExpr>>& a,
 }  // namespace
 
 bool BoundExpr::SameAs(const BoundExpr& other) const {
-  if (kind != other.kind || table_index != other.table_index ||
-      outer_depth != other.outer_depth || column != other.column ||
-      constant.kind != other.constant.kind || constant.text != other.constant.text ||
-      name != other.name || type_name != other.type_name || distinct != other.distinct ||
-      star_argument != other.star_argument || negated != other.negated ||
-      case_has_operand != other.case_has_operand || case_has_else != other.case_has_else ||
-      output_index != other.output_index || subquery != other.subquery ||
-      window_order.size() != other.window_order.size()) {
+  if (kind != other.kind || table_index != other.table_index || outer_depth != other.outer_depth ||
+      column != other.column || constant.kind != other.constant.kind ||
+      constant.text != other.constant.text || name != other.name || type_name != other.type_name ||
+      distinct != other.distinct || star_argument != other.star_argument ||
+      negated != other.negated || case_has_operand != other.case_has_operand ||
+      case_has_else != other.case_has_else || output_index != other.output_index ||
+      subquery != other.subquery || window_order.size() != other.window_order.size()) {
     return false;
   }
   for (size_t i = 0; i < window_order.size(); ++i) {

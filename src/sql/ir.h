@@ -41,14 +41,14 @@ struct BoundExpr;
 // One table occurrence in FROM (the same table twice is two occurrences): a base table of the
 // collaboration, or a derived table — a subquery in FROM or a reference to a CTE.
 struct BoundTable {
-  int index = 0;                         // position in its query's `tables`
-  int render_id = 0;                     // unique in the whole statement: rendered as "t<id>"
-  const TableSchema* schema = nullptr;   // base tables; nullptr for derived ones
-  std::string alias;                     // as written, or the table (or CTE) name
+  int index = 0;                        // position in its query's `tables`
+  int render_id = 0;                    // unique in the whole statement: rendered as "t<id>"
+  const TableSchema* schema = nullptr;  // base tables; nullptr for derived ones
+  std::string alias;                    // as written, or the table (or CTE) name
   int location = -1;
-  std::vector<ColumnInfo> columns;       // what a query may reference: allowed or output columns
+  std::vector<ColumnInfo> columns;  // what a query may reference: allowed or output columns
   std::shared_ptr<const BoundQuery> derived;  // derived tables: the subquery or CTE body
-  int cte_id = -1;                       // CTE references: the id of the CTE (rendered "c<id>")
+  int cte_id = -1;  // CTE references: the id of the CTE (rendered "c<id>")
 
   bool is_base() const { return schema != nullptr; }
 };
@@ -131,8 +131,8 @@ struct Construct {
 };
 
 struct BoundCte {
-  int id = 0;            // rendered as "c<id>"
-  std::string name;      // as written
+  int id = 0;        // rendered as "c<id>"
+  std::string name;  // as written
   std::shared_ptr<const BoundQuery> query;
   int location = -1;
 };

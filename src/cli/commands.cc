@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,8 @@ struct Globals {
   std::string home;
   std::string as;
   std::string collaboration;
+  std::string memory_limit;  // empty: the engine's default
+  int timeout_seconds = 300;
 };
 
 int Fail(const absl::Status& status) {
@@ -102,6 +106,22 @@ class Cli {
     globals_.home = home != nullptr ? home : ".parley";
     const char* as = std::getenv("PARLEY_AS");
     if (as != nullptr) globals_.as = as;
+    if (const char* memory = std::getenv("PARLEY_MEMORY_LIMIT")) globals_.memory_limit = memory;
+    app_.add_option("--memory-limit", globals_.memory_limit,
+                    "the engine's memory cap per query, e.g. 8GB (default: 75% of memory); "
+                    "env PARLEY_MEMORY_LIMIT")
+        ->check(CLI::Validator(
+            [](std::string& size) -> std::string {
+              static const std::regex kSize("[0-9]+(\\.[0-9]+)? ?([KMGT]i?B|B)",
+                                            std::regex::icase);
+              return std::regex_match(size, kSize)
+                         ? std::string()
+                         : "a memory limit is a size such as 500MB, 8GB or 1.5TB";
+            },
+            "SIZE"));
+    app_.add_option("--timeout", globals_.timeout_seconds, "a query's time limit in seconds")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
     app_.add_option("--home", globals_.home, "home directory (catalog, results); env PARLEY_HOME")
         ->capture_default_str();
     app_.add_option("--as", globals_.as, "the member who acts; env PARLEY_AS");
@@ -153,8 +173,15 @@ class Cli {
   }
 
   // Commands that act as a member are only run with --as given (see Main).
+  service::Options ServiceOptions() const {
+    service::Options options;
+    if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
+    options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
+    return options;
+  }
+
   absl::StatusOr<std::unique_ptr<service::Service>> OpenService() {
-    return service::Service::Open(globals_.home, service::Options{});
+    return service::Service::Open(globals_.home, ServiceOptions());
   }
 
   void AddCollaborationCommands() {

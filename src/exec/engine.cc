@@ -1,5 +1,7 @@
 #include "exec/engine.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -15,6 +17,15 @@
 #include "exec/duckdb_api.h"
 
 namespace parley::exec {
+
+std::string DefaultMemoryLimit() {
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return "4GB";
+  int64_t megabytes = static_cast<int64_t>(pages) * page_size / (1024 * 1024);
+  return absl::StrCat(megabytes * 3 / 4, "MB");
+}
+
 namespace {
 
 std::string QuotedList(const std::set<std::string>& items) {

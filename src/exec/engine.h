@@ -24,8 +24,13 @@
 
 namespace parley::exec {
 
+// 75% of the machine's physical memory, in megabytes ("18432MB"); "4GB" if it cannot be read.
+std::string DefaultMemoryLimit();
+
 struct Limits {
-  std::string memory_limit = "4GB";
+  // A DuckDB size ("12GB", "500MB"). The default leaves a quarter of the machine's memory to
+  // everything else: a lower cap makes large joins and COUNT(DISTINCT …) markedly slower.
+  std::string memory_limit = DefaultMemoryLimit();
   int threads = 0;  // 0: DuckDB's default (all cores)
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   std::string temp_directory;  // empty: no spilling to disk

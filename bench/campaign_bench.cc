@@ -25,7 +25,7 @@
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "rewrite/render.h"
-#include "rewrite/threshold.h"
+#include "rewrite/rewrite.h"
 #include "service/service.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
@@ -166,7 +166,7 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
       return absl::InternalError(absl::StrCat("the benchmark query was rejected:\n",
                                               policy::FormatViolations(verdict.violations)));
     }
-    rewrite::ApplyThresholds(bound, verdict.thresholds);
+    rewrite::Rewrite(bound, verdict);
     rendered += rewrite::RenderDuckDb(bound).size();
     samples.push_back(SecondsSince(start) * 1e6);
   }

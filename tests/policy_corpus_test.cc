@@ -15,7 +15,7 @@
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "rewrite/render.h"
-#include "rewrite/threshold.h"
+#include "rewrite/rewrite.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 
@@ -194,7 +194,7 @@ TEST_P(PolicyCorpus, Case) {
     policy::Verdict verdict = policy::Check(*bound, rules, policy::CheckContext{c.runner, c.template_id, c.receivers}, c.sql);
     if (verdict.allowed()) {
       actual.push_back("allowed");
-      rewrite::ApplyThresholds(*bound, verdict.thresholds);
+      rewrite::Rewrite(*bound, verdict);
       actual.push_back(rewrite::RenderDuckDb(*bound));
     } else {
       actual.push_back("rejected");

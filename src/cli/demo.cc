@@ -158,6 +158,11 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
     }
     fs::remove_all(home);
   }
+  if (!options.fresh && fs::exists(home / "catalog.db")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", home.string(), "' already holds a Parley catalog; run the demo with --fresh to "
+        "start over there, or give another --home"));
+  }
   std::string data = (home / "demo-data").string();
   out << "Parley demo: a retailer and a supplier measure their shared audience\n"
       << "home: " << home.string() << "\n";

@@ -91,10 +91,13 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     violation.message = "analysis templates run only on tables with a custom rule";
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.contains(RuleKind::kAggregation)) {
+    verdict.rule_kind = "aggregation";
     CheckAggregation(query, table_rules, runner, verdict);
   } else if (kinds.contains(RuleKind::kList)) {
+    verdict.rule_kind = "list";
     CheckList(query, table_rules, runner, verdict);
   } else if (kinds.contains(RuleKind::kCustom)) {
+    verdict.rule_kind = "custom";
     CheckCustom(query, rules, context, verdict);
   }
   for (Violation& violation : verdict.violations) {

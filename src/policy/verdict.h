@@ -33,6 +33,7 @@ struct Threshold {
 
 struct Verdict {
   bool allowed() const { return violations.empty(); }
+  std::string rule_kind;  // "aggregation", "list" or "custom": the kind that judged the query
   std::vector<Violation> violations;
   std::vector<Threshold> thresholds;
 };

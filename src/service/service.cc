@@ -18,7 +18,7 @@
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "rewrite/render.h"
-#include "rewrite/threshold.h"
+#include "rewrite/rewrite.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 
@@ -220,7 +220,7 @@ struct Service::Impl {
     policy::CheckContext check{context.member.name, request.template_id, request.receivers};
     explanation.verdict = policy::Check(bound, rules, check, request.parse_sql);
     if (explanation.verdict.allowed()) {
-      rewrite::ApplyThresholds(bound, explanation.verdict.thresholds);
+      rewrite::Rewrite(bound, explanation.verdict);
       explanation.rendered_sql = rewrite::RenderDuckDb(bound);
     }
     explanation.front_end_micros = MicrosSince(start);

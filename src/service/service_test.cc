@@ -567,3 +567,64 @@ TEST_F(TemplateServiceTest, PolicyShowsWhatTheMemberMayRun) {
 
 }  // namespace
 }  // namespace parley::service
+
+namespace parley::service {
+namespace {
+
+// A query must not fail when a suppressed group contains a row that would make an expression
+// overflow: the failure itself would reveal that such a row exists (an error oracle).
+TEST(ServiceErrorOracle, AnOverflowInASuppressedGroupLooksLikeNoRowAtAll) {
+  fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_oracle_", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string people = "id,email,size\n";
+  for (int i = 1; i <= 30; ++i) {
+    absl::StrAppendFormat(&people, "%d,e%02d,%d\n", i, i, i == 7 ? 7 : 2);  // one size-7 row
+  }
+  std::ofstream(dir / "people.csv") << people;
+  std::ofstream(dir / "mine.csv") << "email\n"
+                                  << [] {
+                                       std::string emails;
+                                       for (int i = 1; i <= 30; ++i)
+                                         absl::StrAppendFormat(&emails, "e%02d\n", i);
+                                       return emails;
+                                     }();
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open((dir / "home").string(), {}));
+  NewCollaboration room;
+  room.name = "room";
+  ASSERT_OK(service->CreateCollaboration("owner", room));
+  ASSERT_OK(service->AddMember("owner", "room", {"runner", true, true}));
+  ASSERT_OK(service->AddTable("owner", {"room", "people", (dir / "people.csv").string(), {}}));
+  ASSERT_OK(service->SetRule("owner", "room", "people", R"({"kind": "aggregation",
+      "aggregate_columns": [{"columns": ["id"], "functions": ["COUNT_DISTINCT"]}],
+      "join_columns": ["email"], "dimension_columns": ["size"],
+      "output_constraints": [{"column": "id", "minimum": 5}]})"));
+  ASSERT_OK(service->AddTable("runner", {"room", "mine", (dir / "mine.csv").string(), {}}));
+  ASSERT_OK(service->SetRule("runner", "room", "mine", R"({"kind": "aggregation",
+      "aggregate_columns": [{"columns": ["email"], "functions": ["COUNT_DISTINCT"]}],
+      "join_columns": ["email"],
+      "output_constraints": [{"column": "email", "minimum": 2}]})"));
+  auto probe = [&](int size) {
+    return service->Run(
+        "runner", "room",
+        absl::StrCat("SELECT p.size + 9223372036854775807 AS x, COUNT(DISTINCT p.id) AS n "
+                     "FROM people p JOIN mine m ON p.email = m.email WHERE p.size = ",
+                     size, " GROUP BY 1"),
+        {});
+  };
+  ASSERT_OK_AND_ASSIGN(QueryOutcome present, probe(7));  // one row exists: would overflow
+  ASSERT_OK_AND_ASSIGN(QueryOutcome absent, probe(9));   // no row at all
+  ASSERT_TRUE(present.result && absent.result);
+  EXPECT_THAT(present.result->rows, IsEmpty());
+  EXPECT_THAT(absent.result->rows, IsEmpty());
+  // A large group whose expression overflows is a NULL group, not a failure.
+  ASSERT_OK_AND_ASSIGN(QueryOutcome large, probe(2));
+  ASSERT_EQ(large.result->rows.size(), 1u);
+  EXPECT_FALSE(large.result->rows[0][0].has_value());
+  EXPECT_EQ(large.result->rows[0][1], "29");
+  service.reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace parley::service

@@ -12,17 +12,24 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
 
 namespace parley::cli {
 namespace {
 
-// Every line of `text` prefixed with `prefix`, each ending in a newline.
+// Every line of `text` prefixed with `prefix`, each ending in a newline. Blank lines inside the
+// text are kept (a reviewer sees the text as written), without trailing spaces.
 std::string Indented(const std::string& text, const std::string& prefix) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  while (!lines.empty() && absl::StripAsciiWhitespace(lines.back()).empty()) lines.pop_back();
+  size_t first = 0;
+  while (first < lines.size() && absl::StripAsciiWhitespace(lines[first]).empty()) ++first;
   std::string indented;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    absl::StrAppend(&indented, prefix, std::string(line), "\n");
+  for (size_t i = first; i < lines.size(); ++i) {
+    std::string line(absl::StripTrailingAsciiWhitespace(lines[i]));
+    absl::StrAppend(&indented, line.empty() ? "" : prefix, line, "\n");
   }
   return indented;
 }
@@ -283,6 +290,9 @@ void PrintPolicy(std::ostream& out, const std::string& collaboration,
   if (policy.can_receive) abilities.push_back("receive");
   out << "policy for " << policy.member << " in collaboration " << collaboration << "\n";
   out << "  abilities: " << (abilities.empty() ? "none" : absl::StrJoin(abilities, ",")) << "\n";
+  if (!policy.can_query) {
+    out << "  (without the query ability you may not run queries or templates yourself)\n";
+  }
   out << "  tables:\n";
   bool any_aggregation = false;
   bool any_list = false;

@@ -60,7 +60,7 @@ std::string ConversionsCsv() {
 }
 
 // Custom rules under which only the owner queries free-form: the tables wait for templates to be
-// approved (a custom rule must allow something, so the owner lists itself).
+// approved.
 constexpr char kAudienceTemplatesOnly[] =
     R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["retailer"], )"
     R"("disallowed_output_columns": ["user_id"]})";
@@ -92,8 +92,9 @@ constexpr char kDisallowedInCteRejection[] =
     "  1. output column 'uid' is derived from column 'user_id' of table 'audience', which may "
     "not be output (in SELECT, at line 1, column 65)\n"
     "     rule: custom rule of table audience (owner retailer), column user_id\n"
-    "     hint: disallowed columns may be used in joins, filters and ordering, but nothing "
-    "derived from them may be returned\n";
+    "     hint: disallowed columns may be used in joins, filters, GROUP BY and the final ORDER "
+    "BY, but nothing derived from them may be returned — including window functions "
+    "partitioned or ordered by them\n";
 
 std::string NotApproved(const std::string& table, const std::string& owner,
                         const std::string& short_id) {
@@ -583,8 +584,9 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
                          "'audience', which may not be output (in SELECT, at line 1, column 65)\n"
                          "       rule: custom rule of table audience (owner retailer), column "
                          "user_id\n"
-                         "       hint: disallowed columns may be used in joins, filters and "
-                         "ordering, but nothing derived from them may be returned\n"));
+                         "       hint: disallowed columns may be used in joins, filters, GROUP BY "
+                         "and the final ORDER BY, but nothing derived from them may be returned — "
+                         "including window functions partitioned or ordered by them\n"));
 
   // A template run names its template.
   Outcome created = Ok("agency", {"template", "create", "-c", "room", "by_segment", "--sql",

@@ -262,7 +262,8 @@ void PrintTemplate(std::ostream& out, const service::TemplateView& view) {
 
 void PrintTemplateLine(std::ostream& out, const service::TemplateView& view) {
   out << ShortId(view.id) << "  " << view.name << "  author " << view.author << "  runnable "
-      << (view.runnable() ? "yes" : "no") << "\n";
+      << (view.runnable() ? "yes" : "no")
+      << (view.altered ? "  ALTERED: content no longer matches its id" : "") << "\n";
 }
 
 void PrintQueryLogEntry(std::ostream& out, const catalog::QueryRecord& query) {

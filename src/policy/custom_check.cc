@@ -198,6 +198,10 @@ class CustomChecker {
   }
 
   void CheckAnalysis(const sql::TableSchema& table, const CustomRule& rule, int location) {
+    // A table's owner may analyse its own table, and a listed provider may send any query — so
+    // also any template; disallowed output columns still apply to both.
+    if (table.owner == context_.runner) return;
+    if (rule.any_query && rule.allowed_analysis_providers.contains(context_.runner)) return;
     if (!context_.template_id.empty()) {
       if (rule.allowed_analyses.contains(context_.template_id)) return;
       Add("analysis_not_approved", &table, "", "", -1,
@@ -207,9 +211,6 @@ class CustomChecker {
                        "' can approve it with 'parley template approve'"));
       return;
     }
-    // A table's owner may analyse its own table; disallowed output columns still apply.
-    if (table.owner == context_.runner) return;
-    if (rule.any_query && rule.allowed_analysis_providers.contains(context_.runner)) return;
     if (!rule.any_query) {
       Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
           absl::StrCat("table '", table.name,
@@ -277,8 +278,9 @@ class CustomChecker {
             absl::StrCat("output column '", item.output_name, "' is derived from column '",
                          column.second, "' of table '", column.first->name,
                          "', which may not be output"),
-            "disallowed columns may be used in joins, filters and ordering, but nothing "
-            "derived from them may be returned");
+            "disallowed columns may be used in joins, filters, GROUP BY and the final ORDER BY, "
+            "but nothing derived from them may be returned — including window functions "
+            "partitioned or ordered by them");
       }
     }
   }

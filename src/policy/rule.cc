@@ -236,11 +236,8 @@ class RuleReader {
                               MemberSet(*receivers, "allowed_result_receivers"));
     }
 
-    if (rule.allowed_analyses.empty() && !rule.any_query) {
-      return Invalid("(document)",
-                     "a custom rule must allow something: list allowed_analyses or set "
-                     "\"any_query\": true");
-    }
+    // With no analysis approved and no free-form queries the table waits for its owner to
+    // approve templates (`parley template approve`): a valid state, not an error.
     return rule;
   }
 

@@ -416,14 +416,15 @@ TEST(ParseCustomRule, TemplatesOnly) {
   ASSERT_TRUE(rule.ok()) << rule.status();
 }
 
+TEST(ParseCustomRule, ARuleThatAllowsNothingYetWaitsForApprovedTemplates) {
+  auto rule = ParseRule(R"({"kind": "custom"})", {"user_id", "segment"});
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_TRUE(rule->custom.allowed_analyses.empty());
+  EXPECT_FALSE(rule->custom.any_query);
+}
+
 TEST(ParseCustomRule, Errors) {
   const std::string any = R"("any_query": true, "allowed_analysis_providers": ["supplier"], )";
-  EXPECT_EQ(ErrorOf(R"({"kind": "custom"})"),
-            "rule: (document): a custom rule must allow something: list allowed_analyses or set "
-            "\"any_query\": true");
-  EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [], "any_query": false)")),
-            "rule: (document): a custom rule must allow something: list allowed_analyses or set "
-            "\"any_query\": true");
   EXPECT_EQ(ErrorOf(Custom(R"("allowed_analyses": [")" + kTemplateA + R"(", "abc"])")),
             "rule: allowed_analyses[1]: must be a template id (64 lowercase hexadecimal "
             "characters)");

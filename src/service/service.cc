@@ -369,9 +369,21 @@ struct Service::Impl {
     PARLEY_ASSIGN_OR_RETURN(auto records, store->ListTemplates(collaboration));
     std::vector<TemplateView> views;
     for (const catalog::AnalysisTemplate& record : records) {
-      PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, record.id));
+      absl::StatusOr<LoadedTemplate> loaded = LoadTemplate(collaboration, record.id);
+      if (absl::IsDataLoss(loaded.status())) {
+        // One tampered template must not hide the others: it is listed as altered, never run.
+        TemplateView altered;
+        altered.id = record.id;
+        altered.name = record.name;
+        altered.author = record.author;
+        altered.created_at = record.created_at;
+        altered.altered = true;
+        views.push_back(std::move(altered));
+        continue;
+      }
+      if (!loaded.ok()) return loaded.status();
       PARLEY_ASSIGN_OR_RETURN(TemplateView view,
-                              ViewOfTemplate(loaded.record, loaded.parameters, tables));
+                              ViewOfTemplate(loaded->record, loaded->parameters, tables));
       views.push_back(std::move(view));
     }
     return views;
@@ -411,11 +423,6 @@ struct Service::Impl {
       return absl::AlreadyExistsError(absl::StrCat(
           "template ", loaded.record.id.substr(0, 12),
           approve ? " is already approved" : " is not approved", " for table '", table_name, "'"));
-    }
-    if (allowed.empty() && !rule->custom.any_query) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("revoking the last approved template would leave table '", table_name,
-                       "' with a custom rule that allows nothing; set a new rule instead"));
     }
     PARLEY_RETURN_IF_ERROR(
         store->SetRule(collaboration, table_name, policy::CanonicalRuleJson(*rule), actor));
@@ -578,6 +585,26 @@ absl::Status Service::SetRule(const std::string& actor, const std::string& colla
                                                     record.owner, "') can set its rule"));
   }
   PARLEY_ASSIGN_OR_RETURN(policy::Rule rule, policy::ParseRule(rule_json, record.allowed_columns));
+  // Names in a custom rule must be members: a misspelt provider or receiver would silently
+  // grant nothing, or grant it to whoever joins later under that name.
+  if (rule.kind == policy::RuleKind::kCustom) {
+    auto check_members = [&](const std::set<std::string>& names, const char* key) -> absl::Status {
+      for (const std::string& name : names) {
+        bool member = false;
+        for (const catalog::Member& m : found.members) member |= m.name == name;
+        if (!member) {
+          return absl::InvalidArgumentError(absl::StrCat("rule: ", key, ": '", name,
+                                                         "' is not a member of collaboration '",
+                                                         collaboration, "'"));
+        }
+      }
+      return absl::OkStatus();
+    };
+    PARLEY_RETURN_IF_ERROR(
+        check_members(rule.custom.allowed_analysis_providers, "allowed_analysis_providers"));
+    PARLEY_RETURN_IF_ERROR(
+        check_members(rule.custom.allowed_result_receivers, "allowed_result_receivers"));
+  }
   return impl_->store->SetRule(collaboration, table, policy::CanonicalRuleJson(rule), actor);
 }
 
@@ -730,7 +757,7 @@ absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
 namespace parley::service {
 
 bool TemplateView::runnable() const {
-  if (tables.empty()) return false;
+  if (altered || tables.empty()) return false;
   for (const TableApproval& table : tables) {
     if (!table.approved) return false;
   }

@@ -103,7 +103,8 @@ struct TemplateView {
     bool approved = false;  // the table's custom rule lists the template in allowed_analyses
   };
   std::vector<TableApproval> tables;
-  bool runnable() const;  // every table it reads approves it
+  bool altered = false;   // its stored content no longer matches its id: it never runs
+  bool runnable() const;  // every table it reads approves it, and it is not altered
 };
 
 // What a member may do with each table, before it asks (`parley policy`).

@@ -552,6 +552,22 @@ TEST_F(TemplateServiceTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
   EXPECT_THAT(agency_log, IsEmpty());
 }
 
+TEST_F(TemplateServiceTest, CustomRulesNameOnlyMembers) {
+  ExpectError(service_->SetRule("retailer", "room", "visits",
+                                R"({"kind": "custom", "any_query": true,
+                                    "allowed_analysis_providers": ["suplier"]})"),
+              absl::StatusCode::kInvalidArgument,
+              "rule: allowed_analysis_providers: 'suplier' is not a member of collaboration 'room'");
+  ExpectError(service_->SetRule("retailer", "room", "visits",
+                                R"({"kind": "custom", "allowed_result_receivers": ["agncy"]})"),
+              absl::StatusCode::kInvalidArgument,
+              "rule: allowed_result_receivers: 'agncy' is not a member of collaboration 'room'");
+  // A rule that allows nothing yet is valid: the table waits for approved templates.
+  ASSERT_OK(service_->SetRule("retailer", "room", "visits", R"({"kind": "custom"})"));
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->RevokeTemplate("retailer", "room", id_, "visits"));
+}
+
 TEST_F(TemplateServiceTest, PolicyShowsWhatTheMemberMayRun) {
   ASSERT_OK_AND_ASSIGN(PolicyView before, service_->Policy("agency", "room"));
   EXPECT_THAT(before.free_form_custom_tables, IsEmpty());

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -139,6 +140,44 @@ struct Service::Impl {
   fs::path home;
   Options options;
   std::unique_ptr<catalog::Store> store;
+
+  // Locked sessions kept for reuse, most recently used first. Opening and closing a DuckDB
+  // instance costs ~20 ms per query; a locked session is safe to reuse because its views are
+  // fixed, its configuration is locked and it only ever runs generated SELECT statements. The
+  // key is the exact set of views (names, generated SQL, paths), so any change of table,
+  // location or allowed columns opens a new one. A session that failed is dropped.
+  struct CachedSession {
+    std::string key;
+    std::unique_ptr<exec::Session> session;
+  };
+  static constexpr size_t kCachedSessions = 4;
+  std::list<CachedSession> sessions;
+
+  absl::StatusOr<exec::Session*> SessionFor(const std::vector<exec::SourceView>& views,
+                                            bool* reused) {
+    *reused = false;
+    std::string key;
+    for (const exec::SourceView& view : views) {
+      absl::StrAppend(&key, view.name, "\x1f", view.select_sql, "\x1f",
+                      absl::StrJoin(view.allowed_paths, "\x1e"), "\x1f",
+                      absl::StrJoin(view.allowed_directories, "\x1e"), "\x1d");
+    }
+    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+      if (it->key != key) continue;
+      sessions.splice(sessions.begin(), sessions, it);
+      *reused = true;
+      return sessions.front().session.get();
+    }
+    PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
+    sessions.push_front(CachedSession{std::move(key), std::move(session)});
+    if (sessions.size() > kCachedSessions) sessions.pop_back();
+    return sessions.front().session.get();
+  }
+
+  void DropSession(const exec::Session* session) {
+    sessions.remove_if(
+        [&](const CachedSession& cached) { return cached.session.get() == session; });
+  }
 
   // The actor as an active member of the collaboration.
   absl::StatusOr<catalog::Member> ActiveMember(const catalog::Collaboration& collaboration,
@@ -291,11 +330,26 @@ struct Service::Impl {
         views.push_back(connectors::ViewFor(table));
       }
     }
-    PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
-    for (const catalog::Table* table : touched) {
-      PARLEY_RETURN_IF_ERROR(connectors::CheckPinnedSchema(*session, *table));
+    // The files are read afresh by every query, so the pinned schemas are checked every time. A
+    // reused session's views were bound to the files as they were; if a file changed shape they
+    // fail to bind, so the check is repeated once on a fresh session for a clear message.
+    for (int attempt = 0;; ++attempt) {
+      bool reused = false;
+      PARLEY_ASSIGN_OR_RETURN(exec::Session * session, SessionFor(views, &reused));
+      absl::Status pinned = absl::OkStatus();
+      for (const catalog::Table* table : touched) {
+        pinned = connectors::CheckPinnedSchema(*session, *table);
+        if (!pinned.ok()) break;
+      }
+      if (!pinned.ok()) {
+        DropSession(session);
+        if (reused && attempt == 0) continue;
+        return pinned;
+      }
+      absl::StatusOr<exec::ResultTable> result = session->Run(explanation.rendered_sql);
+      if (!result.ok()) DropSession(session);
+      return result;
     }
-    return session->Run(explanation.rendered_sql);
   }
 
   // The tables a template reads, found by binding it with placeholder values; InvalidArgument

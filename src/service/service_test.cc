@@ -130,6 +130,33 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
 };
 
+// Sessions are reused between queries of one Service; each query still reads the files as they
+// are now and checks them against their pinned schemas.
+TEST_F(ServiceTest, AReusedSessionSeesNewDataAndStillChecksPinnedSchemas) {
+  ASSERT_OK_AND_ASSIGN(QueryOutcome first,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_TRUE(first.result.has_value());
+  ASSERT_EQ(first.result->rows.size(), 1u);  // 18-64 (27 households); 65+ (3) is suppressed
+  EXPECT_EQ(first.result->rows[0][1], "27");
+
+  std::string retail = "household_id,hashed_email,age_band\n";
+  for (int i = 1; i <= 40; ++i) {
+    absl::StrAppendFormat(&retail, "%d,e%02d,%s\n", i, i, i % 5 == 0 ? "65+" : "18-64");
+  }
+  Write("retail.csv", retail);  // now 6 of the 30 shared households are 65+
+  ASSERT_OK_AND_ASSIGN(QueryOutcome second,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_EQ(second.result->rows.size(), 2u);
+  EXPECT_EQ(second.result->rows[0][1], "24");
+  EXPECT_EQ(second.result->rows[1][1], "6");
+
+  Write("retail.csv", "household_id,hashed_email,age_band\nx1,e01,18-64\n");
+  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {}).status(),
+              absl::StatusCode::kFailedPrecondition,
+              "table 'retail' no longer matches its pinned schema: column 'household_id' was "
+              "BIGINT, is now VARCHAR");
+}
+
 TEST_F(ServiceTest, StrangersAreNotMembers) {
   const std::string not_member = "'stranger' is not a member of collaboration 'campaign'";
   ExpectError(service_->ShowCollaboration("stranger", "campaign").status(),
@@ -553,11 +580,12 @@ TEST_F(TemplateServiceTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
 }
 
 TEST_F(TemplateServiceTest, CustomRulesNameOnlyMembers) {
-  ExpectError(service_->SetRule("retailer", "room", "visits",
-                                R"({"kind": "custom", "any_query": true,
+  ExpectError(
+      service_->SetRule("retailer", "room", "visits",
+                        R"({"kind": "custom", "any_query": true,
                                     "allowed_analysis_providers": ["suplier"]})"),
-              absl::StatusCode::kInvalidArgument,
-              "rule: allowed_analysis_providers: 'suplier' is not a member of collaboration 'room'");
+      absl::StatusCode::kInvalidArgument,
+      "rule: allowed_analysis_providers: 'suplier' is not a member of collaboration 'room'");
   ExpectError(service_->SetRule("retailer", "room", "visits",
                                 R"({"kind": "custom", "allowed_result_receivers": ["agncy"]})"),
               absl::StatusCode::kInvalidArgument,

@@ -624,7 +624,7 @@ class Cli {
       auto entries = (*service)->ListAudit(globals_.as, globals_.collaboration);
       if (!entries.ok()) return Fail(entries.status());
       for (const catalog::AuditEntry& e : *entries) {
-        std::cout << e.seq << "  " << e.time << "  " << e.actor << "  " << e.action << "  "
+        std::cout << e.seq << "  " << FormatTime(e.time) << "  " << e.actor << "  " << e.action << "  "
                   << e.details_json << "\n";
       }
       return 0;

@@ -696,8 +696,17 @@ class Cli {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  Cli cli;
-  return cli.Main(argc, argv);
+  // Errors are values everywhere below; an exception reaching here is a bug. Say so plainly
+  // instead of aborting, and never print what it carries (it could quote data).
+  try {
+    Cli cli;
+    return cli.Main(argc, argv);
+  } catch (const std::exception&) {
+    std::cerr << "error: internal error (unexpected exception); please report it\n";
+  } catch (...) {
+    std::cerr << "error: internal error (unexpected exception); please report it\n";
+  }
+  return kExitError;
 }
 
 }  // namespace parley::cli

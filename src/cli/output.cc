@@ -149,7 +149,8 @@ void PrintTable(std::ostream& out, const service::TableView& table) {
         << "\n";
   }
   if (table.rule_json) {
-    std::string rule = nlohmann::json::parse(*table.rule_json).dump(2);
+    nlohmann::json parsed = nlohmann::json::parse(*table.rule_json, nullptr, false);
+    std::string rule = parsed.is_discarded() ? *table.rule_json : parsed.dump(2);
     std::string indented;
     for (char c : rule) {
       indented.push_back(c);

@@ -205,7 +205,7 @@ class Renderer {
         size_t i = 0;
         if (expr.case_has_operand) absl::StrAppend(&out, " ", Expr(*expr.args[i++]));
         size_t end = expr.args.size() - (expr.case_has_else ? 1 : 0);
-        for (; i + 1 < end + 1 && i < end; i += 2) {
+        for (; i + 1 < end; i += 2) {
           absl::StrAppend(&out, " WHEN ", Expr(*expr.args[i]), " THEN ", Expr(*expr.args[i + 1]));
         }
         if (expr.case_has_else) absl::StrAppend(&out, " ELSE ", Expr(*expr.args.back()));

@@ -220,9 +220,20 @@ absl::StatusOr<std::string> PositionalSql(std::string_view sql,
     size_t found = sql.find(end, i);
     i = found == std::string_view::npos ? sql.size() : found + end.size();
   };
+  // Whether the character before position `at` continues an identifier (so `$` or `E'` there
+  // is part of a name, not the start of a literal).
+  auto after_identifier = [&](size_t at) {
+    return at > 0 && (IsNameChar(sql[at - 1]) || sql[at - 1] == '$');
+  };
   while (i < sql.size()) {
     char c = sql[i];
-    if (c == '\'') {  // string literal; '' is an escaped quote and is consumed as two literals
+    if (c == '\'' && after_identifier(i) && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+        !after_identifier(i - 1)) {
+      // E'...': backslash escapes, so \' does not end the literal.
+      ++i;
+      while (i < sql.size() && sql[i] != '\'') i += sql[i] == '\\' ? 2 : 1;
+      ++i;
+    } else if (c == '\'') {  // string literal; '' is an escaped quote: two literals in a row
       ++i;
       skip_until("'");
     } else if (c == '"') {
@@ -233,7 +244,7 @@ absl::StatusOr<std::string> PositionalSql(std::string_view sql,
     } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
       i += 2;
       skip_until("*/");
-    } else if (c == '$' && i + 1 < sql.size() && (sql[i + 1] == '$' || IsNameStart(sql[i + 1]))) {
+    } else if (c == '$' && !after_identifier(i) && i + 1 < sql.size() && (sql[i + 1] == '$' || IsNameStart(sql[i + 1]))) {
       // A dollar-quoted string: $tag$ ... $tag$.
       size_t end = sql.find('$', i + 1);
       if (end == std::string_view::npos) break;

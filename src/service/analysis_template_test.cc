@@ -66,6 +66,18 @@ TEST(PositionalSql, ReplacesParametersOutsideLiteralsAndKeepsOffsets) {
   EXPECT_EQ(positional->size(), sql.size());
 }
 
+TEST(PositionalSql, KnowsEscapeStringsAndDollarsInNames) {
+  auto parameters = Parameters({"n:integer"});
+  // In E'...' a backslash escapes the quote, so ':n' inside stays text; a $ inside a name is
+  // not a dollar quote, so scanning goes on to the real parameter.
+  auto positional = PositionalSql("SELECT E'it\\'s :n', col$x FROM t WHERE k = :n", parameters);
+  ASSERT_TRUE(positional.ok()) << positional.status();
+  EXPECT_EQ(*positional, "SELECT E'it\\'s :n', col$x FROM t WHERE k = $1");
+  auto dollars = PositionalSql("SELECT $tag$ :n $tag$ FROM t WHERE k = :n", parameters);
+  ASSERT_TRUE(dollars.ok()) << dollars.status();
+  EXPECT_EQ(*dollars, "SELECT $tag$ :n $tag$ FROM t WHERE k = $1");
+}
+
 TEST(PositionalSql, RejectsUndeclaredAndUnusedParameters) {
   EXPECT_EQ(PositionalSql("SELECT :a", {}).status().message(),
             "the template uses parameter :a but does not declare it");

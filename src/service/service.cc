@@ -1,6 +1,8 @@
 #include "service/service.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -96,13 +98,29 @@ absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text) {
   if (json.is_discarded() || !json.contains("columns") || !json.contains("rows")) {
     return absl::DataLossError("the stored result is unreadable");
   }
-  exec::ResultTable result;
-  for (const Json& column : json["columns"]) {
-    result.columns.push_back({column.value("name", ""), column.value("type", "")});
+  // A result file is ours, but it lives on disk: check every shape rather than trust it.
+  const Json& columns = json["columns"];
+  const Json& rows = json["rows"];
+  if (!columns.is_array() || !rows.is_array()) {
+    return absl::DataLossError("the stored result is unreadable");
   }
-  for (const Json& row : json["rows"]) {
+  exec::ResultTable result;
+  for (const Json& column : columns) {
+    if (!column.is_object() || !column.contains("name") || !column["name"].is_string() ||
+        !column.contains("type") || !column["type"].is_string()) {
+      return absl::DataLossError("the stored result is unreadable");
+    }
+    result.columns.push_back({column["name"].get<std::string>(), column["type"].get<std::string>()});
+  }
+  for (const Json& row : rows) {
+    if (!row.is_array() || row.size() != result.columns.size()) {
+      return absl::DataLossError("the stored result is unreadable");
+    }
     std::vector<std::optional<std::string>> values;
     for (const Json& value : row) {
+      if (!value.is_null() && !value.is_string()) {
+        return absl::DataLossError("the stored result is unreadable");
+      }
       values.push_back(value.is_null() ? std::nullopt
                                        : std::optional<std::string>(value.get<std::string>()));
     }
@@ -120,12 +138,20 @@ absl::Status WritePrivateFile(const fs::path& path, const std::string& contents)
     return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string()));
   fs::path temporary = path;
   temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << contents;
-    if (!out.good()) return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
+  // Created 0600 from the start (never readable by others, even briefly) and exclusively.
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", temporary.string()));
+  size_t written = 0;
+  while (written < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
   }
-  chmod(temporary.c_str(), 0600);
+  bool synced = written == contents.size() && ::fsync(fd) == 0;
+  if (::close(fd) != 0 || !synced) {
+    fs::remove(temporary, error);
+    return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
+  }
   fs::rename(temporary, path, error);
   if (error) {
     fs::remove(temporary, error);
@@ -474,9 +500,11 @@ struct Service::Impl {
     }
     std::set<std::string>& allowed = rule->custom.allowed_analyses;
     if (approve ? !allowed.insert(loaded.record.id).second : allowed.erase(loaded.record.id) == 0) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "template ", loaded.record.id.substr(0, 12),
-          approve ? " is already approved" : " is not approved", " for table '", table_name, "'"));
+      std::string message =
+          absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                       approve ? " is already approved" : " is not approved", " for table '",
+                       table_name, "'");
+      return approve ? absl::AlreadyExistsError(message) : absl::FailedPreconditionError(message);
     }
     PARLEY_RETURN_IF_ERROR(
         store->SetRule(collaboration, table_name, policy::CanonicalRuleJson(*rule), actor));
@@ -747,7 +775,13 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.status = catalog::QueryStatus::kSucceeded;
   record.result_path = path.string();
   record.row_count = static_cast<int64_t>(result->rows.size());
-  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
+  absl::StatusOr<int64_t> id = store->RecordQuery(record);
+  if (!id.ok()) {
+    std::error_code ignored;
+    fs::remove(path, ignored);  // no record, no result: nothing is left half-written
+    return id.status();
+  }
+  outcome.query_id = *id;
   outcome.row_count = record.row_count;
   if (std::find(request.receivers.begin(), request.receivers.end(), actor) !=
       request.receivers.end()) {

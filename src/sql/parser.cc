@@ -285,6 +285,12 @@ class TreeReader {
     }
     auto expr = Make(ExprKind::kFunctionCall, location);
     expr->name = absl::AsciiStrToLower(LastName(names));
+    // The renderer prints function names as they are: a quoted name such as "abs(0) AS a, abs"
+    // must never get that far, whatever the rules allow.
+    if (expr->name.empty() ||
+        expr->name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+      return Unsupported("a function whose name is not a plain identifier", location);
+    }
     // SQL-standard TRIM(x) and TRIM(BOTH ... FROM x) are PostgreSQL's btrim.
     if (expr->name == "btrim") expr->name = "trim";
     expr->distinct = call.value("agg_distinct", false);

@@ -631,7 +631,10 @@ TEST_F(CliE2eTest, PermissionErrors) {
 TEST_F(CliE2eTest, QueryMemberWithoutReceiveMustNameAReceiver) {
   SetUpCampaign();
   Ok("retailer", {"member", "add", "-c", "campaign", "analyst", "--abilities", "query"});
-  Ok("analyst", {"table", "add", "-c", "campaign", "loyalty2", "--source", loyalty_parquet_});
+  // The analyst's own copy of the loyalty data: a member registers only its own files.
+  std::string loyalty2 = (dir_ / "loyalty2.parquet").string();
+  fs::copy_file(loyalty_parquet_, loyalty2);
+  Ok("analyst", {"table", "add", "-c", "campaign", "loyalty2", "--source", loyalty2});
   Ok("analyst", {"rule", "set", "-c", "campaign", "loyalty2", "--json", kLoyaltyRule});
   const std::string sql = absl::StrCat(
       "SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n FROM retail r JOIN loyalty2 l ON "

@@ -499,6 +499,53 @@ TEST_F(CliRulesE2eTest, ListRuleReturnsExactlyTheOverlap) {
             "     hint: list columns of 'audience': age, segment\n");
 }
 
+// --- runtime errors as an oracle -----------------------------------------------------------
+
+// A runner's own rows can make a query fail only when they join a row of another member's: two
+// DECIMAL(38,0) values near the maximum overflow SUM when both join the target user, and a
+// BIGINT join column converts every user id to a number. Success or failure would then reveal
+// the target's segment, or that a group of one exists, below any threshold.
+TEST_F(CliRulesE2eTest, RuntimeErrorsDoNotRevealRowsBelowTheThreshold) {
+  SetUpRoom("none", "none");
+  SetRule("retailer", "audience",
+          R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["user_id"], )"
+          R"("functions": ["COUNT_DISTINCT"]}], "join_columns": ["user_id"], )"
+          R"("join_required": "query_runner", "dimension_columns": ["segment", "region", "age"], )"
+          R"("output_constraints": [{"column": "user_id", "minimum": 5}]})");
+  std::string probe = (dir_ / "probe.parquet").string();
+  Exec(absl::StrCat(
+      "COPY (SELECT * FROM (VALUES ('u01', 1, "
+      "99999999999999999999999999999999999999::DECIMAL(38,0)), "
+      "('u01', 2, 99999999999999999999999999999999999999::DECIMAL(38,0))) AS t(user_id, "
+      "user_number, big)) TO ",
+      exec::QuoteString(probe), " (FORMAT parquet)"));
+  Ok("agency", {"table", "add", "-c", "room", "probe", "--source", probe});
+  SetRule("agency", "probe",
+          R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["big"], "functions": )"
+          R"(["SUM", "AVG"]}], "join_columns": ["user_id", "user_number"], )"
+          R"("output_constraints": [{"column": "user_id", "minimum": 2}]})");
+
+  // u01 is in segment travel: the sums meet only there, and both queries succeed with no group.
+  for (const char* segment : {"travel", "food"}) {
+    Outcome summed =
+        As("agency",
+           {"query", "run", "-c", "room", "--sql",
+            absl::StrCat("SELECT SUM(p.big) AS s, AVG(p.big) AS a FROM audience a JOIN probe p "
+                         "ON a.user_id = p.user_id WHERE a.segment = '",
+                         segment, "'")});
+    EXPECT_EQ(summed.exit_code, 0) << segment << ": " << summed;
+    EXPECT_EQ(summed.out, "s | a\n--+--\n(0 rows)\n") << segment;
+  }
+
+  // Comparing the VARCHAR user ids with a BIGINT would fail on any row passing WHERE.
+  Outcome converted = As("agency", {"query", "run", "-c", "room", "--sql",
+                                    "SELECT SUM(p.big) FROM audience a JOIN probe p ON a.user_id "
+                                    "= p.user_number WHERE a.age = 21"});
+  EXPECT_EQ(converted.exit_code, kExitRejected) << converted;
+  EXPECT_THAT(converted.err, HasSubstr("JOIN … ON compares join columns of different types "
+                                       "(VARCHAR and INTEGER)"));
+}
+
 // --- custom rule -----------------------------------------------------------------------------
 
 TEST_F(CliRulesE2eTest, DisallowedOutputColumnRenamedInACteIsRejected) {

@@ -1,6 +1,7 @@
 #include "connectors/file_source.h"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <optional>
@@ -311,6 +312,18 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
     }
   }
   return columns;
+}
+
+std::set<FileId> SourceFiles(const std::string& location) {
+  std::vector<std::string> files =
+      IsGlob(location) ? GlobMatches(location) : std::vector<std::string>{location};
+  std::set<FileId> ids;
+  for (const std::string& file : files) {
+    struct stat info {};
+    if (stat(file.c_str(), &info) != 0) continue;  // follows symbolic links
+    ids.insert({static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)});
+  }
+  return ids;
 }
 
 exec::SourceView ViewFor(const catalog::Table& table) {

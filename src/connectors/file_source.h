@@ -5,7 +5,10 @@
 // clear error instead of a wrong answer.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -26,6 +29,12 @@ absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location
 // malformed line anywhere is reported now rather than at query time.
 absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kind,
                                                          const std::string& location);
+
+// The files a source reads now — the file, or what the glob matches — each identified by device
+// and inode, so that a symbolic or hard link to a file and the file itself compare equal. Files
+// that cannot be examined are left out.
+using FileId = std::pair<uint64_t, uint64_t>;
+std::set<FileId> SourceFiles(const std::string& location);
 
 // The view over `table` exposing its allowed columns. Types are detected again on every read
 // (not forced to the pinned ones), so a file that changed shape is visible to CheckPinnedSchema.

@@ -150,10 +150,59 @@ class Lineage {
     }
     if (expr.kind == BoundExprKind::kSubquery) {
       for (size_t i = 0; i < expr.subquery->select.size(); ++i) add(Output(*expr.subquery, i));
+      // A correlated subquery's value depends on the outer row's columns wherever the subquery
+      // names them — EXISTS (SELECT 1 WHERE a.user_id LIKE 'u0%') is CASE WHEN in disguise.
+      add(OuterReferences(*expr.subquery, 1));
     }
     for (const auto& arg : expr.args) add(Expr(*arg));
     for (const auto& part : expr.partition_by) add(Expr(*part));
     for (const sql::BoundOrderItem& order : expr.window_order) add(Expr(*order.expr));
+    return columns;
+  }
+
+  // The lineage of the columns that `query`, nested `level` blocks below the query on top of the
+  // stack, takes from that query or its enclosing ones, in any clause and at any depth. Set
+  // operation branches are blocks of the same level; FROM subqueries are one level deeper (they
+  // cannot see the block they sit in, but still see those around it); CTE bodies see no
+  // enclosing query.
+  std::set<BaseColumn> OuterReferences(const BoundQuery& query, int level) {
+    std::set<BaseColumn> columns;
+    auto add = [&](const std::set<BaseColumn>& more) { columns.insert(more.begin(), more.end()); };
+    if (query.set_operation != sql::SetOperation::kNone) {
+      add(OuterReferences(*query.set_left, level));
+      add(OuterReferences(*query.set_right, level));
+      return columns;
+    }
+    std::function<void(const BoundExpr&)> walk = [&](const BoundExpr& expr) {
+      if (expr.kind == BoundExprKind::kColumn && expr.outer_depth >= level) {
+        BoundExpr outer;
+        outer.kind = BoundExprKind::kColumn;
+        outer.table_index = expr.table_index;
+        outer.outer_depth = expr.outer_depth - level;
+        outer.column = expr.column;
+        add(Expr(outer));
+      }
+      if (expr.subquery) add(OuterReferences(*expr.subquery, level + 1));
+      for (const auto& arg : expr.args) walk(*arg);
+      for (const auto& part : expr.partition_by) walk(*part);
+      for (const sql::BoundOrderItem& order : expr.window_order) walk(*order.expr);
+    };
+    std::function<void(const sql::BoundFrom&)> from = [&](const sql::BoundFrom& node) {
+      if (node.left) from(*node.left);
+      if (node.right) from(*node.right);
+      if (node.on) walk(*node.on);
+    };
+    for (const sql::BoundTable& table : query.tables) {
+      if (table.derived && table.cte_id < 0) add(OuterReferences(*table.derived, level + 1));
+    }
+    for (const auto& root : query.from) from(*root);
+    for (const sql::BoundSelectItem& item : query.select) {
+      if (item.expr) walk(*item.expr);
+    }
+    if (query.where) walk(*query.where);
+    for (const auto& group : query.group_by) walk(*group);
+    if (query.having) walk(*query.having);
+    for (const sql::BoundOrderItem& order : query.order_by) walk(*order.expr);
     return columns;
   }
 

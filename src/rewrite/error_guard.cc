@@ -63,7 +63,21 @@ bool Comparable(const BoundExpr& a, const BoundExpr& b) {
   Family left = ValueFamily(a);
   Family right = ValueFamily(b);
   if (left == Family::kUnknown || right == Family::kUnknown) return false;
-  if (left == right || left == Family::kNull || right == Family::kNull) return true;
+  if (left == Family::kNull || right == Family::kNull) return true;
+  // Two columns of one family may still differ in type (DATE and TIMESTAMP, HUGEINT and
+  // DECIMAL(38,10)): DuckDB then converts one of them row by row, which can fail on some values.
+  if (a.kind == BoundExprKind::kColumn && b.kind == BoundExprKind::kColumn) {
+    return sql::ComparisonCannotFail(a.type, b.type);
+  }
+  // A HUGEINT or wide DECIMAL column compared with a number may be converted to the constant's
+  // type (a DECIMAL too narrow for it).
+  if ((a.kind == BoundExprKind::kColumn && sql::IsWideNumericType(a.type) &&
+       right == Family::kNumeric) ||
+      (b.kind == BoundExprKind::kColumn && sql::IsWideNumericType(b.type) &&
+       left == Family::kNumeric)) {
+    return false;
+  }
+  if (left == right) return true;
   // A text constant against a date or number column is converted once, as a constant.
   bool left_constant = a.kind == BoundExprKind::kConstant;
   bool right_constant = b.kind == BoundExprKind::kConstant;
@@ -133,9 +147,31 @@ std::unique_ptr<BoundExpr> GuardConjuncts(std::unique_ptr<BoundExpr> expr) {
   return Guard(std::move(expr));
 }
 
+// SUM and AVG of HUGEINT and wide DECIMAL columns add in 128 bits and fail with an overflow when
+// a few large values meet — in a group that the threshold would have suppressed, or only when a
+// crafted row of the runner's joins one of another member's. Summed as DOUBLE they cannot fail.
+void SumWideColumnsAsDouble(BoundExpr& expr) {
+  if (expr.kind == BoundExprKind::kAggregate && (expr.name == "sum" || expr.name == "avg") &&
+      expr.args.size() == 1 && expr.args[0]->kind == BoundExprKind::kColumn &&
+      sql::IsWideNumericType(expr.args[0]->type)) {
+    auto cast = std::make_unique<BoundExpr>();
+    cast->kind = BoundExprKind::kCast;
+    cast->location = expr.args[0]->location;
+    cast->type_name = "DOUBLE";
+    cast->type = "DOUBLE";
+    cast->args.push_back(std::move(expr.args[0]));
+    expr.args[0] = std::move(cast);
+    return;
+  }
+  for (auto& arg : expr.args) SumWideColumnsAsDouble(*arg);
+}
+
 }  // namespace
 
 void GuardRowErrors(sql::BoundQuery& query) {
+  for (sql::BoundSelectItem& item : query.select) SumWideColumnsAsDouble(*item.expr);
+  if (query.having) SumWideColumnsAsDouble(*query.having);
+  for (sql::BoundOrderItem& order : query.order_by) SumWideColumnsAsDouble(*order.expr);
   for (sql::BoundSelectItem& item : query.select) item.expr = Guard(std::move(item.expr));
   query.where = GuardConjuncts(std::move(query.where));
   for (auto& group : query.group_by) group = Guard(std::move(group));

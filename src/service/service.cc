@@ -110,7 +110,8 @@ absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text) {
         !column.contains("type") || !column["type"].is_string()) {
       return absl::DataLossError("the stored result is unreadable");
     }
-    result.columns.push_back({column["name"].get<std::string>(), column["type"].get<std::string>()});
+    result.columns.push_back(
+        {column["name"].get<std::string>(), column["type"].get<std::string>()});
   }
   for (const Json& row : rows) {
     if (!row.is_array() || row.size() != result.columns.size()) {
@@ -356,6 +357,22 @@ struct Service::Impl {
         views.push_back(connectors::ViewFor(table));
       }
     }
+    // Files are read by path when the query runs: a link or a glob that has come to reach
+    // another member's file since the table was added must not read it as the table's own.
+    for (const catalog::Table* table : touched) {
+      std::set<connectors::FileId> files = connectors::SourceFiles(table->location);
+      for (const catalog::Table& other : context.tables) {
+        if (other.owner == table->owner) continue;
+        for (const connectors::FileId& file : connectors::SourceFiles(other.location)) {
+          if (files.contains(file)) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("table '", table->name, "' of member '", table->owner,
+                             "' now reads a file of a table of another member; it cannot be "
+                             "queried until its owner points it at its own data"));
+          }
+        }
+      }
+    }
     // The files are read afresh by every query, so the pinned schemas are checked every time. A
     // reused session's views were bound to the files as they were; if a file changed shape they
     // fail to bind, so the check is repeated once on a fresh session for a clear message.
@@ -500,10 +517,9 @@ struct Service::Impl {
     }
     std::set<std::string>& allowed = rule->custom.allowed_analyses;
     if (approve ? !allowed.insert(loaded.record.id).second : allowed.erase(loaded.record.id) == 0) {
-      std::string message =
-          absl::StrCat("template ", loaded.record.id.substr(0, 12),
-                       approve ? " is already approved" : " is not approved", " for table '",
-                       table_name, "'");
+      std::string message = absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                                         approve ? " is already approved" : " is not approved",
+                                         " for table '", table_name, "'");
       return approve ? absl::AlreadyExistsError(message) : absl::FailedPreconditionError(message);
     }
     PARLEY_RETURN_IF_ERROR(
@@ -584,6 +600,15 @@ absl::Status Service::AddMember(const std::string& actor, const std::string& col
   return impl_->store->AddMember(collaboration, member, actor);
 }
 
+namespace {
+absl::Status SharedFileError(const std::string& location) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("the source '", location,
+                   "' reads a file that another member registered; a member may only register "
+                   "its own data"));
+}
+}  // namespace
+
 absl::Status Service::AddTable(const std::string& actor, const NewTable& request) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(request.collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
@@ -593,6 +618,22 @@ absl::Status Service::AddTable(const std::string& actor, const NewTable& request
   table.owner = actor;
   PARLEY_ASSIGN_OR_RETURN(table.location, connectors::ResolveLocation(request.location));
   PARLEY_ASSIGN_OR_RETURN(table.kind, connectors::KindFromLocation(table.location));
+  // A member registers its own data. Naming a file another member registered — by its path, a
+  // glob that matches it, or a link to it — would make that member's rows the runner's own, free
+  // of their owner's rule.
+  std::set<connectors::FileId> files = connectors::SourceFiles(table.location);
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
+                          impl_->store->ListCollaborations());
+  for (const catalog::Collaboration& collaboration : collaborations) {
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
+                            impl_->store->ListTables(collaboration.name));
+    for (const catalog::Table& other : tables) {
+      if (other.owner == actor) continue;
+      for (const connectors::FileId& file : connectors::SourceFiles(other.location)) {
+        if (files.contains(file)) return SharedFileError(request.location);
+      }
+    }
+  }
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connectors::InferSchema(table.kind, table.location));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {

@@ -82,6 +82,7 @@ class ServiceTest : public ::testing::Test {
     std::string loyalty = "hashed_email,tier\n";
     for (int i = 1; i <= 30; ++i) absl::StrAppendFormat(&loyalty, "e%02d,%s\n", i, "gold");
     Write("loyalty.csv", loyalty);
+    Write("panel.csv", loyalty);  // the analyst's own copy: a member registers only its own files
 
     Options options;
     options.clock = [] { return 1'700'000'000; };
@@ -100,7 +101,7 @@ class ServiceTest : public ::testing::Test {
     ASSERT_OK(service_->SetRule("retailer", "campaign", "retail", kRetailRule));
     ASSERT_OK(service_->AddTable("supplier", {"campaign", "loyalty", Path("loyalty.csv"), {}}));
     ASSERT_OK(service_->SetRule("supplier", "campaign", "loyalty", kLoyaltyRule));
-    ASSERT_OK(service_->AddTable("analyst", {"campaign", "panel", Path("loyalty.csv"), {}}));
+    ASSERT_OK(service_->AddTable("analyst", {"campaign", "panel", Path("panel.csv"), {}}));
     ASSERT_OK(service_->SetRule("analyst", "campaign", "panel", kLoyaltyRule));
   }
 
@@ -155,6 +156,47 @@ TEST_F(ServiceTest, AReusedSessionSeesNewDataAndStillChecksPinnedSchemas) {
               absl::StatusCode::kFailedPrecondition,
               "table 'retail' no longer matches its pinned schema: column 'household_id' was "
               "BIGINT, is now VARCHAR");
+}
+
+// A member could make another member's rows its own — free of their owner's rule — by
+// registering their file: by its path, through a symbolic link or a hard link, or with a glob
+// that matches it. Or by pointing a link it registered at that file afterwards.
+TEST_F(ServiceTest, AMemberCannotRegisterAnotherMembersFile) {
+  const std::string refused =
+      "' reads a file that another member registered; a member may only register its own data";
+  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("retail.csv"), {}}),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("the source '", Path("retail.csv"), refused));
+  fs::create_directories(dir_ / "supplier");
+  fs::create_symlink(dir_ / "retail.csv", dir_ / "supplier" / "mine.csv");
+  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("supplier/mine.csv"), {}}),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("the source '", Path("supplier/mine.csv"), refused));
+  fs::create_hard_link(dir_ / "retail.csv", dir_ / "supplier" / "hard.csv");
+  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("supplier/hard.csv"), {}}),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("the source '", Path("supplier/hard.csv"), refused));
+  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("re*.csv"), {}}),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("the source '", Path("re*.csv"), refused));
+  // Its own file, registered again under another name, is fine.
+  ASSERT_OK(service_->AddTable("supplier", {"campaign", "loyalty_again", Path("loyalty.csv"), {}}));
+
+  // A link to its own file, then pointed at the retailer's: the table no longer runs.
+  fs::remove(dir_ / "supplier" / "mine.csv");
+  fs::create_symlink(dir_ / "loyalty.csv", dir_ / "supplier" / "mine.csv");
+  ASSERT_OK(service_->AddTable("supplier", {"campaign", "mine", Path("supplier/mine.csv"), {}}));
+  ASSERT_OK(service_->SetRule("supplier", "campaign", "mine",
+                              R"({"kind": "custom", "any_query": true, )"
+                              R"("allowed_analysis_providers": ["supplier"]})"));
+  constexpr char kDump[] = "SELECT * FROM mine";
+  ASSERT_OK(service_->Run("supplier", "campaign", kDump, {}).status());
+  fs::remove(dir_ / "supplier" / "mine.csv");
+  fs::create_symlink(dir_ / "retail.csv", dir_ / "supplier" / "mine.csv");
+  ExpectError(service_->Run("supplier", "campaign", kDump, {}).status(),
+              absl::StatusCode::kFailedPrecondition,
+              "table 'mine' of member 'supplier' now reads a file of a table of another member; "
+              "it cannot be queried until its owner points it at its own data");
 }
 
 TEST_F(ServiceTest, StrangersAreNotMembers) {
@@ -285,12 +327,12 @@ TEST_F(ServiceTest, ShowTableHidesTheLocationFromOtherMembers) {
 
 TEST_F(ServiceTest, AddTableWithAColumnSubsetKeepsSourceOrder) {
   ASSERT_OK(service_->AddTable(
-      "supplier", {"campaign", "narrow", Path("retail.csv"), {"AGE_BAND", "household_id"}}));
+      "retailer", {"campaign", "narrow", Path("retail.csv"), {"AGE_BAND", "household_id"}}));
   ASSERT_OK_AND_ASSIGN(TableView narrow, service_->ShowTable("agency", "campaign", "narrow"));
   ASSERT_EQ(narrow.columns.size(), 2u);
   EXPECT_EQ(narrow.columns[0].name, "household_id");
   EXPECT_EQ(narrow.columns[1].name, "age_band");
-  ExpectError(service_->AddTable("supplier", {"campaign", "wrong", Path("retail.csv"), {"x"}}),
+  ExpectError(service_->AddTable("retailer", {"campaign", "wrong", Path("retail.csv"), {"x"}}),
               absl::StatusCode::kInvalidArgument,
               absl::StrCat("column 'x' is not in the source '", Path("retail.csv"), "'"));
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sql/ast.h"
@@ -165,6 +166,21 @@ struct BoundQuery {
   // subqueries' and set branches' (each CTE body once, however often it is referenced).
   std::vector<const BoundTable*> BaseTables() const;
 };
+
+// DuckDB column types, for the checks that must know whether evaluating something can fail on
+// the data (a runtime error only some rows raise is an oracle on those rows).
+//
+// Numeric types whose values can be summed, compared and converted among each other without
+// overflow: integers up to 64 bits, FLOAT, DOUBLE and DECIMAL of at most 18 digits.
+bool IsNarrowNumericType(std::string_view type);
+// HUGEINT, UHUGEINT and DECIMAL of 19 to 38 digits: sums of two values can overflow, and mixing
+// them with other numeric types converts values into types that may not hold them.
+bool IsWideNumericType(std::string_view type);
+// Whether comparing a value of DuckDB type `left` with a value of type `right` can never raise an
+// error: the same type, or two narrow numeric types. Anything else makes DuckDB convert one side
+// at run time (VARCHAR to INTEGER, DATE to TIMESTAMP, HUGEINT to DECIMAL), which fails on some
+// values and not others.
+bool ComparisonCannotFail(std::string_view left, std::string_view right);
 
 // Clause names used in violations and in Construct::clause.
 inline constexpr char kClauseSelect[] = "SELECT";

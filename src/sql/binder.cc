@@ -288,6 +288,22 @@ class Binder {
     return absl::OkStatus();
   }
 
+  // A derived table's columns are referenced by name, so two with one name would make a
+  // reference (or SELECT *) pick one silently; PostgreSQL would too only on reference.
+  absl::Status CheckDistinctNames(const std::vector<ColumnInfo>& columns, const char* what,
+                                  const std::string& name, int location) const {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (NamesEqual(columns[i].name, columns[j].name)) {
+          return Error(absl::StrCat(what, " '", name, "' has two output columns named '",
+                                    columns[i].name, "'; give them distinct aliases"),
+                       location);
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
   const CteBinding* FindCte(const std::string& name) const {
     for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
       if (NamesEqual(it->name, name)) return &*it;
@@ -311,6 +327,8 @@ class Binder {
           table.derived = cte->query;
           table.cte_id = cte->id;
           table.columns = OutputColumns(*cte->query);
+          PARLEY_RETURN_IF_ERROR(CheckDistinctNames(table.columns, "WITH query", cte->name,
+                                                    ref.location));
         } else {
           const TableSchema* schema = catalog_.FindTable(ref.name);
           if (schema == nullptr) {
@@ -341,6 +359,8 @@ class Binder {
         table.alias = ref.alias;
         table.derived = *derived;
         table.columns = OutputColumns(**derived);
+        PARLEY_RETURN_IF_ERROR(
+            CheckDistinctNames(table.columns, "subquery", ref.alias, ref.location));
         PARLEY_RETURN_IF_ERROR(AddTable(std::move(table), query, *from, ref.location));
         return from;
       }

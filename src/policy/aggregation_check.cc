@@ -4,35 +4,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/join_graph.h"
+#include "policy/operators.h"
 
 namespace parley::policy {
 namespace {
 
 using sql::BoundExpr;
 using sql::BoundExprKind;
-
-bool IsAllowedOperator(const std::string& op) {
-  static const std::set<std::string> kOperators = {"+",
-                                                   "-",
-                                                   "*",
-                                                   "/",
-                                                   "%",
-                                                   "=",
-                                                   "<>",
-                                                   "!=",
-                                                   "<",
-                                                   ">",
-                                                   "<=",
-                                                   ">=",
-                                                   "AND",
-                                                   "OR",
-                                                   "NOT",
-                                                   "LIKE",
-                                                   "ILIKE",
-                                                   "IS DISTINCT FROM",
-                                                   "IS NOT DISTINCT FROM"};
-  return kOperators.contains(op);
-}
 
 // The AWS name of an aggregate call: COUNT, COUNT_DISTINCT, SUM, SUM_DISTINCT, AVG; "" otherwise.
 std::string AggregateName(const BoundExpr& expr) {
@@ -215,7 +193,7 @@ class AggregationChecker : public JoinCheckHost {
         break;
       case BoundExprKind::kUnaryOp:
       case BoundExprKind::kBinaryOp:
-        if (!IsAllowedOperator(expr.name)) {
+        if (!IsOperatorAllowed(RuleKind::kAggregation, expr.name)) {
           Add("operator_not_allowed", -1, "", clause, expr.location,
               absl::StrCat("operator '", expr.name, "' is not allowed in aggregation queries"),
               "allowed: arithmetic (+ - * / %), comparisons, AND, OR, NOT, LIKE, IS [NOT] NULL, "

@@ -84,20 +84,19 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
                                      "; one kind per query");
     violation.hint = "query the tables of each kind of rule separately";
     verdict.violations.push_back(std::move(violation));
-  } else if (!context.template_id.empty() && !kinds.contains(RuleKind::kCustom) &&
-             !kinds.empty()) {
+  } else if (!context.template_id.empty() && !kinds.contains(RuleKind::kCustom) && !kinds.empty()) {
     Violation violation;
     violation.code = "template_requires_custom_rule";
     violation.message = "analysis templates run only on tables with a custom rule";
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.contains(RuleKind::kAggregation)) {
-    verdict.rule_kind = "aggregation";
+    verdict.rule_kind = RuleKind::kAggregation;
     CheckAggregation(query, table_rules, runner, verdict);
   } else if (kinds.contains(RuleKind::kList)) {
-    verdict.rule_kind = "list";
+    verdict.rule_kind = RuleKind::kList;
     CheckList(query, table_rules, runner, verdict);
   } else if (kinds.contains(RuleKind::kCustom)) {
-    verdict.rule_kind = "custom";
+    verdict.rule_kind = RuleKind::kCustom;
     CheckCustom(query, rules, context, verdict);
   }
   for (Violation& violation : verdict.violations) {

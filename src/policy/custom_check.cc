@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/operators.h"
 
 namespace parley::policy {
 namespace {
@@ -43,30 +44,6 @@ const std::set<std::string>& CustomFunctions() {
       "date_trunc", "date_part", "extract", "date_diff", "datediff", "make_date", "year", "month",
       "day", "dayofweek", "quarter", "week", "strftime"};
   return kFunctions;
-}
-
-bool IsCustomOperator(const std::string& op) {
-  static const std::set<std::string> kOperators = {"+",
-                                                   "-",
-                                                   "*",
-                                                   "/",
-                                                   "%",
-                                                   "=",
-                                                   "<>",
-                                                   "!=",
-                                                   "<",
-                                                   ">",
-                                                   "<=",
-                                                   ">=",
-                                                   "AND",
-                                                   "OR",
-                                                   "NOT",
-                                                   "LIKE",
-                                                   "ILIKE",
-                                                   "||",
-                                                   "IS DISTINCT FROM",
-                                                   "IS NOT DISTINCT FROM"};
-  return kOperators.contains(op);
 }
 
 // Calls `visit` on every expression of every query in the statement, with the clause it is in.
@@ -300,7 +277,7 @@ class CustomChecker {
           break;
         case BoundExprKind::kUnaryOp:
         case BoundExprKind::kBinaryOp:
-          if (!IsCustomOperator(expr.name)) {
+          if (!IsOperatorAllowed(RuleKind::kCustom, expr.name)) {
             Add("operator_not_allowed", nullptr, "", "", expr.location,
                 absl::StrCat("operator '", expr.name, "' is not allowed in custom queries"));
           }

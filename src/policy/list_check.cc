@@ -6,36 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/join_graph.h"
+#include "policy/operators.h"
 
 namespace parley::policy {
 namespace {
 
 using sql::BoundExpr;
 using sql::BoundExprKind;
-
-// Arithmetic, comparisons and boolean logic; LIKE. IS NULL, BETWEEN and IN (…) are expression
-// kinds of their own.
-bool IsAllowedOperator(const std::string& op) {
-  static const std::set<std::string> kOperators = {"+",
-                                                   "-",
-                                                   "*",
-                                                   "/",
-                                                   "%",
-                                                   "=",
-                                                   "<>",
-                                                   "!=",
-                                                   "<",
-                                                   ">",
-                                                   "<=",
-                                                   ">=",
-                                                   "AND",
-                                                   "OR",
-                                                   "NOT",
-                                                   "LIKE",
-                                                   "IS DISTINCT FROM",
-                                                   "IS NOT DISTINCT FROM"};
-  return kOperators.contains(op);
-}
 
 bool ContainsColumn(const BoundExpr& expr) {
   if (expr.kind == BoundExprKind::kColumn) return true;
@@ -211,7 +188,7 @@ class ListChecker : public JoinCheckHost {
         break;
       case BoundExprKind::kUnaryOp:
       case BoundExprKind::kBinaryOp:
-        if (!IsAllowedOperator(expr.name)) {
+        if (!IsOperatorAllowed(RuleKind::kList, expr.name)) {
           Add("operator_not_allowed", -1, "", clause, expr.location,
               absl::StrCat("operator '", expr.name, "' is not allowed in list queries"),
               kExpressionHint);

@@ -43,7 +43,7 @@ struct AggregationRule {
   bool join_required_query_runner = false;
   std::set<std::string> allowed_join_operators;  // "AND", "OR"
   std::set<std::string> dimension_columns;
-  std::set<std::string> scalar_functions;        // upper case
+  std::set<std::string> scalar_functions;  // upper case
   std::vector<OutputConstraint> output_constraints;
 };
 
@@ -67,7 +67,7 @@ struct CustomRule {
   bool any_query = false;                            // free-form SQL, by the providers below
   std::set<std::string> allowed_analysis_providers;  // member names; required with any_query
   std::set<std::string> disallowed_output_columns;
-  std::set<std::string> allowed_result_receivers;    // empty: any member with `receive`
+  std::set<std::string> allowed_result_receivers;  // empty: any member with `receive`
 };
 
 struct Rule {

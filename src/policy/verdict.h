@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "policy/rule.h"
 
 namespace parley::policy {
 
@@ -19,7 +22,7 @@ struct Violation {
   int location = -1;     // byte offset into the query text
   std::string position;  // "line 1, column 8", or empty
   std::string message;
-  std::string hint;      // may be empty
+  std::string hint;  // may be empty
 };
 
 // A minimum number of distinct values of `column` (of the table occurrence `table_index`) that
@@ -33,7 +36,7 @@ struct Threshold {
 
 struct Verdict {
   bool allowed() const { return violations.empty(); }
-  std::string rule_kind;  // "aggregation", "list" or "custom": the kind that judged the query
+  std::optional<RuleKind> rule_kind;  // the kind of rule that judged the query, if any did
   std::vector<Violation> violations;
   std::vector<Threshold> thresholds;
 };

@@ -6,7 +6,10 @@
 namespace parley::rewrite {
 
 void Rewrite(sql::BoundQuery& query, const policy::Verdict& verdict) {
-  if (verdict.rule_kind == "aggregation" || verdict.rule_kind == "list") GuardRowErrors(query);
+  if (verdict.rule_kind == policy::RuleKind::kAggregation ||
+      verdict.rule_kind == policy::RuleKind::kList) {
+    GuardRowErrors(query);
+  }
   ApplyThresholds(query, verdict.thresholds);
 }
 

@@ -571,8 +571,9 @@ absl::StatusOr<std::vector<catalog::Collaboration>> Service::ListCollaborations(
   PARLEY_ASSIGN_OR_RETURN(auto all, impl_->store->ListCollaborations());
   std::vector<catalog::Collaboration> mine;
   for (catalog::Collaboration& collaboration : all) {
+    // Only active members see a collaboration (and its member list), as in ShowCollaboration.
     for (const catalog::Member& member : collaboration.members) {
-      if (member.name == actor) {
+      if (member.name == actor && member.status == catalog::MemberStatus::kActive) {
         mine.push_back(std::move(collaboration));
         break;
       }

@@ -301,6 +301,9 @@ TEST_F(ServiceTest, ListCollaborationsShowsOnlyTheActorsOwn) {
   EXPECT_EQ(bank[0].name, "fraud");
   ASSERT_OK_AND_ASSIGN(auto stranger, service_->ListCollaborations("stranger"));
   EXPECT_THAT(stranger, IsEmpty());
+  // The intern is invited, not active: it does not see the room or who is in it yet.
+  ASSERT_OK_AND_ASSIGN(auto intern, service_->ListCollaborations("intern"));
+  EXPECT_THAT(intern, IsEmpty());
 }
 
 TEST_F(ServiceTest, ShowTableHidesTheLocationFromOtherMembers) {

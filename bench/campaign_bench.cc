@@ -8,8 +8,6 @@
 //
 // Prints a table per size, then one summary line per figure: `name value`.
 #include <algorithm>
-
-#include "absl/strings/str_cat.h"
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cli/demo.h"
 #include "exec/duckdb_api.h"
 #include "exec/engine.h"
@@ -96,10 +95,12 @@ absl::StatusOr<std::unique_ptr<service::Service>> Prepare(const std::string& dat
   PARLEY_ASSIGN_OR_RETURN(auto service, service::Service::Open(home, {}));
   PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(
       "retailer", {.name = "bench", .creator_can_query = false, .creator_can_receive = false}));
-  PARLEY_RETURN_IF_ERROR(service->AddMember("retailer", "bench",
-                                            {"supplier", true, true, catalog::MemberStatus::kActive}));
-  PARLEY_RETURN_IF_ERROR(service->AddTable("retailer", {"bench", "retail", data + "/retail.parquet", {}}));
-  PARLEY_RETURN_IF_ERROR(service->AddTable("supplier", {"bench", "loyalty", data + "/loyalty.parquet", {}}));
+  PARLEY_RETURN_IF_ERROR(service->AddMember(
+      "retailer", "bench", {"supplier", true, true, catalog::MemberStatus::kActive}));
+  PARLEY_RETURN_IF_ERROR(
+      service->AddTable("retailer", {"bench", "retail", data + "/retail.parquet", {}}));
+  PARLEY_RETURN_IF_ERROR(
+      service->AddTable("supplier", {"bench", "loyalty", data + "/loyalty.parquet", {}}));
   PARLEY_RETURN_IF_ERROR(service->SetRule("retailer", "bench", "retail", cli::kDemoRetailRule));
   PARLEY_RETURN_IF_ERROR(service->SetRule("supplier", "bench", "loyalty", cli::kDemoLoyaltyRule));
   return service;
@@ -126,14 +127,15 @@ constexpr char kCustomLoyaltyRule[] =
 // tables: the median of many iterations, in microseconds.
 absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule,
                                       const char* loyalty_rule) {
-  std::vector<std::string> retail_columns = {"household_id", "hashed_email", "age_band",
+  std::vector<std::string> retail_columns = {"household_id",   "hashed_email",   "age_band",
                                              "income_bracket", "household_size", "region",
-                                             "annual_spend", "online_spend"};
+                                             "annual_spend",   "online_spend"};
   sql::TableSchema retail{"retail", "retailer", {}};
   for (const std::string& c : retail_columns) retail.columns.push_back({c, "VARCHAR"});
-  sql::TableSchema loyalty{"loyalty", "supplier",
-                           {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"},
-                            {"brand_purchases", "INTEGER"}}};
+  sql::TableSchema loyalty{
+      "loyalty",
+      "supplier",
+      {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"}, {"brand_purchases", "INTEGER"}}};
   struct Schemas : sql::SchemaProvider {
     std::vector<const sql::TableSchema*> tables;
     const sql::TableSchema* FindTable(std::string_view name) const override {
@@ -152,9 +154,9 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
     }
   } rules;
   PARLEY_ASSIGN_OR_RETURN(rules.rules["retail"], policy::ParseRule(retail_rule, retail_columns));
-  PARLEY_ASSIGN_OR_RETURN(rules.rules["loyalty"],
-                          policy::ParseRule(loyalty_rule,
-                                            {"hashed_email", "loyalty_tier", "brand_purchases"}));
+  PARLEY_ASSIGN_OR_RETURN(
+      rules.rules["loyalty"],
+      policy::ParseRule(loyalty_rule, {"hashed_email", "loyalty_tier", "brand_purchases"}));
   std::vector<double> samples;
   size_t rendered = 0;
   for (int i = 0; i < 2000; ++i) {
@@ -180,9 +182,12 @@ int Main(int argc, char** argv) {
   std::string data_root = "bench/data";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--rows") sizes.push_back(std::stoll(argv[i + 1]));
-    else if (flag == "--runs") runs = std::stoi(argv[i + 1]);
-    else if (flag == "--data") data_root = argv[i + 1];
+    if (flag == "--rows")
+      sizes.push_back(std::stoll(argv[i + 1]));
+    else if (flag == "--runs")
+      runs = std::stoi(argv[i + 1]);
+    else if (flag == "--data")
+      data_root = argv[i + 1];
     else {
       std::cerr << "usage: campaign_bench [--rows N]... [--runs N] [--data DIR]\n";
       return 2;
@@ -219,7 +224,8 @@ int Main(int argc, char** argv) {
       parley_rows = outcome->row_count;
 
       start = Clock::now();
-      absl::Status status = exec::ExecuteStatement(direct_db->connection.get(), DirectSql(data, true), "direct");
+      absl::Status status =
+          exec::ExecuteStatement(direct_db->connection.get(), DirectSql(data, true), "direct");
       if (!status.ok()) return Fail(status);
       double direct_seconds = SecondsSince(start);
 
@@ -237,8 +243,8 @@ int Main(int argc, char** argv) {
     double ratio_plain = Median(parley) / Median(plain);
     std::cout << "\ncampaign query, " << rows << " rows per side (" << parley_rows
               << " result rows), median of " << runs << ":\n"
-              << std::setprecision(3)
-              << "  parley (check, locked session, run, store)   " << Median(parley) << " s\n"
+              << std::setprecision(3) << "  parley (check, locked session, run, store)   "
+              << Median(parley) << " s\n"
               << "  duckdb, same SQL with the thresholds        " << Median(direct) << " s\n"
               << "  duckdb, same SQL without thresholds         " << Median(plain) << " s\n"
               << "  ratio parley / duckdb same result           " << ratio << "\n"

@@ -191,7 +191,8 @@ TEST_P(PolicyCorpus, Case) {
   if (!bound.ok()) {
     actual.push_back(absl::StrCat("error ", bound.status().message()));
   } else {
-    policy::Verdict verdict = policy::Check(*bound, rules, policy::CheckContext{c.runner, c.template_id, c.receivers}, c.sql);
+    policy::Verdict verdict = policy::Check(
+        *bound, rules, policy::CheckContext{c.runner, c.template_id, c.receivers}, c.sql);
     if (verdict.allowed()) {
       actual.push_back("allowed");
       rewrite::Rewrite(*bound, verdict);

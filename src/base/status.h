@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define PARLEY_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::absl::Status parley_status_ = (expr);     \
+#define PARLEY_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::absl::Status parley_status_ = (expr);          \
     if (!parley_status_.ok()) return parley_status_; \
   } while (0)
 
@@ -24,7 +24,7 @@
 #define PARLEY_ASSIGN_OR_RETURN(lhs, expr) \
   PARLEY_ASSIGN_OR_RETURN_IMPL(PARLEY_STATUS_CONCAT(parley_statusor_, __LINE__), lhs, expr)
 
-#define PARLEY_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr) \
-  auto statusor = (expr);                                 \
+#define PARLEY_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr)  \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()

@@ -112,8 +112,7 @@ class Cli {
                     "env PARLEY_MEMORY_LIMIT")
         ->check(CLI::Validator(
             [](std::string& size) -> std::string {
-              static const std::regex kSize("[0-9]+(\\.[0-9]+)? ?([KMGT]i?B|B)",
-                                            std::regex::icase);
+              static const std::regex kSize("[0-9]+(\\.[0-9]+)? ?([KMGT]i?B|B)", std::regex::icase);
               return std::regex_match(size, kSize)
                          ? std::string()
                          : "a memory limit is a size such as 500MB, 8GB or 1.5TB";
@@ -624,8 +623,8 @@ class Cli {
       auto entries = (*service)->ListAudit(globals_.as, globals_.collaboration);
       if (!entries.ok()) return Fail(entries.status());
       for (const catalog::AuditEntry& e : *entries) {
-        std::cout << e.seq << "  " << FormatTime(e.time) << "  " << e.actor << "  " << e.action << "  "
-                  << e.details_json << "\n";
+        std::cout << e.seq << "  " << FormatTime(e.time) << "  " << e.actor << "  " << e.action
+                  << "  " << e.details_json << "\n";
       }
       return 0;
     });

@@ -22,8 +22,9 @@ constexpr char kSupplier[] = "supplier";
 
 // The retailer's audience graph. Attributes come from disjoint bit ranges of DuckDB's hash() of
 // the household number, so the data are deterministic without a random generator (hash() with
-// several arguments is not used: its results are correlated across arguments). Households of 6 or more people are
-// rare (0.1%), so those segments fall under the 100-household threshold and are suppressed.
+// several arguments is not used: its results are correlated across arguments). Households of 6 or
+// more people are rare (0.1%), so those segments fall under the 100-household threshold and are
+// suppressed.
 constexpr char kRetailSql[] = R"sql(
 COPY (
   SELECT i + 1 AS household_id,
@@ -127,11 +128,11 @@ absl::Status GenerateDemoData(const DemoOptions& options, const std::string& dir
   PARLEY_ASSIGN_OR_RETURN(exec::InMemoryDatabase db, exec::OpenInMemoryDatabase({}));
   std::string retail = (fs::path(directory) / "retail.parquet").string();
   std::string loyalty = (fs::path(directory) / "loyalty.parquet").string();
-  PARLEY_RETURN_IF_ERROR(exec::ExecuteStatement(
-      db.connection.get(),
-      Fill(kRetailSql, {{"households", std::to_string(options.households)},
-                        {"path", exec::QuoteString(retail)}}),
-      "generating the retailer's data"));
+  PARLEY_RETURN_IF_ERROR(
+      exec::ExecuteStatement(db.connection.get(),
+                             Fill(kRetailSql, {{"households", std::to_string(options.households)},
+                                               {"path", exec::QuoteString(retail)}}),
+                             "generating the retailer's data"));
   PARLEY_RETURN_IF_ERROR(exec::ExecuteStatement(
       db.connection.get(),
       Fill(kLoyaltySql, {{"members", std::to_string(options.supplier_members)},
@@ -153,23 +154,25 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   if (options.fresh && fs::exists(home)) {
     // Only ever delete something that is recognisably a Parley home.
     if (!fs::exists(home / "catalog.db")) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--fresh would delete '", home.string(), "', which is not a Parley home directory"));
+      return absl::FailedPreconditionError(absl::StrCat("--fresh would delete '", home.string(),
+                                                        "', which is not a Parley home directory"));
     }
     fs::remove_all(home);
   }
   if (!options.fresh && fs::exists(home / "catalog.db")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "'", home.string(), "' already holds a Parley catalog; run the demo with --fresh to "
-        "start over there, or give another --home"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", home.string(),
+                     "' already holds a Parley catalog; run the demo with --fresh to "
+                     "start over there, or give another --home"));
   }
   std::string data = (home / "demo-data").string();
   out << "Parley demo: a retailer and a supplier measure their shared audience\n"
       << "home: " << home.string() << "\n";
 
-  Step(out, "setup", absl::StrCat("generating ", WithThousands(options.households),
-                                  " retailer households and ", WithThousands(options.supplier_members),
-                                  " supplier members (", WithThousands(options.shared), " shared)"));
+  Step(out, "setup",
+       absl::StrCat("generating ", WithThousands(options.households), " retailer households and ",
+                    WithThousands(options.supplier_members), " supplier members (",
+                    WithThousands(options.shared), " shared)"));
   // The catalog is created first, so that a home holding demo data is always recognisable.
   PARLEY_ASSIGN_OR_RETURN(auto service, service::Service::Open(home.string(), {}));
   PARLEY_RETURN_IF_ERROR(GenerateDemoData(options, data));
@@ -193,7 +196,8 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   PARLEY_RETURN_IF_ERROR(service->SetRule(kSupplier, kCollaboration, "loyalty", kDemoLoyaltyRule));
 
   Step(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");
-  PARLEY_ASSIGN_OR_RETURN(service::TableView retail, service->ShowTable(kSupplier, kCollaboration, "retail"));
+  PARLEY_ASSIGN_OR_RETURN(service::TableView retail,
+                          service->ShowTable(kSupplier, kCollaboration, "retail"));
   PrintTable(out, retail);
 
   Step(out, kSupplier, "runs the campaign query");
@@ -211,12 +215,13 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome by_age,
                           service->Run(kSupplier, kCollaboration, kByAgeQuery, {}));
   if (total.result && !total.result->rows.empty() && total.result->rows[0][0]) {
-    out << "\n" << WithThousands(std::stoll(*total.result->rows[0][0]))
-        << " households can be targeted\n";
+    out << "\n"
+        << WithThousands(std::stoll(*total.result->rows[0][0])) << " households can be targeted\n";
   }
   if (by_age.result) {
     int64_t largest = 1;  // never divide by zero
-    for (const auto& row : by_age.result->rows) largest = std::max<int64_t>(largest, std::stoll(row[1].value_or("0")));
+    for (const auto& row : by_age.result->rows)
+      largest = std::max<int64_t>(largest, std::stoll(row[1].value_or("0")));
     for (const auto& row : by_age.result->rows) {
       int64_t count = std::stoll(row[1].value_or("0"));
       out << "  " << std::setw(6) << std::left << row[0].value_or("NULL") << " "

@@ -244,7 +244,8 @@ absl::StatusOr<std::string> PositionalSql(std::string_view sql,
     } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
       i += 2;
       skip_until("*/");
-    } else if (c == '$' && !after_identifier(i) && i + 1 < sql.size() && (sql[i + 1] == '$' || IsNameStart(sql[i + 1]))) {
+    } else if (c == '$' && !after_identifier(i) && i + 1 < sql.size() &&
+               (sql[i + 1] == '$' || IsNameStart(sql[i + 1]))) {
       // A dollar-quoted string: $tag$ ... $tag$.
       size_t end = sql.find('$', i + 1);
       if (end == std::string_view::npos) break;

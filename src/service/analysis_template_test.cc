@@ -87,23 +87,23 @@ TEST(PositionalSql, RejectsUndeclaredAndUnusedParameters) {
 
 TEST(ParameterValues, TypesEachValueAndNeverEchoesIt) {
   auto parameters = Parameters({"n:integer", "x:number=1.5", "d:date", "b:boolean", "s:text"});
-  auto values = ParameterValues(
-      parameters, {{"n", "-12"}, {"d", "2024-02-29"}, {"b", "true"}, {"s", "it's"}});
+  auto values = ParameterValues(parameters,
+                                {{"n", "-12"}, {"d", "2024-02-29"}, {"b", "true"}, {"s", "it's"}});
   ASSERT_TRUE(values.ok()) << values.status();
   EXPECT_EQ((*values)[0].constant.text, "-12");
   EXPECT_EQ((*values)[1].duckdb_type, "DOUBLE");
   EXPECT_EQ((*values)[2].duckdb_type, "DATE");
   EXPECT_EQ((*values)[4].constant.kind, sql::ConstantKind::kString);
 
-  auto injected = ParameterValues(parameters, {{"n", "1; DROP TABLE retail"},
-                                               {"d", "2024-01-01"}, {"b", "true"}, {"s", ""}});
+  auto injected = ParameterValues(
+      parameters, {{"n", "1; DROP TABLE retail"}, {"d", "2024-01-01"}, {"b", "true"}, {"s", ""}});
   EXPECT_EQ(injected.status().message(), "parameter 'n' expects an integer");
   EXPECT_EQ(ParameterValues(parameters, {{"d", "2024-01-01"}}).status().message(),
             "parameter 'n' (integer) needs a value");
   EXPECT_EQ(ParameterValues(parameters, {{"zz", "1"}}).status().message(),
             "the template has no parameter 'zz'");
-  auto bad_date = ParameterValues(parameters, {{"n", "1"}, {"d", "2024-13-01"}, {"b", "true"},
-                                               {"s", ""}});
+  auto bad_date =
+      ParameterValues(parameters, {{"n", "1"}, {"d", "2024-13-01"}, {"b", "true"}, {"s", ""}});
   EXPECT_EQ(bad_date.status().message(), "parameter 'd' expects a date (YYYY-MM-DD)");
 }
 

@@ -64,11 +64,11 @@ struct Expr {
   bool has_filter_or_order = false;  // kFunctionCall: FILTER (...) / ORDER BY inside call
   bool has_over = false;             // kFunctionCall: a window function
   std::vector<std::unique_ptr<Expr>> window_partition;  // has_over: PARTITION BY
-  std::vector<OrderItem> window_order;                   // has_over: ORDER BY
-  int parameter_index = 0;                               // kParameter: n of $n
-  bool case_has_operand = false;     // kCase: CASE x WHEN ...
-  bool case_has_else = false;        // kCase
-  std::string type_name;             // kCast: PostgreSQL type name, lower case, e.g. "int4"
+  std::vector<OrderItem> window_order;                  // has_over: ORDER BY
+  int parameter_index = 0;                              // kParameter: n of $n
+  bool case_has_operand = false;                        // kCase: CASE x WHEN ...
+  bool case_has_else = false;                           // kCase
+  std::string type_name;  // kCast: PostgreSQL type name, lower case, e.g. "int4"
   std::shared_ptr<SelectStatement> subquery;  // kSubquery
   std::string what;                           // kUnsupported, or the kind of kSubquery
 };
@@ -126,7 +126,7 @@ struct SelectStatement {
   std::vector<std::shared_ptr<SelectStatement>> ctes;  // the WITH bodies, in order
   std::vector<std::string> cte_names;                  // their names, as written
   std::vector<int> cte_locations;
-  SetOperation set_operation = SetOperation::kNone;    // UNION / INTERSECT / EXCEPT
+  SetOperation set_operation = SetOperation::kNone;  // UNION / INTERSECT / EXCEPT
   bool set_all = false;
   std::shared_ptr<SelectStatement> set_left;
   std::shared_ptr<SelectStatement> set_right;

@@ -327,8 +327,8 @@ class Binder {
           table.derived = cte->query;
           table.cte_id = cte->id;
           table.columns = OutputColumns(*cte->query);
-          PARLEY_RETURN_IF_ERROR(CheckDistinctNames(table.columns, "WITH query", cte->name,
-                                                    ref.location));
+          PARLEY_RETURN_IF_ERROR(
+              CheckDistinctNames(table.columns, "WITH query", cte->name, ref.location));
         } else {
           const TableSchema* schema = catalog_.FindTable(ref.name);
           if (schema == nullptr) {

@@ -126,7 +126,8 @@ class TreeReader {
     order.expr = ReadExpr(sort["node"]);
     std::string direction = sort.value("sortby_dir", "SORTBY_DEFAULT");
     order.descending = direction == "SORTBY_DESC";
-    if (direction == "SORTBY_USING") order.expr = Unsupported("ORDER BY ... USING", order.expr->location);
+    if (direction == "SORTBY_USING")
+      order.expr = Unsupported("ORDER BY ... USING", order.expr->location);
     std::string nulls = sort.value("sortby_nulls", "SORTBY_NULLS_DEFAULT");
     if (nulls == "SORTBY_NULLS_FIRST") order.nulls_first = true;
     if (nulls == "SORTBY_NULLS_LAST") order.nulls_first = false;
@@ -287,8 +288,8 @@ class TreeReader {
     expr->name = absl::AsciiStrToLower(LastName(names));
     // The renderer prints function names as they are: a quoted name such as "abs(0) AS a, abs"
     // must never get that far, whatever the rules allow.
-    if (expr->name.empty() ||
-        expr->name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+    if (expr->name.empty() || expr->name.find_first_not_of(
+                                  "abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
       return Unsupported("a function whose name is not a plain identifier", location);
     }
     // SQL-standard TRIM(x) and TRIM(BOTH ... FROM x) are PostgreSQL's btrim.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/operators.h"
+#include "policy/violation_builder.h"
 
 namespace parley::policy {
 namespace {
@@ -208,19 +209,10 @@ class CustomChecker {
  private:
   void Add(std::string code, const sql::TableSchema* table, std::string column, std::string clause,
            int location, std::string message, std::string hint = "") {
-    Violation violation;
-    violation.code = std::move(code);
-    violation.rule = "custom";
-    if (table != nullptr) {
-      violation.table = table->name;
-      violation.owner = table->owner;
-    }
-    violation.column = std::move(column);
-    violation.clause = std::move(clause);
-    violation.location = location;
-    violation.message = std::move(message);
-    violation.hint = std::move(hint);
-    verdict_.violations.push_back(std::move(violation));
+    Attribution who = table != nullptr ? AttributeTo(*table) : Attribution{};
+    verdict_.violations.push_back(MakeViolation("custom", std::move(code), std::move(who),
+                                                std::move(column), std::move(clause), location,
+                                                std::move(message), std::move(hint)));
   }
 
   void CheckAnalysis(const sql::TableSchema& table, const CustomRule& rule, int location) {

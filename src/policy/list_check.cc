@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "policy/join_graph.h"
 #include "policy/operators.h"
+#include "policy/violation_builder.h"
 
 namespace parley::policy {
 namespace {
@@ -93,30 +94,11 @@ class ListChecker : public JoinCheckHost {
 
   void Add(std::string code, int table_index, std::string column, std::string clause, int location,
            std::string message, std::string hint = "") {
-    Violation violation;
-    violation.code = std::move(code);
-    violation.rule = "list";
-    if (table_index >= 0) {
-      violation.table = TableName(table_index);
-      violation.owner = query_.tables[table_index].schema->owner;
-    } else {
-      std::vector<std::string> tables, owners;
-      for (const sql::BoundTable* table : query_.BaseTables()) {
-        if (std::find(tables.begin(), tables.end(), table->schema->name) != tables.end()) continue;
-        tables.push_back(table->schema->name);
-        if (std::find(owners.begin(), owners.end(), table->schema->owner) == owners.end()) {
-          owners.push_back(table->schema->owner);
-        }
-      }
-      violation.table = absl::StrJoin(tables, ", ");
-      violation.owner = absl::StrJoin(owners, ", ");
-    }
-    violation.column = std::move(column);
-    violation.clause = std::move(clause);
-    violation.location = location;
-    violation.message = std::move(message);
-    violation.hint = std::move(hint);
-    verdict_.violations.push_back(std::move(violation));
+    Attribution who =
+        table_index >= 0 ? AttributeTo(*query_.tables[table_index].schema) : AttributeToAll(query_);
+    verdict_.violations.push_back(MakeViolation("list", std::move(code), std::move(who),
+                                                std::move(column), std::move(clause), location,
+                                                std::move(message), std::move(hint)));
   }
 
   static std::string HintFor(const sql::Construct& construct) {

@@ -314,8 +314,23 @@ std::vector<sql::ParameterValue> PlaceholderValues(
     const std::vector<TemplateParameter>& parameters) {
   std::vector<sql::ParameterValue> values;
   for (const TemplateParameter& parameter : parameters) {
-    static const char* kPlaceholders[] = {"0", "0", "", "2000-01-01", "false"};
-    values.push_back(*TypedValue(parameter.type, kPlaceholders[static_cast<int>(parameter.type)]));
+    const char* placeholder = "";
+    switch (parameter.type) {
+      case ParameterType::kInteger:
+      case ParameterType::kNumber:
+        placeholder = "0";
+        break;
+      case ParameterType::kText:
+        placeholder = "";
+        break;
+      case ParameterType::kDate:
+        placeholder = "2000-01-01";
+        break;
+      case ParameterType::kBoolean:
+        placeholder = "false";
+        break;
+    }
+    values.push_back(*TypedValue(parameter.type, placeholder));
   }
   return values;
 }

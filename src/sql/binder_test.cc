@@ -133,3 +133,39 @@ TEST(ParserBinderCastTypes, KnownAndUnknownTypes) {
 
 }  // namespace
 }  // namespace parley::sql
+
+namespace parley::sql {
+namespace {
+
+// Found by fuzzing: every stage recurses over the tree, so nesting is capped where the tree is
+// read; deeper queries get a reason, never a stack overflow.
+TEST(ParserBinderNesting, DeepNestingIsRefusedWithAReason) {
+  std::string deep_expression =
+      "SELECT age_band FROM retail WHERE age_band = " + std::string(1250, '+') + "1";
+  EXPECT_EQ(BindText(deep_expression).status().message(),
+            "nesting expressions more than 200 levels deep is not supported (line 1, column 244)");
+
+  std::string joins = "SELECT 1 FROM retail r0";
+  for (int i = 1; i < 300; ++i) {
+    joins += " JOIN retail r" + std::to_string(i) + " ON r" + std::to_string(i) +
+             ".hashed_email = r0.hashed_email";
+  }
+  EXPECT_EQ(BindText(joins).status().message(),
+            "nesting joins more than 200 levels deep is not supported in FROM");
+
+  std::string subqueries = "SELECT 1 FROM retail WHERE age_band IN ";
+  for (int i = 0; i < 210; ++i) subqueries += "(SELECT age_band FROM retail WHERE age_band IN ";
+  subqueries += "(1)" + std::string(210, ')');
+  auto bound = BindText(subqueries);
+  ASSERT_FALSE(bound.ok());
+  EXPECT_TRUE(absl::StartsWith(bound.status().message(),
+                               "nesting queries more than 200 levels deep is not supported"))
+      << bound.status();
+
+  // Ordinary depth is fine.
+  std::string fine = "SELECT age_band FROM retail WHERE age_band = " + std::string(150, '+') + "1";
+  EXPECT_TRUE(BindText(fine).ok()) << BindText(fine).status();
+}
+
+}  // namespace
+}  // namespace parley::sql

@@ -46,6 +46,10 @@ class TreeReader {
   }
 
   absl::Status ReadSelect(const Json& node, SelectStatement& out) {
+    NestingGuard guard(nesting_);
+    if (nesting_ > kMaxNesting) {
+      return absl::InvalidArgumentError(absl::StrCat(DeepQueries(), " is not supported"));
+    }
     std::string op = node.value("op", "SETOP_NONE");
     if (auto with = node.find("withClause"); with != node.end()) {
       out.has_with = true;
@@ -135,6 +139,13 @@ class TreeReader {
   }
 
   std::unique_ptr<TableRef> ReadTableRef(const Json& node) {
+    NestingGuard guard(nesting_);
+    if (nesting_ > kMaxNesting) {
+      auto ref = std::make_unique<TableRef>();
+      ref->kind = TableRefKind::kUnsupported;
+      ref->what = absl::StrCat("nesting joins more than ", kMaxNesting, " levels deep");
+      return ref;
+    }
     auto ref = std::make_unique<TableRef>();
     if (auto it = node.find("RangeVar"); it != node.end()) {
       const Json& range = *it;
@@ -380,7 +391,30 @@ class TreeReader {
     return Unsupported("BETWEEN SYMMETRIC", location);
   }
 
+  // Every later stage (binder, checkers, renderer) recurses over the tree, so its depth is capped
+  // here, once: deeper nesting is refused with a reason instead of exhausting the stack.
+  static constexpr int kMaxNesting = 200;
+  struct NestingGuard {
+    int& depth;
+    explicit NestingGuard(int& d) : depth(++d) {}
+    ~NestingGuard() { --depth; }
+  };
+
+  static std::string DeepQueries() {
+    return absl::StrCat("nesting queries more than ", kMaxNesting, " levels deep");
+  }
+
   std::unique_ptr<Expr> ReadExpr(const Json& node) {
+    NestingGuard guard(nesting_);
+    if (nesting_ > kMaxNesting) {
+      return Unsupported(
+          absl::StrCat("nesting expressions more than ", kMaxNesting, " levels deep"),
+          node.is_object() && !node.empty() ? Location(node.begin().value()) : -1);
+    }
+    return ReadExprAtDepth(node);
+  }
+
+  std::unique_ptr<Expr> ReadExprAtDepth(const Json& node) {
     if (node.is_null() || node.empty()) return Unsupported("an empty expression", -1);
     const std::string& type = node.begin().key();
     const Json& body = node.begin().value();
@@ -483,8 +517,9 @@ class TreeReader {
                    : link == "ANY_SUBLINK"  ? "IN (subquery)"
                                             : "subquery";
       expr->subquery = std::make_shared<SelectStatement>();
-      if (!ReadSelect(body["subselect"]["SelectStmt"], *expr->subquery).ok()) {
-        return Unsupported("this subquery", location);
+      if (absl::Status read = ReadSelect(body["subselect"]["SelectStmt"], *expr->subquery);
+          !read.ok()) {
+        return Unsupported(nesting_ >= kMaxNesting ? DeepQueries() : "this subquery", location);
       }
       if (body.contains("testexpr")) expr->args.push_back(ReadExpr(body["testexpr"]));
       return expr;
@@ -507,6 +542,7 @@ class TreeReader {
   }
 
   std::string_view sql_;
+  int nesting_ = 0;
 };
 
 std::string StatementKindName(const std::string& node_type) {

@@ -393,6 +393,10 @@ absl::StatusOr<Rule> ParseRule(std::string_view document,
     } catch (const Json::parse_error& error) {
       return absl::InvalidArgumentError(
           absl::StrCat("rule: not valid JSON (error at byte ", error.byte, ")"));
+    } catch (const Json::exception&) {
+      // Found by fuzzing: a number too large for a double is an out_of_range error, not a
+      // parse_error, and must not escape (no exception crosses a module boundary).
+      return absl::InvalidArgumentError("rule: not valid JSON (a number is out of range)");
     }
     return absl::InvalidArgumentError("rule: not valid JSON");
   }

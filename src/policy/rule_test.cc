@@ -549,3 +549,15 @@ TEST(CanonicalRuleJson, DiffersBetweenKinds) {
 
 }  // namespace
 }  // namespace parley::policy
+
+namespace parley::policy {
+namespace {
+
+// Found by fuzzing: a number too large for a double made the JSON reader throw out of ParseRule.
+TEST(ParseRuleFuzzed, AnOutOfRangeNumberIsAnError) {
+  auto rule = ParseRule(R"({"kind": "aggregation", "x": 8888888888e422222})", {"a"});
+  EXPECT_EQ(rule.status().message(), "rule: not valid JSON (a number is out of range)");
+}
+
+}  // namespace
+}  // namespace parley::policy

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Fuzzes the SQL front end with libFuzzer (clang, ASan, UBSan), seeded with every query of the
-# policy corpus. Usage: tests/fuzz/run.sh [SECONDS]   (default 300). Crashes land in build/fuzz/.
+# Fuzzes with libFuzzer (clang, ASan, UBSan). Crashes land in build/fuzz/.
+#   tests/fuzz/run.sh [SECONDS]            the SQL front end, seeded with every corpus query
+#   tests/fuzz/run.sh documents [SECONDS]  rule documents and the template scanner
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+target=sql_front_end
+if [ "${1:-}" = documents ]; then target=documents; shift; fi
 seconds=${1:-300}
 out=build/fuzz
 mkdir -p "$out/seeds"
@@ -21,15 +24,26 @@ for path in glob.glob('tests/policy_corpus/*.test'):
             i = j
         i += 1
 PY
-sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/policy/rule.cc src/policy/checker.cc
-  src/policy/aggregation_check.cc src/policy/list_check.cc src/policy/custom_check.cc
-  src/policy/join_graph.cc src/policy/operators.cc src/policy/violation_builder.cc
-  src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc"
-absl=$(ls /usr/lib/*/libabsl_*.so | sed 's|.*/lib\(absl_[a-z0-9_]*\)\.so|-l\1|' | tr '\n' ' ')
-if [ ! -x "$out/sql_front_end_fuzzer" ] || [ -n "$(find src tests/fuzz -newer "$out/sql_front_end_fuzzer" -name '*.cc' -o -newer "$out/sql_front_end_fuzzer" -name '*.h' | head -1)" ]; then
-  clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -Isrc tests/fuzz/sql_front_end_fuzzer.cc $sources -lpg_query $absl -o "$out/sql_front_end_fuzzer"
+if [ "$target" = documents ]; then
+  # Seeds: every rule document of the corpus.
+  grep -h -A1 '^rule ' tests/policy_corpus/*.test | grep '^{' | while read -r doc; do
+    printf '%s' "$doc" > "$out/seeds/rule-$(printf '%s' "$doc" | sha1sum | cut -c1-16)"
+  done
+  sources="src/policy/rule.cc src/service/analysis_template.cc src/crypto/sha256.cc"
+  libraries="-lcrypto"
+else
+  sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/policy/rule.cc src/policy/checker.cc
+    src/policy/aggregation_check.cc src/policy/list_check.cc src/policy/custom_check.cc
+    src/policy/join_graph.cc src/policy/operators.cc src/policy/violation_builder.cc
+    src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc"
+  libraries="-lpg_query"
 fi
-mkdir -p "$out/corpus"
-"$out/sql_front_end_fuzzer" -max_total_time="$seconds" -max_len=2048 -timeout=10 \
-  -artifact_prefix="$out/" "$out/corpus" "$out/seeds"
+absl=$(ls /usr/lib/*/libabsl_*.so | sed 's|.*/lib\(absl_[a-z0-9_]*\)\.so|-l\1|' | tr '\n' ' ')
+binary="$out/${target}_fuzzer"
+if [ ! -x "$binary" ] || [ -n "$(find src tests/fuzz \( -name '*.cc' -o -name '*.h' \) -newer "$binary" | head -1)" ]; then
+  clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -Isrc "tests/fuzz/${target}_fuzzer.cc" $sources $libraries $absl -o "$binary"
+fi
+mkdir -p "$out/corpus-$target"
+"$binary" -max_total_time="$seconds" -max_len=2048 -timeout=10 \
+  -artifact_prefix="$out/" "$out/corpus-$target" "$out/seeds"

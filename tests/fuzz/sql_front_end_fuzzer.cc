@@ -18,18 +18,23 @@ namespace {
 using namespace parley;
 
 struct Schemas : sql::SchemaProvider {
-  std::map<std::string, sql::TableSchema> tables = {
-      {"retail",
-       {"retail",
-        "retailer",
-        {{"household_id", "BIGINT"}, {"hashed_email", "VARCHAR"}, {"age_band", "VARCHAR"},
-         {"region", "VARCHAR"}, {"household_size", "INTEGER"}, {"annual_spend", "DOUBLE"},
-         {"signup", "DATE"}}}},
-      {"loyalty",
-       {"loyalty",
-        "supplier",
-        {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"}, {"brand_purchases", "INTEGER"},
-         {"big", "DECIMAL(38,0)"}}}}};
+  std::map<std::string, sql::TableSchema> tables = {{"retail",
+                                                     {"retail",
+                                                      "retailer",
+                                                      {{"household_id", "BIGINT"},
+                                                       {"hashed_email", "VARCHAR"},
+                                                       {"age_band", "VARCHAR"},
+                                                       {"region", "VARCHAR"},
+                                                       {"household_size", "INTEGER"},
+                                                       {"annual_spend", "DOUBLE"},
+                                                       {"signup", "DATE"}}}},
+                                                    {"loyalty",
+                                                     {"loyalty",
+                                                      "supplier",
+                                                      {{"hashed_email", "VARCHAR"},
+                                                       {"loyalty_tier", "VARCHAR"},
+                                                       {"brand_purchases", "INTEGER"},
+                                                       {"big", "DECIMAL(38,0)"}}}}};
   const sql::TableSchema* FindTable(std::string_view name) const override {
     for (const auto& [key, table] : tables) {
       if (key.size() == name.size() &&
@@ -52,9 +57,9 @@ struct Rules : policy::RuleProvider {
 
 Rules Make(const char* retail, const char* loyalty) {
   Rules rules;
-  rules.rules["retail"] = *policy::ParseRule(retail, {"household_id", "hashed_email", "age_band",
-                                                      "region", "household_size", "annual_spend",
-                                                      "signup"});
+  rules.rules["retail"] =
+      *policy::ParseRule(retail, {"household_id", "hashed_email", "age_band", "region",
+                                  "household_size", "annual_spend", "signup"});
   rules.rules["loyalty"] =
       *policy::ParseRule(loyalty, {"hashed_email", "loyalty_tier", "brand_purchases", "big"});
   return rules;

@@ -240,7 +240,8 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out << "\naudit log: " << (audit.ok ? "intact" : audit.problem) << ", " << audit.entries
       << " entries\n"
-      << "campaign query: front end " << campaign.explanation.front_end_micros << " µs, engine "
+      << "campaign query: checked and rewritten in " << campaign.explanation.front_end_micros
+      << " µs (rules read from the catalog, first query of the process), engine "
       << campaign.run_micros / 1000 << " ms; demo finished in " << std::fixed
       << std::setprecision(1) << seconds << " s\n";
   return absl::OkStatus();

@@ -209,6 +209,10 @@ absl::Status WriteParquet(const ResultTable& result, const std::string& temporar
     staging_columns.push_back(absl::StrCat(staging, " VARCHAR"));
     // ENUM and the NULL type are not writable type names; their text is kept as VARCHAR.
     std::string type = column.type == "ENUM" || column.type == "\"NULL\"" ? "VARCHAR" : column.type;
+    // Parquet has no 128-bit integer: DuckDB would write HUGEINT (what SUM of a BIGINT column
+    // returns) as DOUBLE and drop digits past 2^53. DECIMAL(38,0) keeps every digit; a value
+    // beyond 38 digits fails the write rather than being rounded.
+    if (type == "HUGEINT" || type == "UHUGEINT") type = "DECIMAL(38,0)";
     casts.push_back(
         absl::StrCat("CAST(", staging, " AS ", type, ") AS ", QuoteIdentifier(column.name)));
   }

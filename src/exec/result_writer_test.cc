@@ -88,6 +88,24 @@ TEST_F(WriterTest, JsonEmptyResult) {
   EXPECT_EQ(Read("out.json"), "[]\n");
 }
 
+// SUM of a BIGINT column is a HUGEINT; Parquet has no such type and DuckDB would write a DOUBLE,
+// dropping digits. Every digit must survive.
+TEST_F(WriterTest, ParquetKeepsEveryDigitOfHugeIntegers) {
+  ResultTable sums{{{"total", "HUGEINT"}},
+                   {{std::string("12345678901234567890123")}, {std::string("-9007199254740993")}}};
+  ASSERT_TRUE(WriteResult(sums, PathOf("sums.parquet"), OutputFormat::kParquet).ok());
+  absl::StatusOr<InMemoryDatabase> db = OpenInMemoryDatabase({});
+  ASSERT_TRUE(db.ok());
+  DuckResult result;
+  std::string sql = "SELECT CAST(total AS VARCHAR) FROM read_parquet(" +
+                    QuoteString(PathOf("sums.parquet")) + ")";
+  ASSERT_EQ(duckdb_query(db->connection.get(), sql.c_str(), result.out()), DuckDBSuccess);
+  DuckString first(duckdb_value_varchar(&result.get(), 0, 0));
+  DuckString second(duckdb_value_varchar(&result.get(), 0, 1));
+  EXPECT_STREQ(first.get(), "12345678901234567890123");
+  EXPECT_STREQ(second.get(), "-9007199254740993");
+}
+
 TEST_F(WriterTest, ParquetReadsBack) {
   ASSERT_TRUE(WriteResult(Sample(), PathOf("out.parquet"), OutputFormat::kParquet).ok());
   EXPECT_THAT(Files(), ElementsAre("out.parquet"));

@@ -233,7 +233,7 @@ class Cli {
   }
 
   void AddMemberCommands() {
-    CLI::App* group = Group("member", "add members to a collaboration");
+    CLI::App* group = Group("member", "add, remove or leave");
     auto* add = group->add_subcommand("add", "add a member (only the creator may)");
     AddCollaborationOption(add);
     add->add_option("name", member_name_, "the member's name")->required();
@@ -247,6 +247,32 @@ class Cli {
       if (!status.ok()) return Fail(status);
       std::cout << "added member " << member->name << " (abilities " << Abilities(*member)
                 << ") to " << globals_.collaboration << "\n";
+      return 0;
+    });
+
+    auto* remove = group->add_subcommand("remove", "remove a member (only the creator may)");
+    AddCollaborationOption(remove);
+    remove->add_option("name", member_name_, "the member's name")->required();
+    Add(remove, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      absl::Status status =
+          (*service)->RemoveMember(globals_.as, globals_.collaboration, member_name_);
+      if (!status.ok()) return Fail(status);
+      std::cout << "removed member " << member_name_ << " from " << globals_.collaboration
+                << "; its tables can no longer be queried\n";
+      return 0;
+    });
+
+    auto* leave = group->add_subcommand("leave", "leave a collaboration (--as leaves)");
+    AddCollaborationOption(leave);
+    Add(leave, [this] {
+      auto service = OpenService();
+      if (!service.ok()) return Fail(service.status());
+      absl::Status status = (*service)->Leave(globals_.as, globals_.collaboration);
+      if (!status.ok()) return Fail(status);
+      std::cout << globals_.as << " left " << globals_.collaboration
+                << "; its tables can no longer be queried\n";
       return 0;
     });
   }

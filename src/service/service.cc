@@ -238,7 +238,16 @@ struct Service::Impl {
           absl::StrCat("member '", actor, "' does not have the 'query' ability in collaboration '",
                        collaboration, "' (abilities: ", Abilities(context.member), ")"));
     }
-    PARLEY_ASSIGN_OR_RETURN(context.tables, store->ListTables(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables, store->ListTables(collaboration));
+    // Tables of members who left or were removed are out of the room with their owner.
+    for (catalog::Table& table : tables) {
+      for (const catalog::Member& member : context.collaboration.members) {
+        if (member.name == table.owner && member.status == catalog::MemberStatus::kActive) {
+          context.tables.push_back(std::move(table));
+          break;
+        }
+      }
+    }
     return context;
   }
 
@@ -609,6 +618,32 @@ absl::Status SharedFileError(const std::string& location) {
                    "its own data"));
 }
 }  // namespace
+
+absl::Status Service::RemoveMember(const std::string& actor, const std::string& collaboration,
+                                   const std::string& member) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  if (found.creator != actor) {
+    return absl::PermissionDeniedError(absl::StrCat("only the creator of collaboration '",
+                                                    collaboration, "' ('", found.creator,
+                                                    "') can remove members"));
+  }
+  if (member == found.creator) {
+    return absl::InvalidArgumentError("the creator cannot be removed from its collaboration");
+  }
+  return impl_->store->SetMemberStatus(collaboration, member, catalog::MemberStatus::kRemoved,
+                                       actor);
+}
+
+absl::Status Service::Leave(const std::string& actor, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  if (found.creator == actor) {
+    return absl::FailedPreconditionError(
+        "the creator cannot leave its collaboration; the room would have no one to run it");
+  }
+  return impl_->store->SetMemberStatus(collaboration, actor, catalog::MemberStatus::kLeft, actor);
+}
 
 absl::Status Service::AddTable(const std::string& actor, const NewTable& request) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(request.collaboration));

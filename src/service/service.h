@@ -145,6 +145,12 @@ class Service {
   absl::Status AddMember(const std::string& actor, const std::string& collaboration,
                          const catalog::Member& member);
 
+  // The creator removes a member; a member (not the creator) leaves. Either way the member can no
+  // longer act, and its tables can no longer be queried: their owner has gone.
+  absl::Status RemoveMember(const std::string& actor, const std::string& collaboration,
+                            const std::string& member);
+  absl::Status Leave(const std::string& actor, const std::string& collaboration);
+
   absl::Status AddTable(const std::string& actor, const NewTable& request);
   absl::StatusOr<std::vector<TableView>> ListTables(const std::string& actor,
                                                     const std::string& collaboration);

@@ -199,6 +199,48 @@ TEST_F(ServiceTest, AMemberCannotRegisterAnotherMembersFile) {
               "it cannot be queried until its owner points it at its own data");
 }
 
+TEST_F(ServiceTest, RemovedAndDepartedMembersTakeTheirTablesWithThem) {
+  ExpectError(service_->RemoveMember("supplier", "campaign", "analyst"),
+              absl::StatusCode::kPermissionDenied,
+              "only the creator of collaboration 'campaign' ('retailer') can remove members");
+  ExpectError(service_->RemoveMember("retailer", "campaign", "retailer"),
+              absl::StatusCode::kInvalidArgument,
+              "the creator cannot be removed from its collaboration");
+  ExpectError(service_->Leave("retailer", "campaign"), absl::StatusCode::kFailedPrecondition,
+              "the creator cannot leave its collaboration; the room would have no one to run it");
+
+  ASSERT_OK_AND_ASSIGN(QueryOutcome before,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  EXPECT_TRUE(before.explanation.verdict.allowed());
+  ASSERT_OK(service_->Leave("supplier", "campaign"));
+  // The supplier can no longer act...
+  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {}).status(),
+              absl::StatusCode::kPermissionDenied,
+              "member 'supplier' is left in collaboration 'campaign', not active");
+  // ...and its table has left the room with it: the analyst cannot read it any more.
+  ExpectError(service_
+                  ->Explain("analyst", "campaign",
+                            "SELECT COUNT(DISTINCT l.hashed_email) FROM panel p JOIN loyalty l "
+                            "ON p.hashed_email = l.hashed_email")
+                  .status(),
+              absl::StatusCode::kInvalidArgument,
+              "table 'loyalty' does not exist in this collaboration (line 1, column 57)");
+
+  ASSERT_OK(service_->RemoveMember("retailer", "campaign", "analyst"));
+  ExpectError(service_->Explain("analyst", "campaign", kAnalystQuery).status(),
+              absl::StatusCode::kPermissionDenied,
+              "member 'analyst' is removed in collaboration 'campaign', not active");
+  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("retailer", "campaign"));
+  std::vector<std::string> statuses;
+  for (const catalog::AuditEntry& entry : entries) {
+    if (entry.action == "member.status") statuses.push_back(entry.actor + " " + entry.details_json);
+  }
+  EXPECT_THAT(
+      statuses,
+      ElementsAre("supplier {\"from\":\"active\",\"member\":\"supplier\",\"to\":\"left\"}",
+                  "retailer {\"from\":\"active\",\"member\":\"analyst\",\"to\":\"removed\"}"));
+}
+
 TEST_F(ServiceTest, StrangersAreNotMembers) {
   const std::string not_member = "'stranger' is not a member of collaboration 'campaign'";
   ExpectError(service_->ShowCollaboration("stranger", "campaign").status(),

@@ -122,7 +122,15 @@ class Lineage {
         if (table.columns[i].name != expr.column) continue;
         // A derived table's body sits inside the query that names it (or, for a CTE, is bound
         // without access to enclosing queries), so the stack is right for it as it is.
-        return Output(*table.derived, i);
+        if (table.cte_id < 0) return Output(*table.derived, i);
+        // A CTE body depends on nothing outside it, so its lineage is computed once: a chain of
+        // CTEs that each read the previous one twice would otherwise cost 2^n.
+        auto key = std::make_pair(table.derived.get(), i);
+        auto cached = cte_outputs_.find(key);
+        if (cached != cte_outputs_.end()) return cached->second;
+        std::set<BaseColumn> columns = Output(*table.derived, i);
+        cte_outputs_.emplace(key, columns);
+        return columns;
       }
       return {};
     }
@@ -185,6 +193,7 @@ class Lineage {
   }
 
   std::vector<const BoundQuery*> stack_;
+  std::map<std::pair<const BoundQuery*, size_t>, std::set<BaseColumn>> cte_outputs_;
 };
 
 class CustomChecker {

@@ -162,6 +162,22 @@ TEST(ParserBinderNesting, DeepNestingIsRefusedWithAReason) {
                                "nesting queries more than 200 levels deep is not supported"))
       << bound.status();
 
+  // A flat chain of AND (or OR) becomes as deep as it is long: it counts against the cap too.
+  std::string conjunctions = "SELECT age_band FROM retail WHERE age_band = 'a'";
+  for (int i = 0; i < 20000; ++i) conjunctions += " AND age_band = 'a'";
+  EXPECT_EQ(BindText(conjunctions).status().message(),
+            "combining more than 200 conditions with AND is not supported (line 1, column 50)");
+
+  // Each CTE may read the previous one: a long chain is refused before anything recurses on it.
+  std::string chain = "WITH c0 AS (SELECT age_band FROM retail)";
+  for (int i = 1; i < 100; ++i) {
+    chain +=
+        ", c" + std::to_string(i) + " AS (SELECT age_band FROM c" + std::to_string(i - 1) + ")";
+  }
+  chain += " SELECT age_band FROM c99";
+  EXPECT_EQ(BindText(chain).status().message(),
+            "a WITH clause of more than 64 queries is not supported");
+
   // Ordinary depth is fine.
   std::string fine = "SELECT age_band FROM retail WHERE age_band = " + std::string(150, '+') + "1";
   EXPECT_TRUE(BindText(fine).ok()) << BindText(fine).status();

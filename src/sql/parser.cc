@@ -55,6 +55,12 @@ class TreeReader {
       out.has_with = true;
       out.with_location = Location(*with);
       if (with->value("recursive", false)) out.unsupported.push_back("WITH RECURSIVE");
+      // Each CTE may read the one before it, so a chain is as deep as it is long.
+      constexpr size_t kMaxCtes = 64;
+      if (with->value("ctes", Json::array()).size() > kMaxCtes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("a WITH clause of more than ", kMaxCtes, " queries is not supported"));
+      }
       for (const Json& cte : with->value("ctes", Json::array())) {
         const Json& definition = cte["CommonTableExpr"];
         const Json& query = definition["ctequery"];
@@ -449,6 +455,11 @@ class TreeReader {
         return expr;
       }
       std::string name = op == "AND_EXPR" ? "AND" : "OR";
+      // The chain becomes a left-deep tree of that many levels, so it counts against the cap.
+      if (nesting_ + static_cast<int>(args.size()) > kMaxNesting) {
+        return Unsupported(
+            absl::StrCat("combining more than ", kMaxNesting, " conditions with ", name), location);
+      }
       std::unique_ptr<Expr> result = ReadExpr(args[0]);
       for (size_t i = 1; i < args.size(); ++i) {
         result = Binary(name, std::move(result), ReadExpr(args[i]), location);

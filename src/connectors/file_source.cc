@@ -46,13 +46,6 @@ std::vector<std::string> GlobMatches(const std::string& pattern) {
   return matches;
 }
 
-// The folder a glob reads from: everything before the first component holding a wildcard.
-std::string GlobDirectory(const std::string& pattern) {
-  size_t wildcard = pattern.find_first_of("*?[");
-  size_t slash = pattern.rfind('/', wildcard);
-  return slash == std::string::npos ? "/" : pattern.substr(0, slash + 1);
-}
-
 bool IsTsv(const std::string& location) {
   std::string lower = absl::AsciiStrToLower(location);
   return absl::EndsWith(lower, ".tsv") || absl::EndsWith(lower, ".tsv.gz");
@@ -64,13 +57,22 @@ bool IsTsv(const std::string& location) {
 // (skip=0): left to guess, DuckDB skips the lines before a row wider than the rest and takes that
 // row — data values — as the column names. Detected types are deliberate: a file that changed
 // shape then shows up as a different schema, which CheckPinnedSchema reports.
-std::string ReaderCall(catalog::SourceKind kind, const std::string& location) {
-  if (kind == catalog::SourceKind::kParquet) {
-    return absl::StrCat("read_parquet(", exec::QuoteString(location), ")");
-  }
-  return absl::StrCat("read_csv(", exec::QuoteString(location),
-                      ", header=true, skip=0, auto_detect=true, delim=",
-                      IsTsv(location) ? "'\\t'" : "','", ", quote='\"', escape='\"')");
+// DuckDB is given the exact files Parley resolved (never a glob of its own to expand, whose
+// rules differ from glob(3) and which it would expand later, after our checks).
+std::string ReaderCall(catalog::SourceKind kind, const std::vector<std::string>& files) {
+  std::vector<std::string> quoted;
+  for (const std::string& file : files) quoted.push_back(exec::QuoteString(file));
+  std::string list = absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
+  if (kind == catalog::SourceKind::kParquet) return absl::StrCat("read_parquet(", list, ")");
+  return absl::StrCat("read_csv(", list, ", header=true, skip=0, auto_detect=true, delim=",
+                      !files.empty() && IsTsv(files.front()) ? "'\\t'" : "','",
+                      ", quote='\"', escape='\"')");
+}
+
+std::string AllowedPaths(const std::vector<std::string>& files) {
+  std::vector<std::string> quoted;
+  for (const std::string& file : files) quoted.push_back(exec::QuoteString(file));
+  return absl::StrCat("SET allowed_paths=[", absl::StrJoin(quoted, ", "), "]");
 }
 
 // Why DuckDB could not read a CSV file, in words that never quote the file: DuckDB's messages
@@ -123,14 +125,11 @@ std::string ParquetProblem(const std::string& message, const char* error_class) 
 // yet.
 class Inspector {
  public:
-  static absl::StatusOr<Inspector> Open(const std::string& location) {
+  static absl::StatusOr<Inspector> Open(const std::vector<std::string>& files) {
     exec::DatabaseOptions options;
     options.threads = 1;
     PARLEY_ASSIGN_OR_RETURN(exec::InMemoryDatabase db, exec::OpenInMemoryDatabase(options));
-    std::string allow = IsGlob(location)
-                            ? absl::StrCat("SET allowed_directories=[",
-                                           exec::QuoteString(GlobDirectory(location)), "]")
-                            : absl::StrCat("SET allowed_paths=[", exec::QuoteString(location), "]");
+    std::string allow = AllowedPaths(files);
     for (const std::string& statement : {allow, std::string("SET enable_external_access=false"),
                                          std::string("SET lock_configuration=true")}) {
       absl::Status status = exec::ExecuteStatement(db.connection.get(), statement,
@@ -255,9 +254,7 @@ absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location
 
 absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kind,
                                                          const std::string& location) {
-  PARLEY_ASSIGN_OR_RETURN(std::string resolved, ResolveLocation(location));
-  std::vector<std::string> files =
-      IsGlob(resolved) ? GlobMatches(resolved) : std::vector<std::string>{resolved};
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(location));
   for (const std::string& file : files) {
     std::error_code error;
     if (std::filesystem::file_size(file, error) == 0 && !error) {
@@ -272,9 +269,9 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
                                       : ParquetProblem(failure.message, failure.error_class)));
   };
 
-  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(resolved));
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
   exec::DuckResult described;
-  std::string reader = ReaderCall(kind, resolved);
+  std::string reader = ReaderCall(kind, files);
   if (auto failure = inspector.Query(absl::StrCat("DESCRIBE SELECT * FROM ", reader), &described)) {
     return problem(*failure);
   }
@@ -314,9 +311,26 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
   return columns;
 }
 
+absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location) {
+  PARLEY_ASSIGN_OR_RETURN(std::string resolved, ResolveLocation(location));
+  std::vector<std::string> matches =
+      IsGlob(resolved) ? GlobMatches(resolved) : std::vector<std::string>{resolved};
+  std::vector<std::string> files;
+  for (const std::string& match : matches) {
+    std::error_code error;
+    std::filesystem::path canonical = std::filesystem::canonical(match, error);
+    if (error || !std::filesystem::is_regular_file(canonical, error)) continue;
+    if (std::find(files.begin(), files.end(), canonical.string()) == files.end()) {
+      files.push_back(canonical.string());
+    }
+  }
+  if (files.empty()) return absl::NotFoundError(absl::StrCat("no file matches '", location, "'"));
+  return files;
+}
+
 std::set<FileId> SourceFiles(const std::string& location) {
-  std::vector<std::string> files =
-      IsGlob(location) ? GlobMatches(location) : std::vector<std::string>{location};
+  absl::StatusOr<std::vector<std::string>> paths = SourcePaths(location);
+  std::vector<std::string> files = paths.ok() ? *paths : std::vector<std::string>{};
   std::set<FileId> ids;
   for (const std::string& file : files) {
     struct stat info {};
@@ -326,7 +340,7 @@ std::set<FileId> SourceFiles(const std::string& location) {
   return ids;
 }
 
-exec::SourceView ViewFor(const catalog::Table& table) {
+exec::SourceView ViewFor(const catalog::Table& table, const std::vector<std::string>& files) {
   std::vector<std::string> columns;
   for (const std::string& name : table.allowed_columns) {
     columns.push_back(exec::QuoteIdentifier(name));
@@ -334,12 +348,8 @@ exec::SourceView ViewFor(const catalog::Table& table) {
   exec::SourceView view;
   view.name = table.name;
   view.select_sql = absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ",
-                                 ReaderCall(table.kind, table.location));
-  if (IsGlob(table.location)) {
-    view.allowed_directories.push_back(GlobDirectory(table.location));
-  } else {
-    view.allowed_paths.push_back(table.location);
-  }
+                                 ReaderCall(table.kind, files));
+  view.allowed_paths = files;
   return view;
 }
 

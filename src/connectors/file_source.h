@@ -36,10 +36,17 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
 using FileId = std::pair<uint64_t, uint64_t>;
 std::set<FileId> SourceFiles(const std::string& location);
 
+// The exact files a source reads now, as canonical paths (symbolic links resolved): the file, or
+// what the glob matches under glob(3) — `*`, `?` and `[…]` within one folder, no recursive `**`,
+// no hidden files. These, and only these, are what a query reads. NotFound when none.
+absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location);
+
 // The view over `table` exposing its allowed columns. Types are detected again on every read
 // (not forced to the pinned ones), so a file that changed shape is visible to CheckPinnedSchema.
 // CSV is read as RFC 4180 with a header (tab-separated for .tsv); Parquet as is.
-exec::SourceView ViewFor(const catalog::Table& table);
+// `files` are the table's SourcePaths, resolved (and checked) just before the query runs: DuckDB
+// reads exactly those and may open no other path.
+exec::SourceView ViewFor(const catalog::Table& table, const std::vector<std::string>& files);
 
 // Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition
 // naming the table, the column and both types when they differ, or the missing column.

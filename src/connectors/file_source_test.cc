@@ -184,12 +184,12 @@ TEST_F(FileSourceTest, NotAParquetFile) {
 
 TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
   catalog::Table table = RetailTable();
-  exec::SourceView view = ViewFor(table);
+  exec::SourceView view = ViewFor(table, *SourcePaths(table.location));
   EXPECT_EQ(view.name, "retail");
-  EXPECT_EQ(view.select_sql, "SELECT \"household_id\", \"age\", \"spend\" FROM read_csv('" +
+  EXPECT_EQ(view.select_sql, "SELECT \"household_id\", \"age\", \"spend\" FROM read_csv(['" +
                                  PathOf("retail.csv") +
-                                 "', header=true, skip=0, auto_detect=true, delim=',', quote='\"', "
-                                 "escape='\"')");
+                                 "'], header=true, skip=0, auto_detect=true, delim=',', "
+                                 "quote='\"', escape='\"')");
   EXPECT_THAT(view.allowed_paths, ElementsAre(PathOf("retail.csv")));
   EXPECT_TRUE(view.allowed_directories.empty());
 
@@ -204,7 +204,7 @@ TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(FileSourceTest, GlobViewReadsItsDirectory) {
+TEST_F(FileSourceTest, GlobViewReadsExactlyTheFilesItMatched) {
   WriteParquet("parts/a.parquet", "SELECT 1 AS k");
   WriteParquet("parts/b.parquet", "SELECT 2 AS k");
   catalog::Table table;
@@ -213,8 +213,11 @@ TEST_F(FileSourceTest, GlobViewReadsItsDirectory) {
   table.location = PathOf("parts/*.parquet");
   table.source_schema = {{"k", "INTEGER"}};
   table.allowed_columns = {"k"};
-  exec::SourceView view = ViewFor(table);
-  EXPECT_THAT(view.allowed_directories, ElementsAre(PathOf("parts") + "/"));
+  exec::SourceView view = ViewFor(table, *SourcePaths(table.location));
+  // DuckDB is handed the files, never the folder or the pattern.
+  EXPECT_TRUE(view.allowed_directories.empty());
+  EXPECT_THAT(view.allowed_paths,
+              ElementsAre(PathOf("parts/a.parquet"), PathOf("parts/b.parquet")));
   absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open({view}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
@@ -223,11 +226,33 @@ TEST_F(FileSourceTest, GlobViewReadsItsDirectory) {
   EXPECT_THAT(result->rows[0], ElementsAre("3"));
 }
 
+// Found in review: DuckDB's own glob is recursive on ** and matches hidden files, and it ran after
+// Parley's checks. Now Parley resolves the files (glob(3): one folder, no hidden files, links
+// resolved to where they point) and DuckDB reads only those.
+TEST_F(FileSourceTest, SourcePathsAreWhatGlob3MatchesWithLinksResolved) {
+  for (const char* folder : {"mine/deep", "elsewhere"}) {
+    std::filesystem::create_directories(PathOf(folder));
+  }
+  WriteParquet("mine/a.parquet", "SELECT 1 AS k");
+  WriteParquet("mine/deep/b.parquet", "SELECT 2 AS k");
+  WriteParquet("mine/.hidden.parquet", "SELECT 3 AS k");
+  WriteParquet("elsewhere/c.parquet", "SELECT 4 AS k");
+  std::filesystem::create_symlink(PathOf("elsewhere/c.parquet"), PathOf("mine/link.parquet"));
+  auto star = SourcePaths(PathOf("mine/*.parquet"));
+  ASSERT_TRUE(star.ok()) << star.status();
+  EXPECT_THAT(*star, ElementsAre(PathOf("mine/a.parquet"), PathOf("elsewhere/c.parquet")));
+  auto double_star = SourcePaths(PathOf("mine/**/*.parquet"));
+  ASSERT_TRUE(double_star.ok()) << double_star.status();
+  EXPECT_THAT(*double_star, ElementsAre(PathOf("mine/deep/b.parquet")));
+  EXPECT_EQ(SourcePaths(PathOf("mine/*.csv")).status().message(),
+            "no file matches '" + PathOf("mine/*.csv") + "'");
+}
+
 TEST_F(FileSourceTest, ChangedTypeFailsThePinnedSchemaCheck) {
   catalog::Table table = RetailTable();
   Write("retail.csv", "household_id,hashed_email,age,spend\n1,h1@x,thirty,10.5\n");
   absl::StatusOr<std::unique_ptr<exec::Session>> session =
-      exec::Session::Open({ViewFor(table)}, {});
+      exec::Session::Open({ViewFor(table, *SourcePaths(table.location))}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ(CheckPinnedSchema(**session, table),
             absl::FailedPreconditionError("table 'retail' no longer matches its pinned schema: "
@@ -238,7 +263,7 @@ TEST_F(FileSourceTest, MissingColumnIsReported) {
   catalog::Table table = RetailTable();
   // A column that disappeared from the file stops the view from being created.
   Write("retail.csv", "household_id,hashed_email,spend\n1,h1@x,10.5\n");
-  EXPECT_EQ(exec::Session::Open({ViewFor(table)}, {}).status(),
+  EXPECT_EQ(exec::Session::Open({ViewFor(table, *SourcePaths(table.location))}, {}).status(),
             absl::InvalidArgumentError("cannot create view 'retail': binder error"));
   // A view that exists but lacks the column (e.g. built by an older connector version).
   absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open(

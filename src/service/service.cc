@@ -355,6 +355,42 @@ struct Service::Impl {
     return receivers;
   }
 
+  // FailedPrecondition when any of `files` is also read by a table of another member — in any
+  // collaboration, whatever that member's status — so that nobody can make another member's data
+  // their own by path, glob or link. `table` names the table for the message; when adding one,
+  // it is empty and `location` (as the member gave it) is named instead.
+  absl::Status CheckOwnFiles(const std::string& owner, const std::vector<std::string>& files,
+                             const std::string& table, const std::string& location = "") {
+    std::set<connectors::FileId> mine;
+    for (const std::string& file : files) {
+      std::set<connectors::FileId> ids = connectors::SourceFiles(file);
+      mine.insert(ids.begin(), ids.end());
+    }
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
+                            store->ListCollaborations());
+    for (const catalog::Collaboration& collaboration : collaborations) {
+      PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
+                              store->ListTables(collaboration.name));
+      for (const catalog::Table& other : tables) {
+        if (other.owner == owner) continue;
+        for (const connectors::FileId& file : connectors::SourceFiles(other.location)) {
+          if (!mine.contains(file)) continue;
+          if (table.empty()) {
+            return absl::PermissionDeniedError(
+                absl::StrCat("the source '", location,
+                             "' reads a file that another member registered; a member may only "
+                             "register its own data"));
+          }
+          return absl::FailedPreconditionError(
+              absl::StrCat("table '", table, "' of member '", owner,
+                           "' now reads a file of a table of another member; it cannot be "
+                           "queried until its owner points it at its own data"));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<exec::ResultTable> Execute(const QueryContext& context,
                                             const Explanation& explanation) {
     std::vector<const catalog::Table*> touched;
@@ -363,23 +399,13 @@ struct Service::Impl {
       for (const catalog::Table& table : context.tables) {
         if (table.name != name) continue;
         touched.push_back(&table);
-        views.push_back(connectors::ViewFor(table));
-      }
-    }
-    // Files are read by path when the query runs: a link or a glob that has come to reach
-    // another member's file since the table was added must not read it as the table's own.
-    for (const catalog::Table* table : touched) {
-      std::set<connectors::FileId> files = connectors::SourceFiles(table->location);
-      for (const catalog::Table& other : context.tables) {
-        if (other.owner == table->owner) continue;
-        for (const connectors::FileId& file : connectors::SourceFiles(other.location)) {
-          if (files.contains(file)) {
-            return absl::FailedPreconditionError(
-                absl::StrCat("table '", table->name, "' of member '", table->owner,
-                             "' now reads a file of a table of another member; it cannot be "
-                             "queried until its owner points it at its own data"));
-          }
-        }
+        // The exact files are resolved now and checked now; DuckDB gets those paths and no
+        // other, so a link re-pointed or a file added since the table was registered cannot
+        // bring another member's rows in.
+        PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                                connectors::SourcePaths(table.location));
+        PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, table.name));
+        views.push_back(connectors::ViewFor(table, files));
       }
     }
     // The files are read afresh by every query, so the pinned schemas are checked every time. A
@@ -610,15 +636,6 @@ absl::Status Service::AddMember(const std::string& actor, const std::string& col
   return impl_->store->AddMember(collaboration, member, actor);
 }
 
-namespace {
-absl::Status SharedFileError(const std::string& location) {
-  return absl::PermissionDeniedError(
-      absl::StrCat("the source '", location,
-                   "' reads a file that another member registered; a member may only register "
-                   "its own data"));
-}
-}  // namespace
-
 absl::Status Service::RemoveMember(const std::string& actor, const std::string& collaboration,
                                    const std::string& member) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
@@ -654,22 +671,10 @@ absl::Status Service::AddTable(const std::string& actor, const NewTable& request
   table.owner = actor;
   PARLEY_ASSIGN_OR_RETURN(table.location, connectors::ResolveLocation(request.location));
   PARLEY_ASSIGN_OR_RETURN(table.kind, connectors::KindFromLocation(table.location));
-  // A member registers its own data. Naming a file another member registered — by its path, a
-  // glob that matches it, or a link to it — would make that member's rows the runner's own, free
-  // of their owner's rule.
-  std::set<connectors::FileId> files = connectors::SourceFiles(table.location);
-  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
-                          impl_->store->ListCollaborations());
-  for (const catalog::Collaboration& collaboration : collaborations) {
-    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
-                            impl_->store->ListTables(collaboration.name));
-    for (const catalog::Table& other : tables) {
-      if (other.owner == actor) continue;
-      for (const connectors::FileId& file : connectors::SourceFiles(other.location)) {
-        if (files.contains(file)) return SharedFileError(request.location);
-      }
-    }
-  }
+  // A member registers its own data: not a file another member registered, whether named by
+  // its path, a glob that matches it, or a link to it.
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, connectors::SourcePaths(table.location));
+  PARLEY_RETURN_IF_ERROR(impl_->CheckOwnFiles(actor, files, "", request.location));
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connectors::InferSchema(table.kind, table.location));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {

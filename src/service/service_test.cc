@@ -775,3 +775,64 @@ TEST(ServiceErrorOracle, AnOverflowInASuppressedGroupLooksLikeNoRowAtAll) {
 
 }  // namespace
 }  // namespace parley::service
+
+namespace parley::service {
+namespace {
+
+// Found in review: the check before each query looked only at the active members of the same
+// collaboration, so a link re-pointed to a file of another room, or of a member who had left,
+// read that member's rows.
+TEST(ServiceFileOwnership, ALinkRepointedToAnyOtherMembersFileIsRefused) {
+  fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_ownership_", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "own.csv") << "user_id,x\nmine,1\n";
+  std::ofstream(dir / "bank.csv") << "user_id,x\nbanksecret,2\n";
+  std::ofstream(dir / "w.csv") << "user_id,x\nwsecret,3\n";
+  fs::create_symlink(dir / "own.csv", dir / "link.csv");
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open((dir / "home").string(), {}));
+  const char* rule =
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["atk"]})";
+  NewCollaboration a;
+  a.name = "a";
+  ASSERT_OK(service->CreateCollaboration("host", a));
+  ASSERT_OK(service->AddMember("host", "a", {"atk", true, true}));
+  ASSERT_OK(service->AddMember("host", "a", {"w", true, true}));
+  ASSERT_OK(service->AddTable("atk", {"a", "at", (dir / "link.csv").string(), {}}));
+  ASSERT_OK(service->SetRule("atk", "a", "at", rule));
+  ASSERT_OK(service->AddTable("w", {"a", "wt", (dir / "w.csv").string(), {}}));
+  NewCollaboration b;
+  b.name = "b";
+  ASSERT_OK(service->CreateCollaboration("bank", b));
+  ASSERT_OK(service->AddTable("bank", {"b", "bt", (dir / "bank.csv").string(), {}}));
+
+  ASSERT_OK_AND_ASSIGN(QueryOutcome own, service->Run("atk", "a", "SELECT user_id FROM at", {}));
+  ASSERT_TRUE(own.result.has_value());
+  EXPECT_EQ(own.result->rows[0][0], "mine");
+
+  const std::string refused =
+      "table 'at' of member 'atk' now reads a file of a table of another member; it cannot be "
+      "queried until its owner points it at its own data";
+  fs::remove(dir / "link.csv");
+  fs::create_symlink(dir / "bank.csv", dir / "link.csv");  // a file of another collaboration
+  ExpectError(service->Run("atk", "a", "SELECT user_id FROM at", {}).status(),
+              absl::StatusCode::kFailedPrecondition, refused);
+
+  ASSERT_OK(service->Leave("w", "a"));
+  fs::remove(dir / "link.csv");
+  fs::create_symlink(dir / "w.csv", dir / "link.csv");  // a file of a member who left
+  ExpectError(service->Run("atk", "a", "SELECT user_id FROM at", {}).status(),
+              absl::StatusCode::kFailedPrecondition, refused);
+
+  // Registering such a file outright is refused too.
+  ExpectError(service->AddTable("atk", {"a", "again", (dir / "bank.csv").string(), {}}),
+              absl::StatusCode::kPermissionDenied,
+              "the source '" + (dir / "bank.csv").string() +
+                  "' reads a file that another member registered; a member may only register "
+                  "its own data");
+  service.reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace parley::service

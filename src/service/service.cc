@@ -222,6 +222,28 @@ struct Service::Impl {
         absl::StrCat("'", actor, "' is not a member of collaboration '", collaboration.name, "'"));
   }
 
+  // The tables of a collaboration whose owners are active members: the tables of members who
+  // left or were removed are out of the room with their owner — not listed, shown, bound or run.
+  absl::StatusOr<std::vector<catalog::Table>> ActiveTables(
+      const catalog::Collaboration& collaboration) {
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
+                            store->ListTables(collaboration.name));
+    std::vector<catalog::Table> active;
+    for (catalog::Table& table : tables) {
+      for (const catalog::Member& member : collaboration.members) {
+        if (member.name == table.owner && member.status == catalog::MemberStatus::kActive) {
+          active.push_back(std::move(table));
+          break;
+        }
+      }
+    }
+    return active;
+  }
+  absl::StatusOr<std::vector<catalog::Table>> ActiveTables(const std::string& collaboration) {
+    PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration found, store->GetCollaboration(collaboration));
+    return ActiveTables(found);
+  }
+
   struct QueryContext {
     catalog::Collaboration collaboration;
     catalog::Member member;
@@ -238,16 +260,7 @@ struct Service::Impl {
           absl::StrCat("member '", actor, "' does not have the 'query' ability in collaboration '",
                        collaboration, "' (abilities: ", Abilities(context.member), ")"));
     }
-    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables, store->ListTables(collaboration));
-    // Tables of members who left or were removed are out of the room with their owner.
-    for (catalog::Table& table : tables) {
-      for (const catalog::Member& member : context.collaboration.members) {
-        if (member.name == table.owner && member.status == catalog::MemberStatus::kActive) {
-          context.tables.push_back(std::move(table));
-          break;
-        }
-      }
-    }
+    PARLEY_ASSIGN_OR_RETURN(context.tables, ActiveTables(context.collaboration));
     return context;
   }
 
@@ -497,7 +510,7 @@ struct Service::Impl {
   }
 
   absl::StatusOr<std::vector<TemplateView>> TemplateViews(const std::string& collaboration) {
-    PARLEY_ASSIGN_OR_RETURN(auto tables, store->ListTables(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
     PARLEY_ASSIGN_OR_RETURN(auto records, store->ListTemplates(collaboration));
     std::vector<TemplateView> views;
     for (const catalog::AnalysisTemplate& record : records) {
@@ -534,7 +547,7 @@ struct Service::Impl {
                        approve ? "approve" : "revoke", " analyses for it"));
     }
     PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
-    PARLEY_ASSIGN_OR_RETURN(auto tables, store->ListTables(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
     PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
                             TemplateTables(tables, loaded.record.sql, loaded.parameters));
     if (std::find(read.begin(), read.end(), table_name) == read.end()) {
@@ -724,7 +737,7 @@ absl::StatusOr<std::vector<TableView>> Service::ListTables(const std::string& ac
                                                            const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
-  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->ActiveTables(found));
   std::vector<TableView> views;
   for (const catalog::Table& table : tables) views.push_back(ViewOf(table, actor));
   return views;
@@ -735,8 +748,12 @@ absl::StatusOr<TableView> Service::ShowTable(const std::string& actor,
                                              const std::string& table) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
-  PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetTable(collaboration, table));
-  return ViewOf(record, actor);
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->ActiveTables(found));
+  for (const catalog::Table& record : tables) {
+    if (record.name == table) return ViewOf(record, actor);
+  }
+  return absl::NotFoundError(
+      absl::StrCat("table '", table, "' not found in collaboration '", collaboration, "'"));
 }
 
 absl::Status Service::SetRule(const std::string& actor, const std::string& collaboration,
@@ -962,7 +979,7 @@ absl::StatusOr<std::string> Service::CreateTemplate(const std::string& actor,
   }
   PARLEY_ASSIGN_OR_RETURN(std::vector<TemplateParameter> parameters,
                           ParseSpecs(request.parameter_specs));
-  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(request.collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->ActiveTables(request.collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
                           impl_->TemplateTables(tables, request.sql, parameters));
   catalog::AnalysisTemplate record;
@@ -980,7 +997,7 @@ absl::StatusOr<TemplateView> Service::ShowTemplate(const std::string& actor,
                                                    const std::string& template_id) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
-  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->ActiveTables(collaboration));
   PARLEY_ASSIGN_OR_RETURN(auto loaded, impl_->LoadTemplate(collaboration, template_id));
   return impl_->ViewOfTemplate(loaded.record, loaded.parameters, tables);
 }
@@ -1028,7 +1045,7 @@ absl::StatusOr<std::vector<catalog::QueryRecord>> Service::QueryLog(
         "collaboration '", collaboration,
         "' does not log queries; query logging is chosen when the collaboration is created"));
   }
-  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->ActiveTables(collaboration));
   std::set<std::string> owned;
   for (const catalog::Table& table : tables) {
     if (table.owner == actor) owned.insert(table.name);
@@ -1047,7 +1064,7 @@ absl::StatusOr<PolicyView> Service::Policy(const std::string& actor,
                                            const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_ASSIGN_OR_RETURN(catalog::Member member, impl_->ActiveMember(found, actor));
-  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->store->ListTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, impl_->ActiveTables(collaboration));
   PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, impl_->LoadRules(tables));
   PolicyView view;
   view.member = actor;

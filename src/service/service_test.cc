@@ -227,6 +227,16 @@ TEST_F(ServiceTest, RemovedAndDepartedMembersTakeTheirTablesWithThem) {
               absl::StatusCode::kInvalidArgument,
               "table 'loyalty' does not exist in this collaboration (line 1, column 57)");
 
+  // Nor is it listed, shown, or offered in anyone's policy any more.
+  ASSERT_OK_AND_ASSIGN(auto listed, service_->ListTables("retailer", "campaign"));
+  std::vector<std::string> names;
+  for (const TableView& table : listed) names.push_back(table.name);
+  EXPECT_THAT(names, ElementsAre("panel", "retail"));
+  ExpectError(service_->ShowTable("retailer", "campaign", "loyalty").status(),
+              absl::StatusCode::kNotFound, "table 'loyalty' not found in collaboration 'campaign'");
+  ASSERT_OK_AND_ASSIGN(PolicyView policy, service_->Policy("analyst", "campaign"));
+  for (const TablePolicy& table : policy.tables) EXPECT_NE(table.table, "loyalty");
+
   ASSERT_OK(service_->RemoveMember("retailer", "campaign", "analyst"));
   ExpectError(service_->Explain("analyst", "campaign", kAnalystQuery).status(),
               absl::StatusCode::kPermissionDenied,

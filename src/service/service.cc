@@ -172,9 +172,9 @@ struct Service::Impl {
   // instance costs ~20 ms per query; a locked session is safe to reuse because its views are
   // fixed, its configuration is locked and it only ever runs generated SELECT statements. The
   // key is the exact set of views (names, generated SQL, paths), so any change of table,
-  // location or allowed columns opens a new one. A session that failed is dropped.
+  // location, file or allowed column opens a new one. A session that failed is dropped.
   struct CachedSession {
-    std::string key;
+    std::vector<exec::SourceView> views;  // the key, compared whole: no encoding to collide
     std::unique_ptr<exec::Session> session;
   };
   static constexpr size_t kCachedSessions = 4;
@@ -183,20 +183,14 @@ struct Service::Impl {
   absl::StatusOr<exec::Session*> SessionFor(const std::vector<exec::SourceView>& views,
                                             bool* reused) {
     *reused = false;
-    std::string key;
-    for (const exec::SourceView& view : views) {
-      absl::StrAppend(&key, view.name, "\x1f", view.select_sql, "\x1f",
-                      absl::StrJoin(view.allowed_paths, "\x1e"), "\x1f",
-                      absl::StrJoin(view.allowed_directories, "\x1e"), "\x1d");
-    }
     for (auto it = sessions.begin(); it != sessions.end(); ++it) {
-      if (it->key != key) continue;
+      if (it->views != views) continue;
       sessions.splice(sessions.begin(), sessions, it);
       *reused = true;
       return sessions.front().session.get();
     }
     PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
-    sessions.push_front(CachedSession{std::move(key), std::move(session)});
+    sessions.push_front(CachedSession{views, std::move(session)});
     if (sessions.size() > kCachedSessions) sessions.pop_back();
     return sessions.front().session.get();
   }

@@ -190,6 +190,7 @@ struct Service::Impl {
       return sessions.front().session.get();
     }
     PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
+    if (options.on_session_opened) options.on_session_opened();
     sessions.push_front(CachedSession{views, std::move(session)});
     if (sessions.size() > kCachedSessions) sessions.pop_back();
     return sessions.front().session.get();

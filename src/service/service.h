@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,9 @@ namespace parley::service {
 struct Options {
   catalog::Clock clock;  // defaults to the system clock
   exec::Limits limits;   // for query execution
+  // Called each time an engine session is opened (sessions are reused between queries): for
+  // observing that reuse, in tests and metrics.
+  std::function<void()> on_session_opened;
 };
 
 struct NewCollaboration {

@@ -252,6 +252,52 @@ TEST_F(ServiceTest, RemovedAndDepartedMembersTakeTheirTablesWithThem) {
                   "retailer {\"from\":\"active\",\"member\":\"analyst\",\"to\":\"removed\"}"));
 }
 
+// The reuse itself: one engine session for repeated queries over the same tables, a fresh one
+// after a failure, and at most four kept.
+TEST(ServiceSessions, SessionsAreReusedDroppedAfterFailuresAndBounded) {
+  fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_sessions_", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  int opened = 0;
+  Options options;
+  options.on_session_opened = [&opened] { ++opened; };
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open((dir / "home").string(), options));
+  NewCollaboration room;
+  room.name = "room";
+  ASSERT_OK(service->CreateCollaboration("owner", room));
+  const char* rule =
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["owner"]})";
+  for (int i = 0; i < 6; ++i) {
+    std::string name = absl::StrCat("t", i);
+    std::ofstream(dir / (name + ".csv")) << "k\n" << i << "\n";
+    ASSERT_OK(service->AddTable("owner", {"room", name, (dir / (name + ".csv")).string(), {}}));
+    ASSERT_OK(service->SetRule("owner", "room", name, rule));
+  }
+  auto run = [&](int table) {
+    return service->Run("owner", "room", absl::StrCat("SELECT k FROM t", table), {});
+  };
+  ASSERT_OK(run(0).status());
+  ASSERT_OK(run(0).status());
+  EXPECT_EQ(opened, 1);  // reused
+
+  ASSERT_OK(run(1).status());
+  ASSERT_OK(run(2).status());
+  ASSERT_OK(run(3).status());
+  ASSERT_OK(run(4).status());
+  EXPECT_EQ(opened, 5);
+  ASSERT_OK(run(0).status());  // the oldest of five was evicted: at most four are kept
+  EXPECT_EQ(opened, 6);
+
+  std::ofstream(dir / "t0.csv") << "k\nnot a number\n";  // fails the pinned schema check
+  EXPECT_FALSE(run(0).ok());
+  EXPECT_EQ(opened, 7);  // the reused session failed, so a fresh one was tried
+  std::ofstream(dir / "t0.csv") << "k\n0\n";
+  ASSERT_OK(run(0).status());
+  EXPECT_EQ(opened, 8);  // the failed session was dropped, not reused
+  service.reset();
+  fs::remove_all(dir);
+}
+
 TEST_F(ServiceTest, StrangersAreNotMembers) {
   const std::string not_member = "'stranger' is not a member of collaboration 'campaign'";
   ExpectError(service_->ShowCollaboration("stranger", "campaign").status(),

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -363,37 +364,50 @@ struct Service::Impl {
     return receivers;
   }
 
-  // FailedPrecondition when any of `files` is also read by a table of another member — in any
-  // collaboration, whatever that member's status — so that nobody can make another member's data
-  // their own by path, glob or link. `table` names the table for the message; when adding one,
-  // it is empty and `location` (as the member gave it) is named instead.
-  absl::Status CheckOwnFiles(const std::string& owner, const std::vector<std::string>& files,
-                             const std::string& table, const std::string& location = "") {
-    std::set<connectors::FileId> mine;
-    for (const std::string& file : files) {
-      std::set<connectors::FileId> ids = connectors::SourceFiles(file);
-      mine.insert(ids.begin(), ids.end());
-    }
+  // Every file any table reads now — in any collaboration, whatever its owner's status — with
+  // the owners of those tables. Built once per query or registration (it lists every table and
+  // examines its files), then consulted by CheckOwnFiles.
+  using RegisteredFiles = std::map<connectors::FileId, std::set<std::string>>;
+  absl::StatusOr<RegisteredFiles> AllRegisteredFiles() {
+    RegisteredFiles registered;
     PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
                             store->ListCollaborations());
     for (const catalog::Collaboration& collaboration : collaborations) {
       PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
                               store->ListTables(collaboration.name));
-      for (const catalog::Table& other : tables) {
-        if (other.owner == owner) continue;
-        for (const connectors::FileId& file : connectors::SourceFiles(other.location)) {
-          if (!mine.contains(file)) continue;
-          if (table.empty()) {
-            return absl::PermissionDeniedError(
-                absl::StrCat("the source '", location,
-                             "' reads a file that another member registered; a member may only "
-                             "register its own data"));
-          }
-          return absl::FailedPreconditionError(
-              absl::StrCat("table '", table, "' of member '", owner,
-                           "' now reads a file of a table of another member; it cannot be "
-                           "queried until its owner points it at its own data"));
+      for (const catalog::Table& table : tables) {
+        for (const connectors::FileId& file : connectors::SourceFiles(table.location)) {
+          registered[file].insert(table.owner);
         }
+      }
+    }
+    return registered;
+  }
+
+  // An error when any of `files` is also read by a table of another member, so that nobody can
+  // make another member's data their own by path, glob or link. `table` names the table
+  // (FailedPrecondition before a query); when adding one it is empty and `location`, as the
+  // member gave it, is named instead (PermissionDenied).
+  static absl::Status CheckOwnFiles(const std::string& owner, const std::vector<std::string>& files,
+                                    const RegisteredFiles& registered, const std::string& table,
+                                    const std::string& location = "") {
+    for (const std::string& path : files) {
+      for (const connectors::FileId& file : connectors::SourceFiles(path)) {
+        auto it = registered.find(file);
+        if (it == registered.end()) continue;
+        bool others = std::any_of(it->second.begin(), it->second.end(),
+                                  [&](const std::string& name) { return name != owner; });
+        if (!others) continue;
+        if (table.empty()) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("the source '", location,
+                           "' reads a file that another member registered; a member may only "
+                           "register its own data"));
+        }
+        return absl::FailedPreconditionError(
+            absl::StrCat("table '", table, "' of member '", owner,
+                         "' now reads a file of a table of another member; it cannot be "
+                         "queried until its owner points it at its own data"));
       }
     }
     return absl::OkStatus();
@@ -403,6 +417,7 @@ struct Service::Impl {
                                             const Explanation& explanation) {
     std::vector<const catalog::Table*> touched;
     std::vector<exec::SourceView> views;
+    PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
     for (const std::string& name : explanation.tables) {
       for (const catalog::Table& table : context.tables) {
         if (table.name != name) continue;
@@ -412,7 +427,7 @@ struct Service::Impl {
         // bring another member's rows in.
         PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                                 connectors::SourcePaths(table.location));
-        PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, table.name));
+        PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
         views.push_back(connectors::ViewFor(table, files));
       }
     }
@@ -682,7 +697,8 @@ absl::Status Service::AddTable(const std::string& actor, const NewTable& request
   // A member registers its own data: not a file another member registered, whether named by
   // its path, a glob that matches it, or a link to it.
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, connectors::SourcePaths(table.location));
-  PARLEY_RETURN_IF_ERROR(impl_->CheckOwnFiles(actor, files, "", request.location));
+  PARLEY_ASSIGN_OR_RETURN(Impl::RegisteredFiles registered, impl_->AllRegisteredFiles());
+  PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", request.location));
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connectors::InferSchema(table.kind, table.location));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_testing.h"
 #include "crypto/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -18,23 +19,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-#define ASSERT_OK(expr)                   \
-  do {                                    \
-    const absl::Status status_ = (expr);  \
-    ASSERT_TRUE(status_.ok()) << status_; \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                       \
-  auto PARLEY_STATUS_CONCAT(statusor_, __LINE__) = (expr);    \
-  ASSERT_TRUE(PARLEY_STATUS_CONCAT(statusor_, __LINE__).ok()) \
-      << PARLEY_STATUS_CONCAT(statusor_, __LINE__).status();  \
-  lhs = std::move(PARLEY_STATUS_CONCAT(statusor_, __LINE__)).value()
-
-void ExpectError(const absl::Status& status, absl::StatusCode code, const std::string& message) {
-  EXPECT_EQ(status.code(), code) << status;
-  EXPECT_EQ(std::string(status.message()), message);
-}
 
 const std::string kZeroHash(64, '0');
 constexpr int64_t kStart = 1'700'000'000;

@@ -1,0 +1,37 @@
+// Assertions on absl::Status and absl::StatusOr for GoogleTest, shared by the test files (only
+// tests include this header).
+//
+//   ASSERT_OK(store->AddTable(table, "retailer"));
+//   ASSERT_OK_AND_ASSIGN(Table found, store->GetTable("campaign", "retail"));
+//   ExpectError(status, absl::StatusCode::kNotFound, "table 'x' not found ...");
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include <gtest/gtest.h>
+
+#include "base/status.h"
+
+#define ASSERT_OK(expr)                   \
+  do {                                    \
+    const absl::Status status_ = (expr);  \
+    ASSERT_TRUE(status_.ok()) << status_; \
+  } while (0)
+
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                       \
+  auto PARLEY_STATUS_CONCAT(statusor_, __LINE__) = (expr);    \
+  ASSERT_TRUE(PARLEY_STATUS_CONCAT(statusor_, __LINE__).ok()) \
+      << PARLEY_STATUS_CONCAT(statusor_, __LINE__).status();  \
+  lhs = std::move(PARLEY_STATUS_CONCAT(statusor_, __LINE__)).value()
+
+namespace parley {
+
+// The exact code and message: user-facing errors are part of the behaviour.
+inline void ExpectError(const absl::Status& status, absl::StatusCode code,
+                        const std::string& message) {
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_EQ(std::string(status.message()), message);
+}
+
+}  // namespace parley

@@ -4,6 +4,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "sql/parser.h"
 
@@ -449,6 +450,13 @@ class ProtectionTracer::Engine {
           }
           return;
         }
+        if (op == "LIKE" || op == "ILIKE") {
+          // A pattern without wildcards matches only itself: x LIKE t.email is x = t.email.
+          if (holds(!expr.negated)) {
+            AddFact(sides({expr.args[0].get(), expr.args[1].get()}), op, clause, expr.location);
+          }
+          return;
+        }
         if (op == "<" || op == "<=" || op == ">" || op == ">=") {
           const BoundExpr* left = expr.args[0].get();
           const BoundExpr* right = expr.args[1].get();
@@ -495,6 +503,16 @@ class ProtectionTracer::Engine {
         }
         // EXISTS and the subquery's own predicates are facts of its block (CollectBlock).
         return;
+      case BoundExprKind::kScalar:
+        // A function whose value is the predicate (starts_with, regexp_matches, …) relates its
+        // arguments as a comparison does, and may pin one to another.
+        if (holds(true) && expr.args.size() >= 2) {
+          std::vector<Side> arguments;
+          for (const auto& arg : expr.args) arguments.push_back(Side{stack, arg.get()});
+          AddFact(std::move(arguments), absl::StrCat(absl::AsciiStrToUpper(expr.name), "()"),
+                  clause, expr.location);
+        }
+        break;
       default:
         break;
     }

@@ -394,6 +394,17 @@ class ProtectionTracer::Engine {
     if (query.having) {
       Predicate(*query.having, stack, sql::kClauseHaving, Polarity::kPositive, bounds);
     }
+    // A comparison computed as a value can be filtered on one level up (SELECT n, n = t.id AS
+    // hit … WHERE hit): whether it ends up true or false is not known here, so both count.
+    for (const sql::BoundSelectItem& item : query.select) {
+      if (item.expr) Predicate(*item.expr, stack, sql::kClauseSelect, Polarity::kUnknown, bounds);
+    }
+    for (const auto& group : query.group_by) {
+      Predicate(*group, stack, sql::kClauseGroupBy, Polarity::kUnknown, bounds);
+    }
+    for (const sql::BoundOrderItem& order : query.order_by) {
+      Predicate(*order.expr, stack, sql::kClauseOrderBy, Polarity::kUnknown, bounds);
+    }
     // A value bounded on both sides (x >= a AND x < b, in any clause of the block) is pinned
     // between them: with a = t.id and b = t.id + 1 it is t.id.
     for (const Bound& below : bounds) {
@@ -494,7 +505,9 @@ class ProtectionTracer::Engine {
         }
         return;
       case BoundExprKind::kSubquery:
-        if (expr.what == "IN (subquery)" && !expr.args.empty() && holds(true)) {
+        // NOT IN (subquery) counts too: like NOT EXISTS, it keeps the runner's values outside the
+        // protected set, and so tells which ones are in it.
+        if (expr.what == "IN (subquery)" && !expr.args.empty()) {
           ForEachLeaf(*expr.subquery, stack, [&](const BoundQuery& leaf, const Stack& inner) {
             if (leaf.select.empty() || !leaf.select[0].expr) return;
             AddFact({Side{stack, expr.args[0].get()}, Side{inner, leaf.select[0].expr.get()}},
@@ -502,6 +515,9 @@ class ProtectionTracer::Engine {
           });
         }
         // EXISTS and the subquery's own predicates are facts of its block (CollectBlock).
+        for (const auto& arg : expr.args) {
+          Predicate(*arg, stack, clause, Polarity::kUnknown, bounds);
+        }
         return;
       case BoundExprKind::kScalar:
         // A function whose value is the predicate (starts_with, regexp_matches, …) relates its
@@ -519,6 +535,12 @@ class ProtectionTracer::Engine {
     // Anything else (CASE, COALESCE, a comparison with TRUE, a function): whether the
     // comparisons inside it must hold or must fail is not known, so both count.
     for (const auto& arg : expr.args) Predicate(*arg, stack, clause, Polarity::kUnknown, bounds);
+    for (const auto& part : expr.partition_by) {
+      Predicate(*part, stack, clause, Polarity::kUnknown, bounds);
+    }
+    for (const sql::BoundOrderItem& order : expr.window_order) {
+      Predicate(*order.expr, stack, clause, Polarity::kUnknown, bounds);
+    }
   }
 
   const BoundQuery& root_;

@@ -480,6 +480,14 @@ class ProtectionTracer::Engine {
             bounds.push_back(left_below ? Bound{right, left, clause, expr.location}
                                         : Bound{left, right, clause, expr.location});
           }
+          // A side that combines several columns can pin one to another on its own:
+          // ABS(x - t.id) < 1 and (x - t.id) * (x - t.id) < 1 are x = t.id.
+          for (const BoundExpr* side : {left, right}) {
+            std::vector<Slot> slots = SlotsOf(Side{stack, side});
+            std::set<Slot> distinct(slots.begin(), slots.end());
+            if (distinct.size() >= 2)
+              AddFact({Side{stack, side}}, "the comparison", clause, expr.location);
+          }
           return;
         }
         break;

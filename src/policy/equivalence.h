@@ -13,9 +13,12 @@
 //   - equality: which values the statement compares equal to an expression of a protected
 //     column. A value becomes protected by a predicate of JOIN ON, WHERE or HAVING, in any block
 //     (subqueries, CTEs, derived tables, set operation branches included), that compares it with
-//     a protected expression: `=`, IS NOT DISTINCT FROM, NOT (… <> …), IN (list), IN (subquery),
-//     BETWEEN, a pair of range comparisons that bound it on both sides, or any of these nested in
-//     a CASE, COALESCE or other expression of the predicate. Correlated equalities of a subquery
+//     a protected expression: `=`, IS NOT DISTINCT FROM, LIKE, NOT (… <> …), IN (list),
+//     [NOT] IN (subquery), BETWEEN, a pair of range comparisons that bound it on both sides, a
+//     comparison one side of which combines it with the protected column (ABS(x - t.id) < 1), a
+//     matching function used as the predicate (starts_with, regexp_matches), or any of these
+//     nested in CASE, COALESCE or another expression — or computed as a value in SELECT, GROUP BY
+//     or ORDER BY, which an enclosing query can filter on. Correlated equalities of a subquery
 //     (EXISTS, NOT EXISTS, scalar) protect the outer value they name. Protection then spreads
 //     over chains (a = b AND b = c) and through derived tables and CTEs to every output that
 //     carries a protected value.

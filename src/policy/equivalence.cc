@@ -407,11 +407,32 @@ class ProtectionTracer::Engine {
     }
     // A value bounded on both sides (x >= a AND x < b, in any clause of the block) is pinned
     // between them: with a = t.id and b = t.id + 1 it is t.id.
-    for (const Bound& below : bounds) {
-      for (const Bound& above : bounds) {
-        if (&below == &above || !below.high->SameAs(*above.low)) continue;
-        AddFact({Side{stack, below.high}, Side{stack, below.low}, Side{stack, above.high}},
-                "the range comparisons", below.clause, below.location);
+    // One fact per bounded value, with every bound of it (not one per pair of bounds, which
+    // would grow with the square of the comparisons).
+    std::vector<bool> done(bounds.size(), false);
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      if (done[i]) continue;
+      const BoundExpr& value = *bounds[i].high;
+      std::vector<Side> sides = {Side{stack, &value}};
+      bool has_low = false, has_high = false;
+      for (size_t j = i; j < bounds.size(); ++j) {
+        if (bounds[j].high->SameAs(value)) {
+          done[j] = true;
+          has_low = true;
+          sides.push_back(Side{stack, bounds[j].low});
+        } else if (bounds[j].low->SameAs(value)) {
+          has_high = true;
+          sides.push_back(Side{stack, bounds[j].high});
+        }
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (bounds[j].low->SameAs(value)) {
+          has_high = true;
+          sides.push_back(Side{stack, bounds[j].high});
+        }
+      }
+      if (has_low && has_high) {
+        AddFact(std::move(sides), "the range comparisons", bounds[i].clause, bounds[i].location);
       }
     }
     ForEachExprOfBlock(query, [&](const BoundExpr& expr) {

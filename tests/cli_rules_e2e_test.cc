@@ -583,6 +583,69 @@ TEST_F(CliRulesE2eTest, DisallowedOutputColumnRenamedInACteIsRejected) {
   }
 }
 
+// A value compared equal to a disallowed column is that column's value: the agency numbers its
+// own rows, turns the numbers into guessed user ids and joins them to the audience. Against the
+// real files the guesses that come back are exactly the audience's ids from u31 up — its size.
+TEST_F(CliRulesE2eTest, ValueComparedEqualToADisallowedColumnIsRejected) {
+  SetUpRoom("none", "none");
+  SetRule("retailer", "audience", kAudienceForAgency);
+  SetRule("agency", "conversions", kConversionsForAgency);
+  const std::string guesses =
+      "(SELECT 'u' || LPAD(CAST(ROW_NUMBER() OVER (ORDER BY c.user_id) + 30 AS VARCHAR), 2, '0') "
+      "AS guess FROM conversions c)";
+  const std::string attack =
+      absl::StrCat("SELECT g.guess FROM ", guesses, " g JOIN audience a ON g.guess = a.user_id");
+  // What the attack would reveal: plain DuckDB runs it over the same files.
+  Rows revealed = OracleRows(attack);
+  ASSERT_EQ(Sorted(revealed), (Rows{{"u31"},
+                                    {"u32"},
+                                    {"u33"},
+                                    {"u34"},
+                                    {"u35"},
+                                    {"u36"},
+                                    {"u37"},
+                                    {"u38"},
+                                    {"u39"},
+                                    {"u40"}}));
+
+  std::string output = (dir_ / "guesses.csv").string();
+  Outcome refused =
+      As("agency", {"query", "run", "-c", "room", "--sql", attack, "--output", output});
+  EXPECT_EQ(refused.exit_code, kExitRejected);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_EQ(refused.err,
+            "query rejected: 1 violation\n"
+            "  1. output column 'guess' is compared equal to column 'user_id' of table 'audience', "
+            "which may not be output (by the equality in JOIN ON at line 1, column 169) (in "
+            "SELECT, at line 1, column 8)\n"
+            "     rule: custom rule of table audience (owner retailer), column user_id\n"
+            "     hint: a value compared equal to a protected column reveals it as the column "
+            "itself would; use such comparisons to join and filter, but output other columns\n");
+  EXPECT_FALSE(fs::exists(output));
+
+  // The same through IN (subquery), a CTE and a chain of equalities.
+  Outcome chained =
+      As("agency",
+         {"query", "run", "-c", "room", "--sql",
+          absl::StrCat("WITH g AS ", guesses,
+                       " SELECT x.guess FROM g x JOIN g y ON x.guess = y.guess WHERE y.guess IN "
+                       "(SELECT user_id FROM audience)")});
+  EXPECT_EQ(chained.exit_code, kExitRejected);
+  EXPECT_THAT(chained.err, HasSubstr("1. output column 'guess' is compared equal to column "
+                                     "'user_id' of table 'audience', which may not be output (by "
+                                     "the equality in JOIN ON at line 1, column"));
+
+  // Counting the matches outputs no value of them, and is what DuckDB counts.
+  Outcome counted = Ok("agency", {"query", "run", "-c", "room", "--sql",
+                                  absl::StrCat("SELECT COUNT(*) AS n FROM ", guesses,
+                                               " g JOIN audience a ON g.guess = a.user_id")});
+  EXPECT_EQ(counted.out,
+            "n\n"
+            "--\n"
+            "10\n"
+            "(1 row)\n");
+}
+
 // --- query logs ------------------------------------------------------------------------------
 
 // A query log listing with its times replaced by "TIME" (they come from the system clock).

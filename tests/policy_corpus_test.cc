@@ -168,6 +168,19 @@ std::string ViolationLine(const policy::Violation& v) {
                       position);
 }
 
+// For each expected violation line, whether an "= <message>" line follows it.
+std::vector<bool> MessagePins(const std::vector<std::string>& expected) {
+  std::vector<bool> pins;
+  for (const std::string& line : expected) {
+    if (line.starts_with("= ")) {
+      if (!pins.empty()) pins.back() = true;
+    } else {
+      pins.push_back(false);
+    }
+  }
+  return pins;
+}
+
 class PolicyCorpus : public testing::TestWithParam<LoadedCase> {};
 
 TEST_P(PolicyCorpus, Case) {
@@ -199,7 +212,12 @@ TEST_P(PolicyCorpus, Case) {
       actual.push_back(rewrite::RenderDuckDb(*bound));
     } else {
       actual.push_back("rejected");
-      for (const auto& v : verdict.violations) actual.push_back(ViolationLine(v));
+      // A violation line may be followed by "= <message>" to pin its exact message too.
+      std::vector<bool> pins = MessagePins(c.expected);
+      for (size_t i = 0; i < verdict.violations.size(); ++i) {
+        actual.push_back(ViolationLine(verdict.violations[i]));
+        if (i < pins.size() && pins[i]) actual.push_back("= " + verdict.violations[i].message);
+      }
     }
   }
   std::vector<std::string> expected;

@@ -91,13 +91,13 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.contains(RuleKind::kAggregation)) {
     verdict.rule_kind = RuleKind::kAggregation;
-    CheckAggregation(query, table_rules, runner, verdict);
+    CheckAggregation(query, table_rules, runner, source_text, verdict);
   } else if (kinds.contains(RuleKind::kList)) {
     verdict.rule_kind = RuleKind::kList;
-    CheckList(query, table_rules, runner, verdict);
+    CheckList(query, table_rules, runner, source_text, verdict);
   } else if (kinds.contains(RuleKind::kCustom)) {
     verdict.rule_kind = RuleKind::kCustom;
-    CheckCustom(query, rules, context, verdict);
+    CheckCustom(query, rules, context, source_text, verdict);
   }
   for (Violation& violation : verdict.violations) {
     violation.position = sql::DescribePosition(source_text, violation.location);

@@ -405,7 +405,8 @@ TEST_F(CliRulesE2eTest, RunnerWhoIsNotAReceiverGetsNoRows) {
   Outcome run = Ok("agency", {"query", "run", "-c", "room", "--sql", kConvertedBySegment,
                               "--receiver", "retailer"});
   EXPECT_EQ(run.out, "");
-  EXPECT_EQ(run.err, "query 1: 2 rows for retailer\n");
+  // Not even how many rows the result has (issue 6): that it was accepted and finished.
+  EXPECT_EQ(run.err, "query 1: accepted and finished; results go to retailer\n");
 
   std::string csv = (dir_ / "fetched.csv").string();
   Outcome fetched = Ok("retailer", {"query", "result", "-c", "room", "1", "--output", csv});
@@ -444,8 +445,10 @@ TEST_F(CliRulesE2eTest, RunnerWhoIsNotAReceiverGetsNoRows) {
   EXPECT_THAT(explained_for_retailer.out, HasSubstr("verdict: allowed\n"));
 
   EXPECT_EQ(Ok("agency", {"query", "list", "-c", "room"}).out,
-            "1  succeeded  runner agency  rows 2  receivers retailer\n"
-            "2  rejected  runner agency  rows 0  receivers publisher\n");
+            "1  finished  runner agency  receivers retailer\n"
+            "2  rejected  runner agency  receivers publisher\n");
+  EXPECT_EQ(Ok("retailer", {"query", "list", "-c", "room"}).out,
+            "1  succeeded  runner agency  rows 2  receivers retailer\n");
 }
 
 // --- list rule -------------------------------------------------------------------------------
@@ -610,14 +613,13 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
   Outcome log = Ok("retailer", {"query", "log", "-c", "room"});
   EXPECT_THAT(log.out, MatchesRegex("query 1  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC  (.|\n)*"));
   EXPECT_EQ(WithoutTimes(log.out),
-            absl::StrCat("query 1  TIME  runner agency  succeeded\n"
+            absl::StrCat("query 1  TIME  runner agency  finished\n"
                          "  receivers: agency\n"
                          "  tables: audience, conversions\n"
                          "  sql:\n"
                          "    ",
                          kConvertedBySegment,
                          "\n"
-                         "  rows: 2\n"
                          "\n"
                          "query 2  TIME  runner agency  rejected\n"
                          "  receivers: agency\n"
@@ -647,7 +649,7 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
   Ok("agency", {"template", "run", "-c", "room", short_id, "--param", "least=1"});
   Outcome with_template = Ok("retailer", {"query", "log", "-c", "room"});
   EXPECT_THAT(WithoutTimes(with_template.out),
-              HasSubstr(absl::StrCat("\n\nquery 4  TIME  runner agency  succeeded\n"
+              HasSubstr(absl::StrCat("\n\nquery 4  TIME  runner agency  finished\n"
                                      "  template: ",
                                      short_id,
                                      "\n"
@@ -657,8 +659,16 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
                                      "    SELECT a.segment, COUNT(*) AS n FROM audience a JOIN ")));
 
   // The agency's log has the queries on its conversions table; the publisher's is empty.
+  // The retailer does not receive those results, so it sees that they finished, not how; the
+  // agency receives them and sees how many rows each gave.
   Outcome agency_log = Ok("agency", {"query", "log", "-c", "room"});
-  EXPECT_THAT(agency_log.out, HasSubstr("query 1  "));
+  EXPECT_THAT(WithoutTimes(agency_log.out),
+              HasSubstr(absl::StrCat("query 1  TIME  runner agency  succeeded\n"
+                                     "  receivers: agency\n"
+                                     "  tables: audience, conversions\n"
+                                     "  sql:\n"
+                                     "    ",
+                                     kConvertedBySegment, "\n  rows: 2\n")));
   EXPECT_THAT(agency_log.out, Not(HasSubstr("query 2  ")));
   EXPECT_THAT(agency_log.out, HasSubstr("query 3  "));
   EXPECT_EQ(Ok("publisher", {"query", "log", "-c", "room"}).out,

@@ -401,15 +401,15 @@ class Cli {
   }
 
   // What a run did: the violations (exit 3), or where the result went and, for a receiver, the
-  // result itself.
+  // result itself. A runner who does not receive the result is told only that the query was
+  // accepted and finished (see service::QueryOutcome).
   int Report(const absl::StatusOr<service::QueryOutcome>& outcome) {
     if (!outcome.ok()) return Fail(outcome.status());
     if (!outcome->explanation.verdict.allowed()) {
       PrintRejection(std::cerr, outcome->explanation);
       return kExitRejected;
     }
-    std::cerr << "query " << outcome->query_id << ": " << outcome->row_count << " rows for "
-              << absl::StrJoin(outcome->receivers, ", ") << "\n";
+    PrintRunSummary(std::cerr, *outcome);
     if (!outcome->result) return 0;
     return WriteOrPrint(*outcome->result);
   }
@@ -469,11 +469,7 @@ class Cli {
       if (!service.ok()) return Fail(service.status());
       auto queries = (*service)->ListQueries(globals_.as, globals_.collaboration);
       if (!queries.ok()) return Fail(queries.status());
-      for (const catalog::QueryRecord& q : *queries) {
-        std::cout << q.id << "  " << catalog::QueryStatusName(q.status) << "  runner " << q.runner
-                  << "  rows " << q.row_count << "  receivers " << absl::StrJoin(q.receivers, ",")
-                  << "\n";
-      }
+      for (const service::QueryView& q : *queries) PrintQueryLine(std::cout, q);
       return 0;
     });
 

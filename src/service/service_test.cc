@@ -17,6 +17,7 @@
 #include "base/status_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/run_lock.h"
 
 namespace parley::service {
 namespace {
@@ -801,6 +802,115 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromS
   ExpectError(service_->Run("supplier", "room", kFails, {}).status(),
               absl::StatusCode::kInvalidArgument,
               "query failed during execution: conversion error");
+}
+
+// Issue 6: the owner's query log shows every query that touched its tables, including runs that
+// were cancelled by the time limit and runs whose process died (killed).
+class QueryLifeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           absl::StrCat("parley_life_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_",
+                        getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::string rows = "user_id,x\n";
+    for (int i = 0; i < 40; ++i) absl::StrAppendFormat(&rows, "u%02d,%d\n", i, i);
+    std::ofstream(dir_ / "t.csv") << rows;
+    home_ = (dir_ / "home").string();
+    Options options;
+    options.limits.timeout = std::chrono::milliseconds(300);
+    ASSERT_OK_AND_ASSIGN(service_, Service::Open(home_, options));
+    NewCollaboration room;
+    room.name = "room";
+    room.query_logging = true;
+    ASSERT_OK(service_->CreateCollaboration("owner", room));
+    ASSERT_OK(service_->AddMember("owner", "room", {"runner", true, true}));
+    ASSERT_OK(service_->AddTable("owner", {"room", "t", (dir_ / "t.csv").string(), {}}));
+    ASSERT_OK(service_->SetRule("owner", "room", "t",
+                                R"({"kind": "custom", "any_query": true, )"
+                                R"("allowed_analysis_providers": ["runner"]})"));
+  }
+  void TearDown() override {
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  std::vector<std::string> Statuses(const std::string& member) {
+    std::vector<std::string> statuses;
+    auto log = service_->QueryLog(member, "room");
+    EXPECT_TRUE(log.ok()) << log.status();
+    if (log.ok()) {
+      for (const QueryView& view : *log)
+        statuses.push_back(absl::StrCat(view.id, " ", view.status));
+    }
+    return statuses;
+  }
+
+  fs::path dir_;
+  std::string home_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(QueryLifeTest, ARunStoppedByTheTimeLimitIsCancelled) {
+  // 40^6 rows to count: far beyond 300 ms.
+  constexpr char kSlow[] = "SELECT COUNT(*) AS n FROM t a, t b, t c, t d, t e, t f";
+  ExpectError(service_->Run("runner", "room", kSlow, {}).status(),
+              absl::StatusCode::kDeadlineExceeded, "query exceeded the time limit of 0.3 s");
+  // For the owner as a receiver: cancelled, with the error.
+  ASSERT_OK_AND_ASSIGN(QueryOutcome for_owner, service_->Run("runner", "room", kSlow, {"owner"}));
+  EXPECT_EQ(for_owner.row_count, std::nullopt);
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 finished", "2 cancelled"));
+  ASSERT_OK_AND_ASSIGN(auto log, service_->QueryLog("owner", "room"));
+  EXPECT_EQ(log[1].error, "query exceeded the time limit of 0.3 s");
+  ASSERT_OK_AND_ASSIGN(auto mine, service_->ListQueries("runner", "room"));
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].status, "cancelled");
+  EXPECT_EQ(mine[1].status, "finished");
+}
+
+TEST_F(QueryLifeTest, ARunWhoseProcessDiedIsKilled) {
+  // Two runs recorded as another process would record them: one whose process is still running
+  // it (it holds its lock), one whose process died (nobody holds the lock: here, no file).
+  ASSERT_OK_AND_ASSIGN(RunLock held, RunLock::Acquire(fs::path(home_) / "running"));
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         catalog::Store::Open((fs::path(home_) / "catalog.db").string(), {}));
+    catalog::QueryRecord run;
+    run.collaboration = "room";
+    run.runner = "runner";
+    run.sql = "SELECT x FROM t";
+    run.status = catalog::QueryStatus::kRunning;
+    run.receivers = {"runner"};
+    run.tables = {"t"};
+    run.run_lock = held.name();
+    ASSERT_OK(store->RecordQuery(run).status());
+    run.run_lock = "run-0123456789abcdef0123456789abcdef.lock";
+    ASSERT_OK(store->RecordQuery(run).status());
+  }
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 running", "2 killed"));
+  // Once its holder lets go, the first is killed too, when a Service next opens or lists.
+  fs::path lock_file = fs::path(home_) / "running" / held.name();
+  EXPECT_TRUE(fs::exists(lock_file));
+  { RunLock released = std::move(held); }
+  EXPECT_FALSE(fs::exists(lock_file));
+  service_.reset();
+  ASSERT_OK_AND_ASSIGN(service_, Service::Open(home_, {}));
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 killed", "2 killed"));
+  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("owner", "room"));
+  std::vector<std::string> killed;
+  for (const catalog::AuditEntry& entry : entries) {
+    if (entry.action == "query.killed") killed.push_back(entry.details_json);
+  }
+  EXPECT_THAT(killed, ElementsAre(R"({"query_id":2})", R"({"query_id":1})"));
+}
+
+TEST_F(QueryLifeTest, AQueryThatDoesNotBindIsLoggedForTheTablesItNames) {
+  EXPECT_EQ(service_->Run("runner", "room", "SELECT nothing FROM T", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->Run("runner", "room", "SELECT 1 FROM elsewhere", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 rejected"));
 }
 
 // Found in review: each CTE reading the previous one twice made the lineage check walk 2^n paths.

@@ -549,6 +549,46 @@ TEST_F(ServiceTest, QueryThatDoesNotParseIsRecordedAsRejected) {
   EXPECT_EQ(actions.back(), "supplier query.rejected");
 }
 
+// Catalogs written before outcomes left the audit log hold "query.succeeded" entries with a row
+// count: listed, they show it only to the query's receivers.
+TEST_F(ServiceTest, OldAuditEntriesShowRowCountsOnlyToReceivers) {
+  int64_t id = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         catalog::Store::Open((dir_ / "home" / "catalog.db").string(), {}));
+    catalog::QueryRecord query;
+    query.collaboration = "campaign";
+    query.runner = "analyst";
+    query.sql = kAnalystQuery;
+    query.status = catalog::QueryStatus::kSucceeded;
+    query.receivers = {"agency"};
+    query.tables = {"retail", "panel"};
+    query.row_count = 7;
+    ASSERT_OK_AND_ASSIGN(id, store->RecordQuery(query));
+    ASSERT_OK(store->AppendAudit(
+        "campaign", "analyst", "query.succeeded",
+        absl::StrCat(R"({"query_id":)", id, R"(,"receivers":["agency"],"row_count":7,)",
+                     R"("tables":["retail","panel"]})")));
+  }
+  auto last = [&](const std::string& member) {
+    auto entries = service_->ListAudit(member, "campaign");
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    return entries.ok() && !entries->empty()
+               ? absl::StrCat(entries->back().action, " ", entries->back().details_json)
+               : std::string();
+  };
+  EXPECT_EQ(last("agency"), absl::StrCat(R"(query.succeeded {"query_id":)", id,
+                                         R"(,"receivers":["agency"],"row_count":7,)",
+                                         R"("tables":["retail","panel"]})"));
+  for (const char* member : {"analyst", "retailer", "supplier"}) {
+    EXPECT_EQ(last(member), absl::StrCat(R"(query.finished {"query_id":)", id,
+                                         R"(,"receivers":["agency"],"tables":["retail","panel"]})"))
+        << member;
+  }
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification, service_->VerifyAudit());
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
 TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
   ASSERT_OK_AND_ASSIGN(Explanation explanation,
                        service_->Explain("supplier", "campaign", kAllowedQuery));

@@ -937,5 +937,32 @@ TEST_F(CliRulesE2eTest, TheOwnersLogShowsCancelledAndKilledRuns) {
   EXPECT_TRUE(fs::is_empty(fs::path(home_) / "running")) << "the dead run's lock file is removed";
 }
 
+// Ctrl-C (SIGINT) during a run cancels the query rather than killing the process: the run is
+// recorded as cancelled, and the runner, who receives, is told why.
+TEST_F(CliRulesE2eTest, AnInterruptedRunIsCancelled) {
+  SetUpRoom("receive", "none", /*query_logging=*/true);
+  SetRule("retailer", "audience", kAudienceForAgency);
+  const std::string slow =
+      "SELECT COUNT(*) AS n FROM audience a, audience b, audience c, audience d, audience e, "
+      "audience f";
+  pid_t pid = cli_test::SpawnInBackground(
+      {"--home", home_, "--as", "agency", "query", "run", "-c", "room", "--sql", slow}, scratch_);
+  ASSERT_GT(pid, 0);
+  for (int waited = 0; waited < 200 && StoredStatus(home_, 1) != "running"; ++waited) {
+    usleep(50'000);
+  }
+  ASSERT_EQ(StoredStatus(home_, 1), "running");
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), kExitError);
+  EXPECT_EQ(ReadText(scratch_ / "background_stderr.txt"), "error: query interrupted\n");
+  EXPECT_EQ(Ok("agency", {"query", "list", "-c", "room"}).out,
+            "1  cancelled  runner agency  receivers agency\n");
+  Outcome log = Ok("retailer", {"query", "log", "-c", "room"});
+  EXPECT_THAT(log.out, HasSubstr("  runner agency  finished\n"));
+}
+
 }  // namespace
 }  // namespace parley

@@ -1,7 +1,10 @@
 #include "cli/commands.h"
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +27,25 @@
 
 namespace parley::cli {
 namespace {
+
+// Set by the first SIGINT or SIGTERM during a run: the engine cancels the query (see
+// exec::Limits::cancel), the run is recorded as cancelled and the command ends normally. A
+// lock-free atomic store is async-signal-safe.
+std::atomic<bool> interrupted = false;
+
+void OnInterrupt(int) { interrupted.store(true); }
+
+// From here on, an interrupt cancels the running query instead of killing the process (which
+// would leave the run to be found killed). The handlers fire once: a second interrupt ends the
+// process as usual.
+void CancelQueriesOnInterrupt() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
@@ -176,6 +198,7 @@ class Cli {
     service::Options options;
     if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
     options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
+    options.limits.cancel = &interrupted;
     return options;
   }
 
@@ -446,6 +469,7 @@ class Cli {
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
+      CancelQueriesOnInterrupt();
       return Report((*service)->Run(globals_.as, globals_.collaboration, *text, receivers_));
     });
 
@@ -610,6 +634,7 @@ class Cli {
       if (!values.ok()) return Usage(values.status().message());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
+      CancelQueriesOnInterrupt();
       return Report((*service)->RunTemplate(globals_.as, globals_.collaboration, template_id_,
                                             *values, receivers_));
     });

@@ -1016,8 +1016,10 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
   const std::string& collaboration = context.collaboration.name;
   catalog::QueryRecord finished;
   if (!result.ok()) {
-    finished.status = absl::IsDeadlineExceeded(result.status()) ? catalog::QueryStatus::kCancelled
-                                                                : catalog::QueryStatus::kFailed;
+    // The time limit or an interrupt stopped it: cancelled, not failed.
+    bool cancelled =
+        absl::IsDeadlineExceeded(result.status()) || absl::IsCancelled(result.status());
+    finished.status = cancelled ? catalog::QueryStatus::kCancelled : catalog::QueryStatus::kFailed;
     finished.error = std::string(result.status().message());
     return store->FinishQuery(collaboration, query_id, finished);
   }

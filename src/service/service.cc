@@ -411,13 +411,13 @@ struct Service::Impl {
   // so a killed run shows as killed wherever queries are listed.
   absl::Status MarkKilledRuns() {
     fs::path directory = RunLockDirectory();
-    PARLEY_ASSIGN_OR_RETURN(std::vector<int64_t> killed,
-                            store->MarkKilledQueries([&](const catalog::QueryRecord& query) {
-                              bool abandoned = RunLock::Abandoned(directory, query.run_lock);
-                              if (abandoned) RunLock::Remove(directory, query.run_lock);
-                              return abandoned;
-                            }));
-    return absl::OkStatus();
+    return store
+        ->MarkKilledQueries([&](const catalog::QueryRecord& query) {
+          bool abandoned = RunLock::Abandoned(directory, query.run_lock);
+          if (abandoned) RunLock::Remove(directory, query.run_lock);
+          return abandoned;
+        })
+        .status();
   }
 
   absl::Status RecordRejection(const QueryContext& context, const Request& request,

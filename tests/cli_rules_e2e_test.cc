@@ -964,5 +964,46 @@ TEST_F(CliRulesE2eTest, AnInterruptedRunIsCancelled) {
   EXPECT_THAT(log.out, HasSubstr("  runner agency  finished\n"));
 }
 
+// Two members register the same file at the same moment, from two processes: exactly one wins,
+// the other gets the ownership refusal, and the winner's table stays queryable by its owner.
+TEST_F(CliRulesE2eTest, TwoProcessesRegisteringOneFileAtOnceExactlyOneWins) {
+  SetUpRoom("query,receive", "none");
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(round);
+    std::string path = (dir_ / absl::StrCat("shared", round, ".csv")).string();
+    WriteText(path, "user_id,v\nu1,1\nu2,2\nu3,3\n");
+    std::vector<std::string> members = {"retailer", "agency"};
+    std::vector<pid_t> pids;
+    for (const std::string& member : members) {
+      pids.push_back(
+          cli_test::SpawnInBackground({"--home", home_, "--as", member, "table", "add", "-c",
+                                       "room", absl::StrCat(member, "_", round), "--source", path},
+                                      scratch_, member));
+    }
+    std::vector<int> exits;
+    for (pid_t pid : pids) {
+      int status = 0;
+      ASSERT_EQ(waitpid(pid, &status, 0), pid);
+      ASSERT_TRUE(WIFEXITED(status));
+      exits.push_back(WEXITSTATUS(status));
+    }
+    ASSERT_TRUE((exits[0] == 0) != (exits[1] == 0)) << exits[0] << " " << exits[1];
+    size_t winner = exits[0] == 0 ? 0 : 1;
+    EXPECT_EQ(exits[1 - winner], kExitError);
+    EXPECT_EQ(ReadText(scratch_ / (members[1 - winner] + "_stderr.txt")),
+              absl::StrCat("error: the source '", path,
+                           "' reads a file that another member registered; a member may only "
+                           "register its own data\n"));
+    std::string table = absl::StrCat(members[winner], "_", round);
+    SetRule(
+        members[winner], table,
+        absl::StrCat(R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": [")",
+                     members[winner], R"("]})"));
+    Outcome counted = Ok(members[winner], {"query", "run", "-c", "room", "--sql",
+                                           absl::StrCat("SELECT COUNT(*) AS n FROM ", table)});
+    EXPECT_EQ(counted.out, "n\n-\n3\n(1 row)\n");
+  }
+}
+
 }  // namespace
 }  // namespace parley

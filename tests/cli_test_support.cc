@@ -87,10 +87,11 @@ pid_t Start(const std::vector<std::string>& arguments, const std::string& out_pa
 
 }  // namespace
 
-pid_t SpawnInBackground(const std::vector<std::string>& arguments, const fs::path& scratch) {
+pid_t SpawnInBackground(const std::vector<std::string>& arguments, const fs::path& scratch,
+                        const std::string& name) {
   std::string error;
-  pid_t pid = Start(arguments, (scratch / "background_stdout.txt").string(),
-                    (scratch / "background_stderr.txt").string(), &error);
+  pid_t pid = Start(arguments, (scratch / (name + "_stdout.txt")).string(),
+                    (scratch / (name + "_stderr.txt")).string(), &error);
   EXPECT_NE(pid, 0) << error;
   return pid;
 }

@@ -221,7 +221,7 @@ int Main(int argc, char** argv) {
       auto outcome = (*service)->Run("supplier", "bench", kCampaign, {});
       if (!outcome.ok()) return Fail(outcome.status());
       double parley_seconds = SecondsSince(start);
-      parley_rows = outcome->row_count;
+      parley_rows = static_cast<size_t>(outcome->row_count.value_or(0));
 
       start = Clock::now();
       absl::Status status =

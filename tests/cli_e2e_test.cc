@@ -322,7 +322,8 @@ TEST_F(CliE2eTest, ReceiverFetchesResultOthersCannot) {
   Outcome run =
       Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql, "--receiver", "agency"});
   EXPECT_EQ(run.out, "");
-  EXPECT_EQ(run.err, "query 1: 3 rows for agency\n");
+  // The runner does not receive the result: it learns that the query ran, not its size.
+  EXPECT_EQ(run.err, "query 1: accepted and finished; results go to agency\n");
 
   Outcome fetched = Ok("agency", {"query", "result", "-c", "campaign", "1"});
   EXPECT_EQ(fetched.out,
@@ -348,9 +349,10 @@ TEST_F(CliE2eTest, ReceiverFetchesResultOthersCannot) {
   EXPECT_EQ(unknown.exit_code, kExitError);
   EXPECT_EQ(unknown.err, "error: query 7 not found in collaboration 'campaign'\n");
 
-  // The runner and the receiver both list the query; the retailer, neither, sees nothing.
+  // The runner and the receiver both list the query (the row count and how it ended only for
+  // the receiver); the retailer, neither, sees nothing.
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out,
-            "1  succeeded  runner supplier  rows 3  receivers agency\n");
+            "1  finished  runner supplier  receivers agency\n");
   EXPECT_EQ(Ok("agency", {"query", "list", "-c", "campaign"}).out,
             "1  succeeded  runner supplier  rows 3  receivers agency\n");
   EXPECT_EQ(Ok("retailer", {"query", "list", "-c", "campaign"}).out, "");
@@ -373,11 +375,14 @@ TEST_F(CliE2eTest, AuditListsEveryActionAndVerifies) {
   Ok("supplier", {"query", "explain", "-c", "campaign", "--sql", sql});
   Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
   Outcome audit = Ok("agency", {"audit", "list", "-c", "campaign"});
-  EXPECT_THAT(AuditActions(audit.out),
-              ElementsAre("retailer collaboration.create", "retailer member.add",
-                          "retailer member.add", "retailer table.add", "retailer rule.set",
-                          "supplier table.add", "supplier rule.set", "supplier query.explained",
-                          "supplier query.submitted", "supplier query.succeeded"));
+  EXPECT_THAT(
+      AuditActions(audit.out),
+      ElementsAre("retailer collaboration.create", "retailer member.add", "retailer member.add",
+                  "retailer table.add", "retailer rule.set", "supplier table.add",
+                  "supplier rule.set", "supplier query.explained", "supplier query.submitted",
+                  "supplier query.started", "supplier query.finished"));
+  // Nor how a run ended or how many rows it gave: those are for its receivers.
+  EXPECT_THAT(audit.out, Not(HasSubstr("row_count")));
   // Details are metadata: the SQL appears as a hash, never as text.
   EXPECT_THAT(audit.out, Not(HasSubstr("SELECT")));
   EXPECT_THAT(audit.out, Not(HasSubstr("DISTINCT")));
@@ -385,7 +390,7 @@ TEST_F(CliE2eTest, AuditListsEveryActionAndVerifies) {
 
   Outcome verified = Parley({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, 0) << verified;
-  EXPECT_EQ(verified.out, "audit log intact: 10 entries verified\n");
+  EXPECT_EQ(verified.out, "audit log intact: 11 entries verified\n");
 
   // A mistyped home is not an intact, empty log.
   std::string typo = (dir_ / "hmoe").string();
@@ -646,7 +651,7 @@ TEST_F(CliE2eTest, QueryMemberWithoutReceiveMustNameAReceiver) {
             "ability (--receiver)\n");
   Outcome for_agency =
       Ok("analyst", {"query", "run", "-c", "campaign", "--sql", sql, "--receiver", "agency"});
-  EXPECT_EQ(for_agency.err, "query 1: 3 rows for agency\n");
+  EXPECT_EQ(for_agency.err, "query 1: accepted and finished; results go to agency\n");
 }
 
 TEST_F(CliE2eTest, BadRuleDocumentsAreRejectedWithTheirPath) {
@@ -707,7 +712,7 @@ TEST_F(CliE2eTest, RejectedQueryExitsThreeAndWritesNothing) {
             "or filtered on\n");
   EXPECT_FALSE(fs::exists(output));
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out,
-            "1  rejected  runner supplier  rows 0  receivers supplier\n");
+            "1  rejected  runner supplier  receivers supplier\n");
 
   Outcome explained = As("supplier", {"query", "explain", "-c", "campaign", "--sql",
                                       "SELECT COUNT(DISTINCT r.household_id) AS n FROM retail r"});
@@ -748,7 +753,7 @@ TEST_F(CliE2eTest, SourceWhoseSchemaChangedFailsNamingTableAndColumn) {
             "error: table 'retail' no longer matches its pinned schema: column 'household_size' "
             "was BIGINT, is now VARCHAR\n");
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out,
-            "1  failed  runner supplier  rows 0  receivers supplier\n");
+            "1  failed  runner supplier  receivers supplier\n");
 }
 
 TEST_F(CliE2eTest, UsageErrors) {

@@ -116,6 +116,48 @@ CREATE TABLE templates (
 ) STRICT;
 ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: a query is recorded as 'running' before it executes and ends 'succeeded', 'failed',
+    // 'cancelled' or 'killed' (its process died: nobody holds its run lock any more); and the
+    // files each member registered, claimed once, so that two registrations of one file cannot
+    // both succeed. SQLite cannot alter a CHECK constraint, so the queries table is rebuilt
+    // (ids kept: AUTOINCREMENT continues after the largest copied id).
+    R"sql(
+CREATE TABLE queries_v3 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  runner TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('rejected', 'running', 'succeeded', 'failed',
+                                         'cancelled', 'killed')),
+  verdict_json TEXT NOT NULL,
+  rendered_sql TEXT NOT NULL,
+  receivers TEXT NOT NULL,
+  table_names TEXT NOT NULL,
+  result_path TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  template_id TEXT NOT NULL DEFAULT '',
+  run_lock TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)
+) STRICT;
+INSERT INTO queries_v3 (id, collaboration_id, runner, sql_text, status, verdict_json,
+                        rendered_sql, receivers, table_names, result_path, row_count, error,
+                        created_at, template_id)
+  SELECT id, collaboration_id, runner, sql_text, status, verdict_json, rendered_sql, receivers,
+         table_names, result_path, row_count, error, created_at, template_id FROM queries;
+DROP TABLE queries;
+ALTER TABLE queries_v3 RENAME TO queries;
+CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);
+CREATE INDEX queries_running ON queries (status) WHERE status = 'running';
+
+CREATE TABLE file_claims (
+  device INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (device, inode)
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -555,7 +597,7 @@ absl::StatusOr<std::string> CanonicalRule(std::string_view table, std::string_vi
 constexpr const char* kQueryColumns =
     "SELECT q.id, c.name, q.runner, q.sql_text, q.status, q.verdict_json, q.rendered_sql, "
     "q.receivers, q.table_names, q.result_path, q.row_count, q.error, q.created_at, "
-    "q.template_id "
+    "q.template_id, q.run_lock "
     "FROM queries q JOIN collaborations c ON c.id = q.collaboration_id ";
 
 absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
@@ -574,7 +616,26 @@ absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
   query.error = statement.Text(11);
   query.created_at = statement.Int(12);
   query.template_id = statement.Text(13);
+  query.run_lock = statement.Text(14);
   return query;
+}
+
+// The audit action recording a query: whether it was refused, started, killed or ended —
+// never how it ended, which is for its receivers (the record keeps it).
+std::string QueryAuditAction(QueryStatus status) {
+  switch (status) {
+    case QueryStatus::kRejected:
+      return "query.rejected";
+    case QueryStatus::kRunning:
+      return "query.started";
+    case QueryStatus::kKilled:
+      return "query.killed";
+    case QueryStatus::kSucceeded:
+    case QueryStatus::kFailed:
+    case QueryStatus::kCancelled:
+      return "query.finished";
+  }
+  return "query.finished";
 }
 
 constexpr const char* kTemplateColumns =
@@ -597,10 +658,15 @@ absl::Status ApplyMigrations(sqlite3* db) {
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
   // Read the version inside the write lock so two processes opening a new catalog at once
   // cannot both run the same migration.
-  PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
-                          Statement::Prepare(db, "PRAGMA user_version"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
-  int64_t version = has_row ? version_statement.Int(0) : 0;
+  int64_t version = 0;
+  {
+    // Finalised before the migrations run: a statement still open on the connection makes
+    // DROP TABLE fail with "database table is locked".
+    PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
+                            Statement::Prepare(db, "PRAGMA user_version"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
+    if (has_row) version = version_statement.Int(0);
+  }
   if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "the catalog has schema version %d but this parley knows only up to version %d; "
@@ -677,13 +743,20 @@ std::string QueryStatusName(QueryStatus status) {
       return "succeeded";
     case QueryStatus::kFailed:
       return "failed";
+    case QueryStatus::kRunning:
+      return "running";
+    case QueryStatus::kCancelled:
+      return "cancelled";
+    case QueryStatus::kKilled:
+      return "killed";
   }
   return "unknown";
 }
 
 absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name) {
   for (QueryStatus status :
-       {QueryStatus::kRejected, QueryStatus::kSucceeded, QueryStatus::kFailed}) {
+       {QueryStatus::kRejected, QueryStatus::kSucceeded, QueryStatus::kFailed,
+        QueryStatus::kRunning, QueryStatus::kCancelled, QueryStatus::kKilled}) {
     if (name == QueryStatusName(status)) return status;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown query status ", Quote(name)));
@@ -721,10 +794,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Cloc
   }
   PARLEY_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = ON"));
   // WAL lets readers (list, verify) proceed while a writer holds the lock.
-  PARLEY_ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db.get(), "PRAGMA journal_mode = WAL"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_mode, wal.Step());
-  if (!has_mode || wal.Text(0) != "wal") {
-    return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
+  {
+    // Scoped: a statement left open on the connection would keep the migrations from dropping
+    // a table ("database table is locked").
+    PARLEY_ASSIGN_OR_RETURN(Statement wal,
+                            Statement::Prepare(db.get(), "PRAGMA journal_mode = WAL"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_mode, wal.Step());
+    if (!has_mode || wal.Text(0) != "wal") {
+      return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
+    }
   }
   PARLEY_RETURN_IF_ERROR(ApplyMigrations(db.get()));
 
@@ -864,7 +942,8 @@ absl::Status Store::SetMemberStatus(const std::string& collaboration, const std:
   return transaction.Commit();
 }
 
-absl::Status Store::AddTable(const Table& table, const std::string& actor) {
+absl::Status Store::AddTable(const Table& table, const std::string& actor,
+                             const std::vector<FileIdentity>& files) {
   PARLEY_RETURN_IF_ERROR(CheckTableName(table.name));
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", table.owner));
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
@@ -928,6 +1007,25 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor) {
                                collaboration_id, table.name, table.owner,
                                SourceKindName(table.kind), table.location, source_schema_text,
                                allowed_text, rule, now));
+  // Inside the write lock, so the check and the claim are one step for every process: of two
+  // members registering one file at once, the second to get here finds the first one's claim.
+  for (const FileIdentity& file : files) {
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement claimed,
+        Statement::Prepare(db, "SELECT owner FROM file_claims WHERE device = ? AND inode = ?"));
+    PARLEY_RETURN_IF_ERROR(
+        claimed.Bind(static_cast<int64_t>(file.first), static_cast<int64_t>(file.second)));
+    PARLEY_ASSIGN_OR_RETURN(bool found, claimed.Step());
+    if (found && claimed.Text(0) != table.owner) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("table ", Quote(table.name), " reads a file another member registered"));
+    }
+    if (!found) {
+      PARLEY_RETURN_IF_ERROR(
+          Write(db, "INSERT INTO file_claims (device, inode, owner) VALUES (?, ?, ?)",
+                static_cast<int64_t>(file.first), static_cast<int64_t>(file.second), table.owner));
+    }
+  }
   // The location stays out of the audit log: it is the owner's filesystem layout, which the
   // other members reading the log have no need to learn.
   Json details = {{"table", table.name},
@@ -938,6 +1036,22 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(
       AppendAuditEntry(db, now, table.collaboration, actor, "table.add", details));
   return transaction.Commit();
+}
+
+absl::StatusOr<std::map<FileIdentity, std::string>> Store::ListFileClaims() {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(Statement statement,
+                          Statement::Prepare(db, "SELECT device, inode, owner FROM file_claims"));
+  std::map<FileIdentity, std::string> claims;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    claims[{static_cast<uint64_t>(statement.Int(0)), static_cast<uint64_t>(statement.Int(1))}] =
+        statement.Text(2);
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return claims;
 }
 
 absl::StatusOr<Table> Store::GetTable(const std::string& collaboration, const std::string& name) {
@@ -1004,27 +1118,106 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, query.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, query.collaboration, query.runner).status());
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
-                               "verdict_json, rendered_sql, receivers, table_names, result_path, "
-                               "row_count, error, created_at, template_id) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               collaboration_id, query.runner, query.sql,
-                               QueryStatusName(query.status), query.verdict_json,
-                               query.rendered_sql, receivers, tables, query.result_path,
-                               query.row_count, query.error, now, query.template_id));
+  PARLEY_RETURN_IF_ERROR(
+      Write(db,
+            "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
+            "verdict_json, rendered_sql, receivers, table_names, result_path, "
+            "row_count, error, created_at, template_id, run_lock) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            collaboration_id, query.runner, query.sql, QueryStatusName(query.status),
+            query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
+            query.row_count, query.error, now, query.template_id, query.run_lock));
   int64_t id = sqlite3_last_insert_rowid(db);
   // Metadata only: the SQL text, the verdict and the error message can all quote data values
-  // (literals, DuckDB conversion errors), so none of them enters the shared log.
+  // (literals, DuckDB conversion errors), so none of them enters the shared log; nor do the row
+  // count or whether the run succeeded, which only the receivers may learn.
   Json details = {{"query_id", id},
                   {"tables", StringArray(query.tables)},
                   {"receivers", StringArray(query.receivers)}};
-  if (query.status == QueryStatus::kSucceeded) details["row_count"] = query.row_count;
   if (!query.template_id.empty()) details["template_id"] = query.template_id;
   PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, query.collaboration, query.runner,
-                                          "query." + QueryStatusName(query.status), details));
+                                          QueryAuditAction(query.status), details));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return id;
+}
+
+absl::Status Store::FinishQuery(const std::string& collaboration, int64_t id,
+                                const QueryRecord& outcome) {
+  if (outcome.status != QueryStatus::kSucceeded && outcome.status != QueryStatus::kFailed &&
+      outcome.status != QueryStatus::kCancelled) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a query finishes succeeded, failed or cancelled, not ", QueryStatusName(outcome.status)));
+  }
+  sqlite3* db = impl_->handle();
+  int64_t now = impl_->clock();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement running,
+      Statement::Prepare(
+          db, "SELECT runner, status FROM queries WHERE collaboration_id = ? AND id = ?"));
+  PARLEY_RETURN_IF_ERROR(running.Bind(collaboration_id, id));
+  PARLEY_ASSIGN_OR_RETURN(bool found, running.Step());
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("query ", id, " not found in collaboration ", Quote(collaboration)));
+  }
+  std::string runner = running.Text(0);
+  if (running.Text(1) != QueryStatusName(QueryStatus::kRunning)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("query ", id, " is ", running.Text(1), ", not running"));
+  }
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "UPDATE queries SET status = ?, row_count = ?, error = ?, "
+                               "result_path = ?, run_lock = '' WHERE id = ?",
+                               QueryStatusName(outcome.status), outcome.row_count, outcome.error,
+                               outcome.result_path, id));
+  Json details = {{"query_id", id}};
+  PARLEY_RETURN_IF_ERROR(
+      AppendAuditEntry(db, now, collaboration, runner, "query.finished", details));
+  return transaction.Commit();
+}
+
+absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
+    const std::function<bool(const QueryRecord&)>& abandoned) {
+  sqlite3* db = impl_->handle();
+  std::vector<QueryRecord> candidates;
+  {
+    PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement statement,
+        Statement::Prepare(
+            db, absl::StrCat(kQueryColumns, "WHERE q.status = 'running' ORDER BY q.id")));
+    while (true) {
+      PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+      if (!row) break;
+      PARLEY_ASSIGN_OR_RETURN(QueryRecord query, ReadQuery(statement));
+      candidates.push_back(std::move(query));
+    }
+    PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  }
+  std::vector<const QueryRecord*> dead;
+  for (const QueryRecord& query : candidates) {
+    if (abandoned(query)) dead.push_back(&query);
+  }
+  std::vector<int64_t> killed;
+  if (dead.empty()) return killed;
+  int64_t now = impl_->clock();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  for (const QueryRecord* query : dead) {
+    // Still running under the same lock: another process may have marked it in the meantime.
+    PARLEY_RETURN_IF_ERROR(Write(db,
+                                 "UPDATE queries SET status = 'killed', run_lock = '' "
+                                 "WHERE id = ? AND status = 'running' AND run_lock = ?",
+                                 query->id, query->run_lock));
+    if (sqlite3_changes(db) == 0) continue;
+    Json details = {{"query_id", query->id}};
+    PARLEY_RETURN_IF_ERROR(
+        AppendAuditEntry(db, now, query->collaboration, query->runner, "query.killed", details));
+    killed.push_back(query->id);
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return killed;
 }
 
 absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::string& actor) {

@@ -17,10 +17,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -81,8 +83,12 @@ struct Table {
   int64_t created_at = 0;                    // assigned from the clock by AddTable
 };
 
-enum class QueryStatus { kRejected, kSucceeded, kFailed };
-std::string QueryStatusName(QueryStatus status);  // "rejected" | "succeeded" | "failed"
+// A query's life: rejected when checked (nothing runs); otherwise running from just before it
+// executes until it ends succeeded, failed (an error, including a memory limit), cancelled (its
+// time limit interrupted it) or killed (its process died while it ran: see MarkKilledQueries).
+enum class QueryStatus { kRejected, kSucceeded, kFailed, kRunning, kCancelled, kKilled };
+// "rejected" | "succeeded" | "failed" | "running" | "cancelled" | "killed"
+std::string QueryStatusName(QueryStatus status);
 absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name);
 
 struct QueryRecord {
@@ -100,7 +106,14 @@ struct QueryRecord {
   std::string error;        // execution error, for kFailed
   std::string template_id;  // the analysis template run, empty for a free-form query
   int64_t created_at = 0;   // assigned from the clock by RecordQuery
+  // While running: the name of the lock its process holds (see the service's RunLock); how
+  // another process tells a live run from one whose process died.
+  std::string run_lock;
 };
+
+// A file as the operating system identifies it, whatever path, link or glob names it:
+// (device, inode).
+using FileIdentity = std::pair<uint64_t, uint64_t>;
 
 // An analysis template as stored: its id is the SHA-256 of its canonical content, computed and
 // checked by the service (which also defines the parameters' JSON form). Templates are immutable:
@@ -160,17 +173,40 @@ class Store {
   // not a JSON object. Rules are stored canonicalised (keys sorted, no whitespace); the store
   // does not judge their content. `SetRule` replaces the rule (audit records old and new rule
   // hashes). ListTables orders by name.
-  absl::Status AddTable(const Table& table, const std::string& actor);
+  //
+  // `files` are the files the table reads now. Each is claimed for the table's owner in the same
+  // write transaction as the insert: a file already claimed by another member (under the same
+  // member name in any collaboration counts as the same member) is PermissionDenied and nothing
+  // is written. Two registrations of one file by different members, even from two processes at
+  // the same moment, therefore cannot both succeed.
+  absl::Status AddTable(const Table& table, const std::string& actor,
+                        const std::vector<FileIdentity>& files = {});
+  // Every claimed file with the member who claimed it.
+  absl::StatusOr<std::map<FileIdentity, std::string>> ListFileClaims();
   absl::StatusOr<Table> GetTable(const std::string& collaboration, const std::string& name);
   absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
   absl::Status SetRule(const std::string& collaboration, const std::string& table,
                        const std::string& rule_json, const std::string& actor);
 
   // Queries. RecordQuery assigns and returns the id (unique over the catalog) and appends an
-  // audit entry whose action is "query.rejected", "query.succeeded" or "query.failed"; the
-  // runner must be a member (NotFound). GetQuery answers NotFound for an id that belongs to
-  // another collaboration. ListQueries orders by id.
+  // audit entry: "query.rejected", "query.started" (kRunning), "query.killed", or
+  // "query.finished" for the other statuses; the runner must be a member (NotFound). The audit
+  // details name the query, its tables, receivers and template — never its status beyond that
+  // action, its row count or its error: the log is read by every member, and whether a run
+  // succeeded (and how many rows it gave) is for its receivers only. The query record keeps
+  // them; the service shows them to whom it may. GetQuery answers NotFound for an id that
+  // belongs to another collaboration. ListQueries orders by id.
   absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
+  // Ends a running query with `outcome`'s status (succeeded, failed or cancelled), row count,
+  // error and result path, audited as "query.finished" with its id only. FailedPrecondition when
+  // the query is not running (for instance it was already marked killed).
+  absl::Status FinishQuery(const std::string& collaboration, int64_t id,
+                           const QueryRecord& outcome);
+  // Marks killed every running query for which `abandoned` answers true (its process is gone),
+  // each audited as "query.killed"; returns their ids. Reads first and takes the write lock only
+  // when there is something to mark.
+  absl::StatusOr<std::vector<int64_t>> MarkKilledQueries(
+      const std::function<bool(const QueryRecord&)>& abandoned);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
 

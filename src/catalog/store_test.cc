@@ -135,7 +135,7 @@ class StoreTest : public ::testing::Test {
     return entries.ok() && !entries->empty() ? entries->back() : AuditEntry{};
   }
 
-  // Five entries: collaboration.create, member.add, table.add, rule.set, query.succeeded.
+  // Five entries: collaboration.create, member.add, table.add, rule.set, query.finished.
   void BuildHistory() {
     ASSERT_OK(store_->CreateCollaboration(Campaign()));
     ++now_;
@@ -507,13 +507,13 @@ TEST_F(StoreTest, QueryRoundTrip) {
   EXPECT_EQ(got.error, "");
   EXPECT_EQ(got.created_at, kStart + 5);
 
-  // The audit entry names the query, never its text or results.
+  // The audit entry names the query, never its text, its results, its row count or how it
+  // ended: every member reads the log, and those are for the receivers.
   AuditEntry entry = LastAudit();
-  EXPECT_EQ(entry.action, "query.succeeded");
+  EXPECT_EQ(entry.action, "query.finished");
   EXPECT_EQ(entry.actor, "supplier");
   EXPECT_EQ(entry.details_json,
-            R"({"query_id":1,"receivers":["supplier","retailer"],"row_count":7,)"
-            R"("tables":["retail","loyalty"]})");
+            R"({"query_id":1,"receivers":["supplier","retailer"],"tables":["retail","loyalty"]})");
 }
 
 TEST_F(StoreTest, RejectedAndFailedQueriesAreRecordedAndListedInOrder) {
@@ -536,10 +536,94 @@ TEST_F(StoreTest, RejectedAndFailedQueriesAreRecordedAndListedInOrder) {
   ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> audit, store_->ListAudit("campaign"));
   ASSERT_EQ(audit.size(), 3u);
   EXPECT_EQ(audit[1].action, "query.rejected");
-  EXPECT_EQ(audit[2].action, "query.failed");
-  // No row count for a query that produced no result, and no error text (it can quote data).
+  EXPECT_EQ(audit[2].action, "query.finished");
+  // No error text (it can quote data), and not even that it failed.
   EXPECT_EQ(audit[2].details_json,
             R"({"query_id":2,"receivers":["supplier","retailer"],"tables":["retail","loyalty"]})");
+}
+
+// A query is recorded running before it executes and finished afterwards; the audit log says
+// that it started and finished, and nothing of how.
+TEST_F(StoreTest, ARunningQueryIsFinishedOnce) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  QueryRecord running = Query(QueryStatus::kRunning);
+  running.run_lock = "run-1.lock";
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(running));
+  ASSERT_OK_AND_ASSIGN(QueryRecord got, store_->GetQuery("campaign", id));
+  EXPECT_EQ(got.status, QueryStatus::kRunning);
+  EXPECT_EQ(got.run_lock, "run-1.lock");
+  EXPECT_EQ(LastAudit().action, "query.started");
+
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kFailed;
+  outcome.error = "query failed during execution: conversion error";
+  ASSERT_OK(store_->FinishQuery("campaign", id, outcome));
+  ASSERT_OK_AND_ASSIGN(got, store_->GetQuery("campaign", id));
+  EXPECT_EQ(got.status, QueryStatus::kFailed);
+  EXPECT_EQ(got.error, outcome.error);
+  EXPECT_EQ(got.run_lock, "");
+  AuditEntry entry = LastAudit();
+  EXPECT_EQ(entry.action, "query.finished");
+  EXPECT_EQ(entry.actor, "supplier");
+  EXPECT_EQ(entry.details_json, R"({"query_id":1})");
+
+  ExpectError(store_->FinishQuery("campaign", id, outcome), absl::StatusCode::kFailedPrecondition,
+              "query 1 is failed, not running");
+  outcome.status = QueryStatus::kKilled;
+  ExpectError(store_->FinishQuery("campaign", id, outcome), absl::StatusCode::kInvalidArgument,
+              "a query finishes succeeded, failed or cancelled, not killed");
+}
+
+TEST_F(StoreTest, RunningQueriesWhoseProcessDiedAreMarkedKilled) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  QueryRecord alive = Query(QueryStatus::kRunning);
+  alive.run_lock = "run-alive.lock";
+  QueryRecord dead = Query(QueryStatus::kRunning);
+  dead.run_lock = "run-dead.lock";
+  ASSERT_OK_AND_ASSIGN(int64_t alive_id, store_->RecordQuery(alive));
+  ASSERT_OK_AND_ASSIGN(int64_t dead_id, store_->RecordQuery(dead));
+  ASSERT_OK(store_->RecordQuery(Query(QueryStatus::kRejected)).status());
+  std::vector<std::string> asked;
+  auto abandoned = [&](const QueryRecord& query) {
+    asked.push_back(query.run_lock);
+    return query.run_lock == "run-dead.lock";
+  };
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> killed, store_->MarkKilledQueries(abandoned));
+  EXPECT_THAT(killed, ElementsAre(dead_id));
+  EXPECT_THAT(asked, ElementsAre("run-alive.lock", "run-dead.lock")) << "running queries only";
+  ASSERT_OK_AND_ASSIGN(QueryRecord got, store_->GetQuery("campaign", dead_id));
+  EXPECT_EQ(got.status, QueryStatus::kKilled);
+  ASSERT_OK_AND_ASSIGN(got, store_->GetQuery("campaign", alive_id));
+  EXPECT_EQ(got.status, QueryStatus::kRunning);
+  AuditEntry entry = LastAudit();
+  EXPECT_EQ(entry.action, "query.killed");
+  EXPECT_EQ(entry.details_json, absl::StrCat(R"({"query_id":)", dead_id, "}"));
+  // Marked once.
+  asked.clear();
+  ASSERT_OK_AND_ASSIGN(killed, store_->MarkKilledQueries(abandoned));
+  EXPECT_THAT(killed, ElementsAre());
+  EXPECT_THAT(asked, ElementsAre("run-alive.lock"));
+}
+
+TEST_F(StoreTest, AFileIsClaimedByTheFirstMemberToRegisterIt) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  Table retail = Retail();
+  ASSERT_OK(store_->AddTable(retail, "retailer", {{1, 10}, {1, 11}}));
+  Table copy = Retail();
+  copy.name = "copy";
+  copy.owner = "supplier";
+  ExpectError(store_->AddTable(copy, "supplier", {{1, 12}, {1, 11}}),
+              absl::StatusCode::kPermissionDenied,
+              "table 'copy' reads a file another member registered");
+  ExpectError(store_->GetTable("campaign", "copy").status(), absl::StatusCode::kNotFound,
+              "table 'copy' not found in collaboration 'campaign'");
+  // Its own file again, under another name: fine.
+  copy.owner = "retailer";
+  ASSERT_OK(store_->AddTable(copy, "retailer", {{1, 11}, {1, 12}}));
+  ASSERT_OK_AND_ASSIGN(auto claims, store_->ListFileClaims());
+  EXPECT_EQ(claims.size(), 3u);
+  EXPECT_EQ(claims[(FileIdentity{1, 10})], "retailer");
+  EXPECT_EQ(claims[(FileIdentity{1, 12})], "retailer") << "the refused registration claimed none";
 }
 
 TEST_F(StoreTest, QueryErrors) {
@@ -636,7 +720,7 @@ TEST_F(StoreTest, ListAuditFiltersByCollaboration) {
 TEST_F(StoreTest, EveryMutationWritesItsAuditEntry) {
   BuildHistory();
   EXPECT_THAT(Actions(), ElementsAre("collaboration.create", "member.add", "table.add", "rule.set",
-                                     "query.succeeded"));
+                                     "query.finished"));
 }
 
 // A change and its audit entry commit together: when the audit insert fails, the table insert
@@ -739,7 +823,7 @@ TEST_F(StoreTest, VerifyAuditDetectsARehashedLastEntry) {
   const AuditEntry& last = entries.back();
   std::string forged_details = R"({"query_id":1,"receivers":[],"row_count":0,"tables":[]})";
   std::string forged_hash = crypto::Sha256Hex(
-      last.prev_hash + "\n" + R"({"action":"query.succeeded","actor":"supplier",)" +
+      last.prev_hash + "\n" + R"({"action":"query.finished","actor":"supplier",)" +
       R"("collaboration":"campaign","details":)" + forged_details + R"(,"seq":5,"time":)" +
       std::to_string(last.time) + "}");
   Tamper(absl::StrCat("UPDATE audit SET details_json = '", forged_details, "', hash = '",

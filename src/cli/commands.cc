@@ -1,7 +1,10 @@
 #include "cli/commands.h"
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +27,25 @@
 
 namespace parley::cli {
 namespace {
+
+// Set by the first SIGINT or SIGTERM during a run: the engine cancels the query (see
+// exec::Limits::cancel), the run is recorded as cancelled and the command ends normally. A
+// lock-free atomic store is async-signal-safe.
+std::atomic<bool> interrupted = false;
+
+void OnInterrupt(int) { interrupted.store(true); }
+
+// From here on, an interrupt cancels the running query instead of killing the process (which
+// would leave the run to be found killed). The handlers fire once: a second interrupt ends the
+// process as usual.
+void CancelQueriesOnInterrupt() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
@@ -176,6 +198,7 @@ class Cli {
     service::Options options;
     if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
     options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
+    options.limits.cancel = &interrupted;
     return options;
   }
 
@@ -401,15 +424,15 @@ class Cli {
   }
 
   // What a run did: the violations (exit 3), or where the result went and, for a receiver, the
-  // result itself.
+  // result itself. A runner who does not receive the result is told only that the query was
+  // accepted and finished (see service::QueryOutcome).
   int Report(const absl::StatusOr<service::QueryOutcome>& outcome) {
     if (!outcome.ok()) return Fail(outcome.status());
     if (!outcome->explanation.verdict.allowed()) {
       PrintRejection(std::cerr, outcome->explanation);
       return kExitRejected;
     }
-    std::cerr << "query " << outcome->query_id << ": " << outcome->row_count << " rows for "
-              << absl::StrJoin(outcome->receivers, ", ") << "\n";
+    PrintRunSummary(std::cerr, *outcome);
     if (!outcome->result) return 0;
     return WriteOrPrint(*outcome->result);
   }
@@ -446,6 +469,7 @@ class Cli {
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
+      CancelQueriesOnInterrupt();
       return Report((*service)->Run(globals_.as, globals_.collaboration, *text, receivers_));
     });
 
@@ -469,11 +493,7 @@ class Cli {
       if (!service.ok()) return Fail(service.status());
       auto queries = (*service)->ListQueries(globals_.as, globals_.collaboration);
       if (!queries.ok()) return Fail(queries.status());
-      for (const catalog::QueryRecord& q : *queries) {
-        std::cout << q.id << "  " << catalog::QueryStatusName(q.status) << "  runner " << q.runner
-                  << "  rows " << q.row_count << "  receivers " << absl::StrJoin(q.receivers, ",")
-                  << "\n";
-      }
+      for (const service::QueryView& q : *queries) PrintQueryLine(std::cout, q);
       return 0;
     });
 
@@ -614,6 +634,7 @@ class Cli {
       if (!values.ok()) return Usage(values.status().message());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
+      CancelQueriesOnInterrupt();
       return Report((*service)->RunTemplate(globals_.as, globals_.collaboration, template_id_,
                                             *values, receivers_));
     });

@@ -23,6 +23,7 @@
 #include "policy/rule.h"
 #include "rewrite/render.h"
 #include "rewrite/rewrite.h"
+#include "service/run_lock.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 
@@ -160,6 +161,86 @@ absl::Status WritePrivateFile(const fs::path& path, const std::string& contents)
     return absl::InternalError(absl::StrCat("cannot write ", path.string()));
   }
   return absl::OkStatus();
+}
+
+// The tables of `tables` whose names the text of a query that did not parse or bind mentions as
+// a word (case-insensitively, quoted or not): a best guess at what it meant to read, so that the
+// owners of those tables see the attempt in their query logs.
+std::vector<std::string> TablesNamedIn(const std::string& sql,
+                                       const std::vector<catalog::Table>& tables) {
+  std::set<std::string> words;
+  std::string word;
+  for (char c : sql + " ") {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      word += absl::ascii_tolower(static_cast<unsigned char>(c));
+    } else if (!word.empty()) {
+      words.insert(std::move(word));
+      word.clear();
+    }
+  }
+  std::vector<std::string> named;
+  for (const catalog::Table& table : tables) {
+    if (words.contains(table.name)) named.push_back(table.name);
+  }
+  return named;
+}
+
+bool Receives(const std::vector<std::string>& receivers, const std::string& member) {
+  return std::find(receivers.begin(), receivers.end(), member) != receivers.end();
+}
+
+// A query record as `member` may see it: how a run ended, its row count and its error only for
+// the query's receivers.
+QueryView ViewOfQuery(const catalog::QueryRecord& record, const std::string& member) {
+  QueryView view;
+  view.id = record.id;
+  view.created_at = record.created_at;
+  view.runner = record.runner;
+  view.sql = record.sql;
+  view.template_id = record.template_id;
+  view.receivers = record.receivers;
+  view.tables = record.tables;
+  view.status = catalog::QueryStatusName(record.status);
+  switch (record.status) {
+    case catalog::QueryStatus::kRejected:
+      view.verdict_json = record.verdict_json;
+      break;
+    case catalog::QueryStatus::kRunning:
+    case catalog::QueryStatus::kKilled:
+      break;
+    case catalog::QueryStatus::kSucceeded:
+    case catalog::QueryStatus::kFailed:
+    case catalog::QueryStatus::kCancelled:
+      if (!Receives(record.receivers, member)) {
+        view.status = kFinishedStatus;
+      } else if (record.status == catalog::QueryStatus::kSucceeded) {
+        view.row_count = record.row_count;
+      } else {
+        view.error = record.error;
+      }
+      break;
+  }
+  return view;
+}
+
+// Audit entries of catalogs written before outcomes left the log ("query.succeeded" with a row
+// count, "query.failed") are shown to a member who does not receive that query as
+// "query.finished" without the count.
+void RedactLegacyOutcome(catalog::AuditEntry& entry,
+                         const std::map<int64_t, std::vector<std::string>>& receivers,
+                         const std::string& member) {
+  if (entry.action != "query.succeeded" && entry.action != "query.failed") return;
+  Json details = Json::parse(entry.details_json, nullptr, false);
+  if (details.is_discarded() || !details.is_object() || !details.contains("query_id") ||
+      !details["query_id"].is_number_integer()) {
+    return;
+  }
+  auto it = receivers.find(details["query_id"].get<int64_t>());
+  if (it != receivers.end() && Receives(it->second, member)) return;
+  details.erase("row_count");
+  details.erase("error");
+  entry.action = "query.finished";
+  entry.details_json = details.dump();
 }
 
 }  // namespace
@@ -313,6 +394,31 @@ struct Service::Impl {
 
   // Checks and runs a request whose receivers are validated; records and audits the outcome.
   absl::StatusOr<QueryOutcome> RunRequest(const QueryContext& context, const Request& request);
+  // Ends the running record of `query_id` with the run's outcome (storing the result for the
+  // receivers); an error only when the result or the record cannot be written.
+  absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
+                         const absl::StatusOr<exec::ResultTable>& result);
+  // What the actor is told of a finished run (see QueryOutcome).
+  absl::StatusOr<QueryOutcome> Deliver(const QueryContext& context, const Request& request,
+                                       QueryOutcome outcome,
+                                       absl::StatusOr<exec::ResultTable> result);
+  static QueryOutcome WithheldOutcome(QueryOutcome outcome);
+
+  fs::path RunLockDirectory() const { return home / "running"; }
+
+  // Marks killed the queries recorded as running whose process has died (nobody holds their
+  // run lock), and removes their lock files. Called when a Service opens and before listings,
+  // so a killed run shows as killed wherever queries are listed.
+  absl::Status MarkKilledRuns() {
+    fs::path directory = RunLockDirectory();
+    return store
+        ->MarkKilledQueries([&](const catalog::QueryRecord& query) {
+          bool abandoned = RunLock::Abandoned(directory, query.run_lock);
+          if (abandoned) RunLock::Remove(directory, query.run_lock);
+          return abandoned;
+        })
+        .status();
+  }
 
   absl::Status RecordRejection(const QueryContext& context, const Request& request,
                                const std::string& verdict_json,
@@ -367,9 +473,13 @@ struct Service::Impl {
   // Every file any table reads now — in any collaboration, whatever its owner's status — with
   // the owners of those tables. Built once per query or registration (it lists every table and
   // examines its files), then consulted by CheckOwnFiles.
-  using RegisteredFiles = std::map<connectors::FileId, std::set<std::string>>;
+  struct RegisteredFiles {
+    std::map<connectors::FileId, std::set<std::string>> readers;  // file → owners reading it now
+    std::map<catalog::FileIdentity, std::string> claims;          // file → who registered it
+  };
   absl::StatusOr<RegisteredFiles> AllRegisteredFiles() {
     RegisteredFiles registered;
+    PARLEY_ASSIGN_OR_RETURN(registered.claims, store->ListFileClaims());
     PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
                             store->ListCollaborations());
     for (const catalog::Collaboration& collaboration : collaborations) {
@@ -377,33 +487,42 @@ struct Service::Impl {
                               store->ListTables(collaboration.name));
       for (const catalog::Table& table : tables) {
         for (const connectors::FileId& file : connectors::SourceFiles(table.location)) {
-          registered[file].insert(table.owner);
+          registered.readers[file].insert(table.owner);
         }
       }
     }
     return registered;
   }
 
-  // An error when any of `files` is also read by a table of another member, so that nobody can
-  // make another member's data their own by path, glob or link. `table` names the table
-  // (FailedPrecondition before a query); when adding one it is empty and `location`, as the
-  // member gave it, is named instead (PermissionDenied).
+  // The refusal of a registration that reads another member's file.
+  static absl::Status OwnershipRefusal(const std::string& location) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the source '", location,
+                     "' reads a file that another member registered; a member may only "
+                     "register its own data"));
+  }
+
+  // An error when any of `files` was registered by another member or, for a file nobody claimed
+  // (a table registered before claims were recorded, or a file a glob matches since), is also
+  // read by a table of another member: nobody can make another member's data their own by path,
+  // glob or link. A file its owner claimed stays its owner's whatever other tables match it
+  // since, so no one can make an owner's table unqueryable by pointing a table at its file.
+  // `table` names the table (FailedPrecondition before a query); when adding one it is empty and
+  // `location`, as the member gave it, is named instead (PermissionDenied).
   static absl::Status CheckOwnFiles(const std::string& owner, const std::vector<std::string>& files,
                                     const RegisteredFiles& registered, const std::string& table,
                                     const std::string& location = "") {
     for (const std::string& path : files) {
       for (const connectors::FileId& file : connectors::SourceFiles(path)) {
-        auto it = registered.find(file);
-        if (it == registered.end()) continue;
-        bool others = std::any_of(it->second.begin(), it->second.end(),
-                                  [&](const std::string& name) { return name != owner; });
-        if (!others) continue;
-        if (table.empty()) {
-          return absl::PermissionDeniedError(
-              absl::StrCat("the source '", location,
-                           "' reads a file that another member registered; a member may only "
-                           "register its own data"));
+        bool others = false;
+        if (auto claim = registered.claims.find(file); claim != registered.claims.end()) {
+          others = claim->second != owner;
+        } else if (auto it = registered.readers.find(file); it != registered.readers.end()) {
+          others = std::any_of(it->second.begin(), it->second.end(),
+                               [&](const std::string& name) { return name != owner; });
         }
+        if (!others) continue;
+        if (table.empty()) return OwnershipRefusal(location);
         return absl::FailedPreconditionError(
             absl::StrCat("table '", table, "' of member '", owner,
                          "' now reads a file of a table of another member; it cannot be "
@@ -608,6 +727,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   impl->options = std::move(options);
   PARLEY_ASSIGN_OR_RETURN(
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
+  PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 
@@ -724,7 +844,16 @@ absl::Status Service::AddTable(const std::string& actor, const NewTable& request
       if (chosen.contains(column.name)) table.allowed_columns.push_back(column.name);
     }
   }
-  return impl_->store->AddTable(table, actor);
+  // The check above is a courtesy (a clear refusal before the schema is read); the claim below is
+  // the guarantee: made in the catalog's write transaction, it lets exactly one of two members
+  // registering one file at the same moment win.
+  std::vector<catalog::FileIdentity> claimed;
+  for (const std::string& path : files) {
+    for (const connectors::FileId& file : connectors::SourceFiles(path)) claimed.push_back(file);
+  }
+  absl::Status added = impl_->store->AddTable(table, actor, claimed);
+  if (absl::IsPermissionDenied(added)) return Impl::OwnershipRefusal(request.location);
+  return added;
 }
 
 namespace {
@@ -847,8 +976,9 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
     if (!absl::IsInvalidArgument(explanation.status())) return explanation.status();
     Json verdict = Json::array(
         {{{"code", "invalid_query"}, {"message", std::string(explanation.status().message())}}});
-    PARLEY_RETURN_IF_ERROR(
-        RecordRejection(context, request, verdict.dump(), {}, &outcome.query_id));
+    PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),
+                                           TablesNamedIn(request.sql, context.tables),
+                                           &outcome.query_id));
     return explanation.status();
   }
   outcome.explanation = *std::move(explanation);
@@ -859,6 +989,9 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
     return outcome;
   }
 
+  // Recorded as running before it executes (one durable write), so that a run whose process
+  // dies still shows in the owners' logs: as killed, once its lock is found free.
+  PARLEY_ASSIGN_OR_RETURN(RunLock lock, RunLock::Acquire(RunLockDirectory()));
   catalog::QueryRecord record;
   record.collaboration = collaboration;
   record.runner = actor;
@@ -867,36 +1000,77 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.rendered_sql = outcome.explanation.rendered_sql;
   record.receivers = request.receivers;
   record.tables = outcome.explanation.tables;
+  record.status = catalog::QueryStatus::kRunning;
+  record.run_lock = lock.name();
+  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);
+  PARLEY_RETURN_IF_ERROR(FinishRun(context, request, outcome.query_id, result));
+  return Deliver(context, request, std::move(outcome), std::move(result));
+}
+
+absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,
+                                      int64_t query_id,
+                                      const absl::StatusOr<exec::ResultTable>& result) {
+  const std::string& collaboration = context.collaboration.name;
+  catalog::QueryRecord finished;
   if (!result.ok()) {
-    record.status = catalog::QueryStatus::kFailed;
-    record.error = std::string(result.status().message());
-    PARLEY_RETURN_IF_ERROR(store->RecordQuery(record).status());
-    return result.status();
+    // The time limit or an interrupt stopped it: cancelled, not failed.
+    bool cancelled =
+        absl::IsDeadlineExceeded(result.status()) || absl::IsCancelled(result.status());
+    finished.status = cancelled ? catalog::QueryStatus::kCancelled : catalog::QueryStatus::kFailed;
+    finished.error = std::string(result.status().message());
+    return store->FinishQuery(collaboration, query_id, finished);
   }
-  // The result is stored once, for its receivers; the name is unique before the query id exists.
+  // The result is stored once, for its receivers.
   std::string stem =
       absl::StrCat("result-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
-                   crypto::Sha256Hex(absl::StrCat(request.sql, actor)).substr(0, 8));
+                   crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
   std::filesystem::path path = ResultPath(collaboration, stem);
-  PARLEY_RETURN_IF_ERROR(WritePrivateFile(path, ResultToJson(*result)));
-  record.status = catalog::QueryStatus::kSucceeded;
-  record.result_path = path.string();
-  record.row_count = static_cast<int64_t>(result->rows.size());
-  absl::StatusOr<int64_t> id = store->RecordQuery(record);
-  if (!id.ok()) {
+  absl::Status written = WritePrivateFile(path, ResultToJson(*result));
+  if (!written.ok()) {
+    finished.status = catalog::QueryStatus::kFailed;
+    finished.error = std::string(written.message());
+    PARLEY_RETURN_IF_ERROR(store->FinishQuery(collaboration, query_id, finished));
+    return written;
+  }
+  finished.status = catalog::QueryStatus::kSucceeded;
+  finished.result_path = path.string();
+  finished.row_count = static_cast<int64_t>(result->rows.size());
+  absl::Status recorded = store->FinishQuery(collaboration, query_id, finished);
+  if (!recorded.ok()) {
     std::error_code ignored;
-    fs::remove(path, ignored);  // no record, no result: nothing is left half-written
-    return id.status();
+    fs::remove(path, ignored);  // no record of it, no result: nothing is left half-written
   }
-  outcome.query_id = *id;
-  outcome.row_count = record.row_count;
-  if (std::find(request.receivers.begin(), request.receivers.end(), actor) !=
-      request.receivers.end()) {
-    outcome.result = *std::move(result);
+  return recorded;
+}
+
+QueryOutcome Service::Impl::WithheldOutcome(QueryOutcome outcome) {
+  outcome.result.reset();
+  outcome.row_count.reset();
+  outcome.run_micros = 0;
+  return outcome;
+}
+
+absl::StatusOr<QueryOutcome> Service::Impl::Deliver(const QueryContext& context,
+                                                    const Request& request, QueryOutcome outcome,
+                                                    absl::StatusOr<exec::ResultTable> result) {
+  const std::string& actor = context.member.name;
+  bool receives = std::find(request.receivers.begin(), request.receivers.end(), actor) !=
+                  request.receivers.end();
+  if (!receives) {
+    // Under a custom rule (or a template) an error can depend on any value of the tables read —
+    // there is no threshold whose guards make failures data-independent — so a runner who does
+    // not receive the result gets the same answer whether the run succeeded or failed.
+    bool custom = !request.template_id.empty() ||
+                  outcome.explanation.verdict.rule_kind == policy::RuleKind::kCustom;
+    if (!result.ok() && !custom) return result.status();
+    return WithheldOutcome(std::move(outcome));
   }
+  if (!result.ok()) return result.status();
+  outcome.row_count = static_cast<int64_t>(result->rows.size());
+  outcome.result = *std::move(result);
   return outcome;
 }
 
@@ -922,16 +1096,17 @@ absl::StatusOr<exec::ResultTable> Service::Result(const std::string& actor,
   return ResultFromJson(text);
 }
 
-absl::StatusOr<std::vector<catalog::QueryRecord>> Service::ListQueries(
-    const std::string& actor, const std::string& collaboration) {
+absl::StatusOr<std::vector<QueryView>> Service::ListQueries(const std::string& actor,
+                                                            const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(impl_->MarkKilledRuns());
   PARLEY_ASSIGN_OR_RETURN(auto all, impl_->store->ListQueries(collaboration));
-  std::vector<catalog::QueryRecord> mine;
-  for (catalog::QueryRecord& record : all) {
-    bool receiver = std::find(record.receivers.begin(), record.receivers.end(), actor) !=
-                    record.receivers.end();
-    if (record.runner == actor || receiver) mine.push_back(std::move(record));
+  std::vector<QueryView> mine;
+  for (const catalog::QueryRecord& record : all) {
+    if (record.runner == actor || Receives(record.receivers, actor)) {
+      mine.push_back(ViewOfQuery(record, actor));
+    }
   }
   return mine;
 }
@@ -940,7 +1115,14 @@ absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
     const std::string& actor, const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
-  return impl_->store->ListAudit(collaboration);
+  PARLEY_RETURN_IF_ERROR(impl_->MarkKilledRuns());
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::AuditEntry> entries,
+                          impl_->store->ListAudit(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto queries, impl_->store->ListQueries(collaboration));
+  std::map<int64_t, std::vector<std::string>> receivers;
+  for (catalog::QueryRecord& query : queries) receivers[query.id] = std::move(query.receivers);
+  for (catalog::AuditEntry& entry : entries) RedactLegacyOutcome(entry, receivers, actor);
+  return entries;
 }
 
 absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
@@ -1047,8 +1229,8 @@ absl::StatusOr<QueryOutcome> Service::RunTemplate(const std::string& actor,
   return impl_->RunRequest(context, request);
 }
 
-absl::StatusOr<std::vector<catalog::QueryRecord>> Service::QueryLog(
-    const std::string& actor, const std::string& collaboration) {
+absl::StatusOr<std::vector<QueryView>> Service::QueryLog(const std::string& actor,
+                                                         const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
   if (!found.query_logging) {
@@ -1061,12 +1243,13 @@ absl::StatusOr<std::vector<catalog::QueryRecord>> Service::QueryLog(
   for (const catalog::Table& table : tables) {
     if (table.owner == actor) owned.insert(table.name);
   }
+  PARLEY_RETURN_IF_ERROR(impl_->MarkKilledRuns());
   PARLEY_ASSIGN_OR_RETURN(auto queries, impl_->store->ListQueries(collaboration));
-  std::vector<catalog::QueryRecord> touching;
-  for (catalog::QueryRecord& query : queries) {
+  std::vector<QueryView> touching;
+  for (const catalog::QueryRecord& query : queries) {
     bool touches = false;
     for (const std::string& table : query.tables) touches |= owned.contains(table);
-    if (touches) touching.push_back(std::move(query));
+    if (touches) touching.push_back(ViewOfQuery(query, actor));
   }
   return touching;
 }

@@ -5,8 +5,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <latch>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +17,7 @@
 #include "base/status_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/run_lock.h"
 
 namespace parley::service {
 namespace {
@@ -353,7 +357,8 @@ TEST_F(ServiceTest, ReceivingNeedsTheReceiveAbility) {
   EXPECT_TRUE(outcome.explanation.verdict.allowed());
   EXPECT_THAT(outcome.receivers, ElementsAre("agency", "supplier"));
   EXPECT_FALSE(outcome.result.has_value()) << "the runner is not a receiver";
-  EXPECT_EQ(outcome.row_count, 1);
+  EXPECT_EQ(outcome.row_count, std::nullopt) << "nor the size of the result";
+  EXPECT_EQ(outcome.run_micros, 0);
 }
 
 TEST_F(ServiceTest, OnlyTheOwnerSetsARuleAndOnlyTheCreatorAddsMembers) {
@@ -435,7 +440,7 @@ TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
     auto queries = service_->ListQueries(member, "campaign");
     EXPECT_TRUE(queries.ok()) << queries.status();
     if (queries.ok()) {
-      for (const catalog::QueryRecord& query : *queries) result.push_back(query.id);
+      for (const QueryView& query : *queries) result.push_back(query.id);
     }
     return result;
   };
@@ -443,6 +448,18 @@ TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
   EXPECT_THAT(ids("analyst"), ElementsAre(for_agency.query_id, analyst_rejected.query_id));
   EXPECT_THAT(ids("agency"), ElementsAre(for_agency.query_id, analyst_rejected.query_id));
   EXPECT_THAT(ids("retailer"), IsEmpty());
+
+  // The analyst ran the query for the agency: it sees that it finished, not how many rows it
+  // gave; the agency sees both.
+  ASSERT_OK_AND_ASSIGN(auto analyst, service_->ListQueries("analyst", "campaign"));
+  EXPECT_EQ(analyst[0].status, "finished");
+  EXPECT_EQ(analyst[0].row_count, std::nullopt);
+  ASSERT_OK_AND_ASSIGN(auto agency, service_->ListQueries("agency", "campaign"));
+  EXPECT_EQ(agency[0].status, "succeeded");
+  EXPECT_EQ(agency[0].row_count, 1);
+  ASSERT_OK_AND_ASSIGN(auto supplier, service_->ListQueries("supplier", "campaign"));
+  EXPECT_EQ(supplier[0].status, "succeeded");
+  EXPECT_EQ(supplier[0].row_count, 1);
 }
 
 TEST_F(ServiceTest, ResultOnlyForReceivers) {
@@ -484,17 +501,17 @@ TEST_F(ServiceTest, RejectedQueryIsRecordedAndAuditedAndNothingRuns) {
   EXPECT_FALSE(outcome.explanation.verdict.allowed());
   EXPECT_EQ(outcome.explanation.rendered_sql, "");
   EXPECT_FALSE(outcome.result.has_value());
-  EXPECT_EQ(outcome.row_count, 0);
+  EXPECT_EQ(outcome.row_count, std::nullopt);
   EXPECT_GT(outcome.query_id, 0);
 
   ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
   ASSERT_EQ(queries.size(), 1u);
-  const catalog::QueryRecord& record = queries[0];
+  const QueryView& record = queries[0];
   EXPECT_EQ(record.id, outcome.query_id);
-  EXPECT_EQ(record.status, catalog::QueryStatus::kRejected);
+  EXPECT_EQ(record.status, "rejected");
   EXPECT_EQ(record.sql, kRejectedQuery);
-  EXPECT_EQ(record.rendered_sql, "");
-  EXPECT_EQ(record.result_path, "");
+  EXPECT_EQ(record.row_count, std::nullopt);
+  EXPECT_EQ(record.error, std::nullopt);
   EXPECT_THAT(record.receivers, ElementsAre("supplier"));
   EXPECT_THAT(record.tables, ElementsAre("retail", "loyalty"));
   nlohmann::json violations = nlohmann::json::parse(record.verdict_json);
@@ -522,7 +539,7 @@ TEST_F(ServiceTest, QueryThatDoesNotParseIsRecordedAsRejected) {
   ASSERT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument) << outcome.status();
   ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
   ASSERT_EQ(queries.size(), 1u);
-  EXPECT_EQ(queries[0].status, catalog::QueryStatus::kRejected);
+  EXPECT_EQ(queries[0].status, "rejected");
   nlohmann::json verdict = nlohmann::json::parse(queries[0].verdict_json);
   EXPECT_EQ(verdict[0]["code"], "invalid_query");
   EXPECT_EQ(verdict[0]["message"], std::string(outcome.status().message()));
@@ -530,6 +547,46 @@ TEST_F(ServiceTest, QueryThatDoesNotParseIsRecordedAsRejected) {
   ASSERT_GE(actions.size(), 2u);
   EXPECT_EQ(actions[actions.size() - 2], "supplier query.submitted");
   EXPECT_EQ(actions.back(), "supplier query.rejected");
+}
+
+// Catalogs written before outcomes left the audit log hold "query.succeeded" entries with a row
+// count: listed, they show it only to the query's receivers.
+TEST_F(ServiceTest, OldAuditEntriesShowRowCountsOnlyToReceivers) {
+  int64_t id = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         catalog::Store::Open((dir_ / "home" / "catalog.db").string(), {}));
+    catalog::QueryRecord query;
+    query.collaboration = "campaign";
+    query.runner = "analyst";
+    query.sql = kAnalystQuery;
+    query.status = catalog::QueryStatus::kSucceeded;
+    query.receivers = {"agency"};
+    query.tables = {"retail", "panel"};
+    query.row_count = 7;
+    ASSERT_OK_AND_ASSIGN(id, store->RecordQuery(query));
+    ASSERT_OK(store->AppendAudit(
+        "campaign", "analyst", "query.succeeded",
+        absl::StrCat(R"({"query_id":)", id, R"(,"receivers":["agency"],"row_count":7,)",
+                     R"("tables":["retail","panel"]})")));
+  }
+  auto last = [&](const std::string& member) {
+    auto entries = service_->ListAudit(member, "campaign");
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    return entries.ok() && !entries->empty()
+               ? absl::StrCat(entries->back().action, " ", entries->back().details_json)
+               : std::string();
+  };
+  EXPECT_EQ(last("agency"), absl::StrCat(R"(query.succeeded {"query_id":)", id,
+                                         R"(,"receivers":["agency"],"row_count":7,)",
+                                         R"("tables":["retail","panel"]})"));
+  for (const char* member : {"analyst", "retailer", "supplier"}) {
+    EXPECT_EQ(last(member), absl::StrCat(R"(query.finished {"query_id":)", id,
+                                         R"(,"receivers":["agency"],"tables":["retail","panel"]})"))
+        << member;
+  }
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification, service_->VerifyAudit());
+  EXPECT_TRUE(verification.ok) << verification.problem;
 }
 
 TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
@@ -542,10 +599,10 @@ TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
   ASSERT_TRUE(outcome.result.has_value());
   EXPECT_EQ(outcome.explanation.rendered_sql, explanation.rendered_sql);
   std::vector<std::string> actions = AuditActions();
-  ASSERT_GE(actions.size(), 3u);
-  EXPECT_THAT(std::vector<std::string>(actions.end() - 3, actions.end()),
+  ASSERT_GE(actions.size(), 4u);
+  EXPECT_THAT(std::vector<std::string>(actions.end() - 4, actions.end()),
               ElementsAre("supplier query.explained", "supplier query.submitted",
-                          "supplier query.succeeded"));
+                          "supplier query.started", "supplier query.finished"));
   ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification, service_->VerifyAudit());
   EXPECT_TRUE(verification.ok) << verification.problem;
   EXPECT_EQ(verification.entries, static_cast<int64_t>(actions.size()));
@@ -701,10 +758,199 @@ TEST_F(TemplateServiceTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0].runner, "supplier");
   EXPECT_EQ(log[0].sql, "SELECT store FROM visits");
-  EXPECT_EQ(catalog::QueryStatusName(log[1].status), "rejected");
+  EXPECT_EQ(log[1].status, "rejected");
   EXPECT_NE(log[1].verdict_json.find("disallowed_output_column"), std::string::npos);
   ASSERT_OK_AND_ASSIGN(auto agency_log, service_->QueryLog("agency", "room"));
   EXPECT_THAT(agency_log, IsEmpty());
+}
+
+// Issue 6: a runner who does not receive the result of a custom query learns that it was
+// accepted and finished — the same outcome whether it succeeded or failed at run time, the same
+// entries in its listings and in the audit log. The receiver sees the error.
+TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromSuccess) {
+  // 'north' and 'south' do not convert: the cast fails on the data, only at run time.
+  constexpr char kFails[] = "SELECT CAST(store AS INTEGER) AS s FROM visits";
+  constexpr char kWorks[] = "SELECT store FROM visits";
+  ASSERT_OK_AND_ASSIGN(QueryOutcome failed, service_->Run("supplier", "room", kFails, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome worked, service_->Run("supplier", "room", kWorks, {"agency"}));
+  for (const QueryOutcome* outcome : {&failed, &worked}) {
+    EXPECT_TRUE(outcome->explanation.verdict.allowed());
+    EXPECT_THAT(outcome->receivers, ElementsAre("agency"));
+    EXPECT_FALSE(outcome->result.has_value());
+    EXPECT_EQ(outcome->row_count, std::nullopt);
+    EXPECT_EQ(outcome->run_micros, 0);
+  }
+
+  // The runner's listing: both finished, nothing more.
+  ASSERT_OK_AND_ASSIGN(auto runner, service_->ListQueries("supplier", "room"));
+  ASSERT_EQ(runner.size(), 2u);
+  for (const QueryView& view : runner) {
+    EXPECT_EQ(view.status, "finished");
+    EXPECT_EQ(view.row_count, std::nullopt);
+    EXPECT_EQ(view.error, std::nullopt);
+  }
+  // The owner of the table, who does not receive either: the same in its query log.
+  ASSERT_OK_AND_ASSIGN(auto owner, service_->QueryLog("retailer", "room"));
+  ASSERT_EQ(owner.size(), 2u);
+  EXPECT_EQ(owner[0].status, "finished");
+  EXPECT_EQ(owner[1].status, "finished");
+  EXPECT_EQ(owner[0].error, std::nullopt);
+  EXPECT_EQ(owner[1].row_count, std::nullopt);
+  // The receiver sees the error and the row count.
+  ASSERT_OK_AND_ASSIGN(auto receiver, service_->ListQueries("agency", "room"));
+  ASSERT_EQ(receiver.size(), 2u);
+  EXPECT_EQ(receiver[0].status, "failed");
+  EXPECT_EQ(receiver[0].error, "query failed during execution: conversion error");
+  EXPECT_EQ(receiver[0].row_count, std::nullopt);
+  EXPECT_EQ(receiver[1].status, "succeeded");
+  EXPECT_EQ(receiver[1].row_count, 4);
+  EXPECT_EQ(receiver[1].error, std::nullopt);
+  ExpectError(service_->Result("agency", "room", failed.query_id).status(),
+              absl::StatusCode::kFailedPrecondition,
+              absl::StrCat("query ", failed.query_id, " has no result (failed)"));
+  ExpectError(service_->Result("supplier", "room", failed.query_id).status(),
+              absl::StatusCode::kPermissionDenied,
+              absl::StrCat("member 'supplier' is not a receiver of query ", failed.query_id));
+
+  // The audit log, which every member reads: the two runs leave the same entries but for their
+  // ids, and no row count or error.
+  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("supplier", "room"));
+  std::vector<std::string> runs;
+  for (const catalog::AuditEntry& entry : entries) {
+    if (entry.action.rfind("query.", 0) != 0) continue;
+    if (entry.action == "query.submitted") {  // names the SQL's hash, known to its runner
+      runs.push_back(absl::StrCat(entry.actor, " ", entry.action));
+      continue;
+    }
+    std::string details = entry.details_json;
+    for (int64_t id : {failed.query_id, worked.query_id}) {
+      std::string quoted = absl::StrCat("\"query_id\":", id);
+      if (size_t at = details.find(quoted); at != std::string::npos) {
+        details.replace(at, quoted.size(), "\"query_id\":ID");
+      }
+    }
+    runs.push_back(absl::StrCat(entry.actor, " ", entry.action, " ", details));
+  }
+  const std::string started =
+      R"(supplier query.started {"query_id":ID,"receivers":["agency"],"tables":["visits"]})";
+  EXPECT_THAT(runs,
+              ElementsAre("supplier query.submitted", started,
+                          R"(supplier query.finished {"query_id":ID})", "supplier query.submitted",
+                          started, R"(supplier query.finished {"query_id":ID})"));
+
+  // A runner who receives its own result sees the error, as before.
+  ExpectError(service_->Run("supplier", "room", kFails, {}).status(),
+              absl::StatusCode::kInvalidArgument,
+              "query failed during execution: conversion error");
+}
+
+// Issue 6: the owner's query log shows every query that touched its tables, including runs that
+// were cancelled by the time limit and runs whose process died (killed).
+class QueryLifeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           absl::StrCat("parley_life_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_",
+                        getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::string rows = "user_id,x\n";
+    for (int i = 0; i < 40; ++i) absl::StrAppendFormat(&rows, "u%02d,%d\n", i, i);
+    std::ofstream(dir_ / "t.csv") << rows;
+    home_ = (dir_ / "home").string();
+    Options options;
+    options.limits.timeout = std::chrono::milliseconds(300);
+    ASSERT_OK_AND_ASSIGN(service_, Service::Open(home_, options));
+    NewCollaboration room;
+    room.name = "room";
+    room.query_logging = true;
+    ASSERT_OK(service_->CreateCollaboration("owner", room));
+    ASSERT_OK(service_->AddMember("owner", "room", {"runner", true, true}));
+    ASSERT_OK(service_->AddTable("owner", {"room", "t", (dir_ / "t.csv").string(), {}}));
+    ASSERT_OK(service_->SetRule("owner", "room", "t",
+                                R"({"kind": "custom", "any_query": true, )"
+                                R"("allowed_analysis_providers": ["runner"]})"));
+  }
+  void TearDown() override {
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  std::vector<std::string> Statuses(const std::string& member) {
+    std::vector<std::string> statuses;
+    auto log = service_->QueryLog(member, "room");
+    EXPECT_TRUE(log.ok()) << log.status();
+    if (log.ok()) {
+      for (const QueryView& view : *log)
+        statuses.push_back(absl::StrCat(view.id, " ", view.status));
+    }
+    return statuses;
+  }
+
+  fs::path dir_;
+  std::string home_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(QueryLifeTest, ARunStoppedByTheTimeLimitIsCancelled) {
+  // 40^6 rows to count: far beyond 300 ms.
+  constexpr char kSlow[] = "SELECT COUNT(*) AS n FROM t a, t b, t c, t d, t e, t f";
+  ExpectError(service_->Run("runner", "room", kSlow, {}).status(),
+              absl::StatusCode::kDeadlineExceeded, "query exceeded the time limit of 0.3 s");
+  // For the owner as a receiver: cancelled, with the error.
+  ASSERT_OK_AND_ASSIGN(QueryOutcome for_owner, service_->Run("runner", "room", kSlow, {"owner"}));
+  EXPECT_EQ(for_owner.row_count, std::nullopt);
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 finished", "2 cancelled"));
+  ASSERT_OK_AND_ASSIGN(auto log, service_->QueryLog("owner", "room"));
+  EXPECT_EQ(log[1].error, "query exceeded the time limit of 0.3 s");
+  ASSERT_OK_AND_ASSIGN(auto mine, service_->ListQueries("runner", "room"));
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].status, "cancelled");
+  EXPECT_EQ(mine[1].status, "finished");
+}
+
+TEST_F(QueryLifeTest, ARunWhoseProcessDiedIsKilled) {
+  // Two runs recorded as another process would record them: one whose process is still running
+  // it (it holds its lock), one whose process died (nobody holds the lock: here, no file).
+  ASSERT_OK_AND_ASSIGN(RunLock held, RunLock::Acquire(fs::path(home_) / "running"));
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         catalog::Store::Open((fs::path(home_) / "catalog.db").string(), {}));
+    catalog::QueryRecord run;
+    run.collaboration = "room";
+    run.runner = "runner";
+    run.sql = "SELECT x FROM t";
+    run.status = catalog::QueryStatus::kRunning;
+    run.receivers = {"runner"};
+    run.tables = {"t"};
+    run.run_lock = held.name();
+    ASSERT_OK(store->RecordQuery(run).status());
+    run.run_lock = "run-0123456789abcdef0123456789abcdef.lock";
+    ASSERT_OK(store->RecordQuery(run).status());
+  }
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 running", "2 killed"));
+  // Once its holder lets go, the first is killed too, when a Service next opens or lists.
+  fs::path lock_file = fs::path(home_) / "running" / held.name();
+  EXPECT_TRUE(fs::exists(lock_file));
+  { RunLock released = std::move(held); }
+  EXPECT_FALSE(fs::exists(lock_file));
+  service_.reset();
+  ASSERT_OK_AND_ASSIGN(service_, Service::Open(home_, {}));
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 killed", "2 killed"));
+  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("owner", "room"));
+  std::vector<std::string> killed;
+  for (const catalog::AuditEntry& entry : entries) {
+    if (entry.action == "query.killed") killed.push_back(entry.details_json);
+  }
+  EXPECT_THAT(killed, ElementsAre(R"({"query_id":2})", R"({"query_id":1})"));
+}
+
+TEST_F(QueryLifeTest, AQueryThatDoesNotBindIsLoggedForTheTablesItNames) {
+  EXPECT_EQ(service_->Run("runner", "room", "SELECT nothing FROM T", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->Run("runner", "room", "SELECT 1 FROM elsewhere", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Statuses("owner"), ElementsAre("1 rejected"));
 }
 
 // Found in review: each CTE reading the previous one twice made the lineage check walk 2^n paths.
@@ -871,6 +1117,61 @@ TEST(ServiceFileOwnership, ALinkRepointedToAnyOtherMembersFileIsRefused) {
                   "' reads a file that another member registered; a member may only register "
                   "its own data");
   service.reset();
+  fs::remove_all(dir);
+}
+
+// Two members register the same file at the same moment, through two Service instances on one
+// home (as two processes would): exactly one wins each time, the other gets the ownership
+// refusal, and the winner's table stays queryable by its owner.
+TEST(ServiceFileOwnership, TwoMembersRegisteringOneFileAtOnceExactlyOneWins) {
+  fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_race_", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string home = (dir / "home").string();
+  ASSERT_OK_AND_ASSIGN(auto first, Service::Open(home, {}));
+  ASSERT_OK_AND_ASSIGN(auto second, Service::Open(home, {}));
+  NewCollaboration room;
+  room.name = "room";
+  ASSERT_OK(first->CreateCollaboration("alice", room));
+  ASSERT_OK(first->AddMember("alice", "room", {"bob", true, true}));
+  const std::string refusal =
+      "' reads a file that another member registered; a member may only register its own data";
+  int alice_wins = 0, bob_wins = 0;
+  for (int round = 0; round < 12; ++round) {
+    std::string path = (dir / absl::StrCat("data", round, ".csv")).string();
+    std::ofstream(path) << "user_id,x\nu1,1\nu2,2\n";
+    std::latch start(2);
+    absl::Status alice, bob;
+    std::thread alice_thread([&] {
+      start.arrive_and_wait();
+      alice = first->AddTable("alice", {"room", absl::StrCat("a", round), path, {}});
+    });
+    std::thread bob_thread([&] {
+      start.arrive_and_wait();
+      bob = second->AddTable("bob", {"room", absl::StrCat("b", round), path, {}});
+    });
+    alice_thread.join();
+    bob_thread.join();
+    ASSERT_NE(alice.ok(), bob.ok()) << "round " << round << ": " << alice << " / " << bob;
+    const absl::Status& loser = alice.ok() ? bob : alice;
+    ExpectError(loser, absl::StatusCode::kPermissionDenied,
+                absl::StrCat("the source '", path, refusal));
+    std::string winner = alice.ok() ? "alice" : "bob";
+    std::string table = absl::StrCat(alice.ok() ? "a" : "b", round);
+    (alice.ok() ? alice_wins : bob_wins) += 1;
+    ASSERT_OK(
+        first->SetRule(winner, "room", table,
+                       absl::StrCat(R"({"kind": "custom", "any_query": true, )",
+                                    R"("allowed_analysis_providers": [")", winner, R"("]})")));
+    ASSERT_OK_AND_ASSIGN(
+        QueryOutcome outcome,
+        second->Run(winner, "room", absl::StrCat("SELECT COUNT(*) AS n FROM ", table), {}));
+    ASSERT_TRUE(outcome.result.has_value());
+    EXPECT_EQ(outcome.result->rows[0][0], "2");
+  }
+  std::cout << "registration race: alice won " << alice_wins << ", bob " << bob_wins << "\n";
+  first.reset();
+  second.reset();
   fs::remove_all(dir);
 }
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <utility>
@@ -10,15 +11,24 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "catalog/audit.h"
+#include "catalog/internal.h"
 #include "crypto/sha256.h"
 #include "nlohmann/json.hpp"
 
 namespace parley::catalog {
 namespace {
 
-using Json = nlohmann::json;
-
-const std::string kZeroHash(64, '0');
+using internal::Canonical;
+using internal::DatabaseHandle;
+using internal::Exec;
+using internal::Json;
+using internal::ParseObject;
+using internal::Quote;
+using internal::SqliteError;
+using internal::Statement;
+using internal::Transaction;
+using internal::Write;
 
 // Schema migrations, oldest first; migration i (0-based) takes the catalog from user_version i to
 // i + 1. Never edit a released entry: catalogs in the field have already run it. Append instead.
@@ -116,167 +126,25 @@ CREATE TABLE templates (
 ) STRICT;
 ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: one audit chain per collaboration, each entry recording the collaboration's policy
+    // state. The SQL only makes room; ApplyMigrations then re-chains the existing entries
+    // (internal::RechainByCollaboration, which also drops audit_head) and appends an
+    // "audit.migrated" entry to every chain (see kAuditByCollaborationVersion).
+    R"sql(
+ALTER TABLE audit ADD COLUMN state_sha256 TEXT NOT NULL DEFAULT '';
+CREATE TABLE audit_heads (
+  collaboration TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
-
-// ---------------------------------------------------------------------------------------------
-// SQLite handles.
-
-struct CloseDatabase {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DatabaseHandle = std::unique_ptr<sqlite3, CloseDatabase>;
-
-struct FinalizeStatement {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using StatementHandle = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
-
-// SQLite's messages describe the failure (constraint names, "database is locked", ...) and never
-// contain bound values, so they are safe to surface.
-absl::Status SqliteError(sqlite3* db, absl::string_view context) {
-  return absl::InternalError(absl::StrCat("catalog: ", context, ": ", sqlite3_errmsg(db)));
-}
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    absl::Status status = absl::InternalError(
-        absl::StrCat("catalog: ", message != nullptr ? message : sqlite3_errmsg(db)));
-    sqlite3_free(message);
-    return status;
-  }
-  return absl::OkStatus();
-}
-
-// A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call.
-class Statement {
- public:
-  static absl::StatusOr<Statement> Prepare(sqlite3* db, std::string_view sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError(db, "preparing a statement");
-    }
-    return Statement(db, StatementHandle(raw));
-  }
-
-  template <typename... Args>
-  absl::Status Bind(const Args&... args) {
-    int index = 0;
-    absl::Status status;
-    ((status.ok() ? status = BindOne(++index, args) : status), ...);
-    return status;
-  }
-
-  // Returns true when a row is available, false when the statement is done.
-  absl::StatusOr<bool> Step() {
-    int code = sqlite3_step(statement_.get());
-    if (code == SQLITE_ROW) return true;
-    if (code == SQLITE_DONE) return false;
-    return SqliteError(db_, "executing a statement");
-  }
-
-  // Runs a statement that returns no rows.
-  absl::Status Run() {
-    PARLEY_ASSIGN_OR_RETURN(bool row, Step());
-    if (row) return absl::InternalError("catalog: a write statement returned a row");
-    return absl::OkStatus();
-  }
-
-  int64_t Int(int column) const { return sqlite3_column_int64(statement_.get(), column); }
-  bool Bool(int column) const { return Int(column) != 0; }
-  bool IsNull(int column) const {
-    return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
-  }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(statement_.get(), column);
-    int size = sqlite3_column_bytes(statement_.get(), column);
-    if (text == nullptr) return "";
-    return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
-  }
-
- private:
-  Statement(sqlite3* db, StatementHandle statement) : db_(db), statement_(std::move(statement)) {}
-
-  absl::Status Check(int code) {
-    if (code != SQLITE_OK) return SqliteError(db_, "binding a parameter");
-    return absl::OkStatus();
-  }
-  absl::Status BindOne(int index, int64_t value) {
-    return Check(sqlite3_bind_int64(statement_.get(), index, value));
-  }
-  absl::Status BindOne(int index, int value) { return BindOne(index, int64_t{value}); }
-  absl::Status BindOne(int index, bool value) { return BindOne(index, int64_t{value ? 1 : 0}); }
-  absl::Status BindOne(int index, std::string_view value) {
-    return Check(sqlite3_bind_text64(statement_.get(), index, value.data(), value.size(),
-                                     SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  absl::Status BindOne(int index, const std::string& value) {
-    return BindOne(index, std::string_view(value));
-  }
-  // Without this overload a string literal would convert to bool.
-  absl::Status BindOne(int index, const char* value) {
-    return BindOne(index, std::string_view(value));
-  }
-  absl::Status BindOne(int index, const std::optional<std::string>& value) {
-    if (!value.has_value()) return Check(sqlite3_bind_null(statement_.get(), index));
-    return BindOne(index, *value);
-  }
-
-  sqlite3* db_;
-  StatementHandle statement_;
-};
-
-// Prepares, binds and runs a statement that returns no rows.
-template <typename... Args>
-absl::Status Write(sqlite3* db, std::string_view sql, const Args&... args) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(args...));
-  return statement.Run();
-}
-
-// A transaction that rolls back unless Commit succeeds, so every early return on an error path
-// leaves the catalog untouched.
-class Transaction {
- public:
-  // Writers take the write lock up front (BEGIN IMMEDIATE): an existence check and the insert
-  // that relies on it then see the same state, and a busy database fails at BEGIN instead of
-  // half-way through.
-  static absl::StatusOr<Transaction> Begin(sqlite3* db, bool write) {
-    PARLEY_RETURN_IF_ERROR(Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN"));
-    return Transaction(db);
-  }
-  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
-  Transaction& operator=(Transaction&&) = delete;
-  ~Transaction() {
-    if (db_ != nullptr) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
-  absl::Status Commit() {
-    // A statement that returned a row and was not stepped to its end keeps a read open, which
-    // makes COMMIT fail; callers have read what they need by now, so end them here.
-    for (sqlite3_stmt* statement = sqlite3_next_stmt(db_, nullptr); statement != nullptr;
-         statement = sqlite3_next_stmt(db_, statement)) {
-      if (sqlite3_stmt_busy(statement)) sqlite3_reset(statement);
-    }
-    PARLEY_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    db_ = nullptr;
-    return absl::OkStatus();
-  }
-
- private:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
-};
+// The version whose migration re-chains the audit log (C++ work after its SQL).
+constexpr int kAuditByCollaborationVersion = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Names and JSON.
-
-// Names may be echoed in messages, but escaped so that a hostile name cannot forge extra lines.
-std::string Quote(std::string_view name) {
-  return absl::StrCat("'", absl::CHexEscape(absl::string_view(name.data(), name.size())), "'");
-}
 
 bool IsPartyName(std::string_view name) {
   if (name.empty() || name.size() > 64 || !absl::ascii_isalnum(name[0])) return false;
@@ -319,24 +187,6 @@ absl::Status CheckAction(std::string_view action) {
   return absl::InvalidArgumentError(absl::StrCat("invalid audit action ", Quote(action)));
 }
 
-// Canonical text of a JSON value: nlohmann objects are ordered maps, so keys come out sorted and
-// the same value always dumps to the same bytes. Dump throws on invalid UTF-8; that exception is
-// turned into a status here, at the edge.
-absl::StatusOr<std::string> Canonical(const Json& value, absl::string_view what) {
-  try {
-    return value.dump();
-  } catch (const Json::exception&) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " contains text that is not UTF-8"));
-  }
-}
-
-// Parses `text` as a JSON object (the parser rejects invalid UTF-8 too).
-std::optional<Json> ParseObject(std::string_view text) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || !value.is_object()) return std::nullopt;
-  return value;
-}
-
 Json StringArray(const std::vector<std::string>& values) {
   Json array = Json::array();
   for (const std::string& value : values) array.push_back(value);
@@ -377,44 +227,6 @@ Json Abilities(const Member& member) {
   if (member.can_query) abilities.push_back("query");
   if (member.can_receive) abilities.push_back("receive");
   return abilities;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Audit chain.
-
-// hash = SHA-256(prev_hash "\n" canonical JSON of the entry's fields). `details` enters as a
-// JSON value, so the hashed document is itself canonical JSON that any member can rebuild.
-absl::StatusOr<std::string> EntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
-                                      std::string_view collaboration, std::string_view actor,
-                                      std::string_view action, const Json& details) {
-  Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
-                   {"actor", actor}, {"action", action}, {"details", details}};
-  PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
-  std::string input(prev_hash);
-  input += '\n';
-  input += text;
-  return crypto::Sha256Hex(input);
-}
-
-// Appends one entry and moves the head. Must run inside a write transaction.
-absl::Status AppendAuditEntry(sqlite3* db, int64_t time, std::string_view collaboration,
-                              std::string_view actor, std::string_view action,
-                              const Json& details) {
-  PARLEY_ASSIGN_OR_RETURN(std::string details_text, Canonical(details, "audit details"));
-  PARLEY_ASSIGN_OR_RETURN(Statement head,
-                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
-  PARLEY_ASSIGN_OR_RETURN(bool found, head.Step());
-  if (!found) return absl::InternalError("catalog: the audit head is missing");
-  int64_t seq = head.Int(0) + 1;
-  std::string prev_hash = head.Text(1);
-  PARLEY_ASSIGN_OR_RETURN(std::string hash,
-                          EntryHash(prev_hash, seq, time, collaboration, actor, action, details));
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO audit (seq, time, collaboration, actor, action, "
-                               "details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               seq, time, collaboration, actor, action, details_text, prev_hash,
-                               hash));
-  return Write(db, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -593,14 +405,119 @@ AnalysisTemplate ReadTemplate(const Statement& statement) {
   return analysis;
 }
 
-absl::Status ApplyMigrations(sqlite3* db) {
+absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id) {
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(
+          db, absl::StrCat(kTableColumns, "WHERE t.collaboration_id = ? ORDER BY t.name")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  std::vector<Table> tables;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    PARLEY_ASSIGN_OR_RETURN(Table table, ReadTable(statement));
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
+absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t collaboration_id) {
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(
+          db, absl::StrCat(kTemplateColumns, "WHERE t.collaboration_id = ? ORDER BY t.id")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  std::vector<AnalysisTemplate> templates;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    templates.push_back(ReadTemplate(statement));
+  }
+  return templates;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy state and the audit chains.
+
+// The collaboration's records and their digest, read in the caller's transaction; nullopt when
+// the collaboration has no record.
+absl::StatusOr<std::optional<PolicySnapshot>> ReadPolicySnapshot(sqlite3* db,
+                                                                 std::string_view name) {
+  PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, FindCollaborationId(db, name));
+  if (!id.has_value()) return std::nullopt;
+  PolicySnapshot snapshot;
+  PARLEY_ASSIGN_OR_RETURN(snapshot.collaboration, ReadCollaboration(db, name));
+  PARLEY_ASSIGN_OR_RETURN(snapshot.tables, ReadTables(db, *id));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates, ReadTemplates(db, *id));
+  snapshot.digest = PolicyStateDigest(snapshot.collaboration, snapshot.tables, templates);
+  return snapshot;
+}
+
+// The policy digest an audit entry of `collaboration` records: "" for catalog-wide entries and
+// for a collaboration without a record.
+absl::StatusOr<std::string> PolicyState(sqlite3* db, std::string_view collaboration) {
+  if (collaboration.empty()) return std::string();
+  PARLEY_ASSIGN_OR_RETURN(std::optional<PolicySnapshot> snapshot,
+                          ReadPolicySnapshot(db, collaboration));
+  return snapshot.has_value() ? snapshot->digest : std::string();
+}
+
+// Every mutating call checks this first, inside its write transaction: the policy state must
+// still be the one the collaboration's audit head records. Otherwise someone changed the catalog
+// without Parley; acting now would run queries under rules nobody set through Parley, and the
+// entry appended would record the edited state as if Parley had made it, hiding the edit.
+absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration) {
+  if (collaboration.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> state = PolicyState(db, collaboration);
+  absl::StatusOr<std::optional<std::string>> recorded = internal::HeadState(db, collaboration);
+  if (state.ok() && recorded.ok() && *state == recorded->value_or("")) return absl::OkStatus();
+  if (!recorded.ok() && !absl::IsFailedPrecondition(recorded.status())) return recorded.status();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "collaboration ", Quote(collaboration),
+      " was changed outside Parley: its catalog records no longer match its audit log, so "
+      "nothing can change or run in it until the catalog is restored (see 'parley audit verify "
+      "-c ",
+      std::string(collaboration), "')"));
+}
+
+// Appends an entry recording the collaboration's policy state after the change. Must run inside
+// the write transaction that made the change.
+absl::Status AppendAuditEntry(sqlite3* db, int64_t time, std::string_view collaboration,
+                              std::string_view actor, std::string_view action,
+                              const Json& details) {
+  PARLEY_ASSIGN_OR_RETURN(std::string state, PolicyState(db, collaboration));
+  return internal::AppendEntry(db, time, collaboration, actor, action, details, state);
+}
+
+// Schema version 3: re-chains the log by collaboration, then records in every chain that it was
+// re-chained and what the old catalog-wide chain's verification found, with the state it now
+// commits to. Entries before the upgrade carry no state (it was never recorded); from this entry
+// on every state is checked.
+absl::Status MigrateAuditToCollaborationChains(sqlite3* db, int64_t now) {
+  PARLEY_ASSIGN_OR_RETURN(internal::LegacyChain legacy, internal::RechainByCollaboration(db));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  for (const std::string& chain : chains) {
+    Json details = {{"schema_version", kAuditByCollaborationVersion},
+                    {"legacy_chain", legacy.verdict},
+                    {"legacy_head", legacy.head},
+                    {"legacy_entries", legacy.entries}};
+    PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, chain, "parley", "audit.migrated", details));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
   // Read the version inside the write lock so two processes opening a new catalog at once
   // cannot both run the same migration.
-  PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
-                          Statement::Prepare(db, "PRAGMA user_version"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
-  int64_t version = has_row ? version_statement.Int(0) : 0;
+  int64_t version = 0;
+  {
+    // Scoped: a statement left open would keep the schema locked (migration 3 drops a table).
+    PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
+                            Statement::Prepare(db, "PRAGMA user_version"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
+    if (has_row) version = version_statement.Int(0);
+  }
   if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "the catalog has schema version %d but this parley knows only up to version %d; "
@@ -609,6 +526,10 @@ absl::Status ApplyMigrations(sqlite3* db) {
   }
   for (int64_t next = version; next < kSchemaVersion; ++next) {
     PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+    // A new catalog has no entries to re-chain, but still gets its per-collaboration layout.
+    if (next + 1 == kAuditByCollaborationVersion) {
+      PARLEY_RETURN_IF_ERROR(MigrateAuditToCollaborationChains(db, now));
+    }
   }
   if (version < kSchemaVersion) {
     PARLEY_RETURN_IF_ERROR(
@@ -721,16 +642,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Cloc
   }
   PARLEY_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = ON"));
   // WAL lets readers (list, verify) proceed while a writer holds the lock.
-  PARLEY_ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db.get(), "PRAGMA journal_mode = WAL"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_mode, wal.Step());
-  if (!has_mode || wal.Text(0) != "wal") {
-    return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
+  {
+    // Scoped so that the statement is finished before the migrations change the schema.
+    PARLEY_ASSIGN_OR_RETURN(Statement wal,
+                            Statement::Prepare(db.get(), "PRAGMA journal_mode = WAL"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_mode, wal.Step());
+    if (!has_mode || wal.Text(0) != "wal") {
+      return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
+    }
   }
-  PARLEY_RETURN_IF_ERROR(ApplyMigrations(db.get()));
+  Clock store_clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
+  PARLEY_RETURN_IF_ERROR(ApplyMigrations(db.get(), store_clock()));
 
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
-  impl->clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
+  impl->clock = std::move(store_clock);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -755,6 +681,7 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration.name));
   PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> existing,
                           FindCollaborationId(db, collaboration.name));
   if (existing.has_value()) {
@@ -820,6 +747,15 @@ absl::StatusOr<std::vector<Collaboration>> Store::ListCollaborations() {
   return collaborations;
 }
 
+absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name) {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(std::optional<PolicySnapshot> snapshot, ReadPolicySnapshot(db, name));
+  if (!snapshot.has_value()) return CollaborationNotFound(name);
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return *std::move(snapshot);
+}
+
 absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
                               const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
@@ -827,6 +763,7 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
                           FindMember(db, collaboration_id, member.name));
@@ -852,6 +789,7 @@ absl::Status Store::SetMemberStatus(const std::string& collaboration, const std:
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(Member existing, GetMember(db, collaboration_id, collaboration, member));
   PARLEY_RETURN_IF_ERROR(
@@ -911,6 +849,7 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor) {
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, table.collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, table.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, table.collaboration, table.owner).status());
@@ -954,18 +893,7 @@ absl::StatusOr<std::vector<Table>> Store::ListTables(const std::string& collabor
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTableColumns, "WHERE t.collaboration_id = ? ORDER BY t.name")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<Table> tables;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    PARLEY_ASSIGN_OR_RETURN(Table table, ReadTable(statement));
-    tables.push_back(std::move(table));
-  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<Table> tables, ReadTables(db, collaboration_id));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return tables;
 }
@@ -977,6 +905,7 @@ absl::Status Store::SetRule(const std::string& collaboration, const std::string&
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing, FindTable(db, collaboration_id, table));
   if (!existing.has_value()) return TableNotFound(table, collaboration);
@@ -993,14 +922,31 @@ absl::Status Store::SetRule(const std::string& collaboration, const std::string&
   return transaction.Commit();
 }
 
-absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
+namespace {
+
+// RecordQuery and RecordDelivery: `checked_policy` is the digest the query was checked against,
+// or nullopt for an outcome that releases nothing (a rejection).
+absl::StatusOr<Delivery> InsertQuery(sqlite3* db, int64_t now, QueryRecord query,
+                                     const std::optional<std::string>& checked_policy) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
   PARLEY_ASSIGN_OR_RETURN(std::string receivers,
                           Canonical(StringArray(query.receivers), "the receivers"));
   PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, query.collaboration));
+  Delivery delivery;
+  if (checked_policy.has_value()) {
+    // Same transaction as the insert below: no change can land between this comparison and the
+    // record that releases the result.
+    PARLEY_ASSIGN_OR_RETURN(std::string policy, PolicyState(db, query.collaboration));
+    if (policy != *checked_policy) {
+      delivery.policy_changed = true;
+      query.status = QueryStatus::kFailed;
+      query.error = kPolicyChangedError;
+      query.result_path.clear();
+      query.row_count = 0;
+    }
+  }
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, query.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, query.collaboration, query.runner).status());
@@ -1013,18 +959,33 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
                                QueryStatusName(query.status), query.verdict_json,
                                query.rendered_sql, receivers, tables, query.result_path,
                                query.row_count, query.error, now, query.template_id));
-  int64_t id = sqlite3_last_insert_rowid(db);
+  delivery.id = sqlite3_last_insert_rowid(db);
   // Metadata only: the SQL text, the verdict and the error message can all quote data values
   // (literals, DuckDB conversion errors), so none of them enters the shared log.
-  Json details = {{"query_id", id},
+  Json details = {{"query_id", delivery.id},
                   {"tables", StringArray(query.tables)},
                   {"receivers", StringArray(query.receivers)}};
   if (query.status == QueryStatus::kSucceeded) details["row_count"] = query.row_count;
   if (!query.template_id.empty()) details["template_id"] = query.template_id;
+  // The one failure whose cause is not data: the policy moved under the run.
+  if (delivery.policy_changed) details["policy_changed"] = true;
   PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, query.collaboration, query.runner,
                                           "query." + QueryStatusName(query.status), details));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return id;
+  return delivery;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
+  PARLEY_ASSIGN_OR_RETURN(Delivery delivery,
+                          InsertQuery(impl_->handle(), impl_->clock(), query, std::nullopt));
+  return delivery.id;
+}
+
+absl::StatusOr<Delivery> Store::RecordDelivery(const QueryRecord& query,
+                                               const std::string& checked_policy) {
+  return InsertQuery(impl_->handle(), impl_->clock(), query, checked_policy);
 }
 
 absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::string& actor) {
@@ -1036,6 +997,7 @@ absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, analysis.collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, analysis.collaboration));
   PARLEY_RETURN_IF_ERROR(GetMember(db, collaboration_id, analysis.collaboration, actor).status());
   PARLEY_ASSIGN_OR_RETURN(
@@ -1066,17 +1028,8 @@ absl::StatusOr<std::vector<AnalysisTemplate>> Store::ListTemplates(
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTemplateColumns, "WHERE t.collaboration_id = ? ORDER BY t.id")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<AnalysisTemplate> templates;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    templates.push_back(ReadTemplate(statement));
-  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates,
+                          ReadTemplates(db, collaboration_id));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return templates;
 }
@@ -1154,6 +1107,7 @@ absl::Status Store::AppendAudit(const std::string& collaboration, const std::str
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   if (!collaboration.empty()) {
     PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
   }
@@ -1165,7 +1119,8 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   std::string sql =
-      "SELECT seq, time, collaboration, actor, action, details_json, prev_hash, hash FROM audit ";
+      "SELECT seq, time, collaboration, actor, action, details_json, prev_hash, hash, "
+      "state_sha256 FROM audit ";
   if (!collaboration.empty()) {
     PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
     sql += "WHERE collaboration = ? ";
@@ -1178,93 +1133,50 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
     PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
     if (!row) break;
     entries.push_back({statement.Int(0), statement.Int(1), statement.Text(2), statement.Text(3),
-                       statement.Text(4), statement.Text(5), statement.Text(6), statement.Text(7)});
+                       statement.Text(4), statement.Text(5), statement.Text(6), statement.Text(7),
+                       statement.Text(8)});
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return entries;
 }
 
-absl::StatusOr<AuditVerification> Store::VerifyAudit() {
+absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collaboration) {
   sqlite3* db = impl_->handle();
-  // One read transaction: the head and the rows come from the same snapshot even while another
-  // process appends.
+  // One read transaction: the head, the rows and the policy state come from the same snapshot
+  // even while another process appends.
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  AuditVerification verification;
-  auto fail = [&verification](std::string problem) {
-    verification.ok = false;
-    verification.problem = std::move(problem);
-    return verification;
-  };
-
-  PARLEY_ASSIGN_OR_RETURN(Statement head,
-                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_head, head.Step());
-  if (!has_head) return fail("the audit head is missing");
-  int64_t head_seq = head.Int(0);
-  std::string head_hash = head.Text(1);
-
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement rows,
-      Statement::Prepare(db,
-                         "SELECT seq, time, collaboration, actor, action, details_json, "
-                         "prev_hash, hash FROM audit ORDER BY seq"));
-  int64_t expected_seq = 1;
-  std::string prev_hash = kZeroHash;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
-    if (!row) break;
-    int64_t seq = rows.Int(0);
-    if (seq != expected_seq) {
-      return fail(absl::StrFormat("audit entry %d is missing or out of order", expected_seq));
-    }
-    // A row that does not point at its predecessor's hash was moved, or its predecessor was
-    // replaced; either way the order can no longer be trusted from here on.
-    if (rows.Text(6) != prev_hash) {
-      if (seq == 1) return fail("audit entry 1 was edited: it does not start the chain");
-      return fail(absl::StrFormat(
-          "audit entry %d does not chain to entry %d: entries were reordered, removed or "
-          "rewritten",
-          seq, seq - 1));
-    }
-    std::string edited =
-        absl::StrFormat("audit entry %d was edited: its hash does not match its contents", seq);
-    // Details are hashed as a JSON value; requiring the stored text to be canonical too means
-    // even a whitespace change to a row is reported.
-    std::string details_text = rows.Text(5);
-    std::optional<Json> details = ParseObject(details_text);
-    if (!details.has_value() || details->dump() != details_text) return fail(edited);
-    absl::StatusOr<std::string> hash =
-        EntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4), *details);
-    if (!hash.ok() || *hash != rows.Text(7)) return fail(edited);
-    prev_hash = *hash;
-    verification.entries = seq;
-    ++expected_seq;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  if (collaboration.empty() ||
+      std::find(chains.begin(), chains.end(), collaboration) == chains.end()) {
+    return CollaborationNotFound(collaboration);
   }
-
-  int64_t last_seq = expected_seq - 1;
-  if (head_seq > last_seq) {
-    int64_t missing = head_seq - last_seq;
-    if (missing == 1) {
-      return fail(
-          absl::StrFormat("the last audit entry is missing (head records entry %d)", head_seq));
-    }
-    return fail(absl::StrFormat("the last %d audit entries are missing (head records entry %d)",
-                                missing, head_seq));
-  }
-  if (head_seq < last_seq) {
-    verification.entries = head_seq;
-    return fail(
-        absl::StrFormat("audit entry %d was added outside the catalog: the head records entry %d",
-                        head_seq + 1, head_seq));
-  }
-  if (head_hash != prev_hash) {
-    if (last_seq == 0) return fail("the audit head was edited");
-    verification.entries = last_seq - 1;
-    return fail(
-        absl::StrFormat("audit entry %d was edited: it does not match the audit head", last_seq));
-  }
+  PARLEY_ASSIGN_OR_RETURN(AuditVerification verification,
+                          internal::VerifyChain(db, collaboration, PolicyState(db, collaboration)));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return verification;
+}
+
+absl::StatusOr<AuditVerification> Store::VerifyAudit() {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  AuditVerification all;
+  for (const std::string& chain : chains) {
+    PARLEY_ASSIGN_OR_RETURN(AuditVerification verification,
+                            internal::VerifyChain(db, chain, PolicyState(db, chain)));
+    all.entries += verification.entries;
+    if (!verification.ok) {
+      all.ok = false;
+      all.heads.clear();
+      all.problem = chain.empty()
+                        ? absl::StrCat("catalog-wide actions: ", verification.problem)
+                        : absl::StrCat("collaboration ", Quote(chain), ": ", verification.problem);
+      return all;
+    }
+    all.heads.merge(verification.heads);
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return all;
 }
 
 }  // namespace parley::catalog

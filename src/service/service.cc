@@ -224,6 +224,10 @@ struct Service::Impl {
       const catalog::Collaboration& collaboration) {
     PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
                             store->ListTables(collaboration.name));
+    return TablesOfActiveMembers(collaboration, std::move(tables));
+  }
+  static std::vector<catalog::Table> TablesOfActiveMembers(
+      const catalog::Collaboration& collaboration, std::vector<catalog::Table> tables) {
     std::vector<catalog::Table> active;
     for (catalog::Table& table : tables) {
       for (const catalog::Member& member : collaboration.members) {
@@ -244,19 +248,25 @@ struct Service::Impl {
     catalog::Collaboration collaboration;
     catalog::Member member;
     std::vector<catalog::Table> tables;
+    // The digest of the policy state `collaboration` and `tables` were read from (one
+    // transaction): the result is released only if it is still the digest at delivery.
+    std::string policy_digest;
   };
 
   absl::StatusOr<QueryContext> LoadQueryContext(const std::string& actor,
                                                 const std::string& collaboration) {
     QueryContext context;
-    PARLEY_ASSIGN_OR_RETURN(context.collaboration, store->GetCollaboration(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(catalog::PolicySnapshot snapshot,
+                            store->GetPolicySnapshot(collaboration));
+    context.collaboration = std::move(snapshot.collaboration);
+    context.policy_digest = std::move(snapshot.digest);
     PARLEY_ASSIGN_OR_RETURN(context.member, ActiveMember(context.collaboration, actor));
     if (!context.member.can_query) {
       return absl::PermissionDeniedError(
           absl::StrCat("member '", actor, "' does not have the 'query' ability in collaboration '",
                        collaboration, "' (abilities: ", Abilities(context.member), ")"));
     }
-    PARLEY_ASSIGN_OR_RETURN(context.tables, ActiveTables(context.collaboration));
+    context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
     return context;
   }
 
@@ -309,6 +319,13 @@ struct Service::Impl {
     }
     explanation.front_end_micros = MicrosSince(start);
     return explanation;
+  }
+
+  static absl::Status PolicyChanged(const std::string& collaboration, int64_t query_id) {
+    return absl::AbortedError(absl::StrCat(
+        "query ", query_id, " failed: the policy of collaboration '", collaboration,
+        "' changed during the run (a rule, table, member or template), so nothing was released; "
+        "run it again to have it checked against the policy now in force"));
   }
 
   // Checks and runs a request whose receivers are validated; records and audits the outcome.
@@ -870,10 +887,17 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);
+  if (options.before_delivery) options.before_delivery();
+  // Delivery: the outcome is recorded, and released, only if the policy the query was checked
+  // against is still the policy now — the store compares the digests in the transaction that
+  // records it. A failure is an outcome too: its message came from a run the policy may no
+  // longer allow.
   if (!result.ok()) {
     record.status = catalog::QueryStatus::kFailed;
     record.error = std::string(result.status().message());
-    PARLEY_RETURN_IF_ERROR(store->RecordQuery(record).status());
+    PARLEY_ASSIGN_OR_RETURN(catalog::Delivery delivery,
+                            store->RecordDelivery(record, context.policy_digest));
+    if (delivery.policy_changed) return PolicyChanged(collaboration, delivery.id);
     return result.status();
   }
   // The result is stored once, for its receivers; the name is unique before the query id exists.
@@ -885,13 +909,14 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.status = catalog::QueryStatus::kSucceeded;
   record.result_path = path.string();
   record.row_count = static_cast<int64_t>(result->rows.size());
-  absl::StatusOr<int64_t> id = store->RecordQuery(record);
-  if (!id.ok()) {
+  absl::StatusOr<catalog::Delivery> delivery = store->RecordDelivery(record, context.policy_digest);
+  if (!delivery.ok() || delivery->policy_changed) {
     std::error_code ignored;
-    fs::remove(path, ignored);  // no record, no result: nothing is left half-written
-    return id.status();
+    fs::remove(path, ignored);  // no record or no release: no result is left behind
+    if (!delivery.ok()) return delivery.status();
+    return PolicyChanged(collaboration, delivery->id);
   }
-  outcome.query_id = *id;
+  outcome.query_id = delivery->id;
   outcome.row_count = record.row_count;
   if (std::find(request.receivers.begin(), request.receivers.end(), actor) !=
       request.receivers.end()) {
@@ -945,6 +970,39 @@ absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
 
 absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
   return impl_->store->VerifyAudit();
+}
+
+absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit(const std::string& actor,
+                                                                const std::string& collaboration,
+                                                                const std::string& expected_head) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  std::string expected = absl::AsciiStrToLower(expected_head);
+  if (!expected.empty() && (expected.size() != 64 ||
+                            expected.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        "an expected head is a hash of 64 hexadecimal characters, as 'audit verify' prints it");
+  }
+  PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification verification,
+                          impl_->store->VerifyAudit(collaboration));
+  if (!verification.ok || expected.empty()) return verification;
+  // The chain verified, so its hashes are sound: the expected head must be one of them. An
+  // earlier head is fine (the log grew since); one the chain lacks means the log was cut back or
+  // rewritten after the member noted it.
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::AuditEntry> entries,
+                          impl_->store->ListAudit(collaboration));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].hash != expected) continue;
+    verification.expected_head_seq = entries[i].seq;
+    verification.entries_after_expected_head = static_cast<int64_t>(entries.size() - i - 1);
+    return verification;
+  }
+  verification.ok = false;
+  verification.heads.clear();
+  verification.problem =
+      absl::StrCat("the expected head ", expected,
+                   " is not in the chain: entries were removed or rewritten since it was noted");
+  return verification;
 }
 
 }  // namespace parley::service

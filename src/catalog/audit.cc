@@ -1,0 +1,381 @@
+#include "catalog/audit.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "crypto/sha256.h"
+
+namespace parley::catalog {
+
+std::string PolicyStateDigest(const Collaboration& collaboration, const std::vector<Table>& tables,
+                              const std::vector<AnalysisTemplate>& templates) {
+  using Json = internal::Json;
+  // Rules, schemas and parameters enter as the text stored (already canonical): any edit of that
+  // text is a change, even one a parser would read the same way.
+  std::vector<const Member*> members;
+  for (const Member& member : collaboration.members) members.push_back(&member);
+  std::sort(members.begin(), members.end(),
+            [](const Member* a, const Member* b) { return a->name < b->name; });
+  Json member_list = Json::array();
+  for (const Member* member : members) {
+    member_list.push_back({{"name", member->name},
+                           {"can_query", member->can_query},
+                           {"can_receive", member->can_receive},
+                           {"status", MemberStatusName(member->status)}});
+  }
+  std::vector<const Table*> sorted_tables;
+  for (const Table& table : tables) sorted_tables.push_back(&table);
+  std::sort(sorted_tables.begin(), sorted_tables.end(),
+            [](const Table* a, const Table* b) { return a->name < b->name; });
+  Json table_list = Json::array();
+  for (const Table* table : sorted_tables) {
+    Json schema = Json::array();
+    for (const Column& column : table->source_schema) {
+      schema.push_back({{"name", column.name}, {"type", column.type}});
+    }
+    table_list.push_back({{"name", table->name},
+                          {"owner", table->owner},
+                          {"kind", SourceKindName(table->kind)},
+                          {"location", table->location},
+                          {"source_schema", schema},
+                          {"allowed_columns", table->allowed_columns},
+                          {"rule", table->rule_json ? Json(*table->rule_json) : Json(nullptr)}});
+  }
+  std::vector<const AnalysisTemplate*> sorted_templates;
+  for (const AnalysisTemplate& analysis : templates) sorted_templates.push_back(&analysis);
+  std::sort(sorted_templates.begin(), sorted_templates.end(),
+            [](const AnalysisTemplate* a, const AnalysisTemplate* b) { return a->id < b->id; });
+  Json template_list = Json::array();
+  for (const AnalysisTemplate* analysis : sorted_templates) {
+    template_list.push_back({{"id", analysis->id},
+                             {"name", analysis->name},
+                             {"author", analysis->author},
+                             {"sql", analysis->sql},
+                             {"parameters", analysis->parameters_json}});
+  }
+  Json state = {{"collaboration",
+                 {{"name", collaboration.name},
+                  {"description", collaboration.description},
+                  {"creator", collaboration.creator},
+                  {"query_logging", collaboration.query_logging}}},
+                {"members", member_list},
+                {"tables", table_list},
+                {"templates", template_list}};
+  // Records read from SQLite may hold bytes that are not UTF-8 only if the file was edited; dump
+  // them replaced rather than fail, so such a state still gets a digest (that matches nothing).
+  return crypto::Sha256Hex(state.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+namespace internal {
+namespace {
+
+// hash = SHA-256(prev_hash "\n" canonical JSON of the entry's fields). `details` enters as a
+// JSON value, so the hashed document is itself canonical JSON that any member can rebuild.
+absl::StatusOr<std::string> EntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
+                                      std::string_view collaboration, std::string_view actor,
+                                      std::string_view action, const Json& details,
+                                      std::string_view state) {
+  Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
+                   {"actor", actor}, {"action", action}, {"details", details},
+                   {"state", state}};
+  PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
+  std::string input(prev_hash);
+  input += '\n';
+  input += text;
+  return crypto::Sha256Hex(input);
+}
+
+// The hash of entries written before schema version 3: the same document without "state".
+absl::StatusOr<std::string> LegacyEntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
+                                            std::string_view collaboration, std::string_view actor,
+                                            std::string_view action, const Json& details) {
+  Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
+                   {"actor", actor}, {"action", action}, {"details", details}};
+  PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
+  std::string input(prev_hash);
+  input += '\n';
+  input += text;
+  return crypto::Sha256Hex(input);
+}
+
+struct Head {
+  int64_t seq = 0;
+  std::string hash;
+};
+
+absl::StatusOr<std::optional<Head>> ReadHead(sqlite3* db, std::string_view collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(db, "SELECT seq, hash FROM audit_heads WHERE collaboration = ?"));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
+  if (!found) return std::nullopt;
+  return Head{statement.Int(0), statement.Text(1)};
+}
+
+absl::Status WriteHead(sqlite3* db, std::string_view collaboration, int64_t seq,
+                       std::string_view hash) {
+  return Write(db,
+               "INSERT INTO audit_heads (collaboration, seq, hash) VALUES (?, ?, ?) "
+               "ON CONFLICT (collaboration) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+               collaboration, seq, hash);
+}
+
+// The pre-version-3 verification of the single catalog-wide chain against `audit_head`, kept
+// only for the migration, which records its outcome before the entries are re-chained.
+absl::StatusOr<std::string> VerifyLegacyChain(sqlite3* db, std::string* head_hash,
+                                              int64_t* entries) {
+  PARLEY_ASSIGN_OR_RETURN(Statement head,
+                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
+  PARLEY_ASSIGN_OR_RETURN(bool has_head, head.Step());
+  int64_t head_seq = has_head ? head.Int(0) : 0;
+  *head_hash = has_head ? head.Text(1) : "";
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement rows,
+      Statement::Prepare(db,
+                         "SELECT seq, time, collaboration, actor, action, details_json, "
+                         "prev_hash, hash FROM audit ORDER BY seq"));
+  int64_t expected_seq = 1;
+  std::string prev_hash(kZeroHash);
+  std::string problem;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+    if (!row) break;
+    ++*entries;
+    if (!problem.empty()) continue;
+    int64_t seq = rows.Int(0);
+    if (seq != expected_seq) {
+      problem = absl::StrFormat("audit entry %d is missing or out of order", expected_seq);
+      continue;
+    }
+    if (rows.Text(6) != prev_hash) {
+      problem = absl::StrFormat("audit entry %d does not chain to the entry before it", seq);
+      continue;
+    }
+    std::string details_text = rows.Text(5);
+    std::optional<Json> details = ParseObject(details_text);
+    absl::StatusOr<std::string> hash =
+        details.has_value() && details->dump() == details_text
+            ? LegacyEntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4),
+                              *details)
+            : absl::StatusOr<std::string>(absl::InvalidArgumentError(""));
+    if (!hash.ok() || *hash != rows.Text(7)) {
+      problem = absl::StrFormat("audit entry %d was edited", seq);
+      continue;
+    }
+    prev_hash = *hash;
+    ++expected_seq;
+  }
+  if (!problem.empty()) return problem;
+  if (!has_head) return std::string("the audit head is missing");
+  if (head_seq != expected_seq - 1 || *head_hash != prev_hash) {
+    return absl::StrFormat("the audit head records entry %d but the log ends at entry %d", head_seq,
+                           expected_seq - 1);
+  }
+  return std::string("intact");
+}
+
+}  // namespace
+
+absl::Status AppendEntry(sqlite3* db, int64_t time, std::string_view collaboration,
+                         std::string_view actor, std::string_view action, const Json& details,
+                         std::string_view state) {
+  PARLEY_ASSIGN_OR_RETURN(std::string details_text, Canonical(details, "audit details"));
+  // Sequence numbers order entries across the catalog; a chain's order is its subsequence.
+  PARLEY_ASSIGN_OR_RETURN(Statement last,
+                          Statement::Prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit"));
+  PARLEY_ASSIGN_OR_RETURN(bool has_last, last.Step());
+  if (!has_last) return absl::InternalError("catalog: cannot number the audit entry");
+  int64_t seq = last.Int(0) + 1;
+  PARLEY_ASSIGN_OR_RETURN(std::optional<Head> head, ReadHead(db, collaboration));
+  std::string prev_hash = head.has_value() ? head->hash : std::string(kZeroHash);
+  PARLEY_ASSIGN_OR_RETURN(std::string hash, EntryHash(prev_hash, seq, time, collaboration, actor,
+                                                      action, details, state));
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "INSERT INTO audit (seq, time, collaboration, actor, action, "
+                               "details_json, prev_hash, hash, state_sha256) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               seq, time, collaboration, actor, action, details_text, prev_hash,
+                               hash, state));
+  return WriteHead(db, collaboration, seq, hash);
+}
+
+absl::StatusOr<std::optional<std::string>> HeadState(sqlite3* db, std::string_view collaboration) {
+  absl::Status damaged = absl::FailedPreconditionError("the audit head does not match the log");
+  PARLEY_ASSIGN_OR_RETURN(std::optional<Head> head, ReadHead(db, collaboration));
+  if (!head.has_value()) {
+    PARLEY_ASSIGN_OR_RETURN(Statement any,
+                            Statement::Prepare(db, "SELECT 1 FROM audit WHERE collaboration = ?"));
+    PARLEY_RETURN_IF_ERROR(any.Bind(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(bool has_entries, any.Step());
+    if (has_entries) return damaged;
+    return std::nullopt;
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement entry,
+      Statement::Prepare(db, "SELECT collaboration, hash, state_sha256 FROM audit WHERE seq = ?"));
+  PARLEY_RETURN_IF_ERROR(entry.Bind(head->seq));
+  PARLEY_ASSIGN_OR_RETURN(bool found, entry.Step());
+  if (!found || entry.Text(0) != collaboration || entry.Text(1) != head->hash) return damaged;
+  return entry.Text(2);
+}
+
+absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view collaboration,
+                                              const absl::StatusOr<std::string>& current_state) {
+  AuditVerification verification;
+  auto fail = [&verification](std::string problem) {
+    verification.ok = false;
+    verification.problem = std::move(problem);
+    return verification;
+  };
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement rows,
+      Statement::Prepare(db,
+                         "SELECT seq, time, collaboration, actor, action, details_json, "
+                         "prev_hash, hash, state_sha256 FROM audit WHERE collaboration = ? "
+                         "ORDER BY seq"));
+  PARLEY_RETURN_IF_ERROR(rows.Bind(collaboration));
+  std::string prev_hash(kZeroHash);
+  int64_t prev_seq = 0;
+  std::string last_state;
+  // Every entry's seq and hash, for comparing with the head afterwards.
+  std::vector<std::pair<int64_t, std::string>> chain;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+    if (!row) break;
+    int64_t seq = rows.Int(0);
+    // A row that does not point at its predecessor's hash was moved, or its predecessor was
+    // removed or replaced; either way the order can no longer be trusted from here on.
+    if (rows.Text(6) != prev_hash) {
+      if (prev_seq == 0) {
+        return fail(absl::StrFormat(
+            "audit entry %d does not start the chain: entries before it were removed, or it was "
+            "rewritten",
+            seq));
+      }
+      return fail(absl::StrFormat(
+          "audit entry %d does not chain to entry %d: entries were reordered, removed or "
+          "rewritten",
+          seq, prev_seq));
+    }
+    std::string edited =
+        absl::StrFormat("audit entry %d was edited: its hash does not match its contents", seq);
+    // Details are hashed as a JSON value; requiring the stored text to be canonical too means
+    // even a whitespace change to a row is reported.
+    std::string details_text = rows.Text(5);
+    std::optional<Json> details = ParseObject(details_text);
+    if (!details.has_value() || details->dump() != details_text) return fail(edited);
+    absl::StatusOr<std::string> hash =
+        EntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4), *details,
+                  rows.Text(8));
+    if (!hash.ok() || *hash != rows.Text(7)) return fail(edited);
+    prev_hash = *hash;
+    prev_seq = seq;
+    last_state = rows.Text(8);
+    chain.emplace_back(seq, *hash);
+    ++verification.entries;
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(std::optional<Head> head, ReadHead(db, collaboration));
+  if (!head.has_value()) {
+    if (!chain.empty()) return fail("the audit head is missing");
+  } else if (head->seq > prev_seq) {
+    if (chain.empty()) {
+      return fail(
+          absl::StrFormat("every audit entry is missing (the head records entry %d)", head->seq));
+    }
+    return fail(
+        absl::StrFormat("the audit entries after entry %d are missing (the head records entry %d)",
+                        prev_seq, head->seq));
+  } else if (head->seq < prev_seq) {
+    auto added = std::find_if(chain.begin(), chain.end(),
+                              [&](const auto& entry) { return entry.first > head->seq; });
+    verification.entries = added - chain.begin();
+    return fail(
+        absl::StrFormat("audit entry %d was added outside the catalog: the head records entry %d",
+                        added->first, head->seq));
+  } else if (head->hash != prev_hash) {
+    verification.entries = static_cast<int64_t>(chain.size()) - 1;
+    return fail(
+        absl::StrFormat("audit entry %d was edited: it does not match the audit head", prev_seq));
+  }
+
+  if (!current_state.ok() || *current_state != last_state) {
+    std::string after = chain.empty() ? std::string("; the log has no entry for it")
+                                      : absl::StrFormat(" after audit entry %d", prev_seq);
+    std::string reason =
+        current_state.ok() ? "" : absl::StrCat(" (", current_state.status().message(), ")");
+    return fail(absl::StrCat(
+        "the policy state (members, tables, rules, templates) was changed outside Parley", after,
+        reason));
+  }
+  verification.heads[std::string(collaboration)] = prev_hash;
+  return verification;
+}
+
+absl::StatusOr<std::vector<std::string>> ChainNames(sqlite3* db) {
+  PARLEY_ASSIGN_OR_RETURN(Statement statement,
+                          Statement::Prepare(db,
+                                             "SELECT collaboration FROM audit UNION "
+                                             "SELECT collaboration FROM audit_heads UNION "
+                                             "SELECT name FROM collaborations ORDER BY 1"));
+  std::vector<std::string> names;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    names.push_back(statement.Text(0));
+  }
+  return names;
+}
+
+absl::StatusOr<LegacyChain> RechainByCollaboration(sqlite3* db) {
+  LegacyChain legacy;
+  PARLEY_ASSIGN_OR_RETURN(legacy.verdict, VerifyLegacyChain(db, &legacy.head, &legacy.entries));
+
+  struct Rechained {
+    int64_t seq;
+    std::string prev_hash;
+    std::string hash;
+  };
+  std::vector<Rechained> updates;
+  std::map<std::string, Head> heads;
+  {
+    PARLEY_ASSIGN_OR_RETURN(Statement rows,
+                            Statement::Prepare(db,
+                                               "SELECT seq, time, collaboration, actor, action, "
+                                               "details_json FROM audit ORDER BY seq"));
+    while (true) {
+      PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+      if (!row) break;
+      std::string collaboration = rows.Text(2);
+      auto head = heads.find(collaboration);
+      std::string prev_hash = head == heads.end() ? std::string(kZeroHash) : head->second.hash;
+      // An entry whose details no longer parse was edited before the upgrade (the verdict above
+      // says so); it is hashed over its text as a string, so it keeps failing verification.
+      std::string details_text = rows.Text(5);
+      std::optional<Json> details = ParseObject(details_text);
+      PARLEY_ASSIGN_OR_RETURN(
+          std::string hash,
+          EntryHash(prev_hash, rows.Int(0), rows.Int(1), collaboration, rows.Text(3), rows.Text(4),
+                    details.has_value() ? *details : Json(details_text), ""));
+      updates.push_back({rows.Int(0), prev_hash, hash});
+      heads[collaboration] = Head{rows.Int(0), hash};
+    }
+  }
+  for (const Rechained& update : updates) {
+    PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
+                                 update.prev_hash, update.hash, update.seq));
+  }
+  for (const auto& [collaboration, head] : heads) {
+    PARLEY_RETURN_IF_ERROR(WriteHead(db, collaboration, head.seq, head.hash));
+  }
+  PARLEY_RETURN_IF_ERROR(Exec(db, "DROP TABLE audit_head"));
+  return legacy;
+}
+
+}  // namespace internal
+}  // namespace parley::catalog

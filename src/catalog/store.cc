@@ -35,7 +35,8 @@ using internal::Write;
 //
 // The audit log deliberately stores the collaboration by name with no foreign key: it is a
 // record of what happened and must not depend on (or be cascaded by) the rows it describes.
-// audit_head duplicates the last seq and hash so that truncating the log is detectable.
+// audit_head duplicates the last seq and hash so that truncating the log is detectable (since
+// migration 3, audit_heads does so for each collaboration's chain).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE collaborations (
@@ -127,9 +128,10 @@ CREATE TABLE templates (
 ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
 )sql",
     // 3: one audit chain per collaboration, each entry recording the collaboration's policy
-    // state. The SQL only makes room; ApplyMigrations then re-chains the existing entries
-    // (internal::RechainByCollaboration, which also drops audit_head) and appends an
-    // "audit.migrated" entry to every chain (see kAuditByCollaborationVersion).
+    // state. The SQL only makes room; after the last SQL step ApplyMigrations re-chains the
+    // existing entries (internal::RechainByCollaboration, which also drops audit_head) and
+    // appends an "audit.migrated" entry to every chain (see kAuditByCollaborationVersion). Later
+    // migrations must keep the audit, audit_head and audit_heads tables as this one leaves them.
     R"sql(
 ALTER TABLE audit ADD COLUMN state_sha256 TEXT NOT NULL DEFAULT '';
 CREATE TABLE audit_heads (
@@ -526,10 +528,11 @@ absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
   }
   for (int64_t next = version; next < kSchemaVersion; ++next) {
     PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
-    // A new catalog has no entries to re-chain, but still gets its per-collaboration layout.
-    if (next + 1 == kAuditByCollaborationVersion) {
-      PARLEY_RETURN_IF_ERROR(MigrateAuditToCollaborationChains(db, now));
-    }
+  }
+  // After every SQL step, so that the policy states it records are read with the schema this
+  // binary reads them with. (A new catalog has nothing to re-chain; the step costs nothing.)
+  if (version < kAuditByCollaborationVersion) {
+    PARLEY_RETURN_IF_ERROR(MigrateAuditToCollaborationChains(db, now));
   }
   if (version < kSchemaVersion) {
     PARLEY_RETURN_IF_ERROR(

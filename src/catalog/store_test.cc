@@ -851,6 +851,7 @@ TEST_F(StoreTest, EachCollaborationVerifiesItsOwnChain) {
 struct StateTampering {
   std::string name;
   std::string sql;
+  friend void PrintTo(const StateTampering& tampering, std::ostream* os) { *os << tampering.sql; }
 };
 
 class StoreStateTamperingTest : public StoreTest,

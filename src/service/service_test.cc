@@ -760,6 +760,35 @@ class TemplateServiceTest : public ::testing::Test {
   std::string id_;
 };
 
+// An approval revoked while an approved template runs: the run releases nothing, and the
+// query log of the owner who revoked shows why.
+TEST_F(TemplateServiceTest, AnApprovalRevokedDuringTheRunReleasesNothing) {
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  service_.reset();
+  Options options;
+  options.clock = [] { return 1'700'000'000; };
+  bool revoked = false;
+  options.before_delivery = [&] {
+    if (revoked) return;
+    revoked = true;
+    ASSERT_OK(service_->RevokeTemplate("supplier", "room", id_, "orders"));
+  };
+  ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
+  absl::StatusOr<QueryOutcome> outcome =
+      service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {});
+  EXPECT_TRUE(revoked);
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << outcome.status();
+  EXPECT_THAT(std::string(outcome.status().message()),
+              ::testing::HasSubstr("the policy of collaboration 'room' changed during the run"));
+  ASSERT_OK_AND_ASSIGN(std::vector<catalog::QueryRecord> log,
+                       service_->QueryLog("supplier", "room"));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].status, catalog::QueryStatus::kFailed);
+  EXPECT_EQ(log[0].error, "policy changed during the run");
+  EXPECT_EQ(log[0].template_id, id_);
+}
+
 TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
   ASSERT_OK_AND_ASSIGN(TemplateView view,
                        service_->ShowTemplate("supplier", "room", id_.substr(0, 10)));

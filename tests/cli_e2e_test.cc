@@ -522,38 +522,41 @@ TEST_F(CliE2eTest, APolicyEditedWithSqlIsDetectedAndNothingRuns) {
   const std::string sql = absl::StrCat("SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n ",
                                        kJoin, " GROUP BY r.age_band");
   struct Edit {
-    std::string what;
+    std::string what;  // as the messages name it
     std::string sql;
     std::string undo;
   };
   for (const Edit& edit : std::vector<Edit>{
-           {"rule",
+           {"table 'loyalty' changed",
             "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":2', "
             "'\"minimum\":1') WHERE name = 'loyalty'",
             "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":1', "
             "'\"minimum\":2') WHERE name = 'loyalty'"},
-           {"source", "UPDATE tables SET location = location || '.bak' WHERE name = 'retail'",
+           {"table 'retail' changed",
+            "UPDATE tables SET location = location || '.bak' WHERE name = 'retail'",
             "UPDATE tables SET location = substr(location, 1, length(location) - 4) WHERE name = "
             "'retail'"},
-           {"ability", "UPDATE members SET can_query = 1 WHERE name = 'agency'",
+           {"member 'agency' changed", "UPDATE members SET can_query = 1 WHERE name = 'agency'",
             "UPDATE members SET can_query = 0 WHERE name = 'agency'"},
        }) {
     SCOPED_TRACE(edit.what);
     EditCatalog(edit.sql);
     Outcome verified = As("agency", {"audit", "verify", "-c", "campaign"});
     EXPECT_EQ(verified.exit_code, kExitError);
-    EXPECT_EQ(verified.out,
-              "audit log of campaign TAMPERED: the policy state (members, tables, rules, "
-              "templates) was changed outside Parley after audit entry 7\n");
+    EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign TAMPERED: the policy state "
+                                         "(members, tables, rules, templates) was changed "
+                                         "outside Parley after audit entry 7: ",
+                                         edit.what, "\n"));
     Outcome operator_view = Parley({"audit", "verify"});
     EXPECT_EQ(operator_view.exit_code, kExitError);
     Outcome run = As("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
     EXPECT_EQ(run.exit_code, kExitError);
     EXPECT_EQ(run.out, "");
-    EXPECT_EQ(run.err,
-              "error: collaboration 'campaign' was changed outside Parley: its catalog records no "
-              "longer match its audit log, so nothing can change or run in it until the catalog "
-              "is restored (see 'parley audit verify -c campaign')\n");
+    EXPECT_EQ(run.err, absl::StrCat("error: collaboration 'campaign' was changed outside Parley (",
+                                    edit.what,
+                                    "): its catalog records no longer match its audit log, so "
+                                    "nothing can change or run in it until the catalog is "
+                                    "restored (see 'parley audit verify -c campaign')\n"));
     // Restored, the room verifies and works again.
     EditCatalog(edit.undo);
     Outcome restored = As("agency", {"audit", "verify", "-c", "campaign"});

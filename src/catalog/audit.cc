@@ -7,71 +7,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "crypto/sha256.h"
 
 namespace parley::catalog {
 
 std::string PolicyStateDigest(const Collaboration& collaboration, const std::vector<Table>& tables,
                               const std::vector<AnalysisTemplate>& templates) {
-  using Json = internal::Json;
-  // Rules, schemas and parameters enter as the text stored (already canonical): any edit of that
-  // text is a change, even one a parser would read the same way.
-  std::vector<const Member*> members;
-  for (const Member& member : collaboration.members) members.push_back(&member);
-  std::sort(members.begin(), members.end(),
-            [](const Member* a, const Member* b) { return a->name < b->name; });
-  Json member_list = Json::array();
-  for (const Member* member : members) {
-    member_list.push_back({{"name", member->name},
-                           {"can_query", member->can_query},
-                           {"can_receive", member->can_receive},
-                           {"status", MemberStatusName(member->status)}});
-  }
-  std::vector<const Table*> sorted_tables;
-  for (const Table& table : tables) sorted_tables.push_back(&table);
-  std::sort(sorted_tables.begin(), sorted_tables.end(),
-            [](const Table* a, const Table* b) { return a->name < b->name; });
-  Json table_list = Json::array();
-  for (const Table* table : sorted_tables) {
-    Json schema = Json::array();
-    for (const Column& column : table->source_schema) {
-      schema.push_back({{"name", column.name}, {"type", column.type}});
-    }
-    table_list.push_back({{"name", table->name},
-                          {"owner", table->owner},
-                          {"kind", SourceKindName(table->kind)},
-                          {"location", table->location},
-                          {"source_schema", schema},
-                          {"allowed_columns", table->allowed_columns},
-                          {"rule", table->rule_json ? Json(*table->rule_json) : Json(nullptr)}});
-  }
-  std::vector<const AnalysisTemplate*> sorted_templates;
-  for (const AnalysisTemplate& analysis : templates) sorted_templates.push_back(&analysis);
-  std::sort(sorted_templates.begin(), sorted_templates.end(),
-            [](const AnalysisTemplate* a, const AnalysisTemplate* b) { return a->id < b->id; });
-  Json template_list = Json::array();
-  for (const AnalysisTemplate* analysis : sorted_templates) {
-    template_list.push_back({{"id", analysis->id},
-                             {"name", analysis->name},
-                             {"author", analysis->author},
-                             {"sql", analysis->sql},
-                             {"parameters", analysis->parameters_json}});
-  }
-  Json state = {{"collaboration",
-                 {{"name", collaboration.name},
-                  {"description", collaboration.description},
-                  {"creator", collaboration.creator},
-                  {"query_logging", collaboration.query_logging}}},
-                {"members", member_list},
-                {"tables", table_list},
-                {"templates", template_list}};
-  // Records read from SQLite may hold bytes that are not UTF-8 only if the file was edited; dump
-  // them replaced rather than fail, so such a state still gets a digest (that matches nothing).
-  return crypto::Sha256Hex(state.dump(-1, ' ', false, Json::error_handler_t::replace));
+  return internal::ComputePolicyState(collaboration, tables, templates).digest;
 }
 
 namespace internal {
 namespace {
+
+// Records read from SQLite may hold bytes that are not UTF-8 only if the file was edited; they
+// are dumped replaced rather than failing, so such a state still gets a digest (matching none).
+std::string DigestOf(const Json& value) {
+  return crypto::Sha256Hex(value.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
 
 // hash = SHA-256(prev_hash "\n" canonical JSON of the entry's fields). `details` enters as a
 // JSON value, so the hashed document is itself canonical JSON that any member can rebuild.
@@ -181,9 +134,91 @@ absl::StatusOr<std::string> VerifyLegacyChain(sqlite3* db, std::string* head_has
 
 }  // namespace
 
+PolicyState ComputePolicyState(const Collaboration& collaboration, const std::vector<Table>& tables,
+                               const std::vector<AnalysisTemplate>& templates) {
+  // Rules, schemas and parameters enter as the text stored (already canonical): any edit of that
+  // text is a change, even one a parser would read the same way. Objects keyed by name (or id)
+  // make the document independent of the order records were read in.
+  Json members = Json::object();
+  for (const Member& member : collaboration.members) {
+    members[member.name] = DigestOf({{"name", member.name},
+                                     {"can_query", member.can_query},
+                                     {"can_receive", member.can_receive},
+                                     {"status", MemberStatusName(member.status)}});
+  }
+  Json table_parts = Json::object();
+  for (const Table& table : tables) {
+    Json schema = Json::array();
+    for (const Column& column : table.source_schema) {
+      schema.push_back({{"name", column.name}, {"type", column.type}});
+    }
+    table_parts[table.name] =
+        DigestOf({{"name", table.name},
+                  {"owner", table.owner},
+                  {"kind", SourceKindName(table.kind)},
+                  {"location", table.location},
+                  {"source_schema", schema},
+                  {"allowed_columns", table.allowed_columns},
+                  {"rule", table.rule_json ? Json(*table.rule_json) : Json(nullptr)}});
+  }
+  Json template_parts = Json::object();
+  for (const AnalysisTemplate& analysis : templates) {
+    template_parts[analysis.id] = DigestOf({{"id", analysis.id},
+                                            {"name", analysis.name},
+                                            {"author", analysis.author},
+                                            {"sql", analysis.sql},
+                                            {"parameters", analysis.parameters_json}});
+  }
+  Json parts = {{"collaboration", DigestOf({{"name", collaboration.name},
+                                            {"description", collaboration.description},
+                                            {"creator", collaboration.creator},
+                                            {"query_logging", collaboration.query_logging}})},
+                {"members", members},
+                {"tables", table_parts},
+                {"templates", template_parts}};
+  PolicyState state;
+  state.parts = parts.dump(-1, ' ', false, Json::error_handler_t::replace);
+  state.digest = crypto::Sha256Hex(state.parts);
+  return state;
+}
+
+std::string DescribeStateChange(std::string_view recorded_parts, std::string_view current_parts) {
+  std::optional<Json> before = ParseObject(recorded_parts);
+  std::optional<Json> after = ParseObject(current_parts);
+  if (!before.has_value() || !after.has_value()) return "";
+  std::vector<std::string> changes;
+  if (before->value("collaboration", Json()) != after->value("collaboration", Json())) {
+    changes.push_back("the collaboration's settings changed");
+  }
+  for (const auto& [key, what] : {std::pair<const char*, const char*>{"members", "member"},
+                                  {"tables", "table"},
+                                  {"templates", "template"}}) {
+    Json was = before->value(key, Json::object());
+    Json now = after->value(key, Json::object());
+    if (!was.is_object() || !now.is_object()) return "";
+    std::map<std::string, std::string> names;  // name -> "added" | "removed" | "changed"
+    for (const auto& [name, digest] : was.items()) {
+      if (!now.contains(name)) {
+        names[name] = "removed";
+      } else if (now[name] != digest) {
+        names[name] = "changed";
+      }
+    }
+    for (const auto& [name, digest] : now.items()) {
+      if (!was.contains(name)) names[name] = "added";
+    }
+    for (const auto& [name, how] : names) {
+      // Template ids are long hashes; their first 12 characters name them everywhere else.
+      std::string shown = std::string(what) == "template" ? name.substr(0, 12) : Quote(name);
+      changes.push_back(absl::StrCat(what, " ", shown, " ", how));
+    }
+  }
+  return absl::StrJoin(changes, ", ");
+}
+
 absl::Status AppendEntry(sqlite3* db, int64_t time, std::string_view collaboration,
                          std::string_view actor, std::string_view action, const Json& details,
-                         std::string_view state) {
+                         const PolicyState& state) {
   PARLEY_ASSIGN_OR_RETURN(std::string details_text, Canonical(details, "audit details"));
   // Sequence numbers order entries across the catalog; a chain's order is its subsequence.
   PARLEY_ASSIGN_OR_RETURN(Statement last,
@@ -194,17 +229,17 @@ absl::Status AppendEntry(sqlite3* db, int64_t time, std::string_view collaborati
   PARLEY_ASSIGN_OR_RETURN(std::optional<Head> head, ReadHead(db, collaboration));
   std::string prev_hash = head.has_value() ? head->hash : std::string(kZeroHash);
   PARLEY_ASSIGN_OR_RETURN(std::string hash, EntryHash(prev_hash, seq, time, collaboration, actor,
-                                                      action, details, state));
+                                                      action, details, state.digest));
   PARLEY_RETURN_IF_ERROR(Write(db,
                                "INSERT INTO audit (seq, time, collaboration, actor, action, "
-                               "details_json, prev_hash, hash, state_sha256) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               "details_json, prev_hash, hash, state_sha256, state_parts) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                seq, time, collaboration, actor, action, details_text, prev_hash,
-                               hash, state));
+                               hash, state.digest, state.parts));
   return WriteHead(db, collaboration, seq, hash);
 }
 
-absl::StatusOr<std::optional<std::string>> HeadState(sqlite3* db, std::string_view collaboration) {
+absl::StatusOr<std::optional<PolicyState>> HeadState(sqlite3* db, std::string_view collaboration) {
   absl::Status damaged = absl::FailedPreconditionError("the audit head does not match the log");
   PARLEY_ASSIGN_OR_RETURN(std::optional<Head> head, ReadHead(db, collaboration));
   if (!head.has_value()) {
@@ -217,15 +252,16 @@ absl::StatusOr<std::optional<std::string>> HeadState(sqlite3* db, std::string_vi
   }
   PARLEY_ASSIGN_OR_RETURN(
       Statement entry,
-      Statement::Prepare(db, "SELECT collaboration, hash, state_sha256 FROM audit WHERE seq = ?"));
+      Statement::Prepare(
+          db, "SELECT collaboration, hash, state_sha256, state_parts FROM audit WHERE seq = ?"));
   PARLEY_RETURN_IF_ERROR(entry.Bind(head->seq));
   PARLEY_ASSIGN_OR_RETURN(bool found, entry.Step());
   if (!found || entry.Text(0) != collaboration || entry.Text(1) != head->hash) return damaged;
-  return entry.Text(2);
+  return PolicyState{entry.Text(2), entry.Text(3)};
 }
 
 absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view collaboration,
-                                              const absl::StatusOr<std::string>& current_state) {
+                                              const absl::StatusOr<PolicyState>& current_state) {
   AuditVerification verification;
   auto fail = [&verification](std::string problem) {
     verification.ok = false;
@@ -236,12 +272,13 @@ absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view coll
       Statement rows,
       Statement::Prepare(db,
                          "SELECT seq, time, collaboration, actor, action, details_json, "
-                         "prev_hash, hash, state_sha256 FROM audit WHERE collaboration = ? "
+                         "prev_hash, hash, state_sha256, state_parts FROM audit "
+                         "WHERE collaboration = ? "
                          "ORDER BY seq"));
   PARLEY_RETURN_IF_ERROR(rows.Bind(collaboration));
   std::string prev_hash(kZeroHash);
   int64_t prev_seq = 0;
-  std::string last_state;
+  PolicyState last_state;
   // Every entry's seq and hash, for comparing with the head afterwards.
   std::vector<std::pair<int64_t, std::string>> chain;
   while (true) {
@@ -275,7 +312,7 @@ absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view coll
     if (!hash.ok() || *hash != rows.Text(7)) return fail(edited);
     prev_hash = *hash;
     prev_seq = seq;
-    last_state = rows.Text(8);
+    last_state = PolicyState{rows.Text(8), rows.Text(9)};
     chain.emplace_back(seq, *hash);
     ++verification.entries;
   }
@@ -304,14 +341,19 @@ absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view coll
         absl::StrFormat("audit entry %d was edited: it does not match the audit head", prev_seq));
   }
 
-  if (!current_state.ok() || *current_state != last_state) {
+  if (!current_state.ok() || current_state->digest != last_state.digest) {
     std::string after = chain.empty() ? std::string("; the log has no entry for it")
                                       : absl::StrFormat(" after audit entry %d", prev_seq);
-    std::string reason =
-        current_state.ok() ? "" : absl::StrCat(" (", current_state.status().message(), ")");
+    // What changed, when the recorded parts are the ones the entry's digest covers.
+    std::string what;
+    if (!current_state.ok()) {
+      what = std::string(current_state.status().message());
+    } else if (crypto::Sha256Hex(last_state.parts) == last_state.digest) {
+      what = DescribeStateChange(last_state.parts, current_state->parts);
+    }
     return fail(absl::StrCat(
         "the policy state (members, tables, rules, templates) was changed outside Parley", after,
-        reason));
+        what.empty() ? "" : ": ", what));
   }
   verification.heads[std::string(collaboration)] = prev_hash;
   return verification;

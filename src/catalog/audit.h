@@ -27,23 +27,38 @@ namespace parley::catalog::internal {
 inline constexpr std::string_view kZeroHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
+// A collaboration's policy state as its chain records it. `parts` holds one digest per part —
+// the collaboration's settings, each member, each table, each template — so that verification
+// can say which part changed; `digest` (PolicyStateDigest) is the digest of `parts`. Both are ""
+// for the catalog-wide chain and for a collaboration without a record.
+struct PolicyState {
+  std::string digest;
+  std::string parts;  // canonical JSON
+};
+PolicyState ComputePolicyState(const Collaboration& collaboration, const std::vector<Table>& tables,
+                               const std::vector<AnalysisTemplate>& templates);
+
+// What differs between two `parts` documents, for messages: "table 'retail' changed, member
+// 'intruder' added". Names only, never values. Empty when either document is unreadable.
+std::string DescribeStateChange(std::string_view recorded_parts, std::string_view current_parts);
+
 // Appends an entry to the chain of `collaboration` and moves that chain's head. `state` is the
-// collaboration's policy digest after the action ("" for catalog-wide actions). Must run inside
-// a write transaction, after the change it records.
+// collaboration's policy state after the action (empty for catalog-wide actions). Must run
+// inside a write transaction, after the change it records.
 absl::Status AppendEntry(sqlite3* db, int64_t time, std::string_view collaboration,
                          std::string_view actor, std::string_view action, const Json& details,
-                         std::string_view state);
+                         const PolicyState& state);
 
-// The policy digest recorded by the head of `collaboration`'s chain: nullopt for a chain with no
+// The policy state recorded by the head of `collaboration`'s chain: nullopt for a chain with no
 // entry and no head; FailedPrecondition when the head and the entries disagree (the head or its
 // entry is missing or was edited), which `VerifyChain` then describes.
-absl::StatusOr<std::optional<std::string>> HeadState(sqlite3* db, std::string_view collaboration);
+absl::StatusOr<std::optional<PolicyState>> HeadState(sqlite3* db, std::string_view collaboration);
 
 // Verifies the chain of `collaboration`: every link and hash, the head, and that the last
-// entry's state is `current_state` — the collaboration's policy digest now ("" when it has no
+// entry's state is `current_state` — the collaboration's policy state now (empty when it has no
 // record), or the error met reading it, which counts as a state changed outside Parley.
 absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view collaboration,
-                                              const absl::StatusOr<std::string>& current_state);
+                                              const absl::StatusOr<PolicyState>& current_state);
 
 // The names of every chain in the catalog, sorted: collaborations with entries, a head or a
 // record ("" for the catalog-wide chain when it has entries).

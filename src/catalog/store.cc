@@ -134,6 +134,7 @@ ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
     // migrations must keep the audit, audit_head and audit_heads tables as this one leaves them.
     R"sql(
 ALTER TABLE audit ADD COLUMN state_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN state_parts TEXT NOT NULL DEFAULT '';
 CREATE TABLE audit_heads (
   collaboration TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
@@ -442,26 +443,30 @@ absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t
 // Policy state and the audit chains.
 
 // The collaboration's records and their digest, read in the caller's transaction; nullopt when
-// the collaboration has no record.
-absl::StatusOr<std::optional<PolicySnapshot>> ReadPolicySnapshot(sqlite3* db,
-                                                                 std::string_view name) {
+// the collaboration has no record. `state` receives the state with its parts when given.
+absl::StatusOr<std::optional<PolicySnapshot>> ReadPolicySnapshot(
+    sqlite3* db, std::string_view name, internal::PolicyState* state = nullptr) {
   PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, FindCollaborationId(db, name));
   if (!id.has_value()) return std::nullopt;
   PolicySnapshot snapshot;
   PARLEY_ASSIGN_OR_RETURN(snapshot.collaboration, ReadCollaboration(db, name));
   PARLEY_ASSIGN_OR_RETURN(snapshot.tables, ReadTables(db, *id));
   PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates, ReadTemplates(db, *id));
-  snapshot.digest = PolicyStateDigest(snapshot.collaboration, snapshot.tables, templates);
+  internal::PolicyState computed =
+      internal::ComputePolicyState(snapshot.collaboration, snapshot.tables, templates);
+  snapshot.digest = computed.digest;
+  if (state != nullptr) *state = std::move(computed);
   return snapshot;
 }
 
-// The policy digest an audit entry of `collaboration` records: "" for catalog-wide entries and
+// The policy state an audit entry of `collaboration` records: empty for catalog-wide entries and
 // for a collaboration without a record.
-absl::StatusOr<std::string> PolicyState(sqlite3* db, std::string_view collaboration) {
-  if (collaboration.empty()) return std::string();
-  PARLEY_ASSIGN_OR_RETURN(std::optional<PolicySnapshot> snapshot,
-                          ReadPolicySnapshot(db, collaboration));
-  return snapshot.has_value() ? snapshot->digest : std::string();
+absl::StatusOr<internal::PolicyState> CurrentPolicyState(sqlite3* db,
+                                                         std::string_view collaboration) {
+  internal::PolicyState state;
+  if (collaboration.empty()) return state;
+  PARLEY_RETURN_IF_ERROR(ReadPolicySnapshot(db, collaboration, &state).status());
+  return state;
 }
 
 // Every mutating call checks this first, inside its write transaction: the policy state must
@@ -470,13 +475,23 @@ absl::StatusOr<std::string> PolicyState(sqlite3* db, std::string_view collaborat
 // entry appended would record the edited state as if Parley had made it, hiding the edit.
 absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration) {
   if (collaboration.empty()) return absl::OkStatus();
-  absl::StatusOr<std::string> state = PolicyState(db, collaboration);
-  absl::StatusOr<std::optional<std::string>> recorded = internal::HeadState(db, collaboration);
-  if (state.ok() && recorded.ok() && *state == recorded->value_or("")) return absl::OkStatus();
+  absl::StatusOr<internal::PolicyState> state = CurrentPolicyState(db, collaboration);
+  absl::StatusOr<std::optional<internal::PolicyState>> recorded =
+      internal::HeadState(db, collaboration);
+  if (state.ok() && recorded.ok() &&
+      state->digest == recorded->value_or(internal::PolicyState()).digest) {
+    return absl::OkStatus();
+  }
   if (!recorded.ok() && !absl::IsFailedPrecondition(recorded.status())) return recorded.status();
+  std::string what;
+  if (state.ok() && recorded.ok() && recorded->has_value() &&
+      crypto::Sha256Hex((*recorded)->parts) == (*recorded)->digest) {
+    what = internal::DescribeStateChange((*recorded)->parts, state->parts);
+  }
   return absl::FailedPreconditionError(absl::StrCat(
-      "collaboration ", Quote(collaboration),
-      " was changed outside Parley: its catalog records no longer match its audit log, so "
+      "collaboration ", Quote(collaboration), " was changed outside Parley",
+      what.empty() ? "" : absl::StrCat(" (", what, ")"),
+      ": its catalog records no longer match its audit log, so "
       "nothing can change or run in it until the catalog is restored (see 'parley audit verify "
       "-c ",
       std::string(collaboration), "')"));
@@ -487,7 +502,7 @@ absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration)
 absl::Status AppendAuditEntry(sqlite3* db, int64_t time, std::string_view collaboration,
                               std::string_view actor, std::string_view action,
                               const Json& details) {
-  PARLEY_ASSIGN_OR_RETURN(std::string state, PolicyState(db, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(internal::PolicyState state, CurrentPolicyState(db, collaboration));
   return internal::AppendEntry(db, time, collaboration, actor, action, details, state);
 }
 
@@ -941,8 +956,9 @@ absl::StatusOr<Delivery> InsertQuery(sqlite3* db, int64_t now, QueryRecord query
   if (checked_policy.has_value()) {
     // Same transaction as the insert below: no change can land between this comparison and the
     // record that releases the result.
-    PARLEY_ASSIGN_OR_RETURN(std::string policy, PolicyState(db, query.collaboration));
-    if (policy != *checked_policy) {
+    PARLEY_ASSIGN_OR_RETURN(internal::PolicyState policy,
+                            CurrentPolicyState(db, query.collaboration));
+    if (policy.digest != *checked_policy) {
       delivery.policy_changed = true;
       query.status = QueryStatus::kFailed;
       query.error = kPolicyChangedError;
@@ -1153,8 +1169,9 @@ absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collabor
       std::find(chains.begin(), chains.end(), collaboration) == chains.end()) {
     return CollaborationNotFound(collaboration);
   }
-  PARLEY_ASSIGN_OR_RETURN(AuditVerification verification,
-                          internal::VerifyChain(db, collaboration, PolicyState(db, collaboration)));
+  PARLEY_ASSIGN_OR_RETURN(
+      AuditVerification verification,
+      internal::VerifyChain(db, collaboration, CurrentPolicyState(db, collaboration)));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return verification;
 }
@@ -1166,7 +1183,7 @@ absl::StatusOr<AuditVerification> Store::VerifyAudit() {
   AuditVerification all;
   for (const std::string& chain : chains) {
     PARLEY_ASSIGN_OR_RETURN(AuditVerification verification,
-                            internal::VerifyChain(db, chain, PolicyState(db, chain)));
+                            internal::VerifyChain(db, chain, CurrentPolicyState(db, chain)));
     all.entries += verification.entries;
     if (!verification.ok) {
       all.ok = false;

@@ -175,11 +175,12 @@ struct Delivery {
 // The error recorded for a query whose policy changed while it ran.
 inline constexpr const char* kPolicyChangedError = "policy changed during the run";
 
-// SHA-256 (hex) of the canonical JSON of a collaboration's policy state: the collaboration's
-// settings, its members with abilities and status, its tables (owner, kind, location, pinned
-// schema, allowed columns, rule text) and its templates (id, name, author, text, parameters).
-// Members and tables are taken in name order, templates in id order, so the digest depends on
-// the records, not on how they were read. docs/audit.md gives the exact document.
+// The digest of a collaboration's policy state: its settings, its members with abilities and
+// status, its tables (owner, kind, location, pinned schema, allowed columns, rule text) and its
+// templates (id, name, author, text, parameters). Each member, table and template is digested on
+// its own, keyed by name (id), and the digest is the SHA-256 (hex) of the canonical JSON of those
+// digests — so it depends on the records, not on the order they were read in, and a mismatch can
+// be traced to a part. docs/audit.md gives the exact documents.
 std::string PolicyStateDigest(const Collaboration& collaboration, const std::vector<Table>& tables,
                               const std::vector<AnalysisTemplate>& templates);
 

@@ -597,14 +597,21 @@ TEST_F(StoreTest, AuditEntriesFollowTheDocumentedHashChain) {
       R"("status":"active"},{"abilities":["query"],"name":"supplier","status":"invited"}],)"
       R"("query_logging":true})";
   EXPECT_EQ(first.details_json, details);
-  // The policy state after the action, as documented in docs/audit.md.
-  const std::string state = crypto::Sha256Hex(
-      R"({"collaboration":{"creator":"retailer","description":"joint ad campaign",)"
-      R"("name":"campaign","query_logging":true},"members":[{"can_query":true,)"
-      R"("can_receive":true,"name":"retailer","status":"active"},{"can_query":true,)"
-      R"("can_receive":false,"name":"supplier","status":"invited"}],"tables":[],)"
-      R"("templates":[]})");
+  // The policy state after the action, as documented in docs/audit.md: the digest of the digests
+  // of its parts.
+  const std::string settings =
+      crypto::Sha256Hex(R"({"creator":"retailer","description":"joint ad campaign",)"
+                        R"("name":"campaign","query_logging":true})");
+  const std::string retailer = crypto::Sha256Hex(
+      R"({"can_query":true,"can_receive":true,"name":"retailer","status":"active"})");
+  const std::string supplier = crypto::Sha256Hex(
+      R"({"can_query":true,"can_receive":false,"name":"supplier","status":"invited"})");
+  const std::string parts =
+      absl::StrCat(R"({"collaboration":")", settings, R"(","members":{"retailer":")", retailer,
+                   R"(","supplier":")", supplier, R"("},"tables":{},"templates":{}})");
+  const std::string state = crypto::Sha256Hex(parts);
   EXPECT_EQ(first.state_sha256, state);
+  EXPECT_EQ(RawText("SELECT state_parts FROM audit WHERE seq = 1"), parts);
   EXPECT_EQ(first.prev_hash, kZeroHash);
   EXPECT_EQ(first.hash, crypto::Sha256Hex(kZeroHash + "\n" +
                                           R"({"action":"collaboration.create","actor":"retailer",)"
@@ -797,7 +804,8 @@ TEST_F(StoreTest, VerifyAuditDetectsEntriesAddedBehindTheHead) {
                         R"({"action":"member.add","actor":"retailer","collaboration":"campaign",)" +
                         R"("details":{},"seq":6,"state":")" + state + R"(","time":1})");
   Tamper(absl::StrCat("INSERT INTO audit VALUES (6, 1, 'campaign', 'retailer', 'member.add', ",
-                      "'{}', '", entries.back().hash, "', '", forged_hash, "', '", state, "')"));
+                      "'{}', '", entries.back().hash, "', '", forged_hash, "', '", state,
+                      "', '')"));
   ExpectTampered("audit entry 6 was added outside the catalog: the head records entry 5", 5);
 }
 
@@ -851,6 +859,7 @@ TEST_F(StoreTest, EachCollaborationVerifiesItsOwnChain) {
 struct StateTampering {
   std::string name;
   std::string sql;
+  std::string what;  // how verification names the change
   friend void PrintTo(const StateTampering& tampering, std::ostream* os) { *os << tampering.sql; }
 };
 
@@ -873,15 +882,16 @@ TEST_P(StoreStateTamperingTest, IsDetectedAndFreezesTheCollaboration) {
   ASSERT_TRUE(before.ok) << before.problem;
 
   ASSERT_GT(Tamper(GetParam().sql), 0);
-  ExpectTampered(
+  const std::string reported = absl::StrCat(
       "the policy state (members, tables, rules, templates) was changed outside Parley after "
-      "audit entry 6",
-      6);
+      "audit entry 6: ",
+      GetParam().what);
+  ExpectTampered(reported, 6);
 
-  const std::string refused =
-      "collaboration 'campaign' was changed outside Parley: its catalog records no longer match "
-      "its audit log, so nothing can change or run in it until the catalog is restored (see "
-      "'parley audit verify -c campaign')";
+  const std::string refused = absl::StrCat(
+      "collaboration 'campaign' was changed outside Parley (", GetParam().what,
+      "): its catalog records no longer match its audit log, so nothing can change or run in it "
+      "until the catalog is restored (see 'parley audit verify -c campaign')");
   ExpectError(store_->SetRule("campaign", "retail", R"({"kind":"custom"})", "retailer"),
               absl::StatusCode::kFailedPrecondition, refused);
   ExpectError(store_->AddMember("campaign", {.name = "agency"}, "retailer"),
@@ -891,10 +901,7 @@ TEST_P(StoreStateTamperingTest, IsDetectedAndFreezesTheCollaboration) {
   ExpectError(store_->AppendAudit("campaign", "supplier", "query.submitted", "{}"),
               absl::StatusCode::kFailedPrecondition, refused);
   // Nothing was appended, so the report is unchanged.
-  ExpectTampered(
-      "the policy state (members, tables, rules, templates) was changed outside Parley after "
-      "audit entry 6",
-      6);
+  ExpectTampered(reported, 6);
   ASSERT_OK(store_->AddMember("other", {.name = "agency"}, "retailer"));
   ASSERT_OK_AND_ASSIGN(AuditVerification unaffected, store_->VerifyAudit("other"));
   EXPECT_TRUE(unaffected.ok) << unaffected.problem;
@@ -903,40 +910,52 @@ TEST_P(StoreStateTamperingTest, IsDetectedAndFreezesTheCollaboration) {
 INSTANTIATE_TEST_SUITE_P(
     EveryPartOfThePolicy, StoreStateTamperingTest,
     ::testing::Values(
-        StateTampering{
-            "Rule", R"(UPDATE tables SET rule_json = '{"kind":"custom"}' WHERE name = 'retail')"},
-        StateTampering{"RuleRemoved", "UPDATE tables SET rule_json = NULL"},
+        StateTampering{"Rule",
+                       R"(UPDATE tables SET rule_json = '{"kind":"custom"}' WHERE name = 'retail')",
+                       "table 'retail' changed"},
+        StateTampering{"RuleRemoved", "UPDATE tables SET rule_json = NULL",
+                       "table 'retail' changed"},
         StateTampering{"AllowedColumns",
-                       R"(UPDATE tables SET allowed_columns = '["household_id","spend"]')"},
+                       R"(UPDATE tables SET allowed_columns = '["household_id","spend"]')",
+                       "table 'retail' changed"},
         StateTampering{"PinnedSchema",
                        "UPDATE tables SET source_schema = replace(source_schema, 'DOUBLE', "
-                       "'VARCHAR')"},
-        StateTampering{"Source", "UPDATE tables SET location = '/data/supplier/*.parquet'"},
-        StateTampering{"Owner", "UPDATE tables SET owner = 'publisher'"},
-        StateTampering{"TableRemoved", "DELETE FROM tables"},
+                       "'VARCHAR')",
+                       "table 'retail' changed"},
+        StateTampering{"Source", "UPDATE tables SET location = '/data/supplier/*.parquet'",
+                       "table 'retail' changed"},
+        StateTampering{"Owner", "UPDATE tables SET owner = 'publisher'", "table 'retail' changed"},
+        StateTampering{"TableRemoved", "DELETE FROM tables", "table 'retail' removed"},
         StateTampering{"TableAdded",
                        "INSERT INTO tables (collaboration_id, name, owner, kind, location, "
                        "source_schema, allowed_columns, rule_json, created_at) SELECT "
                        "collaboration_id, 'copy', owner, kind, location, source_schema, "
-                       "allowed_columns, rule_json, created_at FROM tables"},
+                       "allowed_columns, rule_json, created_at FROM tables",
+                       "table 'copy' added"},
         StateTampering{"MemberAbility",
                        "UPDATE members SET can_receive = 1 WHERE name = 'supplier' AND "
                        "collaboration_id = (SELECT id FROM collaborations WHERE name = "
-                       "'campaign')"},
+                       "'campaign')",
+                       "member 'supplier' changed"},
         StateTampering{"MemberStatus",
-                       "UPDATE members SET status = 'removed' WHERE name = 'publisher'"},
+                       "UPDATE members SET status = 'removed' WHERE name = 'publisher'",
+                       "member 'publisher' changed"},
         StateTampering{"MemberAdded",
                        "INSERT INTO members (collaboration_id, name, can_query, can_receive, "
                        "status) SELECT id, 'intruder', 1, 1, 'active' FROM collaborations WHERE "
-                       "name = 'campaign'"},
-        StateTampering{"TemplateText", "UPDATE templates SET sql_text = 'SELECT 2'"},
+                       "name = 'campaign'",
+                       "member 'intruder' added"},
+        StateTampering{"TemplateText", "UPDATE templates SET sql_text = 'SELECT 2'",
+                       "template aaaaaaaaaaaa changed"},
         StateTampering{"TemplateAdded",
                        "INSERT INTO templates (collaboration_id, template_id, name, author, "
                        "sql_text, parameters_json, created_at) SELECT collaboration_id, "
                        "'b' || substr(template_id, 2), name, author, sql_text, parameters_json, "
-                       "created_at FROM templates"},
+                       "created_at FROM templates",
+                       "template baaaaaaaaaaa added"},
         StateTampering{"QueryLogging",
-                       "UPDATE collaborations SET query_logging = 0 WHERE name = 'campaign'"}),
+                       "UPDATE collaborations SET query_logging = 0 WHERE name = 'campaign'",
+                       "the collaboration's settings changed"}),
     [](const ::testing::TestParamInfo<StateTampering>& info) { return info.param.name; });
 
 TEST_F(StoreTest, ARemovedCollaborationCannotBeCreatedAgainOverItsLog) {
@@ -1053,6 +1072,7 @@ class StoreMigrationTest : public StoreTest {
     store_.reset();
     std::string sql =
         "DROP TABLE audit_heads; ALTER TABLE audit DROP COLUMN state_sha256; "
+        "ALTER TABLE audit DROP COLUMN state_parts; "
         "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
         "hash TEXT NOT NULL) STRICT;";
     std::string prev = kZeroHash;
@@ -1119,7 +1139,7 @@ TEST_F(StoreMigrationTest, AVersion2CatalogIsRechainedAndKeepsVerifying) {
   EXPECT_EQ(tampered.problem,
             absl::StrCat("the policy state (members, tables, rules, templates) was changed "
                          "outside Parley after audit entry ",
-                         migrated.seq));
+                         migrated.seq, ": table 'retail' changed"));
 }
 
 TEST_F(StoreMigrationTest, AnOldChainAlreadyBrokenIsRecordedAsSuchByTheMigration) {

@@ -473,13 +473,17 @@ absl::StatusOr<internal::PolicyState> CurrentPolicyState(sqlite3* db,
 // still be the one the collaboration's audit head records. Otherwise someone changed the catalog
 // without Parley; acting now would run queries under rules nobody set through Parley, and the
 // entry appended would record the edited state as if Parley had made it, hiding the edit.
-absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration) {
+// `current`, when given, receives the state (for calls that change no policy and append it as
+// is, saving a second read).
+absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
+                                    internal::PolicyState* current = nullptr) {
   if (collaboration.empty()) return absl::OkStatus();
   absl::StatusOr<internal::PolicyState> state = CurrentPolicyState(db, collaboration);
   absl::StatusOr<std::optional<internal::PolicyState>> recorded =
       internal::HeadState(db, collaboration);
   if (state.ok() && recorded.ok() &&
       state->digest == recorded->value_or(internal::PolicyState()).digest) {
+    if (current != nullptr) *current = *std::move(state);
     return absl::OkStatus();
   }
   if (!recorded.ok() && !absl::IsFailedPrecondition(recorded.status())) return recorded.status();
@@ -951,13 +955,13 @@ absl::StatusOr<Delivery> InsertQuery(sqlite3* db, int64_t now, QueryRecord query
                           Canonical(StringArray(query.receivers), "the receivers"));
   PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, query.collaboration));
+  // Recording a query changes no policy: the state checked here is the state the entry records.
+  internal::PolicyState policy;
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, query.collaboration, &policy));
   Delivery delivery;
   if (checked_policy.has_value()) {
     // Same transaction as the insert below: no change can land between this comparison and the
     // record that releases the result.
-    PARLEY_ASSIGN_OR_RETURN(internal::PolicyState policy,
-                            CurrentPolicyState(db, query.collaboration));
     if (policy.digest != *checked_policy) {
       delivery.policy_changed = true;
       query.status = QueryStatus::kFailed;
@@ -988,8 +992,9 @@ absl::StatusOr<Delivery> InsertQuery(sqlite3* db, int64_t now, QueryRecord query
   if (!query.template_id.empty()) details["template_id"] = query.template_id;
   // The one failure whose cause is not data: the policy moved under the run.
   if (delivery.policy_changed) details["policy_changed"] = true;
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, query.collaboration, query.runner,
-                                          "query." + QueryStatusName(query.status), details));
+  PARLEY_RETURN_IF_ERROR(internal::AppendEntry(db, now, query.collaboration, query.runner,
+                                               "query." + QueryStatusName(query.status), details,
+                                               policy));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return delivery;
 }
@@ -1126,11 +1131,14 @@ absl::Status Store::AppendAudit(const std::string& collaboration, const std::str
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
+  // An appended action changes no record, so the state checked is the state it records.
+  internal::PolicyState state;
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration, &state));
   if (!collaboration.empty()) {
     PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
   }
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration, actor, action, *details));
+  PARLEY_RETURN_IF_ERROR(
+      internal::AppendEntry(db, now, collaboration, actor, action, *details, state));
   return transaction.Commit();
 }
 

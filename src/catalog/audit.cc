@@ -261,7 +261,8 @@ absl::StatusOr<std::optional<PolicyState>> HeadState(sqlite3* db, std::string_vi
 }
 
 absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view collaboration,
-                                              const absl::StatusOr<PolicyState>& current_state) {
+                                              const absl::StatusOr<PolicyState>& current_state,
+                                              std::string_view expected_head) {
   AuditVerification verification;
   auto fail = [&verification](std::string problem) {
     verification.ok = false;
@@ -354,6 +355,20 @@ absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view coll
     return fail(absl::StrCat(
         "the policy state (members, tables, rules, templates) was changed outside Parley", after,
         what.empty() ? "" : ": ", what));
+  }
+  if (!expected_head.empty()) {
+    // The chain verified, so its hashes are sound: the expected head must be one of them. An
+    // earlier head is fine (the log grew since); one the chain lacks means the log was cut back
+    // or rewritten after the member noted it.
+    auto noted = std::find_if(chain.begin(), chain.end(),
+                              [&](const auto& entry) { return entry.second == expected_head; });
+    if (noted == chain.end()) {
+      return fail(absl::StrCat(
+          "the expected head ", std::string(expected_head),
+          " is not in the chain: entries were removed or rewritten since it was noted"));
+    }
+    verification.expected_head_seq = noted->first;
+    verification.entries_after_expected_head = chain.end() - noted - 1;
   }
   verification.heads[std::string(collaboration)] = prev_hash;
   return verification;

@@ -57,8 +57,11 @@ absl::StatusOr<std::optional<PolicyState>> HeadState(sqlite3* db, std::string_vi
 // Verifies the chain of `collaboration`: every link and hash, the head, and that the last
 // entry's state is `current_state` — the collaboration's policy state now (empty when it has no
 // record), or the error met reading it, which counts as a state changed outside Parley.
+// A non-empty `expected_head` must be the hash of one of the chain's entries (see
+// Store::VerifyAudit).
 absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view collaboration,
-                                              const absl::StatusOr<PolicyState>& current_state);
+                                              const absl::StatusOr<PolicyState>& current_state,
+                                              std::string_view expected_head = "");
 
 // The names of every chain in the catalog, sorted: collaborations with entries, a head or a
 // record ("" for the catalog-wide chain when it has entries).

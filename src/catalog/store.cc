@@ -1167,7 +1167,8 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
   return entries;
 }
 
-absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collaboration) {
+absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collaboration,
+                                                     const std::string& expected_head) {
   sqlite3* db = impl_->handle();
   // One read transaction: the head, the rows and the policy state come from the same snapshot
   // even while another process appends.
@@ -1179,7 +1180,8 @@ absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collabor
   }
   PARLEY_ASSIGN_OR_RETURN(
       AuditVerification verification,
-      internal::VerifyChain(db, collaboration, CurrentPolicyState(db, collaboration)));
+      internal::VerifyChain(db, collaboration, CurrentPolicyState(db, collaboration),
+                            expected_head));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return verification;
 }

@@ -256,8 +256,12 @@ class Store {
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(const std::string& collaboration);
   // Recomputes one collaboration's chain (NotFound if it has neither a record nor a log) and
   // reports the first edited, reordered or deleted entry (a deleted tail is detected against the
-  // head recorded separately), or a policy state that no longer matches the head's digest.
-  absl::StatusOr<AuditVerification> VerifyAudit(const std::string& collaboration);
+  // head recorded separately), or a policy state that no longer matches the head's digest. With
+  // `expected_head` (lowercase hex), the verified chain must also contain that hash — as its
+  // head or followed by newer entries (expected_head_seq, entries_after_expected_head) — else
+  // the log was cut back or rewritten since the head was noted.
+  absl::StatusOr<AuditVerification> VerifyAudit(const std::string& collaboration,
+                                                const std::string& expected_head = "");
   // Every chain of the catalog; a problem names its collaboration.
   absl::StatusOr<AuditVerification> VerifyAudit();
 

@@ -983,26 +983,7 @@ absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit(const std::strin
     return absl::InvalidArgumentError(
         "an expected head is a hash of 64 hexadecimal characters, as 'audit verify' prints it");
   }
-  PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification verification,
-                          impl_->store->VerifyAudit(collaboration));
-  if (!verification.ok || expected.empty()) return verification;
-  // The chain verified, so its hashes are sound: the expected head must be one of them. An
-  // earlier head is fine (the log grew since); one the chain lacks means the log was cut back or
-  // rewritten after the member noted it.
-  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::AuditEntry> entries,
-                          impl_->store->ListAudit(collaboration));
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].hash != expected) continue;
-    verification.expected_head_seq = entries[i].seq;
-    verification.entries_after_expected_head = static_cast<int64_t>(entries.size() - i - 1);
-    return verification;
-  }
-  verification.ok = false;
-  verification.heads.clear();
-  verification.problem =
-      absl::StrCat("the expected head ", expected,
-                   " is not in the chain: entries were removed or rewritten since it was noted");
-  return verification;
+  return impl_->store->VerifyAudit(collaboration, expected);
 }
 
 }  // namespace parley::service

@@ -220,13 +220,10 @@ absl::Status AppendEntry(sqlite3* db, int64_t time, std::string_view collaborati
                          std::string_view actor, std::string_view action, const Json& details,
                          const PolicyState& state) {
   PARLEY_ASSIGN_OR_RETURN(std::string details_text, Canonical(details, "audit details"));
-  // Sequence numbers order entries across the catalog; a chain's order is its subsequence.
-  PARLEY_ASSIGN_OR_RETURN(Statement last,
-                          Statement::Prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_last, last.Step());
-  if (!has_last) return absl::InternalError("catalog: cannot number the audit entry");
-  int64_t seq = last.Int(0) + 1;
+  // Entries are numbered within their chain (so a member's log says nothing of how busy other
+  // collaborations are); the row id orders them across the catalog.
   PARLEY_ASSIGN_OR_RETURN(std::optional<Head> head, ReadHead(db, collaboration));
+  int64_t seq = head.has_value() ? head->seq + 1 : 1;
   std::string prev_hash = head.has_value() ? head->hash : std::string(kZeroHash);
   PARLEY_ASSIGN_OR_RETURN(std::string hash, EntryHash(prev_hash, seq, time, collaboration, actor,
                                                       action, details, state.digest));
@@ -250,14 +247,14 @@ absl::StatusOr<std::optional<PolicyState>> HeadState(sqlite3* db, std::string_vi
     if (has_entries) return damaged;
     return std::nullopt;
   }
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement entry,
-      Statement::Prepare(
-          db, "SELECT collaboration, hash, state_sha256, state_parts FROM audit WHERE seq = ?"));
-  PARLEY_RETURN_IF_ERROR(entry.Bind(head->seq));
+  PARLEY_ASSIGN_OR_RETURN(Statement entry,
+                          Statement::Prepare(db,
+                                             "SELECT hash, state_sha256, state_parts FROM audit "
+                                             "WHERE collaboration = ? AND seq = ?"));
+  PARLEY_RETURN_IF_ERROR(entry.Bind(collaboration, head->seq));
   PARLEY_ASSIGN_OR_RETURN(bool found, entry.Step());
-  if (!found || entry.Text(0) != collaboration || entry.Text(1) != head->hash) return damaged;
-  return PolicyState{entry.Text(2), entry.Text(3)};
+  if (!found || entry.Text(0) != head->hash) return damaged;
+  return PolicyState{entry.Text(1), entry.Text(2)};
 }
 
 absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view collaboration,
@@ -286,6 +283,9 @@ absl::StatusOr<AuditVerification> VerifyChain(sqlite3* db, std::string_view coll
     PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
     if (!row) break;
     int64_t seq = rows.Int(0);
+    if (seq != prev_seq + 1) {
+      return fail(absl::StrFormat("audit entry %d is missing or out of order", prev_seq + 1));
+    }
     // A row that does not point at its predecessor's hash was moved, or its predecessor was
     // removed or replaced; either way the order can no longer be trusted from here on.
     if (rows.Text(6) != prev_hash) {
@@ -393,8 +393,35 @@ absl::StatusOr<LegacyChain> RechainByCollaboration(sqlite3* db) {
   LegacyChain legacy;
   PARLEY_ASSIGN_OR_RETURN(legacy.verdict, VerifyLegacyChain(db, &legacy.head, &legacy.entries));
 
+  // The entries move to the layout of version 3: numbered within their collaboration's chain
+  // (in the order they had), the old catalog-wide number kept as the row id.
+  PARLEY_RETURN_IF_ERROR(Exec(db, R"sql(
+CREATE TABLE audit_v3 (
+  id INTEGER PRIMARY KEY,
+  collaboration TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  details_json TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  state_sha256 TEXT NOT NULL,
+  state_parts TEXT NOT NULL,
+  UNIQUE (collaboration, seq)
+) STRICT;
+INSERT INTO audit_v3 (id, collaboration, seq, time, actor, action, details_json,
+                                    prev_hash, hash, state_sha256, state_parts)
+  SELECT seq, collaboration, ROW_NUMBER() OVER (PARTITION BY collaboration ORDER BY seq), time,
+         actor, action, details_json, '', '', '', ''
+  FROM audit;
+DROP TABLE audit;
+ALTER TABLE audit_v3 RENAME TO audit;
+DROP TABLE audit_head;
+)sql"));
+
   struct Rechained {
-    int64_t seq;
+    int64_t id;
     std::string prev_hash;
     std::string hash;
   };
@@ -404,7 +431,7 @@ absl::StatusOr<LegacyChain> RechainByCollaboration(sqlite3* db) {
     PARLEY_ASSIGN_OR_RETURN(Statement rows,
                             Statement::Prepare(db,
                                                "SELECT seq, time, collaboration, actor, action, "
-                                               "details_json FROM audit ORDER BY seq"));
+                                               "details_json, id FROM audit ORDER BY id"));
     while (true) {
       PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
       if (!row) break;
@@ -419,18 +446,17 @@ absl::StatusOr<LegacyChain> RechainByCollaboration(sqlite3* db) {
           std::string hash,
           EntryHash(prev_hash, rows.Int(0), rows.Int(1), collaboration, rows.Text(3), rows.Text(4),
                     details.has_value() ? *details : Json(details_text), ""));
-      updates.push_back({rows.Int(0), prev_hash, hash});
+      updates.push_back({rows.Int(6), prev_hash, hash});
       heads[collaboration] = Head{rows.Int(0), hash};
     }
   }
   for (const Rechained& update : updates) {
-    PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
-                                 update.prev_hash, update.hash, update.seq));
+    PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?",
+                                 update.prev_hash, update.hash, update.id));
   }
   for (const auto& [collaboration, head] : heads) {
     PARLEY_RETURN_IF_ERROR(WriteHead(db, collaboration, head.seq, head.hash));
   }
-  PARLEY_RETURN_IF_ERROR(Exec(db, "DROP TABLE audit_head"));
   return legacy;
 }
 

@@ -127,14 +127,14 @@ CREATE TABLE templates (
 ) STRICT;
 ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
 )sql",
-    // 3: one audit chain per collaboration, each entry recording the collaboration's policy
-    // state. The SQL only makes room; after the last SQL step ApplyMigrations re-chains the
-    // existing entries (internal::RechainByCollaboration, which also drops audit_head) and
-    // appends an "audit.migrated" entry to every chain (see kAuditByCollaborationVersion). Later
-    // migrations must keep the audit, audit_head and audit_heads tables as this one leaves them.
+    // 3: one audit chain per collaboration, each entry numbered within its chain and recording
+    // the collaboration's policy state. The SQL only adds the heads; after the last SQL step
+    // ApplyMigrations runs internal::RechainByCollaboration, which rebuilds the audit table in its
+    // new layout (row id = old catalog-wide number; seq, state_sha256, state_parts), re-chains the
+    // existing entries and drops audit_head, then appends an "audit.migrated" entry to every
+    // chain (see kAuditByCollaborationVersion). Later SQL migrations must leave the audit and
+    // audit_head tables as versions 1 and 2 left them.
     R"sql(
-ALTER TABLE audit ADD COLUMN state_sha256 TEXT NOT NULL DEFAULT '';
-ALTER TABLE audit ADD COLUMN state_parts TEXT NOT NULL DEFAULT '';
 CREATE TABLE audit_heads (
   collaboration TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
@@ -1152,7 +1152,7 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
     PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
     sql += "WHERE collaboration = ? ";
   }
-  sql += "ORDER BY seq";
+  sql += "ORDER BY id";
   PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
   if (!collaboration.empty()) PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration));
   std::vector<AuditEntry> entries;

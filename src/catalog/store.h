@@ -124,7 +124,7 @@ struct AnalysisTemplate {
 // catalog-wide actions, collaboration "", another): an entry links to the previous entry of the
 // same collaboration, so a member verifies its room without reading any other room's entries.
 struct AuditEntry {
-  int64_t seq = 0;  // 1, 2, 3, ... over the whole catalog; a chain holds a subsequence
+  int64_t seq = 0;  // 1, 2, 3, ... within its chain
   int64_t time = 0;
   std::string collaboration;  // may be empty for catalog-wide actions
   std::string actor;          // member name ("parley" for entries the catalog writes itself)
@@ -242,11 +242,11 @@ class Store {
   absl::StatusOr<std::vector<AnalysisTemplate>> ListTemplates(const std::string& collaboration);
 
   // Audit log: append-only, one hash chain per collaboration (and one for catalog-wide
-  // actions). Append is used by the service for actions that do not change other records (e.g.
-  // "query.submitted"); `collaboration` may be empty for catalog-wide actions, `details_json`
-  // must be a JSON object (empty means {}) and is stored canonicalised. ListAudit("") lists every
-  // entry; otherwise the entries of one collaboration (NotFound if it does not exist). An entry's
-  // hash is
+  // actions); ListAudit returns entries in the order they were written. Append is used by the
+  // service for actions that do not change other records (e.g. "query.submitted"); `collaboration`
+  // may be empty for catalog-wide actions, `details_json` must be a JSON object (empty means {})
+  // and is stored canonicalised. ListAudit("") lists every entry; otherwise the entries of one
+  // collaboration (NotFound if it does not exist). An entry's hash is
   //   Sha256Hex(prev_hash + "\n" + canonical JSON of
   //             {"action","actor","collaboration","details","seq","state","time"})
   // with `details` embedded as a JSON object and `state` the entry's state_sha256, so any member

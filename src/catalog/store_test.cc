@@ -611,7 +611,8 @@ TEST_F(StoreTest, AuditEntriesFollowTheDocumentedHashChain) {
                    R"(","supplier":")", supplier, R"("},"tables":{},"templates":{}})");
   const std::string state = crypto::Sha256Hex(parts);
   EXPECT_EQ(first.state_sha256, state);
-  EXPECT_EQ(RawText("SELECT state_parts FROM audit WHERE seq = 1"), parts);
+  EXPECT_EQ(RawText("SELECT state_parts FROM audit WHERE collaboration = 'campaign' AND seq = 1"),
+            parts);
   EXPECT_EQ(first.prev_hash, kZeroHash);
   EXPECT_EQ(first.hash, crypto::Sha256Hex(kZeroHash + "\n" +
                                           R"({"action":"collaboration.create","actor":"retailer",)"
@@ -619,9 +620,9 @@ TEST_F(StoreTest, AuditEntriesFollowTheDocumentedHashChain) {
                                           details + R"(,"seq":1,"state":")" + state +
                                           R"(","time":1700000000})"));
 
-  // Catalog-wide actions form their own chain, which starts afresh and records no state.
+  // Catalog-wide actions form their own chain, numbered and linked afresh, with no state.
   const AuditEntry& second = entries[1];
-  EXPECT_EQ(second.seq, 2);
+  EXPECT_EQ(second.seq, 1);
   EXPECT_EQ(second.collaboration, "");
   EXPECT_EQ(second.details_json, R"({"a":[1],"b":2})");
   EXPECT_EQ(second.state_sha256, "");
@@ -629,17 +630,17 @@ TEST_F(StoreTest, AuditEntriesFollowTheDocumentedHashChain) {
   EXPECT_EQ(second.hash,
             crypto::Sha256Hex(kZeroHash + "\n" +
                               R"({"action":"catalog.backup","actor":"operator",)"
-                              R"("collaboration":"","details":{"a":[1],"b":2},"seq":2,)"
+                              R"("collaboration":"","details":{"a":[1],"b":2},"seq":1,)"
                               R"("state":"","time":1700000001})"));
   EXPECT_EQ(RawText("SELECT group_concat(collaboration || ' ' || seq || ' ' || hash, ';') FROM "
                     "(SELECT * FROM audit_heads ORDER BY collaboration)"),
-            absl::StrCat(" 2 ", second.hash, ";campaign 1 ", first.hash));
+            absl::StrCat(" 1 ", second.hash, ";campaign 1 ", first.hash));
 
   // The next entry of the collaboration chains to its previous entry, not to the catalog-wide one.
   ++now_;
   ASSERT_OK(store_->AddMember("campaign", {.name = "publisher"}, "retailer"));
   AuditEntry third = LastAudit();
-  EXPECT_EQ(third.seq, 3);
+  EXPECT_EQ(third.seq, 2);
   EXPECT_EQ(third.prev_hash, first.hash);
 }
 
@@ -665,8 +666,9 @@ TEST_F(StoreTest, ListAuditFiltersByCollaboration) {
   ASSERT_OK(store_->AddMember("campaign", {.name = "publisher"}, "retailer"));
   ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
   ASSERT_EQ(entries.size(), 2u);
+  // Numbered within the collaboration: nothing shows how busy the other one is.
   EXPECT_EQ(entries[0].seq, 1);
-  EXPECT_EQ(entries[1].seq, 3);
+  EXPECT_EQ(entries[1].seq, 2);
   ExpectError(store_->ListAudit("nowhere").status(), absl::StatusCode::kNotFound,
               "collaboration 'nowhere' not found");
 }
@@ -756,8 +758,7 @@ TEST_F(StoreTest, VerifyAuditDetectsAReorderedPair) {
 TEST_F(StoreTest, VerifyAuditDetectsADeletedMiddleEntry) {
   BuildHistory();
   Tamper("DELETE FROM audit WHERE seq = 3");
-  ExpectTampered(
-      "audit entry 4 does not chain to entry 2: entries were reordered, removed or rewritten", 2);
+  ExpectTampered("audit entry 3 is missing or out of order", 2);
 }
 
 TEST_F(StoreTest, VerifyAuditDetectsADeletedAndRenumberedEntry) {
@@ -803,9 +804,10 @@ TEST_F(StoreTest, VerifyAuditDetectsEntriesAddedBehindTheHead) {
       crypto::Sha256Hex(entries.back().hash + "\n" +
                         R"({"action":"member.add","actor":"retailer","collaboration":"campaign",)" +
                         R"("details":{},"seq":6,"state":")" + state + R"(","time":1})");
-  Tamper(absl::StrCat("INSERT INTO audit VALUES (6, 1, 'campaign', 'retailer', 'member.add', ",
-                      "'{}', '", entries.back().hash, "', '", forged_hash, "', '", state,
-                      "', '')"));
+  Tamper(absl::StrCat(
+      "INSERT INTO audit (collaboration, seq, time, actor, action, details_json, prev_hash, hash, "
+      "state_sha256, state_parts) VALUES ('campaign', 6, 1, 'retailer', 'member.add', '{}', '",
+      entries.back().hash, "', '", forged_hash, "', '", state, "', '')"));
   ExpectTampered("audit entry 6 was added outside the catalog: the head records entry 5", 5);
 }
 
@@ -829,11 +831,13 @@ TEST_F(StoreTest, EachCollaborationVerifiesItsOwnChain) {
   // Entries of the two rooms interleave in the catalog; each chain links its own.
   ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> campaign, store_->ListAudit("campaign"));
   ASSERT_EQ(campaign.size(), 6u);
-  EXPECT_EQ(campaign[5].seq, 8);
+  EXPECT_EQ(campaign[5].seq, 6);
   EXPECT_EQ(campaign[5].prev_hash, campaign[4].hash);
 
   // Editing the other room's log leaves the campaign verifiable by its members.
-  Tamper(R"(UPDATE audit SET details_json = '{"member":"agency"}' WHERE seq = 7)");
+  Tamper(
+      R"(UPDATE audit SET details_json = '{"member":"agency"}' WHERE collaboration = 'other' AND )"
+      "seq = 2");
   ASSERT_OK_AND_ASSIGN(AuditVerification mine, store_->VerifyAudit("campaign"));
   EXPECT_TRUE(mine.ok) << mine.problem;
   EXPECT_EQ(mine.entries, 6);
@@ -841,12 +845,12 @@ TEST_F(StoreTest, EachCollaborationVerifiesItsOwnChain) {
   absl::StatusOr<AuditVerification> theirs = store_->VerifyAudit("other");
   ASSERT_OK(theirs.status());
   EXPECT_FALSE(theirs->ok);
-  EXPECT_EQ(theirs->problem, "audit entry 7 was edited: its hash does not match its contents");
+  EXPECT_EQ(theirs->problem, "audit entry 2 was edited: its hash does not match its contents");
   // The operator's verification of the whole catalog names the room.
   ASSERT_OK_AND_ASSIGN(AuditVerification all, store_->VerifyAudit());
   EXPECT_FALSE(all.ok);
   EXPECT_EQ(all.problem,
-            "collaboration 'other': audit entry 7 was edited: its hash does not match its "
+            "collaboration 'other': audit entry 2 was edited: its hash does not match its "
             "contents");
   EXPECT_THAT(all.heads, IsEmpty());
 }
@@ -1070,14 +1074,22 @@ class StoreMigrationTest : public StoreTest {
   void DowngradeToVersion2() {
     ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit(""));
     store_.reset();
+    // Version 2's audit table, numbered over the catalog in the order entries were written.
     std::string sql =
-        "DROP TABLE audit_heads; ALTER TABLE audit DROP COLUMN state_sha256; "
-        "ALTER TABLE audit DROP COLUMN state_parts; "
+        "DROP TABLE audit_heads; "
+        "CREATE TABLE audit_v2 (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, collaboration "
+        "TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, details_json TEXT NOT NULL, "
+        "prev_hash TEXT NOT NULL, hash TEXT NOT NULL) STRICT; "
+        "INSERT INTO audit_v2 SELECT id, time, collaboration, actor, action, details_json, '', '' "
+        "FROM audit; DROP TABLE audit; ALTER TABLE audit_v2 RENAME TO audit; "
+        "CREATE INDEX audit_by_collaboration ON audit (collaboration, seq); "
         "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
         "hash TEXT NOT NULL) STRICT;";
     std::string prev = kZeroHash;
+    int64_t seq = 0;
     for (const AuditEntry& entry : entries) {
-      nlohmann::json document = {{"seq", entry.seq},
+      ++seq;
+      nlohmann::json document = {{"seq", seq},
                                  {"time", entry.time},
                                  {"collaboration", entry.collaboration},
                                  {"actor", entry.actor},
@@ -1085,7 +1097,7 @@ class StoreMigrationTest : public StoreTest {
                                  {"details", nlohmann::json::parse(entry.details_json)}};
       std::string hash = crypto::Sha256Hex(prev + "\n" + document.dump());
       absl::StrAppend(&sql, "UPDATE audit SET prev_hash = '", prev, "', hash = '", hash,
-                      "' WHERE seq = ", entry.seq, ";");
+                      "' WHERE seq = ", seq, ";");
       prev = hash;
     }
     absl::StrAppend(&sql, "INSERT INTO audit_head VALUES (1, ", entries.size(), ", '", prev,
@@ -1122,6 +1134,16 @@ TEST_F(StoreMigrationTest, AVersion2CatalogIsRechainedAndKeepsVerifying) {
   ASSERT_EQ(campaign.size(), 6u);
   EXPECT_EQ(campaign[0].prev_hash, kZeroHash);
   EXPECT_EQ(campaign[4].state_sha256, "");
+  for (size_t i = 1; i < campaign.size(); ++i) {
+    EXPECT_EQ(campaign[i].seq, static_cast<int64_t>(i) + 1);  // renumbered within the chain
+    EXPECT_EQ(campaign[i].prev_hash, campaign[i - 1].hash);
+  }
+  // The catalog-wide order is kept.
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> all_entries, store_->ListAudit(""));
+  ASSERT_EQ(all_entries.size(), 10u);
+  EXPECT_EQ(all_entries[5].collaboration, "other");
+  EXPECT_EQ(all_entries[5].action, "collaboration.create");
+  EXPECT_EQ(all_entries[6].collaboration, "");
   const AuditEntry& migrated = campaign[5];
   EXPECT_EQ(migrated.actor, "parley");
   EXPECT_EQ(migrated.action, "audit.migrated");

@@ -639,6 +639,31 @@ TEST_F(DeliveryTest, AMemberLeavingDuringTheRunReleasesNothing) {
   ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
 }
 
+// A run that fails is an outcome too: when the policy changed during it, the runner learns that,
+// not the failure (whose message came from a run the policy may no longer allow).
+TEST_F(DeliveryTest, AFailedRunWhosePolicyChangedReportsThePolicyChange) {
+  // The retailer's file no longer matches its pinned schema, so the run fails...
+  Write("retail.csv", "household_id,age_band\n1,18-64\n");
+  ReopenWithChange(
+      [](Service& service) { ASSERT_OK(service.RemoveMember("retailer", "campaign", "analyst")); });
+  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+}
+
+// Without a policy change the same failure reaches the runner as before.
+TEST_F(DeliveryTest, AFailedRunWithoutAPolicyChangeReportsItsFailure) {
+  Write("retail.csv", "household_id,age_band\n1,18-64\n");
+  ReopenWithChange([](Service&) {});
+  absl::StatusOr<QueryOutcome> outcome = service_->Run("supplier", "campaign", kAllowedQuery, {});
+  EXPECT_TRUE(changed_);
+  ExpectError(outcome.status(), absl::StatusCode::kInvalidArgument,
+              "cannot create view 'retail': binder error");
+  ASSERT_OK_AND_ASSIGN(std::vector<catalog::QueryRecord> queries,
+                       service_->ListQueries("supplier", "campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0].status, catalog::QueryStatus::kFailed);
+  EXPECT_EQ(queries[0].error, outcome.status().message());
+}
+
 // Other members' activity that changes no policy (here a query of another member) does not
 // invalidate a run.
 TEST_F(DeliveryTest, ActivityThatChangesNoPolicyDoesNotInvalidateTheRun) {

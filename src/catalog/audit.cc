@@ -28,26 +28,14 @@ std::string DigestOf(const Json& value) {
 
 // hash = SHA-256(prev_hash "\n" canonical JSON of the entry's fields). `details` enters as a
 // JSON value, so the hashed document is itself canonical JSON that any member can rebuild.
+// Entries written before schema version 3 were hashed without "state" (`state` nullopt).
 absl::StatusOr<std::string> EntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
                                       std::string_view collaboration, std::string_view actor,
                                       std::string_view action, const Json& details,
-                                      std::string_view state) {
-  Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
-                   {"actor", actor}, {"action", action}, {"details", details},
-                   {"state", state}};
-  PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
-  std::string input(prev_hash);
-  input += '\n';
-  input += text;
-  return crypto::Sha256Hex(input);
-}
-
-// The hash of entries written before schema version 3: the same document without "state".
-absl::StatusOr<std::string> LegacyEntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
-                                            std::string_view collaboration, std::string_view actor,
-                                            std::string_view action, const Json& details) {
+                                      std::optional<std::string_view> state) {
   Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
                    {"actor", actor}, {"action", action}, {"details", details}};
+  if (state.has_value()) document["state"] = *state;
   PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
   std::string input(prev_hash);
   input += '\n';
@@ -113,8 +101,8 @@ absl::StatusOr<std::string> VerifyLegacyChain(sqlite3* db, std::string* head_has
     std::optional<Json> details = ParseObject(details_text);
     absl::StatusOr<std::string> hash =
         details.has_value() && details->dump() == details_text
-            ? LegacyEntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4),
-                              *details)
+            ? EntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4),
+                        *details, std::nullopt)
             : absl::StatusOr<std::string>(absl::InvalidArgumentError(""));
     if (!hash.ok() || *hash != rows.Text(7)) {
       problem = absl::StrFormat("audit entry %d was edited", seq);
@@ -125,10 +113,11 @@ absl::StatusOr<std::string> VerifyLegacyChain(sqlite3* db, std::string* head_has
   }
   if (!problem.empty()) return problem;
   if (!has_head) return std::string("the audit head is missing");
-  if (head_seq != expected_seq - 1 || *head_hash != prev_hash) {
+  if (head_seq != expected_seq - 1) {
     return absl::StrFormat("the audit head records entry %d but the log ends at entry %d", head_seq,
                            expected_seq - 1);
   }
+  if (*head_hash != prev_hash) return std::string("the audit head does not match the last entry");
   return std::string("intact");
 }
 

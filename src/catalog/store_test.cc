@@ -1178,6 +1178,22 @@ TEST_F(StoreMigrationTest, AnOldChainAlreadyBrokenIsRecordedAsSuchByTheMigration
                         R"(entry 4","legacy_entries":4)"));
 }
 
+TEST_F(StoreMigrationTest, AnOldHeadEditedBeforeTheUpgradeIsRecordedAsSuch) {
+  BuildHistory();
+  DowngradeToVersion2();
+  Tamper("UPDATE audit_head SET hash = '" + kZeroHash + "'");
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  AuditEntry migrated = LastAudit();
+  EXPECT_EQ(migrated.action, "audit.migrated");
+  EXPECT_EQ(
+      migrated.details_json,
+      absl::StrCat(R"({"legacy_chain":"the audit head does not match the last entry",)",
+                   R"("legacy_entries":5,"legacy_head":")", kZeroHash, R"(","schema_version":3})"));
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
 // --- Names ------------------------------------------------------------------------------------
 
 TEST(StoreNamesTest, EnumNamesRoundTrip) {

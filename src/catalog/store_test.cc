@@ -957,6 +957,11 @@ INSTANTIATE_TEST_SUITE_P(
                        "'b' || substr(template_id, 2), name, author, sql_text, parameters_json, "
                        "created_at FROM templates",
                        "template baaaaaaaaaaa added"},
+        StateTampering{"Several",
+                       "UPDATE tables SET rule_json = NULL; DELETE FROM templates; UPDATE members "
+                       "SET can_query = 1 WHERE name = 'publisher'",
+                       "member 'publisher' changed, table 'retail' changed, template aaaaaaaaaaaa "
+                       "removed"},
         StateTampering{"QueryLogging",
                        "UPDATE collaborations SET query_logging = 0 WHERE name = 'campaign'",
                        "the collaboration's settings changed"}),

@@ -137,6 +137,35 @@ class CliE2eTest : public CliTest {
     return ParseCsv(ReadText(output));
   }
 
+  // Runs SQL on the catalog file with the SQLite C API, as someone with write access to it could
+  // with the sqlite3 shell; it must change at least one row.
+  void EditCatalog(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((fs::path(home_) / "catalog.db").c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+    sqlite3_free(message);
+    EXPECT_GT(sqlite3_total_changes(db), 0) << sql;
+    sqlite3_close(db);
+  }
+
+  // The hash at the head of the campaign's chain, read from the catalog file.
+  std::string CampaignHead() {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((fs::path(home_) / "catalog.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    std::string hash;
+    if (sqlite3_prepare_v2(db, "SELECT hash FROM audit_heads WHERE collaboration = 'campaign'", -1,
+                           &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      hash = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return hash;
+  }
+
   std::string retail_csv_;
   std::string loyalty_parquet_;
 };
@@ -388,9 +417,13 @@ TEST_F(CliE2eTest, AuditListsEveryActionAndVerifies) {
   EXPECT_THAT(audit.out, Not(HasSubstr("DISTINCT")));
   EXPECT_THAT(audit.out, HasSubstr("\"sql_sha256\":"));
 
+  // The operator verifies every chain of the home and sees each head.
   Outcome verified = Parley({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, 0) << verified;
-  EXPECT_EQ(verified.out, "audit log intact: 11 entries verified\n");
+  EXPECT_EQ(verified.out,
+            "audit log intact: 11 entries verified\n"
+            "head campaign " +
+                CampaignHead() + "\n");
 
   // A mistyped home is not an intact, empty log.
   std::string typo = (dir_ / "hmoe").string();
@@ -420,7 +453,122 @@ TEST_F(CliE2eTest, AuditVerifyDetectsAnEditedEntry) {
   Outcome verified = Parley({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, kExitError);
   EXPECT_EQ(verified.out,
-            "audit log TAMPERED: audit entry 2 was edited: its hash does not match its contents\n");
+            "audit log TAMPERED: collaboration 'campaign': audit entry 2 was edited: its hash does "
+            "not match its contents\n");
+  Outcome member = As("agency", {"audit", "verify", "-c", "campaign"});
+  EXPECT_EQ(member.exit_code, kExitError);
+  EXPECT_EQ(member.out,
+            "audit log of campaign TAMPERED: audit entry 2 was edited: its hash does not match its "
+            "contents\n");
+}
+
+// A member verifies its own collaboration and notes the head it prints; comparing heads out of
+// band catches a log cut back so carefully (entries and head both rewritten) that the chain
+// itself is consistent again.
+TEST_F(CliE2eTest, AuditVerifyPrintsTheHeadAndCatchesATruncatedTailWithIt) {
+  SetUpCampaign();
+  const std::string sql = absl::StrCat("SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n ",
+                                       kJoin, " GROUP BY r.age_band");
+  Outcome verified = Ok("agency", {"audit", "verify", "-c", "campaign"});
+  const std::string noted = CampaignHead();
+  EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign intact: 7 entries verified\n"
+                                       "head ",
+                                       noted, "\n"));
+  EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign", "--expect-head", noted}).out,
+            absl::StrCat("audit log of campaign intact: 7 entries verified\nhead ", noted,
+                         "\nexpected head: the current head\n"));
+
+  Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
+  const std::string after_query = CampaignHead();
+  EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign", "--expect-head", noted}).out,
+            absl::StrCat("audit log of campaign intact: 10 entries verified\nhead ", after_query,
+                         "\nexpected head: entry 7, followed by 3 newer entries\n"));
+
+  // Someone with the catalog file removes the query's three entries (query.submitted,
+  // query.started, query.finished) and moves the head back.
+  EditCatalog(
+      absl::StrCat("DELETE FROM audit WHERE seq > 7; UPDATE audit_heads SET seq = 7, hash = '",
+                   noted, "' WHERE collaboration = 'campaign'"));
+  // The chain alone cannot tell (no policy changed), ...
+  EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign"}).out,
+            absl::StrCat("audit log of campaign intact: 7 entries verified\nhead ", noted, "\n"));
+  // ... but the head the supplier noted after its query is gone.
+  Outcome truncated =
+      As("supplier", {"audit", "verify", "-c", "campaign", "--expect-head", after_query});
+  EXPECT_EQ(truncated.exit_code, kExitError);
+  EXPECT_EQ(truncated.out,
+            absl::StrCat("audit log of campaign TAMPERED: the expected head ", after_query,
+                         " is not in the chain: entries were removed or rewritten "
+                         "since it was noted\n"));
+}
+
+TEST_F(CliE2eTest, AuditVerifyUsage) {
+  SetUpCampaign();
+  Outcome no_room = Parley({"audit", "verify", "--expect-head", std::string(64, 'a')});
+  EXPECT_EQ(no_room.exit_code, kExitUsage);
+  EXPECT_EQ(no_room.err, "error: --expect-head needs -c COLLABORATION\n");
+  Outcome no_member = Parley({"audit", "verify", "-c", "campaign"});
+  EXPECT_EQ(no_member.exit_code, kExitUsage);
+  EXPECT_EQ(no_member.err, "error: say which member acts with --as MEMBER (or PARLEY_AS)\n");
+  Outcome stranger = As("stranger", {"audit", "verify", "-c", "campaign"});
+  EXPECT_EQ(stranger.exit_code, kExitError);
+  EXPECT_EQ(stranger.err, "error: 'stranger' is not a member of collaboration 'campaign'\n");
+  Outcome malformed = As("agency", {"audit", "verify", "-c", "campaign", "--expect-head", "xyz"});
+  EXPECT_EQ(malformed.exit_code, kExitError);
+  EXPECT_EQ(malformed.err,
+            "error: an expected head is a hash of 64 hexadecimal characters, as 'audit verify' "
+            "prints it\n");
+}
+
+// The policy edited in the catalog file with SQL, not through Parley: every member's verification
+// reports it, and nothing runs in the collaboration any more (the query would otherwise run under
+// a rule its owner never set).
+TEST_F(CliE2eTest, APolicyEditedWithSqlIsDetectedAndNothingRuns) {
+  SetUpCampaign();
+  const std::string sql = absl::StrCat("SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n ",
+                                       kJoin, " GROUP BY r.age_band");
+  struct Edit {
+    std::string what;  // as the messages name it
+    std::string sql;
+    std::string undo;
+  };
+  for (const Edit& edit : std::vector<Edit>{
+           {"table 'loyalty' changed",
+            "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":2', "
+            "'\"minimum\":1') WHERE name = 'loyalty'",
+            "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":1', "
+            "'\"minimum\":2') WHERE name = 'loyalty'"},
+           {"table 'retail' changed",
+            "UPDATE tables SET location = location || '.bak' WHERE name = 'retail'",
+            "UPDATE tables SET location = substr(location, 1, length(location) - 4) WHERE name = "
+            "'retail'"},
+           {"member 'agency' changed", "UPDATE members SET can_query = 1 WHERE name = 'agency'",
+            "UPDATE members SET can_query = 0 WHERE name = 'agency'"},
+       }) {
+    SCOPED_TRACE(edit.what);
+    EditCatalog(edit.sql);
+    Outcome verified = As("agency", {"audit", "verify", "-c", "campaign"});
+    EXPECT_EQ(verified.exit_code, kExitError);
+    EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign TAMPERED: the policy state "
+                                         "(members, tables, rules, templates) was changed "
+                                         "outside Parley after audit entry 7: ",
+                                         edit.what, "\n"));
+    Outcome operator_view = Parley({"audit", "verify"});
+    EXPECT_EQ(operator_view.exit_code, kExitError);
+    Outcome run = As("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
+    EXPECT_EQ(run.exit_code, kExitError);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err, absl::StrCat("error: collaboration 'campaign' was changed outside Parley (",
+                                    edit.what,
+                                    "): its catalog records no longer match its audit log, so "
+                                    "nothing can change or run in it until the catalog is "
+                                    "restored (see 'parley audit verify -c campaign')\n"));
+    // Restored, the room verifies and works again.
+    EditCatalog(edit.undo);
+    Outcome restored = As("agency", {"audit", "verify", "-c", "campaign"});
+    EXPECT_EQ(restored.exit_code, 0) << restored;
+  }
+  Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
 }
 
 // --- results against plain DuckDB ------------------------------------------------------------

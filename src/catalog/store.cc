@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <utility>
@@ -10,22 +11,32 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "catalog/audit.h"
+#include "catalog/internal.h"
 #include "crypto/sha256.h"
 #include "nlohmann/json.hpp"
 
 namespace parley::catalog {
 namespace {
 
-using Json = nlohmann::json;
-
-const std::string kZeroHash(64, '0');
+using internal::Canonical;
+using internal::DatabaseHandle;
+using internal::Exec;
+using internal::Json;
+using internal::ParseObject;
+using internal::Quote;
+using internal::SqliteError;
+using internal::Statement;
+using internal::Transaction;
+using internal::Write;
 
 // Schema migrations, oldest first; migration i (0-based) takes the catalog from user_version i to
 // i + 1. Never edit a released entry: catalogs in the field have already run it. Append instead.
 //
 // The audit log deliberately stores the collaboration by name with no foreign key: it is a
 // record of what happened and must not depend on (or be cascaded by) the rows it describes.
-// audit_head duplicates the last seq and hash so that truncating the log is detectable.
+// audit_head duplicates the last seq and hash so that truncating the log is detectable (since
+// migration 3, audit_heads does so for each collaboration's chain).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE collaborations (
@@ -116,13 +127,29 @@ CREATE TABLE templates (
 ) STRICT;
 ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
 )sql",
-    // 3: a query is recorded as 'running' before it executes and ends 'succeeded', 'failed',
+    // 3: one audit chain per collaboration, each entry numbered within its chain and recording
+    // the collaboration's policy state. The SQL only adds the heads; after the last SQL step
+    // ApplyMigrations runs internal::RechainByCollaboration, which rebuilds the audit table in its
+    // new layout (row id = old catalog-wide number; seq, state_sha256, state_parts), re-chains the
+    // existing entries and drops audit_head, then appends an "audit.migrated" entry to every
+    // chain (see kAuditByCollaborationVersion). Later SQL migrations must leave the audit and
+    // audit_head tables as versions 1 and 2 left them.
+    R"sql(
+CREATE TABLE audit_heads (
+  collaboration TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+)sql",
+    // 4: a query is recorded as 'running' before it executes and ends 'succeeded', 'failed',
     // 'cancelled' or 'killed' (its process died: nobody holds its run lock any more); and the
     // files each member registered, claimed once, so that two registrations of one file cannot
     // both succeed. SQLite cannot alter a CHECK constraint, so the queries table is rebuilt
-    // (ids kept: AUTOINCREMENT continues after the largest copied id).
+    // (ids kept: AUTOINCREMENT continues after the largest copied id). Pure SQL on queries and
+    // file_claims: it leaves the audit tables to version 3's C++ step, which runs after it when
+    // an older catalog is upgraded.
     R"sql(
-CREATE TABLE queries_v3 (
+CREATE TABLE queries_v4 (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
   runner TEXT NOT NULL,
@@ -141,13 +168,13 @@ CREATE TABLE queries_v3 (
   run_lock TEXT NOT NULL DEFAULT '',
   FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)
 ) STRICT;
-INSERT INTO queries_v3 (id, collaboration_id, runner, sql_text, status, verdict_json,
+INSERT INTO queries_v4 (id, collaboration_id, runner, sql_text, status, verdict_json,
                         rendered_sql, receivers, table_names, result_path, row_count, error,
                         created_at, template_id)
   SELECT id, collaboration_id, runner, sql_text, status, verdict_json, rendered_sql, receivers,
          table_names, result_path, row_count, error, created_at, template_id FROM queries;
 DROP TABLE queries;
-ALTER TABLE queries_v3 RENAME TO queries;
+ALTER TABLE queries_v4 RENAME TO queries;
 CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);
 CREATE INDEX queries_running ON queries (status) WHERE status = 'running';
 
@@ -160,165 +187,11 @@ CREATE TABLE file_claims (
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
-
-// ---------------------------------------------------------------------------------------------
-// SQLite handles.
-
-struct CloseDatabase {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DatabaseHandle = std::unique_ptr<sqlite3, CloseDatabase>;
-
-struct FinalizeStatement {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using StatementHandle = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
-
-// SQLite's messages describe the failure (constraint names, "database is locked", ...) and never
-// contain bound values, so they are safe to surface.
-absl::Status SqliteError(sqlite3* db, absl::string_view context) {
-  return absl::InternalError(absl::StrCat("catalog: ", context, ": ", sqlite3_errmsg(db)));
-}
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    absl::Status status = absl::InternalError(
-        absl::StrCat("catalog: ", message != nullptr ? message : sqlite3_errmsg(db)));
-    sqlite3_free(message);
-    return status;
-  }
-  return absl::OkStatus();
-}
-
-// A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call.
-class Statement {
- public:
-  static absl::StatusOr<Statement> Prepare(sqlite3* db, std::string_view sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError(db, "preparing a statement");
-    }
-    return Statement(db, StatementHandle(raw));
-  }
-
-  template <typename... Args>
-  absl::Status Bind(const Args&... args) {
-    int index = 0;
-    absl::Status status;
-    ((status.ok() ? status = BindOne(++index, args) : status), ...);
-    return status;
-  }
-
-  // Returns true when a row is available, false when the statement is done.
-  absl::StatusOr<bool> Step() {
-    int code = sqlite3_step(statement_.get());
-    if (code == SQLITE_ROW) return true;
-    if (code == SQLITE_DONE) return false;
-    return SqliteError(db_, "executing a statement");
-  }
-
-  // Runs a statement that returns no rows.
-  absl::Status Run() {
-    PARLEY_ASSIGN_OR_RETURN(bool row, Step());
-    if (row) return absl::InternalError("catalog: a write statement returned a row");
-    return absl::OkStatus();
-  }
-
-  int64_t Int(int column) const { return sqlite3_column_int64(statement_.get(), column); }
-  bool Bool(int column) const { return Int(column) != 0; }
-  bool IsNull(int column) const {
-    return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
-  }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(statement_.get(), column);
-    int size = sqlite3_column_bytes(statement_.get(), column);
-    if (text == nullptr) return "";
-    return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
-  }
-
- private:
-  Statement(sqlite3* db, StatementHandle statement) : db_(db), statement_(std::move(statement)) {}
-
-  absl::Status Check(int code) {
-    if (code != SQLITE_OK) return SqliteError(db_, "binding a parameter");
-    return absl::OkStatus();
-  }
-  absl::Status BindOne(int index, int64_t value) {
-    return Check(sqlite3_bind_int64(statement_.get(), index, value));
-  }
-  absl::Status BindOne(int index, int value) { return BindOne(index, int64_t{value}); }
-  absl::Status BindOne(int index, bool value) { return BindOne(index, int64_t{value ? 1 : 0}); }
-  absl::Status BindOne(int index, std::string_view value) {
-    return Check(sqlite3_bind_text64(statement_.get(), index, value.data(), value.size(),
-                                     SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  absl::Status BindOne(int index, const std::string& value) {
-    return BindOne(index, std::string_view(value));
-  }
-  // Without this overload a string literal would convert to bool.
-  absl::Status BindOne(int index, const char* value) {
-    return BindOne(index, std::string_view(value));
-  }
-  absl::Status BindOne(int index, const std::optional<std::string>& value) {
-    if (!value.has_value()) return Check(sqlite3_bind_null(statement_.get(), index));
-    return BindOne(index, *value);
-  }
-
-  sqlite3* db_;
-  StatementHandle statement_;
-};
-
-// Prepares, binds and runs a statement that returns no rows.
-template <typename... Args>
-absl::Status Write(sqlite3* db, std::string_view sql, const Args&... args) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(args...));
-  return statement.Run();
-}
-
-// A transaction that rolls back unless Commit succeeds, so every early return on an error path
-// leaves the catalog untouched.
-class Transaction {
- public:
-  // Writers take the write lock up front (BEGIN IMMEDIATE): an existence check and the insert
-  // that relies on it then see the same state, and a busy database fails at BEGIN instead of
-  // half-way through.
-  static absl::StatusOr<Transaction> Begin(sqlite3* db, bool write) {
-    PARLEY_RETURN_IF_ERROR(Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN"));
-    return Transaction(db);
-  }
-  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
-  Transaction& operator=(Transaction&&) = delete;
-  ~Transaction() {
-    if (db_ != nullptr) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
-  absl::Status Commit() {
-    // A statement that returned a row and was not stepped to its end keeps a read open, which
-    // makes COMMIT fail; callers have read what they need by now, so end them here.
-    for (sqlite3_stmt* statement = sqlite3_next_stmt(db_, nullptr); statement != nullptr;
-         statement = sqlite3_next_stmt(db_, statement)) {
-      if (sqlite3_stmt_busy(statement)) sqlite3_reset(statement);
-    }
-    PARLEY_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    db_ = nullptr;
-    return absl::OkStatus();
-  }
-
- private:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
-};
+// The version whose migration re-chains the audit log (C++ work after its SQL).
+constexpr int kAuditByCollaborationVersion = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Names and JSON.
-
-// Names may be echoed in messages, but escaped so that a hostile name cannot forge extra lines.
-std::string Quote(std::string_view name) {
-  return absl::StrCat("'", absl::CHexEscape(absl::string_view(name.data(), name.size())), "'");
-}
 
 bool IsPartyName(std::string_view name) {
   if (name.empty() || name.size() > 64 || !absl::ascii_isalnum(name[0])) return false;
@@ -361,24 +234,6 @@ absl::Status CheckAction(std::string_view action) {
   return absl::InvalidArgumentError(absl::StrCat("invalid audit action ", Quote(action)));
 }
 
-// Canonical text of a JSON value: nlohmann objects are ordered maps, so keys come out sorted and
-// the same value always dumps to the same bytes. Dump throws on invalid UTF-8; that exception is
-// turned into a status here, at the edge.
-absl::StatusOr<std::string> Canonical(const Json& value, absl::string_view what) {
-  try {
-    return value.dump();
-  } catch (const Json::exception&) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " contains text that is not UTF-8"));
-  }
-}
-
-// Parses `text` as a JSON object (the parser rejects invalid UTF-8 too).
-std::optional<Json> ParseObject(std::string_view text) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || !value.is_object()) return std::nullopt;
-  return value;
-}
-
 Json StringArray(const std::vector<std::string>& values) {
   Json array = Json::array();
   for (const std::string& value : values) array.push_back(value);
@@ -419,44 +274,6 @@ Json Abilities(const Member& member) {
   if (member.can_query) abilities.push_back("query");
   if (member.can_receive) abilities.push_back("receive");
   return abilities;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Audit chain.
-
-// hash = SHA-256(prev_hash "\n" canonical JSON of the entry's fields). `details` enters as a
-// JSON value, so the hashed document is itself canonical JSON that any member can rebuild.
-absl::StatusOr<std::string> EntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
-                                      std::string_view collaboration, std::string_view actor,
-                                      std::string_view action, const Json& details) {
-  Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
-                   {"actor", actor}, {"action", action}, {"details", details}};
-  PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
-  std::string input(prev_hash);
-  input += '\n';
-  input += text;
-  return crypto::Sha256Hex(input);
-}
-
-// Appends one entry and moves the head. Must run inside a write transaction.
-absl::Status AppendAuditEntry(sqlite3* db, int64_t time, std::string_view collaboration,
-                              std::string_view actor, std::string_view action,
-                              const Json& details) {
-  PARLEY_ASSIGN_OR_RETURN(std::string details_text, Canonical(details, "audit details"));
-  PARLEY_ASSIGN_OR_RETURN(Statement head,
-                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
-  PARLEY_ASSIGN_OR_RETURN(bool found, head.Step());
-  if (!found) return absl::InternalError("catalog: the audit head is missing");
-  int64_t seq = head.Int(0) + 1;
-  std::string prev_hash = head.Text(1);
-  PARLEY_ASSIGN_OR_RETURN(std::string hash,
-                          EntryHash(prev_hash, seq, time, collaboration, actor, action, details));
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO audit (seq, time, collaboration, actor, action, "
-                               "details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               seq, time, collaboration, actor, action, details_text, prev_hash,
-                               hash));
-  return Write(db, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -654,14 +471,133 @@ AnalysisTemplate ReadTemplate(const Statement& statement) {
   return analysis;
 }
 
-absl::Status ApplyMigrations(sqlite3* db) {
+absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id) {
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(
+          db, absl::StrCat(kTableColumns, "WHERE t.collaboration_id = ? ORDER BY t.name")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  std::vector<Table> tables;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    PARLEY_ASSIGN_OR_RETURN(Table table, ReadTable(statement));
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
+absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t collaboration_id) {
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(
+          db, absl::StrCat(kTemplateColumns, "WHERE t.collaboration_id = ? ORDER BY t.id")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  std::vector<AnalysisTemplate> templates;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    templates.push_back(ReadTemplate(statement));
+  }
+  return templates;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy state and the audit chains.
+
+// The collaboration's records and their digest, read in the caller's transaction; nullopt when
+// the collaboration has no record. `state` receives the state with its parts when given.
+absl::StatusOr<std::optional<PolicySnapshot>> ReadPolicySnapshot(
+    sqlite3* db, std::string_view name, internal::PolicyState* state = nullptr) {
+  PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, FindCollaborationId(db, name));
+  if (!id.has_value()) return std::nullopt;
+  PolicySnapshot snapshot;
+  PARLEY_ASSIGN_OR_RETURN(snapshot.collaboration, ReadCollaboration(db, name));
+  PARLEY_ASSIGN_OR_RETURN(snapshot.tables, ReadTables(db, *id));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates, ReadTemplates(db, *id));
+  internal::PolicyState computed =
+      internal::ComputePolicyState(snapshot.collaboration, snapshot.tables, templates);
+  snapshot.digest = computed.digest;
+  if (state != nullptr) *state = std::move(computed);
+  return snapshot;
+}
+
+// The policy state an audit entry of `collaboration` records: empty for catalog-wide entries and
+// for a collaboration without a record.
+absl::StatusOr<internal::PolicyState> CurrentPolicyState(sqlite3* db,
+                                                         std::string_view collaboration) {
+  internal::PolicyState state;
+  if (collaboration.empty()) return state;
+  PARLEY_RETURN_IF_ERROR(ReadPolicySnapshot(db, collaboration, &state).status());
+  return state;
+}
+
+// Every mutating call checks this first, inside its write transaction: the policy state must
+// still be the one the collaboration's audit head records. Otherwise someone changed the catalog
+// without Parley; acting now would run queries under rules nobody set through Parley, and the
+// entry appended would record the edited state as if Parley had made it, hiding the edit.
+// `current`, when given, receives the state (for calls that change no policy and append it as
+// is, saving a second read).
+absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
+                                    internal::PolicyState* current = nullptr) {
+  if (collaboration.empty()) return absl::OkStatus();
+  absl::StatusOr<internal::PolicyState> state = CurrentPolicyState(db, collaboration);
+  absl::StatusOr<std::optional<internal::PolicyState>> recorded =
+      internal::HeadState(db, collaboration);
+  if (state.ok() && recorded.ok() &&
+      state->digest == recorded->value_or(internal::PolicyState()).digest) {
+    if (current != nullptr) *current = *std::move(state);
+    return absl::OkStatus();
+  }
+  if (!recorded.ok() && !absl::IsFailedPrecondition(recorded.status())) return recorded.status();
+  std::string what;
+  if (state.ok() && recorded.ok() && recorded->has_value() &&
+      crypto::Sha256Hex((*recorded)->parts) == (*recorded)->digest) {
+    what = internal::DescribeStateChange((*recorded)->parts, state->parts);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "collaboration ", Quote(collaboration), " was changed outside Parley",
+      what.empty() ? "" : absl::StrCat(" (", what, ")"),
+      ": its catalog records no longer match its audit log, so "
+      "nothing can change or run in it until the catalog is restored (see 'parley audit verify "
+      "-c ",
+      std::string(collaboration), "')"));
+}
+
+// Appends an entry recording the collaboration's policy state after the change. Must run inside
+// the write transaction that made the change.
+absl::Status AppendAuditEntry(sqlite3* db, int64_t time, std::string_view collaboration,
+                              std::string_view actor, std::string_view action,
+                              const Json& details) {
+  PARLEY_ASSIGN_OR_RETURN(internal::PolicyState state, CurrentPolicyState(db, collaboration));
+  return internal::AppendEntry(db, time, collaboration, actor, action, details, state);
+}
+
+// Schema version 3: re-chains the log by collaboration, then records in every chain that it was
+// re-chained and what the old catalog-wide chain's verification found, with the state it now
+// commits to. Entries before the upgrade carry no state (it was never recorded); from this entry
+// on every state is checked.
+absl::Status MigrateAuditToCollaborationChains(sqlite3* db, int64_t now) {
+  PARLEY_ASSIGN_OR_RETURN(internal::LegacyChain legacy, internal::RechainByCollaboration(db));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  for (const std::string& chain : chains) {
+    Json details = {{"schema_version", kAuditByCollaborationVersion},
+                    {"legacy_chain", legacy.verdict},
+                    {"legacy_head", legacy.head},
+                    {"legacy_entries", legacy.entries}};
+    PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, chain, "parley", "audit.migrated", details));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
   // Read the version inside the write lock so two processes opening a new catalog at once
   // cannot both run the same migration.
   int64_t version = 0;
   {
-    // Finalised before the migrations run: a statement still open on the connection makes
-    // DROP TABLE fail with "database table is locked".
+    // Scoped, so finalised before the migrations run: a statement still open on the connection
+    // makes DROP TABLE fail with "database table is locked" (migrations 3 and 4 drop tables).
     PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
                             Statement::Prepare(db, "PRAGMA user_version"));
     PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
@@ -675,6 +611,11 @@ absl::Status ApplyMigrations(sqlite3* db) {
   }
   for (int64_t next = version; next < kSchemaVersion; ++next) {
     PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+  }
+  // After every SQL step, so that the policy states it records are read with the schema this
+  // binary reads them with. (A new catalog has nothing to re-chain; the step costs nothing.)
+  if (version < kAuditByCollaborationVersion) {
+    PARLEY_RETURN_IF_ERROR(MigrateAuditToCollaborationChains(db, now));
   }
   if (version < kSchemaVersion) {
     PARLEY_RETURN_IF_ERROR(
@@ -804,11 +745,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Cloc
       return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
     }
   }
-  PARLEY_RETURN_IF_ERROR(ApplyMigrations(db.get()));
+  Clock store_clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
+  PARLEY_RETURN_IF_ERROR(ApplyMigrations(db.get(), store_clock()));
 
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
-  impl->clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
+  impl->clock = std::move(store_clock);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -833,6 +775,7 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration.name));
   PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> existing,
                           FindCollaborationId(db, collaboration.name));
   if (existing.has_value()) {
@@ -898,6 +841,15 @@ absl::StatusOr<std::vector<Collaboration>> Store::ListCollaborations() {
   return collaborations;
 }
 
+absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name) {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(std::optional<PolicySnapshot> snapshot, ReadPolicySnapshot(db, name));
+  if (!snapshot.has_value()) return CollaborationNotFound(name);
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return *std::move(snapshot);
+}
+
 absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
                               const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
@@ -905,6 +857,7 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
                           FindMember(db, collaboration_id, member.name));
@@ -930,6 +883,7 @@ absl::Status Store::SetMemberStatus(const std::string& collaboration, const std:
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(Member existing, GetMember(db, collaboration_id, collaboration, member));
   PARLEY_RETURN_IF_ERROR(
@@ -990,6 +944,7 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor,
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, table.collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, table.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, table.collaboration, table.owner).status());
@@ -1068,18 +1023,7 @@ absl::StatusOr<std::vector<Table>> Store::ListTables(const std::string& collabor
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTableColumns, "WHERE t.collaboration_id = ? ORDER BY t.name")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<Table> tables;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    PARLEY_ASSIGN_OR_RETURN(Table table, ReadTable(statement));
-    tables.push_back(std::move(table));
-  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<Table> tables, ReadTables(db, collaboration_id));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return tables;
 }
@@ -1091,6 +1035,7 @@ absl::Status Store::SetRule(const std::string& collaboration, const std::string&
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing, FindTable(db, collaboration_id, table));
   if (!existing.has_value()) return TableNotFound(table, collaboration);
@@ -1115,6 +1060,9 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  // Recording a query changes no policy: the state checked here is the state the entry records.
+  internal::PolicyState policy;
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, query.collaboration, &policy));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, query.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, query.collaboration, query.runner).status());
@@ -1135,14 +1083,15 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
                   {"tables", StringArray(query.tables)},
                   {"receivers", StringArray(query.receivers)}};
   if (!query.template_id.empty()) details["template_id"] = query.template_id;
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, query.collaboration, query.runner,
-                                          QueryAuditAction(query.status), details));
+  PARLEY_RETURN_IF_ERROR(internal::AppendEntry(db, now, query.collaboration, query.runner,
+                                               QueryAuditAction(query.status), details, policy));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return id;
 }
 
-absl::Status Store::FinishQuery(const std::string& collaboration, int64_t id,
-                                const QueryRecord& outcome) {
+absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, int64_t id,
+                                            const QueryRecord& outcome,
+                                            const std::string& checked_policy) {
   if (outcome.status != QueryStatus::kSucceeded && outcome.status != QueryStatus::kFailed &&
       outcome.status != QueryStatus::kCancelled) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -1151,6 +1100,10 @@ absl::Status Store::FinishQuery(const std::string& collaboration, int64_t id,
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  // Finishing a query changes no policy: the state checked here is the state the entry records,
+  // and the state the delivery is compared with.
+  internal::PolicyState policy;
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration, &policy));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
   PARLEY_ASSIGN_OR_RETURN(
       Statement running,
@@ -1167,15 +1120,30 @@ absl::Status Store::FinishQuery(const std::string& collaboration, int64_t id,
     return absl::FailedPreconditionError(
         absl::StrCat("query ", id, " is ", running.Text(1), ", not running"));
   }
+  QueryRecord finished = outcome;
+  Delivery delivery;
+  // Same transaction as the update below: no change can land between this comparison and the
+  // record that releases the result.
+  if (policy.digest != checked_policy) {
+    delivery.policy_changed = true;
+    finished.status = QueryStatus::kFailed;
+    finished.error = kPolicyChangedError;
+    finished.result_path.clear();
+    finished.row_count = 0;
+  }
   PARLEY_RETURN_IF_ERROR(Write(db,
                                "UPDATE queries SET status = ?, row_count = ?, error = ?, "
                                "result_path = ?, run_lock = '' WHERE id = ?",
-                               QueryStatusName(outcome.status), outcome.row_count, outcome.error,
-                               outcome.result_path, id));
+                               QueryStatusName(finished.status), finished.row_count, finished.error,
+                               finished.result_path, id));
   Json details = {{"query_id", id}};
+  // The one outcome the log tells every member, since its cause is not data: the policy moved
+  // under the run.
+  if (delivery.policy_changed) details["policy_changed"] = true;
   PARLEY_RETURN_IF_ERROR(
-      AppendAuditEntry(db, now, collaboration, runner, "query.finished", details));
-  return transaction.Commit();
+      internal::AppendEntry(db, now, collaboration, runner, "query.finished", details, policy));
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return delivery;
 }
 
 absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
@@ -1204,7 +1172,23 @@ absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
   if (dead.empty()) return killed;
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  // Marking a query killed changes no policy: each collaboration's state is checked once and
+  // recorded by its entries. A collaboration changed outside Parley is skipped, not an error:
+  // this runs before listings and when the service opens, which must keep working for the other
+  // collaborations (and for reading this one's log).
+  std::map<std::string, std::optional<internal::PolicyState>> states;
   for (const QueryRecord* query : dead) {
+    auto [state, inserted] = states.try_emplace(query->collaboration);
+    if (inserted) {
+      internal::PolicyState checked;
+      absl::Status matches = CheckStateMatchesAudit(db, query->collaboration, &checked);
+      if (matches.ok()) {
+        state->second = std::move(checked);
+      } else if (!absl::IsFailedPrecondition(matches)) {
+        return matches;
+      }
+    }
+    if (!state->second.has_value()) continue;
     // Still running under the same lock: another process may have marked it in the meantime.
     PARLEY_RETURN_IF_ERROR(Write(db,
                                  "UPDATE queries SET status = 'killed', run_lock = '' "
@@ -1212,8 +1196,8 @@ absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
                                  query->id, query->run_lock));
     if (sqlite3_changes(db) == 0) continue;
     Json details = {{"query_id", query->id}};
-    PARLEY_RETURN_IF_ERROR(
-        AppendAuditEntry(db, now, query->collaboration, query->runner, "query.killed", details));
+    PARLEY_RETURN_IF_ERROR(internal::AppendEntry(db, now, query->collaboration, query->runner,
+                                                 "query.killed", details, *state->second));
     killed.push_back(query->id);
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
@@ -1229,6 +1213,7 @@ absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, analysis.collaboration));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, analysis.collaboration));
   PARLEY_RETURN_IF_ERROR(GetMember(db, collaboration_id, analysis.collaboration, actor).status());
   PARLEY_ASSIGN_OR_RETURN(
@@ -1259,17 +1244,8 @@ absl::StatusOr<std::vector<AnalysisTemplate>> Store::ListTemplates(
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTemplateColumns, "WHERE t.collaboration_id = ? ORDER BY t.id")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<AnalysisTemplate> templates;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    templates.push_back(ReadTemplate(statement));
-  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates,
+                          ReadTemplates(db, collaboration_id));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return templates;
 }
@@ -1347,10 +1323,14 @@ absl::Status Store::AppendAudit(const std::string& collaboration, const std::str
   sqlite3* db = impl_->handle();
   int64_t now = impl_->clock();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  // An appended action changes no record, so the state checked is the state it records.
+  internal::PolicyState state;
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration, &state));
   if (!collaboration.empty()) {
     PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
   }
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration, actor, action, *details));
+  PARLEY_RETURN_IF_ERROR(
+      internal::AppendEntry(db, now, collaboration, actor, action, *details, state));
   return transaction.Commit();
 }
 
@@ -1358,12 +1338,13 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   std::string sql =
-      "SELECT seq, time, collaboration, actor, action, details_json, prev_hash, hash FROM audit ";
+      "SELECT seq, time, collaboration, actor, action, details_json, prev_hash, hash, "
+      "state_sha256 FROM audit ";
   if (!collaboration.empty()) {
     PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
     sql += "WHERE collaboration = ? ";
   }
-  sql += "ORDER BY seq";
+  sql += "ORDER BY id";
   PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
   if (!collaboration.empty()) PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration));
   std::vector<AuditEntry> entries;
@@ -1371,93 +1352,53 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
     PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
     if (!row) break;
     entries.push_back({statement.Int(0), statement.Int(1), statement.Text(2), statement.Text(3),
-                       statement.Text(4), statement.Text(5), statement.Text(6), statement.Text(7)});
+                       statement.Text(4), statement.Text(5), statement.Text(6), statement.Text(7),
+                       statement.Text(8)});
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return entries;
 }
 
-absl::StatusOr<AuditVerification> Store::VerifyAudit() {
+absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collaboration,
+                                                     const std::string& expected_head) {
   sqlite3* db = impl_->handle();
-  // One read transaction: the head and the rows come from the same snapshot even while another
-  // process appends.
+  // One read transaction: the head, the rows and the policy state come from the same snapshot
+  // even while another process appends.
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  AuditVerification verification;
-  auto fail = [&verification](std::string problem) {
-    verification.ok = false;
-    verification.problem = std::move(problem);
-    return verification;
-  };
-
-  PARLEY_ASSIGN_OR_RETURN(Statement head,
-                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_head, head.Step());
-  if (!has_head) return fail("the audit head is missing");
-  int64_t head_seq = head.Int(0);
-  std::string head_hash = head.Text(1);
-
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  if (collaboration.empty() ||
+      std::find(chains.begin(), chains.end(), collaboration) == chains.end()) {
+    return CollaborationNotFound(collaboration);
+  }
   PARLEY_ASSIGN_OR_RETURN(
-      Statement rows,
-      Statement::Prepare(db,
-                         "SELECT seq, time, collaboration, actor, action, details_json, "
-                         "prev_hash, hash FROM audit ORDER BY seq"));
-  int64_t expected_seq = 1;
-  std::string prev_hash = kZeroHash;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
-    if (!row) break;
-    int64_t seq = rows.Int(0);
-    if (seq != expected_seq) {
-      return fail(absl::StrFormat("audit entry %d is missing or out of order", expected_seq));
-    }
-    // A row that does not point at its predecessor's hash was moved, or its predecessor was
-    // replaced; either way the order can no longer be trusted from here on.
-    if (rows.Text(6) != prev_hash) {
-      if (seq == 1) return fail("audit entry 1 was edited: it does not start the chain");
-      return fail(absl::StrFormat(
-          "audit entry %d does not chain to entry %d: entries were reordered, removed or "
-          "rewritten",
-          seq, seq - 1));
-    }
-    std::string edited =
-        absl::StrFormat("audit entry %d was edited: its hash does not match its contents", seq);
-    // Details are hashed as a JSON value; requiring the stored text to be canonical too means
-    // even a whitespace change to a row is reported.
-    std::string details_text = rows.Text(5);
-    std::optional<Json> details = ParseObject(details_text);
-    if (!details.has_value() || details->dump() != details_text) return fail(edited);
-    absl::StatusOr<std::string> hash =
-        EntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4), *details);
-    if (!hash.ok() || *hash != rows.Text(7)) return fail(edited);
-    prev_hash = *hash;
-    verification.entries = seq;
-    ++expected_seq;
-  }
-
-  int64_t last_seq = expected_seq - 1;
-  if (head_seq > last_seq) {
-    int64_t missing = head_seq - last_seq;
-    if (missing == 1) {
-      return fail(
-          absl::StrFormat("the last audit entry is missing (head records entry %d)", head_seq));
-    }
-    return fail(absl::StrFormat("the last %d audit entries are missing (head records entry %d)",
-                                missing, head_seq));
-  }
-  if (head_seq < last_seq) {
-    verification.entries = head_seq;
-    return fail(
-        absl::StrFormat("audit entry %d was added outside the catalog: the head records entry %d",
-                        head_seq + 1, head_seq));
-  }
-  if (head_hash != prev_hash) {
-    if (last_seq == 0) return fail("the audit head was edited");
-    verification.entries = last_seq - 1;
-    return fail(
-        absl::StrFormat("audit entry %d was edited: it does not match the audit head", last_seq));
-  }
+      AuditVerification verification,
+      internal::VerifyChain(db, collaboration, CurrentPolicyState(db, collaboration),
+                            expected_head));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return verification;
+}
+
+absl::StatusOr<AuditVerification> Store::VerifyAudit() {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  AuditVerification all;
+  for (const std::string& chain : chains) {
+    PARLEY_ASSIGN_OR_RETURN(AuditVerification verification,
+                            internal::VerifyChain(db, chain, CurrentPolicyState(db, chain)));
+    all.entries += verification.entries;
+    if (!verification.ok) {
+      all.ok = false;
+      all.heads.clear();
+      all.problem = chain.empty()
+                        ? absl::StrCat("catalog-wide actions: ", verification.problem)
+                        : absl::StrCat("collaboration ", Quote(chain), ": ", verification.problem);
+      return all;
+    }
+    all.heads.merge(verification.heads);
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return all;
 }
 
 }  // namespace parley::catalog

@@ -4,7 +4,11 @@
 // The store is a plain record keeper: it checks integrity (unique names, foreign keys) but not
 // permissions — the service layer decides who may do what. Every mutating call appends an audit
 // entry in the same SQLite transaction, so a change and its audit record land together or not
-// at all.
+// at all. Each entry also records the digest of its collaboration's policy state after the
+// change, and every mutating call first checks that the state still matches the one its
+// collaboration's audit head records: a catalog whose members, tables, rules or templates were
+// edited behind Parley's back (with the sqlite3 shell, say) is refused with FailedPrecondition
+// until it is restored, instead of the next action laundering the edit into the log.
 //
 //   PARLEY_ASSIGN_OR_RETURN(auto store,
 //                           catalog::Store::Open("/home/me/.parley/catalog.db", clock));
@@ -128,23 +132,68 @@ struct AnalysisTemplate {
   int64_t created_at = 0;       // assigned from the clock by CreateTemplate
 };
 
+// One entry of a collaboration's audit chain. Each collaboration has its own chain (and the
+// catalog-wide actions, collaboration "", another): an entry links to the previous entry of the
+// same collaboration, so a member verifies its room without reading any other room's entries.
 struct AuditEntry {
-  int64_t seq = 0;  // 1, 2, 3, ... over the whole catalog
+  int64_t seq = 0;  // 1, 2, 3, ... within its chain
   int64_t time = 0;
   std::string collaboration;  // may be empty for catalog-wide actions
-  std::string actor;          // member name
+  std::string actor;          // member name ("parley" for entries the catalog writes itself)
   std::string action;         // e.g. "collaboration.create", "query.run"
   std::string details_json;   // canonical JSON object, metadata only, never data values
-  std::string prev_hash;      // hex SHA-256 of the previous entry, 64 zeros for the first
+  std::string prev_hash;      // hex SHA-256 of the chain's previous entry, 64 zeros for its first
   std::string hash;           // hex SHA-256 over prev_hash and this entry's fields
+  // The collaboration's policy state just after the action (PolicyStateDigest): "" for
+  // catalog-wide entries and for entries written before schema version 3, whose state was not
+  // recorded (see docs/audit.md).
+  std::string state_sha256;
 };
 
 struct AuditVerification {
   bool ok = true;
   int64_t entries = 0;  // entries that verified (all of them when ok, those before the problem
                         // otherwise)
-  std::string problem;  // when !ok: which entry (seq) fails and how (edited, reordered, missing)
+  std::string problem;  // when !ok: which entry (seq) fails and how (edited, reordered, missing),
+                        // or that the policy state was changed outside Parley
+  // When ok: the hash of the last entry of each chain verified, by collaboration ("" names the
+  // catalog-wide chain); 64 zeros for a collaboration whose chain is empty. Members compare a
+  // head out of band to detect a log truncated or rewritten behind their back.
+  std::map<std::string, std::string> heads;
+  // Set by the service for --expect-head: the entry whose hash is the expected head, and how many
+  // entries the chain has after it (0 when the expected head is the current head).
+  int64_t expected_head_seq = 0;
+  int64_t entries_after_expected_head = 0;
 };
+
+// What decides the queries of a collaboration, read in one transaction: the collaboration with
+// its members, its tables (sources, pinned schemas, allowed columns, rules with their template
+// approvals) and the digest of that state together with its templates. A query checked against
+// a snapshot is released only if the digest is unchanged when its result is recorded.
+struct PolicySnapshot {
+  Collaboration collaboration;
+  std::vector<Table> tables;  // ordered by name
+  std::string digest;         // PolicyStateDigest
+};
+
+// The outcome of finishing a query whose result is about to be released (FinishQuery).
+struct Delivery {
+  // The collaboration's policy state differed from the one the query was checked against: the
+  // query was recorded as failed with kPolicyChangedError and no result.
+  bool policy_changed = false;
+};
+
+// The error recorded for a query whose policy changed while it ran.
+inline constexpr const char* kPolicyChangedError = "policy changed during the run";
+
+// The digest of a collaboration's policy state: its settings, its members with abilities and
+// status, its tables (owner, kind, location, pinned schema, allowed columns, rule text) and its
+// templates (id, name, author, text, parameters). Each member, table and template is digested on
+// its own, keyed by name (id), and the digest is the SHA-256 (hex) of the canonical JSON of those
+// digests — so it depends on the records, not on the order they were read in, and a mismatch can
+// be traced to a part. docs/audit.md gives the exact documents.
+std::string PolicyStateDigest(const Collaboration& collaboration, const std::vector<Table>& tables,
+                              const std::vector<AnalysisTemplate>& templates);
 
 class Store {
  public:
@@ -161,6 +210,8 @@ class Store {
   absl::Status CreateCollaboration(const Collaboration& collaboration);
   absl::StatusOr<Collaboration> GetCollaboration(const std::string& name);  // NotFound
   absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
+  // The collaboration, its tables and its policy digest from one read transaction (NotFound).
+  absl::StatusOr<PolicySnapshot> GetPolicySnapshot(const std::string& name);
 
   // Members: AlreadyExists / NotFound.
   absl::Status AddMember(const std::string& collaboration, const Member& member,
@@ -195,16 +246,24 @@ class Store {
   // action, its row count or its error: the log is read by every member, and whether a run
   // succeeded (and how many rows it gave) is for its receivers only. The query record keeps
   // them; the service shows them to whom it may. GetQuery answers NotFound for an id that
-  // belongs to another collaboration. ListQueries orders by id.
+  // belongs to another collaboration. ListQueries orders by id. The service records rejected
+  // and running queries this way; an outcome it releases goes through FinishQuery, which checks
+  // the policy.
   absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
   // Ends a running query with `outcome`'s status (succeeded, failed or cancelled), row count,
-  // error and result path, audited as "query.finished" with its id only. FailedPrecondition when
-  // the query is not running (for instance it was already marked killed).
-  absl::Status FinishQuery(const std::string& collaboration, int64_t id,
-                           const QueryRecord& outcome);
+  // error and result path, audited as "query.finished" with its id — but only as given if the
+  // collaboration's policy digest is still `checked_policy` (PolicySnapshot::digest when the
+  // query was checked). Otherwise, in the same transaction, the query ends failed with
+  // kPolicyChangedError, no result and row count 0, and its audit entry adds
+  // "policy_changed": true (Delivery::policy_changed). FailedPrecondition when the query is not
+  // running (for instance it was already marked killed).
+  absl::StatusOr<Delivery> FinishQuery(const std::string& collaboration, int64_t id,
+                                       const QueryRecord& outcome,
+                                       const std::string& checked_policy);
   // Marks killed every running query for which `abandoned` answers true (its process is gone),
   // each audited as "query.killed"; returns their ids. Reads first and takes the write lock only
-  // when there is something to mark.
+  // when there is something to mark. A query of a collaboration changed outside Parley (see
+  // above) is left running: nothing is appended to its chain until the catalog is restored.
   absl::StatusOr<std::vector<int64_t>> MarkKilledQueries(
       const std::function<bool(const QueryRecord&)>& abandoned);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
@@ -218,19 +277,28 @@ class Store {
                                                const std::string& id_or_prefix);
   absl::StatusOr<std::vector<AnalysisTemplate>> ListTemplates(const std::string& collaboration);
 
-  // Audit log: append-only, hash-chained. Append is used by the service for actions that do not
-  // change other records (e.g. "query.submitted"); `collaboration` may be empty for catalog-wide
-  // actions, `details_json` must be a JSON object (empty means {}) and is stored canonicalised.
-  // ListAudit("") lists every entry; otherwise the entries of one collaboration (NotFound if it
-  // does not exist). Entry i's hash is
+  // Audit log: append-only, one hash chain per collaboration (and one for catalog-wide
+  // actions); ListAudit returns entries in the order they were written. Append is used by the
+  // service for actions that do not change other records (e.g. "query.submitted"); `collaboration`
+  // may be empty for catalog-wide actions, `details_json` must be a JSON object (empty means {})
+  // and is stored canonicalised. ListAudit("") lists every entry; otherwise the entries of one
+  // collaboration (NotFound if it does not exist). An entry's hash is
   //   Sha256Hex(prev_hash + "\n" + canonical JSON of
-  //             {"action","actor","collaboration","details","seq","time"})
-  // with `details` embedded as a JSON object, so any member can recompute the chain.
+  //             {"action","actor","collaboration","details","seq","state","time"})
+  // with `details` embedded as a JSON object and `state` the entry's state_sha256, so any member
+  // can recompute its collaboration's chain.
   absl::Status AppendAudit(const std::string& collaboration, const std::string& actor,
                            const std::string& action, const std::string& details_json);
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(const std::string& collaboration);
-  // Recomputes the chain; reports the first edited, reordered or deleted entry (including a
-  // deleted last entry, detected against the head recorded separately).
+  // Recomputes one collaboration's chain (NotFound if it has neither a record nor a log) and
+  // reports the first edited, reordered or deleted entry (a deleted tail is detected against the
+  // head recorded separately), or a policy state that no longer matches the head's digest. With
+  // `expected_head` (lowercase hex), the verified chain must also contain that hash — as its
+  // head or followed by newer entries (expected_head_seq, entries_after_expected_head) — else
+  // the log was cut back or rewritten since the head was noted.
+  absl::StatusOr<AuditVerification> VerifyAudit(const std::string& collaboration,
+                                                const std::string& expected_head = "");
+  // Every chain of the catalog; a problem names its collaboration.
   absl::StatusOr<AuditVerification> VerifyAudit();
 
  private:

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,16 @@
 #include "crypto/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace parley::catalog {
 namespace {
 
+using ::testing::_;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 const std::string kZeroHash(64, '0');
 constexpr int64_t kStart = 1'700'000'000;
@@ -94,15 +99,18 @@ class StoreTest : public ::testing::Test {
   }
 
   // Runs SQL on the catalog file behind the store's back, as an attacker with file access would.
-  void Tamper(const std::string& sql) {
+  // Returns how many rows it changed.
+  int Tamper(const std::string& sql) {
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     char* error = nullptr;
     int code = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
     std::string message = error != nullptr ? error : "";
+    int changes = sqlite3_total_changes(db);
     sqlite3_free(error);
     sqlite3_close(db);
-    ASSERT_EQ(code, SQLITE_OK) << message;
+    EXPECT_EQ(code, SQLITE_OK) << message;
+    return changes;
   }
 
   std::string RawText(const std::string& sql) {
@@ -148,8 +156,9 @@ class StoreTest : public ::testing::Test {
     ASSERT_OK(store_->RecordQuery(Query(QueryStatus::kSucceeded)).status());
   }
 
+  // Verifies the campaign's chain, which must fail with `problem` after `entries` good entries.
   void ExpectTampered(const std::string& problem, int64_t entries) {
-    absl::StatusOr<AuditVerification> verification = store_->VerifyAudit();
+    absl::StatusOr<AuditVerification> verification = store_->VerifyAudit("campaign");
     ASSERT_TRUE(verification.ok()) << verification.status();
     EXPECT_FALSE(verification->ok);
     EXPECT_EQ(verification->problem, problem);
@@ -167,7 +176,9 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, OpenCreatesTheSchemaInWalMode) {
   EXPECT_EQ(RawText("PRAGMA user_version"), std::to_string(SchemaVersion()));
   EXPECT_EQ(RawText("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawText("SELECT seq || ' ' || hash FROM audit_head"), "0 " + kZeroHash);
+  EXPECT_EQ(RawText("SELECT count(*) FROM audit_heads"), "0");
+  // A new catalog has nothing to re-chain, so no migration entry either.
+  EXPECT_EQ(RawText("SELECT count(*) FROM audit"), "0");
 }
 
 TEST_F(StoreTest, ReopenKeepsRecordsAndDoesNotRerunMigrations) {
@@ -178,7 +189,7 @@ TEST_F(StoreTest, ReopenKeepsRecordsAndDoesNotRerunMigrations) {
   ASSERT_OK_AND_ASSIGN(Collaboration collaboration, store_->GetCollaboration("campaign"));
   EXPECT_EQ(collaboration.description, "joint ad campaign");
   EXPECT_EQ(RawText("PRAGMA user_version"), std::to_string(SchemaVersion()));
-  EXPECT_EQ(RawText("SELECT count(*) FROM audit_head"), "1");
+  EXPECT_EQ(RawText("SELECT count(*) FROM audit_heads"), "1");
   ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit());
   EXPECT_TRUE(verification.ok) << verification.problem;
   EXPECT_EQ(verification.entries, 1);
@@ -557,7 +568,10 @@ TEST_F(StoreTest, ARunningQueryIsFinishedOnce) {
   QueryRecord outcome;
   outcome.status = QueryStatus::kFailed;
   outcome.error = "query failed during execution: conversion error";
-  ASSERT_OK(store_->FinishQuery("campaign", id, outcome));
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, checked.digest));
+  EXPECT_FALSE(delivery.policy_changed);
   ASSERT_OK_AND_ASSIGN(got, store_->GetQuery("campaign", id));
   EXPECT_EQ(got.status, QueryStatus::kFailed);
   EXPECT_EQ(got.error, outcome.error);
@@ -567,10 +581,11 @@ TEST_F(StoreTest, ARunningQueryIsFinishedOnce) {
   EXPECT_EQ(entry.actor, "supplier");
   EXPECT_EQ(entry.details_json, R"({"query_id":1})");
 
-  ExpectError(store_->FinishQuery("campaign", id, outcome), absl::StatusCode::kFailedPrecondition,
-              "query 1 is failed, not running");
+  ExpectError(store_->FinishQuery("campaign", id, outcome, checked.digest).status(),
+              absl::StatusCode::kFailedPrecondition, "query 1 is failed, not running");
   outcome.status = QueryStatus::kKilled;
-  ExpectError(store_->FinishQuery("campaign", id, outcome), absl::StatusCode::kInvalidArgument,
+  ExpectError(store_->FinishQuery("campaign", id, outcome, checked.digest).status(),
+              absl::StatusCode::kInvalidArgument,
               "a query finishes succeeded, failed or cancelled, not killed");
 }
 
@@ -670,23 +685,51 @@ TEST_F(StoreTest, AuditEntriesFollowTheDocumentedHashChain) {
       R"("status":"active"},{"abilities":["query"],"name":"supplier","status":"invited"}],)"
       R"("query_logging":true})";
   EXPECT_EQ(first.details_json, details);
+  // The policy state after the action, as documented in docs/audit.md: the digest of the digests
+  // of its parts.
+  const std::string settings =
+      crypto::Sha256Hex(R"({"creator":"retailer","description":"joint ad campaign",)"
+                        R"("name":"campaign","query_logging":true})");
+  const std::string retailer = crypto::Sha256Hex(
+      R"({"can_query":true,"can_receive":true,"name":"retailer","status":"active"})");
+  const std::string supplier = crypto::Sha256Hex(
+      R"({"can_query":true,"can_receive":false,"name":"supplier","status":"invited"})");
+  const std::string parts =
+      absl::StrCat(R"({"collaboration":")", settings, R"(","members":{"retailer":")", retailer,
+                   R"(","supplier":")", supplier, R"("},"tables":{},"templates":{}})");
+  const std::string state = crypto::Sha256Hex(parts);
+  EXPECT_EQ(first.state_sha256, state);
+  EXPECT_EQ(RawText("SELECT state_parts FROM audit WHERE collaboration = 'campaign' AND seq = 1"),
+            parts);
   EXPECT_EQ(first.prev_hash, kZeroHash);
   EXPECT_EQ(first.hash, crypto::Sha256Hex(kZeroHash + "\n" +
                                           R"({"action":"collaboration.create","actor":"retailer",)"
                                           R"("collaboration":"campaign","details":)" +
-                                          details + R"(,"seq":1,"time":1700000000})"));
+                                          details + R"(,"seq":1,"state":")" + state +
+                                          R"(","time":1700000000})"));
 
+  // Catalog-wide actions form their own chain, numbered and linked afresh, with no state.
   const AuditEntry& second = entries[1];
-  EXPECT_EQ(second.seq, 2);
+  EXPECT_EQ(second.seq, 1);
   EXPECT_EQ(second.collaboration, "");
   EXPECT_EQ(second.details_json, R"({"a":[1],"b":2})");
-  EXPECT_EQ(second.prev_hash, first.hash);
+  EXPECT_EQ(second.state_sha256, "");
+  EXPECT_EQ(second.prev_hash, kZeroHash);
   EXPECT_EQ(second.hash,
-            crypto::Sha256Hex(first.hash + "\n" +
+            crypto::Sha256Hex(kZeroHash + "\n" +
                               R"({"action":"catalog.backup","actor":"operator",)"
-                              R"("collaboration":"","details":{"a":[1],"b":2},"seq":2,)"
-                              R"("time":1700000001})"));
-  EXPECT_EQ(RawText("SELECT seq || ' ' || hash FROM audit_head"), "2 " + second.hash);
+                              R"("collaboration":"","details":{"a":[1],"b":2},"seq":1,)"
+                              R"("state":"","time":1700000001})"));
+  EXPECT_EQ(RawText("SELECT group_concat(collaboration || ' ' || seq || ' ' || hash, ';') FROM "
+                    "(SELECT * FROM audit_heads ORDER BY collaboration)"),
+            absl::StrCat(" 1 ", second.hash, ";campaign 1 ", first.hash));
+
+  // The next entry of the collaboration chains to its previous entry, not to the catalog-wide one.
+  ++now_;
+  ASSERT_OK(store_->AddMember("campaign", {.name = "publisher"}, "retailer"));
+  AuditEntry third = LastAudit();
+  EXPECT_EQ(third.seq, 2);
+  EXPECT_EQ(third.prev_hash, first.hash);
 }
 
 TEST_F(StoreTest, AppendAuditValidatesItsInput) {
@@ -711,8 +754,9 @@ TEST_F(StoreTest, ListAuditFiltersByCollaboration) {
   ASSERT_OK(store_->AddMember("campaign", {.name = "publisher"}, "retailer"));
   ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
   ASSERT_EQ(entries.size(), 2u);
+  // Numbered within the collaboration: nothing shows how busy the other one is.
   EXPECT_EQ(entries[0].seq, 1);
-  EXPECT_EQ(entries[1].seq, 3);
+  EXPECT_EQ(entries[1].seq, 2);
   ExpectError(store_->ListAudit("nowhere").status(), absl::StatusCode::kNotFound,
               "collaboration 'nowhere' not found");
 }
@@ -735,7 +779,7 @@ TEST_F(StoreTest, FailedAddTableLeavesNoTableAndNoAuditEntry) {
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("audit offline"));
   ExpectError(store_->GetTable("campaign", "retail").status(), absl::StatusCode::kNotFound,
               "table 'retail' not found in collaboration 'campaign'");
-  EXPECT_EQ(RawText("SELECT seq FROM audit_head"), "1");
+  EXPECT_EQ(RawText("SELECT seq FROM audit_heads WHERE collaboration = 'campaign'"), "1");
 
   // Likewise for a member.
   EXPECT_EQ(store_->AddMember("campaign", {.name = "publisher"}, "retailer").code(),
@@ -760,6 +804,14 @@ TEST_F(StoreTest, VerifyAuditAcceptsAnUntamperedChain) {
   EXPECT_TRUE(verification.ok) << verification.problem;
   EXPECT_EQ(verification.entries, 5);
   EXPECT_EQ(verification.problem, "");
+  EXPECT_THAT(verification.heads, ElementsAre(Pair("campaign", LastAudit().hash)));
+
+  ASSERT_OK_AND_ASSIGN(AuditVerification campaign, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(campaign.ok) << campaign.problem;
+  EXPECT_EQ(campaign.entries, 5);
+  EXPECT_THAT(campaign.heads, ElementsAre(Pair("campaign", LastAudit().hash)));
+  ExpectError(store_->VerifyAudit("nowhere").status(), absl::StatusCode::kNotFound,
+              "collaboration 'nowhere' not found");
 }
 
 TEST_F(StoreTest, VerifyAuditDetectsAnEditedEntry) {
@@ -807,13 +859,13 @@ TEST_F(StoreTest, VerifyAuditDetectsADeletedAndRenumberedEntry) {
 TEST_F(StoreTest, VerifyAuditDetectsADeletedLastEntry) {
   BuildHistory();
   Tamper("DELETE FROM audit WHERE seq = 5");
-  ExpectTampered("the last audit entry is missing (head records entry 5)", 4);
+  ExpectTampered("the audit entries after entry 4 are missing (the head records entry 5)", 4);
 }
 
 TEST_F(StoreTest, VerifyAuditDetectsDeletedLastEntries) {
   BuildHistory();
   Tamper("DELETE FROM audit WHERE seq >= 4");
-  ExpectTampered("the last 2 audit entries are missing (head records entry 5)", 3);
+  ExpectTampered("the audit entries after entry 3 are missing (the head records entry 5)", 3);
 }
 
 TEST_F(StoreTest, VerifyAuditDetectsARehashedLastEntry) {
@@ -824,8 +876,8 @@ TEST_F(StoreTest, VerifyAuditDetectsARehashedLastEntry) {
   std::string forged_details = R"({"query_id":1,"receivers":[],"row_count":0,"tables":[]})";
   std::string forged_hash = crypto::Sha256Hex(
       last.prev_hash + "\n" + R"({"action":"query.finished","actor":"supplier",)" +
-      R"("collaboration":"campaign","details":)" + forged_details + R"(,"seq":5,"time":)" +
-      std::to_string(last.time) + "}");
+      R"("collaboration":"campaign","details":)" + forged_details + R"(,"seq":5,"state":")" +
+      last.state_sha256 + R"(","time":)" + std::to_string(last.time) + "}");
   Tamper(absl::StrCat("UPDATE audit SET details_json = '", forged_details, "', hash = '",
                       forged_hash, "' WHERE seq = 5"));
   ExpectTampered("audit entry 5 was edited: it does not match the audit head", 4);
@@ -835,21 +887,486 @@ TEST_F(StoreTest, VerifyAuditDetectsEntriesAddedBehindTheHead) {
   BuildHistory();
   ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit(""));
   // A well-formed entry 6, chained and hashed correctly, but written straight into the file.
+  const std::string& state = entries.back().state_sha256;
   std::string forged_hash =
       crypto::Sha256Hex(entries.back().hash + "\n" +
                         R"({"action":"member.add","actor":"retailer","collaboration":"campaign",)" +
-                        R"("details":{},"seq":6,"time":1})");
-  Tamper(absl::StrCat("INSERT INTO audit VALUES (6, 1, 'campaign', 'retailer', 'member.add', ",
-                      "'{}', '", entries.back().hash, "', '", forged_hash, "')"));
+                        R"("details":{},"seq":6,"state":")" + state + R"(","time":1})");
+  Tamper(absl::StrCat(
+      "INSERT INTO audit (collaboration, seq, time, actor, action, details_json, prev_hash, hash, "
+      "state_sha256, state_parts) VALUES ('campaign', 6, 1, 'retailer', 'member.add', '{}', '",
+      entries.back().hash, "', '", forged_hash, "', '", state, "', '')"));
   ExpectTampered("audit entry 6 was added outside the catalog: the head records entry 5", 5);
 }
 
 TEST_F(StoreTest, VerifyAuditDetectsAMissingOrEditedHead) {
   BuildHistory();
-  Tamper("UPDATE audit_head SET hash = '" + kZeroHash + "'");
+  Tamper("UPDATE audit_heads SET hash = '" + kZeroHash + "'");
   ExpectTampered("audit entry 5 was edited: it does not match the audit head", 4);
-  Tamper("DELETE FROM audit_head");
-  ExpectTampered("the audit head is missing", 0);
+  Tamper("DELETE FROM audit_heads");
+  ExpectTampered("the audit head is missing", 5);
+}
+
+// --- One chain per collaboration ------------------------------------------------------------
+
+TEST_F(StoreTest, EachCollaborationVerifiesItsOwnChain) {
+  BuildHistory();
+  Collaboration other = Campaign();
+  other.name = "other";
+  ASSERT_OK(store_->CreateCollaboration(other));
+  ASSERT_OK(store_->AddMember("other", {.name = "publisher"}, "retailer"));
+  ASSERT_OK(store_->AddMember("campaign", {.name = "agency"}, "retailer"));
+  // Entries of the two rooms interleave in the catalog; each chain links its own.
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> campaign, store_->ListAudit("campaign"));
+  ASSERT_EQ(campaign.size(), 6u);
+  EXPECT_EQ(campaign[5].seq, 6);
+  EXPECT_EQ(campaign[5].prev_hash, campaign[4].hash);
+
+  // Editing the other room's log leaves the campaign verifiable by its members.
+  Tamper(
+      R"(UPDATE audit SET details_json = '{"member":"agency"}' WHERE collaboration = 'other' AND )"
+      "seq = 2");
+  ASSERT_OK_AND_ASSIGN(AuditVerification mine, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(mine.ok) << mine.problem;
+  EXPECT_EQ(mine.entries, 6);
+  EXPECT_THAT(mine.heads, ElementsAre(Pair("campaign", campaign[5].hash)));
+  absl::StatusOr<AuditVerification> theirs = store_->VerifyAudit("other");
+  ASSERT_OK(theirs.status());
+  EXPECT_FALSE(theirs->ok);
+  EXPECT_EQ(theirs->problem, "audit entry 2 was edited: its hash does not match its contents");
+  // The operator's verification of the whole catalog names the room.
+  ASSERT_OK_AND_ASSIGN(AuditVerification all, store_->VerifyAudit());
+  EXPECT_FALSE(all.ok);
+  EXPECT_EQ(all.problem,
+            "collaboration 'other': audit entry 2 was edited: its hash does not match its "
+            "contents");
+  EXPECT_THAT(all.heads, IsEmpty());
+}
+
+// --- The policy state the chain commits to ------------------------------------------------------
+
+// A policy change made with the sqlite3 shell instead of Parley: verification reports it, and
+// the store refuses every action in that collaboration (an action would otherwise record the
+// edited state as its own and hide the edit), while other collaborations carry on.
+struct StateTampering {
+  std::string name;
+  std::string sql;
+  std::string what;  // how verification names the change
+  friend void PrintTo(const StateTampering& tampering, std::ostream* os) { *os << tampering.sql; }
+};
+
+class StoreStateTamperingTest : public StoreTest,
+                                public ::testing::WithParamInterface<StateTampering> {};
+
+TEST_P(StoreStateTamperingTest, IsDetectedAndFreezesTheCollaboration) {
+  BuildHistory();
+  AnalysisTemplate analysis;
+  analysis.id = std::string(64, 'a');
+  analysis.collaboration = "campaign";
+  analysis.name = "reach";
+  analysis.sql = "SELECT 1";
+  analysis.parameters_json = "[]";
+  ASSERT_OK(store_->CreateTemplate(analysis, "supplier"));
+  Collaboration other = Campaign();
+  other.name = "other";
+  ASSERT_OK(store_->CreateCollaboration(other));
+  ASSERT_OK_AND_ASSIGN(AuditVerification before, store_->VerifyAudit("campaign"));
+  ASSERT_TRUE(before.ok) << before.problem;
+
+  ASSERT_GT(Tamper(GetParam().sql), 0);
+  const std::string reported = absl::StrCat(
+      "the policy state (members, tables, rules, templates) was changed outside Parley after "
+      "audit entry 6: ",
+      GetParam().what);
+  ExpectTampered(reported, 6);
+
+  const std::string refused = absl::StrCat(
+      "collaboration 'campaign' was changed outside Parley (", GetParam().what,
+      "): its catalog records no longer match its audit log, so nothing can change or run in it "
+      "until the catalog is restored (see 'parley audit verify -c campaign')");
+  ExpectError(store_->SetRule("campaign", "retail", R"({"kind":"custom"})", "retailer"),
+              absl::StatusCode::kFailedPrecondition, refused);
+  ExpectError(store_->AddMember("campaign", {.name = "agency"}, "retailer"),
+              absl::StatusCode::kFailedPrecondition, refused);
+  ExpectError(store_->RecordQuery(Query(QueryStatus::kRejected)).status(),
+              absl::StatusCode::kFailedPrecondition, refused);
+  ExpectError(store_->AppendAudit("campaign", "supplier", "query.submitted", "{}"),
+              absl::StatusCode::kFailedPrecondition, refused);
+  // Nothing was appended, so the report is unchanged.
+  ExpectTampered(reported, 6);
+  ASSERT_OK(store_->AddMember("other", {.name = "agency"}, "retailer"));
+  ASSERT_OK_AND_ASSIGN(AuditVerification unaffected, store_->VerifyAudit("other"));
+  EXPECT_TRUE(unaffected.ok) << unaffected.problem;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryPartOfThePolicy, StoreStateTamperingTest,
+    ::testing::Values(
+        StateTampering{"Rule",
+                       R"(UPDATE tables SET rule_json = '{"kind":"custom"}' WHERE name = 'retail')",
+                       "table 'retail' changed"},
+        StateTampering{"RuleRemoved", "UPDATE tables SET rule_json = NULL",
+                       "table 'retail' changed"},
+        StateTampering{"AllowedColumns",
+                       R"(UPDATE tables SET allowed_columns = '["household_id","spend"]')",
+                       "table 'retail' changed"},
+        StateTampering{"PinnedSchema",
+                       "UPDATE tables SET source_schema = replace(source_schema, 'DOUBLE', "
+                       "'VARCHAR')",
+                       "table 'retail' changed"},
+        StateTampering{"Source", "UPDATE tables SET location = '/data/supplier/*.parquet'",
+                       "table 'retail' changed"},
+        StateTampering{"Owner", "UPDATE tables SET owner = 'publisher'", "table 'retail' changed"},
+        StateTampering{"TableRemoved", "DELETE FROM tables", "table 'retail' removed"},
+        StateTampering{"TableAdded",
+                       "INSERT INTO tables (collaboration_id, name, owner, kind, location, "
+                       "source_schema, allowed_columns, rule_json, created_at) SELECT "
+                       "collaboration_id, 'copy', owner, kind, location, source_schema, "
+                       "allowed_columns, rule_json, created_at FROM tables",
+                       "table 'copy' added"},
+        StateTampering{"MemberAbility",
+                       "UPDATE members SET can_receive = 1 WHERE name = 'supplier' AND "
+                       "collaboration_id = (SELECT id FROM collaborations WHERE name = "
+                       "'campaign')",
+                       "member 'supplier' changed"},
+        StateTampering{"MemberStatus",
+                       "UPDATE members SET status = 'removed' WHERE name = 'publisher'",
+                       "member 'publisher' changed"},
+        StateTampering{"MemberAdded",
+                       "INSERT INTO members (collaboration_id, name, can_query, can_receive, "
+                       "status) SELECT id, 'intruder', 1, 1, 'active' FROM collaborations WHERE "
+                       "name = 'campaign'",
+                       "member 'intruder' added"},
+        StateTampering{"TemplateText", "UPDATE templates SET sql_text = 'SELECT 2'",
+                       "template aaaaaaaaaaaa changed"},
+        StateTampering{"TemplateAdded",
+                       "INSERT INTO templates (collaboration_id, template_id, name, author, "
+                       "sql_text, parameters_json, created_at) SELECT collaboration_id, "
+                       "'b' || substr(template_id, 2), name, author, sql_text, parameters_json, "
+                       "created_at FROM templates",
+                       "template baaaaaaaaaaa added"},
+        StateTampering{"Several",
+                       "UPDATE tables SET rule_json = NULL; DELETE FROM templates; UPDATE members "
+                       "SET can_query = 1 WHERE name = 'publisher'",
+                       "member 'publisher' changed, table 'retail' changed, template aaaaaaaaaaaa "
+                       "removed"},
+        StateTampering{"QueryLogging",
+                       "UPDATE collaborations SET query_logging = 0 WHERE name = 'campaign'",
+                       "the collaboration's settings changed"}),
+    [](const ::testing::TestParamInfo<StateTampering>& info) { return info.param.name; });
+
+TEST_F(StoreTest, ARemovedCollaborationCannotBeCreatedAgainOverItsLog) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  Tamper("DELETE FROM members; DELETE FROM collaborations;");
+  ExpectTampered(
+      "the policy state (members, tables, rules, templates) was changed outside Parley after "
+      "audit entry 1",
+      1);
+  EXPECT_EQ(store_->CreateCollaboration(Campaign()).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, ACollaborationInsertedBehindTheLogIsReported) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  Tamper(
+      "INSERT INTO collaborations (name, description, creator, query_logging, created_at) "
+      "VALUES ('forged', '', 'retailer', 0, 1)");
+  ASSERT_OK_AND_ASSIGN(AuditVerification forged, store_->VerifyAudit("forged"));
+  EXPECT_FALSE(forged.ok);
+  EXPECT_EQ(forged.problem,
+            "the policy state (members, tables, rules, templates) was changed outside Parley; "
+            "the log has no entry for it");
+  EXPECT_EQ(store_->AddMember("forged", {.name = "publisher"}, "retailer").code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, EveryEntryRecordsThePolicyStateAfterItsAction) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot snapshot, store_->GetPolicySnapshot("campaign"));
+  EXPECT_EQ(snapshot.collaboration.name, "campaign");
+  ASSERT_EQ(snapshot.tables.size(), 1u);
+  EXPECT_EQ(snapshot.tables[0].rule_json, R"({"kind":"list"})");
+  EXPECT_EQ(snapshot.digest, PolicyStateDigest(snapshot.collaboration, snapshot.tables, {}));
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
+  // A query changes no policy; each of the four changes before it does.
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_EQ(entries[4].state_sha256, snapshot.digest);
+  EXPECT_EQ(entries[3].state_sha256, snapshot.digest);
+  std::set<std::string> states;
+  for (int i = 0; i < 4; ++i) states.insert(entries[i].state_sha256);
+  EXPECT_EQ(states.size(), 4u);
+  ExpectError(store_->GetPolicySnapshot("nowhere").status(), absl::StatusCode::kNotFound,
+              "collaboration 'nowhere' not found");
+}
+
+TEST_F(StoreTest, PolicyStateDigestIgnoresReadingOrder) {
+  Collaboration campaign = Campaign();
+  Table first = Retail();
+  Table second = Retail();
+  second.name = "another";
+  Collaboration reordered = campaign;
+  std::swap(reordered.members[0], reordered.members[1]);
+  EXPECT_EQ(PolicyStateDigest(campaign, {first, second}, {}),
+            PolicyStateDigest(reordered, {second, first}, {}));
+  // Any field of a record counts.
+  Table narrower = second;
+  narrower.allowed_columns.pop_back();
+  EXPECT_NE(PolicyStateDigest(campaign, {first, second}, {}),
+            PolicyStateDigest(campaign, {first, narrower}, {}));
+  AnalysisTemplate analysis{.id = std::string(64, 'a'), .parameters_json = "[]"};
+  AnalysisTemplate renamed = analysis;
+  renamed.name = "renamed";
+  EXPECT_NE(PolicyStateDigest(campaign, {}, {analysis}),
+            PolicyStateDigest(campaign, {}, {renamed}));
+}
+
+// --- Delivery: the policy a query was checked against is still the policy -----------------------
+
+TEST_F(StoreTest, FinishQueryKeepsTheResultWhenThePolicyIsUnchanged) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(Query(QueryStatus::kRunning)));
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  outcome.result_path = "/results/1.json";
+  outcome.row_count = 3;
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, checked.digest));
+  EXPECT_FALSE(delivery.policy_changed);
+  ASSERT_OK_AND_ASSIGN(QueryRecord recorded, store_->GetQuery("campaign", id));
+  EXPECT_EQ(recorded.status, QueryStatus::kSucceeded);
+  EXPECT_EQ(recorded.result_path, "/results/1.json");
+  EXPECT_EQ(recorded.row_count, 3);
+  AuditEntry entry = LastAudit();
+  EXPECT_EQ(entry.action, "query.finished");
+  EXPECT_EQ(entry.details_json, absl::StrCat(R"({"query_id":)", id, "}"));
+  EXPECT_EQ(entry.state_sha256, checked.digest);
+}
+
+TEST_F(StoreTest, FinishQueryFailsAQueryWhosePolicyChangedWhileItRan) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(Query(QueryStatus::kRunning)));
+  // While the query runs, the owner tightens its rule.
+  ASSERT_OK(store_->SetRule("campaign", "retail", R"({"kind":"custom"})", "retailer"));
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot now, store_->GetPolicySnapshot("campaign"));
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  outcome.result_path = "/results/1.json";
+  outcome.row_count = 3;
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, checked.digest));
+  EXPECT_TRUE(delivery.policy_changed);
+  ASSERT_OK_AND_ASSIGN(QueryRecord recorded, store_->GetQuery("campaign", id));
+  EXPECT_EQ(recorded.status, QueryStatus::kFailed);
+  EXPECT_EQ(recorded.error, "policy changed during the run");
+  EXPECT_EQ(recorded.result_path, "");
+  EXPECT_EQ(recorded.row_count, 0);
+  EXPECT_EQ(recorded.run_lock, "");
+  AuditEntry entry = LastAudit();
+  EXPECT_EQ(entry.action, "query.finished");
+  EXPECT_EQ(entry.details_json, absl::StrCat(R"({"policy_changed":true,"query_id":)", id, "}"));
+  EXPECT_EQ(entry.state_sha256, now.digest);
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
+// Reveal's new writers go through the same state check as every other mutation: a catalog
+// edited behind Parley's back cannot have a query finished, started or marked killed in it.
+TEST_F(StoreTest, QueriesAreNeitherStartedNorFinishedInACollaborationChangedOutsideParley) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  QueryRecord running = Query(QueryStatus::kRunning);
+  running.run_lock = "run-dead.lock";
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(running));
+  size_t entries = Actions().size();
+  Tamper("UPDATE tables SET allowed_columns = '[]' WHERE name = 'retail'");
+  const std::string refused =
+      "collaboration 'campaign' was changed outside Parley (table 'retail' changed): its catalog "
+      "records no longer match its audit log, so nothing can change or run in it until the "
+      "catalog is restored (see 'parley audit verify -c campaign')";
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  ExpectError(store_->FinishQuery("campaign", id, outcome, checked.digest).status(),
+              absl::StatusCode::kFailedPrecondition, refused);
+  ExpectError(store_->RecordQuery(Query(QueryStatus::kRunning)).status(),
+              absl::StatusCode::kFailedPrecondition, refused);
+  // Marking killed skips the collaboration (listings elsewhere keep working) and leaves the
+  // query running.
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> killed,
+                       store_->MarkKilledQueries([](const QueryRecord&) { return true; }));
+  EXPECT_THAT(killed, ElementsAre());
+  ASSERT_OK_AND_ASSIGN(QueryRecord got, store_->GetQuery("campaign", id));
+  EXPECT_EQ(got.status, QueryStatus::kRunning);
+  EXPECT_EQ(Actions().size(), entries);
+}
+
+// --- Migration 3: from one catalog-wide chain to one chain per collaboration ---------------------
+
+class StoreMigrationTest : public StoreTest {
+ protected:
+  // Rewrites the catalog as version 2 left it: one chain over every entry (hashes without a
+  // state), a single audit_head row, no audit_heads table and no state column.
+  void DowngradeToVersion2() {
+    ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit(""));
+    store_.reset();
+    // Version 2's audit table, numbered over the catalog in the order entries were written.
+    std::string sql =
+        "DROP TABLE audit_heads; "
+        "CREATE TABLE audit_v2 (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, collaboration "
+        "TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, details_json TEXT NOT NULL, "
+        "prev_hash TEXT NOT NULL, hash TEXT NOT NULL) STRICT; "
+        "INSERT INTO audit_v2 SELECT id, time, collaboration, actor, action, details_json, '', '' "
+        "FROM audit; DROP TABLE audit; ALTER TABLE audit_v2 RENAME TO audit; "
+        "CREATE INDEX audit_by_collaboration ON audit (collaboration, seq); "
+        "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
+        "hash TEXT NOT NULL) STRICT;"
+        // Version 2's queries (three statuses, no run lock) and no file claims, as version 4
+        // (query life cycle) left them before it: the upgrade runs both migrations.
+        "DROP TABLE file_claims; "
+        "CREATE TABLE queries_v2 (id INTEGER PRIMARY KEY AUTOINCREMENT, collaboration_id "
+        "INTEGER NOT NULL REFERENCES collaborations (id), runner TEXT NOT NULL, sql_text TEXT "
+        "NOT NULL, status TEXT NOT NULL CHECK (status IN ('rejected', 'succeeded', 'failed')), "
+        "verdict_json TEXT NOT NULL, rendered_sql TEXT NOT NULL, receivers TEXT NOT NULL, "
+        "table_names TEXT NOT NULL, result_path TEXT NOT NULL, row_count INTEGER NOT NULL, "
+        "error TEXT NOT NULL, created_at INTEGER NOT NULL, template_id TEXT NOT NULL DEFAULT '', "
+        "FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)) "
+        "STRICT; "
+        "INSERT INTO queries_v2 SELECT id, collaboration_id, runner, sql_text, status, "
+        "verdict_json, rendered_sql, receivers, table_names, result_path, row_count, error, "
+        "created_at, template_id FROM queries; DROP TABLE queries; "
+        "ALTER TABLE queries_v2 RENAME TO queries; "
+        "CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);";
+    std::string prev = kZeroHash;
+    int64_t seq = 0;
+    for (const AuditEntry& entry : entries) {
+      ++seq;
+      nlohmann::json document = {{"seq", seq},
+                                 {"time", entry.time},
+                                 {"collaboration", entry.collaboration},
+                                 {"actor", entry.actor},
+                                 {"action", entry.action},
+                                 {"details", nlohmann::json::parse(entry.details_json)}};
+      std::string hash = crypto::Sha256Hex(prev + "\n" + document.dump());
+      absl::StrAppend(&sql, "UPDATE audit SET prev_hash = '", prev, "', hash = '", hash,
+                      "' WHERE seq = ", seq, ";");
+      prev = hash;
+    }
+    absl::StrAppend(&sql, "INSERT INTO audit_head VALUES (1, ", entries.size(), ", '", prev,
+                    "'); PRAGMA user_version = 2;");
+    legacy_head_ = prev;
+    Tamper(sql);
+  }
+  std::string legacy_head_;
+};
+
+TEST_F(StoreMigrationTest, AVersion2CatalogIsRechainedAndKeepsVerifying) {
+  BuildHistory();
+  Collaboration other = Campaign();
+  other.name = "other";
+  ++now_;
+  ASSERT_OK(store_->CreateCollaboration(other));
+  ASSERT_OK(store_->AppendAudit("", "operator", "catalog.backup", "{}"));
+  DowngradeToVersion2();
+  ASSERT_EQ(RawText("PRAGMA user_version"), "2");
+
+  now_ = kStart + 100;
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(RawText("PRAGMA user_version"), std::to_string(SchemaVersion()));
+  EXPECT_EQ(RawText("SELECT count(*) FROM sqlite_master WHERE name = 'audit_head'"), "0");
+  ASSERT_OK_AND_ASSIGN(AuditVerification all, store_->VerifyAudit());
+  EXPECT_TRUE(all.ok) << all.problem;
+  EXPECT_EQ(all.entries, 7 + 3);  // the old entries and one "audit.migrated" per chain
+  EXPECT_THAT(all.heads, ElementsAre(Pair("", _), Pair("campaign", _), Pair("other", _)));
+
+  // Each chain ends with the migration entry, which commits to the collaboration's state and
+  // records what the old chain's verification found.
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> campaign, store_->ListAudit("campaign"));
+  ASSERT_EQ(campaign.size(), 6u);
+  EXPECT_EQ(campaign[0].prev_hash, kZeroHash);
+  EXPECT_EQ(campaign[4].state_sha256, "");
+  for (size_t i = 1; i < campaign.size(); ++i) {
+    EXPECT_EQ(campaign[i].seq, static_cast<int64_t>(i) + 1);  // renumbered within the chain
+    EXPECT_EQ(campaign[i].prev_hash, campaign[i - 1].hash);
+  }
+  // The catalog-wide order is kept.
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> all_entries, store_->ListAudit(""));
+  ASSERT_EQ(all_entries.size(), 10u);
+  EXPECT_EQ(all_entries[5].collaboration, "other");
+  EXPECT_EQ(all_entries[5].action, "collaboration.create");
+  EXPECT_EQ(all_entries[6].collaboration, "");
+  const AuditEntry& migrated = campaign[5];
+  EXPECT_EQ(migrated.actor, "parley");
+  EXPECT_EQ(migrated.action, "audit.migrated");
+  EXPECT_EQ(migrated.time, kStart + 100);
+  EXPECT_EQ(migrated.details_json,
+            absl::StrCat(R"({"legacy_chain":"intact","legacy_entries":7,"legacy_head":")",
+                         legacy_head_, R"(","schema_version":3})"));
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot snapshot, store_->GetPolicySnapshot("campaign"));
+  EXPECT_EQ(migrated.state_sha256, snapshot.digest);
+
+  // Version 4 ran too: the old query kept its id and outcome, and a new one starts running,
+  // finishes (ids continue) and claims files.
+  ASSERT_OK_AND_ASSIGN(QueryRecord old_query, store_->GetQuery("campaign", 1));
+  EXPECT_EQ(old_query.status, QueryStatus::kSucceeded);
+  EXPECT_EQ(old_query.run_lock, "");
+  QueryRecord running = Query(QueryStatus::kRunning);
+  running.run_lock = "run-1.lock";
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(running));
+  EXPECT_EQ(id, 2);
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, snapshot.digest));
+  EXPECT_FALSE(delivery.policy_changed);
+  Table loyalty = Retail();
+  loyalty.name = "loyalty";
+  loyalty.owner = "supplier";
+  ASSERT_OK(store_->AddTable(loyalty, "supplier", {{7, 70}}));
+  ASSERT_OK_AND_ASSIGN(auto claims, store_->ListFileClaims());
+  EXPECT_EQ(claims[(FileIdentity{7, 70})], "supplier");
+  ASSERT_OK_AND_ASSIGN(AuditVerification after, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(after.ok) << after.problem;
+  EXPECT_EQ(after.entries, 6 + 3);  // query.started, query.finished, table.add
+
+  // From then on the state is enforced.
+  Tamper("UPDATE tables SET rule_json = NULL");
+  ASSERT_OK_AND_ASSIGN(AuditVerification tampered, store_->VerifyAudit("campaign"));
+  EXPECT_FALSE(tampered.ok);
+  EXPECT_EQ(tampered.problem,
+            absl::StrCat("the policy state (members, tables, rules, templates) was changed "
+                         "outside Parley after audit entry ",
+                         after.entries, ": table 'retail' changed"));
+}
+
+TEST_F(StoreMigrationTest, AnOldChainAlreadyBrokenIsRecordedAsSuchByTheMigration) {
+  BuildHistory();
+  DowngradeToVersion2();
+  // Removed before the upgrade: re-chaining must not launder it.
+  Tamper("DELETE FROM audit WHERE seq = 5");
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  AuditEntry migrated = LastAudit();
+  EXPECT_EQ(migrated.action, "audit.migrated");
+  EXPECT_THAT(migrated.details_json,
+              HasSubstr(R"("legacy_chain":"the audit head records entry 5 but the log ends at )"
+                        R"(entry 4","legacy_entries":4)"));
+}
+
+TEST_F(StoreMigrationTest, AnOldHeadEditedBeforeTheUpgradeIsRecordedAsSuch) {
+  BuildHistory();
+  DowngradeToVersion2();
+  Tamper("UPDATE audit_head SET hash = '" + kZeroHash + "'");
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  AuditEntry migrated = LastAudit();
+  EXPECT_EQ(migrated.action, "audit.migrated");
+  EXPECT_EQ(
+      migrated.details_json,
+      absl::StrCat(R"({"legacy_chain":"the audit head does not match the last entry",)",
+                   R"("legacy_entries":5,"legacy_head":")", kZeroHash, R"(","schema_version":3})"));
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
 }
 
 // --- Names ------------------------------------------------------------------------------------

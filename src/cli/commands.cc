@@ -675,10 +675,24 @@ class Cli {
       }
       return 0;
     });
-    auto* verify = group->add_subcommand("verify", "recompute the chain; exit 1 if tampered with");
+    auto* verify = group->add_subcommand(
+        "verify",
+        "recompute the hash chain and compare it with the policy now in force; exit 1 if "
+        "tampered with. With -c, one collaboration (as one of its members, --as); without, "
+        "every chain of the home (for its operator)");
+    verify->add_option("-c,--collaboration", globals_.collaboration,
+                       "verify this collaboration's chain and print its head");
+    verify->add_option("--expect-head", expected_head_,
+                       "a head printed earlier (here or by another member): fail unless the "
+                       "chain still contains it");
     Add(
         verify,
         [this] {
+          if (globals_.collaboration.empty()) {
+            if (!expected_head_.empty()) return Usage("--expect-head needs -c COLLABORATION");
+          } else if (globals_.as.empty()) {
+            return Usage("say which member acts with --as MEMBER (or PARLEY_AS)");
+          }
           // Opening a home creates it: a mistyped --home would otherwise verify an empty, new log.
           std::error_code error;
           if (!std::filesystem::exists(std::filesystem::path(globals_.home) / "catalog.db",
@@ -688,13 +702,42 @@ class Cli {
           }
           auto service = service::Service::Open(globals_.home, service::Options{});
           if (!service.ok()) return Fail(service.status());
-          auto verification = (*service)->VerifyAudit();
+          if (globals_.collaboration.empty()) {
+            auto verification = (*service)->VerifyAudit();
+            if (!verification.ok()) return Fail(verification.status());
+            if (!verification->ok) {
+              std::cout << "audit log TAMPERED: " << verification->problem << "\n";
+              return kExitError;
+            }
+            std::cout << "audit log intact: " << verification->entries << " entries verified\n";
+            for (const auto& [chain, head] : verification->heads) {
+              std::cout << "head " << (chain.empty() ? "(catalog-wide)" : chain) << " " << head
+                        << "\n";
+            }
+            return 0;
+          }
+          auto verification =
+              (*service)->VerifyAudit(globals_.as, globals_.collaboration, expected_head_);
           if (!verification.ok()) return Fail(verification.status());
           if (!verification->ok) {
-            std::cout << "audit log TAMPERED: " << verification->problem << "\n";
+            std::cout << "audit log of " << globals_.collaboration
+                      << " TAMPERED: " << verification->problem << "\n";
             return kExitError;
           }
-          std::cout << "audit log intact: " << verification->entries << " entries verified\n";
+          std::cout << "audit log of " << globals_.collaboration
+                    << " intact: " << verification->entries << " entries verified\n"
+                    << "head " << verification->heads[globals_.collaboration] << "\n";
+          if (!expected_head_.empty()) {
+            if (verification->entries_after_expected_head == 0) {
+              std::cout << "expected head: the current head\n";
+            } else {
+              std::cout << "expected head: entry " << verification->expected_head_seq
+                        << ", followed by " << verification->entries_after_expected_head
+                        << " newer "
+                        << (verification->entries_after_expected_head == 1 ? "entry" : "entries")
+                        << "\n";
+            }
+          }
           return 0;
         },
         /*needs_actor=*/false);
@@ -736,6 +779,7 @@ class Cli {
   service::NewTemplate new_template_;
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
+  std::string expected_head_;
   DemoOptions demo_;
 };
 

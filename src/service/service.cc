@@ -211,7 +211,13 @@ QueryView ViewOfQuery(const catalog::QueryRecord& record, const std::string& mem
     case catalog::QueryStatus::kSucceeded:
     case catalog::QueryStatus::kFailed:
     case catalog::QueryStatus::kCancelled:
-      if (!Receives(record.receivers, member)) {
+      if (record.status == catalog::QueryStatus::kFailed &&
+          record.error == catalog::kPolicyChangedError) {
+        // Only the store writes this error (engine errors are "query failed during execution:
+        // <category>"), and the cause is not data: the policy changed during the run, which the
+        // audit log shows every member ("policy_changed") and the runner was told.
+        view.error = record.error;
+      } else if (!Receives(record.receivers, member)) {
         view.status = kFinishedStatus;
       } else if (record.status == catalog::QueryStatus::kSucceeded) {
         view.row_count = record.row_count;
@@ -305,6 +311,10 @@ struct Service::Impl {
       const catalog::Collaboration& collaboration) {
     PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
                             store->ListTables(collaboration.name));
+    return TablesOfActiveMembers(collaboration, std::move(tables));
+  }
+  static std::vector<catalog::Table> TablesOfActiveMembers(
+      const catalog::Collaboration& collaboration, std::vector<catalog::Table> tables) {
     std::vector<catalog::Table> active;
     for (catalog::Table& table : tables) {
       for (const catalog::Member& member : collaboration.members) {
@@ -325,19 +335,25 @@ struct Service::Impl {
     catalog::Collaboration collaboration;
     catalog::Member member;
     std::vector<catalog::Table> tables;
+    // The digest of the policy state `collaboration` and `tables` were read from (one
+    // transaction): the result is released only if it is still the digest at delivery.
+    std::string policy_digest;
   };
 
   absl::StatusOr<QueryContext> LoadQueryContext(const std::string& actor,
                                                 const std::string& collaboration) {
     QueryContext context;
-    PARLEY_ASSIGN_OR_RETURN(context.collaboration, store->GetCollaboration(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(catalog::PolicySnapshot snapshot,
+                            store->GetPolicySnapshot(collaboration));
+    context.collaboration = std::move(snapshot.collaboration);
+    context.policy_digest = std::move(snapshot.digest);
     PARLEY_ASSIGN_OR_RETURN(context.member, ActiveMember(context.collaboration, actor));
     if (!context.member.can_query) {
       return absl::PermissionDeniedError(
           absl::StrCat("member '", actor, "' does not have the 'query' ability in collaboration '",
                        collaboration, "' (abilities: ", Abilities(context.member), ")"));
     }
-    PARLEY_ASSIGN_OR_RETURN(context.tables, ActiveTables(context.collaboration));
+    context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
     return context;
   }
 
@@ -392,10 +408,20 @@ struct Service::Impl {
     return explanation;
   }
 
+  static absl::Status PolicyChanged(const std::string& collaboration, int64_t query_id) {
+    return absl::AbortedError(absl::StrCat(
+        "query ", query_id, " failed: the policy of collaboration '", collaboration,
+        "' changed during the run (a rule, table, member or template), so nothing was released; "
+        "run it again to have it checked against the policy now in force"));
+  }
+
   // Checks and runs a request whose receivers are validated; records and audits the outcome.
   absl::StatusOr<QueryOutcome> RunRequest(const QueryContext& context, const Request& request);
   // Ends the running record of `query_id` with the run's outcome (storing the result for the
-  // receivers); an error only when the result or the record cannot be written.
+  // receivers); an error when the result or the record cannot be written, or PolicyChanged
+  // (Aborted) when the policy changed since the query was checked — then nothing is stored or
+  // released, and every runner is told so, receiver or not: a policy change does not depend on
+  // the data, and the log shows it to every member anyway.
   absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
                          const absl::StatusOr<exec::ResultTable>& result);
   // What the actor is told of a finished run (see QueryOutcome).
@@ -1006,6 +1032,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);
+  if (options.before_delivery) options.before_delivery();
   PARLEY_RETURN_IF_ERROR(FinishRun(context, request, outcome.query_id, result));
   return Deliver(context, request, std::move(outcome), std::move(result));
 }
@@ -1014,6 +1041,17 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
                                       int64_t query_id,
                                       const absl::StatusOr<exec::ResultTable>& result) {
   const std::string& collaboration = context.collaboration.name;
+  // Delivery: the outcome is recorded, and released, only if the policy the query was checked
+  // against is still the policy now — the store compares the digests in the transaction that
+  // ends the query. A failure is an outcome too: its message came from a run the policy may no
+  // longer allow.
+  auto finish = [&](const catalog::QueryRecord& finished) -> absl::Status {
+    PARLEY_ASSIGN_OR_RETURN(
+        catalog::Delivery delivery,
+        store->FinishQuery(collaboration, query_id, finished, context.policy_digest));
+    if (delivery.policy_changed) return PolicyChanged(collaboration, query_id);
+    return absl::OkStatus();
+  };
   catalog::QueryRecord finished;
   if (!result.ok()) {
     // The time limit or an interrupt stopped it: cancelled, not failed.
@@ -1021,7 +1059,7 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
         absl::IsDeadlineExceeded(result.status()) || absl::IsCancelled(result.status());
     finished.status = cancelled ? catalog::QueryStatus::kCancelled : catalog::QueryStatus::kFailed;
     finished.error = std::string(result.status().message());
-    return store->FinishQuery(collaboration, query_id, finished);
+    return finish(finished);
   }
   // The result is stored once, for its receivers.
   std::string stem =
@@ -1032,16 +1070,16 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
   if (!written.ok()) {
     finished.status = catalog::QueryStatus::kFailed;
     finished.error = std::string(written.message());
-    PARLEY_RETURN_IF_ERROR(store->FinishQuery(collaboration, query_id, finished));
+    PARLEY_RETURN_IF_ERROR(finish(finished));
     return written;
   }
   finished.status = catalog::QueryStatus::kSucceeded;
   finished.result_path = path.string();
   finished.row_count = static_cast<int64_t>(result->rows.size());
-  absl::Status recorded = store->FinishQuery(collaboration, query_id, finished);
+  absl::Status recorded = finish(finished);
   if (!recorded.ok()) {
     std::error_code ignored;
-    fs::remove(path, ignored);  // no record of it, no result: nothing is left half-written
+    fs::remove(path, ignored);  // no record of it or no release: no result is left behind
   }
   return recorded;
 }
@@ -1127,6 +1165,20 @@ absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
 
 absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
   return impl_->store->VerifyAudit();
+}
+
+absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit(const std::string& actor,
+                                                                const std::string& collaboration,
+                                                                const std::string& expected_head) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
+  std::string expected = absl::AsciiStrToLower(expected_head);
+  if (!expected.empty() && (expected.size() != 64 ||
+                            expected.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        "an expected head is a hash of 64 hexadecimal characters, as 'audit verify' prints it");
+  }
+  return impl_->store->VerifyAudit(collaboration, expected);
 }
 
 }  // namespace parley::service

@@ -42,6 +42,10 @@ struct Options {
   // Called each time an engine session is opened (sessions are reused between queries): for
   // observing that reuse, in tests and metrics.
   std::function<void()> on_session_opened;
+  // Called after a query has run and before its outcome is recorded and released: tests change
+  // the policy here to exercise the check at delivery (a query whose policy changed while it ran
+  // fails and releases nothing).
+  std::function<void()> before_delivery;
 };
 
 struct NewCollaboration {
@@ -197,7 +201,10 @@ class Service {
                                       const std::string& sql,
                                       std::vector<std::string> receivers = {});
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
-  // outcome whose verdict lists the violations, and nothing runs.
+  // outcome whose verdict lists the violations, and nothing runs. The result (or error) is
+  // released only if the collaboration's policy is still the one the query was checked against;
+  // otherwise the query is recorded as failed ("policy changed during the run") and the call
+  // returns Aborted.
   absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // A stored result, for one of its receivers.
@@ -246,7 +253,15 @@ class Service {
   // stored chain).
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const std::string& actor,
                                                              const std::string& collaboration);
+  // Every chain of the catalog: for the operator of the home, who acts as no member.
   absl::StatusOr<catalog::AuditVerification> VerifyAudit();
+  // One collaboration's chain, for any of its active members. With `expected_head` (a hash an
+  // earlier verification printed), the chain must still contain it: as its head, or followed by
+  // newer entries (reported in expected_head_seq and entries_after_expected_head); otherwise
+  // the verification fails, since the log was truncated or rewritten since it was printed.
+  absl::StatusOr<catalog::AuditVerification> VerifyAudit(const std::string& actor,
+                                                         const std::string& collaboration,
+                                                         const std::string& expected_head = "");
 
  private:
   struct Impl;

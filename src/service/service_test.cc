@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <latch>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_testing.h"
@@ -608,6 +610,186 @@ TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
   EXPECT_EQ(verification.entries, static_cast<int64_t>(actions.size()));
 }
 
+// --- Delivery: a result is released only under the policy it was checked against --------------
+
+// The service reopened with a hook that runs `change` once, after the query has run and before
+// its outcome is recorded.
+class DeliveryTest : public ServiceTest {
+ protected:
+  void ReopenWithChange(std::function<void(Service&)> change) {
+    service_.reset();
+    Options options;
+    options.clock = [] { return 1'700'000'000; };
+    options.before_delivery = [this, change = std::move(change)] {
+      if (changed_) return;
+      changed_ = true;
+      change(*service_);
+    };
+    ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
+  }
+
+  // The run fails with the fixed message, is recorded and audited as such, and leaves no result.
+  void ExpectPolicyChanged(const absl::StatusOr<QueryOutcome>& outcome) {
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << outcome.status();
+    EXPECT_EQ(outcome.status().message(),
+              "query 1 failed: the policy of collaboration 'campaign' changed during the run (a "
+              "rule, table, member or template), so nothing was released; run it again to have "
+              "it checked against the policy now in force");
+    EXPECT_TRUE(changed_);
+    ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries,
+                         service_->ListQueries("supplier", "campaign"));
+    ASSERT_EQ(queries.size(), 1u);
+    EXPECT_EQ(queries[0].status, "failed");
+    EXPECT_EQ(queries[0].error, "policy changed during the run");
+    EXPECT_EQ(queries[0].row_count, std::nullopt);
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         catalog::Store::Open((dir_ / "home" / "catalog.db").string(), {}));
+    ASSERT_OK_AND_ASSIGN(catalog::QueryRecord record, store->GetQuery("campaign", 1));
+    EXPECT_EQ(record.row_count, 0);
+    EXPECT_EQ(record.result_path, "");
+    ExpectError(service_->Result("supplier", "campaign", 1).status(),
+                absl::StatusCode::kFailedPrecondition, "query 1 has no result (failed)");
+    fs::path results = dir_ / "home" / "results" / "campaign";
+    EXPECT_TRUE(!fs::exists(results) || fs::is_empty(results));
+    ASSERT_OK_AND_ASSIGN(std::vector<catalog::AuditEntry> entries,
+                         service_->ListAudit("supplier", "campaign"));
+    // Started, then the change, then finished with the policy change: the one outcome every
+    // member may read.
+    ASSERT_GE(entries.size(), 3u);
+    EXPECT_EQ(entries[entries.size() - 3].action, "query.started");
+    EXPECT_EQ(entries.back().action, "query.finished");
+    EXPECT_EQ(entries.back().details_json, R"({"policy_changed":true,"query_id":1})");
+    ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification, service_->VerifyAudit());
+    EXPECT_TRUE(verification.ok) << verification.problem;
+  }
+
+  bool changed_ = false;
+};
+
+TEST_F(DeliveryTest, ARuleChangedDuringTheRunReleasesNothing) {
+  ReopenWithChange([](Service& service) {
+    // The retailer raises its threshold above every group: checked now, the query would return
+    // no row at all.
+    std::string stricter = kRetailRule;
+    stricter.replace(stricter.find("\"minimum\": 5"), 12, "\"minimum\": 500");
+    ASSERT_OK(service.SetRule("retailer", "campaign", "retail", stricter));
+  });
+  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  // Run again, it is checked against the new rule.
+  ASSERT_OK_AND_ASSIGN(QueryOutcome again,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_TRUE(again.result.has_value());
+  EXPECT_THAT(again.result->rows, IsEmpty());
+}
+
+TEST_F(DeliveryTest, AMemberRemovedDuringTheRunReleasesNothing) {
+  ReopenWithChange(
+      [](Service& service) { ASSERT_OK(service.RemoveMember("retailer", "campaign", "analyst")); });
+  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+}
+
+TEST_F(DeliveryTest, ATableAddedDuringTheRunReleasesNothing) {
+  Write("extra.csv", "hashed_email,tier\ne01,gold\n");
+  ReopenWithChange([this](Service& service) {
+    ASSERT_OK(service.AddTable("analyst", {"campaign", "extra", Path("extra.csv"), {}}));
+  });
+  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+}
+
+TEST_F(DeliveryTest, AMemberLeavingDuringTheRunReleasesNothing) {
+  ReopenWithChange([](Service& service) { ASSERT_OK(service.Leave("agency", "campaign")); });
+  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+}
+
+// A run that fails is an outcome too: when the policy changed during it, the runner learns that,
+// not the failure (whose message came from a run the policy may no longer allow).
+TEST_F(DeliveryTest, AFailedRunWhosePolicyChangedReportsThePolicyChange) {
+  // The retailer's file no longer matches its pinned schema, so the run fails...
+  Write("retail.csv", "household_id,age_band\n1,18-64\n");
+  ReopenWithChange(
+      [](Service& service) { ASSERT_OK(service.RemoveMember("retailer", "campaign", "analyst")); });
+  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+}
+
+// Without a policy change the same failure reaches the runner as before.
+TEST_F(DeliveryTest, AFailedRunWithoutAPolicyChangeReportsItsFailure) {
+  Write("retail.csv", "household_id,age_band\n1,18-64\n");
+  ReopenWithChange([](Service&) {});
+  absl::StatusOr<QueryOutcome> outcome = service_->Run("supplier", "campaign", kAllowedQuery, {});
+  EXPECT_TRUE(changed_);
+  ExpectError(outcome.status(), absl::StatusCode::kInvalidArgument,
+              "cannot create view 'retail': binder error");
+  ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries,
+                       service_->ListQueries("supplier", "campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0].status, "failed");
+  EXPECT_EQ(queries[0].error, outcome.status().message());
+}
+
+// Other members' activity that changes no policy (here a query of another member) does not
+// invalidate a run.
+TEST_F(DeliveryTest, ActivityThatChangesNoPolicyDoesNotInvalidateTheRun) {
+  ReopenWithChange([](Service& service) {
+    ASSERT_OK(service.Explain("analyst", "campaign", kAnalystQuery).status());
+  });
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  EXPECT_TRUE(changed_);
+  ASSERT_TRUE(outcome.result.has_value());
+  ASSERT_EQ(outcome.result->rows.size(), 1u);
+  EXPECT_EQ(outcome.result->rows[0][1], "27");
+}
+
+// --- Verifying one collaboration's log -------------------------------------------------------
+
+TEST_F(ServiceTest, AnActiveMemberVerifiesItsCollaborationAndItsHead) {
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification first,
+                       service_->VerifyAudit("agency", "campaign"));
+  EXPECT_TRUE(first.ok) << first.problem;
+  ASSERT_OK_AND_ASSIGN(std::vector<catalog::AuditEntry> entries,
+                       service_->ListAudit("agency", "campaign"));
+  EXPECT_EQ(first.entries, static_cast<int64_t>(entries.size()));
+  EXPECT_THAT(first.heads, ElementsAre(::testing::Pair("campaign", entries.back().hash)));
+  const std::string noted = entries.back().hash;
+
+  // The noted head, now the current one.
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification same,
+                       service_->VerifyAudit("agency", "campaign", noted));
+  EXPECT_TRUE(same.ok) << same.problem;
+  EXPECT_EQ(same.expected_head_seq, entries.back().seq);
+  EXPECT_EQ(same.entries_after_expected_head, 0);
+
+  // Three entries later (query.submitted, query.started, query.finished) the noted head is still
+  // in the chain, upper case or not.
+  ASSERT_OK(service_->Run("supplier", "campaign", kAllowedQuery, {}).status());
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification later,
+                       service_->VerifyAudit("agency", "campaign", absl::AsciiStrToUpper(noted)));
+  EXPECT_TRUE(later.ok) << later.problem;
+  EXPECT_EQ(later.expected_head_seq, entries.back().seq);
+  EXPECT_EQ(later.entries_after_expected_head, 3);
+
+  // A head the chain does not contain: the log was cut back or rewritten since it was noted.
+  const std::string other(64, 'a');
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification missing,
+                       service_->VerifyAudit("agency", "campaign", other));
+  EXPECT_FALSE(missing.ok);
+  EXPECT_EQ(missing.problem, absl::StrCat("the expected head ", other,
+                                          " is not in the chain: entries were removed or "
+                                          "rewritten since it was noted"));
+  ExpectError(service_->VerifyAudit("agency", "campaign", "abc").status(),
+              absl::StatusCode::kInvalidArgument,
+              "an expected head is a hash of 64 hexadecimal characters, as 'audit verify' prints "
+              "it");
+
+  ExpectError(service_->VerifyAudit("stranger", "campaign").status(),
+              absl::StatusCode::kPermissionDenied,
+              "'stranger' is not a member of collaboration 'campaign'");
+  ExpectError(service_->VerifyAudit("intern", "campaign").status(),
+              absl::StatusCode::kPermissionDenied,
+              "member 'intern' is invited in collaboration 'campaign', not active");
+}
+
 }  // namespace
 }  // namespace parley::service
 
@@ -666,6 +848,66 @@ class TemplateServiceTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
   std::string id_;
 };
+
+// An approval revoked while an approved template runs: the run releases nothing, and the
+// query log of the owner who revoked shows why.
+TEST_F(TemplateServiceTest, AnApprovalRevokedDuringTheRunReleasesNothing) {
+  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  service_.reset();
+  Options options;
+  options.clock = [] { return 1'700'000'000; };
+  bool revoked = false;
+  options.before_delivery = [&] {
+    if (revoked) return;
+    revoked = true;
+    ASSERT_OK(service_->RevokeTemplate("supplier", "room", id_, "orders"));
+  };
+  ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
+  absl::StatusOr<QueryOutcome> outcome =
+      service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {});
+  EXPECT_TRUE(revoked);
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << outcome.status();
+  EXPECT_THAT(std::string(outcome.status().message()),
+              ::testing::HasSubstr("the policy of collaboration 'room' changed during the run"));
+  // The supplier owns a table the template reads but does not receive: it still learns why (a
+  // policy change is no data), where another outcome would show as "finished".
+  ASSERT_OK_AND_ASSIGN(std::vector<QueryView> log, service_->QueryLog("supplier", "room"));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].status, "failed");
+  EXPECT_EQ(log[0].error, "policy changed during the run");
+  EXPECT_EQ(log[0].template_id, id_);
+}
+
+// A policy change is no data: a custom-rule runner who does not receive the result, and is told
+// nothing of how a run ended, is told that the policy changed during it — whether the run
+// failed or succeeded — as the audit log tells every member.
+TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveIsToldOfAPolicyChange) {
+  service_.reset();
+  Options options;
+  options.clock = [] { return 1'700'000'000; };
+  int runs = 0;
+  options.before_delivery = [&] {
+    ++runs;
+    ASSERT_OK(service_->AddMember("retailer", "room", {.name = absl::StrCat("late", runs)}));
+  };
+  ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
+  for (const char* sql :
+       {"SELECT CAST(store AS INTEGER) AS s FROM visits", "SELECT store FROM visits"}) {
+    absl::StatusOr<QueryOutcome> outcome = service_->Run("supplier", "room", sql, {"agency"});
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << sql << outcome.status();
+    EXPECT_THAT(std::string(outcome.status().message()),
+                ::testing::HasSubstr("the policy of collaboration 'room' changed during the run"));
+  }
+  EXPECT_EQ(runs, 2);
+  ASSERT_OK_AND_ASSIGN(auto runner, service_->ListQueries("supplier", "room"));
+  ASSERT_EQ(runner.size(), 2u);
+  for (const QueryView& view : runner) {
+    EXPECT_EQ(view.status, "failed");
+    EXPECT_EQ(view.error, "policy changed during the run");
+    EXPECT_EQ(view.row_count, std::nullopt);
+  }
+}
 
 TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
   ASSERT_OK_AND_ASSIGN(TemplateView view,

@@ -609,8 +609,25 @@ absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
         "upgrade parley to open it",
         version, kSchemaVersion));
   }
-  for (int64_t next = version; next < kSchemaVersion; ++next) {
-    PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+  // Parleys built before the audit chains were merged applied the query life cycle (today's
+  // version 4) as version 3: their catalogs have version 3 without audit_heads. They get the
+  // audit SQL and its C++ step, not the life cycle a second time.
+  bool life_cycle_as_3 = false;
+  if (version == kAuditByCollaborationVersion) {
+    // Scoped like the version statement: finished before the migration drops tables.
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement heads,
+        Statement::Prepare(db, "SELECT 1 FROM sqlite_master WHERE name = 'audit_heads'"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_heads, heads.Step());
+    life_cycle_as_3 = !has_heads;
+  }
+  if (life_cycle_as_3) {
+    PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[kAuditByCollaborationVersion - 1]));
+    version = kAuditByCollaborationVersion - 1;
+  } else {
+    for (int64_t next = version; next < kSchemaVersion; ++next) {
+      PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+    }
   }
   // After every SQL step, so that the policy states it records are read with the schema this
   // binary reads them with. (A new catalog has nothing to re-chain; the step costs nothing.)

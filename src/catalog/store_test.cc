@@ -1205,8 +1205,10 @@ TEST_F(StoreTest, QueriesAreNeitherStartedNorFinishedInACollaborationChangedOuts
 class StoreMigrationTest : public StoreTest {
  protected:
   // Rewrites the catalog as version 2 left it: one chain over every entry (hashes without a
-  // state), a single audit_head row, no audit_heads table and no state column.
-  void DowngradeToVersion2() {
+  // state), a single audit_head row, no audit_heads table and no state column. With
+  // `query_life_cycle`, as parleys built before the audit chains were merged left it instead:
+  // the same audit tables, but the query life cycle (today's version 4) applied as version 3.
+  void DowngradeToVersion2(bool query_life_cycle = false) {
     ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit(""));
     store_.reset();
     // Version 2's audit table, numbered over the catalog in the order entries were written.
@@ -1219,23 +1221,27 @@ class StoreMigrationTest : public StoreTest {
         "FROM audit; DROP TABLE audit; ALTER TABLE audit_v2 RENAME TO audit; "
         "CREATE INDEX audit_by_collaboration ON audit (collaboration, seq); "
         "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
-        "hash TEXT NOT NULL) STRICT;"
-        // Version 2's queries (three statuses, no run lock) and no file claims, as version 4
-        // (query life cycle) left them before it: the upgrade runs both migrations.
-        "DROP TABLE file_claims; "
-        "CREATE TABLE queries_v2 (id INTEGER PRIMARY KEY AUTOINCREMENT, collaboration_id "
-        "INTEGER NOT NULL REFERENCES collaborations (id), runner TEXT NOT NULL, sql_text TEXT "
-        "NOT NULL, status TEXT NOT NULL CHECK (status IN ('rejected', 'succeeded', 'failed')), "
-        "verdict_json TEXT NOT NULL, rendered_sql TEXT NOT NULL, receivers TEXT NOT NULL, "
-        "table_names TEXT NOT NULL, result_path TEXT NOT NULL, row_count INTEGER NOT NULL, "
-        "error TEXT NOT NULL, created_at INTEGER NOT NULL, template_id TEXT NOT NULL DEFAULT '', "
-        "FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)) "
-        "STRICT; "
-        "INSERT INTO queries_v2 SELECT id, collaboration_id, runner, sql_text, status, "
-        "verdict_json, rendered_sql, receivers, table_names, result_path, row_count, error, "
-        "created_at, template_id FROM queries; DROP TABLE queries; "
-        "ALTER TABLE queries_v2 RENAME TO queries; "
-        "CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);";
+        "hash TEXT NOT NULL) STRICT;";
+    // Version 2's queries (three statuses, no run lock) and no file claims, as version 4
+    // (query life cycle) left them before it: the upgrade runs both migrations.
+    if (!query_life_cycle) {
+      absl::StrAppend(
+          &sql,
+          "DROP TABLE file_claims; "
+          "CREATE TABLE queries_v2 (id INTEGER PRIMARY KEY AUTOINCREMENT, collaboration_id "
+          "INTEGER NOT NULL REFERENCES collaborations (id), runner TEXT NOT NULL, sql_text TEXT "
+          "NOT NULL, status TEXT NOT NULL CHECK (status IN ('rejected', 'succeeded', 'failed')), "
+          "verdict_json TEXT NOT NULL, rendered_sql TEXT NOT NULL, receivers TEXT NOT NULL, "
+          "table_names TEXT NOT NULL, result_path TEXT NOT NULL, row_count INTEGER NOT NULL, "
+          "error TEXT NOT NULL, created_at INTEGER NOT NULL, template_id TEXT NOT NULL DEFAULT '', "
+          "FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)) "
+          "STRICT; "
+          "INSERT INTO queries_v2 SELECT id, collaboration_id, runner, sql_text, status, "
+          "verdict_json, rendered_sql, receivers, table_names, result_path, row_count, error, "
+          "created_at, template_id FROM queries; DROP TABLE queries; "
+          "ALTER TABLE queries_v2 RENAME TO queries; "
+          "CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);");
+    }
     std::string prev = kZeroHash;
     int64_t seq = 0;
     for (const AuditEntry& entry : entries) {
@@ -1252,7 +1258,7 @@ class StoreMigrationTest : public StoreTest {
       prev = hash;
     }
     absl::StrAppend(&sql, "INSERT INTO audit_head VALUES (1, ", entries.size(), ", '", prev,
-                    "'); PRAGMA user_version = 2;");
+                    "'); PRAGMA user_version = ", query_life_cycle ? 3 : 2, ";");
     legacy_head_ = prev;
     Tamper(sql);
   }
@@ -1337,6 +1343,43 @@ TEST_F(StoreMigrationTest, AVersion2CatalogIsRechainedAndKeepsVerifying) {
             absl::StrCat("the policy state (members, tables, rules, templates) was changed "
                          "outside Parley after audit entry ",
                          after.entries, ": table 'retail' changed"));
+}
+
+// Before the audit chains and the query life cycle were merged, parleys applied the life cycle
+// as version 3. Such a catalog has version 3 without audit_heads: it gets the audit migration,
+// not the life cycle a second time.
+TEST_F(StoreMigrationTest, AVersion3CatalogWithTheQueryLifeCycleGetsTheAuditChains) {
+  BuildHistory();
+  QueryRecord running = Query(QueryStatus::kRunning);
+  running.run_lock = "run-1.lock";
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(running));
+  Table loyalty = Retail();
+  loyalty.name = "loyalty";
+  loyalty.owner = "supplier";
+  ASSERT_OK(store_->AddTable(loyalty, "supplier", {{7, 70}}));
+  DowngradeToVersion2(/*query_life_cycle=*/true);
+  ASSERT_EQ(RawText("PRAGMA user_version"), "3");
+
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(RawText("PRAGMA user_version"), std::to_string(SchemaVersion()));
+  EXPECT_EQ(RawText("SELECT count(*) FROM sqlite_master WHERE name = 'audit_head'"), "0");
+  AuditEntry migrated = LastAudit();
+  EXPECT_EQ(migrated.action, "audit.migrated");
+  EXPECT_THAT(migrated.details_json, HasSubstr(R"("legacy_chain":"intact","legacy_entries":7)"));
+  ASSERT_OK_AND_ASSIGN(AuditVerification all, store_->VerifyAudit());
+  EXPECT_TRUE(all.ok) << all.problem;
+  // The running query and the file claim survived; the query still finishes.
+  ASSERT_OK_AND_ASSIGN(auto claims, store_->ListFileClaims());
+  EXPECT_EQ(claims[(FileIdentity{7, 70})], "supplier");
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot snapshot, store_->GetPolicySnapshot("campaign"));
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kCancelled;
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, snapshot.digest));
+  EXPECT_FALSE(delivery.policy_changed);
+  ASSERT_OK_AND_ASSIGN(QueryRecord got, store_->GetQuery("campaign", id));
+  EXPECT_EQ(got.status, QueryStatus::kCancelled);
 }
 
 TEST_F(StoreMigrationTest, AnOldChainAlreadyBrokenIsRecordedAsSuchByTheMigration) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sql/parser.h"
+#include "sql/types.h"
 
 namespace parley::sql {
 namespace {
@@ -475,6 +476,7 @@ class Binder {
       PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
       bound->args.push_back(std::move(bound_arg));
     }
+    DeriveType(*bound);
     return bound;
   }
 
@@ -491,12 +493,14 @@ class Binder {
     constant->kind = BoundExprKind::kConstant;
     constant->location = expr.location;
     constant->constant = value.constant;
+    constant->type = LiteralType(constant->constant);
     if (value.duckdb_type.empty()) return constant;
     auto cast = std::make_unique<BoundExpr>();
     cast->kind = BoundExprKind::kCast;
     cast->location = expr.location;
     cast->type_name = value.duckdb_type;
     cast->args.push_back(std::move(constant));
+    DeriveType(*cast);
     return cast;
   }
 
@@ -511,6 +515,7 @@ class Binder {
       case ExprKind::kConstant:
         bound->kind = BoundExprKind::kConstant;
         bound->constant = expr.constant;
+        bound->type = LiteralType(bound->constant);
         return bound;
       case ExprKind::kParameter:
         return BindParameter(expr);
@@ -593,6 +598,12 @@ class Binder {
     for (const auto& arg : expr.args) {
       PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
       bound->args.push_back(std::move(bound_arg));
+    }
+    // Every bound expression has its result type, and literals are converted here, once, to
+    // the type they meet (types.h): a literal that does not convert is refused now, with its
+    // position, rather than failing (or not) on the data at run time.
+    if (std::optional<TypeError> error = TypeExpression(bound)) {
+      return Error(error->message, error->location);
     }
     return bound;
   }

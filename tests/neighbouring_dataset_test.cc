@@ -81,6 +81,20 @@ const std::vector<std::string>& AggregationQueries() {
       absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
                    "GROUP BY r.region HAVING COUNT(DISTINCT r.household_id) > 1 OR "
                    "SUM(r.spend) * 100000000000000000000 > 0"),
+      // Findings of the oracle fuzzer (findings.md, fuzz 09:05): TRY's re-evaluation also flips
+      // under COALESCE, across a join with the runner's crafted row, and after other queries ran
+      // in the same session (the services here reuse their sessions across queries).
+      absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
+                   "GROUP BY r.region ORDER BY COUNT(DISTINCT r.household_id) > 100 OR "
+                   "SUM(r.spend) * 100000000000000000000 > 0, r.region"),
+      absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
+                   "WHERE COALESCE(CAST(r.note AS INTEGER) > 2, r.score = 2) GROUP BY r.region"),
+      absl::StrCat("SELECT r.region, SUM(r.spend) AS s", kJoin,
+                   "WHERE r.score = 1 OR r.amount + p.pscore > 0 OR r.day + r.score > DATE "
+                   "'2015-06-05' GROUP BY r.region"),
+      absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
+                   "WHERE r.amount BETWEEN 0.1234567890123456789012345 AND 1000000 GROUP BY "
+                   "r.region"),
       // A 33-digit decimal against a BIGINT column: DuckDB casts the column to DECIMAL(38,32).
       absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
                    "WHERE r.amount > 0.00000000000000000000000000000001 GROUP BY r.region"),
@@ -148,6 +162,8 @@ const std::vector<std::string>& ListQueries() {
       "l.hashed_email WHERE c.code = 5 OR c.level = '7' OR c.level * 1000000 = 3",
       "SELECT DISTINCT c.code FROM contacts c JOIN leads l ON c.hashed_email = "
       "l.hashed_email WHERE c.level > 0.00000000000000000000000000000001 AND c.level < 30",
+      "SELECT DISTINCT c.level FROM contacts c JOIN leads l ON c.hashed_email = "
+      "l.hashed_email WHERE c.level = 1 OR (c.level * 100 > 0 AND c.level * 100 < 1000000)",
   };
   return *queries;
 }

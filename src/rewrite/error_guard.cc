@@ -28,25 +28,6 @@ bool ReadsData(const BoundExpr& expr) {
   return false;
 }
 
-// Whether TRY may wrap an operation with these arguments: no boolean connective and no
-// conditional evaluation below it (see the header for why).
-bool SafeUnderTry(const BoundExpr& expr) {
-  if (expr.kind == BoundExprKind::kCase) return false;
-  if (expr.kind == BoundExprKind::kBinaryOp && (expr.name == "AND" || expr.name == "OR")) {
-    return false;
-  }
-  if (expr.kind == BoundExprKind::kUnaryOp && expr.name == "NOT") return false;
-  if (expr.kind == BoundExprKind::kScalar &&
-      (expr.name == "coalesce" || expr.name == "nullif" || expr.name == "greatest" ||
-       expr.name == "least")) {
-    return false;
-  }
-  for (const auto& arg : expr.args) {
-    if (!SafeUnderTry(*arg)) return false;
-  }
-  return true;
-}
-
 std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const std::string& type,
                                 bool can_fail) {
   auto cast = std::make_unique<BoundExpr>();
@@ -122,11 +103,11 @@ class Guarder {
   }
 
  private:
-  void Refuse(const BoundExpr& expr, std::string what) {
+  void Refuse(const BoundExpr& expr, std::string what, bool = false) {
     refusals.push_back(Unguardable{
         absl::StrCat(what,
-                     " can fail on some values and cannot be guarded here: its operands contain "
-                     "AND, OR, NOT, CASE or COALESCE; compute it on plain columns"),
+                     " can fail on some values, and Parley has no form of it that cannot; "
+                     "rows a threshold suppresses could make the query fail"),
         clause_, expr.location});
   }
 
@@ -163,20 +144,69 @@ class Guarder {
     for (auto* operand : operands) ConvertTo(*operand, common);
   }
 
-  void TryAlone(std::unique_ptr<BoundExpr>& expr, const std::string& what) {
-    for (const auto& arg : expr->args) {
-      if (!SafeUnderTry(*arg)) {
-        Refuse(*expr, what);
-        return;
-      }
+  static std::unique_ptr<BoundExpr> Constant(sql::ConstantKind kind, std::string text,
+                                             std::string type) {
+    auto constant = std::make_unique<BoundExpr>();
+    constant->kind = BoundExprKind::kConstant;
+    constant->constant = sql::Constant{kind, std::move(text)};
+    constant->type = std::move(type);
+    return constant;
+  }
+
+  static std::unique_ptr<BoundExpr> Binary(std::string op, std::unique_ptr<BoundExpr> left,
+                                           std::unique_ptr<BoundExpr> right) {
+    auto node = std::make_unique<BoundExpr>();
+    node->kind = BoundExprKind::kBinaryOp;
+    node->name = std::move(op);
+    node->location = left->location;
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(right));
+    sql::DeriveType(*node);
+    return node;
+  }
+
+  // CASE WHEN <condition> THEN <expr> END: the operation is evaluated only for the values it is
+  // defined for (DuckDB evaluates THEN only for the rows whose WHEN holds), NULL elsewhere.
+  static void OnlyWhen(std::unique_ptr<BoundExpr>& expr, std::unique_ptr<BoundExpr> condition) {
+    auto guarded = std::make_unique<BoundExpr>();
+    guarded->kind = BoundExprKind::kCase;
+    guarded->location = expr->location;
+    guarded->type = expr->type;
+    guarded->args.push_back(std::move(condition));
+    guarded->args.push_back(std::move(expr));
+    expr = std::move(guarded);
+  }
+
+  // DATE ± integer fails when the result leaves DATE's range: it is computed only when the day
+  // number (DATE - DATE is a BIGINT and cannot fail) plus the offset stays in that range.
+  void DateArithmetic(std::unique_ptr<BoundExpr>& expr) {
+    BoundExpr& node = *expr;
+    int date_index = sql::ParseType(node.args[0]->type).id == TypeId::kDate ? 0 : 1;
+    const std::string& op = node.name;
+    TypeInfo offset_type = sql::ParseType(node.args[1 - date_index]->type);
+    if (!offset_type.IsInteger() || Bits(offset_type) > 32 ||
+        (op == "-" && date_index == 1)) {
+      Refuse(node, absl::StrCat("date arithmetic (", op, ")"), false);
+      return;
     }
-    auto wrapped = std::make_unique<BoundExpr>();
-    wrapped->kind = BoundExprKind::kScalar;
-    wrapped->name = "try";
-    wrapped->location = expr->location;
-    wrapped->type = expr->type;
-    wrapped->args.push_back(std::move(expr));
-    expr = std::move(wrapped);
+    sql::DeriveType(node);
+    auto days = Binary("-", node.args[date_index]->Clone(),
+                       Constant(sql::ConstantKind::kString, "1970-01-01", "DATE"));
+    auto offset = node.args[1 - date_index]->Clone();
+    if (ReadsData(*offset)) {
+      offset = Cast(std::move(offset), "BIGINT", false);
+    } else {
+      offset->type = "BIGINT";
+    }
+    auto result_day = Binary(op, std::move(days), std::move(offset));
+    auto in_range = std::make_unique<BoundExpr>();
+    in_range->kind = BoundExprKind::kBetween;
+    in_range->location = node.location;
+    in_range->args.push_back(std::move(result_day));
+    in_range->args.push_back(Constant(sql::ConstantKind::kInteger, "-2147483646", "BIGINT"));
+    in_range->args.push_back(Constant(sql::ConstantKind::kInteger, "2147483646", "BIGINT"));
+    in_range->type = "BOOLEAN";
+    OnlyWhen(expr, std::move(in_range));
   }
 
   // The integer type wide enough for any result of `op` on integers of these types.
@@ -205,9 +235,16 @@ class Guarder {
     TypeInfo left = sql::ParseType(node.args[0]->type);
     TypeInfo right = sql::ParseType(node.args[1]->type);
     if (left.IsTemporal() || right.IsTemporal()) {
-      // DATE + INTEGER, TIMESTAMP - INTERVAL, ...: no type holds every result.
-      sql::DeriveType(node);
-      TryAlone(expr, absl::StrCat("date arithmetic (", op, ")"));
+      if (left.id == TypeId::kDate && right.id == TypeId::kDate && op == "-") {
+        sql::DeriveType(node);  // a number of days: cannot fail
+        return;
+      }
+      if ((left.id == TypeId::kDate || right.id == TypeId::kDate) && (op == "+" || op == "-")) {
+        DateArithmetic(expr);
+        return;
+      }
+      // TIMESTAMP ± INTERVAL and the like: no bound Parley can state in the query.
+      Refuse(node, absl::StrCat("arithmetic on dates, timestamps or intervals (", op, ")"));
       return;
     }
     if (!left.IsNumeric() || !right.IsNumeric()) {
@@ -275,8 +312,7 @@ class Guarder {
       std::string wide = Bits(type) < 64 ? "BIGINT" : Bits(type) == 64 ? "HUGEINT" : "DOUBLE";
       ConvertTo(node.args[0], wide);
     } else if (type.IsTemporal()) {
-      sql::DeriveType(node);
-      TryAlone(expr, "negation of a date or interval");
+      Refuse(node, "the negation of a date or interval");
       return;
     }
     sql::DeriveType(node);
@@ -286,10 +322,11 @@ class Guarder {
     BoundExpr& node = *expr;
     const std::string& name = node.name;
     if (name == "try") return;
+    // These return a value (inf and nan included) for every argument of the types they accept.
     static const std::set<std::string> kCannotFail = {
         "round", "ceil", "ceiling", "floor", "trunc", "sign", "upper", "lower", "trim",
         "ltrim", "rtrim", "length", "substring", "substr", "concat", "left", "right",
-        "replace", "date_part", "extract", "date_trunc"};
+        "replace", "date_part", "extract", "date_trunc", "power", "pow", "exp"};
     if (name == "abs" && !node.args.empty()) {
       TypeInfo type = sql::ParseType(node.args[0]->type);
       if (type.IsInteger() && !type.IsUnsigned()) {
@@ -318,8 +355,21 @@ class Guarder {
     }
     sql::DeriveType(node);
     if (kCannotFail.contains(name)) return;
-    // LN, LOG, SQRT, POWER, EXP and anything else: an error outside the domain.
-    TryAlone(expr, absl::StrCat(absl::AsciiStrToUpper(name), "()"));
+    // Logarithms and square roots raise an error outside their domain: they are computed only
+    // inside it.
+    bool logarithm = name == "ln" || name == "log" || name == "log10" || name == "log2";
+    if ((logarithm || name == "sqrt") && !node.args.empty() && node.args.size() <= 2) {
+      std::unique_ptr<BoundExpr> condition;
+      for (const auto& arg : node.args) {
+        auto positive = Binary(name == "sqrt" ? ">=" : ">", arg->Clone(),
+                               Constant(sql::ConstantKind::kInteger, "0", "INTEGER"));
+        condition = condition ? Binary("AND", std::move(condition), std::move(positive))
+                              : std::move(positive);
+      }
+      OnlyWhen(expr, std::move(condition));
+      return;
+    }
+    Refuse(node, absl::StrCat("the function ", absl::AsciiStrToUpper(name), "()"));
   }
 
   void Visit(std::unique_ptr<BoundExpr>& expr) {

@@ -12,13 +12,16 @@
 //     (INTEGER + INTEGER as BIGINT, BIGINT * BIGINT as HUGEINT, beyond that DOUBLE); so are
 //     decimal sums and products the engine would cap at 18 or 38 digits, negation and ABS;
 //   - SUM and AVG of HUGEINT and wide DECIMAL columns add as DOUBLE;
-//   - what has no form that cannot fail (date arithmetic, LN/SQRT/POWER/EXP of values outside
-//     their domain) is wrapped in TRY on its own — the single operation, whose arguments contain
-//     no AND, OR, CASE or COALESCE. TRY is never put around a boolean or short-circuit
-//     expression: DuckDB 1.4.4 re-evaluates such an expression row by row after an error and
-//     returns wrong values for *other* rows (NOTES.md), so one row of a suppressed group would
-//     change the sums released for another group. A failing operation whose arguments are such
-//     expressions is refused, with its position.
+//   - operations defined on part of their domain are computed only there, under a CASE whose
+//     WHEN states the domain (DuckDB evaluates THEN only for the rows whose WHEN holds):
+//     LN/LOG of positive values, SQRT of non-negative ones, DATE ± days when the resulting day
+//     number stays in DATE's range (computed as BIGINT from DATE - DATE, which cannot fail);
+//   - what has no such form (TIMESTAMP ± INTERVAL, functions Parley does not know) is refused
+//     at check time, naming the construct and its position.
+// Parley never relies on DuckDB's TRY: in DuckDB 1.4.4, TRY around an expression that fails on
+// one row re-evaluates the vector row by row and returns wrong values for *other* rows — around
+// AND/OR (NOTES.md) and COALESCE, and depending on what ran earlier in the same session — so
+// one row of a suppressed group would change the sums released for another group.
 // Literals never need a guard: the binder converted them to the type they meet, or refused them.
 //
 // Expressions that read no column are left alone (the engine folds them once, whatever the

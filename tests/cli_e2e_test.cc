@@ -255,11 +255,12 @@ TEST_F(CliE2eTest, ExplainShowsEngineSqlWithThresholds) {
       "  at least 10 distinct retail.household_id per row\n"
       "  at least 2 distinct loyalty.hashed_email per row\n"
       "engine SQL:\n"
-      "  SELECT \"t0\".\"age_band\" AS \"age_band\", count(DISTINCT \"t0\".\"household_id\") AS "
-      "\"n\" FROM \"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON "
-      "(\"t0\".\"hashed_email\" = \"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING "
-      "((count(DISTINCT \"t0\".\"household_id\") >= 10) AND (count(DISTINCT "
-      "\"t1\".\"hashed_email\") >= 2))\n"
+      "  SELECT \"t2\".\"g0\" AS \"age_band\", \"t2\".\"a0\" AS \"n\" FROM (SELECT "
+      "\"t0\".\"age_band\" AS \"g0\", count(DISTINCT \"t0\".\"household_id\") AS \"a0\" FROM "
+      "\"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON (\"t0\".\"hashed_email\" = "
+      "\"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING ((count(DISTINCT "
+      "\"t0\".\"household_id\") >= 10) AND (count(DISTINCT \"t1\".\"hashed_email\") >= 2))) "
+      "AS \"t2\"\n"
       "front end: "))
       << explained;
 }

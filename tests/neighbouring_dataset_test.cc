@@ -95,6 +95,9 @@ const std::vector<std::string>& AggregationQueries() {
       absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
                    "WHERE r.amount BETWEEN 0.1234567890123456789012345 AND 1000000 GROUP BY "
                    "r.region"),
+      // Literals reached only through OR (findings.md, fuzz finding 5): converted at check time.
+      absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
+                   "WHERE r.score < 5000 OR r.score IN (1, '2') OR 'true' GROUP BY r.region"),
       // A 33-digit decimal against a BIGINT column: DuckDB casts the column to DECIMAL(38,32).
       absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
                    "WHERE r.amount > 0.00000000000000000000000000000001 GROUP BY r.region"),

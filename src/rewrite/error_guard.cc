@@ -98,9 +98,7 @@ class Guarder {
   }
 
   // A condition (WHERE, HAVING, an operand of AND/OR/NOT, a CASE WHEN) must be BOOLEAN.
-  void RequireBoolean(std::unique_ptr<BoundExpr>& expr) {
-    ConvertTo(expr, "BOOLEAN");
-  }
+  void RequireBoolean(std::unique_ptr<BoundExpr>& expr) { ConvertTo(expr, "BOOLEAN"); }
 
  private:
   void Refuse(const BoundExpr& expr, std::string what, bool = false) {
@@ -184,8 +182,7 @@ class Guarder {
     int date_index = sql::ParseType(node.args[0]->type).id == TypeId::kDate ? 0 : 1;
     const std::string& op = node.name;
     TypeInfo offset_type = sql::ParseType(node.args[1 - date_index]->type);
-    if (!offset_type.IsInteger() || Bits(offset_type) > 32 ||
-        (op == "-" && date_index == 1)) {
+    if (!offset_type.IsInteger() || Bits(offset_type) > 32 || (op == "-" && date_index == 1)) {
       Refuse(node, absl::StrCat("date arithmetic (", op, ")"), false);
       return;
     }
@@ -215,8 +212,8 @@ class Guarder {
     int bits = std::max(Bits(left), Bits(right));
     if (bits <= 32) return IntegerName(64);
     if (bits <= 64) {
-      bool unsigned_64 = (Bits(left) == 64 && left.IsUnsigned()) ||
-                         (Bits(right) == 64 && right.IsUnsigned());
+      bool unsigned_64 =
+          (Bits(left) == 64 && left.IsUnsigned()) || (Bits(right) == 64 && right.IsUnsigned());
       if (op == "*" && unsigned_64) return "DOUBLE";
       return IntegerName(128);
     }
@@ -280,8 +277,8 @@ class Guarder {
           wide = "DOUBLE";
         } else if (exact == 19) {
           // Both of at most 18 digits: the engine would keep 18 and check for overflow.
-          ConvertTo(node.args[0], sql::DecimalType(std::max(19, lw - left.scale + left.scale),
-                                                   left.scale));
+          ConvertTo(node.args[0],
+                    sql::DecimalType(std::max(19, lw - left.scale + left.scale), left.scale));
           if (sql::ParseType(node.args[0]->type).width < 19) {
             ConvertTo(node.args[1], sql::DecimalType(19, right.scale));
           }
@@ -324,13 +321,15 @@ class Guarder {
     if (name == "try") return;
     // These return a value (inf and nan included) for every argument of the types they accept.
     static const std::set<std::string> kCannotFail = {
-        "round", "ceil", "ceiling", "floor", "trunc", "sign", "upper", "lower", "trim",
-        "ltrim", "rtrim", "length", "substring", "substr", "concat", "left", "right",
-        "replace", "date_part", "extract", "date_trunc", "power", "pow", "exp"};
+        "round", "ceil",    "ceiling",   "floor",   "trunc",      "sign",   "upper",  "lower",
+        "trim",  "ltrim",   "rtrim",     "length",  "substring",  "substr", "concat", "left",
+        "right", "replace", "date_part", "extract", "date_trunc", "power",  "pow",    "exp"};
     if (name == "abs" && !node.args.empty()) {
       TypeInfo type = sql::ParseType(node.args[0]->type);
       if (type.IsInteger() && !type.IsUnsigned()) {
-        ConvertTo(node.args[0], Bits(type) < 64 ? "BIGINT" : Bits(type) == 64 ? "HUGEINT" : "DOUBLE");
+        ConvertTo(node.args[0], Bits(type) < 64    ? "BIGINT"
+                                : Bits(type) == 64 ? "HUGEINT"
+                                                   : "DOUBLE");
       }
       sql::DeriveType(node);
       return;
@@ -408,8 +407,8 @@ class Guarder {
         } else if (node.name == "LIKE" || node.name == "ILIKE") {
           ConvertTo(node.args[0], "VARCHAR");
           ConvertTo(node.args[1], "VARCHAR");
-        } else if (node.name == "+" || node.name == "-" || node.name == "*" ||
-                   node.name == "/" || node.name == "%") {
+        } else if (node.name == "+" || node.name == "-" || node.name == "*" || node.name == "/" ||
+                   node.name == "%") {
           Arithmetic(expr);
           return;
         }

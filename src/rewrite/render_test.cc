@@ -89,7 +89,8 @@ TEST(RenderDuckDb, OrderByStatesNullPlacement) {
             "\"t0\".\"a\" ASC NULLS FIRST, \"t0\".\"a\" DESC NULLS LAST");
 }
 
-sql::BoundQuery Thresholded(sql::BoundQuery query, const std::vector<policy::Threshold>& thresholds) {
+sql::BoundQuery Thresholded(sql::BoundQuery query,
+                            const std::vector<policy::Threshold>& thresholds) {
   sql::BoundQuery inner = BuildThresholdedAggregate(query, thresholds);
   AttachAggregate(query, std::move(inner));
   return query;

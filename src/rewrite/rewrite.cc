@@ -13,9 +13,9 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view 
   if (protects_rows) {
     const char* rule = verdict.rule_kind == policy::RuleKind::kAggregation ? "aggregation" : "list";
     for (Unguardable& refusal : GuardRowErrors(query)) {
-      policy::Violation violation = policy::MakeViolation(
-          rule, "operation_may_fail", policy::AttributeToAll(query), "", refusal.clause,
-          refusal.location, std::move(refusal.message));
+      policy::Violation violation =
+          policy::MakeViolation(rule, "operation_may_fail", policy::AttributeToAll(query), "",
+                                refusal.clause, refusal.location, std::move(refusal.message));
       violation.position = sql::DescribePosition(source_text, violation.location);
       verdict.violations.push_back(std::move(violation));
     }

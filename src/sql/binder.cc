@@ -74,6 +74,13 @@ class Binder {
     return absl::InvalidArgumentError(message);
   }
 
+  absl::Status Condition(BoundExpr& condition) const {
+    if (std::optional<TypeError> error = TypeCondition(condition)) {
+      return Error(error->message, error->location);
+    }
+    return absl::OkStatus();
+  }
+
   // Constructs are recorded for the top-level query only; a nested query is one construct.
   void AddConstruct(std::string what, const char* clause, int location) {
     if (nesting_ == 0 && top_ != nullptr) {
@@ -229,6 +236,7 @@ class Binder {
     }
     if (statement.where) {
       PARLEY_ASSIGN_OR_RETURN(query.where, BindExpr(*statement.where, kClauseWhere));
+      PARLEY_RETURN_IF_ERROR(Condition(*query.where));
     }
     for (const auto& group : statement.group_by) {
       PARLEY_ASSIGN_OR_RETURN(auto bound, BindGroupOrOrder(*group, kClauseGroupBy, query));
@@ -236,6 +244,7 @@ class Binder {
     }
     if (statement.having) {
       PARLEY_ASSIGN_OR_RETURN(query.having, BindExpr(*statement.having, kClauseHaving));
+      PARLEY_RETURN_IF_ERROR(Condition(*query.having));
     }
     for (const OrderItem& order : statement.order_by) {
       BoundOrderItem bound;
@@ -392,6 +401,7 @@ class Binder {
         }
         if (ref.on) {
           PARLEY_ASSIGN_OR_RETURN(from->on, BindExpr(*ref.on, kClauseJoinOn));
+          PARLEY_RETURN_IF_ERROR(Condition(*from->on));
         }
         return from;
       }

@@ -330,8 +330,10 @@ Fit FitNumber(Number& number, const TypeInfo& target, const std::string& op) {
   } else {
     IntegerRange(target.id, low, high);
   }
-  bool above = number.huge ? !number.negative : (overflow ? !number.negative : rescaled.unscaled > high);
-  bool below = number.huge ? number.negative : (overflow ? number.negative : rescaled.unscaled < low);
+  bool above =
+      number.huge ? !number.negative : (overflow ? !number.negative : rescaled.unscaled > high);
+  bool below =
+      number.huge ? number.negative : (overflow ? number.negative : rescaled.unscaled < low);
   if (!above && !below) {
     number = rescaled;
     return Fit::kExact;
@@ -396,8 +398,9 @@ class Typer {
     if (target.IsNumeric()) {
       Number number;
       if (ParseNumber(text, number)) {
-        literal.constant = Constant{number.scale > 0 ? ConstantKind::kFloat : ConstantKind::kInteger,
-                                    std::string(Strip(text))};
+        literal.constant =
+            Constant{number.scale > 0 ? ConstantKind::kFloat : ConstantKind::kInteger,
+                     std::string(Strip(text))};
         if (literal.constant.text[0] == '+') literal.constant.text.erase(0, 1);
         literal.type = LiteralType(literal.constant);
         return true;
@@ -412,6 +415,18 @@ class Typer {
     // Types Parley knows by name only (INTERVAL, TIME, ...): the engine converts the constant
     // once, when it plans the query, whatever the data — so its error is no oracle.
     literal.type = target.name;
+    return true;
+  }
+
+  // A literal where a condition is expected (an operand of AND, OR, NOT, a CASE WHEN, WHERE,
+  // HAVING): text must be a boolean ('true', 'f', ...), a number is true unless it is zero.
+  bool ConvertToBoolean(BoundExpr& literal) {
+    if (!IsLiteral(literal)) return true;
+    if (literal.constant.kind == ConstantKind::kString) return ConvertText(literal, "BOOLEAN");
+    Number number;
+    bool zero = ParseNumber(literal.constant.text, number) && !number.huge && number.unscaled == 0;
+    literal.constant = Constant{ConstantKind::kBoolean, zero ? "false" : "true"};
+    literal.type = "BOOLEAN";
     return true;
   }
 
@@ -430,8 +445,8 @@ class Typer {
   }
 
   static void SetNumber(BoundExpr& literal, const Number& number, const TypeInfo& target) {
-    literal.constant =
-        Constant{number.scale > 0 ? ConstantKind::kFloat : ConstantKind::kInteger, NumberText(number)};
+    literal.constant = Constant{number.scale > 0 ? ConstantKind::kFloat : ConstantKind::kInteger,
+                                NumberText(number)};
     literal.type = target.name;
   }
 
@@ -491,8 +506,7 @@ class Typer {
     for (int i = 1; i <= 2; ++i) {
       BoundExpr& bound = *node.args[i];
       if (!IsLiteral(bound) || IsLiteral(*node.args[0])) continue;
-      if (bound.constant.kind == ConstantKind::kString &&
-          !ConvertText(bound, node.args[0]->type)) {
+      if (bound.constant.kind == ConstantKind::kString && !ConvertText(bound, node.args[0]->type)) {
         return;
       }
     }
@@ -625,29 +639,29 @@ TypeInfo ParseType(std::string_view type) {
   info.name = upper;
   if (upper.empty()) return info;
   static const std::pair<const char*, TypeId> kNames[] = {
-      {"NULL", TypeId::kNull},          {"BOOLEAN", TypeId::kBoolean},
-      {"BOOL", TypeId::kBoolean},       {"TINYINT", TypeId::kTinyint},
-      {"INT1", TypeId::kTinyint},       {"SMALLINT", TypeId::kSmallint},
-      {"INT2", TypeId::kSmallint},      {"INTEGER", TypeId::kInteger},
-      {"INT", TypeId::kInteger},        {"INT4", TypeId::kInteger},
-      {"BIGINT", TypeId::kBigint},      {"INT8", TypeId::kBigint},
-      {"HUGEINT", TypeId::kHugeint},    {"INT128", TypeId::kHugeint},
-      {"UTINYINT", TypeId::kUtinyint},  {"USMALLINT", TypeId::kUsmallint},
-      {"UINTEGER", TypeId::kUinteger},  {"UBIGINT", TypeId::kUbigint},
-      {"UHUGEINT", TypeId::kUhugeint},  {"FLOAT", TypeId::kFloat},
-      {"REAL", TypeId::kFloat},         {"FLOAT4", TypeId::kFloat},
-      {"DOUBLE", TypeId::kDouble},      {"FLOAT8", TypeId::kDouble},
-      {"VARCHAR", TypeId::kVarchar},    {"TEXT", TypeId::kVarchar},
-      {"STRING", TypeId::kVarchar},     {"DATE", TypeId::kDate},
+      {"NULL", TypeId::kNull},           {"BOOLEAN", TypeId::kBoolean},
+      {"BOOL", TypeId::kBoolean},        {"TINYINT", TypeId::kTinyint},
+      {"INT1", TypeId::kTinyint},        {"SMALLINT", TypeId::kSmallint},
+      {"INT2", TypeId::kSmallint},       {"INTEGER", TypeId::kInteger},
+      {"INT", TypeId::kInteger},         {"INT4", TypeId::kInteger},
+      {"BIGINT", TypeId::kBigint},       {"INT8", TypeId::kBigint},
+      {"HUGEINT", TypeId::kHugeint},     {"INT128", TypeId::kHugeint},
+      {"UTINYINT", TypeId::kUtinyint},   {"USMALLINT", TypeId::kUsmallint},
+      {"UINTEGER", TypeId::kUinteger},   {"UBIGINT", TypeId::kUbigint},
+      {"UHUGEINT", TypeId::kUhugeint},   {"FLOAT", TypeId::kFloat},
+      {"REAL", TypeId::kFloat},          {"FLOAT4", TypeId::kFloat},
+      {"DOUBLE", TypeId::kDouble},       {"FLOAT8", TypeId::kDouble},
+      {"VARCHAR", TypeId::kVarchar},     {"TEXT", TypeId::kVarchar},
+      {"STRING", TypeId::kVarchar},      {"DATE", TypeId::kDate},
       {"TIMESTAMP", TypeId::kTimestamp}, {"DATETIME", TypeId::kTimestamp},
       {"INTERVAL", TypeId::kInterval}};
   for (const auto& [name, id] : kNames) {
     if (upper == name) {
       info.id = id;
-      static const char* kCanonical[] = {"", "NULL", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER",
-                                         "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                                         "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "",
-                                         "VARCHAR", "DATE", "TIMESTAMP", "INTERVAL"};
+      static const char* kCanonical[] = {
+          "",        "NULL",     "BOOLEAN",   "TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",
+          "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",   "UHUGEINT", "FLOAT",
+          "DOUBLE",  "",         "VARCHAR",   "DATE",     "TIMESTAMP", "INTERVAL"};
       info.name = kCanonical[static_cast<int>(id)];
       return info;
     }
@@ -665,9 +679,9 @@ TypeInfo ParseType(std::string_view type) {
     size_t close = upper.find(')', open);
     int width = 0, scale = 0;
     if (close != std::string::npos &&
-        absl::SimpleAtoi(upper.substr(open + 1, (comma == std::string::npos ? close : comma) -
-                                                    open - 1),
-                         &width) &&
+        absl::SimpleAtoi(
+            upper.substr(open + 1, (comma == std::string::npos ? close : comma) - open - 1),
+            &width) &&
         (comma == std::string::npos ||
          absl::SimpleAtoi(upper.substr(comma + 1, close - comma - 1), &scale)) &&
         width >= 1 && width <= 38 && scale >= 0 && scale <= width) {
@@ -830,8 +844,10 @@ std::string ArithmeticType(const std::string& op, const std::string& left_name,
   }
   if (!left.IsNumeric() || !right.IsNumeric()) {
     // Text in arithmetic is converted to the other operand's type.
-    if (left.id == TypeId::kVarchar && right.IsNumeric()) return ArithmeticType(op, right.name, right.name);
-    if (right.id == TypeId::kVarchar && left.IsNumeric()) return ArithmeticType(op, left.name, left.name);
+    if (left.id == TypeId::kVarchar && right.IsNumeric())
+      return ArithmeticType(op, right.name, right.name);
+    if (right.id == TypeId::kVarchar && left.IsNumeric())
+      return ArithmeticType(op, left.name, left.name);
     return "";
   }
   if (op == "/") {
@@ -870,8 +886,7 @@ std::string FunctionType(const BoundExpr& expr) {
     return i < expr.args.size() ? expr.args[i]->type : std::string();
   };
   if (name == "try") return arg(0);
-  if (name == "abs" || name == "ceil" || name == "ceiling" || name == "floor" ||
-      name == "trunc") {
+  if (name == "abs" || name == "ceil" || name == "ceiling" || name == "floor" || name == "trunc") {
     TypeInfo t = ParseType(arg(0));
     if (t.id == TypeId::kDecimal && name != "abs") return DecimalType(t.width, 0);
     return t.name;
@@ -895,9 +910,9 @@ std::string FunctionType(const BoundExpr& expr) {
     return "DOUBLE";
   }
   if (name == "mod") return ArithmeticType("%", arg(0), arg(1));
-  if (name == "upper" || name == "lower" || name == "trim" || name == "ltrim" ||
-      name == "rtrim" || name == "substring" || name == "substr" || name == "concat" ||
-      name == "left" || name == "right" || name == "replace") {
+  if (name == "upper" || name == "lower" || name == "trim" || name == "ltrim" || name == "rtrim" ||
+      name == "substring" || name == "substr" || name == "concat" || name == "left" ||
+      name == "right" || name == "replace") {
     return "VARCHAR";
   }
   if (name == "length") return "BIGINT";
@@ -934,6 +949,12 @@ std::string AggregateType(const BoundExpr& expr) {
 }
 
 }  // namespace
+
+std::optional<TypeError> TypeCondition(BoundExpr& condition) {
+  Typer typer;
+  typer.ConvertToBoolean(condition);
+  return typer.error;
+}
 
 void DeriveType(BoundExpr& expr) {
   switch (expr.kind) {
@@ -1001,6 +1022,10 @@ std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr) {
   BoundExpr& node = *expr;
   switch (node.kind) {
     case BoundExprKind::kUnaryOp:
+      if (node.name == "NOT") {
+        typer.ConvertToBoolean(*node.args[0]);
+        break;
+      }
       // -5 is a constant, so that it converts like one.
       if (node.name == "-" && IsNumericLiteral(*node.args[0]) &&
           node.args[0]->constant.text[0] != '-') {
@@ -1013,7 +1038,9 @@ std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr) {
       }
       break;
     case BoundExprKind::kBinaryOp:
-      if (IsComparisonOperator(node.name)) {
+      if (node.name == "AND" || node.name == "OR") {
+        typer.ConvertToBoolean(*node.args[0]) && typer.ConvertToBoolean(*node.args[1]);
+      } else if (IsComparisonOperator(node.name)) {
         typer.Compare(expr);
       } else if (IsArithmetic(node.name)) {
         typer.Arithmetic(node);
@@ -1039,7 +1066,11 @@ std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr) {
       std::vector<BoundExpr*> operand_and_whens;
       if (node.case_has_operand) operand_and_whens.push_back(node.args[0].get());
       for (; i + 1 < end; i += 2) {
-        if (node.case_has_operand) operand_and_whens.push_back(node.args[i].get());
+        if (node.case_has_operand) {
+          operand_and_whens.push_back(node.args[i].get());
+        } else {
+          typer.ConvertToBoolean(*node.args[i]);
+        }
         results.push_back(node.args[i + 1].get());
       }
       if (node.case_has_else) results.push_back(node.args.back().get());

@@ -92,6 +92,10 @@ struct TypeError {
 // an equivalent node. Returns an error for a literal that does not convert.
 std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr);
 
+// Converts a literal used as a whole condition (WHERE 'x', HAVING 1) to BOOLEAN, or returns why
+// it does not convert.
+std::optional<TypeError> TypeCondition(BoundExpr& condition);
+
 // Sets `expr.type` from its arguments' types, without converting anything (used after a rewrite
 // changed arguments).
 void DeriveType(BoundExpr& expr);

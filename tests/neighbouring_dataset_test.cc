@@ -310,6 +310,41 @@ TEST_P(NeighbouringDatasetTest, SameOutcomeWithOrWithoutOneSuppressedRow) {
   }
 }
 
+// The engine pitfall the guards are designed around (NOTES.md), in plain DuckDB: TRY around an
+// OR whose right side fails on one row re-evaluates the vector and returns FALSE for another
+// row; the form Parley renders for the same condition (side_channels.test: the date arithmetic
+// only inside DATE's range, no TRY) counts every row. If DuckDB fixes TRY, the first expectation
+// fails and this note can go.
+TEST(DuckDbTryPitfall, TryAroundOrFlipsAnotherRowAndTheGuardedFormDoesNot) {
+  duckdb_database database;
+  duckdb_connection connection;
+  ASSERT_EQ(duckdb_open(nullptr, &database), DuckDBSuccess);
+  ASSERT_EQ(duckdb_connect(database, &connection), DuckDBSuccess);
+  auto count = [&](const std::string& sql) -> std::string {
+    duckdb_result result;
+    if (duckdb_query(connection, sql.c_str(), &result) == DuckDBError) {
+      std::string error = duckdb_result_error(&result);
+      duckdb_destroy_result(&result);
+      return "error: " + error;
+    }
+    char* value = duckdb_value_varchar(&result, 0, 0);
+    std::string text = value ? value : "NULL";
+    duckdb_free(value);
+    duckdb_destroy_result(&result);
+    return text;
+  };
+  count("CREATE TABLE t AS SELECT range::INTEGER AS x, DATE '2015-06-29' AS d FROM range(10)");
+  count("INSERT INTO t VALUES (5000, DATE '5881580-07-10')");
+  EXPECT_EQ(count("SELECT count(*) FROM t WHERE try((x < 1000) OR ((d + 1) = DATE '2015-06-30'))"),
+            "9");
+  EXPECT_EQ(count("SELECT count(*) FROM t AS \"t0\" WHERE ((\"t0\".\"x\" < 1000) OR (CASE WHEN "
+                  "(((\"t0\".\"d\" - CAST('1970-01-01' AS DATE)) + 1) BETWEEN -2147483646 AND "
+                  "2147483646) THEN (\"t0\".\"d\" + 1) END = CAST('2015-06-30' AS DATE)))"),
+            "10");
+  duckdb_disconnect(&connection);
+  duckdb_close(&database);
+}
+
 // Whatever still fails while the engine runs an aggregation or list query is reported with one
 // fixed message and code, and recorded with that message, never the engine's own.
 class RunFailureTest : public NeighbouringDatasetTest {};

@@ -23,8 +23,10 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view 
   }
   if (verdict.rule_kind == policy::RuleKind::kAggregation) {
     sql::BoundQuery inner = BuildThresholdedAggregate(query, verdict.thresholds);
-    // Seam for the fan-out pass (issue 6 §3): CountEachRowOnce(inner, ...) is applied here, to
-    // the flat thresholded block, before it becomes the outer query's derived table.
+    // Seam for the fan-out pass (issue 6 §3): CountEachRowOnce(inner,
+    // verdict.deduplicated_tables, query.tables[0].render_id + 1) applies here, to the flat
+    // thresholded block, before it becomes the outer query's derived table (whose render id,
+    // query.tables[0].render_id, is the largest in the statement so far).
     AttachAggregate(query, std::move(inner));
   }
 }

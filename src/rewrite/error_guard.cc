@@ -353,6 +353,14 @@ class Guarder {
       return;
     }
     sql::DeriveType(node);
+    // The part name of DATE_TRUNC and DATE_PART is checked by the engine for every value it is
+    // given: from a column, an unknown name fails on some rows only.
+    if ((name == "date_trunc" || name == "date_part" || name == "extract") && !node.args.empty() &&
+        ReadsData(*node.args[0])) {
+      Refuse(node, absl::StrCat("the function ", absl::AsciiStrToUpper(name),
+                                "() with a part name read from the data"));
+      return;
+    }
     if (kCannotFail.contains(name)) return;
     // Logarithms and square roots raise an error outside their domain: they are computed only
     // inside it.

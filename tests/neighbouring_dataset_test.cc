@@ -98,6 +98,13 @@ const std::vector<std::string>& AggregationQueries() {
       // Literals reached only through OR (findings.md, fuzz finding 5): converted at check time.
       absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
                    "WHERE r.score < 5000 OR r.score IN (1, '2') OR 'true' GROUP BY r.region"),
+      absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
+                   "WHERE r.score < 5 OR r.big < 170141183460469231731687303715884105727 "
+                   "GROUP BY r.region"),
+      // The input that crashes DuckDB under TRY (tests/fuzz/oracle_crashes in wip/fuzz).
+      absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
+                   "WHERE COALESCE(r.score > 3, r.amount + r.ratio >= 0, r.big * r.big > 0) "
+                   "GROUP BY r.region"),
       // A 33-digit decimal against a BIGINT column: DuckDB casts the column to DECIMAL(38,32).
       absl::StrCat("SELECT r.region, COUNT(DISTINCT r.household_id) AS n", kJoin,
                    "WHERE r.amount > 0.00000000000000000000000000000001 GROUP BY r.region"),

@@ -101,7 +101,7 @@ class Guarder {
   void RequireBoolean(std::unique_ptr<BoundExpr>& expr) { ConvertTo(expr, "BOOLEAN"); }
 
  private:
-  void Refuse(const BoundExpr& expr, std::string what, bool = false) {
+  void Refuse(const BoundExpr& expr, std::string what) {
     refusals.push_back(Unguardable{
         absl::StrCat(what,
                      " can fail on some values, and Parley has no form of it that cannot; "
@@ -183,7 +183,7 @@ class Guarder {
     const std::string& op = node.name;
     TypeInfo offset_type = sql::ParseType(node.args[1 - date_index]->type);
     if (!offset_type.IsInteger() || Bits(offset_type) > 32 || (op == "-" && date_index == 1)) {
-      Refuse(node, absl::StrCat("date arithmetic (", op, ")"), false);
+      Refuse(node, absl::StrCat("date arithmetic (", op, ")"));
       return;
     }
     sql::DeriveType(node);

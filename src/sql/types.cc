@@ -589,7 +589,7 @@ class Typer {
 
   // CASE results, COALESCE, GREATEST, LEAST, NULLIF: literals take the common type of the other
   // operands, when they convert to it exactly (text must convert).
-  void Combine(BoundExpr& node, const std::vector<BoundExpr*>& operands) {
+  void Combine(const std::vector<BoundExpr*>& operands) {
     std::string common;
     for (const BoundExpr* operand : operands) {
       if (IsLiteral(*operand) || operand->type == "NULL" || operand->type.empty()) continue;
@@ -1074,8 +1074,8 @@ std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr) {
         results.push_back(node.args[i + 1].get());
       }
       if (node.case_has_else) results.push_back(node.args.back().get());
-      if (node.case_has_operand) typer.Combine(node, operand_and_whens);
-      typer.Combine(node, results);
+      if (node.case_has_operand) typer.Combine(operand_and_whens);
+      typer.Combine(results);
       break;
     }
     case BoundExprKind::kScalar:
@@ -1083,7 +1083,7 @@ std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr) {
           node.name == "nullif") {
         std::vector<BoundExpr*> operands;
         for (auto& arg : node.args) operands.push_back(arg.get());
-        typer.Combine(node, operands);
+        typer.Combine(operands);
       }
       break;
     default:

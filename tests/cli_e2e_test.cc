@@ -259,8 +259,8 @@ TEST_F(CliE2eTest, ExplainShowsEngineSqlWithThresholds) {
       "\"t0\".\"age_band\" AS \"g0\", count(DISTINCT \"t0\".\"household_id\") AS \"a0\" FROM "
       "\"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON (\"t0\".\"hashed_email\" = "
       "\"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING ((count(DISTINCT "
-      "\"t0\".\"household_id\") >= 10) AND (count(DISTINCT \"t1\".\"hashed_email\") >= 2))) "
-      "AS \"t2\"\n"
+      "\"t0\".\"household_id\") >= 10) AND (count(DISTINCT \"t1\".\"hashed_email\") >= 2)) "
+      "OFFSET 0) AS \"t2\"\n"
       "front end: "))
       << explained;
 }

@@ -99,9 +99,10 @@ sql::BoundQuery Thresholded(sql::BoundQuery query,
 TEST(RenderThresholds, TakesTheLargestMinimumPerTableOccurrenceAndColumn) {
   sql::BoundQuery query = Thresholded(
       Query(), {{0, "we\"ird", "a", 10}, {0, "we\"ird", "a", 50}, {0, "we\"ird", "a", 20}});
-  EXPECT_EQ(RenderDuckDb(query),
-            "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
-            "\"we\"\"ird\" AS \"t0\" HAVING (count(DISTINCT \"t0\".\"a\") >= 50)) AS \"t1\"");
+  EXPECT_EQ(
+      RenderDuckDb(query),
+      "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
+      "\"we\"\"ird\" AS \"t0\" HAVING (count(DISTINCT \"t0\".\"a\") >= 50) OFFSET 0) AS \"t1\"");
 }
 
 TEST(RenderThresholds, TheUserHavingRunsOutsideTheThresholdedBlock) {
@@ -112,10 +113,11 @@ TEST(RenderThresholds, TheUserHavingRunsOutsideTheThresholdedBlock) {
   query = Thresholded(std::move(query), {{0, "we\"ird", "b\"c", 3}, {0, "we\"ird", "a", 2}});
   // count(a) is computed once, in the inner block, and the user's HAVING only sees groups that
   // passed both thresholds.
-  EXPECT_EQ(RenderDuckDb(query),
-            "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
-            "\"we\"\"ird\" AS \"t0\" HAVING ((count(DISTINCT \"t0\".\"a\") >= 2) AND "
-            "(count(DISTINCT \"t0\".\"b\"\"c\") >= 3))) AS \"t1\" WHERE (\"t1\".\"a0\" > 0)");
+  EXPECT_EQ(
+      RenderDuckDb(query),
+      "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
+      "\"we\"\"ird\" AS \"t0\" HAVING ((count(DISTINCT \"t0\".\"a\") >= 2) AND "
+      "(count(DISTINCT \"t0\".\"b\"\"c\") >= 3)) OFFSET 0) AS \"t1\" WHERE (\"t1\".\"a0\" > 0)");
 }
 
 }  // namespace

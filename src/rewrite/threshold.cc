@@ -139,6 +139,10 @@ sql::BoundQuery BuildThresholdedAggregate(sql::BoundQuery& query,
 }
 
 void AttachAggregate(sql::BoundQuery& outer, sql::BoundQuery inner) {
+  // DuckDB's optimizer pushes the outer WHERE into the filter that applies the thresholds and
+  // may evaluate it first, on groups the thresholds drop; filters are not pushed through a
+  // LIMIT/OFFSET, so OFFSET 0 keeps the user's conditions above the thresholded groups.
+  inner.offset = 0;
   outer.tables[0].columns.clear();
   for (const sql::BoundSelectItem& item : inner.select) {
     outer.tables[0].columns.push_back(sql::ColumnInfo{item.output_name, item.expr->type});

@@ -5,7 +5,8 @@
 //   SELECT <the user's SELECT items over inner columns>
 //   FROM (SELECT <group keys> AS g0…, <every aggregate the query uses, once> AS a0…
 //         FROM … WHERE … GROUP BY …
-//         HAVING count(DISTINCT t.col) >= k AND …)          -- thresholds only
+//         HAVING count(DISTINCT t.col) >= k AND …           -- thresholds only
+//         OFFSET 0)                                          -- no filter pushed below it
 //   WHERE <the user's HAVING over inner columns>
 //   ORDER BY <the user's ORDER BY over inner columns>
 //
@@ -32,7 +33,9 @@ namespace parley::rewrite {
 sql::BoundQuery BuildThresholdedAggregate(sql::BoundQuery& query,
                                           const std::vector<policy::Threshold>& thresholds);
 
-// Plugs the (possibly further rewritten) inner block into the outer one.
+// Plugs the (possibly further rewritten) inner block into the outer one, behind OFFSET 0: DuckDB
+// 1.4 pushes an outer filter into the threshold filter (and may run it first) unless a LIMIT or
+// OFFSET stands between them.
 void AttachAggregate(sql::BoundQuery& outer, sql::BoundQuery inner);
 
 }  // namespace parley::rewrite

@@ -116,13 +116,12 @@ class Splitter {
   Splitter(sql::BoundQuery& block, const std::set<int>& deduplicated)
       : block_(block), deduplicated_(deduplicated) {}
 
-  void Run() {
-    int render_id = LargestRenderId(block_) + 1;
+  void Run(int render_id) {
     inner_.tables = std::move(block_.tables);
     inner_.from = std::move(block_.from);
     inner_.where = std::move(block_.where);
     keys_ = std::move(block_.group_by);
-    for (const auto& key : keys_) key_columns_.push_back(Project(*key, "g"));
+    for (const auto& key : keys_) key_columns_.push_back(Project(*key, "k"));
 
     for (sql::BoundSelectItem& item : block_.select) {
       if (item.expr) item.expr = Map(*item.expr);
@@ -194,7 +193,7 @@ class Splitter {
       std::set<int> once = TablesToCountOnce(expr, deduplicated_);
       std::string flag = once.empty() ? "" : FirstOccurrenceFlag(once);
       for (const auto& arg : expr.args) {
-        auto value = DerivedColumn(Project(*arg, "a"));
+        auto value = DerivedColumn(Project(*arg, "v"));
         if (!flag.empty()) {
           auto masked = Node(BoundExprKind::kCase);
           masked->type = value->type;
@@ -229,9 +228,10 @@ class Splitter {
 
 }  // namespace
 
-void CountEachRowOnce(sql::BoundQuery& block, const std::set<int>& deduplicated_tables) {
+void CountEachRowOnce(sql::BoundQuery& block, const std::set<int>& deduplicated_tables,
+                      int render_id) {
   if (!NeedsRewrite(block, deduplicated_tables)) return;
-  Splitter(block, deduplicated_tables).Run();
+  Splitter(block, deduplicated_tables).Run(render_id >= 0 ? render_id : LargestRenderId(block) + 1);
 }
 
 }  // namespace parley::rewrite

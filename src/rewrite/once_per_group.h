@@ -12,11 +12,11 @@
 // each of their rows within its group:
 //
 //   SELECT g, sum(x) FROM v JOIN r ON … GROUP BY g
-//   → SELECT d.g0, sum(CASE WHEN d.f0 THEN d.a0 END)
-//     FROM (SELECT g AS g0, v.x AS a0,
-//                  (row_number() OVER (PARTITION BY g, v.__parley_row_id) = 1) AS f0
+//   → SELECT d.k0, sum(CASE WHEN d.f0 THEN d.v0 END)
+//     FROM (SELECT g AS k0,
+//                  (row_number() OVER (PARTITION BY g, v.__parley_row_id) = 1) AS f0, v.x AS v0
 //           FROM v JOIN r ON …) AS d
-//     GROUP BY d.g0
+//     GROUP BY d.k0
 //
 // Only non-distinct aggregates of a deduplicated table's columns change. DISTINCT aggregates (the
 // thresholds' COUNT(DISTINCT …) among them) already count a value once and read the joined rows as
@@ -35,8 +35,11 @@
 namespace parley::rewrite {
 
 // `block` must be flat (BoundQuery::IsFlat); anything else is left unchanged. `deduplicated_tables`
-// are indexes into `block.tables`. The new derived table gets the render id one above the largest
-// in `block`; the caller keeps render ids unique if `block` is nested in a larger statement.
-void CountEachRowOnce(sql::BoundQuery& block, const std::set<int>& deduplicated_tables);
+// are indexes into `block.tables`. The block keeps its output columns (names, order, values), so a
+// query built around it (an outer block reading them by name) needs no change. The new derived
+// table is rendered "t<render_id>"; by default one above the largest render id in `block`, which
+// a caller nesting `block` in a larger statement replaces by the statement's next free id.
+void CountEachRowOnce(sql::BoundQuery& block, const std::set<int>& deduplicated_tables,
+                      int render_id = -1);
 
 }  // namespace parley::rewrite

@@ -170,10 +170,19 @@ class Splitter {
 
   // The flag column that is true on one joined row per row of each of `tables` and output group:
   // row_number() OVER (PARTITION BY <group keys>, <row ids of tables>) = 1. Which of a row's
-  // copies gets the flag does not matter: they carry the same values of that row's columns.
+  // copies gets the flag does not matter: they carry the same values of that row's columns. Keys
+  // are deterministic expressions (rules admit no volatile function).
   std::string FirstOccurrenceFlag(const std::set<int>& tables) {
     auto window = Node(BoundExprKind::kWindow, "row_number");
-    for (const auto& key : keys_) window->partition_by.push_back(key->Clone());
+    // A key that reads only these tables is fixed by their rows: partitioning by it as well
+    // would change nothing but cost hashing (the common case: the table's own dimensions).
+    for (const auto& key : keys_) {
+      std::set<int> read;
+      CollectTables(*key, read);
+      if (!std::includes(tables.begin(), tables.end(), read.begin(), read.end())) {
+        window->partition_by.push_back(key->Clone());
+      }
+    }
     for (int table : tables) window->partition_by.push_back(Column(table, kRowIdColumn, ""));
     auto one = Node(BoundExprKind::kConstant);
     one->constant = sql::Constant{sql::ConstantKind::kInteger, "1"};

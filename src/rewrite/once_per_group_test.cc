@@ -50,8 +50,8 @@ TEST(CountEachRowOnce, KeepsTheBlocksOutputColumnsAndTakesTheGivenRenderId) {
   EXPECT_EQ(RenderDuckDb(block),
             "SELECT \"t9\".\"k0\" AS \"g0\", sum(CASE WHEN \"t9\".\"f0\" THEN \"t9\".\"v0\" END) "
             "AS \"a0\", count(DISTINCT \"t9\".\"v1\") AS \"a1\" FROM (SELECT \"t0\".\"band\" AS "
-            "\"k0\", (row_number() OVER (PARTITION BY \"t0\".\"band\", "
-            "\"t0\".\"__parley_row_id\") = 1) AS \"f0\", \"t0\".\"spend\" AS \"v0\", "
+            "\"k0\", (row_number() OVER (PARTITION BY \"t0\".\"__parley_row_id\") = 1) AS "
+            "\"f0\", \"t0\".\"spend\" AS \"v0\", "
             "\"t1\".\"e\" AS \"v1\" FROM \"r\" AS \"t0\" INNER JOIN \"l\" AS \"t1\" ON "
             "(\"t0\".\"e\" = \"t1\".\"e\")) AS \"t9\" GROUP BY \"t9\".\"k0\" HAVING "
             "(count(DISTINCT \"t9\".\"v1\") >= 2)");

@@ -130,6 +130,19 @@ std::vector<Case> Cases() {
        "l.hashed_email FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email) SELECT "
        "sum(x), count(x) FROM (SELECT DISTINCT rid_r, x FROM joined) WHERE (SELECT "
        "count(DISTINCT household_id) >= 2 AND count(DISTINCT hashed_email) >= 2 FROM joined)"});
+  // Groups of one household fall below the thresholds and vanish: among them the victim's key
+  // repeated in the tiers its own row is not in.
+  cases.push_back(
+      {"thresholds_drop_small_groups",
+       "SELECT r.age_band, r.region, l.loyalty_tier, SUM(r.annual_spend) AS s, "
+       "COUNT(r.annual_spend) AS c FROM retail r JOIN loyalty l ON r.hashed_email = "
+       "l.hashed_email GROUP BY r.age_band, r.region, l.loyalty_tier",
+       "WITH joined AS (SELECT r.age_band AS g1, r.region AS g2, l.loyalty_tier AS g3, r.rid AS "
+       "rid_r, r.annual_spend AS x, r.household_id, l.hashed_email FROM retail r JOIN loyalty l "
+       "ON r.hashed_email = l.hashed_email), kept AS (SELECT g1, g2, g3 FROM joined GROUP BY g1, "
+       "g2, g3 HAVING count(DISTINCT household_id) >= 2 AND count(DISTINCT hashed_email) >= 2) "
+       "SELECT g1, g2, g3, sum(x), count(x) FROM (SELECT DISTINCT g1, g2, g3, rid_r, x FROM "
+       "joined) SEMI JOIN kept USING (g1, g2, g3) GROUP BY g1, g2, g3"});
   // The owner opted out: the plain aggregate over the joined rows, as AWS Clean Rooms computes it.
   cases.push_back(
       {"opted_out_counts_joined_rows",

@@ -249,6 +249,10 @@ TEST_F(FileSourceTest, ViewsCarryAHiddenRowIdentity) {
   parquet.location = PathOf("parts/*.parquet");
   parquet.source_schema = {{"k", "INTEGER"}, {"v", "INTEGER"}};
 
+  catalog::Table single = parquet;  // one file: numbered by its row number alone
+  single.name = "single_rows";
+  single.location = PathOf("parts/a.parquet");
+
   WriteParquet("shadow.parquet", "SELECT 0 AS file_row_number, 1 AS k, 10 AS v FROM range(2)");
   catalog::Table shadow = csv;
   shadow.name = "shadow_rows";
@@ -257,7 +261,7 @@ TEST_F(FileSourceTest, ViewsCarryAHiddenRowIdentity) {
   shadow.source_schema = {{"file_row_number", "INTEGER"}, {"k", "INTEGER"}, {"v", "INTEGER"}};
   shadow.allowed_columns = {"k", "v"};
 
-  for (const catalog::Table* table : {&csv, &parquet, &shadow}) {
+  for (const catalog::Table* table : {&csv, &parquet, &single, &shadow}) {
     SCOPED_TRACE(table->name);
     absl::StatusOr<std::unique_ptr<exec::Session>> session =
         exec::Session::Open({ViewFor(*table, *SourcePaths(table->location))}, {});

@@ -174,6 +174,7 @@ class Splitter {
   // are deterministic expressions (rules admit no volatile function).
   std::string FirstOccurrenceFlag(const std::set<int>& tables) {
     auto window = Node(BoundExprKind::kWindow, "row_number");
+    window->type = "BIGINT";
     // A key that reads only these tables is fixed by their rows: partitioning by it as well
     // would change nothing but cost hashing (the common case: the table's own dimensions).
     for (const auto& key : keys_) {
@@ -183,9 +184,11 @@ class Splitter {
         window->partition_by.push_back(key->Clone());
       }
     }
+    // The row id's type depends on the source (BIGINT, HUGEINT or UUID) and matters to no one.
     for (int table : tables) window->partition_by.push_back(Column(table, kRowIdColumn, ""));
     auto one = Node(BoundExprKind::kConstant);
     one->constant = sql::Constant{sql::ConstantKind::kInteger, "1"};
+    one->type = "INTEGER";
     auto first = Node(BoundExprKind::kBinaryOp, "=");
     first->type = "BOOLEAN";
     first->args.push_back(std::move(window));

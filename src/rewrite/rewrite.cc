@@ -2,6 +2,7 @@
 
 #include "policy/violation_builder.h"
 #include "rewrite/error_guard.h"
+#include "rewrite/once_per_group.h"
 #include "rewrite/threshold.h"
 #include "sql/parser.h"
 
@@ -23,10 +24,11 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view 
   }
   if (verdict.rule_kind == policy::RuleKind::kAggregation) {
     sql::BoundQuery inner = BuildThresholdedAggregate(query, verdict.thresholds);
-    // Seam for the fan-out pass (issue 6 §3): CountEachRowOnce(inner,
-    // verdict.deduplicated_tables, query.tables[0].render_id + 1) applies here, to the flat
-    // thresholded block, before it becomes the outer query's derived table (whose render id,
-    // query.tables[0].render_id, is the largest in the statement so far).
+    // Fan-out (issue 6 §3): the flat thresholded block counts each row of a deduplicated table
+    // once per group — thresholds included, as they are distinct counts carried through — before
+    // it becomes the outer query's derived table (whose render id, query.tables[0].render_id, is
+    // the largest in the statement so far).
+    CountEachRowOnce(inner, verdict.deduplicated_tables, query.tables[0].render_id + 1);
     AttachAggregate(query, std::move(inner));
   }
 }

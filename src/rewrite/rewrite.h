@@ -1,7 +1,9 @@
 // The rewrite step of the pipeline: what turns an allowed query into the one the engine runs.
 // For rules that protect rows (aggregation, list) no operation may fail on the data
 // (error_guard.h); aggregation queries are split so that thresholds filter groups in an inner
-// block and the user's HAVING, ORDER BY and SELECT expressions run outside it (threshold.h).
+// block and the user's HAVING, ORDER BY and SELECT expressions run outside it (threshold.h); and
+// that inner block counts each row of a table once per output group, whatever the join's
+// fan-out (once_per_group.h).
 #pragma once
 
 #include <string_view>

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "sql/parser.h"
 #include "sql/types.h"
 
@@ -348,7 +349,11 @@ class Binder {
           }
           table.schema = schema;
           table.alias = ref.alias.empty() ? schema->name : ref.alias;
-          table.columns = schema->columns;
+          // Parley's hidden columns (base/row_identity.h) are never a catalog column; should one
+          // ever reach a schema, it still stays unnamable.
+          for (const ColumnInfo& column : schema->columns) {
+            if (!IsReservedColumnName(column.name)) table.columns.push_back(column);
+          }
         }
         PARLEY_RETURN_IF_ERROR(AddTable(std::move(table), query, *from, ref.location));
         return from;

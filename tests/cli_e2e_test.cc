@@ -284,11 +284,12 @@ TEST_F(CliE2eTest, ExplainShowsEngineSqlWithThresholds) {
       "  at least 10 distinct retail.household_id per row\n"
       "  at least 2 distinct loyalty.hashed_email per row\n"
       "engine SQL:\n"
-      "  SELECT \"t0\".\"age_band\" AS \"age_band\", count(DISTINCT \"t0\".\"household_id\") AS "
-      "\"n\" FROM \"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON "
-      "(\"t0\".\"hashed_email\" = \"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING "
-      "((count(DISTINCT \"t0\".\"household_id\") >= 10) AND (count(DISTINCT "
-      "\"t1\".\"hashed_email\") >= 2))\n"
+      "  SELECT \"t2\".\"g0\" AS \"age_band\", \"t2\".\"a0\" AS \"n\" FROM (SELECT "
+      "\"t0\".\"age_band\" AS \"g0\", count(DISTINCT \"t0\".\"household_id\") AS \"a0\" FROM "
+      "\"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON (\"t0\".\"hashed_email\" = "
+      "\"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING ((count(DISTINCT "
+      "\"t0\".\"household_id\") >= 10) AND (count(DISTINCT \"t1\".\"hashed_email\") >= 2)) "
+      "OFFSET 0) AS \"t2\"\n"
       "front end: "))
       << explained;
 }
@@ -812,7 +813,7 @@ TEST_F(CliE2eTest, BadRuleDocumentsAreRejectedWithTheirPath) {
       {R"({"kind": "aggregation", "bogus": 1})",
        "rule: (document): unknown key 'bogus' (expected one of kind, aggregate_columns, "
        "join_columns, join_required, allowed_join_operators, dimension_columns, "
-       "scalar_functions, output_constraints)"},
+       "scalar_functions, output_constraints, allow_fan_out)"},
       {R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["region"], )"
        R"("functions": ["SUM"]}]})",
        "rule: aggregate_columns[0].columns[0]: 'region' is not an allowed column of the table"},

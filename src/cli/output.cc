@@ -83,6 +83,10 @@ void PrintAggregationRule(std::ostream& out, const policy::AggregationRule& rule
   }
   out << "      thresholds: " << (thresholds.empty() ? "none" : absl::StrJoin(thresholds, "; "))
       << "\n";
+  // Shown only when set: the default (each row counts once per group) needs no line.
+  if (rule.allow_fan_out) {
+    out << "      fan-out: allowed (a row counts once for every row it matches in a join)\n";
+  }
 }
 
 void PrintListRule(std::ostream& out, const policy::ListRule& rule) {

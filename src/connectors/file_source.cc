@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "exec/duckdb_api.h"
 
 namespace parley::connectors {
@@ -67,6 +68,27 @@ std::string ReaderCall(catalog::SourceKind kind, const std::vector<std::string>&
   return absl::StrCat("read_csv(", list, ", header=true, skip=0, auto_detect=true, delim=",
                       !files.empty() && IsTsv(files.front()) ? "'\\t'" : "','",
                       ", quote='\"', escape='\"')");
+}
+
+// The value of the hidden kRowIdColumn (base/row_identity.h) for a source: unique per row within
+// one scan, and pruned by DuckDB (with the virtual columns it reads) from every scan that does not
+// use it, so the view costs nothing more to queries that do not deduplicate. Parquet numbers its
+// rows (file_row_number, file_index: virtual columns of the reader); one file needs only the row
+// number, a BIGINT (partitioning by it was about 5% faster than by the HUGEINT that several files
+// need). The CSV reader of DuckDB 1.4.4 has no row number: a window or WITH ORDINALITY would
+// number the rows, but neither is pruned when unused (they doubled the time of plain scans,
+// measured), so CSV rows get a random UUID (122 random bits: a collision among 10^9 rows has
+// probability below 10^-19). A Parquet file with a real column named like a virtual one hides it,
+// so such a source is numbered the CSV way too.
+std::string RowIdExpression(const catalog::Table& table, const std::vector<std::string>& files) {
+  bool shadowed = false;
+  for (const catalog::Column& column : table.source_schema) {
+    shadowed |= absl::EqualsIgnoreCase(column.name, "file_row_number") ||
+                absl::EqualsIgnoreCase(column.name, "file_index");
+  }
+  if (table.kind != catalog::SourceKind::kParquet || shadowed) return "gen_random_uuid()";
+  if (files.size() == 1) return "file_row_number";
+  return "(CAST(file_index AS HUGEINT) << 64) + file_row_number";
 }
 
 std::string AllowedPaths(const std::vector<std::string>& files) {
@@ -301,6 +323,11 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
     if (name.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(cannot_read, "a column has an empty name"));
     }
+    if (IsReservedColumnName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "column '", name,
+                                                     "' starts with '", kReservedColumnPrefix,
+                                                     "', which Parley reserves for its own use"));
+    }
     if (!seen.insert(absl::AsciiStrToLower(name)).second) {
       return absl::InvalidArgumentError(
           absl::StrCat(cannot_read, "column '", name,
@@ -347,6 +374,8 @@ exec::SourceView ViewFor(const catalog::Table& table, const std::vector<std::str
   }
   exec::SourceView view;
   view.name = table.name;
+  columns.push_back(
+      absl::StrCat(RowIdExpression(table, files), " AS ", exec::QuoteIdentifier(kRowIdColumn)));
   view.select_sql = absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ",
                                  ReaderCall(table.kind, files));
   view.allowed_paths = files;

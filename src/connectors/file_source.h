@@ -41,7 +41,8 @@ std::set<FileId> SourceFiles(const std::string& location);
 // no hidden files. These, and only these, are what a query reads. NotFound when none.
 absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location);
 
-// The view over `table` exposing its allowed columns. Types are detected again on every read
+// The view over `table` exposing its allowed columns, and the hidden row identity
+// (base/row_identity.h) that only the rewrite refers to. Types are detected again on every read
 // (not forced to the pinned ones), so a file that changed shape is visible to CheckPinnedSchema.
 // CSV is read as RFC 4180 with a header (tab-separated for .tsv); Parquet as is.
 // `files` are the table's SourcePaths, resolved (and checked) just before the query runs: DuckDB

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "exec/duckdb_api.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -186,10 +187,12 @@ TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
   catalog::Table table = RetailTable();
   exec::SourceView view = ViewFor(table, *SourcePaths(table.location));
   EXPECT_EQ(view.name, "retail");
-  EXPECT_EQ(view.select_sql, "SELECT \"household_id\", \"age\", \"spend\" FROM read_csv(['" +
-                                 PathOf("retail.csv") +
-                                 "'], header=true, skip=0, auto_detect=true, delim=',', "
-                                 "quote='\"', escape='\"')");
+  EXPECT_EQ(view.select_sql,
+            "SELECT \"household_id\", \"age\", \"spend\", gen_random_uuid() AS "
+            "\"__parley_row_id\" FROM read_csv(['" +
+                PathOf("retail.csv") +
+                "'], header=true, skip=0, auto_detect=true, delim=',', "
+                "quote='\"', escape='\"')");
   EXPECT_THAT(view.allowed_paths, ElementsAre(PathOf("retail.csv")));
   EXPECT_TRUE(view.allowed_directories.empty());
 
@@ -224,6 +227,69 @@ TEST_F(FileSourceTest, GlobViewReadsExactlyTheFilesItMatched) {
   absl::StatusOr<exec::ResultTable> result = (*session)->Run("SELECT sum(k) FROM parts");
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->rows[0], ElementsAre("3"));
+}
+
+// The hidden row identity (base/row_identity.h): one value per row of a scan, the same value on
+// every copy a join makes of the row, for CSV, Parquet, globs of several files, and Parquet files
+// whose own columns hide the reader's row numbers.
+TEST_F(FileSourceTest, ViewsCarryAHiddenRowIdentity) {
+  Write("dup.csv", "k,v\n1,10\n1,10\n2,20\n");
+  catalog::Table csv;
+  csv.name = "csv_rows";
+  csv.kind = catalog::SourceKind::kCsv;
+  csv.location = PathOf("dup.csv");
+  csv.source_schema = {{"k", "BIGINT"}, {"v", "BIGINT"}};
+  csv.allowed_columns = {"k", "v"};
+
+  WriteParquet("parts/a.parquet", "SELECT 1 AS k, 10 AS v UNION ALL SELECT 1, 10");
+  WriteParquet("parts/b.parquet", "SELECT 1 AS k, 10 AS v UNION ALL SELECT 2, 20");
+  catalog::Table parquet = csv;
+  parquet.name = "parquet_rows";
+  parquet.kind = catalog::SourceKind::kParquet;
+  parquet.location = PathOf("parts/*.parquet");
+  parquet.source_schema = {{"k", "INTEGER"}, {"v", "INTEGER"}};
+
+  catalog::Table single = parquet;  // one file: numbered by its row number alone
+  single.name = "single_rows";
+  single.location = PathOf("parts/a.parquet");
+
+  WriteParquet("shadow.parquet", "SELECT 0 AS file_row_number, 1 AS k, 10 AS v FROM range(2)");
+  catalog::Table shadow = csv;
+  shadow.name = "shadow_rows";
+  shadow.kind = catalog::SourceKind::kParquet;
+  shadow.location = PathOf("shadow.parquet");
+  shadow.source_schema = {{"file_row_number", "INTEGER"}, {"k", "INTEGER"}, {"v", "INTEGER"}};
+  shadow.allowed_columns = {"k", "v"};
+
+  for (const catalog::Table* table : {&csv, &parquet, &single, &shadow}) {
+    SCOPED_TRACE(table->name);
+    absl::StatusOr<std::unique_ptr<exec::Session>> session =
+        exec::Session::Open({ViewFor(*table, *SourcePaths(table->location))}, {});
+    ASSERT_TRUE(session.ok()) << session.status();
+    EXPECT_TRUE(CheckPinnedSchema(**session, *table).ok());
+    // Identical rows keep distinct identities; a row joined to three rows keeps one.
+    absl::StatusOr<exec::ResultTable> result = (*session)->Run(absl::StrCat(
+        "SELECT count(*), count(DISTINCT __parley_row_id) FROM ", table->name,
+        " AS a JOIN (SELECT 1 AS k UNION ALL SELECT 1 UNION ALL SELECT 1) AS b ON a.k = b.k"));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_THAT(result->rows[0],
+                ElementsAre(table == &parquet ? "9" : "6", table == &parquet ? "3" : "2"));
+  }
+}
+
+TEST_F(FileSourceTest, ReservedColumnNamesCannotBeRegistered) {
+  Write("reserved.csv", "k,__Parley_row_id\n1,2\n");
+  EXPECT_EQ(InferSchema(catalog::SourceKind::kCsv, PathOf("reserved.csv")).status(),
+            absl::InvalidArgumentError(absl::StrCat(
+                "cannot read '", PathOf("reserved.csv"),
+                "' as CSV: column '__Parley_row_id' starts with '__parley', which Parley "
+                "reserves for its own use")));
+  WriteParquet("reserved.parquet", "SELECT 1 AS k, 2 AS __parley_anything");
+  EXPECT_EQ(InferSchema(catalog::SourceKind::kParquet, PathOf("reserved.parquet")).status(),
+            absl::InvalidArgumentError(absl::StrCat(
+                "cannot read '", PathOf("reserved.parquet"),
+                "' as Parquet: column '__parley_anything' starts with '__parley', which Parley "
+                "reserves for its own use")));
 }
 
 // Found in review: DuckDB's own glob is recursive on ** and matches hidden files, and it ran after

@@ -89,25 +89,35 @@ TEST(RenderDuckDb, OrderByStatesNullPlacement) {
             "\"t0\".\"a\" ASC NULLS FIRST, \"t0\".\"a\" DESC NULLS LAST");
 }
 
-TEST(RenderThresholds, TakesTheLargestMinimumPerTableOccurrenceAndColumn) {
-  sql::BoundQuery query = Query();
-  ApplyThresholds(query,
-                  {{0, "we\"ird", "a", 10}, {0, "we\"ird", "a", 50}, {0, "we\"ird", "a", 20}});
-  EXPECT_EQ(RenderDuckDb(query),
-            "SELECT count(\"t0\".\"a\") AS \"n\" FROM \"we\"\"ird\" AS \"t0\" "
-            "HAVING (count(DISTINCT \"t0\".\"a\") >= 50)");
+sql::BoundQuery Thresholded(sql::BoundQuery query,
+                            const std::vector<policy::Threshold>& thresholds) {
+  sql::BoundQuery inner = BuildThresholdedAggregate(query, thresholds);
+  AttachAggregate(query, std::move(inner));
+  return query;
 }
 
-TEST(RenderThresholds, KeepsTheQueryHavingAndAddsEachColumn) {
+TEST(RenderThresholds, TakesTheLargestMinimumPerTableOccurrenceAndColumn) {
+  sql::BoundQuery query = Thresholded(
+      Query(), {{0, "we\"ird", "a", 10}, {0, "we\"ird", "a", 50}, {0, "we\"ird", "a", 20}});
+  EXPECT_EQ(
+      RenderDuckDb(query),
+      "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
+      "\"we\"\"ird\" AS \"t0\" HAVING (count(DISTINCT \"t0\".\"a\") >= 50) OFFSET 0) AS \"t1\"");
+}
+
+TEST(RenderThresholds, TheUserHavingRunsOutsideTheThresholdedBlock) {
   sql::BoundQuery query = Query();
   query.having =
       Op(BoundExprKind::kBinaryOp, ">", Op(BoundExprKind::kAggregate, "count", Column("a")),
          Constant(sql::ConstantKind::kInteger, "0"));
-  ApplyThresholds(query, {{0, "we\"ird", "b\"c", 3}, {0, "we\"ird", "a", 2}});
-  EXPECT_EQ(RenderDuckDb(query),
-            "SELECT count(\"t0\".\"a\") AS \"n\" FROM \"we\"\"ird\" AS \"t0\" HAVING "
-            "(((count(\"t0\".\"a\") > 0) AND (count(DISTINCT \"t0\".\"a\") >= 2)) AND "
-            "(count(DISTINCT \"t0\".\"b\"\"c\") >= 3))");
+  query = Thresholded(std::move(query), {{0, "we\"ird", "b\"c", 3}, {0, "we\"ird", "a", 2}});
+  // count(a) is computed once, in the inner block, and the user's HAVING only sees groups that
+  // passed both thresholds.
+  EXPECT_EQ(
+      RenderDuckDb(query),
+      "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
+      "\"we\"\"ird\" AS \"t0\" HAVING ((count(DISTINCT \"t0\".\"a\") >= 2) AND "
+      "(count(DISTINCT \"t0\".\"b\"\"c\") >= 3)) OFFSET 0) AS \"t1\" WHERE (\"t1\".\"a0\" > 0)");
 }
 
 }  // namespace

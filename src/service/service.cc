@@ -401,8 +401,9 @@ struct Service::Impl {
     policy::CheckContext check{context.member.name, request.template_id, request.receivers};
     explanation.verdict = policy::Check(bound, rules, check, request.parse_sql);
     if (explanation.verdict.allowed()) {
-      rewrite::Rewrite(bound, explanation.verdict);
-      explanation.rendered_sql = rewrite::RenderDuckDb(bound);
+      rewrite::Rewrite(bound, explanation.verdict, request.parse_sql);
+      // The rewrite refuses operations that could fail on the data and have no guard.
+      if (explanation.verdict.allowed()) explanation.rendered_sql = rewrite::RenderDuckDb(bound);
     }
     explanation.front_end_micros = MicrosSince(start);
     return explanation;
@@ -558,6 +559,21 @@ struct Service::Impl {
     return absl::OkStatus();
   }
 
+  static bool ProtectsRows(const Explanation& explanation) {
+    return explanation.verdict.rule_kind == policy::RuleKind::kAggregation ||
+           explanation.verdict.rule_kind == policy::RuleKind::kList;
+  }
+
+  // For rules that protect rows, whatever still fails while the engine runs (an error the guards
+  // did not foresee, a limit, a cancellation) is reported, returned and recorded with one fixed
+  // message: the engine's own message, or even its class, could depend on rows the runner may
+  // not see (issue 6). The code is the same too.
+  static absl::Status RunFailure() {
+    return absl::AbortedError(
+        "the query failed while it ran; for aggregation and list rules the cause is not shown, "
+        "because it could depend on rows that no one may see");
+  }
+
   absl::StatusOr<exec::ResultTable> Execute(const QueryContext& context,
                                             const Explanation& explanation) {
     std::vector<const catalog::Table*> touched;
@@ -593,7 +609,10 @@ struct Service::Impl {
         return pinned;
       }
       absl::StatusOr<exec::ResultTable> result = session->Run(explanation.rendered_sql);
-      if (!result.ok()) DropSession(session);
+      if (!result.ok()) {
+        DropSession(session);
+        if (ProtectsRows(explanation)) return RunFailure();
+      }
       return result;
     }
   }

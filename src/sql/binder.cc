@@ -6,7 +6,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "sql/parser.h"
+#include "sql/types.h"
 
 namespace parley::sql {
 namespace {
@@ -71,6 +73,13 @@ class Binder {
     std::string position = DescribePosition(source_, location);
     if (!position.empty()) absl::StrAppend(&message, " (", position, ")");
     return absl::InvalidArgumentError(message);
+  }
+
+  absl::Status Condition(BoundExpr& condition) const {
+    if (std::optional<TypeError> error = TypeCondition(condition)) {
+      return Error(error->message, error->location);
+    }
+    return absl::OkStatus();
   }
 
   // Constructs are recorded for the top-level query only; a nested query is one construct.
@@ -228,6 +237,7 @@ class Binder {
     }
     if (statement.where) {
       PARLEY_ASSIGN_OR_RETURN(query.where, BindExpr(*statement.where, kClauseWhere));
+      PARLEY_RETURN_IF_ERROR(Condition(*query.where));
     }
     for (const auto& group : statement.group_by) {
       PARLEY_ASSIGN_OR_RETURN(auto bound, BindGroupOrOrder(*group, kClauseGroupBy, query));
@@ -235,6 +245,7 @@ class Binder {
     }
     if (statement.having) {
       PARLEY_ASSIGN_OR_RETURN(query.having, BindExpr(*statement.having, kClauseHaving));
+      PARLEY_RETURN_IF_ERROR(Condition(*query.having));
     }
     for (const OrderItem& order : statement.order_by) {
       BoundOrderItem bound;
@@ -338,7 +349,11 @@ class Binder {
           }
           table.schema = schema;
           table.alias = ref.alias.empty() ? schema->name : ref.alias;
-          table.columns = schema->columns;
+          // Parley's hidden columns (base/row_identity.h) are never a catalog column; should one
+          // ever reach a schema, it still stays unnamable.
+          for (const ColumnInfo& column : schema->columns) {
+            if (!IsReservedColumnName(column.name)) table.columns.push_back(column);
+          }
         }
         PARLEY_RETURN_IF_ERROR(AddTable(std::move(table), query, *from, ref.location));
         return from;
@@ -391,6 +406,7 @@ class Binder {
         }
         if (ref.on) {
           PARLEY_ASSIGN_OR_RETURN(from->on, BindExpr(*ref.on, kClauseJoinOn));
+          PARLEY_RETURN_IF_ERROR(Condition(*from->on));
         }
         return from;
       }
@@ -475,6 +491,7 @@ class Binder {
       PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
       bound->args.push_back(std::move(bound_arg));
     }
+    DeriveType(*bound);
     return bound;
   }
 
@@ -491,12 +508,14 @@ class Binder {
     constant->kind = BoundExprKind::kConstant;
     constant->location = expr.location;
     constant->constant = value.constant;
+    constant->type = LiteralType(constant->constant);
     if (value.duckdb_type.empty()) return constant;
     auto cast = std::make_unique<BoundExpr>();
     cast->kind = BoundExprKind::kCast;
     cast->location = expr.location;
     cast->type_name = value.duckdb_type;
     cast->args.push_back(std::move(constant));
+    DeriveType(*cast);
     return cast;
   }
 
@@ -511,6 +530,7 @@ class Binder {
       case ExprKind::kConstant:
         bound->kind = BoundExprKind::kConstant;
         bound->constant = expr.constant;
+        bound->type = LiteralType(bound->constant);
         return bound;
       case ExprKind::kParameter:
         return BindParameter(expr);
@@ -593,6 +613,12 @@ class Binder {
     for (const auto& arg : expr.args) {
       PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
       bound->args.push_back(std::move(bound_arg));
+    }
+    // Every bound expression has its result type, and literals are converted here, once, to
+    // the type they meet (types.h): a literal that does not convert is refused now, with its
+    // position, rather than failing (or not) on the data at run time.
+    if (std::optional<TypeError> error = TypeExpression(bound)) {
+      return Error(error->message, error->location);
     }
     return bound;
   }

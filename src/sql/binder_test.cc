@@ -17,6 +17,8 @@ class FakeSchemas : public SchemaProvider {
         "retail", "retailer", {{"hashed_email", "VARCHAR"}, {"age_band", "VARCHAR"}}};
     tables_["loyalty"] = {
         "loyalty", "supplier", {{"hashed_email", "VARCHAR"}, {"tier", "VARCHAR"}}};
+    // A schema that (against the connectors' refusal) lists a reserved name.
+    tables_["leaky"] = {"leaky", "retailer", {{"k", "BIGINT"}, {"__Parley_Row_Id", "BIGINT"}}};
   }
   const TableSchema* FindTable(std::string_view name) const override {
     for (const auto& [key, table] : tables_) {
@@ -44,6 +46,17 @@ std::vector<std::string> ConstructsOf(const BoundQuery& query) {
   std::vector<std::string> what;
   for (const Construct& construct : query.constructs) what.push_back(construct.what);
   return what;
+}
+
+TEST(ParserBinder, ReservedColumnsCannotBeNamedOrExpanded) {
+  absl::StatusOr<BoundQuery> named = BindText("SELECT __parley_row_id FROM leaky");
+  EXPECT_EQ(named.status(),
+            absl::InvalidArgumentError(
+                "column '__parley_row_id' does not exist in table 'leaky' (line 1, column 8)"));
+  absl::StatusOr<BoundQuery> star = BindText("SELECT * FROM leaky");
+  ASSERT_TRUE(star.ok()) << star.status();
+  ASSERT_EQ(star->select.size(), 1u);
+  EXPECT_EQ(star->select[0].output_name, "k");
 }
 
 TEST(ParserBinder, SubqueryTablesDoNotTakePartInNameResolution) {

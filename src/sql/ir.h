@@ -1,8 +1,9 @@
 // The bound IR: the query after name resolution. Every column reference knows the table it
-// comes from, that table's owner, the column's catalog name and type; functions are classified
-// as aggregate or scalar; GROUP BY / ORDER BY ordinals and output aliases are replaced by the
-// expressions they denote. Policy checks run on this, never on text, and the renderer generates
-// engine SQL from it alone.
+// comes from, that table's owner, the column's catalog name and type; every expression knows its
+// result type (sql/types.h), and literals have been converted to the type they meet; functions
+// are classified as aggregate or scalar; GROUP BY / ORDER BY ordinals and output aliases are
+// replaced by the expressions they denote. Policy checks run on this, never on text, and the
+// renderer generates engine SQL from it alone.
 #pragma once
 
 #include <cstdint>
@@ -73,7 +74,7 @@ enum class BoundExprKind {
   kBetween,
   kInList,
   kCase,
-  kCast,       // type_name: the DuckDB type to cast to
+  kCast,       // type_name: the DuckDB type to cast to; name "try_cast" for TRY_CAST
   kSubquery,   // subquery; what: "EXISTS", "scalar subquery", "IN (subquery)"; args[0] for IN
   kOutputRef,  // ORDER BY of a set operation: output column `output_index` (0-based)
 };
@@ -84,7 +85,7 @@ struct BoundExpr {
   int table_index = -1;
   int outer_depth = 0;  // kColumn: 0 for the query's own tables, 1 for the enclosing query, ...
   std::string column;
-  std::string type;
+  std::string type;  // the DuckDB type of the result ("BIGINT", "DECIMAL(18,2)"), "" if unknown
   Constant constant;
   std::string name;
   std::string type_name;

@@ -25,6 +25,7 @@
 #include "rewrite/rewrite.h"
 #include "service/run_lock.h"
 #include "sql/binder.h"
+#include "sql/duckdb_types.h"
 #include "sql/parser.h"
 
 namespace parley::service {
@@ -47,7 +48,11 @@ class CatalogSchemas : public sql::SchemaProvider {
       sql::TableSchema schema{table.name, table.owner, {}};
       for (const std::string& column : table.allowed_columns) {
         for (const catalog::Column& pinned : table.source_schema) {
-          if (pinned.name == column) schema.columns.push_back({pinned.name, pinned.type});
+          // The catalog pins DuckDB's names for the column types (what DESCRIBE printed): this
+          // is where they become Parley's own types.
+          if (pinned.name == column) {
+            schema.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+          }
         }
       }
       schemas_.push_back(std::move(schema));

@@ -337,8 +337,9 @@ class AggregationChecker : public JoinCheckHost {
     if (call.name != "count" && !column.type.IsNarrowNumeric() && !column.type.IsWideNumeric()) {
       Add("aggregate_argument_not_numeric", column.table_index, column.column, clause,
           call.location,
-          absl::StrCat(function, " needs a numeric column; '", column.column, "' is ",
-                       column.type.is_unknown() ? std::string("not numeric") : column.type.ToString()),
+          absl::StrCat(
+              function, " needs a numeric column; '", column.column, "' is ",
+              column.type.is_unknown() ? std::string("not numeric") : column.type.ToString()),
           "count the rows with COUNT or COUNT(DISTINCT …) instead");
     }
   }

@@ -28,8 +28,7 @@ bool ReadsData(const BoundExpr& expr) {
   return false;
 }
 
-std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const Type& type,
-                                bool can_fail) {
+std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const Type& type, bool can_fail) {
   auto cast = std::make_unique<BoundExpr>();
   cast->kind = BoundExprKind::kCast;
   cast->location = expr->location;
@@ -142,8 +141,7 @@ class Guarder {
     for (auto* operand : operands) ConvertTo(*operand, common);
   }
 
-  static std::unique_ptr<BoundExpr> Constant(sql::ConstantKind kind, std::string text,
-                                             Type type) {
+  static std::unique_ptr<BoundExpr> Constant(sql::ConstantKind kind, std::string text, Type type) {
     auto constant = std::make_unique<BoundExpr>();
     constant->kind = BoundExprKind::kConstant;
     constant->constant = sql::Constant{kind, std::move(text)};
@@ -200,15 +198,16 @@ class Guarder {
     in_range->kind = BoundExprKind::kBetween;
     in_range->location = node.location;
     in_range->args.push_back(std::move(result_day));
-    in_range->args.push_back(Constant(sql::ConstantKind::kInteger, "-2147483646", TypeKind::kBigint));
-    in_range->args.push_back(Constant(sql::ConstantKind::kInteger, "2147483646", TypeKind::kBigint));
+    in_range->args.push_back(
+        Constant(sql::ConstantKind::kInteger, "-2147483646", TypeKind::kBigint));
+    in_range->args.push_back(
+        Constant(sql::ConstantKind::kInteger, "2147483646", TypeKind::kBigint));
     in_range->type = TypeKind::kBoolean;
     OnlyWhen(expr, std::move(in_range));
   }
 
   // The integer type wide enough for any result of `op` on integers of these types.
-  static Type WideInteger(const std::string& op, const Type& left,
-                                 const Type& right) {
+  static Type WideInteger(const std::string& op, const Type& left, const Type& right) {
     int bits = std::max(Bits(left), Bits(right));
     if (bits <= 32) return IntegerName(64);
     if (bits <= 64) {
@@ -236,7 +235,8 @@ class Guarder {
         sql::DeriveType(node);  // a number of days: cannot fail
         return;
       }
-      if ((left.kind() == TypeKind::kDate || right.kind() == TypeKind::kDate) && (op == "+" || op == "-")) {
+      if ((left.kind() == TypeKind::kDate || right.kind() == TypeKind::kDate) &&
+          (op == "+" || op == "-")) {
         DateArithmetic(expr);
         return;
       }
@@ -306,7 +306,9 @@ class Guarder {
     Type type = node.args[0]->type;
     if (type.IsInteger()) {
       // -(-2147483648) does not fit an INTEGER; unsigned values have no negative at all.
-      Type wide = Bits(type) < 64 ? TypeKind::kBigint : Bits(type) == 64 ? TypeKind::kHugeint : TypeKind::kDouble;
+      Type wide = Bits(type) < 64    ? TypeKind::kBigint
+                  : Bits(type) == 64 ? TypeKind::kHugeint
+                                     : TypeKind::kDouble;
       ConvertTo(node.args[0], wide);
     } else if (type.IsTemporal()) {
       Refuse(node, "the negation of a date or interval");

@@ -185,7 +185,8 @@ class Splitter {
       }
     }
     // The row id's type depends on the source (BIGINT, HUGEINT or UUID) and matters to no one.
-    for (int table : tables) window->partition_by.push_back(Column(table, kRowIdColumn, sql::Type()));
+    for (int table : tables)
+      window->partition_by.push_back(Column(table, kRowIdColumn, sql::Type()));
     auto one = Node(BoundExprKind::kConstant);
     one->constant = sql::Constant{sql::ConstantKind::kInteger, "1"};
     one->type = sql::TypeKind::kInteger;

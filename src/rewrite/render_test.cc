@@ -10,7 +10,8 @@ namespace {
 using sql::BoundExpr;
 using sql::BoundExprKind;
 
-const sql::TableSchema kTable{"we\"ird", "owner", {{"a", sql::TypeKind::kInteger}, {"b\"c", sql::TypeKind::kVarchar}}};
+const sql::TableSchema kTable{
+    "we\"ird", "owner", {{"a", sql::TypeKind::kInteger}, {"b\"c", sql::TypeKind::kVarchar}}};
 
 std::unique_ptr<BoundExpr> Column(const std::string& name) {
   auto expr = std::make_unique<BoundExpr>();

@@ -114,7 +114,8 @@ class OneTable : public sql::SchemaProvider {
   }
 
  private:
-  sql::TableSchema table_{"t", "owner", {{"region", sql::TypeKind::kVarchar}, {"k", sql::TypeKind::kBigint}}};
+  sql::TableSchema table_{
+      "t", "owner", {{"region", sql::TypeKind::kVarchar}, {"k", sql::TypeKind::kBigint}}};
 };
 
 TEST(ParameterValues, ATextValueIsAConstantNotSql) {

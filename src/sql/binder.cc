@@ -769,15 +769,15 @@ std::optional<Type> CastTargetType(std::string_view pg_type_name) {
   std::string_view modifiers =
       base.size() < pg_type_name.size() ? pg_type_name.substr(base.size()) : "";
   static const std::pair<std::string_view, TypeKind> kTypes[] = {
-      {"int2", TypeKind::kSmallint},      {"int4", TypeKind::kInteger},
-      {"int8", TypeKind::kBigint},        {"integer", TypeKind::kInteger},
-      {"bigint", TypeKind::kBigint},      {"smallint", TypeKind::kSmallint},
-      {"float4", TypeKind::kFloat},       {"float8", TypeKind::kDouble},
-      {"double", TypeKind::kDouble},      {"real", TypeKind::kFloat},
-      {"numeric", TypeKind::kDecimal},    {"decimal", TypeKind::kDecimal},
-      {"text", TypeKind::kVarchar},       {"varchar", TypeKind::kVarchar},
-      {"bpchar", TypeKind::kVarchar},     {"bool", TypeKind::kBoolean},
-      {"boolean", TypeKind::kBoolean},    {"date", TypeKind::kDate},
+      {"int2", TypeKind::kSmallint},       {"int4", TypeKind::kInteger},
+      {"int8", TypeKind::kBigint},         {"integer", TypeKind::kInteger},
+      {"bigint", TypeKind::kBigint},       {"smallint", TypeKind::kSmallint},
+      {"float4", TypeKind::kFloat},        {"float8", TypeKind::kDouble},
+      {"double", TypeKind::kDouble},       {"real", TypeKind::kFloat},
+      {"numeric", TypeKind::kDecimal},     {"decimal", TypeKind::kDecimal},
+      {"text", TypeKind::kVarchar},        {"varchar", TypeKind::kVarchar},
+      {"bpchar", TypeKind::kVarchar},      {"bool", TypeKind::kBoolean},
+      {"boolean", TypeKind::kBoolean},     {"date", TypeKind::kDate},
       {"timestamp", TypeKind::kTimestamp}, {"string", TypeKind::kVarchar}};
   for (const auto& [pg, kind] : kTypes) {
     if (base != pg) continue;

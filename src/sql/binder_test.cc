@@ -13,12 +13,15 @@ namespace {
 class FakeSchemas : public SchemaProvider {
  public:
   FakeSchemas() {
-    tables_["retail"] = {
-        "retail", "retailer", {{"hashed_email", TypeKind::kVarchar}, {"age_band", TypeKind::kVarchar}}};
-    tables_["loyalty"] = {
-        "loyalty", "supplier", {{"hashed_email", TypeKind::kVarchar}, {"tier", TypeKind::kVarchar}}};
+    tables_["retail"] = {"retail",
+                         "retailer",
+                         {{"hashed_email", TypeKind::kVarchar}, {"age_band", TypeKind::kVarchar}}};
+    tables_["loyalty"] = {"loyalty",
+                          "supplier",
+                          {{"hashed_email", TypeKind::kVarchar}, {"tier", TypeKind::kVarchar}}};
     // A schema that (against the connectors' refusal) lists a reserved name.
-    tables_["leaky"] = {"leaky", "retailer", {{"k", TypeKind::kBigint}, {"__Parley_Row_Id", TypeKind::kBigint}}};
+    tables_["leaky"] = {
+        "leaky", "retailer", {{"k", TypeKind::kBigint}, {"__Parley_Row_Id", TypeKind::kBigint}}};
   }
   const TableSchema* FindTable(std::string_view name) const override {
     for (const auto& [key, table] : tables_) {

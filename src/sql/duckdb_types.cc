@@ -90,8 +90,7 @@ bool ReadDecimal(const std::string& upper, Type& type) {
   size_t comma = inside.find(',');
   int width = 0, scale = 0;
   if (!ReadInt(inside.substr(0, comma), &width)) return true;
-  if (comma != std::string_view::npos &&
-      !ReadInt(inside.substr(comma + 1), &scale)) {
+  if (comma != std::string_view::npos && !ReadInt(inside.substr(comma + 1), &scale)) {
     return true;
   }
   type = Type::Decimal(width, scale);
@@ -112,8 +111,8 @@ absl::StatusOr<Type> ParseDuckDbTypeName(std::string_view name) {
   if (ReadDecimal(upper, decimal)) {
     if (decimal.is_unknown()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("'", std::string(stripped), "' is not a valid DECIMAL type (width 1 to 38, scale 0 to ",
-                       "the width)"));
+          absl::StrCat("'", std::string(stripped),
+                       "' is not a valid DECIMAL type (width 1 to 38, scale 0 to ", "the width)"));
     }
     return decimal;
   }

@@ -47,12 +47,23 @@ TEST(DuckDbTypes, EveryPinnedNameMapsToItsKindAndBack) {
 
 TEST(DuckDbTypes, AliasesAndCaseMapToTheCanonicalType) {
   const std::vector<std::pair<const char*, const char*>> kAliases = {
-      {"bool", "BOOLEAN"},      {"int1", "TINYINT"},    {"INT2", "SMALLINT"},
-      {"int", "INTEGER"},       {"Int4", "INTEGER"},    {"int8", "BIGINT"},
-      {"INT128", "HUGEINT"},    {"real", "FLOAT"},      {"FLOAT4", "FLOAT"},
-      {"float8", "DOUBLE"},     {"text", "VARCHAR"},    {"STRING", "VARCHAR"},
-      {"datetime", "TIMESTAMP"}, {"timestamptz", "TIMESTAMP WITH TIME ZONE"},
-      {"bytea", "BLOB"},        {" bigint ", "BIGINT"}, {"numeric(10,2)", "DECIMAL(10,2)"},
+      {"bool", "BOOLEAN"},
+      {"int1", "TINYINT"},
+      {"INT2", "SMALLINT"},
+      {"int", "INTEGER"},
+      {"Int4", "INTEGER"},
+      {"int8", "BIGINT"},
+      {"INT128", "HUGEINT"},
+      {"real", "FLOAT"},
+      {"FLOAT4", "FLOAT"},
+      {"float8", "DOUBLE"},
+      {"text", "VARCHAR"},
+      {"STRING", "VARCHAR"},
+      {"datetime", "TIMESTAMP"},
+      {"timestamptz", "TIMESTAMP WITH TIME ZONE"},
+      {"bytea", "BLOB"},
+      {" bigint ", "BIGINT"},
+      {"numeric(10,2)", "DECIMAL(10,2)"},
   };
   for (const auto& [alias, canonical] : kAliases) {
     EXPECT_EQ(DuckDbTypeName(TypeFromDuckDbName(alias)), canonical) << alias;
@@ -67,8 +78,8 @@ TEST(DuckDbTypes, DecimalWidths) {
   EXPECT_EQ(TypeFromDuckDbName("DECIMAL(38,38)"), Type::Decimal(38, 38));
   EXPECT_EQ(TypeFromDuckDbName("decimal(38, 10)"), Type::Decimal(38, 10));
   EXPECT_EQ(DuckDbTypeName(Type::Decimal(38, 10)), "DECIMAL(38,10)");
-  for (const char* bad : {"DECIMAL(39,2)", "DECIMAL(0,0)", "DECIMAL(10,11)", "DECIMAL(x,2)",
-                          "DECIMAL(10,2"}) {
+  for (const char* bad :
+       {"DECIMAL(39,2)", "DECIMAL(0,0)", "DECIMAL(10,11)", "DECIMAL(x,2)", "DECIMAL(10,2"}) {
     absl::StatusOr<Type> parsed = ParseDuckDbTypeName(bad);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     // The total form keeps the column usable as an opaque value.
@@ -79,9 +90,9 @@ TEST(DuckDbTypes, DecimalWidths) {
 }
 
 TEST(DuckDbTypes, UnknownNamesAreOpaqueAndRoundTripAsWritten) {
-  for (const char* name : {"INTEGER[]", "VARCHAR[3]", "STRUCT(a INTEGER, \"B\" VARCHAR)",
-                           "MAP(VARCHAR, BIGINT)", "ENUM", "TIMESTAMP_NS", "TIME WITH TIME ZONE",
-                           "BIGNUM", "JSON"}) {
+  for (const char* name :
+       {"INTEGER[]", "VARCHAR[3]", "STRUCT(a INTEGER, \"B\" VARCHAR)", "MAP(VARCHAR, BIGINT)",
+        "ENUM", "TIMESTAMP_NS", "TIME WITH TIME ZONE", "BIGNUM", "JSON"}) {
     Type type = TypeFromDuckDbName(name);
     EXPECT_EQ(type.kind(), TypeKind::kOther) << name;
     EXPECT_EQ(type.description(), name);

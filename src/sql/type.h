@@ -36,8 +36,8 @@ enum class TypeKind {
   kUinteger,
   kUbigint,
   kUhugeint,
-  kFloat,   // 32-bit binary floating point
-  kDouble,  // 64-bit binary floating point
+  kFloat,    // 32-bit binary floating point
+  kDouble,   // 64-bit binary floating point
   kDecimal,  // exact, width() digits of which scale() after the point (width 1 to 38)
   kVarchar,
   kDate,
@@ -64,8 +64,8 @@ class Type {
   static Type Other(std::string description);
 
   TypeKind kind() const { return kind_; }
-  int width() const { return width_; }  // kDecimal only; 0 otherwise
-  int scale() const { return scale_; }  // kDecimal only; 0 otherwise
+  int width() const { return width_; }                             // kDecimal only; 0 otherwise
+  int scale() const { return scale_; }                             // kDecimal only; 0 otherwise
   const std::string& description() const { return description_; }  // kOther only
 
   bool is_unknown() const { return kind_ == TypeKind::kUnknown; }

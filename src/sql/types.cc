@@ -421,7 +421,8 @@ class Typer {
   // HAVING): text must be a boolean ('true', 'f', ...), a number is true unless it is zero.
   bool ConvertToBoolean(BoundExpr& literal) {
     if (!IsLiteral(literal)) return true;
-    if (literal.constant.kind == ConstantKind::kString) return ConvertText(literal, TypeKind::kBoolean);
+    if (literal.constant.kind == ConstantKind::kString)
+      return ConvertText(literal, TypeKind::kBoolean);
     Number number;
     bool zero = ParseNumber(literal.constant.text, number) && !number.huge && number.unscaled == 0;
     literal.constant = Constant{ConstantKind::kBoolean, zero ? "false" : "true"};
@@ -566,7 +567,8 @@ class Typer {
             item->constant.kind = ConstantKind::kString;
             item->type = TypeKind::kVarchar;
           } else if (target.IsTemporal() || target.kind() == TypeKind::kBoolean) {
-            Fail(absl::StrCat("a number cannot be compared with a value of type ", target.ToString()),
+            Fail(absl::StrCat("a number cannot be compared with a value of type ",
+                              target.ToString()),
                  item->location);
             return;
           } else if (target.IsExactNumeric()) {
@@ -661,7 +663,8 @@ Type CommonType(const Type& left, const Type& right) {
     }
   }
   if (left.IsNumeric() && right.IsNumeric()) {
-    if (left.kind() == TypeKind::kDouble || right.kind() == TypeKind::kDouble) return TypeKind::kDouble;
+    if (left.kind() == TypeKind::kDouble || right.kind() == TypeKind::kDouble)
+      return TypeKind::kDouble;
     if (left.IsFloating() || right.IsFloating()) return TypeKind::kFloat;
     auto width_of = [](const Type& t) {
       return t.kind() == TypeKind::kDecimal ? t.width() : std::min(IntegerDigits(t.kind()), 38);
@@ -754,16 +757,19 @@ bool IsArithmetic(const std::string& op) {
 
 // DuckDB's result type of `left op right` for + - * / %.
 Type ArithmeticType(const std::string& op, const Type& left, const Type& right) {
-  if (left.kind() == TypeKind::kNull) return right.kind() == TypeKind::kNull ? TypeKind::kInteger : right;
+  if (left.kind() == TypeKind::kNull)
+    return right.kind() == TypeKind::kNull ? TypeKind::kInteger : right;
   if (right.kind() == TypeKind::kNull) return left;
   if (left.IsTemporal() || right.IsTemporal()) {
     if (left.kind() == TypeKind::kDate && right.IsInteger()) return TypeKind::kDate;
     if (left.IsInteger() && right.kind() == TypeKind::kDate && op == "+") return TypeKind::kDate;
-    if (left.kind() == TypeKind::kDate && right.kind() == TypeKind::kDate && op == "-") return TypeKind::kBigint;
+    if (left.kind() == TypeKind::kDate && right.kind() == TypeKind::kDate && op == "-")
+      return TypeKind::kBigint;
     if (left.kind() == TypeKind::kTimestamp && right.kind() == TypeKind::kTimestamp && op == "-") {
       return TypeKind::kInterval;
     }
-    if (left.kind() == TypeKind::kInterval && right.kind() == TypeKind::kInterval) return TypeKind::kInterval;
+    if (left.kind() == TypeKind::kInterval && right.kind() == TypeKind::kInterval)
+      return TypeKind::kInterval;
     if (left.kind() == TypeKind::kInterval || right.kind() == TypeKind::kInterval) {
       if (left.IsNumeric() || right.IsNumeric()) return TypeKind::kInterval;
       return TypeKind::kTimestamp;
@@ -810,9 +816,7 @@ Type ArithmeticType(const std::string& op, const Type& left, const Type& right) 
 
 Type FunctionType(const BoundExpr& expr) {
   const std::string& name = expr.name;
-  auto arg = [&](size_t i) -> Type {
-    return i < expr.args.size() ? expr.args[i]->type : Type();
-  };
+  auto arg = [&](size_t i) -> Type { return i < expr.args.size() ? expr.args[i]->type : Type(); };
   if (name == "try") return arg(0);
   if (name == "abs" || name == "ceil" || name == "ceiling" || name == "floor" || name == "trunc") {
     Type t = arg(0);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/file_source.h"
 #include "service/service_impl.h"
+#include "sql/duckdb_types.h"
 
 namespace parley::service {
 
@@ -15,7 +16,11 @@ internal::CatalogSchemas::CatalogSchemas(const std::vector<catalog::Table>& tabl
     sql::TableSchema schema{table.name, table.owner, {}};
     for (const std::string& column : table.allowed_columns) {
       for (const catalog::Column& pinned : table.source_schema) {
-        if (pinned.name == column) schema.columns.push_back({pinned.name, pinned.type});
+        // The catalog pins DuckDB's names for the column types (what DESCRIBE printed): this is
+        // where they become Parley's own types.
+        if (pinned.name == column) {
+          schema.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+        }
       }
     }
     schemas_.push_back(std::move(schema));
@@ -99,8 +104,7 @@ absl::Status Service::Impl::OwnershipRefusal(const std::string& location) {
 absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
                                           const std::vector<std::string>& files,
                                           const RegisteredFiles& registered,
-                                          const std::string& table,
-                                          const std::string& location) {
+                                          const std::string& table, const std::string& location) {
   for (const std::string& path : files) {
     for (const connectors::FileId& file : connectors::SourceFiles(path)) {
       bool others = false;

@@ -4,7 +4,10 @@
 #include <sqlite3.h>
 
 #include <iterator>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -183,10 +186,39 @@ CREATE TABLE file_claims (
   PRIMARY KEY (device, inode)
 ) STRICT;
 )sql",
+    // 5: a table's source is a kind of source (the connector that reads it, src/connectors) and
+    // that connector's description, instead of a fixed file kind and a location: the files of
+    // version 4 become kind 'files' with {"format", "path"}. SQLite cannot drop a CHECK, so the
+    // tables table is rebuilt (ids kept). Its C++ steps (SourcesByConnector below) check each
+    // collaboration's state before the SQL, as version 4 digested it, and record the state after.
+    R"sql(
+CREATE TABLE tables_v5 (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  source_kind TEXT NOT NULL,
+  source TEXT NOT NULL,
+  source_schema TEXT NOT NULL,
+  allowed_columns TEXT NOT NULL,
+  rule_json TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, name),
+  FOREIGN KEY (collaboration_id, owner) REFERENCES members (collaboration_id, name)
+) STRICT;
+INSERT INTO tables_v5 (id, collaboration_id, name, owner, source_kind, source, source_schema,
+                       allowed_columns, rule_json, created_at)
+  SELECT id, collaboration_id, name, owner, 'files', json_object('format', kind, 'path', location),
+         source_schema, allowed_columns, rule_json, created_at FROM tables;
+DROP TABLE tables;
+ALTER TABLE tables_v5 RENAME TO tables;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).
 constexpr int kAuditByCollaborationVersion = 3;
+// The version that stores sources by connector (C++ work before and after its SQL).
+constexpr int kSourcesByConnectorVersion = 5;
 
 // Schema version 3: re-chains the log by collaboration, then records in every chain that it was
 // re-chained and what the old catalog-wide chain's verification found, with the state it now
@@ -205,6 +237,114 @@ absl::Status MigrateAuditToCollaborationChains(sqlite3* db, int64_t now) {
                             internal::CurrentPolicyState(db, chain, id));
     PARLEY_RETURN_IF_ERROR(
         internal::AppendEntry(db, now, chain, "parley", "audit.migrated", details, state));
+  }
+  return absl::OkStatus();
+}
+
+// Schema version 5, before its SQL: which collaborations' policy states, digested as version 4
+// did (file kind and location), still match their audit heads. Each gets an entry after the
+// conversion recording its state in the new form; the others keep a head whose state matches
+// nothing, so a catalog edited behind Parley's back before the upgrade stays refused after it.
+absl::StatusOr<std::map<std::string, bool>> CheckVersion4States(sqlite3* db) {
+  std::map<std::string, bool> intact;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  for (const std::string& chain : chains) {
+    if (chain.empty()) continue;
+    PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, internal::FindCollaborationId(db, chain));
+    internal::PolicyState state;
+    if (id.has_value()) {
+      PARLEY_ASSIGN_OR_RETURN(Collaboration collaboration, internal::ReadCollaboration(db, *id));
+      PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates,
+                              internal::ReadTemplates(db, *id));
+      std::vector<Table> tables;
+      PARLEY_ASSIGN_OR_RETURN(Statement rows,
+                              Statement::Prepare(db,
+                                                 "SELECT name, owner, kind, location, "
+                                                 "source_schema, allowed_columns, rule_json FROM "
+                                                 "tables WHERE collaboration_id = ?"));
+      PARLEY_RETURN_IF_ERROR(rows.Bind(*id));
+      bool readable = true;
+      while (true) {
+        PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+        if (!row) break;
+        Table table;
+        table.name = rows.Text(0);
+        table.owner = rows.Text(1);
+        table.source_kind = "files";
+        table.source_json = Json{{"format", rows.Text(2)}, {"path", rows.Text(3)}}.dump(
+            -1, ' ', false, Json::error_handler_t::replace);
+        absl::StatusOr<std::vector<Column>> schema = internal::ReadColumns(rows.Text(4));
+        absl::StatusOr<std::vector<std::string>> allowed =
+            internal::ReadStringArray(rows.Text(5), "allowed columns");
+        // A record that no longer reads is a change made outside Parley, not a failed upgrade.
+        if (!schema.ok() || !allowed.ok()) readable = false;
+        if (!readable) break;
+        table.source_schema = *std::move(schema);
+        table.allowed_columns = *std::move(allowed);
+        if (!rows.IsNull(6)) table.rule_json = rows.Text(6);
+        tables.push_back(std::move(table));
+      }
+      if (!readable) {
+        intact[chain] = false;
+        continue;
+      }
+      state = internal::ComputePolicyState(collaboration, tables, templates,
+                                           internal::TableDocument::kVersion4);
+    }
+    absl::StatusOr<std::optional<internal::PolicyState>> recorded = internal::HeadState(db, chain);
+    intact[chain] =
+        recorded.ok() && recorded->value_or(internal::PolicyState()).digest == state.digest;
+  }
+  return intact;
+}
+
+// Schema version 5, after its SQL: stores every description canonical (SQLite's json_object
+// escapes some characters differently from the catalog's canonical JSON), before any state is
+// digested from them.
+absl::Status CanonicalizeSources(sqlite3* db) {
+  std::vector<std::pair<int64_t, std::string>> sources;
+  {
+    PARLEY_ASSIGN_OR_RETURN(Statement rows,
+                            Statement::Prepare(db, "SELECT id, source FROM tables"));
+    while (true) {
+      PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+      if (!row) break;
+      sources.emplace_back(rows.Int(0), rows.Text(1));
+    }
+  }
+  for (const auto& [id, source] : sources) {
+    std::optional<Json> description = ParseObject(source);
+    if (!description.has_value()) continue;  // left as is: the state check reports it
+    std::string canonical = description->dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (canonical != source) {
+      PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE tables SET source = ? WHERE id = ?", canonical, id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Schema version 5, last: appends to each collaboration's chain an entry recording the
+// conversion — with the state in the new form when the state was intact before it, else with the
+// state the head recorded, which still matches nothing (and the details say so).
+absl::Status RecordSourcesByConnector(sqlite3* db, int64_t now,
+                                      const std::map<std::string, bool>& intact) {
+  for (const auto& [chain, was_intact] : intact) {
+    Json details = {{"schema_version", kSourcesByConnectorVersion},
+                    {"change", "table sources stored as a kind of source and its description"},
+                    {"policy_state_before", was_intact ? "intact" : "changed outside Parley"}};
+    internal::PolicyState state;
+    if (was_intact) {
+      PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, internal::FindCollaborationId(db, chain));
+      PARLEY_ASSIGN_OR_RETURN(state, internal::CurrentPolicyState(db, chain, id));
+    } else {
+      absl::StatusOr<std::optional<internal::PolicyState>> recorded =
+          internal::HeadState(db, chain);
+      // A chain whose head is broken is left alone: verification reports the head.
+      if (!recorded.ok() || !recorded->has_value()) continue;
+      state = **recorded;
+    }
+    PARLEY_RETURN_IF_ERROR(
+        internal::AppendEntry(db, now, chain, "parley", "catalog.migrated", details, state));
   }
   return absl::OkStatus();
 }
@@ -246,8 +386,19 @@ absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
     PARLEY_ASSIGN_OR_RETURN(bool has_heads, heads.Step());
     life_cycle_as_3 = !has_heads;
   }
+  // Catalogs whose entries already record states (version 3 with the audit chains, or 4) have
+  // them checked before version 5 changes how tables are digested.
+  std::optional<std::map<std::string, bool>> version4_states;
+  if (version >= kAuditByCollaborationVersion && !life_cycle_as_3 &&
+      version < kSourcesByConnectorVersion) {
+    PARLEY_ASSIGN_OR_RETURN(version4_states, CheckVersion4States(db));
+  }
   if (life_cycle_as_3) {
+    // The audit chains, then every version after the life cycle.
     PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[kAuditByCollaborationVersion - 1]));
+    for (int64_t next = kAuditByCollaborationVersion + 1; next < kSchemaVersion; ++next) {
+      PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+    }
     version = kAuditByCollaborationVersion - 1;
   } else {
     for (int64_t next = version; next < kSchemaVersion; ++next) {
@@ -256,8 +407,12 @@ absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
   }
   // After every SQL step, so that the policy states it records are read with the schema this
   // binary reads them with. (A new catalog has nothing to re-chain; the step costs nothing.)
+  if (version < kSourcesByConnectorVersion) PARLEY_RETURN_IF_ERROR(CanonicalizeSources(db));
   if (version < kAuditByCollaborationVersion) {
     PARLEY_RETURN_IF_ERROR(MigrateAuditToCollaborationChains(db, now));
+  }
+  if (version4_states.has_value()) {
+    PARLEY_RETURN_IF_ERROR(RecordSourcesByConnector(db, now, *version4_states));
   }
   if (version < kSchemaVersion) {
     PARLEY_RETURN_IF_ERROR(

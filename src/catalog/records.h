@@ -48,16 +48,16 @@ struct Column {
   std::string type;
 };
 
-enum class SourceKind { kCsv, kParquet };
-std::string SourceKindName(SourceKind kind);  // "csv" | "parquet"
-absl::StatusOr<SourceKind> ParseSourceKind(std::string_view name);
-
 struct Table {
   std::string collaboration;
   std::string name;   // unique within the collaboration
   std::string owner;  // member name
-  SourceKind kind = SourceKind::kCsv;
-  std::string location;                      // absolute path or glob
+  // Where the rows come from: the kind of source names the connector that reads it ("files";
+  // [a-z][a-z0-9_]{0,31}), and the description is that connector's JSON object (for files:
+  // {"format", "path"}), validated by the connector before it is stored and stored canonical.
+  // The catalog does not interpret either: it only checks their form.
+  std::string source_kind;
+  std::string source_json;
   std::vector<Column> source_schema;         // every column of the source, pinned when added
   std::vector<std::string> allowed_columns;  // subset of source_schema names, in that order
   std::optional<std::string> rule_json;      // the analysis rule document, canonical JSON

@@ -66,7 +66,8 @@ Json StringArray(const std::vector<std::string>& values) {
 absl::StatusOr<std::vector<std::string>> ReadStringArray(std::string_view text,
                                                          std::string_view what) {
   Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  absl::Status corrupt = absl::InternalError(absl::StrCat("catalog: stored ", std::string(what), " is corrupt"));
+  absl::Status corrupt =
+      absl::InternalError(absl::StrCat("catalog: stored ", std::string(what), " is corrupt"));
   if (value.is_discarded() || !value.is_array()) return corrupt;
   std::vector<std::string> result;
   for (const Json& item : value) {
@@ -186,23 +187,6 @@ absl::StatusOr<MemberStatus> ParseMemberStatus(std::string_view name) {
     if (name == MemberStatusName(status)) return status;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown member status ", Quote(name)));
-}
-
-std::string SourceKindName(SourceKind kind) {
-  switch (kind) {
-    case SourceKind::kCsv:
-      return "csv";
-    case SourceKind::kParquet:
-      return "parquet";
-  }
-  return "unknown";
-}
-
-absl::StatusOr<SourceKind> ParseSourceKind(std::string_view name) {
-  for (SourceKind kind : {SourceKind::kCsv, SourceKind::kParquet}) {
-    if (name == SourceKindName(kind)) return kind;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown source kind ", Quote(name)));
 }
 
 std::string QueryStatusName(QueryStatus status) {

@@ -59,6 +59,8 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
 // NotFound naming the member and the collaboration.
 absl::StatusOr<Member> GetMember(sqlite3* db, int64_t collaboration_id,
                                  std::string_view collaboration, std::string_view name);
+// A pinned schema as stored: [{"name", "type"}, ...]; Internal when corrupt.
+absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text);
 absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id);
 absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t collaboration_id);
 

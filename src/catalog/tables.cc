@@ -20,23 +20,8 @@ namespace parley::catalog {
 namespace internal {
 namespace {
 
-absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  absl::Status corrupt = absl::InternalError("catalog: stored source schema is corrupt");
-  if (value.is_discarded() || !value.is_array()) return corrupt;
-  std::vector<Column> columns;
-  for (const Json& item : value) {
-    if (!item.is_object() || !item.contains("name") || !item.contains("type") ||
-        !item["name"].is_string() || !item["type"].is_string()) {
-      return corrupt;
-    }
-    columns.push_back({item["name"].get<std::string>(), item["type"].get<std::string>()});
-  }
-  return columns;
-}
-
 constexpr const char* kTableColumns =
-    "SELECT c.name, t.name, t.owner, t.kind, t.location, t.source_schema, t.allowed_columns, "
+    "SELECT c.name, t.name, t.owner, t.source_kind, t.source, t.source_schema, t.allowed_columns, "
     "t.rule_json, t.created_at FROM tables t JOIN collaborations c ON c.id = t.collaboration_id ";
 
 absl::StatusOr<Table> ReadTable(const Statement& statement) {
@@ -44,8 +29,8 @@ absl::StatusOr<Table> ReadTable(const Statement& statement) {
   table.collaboration = statement.Text(0);
   table.name = statement.Text(1);
   table.owner = statement.Text(2);
-  PARLEY_ASSIGN_OR_RETURN(table.kind, ParseSourceKind(statement.Text(3)));
-  table.location = statement.Text(4);
+  table.source_kind = statement.Text(3);
+  table.source_json = statement.Text(4);
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, ReadColumns(statement.Text(5)));
   PARLEY_ASSIGN_OR_RETURN(table.allowed_columns,
                           ReadStringArray(statement.Text(6), "allowed columns"));
@@ -81,7 +66,45 @@ absl::StatusOr<std::string> CanonicalRule(std::string_view table, std::string_vi
   }
   return Canonical(*rule, "rule");
 }
+// Kinds of source are code-defined names, like rule kinds: the registry of connectors decides
+// which exist; the catalog only keeps the name well-formed.
+absl::Status CheckSourceKind(std::string_view table, std::string_view kind) {
+  bool valid = !kind.empty() && kind.size() <= 32 && absl::ascii_islower(kind[0]);
+  for (char c : kind) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_') valid = false;
+  }
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid source kind ", Quote(kind), " for table ", Quote(table)));
+}
+
+// The connector validated the description's content; the catalog stores it canonical, so that
+// the digest of the policy state does not depend on how it was spelled.
+absl::StatusOr<std::string> CanonicalSource(std::string_view table, std::string_view source) {
+  std::optional<Json> description = ParseObject(source);
+  if (!description.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the source description of table ", Quote(table), " is not a JSON object"));
+  }
+  return Canonical(*description, "the source description");
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text) {
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  absl::Status corrupt = absl::InternalError("catalog: stored source schema is corrupt");
+  if (value.is_discarded() || !value.is_array()) return corrupt;
+  std::vector<Column> columns;
+  for (const Json& item : value) {
+    if (!item.is_object() || !item.contains("name") || !item.contains("type") ||
+        !item["name"].is_string() || !item["type"].is_string()) {
+      return corrupt;
+    }
+    columns.push_back({item["name"].get<std::string>(), item["type"].get<std::string>()});
+  }
+  return columns;
+}
 
 absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id) {
   PARLEY_ASSIGN_OR_RETURN(
@@ -103,7 +126,9 @@ absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration
 
 using internal::Canonical;
 using internal::CanonicalRule;
+using internal::CanonicalSource;
 using internal::CheckPartyName;
+using internal::CheckSourceKind;
 using internal::CheckTableName;
 using internal::CollaborationWrite;
 using internal::FindTable;
@@ -122,10 +147,8 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor,
   PARLEY_RETURN_IF_ERROR(CheckTableName(table.name));
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", table.owner));
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  if (table.location.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("table ", Quote(table.name), " has no location"));
-  }
+  PARLEY_RETURN_IF_ERROR(CheckSourceKind(table.name, table.source_kind));
+  PARLEY_ASSIGN_OR_RETURN(std::string source, CanonicalSource(table.name, table.source_json));
   // Column names are compared case-insensitively because DuckDB resolves identifiers that way:
   // "Email" and "email" would be the same column to the engine.
   std::set<std::string> source_names;
@@ -178,12 +201,11 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor,
                                                  Quote(table.collaboration)));
   }
   PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO tables (collaboration_id, name, owner, kind, "
-                               "location, source_schema, allowed_columns, rule_json, created_at) "
+                               "INSERT INTO tables (collaboration_id, name, owner, source_kind, "
+                               "source, source_schema, allowed_columns, rule_json, created_at) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               collaboration_id, table.name, table.owner,
-                               SourceKindName(table.kind), table.location, source_schema_text,
-                               allowed_text, rule, now));
+                               collaboration_id, table.name, table.owner, table.source_kind, source,
+                               source_schema_text, allowed_text, rule, now));
   // Inside the write lock, so the check and the claim are one step for every process: of two
   // members registering one file at once, the second to get here finds the first one's claim.
   for (const FileIdentity& file : files) {
@@ -203,11 +225,12 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor,
                 static_cast<int64_t>(file.first), static_cast<int64_t>(file.second), table.owner));
     }
   }
-  // The location stays out of the audit log: it is the owner's filesystem layout, which the
+  // The source description stays out of the audit log: it is the owner's filesystem layout
+  // (or database address), which the
   // other members reading the log have no need to learn.
   Json details = {{"table", table.name},
                   {"owner", table.owner},
-                  {"kind", SourceKindName(table.kind)},
+                  {"source_kind", table.source_kind},
                   {"allowed_columns", StringArray(table.allowed_columns)}};
   if (rule.has_value()) details["rule_sha256"] = crypto::Sha256Hex(*rule);
   PARLEY_RETURN_IF_ERROR(write.Append(actor, "table.add", details, PolicyEffect::kChangesPolicy));

@@ -1442,5 +1442,41 @@ TEST(ServiceFileOwnership, TwoMembersRegisteringOneFileAtOnceExactlyOneWins) {
   fs::remove_all(dir);
 }
 
+// The catalog pins DuckDB's names for column types; the binder sees Parley's own types, converted
+// once where the schema is built. A TIME column keeps its type through that boundary: a text
+// constant compared with it is converted when the query is bound and rendered as a TIME
+// constant (an unknown type would leave it as text), and the pinned DuckDB name is listed as is.
+TEST_F(ServiceTest, PinnedDuckDbTypesBecomeParleyTypesForTheBinder) {
+  std::string visits = "hashed_email,at,spend\n";
+  for (int i = 1; i <= 30; ++i) {
+    absl::StrAppendFormat(&visits, "e%02d,%s,%d\n", i, i % 2 == 0 ? "10:30:00" : "14:00:00", i);
+  }
+  Write("visits.csv", visits);
+  ASSERT_OK(service_->AddTable("supplier", {"campaign", "visits", Path("visits.csv"), {}}));
+  ASSERT_OK(service_->SetRule("supplier", "campaign", "visits", R"({"kind": "aggregation",
+    "aggregate_columns": [{"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]}],
+    "join_columns": ["hashed_email"], "dimension_columns": ["at", "spend"],
+    "output_constraints": [{"column": "hashed_email", "minimum": 2, "type": "count_distinct"}]})"));
+  ASSERT_OK_AND_ASSIGN(Explanation explanation,
+                       service_->Explain("supplier", "campaign",
+                                         "SELECT at, COUNT(DISTINCT hashed_email) AS n FROM visits "
+                                         "WHERE at < '12:00:00' AND spend > '3' GROUP BY at"));
+  ASSERT_TRUE(explanation.verdict.violations.empty());
+  EXPECT_NE(explanation.rendered_sql.find("(\"t0\".\"at\" < CAST('12:00:00' AS TIME))"),
+            std::string::npos)
+      << explanation.rendered_sql;
+  EXPECT_NE(explanation.rendered_sql.find("(\"t0\".\"spend\" > 3)"), std::string::npos)
+      << explanation.rendered_sql;
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                       service_->Run("supplier", "campaign",
+                                     "SELECT at, COUNT(DISTINCT hashed_email) AS n FROM visits "
+                                     "WHERE at < '12:00:00' GROUP BY at",
+                                     {}));
+  ASSERT_TRUE(outcome.result.has_value());
+  ASSERT_EQ(outcome.result->rows.size(), 1u);
+  EXPECT_EQ(outcome.result->rows[0][0], "10:30:00");
+  EXPECT_EQ(outcome.result->rows[0][1], "15");
+}
+
 }  // namespace
 }  // namespace parley::service

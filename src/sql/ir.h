@@ -22,7 +22,8 @@ namespace parley::sql {
 // columns), and who owns it.
 struct ColumnInfo {
   std::string name;
-  Type type;
+  Type type;  // whoever builds a schema from an engine's or a source's type names converts them
+              // (for DuckDB's: sql/duckdb_types.h)
 };
 
 struct TableSchema {

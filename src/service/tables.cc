@@ -6,6 +6,7 @@
 #include "connectors/connector.h"
 #include "nlohmann/json.hpp"
 #include "service/service_impl.h"
+#include "sql/duckdb_types.h"
 
 namespace parley::service {
 
@@ -16,7 +17,11 @@ internal::CatalogSchemas::CatalogSchemas(const std::vector<catalog::Table>& tabl
     sql::TableSchema schema{table.name, table.owner, {}};
     for (const std::string& column : table.allowed_columns) {
       for (const catalog::Column& pinned : table.source_schema) {
-        if (pinned.name == column) schema.columns.push_back({pinned.name, pinned.type});
+        // The catalog pins DuckDB's names for the column types (what DESCRIBE printed): this is
+        // where they become Parley's own types.
+        if (pinned.name == column) {
+          schema.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+        }
       }
     }
     schemas_.push_back(std::move(schema));

@@ -540,9 +540,11 @@ TEST_F(CliE2eTest, APolicyEditedWithSqlIsDetectedAndNothingRuns) {
             "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":1', "
             "'\"minimum\":2') WHERE name = 'loyalty'"},
            {"table 'retail' changed",
-            "UPDATE tables SET location = location || '.bak' WHERE name = 'retail'",
-            "UPDATE tables SET location = substr(location, 1, length(location) - 4) WHERE name = "
-            "'retail'"},
+            // The source description (schema version 5): its path moved.
+            "UPDATE tables SET source = replace(source, '\"path\":\"', '\"path\":\"/bak') "
+            "WHERE name = 'retail'",
+            "UPDATE tables SET source = replace(source, '\"path\":\"/bak', '\"path\":\"') "
+            "WHERE name = 'retail'"},
            {"member 'agency' changed", "UPDATE members SET can_query = 1 WHERE name = 'agency'",
             "UPDATE members SET can_query = 0 WHERE name = 'agency'"},
        }) {

@@ -77,8 +77,17 @@ std::string QueryAuditAction(QueryStatus status) {
 
 }  // namespace
 
-absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
+absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
+                                           const std::optional<std::string>& submitted_details) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
+  std::optional<Json> submitted;
+  if (submitted_details.has_value()) {
+    submitted = internal::ParseObject(submitted_details->empty() ? "{}" : *submitted_details);
+    if (!submitted.has_value()) {
+      return absl::InvalidArgumentError(
+          "the details of audit action 'query.submitted' are not a JSON object");
+    }
+  }
   PARLEY_ASSIGN_OR_RETURN(std::string receivers,
                           Canonical(StringArray(query.receivers), "the receivers"));
   PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
@@ -90,6 +99,11 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
   int64_t collaboration_id = write.id();
   PARLEY_RETURN_IF_ERROR(
       internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
+  // Submitting changes no policy either: both entries record the state checked at Begin.
+  if (submitted.has_value()) {
+    PARLEY_RETURN_IF_ERROR(
+        write.Append(query.runner, "query.submitted", *submitted, PolicyEffect::kKeepsPolicy));
+  }
   PARLEY_RETURN_IF_ERROR(
       Write(db,
             "INSERT INTO queries (collaboration_id, runner, sql_text, status, "

@@ -543,6 +543,25 @@ TEST_F(StoreTest, QueryRoundTrip) {
             R"({"query_id":1,"receivers":["supplier","retailer"],"tables":["retail","loyalty"]})");
 }
 
+// The service records a submission and its verdict in one write transaction.
+TEST_F(StoreTest, RecordQueryCanAppendTheSubmissionFirst) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  ASSERT_OK_AND_ASSIGN(
+      int64_t id, store_->RecordQuery(Query(QueryStatus::kRejected), R"({"sql_sha256": "ab"})"));
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].action, "query.submitted");
+  EXPECT_EQ(entries[1].actor, "supplier");
+  EXPECT_EQ(entries[1].details_json, R"({"sql_sha256":"ab"})");
+  EXPECT_EQ(entries[2].action, "query.rejected");
+  EXPECT_THAT(entries[2].details_json, ::testing::StartsWith(absl::StrCat(R"({"query_id":)", id)));
+  EXPECT_EQ(entries[1].state_sha256, entries[2].state_sha256);
+  ExpectError(store_->RecordQuery(Query(QueryStatus::kRejected), "[1]").status(),
+              absl::StatusCode::kInvalidArgument,
+              "the details of audit action 'query.submitted' are not a JSON object");
+  EXPECT_EQ(Actions().size(), 3u);  // nothing written by the refused call
+}
+
 TEST_F(StoreTest, RejectedAndFailedQueriesAreRecordedAndListedInOrder) {
   ASSERT_OK(store_->CreateCollaboration(Campaign()));
   QueryRecord rejected = Query(QueryStatus::kRejected);

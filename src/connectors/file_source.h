@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 #include "catalog/store.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 
 namespace parley::connectors {
 
@@ -46,11 +46,12 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 // (not forced to the pinned ones), so a file that changed shape is visible to CheckPinnedSchema.
 // CSV is read as RFC 4180 with a header (tab-separated for .tsv); Parquet as is.
 // `files` are the table's SourcePaths, resolved (and checked) just before the query runs: DuckDB
-// reads exactly those and may open no other path.
-exec::SourceView ViewFor(const catalog::Table& table, const std::vector<std::string>& files);
+// reads exactly those and may open no other path. The view's pinned_columns are the allowed
+// columns with their pinned types, which the engine checks before every run.
+engine::SourceView ViewFor(const catalog::Table& table, const std::vector<std::string>& files);
 
 // Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition
 // naming the table, the column and both types when they differ, or the missing column.
-absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table);
+absl::Status CheckPinnedSchema(engine::duckdb::Session& session, const catalog::Table& table);
 
 }  // namespace parley::connectors

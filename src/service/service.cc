@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "connectors/file_source.h"
 #include "crypto/sha256.h"
+#include "engine/duckdb/duckdb_engine.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "rewrite/render.h"
@@ -81,9 +82,9 @@ std::string Abilities(const catalog::Member& member) {
   return abilities.empty() ? "none" : absl::StrJoin(abilities, ", ");
 }
 
-std::string ResultToJson(const exec::ResultTable& result) {
+std::string ResultToJson(const engine::ResultTable& result) {
   Json columns = Json::array();
-  for (const exec::ResultColumn& column : result.columns) {
+  for (const engine::ResultColumn& column : result.columns) {
     columns.push_back({{"name", column.name}, {"type", column.type}});
   }
   Json rows = Json::array();
@@ -95,7 +96,7 @@ std::string ResultToJson(const exec::ResultTable& result) {
   return Json{{"columns", columns}, {"rows", rows}}.dump();
 }
 
-absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text) {
+absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.contains("columns") || !json.contains("rows")) {
     return absl::DataLossError("the stored result is unreadable");
@@ -106,7 +107,7 @@ absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text) {
   if (!columns.is_array() || !rows.is_array()) {
     return absl::DataLossError("the stored result is unreadable");
   }
-  exec::ResultTable result;
+  engine::ResultTable result;
   for (const Json& column : columns) {
     if (!column.is_object() || !column.contains("name") || !column["name"].is_string() ||
         !column.contains("type") || !column["type"].is_string()) {
@@ -256,38 +257,8 @@ struct Service::Impl {
   Options options;
   std::unique_ptr<catalog::Store> store;
 
-  // Locked sessions kept for reuse, most recently used first. Opening and closing a DuckDB
-  // instance costs ~20 ms per query; a locked session is safe to reuse because its views are
-  // fixed, its configuration is locked and it only ever runs generated SELECT statements. The
-  // key is the exact set of views (names, generated SQL, paths), so any change of table,
-  // location, file or allowed column opens a new one. A session that failed is dropped.
-  struct CachedSession {
-    std::vector<exec::SourceView> views;  // the key, compared whole: no encoding to collide
-    std::unique_ptr<exec::Session> session;
-  };
-  static constexpr size_t kCachedSessions = 4;
-  std::list<CachedSession> sessions;
-
-  absl::StatusOr<exec::Session*> SessionFor(const std::vector<exec::SourceView>& views,
-                                            bool* reused) {
-    *reused = false;
-    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
-      if (it->views != views) continue;
-      sessions.splice(sessions.begin(), sessions, it);
-      *reused = true;
-      return sessions.front().session.get();
-    }
-    PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
-    if (options.on_session_opened) options.on_session_opened();
-    sessions.push_front(CachedSession{views, std::move(session)});
-    if (sessions.size() > kCachedSessions) sessions.pop_back();
-    return sessions.front().session.get();
-  }
-
-  void DropSession(const exec::Session* session) {
-    sessions.remove_if(
-        [&](const CachedSession& cached) { return cached.session.get() == session; });
-  }
+  // Runs the rendered plans; owns the pool of locked-down sessions (engine/duckdb).
+  std::unique_ptr<engine::Engine> engine;
 
   // The actor as an active member of the collaboration.
   absl::StatusOr<catalog::Member> ActiveMember(const catalog::Collaboration& collaboration,
@@ -424,11 +395,11 @@ struct Service::Impl {
   // released, and every runner is told so, receiver or not: a policy change does not depend on
   // the data, and the log shows it to every member anyway.
   absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
-                         const absl::StatusOr<exec::ResultTable>& result);
+                         const absl::StatusOr<engine::ResultTable>& result);
   // What the actor is told of a finished run (see QueryOutcome).
   absl::StatusOr<QueryOutcome> Deliver(const QueryContext& context, const Request& request,
                                        QueryOutcome outcome,
-                                       absl::StatusOr<exec::ResultTable> result);
+                                       absl::StatusOr<engine::ResultTable> result);
   static QueryOutcome WithheldOutcome(QueryOutcome outcome);
 
   fs::path RunLockDirectory() const { return home / "running"; }
@@ -574,15 +545,13 @@ struct Service::Impl {
         "because it could depend on rows that no one may see");
   }
 
-  absl::StatusOr<exec::ResultTable> Execute(const QueryContext& context,
-                                            const Explanation& explanation) {
-    std::vector<const catalog::Table*> touched;
-    std::vector<exec::SourceView> views;
+  absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
+                                              const Explanation& explanation) {
+    std::vector<engine::SourceView> views;
     PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
     for (const std::string& name : explanation.tables) {
       for (const catalog::Table& table : context.tables) {
         if (table.name != name) continue;
-        touched.push_back(&table);
         // The exact files are resolved now and checked now; DuckDB gets those paths and no
         // other, so a link re-pointed or a file added since the table was registered cannot
         // bring another member's rows in.
@@ -592,29 +561,14 @@ struct Service::Impl {
         views.push_back(connectors::ViewFor(table, files));
       }
     }
-    // The files are read afresh by every query, so the pinned schemas are checked every time. A
-    // reused session's views were bound to the files as they were; if a file changed shape they
-    // fail to bind, so the check is repeated once on a fresh session for a clear message.
-    for (int attempt = 0;; ++attempt) {
-      bool reused = false;
-      PARLEY_ASSIGN_OR_RETURN(exec::Session * session, SessionFor(views, &reused));
-      absl::Status pinned = absl::OkStatus();
-      for (const catalog::Table* table : touched) {
-        pinned = connectors::CheckPinnedSchema(*session, *table);
-        if (!pinned.ok()) break;
-      }
-      if (!pinned.ok()) {
-        DropSession(session);
-        if (reused && attempt == 0) continue;
-        return pinned;
-      }
-      absl::StatusOr<exec::ResultTable> result = session->Run(explanation.rendered_sql);
-      if (!result.ok()) {
-        DropSession(session);
-        if (ProtectsRows(explanation)) return RunFailure();
-      }
-      return result;
+    // The engine checks the views' pinned columns before it runs the SQL.
+    engine::Engine::Stage failed_at = engine::Engine::Stage::kSources;
+    absl::StatusOr<engine::ResultTable> result =
+        engine->Run(engine::Plan{explanation.rendered_sql, std::move(views)}, &failed_at);
+    if (!result.ok() && failed_at == engine::Engine::Stage::kQuery && ProtectsRows(explanation)) {
+      return RunFailure();
     }
+    return result;
   }
 
   // The tables a template reads, found by binding it with placeholder values; InvalidArgument
@@ -770,6 +724,22 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   auto impl = std::make_unique<Impl>();
   impl->home = fs::absolute(home);
   impl->options = std::move(options);
+  // Runs spill to a private folder under the home unless told otherwise (--temp-dir): without
+  // one, a join larger than the memory cap fails where plain DuckDB finishes. Each session makes
+  // its own subfolder there and removes it when it closes.
+  if (impl->options.limits.temp_directory.empty()) {
+    impl->options.limits.temp_directory = (impl->home / "tmp").string();
+  }
+  bool created = fs::create_directories(impl->options.limits.temp_directory, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot create the temporary directory '",
+                                                   impl->options.limits.temp_directory,
+                                                   "': ", error.message()));
+  }
+  if (created) chmod(impl->options.limits.temp_directory.c_str(), 0700);
+  impl->engine =
+      std::make_unique<engine::duckdb::DuckDbEngine>(engine::duckdb::DuckDbEngine::Options{
+          .limits = impl->options.limits, .on_session_opened = impl->options.on_session_opened});
   PARLEY_ASSIGN_OR_RETURN(
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());
@@ -1049,7 +1019,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.run_lock = lock.name();
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
+  absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);
   if (options.before_delivery) options.before_delivery();
   PARLEY_RETURN_IF_ERROR(FinishRun(context, request, outcome.query_id, result));
@@ -1058,7 +1028,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
 
 absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,
                                       int64_t query_id,
-                                      const absl::StatusOr<exec::ResultTable>& result) {
+                                      const absl::StatusOr<engine::ResultTable>& result) {
   const std::string& collaboration = context.collaboration.name;
   // Delivery: the outcome is recorded, and released, only if the policy the query was checked
   // against is still the policy now — the store compares the digests in the transaction that
@@ -1112,7 +1082,7 @@ QueryOutcome Service::Impl::WithheldOutcome(QueryOutcome outcome) {
 
 absl::StatusOr<QueryOutcome> Service::Impl::Deliver(const QueryContext& context,
                                                     const Request& request, QueryOutcome outcome,
-                                                    absl::StatusOr<exec::ResultTable> result) {
+                                                    absl::StatusOr<engine::ResultTable> result) {
   const std::string& actor = context.member.name;
   bool receives = std::find(request.receivers.begin(), request.receivers.end(), actor) !=
                   request.receivers.end();
@@ -1131,9 +1101,9 @@ absl::StatusOr<QueryOutcome> Service::Impl::Deliver(const QueryContext& context,
   return outcome;
 }
 
-absl::StatusOr<exec::ResultTable> Service::Result(const std::string& actor,
-                                                  const std::string& collaboration,
-                                                  int64_t query_id) {
+absl::StatusOr<engine::ResultTable> Service::Result(const std::string& actor,
+                                                    const std::string& collaboration,
+                                                    int64_t query_id) {
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->ActiveMember(found, actor).status());
   PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetQuery(collaboration, query_id));

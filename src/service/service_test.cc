@@ -467,7 +467,7 @@ TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
 TEST_F(ServiceTest, ResultOnlyForReceivers) {
   ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
                        service_->Run("supplier", "campaign", kAllowedQuery, {"agency"}));
-  ASSERT_OK_AND_ASSIGN(exec::ResultTable result,
+  ASSERT_OK_AND_ASSIGN(engine::ResultTable result,
                        service_->Result("agency", "campaign", outcome.query_id));
   ASSERT_EQ(result.columns.size(), 2u);
   EXPECT_EQ(result.columns[0].name, "age_band");

@@ -23,7 +23,7 @@
 #include "engine/duckdb/session.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "rewrite/rewrite.h"
 #include "service/service.h"
 #include "sql/binder.h"
@@ -201,7 +201,7 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
                                               policy::FormatViolations(verdict.violations)));
     }
     rewrite::Rewrite(bound, verdict);
-    rendered += rewrite::RenderDuckDb(bound).size();
+    rendered += render::RenderDuckDb(bound).size();
     samples.push_back(SecondsSince(start) * 1e6);
   }
   if (rendered == 0) return absl::InternalError("nothing rendered");

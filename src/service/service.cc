@@ -22,7 +22,7 @@
 #include "engine/duckdb/duckdb_engine.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "rewrite/rewrite.h"
 #include "service/run_lock.h"
 #include "sql/binder.h"
@@ -374,7 +374,10 @@ struct Service::Impl {
     if (explanation.verdict.allowed()) {
       rewrite::Rewrite(bound, explanation.verdict, request.parse_sql);
       // The rewrite refuses operations that could fail on the data and have no guard.
-      if (explanation.verdict.allowed()) explanation.rendered_sql = rewrite::RenderDuckDb(bound);
+      // The engine's dialect renders it, or refuses a construct its engine cannot run.
+      if (explanation.verdict.allowed()) {
+        PARLEY_ASSIGN_OR_RETURN(explanation.rendered_sql, render::DuckDbDialect().Render(bound));
+      }
     }
     explanation.front_end_micros = MicrosSince(start);
     return explanation;

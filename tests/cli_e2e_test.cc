@@ -881,6 +881,20 @@ TEST_F(CliE2eTest, UnknownOutputFormatIsRefusedBeforeTheQueryRuns) {
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out, "");
 }
 
+// --temp-dir moves the sessions' spill folders; each session removes its own when it closes.
+TEST_F(CliE2eTest, TempDirFlagMovesTheSpillFolder) {
+  SetUpCampaign();
+  std::filesystem::path spill = dir_ / "spill";
+  ASSERT_FALSE(std::filesystem::exists(spill));
+  Outcome outcome =
+      Parley({"--as", "supplier", "--temp-dir", spill.string(), "query", "run", "-c", "campaign",
+              "--sql", absl::StrCat("SELECT COUNT(DISTINCT r.household_id) AS n ", kJoin)});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  ASSERT_TRUE(std::filesystem::is_directory(spill));
+  EXPECT_TRUE(std::filesystem::is_empty(spill));
+  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(home_) / "tmp"));
+}
+
 TEST_F(CliE2eTest, SourceWhoseSchemaChangedFailsNamingTableAndColumn) {
   SetUpCampaign();
   std::string changed = RetailCsv();

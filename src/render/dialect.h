@@ -36,8 +36,7 @@ namespace parley::render {
 // guard's reasoning (which operations can fail, which guard each needs) is the same for every
 // engine; these are the engine's numbers.
 struct Capabilities {
-  std::string_view widest_integer = "HUGEINT";  // a signed integer of widest_integer_bits
-  int widest_integer_bits = 128;
+  int widest_integer_bits = 128;  // the widest signed integer (DuckDB: HUGEINT)
   int decimal_narrow_width = 18;  // decimals up to this width compute in 64 bits
   int decimal_max_width = 38;     // the widest DECIMAL
   bool null_on_failed_conversion = true;

@@ -18,8 +18,7 @@ class NoWindowsDialect : public Dialect {
  public:
   std::string_view name() const override { return "no-windows"; }
   const Capabilities& capabilities() const override {
-    static constexpr Capabilities kNone{.widest_integer = "BIGINT",
-                                        .widest_integer_bits = 64,
+    static constexpr Capabilities kNone{.widest_integer_bits = 64,
                                         .decimal_narrow_width = 18,
                                         .decimal_max_width = 18,
                                         .null_on_failed_conversion = false};

@@ -14,9 +14,8 @@ using sql::BoundExprKind;
 absl::Status Refusal(std::string_view dialect, std::string_view construct, int location) {
   std::string where =
       location >= 0 ? absl::StrCat(" (at character ", location + 1, ")") : std::string();
-  return absl::InvalidArgumentError(
-      absl::StrCat("the ", std::string(dialect), " engine cannot run ", std::string(construct),
-                   where));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the ", std::string(dialect), " engine cannot run ", std::string(construct), where));
 }
 
 absl::StatusOr<std::string> SqlWriter::Write(const sql::BoundQuery& query) {

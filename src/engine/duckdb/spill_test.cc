@@ -20,10 +20,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::SizeIs;
 
-// Two sides of 1.5M rows each, with a text payload that makes the join's hash table larger than
+// Two sides of 1M rows each, with a text payload that makes the join's hash table larger than
 // the cap.
-constexpr int64_t kRows = 1'500'000;
-const char* const kCap = "120MB";
+constexpr int64_t kRows = 1'000'000;
+const char* const kCap = "80MB";
 
 std::vector<SourceView> Views() {
   auto side = [](const char* name, int salt) {

@@ -27,8 +27,7 @@ class DuckDbWriter : public SqlWriter {
 }  // namespace
 
 const Capabilities& DuckDbDialect::capabilities() const {
-  static constexpr Capabilities kDuckDb{.widest_integer = "HUGEINT",
-                                        .widest_integer_bits = 128,
+  static constexpr Capabilities kDuckDb{.widest_integer_bits = 128,
                                         .decimal_narrow_width = 18,
                                         .decimal_max_width = 38,
                                         .null_on_failed_conversion = true};

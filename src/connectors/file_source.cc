@@ -395,31 +395,21 @@ engine::SourceView ViewFor(const catalog::Table& table, const std::vector<std::s
 }
 
 absl::Status CheckPinnedSchema(engine::duckdb::Session& session, const catalog::Table& table) {
-  PARLEY_ASSIGN_OR_RETURN(std::vector<engine::ResultColumn> live, session.Describe(table.name));
-  auto find = [](const auto& columns, const std::string& name) -> const std::string* {
-    for (const auto& column : columns) {
-      if (absl::EqualsIgnoreCase(column.name, name)) return &column.type;
-    }
-    return nullptr;
-  };
-  std::string prefix =
-      absl::StrCat("table '", table.name, "' no longer matches its pinned schema: ");
+  engine::SourceView view;
+  view.name = table.name;
   for (const std::string& name : table.allowed_columns) {
-    const std::string* pinned = find(table.source_schema, name);
+    const catalog::Column* pinned = nullptr;
+    for (const catalog::Column& column : table.source_schema) {
+      if (absl::EqualsIgnoreCase(column.name, name)) pinned = &column;
+    }
     if (pinned == nullptr) {
       return absl::InternalError(absl::StrCat("table '", table.name, "': allowed column '", name,
                                               "' is not in its pinned schema"));
     }
-    const std::string* now = find(live, name);
-    if (now == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(prefix, "column '", name, "' is missing"));
-    }
-    if (*now != *pinned) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(prefix, "column '", name, "' was ", *pinned, ", is now ", *now));
-    }
+    view.pinned_columns.push_back({name, pinned->type});
   }
-  return absl::OkStatus();
+  // The same comparison the engine makes before every run.
+  return engine::duckdb::CheckPinnedColumns(session, {view});
 }
 
 }  // namespace parley::connectors

@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "catalog/store.h"
+#include "engine/duckdb/duckdb_engine.h"
 #include "engine/duckdb/session.h"
 
 namespace parley::connectors {
@@ -50,8 +51,10 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 // columns with their pinned types, which the engine checks before every run.
 engine::SourceView ViewFor(const catalog::Table& table, const std::vector<std::string>& files);
 
-// Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition
-// naming the table, the column and both types when they differ, or the missing column.
+// Compares what the session sees for `table`'s view with the pinned schema, as the engine does
+// before every run (engine::duckdb::CheckPinnedColumns). FailedPrecondition naming the table, the
+// column and both types when they differ, or the missing column; Internal when an allowed column
+// is not in the pinned schema.
 absl::Status CheckPinnedSchema(engine::duckdb::Session& session, const catalog::Table& table);
 
 }  // namespace parley::connectors

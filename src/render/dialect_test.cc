@@ -41,7 +41,7 @@ class NoWindowsDialect : public Dialect {
   };
 };
 
-const sql::TableSchema kTable{"events", "owner", {{"a", "INTEGER"}}};
+const sql::TableSchema kTable{"events", "owner", {{"a", sql::TypeKind::kInteger}}};
 
 std::unique_ptr<BoundExpr> Column(const std::string& name, int location) {
   auto expr = std::make_unique<BoundExpr>();
@@ -102,7 +102,7 @@ TEST(Dialect, ConversionsThatYieldNullNeedTheDialectsSpelling) {
   auto cast = std::make_unique<BoundExpr>();
   cast->kind = BoundExprKind::kCast;
   cast->name = "try_cast";
-  cast->type_name = "BIGINT";
+  cast->cast_type = sql::TypeKind::kBigint;
   cast->location = 7;
   cast->args.push_back(std::move(query.select[0].expr));
   query.select[0].expr = std::move(cast);

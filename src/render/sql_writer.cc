@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "render/dialect.h"
+#include "sql/duckdb_types.h"
 #include "sql/types.h"
 
 namespace parley::render {
@@ -49,10 +50,14 @@ std::string SqlWriter::TableAlias(int index) { return absl::StrCat("\"t", index,
 // differently.
 std::string SqlWriter::FunctionName(const std::string& name) { return name; }
 
-std::string SqlWriter::Cast(const std::string& operand, const std::string& type,
+// The standard names (BIGINT, DECIMAL(18,2), VARCHAR, DATE, TIMESTAMP), spelled as DuckDB prints
+// them; a dialect whose engine names types otherwise overrides this.
+std::string SqlWriter::TypeName(const sql::Type& type) { return sql::DuckDbTypeName(type); }
+
+std::string SqlWriter::Cast(const std::string& operand, const sql::Type& type,
                             bool null_on_failure) {
   if (null_on_failure) return Refuse("a conversion that yields NULL when it fails", -1);
-  return absl::StrCat("CAST(", operand, " AS ", type, ")");
+  return absl::StrCat("CAST(", operand, " AS ", TypeName(type), ")");
 }
 
 std::string SqlWriter::Query(const sql::BoundQuery& query) {
@@ -176,22 +181,21 @@ std::string SqlWriter::Constant(const sql::Constant& constant) {
 // they meet in DuckDB, so they stay plain.
 std::string SqlWriter::TypedConstant(const BoundExpr& expr) {
   std::string text = Constant(expr.constant);
-  sql::TypeInfo type = sql::ParseType(expr.type);
+  const sql::Type& type = expr.type;
   switch (expr.constant.kind) {
     case sql::ConstantKind::kString:
-      if (type.id == sql::TypeId::kVarchar || type.id == sql::TypeId::kUnknown) return text;
+      if (type.kind() == sql::TypeKind::kVarchar || type.is_unknown()) return text;
       break;
     case sql::ConstantKind::kInteger:
     case sql::ConstantKind::kFloat:
-      if (type.id != sql::TypeId::kDecimal ||
-          type.name == sql::ParseType(sql::LiteralType(expr.constant)).name) {
+      if (type.kind() != sql::TypeKind::kDecimal || type == sql::LiteralType(expr.constant)) {
         return text;
       }
       break;
     default:
       return text;
   }
-  return absl::StrCat("CAST(", text, " AS ", type.name, ")");
+  return Cast(text, type, false);
 }
 
 std::string SqlWriter::Args(const BoundExpr& expr, size_t from) {
@@ -254,7 +258,7 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
       return out + " END";
     }
     case BoundExprKind::kCast:
-      return Cast(Expr(*expr.args[0]), expr.type_name, expr.name == "try_cast");
+      return Cast(Expr(*expr.args[0]), expr.cast_type, expr.name == "try_cast");
     case BoundExprKind::kSubquery: {
       std::string body = Query(*expr.subquery);
       if (expr.what == "EXISTS") return absl::StrCat("EXISTS (", body, ")");

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "sql/ir.h"
+#include "sql/type.h"
 
 namespace parley::render {
 
@@ -36,8 +37,9 @@ class SqlWriter {
   virtual std::string FunctionName(const std::string& name);
   // A conversion; `null_on_failure` for the guard's conversions that yield NULL instead of
   // failing (sql::BoundExpr kCast named "try_cast").
-  virtual std::string Cast(const std::string& operand, const std::string& type,
-                           bool null_on_failure);
+  virtual std::string Cast(const std::string& operand, const sql::Type& type, bool null_on_failure);
+  // The engine's name for a type.
+  virtual std::string TypeName(const sql::Type& type);
 
   // Records that the dialect cannot express `construct` at `location`; Write then fails with
   // render::Refusal. Returns a placeholder to keep writing (the text is discarded).

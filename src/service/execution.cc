@@ -1,5 +1,5 @@
 #include "absl/strings/str_cat.h"
-#include "connectors/file_source.h"
+#include "connectors/connector.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -35,10 +35,13 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
       // The exact files are resolved now and checked now; DuckDB gets those paths and no
       // other, so a link re-pointed or a file added since the table was registered cannot
       // bring another member's rows in.
+      PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
       PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
-                              connectors::SourcePaths(table.location));
+                              connector->ResolveFiles(table.source_json));
       PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
-      views.push_back(connectors::ViewFor(table, files));
+      PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, files));
+      PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, connectors::PinnedColumns(table));
+      views.push_back(std::move(view));
     }
   }
   // The engine checks the views' pinned columns before it runs the SQL; only a failure while the

@@ -44,6 +44,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   impl->engine =
       std::make_unique<engine::duckdb::DuckDbEngine>(engine::duckdb::DuckDbEngine::Options{
           .limits = impl->options.limits, .on_session_opened = impl->options.on_session_opened});
+  impl->connectors = impl->options.connectors != nullptr ? impl->options.connectors
+                                                         : &connectors::Registry::BuiltIn();
   PARLEY_ASSIGN_OR_RETURN(
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());

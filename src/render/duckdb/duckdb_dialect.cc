@@ -18,9 +18,10 @@ class DuckDbWriter : public SqlWriter {
     return name;
   }
 
-  std::string Cast(const std::string& operand, const std::string& type,
+  std::string Cast(const std::string& operand, const sql::Type& type,
                    bool null_on_failure) override {
-    return absl::StrCat(null_on_failure ? "TRY_CAST(" : "CAST(", operand, " AS ", type, ")");
+    return absl::StrCat(null_on_failure ? "TRY_CAST(" : "CAST(", operand, " AS ", TypeName(type),
+                        ")");
   }
 };
 

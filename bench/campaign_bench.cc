@@ -19,11 +19,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/demo.h"
-#include "exec/duckdb_api.h"
-#include "exec/engine.h"
+#include "engine/duckdb/duckdb_api.h"
+#include "engine/duckdb/session.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "rewrite/rewrite.h"
 #include "service/service.h"
 #include "sql/binder.h"
@@ -46,8 +46,8 @@ constexpr char kCampaign[] =
 std::string DirectSql(const std::string& data, bool thresholds) {
   return "SELECT r.age_band, r.income_bracket, r.household_size, "
          "COUNT(DISTINCT r.household_id) AS households FROM read_parquet(" +
-         exec::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
-         exec::QuoteString(data + "/loyalty.parquet") +
+         engine::duckdb::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
+         engine::duckdb::QuoteString(data + "/loyalty.parquet") +
          ") l ON r.hashed_email = l.hashed_email "
          "GROUP BY r.age_band, r.income_bracket, r.household_size " +
          (thresholds ? std::string("HAVING COUNT(DISTINCT r.household_id) >= 100 AND "
@@ -68,9 +68,9 @@ constexpr char kFanOut[] =
 std::string FanOutByHandSql(const std::string& data) {
   return "WITH j AS (SELECT r.age_band, r.region, r.file_row_number AS rid, r.annual_spend, "
          "r.household_id, l.hashed_email FROM read_parquet(" +
-         exec::QuoteString(data + "/retail.parquet") +
+         engine::duckdb::QuoteString(data + "/retail.parquet") +
          ", file_row_number=true) r JOIN read_parquet(" +
-         exec::QuoteString(data + "/loyalty.parquet") +
+         engine::duckdb::QuoteString(data + "/loyalty.parquet") +
          ") l ON r.hashed_email = l.hashed_email), kept AS (SELECT age_band, region FROM j GROUP "
          "BY age_band, region HAVING COUNT(DISTINCT household_id) >= 100 AND COUNT(DISTINCT "
          "hashed_email) >= 100) SELECT age_band, region, SUM(annual_spend) AS spend FROM (SELECT "
@@ -82,8 +82,8 @@ std::string FanOutByHandSql(const std::string& data) {
 // with the thresholds: the price of counting each row once is the difference.
 std::string FanOutJoinedSql(const std::string& data) {
   return "SELECT r.age_band, r.region, SUM(r.annual_spend) AS spend FROM read_parquet(" +
-         exec::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
-         exec::QuoteString(data + "/loyalty.parquet") +
+         engine::duckdb::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
+         engine::duckdb::QuoteString(data + "/loyalty.parquet") +
          ") l ON r.hashed_email = l.hashed_email GROUP BY r.age_band, r.region HAVING "
          "COUNT(DISTINCT r.household_id) >= 100 AND COUNT(DISTINCT l.hashed_email) >= 100";
 }
@@ -203,7 +203,7 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
                                               policy::FormatViolations(verdict.violations)));
     }
     rewrite::Rewrite(bound, verdict);
-    rendered += rewrite::RenderDuckDb(bound).size();
+    rendered += render::RenderDuckDb(bound).size();
     samples.push_back(SecondsSince(start) * 1e6);
   }
   if (rendered == 0) return absl::InternalError("nothing rendered");
@@ -249,7 +249,7 @@ int Main(int argc, char** argv) {
     std::string data = fs::absolute(data_root).string() + "/" + Label(rows);
     auto service = Prepare(data, rows);
     if (!service.ok()) return Fail(service.status());
-    auto direct_db = exec::OpenInMemoryDatabase({});
+    auto direct_db = engine::duckdb::OpenInMemoryDatabase({});
     if (!direct_db.ok()) return Fail(direct_db.status());
     std::vector<double> parley, direct, plain;
     size_t parley_rows = 0;
@@ -262,13 +262,14 @@ int Main(int argc, char** argv) {
       parley_rows = static_cast<size_t>(outcome->row_count.value_or(0));
 
       start = Clock::now();
-      absl::Status status =
-          exec::ExecuteStatement(direct_db->connection.get(), DirectSql(data, true), "direct");
+      absl::Status status = engine::duckdb::ExecuteStatement(direct_db->connection.get(),
+                                                             DirectSql(data, true), "direct");
       if (!status.ok()) return Fail(status);
       double direct_seconds = SecondsSince(start);
 
       start = Clock::now();
-      status = exec::ExecuteStatement(direct_db->connection.get(), DirectSql(data, false), "plain");
+      status = engine::duckdb::ExecuteStatement(direct_db->connection.get(), DirectSql(data, false),
+                                                "plain");
       if (!status.ok()) return Fail(status);
       double plain_seconds = SecondsSince(start);
       if (round < 0) continue;
@@ -303,13 +304,14 @@ int Main(int argc, char** argv) {
       fan_rows = static_cast<size_t>(outcome->row_count.value_or(0));
 
       start = Clock::now();
-      absl::Status status =
-          exec::ExecuteStatement(direct_db->connection.get(), FanOutByHandSql(data), "by hand");
+      absl::Status status = engine::duckdb::ExecuteStatement(direct_db->connection.get(),
+                                                             FanOutByHandSql(data), "by hand");
       if (!status.ok()) return Fail(status);
       double hand_seconds = SecondsSince(start);
 
       start = Clock::now();
-      status = exec::ExecuteStatement(direct_db->connection.get(), FanOutJoinedSql(data), "joined");
+      status = engine::duckdb::ExecuteStatement(direct_db->connection.get(), FanOutJoinedSql(data),
+                                                "joined");
       if (!status.ok()) return Fail(status);
       double joined_seconds = SecondsSince(start);
       if (round < 0) continue;

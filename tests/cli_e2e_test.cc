@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cli_test_support.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -98,7 +98,7 @@ class CliE2eTest : public CliTest {
     retail_csv_ = (dir_ / "retail.csv").string();
     loyalty_parquet_ = (dir_ / "loyalty.parquet").string();
     WriteText(retail_csv_, RetailCsv());
-    Exec(absl::StrCat("COPY (", kLoyaltySql, ") TO ", exec::QuoteString(loyalty_parquet_),
+    Exec(absl::StrCat("COPY (", kLoyaltySql, ") TO ", engine::duckdb::QuoteString(loyalty_parquet_),
                       " (FORMAT parquet)"));
   }
 
@@ -121,9 +121,9 @@ class CliE2eTest : public CliTest {
   Rows Oracle(const std::string& sql) {
     for (const std::string& view :
          {absl::StrCat("CREATE OR REPLACE VIEW retail AS SELECT * FROM read_csv(",
-                       exec::QuoteString(retail_csv_), ", header=true)"),
+                       engine::duckdb::QuoteString(retail_csv_), ", header=true)"),
           absl::StrCat("CREATE OR REPLACE VIEW loyalty AS SELECT * FROM read_parquet(",
-                       exec::QuoteString(loyalty_parquet_), ")")}) {
+                       engine::duckdb::QuoteString(loyalty_parquet_), ")")}) {
       Exec(view);
     }
     return OracleRows(sql);
@@ -336,11 +336,11 @@ TEST_F(CliE2eTest, RunPrintsATableAndWritesCsvJsonAndParquet) {
   // loses digits beyond 2^53); the values here are small enough to survive.
   EXPECT_EQ(Oracle(absl::StrCat("SELECT age_band, households, CAST(purchases AS HUGEINT) FROM "
                                 "read_parquet(",
-                                exec::QuoteString(parquet), ")")),
+                                engine::duckdb::QuoteString(parquet), ")")),
             ParseCsv(ReadText(csv)).rows);
   EXPECT_EQ(Oracle(absl::StrCat("SELECT string_agg(column_type, ',') FROM (DESCRIBE SELECT "
                                 "age_band, households FROM read_parquet(",
-                                exec::QuoteString(parquet), "))")),
+                                engine::duckdb::QuoteString(parquet), "))")),
             Rows({{"VARCHAR,BIGINT"}}));
 }
 
@@ -674,7 +674,7 @@ TEST_F(CliE2eTest, DuplicatedJoinKeysInTheRunnersTableDoNotRevealASuppressedGrou
 
   const std::string join = "FROM retail r JOIN padded p ON r.hashed_email = p.hashed_email";
   Exec(absl::StrCat("CREATE OR REPLACE VIEW padded AS SELECT * FROM read_csv(",
-                    exec::QuoteString(path), ", header=true)"));
+                    engine::duckdb::QuoteString(path), ", header=true)"));
   // Counting rows instead of distinct households would lift the 65+ group over 10.
   EXPECT_EQ(Oracle(absl::StrCat("SELECT count(*), count(DISTINCT r.household_id) ", join,
                                 " WHERE r.age_band = '65+'")),
@@ -881,6 +881,20 @@ TEST_F(CliE2eTest, UnknownOutputFormatIsRefusedBeforeTheQueryRuns) {
             absl::StrCat("error: cannot tell the output format of '", (dir_ / "out.txt").string(),
                          "': use a .csv, .json or .parquet extension\n"));
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out, "");
+}
+
+// --temp-dir moves the sessions' spill folders; each session removes its own when it closes.
+TEST_F(CliE2eTest, TempDirFlagMovesTheSpillFolder) {
+  SetUpCampaign();
+  std::filesystem::path spill = dir_ / "spill";
+  ASSERT_FALSE(std::filesystem::exists(spill));
+  Outcome outcome =
+      Parley({"--as", "supplier", "--temp-dir", spill.string(), "query", "run", "-c", "campaign",
+              "--sql", absl::StrCat("SELECT COUNT(DISTINCT r.household_id) AS n ", kJoin)});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  ASSERT_TRUE(std::filesystem::is_directory(spill));
+  EXPECT_TRUE(std::filesystem::is_empty(spill));
+  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(home_) / "tmp"));
 }
 
 TEST_F(CliE2eTest, SourceWhoseSchemaChangedFailsNamingTableAndColumn) {

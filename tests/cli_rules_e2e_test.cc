@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cli_test_support.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -117,14 +117,14 @@ class CliRulesE2eTest : public CliTest {
     conversions_csv_ = (dir_ / "conversions.csv").string();
     WriteText(audience_csv_, AudienceCsv());
     WriteText(conversions_csv_, ConversionsCsv());
-    Exec(absl::StrCat("COPY (", kImpressionsSql, ") TO ", exec::QuoteString(impressions_parquet_),
-                      " (FORMAT parquet)"));
+    Exec(absl::StrCat("COPY (", kImpressionsSql, ") TO ",
+                      engine::duckdb::QuoteString(impressions_parquet_), " (FORMAT parquet)"));
     Exec(absl::StrCat("CREATE VIEW audience AS SELECT * FROM read_csv(",
-                      exec::QuoteString(audience_csv_), ", header=true)"));
+                      engine::duckdb::QuoteString(audience_csv_), ", header=true)"));
     Exec(absl::StrCat("CREATE VIEW impressions AS SELECT * FROM read_parquet(",
-                      exec::QuoteString(impressions_parquet_), ")"));
+                      engine::duckdb::QuoteString(impressions_parquet_), ")"));
     Exec(absl::StrCat("CREATE VIEW conversions AS SELECT * FROM read_csv(",
-                      exec::QuoteString(conversions_csv_), ", header=true)"));
+                      engine::duckdb::QuoteString(conversions_csv_), ", header=true)"));
   }
 
   // The room: the retailer creates it with `retailer_abilities`, adds the publisher and the
@@ -524,7 +524,7 @@ TEST_F(CliRulesE2eTest, RuntimeErrorsDoNotRevealRowsBelowTheThreshold) {
       "99999999999999999999999999999999999999::DECIMAL(38,0)), "
       "('u01', 2, 99999999999999999999999999999999999999::DECIMAL(38,0))) AS t(user_id, "
       "user_number, big)) TO ",
-      exec::QuoteString(probe), " (FORMAT parquet)"));
+      engine::duckdb::QuoteString(probe), " (FORMAT parquet)"));
   Ok("agency", {"table", "add", "-c", "room", "probe", "--source", probe});
   SetRule("agency", "probe",
           R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["big"], "functions": )"

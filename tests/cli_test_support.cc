@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 
 extern char** environ;
 
@@ -136,7 +136,7 @@ void CliTest::SetUp() {
   scratch_ = dir_ / "scratch";
   fs::create_directories(scratch_);
   home_ = (dir_ / "home").string();
-  auto db = exec::OpenInMemoryDatabase({});
+  auto db = engine::duckdb::OpenInMemoryDatabase({});
   ASSERT_TRUE(db.ok()) << db.status();
   oracle_ = std::move(db).value();
 }
@@ -161,12 +161,12 @@ Outcome CliTest::Ok(const std::string& member, const std::vector<std::string>& a
 }
 
 void CliTest::Exec(const std::string& sql) {
-  absl::Status status = exec::ExecuteStatement(oracle_.connection.get(), sql, "oracle");
+  absl::Status status = engine::duckdb::ExecuteStatement(oracle_.connection.get(), sql, "oracle");
   ASSERT_TRUE(status.ok()) << status << "\n" << sql;
 }
 
 Rows CliTest::OracleRows(const std::string& sql) {
-  exec::DuckResult result;
+  engine::duckdb::DuckResult result;
   std::string as_text = absl::StrCat("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (", sql, ") AS o");
   Rows rows;
   if (duckdb_query(oracle_.connection.get(), as_text.c_str(), result.out()) == DuckDBError) {
@@ -179,7 +179,7 @@ Rows CliTest::OracleRows(const std::string& sql) {
       if (duckdb_value_is_null(&result.get(), column, row)) {
         values.emplace_back();
       } else {
-        exec::DuckString text(duckdb_value_varchar(&result.get(), column, row));
+        engine::duckdb::DuckString text(duckdb_value_varchar(&result.get(), column, row));
         values.emplace_back(text.get());
       }
     }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 #include "gtest/gtest.h"
 
 namespace parley::cli_test {
@@ -78,7 +78,7 @@ class CliTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::filesystem::path scratch_;
   std::string home_;
-  exec::InMemoryDatabase oracle_;
+  engine::duckdb::InMemoryDatabase oracle_;
 };
 
 }  // namespace parley::cli_test

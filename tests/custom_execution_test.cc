@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 #include "service/service.h"
 
 namespace parley {
@@ -97,15 +97,17 @@ class CustomExecutionTest : public testing::TestWithParam<const char*> {
 
     // The oracle: plain views over the same files, no Parley in between.
     auto view = [](const char* name) {
-      return exec::SourceView{
+      return engine::SourceView{
           name,
           absl::StrCat("SELECT * FROM read_csv(",
-                       exec::QuoteString(Path(absl::StrCat(name, ".csv"))), ", header=true)"),
+                       engine::duckdb::QuoteString(Path(absl::StrCat(name, ".csv"))),
+                       ", header=true)"),
           {Path(absl::StrCat(name, ".csv"))},
           {}};
     };
-    oracle_ =
-        exec::Session::Open({view("retail"), view("loyalty")}, exec::Limits{}).value().release();
+    oracle_ = engine::duckdb::Session::Open({view("retail"), view("loyalty")}, engine::Limits{})
+                  .value()
+                  .release();
   }
 
   static void TearDownTestSuite() {
@@ -118,7 +120,7 @@ class CustomExecutionTest : public testing::TestWithParam<const char*> {
   static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
 
   // Rows as text, sorted unless the query orders them.
-  static std::vector<std::string> Rows(const exec::ResultTable& result, bool ordered) {
+  static std::vector<std::string> Rows(const engine::ResultTable& result, bool ordered) {
     std::vector<std::string> rows;
     for (const auto& row : result.rows) {
       std::vector<std::string> cells;
@@ -131,12 +133,12 @@ class CustomExecutionTest : public testing::TestWithParam<const char*> {
 
   static fs::path* dir_;
   static service::Service* service_;
-  static exec::Session* oracle_;
+  static engine::duckdb::Session* oracle_;
 };
 
 fs::path* CustomExecutionTest::dir_ = nullptr;
 service::Service* CustomExecutionTest::service_ = nullptr;
-exec::Session* CustomExecutionTest::oracle_ = nullptr;
+engine::duckdb::Session* CustomExecutionTest::oracle_ = nullptr;
 
 TEST_P(CustomExecutionTest, SameRowsAsDuckDb) {
   std::string sql = GetParam();

@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "exec/duckdb_api.h"
-#include "exec/engine.h"
+#include "engine/duckdb/duckdb_api.h"
+#include "engine/duckdb/session.h"
 #include "service/service.h"
 
 namespace parley {
@@ -200,16 +200,16 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
     }
     Write("impressions.csv", impressions);
     {
-      auto db = exec::OpenInMemoryDatabase({});
+      auto db = engine::duckdb::OpenInMemoryDatabase({});
       ASSERT_TRUE(db.ok()) << db.status();
-      ASSERT_TRUE(
-          exec::ExecuteStatement(
-              db->connection.get(),
-              absl::StrCat("COPY (SELECT * FROM read_csv(",
-                           exec::QuoteString(Path("impressions.csv")), ")) TO ",
-                           exec::QuoteString(Path("impressions.parquet")), " (FORMAT parquet)"),
-              "copy")
-              .ok());
+      ASSERT_TRUE(engine::duckdb::ExecuteStatement(
+                      db->connection.get(),
+                      absl::StrCat("COPY (SELECT * FROM read_csv(",
+                                   engine::duckdb::QuoteString(Path("impressions.csv")), ")) TO ",
+                                   engine::duckdb::QuoteString(Path("impressions.parquet")),
+                                   " (FORMAT parquet)"),
+                      "copy")
+                      .ok());
     }
 
     service_ = service::Service::Open((*dir_ / "home").string(), {}).value().release();
@@ -235,22 +235,22 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
     add("publisher", "impressions", "impressions.parquet", kImpressionsRule);
 
     // The oracle: plain views over the same files, each row numbered, no Parley in between.
-    std::vector<exec::SourceView> views;
+    std::vector<engine::SourceView> views;
     for (const char* name : {"retail", "open_retail", "loyalty", "open_loyalty", "loyalty_once"}) {
       std::string file = Path(absl::StrCat(name, ".csv"));
       views.push_back({name,
                        absl::StrCat("SELECT *, row_number() OVER () AS rid FROM read_csv(",
-                                    exec::QuoteString(file), ", header=true)"),
+                                    engine::duckdb::QuoteString(file), ", header=true)"),
                        {file},
                        {}});
     }
     std::string parquet = Path("impressions.parquet");
     views.push_back({"impressions",
                      absl::StrCat("SELECT *, row_number() OVER () AS rid FROM read_parquet(",
-                                  exec::QuoteString(parquet), ")"),
+                                  engine::duckdb::QuoteString(parquet), ")"),
                      {parquet},
                      {}});
-    oracle_ = exec::Session::Open(views, exec::Limits{}).value().release();
+    oracle_ = engine::duckdb::Session::Open(views, engine::Limits{}).value().release();
   }
 
   static void TearDownTestSuite() {
@@ -265,7 +265,7 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
   }
   static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
 
-  static std::vector<std::string> Rows(const exec::ResultTable& result, bool ordered) {
+  static std::vector<std::string> Rows(const engine::ResultTable& result, bool ordered) {
     std::vector<std::string> rows;
     for (const auto& row : result.rows) {
       std::vector<std::string> cells;
@@ -277,8 +277,8 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
   }
 
   // The supplier's query through the service; the rows it receives.
-  static absl::StatusOr<exec::ResultTable> RunAsSupplier(const std::string& sql,
-                                                         std::string* rendered = nullptr) {
+  static absl::StatusOr<engine::ResultTable> RunAsSupplier(const std::string& sql,
+                                                           std::string* rendered = nullptr) {
     PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
                             service_->Run("supplier", "room", sql, {}));
     if (!outcome.explanation.verdict.allowed()) {
@@ -292,19 +292,19 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
 
   static fs::path* dir_;
   static service::Service* service_;
-  static exec::Session* oracle_;
+  static engine::duckdb::Session* oracle_;
 };
 
 fs::path* FanOutExecutionTest::dir_ = nullptr;
 service::Service* FanOutExecutionTest::service_ = nullptr;
-exec::Session* FanOutExecutionTest::oracle_ = nullptr;
+engine::duckdb::Session* FanOutExecutionTest::oracle_ = nullptr;
 
 TEST_P(FanOutExecutionTest, SameRowsAsTheDeduplicatedAggregateByHand) {
   const Case& c = GetParam();
   std::string rendered;
-  absl::StatusOr<exec::ResultTable> actual = RunAsSupplier(c.parley, &rendered);
+  absl::StatusOr<engine::ResultTable> actual = RunAsSupplier(c.parley, &rendered);
   ASSERT_TRUE(actual.ok()) << actual.status();
-  absl::StatusOr<exec::ResultTable> expected = oracle_->Run(c.oracle);
+  absl::StatusOr<engine::ResultTable> expected = oracle_->Run(c.oracle);
   ASSERT_TRUE(expected.ok()) << expected.status();
   ASSERT_FALSE(expected->rows.empty()) << "a query that returns nothing proves little";
   bool ordered = std::string(c.parley).find("ORDER BY") != std::string::npos;
@@ -329,16 +329,16 @@ TEST_F(FanOutExecutionTest, RepeatingTheVictimsKeyChangesNothing) {
       "SELECT r.age_band, SUM(r.annual_spend) AS s, AVG(r.annual_spend) AS a, "
       "COUNT(r.annual_spend) AS c FROM %s r JOIN %s l ON r.hashed_email = l.hashed_email "
       "GROUP BY r.age_band";
-  absl::StatusOr<exec::ResultTable> repeated =
+  absl::StatusOr<engine::ResultTable> repeated =
       RunAsSupplier(absl::StrFormat(query, "retail", "loyalty"));
   ASSERT_TRUE(repeated.ok()) << repeated.status();
-  absl::StatusOr<exec::ResultTable> once =
+  absl::StatusOr<engine::ResultTable> once =
       RunAsSupplier(absl::StrFormat(query, "retail", "loyalty_once"));
   ASSERT_TRUE(once.ok()) << once.status();
   EXPECT_EQ(Rows(*repeated, false), Rows(*once, false));
   ASSERT_FALSE(once->rows.empty());
 
-  absl::StatusOr<exec::ResultTable> fanned_out =
+  absl::StatusOr<engine::ResultTable> fanned_out =
       RunAsSupplier(absl::StrFormat(query, "open_retail", "open_loyalty"));
   ASSERT_TRUE(fanned_out.ok()) << fanned_out.status();
   EXPECT_NE(Rows(*fanned_out, false), Rows(*once, false));
@@ -346,7 +346,7 @@ TEST_F(FanOutExecutionTest, RepeatingTheVictimsKeyChangesNothing) {
 
 // COUNT(*) over a join counts joined rows: refused while a table counts rows once per group.
 TEST_F(FanOutExecutionTest, CountStarOverAJoinIsRefused) {
-  absl::StatusOr<exec::ResultTable> counted = RunAsSupplier(
+  absl::StatusOr<engine::ResultTable> counted = RunAsSupplier(
       "SELECT r.age_band, COUNT(*) FROM retail r JOIN loyalty l ON r.hashed_email = "
       "l.hashed_email GROUP BY r.age_band");
   EXPECT_EQ(counted.status(),

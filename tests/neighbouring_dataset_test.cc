@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "duckdb.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 #include "service/service.h"
 
 namespace parley {
@@ -200,8 +200,8 @@ class NeighbouringDatasetTest : public testing::TestWithParam<std::string> {
   }
 
   static void Write(duckdb_connection connection, const std::string& select, const fs::path& path) {
-    std::string sql = absl::StrCat("COPY (", select, ") TO ", exec::QuoteString(path.string()),
-                                   " (FORMAT parquet)");
+    std::string sql = absl::StrCat("COPY (", select, ") TO ",
+                                   engine::duckdb::QuoteString(path.string()), " (FORMAT parquet)");
     duckdb_result result;
     bool failed = duckdb_query(connection, sql.c_str(), &result) == DuckDBError;
     std::string error = failed ? duckdb_result_error(&result) : "";

@@ -14,7 +14,7 @@
 #include "absl/strings/strip.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "rewrite/rewrite.h"
 #include "sql/binder.h"
 #include "sql/duckdb_types.h"
@@ -216,7 +216,7 @@ TEST_P(PolicyCorpus, Case) {
     if (verdict.allowed()) rewrite::Rewrite(*bound, verdict, c.sql);
     if (verdict.allowed()) {
       actual.push_back("allowed");
-      actual.push_back(rewrite::RenderDuckDb(*bound));
+      actual.push_back(render::RenderDuckDb(*bound));
     } else {
       actual.push_back("rejected");
       // A violation line may be followed by "= <message>" to pin its exact message too.

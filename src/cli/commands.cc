@@ -22,14 +22,15 @@
 #include "absl/strings/strip.h"
 #include "cli/demo.h"
 #include "cli/output.h"
-#include "exec/engine.h"
+#include "engine/engine.h"
+#include "engine/result_writer.h"
 #include "service/service.h"
 
 namespace parley::cli {
 namespace {
 
 // Set by the first SIGINT or SIGTERM during a run: the engine cancels the query (see
-// exec::Limits::cancel), the run is recorded as cancelled and the command ends normally. A
+// engine::Limits::cancel), the run is recorded as cancelled and the command ends normally. A
 // lock-free atomic store is async-signal-safe.
 std::atomic<bool> interrupted = false;
 
@@ -57,6 +58,7 @@ struct Globals {
   std::string as;
   std::string collaboration;
   std::string memory_limit;  // empty: the engine's default
+  std::string temp_dir;      // empty: <home>/tmp
   int timeout_seconds = 300;
 };
 
@@ -140,6 +142,10 @@ class Cli {
                          : "a memory limit is a size such as 500MB, 8GB or 1.5TB";
             },
             "SIZE"));
+    if (const char* temp = std::getenv("PARLEY_TEMP_DIR")) globals_.temp_dir = temp;
+    app_.add_option("--temp-dir", globals_.temp_dir,
+                    "where a query larger than the memory cap spills (default: HOME/tmp); "
+                    "env PARLEY_TEMP_DIR");
     app_.add_option("--timeout", globals_.timeout_seconds, "a query's time limit in seconds")
         ->capture_default_str()
         ->check(CLI::Range(1, 86400));
@@ -197,6 +203,7 @@ class Cli {
   service::Options ServiceOptions() const {
     service::Options options;
     if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
+    options.limits.temp_directory = globals_.temp_dir;
     options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
     options.limits.cancel = &interrupted;
     return options;
@@ -393,7 +400,7 @@ class Cli {
       return "give the query with --sql or --file";
     }
     if (output_.empty()) return std::nullopt;
-    auto format = exec::OutputFormatFromPath(output_);
+    auto format = engine::OutputFormatFromPath(output_);
     if (!format.ok()) return std::string(format.status().message());
     if (!receivers_.empty() &&
         std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
@@ -410,14 +417,14 @@ class Cli {
     app->add_option("--file", query_file_, "a file holding the SQL text");
   }
 
-  int WriteOrPrint(const exec::ResultTable& result) {
+  int WriteOrPrint(const engine::ResultTable& result) {
     if (output_.empty()) {
-      std::cout << exec::FormatTable(result);
+      std::cout << engine::FormatTable(result);
       return 0;
     }
-    auto format = exec::OutputFormatFromPath(output_);
+    auto format = engine::OutputFormatFromPath(output_);
     if (!format.ok()) return Fail(format.status());
-    absl::Status status = exec::WriteResult(result, output_, *format);
+    absl::Status status = engine::WriteResult(result, output_, *format);
     if (!status.ok()) return Fail(status);
     std::cerr << "wrote " << result.rows.size() << " rows to " << output_ << "\n";
     return 0;

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/output.h"
-#include "exec/duckdb_api.h"
-#include "exec/engine.h"
+#include "engine/duckdb/duckdb_api.h"
+#include "engine/result_writer.h"
 #include "service/service.h"
 
 namespace parley::cli {
@@ -125,19 +125,20 @@ const char kDemoLoyaltyRule[] = R"json({
 
 absl::Status GenerateDemoData(const DemoOptions& options, const std::string& directory) {
   fs::create_directories(directory);
-  PARLEY_ASSIGN_OR_RETURN(exec::InMemoryDatabase db, exec::OpenInMemoryDatabase({}));
+  PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db,
+                          engine::duckdb::OpenInMemoryDatabase({}));
   std::string retail = (fs::path(directory) / "retail.parquet").string();
   std::string loyalty = (fs::path(directory) / "loyalty.parquet").string();
-  PARLEY_RETURN_IF_ERROR(
-      exec::ExecuteStatement(db.connection.get(),
-                             Fill(kRetailSql, {{"households", std::to_string(options.households)},
-                                               {"path", exec::QuoteString(retail)}}),
-                             "generating the retailer's data"));
-  PARLEY_RETURN_IF_ERROR(exec::ExecuteStatement(
+  PARLEY_RETURN_IF_ERROR(engine::duckdb::ExecuteStatement(
+      db.connection.get(),
+      Fill(kRetailSql, {{"households", std::to_string(options.households)},
+                        {"path", engine::duckdb::QuoteString(retail)}}),
+      "generating the retailer's data"));
+  PARLEY_RETURN_IF_ERROR(engine::duckdb::ExecuteStatement(
       db.connection.get(),
       Fill(kLoyaltySql, {{"members", std::to_string(options.supplier_members)},
                          {"shared", std::to_string(options.shared)},
-                         {"path", exec::QuoteString(loyalty)}}),
+                         {"path", engine::duckdb::QuoteString(loyalty)}}),
       "generating the supplier's data"));
   return absl::OkStatus();
 }
@@ -207,7 +208,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   if (!campaign.explanation.verdict.allowed() || !campaign.result) {
     return absl::InternalError("the demo's campaign query was not allowed");
   }
-  out << exec::FormatTable(*campaign.result);
+  out << engine::FormatTable(*campaign.result);
   out << "(segments with fewer than 100 shared households are suppressed by the retailer's rule)\n";
 
   PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome total,

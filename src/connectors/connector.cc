@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "connectors/files/files_connector.h"
+#include "engine/duckdb/duckdb_engine.h"
 
 namespace parley::connectors {
 
@@ -57,32 +58,28 @@ std::set<FileId> FileIdentities(const std::vector<std::string>& paths) {
   return ids;
 }
 
-absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table) {
-  PARLEY_ASSIGN_OR_RETURN(std::vector<exec::ResultColumn> live, session.Describe(table.name));
-  auto find = [](const auto& columns, const std::string& name) -> const std::string* {
-    for (const auto& column : columns) {
-      if (absl::EqualsIgnoreCase(column.name, name)) return &column.type;
-    }
-    return nullptr;
-  };
-  std::string prefix =
-      absl::StrCat("table '", table.name, "' no longer matches its pinned schema: ");
+absl::StatusOr<std::vector<engine::ResultColumn>> PinnedColumns(const catalog::Table& table) {
+  std::vector<engine::ResultColumn> pinned_columns;
   for (const std::string& name : table.allowed_columns) {
-    const std::string* pinned = find(table.source_schema, name);
+    const catalog::Column* pinned = nullptr;
+    for (const catalog::Column& column : table.source_schema) {
+      if (absl::EqualsIgnoreCase(column.name, name)) pinned = &column;
+    }
     if (pinned == nullptr) {
       return absl::InternalError(absl::StrCat("table '", table.name, "': allowed column '", name,
                                               "' is not in its pinned schema"));
     }
-    const std::string* now = find(live, name);
-    if (now == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(prefix, "column '", name, "' is missing"));
-    }
-    if (*now != *pinned) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(prefix, "column '", name, "' was ", *pinned, ", is now ", *now));
-    }
+    pinned_columns.push_back({name, pinned->type});
   }
-  return absl::OkStatus();
+  return pinned_columns;
+}
+
+absl::Status CheckPinnedSchema(engine::duckdb::Session& session, const catalog::Table& table) {
+  engine::SourceView view;
+  view.name = table.name;
+  PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, PinnedColumns(table));
+  // The same comparison the engine makes before every run.
+  return engine::duckdb::CheckPinnedColumns(session, {view});
 }
 
 }  // namespace parley::connectors

@@ -25,7 +25,7 @@
 
 #include "base/status.h"
 #include "catalog/records.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 
 namespace parley::connectors {
 
@@ -67,8 +67,8 @@ class Connector {
   // The view over `table` (whose description this connector validated) exposing only its allowed
   // columns and the hidden row identity, reading exactly `files` (ResolveFiles, just resolved).
   // Internal for a stored description that no longer reads (edited outside Parley).
-  virtual absl::StatusOr<exec::SourceView> ViewFor(const catalog::Table& table,
-                                                   const std::vector<std::string>& files) const = 0;
+  virtual absl::StatusOr<engine::SourceView> ViewFor(
+      const catalog::Table& table, const std::vector<std::string>& files) const = 0;
 
   // For listings; empty fields for a description that does not read.
   virtual SourceSummary Summarize(std::string_view description) const = 0;
@@ -93,9 +93,15 @@ class Registry {
 // The identities of `paths` (stat follows links). Paths that cannot be examined are left out.
 std::set<FileId> FileIdentities(const std::vector<std::string>& paths);
 
-// Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition
-// naming the table, the column and both types when they differ, or the missing column. The same
-// for every kind of source: the view's columns are the engine's.
-absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table);
+// The allowed columns of `table` with their pinned types: what a view over it must show
+// (engine::SourceView::pinned_columns, checked by the engine before every run). Internal when an
+// allowed column is not in the pinned schema (the catalog never stores that).
+absl::StatusOr<std::vector<engine::ResultColumn>> PinnedColumns(const catalog::Table& table);
+
+// Compares what the session sees for `table`'s view with the pinned schema, as the engine does
+// before every run (engine::duckdb::CheckPinnedColumns). FailedPrecondition naming the table, the
+// column and both types when they differ, or the missing column. The same for every kind of
+// source: the view's columns are the engine's.
+absl::Status CheckPinnedSchema(engine::duckdb::Session& session, const catalog::Table& table);
 
 }  // namespace parley::connectors

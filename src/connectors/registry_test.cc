@@ -24,9 +24,9 @@ class FakeConnector : public Connector {
   absl::StatusOr<std::vector<std::string>> ResolveFiles(std::string_view) const override {
     return std::vector<std::string>{};
   }
-  absl::StatusOr<exec::SourceView> ViewFor(const catalog::Table&,
-                                           const std::vector<std::string>&) const override {
-    return exec::SourceView{};
+  absl::StatusOr<engine::SourceView> ViewFor(const catalog::Table&,
+                                             const std::vector<std::string>&) const override {
+    return engine::SourceView{};
   }
   SourceSummary Summarize(std::string_view) const override { return {}; }
 

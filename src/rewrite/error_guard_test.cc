@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 
@@ -37,7 +37,7 @@ Guarded Guard(const std::string& text) {
   EXPECT_TRUE(bound.ok()) << bound.status();
   Guarded guarded;
   guarded.refusals = GuardRowErrors(*bound);
-  guarded.sql = RenderDuckDb(*bound);
+  guarded.sql = render::RenderDuckDb(*bound);
   return guarded;
 }
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "absl/strings/match.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 
@@ -52,7 +52,7 @@ TEST(CountEachRowOnce, KeepsTheBlocksOutputColumnsAndTakesTheGivenRenderId) {
   EXPECT_EQ(block.select[0].output_name, "g0");
   EXPECT_EQ(block.select[1].output_name, "a0");
   EXPECT_EQ(block.select[2].output_name, "a1");
-  EXPECT_EQ(RenderDuckDb(block),
+  EXPECT_EQ(render::RenderDuckDb(block),
             "SELECT \"t9\".\"k0\" AS \"g0\", sum(CASE WHEN \"t9\".\"f0\" THEN \"t9\".\"v0\" END) "
             "AS \"a0\", count(DISTINCT \"t9\".\"v1\") AS \"a1\" FROM (SELECT \"t0\".\"band\" AS "
             "\"k0\", (row_number() OVER (PARTITION BY \"t0\".\"__parley_row_id\") = 1) AS "
@@ -77,17 +77,17 @@ TEST(CountEachRowOnce, LeavesBlocksThatNeedNoDeduplicationAsTheyAre) {
   };
   for (const char* query : queries) {
     sql::BoundQuery block = Bind(query);
-    std::string before = RenderDuckDb(block);
+    std::string before = render::RenderDuckDb(block);
     CountEachRowOnce(block, {0, 1});
-    EXPECT_EQ(RenderDuckDb(block), before) << query;
+    EXPECT_EQ(render::RenderDuckDb(block), before) << query;
   }
   // The aggregated table opted out (only the other one is deduplicated).
   sql::BoundQuery block = Bind("SELECT r.band, sum(r.spend) FROM r JOIN l ON r.e = l.e GROUP BY 1");
-  std::string before = RenderDuckDb(block);
+  std::string before = render::RenderDuckDb(block);
   CountEachRowOnce(block, {1});
-  EXPECT_EQ(RenderDuckDb(block), before);
+  EXPECT_EQ(render::RenderDuckDb(block), before);
   CountEachRowOnce(block, {0});
-  EXPECT_TRUE(absl::StrContains(RenderDuckDb(block), "__parley_row_id"));
+  EXPECT_TRUE(absl::StrContains(render::RenderDuckDb(block), "__parley_row_id"));
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "sql/parser.h"
 
 namespace parley::service {
@@ -129,7 +129,7 @@ TEST(ParameterValues, ATextValueIsAConstantNotSql) {
   ASSERT_TRUE(values.ok());
   auto bound = sql::Bind(**statement, OneTable(), *positional, sql::BindOptions{*values});
   ASSERT_TRUE(bound.ok()) << bound.status();
-  EXPECT_EQ(rewrite::RenderDuckDb(*bound),
+  EXPECT_EQ(render::RenderDuckDb(*bound),
             "SELECT \"t0\".\"k\" AS \"k\" FROM \"t\" AS \"t0\" "
             "WHERE (\"t0\".\"region\" = 'x'' OR ''1''=''1')");
 }

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "crypto/sha256.h"
 #include "policy/checker.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "rewrite/rewrite.h"
 #include "service/run_lock.h"
 #include "service/service_impl.h"
@@ -97,7 +97,10 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
   if (explanation.verdict.allowed()) {
     rewrite::Rewrite(bound, explanation.verdict, request.parse_sql);
     // The rewrite refuses operations that could fail on the data and have no guard.
-    if (explanation.verdict.allowed()) explanation.rendered_sql = rewrite::RenderDuckDb(bound);
+    // The engine's dialect renders it, or refuses a construct its engine cannot run.
+    if (explanation.verdict.allowed()) {
+      PARLEY_ASSIGN_OR_RETURN(explanation.rendered_sql, render::DuckDbDialect().Render(bound));
+    }
   }
   explanation.front_end_micros = MicrosSince(start);
   return explanation;
@@ -234,7 +237,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.run_lock = lock.name();
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
+  absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);
   if (options.before_delivery) options.before_delivery();
   PARLEY_RETURN_IF_ERROR(FinishRun(context, request, outcome.query_id, result));
@@ -243,7 +246,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
 
 absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,
                                       int64_t query_id,
-                                      const absl::StatusOr<exec::ResultTable>& result) {
+                                      const absl::StatusOr<engine::ResultTable>& result) {
   const std::string& collaboration = context.collaboration.name;
   // Delivery: the outcome is recorded, and released, only if the policy the query was checked
   // against is still the policy now — the store compares the digests in the transaction that
@@ -297,7 +300,7 @@ QueryOutcome Service::Impl::WithheldOutcome(QueryOutcome outcome) {
 
 absl::StatusOr<QueryOutcome> Service::Impl::Deliver(const QueryContext& context,
                                                     const Request& request, QueryOutcome outcome,
-                                                    absl::StatusOr<exec::ResultTable> result) {
+                                                    absl::StatusOr<engine::ResultTable> result) {
   const std::string& actor = context.member.name;
   bool receives = std::find(request.receivers.begin(), request.receivers.end(), actor) !=
                   request.receivers.end();

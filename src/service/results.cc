@@ -16,9 +16,9 @@ using Json = nlohmann::json;
 namespace fs = std::filesystem;
 using namespace internal;
 
-std::string internal::ResultToJson(const exec::ResultTable& result) {
+std::string internal::ResultToJson(const engine::ResultTable& result) {
   Json columns = Json::array();
-  for (const exec::ResultColumn& column : result.columns) {
+  for (const engine::ResultColumn& column : result.columns) {
     columns.push_back({{"name", column.name}, {"type", column.type}});
   }
   Json rows = Json::array();
@@ -30,7 +30,7 @@ std::string internal::ResultToJson(const exec::ResultTable& result) {
   return Json{{"columns", columns}, {"rows", rows}}.dump();
 }
 
-absl::StatusOr<exec::ResultTable> internal::ResultFromJson(const std::string& text) {
+absl::StatusOr<engine::ResultTable> internal::ResultFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.contains("columns") || !json.contains("rows")) {
     return absl::DataLossError("the stored result is unreadable");
@@ -41,7 +41,7 @@ absl::StatusOr<exec::ResultTable> internal::ResultFromJson(const std::string& te
   if (!columns.is_array() || !rows.is_array()) {
     return absl::DataLossError("the stored result is unreadable");
   }
-  exec::ResultTable result;
+  engine::ResultTable result;
   for (const Json& column : columns) {
     if (!column.is_object() || !column.contains("name") || !column["name"].is_string() ||
         !column.contains("type") || !column["type"].is_string()) {
@@ -96,9 +96,9 @@ absl::Status internal::WritePrivateFile(const fs::path& path, const std::string&
   return absl::OkStatus();
 }
 
-absl::StatusOr<exec::ResultTable> Service::Impl::Result(const std::string& actor,
-                                                        const std::string& collaboration,
-                                                        int64_t query_id) {
+absl::StatusOr<engine::ResultTable> Service::Impl::Result(const std::string& actor,
+                                                          const std::string& collaboration,
+                                                          int64_t query_id) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
   PARLEY_ASSIGN_OR_RETURN(auto record, store->GetQuery(collaboration, query_id));

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "engine/duckdb/duckdb_engine.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -27,6 +28,22 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   auto impl = std::make_unique<Impl>();
   impl->home = fs::absolute(home);
   impl->options = std::move(options);
+  // Runs spill to a private folder under the home unless told otherwise (--temp-dir): without
+  // one, a join larger than the memory cap fails where plain DuckDB finishes. Each session makes
+  // its own subfolder there (0700) and removes it when it closes.
+  if (impl->options.limits.temp_directory.empty()) {
+    impl->options.limits.temp_directory = (impl->home / "tmp").string();
+  }
+  bool created = fs::create_directories(impl->options.limits.temp_directory, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot create the temporary directory '",
+                                                   impl->options.limits.temp_directory,
+                                                   "': ", error.message()));
+  }
+  if (created) chmod(impl->options.limits.temp_directory.c_str(), 0700);
+  impl->engine =
+      std::make_unique<engine::duckdb::DuckDbEngine>(engine::duckdb::DuckDbEngine::Options{
+          .limits = impl->options.limits, .on_session_opened = impl->options.on_session_opened});
   impl->connectors = impl->options.connectors != nullptr ? impl->options.connectors
                                                          : &connectors::Registry::BuiltIn();
   PARLEY_ASSIGN_OR_RETURN(
@@ -97,9 +114,9 @@ absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
   return impl_->Run(actor, collaboration, sql, std::move(receivers));
 }
 
-absl::StatusOr<exec::ResultTable> Service::Result(const std::string& actor,
-                                                  const std::string& collaboration,
-                                                  int64_t query_id) {
+absl::StatusOr<engine::ResultTable> Service::Result(const std::string& actor,
+                                                    const std::string& collaboration,
+                                                    int64_t query_id) {
   return impl_->Result(actor, collaboration, query_id);
 }
 

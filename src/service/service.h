@@ -30,7 +30,7 @@
 #include "base/status.h"
 #include "catalog/store.h"
 #include "connectors/connector.h"
-#include "exec/engine.h"
+#include "engine/engine.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
 #include "service/analysis_template.h"
@@ -38,8 +38,8 @@
 namespace parley::service {
 
 struct Options {
-  catalog::Clock clock;  // defaults to the system clock
-  exec::Limits limits;   // for query execution
+  catalog::Clock clock;   // defaults to the system clock
+  engine::Limits limits;  // for query execution
   // Called each time an engine session is opened (sessions are reused between queries): for
   // observing that reuse, in tests and metrics.
   std::function<void()> on_session_opened;
@@ -63,7 +63,7 @@ struct NewCollaboration {
 struct NewTable {
   std::string collaboration;
   std::string name;
-  std::string location;  // a path or a glob (the files source's shorthand)
+  std::string location;              // a path or a glob (the files source's shorthand)
   std::vector<std::string> columns;  // the allowed columns; empty means every column
   // The kind of source and its connector's description (JSON text). An empty description means
   // the files source {"path": location}.
@@ -98,8 +98,8 @@ struct QueryOutcome {
   int64_t query_id = 0;
   Explanation explanation;
   std::vector<std::string> receivers;
-  std::optional<exec::ResultTable> result;  // present when the actor is a receiver
-  std::optional<int64_t> row_count;         // present when the actor is a receiver
+  std::optional<engine::ResultTable> result;  // present when the actor is a receiver
+  std::optional<int64_t> row_count;           // present when the actor is a receiver
   int64_t run_micros = 0;  // engine time, including opening the locked session; 0 unless the
                            // actor is a receiver
 };
@@ -216,8 +216,8 @@ class Service {
   absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // A stored result, for one of its receivers.
-  absl::StatusOr<exec::ResultTable> Result(const std::string& actor,
-                                           const std::string& collaboration, int64_t query_id);
+  absl::StatusOr<engine::ResultTable> Result(const std::string& actor,
+                                             const std::string& collaboration, int64_t query_id);
   // The queries the actor ran or receives, as the actor may see them (see QueryView).
   absl::StatusOr<std::vector<QueryView>> ListQueries(const std::string& actor,
                                                      const std::string& collaboration);

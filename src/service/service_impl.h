@@ -1,11 +1,11 @@
-// The private half of the service: the state a Service owns (home, store, engine sessions) and
+// The private half of the service: the state a Service owns (home, store, engine) and
 // the use cases behind the facade, one source file each:
 //
 //   collaborations.cc  create, list, show        members.cc    add, remove, leave
 //   tables.cc          add, list, show; whose files a table may read
 //   rules.cc           set a rule; the rules of a snapshot of tables
 //   queries.cc         explain, run: check, record, execute, deliver
-//   execution.cc       the engine sessions a query runs in
+//   execution.cc       the plan a checked query runs as, on the engine
 //   results.cc         the stored result of a query, for its receivers
 //   query_log.cc       the queries a member ran, receives, or may see in its query log
 //   templates.cc       analysis templates: author, review, approve, revoke, run
@@ -29,7 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "catalog/store.h"
 #include "connectors/connector.h"
-#include "exec/engine.h"
+#include "engine/engine.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "service/service.h"
@@ -68,8 +68,8 @@ TableView ViewOfTable(const connectors::Registry& registry, const catalog::Table
 
 // The stored form of a result (a JSON document of columns and rows), and back; DataLoss when a
 // stored result is unreadable.
-std::string ResultToJson(const exec::ResultTable& result);
-absl::StatusOr<exec::ResultTable> ResultFromJson(const std::string& text);
+std::string ResultToJson(const engine::ResultTable& result);
+absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text);
 
 // Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
 // so that a crash never leaves a half-written result.
@@ -93,17 +93,9 @@ struct Service::Impl {
         absl::StrCat("table '", table.name, "': ", found.status().message()));
   }
 
-  // Locked sessions kept for reuse, most recently used first. Opening and closing a DuckDB
-  // instance costs ~20 ms per query; a locked session is safe to reuse because its views are
-  // fixed, its configuration is locked and it only ever runs generated SELECT statements. The
-  // key is the exact set of views (names, generated SQL, paths), so any change of table,
-  // location, file or allowed column opens a new one. A session that failed is dropped.
-  struct CachedSession {
-    std::vector<exec::SourceView> views;  // the key, compared whole: no encoding to collide
-    std::unique_ptr<exec::Session> session;
-  };
-  static constexpr size_t kCachedSessions = 4;
-  std::list<CachedSession> sessions;
+  // Runs the rendered plans; owns the pool of locked-down sessions (engine/duckdb/duckdb_engine.h,
+  // safe for concurrent runs).
+  std::unique_ptr<engine::Engine> engine;
 
   // --- The use cases, as the facade calls them (see service.h for their contracts). ---
 
@@ -133,8 +125,8 @@ struct Service::Impl {
   absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // results.cc
-  absl::StatusOr<exec::ResultTable> Result(const std::string& actor,
-                                           const std::string& collaboration, int64_t query_id);
+  absl::StatusOr<engine::ResultTable> Result(const std::string& actor,
+                                             const std::string& collaboration, int64_t query_id);
   // query_log.cc
   absl::StatusOr<std::vector<QueryView>> ListQueries(const std::string& actor,
                                                      const std::string& collaboration);
@@ -222,20 +214,17 @@ struct Service::Impl {
   // released, and every runner is told so, receiver or not: a policy change does not depend on
   // the data, and the log shows it to every member anyway.
   absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
-                         const absl::StatusOr<exec::ResultTable>& result);
+                         const absl::StatusOr<engine::ResultTable>& result);
   // What the actor is told of a finished run (see QueryOutcome).
   absl::StatusOr<QueryOutcome> Deliver(const QueryContext& context, const Request& request,
                                        QueryOutcome outcome,
-                                       absl::StatusOr<exec::ResultTable> result);
+                                       absl::StatusOr<engine::ResultTable> result);
   static QueryOutcome WithheldOutcome(QueryOutcome outcome);
 
-  // execution.cc: runs a checked query's rendered SQL in a locked session over the files of the
-  // tables it reads, checked now against their owners' claims and pinned schemas.
-  absl::StatusOr<exec::ResultTable> Execute(const QueryContext& context,
-                                            const Explanation& explanation);
-  absl::StatusOr<exec::Session*> SessionFor(const std::vector<exec::SourceView>& views,
-                                            bool* reused);
-  void DropSession(const exec::Session* session);
+  // execution.cc: runs a checked query's rendered SQL on the engine over the files of the tables
+  // it reads, checked now against their owners' claims (the engine checks the pinned schemas).
+  absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
+                                              const Explanation& explanation);
 
   std::filesystem::path RunLockDirectory() const { return home / "running"; }
   // Marks killed the queries recorded as running whose process has died (nobody holds their

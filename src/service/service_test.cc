@@ -312,6 +312,47 @@ TEST(ServiceSessions, SessionsAreReusedDroppedAfterFailuresAndBounded) {
   fs::remove_all(dir);
 }
 
+// Spilling: sessions spill to a folder of their own under HOME/tmp (0700), or under the folder
+// given (--temp-dir), and remove it when they close.
+TEST(ServiceSessions, SessionsSpillUnderTheHomeOrTheGivenFolderAndCleanUp) {
+  fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_spill_", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "t.csv") << "k\n1\n";
+  auto count = [](const fs::path& folder) {
+    return std::distance(fs::directory_iterator(folder), fs::directory_iterator());
+  };
+  for (bool given : {false, true}) {
+    SCOPED_TRACE(given ? "--temp-dir" : "HOME/tmp");
+    fs::path home = dir / (given ? "home2" : "home");
+    fs::path temp = given ? dir / "spill" : home / "tmp";
+    Options options;
+    if (given) options.limits.temp_directory = temp.string();
+    if (given) fs::create_directories(temp);
+    ASSERT_OK_AND_ASSIGN(auto service, Service::Open(home.string(), options));
+    ASSERT_TRUE(fs::is_directory(temp));
+    if (!given) {
+      EXPECT_EQ(fs::status(temp).permissions() & fs::perms::all, fs::perms::owner_all);
+    }
+    NewCollaboration room;
+    room.name = "room";
+    ASSERT_OK(service->CreateCollaboration("owner", room));
+    ASSERT_OK(service->AddTable("owner", {"room", "t", (dir / "t.csv").string(), {}}));
+    ASSERT_OK(service->SetRule(
+        "owner", "room", "t",
+        R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["owner"]})"));
+    ASSERT_OK(service->Run("owner", "room", "SELECT k FROM t", {}).status());
+    // The idle session in the pool keeps its folder; closing the service closes it.
+    ASSERT_EQ(count(temp), 1);
+    fs::path session = *fs::directory_iterator(temp);
+    EXPECT_EQ(session.filename().string().rfind("session-", 0), 0u);
+    EXPECT_EQ(fs::status(session).permissions() & fs::perms::all, fs::perms::owner_all);
+    service.reset();
+    EXPECT_EQ(count(temp), 0);
+  }
+  fs::remove_all(dir);
+}
+
 TEST_F(ServiceTest, StrangersAreNotMembers) {
   const std::string not_member = "'stranger' is not a member of collaboration 'campaign'";
   ExpectError(service_->ShowCollaboration("stranger", "campaign").status(),
@@ -491,7 +532,7 @@ TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
 TEST_F(ServiceTest, ResultOnlyForReceivers) {
   ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
                        service_->Run("supplier", "campaign", kAllowedQuery, {"agency"}));
-  ASSERT_OK_AND_ASSIGN(exec::ResultTable result,
+  ASSERT_OK_AND_ASSIGN(engine::ResultTable result,
                        service_->Result("agency", "campaign", outcome.query_id));
   ASSERT_EQ(result.columns.size(), 2u);
   EXPECT_EQ(result.columns[0].name, "age_band");

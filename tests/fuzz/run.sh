@@ -35,7 +35,7 @@ else
   sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/policy/rule.cc src/policy/checker.cc
     src/policy/aggregation_check.cc src/policy/list_check.cc src/policy/custom_check.cc
     src/policy/join_graph.cc src/policy/operators.cc src/policy/violation_builder.cc
-    src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc"
+    src/rewrite/threshold.cc src/render/sql_writer.cc src/render/duckdb/duckdb_dialect.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc"
   libraries="-lpg_query"
 fi
 absl=$(ls /usr/lib/*/libabsl_*.so | sed 's|.*/lib\(absl_[a-z0-9_]*\)\.so|-l\1|' | tr '\n' ' ')

@@ -8,7 +8,7 @@
 
 #include "policy/checker.h"
 #include "policy/rule.h"
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 #include "rewrite/rewrite.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
@@ -100,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)policy::FormatViolations(verdict.violations);
     if (!verdict.allowed()) continue;
     rewrite::Rewrite(*bound, verdict);
-    (void)rewrite::RenderDuckDb(*bound);
+    (void)render::RenderDuckDb(*bound);
   }
   return 0;
 }

@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/row_identity.h"
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 
 namespace parley::connectors::files {
 namespace {
@@ -59,7 +59,7 @@ bool IsTsv(const std::string& location) {
 // rules differ from glob(3) and which it would expand later, after our checks).
 std::string ReaderCall(Format format, const std::vector<std::string>& files) {
   std::vector<std::string> quoted;
-  for (const std::string& file : files) quoted.push_back(exec::QuoteString(file));
+  for (const std::string& file : files) quoted.push_back(engine::duckdb::QuoteString(file));
   std::string list = absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
   if (format == Format::kParquet) return absl::StrCat("read_parquet(", list, ")");
   return absl::StrCat("read_csv(", list, ", header=true, skip=0, auto_detect=true, delim=",
@@ -91,7 +91,7 @@ std::string RowIdExpression(const catalog::Table& table, Format format,
 
 std::string AllowedPaths(const std::vector<std::string>& files) {
   std::vector<std::string> quoted;
-  for (const std::string& file : files) quoted.push_back(exec::QuoteString(file));
+  for (const std::string& file : files) quoted.push_back(engine::duckdb::QuoteString(file));
   return absl::StrCat("SET allowed_paths=[", absl::StrJoin(quoted, ", "), "]");
 }
 
@@ -146,13 +146,13 @@ std::string ParquetProblem(const std::string& message, const char* error_class) 
 class Inspector {
  public:
   static absl::StatusOr<Inspector> Open(const std::vector<std::string>& files) {
-    exec::DatabaseOptions options;
+    engine::duckdb::DatabaseOptions options;
     options.threads = 1;
-    PARLEY_ASSIGN_OR_RETURN(exec::InMemoryDatabase db, exec::OpenInMemoryDatabase(options));
+    PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db, engine::duckdb::OpenInMemoryDatabase(options));
     std::string allow = AllowedPaths(files);
     for (const std::string& statement : {allow, std::string("SET enable_external_access=false"),
                                          std::string("SET lock_configuration=true")}) {
-      absl::Status status = exec::ExecuteStatement(db.connection.get(), statement,
+      absl::Status status = engine::duckdb::ExecuteStatement(db.connection.get(), statement,
                                                    "cannot prepare a DuckDB database");
       if (!status.ok()) return absl::InternalError(status.message());
     }
@@ -165,33 +165,33 @@ class Inspector {
     std::string message;
     const char* error_class;
   };
-  std::optional<Failure> Query(const std::string& sql, exec::DuckResult* result) {
+  std::optional<Failure> Query(const std::string& sql, engine::duckdb::DuckResult* result) {
     if (duckdb_query(db_.connection.get(), sql.c_str(), result->out()) == DuckDBError) {
       const char* message = duckdb_result_error(&result->get());
       return Failure{message == nullptr ? "" : message,
-                     exec::ClassifyError(duckdb_result_error_type(&result->get())).name};
+                     engine::duckdb::ClassifyError(duckdb_result_error_type(&result->get())).name};
     }
     return std::nullopt;
   }
 
  private:
-  explicit Inspector(exec::InMemoryDatabase db) : db_(std::move(db)) {}
-  exec::InMemoryDatabase db_;
+  explicit Inspector(engine::duckdb::InMemoryDatabase db) : db_(std::move(db)) {}
+  engine::duckdb::InMemoryDatabase db_;
 };
 
-std::string Cell(exec::DuckResult& result, idx_t column, idx_t row) {
+std::string Cell(engine::duckdb::DuckResult& result, idx_t column, idx_t row) {
   if (duckdb_value_is_null(&result.get(), column, row)) return "";
-  exec::DuckString text(duckdb_value_varchar(&result.get(), column, row));
+  engine::duckdb::DuckString text(duckdb_value_varchar(&result.get(), column, row));
   return text == nullptr ? "" : text.get();
 }
 
 // The source's own column names, before DuckDB renames duplicates ("a", "A" becomes "a", "A_1").
 absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector, Format format,
                                                         const std::string& first_file) {
-  exec::DuckResult result;
+  engine::duckdb::DuckResult result;
   std::vector<std::string> names;
   if (format == Format::kCsv) {
-    std::string sql = absl::StrCat("SELECT * FROM read_csv(", exec::QuoteString(first_file),
+    std::string sql = absl::StrCat("SELECT * FROM read_csv(", engine::duckdb::QuoteString(first_file),
                                    ", header=false, auto_detect=true, all_varchar=true, delim=",
                                    IsTsv(first_file) ? "'\\t'" : "','",
                                    ", quote='\"', escape='\"', null_padding=true) LIMIT 1");
@@ -205,7 +205,7 @@ absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector, Fo
   // parquet_schema lists the schema tree depth first: the root, then each top-level column
   // followed by its nested fields.
   std::string sql = absl::StrCat("SELECT name, coalesce(num_children, 0) FROM parquet_schema(",
-                                 exec::QuoteString(first_file), ")");
+                                 engine::duckdb::QuoteString(first_file), ")");
   if (inspector.Query(sql, &result)) return names;
   idx_t rows = duckdb_row_count(&result.get());
   std::vector<std::pair<std::string, int64_t>> tree;
@@ -290,14 +290,14 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(Format format,
   };
 
   PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
-  exec::DuckResult described;
+  engine::duckdb::DuckResult described;
   std::string reader = ReaderCall(format, files);
   if (auto failure = inspector.Query(absl::StrCat("DESCRIBE SELECT * FROM ", reader), &described)) {
     return problem(*failure);
   }
   // DESCRIBE only samples the file; reading every row finds a malformed line anywhere in it.
   {
-    exec::DuckResult counted;
+    engine::duckdb::DuckResult counted;
     if (auto failure = inspector.Query(absl::StrCat("SELECT count(*) FROM ", reader), &counted)) {
       return problem(*failure);
     }
@@ -353,16 +353,16 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
   return files;
 }
 
-exec::SourceView ViewFor(const catalog::Table& table, Format format,
+engine::SourceView ViewFor(const catalog::Table& table, Format format,
                          const std::vector<std::string>& files) {
   std::vector<std::string> columns;
   for (const std::string& name : table.allowed_columns) {
-    columns.push_back(exec::QuoteIdentifier(name));
+    columns.push_back(engine::duckdb::QuoteIdentifier(name));
   }
-  exec::SourceView view;
+  engine::SourceView view;
   view.name = table.name;
   columns.push_back(absl::StrCat(RowIdExpression(table, format, files), " AS ",
-                                 exec::QuoteIdentifier(kRowIdColumn)));
+                                 engine::duckdb::QuoteIdentifier(kRowIdColumn)));
   view.select_sql =
       absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ", ReaderCall(format, files));
   view.allowed_paths = files;

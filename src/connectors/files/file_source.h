@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 #include "catalog/records.h"
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 
 namespace parley::connectors::files {
 
@@ -48,7 +48,7 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 // CSV is read as RFC 4180 with a header (tab-separated for .tsv); Parquet as is.
 // `files` are the table's SourcePaths, resolved (and checked) just before the query runs: DuckDB
 // reads exactly those and may open no other path.
-exec::SourceView ViewFor(const catalog::Table& table, Format format,
+engine::SourceView ViewFor(const catalog::Table& table, Format format,
                          const std::vector<std::string>& files);
 
 }  // namespace parley::connectors::files

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/connector.h"
 #include "connectors/files/files_connector.h"
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -29,14 +29,14 @@ void SetSource(catalog::Table& table, Format format, const std::string& path) {
 }
 
 // The view the files connector builds over the files the table's source resolves to now.
-exec::SourceView View(const catalog::Table& table) {
+engine::SourceView View(const catalog::Table& table) {
   FilesConnector connector;
   absl::StatusOr<std::vector<std::string>> files = connector.ResolveFiles(table.source_json);
   EXPECT_TRUE(files.ok()) << files.status();
-  absl::StatusOr<exec::SourceView> view =
+  absl::StatusOr<engine::SourceView> view =
       connector.ViewFor(table, files.value_or(std::vector<std::string>{}));
   EXPECT_TRUE(view.ok()) << view.status();
-  return view.value_or(exec::SourceView{});
+  return view.value_or(engine::SourceView{});
 }
 
 class FileSourceTest : public ::testing::Test {
@@ -62,11 +62,11 @@ class FileSourceTest : public ::testing::Test {
 
   // Parquet test files come from a plain DuckDB, as a real user's tools would make them.
   void WriteParquet(const std::string& name, const std::string& select) {
-    absl::StatusOr<exec::InMemoryDatabase> db = exec::OpenInMemoryDatabase({});
+    absl::StatusOr<engine::duckdb::InMemoryDatabase> db = engine::duckdb::OpenInMemoryDatabase({});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(exec::ExecuteStatement(db->connection.get(),
+    ASSERT_TRUE(engine::duckdb::ExecuteStatement(db->connection.get(),
                                        "COPY (" + select + ") TO " +
-                                           exec::QuoteString(PathOf(name)) + " (FORMAT parquet)",
+                                           engine::duckdb::QuoteString(PathOf(name)) + " (FORMAT parquet)",
                                        "copy")
                     .ok());
   }
@@ -202,7 +202,7 @@ TEST_F(FileSourceTest, NotAParquetFile) {
 
 TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
   catalog::Table table = RetailTable();
-  exec::SourceView view = View(table);
+  engine::SourceView view = View(table);
   EXPECT_EQ(view.name, "retail");
   EXPECT_EQ(view.select_sql,
             "SELECT \"household_id\", \"age\", \"spend\", gen_random_uuid() AS "
@@ -213,10 +213,10 @@ TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
   EXPECT_THAT(view.allowed_paths, ElementsAre(PathOf("retail.csv")));
   EXPECT_TRUE(view.allowed_directories.empty());
 
-  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open({view}, {});
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open({view}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
-  absl::StatusOr<exec::ResultTable> result =
+  absl::StatusOr<engine::ResultTable> result =
       (*session)->Run("SELECT count(*), sum(age), sum(spend) FROM retail");
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->rows[0], ElementsAre("3", "112", "30.75"));
@@ -232,15 +232,15 @@ TEST_F(FileSourceTest, GlobViewReadsExactlyTheFilesItMatched) {
   SetSource(table, Format::kParquet, PathOf("parts/*.parquet"));
   table.source_schema = {{"k", "INTEGER"}};
   table.allowed_columns = {"k"};
-  exec::SourceView view = View(table);
+  engine::SourceView view = View(table);
   // DuckDB is handed the files, never the folder or the pattern.
   EXPECT_TRUE(view.allowed_directories.empty());
   EXPECT_THAT(view.allowed_paths,
               ElementsAre(PathOf("parts/a.parquet"), PathOf("parts/b.parquet")));
-  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open({view}, {});
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open({view}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
-  absl::StatusOr<exec::ResultTable> result = (*session)->Run("SELECT sum(k) FROM parts");
+  absl::StatusOr<engine::ResultTable> result = (*session)->Run("SELECT sum(k) FROM parts");
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->rows[0], ElementsAre("3"));
 }
@@ -276,12 +276,12 @@ TEST_F(FileSourceTest, ViewsCarryAHiddenRowIdentity) {
 
   for (const catalog::Table* table : {&csv, &parquet, &single, &shadow}) {
     SCOPED_TRACE(table->name);
-    absl::StatusOr<std::unique_ptr<exec::Session>> session =
-        exec::Session::Open({View(*table)}, {});
+    absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session =
+        engine::duckdb::Session::Open({View(*table)}, {});
     ASSERT_TRUE(session.ok()) << session.status();
     EXPECT_TRUE(CheckPinnedSchema(**session, *table).ok());
     // Identical rows keep distinct identities; a row joined to three rows keeps one.
-    absl::StatusOr<exec::ResultTable> result = (*session)->Run(absl::StrCat(
+    absl::StatusOr<engine::ResultTable> result = (*session)->Run(absl::StrCat(
         "SELECT count(*), count(DISTINCT __parley_row_id) FROM ", table->name,
         " AS a JOIN (SELECT 1 AS k UNION ALL SELECT 1 UNION ALL SELECT 1) AS b ON a.k = b.k"));
     ASSERT_TRUE(result.ok()) << result.status();
@@ -330,7 +330,7 @@ TEST_F(FileSourceTest, SourcePathsAreWhatGlob3MatchesWithLinksResolved) {
 TEST_F(FileSourceTest, ChangedTypeFailsThePinnedSchemaCheck) {
   catalog::Table table = RetailTable();
   Write("retail.csv", "household_id,hashed_email,age,spend\n1,h1@x,thirty,10.5\n");
-  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open({View(table)}, {});
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open({View(table)}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ(CheckPinnedSchema(**session, table),
             absl::FailedPreconditionError("table 'retail' no longer matches its pinned schema: "
@@ -341,10 +341,10 @@ TEST_F(FileSourceTest, MissingColumnIsReported) {
   catalog::Table table = RetailTable();
   // A column that disappeared from the file stops the view from being created.
   Write("retail.csv", "household_id,hashed_email,spend\n1,h1@x,10.5\n");
-  EXPECT_EQ(exec::Session::Open({View(table)}, {}).status(),
+  EXPECT_EQ(engine::duckdb::Session::Open({View(table)}, {}).status(),
             absl::InvalidArgumentError("cannot create view 'retail': binder error"));
   // A view that exists but lacks the column (e.g. built by an older connector version).
-  absl::StatusOr<std::unique_ptr<exec::Session>> session = exec::Session::Open(
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open(
       {{"retail", "SELECT 1::BIGINT AS household_id, 2.0::DOUBLE AS spend", {}, {}}}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ(CheckPinnedSchema(**session, table),

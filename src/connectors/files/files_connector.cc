@@ -92,7 +92,7 @@ absl::StatusOr<std::vector<std::string>> FilesConnector::ResolveFiles(
   return SourcePaths(parsed.path);
 }
 
-absl::StatusOr<exec::SourceView> FilesConnector::ViewFor(
+absl::StatusOr<engine::SourceView> FilesConnector::ViewFor(
     const catalog::Table& table, const std::vector<std::string>& files) const {
   absl::StatusOr<FileDescription> parsed = ParseDescription(table.source_json);
   if (!parsed.ok()) {

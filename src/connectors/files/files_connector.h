@@ -38,7 +38,7 @@ class FilesConnector : public Connector {
       std::string_view description) const override;
   absl::StatusOr<std::vector<std::string>> ResolveFiles(
       std::string_view description) const override;
-  absl::StatusOr<exec::SourceView> ViewFor(const catalog::Table& table,
+  absl::StatusOr<engine::SourceView> ViewFor(const catalog::Table& table,
                                            const std::vector<std::string>& files) const override;
   SourceSummary Summarize(std::string_view description) const override;
 };

@@ -101,7 +101,7 @@ TEST_F(FilesConnectorTest, SchemaFilesViewAndSummaryFollowTheDescription) {
   table.source_json = description;
   table.source_schema = *schema;
   table.allowed_columns = {"region"};
-  absl::StatusOr<exec::SourceView> view = connector_.ViewFor(table, *files);
+  absl::StatusOr<engine::SourceView> view = connector_.ViewFor(table, *files);
   ASSERT_TRUE(view.ok()) << view.status();
   EXPECT_THAT(view->allowed_paths, ElementsAre(PathOf("retail.csv")));
   EXPECT_EQ(view->select_sql.rfind("SELECT \"region\", gen_random_uuid() AS", 0), 0u)

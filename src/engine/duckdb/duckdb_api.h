@@ -4,8 +4,9 @@
 // file calls a duckdb_destroy_* function by hand, and so that every module reduces DuckDB errors
 // the same way: to a class name, never to DuckDB's message (which can quote data values).
 //
-//   PARLEY_ASSIGN_OR_RETURN(exec::InMemoryDatabase db, exec::OpenInMemoryDatabase({}));
-//   PARLEY_RETURN_IF_ERROR(exec::ExecuteStatement(db.connection.get(), "CREATE TABLE t (a INT)"));
+//   PARLEY_ASSIGN_OR_RETURN(duckdb::InMemoryDatabase db, duckdb::OpenInMemoryDatabase({}));
+//   PARLEY_RETURN_IF_ERROR(duckdb::ExecuteStatement(db.connection.get(), "CREATE TABLE t (a
+//   INT)"));
 //
 // Thread safety: handles are plain owners; use each from one thread (duckdb_interrupt is the one
 // call DuckDB allows on a connection from another thread).
@@ -19,7 +20,7 @@
 
 #include "base/status.h"
 
-namespace parley::exec {
+namespace parley::engine::duckdb {
 
 // Owns one C handle `T` released with `Destroy(T*)`. DuckDB fills handles through out-parameters
 // and requires the destroy call even when the creating call failed (e.g. a duckdb_result that
@@ -115,4 +116,8 @@ absl::Status ExecuteStatement(duckdb_connection connection, const std::string& s
 // "ENUM" without its dictionary, because dictionary entries are data values.
 std::string TypeName(duckdb_logical_type type);
 
-}  // namespace parley::exec
+// Quoting for generated SQL: "ident" with " doubled; 'text' with ' doubled.
+std::string QuoteIdentifier(const std::string& name);
+std::string QuoteString(const std::string& text);
+
+}  // namespace parley::engine::duckdb

@@ -1,11 +1,10 @@
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "exec/engine.h"
 
-namespace parley::exec {
+namespace parley::engine::duckdb {
 namespace {
 
 absl::Status SetOption(duckdb_config config, const char* name, const std::string& value) {
@@ -266,4 +265,22 @@ std::string TypeName(duckdb_logical_type type) {
   }
 }
 
-}  // namespace parley::exec
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string QuoteString(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') quoted += '\'';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
+}  // namespace parley::engine::duckdb

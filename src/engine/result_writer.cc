@@ -1,5 +1,7 @@
 // Result output: CSV, JSON and Parquet files, and the terminal table. Files are written to a
 // temporary beside the destination and renamed into place, so a reader never sees half a file.
+#include "engine/result_writer.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,11 +18,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "exec/duckdb_api.h"
-#include "exec/engine.h"
+#include "engine/duckdb/duckdb_api.h"
+#include "engine/duckdb/session.h"
 #include "nlohmann/json.hpp"
 
-namespace parley::exec {
+namespace parley::engine {
+
+using duckdb::DatabaseOptions;
+using duckdb::DuckAppender;
+using duckdb::ExecuteStatement;
+using duckdb::InMemoryDatabase;
+using duckdb::OpenInMemoryDatabase;
+using duckdb::QuoteIdentifier;
+using duckdb::QuoteString;
 namespace {
 
 bool IsNumericType(const std::string& type) {
@@ -353,4 +363,4 @@ std::string FormatTable(const ResultTable& result) {
   return out;
 }
 
-}  // namespace parley::exec
+}  // namespace parley::engine

@@ -1,12 +1,14 @@
-#include "rewrite/render.h"
+#include "render/duckdb/duckdb_dialect.h"
 
 #include <gtest/gtest.h>
 
 #include "rewrite/threshold.h"
 
-namespace parley::rewrite {
+namespace parley::render {
 namespace {
 
+using rewrite::AttachAggregate;
+using rewrite::BuildThresholdedAggregate;
 using sql::BoundExpr;
 using sql::BoundExprKind;
 
@@ -144,4 +146,4 @@ TEST(RenderDuckDb, TypesAreSpelledByTheDuckDbMapping) {
 }
 
 }  // namespace
-}  // namespace parley::rewrite
+}  // namespace parley::render

@@ -1,3 +1,5 @@
+#include "engine/result_writer.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -5,13 +7,19 @@
 #include <sstream>
 #include <string>
 
-#include "exec/duckdb_api.h"
-#include "exec/engine.h"
+#include "engine/duckdb/duckdb_api.h"
+#include "engine/duckdb/session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace parley::exec {
+namespace parley::engine {
 namespace {
+
+using duckdb::DuckResult;
+using duckdb::DuckString;
+using duckdb::InMemoryDatabase;
+using duckdb::OpenInMemoryDatabase;
+using duckdb::QuoteString;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -184,4 +192,4 @@ TEST(WriterFormatTableTest, AlignsAndCounts) {
 }
 
 }  // namespace
-}  // namespace parley::exec
+}  // namespace parley::engine

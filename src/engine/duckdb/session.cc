@@ -1,9 +1,11 @@
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <string>
@@ -14,17 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 
-namespace parley::exec {
-
-std::string DefaultMemoryLimit() {
-  long pages = sysconf(_SC_PHYS_PAGES);
-  long page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return "4GB";
-  int64_t megabytes = static_cast<int64_t>(pages) * page_size / (1024 * 1024);
-  return absl::StrCat(megabytes * 3 / 4, "MB");
-}
+namespace parley::engine::duckdb {
 
 namespace {
 
@@ -97,7 +91,48 @@ std::string StripTrailingSemicolons(const std::string& sql) {
 
 }  // namespace
 
+// A folder of the session's own for DuckDB's spill files, made 0700 by mkdtemp inside
+// Limits::temp_directory and removed with everything in it when the session closes. One folder
+// per session: DuckDB names its spill files by number, so two databases sharing a folder would
+// overwrite each other's.
+class SpillDirectory {
+ public:
+  static absl::StatusOr<SpillDirectory> Create(const std::string& parent) {
+    SpillDirectory directory;
+    if (parent.empty()) return directory;
+    std::string pattern = (std::filesystem::path(parent) / "session-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("cannot create a temporary directory in '", parent, "'"));
+    }
+    directory.path_ = pattern;
+    return directory;
+  }
+  SpillDirectory() = default;
+  SpillDirectory(SpillDirectory&& other) noexcept : path_(std::exchange(other.path_, "")) {}
+  SpillDirectory& operator=(SpillDirectory&& other) noexcept {
+    Remove();
+    path_ = std::exchange(other.path_, "");
+    return *this;
+  }
+  ~SpillDirectory() { Remove(); }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void Remove() {
+    if (path_.empty()) return;
+    std::error_code ignored;  // a folder that cannot be removed is left, never an error
+    std::filesystem::remove_all(path_, ignored);
+    path_.clear();
+  }
+  std::string path_;
+};
+
+// Members in this order so that the database closes (and stops writing spill files) before its
+// spill folder is removed.
 struct Session::Impl {
+  SpillDirectory spill;
   InMemoryDatabase db;
   Limits limits;
 };
@@ -109,10 +144,12 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(const std::vector<SourceV
                                                        const Limits& limits) {
   auto impl = std::make_unique<Impl>();
   impl->limits = limits;
-  PARLEY_ASSIGN_OR_RETURN(impl->db,
-                          OpenInMemoryDatabase({.memory_limit = limits.memory_limit,
-                                                .threads = limits.threads,
-                                                .temp_directory = limits.temp_directory}));
+  // The spill folder is part of the configuration given at open, so lock_configuration below
+  // fixes it: generated SQL cannot point DuckDB's writes elsewhere.
+  PARLEY_ASSIGN_OR_RETURN(impl->spill, SpillDirectory::Create(limits.temp_directory));
+  PARLEY_ASSIGN_OR_RETURN(impl->db, OpenInMemoryDatabase({.memory_limit = limits.memory_limit,
+                                                          .threads = limits.threads,
+                                                          .temp_directory = impl->spill.path()}));
   duckdb_connection connection = impl->db.connection.get();
 
   std::set<std::string> paths;
@@ -270,22 +307,4 @@ absl::StatusOr<std::vector<ResultColumn>> Session::Describe(const std::string& v
   return columns;
 }
 
-std::string QuoteIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
-std::string QuoteString(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') quoted += '\'';
-    quoted += c;
-  }
-  return quoted + "'";
-}
-
-}  // namespace parley::exec
+}  // namespace parley::engine::duckdb

@@ -1,4 +1,4 @@
-#include "exec/engine.h"
+#include "engine/duckdb/session.h"
 
 #include <unistd.h>
 
@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "exec/duckdb_api.h"
+#include "engine/duckdb/duckdb_api.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace parley::exec {
+namespace parley::engine::duckdb {
 namespace {
 
 using ::testing::ElementsAre;
@@ -321,4 +321,4 @@ TEST(EngineQuoteTest, DoublesQuotes) {
 }
 
 }  // namespace
-}  // namespace parley::exec
+}  // namespace parley::engine::duckdb

@@ -1,0 +1,83 @@
+#include "engine/duckdb/duckdb_engine.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace parley::engine::duckdb {
+
+absl::Status CheckPinnedColumns(Session& session, const std::vector<SourceView>& views) {
+  for (const SourceView& view : views) {
+    if (view.pinned_columns.empty()) continue;
+    PARLEY_ASSIGN_OR_RETURN(std::vector<ResultColumn> live, session.Describe(view.name));
+    std::string prefix =
+        absl::StrCat("table '", view.name, "' no longer matches its pinned schema: ");
+    for (const ResultColumn& pinned : view.pinned_columns) {
+      const ResultColumn* now = nullptr;
+      for (const ResultColumn& column : live) {
+        if (absl::EqualsIgnoreCase(column.name, pinned.name)) now = &column;
+      }
+      if (now == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(prefix, "column '", pinned.name, "' is missing"));
+      }
+      if (now->type != pinned.type) {
+        return absl::FailedPreconditionError(absl::StrCat(prefix, "column '", pinned.name, "' was ",
+                                                          pinned.type, ", is now ", now->type));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+DuckDbEngine::DuckDbEngine(Options options) : options_(std::move(options)) {}
+DuckDbEngine::~DuckDbEngine() = default;
+
+std::unique_ptr<Session> DuckDbEngine::CheckOut(const std::vector<SourceView>& views) {
+  std::lock_guard lock(mutex_);
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if (it->views != views) continue;
+    std::unique_ptr<Session> session = std::move(it->session);
+    idle_.erase(it);
+    return session;
+  }
+  return nullptr;
+}
+
+void DuckDbEngine::CheckIn(std::vector<SourceView> views, std::unique_ptr<Session> session) {
+  std::unique_ptr<Session> evicted;  // closed after the lock is released
+  std::lock_guard lock(mutex_);
+  idle_.push_front(Idle{std::move(views), std::move(session)});
+  if (idle_.size() > options_.idle_sessions) {
+    evicted = std::move(idle_.back().session);
+    idle_.pop_back();
+  }
+}
+
+absl::StatusOr<ResultTable> DuckDbEngine::RunPlan(const Plan& plan, Stage& stage) {
+  // The files are read afresh by every query, so the pinned columns are checked every time. A
+  // reused session's views were bound to the files as they were; if a file changed shape they
+  // fail to bind, so the check is repeated once on a fresh session for a clear message.
+  std::unique_ptr<Session> session = CheckOut(plan.views);
+  bool reused = session != nullptr;
+  for (;;) {
+    if (session == nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(session, Session::Open(plan.views, options_.limits));
+      if (options_.on_session_opened) options_.on_session_opened();
+    }
+    absl::Status pinned = CheckPinnedColumns(*session, plan.views);
+    if (pinned.ok()) break;
+    session.reset();
+    if (!reused) return pinned;
+    reused = false;
+  }
+  stage = Stage::kQuery;
+  absl::StatusOr<ResultTable> result = session->Run(plan.sql);
+  if (!result.ok()) return result;  // the session is closed, never reused
+  CheckIn(plan.views, std::move(session));
+  return result;
+}
+
+}  // namespace parley::engine::duckdb

@@ -25,24 +25,30 @@ absl::Status RunFailure() {
 
 }  // namespace
 
-absl::StatusOr<exec::Session*> Service::Impl::SessionFor(const std::vector<exec::SourceView>& views,
-                                                         bool* reused) {
+absl::StatusOr<std::unique_ptr<exec::Session>> Service::Impl::AcquireSession(
+    const std::vector<exec::SourceView>& views, bool* reused) {
   *reused = false;
-  for (auto it = sessions.begin(); it != sessions.end(); ++it) {
-    if (it->views != views) continue;
-    sessions.splice(sessions.begin(), sessions, it);
-    *reused = true;
-    return sessions.front().session.get();
+  {
+    std::lock_guard<std::mutex> lock(sessions_mutex);
+    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+      if (it->views != views) continue;
+      std::unique_ptr<exec::Session> session = std::move(it->session);
+      sessions.erase(it);
+      *reused = true;
+      return session;
+    }
   }
+  // Opened outside the lock: opening takes ~20 ms and other threads' queries need not wait.
   PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
   if (options.on_session_opened) options.on_session_opened();
-  sessions.push_front(CachedSession{views, std::move(session)});
-  if (sessions.size() > kCachedSessions) sessions.pop_back();
-  return sessions.front().session.get();
+  return session;
 }
 
-void Service::Impl::DropSession(const exec::Session* session) {
-  sessions.remove_if([&](const CachedSession& cached) { return cached.session.get() == session; });
+void Service::Impl::ReleaseSession(std::vector<exec::SourceView> views,
+                                   std::unique_ptr<exec::Session> session) {
+  std::lock_guard<std::mutex> lock(sessions_mutex);
+  sessions.push_front(CachedSession{std::move(views), std::move(session)});
+  if (sessions.size() > kCachedSessions) sessions.pop_back();
 }
 
 absl::StatusOr<exec::ResultTable> Service::Impl::Execute(const QueryContext& context,
@@ -68,22 +74,24 @@ absl::StatusOr<exec::ResultTable> Service::Impl::Execute(const QueryContext& con
   // fail to bind, so the check is repeated once on a fresh session for a clear message.
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    PARLEY_ASSIGN_OR_RETURN(exec::Session * session, SessionFor(views, &reused));
+    PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<exec::Session> session, AcquireSession(views, &reused));
     absl::Status pinned = absl::OkStatus();
     for (const catalog::Table* table : touched) {
       pinned = connectors::CheckPinnedSchema(*session, *table);
       if (!pinned.ok()) break;
     }
     if (!pinned.ok()) {
-      DropSession(session);
+      // Dropped (not given back): its views no longer match the files.
       if (reused && attempt == 0) continue;
       return pinned;
     }
     absl::StatusOr<exec::ResultTable> result = session->Run(explanation.rendered_sql);
     if (!result.ok()) {
-      DropSession(session);
+      // A session that failed is dropped.
       if (ProtectsRows(explanation)) return RunFailure();
+      return result;
     }
+    ReleaseSession(std::move(views), std::move(session));
     return result;
   }
 }

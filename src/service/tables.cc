@@ -99,8 +99,7 @@ absl::Status Service::Impl::OwnershipRefusal(const std::string& location) {
 absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
                                           const std::vector<std::string>& files,
                                           const RegisteredFiles& registered,
-                                          const std::string& table,
-                                          const std::string& location) {
+                                          const std::string& table, const std::string& location) {
   for (const std::string& path : files) {
     for (const connectors::FileId& file : connectors::SourceFiles(path)) {
       bool others = false;
@@ -121,9 +120,10 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
   return absl::OkStatus();
 }
 
-absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& request) {
+absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   catalog::Table table;
   table.collaboration = request.collaboration;
   table.name = request.name;
@@ -172,21 +172,23 @@ absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& r
   return added;
 }
 
-absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const std::string& actor,
+absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const identity::Caller& caller,
                                                                  const std::string& collaboration) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   std::vector<TableView> views;
   for (const catalog::Table& table : tables) views.push_back(ViewOfTable(table, actor));
   return views;
 }
 
-absl::StatusOr<TableView> Service::Impl::ShowTable(const std::string& actor,
+absl::StatusOr<TableView> Service::Impl::ShowTable(const identity::Caller& caller,
                                                    const std::string& collaboration,
                                                    const std::string& table) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   for (const catalog::Table& record : tables) {
     if (record.name == table) return ViewOfTable(record, actor);

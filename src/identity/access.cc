@@ -7,16 +7,6 @@
 
 namespace parley::identity {
 
-std::string_view AuthenticationName(Authentication authentication) {
-  switch (authentication) {
-    case Authentication::kEmbedded:
-      return "embedded";
-    case Authentication::kToken:
-      return "token";
-  }
-  return "unknown";
-}
-
 const Membership* Room::Find(const std::string& member) const {
   for (const Membership& membership : members) {
     if (membership.name == member) return &membership;

@@ -67,11 +67,11 @@ enum class Action {
 
 // What an action is about; only the fields the action needs are read.
 struct Target {
-  std::string table;                   // kSetRule, kApproveTemplate, kRevokeTemplate
-  std::string table_owner;             // idem
-  std::string member;                  // kRemoveMember
-  int64_t query_id = 0;                // kReadResult
-  std::vector<std::string> receivers;  // kReadResult
+  std::string table = {};                   // kSetRule, kApproveTemplate, kRevokeTemplate
+  std::string table_owner = {};             // idem
+  std::string member = {};                  // kRemoveMember
+  int64_t query_id = 0;                     // kReadResult
+  std::vector<std::string> receivers = {};  // kReadResult
 };
 
 absl::Status Require(const Caller& caller, const Room& room, Action action,

@@ -21,7 +21,7 @@ absl::StatusOr<PolicyView> Service::Impl::Policy(const identity::Caller& caller,
     TablePolicy entry;
     entry.table = table.name;
     entry.owner = table.owner;
-    entry.columns = ViewOfTable(table, actor).columns;
+    entry.columns = ViewOfTable(table, caller).columns;
     const policy::Rule* rule = rules.RuleFor(table.name);
     if (rule != nullptr) entry.rule = *rule;
     table_rules.push_back({table.name, table.owner, rule});

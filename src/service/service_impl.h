@@ -63,8 +63,8 @@ class CatalogRules : public policy::RuleProvider {
 
 bool Receives(const std::vector<std::string>& receivers, const std::string& member);
 
-// What `member` sees of a table: metadata, and its location only if it owns the table.
-TableView ViewOfTable(const catalog::Table& table, const std::string& member);
+// What `caller` sees of a table: metadata, and its location only if it owns the table.
+TableView ViewOfTable(const catalog::Table& table, const identity::Caller& caller);
 
 // A collaboration as the access rules see it (collaborations.cc).
 identity::Room RoomOf(const catalog::Collaboration& collaboration);

@@ -30,12 +30,12 @@ const sql::TableSchema* internal::CatalogSchemas::FindTable(std::string_view nam
   return nullptr;
 }
 
-TableView internal::ViewOfTable(const catalog::Table& table, const std::string& actor) {
+TableView internal::ViewOfTable(const catalog::Table& table, const identity::Caller& caller) {
   TableView view;
   view.name = table.name;
   view.owner = table.owner;
   view.kind = catalog::SourceKindName(table.kind);
-  if (table.owner == actor) view.location = table.location;
+  if (identity::SeesLocation(caller, table.owner)) view.location = table.location;
   for (const std::string& column : table.allowed_columns) {
     for (const catalog::Column& pinned : table.source_schema) {
       if (pinned.name == column) view.columns.push_back(pinned);
@@ -123,7 +123,7 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
 absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
-  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kAddTable));
   catalog::Table table;
   table.collaboration = request.collaboration;
   table.name = request.name;
@@ -174,24 +174,22 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
 
 absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const identity::Caller& caller,
                                                                  const std::string& collaboration) {
-  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   std::vector<TableView> views;
-  for (const catalog::Table& table : tables) views.push_back(ViewOfTable(table, actor));
+  for (const catalog::Table& table : tables) views.push_back(ViewOfTable(table, caller));
   return views;
 }
 
 absl::StatusOr<TableView> Service::Impl::ShowTable(const identity::Caller& caller,
                                                    const std::string& collaboration,
                                                    const std::string& table) {
-  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   for (const catalog::Table& record : tables) {
-    if (record.name == table) return ViewOfTable(record, actor);
+    if (record.name == table) return ViewOfTable(record, caller);
   }
   return absl::NotFoundError(
       absl::StrCat("table '", table, "' not found in collaboration '", collaboration, "'"));

@@ -174,7 +174,7 @@ absl::StatusOr<std::string> Service::Impl::CreateTemplate(const identity::Caller
                                                           const NewTemplate& request) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
-  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kCreateTemplate));
   if (request.name.empty() || request.name.size() > 200) {
     return absl::InvalidArgumentError("a template needs a name of 1 to 200 characters");
   }

@@ -125,16 +125,19 @@ absl::StatusOr<std::unique_ptr<service::Service>> Prepare(const std::string& dat
   std::string home = data + "/home";
   fs::remove_all(home);
   PARLEY_ASSIGN_OR_RETURN(auto service, service::Service::Open(home, {}));
-  PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(
-      "retailer", {.name = "bench", .creator_can_query = false, .creator_can_receive = false}));
-  PARLEY_RETURN_IF_ERROR(service->AddMember(
-      "retailer", "bench", {"supplier", true, true, catalog::MemberStatus::kActive}));
+  PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(identity::Caller::Embedded("retailer"),
+                                                      {.name = "bench", .creator_abilities = {}}));
   PARLEY_RETURN_IF_ERROR(
-      service->AddTable("retailer", {"bench", "retail", data + "/retail.parquet", {}}));
-  PARLEY_RETURN_IF_ERROR(
-      service->AddTable("supplier", {"bench", "loyalty", data + "/loyalty.parquet", {}}));
-  PARLEY_RETURN_IF_ERROR(service->SetRule("retailer", "bench", "retail", cli::kDemoRetailRule));
-  PARLEY_RETURN_IF_ERROR(service->SetRule("supplier", "bench", "loyalty", cli::kDemoLoyaltyRule));
+      service->AddMember(identity::Caller::Embedded("retailer"), "bench",
+                         {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+  PARLEY_RETURN_IF_ERROR(service->AddTable(identity::Caller::Embedded("retailer"),
+                                           {"bench", "retail", data + "/retail.parquet", {}}));
+  PARLEY_RETURN_IF_ERROR(service->AddTable(identity::Caller::Embedded("supplier"),
+                                           {"bench", "loyalty", data + "/loyalty.parquet", {}}));
+  PARLEY_RETURN_IF_ERROR(service->SetRule(identity::Caller::Embedded("retailer"), "bench", "retail",
+                                          cli::kDemoRetailRule));
+  PARLEY_RETURN_IF_ERROR(service->SetRule(identity::Caller::Embedded("supplier"), "bench",
+                                          "loyalty", cli::kDemoLoyaltyRule));
   return service;
 }
 
@@ -256,7 +259,8 @@ int Main(int argc, char** argv) {
     // One warm-up of each, then `runs` interleaved rounds.
     for (int round = -1; round < runs; ++round) {
       auto start = Clock::now();
-      auto outcome = (*service)->Run("supplier", "bench", kCampaign, {});
+      auto outcome =
+          (*service)->Run(identity::Caller::Embedded("supplier"), "bench", kCampaign, {});
       if (!outcome.ok()) return Fail(outcome.status());
       double parley_seconds = SecondsSince(start);
       parley_rows = static_cast<size_t>(outcome->row_count.value_or(0));
@@ -298,7 +302,7 @@ int Main(int argc, char** argv) {
     size_t fan_rows = 0;
     for (int round = -1; round < runs; ++round) {
       auto start = Clock::now();
-      auto outcome = (*service)->Run("supplier", "bench", kFanOut, {});
+      auto outcome = (*service)->Run(identity::Caller::Embedded("supplier"), "bench", kFanOut, {});
       if (!outcome.ok()) return Fail(outcome.status());
       double parley_seconds = SecondsSince(start);
       fan_rows = static_cast<size_t>(outcome->row_count.value_or(0));

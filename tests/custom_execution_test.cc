@@ -86,14 +86,26 @@ class CustomExecutionTest : public testing::TestWithParam<const char*> {
     service_ = service::Service::Open((*dir_ / "home").string(), {}).value().release();
     service::NewCollaboration room;
     room.name = "room";
-    ASSERT_TRUE(service_->CreateCollaboration("retailer", room).ok());
-    ASSERT_TRUE(service_->AddMember("retailer", "room", {"analyst", true, true}).ok());
-    ASSERT_TRUE(service_->AddTable("retailer", {"room", "retail", Path("retail.csv"), {}}).ok());
-    ASSERT_TRUE(service_->AddTable("retailer", {"room", "loyalty", Path("loyalty.csv"), {}}).ok());
+    ASSERT_TRUE(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), room).ok());
+    ASSERT_TRUE(
+        service_
+            ->AddMember(identity::Caller::Embedded("retailer"), "room",
+                        {"analyst", {identity::Ability::kQuery, identity::Ability::kReceive}})
+            .ok());
+    ASSERT_TRUE(service_
+                    ->AddTable(identity::Caller::Embedded("retailer"),
+                               {"room", "retail", Path("retail.csv"), {}})
+                    .ok());
+    ASSERT_TRUE(service_
+                    ->AddTable(identity::Caller::Embedded("retailer"),
+                               {"room", "loyalty", Path("loyalty.csv"), {}})
+                    .ok());
     const char* rule =
         R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["analyst"]})";
-    ASSERT_TRUE(service_->SetRule("retailer", "room", "retail", rule).ok());
-    ASSERT_TRUE(service_->SetRule("retailer", "room", "loyalty", rule).ok());
+    ASSERT_TRUE(
+        service_->SetRule(identity::Caller::Embedded("retailer"), "room", "retail", rule).ok());
+    ASSERT_TRUE(
+        service_->SetRule(identity::Caller::Embedded("retailer"), "room", "loyalty", rule).ok());
 
     // The oracle: plain views over the same files, no Parley in between.
     auto view = [](const char* name) {
@@ -142,7 +154,7 @@ engine::duckdb::Session* CustomExecutionTest::oracle_ = nullptr;
 
 TEST_P(CustomExecutionTest, SameRowsAsDuckDb) {
   std::string sql = GetParam();
-  auto outcome = service_->Run("analyst", "room", sql, {});
+  auto outcome = service_->Run(identity::Caller::Embedded("analyst"), "room", sql, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   ASSERT_TRUE(outcome->explanation.verdict.allowed())
       << policy::FormatViolations(outcome->explanation.verdict.violations);

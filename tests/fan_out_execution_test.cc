@@ -215,13 +215,20 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
     service_ = service::Service::Open((*dir_ / "home").string(), {}).value().release();
     service::NewCollaboration room;
     room.name = "room";
-    ASSERT_TRUE(service_->CreateCollaboration("retailer", room).ok());
-    ASSERT_TRUE(service_->AddMember("retailer", "room", {"supplier", true, true}).ok());
-    ASSERT_TRUE(service_->AddMember("retailer", "room", {"publisher", false, false}).ok());
+    ASSERT_TRUE(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), room).ok());
+    ASSERT_TRUE(
+        service_
+            ->AddMember(identity::Caller::Embedded("retailer"), "room",
+                        {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}})
+            .ok());
+    ASSERT_TRUE(
+        service_->AddMember(identity::Caller::Embedded("retailer"), "room", {"publisher", {}})
+            .ok());
     auto add = [](const char* owner, const char* name, const char* file, std::string rule) {
-      absl::Status added = service_->AddTable(owner, {"room", name, Path(file), {}});
+      absl::Status added =
+          service_->AddTable(identity::Caller::Embedded(owner), {"room", name, Path(file), {}});
       ASSERT_TRUE(added.ok()) << name << ": " << added;
-      absl::Status set = service_->SetRule(owner, "room", name, rule);
+      absl::Status set = service_->SetRule(identity::Caller::Embedded(owner), "room", name, rule);
       ASSERT_TRUE(set.ok()) << name << ": " << set;
     };
     auto opted_out = [](std::string rule) {
@@ -280,7 +287,7 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
   static absl::StatusOr<engine::ResultTable> RunAsSupplier(const std::string& sql,
                                                            std::string* rendered = nullptr) {
     PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
-                            service_->Run("supplier", "room", sql, {}));
+                            service_->Run(identity::Caller::Embedded("supplier"), "room", sql, {}));
     if (!outcome.explanation.verdict.allowed()) {
       return absl::PermissionDeniedError(
           policy::FormatViolations(outcome.explanation.verdict.violations));

@@ -252,33 +252,38 @@ class NeighbouringDatasetTest : public testing::TestWithParam<std::string> {
     service::NewCollaboration room;
     room.name = "room";
     auto ok = [](const absl::Status& status) { EXPECT_TRUE(status.ok()) << status; };
-    ok(service->CreateCollaboration("retailer", room));
-    ok(service->AddMember("retailer", "room", {"supplier", true, true}));
+    ok(service->CreateCollaboration(identity::Caller::Embedded("retailer"), room));
+    ok(service->AddMember(identity::Caller::Embedded("retailer"), "room",
+                          {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
     auto path = [&](const char* name) {
       return (home / "data" / absl::StrCat(name, ".parquet")).string();
     };
-    ok(service->AddTable("retailer", {"room", "retail", path("retail"), {}}));
-    ok(service->AddTable("retailer", {"room", "contacts", path("contacts"), {}}));
-    ok(service->AddTable("supplier", {"room", "probe", path("probe"), {}}));
-    ok(service->AddTable("supplier", {"room", "leads", path("leads"), {}}));
+    ok(service->AddTable(identity::Caller::Embedded("retailer"),
+                         {"room", "retail", path("retail"), {}}));
+    ok(service->AddTable(identity::Caller::Embedded("retailer"),
+                         {"room", "contacts", path("contacts"), {}}));
+    ok(service->AddTable(identity::Caller::Embedded("supplier"),
+                         {"room", "probe", path("probe"), {}}));
+    ok(service->AddTable(identity::Caller::Embedded("supplier"),
+                         {"room", "leads", path("leads"), {}}));
     ok(service->SetRule(
-        "retailer", "room", "retail",
+        identity::Caller::Embedded("retailer"), "room", "retail",
         R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]}, {"columns": ["spend", "wide", "fraction"], "functions": ["SUM", "AVG"]}], "join_columns": ["hashed_email"], "join_required": "query_runner", "allowed_join_operators": ["AND"], "dimension_columns": ["region", "age_band", "note", "day", "score", "amount", "big", "ratio"], "scalar_functions": ["ABS", "ROUND", "CAST", "CASE", "COALESCE", "SQRT", "LN", "UPPER"], "output_constraints": [{"column": "household_id", "minimum": 3, "type": "count_distinct"}]})"));
     ok(service->SetRule(
-        "supplier", "room", "probe",
+        identity::Caller::Embedded("supplier"), "room", "probe",
         R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["weight"], "functions": ["SUM", "AVG"]}, {"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]}], "join_columns": ["hashed_email"], "dimension_columns": ["tag", "pscore"], "scalar_functions": ["ABS", "ROUND", "CAST", "CASE", "COALESCE", "SQRT", "LN", "UPPER"], "output_constraints": [{"column": "hashed_email", "minimum": 2, "type": "count_distinct"}]})"));
     ok(service->SetRule(
-        "retailer", "room", "contacts",
+        identity::Caller::Embedded("retailer"), "room", "contacts",
         R"({"kind": "list", "join_columns": ["hashed_email"], "list_columns": ["segment", "level", "code"]})"));
     ok(service->SetRule(
-        "supplier", "room", "leads",
+        identity::Caller::Embedded("supplier"), "room", "leads",
         R"({"kind": "list", "join_columns": ["hashed_email"], "list_columns": ["campaign"]})"));
     return service;
   }
 
   // What the runner sees: rows (sorted unless ordered), or the error with its code and message.
   static std::string Outcome(service::Service& service, const std::string& sql, bool* rows) {
-    auto outcome = service.Run("supplier", "room", sql, {});
+    auto outcome = service.Run(identity::Caller::Embedded("supplier"), "room", sql, {});
     *rows = false;
     if (!outcome.ok()) {
       return absl::StrCat("error ", absl::StatusCodeToString(outcome.status().code()), ": ",
@@ -368,7 +373,7 @@ TEST_F(RunFailureTest, IsOneFixedMessageInTheOutcomeAndTheRecord) {
   for (auto& [name, service] : *services_) {
     bool ignored = false;
     EXPECT_EQ(Outcome(*service, sql, &ignored), expected) << name;
-    auto records = service->ListQueries("supplier", "room");
+    auto records = service->ListQueries(identity::Caller::Embedded("supplier"), "room");
     ASSERT_TRUE(records.ok()) << records.status();
     ASSERT_FALSE(records->empty());
     const service::QueryView* last = &records->front();

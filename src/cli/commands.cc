@@ -24,6 +24,8 @@
 #include "cli/output.h"
 #include "engine/engine.h"
 #include "engine/result_writer.h"
+#include "identity/ability.h"
+#include "identity/caller.h"
 #include "service/service.h"
 
 namespace parley::cli {
@@ -90,14 +92,12 @@ std::vector<std::string> SplitList(const std::string& text) {
   return items;
 }
 
-absl::StatusOr<catalog::Member> MemberWithAbilities(const std::string& name,
-                                                    const std::string& abilities) {
-  catalog::Member member{name, false, false, catalog::MemberStatus::kActive};
+absl::StatusOr<service::NewMember> MemberWithAbilities(const std::string& name,
+                                                       const std::string& abilities) {
+  service::NewMember member{name, {}};
   for (const std::string& ability : SplitList(abilities)) {
-    if (ability == "query") {
-      member.can_query = true;
-    } else if (ability == "receive") {
-      member.can_receive = true;
+    if (std::optional<identity::Ability> known = identity::ParseAbility(ability)) {
+      member.abilities.Add(*known);
     } else if (ability != "none") {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown ability '", ability, "' (expected query, receive or none)"));
@@ -209,6 +209,9 @@ class Cli {
     return options;
   }
 
+  // Embedded mode: the member named by --as, trusted by design (see identity/caller.h).
+  identity::Caller Caller() const { return identity::Caller::Embedded(globals_.as); }
+
   absl::StatusOr<std::unique_ptr<service::Service>> OpenService() {
     return service::Service::Open(globals_.home, ServiceOptions());
   }
@@ -228,9 +231,8 @@ class Cli {
       if (!service.ok()) return Fail(service.status());
       auto creator = MemberWithAbilities(globals_.as, abilities_);
       if (!creator.ok()) return Fail(creator.status());
-      new_collaboration_.creator_can_query = creator->can_query;
-      new_collaboration_.creator_can_receive = creator->can_receive;
-      absl::Status status = (*service)->CreateCollaboration(globals_.as, new_collaboration_);
+      new_collaboration_.creator_abilities = creator->abilities;
+      absl::Status status = (*service)->CreateCollaboration(Caller(), new_collaboration_);
       if (!status.ok()) return Fail(status);
       std::cout << "created collaboration " << new_collaboration_.name << " (creator "
                 << globals_.as << ")\n";
@@ -241,7 +243,7 @@ class Cli {
     Add(list, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto collaborations = (*service)->ListCollaborations(globals_.as);
+      auto collaborations = (*service)->ListCollaborations(Caller());
       if (!collaborations.ok()) return Fail(collaborations.status());
       for (const catalog::Collaboration& c : *collaborations) {
         std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
@@ -255,7 +257,7 @@ class Cli {
     Add(show, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto collaboration = (*service)->ShowCollaboration(globals_.as, globals_.collaboration);
+      auto collaboration = (*service)->ShowCollaboration(Caller(), globals_.collaboration);
       if (!collaboration.ok()) return Fail(collaboration.status());
       PrintCollaboration(std::cout, *collaboration);
       return 0;
@@ -273,9 +275,9 @@ class Cli {
       if (!service.ok()) return Fail(service.status());
       auto member = MemberWithAbilities(member_name_, member_abilities_);
       if (!member.ok()) return Fail(member.status());
-      absl::Status status = (*service)->AddMember(globals_.as, globals_.collaboration, *member);
+      absl::Status status = (*service)->AddMember(Caller(), globals_.collaboration, *member);
       if (!status.ok()) return Fail(status);
-      std::cout << "added member " << member->name << " (abilities " << Abilities(*member)
+      std::cout << "added member " << member->name << " (abilities " << Abilities(member->abilities)
                 << ") to " << globals_.collaboration << "\n";
       return 0;
     });
@@ -287,7 +289,7 @@ class Cli {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
       absl::Status status =
-          (*service)->RemoveMember(globals_.as, globals_.collaboration, member_name_);
+          (*service)->RemoveMember(Caller(), globals_.collaboration, member_name_);
       if (!status.ok()) return Fail(status);
       std::cout << "removed member " << member_name_ << " from " << globals_.collaboration
                 << "; its tables can no longer be queried\n";
@@ -299,7 +301,7 @@ class Cli {
     Add(leave, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      absl::Status status = (*service)->Leave(globals_.as, globals_.collaboration);
+      absl::Status status = (*service)->Leave(Caller(), globals_.collaboration);
       if (!status.ok()) return Fail(status);
       std::cout << globals_.as << " left " << globals_.collaboration
                 << "; its tables can no longer be queried\n";
@@ -320,9 +322,9 @@ class Cli {
       if (!service.ok()) return Fail(service.status());
       new_table_.collaboration = globals_.collaboration;
       new_table_.columns = SplitList(table_columns_);
-      absl::Status status = (*service)->AddTable(globals_.as, new_table_);
+      absl::Status status = (*service)->AddTable(Caller(), new_table_);
       if (!status.ok()) return Fail(status);
-      auto table = (*service)->ShowTable(globals_.as, globals_.collaboration, new_table_.name);
+      auto table = (*service)->ShowTable(Caller(), globals_.collaboration, new_table_.name);
       if (!table.ok()) return Fail(table.status());
       std::cout << "added ";
       PrintTable(std::cout, *table);
@@ -334,7 +336,7 @@ class Cli {
     Add(list, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto tables = (*service)->ListTables(globals_.as, globals_.collaboration);
+      auto tables = (*service)->ListTables(Caller(), globals_.collaboration);
       if (!tables.ok()) return Fail(tables.status());
       for (const service::TableView& table : *tables) {
         std::string rule = "no rule";
@@ -351,7 +353,7 @@ class Cli {
     Add(show, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto table = (*service)->ShowTable(globals_.as, globals_.collaboration, new_table_.name);
+      auto table = (*service)->ShowTable(Caller(), globals_.collaboration, new_table_.name);
       if (!table.ok()) return Fail(table.status());
       PrintTable(std::cout, *table);
       return 0;
@@ -379,7 +381,7 @@ class Cli {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
       absl::Status status =
-          (*service)->SetRule(globals_.as, globals_.collaboration, rule_table_, document);
+          (*service)->SetRule(Caller(), globals_.collaboration, rule_table_, document);
       if (!status.ok()) return Fail(status);
       std::cout << "rule set on table " << rule_table_ << "\n";
       return 0;
@@ -457,8 +459,7 @@ class Cli {
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto explanation =
-          (*service)->Explain(globals_.as, globals_.collaboration, *text, receivers_);
+      auto explanation = (*service)->Explain(Caller(), globals_.collaboration, *text, receivers_);
       if (!explanation.ok()) return Fail(explanation.status());
       PrintExplanation(std::cout, *explanation);
       return explanation->verdict.allowed() ? 0 : kExitRejected;
@@ -477,7 +478,7 @@ class Cli {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
       CancelQueriesOnInterrupt();
-      return Report((*service)->Run(globals_.as, globals_.collaboration, *text, receivers_));
+      return Report((*service)->Run(Caller(), globals_.collaboration, *text, receivers_));
     });
 
     auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
@@ -488,7 +489,7 @@ class Cli {
       if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto table = (*service)->Result(globals_.as, globals_.collaboration, query_id_);
+      auto table = (*service)->Result(Caller(), globals_.collaboration, query_id_);
       if (!table.ok()) return Fail(table.status());
       return WriteOrPrint(*table);
     });
@@ -498,7 +499,7 @@ class Cli {
     Add(list, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto queries = (*service)->ListQueries(globals_.as, globals_.collaboration);
+      auto queries = (*service)->ListQueries(Caller(), globals_.collaboration);
       if (!queries.ok()) return Fail(queries.status());
       for (const service::QueryView& q : *queries) PrintQueryLine(std::cout, q);
       return 0;
@@ -510,7 +511,7 @@ class Cli {
     Add(log, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto queries = (*service)->QueryLog(globals_.as, globals_.collaboration);
+      auto queries = (*service)->QueryLog(Caller(), globals_.collaboration);
       if (!queries.ok()) return Fail(queries.status());
       if (queries->empty()) {
         std::cout << "no logged query touched a table of " << globals_.as << "\n";
@@ -561,9 +562,9 @@ class Cli {
       new_template_.collaboration = globals_.collaboration;
       new_template_.sql = *text;
       new_template_.parameter_specs = parameter_flags_;
-      auto id = (*service)->CreateTemplate(globals_.as, new_template_);
+      auto id = (*service)->CreateTemplate(Caller(), new_template_);
       if (!id.ok()) return Fail(id.status());
-      auto view = (*service)->ShowTemplate(globals_.as, globals_.collaboration, *id);
+      auto view = (*service)->ShowTemplate(Caller(), globals_.collaboration, *id);
       if (!view.ok()) return Fail(view.status());
       std::cout << *id << "\n" << TemplateSummary(*view) << "\n";
       return 0;
@@ -576,7 +577,7 @@ class Cli {
     Add(show, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto view = (*service)->ShowTemplate(globals_.as, globals_.collaboration, template_id_);
+      auto view = (*service)->ShowTemplate(Caller(), globals_.collaboration, template_id_);
       if (!view.ok()) return Fail(view.status());
       PrintTemplate(std::cout, *view);
       return 0;
@@ -587,14 +588,14 @@ class Cli {
     Add(list, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto views = (*service)->ListTemplates(globals_.as, globals_.collaboration);
+      auto views = (*service)->ListTemplates(Caller(), globals_.collaboration);
       if (!views.ok()) return Fail(views.status());
       for (const service::TemplateView& view : *views) PrintTemplateLine(std::cout, view);
       return 0;
     });
 
     // approve and revoke: the owner of a table with a custom rule changes its allowed_analyses.
-    using Change = absl::Status (service::Service::*)(const std::string&, const std::string&,
+    using Change = absl::Status (service::Service::*)(const identity::Caller&, const std::string&,
                                                       const std::string&, const std::string&);
     struct Approval {
       const char* name;
@@ -615,10 +616,10 @@ class Cli {
       Add(command, [this, approval] {
         auto service = OpenService();
         if (!service.ok()) return Fail(service.status());
-        absl::Status status = ((**service).*approval.change)(globals_.as, globals_.collaboration,
+        absl::Status status = ((**service).*approval.change)(Caller(), globals_.collaboration,
                                                              template_id_, template_table_);
         if (!status.ok()) return Fail(status);
-        auto view = (*service)->ShowTemplate(globals_.as, globals_.collaboration, template_id_);
+        auto view = (*service)->ShowTemplate(Caller(), globals_.collaboration, template_id_);
         if (!view.ok()) return Fail(view.status());
         std::cout << approval.done << " template " << ShortId(view->id) << " for table "
                   << template_table_ << "\n"
@@ -642,8 +643,8 @@ class Cli {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
       CancelQueriesOnInterrupt();
-      return Report((*service)->RunTemplate(globals_.as, globals_.collaboration, template_id_,
-                                            *values, receivers_));
+      return Report((*service)->RunTemplate(Caller(), globals_.collaboration, template_id_, *values,
+                                            receivers_));
     });
   }
 
@@ -654,11 +655,11 @@ class Cli {
     Add(policy, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto view = (*service)->Policy(globals_.as, globals_.collaboration);
+      auto view = (*service)->Policy(Caller(), globals_.collaboration);
       if (!view.ok()) return Fail(view.status());
       // Names for the templates the custom rules approve; the ids alone still say which.
       std::map<std::string, std::string> names;
-      auto templates = (*service)->ListTemplates(globals_.as, globals_.collaboration);
+      auto templates = (*service)->ListTemplates(Caller(), globals_.collaboration);
       if (templates.ok()) {
         for (const service::TemplateView& t : *templates) names[t.id] = t.name;
       }
@@ -674,7 +675,7 @@ class Cli {
     Add(list, [this] {
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
-      auto entries = (*service)->ListAudit(globals_.as, globals_.collaboration);
+      auto entries = (*service)->ListAudit(Caller(), globals_.collaboration);
       if (!entries.ok()) return Fail(entries.status());
       for (const catalog::AuditEntry& e : *entries) {
         std::cout << e.seq << "  " << FormatTime(e.time) << "  " << e.actor << "  " << e.action
@@ -724,7 +725,7 @@ class Cli {
             return 0;
           }
           auto verification =
-              (*service)->VerifyAudit(globals_.as, globals_.collaboration, expected_head_);
+              (*service)->VerifyAudit(Caller(), globals_.collaboration, expected_head_);
           if (!verification.ok()) return Fail(verification.status());
           if (!verification->ok) {
             std::cout << "audit log of " << globals_.collaboration

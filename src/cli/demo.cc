@@ -179,42 +179,51 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   PARLEY_RETURN_IF_ERROR(GenerateDemoData(options, data));
   Step(out, kRetailer, "creates the collaboration and invites the supplier");
   PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(
-      kRetailer, {.name = kCollaboration,
-                  .description = "joint ad campaign: shared households by segment",
-                  .creator_can_query = false,
-                  .creator_can_receive = false}));
-  PARLEY_RETURN_IF_ERROR(service->AddMember(
-      kRetailer, kCollaboration, {kSupplier, true, true, catalog::MemberStatus::kActive}));
+      identity::Caller::Embedded(kRetailer),
+      {.name = kCollaboration,
+       .description = "joint ad campaign: shared households by segment",
+       .creator_abilities = {}}));
+  PARLEY_RETURN_IF_ERROR(
+      service->AddMember(identity::Caller::Embedded(kRetailer), kCollaboration,
+                         {kSupplier, {identity::Ability::kQuery, identity::Ability::kReceive}}));
 
   Step(out, kRetailer, "adds its audience graph with an aggregation rule");
   PARLEY_RETURN_IF_ERROR(service->AddTable(
-      kRetailer, {kCollaboration, "retail", (fs::path(data) / "retail.parquet").string(), {}}));
-  PARLEY_RETURN_IF_ERROR(service->SetRule(kRetailer, kCollaboration, "retail", kDemoRetailRule));
+      identity::Caller::Embedded(kRetailer),
+      {kCollaboration, "retail", (fs::path(data) / "retail.parquet").string(), {}}));
+  PARLEY_RETURN_IF_ERROR(service->SetRule(identity::Caller::Embedded(kRetailer), kCollaboration,
+                                          "retail", kDemoRetailRule));
 
   Step(out, kSupplier, "adds its loyalty table with its own rule");
   PARLEY_RETURN_IF_ERROR(service->AddTable(
-      kSupplier, {kCollaboration, "loyalty", (fs::path(data) / "loyalty.parquet").string(), {}}));
-  PARLEY_RETURN_IF_ERROR(service->SetRule(kSupplier, kCollaboration, "loyalty", kDemoLoyaltyRule));
+      identity::Caller::Embedded(kSupplier),
+      {kCollaboration, "loyalty", (fs::path(data) / "loyalty.parquet").string(), {}}));
+  PARLEY_RETURN_IF_ERROR(service->SetRule(identity::Caller::Embedded(kSupplier), kCollaboration,
+                                          "loyalty", kDemoLoyaltyRule));
 
   Step(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");
-  PARLEY_ASSIGN_OR_RETURN(service::TableView retail,
-                          service->ShowTable(kSupplier, kCollaboration, "retail"));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::TableView retail,
+      service->ShowTable(identity::Caller::Embedded(kSupplier), kCollaboration, "retail"));
   PrintTable(out, retail);
 
   Step(out, kSupplier, "runs the campaign query");
   out << kCampaignQuery << "\n\n";
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome campaign,
-                          service->Run(kSupplier, kCollaboration, kCampaignQuery, {}));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome campaign,
+      service->Run(identity::Caller::Embedded(kSupplier), kCollaboration, kCampaignQuery, {}));
   if (!campaign.explanation.verdict.allowed() || !campaign.result) {
     return absl::InternalError("the demo's campaign query was not allowed");
   }
   out << engine::FormatTable(*campaign.result);
   out << "(segments with fewer than 100 shared households are suppressed by the retailer's rule)\n";
 
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome total,
-                          service->Run(kSupplier, kCollaboration, kTotalQuery, {}));
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome by_age,
-                          service->Run(kSupplier, kCollaboration, kByAgeQuery, {}));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome total,
+      service->Run(identity::Caller::Embedded(kSupplier), kCollaboration, kTotalQuery, {}));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome by_age,
+      service->Run(identity::Caller::Embedded(kSupplier), kCollaboration, kByAgeQuery, {}));
   if (total.result && !total.result->rows.empty() && total.result->rows[0][0]) {
     out << "\n"
         << WithThousands(std::stoll(*total.result->rows[0][0])) << " households can be targeted\n";
@@ -233,8 +242,9 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
 
   Step(out, kSupplier, "tries to pull the shared customers' hashed e-mails");
   out << kRejectedQuery << "\n\n";
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome rejected,
-                          service->Run(kSupplier, kCollaboration, kRejectedQuery, {}));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome rejected,
+      service->Run(identity::Caller::Embedded(kSupplier), kCollaboration, kRejectedQuery, {}));
   PrintRejection(out, rejected.explanation);
 
   PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification audit, service->VerifyAudit());

@@ -116,11 +116,16 @@ void PrintCustomRule(std::ostream& out, const policy::CustomRule& rule,
 
 }  // namespace
 
-std::string Abilities(const catalog::Member& member) {
+std::string Abilities(const identity::AbilitySet& set) {
   std::vector<std::string> abilities;
-  if (member.can_query) abilities.push_back("query");
-  if (member.can_receive) abilities.push_back("receive");
+  for (identity::Ability ability : identity::kAllAbilities) {
+    if (set.Has(ability)) abilities.push_back(std::string(identity::AbilityName(ability)));
+  }
   return abilities.empty() ? "none" : absl::StrJoin(abilities, ",");
+}
+
+std::string Abilities(const catalog::Member& member) {
+  return Abilities(identity::AbilitySet::FromFlags(member.can_query, member.can_receive));
 }
 
 std::string RuleKindOf(const std::string& rule_json) {
@@ -306,12 +311,9 @@ void PrintRunSummary(std::ostream& out, const service::QueryOutcome& outcome) {
 void PrintPolicy(std::ostream& out, const std::string& collaboration,
                  const service::PolicyView& policy,
                  const std::map<std::string, std::string>& template_names) {
-  std::vector<std::string> abilities;
-  if (policy.can_query) abilities.push_back("query");
-  if (policy.can_receive) abilities.push_back("receive");
   out << "policy for " << policy.member << " in collaboration " << collaboration << "\n";
-  out << "  abilities: " << (abilities.empty() ? "none" : absl::StrJoin(abilities, ",")) << "\n";
-  if (!policy.can_query) {
+  out << "  abilities: " << Abilities(policy.abilities) << "\n";
+  if (!policy.abilities.Has(identity::Ability::kQuery)) {
     out << "  (without the query ability you may not run queries or templates yourself)\n";
   }
   out << "  tables:\n";

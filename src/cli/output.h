@@ -17,6 +17,7 @@ void PrintExplanation(std::ostream& out, const service::Explanation& explanation
 // "query rejected: N violation(s)" and the numbered violations.
 void PrintRejection(std::ostream& out, const service::Explanation& explanation);
 std::string Abilities(const catalog::Member& member);
+std::string Abilities(const identity::AbilitySet& abilities);  // "query,receive" or "none"
 // "aggregation", "list", ... from a stored (canonical) rule document.
 std::string RuleKindOf(const std::string& rule_json);
 

@@ -34,9 +34,10 @@ void RedactLegacyOutcome(catalog::AuditEntry& entry,
 }  // namespace
 
 absl::StatusOr<std::vector<catalog::AuditEntry>> Service::Impl::ListAudit(
-    const std::string& actor, const std::string& collaboration) {
+    const identity::Caller& caller, const std::string& collaboration) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_RETURN_IF_ERROR(MarkKilledRuns());
   PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::AuditEntry> entries,
                           store->ListAudit(collaboration));
@@ -48,9 +49,10 @@ absl::StatusOr<std::vector<catalog::AuditEntry>> Service::Impl::ListAudit(
 }
 
 absl::StatusOr<catalog::AuditVerification> Service::Impl::VerifyAudit(
-    const std::string& actor, const std::string& collaboration, const std::string& expected_head) {
+    const identity::Caller& caller, const std::string& collaboration,
+    const std::string& expected_head) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   std::string expected = absl::AsciiStrToLower(expected_head);
   if (!expected.empty() && (expected.size() != 64 ||
                             expected.find_first_not_of("0123456789abcdef") != std::string::npos)) {

@@ -23,13 +23,6 @@ using namespace internal;
 
 namespace {
 
-std::string Abilities(const catalog::Member& member) {
-  std::vector<std::string> abilities;
-  if (member.can_query) abilities.push_back("query");
-  if (member.can_receive) abilities.push_back("receive");
-  return abilities.empty() ? "none" : absl::StrJoin(abilities, ", ");
-}
-
 // The tables of `tables` whose names the text of a query that did not parse or bind mentions as
 // a word (case-insensitively, quoted or not): a best guess at what it meant to read, so that the
 // owners of those tables see the attempt in their query logs.
@@ -61,17 +54,15 @@ int64_t internal::MicrosSince(std::chrono::steady_clock::time_point start) {
 }
 
 absl::StatusOr<Service::Impl::QueryContext> Service::Impl::LoadQueryContext(
-    const std::string& actor, const std::string& collaboration) {
+    const identity::Caller& caller, const std::string& collaboration) {
   QueryContext context;
   PARLEY_ASSIGN_OR_RETURN(catalog::PolicySnapshot snapshot,
                           store->GetPolicySnapshot(collaboration));
   context.collaboration = std::move(snapshot.collaboration);
   context.policy_digest = std::move(snapshot.digest);
-  PARLEY_ASSIGN_OR_RETURN(context.member, ActiveMember(context.collaboration, actor));
-  if (!context.member.can_query) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("member '", actor, "' does not have the 'query' ability in collaboration '",
-                     collaboration, "' (abilities: ", Abilities(context.member), ")"));
+  PARLEY_RETURN_IF_ERROR(Require(caller, context.collaboration, identity::Action::kQuery));
+  for (const catalog::Member& member : context.collaboration.members) {
+    if (member.name == caller.member()) context.member = member;
   }
   context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
   return context;
@@ -130,49 +121,23 @@ absl::Status Service::Impl::RecordRejection(const QueryContext& context, const R
 }
 
 absl::StatusOr<std::vector<std::string>> Service::Impl::ValidateReceivers(
-    const QueryContext& context, std::vector<std::string> receivers) {
-  if (receivers.empty()) {
-    if (!context.member.can_receive) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "member '", context.member.name,
-          "' cannot receive results; name a receiver with the 'receive' ability (--receiver)"));
-    }
-    receivers.push_back(context.member.name);
-  }
-  std::set<std::string> seen;
-  for (const std::string& receiver : receivers) {
-    if (!seen.insert(receiver).second) {
-      return absl::InvalidArgumentError(absl::StrCat("receiver '", receiver, "' is named twice"));
-    }
-    const catalog::Member* found = nullptr;
-    for (const catalog::Member& member : context.collaboration.members) {
-      if (member.name == receiver) found = &member;
-    }
-    if (found == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("receiver '", receiver,
-                                                     "' is not a member of collaboration '",
-                                                     context.collaboration.name, "'"));
-    }
-    if (found->status != catalog::MemberStatus::kActive || !found->can_receive) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("receiver '", receiver,
-                       "' may not receive results (it needs the 'receive' ability "
-                       "and an active membership)"));
-    }
-  }
-  return receivers;
+    const identity::Caller& caller, const QueryContext& context,
+    std::vector<std::string> receivers) {
+  return identity::Receivers(caller, RoomOf(context.collaboration), std::move(receivers));
 }
 
-absl::StatusOr<Explanation> Service::Impl::Explain(const std::string& actor,
+absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& caller,
                                                    const std::string& collaboration,
                                                    const std::string& sql,
                                                    std::vector<std::string> receivers) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(actor, collaboration));
+  const std::string& actor = caller.member();
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
   Request request{sql, sql, {}, "", {}};
   // Explain judges the receivers a run would have; a runner who cannot receive and names none
   // gets the verdict on everything else.
   if (!receivers.empty() || context.member.can_receive) {
-    PARLEY_ASSIGN_OR_RETURN(request.receivers, ValidateReceivers(context, std::move(receivers)));
+    PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                            ValidateReceivers(caller, context, std::move(receivers)));
   }
   absl::StatusOr<Explanation> explanation = Analyze(context, request);
   Json details = {{"sql_sha256", crypto::Sha256Hex(sql)},
@@ -182,13 +147,14 @@ absl::StatusOr<Explanation> Service::Impl::Explain(const std::string& actor,
   return explanation;
 }
 
-absl::StatusOr<QueryOutcome> Service::Impl::Run(const std::string& actor,
+absl::StatusOr<QueryOutcome> Service::Impl::Run(const identity::Caller& caller,
                                                 const std::string& collaboration,
                                                 const std::string& sql,
                                                 std::vector<std::string> receivers) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(actor, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
   Request request{sql, sql, {}, "", {}};
-  PARLEY_ASSIGN_OR_RETURN(request.receivers, ValidateReceivers(context, std::move(receivers)));
+  PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                          ValidateReceivers(caller, context, std::move(receivers)));
   return RunRequest(context, request);
 }
 
@@ -269,9 +235,9 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
     return finish(finished);
   }
   // The result is stored once, for its receivers.
-  std::string stem =
-      absl::StrCat("result-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
-                   crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
+  std::string stem = absl::StrCat(
+      "result-", query_id, "-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
+      crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
   std::filesystem::path path = ResultPath(collaboration, stem);
   absl::Status written = WritePrivateFile(path, ResultToJson(*result));
   if (!written.ok()) {

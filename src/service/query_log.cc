@@ -69,24 +69,26 @@ absl::Status Service::Impl::MarkKilledRuns() {
 }
 
 absl::StatusOr<std::vector<QueryView>> Service::Impl::ListQueries(
-    const std::string& actor, const std::string& collaboration) {
+    const identity::Caller& caller, const std::string& collaboration) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_RETURN_IF_ERROR(MarkKilledRuns());
   PARLEY_ASSIGN_OR_RETURN(auto all, store->ListQueries(collaboration));
   std::vector<QueryView> mine;
   for (const catalog::QueryRecord& record : all) {
-    if (record.runner == actor || Receives(record.receivers, actor)) {
+    if (identity::ListsQuery(caller, record.runner, record.receivers)) {
       mine.push_back(ViewOfQuery(record, actor));
     }
   }
   return mine;
 }
 
-absl::StatusOr<std::vector<QueryView>> Service::Impl::QueryLog(const std::string& actor,
+absl::StatusOr<std::vector<QueryView>> Service::Impl::QueryLog(const identity::Caller& caller,
                                                                const std::string& collaboration) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kReadQueryLog));
   if (!found.query_logging) {
     return absl::FailedPreconditionError(absl::StrCat(
         "collaboration '", collaboration,

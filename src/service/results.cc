@@ -96,17 +96,14 @@ absl::Status internal::WritePrivateFile(const fs::path& path, const std::string&
   return absl::OkStatus();
 }
 
-absl::StatusOr<engine::ResultTable> Service::Impl::Result(const std::string& actor,
+absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller& caller,
                                                           const std::string& collaboration,
                                                           int64_t query_id) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto record, store->GetQuery(collaboration, query_id));
-  if (std::find(record.receivers.begin(), record.receivers.end(), actor) ==
-      record.receivers.end()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("member '", actor, "' is not a receiver of query ", query_id));
-  }
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kReadResult,
+                                 {.query_id = query_id, .receivers = record.receivers}));
   if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "query ", query_id, " has no result (", catalog::QueryStatusName(record.status), ")"));

@@ -22,15 +22,16 @@ absl::StatusOr<CatalogRules> Service::Impl::LoadRules(const std::vector<catalog:
   return rules;
 }
 
-absl::Status Service::Impl::SetRule(const std::string& actor, const std::string& collaboration,
-                                    const std::string& table, const std::string& rule_json) {
+absl::Status Service::Impl::SetRule(const identity::Caller& caller,
+                                    const std::string& collaboration, const std::string& table,
+                                    const std::string& rule_json) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  // Membership first: an outsider learns nothing of which tables exist.
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto record, store->GetTable(collaboration, table));
-  if (record.owner != actor) {
-    return absl::PermissionDeniedError(absl::StrCat("only the owner of table '", table, "' ('",
-                                                    record.owner, "') can set its rule"));
-  }
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kSetRule,
+                                 {.table = table, .table_owner = record.owner}));
   PARLEY_ASSIGN_OR_RETURN(policy::Rule rule, policy::ParseRule(rule_json, record.allowed_columns));
   // Names in a custom rule must be members: a misspelt provider or receiver would silently
   // grant nothing, or grant it to whoever joins later under that name.

@@ -52,136 +52,138 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 
-absl::Status Service::CreateCollaboration(const std::string& actor,
+absl::Status Service::CreateCollaboration(const identity::Caller& caller,
                                           const NewCollaboration& request) {
-  return impl_->CreateCollaboration(actor, request);
+  return impl_->CreateCollaboration(caller, request);
 }
 
 absl::StatusOr<std::vector<catalog::Collaboration>> Service::ListCollaborations(
-    const std::string& actor) {
-  return impl_->ListCollaborations(actor);
+    const identity::Caller& caller) {
+  return impl_->ListCollaborations(caller);
 }
 
 absl::StatusOr<catalog::Collaboration> Service::ShowCollaboration(
-    const std::string& actor, const std::string& collaboration) {
-  return impl_->ShowCollaboration(actor, collaboration);
+    const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->ShowCollaboration(caller, collaboration);
 }
 
-absl::Status Service::AddMember(const std::string& actor, const std::string& collaboration,
-                                const catalog::Member& member) {
-  return impl_->AddMember(actor, collaboration, member);
+absl::Status Service::AddMember(const identity::Caller& caller, const std::string& collaboration,
+                                const NewMember& member) {
+  return impl_->AddMember(caller, collaboration, member);
 }
 
-absl::Status Service::RemoveMember(const std::string& actor, const std::string& collaboration,
+absl::Status Service::RemoveMember(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& member) {
-  return impl_->RemoveMember(actor, collaboration, member);
+  return impl_->RemoveMember(caller, collaboration, member);
 }
 
-absl::Status Service::Leave(const std::string& actor, const std::string& collaboration) {
-  return impl_->Leave(actor, collaboration);
+absl::Status Service::Leave(const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->Leave(caller, collaboration);
 }
 
-absl::Status Service::AddTable(const std::string& actor, const NewTable& request) {
-  return impl_->AddTable(actor, request);
+absl::Status Service::AddTable(const identity::Caller& caller, const NewTable& request) {
+  return impl_->AddTable(caller, request);
 }
 
-absl::StatusOr<std::vector<TableView>> Service::ListTables(const std::string& actor,
+absl::StatusOr<std::vector<TableView>> Service::ListTables(const identity::Caller& caller,
                                                            const std::string& collaboration) {
-  return impl_->ListTables(actor, collaboration);
+  return impl_->ListTables(caller, collaboration);
 }
 
-absl::StatusOr<TableView> Service::ShowTable(const std::string& actor,
+absl::StatusOr<TableView> Service::ShowTable(const identity::Caller& caller,
                                              const std::string& collaboration,
                                              const std::string& table) {
-  return impl_->ShowTable(actor, collaboration, table);
+  return impl_->ShowTable(caller, collaboration, table);
 }
 
-absl::Status Service::SetRule(const std::string& actor, const std::string& collaboration,
+absl::Status Service::SetRule(const identity::Caller& caller, const std::string& collaboration,
                               const std::string& table, const std::string& rule_json) {
-  return impl_->SetRule(actor, collaboration, table, rule_json);
+  return impl_->SetRule(caller, collaboration, table, rule_json);
 }
 
-absl::StatusOr<Explanation> Service::Explain(const std::string& actor,
+absl::StatusOr<Explanation> Service::Explain(const identity::Caller& caller,
                                              const std::string& collaboration,
                                              const std::string& sql,
                                              std::vector<std::string> receivers) {
-  return impl_->Explain(actor, collaboration, sql, std::move(receivers));
+  return impl_->Explain(caller, collaboration, sql, std::move(receivers));
 }
 
-absl::StatusOr<QueryOutcome> Service::Run(const std::string& actor,
+absl::StatusOr<QueryOutcome> Service::Run(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers) {
-  return impl_->Run(actor, collaboration, sql, std::move(receivers));
+  return impl_->Run(caller, collaboration, sql, std::move(receivers));
 }
 
-absl::StatusOr<engine::ResultTable> Service::Result(const std::string& actor,
+absl::StatusOr<engine::ResultTable> Service::Result(const identity::Caller& caller,
                                                     const std::string& collaboration,
                                                     int64_t query_id) {
-  return impl_->Result(actor, collaboration, query_id);
+  return impl_->Result(caller, collaboration, query_id);
 }
 
-absl::StatusOr<std::vector<QueryView>> Service::ListQueries(const std::string& actor,
+absl::StatusOr<std::vector<QueryView>> Service::ListQueries(const identity::Caller& caller,
                                                             const std::string& collaboration) {
-  return impl_->ListQueries(actor, collaboration);
+  return impl_->ListQueries(caller, collaboration);
 }
 
-absl::StatusOr<std::string> Service::CreateTemplate(const std::string& actor,
+absl::StatusOr<std::string> Service::CreateTemplate(const identity::Caller& caller,
                                                     const NewTemplate& request) {
-  return impl_->CreateTemplate(actor, request);
+  return impl_->CreateTemplate(caller, request);
 }
 
-absl::StatusOr<TemplateView> Service::ShowTemplate(const std::string& actor,
+absl::StatusOr<TemplateView> Service::ShowTemplate(const identity::Caller& caller,
                                                    const std::string& collaboration,
                                                    const std::string& template_id) {
-  return impl_->ShowTemplate(actor, collaboration, template_id);
+  return impl_->ShowTemplate(caller, collaboration, template_id);
 }
 
-absl::StatusOr<std::vector<TemplateView>> Service::ListTemplates(const std::string& actor,
+absl::StatusOr<std::vector<TemplateView>> Service::ListTemplates(const identity::Caller& caller,
                                                                  const std::string& collaboration) {
-  return impl_->ListTemplates(actor, collaboration);
+  return impl_->ListTemplates(caller, collaboration);
 }
 
-absl::Status Service::ApproveTemplate(const std::string& actor, const std::string& collaboration,
+absl::Status Service::ApproveTemplate(const identity::Caller& caller,
+                                      const std::string& collaboration,
                                       const std::string& template_id, const std::string& table) {
-  return impl_->SetApproval(actor, collaboration, template_id, table, /*approve=*/true);
+  return impl_->SetApproval(caller, collaboration, template_id, table, /*approve=*/true);
 }
 
-absl::Status Service::RevokeTemplate(const std::string& actor, const std::string& collaboration,
+absl::Status Service::RevokeTemplate(const identity::Caller& caller,
+                                     const std::string& collaboration,
                                      const std::string& template_id, const std::string& table) {
-  return impl_->SetApproval(actor, collaboration, template_id, table, /*approve=*/false);
+  return impl_->SetApproval(caller, collaboration, template_id, table, /*approve=*/false);
 }
 
-absl::StatusOr<QueryOutcome> Service::RunTemplate(const std::string& actor,
+absl::StatusOr<QueryOutcome> Service::RunTemplate(const identity::Caller& caller,
                                                   const std::string& collaboration,
                                                   const std::string& template_id,
                                                   const std::map<std::string, std::string>& values,
                                                   std::vector<std::string> receivers) {
-  return impl_->RunTemplate(actor, collaboration, template_id, values, std::move(receivers));
+  return impl_->RunTemplate(caller, collaboration, template_id, values, std::move(receivers));
 }
 
-absl::StatusOr<std::vector<QueryView>> Service::QueryLog(const std::string& actor,
+absl::StatusOr<std::vector<QueryView>> Service::QueryLog(const identity::Caller& caller,
                                                          const std::string& collaboration) {
-  return impl_->QueryLog(actor, collaboration);
+  return impl_->QueryLog(caller, collaboration);
 }
 
-absl::StatusOr<PolicyView> Service::Policy(const std::string& actor,
+absl::StatusOr<PolicyView> Service::Policy(const identity::Caller& caller,
                                            const std::string& collaboration) {
-  return impl_->Policy(actor, collaboration);
+  return impl_->Policy(caller, collaboration);
 }
 
 absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
-    const std::string& actor, const std::string& collaboration) {
-  return impl_->ListAudit(actor, collaboration);
+    const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->ListAudit(caller, collaboration);
 }
 
 absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
   return impl_->store->VerifyAudit();
 }
 
-absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit(const std::string& actor,
+absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit(const identity::Caller& caller,
                                                                 const std::string& collaboration,
                                                                 const std::string& expected_head) {
-  return impl_->VerifyAudit(actor, collaboration, expected_head);
+  return impl_->VerifyAudit(caller, collaboration, expected_head);
 }
 
 }  // namespace parley::service

@@ -2,8 +2,9 @@
 // server) calls: create a collaboration, add members and tables, set rules, explain and run
 // queries, read results, read and verify the audit log.
 //
-// Every call names the member who acts (`actor`) and checks that member's status, abilities
-// and ownership itself — callers never decide permissions. Other members' rows are never
+// Every call names who acts (an identity::Caller, built by the front end: `--as` in embedded
+// mode) and asks the one access module (identity/access.h) whether that caller may — callers
+// never decide permissions. Other members' rows are never
 // returned: tables are shown as metadata (name, owner, columns, types, rule), and query results
 // only to their receivers.
 //
@@ -15,7 +16,13 @@
 // names, rule documents, SQL that does not parse or bind, bad receivers), FailedPrecondition (a
 // source no longer matches its pinned schema). A query that the rules reject is not an error:
 // its QueryOutcome carries the violations.
-// Thread safety: one thread at a time.
+// Thread safety: a Service may be called from any number of threads at once (a server holds one
+// per home). Catalog calls are serialized inside it, each call one transaction; queries run in
+// parallel, each on an engine session of its own. Concurrent changes are not lost, but a query
+// whose collaboration's policy changes while it runs fails with Aborted and releases nothing.
+// Several processes may share a home too (each CLI invocation is one): the catalog's
+// transactions and run locks keep them consistent, except that two processes approving
+// templates for one table at the same moment may lose one of the approvals.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +38,8 @@
 #include "catalog/store.h"
 #include "connectors/connector.h"
 #include "engine/engine.h"
+#include "identity/ability.h"
+#include "identity/caller.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
 #include "service/analysis_template.h"
@@ -55,9 +64,15 @@ struct Options {
 struct NewCollaboration {
   std::string name;
   std::string description;
-  bool creator_can_query = true;
-  bool creator_can_receive = true;
+  identity::AbilitySet creator_abilities = {identity::Ability::kQuery, identity::Ability::kReceive};
   bool query_logging = false;
+};
+
+struct NewMember {
+  std::string name;
+  identity::AbilitySet abilities;
+  // kInvited: listed but not yet acting (no front end invites yet; kept for the store's states).
+  catalog::MemberStatus status = catalog::MemberStatus::kActive;
 };
 
 struct NewTable {
@@ -161,8 +176,7 @@ struct TablePolicy {
 
 struct PolicyView {
   std::string member;
-  bool can_query = false;
-  bool can_receive = false;
+  identity::AbilitySet abilities;
   std::vector<TablePolicy> tables;
   // Merged across the tables of each rule kind, strictest winning: scalar functions and join
   // operators every aggregation (or list) table allows, the largest threshold per column.
@@ -181,64 +195,66 @@ class Service {
   static absl::StatusOr<std::unique_ptr<Service>> Open(const std::string& home, Options options);
   ~Service();
 
-  absl::Status CreateCollaboration(const std::string& actor, const NewCollaboration& request);
-  absl::StatusOr<std::vector<catalog::Collaboration>> ListCollaborations(const std::string& actor);
-  absl::StatusOr<catalog::Collaboration> ShowCollaboration(const std::string& actor,
+  absl::Status CreateCollaboration(const identity::Caller& caller, const NewCollaboration& request);
+  absl::StatusOr<std::vector<catalog::Collaboration>> ListCollaborations(
+      const identity::Caller& caller);
+  absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
   // Only the collaboration's creator adds members.
-  absl::Status AddMember(const std::string& actor, const std::string& collaboration,
-                         const catalog::Member& member);
+  absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
+                         const NewMember& member);
 
   // The creator removes a member; a member (not the creator) leaves. Either way the member can no
   // longer act, and its tables can no longer be queried: their owner has gone.
-  absl::Status RemoveMember(const std::string& actor, const std::string& collaboration,
+  absl::Status RemoveMember(const identity::Caller& caller, const std::string& collaboration,
                             const std::string& member);
-  absl::Status Leave(const std::string& actor, const std::string& collaboration);
+  absl::Status Leave(const identity::Caller& caller, const std::string& collaboration);
 
-  absl::Status AddTable(const std::string& actor, const NewTable& request);
-  absl::StatusOr<std::vector<TableView>> ListTables(const std::string& actor,
+  absl::Status AddTable(const identity::Caller& caller, const NewTable& request);
+  absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,
                                                     const std::string& collaboration);
-  absl::StatusOr<TableView> ShowTable(const std::string& actor, const std::string& collaboration,
-                                      const std::string& table);
+  absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,
+                                      const std::string& collaboration, const std::string& table);
   // Only the table's owner sets its rule; the document is validated against its columns.
-  absl::Status SetRule(const std::string& actor, const std::string& collaboration,
+  absl::Status SetRule(const identity::Caller& caller, const std::string& collaboration,
                        const std::string& table, const std::string& rule_json);
 
   // Checks a query without running it: the verdict and the SQL the engine would run.
-  absl::StatusOr<Explanation> Explain(const std::string& actor, const std::string& collaboration,
-                                      const std::string& sql,
+  absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
+                                      const std::string& collaboration, const std::string& sql,
                                       std::vector<std::string> receivers = {});
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
   // outcome whose verdict lists the violations, and nothing runs. The result (or error) is
   // released only if the collaboration's policy is still the one the query was checked against;
   // otherwise the query is recorded as failed ("policy changed during the run") and the call
   // returns Aborted.
-  absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,
+  absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // A stored result, for one of its receivers.
-  absl::StatusOr<engine::ResultTable> Result(const std::string& actor,
+  absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);
   // The queries the actor ran or receives, as the actor may see them (see QueryView).
-  absl::StatusOr<std::vector<QueryView>> ListQueries(const std::string& actor,
+  absl::StatusOr<std::vector<QueryView>> ListQueries(const identity::Caller& caller,
                                                      const std::string& collaboration);
 
   // Analysis templates. Any active member may author one; it is checked to parse and bind (with
   // placeholder values) and stored under its id. Ids may be abbreviated to a unique prefix.
-  absl::StatusOr<std::string> CreateTemplate(const std::string& actor, const NewTemplate& request);
-  absl::StatusOr<TemplateView> ShowTemplate(const std::string& actor,
+  absl::StatusOr<std::string> CreateTemplate(const identity::Caller& caller,
+                                             const NewTemplate& request);
+  absl::StatusOr<TemplateView> ShowTemplate(const identity::Caller& caller,
                                             const std::string& collaboration,
                                             const std::string& template_id);
-  absl::StatusOr<std::vector<TemplateView>> ListTemplates(const std::string& actor,
+  absl::StatusOr<std::vector<TemplateView>> ListTemplates(const identity::Caller& caller,
                                                           const std::string& collaboration);
   // The owner of `table` (which must have a custom rule) adds the template to, or removes it
   // from, the rule's allowed_analyses.
-  absl::Status ApproveTemplate(const std::string& actor, const std::string& collaboration,
+  absl::Status ApproveTemplate(const identity::Caller& caller, const std::string& collaboration,
                                const std::string& template_id, const std::string& table);
-  absl::Status RevokeTemplate(const std::string& actor, const std::string& collaboration,
+  absl::Status RevokeTemplate(const identity::Caller& caller, const std::string& collaboration,
                               const std::string& template_id, const std::string& table);
   // Runs a template with values by parameter name. DataLoss when the stored template no longer
   // hashes to its id (it was altered after it was created).
-  absl::StatusOr<QueryOutcome> RunTemplate(const std::string& actor,
+  absl::StatusOr<QueryOutcome> RunTemplate(const identity::Caller& caller,
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
@@ -248,18 +264,19 @@ class Service {
   // touched one of its tables — rejected (including queries that did not parse or bind),
   // running, finished or killed — with text, runner, verdict and time, as the owner may see it
   // (see QueryView). FailedPrecondition otherwise.
-  absl::StatusOr<std::vector<QueryView>> QueryLog(const std::string& actor,
+  absl::StatusOr<std::vector<QueryView>> QueryLog(const identity::Caller& caller,
                                                   const std::string& collaboration);
 
   // The consolidated policy for the actor.
-  absl::StatusOr<PolicyView> Policy(const std::string& actor, const std::string& collaboration);
+  absl::StatusOr<PolicyView> Policy(const identity::Caller& caller,
+                                    const std::string& collaboration);
 
   // The collaboration's audit entries. Entries written by this version never carry a row count,
   // an error or how a run ended. Entries of older catalogs ("query.succeeded" with a row count,
   // "query.failed") are shown to members who do not receive that query as "query.finished"
   // without the count; those entries then no longer hash as listed (VerifyAudit checks the
   // stored chain).
-  absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const std::string& actor,
+  absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);
   // Every chain of the catalog: for the operator of the home, who acts as no member.
   absl::StatusOr<catalog::AuditVerification> VerifyAudit();
@@ -267,7 +284,7 @@ class Service {
   // earlier verification printed), the chain must still contain it: as its head, or followed by
   // newer entries (reported in expected_head_seq and entries_after_expected_head); otherwise
   // the verification fails, since the log was truncated or rewritten since it was printed.
-  absl::StatusOr<catalog::AuditVerification> VerifyAudit(const std::string& actor,
+  absl::StatusOr<catalog::AuditVerification> VerifyAudit(const identity::Caller& caller,
                                                          const std::string& collaboration,
                                                          const std::string& expected_head = "");
 

@@ -13,7 +13,8 @@
 //   policy_summary.cc  what a member may do, before it asks
 //
 // Only the service's own sources include this header; front ends see service.h alone.
-// Thread safety: as Service (one thread at a time).
+// Thread safety: as Service — any number of threads; the store and the session cache lock
+// themselves, everything else in Impl is set by Open and then only read.
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +32,7 @@
 #include "catalog/store.h"
 #include "connectors/connector.h"
 #include "engine/engine.h"
+#include "identity/access.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "service/service.h"
@@ -61,10 +64,13 @@ class CatalogRules : public policy::RuleProvider {
 
 bool Receives(const std::vector<std::string>& receivers, const std::string& member);
 
-// What `member` sees of a table: metadata, and its location only if it owns the table.
+// What `caller` sees of a table: metadata, and its location only if it owns the table.
 // `registry` summarises the source (its format, and its location for its owner only).
 TableView ViewOfTable(const connectors::Registry& registry, const catalog::Table& table,
-                      const std::string& member);
+                      const identity::Caller& caller);
+
+// A collaboration as the access rules see it (collaborations.cc).
+identity::Room RoomOf(const catalog::Collaboration& collaboration);
 
 // The stored form of a result (a JSON document of columns and rows), and back; DataLoss when a
 // stored result is unreadable.
@@ -77,10 +83,44 @@ absl::Status WritePrivateFile(const std::filesystem::path& path, const std::stri
 
 }  // namespace internal
 
+// The catalog store behind one mutex: `store->Method(...)` locks for exactly that call (the
+// temporary returned by operator-> holds the lock until the end of the full expression). The
+// SQLite connection is opened without SQLite's own mutex, so no two threads may use it at once;
+// each Store method is one transaction, so serializing the calls serializes the transactions.
+// A use case that reads, decides and writes (an approval edits a rule it has just read) holds
+// Lock() across the whole sequence so that no write of another thread lands in between. The
+// mutex is recursive for exactly that case.
+class SerializedStore {
+ public:
+  class Locked {
+   public:
+    Locked(std::recursive_mutex& mutex, catalog::Store* store) : lock_(mutex), store_(store) {}
+    catalog::Store* operator->() const { return store_; }
+
+   private:
+    std::unique_lock<std::recursive_mutex> lock_;
+    catalog::Store* store_;
+  };
+
+  SerializedStore& operator=(std::unique_ptr<catalog::Store> store) {
+    store_ = std::move(store);
+    return *this;
+  }
+  Locked operator->() { return Locked(mutex_, store_.get()); }
+  [[nodiscard]] std::unique_lock<std::recursive_mutex> Lock() {
+    return std::unique_lock<std::recursive_mutex>(mutex_);
+  }
+
+ private:
+  std::recursive_mutex mutex_;
+  std::unique_ptr<catalog::Store> store_;
+};
+
 struct Service::Impl {
+  // Set by Open, then only read.
   std::filesystem::path home;
   Options options;
-  std::unique_ptr<catalog::Store> store;
+  SerializedStore store;
   // Never null: options.connectors or the built-in registry.
   const connectors::Registry* connectors = nullptr;
 
@@ -100,68 +140,73 @@ struct Service::Impl {
   // --- The use cases, as the facade calls them (see service.h for their contracts). ---
 
   // collaborations.cc
-  absl::Status CreateCollaboration(const std::string& actor, const NewCollaboration& request);
-  absl::StatusOr<std::vector<catalog::Collaboration>> ListCollaborations(const std::string& actor);
-  absl::StatusOr<catalog::Collaboration> ShowCollaboration(const std::string& actor,
+  absl::Status CreateCollaboration(const identity::Caller& caller, const NewCollaboration& request);
+  absl::StatusOr<std::vector<catalog::Collaboration>> ListCollaborations(
+      const identity::Caller& caller);
+  absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
   // members.cc
-  absl::Status AddMember(const std::string& actor, const std::string& collaboration,
-                         const catalog::Member& member);
-  absl::Status RemoveMember(const std::string& actor, const std::string& collaboration,
+  absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
+                         const NewMember& member);
+  absl::Status RemoveMember(const identity::Caller& caller, const std::string& collaboration,
                             const std::string& member);
-  absl::Status Leave(const std::string& actor, const std::string& collaboration);
+  absl::Status Leave(const identity::Caller& caller, const std::string& collaboration);
   // tables.cc
-  absl::Status AddTable(const std::string& actor, const NewTable& request);
-  absl::StatusOr<std::vector<TableView>> ListTables(const std::string& actor,
+  absl::Status AddTable(const identity::Caller& caller, const NewTable& request);
+  absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,
                                                     const std::string& collaboration);
-  absl::StatusOr<TableView> ShowTable(const std::string& actor, const std::string& collaboration,
-                                      const std::string& table);
+  absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,
+                                      const std::string& collaboration, const std::string& table);
   // rules.cc
-  absl::Status SetRule(const std::string& actor, const std::string& collaboration,
+  absl::Status SetRule(const identity::Caller& caller, const std::string& collaboration,
                        const std::string& table, const std::string& rule_json);
   // queries.cc
-  absl::StatusOr<Explanation> Explain(const std::string& actor, const std::string& collaboration,
-                                      const std::string& sql, std::vector<std::string> receivers);
-  absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,
+  absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
+                                      const std::string& collaboration, const std::string& sql,
+                                      std::vector<std::string> receivers);
+  absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // results.cc
-  absl::StatusOr<engine::ResultTable> Result(const std::string& actor,
+  absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);
   // query_log.cc
-  absl::StatusOr<std::vector<QueryView>> ListQueries(const std::string& actor,
+  absl::StatusOr<std::vector<QueryView>> ListQueries(const identity::Caller& caller,
                                                      const std::string& collaboration);
-  absl::StatusOr<std::vector<QueryView>> QueryLog(const std::string& actor,
+  absl::StatusOr<std::vector<QueryView>> QueryLog(const identity::Caller& caller,
                                                   const std::string& collaboration);
   // templates.cc
-  absl::StatusOr<std::string> CreateTemplate(const std::string& actor, const NewTemplate& request);
-  absl::StatusOr<TemplateView> ShowTemplate(const std::string& actor,
+  absl::StatusOr<std::string> CreateTemplate(const identity::Caller& caller,
+                                             const NewTemplate& request);
+  absl::StatusOr<TemplateView> ShowTemplate(const identity::Caller& caller,
                                             const std::string& collaboration,
                                             const std::string& template_id);
-  absl::StatusOr<std::vector<TemplateView>> ListTemplates(const std::string& actor,
+  absl::StatusOr<std::vector<TemplateView>> ListTemplates(const identity::Caller& caller,
                                                           const std::string& collaboration);
   // Adds the template to (or removes it from) the allowed_analyses of the table's custom rule.
-  absl::Status SetApproval(const std::string& actor, const std::string& collaboration,
+  absl::Status SetApproval(const identity::Caller& caller, const std::string& collaboration,
                            const std::string& template_id, const std::string& table_name,
                            bool approve);
-  absl::StatusOr<QueryOutcome> RunTemplate(const std::string& actor,
+  absl::StatusOr<QueryOutcome> RunTemplate(const identity::Caller& caller,
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
                                            std::vector<std::string> receivers);
   // audit.cc
-  absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const std::string& actor,
+  absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);
-  absl::StatusOr<catalog::AuditVerification> VerifyAudit(const std::string& actor,
+  absl::StatusOr<catalog::AuditVerification> VerifyAudit(const identity::Caller& caller,
                                                          const std::string& collaboration,
                                                          const std::string& expected_head);
   // policy_summary.cc
-  absl::StatusOr<PolicyView> Policy(const std::string& actor, const std::string& collaboration);
+  absl::StatusOr<PolicyView> Policy(const identity::Caller& caller,
+                                    const std::string& collaboration);
 
   // --- Shared by the use cases. ---
 
-  // The actor as an active member of the collaboration (collaborations.cc).
-  absl::StatusOr<catalog::Member> ActiveMember(const catalog::Collaboration& collaboration,
-                                               const std::string& actor);
+  // Asks the access module whether `caller` may take `action` in `collaboration`: the one
+  // authorization check of each use case (collaborations.cc).
+  absl::Status Require(const identity::Caller& caller, const catalog::Collaboration& collaboration,
+                       identity::Action action, const identity::Target& target = {});
 
   // The tables of a collaboration whose owners are active members: the tables of members who
   // left or were removed are out of the room with their owner — not listed, shown, bound or run
@@ -177,13 +222,13 @@ struct Service::Impl {
 
   struct QueryContext {
     catalog::Collaboration collaboration;
-    catalog::Member member;
+    catalog::Member member;  // the caller's membership
     std::vector<catalog::Table> tables;
     // The digest of the policy state `collaboration` and `tables` were read from (one
     // transaction): the result is released only if it is still the digest at delivery.
     std::string policy_digest;
   };
-  absl::StatusOr<QueryContext> LoadQueryContext(const std::string& actor,
+  absl::StatusOr<QueryContext> LoadQueryContext(const identity::Caller& caller,
                                                 const std::string& collaboration);
 
   // What is analysed: the text recorded for the query, the text parsed (a template's with `$n`
@@ -203,7 +248,8 @@ struct Service::Impl {
   absl::Status RecordRejection(const QueryContext& context, const Request& request,
                                const std::string& verdict_json,
                                const std::vector<std::string>& tables, int64_t* id);
-  absl::StatusOr<std::vector<std::string>> ValidateReceivers(const QueryContext& context,
+  absl::StatusOr<std::vector<std::string>> ValidateReceivers(const identity::Caller& caller,
+                                                             const QueryContext& context,
                                                              std::vector<std::string> receivers);
 
   // Checks and runs a request whose receivers are validated; records and audits the outcome.

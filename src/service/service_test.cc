@@ -80,20 +80,31 @@ class ServiceTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
     NewCollaboration campaign;
     campaign.name = "campaign";
-    campaign.creator_can_query = false;
-    campaign.creator_can_receive = false;
-    ASSERT_OK(service_->CreateCollaboration("retailer", campaign));
-    ASSERT_OK(service_->AddMember("retailer", "campaign", {"supplier", true, true}));
-    ASSERT_OK(service_->AddMember("retailer", "campaign", {"agency", false, true}));
-    ASSERT_OK(service_->AddMember("retailer", "campaign", {"analyst", true, false}));
-    ASSERT_OK(service_->AddMember("retailer", "campaign",
-                                  {"intern", true, true, catalog::MemberStatus::kInvited}));
-    ASSERT_OK(service_->AddTable("retailer", {"campaign", "retail", Path("retail.csv"), {}}));
-    ASSERT_OK(service_->SetRule("retailer", "campaign", "retail", kRetailRule));
-    ASSERT_OK(service_->AddTable("supplier", {"campaign", "loyalty", Path("loyalty.csv"), {}}));
-    ASSERT_OK(service_->SetRule("supplier", "campaign", "loyalty", kLoyaltyRule));
-    ASSERT_OK(service_->AddTable("analyst", {"campaign", "panel", Path("panel.csv"), {}}));
-    ASSERT_OK(service_->SetRule("analyst", "campaign", "panel", kLoyaltyRule));
+    campaign.creator_abilities = {};
+    ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), campaign));
+    ASSERT_OK(service_->AddMember(
+        identity::Caller::Embedded("retailer"), "campaign",
+        {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+    ASSERT_OK(service_->AddMember(identity::Caller::Embedded("retailer"), "campaign",
+                                  {"agency", {identity::Ability::kReceive}}));
+    ASSERT_OK(service_->AddMember(identity::Caller::Embedded("retailer"), "campaign",
+                                  {"analyst", {identity::Ability::kQuery}}));
+    ASSERT_OK(service_->AddMember(identity::Caller::Embedded("retailer"), "campaign",
+                                  {"intern",
+                                   {identity::Ability::kQuery, identity::Ability::kReceive},
+                                   catalog::MemberStatus::kInvited}));
+    ASSERT_OK(service_->AddTable(identity::Caller::Embedded("retailer"),
+                                 {"campaign", "retail", Path("retail.csv"), {}}));
+    ASSERT_OK(service_->SetRule(identity::Caller::Embedded("retailer"), "campaign", "retail",
+                                kRetailRule));
+    ASSERT_OK(service_->AddTable(identity::Caller::Embedded("supplier"),
+                                 {"campaign", "loyalty", Path("loyalty.csv"), {}}));
+    ASSERT_OK(service_->SetRule(identity::Caller::Embedded("supplier"), "campaign", "loyalty",
+                                kLoyaltyRule));
+    ASSERT_OK(service_->AddTable(identity::Caller::Embedded("analyst"),
+                                 {"campaign", "panel", Path("panel.csv"), {}}));
+    ASSERT_OK(service_->SetRule(identity::Caller::Embedded("analyst"), "campaign", "panel",
+                                kLoyaltyRule));
   }
 
   void TearDown() override {
@@ -108,7 +119,7 @@ class ServiceTest : public ::testing::Test {
 
   std::vector<std::string> AuditActions() {
     std::vector<std::string> actions;
-    auto entries = service_->ListAudit("supplier", "campaign");
+    auto entries = service_->ListAudit(identity::Caller::Embedded("supplier"), "campaign");
     EXPECT_TRUE(entries.ok()) << entries.status();
     if (entries.ok()) {
       for (const catalog::AuditEntry& entry : *entries) {
@@ -125,8 +136,8 @@ class ServiceTest : public ::testing::Test {
 // Sessions are reused between queries of one Service; each query still reads the files as they
 // are now and checks them against their pinned schemas.
 TEST_F(ServiceTest, AReusedSessionSeesNewDataAndStillChecksPinnedSchemas) {
-  ASSERT_OK_AND_ASSIGN(QueryOutcome first,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome first, service_->Run(identity::Caller::Embedded("supplier"),
+                                                         "campaign", kAllowedQuery, {}));
   ASSERT_TRUE(first.result.has_value());
   ASSERT_EQ(first.result->rows.size(), 1u);  // 18-64 (27 households); 65+ (3) is suppressed
   EXPECT_EQ(first.result->rows[0][1], "27");
@@ -136,17 +147,18 @@ TEST_F(ServiceTest, AReusedSessionSeesNewDataAndStillChecksPinnedSchemas) {
     absl::StrAppendFormat(&retail, "%d,e%02d,%s\n", i, i, i % 5 == 0 ? "65+" : "18-64");
   }
   Write("retail.csv", retail);  // now 6 of the 30 shared households are 65+
-  ASSERT_OK_AND_ASSIGN(QueryOutcome second,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome second, service_->Run(identity::Caller::Embedded("supplier"),
+                                                          "campaign", kAllowedQuery, {}));
   ASSERT_EQ(second.result->rows.size(), 2u);
   EXPECT_EQ(second.result->rows[0][1], "24");
   EXPECT_EQ(second.result->rows[1][1], "6");
 
   Write("retail.csv", "household_id,hashed_email,age_band\nx1,e01,18-64\n");
-  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {}).status(),
-              absl::StatusCode::kFailedPrecondition,
-              "table 'retail' no longer matches its pinned schema: column 'household_id' was "
-              "BIGINT, is now VARCHAR");
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}).status(),
+      absl::StatusCode::kFailedPrecondition,
+      "table 'retail' no longer matches its pinned schema: column 'household_id' was "
+      "BIGINT, is now VARCHAR");
 }
 
 // A member could make another member's rows its own — free of their owner's rule — by
@@ -157,84 +169,97 @@ TEST_F(ServiceTest, AReusedSessionSeesNewDataAndStillChecksPinnedSchemas) {
 TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
   NewTable table{"campaign", "panel_copy", "", {"hashed_email"}};
   table.source_json = R"({"path": ")" + Path("panel.csv") + R"(", "format": "csv"})";
-  ASSERT_OK(service_->AddTable("analyst", table));
-  ASSERT_OK_AND_ASSIGN(TableView own, service_->ShowTable("analyst", "campaign", "panel_copy"));
+  ASSERT_OK(service_->AddTable(identity::Caller::Embedded("analyst"), table));
+  ASSERT_OK_AND_ASSIGN(TableView own, service_->ShowTable(identity::Caller::Embedded("analyst"),
+                                                          "campaign", "panel_copy"));
   EXPECT_EQ(own.kind, "csv");
   EXPECT_EQ(own.location, Path("panel.csv"));
-  ASSERT_OK_AND_ASSIGN(TableView other, service_->ShowTable("supplier", "campaign", "panel_copy"));
+  ASSERT_OK_AND_ASSIGN(TableView other, service_->ShowTable(identity::Caller::Embedded("supplier"),
+                                                            "campaign", "panel_copy"));
   EXPECT_EQ(other.location, std::nullopt);
 
   table.name = "bad";
   table.source_json = R"({"path": "x.csv", "delimiter": ";"})";
-  ExpectError(service_->AddTable("analyst", table), absl::StatusCode::kInvalidArgument,
+  ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
+              absl::StatusCode::kInvalidArgument,
               "invalid files source description at /delimiter: unknown field (a files source "
               "has \"path\" and \"format\")");
   table.source_kind = "postgres";
-  ExpectError(service_->AddTable("analyst", table), absl::StatusCode::kInvalidArgument,
+  ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
+              absl::StatusCode::kInvalidArgument,
               "table 'bad': unknown source kind 'postgres': this parley reads files");
-  ASSERT_OK_AND_ASSIGN(std::vector<TableView> tables, service_->ListTables("analyst", "campaign"));
+  ASSERT_OK_AND_ASSIGN(std::vector<TableView> tables,
+                       service_->ListTables(identity::Caller::Embedded("analyst"), "campaign"));
   EXPECT_EQ(tables.size(), 4u);  // retail, loyalty, panel, panel_copy
 }
 
 TEST_F(ServiceTest, AMemberCannotRegisterAnotherMembersFile) {
   const std::string refused =
       "' reads a file that another member registered; a member may only register its own data";
-  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("retail.csv"), {}}),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("supplier"),
+                                 {"campaign", "stolen", Path("retail.csv"), {}}),
               absl::StatusCode::kPermissionDenied,
               absl::StrCat("the source '", Path("retail.csv"), refused));
   fs::create_directories(dir_ / "supplier");
   fs::create_symlink(dir_ / "retail.csv", dir_ / "supplier" / "mine.csv");
-  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("supplier/mine.csv"), {}}),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("supplier"),
+                                 {"campaign", "stolen", Path("supplier/mine.csv"), {}}),
               absl::StatusCode::kPermissionDenied,
               absl::StrCat("the source '", Path("supplier/mine.csv"), refused));
   fs::create_hard_link(dir_ / "retail.csv", dir_ / "supplier" / "hard.csv");
-  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("supplier/hard.csv"), {}}),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("supplier"),
+                                 {"campaign", "stolen", Path("supplier/hard.csv"), {}}),
               absl::StatusCode::kPermissionDenied,
               absl::StrCat("the source '", Path("supplier/hard.csv"), refused));
-  ExpectError(service_->AddTable("supplier", {"campaign", "stolen", Path("re*.csv"), {}}),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("supplier"),
+                                 {"campaign", "stolen", Path("re*.csv"), {}}),
               absl::StatusCode::kPermissionDenied,
               absl::StrCat("the source '", Path("re*.csv"), refused));
   // Its own file, registered again under another name, is fine.
-  ASSERT_OK(service_->AddTable("supplier", {"campaign", "loyalty_again", Path("loyalty.csv"), {}}));
+  ASSERT_OK(service_->AddTable(identity::Caller::Embedded("supplier"),
+                               {"campaign", "loyalty_again", Path("loyalty.csv"), {}}));
 
   // A link to its own file, then pointed at the retailer's: the table no longer runs.
   fs::remove(dir_ / "supplier" / "mine.csv");
   fs::create_symlink(dir_ / "loyalty.csv", dir_ / "supplier" / "mine.csv");
-  ASSERT_OK(service_->AddTable("supplier", {"campaign", "mine", Path("supplier/mine.csv"), {}}));
-  ASSERT_OK(service_->SetRule("supplier", "campaign", "mine",
+  ASSERT_OK(service_->AddTable(identity::Caller::Embedded("supplier"),
+                               {"campaign", "mine", Path("supplier/mine.csv"), {}}));
+  ASSERT_OK(service_->SetRule(identity::Caller::Embedded("supplier"), "campaign", "mine",
                               R"({"kind": "custom", "any_query": true, )"
                               R"("allowed_analysis_providers": ["supplier"]})"));
   constexpr char kDump[] = "SELECT * FROM mine";
-  ASSERT_OK(service_->Run("supplier", "campaign", kDump, {}).status());
+  ASSERT_OK(service_->Run(identity::Caller::Embedded("supplier"), "campaign", kDump, {}).status());
   fs::remove(dir_ / "supplier" / "mine.csv");
   fs::create_symlink(dir_ / "retail.csv", dir_ / "supplier" / "mine.csv");
-  ExpectError(service_->Run("supplier", "campaign", kDump, {}).status(),
+  ExpectError(service_->Run(identity::Caller::Embedded("supplier"), "campaign", kDump, {}).status(),
               absl::StatusCode::kFailedPrecondition,
               "table 'mine' of member 'supplier' now reads a file of a table of another member; "
               "it cannot be queried until its owner points it at its own data");
 }
 
 TEST_F(ServiceTest, RemovedAndDepartedMembersTakeTheirTablesWithThem) {
-  ExpectError(service_->RemoveMember("supplier", "campaign", "analyst"),
+  ExpectError(service_->RemoveMember(identity::Caller::Embedded("supplier"), "campaign", "analyst"),
               absl::StatusCode::kPermissionDenied,
               "only the creator of collaboration 'campaign' ('retailer') can remove members");
-  ExpectError(service_->RemoveMember("retailer", "campaign", "retailer"),
-              absl::StatusCode::kInvalidArgument,
-              "the creator cannot be removed from its collaboration");
-  ExpectError(service_->Leave("retailer", "campaign"), absl::StatusCode::kFailedPrecondition,
+  ExpectError(
+      service_->RemoveMember(identity::Caller::Embedded("retailer"), "campaign", "retailer"),
+      absl::StatusCode::kInvalidArgument, "the creator cannot be removed from its collaboration");
+  ExpectError(service_->Leave(identity::Caller::Embedded("retailer"), "campaign"),
+              absl::StatusCode::kFailedPrecondition,
               "the creator cannot leave its collaboration; the room would have no one to run it");
 
-  ASSERT_OK_AND_ASSIGN(QueryOutcome before,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome before, service_->Run(identity::Caller::Embedded("supplier"),
+                                                          "campaign", kAllowedQuery, {}));
   EXPECT_TRUE(before.explanation.verdict.allowed());
-  ASSERT_OK(service_->Leave("supplier", "campaign"));
+  ASSERT_OK(service_->Leave(identity::Caller::Embedded("supplier"), "campaign"));
   // The supplier can no longer act...
-  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {}).status(),
-              absl::StatusCode::kPermissionDenied,
-              "member 'supplier' is left in collaboration 'campaign', not active");
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}).status(),
+      absl::StatusCode::kPermissionDenied,
+      "member 'supplier' is left in collaboration 'campaign', not active");
   // ...and its table has left the room with it: the analyst cannot read it any more.
   ExpectError(service_
-                  ->Explain("analyst", "campaign",
+                  ->Explain(identity::Caller::Embedded("analyst"), "campaign",
                             "SELECT COUNT(DISTINCT l.hashed_email) FROM panel p JOIN loyalty l "
                             "ON p.hashed_email = l.hashed_email")
                   .status(),
@@ -242,20 +267,25 @@ TEST_F(ServiceTest, RemovedAndDepartedMembersTakeTheirTablesWithThem) {
               "table 'loyalty' does not exist in this collaboration (line 1, column 57)");
 
   // Nor is it listed, shown, or offered in anyone's policy any more.
-  ASSERT_OK_AND_ASSIGN(auto listed, service_->ListTables("retailer", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto listed,
+                       service_->ListTables(identity::Caller::Embedded("retailer"), "campaign"));
   std::vector<std::string> names;
   for (const TableView& table : listed) names.push_back(table.name);
   EXPECT_THAT(names, ElementsAre("panel", "retail"));
-  ExpectError(service_->ShowTable("retailer", "campaign", "loyalty").status(),
-              absl::StatusCode::kNotFound, "table 'loyalty' not found in collaboration 'campaign'");
-  ASSERT_OK_AND_ASSIGN(PolicyView policy, service_->Policy("analyst", "campaign"));
+  ExpectError(
+      service_->ShowTable(identity::Caller::Embedded("retailer"), "campaign", "loyalty").status(),
+      absl::StatusCode::kNotFound, "table 'loyalty' not found in collaboration 'campaign'");
+  ASSERT_OK_AND_ASSIGN(PolicyView policy,
+                       service_->Policy(identity::Caller::Embedded("analyst"), "campaign"));
   for (const TablePolicy& table : policy.tables) EXPECT_NE(table.table, "loyalty");
 
-  ASSERT_OK(service_->RemoveMember("retailer", "campaign", "analyst"));
-  ExpectError(service_->Explain("analyst", "campaign", kAnalystQuery).status(),
-              absl::StatusCode::kPermissionDenied,
-              "member 'analyst' is removed in collaboration 'campaign', not active");
-  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("retailer", "campaign"));
+  ASSERT_OK(service_->RemoveMember(identity::Caller::Embedded("retailer"), "campaign", "analyst"));
+  ExpectError(
+      service_->Explain(identity::Caller::Embedded("analyst"), "campaign", kAnalystQuery).status(),
+      absl::StatusCode::kPermissionDenied,
+      "member 'analyst' is removed in collaboration 'campaign', not active");
+  ASSERT_OK_AND_ASSIGN(auto entries,
+                       service_->ListAudit(identity::Caller::Embedded("retailer"), "campaign"));
   std::vector<std::string> statuses;
   for (const catalog::AuditEntry& entry : entries) {
     if (entry.action == "member.status") statuses.push_back(entry.actor + " " + entry.details_json);
@@ -278,17 +308,19 @@ TEST(ServiceSessions, SessionsAreReusedDroppedAfterFailuresAndBounded) {
   ASSERT_OK_AND_ASSIGN(auto service, Service::Open((dir / "home").string(), options));
   NewCollaboration room;
   room.name = "room";
-  ASSERT_OK(service->CreateCollaboration("owner", room));
+  ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("owner"), room));
   const char* rule =
       R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["owner"]})";
   for (int i = 0; i < 6; ++i) {
     std::string name = absl::StrCat("t", i);
     std::ofstream(dir / (name + ".csv")) << "k\n" << i << "\n";
-    ASSERT_OK(service->AddTable("owner", {"room", name, (dir / (name + ".csv")).string(), {}}));
-    ASSERT_OK(service->SetRule("owner", "room", name, rule));
+    ASSERT_OK(service->AddTable(identity::Caller::Embedded("owner"),
+                                {"room", name, (dir / (name + ".csv")).string(), {}}));
+    ASSERT_OK(service->SetRule(identity::Caller::Embedded("owner"), "room", name, rule));
   }
   auto run = [&](int table) {
-    return service->Run("owner", "room", absl::StrCat("SELECT k FROM t", table), {});
+    return service->Run(identity::Caller::Embedded("owner"), "room",
+                        absl::StrCat("SELECT k FROM t", table), {});
   };
   ASSERT_OK(run(0).status());
   ASSERT_OK(run(0).status());
@@ -336,12 +368,14 @@ TEST(ServiceSessions, SessionsSpillUnderTheHomeOrTheGivenFolderAndCleanUp) {
     }
     NewCollaboration room;
     room.name = "room";
-    ASSERT_OK(service->CreateCollaboration("owner", room));
-    ASSERT_OK(service->AddTable("owner", {"room", "t", (dir / "t.csv").string(), {}}));
+    ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("owner"), room));
+    ASSERT_OK(service->AddTable(identity::Caller::Embedded("owner"),
+                                {"room", "t", (dir / "t.csv").string(), {}}));
     ASSERT_OK(service->SetRule(
-        "owner", "room", "t",
+        identity::Caller::Embedded("owner"), "room", "t",
         R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["owner"]})"));
-    ASSERT_OK(service->Run("owner", "room", "SELECT k FROM t", {}).status());
+    ASSERT_OK(
+        service->Run(identity::Caller::Embedded("owner"), "room", "SELECT k FROM t", {}).status());
     // The idle session in the pool keeps its folder; closing the service closes it.
     ASSERT_EQ(count(temp), 1);
     fs::path session = *fs::directory_iterator(temp);
@@ -355,72 +389,95 @@ TEST(ServiceSessions, SessionsSpillUnderTheHomeOrTheGivenFolderAndCleanUp) {
 
 TEST_F(ServiceTest, StrangersAreNotMembers) {
   const std::string not_member = "'stranger' is not a member of collaboration 'campaign'";
-  ExpectError(service_->ShowCollaboration("stranger", "campaign").status(),
+  ExpectError(
+      service_->ShowCollaboration(identity::Caller::Embedded("stranger"), "campaign").status(),
+      absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ListTables(identity::Caller::Embedded("stranger"), "campaign").status(),
               absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->ListTables("stranger", "campaign").status(),
+  ExpectError(
+      service_->ShowTable(identity::Caller::Embedded("stranger"), "campaign", "retail").status(),
+      absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(
+      service_->Explain(identity::Caller::Embedded("stranger"), "campaign", kAllowedQuery).status(),
+      absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("stranger"), "campaign", kAllowedQuery, {}).status(),
+      absl::StatusCode::kPermissionDenied, not_member);
+  ExpectError(service_->ListQueries(identity::Caller::Embedded("stranger"), "campaign").status(),
               absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->ShowTable("stranger", "campaign", "retail").status(),
+  ExpectError(service_->ListAudit(identity::Caller::Embedded("stranger"), "campaign").status(),
               absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->Explain("stranger", "campaign", kAllowedQuery).status(),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("stranger"),
+                                 {"campaign", "mine", Path("loyalty.csv"), {}}),
               absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->Run("stranger", "campaign", kAllowedQuery, {}).status(),
-              absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->ListQueries("stranger", "campaign").status(),
-              absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->ListAudit("stranger", "campaign").status(),
-              absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->AddTable("stranger", {"campaign", "mine", Path("loyalty.csv"), {}}),
-              absl::StatusCode::kPermissionDenied, not_member);
-  ExpectError(service_->ShowCollaboration("supplier", "elsewhere").status(),
-              absl::StatusCode::kNotFound, "collaboration 'elsewhere' not found");
+  ExpectError(
+      service_->ShowCollaboration(identity::Caller::Embedded("supplier"), "elsewhere").status(),
+      absl::StatusCode::kNotFound, "collaboration 'elsewhere' not found");
 }
 
 TEST_F(ServiceTest, InactiveMembersCannotAct) {
   const std::string inactive = "member 'intern' is invited in collaboration 'campaign', not active";
-  ExpectError(service_->Run("intern", "campaign", kAllowedQuery, {}).status(),
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("intern"), "campaign", kAllowedQuery, {}).status(),
+      absl::StatusCode::kPermissionDenied, inactive);
+  ExpectError(service_->ListTables(identity::Caller::Embedded("intern"), "campaign").status(),
               absl::StatusCode::kPermissionDenied, inactive);
-  ExpectError(service_->ListTables("intern", "campaign").status(),
-              absl::StatusCode::kPermissionDenied, inactive);
-  ExpectError(service_->AddTable("intern", {"campaign", "mine", Path("loyalty.csv"), {}}),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("intern"),
+                                 {"campaign", "mine", Path("loyalty.csv"), {}}),
               absl::StatusCode::kPermissionDenied, inactive);
   // Nor may an inactive member be named to receive a result.
-  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"intern"}).status(),
-              absl::StatusCode::kInvalidArgument,
-              "receiver 'intern' may not receive results (it needs the 'receive' ability and an "
-              "active membership)");
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {"intern"})
+          .status(),
+      absl::StatusCode::kInvalidArgument,
+      "receiver 'intern' may not receive results (it needs the 'receive' ability and an "
+      "active membership)");
 }
 
 TEST_F(ServiceTest, QueryingNeedsTheQueryAbility) {
-  ExpectError(service_->Run("retailer", "campaign", kAllowedQuery, {"supplier"}).status(),
-              absl::StatusCode::kPermissionDenied,
-              "member 'retailer' does not have the 'query' ability in collaboration 'campaign' "
-              "(abilities: none)");
-  ExpectError(service_->Explain("agency", "campaign", kAllowedQuery).status(),
-              absl::StatusCode::kPermissionDenied,
-              "member 'agency' does not have the 'query' ability in collaboration 'campaign' "
-              "(abilities: receive)");
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("retailer"), "campaign", kAllowedQuery, {"supplier"})
+          .status(),
+      absl::StatusCode::kPermissionDenied,
+      "member 'retailer' does not have the 'query' ability in collaboration 'campaign' "
+      "(abilities: none)");
+  ExpectError(
+      service_->Explain(identity::Caller::Embedded("agency"), "campaign", kAllowedQuery).status(),
+      absl::StatusCode::kPermissionDenied,
+      "member 'agency' does not have the 'query' ability in collaboration 'campaign' "
+      "(abilities: receive)");
 }
 
 TEST_F(ServiceTest, ReceivingNeedsTheReceiveAbility) {
-  ExpectError(service_->Run("analyst", "campaign", kAllowedQuery, {}).status(),
-              absl::StatusCode::kInvalidArgument,
-              "member 'analyst' cannot receive results; name a receiver with the 'receive' "
-              "ability (--receiver)");
-  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"retailer"}).status(),
-              absl::StatusCode::kInvalidArgument,
-              "receiver 'retailer' may not receive results (it needs the 'receive' ability and "
-              "an active membership)");
-  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"nobody"}).status(),
-              absl::StatusCode::kInvalidArgument,
-              "receiver 'nobody' is not a member of collaboration 'campaign'");
-  ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"agency", "agency"}).status(),
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("analyst"), "campaign", kAllowedQuery, {}).status(),
+      absl::StatusCode::kInvalidArgument,
+      "member 'analyst' cannot receive results; name a receiver with the 'receive' "
+      "ability (--receiver)");
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {"retailer"})
+          .status(),
+      absl::StatusCode::kInvalidArgument,
+      "receiver 'retailer' may not receive results (it needs the 'receive' ability and "
+      "an active membership)");
+  ExpectError(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {"nobody"})
+          .status(),
+      absl::StatusCode::kInvalidArgument,
+      "receiver 'nobody' is not a member of collaboration 'campaign'");
+  ExpectError(service_
+                  ->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery,
+                        {"agency", "agency"})
+                  .status(),
               absl::StatusCode::kInvalidArgument, "receiver 'agency' is named twice");
   // None of those was submitted.
-  ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto queries,
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
   EXPECT_THAT(queries, IsEmpty());
 
   ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->Run("analyst", "campaign", kAnalystQuery, {"agency", "supplier"}));
+                       service_->Run(identity::Caller::Embedded("analyst"), "campaign",
+                                     kAnalystQuery, {"agency", "supplier"}));
   EXPECT_TRUE(outcome.explanation.verdict.allowed());
   EXPECT_THAT(outcome.receivers, ElementsAre("agency", "supplier"));
   EXPECT_FALSE(outcome.result.has_value()) << "the runner is not a receiver";
@@ -429,15 +486,20 @@ TEST_F(ServiceTest, ReceivingNeedsTheReceiveAbility) {
 }
 
 TEST_F(ServiceTest, OnlyTheOwnerSetsARuleAndOnlyTheCreatorAddsMembers) {
-  ExpectError(service_->SetRule("supplier", "campaign", "retail", kRetailRule),
-              absl::StatusCode::kPermissionDenied,
-              "only the owner of table 'retail' ('retailer') can set its rule");
-  ExpectError(service_->AddMember("supplier", "campaign", {"broker", true, true}),
-              absl::StatusCode::kPermissionDenied,
-              "only the creator of collaboration 'campaign' ('retailer') can add members");
-  ExpectError(service_->SetRule("retailer", "campaign", "missing", kRetailRule),
-              absl::StatusCode::kNotFound, "table 'missing' not found in collaboration 'campaign'");
-  ExpectError(service_->SetRule("retailer", "campaign", "retail", R"({"kind": "aggregation",
+  ExpectError(
+      service_->SetRule(identity::Caller::Embedded("supplier"), "campaign", "retail", kRetailRule),
+      absl::StatusCode::kPermissionDenied,
+      "only the owner of table 'retail' ('retailer') can set its rule");
+  ExpectError(
+      service_->AddMember(identity::Caller::Embedded("supplier"), "campaign",
+                          {"broker", {identity::Ability::kQuery, identity::Ability::kReceive}}),
+      absl::StatusCode::kPermissionDenied,
+      "only the creator of collaboration 'campaign' ('retailer') can add members");
+  ExpectError(
+      service_->SetRule(identity::Caller::Embedded("retailer"), "campaign", "missing", kRetailRule),
+      absl::StatusCode::kNotFound, "table 'missing' not found in collaboration 'campaign'");
+  ExpectError(service_->SetRule(identity::Caller::Embedded("retailer"), "campaign", "retail",
+                                R"({"kind": "aggregation",
                 "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT"]}],
                 "dimension_columns": ["shoe_size"]})"),
               absl::StatusCode::kInvalidArgument,
@@ -447,24 +509,29 @@ TEST_F(ServiceTest, OnlyTheOwnerSetsARuleAndOnlyTheCreatorAddsMembers) {
 TEST_F(ServiceTest, ListCollaborationsShowsOnlyTheActorsOwn) {
   NewCollaboration fraud;
   fraud.name = "fraud";
-  ASSERT_OK(service_->CreateCollaboration("bank", fraud));
-  ASSERT_OK_AND_ASSIGN(auto supplier, service_->ListCollaborations("supplier"));
+  ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("bank"), fraud));
+  ASSERT_OK_AND_ASSIGN(auto supplier,
+                       service_->ListCollaborations(identity::Caller::Embedded("supplier")));
   ASSERT_EQ(supplier.size(), 1u);
   EXPECT_EQ(supplier[0].name, "campaign");
-  ASSERT_OK_AND_ASSIGN(auto bank, service_->ListCollaborations("bank"));
+  ASSERT_OK_AND_ASSIGN(auto bank, service_->ListCollaborations(identity::Caller::Embedded("bank")));
   ASSERT_EQ(bank.size(), 1u);
   EXPECT_EQ(bank[0].name, "fraud");
-  ASSERT_OK_AND_ASSIGN(auto stranger, service_->ListCollaborations("stranger"));
+  ASSERT_OK_AND_ASSIGN(auto stranger,
+                       service_->ListCollaborations(identity::Caller::Embedded("stranger")));
   EXPECT_THAT(stranger, IsEmpty());
   // The intern is invited, not active: it does not see the room or who is in it yet.
-  ASSERT_OK_AND_ASSIGN(auto intern, service_->ListCollaborations("intern"));
+  ASSERT_OK_AND_ASSIGN(auto intern,
+                       service_->ListCollaborations(identity::Caller::Embedded("intern")));
   EXPECT_THAT(intern, IsEmpty());
 }
 
 TEST_F(ServiceTest, ShowTableHidesTheLocationFromOtherMembers) {
-  ASSERT_OK_AND_ASSIGN(TableView owner, service_->ShowTable("retailer", "campaign", "retail"));
+  ASSERT_OK_AND_ASSIGN(TableView owner, service_->ShowTable(identity::Caller::Embedded("retailer"),
+                                                            "campaign", "retail"));
   EXPECT_EQ(owner.location, Path("retail.csv"));
-  ASSERT_OK_AND_ASSIGN(TableView other, service_->ShowTable("supplier", "campaign", "retail"));
+  ASSERT_OK_AND_ASSIGN(TableView other, service_->ShowTable(identity::Caller::Embedded("supplier"),
+                                                            "campaign", "retail"));
   EXPECT_EQ(other.location, std::nullopt);
   EXPECT_EQ(other.owner, "retailer");
   EXPECT_EQ(other.kind, "csv");
@@ -474,37 +541,45 @@ TEST_F(ServiceTest, ShowTableHidesTheLocationFromOtherMembers) {
   ASSERT_TRUE(other.rule_json.has_value());
   EXPECT_EQ(nlohmann::json::parse(*other.rule_json)["kind"], "aggregation");
 
-  ASSERT_OK_AND_ASSIGN(auto listed, service_->ListTables("agency", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto listed,
+                       service_->ListTables(identity::Caller::Embedded("agency"), "campaign"));
   ASSERT_EQ(listed.size(), 3u);
   for (const TableView& table : listed) EXPECT_EQ(table.location, std::nullopt) << table.name;
-  ASSERT_OK_AND_ASSIGN(auto own, service_->ListTables("supplier", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto own,
+                       service_->ListTables(identity::Caller::Embedded("supplier"), "campaign"));
   EXPECT_EQ(own[0].location, Path("loyalty.csv"));
   EXPECT_EQ(own[1].location, std::nullopt);
   EXPECT_EQ(own[2].location, std::nullopt);
 }
 
 TEST_F(ServiceTest, AddTableWithAColumnSubsetKeepsSourceOrder) {
-  ASSERT_OK(service_->AddTable(
-      "retailer", {"campaign", "narrow", Path("retail.csv"), {"AGE_BAND", "household_id"}}));
-  ASSERT_OK_AND_ASSIGN(TableView narrow, service_->ShowTable("agency", "campaign", "narrow"));
+  ASSERT_OK(
+      service_->AddTable(identity::Caller::Embedded("retailer"),
+                         {"campaign", "narrow", Path("retail.csv"), {"AGE_BAND", "household_id"}}));
+  ASSERT_OK_AND_ASSIGN(TableView narrow, service_->ShowTable(identity::Caller::Embedded("agency"),
+                                                             "campaign", "narrow"));
   ASSERT_EQ(narrow.columns.size(), 2u);
   EXPECT_EQ(narrow.columns[0].name, "household_id");
   EXPECT_EQ(narrow.columns[1].name, "age_band");
-  ExpectError(service_->AddTable("retailer", {"campaign", "wrong", Path("retail.csv"), {"x"}}),
+  ExpectError(service_->AddTable(identity::Caller::Embedded("retailer"),
+                                 {"campaign", "wrong", Path("retail.csv"), {"x"}}),
               absl::StatusCode::kInvalidArgument,
               absl::StrCat("column 'x' is not in the source '", Path("retail.csv"), "'"));
 }
 
 TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
-  ASSERT_OK_AND_ASSIGN(QueryOutcome own, service_->Run("supplier", "campaign", kAllowedQuery, {}));
-  ASSERT_OK_AND_ASSIGN(QueryOutcome for_agency,
-                       service_->Run("analyst", "campaign", kAnalystQuery, {"agency"}));
-  ASSERT_OK_AND_ASSIGN(QueryOutcome analyst_rejected,
-                       service_->Run("analyst", "campaign", kRejectedQuery, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome own, service_->Run(identity::Caller::Embedded("supplier"),
+                                                       "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(
+      QueryOutcome for_agency,
+      service_->Run(identity::Caller::Embedded("analyst"), "campaign", kAnalystQuery, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(
+      QueryOutcome analyst_rejected,
+      service_->Run(identity::Caller::Embedded("analyst"), "campaign", kRejectedQuery, {"agency"}));
 
   auto ids = [&](const std::string& member) {
     std::vector<int64_t> result;
-    auto queries = service_->ListQueries(member, "campaign");
+    auto queries = service_->ListQueries(identity::Caller::Embedded(member), "campaign");
     EXPECT_TRUE(queries.ok()) << queries.status();
     if (queries.ok()) {
       for (const QueryView& query : *queries) result.push_back(query.id);
@@ -518,39 +593,46 @@ TEST_F(ServiceTest, ListQueriesShowsOwnAndReceivedOnly) {
 
   // The analyst ran the query for the agency: it sees that it finished, not how many rows it
   // gave; the agency sees both.
-  ASSERT_OK_AND_ASSIGN(auto analyst, service_->ListQueries("analyst", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto analyst,
+                       service_->ListQueries(identity::Caller::Embedded("analyst"), "campaign"));
   EXPECT_EQ(analyst[0].status, "finished");
   EXPECT_EQ(analyst[0].row_count, std::nullopt);
-  ASSERT_OK_AND_ASSIGN(auto agency, service_->ListQueries("agency", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto agency,
+                       service_->ListQueries(identity::Caller::Embedded("agency"), "campaign"));
   EXPECT_EQ(agency[0].status, "succeeded");
   EXPECT_EQ(agency[0].row_count, 1);
-  ASSERT_OK_AND_ASSIGN(auto supplier, service_->ListQueries("supplier", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto supplier,
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
   EXPECT_EQ(supplier[0].status, "succeeded");
   EXPECT_EQ(supplier[0].row_count, 1);
 }
 
 TEST_F(ServiceTest, ResultOnlyForReceivers) {
-  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {"agency"}));
-  ASSERT_OK_AND_ASSIGN(engine::ResultTable result,
-                       service_->Result("agency", "campaign", outcome.query_id));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome, service_->Run(identity::Caller::Embedded("supplier"),
+                                                           "campaign", kAllowedQuery, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(
+      engine::ResultTable result,
+      service_->Result(identity::Caller::Embedded("agency"), "campaign", outcome.query_id));
   ASSERT_EQ(result.columns.size(), 2u);
   EXPECT_EQ(result.columns[0].name, "age_band");
   ASSERT_EQ(result.rows.size(), 1u) << "the 65+ group (3 households) is below 5";
   EXPECT_EQ(result.rows[0][0], "18-64");
   EXPECT_EQ(result.rows[0][1], "27");
 
-  ExpectError(service_->Result("supplier", "campaign", outcome.query_id).status(),
+  ExpectError(service_->Result(identity::Caller::Embedded("supplier"), "campaign", outcome.query_id)
+                  .status(),
               absl::StatusCode::kPermissionDenied,
               absl::StrCat("member 'supplier' is not a receiver of query ", outcome.query_id));
-  ExpectError(service_->Result("retailer", "campaign", outcome.query_id).status(),
+  ExpectError(service_->Result(identity::Caller::Embedded("retailer"), "campaign", outcome.query_id)
+                  .status(),
               absl::StatusCode::kPermissionDenied,
               absl::StrCat("member 'retailer' is not a receiver of query ", outcome.query_id));
-  ExpectError(service_->Result("stranger", "campaign", outcome.query_id).status(),
+  ExpectError(service_->Result(identity::Caller::Embedded("stranger"), "campaign", outcome.query_id)
+                  .status(),
               absl::StatusCode::kPermissionDenied,
               "'stranger' is not a member of collaboration 'campaign'");
-  ExpectError(service_->Result("agency", "campaign", 999).status(), absl::StatusCode::kNotFound,
-              "query 999 not found in collaboration 'campaign'");
+  ExpectError(service_->Result(identity::Caller::Embedded("agency"), "campaign", 999).status(),
+              absl::StatusCode::kNotFound, "query 999 not found in collaboration 'campaign'");
 
   // The stored result file is private to the operator's account.
   fs::path results = dir_ / "home" / "results" / "campaign";
@@ -563,15 +645,16 @@ TEST_F(ServiceTest, ResultOnlyForReceivers) {
 }
 
 TEST_F(ServiceTest, RejectedQueryIsRecordedAndAuditedAndNothingRuns) {
-  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->Run("supplier", "campaign", kRejectedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome, service_->Run(identity::Caller::Embedded("supplier"),
+                                                           "campaign", kRejectedQuery, {}));
   EXPECT_FALSE(outcome.explanation.verdict.allowed());
   EXPECT_EQ(outcome.explanation.rendered_sql, "");
   EXPECT_FALSE(outcome.result.has_value());
   EXPECT_EQ(outcome.row_count, std::nullopt);
   EXPECT_GT(outcome.query_id, 0);
 
-  ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto queries,
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
   ASSERT_EQ(queries.size(), 1u);
   const QueryView& record = queries[0];
   EXPECT_EQ(record.id, outcome.query_id);
@@ -595,16 +678,18 @@ TEST_F(ServiceTest, RejectedQueryIsRecordedAndAuditedAndNothingRuns) {
                           "supplier rule.set", "analyst table.add", "analyst rule.set",
                           "supplier query.submitted", "supplier query.rejected"));
   EXPECT_FALSE(fs::exists(dir_ / "home" / "results"));
-  ExpectError(service_->Result("supplier", "campaign", outcome.query_id).status(),
+  ExpectError(service_->Result(identity::Caller::Embedded("supplier"), "campaign", outcome.query_id)
+                  .status(),
               absl::StatusCode::kFailedPrecondition,
               absl::StrCat("query ", outcome.query_id, " has no result (rejected)"));
 }
 
 TEST_F(ServiceTest, QueryThatDoesNotParseIsRecordedAsRejected) {
   absl::StatusOr<QueryOutcome> outcome =
-      service_->Run("supplier", "campaign", "SELECT FROM WHERE", {});
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", "SELECT FROM WHERE", {});
   ASSERT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument) << outcome.status();
-  ASSERT_OK_AND_ASSIGN(auto queries, service_->ListQueries("supplier", "campaign"));
+  ASSERT_OK_AND_ASSIGN(auto queries,
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
   ASSERT_EQ(queries.size(), 1u);
   EXPECT_EQ(queries[0].status, "rejected");
   nlohmann::json verdict = nlohmann::json::parse(queries[0].verdict_json);
@@ -638,7 +723,7 @@ TEST_F(ServiceTest, OldAuditEntriesShowRowCountsOnlyToReceivers) {
                      R"("tables":["retail","panel"]})")));
   }
   auto last = [&](const std::string& member) {
-    auto entries = service_->ListAudit(member, "campaign");
+    auto entries = service_->ListAudit(identity::Caller::Embedded(member), "campaign");
     EXPECT_TRUE(entries.ok()) << entries.status();
     return entries.ok() && !entries->empty()
                ? absl::StrCat(entries->back().action, " ", entries->back().details_json)
@@ -657,12 +742,13 @@ TEST_F(ServiceTest, OldAuditEntriesShowRowCountsOnlyToReceivers) {
 }
 
 TEST_F(ServiceTest, AllowedQueryIsAuditedAndTheChainVerifies) {
-  ASSERT_OK_AND_ASSIGN(Explanation explanation,
-                       service_->Explain("supplier", "campaign", kAllowedQuery));
+  ASSERT_OK_AND_ASSIGN(
+      Explanation explanation,
+      service_->Explain(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery));
   EXPECT_TRUE(explanation.verdict.allowed());
   EXPECT_THAT(explanation.tables, ElementsAre("retail", "loyalty"));
-  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome, service_->Run(identity::Caller::Embedded("supplier"),
+                                                           "campaign", kAllowedQuery, {}));
   ASSERT_TRUE(outcome.result.has_value());
   EXPECT_EQ(outcome.explanation.rendered_sql, explanation.rendered_sql);
   std::vector<std::string> actions = AuditActions();
@@ -703,7 +789,7 @@ class DeliveryTest : public ServiceTest {
               "it checked against the policy now in force");
     EXPECT_TRUE(changed_);
     ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries,
-                         service_->ListQueries("supplier", "campaign"));
+                         service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
     ASSERT_EQ(queries.size(), 1u);
     EXPECT_EQ(queries[0].status, "failed");
     EXPECT_EQ(queries[0].error, "policy changed during the run");
@@ -713,12 +799,12 @@ class DeliveryTest : public ServiceTest {
     ASSERT_OK_AND_ASSIGN(catalog::QueryRecord record, store->GetQuery("campaign", 1));
     EXPECT_EQ(record.row_count, 0);
     EXPECT_EQ(record.result_path, "");
-    ExpectError(service_->Result("supplier", "campaign", 1).status(),
+    ExpectError(service_->Result(identity::Caller::Embedded("supplier"), "campaign", 1).status(),
                 absl::StatusCode::kFailedPrecondition, "query 1 has no result (failed)");
     fs::path results = dir_ / "home" / "results" / "campaign";
     EXPECT_TRUE(!fs::exists(results) || fs::is_empty(results));
     ASSERT_OK_AND_ASSIGN(std::vector<catalog::AuditEntry> entries,
-                         service_->ListAudit("supplier", "campaign"));
+                         service_->ListAudit(identity::Caller::Embedded("supplier"), "campaign"));
     // Started, then the change, then finished with the policy change: the one outcome every
     // member may read.
     ASSERT_GE(entries.size(), 3u);
@@ -738,33 +824,42 @@ TEST_F(DeliveryTest, ARuleChangedDuringTheRunReleasesNothing) {
     // no row at all.
     std::string stricter = kRetailRule;
     stricter.replace(stricter.find("\"minimum\": 5"), 12, "\"minimum\": 500");
-    ASSERT_OK(service.SetRule("retailer", "campaign", "retail", stricter));
+    ASSERT_OK(
+        service.SetRule(identity::Caller::Embedded("retailer"), "campaign", "retail", stricter));
   });
-  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ExpectPolicyChanged(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
   // Run again, it is checked against the new rule.
-  ASSERT_OK_AND_ASSIGN(QueryOutcome again,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome again, service_->Run(identity::Caller::Embedded("supplier"),
+                                                         "campaign", kAllowedQuery, {}));
   ASSERT_TRUE(again.result.has_value());
   EXPECT_THAT(again.result->rows, IsEmpty());
 }
 
 TEST_F(DeliveryTest, AMemberRemovedDuringTheRunReleasesNothing) {
-  ReopenWithChange(
-      [](Service& service) { ASSERT_OK(service.RemoveMember("retailer", "campaign", "analyst")); });
-  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ReopenWithChange([](Service& service) {
+    ASSERT_OK(service.RemoveMember(identity::Caller::Embedded("retailer"), "campaign", "analyst"));
+  });
+  ExpectPolicyChanged(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
 }
 
 TEST_F(DeliveryTest, ATableAddedDuringTheRunReleasesNothing) {
   Write("extra.csv", "hashed_email,tier\ne01,gold\n");
   ReopenWithChange([this](Service& service) {
-    ASSERT_OK(service.AddTable("analyst", {"campaign", "extra", Path("extra.csv"), {}}));
+    ASSERT_OK(service.AddTable(identity::Caller::Embedded("analyst"),
+                               {"campaign", "extra", Path("extra.csv"), {}}));
   });
-  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ExpectPolicyChanged(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
 }
 
 TEST_F(DeliveryTest, AMemberLeavingDuringTheRunReleasesNothing) {
-  ReopenWithChange([](Service& service) { ASSERT_OK(service.Leave("agency", "campaign")); });
-  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ReopenWithChange([](Service& service) {
+    ASSERT_OK(service.Leave(identity::Caller::Embedded("agency"), "campaign"));
+  });
+  ExpectPolicyChanged(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
 }
 
 // A run that fails is an outcome too: when the policy changed during it, the runner learns that,
@@ -772,21 +867,24 @@ TEST_F(DeliveryTest, AMemberLeavingDuringTheRunReleasesNothing) {
 TEST_F(DeliveryTest, AFailedRunWhosePolicyChangedReportsThePolicyChange) {
   // The retailer's file no longer matches its pinned schema, so the run fails...
   Write("retail.csv", "household_id,age_band\n1,18-64\n");
-  ReopenWithChange(
-      [](Service& service) { ASSERT_OK(service.RemoveMember("retailer", "campaign", "analyst")); });
-  ExpectPolicyChanged(service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ReopenWithChange([](Service& service) {
+    ASSERT_OK(service.RemoveMember(identity::Caller::Embedded("retailer"), "campaign", "analyst"));
+  });
+  ExpectPolicyChanged(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
 }
 
 // Without a policy change the same failure reaches the runner as before.
 TEST_F(DeliveryTest, AFailedRunWithoutAPolicyChangeReportsItsFailure) {
   Write("retail.csv", "household_id,age_band\n1,18-64\n");
   ReopenWithChange([](Service&) {});
-  absl::StatusOr<QueryOutcome> outcome = service_->Run("supplier", "campaign", kAllowedQuery, {});
+  absl::StatusOr<QueryOutcome> outcome =
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {});
   EXPECT_TRUE(changed_);
   ExpectError(outcome.status(), absl::StatusCode::kInvalidArgument,
               "cannot create view 'retail': binder error");
   ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries,
-                       service_->ListQueries("supplier", "campaign"));
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
   ASSERT_EQ(queries.size(), 1u);
   EXPECT_EQ(queries[0].status, "failed");
   EXPECT_EQ(queries[0].error, outcome.status().message());
@@ -796,10 +894,11 @@ TEST_F(DeliveryTest, AFailedRunWithoutAPolicyChangeReportsItsFailure) {
 // invalidate a run.
 TEST_F(DeliveryTest, ActivityThatChangesNoPolicyDoesNotInvalidateTheRun) {
   ReopenWithChange([](Service& service) {
-    ASSERT_OK(service.Explain("analyst", "campaign", kAnalystQuery).status());
+    ASSERT_OK(
+        service.Explain(identity::Caller::Embedded("analyst"), "campaign", kAnalystQuery).status());
   });
-  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->Run("supplier", "campaign", kAllowedQuery, {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome, service_->Run(identity::Caller::Embedded("supplier"),
+                                                           "campaign", kAllowedQuery, {}));
   EXPECT_TRUE(changed_);
   ASSERT_TRUE(outcome.result.has_value());
   ASSERT_EQ(outcome.result->rows.size(), 1u);
@@ -810,47 +909,52 @@ TEST_F(DeliveryTest, ActivityThatChangesNoPolicyDoesNotInvalidateTheRun) {
 
 TEST_F(ServiceTest, AnActiveMemberVerifiesItsCollaborationAndItsHead) {
   ASSERT_OK_AND_ASSIGN(catalog::AuditVerification first,
-                       service_->VerifyAudit("agency", "campaign"));
+                       service_->VerifyAudit(identity::Caller::Embedded("agency"), "campaign"));
   EXPECT_TRUE(first.ok) << first.problem;
   ASSERT_OK_AND_ASSIGN(std::vector<catalog::AuditEntry> entries,
-                       service_->ListAudit("agency", "campaign"));
+                       service_->ListAudit(identity::Caller::Embedded("agency"), "campaign"));
   EXPECT_EQ(first.entries, static_cast<int64_t>(entries.size()));
   EXPECT_THAT(first.heads, ElementsAre(::testing::Pair("campaign", entries.back().hash)));
   const std::string noted = entries.back().hash;
 
   // The noted head, now the current one.
-  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification same,
-                       service_->VerifyAudit("agency", "campaign", noted));
+  ASSERT_OK_AND_ASSIGN(
+      catalog::AuditVerification same,
+      service_->VerifyAudit(identity::Caller::Embedded("agency"), "campaign", noted));
   EXPECT_TRUE(same.ok) << same.problem;
   EXPECT_EQ(same.expected_head_seq, entries.back().seq);
   EXPECT_EQ(same.entries_after_expected_head, 0);
 
   // Three entries later (query.submitted, query.started, query.finished) the noted head is still
   // in the chain, upper case or not.
-  ASSERT_OK(service_->Run("supplier", "campaign", kAllowedQuery, {}).status());
+  ASSERT_OK(service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {})
+                .status());
   ASSERT_OK_AND_ASSIGN(catalog::AuditVerification later,
-                       service_->VerifyAudit("agency", "campaign", absl::AsciiStrToUpper(noted)));
+                       service_->VerifyAudit(identity::Caller::Embedded("agency"), "campaign",
+                                             absl::AsciiStrToUpper(noted)));
   EXPECT_TRUE(later.ok) << later.problem;
   EXPECT_EQ(later.expected_head_seq, entries.back().seq);
   EXPECT_EQ(later.entries_after_expected_head, 3);
 
   // A head the chain does not contain: the log was cut back or rewritten since it was noted.
   const std::string other(64, 'a');
-  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification missing,
-                       service_->VerifyAudit("agency", "campaign", other));
+  ASSERT_OK_AND_ASSIGN(
+      catalog::AuditVerification missing,
+      service_->VerifyAudit(identity::Caller::Embedded("agency"), "campaign", other));
   EXPECT_FALSE(missing.ok);
   EXPECT_EQ(missing.problem, absl::StrCat("the expected head ", other,
                                           " is not in the chain: entries were removed or "
                                           "rewritten since it was noted"));
-  ExpectError(service_->VerifyAudit("agency", "campaign", "abc").status(),
-              absl::StatusCode::kInvalidArgument,
-              "an expected head is a hash of 64 hexadecimal characters, as 'audit verify' prints "
-              "it");
+  ExpectError(
+      service_->VerifyAudit(identity::Caller::Embedded("agency"), "campaign", "abc").status(),
+      absl::StatusCode::kInvalidArgument,
+      "an expected head is a hash of 64 hexadecimal characters, as 'audit verify' prints "
+      "it");
 
-  ExpectError(service_->VerifyAudit("stranger", "campaign").status(),
+  ExpectError(service_->VerifyAudit(identity::Caller::Embedded("stranger"), "campaign").status(),
               absl::StatusCode::kPermissionDenied,
               "'stranger' is not a member of collaboration 'campaign'");
-  ExpectError(service_->VerifyAudit("intern", "campaign").status(),
+  ExpectError(service_->VerifyAudit(identity::Caller::Embedded("intern"), "campaign").status(),
               absl::StatusCode::kPermissionDenied,
               "member 'intern' is invited in collaboration 'campaign', not active");
 }
@@ -889,19 +993,25 @@ class TemplateServiceTest : public ::testing::Test {
     NewCollaboration room;
     room.name = "room";
     room.query_logging = true;
-    ASSERT_OK(service_->CreateCollaboration("retailer", room));
-    ASSERT_OK(service_->AddMember("retailer", "room", {"supplier", true, true}));
-    ASSERT_OK(service_->AddMember("retailer", "room", {"agency", true, true}));
+    ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), room));
+    ASSERT_OK(service_->AddMember(
+        identity::Caller::Embedded("retailer"), "room",
+        {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
     ASSERT_OK(
-        service_->AddTable("retailer", {"room", "visits", (dir_ / "visits.csv").string(), {}}));
-    ASSERT_OK(service_->SetRule("retailer", "room", "visits", kVisitsRule));
+        service_->AddMember(identity::Caller::Embedded("retailer"), "room",
+                            {"agency", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+    ASSERT_OK(service_->AddTable(identity::Caller::Embedded("retailer"),
+                                 {"room", "visits", (dir_ / "visits.csv").string(), {}}));
     ASSERT_OK(
-        service_->AddTable("supplier", {"room", "orders", (dir_ / "orders.csv").string(), {}}));
-    ASSERT_OK(service_->SetRule("supplier", "room", "orders", kOrdersRule));
+        service_->SetRule(identity::Caller::Embedded("retailer"), "room", "visits", kVisitsRule));
+    ASSERT_OK(service_->AddTable(identity::Caller::Embedded("supplier"),
+                                 {"room", "orders", (dir_ / "orders.csv").string(), {}}));
+    ASSERT_OK(
+        service_->SetRule(identity::Caller::Embedded("supplier"), "room", "orders", kOrdersRule));
     ASSERT_OK_AND_ASSIGN(
-        id_,
-        service_->CreateTemplate(
-            "agency", {"room", "stores by order size", kTemplateSql, {"min_amount:integer=0"}}));
+        id_, service_->CreateTemplate(
+                 identity::Caller::Embedded("agency"),
+                 {"room", "stores by order size", kTemplateSql, {"min_amount:integer=0"}}));
   }
 
   void TearDown() override {
@@ -917,8 +1027,10 @@ class TemplateServiceTest : public ::testing::Test {
 // An approval revoked while an approved template runs: the run releases nothing, and the
 // query log of the owner who revoked shows why.
 TEST_F(TemplateServiceTest, AnApprovalRevokedDuringTheRunReleasesNothing) {
-  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
-  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("supplier"), "room", id_, "orders"));
   service_.reset();
   Options options;
   options.clock = [] { return 1'700'000'000; };
@@ -926,18 +1038,20 @@ TEST_F(TemplateServiceTest, AnApprovalRevokedDuringTheRunReleasesNothing) {
   options.before_delivery = [&] {
     if (revoked) return;
     revoked = true;
-    ASSERT_OK(service_->RevokeTemplate("supplier", "room", id_, "orders"));
+    ASSERT_OK(
+        service_->RevokeTemplate(identity::Caller::Embedded("supplier"), "room", id_, "orders"));
   };
   ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
-  absl::StatusOr<QueryOutcome> outcome =
-      service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {});
+  absl::StatusOr<QueryOutcome> outcome = service_->RunTemplate(
+      identity::Caller::Embedded("agency"), "room", id_, {{"min_amount", "40"}}, {});
   EXPECT_TRUE(revoked);
   EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << outcome.status();
   EXPECT_THAT(std::string(outcome.status().message()),
               ::testing::HasSubstr("the policy of collaboration 'room' changed during the run"));
   // The supplier owns a table the template reads but does not receive: it still learns why (a
   // policy change is no data), where another outcome would show as "finished".
-  ASSERT_OK_AND_ASSIGN(std::vector<QueryView> log, service_->QueryLog("supplier", "room"));
+  ASSERT_OK_AND_ASSIGN(std::vector<QueryView> log,
+                       service_->QueryLog(identity::Caller::Embedded("supplier"), "room"));
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].status, "failed");
   EXPECT_EQ(log[0].error, "policy changed during the run");
@@ -954,18 +1068,21 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveIsToldOfAPolicyChange)
   int runs = 0;
   options.before_delivery = [&] {
     ++runs;
-    ASSERT_OK(service_->AddMember("retailer", "room", {.name = absl::StrCat("late", runs)}));
+    ASSERT_OK(service_->AddMember(identity::Caller::Embedded("retailer"), "room",
+                                  {.name = absl::StrCat("late", runs)}));
   };
   ASSERT_OK_AND_ASSIGN(service_, Service::Open((dir_ / "home").string(), options));
   for (const char* sql :
        {"SELECT CAST(store AS INTEGER) AS s FROM visits", "SELECT store FROM visits"}) {
-    absl::StatusOr<QueryOutcome> outcome = service_->Run("supplier", "room", sql, {"agency"});
+    absl::StatusOr<QueryOutcome> outcome =
+        service_->Run(identity::Caller::Embedded("supplier"), "room", sql, {"agency"});
     EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << sql << outcome.status();
     EXPECT_THAT(std::string(outcome.status().message()),
                 ::testing::HasSubstr("the policy of collaboration 'room' changed during the run"));
   }
   EXPECT_EQ(runs, 2);
-  ASSERT_OK_AND_ASSIGN(auto runner, service_->ListQueries("supplier", "room"));
+  ASSERT_OK_AND_ASSIGN(auto runner,
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "room"));
   ASSERT_EQ(runner.size(), 2u);
   for (const QueryView& view : runner) {
     EXPECT_EQ(view.status, "failed");
@@ -975,8 +1092,9 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveIsToldOfAPolicyChange)
 }
 
 TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
-  ASSERT_OK_AND_ASSIGN(TemplateView view,
-                       service_->ShowTemplate("supplier", "room", id_.substr(0, 10)));
+  ASSERT_OK_AND_ASSIGN(
+      TemplateView view,
+      service_->ShowTemplate(identity::Caller::Embedded("supplier"), "room", id_.substr(0, 10)));
   EXPECT_EQ(view.id, id_);
   EXPECT_EQ(view.author, "agency");
   ASSERT_EQ(view.tables.size(), 2u);
@@ -985,7 +1103,8 @@ TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
   EXPECT_FALSE(view.runnable());
 
   ASSERT_OK_AND_ASSIGN(QueryOutcome rejected,
-                       service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {}));
+                       service_->RunTemplate(identity::Caller::Embedded("agency"), "room", id_,
+                                             {{"min_amount", "40"}}, {}));
   std::vector<std::string> owners;
   for (const policy::Violation& v : rejected.explanation.verdict.violations) {
     EXPECT_EQ(v.code, "analysis_not_approved");
@@ -993,10 +1112,13 @@ TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
   }
   EXPECT_THAT(owners, ElementsAre("retailer", "supplier"));
 
-  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
-  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("supplier"), "room", id_, "orders"));
   ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->RunTemplate("agency", "room", id_, {{"min_amount", "40"}}, {}));
+                       service_->RunTemplate(identity::Caller::Embedded("agency"), "room", id_,
+                                             {{"min_amount", "40"}}, {}));
   ASSERT_TRUE(outcome.explanation.verdict.allowed())
       << policy::FormatViolations(outcome.explanation.verdict.violations);
   ASSERT_TRUE(outcome.result.has_value());
@@ -1006,68 +1128,90 @@ TEST_F(TemplateServiceTest, ATemplateRunsOnlyWhenEveryTableApprovesIt) {
   EXPECT_EQ(outcome.result->rows[1][0], "south");
   EXPECT_EQ(outcome.result->rows[1][1], "1");  // c (70)
 
-  ASSERT_OK(service_->RevokeTemplate("supplier", "room", id_, "orders"));
-  ASSERT_OK_AND_ASSIGN(QueryOutcome revoked, service_->RunTemplate("agency", "room", id_, {}, {}));
+  ASSERT_OK(
+      service_->RevokeTemplate(identity::Caller::Embedded("supplier"), "room", id_, "orders"));
+  ASSERT_OK_AND_ASSIGN(
+      QueryOutcome revoked,
+      service_->RunTemplate(identity::Caller::Embedded("agency"), "room", id_, {}, {}));
   ASSERT_EQ(revoked.explanation.verdict.violations.size(), 1u);
   EXPECT_EQ(revoked.explanation.verdict.violations[0].owner, "supplier");
 }
 
 TEST_F(TemplateServiceTest, OnlyTheOwnerApprovesAndOnlyForTablesTheTemplateReads) {
-  ExpectError(service_->ApproveTemplate("agency", "room", id_, "visits"),
-              absl::StatusCode::kPermissionDenied,
-              "only the owner of table 'visits' ('retailer') can approve analyses for it");
-  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
   ExpectError(
-      service_->ApproveTemplate("retailer", "room", id_, "visits"),
+      service_->ApproveTemplate(identity::Caller::Embedded("agency"), "room", id_, "visits"),
+      absl::StatusCode::kPermissionDenied,
+      "only the owner of table 'visits' ('retailer') can approve analyses for it");
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
+  ExpectError(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"),
       absl::StatusCode::kAlreadyExists,
       absl::StrCat("template ", id_.substr(0, 12), " is already approved for table 'visits'"));
-  ASSERT_OK_AND_ASSIGN(std::string other,
-                       service_->CreateTemplate(
-                           "agency", {"room", "orders only", "SELECT COUNT(*) FROM orders", {}}));
-  ExpectError(service_->ApproveTemplate("retailer", "room", other, "visits"),
-              absl::StatusCode::kInvalidArgument,
-              absl::StrCat("template ", other.substr(0, 12), " does not read table 'visits'"));
+  ASSERT_OK_AND_ASSIGN(
+      std::string other,
+      service_->CreateTemplate(identity::Caller::Embedded("agency"),
+                               {"room", "orders only", "SELECT COUNT(*) FROM orders", {}}));
+  ExpectError(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", other, "visits"),
+      absl::StatusCode::kInvalidArgument,
+      absl::StrCat("template ", other.substr(0, 12), " does not read table 'visits'"));
 }
 
 TEST_F(TemplateServiceTest, ParameterValuesAreTypedAndNeverSpliced) {
-  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
-  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("supplier"), "room", id_, "orders"));
+  ExpectError(service_
+                  ->RunTemplate(identity::Caller::Embedded("agency"), "room", id_,
+                                {{"min_amount", "0 OR 1=1"}}, {})
+                  .status(),
+              absl::StatusCode::kInvalidArgument, "parameter 'min_amount' expects an integer");
   ExpectError(
-      service_->RunTemplate("agency", "room", id_, {{"min_amount", "0 OR 1=1"}}, {}).status(),
-      absl::StatusCode::kInvalidArgument, "parameter 'min_amount' expects an integer");
-  ExpectError(service_->RunTemplate("agency", "room", id_, {{"max", "1"}}, {}).status(),
-              absl::StatusCode::kInvalidArgument, "the template has no parameter 'max'");
+      service_->RunTemplate(identity::Caller::Embedded("agency"), "room", id_, {{"max", "1"}}, {})
+          .status(),
+      absl::StatusCode::kInvalidArgument, "the template has no parameter 'max'");
 }
 
 TEST_F(TemplateServiceTest, TemplatesAreCheckedWhenCreated) {
+  ExpectError(service_
+                  ->CreateTemplate(identity::Caller::Embedded("agency"),
+                                   {"room", "x", "SELECT :a FROM visits", {}})
+                  .status(),
+              absl::StatusCode::kInvalidArgument,
+              "the template uses parameter :a but does not declare it");
+  ExpectError(service_
+                  ->CreateTemplate(identity::Caller::Embedded("agency"),
+                                   {"room", "x", "SELECT nope FROM visits", {}})
+                  .status(),
+              absl::StatusCode::kInvalidArgument,
+              "column 'nope' does not exist in table 'visits' (line 1, column 8)");
   ExpectError(
-      service_->CreateTemplate("agency", {"room", "x", "SELECT :a FROM visits", {}}).status(),
-      absl::StatusCode::kInvalidArgument, "the template uses parameter :a but does not declare it");
-  ExpectError(
-      service_->CreateTemplate("agency", {"room", "x", "SELECT nope FROM visits", {}}).status(),
-      absl::StatusCode::kInvalidArgument,
-      "column 'nope' does not exist in table 'visits' (line 1, column 8)");
-  ExpectError(
-      service_->CreateTemplate("agency", {"room", "again", kTemplateSql, {"min_amount:integer=0"}})
+      service_
+          ->CreateTemplate(identity::Caller::Embedded("agency"),
+                           {"room", "again", kTemplateSql, {"min_amount:integer=0"}})
           .status(),
       absl::StatusCode::kAlreadyExists,
       absl::StrCat("template ", id_.substr(0, 12), " already exists in collaboration 'room'"));
 }
 
 TEST_F(TemplateServiceTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
-  ASSERT_OK_AND_ASSIGN(QueryOutcome ran,
-                       service_->Run("supplier", "room", "SELECT store FROM visits", {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome ran, service_->Run(identity::Caller::Embedded("supplier"),
+                                                       "room", "SELECT store FROM visits", {}));
   ASSERT_TRUE(ran.explanation.verdict.allowed());
-  ASSERT_OK_AND_ASSIGN(QueryOutcome refused,
-                       service_->Run("supplier", "room", "SELECT email FROM visits", {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome refused, service_->Run(identity::Caller::Embedded("supplier"),
+                                                           "room", "SELECT email FROM visits", {}));
   EXPECT_FALSE(refused.explanation.verdict.allowed());
-  ASSERT_OK_AND_ASSIGN(auto log, service_->QueryLog("retailer", "room"));
+  ASSERT_OK_AND_ASSIGN(auto log,
+                       service_->QueryLog(identity::Caller::Embedded("retailer"), "room"));
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0].runner, "supplier");
   EXPECT_EQ(log[0].sql, "SELECT store FROM visits");
   EXPECT_EQ(log[1].status, "rejected");
   EXPECT_NE(log[1].verdict_json.find("disallowed_output_column"), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(auto agency_log, service_->QueryLog("agency", "room"));
+  ASSERT_OK_AND_ASSIGN(auto agency_log,
+                       service_->QueryLog(identity::Caller::Embedded("agency"), "room"));
   EXPECT_THAT(agency_log, IsEmpty());
 }
 
@@ -1078,8 +1222,10 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromS
   // 'north' and 'south' do not convert: the cast fails on the data, only at run time.
   constexpr char kFails[] = "SELECT CAST(store AS INTEGER) AS s FROM visits";
   constexpr char kWorks[] = "SELECT store FROM visits";
-  ASSERT_OK_AND_ASSIGN(QueryOutcome failed, service_->Run("supplier", "room", kFails, {"agency"}));
-  ASSERT_OK_AND_ASSIGN(QueryOutcome worked, service_->Run("supplier", "room", kWorks, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome failed, service_->Run(identity::Caller::Embedded("supplier"),
+                                                          "room", kFails, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome worked, service_->Run(identity::Caller::Embedded("supplier"),
+                                                          "room", kWorks, {"agency"}));
   for (const QueryOutcome* outcome : {&failed, &worked}) {
     EXPECT_TRUE(outcome->explanation.verdict.allowed());
     EXPECT_THAT(outcome->receivers, ElementsAre("agency"));
@@ -1089,7 +1235,8 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromS
   }
 
   // The runner's listing: both finished, nothing more.
-  ASSERT_OK_AND_ASSIGN(auto runner, service_->ListQueries("supplier", "room"));
+  ASSERT_OK_AND_ASSIGN(auto runner,
+                       service_->ListQueries(identity::Caller::Embedded("supplier"), "room"));
   ASSERT_EQ(runner.size(), 2u);
   for (const QueryView& view : runner) {
     EXPECT_EQ(view.status, "finished");
@@ -1097,14 +1244,16 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromS
     EXPECT_EQ(view.error, std::nullopt);
   }
   // The owner of the table, who does not receive either: the same in its query log.
-  ASSERT_OK_AND_ASSIGN(auto owner, service_->QueryLog("retailer", "room"));
+  ASSERT_OK_AND_ASSIGN(auto owner,
+                       service_->QueryLog(identity::Caller::Embedded("retailer"), "room"));
   ASSERT_EQ(owner.size(), 2u);
   EXPECT_EQ(owner[0].status, "finished");
   EXPECT_EQ(owner[1].status, "finished");
   EXPECT_EQ(owner[0].error, std::nullopt);
   EXPECT_EQ(owner[1].row_count, std::nullopt);
   // The receiver sees the error and the row count.
-  ASSERT_OK_AND_ASSIGN(auto receiver, service_->ListQueries("agency", "room"));
+  ASSERT_OK_AND_ASSIGN(auto receiver,
+                       service_->ListQueries(identity::Caller::Embedded("agency"), "room"));
   ASSERT_EQ(receiver.size(), 2u);
   EXPECT_EQ(receiver[0].status, "failed");
   EXPECT_EQ(receiver[0].error, "query failed during execution: conversion error");
@@ -1112,16 +1261,19 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromS
   EXPECT_EQ(receiver[1].status, "succeeded");
   EXPECT_EQ(receiver[1].row_count, 4);
   EXPECT_EQ(receiver[1].error, std::nullopt);
-  ExpectError(service_->Result("agency", "room", failed.query_id).status(),
-              absl::StatusCode::kFailedPrecondition,
-              absl::StrCat("query ", failed.query_id, " has no result (failed)"));
-  ExpectError(service_->Result("supplier", "room", failed.query_id).status(),
-              absl::StatusCode::kPermissionDenied,
-              absl::StrCat("member 'supplier' is not a receiver of query ", failed.query_id));
+  ExpectError(
+      service_->Result(identity::Caller::Embedded("agency"), "room", failed.query_id).status(),
+      absl::StatusCode::kFailedPrecondition,
+      absl::StrCat("query ", failed.query_id, " has no result (failed)"));
+  ExpectError(
+      service_->Result(identity::Caller::Embedded("supplier"), "room", failed.query_id).status(),
+      absl::StatusCode::kPermissionDenied,
+      absl::StrCat("member 'supplier' is not a receiver of query ", failed.query_id));
 
   // The audit log, which every member reads: the two runs leave the same entries but for their
   // ids, and no row count or error.
-  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("supplier", "room"));
+  ASSERT_OK_AND_ASSIGN(auto entries,
+                       service_->ListAudit(identity::Caller::Embedded("supplier"), "room"));
   std::vector<std::string> runs;
   for (const catalog::AuditEntry& entry : entries) {
     if (entry.action.rfind("query.", 0) != 0) continue;
@@ -1146,7 +1298,7 @@ TEST_F(TemplateServiceTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromS
                           started, R"(supplier query.finished {"query_id":ID})"));
 
   // A runner who receives its own result sees the error, as before.
-  ExpectError(service_->Run("supplier", "room", kFails, {}).status(),
+  ExpectError(service_->Run(identity::Caller::Embedded("supplier"), "room", kFails, {}).status(),
               absl::StatusCode::kInvalidArgument,
               "query failed during execution: conversion error");
 }
@@ -1172,10 +1324,13 @@ class QueryLifeTest : public ::testing::Test {
     NewCollaboration room;
     room.name = "room";
     room.query_logging = true;
-    ASSERT_OK(service_->CreateCollaboration("owner", room));
-    ASSERT_OK(service_->AddMember("owner", "room", {"runner", true, true}));
-    ASSERT_OK(service_->AddTable("owner", {"room", "t", (dir_ / "t.csv").string(), {}}));
-    ASSERT_OK(service_->SetRule("owner", "room", "t",
+    ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("owner"), room));
+    ASSERT_OK(
+        service_->AddMember(identity::Caller::Embedded("owner"), "room",
+                            {"runner", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+    ASSERT_OK(service_->AddTable(identity::Caller::Embedded("owner"),
+                                 {"room", "t", (dir_ / "t.csv").string(), {}}));
+    ASSERT_OK(service_->SetRule(identity::Caller::Embedded("owner"), "room", "t",
                                 R"({"kind": "custom", "any_query": true, )"
                                 R"("allowed_analysis_providers": ["runner"]})"));
   }
@@ -1185,7 +1340,7 @@ class QueryLifeTest : public ::testing::Test {
   }
   std::vector<std::string> Statuses(const std::string& member) {
     std::vector<std::string> statuses;
-    auto log = service_->QueryLog(member, "room");
+    auto log = service_->QueryLog(identity::Caller::Embedded(member), "room");
     EXPECT_TRUE(log.ok()) << log.status();
     if (log.ok()) {
       for (const QueryView& view : *log)
@@ -1202,15 +1357,17 @@ class QueryLifeTest : public ::testing::Test {
 TEST_F(QueryLifeTest, ARunStoppedByTheTimeLimitIsCancelled) {
   // 40^6 rows to count: far beyond 300 ms.
   constexpr char kSlow[] = "SELECT COUNT(*) AS n FROM t a, t b, t c, t d, t e, t f";
-  ExpectError(service_->Run("runner", "room", kSlow, {}).status(),
+  ExpectError(service_->Run(identity::Caller::Embedded("runner"), "room", kSlow, {}).status(),
               absl::StatusCode::kDeadlineExceeded, "query exceeded the time limit of 0.3 s");
   // For the owner as a receiver: cancelled, with the error.
-  ASSERT_OK_AND_ASSIGN(QueryOutcome for_owner, service_->Run("runner", "room", kSlow, {"owner"}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome for_owner, service_->Run(identity::Caller::Embedded("runner"),
+                                                             "room", kSlow, {"owner"}));
   EXPECT_EQ(for_owner.row_count, std::nullopt);
   EXPECT_THAT(Statuses("owner"), ElementsAre("1 finished", "2 cancelled"));
-  ASSERT_OK_AND_ASSIGN(auto log, service_->QueryLog("owner", "room"));
+  ASSERT_OK_AND_ASSIGN(auto log, service_->QueryLog(identity::Caller::Embedded("owner"), "room"));
   EXPECT_EQ(log[1].error, "query exceeded the time limit of 0.3 s");
-  ASSERT_OK_AND_ASSIGN(auto mine, service_->ListQueries("runner", "room"));
+  ASSERT_OK_AND_ASSIGN(auto mine,
+                       service_->ListQueries(identity::Caller::Embedded("runner"), "room"));
   ASSERT_EQ(mine.size(), 2u);
   EXPECT_EQ(mine[0].status, "cancelled");
   EXPECT_EQ(mine[1].status, "finished");
@@ -1244,7 +1401,8 @@ TEST_F(QueryLifeTest, ARunWhoseProcessDiedIsKilled) {
   service_.reset();
   ASSERT_OK_AND_ASSIGN(service_, Service::Open(home_, {}));
   EXPECT_THAT(Statuses("owner"), ElementsAre("1 killed", "2 killed"));
-  ASSERT_OK_AND_ASSIGN(auto entries, service_->ListAudit("owner", "room"));
+  ASSERT_OK_AND_ASSIGN(auto entries,
+                       service_->ListAudit(identity::Caller::Embedded("owner"), "room"));
   std::vector<std::string> killed;
   for (const catalog::AuditEntry& entry : entries) {
     if (entry.action == "query.killed") killed.push_back(entry.details_json);
@@ -1253,10 +1411,15 @@ TEST_F(QueryLifeTest, ARunWhoseProcessDiedIsKilled) {
 }
 
 TEST_F(QueryLifeTest, AQueryThatDoesNotBindIsLoggedForTheTablesItNames) {
-  EXPECT_EQ(service_->Run("runner", "room", "SELECT nothing FROM T", {}).status().code(),
+  EXPECT_EQ(service_->Run(identity::Caller::Embedded("runner"), "room", "SELECT nothing FROM T", {})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(service_->Run("runner", "room", "SELECT 1 FROM elsewhere", {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      service_->Run(identity::Caller::Embedded("runner"), "room", "SELECT 1 FROM elsewhere", {})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(Statuses("owner"), ElementsAre("1 rejected"));
 }
 
@@ -1269,7 +1432,8 @@ TEST_F(TemplateServiceTest, LineageOfALongCteChainIsLinear) {
   }
   sql += " SELECT store FROM c30";
   auto start = std::chrono::steady_clock::now();
-  ASSERT_OK_AND_ASSIGN(Explanation explanation, service_->Explain("supplier", "room", sql));
+  ASSERT_OK_AND_ASSIGN(Explanation explanation,
+                       service_->Explain(identity::Caller::Embedded("supplier"), "room", sql));
   EXPECT_TRUE(explanation.verdict.allowed())
       << policy::FormatViolations(explanation.verdict.violations);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -1277,31 +1441,39 @@ TEST_F(TemplateServiceTest, LineageOfALongCteChainIsLinear) {
 
 TEST_F(TemplateServiceTest, CustomRulesNameOnlyMembers) {
   ExpectError(
-      service_->SetRule("retailer", "room", "visits",
+      service_->SetRule(identity::Caller::Embedded("retailer"), "room", "visits",
                         R"({"kind": "custom", "any_query": true,
                                     "allowed_analysis_providers": ["suplier"]})"),
       absl::StatusCode::kInvalidArgument,
       "rule: allowed_analysis_providers: 'suplier' is not a member of collaboration 'room'");
-  ExpectError(service_->SetRule("retailer", "room", "visits",
+  ExpectError(service_->SetRule(identity::Caller::Embedded("retailer"), "room", "visits",
                                 R"({"kind": "custom", "allowed_result_receivers": ["agncy"]})"),
               absl::StatusCode::kInvalidArgument,
               "rule: allowed_result_receivers: 'agncy' is not a member of collaboration 'room'");
   // A rule that allows nothing yet is valid: the table waits for approved templates.
-  ASSERT_OK(service_->SetRule("retailer", "room", "visits", R"({"kind": "custom"})"));
-  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
-  ASSERT_OK(service_->RevokeTemplate("retailer", "room", id_, "visits"));
+  ASSERT_OK(service_->SetRule(identity::Caller::Embedded("retailer"), "room", "visits",
+                              R"({"kind": "custom"})"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
+  ASSERT_OK(
+      service_->RevokeTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
 }
 
 TEST_F(TemplateServiceTest, PolicyShowsWhatTheMemberMayRun) {
-  ASSERT_OK_AND_ASSIGN(PolicyView before, service_->Policy("agency", "room"));
+  ASSERT_OK_AND_ASSIGN(PolicyView before,
+                       service_->Policy(identity::Caller::Embedded("agency"), "room"));
   EXPECT_THAT(before.free_form_custom_tables, IsEmpty());
   EXPECT_THAT(before.runnable_templates, IsEmpty());
-  ASSERT_OK(service_->ApproveTemplate("retailer", "room", id_, "visits"));
-  ASSERT_OK(service_->ApproveTemplate("supplier", "room", id_, "orders"));
-  ASSERT_OK_AND_ASSIGN(PolicyView after, service_->Policy("agency", "room"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("retailer"), "room", id_, "visits"));
+  ASSERT_OK(
+      service_->ApproveTemplate(identity::Caller::Embedded("supplier"), "room", id_, "orders"));
+  ASSERT_OK_AND_ASSIGN(PolicyView after,
+                       service_->Policy(identity::Caller::Embedded("agency"), "room"));
   ASSERT_EQ(after.runnable_templates.size(), 1u);
   EXPECT_EQ(after.runnable_templates[0].id, id_);
-  ASSERT_OK_AND_ASSIGN(PolicyView supplier, service_->Policy("supplier", "room"));
+  ASSERT_OK_AND_ASSIGN(PolicyView supplier,
+                       service_->Policy(identity::Caller::Embedded("supplier"), "room"));
   EXPECT_THAT(supplier.free_form_custom_tables, ElementsAre("orders", "visits"));
 }
 
@@ -1332,21 +1504,27 @@ TEST(ServiceErrorOracle, AnOverflowInASuppressedGroupLooksLikeNoRowAtAll) {
   ASSERT_OK_AND_ASSIGN(auto service, Service::Open((dir / "home").string(), {}));
   NewCollaboration room;
   room.name = "room";
-  ASSERT_OK(service->CreateCollaboration("owner", room));
-  ASSERT_OK(service->AddMember("owner", "room", {"runner", true, true}));
-  ASSERT_OK(service->AddTable("owner", {"room", "people", (dir / "people.csv").string(), {}}));
-  ASSERT_OK(service->SetRule("owner", "room", "people", R"({"kind": "aggregation",
+  ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("owner"), room));
+  ASSERT_OK(
+      service->AddMember(identity::Caller::Embedded("owner"), "room",
+                         {"runner", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+  ASSERT_OK(service->AddTable(identity::Caller::Embedded("owner"),
+                              {"room", "people", (dir / "people.csv").string(), {}}));
+  ASSERT_OK(service->SetRule(identity::Caller::Embedded("owner"), "room", "people",
+                             R"({"kind": "aggregation",
       "aggregate_columns": [{"columns": ["id"], "functions": ["COUNT_DISTINCT"]}],
       "join_columns": ["email"], "dimension_columns": ["size"],
       "output_constraints": [{"column": "id", "minimum": 5}]})"));
-  ASSERT_OK(service->AddTable("runner", {"room", "mine", (dir / "mine.csv").string(), {}}));
-  ASSERT_OK(service->SetRule("runner", "room", "mine", R"({"kind": "aggregation",
+  ASSERT_OK(service->AddTable(identity::Caller::Embedded("runner"),
+                              {"room", "mine", (dir / "mine.csv").string(), {}}));
+  ASSERT_OK(service->SetRule(identity::Caller::Embedded("runner"), "room", "mine",
+                             R"({"kind": "aggregation",
       "aggregate_columns": [{"columns": ["email"], "functions": ["COUNT_DISTINCT"]}],
       "join_columns": ["email"],
       "output_constraints": [{"column": "email", "minimum": 2}]})"));
   auto probe = [&](int size) {
     return service->Run(
-        "runner", "room",
+        identity::Caller::Embedded("runner"), "room",
         absl::StrCat("SELECT p.size + 9223372036854775807 AS x, COUNT(DISTINCT p.id) AS n "
                      "FROM people p JOIN mine m ON p.email = m.email WHERE p.size = ",
                      size, " GROUP BY 1"),
@@ -1389,18 +1567,24 @@ TEST(ServiceFileOwnership, ALinkRepointedToAnyOtherMembersFileIsRefused) {
       R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["atk"]})";
   NewCollaboration a;
   a.name = "a";
-  ASSERT_OK(service->CreateCollaboration("host", a));
-  ASSERT_OK(service->AddMember("host", "a", {"atk", true, true}));
-  ASSERT_OK(service->AddMember("host", "a", {"w", true, true}));
-  ASSERT_OK(service->AddTable("atk", {"a", "at", (dir / "link.csv").string(), {}}));
-  ASSERT_OK(service->SetRule("atk", "a", "at", rule));
-  ASSERT_OK(service->AddTable("w", {"a", "wt", (dir / "w.csv").string(), {}}));
+  ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("host"), a));
+  ASSERT_OK(service->AddMember(identity::Caller::Embedded("host"), "a",
+                               {"atk", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+  ASSERT_OK(service->AddMember(identity::Caller::Embedded("host"), "a",
+                               {"w", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+  ASSERT_OK(service->AddTable(identity::Caller::Embedded("atk"),
+                              {"a", "at", (dir / "link.csv").string(), {}}));
+  ASSERT_OK(service->SetRule(identity::Caller::Embedded("atk"), "a", "at", rule));
+  ASSERT_OK(service->AddTable(identity::Caller::Embedded("w"),
+                              {"a", "wt", (dir / "w.csv").string(), {}}));
   NewCollaboration b;
   b.name = "b";
-  ASSERT_OK(service->CreateCollaboration("bank", b));
-  ASSERT_OK(service->AddTable("bank", {"b", "bt", (dir / "bank.csv").string(), {}}));
+  ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("bank"), b));
+  ASSERT_OK(service->AddTable(identity::Caller::Embedded("bank"),
+                              {"b", "bt", (dir / "bank.csv").string(), {}}));
 
-  ASSERT_OK_AND_ASSIGN(QueryOutcome own, service->Run("atk", "a", "SELECT user_id FROM at", {}));
+  ASSERT_OK_AND_ASSIGN(QueryOutcome own, service->Run(identity::Caller::Embedded("atk"), "a",
+                                                      "SELECT user_id FROM at", {}));
   ASSERT_TRUE(own.result.has_value());
   EXPECT_EQ(own.result->rows[0][0], "mine");
 
@@ -1409,17 +1593,20 @@ TEST(ServiceFileOwnership, ALinkRepointedToAnyOtherMembersFileIsRefused) {
       "queried until its owner points it at its own data";
   fs::remove(dir / "link.csv");
   fs::create_symlink(dir / "bank.csv", dir / "link.csv");  // a file of another collaboration
-  ExpectError(service->Run("atk", "a", "SELECT user_id FROM at", {}).status(),
-              absl::StatusCode::kFailedPrecondition, refused);
+  ExpectError(
+      service->Run(identity::Caller::Embedded("atk"), "a", "SELECT user_id FROM at", {}).status(),
+      absl::StatusCode::kFailedPrecondition, refused);
 
-  ASSERT_OK(service->Leave("w", "a"));
+  ASSERT_OK(service->Leave(identity::Caller::Embedded("w"), "a"));
   fs::remove(dir / "link.csv");
   fs::create_symlink(dir / "w.csv", dir / "link.csv");  // a file of a member who left
-  ExpectError(service->Run("atk", "a", "SELECT user_id FROM at", {}).status(),
-              absl::StatusCode::kFailedPrecondition, refused);
+  ExpectError(
+      service->Run(identity::Caller::Embedded("atk"), "a", "SELECT user_id FROM at", {}).status(),
+      absl::StatusCode::kFailedPrecondition, refused);
 
   // Registering such a file outright is refused too.
-  ExpectError(service->AddTable("atk", {"a", "again", (dir / "bank.csv").string(), {}}),
+  ExpectError(service->AddTable(identity::Caller::Embedded("atk"),
+                                {"a", "again", (dir / "bank.csv").string(), {}}),
               absl::StatusCode::kPermissionDenied,
               "the source '" + (dir / "bank.csv").string() +
                   "' reads a file that another member registered; a member may only register "
@@ -1440,8 +1627,9 @@ TEST(ServiceFileOwnership, TwoMembersRegisteringOneFileAtOnceExactlyOneWins) {
   ASSERT_OK_AND_ASSIGN(auto second, Service::Open(home, {}));
   NewCollaboration room;
   room.name = "room";
-  ASSERT_OK(first->CreateCollaboration("alice", room));
-  ASSERT_OK(first->AddMember("alice", "room", {"bob", true, true}));
+  ASSERT_OK(first->CreateCollaboration(identity::Caller::Embedded("alice"), room));
+  ASSERT_OK(first->AddMember(identity::Caller::Embedded("alice"), "room",
+                             {"bob", {identity::Ability::kQuery, identity::Ability::kReceive}}));
   const std::string refusal =
       "' reads a file that another member registered; a member may only register its own data";
   int alice_wins = 0, bob_wins = 0;
@@ -1452,11 +1640,13 @@ TEST(ServiceFileOwnership, TwoMembersRegisteringOneFileAtOnceExactlyOneWins) {
     absl::Status alice, bob;
     std::thread alice_thread([&] {
       start.arrive_and_wait();
-      alice = first->AddTable("alice", {"room", absl::StrCat("a", round), path, {}});
+      alice = first->AddTable(identity::Caller::Embedded("alice"),
+                              {"room", absl::StrCat("a", round), path, {}});
     });
     std::thread bob_thread([&] {
       start.arrive_and_wait();
-      bob = second->AddTable("bob", {"room", absl::StrCat("b", round), path, {}});
+      bob = second->AddTable(identity::Caller::Embedded("bob"),
+                             {"room", absl::StrCat("b", round), path, {}});
     });
     alice_thread.join();
     bob_thread.join();
@@ -1468,12 +1658,12 @@ TEST(ServiceFileOwnership, TwoMembersRegisteringOneFileAtOnceExactlyOneWins) {
     std::string table = absl::StrCat(alice.ok() ? "a" : "b", round);
     (alice.ok() ? alice_wins : bob_wins) += 1;
     ASSERT_OK(
-        first->SetRule(winner, "room", table,
+        first->SetRule(identity::Caller::Embedded(winner), "room", table,
                        absl::StrCat(R"({"kind": "custom", "any_query": true, )",
                                     R"("allowed_analysis_providers": [")", winner, R"("]})")));
-    ASSERT_OK_AND_ASSIGN(
-        QueryOutcome outcome,
-        second->Run(winner, "room", absl::StrCat("SELECT COUNT(*) AS n FROM ", table), {}));
+    ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
+                         second->Run(identity::Caller::Embedded(winner), "room",
+                                     absl::StrCat("SELECT COUNT(*) AS n FROM ", table), {}));
     ASSERT_TRUE(outcome.result.has_value());
     EXPECT_EQ(outcome.result->rows[0][0], "2");
   }
@@ -1493,13 +1683,15 @@ TEST_F(ServiceTest, PinnedDuckDbTypesBecomeParleyTypesForTheBinder) {
     absl::StrAppendFormat(&visits, "e%02d,%s,%d\n", i, i % 2 == 0 ? "10:30:00" : "14:00:00", i);
   }
   Write("visits.csv", visits);
-  ASSERT_OK(service_->AddTable("supplier", {"campaign", "visits", Path("visits.csv"), {}}));
-  ASSERT_OK(service_->SetRule("supplier", "campaign", "visits", R"({"kind": "aggregation",
+  ASSERT_OK(service_->AddTable(identity::Caller::Embedded("supplier"),
+                               {"campaign", "visits", Path("visits.csv"), {}}));
+  ASSERT_OK(service_->SetRule(identity::Caller::Embedded("supplier"), "campaign", "visits",
+                              R"({"kind": "aggregation",
     "aggregate_columns": [{"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]}],
     "join_columns": ["hashed_email"], "dimension_columns": ["at", "spend"],
     "output_constraints": [{"column": "hashed_email", "minimum": 2, "type": "count_distinct"}]})"));
   ASSERT_OK_AND_ASSIGN(Explanation explanation,
-                       service_->Explain("supplier", "campaign",
+                       service_->Explain(identity::Caller::Embedded("supplier"), "campaign",
                                          "SELECT at, COUNT(DISTINCT hashed_email) AS n FROM visits "
                                          "WHERE at < '12:00:00' AND spend > '3' GROUP BY at"));
   ASSERT_TRUE(explanation.verdict.violations.empty());
@@ -1509,7 +1701,7 @@ TEST_F(ServiceTest, PinnedDuckDbTypesBecomeParleyTypesForTheBinder) {
   EXPECT_NE(explanation.rendered_sql.find("(\"t0\".\"spend\" > 3)"), std::string::npos)
       << explanation.rendered_sql;
   ASSERT_OK_AND_ASSIGN(QueryOutcome outcome,
-                       service_->Run("supplier", "campaign",
+                       service_->Run(identity::Caller::Embedded("supplier"), "campaign",
                                      "SELECT at, COUNT(DISTINCT hashed_email) AS n FROM visits "
                                      "WHERE at < '12:00:00' GROUP BY at",
                                      {}));

@@ -37,7 +37,7 @@ const sql::TableSchema* internal::CatalogSchemas::FindTable(std::string_view nam
 }
 
 TableView internal::ViewOfTable(const connectors::Registry& registry, const catalog::Table& table,
-                                const std::string& actor) {
+                                const identity::Caller& caller) {
   TableView view;
   view.name = table.name;
   view.owner = table.owner;
@@ -47,7 +47,8 @@ TableView internal::ViewOfTable(const connectors::Registry& registry, const cata
       connector.ok()) {
     connectors::SourceSummary summary = (*connector)->Summarize(table.source_json);
     if (!summary.format.empty()) view.kind = summary.format;
-    if (table.owner == actor && !summary.location.empty()) view.location = summary.location;
+    if (identity::SeesLocation(caller, table.owner) && !summary.location.empty())
+      view.location = summary.location;
   }
   for (const std::string& column : table.allowed_columns) {
     for (const catalog::Column& pinned : table.source_schema) {
@@ -139,9 +140,10 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
   return absl::OkStatus();
 }
 
-absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& request) {
+absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kAddTable));
   catalog::Table table;
   table.collaboration = request.collaboration;
   table.name = request.name;
@@ -200,25 +202,25 @@ absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& r
   return added;
 }
 
-absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const std::string& actor,
+absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const identity::Caller& caller,
                                                                  const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   std::vector<TableView> views;
   for (const catalog::Table& table : tables)
-    views.push_back(ViewOfTable(*connectors, table, actor));
+    views.push_back(ViewOfTable(*connectors, table, caller));
   return views;
 }
 
-absl::StatusOr<TableView> Service::Impl::ShowTable(const std::string& actor,
+absl::StatusOr<TableView> Service::Impl::ShowTable(const identity::Caller& caller,
                                                    const std::string& collaboration,
                                                    const std::string& table) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   for (const catalog::Table& record : tables) {
-    if (record.name == table) return ViewOfTable(*connectors, record, actor);
+    if (record.name == table) return ViewOfTable(*connectors, record, caller);
   }
   return absl::NotFoundError(
       absl::StrCat("table '", table, "' not found in collaboration '", collaboration, "'"));

@@ -124,17 +124,21 @@ absl::StatusOr<std::vector<TemplateView>> Service::Impl::TemplateViews(
   return views;
 }
 
-absl::Status Service::Impl::SetApproval(const std::string& actor, const std::string& collaboration,
+absl::Status Service::Impl::SetApproval(const identity::Caller& caller,
+                                        const std::string& collaboration,
                                         const std::string& template_id,
                                         const std::string& table_name, bool approve) {
+  // The rule is read, edited and written back: held across the three so that a concurrent
+  // approval (or rule change) of this process cannot land in between and be lost.
+  auto store_lock = store.Lock();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(catalog::Table table, store->GetTable(collaboration, table_name));
-  if (table.owner != actor) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("only the owner of table '", table_name, "' ('", table.owner, "') can ",
-                     approve ? "approve" : "revoke", " analyses for it"));
-  }
+  PARLEY_RETURN_IF_ERROR(
+      Require(caller, found,
+              approve ? identity::Action::kApproveTemplate : identity::Action::kRevokeTemplate,
+              {.table = table_name, .table_owner = table.owner}));
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
@@ -166,10 +170,11 @@ absl::Status Service::Impl::SetApproval(const std::string& actor, const std::str
                             details.dump());
 }
 
-absl::StatusOr<std::string> Service::Impl::CreateTemplate(const std::string& actor,
+absl::StatusOr<std::string> Service::Impl::CreateTemplate(const identity::Caller& caller,
                                                           const NewTemplate& request) {
+  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kCreateTemplate));
   if (request.name.empty() || request.name.size() > 200) {
     return absl::InvalidArgumentError("a template needs a name of 1 to 200 characters");
   }
@@ -188,34 +193,36 @@ absl::StatusOr<std::string> Service::Impl::CreateTemplate(const std::string& act
   return record.id;
 }
 
-absl::StatusOr<TemplateView> Service::Impl::ShowTemplate(const std::string& actor,
+absl::StatusOr<TemplateView> Service::Impl::ShowTemplate(const identity::Caller& caller,
                                                          const std::string& collaboration,
                                                          const std::string& template_id) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
   PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
   return ViewOfTemplate(loaded.record, loaded.parameters, tables);
 }
 
 absl::StatusOr<std::vector<TemplateView>> Service::Impl::ListTemplates(
-    const std::string& actor, const std::string& collaboration) {
+    const identity::Caller& caller, const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   return TemplateViews(collaboration);
 }
 
 absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
-    const std::string& actor, const std::string& collaboration, const std::string& template_id,
-    const std::map<std::string, std::string>& values, std::vector<std::string> receivers) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(actor, collaboration));
+    const identity::Caller& caller, const std::string& collaboration,
+    const std::string& template_id, const std::map<std::string, std::string>& values,
+    std::vector<std::string> receivers) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
   PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
   Request request;
   request.sql = loaded.record.sql;
   request.template_id = loaded.record.id;
   PARLEY_ASSIGN_OR_RETURN(request.parse_sql, PositionalSql(loaded.record.sql, loaded.parameters));
   PARLEY_ASSIGN_OR_RETURN(request.bind.parameters, ParameterValues(loaded.parameters, values));
-  PARLEY_ASSIGN_OR_RETURN(request.receivers, ValidateReceivers(context, std::move(receivers)));
+  PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                          ValidateReceivers(caller, context, std::move(receivers)));
   return RunRequest(context, request);
 }
 

@@ -21,8 +21,8 @@
 #include "crypto/sha256.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
-#include "rewrite/render.h"
-#include "rewrite/rewrite.h"
+#include "query/compile.h"
+#include "query/snapshot.h"
 #include "service/run_lock.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
@@ -64,6 +64,30 @@ class CatalogSchemas : public sql::SchemaProvider {
  private:
   std::vector<sql::TableSchema> schemas_;
 };
+
+// The records of one policy state as the query compiler's snapshot source: the tables given (the
+// caller passes those of active members only) with their allowed columns typed as pinned.
+query::SnapshotSource SnapshotSourceOf(const catalog::Collaboration& collaboration,
+                                       const std::vector<catalog::Table>& tables,
+                                       const std::string& digest) {
+  query::SnapshotSource source;
+  source.collaboration = collaboration.name;
+  source.digest = digest;
+  for (const catalog::Member& member : collaboration.members) {
+    source.members.push_back({member.name, member.can_query, member.can_receive,
+                              member.status == catalog::MemberStatus::kActive});
+  }
+  for (const catalog::Table& table : tables) {
+    query::SnapshotTable entry{table.name, table.owner, {}, table.rule_json};
+    for (const std::string& column : table.allowed_columns) {
+      for (const catalog::Column& pinned : table.source_schema) {
+        if (pinned.name == column) entry.columns.push_back({pinned.name, pinned.type});
+      }
+    }
+    source.tables.push_back(std::move(entry));
+  }
+  return source;
+}
 
 class CatalogRules : public policy::RuleProvider {
  public:
@@ -382,30 +406,19 @@ struct Service::Impl {
     return rules;
   }
 
-  // Parse → bind → check → rewrite → render. A rejection is in the verdict; a query that does
-  // not parse or bind is an InvalidArgument error.
+  // query::Compile against the context's snapshot. A rejection is in the verdict; a query that
+  // does not parse or bind is an InvalidArgument error.
   absl::StatusOr<Explanation> Analyze(const QueryContext& context, const Request& request) {
-    auto start = std::chrono::steady_clock::now();
-    CatalogSchemas schemas(context.tables);
-    PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, LoadRules(context.tables));
-    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(request.parse_sql));
-    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound,
-                            sql::Bind(*statement, schemas, request.parse_sql, request.bind));
+    std::shared_ptr<const query::Snapshot> snapshot = query::Snapshot::Build(
+        SnapshotSourceOf(context.collaboration, context.tables, context.policy_digest));
+    query::Request compile{request.parse_sql, request.bind, context.member.name,
+                           request.template_id, request.receivers};
+    PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*snapshot, compile));
     Explanation explanation;
-    std::set<std::string> seen;
-    for (const sql::BoundTable* table : bound.BaseTables()) {
-      if (seen.insert(table->schema->name).second) {
-        explanation.tables.push_back(table->schema->name);
-      }
-    }
-    policy::CheckContext check{context.member.name, request.template_id, request.receivers};
-    explanation.verdict = policy::Check(bound, rules, check, request.parse_sql);
-    if (explanation.verdict.allowed()) {
-      rewrite::Rewrite(bound, explanation.verdict, request.parse_sql);
-      // The rewrite refuses operations that could fail on the data and have no guard.
-      if (explanation.verdict.allowed()) explanation.rendered_sql = rewrite::RenderDuckDb(bound);
-    }
-    explanation.front_end_micros = MicrosSince(start);
+    explanation.verdict = std::move(compiled.verdict);
+    explanation.rendered_sql = std::move(compiled.plan.rendered_sql);
+    explanation.tables = std::move(compiled.tables);
+    explanation.front_end_micros = compiled.front_end_micros;
     return explanation;
   }
 

@@ -1069,8 +1069,17 @@ absl::Status Store::SetRule(const std::string& collaboration, const std::string&
   return transaction.Commit();
 }
 
-absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
+absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
+                                           const std::optional<std::string>& submitted_details) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
+  std::optional<Json> submitted;
+  if (submitted_details.has_value()) {
+    submitted = ParseObject(submitted_details->empty() ? "{}" : *submitted_details);
+    if (!submitted.has_value()) {
+      return absl::InvalidArgumentError(
+          "the details of audit action 'query.submitted' are not a JSON object");
+    }
+  }
   PARLEY_ASSIGN_OR_RETURN(std::string receivers,
                           Canonical(StringArray(query.receivers), "the receivers"));
   PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
@@ -1083,6 +1092,10 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
   PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, query.collaboration));
   PARLEY_RETURN_IF_ERROR(
       GetMember(db, collaboration_id, query.collaboration, query.runner).status());
+  if (submitted.has_value()) {
+    PARLEY_RETURN_IF_ERROR(internal::AppendEntry(db, now, query.collaboration, query.runner,
+                                                 "query.submitted", *submitted, policy));
+  }
   PARLEY_RETURN_IF_ERROR(
       Write(db,
             "INSERT INTO queries (collaboration_id, runner, sql_text, status, "

@@ -249,7 +249,13 @@ class Store {
   // belongs to another collaboration. ListQueries orders by id. The service records rejected
   // and running queries this way; an outcome it releases goes through FinishQuery, which checks
   // the policy.
-  absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
+  //
+  // `submitted_details`, when given, is a JSON object appended first as the runner's
+  // "query.submitted" entry in the same write transaction: the service records a submission and
+  // its verdict (rejected, or running before it executes) with one durable write instead of two.
+  // InvalidArgument when it is not a JSON object.
+  absl::StatusOr<int64_t> RecordQuery(
+      const QueryRecord& query, const std::optional<std::string>& submitted_details = std::nullopt);
   // Ends a running query with `outcome`'s status (succeeded, failed or cancelled), row count,
   // error and result path, audited as "query.finished" with its id — but only as given if the
   // collaboration's policy digest is still `checked_policy` (PolicySnapshot::digest when the

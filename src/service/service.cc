@@ -65,6 +65,53 @@ class CatalogSchemas : public sql::SchemaProvider {
   std::vector<sql::TableSchema> schemas_;
 };
 
+// A source file as it is now. A table's pinned schema is checked once per version of its files
+// on a session (not once per query): DESCRIBE reads every file's header or metadata, and a file
+// that keeps its identity (device, inode), size and modification time (nanoseconds) has not
+// been rewritten — a replaced file (rename) has a new inode, an edited one a new time.
+struct FileVersion {
+  std::string path;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t size = 0;
+  int64_t modified_ns = 0;
+  bool operator==(const FileVersion&) const = default;
+};
+
+// How recent a modification time must be for a file's version not to be trusted: file times
+// advance in clock ticks (a few milliseconds), so a file rewritten twice within one tick at the
+// same size would look unchanged. As git does for "racily clean" files, a file modified this
+// recently is checked on every query until it is older.
+constexpr int64_t kRacyFileNanos = 2'000'000'000;
+
+// The versions of `files`; nullopt when one cannot be examined or was modified too recently to
+// be trusted (then the schema is checked).
+std::optional<std::vector<FileVersion>> VersionsOf(const std::vector<std::string>& files) {
+  std::vector<FileVersion> versions;
+  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (const std::string& path : files) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+    int64_t modified_ns =
+        static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+    if (modified_ns > now_ns - kRacyFileNanos) return std::nullopt;
+    versions.push_back({path, static_cast<uint64_t>(info.st_dev),
+                        static_cast<uint64_t>(info.st_ino), static_cast<int64_t>(info.st_size),
+                        modified_ns});
+  }
+  return versions;
+}
+
+// What a pinned-schema check passed for: the table's pinned columns and the versions of its files.
+struct CheckedSource {
+  std::vector<std::string> allowed_columns;
+  std::vector<std::pair<std::string, std::string>> source_schema;
+  std::vector<FileVersion> files;
+  bool operator==(const CheckedSource&) const = default;
+};
+
 // The records of one policy state as the query compiler's snapshot source: the tables given (the
 // caller passes those of active members only) with their allowed columns typed as pinned.
 query::SnapshotSource SnapshotSourceOf(const catalog::Collaboration& collaboration,
@@ -288,24 +335,26 @@ struct Service::Impl {
   struct CachedSession {
     std::vector<exec::SourceView> views;  // the key, compared whole: no encoding to collide
     std::unique_ptr<exec::Session> session;
+    // By table name: what the last pinned-schema check on this session passed for.
+    std::map<std::string, CheckedSource> checked;
   };
   static constexpr size_t kCachedSessions = 4;
   std::list<CachedSession> sessions;
 
-  absl::StatusOr<exec::Session*> SessionFor(const std::vector<exec::SourceView>& views,
+  absl::StatusOr<CachedSession*> SessionFor(const std::vector<exec::SourceView>& views,
                                             bool* reused) {
     *reused = false;
     for (auto it = sessions.begin(); it != sessions.end(); ++it) {
       if (it->views != views) continue;
       sessions.splice(sessions.begin(), sessions, it);
       *reused = true;
-      return sessions.front().session.get();
+      return &sessions.front();
     }
     PARLEY_ASSIGN_OR_RETURN(auto session, exec::Session::Open(views, options.limits));
     if (options.on_session_opened) options.on_session_opened();
-    sessions.push_front(CachedSession{views, std::move(session)});
+    sessions.push_front(CachedSession{views, std::move(session), {}});
     if (sessions.size() > kCachedSessions) sessions.pop_back();
-    return sessions.front().session.get();
+    return &sessions.front();
   }
 
   void DropSession(const exec::Session* session) {
@@ -462,7 +511,8 @@ struct Service::Impl {
 
   absl::Status RecordRejection(const QueryContext& context, const Request& request,
                                const std::string& verdict_json,
-                               const std::vector<std::string>& tables, int64_t* id) {
+                               const std::vector<std::string>& tables,
+                               const std::string& submitted_details, int64_t* id) {
     catalog::QueryRecord record;
     record.collaboration = context.collaboration.name;
     record.runner = context.member.name;
@@ -472,7 +522,7 @@ struct Service::Impl {
     record.verdict_json = verdict_json;
     record.tables = tables;
     record.receivers = request.receivers;
-    PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record));
+    PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record, submitted_details));
     return absl::OkStatus();
   }
 
@@ -590,6 +640,7 @@ struct Service::Impl {
   absl::StatusOr<exec::ResultTable> Execute(const QueryContext& context,
                                             const Explanation& explanation) {
     std::vector<const catalog::Table*> touched;
+    std::vector<std::optional<CheckedSource>> sources;  // parallel to `touched`
     std::vector<exec::SourceView> views;
     PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
     for (const std::string& name : explanation.tables) {
@@ -602,19 +653,40 @@ struct Service::Impl {
         PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                                 connectors::SourcePaths(table.location));
         PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
+        std::optional<std::vector<FileVersion>> versions = VersionsOf(files);
+        if (versions.has_value()) {
+          CheckedSource source{table.allowed_columns, {}, *std::move(versions)};
+          for (const catalog::Column& column : table.source_schema) {
+            source.source_schema.emplace_back(column.name, column.type);
+          }
+          sources.push_back(std::move(source));
+        } else {
+          sources.push_back(std::nullopt);
+        }
         views.push_back(connectors::ViewFor(table, files));
       }
     }
-    // The files are read afresh by every query, so the pinned schemas are checked every time. A
-    // reused session's views were bound to the files as they were; if a file changed shape they
-    // fail to bind, so the check is repeated once on a fresh session for a clear message.
+    // The files are read afresh by every query, so the pinned schemas are checked for every
+    // version of the files a session reads (FileVersion). A reused session's views were bound to
+    // the files as they were; if a file changed shape they fail to bind, so the check is repeated
+    // once on a fresh session for a clear message.
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
-      PARLEY_ASSIGN_OR_RETURN(exec::Session * session, SessionFor(views, &reused));
+      PARLEY_ASSIGN_OR_RETURN(CachedSession * cached, SessionFor(views, &reused));
+      exec::Session* session = cached->session.get();
       absl::Status pinned = absl::OkStatus();
-      for (const catalog::Table* table : touched) {
-        pinned = connectors::CheckPinnedSchema(*session, *table);
+      for (size_t i = 0; i < touched.size(); ++i) {
+        const catalog::Table& table = *touched[i];
+        auto checked = cached->checked.find(table.name);
+        if (sources[i].has_value() && checked != cached->checked.end() &&
+            checked->second == *sources[i]) {
+          continue;
+        }
+        cached->checked.erase(table.name);
+        pinned = connectors::CheckPinnedSchema(*session, table);
+        if (options.on_schema_checked) options.on_schema_checked(table.name);
         if (!pinned.ok()) break;
+        if (sources[i].has_value()) cached->checked[table.name] = *sources[i];
       }
       if (!pinned.ok()) {
         DropSession(session);
@@ -1024,32 +1096,41 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   Json submitted = {{"sql_sha256", crypto::Sha256Hex(request.sql)},
                     {"receivers", request.receivers}};
   if (!request.template_id.empty()) submitted["template_id"] = request.template_id;
-  PARLEY_RETURN_IF_ERROR(
-      store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+  // The "query.submitted" entry is written in the transaction that records the query (rejected,
+  // or running before it executes): one durable write, the same entries in the same order.
 
   QueryOutcome outcome;
   outcome.receivers = request.receivers;
   absl::StatusOr<Explanation> explanation = Analyze(context, request);
   if (!explanation.ok()) {
-    if (!absl::IsInvalidArgument(explanation.status())) return explanation.status();
+    if (!absl::IsInvalidArgument(explanation.status())) {
+      PARLEY_RETURN_IF_ERROR(
+          store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+      return explanation.status();
+    }
     Json verdict = Json::array(
         {{{"code", "invalid_query"}, {"message", std::string(explanation.status().message())}}});
     PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),
                                            TablesNamedIn(request.sql, context.tables),
-                                           &outcome.query_id));
+                                           submitted.dump(), &outcome.query_id));
     return explanation.status();
   }
   outcome.explanation = *std::move(explanation);
   if (!outcome.explanation.verdict.allowed()) {
     PARLEY_RETURN_IF_ERROR(RecordRejection(
         context, request, policy::ViolationsJson(outcome.explanation.verdict.violations),
-        outcome.explanation.tables, &outcome.query_id));
+        outcome.explanation.tables, submitted.dump(), &outcome.query_id));
     return outcome;
   }
 
   // Recorded as running before it executes (one durable write), so that a run whose process
   // dies still shows in the owners' logs: as killed, once its lock is found free.
-  PARLEY_ASSIGN_OR_RETURN(RunLock lock, RunLock::Acquire(RunLockDirectory()));
+  absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockDirectory());
+  if (!lock.ok()) {
+    PARLEY_RETURN_IF_ERROR(
+        store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+    return lock.status();
+  }
   catalog::QueryRecord record;
   record.collaboration = collaboration;
   record.runner = actor;
@@ -1059,8 +1140,8 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.receivers = request.receivers;
   record.tables = outcome.explanation.tables;
   record.status = catalog::QueryStatus::kRunning;
-  record.run_lock = lock.name();
-  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
+  record.run_lock = lock->name();
+  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record, submitted.dump()));
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<exec::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);

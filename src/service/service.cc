@@ -411,7 +411,13 @@ struct Service::Impl {
     // The digest of the policy state `collaboration` and `tables` were read from (one
     // transaction): the result is released only if it is still the digest at delivery.
     std::string policy_digest;
+    // The compiler's view of that state, shared with other queries of the same digest.
+    std::shared_ptr<const query::Snapshot> snapshot;
   };
+
+  // The last compiler snapshot built per collaboration: rebuilt only when the policy digest
+  // changes (and then rules whose text did not change are not parsed again).
+  std::map<std::string, std::shared_ptr<const query::Snapshot>> snapshots;
 
   absl::StatusOr<QueryContext> LoadQueryContext(const std::string& actor,
                                                 const std::string& collaboration) {
@@ -427,6 +433,13 @@ struct Service::Impl {
                        collaboration, "' (abilities: ", Abilities(context.member), ")"));
     }
     context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
+    std::shared_ptr<const query::Snapshot>& cached = snapshots[collaboration];
+    if (cached == nullptr || cached->digest() != context.policy_digest) {
+      cached = query::Snapshot::Build(
+          SnapshotSourceOf(context.collaboration, context.tables, context.policy_digest),
+          cached.get());
+    }
+    context.snapshot = cached;
     return context;
   }
 
@@ -458,11 +471,10 @@ struct Service::Impl {
   // query::Compile against the context's snapshot. A rejection is in the verdict; a query that
   // does not parse or bind is an InvalidArgument error.
   absl::StatusOr<Explanation> Analyze(const QueryContext& context, const Request& request) {
-    std::shared_ptr<const query::Snapshot> snapshot = query::Snapshot::Build(
-        SnapshotSourceOf(context.collaboration, context.tables, context.policy_digest));
+    const query::Snapshot& snapshot = *context.snapshot;
     query::Request compile{request.parse_sql, request.bind, context.member.name,
                            request.template_id, request.receivers};
-    PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*snapshot, compile));
+    PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(snapshot, compile));
     Explanation explanation;
     explanation.verdict = std::move(compiled.verdict);
     explanation.rendered_sql = std::move(compiled.plan.rendered_sql);

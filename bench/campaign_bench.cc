@@ -162,12 +162,14 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
   query::SnapshotSource source;
   source.collaboration = "bench";
   query::SnapshotTable retail{"retail", "retailer", {}, retail_rule};
-  for (const std::string& c : retail_columns) retail.columns.push_back({c, "VARCHAR"});
-  query::SnapshotTable loyalty{
-      "loyalty",
-      "supplier",
-      {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"}, {"brand_purchases", "INTEGER"}},
-      loyalty_rule};
+  for (const std::string& c : retail_columns)
+    retail.columns.push_back({c, sql::TypeKind::kVarchar});
+  query::SnapshotTable loyalty{"loyalty",
+                               "supplier",
+                               {{"hashed_email", sql::TypeKind::kVarchar},
+                                {"loyalty_tier", sql::TypeKind::kVarchar},
+                                {"brand_purchases", sql::TypeKind::kInteger}},
+                               loyalty_rule};
   source.tables = {std::move(retail), std::move(loyalty)};
   std::shared_ptr<const query::Snapshot> snapshot = query::Snapshot::Build(std::move(source));
   PARLEY_RETURN_IF_ERROR(snapshot->rules_status());

@@ -18,11 +18,12 @@ SnapshotSource Source(std::optional<std::string> rule = kRetailRule) {
   source.collaboration = "room";
   source.digest = "d1";
   source.members = {{"retailer", true, true, true}, {"supplier", true, true, true}};
-  source.tables = {
-      {"retail",
-       "retailer",
-       {{"household_id", "BIGINT"}, {"hashed_email", "VARCHAR"}, {"region", "VARCHAR"}},
-       rule}};
+  source.tables = {{"retail",
+                    "retailer",
+                    {{"household_id", sql::TypeKind::kBigint},
+                     {"hashed_email", sql::TypeKind::kVarchar},
+                     {"region", sql::TypeKind::kVarchar}},
+                    rule}};
   return source;
 }
 

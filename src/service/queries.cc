@@ -12,6 +12,7 @@
 #include "query/compile.h"
 #include "service/run_lock.h"
 #include "service/service_impl.h"
+#include "sql/duckdb_types.h"
 
 namespace parley::service {
 
@@ -66,7 +67,9 @@ query::SnapshotSource internal::SnapshotSourceOf(const catalog::Collaboration& c
     query::SnapshotTable entry{table.name, table.owner, {}, table.rule_json};
     for (const std::string& column : table.allowed_columns) {
       for (const catalog::Column& pinned : table.source_schema) {
-        if (pinned.name == column) entry.columns.push_back({pinned.name, pinned.type});
+        if (pinned.name == column) {
+          entry.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+        }
       }
     }
     source.tables.push_back(std::move(entry));

@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "catalog/store.h"
 #include "cli/demo.h"
-#include "connectors/file_source.h"
+#include "connectors/connector.h"
 #include "exec/duckdb_api.h"
 #include "service/service.h"
 
@@ -68,19 +68,21 @@ std::vector<std::string> SmallQueries() {
 // The views Parley's sessions create for the two tables (connectors::ViewFor), for the baseline
 // connection: the same SQL then reads the same columns of the same files.
 absl::Status CreateBaselineViews(duckdb_connection connection, const std::string& data) {
-  catalog::Table retail;
-  retail.name = "retail";
-  retail.kind = catalog::SourceKind::kParquet;
-  retail.location = data + "/retail.parquet";
-  retail.allowed_columns = {"household_id",   "hashed_email", "age_band",     "income_bracket",
-                            "household_size", "region",       "annual_spend", "online_spend"};
-  catalog::Table loyalty;
-  loyalty.name = "loyalty";
-  loyalty.kind = catalog::SourceKind::kParquet;
-  loyalty.location = data + "/loyalty.parquet";
-  loyalty.allowed_columns = {"hashed_email", "loyalty_tier", "brand_purchases"};
-  for (const catalog::Table* table : {&retail, &loyalty}) {
-    exec::SourceView view = connectors::ViewFor(*table, {table->location});
+  PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* files,
+                          connectors::Registry::BuiltIn().Find("files"));
+  for (const char* name : {"retail", "loyalty"}) {
+    catalog::Table table;
+    table.name = name;
+    table.source_kind = "files";
+    std::string path = absl::StrCat(data, "/", name, ".parquet");
+    PARLEY_ASSIGN_OR_RETURN(table.source_json,
+                            files->Validate(absl::StrCat(R"({"path":")", path, R"("})")));
+    PARLEY_ASSIGN_OR_RETURN(table.source_schema, files->InferSchema(table.source_json));
+    for (const catalog::Column& column : table.source_schema) {
+      table.allowed_columns.push_back(column.name);
+    }
+    PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> paths, files->ResolveFiles(table.source_json));
+    PARLEY_ASSIGN_OR_RETURN(exec::SourceView view, files->ViewFor(table, paths));
     PARLEY_RETURN_IF_ERROR(exec::ExecuteStatement(
         connection, absl::StrCat("CREATE VIEW ", view.name, " AS ", view.select_sql), "view"));
   }

@@ -21,13 +21,11 @@
 #include "cli/demo.h"
 #include "engine/duckdb/duckdb_api.h"
 #include "engine/duckdb/session.h"
-#include "policy/checker.h"
-#include "policy/rule.h"
-#include "render/duckdb/duckdb_dialect.h"
-#include "rewrite/rewrite.h"
+#include "engine/engine.h"
+#include "policy/verdict.h"
+#include "query/compile.h"
+#include "query/snapshot.h"
 #include "service/service.h"
-#include "sql/binder.h"
-#include "sql/parser.h"
 
 namespace parley::bench {
 namespace {
@@ -158,55 +156,41 @@ constexpr char kCustomLoyaltyRule[] =
     R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["supplier"],
         "disallowed_output_columns": ["hashed_email"]})";
 
-// parse + bind + check + rewrite + render of `query` under the given rules of the demo's two
-// tables: the median of many iterations, in microseconds.
+// query::Compile (parse + bind + check + rewrite + render) of `query` under the given rules of
+// the demo's two tables: the median of many iterations, in microseconds.
 absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule,
                                       const char* loyalty_rule) {
   std::vector<std::string> retail_columns = {"household_id",   "hashed_email",   "age_band",
                                              "income_bracket", "household_size", "region",
                                              "annual_spend",   "online_spend"};
-  sql::TableSchema retail{"retail", "retailer", {}};
+  query::SnapshotSource source;
+  source.collaboration = "bench";
+  query::SnapshotTable retail{"retail", "retailer", {}, retail_rule};
   for (const std::string& c : retail_columns)
     retail.columns.push_back({c, sql::TypeKind::kVarchar});
-  sql::TableSchema loyalty{"loyalty",
-                           "supplier",
-                           {{"hashed_email", sql::TypeKind::kVarchar},
-                            {"loyalty_tier", sql::TypeKind::kVarchar},
-                            {"brand_purchases", sql::TypeKind::kInteger}}};
-  struct Schemas : sql::SchemaProvider {
-    std::vector<const sql::TableSchema*> tables;
-    const sql::TableSchema* FindTable(std::string_view name) const override {
-      for (const auto* t : tables) {
-        if (t->name == name) return t;
-      }
-      return nullptr;
-    }
-  } schemas;
-  schemas.tables = {&retail, &loyalty};
-  struct Rules : policy::RuleProvider {
-    std::map<std::string, policy::Rule> rules;
-    const policy::Rule* RuleFor(const std::string& table) const override {
-      auto it = rules.find(table);
-      return it == rules.end() ? nullptr : &it->second;
-    }
-  } rules;
-  PARLEY_ASSIGN_OR_RETURN(rules.rules["retail"], policy::ParseRule(retail_rule, retail_columns));
-  PARLEY_ASSIGN_OR_RETURN(
-      rules.rules["loyalty"],
-      policy::ParseRule(loyalty_rule, {"hashed_email", "loyalty_tier", "brand_purchases"}));
+  query::SnapshotTable loyalty{"loyalty",
+                               "supplier",
+                               {{"hashed_email", sql::TypeKind::kVarchar},
+                                {"loyalty_tier", sql::TypeKind::kVarchar},
+                                {"brand_purchases", sql::TypeKind::kInteger}},
+                               loyalty_rule};
+  source.tables = {std::move(retail), std::move(loyalty)};
+  std::shared_ptr<const query::Snapshot> snapshot = query::Snapshot::Build(std::move(source));
+  PARLEY_RETURN_IF_ERROR(snapshot->rules_status());
+  query::Request request;
+  request.sql = query;
+  request.runner = "supplier";
   std::vector<double> samples;
   size_t rendered = 0;
   for (int i = 0; i < 2000; ++i) {
     auto start = Clock::now();
-    PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(query));
-    PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound, sql::Bind(*statement, schemas, query));
-    policy::Verdict verdict = policy::Check(bound, rules, "supplier", query);
-    if (!verdict.allowed()) {
-      return absl::InternalError(absl::StrCat("the benchmark query was rejected:\n",
-                                              policy::FormatViolations(verdict.violations)));
+    PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*snapshot, request));
+    if (!compiled.verdict.allowed()) {
+      return absl::InternalError(
+          absl::StrCat("the benchmark query was rejected:\n",
+                       policy::FormatViolations(compiled.verdict.violations)));
     }
-    rewrite::Rewrite(bound, verdict);
-    rendered += render::RenderDuckDb(bound).size();
+    rendered += compiled.plan.rendered_sql.size();
     samples.push_back(SecondsSince(start) * 1e6);
   }
   if (rendered == 0) return absl::InternalError("nothing rendered");

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# make bench: the campaign benchmark at 1M and 10M rows per side (data generated once into
-# bench/data, git-ignored). Usage: bench/run.sh BUILD_DIR [extra campaign_bench flags]
+# make bench: the campaign benchmark at 1M and 10M rows per side and the fixed-cost benchmark
+# (data generated once into bench/data, git-ignored).
+# Usage: bench/run.sh BUILD_DIR [extra campaign_bench flags]
 set -euo pipefail
 build=${1:-build/release}
 shift || true
 cd "$(dirname "$0")/.."
 "$build/bench/campaign_bench" --rows 1000000 --rows 10000000 --runs 5 --data bench/data "$@"
+# The fixed cost per query in one long-lived process: 200 small queries over 10k-row tables
+# through the service, against the same SQL on one reused DuckDB connection.
+"$build/bench/fixed_cost_bench" --queries 200 --rows 10000 --data bench/data/fixed

@@ -12,13 +12,10 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "policy/checker.h"
-#include "policy/rule.h"
-#include "render/duckdb/duckdb_dialect.h"
-#include "rewrite/rewrite.h"
-#include "sql/binder.h"
+#include "policy/verdict.h"
+#include "query/compile.h"
+#include "query/snapshot.h"
 #include "sql/duckdb_types.h"
-#include "sql/parser.h"
 
 namespace parley {
 namespace {
@@ -113,32 +110,17 @@ CorpusFile ParseCorpus(const std::string& path) {
   return file;
 }
 
-class MapSchemas : public sql::SchemaProvider {
- public:
-  explicit MapSchemas(const std::map<std::string, sql::TableSchema>& tables) : tables_(tables) {}
-  const sql::TableSchema* FindTable(std::string_view name) const override {
-    for (const auto& [key, table] : tables_) {
-      if (key.size() == name.size() &&
-          std::equal(key.begin(), key.end(), name.begin(),
-                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-        return &table;
-      }
-    }
-    return nullptr;
+// The corpus file as a collaboration snapshot: its tables (allowed columns only) and rules.
+std::shared_ptr<const query::Snapshot> SnapshotOf(const CorpusFile& file) {
+  query::SnapshotSource source;
+  source.collaboration = "corpus";
+  for (const auto& [name, table] : file.tables) {
+    query::SnapshotTable entry{table.name, table.owner, table.columns, std::nullopt};
+    if (auto rule = file.rules.find(name); rule != file.rules.end()) entry.rule_json = rule->second;
+    source.tables.push_back(std::move(entry));
   }
-
- private:
-  const std::map<std::string, sql::TableSchema>& tables_;
-};
-
-class MapRules : public policy::RuleProvider {
- public:
-  const policy::Rule* RuleFor(const std::string& table) const override {
-    auto it = rules.find(table);
-    return it == rules.end() ? nullptr : &it->second;
-  }
-  std::map<std::string, policy::Rule> rules;
-};
+  return query::Snapshot::Build(std::move(source));
+}
 
 struct LoadedCase {
   std::shared_ptr<CorpusFile> file;
@@ -194,37 +176,25 @@ TEST_P(PolicyCorpus, Case) {
   const CorpusFile& file = *GetParam().file;
   const CorpusCase& c = file.cases[GetParam().index];
   SCOPED_TRACE(absl::StrCat(c.file, ".test:", c.line, ": ", c.name));
-  MapSchemas schemas(file.tables);
-  MapRules rules;
-  for (const auto& [table, document] : file.rules) {
-    std::vector<std::string> columns;
-    for (const auto& column : file.tables.at(table).columns) columns.push_back(column.name);
-    auto rule = policy::ParseRule(document, columns);
-    ASSERT_TRUE(rule.ok()) << "rule of " << table << ": " << rule.status();
-    rules.rules[table] = *rule;
-  }
-  auto statement = sql::ParseSelect(c.sql);
-  absl::StatusOr<sql::BoundQuery> bound =
-      statement.ok() ? sql::Bind(**statement, schemas, c.sql) : statement.status();
+  std::shared_ptr<const query::Snapshot> snapshot = SnapshotOf(file);
+  ASSERT_TRUE(snapshot->rules_status().ok()) << snapshot->rules_status();
+  query::Request request{c.sql, {}, c.runner, c.template_id, c.receivers};
+  absl::StatusOr<query::Compiled> compiled = query::Compile(*snapshot, request);
   // The actual outcome, in the corpus's own notation, so a failure shows what to compare.
   std::vector<std::string> actual;
-  if (!bound.ok()) {
-    actual.push_back(absl::StrCat("error ", bound.status().message()));
+  if (!compiled.ok()) {
+    actual.push_back(absl::StrCat("error ", compiled.status().message()));
+  } else if (compiled->verdict.allowed()) {
+    actual.push_back("allowed");
+    actual.push_back(compiled->plan.rendered_sql);
   } else {
-    policy::Verdict verdict = policy::Check(
-        *bound, rules, policy::CheckContext{c.runner, c.template_id, c.receivers}, c.sql);
-    if (verdict.allowed()) rewrite::Rewrite(*bound, verdict, c.sql);
-    if (verdict.allowed()) {
-      actual.push_back("allowed");
-      actual.push_back(render::RenderDuckDb(*bound));
-    } else {
-      actual.push_back("rejected");
-      // A violation line may be followed by "= <message>" to pin its exact message too.
-      std::vector<bool> pins = MessagePins(c.expected);
-      for (size_t i = 0; i < verdict.violations.size(); ++i) {
-        actual.push_back(ViolationLine(verdict.violations[i]));
-        if (i < pins.size() && pins[i]) actual.push_back("= " + verdict.violations[i].message);
-      }
+    actual.push_back("rejected");
+    // A violation line may be followed by "= <message>" to pin its exact message too.
+    const std::vector<policy::Violation>& violations = compiled->verdict.violations;
+    std::vector<bool> pins = MessagePins(c.expected);
+    for (size_t i = 0; i < violations.size(); ++i) {
+      actual.push_back(ViolationLine(violations[i]));
+      if (i < pins.size() && pins[i]) actual.push_back("= " + violations[i].message);
     }
   }
   std::vector<std::string> expected;

@@ -781,6 +781,25 @@ TEST_F(StoreTest, AppendAuditValidatesItsInput) {
   EXPECT_THAT(Actions(), ElementsAre("collaboration.create", "query.submitted"));
 }
 
+// A submission and its record are one transaction: the "query.submitted" entry comes first, then
+// the record's own entry; details that are not a JSON object write nothing.
+TEST_F(StoreTest, RecordQueryWritesTheSubmissionInTheSameTransaction) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  ExpectError(store_->RecordQuery(Query(QueryStatus::kRejected), "[1]").status(),
+              absl::StatusCode::kInvalidArgument,
+              "the details of audit action 'query.submitted' are not a JSON object");
+  EXPECT_THAT(Actions(), ElementsAre("collaboration.create"));
+  ASSERT_OK(store_->RecordQuery(Query(QueryStatus::kRunning), R"({"sql_sha256":"ab"})").status());
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].action, "query.submitted");
+  EXPECT_EQ(entries[1].actor, "supplier");
+  EXPECT_EQ(entries[1].details_json, R"({"sql_sha256":"ab"})");
+  EXPECT_EQ(entries[2].action, "query.started");
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit());
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
 TEST_F(StoreTest, ListAuditFiltersByCollaboration) {
   ASSERT_OK(store_->CreateCollaboration(Campaign()));
   Collaboration other = Campaign();

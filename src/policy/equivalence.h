@@ -58,6 +58,17 @@ namespace parley::policy {
 // A column of a base table.
 using BaseColumn = std::pair<const sql::TableSchema*, std::string>;
 
+// Orders base columns by table name, then column name — never by the schema's address, which
+// depends on how the caller stored its schemas and would make the order of violations vary
+// between the service, the corpus and the fuzzers.
+struct BaseColumnOrder {
+  bool operator()(const BaseColumn& a, const BaseColumn& b) const {
+    if (a.first->name != b.first->name) return a.first->name < b.first->name;
+    if (a.second != b.second) return a.second < b.second;
+    return a.first < b.first;  // two occurrences of schemas with one name: any fixed order
+  }
+};
+
 // Why a value is protected although no protected column flows into it: `predicate`, in `clause`
 // at `location`, compares it equal to an expression of `protected_column` (directly or through a
 // chain of such predicates; the one named is the last link).
@@ -70,7 +81,7 @@ struct EqualityReason {
 
 // Where the value of an output comes from.
 struct ValueSources {
-  std::set<BaseColumn> columns;  // data flow
+  std::set<BaseColumn, BaseColumnOrder> columns;  // data flow, ordered by name
   // Protected columns the value is compared equal to, keyed by (table name, column name) so
   // that violations come out in a stable order.
   std::map<std::pair<std::string, std::string>, EqualityReason> equalities;

@@ -1,3 +1,7 @@
+#include <sys/stat.h>
+
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "connectors/connector.h"
 #include "service/service_impl.h"
@@ -23,11 +27,40 @@ absl::Status RunFailure() {
       "because it could depend on rows that no one may see");
 }
 
+// How recent a modification time must be for a file's version not to be trusted: file times
+// advance in clock ticks (a few milliseconds), so a file rewritten twice within one tick at the
+// same size would look unchanged. As git does for "racily clean" files, a file modified this
+// recently is checked on every query until it is older.
+constexpr int64_t kRacyFileNanos = 2'000'000'000;
+
+// The versions of `files`; nullopt when one cannot be examined or was modified too recently to
+// be trusted (then the schema is checked).
+std::optional<std::vector<FileVersion>> VersionsOf(const std::vector<std::string>& files) {
+  std::vector<FileVersion> versions;
+  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (const std::string& path : files) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+    int64_t modified_ns =
+        static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+    if (modified_ns > now_ns - kRacyFileNanos) return std::nullopt;
+    versions.push_back({path, static_cast<uint64_t>(info.st_dev),
+                        static_cast<uint64_t>(info.st_ino), static_cast<int64_t>(info.st_size),
+                        modified_ns});
+  }
+  return versions;
+}
+
 }  // namespace
 
 absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& context,
                                                            const Explanation& explanation) {
   std::vector<engine::SourceView> views;
+  // Parallel to `views`: the version the view's pinned schema is checked for now, if it is.
+  std::vector<std::optional<CheckedSource>> checking;
+  std::vector<std::string> keys;  // parallel to `views`
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   for (const std::string& name : explanation.tables) {
     for (const catalog::Table& table : context.tables) {
@@ -40,7 +73,30 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
                               connector->ResolveFiles(table.source_json));
       PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
       PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, files));
-      PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, connectors::PinnedColumns(table));
+      // The pinned schema is checked once per version of the files (FileVersion), not on every
+      // query: a view whose files are in the version last checked goes with no pinned columns,
+      // which the engine skips.
+      std::optional<CheckedSource> source;
+      if (std::optional<std::vector<FileVersion>> versions = VersionsOf(files)) {
+        source = CheckedSource{table.allowed_columns, {}, *std::move(versions)};
+        for (const catalog::Column& column : table.source_schema) {
+          source->source_schema.emplace_back(column.name, column.type);
+        }
+      }
+      // By collaboration and table: another collaboration's table may have the same name.
+      std::string key = absl::StrCat(context.collaboration.name, "\n", table.name);
+      bool known = false;
+      if (source.has_value()) {
+        std::lock_guard<std::mutex> lock(checked_mutex);
+        auto found = checked_sources.find(key);
+        known = found != checked_sources.end() && found->second == *source;
+      }
+      if (!known) {
+        PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, connectors::PinnedColumns(table));
+        if (options.on_schema_checked) options.on_schema_checked(table.name);
+      }
+      checking.push_back(known ? std::nullopt : std::move(source));
+      keys.push_back(std::move(key));
       views.push_back(std::move(view));
     }
   }
@@ -49,6 +105,17 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
   engine::Engine::Stage failed_at = engine::Engine::Stage::kSources;
   absl::StatusOr<engine::ResultTable> result =
       engine->Run(engine::Plan{explanation.rendered_sql, std::move(views)}, &failed_at);
+  {
+    std::lock_guard<std::mutex> lock(checked_mutex);
+    for (size_t i = 0; i < checking.size(); ++i) {
+      // Passed when the run got past the sources; forgotten when it failed there.
+      if (result.ok() || failed_at == engine::Engine::Stage::kQuery) {
+        if (checking[i].has_value()) checked_sources[keys[i]] = *checking[i];
+      } else {
+        checked_sources.erase(keys[i]);
+      }
+    }
+  }
   if (!result.ok() && failed_at == engine::Engine::Stage::kQuery && ProtectsRows(explanation)) {
     return RunFailure();
   }

@@ -9,11 +9,10 @@
 #include "absl/strings/str_join.h"
 #include "crypto/sha256.h"
 #include "policy/checker.h"
-#include "render/duckdb/duckdb_dialect.h"
-#include "rewrite/rewrite.h"
+#include "query/compile.h"
 #include "service/run_lock.h"
 #include "service/service_impl.h"
-#include "sql/parser.h"
+#include "sql/duckdb_types.h"
 
 namespace parley::service {
 
@@ -47,6 +46,30 @@ std::vector<std::string> TablesNamedIn(const std::string& sql,
 
 }  // namespace
 
+query::SnapshotSource internal::SnapshotSourceOf(const catalog::Collaboration& collaboration,
+                                                 const std::vector<catalog::Table>& tables,
+                                                 const std::string& digest) {
+  query::SnapshotSource source;
+  source.collaboration = collaboration.name;
+  source.digest = digest;
+  for (const catalog::Member& member : collaboration.members) {
+    source.members.push_back({member.name, member.can_query, member.can_receive,
+                              member.status == catalog::MemberStatus::kActive});
+  }
+  for (const catalog::Table& table : tables) {
+    query::SnapshotTable entry{table.name, table.owner, {}, table.rule_json};
+    for (const std::string& column : table.allowed_columns) {
+      for (const catalog::Column& pinned : table.source_schema) {
+        if (pinned.name == column) {
+          entry.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+        }
+      }
+    }
+    source.tables.push_back(std::move(entry));
+  }
+  return source;
+}
+
 int64_t internal::MicrosSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                start)
@@ -65,35 +88,28 @@ absl::StatusOr<Service::Impl::QueryContext> Service::Impl::LoadQueryContext(
     if (member.name == caller.member()) context.member = member;
   }
   context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
+  // Queries of several threads share the cache; the snapshots themselves are immutable.
+  std::lock_guard<std::mutex> lock(snapshots_mutex);
+  std::shared_ptr<const query::Snapshot>& cached = snapshots[collaboration];
+  if (cached == nullptr || cached->digest() != context.policy_digest) {
+    cached = query::Snapshot::Build(
+        SnapshotSourceOf(context.collaboration, context.tables, context.policy_digest),
+        cached.get());
+  }
+  context.snapshot = cached;
   return context;
 }
 
 absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
                                                    const Request& request) {
-  auto start = std::chrono::steady_clock::now();
-  CatalogSchemas schemas(context.tables);
-  PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, LoadRules(context.tables));
-  PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(request.parse_sql));
-  PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound,
-                          sql::Bind(*statement, schemas, request.parse_sql, request.bind));
+  query::Request compile{request.parse_sql, request.bind, context.member.name, request.template_id,
+                         request.receivers};
+  PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*context.snapshot, compile));
   Explanation explanation;
-  std::set<std::string> seen;
-  for (const sql::BoundTable* table : bound.BaseTables()) {
-    if (seen.insert(table->schema->name).second) {
-      explanation.tables.push_back(table->schema->name);
-    }
-  }
-  policy::CheckContext check{context.member.name, request.template_id, request.receivers};
-  explanation.verdict = policy::Check(bound, rules, check, request.parse_sql);
-  if (explanation.verdict.allowed()) {
-    rewrite::Rewrite(bound, explanation.verdict, request.parse_sql);
-    // The rewrite refuses operations that could fail on the data and have no guard.
-    // The engine's dialect renders it, or refuses a construct its engine cannot run.
-    if (explanation.verdict.allowed()) {
-      PARLEY_ASSIGN_OR_RETURN(explanation.rendered_sql, render::DuckDbDialect().Render(bound));
-    }
-  }
-  explanation.front_end_micros = MicrosSince(start);
+  explanation.verdict = std::move(compiled.verdict);
+  explanation.rendered_sql = std::move(compiled.plan.rendered_sql);
+  explanation.tables = std::move(compiled.tables);
+  explanation.front_end_micros = compiled.front_end_micros;
   return explanation;
 }
 
@@ -106,7 +122,8 @@ absl::Status Service::Impl::PolicyChanged(const std::string& collaboration, int6
 
 absl::Status Service::Impl::RecordRejection(const QueryContext& context, const Request& request,
                                             const std::string& verdict_json,
-                                            const std::vector<std::string>& tables, int64_t* id) {
+                                            const std::vector<std::string>& tables,
+                                            const std::string& submitted_details, int64_t* id) {
   catalog::QueryRecord record;
   record.collaboration = context.collaboration.name;
   record.runner = context.member.name;
@@ -116,7 +133,7 @@ absl::Status Service::Impl::RecordRejection(const QueryContext& context, const R
   record.verdict_json = verdict_json;
   record.tables = tables;
   record.receivers = request.receivers;
-  PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record));
+  PARLEY_ASSIGN_OR_RETURN(*id, store->RecordQuery(record, submitted_details));
   return absl::OkStatus();
 }
 
@@ -165,32 +182,41 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   Json submitted = {{"sql_sha256", crypto::Sha256Hex(request.sql)},
                     {"receivers", request.receivers}};
   if (!request.template_id.empty()) submitted["template_id"] = request.template_id;
-  PARLEY_RETURN_IF_ERROR(
-      store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+  // The "query.submitted" entry is written in the transaction that records the query (rejected,
+  // or running before it executes): one durable write, the same entries in the same order.
 
   QueryOutcome outcome;
   outcome.receivers = request.receivers;
   absl::StatusOr<Explanation> explanation = Analyze(context, request);
   if (!explanation.ok()) {
-    if (!absl::IsInvalidArgument(explanation.status())) return explanation.status();
+    if (!absl::IsInvalidArgument(explanation.status())) {
+      PARLEY_RETURN_IF_ERROR(
+          store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+      return explanation.status();
+    }
     Json verdict = Json::array(
         {{{"code", "invalid_query"}, {"message", std::string(explanation.status().message())}}});
     PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),
                                            TablesNamedIn(request.sql, context.tables),
-                                           &outcome.query_id));
+                                           submitted.dump(), &outcome.query_id));
     return explanation.status();
   }
   outcome.explanation = *std::move(explanation);
   if (!outcome.explanation.verdict.allowed()) {
     PARLEY_RETURN_IF_ERROR(RecordRejection(
         context, request, policy::ViolationsJson(outcome.explanation.verdict.violations),
-        outcome.explanation.tables, &outcome.query_id));
+        outcome.explanation.tables, submitted.dump(), &outcome.query_id));
     return outcome;
   }
 
   // Recorded as running before it executes (one durable write), so that a run whose process
   // dies still shows in the owners' logs: as killed, once its lock is found free.
-  PARLEY_ASSIGN_OR_RETURN(RunLock lock, RunLock::Acquire(RunLockDirectory()));
+  absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockDirectory());
+  if (!lock.ok()) {
+    PARLEY_RETURN_IF_ERROR(
+        store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
+    return lock.status();
+  }
   catalog::QueryRecord record;
   record.collaboration = collaboration;
   record.runner = actor;
@@ -200,8 +226,8 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.receivers = request.receivers;
   record.tables = outcome.explanation.tables;
   record.status = catalog::QueryStatus::kRunning;
-  record.run_lock = lock.name();
-  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record));
+  record.run_lock = lock->name();
+  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record, submitted.dump()));
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
   outcome.run_micros = MicrosSince(start);

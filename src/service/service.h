@@ -52,6 +52,9 @@ struct Options {
   // Called each time an engine session is opened (sessions are reused between queries): for
   // observing that reuse, in tests and metrics.
   std::function<void()> on_session_opened;
+  // Called each time a table's source files are checked against its pinned schema (once per
+  // version of the files on a session, not once per query): for tests and metrics.
+  std::function<void(const std::string& table)> on_schema_checked;
   // Called after a query has run and before its outcome is recorded and released: tests change
   // the policy here to exercise the check at delivery (a query whose policy changed while it ran
   // fails and releases nothing).

@@ -35,6 +35,7 @@
 #include "identity/access.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
+#include "query/snapshot.h"
 #include "service/service.h"
 #include "sql/binder.h"
 
@@ -80,6 +81,35 @@ absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text);
 // Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
 // so that a crash never leaves a half-written result.
 absl::Status WritePrivateFile(const std::filesystem::path& path, const std::string& contents);
+
+// The records of one policy state as the query compiler's snapshot source: the tables given (the
+// caller passes those of active members only) with their allowed columns typed as pinned
+// (queries.cc).
+query::SnapshotSource SnapshotSourceOf(const catalog::Collaboration& collaboration,
+                                       const std::vector<catalog::Table>& tables,
+                                       const std::string& digest);
+
+// A source file as it is now. A table's pinned schema is checked once per version of its files
+// on a session (not once per query): DESCRIBE reads every file's header or metadata, and a file
+// that keeps its identity (device, inode), size and modification time (nanoseconds) has not
+// been rewritten — a replaced file (rename) has a new inode, an edited one a new time
+// (execution.cc).
+struct FileVersion {
+  std::string path;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t size = 0;
+  int64_t modified_ns = 0;
+  bool operator==(const FileVersion&) const = default;
+};
+
+// What a pinned-schema check passed for: the table's pinned columns and the versions of its files.
+struct CheckedSource {
+  std::vector<std::string> allowed_columns;
+  std::vector<std::pair<std::string, std::string>> source_schema;
+  std::vector<FileVersion> files;
+  bool operator==(const CheckedSource&) const = default;
+};
 
 }  // namespace internal
 
@@ -136,6 +166,10 @@ struct Service::Impl {
   // Runs the rendered plans; owns the pool of locked-down sessions (engine/duckdb/duckdb_engine.h,
   // safe for concurrent runs).
   std::unique_ptr<engine::Engine> engine;
+  // By collaboration and table ("collaboration\ntable"): the version of the files and pinned
+  // schema the last pinned-schema check passed for (execution.cc).
+  std::mutex checked_mutex;
+  std::map<std::string, internal::CheckedSource> checked_sources;  // guarded by checked_mutex
 
   // --- The use cases, as the facade calls them (see service.h for their contracts). ---
 
@@ -227,7 +261,13 @@ struct Service::Impl {
     // The digest of the policy state `collaboration` and `tables` were read from (one
     // transaction): the result is released only if it is still the digest at delivery.
     std::string policy_digest;
+    // The compiler's view of that state, shared with other queries of the same digest.
+    std::shared_ptr<const query::Snapshot> snapshot;
   };
+  // The last compiler snapshot built per collaboration: rebuilt only when the policy digest
+  // changes (and then rules whose text did not change are not parsed again).
+  std::mutex snapshots_mutex;
+  std::map<std::string, std::shared_ptr<const query::Snapshot>> snapshots;  // guarded
   absl::StatusOr<QueryContext> LoadQueryContext(const identity::Caller& caller,
                                                 const std::string& collaboration);
 
@@ -241,13 +281,14 @@ struct Service::Impl {
     std::vector<std::string> receivers;
   };
 
-  // Parse → bind → check → rewrite → render. A rejection is in the verdict; a query that does
-  // not parse or bind is an InvalidArgument error.
+  // query::Compile against the context's snapshot. A rejection is in the verdict; a query that
+  // does not parse or bind is an InvalidArgument error.
   absl::StatusOr<Explanation> Analyze(const QueryContext& context, const Request& request);
   static absl::Status PolicyChanged(const std::string& collaboration, int64_t query_id);
   absl::Status RecordRejection(const QueryContext& context, const Request& request,
                                const std::string& verdict_json,
-                               const std::vector<std::string>& tables, int64_t* id);
+                               const std::vector<std::string>& tables,
+                               const std::string& submitted_details, int64_t* id);
   absl::StatusOr<std::vector<std::string>> ValidateReceivers(const identity::Caller& caller,
                                                              const QueryContext& context,
                                                              std::vector<std::string> receivers);
@@ -268,7 +309,8 @@ struct Service::Impl {
   static QueryOutcome WithheldOutcome(QueryOutcome outcome);
 
   // execution.cc: runs a checked query's rendered SQL on the engine over the files of the tables
-  // it reads, checked now against their owners' claims (the engine checks the pinned schemas).
+  // it reads, checked now against their owners' claims (the engine checks the pinned schemas,
+  // once per version of the files).
   absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
                                               const Explanation& explanation);
 

@@ -298,6 +298,51 @@ TEST_F(ServiceTest, RemovedAndDepartedMembersTakeTheirTablesWithThem) {
 
 // The reuse itself: one engine session for repeated queries over the same tables, a fresh one
 // after a failure, and at most four kept.
+// A table's files are checked against its pinned schema once per version of the files on a
+// session, not on every query; a file rewritten (new time, size or inode) is checked again, and
+// a file modified in the last two seconds is checked every time (its time may not have moved).
+TEST(ServiceSessions, PinnedSchemasAreCheckedOncePerSourceVersion) {
+  fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_versions_", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<std::string> checked;
+  Options options;
+  options.on_schema_checked = [&checked](const std::string& table) { checked.push_back(table); };
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open((dir / "home").string(), options));
+  NewCollaboration room;
+  room.name = "room";
+  ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("owner"), room));
+  fs::path file = dir / "t.csv";
+  std::ofstream(file) << "k\n1\n";
+  ASSERT_OK(
+      service->AddTable(identity::Caller::Embedded("owner"), {"room", "t", file.string(), {}}));
+  ASSERT_OK(service->SetRule(
+      identity::Caller::Embedded("owner"), "room", "t",
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["owner"]})"));
+  auto run = [&] {
+    return service->Run(identity::Caller::Embedded("owner"), "room", "SELECT k FROM t", {});
+  };
+  ASSERT_OK(run().status());
+  ASSERT_OK(run().status());
+  EXPECT_EQ(checked.size(), 2u);  // just written: too recent to trust its time
+
+  auto old = fs::file_time_type::clock::now() - std::chrono::minutes(1);
+  fs::last_write_time(file, old);
+  ASSERT_OK(run().status());
+  ASSERT_OK(run().status());
+  ASSERT_OK(run().status());
+  EXPECT_EQ(checked.size(), 3u);  // one version, one check
+
+  std::ofstream(file) << "k\nx\n";  // same size, another shape
+  fs::last_write_time(file, old - std::chrono::minutes(1));
+  ExpectError(run().status(), absl::StatusCode::kFailedPrecondition,
+              "table 't' no longer matches its pinned schema: column 'k' was BIGINT, is now "
+              "VARCHAR");
+  EXPECT_EQ(checked, std::vector<std::string>(4, "t"));  // a new version: checked again
+  service.reset();
+  fs::remove_all(dir);
+}
+
 TEST(ServiceSessions, SessionsAreReusedDroppedAfterFailuresAndBounded) {
   fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_sessions_", getpid());
   fs::remove_all(dir);

@@ -1,0 +1,61 @@
+// The query compiler: the ONE place where a query's text becomes a verdict and, when allowed, an
+// engine plan — parse → bind → check → rewrite → render. The service, the policy corpus runner,
+// the fuzzers and the benchmarks all call Compile, so the corpus tests the pipeline that runs.
+//
+// Example:
+//   query::Request request;
+//   request.sql = "SELECT region, COUNT(*) FROM retail GROUP BY region";
+//   request.runner = "supplier";
+//   request.receivers = {"supplier"};
+//   PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*snapshot, request));
+//   if (!compiled.verdict.allowed()) ...  // violations; nothing may run
+//   engine.Run(compiled.plan.rendered_sql);
+//
+// Thread safety: Compile only reads the snapshot; concurrent calls are safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "policy/verdict.h"
+#include "query/snapshot.h"
+#include "sql/binder.h"
+
+namespace parley::query {
+
+// Who asks what, for whom.
+struct Request {
+  // The text the parser reads (for a template, its text with `$n` for its parameters).
+  std::string sql;
+  sql::BindOptions bind;  // typed template parameter values
+  std::string runner;
+  std::string template_id;  // empty for a free-form query
+  std::vector<std::string> receivers;
+};
+
+// What the engine is to run for an allowed query.
+struct Plan {
+  std::string rendered_sql;  // renderer output (DuckDB dialect); empty when rejected
+  std::vector<policy::Threshold> thresholds;
+  std::optional<policy::RuleKind> rule_kind;
+};
+
+struct Compiled {
+  policy::Verdict verdict;
+  // The base tables the query reads, by catalog name, in order of first appearance; filled for
+  // rejected queries too (the owners of those tables see the attempt in their logs).
+  std::vector<std::string> tables;
+  Plan plan;                     // meaningful only when verdict.allowed()
+  int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
+};
+
+// Compiles `request` against `snapshot`. A policy rejection is a verdict with violations (OK
+// status). Errors: InvalidArgument when the text does not parse or bind (the message names a
+// position, never a data value); Internal when a stored rule of the snapshot no longer
+// validates (Snapshot::rules_status()).
+absl::StatusOr<Compiled> Compile(const Snapshot& snapshot, const Request& request);
+
+}  // namespace parley::query

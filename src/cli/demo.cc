@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "exec/duckdb_api.h"
 #include "exec/engine.h"
+#include "api/from_service.h"
 #include "service/service.h"
 
 namespace parley::cli {
@@ -198,7 +199,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   Step(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");
   PARLEY_ASSIGN_OR_RETURN(service::TableView retail,
                           service->ShowTable(kSupplier, kCollaboration, "retail"));
-  PrintTable(out, retail);
+  PrintTable(out, api::FromService(retail));
 
   Step(out, kSupplier, "runs the campaign query");
   out << kCampaignQuery << "\n\n";
@@ -234,7 +235,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   out << kRejectedQuery << "\n\n";
   PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome rejected,
                           service->Run(kSupplier, kCollaboration, kRejectedQuery, {}));
-  PrintRejection(out, rejected.explanation);
+  PrintRejection(out, api::FromService(rejected.explanation));
 
   PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification audit, service->VerifyAudit());
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

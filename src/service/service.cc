@@ -469,7 +469,7 @@ struct Service::Impl {
       if (!context.member.can_receive) {
         return absl::InvalidArgumentError(absl::StrCat(
             "member '", context.member.name,
-            "' cannot receive results; name a receiver with the 'receive' ability (--receiver)"));
+            "' cannot receive results; name a receiver with the 'receive' ability"));
       }
       receivers.push_back(context.member.name);
     }

@@ -340,7 +340,7 @@ TEST_F(ServiceTest, ReceivingNeedsTheReceiveAbility) {
   ExpectError(service_->Run("analyst", "campaign", kAllowedQuery, {}).status(),
               absl::StatusCode::kInvalidArgument,
               "member 'analyst' cannot receive results; name a receiver with the 'receive' "
-              "ability (--receiver)");
+              "ability");
   ExpectError(service_->Run("supplier", "campaign", kAllowedQuery, {"retailer"}).status(),
               absl::StatusCode::kInvalidArgument,
               "receiver 'retailer' may not receive results (it needs the 'receive' ability and "

@@ -25,7 +25,8 @@ class Backend {
   virtual absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
       const api::ShowCollaborationRequest& request) = 0;
 
-  virtual absl::StatusOr<api::AddMemberResponse> AddMember(const api::AddMemberRequest& request) = 0;
+  virtual absl::StatusOr<api::AddMemberResponse> AddMember(
+      const api::AddMemberRequest& request) = 0;
   virtual absl::StatusOr<api::RemoveMemberResponse> RemoveMember(
       const api::RemoveMemberRequest& request) = 0;
   virtual absl::StatusOr<api::LeaveResponse> Leave(const api::LeaveRequest& request) = 0;
@@ -33,7 +34,8 @@ class Backend {
   virtual absl::StatusOr<api::AddTableResponse> AddTable(const api::AddTableRequest& request) = 0;
   virtual absl::StatusOr<api::ListTablesResponse> ListTables(
       const api::ListTablesRequest& request) = 0;
-  virtual absl::StatusOr<api::ShowTableResponse> ShowTable(const api::ShowTableRequest& request) = 0;
+  virtual absl::StatusOr<api::ShowTableResponse> ShowTable(
+      const api::ShowTableRequest& request) = 0;
   virtual absl::StatusOr<api::SetRuleResponse> SetRule(const api::SetRuleRequest& request) = 0;
 
   virtual absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) = 0;
@@ -59,7 +61,8 @@ class Backend {
 
   virtual absl::StatusOr<api::PolicyResponse> Policy(const api::PolicyRequest& request) = 0;
 
-  virtual absl::StatusOr<api::ListAuditResponse> ListAudit(const api::ListAuditRequest& request) = 0;
+  virtual absl::StatusOr<api::ListAuditResponse> ListAudit(
+      const api::ListAuditRequest& request) = 0;
   virtual absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) = 0;
 };

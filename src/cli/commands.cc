@@ -201,8 +201,7 @@ class Cli {
       app_.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
       // --json asks for a JSON document even when the command line does not parse.
-      if (error.get_exit_code() != 0 &&
-          std::any_of(argv + 1, argv + argc, [](const char* arg) {
+      if (error.get_exit_code() != 0 && std::any_of(argv + 1, argv + argc, [](const char* arg) {
             return std::string_view(arg) == "--json";
           })) {
         json_output = true;
@@ -299,11 +298,10 @@ class Cli {
     auto* show = group->add_subcommand("show", "a collaboration and its members");
     show->add_option("name", globals_.collaboration)->required();
     Add(show, [this] {
-      return Answer(OpenBackend()->ShowCollaboration({globals_.collaboration}),
-                    [](const auto& r) {
-                      PrintCollaboration(std::cout, r.collaboration);
-                      return 0;
-                    });
+      return Answer(OpenBackend()->ShowCollaboration({globals_.collaboration}), [](const auto& r) {
+        PrintCollaboration(std::cout, r.collaboration);
+        return 0;
+      });
     });
   }
 
@@ -627,8 +625,8 @@ class Cli {
     });
 
     // approve and revoke: the owner of a table with a custom rule changes its allowed_analyses.
-    using Change = absl::StatusOr<api::TemplateResponse> (Backend::*)(
-        const api::TemplateApprovalRequest&);
+    using Change =
+        absl::StatusOr<api::TemplateResponse> (Backend::*)(const api::TemplateApprovalRequest&);
     struct Approval {
       const char* name;
       const char* description;
@@ -650,8 +648,8 @@ class Cli {
         return Answer(
             ((*backend).*approval.change)({globals_.collaboration, template_id_, template_table_}),
             [&](const auto& r) {
-              std::cout << approval.done << " template " << ShortId(r.template_.id)
-                        << " for table " << template_table_ << "\n"
+              std::cout << approval.done << " template " << ShortId(r.template_.id) << " for table "
+                        << template_table_ << "\n"
                         << TemplateSummary(r.template_) << "\n";
               return 0;
             });

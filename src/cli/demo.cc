@@ -6,10 +6,10 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
+#include "api/from_service.h"
 #include "cli/output.h"
 #include "exec/duckdb_api.h"
 #include "exec/engine.h"
-#include "api/from_service.h"
 #include "service/service.h"
 
 namespace parley::cli {

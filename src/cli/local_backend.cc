@@ -159,10 +159,9 @@ absl::StatusOr<api::QueryLogResponse> LocalBackend::QueryLog(const api::QueryLog
 absl::StatusOr<api::CreateTemplateResponse> LocalBackend::CreateTemplate(
     const api::CreateTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(
-      std::string id,
-      service->CreateTemplate(
-          actor_, {request.collaboration, request.name, request.sql, request.parameters}));
+  PARLEY_ASSIGN_OR_RETURN(std::string id,
+                          service->CreateTemplate(actor_, {request.collaboration, request.name,
+                                                           request.sql, request.parameters}));
   PARLEY_ASSIGN_OR_RETURN(service::TemplateView view,
                           service->ShowTemplate(actor_, request.collaboration, id));
   return api::CreateTemplateResponse{api::FromService(view)};
@@ -191,8 +190,8 @@ absl::StatusOr<api::ListTemplatesResponse> LocalBackend::ListTemplates(
 absl::StatusOr<api::ApproveTemplateResponse> LocalBackend::ApproveTemplate(
     const api::ApproveTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_RETURN_IF_ERROR(service->ApproveTemplate(actor_, request.collaboration,
-                                                  request.template_id, request.table));
+  PARLEY_RETURN_IF_ERROR(
+      service->ApproveTemplate(actor_, request.collaboration, request.template_id, request.table));
   PARLEY_ASSIGN_OR_RETURN(
       service::TemplateView view,
       service->ShowTemplate(actor_, request.collaboration, request.template_id));
@@ -202,8 +201,8 @@ absl::StatusOr<api::ApproveTemplateResponse> LocalBackend::ApproveTemplate(
 absl::StatusOr<api::RevokeTemplateResponse> LocalBackend::RevokeTemplate(
     const api::RevokeTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_RETURN_IF_ERROR(service->RevokeTemplate(actor_, request.collaboration,
-                                                 request.template_id, request.table));
+  PARLEY_RETURN_IF_ERROR(
+      service->RevokeTemplate(actor_, request.collaboration, request.template_id, request.table));
   PARLEY_ASSIGN_OR_RETURN(
       service::TemplateView view,
       service->ShowTemplate(actor_, request.collaboration, request.template_id));
@@ -252,9 +251,8 @@ absl::StatusOr<api::VerifyAuditResponse> LocalBackend::VerifyAudit(
     return api::FromService(verification, /*expected_head_given=*/false);
   }
   std::string expected_head = request.expected_head.value_or("");
-  PARLEY_ASSIGN_OR_RETURN(
-      catalog::AuditVerification verification,
-      service->VerifyAudit(actor_, *request.collaboration, expected_head));
+  PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification verification,
+                          service->VerifyAudit(actor_, *request.collaboration, expected_head));
   return api::FromService(verification, !expected_head.empty());
 }
 

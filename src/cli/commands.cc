@@ -785,6 +785,9 @@ class Cli {
     Add(
         demo,
         [this] {
+          // The demo is a story told to people; there is no API response to print.
+          if (globals_.json)
+            return Usage("demo prints a walkthrough for people; it has no --json output");
           demo_.home = globals_.home;
           absl::Status status = RunDemo(demo_, std::cout);
           if (!status.ok()) return Fail(status);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "policy/equivalence.h"
 #include "policy/operators.h"
+#include "policy/summary.h"
 #include "policy/violation_builder.h"
 
 namespace parley::policy {
@@ -123,8 +124,7 @@ class CustomChecker {
   void CheckAnalysis(const sql::TableSchema& table, const CustomRule& rule, int location) {
     // A table's owner may analyse its own table, and a listed provider may send any query — so
     // also any template; disallowed output columns still apply to both.
-    if (table.owner == context_.runner) return;
-    if (rule.any_query && rule.allowed_analysis_providers.contains(context_.runner)) return;
+    if (MaySendFreeFormQuery(rule, table.owner, context_.runner)) return;
     if (!context_.template_id.empty()) {
       if (rule.allowed_analyses.contains(context_.template_id)) return;
       Add("analysis_not_approved", &table, "", "", -1,

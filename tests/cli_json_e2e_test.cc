@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/codec.h"
 #include "cli_test_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,6 +27,15 @@ using cli_test::WriteText;
 using Json = nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+
+// What a remote client does with the output: decode it as the API type, and encode it back to
+// the same document (no field the codec does not know, none it would drop).
+template <class Response>
+void ExpectDecodes(const Json& json) {
+  absl::StatusOr<Response> decoded = api::FromJson<Response>(json);
+  ASSERT_TRUE(decoded.ok()) << decoded.status() << "\n" << json.dump();
+  EXPECT_EQ(api::ToJson(*decoded), json);
+}
 
 constexpr char kRetailRule[] = R"({"kind": "aggregation",
   "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]}],
@@ -103,7 +113,9 @@ TEST_F(CliJsonTest, CollaborationsMembersAndTables) {
   Json list = JsonAs("supplier", {"collaboration", "list"});
   ASSERT_EQ(list["collaborations"].size(), 1u);
   EXPECT_EQ(list["collaborations"][0]["members"].size(), 2u);
+  ExpectDecodes<api::ListCollaborationsResponse>(list);
   Json show = JsonAs("supplier", {"collaboration", "show", "room"});
+  ExpectDecodes<api::ShowCollaborationResponse>(show);
   EXPECT_EQ(show["collaboration"]["members"][1]["name"], "supplier");
 
   // Another member's table: metadata and rule, and no location at all (not even null).
@@ -111,9 +123,11 @@ TEST_F(CliJsonTest, CollaborationsMembersAndTables) {
   EXPECT_EQ(retail["table"]["owner"], "retailer");
   EXPECT_EQ(retail["table"]["kind"], "csv");
   EXPECT_FALSE(retail["table"].contains("location")) << retail.dump();
+  ExpectDecodes<api::ShowTableResponse>(retail);
   EXPECT_EQ(retail["table"]["rule"]["output_constraints"][0]["minimum"], 3);
   Json tables = JsonAs("supplier", {"table", "list", "-c", "room"});
   ASSERT_EQ(tables["tables"].size(), 3u);
+  ExpectDecodes<api::ListTablesResponse>(tables);
   for (const Json& table : tables["tables"]) {
     SCOPED_TRACE(table.dump());
     if (table["owner"] == "supplier") {
@@ -136,6 +150,7 @@ TEST_F(CliJsonTest, QueriesResultsAndLogs) {
   MakeRoom();
   Json explained = JsonAs("supplier", {"query", "explain", "-c", "room", "--sql", kAllowed});
   EXPECT_EQ(explained["explanation"]["allowed"], true);
+  ExpectDecodes<api::ExplainResponse>(explained);
   EXPECT_EQ(explained["explanation"]["rule_kind"], "aggregation");
   EXPECT_THAT(explained["explanation"]["engine_sql"].get<std::string>(), HasSubstr("HAVING"));
   EXPECT_EQ(explained["explanation"]["thresholds"],
@@ -150,6 +165,7 @@ TEST_F(CliJsonTest, QueriesResultsAndLogs) {
 
   Json run = JsonAs("supplier", {"query", "run", "-c", "room", "--sql", kAllowed});
   EXPECT_EQ(run["receivers"], Json::array({"supplier"}));
+  ExpectDecodes<api::RunQueryResponse>(run);
   EXPECT_EQ(run["row_count"], 2);
   EXPECT_TRUE(run["run_micros"].is_number_integer());
   EXPECT_EQ(run["result"]["columns"], Json::parse(R"([{"name":"region","type":"VARCHAR"},
@@ -164,6 +180,7 @@ TEST_F(CliJsonTest, QueriesResultsAndLogs) {
 
   Json result = JsonAs("supplier", {"query", "result", "-c", "room", std::to_string(id)});
   EXPECT_EQ(result["query_id"], id);
+  ExpectDecodes<api::GetResultResponse>(result);
   EXPECT_EQ(result["result"]["rows"], run["result"]["rows"]);
 
   // The retailer does not receive: a run it sends is "accepted" with no count, time or rows.
@@ -177,7 +194,9 @@ TEST_F(CliJsonTest, QueriesResultsAndLogs) {
   ASSERT_GE(list["queries"].size(), 2u);
   EXPECT_EQ(list["queries"][0]["status"], "succeeded");
   EXPECT_EQ(list["queries"][0]["row_count"], 2);
+  ExpectDecodes<api::ListQueriesResponse>(list);
   Json log = JsonAs("retailer", {"query", "log", "-c", "room"});
+  ExpectDecodes<api::QueryLogResponse>(log);
   bool saw_rejection = false;
   for (const Json& query : log["queries"]) {
     SCOPED_TRACE(query.dump());
@@ -196,6 +215,7 @@ TEST_F(CliJsonTest, TemplatesPolicyAndAudit) {
                                      "min:integer=1", "--sql",
                                      "SELECT region, COUNT(*) AS n FROM audience WHERE "
                                      "household_id >= :min GROUP BY region ORDER BY region"});
+  ExpectDecodes<api::CreateTemplateResponse>(created);
   const Json& t = created["template"];
   EXPECT_EQ(t["id"].get<std::string>().size(), 64u);
   EXPECT_EQ(t["parameters"], Json::parse(R"([{"name":"min","type":"integer","default":"1"}])"));
@@ -211,11 +231,13 @@ TEST_F(CliJsonTest, TemplatesPolicyAndAudit) {
   EXPECT_EQ(shown["template"]["id"], id);
   Json listed = JsonAs("supplier", {"template", "list", "-c", "room"});
   EXPECT_EQ(listed["templates"].size(), 1u);
+  ExpectDecodes<api::ListTemplatesResponse>(listed);
   Json ran = JsonAs("supplier", {"template", "run", "-c", "room", id, "--param", "min=11"});
   EXPECT_EQ(ran["result"]["rows"], Json::parse(R"([["north","5"],["south","5"]])"));
 
   Json policy = JsonAs("supplier", {"policy", "-c", "room"});
   EXPECT_EQ(policy["member"], "supplier");
+  ExpectDecodes<api::PolicyResponse>(policy);
   EXPECT_EQ(policy["abilities"], Json::array({"query", "receive"}));
   EXPECT_EQ(policy["runnable_templates"][0]["id"], id);
   for (const Json& table : policy["tables"]) {
@@ -229,6 +251,7 @@ TEST_F(CliJsonTest, TemplatesPolicyAndAudit) {
 
   Json audit = JsonAs("supplier", {"audit", "list", "-c", "room"});
   EXPECT_EQ(audit["collaboration"], "room");
+  ExpectDecodes<api::ListAuditResponse>(audit);
   EXPECT_EQ(audit["entries"][0]["action"], "collaboration.create");
   EXPECT_EQ(audit["entries"][0]["seq"], 1);
   for (const Json& entry : audit["entries"]) {
@@ -241,6 +264,7 @@ TEST_F(CliJsonTest, TemplatesPolicyAndAudit) {
   EXPECT_EQ(head, audit["entries"].back()["hash"]);
   Json expected = JsonAs("supplier", {"audit", "verify", "-c", "room", "--expect-head", head});
   EXPECT_EQ(expected["entries_after_expected_head"], 0);
+  ExpectDecodes<api::VerifyAuditResponse>(expected);
   Json operator_view = JsonAs("", {"audit", "verify"});
   EXPECT_EQ(operator_view["ok"], true);
   EXPECT_TRUE(operator_view["heads"].contains("room"));
@@ -253,6 +277,7 @@ TEST_F(CliJsonTest, ErrorsAreJsonObjectsOnStdout) {
   EXPECT_EQ(missing.err, "");
   Json error = Json::parse(missing.out);
   EXPECT_EQ(error["error"]["code"], "NOT_FOUND");
+  EXPECT_EQ(api::StatusFromErrorJson(error).code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(error["error"]["message"].get<std::string>(), HasSubstr("'nope'"));
 
   Outcome denied =

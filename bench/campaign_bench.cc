@@ -163,11 +163,13 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
                                              "income_bracket", "household_size", "region",
                                              "annual_spend",   "online_spend"};
   sql::TableSchema retail{"retail", "retailer", {}};
-  for (const std::string& c : retail_columns) retail.columns.push_back({c, "VARCHAR"});
-  sql::TableSchema loyalty{
-      "loyalty",
-      "supplier",
-      {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"}, {"brand_purchases", "INTEGER"}}};
+  for (const std::string& c : retail_columns)
+    retail.columns.push_back({c, sql::TypeKind::kVarchar});
+  sql::TableSchema loyalty{"loyalty",
+                           "supplier",
+                           {{"hashed_email", sql::TypeKind::kVarchar},
+                            {"loyalty_tier", sql::TypeKind::kVarchar},
+                            {"brand_purchases", sql::TypeKind::kInteger}}};
   struct Schemas : sql::SchemaProvider {
     std::vector<const sql::TableSchema*> tables;
     const sql::TableSchema* FindTable(std::string_view name) const override {

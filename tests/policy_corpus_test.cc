@@ -17,6 +17,7 @@
 #include "rewrite/render.h"
 #include "rewrite/rewrite.h"
 #include "sql/binder.h"
+#include "sql/duckdb_types.h"
 #include "sql/parser.h"
 
 namespace parley {
@@ -64,7 +65,13 @@ CorpusFile ParseCorpus(const std::string& path) {
         // A `hidden` column exists in the source but is not an allowed column: the binder never
         // sees it, as the catalog hides it.
         if (column.size() > 2 && column[2] == "hidden") continue;
-        table.columns.push_back({column[0], column[1]});
+        // Column types are declared as DuckDB names, as the catalog pins them.
+        absl::StatusOr<sql::Type> type = sql::ParseDuckDbTypeName(column[1]);
+        if (!type.ok()) {
+          ADD_FAILURE() << path << ": column " << column[0] << ": " << type.status();
+          continue;
+        }
+        table.columns.push_back({column[0], *type});
       }
       file.tables[table.name] = table;
     } else if (words[0] == "rule") {

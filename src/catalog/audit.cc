@@ -124,7 +124,7 @@ absl::StatusOr<std::string> VerifyLegacyChain(sqlite3* db, std::string* head_has
 }  // namespace
 
 PolicyState ComputePolicyState(const Collaboration& collaboration, const std::vector<Table>& tables,
-                               const std::vector<AnalysisTemplate>& templates) {
+                               const std::vector<AnalysisTemplate>& templates, TableDocument form) {
   // Rules, schemas and parameters enter as the text stored (already canonical): any edit of that
   // text is a change, even one a parser would read the same way. Objects keyed by name (or id)
   // make the document independent of the order records were read in.
@@ -141,14 +141,21 @@ PolicyState ComputePolicyState(const Collaboration& collaboration, const std::ve
     for (const Column& column : table.source_schema) {
       schema.push_back({{"name", column.name}, {"type", column.type}});
     }
-    table_parts[table.name] =
-        DigestOf({{"name", table.name},
-                  {"owner", table.owner},
-                  {"kind", SourceKindName(table.kind)},
-                  {"location", table.location},
-                  {"source_schema", schema},
-                  {"allowed_columns", table.allowed_columns},
-                  {"rule", table.rule_json ? Json(*table.rule_json) : Json(nullptr)}});
+    Json document = {{"name", table.name},
+                     {"owner", table.owner},
+                     {"source_kind", table.source_kind},
+                     {"source", table.source_json},
+                     {"source_schema", schema},
+                     {"allowed_columns", table.allowed_columns},
+                     {"rule", table.rule_json ? Json(*table.rule_json) : Json(nullptr)}};
+    if (form == TableDocument::kVersion4) {
+      std::optional<Json> files = ParseObject(table.source_json);
+      document.erase("source_kind");
+      document.erase("source");
+      document["kind"] = files.has_value() ? files->value("format", Json()) : Json();
+      document["location"] = files.has_value() ? files->value("path", Json()) : Json();
+    }
+    table_parts[table.name] = DigestOf(document);
   }
   Json template_parts = Json::object();
   for (const AnalysisTemplate& analysis : templates) {

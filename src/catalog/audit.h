@@ -35,8 +35,14 @@ struct PolicyState {
   std::string digest;
   std::string parts;  // canonical JSON
 };
+// How a table enters the state. Catalogs before schema version 5 stored a file kind and a location
+// instead of a kind of source and its description, and their audit entries recorded states
+// digested from {"kind", "location", ...}; the migration to version 5 recomputes such a state
+// (kVersion4, from the files description {"format", "path"}) to check it before converting.
+enum class TableDocument { kCurrent, kVersion4 };
 PolicyState ComputePolicyState(const Collaboration& collaboration, const std::vector<Table>& tables,
-                               const std::vector<AnalysisTemplate>& templates);
+                               const std::vector<AnalysisTemplate>& templates,
+                               TableDocument form = TableDocument::kCurrent);
 
 // What differs between two `parts` documents, for messages: "table 'retail' changed, member
 // 'intruder' added". Names only, never values. Empty when either document is unreadable.

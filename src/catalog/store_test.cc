@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_testing.h"
@@ -77,8 +80,8 @@ class StoreTest : public ::testing::Test {
     table.collaboration = "campaign";
     table.name = "retail";
     table.owner = "retailer";
-    table.kind = SourceKind::kParquet;
-    table.location = "/data/retail/*.parquet";
+    table.source_kind = "files";
+    table.source_json = R"({"path": "/data/retail/*.parquet", "format": "parquet"})";
     table.source_schema = {{"household_id", "BIGINT"},
                            {"hashed_email", "VARCHAR"},
                            {"age_band", "VARCHAR"},
@@ -365,8 +368,9 @@ TEST_F(StoreTest, TableRoundTrip) {
   EXPECT_EQ(got.collaboration, "campaign");
   EXPECT_EQ(got.name, "retail");
   EXPECT_EQ(got.owner, "retailer");
-  EXPECT_EQ(got.kind, SourceKind::kParquet);
-  EXPECT_EQ(got.location, "/data/retail/*.parquet");
+  EXPECT_EQ(got.source_kind, "files");
+  // Stored canonical: keys sorted, no whitespace.
+  EXPECT_EQ(got.source_json, R"({"format":"parquet","path":"/data/retail/*.parquet"})");
   ASSERT_EQ(got.source_schema.size(), 4u);
   EXPECT_EQ(got.source_schema[3].name, "spend");
   EXPECT_EQ(got.source_schema[3].type, "DOUBLE");
@@ -381,15 +385,16 @@ TEST_F(StoreTest, TableRoundTrip) {
   EXPECT_EQ(entry.action, "table.add");
   EXPECT_EQ(entry.details_json,
             absl::StrCat(R"({"allowed_columns":["household_id","hashed_email","age_band"],)",
-                         R"("kind":"parquet","owner":"retailer","rule_sha256":")",
-                         crypto::Sha256Hex(*got.rule_json), R"(","table":"retail"})"));
+                         R"("owner":"retailer","rule_sha256":")", crypto::Sha256Hex(*got.rule_json),
+                         R"(","source_kind":"files","table":"retail"})"));
 }
 
 TEST_F(StoreTest, ListTablesOrdersByNameAndTableWithoutRuleHasNone) {
   ASSERT_OK(store_->CreateCollaboration(Campaign()));
   Table table = Retail();
   table.name = "zoo";
-  table.kind = SourceKind::kCsv;
+  table.source_kind = "postgres";
+  table.source_json = R"({"table":"zoo"})";
   ASSERT_OK(store_->AddTable(table, "retailer"));
   table.name = "apple";
   table.owner = "supplier";
@@ -399,7 +404,8 @@ TEST_F(StoreTest, ListTablesOrdersByNameAndTableWithoutRuleHasNone) {
   EXPECT_EQ(tables[0].name, "apple");
   EXPECT_EQ(tables[0].owner, "supplier");
   EXPECT_EQ(tables[1].name, "zoo");
-  EXPECT_EQ(tables[1].kind, SourceKind::kCsv);
+  EXPECT_EQ(tables[1].source_kind, "postgres");
+  EXPECT_EQ(tables[1].source_json, R"({"table":"zoo"})");
   EXPECT_EQ(tables[1].rule_json, std::nullopt);
   ExpectError(store_->ListTables("nowhere").status(), absl::StatusCode::kNotFound,
               "collaboration 'nowhere' not found");
@@ -432,10 +438,20 @@ TEST_F(StoreTest, AddTableErrors) {
   table.source_schema.push_back({"Spend", "BIGINT"});
   ExpectError(store_->AddTable(table, "retailer"), absl::StatusCode::kInvalidArgument,
               "the schema of table 'retail' lists column 'Spend' twice");
-  table = Retail();
-  table.location = "";
-  ExpectError(store_->AddTable(table, "retailer"), absl::StatusCode::kInvalidArgument,
-              "table 'retail' has no location");
+  // The connector validates the description's content; the catalog only its form.
+  for (const char* kind : {"", "Files", "1files", "files-csv", "files\n"}) {
+    table = Retail();
+    table.source_kind = kind;
+    ExpectError(
+        store_->AddTable(table, "retailer"), absl::StatusCode::kInvalidArgument,
+        absl::StrCat("invalid source kind '", absl::CHexEscape(kind), "' for table 'retail'"));
+  }
+  for (const char* description : {"", "[]", "\"/data\"", "{\"path\":"}) {
+    table = Retail();
+    table.source_json = description;
+    ExpectError(store_->AddTable(table, "retailer"), absl::StatusCode::kInvalidArgument,
+                "the source description of table 'retail' is not a JSON object");
+  }
   table = Retail();
   table.name = "with_rule";
   table.rule_json = "[1, 2]";
@@ -1014,14 +1030,18 @@ INSTANTIATE_TEST_SUITE_P(
                        "UPDATE tables SET source_schema = replace(source_schema, 'DOUBLE', "
                        "'VARCHAR')",
                        "table 'retail' changed"},
-        StateTampering{"Source", "UPDATE tables SET location = '/data/supplier/*.parquet'",
+        StateTampering{
+            "Source",
+            R"(UPDATE tables SET source = '{"format":"parquet","path":"/data/s.parquet"}')",
+            "table 'retail' changed"},
+        StateTampering{"SourceKind", "UPDATE tables SET source_kind = 'postgres'",
                        "table 'retail' changed"},
         StateTampering{"Owner", "UPDATE tables SET owner = 'publisher'", "table 'retail' changed"},
         StateTampering{"TableRemoved", "DELETE FROM tables", "table 'retail' removed"},
         StateTampering{"TableAdded",
-                       "INSERT INTO tables (collaboration_id, name, owner, kind, location, "
+                       "INSERT INTO tables (collaboration_id, name, owner, source_kind, source, "
                        "source_schema, allowed_columns, rule_json, created_at) SELECT "
-                       "collaboration_id, 'copy', owner, kind, location, source_schema, "
+                       "collaboration_id, 'copy', owner, source_kind, source, source_schema, "
                        "allowed_columns, rule_json, created_at FROM tables",
                        "table 'copy' added"},
         StateTampering{"MemberAbility",
@@ -1222,6 +1242,18 @@ class StoreMigrationTest : public StoreTest {
         "CREATE INDEX audit_by_collaboration ON audit (collaboration, seq); "
         "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
         "hash TEXT NOT NULL) STRICT;";
+    // Tables with a file kind and a location, as before version 5.
+    absl::StrAppend(
+        &sql,
+        "CREATE TABLE tables_v4 (id INTEGER PRIMARY KEY, collaboration_id INTEGER NOT NULL "
+        "REFERENCES collaborations (id), name TEXT NOT NULL, owner TEXT NOT NULL, kind TEXT NOT "
+        "NULL CHECK (kind IN ('csv', 'parquet')), location TEXT NOT NULL, source_schema TEXT NOT "
+        "NULL, allowed_columns TEXT NOT NULL, rule_json TEXT, created_at INTEGER NOT NULL, UNIQUE "
+        "(collaboration_id, name), FOREIGN KEY (collaboration_id, owner) REFERENCES members "
+        "(collaboration_id, name)) STRICT; "
+        "INSERT INTO tables_v4 SELECT id, collaboration_id, name, owner, json_extract(source, "
+        "'$.format'), json_extract(source, '$.path'), source_schema, allowed_columns, rule_json, "
+        "created_at FROM tables; DROP TABLE tables; ALTER TABLE tables_v4 RENAME TO tables;");
     // Version 2's queries (three statuses, no run lock) and no file claims, as version 4
     // (query life cycle) left them before it: the upgrade runs both migrations.
     if (!query_life_cycle) {
@@ -1412,6 +1444,93 @@ TEST_F(StoreMigrationTest, AnOldHeadEditedBeforeTheUpgradeIsRecordedAsSuch) {
   EXPECT_TRUE(verification.ok) << verification.problem;
 }
 
+// --- Migration 5: sources by connector ----------------------------------------------------------
+
+// A catalog that parley wrote at schema version 4 (the last release before sources by connector):
+// the demo's collaboration with two Parquet tables and a CSV table, 18 audit entries.
+class StoreVersion4Test : public StoreTest {
+ protected:
+  static constexpr const char* kVersion4Head =
+      "99667c0c9f7e2a4e55a87305f65354dcc797ff851dfa0c5350e595b52065ca5c";
+
+  void LoadVersion4Catalog() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::ifstream file(std::string(PARLEY_SOURCE_DIR_DEFAULT) +
+                       "/src/catalog/testdata/catalog_v4_main.sql");
+    ASSERT_TRUE(file.good());
+    std::stringstream dump;
+    dump << file.rdbuf();
+    Tamper(dump.str());
+    ASSERT_EQ(RawText("PRAGMA user_version"), "4");
+  }
+};
+
+TEST_F(StoreVersion4Test, ACatalogOfTheLastReleaseIsConvertedAndKeepsVerifying) {
+  LoadVersion4Catalog();
+  now_ = kStart + 500;
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(RawText("PRAGMA user_version"), std::to_string(SchemaVersion()));
+
+  ASSERT_OK_AND_ASSIGN(Table regions, store_->GetTable("campaign", "regions"));
+  EXPECT_EQ(regions.source_kind, "files");
+  EXPECT_EQ(regions.source_json,
+            R"({"format":"csv","path":"/tmp/v4home/home/demo-data/regions.csv"})");
+  ASSERT_OK_AND_ASSIGN(Table retail, store_->GetTable("campaign", "retail"));
+  EXPECT_EQ(retail.source_json,
+            R"({"format":"parquet","path":"/tmp/v4home/home/demo-data/retail.parquet"})");
+
+  // The chain gains one entry that commits to the state in its new form; the head members noted
+  // before the upgrade is still in the chain.
+  AuditEntry migrated = LastAudit();
+  EXPECT_EQ(migrated.seq, 19);
+  EXPECT_EQ(migrated.actor, "parley");
+  EXPECT_EQ(migrated.action, "catalog.migrated");
+  EXPECT_EQ(migrated.time, kStart + 500);
+  EXPECT_EQ(migrated.details_json,
+            R"({"change":"table sources stored as a kind of source and its description",)"
+            R"("policy_state_before":"intact","schema_version":5})");
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot snapshot, store_->GetPolicySnapshot("campaign"));
+  EXPECT_EQ(migrated.state_sha256, snapshot.digest);
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification,
+                       store_->VerifyAudit("campaign", kVersion4Head));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+  EXPECT_EQ(verification.entries, 19);
+  EXPECT_EQ(verification.expected_head_seq, 18);
+  EXPECT_EQ(verification.entries_after_expected_head, 1);
+
+  // The collaboration carries on, and the new fields are part of its policy.
+  ASSERT_OK(store_->AddMember("campaign", {.name = "agency"}, "retailer"));
+  Tamper(R"(UPDATE tables SET source = '{"format":"csv","path":"/tmp/other.csv"}')"
+         " WHERE name = 'regions'");
+  ASSERT_OK_AND_ASSIGN(verification, store_->VerifyAudit("campaign"));
+  EXPECT_FALSE(verification.ok);
+  EXPECT_EQ(verification.problem,
+            "the policy state (members, tables, rules, templates) was changed outside Parley "
+            "after audit entry 20: table 'regions' changed");
+}
+
+TEST_F(StoreVersion4Test, ACatalogEditedBeforeTheUpgradeStaysRefusedAfterIt) {
+  LoadVersion4Catalog();
+  // Pointed at another file behind Parley's back, before the upgrade: the conversion must not
+  // launder the edit into the new form.
+  Tamper("UPDATE tables SET location = '/tmp/other.csv' WHERE name = 'regions'");
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  AuditEntry migrated = LastAudit();
+  EXPECT_EQ(migrated.action, "catalog.migrated");
+  EXPECT_THAT(migrated.details_json,
+              HasSubstr(R"("policy_state_before":"changed outside Parley")"));
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_FALSE(verification.ok);
+  EXPECT_THAT(verification.problem, HasSubstr("table 'regions' changed"));
+  absl::Status refused = store_->AddMember("campaign", {.name = "agency"}, "retailer");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("collaboration 'campaign' was changed outside Parley"));
+}
+
 // --- Names ------------------------------------------------------------------------------------
 
 TEST(StoreNamesTest, EnumNamesRoundTrip) {
@@ -1420,14 +1539,10 @@ TEST(StoreNamesTest, EnumNamesRoundTrip) {
     EXPECT_EQ(ParseMemberStatus(MemberStatusName(status)).value(), status);
   }
   EXPECT_EQ(MemberStatusName(MemberStatus::kRemoved), "removed");
-  EXPECT_EQ(SourceKindName(SourceKind::kCsv), "csv");
-  EXPECT_EQ(ParseSourceKind("parquet").value(), SourceKind::kParquet);
   EXPECT_EQ(QueryStatusName(QueryStatus::kSucceeded), "succeeded");
   EXPECT_EQ(ParseQueryStatus("failed").value(), QueryStatus::kFailed);
   ExpectError(ParseMemberStatus("Active").status(), absl::StatusCode::kInvalidArgument,
               "unknown member status 'Active'");
-  ExpectError(ParseSourceKind("json").status(), absl::StatusCode::kInvalidArgument,
-              "unknown source kind 'json'");
   ExpectError(ParseQueryStatus("").status(), absl::StatusCode::kInvalidArgument,
               "unknown query status ''");
 }

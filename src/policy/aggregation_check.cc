@@ -334,12 +334,12 @@ class AggregationChecker : public JoinCheckHost {
     // SUM and AVG of a date, time or interval can overflow on a few rows, and a query that fails
     // only when such rows join is an oracle on them; numbers are summed without failing (the
     // rewrite sums HUGEINT and wide DECIMAL columns as DOUBLE).
-    if (call.name != "count" && !sql::IsNarrowNumericType(column.type) &&
-        !sql::IsWideNumericType(column.type)) {
+    if (call.name != "count" && !column.type.IsNarrowNumeric() && !column.type.IsWideNumeric()) {
       Add("aggregate_argument_not_numeric", column.table_index, column.column, clause,
           call.location,
-          absl::StrCat(function, " needs a numeric column; '", column.column, "' is ",
-                       column.type.empty() ? std::string("not numeric") : column.type),
+          absl::StrCat(
+              function, " needs a numeric column; '", column.column, "' is ",
+              column.type.is_unknown() ? std::string("not numeric") : column.type.ToString()),
           "count the rows with COUNT or COUNT(DISTINCT …) instead");
     }
   }

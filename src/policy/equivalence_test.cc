@@ -19,8 +19,10 @@ class Tables : public sql::SchemaProvider {
     if (name == "theirs") return &theirs_;
     return nullptr;
   }
-  const sql::TableSchema mine_{"mine", "runner", {{"n", "BIGINT"}, {"label", "VARCHAR"}}};
-  const sql::TableSchema theirs_{"theirs", "owner", {{"id", "BIGINT"}, {"code", "BIGINT"}}};
+  const sql::TableSchema mine_{
+      "mine", "runner", {{"n", sql::TypeKind::kBigint}, {"label", sql::TypeKind::kVarchar}}};
+  const sql::TableSchema theirs_{
+      "theirs", "owner", {{"id", sql::TypeKind::kBigint}, {"code", sql::TypeKind::kBigint}}};
 };
 
 class ProtectionTracerTest : public testing::Test {

@@ -13,8 +13,8 @@ namespace {
 
 using sql::BoundExpr;
 using sql::BoundExprKind;
-using sql::TypeId;
-using sql::TypeInfo;
+using sql::Type;
+using sql::TypeKind;
 
 bool ReadsData(const BoundExpr& expr) {
   if (expr.kind == BoundExprKind::kColumn || expr.kind == BoundExprKind::kAggregate ||
@@ -28,42 +28,41 @@ bool ReadsData(const BoundExpr& expr) {
   return false;
 }
 
-std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const std::string& type,
-                                bool can_fail) {
+std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const Type& type, bool can_fail) {
   auto cast = std::make_unique<BoundExpr>();
   cast->kind = BoundExprKind::kCast;
   cast->location = expr->location;
-  cast->type_name = type;
+  cast->cast_type = type;
   cast->type = type;
   if (can_fail) cast->name = "try_cast";
   cast->args.push_back(std::move(expr));
   return cast;
 }
 
-std::string IntegerName(int bits) {
+Type IntegerName(int bits) {
   switch (bits) {
     case 64:
-      return "BIGINT";
+      return TypeKind::kBigint;
     case 128:
-      return "HUGEINT";
+      return TypeKind::kHugeint;
     default:
-      return "DOUBLE";
+      return TypeKind::kDouble;
   }
 }
 
-int Bits(const TypeInfo& type) {
-  switch (type.id) {
-    case TypeId::kTinyint:
-    case TypeId::kUtinyint:
+int Bits(const Type& type) {
+  switch (type.kind()) {
+    case TypeKind::kTinyint:
+    case TypeKind::kUtinyint:
       return 8;
-    case TypeId::kSmallint:
-    case TypeId::kUsmallint:
+    case TypeKind::kSmallint:
+    case TypeKind::kUsmallint:
       return 16;
-    case TypeId::kInteger:
-    case TypeId::kUinteger:
+    case TypeKind::kInteger:
+    case TypeKind::kUinteger:
       return 32;
-    case TypeId::kBigint:
-    case TypeId::kUbigint:
+    case TypeKind::kBigint:
+    case TypeKind::kUbigint:
       return 64;
     default:
       return 128;
@@ -71,8 +70,8 @@ int Bits(const TypeInfo& type) {
 }
 
 // Digits before the point of an exact numeric type (integers as DuckDB's DECIMAL(w,0)).
-int DecimalWidth(const TypeInfo& type) {
-  if (type.id == TypeId::kDecimal) return type.width;
+int DecimalWidth(const Type& type) {
+  if (type.kind() == TypeKind::kDecimal) return type.width();
   switch (Bits(type)) {
     case 8:
       return 3;
@@ -98,7 +97,7 @@ class Guarder {
   }
 
   // A condition (WHERE, HAVING, an operand of AND/OR/NOT, a CASE WHEN) must be BOOLEAN.
-  void RequireBoolean(std::unique_ptr<BoundExpr>& expr) { ConvertTo(expr, "BOOLEAN"); }
+  void RequireBoolean(std::unique_ptr<BoundExpr>& expr) { ConvertTo(expr, TypeKind::kBoolean); }
 
  private:
   void Refuse(const BoundExpr& expr, std::string what) {
@@ -111,23 +110,23 @@ class Guarder {
 
   // Makes the conversion of `expr` to `type` explicit: CAST when it cannot fail, TRY_CAST when
   // it can. Values that read no column are converted by the engine once, as constants.
-  void ConvertTo(std::unique_ptr<BoundExpr>& expr, const std::string& type_name) {
-    if (type_name.empty() || !ReadsData(*expr)) return;
-    TypeInfo from = sql::ParseType(expr->type);
-    TypeInfo to = sql::ParseType(type_name);
-    if (from.id == TypeId::kNull || from.name == to.name) return;
-    expr = Cast(std::move(expr), to.name, sql::CastCanFail(from.name, to.name));
+  void ConvertTo(std::unique_ptr<BoundExpr>& expr, const Type& to) {
+    if (to.is_unknown() || !ReadsData(*expr)) return;
+    const Type& from = expr->type;
+    if (from.kind() == TypeKind::kNull || from == to) return;
+    bool can_fail = sql::CastCanFail(from, to);
+    expr = Cast(std::move(expr), to, can_fail);
   }
 
   // Operands that the engine converts to one type (comparisons, IN, BETWEEN, CASE branches,
   // COALESCE): each is converted explicitly to the common type.
   void Unify(std::vector<std::unique_ptr<BoundExpr>*> operands, const BoundExpr& node) {
-    std::string common = "NULL";
+    Type common = TypeKind::kNull;
     for (auto* operand : operands) {
       common = sql::CommonType(common, (*operand)->type);
-      if (common.empty()) break;
+      if (common.is_unknown()) break;
     }
-    if (common.empty()) {
+    if (common.is_unknown()) {
       // DuckDB would pick a conversion Parley cannot judge: refuse rather than guess.
       bool reads = false;
       for (auto* operand : operands) reads |= ReadsData(**operand);
@@ -142,8 +141,7 @@ class Guarder {
     for (auto* operand : operands) ConvertTo(*operand, common);
   }
 
-  static std::unique_ptr<BoundExpr> Constant(sql::ConstantKind kind, std::string text,
-                                             std::string type) {
+  static std::unique_ptr<BoundExpr> Constant(sql::ConstantKind kind, std::string text, Type type) {
     auto constant = std::make_unique<BoundExpr>();
     constant->kind = BoundExprKind::kConstant;
     constant->constant = sql::Constant{kind, std::move(text)};
@@ -179,45 +177,46 @@ class Guarder {
   // number (DATE - DATE is a BIGINT and cannot fail) plus the offset stays in that range.
   void DateArithmetic(std::unique_ptr<BoundExpr>& expr) {
     BoundExpr& node = *expr;
-    int date_index = sql::ParseType(node.args[0]->type).id == TypeId::kDate ? 0 : 1;
+    int date_index = node.args[0]->type.kind() == TypeKind::kDate ? 0 : 1;
     const std::string& op = node.name;
-    TypeInfo offset_type = sql::ParseType(node.args[1 - date_index]->type);
+    Type offset_type = node.args[1 - date_index]->type;
     if (!offset_type.IsInteger() || Bits(offset_type) > 32 || (op == "-" && date_index == 1)) {
       Refuse(node, absl::StrCat("date arithmetic (", op, ")"));
       return;
     }
     sql::DeriveType(node);
     auto days = Binary("-", node.args[date_index]->Clone(),
-                       Constant(sql::ConstantKind::kString, "1970-01-01", "DATE"));
+                       Constant(sql::ConstantKind::kString, "1970-01-01", TypeKind::kDate));
     auto offset = node.args[1 - date_index]->Clone();
     if (ReadsData(*offset)) {
-      offset = Cast(std::move(offset), "BIGINT", false);
+      offset = Cast(std::move(offset), TypeKind::kBigint, false);
     } else {
-      offset->type = "BIGINT";
+      offset->type = TypeKind::kBigint;
     }
     auto result_day = Binary(op, std::move(days), std::move(offset));
     auto in_range = std::make_unique<BoundExpr>();
     in_range->kind = BoundExprKind::kBetween;
     in_range->location = node.location;
     in_range->args.push_back(std::move(result_day));
-    in_range->args.push_back(Constant(sql::ConstantKind::kInteger, "-2147483646", "BIGINT"));
-    in_range->args.push_back(Constant(sql::ConstantKind::kInteger, "2147483646", "BIGINT"));
-    in_range->type = "BOOLEAN";
+    in_range->args.push_back(
+        Constant(sql::ConstantKind::kInteger, "-2147483646", TypeKind::kBigint));
+    in_range->args.push_back(
+        Constant(sql::ConstantKind::kInteger, "2147483646", TypeKind::kBigint));
+    in_range->type = TypeKind::kBoolean;
     OnlyWhen(expr, std::move(in_range));
   }
 
   // The integer type wide enough for any result of `op` on integers of these types.
-  static std::string WideInteger(const std::string& op, const TypeInfo& left,
-                                 const TypeInfo& right) {
+  static Type WideInteger(const std::string& op, const Type& left, const Type& right) {
     int bits = std::max(Bits(left), Bits(right));
     if (bits <= 32) return IntegerName(64);
     if (bits <= 64) {
       bool unsigned_64 =
           (Bits(left) == 64 && left.IsUnsigned()) || (Bits(right) == 64 && right.IsUnsigned());
-      if (op == "*" && unsigned_64) return "DOUBLE";
+      if (op == "*" && unsigned_64) return TypeKind::kDouble;
       return IntegerName(128);
     }
-    return "DOUBLE";
+    return TypeKind::kDouble;
   }
 
   void Arithmetic(std::unique_ptr<BoundExpr>& expr) {
@@ -225,18 +224,19 @@ class Guarder {
     const std::string& op = node.name;
     // Text meeting a number is converted to that number's type.
     for (int i = 0; i < 2; ++i) {
-      TypeInfo self = sql::ParseType(node.args[i]->type);
-      TypeInfo other = sql::ParseType(node.args[1 - i]->type);
-      if (self.id == TypeId::kVarchar && other.IsNumeric()) ConvertTo(node.args[i], other.name);
+      Type self = node.args[i]->type;
+      Type other = node.args[1 - i]->type;
+      if (self.kind() == TypeKind::kVarchar && other.IsNumeric()) ConvertTo(node.args[i], other);
     }
-    TypeInfo left = sql::ParseType(node.args[0]->type);
-    TypeInfo right = sql::ParseType(node.args[1]->type);
+    Type left = node.args[0]->type;
+    Type right = node.args[1]->type;
     if (left.IsTemporal() || right.IsTemporal()) {
-      if (left.id == TypeId::kDate && right.id == TypeId::kDate && op == "-") {
+      if (left.kind() == TypeKind::kDate && right.kind() == TypeKind::kDate && op == "-") {
         sql::DeriveType(node);  // a number of days: cannot fail
         return;
       }
-      if ((left.id == TypeId::kDate || right.id == TypeId::kDate) && (op == "+" || op == "-")) {
+      if ((left.kind() == TypeKind::kDate || right.kind() == TypeKind::kDate) &&
+          (op == "+" || op == "-")) {
         DateArithmetic(expr);
         return;
       }
@@ -253,7 +253,7 @@ class Guarder {
       sql::DeriveType(node);
       return;  // division yields DOUBLE; floating arithmetic yields inf or nan, never an error
     }
-    std::string wide;
+    Type wide;
     if (left.IsInteger() && right.IsInteger()) {
       wide = WideInteger(op, left, right);
     } else {
@@ -262,35 +262,35 @@ class Guarder {
       int lw = DecimalWidth(left), rw = DecimalWidth(right);
       if (op == "*") {
         if (lw + rw > 38) {
-          wide = "DOUBLE";
+          wide = TypeKind::kDouble;
         } else if (lw <= 18 && rw <= 18 && lw + rw > 18) {
           // One input of 19 digits moves the product to 128 bits, exact up to 38 digits.
-          TypeInfo& widened = lw >= rw ? left : right;
+          Type& widened = lw >= rw ? left : right;
           int index = lw >= rw ? 0 : 1;
-          ConvertTo(node.args[index], sql::DecimalType(19, widened.scale));
+          ConvertTo(node.args[index], Type::Decimal(19, widened.scale()));
         }
       } else if (op == "+" || op == "-") {
-        int scale = std::max(left.scale, right.scale);
-        int digits = std::max(lw - left.scale, rw - right.scale);
+        int scale = std::max(left.scale(), right.scale());
+        int digits = std::max(lw - left.scale(), rw - right.scale());
         int exact = digits + scale + 1;
         if (exact > 38) {
-          wide = "DOUBLE";
+          wide = TypeKind::kDouble;
         } else if (exact == 19) {
           // Both of at most 18 digits: the engine would keep 18 and check for overflow.
           ConvertTo(node.args[0],
-                    sql::DecimalType(std::max(19, lw - left.scale + left.scale), left.scale));
-          if (sql::ParseType(node.args[0]->type).width < 19) {
-            ConvertTo(node.args[1], sql::DecimalType(19, right.scale));
+                    Type::Decimal(std::max(19, lw - left.scale() + left.scale()), left.scale()));
+          if (node.args[0]->type.width() < 19) {
+            ConvertTo(node.args[1], Type::Decimal(19, right.scale()));
           }
         }
       }
     }
-    if (!wide.empty()) {
+    if (!wide.is_unknown()) {
       ConvertTo(node.args[0], wide);
       ConvertTo(node.args[1], wide);
       for (auto& arg : node.args) {
         if (!ReadsData(*arg) && arg->kind == BoundExprKind::kConstant) {
-          if (wide == "DOUBLE") {
+          if (wide.kind() == TypeKind::kDouble) {
             arg = Cast(std::move(arg), wide, false);
           } else {
             arg->type = wide;
@@ -303,10 +303,12 @@ class Guarder {
 
   void Negate(std::unique_ptr<BoundExpr>& expr) {
     BoundExpr& node = *expr;
-    TypeInfo type = sql::ParseType(node.args[0]->type);
+    Type type = node.args[0]->type;
     if (type.IsInteger()) {
       // -(-2147483648) does not fit an INTEGER; unsigned values have no negative at all.
-      std::string wide = Bits(type) < 64 ? "BIGINT" : Bits(type) == 64 ? "HUGEINT" : "DOUBLE";
+      Type wide = Bits(type) < 64    ? TypeKind::kBigint
+                  : Bits(type) == 64 ? TypeKind::kHugeint
+                                     : TypeKind::kDouble;
       ConvertTo(node.args[0], wide);
     } else if (type.IsTemporal()) {
       Refuse(node, "the negation of a date or interval");
@@ -325,20 +327,20 @@ class Guarder {
         "trim",  "ltrim",   "rtrim",     "length",  "substring",  "substr", "concat", "left",
         "right", "replace", "date_part", "extract", "date_trunc", "power",  "pow",    "exp"};
     if (name == "abs" && !node.args.empty()) {
-      TypeInfo type = sql::ParseType(node.args[0]->type);
+      Type type = node.args[0]->type;
       if (type.IsInteger() && !type.IsUnsigned()) {
-        ConvertTo(node.args[0], Bits(type) < 64    ? "BIGINT"
-                                : Bits(type) == 64 ? "HUGEINT"
-                                                   : "DOUBLE");
+        ConvertTo(node.args[0], Bits(type) < 64    ? TypeKind::kBigint
+                                : Bits(type) == 64 ? TypeKind::kHugeint
+                                                   : TypeKind::kDouble);
       }
       sql::DeriveType(node);
       return;
     }
     if (name == "mod" && node.args.size() == 2) {
-      TypeInfo left = sql::ParseType(node.args[0]->type);
-      TypeInfo right = sql::ParseType(node.args[1]->type);
+      Type left = node.args[0]->type;
+      Type right = node.args[1]->type;
       if (left.IsInteger() && right.IsInteger()) {
-        std::string wide = WideInteger("%", left, right);
+        Type wide = WideInteger("%", left, right);
         ConvertTo(node.args[0], wide);
         ConvertTo(node.args[1], wide);
       }
@@ -369,7 +371,7 @@ class Guarder {
       std::unique_ptr<BoundExpr> condition;
       for (const auto& arg : node.args) {
         auto positive = Binary(name == "sqrt" ? ">=" : ">", arg->Clone(),
-                               Constant(sql::ConstantKind::kInteger, "0", "INTEGER"));
+                               Constant(sql::ConstantKind::kInteger, "0", TypeKind::kInteger));
         condition = condition ? Binary("AND", std::move(condition), std::move(positive))
                               : std::move(positive);
       }
@@ -386,10 +388,10 @@ class Guarder {
       // SUM and AVG of HUGEINT and wide DECIMAL columns add in 128 bits and fail when a few
       // large values meet; as DOUBLE they cannot fail. Counting never fails.
       if ((node.name == "sum" || node.name == "avg") && node.args.size() == 1) {
-        TypeInfo type = sql::ParseType(node.args[0]->type);
-        if (type.id == TypeId::kHugeint || type.id == TypeId::kUhugeint ||
-            (type.id == TypeId::kDecimal && type.width > 18)) {
-          node.args[0] = Cast(std::move(node.args[0]), "DOUBLE", false);
+        Type type = node.args[0]->type;
+        if (type.kind() == TypeKind::kHugeint || type.kind() == TypeKind::kUhugeint ||
+            (type.kind() == TypeKind::kDecimal && type.width() > 18)) {
+          node.args[0] = Cast(std::move(node.args[0]), TypeKind::kDouble, false);
         }
       }
       for (auto& arg : node.args) Visit(arg);
@@ -413,8 +415,8 @@ class Guarder {
         } else if (sql::IsComparisonOperator(node.name)) {
           Unify({&node.args[0], &node.args[1]}, node);
         } else if (node.name == "LIKE" || node.name == "ILIKE") {
-          ConvertTo(node.args[0], "VARCHAR");
-          ConvertTo(node.args[1], "VARCHAR");
+          ConvertTo(node.args[0], TypeKind::kVarchar);
+          ConvertTo(node.args[1], TypeKind::kVarchar);
         } else if (node.name == "+" || node.name == "-" || node.name == "*" || node.name == "/" ||
                    node.name == "%") {
           Arithmetic(expr);
@@ -447,9 +449,7 @@ class Guarder {
         break;
       }
       case BoundExprKind::kCast: {
-        TypeInfo from = sql::ParseType(node.args[0]->type);
-        TypeInfo to = sql::ParseType(node.type_name);
-        if (sql::CastCanFail(from.name, to.name)) node.name = "try_cast";
+        if (sql::CastCanFail(node.args[0]->type, node.cast_type)) node.name = "try_cast";
         break;
       }
       case BoundExprKind::kScalar:

@@ -14,12 +14,12 @@ class Schemas : public sql::SchemaProvider {
   const sql::TableSchema* FindTable(std::string_view name) const override {
     static const sql::TableSchema kTable{"t",
                                          "owner",
-                                         {{"score", "INTEGER"},
-                                          {"amount", "BIGINT"},
-                                          {"note", "VARCHAR"},
-                                          {"day", "DATE"},
-                                          {"moment", "TIMESTAMP"},
-                                          {"span", "INTERVAL"}}};
+                                         {{"score", sql::TypeKind::kInteger},
+                                          {"amount", sql::TypeKind::kBigint},
+                                          {"note", sql::TypeKind::kVarchar},
+                                          {"day", sql::TypeKind::kDate},
+                                          {"moment", sql::TypeKind::kTimestamp},
+                                          {"span", sql::TypeKind::kInterval}}};
     return name == "t" ? &kTable : nullptr;
   }
 };

@@ -67,7 +67,7 @@ std::unique_ptr<BoundExpr> Node(BoundExprKind kind, std::string name = "") {
   return node;
 }
 
-std::unique_ptr<BoundExpr> Column(int table_index, std::string column, std::string type) {
+std::unique_ptr<BoundExpr> Column(int table_index, std::string column, sql::Type type) {
   auto node = Node(BoundExprKind::kColumn);
   node->table_index = table_index;
   node->column = std::move(column);
@@ -86,7 +86,7 @@ std::unique_ptr<BoundExpr> ShallowCopy(const BoundExpr& expr) {
   copy->type = expr.type;
   copy->constant = expr.constant;
   copy->name = expr.name;
-  copy->type_name = expr.type_name;
+  copy->cast_type = expr.cast_type;
   copy->what = expr.what;
   copy->distinct = expr.distinct;
   copy->star_argument = expr.star_argument;
@@ -165,7 +165,7 @@ class Splitter {
     for (const sql::BoundSelectItem& item : inner_.select) {
       if (item.output_name == name) return Column(0, name, item.expr->type);
     }
-    return Column(0, name, "");
+    return Column(0, name, sql::Type());
   }
 
   // The flag column that is true on one joined row per row of each of `tables` and output group:
@@ -174,7 +174,7 @@ class Splitter {
   // are deterministic expressions (rules admit no volatile function).
   std::string FirstOccurrenceFlag(const std::set<int>& tables) {
     auto window = Node(BoundExprKind::kWindow, "row_number");
-    window->type = "BIGINT";
+    window->type = sql::TypeKind::kBigint;
     // A key that reads only these tables is fixed by their rows: partitioning by it as well
     // would change nothing but cost hashing (the common case: the table's own dimensions).
     for (const auto& key : keys_) {
@@ -185,12 +185,13 @@ class Splitter {
       }
     }
     // The row id's type depends on the source (BIGINT, HUGEINT or UUID) and matters to no one.
-    for (int table : tables) window->partition_by.push_back(Column(table, kRowIdColumn, ""));
+    for (int table : tables)
+      window->partition_by.push_back(Column(table, kRowIdColumn, sql::Type()));
     auto one = Node(BoundExprKind::kConstant);
     one->constant = sql::Constant{sql::ConstantKind::kInteger, "1"};
-    one->type = "INTEGER";
+    one->type = sql::TypeKind::kInteger;
     auto first = Node(BoundExprKind::kBinaryOp, "=");
-    first->type = "BOOLEAN";
+    first->type = sql::TypeKind::kBoolean;
     first->args.push_back(std::move(window));
     first->args.push_back(std::move(one));
     return Project(*first, "f");

@@ -15,8 +15,13 @@ namespace {
 class Schemas : public sql::SchemaProvider {
  public:
   Schemas() {
-    tables_["r"] = {"r", "retailer", {{"e", "VARCHAR"}, {"band", "VARCHAR"}, {"spend", "DOUBLE"}}};
-    tables_["l"] = {"l", "supplier", {{"e", "VARCHAR"}, {"tier", "VARCHAR"}}};
+    tables_["r"] = {"r",
+                    "retailer",
+                    {{"e", sql::TypeKind::kVarchar},
+                     {"band", sql::TypeKind::kVarchar},
+                     {"spend", sql::TypeKind::kDouble}}};
+    tables_["l"] = {
+        "l", "supplier", {{"e", sql::TypeKind::kVarchar}, {"tier", sql::TypeKind::kVarchar}}};
   }
   const sql::TableSchema* FindTable(std::string_view name) const override {
     auto it = tables_.find(std::string(name));

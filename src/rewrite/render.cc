@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "sql/duckdb_types.h"
 #include "sql/types.h"
 
 namespace parley::rewrite {
@@ -158,22 +159,21 @@ class Renderer {
   // they meet in DuckDB, so they stay plain.
   std::string TypedConstant(const BoundExpr& expr) {
     std::string text = Constant(expr.constant);
-    sql::TypeInfo type = sql::ParseType(expr.type);
+    const sql::Type& type = expr.type;
     switch (expr.constant.kind) {
       case sql::ConstantKind::kString:
-        if (type.id == sql::TypeId::kVarchar || type.id == sql::TypeId::kUnknown) return text;
+        if (type.kind() == sql::TypeKind::kVarchar || type.is_unknown()) return text;
         break;
       case sql::ConstantKind::kInteger:
       case sql::ConstantKind::kFloat:
-        if (type.id != sql::TypeId::kDecimal ||
-            type.name == sql::ParseType(sql::LiteralType(expr.constant)).name) {
+        if (type.kind() != sql::TypeKind::kDecimal || type == sql::LiteralType(expr.constant)) {
           return text;
         }
         break;
       default:
         return text;
     }
-    return absl::StrCat("CAST(", text, " AS ", type.name, ")");
+    return absl::StrCat("CAST(", text, " AS ", sql::DuckDbTypeName(type), ")");
   }
 
   std::string Args(const BoundExpr& expr, size_t from = 0) {
@@ -238,7 +238,7 @@ class Renderer {
       }
       case BoundExprKind::kCast:
         return absl::StrCat(expr.name == "try_cast" ? "TRY_CAST(" : "CAST(", Expr(*expr.args[0]),
-                            " AS ", expr.type_name, ")");
+                            " AS ", sql::DuckDbTypeName(expr.cast_type), ")");
       case BoundExprKind::kSubquery: {
         std::string body = Query(*expr.subquery);
         if (expr.what == "EXISTS") return absl::StrCat("EXISTS (", body, ")");

@@ -20,7 +20,7 @@ std::unique_ptr<sql::BoundExpr> And(std::unique_ptr<sql::BoundExpr> left,
                                     std::unique_ptr<sql::BoundExpr> right) {
   if (!left) return right;
   auto conjunction = Node(sql::BoundExprKind::kBinaryOp, "AND");
-  conjunction->type = "BOOLEAN";
+  conjunction->type = sql::TypeKind::kBoolean;
   conjunction->args.push_back(std::move(left));
   conjunction->args.push_back(std::move(right));
   return conjunction;
@@ -46,7 +46,7 @@ class Lifter {
       }
       std::string name = absl::StrCat("a", aggregates_.size());
       aggregates_.push_back(expr.get());
-      std::string type = expr->type;
+      sql::Type type = expr->type;
       int location = expr->location;
       inner_.select.push_back(sql::BoundSelectItem{std::move(expr), name, location, false});
       return Reference(name, type, location);
@@ -56,7 +56,7 @@ class Lifter {
   }
 
  private:
-  static std::unique_ptr<sql::BoundExpr> Reference(std::string column, std::string type,
+  static std::unique_ptr<sql::BoundExpr> Reference(std::string column, sql::Type type,
                                                    int location) {
     auto reference = Node(sql::BoundExprKind::kColumn, "");
     reference->table_index = 0;
@@ -107,13 +107,13 @@ sql::BoundQuery BuildThresholdedAggregate(sql::BoundQuery& query,
     column->column = key.second;
     auto count = Node(sql::BoundExprKind::kAggregate, "count");
     count->distinct = true;
-    count->type = "BIGINT";
+    count->type = sql::TypeKind::kBigint;
     count->args.push_back(std::move(column));
     auto bound = Node(sql::BoundExprKind::kConstant, "");
     bound->constant = sql::Constant{sql::ConstantKind::kInteger, std::to_string(minimum)};
-    bound->type = "BIGINT";
+    bound->type = sql::TypeKind::kBigint;
     auto comparison = Node(sql::BoundExprKind::kBinaryOp, ">=");
-    comparison->type = "BOOLEAN";
+    comparison->type = sql::TypeKind::kBoolean;
     comparison->args.push_back(std::move(count));
     comparison->args.push_back(std::move(bound));
     inner.having = And(std::move(inner.having), std::move(comparison));

@@ -1,5 +1,5 @@
 #include "absl/strings/str_cat.h"
-#include "connectors/file_source.h"
+#include "connectors/connector.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -57,10 +57,12 @@ absl::StatusOr<exec::ResultTable> Service::Impl::Execute(const QueryContext& con
       // The exact files are resolved now and checked now; DuckDB gets those paths and no
       // other, so a link re-pointed or a file added since the table was registered cannot
       // bring another member's rows in.
+      PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
       PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
-                              connectors::SourcePaths(table.location));
+                              connector->ResolveFiles(table.source_json));
       PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
-      views.push_back(connectors::ViewFor(table, files));
+      PARLEY_ASSIGN_OR_RETURN(exec::SourceView view, connector->ViewFor(table, files));
+      views.push_back(std::move(view));
     }
   }
   // The files are read afresh by every query, so the pinned schemas are checked every time. A

@@ -20,7 +20,7 @@ absl::StatusOr<PolicyView> Service::Impl::Policy(const std::string& actor,
     TablePolicy entry;
     entry.table = table.name;
     entry.owner = table.owner;
-    entry.columns = ViewOfTable(table, actor).columns;
+    entry.columns = ViewOfTable(*connectors, table, actor).columns;
     const policy::Rule* rule = rules.RuleFor(table.name);
     if (rule != nullptr) entry.rule = *rule;
     table_rules.push_back({table.name, table.owner, rule});

@@ -27,6 +27,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   auto impl = std::make_unique<Impl>();
   impl->home = fs::absolute(home);
   impl->options = std::move(options);
+  impl->connectors = impl->options.connectors != nullptr ? impl->options.connectors
+                                                         : &connectors::Registry::BuiltIn();
   PARLEY_ASSIGN_OR_RETURN(
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());

@@ -29,6 +29,7 @@
 
 #include "base/status.h"
 #include "catalog/store.h"
+#include "connectors/connector.h"
 #include "exec/engine.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
@@ -46,6 +47,9 @@ struct Options {
   // the policy here to exercise the check at delivery (a query whose policy changed while it ran
   // fails and releases nothing).
   std::function<void()> before_delivery;
+  // The connectors tables may read, by kind of source; null means connectors::Registry::BuiltIn().
+  // Must outlive the service.
+  const connectors::Registry* connectors = nullptr;
 };
 
 struct NewCollaboration {
@@ -59,8 +63,12 @@ struct NewCollaboration {
 struct NewTable {
   std::string collaboration;
   std::string name;
-  std::string location;              // a path or a glob
+  std::string location;  // a path or a glob (the files source's shorthand)
   std::vector<std::string> columns;  // the allowed columns; empty means every column
+  // The kind of source and its connector's description (JSON text). An empty description means
+  // the files source {"path": location}.
+  std::string source_kind = "files";
+  std::string source_json;
 };
 
 // What a member sees of a table: metadata, never rows.

@@ -26,8 +26,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "catalog/store.h"
-#include "connectors/file_source.h"
+#include "connectors/connector.h"
 #include "exec/engine.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
@@ -61,7 +62,9 @@ class CatalogRules : public policy::RuleProvider {
 bool Receives(const std::vector<std::string>& receivers, const std::string& member);
 
 // What `member` sees of a table: metadata, and its location only if it owns the table.
-TableView ViewOfTable(const catalog::Table& table, const std::string& member);
+// `registry` summarises the source (its format, and its location for its owner only).
+TableView ViewOfTable(const connectors::Registry& registry, const catalog::Table& table,
+                      const std::string& member);
 
 // The stored form of a result (a JSON document of columns and rows), and back; DataLoss when a
 // stored result is unreadable.
@@ -78,6 +81,17 @@ struct Service::Impl {
   std::filesystem::path home;
   Options options;
   std::unique_ptr<catalog::Store> store;
+  // Never null: options.connectors or the built-in registry.
+  const connectors::Registry* connectors = nullptr;
+
+  // The connector of a table's kind of source. InvalidArgument naming the table and the kind for
+  // a kind this build has no connector for (a catalog written by a build with more connectors).
+  absl::StatusOr<const connectors::Connector*> ConnectorOf(const catalog::Table& table) const {
+    absl::StatusOr<const connectors::Connector*> found = connectors->Find(table.source_kind);
+    if (found.ok()) return found;
+    return absl::InvalidArgumentError(
+        absl::StrCat("table '", table.name, "': ", found.status().message()));
+  }
 
   // Locked sessions kept for reuse, most recently used first. Opening and closing a DuckDB
   // instance costs ~20 ms per query; a locked session is safe to reuse because its views are

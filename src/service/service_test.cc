@@ -152,6 +152,30 @@ TEST_F(ServiceTest, AReusedSessionSeesNewDataAndStillChecksPinnedSchemas) {
 // A member could make another member's rows its own — free of their owner's rule — by
 // registering their file: by its path, through a symbolic link or a hard link, or with a glob
 // that matches it. Or by pointing a link it registered at that file afterwards.
+// A source is described to the connector of its kind, which validates the description (naming
+// the JSON path of a problem); a kind no connector reads is refused before anything is stored.
+TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
+  NewTable table{"campaign", "panel_copy", "", {"hashed_email"}};
+  table.source_json = R"({"path": ")" + Path("panel.csv") + R"(", "format": "csv"})";
+  ASSERT_OK(service_->AddTable("analyst", table));
+  ASSERT_OK_AND_ASSIGN(TableView own, service_->ShowTable("analyst", "campaign", "panel_copy"));
+  EXPECT_EQ(own.kind, "csv");
+  EXPECT_EQ(own.location, Path("panel.csv"));
+  ASSERT_OK_AND_ASSIGN(TableView other, service_->ShowTable("supplier", "campaign", "panel_copy"));
+  EXPECT_EQ(other.location, std::nullopt);
+
+  table.name = "bad";
+  table.source_json = R"({"path": "x.csv", "delimiter": ";"})";
+  ExpectError(service_->AddTable("analyst", table), absl::StatusCode::kInvalidArgument,
+              "invalid files source description at /delimiter: unknown field (a files source "
+              "has \"path\" and \"format\")");
+  table.source_kind = "postgres";
+  ExpectError(service_->AddTable("analyst", table), absl::StatusCode::kInvalidArgument,
+              "table 'bad': unknown source kind 'postgres': this parley reads files");
+  ASSERT_OK_AND_ASSIGN(std::vector<TableView> tables, service_->ListTables("analyst", "campaign"));
+  EXPECT_EQ(tables.size(), 4u);  // retail, loyalty, panel, panel_copy
+}
+
 TEST_F(ServiceTest, AMemberCannotRegisterAnotherMembersFile) {
   const std::string refused =
       "' reads a file that another member registered; a member may only register its own data";

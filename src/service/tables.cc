@@ -3,8 +3,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/file_source.h"
+#include "connectors/connector.h"
+#include "nlohmann/json.hpp"
 #include "service/service_impl.h"
+#include "sql/duckdb_types.h"
 
 namespace parley::service {
 
@@ -15,7 +17,11 @@ internal::CatalogSchemas::CatalogSchemas(const std::vector<catalog::Table>& tabl
     sql::TableSchema schema{table.name, table.owner, {}};
     for (const std::string& column : table.allowed_columns) {
       for (const catalog::Column& pinned : table.source_schema) {
-        if (pinned.name == column) schema.columns.push_back({pinned.name, pinned.type});
+        // The catalog pins DuckDB's names for the column types (what DESCRIBE printed): this is
+        // where they become Parley's own types.
+        if (pinned.name == column) {
+          schema.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+        }
       }
     }
     schemas_.push_back(std::move(schema));
@@ -30,12 +36,19 @@ const sql::TableSchema* internal::CatalogSchemas::FindTable(std::string_view nam
   return nullptr;
 }
 
-TableView internal::ViewOfTable(const catalog::Table& table, const std::string& actor) {
+TableView internal::ViewOfTable(const connectors::Registry& registry, const catalog::Table& table,
+                                const std::string& actor) {
   TableView view;
   view.name = table.name;
   view.owner = table.owner;
-  view.kind = catalog::SourceKindName(table.kind);
-  if (table.owner == actor) view.location = table.location;
+  // A kind this build has no connector for is shown by its name, with no location.
+  view.kind = table.source_kind;
+  if (absl::StatusOr<const connectors::Connector*> connector = registry.Find(table.source_kind);
+      connector.ok()) {
+    connectors::SourceSummary summary = (*connector)->Summarize(table.source_json);
+    if (!summary.format.empty()) view.kind = summary.format;
+    if (table.owner == actor && !summary.location.empty()) view.location = summary.location;
+  }
   for (const std::string& column : table.allowed_columns) {
     for (const catalog::Column& pinned : table.source_schema) {
       if (pinned.name == column) view.columns.push_back(pinned);
@@ -81,7 +94,13 @@ absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles
     PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
                             store->ListTables(collaboration.name));
     for (const catalog::Table& table : tables) {
-      for (const connectors::FileId& file : connectors::SourceFiles(table.location)) {
+      // A source whose kind this build cannot read, or that reads nothing now, reads no file.
+      absl::StatusOr<const connectors::Connector*> connector = connectors->Find(table.source_kind);
+      if (!connector.ok()) continue;
+      absl::StatusOr<std::vector<std::string>> files =
+          (*connector)->ResolveFiles(table.source_json);
+      if (!files.ok()) continue;
+      for (const connectors::FileId& file : connectors::FileIdentities(*files)) {
         registered.readers[file].insert(table.owner);
       }
     }
@@ -99,10 +118,9 @@ absl::Status Service::Impl::OwnershipRefusal(const std::string& location) {
 absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
                                           const std::vector<std::string>& files,
                                           const RegisteredFiles& registered,
-                                          const std::string& table,
-                                          const std::string& location) {
+                                          const std::string& table, const std::string& location) {
   for (const std::string& path : files) {
-    for (const connectors::FileId& file : connectors::SourceFiles(path)) {
+    for (const connectors::FileId& file : connectors::FileIdentities({path})) {
       bool others = false;
       if (auto claim = registered.claims.find(file); claim != registered.claims.end()) {
         others = claim->second != owner;
@@ -128,14 +146,24 @@ absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& r
   table.collaboration = request.collaboration;
   table.name = request.name;
   table.owner = actor;
-  PARLEY_ASSIGN_OR_RETURN(table.location, connectors::ResolveLocation(request.location));
-  PARLEY_ASSIGN_OR_RETURN(table.kind, connectors::KindFromLocation(table.location));
+  // The connector of the source's kind validates its description (unknown kinds are refused),
+  // then resolves what it reads and infers the schema to pin.
+  table.source_kind = request.source_kind;
+  PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
+  std::string given = request.source_json.empty()
+                          ? nlohmann::json{{"path", request.location}}.dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                          : request.source_json;
+  PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Validate(given));
+  // How the refusals below name the source: as the member gave it.
+  std::string named = request.source_json.empty() ? request.location : table.name;
   // A member registers its own data: not a file another member registered, whether named by
   // its path, a glob that matches it, or a link to it.
-  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, connectors::SourcePaths(table.location));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                          connector->ResolveFiles(table.source_json));
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
-  PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", request.location));
-  PARLEY_ASSIGN_OR_RETURN(table.source_schema, connectors::InferSchema(table.kind, table.location));
+  PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));
+  PARLEY_ASSIGN_OR_RETURN(table.source_schema, connector->InferSchema(table.source_json));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {
       table.allowed_columns.push_back(column.name);
@@ -149,7 +177,7 @@ absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& r
       }
       if (match == nullptr) {
         return absl::InvalidArgumentError(
-            absl::StrCat("column '", wanted, "' is not in the source '", request.location, "'"));
+            absl::StrCat("column '", wanted, "' is not in the source '", named, "'"));
       }
       if (!chosen.insert(match->name).second) {
         return absl::InvalidArgumentError(absl::StrCat("column '", wanted, "' is listed twice"));
@@ -164,11 +192,11 @@ absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& r
   // the guarantee: made in the catalog's write transaction, it lets exactly one of two members
   // registering one file at the same moment win.
   std::vector<catalog::FileIdentity> claimed;
-  for (const std::string& path : files) {
-    for (const connectors::FileId& file : connectors::SourceFiles(path)) claimed.push_back(file);
+  for (const connectors::FileId& file : connectors::FileIdentities(files)) {
+    claimed.push_back(file);
   }
   absl::Status added = store->AddTable(table, actor, claimed);
-  if (absl::IsPermissionDenied(added)) return OwnershipRefusal(request.location);
+  if (absl::IsPermissionDenied(added)) return OwnershipRefusal(named);
   return added;
 }
 
@@ -178,7 +206,8 @@ absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const std::stri
   PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   std::vector<TableView> views;
-  for (const catalog::Table& table : tables) views.push_back(ViewOfTable(table, actor));
+  for (const catalog::Table& table : tables)
+    views.push_back(ViewOfTable(*connectors, table, actor));
   return views;
 }
 
@@ -189,7 +218,7 @@ absl::StatusOr<TableView> Service::Impl::ShowTable(const std::string& actor,
   PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
   for (const catalog::Table& record : tables) {
-    if (record.name == table) return ViewOfTable(record, actor);
+    if (record.name == table) return ViewOfTable(*connectors, record, actor);
   }
   return absl::NotFoundError(
       absl::StrCat("table '", table, "' not found in collaboration '", collaboration, "'"));

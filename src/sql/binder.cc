@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/row_identity.h"
@@ -39,7 +40,7 @@ std::string TableLabel(const BoundTable& table) {
 std::vector<ColumnInfo> OutputColumns(const BoundQuery& query) {
   std::vector<ColumnInfo> columns;
   for (const BoundSelectItem& item : query.select) {
-    columns.push_back({item.output_name, item.expr ? item.expr->type : ""});
+    columns.push_back({item.output_name, item.expr ? item.expr->type : Type()});
   }
   return columns;
 }
@@ -509,11 +510,11 @@ class Binder {
     constant->location = expr.location;
     constant->constant = value.constant;
     constant->type = LiteralType(constant->constant);
-    if (value.duckdb_type.empty()) return constant;
+    if (value.cast_type.is_unknown()) return constant;
     auto cast = std::make_unique<BoundExpr>();
     cast->kind = BoundExprKind::kCast;
     cast->location = expr.location;
-    cast->type_name = value.duckdb_type;
+    cast->cast_type = value.cast_type;
     cast->args.push_back(std::move(constant));
     DeriveType(*cast);
     return cast;
@@ -601,8 +602,9 @@ class Binder {
         break;
       case ExprKind::kCast:
         bound->kind = BoundExprKind::kCast;
-        bound->type_name = DuckDbTypeFor(expr.type_name);
-        if (bound->type_name.empty()) {
+        if (std::optional<Type> target = CastTargetType(expr.type_name)) {
+          bound->cast_type = *target;
+        } else {
           return Error(absl::StrCat("casting to type '", expr.type_name, "' is not supported"),
                        expr.location);
         }
@@ -762,25 +764,43 @@ bool IsAggregateFunction(std::string_view name) {
   return kAggregates.contains(name);
 }
 
-std::string DuckDbTypeFor(std::string_view pg_type_name) {
+std::optional<Type> CastTargetType(std::string_view pg_type_name) {
   std::string_view base = pg_type_name.substr(0, pg_type_name.find('('));
   std::string_view modifiers =
       base.size() < pg_type_name.size() ? pg_type_name.substr(base.size()) : "";
-  static const std::pair<std::string_view, std::string_view> kTypes[] = {
-      {"int2", "SMALLINT"},       {"int4", "INTEGER"},    {"int8", "BIGINT"},
-      {"integer", "INTEGER"},     {"bigint", "BIGINT"},   {"smallint", "SMALLINT"},
-      {"float4", "REAL"},         {"float8", "DOUBLE"},   {"double", "DOUBLE"},
-      {"real", "REAL"},           {"numeric", "DECIMAL"}, {"decimal", "DECIMAL"},
-      {"text", "VARCHAR"},        {"varchar", "VARCHAR"}, {"bpchar", "VARCHAR"},
-      {"bool", "BOOLEAN"},        {"boolean", "BOOLEAN"}, {"date", "DATE"},
-      {"timestamp", "TIMESTAMP"}, {"string", "VARCHAR"}};
-  for (const auto& [pg, duck] : kTypes) {
+  static const std::pair<std::string_view, TypeKind> kTypes[] = {
+      {"int2", TypeKind::kSmallint},       {"int4", TypeKind::kInteger},
+      {"int8", TypeKind::kBigint},         {"integer", TypeKind::kInteger},
+      {"bigint", TypeKind::kBigint},       {"smallint", TypeKind::kSmallint},
+      {"float4", TypeKind::kFloat},        {"float8", TypeKind::kDouble},
+      {"double", TypeKind::kDouble},       {"real", TypeKind::kFloat},
+      {"numeric", TypeKind::kDecimal},     {"decimal", TypeKind::kDecimal},
+      {"text", TypeKind::kVarchar},        {"varchar", TypeKind::kVarchar},
+      {"bpchar", TypeKind::kVarchar},      {"bool", TypeKind::kBoolean},
+      {"boolean", TypeKind::kBoolean},     {"date", TypeKind::kDate},
+      {"timestamp", TypeKind::kTimestamp}, {"string", TypeKind::kVarchar}};
+  for (const auto& [pg, kind] : kTypes) {
     if (base != pg) continue;
-    // Only DECIMAL keeps its precision and scale; VARCHAR(n) is VARCHAR in DuckDB.
-    if (duck == "DECIMAL") return std::string(duck) + std::string(modifiers);
-    return std::string(duck);
+    // Only DECIMAL keeps its precision and scale; VARCHAR(n) is VARCHAR.
+    if (kind != TypeKind::kDecimal) return Type(kind);
+    // NUMERIC without modifiers is the engine's default decimal, DECIMAL(18,3) in DuckDB (the
+    // type Parley has always computed with for it).
+    if (modifiers.empty()) return Type::Decimal(18, 3);
+    std::string_view inside = modifiers.substr(1, modifiers.size() - 2);
+    size_t comma = inside.find(',');
+    int width = 0, scale = 0;
+    auto number = [](std::string_view text, int* value) {
+      return absl::SimpleAtoi(absl::string_view(text.data(), text.size()), value);
+    };
+    if (modifiers.back() != ')' || !number(inside.substr(0, comma), &width) ||
+        (comma != std::string_view::npos && !number(inside.substr(comma + 1), &scale))) {
+      return std::nullopt;
+    }
+    Type decimal = Type::Decimal(width, scale);
+    if (decimal.is_unknown()) return std::nullopt;
+    return decimal;
   }
-  return "";
+  return std::nullopt;
 }
 
 absl::StatusOr<BoundQuery> Bind(const SelectStatement& statement, const SchemaProvider& tables,

@@ -27,39 +27,39 @@ std::string_view Strip(std::string_view text) {
 }
 
 // Decimal digits of the largest value of an integer type (DuckDB's own table).
-int IntegerDigits(TypeId id) {
+int IntegerDigits(TypeKind id) {
   switch (id) {
-    case TypeId::kTinyint:
-    case TypeId::kUtinyint:
+    case TypeKind::kTinyint:
+    case TypeKind::kUtinyint:
       return 3;
-    case TypeId::kSmallint:
-    case TypeId::kUsmallint:
+    case TypeKind::kSmallint:
+    case TypeKind::kUsmallint:
       return 5;
-    case TypeId::kInteger:
-    case TypeId::kUinteger:
+    case TypeKind::kInteger:
+    case TypeKind::kUinteger:
       return 10;
-    case TypeId::kBigint:
+    case TypeKind::kBigint:
       return 19;
-    case TypeId::kUbigint:
+    case TypeKind::kUbigint:
       return 20;
     default:
       return 39;
   }
 }
 
-int IntegerBits(TypeId id) {
+int IntegerBits(TypeKind id) {
   switch (id) {
-    case TypeId::kTinyint:
-    case TypeId::kUtinyint:
+    case TypeKind::kTinyint:
+    case TypeKind::kUtinyint:
       return 8;
-    case TypeId::kSmallint:
-    case TypeId::kUsmallint:
+    case TypeKind::kSmallint:
+    case TypeKind::kUsmallint:
       return 16;
-    case TypeId::kInteger:
-    case TypeId::kUinteger:
+    case TypeKind::kInteger:
+    case TypeKind::kUinteger:
       return 32;
-    case TypeId::kBigint:
-    case TypeId::kUbigint:
+    case TypeKind::kBigint:
+    case TypeKind::kUbigint:
       return 64;
     default:
       return 128;
@@ -76,9 +76,9 @@ const Int128 kInt128Max = ~(static_cast<Int128>(1) << 127);
 
 // The range of an integer type; UHUGEINT's upper end is capped at the largest HUGEINT (a literal
 // beyond it is typed DOUBLE before it gets here).
-void IntegerRange(TypeId id, Int128& low, Int128& high) {
+void IntegerRange(TypeKind id, Int128& low, Int128& high) {
   int bits = IntegerBits(id);
-  if (id >= TypeId::kUtinyint && id <= TypeId::kUhugeint) {
+  if (id >= TypeKind::kUtinyint && id <= TypeKind::kUhugeint) {
     low = 0;
     high = bits >= 128 ? kInt128Max : (static_cast<Int128>(1) << bits) - 1;
     return;
@@ -256,14 +256,14 @@ std::unique_ptr<BoundExpr> Node(BoundExprKind kind, std::string name, int locati
 std::unique_ptr<BoundExpr> NullConstant(int location) {
   auto node = Node(BoundExprKind::kConstant, "", location);
   node->constant = Constant{ConstantKind::kNull, ""};
-  node->type = "NULL";
+  node->type = TypeKind::kNull;
   return node;
 }
 
 std::unique_ptr<BoundExpr> BooleanConstant(bool value, int location) {
   auto node = Node(BoundExprKind::kConstant, "", location);
   node->constant = Constant{ConstantKind::kBoolean, value ? "true" : "false"};
-  node->type = "BOOLEAN";
+  node->type = TypeKind::kBoolean;
   return node;
 }
 
@@ -273,12 +273,12 @@ std::unique_ptr<BoundExpr> BooleanConstant(bool value, int location) {
 std::unique_ptr<BoundExpr> Folded(std::unique_ptr<BoundExpr> value, bool outcome, int location) {
   auto is_null = Node(BoundExprKind::kIsNull, "", location);
   is_null->negated = outcome;
-  is_null->type = "BOOLEAN";
+  is_null->type = TypeKind::kBoolean;
   is_null->args.push_back(std::move(value));
   auto combined = Node(BoundExprKind::kBinaryOp, outcome ? "OR" : "AND", location);
   combined->args.push_back(std::move(is_null));
   combined->args.push_back(NullConstant(location));
-  combined->type = "BOOLEAN";
+  combined->type = TypeKind::kBoolean;
   return combined;
 }
 
@@ -306,8 +306,8 @@ enum class Fit { kExact, kFoldTrue, kFoldFalse, kAlwaysTrue, kAlwaysFalse, kDrop
 // Converts `number` for `value <op> number` where value has exact numeric type `target`; on
 // kExact, `number` holds the value to compare with (rounded where that keeps the outcome).
 // `op` is "" for a context that needs the exact value (IN lists: kDrop when it is not exact).
-Fit FitNumber(Number& number, const TypeInfo& target, const std::string& op) {
-  int scale = target.id == TypeId::kDecimal ? target.scale : 0;
+Fit FitNumber(Number& number, const Type& target, const std::string& op) {
+  int scale = target.kind() == TypeKind::kDecimal ? target.scale() : 0;
   bool exact = true, overflow = false;
   bool ceil = op == ">=" || op == "<";
   Number rescaled = number.huge ? number : Rescale(number, scale, ceil, exact, overflow);
@@ -324,11 +324,11 @@ Fit FitNumber(Number& number, const TypeInfo& target, const std::string& op) {
   }
   // Range of the target, at its scale.
   Int128 low, high;
-  if (target.id == TypeId::kDecimal) {
-    high = Pow10(target.width) - 1;
+  if (target.kind() == TypeKind::kDecimal) {
+    high = Pow10(target.width()) - 1;
     low = -high;
   } else {
-    IntegerRange(target.id, low, high);
+    IntegerRange(target.kind(), low, high);
   }
   bool above =
       number.huge ? !number.negative : (overflow ? !number.negative : rescaled.unscaled > high);
@@ -354,21 +354,20 @@ class Typer {
 
   // Converts a text literal to `target`; returns false (with an error) when it does not convert.
   // Numeric targets turn it into a numeric literal, to be fitted by the caller.
-  bool ConvertText(BoundExpr& literal, const std::string& target_name) {
-    TypeInfo target = ParseType(target_name);
+  bool ConvertText(BoundExpr& literal, const Type& target) {
     const std::string& text = literal.constant.text;
     auto refuse = [&]() {
-      Fail(absl::StrCat("the text constant cannot be converted to ", target.name,
+      Fail(absl::StrCat("the text constant cannot be converted to ", target.ToString(),
                         ", the type of the value it meets"),
            literal.location);
       return false;
     };
-    switch (target.id) {
-      case TypeId::kVarchar:
-      case TypeId::kUnknown:
-      case TypeId::kNull:
+    switch (target.kind()) {
+      case TypeKind::kVarchar:
+      case TypeKind::kUnknown:
+      case TypeKind::kNull:
         return true;
-      case TypeId::kBoolean: {
+      case TypeKind::kBoolean: {
         std::string lower(Strip(text));
         absl::AsciiStrToLower(&lower);
         if (lower == "true" || lower == "t" || lower == "yes" || lower == "y" || lower == "1") {
@@ -379,18 +378,18 @@ class Typer {
         } else {
           return refuse();
         }
-        literal.type = "BOOLEAN";
+        literal.type = TypeKind::kBoolean;
         return true;
       }
-      case TypeId::kDate:
+      case TypeKind::kDate:
         if (!ValidDate(Strip(text))) return refuse();
         literal.constant.text = std::string(Strip(text));
-        literal.type = "DATE";
+        literal.type = TypeKind::kDate;
         return true;
-      case TypeId::kTimestamp:
+      case TypeKind::kTimestamp:
         if (!ValidTimestamp(Strip(text))) return refuse();
         literal.constant.text = std::string(Strip(text));
-        literal.type = "TIMESTAMP";
+        literal.type = TypeKind::kTimestamp;
         return true;
       default:
         break;
@@ -407,14 +406,14 @@ class Typer {
       }
       double ignored;
       if (target.IsFloating() && absl::SimpleAtod(text, &ignored)) {
-        literal.type = target.name;  // rendered CAST('…' AS DOUBLE): folded by the engine
+        literal.type = target;  // rendered CAST('…' AS DOUBLE): folded by the engine
         return true;
       }
       return refuse();
     }
     // Types Parley knows by name only (INTERVAL, TIME, ...): the engine converts the constant
     // once, when it plans the query, whatever the data — so its error is no oracle.
-    literal.type = target.name;
+    literal.type = target;
     return true;
   }
 
@@ -422,20 +421,21 @@ class Typer {
   // HAVING): text must be a boolean ('true', 'f', ...), a number is true unless it is zero.
   bool ConvertToBoolean(BoundExpr& literal) {
     if (!IsLiteral(literal)) return true;
-    if (literal.constant.kind == ConstantKind::kString) return ConvertText(literal, "BOOLEAN");
+    if (literal.constant.kind == ConstantKind::kString)
+      return ConvertText(literal, TypeKind::kBoolean);
     Number number;
     bool zero = ParseNumber(literal.constant.text, number) && !number.huge && number.unscaled == 0;
     literal.constant = Constant{ConstantKind::kBoolean, zero ? "false" : "true"};
-    literal.type = "BOOLEAN";
+    literal.type = TypeKind::kBoolean;
     return true;
   }
 
   // A numeric literal meeting a value of type `target` outside a comparison (IN lists with
   // op "", arithmetic, CASE branches): converted only when it fits exactly.
-  void ConvertNumberExactly(BoundExpr& literal, const TypeInfo& target) {
-    if (target.id == TypeId::kVarchar) {
+  void ConvertNumberExactly(BoundExpr& literal, const Type& target) {
+    if (target.kind() == TypeKind::kVarchar) {
       literal.constant.kind = ConstantKind::kString;
-      literal.type = "VARCHAR";
+      literal.type = TypeKind::kVarchar;
       return;
     }
     if (!target.IsExactNumeric()) return;
@@ -444,10 +444,10 @@ class Typer {
     if (FitNumber(number, target, "") == Fit::kExact) SetNumber(literal, number, target);
   }
 
-  static void SetNumber(BoundExpr& literal, const Number& number, const TypeInfo& target) {
+  static void SetNumber(BoundExpr& literal, const Number& number, const Type& target) {
     literal.constant = Constant{number.scale > 0 ? ConstantKind::kFloat : ConstantKind::kInteger,
                                 NumberText(number)};
-    literal.type = target.name;
+    literal.type = target;
   }
 
   // `expr` is a comparison `args[0] op args[1]` with one literal side: converts it, or folds the
@@ -460,15 +460,15 @@ class Typer {
     BoundExpr& literal = literal_left ? *node.args[0] : *node.args[1];
     std::unique_ptr<BoundExpr>& value = literal_left ? node.args[1] : node.args[0];
     std::string op = literal_left ? Mirror(node.name) : node.name;
-    TypeInfo target = ParseType(value->type);
+    Type target = value->type;
     if (literal.constant.kind == ConstantKind::kString) {
       if (!ConvertText(literal, value->type)) return;
-    } else if (target.id == TypeId::kVarchar) {
+    } else if (target.kind() == TypeKind::kVarchar) {
       literal.constant.kind = ConstantKind::kString;  // 5 against text is '5'
-      literal.type = "VARCHAR";
+      literal.type = TypeKind::kVarchar;
       return;
-    } else if (target.IsTemporal() || target.id == TypeId::kBoolean) {
-      Fail(absl::StrCat("a number cannot be compared with a value of type ", target.name),
+    } else if (target.IsTemporal() || target.kind() == TypeKind::kBoolean) {
+      Fail(absl::StrCat("a number cannot be compared with a value of type ", target.ToString()),
            literal.location);
       return;
     }
@@ -511,13 +511,13 @@ class Typer {
       }
     }
     bool all_fit = true;
-    TypeInfo target = ParseType(node.args[0]->type);
+    Type target = node.args[0]->type;
     for (int i = 1; i <= 2; ++i) {
       BoundExpr& bound = *node.args[i];
       if (!IsNumericLiteral(bound) || IsLiteral(*node.args[0])) continue;
-      if (target.id == TypeId::kVarchar) {
+      if (target.kind() == TypeKind::kVarchar) {
         bound.constant.kind = ConstantKind::kString;
-        bound.type = "VARCHAR";
+        bound.type = TypeKind::kVarchar;
         continue;
       }
       if (!target.IsExactNumeric()) continue;
@@ -538,13 +538,13 @@ class Typer {
     high->args.push_back(std::move(node.args[0]));
     high->args.push_back(std::move(node.args[2]));
     Compare(low);
-    low->type = "BOOLEAN";
+    low->type = TypeKind::kBoolean;
     Compare(high);
-    high->type = "BOOLEAN";
+    high->type = TypeKind::kBoolean;
     auto both = Node(BoundExprKind::kBinaryOp, node.negated ? "OR" : "AND", location);
     both->args.push_back(std::move(low));
     both->args.push_back(std::move(high));
-    both->type = "BOOLEAN";
+    both->type = TypeKind::kBoolean;
     expr = std::move(both);
   }
 
@@ -553,7 +553,7 @@ class Typer {
   void InList(std::unique_ptr<BoundExpr>& expr) {
     BoundExpr& node = *expr;
     if (IsLiteral(*node.args[0])) return;
-    TypeInfo target = ParseType(node.args[0]->type);
+    Type target = node.args[0]->type;
     std::vector<std::unique_ptr<BoundExpr>> kept;
     kept.push_back(std::move(node.args[0]));
     for (size_t i = 1; i < node.args.size(); ++i) {
@@ -563,11 +563,12 @@ class Typer {
           return;
         }
         if (IsNumericLiteral(*item)) {
-          if (target.id == TypeId::kVarchar) {
+          if (target.kind() == TypeKind::kVarchar) {
             item->constant.kind = ConstantKind::kString;
-            item->type = "VARCHAR";
-          } else if (target.IsTemporal() || target.id == TypeId::kBoolean) {
-            Fail(absl::StrCat("a number cannot be compared with a value of type ", target.name),
+            item->type = TypeKind::kVarchar;
+          } else if (target.IsTemporal() || target.kind() == TypeKind::kBoolean) {
+            Fail(absl::StrCat("a number cannot be compared with a value of type ",
+                              target.ToString()),
                  item->location);
             return;
           } else if (target.IsExactNumeric()) {
@@ -590,14 +591,18 @@ class Typer {
   // CASE results, COALESCE, GREATEST, LEAST, NULLIF: literals take the common type of the other
   // operands, when they convert to it exactly (text must convert).
   void Combine(const std::vector<BoundExpr*>& operands) {
-    std::string common;
+    Type common;
+    bool any = false;
     for (const BoundExpr* operand : operands) {
-      if (IsLiteral(*operand) || operand->type == "NULL" || operand->type.empty()) continue;
-      common = common.empty() ? operand->type : CommonType(common, operand->type);
-      if (common.empty()) return;
+      if (IsLiteral(*operand) || operand->type == TypeKind::kNull || operand->type.is_unknown()) {
+        continue;
+      }
+      common = any ? CommonType(common, operand->type) : operand->type;
+      any = true;
+      if (common.is_unknown()) return;
     }
-    if (common.empty()) return;
-    TypeInfo target = ParseType(common);
+    if (common.is_unknown()) return;
+    Type target = common;
     for (BoundExpr* operand : operands) {
       if (!IsLiteral(*operand)) continue;
       if (operand->constant.kind == ConstantKind::kString) {
@@ -614,7 +619,7 @@ class Typer {
       BoundExpr& literal = *node.args[i];
       BoundExpr& other = *node.args[1 - i];
       if (!IsLiteral(literal) || IsLiteral(other)) continue;
-      TypeInfo target = ParseType(other.type);
+      Type target = other.type;
       if (literal.constant.kind == ConstantKind::kString) {
         if (target.IsTemporal()) {
           // date + '1 day' is an interval; date - '2020-01-01' a date: both are constants the
@@ -632,181 +637,110 @@ class Typer {
 
 }  // namespace
 
-TypeInfo ParseType(std::string_view type) {
-  TypeInfo info;
-  std::string upper(Strip(type));
-  absl::AsciiStrToUpper(&upper);
-  info.name = upper;
-  if (upper.empty()) return info;
-  static const std::pair<const char*, TypeId> kNames[] = {
-      {"NULL", TypeId::kNull},           {"BOOLEAN", TypeId::kBoolean},
-      {"BOOL", TypeId::kBoolean},        {"TINYINT", TypeId::kTinyint},
-      {"INT1", TypeId::kTinyint},        {"SMALLINT", TypeId::kSmallint},
-      {"INT2", TypeId::kSmallint},       {"INTEGER", TypeId::kInteger},
-      {"INT", TypeId::kInteger},         {"INT4", TypeId::kInteger},
-      {"BIGINT", TypeId::kBigint},       {"INT8", TypeId::kBigint},
-      {"HUGEINT", TypeId::kHugeint},     {"INT128", TypeId::kHugeint},
-      {"UTINYINT", TypeId::kUtinyint},   {"USMALLINT", TypeId::kUsmallint},
-      {"UINTEGER", TypeId::kUinteger},   {"UBIGINT", TypeId::kUbigint},
-      {"UHUGEINT", TypeId::kUhugeint},   {"FLOAT", TypeId::kFloat},
-      {"REAL", TypeId::kFloat},          {"FLOAT4", TypeId::kFloat},
-      {"DOUBLE", TypeId::kDouble},       {"FLOAT8", TypeId::kDouble},
-      {"VARCHAR", TypeId::kVarchar},     {"TEXT", TypeId::kVarchar},
-      {"STRING", TypeId::kVarchar},      {"DATE", TypeId::kDate},
-      {"TIMESTAMP", TypeId::kTimestamp}, {"DATETIME", TypeId::kTimestamp},
-      {"INTERVAL", TypeId::kInterval}};
-  for (const auto& [name, id] : kNames) {
-    if (upper == name) {
-      info.id = id;
-      static const char* kCanonical[] = {
-          "",        "NULL",     "BOOLEAN",   "TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",
-          "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",   "UHUGEINT", "FLOAT",
-          "DOUBLE",  "",         "VARCHAR",   "DATE",     "TIMESTAMP", "INTERVAL"};
-      info.name = kCanonical[static_cast<int>(id)];
-      return info;
-    }
-  }
-  if (upper == "DECIMAL" || upper == "NUMERIC") {
-    info.id = TypeId::kDecimal;
-    info.width = 18;
-    info.scale = 3;
-    info.name = DecimalType(18, 3);
-    return info;
-  }
-  if (absl::StartsWith(upper, "DECIMAL(") || absl::StartsWith(upper, "NUMERIC(")) {
-    size_t open = upper.find('(');
-    size_t comma = upper.find(',', open);
-    size_t close = upper.find(')', open);
-    int width = 0, scale = 0;
-    if (close != std::string::npos &&
-        absl::SimpleAtoi(
-            upper.substr(open + 1, (comma == std::string::npos ? close : comma) - open - 1),
-            &width) &&
-        (comma == std::string::npos ||
-         absl::SimpleAtoi(upper.substr(comma + 1, close - comma - 1), &scale)) &&
-        width >= 1 && width <= 38 && scale >= 0 && scale <= width) {
-      info.id = TypeId::kDecimal;
-      info.width = width;
-      info.scale = scale;
-      info.name = DecimalType(width, scale);
-      return info;
-    }
-  }
-  info.id = TypeId::kOther;
-  return info;
-}
-
-std::string DecimalType(int width, int scale) {
-  return absl::StrCat("DECIMAL(", width, ",", scale, ")");
-}
-
-std::string CommonType(const std::string& left_name, const std::string& right_name) {
-  TypeInfo left = ParseType(left_name);
-  TypeInfo right = ParseType(right_name);
-  if (left.id == TypeId::kUnknown || right.id == TypeId::kUnknown) return "";
-  if (left.name == right.name) return left.name;
-  if (left.id == TypeId::kNull) return right.name;
-  if (right.id == TypeId::kNull) return left.name;
+Type CommonType(const Type& left, const Type& right) {
+  if (left.kind() == TypeKind::kUnknown || right.kind() == TypeKind::kUnknown) return Type();
+  if (left == right) return left;
+  if (left.kind() == TypeKind::kNull) return right;
+  if (right.kind() == TypeKind::kNull) return left;
   if (left.IsInteger() && right.IsInteger()) {
     if (left.IsUnsigned() == right.IsUnsigned()) {
-      return IntegerBits(left.id) >= IntegerBits(right.id) ? left.name : right.name;
+      return IntegerBits(left.kind()) >= IntegerBits(right.kind()) ? left : right;
     }
-    const TypeInfo& sign = left.IsUnsigned() ? right : left;
-    const TypeInfo& unsign = left.IsUnsigned() ? left : right;
-    if (IntegerBits(sign.id) > IntegerBits(unsign.id)) return sign.name;
-    switch (IntegerBits(unsign.id)) {
+    const Type& sign = left.IsUnsigned() ? right : left;
+    const Type& unsign = left.IsUnsigned() ? left : right;
+    if (IntegerBits(sign.kind()) > IntegerBits(unsign.kind())) return sign;
+    switch (IntegerBits(unsign.kind())) {
       case 8:
-        return "SMALLINT";
+        return TypeKind::kSmallint;
       case 16:
-        return "INTEGER";
+        return TypeKind::kInteger;
       case 32:
-        return "BIGINT";
+        return TypeKind::kBigint;
       case 64:
-        return "HUGEINT";
+        return TypeKind::kHugeint;
       default:
-        return "DOUBLE";
+        return TypeKind::kDouble;
     }
   }
   if (left.IsNumeric() && right.IsNumeric()) {
-    if (left.id == TypeId::kDouble || right.id == TypeId::kDouble) return "DOUBLE";
-    if (left.IsFloating() || right.IsFloating()) return "FLOAT";
-    auto width_of = [](const TypeInfo& t) {
-      return t.id == TypeId::kDecimal ? t.width : std::min(IntegerDigits(t.id), 38);
+    if (left.kind() == TypeKind::kDouble || right.kind() == TypeKind::kDouble)
+      return TypeKind::kDouble;
+    if (left.IsFloating() || right.IsFloating()) return TypeKind::kFloat;
+    auto width_of = [](const Type& t) {
+      return t.kind() == TypeKind::kDecimal ? t.width() : std::min(IntegerDigits(t.kind()), 38);
     };
-    int scale = std::max(left.scale, right.scale);
-    int digits = std::max(width_of(left) - left.scale, width_of(right) - right.scale);
-    return DecimalType(std::min(38, digits + scale), scale);
+    int scale = std::max(left.scale(), right.scale());
+    int digits = std::max(width_of(left) - left.scale(), width_of(right) - right.scale());
+    return Type::Decimal(std::min(38, digits + scale), scale);
   }
-  if ((left.id == TypeId::kDate && right.id == TypeId::kTimestamp) ||
-      (left.id == TypeId::kTimestamp && right.id == TypeId::kDate)) {
-    return "TIMESTAMP";
+  if ((left.kind() == TypeKind::kDate && right.kind() == TypeKind::kTimestamp) ||
+      (left.kind() == TypeKind::kTimestamp && right.kind() == TypeKind::kDate)) {
+    return TypeKind::kTimestamp;
   }
   // Text against another type: DuckDB converts the text.
-  if (left.id == TypeId::kVarchar && right.id != TypeId::kOther) return right.name;
-  if (right.id == TypeId::kVarchar && left.id != TypeId::kOther) return left.name;
-  return "";
+  if (left.kind() == TypeKind::kVarchar && !right.IsOpaque()) return right;
+  if (right.kind() == TypeKind::kVarchar && !left.IsOpaque()) return left;
+  return Type();
 }
 
-bool CastCanFail(const std::string& from_name, const std::string& to_name) {
-  TypeInfo from = ParseType(from_name);
-  TypeInfo to = ParseType(to_name);
-  if (from.id == TypeId::kNull) return false;
-  if (from.id == TypeId::kUnknown || to.id == TypeId::kUnknown) return true;
-  if (from.name == to.name) return false;
-  if (to.id == TypeId::kVarchar) return false;
+bool CastCanFail(const Type& from, const Type& to) {
+  if (from.kind() == TypeKind::kNull) return false;
+  if (from.kind() == TypeKind::kUnknown || to.kind() == TypeKind::kUnknown) return true;
+  if (from == to) return false;
+  if (to.kind() == TypeKind::kVarchar) return false;
   if (from.IsInteger() && to.IsInteger()) {
     Int128 from_low, from_high, to_low, to_high;
-    IntegerRange(from.id, from_low, from_high);
-    IntegerRange(to.id, to_low, to_high);
-    if (from.id == TypeId::kUhugeint) return true;
+    IntegerRange(from.kind(), from_low, from_high);
+    IntegerRange(to.kind(), to_low, to_high);
+    if (from.kind() == TypeKind::kUhugeint) return true;
     return from_low < to_low || from_high > to_high;
   }
-  if (from.IsExactNumeric() && to.id == TypeId::kDecimal) {
-    if (from.IsInteger()) return IntegerDigits(from.id) > to.width - to.scale;
-    return from.width - from.scale > to.width - to.scale;
+  if (from.IsExactNumeric() && to.kind() == TypeKind::kDecimal) {
+    if (from.IsInteger()) return IntegerDigits(from.kind()) > to.width() - to.scale();
+    return from.width() - from.scale() > to.width() - to.scale();
   }
-  if (from.id == TypeId::kDecimal && to.IsInteger()) {
-    return to.IsUnsigned() || from.width - from.scale >= IntegerDigits(to.id);
+  if (from.kind() == TypeKind::kDecimal && to.IsInteger()) {
+    return to.IsUnsigned() || from.width() - from.scale() >= IntegerDigits(to.kind());
   }
   if (from.IsExactNumeric() && to.IsFloating()) return false;
-  if (from.id == TypeId::kFloat && to.id == TypeId::kDouble) return false;
-  if (from.id == TypeId::kBoolean && (to.IsNumeric())) return false;
-  if (from.id == TypeId::kTimestamp && to.id == TypeId::kDate) return false;
+  if (from.kind() == TypeKind::kFloat && to.kind() == TypeKind::kDouble) return false;
+  if (from.kind() == TypeKind::kBoolean && (to.IsNumeric())) return false;
+  if (from.kind() == TypeKind::kTimestamp && to.kind() == TypeKind::kDate) return false;
   return true;
 }
 
-std::string LiteralType(const Constant& constant) {
+Type LiteralType(const Constant& constant) {
   switch (constant.kind) {
     case ConstantKind::kNull:
-      return "NULL";
+      return TypeKind::kNull;
     case ConstantKind::kBoolean:
-      return "BOOLEAN";
+      return TypeKind::kBoolean;
     case ConstantKind::kString:
-      return "VARCHAR";
+      return TypeKind::kVarchar;
     case ConstantKind::kInteger:
     case ConstantKind::kFloat:
       break;
   }
   Number number;
-  if (!ParseNumber(constant.text, number)) return "DOUBLE";  // 1e5
-  if (number.huge) return "DOUBLE";
+  if (!ParseNumber(constant.text, number)) return TypeKind::kDouble;  // 1e5
+  if (number.huge) return TypeKind::kDouble;
   if (number.scale == 0) {
-    for (TypeId id : {TypeId::kInteger, TypeId::kBigint, TypeId::kHugeint}) {
+    for (TypeKind id : {TypeKind::kInteger, TypeKind::kBigint, TypeKind::kHugeint}) {
       Int128 low, high;
       IntegerRange(id, low, high);
       if (number.unscaled >= low && number.unscaled <= high) {
-        return id == TypeId::kInteger ? "INTEGER" : id == TypeId::kBigint ? "BIGINT" : "HUGEINT";
+        return Type(id);
       }
     }
-    return "DOUBLE";
+    return TypeKind::kDouble;
   }
   std::string text(Strip(constant.text));
   size_t point = text.find('.');
   size_t start = (text[0] == '-' || text[0] == '+') ? 1 : 0;
   int integer_digits = std::max<int>(1, static_cast<int>(point - start));
   int width = integer_digits + number.scale;
-  if (width > 38) return "DOUBLE";
-  return DecimalType(width, number.scale);
+  if (width > 38) return TypeKind::kDouble;
+  return Type::Decimal(width, number.scale);
 }
 
 bool IsComparisonOperator(const std::string& op) {
@@ -822,130 +756,128 @@ bool IsArithmetic(const std::string& op) {
 }
 
 // DuckDB's result type of `left op right` for + - * / %.
-std::string ArithmeticType(const std::string& op, const std::string& left_name,
-                           const std::string& right_name) {
-  TypeInfo left = ParseType(left_name);
-  TypeInfo right = ParseType(right_name);
-  if (left.id == TypeId::kNull) return right.id == TypeId::kNull ? "INTEGER" : right.name;
-  if (right.id == TypeId::kNull) return left.name;
+Type ArithmeticType(const std::string& op, const Type& left, const Type& right) {
+  if (left.kind() == TypeKind::kNull)
+    return right.kind() == TypeKind::kNull ? TypeKind::kInteger : right;
+  if (right.kind() == TypeKind::kNull) return left;
   if (left.IsTemporal() || right.IsTemporal()) {
-    if (left.id == TypeId::kDate && right.IsInteger()) return "DATE";
-    if (left.IsInteger() && right.id == TypeId::kDate && op == "+") return "DATE";
-    if (left.id == TypeId::kDate && right.id == TypeId::kDate && op == "-") return "BIGINT";
-    if (left.id == TypeId::kTimestamp && right.id == TypeId::kTimestamp && op == "-") {
-      return "INTERVAL";
+    if (left.kind() == TypeKind::kDate && right.IsInteger()) return TypeKind::kDate;
+    if (left.IsInteger() && right.kind() == TypeKind::kDate && op == "+") return TypeKind::kDate;
+    if (left.kind() == TypeKind::kDate && right.kind() == TypeKind::kDate && op == "-")
+      return TypeKind::kBigint;
+    if (left.kind() == TypeKind::kTimestamp && right.kind() == TypeKind::kTimestamp && op == "-") {
+      return TypeKind::kInterval;
     }
-    if (left.id == TypeId::kInterval && right.id == TypeId::kInterval) return "INTERVAL";
-    if (left.id == TypeId::kInterval || right.id == TypeId::kInterval) {
-      if (left.IsNumeric() || right.IsNumeric()) return "INTERVAL";
-      return "TIMESTAMP";
+    if (left.kind() == TypeKind::kInterval && right.kind() == TypeKind::kInterval)
+      return TypeKind::kInterval;
+    if (left.kind() == TypeKind::kInterval || right.kind() == TypeKind::kInterval) {
+      if (left.IsNumeric() || right.IsNumeric()) return TypeKind::kInterval;
+      return TypeKind::kTimestamp;
     }
-    return "";
+    return Type();
   }
   if (!left.IsNumeric() || !right.IsNumeric()) {
     // Text in arithmetic is converted to the other operand's type.
-    if (left.id == TypeId::kVarchar && right.IsNumeric())
-      return ArithmeticType(op, right.name, right.name);
-    if (right.id == TypeId::kVarchar && left.IsNumeric())
-      return ArithmeticType(op, left.name, left.name);
-    return "";
+    if (left.kind() == TypeKind::kVarchar && right.IsNumeric())
+      return ArithmeticType(op, right, right);
+    if (right.kind() == TypeKind::kVarchar && left.IsNumeric())
+      return ArithmeticType(op, left, left);
+    return Type();
   }
   if (op == "/") {
     if (left.IsFloating() || right.IsFloating()) {
-      return CommonType(left.name, right.name) == "FLOAT" ? "FLOAT" : "DOUBLE";
+      return CommonType(left, right) == TypeKind::kFloat ? TypeKind::kFloat : TypeKind::kDouble;
     }
-    return "DOUBLE";
+    return TypeKind::kDouble;
   }
-  if (left.IsFloating() || right.IsFloating()) return CommonType(left.name, right.name);
-  if (left.IsInteger() && right.IsInteger()) return CommonType(left.name, right.name);
+  if (left.IsFloating() || right.IsFloating()) return CommonType(left, right);
+  if (left.IsInteger() && right.IsInteger()) return CommonType(left, right);
   // Decimals (an integer counts as DECIMAL(digits,0)).
-  auto width_of = [](const TypeInfo& t) {
-    return t.id == TypeId::kDecimal ? t.width : std::min(IntegerDigits(t.id), 38);
+  auto width_of = [](const Type& t) {
+    return t.kind() == TypeKind::kDecimal ? t.width() : std::min(IntegerDigits(t.kind()), 38);
   };
   int lw = width_of(left), rw = width_of(right);
   if (op == "*") {
-    int scale = left.scale + right.scale;
+    int scale = left.scale() + right.scale();
     int width = lw + rw;
     if (lw <= 18 && rw <= 18 && width > 18) width = 18;
     width = std::min(width, 38);
-    if (scale > width) return "DOUBLE";
-    return DecimalType(width, scale);
+    if (scale > width) return TypeKind::kDouble;
+    return Type::Decimal(width, scale);
   }
-  int scale = std::max(left.scale, right.scale);
-  int digits = std::max(lw - left.scale, rw - right.scale);
+  int scale = std::max(left.scale(), right.scale());
+  int digits = std::max(lw - left.scale(), rw - right.scale());
   int width = digits + scale;
-  if (op == "%") return DecimalType(std::min(38, width), scale);
+  if (op == "%") return Type::Decimal(std::min(38, width), scale);
   int required = width + 1;
   if (width <= 18 && required > 18) required = width;
-  return DecimalType(std::min(38, required), scale);
+  return Type::Decimal(std::min(38, required), scale);
 }
 
-std::string FunctionType(const BoundExpr& expr) {
+Type FunctionType(const BoundExpr& expr) {
   const std::string& name = expr.name;
-  auto arg = [&](size_t i) -> std::string {
-    return i < expr.args.size() ? expr.args[i]->type : std::string();
-  };
+  auto arg = [&](size_t i) -> Type { return i < expr.args.size() ? expr.args[i]->type : Type(); };
   if (name == "try") return arg(0);
   if (name == "abs" || name == "ceil" || name == "ceiling" || name == "floor" || name == "trunc") {
-    TypeInfo t = ParseType(arg(0));
-    if (t.id == TypeId::kDecimal && name != "abs") return DecimalType(t.width, 0);
-    return t.name;
+    Type t = arg(0);
+    if (t.kind() == TypeKind::kDecimal && name != "abs") return Type::Decimal(t.width(), 0);
+    return t;
   }
   if (name == "round") {
-    TypeInfo t = ParseType(arg(0));
-    if (t.id == TypeId::kDecimal) {
+    Type t = arg(0);
+    if (t.kind() == TypeKind::kDecimal) {
       int64_t digits = 0;
       if (expr.args.size() > 1 && expr.args[1]->kind == BoundExprKind::kConstant &&
           absl::SimpleAtoi(expr.args[1]->constant.text, &digits) && digits >= 0 &&
-          digits < t.scale) {
-        return DecimalType(t.width, static_cast<int>(digits));
+          digits < t.scale()) {
+        return Type::Decimal(t.width(), static_cast<int>(digits));
       }
-      return expr.args.size() > 1 ? t.name : DecimalType(t.width, 0);
+      return expr.args.size() > 1 ? t : Type::Decimal(t.width(), 0);
     }
-    return t.IsInteger() || t.IsFloating() ? t.name : "DOUBLE";
+    return t.IsInteger() || t.IsFloating() ? t : TypeKind::kDouble;
   }
-  if (name == "sign") return "TINYINT";
+  if (name == "sign") return TypeKind::kTinyint;
   if (name == "ln" || name == "log" || name == "log10" || name == "log2" || name == "sqrt" ||
       name == "power" || name == "pow" || name == "exp") {
-    return "DOUBLE";
+    return TypeKind::kDouble;
   }
   if (name == "mod") return ArithmeticType("%", arg(0), arg(1));
   if (name == "upper" || name == "lower" || name == "trim" || name == "ltrim" || name == "rtrim" ||
       name == "substring" || name == "substr" || name == "concat" || name == "left" ||
       name == "right" || name == "replace") {
-    return "VARCHAR";
+    return TypeKind::kVarchar;
   }
-  if (name == "length") return "BIGINT";
-  if (name == "date_part" || name == "extract") return "BIGINT";
-  if (name == "date_trunc") return "DATE";
+  if (name == "length") return TypeKind::kBigint;
+  if (name == "date_part" || name == "extract") return TypeKind::kBigint;
+  if (name == "date_trunc") return TypeKind::kDate;
   if (name == "nullif") return arg(0);
   if (name == "coalesce" || name == "greatest" || name == "least") {
-    std::string common = "NULL";
+    Type common = TypeKind::kNull;
     for (const auto& a : expr.args) {
       common = CommonType(common, a->type);
-      if (common.empty()) return "";
+      if (common.is_unknown()) return Type();
     }
     return common;
   }
-  return "";
+  return Type();
 }
 
-std::string AggregateType(const BoundExpr& expr) {
-  if (expr.name == "count" || expr.name == "count_star") return "BIGINT";
-  if (expr.args.empty()) return "";
-  TypeInfo t = ParseType(expr.args[0]->type);
+Type AggregateType(const BoundExpr& expr) {
+  if (expr.name == "count" || expr.name == "count_star") return TypeKind::kBigint;
+  if (expr.args.empty()) return Type();
+  Type t = expr.args[0]->type;
   if (expr.name == "sum") {
-    if (t.IsInteger()) return "HUGEINT";
-    if (t.id == TypeId::kDecimal) return DecimalType(38, t.scale);
-    if (t.IsFloating()) return "DOUBLE";
-    return t.name;
+    if (t.IsInteger()) return TypeKind::kHugeint;
+    if (t.kind() == TypeKind::kDecimal) return Type::Decimal(38, t.scale());
+    if (t.IsFloating()) return TypeKind::kDouble;
+    return t;
   }
-  if (expr.name == "avg") return t.IsNumeric() ? "DOUBLE" : t.name;
+  if (expr.name == "avg") return t.IsNumeric() ? TypeKind::kDouble : t;
   if (expr.name == "min" || expr.name == "max" || expr.name == "any_value" ||
       expr.name == "first" || expr.name == "last") {
-    return t.name;
+    return t;
   }
-  return "";
+  return Type();
 }
 
 }  // namespace
@@ -962,7 +894,7 @@ void DeriveType(BoundExpr& expr) {
     case BoundExprKind::kOutputRef:
       return;  // set by the binder from the table's schema
     case BoundExprKind::kConstant:
-      if (expr.type.empty()) expr.type = LiteralType(expr.constant);
+      if (expr.type.is_unknown()) expr.type = LiteralType(expr.constant);
       return;
     case BoundExprKind::kScalar:
       expr.type = FunctionType(expr);
@@ -975,7 +907,7 @@ void DeriveType(BoundExpr& expr) {
       return;
     case BoundExprKind::kUnaryOp:
       if (expr.name == "NOT") {
-        expr.type = "BOOLEAN";
+        expr.type = TypeKind::kBoolean;
       } else {
         expr.type = expr.args[0]->type;
       }
@@ -984,34 +916,34 @@ void DeriveType(BoundExpr& expr) {
       if (IsArithmetic(expr.name)) {
         expr.type = ArithmeticType(expr.name, expr.args[0]->type, expr.args[1]->type);
       } else if (expr.name == "||") {
-        expr.type = "VARCHAR";
+        expr.type = TypeKind::kVarchar;
       } else {
-        expr.type = "BOOLEAN";
+        expr.type = TypeKind::kBoolean;
       }
       return;
     case BoundExprKind::kIsNull:
     case BoundExprKind::kBetween:
     case BoundExprKind::kInList:
-      expr.type = "BOOLEAN";
+      expr.type = TypeKind::kBoolean;
       return;
     case BoundExprKind::kCase: {
       size_t i = expr.case_has_operand ? 1 : 0;
       size_t end = expr.args.size() - (expr.case_has_else ? 1 : 0);
-      std::string common = "NULL";
+      Type common = TypeKind::kNull;
       for (; i + 1 < end; i += 2) common = CommonType(common, expr.args[i + 1]->type);
       if (expr.case_has_else) common = CommonType(common, expr.args.back()->type);
       expr.type = common;
       return;
     }
     case BoundExprKind::kCast:
-      expr.type = ParseType(expr.type_name).name;
+      expr.type = expr.cast_type;
       return;
     case BoundExprKind::kSubquery:
       if (expr.what == "scalar subquery" && expr.subquery && !expr.subquery->select.empty() &&
           expr.subquery->select[0].expr) {
         expr.type = expr.subquery->select[0].expr->type;
       } else {
-        expr.type = "BOOLEAN";
+        expr.type = TypeKind::kBoolean;
       }
       return;
   }
@@ -1048,7 +980,7 @@ std::optional<TypeError> TypeExpression(std::unique_ptr<BoundExpr>& expr) {
         for (auto& arg : node.args) {
           if (IsNumericLiteral(*arg)) {
             arg->constant.kind = ConstantKind::kString;
-            arg->type = "VARCHAR";
+            arg->type = TypeKind::kVarchar;
           }
         }
       }

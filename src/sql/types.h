@@ -1,6 +1,6 @@
 // Result types of bound expressions, as DuckDB 1.4 computes them, and the conversions between
-// types that can fail on a value. Types are DuckDB type names ("BIGINT", "DECIMAL(18,2)",
-// "DATE"); "NULL" is the type of the NULL constant, "" an unknown type.
+// types that can fail on a value. Types are Parley's own (sql/type.h): TypeKind::kNull is the
+// type of the NULL constant, the default Type an unknown one.
 //
 // Why Parley computes them instead of asking the engine: the checker must know, before anything
 // runs, which operations of a query can raise an error on some values and not others — a runtime
@@ -10,9 +10,9 @@
 // DuckDB cast every value to DECIMAL(38,32), which overflows on large values).
 //
 // Example:
-//   TypeInfo t = ParseType("DECIMAL(18,2)");        // kDecimal, width 18, scale 2
-//   CastCanFail("INTEGER", "BIGINT") == false;       // widening
-//   CastCanFail("DATE", "TIMESTAMP") == true;        // far dates do not fit a TIMESTAMP
+//   CastCanFail(TypeKind::kInteger, TypeKind::kBigint) == false;   // widening
+//   CastCanFail(TypeKind::kDate, TypeKind::kTimestamp) == true;    // far dates do not fit
+//   CommonType(TypeKind::kBigint, Type::Decimal(18, 2)) == Type::Decimal(21, 2);
 #pragma once
 
 #include <optional>
@@ -20,64 +20,22 @@
 #include <string_view>
 
 #include "sql/ir.h"
+#include "sql/type.h"
 
 namespace parley::sql {
 
-enum class TypeId {
-  kUnknown,
-  kNull,
-  kBoolean,
-  kTinyint,
-  kSmallint,
-  kInteger,
-  kBigint,
-  kHugeint,
-  kUtinyint,
-  kUsmallint,
-  kUinteger,
-  kUbigint,
-  kUhugeint,
-  kFloat,
-  kDouble,
-  kDecimal,
-  kVarchar,
-  kDate,
-  kTimestamp,
-  kInterval,
-  kOther,  // a type Parley knows by name only (TIME, BLOB, UUID, ...)
-};
-
-struct TypeInfo {
-  TypeId id = TypeId::kUnknown;
-  int width = 0;  // kDecimal: precision
-  int scale = 0;  // kDecimal
-  std::string name;
-
-  bool IsInteger() const { return id >= TypeId::kTinyint && id <= TypeId::kUhugeint; }
-  bool IsUnsigned() const { return id >= TypeId::kUtinyint && id <= TypeId::kUhugeint; }
-  bool IsFloating() const { return id == TypeId::kFloat || id == TypeId::kDouble; }
-  bool IsExactNumeric() const { return IsInteger() || id == TypeId::kDecimal; }
-  bool IsNumeric() const { return IsExactNumeric() || IsFloating(); }
-  bool IsTemporal() const {
-    return id == TypeId::kDate || id == TypeId::kTimestamp || id == TypeId::kInterval;
-  }
-};
-
-TypeInfo ParseType(std::string_view type);
-std::string DecimalType(int width, int scale);
-
 // The type DuckDB converts both of two values to when they are compared, or combined by CASE,
-// COALESCE, GREATEST, LEAST; "" when DuckDB would refuse to mix them (VARCHAR and a number in
-// CASE) or Parley does not know the pair.
-std::string CommonType(const std::string& left, const std::string& right);
+// COALESCE, GREATEST, LEAST; the unknown type when DuckDB would refuse to mix them (VARCHAR and a
+// number in CASE) or Parley does not know the pair.
+Type CommonType(const Type& left, const Type& right);
 
 // Whether converting some value of type `from` to type `to` raises an error (text that is not a
 // number, a date beyond the range of TIMESTAMP, a BIGINT too large for DECIMAL(38,32)).
-bool CastCanFail(const std::string& from, const std::string& to);
+bool CastCanFail(const Type& from, const Type& to);
 
-// The type of an integer or decimal literal as DuckDB types it ("INTEGER", "BIGINT", "HUGEINT",
-// "DECIMAL(p,s)", "DOUBLE").
-std::string LiteralType(const Constant& constant);
+// The type of a literal as DuckDB types it (integers: INTEGER, BIGINT, HUGEINT; decimals:
+// DECIMAL(p,s); DOUBLE beyond those or with an exponent; VARCHAR, BOOLEAN, NULL).
+Type LiteralType(const Constant& constant);
 
 // An error found while typing an expression: a message without data values, and its position.
 struct TypeError {

@@ -119,9 +119,7 @@ absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
       "collaboration ", Quote(collaboration), " was changed outside Parley",
       what.empty() ? "" : absl::StrCat(" (", what, ")"),
       ": its catalog records no longer match its audit log, so "
-      "nothing can change or run in it until the catalog is restored (see 'parley audit verify "
-      "-c ",
-      std::string(collaboration), "')"));
+      "nothing can change or run in it until the catalog is restored"));
 }
 
 // --- One write call ---------------------------------------------------------------------------

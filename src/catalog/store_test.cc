@@ -1037,7 +1037,7 @@ TEST_P(StoreStateTamperingTest, IsDetectedAndFreezesTheCollaboration) {
   const std::string refused = absl::StrCat(
       "collaboration 'campaign' was changed outside Parley (", GetParam().what,
       "): its catalog records no longer match its audit log, so nothing can change or run in it "
-      "until the catalog is restored (see 'parley audit verify -c campaign')");
+      "until the catalog is restored");
   ExpectError(store_->SetRule("campaign", "retail", R"({"kind":"custom"})", "retailer"),
               absl::StatusCode::kFailedPrecondition, refused);
   ExpectError(store_->AddMember("campaign", {.name = "agency"}, "retailer"),
@@ -1241,7 +1241,7 @@ TEST_F(StoreTest, QueriesAreNeitherStartedNorFinishedInACollaborationChangedOuts
   const std::string refused =
       "collaboration 'campaign' was changed outside Parley (table 'retail' changed): its catalog "
       "records no longer match its audit log, so nothing can change or run in it until the "
-      "catalog is restored (see 'parley audit verify -c campaign')";
+      "catalog is restored";
   QueryRecord outcome;
   outcome.status = QueryStatus::kSucceeded;
   ExpectError(store_->FinishQuery("campaign", id, outcome, checked.digest).status(),

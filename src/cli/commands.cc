@@ -20,13 +20,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "api/codec.h"
+#include "cli/backend.h"
 #include "cli/demo.h"
+#include "cli/hints.h"
+#include "cli/local_backend.h"
 #include "cli/output.h"
 #include "engine/engine.h"
 #include "engine/result_writer.h"
-#include "identity/ability.h"
-#include "identity/caller.h"
-#include "service/service.h"
+#include "policy/rule.h"
 
 namespace parley::cli {
 namespace {
@@ -62,18 +64,38 @@ struct Globals {
   std::string memory_limit;  // empty: the engine's default
   std::string temp_dir;      // empty: <home>/tmp
   int timeout_seconds = 300;
+  bool json = false;  // print the API's JSON response (or error object) on stdout
 };
 
-int Fail(const absl::Status& status) {
-  std::cerr << "error: " << status.message() << "\n";
+// Set once from --json before any command runs; read by Fail and Usage.
+bool json_output = false;
+
+// An error: "error: MESSAGE" on stderr (with the CLI's command hints), or with --json the API's
+// error object on stdout. `collaboration` is the command's -c, for hints that name it.
+int Fail(const absl::Status& status, const std::string& collaboration = "") {
+  if (json_output) {
+    std::cout << api::Dump(api::ErrorJson(status), 2) << "\n";
+  } else {
+    std::cerr << "error: " << WithCommandHint(status, collaboration).message() << "\n";
+  }
   return kExitError;
 }
 
 // A command line that cannot work as given: a missing or contradictory flag, or a flag value of
 // the wrong form. Reported before anything runs or is recorded.
 int Usage(absl::string_view message) {
-  std::cerr << "error: " << message << "\n";
+  if (json_output) {
+    std::cout << api::Dump(api::ErrorJson(absl::InvalidArgumentError(message)), 2) << "\n";
+  } else {
+    std::cerr << "error: " << message << "\n";
+  }
   return kExitUsage;
+}
+
+// With --json: the response as one JSON document on stdout.
+template <class Response>
+void PrintJson(const Response& response) {
+  std::cout << api::Dump(api::ToJson(response), 2) << "\n";
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
@@ -92,18 +114,28 @@ std::vector<std::string> SplitList(const std::string& text) {
   return items;
 }
 
-absl::StatusOr<service::NewMember> MemberWithAbilities(const std::string& name,
-                                                       const std::string& abilities) {
-  service::NewMember member{name, {}};
+// `--abilities query,receive` (or `none`) as the API's list of ability names.
+absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilities) {
+  std::vector<std::string> names;
   for (const std::string& ability : SplitList(abilities)) {
-    if (std::optional<identity::Ability> known = identity::ParseAbility(ability)) {
-      member.abilities.Add(*known);
+    if (ability == "query" || ability == "receive") {
+      if (std::find(names.begin(), names.end(), ability) == names.end()) names.push_back(ability);
     } else if (ability != "none") {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown ability '", ability, "' (expected query, receive or none)"));
     }
   }
-  return member;
+  return names;
+}
+
+// The result of a run for the terminal and the file writers.
+engine::ResultTable ToResultTable(const api::Result& result) {
+  engine::ResultTable table;
+  for (const api::ResultColumn& column : result.columns) {
+    table.columns.push_back({column.name, column.type});
+  }
+  table.rows = result.rows;
+  return table;
 }
 
 // A command: its CLI11 subcommand (flags bound to the fields it owns), what it does, and whether
@@ -152,6 +184,10 @@ class Cli {
     app_.add_option("--home", globals_.home, "home directory (catalog, results); env PARLEY_HOME")
         ->capture_default_str();
     app_.add_option("--as", globals_.as, "the member who acts; env PARLEY_AS");
+    app_.add_flag("--json", globals_.json,
+                  "print the API's JSON response on stdout (errors as {\"error\": {code, "
+                  "message}}); for `rule set`, whose --json takes the rule, put it before the "
+                  "command");
     app_.require_subcommand(1);
     // Global flags may come anywhere: `parley query run --as supplier ...`.
     app_.fallthrough();
@@ -170,9 +206,17 @@ class Cli {
     try {
       app_.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
+      // --json asks for a JSON document even when the command line does not parse.
+      if (error.get_exit_code() != 0 && std::any_of(argv + 1, argv + argc, [](const char* arg) {
+            return std::string_view(arg) == "--json";
+          })) {
+        json_output = true;
+        return Usage(error.what());
+      }
       int code = app_.exit(error);
       return code == 0 ? 0 : kExitUsage;
     }
+    json_output = globals_.json;
     for (const Command& command : commands_) {
       if (!command.app()->parsed()) continue;
       if (command.needs_actor() && globals_.as.empty()) {
@@ -209,11 +253,21 @@ class Cli {
     return options;
   }
 
-  // Embedded mode: the member named by --as, trusted by design (see identity/caller.h).
-  identity::Caller Caller() const { return identity::Caller::Embedded(globals_.as); }
+  // Embedded mode: the home in this process, acting as --as.
+  std::unique_ptr<Backend> OpenBackend() const {
+    return std::make_unique<LocalBackend>(globals_.home, ServiceOptions(), globals_.as);
+  }
 
-  absl::StatusOr<std::unique_ptr<service::Service>> OpenService() {
-    return service::Service::Open(globals_.home, ServiceOptions());
+  // The response of a call: printed as JSON with --json, else by `print` (which returns the exit
+  // code); an error either way through Fail.
+  template <class Response, class Print>
+  int Answer(const absl::StatusOr<Response>& response, Print print) {
+    if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+    if (globals_.json) {
+      PrintJson(*response);
+      return 0;
+    }
+    return print(*response);
   }
 
   void AddCollaborationCommands() {
@@ -227,40 +281,34 @@ class Cli {
     create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
         ->capture_default_str();
     Add(create, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto creator = MemberWithAbilities(globals_.as, abilities_);
-      if (!creator.ok()) return Fail(creator.status());
-      new_collaboration_.creator_abilities = creator->abilities;
-      absl::Status status = (*service)->CreateCollaboration(Caller(), new_collaboration_);
-      if (!status.ok()) return Fail(status);
-      std::cout << "created collaboration " << new_collaboration_.name << " (creator "
-                << globals_.as << ")\n";
-      return 0;
+      auto abilities = AbilityList(abilities_);
+      if (!abilities.ok()) return Fail(abilities.status());
+      new_collaboration_.creator_abilities = *abilities;
+      return Answer(OpenBackend()->CreateCollaboration(new_collaboration_), [&](const auto& r) {
+        std::cout << "created collaboration " << r.collaboration.name << " (creator "
+                  << r.collaboration.creator << ")\n";
+        return 0;
+      });
     });
 
     auto* list = group->add_subcommand("list", "the collaborations --as is a member of");
     Add(list, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto collaborations = (*service)->ListCollaborations(Caller());
-      if (!collaborations.ok()) return Fail(collaborations.status());
-      for (const catalog::Collaboration& c : *collaborations) {
-        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
-                  << " members)\n";
-      }
-      return 0;
+      return Answer(OpenBackend()->ListCollaborations({}), [](const auto& r) {
+        for (const api::Collaboration& c : r.collaborations) {
+          std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
+                    << " members)\n";
+        }
+        return 0;
+      });
     });
 
     auto* show = group->add_subcommand("show", "a collaboration and its members");
     show->add_option("name", globals_.collaboration)->required();
     Add(show, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto collaboration = (*service)->ShowCollaboration(Caller(), globals_.collaboration);
-      if (!collaboration.ok()) return Fail(collaboration.status());
-      PrintCollaboration(std::cout, *collaboration);
-      return 0;
+      return Answer(OpenBackend()->ShowCollaboration({globals_.collaboration}), [](const auto& r) {
+        PrintCollaboration(std::cout, r.collaboration);
+        return 0;
+      });
     });
   }
 
@@ -271,41 +319,36 @@ class Cli {
     add->add_option("name", member_name_, "the member's name")->required();
     add->add_option("--abilities", member_abilities_, "query,receive or none")->required();
     Add(add, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto member = MemberWithAbilities(member_name_, member_abilities_);
-      if (!member.ok()) return Fail(member.status());
-      absl::Status status = (*service)->AddMember(Caller(), globals_.collaboration, *member);
-      if (!status.ok()) return Fail(status);
-      std::cout << "added member " << member->name << " (abilities " << Abilities(member->abilities)
-                << ") to " << globals_.collaboration << "\n";
-      return 0;
+      auto abilities = AbilityList(member_abilities_);
+      if (!abilities.ok()) return Fail(abilities.status());
+      return Answer(OpenBackend()->AddMember({globals_.collaboration, member_name_, *abilities}),
+                    [](const auto& r) {
+                      std::cout << "added member " << r.member.name << " (abilities "
+                                << Abilities(r.member) << ") to " << r.collaboration << "\n";
+                      return 0;
+                    });
     });
 
     auto* remove = group->add_subcommand("remove", "remove a member (only the creator may)");
     AddCollaborationOption(remove);
     remove->add_option("name", member_name_, "the member's name")->required();
     Add(remove, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      absl::Status status =
-          (*service)->RemoveMember(Caller(), globals_.collaboration, member_name_);
-      if (!status.ok()) return Fail(status);
-      std::cout << "removed member " << member_name_ << " from " << globals_.collaboration
-                << "; its tables can no longer be queried\n";
-      return 0;
+      return Answer(OpenBackend()->RemoveMember({globals_.collaboration, member_name_}),
+                    [](const auto& r) {
+                      std::cout << "removed member " << r.member << " from " << r.collaboration
+                                << "; its tables can no longer be queried\n";
+                      return 0;
+                    });
     });
 
     auto* leave = group->add_subcommand("leave", "leave a collaboration (--as leaves)");
     AddCollaborationOption(leave);
     Add(leave, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      absl::Status status = (*service)->Leave(Caller(), globals_.collaboration);
-      if (!status.ok()) return Fail(status);
-      std::cout << globals_.as << " left " << globals_.collaboration
-                << "; its tables can no longer be queried\n";
-      return 0;
+      return Answer(OpenBackend()->Leave({globals_.collaboration}), [](const auto& r) {
+        std::cout << r.member << " left " << r.collaboration
+                  << "; its tables can no longer be queried\n";
+        return 0;
+      });
     });
   }
 
@@ -313,56 +356,52 @@ class Cli {
     CLI::App* group = Group("table", "add, list and show tables");
     auto* add = group->add_subcommand("add", "add a table from a CSV or Parquet file (or glob)");
     AddCollaborationOption(add);
-    add->add_option("name", new_table_.name, "the table's name in the collaboration")->required();
-    add->add_option("--source", new_table_.location, "a CSV or Parquet path or glob")->required();
+    add->add_option("name", table_name_, "the table's name in the collaboration")->required();
+    add->add_option("--source", table_source_, "a CSV or Parquet path or glob")->required();
     add->add_option("--columns", table_columns_,
                     "the allowed columns, comma-separated (default: all)");
     Add(add, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      new_table_.collaboration = globals_.collaboration;
-      new_table_.columns = SplitList(table_columns_);
-      absl::Status status = (*service)->AddTable(Caller(), new_table_);
-      if (!status.ok()) return Fail(status);
-      auto table = (*service)->ShowTable(Caller(), globals_.collaboration, new_table_.name);
-      if (!table.ok()) return Fail(table.status());
-      std::cout << "added ";
-      PrintTable(std::cout, *table);
-      return 0;
+      api::AddTableRequest request{globals_.collaboration, table_name_, table_source_,
+                                   SplitList(table_columns_)};
+      return Answer(OpenBackend()->AddTable(request), [](const auto& r) {
+        std::cout << "added ";
+        PrintTable(std::cout, r.table);
+        return 0;
+      });
     });
 
     auto* list = group->add_subcommand("list", "tables of a collaboration (metadata only)");
     AddCollaborationOption(list);
     Add(list, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto tables = (*service)->ListTables(Caller(), globals_.collaboration);
-      if (!tables.ok()) return Fail(tables.status());
-      for (const service::TableView& table : *tables) {
-        std::string rule = "no rule";
-        if (table.rule_json) rule = RuleKindOf(*table.rule_json) + " rule";
-        std::cout << table.name << "  owner " << table.owner << "  " << table.columns.size()
-                  << " columns  " << rule << "\n";
-      }
-      return 0;
+      return Answer(OpenBackend()->ListTables({globals_.collaboration}), [](const auto& r) {
+        for (const api::Table& table : r.tables) {
+          std::string rule = "no rule";
+          if (table.rule) rule = RuleKindOf(*table.rule) + " rule";
+          std::cout << table.name << "  owner " << table.owner << "  " << table.columns.size()
+                    << " columns  " << rule << "\n";
+        }
+        return 0;
+      });
     });
 
     auto* show = group->add_subcommand("show", "a table's columns, types and rule — never rows");
     AddCollaborationOption(show);
-    show->add_option("name", new_table_.name)->required();
+    show->add_option("name", table_name_)->required();
     Add(show, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto table = (*service)->ShowTable(Caller(), globals_.collaboration, new_table_.name);
-      if (!table.ok()) return Fail(table.status());
-      PrintTable(std::cout, *table);
-      return 0;
+      return Answer(OpenBackend()->ShowTable({globals_.collaboration, table_name_}),
+                    [](const auto& r) {
+                      PrintTable(std::cout, r.table);
+                      return 0;
+                    });
     });
   }
 
   void AddRuleCommands() {
     CLI::App* group = Group("rule", "set a table's analysis rule");
-    auto* set = group->add_subcommand("set", "set the rule of a table you own");
+    auto* set = group->add_subcommand(
+        "set",
+        "set the rule of a table you own (here --json gives the rule; for JSON output put --json "
+        "before the command: parley --json rule set ...)");
     AddCollaborationOption(set);
     set->add_option("table", rule_table_)->required();
     auto* file = set->add_option("--file", rule_file_, "a JSON rule document");
@@ -378,13 +417,19 @@ class Cli {
         if (!text.ok()) return Fail(text.status());
         document = *text;
       }
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      absl::Status status =
-          (*service)->SetRule(Caller(), globals_.collaboration, rule_table_, document);
-      if (!status.ok()) return Fail(status);
-      std::cout << "rule set on table " << rule_table_ << "\n";
-      return 0;
+      // The API carries the rule as a JSON object; text that is not one is refused here with
+      // the rule parser's own message (which names the byte offset, never the text).
+      nlohmann::json rule = nlohmann::json::parse(document, nullptr, /*allow_exceptions=*/false);
+      if (!rule.is_object()) {
+        absl::Status invalid = policy::ParseRule(document, {}).status();
+        if (invalid.ok()) invalid = absl::InvalidArgumentError("rule: not a JSON object");
+        return Fail(invalid);
+      }
+      return Answer(OpenBackend()->SetRule({globals_.collaboration, rule_table_, rule}),
+                    [this](const auto&) {
+                      std::cout << "rule set on table " << rule_table_ << "\n";
+                      return 0;
+                    });
     });
   }
 
@@ -419,29 +464,33 @@ class Cli {
     app->add_option("--file", query_file_, "a file holding the SQL text");
   }
 
-  int WriteOrPrint(const engine::ResultTable& result) {
+  // The result to --output, or (without --json) as a table on stdout.
+  int WriteOrPrint(const api::Result& result) {
+    engine::ResultTable table = ToResultTable(result);
     if (output_.empty()) {
-      std::cout << engine::FormatTable(result);
+      if (!globals_.json) std::cout << engine::FormatTable(table);
       return 0;
     }
     auto format = engine::OutputFormatFromPath(output_);
     if (!format.ok()) return Fail(format.status());
-    absl::Status status = engine::WriteResult(result, output_, *format);
+    absl::Status status = engine::WriteResult(table, output_, *format);
     if (!status.ok()) return Fail(status);
-    std::cerr << "wrote " << result.rows.size() << " rows to " << output_ << "\n";
+    std::cerr << "wrote " << table.rows.size() << " rows to " << output_ << "\n";
     return 0;
   }
 
   // What a run did: the violations (exit 3), or where the result went and, for a receiver, the
   // result itself. A runner who does not receive the result is told only that the query was
-  // accepted and finished (see service::QueryOutcome).
-  int Report(const absl::StatusOr<service::QueryOutcome>& outcome) {
-    if (!outcome.ok()) return Fail(outcome.status());
-    if (!outcome->explanation.verdict.allowed()) {
-      PrintRejection(std::cerr, outcome->explanation);
+  // accepted and finished (see api::RunResponse). With --json the response is printed whole
+  // (the result inline) and --output still writes the file.
+  int Report(const absl::StatusOr<api::RunResponse>& outcome) {
+    if (!outcome.ok()) return Fail(outcome.status(), globals_.collaboration);
+    if (globals_.json) PrintJson(*outcome);
+    if (!outcome->explanation.allowed) {
+      if (!globals_.json) PrintRejection(std::cerr, outcome->explanation);
       return kExitRejected;
     }
-    PrintRunSummary(std::cerr, *outcome);
+    if (!globals_.json) PrintRunSummary(std::cerr, *outcome);
     if (!outcome->result) return 0;
     return WriteOrPrint(*outcome->result);
   }
@@ -457,12 +506,14 @@ class Cli {
       if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto explanation = (*service)->Explain(Caller(), globals_.collaboration, *text, receivers_);
-      if (!explanation.ok()) return Fail(explanation.status());
-      PrintExplanation(std::cout, *explanation);
-      return explanation->verdict.allowed() ? 0 : kExitRejected;
+      auto response = OpenBackend()->Explain({globals_.collaboration, *text, receivers_});
+      if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+      if (globals_.json) {
+        PrintJson(*response);
+      } else {
+        PrintExplanation(std::cout, response->explanation);
+      }
+      return response->explanation.allowed ? 0 : kExitRejected;
     });
 
     auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");
@@ -475,10 +526,9 @@ class Cli {
       if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
+      std::unique_ptr<Backend> backend = OpenBackend();
       CancelQueriesOnInterrupt();
-      return Report((*service)->Run(Caller(), globals_.collaboration, *text, receivers_));
+      return Report(backend->RunQuery({globals_.collaboration, *text, receivers_}));
     });
 
     auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
@@ -487,41 +537,36 @@ class Cli {
     result->add_option("--output", output_, "write to a .csv, .json or .parquet file");
     Add(result, [this] {
       if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto table = (*service)->Result(Caller(), globals_.collaboration, query_id_);
-      if (!table.ok()) return Fail(table.status());
-      return WriteOrPrint(*table);
+      auto response = OpenBackend()->GetResult({globals_.collaboration, query_id_});
+      if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+      if (globals_.json) PrintJson(*response);
+      return WriteOrPrint(response->result);
     });
 
     auto* list = group->add_subcommand("list", "your queries and those you receive");
     AddCollaborationOption(list);
     Add(list, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto queries = (*service)->ListQueries(Caller(), globals_.collaboration);
-      if (!queries.ok()) return Fail(queries.status());
-      for (const service::QueryView& q : *queries) PrintQueryLine(std::cout, q);
-      return 0;
+      return Answer(OpenBackend()->ListQueries({globals_.collaboration}), [](const auto& r) {
+        for (const api::Query& q : r.queries) PrintQueryLine(std::cout, q);
+        return 0;
+      });
     });
 
     auto* log = group->add_subcommand(
         "log", "the queries that touched your tables (when the collaboration logs queries)");
     AddCollaborationOption(log);
     Add(log, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto queries = (*service)->QueryLog(Caller(), globals_.collaboration);
-      if (!queries.ok()) return Fail(queries.status());
-      if (queries->empty()) {
-        std::cout << "no logged query touched a table of " << globals_.as << "\n";
+      return Answer(OpenBackend()->QueryLog({globals_.collaboration}), [this](const auto& r) {
+        if (r.queries.empty()) {
+          std::cout << "no logged query touched a table of " << globals_.as << "\n";
+          return 0;
+        }
+        for (size_t i = 0; i < r.queries.size(); ++i) {
+          if (i > 0) std::cout << "\n";
+          PrintQueryLogEntry(std::cout, r.queries[i]);
+        }
         return 0;
-      }
-      for (size_t i = 0; i < queries->size(); ++i) {
-        if (i > 0) std::cout << "\n";
-        PrintQueryLogEntry(std::cout, (*queries)[i]);
-      }
-      return 0;
+      });
     });
   }
 
@@ -549,7 +594,7 @@ class Cli {
     auto* create = group->add_subcommand(
         "create", "store a parameterised query; prints its id (the SHA-256 of its content)");
     AddQueryOptions(create);
-    create->add_option("name", new_template_.name, "a name for people")->required();
+    create->add_option("name", template_name_, "a name for people")->required();
     create->add_option("--param", parameter_flags_,
                        "a parameter used as :name in the SQL: name:type[=default], type one of "
                        "integer, number, text, date, boolean (repeatable)");
@@ -557,17 +602,12 @@ class Cli {
       if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      new_template_.collaboration = globals_.collaboration;
-      new_template_.sql = *text;
-      new_template_.parameter_specs = parameter_flags_;
-      auto id = (*service)->CreateTemplate(Caller(), new_template_);
-      if (!id.ok()) return Fail(id.status());
-      auto view = (*service)->ShowTemplate(Caller(), globals_.collaboration, *id);
-      if (!view.ok()) return Fail(view.status());
-      std::cout << *id << "\n" << TemplateSummary(*view) << "\n";
-      return 0;
+      api::CreateTemplateRequest request{globals_.collaboration, template_name_, *text,
+                                         parameter_flags_};
+      return Answer(OpenBackend()->CreateTemplate(request), [](const auto& r) {
+        std::cout << r.template_.id << "\n" << TemplateSummary(r.template_) << "\n";
+        return 0;
+      });
     });
 
     auto* show = group->add_subcommand(
@@ -575,28 +615,25 @@ class Cli {
     AddCollaborationOption(show);
     show->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
     Add(show, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto view = (*service)->ShowTemplate(Caller(), globals_.collaboration, template_id_);
-      if (!view.ok()) return Fail(view.status());
-      PrintTemplate(std::cout, *view);
-      return 0;
+      return Answer(OpenBackend()->ShowTemplate({globals_.collaboration, template_id_}),
+                    [](const auto& r) {
+                      PrintTemplate(std::cout, r.template_);
+                      return 0;
+                    });
     });
 
     auto* list = group->add_subcommand("list", "the templates of a collaboration");
     AddCollaborationOption(list);
     Add(list, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto views = (*service)->ListTemplates(Caller(), globals_.collaboration);
-      if (!views.ok()) return Fail(views.status());
-      for (const service::TemplateView& view : *views) PrintTemplateLine(std::cout, view);
-      return 0;
+      return Answer(OpenBackend()->ListTemplates({globals_.collaboration}), [](const auto& r) {
+        for (const api::Template& view : r.templates) PrintTemplateLine(std::cout, view);
+        return 0;
+      });
     });
 
     // approve and revoke: the owner of a table with a custom rule changes its allowed_analyses.
-    using Change = absl::Status (service::Service::*)(const identity::Caller&, const std::string&,
-                                                      const std::string&, const std::string&);
+    using Change =
+        absl::StatusOr<api::TemplateResponse> (Backend::*)(const api::TemplateApprovalRequest&);
     struct Approval {
       const char* name;
       const char* description;
@@ -605,26 +642,24 @@ class Cli {
     };
     for (const Approval& approval :
          {Approval{"approve", "let a template read a table you own (its custom rule)",
-                   &service::Service::ApproveTemplate, "approved"},
+                   &Backend::ApproveTemplate, "approved"},
           Approval{"revoke", "withdraw a template's approval for a table you own",
-                   &service::Service::RevokeTemplate, "revoked"}}) {
+                   &Backend::RevokeTemplate, "revoked"}}) {
       auto* command = group->add_subcommand(approval.name, approval.description);
       AddCollaborationOption(command);
       command->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
       command->add_option("--table", template_table_, "a table you own with a custom rule")
           ->required();
       Add(command, [this, approval] {
-        auto service = OpenService();
-        if (!service.ok()) return Fail(service.status());
-        absl::Status status = ((**service).*approval.change)(Caller(), globals_.collaboration,
-                                                             template_id_, template_table_);
-        if (!status.ok()) return Fail(status);
-        auto view = (*service)->ShowTemplate(Caller(), globals_.collaboration, template_id_);
-        if (!view.ok()) return Fail(view.status());
-        std::cout << approval.done << " template " << ShortId(view->id) << " for table "
-                  << template_table_ << "\n"
-                  << TemplateSummary(*view) << "\n";
-        return 0;
+        std::unique_ptr<Backend> backend = OpenBackend();
+        return Answer(
+            ((*backend).*approval.change)({globals_.collaboration, template_id_, template_table_}),
+            [&](const auto& r) {
+              std::cout << approval.done << " template " << ShortId(r.template_.id) << " for table "
+                        << template_table_ << "\n"
+                        << TemplateSummary(r.template_) << "\n";
+              return 0;
+            });
       });
     }
 
@@ -640,11 +675,10 @@ class Cli {
       if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
       auto values = ParameterValues();
       if (!values.ok()) return Usage(values.status().message());
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
+      std::unique_ptr<Backend> backend = OpenBackend();
       CancelQueriesOnInterrupt();
-      return Report((*service)->RunTemplate(Caller(), globals_.collaboration, template_id_, *values,
-                                            receivers_));
+      return Report(
+          backend->RunTemplate({globals_.collaboration, template_id_, *values, receivers_}));
     });
   }
 
@@ -653,18 +687,17 @@ class Cli {
         "policy", "what you may ask of each table, before you ask (the consolidated policy)");
     AddCollaborationOption(policy);
     Add(policy, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto view = (*service)->Policy(Caller(), globals_.collaboration);
-      if (!view.ok()) return Fail(view.status());
-      // Names for the templates the custom rules approve; the ids alone still say which.
-      std::map<std::string, std::string> names;
-      auto templates = (*service)->ListTemplates(Caller(), globals_.collaboration);
-      if (templates.ok()) {
-        for (const service::TemplateView& t : *templates) names[t.id] = t.name;
-      }
-      PrintPolicy(std::cout, globals_.collaboration, *view, names);
-      return 0;
+      std::unique_ptr<Backend> backend = OpenBackend();
+      return Answer(backend->Policy({globals_.collaboration}), [&](const auto& r) {
+        // Names for the templates the custom rules approve; the ids alone still say which.
+        std::map<std::string, std::string> names;
+        auto templates = backend->ListTemplates({globals_.collaboration});
+        if (templates.ok()) {
+          for (const api::Template& t : templates->templates) names[t.id] = t.name;
+        }
+        PrintPolicy(std::cout, r, names);
+        return 0;
+      });
     });
   }
 
@@ -673,15 +706,10 @@ class Cli {
     auto* list = group->add_subcommand("list", "a collaboration's audit entries");
     AddCollaborationOption(list);
     Add(list, [this] {
-      auto service = OpenService();
-      if (!service.ok()) return Fail(service.status());
-      auto entries = (*service)->ListAudit(Caller(), globals_.collaboration);
-      if (!entries.ok()) return Fail(entries.status());
-      for (const catalog::AuditEntry& e : *entries) {
-        std::cout << e.seq << "  " << FormatTime(e.time) << "  " << e.actor << "  " << e.action
-                  << "  " << e.details_json << "\n";
-      }
-      return 0;
+      return Answer(OpenBackend()->ListAudit({globals_.collaboration}), [](const auto& r) {
+        for (const api::AuditEntry& e : r.entries) PrintAuditEntry(std::cout, e);
+        return 0;
+      });
     });
     auto* verify = group->add_subcommand(
         "verify",
@@ -696,59 +724,60 @@ class Cli {
     Add(
         verify,
         [this] {
+          api::VerifyAuditRequest request;
           if (globals_.collaboration.empty()) {
             if (!expected_head_.empty()) return Usage("--expect-head needs -c COLLABORATION");
           } else if (globals_.as.empty()) {
             return Usage("say which member acts with --as MEMBER (or PARLEY_AS)");
+          } else {
+            request.collaboration = globals_.collaboration;
+            if (!expected_head_.empty()) request.expected_head = expected_head_;
           }
-          // Opening a home creates it: a mistyped --home would otherwise verify an empty, new log.
-          std::error_code error;
-          if (!std::filesystem::exists(std::filesystem::path(globals_.home) / "catalog.db",
-                                       error)) {
-            return Fail(absl::NotFoundError(
-                absl::StrCat("'", globals_.home, "' is not a Parley home (it has no catalog.db)")));
+          // Verification needs no engine limits: the operator's view of the home.
+          LocalBackend backend(globals_.home, service::Options{}, globals_.as);
+          auto verification = backend.VerifyAudit(request);
+          if (!verification.ok()) return Fail(verification.status(), globals_.collaboration);
+          if (globals_.json) {
+            PrintJson(*verification);
+            return verification->ok ? 0 : kExitError;
           }
-          auto service = service::Service::Open(globals_.home, service::Options{});
-          if (!service.ok()) return Fail(service.status());
-          if (globals_.collaboration.empty()) {
-            auto verification = (*service)->VerifyAudit();
-            if (!verification.ok()) return Fail(verification.status());
-            if (!verification->ok) {
-              std::cout << "audit log TAMPERED: " << verification->problem << "\n";
-              return kExitError;
-            }
-            std::cout << "audit log intact: " << verification->entries << " entries verified\n";
-            for (const auto& [chain, head] : verification->heads) {
-              std::cout << "head " << (chain.empty() ? "(catalog-wide)" : chain) << " " << head
-                        << "\n";
-            }
-            return 0;
-          }
-          auto verification =
-              (*service)->VerifyAudit(Caller(), globals_.collaboration, expected_head_);
-          if (!verification.ok()) return Fail(verification.status());
-          if (!verification->ok) {
-            std::cout << "audit log of " << globals_.collaboration
-                      << " TAMPERED: " << verification->problem << "\n";
-            return kExitError;
-          }
-          std::cout << "audit log of " << globals_.collaboration
-                    << " intact: " << verification->entries << " entries verified\n"
-                    << "head " << verification->heads[globals_.collaboration] << "\n";
-          if (!expected_head_.empty()) {
-            if (verification->entries_after_expected_head == 0) {
-              std::cout << "expected head: the current head\n";
-            } else {
-              std::cout << "expected head: entry " << verification->expected_head_seq
-                        << ", followed by " << verification->entries_after_expected_head
-                        << " newer "
-                        << (verification->entries_after_expected_head == 1 ? "entry" : "entries")
-                        << "\n";
-            }
-          }
-          return 0;
+          return PrintVerification(*verification);
         },
         /*needs_actor=*/false);
+  }
+
+  int PrintVerification(const api::VerifyAuditResponse& verification) {
+    if (globals_.collaboration.empty()) {
+      if (!verification.ok) {
+        std::cout << "audit log TAMPERED: " << verification.problem.value_or("") << "\n";
+        return kExitError;
+      }
+      std::cout << "audit log intact: " << verification.entries << " entries verified\n";
+      for (const auto& [chain, head] : verification.heads) {
+        std::cout << "head " << (chain.empty() ? "(catalog-wide)" : chain) << " " << head << "\n";
+      }
+      return 0;
+    }
+    if (!verification.ok) {
+      std::cout << "audit log of " << globals_.collaboration
+                << " TAMPERED: " << verification.problem.value_or("") << "\n";
+      return kExitError;
+    }
+    auto head = verification.heads.find(globals_.collaboration);
+    std::cout << "audit log of " << globals_.collaboration << " intact: " << verification.entries
+              << " entries verified\n"
+              << "head " << (head == verification.heads.end() ? "" : head->second) << "\n";
+    if (verification.entries_after_expected_head) {
+      int64_t after = *verification.entries_after_expected_head;
+      if (after == 0) {
+        std::cout << "expected head: the current head\n";
+      } else {
+        std::cout << "expected head: entry " << verification.expected_head_seq.value_or(0)
+                  << ", followed by " << after << " newer " << (after == 1 ? "entry" : "entries")
+                  << "\n";
+      }
+    }
+    return 0;
   }
 
   void AddDemoCommand() {
@@ -763,6 +792,9 @@ class Cli {
     Add(
         demo,
         [this] {
+          // The demo is a story told to people; there is no API response to print.
+          if (globals_.json)
+            return Usage("demo prints a walkthrough for people; it has no --json output");
           demo_.home = globals_.home;
           absl::Status status = RunDemo(demo_, std::cout);
           if (!status.ok()) return Fail(status);
@@ -774,17 +806,16 @@ class Cli {
   CLI::App app_;
   Globals globals_;
   std::vector<Command> commands_;
-  service::NewCollaboration new_collaboration_;
+  api::CreateCollaborationRequest new_collaboration_;
   std::string abilities_ = "query,receive";
   std::string member_name_;
   std::string member_abilities_;
-  service::NewTable new_table_;
-  std::string table_columns_;
+  std::string table_name_, table_source_, table_columns_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
-  service::NewTemplate new_template_;
+  std::string template_name_;
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
   std::string expected_head_;

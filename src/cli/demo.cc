@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
+#include "api/from_service.h"
 #include "cli/output.h"
 #include "engine/duckdb/duckdb_api.h"
 #include "engine/result_writer.h"
@@ -205,7 +206,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   PARLEY_ASSIGN_OR_RETURN(
       service::TableView retail,
       service->ShowTable(identity::Caller::Embedded(kSupplier), kCollaboration, "retail"));
-  PrintTable(out, retail);
+  PrintTable(out, api::FromService(retail));
 
   Step(out, kSupplier, "runs the campaign query");
   out << kCampaignQuery << "\n\n";
@@ -245,7 +246,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome rejected,
       service->Run(identity::Caller::Embedded(kSupplier), kCollaboration, kRejectedQuery, {}));
-  PrintRejection(out, rejected.explanation);
+  PrintRejection(out, api::FromService(rejected.explanation));
 
   PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification audit, service->VerifyAudit());
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

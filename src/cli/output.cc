@@ -13,6 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "api/codec.h"
+#include "cli/hints.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
 
@@ -34,7 +36,8 @@ std::string Indented(const std::string& text, const std::string& prefix) {
   return indented;
 }
 
-std::string ListOrNone(const std::set<std::string>& items, const std::string& none = "none") {
+template <class Items>
+std::string ListOrNone(const Items& items, const std::string& none = "none") {
   return items.empty() ? none : absl::StrJoin(items, ", ");
 }
 
@@ -42,25 +45,22 @@ std::string Padded(const std::string& text, size_t width) {
   return text + std::string(width > text.size() ? width - text.size() : 0, ' ');
 }
 
-// Violations as stored in a query record (policy::ViolationsJson), back into values.
-std::vector<policy::Violation> ViolationsFromJson(const std::string& json) {
-  std::vector<policy::Violation> violations;
-  nlohmann::json array = nlohmann::json::parse(json, nullptr, false);
-  if (!array.is_array()) return violations;
-  for (const nlohmann::json& item : array) {
-    if (!item.is_object()) continue;
-    policy::Violation& v = violations.emplace_back();
-    v.code = item.value("code", "");
-    v.rule = item.value("rule", "");
-    v.table = item.value("table", "");
-    v.owner = item.value("owner", "");
-    v.column = item.value("column", "");
-    v.clause = item.value("clause", "");
-    v.position = item.value("position", "");
-    v.message = item.value("message", "");
-    v.hint = item.value("hint", "");
+// The violations as the terminal shows them (policy::FormatViolations), with the CLI's hints.
+std::string FormatForTerminal(const std::vector<api::Violation>& violations) {
+  std::vector<policy::Violation> converted;
+  for (const api::Violation& v : violations) {
+    policy::Violation& out = converted.emplace_back();
+    out.code = v.code;
+    out.rule = v.rule;
+    out.table = v.table;
+    out.owner = v.owner;
+    out.column = v.column;
+    out.clause = v.clause;
+    out.position = v.position;
+    out.message = v.message;
+    out.hint = HintForTerminal(v);
   }
-  return violations;
+  return policy::FormatViolations(converted);
 }
 
 void PrintAggregationRule(std::ostream& out, const policy::AggregationRule& rule) {
@@ -116,50 +116,41 @@ void PrintCustomRule(std::ostream& out, const policy::CustomRule& rule,
 
 }  // namespace
 
-std::string Abilities(const identity::AbilitySet& set) {
-  std::vector<std::string> abilities;
-  for (identity::Ability ability : identity::kAllAbilities) {
-    if (set.Has(ability)) abilities.push_back(std::string(identity::AbilityName(ability)));
-  }
-  return abilities.empty() ? "none" : absl::StrJoin(abilities, ",");
+std::string Abilities(const api::Member& member) {
+  return member.abilities.empty() ? "none" : absl::StrJoin(member.abilities, ",");
 }
 
-std::string Abilities(const catalog::Member& member) {
-  return Abilities(identity::AbilitySet::FromFlags(member.can_query, member.can_receive));
+std::string RuleKindOf(const nlohmann::json& rule) {
+  auto kind = rule.find("kind");
+  if (kind == rule.end() || !kind->is_string()) return "unknown";
+  return kind->get<std::string>();
 }
 
-std::string RuleKindOf(const std::string& rule_json) {
-  nlohmann::json rule = nlohmann::json::parse(rule_json, nullptr, false);
-  if (!rule.is_object()) return "unreadable";
-  return rule.value("kind", "unknown");
-}
-
-void PrintCollaboration(std::ostream& out, const catalog::Collaboration& collaboration) {
+void PrintCollaboration(std::ostream& out, const api::Collaboration& collaboration) {
   out << "collaboration " << collaboration.name << "\n";
   if (!collaboration.description.empty())
     out << "  description: " << collaboration.description << "\n";
   out << "  creator: " << collaboration.creator << "\n";
   out << "  query logging: " << (collaboration.query_logging ? "on" : "off") << "\n";
   out << "  members:\n";
-  for (const catalog::Member& member : collaboration.members) {
+  for (const api::Member& member : collaboration.members) {
     out << "    " << member.name << "  abilities: " << Abilities(member)
-        << "  status: " << catalog::MemberStatusName(member.status) << "\n";
+        << "  status: " << member.status << "\n";
   }
 }
 
-void PrintTable(std::ostream& out, const service::TableView& table) {
+void PrintTable(std::ostream& out, const api::Table& table) {
   out << "table " << table.name << " (owner " << table.owner << ", " << table.kind << ")\n";
   if (table.location) out << "  source: " << *table.location << "\n";
   out << "  columns:\n";
   size_t width = 0;
-  for (const catalog::Column& column : table.columns) width = std::max(width, column.name.size());
-  for (const catalog::Column& column : table.columns) {
+  for (const api::Column& column : table.columns) width = std::max(width, column.name.size());
+  for (const api::Column& column : table.columns) {
     out << "    " << column.name << std::string(width - column.name.size() + 2, ' ') << column.type
         << "\n";
   }
-  if (table.rule_json) {
-    nlohmann::json parsed = nlohmann::json::parse(*table.rule_json, nullptr, false);
-    std::string rule = parsed.is_discarded() ? *table.rule_json : parsed.dump(2);
+  if (table.rule) {
+    std::string rule = api::Dump(*table.rule, 2);
     std::string indented;
     for (char c : rule) {
       indented.push_back(c);
@@ -171,27 +162,27 @@ void PrintTable(std::ostream& out, const service::TableView& table) {
   }
 }
 
-void PrintRejection(std::ostream& out, const service::Explanation& explanation) {
-  size_t count = explanation.verdict.violations.size();
+void PrintRejection(std::ostream& out, const api::Explanation& explanation) {
+  size_t count = explanation.violations.size();
   out << "query rejected: " << count << (count == 1 ? " violation" : " violations") << "\n"
-      << policy::FormatViolations(explanation.verdict.violations);
+      << FormatForTerminal(explanation.violations);
 }
 
-void PrintExplanation(std::ostream& out, const service::Explanation& explanation) {
-  if (!explanation.verdict.allowed()) {
+void PrintExplanation(std::ostream& out, const api::Explanation& explanation) {
+  if (!explanation.allowed) {
     PrintRejection(out, explanation);
     return;
   }
   out << "verdict: allowed\n";
   out << "tables: " << absl::StrJoin(explanation.tables, ", ") << "\n";
-  if (!explanation.verdict.thresholds.empty()) {
+  if (!explanation.thresholds.empty()) {
     out << "thresholds (groups below them are dropped):\n";
-    for (const policy::Threshold& threshold : explanation.verdict.thresholds) {
+    for (const api::Threshold& threshold : explanation.thresholds) {
       out << "  at least " << threshold.minimum << " distinct " << threshold.table << "."
           << threshold.column << " per row\n";
     }
   }
-  out << "engine SQL:\n  " << explanation.rendered_sql << "\n";
+  out << "engine SQL:\n  " << explanation.engine_sql.value_or("") << "\n";
   out << "front end: " << explanation.front_end_micros << " µs\n";
 }
 
@@ -209,9 +200,9 @@ std::string ShortId(const std::string& template_id) { return template_id.substr(
 namespace {
 
 // "(waiting for retailer to approve it for audience, ...)" or "" when runnable.
-std::string MissingApprovals(const service::TemplateView& view) {
+std::string MissingApprovals(const api::Template& view) {
   std::vector<std::string> missing;
-  for (const service::TemplateView::TableApproval& table : view.tables) {
+  for (const api::TableApproval& table : view.tables) {
     if (!table.approved) missing.push_back(absl::StrCat(table.owner, " for ", table.table));
   }
   if (missing.empty()) return "";
@@ -220,18 +211,18 @@ std::string MissingApprovals(const service::TemplateView& view) {
 
 }  // namespace
 
-std::string TemplateSummary(const service::TemplateView& view) {
+std::string TemplateSummary(const api::Template& view) {
   std::vector<std::string> tables;
-  for (const service::TemplateView::TableApproval& table : view.tables) {
+  for (const api::TableApproval& table : view.tables) {
     tables.push_back(table.table);
   }
   size_t count = view.parameters.size();
   return absl::StrCat("template ", view.name, " by ", view.author, ": ", count,
                       count == 1 ? " parameter" : " parameters", ", reads ",
-                      absl::StrJoin(tables, ", "), "; runnable: ", view.runnable() ? "yes" : "no");
+                      absl::StrJoin(tables, ", "), "; runnable: ", view.runnable ? "yes" : "no");
 }
 
-void PrintTemplate(std::ostream& out, const service::TemplateView& view) {
+void PrintTemplate(std::ostream& out, const api::Template& view) {
   out << "template " << view.id << "\n";
   out << "  name: " << view.name << "\n";
   out << "  author: " << view.author << "\n";
@@ -243,13 +234,13 @@ void PrintTemplate(std::ostream& out, const service::TemplateView& view) {
     out << "  parameters:\n";
     size_t name_width = 0;
     size_t type_width = 0;
-    for (const service::TemplateParameter& parameter : view.parameters) {
+    for (const api::TemplateParameter& parameter : view.parameters) {
       name_width = std::max(name_width, parameter.name.size());
-      type_width = std::max(type_width, service::ParameterTypeName(parameter.type).size());
+      type_width = std::max(type_width, parameter.type.size());
     }
-    for (const service::TemplateParameter& parameter : view.parameters) {
+    for (const api::TemplateParameter& parameter : view.parameters) {
       out << "    " << Padded(parameter.name, name_width + 2)
-          << Padded(service::ParameterTypeName(parameter.type), type_width + 2)
+          << Padded(parameter.type, type_width + 2)
           << (parameter.default_value ? absl::StrCat("default ", *parameter.default_value)
                                       : std::string("no default"))
           << "\n";
@@ -258,46 +249,45 @@ void PrintTemplate(std::ostream& out, const service::TemplateView& view) {
   out << "  tables:\n";
   size_t table_width = 0;
   size_t owner_width = 0;
-  for (const service::TemplateView::TableApproval& table : view.tables) {
+  for (const api::TableApproval& table : view.tables) {
     table_width = std::max(table_width, table.table.size());
     owner_width = std::max(owner_width, table.owner.size());
   }
-  for (const service::TemplateView::TableApproval& table : view.tables) {
+  for (const api::TableApproval& table : view.tables) {
     out << "    " << Padded(table.table, table_width + 2) << "owner "
         << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no")
         << "\n";
   }
-  out << "  runnable: " << (view.runnable() ? "yes" : "no") << MissingApprovals(view) << "\n";
+  out << "  runnable: " << (view.runnable ? "yes" : "no") << MissingApprovals(view) << "\n";
 }
 
-void PrintTemplateLine(std::ostream& out, const service::TemplateView& view) {
+void PrintTemplateLine(std::ostream& out, const api::Template& view) {
   out << ShortId(view.id) << "  " << view.name << "  author " << view.author << "  runnable "
-      << (view.runnable() ? "yes" : "no")
+      << (view.runnable ? "yes" : "no")
       << (view.altered ? "  ALTERED: content no longer matches its id" : "") << "\n";
 }
 
-void PrintQueryLogEntry(std::ostream& out, const service::QueryView& query) {
+void PrintQueryLogEntry(std::ostream& out, const api::Query& query) {
   out << "query " << query.id << "  " << FormatTime(query.created_at) << "  runner " << query.runner
       << "  " << query.status << "\n";
-  if (!query.template_id.empty()) out << "  template: " << ShortId(query.template_id) << "\n";
+  if (query.template_id) out << "  template: " << ShortId(*query.template_id) << "\n";
   out << "  receivers: " << absl::StrJoin(query.receivers, ", ") << "\n";
   out << "  tables: " << absl::StrJoin(query.tables, ", ") << "\n";
   out << "  sql:\n" << Indented(query.sql, "    ");
-  if (!query.verdict_json.empty()) {
-    out << "  violations:\n"
-        << Indented(policy::FormatViolations(ViolationsFromJson(query.verdict_json)), "  ");
+  if (!query.violations.empty()) {
+    out << "  violations:\n" << Indented(FormatForTerminal(query.violations), "  ");
   }
   if (query.error) out << "  error: " << *query.error << "\n";
   if (query.row_count) out << "  rows: " << *query.row_count << "\n";
 }
 
-void PrintQueryLine(std::ostream& out, const service::QueryView& query) {
+void PrintQueryLine(std::ostream& out, const api::Query& query) {
   out << query.id << "  " << query.status << "  runner " << query.runner;
   if (query.row_count) out << "  rows " << *query.row_count;
   out << "  receivers " << absl::StrJoin(query.receivers, ",") << "\n";
 }
 
-void PrintRunSummary(std::ostream& out, const service::QueryOutcome& outcome) {
+void PrintRunSummary(std::ostream& out, const api::RunResponse& outcome) {
   std::string receivers = absl::StrJoin(outcome.receivers, ", ");
   if (outcome.row_count) {
     out << "query " << outcome.query_id << ": " << *outcome.row_count << " rows for " << receivers
@@ -308,35 +298,44 @@ void PrintRunSummary(std::ostream& out, const service::QueryOutcome& outcome) {
   }
 }
 
-void PrintPolicy(std::ostream& out, const std::string& collaboration,
-                 const service::PolicyView& policy,
+void PrintPolicy(std::ostream& out, const api::PolicyResponse& policy,
                  const std::map<std::string, std::string>& template_names) {
-  out << "policy for " << policy.member << " in collaboration " << collaboration << "\n";
-  out << "  abilities: " << Abilities(policy.abilities) << "\n";
-  if (!policy.abilities.Has(identity::Ability::kQuery)) {
+  const std::vector<std::string>& abilities = policy.abilities;
+  bool can_query = std::find(abilities.begin(), abilities.end(), "query") != abilities.end();
+  out << "policy for " << policy.member << " in collaboration " << policy.collaboration << "\n";
+  out << "  abilities: " << (abilities.empty() ? "none" : absl::StrJoin(abilities, ",")) << "\n";
+  if (!can_query) {
     out << "  (without the query ability you may not run queries or templates yourself)\n";
   }
   out << "  tables:\n";
   bool any_aggregation = false;
   bool any_list = false;
-  for (const service::TablePolicy& table : policy.tables) {
+  for (const api::TablePolicy& table : policy.tables) {
     out << "    " << table.table << " (owner " << table.owner << "): ";
     if (!table.rule) {
       out << "no rule (cannot be queried until its owner sets one)\n";
       continue;
     }
-    out << policy::RuleKindName(table.rule->kind) << " rule\n";
-    switch (table.rule->kind) {
+    // The rule as the policy module reads it, for the same wording as the checker's.
+    std::vector<std::string> columns;
+    for (const api::Column& column : table.columns) columns.push_back(column.name);
+    absl::StatusOr<policy::Rule> rule = policy::ParseRule(api::Dump(*table.rule), columns);
+    if (!rule.ok()) {
+      out << RuleKindOf(*table.rule) << " rule (unreadable: " << rule.status().message() << ")\n";
+      continue;
+    }
+    out << policy::RuleKindName(rule->kind) << " rule\n";
+    switch (rule->kind) {
       case policy::RuleKind::kAggregation:
         any_aggregation = true;
-        PrintAggregationRule(out, table.rule->aggregation);
+        PrintAggregationRule(out, rule->aggregation);
         break;
       case policy::RuleKind::kList:
         any_list = true;
-        PrintListRule(out, table.rule->list);
+        PrintListRule(out, rule->list);
         break;
       case policy::RuleKind::kCustom:
-        PrintCustomRule(out, table.rule->custom, template_names);
+        PrintCustomRule(out, rule->custom, template_names);
         break;
     }
   }
@@ -358,10 +357,15 @@ void PrintPolicy(std::ostream& out, const std::string& collaboration,
     out << "    templates you may run: none\n";
   } else {
     out << "    templates you may run:\n";
-    for (const service::TemplateView& view : policy.runnable_templates) {
+    for (const api::TemplateName& view : policy.runnable_templates) {
       out << "      " << ShortId(view.id) << "  " << view.name << "\n";
     }
   }
+}
+
+void PrintAuditEntry(std::ostream& out, const api::AuditEntry& entry) {
+  out << entry.seq << "  " << FormatTime(entry.time) << "  " << entry.actor << "  " << entry.action
+      << "  " << api::Dump(entry.details) << "\n";
 }
 
 }  // namespace parley::cli

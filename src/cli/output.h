@@ -1,25 +1,24 @@
-// Printing service results for people: collaborations, tables, verdicts, results, templates,
-// query logs and the consolidated policy. The layouts are stable: end-to-end tests assert them.
+// Printing API responses for people: collaborations, tables, verdicts, results, templates,
+// query logs, audit entries and the consolidated policy. The layouts are stable: end-to-end tests
+// assert them. (`--json` prints the responses themselves instead; see cli/commands.h.)
 #pragma once
 
 #include <iosfwd>
 #include <map>
 #include <string>
 
-#include "catalog/store.h"
-#include "service/service.h"
+#include "api/types.h"
 
 namespace parley::cli {
 
-void PrintCollaboration(std::ostream& out, const catalog::Collaboration& collaboration);
-void PrintTable(std::ostream& out, const service::TableView& table);
-void PrintExplanation(std::ostream& out, const service::Explanation& explanation);
+void PrintCollaboration(std::ostream& out, const api::Collaboration& collaboration);
+void PrintTable(std::ostream& out, const api::Table& table);
+void PrintExplanation(std::ostream& out, const api::Explanation& explanation);
 // "query rejected: N violation(s)" and the numbered violations.
-void PrintRejection(std::ostream& out, const service::Explanation& explanation);
-std::string Abilities(const catalog::Member& member);
-std::string Abilities(const identity::AbilitySet& abilities);  // "query,receive" or "none"
-// "aggregation", "list", ... from a stored (canonical) rule document.
-std::string RuleKindOf(const std::string& rule_json);
+void PrintRejection(std::ostream& out, const api::Explanation& explanation);
+std::string Abilities(const api::Member& member);
+// "aggregation", "list", ... from a rule document.
+std::string RuleKindOf(const nlohmann::json& rule);
 
 // Seconds since the epoch as "2026-11-21 19:56:53 UTC".
 std::string FormatTime(int64_t seconds);
@@ -27,25 +26,27 @@ std::string FormatTime(int64_t seconds);
 std::string ShortId(const std::string& template_id);
 
 // "template NAME by AUTHOR: N parameters, reads T1, T2; runnable: yes|no".
-std::string TemplateSummary(const service::TemplateView& view);
+std::string TemplateSummary(const api::Template& view);
 // A template for review: id, name, author, time, SQL, parameters, tables and their approvals.
-void PrintTemplate(std::ostream& out, const service::TemplateView& view);
+void PrintTemplate(std::ostream& out, const api::Template& view);
 // One line: short id, name, author, runnable.
-void PrintTemplateLine(std::ostream& out, const service::TemplateView& view);
+void PrintTemplateLine(std::ostream& out, const api::Template& view);
 
 // One block per query: id, time, runner, status, template, receivers, tables, SQL and, for a
 // rejection, its violations; for a receiver, the row count or the error.
-void PrintQueryLogEntry(std::ostream& out, const service::QueryView& query);
+void PrintQueryLogEntry(std::ostream& out, const api::Query& query);
 // One line of `query list`: "ID  STATUS  runner R[  rows N]  receivers A,B".
-void PrintQueryLine(std::ostream& out, const service::QueryView& query);
+void PrintQueryLine(std::ostream& out, const api::Query& query);
 // After a run: "query ID: N rows for A, B" for a receiver, "query ID: accepted and finished;
 // results go to A, B" for a runner who does not receive the result.
-void PrintRunSummary(std::ostream& out, const service::QueryOutcome& outcome);
+void PrintRunSummary(std::ostream& out, const api::RunResponse& outcome);
 
 // The consolidated policy. `template_names` maps template ids to names, to name the templates a
 // custom rule approves.
-void PrintPolicy(std::ostream& out, const std::string& collaboration,
-                 const service::PolicyView& policy,
+void PrintPolicy(std::ostream& out, const api::PolicyResponse& policy,
                  const std::map<std::string, std::string>& template_names);
+
+// One line of `audit list`: "SEQ  TIME  ACTOR  ACTION  DETAILS".
+void PrintAuditEntry(std::ostream& out, const api::AuditEntry& entry);
 
 }  // namespace parley::cli

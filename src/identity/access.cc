@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<std::string>> Receivers(const Caller& caller, const R
     if (!runner->abilities.Has(Ability::kReceive)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "member '", runner->name,
-          "' cannot receive results; name a receiver with the 'receive' ability (--receiver)"));
+          "' cannot receive results; name a receiver with the 'receive' ability"));
     }
     requested.push_back(runner->name);
   }

@@ -38,7 +38,7 @@ TEST(RequireTest, MessagesNameTheRuleThatRefused) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Receivers(Caller::Embedded("creator"), room, {}).status().message(),
             "member 'creator' cannot receive results; name a receiver with the 'receive' "
-            "ability (--receiver)");
+            "ability");
   EXPECT_EQ(*Receivers(Caller::Embedded("creator"), room, {"reader"}),
             std::vector<std::string>{"reader"});
 }

@@ -130,15 +130,14 @@ class CustomChecker {
       Add("analysis_not_approved", &table, "", "", -1,
           absl::StrCat("table '", table.name, "' has not approved analysis template ",
                        context_.template_id.substr(0, 12)),
-          absl::StrCat("its owner '", table.owner,
-                       "' can approve it with 'parley template approve'"));
+          absl::StrCat("its owner '", table.owner, "' can approve it"));
       return;
     }
     if (!rule.any_query) {
       Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
           absl::StrCat("table '", table.name,
                        "' may only be read by analysis templates its owner approved"),
-          "run an approved template with 'parley template run'");
+          "run an approved template");
       return;
     }
     Add("query_not_allowed", &table, "", sql::kClauseFrom, location,

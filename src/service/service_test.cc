@@ -498,7 +498,7 @@ TEST_F(ServiceTest, ReceivingNeedsTheReceiveAbility) {
       service_->Run(identity::Caller::Embedded("analyst"), "campaign", kAllowedQuery, {}).status(),
       absl::StatusCode::kInvalidArgument,
       "member 'analyst' cannot receive results; name a receiver with the 'receive' "
-      "ability (--receiver)");
+      "ability");
   ExpectError(
       service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {"retailer"})
           .status(),

@@ -1,0 +1,232 @@
+#include "api/from_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "policy/rule.h"
+
+namespace parley::api {
+namespace {
+
+// Stored JSON (a canonical document the service wrote) as a value. A document that no longer
+// parses — a catalog edited by hand — is shown as an object saying so, not passed on as text.
+nlohmann::json StoredObject(const std::string& text) {
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object()) return parsed;
+  return {{"unreadable", true}};
+}
+
+std::vector<Violation> FromService(const std::vector<policy::Violation>& violations) {
+  std::vector<Violation> converted;
+  for (const policy::Violation& v : violations) {
+    converted.push_back(
+        {v.code, v.rule, v.table, v.owner, v.column, v.clause, v.position, v.message, v.hint});
+  }
+  return converted;
+}
+
+// Violations as stored with a query (policy::ViolationsJson).
+std::vector<Violation> ViolationsFromStored(const std::string& text) {
+  std::vector<Violation> violations;
+  nlohmann::json array = nlohmann::json::parse(text, nullptr, false);
+  if (!array.is_array()) return violations;
+  for (const nlohmann::json& item : array) {
+    if (!item.is_object()) continue;
+    Violation& v = violations.emplace_back();
+    auto text_of = [&item](const char* key) {
+      auto it = item.find(key);
+      return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    v.code = text_of("code");
+    v.rule = text_of("rule");
+    v.table = text_of("table");
+    v.owner = text_of("owner");
+    v.column = text_of("column");
+    v.clause = text_of("clause");
+    v.position = text_of("position");
+    v.message = text_of("message");
+    v.hint = text_of("hint");
+  }
+  return violations;
+}
+
+std::vector<Column> FromService(const std::vector<catalog::Column>& columns) {
+  std::vector<Column> converted;
+  for (const catalog::Column& column : columns) converted.push_back({column.name, column.type});
+  return converted;
+}
+
+std::vector<std::string> Sorted(const std::set<std::string>& items) {
+  return {items.begin(), items.end()};
+}
+
+}  // namespace
+
+std::vector<std::string> AbilityNames(bool can_query, bool can_receive) {
+  std::vector<std::string> names;
+  if (can_query) names.push_back("query");
+  if (can_receive) names.push_back("receive");
+  return names;
+}
+
+std::vector<std::string> AbilityNames(const identity::AbilitySet& abilities) {
+  return AbilityNames(abilities.Has(identity::Ability::kQuery),
+                      abilities.Has(identity::Ability::kReceive));
+}
+
+absl::StatusOr<service::NewMember> MemberToService(const std::string& name,
+                                                   const std::vector<std::string>& abilities) {
+  service::NewMember member{name, {}};
+  for (const std::string& ability : abilities) {
+    if (ability == "query") {
+      member.abilities.Add(identity::Ability::kQuery);
+    } else if (ability == "receive") {
+      member.abilities.Add(identity::Ability::kReceive);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown ability '", ability, "' (expected query or receive)"));
+    }
+  }
+  return member;
+}
+
+Member FromService(const catalog::Member& member) {
+  return {member.name, AbilityNames(member.can_query, member.can_receive),
+          catalog::MemberStatusName(member.status)};
+}
+
+Collaboration FromService(const catalog::Collaboration& collaboration) {
+  Collaboration converted{collaboration.name,       collaboration.description,
+                          collaboration.creator,    collaboration.query_logging,
+                          collaboration.created_at, {}};
+  for (const catalog::Member& member : collaboration.members) {
+    converted.members.push_back(FromService(member));
+  }
+  return converted;
+}
+
+Table FromService(const service::TableView& table) {
+  Table converted{table.name,  table.owner, table.kind, table.location, FromService(table.columns),
+                  std::nullopt};
+  if (table.rule_json) converted.rule = StoredObject(*table.rule_json);
+  return converted;
+}
+
+Explanation FromService(const service::Explanation& explanation) {
+  Explanation converted;
+  converted.allowed = explanation.verdict.allowed();
+  if (explanation.verdict.rule_kind) {
+    converted.rule_kind = policy::RuleKindName(*explanation.verdict.rule_kind);
+  }
+  converted.violations = FromService(explanation.verdict.violations);
+  converted.tables = explanation.tables;
+  for (const policy::Threshold& threshold : explanation.verdict.thresholds) {
+    converted.thresholds.push_back({threshold.table, threshold.column, threshold.minimum});
+  }
+  if (!explanation.rendered_sql.empty()) converted.engine_sql = explanation.rendered_sql;
+  converted.front_end_micros = explanation.front_end_micros;
+  return converted;
+}
+
+Result FromService(const engine::ResultTable& result) {
+  Result converted;
+  for (const engine::ResultColumn& column : result.columns) {
+    converted.columns.push_back({column.name, column.type});
+  }
+  converted.rows = result.rows;
+  return converted;
+}
+
+RunResponse FromService(const service::QueryOutcome& outcome) {
+  RunResponse converted;
+  converted.query_id = outcome.query_id;
+  converted.explanation = FromService(outcome.explanation);
+  converted.receivers = outcome.receivers;
+  converted.row_count = outcome.row_count;
+  // Run time is shown with the row count: only a receiver learns how the run went.
+  if (outcome.row_count) converted.run_micros = outcome.run_micros;
+  if (outcome.result) converted.result = FromService(*outcome.result);
+  return converted;
+}
+
+Query FromService(const service::QueryView& query) {
+  Query converted;
+  converted.id = query.id;
+  converted.created_at = query.created_at;
+  converted.runner = query.runner;
+  converted.sql = query.sql;
+  if (!query.template_id.empty()) converted.template_id = query.template_id;
+  converted.receivers = query.receivers;
+  converted.tables = query.tables;
+  converted.status = query.status;
+  if (!query.verdict_json.empty()) converted.violations = ViolationsFromStored(query.verdict_json);
+  converted.row_count = query.row_count;
+  converted.error = query.error;
+  return converted;
+}
+
+Template FromService(const service::TemplateView& view) {
+  Template converted;
+  converted.id = view.id;
+  converted.name = view.name;
+  converted.author = view.author;
+  converted.sql = view.sql;
+  for (const service::TemplateParameter& parameter : view.parameters) {
+    converted.parameters.push_back(
+        {parameter.name, service::ParameterTypeName(parameter.type), parameter.default_value});
+  }
+  converted.created_at = view.created_at;
+  for (const service::TemplateView::TableApproval& table : view.tables) {
+    converted.tables.push_back({table.table, table.owner, table.approved});
+  }
+  converted.altered = view.altered;
+  converted.runnable = view.runnable();
+  return converted;
+}
+
+PolicyResponse FromService(const std::string& collaboration, const service::PolicyView& policy) {
+  PolicyResponse converted;
+  converted.collaboration = collaboration;
+  converted.member = policy.member;
+  converted.abilities = AbilityNames(policy.abilities);
+  for (const service::TablePolicy& table : policy.tables) {
+    TablePolicy& out = converted.tables.emplace_back();
+    out.table = table.table;
+    out.owner = table.owner;
+    out.columns = FromService(table.columns);
+    if (table.rule) out.rule = StoredObject(policy::CanonicalRuleJson(*table.rule));
+  }
+  converted.aggregation_scalar_functions = Sorted(policy.aggregation_scalar_functions);
+  converted.aggregation_join_operators = Sorted(policy.aggregation_join_operators);
+  converted.list_join_operators = Sorted(policy.list_join_operators);
+  converted.free_form_custom_tables = policy.free_form_custom_tables;
+  for (const service::TemplateView& view : policy.runnable_templates) {
+    converted.runnable_templates.push_back({view.id, view.name});
+  }
+  return converted;
+}
+
+AuditEntry FromService(const catalog::AuditEntry& entry) {
+  return {entry.seq,
+          entry.time,
+          entry.actor,
+          entry.action,
+          StoredObject(entry.details_json),
+          entry.prev_hash,
+          entry.hash,
+          entry.state_sha256};
+}
+
+VerifyAuditResponse FromService(const catalog::AuditVerification& verification,
+                                bool expected_head_given) {
+  VerifyAuditResponse converted;
+  converted.ok = verification.ok;
+  if (!verification.ok) converted.problem = verification.problem;
+  converted.entries = verification.entries;
+  converted.heads = verification.heads;
+  if (expected_head_given && verification.ok) {
+    converted.expected_head_seq = verification.expected_head_seq;
+    converted.entries_after_expected_head = verification.entries_after_expected_head;
+  }
+  return converted;
+}
+
+}  // namespace parley::api

@@ -1,0 +1,70 @@
+// What the CLI talks to: every use case of a Parley home as API requests and responses
+// (api/types.h), so a command does not know whether the home is in this process or behind a
+// server. LocalBackend (cli/local_backend.h) calls the service in-process (embedded mode, the
+// member given by --as); a remote backend will send the same requests over HTTP.
+//
+// Each method returns the response or the status the service (or server) answered; a query the
+// rules reject is a response (explanation.allowed == false), a tampered audit log too
+// (VerifyAuditResponse::ok == false).
+// Thread safety: one thread at a time.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "api/types.h"
+
+namespace parley::cli {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual absl::StatusOr<api::CreateCollaborationResponse> CreateCollaboration(
+      const api::CreateCollaborationRequest& request) = 0;
+  virtual absl::StatusOr<api::ListCollaborationsResponse> ListCollaborations(
+      const api::ListCollaborationsRequest& request) = 0;
+  virtual absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
+      const api::ShowCollaborationRequest& request) = 0;
+
+  virtual absl::StatusOr<api::AddMemberResponse> AddMember(
+      const api::AddMemberRequest& request) = 0;
+  virtual absl::StatusOr<api::RemoveMemberResponse> RemoveMember(
+      const api::RemoveMemberRequest& request) = 0;
+  virtual absl::StatusOr<api::LeaveResponse> Leave(const api::LeaveRequest& request) = 0;
+
+  virtual absl::StatusOr<api::AddTableResponse> AddTable(const api::AddTableRequest& request) = 0;
+  virtual absl::StatusOr<api::ListTablesResponse> ListTables(
+      const api::ListTablesRequest& request) = 0;
+  virtual absl::StatusOr<api::ShowTableResponse> ShowTable(
+      const api::ShowTableRequest& request) = 0;
+  virtual absl::StatusOr<api::SetRuleResponse> SetRule(const api::SetRuleRequest& request) = 0;
+
+  virtual absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) = 0;
+  virtual absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) = 0;
+  virtual absl::StatusOr<api::GetResultResponse> GetResult(
+      const api::GetResultRequest& request) = 0;
+  virtual absl::StatusOr<api::ListQueriesResponse> ListQueries(
+      const api::ListQueriesRequest& request) = 0;
+  virtual absl::StatusOr<api::QueryLogResponse> QueryLog(const api::QueryLogRequest& request) = 0;
+
+  virtual absl::StatusOr<api::CreateTemplateResponse> CreateTemplate(
+      const api::CreateTemplateRequest& request) = 0;
+  virtual absl::StatusOr<api::ShowTemplateResponse> ShowTemplate(
+      const api::ShowTemplateRequest& request) = 0;
+  virtual absl::StatusOr<api::ListTemplatesResponse> ListTemplates(
+      const api::ListTemplatesRequest& request) = 0;
+  virtual absl::StatusOr<api::ApproveTemplateResponse> ApproveTemplate(
+      const api::ApproveTemplateRequest& request) = 0;
+  virtual absl::StatusOr<api::RevokeTemplateResponse> RevokeTemplate(
+      const api::RevokeTemplateRequest& request) = 0;
+  virtual absl::StatusOr<api::RunTemplateResponse> RunTemplate(
+      const api::RunTemplateRequest& request) = 0;
+
+  virtual absl::StatusOr<api::PolicyResponse> Policy(const api::PolicyRequest& request) = 0;
+
+  virtual absl::StatusOr<api::ListAuditResponse> ListAudit(
+      const api::ListAuditRequest& request) = 0;
+  virtual absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
+      const api::VerifyAuditRequest& request) = 0;
+};
+
+}  // namespace parley::cli

@@ -1,0 +1,75 @@
+// Embedded mode: the Backend that runs the service in this process on a home directory, acting
+// as the member named by --as (trusted by design: whoever runs the binary on the home can act as
+// any member; the server mode authenticates instead).
+//
+// The service is opened on the first call, so a command that fails before it calls the backend
+// (a usage error) creates nothing. VerifyAudit without a collaboration acts as the operator of the
+// home and needs no member; it refuses a directory that holds no catalog rather than verify the
+// empty log a mistyped --home would create.
+// Thread safety: one thread at a time (as the service).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/backend.h"
+#include "identity/caller.h"
+#include "service/service.h"
+
+namespace parley::cli {
+
+class LocalBackend : public Backend {
+ public:
+  LocalBackend(std::string home, service::Options options, std::string actor);
+  ~LocalBackend() override;
+
+  absl::StatusOr<api::CreateCollaborationResponse> CreateCollaboration(
+      const api::CreateCollaborationRequest& request) override;
+  absl::StatusOr<api::ListCollaborationsResponse> ListCollaborations(
+      const api::ListCollaborationsRequest& request) override;
+  absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
+      const api::ShowCollaborationRequest& request) override;
+  absl::StatusOr<api::AddMemberResponse> AddMember(const api::AddMemberRequest& request) override;
+  absl::StatusOr<api::RemoveMemberResponse> RemoveMember(
+      const api::RemoveMemberRequest& request) override;
+  absl::StatusOr<api::LeaveResponse> Leave(const api::LeaveRequest& request) override;
+  absl::StatusOr<api::AddTableResponse> AddTable(const api::AddTableRequest& request) override;
+  absl::StatusOr<api::ListTablesResponse> ListTables(
+      const api::ListTablesRequest& request) override;
+  absl::StatusOr<api::ShowTableResponse> ShowTable(const api::ShowTableRequest& request) override;
+  absl::StatusOr<api::SetRuleResponse> SetRule(const api::SetRuleRequest& request) override;
+  absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) override;
+  absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
+  absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
+  absl::StatusOr<api::ListQueriesResponse> ListQueries(
+      const api::ListQueriesRequest& request) override;
+  absl::StatusOr<api::QueryLogResponse> QueryLog(const api::QueryLogRequest& request) override;
+  absl::StatusOr<api::CreateTemplateResponse> CreateTemplate(
+      const api::CreateTemplateRequest& request) override;
+  absl::StatusOr<api::ShowTemplateResponse> ShowTemplate(
+      const api::ShowTemplateRequest& request) override;
+  absl::StatusOr<api::ListTemplatesResponse> ListTemplates(
+      const api::ListTemplatesRequest& request) override;
+  absl::StatusOr<api::ApproveTemplateResponse> ApproveTemplate(
+      const api::ApproveTemplateRequest& request) override;
+  absl::StatusOr<api::RevokeTemplateResponse> RevokeTemplate(
+      const api::RevokeTemplateRequest& request) override;
+  absl::StatusOr<api::RunTemplateResponse> RunTemplate(
+      const api::RunTemplateRequest& request) override;
+  absl::StatusOr<api::PolicyResponse> Policy(const api::PolicyRequest& request) override;
+  absl::StatusOr<api::ListAuditResponse> ListAudit(const api::ListAuditRequest& request) override;
+  absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
+      const api::VerifyAuditRequest& request) override;
+
+ private:
+  absl::StatusOr<service::Service*> Open();
+
+  std::string home_;
+  service::Options options_;
+  std::string actor_;
+  // Embedded mode: --as, trusted by design (see identity/caller.h).
+  identity::Caller caller_;
+  std::unique_ptr<service::Service> service_;
+};
+
+}  // namespace parley::cli

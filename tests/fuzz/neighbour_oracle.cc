@@ -392,4 +392,9 @@ OracleResult NeighbourOracle::Compare(const std::string& sql) {
   return result;
 }
 
+void NeighbourOracle::ResetSessions() {
+  impl_->sessions[0].reset();
+  impl_->sessions[1].reset();
+}
+
 }  // namespace parley::fuzz

@@ -75,7 +75,14 @@ class NeighbourOracle {
   static absl::StatusOr<std::unique_ptr<NeighbourOracle>> Create(const std::string& directory);
   ~NeighbourOracle();
 
+  // Runs `sql` on both datasets in the current sessions (reused across calls, like the
+  // service's, and replaced after a failure).
   OracleResult Compare(const std::string& sql);
+
+  // The next Compare starts from fresh sessions. Needed to replay a finding: DuckDB's TRY
+  // fallback does not misbehave the same way in a session that has run other queries before, so
+  // a finding is reproducible only together with the queries that preceded it in its sessions.
+  void ResetSessions();
 
  private:
   struct Impl;

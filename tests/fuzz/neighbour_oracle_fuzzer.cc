@@ -19,6 +19,38 @@
 
 namespace {
 
+using parley::fuzz::OracleResult;
+
+// Counts for the report at exit: how many inputs ran, how many the rules accepted (each of those
+// ran twice), and how the comparisons came out.
+struct Counts {
+  long inputs = 0;
+  long accepted[2] = {0, 0};  // aggregation, list
+  long by_kind[4] = {0, 0, 0, 0};
+} counts;
+
+void PrintCounts() {
+  std::fprintf(stderr,
+               "oracle: %ld inputs, %ld accepted (%ld aggregation, %ld list): %ld same, %ld "
+               "differ, %ld inconclusive\n",
+               counts.inputs, counts.accepted[0] + counts.accepted[1], counts.accepted[0],
+               counts.accepted[1], counts.by_kind[OracleResult::kSame],
+               counts.by_kind[OracleResult::kDiffers], counts.by_kind[OracleResult::kInconclusive]);
+}
+
+// A rough signature of a difference, for sorting a log of findings by class.
+std::string Signature(const OracleResult& result) {
+  const parley::fuzz::RunnerView& d = result.on_d;
+  const parley::fuzz::RunnerView& neighbour = result.on_d_prime;
+  std::string where = result.rendered_sql.find("try(") != std::string::npos ? "with TRY" : "no TRY";
+  if (d.status.ok() && neighbour.status.ok()) return "rows differ, " + where;
+  if (d.status.ok() != neighbour.status.ok()) {
+    return "fails on one dataset only (" +
+           std::string((d.status.ok() ? neighbour.status : d.status).message()) + "), " + where;
+  }
+  return "messages differ, " + where;
+}
+
 parley::fuzz::NeighbourOracle* MakeOracle() {
   char directory[] = "/tmp/parley_oracle_XXXXXX";
   if (mkdtemp(directory) == nullptr) {
@@ -40,10 +72,18 @@ parley::fuzz::NeighbourOracle* MakeOracle() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static parley::fuzz::NeighbourOracle* oracle = MakeOracle();
   static const char* log = std::getenv("PARLEY_ORACLE_LOG");
+  static bool registered = std::atexit(PrintCounts) == 0;
+  (void)registered;
   std::string sql(reinterpret_cast<const char*>(data), size);
-  parley::fuzz::OracleResult result = oracle->Compare(sql);
-  if (result.kind != parley::fuzz::OracleResult::kDiffers) return 0;
-  std::string report = "query:\n" + sql + "\n" + result.Describe() + "\n";
+  OracleResult result = oracle->Compare(sql);
+  ++counts.inputs;
+  if (result.kind != OracleResult::kNotAccepted) {
+    ++counts.accepted[result.rule_kind == "list" ? 1 : 0];
+    ++counts.by_kind[result.kind];
+  }
+  if (result.kind != OracleResult::kDiffers) return 0;
+  std::string report =
+      "signature: " + Signature(result) + "\nquery:\n" + sql + "\n" + result.Describe() + "\n";
   if (log != nullptr) {
     std::ofstream(log, std::ios::app) << "----\n" << report;
     return 0;

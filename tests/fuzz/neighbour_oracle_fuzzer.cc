@@ -3,10 +3,13 @@
 // runner the same outcome on both. A difference is a side channel: the harness prints both
 // outcomes and traps, so libFuzzer saves the input as a crash. With PARLEY_ORACLE_LOG=<file> it
 // appends the finding to that file instead and goes on (for long runs that collect findings).
-// Not part of `make test`; run with tests/fuzz/run.sh oracle [SECONDS]. Findings, minimised by
-// hand, become files of tests/fuzz/oracle_regressions/, which the replay test runs.
+// A custom mutator replaces one input in three with a query from the generator
+// (oracle_query_generator.h), which the rules mostly accept; the others get libFuzzer's own
+// mutations. Not part of `make test`; run with tests/fuzz/run.sh oracle [SECONDS]. Findings,
+// minimised by hand, become files of tests/fuzz/oracle_regressions/, which the replay test runs.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +19,7 @@
 #include <string>
 
 #include "fuzz/neighbour_oracle.h"
+#include "fuzz/oracle_query_generator.h"
 
 namespace {
 
@@ -91,4 +95,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fprintf(stderr, "\n=== neighbouring-dataset oracle: outcomes differ ===\n%s\n",
                report.c_str());
   __builtin_trap();
+}
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  if (seed % 3 == 0) {
+    std::string sql = parley::fuzz::GenerateOracleQuery(seed);
+    if (sql.size() <= max_size) {
+      std::copy(sql.begin(), sql.end(), data);
+      return sql.size();
+    }
+  }
+  return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -48,6 +48,7 @@ elif [ "$target" = neighbour_oracle ]; then
     src/policy/join_graph.cc src/policy/operators.cc src/policy/violation_builder.cc
     src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc
     src/exec/duckdb_api.cc src/exec/engine.cc tests/fuzz/neighbour_oracle.cc
+    tests/fuzz/oracle_query_generator.cc
     -I$duckdb_dir/include -Itests"
   libraries="-lpg_query -L$duckdb_dir/lib -lduckdb -Wl,-rpath,$(cd "$duckdb_dir/lib" && pwd) -lpthread"
   extra_flags="-dict=tests/fuzz/neighbour_oracle.dict -timeout=60"

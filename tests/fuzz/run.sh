@@ -4,7 +4,10 @@
 #   tests/fuzz/run.sh documents [SECONDS]  rule documents and the template scanner
 #   tests/fuzz/run.sh oracle [SECONDS]     the neighbouring-dataset oracle: accepted queries run on
 #                                          two datasets differing in one suppressed row must show
-#                                          the runner the same outcome (neighbour_oracle.h)
+#                                          the runner the same outcome (neighbour_oracle.h).
+#                                          PARLEY_ORACLE_LOG=<file> logs differences instead of
+#                                          stopping; add -fork=1 -ignore_crashes=1 after SECONDS
+#                                          to go on after engine crashes (tests/fuzz/oracle_crashes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=sql_front_end

@@ -8,6 +8,7 @@
 // mutations. Not part of `make test`; run with tests/fuzz/run.sh oracle [SECONDS]. Findings,
 // minimised by hand, become files of tests/fuzz/oracle_regressions/, which the replay test runs.
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -33,13 +34,25 @@ struct Counts {
   long by_kind[4] = {0, 0, 0, 0};
 } counts;
 
+std::string CountsLine() {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "oracle: %ld inputs, %ld accepted (%ld aggregation, %ld list): %ld same, %ld "
+                "differ, %ld inconclusive",
+                counts.inputs, counts.accepted[0] + counts.accepted[1], counts.accepted[0],
+                counts.accepted[1], counts.by_kind[OracleResult::kSame],
+                counts.by_kind[OracleResult::kDiffers],
+                counts.by_kind[OracleResult::kInconclusive]);
+  return line;
+}
+
+// To stderr, and to the log (if any) with the process id: in fork mode each job is a process
+// of its own, and the totals are the sums of each process's last line.
 void PrintCounts() {
-  std::fprintf(stderr,
-               "oracle: %ld inputs, %ld accepted (%ld aggregation, %ld list): %ld same, %ld "
-               "differ, %ld inconclusive\n",
-               counts.inputs, counts.accepted[0] + counts.accepted[1], counts.accepted[0],
-               counts.accepted[1], counts.by_kind[OracleResult::kSame],
-               counts.by_kind[OracleResult::kDiffers], counts.by_kind[OracleResult::kInconclusive]);
+  std::fprintf(stderr, "%s\n", CountsLine().c_str());
+  if (const char* log = std::getenv("PARLEY_ORACLE_LOG")) {
+    std::ofstream(log, std::ios::app) << "counts " << getpid() << ": " << CountsLine() << "\n";
+  }
 }
 
 // A rough signature of a difference, for sorting a log of findings by class.
@@ -80,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)registered;
   std::string sql(reinterpret_cast<const char*>(data), size);
   OracleResult result = oracle->Compare(sql);
-  if (++counts.inputs % 20000 == 0) PrintCounts();  // libFuzzer may end without exit handlers
+  if (++counts.inputs % 500 == 0) PrintCounts();  // libFuzzer may end without exit handlers
   if (result.kind != OracleResult::kNotAccepted) {
     ++counts.accepted[result.rule_kind == "list" ? 1 : 0];
     ++counts.by_kind[result.kind];

@@ -56,6 +56,38 @@ std::string DirectSql(const std::string& data, bool thresholds) {
          "ORDER BY households DESC";
 }
 
+// The fan-out figure: a SUM of the retailer's column over the join, which Parley rewrites so
+// that each retail row counts once per group (rewrite/once_per_group.h).
+constexpr char kFanOut[] =
+    "SELECT r.age_band, r.region, SUM(r.annual_spend) AS spend "
+    "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
+    "GROUP BY r.age_band, r.region";
+
+// The same deduplicated aggregate written by hand for DuckDB: each (group, retail row) once via
+// DISTINCT over the file's row numbers, and the thresholds over the joined rows.
+std::string FanOutByHandSql(const std::string& data) {
+  return "WITH j AS (SELECT r.age_band, r.region, r.file_row_number AS rid, r.annual_spend, "
+         "r.household_id, l.hashed_email FROM read_parquet(" +
+         exec::QuoteString(data + "/retail.parquet") +
+         ", file_row_number=true) r JOIN read_parquet(" +
+         exec::QuoteString(data + "/loyalty.parquet") +
+         ") l ON r.hashed_email = l.hashed_email), kept AS (SELECT age_band, region FROM j GROUP "
+         "BY age_band, region HAVING COUNT(DISTINCT household_id) >= 100 AND COUNT(DISTINCT "
+         "hashed_email) >= 100) SELECT age_band, region, SUM(annual_spend) AS spend FROM (SELECT "
+         "DISTINCT age_band, region, rid, annual_spend FROM j) SEMI JOIN kept USING (age_band, "
+         "region) GROUP BY age_band, region";
+}
+
+// The joined-rows aggregate (what AWS Clean Rooms computes, and Parley under "allow_fan_out"),
+// with the thresholds: the price of counting each row once is the difference.
+std::string FanOutJoinedSql(const std::string& data) {
+  return "SELECT r.age_band, r.region, SUM(r.annual_spend) AS spend FROM read_parquet(" +
+         exec::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
+         exec::QuoteString(data + "/loyalty.parquet") +
+         ") l ON r.hashed_email = l.hashed_email GROUP BY r.age_band, r.region HAVING "
+         "COUNT(DISTINCT r.household_id) >= 100 AND COUNT(DISTINCT l.hashed_email) >= 100";
+}
+
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
@@ -131,11 +163,13 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
                                              "income_bracket", "household_size", "region",
                                              "annual_spend",   "online_spend"};
   sql::TableSchema retail{"retail", "retailer", {}};
-  for (const std::string& c : retail_columns) retail.columns.push_back({c, "VARCHAR"});
-  sql::TableSchema loyalty{
-      "loyalty",
-      "supplier",
-      {{"hashed_email", "VARCHAR"}, {"loyalty_tier", "VARCHAR"}, {"brand_purchases", "INTEGER"}}};
+  for (const std::string& c : retail_columns)
+    retail.columns.push_back({c, sql::TypeKind::kVarchar});
+  sql::TableSchema loyalty{"loyalty",
+                           "supplier",
+                           {{"hashed_email", sql::TypeKind::kVarchar},
+                            {"loyalty_tier", sql::TypeKind::kVarchar},
+                            {"brand_purchases", sql::TypeKind::kInteger}}};
   struct Schemas : sql::SchemaProvider {
     std::vector<const sql::TableSchema*> tables;
     const sql::TableSchema* FindTable(std::string_view name) const override {
@@ -179,6 +213,7 @@ absl::StatusOr<double> FrontEndMicros(const char* query, const char* retail_rule
 int Main(int argc, char** argv) {
   std::vector<int64_t> sizes;
   int runs = 5;
+  int64_t fan_out_max_rows = 1'000'000;
   std::string data_root = "bench/data";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -188,8 +223,11 @@ int Main(int argc, char** argv) {
       runs = std::stoi(argv[i + 1]);
     else if (flag == "--data")
       data_root = argv[i + 1];
+    else if (flag == "--fan-out-max-rows")
+      fan_out_max_rows = std::stoll(argv[i + 1]);
     else {
-      std::cerr << "usage: campaign_bench [--rows N]... [--runs N] [--data DIR]\n";
+      std::cerr << "usage: campaign_bench [--rows N]... [--runs N] [--data DIR] "
+                   "[--fan-out-max-rows N]\n";
       return 2;
     }
   }
@@ -221,7 +259,7 @@ int Main(int argc, char** argv) {
       auto outcome = (*service)->Run("supplier", "bench", kCampaign, {});
       if (!outcome.ok()) return Fail(outcome.status());
       double parley_seconds = SecondsSince(start);
-      parley_rows = outcome->row_count;
+      parley_rows = static_cast<size_t>(outcome->row_count.value_or(0));
 
       start = Clock::now();
       absl::Status status =
@@ -253,6 +291,43 @@ int Main(int argc, char** argv) {
     summary.push_back({"campaign_" + label + "_duckdb_s", Median(direct)});
     summary.push_back({"campaign_" + label + "_ratio", ratio});
     summary.push_back({"campaign_" + label + "_ratio_unthresholded", ratio_plain});
+
+    if (rows > fan_out_max_rows) continue;
+    std::vector<double> fan_parley, fan_hand, fan_joined;
+    size_t fan_rows = 0;
+    for (int round = -1; round < runs; ++round) {
+      auto start = Clock::now();
+      auto outcome = (*service)->Run("supplier", "bench", kFanOut, {});
+      if (!outcome.ok()) return Fail(outcome.status());
+      double parley_seconds = SecondsSince(start);
+      fan_rows = static_cast<size_t>(outcome->row_count.value_or(0));
+
+      start = Clock::now();
+      absl::Status status =
+          exec::ExecuteStatement(direct_db->connection.get(), FanOutByHandSql(data), "by hand");
+      if (!status.ok()) return Fail(status);
+      double hand_seconds = SecondsSince(start);
+
+      start = Clock::now();
+      status = exec::ExecuteStatement(direct_db->connection.get(), FanOutJoinedSql(data), "joined");
+      if (!status.ok()) return Fail(status);
+      double joined_seconds = SecondsSince(start);
+      if (round < 0) continue;
+      fan_parley.push_back(parley_seconds);
+      fan_hand.push_back(hand_seconds);
+      fan_joined.push_back(joined_seconds);
+    }
+    double fan_ratio = Median(fan_parley) / Median(fan_hand);
+    double fan_ratio_joined = Median(fan_parley) / Median(fan_joined);
+    std::cout << "\nfan-out query (SUM of a retail column over the join), " << rows
+              << " rows per side (" << fan_rows << " result rows), median of " << runs << ":\n"
+              << "  parley (each retail row once per group)      " << Median(fan_parley) << " s\n"
+              << "  duckdb, deduplicated by hand (DISTINCT)      " << Median(fan_hand) << " s\n"
+              << "  duckdb, joined rows (no deduplication)       " << Median(fan_joined) << " s\n"
+              << "  ratio parley / duckdb by hand                " << fan_ratio << "\n"
+              << "  ratio parley / duckdb joined rows            " << fan_ratio_joined << "\n";
+    summary.push_back({"fan_out_" + label + "_ratio", fan_ratio});
+    summary.push_back({"fan_out_" + label + "_ratio_joined_rows", fan_ratio_joined});
   }
   std::cout << "\n";
   for (const auto& [name, value] : summary) {

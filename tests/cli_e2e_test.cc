@@ -137,6 +137,35 @@ class CliE2eTest : public CliTest {
     return ParseCsv(ReadText(output));
   }
 
+  // Runs SQL on the catalog file with the SQLite C API, as someone with write access to it could
+  // with the sqlite3 shell; it must change at least one row.
+  void EditCatalog(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((fs::path(home_) / "catalog.db").c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+    sqlite3_free(message);
+    EXPECT_GT(sqlite3_total_changes(db), 0) << sql;
+    sqlite3_close(db);
+  }
+
+  // The hash at the head of the campaign's chain, read from the catalog file.
+  std::string CampaignHead() {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((fs::path(home_) / "catalog.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    std::string hash;
+    if (sqlite3_prepare_v2(db, "SELECT hash FROM audit_heads WHERE collaboration = 'campaign'", -1,
+                           &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      hash = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return hash;
+  }
+
   std::string retail_csv_;
   std::string loyalty_parquet_;
 };
@@ -255,11 +284,12 @@ TEST_F(CliE2eTest, ExplainShowsEngineSqlWithThresholds) {
       "  at least 10 distinct retail.household_id per row\n"
       "  at least 2 distinct loyalty.hashed_email per row\n"
       "engine SQL:\n"
-      "  SELECT \"t0\".\"age_band\" AS \"age_band\", count(DISTINCT \"t0\".\"household_id\") AS "
-      "\"n\" FROM \"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON "
-      "(\"t0\".\"hashed_email\" = \"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING "
-      "((count(DISTINCT \"t0\".\"household_id\") >= 10) AND (count(DISTINCT "
-      "\"t1\".\"hashed_email\") >= 2))\n"
+      "  SELECT \"t2\".\"g0\" AS \"age_band\", \"t2\".\"a0\" AS \"n\" FROM (SELECT "
+      "\"t0\".\"age_band\" AS \"g0\", count(DISTINCT \"t0\".\"household_id\") AS \"a0\" FROM "
+      "\"retail\" AS \"t0\" INNER JOIN \"loyalty\" AS \"t1\" ON (\"t0\".\"hashed_email\" = "
+      "\"t1\".\"hashed_email\") GROUP BY \"t0\".\"age_band\" HAVING ((count(DISTINCT "
+      "\"t0\".\"household_id\") >= 10) AND (count(DISTINCT \"t1\".\"hashed_email\") >= 2)) "
+      "OFFSET 0) AS \"t2\"\n"
       "front end: "))
       << explained;
 }
@@ -322,7 +352,8 @@ TEST_F(CliE2eTest, ReceiverFetchesResultOthersCannot) {
   Outcome run =
       Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql, "--receiver", "agency"});
   EXPECT_EQ(run.out, "");
-  EXPECT_EQ(run.err, "query 1: 3 rows for agency\n");
+  // The runner does not receive the result: it learns that the query ran, not its size.
+  EXPECT_EQ(run.err, "query 1: accepted and finished; results go to agency\n");
 
   Outcome fetched = Ok("agency", {"query", "result", "-c", "campaign", "1"});
   EXPECT_EQ(fetched.out,
@@ -348,9 +379,10 @@ TEST_F(CliE2eTest, ReceiverFetchesResultOthersCannot) {
   EXPECT_EQ(unknown.exit_code, kExitError);
   EXPECT_EQ(unknown.err, "error: query 7 not found in collaboration 'campaign'\n");
 
-  // The runner and the receiver both list the query; the retailer, neither, sees nothing.
+  // The runner and the receiver both list the query (the row count and how it ended only for
+  // the receiver); the retailer, neither, sees nothing.
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out,
-            "1  succeeded  runner supplier  rows 3  receivers agency\n");
+            "1  finished  runner supplier  receivers agency\n");
   EXPECT_EQ(Ok("agency", {"query", "list", "-c", "campaign"}).out,
             "1  succeeded  runner supplier  rows 3  receivers agency\n");
   EXPECT_EQ(Ok("retailer", {"query", "list", "-c", "campaign"}).out, "");
@@ -373,19 +405,26 @@ TEST_F(CliE2eTest, AuditListsEveryActionAndVerifies) {
   Ok("supplier", {"query", "explain", "-c", "campaign", "--sql", sql});
   Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
   Outcome audit = Ok("agency", {"audit", "list", "-c", "campaign"});
-  EXPECT_THAT(AuditActions(audit.out),
-              ElementsAre("retailer collaboration.create", "retailer member.add",
-                          "retailer member.add", "retailer table.add", "retailer rule.set",
-                          "supplier table.add", "supplier rule.set", "supplier query.explained",
-                          "supplier query.submitted", "supplier query.succeeded"));
+  EXPECT_THAT(
+      AuditActions(audit.out),
+      ElementsAre("retailer collaboration.create", "retailer member.add", "retailer member.add",
+                  "retailer table.add", "retailer rule.set", "supplier table.add",
+                  "supplier rule.set", "supplier query.explained", "supplier query.submitted",
+                  "supplier query.started", "supplier query.finished"));
+  // Nor how a run ended or how many rows it gave: those are for its receivers.
+  EXPECT_THAT(audit.out, Not(HasSubstr("row_count")));
   // Details are metadata: the SQL appears as a hash, never as text.
   EXPECT_THAT(audit.out, Not(HasSubstr("SELECT")));
   EXPECT_THAT(audit.out, Not(HasSubstr("DISTINCT")));
   EXPECT_THAT(audit.out, HasSubstr("\"sql_sha256\":"));
 
+  // The operator verifies every chain of the home and sees each head.
   Outcome verified = Parley({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, 0) << verified;
-  EXPECT_EQ(verified.out, "audit log intact: 10 entries verified\n");
+  EXPECT_EQ(verified.out,
+            "audit log intact: 11 entries verified\n"
+            "head campaign " +
+                CampaignHead() + "\n");
 
   // A mistyped home is not an intact, empty log.
   std::string typo = (dir_ / "hmoe").string();
@@ -415,7 +454,122 @@ TEST_F(CliE2eTest, AuditVerifyDetectsAnEditedEntry) {
   Outcome verified = Parley({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, kExitError);
   EXPECT_EQ(verified.out,
-            "audit log TAMPERED: audit entry 2 was edited: its hash does not match its contents\n");
+            "audit log TAMPERED: collaboration 'campaign': audit entry 2 was edited: its hash does "
+            "not match its contents\n");
+  Outcome member = As("agency", {"audit", "verify", "-c", "campaign"});
+  EXPECT_EQ(member.exit_code, kExitError);
+  EXPECT_EQ(member.out,
+            "audit log of campaign TAMPERED: audit entry 2 was edited: its hash does not match its "
+            "contents\n");
+}
+
+// A member verifies its own collaboration and notes the head it prints; comparing heads out of
+// band catches a log cut back so carefully (entries and head both rewritten) that the chain
+// itself is consistent again.
+TEST_F(CliE2eTest, AuditVerifyPrintsTheHeadAndCatchesATruncatedTailWithIt) {
+  SetUpCampaign();
+  const std::string sql = absl::StrCat("SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n ",
+                                       kJoin, " GROUP BY r.age_band");
+  Outcome verified = Ok("agency", {"audit", "verify", "-c", "campaign"});
+  const std::string noted = CampaignHead();
+  EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign intact: 7 entries verified\n"
+                                       "head ",
+                                       noted, "\n"));
+  EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign", "--expect-head", noted}).out,
+            absl::StrCat("audit log of campaign intact: 7 entries verified\nhead ", noted,
+                         "\nexpected head: the current head\n"));
+
+  Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
+  const std::string after_query = CampaignHead();
+  EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign", "--expect-head", noted}).out,
+            absl::StrCat("audit log of campaign intact: 10 entries verified\nhead ", after_query,
+                         "\nexpected head: entry 7, followed by 3 newer entries\n"));
+
+  // Someone with the catalog file removes the query's three entries (query.submitted,
+  // query.started, query.finished) and moves the head back.
+  EditCatalog(
+      absl::StrCat("DELETE FROM audit WHERE seq > 7; UPDATE audit_heads SET seq = 7, hash = '",
+                   noted, "' WHERE collaboration = 'campaign'"));
+  // The chain alone cannot tell (no policy changed), ...
+  EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign"}).out,
+            absl::StrCat("audit log of campaign intact: 7 entries verified\nhead ", noted, "\n"));
+  // ... but the head the supplier noted after its query is gone.
+  Outcome truncated =
+      As("supplier", {"audit", "verify", "-c", "campaign", "--expect-head", after_query});
+  EXPECT_EQ(truncated.exit_code, kExitError);
+  EXPECT_EQ(truncated.out,
+            absl::StrCat("audit log of campaign TAMPERED: the expected head ", after_query,
+                         " is not in the chain: entries were removed or rewritten "
+                         "since it was noted\n"));
+}
+
+TEST_F(CliE2eTest, AuditVerifyUsage) {
+  SetUpCampaign();
+  Outcome no_room = Parley({"audit", "verify", "--expect-head", std::string(64, 'a')});
+  EXPECT_EQ(no_room.exit_code, kExitUsage);
+  EXPECT_EQ(no_room.err, "error: --expect-head needs -c COLLABORATION\n");
+  Outcome no_member = Parley({"audit", "verify", "-c", "campaign"});
+  EXPECT_EQ(no_member.exit_code, kExitUsage);
+  EXPECT_EQ(no_member.err, "error: say which member acts with --as MEMBER (or PARLEY_AS)\n");
+  Outcome stranger = As("stranger", {"audit", "verify", "-c", "campaign"});
+  EXPECT_EQ(stranger.exit_code, kExitError);
+  EXPECT_EQ(stranger.err, "error: 'stranger' is not a member of collaboration 'campaign'\n");
+  Outcome malformed = As("agency", {"audit", "verify", "-c", "campaign", "--expect-head", "xyz"});
+  EXPECT_EQ(malformed.exit_code, kExitError);
+  EXPECT_EQ(malformed.err,
+            "error: an expected head is a hash of 64 hexadecimal characters, as 'audit verify' "
+            "prints it\n");
+}
+
+// The policy edited in the catalog file with SQL, not through Parley: every member's verification
+// reports it, and nothing runs in the collaboration any more (the query would otherwise run under
+// a rule its owner never set).
+TEST_F(CliE2eTest, APolicyEditedWithSqlIsDetectedAndNothingRuns) {
+  SetUpCampaign();
+  const std::string sql = absl::StrCat("SELECT r.age_band, COUNT(DISTINCT r.household_id) AS n ",
+                                       kJoin, " GROUP BY r.age_band");
+  struct Edit {
+    std::string what;  // as the messages name it
+    std::string sql;
+    std::string undo;
+  };
+  for (const Edit& edit : std::vector<Edit>{
+           {"table 'loyalty' changed",
+            "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":2', "
+            "'\"minimum\":1') WHERE name = 'loyalty'",
+            "UPDATE tables SET rule_json = replace(rule_json, '\"minimum\":1', "
+            "'\"minimum\":2') WHERE name = 'loyalty'"},
+           {"table 'retail' changed",
+            "UPDATE tables SET location = location || '.bak' WHERE name = 'retail'",
+            "UPDATE tables SET location = substr(location, 1, length(location) - 4) WHERE name = "
+            "'retail'"},
+           {"member 'agency' changed", "UPDATE members SET can_query = 1 WHERE name = 'agency'",
+            "UPDATE members SET can_query = 0 WHERE name = 'agency'"},
+       }) {
+    SCOPED_TRACE(edit.what);
+    EditCatalog(edit.sql);
+    Outcome verified = As("agency", {"audit", "verify", "-c", "campaign"});
+    EXPECT_EQ(verified.exit_code, kExitError);
+    EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign TAMPERED: the policy state "
+                                         "(members, tables, rules, templates) was changed "
+                                         "outside Parley after audit entry 7: ",
+                                         edit.what, "\n"));
+    Outcome operator_view = Parley({"audit", "verify"});
+    EXPECT_EQ(operator_view.exit_code, kExitError);
+    Outcome run = As("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
+    EXPECT_EQ(run.exit_code, kExitError);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err, absl::StrCat("error: collaboration 'campaign' was changed outside Parley (",
+                                    edit.what,
+                                    "): its catalog records no longer match its audit log, so "
+                                    "nothing can change or run in it until the catalog is "
+                                    "restored (see 'parley audit verify -c campaign')\n"));
+    // Restored, the room verifies and works again.
+    EditCatalog(edit.undo);
+    Outcome restored = As("agency", {"audit", "verify", "-c", "campaign"});
+    EXPECT_EQ(restored.exit_code, 0) << restored;
+  }
+  Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
 }
 
 // --- results against plain DuckDB ------------------------------------------------------------
@@ -646,7 +800,7 @@ TEST_F(CliE2eTest, QueryMemberWithoutReceiveMustNameAReceiver) {
             "ability (--receiver)\n");
   Outcome for_agency =
       Ok("analyst", {"query", "run", "-c", "campaign", "--sql", sql, "--receiver", "agency"});
-  EXPECT_EQ(for_agency.err, "query 1: 3 rows for agency\n");
+  EXPECT_EQ(for_agency.err, "query 1: accepted and finished; results go to agency\n");
 }
 
 TEST_F(CliE2eTest, BadRuleDocumentsAreRejectedWithTheirPath) {
@@ -659,7 +813,7 @@ TEST_F(CliE2eTest, BadRuleDocumentsAreRejectedWithTheirPath) {
       {R"({"kind": "aggregation", "bogus": 1})",
        "rule: (document): unknown key 'bogus' (expected one of kind, aggregate_columns, "
        "join_columns, join_required, allowed_join_operators, dimension_columns, "
-       "scalar_functions, output_constraints)"},
+       "scalar_functions, output_constraints, allow_fan_out)"},
       {R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["region"], )"
        R"("functions": ["SUM"]}]})",
        "rule: aggregate_columns[0].columns[0]: 'region' is not an allowed column of the table"},
@@ -707,7 +861,7 @@ TEST_F(CliE2eTest, RejectedQueryExitsThreeAndWritesNothing) {
             "or filtered on\n");
   EXPECT_FALSE(fs::exists(output));
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out,
-            "1  rejected  runner supplier  rows 0  receivers supplier\n");
+            "1  rejected  runner supplier  receivers supplier\n");
 
   Outcome explained = As("supplier", {"query", "explain", "-c", "campaign", "--sql",
                                       "SELECT COUNT(DISTINCT r.household_id) AS n FROM retail r"});
@@ -748,7 +902,7 @@ TEST_F(CliE2eTest, SourceWhoseSchemaChangedFailsNamingTableAndColumn) {
             "error: table 'retail' no longer matches its pinned schema: column 'household_size' "
             "was BIGINT, is now VARCHAR\n");
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out,
-            "1  failed  runner supplier  rows 0  receivers supplier\n");
+            "1  failed  runner supplier  receivers supplier\n");
 }
 
 TEST_F(CliE2eTest, UsageErrors) {

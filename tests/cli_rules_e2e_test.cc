@@ -2,7 +2,10 @@
 // `parley policy`, through the real binary with three members: a retailer (its `audience` table,
 // CSV), a publisher (its `impressions` table, Parquet) and an agency that runs the analyses (its
 // own `conversions` table, CSV). Query results are compared with plain DuckDB over the same files.
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -405,7 +408,8 @@ TEST_F(CliRulesE2eTest, RunnerWhoIsNotAReceiverGetsNoRows) {
   Outcome run = Ok("agency", {"query", "run", "-c", "room", "--sql", kConvertedBySegment,
                               "--receiver", "retailer"});
   EXPECT_EQ(run.out, "");
-  EXPECT_EQ(run.err, "query 1: 2 rows for retailer\n");
+  // Not even how many rows the result has (issue 6): that it was accepted and finished.
+  EXPECT_EQ(run.err, "query 1: accepted and finished; results go to retailer\n");
 
   std::string csv = (dir_ / "fetched.csv").string();
   Outcome fetched = Ok("retailer", {"query", "result", "-c", "room", "1", "--output", csv});
@@ -444,8 +448,10 @@ TEST_F(CliRulesE2eTest, RunnerWhoIsNotAReceiverGetsNoRows) {
   EXPECT_THAT(explained_for_retailer.out, HasSubstr("verdict: allowed\n"));
 
   EXPECT_EQ(Ok("agency", {"query", "list", "-c", "room"}).out,
-            "1  succeeded  runner agency  rows 2  receivers retailer\n"
-            "2  rejected  runner agency  rows 0  receivers publisher\n");
+            "1  finished  runner agency  receivers retailer\n"
+            "2  rejected  runner agency  receivers publisher\n");
+  EXPECT_EQ(Ok("retailer", {"query", "list", "-c", "room"}).out,
+            "1  succeeded  runner agency  rows 2  receivers retailer\n");
 }
 
 // --- list rule -------------------------------------------------------------------------------
@@ -583,6 +589,69 @@ TEST_F(CliRulesE2eTest, DisallowedOutputColumnRenamedInACteIsRejected) {
   }
 }
 
+// A value compared equal to a disallowed column is that column's value: the agency numbers its
+// own rows, turns the numbers into guessed user ids and joins them to the audience. Against the
+// real files the guesses that come back are exactly the audience's ids from u31 up — its size.
+TEST_F(CliRulesE2eTest, ValueComparedEqualToADisallowedColumnIsRejected) {
+  SetUpRoom("none", "none");
+  SetRule("retailer", "audience", kAudienceForAgency);
+  SetRule("agency", "conversions", kConversionsForAgency);
+  const std::string guesses =
+      "(SELECT 'u' || LPAD(CAST(ROW_NUMBER() OVER (ORDER BY c.user_id) + 30 AS VARCHAR), 2, '0') "
+      "AS guess FROM conversions c)";
+  const std::string attack =
+      absl::StrCat("SELECT g.guess FROM ", guesses, " g JOIN audience a ON g.guess = a.user_id");
+  // What the attack would reveal: plain DuckDB runs it over the same files.
+  Rows revealed = OracleRows(attack);
+  ASSERT_EQ(Sorted(revealed), (Rows{{"u31"},
+                                    {"u32"},
+                                    {"u33"},
+                                    {"u34"},
+                                    {"u35"},
+                                    {"u36"},
+                                    {"u37"},
+                                    {"u38"},
+                                    {"u39"},
+                                    {"u40"}}));
+
+  std::string output = (dir_ / "guesses.csv").string();
+  Outcome refused =
+      As("agency", {"query", "run", "-c", "room", "--sql", attack, "--output", output});
+  EXPECT_EQ(refused.exit_code, kExitRejected);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_EQ(refused.err,
+            "query rejected: 1 violation\n"
+            "  1. output column 'guess' is compared equal to column 'user_id' of table 'audience', "
+            "which may not be output (by the equality in JOIN ON at line 1, column 169) (in "
+            "SELECT, at line 1, column 8)\n"
+            "     rule: custom rule of table audience (owner retailer), column user_id\n"
+            "     hint: a value compared equal to a protected column reveals it as the column "
+            "itself would; use such comparisons to join and filter, but output other columns\n");
+  EXPECT_FALSE(fs::exists(output));
+
+  // The same through IN (subquery), a CTE and a chain of equalities.
+  Outcome chained =
+      As("agency",
+         {"query", "run", "-c", "room", "--sql",
+          absl::StrCat("WITH g AS ", guesses,
+                       " SELECT x.guess FROM g x JOIN g y ON x.guess = y.guess WHERE y.guess IN "
+                       "(SELECT user_id FROM audience)")});
+  EXPECT_EQ(chained.exit_code, kExitRejected);
+  EXPECT_THAT(chained.err, HasSubstr("1. output column 'guess' is compared equal to column "
+                                     "'user_id' of table 'audience', which may not be output (by "
+                                     "the equality in JOIN ON at line 1, column"));
+
+  // Counting the matches outputs no value of them, and is what DuckDB counts.
+  Outcome counted = Ok("agency", {"query", "run", "-c", "room", "--sql",
+                                  absl::StrCat("SELECT COUNT(*) AS n FROM ", guesses,
+                                               " g JOIN audience a ON g.guess = a.user_id")});
+  EXPECT_EQ(counted.out,
+            "n\n"
+            "--\n"
+            "10\n"
+            "(1 row)\n");
+}
+
 // --- query logs ------------------------------------------------------------------------------
 
 // A query log listing with its times replaced by "TIME" (they come from the system clock).
@@ -610,14 +679,13 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
   Outcome log = Ok("retailer", {"query", "log", "-c", "room"});
   EXPECT_THAT(log.out, MatchesRegex("query 1  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC  (.|\n)*"));
   EXPECT_EQ(WithoutTimes(log.out),
-            absl::StrCat("query 1  TIME  runner agency  succeeded\n"
+            absl::StrCat("query 1  TIME  runner agency  finished\n"
                          "  receivers: agency\n"
                          "  tables: audience, conversions\n"
                          "  sql:\n"
                          "    ",
                          kConvertedBySegment,
                          "\n"
-                         "  rows: 2\n"
                          "\n"
                          "query 2  TIME  runner agency  rejected\n"
                          "  receivers: agency\n"
@@ -647,7 +715,7 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
   Ok("agency", {"template", "run", "-c", "room", short_id, "--param", "least=1"});
   Outcome with_template = Ok("retailer", {"query", "log", "-c", "room"});
   EXPECT_THAT(WithoutTimes(with_template.out),
-              HasSubstr(absl::StrCat("\n\nquery 4  TIME  runner agency  succeeded\n"
+              HasSubstr(absl::StrCat("\n\nquery 4  TIME  runner agency  finished\n"
                                      "  template: ",
                                      short_id,
                                      "\n"
@@ -657,8 +725,16 @@ TEST_F(CliRulesE2eTest, QueryLogShowsOwnersTheQueriesOnTheirTables) {
                                      "    SELECT a.segment, COUNT(*) AS n FROM audience a JOIN ")));
 
   // The agency's log has the queries on its conversions table; the publisher's is empty.
+  // The retailer does not receive those results, so it sees that they finished, not how; the
+  // agency receives them and sees how many rows each gave.
   Outcome agency_log = Ok("agency", {"query", "log", "-c", "room"});
-  EXPECT_THAT(agency_log.out, HasSubstr("query 1  "));
+  EXPECT_THAT(WithoutTimes(agency_log.out),
+              HasSubstr(absl::StrCat("query 1  TIME  runner agency  succeeded\n"
+                                     "  receivers: agency\n"
+                                     "  tables: audience, conversions\n"
+                                     "  sql:\n"
+                                     "    ",
+                                     kConvertedBySegment, "\n  rows: 2\n")));
   EXPECT_THAT(agency_log.out, Not(HasSubstr("query 2  ")));
   EXPECT_THAT(agency_log.out, HasSubstr("query 3  "));
   EXPECT_EQ(Ok("publisher", {"query", "log", "-c", "room"}).out,
@@ -769,6 +845,227 @@ TEST_F(CliRulesE2eTest, PolicyShowsEveryTableAndTheMergedView) {
   Outcome stranger = As("nobody", {"policy", "-c", "room"});
   EXPECT_EQ(stranger.exit_code, kExitError);
   EXPECT_EQ(stranger.err, "error: 'nobody' is not a member of collaboration 'room'\n");
+}
+
+// --- what a run reveals (issue 6) -----------------------------------------------------------
+
+// An audit listing ("seq  time  actor  action  details" per line) with its times replaced.
+std::string AuditWithoutTimes(const std::string& listing) {
+  std::vector<std::string> lines = absl::StrSplit(listing, '\n');
+  for (std::string& line : lines) {
+    std::vector<std::string> fields = absl::StrSplit(line, "  ");
+    if (fields.size() >= 2) fields[1] = "TIME";
+    line = absl::StrJoin(fields, "  ");
+  }
+  return absl::StrJoin(lines, "\n");
+}
+
+// The cast is reached only for rows in the 'east' region, where it fails on the data.
+constexpr char kCastInTheEast[] =
+    "SELECT segment, CASE WHEN region = 'east' THEN CAST(segment AS INTEGER) ELSE 0 END AS v "
+    "FROM audience";
+
+// A runner who does not receive the result of a custom query learns that it was accepted and
+// finished: byte for byte the same output, exit code, listing and audit log whether the run
+// succeeded or failed on the data. Two rooms set up alike, whose audiences differ in one row.
+TEST_F(CliRulesE2eTest, ACustomRunnerWhoDoesNotReceiveCannotTellFailureFromSuccess) {
+  std::string neighbour = AudienceCsv();
+  size_t row = neighbour.find("\nu07,");
+  ASSERT_NE(row, std::string::npos);
+  size_t region = neighbour.find(",north,", row);
+  ASSERT_NE(region, std::string::npos);
+  neighbour.replace(region, 7, ",east,");
+  std::string east_csv = (dir_ / "audience_east.csv").string();
+  WriteText(east_csv, neighbour);
+
+  struct Seen {
+    Outcome run, runner_list, runner_audit, receiver_list, receiver_log;
+  };
+  auto seen_in = [&](const std::string& home, const std::string& audience) {
+    home_ = home;
+    audience_csv_ = audience;
+    SetUpRoom("receive", "none", /*query_logging=*/true);
+    SetRule("retailer", "audience", kAudienceForAgency);
+    Seen seen;
+    seen.run = As("agency", {"query", "run", "-c", "room", "--sql", kCastInTheEast, "--receiver",
+                             "retailer"});
+    seen.runner_list = Ok("agency", {"query", "list", "-c", "room"});
+    seen.runner_audit = Ok("agency", {"audit", "list", "-c", "room"});
+    seen.receiver_list = Ok("retailer", {"query", "list", "-c", "room"});
+    seen.receiver_log = Ok("retailer", {"query", "log", "-c", "room"});
+    return seen;
+  };
+  Seen succeeded = seen_in((dir_ / "home_north").string(), audience_csv_);
+  Seen failed = seen_in((dir_ / "home_east").string(), east_csv);
+
+  EXPECT_EQ(succeeded.run.exit_code, 0) << succeeded.run;
+  EXPECT_EQ(succeeded.run.out, "");
+  EXPECT_EQ(succeeded.run.err, "query 1: accepted and finished; results go to retailer\n");
+  EXPECT_EQ(failed.run.exit_code, succeeded.run.exit_code) << failed.run;
+  EXPECT_EQ(failed.run.out, succeeded.run.out);
+  EXPECT_EQ(failed.run.err, succeeded.run.err);
+  EXPECT_EQ(succeeded.runner_list.out, "1  finished  runner agency  receivers retailer\n");
+  EXPECT_EQ(failed.runner_list.out, succeeded.runner_list.out);
+  EXPECT_THAT(succeeded.runner_audit.out,
+              HasSubstr("  agency  query.finished  {\"query_id\":1}\n"));
+  EXPECT_EQ(AuditWithoutTimes(failed.runner_audit.out),
+            AuditWithoutTimes(succeeded.runner_audit.out));
+
+  // The receiver sees the difference, and the error.
+  EXPECT_EQ(succeeded.receiver_list.out,
+            "1  succeeded  runner agency  rows 40  receivers retailer\n");
+  EXPECT_EQ(failed.receiver_list.out, "1  failed  runner agency  receivers retailer\n");
+  EXPECT_THAT(succeeded.receiver_log.out, HasSubstr("\n  rows: 40\n"));
+  EXPECT_THAT(failed.receiver_log.out,
+              HasSubstr("\n  error: query failed during execution: conversion error\n"));
+  Outcome no_result = As("retailer", {"query", "result", "-c", "room", "1"});
+  EXPECT_EQ(no_result.err, "error: query 1 has no result (failed)\n");
+}
+
+// The status of query `id` in the catalog, read behind Parley's back ("" when absent).
+std::string StoredStatus(const std::string& home, int64_t id) {
+  sqlite3* db = nullptr;
+  std::string status;
+  if (sqlite3_open_v2((fs::path(home) / "catalog.db").c_str(), &db, SQLITE_OPEN_READONLY,
+                      nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    sqlite3_stmt* statement = nullptr;
+    std::string sql = absl::StrCat("SELECT status FROM queries WHERE id = ", id);
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      status = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return status;
+}
+
+// The owner's query log shows every query on its tables: a run stopped by the time limit is
+// cancelled, one whose process was killed is killed — each shown as such to the receivers, and
+// as finished (cancelled) to members who do not receive it.
+TEST_F(CliRulesE2eTest, TheOwnersLogShowsCancelledAndKilledRuns) {
+  SetUpRoom("receive", "none", /*query_logging=*/true);
+  SetRule("retailer", "audience", kAudienceForAgency);
+  // 40^6 rows to count.
+  const std::string slow =
+      "SELECT COUNT(*) AS n FROM audience a, audience b, audience c, audience d, audience e, "
+      "audience f";
+  Outcome own = As("agency", {"--timeout", "1", "query", "run", "-c", "room", "--sql", slow});
+  EXPECT_EQ(own.exit_code, kExitError) << own;
+  EXPECT_EQ(own.err, "error: query exceeded the time limit of 1 s\n");
+  // For the retailer: the agency, who does not receive, learns only that it finished.
+  Outcome for_retailer = As("agency", {"--timeout", "1", "query", "run", "-c", "room", "--sql",
+                                       slow, "--receiver", "retailer"});
+  EXPECT_EQ(for_retailer.exit_code, 0) << for_retailer;
+  EXPECT_EQ(for_retailer.err, "query 2: accepted and finished; results go to retailer\n");
+
+  pid_t pid = cli_test::SpawnInBackground({"--home", home_, "--as", "agency", "query", "run", "-c",
+                                           "room", "--sql", slow, "--receiver", "retailer"},
+                                          scratch_);
+  ASSERT_GT(pid, 0);
+  for (int waited = 0; waited < 200 && StoredStatus(home_, 3) != "running"; ++waited) {
+    usleep(50'000);
+  }
+  EXPECT_EQ(StoredStatus(home_, 3), "running");
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+
+  Outcome log = Ok("retailer", {"query", "log", "-c", "room"});
+  std::string sql = absl::StrCat("  sql:\n    ", slow, "\n");
+  EXPECT_EQ(WithoutTimes(log.out), absl::StrCat("query 1  TIME  runner agency  finished\n"
+                                                "  receivers: agency\n"
+                                                "  tables: audience\n",
+                                                sql,
+                                                "\n"
+                                                "query 2  TIME  runner agency  cancelled\n"
+                                                "  receivers: retailer\n"
+                                                "  tables: audience\n",
+                                                sql,
+                                                "  error: query exceeded the time limit of 1 s\n"
+                                                "\n"
+                                                "query 3  TIME  runner agency  killed\n"
+                                                "  receivers: retailer\n"
+                                                "  tables: audience\n",
+                                                sql));
+  EXPECT_EQ(Ok("agency", {"query", "list", "-c", "room"}).out,
+            "1  cancelled  runner agency  receivers agency\n"
+            "2  finished  runner agency  receivers retailer\n"
+            "3  killed  runner agency  receivers retailer\n");
+  Outcome audit = Ok("publisher", {"audit", "list", "-c", "room"});
+  EXPECT_THAT(audit.out, HasSubstr("  agency  query.killed  {\"query_id\":3}\n"));
+  EXPECT_EQ(Parley({"audit", "verify"}).exit_code, 0);
+  EXPECT_TRUE(fs::is_empty(fs::path(home_) / "running")) << "the dead run's lock file is removed";
+}
+
+// Ctrl-C (SIGINT) during a run cancels the query rather than killing the process: the run is
+// recorded as cancelled, and the runner, who receives, is told why.
+TEST_F(CliRulesE2eTest, AnInterruptedRunIsCancelled) {
+  SetUpRoom("receive", "none", /*query_logging=*/true);
+  SetRule("retailer", "audience", kAudienceForAgency);
+  const std::string slow =
+      "SELECT COUNT(*) AS n FROM audience a, audience b, audience c, audience d, audience e, "
+      "audience f";
+  pid_t pid = cli_test::SpawnInBackground(
+      {"--home", home_, "--as", "agency", "query", "run", "-c", "room", "--sql", slow}, scratch_);
+  ASSERT_GT(pid, 0);
+  for (int waited = 0; waited < 200 && StoredStatus(home_, 1) != "running"; ++waited) {
+    usleep(50'000);
+  }
+  ASSERT_EQ(StoredStatus(home_, 1), "running");
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), kExitError);
+  EXPECT_EQ(ReadText(scratch_ / "background_stderr.txt"), "error: query interrupted\n");
+  EXPECT_EQ(Ok("agency", {"query", "list", "-c", "room"}).out,
+            "1  cancelled  runner agency  receivers agency\n");
+  Outcome log = Ok("retailer", {"query", "log", "-c", "room"});
+  EXPECT_THAT(log.out, HasSubstr("  runner agency  finished\n"));
+}
+
+// Two members register the same file at the same moment, from two processes: exactly one wins,
+// the other gets the ownership refusal, and the winner's table stays queryable by its owner.
+TEST_F(CliRulesE2eTest, TwoProcessesRegisteringOneFileAtOnceExactlyOneWins) {
+  SetUpRoom("query,receive", "none");
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(round);
+    std::string path = (dir_ / absl::StrCat("shared", round, ".csv")).string();
+    WriteText(path, "user_id,v\nu1,1\nu2,2\nu3,3\n");
+    std::vector<std::string> members = {"retailer", "agency"};
+    std::vector<pid_t> pids;
+    for (const std::string& member : members) {
+      pids.push_back(
+          cli_test::SpawnInBackground({"--home", home_, "--as", member, "table", "add", "-c",
+                                       "room", absl::StrCat(member, "_", round), "--source", path},
+                                      scratch_, member));
+    }
+    std::vector<int> exits;
+    for (pid_t pid : pids) {
+      int status = 0;
+      ASSERT_EQ(waitpid(pid, &status, 0), pid);
+      ASSERT_TRUE(WIFEXITED(status));
+      exits.push_back(WEXITSTATUS(status));
+    }
+    ASSERT_TRUE((exits[0] == 0) != (exits[1] == 0)) << exits[0] << " " << exits[1];
+    size_t winner = exits[0] == 0 ? 0 : 1;
+    EXPECT_EQ(exits[1 - winner], kExitError);
+    EXPECT_EQ(ReadText(scratch_ / (members[1 - winner] + "_stderr.txt")),
+              absl::StrCat("error: the source '", path,
+                           "' reads a file that another member registered; a member may only "
+                           "register its own data\n"));
+    std::string table = absl::StrCat(members[winner], "_", round);
+    SetRule(
+        members[winner], table,
+        absl::StrCat(R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": [")",
+                     members[winner], R"("]})"));
+    Outcome counted = Ok(members[winner], {"query", "run", "-c", "room", "--sql",
+                                           absl::StrCat("SELECT COUNT(*) AS n FROM ", table)});
+    EXPECT_EQ(counted.out, "n\n-\n3\n(1 row)\n");
+  }
 }
 
 }  // namespace

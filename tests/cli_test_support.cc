@@ -47,7 +47,12 @@ std::ostream& operator<<(std::ostream& os, const Outcome& outcome) {
             << outcome.err;
 }
 
-Outcome Spawn(const std::vector<std::string>& arguments, const fs::path& scratch) {
+namespace {
+
+// Starts the binary with `arguments`, stdout and stderr going to the two files; 0 on failure
+// (with the reason in *error).
+pid_t Start(const std::vector<std::string>& arguments, const std::string& out_path,
+            const std::string& err_path, std::string* error) {
   std::string binary = ParleyBinary();
   std::vector<char*> argv;
   argv.push_back(binary.data());
@@ -64,8 +69,6 @@ Outcome Spawn(const std::vector<std::string>& arguments, const fs::path& scratch
   }
   envp.push_back(nullptr);
 
-  std::string out_path = (scratch / "stdout.txt").string();
-  std::string err_path = (scratch / "stderr.txt").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -73,13 +76,32 @@ Outcome Spawn(const std::vector<std::string>& arguments, const fs::path& scratch
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   pid_t pid = 0;
-  Outcome outcome;
   int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
-    outcome.err = absl::StrCat("cannot start ", binary, ": ", std::strerror(spawned));
-    return outcome;
+    *error = absl::StrCat("cannot start ", binary, ": ", std::strerror(spawned));
+    return 0;
   }
+  return pid;
+}
+
+}  // namespace
+
+pid_t SpawnInBackground(const std::vector<std::string>& arguments, const fs::path& scratch,
+                        const std::string& name) {
+  std::string error;
+  pid_t pid = Start(arguments, (scratch / (name + "_stdout.txt")).string(),
+                    (scratch / (name + "_stderr.txt")).string(), &error);
+  EXPECT_NE(pid, 0) << error;
+  return pid;
+}
+
+Outcome Spawn(const std::vector<std::string>& arguments, const fs::path& scratch) {
+  std::string out_path = (scratch / "stdout.txt").string();
+  std::string err_path = (scratch / "stderr.txt").string();
+  Outcome outcome;
+  pid_t pid = Start(arguments, out_path, err_path, &outcome.err);
+  if (pid == 0) return outcome;
   int status = 0;
   waitpid(pid, &status, 0);
   outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -4,6 +4,8 @@
 // query results.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -37,6 +39,12 @@ std::ostream& operator<<(std::ostream& os, const Outcome& outcome);
 // `scratch`. PARLEY_AS and PARLEY_HOME are removed from the child's environment so that only
 // the flags a test passes count.
 Outcome Spawn(const std::vector<std::string>& arguments, const std::filesystem::path& scratch);
+// Starts `arguments` as Spawn does (output to `name`_stdout.txt and `name`_stderr.txt in
+// `scratch`) and returns the child's pid at once, for a test that kills it or waits for it
+// (waitpid) itself.
+pid_t SpawnInBackground(const std::vector<std::string>& arguments,
+                        const std::filesystem::path& scratch,
+                        const std::string& name = "background");
 
 // A CSV file written by Parley: header and rows, split on commas (the test data hold none).
 struct Csv {

@@ -17,6 +17,7 @@
 #include "rewrite/render.h"
 #include "rewrite/rewrite.h"
 #include "sql/binder.h"
+#include "sql/duckdb_types.h"
 #include "sql/parser.h"
 
 namespace parley {
@@ -64,7 +65,13 @@ CorpusFile ParseCorpus(const std::string& path) {
         // A `hidden` column exists in the source but is not an allowed column: the binder never
         // sees it, as the catalog hides it.
         if (column.size() > 2 && column[2] == "hidden") continue;
-        table.columns.push_back({column[0], column[1]});
+        // Column types are declared as DuckDB names, as the catalog pins them.
+        absl::StatusOr<sql::Type> type = sql::ParseDuckDbTypeName(column[1]);
+        if (!type.ok()) {
+          ADD_FAILURE() << path << ": column " << column[0] << ": " << type.status();
+          continue;
+        }
+        table.columns.push_back({column[0], *type});
       }
       file.tables[table.name] = table;
     } else if (words[0] == "rule") {
@@ -168,6 +175,19 @@ std::string ViolationLine(const policy::Violation& v) {
                       position);
 }
 
+// For each expected violation line, whether an "= <message>" line follows it.
+std::vector<bool> MessagePins(const std::vector<std::string>& expected) {
+  std::vector<bool> pins;
+  for (const std::string& line : expected) {
+    if (line.starts_with("= ")) {
+      if (!pins.empty()) pins.back() = true;
+    } else {
+      pins.push_back(false);
+    }
+  }
+  return pins;
+}
+
 class PolicyCorpus : public testing::TestWithParam<LoadedCase> {};
 
 TEST_P(PolicyCorpus, Case) {
@@ -193,13 +213,18 @@ TEST_P(PolicyCorpus, Case) {
   } else {
     policy::Verdict verdict = policy::Check(
         *bound, rules, policy::CheckContext{c.runner, c.template_id, c.receivers}, c.sql);
+    if (verdict.allowed()) rewrite::Rewrite(*bound, verdict, c.sql);
     if (verdict.allowed()) {
       actual.push_back("allowed");
-      rewrite::Rewrite(*bound, verdict);
       actual.push_back(rewrite::RenderDuckDb(*bound));
     } else {
       actual.push_back("rejected");
-      for (const auto& v : verdict.violations) actual.push_back(ViolationLine(v));
+      // A violation line may be followed by "= <message>" to pin its exact message too.
+      std::vector<bool> pins = MessagePins(c.expected);
+      for (size_t i = 0; i < verdict.violations.size(); ++i) {
+        actual.push_back(ViolationLine(verdict.violations[i]));
+        if (i < pins.size() && pins[i]) actual.push_back("= " + verdict.violations[i].message);
+      }
     }
   }
   std::vector<std::string> expected;

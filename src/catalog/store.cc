@@ -1,282 +1,25 @@
+// The store's core: opening a catalog, the name tables of its enums, the checks of names, and
+// the policy-state check every write begins with (CollaborationWrite). The calls on each concept
+// live in their own file: collaborations.cc (collaborations and members), tables.cc (tables,
+// rules and file claims), templates.cc, queries.cc (queries and their results), audit_log.cc,
+// and migrations.cc.
 #include "catalog/store.h"
 
 #include <sqlite3.h>
 
 #include <chrono>
-#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "catalog/audit.h"
+#include "catalog/internal.h"
+#include "catalog/store_impl.h"
 #include "crypto/sha256.h"
-#include "nlohmann/json.hpp"
 
 namespace parley::catalog {
+namespace internal {
 namespace {
-
-using Json = nlohmann::json;
-
-const std::string kZeroHash(64, '0');
-
-// Schema migrations, oldest first; migration i (0-based) takes the catalog from user_version i to
-// i + 1. Never edit a released entry: catalogs in the field have already run it. Append instead.
-//
-// The audit log deliberately stores the collaboration by name with no foreign key: it is a
-// record of what happened and must not depend on (or be cascaded by) the rows it describes.
-// audit_head duplicates the last seq and hash so that truncating the log is detectable.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE collaborations (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  description TEXT NOT NULL,
-  creator TEXT NOT NULL,
-  query_logging INTEGER NOT NULL CHECK (query_logging IN (0, 1)),
-  created_at INTEGER NOT NULL
-) STRICT;
-
-CREATE TABLE members (
-  id INTEGER PRIMARY KEY,
-  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
-  name TEXT NOT NULL,
-  can_query INTEGER NOT NULL CHECK (can_query IN (0, 1)),
-  can_receive INTEGER NOT NULL CHECK (can_receive IN (0, 1)),
-  status TEXT NOT NULL CHECK (status IN ('invited', 'active', 'left', 'removed')),
-  UNIQUE (collaboration_id, name)
-) STRICT;
-
-CREATE TABLE tables (
-  id INTEGER PRIMARY KEY,
-  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
-  name TEXT NOT NULL,
-  owner TEXT NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('csv', 'parquet')),
-  location TEXT NOT NULL,
-  source_schema TEXT NOT NULL,
-  allowed_columns TEXT NOT NULL,
-  rule_json TEXT,
-  created_at INTEGER NOT NULL,
-  UNIQUE (collaboration_id, name),
-  FOREIGN KEY (collaboration_id, owner) REFERENCES members (collaboration_id, name)
-) STRICT;
-
-CREATE TABLE queries (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
-  runner TEXT NOT NULL,
-  sql_text TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('rejected', 'succeeded', 'failed')),
-  verdict_json TEXT NOT NULL,
-  rendered_sql TEXT NOT NULL,
-  receivers TEXT NOT NULL,
-  table_names TEXT NOT NULL,
-  result_path TEXT NOT NULL,
-  row_count INTEGER NOT NULL,
-  error TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)
-) STRICT;
-CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);
-
-CREATE TABLE audit (
-  seq INTEGER PRIMARY KEY,
-  time INTEGER NOT NULL,
-  collaboration TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  details_json TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-) STRICT;
-CREATE INDEX audit_by_collaboration ON audit (collaboration, seq);
-
-CREATE TABLE audit_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  seq INTEGER NOT NULL,
-  hash TEXT NOT NULL
-) STRICT;
-INSERT INTO audit_head (id, seq, hash)
-  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
-)sql",
-    // 2: analysis templates, and which template a query ran.
-    R"sql(
-CREATE TABLE templates (
-  id INTEGER PRIMARY KEY,
-  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
-  template_id TEXT NOT NULL,
-  name TEXT NOT NULL,
-  author TEXT NOT NULL,
-  sql_text TEXT NOT NULL,
-  parameters_json TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  UNIQUE (collaboration_id, template_id),
-  FOREIGN KEY (collaboration_id, author) REFERENCES members (collaboration_id, name)
-) STRICT;
-ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
-)sql",
-};
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
-
-// ---------------------------------------------------------------------------------------------
-// SQLite handles.
-
-struct CloseDatabase {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DatabaseHandle = std::unique_ptr<sqlite3, CloseDatabase>;
-
-struct FinalizeStatement {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using StatementHandle = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
-
-// SQLite's messages describe the failure (constraint names, "database is locked", ...) and never
-// contain bound values, so they are safe to surface.
-absl::Status SqliteError(sqlite3* db, absl::string_view context) {
-  return absl::InternalError(absl::StrCat("catalog: ", context, ": ", sqlite3_errmsg(db)));
-}
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    absl::Status status = absl::InternalError(
-        absl::StrCat("catalog: ", message != nullptr ? message : sqlite3_errmsg(db)));
-    sqlite3_free(message);
-    return status;
-  }
-  return absl::OkStatus();
-}
-
-// A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call.
-class Statement {
- public:
-  static absl::StatusOr<Statement> Prepare(sqlite3* db, std::string_view sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError(db, "preparing a statement");
-    }
-    return Statement(db, StatementHandle(raw));
-  }
-
-  template <typename... Args>
-  absl::Status Bind(const Args&... args) {
-    int index = 0;
-    absl::Status status;
-    ((status.ok() ? status = BindOne(++index, args) : status), ...);
-    return status;
-  }
-
-  // Returns true when a row is available, false when the statement is done.
-  absl::StatusOr<bool> Step() {
-    int code = sqlite3_step(statement_.get());
-    if (code == SQLITE_ROW) return true;
-    if (code == SQLITE_DONE) return false;
-    return SqliteError(db_, "executing a statement");
-  }
-
-  // Runs a statement that returns no rows.
-  absl::Status Run() {
-    PARLEY_ASSIGN_OR_RETURN(bool row, Step());
-    if (row) return absl::InternalError("catalog: a write statement returned a row");
-    return absl::OkStatus();
-  }
-
-  int64_t Int(int column) const { return sqlite3_column_int64(statement_.get(), column); }
-  bool Bool(int column) const { return Int(column) != 0; }
-  bool IsNull(int column) const {
-    return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
-  }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(statement_.get(), column);
-    int size = sqlite3_column_bytes(statement_.get(), column);
-    if (text == nullptr) return "";
-    return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
-  }
-
- private:
-  Statement(sqlite3* db, StatementHandle statement) : db_(db), statement_(std::move(statement)) {}
-
-  absl::Status Check(int code) {
-    if (code != SQLITE_OK) return SqliteError(db_, "binding a parameter");
-    return absl::OkStatus();
-  }
-  absl::Status BindOne(int index, int64_t value) {
-    return Check(sqlite3_bind_int64(statement_.get(), index, value));
-  }
-  absl::Status BindOne(int index, int value) { return BindOne(index, int64_t{value}); }
-  absl::Status BindOne(int index, bool value) { return BindOne(index, int64_t{value ? 1 : 0}); }
-  absl::Status BindOne(int index, std::string_view value) {
-    return Check(sqlite3_bind_text64(statement_.get(), index, value.data(), value.size(),
-                                     SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  absl::Status BindOne(int index, const std::string& value) {
-    return BindOne(index, std::string_view(value));
-  }
-  // Without this overload a string literal would convert to bool.
-  absl::Status BindOne(int index, const char* value) {
-    return BindOne(index, std::string_view(value));
-  }
-  absl::Status BindOne(int index, const std::optional<std::string>& value) {
-    if (!value.has_value()) return Check(sqlite3_bind_null(statement_.get(), index));
-    return BindOne(index, *value);
-  }
-
-  sqlite3* db_;
-  StatementHandle statement_;
-};
-
-// Prepares, binds and runs a statement that returns no rows.
-template <typename... Args>
-absl::Status Write(sqlite3* db, std::string_view sql, const Args&... args) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(args...));
-  return statement.Run();
-}
-
-// A transaction that rolls back unless Commit succeeds, so every early return on an error path
-// leaves the catalog untouched.
-class Transaction {
- public:
-  // Writers take the write lock up front (BEGIN IMMEDIATE): an existence check and the insert
-  // that relies on it then see the same state, and a busy database fails at BEGIN instead of
-  // half-way through.
-  static absl::StatusOr<Transaction> Begin(sqlite3* db, bool write) {
-    PARLEY_RETURN_IF_ERROR(Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN"));
-    return Transaction(db);
-  }
-  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
-  Transaction& operator=(Transaction&&) = delete;
-  ~Transaction() {
-    if (db_ != nullptr) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
-  absl::Status Commit() {
-    // A statement that returned a row and was not stepped to its end keeps a read open, which
-    // makes COMMIT fail; callers have read what they need by now, so end them here.
-    for (sqlite3_stmt* statement = sqlite3_next_stmt(db_, nullptr); statement != nullptr;
-         statement = sqlite3_next_stmt(db_, statement)) {
-      if (sqlite3_stmt_busy(statement)) sqlite3_reset(statement);
-    }
-    PARLEY_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    db_ = nullptr;
-    return absl::OkStatus();
-  }
-
- private:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Names and JSON.
-
-// Names may be echoed in messages, but escaped so that a hostile name cannot forge extra lines.
-std::string Quote(std::string_view name) {
-  return absl::StrCat("'", absl::CHexEscape(absl::string_view(name.data(), name.size())), "'");
-}
 
 bool IsPartyName(std::string_view name) {
   if (name.empty() || name.size() > 64 || !absl::ascii_isalnum(name[0])) return false;
@@ -293,11 +36,12 @@ bool IsTableName(std::string_view name) {
   }
   return true;
 }
+}  // namespace
 
-absl::Status CheckPartyName(absl::string_view what, std::string_view name) {
+absl::Status CheckPartyName(std::string_view what, std::string_view name) {
   if (IsPartyName(name)) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid ", what, " name ", Quote(name),
+      absl::StrCat("invalid ", std::string(what), " name ", Quote(name),
                    ": use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or "
                    "digit"));
 }
@@ -309,32 +53,8 @@ absl::Status CheckTableName(std::string_view name) {
                    ": use 1 to 63 lower-case letters, digits or '_', not starting with a digit"));
 }
 
-// Actions are code-defined identifiers such as "query.submitted".
-absl::Status CheckAction(std::string_view action) {
-  bool valid = !action.empty() && action.size() <= 64 && absl::ascii_islower(action[0]);
-  for (char c : action) {
-    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_' && c != '.') valid = false;
-  }
-  if (valid) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("invalid audit action ", Quote(action)));
-}
-
-// Canonical text of a JSON value: nlohmann objects are ordered maps, so keys come out sorted and
-// the same value always dumps to the same bytes. Dump throws on invalid UTF-8; that exception is
-// turned into a status here, at the edge.
-absl::StatusOr<std::string> Canonical(const Json& value, absl::string_view what) {
-  try {
-    return value.dump();
-  } catch (const Json::exception&) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " contains text that is not UTF-8"));
-  }
-}
-
-// Parses `text` as a JSON object (the parser rejects invalid UTF-8 too).
-std::optional<Json> ParseObject(std::string_view text) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || !value.is_object()) return std::nullopt;
-  return value;
+absl::Status CollaborationNotFound(std::string_view name) {
+  return absl::NotFoundError(absl::StrCat("collaboration ", Quote(name), " not found"));
 }
 
 Json StringArray(const std::vector<std::string>& values) {
@@ -344,9 +64,10 @@ Json StringArray(const std::vector<std::string>& values) {
 }
 
 absl::StatusOr<std::vector<std::string>> ReadStringArray(std::string_view text,
-                                                         absl::string_view what) {
+                                                         std::string_view what) {
   Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  absl::Status corrupt = absl::InternalError(absl::StrCat("catalog: stored ", what, " is corrupt"));
+  absl::Status corrupt =
+      absl::InternalError(absl::StrCat("catalog: stored ", std::string(what), " is corrupt"));
   if (value.is_discarded() || !value.is_array()) return corrupt;
   std::vector<std::string> result;
   for (const Json& item : value) {
@@ -356,268 +77,86 @@ absl::StatusOr<std::vector<std::string>> ReadStringArray(std::string_view text,
   return result;
 }
 
-absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  absl::Status corrupt = absl::InternalError("catalog: stored source schema is corrupt");
-  if (value.is_discarded() || !value.is_array()) return corrupt;
-  std::vector<Column> columns;
-  for (const Json& item : value) {
-    if (!item.is_object() || !item.contains("name") || !item.contains("type") ||
-        !item["name"].is_string() || !item["type"].is_string()) {
-      return corrupt;
-    }
-    columns.push_back({item["name"].get<std::string>(), item["type"].get<std::string>()});
+// --- Policy state -----------------------------------------------------------------------------
+
+absl::StatusOr<PolicySnapshot> ReadPolicySnapshot(sqlite3* db, int64_t collaboration_id,
+                                                  PolicyState* state) {
+  PolicySnapshot snapshot;
+  PARLEY_ASSIGN_OR_RETURN(snapshot.collaboration, ReadCollaboration(db, collaboration_id));
+  PARLEY_ASSIGN_OR_RETURN(snapshot.tables, ReadTables(db, collaboration_id));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates,
+                          ReadTemplates(db, collaboration_id));
+  PolicyState computed = ComputePolicyState(snapshot.collaboration, snapshot.tables, templates);
+  snapshot.digest = computed.digest;
+  if (state != nullptr) *state = std::move(computed);
+  return snapshot;
+}
+
+absl::StatusOr<PolicyState> CurrentPolicyState(sqlite3* db, std::string_view collaboration,
+                                               std::optional<int64_t> id) {
+  PolicyState state;
+  if (collaboration.empty() || !id.has_value()) return state;
+  PARLEY_RETURN_IF_ERROR(ReadPolicySnapshot(db, *id, &state).status());
+  return state;
+}
+
+absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
+                                    std::optional<int64_t> id, PolicyState* current) {
+  if (collaboration.empty()) return absl::OkStatus();
+  absl::StatusOr<PolicyState> state = CurrentPolicyState(db, collaboration, id);
+  absl::StatusOr<std::optional<PolicyState>> recorded = HeadState(db, collaboration);
+  if (state.ok() && recorded.ok() && state->digest == recorded->value_or(PolicyState()).digest) {
+    if (current != nullptr) *current = *std::move(state);
+    return absl::OkStatus();
   }
-  return columns;
-}
-
-// The abilities of a member as the audit log names them.
-Json Abilities(const Member& member) {
-  Json abilities = Json::array();
-  if (member.can_query) abilities.push_back("query");
-  if (member.can_receive) abilities.push_back("receive");
-  return abilities;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Audit chain.
-
-// hash = SHA-256(prev_hash "\n" canonical JSON of the entry's fields). `details` enters as a
-// JSON value, so the hashed document is itself canonical JSON that any member can rebuild.
-absl::StatusOr<std::string> EntryHash(std::string_view prev_hash, int64_t seq, int64_t time,
-                                      std::string_view collaboration, std::string_view actor,
-                                      std::string_view action, const Json& details) {
-  Json document = {{"seq", seq},     {"time", time},     {"collaboration", collaboration},
-                   {"actor", actor}, {"action", action}, {"details", details}};
-  PARLEY_ASSIGN_OR_RETURN(std::string text, Canonical(document, "audit entry"));
-  std::string input(prev_hash);
-  input += '\n';
-  input += text;
-  return crypto::Sha256Hex(input);
-}
-
-// Appends one entry and moves the head. Must run inside a write transaction.
-absl::Status AppendAuditEntry(sqlite3* db, int64_t time, std::string_view collaboration,
-                              std::string_view actor, std::string_view action,
-                              const Json& details) {
-  PARLEY_ASSIGN_OR_RETURN(std::string details_text, Canonical(details, "audit details"));
-  PARLEY_ASSIGN_OR_RETURN(Statement head,
-                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
-  PARLEY_ASSIGN_OR_RETURN(bool found, head.Step());
-  if (!found) return absl::InternalError("catalog: the audit head is missing");
-  int64_t seq = head.Int(0) + 1;
-  std::string prev_hash = head.Text(1);
-  PARLEY_ASSIGN_OR_RETURN(std::string hash,
-                          EntryHash(prev_hash, seq, time, collaboration, actor, action, details));
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO audit (seq, time, collaboration, actor, action, "
-                               "details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               seq, time, collaboration, actor, action, details_text, prev_hash,
-                               hash));
-  return Write(db, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lookups.
-
-absl::Status CollaborationNotFound(std::string_view name) {
-  return absl::NotFoundError(absl::StrCat("collaboration ", Quote(name), " not found"));
-}
-
-absl::StatusOr<std::optional<int64_t>> FindCollaborationId(sqlite3* db, std::string_view name) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement,
-                          Statement::Prepare(db, "SELECT id FROM collaborations WHERE name = ?"));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(name));
-  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
-  if (!found) return std::nullopt;
-  return statement.Int(0);
-}
-
-absl::StatusOr<int64_t> CollaborationId(sqlite3* db, std::string_view name) {
-  PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, FindCollaborationId(db, name));
-  if (!id.has_value()) return CollaborationNotFound(name);
-  return *id;
-}
-
-absl::StatusOr<Member> ReadMember(const Statement& statement, int first_column) {
-  Member member;
-  member.name = statement.Text(first_column);
-  member.can_query = statement.Bool(first_column + 1);
-  member.can_receive = statement.Bool(first_column + 2);
-  PARLEY_ASSIGN_OR_RETURN(member.status, ParseMemberStatus(statement.Text(first_column + 3)));
-  return member;
-}
-
-absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaboration_id,
-                                                 std::string_view name) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement,
-                          Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status FROM "
-                                             "members WHERE collaboration_id = ? AND name = ?"));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, name));
-  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
-  if (!found) return std::nullopt;
-  return ReadMember(statement, 0);
-}
-
-absl::StatusOr<Member> GetMember(sqlite3* db, int64_t collaboration_id,
-                                 std::string_view collaboration, std::string_view name) {
-  PARLEY_ASSIGN_OR_RETURN(std::optional<Member> member, FindMember(db, collaboration_id, name));
-  if (!member.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("member ", Quote(name), " not found in collaboration ", Quote(collaboration)));
+  if (!recorded.ok() && !absl::IsFailedPrecondition(recorded.status())) return recorded.status();
+  std::string what;
+  if (state.ok() && recorded.ok() && recorded->has_value() &&
+      crypto::Sha256Hex((*recorded)->parts) == (*recorded)->digest) {
+    what = DescribeStateChange((*recorded)->parts, state->parts);
   }
-  return *member;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "collaboration ", Quote(collaboration), " was changed outside Parley",
+      what.empty() ? "" : absl::StrCat(" (", what, ")"),
+      ": its catalog records no longer match its audit log, so "
+      "nothing can change or run in it until the catalog is restored (see 'parley audit verify "
+      "-c ",
+      std::string(collaboration), "')"));
 }
 
-absl::StatusOr<std::vector<Member>> ListMembers(sqlite3* db, int64_t collaboration_id) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement,
-                          Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status FROM "
-                                             "members WHERE collaboration_id = ? ORDER BY id"));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<Member> members;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    PARLEY_ASSIGN_OR_RETURN(Member member, ReadMember(statement, 0));
-    members.push_back(std::move(member));
-  }
-  return members;
-}
+// --- One write call ---------------------------------------------------------------------------
 
-absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, std::string_view name) {
-  PARLEY_ASSIGN_OR_RETURN(Statement statement,
-                          Statement::Prepare(db,
-                                             "SELECT id, name, description, creator, "
-                                             "query_logging, created_at FROM collaborations "
-                                             "WHERE name = ?"));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(name));
-  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
-  if (!found) return CollaborationNotFound(name);
-  Collaboration collaboration;
-  collaboration.name = statement.Text(1);
-  collaboration.description = statement.Text(2);
-  collaboration.creator = statement.Text(3);
-  collaboration.query_logging = statement.Bool(4);
-  collaboration.created_at = statement.Int(5);
-  PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, statement.Int(0)));
-  return collaboration;
-}
-
-constexpr const char* kTableColumns =
-    "SELECT c.name, t.name, t.owner, t.kind, t.location, t.source_schema, t.allowed_columns, "
-    "t.rule_json, t.created_at FROM tables t JOIN collaborations c ON c.id = t.collaboration_id ";
-
-absl::StatusOr<Table> ReadTable(const Statement& statement) {
-  Table table;
-  table.collaboration = statement.Text(0);
-  table.name = statement.Text(1);
-  table.owner = statement.Text(2);
-  PARLEY_ASSIGN_OR_RETURN(table.kind, ParseSourceKind(statement.Text(3)));
-  table.location = statement.Text(4);
-  PARLEY_ASSIGN_OR_RETURN(table.source_schema, ReadColumns(statement.Text(5)));
-  PARLEY_ASSIGN_OR_RETURN(table.allowed_columns,
-                          ReadStringArray(statement.Text(6), "allowed columns"));
-  if (!statement.IsNull(7)) table.rule_json = statement.Text(7);
-  table.created_at = statement.Int(8);
-  return table;
-}
-
-absl::StatusOr<std::optional<Table>> FindTable(sqlite3* db, int64_t collaboration_id,
-                                               std::string_view name) {
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTableColumns, "WHERE t.collaboration_id = ? AND t.name = ?")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, name));
-  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
-  if (!found) return std::nullopt;
-  return ReadTable(statement);
-}
-
-absl::Status TableNotFound(std::string_view table, std::string_view collaboration) {
-  return absl::NotFoundError(
-      absl::StrCat("table ", Quote(table), " not found in collaboration ", Quote(collaboration)));
-}
-
-// Parses a rule document and returns its canonical text; the store does not judge its content
-// (the policy module does), only that it is a JSON object.
-absl::StatusOr<std::string> CanonicalRule(std::string_view table, std::string_view rule_json) {
-  std::optional<Json> rule = ParseObject(rule_json);
-  if (!rule.has_value()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the rule for table ", Quote(table), " is not a JSON object"));
-  }
-  return Canonical(*rule, "rule");
-}
-
-constexpr const char* kQueryColumns =
-    "SELECT q.id, c.name, q.runner, q.sql_text, q.status, q.verdict_json, q.rendered_sql, "
-    "q.receivers, q.table_names, q.result_path, q.row_count, q.error, q.created_at, "
-    "q.template_id "
-    "FROM queries q JOIN collaborations c ON c.id = q.collaboration_id ";
-
-absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
-  QueryRecord query;
-  query.id = statement.Int(0);
-  query.collaboration = statement.Text(1);
-  query.runner = statement.Text(2);
-  query.sql = statement.Text(3);
-  PARLEY_ASSIGN_OR_RETURN(query.status, ParseQueryStatus(statement.Text(4)));
-  query.verdict_json = statement.Text(5);
-  query.rendered_sql = statement.Text(6);
-  PARLEY_ASSIGN_OR_RETURN(query.receivers, ReadStringArray(statement.Text(7), "receivers"));
-  PARLEY_ASSIGN_OR_RETURN(query.tables, ReadStringArray(statement.Text(8), "query tables"));
-  query.result_path = statement.Text(9);
-  query.row_count = statement.Int(10);
-  query.error = statement.Text(11);
-  query.created_at = statement.Int(12);
-  query.template_id = statement.Text(13);
-  return query;
-}
-
-constexpr const char* kTemplateColumns =
-    "SELECT t.template_id, c.name, t.name, t.author, t.sql_text, t.parameters_json, "
-    "t.created_at FROM templates t JOIN collaborations c ON c.id = t.collaboration_id ";
-
-AnalysisTemplate ReadTemplate(const Statement& statement) {
-  AnalysisTemplate analysis;
-  analysis.id = statement.Text(0);
-  analysis.collaboration = statement.Text(1);
-  analysis.name = statement.Text(2);
-  analysis.author = statement.Text(3);
-  analysis.sql = statement.Text(4);
-  analysis.parameters_json = statement.Text(5);
-  analysis.created_at = statement.Int(6);
-  return analysis;
-}
-
-absl::Status ApplyMigrations(sqlite3* db) {
+absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(sqlite3* db, int64_t now,
+                                                             std::string_view collaboration,
+                                                             bool must_exist) {
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  // Read the version inside the write lock so two processes opening a new catalog at once
-  // cannot both run the same migration.
-  PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
-                          Statement::Prepare(db, "PRAGMA user_version"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
-  int64_t version = has_row ? version_statement.Int(0) : 0;
-  if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "the catalog has schema version %d but this parley knows only up to version %d; "
-        "upgrade parley to open it",
-        version, kSchemaVersion));
+  CollaborationWrite write(db, now, std::string(collaboration), std::move(transaction));
+  if (!collaboration.empty()) {
+    PARLEY_ASSIGN_OR_RETURN(write.id_, FindCollaborationId(db, collaboration));
   }
-  for (int64_t next = version; next < kSchemaVersion; ++next) {
-    PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration, write.id_, &write.checked_));
+  if (must_exist && !collaboration.empty() && !write.id_.has_value()) {
+    return CollaborationNotFound(collaboration);
   }
-  if (version < kSchemaVersion) {
-    PARLEY_RETURN_IF_ERROR(
-        Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str()));
-  }
-  return transaction.Commit();
+  return write;
 }
 
-}  // namespace
+absl::Status CollaborationWrite::Append(std::string_view actor, std::string_view action,
+                                        const Json& details, PolicyEffect effect) {
+  if (effect == PolicyEffect::kKeepsPolicy) {
+    return AppendEntry(db_, now_, name_, actor, action, details, checked_);
+  }
+  PARLEY_ASSIGN_OR_RETURN(PolicyState after, CurrentPolicyState(db_, name_, id_));
+  return AppendEntry(db_, now_, name_, actor, action, details, after);
+}
+
+}  // namespace internal
+
+using internal::DatabaseHandle;
+using internal::Exec;
+using internal::Quote;
+using internal::SqliteError;
+using internal::Statement;
 
 // ---------------------------------------------------------------------------------------------
 // Names of enums.
@@ -627,8 +166,6 @@ int64_t SystemClockSeconds() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-int SchemaVersion() { return kSchemaVersion; }
 
 std::string MemberStatusName(MemberStatus status) {
   switch (status) {
@@ -652,23 +189,6 @@ absl::StatusOr<MemberStatus> ParseMemberStatus(std::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown member status ", Quote(name)));
 }
 
-std::string SourceKindName(SourceKind kind) {
-  switch (kind) {
-    case SourceKind::kCsv:
-      return "csv";
-    case SourceKind::kParquet:
-      return "parquet";
-  }
-  return "unknown";
-}
-
-absl::StatusOr<SourceKind> ParseSourceKind(std::string_view name) {
-  for (SourceKind kind : {SourceKind::kCsv, SourceKind::kParquet}) {
-    if (name == SourceKindName(kind)) return kind;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown source kind ", Quote(name)));
-}
-
 std::string QueryStatusName(QueryStatus status) {
   switch (status) {
     case QueryStatus::kRejected:
@@ -677,27 +197,27 @@ std::string QueryStatusName(QueryStatus status) {
       return "succeeded";
     case QueryStatus::kFailed:
       return "failed";
+    case QueryStatus::kRunning:
+      return "running";
+    case QueryStatus::kCancelled:
+      return "cancelled";
+    case QueryStatus::kKilled:
+      return "killed";
   }
   return "unknown";
 }
 
 absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name) {
   for (QueryStatus status :
-       {QueryStatus::kRejected, QueryStatus::kSucceeded, QueryStatus::kFailed}) {
+       {QueryStatus::kRejected, QueryStatus::kSucceeded, QueryStatus::kFailed,
+        QueryStatus::kRunning, QueryStatus::kCancelled, QueryStatus::kKilled}) {
     if (name == QueryStatusName(status)) return status;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown query status ", Quote(name)));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Store.
-
-struct Store::Impl {
-  DatabaseHandle db;
-  Clock clock;
-
-  sqlite3* handle() const { return db.get(); }
-};
+// Opening.
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
@@ -721,550 +241,23 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Cloc
   }
   PARLEY_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = ON"));
   // WAL lets readers (list, verify) proceed while a writer holds the lock.
-  PARLEY_ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db.get(), "PRAGMA journal_mode = WAL"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_mode, wal.Step());
-  if (!has_mode || wal.Text(0) != "wal") {
-    return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
+  {
+    // Scoped: a statement left open on the connection would keep the migrations from dropping
+    // a table ("database table is locked").
+    PARLEY_ASSIGN_OR_RETURN(Statement wal,
+                            Statement::Prepare(db.get(), "PRAGMA journal_mode = WAL"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_mode, wal.Step());
+    if (!has_mode || wal.Text(0) != "wal") {
+      return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
+    }
   }
-  PARLEY_RETURN_IF_ERROR(ApplyMigrations(db.get()));
+  Clock store_clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
+  PARLEY_RETURN_IF_ERROR(internal::ApplyMigrations(db.get(), store_clock()));
 
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
-  impl->clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
+  impl->clock = std::move(store_clock);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
-}
-
-absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("collaboration", collaboration.name));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", collaboration.creator));
-  std::set<std::string_view> seen;
-  for (const Member& member : collaboration.members) {
-    PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
-    if (!seen.insert(member.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("member ", Quote(member.name),
-                                                     " is listed twice in collaboration ",
-                                                     Quote(collaboration.name)));
-    }
-  }
-  if (!seen.contains(collaboration.creator)) {
-    return absl::InvalidArgumentError(absl::StrCat("the creator ", Quote(collaboration.creator),
-                                                   " must be listed as a member of collaboration ",
-                                                   Quote(collaboration.name)));
-  }
-
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> existing,
-                          FindCollaborationId(db, collaboration.name));
-  if (existing.has_value()) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("collaboration ", Quote(collaboration.name), " already exists"));
-  }
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO collaborations (name, description, creator, "
-                               "query_logging, created_at) VALUES (?, ?, ?, ?, ?)",
-                               collaboration.name, collaboration.description, collaboration.creator,
-                               collaboration.query_logging, now));
-  int64_t collaboration_id = sqlite3_last_insert_rowid(db);
-  Json members = Json::array();
-  for (const Member& member : collaboration.members) {
-    // The creator starts active whatever the caller passed: it is already in the room.
-    MemberStatus status =
-        member.name == collaboration.creator ? MemberStatus::kActive : member.status;
-    PARLEY_RETURN_IF_ERROR(Write(db,
-                                 "INSERT INTO members (collaboration_id, name, can_query, "
-                                 "can_receive, status) VALUES (?, ?, ?, ?, ?)",
-                                 collaboration_id, member.name, member.can_query,
-                                 member.can_receive, MemberStatusName(status)));
-    members.push_back({{"name", member.name},
-                       {"abilities", Abilities(member)},
-                       {"status", MemberStatusName(status)}});
-  }
-  Json details = {{"creator", collaboration.creator},
-                  {"members", members},
-                  {"query_logging", collaboration.query_logging}};
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration.name, collaboration.creator,
-                                          "collaboration.create", details));
-  return transaction.Commit();
-}
-
-absl::StatusOr<Collaboration> Store::GetCollaboration(const std::string& name) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(Collaboration collaboration, ReadCollaboration(db, name));
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return collaboration;
-}
-
-absl::StatusOr<std::vector<Collaboration>> Store::ListCollaborations() {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  std::vector<std::string> names;
-  {
-    PARLEY_ASSIGN_OR_RETURN(
-        Statement statement,
-        Statement::Prepare(db, "SELECT name FROM collaborations ORDER BY name"));
-    while (true) {
-      PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-      if (!row) break;
-      names.push_back(statement.Text(0));
-    }
-  }
-  std::vector<Collaboration> collaborations;
-  for (const std::string& name : names) {
-    PARLEY_ASSIGN_OR_RETURN(Collaboration collaboration, ReadCollaboration(db, name));
-    collaborations.push_back(std::move(collaboration));
-  }
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return collaborations;
-}
-
-absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
-                              const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
-                          FindMember(db, collaboration_id, member.name));
-  if (existing.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "member ", Quote(member.name), " already exists in collaboration ", Quote(collaboration)));
-  }
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO members (collaboration_id, name, can_query, "
-                               "can_receive, status) VALUES (?, ?, ?, ?, ?)",
-                               collaboration_id, member.name, member.can_query, member.can_receive,
-                               MemberStatusName(member.status)));
-  Json details = {{"member", member.name},
-                  {"abilities", Abilities(member)},
-                  {"status", MemberStatusName(member.status)}};
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration, actor, "member.add", details));
-  return transaction.Commit();
-}
-
-absl::Status Store::SetMemberStatus(const std::string& collaboration, const std::string& member,
-                                    MemberStatus status, const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(Member existing, GetMember(db, collaboration_id, collaboration, member));
-  PARLEY_RETURN_IF_ERROR(
-      Write(db, "UPDATE members SET status = ? WHERE collaboration_id = ? AND name = ?",
-            MemberStatusName(status), collaboration_id, member));
-  Json details = {{"member", member},
-                  {"from", MemberStatusName(existing.status)},
-                  {"to", MemberStatusName(status)}};
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration, actor, "member.status", details));
-  return transaction.Commit();
-}
-
-absl::Status Store::AddTable(const Table& table, const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckTableName(table.name));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", table.owner));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  if (table.location.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("table ", Quote(table.name), " has no location"));
-  }
-  // Column names are compared case-insensitively because DuckDB resolves identifiers that way:
-  // "Email" and "email" would be the same column to the engine.
-  std::set<std::string> source_names;
-  Json source_schema = Json::array();
-  for (const Column& column : table.source_schema) {
-    if (column.name.empty() || column.type.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("the schema of table ", Quote(table.name),
-                                                     " has a column without a name or type"));
-    }
-    if (!source_names.insert(absl::AsciiStrToLower(column.name)).second) {
-      return absl::InvalidArgumentError(absl::StrCat("the schema of table ", Quote(table.name),
-                                                     " lists column ", Quote(column.name),
-                                                     " twice"));
-    }
-    source_schema.push_back({{"name", column.name}, {"type", column.type}});
-  }
-  std::set<std::string> allowed_names;
-  for (const std::string& column : table.allowed_columns) {
-    if (!source_names.contains(absl::AsciiStrToLower(column))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "allowed column ", Quote(column), " is not in the schema of table ", Quote(table.name)));
-    }
-    if (!allowed_names.insert(absl::AsciiStrToLower(column)).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "allowed column ", Quote(column), " is listed twice for table ", Quote(table.name)));
-    }
-  }
-  std::optional<std::string> rule;
-  if (table.rule_json.has_value()) {
-    PARLEY_ASSIGN_OR_RETURN(rule, CanonicalRule(table.name, *table.rule_json));
-  }
-  PARLEY_ASSIGN_OR_RETURN(std::string source_schema_text,
-                          Canonical(source_schema, "the source schema"));
-  PARLEY_ASSIGN_OR_RETURN(std::string allowed_text,
-                          Canonical(StringArray(table.allowed_columns), "the allowed columns"));
-
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, table.collaboration));
-  PARLEY_RETURN_IF_ERROR(
-      GetMember(db, collaboration_id, table.collaboration, table.owner).status());
-  PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing,
-                          FindTable(db, collaboration_id, table.name));
-  if (existing.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat("table ", Quote(table.name),
-                                                 " already exists in collaboration ",
-                                                 Quote(table.collaboration)));
-  }
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO tables (collaboration_id, name, owner, kind, "
-                               "location, source_schema, allowed_columns, rule_json, created_at) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               collaboration_id, table.name, table.owner,
-                               SourceKindName(table.kind), table.location, source_schema_text,
-                               allowed_text, rule, now));
-  // The location stays out of the audit log: it is the owner's filesystem layout, which the
-  // other members reading the log have no need to learn.
-  Json details = {{"table", table.name},
-                  {"owner", table.owner},
-                  {"kind", SourceKindName(table.kind)},
-                  {"allowed_columns", StringArray(table.allowed_columns)}};
-  if (rule.has_value()) details["rule_sha256"] = crypto::Sha256Hex(*rule);
-  PARLEY_RETURN_IF_ERROR(
-      AppendAuditEntry(db, now, table.collaboration, actor, "table.add", details));
-  return transaction.Commit();
-}
-
-absl::StatusOr<Table> Store::GetTable(const std::string& collaboration, const std::string& name) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(std::optional<Table> table, FindTable(db, collaboration_id, name));
-  if (!table.has_value()) return TableNotFound(name, collaboration);
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return *std::move(table);
-}
-
-absl::StatusOr<std::vector<Table>> Store::ListTables(const std::string& collaboration) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTableColumns, "WHERE t.collaboration_id = ? ORDER BY t.name")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<Table> tables;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    PARLEY_ASSIGN_OR_RETURN(Table table, ReadTable(statement));
-    tables.push_back(std::move(table));
-  }
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return tables;
-}
-
-absl::Status Store::SetRule(const std::string& collaboration, const std::string& table,
-                            const std::string& rule_json, const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  PARLEY_ASSIGN_OR_RETURN(std::string rule, CanonicalRule(table, rule_json));
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing, FindTable(db, collaboration_id, table));
-  if (!existing.has_value()) return TableNotFound(table, collaboration);
-  PARLEY_RETURN_IF_ERROR(
-      Write(db, "UPDATE tables SET rule_json = ? WHERE collaboration_id = ? AND name = ?", rule,
-            collaboration_id, table));
-  // Hashes, not the documents: they identify exactly which rule was in force without bloating
-  // the log, and the documents themselves stay readable in the tables record.
-  Json details = {{"table", table}, {"rule_sha256", crypto::Sha256Hex(rule)}};
-  if (existing->rule_json.has_value()) {
-    details["previous_rule_sha256"] = crypto::Sha256Hex(*existing->rule_json);
-  }
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration, actor, "rule.set", details));
-  return transaction.Commit();
-}
-
-absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
-  PARLEY_ASSIGN_OR_RETURN(std::string receivers,
-                          Canonical(StringArray(query.receivers), "the receivers"));
-  PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, query.collaboration));
-  PARLEY_RETURN_IF_ERROR(
-      GetMember(db, collaboration_id, query.collaboration, query.runner).status());
-  PARLEY_RETURN_IF_ERROR(Write(db,
-                               "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
-                               "verdict_json, rendered_sql, receivers, table_names, result_path, "
-                               "row_count, error, created_at, template_id) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               collaboration_id, query.runner, query.sql,
-                               QueryStatusName(query.status), query.verdict_json,
-                               query.rendered_sql, receivers, tables, query.result_path,
-                               query.row_count, query.error, now, query.template_id));
-  int64_t id = sqlite3_last_insert_rowid(db);
-  // Metadata only: the SQL text, the verdict and the error message can all quote data values
-  // (literals, DuckDB conversion errors), so none of them enters the shared log.
-  Json details = {{"query_id", id},
-                  {"tables", StringArray(query.tables)},
-                  {"receivers", StringArray(query.receivers)}};
-  if (query.status == QueryStatus::kSucceeded) details["row_count"] = query.row_count;
-  if (!query.template_id.empty()) details["template_id"] = query.template_id;
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, query.collaboration, query.runner,
-                                          "query." + QueryStatusName(query.status), details));
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return id;
-}
-
-absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  if (analysis.id.size() != 64 ||
-      analysis.id.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return absl::InvalidArgumentError("a template id is 64 lowercase hexadecimal characters");
-  }
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, analysis.collaboration));
-  PARLEY_RETURN_IF_ERROR(GetMember(db, collaboration_id, analysis.collaboration, actor).status());
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement existing,
-      Statement::Prepare(db,
-                         "SELECT 1 FROM templates WHERE collaboration_id = ? AND template_id = ?"));
-  PARLEY_RETURN_IF_ERROR(existing.Bind(collaboration_id, analysis.id));
-  PARLEY_ASSIGN_OR_RETURN(bool found, existing.Step());
-  if (found) {
-    return absl::AlreadyExistsError(absl::StrCat("template ", analysis.id.substr(0, 12),
-                                                 " already exists in collaboration ",
-                                                 Quote(analysis.collaboration)));
-  }
-  PARLEY_RETURN_IF_ERROR(
-      Write(db,
-            "INSERT INTO templates (collaboration_id, template_id, name, author, "
-            "sql_text, parameters_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            collaboration_id, analysis.id, analysis.name, actor, analysis.sql,
-            analysis.parameters_json, now));
-  Json details = {{"template_id", analysis.id}, {"name", analysis.name}};
-  PARLEY_RETURN_IF_ERROR(
-      AppendAuditEntry(db, now, analysis.collaboration, actor, "template.create", details));
-  return transaction.Commit();
-}
-
-absl::StatusOr<std::vector<AnalysisTemplate>> Store::ListTemplates(
-    const std::string& collaboration) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kTemplateColumns, "WHERE t.collaboration_id = ? ORDER BY t.id")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<AnalysisTemplate> templates;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    templates.push_back(ReadTemplate(statement));
-  }
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return templates;
-}
-
-absl::StatusOr<AnalysisTemplate> Store::GetTemplate(const std::string& collaboration,
-                                                    const std::string& id_or_prefix) {
-  PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates, ListTemplates(collaboration));
-  std::vector<AnalysisTemplate> matches;
-  for (AnalysisTemplate& analysis : templates) {
-    if (!id_or_prefix.empty() && analysis.id.compare(0, id_or_prefix.size(), id_or_prefix) == 0) {
-      matches.push_back(std::move(analysis));
-    }
-  }
-  if (matches.empty()) {
-    return absl::NotFoundError(absl::StrCat("template ", Quote(id_or_prefix),
-                                            " not found in collaboration ", Quote(collaboration)));
-  }
-  if (matches.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("template id prefix ", Quote(id_or_prefix),
-                                                   " is ambiguous; give more characters"));
-  }
-  return std::move(matches.front());
-}
-
-absl::StatusOr<QueryRecord> Store::GetQuery(const std::string& collaboration, int64_t id) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(db,
-                         absl::StrCat(kQueryColumns, "WHERE q.collaboration_id = ? AND q.id = ?")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, id));
-  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
-  if (!found) {
-    return absl::NotFoundError(
-        absl::StrCat("query ", id, " not found in collaboration ", Quote(collaboration)));
-  }
-  PARLEY_ASSIGN_OR_RETURN(QueryRecord query, ReadQuery(statement));
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return query;
-}
-
-absl::StatusOr<std::vector<QueryRecord>> Store::ListQueries(const std::string& collaboration) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, CollaborationId(db, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement statement,
-      Statement::Prepare(
-          db, absl::StrCat(kQueryColumns, "WHERE q.collaboration_id = ? ORDER BY q.id")));
-  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
-  std::vector<QueryRecord> queries;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    PARLEY_ASSIGN_OR_RETURN(QueryRecord query, ReadQuery(statement));
-    queries.push_back(std::move(query));
-  }
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return queries;
-}
-
-absl::Status Store::AppendAudit(const std::string& collaboration, const std::string& actor,
-                                const std::string& action, const std::string& details_json) {
-  if (!collaboration.empty())
-    PARLEY_RETURN_IF_ERROR(CheckPartyName("collaboration", collaboration));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  PARLEY_RETURN_IF_ERROR(CheckAction(action));
-  std::optional<Json> details = ParseObject(details_json.empty() ? "{}" : details_json);
-  if (!details.has_value()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the details of audit action ", Quote(action), " are not a JSON object"));
-  }
-  sqlite3* db = impl_->handle();
-  int64_t now = impl_->clock();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  if (!collaboration.empty()) {
-    PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
-  }
-  PARLEY_RETURN_IF_ERROR(AppendAuditEntry(db, now, collaboration, actor, action, *details));
-  return transaction.Commit();
-}
-
-absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& collaboration) {
-  sqlite3* db = impl_->handle();
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  std::string sql =
-      "SELECT seq, time, collaboration, actor, action, details_json, prev_hash, hash FROM audit ";
-  if (!collaboration.empty()) {
-    PARLEY_RETURN_IF_ERROR(CollaborationId(db, collaboration).status());
-    sql += "WHERE collaboration = ? ";
-  }
-  sql += "ORDER BY seq";
-  PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
-  if (!collaboration.empty()) PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration));
-  std::vector<AuditEntry> entries;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
-    if (!row) break;
-    entries.push_back({statement.Int(0), statement.Int(1), statement.Text(2), statement.Text(3),
-                       statement.Text(4), statement.Text(5), statement.Text(6), statement.Text(7)});
-  }
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return entries;
-}
-
-absl::StatusOr<AuditVerification> Store::VerifyAudit() {
-  sqlite3* db = impl_->handle();
-  // One read transaction: the head and the rows come from the same snapshot even while another
-  // process appends.
-  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  AuditVerification verification;
-  auto fail = [&verification](std::string problem) {
-    verification.ok = false;
-    verification.problem = std::move(problem);
-    return verification;
-  };
-
-  PARLEY_ASSIGN_OR_RETURN(Statement head,
-                          Statement::Prepare(db, "SELECT seq, hash FROM audit_head WHERE id = 1"));
-  PARLEY_ASSIGN_OR_RETURN(bool has_head, head.Step());
-  if (!has_head) return fail("the audit head is missing");
-  int64_t head_seq = head.Int(0);
-  std::string head_hash = head.Text(1);
-
-  PARLEY_ASSIGN_OR_RETURN(
-      Statement rows,
-      Statement::Prepare(db,
-                         "SELECT seq, time, collaboration, actor, action, details_json, "
-                         "prev_hash, hash FROM audit ORDER BY seq"));
-  int64_t expected_seq = 1;
-  std::string prev_hash = kZeroHash;
-  while (true) {
-    PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
-    if (!row) break;
-    int64_t seq = rows.Int(0);
-    if (seq != expected_seq) {
-      return fail(absl::StrFormat("audit entry %d is missing or out of order", expected_seq));
-    }
-    // A row that does not point at its predecessor's hash was moved, or its predecessor was
-    // replaced; either way the order can no longer be trusted from here on.
-    if (rows.Text(6) != prev_hash) {
-      if (seq == 1) return fail("audit entry 1 was edited: it does not start the chain");
-      return fail(absl::StrFormat(
-          "audit entry %d does not chain to entry %d: entries were reordered, removed or "
-          "rewritten",
-          seq, seq - 1));
-    }
-    std::string edited =
-        absl::StrFormat("audit entry %d was edited: its hash does not match its contents", seq);
-    // Details are hashed as a JSON value; requiring the stored text to be canonical too means
-    // even a whitespace change to a row is reported.
-    std::string details_text = rows.Text(5);
-    std::optional<Json> details = ParseObject(details_text);
-    if (!details.has_value() || details->dump() != details_text) return fail(edited);
-    absl::StatusOr<std::string> hash =
-        EntryHash(prev_hash, seq, rows.Int(1), rows.Text(2), rows.Text(3), rows.Text(4), *details);
-    if (!hash.ok() || *hash != rows.Text(7)) return fail(edited);
-    prev_hash = *hash;
-    verification.entries = seq;
-    ++expected_seq;
-  }
-
-  int64_t last_seq = expected_seq - 1;
-  if (head_seq > last_seq) {
-    int64_t missing = head_seq - last_seq;
-    if (missing == 1) {
-      return fail(
-          absl::StrFormat("the last audit entry is missing (head records entry %d)", head_seq));
-    }
-    return fail(absl::StrFormat("the last %d audit entries are missing (head records entry %d)",
-                                missing, head_seq));
-  }
-  if (head_seq < last_seq) {
-    verification.entries = head_seq;
-    return fail(
-        absl::StrFormat("audit entry %d was added outside the catalog: the head records entry %d",
-                        head_seq + 1, head_seq));
-  }
-  if (head_hash != prev_hash) {
-    if (last_seq == 0) return fail("the audit head was edited");
-    verification.entries = last_seq - 1;
-    return fail(
-        absl::StrFormat("audit entry %d was edited: it does not match the audit head", last_seq));
-  }
-  PARLEY_RETURN_IF_ERROR(transaction.Commit());
-  return verification;
 }
 
 }  // namespace parley::catalog

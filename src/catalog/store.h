@@ -4,7 +4,11 @@
 // The store is a plain record keeper: it checks integrity (unique names, foreign keys) but not
 // permissions — the service layer decides who may do what. Every mutating call appends an audit
 // entry in the same SQLite transaction, so a change and its audit record land together or not
-// at all.
+// at all. Each entry also records the digest of its collaboration's policy state after the
+// change, and every mutating call first checks that the state still matches the one its
+// collaboration's audit head records: a catalog whose members, tables, rules or templates were
+// edited behind Parley's back (with the sqlite3 shell, say) is refused with FailedPrecondition
+// until it is restored, instead of the next action laundering the edit into the log.
 //
 //   PARLEY_ASSIGN_OR_RETURN(auto store,
 //                           catalog::Store::Open("/home/me/.parley/catalog.db", clock));
@@ -17,13 +21,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
+#include "catalog/records.h"
 
 namespace parley::catalog {
 
@@ -33,105 +39,6 @@ int64_t SystemClockSeconds();
 
 // The catalog schema version this binary creates and understands (PRAGMA user_version).
 int SchemaVersion();
-
-// Names. Collaboration and member names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. Table names are SQL
-// identifiers in lower case: [a-z_][a-z0-9_]{0,62}. The store rejects anything else with
-// InvalidArgument naming the bad name.
-
-enum class MemberStatus { kInvited, kActive, kLeft, kRemoved };
-std::string MemberStatusName(MemberStatus status);  // "invited" | "active" | "left" | "removed"
-// The inverse of MemberStatusName; InvalidArgument for any other text.
-absl::StatusOr<MemberStatus> ParseMemberStatus(std::string_view name);
-
-struct Member {
-  std::string name;
-  bool can_query = false;
-  bool can_receive = false;
-  MemberStatus status = MemberStatus::kActive;
-};
-
-struct Collaboration {
-  std::string name;  // unique; [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
-  std::string description;
-  std::string creator;  // a member name
-  bool query_logging = false;
-  int64_t created_at = 0;  // assigned from the clock by CreateCollaboration
-  std::vector<Member> members;
-};
-
-// One column of a table's pinned schema. `type` is a DuckDB type name (BIGINT, VARCHAR, ...).
-struct Column {
-  std::string name;
-  std::string type;
-};
-
-enum class SourceKind { kCsv, kParquet };
-std::string SourceKindName(SourceKind kind);  // "csv" | "parquet"
-absl::StatusOr<SourceKind> ParseSourceKind(std::string_view name);
-
-struct Table {
-  std::string collaboration;
-  std::string name;   // unique within the collaboration
-  std::string owner;  // member name
-  SourceKind kind = SourceKind::kCsv;
-  std::string location;                      // absolute path or glob
-  std::vector<Column> source_schema;         // every column of the source, pinned when added
-  std::vector<std::string> allowed_columns;  // subset of source_schema names, in that order
-  std::optional<std::string> rule_json;      // the analysis rule document, canonical JSON
-  int64_t created_at = 0;                    // assigned from the clock by AddTable
-};
-
-enum class QueryStatus { kRejected, kSucceeded, kFailed };
-std::string QueryStatusName(QueryStatus status);  // "rejected" | "succeeded" | "failed"
-absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name);
-
-struct QueryRecord {
-  int64_t id = 0;  // assigned by RecordQuery
-  std::string collaboration;
-  std::string runner;
-  std::string sql;  // the text the runner submitted
-  QueryStatus status = QueryStatus::kRejected;
-  std::string verdict_json;  // violations, or empty for an allowed query
-  std::string rendered_sql;  // what the engine ran (empty when rejected)
-  std::vector<std::string> receivers;
-  std::vector<std::string> tables;  // names of the tables the query touched
-  std::string result_path;          // where the result was stored (empty if none)
-  int64_t row_count = 0;
-  std::string error;        // execution error, for kFailed
-  std::string template_id;  // the analysis template run, empty for a free-form query
-  int64_t created_at = 0;   // assigned from the clock by RecordQuery
-};
-
-// An analysis template as stored: its id is the SHA-256 of its canonical content, computed and
-// checked by the service (which also defines the parameters' JSON form). Templates are immutable:
-// there is no update, so a changed template is a new id that owners have not approved.
-struct AnalysisTemplate {
-  std::string id;  // 64 lowercase hex characters
-  std::string collaboration;
-  std::string name;
-  std::string author;           // member name; set from the actor by CreateTemplate
-  std::string sql;              // with :name parameters
-  std::string parameters_json;  // canonical JSON array of {name, type, default}
-  int64_t created_at = 0;       // assigned from the clock by CreateTemplate
-};
-
-struct AuditEntry {
-  int64_t seq = 0;  // 1, 2, 3, ... over the whole catalog
-  int64_t time = 0;
-  std::string collaboration;  // may be empty for catalog-wide actions
-  std::string actor;          // member name
-  std::string action;         // e.g. "collaboration.create", "query.run"
-  std::string details_json;   // canonical JSON object, metadata only, never data values
-  std::string prev_hash;      // hex SHA-256 of the previous entry, 64 zeros for the first
-  std::string hash;           // hex SHA-256 over prev_hash and this entry's fields
-};
-
-struct AuditVerification {
-  bool ok = true;
-  int64_t entries = 0;  // entries that verified (all of them when ok, those before the problem
-                        // otherwise)
-  std::string problem;  // when !ok: which entry (seq) fails and how (edited, reordered, missing)
-};
 
 class Store {
  public:
@@ -148,6 +55,8 @@ class Store {
   absl::Status CreateCollaboration(const Collaboration& collaboration);
   absl::StatusOr<Collaboration> GetCollaboration(const std::string& name);  // NotFound
   absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
+  // The collaboration, its tables and its policy digest from one read transaction (NotFound).
+  absl::StatusOr<PolicySnapshot> GetPolicySnapshot(const std::string& name);
 
   // Members: AlreadyExists / NotFound.
   absl::Status AddMember(const std::string& collaboration, const Member& member,
@@ -160,17 +69,48 @@ class Store {
   // not a JSON object. Rules are stored canonicalised (keys sorted, no whitespace); the store
   // does not judge their content. `SetRule` replaces the rule (audit records old and new rule
   // hashes). ListTables orders by name.
-  absl::Status AddTable(const Table& table, const std::string& actor);
+  //
+  // `files` are the files the table reads now. Each is claimed for the table's owner in the same
+  // write transaction as the insert: a file already claimed by another member (under the same
+  // member name in any collaboration counts as the same member) is PermissionDenied and nothing
+  // is written. Two registrations of one file by different members, even from two processes at
+  // the same moment, therefore cannot both succeed.
+  absl::Status AddTable(const Table& table, const std::string& actor,
+                        const std::vector<FileIdentity>& files = {});
+  // Every claimed file with the member who claimed it.
+  absl::StatusOr<std::map<FileIdentity, std::string>> ListFileClaims();
   absl::StatusOr<Table> GetTable(const std::string& collaboration, const std::string& name);
   absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
   absl::Status SetRule(const std::string& collaboration, const std::string& table,
                        const std::string& rule_json, const std::string& actor);
 
   // Queries. RecordQuery assigns and returns the id (unique over the catalog) and appends an
-  // audit entry whose action is "query.rejected", "query.succeeded" or "query.failed"; the
-  // runner must be a member (NotFound). GetQuery answers NotFound for an id that belongs to
-  // another collaboration. ListQueries orders by id.
+  // audit entry: "query.rejected", "query.started" (kRunning), "query.killed", or
+  // "query.finished" for the other statuses; the runner must be a member (NotFound). The audit
+  // details name the query, its tables, receivers and template — never its status beyond that
+  // action, its row count or its error: the log is read by every member, and whether a run
+  // succeeded (and how many rows it gave) is for its receivers only. The query record keeps
+  // them; the service shows them to whom it may. GetQuery answers NotFound for an id that
+  // belongs to another collaboration. ListQueries orders by id. The service records rejected
+  // and running queries this way; an outcome it releases goes through FinishQuery, which checks
+  // the policy.
   absl::StatusOr<int64_t> RecordQuery(const QueryRecord& query);
+  // Ends a running query with `outcome`'s status (succeeded, failed or cancelled), row count,
+  // error and result path, audited as "query.finished" with its id — but only as given if the
+  // collaboration's policy digest is still `checked_policy` (PolicySnapshot::digest when the
+  // query was checked). Otherwise, in the same transaction, the query ends failed with
+  // kPolicyChangedError, no result and row count 0, and its audit entry adds
+  // "policy_changed": true (Delivery::policy_changed). FailedPrecondition when the query is not
+  // running (for instance it was already marked killed).
+  absl::StatusOr<Delivery> FinishQuery(const std::string& collaboration, int64_t id,
+                                       const QueryRecord& outcome,
+                                       const std::string& checked_policy);
+  // Marks killed every running query for which `abandoned` answers true (its process is gone),
+  // each audited as "query.killed"; returns their ids. Reads first and takes the write lock only
+  // when there is something to mark. A query of a collaboration changed outside Parley (see
+  // above) is left running: nothing is appended to its chain until the catalog is restored.
+  absl::StatusOr<std::vector<int64_t>> MarkKilledQueries(
+      const std::function<bool(const QueryRecord&)>& abandoned);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
 
@@ -182,19 +122,28 @@ class Store {
                                                const std::string& id_or_prefix);
   absl::StatusOr<std::vector<AnalysisTemplate>> ListTemplates(const std::string& collaboration);
 
-  // Audit log: append-only, hash-chained. Append is used by the service for actions that do not
-  // change other records (e.g. "query.submitted"); `collaboration` may be empty for catalog-wide
-  // actions, `details_json` must be a JSON object (empty means {}) and is stored canonicalised.
-  // ListAudit("") lists every entry; otherwise the entries of one collaboration (NotFound if it
-  // does not exist). Entry i's hash is
+  // Audit log: append-only, one hash chain per collaboration (and one for catalog-wide
+  // actions); ListAudit returns entries in the order they were written. Append is used by the
+  // service for actions that do not change other records (e.g. "query.submitted"); `collaboration`
+  // may be empty for catalog-wide actions, `details_json` must be a JSON object (empty means {})
+  // and is stored canonicalised. ListAudit("") lists every entry; otherwise the entries of one
+  // collaboration (NotFound if it does not exist). An entry's hash is
   //   Sha256Hex(prev_hash + "\n" + canonical JSON of
-  //             {"action","actor","collaboration","details","seq","time"})
-  // with `details` embedded as a JSON object, so any member can recompute the chain.
+  //             {"action","actor","collaboration","details","seq","state","time"})
+  // with `details` embedded as a JSON object and `state` the entry's state_sha256, so any member
+  // can recompute its collaboration's chain.
   absl::Status AppendAudit(const std::string& collaboration, const std::string& actor,
                            const std::string& action, const std::string& details_json);
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(const std::string& collaboration);
-  // Recomputes the chain; reports the first edited, reordered or deleted entry (including a
-  // deleted last entry, detected against the head recorded separately).
+  // Recomputes one collaboration's chain (NotFound if it has neither a record nor a log) and
+  // reports the first edited, reordered or deleted entry (a deleted tail is detected against the
+  // head recorded separately), or a policy state that no longer matches the head's digest. With
+  // `expected_head` (lowercase hex), the verified chain must also contain that hash — as its
+  // head or followed by newer entries (expected_head_seq, entries_after_expected_head) — else
+  // the log was cut back or rewritten since the head was noted.
+  absl::StatusOr<AuditVerification> VerifyAudit(const std::string& collaboration,
+                                                const std::string& expected_head = "");
+  // Every chain of the catalog; a problem names its collaboration.
   absl::StatusOr<AuditVerification> VerifyAudit();
 
  private:

@@ -1,7 +1,10 @@
 #include "cli/commands.h"
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +27,25 @@
 
 namespace parley::cli {
 namespace {
+
+// Set by the first SIGINT or SIGTERM during a run: the engine cancels the query (see
+// exec::Limits::cancel), the run is recorded as cancelled and the command ends normally. A
+// lock-free atomic store is async-signal-safe.
+std::atomic<bool> interrupted = false;
+
+void OnInterrupt(int) { interrupted.store(true); }
+
+// From here on, an interrupt cancels the running query instead of killing the process (which
+// would leave the run to be found killed). The handlers fire once: a second interrupt ends the
+// process as usual.
+void CancelQueriesOnInterrupt() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
@@ -176,6 +198,7 @@ class Cli {
     service::Options options;
     if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
     options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
+    options.limits.cancel = &interrupted;
     return options;
   }
 
@@ -401,15 +424,15 @@ class Cli {
   }
 
   // What a run did: the violations (exit 3), or where the result went and, for a receiver, the
-  // result itself.
+  // result itself. A runner who does not receive the result is told only that the query was
+  // accepted and finished (see service::QueryOutcome).
   int Report(const absl::StatusOr<service::QueryOutcome>& outcome) {
     if (!outcome.ok()) return Fail(outcome.status());
     if (!outcome->explanation.verdict.allowed()) {
       PrintRejection(std::cerr, outcome->explanation);
       return kExitRejected;
     }
-    std::cerr << "query " << outcome->query_id << ": " << outcome->row_count << " rows for "
-              << absl::StrJoin(outcome->receivers, ", ") << "\n";
+    PrintRunSummary(std::cerr, *outcome);
     if (!outcome->result) return 0;
     return WriteOrPrint(*outcome->result);
   }
@@ -446,6 +469,7 @@ class Cli {
       if (!text.ok()) return Fail(text.status());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
+      CancelQueriesOnInterrupt();
       return Report((*service)->Run(globals_.as, globals_.collaboration, *text, receivers_));
     });
 
@@ -469,11 +493,7 @@ class Cli {
       if (!service.ok()) return Fail(service.status());
       auto queries = (*service)->ListQueries(globals_.as, globals_.collaboration);
       if (!queries.ok()) return Fail(queries.status());
-      for (const catalog::QueryRecord& q : *queries) {
-        std::cout << q.id << "  " << catalog::QueryStatusName(q.status) << "  runner " << q.runner
-                  << "  rows " << q.row_count << "  receivers " << absl::StrJoin(q.receivers, ",")
-                  << "\n";
-      }
+      for (const service::QueryView& q : *queries) PrintQueryLine(std::cout, q);
       return 0;
     });
 
@@ -614,6 +634,7 @@ class Cli {
       if (!values.ok()) return Usage(values.status().message());
       auto service = OpenService();
       if (!service.ok()) return Fail(service.status());
+      CancelQueriesOnInterrupt();
       return Report((*service)->RunTemplate(globals_.as, globals_.collaboration, template_id_,
                                             *values, receivers_));
     });
@@ -654,10 +675,24 @@ class Cli {
       }
       return 0;
     });
-    auto* verify = group->add_subcommand("verify", "recompute the chain; exit 1 if tampered with");
+    auto* verify = group->add_subcommand(
+        "verify",
+        "recompute the hash chain and compare it with the policy now in force; exit 1 if "
+        "tampered with. With -c, one collaboration (as one of its members, --as); without, "
+        "every chain of the home (for its operator)");
+    verify->add_option("-c,--collaboration", globals_.collaboration,
+                       "verify this collaboration's chain and print its head");
+    verify->add_option("--expect-head", expected_head_,
+                       "a head printed earlier (here or by another member): fail unless the "
+                       "chain still contains it");
     Add(
         verify,
         [this] {
+          if (globals_.collaboration.empty()) {
+            if (!expected_head_.empty()) return Usage("--expect-head needs -c COLLABORATION");
+          } else if (globals_.as.empty()) {
+            return Usage("say which member acts with --as MEMBER (or PARLEY_AS)");
+          }
           // Opening a home creates it: a mistyped --home would otherwise verify an empty, new log.
           std::error_code error;
           if (!std::filesystem::exists(std::filesystem::path(globals_.home) / "catalog.db",
@@ -667,13 +702,42 @@ class Cli {
           }
           auto service = service::Service::Open(globals_.home, service::Options{});
           if (!service.ok()) return Fail(service.status());
-          auto verification = (*service)->VerifyAudit();
+          if (globals_.collaboration.empty()) {
+            auto verification = (*service)->VerifyAudit();
+            if (!verification.ok()) return Fail(verification.status());
+            if (!verification->ok) {
+              std::cout << "audit log TAMPERED: " << verification->problem << "\n";
+              return kExitError;
+            }
+            std::cout << "audit log intact: " << verification->entries << " entries verified\n";
+            for (const auto& [chain, head] : verification->heads) {
+              std::cout << "head " << (chain.empty() ? "(catalog-wide)" : chain) << " " << head
+                        << "\n";
+            }
+            return 0;
+          }
+          auto verification =
+              (*service)->VerifyAudit(globals_.as, globals_.collaboration, expected_head_);
           if (!verification.ok()) return Fail(verification.status());
           if (!verification->ok) {
-            std::cout << "audit log TAMPERED: " << verification->problem << "\n";
+            std::cout << "audit log of " << globals_.collaboration
+                      << " TAMPERED: " << verification->problem << "\n";
             return kExitError;
           }
-          std::cout << "audit log intact: " << verification->entries << " entries verified\n";
+          std::cout << "audit log of " << globals_.collaboration
+                    << " intact: " << verification->entries << " entries verified\n"
+                    << "head " << verification->heads[globals_.collaboration] << "\n";
+          if (!expected_head_.empty()) {
+            if (verification->entries_after_expected_head == 0) {
+              std::cout << "expected head: the current head\n";
+            } else {
+              std::cout << "expected head: entry " << verification->expected_head_seq
+                        << ", followed by " << verification->entries_after_expected_head
+                        << " newer "
+                        << (verification->entries_after_expected_head == 1 ? "entry" : "entries")
+                        << "\n";
+            }
+          }
           return 0;
         },
         /*needs_actor=*/false);
@@ -715,6 +779,7 @@ class Cli {
   service::NewTemplate new_template_;
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
+  std::string expected_head_;
   DemoOptions demo_;
 };
 

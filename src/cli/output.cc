@@ -83,6 +83,10 @@ void PrintAggregationRule(std::ostream& out, const policy::AggregationRule& rule
   }
   out << "      thresholds: " << (thresholds.empty() ? "none" : absl::StrJoin(thresholds, "; "))
       << "\n";
+  // Shown only when set: the default (each row counts once per group) needs no line.
+  if (rule.allow_fan_out) {
+    out << "      fan-out: allowed (a row counts once for every row it matches in a join)\n";
+  }
 }
 
 void PrintListRule(std::ostream& out, const policy::ListRule& rule) {
@@ -267,20 +271,35 @@ void PrintTemplateLine(std::ostream& out, const service::TemplateView& view) {
       << (view.altered ? "  ALTERED: content no longer matches its id" : "") << "\n";
 }
 
-void PrintQueryLogEntry(std::ostream& out, const catalog::QueryRecord& query) {
+void PrintQueryLogEntry(std::ostream& out, const service::QueryView& query) {
   out << "query " << query.id << "  " << FormatTime(query.created_at) << "  runner " << query.runner
-      << "  " << catalog::QueryStatusName(query.status) << "\n";
+      << "  " << query.status << "\n";
   if (!query.template_id.empty()) out << "  template: " << ShortId(query.template_id) << "\n";
   out << "  receivers: " << absl::StrJoin(query.receivers, ", ") << "\n";
   out << "  tables: " << absl::StrJoin(query.tables, ", ") << "\n";
   out << "  sql:\n" << Indented(query.sql, "    ");
-  if (query.status == catalog::QueryStatus::kRejected) {
+  if (!query.verdict_json.empty()) {
     out << "  violations:\n"
         << Indented(policy::FormatViolations(ViolationsFromJson(query.verdict_json)), "  ");
-  } else if (!query.error.empty()) {
-    out << "  error: " << query.error << "\n";
+  }
+  if (query.error) out << "  error: " << *query.error << "\n";
+  if (query.row_count) out << "  rows: " << *query.row_count << "\n";
+}
+
+void PrintQueryLine(std::ostream& out, const service::QueryView& query) {
+  out << query.id << "  " << query.status << "  runner " << query.runner;
+  if (query.row_count) out << "  rows " << *query.row_count;
+  out << "  receivers " << absl::StrJoin(query.receivers, ",") << "\n";
+}
+
+void PrintRunSummary(std::ostream& out, const service::QueryOutcome& outcome) {
+  std::string receivers = absl::StrJoin(outcome.receivers, ", ");
+  if (outcome.row_count) {
+    out << "query " << outcome.query_id << ": " << *outcome.row_count << " rows for " << receivers
+        << "\n";
   } else {
-    out << "  rows: " << query.row_count << "\n";
+    out << "query " << outcome.query_id << ": accepted and finished; results go to " << receivers
+        << "\n";
   }
 }
 

@@ -33,8 +33,13 @@ void PrintTemplate(std::ostream& out, const service::TemplateView& view);
 void PrintTemplateLine(std::ostream& out, const service::TemplateView& view);
 
 // One block per query: id, time, runner, status, template, receivers, tables, SQL and, for a
-// rejection, its violations (for a failure, its error).
-void PrintQueryLogEntry(std::ostream& out, const catalog::QueryRecord& query);
+// rejection, its violations; for a receiver, the row count or the error.
+void PrintQueryLogEntry(std::ostream& out, const service::QueryView& query);
+// One line of `query list`: "ID  STATUS  runner R[  rows N]  receivers A,B".
+void PrintQueryLine(std::ostream& out, const service::QueryView& query);
+// After a run: "query ID: N rows for A, B" for a receiver, "query ID: accepted and finished;
+// results go to A, B" for a runner who does not receive the result.
+void PrintRunSummary(std::ostream& out, const service::QueryOutcome& outcome);
 
 // The consolidated policy. `template_names` maps template ids to names, to name the templates a
 // custom rule approves.

@@ -39,23 +39,40 @@ std::string SecondsText(std::chrono::milliseconds timeout) {
   return absl::StrFormat("%.3g", static_cast<double>(timeout.count()) / 1000.0);
 }
 
-// Calls duckdb_interrupt on the connection if the query outlives the timeout. The mutex makes
+// Calls duckdb_interrupt on the connection if the query outlives the timeout, or once the
+// cancel flag is set (checked every 50 ms). Once fired it interrupts again every 50 ms until the
+// query returns: DuckDB clears the flag when a statement starts, so an interrupt that lands
+// between two steps of a run (prepare, then execute) would otherwise be lost. The mutex makes
 // "the query finished" and "interrupt it" mutually exclusive, so a query that completed is never
 // interrupted after the fact (which would leave the flag set for the next one).
 class Watchdog {
  public:
-  Watchdog(duckdb_connection connection, std::chrono::milliseconds timeout)
-      : thread_([this, connection, timeout] {
+  enum class Fired { kNo, kTimeout, kCancel };
+
+  Watchdog(duckdb_connection connection, std::chrono::milliseconds timeout,
+           const std::atomic<bool>* cancel)
+      : thread_([this, connection, timeout, cancel] {
+          constexpr std::chrono::milliseconds kPoll(50);
+          auto deadline = std::chrono::steady_clock::now() + timeout;
           std::unique_lock lock(mutex_);
-          if (!done_cv_.wait_for(lock, timeout, [this] { return done_; })) {
-            fired_ = true;
-            duckdb_interrupt(connection);
+          while (!done_) {
+            auto now = std::chrono::steady_clock::now();
+            if (fired_ == Fired::kNo && cancel != nullptr && cancel->load()) {
+              fired_ = Fired::kCancel;
+            } else if (fired_ == Fired::kNo && now >= deadline) {
+              fired_ = Fired::kTimeout;
+            }
+            if (fired_ != Fired::kNo) duckdb_interrupt(connection);
+            auto wake = fired_ == Fired::kNo && cancel == nullptr ? deadline
+                        : fired_ == Fired::kNo                    ? std::min(deadline, now + kPoll)
+                                                                  : now + kPoll;
+            done_cv_.wait_until(lock, wake, [this] { return done_; });
           }
         }) {}
   ~Watchdog() { Stop(); }
 
-  // Returns true when the watchdog interrupted the query.
-  bool Stop() {
+  // Whether, and why, the watchdog interrupted the query.
+  Fired Stop() {
     {
       std::lock_guard lock(mutex_);
       done_ = true;
@@ -69,7 +86,7 @@ class Watchdog {
   std::mutex mutex_;
   std::condition_variable done_cv_;
   bool done_ = false;
-  bool fired_ = false;
+  Fired fired_ = Fired::kNo;
   std::thread thread_;  // last: starts after the state above exists
 };
 
@@ -150,9 +167,9 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
   ResultTable table;
   DuckResult result;
   bool failed = false;
-  bool interrupted = false;
+  Watchdog::Fired interrupted = Watchdog::Fired::kNo;
   {
-    Watchdog watchdog(connection, impl_->limits.timeout);
+    Watchdog watchdog(connection, impl_->limits.timeout, impl_->limits.cancel);
     DuckPrepared prepared;
     if (duckdb_prepare(connection, sql.c_str(), prepared.out()) == DuckDBError) {
       // A failed prepare reports only DuckDB's message, which may quote literals. Running the
@@ -181,8 +198,10 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
   }
   if (failed) {
     duckdb_error_type type = duckdb_result_error_type(&result.get());
-    // Whatever DuckDB reports for a query the watchdog stopped, the cause is the time limit.
-    if (interrupted) {
+    // Whatever DuckDB reports for a query the watchdog stopped, the cause is the time limit or
+    // the interrupt.
+    if (interrupted == Watchdog::Fired::kCancel) return absl::CancelledError("query interrupted");
+    if (interrupted == Watchdog::Fired::kTimeout) {
       return absl::DeadlineExceededError(absl::StrCat("query exceeded the time limit of ",
                                                       SecondsText(impl_->limits.timeout), " s"));
     }

@@ -13,6 +13,7 @@
 // Thread safety: a Session is used by one thread; Run may be interrupted by the timeout.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,12 @@ struct Limits {
   int threads = 0;  // 0: DuckDB's default (all cores)
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   std::string temp_directory;  // empty: no spilling to disk
+  // When set, a running query stops with Cancelled soon (within 50 ms) after *cancel becomes
+  // true: how an interrupt (Ctrl-C, SIGTERM) cancels a run instead of killing the process, so
+  // the run is recorded as cancelled. Set from a signal handler; read, never reset (once set,
+  // every query run under these limits is cancelled); it must outlive the sessions opened with
+  // these limits.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // A view to create before the lock-down: `CREATE VIEW "<name>" AS <select_sql>`.

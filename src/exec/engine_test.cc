@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exec/duckdb_api.h"
@@ -209,6 +211,27 @@ TEST_F(SessionTest, TimeoutInterruptsTheQuery) {
   absl::StatusOr<ResultTable> next = session->Run("SELECT count(*) FROM people");
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_THAT(next->rows[0], ElementsAre(Text("3")));
+}
+
+TEST_F(SessionTest, TheCancelFlagInterruptsTheQuery) {
+  std::atomic<bool> cancel = false;
+  Limits limits;
+  limits.threads = 2;
+  limits.cancel = &cancel;
+  auto session = OpenPeople(limits);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->Run("SELECT count(*) FROM people").ok()) << "an unset flag changes nothing";
+  std::thread interrupt([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<ResultTable> result = session->Run(
+      "SELECT sum(a.range * b.range) FROM range(10000000000) a CROSS JOIN range(1000) b");
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  interrupt.join();
+  EXPECT_EQ(result.status(), absl::CancelledError("query interrupted"));
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 TEST_F(SessionTest, FastQueriesAreNotInterrupted) {

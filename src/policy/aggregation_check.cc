@@ -1,8 +1,12 @@
 #include "policy/aggregation_check.h"
 
+#include <memory>
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/equivalence.h"
 #include "policy/join_graph.h"
 #include "policy/operators.h"
 #include "policy/violation_builder.h"
@@ -43,10 +47,11 @@ void CollectColumnsOutsideAggregates(const BoundExpr& expr,
 class AggregationChecker : public JoinCheckHost {
  public:
   AggregationChecker(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
-                     const std::string& runner, Verdict& verdict)
+                     const std::string& runner, std::string_view source_text, Verdict& verdict)
       : query_(query),
         rules_(rules),
         runner_(runner),
+        source_text_(source_text),
         verdict_(verdict),
         graph_(query.tables.size()) {}
 
@@ -61,6 +66,12 @@ class AggregationChecker : public JoinCheckHost {
     for (const Rule* rule : rules_) {
       if (rule == nullptr) return;
     }
+    // Join columns are never output, nor is a dimension the query compares equal to one.
+    equalities_ = std::make_unique<ProtectionTracer>(
+        query_, [this](const sql::TableSchema& table, const std::string& column) {
+          int index = IndexOf(table);
+          return index >= 0 && RuleOf(index).join_columns.contains(column);
+        });
     bool has_aggregate = false;
     for (const sql::BoundSelectItem& item : query_.select) {
       if (item.from_star) continue;  // SELECT * is reported as a construct, once
@@ -200,7 +211,10 @@ class AggregationChecker : public JoinCheckHost {
           "move conditions on dimension columns to WHERE");
       return;
     }
-    if (rule.dimension_columns.contains(name)) return;
+    if (rule.dimension_columns.contains(name)) {
+      CheckEquality(column, clause);
+      return;
+    }
     if (rule.join_columns.contains(name)) {
       Add("join_column_outside_join", column.table_index, name, clause, column.location,
           absl::StrCat("join column '", name, "' may only be used in JOIN … ON equalities"),
@@ -219,6 +233,31 @@ class AggregationChecker : public JoinCheckHost {
                      "' has no role in the aggregation rule (it is not a dimension, join or "
                      "aggregate column)"),
         DimensionHint(column.table_index));
+  }
+
+  // A dimension compared equal to a join column is as good as the join column: it may filter,
+  // but is not output, grouped or ordered on (aggregates of it are thresholded like any other).
+  void CheckEquality(const BoundExpr& column, const char* clause) {
+    std::string_view clause_name = clause;
+    if (clause_name != sql::kClauseSelect && clause_name != sql::kClauseGroupBy &&
+        clause_name != sql::kClauseOrderBy) {
+      return;
+    }
+    std::optional<EqualityReason> reason = equalities_->EqualityOf(column);
+    if (!reason) return;
+    Add("protected_by_equality", IndexOf(*reason->protected_column.first),
+        reason->protected_column.second, clause, column.location,
+        ProtectedByEqualityMessage(absl::StrCat("column '", column.column, "'"), *reason,
+                                   source_text_),
+        kProtectedByEqualityHint);
+  }
+
+  // The first occurrence of `table` in the query, -1 if none.
+  int IndexOf(const sql::TableSchema& table) const {
+    for (const sql::BoundTable& occurrence : query_.tables) {
+      if (occurrence.schema == &table) return occurrence.index;
+    }
+    return -1;
   }
 
   std::string DimensionHint(int table_index) const {
@@ -295,12 +334,12 @@ class AggregationChecker : public JoinCheckHost {
     // SUM and AVG of a date, time or interval can overflow on a few rows, and a query that fails
     // only when such rows join is an oracle on them; numbers are summed without failing (the
     // rewrite sums HUGEINT and wide DECIMAL columns as DOUBLE).
-    if (call.name != "count" && !sql::IsNarrowNumericType(column.type) &&
-        !sql::IsWideNumericType(column.type)) {
+    if (call.name != "count" && !column.type.IsNarrowNumeric() && !column.type.IsWideNumeric()) {
       Add("aggregate_argument_not_numeric", column.table_index, column.column, clause,
           call.location,
-          absl::StrCat(function, " needs a numeric column; '", column.column, "' is ",
-                       column.type.empty() ? std::string("not numeric") : column.type),
+          absl::StrCat(
+              function, " needs a numeric column; '", column.column, "' is ",
+              column.type.is_unknown() ? std::string("not numeric") : column.type.ToString()),
           "count the rows with COUNT or COUNT(DISTINCT …) instead");
     }
   }
@@ -385,15 +424,17 @@ class AggregationChecker : public JoinCheckHost {
   const sql::BoundQuery& query_;
   const std::vector<const Rule*>& rules_;
   const std::string& runner_;
+  std::string_view source_text_;
   Verdict& verdict_;
+  std::unique_ptr<ProtectionTracer> equalities_;  // set once the query is known to be flat
   JoinGraph graph_;
 };
 
 }  // namespace
 
 void CheckAggregation(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
-                      const std::string& runner, Verdict& verdict) {
-  AggregationChecker(query, rules, runner, verdict).Run();
+                      const std::string& runner, std::string_view source_text, Verdict& verdict) {
+  AggregationChecker(query, rules, runner, source_text, verdict).Run();
 }
 
 }  // namespace parley::policy

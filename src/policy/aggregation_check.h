@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/rule.h"
@@ -15,6 +16,6 @@ namespace parley::policy {
 // occurrence, same order as query.tables; nullptr entries were reported already) and, when the
 // query is allowed, the thresholds the rewriter must enforce.
 void CheckAggregation(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
-                      const std::string& runner, Verdict& verdict);
+                      const std::string& runner, std::string_view source_text, Verdict& verdict);
 
 }  // namespace parley::policy

@@ -11,9 +11,69 @@
 #include "policy/aggregation_check.h"
 #include "policy/custom_check.h"
 #include "policy/list_check.h"
+#include "policy/violation_builder.h"
 #include "sql/parser.h"
 
 namespace parley::policy {
+namespace {
+
+void CollectCountStars(const sql::BoundExpr& expr, const char* clause,
+                       std::vector<std::pair<const sql::BoundExpr*, const char*>>& found) {
+  if (expr.kind == sql::BoundExprKind::kAggregate && expr.star_argument) {
+    found.emplace_back(&expr, clause);
+  }
+  for (const auto& arg : expr.args) CollectCountStars(*arg, clause, found);
+}
+
+// Once per group (rewrite/once_per_group.h): an aggregate counts each row of a table whose rule
+// does not allow fan-out at most once per output group. COUNT(*) counts joined rows, not the rows
+// of a table, so over a join it would weigh such a row once per row it matches elsewhere (a
+// runner giving its own keys multiplicities 1, 2, 4, … would read from one count which of them
+// fell in the group): refused there.
+void CountRowsOncePerGroup(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
+                           const std::string& runner, Verdict& verdict) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (rules[i] != nullptr && rules[i]->kind == RuleKind::kAggregation &&
+        !rules[i]->aggregation.allow_fan_out) {
+      verdict.deduplicated_tables.insert(static_cast<int>(i));
+    }
+  }
+  if (query.tables.size() < 2 || verdict.deduplicated_tables.empty() || !query.IsFlat()) return;
+  std::vector<std::pair<const sql::BoundExpr*, const char*>> stars;
+  for (const sql::BoundSelectItem& item : query.select) {
+    if (item.expr && !item.from_star) CollectCountStars(*item.expr, sql::kClauseSelect, stars);
+  }
+  if (query.having) CollectCountStars(*query.having, sql::kClauseHaving, stars);
+  for (const sql::BoundOrderItem& order : query.order_by) {
+    CollectCountStars(*order.expr, sql::kClauseOrderBy, stars);
+  }
+  if (stars.empty()) return;
+  // Named after another member's table when there is one: that is whose rows are weighed.
+  const sql::BoundTable* weighed = &query.tables[*verdict.deduplicated_tables.begin()];
+  for (int index : verdict.deduplicated_tables) {
+    if (query.tables[index].schema->owner != runner) {
+      weighed = &query.tables[index];
+      break;
+    }
+  }
+  for (const auto& [star, clause] : stars) {
+    bool reported = false;  // already refused for a table that allows no COUNT
+    for (const Violation& violation : verdict.violations) {
+      reported |=
+          violation.code == "count_star_not_allowed" && violation.location == star->location;
+    }
+    if (reported) continue;
+    verdict.violations.push_back(MakeViolation(
+        "aggregation", "count_star_fan_out", AttributeTo(*weighed->schema), "", clause,
+        star->location,
+        absl::StrCat("COUNT(*) over a join counts a row of table '", weighed->schema->name,
+                     "' once for every row it matches in the other tables"),
+        "count a column with COUNT(column), or COUNT(DISTINCT column): each row of the table then "
+        "counts once per group"));
+  }
+}
+
+}  // namespace
 
 Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
               std::string_view source_text) {
@@ -91,13 +151,14 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.contains(RuleKind::kAggregation)) {
     verdict.rule_kind = RuleKind::kAggregation;
-    CheckAggregation(query, table_rules, runner, verdict);
+    CheckAggregation(query, table_rules, runner, source_text, verdict);
+    CountRowsOncePerGroup(query, table_rules, runner, verdict);
   } else if (kinds.contains(RuleKind::kList)) {
     verdict.rule_kind = RuleKind::kList;
-    CheckList(query, table_rules, runner, verdict);
+    CheckList(query, table_rules, runner, source_text, verdict);
   } else if (kinds.contains(RuleKind::kCustom)) {
     verdict.rule_kind = RuleKind::kCustom;
-    CheckCustom(query, rules, context, verdict);
+    CheckCustom(query, rules, context, source_text, verdict);
   }
   for (Violation& violation : verdict.violations) {
     violation.position = sql::DescribePosition(source_text, violation.location);

@@ -8,7 +8,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/equivalence.h"
 #include "policy/operators.h"
+#include "policy/summary.h"
 #include "policy/violation_builder.h"
 
 namespace parley::policy {
@@ -87,120 +89,15 @@ class StatementWalker {
   Visit visit_;
 };
 
-// A base column: its table's schema and the column name.
-using BaseColumn = std::pair<const sql::TableSchema*, std::string>;
-
-// Which base columns an output column is derived from, through aliases, expressions (CASE
-// conditions included), aggregates, window functions (their PARTITION BY and ORDER BY too),
-// derived tables, CTEs, scalar subqueries and set operations. Filters (WHERE, JOIN ON, HAVING)
-// are not lineage: a rule's disallowed columns may be used inside a query.
-class Lineage {
- public:
-  std::set<BaseColumn> Output(const BoundQuery& query, size_t position) {
-    if (query.set_operation != sql::SetOperation::kNone) {
-      std::set<BaseColumn> columns = Output(*query.set_left, position);
-      std::set<BaseColumn> right = Output(*query.set_right, position);
-      columns.insert(right.begin(), right.end());
-      return columns;
-    }
-    if (position >= query.select.size() || !query.select[position].expr) return {};
-    stack_.push_back(&query);
-    std::set<BaseColumn> columns = Expr(*query.select[position].expr);
-    stack_.pop_back();
-    return columns;
-  }
-
- private:
-  std::set<BaseColumn> Expr(const BoundExpr& expr) {
-    std::set<BaseColumn> columns;
-    auto add = [&](const std::set<BaseColumn>& more) { columns.insert(more.begin(), more.end()); };
-    if (expr.kind == BoundExprKind::kColumn) {
-      const BoundQuery& owner = *stack_[stack_.size() - 1 - expr.outer_depth];
-      const sql::BoundTable& table = owner.tables[expr.table_index];
-      if (table.is_base()) return {{table.schema, expr.column}};
-      for (size_t i = 0; i < table.columns.size(); ++i) {
-        if (table.columns[i].name != expr.column) continue;
-        // A derived table's body sits inside the query that names it (or, for a CTE, is bound
-        // without access to enclosing queries), so the stack is right for it as it is.
-        if (table.cte_id < 0) return Output(*table.derived, i);
-        // A CTE body depends on nothing outside it, so its lineage is computed once: a chain of
-        // CTEs that each read the previous one twice would otherwise cost 2^n.
-        auto key = std::make_pair(table.derived.get(), i);
-        auto cached = cte_outputs_.find(key);
-        if (cached != cte_outputs_.end()) return cached->second;
-        std::set<BaseColumn> columns = Output(*table.derived, i);
-        cte_outputs_.emplace(key, columns);
-        return columns;
-      }
-      return {};
-    }
-    if (expr.kind == BoundExprKind::kSubquery) {
-      for (size_t i = 0; i < expr.subquery->select.size(); ++i) add(Output(*expr.subquery, i));
-      // A correlated subquery's value depends on the outer row's columns wherever the subquery
-      // names them — EXISTS (SELECT 1 WHERE a.user_id LIKE 'u0%') is CASE WHEN in disguise.
-      add(OuterReferences(*expr.subquery, 1));
-    }
-    for (const auto& arg : expr.args) add(Expr(*arg));
-    for (const auto& part : expr.partition_by) add(Expr(*part));
-    for (const sql::BoundOrderItem& order : expr.window_order) add(Expr(*order.expr));
-    return columns;
-  }
-
-  // The lineage of the columns that `query`, nested `level` blocks below the query on top of the
-  // stack, takes from that query or its enclosing ones, in any clause and at any depth. Set
-  // operation branches are blocks of the same level; FROM subqueries are one level deeper (they
-  // cannot see the block they sit in, but still see those around it); CTE bodies see no
-  // enclosing query.
-  std::set<BaseColumn> OuterReferences(const BoundQuery& query, int level) {
-    std::set<BaseColumn> columns;
-    auto add = [&](const std::set<BaseColumn>& more) { columns.insert(more.begin(), more.end()); };
-    if (query.set_operation != sql::SetOperation::kNone) {
-      add(OuterReferences(*query.set_left, level));
-      add(OuterReferences(*query.set_right, level));
-      return columns;
-    }
-    std::function<void(const BoundExpr&)> walk = [&](const BoundExpr& expr) {
-      if (expr.kind == BoundExprKind::kColumn && expr.outer_depth >= level) {
-        BoundExpr outer;
-        outer.kind = BoundExprKind::kColumn;
-        outer.table_index = expr.table_index;
-        outer.outer_depth = expr.outer_depth - level;
-        outer.column = expr.column;
-        add(Expr(outer));
-      }
-      if (expr.subquery) add(OuterReferences(*expr.subquery, level + 1));
-      for (const auto& arg : expr.args) walk(*arg);
-      for (const auto& part : expr.partition_by) walk(*part);
-      for (const sql::BoundOrderItem& order : expr.window_order) walk(*order.expr);
-    };
-    std::function<void(const sql::BoundFrom&)> from = [&](const sql::BoundFrom& node) {
-      if (node.left) from(*node.left);
-      if (node.right) from(*node.right);
-      if (node.on) walk(*node.on);
-    };
-    for (const sql::BoundTable& table : query.tables) {
-      if (table.derived && table.cte_id < 0) add(OuterReferences(*table.derived, level + 1));
-    }
-    for (const auto& root : query.from) from(*root);
-    for (const sql::BoundSelectItem& item : query.select) {
-      if (item.expr) walk(*item.expr);
-    }
-    if (query.where) walk(*query.where);
-    for (const auto& group : query.group_by) walk(*group);
-    if (query.having) walk(*query.having);
-    for (const sql::BoundOrderItem& order : query.order_by) walk(*order.expr);
-    return columns;
-  }
-
-  std::vector<const BoundQuery*> stack_;
-  std::map<std::pair<const BoundQuery*, size_t>, std::set<BaseColumn>> cte_outputs_;
-};
-
 class CustomChecker {
  public:
   CustomChecker(const BoundQuery& query, const RuleProvider& rules, const CheckContext& context,
-                Verdict& verdict)
-      : query_(query), rules_(rules), context_(context), verdict_(verdict) {}
+                std::string_view source_text, Verdict& verdict)
+      : query_(query),
+        rules_(rules),
+        context_(context),
+        source_text_(source_text),
+        verdict_(verdict) {}
 
   void Run() {
     std::set<std::string> seen;
@@ -227,8 +124,7 @@ class CustomChecker {
   void CheckAnalysis(const sql::TableSchema& table, const CustomRule& rule, int location) {
     // A table's owner may analyse its own table, and a listed provider may send any query — so
     // also any template; disallowed output columns still apply to both.
-    if (table.owner == context_.runner) return;
-    if (rule.any_query && rule.allowed_analysis_providers.contains(context_.runner)) return;
+    if (MaySendFreeFormQuery(rule, table.owner, context_.runner)) return;
     if (!context_.template_id.empty()) {
       if (rule.allowed_analyses.contains(context_.template_id)) return;
       Add("analysis_not_approved", &table, "", "", -1,
@@ -290,16 +186,24 @@ class CustomChecker {
     walker.Query(query_);
   }
 
+  bool IsDisallowed(const sql::TableSchema& table, const std::string& column) const {
+    const Rule* rule = rules_.RuleFor(table.name);
+    return rule != nullptr && rule->kind == RuleKind::kCustom &&
+           rule->custom.disallowed_output_columns.contains(column);
+  }
+
+  // Nothing derived from a disallowed column may be output, nor anything the query compares
+  // equal to one (equivalence.h).
   void CheckOutputs() {
-    Lineage lineage;
+    ProtectionTracer tracer(query_,
+                            [this](const sql::TableSchema& table, const std::string& column) {
+                              return IsDisallowed(table, column);
+                            });
     for (size_t i = 0; i < query_.select.size(); ++i) {
       const sql::BoundSelectItem& item = query_.select[i];
-      for (const BaseColumn& column : lineage.Output(query_, i)) {
-        const Rule* rule = rules_.RuleFor(column.first->name);
-        if (rule == nullptr || rule->kind != RuleKind::kCustom ||
-            !rule->custom.disallowed_output_columns.contains(column.second)) {
-          continue;
-        }
+      ValueSources sources = tracer.Output(i);
+      for (const BaseColumn& column : sources.columns) {
+        if (!IsDisallowed(*column.first, column.second)) continue;
         Add("disallowed_output_column", column.first, column.second, sql::kClauseSelect,
             item.location,
             absl::StrCat("output column '", item.output_name, "' is derived from column '",
@@ -309,20 +213,30 @@ class CustomChecker {
             "but nothing derived from them may be returned — including window functions "
             "partitioned or ordered by them");
       }
+      for (const auto& [key, reason] : sources.equalities) {
+        // An output derived from the column itself is reported as such, once.
+        if (sources.columns.contains(reason.protected_column)) continue;
+        Add("protected_by_equality", reason.protected_column.first, reason.protected_column.second,
+            sql::kClauseSelect, item.location,
+            ProtectedByEqualityMessage(absl::StrCat("output column '", item.output_name, "'"),
+                                       reason, source_text_),
+            kProtectedByEqualityHint);
+      }
     }
   }
 
   const BoundQuery& query_;
   const RuleProvider& rules_;
   const CheckContext& context_;
+  std::string_view source_text_;
   Verdict& verdict_;
 };
 
 }  // namespace
 
 void CheckCustom(const sql::BoundQuery& query, const RuleProvider& rules,
-                 const CheckContext& context, Verdict& verdict) {
-  CustomChecker(query, rules, context, verdict).Run();
+                 const CheckContext& context, std::string_view source_text, Verdict& verdict) {
+  CustomChecker(query, rules, context, source_text, verdict).Run();
 }
 
 }  // namespace parley::policy

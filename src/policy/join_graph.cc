@@ -55,7 +55,7 @@ class JoinConditionChecker {
           "");
       return joined;
     }
-    std::string left_type, right_type;
+    sql::Type left_type, right_type;
     int left = Operand(*expr.args[0], left_type);
     int right = Operand(*expr.args[1], right_type);
     if (left < 0 || right < 0) return joined;
@@ -68,12 +68,12 @@ class JoinConditionChecker {
     // so they must not be able to fail: comparing VARCHAR with INTEGER converts every row's text
     // and fails on the first that is not a number — and only if a row passing the WHERE filters
     // exists, which reveals groups far below any threshold.
-    if (!left_type.empty() && !right_type.empty() &&
+    if (!left_type.is_unknown() && !right_type.is_unknown() &&
         !sql::ComparisonCannotFail(left_type, right_type)) {
       host_.Report(
           "join_column_types_differ", right, "", clause, expr.location,
-          absl::StrCat("JOIN … ON compares join columns of different types (", left_type, " and ",
-                       right_type, ")"),
+          absl::StrCat("JOIN … ON compares join columns of different types (", left_type.ToString(),
+                       " and ", right_type.ToString(), ")"),
           "compare join columns of one type (or two numbers of up to 64 bits): a conversion "
           "that fails on some rows would reveal them");
       return joined;
@@ -84,14 +84,14 @@ class JoinConditionChecker {
 
   // Checks one side of a join equality: exactly one join column, with what the host allows
   // around it. Returns its table occurrence, or -1 after reporting why not.
-  int Operand(const BoundExpr& operand, std::string& type) {
+  int Operand(const BoundExpr& operand, sql::Type& type) {
     const char* clause = sql::kClauseJoinOn;
     std::vector<const BoundExpr*> columns;
     CollectColumns(operand, columns);
     // The type a join column has as it is, or wrapped in what the host accepts around it (text
     // normalisations: UPPER, LOWER, TRIM, which apply to text only). Other operands are refused
     // with a reason of their own.
-    type.clear();
+    type = sql::Type();
     if (operand.kind == BoundExprKind::kColumn) {
       type = operand.type;
     } else if (operand.kind == BoundExprKind::kScalar && columns.size() == 1) {

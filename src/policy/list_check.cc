@@ -1,10 +1,13 @@
 #include "policy/list_check.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/equivalence.h"
 #include "policy/join_graph.h"
 #include "policy/operators.h"
 #include "policy/violation_builder.h"
@@ -30,10 +33,11 @@ constexpr char kExpressionHint[] =
 class ListChecker : public JoinCheckHost {
  public:
   ListChecker(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
-              const std::string& runner, Verdict& verdict)
+              const std::string& runner, std::string_view source_text, Verdict& verdict)
       : query_(query),
         rules_(rules),
         runner_(runner),
+        source_text_(source_text),
         verdict_(verdict),
         graph_(query.tables.size()) {}
 
@@ -50,6 +54,12 @@ class ListChecker : public JoinCheckHost {
     for (const Rule* rule : rules_) {
       if (rule == nullptr) return;
     }
+    // Only list columns are output, and not one the query compares equal to another column.
+    equalities_ = std::make_unique<ProtectionTracer>(
+        query_, [this](const sql::TableSchema& table, const std::string& column) {
+          int index = IndexOf(table);
+          return index >= 0 && !RuleOf(index).list_columns.contains(column);
+        });
     CheckClauses();
     for (const sql::BoundSelectItem& item : query_.select) {
       if (item.from_star) continue;  // SELECT * is reported as a construct, once
@@ -188,7 +198,10 @@ class ListChecker : public JoinCheckHost {
     if (std::string_view(clause) == sql::kClauseJoinOn) return;
     const ListRule& rule = RuleOf(column.table_index);
     const std::string& name = column.column;
-    if (rule.list_columns.contains(name)) return;
+    if (rule.list_columns.contains(name)) {
+      CheckEquality(column, clause);
+      return;
+    }
     if (rule.join_columns.contains(name)) {
       Add("join_column_outside_join", column.table_index, name, clause, column.location,
           absl::StrCat("join column '", name, "' may only be used in JOIN … ON equalities"),
@@ -199,6 +212,28 @@ class ListChecker : public JoinCheckHost {
         absl::StrCat("column '", name, "' is not a list column of table '",
                      TableName(column.table_index), "'"),
         ListColumnsHint(column.table_index));
+  }
+
+  // A list column compared equal to a column that is not one (a join column above all: the
+  // runner's own column equated with another member's would list the overlap's keys) is as good
+  // as that column: it may filter, but is not output.
+  void CheckEquality(const BoundExpr& column, const char* clause) {
+    if (std::string_view(clause) != sql::kClauseSelect) return;
+    std::optional<EqualityReason> reason = equalities_->EqualityOf(column);
+    if (!reason) return;
+    Add("protected_by_equality", IndexOf(*reason->protected_column.first),
+        reason->protected_column.second, clause, column.location,
+        ProtectedByEqualityMessage(absl::StrCat("column '", column.column, "'"), *reason,
+                                   source_text_),
+        kProtectedByEqualityHint);
+  }
+
+  // The first occurrence of `table` in the query, -1 if none.
+  int IndexOf(const sql::TableSchema& table) const {
+    for (const sql::BoundTable& occurrence : query_.tables) {
+      if (occurrence.schema == &table) return occurrence.index;
+    }
+    return -1;
   }
 
   std::string ListColumnsHint(int table_index) const {
@@ -235,15 +270,17 @@ class ListChecker : public JoinCheckHost {
   const sql::BoundQuery& query_;
   const std::vector<const Rule*>& rules_;
   const std::string& runner_;
+  std::string_view source_text_;
   Verdict& verdict_;
+  std::unique_ptr<ProtectionTracer> equalities_;  // set once the query is known to be flat
   JoinGraph graph_;
 };
 
 }  // namespace
 
 void CheckList(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
-               const std::string& runner, Verdict& verdict) {
-  ListChecker(query, rules, runner, verdict).Run();
+               const std::string& runner, std::string_view source_text, Verdict& verdict) {
+  ListChecker(query, rules, runner, source_text, verdict).Run();
 }
 
 }  // namespace parley::policy

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/rule.h"
@@ -14,6 +15,6 @@ namespace parley::policy {
 // Appends the violations of `query` against the list rules `rules` (one per table occurrence of
 // query.tables, nullptr for occurrences that are not base tables).
 void CheckList(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
-               const std::string& runner, Verdict& verdict);
+               const std::string& runner, std::string_view source_text, Verdict& verdict);
 
 }  // namespace parley::policy

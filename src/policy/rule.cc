@@ -245,7 +245,7 @@ class RuleReader {
     PARLEY_RETURN_IF_ERROR(CheckKeys(
         document, "(document)",
         {"kind", "aggregate_columns", "join_columns", "join_required", "allowed_join_operators",
-         "dimension_columns", "scalar_functions", "output_constraints"}));
+         "dimension_columns", "scalar_functions", "output_constraints", "allow_fan_out"}));
     AggregationRule rule;
     static const std::set<std::string> kAggregates(std::begin(kAggregateFunctionNames),
                                                    std::end(kAggregateFunctionNames));
@@ -352,6 +352,11 @@ class RuleReader {
       }
       rule.output_constraints.push_back(constraint);
     }
+
+    if (auto it = document.find("allow_fan_out"); it != document.end()) {
+      if (!it->is_boolean()) return Invalid("allow_fan_out", "must be true or false");
+      rule.allow_fan_out = it->get<bool>();
+    }
     return rule;
   }
 
@@ -449,6 +454,8 @@ std::string CanonicalRuleJson(const Rule& rule) {
                            {"type", "count_distinct"}});
   }
   json["output_constraints"] = constraints;
+  // Written only when set, so that the canonical form (and hash) of rules without it is unchanged.
+  if (aggregation.allow_fan_out) json["allow_fan_out"] = true;
   return json.dump();
 }
 

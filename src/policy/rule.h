@@ -8,7 +8,8 @@
 //    "join_columns": ["hashed_email"], "join_required": "query_runner",
 //    "allowed_join_operators": ["AND"], "dimension_columns": ["age_band"],
 //    "scalar_functions": ["ROUND"],
-//    "output_constraints": [{"column": "household_id", "minimum": 100, "type": "count_distinct"}]}
+//    "output_constraints": [{"column": "household_id", "minimum": 100, "type": "count_distinct"}],
+//    "allow_fan_out": false}
 //
 // Errors: InvalidArgument, the message naming the JSON path and what is wrong ("rule:
 // aggregate_columns[0].functions[1]: 'MEDIAN' is not one of COUNT, ..."). Unknown keys are errors.
@@ -45,6 +46,10 @@ struct AggregationRule {
   std::set<std::string> dimension_columns;
   std::set<std::string> scalar_functions;  // upper case
   std::vector<OutputConstraint> output_constraints;
+  // Whether an aggregate may weigh a row of this table once per row of other tables it matches
+  // (AWS Clean Rooms' behaviour). By default each row counts at most once per output group:
+  // otherwise a runner who repeats a join key in its own table multiplies one row's value.
+  bool allow_fan_out = false;
 };
 
 // Row-level overlap lists: SELECT DISTINCT of list columns for the rows that join the runner's

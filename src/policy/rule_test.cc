@@ -91,7 +91,7 @@ TEST(ParseRule, UnknownKeys) {
           R"("output_constraints": [{"column": "spend", "minimum": 2}], "join_column": ["hashed_email"])")),
       "rule: (document): unknown key 'join_column' (expected one of kind, aggregate_columns, "
       "join_columns, join_required, allowed_join_operators, dimension_columns, "
-      "scalar_functions, output_constraints)");
+      "scalar_functions, output_constraints, allow_fan_out)");
   EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM"], "limit": 1}])")),
             "rule: aggregate_columns[0]: unknown key 'limit' (expected one of columns, functions)");
   EXPECT_EQ(
@@ -283,6 +283,40 @@ TEST(CanonicalRuleJson, KeepsJoinRequired) {
       kColumns);
   ASSERT_TRUE(rule.ok()) << rule.status();
   EXPECT_NE(CanonicalRuleJson(*rule).find(R"("join_required":"query_runner")"), std::string::npos);
+}
+
+TEST(ParseRule, AllowFanOutIsAnExplicitBooleanOffByDefault) {
+  absl::StatusOr<Rule> absent =
+      ParseRule(WithConstraint(R"({"column": "household_id", "minimum": 2})"), kColumns);
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_FALSE(absent->aggregation.allow_fan_out);
+  // Left out of the canonical form when off, so rules written before the key keep their hash.
+  EXPECT_EQ(CanonicalRuleJson(*absent).find("allow_fan_out"), std::string::npos);
+
+  std::string opted_out = Document(R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+                                   R"("output_constraints": [{"column": "spend", "minimum": 2}], )"
+                                   R"("allow_fan_out": true)");
+  absl::StatusOr<Rule> rule = ParseRule(opted_out, kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_TRUE(rule->aggregation.allow_fan_out);
+  std::string canonical = CanonicalRuleJson(*rule);
+  EXPECT_NE(canonical.find(R"("allow_fan_out":true)"), std::string::npos) << canonical;
+  absl::StatusOr<Rule> again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->aggregation.allow_fan_out);
+
+  for (const char* value : {"1", "\"true\"", "null", "[]"}) {
+    EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM"]}])",
+                               std::string(R"("output_constraints": [{"column": "spend", )"
+                                           R"("minimum": 2}], "allow_fan_out": )") +
+                                   value)),
+              "rule: allow_fan_out: must be true or false")
+        << value;
+  }
+  // Only aggregation rules count rows per group; the key means nothing to the other kinds.
+  EXPECT_EQ(ErrorOf(R"({"kind": "list", "join_columns": ["hashed_email"], "allow_fan_out": true})"),
+            "rule: (document): unknown key 'allow_fan_out' (expected one of kind, join_columns, "
+            "list_columns, allowed_join_operators)");
 }
 
 // List rules.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct Verdict {
   std::optional<RuleKind> rule_kind;  // the kind of rule that judged the query, if any did
   std::vector<Violation> violations;
   std::vector<Threshold> thresholds;
+  // Aggregation rules: the table occurrences (indexes into the query's tables) whose rows each
+  // aggregate counts at most once per output group, however many rows of other tables they
+  // match: those whose rule does not set allow_fan_out. Enforced by the rewriter.
+  std::set<int> deduplicated_tables;
 };
 
 // One line per violation, numbered, for terminals and error messages.

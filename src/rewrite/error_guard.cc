@@ -1,182 +1,487 @@
 #include "rewrite/error_guard.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "sql/types.h"
 
 namespace parley::rewrite {
 namespace {
 
 using sql::BoundExpr;
 using sql::BoundExprKind;
+using sql::Type;
+using sql::TypeKind;
 
-enum class Family { kNumeric, kText, kBoolean, kTemporal, kNull, kUnknown };
-
-Family ColumnFamily(const std::string& duckdb_type) {
-  std::string type = absl::AsciiStrToUpper(duckdb_type);
-  static const char* kNumeric[] = {"TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",  "HUGEINT",
-                                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
-                                   "FLOAT",    "REAL",      "DOUBLE",   "DECIMAL"};
-  for (const char* numeric : kNumeric) {
-    if (absl::StartsWith(type, numeric)) return Family::kNumeric;
+bool ReadsData(const BoundExpr& expr) {
+  if (expr.kind == BoundExprKind::kColumn || expr.kind == BoundExprKind::kAggregate ||
+      expr.kind == BoundExprKind::kOutputRef || expr.kind == BoundExprKind::kWindow ||
+      expr.kind == BoundExprKind::kSubquery) {
+    return true;
   }
-  if (type == "VARCHAR") return Family::kText;
-  if (type == "BOOLEAN") return Family::kBoolean;
-  if (absl::StartsWith(type, "DATE") || absl::StartsWith(type, "TIMESTAMP") ||
-      absl::StartsWith(type, "TIME")) {
-    return Family::kTemporal;
+  for (const auto& arg : expr.args) {
+    if (ReadsData(*arg)) return true;
   }
-  return Family::kUnknown;
-}
-
-// The type family of a value expression that cannot fail, or kUnknown.
-Family ValueFamily(const BoundExpr& expr) {
-  switch (expr.kind) {
-    case BoundExprKind::kColumn:
-      return ColumnFamily(expr.type);
-    case BoundExprKind::kConstant:
-      switch (expr.constant.kind) {
-        case sql::ConstantKind::kInteger:
-        case sql::ConstantKind::kFloat:
-          return Family::kNumeric;
-        case sql::ConstantKind::kString:
-          return Family::kText;
-        case sql::ConstantKind::kBoolean:
-          return Family::kBoolean;
-        case sql::ConstantKind::kNull:
-          return Family::kNull;
-      }
-      return Family::kUnknown;
-    case BoundExprKind::kAggregate:
-      // COUNT, SUM and AVG of plain columns (what the rules admit) are numbers.
-      return expr.name == "count" || expr.name == "sum" || expr.name == "avg" ? Family::kNumeric
-                                                                              : Family::kUnknown;
-    default:
-      return Family::kUnknown;
-  }
-}
-
-// Whether comparing `a` with `b` converts only constants (at bind time), never a column value.
-bool Comparable(const BoundExpr& a, const BoundExpr& b) {
-  Family left = ValueFamily(a);
-  Family right = ValueFamily(b);
-  if (left == Family::kUnknown || right == Family::kUnknown) return false;
-  if (left == Family::kNull || right == Family::kNull) return true;
-  // Two columns of one family may still differ in type (DATE and TIMESTAMP, HUGEINT and
-  // DECIMAL(38,10)): DuckDB then converts one of them row by row, which can fail on some values.
-  if (a.kind == BoundExprKind::kColumn && b.kind == BoundExprKind::kColumn) {
-    return sql::ComparisonCannotFail(a.type, b.type);
-  }
-  // A HUGEINT or wide DECIMAL column compared with a number may be converted to the constant's
-  // type (a DECIMAL too narrow for it).
-  if ((a.kind == BoundExprKind::kColumn && sql::IsWideNumericType(a.type) &&
-       right == Family::kNumeric) ||
-      (b.kind == BoundExprKind::kColumn && sql::IsWideNumericType(b.type) &&
-       left == Family::kNumeric)) {
-    return false;
-  }
-  if (left == right) return true;
-  // A text constant against a date or number column is converted once, as a constant.
-  bool left_constant = a.kind == BoundExprKind::kConstant;
-  bool right_constant = b.kind == BoundExprKind::kConstant;
-  if (right_constant && right == Family::kText && left != Family::kText) return true;
-  if (left_constant && left == Family::kText && right != Family::kText) return true;
   return false;
 }
 
-bool IsComparison(const std::string& op) {
-  static const std::set<std::string> kComparisons = {
-      "=", "<>", "!=", "<", ">", "<=", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
-  return kComparisons.contains(op);
+std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const Type& type, bool can_fail) {
+  auto cast = std::make_unique<BoundExpr>();
+  cast->kind = BoundExprKind::kCast;
+  cast->location = expr->location;
+  cast->cast_type = type;
+  cast->type = type;
+  if (can_fail) cast->name = "try_cast";
+  cast->args.push_back(std::move(expr));
+  return cast;
 }
 
-// Whether evaluating `expr` can raise an error that depends on the data.
-bool Safe(const BoundExpr& expr) {
-  switch (expr.kind) {
-    case BoundExprKind::kColumn:
-    case BoundExprKind::kConstant:
-      return true;
-    case BoundExprKind::kAggregate:
-      return ValueFamily(expr) != Family::kUnknown || expr.name == "count";
-    case BoundExprKind::kIsNull:
-      return Safe(*expr.args[0]);
-    case BoundExprKind::kUnaryOp:
-      return expr.name == "NOT" && Safe(*expr.args[0]);
-    case BoundExprKind::kBinaryOp:
-      if (expr.name == "AND" || expr.name == "OR") {
-        return Safe(*expr.args[0]) && Safe(*expr.args[1]);
-      }
-      if (IsComparison(expr.name)) return Comparable(*expr.args[0], *expr.args[1]);
-      if (expr.name == "LIKE" || expr.name == "ILIKE") {
-        return ValueFamily(*expr.args[0]) == Family::kText &&
-               ValueFamily(*expr.args[1]) == Family::kText;
-      }
-      return false;  // arithmetic can overflow
-    case BoundExprKind::kBetween:
-      return Comparable(*expr.args[0], *expr.args[1]) && Comparable(*expr.args[0], *expr.args[2]);
-    case BoundExprKind::kInList:
-      for (size_t i = 1; i < expr.args.size(); ++i) {
-        if (!Comparable(*expr.args[0], *expr.args[i])) return false;
-      }
-      return true;
+Type IntegerName(int bits) {
+  switch (bits) {
+    case 64:
+      return TypeKind::kBigint;
+    case 128:
+      return TypeKind::kHugeint;
     default:
-      return false;  // casts, CASE, scalar functions
+      return TypeKind::kDouble;
   }
 }
 
-std::unique_ptr<BoundExpr> Guard(std::unique_ptr<BoundExpr> expr) {
-  if (!expr || Safe(*expr)) return expr;
-  auto guarded = std::make_unique<BoundExpr>();
-  guarded->kind = BoundExprKind::kScalar;
-  guarded->name = "try";
-  guarded->location = expr->location;
-  guarded->args.push_back(std::move(expr));
-  return guarded;
+int Bits(const Type& type) {
+  switch (type.kind()) {
+    case TypeKind::kTinyint:
+    case TypeKind::kUtinyint:
+      return 8;
+    case TypeKind::kSmallint:
+    case TypeKind::kUsmallint:
+      return 16;
+    case TypeKind::kInteger:
+    case TypeKind::kUinteger:
+      return 32;
+    case TypeKind::kBigint:
+    case TypeKind::kUbigint:
+      return 64;
+    default:
+      return 128;
+  }
 }
 
-// Guards each conjunct of an AND chain on its own, so that safe conjuncts still push down.
-std::unique_ptr<BoundExpr> GuardConjuncts(std::unique_ptr<BoundExpr> expr) {
-  if (!expr) return expr;
-  if (expr->kind == BoundExprKind::kBinaryOp && expr->name == "AND") {
-    expr->args[0] = GuardConjuncts(std::move(expr->args[0]));
-    expr->args[1] = GuardConjuncts(std::move(expr->args[1]));
-    return expr;
+// Digits before the point of an exact numeric type (integers as DuckDB's DECIMAL(w,0)).
+int DecimalWidth(const Type& type) {
+  if (type.kind() == TypeKind::kDecimal) return type.width();
+  switch (Bits(type)) {
+    case 8:
+      return 3;
+    case 16:
+      return 5;
+    case 32:
+      return 10;
+    case 64:
+      return type.IsUnsigned() ? 20 : 19;
+    default:
+      return 38;
   }
-  return Guard(std::move(expr));
 }
 
-// SUM and AVG of HUGEINT and wide DECIMAL columns add in 128 bits and fail with an overflow when
-// a few large values meet — in a group that the threshold would have suppressed, or only when a
-// crafted row of the runner's joins one of another member's. Summed as DOUBLE they cannot fail.
-void SumWideColumnsAsDouble(BoundExpr& expr) {
-  if (expr.kind == BoundExprKind::kAggregate && (expr.name == "sum" || expr.name == "avg") &&
-      expr.args.size() == 1 && expr.args[0]->kind == BoundExprKind::kColumn &&
-      sql::IsWideNumericType(expr.args[0]->type)) {
-    auto cast = std::make_unique<BoundExpr>();
-    cast->kind = BoundExprKind::kCast;
-    cast->location = expr.args[0]->location;
-    cast->type_name = "DOUBLE";
-    cast->type = "DOUBLE";
-    cast->args.push_back(std::move(expr.args[0]));
-    expr.args[0] = std::move(cast);
-    return;
+class Guarder {
+ public:
+  std::vector<Unguardable> refusals;
+
+  void Guard(std::unique_ptr<BoundExpr>& expr, const char* clause) {
+    if (!expr) return;
+    clause_ = clause;
+    Visit(expr);
   }
-  for (auto& arg : expr.args) SumWideColumnsAsDouble(*arg);
-}
+
+  // A condition (WHERE, HAVING, an operand of AND/OR/NOT, a CASE WHEN) must be BOOLEAN.
+  void RequireBoolean(std::unique_ptr<BoundExpr>& expr) { ConvertTo(expr, TypeKind::kBoolean); }
+
+ private:
+  void Refuse(const BoundExpr& expr, std::string what) {
+    refusals.push_back(Unguardable{
+        absl::StrCat(what,
+                     " can fail on some values, and Parley has no form of it that cannot; "
+                     "rows a threshold suppresses could make the query fail"),
+        clause_, expr.location});
+  }
+
+  // Makes the conversion of `expr` to `type` explicit: CAST when it cannot fail, TRY_CAST when
+  // it can. Values that read no column are converted by the engine once, as constants.
+  void ConvertTo(std::unique_ptr<BoundExpr>& expr, const Type& to) {
+    if (to.is_unknown() || !ReadsData(*expr)) return;
+    const Type& from = expr->type;
+    if (from.kind() == TypeKind::kNull || from == to) return;
+    bool can_fail = sql::CastCanFail(from, to);
+    expr = Cast(std::move(expr), to, can_fail);
+  }
+
+  // Operands that the engine converts to one type (comparisons, IN, BETWEEN, CASE branches,
+  // COALESCE): each is converted explicitly to the common type.
+  void Unify(std::vector<std::unique_ptr<BoundExpr>*> operands, const BoundExpr& node) {
+    Type common = TypeKind::kNull;
+    for (auto* operand : operands) {
+      common = sql::CommonType(common, (*operand)->type);
+      if (common.is_unknown()) break;
+    }
+    if (common.is_unknown()) {
+      // DuckDB would pick a conversion Parley cannot judge: refuse rather than guess.
+      bool reads = false;
+      for (auto* operand : operands) reads |= ReadsData(**operand);
+      if (reads) {
+        refusals.push_back(Unguardable{
+            "values of types that Parley cannot compare without a conversion that may fail are "
+            "combined here; CAST one side explicitly",
+            clause_, node.location});
+      }
+      return;
+    }
+    for (auto* operand : operands) ConvertTo(*operand, common);
+  }
+
+  static std::unique_ptr<BoundExpr> Constant(sql::ConstantKind kind, std::string text, Type type) {
+    auto constant = std::make_unique<BoundExpr>();
+    constant->kind = BoundExprKind::kConstant;
+    constant->constant = sql::Constant{kind, std::move(text)};
+    constant->type = std::move(type);
+    return constant;
+  }
+
+  static std::unique_ptr<BoundExpr> Binary(std::string op, std::unique_ptr<BoundExpr> left,
+                                           std::unique_ptr<BoundExpr> right) {
+    auto node = std::make_unique<BoundExpr>();
+    node->kind = BoundExprKind::kBinaryOp;
+    node->name = std::move(op);
+    node->location = left->location;
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(right));
+    sql::DeriveType(*node);
+    return node;
+  }
+
+  // CASE WHEN <condition> THEN <expr> END: the operation is evaluated only for the values it is
+  // defined for (DuckDB evaluates THEN only for the rows whose WHEN holds), NULL elsewhere.
+  static void OnlyWhen(std::unique_ptr<BoundExpr>& expr, std::unique_ptr<BoundExpr> condition) {
+    auto guarded = std::make_unique<BoundExpr>();
+    guarded->kind = BoundExprKind::kCase;
+    guarded->location = expr->location;
+    guarded->type = expr->type;
+    guarded->args.push_back(std::move(condition));
+    guarded->args.push_back(std::move(expr));
+    expr = std::move(guarded);
+  }
+
+  // DATE ± integer fails when the result leaves DATE's range: it is computed only when the day
+  // number (DATE - DATE is a BIGINT and cannot fail) plus the offset stays in that range.
+  void DateArithmetic(std::unique_ptr<BoundExpr>& expr) {
+    BoundExpr& node = *expr;
+    int date_index = node.args[0]->type.kind() == TypeKind::kDate ? 0 : 1;
+    const std::string& op = node.name;
+    Type offset_type = node.args[1 - date_index]->type;
+    if (!offset_type.IsInteger() || Bits(offset_type) > 32 || (op == "-" && date_index == 1)) {
+      Refuse(node, absl::StrCat("date arithmetic (", op, ")"));
+      return;
+    }
+    sql::DeriveType(node);
+    auto days = Binary("-", node.args[date_index]->Clone(),
+                       Constant(sql::ConstantKind::kString, "1970-01-01", TypeKind::kDate));
+    auto offset = node.args[1 - date_index]->Clone();
+    if (ReadsData(*offset)) {
+      offset = Cast(std::move(offset), TypeKind::kBigint, false);
+    } else {
+      offset->type = TypeKind::kBigint;
+    }
+    auto result_day = Binary(op, std::move(days), std::move(offset));
+    auto in_range = std::make_unique<BoundExpr>();
+    in_range->kind = BoundExprKind::kBetween;
+    in_range->location = node.location;
+    in_range->args.push_back(std::move(result_day));
+    in_range->args.push_back(
+        Constant(sql::ConstantKind::kInteger, "-2147483646", TypeKind::kBigint));
+    in_range->args.push_back(
+        Constant(sql::ConstantKind::kInteger, "2147483646", TypeKind::kBigint));
+    in_range->type = TypeKind::kBoolean;
+    OnlyWhen(expr, std::move(in_range));
+  }
+
+  // The integer type wide enough for any result of `op` on integers of these types.
+  static Type WideInteger(const std::string& op, const Type& left, const Type& right) {
+    int bits = std::max(Bits(left), Bits(right));
+    if (bits <= 32) return IntegerName(64);
+    if (bits <= 64) {
+      bool unsigned_64 =
+          (Bits(left) == 64 && left.IsUnsigned()) || (Bits(right) == 64 && right.IsUnsigned());
+      if (op == "*" && unsigned_64) return TypeKind::kDouble;
+      return IntegerName(128);
+    }
+    return TypeKind::kDouble;
+  }
+
+  void Arithmetic(std::unique_ptr<BoundExpr>& expr) {
+    BoundExpr& node = *expr;
+    const std::string& op = node.name;
+    // Text meeting a number is converted to that number's type.
+    for (int i = 0; i < 2; ++i) {
+      Type self = node.args[i]->type;
+      Type other = node.args[1 - i]->type;
+      if (self.kind() == TypeKind::kVarchar && other.IsNumeric()) ConvertTo(node.args[i], other);
+    }
+    Type left = node.args[0]->type;
+    Type right = node.args[1]->type;
+    if (left.IsTemporal() || right.IsTemporal()) {
+      if (left.kind() == TypeKind::kDate && right.kind() == TypeKind::kDate && op == "-") {
+        sql::DeriveType(node);  // a number of days: cannot fail
+        return;
+      }
+      if ((left.kind() == TypeKind::kDate || right.kind() == TypeKind::kDate) &&
+          (op == "+" || op == "-")) {
+        DateArithmetic(expr);
+        return;
+      }
+      // TIMESTAMP ± INTERVAL and the like: no bound Parley can state in the query.
+      Refuse(node, absl::StrCat("arithmetic on dates, timestamps or intervals (", op, ")"));
+      return;
+    }
+    if (!left.IsNumeric() || !right.IsNumeric()) {
+      Unify({&node.args[0], &node.args[1]}, node);
+      sql::DeriveType(node);
+      return;
+    }
+    if (op == "/" || left.IsFloating() || right.IsFloating()) {
+      sql::DeriveType(node);
+      return;  // division yields DOUBLE; floating arithmetic yields inf or nan, never an error
+    }
+    Type wide;
+    if (left.IsInteger() && right.IsInteger()) {
+      wide = WideInteger(op, left, right);
+    } else {
+      // Decimals: the engine caps results at 18 digits (both inputs of at most 18) or 38 and
+      // checks for overflow; give it room for the exact result, or compute in DOUBLE.
+      int lw = DecimalWidth(left), rw = DecimalWidth(right);
+      if (op == "*") {
+        if (lw + rw > 38) {
+          wide = TypeKind::kDouble;
+        } else if (lw <= 18 && rw <= 18 && lw + rw > 18) {
+          // One input of 19 digits moves the product to 128 bits, exact up to 38 digits.
+          Type& widened = lw >= rw ? left : right;
+          int index = lw >= rw ? 0 : 1;
+          ConvertTo(node.args[index], Type::Decimal(19, widened.scale()));
+        }
+      } else if (op == "+" || op == "-") {
+        int scale = std::max(left.scale(), right.scale());
+        int digits = std::max(lw - left.scale(), rw - right.scale());
+        int exact = digits + scale + 1;
+        if (exact > 38) {
+          wide = TypeKind::kDouble;
+        } else if (exact == 19) {
+          // Both of at most 18 digits: the engine would keep 18 and check for overflow.
+          ConvertTo(node.args[0],
+                    Type::Decimal(std::max(19, lw - left.scale() + left.scale()), left.scale()));
+          if (node.args[0]->type.width() < 19) {
+            ConvertTo(node.args[1], Type::Decimal(19, right.scale()));
+          }
+        }
+      }
+    }
+    if (!wide.is_unknown()) {
+      ConvertTo(node.args[0], wide);
+      ConvertTo(node.args[1], wide);
+      for (auto& arg : node.args) {
+        if (!ReadsData(*arg) && arg->kind == BoundExprKind::kConstant) {
+          if (wide.kind() == TypeKind::kDouble) {
+            arg = Cast(std::move(arg), wide, false);
+          } else {
+            arg->type = wide;
+          }
+        }
+      }
+    }
+    sql::DeriveType(node);
+  }
+
+  void Negate(std::unique_ptr<BoundExpr>& expr) {
+    BoundExpr& node = *expr;
+    Type type = node.args[0]->type;
+    if (type.IsInteger()) {
+      // -(-2147483648) does not fit an INTEGER; unsigned values have no negative at all.
+      Type wide = Bits(type) < 64    ? TypeKind::kBigint
+                  : Bits(type) == 64 ? TypeKind::kHugeint
+                                     : TypeKind::kDouble;
+      ConvertTo(node.args[0], wide);
+    } else if (type.IsTemporal()) {
+      Refuse(node, "the negation of a date or interval");
+      return;
+    }
+    sql::DeriveType(node);
+  }
+
+  void Function(std::unique_ptr<BoundExpr>& expr) {
+    BoundExpr& node = *expr;
+    const std::string& name = node.name;
+    if (name == "try") return;
+    // These return a value (inf and nan included) for every argument of the types they accept.
+    static const std::set<std::string> kCannotFail = {
+        "round", "ceil",    "ceiling",   "floor",   "trunc",      "sign",   "upper",  "lower",
+        "trim",  "ltrim",   "rtrim",     "length",  "substring",  "substr", "concat", "left",
+        "right", "replace", "date_part", "extract", "date_trunc", "power",  "pow",    "exp"};
+    if (name == "abs" && !node.args.empty()) {
+      Type type = node.args[0]->type;
+      if (type.IsInteger() && !type.IsUnsigned()) {
+        ConvertTo(node.args[0], Bits(type) < 64    ? TypeKind::kBigint
+                                : Bits(type) == 64 ? TypeKind::kHugeint
+                                                   : TypeKind::kDouble);
+      }
+      sql::DeriveType(node);
+      return;
+    }
+    if (name == "mod" && node.args.size() == 2) {
+      Type left = node.args[0]->type;
+      Type right = node.args[1]->type;
+      if (left.IsInteger() && right.IsInteger()) {
+        Type wide = WideInteger("%", left, right);
+        ConvertTo(node.args[0], wide);
+        ConvertTo(node.args[1], wide);
+      }
+      sql::DeriveType(node);
+      return;
+    }
+    if (name == "coalesce" || name == "greatest" || name == "least" || name == "nullif") {
+      std::vector<std::unique_ptr<BoundExpr>*> operands;
+      for (auto& arg : node.args) operands.push_back(&arg);
+      Unify(operands, node);
+      sql::DeriveType(node);
+      return;
+    }
+    sql::DeriveType(node);
+    // The part name of DATE_TRUNC and DATE_PART is checked by the engine for every value it is
+    // given: from a column, an unknown name fails on some rows only.
+    if ((name == "date_trunc" || name == "date_part" || name == "extract") && !node.args.empty() &&
+        ReadsData(*node.args[0])) {
+      Refuse(node, absl::StrCat("the function ", absl::AsciiStrToUpper(name),
+                                "() with a part name read from the data"));
+      return;
+    }
+    if (kCannotFail.contains(name)) return;
+    // Logarithms and square roots raise an error outside their domain: they are computed only
+    // inside it.
+    bool logarithm = name == "ln" || name == "log" || name == "log10" || name == "log2";
+    if ((logarithm || name == "sqrt") && !node.args.empty() && node.args.size() <= 2) {
+      std::unique_ptr<BoundExpr> condition;
+      for (const auto& arg : node.args) {
+        auto positive = Binary(name == "sqrt" ? ">=" : ">", arg->Clone(),
+                               Constant(sql::ConstantKind::kInteger, "0", TypeKind::kInteger));
+        condition = condition ? Binary("AND", std::move(condition), std::move(positive))
+                              : std::move(positive);
+      }
+      OnlyWhen(expr, std::move(condition));
+      return;
+    }
+    Refuse(node, absl::StrCat("the function ", absl::AsciiStrToUpper(name), "()"));
+  }
+
+  void Visit(std::unique_ptr<BoundExpr>& expr) {
+    if (!ReadsData(*expr)) return;  // constants: folded by the engine, whatever the data
+    BoundExpr& node = *expr;
+    if (node.kind == BoundExprKind::kAggregate) {
+      // SUM and AVG of HUGEINT and wide DECIMAL columns add in 128 bits and fail when a few
+      // large values meet; as DOUBLE they cannot fail. Counting never fails.
+      if ((node.name == "sum" || node.name == "avg") && node.args.size() == 1) {
+        Type type = node.args[0]->type;
+        if (type.kind() == TypeKind::kHugeint || type.kind() == TypeKind::kUhugeint ||
+            (type.kind() == TypeKind::kDecimal && type.width() > 18)) {
+          node.args[0] = Cast(std::move(node.args[0]), TypeKind::kDouble, false);
+        }
+      }
+      for (auto& arg : node.args) Visit(arg);
+      sql::DeriveType(node);
+      return;
+    }
+    for (auto& arg : node.args) Visit(arg);
+    switch (node.kind) {
+      case BoundExprKind::kUnaryOp:
+        if (node.name == "NOT") {
+          RequireBoolean(node.args[0]);
+        } else if (node.name == "-") {
+          Negate(expr);
+          return;
+        }
+        break;
+      case BoundExprKind::kBinaryOp:
+        if (node.name == "AND" || node.name == "OR") {
+          RequireBoolean(node.args[0]);
+          RequireBoolean(node.args[1]);
+        } else if (sql::IsComparisonOperator(node.name)) {
+          Unify({&node.args[0], &node.args[1]}, node);
+        } else if (node.name == "LIKE" || node.name == "ILIKE") {
+          ConvertTo(node.args[0], TypeKind::kVarchar);
+          ConvertTo(node.args[1], TypeKind::kVarchar);
+        } else if (node.name == "+" || node.name == "-" || node.name == "*" || node.name == "/" ||
+                   node.name == "%") {
+          Arithmetic(expr);
+          return;
+        }
+        break;
+      case BoundExprKind::kBetween:
+      case BoundExprKind::kInList: {
+        std::vector<std::unique_ptr<BoundExpr>*> operands;
+        for (auto& arg : node.args) operands.push_back(&arg);
+        Unify(operands, node);
+        break;
+      }
+      case BoundExprKind::kCase: {
+        size_t i = node.case_has_operand ? 1 : 0;
+        size_t end = node.args.size() - (node.case_has_else ? 1 : 0);
+        std::vector<std::unique_ptr<BoundExpr>*> operand_and_whens, results;
+        if (node.case_has_operand) operand_and_whens.push_back(&node.args[0]);
+        for (; i + 1 < end; i += 2) {
+          if (node.case_has_operand) {
+            operand_and_whens.push_back(&node.args[i]);
+          } else {
+            RequireBoolean(node.args[i]);
+          }
+          results.push_back(&node.args[i + 1]);
+        }
+        if (node.case_has_else) results.push_back(&node.args.back());
+        if (node.case_has_operand) Unify(operand_and_whens, node);
+        Unify(results, node);
+        break;
+      }
+      case BoundExprKind::kCast: {
+        if (sql::CastCanFail(node.args[0]->type, node.cast_type)) node.name = "try_cast";
+        break;
+      }
+      case BoundExprKind::kScalar:
+        Function(expr);
+        return;
+      default:
+        break;
+    }
+    sql::DeriveType(node);
+  }
+
+  const char* clause_ = "";
+};
 
 }  // namespace
 
-void GuardRowErrors(sql::BoundQuery& query) {
-  for (sql::BoundSelectItem& item : query.select) SumWideColumnsAsDouble(*item.expr);
-  if (query.having) SumWideColumnsAsDouble(*query.having);
-  for (sql::BoundOrderItem& order : query.order_by) SumWideColumnsAsDouble(*order.expr);
-  for (sql::BoundSelectItem& item : query.select) item.expr = Guard(std::move(item.expr));
-  query.where = GuardConjuncts(std::move(query.where));
-  for (auto& group : query.group_by) group = Guard(std::move(group));
-  query.having = GuardConjuncts(std::move(query.having));
-  for (sql::BoundOrderItem& order : query.order_by) order.expr = Guard(std::move(order.expr));
+std::vector<Unguardable> GuardRowErrors(sql::BoundQuery& query) {
+  Guarder guarder;
+  for (sql::BoundSelectItem& item : query.select) guarder.Guard(item.expr, sql::kClauseSelect);
+  if (query.where) {
+    guarder.Guard(query.where, sql::kClauseWhere);
+    guarder.RequireBoolean(query.where);
+  }
+  for (auto& group : query.group_by) guarder.Guard(group, sql::kClauseGroupBy);
+  if (query.having) {
+    guarder.Guard(query.having, sql::kClauseHaving);
+    guarder.RequireBoolean(query.having);
+  }
+  for (sql::BoundOrderItem& order : query.order_by) {
+    guarder.Guard(order.expr, sql::kClauseOrderBy);
+  }
+  return guarder.refusals;
 }
 
 }  // namespace parley::rewrite

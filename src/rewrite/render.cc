@@ -3,6 +3,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "sql/duckdb_types.h"
+#include "sql/types.h"
 
 namespace parley::rewrite {
 namespace {
@@ -151,6 +153,29 @@ class Renderer {
     return "NULL";
   }
 
+  // A literal converted when the query was bound (a text compared with a DATE, a number with a
+  // DECIMAL column) is rendered with its type, so that the engine converts the constant once and
+  // never the column's values to the literal's type. Integer literals adapt to the integer type
+  // they meet in DuckDB, so they stay plain.
+  std::string TypedConstant(const BoundExpr& expr) {
+    std::string text = Constant(expr.constant);
+    const sql::Type& type = expr.type;
+    switch (expr.constant.kind) {
+      case sql::ConstantKind::kString:
+        if (type.kind() == sql::TypeKind::kVarchar || type.is_unknown()) return text;
+        break;
+      case sql::ConstantKind::kInteger:
+      case sql::ConstantKind::kFloat:
+        if (type.kind() != sql::TypeKind::kDecimal || type == sql::LiteralType(expr.constant)) {
+          return text;
+        }
+        break;
+      default:
+        return text;
+    }
+    return absl::StrCat("CAST(", text, " AS ", sql::DuckDbTypeName(type), ")");
+  }
+
   std::string Args(const BoundExpr& expr, size_t from = 0) {
     std::vector<std::string> args;
     for (size_t i = from; i < expr.args.size(); ++i) args.push_back(Expr(*expr.args[i]));
@@ -165,7 +190,7 @@ class Renderer {
                             Identifier(expr.column));
       }
       case BoundExprKind::kConstant:
-        return Constant(expr.constant);
+        return TypedConstant(expr);
       case BoundExprKind::kScalar:
         return absl::StrCat(FunctionName(expr.name), "(", Args(expr), ")");
       case BoundExprKind::kAggregate:
@@ -212,7 +237,8 @@ class Renderer {
         return out + " END";
       }
       case BoundExprKind::kCast:
-        return absl::StrCat("CAST(", Expr(*expr.args[0]), " AS ", expr.type_name, ")");
+        return absl::StrCat(expr.name == "try_cast" ? "TRY_CAST(" : "CAST(", Expr(*expr.args[0]),
+                            " AS ", sql::DuckDbTypeName(expr.cast_type), ")");
       case BoundExprKind::kSubquery: {
         std::string body = Query(*expr.subquery);
         if (expr.what == "EXISTS") return absl::StrCat("EXISTS (", body, ")");

@@ -10,7 +10,8 @@ namespace {
 using sql::BoundExpr;
 using sql::BoundExprKind;
 
-const sql::TableSchema kTable{"we\"ird", "owner", {{"a", "INTEGER"}, {"b\"c", "VARCHAR"}}};
+const sql::TableSchema kTable{
+    "we\"ird", "owner", {{"a", sql::TypeKind::kInteger}, {"b\"c", sql::TypeKind::kVarchar}}};
 
 std::unique_ptr<BoundExpr> Column(const std::string& name) {
   auto expr = std::make_unique<BoundExpr>();
@@ -89,25 +90,57 @@ TEST(RenderDuckDb, OrderByStatesNullPlacement) {
             "\"t0\".\"a\" ASC NULLS FIRST, \"t0\".\"a\" DESC NULLS LAST");
 }
 
-TEST(RenderThresholds, TakesTheLargestMinimumPerTableOccurrenceAndColumn) {
-  sql::BoundQuery query = Query();
-  ApplyThresholds(query,
-                  {{0, "we\"ird", "a", 10}, {0, "we\"ird", "a", 50}, {0, "we\"ird", "a", 20}});
-  EXPECT_EQ(RenderDuckDb(query),
-            "SELECT count(\"t0\".\"a\") AS \"n\" FROM \"we\"\"ird\" AS \"t0\" "
-            "HAVING (count(DISTINCT \"t0\".\"a\") >= 50)");
+sql::BoundQuery Thresholded(sql::BoundQuery query,
+                            const std::vector<policy::Threshold>& thresholds) {
+  sql::BoundQuery inner = BuildThresholdedAggregate(query, thresholds);
+  AttachAggregate(query, std::move(inner));
+  return query;
 }
 
-TEST(RenderThresholds, KeepsTheQueryHavingAndAddsEachColumn) {
+TEST(RenderThresholds, TakesTheLargestMinimumPerTableOccurrenceAndColumn) {
+  sql::BoundQuery query = Thresholded(
+      Query(), {{0, "we\"ird", "a", 10}, {0, "we\"ird", "a", 50}, {0, "we\"ird", "a", 20}});
+  EXPECT_EQ(
+      RenderDuckDb(query),
+      "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
+      "\"we\"\"ird\" AS \"t0\" HAVING (count(DISTINCT \"t0\".\"a\") >= 50) OFFSET 0) AS \"t1\"");
+}
+
+TEST(RenderThresholds, TheUserHavingRunsOutsideTheThresholdedBlock) {
   sql::BoundQuery query = Query();
   query.having =
       Op(BoundExprKind::kBinaryOp, ">", Op(BoundExprKind::kAggregate, "count", Column("a")),
          Constant(sql::ConstantKind::kInteger, "0"));
-  ApplyThresholds(query, {{0, "we\"ird", "b\"c", 3}, {0, "we\"ird", "a", 2}});
-  EXPECT_EQ(RenderDuckDb(query),
-            "SELECT count(\"t0\".\"a\") AS \"n\" FROM \"we\"\"ird\" AS \"t0\" HAVING "
-            "(((count(\"t0\".\"a\") > 0) AND (count(DISTINCT \"t0\".\"a\") >= 2)) AND "
-            "(count(DISTINCT \"t0\".\"b\"\"c\") >= 3))");
+  query = Thresholded(std::move(query), {{0, "we\"ird", "b\"c", 3}, {0, "we\"ird", "a", 2}});
+  // count(a) is computed once, in the inner block, and the user's HAVING only sees groups that
+  // passed both thresholds.
+  EXPECT_EQ(
+      RenderDuckDb(query),
+      "SELECT \"t1\".\"a0\" AS \"n\" FROM (SELECT count(\"t0\".\"a\") AS \"a0\" FROM "
+      "\"we\"\"ird\" AS \"t0\" HAVING ((count(DISTINCT \"t0\".\"a\") >= 2) AND "
+      "(count(DISTINCT \"t0\".\"b\"\"c\") >= 3)) OFFSET 0) AS \"t1\" WHERE (\"t1\".\"a0\" > 0)");
+}
+
+// Types reach the SQL only through the DuckDB mapping: casts and typed constants are spelled
+// as DuckDB spells them, and a type Parley knows only by its DuckDB name (a list) is rendered
+// with exactly that name.
+TEST(RenderDuckDb, TypesAreSpelledByTheDuckDbMapping) {
+  auto cast = Op(BoundExprKind::kCast, "", Column("a"));
+  cast->cast_type = sql::Type::Decimal(10, 2);
+  auto day = Constant(sql::ConstantKind::kString, "2024-01-31");
+  day->type = sql::TypeKind::kDate;
+  auto list = Constant(sql::ConstantKind::kString, "[1, 2]");
+  list->type = sql::Type::Other("INTEGER[]");
+  auto stamp = Constant(sql::ConstantKind::kString, "2024-01-31 10:00:00+00");
+  stamp->type = sql::TypeKind::kTimestampTz;
+  auto both = Op(BoundExprKind::kBinaryOp, "AND",
+                 Op(BoundExprKind::kBinaryOp, "=", std::move(cast), std::move(day)),
+                 Op(BoundExprKind::kBinaryOp, "=", std::move(list), std::move(stamp)));
+  EXPECT_EQ(RenderDuckDb(Query(std::move(both))),
+            "SELECT count(\"t0\".\"a\") AS \"n\" FROM \"we\"\"ird\" AS \"t0\" WHERE "
+            "((CAST(\"t0\".\"a\" AS DECIMAL(10,2)) = CAST('2024-01-31' AS DATE)) AND "
+            "(CAST('[1, 2]' AS INTEGER[]) = "
+            "CAST('2024-01-31 10:00:00+00' AS TIMESTAMP WITH TIME ZONE)))");
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ std::optional<sql::ParameterValue> TypedValue(ParameterType type, const std::str
     case ParameterType::kNumber:
       if (!ValidNumber(text)) return std::nullopt;
       value.constant = sql::Constant{sql::ConstantKind::kFloat, text};
-      value.duckdb_type = "DOUBLE";
+      value.cast_type = sql::TypeKind::kDouble;
       return value;
     case ParameterType::kText:
       value.constant = sql::Constant{sql::ConstantKind::kString, text};
@@ -103,7 +103,7 @@ std::optional<sql::ParameterValue> TypedValue(ParameterType type, const std::str
     case ParameterType::kDate:
       if (!ValidDate(text)) return std::nullopt;
       value.constant = sql::Constant{sql::ConstantKind::kString, text};
-      value.duckdb_type = "DATE";
+      value.cast_type = sql::TypeKind::kDate;
       return value;
     case ParameterType::kBoolean:
       if (text != "true" && text != "false") return std::nullopt;

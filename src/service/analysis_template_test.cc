@@ -91,8 +91,8 @@ TEST(ParameterValues, TypesEachValueAndNeverEchoesIt) {
                                 {{"n", "-12"}, {"d", "2024-02-29"}, {"b", "true"}, {"s", "it's"}});
   ASSERT_TRUE(values.ok()) << values.status();
   EXPECT_EQ((*values)[0].constant.text, "-12");
-  EXPECT_EQ((*values)[1].duckdb_type, "DOUBLE");
-  EXPECT_EQ((*values)[2].duckdb_type, "DATE");
+  EXPECT_EQ((*values)[1].cast_type, sql::Type(sql::TypeKind::kDouble));
+  EXPECT_EQ((*values)[2].cast_type, sql::Type(sql::TypeKind::kDate));
   EXPECT_EQ((*values)[4].constant.kind, sql::ConstantKind::kString);
 
   auto injected = ParameterValues(
@@ -114,7 +114,8 @@ class OneTable : public sql::SchemaProvider {
   }
 
  private:
-  sql::TableSchema table_{"t", "owner", {{"region", "VARCHAR"}, {"k", "BIGINT"}}};
+  sql::TableSchema table_{
+      "t", "owner", {{"region", sql::TypeKind::kVarchar}, {"k", sql::TypeKind::kBigint}}};
 };
 
 TEST(ParameterValues, ATextValueIsAConstantNotSql) {

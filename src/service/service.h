@@ -29,6 +29,7 @@
 
 #include "base/status.h"
 #include "catalog/store.h"
+#include "connectors/connector.h"
 #include "exec/engine.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
@@ -42,6 +43,13 @@ struct Options {
   // Called each time an engine session is opened (sessions are reused between queries): for
   // observing that reuse, in tests and metrics.
   std::function<void()> on_session_opened;
+  // Called after a query has run and before its outcome is recorded and released: tests change
+  // the policy here to exercise the check at delivery (a query whose policy changed while it ran
+  // fails and releases nothing).
+  std::function<void()> before_delivery;
+  // The connectors tables may read, by kind of source; null means connectors::Registry::BuiltIn().
+  // Must outlive the service.
+  const connectors::Registry* connectors = nullptr;
 };
 
 struct NewCollaboration {
@@ -55,8 +63,12 @@ struct NewCollaboration {
 struct NewTable {
   std::string collaboration;
   std::string name;
-  std::string location;              // a path or a glob
+  std::string location;  // a path or a glob (the files source's shorthand)
   std::vector<std::string> columns;  // the allowed columns; empty means every column
+  // The kind of source and its connector's description (JSON text). An empty description means
+  // the files source {"path": location}.
+  std::string source_kind = "files";
+  std::string source_json;
 };
 
 // What a member sees of a table: metadata, never rows.
@@ -76,14 +88,42 @@ struct Explanation {
   int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
 };
 
+// What a run tells the member who ran it. A runner who is not among the receivers learns that
+// the query was accepted and finished, and nothing of how: no row count, no run time, and — for
+// a query under a custom rule or a template, whose errors may depend on data no threshold
+// protects — no error either: a run that failed returns the same outcome as one that succeeded.
+// (Aggregation and list queries fail only with a message that does not depend on the data, so
+// their runners still see it.) What remains observable is the wall-clock time of the call.
 struct QueryOutcome {
   int64_t query_id = 0;
   Explanation explanation;
   std::vector<std::string> receivers;
   std::optional<exec::ResultTable> result;  // present when the actor is a receiver
-  int64_t row_count = 0;
-  int64_t run_micros = 0;  // engine time, including opening the locked session
+  std::optional<int64_t> row_count;         // present when the actor is a receiver
+  int64_t run_micros = 0;  // engine time, including opening the locked session; 0 unless the
+                           // actor is a receiver
 };
+
+// A query as one member sees it in a listing (`query list`, `query log`). Row counts and errors
+// are shown only to the query's receivers; to any other member (its runner, a table owner) a
+// run that succeeded, failed or was cancelled is just "finished": whether a run worked can
+// depend on rows the member may not see.
+struct QueryView {
+  int64_t id = 0;
+  int64_t created_at = 0;
+  std::string runner;
+  std::string sql;
+  std::string template_id;  // empty for a free-form query
+  std::vector<std::string> receivers;
+  std::vector<std::string> tables;
+  // "rejected", "running", "killed" for everyone; "succeeded", "failed", "cancelled" for the
+  // receivers and kFinishedStatus for the others.
+  std::string status;
+  std::string verdict_json;          // the violations of a rejected query
+  std::optional<int64_t> row_count;  // a succeeded query, for its receivers
+  std::optional<std::string> error;  // a failed or cancelled query, for its receivers
+};
+inline constexpr char kFinishedStatus[] = "finished";
 
 struct NewTemplate {
   std::string collaboration;
@@ -169,15 +209,18 @@ class Service {
                                       const std::string& sql,
                                       std::vector<std::string> receivers = {});
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
-  // outcome whose verdict lists the violations, and nothing runs.
+  // outcome whose verdict lists the violations, and nothing runs. The result (or error) is
+  // released only if the collaboration's policy is still the one the query was checked against;
+  // otherwise the query is recorded as failed ("policy changed during the run") and the call
+  // returns Aborted.
   absl::StatusOr<QueryOutcome> Run(const std::string& actor, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // A stored result, for one of its receivers.
   absl::StatusOr<exec::ResultTable> Result(const std::string& actor,
                                            const std::string& collaboration, int64_t query_id);
-  // The actor's own queries.
-  absl::StatusOr<std::vector<catalog::QueryRecord>> ListQueries(const std::string& actor,
-                                                                const std::string& collaboration);
+  // The queries the actor ran or receives, as the actor may see them (see QueryView).
+  absl::StatusOr<std::vector<QueryView>> ListQueries(const std::string& actor,
+                                                     const std::string& collaboration);
 
   // Analysis templates. Any active member may author one; it is checked to parse and bind (with
   // placeholder values) and stored under its id. Ids may be abbreviated to a unique prefix.
@@ -202,16 +245,31 @@ class Service {
                                            std::vector<std::string> receivers);
 
   // Query logs: when the collaboration logs queries, a table owner lists every query that
-  // touched one of its tables (text, runner, verdict, time). FailedPrecondition otherwise.
-  absl::StatusOr<std::vector<catalog::QueryRecord>> QueryLog(const std::string& actor,
-                                                             const std::string& collaboration);
+  // touched one of its tables — rejected (including queries that did not parse or bind),
+  // running, finished or killed — with text, runner, verdict and time, as the owner may see it
+  // (see QueryView). FailedPrecondition otherwise.
+  absl::StatusOr<std::vector<QueryView>> QueryLog(const std::string& actor,
+                                                  const std::string& collaboration);
 
   // The consolidated policy for the actor.
   absl::StatusOr<PolicyView> Policy(const std::string& actor, const std::string& collaboration);
 
+  // The collaboration's audit entries. Entries written by this version never carry a row count,
+  // an error or how a run ended. Entries of older catalogs ("query.succeeded" with a row count,
+  // "query.failed") are shown to members who do not receive that query as "query.finished"
+  // without the count; those entries then no longer hash as listed (VerifyAudit checks the
+  // stored chain).
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const std::string& actor,
                                                              const std::string& collaboration);
+  // Every chain of the catalog: for the operator of the home, who acts as no member.
   absl::StatusOr<catalog::AuditVerification> VerifyAudit();
+  // One collaboration's chain, for any of its active members. With `expected_head` (a hash an
+  // earlier verification printed), the chain must still contain it: as its head, or followed by
+  // newer entries (reported in expected_head_seq and entries_after_expected_head); otherwise
+  // the verification fails, since the log was truncated or rewritten since it was printed.
+  absl::StatusOr<catalog::AuditVerification> VerifyAudit(const std::string& actor,
+                                                         const std::string& collaboration,
+                                                         const std::string& expected_head = "");
 
  private:
   struct Impl;

@@ -4,9 +4,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "sql/parser.h"
+#include "sql/types.h"
 
 namespace parley::sql {
 namespace {
@@ -37,7 +40,7 @@ std::string TableLabel(const BoundTable& table) {
 std::vector<ColumnInfo> OutputColumns(const BoundQuery& query) {
   std::vector<ColumnInfo> columns;
   for (const BoundSelectItem& item : query.select) {
-    columns.push_back({item.output_name, item.expr ? item.expr->type : ""});
+    columns.push_back({item.output_name, item.expr ? item.expr->type : Type()});
   }
   return columns;
 }
@@ -71,6 +74,13 @@ class Binder {
     std::string position = DescribePosition(source_, location);
     if (!position.empty()) absl::StrAppend(&message, " (", position, ")");
     return absl::InvalidArgumentError(message);
+  }
+
+  absl::Status Condition(BoundExpr& condition) const {
+    if (std::optional<TypeError> error = TypeCondition(condition)) {
+      return Error(error->message, error->location);
+    }
+    return absl::OkStatus();
   }
 
   // Constructs are recorded for the top-level query only; a nested query is one construct.
@@ -228,6 +238,7 @@ class Binder {
     }
     if (statement.where) {
       PARLEY_ASSIGN_OR_RETURN(query.where, BindExpr(*statement.where, kClauseWhere));
+      PARLEY_RETURN_IF_ERROR(Condition(*query.where));
     }
     for (const auto& group : statement.group_by) {
       PARLEY_ASSIGN_OR_RETURN(auto bound, BindGroupOrOrder(*group, kClauseGroupBy, query));
@@ -235,6 +246,7 @@ class Binder {
     }
     if (statement.having) {
       PARLEY_ASSIGN_OR_RETURN(query.having, BindExpr(*statement.having, kClauseHaving));
+      PARLEY_RETURN_IF_ERROR(Condition(*query.having));
     }
     for (const OrderItem& order : statement.order_by) {
       BoundOrderItem bound;
@@ -338,7 +350,11 @@ class Binder {
           }
           table.schema = schema;
           table.alias = ref.alias.empty() ? schema->name : ref.alias;
-          table.columns = schema->columns;
+          // Parley's hidden columns (base/row_identity.h) are never a catalog column; should one
+          // ever reach a schema, it still stays unnamable.
+          for (const ColumnInfo& column : schema->columns) {
+            if (!IsReservedColumnName(column.name)) table.columns.push_back(column);
+          }
         }
         PARLEY_RETURN_IF_ERROR(AddTable(std::move(table), query, *from, ref.location));
         return from;
@@ -391,6 +407,7 @@ class Binder {
         }
         if (ref.on) {
           PARLEY_ASSIGN_OR_RETURN(from->on, BindExpr(*ref.on, kClauseJoinOn));
+          PARLEY_RETURN_IF_ERROR(Condition(*from->on));
         }
         return from;
       }
@@ -475,6 +492,7 @@ class Binder {
       PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
       bound->args.push_back(std::move(bound_arg));
     }
+    DeriveType(*bound);
     return bound;
   }
 
@@ -491,12 +509,14 @@ class Binder {
     constant->kind = BoundExprKind::kConstant;
     constant->location = expr.location;
     constant->constant = value.constant;
-    if (value.duckdb_type.empty()) return constant;
+    constant->type = LiteralType(constant->constant);
+    if (value.cast_type.is_unknown()) return constant;
     auto cast = std::make_unique<BoundExpr>();
     cast->kind = BoundExprKind::kCast;
     cast->location = expr.location;
-    cast->type_name = value.duckdb_type;
+    cast->cast_type = value.cast_type;
     cast->args.push_back(std::move(constant));
+    DeriveType(*cast);
     return cast;
   }
 
@@ -511,6 +531,7 @@ class Binder {
       case ExprKind::kConstant:
         bound->kind = BoundExprKind::kConstant;
         bound->constant = expr.constant;
+        bound->type = LiteralType(bound->constant);
         return bound;
       case ExprKind::kParameter:
         return BindParameter(expr);
@@ -581,8 +602,9 @@ class Binder {
         break;
       case ExprKind::kCast:
         bound->kind = BoundExprKind::kCast;
-        bound->type_name = DuckDbTypeFor(expr.type_name);
-        if (bound->type_name.empty()) {
+        if (std::optional<Type> target = CastTargetType(expr.type_name)) {
+          bound->cast_type = *target;
+        } else {
           return Error(absl::StrCat("casting to type '", expr.type_name, "' is not supported"),
                        expr.location);
         }
@@ -593,6 +615,12 @@ class Binder {
     for (const auto& arg : expr.args) {
       PARLEY_ASSIGN_OR_RETURN(auto bound_arg, BindExpr(*arg, clause));
       bound->args.push_back(std::move(bound_arg));
+    }
+    // Every bound expression has its result type, and literals are converted here, once, to
+    // the type they meet (types.h): a literal that does not convert is refused now, with its
+    // position, rather than failing (or not) on the data at run time.
+    if (std::optional<TypeError> error = TypeExpression(bound)) {
+      return Error(error->message, error->location);
     }
     return bound;
   }
@@ -736,25 +764,43 @@ bool IsAggregateFunction(std::string_view name) {
   return kAggregates.contains(name);
 }
 
-std::string DuckDbTypeFor(std::string_view pg_type_name) {
+std::optional<Type> CastTargetType(std::string_view pg_type_name) {
   std::string_view base = pg_type_name.substr(0, pg_type_name.find('('));
   std::string_view modifiers =
       base.size() < pg_type_name.size() ? pg_type_name.substr(base.size()) : "";
-  static const std::pair<std::string_view, std::string_view> kTypes[] = {
-      {"int2", "SMALLINT"},       {"int4", "INTEGER"},    {"int8", "BIGINT"},
-      {"integer", "INTEGER"},     {"bigint", "BIGINT"},   {"smallint", "SMALLINT"},
-      {"float4", "REAL"},         {"float8", "DOUBLE"},   {"double", "DOUBLE"},
-      {"real", "REAL"},           {"numeric", "DECIMAL"}, {"decimal", "DECIMAL"},
-      {"text", "VARCHAR"},        {"varchar", "VARCHAR"}, {"bpchar", "VARCHAR"},
-      {"bool", "BOOLEAN"},        {"boolean", "BOOLEAN"}, {"date", "DATE"},
-      {"timestamp", "TIMESTAMP"}, {"string", "VARCHAR"}};
-  for (const auto& [pg, duck] : kTypes) {
+  static const std::pair<std::string_view, TypeKind> kTypes[] = {
+      {"int2", TypeKind::kSmallint},       {"int4", TypeKind::kInteger},
+      {"int8", TypeKind::kBigint},         {"integer", TypeKind::kInteger},
+      {"bigint", TypeKind::kBigint},       {"smallint", TypeKind::kSmallint},
+      {"float4", TypeKind::kFloat},        {"float8", TypeKind::kDouble},
+      {"double", TypeKind::kDouble},       {"real", TypeKind::kFloat},
+      {"numeric", TypeKind::kDecimal},     {"decimal", TypeKind::kDecimal},
+      {"text", TypeKind::kVarchar},        {"varchar", TypeKind::kVarchar},
+      {"bpchar", TypeKind::kVarchar},      {"bool", TypeKind::kBoolean},
+      {"boolean", TypeKind::kBoolean},     {"date", TypeKind::kDate},
+      {"timestamp", TypeKind::kTimestamp}, {"string", TypeKind::kVarchar}};
+  for (const auto& [pg, kind] : kTypes) {
     if (base != pg) continue;
-    // Only DECIMAL keeps its precision and scale; VARCHAR(n) is VARCHAR in DuckDB.
-    if (duck == "DECIMAL") return std::string(duck) + std::string(modifiers);
-    return std::string(duck);
+    // Only DECIMAL keeps its precision and scale; VARCHAR(n) is VARCHAR.
+    if (kind != TypeKind::kDecimal) return Type(kind);
+    // NUMERIC without modifiers is the engine's default decimal, DECIMAL(18,3) in DuckDB (the
+    // type Parley has always computed with for it).
+    if (modifiers.empty()) return Type::Decimal(18, 3);
+    std::string_view inside = modifiers.substr(1, modifiers.size() - 2);
+    size_t comma = inside.find(',');
+    int width = 0, scale = 0;
+    auto number = [](std::string_view text, int* value) {
+      return absl::SimpleAtoi(absl::string_view(text.data(), text.size()), value);
+    };
+    if (modifiers.back() != ')' || !number(inside.substr(0, comma), &width) ||
+        (comma != std::string_view::npos && !number(inside.substr(comma + 1), &scale))) {
+      return std::nullopt;
+    }
+    Type decimal = Type::Decimal(width, scale);
+    if (decimal.is_unknown()) return std::nullopt;
+    return decimal;
   }
-  return "";
+  return std::nullopt;
 }
 
 absl::StatusOr<BoundQuery> Bind(const SelectStatement& statement, const SchemaProvider& tables,

@@ -12,6 +12,7 @@
 // errors: they are listed in BoundQuery::constructs for the checker to judge.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,14 +20,15 @@
 #include "base/status.h"
 #include "sql/ast.h"
 #include "sql/ir.h"
+#include "sql/type.h"
 
 namespace parley::sql {
 
-// A value for a template parameter: a constant, cast to `duckdb_type` unless that is empty.
+// A value for a template parameter: a constant, cast to `cast_type` unless that is unknown.
 // Values reach the IR as constant nodes, never as text spliced into the query.
 struct ParameterValue {
   Constant constant;
-  std::string duckdb_type;
+  Type cast_type;
 };
 
 struct BindOptions {
@@ -39,8 +41,9 @@ absl::StatusOr<BoundQuery> Bind(const SelectStatement& statement, const SchemaPr
 // Whether `name` (lower case) is an aggregate function name known to Parley.
 bool IsAggregateFunction(std::string_view name);
 
-// The DuckDB type for a PostgreSQL type name as the parser spells it ("int4", "numeric(10,2)"),
-// or NotFound-like empty string when Parley does not support casting to it.
-std::string DuckDbTypeFor(std::string_view pg_type_name);
+// The type a CAST to a PostgreSQL type name means, as the parser spells the name ("int4",
+// "numeric(10,2)"); nullopt when Parley does not support casting to it (or the DECIMAL
+// modifiers are out of range).
+std::optional<Type> CastTargetType(std::string_view pg_type_name);
 
 }  // namespace parley::sql

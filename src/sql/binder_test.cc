@@ -13,10 +13,15 @@ namespace {
 class FakeSchemas : public SchemaProvider {
  public:
   FakeSchemas() {
-    tables_["retail"] = {
-        "retail", "retailer", {{"hashed_email", "VARCHAR"}, {"age_band", "VARCHAR"}}};
-    tables_["loyalty"] = {
-        "loyalty", "supplier", {{"hashed_email", "VARCHAR"}, {"tier", "VARCHAR"}}};
+    tables_["retail"] = {"retail",
+                         "retailer",
+                         {{"hashed_email", TypeKind::kVarchar}, {"age_band", TypeKind::kVarchar}}};
+    tables_["loyalty"] = {"loyalty",
+                          "supplier",
+                          {{"hashed_email", TypeKind::kVarchar}, {"tier", TypeKind::kVarchar}}};
+    // A schema that (against the connectors' refusal) lists a reserved name.
+    tables_["leaky"] = {
+        "leaky", "retailer", {{"k", TypeKind::kBigint}, {"__Parley_Row_Id", TypeKind::kBigint}}};
   }
   const TableSchema* FindTable(std::string_view name) const override {
     for (const auto& [key, table] : tables_) {
@@ -44,6 +49,17 @@ std::vector<std::string> ConstructsOf(const BoundQuery& query) {
   std::vector<std::string> what;
   for (const Construct& construct : query.constructs) what.push_back(construct.what);
   return what;
+}
+
+TEST(ParserBinder, ReservedColumnsCannotBeNamedOrExpanded) {
+  absl::StatusOr<BoundQuery> named = BindText("SELECT __parley_row_id FROM leaky");
+  EXPECT_EQ(named.status(),
+            absl::InvalidArgumentError(
+                "column '__parley_row_id' does not exist in table 'leaky' (line 1, column 8)"));
+  absl::StatusOr<BoundQuery> star = BindText("SELECT * FROM leaky");
+  ASSERT_TRUE(star.ok()) << star.status();
+  ASSERT_EQ(star->select.size(), 1u);
+  EXPECT_EQ(star->select[0].output_name, "k");
 }
 
 TEST(ParserBinder, SubqueryTablesDoNotTakePartInNameResolution) {
@@ -124,11 +140,16 @@ TEST(ParserBinder, UnknownColumnListsEachTableOnce) {
 }
 
 TEST(ParserBinderCastTypes, KnownAndUnknownTypes) {
-  EXPECT_EQ(DuckDbTypeFor("int4"), "INTEGER");
-  EXPECT_EQ(DuckDbTypeFor("numeric(10,2)"), "DECIMAL(10,2)");
-  EXPECT_EQ(DuckDbTypeFor("varchar(5)"), "VARCHAR");
-  EXPECT_EQ(DuckDbTypeFor("interval"), "");
-  EXPECT_EQ(DuckDbTypeFor("blob"), "");
+  EXPECT_EQ(CastTargetType("int4"), Type(TypeKind::kInteger));
+  EXPECT_EQ(CastTargetType("float4"), Type(TypeKind::kFloat));
+  EXPECT_EQ(CastTargetType("numeric(10,2)"), Type::Decimal(10, 2));
+  EXPECT_EQ(CastTargetType("numeric(10)"), Type::Decimal(10, 0));
+  EXPECT_EQ(CastTargetType("numeric"), Type::Decimal(18, 3));
+  EXPECT_EQ(CastTargetType("varchar(5)"), Type(TypeKind::kVarchar));
+  EXPECT_EQ(CastTargetType("numeric(39,2)"), std::nullopt);
+  EXPECT_EQ(CastTargetType("numeric(5,6)"), std::nullopt);
+  EXPECT_EQ(CastTargetType("interval"), std::nullopt);
+  EXPECT_EQ(CastTargetType("blob"), std::nullopt);
 }
 
 }  // namespace

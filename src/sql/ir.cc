@@ -16,7 +16,7 @@ std::unique_ptr<BoundExpr> BoundExpr::Clone() const {
   copy->type = type;
   copy->constant = constant;
   copy->name = name;
-  copy->type_name = type_name;
+  copy->cast_type = cast_type;
   copy->what = what;
   copy->distinct = distinct;
   copy->star_argument = star_argument;
@@ -48,7 +48,7 @@ bool SameList(const std::vector<std::unique_ptr<BoundExpr>>& a,
 bool BoundExpr::SameAs(const BoundExpr& other) const {
   if (kind != other.kind || table_index != other.table_index || outer_depth != other.outer_depth ||
       column != other.column || constant.kind != other.constant.kind ||
-      constant.text != other.constant.text || name != other.name || type_name != other.type_name ||
+      constant.text != other.constant.text || name != other.name || cast_type != other.cast_type ||
       distinct != other.distinct || star_argument != other.star_argument ||
       negated != other.negated || case_has_operand != other.case_has_operand ||
       case_has_else != other.case_has_else || output_index != other.output_index ||
@@ -124,57 +124,6 @@ std::vector<const BoundTable*> BoundQuery::BaseTables() const {
   std::vector<const BoundTable*> tables;
   CollectBaseTables(*this, tables);
   return tables;
-}
-
-namespace {
-
-std::string UpperType(std::string_view type) {
-  std::string upper(type);
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return upper;
-}
-
-// The precision of "DECIMAL(p,s)"; DuckDB's DECIMAL without modifiers is DECIMAL(18,3).
-int DecimalPrecision(const std::string& upper) {
-  size_t open = upper.find('(');
-  if (open == std::string::npos) return 18;
-  int precision = 0;
-  for (size_t i = open + 1; i < upper.size() && std::isdigit(static_cast<unsigned char>(upper[i]));
-       ++i) {
-    precision = precision * 10 + (upper[i] - '0');
-    if (precision > 1000) break;
-  }
-  return precision;
-}
-
-bool IsDecimal(const std::string& upper) {
-  return upper == "DECIMAL" || upper.rfind("DECIMAL(", 0) == 0 || upper == "NUMERIC" ||
-         upper.rfind("NUMERIC(", 0) == 0;
-}
-
-}  // namespace
-
-bool IsNarrowNumericType(std::string_view type) {
-  static const char* kNarrow[] = {"TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",
-                                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-                                  "FLOAT",    "REAL",      "DOUBLE"};
-  std::string upper = UpperType(type);
-  for (const char* narrow : kNarrow) {
-    if (upper == narrow) return true;
-  }
-  return IsDecimal(upper) && DecimalPrecision(upper) <= 18;
-}
-
-bool IsWideNumericType(std::string_view type) {
-  std::string upper = UpperType(type);
-  if (upper == "HUGEINT" || upper == "UHUGEINT") return true;
-  return IsDecimal(upper) && DecimalPrecision(upper) > 18;
-}
-
-bool ComparisonCannotFail(std::string_view left, std::string_view right) {
-  if (left.empty() || right.empty()) return false;
-  if (UpperType(left) == UpperType(right)) return true;
-  return IsNarrowNumericType(left) && IsNarrowNumericType(right);
 }
 
 }  // namespace parley::sql

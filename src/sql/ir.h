@@ -1,8 +1,9 @@
 // The bound IR: the query after name resolution. Every column reference knows the table it
-// comes from, that table's owner, the column's catalog name and type; functions are classified
-// as aggregate or scalar; GROUP BY / ORDER BY ordinals and output aliases are replaced by the
-// expressions they denote. Policy checks run on this, never on text, and the renderer generates
-// engine SQL from it alone.
+// comes from, that table's owner, the column's catalog name and type; every expression knows its
+// result type (sql/types.h), and literals have been converted to the type they meet; functions
+// are classified as aggregate or scalar; GROUP BY / ORDER BY ordinals and output aliases are
+// replaced by the expressions they denote. Policy checks run on this, never on text, and the
+// renderer generates engine SQL from it alone.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "sql/ast.h"
+#include "sql/type.h"
 
 namespace parley::sql {
 
@@ -20,7 +22,7 @@ namespace parley::sql {
 // columns), and who owns it.
 struct ColumnInfo {
   std::string name;
-  std::string type;  // DuckDB type name
+  Type type;
 };
 
 struct TableSchema {
@@ -73,7 +75,7 @@ enum class BoundExprKind {
   kBetween,
   kInList,
   kCase,
-  kCast,       // type_name: the DuckDB type to cast to
+  kCast,       // cast_type: the type to cast to; name "try_cast" for TRY_CAST
   kSubquery,   // subquery; what: "EXISTS", "scalar subquery", "IN (subquery)"; args[0] for IN
   kOutputRef,  // ORDER BY of a set operation: output column `output_index` (0-based)
 };
@@ -84,10 +86,10 @@ struct BoundExpr {
   int table_index = -1;
   int outer_depth = 0;  // kColumn: 0 for the query's own tables, 1 for the enclosing query, ...
   std::string column;
-  std::string type;
+  Type type;  // the type of the result; unknown when Parley cannot type it
   Constant constant;
   std::string name;
-  std::string type_name;
+  Type cast_type;
   std::string what;
   bool distinct = false;
   bool star_argument = false;
@@ -166,21 +168,6 @@ struct BoundQuery {
   // subqueries' and set branches' (each CTE body once, however often it is referenced).
   std::vector<const BoundTable*> BaseTables() const;
 };
-
-// DuckDB column types, for the checks that must know whether evaluating something can fail on
-// the data (a runtime error only some rows raise is an oracle on those rows).
-//
-// Numeric types whose values can be summed, compared and converted among each other without
-// overflow: integers up to 64 bits, FLOAT, DOUBLE and DECIMAL of at most 18 digits.
-bool IsNarrowNumericType(std::string_view type);
-// HUGEINT, UHUGEINT and DECIMAL of 19 to 38 digits: sums of two values can overflow, and mixing
-// them with other numeric types converts values into types that may not hold them.
-bool IsWideNumericType(std::string_view type);
-// Whether comparing a value of DuckDB type `left` with a value of type `right` can never raise an
-// error: the same type, or two narrow numeric types. Anything else makes DuckDB convert one side
-// at run time (VARCHAR to INTEGER, DATE to TIMESTAMP, HUGEINT to DECIMAL), which fails on some
-// values and not others.
-bool ComparisonCannotFail(std::string_view left, std::string_view right);
 
 // Clause names used in violations and in Construct::clause.
 inline constexpr char kClauseSelect[] = "SELECT";

@@ -12,7 +12,9 @@
 #include "policy/rule.h"
 #include "rewrite/render.h"
 #include "rewrite/rewrite.h"
+#include "service/run_failure.h"
 #include "sql/binder.h"
+#include "sql/duckdb_types.h"
 #include "sql/parser.h"
 
 namespace parley::fuzz {
@@ -300,9 +302,13 @@ struct NeighbourOracle::Impl {
     return view;
   }
 
-  // The status the runner is shown for a failed execution: Service::Run returns the engine's
-  // status unchanged (and records its message in the query log).
-  static absl::Status RunnerVisible(const absl::Status& engine) { return engine; }
+  // The status the runner is shown for a failed execution: the service shows one fixed status
+  // (service::RunFailure) for every run failure of an aggregation or list query. A deadline is
+  // kept as is: the oracle counts it as inconclusive rather than as a difference.
+  static absl::Status RunnerVisible(const absl::Status& engine) {
+    if (absl::IsDeadlineExceeded(engine)) return engine;
+    return service::RunFailure();
+  }
 };
 
 NeighbourOracle::NeighbourOracle(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -345,7 +351,7 @@ absl::StatusOr<std::unique_ptr<NeighbourOracle>> NeighbourOracle::Create(
     sql::TableSchema schema{table.name, table.owner, {}};
     std::vector<std::string> names;
     for (const exec::ResultColumn& column : columns) {
-      schema.columns.push_back({column.name, column.type});
+      schema.columns.push_back({column.name, sql::TypeFromDuckDbName(column.type)});
       names.push_back(column.name);
     }
     impl->schemas.schemas_.push_back(std::move(schema));
@@ -373,7 +379,9 @@ OracleResult NeighbourOracle::Compare(const std::string& sql) {
   result.rule_kind = policy::RuleKindName(*verdict.rule_kind);
   result.rows_compared = HostileRowConfined(*bound, *verdict.rule_kind);
   bool ordered = !bound->order_by.empty();
-  rewrite::Rewrite(*bound, verdict);
+  rewrite::Rewrite(*bound, verdict, sql);
+  // The rewrite refuses operations that could fail on the data and have no guard: rejected.
+  if (!verdict.allowed()) return result;
   result.rendered_sql = rewrite::RenderDuckDb(*bound);
 
   result.on_d = impl_->Run(0, result.rendered_sql, ordered);

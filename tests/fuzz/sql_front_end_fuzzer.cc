@@ -21,20 +21,20 @@ struct Schemas : sql::SchemaProvider {
   std::map<std::string, sql::TableSchema> tables = {{"retail",
                                                      {"retail",
                                                       "retailer",
-                                                      {{"household_id", "BIGINT"},
-                                                       {"hashed_email", "VARCHAR"},
-                                                       {"age_band", "VARCHAR"},
-                                                       {"region", "VARCHAR"},
-                                                       {"household_size", "INTEGER"},
-                                                       {"annual_spend", "DOUBLE"},
-                                                       {"signup", "DATE"}}}},
+                                                      {{"household_id", sql::TypeKind::kBigint},
+                                                       {"hashed_email", sql::TypeKind::kVarchar},
+                                                       {"age_band", sql::TypeKind::kVarchar},
+                                                       {"region", sql::TypeKind::kVarchar},
+                                                       {"household_size", sql::TypeKind::kInteger},
+                                                       {"annual_spend", sql::TypeKind::kDouble},
+                                                       {"signup", sql::TypeKind::kDate}}}},
                                                     {"loyalty",
                                                      {"loyalty",
                                                       "supplier",
-                                                      {{"hashed_email", "VARCHAR"},
-                                                       {"loyalty_tier", "VARCHAR"},
-                                                       {"brand_purchases", "INTEGER"},
-                                                       {"big", "DECIMAL(38,0)"}}}}};
+                                                      {{"hashed_email", sql::TypeKind::kVarchar},
+                                                       {"loyalty_tier", sql::TypeKind::kVarchar},
+                                                       {"brand_purchases", sql::TypeKind::kInteger},
+                                                       {"big", sql::Type::Decimal(38, 0)}}}}};
   const sql::TableSchema* FindTable(std::string_view name) const override {
     for (const auto& [key, table] : tables) {
       if (key.size() == name.size() &&

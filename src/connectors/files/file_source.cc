@@ -1,4 +1,4 @@
-#include "connectors/file_source.h"
+#include "connectors/files/file_source.h"
 
 #include <glob.h>
 #include <sys/stat.h>
@@ -15,20 +15,18 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "exec/duckdb_api.h"
 
-namespace parley::connectors {
+namespace parley::connectors::files {
 namespace {
 
 bool IsGlob(const std::string& location) {
   return location.find_first_of("*?[") != std::string::npos;
 }
 
-std::string KindName(catalog::SourceKind kind) {
-  // Our own switch: catalog::SourceKindName lives in the catalog library, which this one does not
-  // link.
-  return kind == catalog::SourceKind::kParquet ? "Parquet" : "CSV";
-}
+// The format as messages name it.
+std::string FormatTitle(Format format) { return format == Format::kParquet ? "Parquet" : "CSV"; }
 
 // Files matching a glob, sorted (glob(3) sorts by default).
 std::vector<std::string> GlobMatches(const std::string& pattern) {
@@ -59,14 +57,36 @@ bool IsTsv(const std::string& location) {
 // shape then shows up as a different schema, which CheckPinnedSchema reports.
 // DuckDB is given the exact files Parley resolved (never a glob of its own to expand, whose
 // rules differ from glob(3) and which it would expand later, after our checks).
-std::string ReaderCall(catalog::SourceKind kind, const std::vector<std::string>& files) {
+std::string ReaderCall(Format format, const std::vector<std::string>& files) {
   std::vector<std::string> quoted;
   for (const std::string& file : files) quoted.push_back(exec::QuoteString(file));
   std::string list = absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
-  if (kind == catalog::SourceKind::kParquet) return absl::StrCat("read_parquet(", list, ")");
+  if (format == Format::kParquet) return absl::StrCat("read_parquet(", list, ")");
   return absl::StrCat("read_csv(", list, ", header=true, skip=0, auto_detect=true, delim=",
                       !files.empty() && IsTsv(files.front()) ? "'\\t'" : "','",
                       ", quote='\"', escape='\"')");
+}
+
+// The value of the hidden kRowIdColumn (base/row_identity.h) for a source: unique per row within
+// one scan, and pruned by DuckDB (with the virtual columns it reads) from every scan that does not
+// use it, so the view costs nothing more to queries that do not deduplicate. Parquet numbers its
+// rows (file_row_number, file_index: virtual columns of the reader); one file needs only the row
+// number, a BIGINT (partitioning by it was about 5% faster than by the HUGEINT that several files
+// need). The CSV reader of DuckDB 1.4.4 has no row number: a window or WITH ORDINALITY would
+// number the rows, but neither is pruned when unused (they doubled the time of plain scans,
+// measured), so CSV rows get a random UUID (122 random bits: a collision among 10^9 rows has
+// probability below 10^-19). A Parquet file with a real column named like a virtual one hides it,
+// so such a source is numbered the CSV way too.
+std::string RowIdExpression(const catalog::Table& table, Format format,
+                            const std::vector<std::string>& files) {
+  bool shadowed = false;
+  for (const catalog::Column& column : table.source_schema) {
+    shadowed |= absl::EqualsIgnoreCase(column.name, "file_row_number") ||
+                absl::EqualsIgnoreCase(column.name, "file_index");
+  }
+  if (format != Format::kParquet || shadowed) return "gen_random_uuid()";
+  if (files.size() == 1) return "file_row_number";
+  return "(CAST(file_index AS HUGEINT) << 64) + file_row_number";
 }
 
 std::string AllowedPaths(const std::vector<std::string>& files) {
@@ -166,12 +186,11 @@ std::string Cell(exec::DuckResult& result, idx_t column, idx_t row) {
 }
 
 // The source's own column names, before DuckDB renames duplicates ("a", "A" becomes "a", "A_1").
-absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector,
-                                                        catalog::SourceKind kind,
+absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector, Format format,
                                                         const std::string& first_file) {
   exec::DuckResult result;
   std::vector<std::string> names;
-  if (kind == catalog::SourceKind::kCsv) {
+  if (format == Format::kCsv) {
     std::string sql = absl::StrCat("SELECT * FROM read_csv(", exec::QuoteString(first_file),
                                    ", header=false, auto_detect=true, all_varchar=true, delim=",
                                    IsTsv(first_file) ? "'\\t'" : "','",
@@ -234,12 +253,12 @@ absl::StatusOr<std::string> ResolveLocation(const std::string& location) {
   return resolved;
 }
 
-absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location) {
+absl::StatusOr<Format> FormatFromLocation(const std::string& location) {
   std::string lower = absl::AsciiStrToLower(location);
   for (const char* suffix : {".csv", ".csv.gz", ".tsv", ".tsv.gz"}) {
-    if (absl::EndsWith(lower, suffix)) return catalog::SourceKind::kCsv;
+    if (absl::EndsWith(lower, suffix)) return Format::kCsv;
   }
-  if (absl::EndsWith(lower, ".parquet")) return catalog::SourceKind::kParquet;
+  if (absl::EndsWith(lower, ".parquet")) return Format::kParquet;
   std::string name = std::filesystem::path(location).filename().string();
   size_t dot = name.find('.');
   std::string extension = dot == std::string::npos ? "" : name.substr(dot);
@@ -252,7 +271,7 @@ absl::StatusOr<catalog::SourceKind> KindFromLocation(const std::string& location
                                                  "': use .csv, .csv.gz, .tsv or .parquet"));
 }
 
-absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kind,
+absl::StatusOr<std::vector<catalog::Column>> InferSchema(Format format,
                                                          const std::string& location) {
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(location));
   for (const std::string& file : files) {
@@ -261,17 +280,18 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
       return absl::InvalidArgumentError(absl::StrCat("'", file, "' is empty"));
     }
   }
-  std::string cannot_read = absl::StrCat("cannot read '", location, "' as ", KindName(kind), ": ");
+  std::string cannot_read =
+      absl::StrCat("cannot read '", location, "' as ", FormatTitle(format), ": ");
   auto problem = [&](const Inspector::Failure& failure) {
     return absl::InvalidArgumentError(
-        absl::StrCat(cannot_read, kind == catalog::SourceKind::kCsv
+        absl::StrCat(cannot_read, format == Format::kCsv
                                       ? CsvProblem(failure.message, failure.error_class)
                                       : ParquetProblem(failure.message, failure.error_class)));
   };
 
   PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
   exec::DuckResult described;
-  std::string reader = ReaderCall(kind, files);
+  std::string reader = ReaderCall(format, files);
   if (auto failure = inspector.Query(absl::StrCat("DESCRIBE SELECT * FROM ", reader), &described)) {
     return problem(*failure);
   }
@@ -292,7 +312,7 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
   // Column names must be unique ignoring case: SQL folds unquoted names, so "Age" and "age" could
   // not be told apart in a rule or a query.
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> raw_names,
-                          RawColumnNames(inspector, kind, files.front()));
+                          RawColumnNames(inspector, format, files.front()));
   if (raw_names.empty()) {
     for (const catalog::Column& column : columns) raw_names.push_back(column.name);
   }
@@ -300,6 +320,11 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(catalog::SourceKind kin
   for (const std::string& name : raw_names) {
     if (name.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(cannot_read, "a column has an empty name"));
+    }
+    if (IsReservedColumnName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "column '", name,
+                                                     "' starts with '", kReservedColumnPrefix,
+                                                     "', which Parley reserves for its own use"));
     }
     if (!seen.insert(absl::AsciiStrToLower(name)).second) {
       return absl::InvalidArgumentError(
@@ -328,57 +353,29 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
   return files;
 }
 
-std::set<FileId> SourceFiles(const std::string& location) {
-  absl::StatusOr<std::vector<std::string>> paths = SourcePaths(location);
-  std::vector<std::string> files = paths.ok() ? *paths : std::vector<std::string>{};
-  std::set<FileId> ids;
-  for (const std::string& file : files) {
-    struct stat info {};
-    if (stat(file.c_str(), &info) != 0) continue;  // follows symbolic links
-    ids.insert({static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)});
-  }
-  return ids;
-}
-
-exec::SourceView ViewFor(const catalog::Table& table, const std::vector<std::string>& files) {
+exec::SourceView ViewFor(const catalog::Table& table, Format format,
+                         const std::vector<std::string>& files) {
   std::vector<std::string> columns;
   for (const std::string& name : table.allowed_columns) {
     columns.push_back(exec::QuoteIdentifier(name));
   }
   exec::SourceView view;
   view.name = table.name;
-  view.select_sql = absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ",
-                                 ReaderCall(table.kind, files));
+  columns.push_back(absl::StrCat(RowIdExpression(table, format, files), " AS ",
+                                 exec::QuoteIdentifier(kRowIdColumn)));
+  view.select_sql =
+      absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ", ReaderCall(format, files));
   view.allowed_paths = files;
   return view;
 }
 
-absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table) {
-  PARLEY_ASSIGN_OR_RETURN(std::vector<exec::ResultColumn> live, session.Describe(table.name));
-  auto find = [](const auto& columns, const std::string& name) -> const std::string* {
-    for (const auto& column : columns) {
-      if (absl::EqualsIgnoreCase(column.name, name)) return &column.type;
-    }
-    return nullptr;
-  };
-  std::string prefix =
-      absl::StrCat("table '", table.name, "' no longer matches its pinned schema: ");
-  for (const std::string& name : table.allowed_columns) {
-    const std::string* pinned = find(table.source_schema, name);
-    if (pinned == nullptr) {
-      return absl::InternalError(absl::StrCat("table '", table.name, "': allowed column '", name,
-                                              "' is not in its pinned schema"));
-    }
-    const std::string* now = find(live, name);
-    if (now == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(prefix, "column '", name, "' is missing"));
-    }
-    if (*now != *pinned) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(prefix, "column '", name, "' was ", *pinned, ", is now ", *now));
-    }
+std::string FormatName(Format format) { return format == Format::kParquet ? "parquet" : "csv"; }
+
+absl::StatusOr<Format> ParseFormat(std::string_view name) {
+  for (Format format : {Format::kCsv, Format::kParquet}) {
+    if (name == FormatName(format)) return format;
   }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("unknown file format '", std::string(name), "'"));
 }
 
-}  // namespace parley::connectors
+}  // namespace parley::connectors::files

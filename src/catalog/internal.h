@@ -1,0 +1,200 @@
+// What the catalog's translation units (the store and its audit chain) share: RAII wrappers for
+// SQLite handles, statements and transactions, the quoting of names in messages, and canonical
+// JSON. Internal to src/catalog; nothing outside the folder includes it.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "nlohmann/json.hpp"
+
+namespace parley::catalog::internal {
+
+using Json = nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// SQLite handles.
+
+struct CloseDatabase {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DatabaseHandle = std::unique_ptr<sqlite3, CloseDatabase>;
+
+struct FinalizeStatement {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using StatementHandle = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
+
+// SQLite's messages describe the failure (constraint names, "database is locked", ...) and never
+// contain bound values, so they are safe to surface.
+inline absl::Status SqliteError(sqlite3* db, absl::string_view context) {
+  return absl::InternalError(absl::StrCat("catalog: ", context, ": ", sqlite3_errmsg(db)));
+}
+
+inline absl::Status Exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    absl::Status status = absl::InternalError(
+        absl::StrCat("catalog: ", message != nullptr ? message : sqlite3_errmsg(db)));
+    sqlite3_free(message);
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+// A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call.
+class Statement {
+ public:
+  static absl::StatusOr<Statement> Prepare(sqlite3* db, std::string_view sql) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(db, "preparing a statement");
+    }
+    return Statement(db, StatementHandle(raw));
+  }
+
+  template <typename... Args>
+  absl::Status Bind(const Args&... args) {
+    int index = 0;
+    absl::Status status;
+    ((status.ok() ? status = BindOne(++index, args) : status), ...);
+    return status;
+  }
+
+  // Returns true when a row is available, false when the statement is done.
+  absl::StatusOr<bool> Step() {
+    int code = sqlite3_step(statement_.get());
+    if (code == SQLITE_ROW) return true;
+    if (code == SQLITE_DONE) return false;
+    return SqliteError(db_, "executing a statement");
+  }
+
+  // Runs a statement that returns no rows.
+  absl::Status Run() {
+    PARLEY_ASSIGN_OR_RETURN(bool row, Step());
+    if (row) return absl::InternalError("catalog: a write statement returned a row");
+    return absl::OkStatus();
+  }
+
+  int64_t Int(int column) const { return sqlite3_column_int64(statement_.get(), column); }
+  bool Bool(int column) const { return Int(column) != 0; }
+  bool IsNull(int column) const {
+    return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
+  }
+  std::string Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(statement_.get(), column);
+    int size = sqlite3_column_bytes(statement_.get(), column);
+    if (text == nullptr) return "";
+    return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+  }
+
+ private:
+  Statement(sqlite3* db, StatementHandle statement) : db_(db), statement_(std::move(statement)) {}
+
+  absl::Status Check(int code) {
+    if (code != SQLITE_OK) return SqliteError(db_, "binding a parameter");
+    return absl::OkStatus();
+  }
+  absl::Status BindOne(int index, int64_t value) {
+    return Check(sqlite3_bind_int64(statement_.get(), index, value));
+  }
+  absl::Status BindOne(int index, int value) { return BindOne(index, int64_t{value}); }
+  absl::Status BindOne(int index, bool value) { return BindOne(index, int64_t{value ? 1 : 0}); }
+  absl::Status BindOne(int index, std::string_view value) {
+    return Check(sqlite3_bind_text64(statement_.get(), index, value.data(), value.size(),
+                                     SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  absl::Status BindOne(int index, const std::string& value) {
+    return BindOne(index, std::string_view(value));
+  }
+  // Without this overload a string literal would convert to bool.
+  absl::Status BindOne(int index, const char* value) {
+    return BindOne(index, std::string_view(value));
+  }
+  absl::Status BindOne(int index, const std::optional<std::string>& value) {
+    if (!value.has_value()) return Check(sqlite3_bind_null(statement_.get(), index));
+    return BindOne(index, *value);
+  }
+
+  sqlite3* db_;
+  StatementHandle statement_;
+};
+
+// Prepares, binds and runs a statement that returns no rows.
+template <typename... Args>
+inline absl::Status Write(sqlite3* db, std::string_view sql, const Args&... args) {
+  PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(args...));
+  return statement.Run();
+}
+
+// A transaction that rolls back unless Commit succeeds, so every early return on an error path
+// leaves the catalog untouched.
+class Transaction {
+ public:
+  // Writers take the write lock up front (BEGIN IMMEDIATE): an existence check and the insert
+  // that relies on it then see the same state, and a busy database fails at BEGIN instead of
+  // half-way through.
+  static absl::StatusOr<Transaction> Begin(sqlite3* db, bool write) {
+    PARLEY_RETURN_IF_ERROR(Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN"));
+    return Transaction(db);
+  }
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction() {
+    if (db_ != nullptr) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  absl::Status Commit() {
+    // A statement that returned a row and was not stepped to its end keeps a read open, which
+    // makes COMMIT fail; callers have read what they need by now, so end them here.
+    for (sqlite3_stmt* statement = sqlite3_next_stmt(db_, nullptr); statement != nullptr;
+         statement = sqlite3_next_stmt(db_, statement)) {
+      if (sqlite3_stmt_busy(statement)) sqlite3_reset(statement);
+    }
+    PARLEY_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+    db_ = nullptr;
+    return absl::OkStatus();
+  }
+
+ private:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Names and JSON in messages and records.
+
+// Names may be echoed in messages, but escaped so that a hostile name cannot forge extra lines.
+inline std::string Quote(std::string_view name) {
+  return absl::StrCat("'", absl::CHexEscape(absl::string_view(name.data(), name.size())), "'");
+}
+
+// Canonical text of a JSON value: nlohmann objects are ordered maps, so keys come out sorted and
+// the same value always dumps to the same bytes. Dump throws on invalid UTF-8; that exception is
+// turned into a status here, at the edge.
+inline absl::StatusOr<std::string> Canonical(const Json& value, absl::string_view what) {
+  try {
+    return value.dump();
+  } catch (const Json::exception&) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " contains text that is not UTF-8"));
+  }
+}
+
+// Parses `text` as a JSON object (the parser rejects invalid UTF-8 too).
+inline std::optional<Json> ParseObject(std::string_view text) {
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || !value.is_object()) return std::nullopt;
+  return value;
+}
+
+}  // namespace parley::catalog::internal

@@ -1,0 +1,425 @@
+// The catalog's schema and its migrations, oldest first, and the one transaction that applies
+// the pending ones when a catalog is opened (with the C++ steps some versions need after their
+// SQL: re-chaining the audit log by collaboration).
+#include <sqlite3.h>
+
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "catalog/audit.h"
+#include "catalog/internal.h"
+#include "catalog/store_impl.h"
+
+namespace parley::catalog {
+namespace {
+
+using internal::Canonical;
+using internal::Exec;
+using internal::Json;
+using internal::ParseObject;
+using internal::Quote;
+using internal::Statement;
+using internal::Transaction;
+using internal::Write;
+
+using internal::Transaction;
+using internal::Write;
+
+// Schema migrations, oldest first; migration i (0-based) takes the catalog from user_version i to
+// i + 1. Never edit a released entry: catalogs in the field have already run it. Append instead.
+//
+// The audit log deliberately stores the collaboration by name with no foreign key: it is a
+// record of what happened and must not depend on (or be cascaded by) the rows it describes.
+// audit_head duplicates the last seq and hash so that truncating the log is detectable (since
+// migration 3, audit_heads does so for each collaboration's chain).
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE collaborations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  creator TEXT NOT NULL,
+  query_logging INTEGER NOT NULL CHECK (query_logging IN (0, 1)),
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE members (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  name TEXT NOT NULL,
+  can_query INTEGER NOT NULL CHECK (can_query IN (0, 1)),
+  can_receive INTEGER NOT NULL CHECK (can_receive IN (0, 1)),
+  status TEXT NOT NULL CHECK (status IN ('invited', 'active', 'left', 'removed')),
+  UNIQUE (collaboration_id, name)
+) STRICT;
+
+CREATE TABLE tables (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('csv', 'parquet')),
+  location TEXT NOT NULL,
+  source_schema TEXT NOT NULL,
+  allowed_columns TEXT NOT NULL,
+  rule_json TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, name),
+  FOREIGN KEY (collaboration_id, owner) REFERENCES members (collaboration_id, name)
+) STRICT;
+
+CREATE TABLE queries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  runner TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('rejected', 'succeeded', 'failed')),
+  verdict_json TEXT NOT NULL,
+  rendered_sql TEXT NOT NULL,
+  receivers TEXT NOT NULL,
+  table_names TEXT NOT NULL,
+  result_path TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)
+) STRICT;
+CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);
+
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  collaboration TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  details_json TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_by_collaboration ON audit (collaboration, seq);
+
+CREATE TABLE audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+INSERT INTO audit_head (id, seq, hash)
+  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+)sql",
+    // 2: analysis templates, and which template a query ran.
+    R"sql(
+CREATE TABLE templates (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  template_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  author TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  parameters_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, template_id),
+  FOREIGN KEY (collaboration_id, author) REFERENCES members (collaboration_id, name)
+) STRICT;
+ALTER TABLE queries ADD COLUMN template_id TEXT NOT NULL DEFAULT '';
+)sql",
+    // 3: one audit chain per collaboration, each entry numbered within its chain and recording
+    // the collaboration's policy state. The SQL only adds the heads; after the last SQL step
+    // ApplyMigrations runs internal::RechainByCollaboration, which rebuilds the audit table in its
+    // new layout (row id = old catalog-wide number; seq, state_sha256, state_parts), re-chains the
+    // existing entries and drops audit_head, then appends an "audit.migrated" entry to every
+    // chain (see kAuditByCollaborationVersion). Later SQL migrations must leave the audit and
+    // audit_head tables as versions 1 and 2 left them.
+    R"sql(
+CREATE TABLE audit_heads (
+  collaboration TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+)sql",
+    // 4: a query is recorded as 'running' before it executes and ends 'succeeded', 'failed',
+    // 'cancelled' or 'killed' (its process died: nobody holds its run lock any more); and the
+    // files each member registered, claimed once, so that two registrations of one file cannot
+    // both succeed. SQLite cannot alter a CHECK constraint, so the queries table is rebuilt
+    // (ids kept: AUTOINCREMENT continues after the largest copied id). Pure SQL on queries and
+    // file_claims: it leaves the audit tables to version 3's C++ step, which runs after it when
+    // an older catalog is upgraded.
+    R"sql(
+CREATE TABLE queries_v4 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  runner TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('rejected', 'running', 'succeeded', 'failed',
+                                         'cancelled', 'killed')),
+  verdict_json TEXT NOT NULL,
+  rendered_sql TEXT NOT NULL,
+  receivers TEXT NOT NULL,
+  table_names TEXT NOT NULL,
+  result_path TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  template_id TEXT NOT NULL DEFAULT '',
+  run_lock TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (collaboration_id, runner) REFERENCES members (collaboration_id, name)
+) STRICT;
+INSERT INTO queries_v4 (id, collaboration_id, runner, sql_text, status, verdict_json,
+                        rendered_sql, receivers, table_names, result_path, row_count, error,
+                        created_at, template_id)
+  SELECT id, collaboration_id, runner, sql_text, status, verdict_json, rendered_sql, receivers,
+         table_names, result_path, row_count, error, created_at, template_id FROM queries;
+DROP TABLE queries;
+ALTER TABLE queries_v4 RENAME TO queries;
+CREATE INDEX queries_by_collaboration ON queries (collaboration_id, id);
+CREATE INDEX queries_running ON queries (status) WHERE status = 'running';
+
+CREATE TABLE file_claims (
+  device INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (device, inode)
+) STRICT;
+)sql",
+    // 5: a table's source is a kind of source (the connector that reads it, src/connectors) and
+    // that connector's description, instead of a fixed file kind and a location: the files of
+    // version 4 become kind 'files' with {"format", "path"}. SQLite cannot drop a CHECK, so the
+    // tables table is rebuilt (ids kept). Its C++ steps (SourcesByConnector below) check each
+    // collaboration's state before the SQL, as version 4 digested it, and record the state after.
+    R"sql(
+CREATE TABLE tables_v5 (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  source_kind TEXT NOT NULL,
+  source TEXT NOT NULL,
+  source_schema TEXT NOT NULL,
+  allowed_columns TEXT NOT NULL,
+  rule_json TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, name),
+  FOREIGN KEY (collaboration_id, owner) REFERENCES members (collaboration_id, name)
+) STRICT;
+INSERT INTO tables_v5 (id, collaboration_id, name, owner, source_kind, source, source_schema,
+                       allowed_columns, rule_json, created_at)
+  SELECT id, collaboration_id, name, owner, 'files', json_object('format', kind, 'path', location),
+         source_schema, allowed_columns, rule_json, created_at FROM tables;
+DROP TABLE tables;
+ALTER TABLE tables_v5 RENAME TO tables;
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+// The version whose migration re-chains the audit log (C++ work after its SQL).
+constexpr int kAuditByCollaborationVersion = 3;
+// The version that stores sources by connector (C++ work before and after its SQL).
+constexpr int kSourcesByConnectorVersion = 5;
+
+// Schema version 3: re-chains the log by collaboration, then records in every chain that it was
+// re-chained and what the old catalog-wide chain's verification found, with the state it now
+// commits to. Entries before the upgrade carry no state (it was never recorded); from this entry
+// on every state is checked.
+absl::Status MigrateAuditToCollaborationChains(sqlite3* db, int64_t now) {
+  PARLEY_ASSIGN_OR_RETURN(internal::LegacyChain legacy, internal::RechainByCollaboration(db));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  for (const std::string& chain : chains) {
+    Json details = {{"schema_version", kAuditByCollaborationVersion},
+                    {"legacy_chain", legacy.verdict},
+                    {"legacy_head", legacy.head},
+                    {"legacy_entries", legacy.entries}};
+    PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, internal::FindCollaborationId(db, chain));
+    PARLEY_ASSIGN_OR_RETURN(internal::PolicyState state,
+                            internal::CurrentPolicyState(db, chain, id));
+    PARLEY_RETURN_IF_ERROR(
+        internal::AppendEntry(db, now, chain, "parley", "audit.migrated", details, state));
+  }
+  return absl::OkStatus();
+}
+
+// Schema version 5, before its SQL: which collaborations' policy states, digested as version 4
+// did (file kind and location), still match their audit heads. Each gets an entry after the
+// conversion recording its state in the new form; the others keep a head whose state matches
+// nothing, so a catalog edited behind Parley's back before the upgrade stays refused after it.
+absl::StatusOr<std::map<std::string, bool>> CheckVersion4States(sqlite3* db) {
+  std::map<std::string, bool> intact;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> chains, internal::ChainNames(db));
+  for (const std::string& chain : chains) {
+    if (chain.empty()) continue;
+    PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, internal::FindCollaborationId(db, chain));
+    internal::PolicyState state;
+    if (id.has_value()) {
+      PARLEY_ASSIGN_OR_RETURN(Collaboration collaboration, internal::ReadCollaboration(db, *id));
+      PARLEY_ASSIGN_OR_RETURN(std::vector<AnalysisTemplate> templates,
+                              internal::ReadTemplates(db, *id));
+      std::vector<Table> tables;
+      PARLEY_ASSIGN_OR_RETURN(Statement rows,
+                              Statement::Prepare(db,
+                                                 "SELECT name, owner, kind, location, "
+                                                 "source_schema, allowed_columns, rule_json FROM "
+                                                 "tables WHERE collaboration_id = ?"));
+      PARLEY_RETURN_IF_ERROR(rows.Bind(*id));
+      bool readable = true;
+      while (true) {
+        PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+        if (!row) break;
+        Table table;
+        table.name = rows.Text(0);
+        table.owner = rows.Text(1);
+        table.source_kind = "files";
+        table.source_json = Json{{"format", rows.Text(2)}, {"path", rows.Text(3)}}.dump(
+            -1, ' ', false, Json::error_handler_t::replace);
+        absl::StatusOr<std::vector<Column>> schema = internal::ReadColumns(rows.Text(4));
+        absl::StatusOr<std::vector<std::string>> allowed =
+            internal::ReadStringArray(rows.Text(5), "allowed columns");
+        // A record that no longer reads is a change made outside Parley, not a failed upgrade.
+        if (!schema.ok() || !allowed.ok()) readable = false;
+        if (!readable) break;
+        table.source_schema = *std::move(schema);
+        table.allowed_columns = *std::move(allowed);
+        if (!rows.IsNull(6)) table.rule_json = rows.Text(6);
+        tables.push_back(std::move(table));
+      }
+      if (!readable) {
+        intact[chain] = false;
+        continue;
+      }
+      state = internal::ComputePolicyState(collaboration, tables, templates,
+                                           internal::TableDocument::kVersion4);
+    }
+    absl::StatusOr<std::optional<internal::PolicyState>> recorded = internal::HeadState(db, chain);
+    intact[chain] =
+        recorded.ok() && recorded->value_or(internal::PolicyState()).digest == state.digest;
+  }
+  return intact;
+}
+
+// Schema version 5, after its SQL: stores every description canonical (SQLite's json_object
+// escapes some characters differently from the catalog's canonical JSON), before any state is
+// digested from them.
+absl::Status CanonicalizeSources(sqlite3* db) {
+  std::vector<std::pair<int64_t, std::string>> sources;
+  {
+    PARLEY_ASSIGN_OR_RETURN(Statement rows,
+                            Statement::Prepare(db, "SELECT id, source FROM tables"));
+    while (true) {
+      PARLEY_ASSIGN_OR_RETURN(bool row, rows.Step());
+      if (!row) break;
+      sources.emplace_back(rows.Int(0), rows.Text(1));
+    }
+  }
+  for (const auto& [id, source] : sources) {
+    std::optional<Json> description = ParseObject(source);
+    if (!description.has_value()) continue;  // left as is: the state check reports it
+    std::string canonical = description->dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (canonical != source) {
+      PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE tables SET source = ? WHERE id = ?", canonical, id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Schema version 5, last: appends to each collaboration's chain an entry recording the
+// conversion — with the state in the new form when the state was intact before it, else with the
+// state the head recorded, which still matches nothing (and the details say so).
+absl::Status RecordSourcesByConnector(sqlite3* db, int64_t now,
+                                      const std::map<std::string, bool>& intact) {
+  for (const auto& [chain, was_intact] : intact) {
+    Json details = {{"schema_version", kSourcesByConnectorVersion},
+                    {"change", "table sources stored as a kind of source and its description"},
+                    {"policy_state_before", was_intact ? "intact" : "changed outside Parley"}};
+    internal::PolicyState state;
+    if (was_intact) {
+      PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id, internal::FindCollaborationId(db, chain));
+      PARLEY_ASSIGN_OR_RETURN(state, internal::CurrentPolicyState(db, chain, id));
+    } else {
+      absl::StatusOr<std::optional<internal::PolicyState>> recorded =
+          internal::HeadState(db, chain);
+      // A chain whose head is broken is left alone: verification reports the head.
+      if (!recorded.ok() || !recorded->has_value()) continue;
+      state = **recorded;
+    }
+    PARLEY_RETURN_IF_ERROR(
+        internal::AppendEntry(db, now, chain, "parley", "catalog.migrated", details, state));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int SchemaVersion() { return kSchemaVersion; }
+
+namespace internal {
+
+absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  // Read the version inside the write lock so two processes opening a new catalog at once
+  // cannot both run the same migration.
+  int64_t version = 0;
+  {
+    // Scoped, so finalised before the migrations run: a statement still open on the connection
+    // makes DROP TABLE fail with "database table is locked" (migrations 3 and 4 drop tables).
+    PARLEY_ASSIGN_OR_RETURN(Statement version_statement,
+                            Statement::Prepare(db, "PRAGMA user_version"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_row, version_statement.Step());
+    if (has_row) version = version_statement.Int(0);
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the catalog has schema version %d but this parley knows only up to version %d; "
+        "upgrade parley to open it",
+        version, kSchemaVersion));
+  }
+  // Parleys built before the audit chains were merged applied the query life cycle (today's
+  // version 4) as version 3: their catalogs have version 3 without audit_heads. They get the
+  // audit SQL and its C++ step, not the life cycle a second time.
+  bool life_cycle_as_3 = false;
+  if (version == kAuditByCollaborationVersion) {
+    // Scoped like the version statement: finished before the migration drops tables.
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement heads,
+        Statement::Prepare(db, "SELECT 1 FROM sqlite_master WHERE name = 'audit_heads'"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_heads, heads.Step());
+    life_cycle_as_3 = !has_heads;
+  }
+  // Catalogs whose entries already record states (version 3 with the audit chains, or 4) have
+  // them checked before version 5 changes how tables are digested.
+  std::optional<std::map<std::string, bool>> version4_states;
+  if (version >= kAuditByCollaborationVersion && !life_cycle_as_3 &&
+      version < kSourcesByConnectorVersion) {
+    PARLEY_ASSIGN_OR_RETURN(version4_states, CheckVersion4States(db));
+  }
+  if (life_cycle_as_3) {
+    // The audit chains, then every version after the life cycle.
+    PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[kAuditByCollaborationVersion - 1]));
+    for (int64_t next = kAuditByCollaborationVersion + 1; next < kSchemaVersion; ++next) {
+      PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+    }
+    version = kAuditByCollaborationVersion - 1;
+  } else {
+    for (int64_t next = version; next < kSchemaVersion; ++next) {
+      PARLEY_RETURN_IF_ERROR(Exec(db, kMigrations[next]));
+    }
+  }
+  // After every SQL step, so that the policy states it records are read with the schema this
+  // binary reads them with. (A new catalog has nothing to re-chain; the step costs nothing.)
+  if (version < kSourcesByConnectorVersion) PARLEY_RETURN_IF_ERROR(CanonicalizeSources(db));
+  if (version < kAuditByCollaborationVersion) {
+    PARLEY_RETURN_IF_ERROR(MigrateAuditToCollaborationChains(db, now));
+  }
+  if (version4_states.has_value()) {
+    PARLEY_RETURN_IF_ERROR(RecordSourcesByConnector(db, now, *version4_states));
+  }
+  if (version < kSchemaVersion) {
+    PARLEY_RETURN_IF_ERROR(
+        Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str()));
+  }
+  return transaction.Commit();
+}
+
+}  // namespace internal
+}  // namespace parley::catalog

@@ -1,0 +1,274 @@
+// Queries and their results: recording a rejected or started query, finishing a running one
+// (releasing its result only if the policy it was checked against is still in force), marking
+// queries whose process died, and reading them.
+#include <sqlite3.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "catalog/audit.h"
+#include "catalog/internal.h"
+#include "catalog/store.h"
+#include "catalog/store_impl.h"
+
+namespace parley::catalog {
+namespace {
+
+using internal::Canonical;
+using internal::CheckPartyName;
+using internal::CollaborationWrite;
+using internal::Json;
+using internal::PolicyEffect;
+using internal::Quote;
+using internal::ReadStringArray;
+using internal::Statement;
+using internal::StringArray;
+using internal::Transaction;
+using internal::Write;
+
+constexpr const char* kQueryColumns =
+    "SELECT q.id, c.name, q.runner, q.sql_text, q.status, q.verdict_json, q.rendered_sql, "
+    "q.receivers, q.table_names, q.result_path, q.row_count, q.error, q.created_at, "
+    "q.template_id, q.run_lock "
+    "FROM queries q JOIN collaborations c ON c.id = q.collaboration_id ";
+
+absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
+  QueryRecord query;
+  query.id = statement.Int(0);
+  query.collaboration = statement.Text(1);
+  query.runner = statement.Text(2);
+  query.sql = statement.Text(3);
+  PARLEY_ASSIGN_OR_RETURN(query.status, ParseQueryStatus(statement.Text(4)));
+  query.verdict_json = statement.Text(5);
+  query.rendered_sql = statement.Text(6);
+  PARLEY_ASSIGN_OR_RETURN(query.receivers, ReadStringArray(statement.Text(7), "receivers"));
+  PARLEY_ASSIGN_OR_RETURN(query.tables, ReadStringArray(statement.Text(8), "query tables"));
+  query.result_path = statement.Text(9);
+  query.row_count = statement.Int(10);
+  query.error = statement.Text(11);
+  query.created_at = statement.Int(12);
+  query.template_id = statement.Text(13);
+  query.run_lock = statement.Text(14);
+  return query;
+}
+
+// The audit action recording a query: whether it was refused, started, killed or ended —
+// never how it ended, which is for its receivers (the record keeps it).
+std::string QueryAuditAction(QueryStatus status) {
+  switch (status) {
+    case QueryStatus::kRejected:
+      return "query.rejected";
+    case QueryStatus::kRunning:
+      return "query.started";
+    case QueryStatus::kKilled:
+      return "query.killed";
+    case QueryStatus::kSucceeded:
+    case QueryStatus::kFailed:
+    case QueryStatus::kCancelled:
+      return "query.finished";
+  }
+  return "query.finished";
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
+  PARLEY_ASSIGN_OR_RETURN(std::string receivers,
+                          Canonical(StringArray(query.receivers), "the receivers"));
+  PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
+  PARLEY_ASSIGN_OR_RETURN(
+      CollaborationWrite write,
+      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), query.collaboration));
+  sqlite3* db = write.db();
+  int64_t now = write.now();
+  int64_t collaboration_id = write.id();
+  PARLEY_RETURN_IF_ERROR(
+      internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
+  PARLEY_RETURN_IF_ERROR(
+      Write(db,
+            "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
+            "verdict_json, rendered_sql, receivers, table_names, result_path, "
+            "row_count, error, created_at, template_id, run_lock) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            collaboration_id, query.runner, query.sql, QueryStatusName(query.status),
+            query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
+            query.row_count, query.error, now, query.template_id, query.run_lock));
+  int64_t id = sqlite3_last_insert_rowid(db);
+  // Metadata only: the SQL text, the verdict and the error message can all quote data values
+  // (literals, DuckDB conversion errors), so none of them enters the shared log; nor do the row
+  // count or whether the run succeeded, which only the receivers may learn.
+  Json details = {{"query_id", id},
+                  {"tables", StringArray(query.tables)},
+                  {"receivers", StringArray(query.receivers)}};
+  if (!query.template_id.empty()) details["template_id"] = query.template_id;
+  // Recording a query changes no policy: the state checked is the state the entry records.
+  PARLEY_RETURN_IF_ERROR(write.Append(query.runner, QueryAuditAction(query.status), details,
+                                      PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(write.Commit());
+  return id;
+}
+
+absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, int64_t id,
+                                            const QueryRecord& outcome,
+                                            const std::string& checked_policy) {
+  if (outcome.status != QueryStatus::kSucceeded && outcome.status != QueryStatus::kFailed &&
+      outcome.status != QueryStatus::kCancelled) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a query finishes succeeded, failed or cancelled, not ", QueryStatusName(outcome.status)));
+  }
+  // Finishing a query changes no policy: the state checked at Begin is the state the entry
+  // records, and the state the delivery is compared with.
+  PARLEY_ASSIGN_OR_RETURN(
+      CollaborationWrite write,
+      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+  sqlite3* db = write.db();
+  int64_t collaboration_id = write.id();
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement running,
+      Statement::Prepare(
+          db, "SELECT runner, status FROM queries WHERE collaboration_id = ? AND id = ?"));
+  PARLEY_RETURN_IF_ERROR(running.Bind(collaboration_id, id));
+  PARLEY_ASSIGN_OR_RETURN(bool found, running.Step());
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("query ", id, " not found in collaboration ", Quote(collaboration)));
+  }
+  std::string runner = running.Text(0);
+  if (running.Text(1) != QueryStatusName(QueryStatus::kRunning)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("query ", id, " is ", running.Text(1), ", not running"));
+  }
+  QueryRecord finished = outcome;
+  Delivery delivery;
+  // Same transaction as the update below: no change can land between this comparison and the
+  // record that releases the result.
+  if (write.checked_state().digest != checked_policy) {
+    delivery.policy_changed = true;
+    finished.status = QueryStatus::kFailed;
+    finished.error = kPolicyChangedError;
+    finished.result_path.clear();
+    finished.row_count = 0;
+  }
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "UPDATE queries SET status = ?, row_count = ?, error = ?, "
+                               "result_path = ?, run_lock = '' WHERE id = ?",
+                               QueryStatusName(finished.status), finished.row_count, finished.error,
+                               finished.result_path, id));
+  Json details = {{"query_id", id}};
+  // The one outcome the log tells every member, since its cause is not data: the policy moved
+  // under the run.
+  if (delivery.policy_changed) details["policy_changed"] = true;
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(runner, "query.finished", details, PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(write.Commit());
+  return delivery;
+}
+
+absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
+    const std::function<bool(const QueryRecord&)>& abandoned) {
+  sqlite3* db = impl_->handle();
+  std::vector<QueryRecord> candidates;
+  {
+    PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement statement,
+        Statement::Prepare(
+            db, absl::StrCat(kQueryColumns, "WHERE q.status = 'running' ORDER BY q.id")));
+    while (true) {
+      PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+      if (!row) break;
+      PARLEY_ASSIGN_OR_RETURN(QueryRecord query, ReadQuery(statement));
+      candidates.push_back(std::move(query));
+    }
+    PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  }
+  std::vector<const QueryRecord*> dead;
+  for (const QueryRecord& query : candidates) {
+    if (abandoned(query)) dead.push_back(&query);
+  }
+  std::vector<int64_t> killed;
+  if (dead.empty()) return killed;
+  int64_t now = impl_->clock();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
+  // Marking a query killed changes no policy: each collaboration's state is checked once and
+  // recorded by its entries. A collaboration changed outside Parley is skipped, not an error:
+  // this runs before listings and when the service opens, which must keep working for the other
+  // collaborations (and for reading this one's log).
+  std::map<std::string, std::optional<internal::PolicyState>> states;
+  for (const QueryRecord* query : dead) {
+    auto [state, inserted] = states.try_emplace(query->collaboration);
+    if (inserted) {
+      // Resolved once per collaboration, not once per query.
+      PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id,
+                              internal::FindCollaborationId(db, query->collaboration));
+      internal::PolicyState checked;
+      absl::Status matches =
+          internal::CheckStateMatchesAudit(db, query->collaboration, id, &checked);
+      if (matches.ok()) {
+        state->second = std::move(checked);
+      } else if (!absl::IsFailedPrecondition(matches)) {
+        return matches;
+      }
+    }
+    if (!state->second.has_value()) continue;
+    // Still running under the same lock: another process may have marked it in the meantime.
+    PARLEY_RETURN_IF_ERROR(Write(db,
+                                 "UPDATE queries SET status = 'killed', run_lock = '' "
+                                 "WHERE id = ? AND status = 'running' AND run_lock = ?",
+                                 query->id, query->run_lock));
+    if (sqlite3_changes(db) == 0) continue;
+    Json details = {{"query_id", query->id}};
+    PARLEY_RETURN_IF_ERROR(internal::AppendEntry(db, now, query->collaboration, query->runner,
+                                                 "query.killed", details, *state->second));
+    killed.push_back(query->id);
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return killed;
+}
+
+absl::StatusOr<QueryRecord> Store::GetQuery(const std::string& collaboration, int64_t id) {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, internal::CollaborationId(db, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(db,
+                         absl::StrCat(kQueryColumns, "WHERE q.collaboration_id = ? AND q.id = ?")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, id));
+  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("query ", id, " not found in collaboration ", Quote(collaboration)));
+  }
+  PARLEY_ASSIGN_OR_RETURN(QueryRecord query, ReadQuery(statement));
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return query;
+}
+
+absl::StatusOr<std::vector<QueryRecord>> Store::ListQueries(const std::string& collaboration) {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, internal::CollaborationId(db, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(
+      Statement statement,
+      Statement::Prepare(
+          db, absl::StrCat(kQueryColumns, "WHERE q.collaboration_id = ? ORDER BY q.id")));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  std::vector<QueryRecord> queries;
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    PARLEY_ASSIGN_OR_RETURN(QueryRecord query, ReadQuery(statement));
+    queries.push_back(std::move(query));
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return queries;
+}
+
+}  // namespace parley::catalog

@@ -1,0 +1,175 @@
+// The catalog's typed records: what the store reads and writes for collaborations and members,
+// tables and rules, templates, queries and the audit log. Plain values with no behaviour beyond
+// the one name table of each enum; the store (catalog/store.h) checks names and integrity when
+// it writes them. Split from the store so that code which only passes records around (the
+// service's views, the query snapshot) does not read the store's whole interface.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace parley::catalog {
+
+// Names. Collaboration and member names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. Table names are SQL
+// identifiers in lower case: [a-z_][a-z0-9_]{0,62}. The store rejects anything else with
+// InvalidArgument naming the bad name.
+
+enum class MemberStatus { kInvited, kActive, kLeft, kRemoved };
+std::string MemberStatusName(MemberStatus status);  // "invited" | "active" | "left" | "removed"
+// The inverse of MemberStatusName; InvalidArgument for any other text.
+absl::StatusOr<MemberStatus> ParseMemberStatus(std::string_view name);
+
+struct Member {
+  std::string name;
+  bool can_query = false;
+  bool can_receive = false;
+  MemberStatus status = MemberStatus::kActive;
+};
+
+struct Collaboration {
+  std::string name;  // unique; [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
+  std::string description;
+  std::string creator;  // a member name
+  bool query_logging = false;
+  int64_t created_at = 0;  // assigned from the clock by CreateCollaboration
+  std::vector<Member> members;
+};
+
+// One column of a table's pinned schema. `type` is a DuckDB type name (BIGINT, VARCHAR, ...).
+struct Column {
+  std::string name;
+  std::string type;
+};
+
+struct Table {
+  std::string collaboration;
+  std::string name;   // unique within the collaboration
+  std::string owner;  // member name
+  // Where the rows come from: the kind of source names the connector that reads it ("files";
+  // [a-z][a-z0-9_]{0,31}), and the description is that connector's JSON object (for files:
+  // {"format", "path"}), validated by the connector before it is stored and stored canonical.
+  // The catalog does not interpret either: it only checks their form.
+  std::string source_kind;
+  std::string source_json;
+  std::vector<Column> source_schema;         // every column of the source, pinned when added
+  std::vector<std::string> allowed_columns;  // subset of source_schema names, in that order
+  std::optional<std::string> rule_json;      // the analysis rule document, canonical JSON
+  int64_t created_at = 0;                    // assigned from the clock by AddTable
+};
+
+// A query's life: rejected when checked (nothing runs); otherwise running from just before it
+// executes until it ends succeeded, failed (an error, including a memory limit), cancelled (its
+// time limit interrupted it) or killed (its process died while it ran: see MarkKilledQueries).
+enum class QueryStatus { kRejected, kSucceeded, kFailed, kRunning, kCancelled, kKilled };
+// "rejected" | "succeeded" | "failed" | "running" | "cancelled" | "killed"
+std::string QueryStatusName(QueryStatus status);
+absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name);
+
+struct QueryRecord {
+  int64_t id = 0;  // assigned by RecordQuery
+  std::string collaboration;
+  std::string runner;
+  std::string sql;  // the text the runner submitted
+  QueryStatus status = QueryStatus::kRejected;
+  std::string verdict_json;  // violations, or empty for an allowed query
+  std::string rendered_sql;  // what the engine ran (empty when rejected)
+  std::vector<std::string> receivers;
+  std::vector<std::string> tables;  // names of the tables the query touched
+  std::string result_path;          // where the result was stored (empty if none)
+  int64_t row_count = 0;
+  std::string error;        // execution error, for kFailed
+  std::string template_id;  // the analysis template run, empty for a free-form query
+  int64_t created_at = 0;   // assigned from the clock by RecordQuery
+  // While running: the name of the lock its process holds (see the service's RunLock); how
+  // another process tells a live run from one whose process died.
+  std::string run_lock;
+};
+
+// A file as the operating system identifies it, whatever path, link or glob names it:
+// (device, inode).
+using FileIdentity = std::pair<uint64_t, uint64_t>;
+
+// An analysis template as stored: its id is the SHA-256 of its canonical content, computed and
+// checked by the service (which also defines the parameters' JSON form). Templates are immutable:
+// there is no update, so a changed template is a new id that owners have not approved.
+struct AnalysisTemplate {
+  std::string id;  // 64 lowercase hex characters
+  std::string collaboration;
+  std::string name;
+  std::string author;           // member name; set from the actor by CreateTemplate
+  std::string sql;              // with :name parameters
+  std::string parameters_json;  // canonical JSON array of {name, type, default}
+  int64_t created_at = 0;       // assigned from the clock by CreateTemplate
+};
+
+// One entry of a collaboration's audit chain. Each collaboration has its own chain (and the
+// catalog-wide actions, collaboration "", another): an entry links to the previous entry of the
+// same collaboration, so a member verifies its room without reading any other room's entries.
+struct AuditEntry {
+  int64_t seq = 0;  // 1, 2, 3, ... within its chain
+  int64_t time = 0;
+  std::string collaboration;  // may be empty for catalog-wide actions
+  std::string actor;          // member name ("parley" for entries the catalog writes itself)
+  std::string action;         // e.g. "collaboration.create", "query.run"
+  std::string details_json;   // canonical JSON object, metadata only, never data values
+  std::string prev_hash;      // hex SHA-256 of the chain's previous entry, 64 zeros for its first
+  std::string hash;           // hex SHA-256 over prev_hash and this entry's fields
+  // The collaboration's policy state just after the action (PolicyStateDigest): "" for
+  // catalog-wide entries and for entries written before schema version 3, whose state was not
+  // recorded (see docs/audit.md).
+  std::string state_sha256;
+};
+
+struct AuditVerification {
+  bool ok = true;
+  int64_t entries = 0;  // entries that verified (all of them when ok, those before the problem
+                        // otherwise)
+  std::string problem;  // when !ok: which entry (seq) fails and how (edited, reordered, missing),
+                        // or that the policy state was changed outside Parley
+  // When ok: the hash of the last entry of each chain verified, by collaboration ("" names the
+  // catalog-wide chain); 64 zeros for a collaboration whose chain is empty. Members compare a
+  // head out of band to detect a log truncated or rewritten behind their back.
+  std::map<std::string, std::string> heads;
+  // Set by the service for --expect-head: the entry whose hash is the expected head, and how many
+  // entries the chain has after it (0 when the expected head is the current head).
+  int64_t expected_head_seq = 0;
+  int64_t entries_after_expected_head = 0;
+};
+
+// What decides the queries of a collaboration, read in one transaction: the collaboration with
+// its members, its tables (sources, pinned schemas, allowed columns, rules with their template
+// approvals) and the digest of that state together with its templates. A query checked against
+// a snapshot is released only if the digest is unchanged when its result is recorded.
+struct PolicySnapshot {
+  Collaboration collaboration;
+  std::vector<Table> tables;  // ordered by name
+  std::string digest;         // PolicyStateDigest
+};
+
+// The outcome of finishing a query whose result is about to be released (FinishQuery).
+struct Delivery {
+  // The collaboration's policy state differed from the one the query was checked against: the
+  // query was recorded as failed with kPolicyChangedError and no result.
+  bool policy_changed = false;
+};
+
+// The error recorded for a query whose policy changed while it ran.
+inline constexpr const char* kPolicyChangedError = "policy changed during the run";
+
+// The digest of a collaboration's policy state: its settings, its members with abilities and
+// status, its tables (owner, kind, location, pinned schema, allowed columns, rule text) and its
+// templates (id, name, author, text, parameters). Each member, table and template is digested on
+// its own, keyed by name (id), and the digest is the SHA-256 (hex) of the canonical JSON of those
+// digests — so it depends on the records, not on the order they were read in, and a mismatch can
+// be traced to a part. docs/audit.md gives the exact documents.
+std::string PolicyStateDigest(const Collaboration& collaboration, const std::vector<Table>& tables,
+                              const std::vector<AnalysisTemplate>& templates);
+
+}  // namespace parley::catalog

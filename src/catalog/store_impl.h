@@ -1,0 +1,140 @@
+// What the store's concept files (collaborations.cc, tables.cc, templates.cc, queries.cc,
+// audit_log.cc, migrations.cc) share: the store's private state, the checks of names, the
+// readers of records that the policy state is computed from, and `CollaborationWrite`, the one
+// way a write call begins. Internal to src/catalog.
+//
+// Why `CollaborationWrite`: every mutating call needs the same four steps in the same order — take
+// the write lock, resolve the collaboration's row id, check that its policy state still matches
+// its audit head, and after the change append an entry recording the new state — and earlier
+// versions spelled them out per call, looking the collaboration up by name three or four times in
+// one transaction. Here the id is resolved once and passed down to every read.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "catalog/audit.h"
+#include "catalog/internal.h"
+#include "catalog/store.h"
+
+namespace parley::catalog {
+
+struct Store::Impl {
+  internal::DatabaseHandle db;
+  Clock clock;
+
+  sqlite3* handle() const { return db.get(); }
+};
+
+namespace internal {
+
+// --- Names ------------------------------------------------------------------------------------
+
+// Collaboration and member names; InvalidArgument naming `what` and the bad name.
+absl::Status CheckPartyName(std::string_view what, std::string_view name);
+// Table names: lower-case SQL identifiers.
+absl::Status CheckTableName(std::string_view name);
+
+absl::Status CollaborationNotFound(std::string_view name);
+
+// --- JSON columns -----------------------------------------------------------------------------
+
+Json StringArray(const std::vector<std::string>& values);
+// Internal ("stored ... is corrupt") for text that is not an array of strings.
+absl::StatusOr<std::vector<std::string>> ReadStringArray(std::string_view text,
+                                                         std::string_view what);
+
+// --- Readers (each in its concept's file), all inside the caller's transaction ----------------
+
+absl::StatusOr<std::optional<int64_t>> FindCollaborationId(sqlite3* db, std::string_view name);
+// NotFound when the collaboration has no record.
+absl::StatusOr<int64_t> CollaborationId(sqlite3* db, std::string_view name);
+absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaboration_id);
+// NotFound naming the member and the collaboration.
+absl::StatusOr<Member> GetMember(sqlite3* db, int64_t collaboration_id,
+                                 std::string_view collaboration, std::string_view name);
+// A pinned schema as stored: [{"name", "type"}, ...]; Internal when corrupt.
+absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text);
+absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id);
+absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t collaboration_id);
+
+// --- Policy state -----------------------------------------------------------------------------
+
+// The collaboration's records and their digest (with the parts in `state` when given).
+absl::StatusOr<PolicySnapshot> ReadPolicySnapshot(sqlite3* db, int64_t collaboration_id,
+                                                  PolicyState* state = nullptr);
+
+// The policy state an audit entry of `collaboration` records: empty for catalog-wide entries
+// ("") and for a collaboration without a record (`id` nullopt).
+absl::StatusOr<PolicyState> CurrentPolicyState(sqlite3* db, std::string_view collaboration,
+                                               std::optional<int64_t> id);
+
+// Every mutating call checks this first, inside its write transaction: the policy state must
+// still be the one the collaboration's audit head records. Otherwise someone changed the catalog
+// without Parley; acting now would run queries under rules nobody set through Parley, and the
+// entry appended would record the edited state as if Parley had made it, hiding the edit.
+// FailedPrecondition naming what changed. `current`, when given, receives the state.
+absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
+                                    std::optional<int64_t> id, PolicyState* current = nullptr);
+
+// --- Schema ---------------------------------------------------------------------------------
+
+// Applies the pending schema migrations in one write transaction (migrations.cc).
+// FailedPrecondition for a catalog newer than this binary.
+absl::Status ApplyMigrations(sqlite3* db, int64_t now);
+
+// --- One write call ---------------------------------------------------------------------------
+
+// Whether the action of a write changes the policy state (so the entry must record a state read
+// after the change) or not (the state checked at Begin is the state it records, saving a read).
+enum class PolicyEffect { kChangesPolicy, kKeepsPolicy };
+
+// One write call on one collaboration (or on the catalog-wide chain, name ""): a write
+// transaction (BEGIN IMMEDIATE, see Transaction), the collaboration's id resolved once, its state
+// checked against its audit head, then the change, one audit entry and the commit. Destroying it
+// without Commit rolls everything back.
+class CollaborationWrite {
+ public:
+  // Begins the transaction and checks the state (FailedPrecondition when changed outside
+  // Parley). With `must_exist`, NotFound for a collaboration without a record — after the state
+  // check, so a collaboration whose record was deleted behind Parley's back reads as tampered.
+  static absl::StatusOr<CollaborationWrite> Begin(sqlite3* db, int64_t now,
+                                                  std::string_view collaboration,
+                                                  bool must_exist = true);
+
+  sqlite3* db() const { return db_; }
+  int64_t now() const { return now_; }
+  const std::string& name() const { return name_; }
+  // The collaboration's row id; only valid when it exists (or after SetId).
+  int64_t id() const { return id_.value_or(0); }
+  bool exists() const { return id_.has_value(); }
+  // For CreateCollaboration, once the row is inserted.
+  void SetId(int64_t id) { id_ = id; }
+  // The state checked at Begin (the state before the change).
+  const PolicyState& checked_state() const { return checked_; }
+
+  // Appends the entry recording this action, with the state after it.
+  absl::Status Append(std::string_view actor, std::string_view action, const Json& details,
+                      PolicyEffect effect);
+  absl::Status Commit() { return transaction_.Commit(); }
+
+ private:
+  CollaborationWrite(sqlite3* db, int64_t now, std::string name, Transaction transaction)
+      : db_(db), now_(now), name_(std::move(name)), transaction_(std::move(transaction)) {}
+
+  sqlite3* db_;
+  int64_t now_;
+  std::string name_;
+  Transaction transaction_;
+  std::optional<int64_t> id_;
+  PolicyState checked_;
+};
+
+}  // namespace internal
+}  // namespace parley::catalog

@@ -1,0 +1,88 @@
+#include "connectors/connector.h"
+
+#include <sys/stat.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "connectors/files/files_connector.h"
+
+namespace parley::connectors {
+
+const Registry& Registry::BuiltIn() {
+  static const Registry* registry = [] {
+    auto* built = new Registry();
+    // Cannot fail: the registry is empty and the kinds are distinct.
+    built->Add(std::make_unique<files::FilesConnector>()).IgnoreError();
+    return built;
+  }();
+  return *registry;
+}
+
+absl::Status Registry::Add(std::unique_ptr<Connector> connector) {
+  std::string kind(connector->kind());
+  if (connectors_.contains(kind)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a connector for source kind '", kind, "' is already registered"));
+  }
+  connectors_.emplace(std::move(kind), std::move(connector));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const Connector*> Registry::Find(std::string_view kind) const {
+  auto found = connectors_.find(kind);
+  if (found != connectors_.end()) return found->second.get();
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown source kind '", absl::CHexEscape(std::string(kind)),
+                   "': this parley reads ", absl::StrJoin(Kinds(), ", ")));
+}
+
+std::vector<std::string> Registry::Kinds() const {
+  std::vector<std::string> kinds;
+  for (const auto& [kind, connector] : connectors_) kinds.push_back(kind);
+  return kinds;
+}
+
+std::set<FileId> FileIdentities(const std::vector<std::string>& paths) {
+  std::set<FileId> ids;
+  for (const std::string& path : paths) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) continue;  // follows symbolic links
+    ids.insert({static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)});
+  }
+  return ids;
+}
+
+absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<exec::ResultColumn> live, session.Describe(table.name));
+  auto find = [](const auto& columns, const std::string& name) -> const std::string* {
+    for (const auto& column : columns) {
+      if (absl::EqualsIgnoreCase(column.name, name)) return &column.type;
+    }
+    return nullptr;
+  };
+  std::string prefix =
+      absl::StrCat("table '", table.name, "' no longer matches its pinned schema: ");
+  for (const std::string& name : table.allowed_columns) {
+    const std::string* pinned = find(table.source_schema, name);
+    if (pinned == nullptr) {
+      return absl::InternalError(absl::StrCat("table '", table.name, "': allowed column '", name,
+                                              "' is not in its pinned schema"));
+    }
+    const std::string* now = find(live, name);
+    if (now == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(prefix, "column '", name, "' is missing"));
+    }
+    if (*now != *pinned) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "column '", name, "' was ", *pinned, ", is now ", *now));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace parley::connectors

@@ -1,0 +1,101 @@
+// Connectors: how Parley reads each kind of source. A table's catalog record names a kind of
+// source ("files"; later "postgres", "encrypted") and holds a description that only that kind's
+// connector understands (for files: {"format", "path"}). The service asks the registry for the
+// connector of a table's kind to validate a new source, infer the schema it pins, resolve what the
+// source reads now (to check that it is its owner's) and build the view the engine creates over
+// it. The catalog stores the description as opaque, canonical JSON; its digest of the policy state
+// covers it, so a source changed behind Parley's back is detected like any other policy edit.
+//
+//   const connectors::Registry& registry = connectors::Registry::BuiltIn();
+//   PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, registry.Find(kind));
+//   PARLEY_ASSIGN_OR_RETURN(std::string description, connector->Validate(given));
+//
+// Thread safety: connectors hold no state, and a registry is not changed once built (BuiltIn is
+// built once), so both may be used from any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "catalog/records.h"
+#include "exec/engine.h"
+
+namespace parley::connectors {
+
+// A file as the operating system identifies it, whatever path, link or glob names it:
+// (device, inode).
+using FileId = std::pair<uint64_t, uint64_t>;
+
+// What listings show of a source: its format ("csv", "parquet") and, to its owner only, where it
+// is (a path or glob). Never shown to other members: the owner's layout is not theirs to learn.
+struct SourceSummary {
+  std::string format;
+  std::string location;
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+
+  // The kind of source this connector reads, as the catalog records it: [a-z][a-z0-9_]{0,31}.
+  virtual std::string_view kind() const = 0;
+
+  // Checks a description a member gave (JSON text) and returns the one to store: complete,
+  // canonical (keys sorted, no whitespace) and resolved (for files: an absolute path, and the
+  // format the extension names when none is given). InvalidArgument naming the JSON path of the
+  // problem ("invalid files source description at /format: ..."); NotFound when it names
+  // nothing that exists now.
+  virtual absl::StatusOr<std::string> Validate(std::string_view description) const = 0;
+
+  // The columns the source has now, to pin when the table is added (see files::InferSchema).
+  virtual absl::StatusOr<std::vector<catalog::Column>> InferSchema(
+      std::string_view description) const = 0;
+
+  // The exact files the source reads now, as canonical paths, so the service can check they are
+  // their owner's before a query reads them. NotFound when none; empty for a source that reads
+  // no local file.
+  virtual absl::StatusOr<std::vector<std::string>> ResolveFiles(
+      std::string_view description) const = 0;
+
+  // The view over `table` (whose description this connector validated) exposing only its allowed
+  // columns and the hidden row identity, reading exactly `files` (ResolveFiles, just resolved).
+  // Internal for a stored description that no longer reads (edited outside Parley).
+  virtual absl::StatusOr<exec::SourceView> ViewFor(const catalog::Table& table,
+                                                   const std::vector<std::string>& files) const = 0;
+
+  // For listings; empty fields for a description that does not read.
+  virtual SourceSummary Summarize(std::string_view description) const = 0;
+};
+
+// The connectors of one process, by kind of source.
+class Registry {
+ public:
+  // The connectors this build has: files.
+  static const Registry& BuiltIn();
+
+  // AlreadyExists when the kind is taken.
+  absl::Status Add(std::unique_ptr<Connector> connector);
+  // InvalidArgument naming the kind and the kinds known, for a kind no connector reads.
+  absl::StatusOr<const Connector*> Find(std::string_view kind) const;
+  std::vector<std::string> Kinds() const;  // sorted
+
+ private:
+  std::map<std::string, std::unique_ptr<Connector>, std::less<>> connectors_;
+};
+
+// The identities of `paths` (stat follows links). Paths that cannot be examined are left out.
+std::set<FileId> FileIdentities(const std::vector<std::string>& paths);
+
+// Compares what the session sees for `table`'s view with the pinned schema. FailedPrecondition
+// naming the table, the column and both types when they differ, or the missing column. The same
+// for every kind of source: the view's columns are the engine's.
+absl::Status CheckPinnedSchema(exec::Session& session, const catalog::Table& table);
+
+}  // namespace parley::connectors

@@ -1,0 +1,46 @@
+// The files connector: tables read from CSV or Parquet files on the machine Parley runs on. Its
+// source description is {"format": "csv" | "parquet", "path": "<absolute path or glob>"}; given
+// without "format", the path's extension names it, and a relative path is resolved against the
+// working directory when the table is added. The mechanics are in file_source.h.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "connectors/connector.h"
+#include "connectors/files/file_source.h"
+
+namespace parley::connectors::files {
+
+inline constexpr std::string_view kFilesKind = "files";
+
+// A validated description.
+struct FileDescription {
+  Format format = Format::kCsv;
+  std::string path;  // absolute path or glob
+};
+
+// Parses a description (JSON text). InvalidArgument "invalid files source description at
+// <JSON path>: <problem>" for text that is not a JSON object, an unknown field, a missing or
+// non-string path, or an unknown format. Does not look at the file system.
+absl::StatusOr<FileDescription> ParseDescription(std::string_view description,
+                                                 bool format_required = true);
+// The canonical text of a description.
+std::string DescriptionText(const FileDescription& description);
+
+class FilesConnector : public Connector {
+ public:
+  std::string_view kind() const override { return kFilesKind; }
+  absl::StatusOr<std::string> Validate(std::string_view description) const override;
+  absl::StatusOr<std::vector<catalog::Column>> InferSchema(
+      std::string_view description) const override;
+  absl::StatusOr<std::vector<std::string>> ResolveFiles(
+      std::string_view description) const override;
+  absl::StatusOr<exec::SourceView> ViewFor(const catalog::Table& table,
+                                           const std::vector<std::string>& files) const override;
+  SourceSummary Summarize(std::string_view description) const override;
+};
+
+}  // namespace parley::connectors::files

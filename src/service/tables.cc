@@ -1,0 +1,227 @@
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/connector.h"
+#include "nlohmann/json.hpp"
+#include "service/service_impl.h"
+#include "sql/duckdb_types.h"
+
+namespace parley::service {
+
+using namespace internal;
+
+internal::CatalogSchemas::CatalogSchemas(const std::vector<catalog::Table>& tables) {
+  for (const catalog::Table& table : tables) {
+    sql::TableSchema schema{table.name, table.owner, {}};
+    for (const std::string& column : table.allowed_columns) {
+      for (const catalog::Column& pinned : table.source_schema) {
+        // The catalog pins DuckDB's names for the column types (what DESCRIBE printed): this is
+        // where they become Parley's own types.
+        if (pinned.name == column) {
+          schema.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+        }
+      }
+    }
+    schemas_.push_back(std::move(schema));
+  }
+}
+
+const sql::TableSchema* internal::CatalogSchemas::FindTable(std::string_view name) const {
+  absl::string_view wanted(name.data(), name.size());
+  for (const sql::TableSchema& schema : schemas_) {
+    if (absl::EqualsIgnoreCase(schema.name, wanted)) return &schema;
+  }
+  return nullptr;
+}
+
+TableView internal::ViewOfTable(const connectors::Registry& registry, const catalog::Table& table,
+                                const std::string& actor) {
+  TableView view;
+  view.name = table.name;
+  view.owner = table.owner;
+  // A kind this build has no connector for is shown by its name, with no location.
+  view.kind = table.source_kind;
+  if (absl::StatusOr<const connectors::Connector*> connector = registry.Find(table.source_kind);
+      connector.ok()) {
+    connectors::SourceSummary summary = (*connector)->Summarize(table.source_json);
+    if (!summary.format.empty()) view.kind = summary.format;
+    if (table.owner == actor && !summary.location.empty()) view.location = summary.location;
+  }
+  for (const std::string& column : table.allowed_columns) {
+    for (const catalog::Column& pinned : table.source_schema) {
+      if (pinned.name == column) view.columns.push_back(pinned);
+    }
+  }
+  view.rule_json = table.rule_json;
+  return view;
+}
+
+absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
+    const catalog::Collaboration& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
+                          store->ListTables(collaboration.name));
+  return TablesOfActiveMembers(collaboration, std::move(tables));
+}
+
+std::vector<catalog::Table> Service::Impl::TablesOfActiveMembers(
+    const catalog::Collaboration& collaboration, std::vector<catalog::Table> tables) {
+  std::vector<catalog::Table> active;
+  for (catalog::Table& table : tables) {
+    for (const catalog::Member& member : collaboration.members) {
+      if (member.name == table.owner && member.status == catalog::MemberStatus::kActive) {
+        active.push_back(std::move(table));
+        break;
+      }
+    }
+  }
+  return active;
+}
+
+absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
+    const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration found, store->GetCollaboration(collaboration));
+  return ActiveTables(found);
+}
+
+absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles() {
+  RegisteredFiles registered;
+  PARLEY_ASSIGN_OR_RETURN(registered.claims, store->ListFileClaims());
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
+                          store->ListCollaborations());
+  for (const catalog::Collaboration& collaboration : collaborations) {
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
+                            store->ListTables(collaboration.name));
+    for (const catalog::Table& table : tables) {
+      // A source whose kind this build cannot read, or that reads nothing now, reads no file.
+      absl::StatusOr<const connectors::Connector*> connector = connectors->Find(table.source_kind);
+      if (!connector.ok()) continue;
+      absl::StatusOr<std::vector<std::string>> files =
+          (*connector)->ResolveFiles(table.source_json);
+      if (!files.ok()) continue;
+      for (const connectors::FileId& file : connectors::FileIdentities(*files)) {
+        registered.readers[file].insert(table.owner);
+      }
+    }
+  }
+  return registered;
+}
+
+absl::Status Service::Impl::OwnershipRefusal(const std::string& location) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("the source '", location,
+                   "' reads a file that another member registered; a member may only "
+                   "register its own data"));
+}
+
+absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
+                                          const std::vector<std::string>& files,
+                                          const RegisteredFiles& registered,
+                                          const std::string& table, const std::string& location) {
+  for (const std::string& path : files) {
+    for (const connectors::FileId& file : connectors::FileIdentities({path})) {
+      bool others = false;
+      if (auto claim = registered.claims.find(file); claim != registered.claims.end()) {
+        others = claim->second != owner;
+      } else if (auto it = registered.readers.find(file); it != registered.readers.end()) {
+        others = std::any_of(it->second.begin(), it->second.end(),
+                             [&](const std::string& name) { return name != owner; });
+      }
+      if (!others) continue;
+      if (table.empty()) return OwnershipRefusal(location);
+      return absl::FailedPreconditionError(
+          absl::StrCat("table '", table, "' of member '", owner,
+                       "' now reads a file of a table of another member; it cannot be "
+                       "queried until its owner points it at its own data"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Service::Impl::AddTable(const std::string& actor, const NewTable& request) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  catalog::Table table;
+  table.collaboration = request.collaboration;
+  table.name = request.name;
+  table.owner = actor;
+  // The connector of the source's kind validates its description (unknown kinds are refused),
+  // then resolves what it reads and infers the schema to pin.
+  table.source_kind = request.source_kind;
+  PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
+  std::string given = request.source_json.empty()
+                          ? nlohmann::json{{"path", request.location}}.dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                          : request.source_json;
+  PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Validate(given));
+  // How the refusals below name the source: as the member gave it.
+  std::string named = request.source_json.empty() ? request.location : table.name;
+  // A member registers its own data: not a file another member registered, whether named by
+  // its path, a glob that matches it, or a link to it.
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                          connector->ResolveFiles(table.source_json));
+  PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
+  PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));
+  PARLEY_ASSIGN_OR_RETURN(table.source_schema, connector->InferSchema(table.source_json));
+  if (request.columns.empty()) {
+    for (const catalog::Column& column : table.source_schema) {
+      table.allowed_columns.push_back(column.name);
+    }
+  } else {
+    std::set<std::string> chosen;
+    for (const std::string& wanted : request.columns) {
+      const catalog::Column* match = nullptr;
+      for (const catalog::Column& column : table.source_schema) {
+        if (absl::EqualsIgnoreCase(column.name, wanted)) match = &column;
+      }
+      if (match == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("column '", wanted, "' is not in the source '", named, "'"));
+      }
+      if (!chosen.insert(match->name).second) {
+        return absl::InvalidArgumentError(absl::StrCat("column '", wanted, "' is listed twice"));
+      }
+    }
+    // Keep the source's column order.
+    for (const catalog::Column& column : table.source_schema) {
+      if (chosen.contains(column.name)) table.allowed_columns.push_back(column.name);
+    }
+  }
+  // The check above is a courtesy (a clear refusal before the schema is read); the claim below is
+  // the guarantee: made in the catalog's write transaction, it lets exactly one of two members
+  // registering one file at the same moment win.
+  std::vector<catalog::FileIdentity> claimed;
+  for (const connectors::FileId& file : connectors::FileIdentities(files)) {
+    claimed.push_back(file);
+  }
+  absl::Status added = store->AddTable(table, actor, claimed);
+  if (absl::IsPermissionDenied(added)) return OwnershipRefusal(named);
+  return added;
+}
+
+absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const std::string& actor,
+                                                                 const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
+  std::vector<TableView> views;
+  for (const catalog::Table& table : tables)
+    views.push_back(ViewOfTable(*connectors, table, actor));
+  return views;
+}
+
+absl::StatusOr<TableView> Service::Impl::ShowTable(const std::string& actor,
+                                                   const std::string& collaboration,
+                                                   const std::string& table) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(found));
+  for (const catalog::Table& record : tables) {
+    if (record.name == table) return ViewOfTable(*connectors, record, actor);
+  }
+  return absl::NotFoundError(
+      absl::StrCat("table '", table, "' not found in collaboration '", collaboration, "'"));
+}
+
+}  // namespace parley::service

@@ -1,0 +1,222 @@
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "policy/rule.h"
+#include "service/service_impl.h"
+#include "sql/parser.h"
+
+namespace parley::service {
+
+using Json = nlohmann::json;
+using namespace internal;
+
+bool TemplateView::runnable() const {
+  if (altered || tables.empty()) return false;
+  for (const TableApproval& table : tables) {
+    if (!table.approved) return false;
+  }
+  return true;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<TemplateParameter>> ParseSpecs(const std::vector<std::string>& specs) {
+  std::vector<TemplateParameter> parameters;
+  for (const std::string& spec : specs) {
+    PARLEY_ASSIGN_OR_RETURN(TemplateParameter parameter, ParseParameterSpec(spec));
+    for (const TemplateParameter& earlier : parameters) {
+      if (earlier.name == parameter.name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("parameter '", parameter.name, "' is declared twice"));
+      }
+    }
+    parameters.push_back(std::move(parameter));
+  }
+  return parameters;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> Service::Impl::TemplateTables(
+    const std::vector<catalog::Table>& tables, const std::string& text,
+    const std::vector<TemplateParameter>& parameters) {
+  PARLEY_ASSIGN_OR_RETURN(std::string positional, PositionalSql(text, parameters));
+  PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(positional));
+  CatalogSchemas schemas(tables);
+  PARLEY_ASSIGN_OR_RETURN(
+      sql::BoundQuery bound,
+      sql::Bind(*statement, schemas, positional, sql::BindOptions{PlaceholderValues(parameters)}));
+  std::vector<std::string> read;
+  for (const sql::BoundTable* table : bound.BaseTables()) {
+    if (std::find(read.begin(), read.end(), table->schema->name) == read.end()) {
+      read.push_back(table->schema->name);
+    }
+  }
+  return read;
+}
+
+absl::StatusOr<Service::Impl::LoadedTemplate> Service::Impl::LoadTemplate(
+    const std::string& collaboration, const std::string& template_id) {
+  LoadedTemplate loaded;
+  PARLEY_ASSIGN_OR_RETURN(loaded.record, store->GetTemplate(collaboration, template_id));
+  absl::StatusOr<std::vector<TemplateParameter>> parameters =
+      ParametersFromJson(loaded.record.parameters_json);
+  if (!parameters.ok() || TemplateId(loaded.record.sql, *parameters) != loaded.record.id) {
+    return absl::DataLossError(
+        absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                     " was altered after it was created: its content no longer matches its id"));
+  }
+  loaded.parameters = *std::move(parameters);
+  return loaded;
+}
+
+absl::StatusOr<TemplateView> Service::Impl::ViewOfTemplate(
+    const catalog::AnalysisTemplate& record, const std::vector<TemplateParameter>& parameters,
+    const std::vector<catalog::Table>& tables) {
+  TemplateView view;
+  view.id = record.id;
+  view.name = record.name;
+  view.author = record.author;
+  view.sql = record.sql;
+  view.parameters = parameters;
+  view.created_at = record.created_at;
+  PARLEY_ASSIGN_OR_RETURN(CatalogRules rules, LoadRules(tables));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
+                          TemplateTables(tables, record.sql, parameters));
+  for (const std::string& name : read) {
+    TemplateView::TableApproval approval{name, "", false};
+    for (const catalog::Table& table : tables) {
+      if (table.name == name) approval.owner = table.owner;
+    }
+    const policy::Rule* rule = rules.RuleFor(name);
+    approval.approved = rule != nullptr && rule->kind == policy::RuleKind::kCustom &&
+                        rule->custom.allowed_analyses.contains(record.id);
+    view.tables.push_back(std::move(approval));
+  }
+  return view;
+}
+
+absl::StatusOr<std::vector<TemplateView>> Service::Impl::TemplateViews(
+    const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto records, store->ListTemplates(collaboration));
+  std::vector<TemplateView> views;
+  for (const catalog::AnalysisTemplate& record : records) {
+    absl::StatusOr<LoadedTemplate> loaded = LoadTemplate(collaboration, record.id);
+    if (absl::IsDataLoss(loaded.status())) {
+      // One tampered template must not hide the others: it is listed as altered, never run.
+      TemplateView altered;
+      altered.id = record.id;
+      altered.name = record.name;
+      altered.author = record.author;
+      altered.created_at = record.created_at;
+      altered.altered = true;
+      views.push_back(std::move(altered));
+      continue;
+    }
+    if (!loaded.ok()) return loaded.status();
+    PARLEY_ASSIGN_OR_RETURN(TemplateView view,
+                            ViewOfTemplate(loaded->record, loaded->parameters, tables));
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
+absl::Status Service::Impl::SetApproval(const std::string& actor, const std::string& collaboration,
+                                        const std::string& template_id,
+                                        const std::string& table_name, bool approve) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(catalog::Table table, store->GetTable(collaboration, table_name));
+  if (table.owner != actor) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("only the owner of table '", table_name, "' ('", table.owner, "') can ",
+                     approve ? "approve" : "revoke", " analyses for it"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
+                          TemplateTables(tables, loaded.record.sql, loaded.parameters));
+  if (std::find(read.begin(), read.end(), table_name) == read.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                                                   " does not read table '", table_name, "'"));
+  }
+  std::optional<policy::Rule> rule;
+  if (table.rule_json) {
+    PARLEY_ASSIGN_OR_RETURN(rule, policy::ParseRule(*table.rule_json, table.allowed_columns));
+  }
+  if (!rule || rule->kind != policy::RuleKind::kCustom) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("table '", table_name,
+                     "' has no custom rule; analysis templates are approved in a custom rule"));
+  }
+  std::set<std::string>& allowed = rule->custom.allowed_analyses;
+  if (approve ? !allowed.insert(loaded.record.id).second : allowed.erase(loaded.record.id) == 0) {
+    std::string message = absl::StrCat("template ", loaded.record.id.substr(0, 12),
+                                       approve ? " is already approved" : " is not approved",
+                                       " for table '", table_name, "'");
+    return approve ? absl::AlreadyExistsError(message) : absl::FailedPreconditionError(message);
+  }
+  PARLEY_RETURN_IF_ERROR(
+      store->SetRule(collaboration, table_name, policy::CanonicalRuleJson(*rule), actor));
+  Json details = {{"template_id", loaded.record.id}, {"table", table_name}};
+  return store->AppendAudit(collaboration, actor, approve ? "template.approve" : "template.revoke",
+                            details.dump());
+}
+
+absl::StatusOr<std::string> Service::Impl::CreateTemplate(const std::string& actor,
+                                                          const NewTemplate& request) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  if (request.name.empty() || request.name.size() > 200) {
+    return absl::InvalidArgumentError("a template needs a name of 1 to 200 characters");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<TemplateParameter> parameters,
+                          ParseSpecs(request.parameter_specs));
+  PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(request.collaboration));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
+                          TemplateTables(tables, request.sql, parameters));
+  catalog::AnalysisTemplate record;
+  record.id = TemplateId(request.sql, parameters);
+  record.collaboration = request.collaboration;
+  record.name = request.name;
+  record.sql = request.sql;
+  record.parameters_json = ParametersJson(parameters);
+  PARLEY_RETURN_IF_ERROR(store->CreateTemplate(record, actor));
+  return record.id;
+}
+
+absl::StatusOr<TemplateView> Service::Impl::ShowTemplate(const std::string& actor,
+                                                         const std::string& collaboration,
+                                                         const std::string& template_id) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
+  return ViewOfTemplate(loaded.record, loaded.parameters, tables);
+}
+
+absl::StatusOr<std::vector<TemplateView>> Service::Impl::ListTemplates(
+    const std::string& actor, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(ActiveMember(found, actor).status());
+  return TemplateViews(collaboration);
+}
+
+absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
+    const std::string& actor, const std::string& collaboration, const std::string& template_id,
+    const std::map<std::string, std::string>& values, std::vector<std::string> receivers) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(actor, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
+  Request request;
+  request.sql = loaded.record.sql;
+  request.template_id = loaded.record.id;
+  PARLEY_ASSIGN_OR_RETURN(request.parse_sql, PositionalSql(loaded.record.sql, loaded.parameters));
+  PARLEY_ASSIGN_OR_RETURN(request.bind.parameters, ParameterValues(loaded.parameters, values));
+  PARLEY_ASSIGN_OR_RETURN(request.receivers, ValidateReceivers(context, std::move(receivers)));
+  return RunRequest(context, request);
+}
+
+}  // namespace parley::service

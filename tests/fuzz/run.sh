@@ -46,10 +46,12 @@ elif [ "$target" = neighbour_oracle ]; then
   cp tests/fuzz/oracle_seeds/*.sql tests/fuzz/oracle_regressions/*.sql "$out/seeds/" 2>/dev/null || true
   duckdb_dir=${PARLEY_DUCKDB_DIR:-$(sed -n 's/^PARLEY_DUCKDB_DIR:PATH=//p' build/debug/CMakeCache.txt 2>/dev/null)}
   duckdb_dir=${duckdb_dir:-third_party/duckdb}
-  sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/policy/rule.cc src/policy/checker.cc
+  sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/sql/type.cc src/sql/types.cc
+    src/sql/duckdb_types.cc src/policy/rule.cc src/policy/checker.cc
     src/policy/aggregation_check.cc src/policy/list_check.cc src/policy/custom_check.cc
     src/policy/join_graph.cc src/policy/operators.cc src/policy/violation_builder.cc
-    src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc
+    src/policy/equivalence.cc src/policy/summary.cc
+    src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/once_per_group.cc src/rewrite/rewrite.cc
     src/exec/duckdb_api.cc src/exec/engine.cc tests/fuzz/neighbour_oracle.cc
     tests/fuzz/oracle_query_generator.cc
     -I$duckdb_dir/include -Itests"
@@ -58,10 +60,12 @@ elif [ "$target" = neighbour_oracle ]; then
   # DuckDB's own allocations are not instrumented; what it keeps until exit is not a finding.
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 else
-  sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/policy/rule.cc src/policy/checker.cc
+  sources="src/sql/parser.cc src/sql/binder.cc src/sql/ir.cc src/sql/type.cc src/sql/types.cc
+    src/sql/duckdb_types.cc src/policy/rule.cc src/policy/checker.cc
     src/policy/aggregation_check.cc src/policy/list_check.cc src/policy/custom_check.cc
     src/policy/join_graph.cc src/policy/operators.cc src/policy/violation_builder.cc
-    src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/rewrite.cc"
+    src/policy/equivalence.cc src/policy/summary.cc
+    src/rewrite/threshold.cc src/rewrite/render.cc src/rewrite/error_guard.cc src/rewrite/once_per_group.cc src/rewrite/rewrite.cc"
   libraries="-lpg_query"
 fi
 absl=$(ls /usr/lib/*/libabsl_*.so | sed 's|.*/lib\(absl_[a-z0-9_]*\)\.so|-l\1|' | tr '\n' ' ')

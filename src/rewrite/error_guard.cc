@@ -109,12 +109,26 @@ class Guarder {
   }
 
   // Makes the conversion of `expr` to `type` explicit: CAST when it cannot fail, TRY_CAST when
-  // it can. Values that read no column are converted by the engine once, as constants.
+  // it can. Constants too: DuckDB's constant folding swallows a conversion error and leaves the
+  // cast to run time, where it fails only if evaluation reaches it — behind an OR, CASE or
+  // COALESCE that depends on the data (found by the neighbouring-dataset oracle).
   void ConvertTo(std::unique_ptr<BoundExpr>& expr, const Type& to) {
-    if (to.is_unknown() || !ReadsData(*expr)) return;
+    if (to.is_unknown()) return;
+    // Parley types an integer or decimal literal too wide for DECIMAL(38) as DOUBLE; DuckDB may
+    // type it HUGEINT and convert the other operands to a DECIMAL that cannot hold it (oracle
+    // finding 8). Pinning the literal to DOUBLE makes both agree; that cast cannot fail.
+    if (expr->kind == BoundExprKind::kConstant && expr->type.kind() == TypeKind::kDouble &&
+        (expr->constant.kind == sql::ConstantKind::kInteger ||
+         expr->constant.kind == sql::ConstantKind::kFloat) &&
+        expr->constant.text.find_first_of("eE") == std::string::npos) {
+      expr = Cast(std::move(expr), TypeKind::kDouble, false);
+    }
     const Type& from = expr->type;
     if (from.kind() == TypeKind::kNull || from == to) return;
     bool can_fail = sql::CastCanFail(from, to);
+    // A literal whose conversion cannot fail is left to the engine (it stays a plain constant,
+    // which keeps filters pushed down into the scans).
+    if (!can_fail && expr->kind == BoundExprKind::kConstant) return;
     expr = Cast(std::move(expr), to, can_fail);
   }
 
@@ -128,8 +142,8 @@ class Guarder {
     }
     if (common.is_unknown()) {
       // DuckDB would pick a conversion Parley cannot judge: refuse rather than guess.
-      bool reads = false;
-      for (auto* operand : operands) reads |= ReadsData(**operand);
+      // Constants included: the engine's conversion of a constant is deferred to run time too.
+      bool reads = !operands.empty();
       if (reads) {
         refusals.push_back(Unguardable{
             "values of types that Parley cannot compare without a conversion that may fail are "
@@ -382,7 +396,9 @@ class Guarder {
   }
 
   void Visit(std::unique_ptr<BoundExpr>& expr) {
-    if (!ReadsData(*expr)) return;  // constants: folded by the engine, whatever the data
+    // A bare literal was converted when the query was bound. Anything computed from literals
+    // alone is guarded like data: the engine does not fold what fails, it defers it to run time.
+    if (expr->kind == BoundExprKind::kConstant) return;
     BoundExpr& node = *expr;
     if (node.kind == BoundExprKind::kAggregate) {
       // SUM and AVG of HUGEINT and wide DECIMAL columns add in 128 bits and fail when a few

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "connectors/connector.h"
+#include "service/run_failure.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -15,16 +16,6 @@ namespace {
 bool ProtectsRows(const Explanation& explanation) {
   return explanation.verdict.rule_kind == policy::RuleKind::kAggregation ||
          explanation.verdict.rule_kind == policy::RuleKind::kList;
-}
-
-// For rules that protect rows, whatever still fails while the engine runs (an error the guards
-// did not foresee, a limit, a cancellation) is reported, returned and recorded with one fixed
-// message: the engine's own message, or even its class, could depend on rows the runner may
-// not see (issue 6). The code is the same too.
-absl::Status RunFailure() {
-  return absl::AbortedError(
-      "the query failed while it ran; for aggregation and list rules the cause is not shown, "
-      "because it could depend on rows that no one may see");
 }
 
 // How recent a modification time must be for a file's version not to be trusted: file times

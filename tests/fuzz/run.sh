@@ -2,10 +2,19 @@
 # Fuzzes with libFuzzer (clang, ASan, UBSan). Crashes land in build/fuzz/.
 #   tests/fuzz/run.sh [SECONDS]            the SQL front end, seeded with every corpus query
 #   tests/fuzz/run.sh documents [SECONDS]  rule documents and the template scanner
+#   tests/fuzz/run.sh oracle [SECONDS]     the neighbouring-dataset oracle: accepted queries run on
+#                                          two datasets differing in one suppressed row must show
+#                                          the runner the same outcome (neighbour_oracle.h).
+#                                          PARLEY_ORACLE_LOG=<file> logs differences instead of
+#                                          stopping; add -fork=1 -ignore_crashes=1 after SECONDS
+#                                          to go on after engine crashes (tests/fuzz/oracle_crashes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=sql_front_end
-if [ "${1:-}" = documents ]; then target=documents; shift; fi
+case "${1:-}" in
+  documents) target=documents; shift ;;
+  oracle) target=neighbour_oracle; shift ;;
+esac
 seconds=${1:-300}
 out=build/fuzz
 mkdir -p "$out/seeds"
@@ -31,6 +40,20 @@ if [ "$target" = documents ]; then
   done
   sources="src/policy/rule.cc src/service/analysis_template.cc src/crypto/sha256.cc"
   libraries="-lcrypto"
+elif [ "$target" = neighbour_oracle ]; then
+  # Seeds: hand-written ones (conversions, CASE/COALESCE, OR, overflow, HAVING/ORDER BY, lists) and
+  # the regressions; with the corpus queries above. DuckDB is the project's shared library.
+  cp tests/fuzz/oracle_seeds/*.sql tests/fuzz/oracle_regressions/*.sql "$out/seeds/" 2>/dev/null || true
+  duckdb_dir=${PARLEY_DUCKDB_DIR:-$(sed -n 's/^PARLEY_DUCKDB_DIR:PATH=//p' build/debug/CMakeCache.txt 2>/dev/null)}
+  duckdb_dir=${duckdb_dir:-third_party/duckdb}
+  # Everything query::Compile reaches, and the engine, found by folder.
+  sources="$(ls src/sql/*.cc src/policy/*.cc src/rewrite/*.cc src/render/*.cc src/render/duckdb/*.cc src/query/*.cc src/engine/*.cc src/engine/duckdb/*.cc | grep -v '_test\.cc$')
+    tests/fuzz/neighbour_oracle.cc tests/fuzz/oracle_query_generator.cc
+    -I$duckdb_dir/include -Itests"
+  libraries="-lpg_query -L$duckdb_dir/lib -lduckdb -Wl,-rpath,$(cd "$duckdb_dir/lib" && pwd) -lpthread -lcrypto"
+  extra_flags="-dict=tests/fuzz/neighbour_oracle.dict -timeout=60"
+  # DuckDB's own allocations are not instrumented; what it keeps until exit is not a finding.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 else
   # Everything query::Compile reaches (parse, bind, check, rewrite, render), found by folder so
   # the list cannot fall behind the code.
@@ -44,5 +67,7 @@ if [ ! -x "$binary" ] || [ -n "$(find src tests/fuzz \( -name '*.cc' -o -name '*
     -Isrc "tests/fuzz/${target}_fuzzer.cc" $sources $libraries $absl -o "$binary"
 fi
 mkdir -p "$out/corpus-$target"
-"$binary" -max_total_time="$seconds" -max_len=2048 -timeout=10 \
+# Extra libFuzzer flags may follow the seconds (e.g. -fork=1 -ignore_crashes=1).
+shift || true
+"$binary" -max_total_time="$seconds" -max_len=2048 -timeout=10 ${extra_flags:-} "$@" \
   -artifact_prefix="$out/" "$out/corpus-$target" "$out/seeds"

@@ -1,0 +1,1 @@
+SELECT COALESCE(SUM(l.brand_purchases), 1.5e10), AVG(r.wide) FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email WHERE COALESCE(NOT ((r.ratio + r.price) IN (9223372036854775807, 1.5)), NOT (NOT (r.signup_date IS NOT NULL)))

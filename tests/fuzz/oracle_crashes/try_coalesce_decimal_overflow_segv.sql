@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE COALESCE(active, level + ratio >= 0) GROUP BY region

@@ -1,0 +1,1 @@
+SELECT COALESCE(COUNT(r.units), 0), COALESCE(COALESCE(AVG(r.total), 2), 0.00000000001) FROM retail r WHERE NOT (COALESCE((r.signup_date BETWEEN DATE '5881580-07-10' AND DATE '5881580-07-10' AND NULLIF(r.last_seen, r.last_seen) IN (DATE '5881580-07-10', '2016-01-01')), NULLIF(r.big_id, 5000) >= ABS(r.ratio)))

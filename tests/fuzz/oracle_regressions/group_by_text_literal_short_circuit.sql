@@ -1,0 +1,1 @@
+SELECT level < 5000 OR household_size = 'x' AS k, COUNT(DISTINCT household_id) FROM retail GROUP BY 1

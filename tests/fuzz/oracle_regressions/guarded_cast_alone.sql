@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE CAST(code AS INTEGER) > 0 GROUP BY region

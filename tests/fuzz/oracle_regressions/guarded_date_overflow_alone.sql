@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE signup_date + 1 > DATE '2000-01-01' GROUP BY region

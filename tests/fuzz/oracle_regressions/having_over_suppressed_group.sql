@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail GROUP BY region HAVING SUM(units) < 10000 OR SUM(units) = 'x'

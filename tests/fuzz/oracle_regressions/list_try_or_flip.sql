@@ -1,0 +1,1 @@
+SELECT DISTINCT a.household_id FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.household_size = 1 OR a.price * 100 > 0

@@ -1,0 +1,1 @@
+SELECT DISTINCT a.region FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.level > 0.1234567890123456789012345

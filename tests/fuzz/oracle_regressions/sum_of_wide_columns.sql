@@ -1,0 +1,1 @@
+SELECT r.region, SUM(r.huge_total), AVG(r.wide), SUM(p.big) FROM retail r JOIN probe p ON r.hashed_email = p.hashed_email GROUP BY r.region

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE level < 5000 OR active = 'maybe' GROUP BY region

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE NOT (level >= 5000 AND household_size = 'x') GROUP BY region

@@ -1,0 +1,1 @@
+SELECT DISTINCT a.household_id, (a.price * '12'), (0 - c.lifetime_value) FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE NOT ((NOT (a.ratio < 5000) AND NOT ('north' BETWEEN 0.1234567890123456789012345 AND -1)))

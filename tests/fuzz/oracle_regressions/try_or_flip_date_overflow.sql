@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE household_size = 1 OR signup_date + 1 > signup_date GROUP BY region

@@ -1,0 +1,1 @@
+SELECT r.region, COUNT(DISTINCT r.household_id) FROM retail r JOIN probe p ON r.hashed_email = p.hashed_email WHERE r.household_size = 1 OR r.level + p.points > 0 GROUP BY r.region

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE level > 0.1234567890123456789012345 GROUP BY region

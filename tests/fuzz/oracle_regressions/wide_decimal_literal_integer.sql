@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE household_size > 0.12345678901234567890123456789012 GROUP BY region

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE code = 14 OR household_size > 2 GROUP BY region

@@ -1,0 +1,1 @@
+SELECT region, SUM(annual_spend) FROM retail WHERE household_size < 3 OR CAST(code AS INTEGER) > 5 GROUP BY region

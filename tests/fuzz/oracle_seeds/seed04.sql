@@ -1,0 +1,1 @@
+SELECT age_band, COUNT(DISTINCT household_id) FROM retail WHERE signup_date + 1 > DATE '2016-01-01' GROUP BY age_band

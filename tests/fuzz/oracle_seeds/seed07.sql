@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE level > 12345678901234567890.5 OR household_size = 2 GROUP BY region

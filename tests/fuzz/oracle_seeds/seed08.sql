@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE CASE WHEN household_size > 3 THEN CAST(code AS INTEGER) ELSE 0 END > 5 GROUP BY region

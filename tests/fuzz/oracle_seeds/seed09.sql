@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE COALESCE(CAST(code AS DOUBLE), 0) > 20 GROUP BY region

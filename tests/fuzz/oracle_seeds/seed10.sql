@@ -1,0 +1,1 @@
+SELECT region, SUM(total) AS s FROM retail GROUP BY region HAVING SUM(total) * 1000000000000000 > 0

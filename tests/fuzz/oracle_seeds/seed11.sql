@@ -1,0 +1,1 @@
+SELECT region, AVG(units) FROM retail GROUP BY region ORDER BY SUM(total) DESC

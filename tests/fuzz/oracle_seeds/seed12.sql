@@ -1,0 +1,1 @@
+SELECT region, SUM(units) + 1 FROM retail GROUP BY region HAVING AVG(amount) > 1

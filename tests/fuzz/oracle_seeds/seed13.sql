@@ -1,0 +1,1 @@
+SELECT region, ROUND(AVG(wide), 2), SUM(huge_total) FROM retail GROUP BY region

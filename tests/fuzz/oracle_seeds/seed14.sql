@@ -1,0 +1,1 @@
+SELECT r.region, COUNT(DISTINCT r.household_id), SUM(p.small_money) FROM retail r JOIN probe p ON r.hashed_email = p.hashed_email GROUP BY r.region

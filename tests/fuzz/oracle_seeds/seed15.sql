@@ -1,0 +1,1 @@
+SELECT p.tier, COUNT(DISTINCT r.household_id) FROM retail r JOIN probe p ON r.hashed_email = p.hashed_email WHERE r.level + p.points > 0 GROUP BY p.tier

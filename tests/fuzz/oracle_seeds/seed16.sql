@@ -1,0 +1,1 @@
+SELECT r.region, COUNT(DISTINCT r.household_id) FROM retail r JOIN probe p ON r.hashed_email = p.hashed_email WHERE r.big_id = p.wide_ratio OR r.household_size = 1 GROUP BY r.region

@@ -1,0 +1,1 @@
+SELECT r.region, COUNT(DISTINCT r.household_id) FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email WHERE r.signup_date < p.visit GROUP BY r.region

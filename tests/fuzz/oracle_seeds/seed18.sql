@@ -1,0 +1,1 @@
+SELECT r.segment, COUNT(DISTINCT r.household_id) FROM retail r JOIN probe p ON r.hashed_email = p.hashed_email WHERE r.signup_date < p.moment GROUP BY r.segment

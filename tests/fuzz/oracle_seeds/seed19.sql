@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE last_seen > '2020-01-01' AND score * 2 > 1 GROUP BY region

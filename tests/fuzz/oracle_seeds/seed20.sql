@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE ratio * 100000000000 > 1 GROUP BY region

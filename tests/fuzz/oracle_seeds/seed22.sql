@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE EXTRACT(year FROM signup_date) > 2016 GROUP BY region

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE active OR household_size + 2147483647 > 0 GROUP BY region

@@ -1,0 +1,1 @@
+SELECT CASE WHEN household_size > 2 THEN 'big' ELSE 'small' END AS size, COUNT(DISTINCT household_id) FROM retail GROUP BY 1

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE NULLIF(code, '7') > '1' GROUP BY region ORDER BY 2 DESC, 1

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE big_id > 1.5 GROUP BY region

@@ -1,0 +1,1 @@
+SELECT DISTINCT a.region FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.code > 10

@@ -1,0 +1,1 @@
+SELECT DISTINCT a.region, a.age_band FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.level * 2 > 10 OR a.household_size = 1

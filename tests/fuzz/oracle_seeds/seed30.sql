@@ -1,0 +1,1 @@
+SELECT DISTINCT a.segment FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.signup_date + 1 > '2016-01-01'

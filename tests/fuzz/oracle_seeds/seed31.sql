@@ -1,0 +1,1 @@
+SELECT DISTINCT a.region, c.loyalty_tier FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.big_id > 1.5 OR c.customer_id = 7

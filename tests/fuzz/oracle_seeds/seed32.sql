@@ -1,0 +1,1 @@
+SELECT DISTINCT a.region FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE a.household_size * 1000000 > 1 LIMIT 3

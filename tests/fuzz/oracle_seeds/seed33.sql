@@ -1,0 +1,1 @@
+SELECT l.loyalty_tier, SUM(l.brand_purchases), COUNT(DISTINCT r.household_id) FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email GROUP BY l.loyalty_tier HAVING SUM(l.brand_purchases) > 10 ORDER BY 1

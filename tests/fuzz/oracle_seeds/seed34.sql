@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE household_size IN (1, 2, '3') GROUP BY region

@@ -1,0 +1,1 @@
+SELECT region, COUNT(DISTINCT household_id) FROM retail WHERE code LIKE '1%' AND CAST(code AS BIGINT) > 3 GROUP BY region

@@ -188,6 +188,13 @@ std::string SqlWriter::TypedConstant(const BoundExpr& expr) {
       break;
     case sql::ConstantKind::kInteger:
     case sql::ConstantKind::kFloat:
+      // A number too wide for DECIMAL(38) is a DOUBLE to Parley, but DuckDB reads up to 39
+      // digits as HUGEINT and then computes in a DECIMAL that cannot hold it, failing only where
+      // evaluation reaches it (issue 6, oracle finding 8): spell the type Parley checked.
+      if (sql::LiteralType(expr.constant).kind() == sql::TypeKind::kDouble &&
+          expr.constant.text.find_first_of("eE") == std::string::npos) {
+        return Cast(text, sql::TypeKind::kDouble, false);
+      }
       if (type.kind() != sql::TypeKind::kDecimal || type == sql::LiteralType(expr.constant)) {
         return text;
       }

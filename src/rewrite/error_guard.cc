@@ -114,15 +114,6 @@ class Guarder {
   // COALESCE that depends on the data (found by the neighbouring-dataset oracle).
   void ConvertTo(std::unique_ptr<BoundExpr>& expr, const Type& to) {
     if (to.is_unknown()) return;
-    // Parley types an integer or decimal literal too wide for DECIMAL(38) as DOUBLE; DuckDB may
-    // type it HUGEINT and convert the other operands to a DECIMAL that cannot hold it (oracle
-    // finding 8). Pinning the literal to DOUBLE makes both agree; that cast cannot fail.
-    if (expr->kind == BoundExprKind::kConstant && expr->type.kind() == TypeKind::kDouble &&
-        (expr->constant.kind == sql::ConstantKind::kInteger ||
-         expr->constant.kind == sql::ConstantKind::kFloat) &&
-        expr->constant.text.find_first_of("eE") == std::string::npos) {
-      expr = Cast(std::move(expr), TypeKind::kDouble, false);
-    }
     const Type& from = expr->type;
     if (from.kind() == TypeKind::kNull || from == to) return;
     bool can_fail = sql::CastCanFail(from, to);

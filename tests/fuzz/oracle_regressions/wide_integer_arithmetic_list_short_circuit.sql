@@ -1,0 +1,1 @@
+SELECT DISTINCT a.household_id FROM audience a JOIN customers c ON a.hashed_email = c.hashed_email WHERE (a.price < 5000 OR ((a.price - 170141183460469231731687303715884105727) >= a.units AND (a.active OR a.big_id < 5000)))

@@ -115,11 +115,11 @@ absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
       crypto::Sha256Hex((*recorded)->parts) == (*recorded)->digest) {
     what = DescribeStateChange((*recorded)->parts, state->parts);
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "collaboration ", Quote(collaboration), " was changed outside Parley",
-      what.empty() ? "" : absl::StrCat(" (", what, ")"),
-      ": its catalog records no longer match its audit log, so "
-      "nothing can change or run in it until the catalog is restored"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("collaboration ", Quote(collaboration), " was changed outside Parley",
+                   what.empty() ? "" : absl::StrCat(" (", what, ")"),
+                   ": its catalog records no longer match its audit log, so "
+                   "nothing can change or run in it until the catalog is restored"));
 }
 
 // --- One write call ---------------------------------------------------------------------------

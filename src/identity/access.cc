@@ -91,9 +91,9 @@ absl::StatusOr<std::vector<std::string>> Receivers(const Caller& caller, const R
   PARLEY_ASSIGN_OR_RETURN(const Membership* runner, ActiveMember(caller, room));
   if (requested.empty()) {
     if (!runner->abilities.Has(Ability::kReceive)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "member '", runner->name,
-          "' cannot receive results; name a receiver with the 'receive' ability"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("member '", runner->name,
+                       "' cannot receive results; name a receiver with the 'receive' ability"));
     }
     requested.push_back(runner->name);
   }

@@ -102,8 +102,7 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     violation.location = table->location;
     violation.message = absl::StrCat("table '", table->schema->name,
                                      "' has no analysis rule, so it cannot be queried yet");
-    violation.hint =
-        absl::StrCat("its owner '", table->schema->owner, "' must set one");
+    violation.hint = absl::StrCat("its owner '", table->schema->owner, "' must set one");
     verdict.violations.push_back(std::move(violation));
   }
   // The rules of the top-level query's own table occurrences (nullptr for derived tables), for

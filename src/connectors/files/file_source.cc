@@ -148,12 +148,13 @@ class Inspector {
   static absl::StatusOr<Inspector> Open(const std::vector<std::string>& files) {
     engine::duckdb::DatabaseOptions options;
     options.threads = 1;
-    PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db, engine::duckdb::OpenInMemoryDatabase(options));
+    PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db,
+                            engine::duckdb::OpenInMemoryDatabase(options));
     std::string allow = AllowedPaths(files);
     for (const std::string& statement : {allow, std::string("SET enable_external_access=false"),
                                          std::string("SET lock_configuration=true")}) {
       absl::Status status = engine::duckdb::ExecuteStatement(db.connection.get(), statement,
-                                                   "cannot prepare a DuckDB database");
+                                                             "cannot prepare a DuckDB database");
       if (!status.ok()) return absl::InternalError(status.message());
     }
     return Inspector(std::move(db));
@@ -191,10 +192,11 @@ absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector, Fo
   engine::duckdb::DuckResult result;
   std::vector<std::string> names;
   if (format == Format::kCsv) {
-    std::string sql = absl::StrCat("SELECT * FROM read_csv(", engine::duckdb::QuoteString(first_file),
-                                   ", header=false, auto_detect=true, all_varchar=true, delim=",
-                                   IsTsv(first_file) ? "'\\t'" : "','",
-                                   ", quote='\"', escape='\"', null_padding=true) LIMIT 1");
+    std::string sql =
+        absl::StrCat("SELECT * FROM read_csv(", engine::duckdb::QuoteString(first_file),
+                     ", header=false, auto_detect=true, all_varchar=true, delim=",
+                     IsTsv(first_file) ? "'\\t'" : "','",
+                     ", quote='\"', escape='\"', null_padding=true) LIMIT 1");
     if (inspector.Query(sql, &result)) return names;  // the full read reports the problem
     if (duckdb_row_count(&result.get()) == 0) return names;
     for (idx_t column = 0; column < duckdb_column_count(&result.get()); ++column) {
@@ -354,7 +356,7 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 }
 
 engine::SourceView ViewFor(const catalog::Table& table, Format format,
-                         const std::vector<std::string>& files) {
+                           const std::vector<std::string>& files) {
   std::vector<std::string> columns;
   for (const std::string& name : table.allowed_columns) {
     columns.push_back(engine::duckdb::QuoteIdentifier(name));

@@ -49,6 +49,6 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 // `files` are the table's SourcePaths, resolved (and checked) just before the query runs: DuckDB
 // reads exactly those and may open no other path.
 engine::SourceView ViewFor(const catalog::Table& table, Format format,
-                         const std::vector<std::string>& files);
+                           const std::vector<std::string>& files);
 
 }  // namespace parley::connectors::files

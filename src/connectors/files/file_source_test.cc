@@ -65,9 +65,10 @@ class FileSourceTest : public ::testing::Test {
     absl::StatusOr<engine::duckdb::InMemoryDatabase> db = engine::duckdb::OpenInMemoryDatabase({});
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(engine::duckdb::ExecuteStatement(db->connection.get(),
-                                       "COPY (" + select + ") TO " +
-                                           engine::duckdb::QuoteString(PathOf(name)) + " (FORMAT parquet)",
-                                       "copy")
+                                                 "COPY (" + select + ") TO " +
+                                                     engine::duckdb::QuoteString(PathOf(name)) +
+                                                     " (FORMAT parquet)",
+                                                 "copy")
                     .ok());
   }
 
@@ -213,7 +214,8 @@ TEST_F(FileSourceTest, ViewExposesOnlyAllowedColumns) {
   EXPECT_THAT(view.allowed_paths, ElementsAre(PathOf("retail.csv")));
   EXPECT_TRUE(view.allowed_directories.empty());
 
-  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open({view}, {});
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session =
+      engine::duckdb::Session::Open({view}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
   absl::StatusOr<engine::ResultTable> result =
@@ -237,7 +239,8 @@ TEST_F(FileSourceTest, GlobViewReadsExactlyTheFilesItMatched) {
   EXPECT_TRUE(view.allowed_directories.empty());
   EXPECT_THAT(view.allowed_paths,
               ElementsAre(PathOf("parts/a.parquet"), PathOf("parts/b.parquet")));
-  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open({view}, {});
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session =
+      engine::duckdb::Session::Open({view}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE(CheckPinnedSchema(**session, table).ok());
   absl::StatusOr<engine::ResultTable> result = (*session)->Run("SELECT sum(k) FROM parts");
@@ -330,7 +333,8 @@ TEST_F(FileSourceTest, SourcePathsAreWhatGlob3MatchesWithLinksResolved) {
 TEST_F(FileSourceTest, ChangedTypeFailsThePinnedSchemaCheck) {
   catalog::Table table = RetailTable();
   Write("retail.csv", "household_id,hashed_email,age,spend\n1,h1@x,thirty,10.5\n");
-  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session = engine::duckdb::Session::Open({View(table)}, {});
+  absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session =
+      engine::duckdb::Session::Open({View(table)}, {});
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ(CheckPinnedSchema(**session, table),
             absl::FailedPreconditionError("table 'retail' no longer matches its pinned schema: "

@@ -45,8 +45,7 @@ absl::StatusOr<FileDescription> ParseDescription(std::string_view description,
   // stray value could still be anything.
   for (const auto& [key, item] : value.items()) {
     if (key != "path" && key != "format") {
-      return Invalid(PointerTo(key),
-                     "unknown field (a files source has \"path\" and \"format\")");
+      return Invalid(PointerTo(key), "unknown field (a files source has \"path\" and \"format\")");
     }
   }
   FileDescription parsed;

@@ -39,7 +39,7 @@ class FilesConnector : public Connector {
   absl::StatusOr<std::vector<std::string>> ResolveFiles(
       std::string_view description) const override;
   absl::StatusOr<engine::SourceView> ViewFor(const catalog::Table& table,
-                                           const std::vector<std::string>& files) const override;
+                                             const std::vector<std::string>& files) const override;
   SourceSummary Summarize(std::string_view description) const override;
 };
 

@@ -50,24 +50,7 @@ Type IntegerName(int bits) {
   }
 }
 
-int Bits(const Type& type) {
-  switch (type.kind()) {
-    case TypeKind::kTinyint:
-    case TypeKind::kUtinyint:
-      return 8;
-    case TypeKind::kSmallint:
-    case TypeKind::kUsmallint:
-      return 16;
-    case TypeKind::kInteger:
-    case TypeKind::kUinteger:
-      return 32;
-    case TypeKind::kBigint:
-    case TypeKind::kUbigint:
-      return 64;
-    default:
-      return 128;
-  }
-}
+int Bits(const Type& type) { return sql::IntegerBits(type.kind()); }
 
 // Digits before the point of an exact numeric type (integers as DuckDB's DECIMAL(w,0)).
 int DecimalWidth(const Type& type) {

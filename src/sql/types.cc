@@ -11,6 +11,26 @@
 #include "absl/strings/strip.h"
 
 namespace parley::sql {
+
+int IntegerBits(TypeKind id) {
+  switch (id) {
+    case TypeKind::kTinyint:
+    case TypeKind::kUtinyint:
+      return 8;
+    case TypeKind::kSmallint:
+    case TypeKind::kUsmallint:
+      return 16;
+    case TypeKind::kInteger:
+    case TypeKind::kUinteger:
+      return 32;
+    case TypeKind::kBigint:
+    case TypeKind::kUbigint:
+      return 64;
+    default:
+      return 128;
+  }
+}
+
 namespace {
 
 using Int128 = __int128;
@@ -44,25 +64,6 @@ int IntegerDigits(TypeKind id) {
       return 20;
     default:
       return 39;
-  }
-}
-
-int IntegerBits(TypeKind id) {
-  switch (id) {
-    case TypeKind::kTinyint:
-    case TypeKind::kUtinyint:
-      return 8;
-    case TypeKind::kSmallint:
-    case TypeKind::kUsmallint:
-      return 16;
-    case TypeKind::kInteger:
-    case TypeKind::kUinteger:
-      return 32;
-    case TypeKind::kBigint:
-    case TypeKind::kUbigint:
-      return 64;
-    default:
-      return 128;
   }
 }
 

@@ -24,6 +24,9 @@
 
 namespace parley::sql {
 
+// The width in bits of an integer type (8 to 64); 128 for HUGEINT and for any other type.
+int IntegerBits(TypeKind id);
+
 // The type DuckDB converts both of two values to when they are compared, or combined by CASE,
 // COALESCE, GREATEST, LEAST; the unknown type when DuckDB would refuse to mix them (VARCHAR and a
 // number in CASE) or Parley does not know the pair.

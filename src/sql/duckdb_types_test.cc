@@ -8,8 +8,8 @@
 namespace parley::sql {
 namespace {
 
-// Every name DuckDB 1.4's DESCRIBE prints for a type Parley has a kind for (engine::duckdb::TypeName), and
-// the aliases a user may write.
+// Every name DuckDB 1.4's DESCRIBE prints for a type Parley has a kind for
+// (engine::duckdb::TypeName), and the aliases a user may write.
 TEST(DuckDbTypes, EveryPinnedNameMapsToItsKindAndBack) {
   const std::vector<std::pair<const char*, Type>> kCanonical = {
       {"NULL", TypeKind::kNull},

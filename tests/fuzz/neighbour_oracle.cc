@@ -208,16 +208,17 @@ std::vector<engine::SourceView> Views(const std::string& directory, bool neighbo
     if (!table.hugeint.empty()) {
       std::vector<std::string> replaced;
       for (const std::string& column : table.hugeint) {
-        replaced.push_back(absl::StrCat("CAST(", engine::duckdb::QuoteIdentifier(column), " AS HUGEINT) AS ",
+        replaced.push_back(absl::StrCat("CAST(", engine::duckdb::QuoteIdentifier(column),
+                                        " AS HUGEINT) AS ",
                                         engine::duckdb::QuoteIdentifier(column)));
       }
       columns = absl::StrCat("* REPLACE (", absl::StrJoin(replaced, ", "), ")");
     }
-    views.push_back(
-        {table.name,
-         absl::StrCat("SELECT ", columns, " FROM read_parquet([", engine::duckdb::QuoteString(file), "])"),
-         {file},
-         {}});
+    views.push_back({table.name,
+                     absl::StrCat("SELECT ", columns, " FROM read_parquet([",
+                                  engine::duckdb::QuoteString(file), "])"),
+                     {file},
+                     {}});
   }
   return views;
 }
@@ -319,7 +320,8 @@ absl::StatusOr<std::unique_ptr<NeighbourOracle>> NeighbourOracle::Create(
   auto impl = std::make_unique<Impl>();
   impl->directory = directory;
   {
-    PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db, engine::duckdb::OpenInMemoryDatabase({}));
+    PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db,
+                            engine::duckdb::OpenInMemoryDatabase({}));
     std::pair<std::string, std::string> files[] = {{"retail", RetailSelect(false)},
                                                    {"retail_neighbour", RetailSelect(true)},
                                                    {"loyalty", LoyaltySelect()},

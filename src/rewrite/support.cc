@@ -112,6 +112,7 @@ class SupportRewriter {
     size_t visible = query.select.size();
     std::vector<std::string> names;
     for (const sql::BoundSelectItem& item : query.select) names.push_back(item.output_name);
+    counting_ = true;
     std::vector<int64_t> minimums = Add(query);
     if (minimums.empty()) return;
     std::vector<sql::BoundOrderItem> order = std::move(query.order_by);
@@ -155,10 +156,11 @@ class SupportRewriter {
     }
     std::unique_ptr<BoundExpr> condition;
     for (size_t i = 0; i < minimums.size(); ++i) {
-      Expr count =
-          Call("coalesce",
-               List(Call("len", List(Call("list_distinct", List(ColumnRef(0, SupportName(i)))))),
-                    Integer(0)));
+      Expr size =
+          counted_[i]
+              ? ColumnRef(0, SupportName(i))
+              : Call("len", List(Call("list_distinct", List(ColumnRef(0, SupportName(i))))));
+      Expr count = Call("coalesce", List(std::move(size), Integer(0)));
       Expr at_least = Node(BoundExprKind::kBinaryOp, ">=");
       at_least->type = sql::TypeKind::kBoolean;
       at_least->args = List(std::move(count), Integer(minimums[i]));
@@ -189,6 +191,10 @@ class SupportRewriter {
  private:
   // Adds the supports of `query` as trailing output columns and returns their minimums.
   std::vector<int64_t> Add(BoundQuery& query) {
+    // The top-level block's supports of base rows only need counting: count(DISTINCT identity),
+    // as a hand-written threshold would, rather than a list of the identities.
+    bool top = counting_;
+    counting_ = false;
     if (query.set_operation != sql::SetOperation::kNone) return AddToSetOperation(query);
     // The per-row supports of the FROM rows, and their minimums.
     std::vector<Expr> rows;
@@ -255,7 +261,19 @@ class SupportRewriter {
 
     std::vector<Expr> supports;
     std::vector<int64_t> support_minimums;
+    std::vector<bool> counted;
     for (size_t i = 0; i < rows.size(); ++i) {
+      bool base = rows[i]->kind == BoundExprKind::kScalar && rows[i]->name == "list_value";
+      if (groups && top && base) {
+        Expr count = Call("count", List(rows[i]->args[0]->Clone()), BoundExprKind::kAggregate);
+        count->distinct = true;
+        count->type = sql::TypeKind::kBigint;
+        supports.push_back(std::move(count));
+        counted.push_back(true);
+        support_minimums.push_back(minimums[i]);
+        continue;
+      }
+      counted.push_back(false);
       if (groups) {
         supports.push_back(
             Merged(Call("list", List(rows[i]->Clone()), BoundExprKind::kAggregate), minimums[i]));
@@ -274,12 +292,14 @@ class SupportRewriter {
         }
         supports.push_back(Merged(std::move(over), minimums[i]));
         support_minimums.push_back(minimums[i]);
+        counted.push_back(false);
       }
     }
     for (size_t i = 0; i < supports.size(); ++i) {
       query.select.push_back(
           sql::BoundSelectItem{std::move(supports[i]), SupportName(i), -1, false});
     }
+    if (top) counted_ = std::move(counted);
     return support_minimums;
   }
 
@@ -334,6 +354,9 @@ class SupportRewriter {
   const std::vector<policy::Threshold>& thresholds_;
   int next_render_id_;
   std::map<int, std::vector<int64_t>> cte_supports_;
+  // For the block being judged: whether each support is a count rather than a list.
+  bool counting_ = false;
+  std::vector<bool> counted_;
 };
 
 }  // namespace

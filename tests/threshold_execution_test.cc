@@ -161,15 +161,31 @@ TEST_F(ThresholdExecutionTest, ComparingTheIdentityWithALiteralIsRefused) {
 
 TEST_F(ThresholdExecutionTest, ASelfJoinCannotCountOnePersonTwiceOrLendItOthers) {
   // The victim's row joined with everyone in its department: 6 joined rows, but one person on
-  // the side whose salary is summed.
-  EXPECT_EQ(Run("SELECT a.dept, SUM(a.salary) AS s FROM staff a JOIN staff b ON a.dept = b.dept "
+  // the side whose salary is read.
+  EXPECT_EQ(Run("SELECT a.dept, MAX(a.salary) AS s FROM staff a JOIN staff b ON a.dept = b.dept "
                 "WHERE a.age = 61 GROUP BY a.dept"),
             Lines{});
   EXPECT_EQ(Run("SELECT a.salary FROM staff a CROSS JOIN staff b WHERE a.age = 61"), Lines{});
   // Both sides large: released.
-  EXPECT_EQ(Run("SELECT a.dept, COUNT(*) AS n FROM staff a JOIN staff b ON a.dept = b.dept "
-                "GROUP BY a.dept ORDER BY 1"),
-            (Lines{"eng|36", "ops|16"}));
+  EXPECT_EQ(Run("SELECT a.dept, COUNT(DISTINCT b.user_id) AS n FROM staff a JOIN staff b ON "
+                "a.dept = b.dept GROUP BY a.dept ORDER BY 1"),
+            (Lines{"eng|6", "ops|4"}));
+}
+
+TEST_F(ThresholdExecutionTest, AJoinCannotWeighOnePersonsValue) {
+  // The runner repeats the victim's key in its own table: a SUM over the join would weigh the
+  // victim's salary by that count. Refused, not run.
+  for (const char* sql :
+       {"SELECT SUM(s.salary) AS total FROM staff s JOIN own o ON s.user_id = o.user_id",
+        "WITH j AS (SELECT s.salary FROM staff s JOIN own o ON s.user_id = o.user_id) SELECT "
+        "AVG(salary) AS a FROM j",
+        "SELECT COUNT(*) AS n FROM staff s JOIN own o ON s.user_id = o.user_id"}) {
+    auto outcome = service_->Run(identity::Caller::Embedded("analyst"), "room", sql, {});
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    ASSERT_EQ(outcome->explanation.verdict.violations.size(), 1u) << sql;
+    EXPECT_EQ(outcome->explanation.verdict.violations[0].code, "threshold_fan_out") << sql;
+    EXPECT_FALSE(outcome->result.has_value());
+  }
 }
 
 TEST_F(ThresholdExecutionTest, RowLevelOutputsAndGroupsOfOneReturnNothing) {
@@ -209,8 +225,8 @@ TEST_F(ThresholdExecutionTest, WindowsCountTheRowsOfTheirWindow) {
 
 TEST_F(ThresholdExecutionTest, AnOuterJoinsMissingSideSupportsNothing) {
   // Rows of the runner's table that match nobody: their count says who is absent.
-  EXPECT_EQ(Run("SELECT COUNT(*) AS n FROM own o LEFT JOIN staff s ON o.user_id = s.user_id "
-                "WHERE s.user_id IS NULL"),
+  EXPECT_EQ(Run("SELECT COUNT(DISTINCT o.user_id) AS n FROM own o LEFT JOIN staff s ON o.user_id "
+                "= s.user_id WHERE s.user_id IS NULL"),
             Lines{});
 }
 

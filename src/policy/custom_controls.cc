@@ -309,6 +309,7 @@ class ControlsChecker {
     }
     bool reads = thresholded_ && ReadsThresholded(query);
     if (reads) BlockShape(query);
+    bool repeats = reads && FromRepeats(query);
     std::function<void(const sql::BoundFrom&)> from = [&](const sql::BoundFrom& node) {
       if (node.left) from(*node.left);
       if (node.right) from(*node.right);
@@ -316,13 +317,13 @@ class ControlsChecker {
     };
     for (const auto& root : query.from) from(*root);
     for (const sql::BoundSelectItem& item : query.select) {
-      if (item.expr) Expr(*item.expr, inner, sql::kClauseSelect, reads);
+      if (item.expr) Expr(*item.expr, inner, sql::kClauseSelect, reads, repeats);
     }
     if (query.where) Expr(*query.where, inner, sql::kClauseWhere, reads);
     for (const auto& group : query.group_by) Expr(*group, inner, sql::kClauseGroupBy, reads);
-    if (query.having) Expr(*query.having, inner, sql::kClauseHaving, reads);
+    if (query.having) Expr(*query.having, inner, sql::kClauseHaving, reads, repeats);
     for (const sql::BoundOrderItem& order : query.order_by) {
-      Expr(*order.expr, inner, sql::kClauseOrderBy, reads);
+      Expr(*order.expr, inner, sql::kClauseOrderBy, reads, repeats);
     }
   }
 
@@ -354,7 +355,8 @@ class ControlsChecker {
     }
   }
 
-  void Expr(const BoundExpr& expr, const Stack& stack, const char* clause, bool reads) {
+  void Expr(const BoundExpr& expr, const Stack& stack, const char* clause, bool reads,
+            bool repeats = false) {
     switch (expr.kind) {
       case BoundExprKind::kSubquery:
         if (thresholded_ && ReadsThresholded(*expr.subquery)) {
@@ -374,20 +376,81 @@ class ControlsChecker {
                           "use ROW_NUMBER, RANK, DENSE_RANK or an aggregate OVER (…)");
         }
         AggregateArguments(expr, stack, clause);
+        if (repeats) Weighted(expr, stack, clause);
         break;
       case BoundExprKind::kAggregate:
         AggregateArguments(expr, stack, clause);
+        if (repeats) Weighted(expr, stack, clause);
         break;
       default:
         break;
     }
     Comparisons(expr, stack, clause);
-    for (const auto& arg : expr.args) Expr(*arg, stack, clause, reads);
-    for (const auto& part : expr.partition_by) Expr(*part, stack, clause, reads);
+    for (const auto& arg : expr.args) Expr(*arg, stack, clause, reads, repeats);
+    for (const auto& part : expr.partition_by) Expr(*part, stack, clause, reads, repeats);
     for (const sql::BoundOrderItem& order : expr.window_order) {
-      Expr(*order.expr, stack, clause, reads);
+      Expr(*order.expr, stack, clause, reads, repeats);
     }
     if (expr.subquery) Query(*expr.subquery, stack, false);
+  }
+
+  // ---- fan-out ----
+
+  // Whether the rows of `query` (a FROM item) may hold one row of a table several times: a join
+  // below it with no grouping in between. A grouping block outputs one row per group.
+  bool RowsRepeat(const BoundQuery& query) {
+    if (query.set_operation != sql::SetOperation::kNone) {
+      return RowsRepeat(*query.set_left) || RowsRepeat(*query.set_right);
+    }
+    bool groups = !query.group_by.empty() || query.having != nullptr || query.distinct;
+    for (const sql::BoundSelectItem& item : query.select) {
+      std::function<void(const BoundExpr&)> scan = [&](const BoundExpr& expr) {
+        if (expr.kind == BoundExprKind::kAggregate) groups = true;
+        if (expr.kind == BoundExprKind::kWindow) return;
+        for (const auto& arg : expr.args) scan(*arg);
+      };
+      if (item.expr) scan(*item.expr);
+    }
+    return !groups && FromRepeats(query);
+  }
+
+  bool FromRepeats(const BoundQuery& query) {
+    if (query.tables.size() > 1) return true;
+    for (const sql::BoundTable& table : query.tables) {
+      if (table.derived && RowsRepeat(*table.derived)) return true;
+    }
+    return false;
+  }
+
+  // Over rows that repeat a row of a thresholded table once per row it matches elsewhere, an
+  // aggregate that weighs every row (SUM, AVG, COUNT(*), a window function, …) lets the runner
+  // choose each person's weight: repeating a victim's key a thousand times in its own table
+  // turns a sum over a hundred people into the victim's value. Idempotent aggregates (MIN, MAX,
+  // DISTINCT ones) are unaffected; COUNT(*) and window functions count the repeated rows.
+  void Weighted(const BoundExpr& call, const Stack& stack, const char* clause) {
+    static const std::set<std::string> kIdempotent = {
+        "min",     "max",     "bool_and", "bool_or", "any_value", "approx_count_distinct",
+        "arg_min", "arg_max", "min_by",   "max_by"};
+    bool counts_rows = call.star_argument || call.kind == BoundExprKind::kWindow;
+    if (!counts_rows && (call.distinct || kIdempotent.contains(call.name))) return;
+    const sql::TableSchema* weighed = nullptr;
+    if (counts_rows) {
+      weighed = FirstThresholded();
+    } else {
+      for (const auto& arg : call.args) {
+        for (const BaseColumn& column : SourcesOf(*arg, stack)) {
+          if (IsThresholded(*column.first)) weighed = column.first;
+        }
+      }
+    }
+    if (weighed == nullptr) return;
+    std::string name = absl::AsciiStrToUpper(call.name);
+    if (call.star_argument) name += "(*)";
+    Add("threshold_fan_out", weighed, "", clause, call.location,
+        absl::StrCat(name, " over a join weighs a row of table '", weighed->name,
+                     "' once for every row it matches in the other tables"),
+        "aggregate the table on its own (in a CTE) before joining, or use COUNT(DISTINCT …), MIN "
+        "or MAX over the join");
   }
 
   // allowed_aggregate_expressions: columns_only — an argument that reads a column of such a

@@ -42,19 +42,6 @@ bool IsComparingFunction(const std::string& name) {
   return kFunctions.contains(name);
 }
 
-// Whether `expr` is a value written in the query: no column, subquery, aggregate or window.
-bool IsLiteral(const BoundExpr& expr) {
-  if (expr.kind == BoundExprKind::kColumn || expr.kind == BoundExprKind::kSubquery ||
-      expr.kind == BoundExprKind::kAggregate || expr.kind == BoundExprKind::kWindow ||
-      expr.kind == BoundExprKind::kOutputRef) {
-    return false;
-  }
-  for (const auto& arg : expr.args) {
-    if (!IsLiteral(*arg)) return false;
-  }
-  return true;
-}
-
 class ControlsChecker {
  public:
   ControlsChecker(const BoundQuery& query, const RuleProvider& rules, std::string_view source_text,
@@ -520,16 +507,21 @@ class ControlsChecker {
         if (!expr.args.empty()) {
           ColumnSet other;
           CollectOutput(*expr.subquery, 0, stack, other);
-          Judge(SourcesOf(*expr.args[0], stack), /*literal=*/false, clause, expr.location);
-          Judge(other, /*literal=*/false, clause, expr.location);
+          ColumnSet value = SourcesOf(*expr.args[0], stack);
+          Judge(value, /*literal=*/other.empty(), clause, expr.location);
+          Judge(other, /*literal=*/value.empty(), clause, expr.location);
         }
         return;
       default:
         return;
     }
     for (const auto& [left, right] : pairs) {
-      Judge(SourcesOf(*left, stack), IsLiteral(*right), clause, expr.location);
-      Judge(SourcesOf(*right, stack), IsLiteral(*left), clause, expr.location);
+      // A side computed from no column of any table is a literal, however it is written: a
+      // constant, or a column of a derived table of constants (`JOIN (SELECT 'u01' AS v) c`).
+      ColumnSet left_sources = SourcesOf(*left, stack);
+      ColumnSet right_sources = SourcesOf(*right, stack);
+      Judge(left_sources, right_sources.empty(), clause, expr.location);
+      Judge(right_sources, left_sources.empty(), clause, expr.location);
     }
   }
 

@@ -46,7 +46,12 @@ class ThresholdExecutionTest : public testing::Test {
                             i == 1 ? 900 : 100 + i, i == 1 ? 61 : 30 + i % 5);
     }
     std::ofstream(*dir_ / "staff.csv") << staff;
-    std::ofstream(*dir_ / "own.csv") << "user_id,score\nu01,1\nu02,2\nx99,3\n";
+    // The neighbouring dataset: the same people and u13, alone in its department and zip code,
+    // with a zip that does not convert to a number and the highest salary.
+    std::ofstream(*dir_ / "staff2.csv") << staff << "u13,n/a,exec,99999,70\n";
+    const char* own = "user_id,score\nu01,1\nu02,2\nx99,3\nu13,4\n";
+    std::ofstream(*dir_ / "own.csv") << own;
+    std::ofstream(*dir_ / "own2.csv") << own;
 
     service_ = service::Service::Open((*dir_ / "home").string(), {}).value().release();
     service::NewCollaboration room;
@@ -64,6 +69,21 @@ class ThresholdExecutionTest : public testing::Test {
     ASSERT_TRUE(service_->AddTable(analyst, {"room", "own", Path("own.csv"), {}}).ok());
     ASSERT_TRUE(service_
                     ->SetRule(analyst, "room", "own",
+                              R"({"kind": "custom", "any_query": true,
+                                  "allowed_analysis_providers": ["analyst"]})")
+                    .ok());
+    room.name = "room2";
+    ASSERT_TRUE(service_->CreateCollaboration(hr, room).ok());
+    ASSERT_TRUE(
+        service_
+            ->AddMember(hr, "room2",
+                        {"analyst", {identity::Ability::kQuery, identity::Ability::kReceive}})
+            .ok());
+    ASSERT_TRUE(service_->AddTable(hr, {"room2", "staff", Path("staff2.csv"), {}}).ok());
+    ASSERT_TRUE(service_->SetRule(hr, "room2", "staff", kRule).ok());
+    ASSERT_TRUE(service_->AddTable(analyst, {"room2", "own", Path("own2.csv"), {}}).ok());
+    ASSERT_TRUE(service_
+                    ->SetRule(analyst, "room2", "own",
                               R"({"kind": "custom", "any_query": true,
                                   "allowed_analysis_providers": ["analyst"]})")
                     .ok());
@@ -100,9 +120,9 @@ class ThresholdExecutionTest : public testing::Test {
     return rows;
   }
 
-  // The rows the analyst receives for `sql` (which must be allowed).
-  static std::vector<std::string> Run(const std::string& sql) {
-    auto outcome = service_->Run(identity::Caller::Embedded("analyst"), "room", sql, {});
+  // The rows the analyst receives for `sql` (which must be allowed), or the error.
+  static std::vector<std::string> Run(const std::string& sql, const char* room = "room") {
+    auto outcome = service_->Run(identity::Caller::Embedded("analyst"), room, sql, {});
     EXPECT_TRUE(outcome.ok()) << outcome.status();
     if (!outcome.ok()) return {"(error)"};
     EXPECT_TRUE(outcome->explanation.verdict.allowed())
@@ -228,6 +248,39 @@ TEST_F(ThresholdExecutionTest, AnOuterJoinsMissingSideSupportsNothing) {
   EXPECT_EQ(Run("SELECT COUNT(DISTINCT o.user_id) AS n FROM own o LEFT JOIN staff s ON o.user_id "
                 "= s.user_id WHERE s.user_id IS NULL"),
             Lines{});
+}
+
+// Two datasets that differ in one person whose every row a threshold suppresses (u13, alone in
+// its department and zip code, with the highest salary and a zip that does not convert to a
+// number) give the runner exactly the same outcome: the same rows, no error — whatever the query
+// does with that person's row before the thresholds drop it.
+TEST_F(ThresholdExecutionTest, NeighbouringDatasetsGiveTheSameOutcome) {
+  const char* queries[] = {
+      "SELECT dept, COUNT(*) AS n FROM staff GROUP BY dept ORDER BY dept",
+      "SELECT dept, AVG(salary) AS pay FROM staff GROUP BY dept ORDER BY pay DESC LIMIT 1",
+      "SELECT dept, salary FROM staff WHERE age >= 61 UNION ALL SELECT dept, AVG(salary) FROM "
+      "staff GROUP BY dept ORDER BY 1, 2",
+      "SELECT zip, MAX(salary) AS top FROM staff GROUP BY zip ORDER BY zip",
+      "SELECT dept, COUNT(*) AS n FROM staff WHERE CAST(zip AS INTEGER) > 10000 GROUP BY dept "
+      "ORDER BY dept",
+      "SELECT dept, SUM(salary) AS s FROM staff WHERE salary * 1000000 / (age - 70) < 1e12 "
+      "GROUP BY dept ORDER BY dept",
+      "SELECT dept, COUNT(*) AS n FROM (SELECT dept, ROW_NUMBER() OVER (PARTITION BY dept ORDER "
+      "BY salary DESC) AS rn FROM staff) x WHERE rn <= 3 GROUP BY dept ORDER BY dept",
+      "SELECT a.dept, MAX(a.salary) AS m FROM staff a JOIN staff b ON a.dept = b.dept GROUP BY "
+      "a.dept ORDER BY 1",
+      "SELECT o.score, COUNT(DISTINCT s.user_id) AS n FROM own o LEFT JOIN staff s ON o.user_id = "
+      "s.user_id GROUP BY o.score ORDER BY 1",
+      "SELECT DISTINCT zip FROM staff ORDER BY zip",
+      "SELECT user_id, salary FROM staff WHERE salary > 500",
+      "WITH x AS (SELECT dept AS d, salary AS pay FROM staff) SELECT d, COUNT(*) AS n FROM x "
+      "GROUP BY d HAVING MAX(pay) > 0 ORDER BY n DESC LIMIT 2",
+  };
+  for (const char* sql : queries) {
+    std::vector<std::string> without = Run(sql, "room");
+    std::vector<std::string> with = Run(sql, "room2");
+    EXPECT_EQ(without, with) << sql;
+  }
 }
 
 }  // namespace

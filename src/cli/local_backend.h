@@ -61,12 +61,23 @@ class LocalBackend : public Backend {
   absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) override;
 
+  // Embedded mode administers the home: it adds organisations, and RotateToken issues a new
+  // token to the organisation named by --as (for one whose token was lost) without revoking any.
+  absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) override;
+  absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
+      const api::AddOrganisationRequest& request) override;
+  absl::StatusOr<api::ListOrganisationsResponse> ListOrganisations(
+      const api::ListOrganisationsRequest& request) override;
+  absl::StatusOr<api::RotateTokenResponse> RotateToken(
+      const api::RotateTokenRequest& request) override;
+  absl::StatusOr<api::RevokeTokenResponse> RevokeToken(
+      const api::RevokeTokenRequest& request) override;
+
  private:
   absl::StatusOr<service::Service*> Open();
 
   std::string home_;
   service::Options options_;
-  std::string actor_;
   // Embedded mode: --as, trusted by design (see identity/caller.h).
   identity::Caller caller_;
   std::unique_ptr<service::Service> service_;

@@ -40,68 +40,67 @@ struct Endpoint {
   Route route;
 };
 
+// Every endpoint, once: X(Name, Request, Response, method, path). The server registers each with
+// api::ServiceApi::Name, the OpenAPI document (api/openapi.h) describes each, and kName below is
+// the Endpoint the client calls.
+#define PARLEY_API_ENDPOINTS(X)                                                                    \
+  X(WhoAmI, WhoAmIRequest, WhoAmIResponse, "GET", "/api/v1/whoami")                                \
+  X(AddOrganisation, AddOrganisationRequest, AddOrganisationResponse, "POST",                      \
+    "/api/v1/organisations")                                                                       \
+  X(ListOrganisations, ListOrganisationsRequest, ListOrganisationsResponse, "GET",                 \
+    "/api/v1/organisations")                                                                       \
+  X(RotateToken, RotateTokenRequest, RotateTokenResponse, "POST", "/api/v1/tokens")                \
+  X(RevokeToken, RevokeTokenRequest, RevokeTokenResponse, "DELETE", "/api/v1/tokens/{token_id}")   \
+  X(CreateCollaboration, CreateCollaborationRequest, CreateCollaborationResponse, "POST",          \
+    "/api/v1/collaborations")                                                                      \
+  X(ListCollaborations, ListCollaborationsRequest, ListCollaborationsResponse, "GET",              \
+    "/api/v1/collaborations")                                                                      \
+  X(ShowCollaboration, ShowCollaborationRequest, ShowCollaborationResponse, "GET",                 \
+    "/api/v1/collaborations/{collaboration}")                                                      \
+  X(AddMember, AddMemberRequest, AddMemberResponse, "POST",                                        \
+    "/api/v1/collaborations/{collaboration}/members")                                              \
+  X(RemoveMember, RemoveMemberRequest, RemoveMemberResponse, "DELETE",                             \
+    "/api/v1/collaborations/{collaboration}/members/{member}")                                     \
+  X(Leave, LeaveRequest, LeaveResponse, "POST", "/api/v1/collaborations/{collaboration}/leave")    \
+  X(AddTable, AddTableRequest, AddTableResponse, "POST",                                           \
+    "/api/v1/collaborations/{collaboration}/tables")                                               \
+  X(ListTables, ListTablesRequest, ListTablesResponse, "GET",                                      \
+    "/api/v1/collaborations/{collaboration}/tables")                                               \
+  X(ShowTable, ShowTableRequest, ShowTableResponse, "GET",                                         \
+    "/api/v1/collaborations/{collaboration}/tables/{table}")                                       \
+  X(SetRule, SetRuleRequest, SetRuleResponse, "PUT",                                               \
+    "/api/v1/collaborations/{collaboration}/tables/{table}/rule")                                  \
+  X(Explain, ExplainRequest, ExplainResponse, "POST",                                              \
+    "/api/v1/collaborations/{collaboration}/explain")                                              \
+  X(RunQuery, RunQueryRequest, RunQueryResponse, "POST",                                           \
+    "/api/v1/collaborations/{collaboration}/queries")                                              \
+  X(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",                                   \
+    "/api/v1/collaborations/{collaboration}/queries")                                              \
+  X(GetResult, GetResultRequest, GetResultResponse, "GET",                                         \
+    "/api/v1/collaborations/{collaboration}/queries/{query_id}/result")                            \
+  X(QueryLog, QueryLogRequest, QueryLogResponse, "GET",                                            \
+    "/api/v1/collaborations/{collaboration}/query-log")                                            \
+  X(CreateTemplate, CreateTemplateRequest, CreateTemplateResponse, "POST",                         \
+    "/api/v1/collaborations/{collaboration}/templates")                                            \
+  X(ListTemplates, ListTemplatesRequest, ListTemplatesResponse, "GET",                             \
+    "/api/v1/collaborations/{collaboration}/templates")                                            \
+  X(ShowTemplate, ShowTemplateRequest, ShowTemplateResponse, "GET",                                \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}")                              \
+  X(ApproveTemplate, ApproveTemplateRequest, ApproveTemplateResponse, "POST",                      \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals")                    \
+  X(RevokeTemplate, RevokeTemplateRequest, RevokeTemplateResponse, "DELETE",                       \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals/{table}")            \
+  X(RunTemplate, RunTemplateRequest, RunTemplateResponse, "POST",                                  \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}/runs")                         \
+  X(Policy, PolicyRequest, PolicyResponse, "GET", "/api/v1/collaborations/{collaboration}/policy") \
+  X(ListAudit, ListAuditRequest, ListAuditResponse, "GET",                                         \
+    "/api/v1/collaborations/{collaboration}/audit")                                                \
+  X(VerifyAudit, VerifyAuditRequest, VerifyAuditResponse, "POST",                                  \
+    "/api/v1/collaborations/{collaboration}/audit/verify")
+
 #define PARLEY_ENDPOINT(name, request, response, method, path) \
   inline constexpr Endpoint<request, response> k##name{{method, path, #name}};
-
-PARLEY_ENDPOINT(WhoAmI, WhoAmIRequest, WhoAmIResponse, "GET", "/api/v1/whoami")
-PARLEY_ENDPOINT(AddOrganisation, AddOrganisationRequest, AddOrganisationResponse, "POST",
-                "/api/v1/organisations")
-PARLEY_ENDPOINT(ListOrganisations, ListOrganisationsRequest, ListOrganisationsResponse, "GET",
-                "/api/v1/organisations")
-PARLEY_ENDPOINT(RotateToken, RotateTokenRequest, RotateTokenResponse, "POST",
-                "/api/v1/tokens/rotate")
-PARLEY_ENDPOINT(RevokeToken, RevokeTokenRequest, RevokeTokenResponse, "DELETE",
-                "/api/v1/tokens/{token_id}")
-
-PARLEY_ENDPOINT(CreateCollaboration, CreateCollaborationRequest, CreateCollaborationResponse,
-                "POST", "/api/v1/collaborations")
-PARLEY_ENDPOINT(ListCollaborations, ListCollaborationsRequest, ListCollaborationsResponse, "GET",
-                "/api/v1/collaborations")
-PARLEY_ENDPOINT(ShowCollaboration, ShowCollaborationRequest, ShowCollaborationResponse, "GET",
-                "/api/v1/collaborations/{collaboration}")
-PARLEY_ENDPOINT(AddMember, AddMemberRequest, AddMemberResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/members")
-PARLEY_ENDPOINT(RemoveMember, RemoveMemberRequest, RemoveMemberResponse, "DELETE",
-                "/api/v1/collaborations/{collaboration}/members/{member}")
-PARLEY_ENDPOINT(Leave, LeaveRequest, LeaveResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/leave")
-PARLEY_ENDPOINT(AddTable, AddTableRequest, AddTableResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/tables")
-PARLEY_ENDPOINT(ListTables, ListTablesRequest, ListTablesResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/tables")
-PARLEY_ENDPOINT(ShowTable, ShowTableRequest, ShowTableResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/tables/{table}")
-PARLEY_ENDPOINT(SetRule, SetRuleRequest, SetRuleResponse, "PUT",
-                "/api/v1/collaborations/{collaboration}/tables/{table}/rule")
-PARLEY_ENDPOINT(Explain, ExplainRequest, ExplainResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/explain")
-PARLEY_ENDPOINT(RunQuery, RunQueryRequest, RunQueryResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/queries")
-PARLEY_ENDPOINT(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/queries")
-PARLEY_ENDPOINT(GetResult, GetResultRequest, GetResultResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/queries/{query_id}/result")
-PARLEY_ENDPOINT(QueryLog, QueryLogRequest, QueryLogResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/query-log")
-PARLEY_ENDPOINT(CreateTemplate, CreateTemplateRequest, CreateTemplateResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/templates")
-PARLEY_ENDPOINT(ListTemplates, ListTemplatesRequest, ListTemplatesResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/templates")
-PARLEY_ENDPOINT(ShowTemplate, ShowTemplateRequest, ShowTemplateResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/templates/{template_id}")
-PARLEY_ENDPOINT(ApproveTemplate, ApproveTemplateRequest, ApproveTemplateResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals")
-PARLEY_ENDPOINT(RevokeTemplate, RevokeTemplateRequest, RevokeTemplateResponse, "DELETE",
-                "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals/{table}")
-PARLEY_ENDPOINT(RunTemplate, RunTemplateRequest, RunTemplateResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/templates/{template_id}/runs")
-PARLEY_ENDPOINT(Policy, PolicyRequest, PolicyResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/policy")
-PARLEY_ENDPOINT(ListAudit, ListAuditRequest, ListAuditResponse, "GET",
-                "/api/v1/collaborations/{collaboration}/audit")
-PARLEY_ENDPOINT(VerifyAudit, VerifyAuditRequest, VerifyAuditResponse, "POST",
-                "/api/v1/collaborations/{collaboration}/audit/verify")
-
+PARLEY_API_ENDPOINTS(PARLEY_ENDPOINT)
 #undef PARLEY_ENDPOINT
 
 // The names of a path pattern's parameters, in order: {"collaboration", "table"}.

@@ -56,38 +56,10 @@ Handler MakeHandler(api::ServiceApi& api, const api::Endpoint<Request, Response>
 }
 
 std::vector<Handler> AllHandlers(api::ServiceApi& a) {
-  using S = api::ServiceApi;
-  return {
-      MakeHandler(a, api::kWhoAmI, &S::WhoAmI),
-      MakeHandler(a, api::kAddOrganisation, &S::AddOrganisation),
-      MakeHandler(a, api::kListOrganisations, &S::ListOrganisations),
-      MakeHandler(a, api::kRotateToken, &S::RotateToken),
-      MakeHandler(a, api::kRevokeToken, &S::RevokeToken),
-      MakeHandler(a, api::kCreateCollaboration, &S::CreateCollaboration),
-      MakeHandler(a, api::kListCollaborations, &S::ListCollaborations),
-      MakeHandler(a, api::kShowCollaboration, &S::ShowCollaboration),
-      MakeHandler(a, api::kAddMember, &S::AddMember),
-      MakeHandler(a, api::kRemoveMember, &S::RemoveMember),
-      MakeHandler(a, api::kLeave, &S::Leave),
-      MakeHandler(a, api::kAddTable, &S::AddTable),
-      MakeHandler(a, api::kListTables, &S::ListTables),
-      MakeHandler(a, api::kShowTable, &S::ShowTable),
-      MakeHandler(a, api::kSetRule, &S::SetRule),
-      MakeHandler(a, api::kExplain, &S::Explain),
-      MakeHandler(a, api::kRunQuery, &S::RunQuery),
-      MakeHandler(a, api::kListQueries, &S::ListQueries),
-      MakeHandler(a, api::kGetResult, &S::GetResult),
-      MakeHandler(a, api::kQueryLog, &S::QueryLog),
-      MakeHandler(a, api::kCreateTemplate, &S::CreateTemplate),
-      MakeHandler(a, api::kListTemplates, &S::ListTemplates),
-      MakeHandler(a, api::kShowTemplate, &S::ShowTemplate),
-      MakeHandler(a, api::kApproveTemplate, &S::ApproveTemplate),
-      MakeHandler(a, api::kRevokeTemplate, &S::RevokeTemplate),
-      MakeHandler(a, api::kRunTemplate, &S::RunTemplate),
-      MakeHandler(a, api::kPolicy, &S::Policy),
-      MakeHandler(a, api::kListAudit, &S::ListAudit),
-      MakeHandler(a, api::kVerifyAudit, &S::VerifyAudit),
-  };
+#define PARLEY_HANDLER(name, request, response, method, path) \
+  MakeHandler(a, api::k##name, &api::ServiceApi::name),
+  return {PARLEY_API_ENDPOINTS(PARLEY_HANDLER)};
+#undef PARLEY_HANDLER
 }
 
 // "application/json", optionally with parameters ("; charset=utf-8"), in any case.

@@ -146,7 +146,7 @@ TEST_F(ServerTest, ATokenActsAsItsOrganisationAndNothingElseGetsIn) {
 }
 
 TEST_F(ServerTest, RotatingATokenRevokesTheOneUsedAndOnlyTheOperatorAddsOrganisations) {
-  Answer rotated = Send(tokens_["retailer"], "POST", "/api/v1/tokens/rotate");
+  Answer rotated = Send(tokens_["retailer"], "POST", "/api/v1/tokens");
   ASSERT_EQ(rotated.status, 200) << rotated.text;
   std::string fresh = rotated.body["token"];
   EXPECT_NE(fresh, tokens_["retailer"]);

@@ -22,11 +22,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "api/codec.h"
+#include "api/local_service.h"
 #include "api/types.h"
 #include "cli/backend.h"
 #include "cli/demo.h"
-#include "engine/engine.h"
-#include "service/service.h"
 
 namespace parley::cli {
 
@@ -59,9 +58,6 @@ std::vector<std::string> SplitList(const std::string& text);
 
 // `--abilities query,receive` (or `none`) as the API's list of ability names.
 absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilities);
-
-// The result of a run for the terminal and the file writers.
-engine::ResultTable ToResultTable(const api::Result& result);
 
 // Flags every command shares.
 struct Globals {
@@ -101,7 +97,7 @@ class Cli {
   CLI::App* Group(const std::string& name, const std::string& description);
   void Add(CLI::App* app, Command::Action action, bool needs_actor = true);
   void AddCollaborationOption(CLI::App* app);
-  service::Options ServiceOptions() const;
+  api::LocalServiceOptions ServiceOptions() const;
   std::unique_ptr<Backend> OpenBackend() const;
 
   // The response of a call: printed as JSON with --json, else by `print` (which returns the exit

@@ -102,16 +102,6 @@ absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilitie
   return names;
 }
 
-// The result of a run for the terminal and the file writers.
-engine::ResultTable ToResultTable(const api::Result& result) {
-  engine::ResultTable table;
-  for (const api::ResultColumn& column : result.columns) {
-    table.columns.push_back({column.name, column.type});
-  }
-  table.rows = result.rows;
-  return table;
-}
-
 Cli::Cli() : app_("parley — a self-hosted data clean room") {
   const char* home = std::getenv("PARLEY_HOME");
   globals_.home = home != nullptr ? home : ".parley";
@@ -198,12 +188,12 @@ void Cli::AddCollaborationOption(CLI::App* app) {
 }
 
 // Commands that act as a member are only run with --as given (see Main).
-service::Options Cli::ServiceOptions() const {
-  service::Options options;
-  if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
-  options.limits.temp_directory = globals_.temp_dir;
-  options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
-  options.limits.cancel = &interrupted;
+api::LocalServiceOptions Cli::ServiceOptions() const {
+  api::LocalServiceOptions options;
+  options.memory_limit = globals_.memory_limit;
+  options.temp_directory = globals_.temp_dir;
+  options.timeout = std::chrono::seconds(globals_.timeout_seconds);
+  options.cancel = &interrupted;
   return options;
 }
 

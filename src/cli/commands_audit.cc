@@ -41,7 +41,7 @@ void Cli::AddAuditCommands() {
           if (!expected_head_.empty()) request.expected_head = expected_head_;
         }
         // Verification needs no engine limits: the operator's view of the home.
-        LocalBackend backend(globals_.home, service::Options{}, globals_.as);
+        LocalBackend backend(globals_.home, api::LocalServiceOptions{}, globals_.as);
         auto verification = backend.VerifyAudit(request);
         if (!verification.ok()) return Fail(verification.status(), globals_.collaboration);
         if (globals_.json) {

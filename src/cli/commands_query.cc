@@ -4,9 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "api/result_files.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
-#include "engine/result_writer.h"
 
 namespace parley::cli {
 
@@ -24,7 +24,7 @@ std::optional<std::string> Cli::QueryUsage(bool needs_text) {
     return "give the query with --sql or --file";
   }
   if (output_.empty()) return std::nullopt;
-  auto format = engine::OutputFormatFromPath(output_);
+  auto format = api::OutputFormatFromPath(output_);
   if (!format.ok()) return std::string(format.status().message());
   if (!receivers_.empty() &&
       std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
@@ -43,16 +43,15 @@ void Cli::AddQueryOptions(CLI::App* app) {
 
 // The result to --output, or (without --json) as a table on stdout.
 int Cli::WriteOrPrint(const api::Result& result) {
-  engine::ResultTable table = ToResultTable(result);
   if (output_.empty()) {
-    if (!globals_.json) std::cout << engine::FormatTable(table);
+    if (!globals_.json) std::cout << api::FormatResultTable(result);
     return 0;
   }
-  auto format = engine::OutputFormatFromPath(output_);
+  auto format = api::OutputFormatFromPath(output_);
   if (!format.ok()) return Fail(format.status());
-  absl::Status status = engine::WriteResult(table, output_, *format);
+  absl::Status status = api::WriteResultFile(result, output_, *format);
   if (!status.ok()) return Fail(status);
-  std::cerr << "wrote " << table.rows.size() << " rows to " << output_ << "\n";
+  std::cerr << "wrote " << result.rows.size() << " rows to " << output_ << "\n";
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "identity/caller.h"
 #include "server/server.h"
+#include "service/service.h"
 
 namespace parley::server {
 namespace {
@@ -36,7 +37,7 @@ constexpr int kMembers = 7;  // the callers with a valid token
 
 struct Room {
   fs::path dir;
-  std::unique_ptr<service::Service> service;
+  std::unique_ptr<api::LocalService> local;
   std::unique_ptr<Server> server;
   std::thread serving;
   int port = 0;
@@ -48,7 +49,7 @@ struct Room {
     if (server) server->Stop();
     if (serving.joinable()) serving.join();
     server.reset();
-    service.reset();
+    local.reset();
     fs::remove_all(dir);
   }
 };
@@ -59,10 +60,12 @@ void OpenRoom(const fs::path& dir, Room& room) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   room.dir = dir;
+  // The room is set up through the service, which is then closed; the server opens the home
+  // anew, as `parley serve` does.
   auto opened = service::Service::Open((dir / "home").string(), {});
   ASSERT_TRUE(opened.ok()) << opened.status();
-  room.service = *std::move(opened);
-  service::Service& service = *room.service;
+  std::unique_ptr<service::Service> owned = *std::move(opened);
+  service::Service& service = *owned;
   ASSERT_TRUE(service.InitServer("operator").ok());
   for (int i = 0; i < kMembers; ++i) {
     auto issued = service.AddOrganisation(Caller::Embedded(""), kCallers[i]);
@@ -108,10 +111,13 @@ void OpenRoom(const fs::path& dir, Room& room) {
   ASSERT_TRUE(run.ok()) << run.status();
   room.query_id = std::to_string(run->query_id);
   Ok(service.RemoveMember(as("creator"), "room", "removed"));
+  owned.reset();
 
+  room.local =
+      std::make_unique<api::LocalService>((dir / "home").string(), api::LocalServiceOptions{});
   Options options;
   options.threads = 2;
-  auto server = Server::Create(service, options);
+  auto server = Server::Create(*room.local, options);
   ASSERT_TRUE(server.ok()) << server.status();
   room.server = *std::move(server);
   auto port = room.server->Bind();

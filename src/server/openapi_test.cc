@@ -54,11 +54,11 @@ TEST(OpenApiTest, TheDocumentInTheRepositoryIsTheOneTheCodeDescribes) {
 TEST(OpenApiTest, TheDocumentedRoutesAreExactlyThoseTheServerAnswers) {
   fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("parley_openapi_", getpid());
   fs::remove_all(dir);
-  auto service = service::Service::Open((dir / "home").string(), {});
-  ASSERT_TRUE(service.ok()) << service.status();
-  auto admin = (*service)->InitServer("operator");
+  auto service =
+      std::make_unique<api::LocalService>((dir / "home").string(), api::LocalServiceOptions{});
+  auto admin = service->InitServer("operator");
   ASSERT_TRUE(admin.ok());
-  auto server = Server::Create(**service, {});
+  auto server = Server::Create(*service, {});
   ASSERT_TRUE(server.ok()) << server.status();
   auto port = (*server)->Bind();
   ASSERT_TRUE(port.ok());
@@ -87,7 +87,7 @@ TEST(OpenApiTest, TheDocumentedRoutesAreExactlyThoseTheServerAnswers) {
   // A fresh token of the operator for each request: one of the routes revokes the token it is
   // called with (a rotation), and every other request must still get past authentication.
   auto send = [&](const std::string& method, const std::string& path) {
-    auto fresh = (*service)->RotateToken(identity::Caller::Embedded("operator"));
+    auto fresh = service->RotateToken(identity::Caller::Embedded("operator"), {});
     EXPECT_TRUE(fresh.ok()) << fresh.status();
     client.set_bearer_token_auth(fresh->token);
     return method == "GET"      ? client.Get(path)
@@ -128,7 +128,7 @@ TEST(OpenApiTest, TheDocumentedRoutesAreExactlyThoseTheServerAnswers) {
   (*server)->Stop();
   serving.join();
   server->reset();
-  service->reset();
+  service.reset();
   fs::remove_all(dir);
 }
 

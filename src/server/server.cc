@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
 #include "api/http_status.h"
-#include "api/service_api.h"
 
 namespace parley::server {
 namespace {
@@ -42,9 +41,9 @@ struct Handler {
 };
 
 template <class Request, class Response>
-Handler MakeHandler(api::ServiceApi& api, const api::Endpoint<Request, Response>& endpoint,
-                    absl::StatusOr<Response> (api::ServiceApi::*method)(const identity::Caller&,
-                                                                        const Request&)) {
+Handler MakeHandler(api::LocalService& api, const api::Endpoint<Request, Response>& endpoint,
+                    absl::StatusOr<Response> (api::LocalService::*method)(const identity::Caller&,
+                                                                          const Request&)) {
   return {endpoint.route,
           [&api, method](const identity::Caller& caller, const nlohmann::json& fields) -> Reply {
             absl::StatusOr<Request> request = api::FromJson<Request>(fields);
@@ -55,9 +54,9 @@ Handler MakeHandler(api::ServiceApi& api, const api::Endpoint<Request, Response>
           }};
 }
 
-std::vector<Handler> AllHandlers(api::ServiceApi& a) {
+std::vector<Handler> AllHandlers(api::LocalService& a) {
 #define PARLEY_HANDLER(name, request, response, method, path) \
-  MakeHandler(a, api::k##name, &api::ServiceApi::name),
+  MakeHandler(a, api::k##name, &api::LocalService::name),
   return {PARLEY_API_ENDPOINTS(PARLEY_HANDLER)};
 #undef PARLEY_HANDLER
 }
@@ -98,9 +97,8 @@ absl::Status ParseListen(const std::string& listen, std::string& host, int& port
 }
 
 struct Server::Impl {
-  service::Service* service = nullptr;
+  api::LocalService* service = nullptr;
   Options options;
-  std::unique_ptr<api::ServiceApi> api;
   std::vector<Handler> handlers;
   std::unique_ptr<httplib::Server> http;
 
@@ -180,7 +178,8 @@ void Server::Impl::Handle(const httplib::Request& request, httplib::Response& re
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Create(service::Service& service, Options options) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& service,
+                                                       Options options) {
   bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
   if (tls && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
     return absl::InvalidArgumentError(
@@ -196,8 +195,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(service::Service& service
   auto impl = std::make_unique<Impl>();
   impl->service = &service;
   impl->options = std::move(options);
-  impl->api = std::make_unique<api::ServiceApi>(service);
-  impl->handlers = AllHandlers(*impl->api);
+  impl->handlers = AllHandlers(service);
   if (tls) {
     auto https = std::make_unique<httplib::SSLServer>(impl->options.tls_cert_file.c_str(),
                                                       impl->options.tls_key_file.c_str());

@@ -1,9 +1,10 @@
 // The HTTP server of a Parley home (`parley serve`): the API's routes (api/routes.h) over HTTP or
 // HTTPS, each request authenticated by its bearer token into the Caller of one organisation,
-// decoded strictly, answered by the service through api::ServiceApi and encoded back. HTTP only
-// carries what the service decides; nothing here decides who may do what.
+// decoded strictly, answered by the service through api::LocalService and encoded back. HTTP
+// only carries what the service decides; nothing here decides who may do what.
 //
-//   PARLEY_ASSIGN_OR_RETURN(auto server, server::Server::Create(*service, options));
+//   api::LocalService home(home_dir, {});
+//   PARLEY_ASSIGN_OR_RETURN(auto server, server::Server::Create(home, options));
 //   PARLEY_ASSIGN_OR_RETURN(int port, server->Bind());   // then tell clients where
 //   server->Serve();                                     // until Stop(), from another thread
 //
@@ -27,8 +28,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/local_service.h"
 #include "api/routes.h"
-#include "service/service.h"
 
 namespace parley::server {
 
@@ -59,7 +60,8 @@ class Server {
   // InvalidArgument for a non-loopback host without TLS, or only one of the TLS files;
   // FailedPrecondition when the certificate or key cannot be loaded. `service` must outlive the
   // server.
-  static absl::StatusOr<std::unique_ptr<Server>> Create(service::Service& service, Options options);
+  static absl::StatusOr<std::unique_ptr<Server>> Create(api::LocalService& service,
+                                                        Options options);
   ~Server();
 
   // Binds the listening socket; returns the port (the one chosen when Options::port is 0).

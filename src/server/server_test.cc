@@ -32,14 +32,13 @@ class ServerTest : public ::testing::Test {
                         getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto service = service::Service::Open((dir_ / "home").string(), {});
-    ASSERT_TRUE(service.ok()) << service.status();
-    service_ = *std::move(service);
+    service_ =
+        std::make_unique<api::LocalService>((dir_ / "home").string(), api::LocalServiceOptions{});
     auto admin = service_->InitServer("operator");
     ASSERT_TRUE(admin.ok()) << admin.status();
     admin_ = admin->token;
     for (const char* name : {"retailer", "supplier"}) {
-      auto issued = service_->AddOrganisation(identity::Caller::Embedded(""), name);
+      auto issued = service_->AddOrganisation(identity::Caller::Embedded(""), {name});
       ASSERT_TRUE(issued.ok()) << issued.status();
       tokens_[name] = issued->token;
     }
@@ -99,7 +98,7 @@ class ServerTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<service::Service> service_;
+  std::unique_ptr<api::LocalService> service_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = 0;
@@ -118,11 +117,11 @@ TEST_F(ServerTest, ATokenActsAsItsOrganisationAndNothingElseGetsIn) {
   wrong_secret.back() = wrong_secret.back() == '0' ? '1' : '0';
   std::string unknown_id = retailer;
   unknown_id[3] = unknown_id[3] == '0' ? '1' : '0';
-  auto revoked = service_->AddOrganisation(identity::Caller::Embedded(""), "gone");
+  auto revoked = service_->AddOrganisation(identity::Caller::Embedded(""), {"gone"});
   ASSERT_TRUE(revoked.ok());
   auto gone = service_->Authenticate(revoked->token);
   ASSERT_TRUE(gone.ok());
-  ASSERT_TRUE(service_->RevokeToken(*gone, revoked->token_id).ok());
+  ASSERT_TRUE(service_->RevokeToken(*gone, {revoked->token_id}).ok());
 
   std::string first_body;
   for (const std::string& token :
@@ -269,23 +268,22 @@ TEST_F(ServerTest, ASlowClientIsCutOffWhileOthersAreServed) {
 }
 
 TEST(ServerOptionsTest, ANonLoopbackAddressNeedsTls) {
-  auto service = service::Service::Open(
+  api::LocalService service(
       (fs::path(::testing::TempDir()) / absl::StrCat("parley_server_options_", getpid())).string(),
       {});
-  ASSERT_TRUE(service.ok());
   Options options;
   options.host = "0.0.0.0";
-  auto refused = Server::Create(**service, options);
+  auto refused = Server::Create(service, options);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.status().message(),
             "refusing to listen on '0.0.0.0' without TLS: tokens would cross the network in the "
             "clear; listen on a loopback address (127.0.0.1) or give --tls-cert and --tls-key");
   options.tls_cert_file = "/nonexistent.pem";
-  EXPECT_EQ(Server::Create(**service, options).status().code(),
+  EXPECT_EQ(Server::Create(service, options).status().code(),
             absl::StatusCode::kInvalidArgument);  // no key
   options.tls_key_file = "/nonexistent.key";
-  EXPECT_EQ(Server::Create(**service, options).status().code(),
+  EXPECT_EQ(Server::Create(service, options).status().code(),
             absl::StatusCode::kFailedPrecondition);
   for (const char* host : {"127.0.0.1", "127.1.2.3", "localhost", "::1"}) {
     EXPECT_TRUE(IsLoopback(host)) << host;

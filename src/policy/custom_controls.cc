@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "policy/equivalence.h"
 #include "policy/violation_builder.h"
 #include "sql/binder.h"
@@ -294,6 +295,7 @@ class ControlsChecker {
     for (const sql::BoundTable& table : query.tables) {
       if (table.derived && table.cte_id < 0) Query(*table.derived, inner, false);
     }
+    if (thresholded_) ReservedNames(query);
     bool reads = thresholded_ && ReadsThresholded(query);
     if (reads) BlockShape(query);
     bool repeats = reads && FromRepeats(query);
@@ -311,6 +313,18 @@ class ControlsChecker {
     if (query.having) Expr(*query.having, inner, sql::kClauseHaving, reads, repeats);
     for (const sql::BoundOrderItem& order : query.order_by) {
       Expr(*order.expr, inner, sql::kClauseOrderBy, reads, repeats);
+    }
+  }
+
+  // The rewrite adds hidden columns named "__parley_…" next to the query's own; an output of
+  // the query named so could stand in for one of them (names are matched case-insensitively).
+  void ReservedNames(const BoundQuery& query) {
+    for (const sql::BoundSelectItem& item : query.select) {
+      if (!absl::StartsWithIgnoreCase(item.output_name, kReservedColumnPrefix)) continue;
+      Add("reserved_name", FirstThresholded(), "", sql::kClauseSelect, item.location,
+          absl::StrCat("output name '", item.output_name, "' is reserved: names starting with '",
+                       kReservedColumnPrefix, "' are Parley's own"),
+          "choose another alias");
     }
   }
 

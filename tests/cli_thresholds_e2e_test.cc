@@ -41,6 +41,12 @@ TEST_F(CliThresholdsE2eTest, RuleIsValidatedThenGroupsBelowTheMinimumAreSuppress
             "error: rule: aggregation_thresholds[0].minimum: 1 is outside the allowed range 2 to "
             "100000\n");
   Ok("hr", {"rule", "set", "-c", "room", "staff", "--json", kRule});
+  Outcome policy = Ok("analyst", {"policy", "-c", "room"});
+  EXPECT_NE(policy.out.find("      thresholds: at least 3 distinct user_id per row\n"
+                            "      aggregate arguments: plain columns only\n"
+                            "      compared with a literal: age, dept\n"),
+            std::string::npos)
+      << policy;
 
   const std::string sql = "SELECT dept, COUNT(*) AS n FROM staff GROUP BY dept ORDER BY dept";
   Outcome explained = Ok("analyst", {"query", "explain", "-c", "room", "--sql", sql});

@@ -112,6 +112,33 @@ void PrintCustomRule(std::ostream& out, const policy::CustomRule& rule,
   }
   out << "      approved templates: "
       << (templates.empty() ? "none" : absl::StrJoin(templates, ", ")) << "\n";
+  // Thresholds on free SQL and comparison controls (issue 16): shown only when set, so that the
+  // summary of a rule without them reads as before.
+  if (!rule.aggregation_thresholds.empty()) {
+    std::vector<std::string> thresholds;
+    for (const policy::IdentityThreshold& threshold : rule.aggregation_thresholds) {
+      std::vector<std::string> overrides;
+      for (const auto& [column, minimum] : threshold.output_column_thresholds) {
+        overrides.push_back(minimum == 0 ? absl::StrCat(column, ": exempt")
+                                         : absl::StrCat(column, ": at least ", minimum));
+      }
+      thresholds.push_back(absl::StrCat(
+          "at least ", threshold.minimum, " distinct ", threshold.identity_column, " per row",
+          overrides.empty() ? "" : absl::StrCat(" (", absl::StrJoin(overrides, "; "), ")")));
+    }
+    out << "      thresholds: " << absl::StrJoin(thresholds, "; ") << "\n";
+  }
+  if (rule.allowed_aggregate_expressions == policy::AggregateExpressions::kColumnsOnly) {
+    out << "      aggregate arguments: plain columns only\n";
+  }
+  if (rule.allowed_literal_comparison_columns) {
+    out << "      compared with a literal: " << ListOrNone(*rule.allowed_literal_comparison_columns)
+        << "\n";
+  }
+  if (rule.allowed_column_comparison_columns) {
+    out << "      compared with another column: "
+        << ListOrNone(*rule.allowed_column_comparison_columns) << "\n";
+  }
 }
 
 }  // namespace

@@ -273,6 +273,12 @@ TEST_F(ThresholdExecutionTest, NeighbouringDatasetsGiveTheSameOutcome) {
       "s.user_id GROUP BY o.score ORDER BY 1",
       "SELECT DISTINCT zip FROM staff ORDER BY zip",
       "SELECT user_id, salary FROM staff WHERE salary > 500",
+      "SELECT dept, COUNT(*) AS n FROM (SELECT dept, SUM(salary) OVER (PARTITION BY CAST(zip AS "
+      "INTEGER)) AS s FROM staff) x GROUP BY dept ORDER BY dept",
+      "SELECT dept, COUNT(*) AS n FROM (SELECT dept, ROW_NUMBER() OVER (ORDER BY CAST(zip AS "
+      "INTEGER), user_id) AS r FROM staff) x GROUP BY dept ORDER BY dept",
+      "SELECT s.dept, COUNT(DISTINCT o.score) AS n FROM staff s JOIN own o ON CAST(s.zip AS "
+      "INTEGER) > o.score GROUP BY s.dept ORDER BY 1",
       "WITH x AS (SELECT dept AS d, salary AS pay FROM staff) SELECT d, COUNT(*) AS n FROM x "
       "GROUP BY d HAVING MAX(pay) > 0 ORDER BY n DESC LIMIT 2",
   };

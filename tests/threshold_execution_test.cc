@@ -273,6 +273,8 @@ TEST_F(ThresholdExecutionTest, NeighbouringDatasetsGiveTheSameOutcome) {
       "s.user_id GROUP BY o.score ORDER BY 1",
       "SELECT DISTINCT zip FROM staff ORDER BY zip",
       "SELECT user_id, salary FROM staff WHERE salary > 500",
+      "SELECT dept, COUNT(*) AS n FROM staff WHERE CAST(salary * 100000 AS INTEGER) > 0 GROUP "
+      "BY dept ORDER BY dept",
       "SELECT dept, COUNT(*) AS n FROM (SELECT dept, SUM(salary) OVER (PARTITION BY CAST(zip AS "
       "INTEGER)) AS s FROM staff) x GROUP BY dept ORDER BY dept",
       "SELECT dept, COUNT(*) AS n FROM (SELECT dept, ROW_NUMBER() OVER (ORDER BY CAST(zip AS "
@@ -286,6 +288,21 @@ TEST_F(ThresholdExecutionTest, NeighbouringDatasetsGiveTheSameOutcome) {
     std::vector<std::string> without = Run(sql, "room");
     std::vector<std::string> with = Run(sql, "room2");
     EXPECT_EQ(without, with) << sql;
+  }
+}
+
+// What has no form that cannot fail is refused before it runs, as under aggregation rules.
+TEST_F(ThresholdExecutionTest, OperationsThatCanFailOnTheDataAreRefused) {
+  for (const char* sql :
+       {"SELECT dept, COUNT(*) AS n FROM staff WHERE make_date(2000, CASE WHEN age = 70 THEN 13 "
+        "ELSE 1 END, 1) IS NOT NULL GROUP BY dept",
+        "SELECT dept, COUNT(*) AS n FROM staff WHERE length(lpad(dept, CASE WHEN age = 70 THEN "
+        "2000000000 ELSE 3 END, 'x')) > 0 GROUP BY dept"}) {
+    auto outcome = service_->Run(identity::Caller::Embedded("analyst"), "room", sql, {});
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    ASSERT_EQ(outcome->explanation.verdict.violations.size(), 1u) << sql;
+    EXPECT_EQ(outcome->explanation.verdict.violations[0].code, "operation_may_fail") << sql;
+    EXPECT_FALSE(outcome->result.has_value());
   }
 }
 

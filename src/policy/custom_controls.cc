@@ -274,13 +274,18 @@ class ControlsChecker {
     for (const sql::BoundCte& cte : query.ctes) Query(*cte.query, {}, false);
     if (query.set_operation != sql::SetOperation::kNone) {
       if (thresholded_ && ReadsThresholded(query)) {
+        // A set operation has no position of its own: its second branch's first output has.
+        const BoundQuery* second = query.set_right.get();
+        while (second->set_left) second = second->set_left.get();
+        int location = second->select.empty() ? -1 : second->select[0].location;
         if (query.set_operation != sql::SetOperation::kUnion) {
           RefuseConstruct(
-              query.set_operation == sql::SetOperation::kIntersect ? "INTERSECT" : "EXCEPT", "", -1,
+              query.set_operation == sql::SetOperation::kIntersect ? "INTERSECT" : "EXCEPT",
+              sql::kClauseSelect, location,
               "whether a row is in the result depends on rows of the other branch, "
               "which support no output row; use a JOIN, or UNION ALL");
         } else if (!query.set_all && !top) {
-          RefuseConstruct("UNION (without ALL) inside the query", "", -1,
+          RefuseConstruct("UNION (without ALL) inside the query", sql::kClauseSelect, location,
                           "use UNION ALL inside a query, or UNION at its top level");
         }
       }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -84,7 +85,7 @@ class ControlsChecker {
   // The base columns output `name` of `body` comes from (set operations: every branch).
   const ColumnSet& OutputSources(const BoundQuery& body, const std::string& name,
                                  const Stack& stack) {
-    auto key = std::make_pair(&body, name);
+    auto key = std::make_tuple(&body, name, skip_counts_);
     if (auto it = output_sources_.find(key); it != output_sources_.end()) return it->second;
     ColumnSet found;
     CollectOutput(body, OutputPosition(body, name), stack, found);
@@ -130,6 +131,12 @@ class ControlsChecker {
       }
       return;
     }
+    // A count of rows or of distinct values says how many, not which: compared with a literal
+    // (`HAVING COUNT(DISTINCT user_id) >= 10`) it compares no value of the column.
+    if (skip_counts_ && expr.kind == BoundExprKind::kAggregate &&
+        (expr.name == "count" || expr.name == "approx_count_distinct")) {
+      return;
+    }
     for (const auto& arg : expr.args) Sources(*arg, stack, out);
     for (const auto& part : expr.partition_by) Sources(*part, stack, out);
     for (const sql::BoundOrderItem& order : expr.window_order) Sources(*order.expr, stack, out);
@@ -141,6 +148,15 @@ class ControlsChecker {
   ColumnSet SourcesOf(const BoundExpr& expr, const Stack& stack) {
     ColumnSet out;
     Sources(expr, stack, out);
+    return out;
+  }
+
+  // The columns whose values a comparison side compares: its sources, less what only a count
+  // reads.
+  ColumnSet ComparedOf(const BoundExpr& expr, const Stack& stack) {
+    skip_counts_ = true;
+    ColumnSet out = SourcesOf(expr, stack);
+    skip_counts_ = false;
     return out;
   }
 
@@ -527,8 +543,12 @@ class ControlsChecker {
           ColumnSet other;
           CollectOutput(*expr.subquery, 0, stack, other);
           ColumnSet value = SourcesOf(*expr.args[0], stack);
-          Judge(value, /*literal=*/other.empty(), clause, expr.location);
-          Judge(other, /*literal=*/value.empty(), clause, expr.location);
+          skip_counts_ = true;
+          ColumnSet other_compared;
+          CollectOutput(*expr.subquery, 0, stack, other_compared);
+          skip_counts_ = false;
+          Judge(ComparedOf(*expr.args[0], stack), /*literal=*/other.empty(), clause, expr.location);
+          Judge(other_compared, /*literal=*/value.empty(), clause, expr.location);
         }
         return;
       default:
@@ -539,8 +559,8 @@ class ControlsChecker {
       // constant, or a column of a derived table of constants (`JOIN (SELECT 'u01' AS v) c`).
       ColumnSet left_sources = SourcesOf(*left, stack);
       ColumnSet right_sources = SourcesOf(*right, stack);
-      Judge(left_sources, right_sources.empty(), clause, expr.location);
-      Judge(right_sources, left_sources.empty(), clause, expr.location);
+      Judge(ComparedOf(*left, stack), right_sources.empty(), clause, expr.location);
+      Judge(ComparedOf(*right, stack), left_sources.empty(), clause, expr.location);
     }
   }
 
@@ -589,7 +609,8 @@ class ControlsChecker {
   std::string_view source_text_;
   Verdict& verdict_;
   bool thresholded_ = false;
-  std::map<std::pair<const BoundQuery*, std::string>, ColumnSet> output_sources_;
+  std::map<std::tuple<const BoundQuery*, std::string, bool>, ColumnSet> output_sources_;
+  bool skip_counts_ = false;  // Sources() leaves out what only COUNT reads
 };
 
 }  // namespace

@@ -51,7 +51,6 @@ class ControlsChecker {
       : query_(query), rules_(rules), source_text_(source_text), verdict_(verdict) {}
 
   void Run() {
-    std::set<std::string> seen;
     for (const sql::BoundTable* table : query_.BaseTables()) {
       const CustomRule* rule = RuleOf(*table->schema);
       if (rule != nullptr && !rule->aggregation_thresholds.empty()) thresholded_ = true;

@@ -156,20 +156,21 @@ constexpr char kCustomLoyaltyRule[] =
     R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["supplier"],
         "disallowed_output_columns": ["hashed_email"]})";
 
-// The same analysis under custom rules with thresholds on free SQL (issue 16): at least 100
+// A typical analysis under custom rules with thresholds on free SQL (issue 16): at least 100
 // distinct households and 100 distinct e-mails of the loyalty table per output row, plain
-// columns in aggregates, comparison allow-lists. No window function, so that DuckDB can run the
-// same SQL with the thresholds written by hand (HAVING) and return the same rows.
+// columns in aggregates (idempotent or DISTINCT over the join), comparison allow-lists. DuckDB
+// runs the same SQL with the thresholds written by hand (HAVING) and returns the same rows.
 constexpr char kThresholdedQuery[] =
-    "WITH shared AS (SELECT r.age_band, r.region, r.annual_spend, l.loyalty_tier "
-    "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
+    "WITH shared AS (SELECT r.household_id, r.age_band, r.region, l.loyalty_tier, "
+    "l.brand_purchases FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
     "WHERE l.brand_purchases > 3) "
-    "SELECT age_band, loyalty_tier, COUNT(*) AS households, ROUND(AVG(annual_spend), 2) AS spend "
-    "FROM shared GROUP BY age_band, loyalty_tier ORDER BY age_band, loyalty_tier";
+    "SELECT age_band, loyalty_tier, COUNT(DISTINCT household_id) AS households, "
+    "MAX(brand_purchases) AS top FROM shared GROUP BY age_band, loyalty_tier "
+    "ORDER BY age_band, loyalty_tier";
 
 constexpr char kThresholdedRetailRule[] =
     R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["supplier"],
-        "disallowed_output_columns": ["hashed_email", "household_id"],
+        "disallowed_output_columns": ["hashed_email"],
         "aggregation_thresholds": [{"identity_column": "household_id", "minimum": 100}],
         "allowed_literal_comparison_columns": ["age_band", "region", "income_bracket"],
         "allowed_column_comparison_columns": ["hashed_email"]})";
@@ -179,14 +180,15 @@ constexpr char kThresholdedLoyaltyRule[] =
         "aggregation_thresholds": [{"identity_column": "hashed_email", "minimum": 100}]})";
 
 std::string ThresholdedByHandSql(const std::string& data) {
-  return "WITH shared AS (SELECT r.age_band, r.region, r.annual_spend, r.household_id, "
-         "l.hashed_email, l.loyalty_tier FROM read_parquet(" +
+  return "WITH shared AS (SELECT r.household_id, r.age_band, r.region, l.hashed_email, "
+         "l.loyalty_tier, l.brand_purchases FROM read_parquet(" +
          engine::duckdb::QuoteString(data + "/retail.parquet") + ") r JOIN read_parquet(" +
          engine::duckdb::QuoteString(data + "/loyalty.parquet") +
          ") l ON r.hashed_email = l.hashed_email WHERE l.brand_purchases > 3) "
-         "SELECT age_band, loyalty_tier, COUNT(*) AS households, ROUND(AVG(annual_spend), 2) AS "
-         "spend FROM shared GROUP BY age_band, loyalty_tier HAVING COUNT(DISTINCT household_id) "
-         ">= 100 AND COUNT(DISTINCT hashed_email) >= 100 ORDER BY age_band, loyalty_tier";
+         "SELECT age_band, loyalty_tier, COUNT(DISTINCT household_id) AS households, "
+         "MAX(brand_purchases) AS top FROM shared GROUP BY age_band, loyalty_tier HAVING "
+         "COUNT(DISTINCT household_id) >= 100 AND COUNT(DISTINCT hashed_email) >= 100 ORDER BY "
+         "age_band, loyalty_tier";
 }
 
 // query::Compile (parse + bind + check + rewrite + render) of `query` under the given rules of

@@ -144,6 +144,47 @@ void PrintCustomRule(std::ostream& out, const nlohmann::json& rule,
   }
   out << "      approved templates: "
       << (templates.empty() ? "none" : absl::StrJoin(templates, ", ")) << "\n";
+  // Thresholds on free SQL and comparison controls (issue 16): shown only when set, so that the
+  // summary of a rule without them reads as before.
+  const nlohmann::json* thresholds = nullptr;
+  if (auto it = rule.find("aggregation_thresholds"); it != rule.end() && it->is_array()) {
+    thresholds = &*it;
+  }
+  if (thresholds != nullptr && !thresholds->empty()) {
+    std::vector<std::string> lines;
+    for (const nlohmann::json& threshold : *thresholds) {
+      std::vector<std::string> overrides;
+      if (auto it = threshold.find("output_column_thresholds"); it != threshold.end()) {
+        for (const nlohmann::json& entry : *it) {
+          int64_t minimum = entry.value("minimum", int64_t{0});
+          std::string column = entry.value("column", std::string());
+          overrides.push_back(minimum == 0 ? absl::StrCat(column, ": exempt")
+                                           : absl::StrCat(column, ": at least ", minimum));
+        }
+      }
+      lines.push_back(absl::StrCat(
+          "at least ", threshold.value("minimum", int64_t{0}), " distinct ",
+          threshold.value("identity_column", std::string()), " per row",
+          overrides.empty() ? "" : absl::StrCat(" (", absl::StrJoin(overrides, "; "), ")")));
+    }
+    out << "      thresholds: " << absl::StrJoin(lines, "; ") << "\n";
+  }
+  // The canonical document leaves allowed_aggregate_expressions out when it is the default:
+  // columns_only once thresholds or comparison lists are set, any_expression otherwise.
+  bool has_controls = (thresholds != nullptr && !thresholds->empty()) ||
+                      rule.contains("allowed_literal_comparison_columns") ||
+                      rule.contains("allowed_column_comparison_columns");
+  std::string expressions =
+      rule.value("allowed_aggregate_expressions", has_controls ? "columns_only" : "any_expression");
+  if (expressions == "columns_only") out << "      aggregate arguments: plain columns only\n";
+  if (rule.contains("allowed_literal_comparison_columns")) {
+    out << "      compared with a literal: "
+        << ListOrNone(Strings(rule, "allowed_literal_comparison_columns")) << "\n";
+  }
+  if (rule.contains("allowed_column_comparison_columns")) {
+    out << "      compared with another column: "
+        << ListOrNone(Strings(rule, "allowed_column_comparison_columns")) << "\n";
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "policy/equivalence.h"
 #include "policy/violation_builder.h"
 #include "sql/binder.h"
@@ -49,7 +51,6 @@ class ControlsChecker {
       : query_(query), rules_(rules), source_text_(source_text), verdict_(verdict) {}
 
   void Run() {
-    std::set<std::string> seen;
     for (const sql::BoundTable* table : query_.BaseTables()) {
       const CustomRule* rule = RuleOf(*table->schema);
       if (rule != nullptr && !rule->aggregation_thresholds.empty()) thresholded_ = true;
@@ -83,7 +84,7 @@ class ControlsChecker {
   // The base columns output `name` of `body` comes from (set operations: every branch).
   const ColumnSet& OutputSources(const BoundQuery& body, const std::string& name,
                                  const Stack& stack) {
-    auto key = std::make_pair(&body, name);
+    auto key = std::make_tuple(&body, name, skip_counts_);
     if (auto it = output_sources_.find(key); it != output_sources_.end()) return it->second;
     ColumnSet found;
     CollectOutput(body, OutputPosition(body, name), stack, found);
@@ -129,6 +130,12 @@ class ControlsChecker {
       }
       return;
     }
+    // A count of rows or of distinct values says how many, not which: compared with a literal
+    // (`HAVING COUNT(DISTINCT user_id) >= 10`) it compares no value of the column.
+    if (skip_counts_ && expr.kind == BoundExprKind::kAggregate &&
+        (expr.name == "count" || expr.name == "approx_count_distinct")) {
+      return;
+    }
     for (const auto& arg : expr.args) Sources(*arg, stack, out);
     for (const auto& part : expr.partition_by) Sources(*part, stack, out);
     for (const sql::BoundOrderItem& order : expr.window_order) Sources(*order.expr, stack, out);
@@ -140,6 +147,15 @@ class ControlsChecker {
   ColumnSet SourcesOf(const BoundExpr& expr, const Stack& stack) {
     ColumnSet out;
     Sources(expr, stack, out);
+    return out;
+  }
+
+  // The columns whose values a comparison side compares: its sources, less what only a count
+  // reads.
+  ColumnSet ComparedOf(const BoundExpr& expr, const Stack& stack) {
+    skip_counts_ = true;
+    ColumnSet out = SourcesOf(expr, stack);
+    skip_counts_ = false;
     return out;
   }
 
@@ -273,13 +289,18 @@ class ControlsChecker {
     for (const sql::BoundCte& cte : query.ctes) Query(*cte.query, {}, false);
     if (query.set_operation != sql::SetOperation::kNone) {
       if (thresholded_ && ReadsThresholded(query)) {
+        // A set operation has no position of its own: its second branch's first output has.
+        const BoundQuery* second = query.set_right.get();
+        while (second->set_left) second = second->set_left.get();
+        int location = second->select.empty() ? -1 : second->select[0].location;
         if (query.set_operation != sql::SetOperation::kUnion) {
           RefuseConstruct(
-              query.set_operation == sql::SetOperation::kIntersect ? "INTERSECT" : "EXCEPT", "", -1,
+              query.set_operation == sql::SetOperation::kIntersect ? "INTERSECT" : "EXCEPT",
+              sql::kClauseSelect, location,
               "whether a row is in the result depends on rows of the other branch, "
               "which support no output row; use a JOIN, or UNION ALL");
         } else if (!query.set_all && !top) {
-          RefuseConstruct("UNION (without ALL) inside the query", "", -1,
+          RefuseConstruct("UNION (without ALL) inside the query", sql::kClauseSelect, location,
                           "use UNION ALL inside a query, or UNION at its top level");
         }
       }
@@ -294,6 +315,7 @@ class ControlsChecker {
     for (const sql::BoundTable& table : query.tables) {
       if (table.derived && table.cte_id < 0) Query(*table.derived, inner, false);
     }
+    if (thresholded_) ReservedNames(query);
     bool reads = thresholded_ && ReadsThresholded(query);
     if (reads) BlockShape(query);
     bool repeats = reads && FromRepeats(query);
@@ -311,6 +333,18 @@ class ControlsChecker {
     if (query.having) Expr(*query.having, inner, sql::kClauseHaving, reads, repeats);
     for (const sql::BoundOrderItem& order : query.order_by) {
       Expr(*order.expr, inner, sql::kClauseOrderBy, reads, repeats);
+    }
+  }
+
+  // The rewrite adds hidden columns named "__parley_…" next to the query's own; an output of
+  // the query named so could stand in for one of them (names are matched case-insensitively).
+  void ReservedNames(const BoundQuery& query) {
+    for (const sql::BoundSelectItem& item : query.select) {
+      if (!absl::StartsWithIgnoreCase(item.output_name, kReservedColumnPrefix)) continue;
+      Add("reserved_name", FirstThresholded(), "", sql::kClauseSelect, item.location,
+          absl::StrCat("output name '", item.output_name, "' is reserved: names starting with '",
+                       kReservedColumnPrefix, "' are Parley's own"),
+          "choose another alias");
     }
   }
 
@@ -508,8 +542,12 @@ class ControlsChecker {
           ColumnSet other;
           CollectOutput(*expr.subquery, 0, stack, other);
           ColumnSet value = SourcesOf(*expr.args[0], stack);
-          Judge(value, /*literal=*/other.empty(), clause, expr.location);
-          Judge(other, /*literal=*/value.empty(), clause, expr.location);
+          skip_counts_ = true;
+          ColumnSet other_compared;
+          CollectOutput(*expr.subquery, 0, stack, other_compared);
+          skip_counts_ = false;
+          Judge(ComparedOf(*expr.args[0], stack), /*literal=*/other.empty(), clause, expr.location);
+          Judge(other_compared, /*literal=*/value.empty(), clause, expr.location);
         }
         return;
       default:
@@ -520,8 +558,8 @@ class ControlsChecker {
       // constant, or a column of a derived table of constants (`JOIN (SELECT 'u01' AS v) c`).
       ColumnSet left_sources = SourcesOf(*left, stack);
       ColumnSet right_sources = SourcesOf(*right, stack);
-      Judge(left_sources, right_sources.empty(), clause, expr.location);
-      Judge(right_sources, left_sources.empty(), clause, expr.location);
+      Judge(ComparedOf(*left, stack), right_sources.empty(), clause, expr.location);
+      Judge(ComparedOf(*right, stack), left_sources.empty(), clause, expr.location);
     }
   }
 
@@ -570,7 +608,8 @@ class ControlsChecker {
   std::string_view source_text_;
   Verdict& verdict_;
   bool thresholded_ = false;
-  std::map<std::pair<const BoundQuery*, std::string>, ColumnSet> output_sources_;
+  std::map<std::tuple<const BoundQuery*, std::string, bool>, ColumnSet> output_sources_;
+  bool skip_counts_ = false;  // Sources() leaves out what only COUNT reads
 };
 
 }  // namespace

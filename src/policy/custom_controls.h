@@ -8,11 +8,16 @@
 // the query outputs) and refuses, naming the construct, every shape through which the rewrite
 // could not tell which identities an output row comes from: a subquery expression, INTERSECT or
 // EXCEPT, UNION without ALL below the top level, a window function that reads one row's value,
-// a window over grouped rows, DISTINCT over aggregates. Never run without the threshold.
+// a window over grouped rows, DISTINCT over aggregates. Never run without the threshold. It also
+// refuses what the threshold alone would let through: an aggregate that weighs every row (SUM,
+// AVG, COUNT(*), a window function) over rows a join repeats — the runner would choose each
+// person's weight — and output names in Parley's reserved namespace, which could stand in for
+// the rewrite's hidden columns.
 //
 // A column's identity is followed through the statement: a column renamed in a CTE or a derived
 // table is still that column, so a comparison or aggregate argument is judged by the base columns
-// it comes from. Internal to the checker.
+// it comes from; a side computed from no column at all is a literal however it is written, and a
+// count compares no value. Internal to the checker.
 #pragma once
 
 #include <string_view>

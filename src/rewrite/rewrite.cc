@@ -44,6 +44,28 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view 
         node.on = std::move(condition.where);
       };
       for (auto& root : block.from) on(*root);
+      // PARTITION BY and window ORDER BY expressions are evaluated on every row too.
+      std::function<void(sql::BoundExpr&)> windows = [&](sql::BoundExpr& expr) {
+        for (auto& arg : expr.args) windows(*arg);
+        if (expr.kind != sql::BoundExprKind::kWindow) return;
+        sql::BoundQuery keys;
+        for (auto& part : expr.partition_by) {
+          keys.select.push_back(sql::BoundSelectItem{std::move(part), "", -1, false});
+        }
+        for (sql::BoundOrderItem& order : expr.window_order) {
+          keys.select.push_back(sql::BoundSelectItem{std::move(order.expr), "", -1, false});
+        }
+        for (Unguardable& refusal : GuardRowErrors(keys)) refusals.push_back(std::move(refusal));
+        size_t i = 0;
+        for (auto& part : expr.partition_by) part = std::move(keys.select[i++].expr);
+        for (sql::BoundOrderItem& order : expr.window_order) {
+          order.expr = std::move(keys.select[i++].expr);
+        }
+      };
+      for (sql::BoundSelectItem& item : block.select) {
+        if (item.expr) windows(*item.expr);
+      }
+      for (sql::BoundOrderItem& order : block.order_by) windows(*order.expr);
       for (Unguardable& refusal : refusals) {
         policy::Violation violation =
             policy::MakeViolation("custom", "operation_may_fail", policy::AttributeToAll(query), "",

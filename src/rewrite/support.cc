@@ -96,6 +96,16 @@ int MaxRenderId(const BoundQuery& query) {
   return id;
 }
 
+// What a hidden support column holds on each row: one identity (a row of the table, passed
+// through), the distinct identities of the rows it stands for (cut to the minimum), or — in the
+// judged block only — their count.
+enum class Form { kSingle, kList, kCount };
+
+struct Support {
+  int64_t minimum = 0;
+  Form form = Form::kSingle;
+};
+
 class SupportRewriter {
  public:
   SupportRewriter(const std::vector<policy::Threshold>& thresholds, int next_render_id)
@@ -113,8 +123,8 @@ class SupportRewriter {
     std::vector<std::string> names;
     for (const sql::BoundSelectItem& item : query.select) names.push_back(item.output_name);
     counting_ = true;
-    std::vector<int64_t> minimums = Add(query);
-    if (minimums.empty()) return;
+    std::vector<Support> supports = Add(query);
+    if (supports.empty()) return;
     std::vector<sql::BoundOrderItem> order = std::move(query.order_by);
 
     BoundQuery inner;
@@ -155,15 +165,31 @@ class SupportRewriter {
                                                    order[j].nulls_first, order[j].location});
     }
     std::unique_ptr<BoundExpr> condition;
-    for (size_t i = 0; i < minimums.size(); ++i) {
-      Expr size =
-          counted_[i]
-              ? ColumnRef(0, SupportName(i))
-              : Call("len", List(Call("list_distinct", List(ColumnRef(0, SupportName(i))))));
+    for (size_t i = 0; i < supports.size(); ++i) {
+      Expr size;
+      switch (supports[i].form) {
+        case Form::kCount:
+          size = ColumnRef(0, SupportName(i));
+          break;
+        case Form::kList:
+          size = Call("len", List(Call("list_distinct", List(ColumnRef(0, SupportName(i))))));
+          break;
+        case Form::kSingle: {
+          // One row of one person: 1, or 0 without an identity.
+          size = Node(BoundExprKind::kCase);
+          Expr missing = Node(BoundExprKind::kIsNull);
+          missing->type = sql::TypeKind::kBoolean;
+          missing->args = List(ColumnRef(0, SupportName(i)));
+          size->args = List(std::move(missing), Integer(0), Integer(1));
+          size->case_has_else = true;
+          size->type = sql::TypeKind::kBigint;
+          break;
+        }
+      }
       Expr count = Call("coalesce", List(std::move(size), Integer(0)));
       Expr at_least = Node(BoundExprKind::kBinaryOp, ">=");
       at_least->type = sql::TypeKind::kBoolean;
-      at_least->args = List(std::move(count), Integer(minimums[i]));
+      at_least->args = List(std::move(count), Integer(supports[i].minimum));
       if (!condition) {
         condition = std::move(at_least);
       } else {
@@ -189,27 +215,27 @@ class SupportRewriter {
   }
 
  private:
-  // Adds the supports of `query` as trailing output columns and returns their minimums.
-  std::vector<int64_t> Add(BoundQuery& query) {
-    // The top-level block's supports of base rows only need counting: count(DISTINCT identity),
-    // as a hand-written threshold would, rather than a list of the identities.
+  // Adds the supports of `query` as trailing output columns and returns what they hold.
+  std::vector<Support> Add(BoundQuery& query) {
+    // The judged block's supports of single identities only need counting: count(DISTINCT
+    // identity), as a hand-written threshold would, rather than a list of the identities.
     bool top = counting_;
     counting_ = false;
     if (query.set_operation != sql::SetOperation::kNone) return AddToSetOperation(query);
-    // The per-row supports of the FROM rows, and their minimums.
+    // The per-row supports of the FROM rows.
     std::vector<Expr> rows;
-    std::vector<int64_t> minimums;
+    std::vector<Support> kinds;
     for (sql::BoundTable& table : query.tables) {
       if (table.is_base()) {
         for (const policy::Threshold& threshold : thresholds_) {
           if (threshold.table != table.schema->name) continue;
-          rows.push_back(Call("list_value", List(ColumnRef(table.index, threshold.column))));
-          minimums.push_back(threshold.minimum);
+          rows.push_back(ColumnRef(table.index, threshold.column));
+          kinds.push_back(Support{threshold.minimum, Form::kSingle});
         }
         continue;
       }
       if (!table.derived) continue;
-      std::vector<int64_t> derived;
+      std::vector<Support> derived;
       if (table.cte_id >= 0) {
         auto it = cte_supports_.find(table.cte_id);
         if (it == cte_supports_.end()) {
@@ -222,7 +248,7 @@ class SupportRewriter {
       for (size_t i = 0; i < derived.size(); ++i) {
         rows.push_back(ColumnRef(table.index, SupportName(i)));
         table.columns.push_back(sql::ColumnInfo{SupportName(i), sql::Type()});
-        minimums.push_back(derived[i]);
+        kinds.push_back(derived[i]);
       }
     }
     if (rows.empty()) return {};
@@ -260,27 +286,29 @@ class SupportRewriter {
     }
 
     std::vector<Expr> supports;
-    std::vector<int64_t> support_minimums;
-    std::vector<bool> counted;
+    std::vector<Support> added;
     for (size_t i = 0; i < rows.size(); ++i) {
-      bool base = rows[i]->kind == BoundExprKind::kScalar && rows[i]->name == "list_value";
-      if (groups && top && base) {
-        Expr count = Call("count", List(rows[i]->args[0]->Clone()), BoundExprKind::kAggregate);
+      int64_t minimum = kinds[i].minimum;
+      if (!groups) {
+        supports.push_back(rows[i]->Clone());
+        added.push_back(kinds[i]);
+      } else if (kinds[i].form == Form::kSingle && top) {
+        Expr count = Call("count", List(rows[i]->Clone()), BoundExprKind::kAggregate);
         count->distinct = true;
         count->type = sql::TypeKind::kBigint;
         supports.push_back(std::move(count));
-        counted.push_back(true);
-        support_minimums.push_back(minimums[i]);
-        continue;
-      }
-      counted.push_back(false);
-      if (groups) {
-        supports.push_back(
-            Merged(Call("list", List(rows[i]->Clone()), BoundExprKind::kAggregate), minimums[i]));
+        added.push_back(Support{minimum, Form::kCount});
+      } else if (kinds[i].form == Form::kSingle) {
+        Expr distinct = Call("list", List(rows[i]->Clone()), BoundExprKind::kAggregate);
+        distinct->distinct = true;
+        supports.push_back(Call("list_slice", List(Call("list_distinct", List(std::move(distinct))),
+                                                   Integer(1), Integer(minimum))));
+        added.push_back(Support{minimum, Form::kList});
       } else {
-        supports.push_back(rows[i]->Clone());
+        supports.push_back(
+            Merged(Call("list", List(rows[i]->Clone()), BoundExprKind::kAggregate), minimum));
+        added.push_back(Support{minimum, Form::kList});
       }
-      support_minimums.push_back(minimums[i]);
     }
     for (const BoundExpr* window : windows) {
       for (size_t i = 0; i < rows.size(); ++i) {
@@ -290,29 +318,32 @@ class SupportRewriter {
           over->window_order.push_back(sql::BoundOrderItem{order.expr->Clone(), order.descending,
                                                            order.nulls_first, order.location});
         }
-        supports.push_back(Merged(std::move(over), minimums[i]));
-        support_minimums.push_back(minimums[i]);
-        counted.push_back(false);
+        if (kinds[i].form == Form::kSingle) {
+          supports.push_back(Call("list_slice", List(Call("list_distinct", List(std::move(over))),
+                                                     Integer(1), Integer(kinds[i].minimum))));
+        } else {
+          supports.push_back(Merged(std::move(over), kinds[i].minimum));
+        }
+        added.push_back(Support{kinds[i].minimum, Form::kList});
       }
     }
     for (size_t i = 0; i < supports.size(); ++i) {
       query.select.push_back(
           sql::BoundSelectItem{std::move(supports[i]), SupportName(i), -1, false});
     }
-    if (top) counted_ = std::move(counted);
-    return support_minimums;
+    return added;
   }
 
   // UNION ALL: each branch's supports in columns of their own, NULL in the other's rows.
-  std::vector<int64_t> AddToSetOperation(BoundQuery& query) {
+  std::vector<Support> AddToSetOperation(BoundQuery& query) {
     BoundQuery& left = Mutable(query.set_left);
     BoundQuery& right = Mutable(query.set_right);
     size_t visible = query.select.size();
-    std::vector<int64_t> left_minimums = Add(left);
-    std::vector<int64_t> right_minimums = Add(right);
+    std::vector<Support> left_minimums = Add(left);
+    std::vector<Support> right_minimums = Add(right);
     AppendNulls(left, visible + left_minimums.size(), right_minimums.size());
     AppendNulls(right, visible, left_minimums.size());
-    std::vector<int64_t> minimums = left_minimums;
+    std::vector<Support> minimums = left_minimums;
     minimums.insert(minimums.end(), right_minimums.begin(), right_minimums.end());
     Rename(left, visible, minimums.size());
     Rename(right, visible, minimums.size());
@@ -353,10 +384,8 @@ class SupportRewriter {
 
   const std::vector<policy::Threshold>& thresholds_;
   int next_render_id_;
-  std::map<int, std::vector<int64_t>> cte_supports_;
-  // For the block being judged: whether each support is a count rather than a list.
-  bool counting_ = false;
-  std::vector<bool> counted_;
+  std::map<int, std::vector<Support>> cte_supports_;
+  bool counting_ = false;  // the next block Add sees is the judged one
 };
 
 }  // namespace

@@ -4,21 +4,22 @@
 // rows they were computed from carry enough distinct identities.
 //
 // Every block that reads a thresholded table gets hidden trailing output columns
-// "__parley_s<i>", one per *support*: a list of distinct identities. A base table occurrence
-// brings [identity] per row and per identity column of its rule. A join keeps every side's
-// supports as separate columns: a joined row must be supported on every side, so a self-join
-// (each side its own column) cannot lend one person's row the identities of another. A grouping
-// block (GROUP BY, aggregates, or DISTINCT, which becomes a GROUP BY) merges each support over
-// its group; a window function adds, per support, the union over its window (the rows its value
-// is computed from). UNION ALL keeps each branch's supports in columns of their own, NULL in the
-// other branch's rows, so a later aggregate needs enough identities from every branch. Lists are
-// cut to the minimum they must reach: |cut(A ∪ B)| = min(k, |A ∪ B|) as long as A and B are
-// cut to k, so the lists stay small.
+// "__parley_s<i>", one per *support*. A base table occurrence brings, per row and per identity
+// column of its rule, the identity itself. A join keeps every side's supports as separate
+// columns: a joined row must be supported on every side, so a self-join (each side its own
+// column) cannot lend one person's row the identities of another. A grouping block (GROUP BY,
+// aggregates, or DISTINCT, which becomes a GROUP BY) merges each support over its group into the
+// list of its distinct identities — count(DISTINCT identity) in the judged block, which only
+// compares it with the minimum; a window function adds, per support, the distinct identities of
+// its window (the rows its value is computed from). UNION ALL keeps each branch's supports in
+// columns of their own, NULL in the other branch's rows, so a later aggregate needs enough
+// identities from every branch. Lists are cut to the minimum they must reach: |cut(A ∪ B)| =
+// min(k, |A ∪ B|) as long as A and B are cut to k, so the lists stay small.
 //
 // The statement's top-level block becomes the inner block of
 //
 //   SELECT <outputs> FROM (<the query with its supports and order keys>) AS released
-//   WHERE coalesce(len(list_distinct(__parley_s0)), 0) >= k0 AND …
+//   WHERE <identities of __parley_s0> >= k0 AND …
 //   ORDER BY <order keys> LIMIT … OFFSET …
 //
 // so that rows are suppressed before ORDER BY and LIMIT choose among them; a top-level UNION

@@ -152,8 +152,11 @@ class Store {
   // Every chain of the catalog; a problem names its collaboration.
   absl::StatusOr<AuditVerification> VerifyAudit();
 
- private:
+  // The store's state; defined in store_impl.h, which only src/catalog includes (public so that
+  // the catalog's internal helpers can take it).
   struct Impl;
+
+ private:
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -174,8 +174,11 @@ class Store {
   absl::Status RevokeToken(const std::string& organisation, const std::string& id,
                            const std::string& actor);
 
- private:
+  // The store's state; defined in store_impl.h, which only src/catalog includes (public so that
+  // the catalog's internal helpers can take it).
   struct Impl;
+
+ private:
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

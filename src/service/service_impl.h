@@ -79,7 +79,10 @@ std::string ResultToJson(const engine::ResultTable& result);
 absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text);
 
 // Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
-// so that a crash never leaves a half-written result.
+// so that a crash never leaves a half-written result under `path`. Not fsynced: the file is in the
+// operating system's cache when this returns, so it survives a kill of the process; a power loss
+// may lose it or leave it empty, and reading it then fails with DataLoss (docs/audit.md,
+// "Durability").
 absl::Status WritePrivateFile(const std::filesystem::path& path, const std::string& contents);
 
 // The records of one policy state as the query compiler's snapshot source: the tables given (the

@@ -277,6 +277,11 @@ absl::StatusOr<VerifyAuditResponse> LocalService::VerifyAudit(const identity::Ca
   }
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   if (!request.collaboration) {
+    // Every chain of the home is for its operator at the console, not for a remote caller.
+    if (caller.authentication() != identity::Authentication::kEmbedded) {
+      return absl::PermissionDeniedError(
+          "verifying every chain of the home is for its operator; name a collaboration");
+    }
     PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification verification, service->VerifyAudit());
     return FromService(verification, /*expected_head_given=*/false);
   }

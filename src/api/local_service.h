@@ -16,8 +16,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "api/server_types.h"
 #include "api/types.h"
 #include "identity/caller.h"
 
@@ -92,6 +94,23 @@ class LocalService {
                                               const ListAuditRequest& request);
   absl::StatusOr<VerifyAuditResponse> VerifyAudit(const identity::Caller& caller,
                                                   const VerifyAuditRequest& request);
+
+  // A server's identities (api/server_types.h; local_service_identity.cc). InitServer bootstraps
+  // the operator's organisation at the console (FailedPrecondition once there is one);
+  // Authenticate turns a bearer token into its organisation's Caller (Unauthenticated, one
+  // message whatever was wrong).
+  absl::StatusOr<IssuedTokenResponse> InitServer(const std::string& organisation);
+  absl::StatusOr<identity::Caller> Authenticate(std::string_view bearer_token);
+  absl::StatusOr<WhoAmIResponse> WhoAmI(const identity::Caller& caller,
+                                        const WhoAmIRequest& request);
+  absl::StatusOr<AddOrganisationResponse> AddOrganisation(const identity::Caller& caller,
+                                                          const AddOrganisationRequest& request);
+  absl::StatusOr<ListOrganisationsResponse> ListOrganisations(
+      const identity::Caller& caller, const ListOrganisationsRequest& request);
+  absl::StatusOr<RotateTokenResponse> RotateToken(const identity::Caller& caller,
+                                                  const RotateTokenRequest& request);
+  absl::StatusOr<RevokeTokenResponse> RevokeToken(const identity::Caller& caller,
+                                                  const RevokeTokenRequest& request);
 
  private:
   absl::StatusOr<service::Service*> Open();

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "api/codec.h"
 #include "api/local_service.h"
+#include "api/server_types.h"
 #include "api/types.h"
 #include "cli/backend.h"
 #include "cli/demo.h"
@@ -68,6 +69,11 @@ struct Globals {
   std::string temp_dir;      // empty: <home>/tmp
   int timeout_seconds = 300;
   bool json = false;  // print the API's JSON response (or error object) on stdout
+  // Remote mode (commands_server.cc): the server's URL and the file holding this organisation's
+  // API token; the token, read and checked by Main, says who acts (no --as).
+  std::string server;
+  std::string token_file;
+  std::string token;
 };
 
 // A command: its CLI11 subcommand (flags bound to the fields it owns), what it does, and whether
@@ -122,6 +128,15 @@ class Cli {
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();
+  // serve, serve init, org, token, whoami (commands_server.cc).
+  void AddServerCommands();
+  // Remote mode: checks the flags and reads the token (Main, before any command runs); the exit
+  // code of a usage error or a failure, or nullopt when the command may run.
+  std::optional<int> PrepareRemote();
+  bool remote() const { return !globals_.server.empty(); }
+  // Prints a token just issued (or saves it to `save_to`, 0600) and returns the exit code.
+  int PrintIssuedToken(const absl::StatusOr<api::IssuedTokenResponse>& issued,
+                       const std::string& save_to);
 
   // Shared by the query and template commands (commands_query.cc).
   absl::StatusOr<std::string> QueryText();
@@ -150,6 +165,9 @@ class Cli {
   std::string template_id_, template_table_;
   std::string expected_head_;
   DemoOptions demo_;
+  // commands_server.cc
+  std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_;
+  int server_threads_ = 32;
 };
 
 }  // namespace parley::cli

@@ -126,4 +126,28 @@ absl::StatusOr<api::VerifyAuditResponse> LocalBackend::VerifyAudit(
   return service_->VerifyAudit(caller_, request);
 }
 
+absl::StatusOr<api::WhoAmIResponse> LocalBackend::WhoAmI(const api::WhoAmIRequest& request) {
+  return service_->WhoAmI(caller_, request);
+}
+
+absl::StatusOr<api::AddOrganisationResponse> LocalBackend::AddOrganisation(
+    const api::AddOrganisationRequest& request) {
+  return service_->AddOrganisation(caller_, request);
+}
+
+absl::StatusOr<api::ListOrganisationsResponse> LocalBackend::ListOrganisations(
+    const api::ListOrganisationsRequest& request) {
+  return service_->ListOrganisations(caller_, request);
+}
+
+absl::StatusOr<api::RotateTokenResponse> LocalBackend::RotateToken(
+    const api::RotateTokenRequest& request) {
+  return service_->RotateToken(caller_, request);
+}
+
+absl::StatusOr<api::RevokeTokenResponse> LocalBackend::RevokeToken(
+    const api::RevokeTokenRequest& request) {
+  return service_->RevokeToken(caller_, request);
+}
+
 }  // namespace parley::cli

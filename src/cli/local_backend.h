@@ -60,6 +60,18 @@ class LocalBackend : public Backend {
   absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) override;
 
+  // Embedded mode administers the home: it adds organisations, and RotateToken issues a new
+  // token to the organisation named by --as (for one whose token was lost) without revoking any.
+  absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) override;
+  absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
+      const api::AddOrganisationRequest& request) override;
+  absl::StatusOr<api::ListOrganisationsResponse> ListOrganisations(
+      const api::ListOrganisationsRequest& request) override;
+  absl::StatusOr<api::RotateTokenResponse> RotateToken(
+      const api::RotateTokenRequest& request) override;
+  absl::StatusOr<api::RevokeTokenResponse> RevokeToken(
+      const api::RevokeTokenRequest& request) override;
+
  private:
   std::shared_ptr<api::LocalService> service_;
   // Embedded mode: --as, trusted by design (see identity/caller.h).

@@ -142,12 +142,15 @@ absl::Status SetDurability(Store::Impl& impl, Durability durability) {
   return absl::OkStatus();
 }
 
-absl::Status RefreshPolicyCache(Store::Impl& impl) {
-  PARLEY_ASSIGN_OR_RETURN(Statement version,
-                          Statement::Prepare(impl.handle(), "PRAGMA data_version"));
+absl::StatusOr<int64_t> DataVersion(sqlite3* db) {
+  PARLEY_ASSIGN_OR_RETURN(Statement version, Statement::Prepare(db, "PRAGMA data_version"));
   PARLEY_ASSIGN_OR_RETURN(bool has_row, version.Step());
   if (!has_row) return absl::InternalError("catalog: PRAGMA data_version returned nothing");
-  int64_t now = version.Int(0);
+  return version.Int(0);
+}
+
+absl::Status RefreshPolicyCache(Store::Impl& impl) {
+  PARLEY_ASSIGN_OR_RETURN(int64_t now, DataVersion(impl.handle()));
   if (now != impl.policy_cache.data_version) {
     impl.policy_cache.entries.clear();
     impl.policy_cache.data_version = now;
@@ -232,7 +235,10 @@ absl::Status CollaborationWrite::Append(std::string_view actor, std::string_view
 }
 
 absl::Status CollaborationWrite::Commit() {
-  if (changes_policy_) impl_->policy_cache.entries.clear();
+  if (changes_policy_) {
+    impl_->policy_cache.entries.clear();
+    ++impl_->policy_cache.own_policy_commits;
+  }
   return transaction_.Commit();
 }
 
@@ -301,6 +307,13 @@ absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name) {
     if (name == QueryStatusName(status)) return status;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown query status ", Quote(name)));
+}
+
+absl::StatusOr<std::string> Store::PolicyVersion() {
+  // Before the commit counter is read: a policy change committed in between makes the token
+  // newer than what the caller reads next, never older.
+  PARLEY_ASSIGN_OR_RETURN(int64_t data_version, internal::DataVersion(impl_->handle()));
+  return absl::StrCat(data_version, ":", impl_->policy_cache.own_policy_commits);
 }
 
 // ---------------------------------------------------------------------------------------------

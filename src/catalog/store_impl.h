@@ -46,6 +46,8 @@ struct CachedPolicy {
 // compared with the audit head by the next action, as without a cache.
 struct PolicyCache {
   int64_t data_version = -1;
+  // Policy changes this connection committed (Store::PolicyVersion).
+  int64_t own_policy_commits = 0;
   std::map<std::string, CachedPolicy, std::less<>> entries;
 };
 
@@ -78,6 +80,9 @@ namespace internal {
 
 // Sets `PRAGMA synchronous` for the next write transaction (outside any transaction).
 absl::Status SetDurability(Store::Impl& impl, Durability durability);
+
+// PRAGMA data_version: changes when another connection has committed.
+absl::StatusOr<int64_t> DataVersion(sqlite3* db);
 
 // Empties the policy cache when another connection has committed since it was filled. Must run
 // inside a transaction, before the cache is read.

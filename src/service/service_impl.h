@@ -331,6 +331,20 @@ struct Service::Impl {
     std::map<catalog::FileIdentity, std::string> claims;          // file → who registered it
   };
   absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
+  // What AllRegisteredFiles reads from the catalog, kept while Store::PolicyVersion is
+  // `registered_version`.
+  struct RegisteredSources {
+    struct Source {
+      std::string owner;
+      std::string source_kind;
+      std::string source_json;
+    };
+    std::map<catalog::FileIdentity, std::string> claims;
+    std::vector<Source> tables;
+  };
+  std::mutex registered_mutex;
+  std::shared_ptr<const RegisteredSources> registered_sources;  // guarded by registered_mutex
+  std::string registered_version;                               // guarded by registered_mutex
   // The refusal of a registration that reads another member's file.
   static absl::Status OwnershipRefusal(const std::string& location);
   // An error when any of `files` was registered by another member or, for a file nobody claimed

@@ -64,7 +64,11 @@ class Watchdog {
       deadline_ = std::chrono::steady_clock::now() + timeout;
       cancel_ = cancel;
     }
-    wake_.notify_all();
+    // Waking the thread costs a context switch on every query, and on a busy machine the query's
+    // thread may then wait a whole time slice for its core: the idle thread looks every
+    // kIdleTick anyway, and a timeout at least that long is still met on time (the thread then
+    // waits until the deadline itself). A cancel flag is polled from the start.
+    if (timeout < kIdleTick || cancel != nullptr) wake_.notify_all();
   }
 
   // Whether, and why, the watchdog interrupted the query since Arm.
@@ -75,12 +79,14 @@ class Watchdog {
   }
 
  private:
+  static constexpr std::chrono::milliseconds kIdleTick{1000};
+
   void Loop() {
     constexpr std::chrono::milliseconds kPoll(50);
     std::unique_lock lock(mutex_);
     while (!shutdown_) {
       if (!armed_) {
-        wake_.wait(lock, [this] { return shutdown_ || armed_; });
+        wake_.wait_for(lock, kIdleTick);
         continue;
       }
       auto now = std::chrono::steady_clock::now();
@@ -93,8 +99,10 @@ class Watchdog {
       auto wake = fired_ == Fired::kNo && cancel_ == nullptr ? deadline_
                   : fired_ == Fired::kNo                     ? std::min(deadline_, now + kPoll)
                                                              : now + kPoll;
-      // Also woken by Arm (a new query) and by shutdown; Disarm needs no wake-up: the loop
-      // finds the watchdog disarmed when it next looks.
+      // Also woken by shutdown, and by Arm when it must be (see Arm). Disarm needs no wake-up:
+      // the loop finds the watchdog disarmed when it next looks. A later Arm of the same session
+      // has a later deadline (its timeout is the session's), so sleeping until this one's
+      // deadline never misses the next.
       wake_.wait_until(lock, wake);
     }
   }

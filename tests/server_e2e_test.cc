@@ -245,5 +245,63 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_THAT(clear.err, HasSubstr("refusing to send a token over plain HTTP"));
 }
 
+// TLS: a server with a certificate serves https://, a client verifies it (with PARLEY_CA_CERT for
+// a certificate authority of one's own) and refuses one it cannot verify; without TLS, a listen
+// address that is not loopback is refused.
+TEST(ServerTlsE2eTest, HttpsIsVerifiedAndANonLoopbackAddressNeedsTls) {
+  std::string pattern = (fs::path(::testing::TempDir()) / "parley_tls_XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  fs::path dir = pattern;
+  fs::path scratch = dir / "scratch";
+  fs::create_directories(scratch);
+  std::string home = (dir / "home").string();
+  std::string cert = (dir / "cert.pem").string();
+  std::string key = (dir / "key.pem").string();
+  std::string command = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ",
+      key, " -out ", cert, " 2>/dev/null");
+  ASSERT_EQ(std::system(command.c_str()), 0) << "openssl could not make a test certificate";
+
+  Outcome clear = Spawn({"--home", home, "serve", "--listen", "0.0.0.0:0"}, scratch);
+  EXPECT_EQ(clear.exit_code, kExitUsage);
+  EXPECT_EQ(clear.err,
+            "error: refusing to listen on '0.0.0.0' without TLS: tokens would cross the network "
+            "in the clear; listen on a loopback address (127.0.0.1) or give --tls-cert and "
+            "--tls-key\n");
+
+  std::string token = (dir / "admin.token").string();
+  ASSERT_EQ(Spawn({"--home", home, "serve", "init", "--save-token", token}, scratch).exit_code, 0);
+  pid_t server = SpawnInBackground(
+      {"--home", home, "serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key},
+      scratch, "tls");
+  ASSERT_GT(server, 0);
+  std::regex listening("listening on (https://127\\.0\\.0\\.1:[0-9]+)");
+  std::smatch match;
+  std::string out;
+  for (int i = 0; i < 600 && !std::regex_search(out, match, listening); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = ReadText(scratch / "tls_stdout.txt");
+  }
+  std::string url = std::regex_search(out, match, listening) ? std::string(match[1]) : "";
+  EXPECT_FALSE(url.empty()) << out << ReadText(scratch / "tls_stderr.txt");
+  if (!url.empty()) {
+    unsetenv("PARLEY_CA_CERT");
+    Outcome unverified = Spawn({"--server", url, "--token-file", token, "whoami"}, scratch);
+    EXPECT_EQ(unverified.exit_code, 1);
+    EXPECT_THAT(unverified.err, HasSubstr("cannot verify the certificate of the Parley server"));
+    setenv("PARLEY_CA_CERT", cert.c_str(), 1);
+    Outcome verified = Spawn({"--server", url, "--token-file", token, "whoami"}, scratch);
+    unsetenv("PARLEY_CA_CERT");
+    EXPECT_EQ(verified.exit_code, 0) << verified;
+    EXPECT_EQ(verified.out, "operator (operator)\n");
+  }
+  kill(server, SIGTERM);
+  int status = 0;
+  waitpid(server, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace parley::cli_test

@@ -1,8 +1,12 @@
 #include "rewrite/rewrite.h"
 
+#include <functional>
+#include <vector>
+
 #include "policy/violation_builder.h"
 #include "rewrite/error_guard.h"
 #include "rewrite/once_per_group.h"
+#include "rewrite/support.h"
 #include "rewrite/threshold.h"
 #include "sql/parser.h"
 
@@ -21,6 +25,36 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view 
       verdict.violations.push_back(std::move(violation));
     }
     if (!verdict.allowed()) return;
+  }
+  if (verdict.rule_kind == policy::RuleKind::kCustom && !verdict.thresholds.empty()) {
+    // Thresholds on free SQL protect rows too: no operation may fail on the data, in any block
+    // (the rows of every block run before the thresholds suppress any), JOIN … ON included.
+    ForEachBlock(query, [&](sql::BoundQuery& block) {
+      std::vector<Unguardable> refusals = GuardRowErrors(block);
+      std::function<void(sql::BoundFrom&)> on = [&](sql::BoundFrom& node) {
+        if (node.left) on(*node.left);
+        if (node.right) on(*node.right);
+        if (!node.on) return;
+        sql::BoundQuery condition;
+        condition.where = std::move(node.on);
+        for (Unguardable& refusal : GuardRowErrors(condition)) {
+          refusal.clause = sql::kClauseJoinOn;
+          refusals.push_back(std::move(refusal));
+        }
+        node.on = std::move(condition.where);
+      };
+      for (auto& root : block.from) on(*root);
+      for (Unguardable& refusal : refusals) {
+        policy::Violation violation =
+            policy::MakeViolation("custom", "operation_may_fail", policy::AttributeToAll(query), "",
+                                  refusal.clause, refusal.location, std::move(refusal.message));
+        violation.position = sql::DescribePosition(source_text, violation.location);
+        verdict.violations.push_back(std::move(violation));
+      }
+    });
+    if (!verdict.allowed()) return;
+    ApplyIdentityThresholds(query, verdict.thresholds);
+    return;
   }
   if (verdict.rule_kind == policy::RuleKind::kAggregation) {
     sql::BoundQuery inner = BuildThresholdedAggregate(query, verdict.thresholds);

@@ -78,12 +78,17 @@ struct RemoteBackend::Impl {
     PARLEY_ASSIGN_OR_RETURN(std::string path, api::FillPath(endpoint.route, fields));
     std::string method = endpoint.route.method;
     std::string body_text = api::Dump(fields);
-    httplib::Result result =
-        method == "GET"      ? client->Get(path)
-        : method == "DELETE" ? client->Delete(path)
-        : method == "PUT"    ? client->Put(path, body_text, "application/json")
-                             : client->Post(path, body_text, "application/json");
+    httplib::Result result = method == "GET"      ? client->Get(path)
+                             : method == "DELETE" ? client->Delete(path)
+                             : method == "PUT"    ? client->Put(path, body_text, "application/json")
+                                               : client->Post(path, body_text, "application/json");
     if (!result) {
+      if (result.error() == httplib::Error::SSLServerVerification) {
+        return absl::UnavailableError(absl::StrCat(
+            "cannot verify the certificate of the Parley server at ", url,
+            " (for a server with its own certificate authority, set PARLEY_CA_CERT to its PEM "
+            "file)"));
+      }
       return absl::UnavailableError(absl::StrCat("cannot reach the Parley server at ", url, " (",
                                                  httplib::to_string(result.error()), ")"));
     }

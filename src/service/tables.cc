@@ -140,7 +140,8 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
   return absl::OkStatus();
 }
 
-absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request) {
+absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request,
+                                     bool saved_result) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kAddTable));
@@ -165,6 +166,7 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
                           connector->ResolveFiles(table.source_json));
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));
+  if (!saved_result) PARLEY_RETURN_IF_ERROR(CheckNotSaved(files, named));
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connector->InferSchema(table.source_json));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {

@@ -177,9 +177,9 @@ TEST_F(SavedResultsTest, DisallowedColumnsAndControlsMayOnlyTighten) {
                                             R"(, "disallowed_output_columns": ["dept"],
          "allowed_literal_comparison_columns": [],
          "allowed_column_comparison_columns": ["user_id"])"))));
-  absl::Status widened = SetMatched(Matched(
-      absl::StrCat(kThreshold, ",", kReceivers,
-                   R"(, "allowed_literal_comparison_columns": ["dept", "user_id"])")));
+  absl::Status widened = SetMatched(
+      Matched(absl::StrCat(kThreshold, ",", kReceivers,
+                           R"(, "allowed_literal_comparison_columns": ["dept", "user_id"])")));
   EXPECT_EQ(widened.code(), absl::StatusCode::kInvalidArgument);
   absl::Status removed = SetMatched(Matched(absl::StrCat(kThreshold, ",", kReceivers)));
   EXPECT_EQ(removed.message(),
@@ -297,6 +297,16 @@ TEST_F(SavedResultsTest, TheSavedFileCannotBeRegisteredAgainOrApprovedForTemplat
       service_->CreateTemplate(As("analyst"), {"room", "t", "SELECT user_id FROM matched", {}}));
   absl::Status approved = service_->ApproveTemplate(As("analyst"), "room", id, "matched");
   EXPECT_EQ(approved.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SavedResultsTest, ASavedTableLeavesWithAnyCoOwner) {
+  SaveMatch();
+  ASSERT_OK(service_->Leave(As("crm"), "room"));
+  EXPECT_EQ(service_->ShowTable(As("hr"), "room", "matched").status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<QueryOutcome> run = service_->Run(
+      As("analyst"), "room", "SELECT dept, COUNT(*) AS n FROM matched GROUP BY dept", {});
+  EXPECT_EQ(run.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -68,14 +68,27 @@ absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
 
 std::vector<catalog::Table> Service::Impl::TablesOfActiveMembers(
     const catalog::Collaboration& collaboration, std::vector<catalog::Table> tables) {
+  auto is_active = [&](const std::string& name) {
+    for (const catalog::Member& member : collaboration.members) {
+      if (member.name == name && member.status == catalog::MemberStatus::kActive) return true;
+    }
+    return false;
+  };
   std::vector<catalog::Table> active;
   for (catalog::Table& table : tables) {
-    for (const catalog::Member& member : collaboration.members) {
-      if (member.name == table.owner && member.status == catalog::MemberStatus::kActive) {
-        active.push_back(std::move(table));
-        break;
+    if (!is_active(table.owner)) continue;
+    // A saved result (docs/rules.md "Derived tables") holds its co-owners' data: it leaves the
+    // room with any of them.
+    bool co_owners_active = true;
+    if (table.rule_json && table.rule_json->find("\"derived_from\"") != std::string::npos) {
+      nlohmann::json rule = nlohmann::json::parse(*table.rule_json, nullptr, false);
+      if (rule.is_object() && rule.contains("derived_from") && rule["derived_from"].is_object()) {
+        for (const auto& name : rule["derived_from"].value("co_owners", nlohmann::json::array())) {
+          if (name.is_string()) co_owners_active &= is_active(name.get<std::string>());
+        }
       }
     }
+    if (co_owners_active) active.push_back(std::move(table));
   }
   return active;
 }

@@ -191,7 +191,7 @@ class RuleReader {
          "allowed_column_comparison_columns", "derived_from"}));
     CustomRule rule;
     if (auto it = document.find("derived_from"); it != document.end()) {
-      if (nested) return Invalid("derived_from.inherited.derived_from", "is not allowed");
+      if (nested) return Invalid("derived_from", "is not allowed");
       PARLEY_ASSIGN_OR_RETURN(rule.derived_from, ReadDerivedFrom(*it));
     }
     PARLEY_ASSIGN_OR_RETURN(const Json* analyses,
@@ -275,8 +275,14 @@ class RuleReader {
     }
     absl::StatusOr<CustomRule> floor = ReadCustom(*inherited, true);
     if (!floor.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rule: derived_from.inherited: ", floor.status().message()));
+      // "rule: <path>: problem" of the inner document, as a path inside this one.
+      std::string inner(floor.status().message());
+      if (absl::StartsWith(inner, "rule: ")) inner = inner.substr(6);
+      if (absl::StartsWith(inner, "(document)"))
+        inner = inner.substr(10);
+      else
+        inner = absl::StrCat(".", inner);
+      return absl::InvalidArgumentError(absl::StrCat("rule: derived_from.inherited", inner));
     }
     derived.inherited = std::make_shared<const CustomRule>(*std::move(floor));
     return derived;

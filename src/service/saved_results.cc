@@ -1,9 +1,9 @@
 // Saving a query's result as a table of the collaboration (`parley query run … --save-as NAME`,
 // issue 16 §3; docs/rules.md "Derived tables"). The result is written as Parquet under
-// HOME/saved/<collaboration>/<name>.parquet and registered with the files connector, owned by the
-// runner, with the rule policy::DeriveRule computes from the rules of the tables the query read.
-// Nothing is saved unless the runner receives the result; a query whose result cannot carry its
-// inputs' rules forward is refused before it runs.
+// HOME/saved/<collaboration>/<name>-<query id>.parquet and registered with the files connector,
+// owned by the runner, with the rule policy::DeriveRule computes from the rules of the tables the
+// query read. Nothing is saved unless the runner receives the result; a query whose result cannot
+// carry its inputs' rules forward is refused before it runs.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -80,13 +80,12 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunAndSave(const identity::Caller& c
   PARLEY_ASSIGN_OR_RETURN(QueryOutcome outcome, RunRequest(context, request));
   if (!outcome.result) return outcome;  // rejected or failed: nothing to save
 
-  fs::path path = SavedDirectory() / collaboration / (save_as + ".parquet");
+  // One file per run (never another run's, even when two runs save under one name at once: the
+  // catalog then registers one of them and the other's file is removed).
+  fs::path path =
+      SavedDirectory() / collaboration / absl::StrCat(save_as, "-", outcome.query_id, ".parquet");
   std::error_code error;
   fs::create_directories(path.parent_path(), error);
-  if (fs::exists(path, error)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("--save-as: a saved result named '", save_as, "' already exists"));
-  }
   PARLEY_RETURN_IF_ERROR(
       engine::WriteResult(*outcome.result, path.string(), engine::OutputFormat::kParquet));
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, error);

@@ -288,7 +288,7 @@ TEST_F(SavedResultsTest, ResultsThatCannotCarryTheirRulesAreRefusedBeforeRunning
 
 TEST_F(SavedResultsTest, TheSavedFileCannotBeRegisteredAgainOrApprovedForTemplates) {
   SaveMatch();
-  std::string file = (dir_ / "home" / "saved" / "room" / "matched.parquet").string();
+  std::string file = (dir_ / "home" / "saved" / "room" / "matched-1.parquet").string();
   ASSERT_TRUE(fs::exists(file));
   absl::Status again = service_->AddTable(As("analyst"), {"room", "copy", file, {}, "files", ""});
   EXPECT_EQ(again.code(), absl::StatusCode::kPermissionDenied);

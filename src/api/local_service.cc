@@ -148,7 +148,10 @@ absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& 
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome outcome,
-      service->Run(caller, request.collaboration, request.sql, request.receivers));
+      request.save_as
+          ? service->RunAndSave(caller, request.collaboration, request.sql, request.receivers,
+                                *request.save_as)
+          : service->Run(caller, request.collaboration, request.sql, request.receivers));
   return FromService(outcome);
 }
 

@@ -112,11 +112,14 @@ struct RunQueryRequest {
   std::string collaboration;
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
+  // Save the result as this table of the collaboration (docs/rules.md "Derived tables").
+  std::optional<std::string> save_as;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
+    v.Optional("save_as", save_as);
   }
 };
 

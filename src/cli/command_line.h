@@ -158,6 +158,7 @@ class Cli {
   std::string table_name_, table_source_, table_columns_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
+  std::string save_as_;  // query run --save-as
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
   std::string template_name_;

@@ -97,13 +97,25 @@ void Cli::AddQueryCommands() {
                   "a member who receives the result (repeatable; "
                   "default: --as)");
   run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
+  run->add_option("--save-as", save_as_,
+                  "save the result as a table of the collaboration, under the rule derived from "
+                  "the tables it reads (docs/rules.md \"Derived tables\")");
   Add(run, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
     auto text = QueryText();
     if (!text.ok()) return Fail(text.status());
     std::unique_ptr<Backend> backend = OpenBackend();
     CancelQueriesOnInterrupt();
-    return Report(backend->RunQuery({globals_.collaboration, *text, receivers_}));
+    api::RunQueryRequest request{globals_.collaboration, *text, receivers_};
+    if (!save_as_.empty()) request.save_as = save_as_;
+    absl::StatusOr<api::RunQueryResponse> response = backend->RunQuery(request);
+    bool saved = !save_as_.empty() && response.ok() && response->result.has_value();
+    int code = Report(response);
+    if (code == 0 && saved) {
+      std::cerr << "saved the result as table '" << save_as_ << "' (its rule: parley table show "
+                << save_as_ << ")\n";
+    }
+    return code;
   });
 
   auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");

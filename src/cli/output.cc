@@ -185,6 +185,13 @@ void PrintCustomRule(std::ostream& out, const nlohmann::json& rule,
     out << "      compared with another column: "
         << ListOrNone(Strings(rule, "allowed_column_comparison_columns")) << "\n";
   }
+  // A saved query result (issue 16 §3): where it came from, who co-owns it, and that its rule
+  // may only be tightened from what it inherited (shown whole by `table show`).
+  if (auto derived = rule.find("derived_from"); derived != rule.end() && derived->is_object()) {
+    out << "      saved result of: " << ListOrNone(Strings(*derived, "tables"))
+        << " (co-owners: " << ListOrNone(Strings(*derived, "co_owners"))
+        << "; its rule may only be tightened from the one it inherited)\n";
+  }
 }
 
 }  // namespace

@@ -182,14 +182,18 @@ class RuleReader {
     return rule;
   }
 
-  absl::StatusOr<CustomRule> ReadCustom(const Json& document) {
-    PARLEY_RETURN_IF_ERROR(
-        CheckKeys(document, "(document)",
-                  {"kind", "allowed_analyses", "any_query", "allowed_analysis_providers",
-                   "disallowed_output_columns", "allowed_result_receivers",
-                   "aggregation_thresholds", "allowed_aggregate_expressions",
-                   "allowed_literal_comparison_columns", "allowed_column_comparison_columns"}));
+  absl::StatusOr<CustomRule> ReadCustom(const Json& document, bool nested = false) {
+    PARLEY_RETURN_IF_ERROR(CheckKeys(
+        document, "(document)",
+        {"kind", "allowed_analyses", "any_query", "allowed_analysis_providers",
+         "disallowed_output_columns", "allowed_result_receivers", "aggregation_thresholds",
+         "allowed_aggregate_expressions", "allowed_literal_comparison_columns",
+         "allowed_column_comparison_columns", "derived_from"}));
     CustomRule rule;
+    if (auto it = document.find("derived_from"); it != document.end()) {
+      if (nested) return Invalid("derived_from", "is not allowed");
+      PARLEY_ASSIGN_OR_RETURN(rule.derived_from, ReadDerivedFrom(*it));
+    }
     PARLEY_ASSIGN_OR_RETURN(const Json* analyses,
                             Array(document, "allowed_analyses", false, false));
     if (analyses != nullptr) {
@@ -243,6 +247,45 @@ class RuleReader {
     // With no analysis approved and no free-form queries the table waits for its owner to
     // approve templates (`parley template approve`): a valid state, not an error.
     return rule;
+  }
+
+  absl::StatusOr<DerivedFrom> ReadDerivedFrom(const Json& object) {
+    if (!object.is_object()) {
+      return Invalid("derived_from", "must be an object with tables, co_owners and inherited");
+    }
+    PARLEY_RETURN_IF_ERROR(CheckKeys(object, "derived_from", {"tables", "co_owners", "inherited"}));
+    DerivedFrom derived;
+    for (const char* key : {"tables", "co_owners"}) {
+      auto it = object.find(key);
+      std::string path = absl::StrCat("derived_from.", key);
+      if (it == object.end() || !it->is_array() || it->empty()) {
+        return Invalid(path, "must be a non-empty array of names");
+      }
+      for (const Json& name : *it) {
+        if (!name.is_string() || name.get<std::string>().empty()) {
+          return Invalid(path, "must be a non-empty array of names");
+        }
+        (std::string(key) == "tables" ? derived.tables : derived.co_owners)
+            .insert(name.get<std::string>());
+      }
+    }
+    auto inherited = object.find("inherited");
+    if (inherited == object.end() || !inherited->is_object()) {
+      return Invalid("derived_from.inherited", "must be a custom rule object");
+    }
+    absl::StatusOr<CustomRule> floor = ReadCustom(*inherited, true);
+    if (!floor.ok()) {
+      // "rule: <path>: problem" of the inner document, as a path inside this one.
+      std::string inner(floor.status().message());
+      if (absl::StartsWith(inner, "rule: ")) inner = inner.substr(6);
+      if (absl::StartsWith(inner, "(document)"))
+        inner = inner.substr(10);
+      else
+        inner = absl::StrCat(".", inner);
+      return absl::InvalidArgumentError(absl::StrCat("rule: derived_from.inherited", inner));
+    }
+    derived.inherited = std::make_shared<const CustomRule>(*std::move(floor));
+    return derived;
   }
 
   // A minimum of distinct identities: an integer from 2 to 100000, or also 0 when `may_exempt`.
@@ -521,6 +564,65 @@ absl::StatusOr<Rule> ParseRule(std::string_view document,
   return reader.Read(json);
 }
 
+namespace {
+
+void WriteCustom(const CustomRule& custom, Json& json) {
+  json["allowed_analyses"] = custom.allowed_analyses;
+  json["any_query"] = custom.any_query;
+  // Written only where the parser accepts them, so that the canonical form reads back.
+  if (custom.any_query) json["allowed_analysis_providers"] = custom.allowed_analysis_providers;
+  json["disallowed_output_columns"] = custom.disallowed_output_columns;
+  if (!custom.allowed_result_receivers.empty()) {
+    json["allowed_result_receivers"] = custom.allowed_result_receivers;
+  }
+  // The controls of issue 16 are written only when set, so that the canonical form (and hash)
+  // of rules without them is unchanged.
+  if (!custom.aggregation_thresholds.empty()) {
+    std::vector<IdentityThreshold> sorted = custom.aggregation_thresholds;
+    std::sort(sorted.begin(), sorted.end(),
+              [](const IdentityThreshold& a, const IdentityThreshold& b) {
+                return a.identity_column < b.identity_column;
+              });
+    Json thresholds = Json::array();
+    for (const IdentityThreshold& threshold : sorted) {
+      Json entry = {{"identity_column", threshold.identity_column}, {"minimum", threshold.minimum}};
+      if (!threshold.output_column_thresholds.empty()) {
+        Json overrides = Json::array();
+        for (const auto& [column, minimum] : threshold.output_column_thresholds) {
+          overrides.push_back({{"column", column}, {"minimum", minimum}});
+        }
+        entry["output_column_thresholds"] = overrides;
+      }
+      thresholds.push_back(entry);
+    }
+    json["aggregation_thresholds"] = thresholds;
+  }
+  if (custom.allowed_literal_comparison_columns) {
+    json["allowed_literal_comparison_columns"] = *custom.allowed_literal_comparison_columns;
+  }
+  if (custom.allowed_column_comparison_columns) {
+    json["allowed_column_comparison_columns"] = *custom.allowed_column_comparison_columns;
+  }
+  AggregateExpressions default_expressions = custom.HasControls()
+                                                 ? AggregateExpressions::kColumnsOnly
+                                                 : AggregateExpressions::kAnyExpression;
+  if (custom.allowed_aggregate_expressions != default_expressions) {
+    json["allowed_aggregate_expressions"] =
+        custom.allowed_aggregate_expressions == AggregateExpressions::kColumnsOnly
+            ? "columns_only"
+            : "any_expression";
+  }
+  if (custom.derived_from) {
+    Json inherited;
+    WriteCustom(*custom.derived_from->inherited, inherited);
+    json["derived_from"] = {{"tables", custom.derived_from->tables},
+                            {"co_owners", custom.derived_from->co_owners},
+                            {"inherited", inherited}};
+  }
+}
+
+}  // namespace
+
 std::string CanonicalRuleJson(const Rule& rule) {
   // Keys come out sorted (nlohmann's object is a std::map), lists sorted (they are sets).
   Json json;
@@ -532,53 +634,7 @@ std::string CanonicalRuleJson(const Rule& rule) {
     return json.dump();
   }
   if (rule.kind == RuleKind::kCustom) {
-    const CustomRule& custom = rule.custom;
-    json["allowed_analyses"] = custom.allowed_analyses;
-    json["any_query"] = custom.any_query;
-    // Written only where the parser accepts them, so that the canonical form reads back.
-    if (custom.any_query) json["allowed_analysis_providers"] = custom.allowed_analysis_providers;
-    json["disallowed_output_columns"] = custom.disallowed_output_columns;
-    if (!custom.allowed_result_receivers.empty()) {
-      json["allowed_result_receivers"] = custom.allowed_result_receivers;
-    }
-    // The controls of issue 16 are written only when set, so that the canonical form (and hash)
-    // of rules without them is unchanged.
-    if (!custom.aggregation_thresholds.empty()) {
-      std::vector<IdentityThreshold> sorted = custom.aggregation_thresholds;
-      std::sort(sorted.begin(), sorted.end(),
-                [](const IdentityThreshold& a, const IdentityThreshold& b) {
-                  return a.identity_column < b.identity_column;
-                });
-      Json thresholds = Json::array();
-      for (const IdentityThreshold& threshold : sorted) {
-        Json entry = {{"identity_column", threshold.identity_column},
-                      {"minimum", threshold.minimum}};
-        if (!threshold.output_column_thresholds.empty()) {
-          Json overrides = Json::array();
-          for (const auto& [column, minimum] : threshold.output_column_thresholds) {
-            overrides.push_back({{"column", column}, {"minimum", minimum}});
-          }
-          entry["output_column_thresholds"] = overrides;
-        }
-        thresholds.push_back(entry);
-      }
-      json["aggregation_thresholds"] = thresholds;
-    }
-    if (custom.allowed_literal_comparison_columns) {
-      json["allowed_literal_comparison_columns"] = *custom.allowed_literal_comparison_columns;
-    }
-    if (custom.allowed_column_comparison_columns) {
-      json["allowed_column_comparison_columns"] = *custom.allowed_column_comparison_columns;
-    }
-    AggregateExpressions default_expressions = custom.HasControls()
-                                                   ? AggregateExpressions::kColumnsOnly
-                                                   : AggregateExpressions::kAnyExpression;
-    if (custom.allowed_aggregate_expressions != default_expressions) {
-      json["allowed_aggregate_expressions"] =
-          custom.allowed_aggregate_expressions == AggregateExpressions::kColumnsOnly
-              ? "columns_only"
-              : "any_expression";
-    }
+    WriteCustom(rule.custom, json);
     return json.dump();
   }
   const AggregationRule& aggregation = rule.aggregation;

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,6 +87,20 @@ struct IdentityThreshold {
 
 enum class AggregateExpressions { kColumnsOnly, kAnyExpression };
 
+struct CustomRule;
+
+// A saved result's table (`parley query run … --save-as`, issue 16 §3; docs/rules.md "Derived
+// tables"): the tables it was computed from, the owners of those tables (its co-owners), and the
+// rule derived from theirs when it was populated. Written by Parley, never by the owner: every
+// later rule of the table must contain the same section and be at least as strict as `inherited`
+// (policy/derived.h CheckTightens).
+//   "derived_from": {"tables": ["salaries"], "co_owners": ["hr"], "inherited": {<custom rule>}}
+struct DerivedFrom {
+  std::set<std::string> tables;
+  std::set<std::string> co_owners;
+  std::shared_ptr<const CustomRule> inherited;  // never null; has no derived_from itself
+};
+
 struct CustomRule {
   std::set<std::string> allowed_analyses;            // template ids (64 hex characters)
   bool any_query = false;                            // free-form SQL, by the providers below
@@ -100,6 +115,7 @@ struct CustomRule {
   // literal / with another column.
   std::optional<std::set<std::string>> allowed_literal_comparison_columns;
   std::optional<std::set<std::string>> allowed_column_comparison_columns;
+  std::optional<DerivedFrom> derived_from;  // only on a saved result's table
 
   bool HasControls() const {
     return !aggregation_thresholds.empty() || allowed_literal_comparison_columns.has_value() ||

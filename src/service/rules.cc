@@ -1,6 +1,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "policy/derived.h"
 #include "policy/rule.h"
 #include "service/service_impl.h"
 
@@ -20,6 +21,49 @@ absl::StatusOr<CatalogRules> Service::Impl::LoadRules(const std::vector<catalog:
     rules.rules_[table.name] = *std::move(rule);
   }
   return rules;
+}
+
+// A saved result's table keeps the derived_from section Parley wrote when it was populated (the
+// owner may leave it out; it is carried over), and its rule may only be tightened. No other
+// table may claim to be derived.
+absl::Status Service::Impl::CheckDerivedRule(const catalog::Table& record, policy::Rule& rule) {
+  std::optional<policy::DerivedFrom> existing;
+  if (record.rule_json) {
+    absl::StatusOr<policy::Rule> stored =
+        policy::ParseRule(*record.rule_json, record.allowed_columns);
+    if (stored.ok() && stored->kind == policy::RuleKind::kCustom) {
+      existing = stored->custom.derived_from;
+    }
+  }
+  bool claims = rule.kind == policy::RuleKind::kCustom && rule.custom.derived_from.has_value();
+  if (!existing) {
+    if (claims) {
+      return absl::InvalidArgumentError(
+          "rule: derived_from: is written by Parley when a query result is saved (--save-as); "
+          "it cannot be set on another table");
+    }
+    return absl::OkStatus();
+  }
+  if (rule.kind != policy::RuleKind::kCustom) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rule: table '", record.name,
+        "' holds a saved query result: its rule stays a custom rule, and may only be tightened"));
+  }
+  if (claims) {
+    policy::Rule a, b;
+    a.kind = b.kind = policy::RuleKind::kCustom;
+    a.custom = *existing->inherited;
+    b.custom = *rule.custom.derived_from->inherited;
+    if (rule.custom.derived_from->tables != existing->tables ||
+        rule.custom.derived_from->co_owners != existing->co_owners ||
+        policy::CanonicalRuleJson(a) != policy::CanonicalRuleJson(b)) {
+      return absl::InvalidArgumentError(
+          "rule: derived_from: differs from the one Parley wrote when the result was saved; "
+          "leave it out (it is kept) or copy it unchanged");
+    }
+  }
+  rule.custom.derived_from = existing;
+  return policy::CheckTightens(*existing->inherited, rule.custom);
 }
 
 absl::Status Service::Impl::SetRule(const identity::Caller& caller,
@@ -53,6 +97,7 @@ absl::Status Service::Impl::SetRule(const identity::Caller& caller,
     PARLEY_RETURN_IF_ERROR(
         check_members(rule.custom.allowed_result_receivers, "allowed_result_receivers"));
   }
+  PARLEY_RETURN_IF_ERROR(CheckDerivedRule(record, rule));
   return store->SetRule(collaboration, table, policy::CanonicalRuleJson(rule), actor);
 }
 

@@ -246,6 +246,15 @@ class Service {
   // returns Aborted.
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
+  // Run, then saves the result as table `save_as` of the collaboration, owned by the actor, with
+  // the rule derived from the rules of the tables the query read (policy/derived.h; docs/rules.md
+  // "Derived tables"). InvalidArgument when the actor does not receive the result or the name is
+  // bad, AlreadyExists for a name in use, FailedPrecondition (before anything runs) when the
+  // result cannot carry its inputs' rules. A rejected or failed run saves nothing.
+  absl::StatusOr<QueryOutcome> RunAndSave(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& sql,
+                                          std::vector<std::string> receivers,
+                                          const std::string& save_as);
   // A stored result, for one of its receivers.
   absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);

@@ -189,7 +189,10 @@ struct Service::Impl {
                             const std::string& member);
   absl::Status Leave(const identity::Caller& caller, const std::string& collaboration);
   // tables.cc
-  absl::Status AddTable(const identity::Caller& caller, const NewTable& request);
+  // `saved_result`: the table of a saved query result (saved_results.cc), whose file lives under
+  // SavedDirectory(); any other table reading a file there is refused.
+  absl::Status AddTable(const identity::Caller& caller, const NewTable& request,
+                        bool saved_result = false);
   absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,
                                                     const std::string& collaboration);
   absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,
@@ -197,6 +200,15 @@ struct Service::Impl {
   // rules.cc
   absl::Status SetRule(const identity::Caller& caller, const std::string& collaboration,
                        const std::string& table, const std::string& rule_json);
+  // saved_results.cc
+  absl::StatusOr<QueryOutcome> RunAndSave(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& sql,
+                                          std::vector<std::string> receivers,
+                                          const std::string& save_as);
+  std::filesystem::path SavedDirectory() const;
+  // PermissionDenied when any of `files` is a saved result (under SavedDirectory()).
+  absl::Status CheckNotSaved(const std::vector<std::string>& files, const std::string& named) const;
+  absl::Status CheckDerivedRule(const catalog::Table& record, policy::Rule& rule);
   // queries.cc
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,

@@ -70,14 +70,27 @@ absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
 
 std::vector<catalog::Table> Service::Impl::TablesOfActiveMembers(
     const catalog::Collaboration& collaboration, std::vector<catalog::Table> tables) {
+  auto is_active = [&](const std::string& name) {
+    for (const catalog::Member& member : collaboration.members) {
+      if (member.name == name && member.status == catalog::MemberStatus::kActive) return true;
+    }
+    return false;
+  };
   std::vector<catalog::Table> active;
   for (catalog::Table& table : tables) {
-    for (const catalog::Member& member : collaboration.members) {
-      if (member.name == table.owner && member.status == catalog::MemberStatus::kActive) {
-        active.push_back(std::move(table));
-        break;
+    if (!is_active(table.owner)) continue;
+    // A saved result (docs/rules.md "Derived tables") holds its co-owners' data: it leaves the
+    // room with any of them.
+    bool co_owners_active = true;
+    if (table.rule_json && table.rule_json->find("\"derived_from\"") != std::string::npos) {
+      nlohmann::json rule = nlohmann::json::parse(*table.rule_json, nullptr, false);
+      if (rule.is_object() && rule.contains("derived_from") && rule["derived_from"].is_object()) {
+        for (const auto& name : rule["derived_from"].value("co_owners", nlohmann::json::array())) {
+          if (name.is_string()) co_owners_active &= is_active(name.get<std::string>());
+        }
       }
     }
+    if (co_owners_active) active.push_back(std::move(table));
   }
   return active;
 }
@@ -193,7 +206,8 @@ absl::Status CheckUnderDataRoot(const std::string& data_root, const std::string&
 
 }  // namespace
 
-absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request) {
+absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request,
+                                     bool saved_result) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kAddTable));
@@ -221,6 +235,7 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));
+  if (!saved_result) PARLEY_RETURN_IF_ERROR(CheckNotSaved(files, named));
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connector->InferSchema(table.source_json));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {

@@ -156,6 +156,14 @@ absl::Status Service::Impl::SetApproval(const identity::Caller& caller,
         absl::StrCat("table '", table_name,
                      "' has no custom rule; analysis templates are approved in a custom rule"));
   }
+  // A saved result's rule may only be tightened: a template over it would need the approval of
+  // every co-owner, which Parley does not collect yet, so approving one is refused.
+  if (approve && rule->custom.derived_from) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "table '", table_name,
+        "' holds a saved query result; templates over it would need every co-owner's approval, "
+        "which is not supported: query it with free-form SQL under its derived rule"));
+  }
   std::set<std::string>& allowed = rule->custom.allowed_analyses;
   if (approve ? !allowed.insert(loaded.record.id).second : allowed.erase(loaded.record.id) == 0) {
     std::string message = absl::StrCat("template ", loaded.record.id.substr(0, 12),

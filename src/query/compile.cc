@@ -24,7 +24,9 @@ absl::StatusOr<Compiled> Compile(const Snapshot& snapshot, const Request& reques
   policy::CheckContext context{request.runner, request.template_id, request.receivers};
   compiled.verdict = policy::Check(bound, snapshot, context, request.sql);
   if (compiled.verdict.allowed()) {
-    rewrite::Rewrite(bound, compiled.verdict, request.sql);
+    rewrite::Rewrite(bound, compiled.verdict, request.sql,
+                     rewrite::PrivacyRequest{request.privacy_epsilon, request.privacy_delta},
+                     &compiled.plan.noise);
     // The rewrite refuses operations that could fail on the data and have no guard: it adds
     // violations to the verdict, and then nothing is rendered. The engine's dialect renders it,
     // or refuses a construct its engine cannot run (returned as is).

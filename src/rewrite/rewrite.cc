@@ -8,7 +8,8 @@
 
 namespace parley::rewrite {
 
-void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view source_text) {
+void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view source_text,
+             const PrivacyRequest& privacy, std::optional<dp::NoisePlan>* noise) {
   bool protects_rows = verdict.rule_kind == policy::RuleKind::kAggregation ||
                        verdict.rule_kind == policy::RuleKind::kList;
   if (protects_rows) {
@@ -21,6 +22,18 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view 
       verdict.violations.push_back(std::move(violation));
     }
     if (!verdict.allowed()) return;
+  }
+  if (verdict.rule_kind == policy::RuleKind::kAggregation &&
+      verdict.differential_privacy.has_value()) {
+    std::optional<dp::NoisePlan> plan = BuildPrivatePlan(query, verdict, privacy, source_text);
+    if (noise != nullptr) *noise = std::move(plan);
+    if (noise == nullptr && verdict.allowed()) {
+      // A caller that cannot noise must not run the plan: nothing un-noised may leave.
+      verdict.violations.push_back(policy::MakeViolation(
+          "aggregation", "dp_not_supported_here", policy::AttributeToAll(query), "", "", -1,
+          "this front end cannot run queries over tables with differential privacy"));
+    }
+    return;
   }
   if (verdict.rule_kind == policy::RuleKind::kAggregation) {
     sql::BoundQuery inner = BuildThresholdedAggregate(query, verdict.thresholds);

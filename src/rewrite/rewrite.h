@@ -6,9 +6,12 @@
 // fan-out (once_per_group.h).
 #pragma once
 
+#include <optional>
 #include <string_view>
 
+#include "dp/noise.h"
 #include "policy/verdict.h"
+#include "rewrite/differential_privacy.h"
 #include "sql/ir.h"
 
 namespace parley::rewrite {
@@ -16,6 +19,11 @@ namespace parley::rewrite {
 // `verdict` must be allowed (it carries the rule kind and the thresholds). When an operation that
 // can fail on the data has no guard, a violation is added to `verdict` (positions described from
 // `source_text`) and `query` must not run: check `verdict.allowed()` again.
-void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view source_text = "");
+//
+// A query over a table with differential privacy (verdict.differential_privacy) is rewritten into
+// the contribution-bounded plan of differential_privacy.h instead of the thresholded one, spending
+// `privacy`; its noise plan is returned in `*noise` (which must then be non-null).
+void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view source_text = "",
+             const PrivacyRequest& privacy = {}, std::optional<dp::NoisePlan>* noise = nullptr);
 
 }  // namespace parley::rewrite

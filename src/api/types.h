@@ -37,6 +37,22 @@ struct Member {
   }
 };
 
+// Differential privacy's budget of a collaboration, per calendar month (UTC); decimals as text
+// ("10", "0.00001") so that no value is rounded on the way.
+struct PrivacyBudget {
+  std::string epsilon_per_month;
+  std::string delta_per_month;
+  std::string default_epsilon;  // what a query spends unless its runner asks otherwise
+  std::string max_epsilon;      // the most one query may spend
+  template <class V>
+  void Visit(V& v) {
+    v.Required("epsilon_per_month", epsilon_per_month);
+    v.Required("delta_per_month", delta_per_month);
+    v.Required("default_epsilon", default_epsilon);
+    v.Required("max_epsilon", max_epsilon);
+  }
+};
+
 struct Collaboration {
   std::string name;
   std::string description;
@@ -44,6 +60,7 @@ struct Collaboration {
   bool query_logging = false;
   int64_t created_at = 0;  // seconds since the epoch
   std::vector<Member> members;
+  std::optional<PrivacyBudget> privacy_budget;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -52,6 +69,7 @@ struct Collaboration {
     v.Required("query_logging", query_logging);
     v.Required("created_at", created_at);
     v.Required("members", members);
+    v.Optional("privacy_budget", privacy_budget);
   }
 };
 
@@ -60,12 +78,14 @@ struct CreateCollaborationRequest {
   std::string description;
   std::vector<std::string> creator_abilities = {"query", "receive"};
   bool query_logging = false;
+  std::optional<PrivacyBudget> privacy_budget;  // set once, here
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
     v.Optional("description", description);
     v.Optional("creator_abilities", creator_abilities);
     v.Optional("query_logging", query_logging);
+    v.Optional("privacy_budget", privacy_budget);
   }
 };
 struct CreateCollaborationResponse {
@@ -289,6 +309,34 @@ struct Threshold {
   }
 };
 
+// Differential privacy of an allowed query over a private table: what it spends and, per
+// aggregate of its result, the scale of the noise added and the half-width of its 95% interval
+// (value units; for an average, of its sum and of its count).
+struct NoiseScale {
+  std::string column;
+  std::string scale;
+  std::string ci95_half_width;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("column", column);
+    v.Required("scale", scale);
+    v.Required("ci95_half_width", ci95_half_width);
+  }
+};
+struct Privacy {
+  std::string epsilon;
+  std::string delta;
+  std::optional<int64_t> selection_threshold;  // grouped: the noisy unit count a group needs
+  std::vector<NoiseScale> noise;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("epsilon", epsilon);
+    v.Required("delta", delta);
+    v.Optional("selection_threshold", selection_threshold);
+    v.Required("noise", noise);
+  }
+};
+
 // The verdict on a query and, when allowed, the SQL the engine runs.
 struct Explanation {
   bool allowed = false;
@@ -298,6 +346,7 @@ struct Explanation {
   std::vector<Threshold> thresholds;
   std::optional<std::string> engine_sql;  // absent when rejected
   int64_t front_end_micros = 0;
+  std::optional<Privacy> privacy;  // queries over a table with differential privacy
   template <class V>
   void Visit(V& v) {
     v.Required("allowed", allowed);
@@ -307,6 +356,7 @@ struct Explanation {
     v.Required("thresholds", thresholds);
     v.Optional("engine_sql", engine_sql);
     v.Required("front_end_micros", front_end_micros);
+    v.Optional("privacy", privacy);
   }
 };
 
@@ -314,11 +364,13 @@ struct ExplainRequest {
   std::string collaboration;
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
+  std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
+    v.Optional("epsilon", epsilon);
   }
 };
 struct ExplainResponse {
@@ -354,11 +406,13 @@ struct RunQueryRequest {
   std::string collaboration;
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
+  std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
+    v.Optional("epsilon", epsilon);
   }
 };
 
@@ -733,6 +787,43 @@ struct Error {
   void Visit(V& v) {
     v.Required("code", code);
     v.Required("message", message);
+  }
+};
+
+// `parley budget`: a collaboration's privacy budget and what is left of it per month.
+struct BudgetRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+struct BudgetPeriod {
+  std::string period;  // "2026-11"
+  std::string epsilon_spent;
+  std::string epsilon_left;
+  std::string delta_spent;
+  std::string delta_left;
+  int64_t queries = 0;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("period", period);
+    v.Required("epsilon_spent", epsilon_spent);
+    v.Required("epsilon_left", epsilon_left);
+    v.Required("delta_spent", delta_spent);
+    v.Required("delta_left", delta_left);
+    v.Required("queries", queries);
+  }
+};
+struct BudgetResponse {
+  std::string collaboration;
+  std::optional<PrivacyBudget> budget;  // absent: the collaboration has none
+  std::vector<BudgetPeriod> periods;    // the current month first, then earlier ones spent in
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Optional("budget", budget);
+    v.Required("periods", periods);
   }
 };
 

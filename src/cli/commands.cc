@@ -196,6 +196,7 @@ class Cli {
     AddTableCommands();
     AddRuleCommands();
     AddQueryCommands();
+    AddBudgetCommand();
     AddTemplateCommands();
     AddPolicyCommand();
     AddAuditCommands();
@@ -276,6 +277,17 @@ class Cli {
         group->add_subcommand("create", "create a collaboration; --as becomes its creator");
     create->add_option("name", new_collaboration_.name, "its name")->required();
     create->add_option("--description", new_collaboration_.description);
+    create->add_option("--dp-epsilon", dp_epsilon_per_month_,
+                       "differential privacy: the budget's epsilon per calendar month (sets a "
+                       "budget; it cannot be changed later)");
+    create->add_option("--dp-delta", dp_delta_per_month_, "the budget's delta per month")
+        ->default_val("0.00001");
+    create
+        ->add_option("--dp-default-epsilon", dp_default_epsilon_,
+                     "what a query spends unless its runner asks otherwise")
+        ->default_val("1");
+    create->add_option("--dp-max-epsilon", dp_max_epsilon_,
+                       "the most one query may spend (default: the default epsilon)");
     create->add_flag("--query-logging", new_collaboration_.query_logging,
                      "let table owners list the queries that touch their tables");
     create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
@@ -284,6 +296,11 @@ class Cli {
       auto abilities = AbilityList(abilities_);
       if (!abilities.ok()) return Fail(abilities.status());
       new_collaboration_.creator_abilities = *abilities;
+      if (!dp_epsilon_per_month_.empty()) {
+        new_collaboration_.privacy_budget =
+            api::PrivacyBudget{dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_,
+                               dp_max_epsilon_.empty() ? dp_default_epsilon_ : dp_max_epsilon_};
+      }
       return Answer(OpenBackend()->CreateCollaboration(new_collaboration_), [&](const auto& r) {
         std::cout << "created collaboration " << r.collaboration.name << " (creator "
                   << r.collaboration.creator << ")\n";
@@ -462,6 +479,14 @@ class Cli {
     AddCollaborationOption(app);
     app->add_option("--sql", query_sql_, "the SQL text");
     app->add_option("--file", query_file_, "a file holding the SQL text");
+    app->add_option("--epsilon", epsilon_,
+                    "differential privacy: the epsilon this query spends (default: the "
+                    "collaboration's)");
+  }
+
+  std::optional<std::string> Epsilon() const {
+    if (epsilon_.empty()) return std::nullopt;
+    return epsilon_;
   }
 
   // The result to --output, or (without --json) as a table on stdout.
@@ -495,6 +520,18 @@ class Cli {
     return WriteOrPrint(*outcome->result);
   }
 
+  void AddBudgetCommand() {
+    auto* budget = app_.add_subcommand(
+        "budget", "a collaboration's differential-privacy budget and what is left, per month");
+    AddCollaborationOption(budget);
+    Add(budget, [this] {
+      return Answer(OpenBackend()->Budget({globals_.collaboration}), [](const auto& r) {
+        PrintBudget(std::cout, r);
+        return 0;
+      });
+    });
+  }
+
   void AddQueryCommands() {
     CLI::App* group = Group("query", "explain, run and fetch queries");
     auto* explain =
@@ -506,7 +543,8 @@ class Cli {
       if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
       auto text = QueryText();
       if (!text.ok()) return Fail(text.status());
-      auto response = OpenBackend()->Explain({globals_.collaboration, *text, receivers_});
+      auto response =
+          OpenBackend()->Explain({globals_.collaboration, *text, receivers_, Epsilon()});
       if (!response.ok()) return Fail(response.status(), globals_.collaboration);
       if (globals_.json) {
         PrintJson(*response);
@@ -528,7 +566,7 @@ class Cli {
       if (!text.ok()) return Fail(text.status());
       std::unique_ptr<Backend> backend = OpenBackend();
       CancelQueriesOnInterrupt();
-      return Report(backend->RunQuery({globals_.collaboration, *text, receivers_}));
+      return Report(backend->RunQuery({globals_.collaboration, *text, receivers_, Epsilon()}));
     });
 
     auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
@@ -813,6 +851,8 @@ class Cli {
   std::string table_name_, table_source_, table_columns_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
+  std::string epsilon_;  // query explain/run --epsilon
+  std::string dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_, dp_max_epsilon_;
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
   std::string template_name_;

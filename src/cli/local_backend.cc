@@ -32,6 +32,10 @@ absl::StatusOr<api::CreateCollaborationResponse> LocalBackend::CreateCollaborati
                           api::MemberToService(actor_, request.creator_abilities));
   service::NewCollaboration collaboration{request.name, request.description, creator.abilities,
                                           request.query_logging};
+  if (request.privacy_budget) {
+    PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget,
+                            api::PrivacyBudgetToService(*request.privacy_budget));
+  }
   PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(caller_, collaboration));
   PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration created,
                           service->ShowCollaboration(caller_, request.name));
@@ -118,18 +122,25 @@ absl::StatusOr<api::SetRuleResponse> LocalBackend::SetRule(const api::SetRuleReq
 
 absl::StatusOr<api::ExplainResponse> LocalBackend::Explain(const api::ExplainRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(
-      service::Explanation explanation,
-      service->Explain(caller_, request.collaboration, request.sql, request.receivers));
+  PARLEY_ASSIGN_OR_RETURN(service::Explanation explanation,
+                          service->Explain(caller_, request.collaboration, request.sql,
+                                           request.receivers, request.epsilon.value_or("")));
   return api::ExplainResponse{api::FromService(explanation)};
 }
 
 absl::StatusOr<api::RunQueryResponse> LocalBackend::RunQuery(const api::RunQueryRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(
-      service::QueryOutcome outcome,
-      service->Run(caller_, request.collaboration, request.sql, request.receivers));
+  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
+                          service->Run(caller_, request.collaboration, request.sql,
+                                       request.receivers, request.epsilon.value_or("")));
   return api::FromService(outcome);
+}
+
+absl::StatusOr<api::BudgetResponse> LocalBackend::Budget(const api::BudgetRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::BudgetView view,
+                          service->Budget(caller_, request.collaboration));
+  return api::FromService(request.collaboration, view);
 }
 
 absl::StatusOr<api::GetResultResponse> LocalBackend::GetResult(

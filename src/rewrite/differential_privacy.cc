@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/row_identity.h"
@@ -354,7 +355,11 @@ class PrivatePlanBuilder {
     const size_t keys = query_.group_by.size();
     std::vector<sql::Type> key_types;
     for (const auto& key : query_.group_by) key_types.push_back(key->type);
-    const bool joined = query_.tables.size() > 1;
+    // The flag that counts a row of the private table once per group is read by the sums only
+    // (COUNT(*) over a join is refused unless every table allows fan-out, and unit counts are
+    // distinct by construction): without sums it would cost a window over the joined rows for
+    // nothing.
+    const bool joined = query_.tables.size() > 1 && !sums_.empty();
     const int64_t rows_cap = target_.rule.max_rows_per_unit;
 
     // Other tables' thresholds, on exact distinct counts per group, as without privacy.
@@ -408,18 +413,62 @@ class PrivatePlanBuilder {
       }
       Select(rows, "r", std::move(rank));
     }
+    // Only unit counts: one grouping suffices. A unit counts in a group if the group is among
+    // its first max_groups_per_unit (r), and the other tables' thresholds are plain distinct
+    // counts over all the group's rows — as cheap as the thresholded query.
+    const bool units_only = sums_.empty() && rows_measure_ < 0;
     int threshold_index = 0;
     for (const auto& [key, minimum] : strictest) {
-      Expr count = Node(BoundExprKind::kWindow, "count", sql::TypeKind::kBigint);
-      count->distinct = true;
       const sql::BoundTable& table = rows.tables[key.first];
       sql::Type type;
       for (const sql::ColumnInfo& column : table.columns) {
         if (column.name == key.second) type = column.type;
       }
+      if (units_only) {
+        Select(rows, absl::StrCat("c", threshold_index++), Column(key.first, key.second, type));
+        continue;
+      }
+      Expr count = Node(BoundExprKind::kWindow, "count", sql::TypeKind::kBigint);
+      count->distinct = true;
       count->args.push_back(Column(key.first, key.second, type));
       for (Expr& part : keys_of(-1, "")) count->partition_by.push_back(std::move(part));
       Select(rows, absl::StrCat("c", threshold_index++), std::move(count));
+    }
+    if (units_only) {
+      std::vector<sql::Type> threshold_types;
+      for (const sql::BoundSelectItem& item : rows.select) {
+        if (absl::StartsWith(item.output_name, "c")) threshold_types.push_back(item.expr->type);
+      }
+      sql::BoundQuery groups;
+      FromDerived(groups, Derived(std::move(rows), "bounded_rows"));
+      for (Expr& key : keys_of(0, "k")) groups.group_by.push_back(std::move(key));
+      for (size_t i = 0; i < keys; ++i) {
+        Select(groups, absl::StrCat("g", i), Column(0, absl::StrCat("k", i), key_types[i]));
+      }
+      Expr counted = Column(0, "u", unit_type);
+      if (keys > 0) {
+        Expr when = Node(BoundExprKind::kCase, "", unit_type);
+        when->args.push_back(Binary("<=", Column(0, "r", sql::TypeKind::kBigint),
+                                    Integer(target_.rule.max_groups_per_unit)));
+        when->args.push_back(std::move(counted));
+        counted = std::move(when);
+      }
+      Expr units = Aggregate("count", sql::TypeKind::kBigint, std::move(counted));
+      units->distinct = true;
+      Select(groups, "units", std::move(units));
+      plan_.measures[0].engine_column = static_cast<int>(keys);
+      int index = 0;
+      for (const auto& [key, minimum] : strictest) {
+        Expr distinct = Aggregate("count", sql::TypeKind::kBigint,
+                                  Column(0, absl::StrCat("c", index), threshold_types[index]));
+        distinct->distinct = true;
+        ++index;
+        groups.having =
+            And(std::move(groups.having), Binary(">=", std::move(distinct), Integer(minimum)));
+      }
+      SetKeyTypes(key_types);
+      query_ = std::move(groups);
+      return;
     }
 
     // --- per unit ---
@@ -508,13 +557,17 @@ class PrivatePlanBuilder {
     for (size_t m = 0; m < plan_.measures.size(); ++m) {
       plan_.measures[m].engine_column = engine_column[m];
     }
-    // Keys keep the engine types of the group keys (as the renderer names them).
+    SetKeyTypes(key_types);
+    query_ = std::move(groups);
+  }
+
+  // Keys keep the engine types of the group keys (as the renderer names them).
+  void SetKeyTypes(const std::vector<sql::Type>& key_types) {
     for (dp::OutputColumn& output : plan_.outputs) {
       if (output.kind == dp::OutputColumn::Kind::kKey) {
         output.engine_type = key_types[output.engine_column].ToString();
       }
     }
-    query_ = std::move(groups);
   }
 
   sql::BoundQuery& query_;

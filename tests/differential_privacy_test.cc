@@ -276,6 +276,90 @@ TEST_F(DifferentialPrivacyTest, FiftyParallelQueriesAgainstABudgetForTenRunExact
   EXPECT_EQ(service_->Budget(As("retailer"), "room")->spent[0].epsilon, 10'000'000);
 }
 
+// --- Contribution bounding, checked exactly: at ε = 1000 the noise of a count has scale 0.003
+// (it is 0 but with probability below e^-300), so the bounded aggregates show through. ---
+
+TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
+  // Users 1–10 have a row in each of the categories a, b and c (amount 100 each); users 11–15 two
+  // rows in b (amount 5000 each). The supplier's table repeats user 1's e-mail five times.
+  std::ofstream events(dir_ / "events.csv");
+  events << "user_id,email,category,amount\n";
+  for (int user = 1; user <= 10; ++user) {
+    for (const char* category : {"a", "b", "c"}) {
+      events << user << ",u" << user << "," << category << ",100\n";
+    }
+  }
+  for (int user = 11; user <= 15; ++user) {
+    for (int row = 0; row < 2; ++row) events << user << ",u" << user << ",b,5000\n";
+  }
+  events.close();
+  std::ofstream tags(dir_ / "tags.csv");
+  tags << "email,tag\n";
+  for (int user = 1; user <= 15; ++user) {
+    for (int copy = 0; copy < (user == 1 ? 5 : 1); ++copy) tags << "u" << user << ",t\n";
+  }
+  tags.close();
+  Options options;
+  options.noise_random_for_tests = &random_;
+  auto opened = Service::Open((dir_ / "home").string(), std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  service_ = *std::move(opened);
+  NewCollaboration room{.name = "room"};
+  room.privacy_budget =
+      catalog::PrivacyBudget{10000'000'000, 10'000'000'000, 1000'000'000, 1000'000'000};
+  Ok(service_->CreateCollaboration(As("retailer"), room));
+  Ok(service_->AddMember(As("retailer"), "room",
+                         {"supplier", {Ability::kQuery, Ability::kReceive}}));
+  Ok(service_->AddTable(As("retailer"), {"room", "events", (dir_ / "events.csv").string(), {}}));
+  Ok(service_->SetRule(As("retailer"), "room", "events",
+                       R"({"kind": "aggregation",
+          "aggregate_columns": [{"columns": ["user_id"], "functions": ["COUNT_DISTINCT", "COUNT"]},
+                                {"columns": ["amount"], "functions": ["SUM"]}],
+          "join_columns": ["email"], "dimension_columns": ["category"],
+          "output_constraints": [{"column": "user_id", "minimum": 2}],
+          "differential_privacy": {"privacy_unit": "user_id",
+                                   "bounds": [{"column": "amount", "minimum": 0,
+                                               "maximum": 1000}]}})"));
+  Ok(service_->AddTable(As("supplier"), {"room", "tags", (dir_ / "tags.csv").string(), {}}));
+  Ok(service_->SetRule(As("supplier"), "room", "tags",
+                       R"({"kind": "aggregation",
+                           "aggregate_columns": [{"columns": ["email"],
+                                                  "functions": ["COUNT_DISTINCT"]}],
+                           "join_columns": ["email"], "dimension_columns": ["tag"],
+                           "output_constraints": [{"column": "email", "minimum": 2}]})"));
+
+  auto by_category = [&](const std::string& sql) {
+    std::map<std::string, std::vector<double>> rows;
+    absl::StatusOr<QueryOutcome> outcome = Run(sql);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    if (!outcome.ok() || !outcome->result) return rows;
+    EXPECT_TRUE(outcome->explanation.verdict.allowed())
+        << policy::FormatViolations(outcome->explanation.verdict.violations);
+    for (const auto& row : outcome->result->rows) {
+      std::vector<double>& values = rows[*row[0]];
+      for (size_t i = 1; i < row.size(); i += 3) values.push_back(std::stod(*row[i]));
+    }
+    return rows;
+  };
+  // One table: each user reaches one group (its first, a), counts one row there, and its sum in a
+  // group is clamped to 1000. Category c has no unit left and is not released.
+  auto single = by_category(
+      "SELECT category, COUNT(DISTINCT user_id), COUNT(*), SUM(amount) FROM events GROUP BY "
+      "category");
+  ASSERT_EQ(single.size(), 2u);
+  EXPECT_EQ(single["a"][0], 10);
+  EXPECT_EQ(single["a"][1], 10);
+  EXPECT_NEAR(single["a"][2], 1000, 40);  // sum scale 3·1001/1000: ±40 has odds below e^-13
+  EXPECT_EQ(single["b"][0], 5);
+  EXPECT_EQ(single["b"][1], 5);           // two rows each, one counted
+  EXPECT_NEAR(single["b"][2], 5000, 40);  // 10000 each, clamped to 1000
+  // Over the join: user 1 matches five rows of tags, and still adds its 100 once.
+  auto joined = by_category(
+      "SELECT e.category, SUM(e.amount) FROM events e JOIN tags t ON e.email = t.email GROUP BY "
+      "e.category");
+  EXPECT_NEAR(joined["a"][0], 1000, 40);  // 1400 if user 1 were weighed by its matches
+}
+
 // --- The attacks that thresholds cannot stop ---
 
 class AttackTest : public DifferentialPrivacyTest {

@@ -167,6 +167,12 @@ Explanation FromService(const service::Explanation& explanation) {
   converted.violations = FromService(explanation.verdict.violations);
   converted.tables = explanation.tables;
   for (const policy::Threshold& threshold : explanation.verdict.thresholds) {
+    // A table with differential privacy applies its minimum to the noisy unit count instead
+    // (Privacy::selection_threshold), not to an exact count.
+    if (explanation.noise && explanation.verdict.differential_privacy &&
+        threshold.table_index == explanation.verdict.differential_privacy->table_index) {
+      continue;
+    }
     converted.thresholds.push_back({threshold.table, threshold.column, threshold.minimum});
   }
   if (!explanation.rendered_sql.empty()) converted.engine_sql = explanation.rendered_sql;

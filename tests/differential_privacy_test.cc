@@ -292,10 +292,11 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
   for (int user = 11; user <= 15; ++user) {
     for (int row = 0; row < 2; ++row) events << user << ",u" << user << ",b,5000\n";
   }
+  for (int user = 16; user <= 18; ++user) events << user << ",u" << user << ",d,100\n";
   events.close();
   std::ofstream tags(dir_ / "tags.csv");
   tags << "email,tag\n";
-  for (int user = 1; user <= 15; ++user) {
+  for (int user = 1; user <= 18; ++user) {
     for (int copy = 0; copy < (user == 1 ? 5 : 1); ++copy) tags << "u" << user << ",t\n";
   }
   tags.close();
@@ -326,7 +327,7 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
                            "aggregate_columns": [{"columns": ["email"],
                                                   "functions": ["COUNT_DISTINCT"]}],
                            "join_columns": ["email"], "dimension_columns": ["tag"],
-                           "output_constraints": [{"column": "email", "minimum": 2}]})"));
+                           "output_constraints": [{"column": "email", "minimum": 4}]})"));
 
   auto by_category = [&](const std::string& sql) {
     std::map<std::string, std::vector<double>> rows;
@@ -342,11 +343,13 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
     return rows;
   };
   // One table: each user reaches one group (its first, a), counts one row there, and its sum in a
-  // group is clamped to 1000. Category c has no unit left and is not released.
+  // group is clamped to 1000. Category c has no unit left and is not released; d has 3 units,
+  // enough for the selection threshold (3 at this ε) and the table's own minimum (2).
   auto single = by_category(
       "SELECT category, COUNT(DISTINCT user_id), COUNT(*), SUM(amount) FROM events GROUP BY "
       "category");
-  ASSERT_EQ(single.size(), 2u);
+  ASSERT_EQ(single.size(), 3u);
+  EXPECT_EQ(single["d"][0], 3);
   EXPECT_EQ(single["a"][0], 10);
   EXPECT_EQ(single["a"][1], 10);
   EXPECT_NEAR(single["a"][2], 1000, 40);  // sum scale 3·1001/1000: ±40 has odds below e^-13
@@ -358,6 +361,10 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
       "SELECT e.category, SUM(e.amount) FROM events e JOIN tags t ON e.email = t.email GROUP BY "
       "e.category");
   EXPECT_NEAR(joined["a"][0], 1000, 40);  // 1400 if user 1 were weighed by its matches
+  EXPECT_NEAR(joined["b"][0], 5000, 40);
+  // d's 3 e-mails are below the tags table's threshold of 4 distinct e-mails: not released.
+  EXPECT_EQ(joined.size(), 2u);
+  EXPECT_FALSE(joined.contains("d"));
 }
 
 // --- The attacks that thresholds cannot stop ---

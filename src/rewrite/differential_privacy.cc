@@ -403,7 +403,8 @@ class PrivatePlanBuilder {
       for (Expr& key : keys_of(-1, "")) first->partition_by.push_back(std::move(key));
       Select(rows, "f", Binary("=", std::move(first), Integer(1)));
     }
-    if (keys > 0) {
+    const bool units_only = sums_.empty() && rows_measure_ < 0;
+    if (keys > 0 && units_only) {
       Expr rank = Node(BoundExprKind::kWindow, "dense_rank", sql::TypeKind::kBigint);
       rank->partition_by.push_back(unit->Clone());
       for (Expr& key : keys_of(-1, "")) {
@@ -416,7 +417,6 @@ class PrivatePlanBuilder {
     // Only unit counts: one grouping suffices. A unit counts in a group if the group is among
     // its first max_groups_per_unit (r), and the other tables' thresholds are plain distinct
     // counts over all the group's rows — as cheap as the thresholded query.
-    const bool units_only = sums_.empty() && rows_measure_ < 0;
     int threshold_index = 0;
     for (const auto& [key, minimum] : strictest) {
       const sql::BoundTable& table = rows.tables[key.first];
@@ -428,11 +428,16 @@ class PrivatePlanBuilder {
         Select(rows, absl::StrCat("c", threshold_index++), Column(key.first, key.second, type));
         continue;
       }
-      Expr count = Node(BoundExprKind::kWindow, "count", sql::TypeKind::kBigint);
-      count->distinct = true;
-      count->args.push_back(Column(key.first, key.second, type));
-      for (Expr& part : keys_of(-1, "")) count->partition_by.push_back(std::move(part));
-      Select(rows, absl::StrCat("c", threshold_index++), std::move(count));
+      // Otherwise the first row of each (group, value) is flagged, and the flags are counted
+      // per unit, then per group: the group's distinct count of the column, over all its rows.
+      Expr first = Node(BoundExprKind::kWindow, "row_number", sql::TypeKind::kBigint);
+      for (Expr& part : keys_of(-1, "")) first->partition_by.push_back(std::move(part));
+      first->partition_by.push_back(Column(key.first, key.second, type));
+      Expr present = Node(BoundExprKind::kIsNull, "", sql::TypeKind::kBoolean);
+      present->negated = true;
+      present->args.push_back(Column(key.first, key.second, type));
+      Select(rows, absl::StrCat("c", threshold_index++),
+             And(Binary("=", std::move(first), Integer(1)), std::move(present)));
     }
     if (units_only) {
       std::vector<sql::Type> threshold_types;
@@ -471,18 +476,15 @@ class PrivatePlanBuilder {
       return;
     }
 
-    // --- per unit ---
+    // --- per unit: each unit's contribution to each group it reaches ---
     sql::BoundQuery per_unit;
     FromDerived(per_unit, Derived(std::move(rows), "bounded_rows"));
-    if (keys > 0) {
-      per_unit.where = Binary("<=", Column(0, "r", sql::TypeKind::kBigint),
-                              Integer(target_.rule.max_groups_per_unit));
-    }
     for (Expr& key : keys_of(0, "k")) per_unit.group_by.push_back(std::move(key));
     per_unit.group_by.push_back(Column(0, "u", unit_type));
     for (size_t i = 0; i < keys; ++i) {
       Select(per_unit, absl::StrCat("k", i), Column(0, absl::StrCat("k", i), key_types[i]));
     }
+    Select(per_unit, "u", Column(0, "u", unit_type));
     Select(per_unit, "n", CountStar());
     for (const SumColumn& sum : sums_) {
       auto value = [&]() -> Expr {
@@ -500,27 +502,62 @@ class PrivatePlanBuilder {
              Aggregate("count", sql::TypeKind::kBigint, value()));
     }
     for (int i = 0; i < threshold_index; ++i) {
+      Expr when = Node(BoundExprKind::kCase, "", sql::TypeKind::kInteger);
+      when->args.push_back(Column(0, absl::StrCat("c", i), sql::TypeKind::kBoolean));
+      when->args.push_back(Integer(1));
       Select(per_unit, absl::StrCat("c", i),
-             Aggregate("min", sql::TypeKind::kBigint,
-                       Column(0, absl::StrCat("c", i), sql::TypeKind::kBigint)));
+             Aggregate("count", sql::TypeKind::kBigint, std::move(when)));
     }
+
+    // --- ranked: which of its groups a unit keeps (its first K in the order of the keys),
+    // ranked over the per-unit rows, far fewer than the joined ones ---
+    sql::BoundQuery ranked;
+    std::vector<sql::ColumnInfo> per_unit_columns;
+    for (const sql::BoundSelectItem& item : per_unit.select) {
+      per_unit_columns.push_back(sql::ColumnInfo{item.output_name, item.expr->type});
+    }
+    FromDerived(ranked, Derived(std::move(per_unit), "per_unit"));
+    for (const sql::ColumnInfo& column : per_unit_columns) {
+      Select(ranked, column.name, Column(0, column.name, column.type));
+    }
+    if (keys > 0) {
+      Expr rank = Node(BoundExprKind::kWindow, "row_number", sql::TypeKind::kBigint);
+      rank->partition_by.push_back(Column(0, "u", unit_type));
+      for (Expr& key : keys_of(0, "k")) {
+        sql::BoundOrderItem order;
+        order.expr = std::move(key);
+        rank->window_order.push_back(std::move(order));
+      }
+      Select(ranked, "r", std::move(rank));
+    }
+    // A unit's contribution to a group counts only where the group is among its first K.
+    auto kept = [&](Expr value, sql::Type type) -> Expr {
+      if (keys == 0) return value;
+      Expr when = Node(BoundExprKind::kCase, "", std::move(type));
+      when->args.push_back(Binary("<=", Column(0, "r", sql::TypeKind::kBigint),
+                                  Integer(target_.rule.max_groups_per_unit)));
+      when->args.push_back(std::move(value));
+      return when;
+    };
 
     // --- groups: the block the engine returns ---
     sql::BoundQuery groups;
-    FromDerived(groups, Derived(std::move(per_unit), "per_unit"));
+    FromDerived(groups, Derived(std::move(ranked), "ranked"));
     for (Expr& key : keys_of(0, "k")) groups.group_by.push_back(std::move(key));
     for (size_t i = 0; i < keys; ++i) {
       Select(groups, absl::StrCat("g", i), Column(0, absl::StrCat("k", i), key_types[i]));
     }
     std::vector<int> engine_column(plan_.measures.size(), 0);
     auto next_column = [&]() { return static_cast<int>(groups.select.size()) - 1; };
-    Select(groups, "units", CountStar());
+    Select(groups, "units",
+           Aggregate("count", sql::TypeKind::kBigint, kept(Integer(1), sql::TypeKind::kBigint)));
     engine_column[0] = next_column();
     if (rows_measure_ >= 0) {
       Select(groups, "rows",
              Aggregate("sum", sql::TypeKind::kHugeint,
-                       Scalar("least", sql::TypeKind::kBigint,
-                              Column(0, "n", sql::TypeKind::kBigint), Integer(rows_cap))));
+                       kept(Scalar("least", sql::TypeKind::kBigint,
+                                   Column(0, "n", sql::TypeKind::kBigint), Integer(rows_cap)),
+                            sql::TypeKind::kBigint)));
       engine_column[rows_measure_] = next_column();
     }
     for (const SumColumn& sum : sums_) {
@@ -532,16 +569,18 @@ class PrivatePlanBuilder {
                                      BoundConstant(bounds.maximum * rows_cap, true, sum.kind)),
                               BoundConstant(bounds.minimum * rows_cap, false, sum.kind));
         Select(groups, absl::StrCat("sum", sum.value_index),
-               Aggregate("sum", sum.kind.type, std::move(clamped)));
+               Aggregate("sum", sum.kind.type, kept(std::move(clamped), sum.kind.type)));
         engine_column[sum.sum_measure] = next_column();
       }
       if (sum.count_measure >= 0) {
         Select(
             groups, absl::StrCat("count", sum.value_index),
-            Aggregate("sum", sql::TypeKind::kHugeint,
-                      Scalar("least", sql::TypeKind::kBigint,
-                             Column(0, absl::StrCat("m", sum.value_index), sql::TypeKind::kBigint),
-                             Integer(rows_cap))));
+            Aggregate(
+                "sum", sql::TypeKind::kHugeint,
+                kept(Scalar("least", sql::TypeKind::kBigint,
+                            Column(0, absl::StrCat("m", sum.value_index), sql::TypeKind::kBigint),
+                            Integer(rows_cap)),
+                     sql::TypeKind::kBigint)));
         engine_column[sum.count_measure] = next_column();
       }
     }
@@ -550,7 +589,7 @@ class PrivatePlanBuilder {
       groups.having =
           And(std::move(groups.having),
               Binary(">=",
-                     Aggregate("min", sql::TypeKind::kBigint,
+                     Aggregate("sum", sql::TypeKind::kHugeint,
                                Column(0, absl::StrCat("c", index++), sql::TypeKind::kBigint)),
                      Integer(minimum)));
     }

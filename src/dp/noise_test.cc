@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+#include <string>
 
 #include "dp/budget.h"
 #include "dp/seeded_random_source.h"
@@ -79,6 +81,28 @@ TEST(ApplyNoiseTest, GroupedWithoutDeltaIsRefused) {
   EXPECT_EQ(SetScales(plan).message(),
             "differential privacy: a query with GROUP BY needs a delta above 0 to select its "
             "groups privately, and this collaboration's budget has none");
+}
+
+TEST(ApplyNoiseTest, OutputsAreGridValuesWhoseSupportDoesNotDependOnTheInput) {
+  // Mironov's attack reads which exact value was noised from floating-point outputs that only one
+  // of two neighbouring inputs can produce. Here every output is an exact grid value, and two
+  // inputs one grid step apart produce exactly the same set of outputs near them.
+  NoisePlan plan = CountPlan(false);
+  plan.measures = {Measure{Measure::Kind::kSum, 1, 2, 5}};  // cents, sensitivity 5 grid units
+  plan.outputs = {OutputColumn{OutputColumn::Kind::kSum, "spend", "", 0, 0}};
+  ASSERT_TRUE(SetScales(plan).ok());
+  SeededRandomSource random(13);
+  std::set<std::string> seen_low, seen_high;
+  for (int i = 0; i < 20000; ++i) {
+    for (auto [input, seen] : {std::pair{"1000.00", &seen_low}, std::pair{"1000.01", &seen_high}}) {
+      std::string value = *ApplyNoise(plan, {{"", input}}, random)->rows[0][0];
+      ASSERT_TRUE(value.size() > 3 && value[value.size() - 3] == '.') << value;  // two decimals
+      double parsed = std::stod(value);
+      if (parsed >= 999.90 && parsed <= 1000.10) seen->insert(value);
+    }
+  }
+  EXPECT_EQ(seen_low.size(), 21u);  // every cent from 999.90 to 1000.10
+  EXPECT_EQ(seen_low, seen_high);
 }
 
 }  // namespace

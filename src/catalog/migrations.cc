@@ -213,7 +213,28 @@ INSERT INTO tables_v5 (id, collaboration_id, name, owner, source_kind, source, s
 DROP TABLE tables;
 ALTER TABLE tables_v5 RENAME TO tables;
 )sql",
-    // Differential privacy (issue 14): a collaboration's budget per month, and the ledger of what
+    // 6: the organisations of a Parley server and their API tokens (stored as salted hashes of
+    // their secrets; a token is looked up by its id). Organisations are not members of anything
+    // by themselves: an organisation acts in collaborations as the member of its name.
+    R"sql(
+CREATE TABLE organisations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  admin INTEGER NOT NULL CHECK (admin IN (0, 1)),
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  organisation_id INTEGER NOT NULL REFERENCES organisations (id),
+  salt TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) STRICT;
+CREATE INDEX api_tokens_by_organisation ON api_tokens (organisation_id);
+)sql",
+    // 7: differential privacy (issue 14): a collaboration's budget per month, and the ledger of what
     // each query spent, written in the transaction that records the query as running, so that
     // concurrent queries cannot overspend and a query refused before it runs spends nothing.
     // IF NOT EXISTS: new tables only, so a catalog that has them already (a test that rewinds a

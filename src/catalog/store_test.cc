@@ -1280,6 +1280,8 @@ class StoreMigrationTest : public StoreTest {
         "CREATE INDEX audit_by_collaboration ON audit (collaboration, seq); "
         "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
         "hash TEXT NOT NULL) STRICT;";
+    // No organisations or API tokens, as before version 6.
+    absl::StrAppend(&sql, "DROP TABLE api_tokens; DROP TABLE organisations; ");
     // Tables with a file kind and a location, as before version 5.
     absl::StrAppend(
         &sql,

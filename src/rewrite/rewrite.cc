@@ -12,13 +12,14 @@
 
 namespace parley::rewrite {
 
-void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view source_text,
+void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
+             const sql::Capabilities& capabilities, std::string_view source_text,
              const PrivacyRequest& privacy, std::optional<dp::NoisePlan>* noise) {
   bool protects_rows = verdict.rule_kind == policy::RuleKind::kAggregation ||
                        verdict.rule_kind == policy::RuleKind::kList;
   if (protects_rows) {
     const char* rule = verdict.rule_kind == policy::RuleKind::kAggregation ? "aggregation" : "list";
-    for (Unguardable& refusal : GuardRowErrors(query)) {
+    for (Unguardable& refusal : GuardRowErrors(query, capabilities)) {
       policy::Violation violation =
           policy::MakeViolation(rule, "operation_may_fail", policy::AttributeToAll(query), "",
                                 refusal.clause, refusal.location, std::move(refusal.message));

@@ -44,14 +44,14 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
     // Thresholds on free SQL protect rows too: no operation may fail on the data, in any block
     // (the rows of every block run before the thresholds suppress any), JOIN … ON included.
     ForEachBlock(query, [&](sql::BoundQuery& block) {
-      std::vector<Unguardable> refusals = GuardRowErrors(block);
+      std::vector<Unguardable> refusals = GuardRowErrors(block, capabilities);
       std::function<void(sql::BoundFrom&)> on = [&](sql::BoundFrom& node) {
         if (node.left) on(*node.left);
         if (node.right) on(*node.right);
         if (!node.on) return;
         sql::BoundQuery condition;
         condition.where = std::move(node.on);
-        for (Unguardable& refusal : GuardRowErrors(condition)) {
+        for (Unguardable& refusal : GuardRowErrors(condition, capabilities)) {
           refusal.clause = sql::kClauseJoinOn;
           refusals.push_back(std::move(refusal));
         }
@@ -69,7 +69,8 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
         for (sql::BoundOrderItem& order : expr.window_order) {
           keys.select.push_back(sql::BoundSelectItem{std::move(order.expr), "", -1, false});
         }
-        for (Unguardable& refusal : GuardRowErrors(keys)) refusals.push_back(std::move(refusal));
+        for (Unguardable& refusal : GuardRowErrors(keys, capabilities))
+          refusals.push_back(std::move(refusal));
         size_t i = 0;
         for (auto& part : expr.partition_by) part = std::move(keys.select[i++].expr);
         for (sql::BoundOrderItem& order : expr.window_order) {

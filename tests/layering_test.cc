@@ -161,6 +161,23 @@ TEST(LayeringTest, EveryIncludeOfSrcFollowsTheTable) {
   EXPECT_THAT(problems, IsEmpty()) << absl::StrJoin(problems, "\n");
 }
 
+// The service facade (service.h, service.cc) is a table of use cases: it holds no SQL and parses
+// no JSON. Both belong to the layers below (catalog, query) or to the use-case files.
+TEST(LayeringTest, TheServiceFacadeHoldsNoSqlAndParsesNoJson) {
+  static const std::regex kForbidden(
+      R"(nlohmann|json::parse|\b(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA|COPY)\s)");
+  for (const char* file : {"src/service/service.h", "src/service/service.cc"}) {
+    std::ifstream in(SourceDir() / file);
+    ASSERT_TRUE(in.good()) << file;
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      EXPECT_FALSE(std::regex_search(line, kForbidden)) << file << ":" << number << ": " << line;
+    }
+  }
+}
+
 // The checker itself, on a small tree: it must name the file and line of an upward include and
 // of a sideways one, accept what the table allows, and let a test use a layer above nothing of
 // its own.

@@ -108,7 +108,7 @@ absl::Status Store::CreateOrganisation(const Organisation& organisation, const A
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
   PARLEY_RETURN_IF_ERROR(CheckToken(token));
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
-                          CollaborationWrite::Begin(impl_->handle(), impl_->clock(), ""));
+                          CollaborationWrite::Begin(*impl_, "", /*must_exist=*/false));
   sqlite3* db = write.db();
   if (first) {
     PARLEY_ASSIGN_OR_RETURN(Statement any,
@@ -171,7 +171,7 @@ absl::Status Store::IssueToken(const ApiToken& token, const std::string& actor,
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
   PARLEY_RETURN_IF_ERROR(CheckToken(token));
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
-                          CollaborationWrite::Begin(impl_->handle(), impl_->clock(), ""));
+                          CollaborationWrite::Begin(*impl_, "", /*must_exist=*/false));
   PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> organisation_id,
                           FindOrganisationId(write.db(), token.organisation));
   if (!organisation_id.has_value()) {
@@ -192,7 +192,7 @@ absl::Status Store::RevokeToken(const std::string& organisation, const std::stri
                                 const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
-                          CollaborationWrite::Begin(impl_->handle(), impl_->clock(), ""));
+                          CollaborationWrite::Begin(*impl_, "", /*must_exist=*/false));
   PARLEY_RETURN_IF_ERROR(RevokeIn(write, organisation, id));
   Json details = {{"organisation", organisation}, {"token_id", id}};
   PARLEY_RETURN_IF_ERROR(write.Append(actor, "token.revoke", details, PolicyEffect::kKeepsPolicy));

@@ -81,6 +81,11 @@ class Store {
                         const std::vector<FileIdentity>& files = {});
   // Every claimed file with the member who claimed it.
   absl::StatusOr<std::map<FileIdentity, std::string>> ListFileClaims();
+  // A token that changes whenever a policy record (collaborations, members, tables, file claims,
+  // templates) may have changed: another connection committed anything (PRAGMA data_version), or
+  // this store committed a policy change. Equal tokens: what was read from those records then is
+  // still what they hold, so a caller may keep what it derived from them.
+  absl::StatusOr<std::string> PolicyVersion();
   absl::StatusOr<Table> GetTable(const std::string& collaboration, const std::string& name);
   absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
   absl::Status SetRule(const std::string& collaboration, const std::string& table,
@@ -182,8 +187,11 @@ class Store {
   absl::Status RevokeToken(const std::string& organisation, const std::string& id,
                            const std::string& actor);
 
- private:
+  // The store's state; defined in store_impl.h, which only src/catalog includes (public so that
+  // the catalog's internal helpers can take it).
   struct Impl;
+
+ private:
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

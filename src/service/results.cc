@@ -83,8 +83,10 @@ absl::Status internal::WritePrivateFile(const fs::path& path, const std::string&
     if (n <= 0) break;
     written += static_cast<size_t>(n);
   }
-  bool synced = written == contents.size() && ::fsync(fd) == 0;
-  if (::close(fd) != 0 || !synced) {
+  // No fsync: the query record pointing at the file is not fsynced either (kWritten in the
+  // catalog), and an fsync costs more than a small query's whole overhead.
+  bool complete = written == contents.size();
+  if (::close(fd) != 0 || !complete) {
     fs::remove(temporary, error);
     return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
   }

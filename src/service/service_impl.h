@@ -81,7 +81,10 @@ std::string ResultToJson(const engine::ResultTable& result);
 absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text);
 
 // Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
-// so that a crash never leaves a half-written result.
+// so that a crash never leaves a half-written result under `path`. Not fsynced: the file is in the
+// operating system's cache when this returns, so it survives a kill of the process; a power loss
+// may lose it or leave it empty, and reading it then fails with DataLoss (docs/audit.md,
+// "Durability").
 absl::Status WritePrivateFile(const std::filesystem::path& path, const std::string& contents);
 
 // The records of one policy state as the query compiler's snapshot source: the tables given (the
@@ -347,6 +350,20 @@ struct Service::Impl {
     std::map<catalog::FileIdentity, std::string> claims;          // file → who registered it
   };
   absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
+  // What AllRegisteredFiles reads from the catalog, kept while Store::PolicyVersion is
+  // `registered_version`.
+  struct RegisteredSources {
+    struct Source {
+      std::string owner;
+      std::string source_kind;
+      std::string source_json;
+    };
+    std::map<catalog::FileIdentity, std::string> claims;
+    std::vector<Source> tables;
+  };
+  std::mutex registered_mutex;
+  std::shared_ptr<const RegisteredSources> registered_sources;  // guarded by registered_mutex
+  std::string registered_version;                               // guarded by registered_mutex
   // The refusal of a registration that reads another member's file.
   static absl::Status OwnershipRefusal(const std::string& location);
   // An error when any of `files` was registered by another member or, for a file nobody claimed

@@ -815,7 +815,7 @@ TEST_F(CliE2eTest, BadRuleDocumentsAreRejectedWithTheirPath) {
       {R"({"kind": "aggregation", "bogus": 1})",
        "rule: (document): unknown key 'bogus' (expected one of kind, aggregate_columns, "
        "join_columns, join_required, allowed_join_operators, dimension_columns, "
-       "scalar_functions, output_constraints, allow_fan_out)"},
+       "scalar_functions, output_constraints, allow_fan_out, differential_privacy)"},
       {R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["region"], )"
        R"("functions": ["SUM"]}]})",
        "rule: aggregate_columns[0].columns[0]: 'region' is not an allowed column of the table"},

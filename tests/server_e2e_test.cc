@@ -3,7 +3,8 @@
 // through the CLI's remote mode: create a collaboration, add members, register tables, set a
 // rule, author and approve a template, run it for a receiver, fetch the result, verify the audit.
 // Every step is also run in embedded mode (--as) on a home of its own, and both modes must print
-// the same thing: the same commands give the same output, with or without --json.
+// the same thing: the same commands give the same output, with or without --json. Differential
+// privacy's budget likewise (`parley budget`, before and after a noised query spends it).
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -199,6 +200,81 @@ TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWould
                              "template.create", "query.submitted", "query.finished"}) {
     EXPECT_THAT(audit.out, HasSubstr(action));
   }
+}
+
+// Differential privacy through the server: a collaboration created with a budget, a private
+// table, a noised query, and `parley budget` (before and after it spends) printing the same
+// remotely as in embedded mode; an outsider cannot tell the budget's room from a missing one.
+TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
+  std::string retail = (dir_ / "retail.csv").string();
+  std::string loyalty = (dir_ / "loyalty.csv").string();
+  std::string retail_rows = "household_id,hashed_email,age_band\n";
+  std::string loyalty_rows = "hashed_email\n";
+  for (int i = 1; i <= 400; ++i) {
+    absl::StrAppend(&retail_rows, i, ",e", i, ",", i % 2 == 0 ? "young" : "old", "\n");
+    absl::StrAppend(&loyalty_rows, "e", i, "\n");
+  }
+  WriteText(retail, retail_rows);
+  WriteText(loyalty, loyalty_rows);
+
+  Both("retailer", {"collaboration", "create", "room", "--dp-epsilon", "3", "--dp-default-epsilon",
+                    "1", "--dp-max-epsilon", "2"});
+  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
+  Both("retailer", {"table", "add", "-c", "room", "retail", "--source", retail});
+  Both("supplier", {"table", "add", "-c", "room", "loyalty", "--source", loyalty});
+  Both("retailer", {"rule", "set", "-c", "room", "retail", "--json",
+                    R"({"kind": "aggregation",
+            "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]}],
+            "join_columns": ["hashed_email"], "dimension_columns": ["age_band"],
+            "output_constraints": [{"column": "household_id", "minimum": 10}],
+            "differential_privacy": {"privacy_unit": "household_id"}})"});
+  Both("supplier", {"rule", "set", "-c", "room", "loyalty", "--json",
+                    R"({"kind": "aggregation",
+            "aggregate_columns": [{"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]}],
+            "join_columns": ["hashed_email"],
+            "output_constraints": [{"column": "hashed_email", "minimum": 10}]})"});
+
+  Outcome fresh = Both("supplier", {"budget", "-c", "room"});
+  EXPECT_THAT(fresh.out, HasSubstr("privacy budget of room: epsilon 3 and delta 0.00001 per "
+                                   "month; a query spends 1 by default, at most 2\n"));
+  EXPECT_THAT(fresh.out, HasSubstr(": 0 queries, epsilon 0 spent, 3 left;"));
+
+  // The noised values differ between runs; what the run spends and prints about it does not.
+  const std::string query =
+      "SELECT r.age_band, COUNT(DISTINCT r.household_id) AS households FROM retail r "
+      "JOIN loyalty l ON r.hashed_email = l.hashed_email GROUP BY r.age_band";
+  // Explain alike, but for the front end's time.
+  std::regex micros("front end: [0-9]+ µs");
+  Outcome local_explain =
+      Local("supplier", {"query", "explain", "-c", "room", "--sql", query, "--epsilon", "2"});
+  Outcome remote_explain =
+      Remote("supplier", {"query", "explain", "-c", "room", "--sql", query, "--epsilon", "2"});
+  ASSERT_EQ(remote_explain.exit_code, 0) << remote_explain;
+  EXPECT_THAT(remote_explain.out, HasSubstr("differential privacy: spends epsilon 2,"));
+  EXPECT_EQ(std::regex_replace(remote_explain.out, micros, "T"),
+            std::regex_replace(local_explain.out, micros, "T"));
+  Outcome local_run = Local("supplier", {"query", "run", "-c", "room", "--sql", query, "--epsilon",
+                                         "2", "--output", (dir_ / "local.csv").string()});
+  Outcome remote_run =
+      Remote("supplier", {"query", "run", "-c", "room", "--sql", query, "--epsilon", "2",
+                          "--output", (dir_ / "remote.csv").string()});
+  ASSERT_EQ(local_run.exit_code, 0) << local_run;
+  ASSERT_EQ(remote_run.exit_code, 0) << remote_run;
+  EXPECT_THAT(remote_run.err, HasSubstr("differential privacy: spends epsilon 2,"));
+  EXPECT_EQ(std::regex_replace(remote_run.err, std::regex("remote\\.csv"), "X"),
+            std::regex_replace(local_run.err, std::regex("local\\.csv"), "X"));
+
+  Outcome spent = Both("retailer", {"budget", "-c", "room"});
+  EXPECT_THAT(spent.out, HasSubstr(": 1 queries, epsilon 2 spent, 1 left;"));
+  Both("supplier", {"--json", "budget", "-c", "room"});
+
+  // An organisation that is not a member gets the answer a missing collaboration gets.
+  Outcome outsider = Remote("agency", {"budget", "-c", "room"});
+  Outcome missing = Remote("agency", {"budget", "-c", "moor"});
+  EXPECT_EQ(outsider.exit_code, 1);
+  EXPECT_EQ(outsider.err, "error: collaboration 'room' not found\n");
+  EXPECT_EQ(missing.err, "error: collaboration 'moor' not found\n");
+  EXPECT_EQ(outsider.out, missing.out);
 }
 
 TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {

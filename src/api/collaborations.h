@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "api/privacy.h"
 
 namespace parley::api {
 
@@ -28,6 +31,7 @@ struct Collaboration {
   bool query_logging = false;
   int64_t created_at = 0;  // seconds since the epoch
   std::vector<Member> members;
+  std::optional<PrivacyBudget> privacy_budget;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -36,6 +40,7 @@ struct Collaboration {
     v.Required("query_logging", query_logging);
     v.Required("created_at", created_at);
     v.Required("members", members);
+    v.Optional("privacy_budget", privacy_budget);
   }
 };
 
@@ -44,12 +49,14 @@ struct CreateCollaborationRequest {
   std::string description;
   std::vector<std::string> creator_abilities = {"query", "receive"};
   bool query_logging = false;
+  std::optional<PrivacyBudget> privacy_budget;  // set once, here
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
     v.Optional("description", description);
     v.Optional("creator_abilities", creator_abilities);
     v.Optional("query_logging", query_logging);
+    v.Optional("privacy_budget", privacy_budget);
   }
 };
 struct CreateCollaborationResponse {

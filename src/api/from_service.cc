@@ -1,6 +1,9 @@
 #include "api/from_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "dp/budget.h"
 #include "policy/rule.h"
 
 namespace parley::api {
@@ -100,7 +103,52 @@ Collaboration FromService(const catalog::Collaboration& collaboration) {
   for (const catalog::Member& member : collaboration.members) {
     converted.members.push_back(FromService(member));
   }
+  if (collaboration.privacy_budget)
+    converted.privacy_budget = FromService(*collaboration.privacy_budget);
   return converted;
+}
+
+PrivacyBudget FromService(const catalog::PrivacyBudget& budget) {
+  return {dp::FormatEpsilon(budget.epsilon_per_period), dp::FormatDelta(budget.delta_per_period),
+          dp::FormatEpsilon(budget.default_epsilon), dp::FormatEpsilon(budget.max_epsilon)};
+}
+
+absl::StatusOr<catalog::PrivacyBudget> PrivacyBudgetToService(const PrivacyBudget& budget) {
+  catalog::PrivacyBudget converted;
+  PARLEY_ASSIGN_OR_RETURN(converted.epsilon_per_period,
+                          dp::ParseEpsilon(budget.epsilon_per_month, "epsilon per month"));
+  PARLEY_ASSIGN_OR_RETURN(converted.delta_per_period,
+                          dp::ParseDelta(budget.delta_per_month, "delta per month"));
+  PARLEY_ASSIGN_OR_RETURN(converted.default_epsilon,
+                          dp::ParseEpsilon(budget.default_epsilon, "default epsilon"));
+  PARLEY_ASSIGN_OR_RETURN(converted.max_epsilon,
+                          dp::ParseEpsilon(budget.max_epsilon, "max epsilon"));
+  return converted;
+}
+
+BudgetResponse FromService(const std::string& collaboration, const service::BudgetView& view) {
+  BudgetResponse response;
+  response.collaboration = collaboration;
+  if (!view.budget) return response;
+  response.budget = FromService(*view.budget);
+  auto period = [&](const std::string& name, int64_t epsilon, int64_t delta, int64_t queries) {
+    return BudgetPeriod{
+        name,
+        dp::FormatEpsilon(epsilon),
+        dp::FormatEpsilon(std::max<int64_t>(0, view.budget->epsilon_per_period - epsilon)),
+        dp::FormatDelta(delta),
+        dp::FormatDelta(std::max<int64_t>(0, view.budget->delta_per_period - delta)),
+        queries};
+  };
+  bool current_listed = false;
+  for (const catalog::PrivacySpend& spend : view.spent) {
+    if (spend.period == view.current_period) current_listed = true;
+  }
+  if (!current_listed) response.periods.push_back(period(view.current_period, 0, 0, 0));
+  for (const catalog::PrivacySpend& spend : view.spent) {
+    response.periods.push_back(period(spend.period, spend.epsilon, spend.delta, spend.queries));
+  }
+  return response;
 }
 
 Table FromService(const service::TableView& table) {
@@ -119,10 +167,40 @@ Explanation FromService(const service::Explanation& explanation) {
   converted.violations = FromService(explanation.verdict.violations);
   converted.tables = explanation.tables;
   for (const policy::Threshold& threshold : explanation.verdict.thresholds) {
+    // A table with differential privacy applies its minimum to the noisy unit count instead
+    // (Privacy::selection_threshold), not to an exact count.
+    if (explanation.noise && explanation.verdict.differential_privacy &&
+        threshold.table_index == explanation.verdict.differential_privacy->table_index) {
+      continue;
+    }
     converted.thresholds.push_back({threshold.table, threshold.column, threshold.minimum});
   }
   if (!explanation.rendered_sql.empty()) converted.engine_sql = explanation.rendered_sql;
   converted.front_end_micros = explanation.front_end_micros;
+  if (explanation.noise && converted.allowed) {
+    const dp::NoisePlan& plan = *explanation.noise;
+    Privacy privacy{dp::FormatEpsilon(plan.epsilon), dp::FormatDelta(plan.delta), std::nullopt, {}};
+    if (plan.grouped) {
+      privacy.selection_threshold = std::max(plan.selection_threshold, plan.minimum_units);
+    }
+    auto half_width = [](const dp::Measure& measure, int64_t units) {
+      dp::Measure scaled = measure;
+      scaled.scale = dp::Rational{static_cast<uint64_t>(units), 1};
+      return dp::ScaleText(scaled);
+    };
+    for (const dp::OutputColumn& output : plan.outputs) {
+      if (output.kind == dp::OutputColumn::Kind::kKey) continue;
+      const dp::Measure& measure = plan.measures[output.measure];
+      privacy.noise.push_back(
+          {output.name, dp::ScaleText(measure), half_width(measure, measure.half_width)});
+      if (output.kind == dp::OutputColumn::Kind::kAverage) {
+        const dp::Measure& count = plan.measures[output.count_measure];
+        privacy.noise.push_back(
+            {output.name + " (count)", dp::ScaleText(count), half_width(count, count.half_width)});
+      }
+    }
+    converted.privacy = std::move(privacy);
+  }
   return converted;
 }
 

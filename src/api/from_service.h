@@ -31,6 +31,12 @@ AuditEntry FromService(const catalog::AuditEntry& entry);
 VerifyAuditResponse FromService(const catalog::AuditVerification& verification,
                                 bool expected_head_given);
 
+// A privacy budget in API terms (decimal text) and back; InvalidArgument naming the field for a
+// value that is not a decimal ε or δ.
+PrivacyBudget FromService(const catalog::PrivacyBudget& budget);
+absl::StatusOr<catalog::PrivacyBudget> PrivacyBudgetToService(const PrivacyBudget& budget);
+BudgetResponse FromService(const std::string& collaboration, const service::BudgetView& view);
+
 // The ability names of a member ("query", "receive").
 std::vector<std::string> AbilityNames(bool can_query, bool can_receive);
 std::vector<std::string> AbilityNames(const identity::AbilitySet& abilities);

@@ -47,6 +47,10 @@ absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
                           MemberToService(caller.member(), request.creator_abilities));
   service::NewCollaboration collaboration{request.name, request.description, creator.abilities,
                                           request.query_logging};
+  if (request.privacy_budget) {
+    PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget,
+                            PrivacyBudgetToService(*request.privacy_budget));
+  }
   PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(caller, collaboration));
   PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration created,
                           service->ShowCollaboration(caller, request.name));
@@ -137,22 +141,34 @@ absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& ca
 absl::StatusOr<ExplainResponse> LocalService::Explain(const identity::Caller& caller,
                                                       const ExplainRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(
-      service::Explanation explanation,
-      service->Explain(caller, request.collaboration, request.sql, request.receivers));
+  PARLEY_ASSIGN_OR_RETURN(service::Explanation explanation,
+                          service->Explain(caller, request.collaboration, request.sql,
+                                           request.receivers, request.epsilon.value_or("")));
   return ExplainResponse{FromService(explanation)};
 }
 
 absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& caller,
                                                         const RunQueryRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  if (request.save_as && request.epsilon) {
+    return absl::InvalidArgumentError(
+        "epsilon applies to differential privacy queries, whose results cannot be saved");
+  }
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome outcome,
       request.save_as
           ? service->RunAndSave(caller, request.collaboration, request.sql, request.receivers,
                                 *request.save_as)
-          : service->Run(caller, request.collaboration, request.sql, request.receivers));
+          : service->Run(caller, request.collaboration, request.sql, request.receivers,
+                         request.epsilon.value_or("")));
   return FromService(outcome);
+}
+
+absl::StatusOr<BudgetResponse> LocalService::Budget(const identity::Caller& caller,
+                                                    const BudgetRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::BudgetView view, service->Budget(caller, request.collaboration));
+  return FromService(request.collaboration, view);
 }
 
 absl::StatusOr<GetResultResponse> LocalService::GetResult(const identity::Caller& caller,

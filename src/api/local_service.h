@@ -73,6 +73,9 @@ class LocalService {
                                           const ExplainRequest& request);
   absl::StatusOr<RunQueryResponse> RunQuery(const identity::Caller& caller,
                                             const RunQueryRequest& request);
+  // Differential privacy: the collaboration's budget and what is left per month (any member).
+  absl::StatusOr<BudgetResponse> Budget(const identity::Caller& caller,
+                                        const BudgetRequest& request);
   absl::StatusOr<GetResultResponse> GetResult(const identity::Caller& caller,
                                               const GetResultRequest& request);
   absl::StatusOr<ListQueriesResponse> ListQueries(const identity::Caller& caller,

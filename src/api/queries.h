@@ -47,6 +47,34 @@ struct Threshold {
   }
 };
 
+// Differential privacy of an allowed query over a private table: what it spends and, per
+// aggregate of its result, the scale of the noise added and the half-width of its 95% interval
+// (value units; for an average, of its sum and of its count).
+struct NoiseScale {
+  std::string column;
+  std::string scale;
+  std::string ci95_half_width;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("column", column);
+    v.Required("scale", scale);
+    v.Required("ci95_half_width", ci95_half_width);
+  }
+};
+struct Privacy {
+  std::string epsilon;
+  std::string delta;
+  std::optional<int64_t> selection_threshold;  // grouped: the noisy unit count a group needs
+  std::vector<NoiseScale> noise;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("epsilon", epsilon);
+    v.Required("delta", delta);
+    v.Optional("selection_threshold", selection_threshold);
+    v.Required("noise", noise);
+  }
+};
+
 // The verdict on a query and, when allowed, the SQL the engine runs.
 struct Explanation {
   bool allowed = false;
@@ -56,6 +84,7 @@ struct Explanation {
   std::vector<Threshold> thresholds;
   std::optional<std::string> engine_sql;  // absent when rejected
   int64_t front_end_micros = 0;
+  std::optional<Privacy> privacy;  // queries over a table with differential privacy
   template <class V>
   void Visit(V& v) {
     v.Required("allowed", allowed);
@@ -65,6 +94,7 @@ struct Explanation {
     v.Required("thresholds", thresholds);
     v.Optional("engine_sql", engine_sql);
     v.Required("front_end_micros", front_end_micros);
+    v.Optional("privacy", privacy);
   }
 };
 
@@ -72,11 +102,13 @@ struct ExplainRequest {
   std::string collaboration;
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
+  std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
+    v.Optional("epsilon", epsilon);
   }
 };
 struct ExplainResponse {
@@ -114,12 +146,14 @@ struct RunQueryRequest {
   std::vector<std::string> receivers;  // empty: the caller
   // Save the result as this table of the collaboration (docs/rules.md "Derived tables").
   std::optional<std::string> save_as;
+  std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
     v.Optional("save_as", save_as);
+    v.Optional("epsilon", epsilon);
   }
 };
 

@@ -74,6 +74,7 @@ struct Endpoint {
     "/api/v1/collaborations/{collaboration}/explain")                                              \
   X(RunQuery, RunQueryRequest, RunQueryResponse, "POST",                                           \
     "/api/v1/collaborations/{collaboration}/queries")                                              \
+  X(Budget, BudgetRequest, BudgetResponse, "GET", "/api/v1/collaborations/{collaboration}/budget") \
   X(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",                                   \
     "/api/v1/collaborations/{collaboration}/queries")                                              \
   X(GetResult, GetResultRequest, GetResultResponse, "GET",                                         \

@@ -13,7 +13,7 @@
 // server).
 //
 // This header is the umbrella: it includes one header per concept (collaborations and members,
-// tables and rules, queries, templates, the policy summary, audit, errors). Include the one you
+// tables and rules, queries, templates, the policy summary, audit, errors, differential privacy). Include the one you
 // need, or this one for all.
 #pragma once
 
@@ -21,6 +21,7 @@
 #include "api/collaborations.h"
 #include "api/error.h"
 #include "api/policy.h"
+#include "api/privacy.h"
 #include "api/queries.h"
 #include "api/tables.h"
 #include "api/templates.h"

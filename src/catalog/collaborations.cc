@@ -104,6 +104,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   collaboration.query_logging = statement.Bool(3);
   collaboration.created_at = statement.Int(4);
   PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, collaboration_id));
+  PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
   return collaboration;
 }
 
@@ -167,6 +168,15 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
   Json details = {{"creator", collaboration.creator},
                   {"members", members},
                   {"query_logging", collaboration.query_logging}};
+  if (collaboration.privacy_budget.has_value()) {
+    const PrivacyBudget& budget = *collaboration.privacy_budget;
+    PARLEY_RETURN_IF_ERROR(internal::WritePrivacyBudget(db, write.id(), budget));
+    // In fixed point, as stored: ε in millionths, δ in 10^-15.
+    details["privacy_budget"] = {{"epsilon_per_month", budget.epsilon_per_period},
+                                 {"delta_per_month", budget.delta_per_period},
+                                 {"default_epsilon", budget.default_epsilon},
+                                 {"max_epsilon", budget.max_epsilon}};
+  }
   PARLEY_RETURN_IF_ERROR(write.Append(collaboration.creator, "collaboration.create", details,
                                       PolicyEffect::kChangesPolicy));
   return write.Commit();

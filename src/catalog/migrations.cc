@@ -234,6 +234,30 @@ CREATE TABLE api_tokens (
 ) STRICT;
 CREATE INDEX api_tokens_by_organisation ON api_tokens (organisation_id);
 )sql",
+    // 7: differential privacy (issue 14): a collaboration's budget per month, and the ledger of what
+    // each query spent, written in the transaction that records the query as running, so that
+    // concurrent queries cannot overspend and a query refused before it runs spends nothing.
+    // IF NOT EXISTS: new tables only, so a catalog that has them already (a test that rewinds a
+    // current catalog's version) migrates the same.
+    R"sql(
+CREATE TABLE IF NOT EXISTS privacy_budgets (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  epsilon_per_period INTEGER NOT NULL CHECK (epsilon_per_period > 0),
+  delta_per_period INTEGER NOT NULL CHECK (delta_per_period >= 0),
+  default_epsilon INTEGER NOT NULL CHECK (default_epsilon > 0),
+  max_epsilon INTEGER NOT NULL CHECK (max_epsilon >= default_epsilon)
+) STRICT;
+CREATE TABLE IF NOT EXISTS privacy_spends (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  query_id INTEGER NOT NULL REFERENCES queries (id),
+  period TEXT NOT NULL,
+  epsilon INTEGER NOT NULL CHECK (epsilon > 0),
+  delta INTEGER NOT NULL CHECK (delta >= 0),
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS privacy_spends_by_period ON privacy_spends (collaboration_id, period);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

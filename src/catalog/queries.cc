@@ -115,6 +115,10 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
             query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
             query.row_count, query.error, now, query.template_id, query.run_lock));
   int64_t id = sqlite3_last_insert_rowid(db);
+  if (query.status == QueryStatus::kRunning && query.privacy_epsilon > 0) {
+    PARLEY_RETURN_IF_ERROR(
+        internal::SpendPrivacy(db, collaboration_id, query.collaboration, id, query, now));
+  }
   // Metadata only: the SQL text, the verdict and the error message can all quote data values
   // (literals, DuckDB conversion errors), so none of them enters the shared log; nor do the row
   // count or whether the run succeeded, which only the receivers may learn.

@@ -33,6 +33,25 @@ struct Member {
   MemberStatus status = MemberStatus::kActive;
 };
 
+// A collaboration's differential-privacy budget, per calendar month (UTC), in fixed point: ε in
+// millionths, δ in units of 10^-15 (src/dp/budget.h). Set when the collaboration is created;
+// nothing changes it afterwards.
+struct PrivacyBudget {
+  int64_t epsilon_per_period = 0;
+  int64_t delta_per_period = 0;
+  int64_t default_epsilon = 0;  // what a query spends unless its runner asks for another ε
+  int64_t max_epsilon = 0;      // the most one query may spend
+  bool operator==(const PrivacyBudget&) const = default;
+};
+
+// What was spent in one period ("2026-11"): the queries that ran against the budget.
+struct PrivacySpend {
+  std::string period;
+  int64_t epsilon = 0;
+  int64_t delta = 0;
+  int64_t queries = 0;
+};
+
 struct Collaboration {
   std::string name;  // unique; [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
   std::string description;
@@ -40,6 +59,7 @@ struct Collaboration {
   bool query_logging = false;
   int64_t created_at = 0;  // assigned from the clock by CreateCollaboration
   std::vector<Member> members;
+  std::optional<PrivacyBudget> privacy_budget;  // none: no table may use differential privacy
 };
 
 // One column of a table's pinned schema. `type` is a DuckDB type name (BIGINT, VARCHAR, ...).
@@ -90,6 +110,10 @@ struct QueryRecord {
   // While running: the name of the lock its process holds (see the service's RunLock); how
   // another process tells a live run from one whose process died.
   std::string run_lock;
+  // A query over a table with differential privacy spends this much of the collaboration's
+  // budget when it is recorded as running (ε millionths, δ 10^-15); zero for other queries.
+  int64_t privacy_epsilon = 0;
+  int64_t privacy_delta = 0;
 };
 
 // A file as the operating system identifies it, whatever path, link or glob names it:

@@ -51,7 +51,9 @@ class Store {
   // Collaborations. Create fails with AlreadyExists for a taken name; the creator becomes an
   // active member with the abilities given in `collaboration.members` (it must be listed there,
   // once, else InvalidArgument) and is the actor of the "collaboration.create" audit entry.
-  // ListCollaborations orders by name; members come in the order they were added.
+  // ListCollaborations orders by name; members come in the order they were added. A
+  // privacy_budget given at creation is stored with it (InvalidArgument when its default ε is
+  // zero, exceeds its maximum, or the maximum exceeds the period's ε).
   absl::Status CreateCollaboration(const Collaboration& collaboration);
   absl::StatusOr<Collaboration> GetCollaboration(const std::string& name);  // NotFound
   absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
@@ -123,6 +125,12 @@ class Store {
   absl::StatusOr<std::vector<int64_t>> MarkKilledQueries(
       const std::function<bool(const QueryRecord&)>& abandoned);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
+  // A running query with privacy_epsilon > 0 also spends (privacy_epsilon, privacy_delta) of
+  // its collaboration's budget for the current month (UTC), in the same transaction: when the
+  // month's spending plus this would exceed the budget in ε or δ, RecordQuery writes nothing and
+  // fails with ResourceExhausted ("privacy budget ... exhausted"); FailedPrecondition when the
+  // collaboration has no budget. ListPrivacySpends: what was spent, by month, newest first.
+  absl::StatusOr<std::vector<PrivacySpend>> ListPrivacySpends(const std::string& collaboration);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
 
   // Analysis templates. CreateTemplate: AlreadyExists for the same id in the collaboration,

@@ -130,6 +130,15 @@ absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text);
 absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id);
 absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t collaboration_id);
 
+// The collaboration's privacy budget, if it has one (privacy_budget.cc).
+absl::StatusOr<std::optional<PrivacyBudget>> ReadPrivacyBudget(sqlite3* db,
+                                                               int64_t collaboration_id);
+absl::Status WritePrivacyBudget(sqlite3* db, int64_t collaboration_id, const PrivacyBudget& budget);
+// Spends `query`'s privacy loss against its collaboration's budget for the month of `now`, as
+// Store::RecordQuery documents, inside the caller's write transaction.
+absl::Status SpendPrivacy(sqlite3* db, int64_t collaboration_id, std::string_view collaboration,
+                          int64_t query_id, const QueryRecord& query, int64_t now);
+
 // --- Policy state -----------------------------------------------------------------------------
 
 // The collaboration's records and their digest (with the parts in `state` when given).

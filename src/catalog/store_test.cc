@@ -1611,3 +1611,54 @@ TEST(StoreNamesTest, EnumNamesRoundTrip) {
 
 }  // namespace
 }  // namespace parley::catalog
+
+namespace parley::catalog {
+namespace {
+
+class StorePrivacyBudgetTest : public StoreTest {};
+
+TEST_F(StorePrivacyBudgetTest, QueriesSpendTheMonthsBudgetAndNeverOverspend) {
+  Collaboration campaign = Campaign();
+  campaign.privacy_budget = PrivacyBudget{3'000'000, 3000, 1'000'000, 2'000'000};
+  ASSERT_TRUE(store_->CreateCollaboration(campaign).ok());
+  absl::StatusOr<Collaboration> read = store_->GetCollaboration("campaign");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->privacy_budget, campaign.privacy_budget);
+
+  QueryRecord query = Query(QueryStatus::kRunning);
+  query.privacy_epsilon = 1'000'000;
+  query.privacy_delta = 1000;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->RecordQuery(query).ok()) << i;
+  absl::StatusOr<int64_t> fourth = store_->RecordQuery(query);
+  EXPECT_EQ(fourth.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(fourth.status().message()),
+              testing::HasSubstr("the privacy budget of collaboration 'campaign' for"));
+  // Refused before it ran: nothing recorded, nothing spent.
+  EXPECT_EQ(store_->ListQueries("campaign")->size(), 3u);
+  absl::StatusOr<std::vector<PrivacySpend>> spends = store_->ListPrivacySpends("campaign");
+  ASSERT_TRUE(spends.ok());
+  ASSERT_EQ(spends->size(), 1u);
+  EXPECT_EQ((*spends)[0].epsilon, 3'000'000);
+  EXPECT_EQ((*spends)[0].delta, 3000);
+  EXPECT_EQ((*spends)[0].queries, 3);
+  // A rejected query spends nothing, whatever it asked.
+  QueryRecord rejected = Query(QueryStatus::kRejected);
+  rejected.privacy_epsilon = 1'000'000;
+  EXPECT_TRUE(store_->RecordQuery(rejected).ok());
+  EXPECT_EQ((*store_->ListPrivacySpends("campaign"))[0].queries, 3);
+}
+
+TEST_F(StorePrivacyBudgetTest, ACollaborationWithoutABudgetCannotSpend) {
+  ASSERT_TRUE(store_->CreateCollaboration(Campaign()).ok());
+  QueryRecord query = Query(QueryStatus::kRunning);
+  query.privacy_epsilon = 1;
+  EXPECT_EQ(store_->RecordQuery(query).status().code(), absl::StatusCode::kFailedPrecondition);
+  Collaboration bad = Campaign();
+  bad.name = "bad";
+  bad.privacy_budget = PrivacyBudget{1'000'000, 0, 2'000'000, 2'000'000};
+  EXPECT_EQ(store_->CreateCollaboration(bad).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetCollaboration("bad").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace parley::catalog

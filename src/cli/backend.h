@@ -42,6 +42,7 @@ class Backend {
 
   virtual absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) = 0;
   virtual absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) = 0;
+  virtual absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) = 0;
   virtual absl::StatusOr<api::GetResultResponse> GetResult(
       const api::GetResultRequest& request) = 0;
   virtual absl::StatusOr<api::ListQueriesResponse> ListQueries(

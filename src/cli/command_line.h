@@ -128,6 +128,8 @@ class Cli {
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();
+  // budget (commands_privacy.cc).
+  void AddBudgetCommand();
   // serve, serve init, org, token, whoami (commands_server.cc).
   void AddServerCommands();
   // Remote mode: checks the flags and reads the token (Main, before any command runs); the exit
@@ -142,6 +144,8 @@ class Cli {
   absl::StatusOr<std::string> QueryText();
   std::optional<std::string> QueryUsage(bool needs_text);
   void AddQueryOptions(CLI::App* app);
+  void AddEpsilonOption(CLI::App* app);
+  std::optional<std::string> Epsilon() const;
   int WriteOrPrint(const api::Result& result);
   int Report(const absl::StatusOr<api::RunResponse>& outcome);
 
@@ -159,6 +163,8 @@ class Cli {
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
   std::string save_as_;  // query run --save-as
+  std::string epsilon_;  // query explain/run --epsilon
+  std::string dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_, dp_max_epsilon_;
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
   std::string template_name_;

@@ -150,6 +150,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddTableCommands();
   AddRuleCommands();
   AddQueryCommands();
+  AddBudgetCommand();
   AddTemplateCommands();
   AddPolicyCommand();
   AddAuditCommands();

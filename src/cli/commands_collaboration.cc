@@ -14,6 +14,17 @@ void Cli::AddCollaborationCommands() {
       group->add_subcommand("create", "create a collaboration; --as becomes its creator");
   create->add_option("name", new_collaboration_.name, "its name")->required();
   create->add_option("--description", new_collaboration_.description);
+  create->add_option("--dp-epsilon", dp_epsilon_per_month_,
+                     "differential privacy: the budget's epsilon per calendar month (sets a "
+                     "budget; it cannot be changed later)");
+  create->add_option("--dp-delta", dp_delta_per_month_, "the budget's delta per month")
+      ->default_val("0.00001");
+  create
+      ->add_option("--dp-default-epsilon", dp_default_epsilon_,
+                   "what a query spends unless its runner asks otherwise")
+      ->default_val("1");
+  create->add_option("--dp-max-epsilon", dp_max_epsilon_,
+                     "the most one query may spend (default: the default epsilon)");
   create->add_flag("--query-logging", new_collaboration_.query_logging,
                    "let table owners list the queries that touch their tables");
   create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
@@ -22,6 +33,11 @@ void Cli::AddCollaborationCommands() {
     auto abilities = AbilityList(abilities_);
     if (!abilities.ok()) return Fail(abilities.status());
     new_collaboration_.creator_abilities = *abilities;
+    if (!dp_epsilon_per_month_.empty()) {
+      new_collaboration_.privacy_budget =
+          api::PrivacyBudget{dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_,
+                             dp_max_epsilon_.empty() ? dp_default_epsilon_ : dp_max_epsilon_};
+    }
     return Answer(OpenBackend()->CreateCollaboration(new_collaboration_), [&](const auto& r) {
       std::cout << "created collaboration " << r.collaboration.name << " (creator "
                 << r.collaboration.creator << ")\n";

@@ -41,6 +41,18 @@ void Cli::AddQueryOptions(CLI::App* app) {
   app->add_option("--file", query_file_, "a file holding the SQL text");
 }
 
+// query explain/run --epsilon: what a query over a table with differential privacy spends.
+void Cli::AddEpsilonOption(CLI::App* app) {
+  app->add_option("--epsilon", epsilon_,
+                  "differential privacy: the epsilon this query spends (default: the "
+                  "collaboration's)");
+}
+
+std::optional<std::string> Cli::Epsilon() const {
+  if (epsilon_.empty()) return std::nullopt;
+  return epsilon_;
+}
+
 // The result to --output, or (without --json) as a table on stdout.
 int Cli::WriteOrPrint(const api::Result& result) {
   if (output_.empty()) {
@@ -75,13 +87,14 @@ void Cli::AddQueryCommands() {
   CLI::App* group = Group("query", "explain, run and fetch queries");
   auto* explain = group->add_subcommand("explain", "the verdict and the SQL the engine would run");
   AddQueryOptions(explain);
+  AddEpsilonOption(explain);
   explain->add_option("--receiver", receivers_,
                       "a member who would receive the result (repeatable; default: --as)");
   Add(explain, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
     auto text = QueryText();
     if (!text.ok()) return Fail(text.status());
-    auto response = OpenBackend()->Explain({globals_.collaboration, *text, receivers_});
+    auto response = OpenBackend()->Explain({globals_.collaboration, *text, receivers_, Epsilon()});
     if (!response.ok()) return Fail(response.status(), globals_.collaboration);
     if (globals_.json) {
       PrintJson(*response);
@@ -93,6 +106,7 @@ void Cli::AddQueryCommands() {
 
   auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");
   AddQueryOptions(run);
+  AddEpsilonOption(run);
   run->add_option("--receiver", receivers_,
                   "a member who receives the result (repeatable; "
                   "default: --as)");
@@ -107,6 +121,7 @@ void Cli::AddQueryCommands() {
     std::unique_ptr<Backend> backend = OpenBackend();
     CancelQueriesOnInterrupt();
     api::RunQueryRequest request{globals_.collaboration, *text, receivers_};
+    request.epsilon = Epsilon();
     if (!save_as_.empty()) request.save_as = save_as_;
     absl::StatusOr<api::RunQueryResponse> response = backend->RunQuery(request);
     bool saved = !save_as_.empty() && response.ok() && response->result.has_value();

@@ -68,6 +68,10 @@ absl::StatusOr<api::RunQueryResponse> LocalBackend::RunQuery(const api::RunQuery
   return service_->RunQuery(caller_, request);
 }
 
+absl::StatusOr<api::BudgetResponse> LocalBackend::Budget(const api::BudgetRequest& request) {
+  return service_->Budget(caller_, request);
+}
+
 absl::StatusOr<api::GetResultResponse> LocalBackend::GetResult(
     const api::GetResultRequest& request) {
   return service_->GetResult(caller_, request);

@@ -212,6 +212,12 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
     out << "  description: " << collaboration.description << "\n";
   out << "  creator: " << collaboration.creator << "\n";
   out << "  query logging: " << (collaboration.query_logging ? "on" : "off") << "\n";
+  if (collaboration.privacy_budget) {
+    out << "  privacy budget: epsilon " << collaboration.privacy_budget->epsilon_per_month
+        << ", delta " << collaboration.privacy_budget->delta_per_month << " per month; per query "
+        << collaboration.privacy_budget->default_epsilon << " by default, at most "
+        << collaboration.privacy_budget->max_epsilon << "\n";
+  }
   out << "  members:\n";
   for (const api::Member& member : collaboration.members) {
     out << "    " << member.name << "  abilities: " << Abilities(member)
@@ -262,8 +268,38 @@ void PrintExplanation(std::ostream& out, const api::Explanation& explanation) {
           << threshold.column << " per row\n";
     }
   }
+  if (explanation.privacy) PrintPrivacy(out, *explanation.privacy);
   out << "engine SQL:\n  " << explanation.engine_sql.value_or("") << "\n";
   out << "front end: " << explanation.front_end_micros << " µs\n";
+}
+
+void PrintPrivacy(std::ostream& out, const api::Privacy& privacy) {
+  out << "differential privacy: spends epsilon " << privacy.epsilon << ", delta " << privacy.delta
+      << "\n";
+  if (privacy.selection_threshold) {
+    out << "  groups appear only with a noisy count of at least " << *privacy.selection_threshold
+        << " privacy units\n";
+  }
+  for (const api::NoiseScale& noise : privacy.noise) {
+    out << "  " << noise.column << ": noise scale " << noise.scale << ", 95% within ±"
+        << noise.ci95_half_width << "\n";
+  }
+}
+
+void PrintBudget(std::ostream& out, const api::BudgetResponse& budget) {
+  if (!budget.budget) {
+    out << "collaboration " << budget.collaboration << " has no privacy budget\n";
+    return;
+  }
+  out << "privacy budget of " << budget.collaboration << ": epsilon "
+      << budget.budget->epsilon_per_month << " and delta " << budget.budget->delta_per_month
+      << " per month; a query spends " << budget.budget->default_epsilon << " by default, at most "
+      << budget.budget->max_epsilon << "\n";
+  for (const api::BudgetPeriod& period : budget.periods) {
+    out << "  " << period.period << ": " << period.queries << " queries, epsilon "
+        << period.epsilon_spent << " spent, " << period.epsilon_left << " left; delta "
+        << period.delta_spent << " spent, " << period.delta_left << " left\n";
+  }
 }
 
 std::string FormatTime(int64_t seconds) {
@@ -376,6 +412,7 @@ void PrintRunSummary(std::ostream& out, const api::RunResponse& outcome) {
     out << "query " << outcome.query_id << ": accepted and finished; results go to " << receivers
         << "\n";
   }
+  if (outcome.explanation.privacy) PrintPrivacy(out, *outcome.explanation.privacy);
 }
 
 void PrintPolicy(std::ostream& out, const api::PolicyResponse& policy,

@@ -14,6 +14,9 @@ namespace parley::cli {
 void PrintCollaboration(std::ostream& out, const api::Collaboration& collaboration);
 void PrintTable(std::ostream& out, const api::Table& table);
 void PrintExplanation(std::ostream& out, const api::Explanation& explanation);
+// What a query over a table with differential privacy spends and the noise of each aggregate.
+void PrintPrivacy(std::ostream& out, const api::Privacy& privacy);
+void PrintBudget(std::ostream& out, const api::BudgetResponse& budget);
 // "query rejected: N violation(s)" and the numbered violations.
 void PrintRejection(std::ostream& out, const api::Explanation& explanation);
 std::string Abilities(const api::Member& member);

@@ -221,6 +221,10 @@ absl::StatusOr<api::RunQueryResponse> RemoteBackend::RunQuery(const api::RunQuer
   return impl_->Call(api::kRunQuery, request);
 }
 
+absl::StatusOr<api::BudgetResponse> RemoteBackend::Budget(const api::BudgetRequest& request) {
+  return impl_->Call(api::kBudget, request);
+}
+
 absl::StatusOr<api::GetResultResponse> RemoteBackend::GetResult(
     const api::GetResultRequest& request) {
   return impl_->Call(api::kGetResult, request);

@@ -51,6 +51,7 @@ class RemoteBackend : public Backend {
   absl::StatusOr<api::SetRuleResponse> SetRule(const api::SetRuleRequest& request) override;
   absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) override;
   absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
+  absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;
   absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
   absl::StatusOr<api::ListQueriesResponse> ListQueries(
       const api::ListQueriesRequest& request) override;

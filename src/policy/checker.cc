@@ -73,6 +73,43 @@ void CountRowsOncePerGroup(const sql::BoundQuery& query, const std::vector<const
   }
 }
 
+// Differential privacy: at most one table occurrence of a query may carry it (the bounded plan
+// has one privacy unit); that occurrence is the verdict's target.
+void FindPrivacyTarget(const sql::BoundQuery& query, const std::vector<const Rule*>& rules,
+                       Verdict& verdict) {
+  std::vector<int> private_tables;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (rules[i] != nullptr && rules[i]->kind == RuleKind::kAggregation &&
+        rules[i]->aggregation.differential_privacy.has_value()) {
+      private_tables.push_back(static_cast<int>(i));
+    }
+  }
+  if (private_tables.empty()) return;
+  if (private_tables.size() > 1) {
+    std::vector<std::string> names;
+    for (int index : private_tables) names.push_back(query.tables[index].schema->name);
+    const sql::BoundTable& second = query.tables[private_tables[1]];
+    verdict.violations.push_back(MakeViolation(
+        "aggregation", "dp_several_tables", AttributeTo(*second.schema), "", sql::kClauseFrom,
+        second.location,
+        absl::StrCat("a query may read one table with differential privacy (once); this one reads ",
+                     absl::StrJoin(names, ", ")),
+        "query each of them separately"));
+    return;
+  }
+  const sql::BoundTable& table = query.tables[private_tables[0]];
+  PrivacyTarget target;
+  target.table_index = private_tables[0];
+  target.table = table.schema->name;
+  target.owner = table.schema->owner;
+  target.rule = *rules[private_tables[0]]->aggregation.differential_privacy;
+  for (const OutputConstraint& constraint :
+       rules[private_tables[0]]->aggregation.output_constraints) {
+    target.minimum_units = std::max(target.minimum_units, constraint.minimum);
+  }
+  verdict.differential_privacy = std::move(target);
+}
+
 }  // namespace
 
 Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
@@ -152,6 +189,7 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     verdict.rule_kind = RuleKind::kAggregation;
     CheckAggregation(query, table_rules, runner, source_text, verdict);
     CountRowsOncePerGroup(query, table_rules, runner, verdict);
+    if (query.IsFlat()) FindPrivacyTarget(query, table_rules, verdict);
   } else if (kinds.contains(RuleKind::kList)) {
     verdict.rule_kind = RuleKind::kList;
     CheckList(query, table_rules, runner, source_text, verdict);

@@ -1,6 +1,7 @@
 #include "policy/rule.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -397,10 +398,11 @@ class RuleReader {
   }
 
   absl::StatusOr<AggregationRule> ReadAggregation(const Json& document) {
-    PARLEY_RETURN_IF_ERROR(CheckKeys(
-        document, "(document)",
-        {"kind", "aggregate_columns", "join_columns", "join_required", "allowed_join_operators",
-         "dimension_columns", "scalar_functions", "output_constraints", "allow_fan_out"}));
+    PARLEY_RETURN_IF_ERROR(
+        CheckKeys(document, "(document)",
+                  {"kind", "aggregate_columns", "join_columns", "join_required",
+                   "allowed_join_operators", "dimension_columns", "scalar_functions",
+                   "output_constraints", "allow_fan_out", "differential_privacy"}));
     AggregationRule rule;
     static const std::set<std::string> kAggregates(std::begin(kAggregateFunctionNames),
                                                    std::end(kAggregateFunctionNames));
@@ -512,7 +514,80 @@ class RuleReader {
       if (!it->is_boolean()) return Invalid("allow_fan_out", "must be true or false");
       rule.allow_fan_out = it->get<bool>();
     }
+    if (auto it = document.find("differential_privacy"); it != document.end()) {
+      PARLEY_ASSIGN_OR_RETURN(rule.differential_privacy, ReadDifferentialPrivacy(*it));
+    }
     return rule;
+  }
+
+  absl::StatusOr<int64_t> BoundedInteger(const Json& object, const std::string& key,
+                                         const std::string& path, int64_t fallback, int64_t minimum,
+                                         int64_t maximum) {
+    auto it = object.find(key);
+    if (it == object.end()) return fallback;
+    std::string range = absl::StrCat(" from ", minimum, " to ", maximum);
+    if (!it->is_number_integer()) return Invalid(path, "must be an integer" + range);
+    bool too_large =
+        it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(maximum);
+    if (too_large || it->get<int64_t>() < minimum || it->get<int64_t>() > maximum) {
+      return Invalid(path, "must be an integer" + range);
+    }
+    return it->get<int64_t>();
+  }
+
+  absl::StatusOr<DifferentialPrivacy> ReadDifferentialPrivacy(const Json& object) {
+    const std::string path = "differential_privacy";
+    if (!object.is_object()) {
+      return Invalid(path,
+                     "must be an object with privacy_unit (and optionally "
+                     "max_groups_per_unit, max_rows_per_unit, bounds)");
+    }
+    PARLEY_RETURN_IF_ERROR(CheckKeys(
+        object, path, {"privacy_unit", "max_groups_per_unit", "max_rows_per_unit", "bounds"}));
+    DifferentialPrivacy dp;
+    auto unit = object.find("privacy_unit");
+    if (unit == object.end()) {
+      return Invalid(path + ".privacy_unit",
+                     "is required: the column that identifies a person or household");
+    }
+    PARLEY_ASSIGN_OR_RETURN(dp.privacy_unit, ColumnName(*unit, path + ".privacy_unit"));
+    PARLEY_ASSIGN_OR_RETURN(
+        dp.max_groups_per_unit,
+        BoundedInteger(object, "max_groups_per_unit", path + ".max_groups_per_unit", 1, 1, 100));
+    PARLEY_ASSIGN_OR_RETURN(
+        dp.max_rows_per_unit,
+        BoundedInteger(object, "max_rows_per_unit", path + ".max_rows_per_unit", 1, 1, 1000));
+    PARLEY_ASSIGN_OR_RETURN(const Json* bounds, Array(object, "bounds", false, false, path));
+    if (bounds != nullptr) {
+      for (size_t i = 0; i < bounds->size(); ++i) {
+        const Json& entry = (*bounds)[i];
+        std::string item = absl::StrCat(path, ".bounds[", i, "]");
+        if (!entry.is_object())
+          return Invalid(item, "must be an object with column, minimum, maximum");
+        PARLEY_RETURN_IF_ERROR(CheckKeys(entry, item, {"column", "minimum", "maximum"}));
+        auto column = entry.find("column");
+        if (column == entry.end()) return Invalid(item + ".column", "is required");
+        PARLEY_ASSIGN_OR_RETURN(std::string name, ColumnName(*column, item + ".column"));
+        ValueBounds value_bounds;
+        for (auto [key, target] : {std::pair{"minimum", &value_bounds.minimum},
+                                   std::pair{"maximum", &value_bounds.maximum}}) {
+          auto found = entry.find(key);
+          if (found == entry.end()) return Invalid(absl::StrCat(item, ".", key), "is required");
+          // Bounds set the noise scale; beyond 10^12 the noise would swamp any sum.
+          if (!found->is_number() || std::abs(found->get<double>()) > 1e12) {
+            return Invalid(absl::StrCat(item, ".", key), "must be a number from -1e12 to 1e12");
+          }
+          *target = found->get<double>();
+        }
+        if (value_bounds.minimum > value_bounds.maximum) {
+          return Invalid(item, "minimum must not exceed maximum");
+        }
+        if (!dp.bounds.emplace(name, value_bounds).second) {
+          return Invalid(item + ".column", absl::StrCat("'", name, "' is listed twice"));
+        }
+      }
+    }
+    return dp;
   }
 
   const std::vector<std::string>& columns_;
@@ -662,6 +737,19 @@ std::string CanonicalRuleJson(const Rule& rule) {
   json["output_constraints"] = constraints;
   // Written only when set, so that the canonical form (and hash) of rules without it is unchanged.
   if (aggregation.allow_fan_out) json["allow_fan_out"] = true;
+  if (aggregation.differential_privacy.has_value()) {
+    const DifferentialPrivacy& dp = *aggregation.differential_privacy;
+    Json bounds = Json::array();
+    for (const auto& [column, value_bounds] : dp.bounds) {
+      bounds.push_back({{"column", column},
+                        {"minimum", value_bounds.minimum},
+                        {"maximum", value_bounds.maximum}});
+    }
+    json["differential_privacy"] = {{"privacy_unit", dp.privacy_unit},
+                                    {"max_groups_per_unit", dp.max_groups_per_unit},
+                                    {"max_rows_per_unit", dp.max_rows_per_unit},
+                                    {"bounds", bounds}};
+  }
   return json.dump();
 }
 

@@ -40,6 +40,26 @@ struct OutputConstraint {
   int64_t minimum = 0;  // 2 to 100000
 };
 
+// Differential privacy for an aggregation table (docs/rules.md, "Differential privacy"): results
+// over it are noised with exact discrete Laplace noise against the collaboration's privacy budget,
+// after each privacy unit's contribution is bounded.
+//   "differential_privacy": {"privacy_unit": "household_id", "max_groups_per_unit": 1,
+//                            "max_rows_per_unit": 1,
+//                            "bounds": [{"column": "spend", "minimum": 0, "maximum": 5000}]}
+struct ValueBounds {
+  double minimum = 0;
+  double maximum = 0;
+};
+struct DifferentialPrivacy {
+  std::string privacy_unit;  // the column that identifies a person or household in the table
+  // How many output groups one unit may contribute to (others are dropped before aggregating).
+  int64_t max_groups_per_unit = 1;  // 1 to 100
+  // How many rows of one unit count in one group (COUNT(*)); a unit's SUM in a group is clamped
+  // to max_rows_per_unit times the column's bounds.
+  int64_t max_rows_per_unit = 1;              // 1 to 1000
+  std::map<std::string, ValueBounds> bounds;  // column → bounds; needed for SUM and AVG
+};
+
 struct AggregationRule {
   std::map<std::string, std::set<std::string>> aggregate_columns;  // column → functions
   std::set<std::string> join_columns;
@@ -52,6 +72,7 @@ struct AggregationRule {
   // (AWS Clean Rooms' behaviour). By default each row counts at most once per output group:
   // otherwise a runner who repeats a join key in its own table multiplies one row's value.
   bool allow_fan_out = false;
+  std::optional<DifferentialPrivacy> differential_privacy;
 };
 
 // Row-level overlap lists: SELECT DISTINCT of list columns for the rows that join the runner's

@@ -93,7 +93,7 @@ TEST(ParseRule, UnknownKeys) {
           R"("output_constraints": [{"column": "spend", "minimum": 2}], "join_column": ["hashed_email"])")),
       "rule: (document): unknown key 'join_column' (expected one of kind, aggregate_columns, "
       "join_columns, join_required, allowed_join_operators, dimension_columns, "
-      "scalar_functions, output_constraints, allow_fan_out)");
+      "scalar_functions, output_constraints, allow_fan_out, differential_privacy)");
   EXPECT_EQ(ErrorOf(Document(R"([{"columns": ["spend"], "functions": ["SUM"], "limit": 1}])")),
             "rule: aggregate_columns[0]: unknown key 'limit' (expected one of columns, functions)");
   EXPECT_EQ(
@@ -711,6 +711,71 @@ namespace {
 TEST(ParseRuleFuzzed, AnOutOfRangeNumberIsAnError) {
   auto rule = ParseRule(R"({"kind": "aggregation", "x": 8888888888e422222})", {"a"});
   EXPECT_EQ(rule.status().message(), "rule: not valid JSON (a number is out of range)");
+}
+
+std::string WithPrivacy(const std::string& privacy) {
+  return Document(R"([{"columns": ["spend"], "functions": ["SUM", "AVG"]}])",
+                  R"("output_constraints": [{"column": "household_id", "minimum": 2}], )"
+                  R"("differential_privacy": )" +
+                      privacy);
+}
+
+TEST(ParseRule, DifferentialPrivacyReadsAndRoundTrips) {
+  absl::StatusOr<Rule> rule =
+      ParseRule(WithPrivacy(R"({"privacy_unit": "HOUSEHOLD_ID", "max_groups_per_unit": 3,
+                      "bounds": [{"column": "spend", "minimum": 0, "maximum": 2500.5}]})"),
+                kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  ASSERT_TRUE(rule->aggregation.differential_privacy.has_value());
+  const DifferentialPrivacy& dp = *rule->aggregation.differential_privacy;
+  EXPECT_EQ(dp.privacy_unit, "household_id");
+  EXPECT_EQ(dp.max_groups_per_unit, 3);
+  EXPECT_EQ(dp.max_rows_per_unit, 1);
+  ASSERT_TRUE(dp.bounds.contains("spend"));
+  EXPECT_EQ(dp.bounds.at("spend").maximum, 2500.5);
+  std::string canonical = CanonicalRuleJson(*rule);
+  absl::StatusOr<Rule> again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CanonicalRuleJson(*again), canonical);
+  // A rule without it keeps its canonical form (and audit hash).
+  absl::StatusOr<Rule> plain = ParseRule(Document(), kColumns);
+  EXPECT_EQ(CanonicalRuleJson(*plain).find("differential_privacy"), std::string::npos);
+}
+
+TEST(ParseRule, DifferentialPrivacyErrors) {
+  EXPECT_EQ(ErrorOf(WithPrivacy(R"({})")),
+            "rule: differential_privacy.privacy_unit: is required: the column that identifies a "
+            "person or household");
+  EXPECT_EQ(ErrorOf(WithPrivacy(R"({"privacy_unit": "phone"})")),
+            "rule: differential_privacy.privacy_unit: 'phone' is not an allowed column of the "
+            "table");
+  EXPECT_EQ(ErrorOf(WithPrivacy(R"("household_id")")),
+            "rule: differential_privacy: must be an object with privacy_unit (and optionally "
+            "max_groups_per_unit, max_rows_per_unit, bounds)");
+  EXPECT_EQ(ErrorOf(WithPrivacy(R"({"privacy_unit": "household_id", "epsilon": 1})")),
+            "rule: differential_privacy: unknown key 'epsilon' (expected one of privacy_unit, "
+            "max_groups_per_unit, max_rows_per_unit, bounds)");
+  EXPECT_EQ(ErrorOf(WithPrivacy(R"({"privacy_unit": "household_id", "max_groups_per_unit": 0})")),
+            "rule: differential_privacy.max_groups_per_unit: must be an integer from 1 to 100");
+  EXPECT_EQ(ErrorOf(WithPrivacy(R"({"privacy_unit": "household_id", "max_rows_per_unit": 1001})")),
+            "rule: differential_privacy.max_rows_per_unit: must be an integer from 1 to 1000");
+  EXPECT_EQ(
+      ErrorOf(WithPrivacy(
+          R"({"privacy_unit": "household_id", "bounds": [{"column": "spend", "minimum": 5, "maximum": 1}]})")),
+      "rule: differential_privacy.bounds[0]: minimum must not exceed maximum");
+  EXPECT_EQ(
+      ErrorOf(WithPrivacy(
+          R"({"privacy_unit": "household_id", "bounds": [{"column": "spend", "minimum": 0}]})")),
+      "rule: differential_privacy.bounds[0].maximum: is required");
+  EXPECT_EQ(
+      ErrorOf(WithPrivacy(
+          R"({"privacy_unit": "household_id", "bounds": [{"column": "cost", "minimum": 0, "maximum": 1}]})")),
+      "rule: differential_privacy.bounds[0].column: 'cost' is not an allowed column of the "
+      "table");
+  EXPECT_EQ(
+      ErrorOf(WithPrivacy(
+          R"({"privacy_unit": "household_id", "bounds": [{"column": "spend", "minimum": "0", "maximum": 1}]})")),
+      "rule: differential_privacy.bounds[0].minimum: must be a number from -1e12 to 1e12");
 }
 
 }  // namespace

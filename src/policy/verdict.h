@@ -35,6 +35,17 @@ struct Threshold {
   int64_t minimum = 0;
 };
 
+// Differential privacy (docs/rules.md): the table occurrence whose rule carries
+// differential_privacy. The rewrite replaces the thresholded plan with a contribution-bounded one
+// whose exact aggregates the service noises before anything leaves it.
+struct PrivacyTarget {
+  int table_index = 0;
+  std::string table;
+  std::string owner;
+  DifferentialPrivacy rule;
+  int64_t minimum_units = 0;  // the largest of the table's own output constraints
+};
+
 struct Verdict {
   bool allowed() const { return violations.empty(); }
   std::optional<RuleKind> rule_kind;  // the kind of rule that judged the query, if any did
@@ -44,6 +55,7 @@ struct Verdict {
   // aggregate counts at most once per output group, however many rows of other tables they
   // match: those whose rule does not set allow_fan_out. Enforced by the rewriter.
   std::set<int> deduplicated_tables;
+  std::optional<PrivacyTarget> differential_privacy;
 };
 
 // One line per violation, numbered, for terminals and error messages.

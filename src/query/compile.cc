@@ -27,7 +27,9 @@ absl::StatusOr<Compiled> Compile(const Snapshot& snapshot, const Request& reques
     // The error guard chooses its conversions from the facts of the engine that will run the
     // query: the dialect's capabilities.
     const render::DuckDbDialect dialect;
-    rewrite::Rewrite(bound, compiled.verdict, dialect.capabilities(), request.sql);
+    rewrite::Rewrite(bound, compiled.verdict, dialect.capabilities(), request.sql,
+                     rewrite::PrivacyRequest{request.privacy_epsilon, request.privacy_delta},
+                     &compiled.plan.noise);
     // The rewrite refuses operations that could fail on the data and have no guard: it adds
     // violations to the verdict, and then nothing is rendered. The engine's dialect renders it,
     // or refuses a construct its engine cannot run (returned as is).

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "dp/noise.h"
 #include "policy/verdict.h"
 #include "query/snapshot.h"
 #include "sql/binder.h"
@@ -34,6 +35,11 @@ struct Request {
   std::string runner;
   std::string template_id;  // empty for a free-form query
   std::vector<std::string> receivers;
+  // What a query over a table with differential privacy may spend (dp/budget.h fixed point): ε
+  // in millionths (0: the collaboration has no budget, and such a query is refused) and δ in
+  // 10^-15 (spent only by grouped queries, to select groups).
+  int64_t privacy_epsilon = 0;
+  int64_t privacy_delta = 0;
 };
 
 // What the engine is to run for an allowed query.
@@ -41,6 +47,10 @@ struct Plan {
   std::string rendered_sql;  // renderer output (DuckDB dialect); empty when rejected
   std::vector<policy::Threshold> thresholds;
   std::optional<policy::RuleKind> rule_kind;
+  // Set for a query over a table with differential privacy: the engine's result is exact
+  // per-group aggregates of the bounded plan, and must go through dp::ApplyNoise before anything
+  // of it is stored or delivered.
+  std::optional<dp::NoisePlan> noise;
 };
 
 struct Compiled {

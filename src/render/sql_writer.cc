@@ -235,7 +235,8 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
       if (!expr.window_order.empty()) window.push_back("ORDER BY " + OrderList(expr.window_order));
       std::string call = expr.star_argument
                              ? absl::StrCat(expr.name, "(*)")
-                             : absl::StrCat(FunctionName(expr.name), "(", Args(expr), ")");
+                             : absl::StrCat(FunctionName(expr.name), "(",
+                                            expr.distinct ? "DISTINCT " : "", Args(expr), ")");
       return absl::StrCat(call, " OVER (", absl::StrJoin(window, " "), ")");
     }
     case BoundExprKind::kUnaryOp:

@@ -13,7 +13,8 @@
 namespace parley::rewrite {
 
 void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
-             const sql::Capabilities& capabilities, std::string_view source_text) {
+             const sql::Capabilities& capabilities, std::string_view source_text,
+             const PrivacyRequest& privacy, std::optional<dp::NoisePlan>* noise) {
   bool protects_rows = verdict.rule_kind == policy::RuleKind::kAggregation ||
                        verdict.rule_kind == policy::RuleKind::kList;
   if (protects_rows) {
@@ -26,6 +27,18 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
       verdict.violations.push_back(std::move(violation));
     }
     if (!verdict.allowed()) return;
+  }
+  if (verdict.rule_kind == policy::RuleKind::kAggregation &&
+      verdict.differential_privacy.has_value()) {
+    std::optional<dp::NoisePlan> plan = BuildPrivatePlan(query, verdict, privacy, source_text);
+    if (noise != nullptr) *noise = std::move(plan);
+    if (noise == nullptr && verdict.allowed()) {
+      // A caller that cannot noise must not run the plan: nothing un-noised may leave.
+      verdict.violations.push_back(policy::MakeViolation(
+          "aggregation", "dp_not_supported_here", policy::AttributeToAll(query), "", "", -1,
+          "this front end cannot run queries over tables with differential privacy"));
+    }
+    return;
   }
   if (verdict.rule_kind == policy::RuleKind::kCustom && !verdict.thresholds.empty()) {
     // Thresholds on free SQL protect rows too: no operation may fail on the data, in any block
@@ -56,7 +69,8 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
         for (sql::BoundOrderItem& order : expr.window_order) {
           keys.select.push_back(sql::BoundSelectItem{std::move(order.expr), "", -1, false});
         }
-        for (Unguardable& refusal : GuardRowErrors(keys, capabilities)) refusals.push_back(std::move(refusal));
+        for (Unguardable& refusal : GuardRowErrors(keys, capabilities))
+          refusals.push_back(std::move(refusal));
         size_t i = 0;
         for (auto& part : expr.partition_by) part = std::move(keys.select[i++].expr);
         for (sql::BoundOrderItem& order : expr.window_order) {

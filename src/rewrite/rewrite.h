@@ -6,9 +6,12 @@
 // fan-out (once_per_group.h).
 #pragma once
 
+#include <optional>
 #include <string_view>
 
+#include "dp/noise.h"
 #include "policy/verdict.h"
+#include "rewrite/differential_privacy.h"
 #include "sql/capabilities.h"
 #include "sql/ir.h"
 
@@ -18,7 +21,12 @@ namespace parley::rewrite {
 // engine's that will run the query (its dialect's; query::Compile passes them). When an operation
 // that can fail on the data has no guard, a violation is added to `verdict` (positions described
 // from `source_text`) and `query` must not run: check `verdict.allowed()` again.
+//
+// A query over a table with differential privacy (verdict.differential_privacy) is rewritten into
+// the contribution-bounded plan of differential_privacy.h instead of the thresholded one, spending
+// `privacy`; its noise plan is returned in `*noise` (which must then be non-null).
 void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
-             const sql::Capabilities& capabilities, std::string_view source_text = "");
+             const sql::Capabilities& capabilities, std::string_view source_text = "",
+             const PrivacyRequest& privacy = {}, std::optional<dp::NoisePlan>* noise = nullptr);
 
 }  // namespace parley::rewrite

@@ -30,6 +30,7 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.description = request.description;
   collaboration.creator = actor;
   collaboration.query_logging = request.query_logging;
+  collaboration.privacy_budget = request.privacy_budget;
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
       request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive});

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -104,12 +105,15 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
                                                    const Request& request) {
   query::Request compile{request.parse_sql, request.bind, context.member.name, request.template_id,
                          request.receivers};
+  PARLEY_ASSIGN_OR_RETURN(std::tie(compile.privacy_epsilon, compile.privacy_delta),
+                          PrivacySpendOf(context, request));
   PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*context.snapshot, compile));
   Explanation explanation;
   explanation.verdict = std::move(compiled.verdict);
   explanation.rendered_sql = std::move(compiled.plan.rendered_sql);
   explanation.tables = std::move(compiled.tables);
   explanation.front_end_micros = compiled.front_end_micros;
+  explanation.noise = std::move(compiled.plan.noise);
   return explanation;
 }
 
@@ -146,10 +150,11 @@ absl::StatusOr<std::vector<std::string>> Service::Impl::ValidateReceivers(
 absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& caller,
                                                    const std::string& collaboration,
                                                    const std::string& sql,
-                                                   std::vector<std::string> receivers) {
+                                                   std::vector<std::string> receivers,
+                                                   const std::string& epsilon) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}};
+  Request request{sql, sql, {}, "", {}, epsilon};
   // Explain judges the receivers a run would have; a runner who cannot receive and names none
   // gets the verdict on everything else.
   if (!receivers.empty() || context.member.can_receive) {
@@ -167,9 +172,10 @@ absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& calle
 absl::StatusOr<QueryOutcome> Service::Impl::Run(const identity::Caller& caller,
                                                 const std::string& collaboration,
                                                 const std::string& sql,
-                                                std::vector<std::string> receivers) {
+                                                std::vector<std::string> receivers,
+                                                const std::string& epsilon) {
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}};
+  Request request{sql, sql, {}, "", {}, epsilon};
   PARLEY_ASSIGN_OR_RETURN(request.receivers,
                           ValidateReceivers(caller, context, std::move(receivers)));
   return RunRequest(context, request);
@@ -227,9 +233,29 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   record.tables = outcome.explanation.tables;
   record.status = catalog::QueryStatus::kRunning;
   record.run_lock = lock->name();
-  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, store->RecordQuery(record, submitted.dump()));
+  if (outcome.explanation.noise.has_value()) {
+    // Spent in the transaction that records the query as running: refused there (and recorded
+    // as rejected, spending nothing) when the month's budget cannot cover it.
+    record.privacy_epsilon = outcome.explanation.noise->epsilon;
+    record.privacy_delta = outcome.explanation.noise->delta;
+  }
+  absl::StatusOr<int64_t> recorded = store->RecordQuery(record, submitted.dump());
+  if (absl::IsResourceExhausted(recorded.status())) {
+    Json verdict = Json::array({{{"code", "privacy_budget_exhausted"},
+                                 {"message", std::string(recorded.status().message())}}});
+    PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),
+                                           outcome.explanation.tables, submitted.dump(),
+                                           &outcome.query_id));
+    return recorded.status();
+  }
+  PARLEY_ASSIGN_OR_RETURN(outcome.query_id, std::move(recorded));
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
+  if (result.ok() && outcome.explanation.noise.has_value()) {
+    // Nothing exact leaves: the bounded aggregates are noised before they are stored or
+    // delivered. A failure here is reported like a failure of the run.
+    result = Noise(*outcome.explanation.noise, *result);
+  }
   outcome.run_micros = MicrosSince(start);
   if (options.before_delivery) options.before_delivery();
   PARLEY_RETURN_IF_ERROR(FinishRun(context, request, outcome.query_id, result));

@@ -104,14 +104,21 @@ absl::Status Service::SetRule(const identity::Caller& caller, const std::string&
 absl::StatusOr<Explanation> Service::Explain(const identity::Caller& caller,
                                              const std::string& collaboration,
                                              const std::string& sql,
-                                             std::vector<std::string> receivers) {
-  return impl_->Explain(caller, collaboration, sql, std::move(receivers));
+                                             std::vector<std::string> receivers,
+                                             const std::string& epsilon) {
+  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon);
 }
 
 absl::StatusOr<QueryOutcome> Service::Run(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
-                                          std::vector<std::string> receivers) {
-  return impl_->Run(caller, collaboration, sql, std::move(receivers));
+                                          std::vector<std::string> receivers,
+                                          const std::string& epsilon) {
+  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon);
+}
+
+absl::StatusOr<BudgetView> Service::Budget(const identity::Caller& caller,
+                                           const std::string& collaboration) {
+  return impl_->Budget(caller, collaboration);
 }
 
 absl::StatusOr<QueryOutcome> Service::RunAndSave(const identity::Caller& caller,

@@ -38,6 +38,8 @@
 #include "base/status.h"
 #include "catalog/store.h"
 #include "connectors/connector.h"
+#include "dp/noise.h"
+#include "dp/random_source.h"
 #include "engine/engine.h"
 #include "identity/ability.h"
 #include "identity/caller.h"
@@ -67,6 +69,10 @@ struct Options {
   // The connectors tables may read, by kind of source; null means connectors::Registry::BuiltIn().
   // Must outlive the service.
   const connectors::Registry* connectors = nullptr;
+  // Where differential privacy's noise draws its randomness. Tests only (a seeded source, so that
+  // noisy results repeat); null — always, in the binary — means the OS CSPRNG
+  // (dp::SystemRandomSource). Must outlive the service; used under a lock, one query at a time.
+  dp::RandomSource* noise_random_for_tests = nullptr;
 };
 
 struct NewCollaboration {
@@ -74,6 +80,10 @@ struct NewCollaboration {
   std::string description;
   identity::AbilitySet creator_abilities = {identity::Ability::kQuery, identity::Ability::kReceive};
   bool query_logging = false;
+  // Differential privacy's budget (ε and δ per calendar month, a default and a maximum ε per
+  // query), set here once; tables with differential privacy can be queried only in a
+  // collaboration that has one.
+  std::optional<catalog::PrivacyBudget> privacy_budget;
 };
 
 struct NewMember {
@@ -107,6 +117,9 @@ struct TableView {
 struct Explanation {
   policy::Verdict verdict;
   std::string rendered_sql;  // empty when rejected
+  // A query over a table with differential privacy: what it spends and each measure's noise
+  // scale (dp/noise.h); the rendered SQL computes the exact bounded aggregates it noises.
+  std::optional<dp::NoisePlan> noise;
   std::vector<std::string> tables;
   int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
 };
@@ -125,6 +138,14 @@ struct QueryOutcome {
   std::optional<int64_t> row_count;           // present when the actor is a receiver
   int64_t run_micros = 0;  // engine time, including opening the locked session; 0 unless the
                            // actor is a receiver
+};
+
+// What is left of a collaboration's privacy budget: the budget, and what was spent per month
+// (newest first; a month without queries is not listed and has the whole budget).
+struct BudgetView {
+  std::optional<catalog::PrivacyBudget> budget;
+  std::vector<catalog::PrivacySpend> spent;
+  std::string current_period;  // "2026-11", by the service's clock (UTC)
 };
 
 // A query as one member sees it in a listing (`query list`, `query log`). Row counts and errors
@@ -236,16 +257,27 @@ class Service {
                        const std::string& table, const std::string& rule_json);
 
   // Checks a query without running it: the verdict and the SQL the engine would run.
+  // `epsilon` ("0.5"; empty: the collaboration's default) is what a query over a table with
+  // differential privacy spends; InvalidArgument when it is above the collaboration's maximum
+  // per query or the collaboration has no budget.
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,
-                                      std::vector<std::string> receivers = {});
+                                      std::vector<std::string> receivers = {},
+                                      const std::string& epsilon = "");
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
   // outcome whose verdict lists the violations, and nothing runs. The result (or error) is
   // released only if the collaboration's policy is still the one the query was checked against;
   // otherwise the query is recorded as failed ("policy changed during the run") and the call
   // returns Aborted.
+  //
+  // A query over a table with differential privacy spends `epsilon` (as in Explain) of the
+  // collaboration's budget when it starts — even if its delivery then fails; when the month's
+  // budget cannot cover it, it is recorded as rejected, spends nothing and the call returns
+  // ResourceExhausted. Its result holds noisy values, each aggregate followed by the bounds of
+  // its 95% confidence interval (<name>_ci95_low, <name>_ci95_high).
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
-                                   const std::string& sql, std::vector<std::string> receivers);
+                                   const std::string& sql, std::vector<std::string> receivers,
+                                   const std::string& epsilon = "");
   // Run, then saves the result as table `save_as` of the collaboration, owned by the actor, with
   // the rule derived from the rules of the tables the query read (policy/derived.h; docs/rules.md
   // "Derived tables"). InvalidArgument when the actor does not receive the result or the name is
@@ -255,6 +287,9 @@ class Service {
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  // The privacy budget and what is left of it, for any member of the collaboration.
+  absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
+                                    const std::string& collaboration);
   // A stored result, for one of its receivers.
   absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);

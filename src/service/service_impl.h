@@ -31,6 +31,8 @@
 #include "absl/strings/str_cat.h"
 #include "catalog/store.h"
 #include "connectors/connector.h"
+#include "dp/noise.h"
+#include "dp/random_source.h"
 #include "engine/engine.h"
 #include "identity/access.h"
 #include "policy/checker.h"
@@ -212,9 +214,14 @@ struct Service::Impl {
   // queries.cc
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,
-                                      std::vector<std::string> receivers);
+                                      std::vector<std::string> receivers,
+                                      const std::string& epsilon);
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
-                                   const std::string& sql, std::vector<std::string> receivers);
+                                   const std::string& sql, std::vector<std::string> receivers,
+                                   const std::string& epsilon);
+  // privacy.cc
+  absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
+                                    const std::string& collaboration);
   // results.cc
   absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);
@@ -294,7 +301,19 @@ struct Service::Impl {
     sql::BindOptions bind;
     std::string template_id;
     std::vector<std::string> receivers;
+    std::string epsilon;  // as the runner asked ("0.5"); empty: the collaboration's default
   };
+
+  // privacy.cc: what a query of `request` may spend (ε millionths, δ 10^-15): the runner's ε or
+  // the collaboration's default, and δ in proportion of the month's. {0, 0} without a budget.
+  // InvalidArgument for an ε that does not parse or is above the maximum per query.
+  absl::StatusOr<std::pair<int64_t, int64_t>> PrivacySpendOf(const QueryContext& context,
+                                                             const Request& request);
+  // privacy.cc: the engine's exact bounded aggregates, noised (dp::ApplyNoise) under `plan`.
+  absl::StatusOr<engine::ResultTable> Noise(const dp::NoisePlan& plan,
+                                            const engine::ResultTable& exact);
+  std::mutex noise_mutex;  // serialises use of options.noise_random_for_tests
+  dp::SystemRandomSource system_random;
 
   // query::Compile against the context's snapshot. A rejection is in the verdict; a query that
   // does not parse or bind is an InvalidArgument error.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "service/home.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -69,9 +70,7 @@ absl::StatusOr<engine::ResultTable> internal::ResultFromJson(const std::string& 
 
 absl::Status internal::WritePrivateFile(const fs::path& path, const std::string& contents) {
   std::error_code error;
-  fs::create_directories(path.parent_path(), error);
-  if (error)
-    return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string()));
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
   fs::path temporary = path;
   temporary += ".tmp";
   // Created 0600 from the start (never readable by others, even briefly) and exclusively.

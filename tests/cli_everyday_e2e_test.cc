@@ -1,0 +1,134 @@
+// Everyday use of the real binary (issue 9): the home directory's permissions, where results go
+// (--output, stdout, --format, atomic writes), the shape of a result on the terminal and in
+// files, and the command line itself. Each test starts the binary with a temporary home.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli_test_support.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace parley {
+namespace {
+
+namespace fs = std::filesystem;
+using cli_test::CliTest;
+using cli_test::kExitError;
+using cli_test::kExitUsage;
+using cli_test::Outcome;
+using cli_test::ReadText;
+using cli_test::Spawn;
+using cli_test::WriteText;
+using ::testing::HasSubstr;
+
+mode_t ModeOf(const fs::path& path) {
+  struct stat info {};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_mode & 07777;
+}
+
+// One member's room over one small table whose rule lets its owner (and only it) query freely.
+constexpr char kCustomRule[] =
+    R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["owner"]})";
+
+class CliEverydayTest : public CliTest {
+ protected:
+  // `parley --home HOME --as owner ...` in a room "room" holding table "t" (a CSV of `csv`).
+  void MakeRoom(const std::string& csv) {
+    WriteText(dir_ / "t.csv", csv);
+    Ok("owner", {"collaboration", "create", "room"});
+    Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "t.csv").string()});
+    Ok("owner", {"rule", "set", "-c", "room", "t", "--json", kCustomRule});
+  }
+  Outcome Query(const std::string& sql, std::vector<std::string> extra = {}) {
+    std::vector<std::string> arguments = {"query", "run", "-c", "room", "--sql", sql};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return As("owner", arguments);
+  }
+};
+
+// --- the home directory ----------------------------------------------------------------------
+
+TEST_F(CliEverydayTest, ANewHomeIsPrivateAndSoIsEverythingInIt) {
+  fs::path home = dir_ / "deep" / "new-home";
+  Outcome created = Spawn(
+      {"--home", home.string(), "--as", "owner", "collaboration", "create", "room"}, scratch_);
+  ASSERT_EQ(created.exit_code, 0) << created;
+  EXPECT_EQ(ModeOf(home), 0700u);
+  EXPECT_EQ(ModeOf(home / "catalog.db"), 0600u);
+
+  // After a run: the catalog, the stored result and every folder are the owner's alone.
+  ASSERT_FALSE(fs::exists(home_));
+  MakeRoom("k,v\n1,a\n2,b\n");
+  Outcome run = Query("SELECT k, v FROM t ORDER BY k");
+  ASSERT_EQ(run.exit_code, 0) << run;
+  int files = 0;
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(home_)) {
+    mode_t mode = ModeOf(entry.path());
+    if (entry.is_directory()) {
+      EXPECT_EQ(mode & 077, 0u) << entry.path();
+    } else {
+      EXPECT_EQ(mode, 0600u) << entry.path();
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 2);  // the catalog and the result
+}
+
+TEST_F(CliEverydayTest, AnExistingHomeKeepsItsMode) {
+  fs::create_directories(home_);
+  ASSERT_EQ(::chmod(home_.c_str(), 0750), 0);
+  Ok("owner", {"collaboration", "list"});
+  EXPECT_EQ(ModeOf(home_), 0750u);
+  // A catalog left readable by an earlier version is narrowed to its owner.
+  ASSERT_EQ(::chmod((fs::path(home_) / "catalog.db").c_str(), 0644), 0);
+  Ok("owner", {"collaboration", "list"});
+  EXPECT_EQ(ModeOf(fs::path(home_) / "catalog.db"), 0600u);
+  EXPECT_EQ(ModeOf(home_), 0750u);
+}
+
+TEST_F(CliEverydayTest, AHomeOthersCanWriteToIsRefusedAndLeftAlone) {
+  for (mode_t mode : {01777, 0777, 0770, 02770, 0702}) {
+    fs::create_directories(home_);
+    ASSERT_EQ(::chmod(home_.c_str(), mode), 0);
+    Outcome refused = As("owner", {"collaboration", "list"});
+    EXPECT_EQ(refused.exit_code, kExitError) << refused;
+    EXPECT_EQ(refused.err,
+              absl::StrFormat("error: refusing the home directory '%s': others can write to it "
+                              "(mode %04o); use a folder only you can write to, or remove their "
+                              "write permission (chmod go-w)\n",
+                              home_, mode));
+    EXPECT_EQ(ModeOf(home_), mode);
+    EXPECT_FALSE(fs::exists(fs::path(home_) / "catalog.db"));
+  }
+}
+
+TEST_F(CliEverydayTest, AHomeOwnedByAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a folder to another user";
+  fs::create_directories(home_);
+  ASSERT_EQ(::chown(home_.c_str(), 65534, 65534), 0);
+  Outcome refused = As("owner", {"collaboration", "list"});
+  EXPECT_EQ(refused.exit_code, kExitError) << refused;
+  EXPECT_EQ(refused.err, absl::StrCat("error: refusing the home directory '", home_,
+                                      "': it belongs to another user (uid 65534); use a folder "
+                                      "of your own\n"));
+  EXPECT_FALSE(fs::exists(fs::path(home_) / "catalog.db"));
+}
+
+TEST_F(CliEverydayTest, AHomeThatIsAFileIsRefused) {
+  WriteText(home_, "not a folder");
+  Outcome refused = As("owner", {"collaboration", "list"});
+  EXPECT_EQ(refused.exit_code, kExitError) << refused;
+  EXPECT_EQ(refused.err, absl::StrCat("error: refusing the home directory '", home_,
+                                      "': it is not a directory\n"));
+  EXPECT_EQ(ReadText(home_), "not a folder");
+}
+
+}  // namespace
+}  // namespace parley

@@ -130,5 +130,42 @@ TEST_F(CliEverydayTest, AHomeThatIsAFileIsRefused) {
   EXPECT_EQ(ReadText(home_), "not a folder");
 }
 
+// --- the shape of a result (an unquoted alias is folded to lower case, as PostgreSQL does)
+// -------------------------------------------------------------------
+
+TEST_F(CliEverydayTest, DuplicateOutputNamesAreRefusedBeforeTheRun) {
+  MakeRoom("k,v\n1,a\n");
+  Outcome refused = Query("SELECT k, v AS K FROM t");
+  EXPECT_EQ(refused.exit_code, cli_test::kExitRejected) << refused;
+  EXPECT_EQ(refused.err,
+            "query rejected: 1 violation\n"
+            "  1. output column 2 is named 'k' like column 1 (at line 1, column 8) (in SELECT, at "
+            "line 1, column 11)\n"
+            "     hint: give each output column a name of its own with AS\n");
+}
+
+TEST_F(CliEverydayTest, UnnamedExpressionsGetReadableNames) {
+  MakeRoom("k,v,w\n1,2,3\n1,4,5\n");
+  std::string csv = (dir_ / "named.csv").string();
+  Outcome run =
+      Query("SELECT k, SUM(v), SUM(w), COUNT(*), k * 2 FROM t GROUP BY k", {"--output", csv});
+  ASSERT_EQ(run.exit_code, 0) << run;
+  EXPECT_EQ(ReadText(csv), "k,sum_v,sum_w,count,column_5\n1,6,8,2,2\n");
+}
+
+TEST_F(CliEverydayTest, TheTerminalTellsNullFromTheTextNullAndAlignsWideText) {
+  MakeRoom("id,city,note\n1,東京,NULL\n2,Zürich,\n3,🚀 base,ok\n");
+  Outcome run = Query("SELECT id, city, note FROM t ORDER BY id");
+  ASSERT_EQ(run.exit_code, 0) << run;
+  // The CSV reader reads an empty field as NULL and the text NULL as text.
+  EXPECT_EQ(run.out,
+            "id | city    | note\n"
+            "---+---------+-------\n"
+            " 1 | 東京    | 'NULL'\n"
+            " 2 | Zürich  | NULL\n"
+            " 3 | 🚀 base | ok\n"
+            "(3 rows)\n");
+}
+
 }  // namespace
 }  // namespace parley

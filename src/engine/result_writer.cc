@@ -253,6 +253,8 @@ class TemporaryFile {
   std::string path_;  // empty for an unnamed (O_TMPFILE) file
 };
 
+constexpr char kTypesKey[] = "parley_types";
+
 // Parquet goes through a private, unlocked DuckDB: the session that ran the query may not write
 // files. Values arrive as text and are cast back to the result's types, so the file carries the
 // same types the query produced. DuckDB's own temporary file is turned off: ours already gives the
@@ -301,10 +303,16 @@ absl::Status WriteParquet(const ResultTable& result, const std::string& temporar
       return absl::InternalError("cannot flush the appender");
     }
   }
+  // The result's own type names ride along as file metadata, so that reading the file back
+  // (ReadParquetResult) gives the types the query produced, not the ones Parquet could store.
+  nlohmann::json types = nlohmann::json::array();
+  for (const ResultColumn& column : result.columns) types.push_back(column.type);
   return ExecuteStatement(
       connection,
       absl::StrCat("COPY (SELECT ", absl::StrJoin(casts, ", "), " FROM staging) TO ",
-                   QuoteString(temporary_path), " (FORMAT parquet, USE_TMP_FILE false)"),
+                   QuoteString(temporary_path),
+                   " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {",
+                   kTypesKey, ": ", QuoteString(types.dump()), "})"),
       "cannot write Parquet");
 }
 
@@ -445,6 +453,67 @@ absl::Status WriteResult(const ResultTable& result, const std::string& path, Out
                         absl::StrCat("cannot write '", path, "': ", status.message()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ResultTable> ReadParquetResult(const std::string& path) {
+  DatabaseOptions options;
+  options.threads = 1;
+  PARLEY_ASSIGN_OR_RETURN(InMemoryDatabase db, OpenInMemoryDatabase(options));
+  duckdb_connection connection = db.connection.get();
+  auto unreadable = [&] {
+    return absl::DataLossError(absl::StrCat("the result file '", path, "' is unreadable"));
+  };
+  ResultTable table;
+  {
+    duckdb::DuckResult result;
+    std::string sql =
+        absl::StrCat("SELECT decode(value) FROM parquet_kv_metadata(", QuoteString(path),
+                     ") WHERE CAST(key AS VARCHAR) = ", QuoteString(kTypesKey));
+    if (duckdb_query(connection, sql.c_str(), result.out()) == DuckDBError) return unreadable();
+    std::optional<nlohmann::json> types;
+    if (duckdb_row_count(&result.get()) == 1) {
+      duckdb::DuckString text(duckdb_value_varchar(&result.get(), 0, 0));
+      types = nlohmann::json::parse(text ? text.get() : "", nullptr, false);
+    }
+    duckdb::DuckResult described;
+    std::string describe =
+        absl::StrCat("DESCRIBE SELECT * FROM read_parquet(", QuoteString(path), ")");
+    if (duckdb_query(connection, describe.c_str(), described.out()) == DuckDBError) {
+      return unreadable();
+    }
+    idx_t count = duckdb_row_count(&described.get());
+    for (idx_t i = 0; i < count; ++i) {
+      duckdb::DuckString name(duckdb_value_varchar(&described.get(), 0, i));
+      duckdb::DuckString type(duckdb_value_varchar(&described.get(), 1, i));
+      if (!name || !type) return unreadable();
+      std::string type_name = type.get();
+      if (types && types->is_array() && types->size() == count && (*types)[i].is_string()) {
+        type_name = (*types)[i].get<std::string>();
+      }
+      table.columns.push_back({name.get(), type_name});
+    }
+  }
+  duckdb::DuckResult rows;
+  std::string sql =
+      absl::StrCat("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet(", QuoteString(path), ")");
+  if (duckdb_query(connection, sql.c_str(), rows.out()) == DuckDBError) return unreadable();
+  idx_t column_count = duckdb_column_count(&rows.get());
+  if (column_count != table.columns.size()) return unreadable();
+  idx_t row_count = duckdb_row_count(&rows.get());
+  table.rows.reserve(row_count);
+  for (idx_t row = 0; row < row_count; ++row) {
+    auto& values = table.rows.emplace_back();
+    values.reserve(column_count);
+    for (idx_t column = 0; column < column_count; ++column) {
+      if (duckdb_value_is_null(&rows.get(), column, row)) {
+        values.emplace_back();
+      } else {
+        duckdb::DuckString text(duckdb_value_varchar(&rows.get(), column, row));
+        values.emplace_back(text ? text.get() : "");
+      }
+    }
+  }
+  return table;
 }
 
 std::string FormatTable(const ResultTable& result) {

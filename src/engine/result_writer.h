@@ -33,6 +33,11 @@ absl::Status WriteResult(const ResultTable& result, const std::string& path, Out
 // Parquet.
 absl::StatusOr<std::string> RenderResult(const ResultTable& result, OutputFormat format);
 
+// A Parquet file written by WriteResult, read back with the column types the result had (kept in
+// the file's metadata; a file without them gives the types Parquet stored) and every value as
+// text. DataLoss naming the path when the file cannot be read as a result.
+absl::StatusOr<ResultTable> ReadParquetResult(const std::string& path);
+
 // A text table for the terminal (header, separator, rows; numbers right-aligned).
 std::string FormatTable(const ResultTable& result);
 

@@ -145,6 +145,32 @@ TEST_F(WriterTest, ParquetReadsBack) {
   EXPECT_EQ(value(7, 0), "DOUBLE");
 }
 
+// What is written is read back as it was: names, the result's own types (HUGEINT, ENUM, the
+// NULL type, which Parquet stores otherwise) and every value's text, NULLs included.
+TEST_F(WriterTest, ParquetRoundTripKeepsTypesAndText) {
+  ResultTable table = Sample();
+  table.columns.push_back({"total", "HUGEINT"});
+  table.columns.push_back({"tier", "ENUM"});
+  table.rows[0].push_back("99999999999999999999999999999999999999");
+  table.rows[0].push_back("gold");
+  table.rows[1].push_back("-1");
+  table.rows[1].push_back(std::nullopt);
+  table.rows[2].push_back(std::nullopt);
+  table.rows[2].push_back("NULL");
+  ASSERT_TRUE(WriteResult(table, PathOf("r.parquet"), OutputFormat::kParquet, false).ok());
+  absl::StatusOr<ResultTable> read = ReadParquetResult(PathOf("r.parquet"));
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->columns.size(), table.columns.size());
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    EXPECT_EQ(read->columns[i].name, table.columns[i].name);
+    EXPECT_EQ(read->columns[i].type, table.columns[i].type);
+  }
+  EXPECT_EQ(read->rows, table.rows);
+  std::ofstream(dir_ / "bad.parquet") << "not parquet";
+  EXPECT_EQ(ReadParquetResult(PathOf("bad.parquet")).status(),
+            absl::DataLossError("the result file '" + PathOf("bad.parquet") + "' is unreadable"));
+}
+
 TEST_F(WriterTest, ReplacesAnExistingFile) {
   std::ofstream(dir_ / "out.csv") << "old contents that are longer than the new ones\n";
   ResultTable one{{{"n", "BIGINT"}}, {{"1"}}};

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "engine/result_writer.h"
 #include "service/home.h"
 #include "service/service_impl.h"
 
@@ -17,21 +18,10 @@ using Json = nlohmann::json;
 namespace fs = std::filesystem;
 using namespace internal;
 
-std::string internal::ResultToJson(const engine::ResultTable& result) {
-  Json columns = Json::array();
-  for (const engine::ResultColumn& column : result.columns) {
-    columns.push_back({{"name", column.name}, {"type", column.type}});
-  }
-  Json rows = Json::array();
-  for (const auto& row : result.rows) {
-    Json values = Json::array();
-    for (const auto& value : row) values.push_back(value ? Json(*value) : Json(nullptr));
-    rows.push_back(std::move(values));
-  }
-  return Json{{"columns", columns}, {"rows", rows}}.dump();
-}
+namespace {
 
-absl::StatusOr<engine::ResultTable> internal::ResultFromJson(const std::string& text) {
+// Results stored by versions before Parquet: a JSON document of columns and rows.
+absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.contains("columns") || !json.contains("rows")) {
     return absl::DataLossError("the stored result is unreadable");
@@ -68,31 +58,20 @@ absl::StatusOr<engine::ResultTable> internal::ResultFromJson(const std::string& 
   return result;
 }
 
-absl::Status internal::WritePrivateFile(const fs::path& path, const std::string& contents) {
-  std::error_code error;
+}  // namespace
+
+absl::Status internal::WriteStoredResult(const fs::path& path, const engine::ResultTable& result) {
   PARLEY_RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
-  fs::path temporary = path;
-  temporary += ".tmp";
-  // Created 0600 from the start (never readable by others, even briefly) and exclusively.
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", temporary.string()));
-  size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  bool synced = written == contents.size() && ::fsync(fd) == 0;
-  if (::close(fd) != 0 || !synced) {
-    fs::remove(temporary, error);
-    return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
-  }
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, error);
-    return absl::InternalError(absl::StrCat("cannot write ", path.string()));
-  }
-  return absl::OkStatus();
+  return engine::WriteResult(result, path.string(), engine::OutputFormat::kParquet,
+                             /*replace=*/false);
+}
+
+absl::StatusOr<engine::ResultTable> internal::ReadStoredResult(const fs::path& path) {
+  if (path.extension() != ".json") return engine::ReadParquetResult(path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::DataLossError("the stored result is missing");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ResultFromJson(text);
 }
 
 absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller& caller,
@@ -107,11 +86,11 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller
     return absl::FailedPreconditionError(absl::StrCat(
         "query ", query_id, " has no result (", catalog::QueryStatusName(record.status), ")"));
   }
-  std::ifstream in(record.result_path, std::ios::binary);
-  if (!in)
+  std::error_code error;
+  if (!fs::exists(record.result_path, error)) {
     return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return ResultFromJson(text);
+  }
+  return ReadStoredResult(record.result_path);
 }
 
 }  // namespace parley::service

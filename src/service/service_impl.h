@@ -73,14 +73,14 @@ TableView ViewOfTable(const connectors::Registry& registry, const catalog::Table
 // A collaboration as the access rules see it (collaborations.cc).
 identity::Room RoomOf(const catalog::Collaboration& collaboration);
 
-// The stored form of a result (a JSON document of columns and rows), and back; DataLoss when a
-// stored result is unreadable.
-std::string ResultToJson(const engine::ResultTable& result);
-absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text);
-
-// Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
-// so that a crash never leaves a half-written result.
-absl::Status WritePrivateFile(const std::filesystem::path& path, const std::string& contents);
+// Stored results (results.cc): one Parquet file per result, zstd-compressed, with the result's
+// column names and types, readable by its owner only (0600, in 0700 folders). Written to an
+// unnamed temporary and named when complete, so a crash or a kill never leaves a partial file;
+// an existing file is never replaced. Results stored as JSON by earlier versions are still read.
+// DataLoss when a stored result is unreadable.
+absl::Status WriteStoredResult(const std::filesystem::path& path,
+                               const engine::ResultTable& result);
+absl::StatusOr<engine::ResultTable> ReadStoredResult(const std::filesystem::path& path);
 
 // The records of one policy state as the query compiler's snapshot source: the tables given (the
 // caller passes those of active members only) with their allowed columns typed as pinned
@@ -361,7 +361,7 @@ struct Service::Impl {
 
   std::filesystem::path ResultPath(const std::string& collaboration,
                                    const std::string& stem) const {
-    return home / "results" / collaboration / (stem + ".json");
+    return home / "results" / collaboration / (stem + ".parquet");
   }
 };
 

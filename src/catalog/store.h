@@ -119,6 +119,13 @@ class Store {
       const std::function<bool(const QueryRecord&)>& abandoned);
   absl::StatusOr<QueryRecord> GetQuery(const std::string& collaboration, int64_t id);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
+  // Forgets a query's stored result (its record keeps its status and row count) and returns the
+  // path the record held, for the caller to remove the file once this has committed (a crash in
+  // between leaves a file no record names, never a record naming no file). Audited as
+  // "result.deleted" by `actor`. NotFound for an unknown query, FailedPrecondition when it has no
+  // stored result.
+  absl::StatusOr<std::string> ForgetResult(const std::string& collaboration, int64_t id,
+                                           const std::string& actor);
 
   // Analysis templates. CreateTemplate: AlreadyExists for the same id in the collaboration,
   // NotFound when the author is not a member; audited as "template.create". GetTemplate takes a

@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -93,6 +96,55 @@ absl::Status CreatePrivateDirectories(const std::string& path) {
       return absl::InternalError(
           absl::StrCat("cannot create '", partial.string(), "': ", std::strerror(errno)));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HomeSettings> ReadHomeSettings(const std::string& home) {
+  fs::path path = fs::path(home) / "settings.json";
+  HomeSettings settings;
+  std::ifstream in(path);
+  if (!in) return settings;
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto invalid = [&](const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the home's settings '", path.string(), "': ", why));
+  };
+  if (!json.is_object()) return invalid("not a JSON object");
+  for (const auto& [key, value] : json.items()) {
+    if (key == "result_retention_days") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1) {
+        return invalid("result_retention_days must be a whole number of days, at least 1");
+      }
+      settings.result_retention_days = value.get<int64_t>();
+    } else {
+      return invalid(absl::StrCat("unknown setting '", key, "'"));
+    }
+  }
+  return settings;
+}
+
+absl::Status WriteHomeSettings(const std::string& home, const HomeSettings& settings) {
+  nlohmann::json json = nlohmann::json::object();
+  if (settings.result_retention_days) {
+    json["result_retention_days"] = *settings.result_retention_days;
+  }
+  fs::path path = fs::path(home) / "settings.json";
+  std::string temporary = path.string() + ".new";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot write '", path.string(), "': ", std::strerror(errno)));
+  }
+  std::string text = json.dump(2) + "\n";
+  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                 ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    ::unlink(temporary.c_str());
+    return absl::InternalError(absl::StrCat("cannot write '", path.string(), "'"));
   }
   return absl::OkStatus();
 }

@@ -14,9 +14,12 @@
 // Thread safety: a free function; two processes creating the same home at once both succeed.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace parley::service {
 
@@ -31,5 +34,13 @@ absl::Status MakePrivateFile(const std::string& path);
 // existing ones are left as they are.
 // Errors: Internal naming the folder that cannot be created.
 absl::Status CreatePrivateDirectories(const std::string& path);
+
+// The home's own settings, in HOME/settings.json (0600). A missing file means the defaults;
+// unknown keys are errors (InvalidArgument naming the file), as in rule documents.
+struct HomeSettings {
+  std::optional<int64_t> result_retention_days;  // results older than this are deleted
+};
+absl::StatusOr<HomeSettings> ReadHomeSettings(const std::string& home);
+absl::Status WriteHomeSettings(const std::string& home, const HomeSettings& settings);
 
 }  // namespace parley::service

@@ -94,3 +94,117 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller
 }
 
 }  // namespace parley::service
+
+namespace parley::service {
+
+namespace {
+
+int64_t FileBytes(const std::string& path) {
+  std::error_code error;
+  auto size = fs::file_size(path, error);
+  return error ? 0 : static_cast<int64_t>(size);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<StoredResultView>> Service::Impl::ListResults(
+    const identity::Caller& caller, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration));
+  std::vector<StoredResultView> views;
+  for (const catalog::QueryRecord& record : records) {
+    if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) continue;
+    if (!Require(caller, found, identity::Action::kReadResult,
+                 {.query_id = record.id, .receivers = record.receivers})
+             .ok()) {
+      continue;
+    }
+    views.push_back({record.id, record.created_at, record.runner, record.receivers,
+                     record.row_count, FileBytes(record.result_path)});
+  }
+  return views;
+}
+
+absl::Status Service::Impl::DeleteResult(const identity::Caller& caller,
+                                         const std::string& collaboration, int64_t query_id) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  PARLEY_ASSIGN_OR_RETURN(auto record, store->GetQuery(collaboration, query_id));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kReadResult,
+                                 {.query_id = query_id, .receivers = record.receivers}));
+  PARLEY_ASSIGN_OR_RETURN(std::string path,
+                          store->ForgetResult(collaboration, query_id, caller.member()));
+  std::error_code ignored;
+  fs::remove(path, ignored);
+  return absl::OkStatus();
+}
+
+absl::Status Service::Impl::PruneResults() {
+  PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(home.string()));
+  if (!settings.result_retention_days) return absl::OkStatus();
+  int64_t now = options.clock ? options.clock() : static_cast<int64_t>(time(nullptr));
+  int64_t cutoff = now - *settings.result_retention_days * 86400;
+  PARLEY_ASSIGN_OR_RETURN(auto collaborations, store->ListCollaborations());
+  for (const catalog::Collaboration& collaboration : collaborations) {
+    PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration.name));
+    for (const catalog::QueryRecord& record : records) {
+      if (record.result_path.empty() || record.created_at >= cutoff) continue;
+      absl::StatusOr<std::string> path =
+          store->ForgetResult(collaboration.name, record.id, "retention");
+      // A collaboration changed outside Parley keeps its results until it is restored.
+      if (absl::IsFailedPrecondition(path.status())) break;
+      PARLEY_RETURN_IF_ERROR(path.status());
+      std::error_code ignored;
+      fs::remove(*path, ignored);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StoredResultView>> Service::ListResults(
+    const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->ListResults(caller, collaboration);
+}
+
+absl::Status Service::DeleteResult(const identity::Caller& caller, const std::string& collaboration,
+                                   int64_t query_id) {
+  return impl_->DeleteResult(caller, collaboration, query_id);
+}
+
+absl::StatusOr<HomeInfo> Service::Home() {
+  HomeInfo info;
+  info.path = impl_->home.string();
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(impl_->home, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_regular_file(error)) info.total_bytes += FileBytes(it->path().string());
+  }
+  for (const char* name : {"catalog.db", "catalog.db-wal", "catalog.db-shm"}) {
+    info.catalog_bytes += FileBytes((impl_->home / name).string());
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto collaborations, impl_->store->ListCollaborations());
+  for (const catalog::Collaboration& collaboration : collaborations) {
+    PARLEY_ASSIGN_OR_RETURN(auto records, impl_->store->ListQueries(collaboration.name));
+    for (const catalog::QueryRecord& record : records) {
+      if (record.result_path.empty()) continue;
+      ++info.result_count;
+      info.result_bytes += FileBytes(record.result_path);
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(info.path));
+  info.result_retention_days = settings.result_retention_days;
+  return info;
+}
+
+absl::Status Service::SetResultRetention(std::optional<int64_t> days) {
+  if (days && *days < 1) {
+    return absl::InvalidArgumentError("a result retention is a whole number of days, at least 1");
+  }
+  PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(impl_->home.string()));
+  settings.result_retention_days = days;
+  PARLEY_RETURN_IF_ERROR(WriteHomeSettings(impl_->home.string(), settings));
+  return impl_->PruneResults();
+}
+
+}  // namespace parley::service

@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   PARLEY_ASSIGN_OR_RETURN(
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());
+  PARLEY_RETURN_IF_ERROR(impl->PruneResults());
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 

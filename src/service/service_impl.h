@@ -201,6 +201,10 @@ struct Service::Impl {
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers);
   // results.cc
+  absl::StatusOr<std::vector<StoredResultView>> ListResults(const identity::Caller& caller,
+                                                            const std::string& collaboration);
+  absl::Status DeleteResult(const identity::Caller& caller, const std::string& collaboration,
+                            int64_t query_id);
   absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);
   // query_log.cc
@@ -319,6 +323,8 @@ struct Service::Impl {
   // run lock), and removes their lock files. Called when a Service opens and before listings,
   // so a killed run shows as killed wherever queries are listed (query_log.cc).
   absl::Status MarkKilledRuns();
+  // Deletes the results older than the home's retention setting (results.cc).
+  absl::Status PruneResults();
 
   // Every file any table reads now — in any collaboration, whatever its owner's status — with
   // the owners of those tables. Built once per query or registration (it lists every table and

@@ -58,7 +58,10 @@ class Store {
   // The collaboration, its tables and its policy digest from one read transaction (NotFound).
   absl::StatusOr<PolicySnapshot> GetPolicySnapshot(const std::string& name);
 
-  // Members: AlreadyExists / NotFound.
+  // Members: AlreadyExists (an active member) / NotFound. Adding a member who left or was
+  // removed makes it a member again with the abilities given; the rules of its tables are cleared
+  // (audited in the member.add entry as "rules_cleared"), so its data is queried again only once
+  // it sets them anew.
   absl::Status AddMember(const std::string& collaboration, const Member& member,
                          const std::string& actor);
   absl::Status SetMemberStatus(const std::string& collaboration, const std::string& member,

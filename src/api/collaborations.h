@@ -1,0 +1,142 @@
+// API types (see api/types.h for the conventions every type follows): Collaborations and their
+// members: create, list, show; add, remove, leave.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parley::api {
+
+// Abilities are "query" and "receive"; a member with neither has an empty list.
+struct Member {
+  std::string name;
+  std::vector<std::string> abilities;
+  std::string status;  // "invited" | "active" | "left" | "removed"
+  template <class V>
+  void Visit(V& v) {
+    v.Required("name", name);
+    v.Required("abilities", abilities);
+    v.Required("status", status);
+  }
+};
+
+struct Collaboration {
+  std::string name;
+  std::string description;
+  std::string creator;
+  bool query_logging = false;
+  int64_t created_at = 0;  // seconds since the epoch
+  std::vector<Member> members;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("name", name);
+    v.Optional("description", description);
+    v.Required("creator", creator);
+    v.Required("query_logging", query_logging);
+    v.Required("created_at", created_at);
+    v.Required("members", members);
+  }
+};
+
+struct CreateCollaborationRequest {
+  std::string name;
+  std::string description;
+  std::vector<std::string> creator_abilities = {"query", "receive"};
+  bool query_logging = false;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("name", name);
+    v.Optional("description", description);
+    v.Optional("creator_abilities", creator_abilities);
+    v.Optional("query_logging", query_logging);
+  }
+};
+struct CreateCollaborationResponse {
+  Collaboration collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+
+struct ListCollaborationsRequest {
+  template <class V>
+  void Visit(V&) {}
+};
+struct ListCollaborationsResponse {
+  std::vector<Collaboration> collaborations;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaborations", collaborations);
+  }
+};
+
+struct ShowCollaborationRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+struct ShowCollaborationResponse {
+  Collaboration collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+
+// Only the creator adds and removes members.
+struct AddMemberRequest {
+  std::string collaboration;
+  std::string member;
+  std::vector<std::string> abilities;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("member", member);
+    v.Required("abilities", abilities);
+  }
+};
+struct AddMemberResponse {
+  std::string collaboration;
+  Member member;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("member", member);
+  }
+};
+
+struct RemoveMemberRequest {
+  std::string collaboration;
+  std::string member;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("member", member);
+  }
+};
+// Also the response of Leave: who is no longer an active member of which collaboration.
+struct RemoveMemberResponse {
+  std::string collaboration;
+  std::string member;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("member", member);
+  }
+};
+
+// The caller leaves the collaboration.
+struct LeaveRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+using LeaveResponse = RemoveMemberResponse;
+
+}  // namespace parley::api

@@ -1,0 +1,222 @@
+// API types (see api/types.h for the conventions every type follows): Queries: explain, run, fetch
+// a result, list queries and the query log; verdicts, violations and results as the caller sees
+// them.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::api {
+
+struct Violation {
+  std::string code;  // stable identifier, e.g. "join_column_outside_join"
+  std::string rule;
+  std::string table;
+  std::string owner;
+  std::string column;
+  std::string clause;
+  std::string position;  // "line 1, column 8", or empty
+  std::string message;
+  std::string hint;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("code", code);
+    v.Optional("rule", rule);
+    v.Optional("table", table);
+    v.Optional("owner", owner);
+    v.Optional("column", column);
+    v.Optional("clause", clause);
+    v.Optional("position", position);
+    v.Required("message", message);
+    v.Optional("hint", hint);
+  }
+};
+
+struct Threshold {
+  std::string table;
+  std::string column;
+  int64_t minimum = 0;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("table", table);
+    v.Required("column", column);
+    v.Required("minimum", minimum);
+  }
+};
+
+// The verdict on a query and, when allowed, the SQL the engine runs.
+struct Explanation {
+  bool allowed = false;
+  std::optional<std::string> rule_kind;  // the kind of rule that judged the query, if any did
+  std::vector<Violation> violations;     // empty when allowed
+  std::vector<std::string> tables;
+  std::vector<Threshold> thresholds;
+  std::optional<std::string> engine_sql;  // absent when rejected
+  int64_t front_end_micros = 0;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("allowed", allowed);
+    v.Optional("rule_kind", rule_kind);
+    v.Required("violations", violations);
+    v.Required("tables", tables);
+    v.Required("thresholds", thresholds);
+    v.Optional("engine_sql", engine_sql);
+    v.Required("front_end_micros", front_end_micros);
+  }
+};
+
+struct ExplainRequest {
+  std::string collaboration;
+  std::string sql;
+  std::vector<std::string> receivers;  // empty: the caller
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("sql", sql);
+    v.Optional("receivers", receivers);
+  }
+};
+struct ExplainResponse {
+  Explanation explanation;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("explanation", explanation);
+  }
+};
+
+struct ResultColumn {
+  std::string name;
+  std::string type;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("name", name);
+    v.Required("type", type);
+  }
+};
+
+// A result as rows of text (DuckDB's rendering of each value); null for SQL NULL.
+struct Result {
+  std::vector<ResultColumn> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("columns", columns);
+    v.Required("rows", rows);
+  }
+};
+
+struct RunQueryRequest {
+  std::string collaboration;
+  std::string sql;
+  std::vector<std::string> receivers;  // empty: the caller
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("sql", sql);
+    v.Optional("receivers", receivers);
+  }
+};
+
+// What a run tells the caller. A rejected query has explanation.allowed == false and nothing
+// else ran. `row_count`, `run_micros` and `result` are present only when the caller receives
+// the result (a runner who does not receive learns only that the query was accepted and ran).
+struct RunResponse {
+  int64_t query_id = 0;
+  Explanation explanation;
+  std::vector<std::string> receivers;
+  std::optional<int64_t> row_count;
+  std::optional<int64_t> run_micros;
+  std::optional<Result> result;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("query_id", query_id);
+    v.Required("explanation", explanation);
+    v.Required("receivers", receivers);
+    v.Optional("row_count", row_count);
+    v.Optional("run_micros", run_micros);
+    v.Optional("result", result);
+  }
+};
+using RunQueryResponse = RunResponse;
+
+// A stored result, for one of its receivers.
+struct GetResultRequest {
+  std::string collaboration;
+  int64_t query_id = 0;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("query_id", query_id);
+  }
+};
+struct GetResultResponse {
+  int64_t query_id = 0;
+  Result result;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("query_id", query_id);
+    v.Required("result", result);
+  }
+};
+
+// A query as the caller may see it (service::QueryView): `row_count` and `error` only for its
+// receivers; "finished" stands for succeeded/failed/cancelled for everyone else.
+struct Query {
+  int64_t id = 0;
+  int64_t created_at = 0;
+  std::string runner;
+  std::string sql;
+  std::optional<std::string> template_id;
+  std::vector<std::string> receivers;
+  std::vector<std::string> tables;
+  std::string status;
+  std::vector<Violation> violations;  // of a rejected query
+  std::optional<int64_t> row_count;
+  std::optional<std::string> error;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("id", id);
+    v.Required("created_at", created_at);
+    v.Required("runner", runner);
+    v.Required("sql", sql);
+    v.Optional("template_id", template_id);
+    v.Required("receivers", receivers);
+    v.Required("tables", tables);
+    v.Required("status", status);
+    v.Required("violations", violations);
+    v.Optional("row_count", row_count);
+    v.Optional("error", error);
+  }
+};
+
+// The queries the caller ran or receives.
+struct ListQueriesRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+struct QueriesResponse {
+  std::vector<Query> queries;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("queries", queries);
+  }
+};
+using ListQueriesResponse = QueriesResponse;
+
+// The queries that touched the caller's tables (collaborations that log queries).
+struct QueryLogRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+using QueryLogResponse = QueriesResponse;
+
+}  // namespace parley::api

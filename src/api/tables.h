@@ -1,0 +1,106 @@
+// API types (see api/types.h for the conventions every type follows): Tables and their rules: add,
+// list, show a table; set its rule. A table is metadata, never rows.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::api {
+
+struct Column {
+  std::string name;
+  std::string type;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("name", name);
+    v.Required("type", type);
+  }
+};
+
+// What a member sees of a table: metadata, never rows. `location` (the server-side path or glob
+// of its source) is present only in responses to the table's owner; for every other member the
+// field is absent. `rule` is the rule document as a JSON object, absent while no rule is set.
+struct Table {
+  std::string name;
+  std::string owner;
+  std::string kind;  // the source kind: "csv" | "parquet"
+  std::optional<std::string> location;
+  std::vector<Column> columns;  // the allowed columns with their pinned types
+  std::optional<nlohmann::json> rule;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("name", name);
+    v.Required("owner", owner);
+    v.Required("kind", kind);
+    v.Optional("location", location);
+    v.Required("columns", columns);
+    v.Optional("rule", rule);
+  }
+};
+
+struct AddTableRequest {
+  std::string collaboration;
+  std::string table;
+  std::string source;                // a path or glob readable by the server
+  std::vector<std::string> columns;  // the allowed columns; empty means every column
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("table", table);
+    v.Required("source", source);
+    v.Optional("columns", columns);
+  }
+};
+struct TableResponse {
+  Table table;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("table", table);
+  }
+};
+using AddTableResponse = TableResponse;
+
+struct ListTablesRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+struct ListTablesResponse {
+  std::vector<Table> tables;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("tables", tables);
+  }
+};
+
+struct ShowTableRequest {
+  std::string collaboration;
+  std::string table;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("table", table);
+  }
+};
+using ShowTableResponse = TableResponse;
+
+// The owner sets its table's rule: a JSON object (docs/rules.md); the response shows the table
+// with the rule as stored.
+struct SetRuleRequest {
+  std::string collaboration;
+  std::string table;
+  nlohmann::json rule;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("table", table);
+    v.Required("rule", rule);
+  }
+};
+using SetRuleResponse = TableResponse;
+
+}  // namespace parley::api

@@ -1,0 +1,159 @@
+// Inside the `parley` command line (cli/commands.h is its public face): the Cli class that owns
+// the CLI11 application, the flags every command shares and the helpers commands use to answer.
+// The commands themselves are defined by group, one file each: commands_collaboration.cc,
+// commands_tables.cc (tables, rules, the policy summary), commands_query.cc,
+// commands_templates.cc, commands_audit.cc; commands.cc holds the table (the constructor that
+// registers them all), Main and the demo command.
+// Thread safety: one Cli per process, used from the main thread.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "api/codec.h"
+#include "api/types.h"
+#include "cli/backend.h"
+#include "cli/demo.h"
+#include "engine/engine.h"
+#include "service/service.h"
+
+namespace parley::cli {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitRejected = 3;
+
+// From here on, an interrupt cancels the running query instead of killing the process (which
+// would leave the run to be found killed). The handlers fire once: a second interrupt ends the
+// process as usual.
+void CancelQueriesOnInterrupt();
+
+// An error: "error: MESSAGE" on stderr (with the CLI's command hints), or with --json the API's
+// error object on stdout. `collaboration` is the command's -c, for hints that name it.
+int Fail(const absl::Status& status, const std::string& collaboration = "");
+
+// A command line that cannot work as given: a missing or contradictory flag, or a flag value of
+// the wrong form. Reported before anything runs or is recorded.
+int Usage(absl::string_view message);
+
+// With --json: the response as one JSON document on stdout.
+template <class Response>
+void PrintJson(const Response& response) {
+  std::cout << api::Dump(api::ToJson(response), 2) << "\n";
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what);
+
+std::vector<std::string> SplitList(const std::string& text);
+
+// `--abilities query,receive` (or `none`) as the API's list of ability names.
+absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilities);
+
+// The result of a run for the terminal and the file writers.
+engine::ResultTable ToResultTable(const api::Result& result);
+
+// Flags every command shares.
+struct Globals {
+  std::string home;
+  std::string as;
+  std::string collaboration;
+  std::string memory_limit;  // empty: the engine's default
+  std::string temp_dir;      // empty: <home>/tmp
+  int timeout_seconds = 300;
+  bool json = false;  // print the API's JSON response (or error object) on stdout
+};
+
+// A command: its CLI11 subcommand (flags bound to the fields it owns), what it does, and whether
+// it acts as a member (needs --as).
+class Command {
+ public:
+  using Action = std::function<int()>;
+  Command(CLI::App* app, Action action, bool needs_actor)
+      : app_(app), action_(std::move(action)), needs_actor_(needs_actor) {}
+  CLI::App* app() const { return app_; }
+  bool needs_actor() const { return needs_actor_; }
+  int Run() const { return action_(); }
+
+ private:
+  CLI::App* app_;
+  Action action_;
+  bool needs_actor_;
+};
+
+class Cli {
+ public:
+  Cli();
+
+  int Main(int argc, char** argv);
+
+ private:
+  CLI::App* Group(const std::string& name, const std::string& description);
+  void Add(CLI::App* app, Command::Action action, bool needs_actor = true);
+  void AddCollaborationOption(CLI::App* app);
+  service::Options ServiceOptions() const;
+  std::unique_ptr<Backend> OpenBackend() const;
+
+  // The response of a call: printed as JSON with --json, else by `print` (which returns the exit
+  // code); an error either way through Fail.
+  template <class Response, class Print>
+  int Answer(const absl::StatusOr<Response>& response, Print print) {
+    if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+    if (globals_.json) {
+      PrintJson(*response);
+      return 0;
+    }
+    return print(*response);
+  }
+
+  // One per command group (commands_<group>.cc).
+  void AddCollaborationCommands();
+  void AddMemberCommands();
+  void AddTableCommands();
+  void AddRuleCommands();
+  void AddQueryCommands();
+  void AddTemplateCommands();
+  void AddPolicyCommand();
+  void AddAuditCommands();
+  void AddDemoCommand();
+
+  // Shared by the query and template commands (commands_query.cc).
+  absl::StatusOr<std::string> QueryText();
+  std::optional<std::string> QueryUsage(bool needs_text);
+  void AddQueryOptions(CLI::App* app);
+  int WriteOrPrint(const api::Result& result);
+  int Report(const absl::StatusOr<api::RunResponse>& outcome);
+
+  absl::StatusOr<std::map<std::string, std::string>> ParameterValues();
+  int PrintVerification(const api::VerifyAuditResponse& verification);
+
+  CLI::App app_;
+  Globals globals_;
+  std::vector<Command> commands_;
+  api::CreateCollaborationRequest new_collaboration_;
+  std::string abilities_ = "query,receive";
+  std::string member_name_;
+  std::string member_abilities_;
+  std::string table_name_, table_source_, table_columns_;
+  std::string rule_table_, rule_file_, rule_json_;
+  std::string query_sql_, query_file_, output_;
+  std::vector<std::string> receivers_;
+  int64_t query_id_ = 0;
+  std::string template_name_;
+  std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
+  std::string template_id_, template_table_;
+  std::string expected_head_;
+  DemoOptions demo_;
+};
+
+}  // namespace parley::cli

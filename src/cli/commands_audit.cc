@@ -1,0 +1,89 @@
+// Audit commands: audit list|verify.
+#include <iostream>
+#include <string>
+
+#include "cli/command_line.h"
+#include "cli/local_backend.h"
+#include "cli/output.h"
+
+namespace parley::cli {
+
+void Cli::AddAuditCommands() {
+  CLI::App* group = Group("audit", "the hash-chained audit log");
+  auto* list = group->add_subcommand("list", "a collaboration's audit entries");
+  AddCollaborationOption(list);
+  Add(list, [this] {
+    return Answer(OpenBackend()->ListAudit({globals_.collaboration}), [](const auto& r) {
+      for (const api::AuditEntry& e : r.entries) PrintAuditEntry(std::cout, e);
+      return 0;
+    });
+  });
+  auto* verify = group->add_subcommand(
+      "verify",
+      "recompute the hash chain and compare it with the policy now in force; exit 1 if "
+      "tampered with. With -c, one collaboration (as one of its members, --as); without, "
+      "every chain of the home (for its operator)");
+  verify->add_option("-c,--collaboration", globals_.collaboration,
+                     "verify this collaboration's chain and print its head");
+  verify->add_option("--expect-head", expected_head_,
+                     "a head printed earlier (here or by another member): fail unless the "
+                     "chain still contains it");
+  Add(
+      verify,
+      [this] {
+        api::VerifyAuditRequest request;
+        if (globals_.collaboration.empty()) {
+          if (!expected_head_.empty()) return Usage("--expect-head needs -c COLLABORATION");
+        } else if (globals_.as.empty()) {
+          return Usage("say which member acts with --as MEMBER (or PARLEY_AS)");
+        } else {
+          request.collaboration = globals_.collaboration;
+          if (!expected_head_.empty()) request.expected_head = expected_head_;
+        }
+        // Verification needs no engine limits: the operator's view of the home.
+        LocalBackend backend(globals_.home, service::Options{}, globals_.as);
+        auto verification = backend.VerifyAudit(request);
+        if (!verification.ok()) return Fail(verification.status(), globals_.collaboration);
+        if (globals_.json) {
+          PrintJson(*verification);
+          return verification->ok ? 0 : kExitError;
+        }
+        return PrintVerification(*verification);
+      },
+      /*needs_actor=*/false);
+}
+
+int Cli::PrintVerification(const api::VerifyAuditResponse& verification) {
+  if (globals_.collaboration.empty()) {
+    if (!verification.ok) {
+      std::cout << "audit log TAMPERED: " << verification.problem.value_or("") << "\n";
+      return kExitError;
+    }
+    std::cout << "audit log intact: " << verification.entries << " entries verified\n";
+    for (const auto& [chain, head] : verification.heads) {
+      std::cout << "head " << (chain.empty() ? "(catalog-wide)" : chain) << " " << head << "\n";
+    }
+    return 0;
+  }
+  if (!verification.ok) {
+    std::cout << "audit log of " << globals_.collaboration
+              << " TAMPERED: " << verification.problem.value_or("") << "\n";
+    return kExitError;
+  }
+  auto head = verification.heads.find(globals_.collaboration);
+  std::cout << "audit log of " << globals_.collaboration << " intact: " << verification.entries
+            << " entries verified\n"
+            << "head " << (head == verification.heads.end() ? "" : head->second) << "\n";
+  if (verification.entries_after_expected_head) {
+    int64_t after = *verification.entries_after_expected_head;
+    if (after == 0) {
+      std::cout << "expected head: the current head\n";
+    } else {
+      std::cout << "expected head: entry " << verification.expected_head_seq.value_or(0)
+                << ", followed by " << after << " newer " << (after == 1 ? "entry" : "entries")
+                << "\n";
+    }
+  }
+  return 0;
+}
+}  // namespace parley::cli

@@ -1,0 +1,92 @@
+// Commands on collaborations and their members: collaboration create|list|show, member
+// add|remove|leave.
+#include <iostream>
+#include <string>
+
+#include "cli/command_line.h"
+#include "cli/output.h"
+
+namespace parley::cli {
+
+void Cli::AddCollaborationCommands() {
+  CLI::App* group = Group("collaboration", "create, list and show collaborations");
+  auto* create =
+      group->add_subcommand("create", "create a collaboration; --as becomes its creator");
+  create->add_option("name", new_collaboration_.name, "its name")->required();
+  create->add_option("--description", new_collaboration_.description);
+  create->add_flag("--query-logging", new_collaboration_.query_logging,
+                   "let table owners list the queries that touch their tables");
+  create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
+      ->capture_default_str();
+  Add(create, [this] {
+    auto abilities = AbilityList(abilities_);
+    if (!abilities.ok()) return Fail(abilities.status());
+    new_collaboration_.creator_abilities = *abilities;
+    return Answer(OpenBackend()->CreateCollaboration(new_collaboration_), [&](const auto& r) {
+      std::cout << "created collaboration " << r.collaboration.name << " (creator "
+                << r.collaboration.creator << ")\n";
+      return 0;
+    });
+  });
+
+  auto* list = group->add_subcommand("list", "the collaborations --as is a member of");
+  Add(list, [this] {
+    return Answer(OpenBackend()->ListCollaborations({}), [](const auto& r) {
+      for (const api::Collaboration& c : r.collaborations) {
+        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
+                  << " members)\n";
+      }
+      return 0;
+    });
+  });
+
+  auto* show = group->add_subcommand("show", "a collaboration and its members");
+  show->add_option("name", globals_.collaboration)->required();
+  Add(show, [this] {
+    return Answer(OpenBackend()->ShowCollaboration({globals_.collaboration}), [](const auto& r) {
+      PrintCollaboration(std::cout, r.collaboration);
+      return 0;
+    });
+  });
+}
+
+void Cli::AddMemberCommands() {
+  CLI::App* group = Group("member", "add, remove or leave");
+  auto* add = group->add_subcommand("add", "add a member (only the creator may)");
+  AddCollaborationOption(add);
+  add->add_option("name", member_name_, "the member's name")->required();
+  add->add_option("--abilities", member_abilities_, "query,receive or none")->required();
+  Add(add, [this] {
+    auto abilities = AbilityList(member_abilities_);
+    if (!abilities.ok()) return Fail(abilities.status());
+    return Answer(OpenBackend()->AddMember({globals_.collaboration, member_name_, *abilities}),
+                  [](const auto& r) {
+                    std::cout << "added member " << r.member.name << " (abilities "
+                              << Abilities(r.member) << ") to " << r.collaboration << "\n";
+                    return 0;
+                  });
+  });
+
+  auto* remove = group->add_subcommand("remove", "remove a member (only the creator may)");
+  AddCollaborationOption(remove);
+  remove->add_option("name", member_name_, "the member's name")->required();
+  Add(remove, [this] {
+    return Answer(OpenBackend()->RemoveMember({globals_.collaboration, member_name_}),
+                  [](const auto& r) {
+                    std::cout << "removed member " << r.member << " from " << r.collaboration
+                              << "; its tables can no longer be queried\n";
+                    return 0;
+                  });
+  });
+
+  auto* leave = group->add_subcommand("leave", "leave a collaboration (--as leaves)");
+  AddCollaborationOption(leave);
+  Add(leave, [this] {
+    return Answer(OpenBackend()->Leave({globals_.collaboration}), [](const auto& r) {
+      std::cout << r.member << " left " << r.collaboration
+                << "; its tables can no longer be queried\n";
+      return 0;
+    });
+  });
+}
+}  // namespace parley::cli

@@ -1,0 +1,148 @@
+// Query commands: query explain|run|result|list|log, and what a run prints or writes.
+#include <algorithm>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cli/command_line.h"
+#include "cli/output.h"
+#include "engine/result_writer.h"
+
+namespace parley::cli {
+
+// Exactly one of --sql and --file; checked by the caller (QueryUsage) first.
+absl::StatusOr<std::string> Cli::QueryText() {
+  if (!query_sql_.empty()) return query_sql_;
+  return ReadFile(query_file_, "query");
+}
+
+// The usage problem of a query command's flags, if any: the query text given once, an --output
+// whose format is known and that the actor will receive. Checked before the query runs, so that
+// a typo is not recorded and audited as a query whose result then goes nowhere.
+std::optional<std::string> Cli::QueryUsage(bool needs_text) {
+  if (needs_text && query_sql_.empty() == query_file_.empty()) {
+    return "give the query with --sql or --file";
+  }
+  if (output_.empty()) return std::nullopt;
+  auto format = engine::OutputFormatFromPath(output_);
+  if (!format.ok()) return std::string(format.status().message());
+  if (!receivers_.empty() &&
+      std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
+    return absl::StrCat("--output writes the result for ", globals_.as,
+                        ", who is not among the receivers; add --receiver ", globals_.as,
+                        " or drop --output");
+  }
+  return std::nullopt;
+}
+
+void Cli::AddQueryOptions(CLI::App* app) {
+  AddCollaborationOption(app);
+  app->add_option("--sql", query_sql_, "the SQL text");
+  app->add_option("--file", query_file_, "a file holding the SQL text");
+}
+
+// The result to --output, or (without --json) as a table on stdout.
+int Cli::WriteOrPrint(const api::Result& result) {
+  engine::ResultTable table = ToResultTable(result);
+  if (output_.empty()) {
+    if (!globals_.json) std::cout << engine::FormatTable(table);
+    return 0;
+  }
+  auto format = engine::OutputFormatFromPath(output_);
+  if (!format.ok()) return Fail(format.status());
+  absl::Status status = engine::WriteResult(table, output_, *format);
+  if (!status.ok()) return Fail(status);
+  std::cerr << "wrote " << table.rows.size() << " rows to " << output_ << "\n";
+  return 0;
+}
+
+// What a run did: the violations (exit 3), or where the result went and, for a receiver, the
+// result itself. A runner who does not receive the result is told only that the query was
+// accepted and finished (see api::RunResponse). With --json the response is printed whole
+// (the result inline) and --output still writes the file.
+int Cli::Report(const absl::StatusOr<api::RunResponse>& outcome) {
+  if (!outcome.ok()) return Fail(outcome.status(), globals_.collaboration);
+  if (globals_.json) PrintJson(*outcome);
+  if (!outcome->explanation.allowed) {
+    if (!globals_.json) PrintRejection(std::cerr, outcome->explanation);
+    return kExitRejected;
+  }
+  if (!globals_.json) PrintRunSummary(std::cerr, *outcome);
+  if (!outcome->result) return 0;
+  return WriteOrPrint(*outcome->result);
+}
+
+void Cli::AddQueryCommands() {
+  CLI::App* group = Group("query", "explain, run and fetch queries");
+  auto* explain = group->add_subcommand("explain", "the verdict and the SQL the engine would run");
+  AddQueryOptions(explain);
+  explain->add_option("--receiver", receivers_,
+                      "a member who would receive the result (repeatable; default: --as)");
+  Add(explain, [this] {
+    if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
+    auto text = QueryText();
+    if (!text.ok()) return Fail(text.status());
+    auto response = OpenBackend()->Explain({globals_.collaboration, *text, receivers_});
+    if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+    if (globals_.json) {
+      PrintJson(*response);
+    } else {
+      PrintExplanation(std::cout, response->explanation);
+    }
+    return response->explanation.allowed ? 0 : kExitRejected;
+  });
+
+  auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");
+  AddQueryOptions(run);
+  run->add_option("--receiver", receivers_,
+                  "a member who receives the result (repeatable; "
+                  "default: --as)");
+  run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
+  Add(run, [this] {
+    if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
+    auto text = QueryText();
+    if (!text.ok()) return Fail(text.status());
+    std::unique_ptr<Backend> backend = OpenBackend();
+    CancelQueriesOnInterrupt();
+    return Report(backend->RunQuery({globals_.collaboration, *text, receivers_}));
+  });
+
+  auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
+  AddCollaborationOption(result);
+  result->add_option("id", query_id_)->required();
+  result->add_option("--output", output_, "write to a .csv, .json or .parquet file");
+  Add(result, [this] {
+    if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
+    auto response = OpenBackend()->GetResult({globals_.collaboration, query_id_});
+    if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+    if (globals_.json) PrintJson(*response);
+    return WriteOrPrint(response->result);
+  });
+
+  auto* list = group->add_subcommand("list", "your queries and those you receive");
+  AddCollaborationOption(list);
+  Add(list, [this] {
+    return Answer(OpenBackend()->ListQueries({globals_.collaboration}), [](const auto& r) {
+      for (const api::Query& q : r.queries) PrintQueryLine(std::cout, q);
+      return 0;
+    });
+  });
+
+  auto* log = group->add_subcommand(
+      "log", "the queries that touched your tables (when the collaboration logs queries)");
+  AddCollaborationOption(log);
+  Add(log, [this] {
+    return Answer(OpenBackend()->QueryLog({globals_.collaboration}), [this](const auto& r) {
+      if (r.queries.empty()) {
+        std::cout << "no logged query touched a table of " << globals_.as << "\n";
+        return 0;
+      }
+      for (size_t i = 0; i < r.queries.size(); ++i) {
+        if (i > 0) std::cout << "\n";
+        PrintQueryLogEntry(std::cout, r.queries[i]);
+      }
+      return 0;
+    });
+  });
+}
+}  // namespace parley::cli

@@ -879,7 +879,7 @@ TEST_F(CliE2eTest, UnknownOutputFormatIsRefusedBeforeTheQueryRuns) {
   EXPECT_EQ(outcome.exit_code, kExitUsage);
   EXPECT_EQ(outcome.err,
             absl::StrCat("error: cannot tell the output format of '", (dir_ / "out.txt").string(),
-                         "': use a .csv, .json or .parquet extension\n"));
+                         "': use a .csv, .json or .parquet extension, or give --format\n"));
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out, "");
 }
 

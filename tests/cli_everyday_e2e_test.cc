@@ -1,7 +1,9 @@
 // Everyday use of the real binary (issue 9): the home directory's permissions, where results go
 // (--output, stdout, --format, atomic writes), the shape of a result on the terminal and in
 // files, and the command line itself. Each test starts the binary with a temporary home.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "cli_test_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -165,6 +168,115 @@ TEST_F(CliEverydayTest, TheTerminalTellsNullFromTheTextNullAndAlignsWideText) {
             " 2 | Zürich  | NULL\n"
             " 3 | 🚀 base | ok\n"
             "(3 rows)\n");
+}
+
+// --- where results go ------------------------------------------------------------------------
+
+TEST_F(CliEverydayTest, OutputIsCheckedBeforeTheQueryRuns) {
+  MakeRoom("k,v\n1,a\n2,b\n");
+  const std::string sql = "SELECT k, v FROM t ORDER BY k";
+  fs::path missing = dir_ / "no-such-folder" / "out.csv";
+  Outcome no_folder = Query(sql, {"--output", missing.string()});
+  EXPECT_EQ(no_folder.exit_code, kExitUsage) << no_folder;
+  EXPECT_EQ(no_folder.err,
+            absl::StrCat("error: cannot write '", missing.string(), "': the folder '",
+                         (dir_ / "no-such-folder").string(), "' does not exist\n"));
+
+  fs::path existing = dir_ / "kept.csv";
+  WriteText(existing, "someone's file\n");
+  ASSERT_EQ(::chmod(existing.c_str(), 0444), 0);
+  Outcome exists = Query(sql, {"--output", existing.string()});
+  EXPECT_EQ(exists.exit_code, kExitUsage) << exists;
+  EXPECT_EQ(exists.err, absl::StrCat("error: '", existing.string(),
+                                     "' already exists; add --force to replace it\n"));
+  EXPECT_EQ(ReadText(existing), "someone's file\n");
+
+  Outcome not_writable = Query(sql, {"--output", "/proc/out.csv"});
+  EXPECT_EQ(not_writable.exit_code, kExitUsage) << not_writable;
+  EXPECT_EQ(not_writable.err,
+            "error: cannot write '/proc/out.csv': the folder '/proc' is not writable\n");
+
+  Outcome parquet_to_stdout = Query(sql, {"--output", "-", "--format", "parquet"});
+  EXPECT_EQ(parquet_to_stdout.exit_code, kExitUsage);
+  EXPECT_EQ(parquet_to_stdout.err,
+            "error: --output - writes CSV or JSON to stdout; write Parquet to a file\n");
+
+  // None of these ran: the query list is empty.
+  EXPECT_EQ(Ok("owner", {"query", "list", "-c", "room"}).out, "");
+
+  Outcome replaced = Query(sql, {"--output", existing.string(), "--force"});
+  EXPECT_EQ(replaced.exit_code, 0) << replaced;
+  EXPECT_EQ(ReadText(existing), "k,v\n1,a\n2,b\n");
+}
+
+TEST_F(CliEverydayTest, DashWritesToStdoutAndFormatOverridesTheExtension) {
+  MakeRoom("k,v\n1,a\n2,\n");
+  const std::string sql = "SELECT k, v FROM t ORDER BY k";
+  Outcome csv = Query(sql, {"--output", "-"});
+  ASSERT_EQ(csv.exit_code, 0) << csv;
+  EXPECT_EQ(csv.out, "k,v\n1,a\n2,\n");
+  EXPECT_EQ(csv.err, "query 1: 2 rows for owner\n");
+
+  Outcome json = Query(sql, {"--output", "-", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json;
+  EXPECT_EQ(json.out, "[\n  {\"k\": 1, \"v\": \"a\"},\n  {\"k\": 2, \"v\": null}\n]\n");
+
+  fs::path text = dir_ / "result.txt";
+  Outcome by_format = Query(sql, {"--output", text.string(), "--format", "json"});
+  ASSERT_EQ(by_format.exit_code, 0) << by_format;
+  EXPECT_EQ(ReadText(text), json.out);
+
+  // A stored result, fetched again to stdout.
+  Outcome again = As("owner", {"query", "result", "-c", "room", "1", "--output", "-"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_EQ(again.out, csv.out);
+
+  Outcome both = Parley(
+      {"--json", "--as", "owner", "query", "run", "-c", "room", "--sql", sql, "--output", "-"});
+  EXPECT_EQ(both.exit_code, kExitUsage);
+  EXPECT_THAT(both.out, HasSubstr("--output - and --json both write to stdout; choose one"));
+}
+
+// A run killed at any moment leaves either no file or the whole file, and nothing else: no
+// temporary beside the output, none in the home.
+TEST_F(CliEverydayTest, AKilledRunLeavesNothingThatLooksLikeAResult) {
+  std::string csv = "k,v\n";
+  for (int i = 0; i < 200000; ++i) absl::StrAppend(&csv, i, ",value-", i % 97, "\n");
+  MakeRoom(csv);
+  fs::path out_dir = dir_ / "out";
+  fs::create_directories(out_dir);
+  fs::path output = out_dir / "big.csv";
+  const std::string sql = "SELECT k, v FROM t ORDER BY k";
+  Outcome full = Query(sql, {"--output", (dir_ / "reference.csv").string()});
+  ASSERT_EQ(full.exit_code, 0) << full;
+  std::string reference = ReadText(dir_ / "reference.csv");
+  for (int delay_ms : {50, 150, 300, 500, 800, 1200}) {
+    fs::remove(output);
+    pid_t pid = cli_test::SpawnInBackground({"--home", home_, "--as", "owner", "query", "run", "-c",
+                                             "room", "--sql", sql, "--output", output.string()},
+                                            scratch_);
+    ::usleep(delay_ms * 1000);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    for (const fs::directory_entry& entry : fs::directory_iterator(out_dir)) {
+      EXPECT_EQ(entry.path(), output) << "left behind after " << delay_ms << " ms";
+      EXPECT_EQ(ReadText(output), reference) << "a partial file after " << delay_ms << " ms";
+    }
+    for (const fs::directory_entry& entry : fs::recursive_directory_iterator(home_)) {
+      std::string name = entry.path().filename().string();
+      EXPECT_EQ(name.find(".tmp"), std::string::npos) << entry.path();
+    }
+  }
+  // Every stored result that is listed can be fetched whole.
+  Outcome list = Ok("owner", {"query", "list", "-c", "room"});
+  for (absl::string_view line : absl::StrSplit(list.out, '\n', absl::SkipEmpty())) {
+    if (line.find(" succeeded ") == std::string::npos) continue;
+    std::string id(line.substr(0, line.find(' ')));
+    Outcome fetched = As("owner", {"query", "result", "-c", "room", id, "--output", "-"});
+    EXPECT_EQ(fetched.exit_code, 0) << fetched;
+    EXPECT_EQ(fetched.out, reference) << "query " << id;
+  }
 }
 
 }  // namespace

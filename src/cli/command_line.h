@@ -26,6 +26,7 @@
 #include "cli/backend.h"
 #include "cli/demo.h"
 #include "engine/engine.h"
+#include "engine/result_writer.h"
 #include "service/service.h"
 
 namespace parley::cli {
@@ -131,6 +132,12 @@ class Cli {
   absl::StatusOr<std::string> QueryText();
   std::optional<std::string> QueryUsage(bool needs_text);
   void AddQueryOptions(CLI::App* app);
+  // --output, --format and --force, for commands that deliver a result.
+  void AddOutputOptions(CLI::App* app);
+  // The format --output is written in: --format, else the file's extension, else CSV for "-".
+  absl::StatusOr<engine::OutputFormat> OutputFormat() const;
+  // Whether --output can be written, before anything runs: a usage message, or nothing.
+  std::optional<std::string> OutputUsage();
   int WriteOrPrint(const api::Result& result);
   int Report(const absl::StatusOr<api::RunResponse>& outcome);
 
@@ -147,6 +154,8 @@ class Cli {
   std::string table_name_, table_source_, table_columns_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
+  std::string output_format_;  // --format: csv, json or parquet
+  bool force_ = false;         // --force: --output may replace an existing file
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
   std::string template_name_;

@@ -34,6 +34,7 @@ namespace parley::cli {
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitRejected = 3;
+constexpr int kExitNotPermitted = 4;
 
 // From here on, an interrupt cancels the running query instead of killing the process (which
 // would leave the run to be found killed). The handlers fire once: a second interrupt ends the
@@ -127,6 +128,11 @@ class Cli {
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();
+  // help and completion (commands_help.cc).
+  void AddHelpCommands();
+  std::string CompletionScript(const std::string& shell);
+  // A mistyped command or flag, named with the closest real one; checked before CLI11 parses.
+  std::optional<std::string> CheckCommandLine(int argc, char** argv);
 
   // Shared by the query and template commands (commands_query.cc).
   absl::StatusOr<std::string> QueryText();
@@ -162,6 +168,9 @@ class Cli {
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
   std::string expected_head_;
+  std::vector<std::string> help_path_;
+  bool help_list_ = false;
+  std::string completion_shell_;
   DemoOptions demo_;
 };
 

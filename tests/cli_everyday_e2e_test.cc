@@ -2,6 +2,7 @@
 // (--output, stdout, --format, atomic writes), the shape of a result on the terminal and in
 // files, and the command line itself. Each test starts the binary with a temporary home.
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,15 @@ class CliEverydayTest : public CliTest {
     Ok("owner", {"collaboration", "create", "room"});
     Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "t.csv").string()});
     Ok("owner", {"rule", "set", "-c", "room", "t", "--json", kCustomRule});
+  }
+  // Makes every query record two days old (as a result kept that long would be).
+  void EditCatalogTime() {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((fs::path(home_) / "catalog.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE queries SET created_at = created_at - 2 * 86400", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
   }
   Outcome Query(const std::string& sql, std::vector<std::string> extra = {}) {
     std::vector<std::string> arguments = {"query", "run", "-c", "room", "--sql", sql};
@@ -277,6 +287,81 @@ TEST_F(CliEverydayTest, AKilledRunLeavesNothingThatLooksLikeAResult) {
     EXPECT_EQ(fetched.exit_code, 0) << fetched;
     EXPECT_EQ(fetched.out, reference) << "query " << id;
   }
+}
+
+// --- results kept in the home ----------------------------------------------------------------
+
+TEST_F(CliEverydayTest, ResultsAreListedFetchedAndDeletedByTheirReceivers) {
+  MakeRoom("k,v\n1,a\n2,b\n");
+  Ok("owner", {"member", "add", "-c", "room", "other", "--abilities", "query,receive"});
+  ASSERT_EQ(Query("SELECT k, v FROM t ORDER BY k").exit_code, 0);
+  ASSERT_EQ(Query("SELECT COUNT(*) AS n FROM t").exit_code, 0);
+  Outcome list = Ok("owner", {"result", "list", "-c", "room"});
+  std::vector<std::string> lines = absl::StrSplit(list.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << list.out;
+  EXPECT_THAT(lines[0],
+              ::testing::MatchesRegex(
+                  "1  [0-9-]+ [0-9:]+ UTC  runner owner  rows 2  [0-9.]+ (B|kB)  receivers "
+                  "owner"));
+  EXPECT_THAT(lines[1], ::testing::StartsWith("2  "));
+  // Kept as Parquet, with the result's types: fetched again exactly.
+  Outcome got = Ok("owner", {"result", "get", "-c", "room", "1", "--output", "-"});
+  EXPECT_EQ(got.out, "k,v\n1,a\n2,b\n");
+  // Another member receives nothing here, so sees and deletes nothing.
+  EXPECT_EQ(Ok("other", {"result", "list", "-c", "room"}).out, "");
+  Outcome foreign = As("other", {"result", "delete", "-c", "room", "1"});
+  EXPECT_EQ(foreign.exit_code, cli_test::kExitNotPermitted) << foreign;
+
+  Outcome deleted = Ok("owner", {"result", "delete", "-c", "room", "1"});
+  EXPECT_EQ(deleted.out, "deleted the result of query 1 in room\n");
+  EXPECT_THAT(Ok("owner", {"result", "list", "-c", "room"}).out, ::testing::StartsWith("2  "));
+  Outcome gone = As("owner", {"result", "get", "-c", "room", "1"});
+  EXPECT_EQ(gone.exit_code, kExitError);
+  EXPECT_EQ(gone.err, "error: query 1 has no result (succeeded)\n");
+  // The deletion is in the audit log; the query's record stays.
+  EXPECT_THAT(Ok("owner", {"audit", "list", "-c", "room"}).out,
+              HasSubstr("  owner  result.deleted  {\"query_id\":1}\n"));
+  EXPECT_THAT(Ok("owner", {"query", "list", "-c", "room"}).out,
+              HasSubstr("1  succeeded  runner owner  rows 2  receivers owner\n"));
+  int parquet_files = 0;
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(home_)) {
+    parquet_files += entry.path().extension() == ".parquet" ? 1 : 0;
+  }
+  EXPECT_EQ(parquet_files, 1);
+}
+
+TEST_F(CliEverydayTest, HomeInfoAndResultRetention) {
+  Outcome none = Parley({"home", "info"});
+  EXPECT_EQ(none.exit_code, kExitError);
+  EXPECT_EQ(none.err,
+            absl::StrCat("error: '", home_, "' is not a Parley home (it has no catalog.db)\n"));
+  EXPECT_FALSE(fs::exists(home_));
+
+  MakeRoom("k\n1\n");
+  ASSERT_EQ(Query("SELECT k FROM t").exit_code, 0);
+  Outcome info = Parley({"home", "info"});
+  ASSERT_EQ(info.exit_code, 0) << info;
+  EXPECT_THAT(info.out, ::testing::MatchesRegex(
+                            "home .*/home\n  size: [0-9.]+ kB\n  catalog: [0-9.]+ kB\n  results: 1 "
+                            "\\([0-9.]+ (B|kB)\\)\n  result retention: none \\(results are kept "
+                            "until deleted\\)\n"));
+
+  Outcome bad = Parley({"home", "set", "--result-retention", "0"});
+  EXPECT_EQ(bad.exit_code, kExitUsage);
+  Outcome set = Parley({"home", "set", "--result-retention", "30"});
+  ASSERT_EQ(set.exit_code, 0) << set;
+  EXPECT_THAT(set.out, HasSubstr("  results: 1 ("));
+  EXPECT_THAT(set.out, HasSubstr("  result retention: 30 days\n"));
+  EXPECT_EQ(ModeOf(fs::path(home_) / "settings.json"), 0600u);
+
+  // A result older than the retention is deleted when the home is next opened: the settings
+  // file is edited to 1 day and the result's record made 2 days old.
+  WriteText(fs::path(home_) / "settings.json", "{\"result_retention_days\": 1}\n");
+  EditCatalogTime();
+  Outcome after = Parley({"home", "info"});
+  EXPECT_THAT(after.out, HasSubstr("  results: 0 (0 B)\n"));
+  EXPECT_THAT(Ok("owner", {"audit", "list", "-c", "room"}).out,
+              HasSubstr("  retention  result.deleted  {\"query_id\":1}\n"));
 }
 
 }  // namespace

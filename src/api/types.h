@@ -22,5 +22,6 @@
 #include "api/error.h"
 #include "api/policy.h"
 #include "api/queries.h"
+#include "api/results.h"
 #include "api/tables.h"
 #include "api/templates.h"

@@ -128,6 +128,9 @@ class Cli {
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();
+  // Kept results and the home (commands_results.cc).
+  void AddResultCommands();
+  void AddHomeCommands();
   // help and completion (commands_help.cc).
   void AddHelpCommands();
   std::string CompletionScript(const std::string& shell);
@@ -171,6 +174,7 @@ class Cli {
   std::vector<std::string> help_path_;
   bool help_list_ = false;
   std::string completion_shell_;
+  std::string result_retention_;
   DemoOptions demo_;
 };
 

@@ -161,6 +161,8 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddTemplateCommands();
   AddPolicyCommand();
   AddAuditCommands();
+  AddResultCommands();
+  AddHomeCommands();
   AddDemoCommand();
   AddHelpCommands();
 }

@@ -140,6 +140,53 @@ absl::StatusOr<api::GetResultResponse> LocalBackend::GetResult(
   return api::GetResultResponse{request.query_id, api::FromService(result)};
 }
 
+absl::StatusOr<api::ListResultsResponse> LocalBackend::ListResults(
+    const api::ListResultsRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto results, service->ListResults(caller_, request.collaboration));
+  api::ListResultsResponse response;
+  for (const service::StoredResultView& r : results) {
+    response.results.push_back(
+        {r.query_id, r.created_at, r.runner, r.receivers, r.row_count, r.bytes});
+  }
+  return response;
+}
+
+absl::StatusOr<api::DeleteResultResponse> LocalBackend::DeleteResult(
+    const api::DeleteResultRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(service->DeleteResult(caller_, request.collaboration, request.query_id));
+  return api::DeleteResultResponse{request.collaboration, request.query_id};
+}
+
+namespace {
+api::HomeInfoResponse ToApi(const service::HomeInfo& info) {
+  return {info.path,         info.total_bytes,  info.catalog_bytes,
+          info.result_count, info.result_bytes, info.result_retention_days};
+}
+}  // namespace
+
+absl::StatusOr<api::HomeInfoResponse> LocalBackend::HomeInfo(const api::HomeInfoRequest&) {
+  // Like audit verify without -c: a mistyped --home is not made into a new, empty home.
+  std::error_code error;
+  if (service_ == nullptr &&
+      !std::filesystem::exists(std::filesystem::path(home_) / "catalog.db", error)) {
+    return absl::NotFoundError(
+        absl::StrCat("'", home_, "' is not a Parley home (it has no catalog.db)"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::HomeInfo info, service->Home());
+  return ToApi(info);
+}
+
+absl::StatusOr<api::HomeInfoResponse> LocalBackend::SetResultRetention(
+    const api::SetResultRetentionRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(service->SetResultRetention(request.days));
+  PARLEY_ASSIGN_OR_RETURN(service::HomeInfo info, service->Home());
+  return ToApi(info);
+}
+
 absl::StatusOr<api::ListQueriesResponse> LocalBackend::ListQueries(
     const api::ListQueriesRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());

@@ -364,5 +364,46 @@ TEST_F(CliEverydayTest, HomeInfoAndResultRetention) {
               HasSubstr("  retention  result.deleted  {\"query_id\":1}\n"));
 }
 
+// --- lifecycle -------------------------------------------------------------------------------
+
+TEST_F(CliEverydayTest, RuleShowGivesTheRuleAndItsHistory) {
+  MakeRoom("k\n1\n");
+  Ok("owner", {"rule", "set", "-c", "room", "t", "--json", R"({"kind": "custom"})"});
+  Outcome show = Ok("owner", {"rule", "show", "-c", "room", "t"});
+  EXPECT_THAT(show.out,
+              ::testing::MatchesRegex(
+                  "rule of table t \\(owner owner\\):\n"
+                  "  \\{\n    \"allowed_analyses\": \\[\\],\n    \"any_query\": false,\n"
+                  "    \"disallowed_output_columns\": \\[\\],\n    \"kind\": \"custom\"\n  \\}\n"
+                  "history:\n"
+                  "  [0-9-]+ [0-9:]+ UTC  owner  added the table \\(no rule yet\\)\n"
+                  "  [0-9-]+ [0-9:]+ UTC  owner  set the rule \\(sha256 [0-9a-f]{12}\\)\n"
+                  "  [0-9-]+ [0-9:]+ UTC  owner  set the rule \\(sha256 [0-9a-f]{12}\\)\n"));
+}
+
+TEST_F(CliEverydayTest, AMemberWhoLeftCanBeAddedAgainWithoutItsRules) {
+  MakeRoom("k\n1\n");
+  Ok("owner", {"member", "add", "-c", "room", "guest", "--abilities", "query,receive"});
+  WriteText(dir_ / "g.csv", "g\n7\n");
+  Ok("guest", {"table", "add", "-c", "room", "g", "--source", (dir_ / "g.csv").string()});
+  Ok("guest",
+     {"rule", "set", "-c", "room", "g", "--json",
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["guest"]})"});
+  Ok("guest", {"member", "leave", "-c", "room"});
+  Outcome again = Ok("owner", {"member", "add", "-c", "room", "guest", "--abilities", "query"});
+  EXPECT_EQ(again.out, "added member guest (abilities query) to room\n");
+  EXPECT_THAT(Ok("guest", {"collaboration", "show", "room"}).out,
+              HasSubstr("    guest  abilities: query  status: active\n"));
+  // Its table is back, without the rule it had: nothing runs on it until it sets one again.
+  EXPECT_EQ(Ok("guest", {"table", "list", "-c", "room"}).out,
+            "g  owner guest  1 columns  no rule\nt  owner owner  1 columns  custom rule\n");
+  EXPECT_THAT(Ok("guest", {"rule", "show", "-c", "room", "g"}).out,
+              HasSubstr("  owner  cleared the rule: its owner guest rejoined\n"));
+  Outcome active = As("owner", {"member", "add", "-c", "room", "guest", "--abilities", "query"});
+  EXPECT_EQ(active.exit_code, kExitError);
+  EXPECT_EQ(active.err, "error: member 'guest' already exists in collaboration 'room'\n");
+  EXPECT_THAT(Ok("guest", {"audit", "verify", "-c", "room"}).out, HasSubstr(" intact: "));
+}
+
 }  // namespace
 }  // namespace parley

@@ -405,5 +405,28 @@ TEST_F(CliEverydayTest, AMemberWhoLeftCanBeAddedAgainWithoutItsRules) {
   EXPECT_THAT(Ok("guest", {"audit", "verify", "-c", "room"}).out, HasSubstr(" intact: "));
 }
 
+// --- PostgreSQL spellings --------------------------------------------------------------------
+
+TEST_F(CliEverydayTest, PostgresSpellingsWorkWhereTheRulesAllowThemAndOthersAreNamed) {
+  MakeRoom("k,name,day\n1,Alice,2024-03-05\n2,bob,2024-04-01\n3,,2024-04-20\n");
+  auto rows = [&](const std::string& sql) {
+    Outcome outcome = Query(sql, {"--output", "-"});
+    EXPECT_EQ(outcome.exit_code, 0) << sql << "\n" << outcome;
+    return outcome.out;
+  };
+  EXPECT_EQ(rows("SELECT k::text || '!' AS s FROM t ORDER BY k"), "s\n1!\n2!\n3!\n");
+  EXPECT_EQ(rows("SELECT name FROM t WHERE name ILIKE 'a%'"), "name\nAlice\n");
+  EXPECT_EQ(
+      rows("SELECT date_trunc('month', day) AS m, COUNT(*) AS n FROM t GROUP BY 1 ORDER BY 1"),
+      "m,n\n2024-03-01,1\n2024-04-01,2\n");
+  EXPECT_EQ(rows("SELECT COALESCE(name, 'none') AS n FROM t ORDER BY k"), "n\nAlice\nbob\nnone\n");
+  Outcome filter = Query("SELECT COUNT(*) FILTER (WHERE k > 1) AS n FROM t");
+  EXPECT_EQ(filter.exit_code, kExitError);
+  EXPECT_EQ(filter.err,
+            "error: FILTER (WHERE ...) on count() is not supported (line 1, column 8)\n");
+  Outcome similar = Query("SELECT k FROM t WHERE name SIMILAR TO 'a%'");
+  EXPECT_EQ(similar.err, "error: SIMILAR TO is not supported (line 1, column 28)\n");
+}
+
 }  // namespace
 }  // namespace parley

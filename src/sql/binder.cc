@@ -559,10 +559,10 @@ class Binder {
       case ExprKind::kSubquery:
         return BindSubquery(expr, clause);
       case ExprKind::kFunctionCall: {
-        if (expr.has_filter_or_order) {
-          return Error(absl::StrCat("FILTER, WITHIN GROUP, VARIADIC and ORDER BY inside ",
-                                    expr.name, "() are not supported"),
-                       expr.location);
+        if (!expr.unsupported_call_part.empty()) {
+          return Error(
+              absl::StrCat(expr.unsupported_call_part, " on ", expr.name, "() is not supported"),
+              expr.location);
         }
         bound->name = expr.name;
         bound->distinct = expr.distinct;

@@ -34,3 +34,11 @@ function(parley_test name)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
     PROPERTIES ENVIRONMENT "PARLEY_SOURCE_DIR=${CMAKE_SOURCE_DIR};PARLEY_BINARY=${CMAKE_BINARY_DIR}/src/cli/parley")
 endfunction()
+
+# libsodium (tokens: CSPRNG, keyed hashes) and cpp-httplib (the server and the remote CLI), both
+# Debian packages found by pkg-config. Debian builds cpp-httplib as a library with OpenSSL, zlib
+# and brotli support; its pkg-config Cflags define the matching CPPHTTPLIB_* macros, which every
+# includer must share with the library.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "catalog/audit.h"
 #include "catalog/internal.h"
@@ -61,9 +62,11 @@ absl::Status Store::AppendAudit(const std::string& collaboration, const std::str
         absl::StrCat("the details of audit action ", Quote(action), " are not a JSON object"));
   }
   // "" is the catalog-wide chain: no record, no state.
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true,
+                                                    absl::StartsWith(action, "query.")
+                                                        ? internal::Durability::kWritten
+                                                        : internal::Durability::kSynced));
   // An appended action changes no record, so the state checked is the state it records.
   PARLEY_RETURN_IF_ERROR(write.Append(actor, action, *details, PolicyEffect::kKeepsPolicy));
   return write.Commit();
@@ -109,6 +112,8 @@ absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collabor
       AuditVerification verification,
       internal::VerifyChain(db, collaboration, StateOf(db, collaboration), expected_head));
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  // Records of queries are committed without an fsync; the head reported is made durable first.
+  PARLEY_RETURN_IF_ERROR(internal::SyncWriteAheadLog(*impl_));
   return verification;
 }
 
@@ -132,6 +137,7 @@ absl::StatusOr<AuditVerification> Store::VerifyAudit() {
     all.heads.merge(verification.heads);
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  PARLEY_RETURN_IF_ERROR(internal::SyncWriteAheadLog(*impl_));
   return all;
 }
 

@@ -136,9 +136,9 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
                                                    Quote(collaboration.name)));
   }
 
-  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
-                          CollaborationWrite::Begin(impl_->handle(), impl_->clock(),
-                                                    collaboration.name, /*must_exist=*/false));
+  PARLEY_ASSIGN_OR_RETURN(
+      CollaborationWrite write,
+      CollaborationWrite::Begin(*impl_, collaboration.name, /*must_exist=*/false));
   if (write.exists()) {
     return absl::AlreadyExistsError(
         absl::StrCat("collaboration ", Quote(collaboration.name), " already exists"));
@@ -206,8 +206,14 @@ absl::StatusOr<std::vector<Collaboration>> Store::ListCollaborations() {
 absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name) {
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
-  PARLEY_ASSIGN_OR_RETURN(int64_t id, internal::CollaborationId(db, name));
-  PARLEY_ASSIGN_OR_RETURN(PolicySnapshot snapshot, internal::ReadPolicySnapshot(db, id));
+  // Read and digested again only when the catalog changed since (internal::PolicyCache).
+  PARLEY_RETURN_IF_ERROR(internal::RefreshPolicyCache(*impl_));
+  const internal::CachedPolicy* cached = internal::FindCachedPolicy(*impl_, name);
+  if (cached == nullptr) {
+    PARLEY_ASSIGN_OR_RETURN(int64_t id, internal::CollaborationId(db, name));
+    PARLEY_ASSIGN_OR_RETURN(cached, internal::LoadPolicy(*impl_, name, id));
+  }
+  PolicySnapshot snapshot = cached->snapshot;
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return snapshot;
 }
@@ -216,9 +222,8 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
                               const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
                           internal::FindMember(write.db(), write.id(), member.name));
   if (existing.has_value() && existing->status != MemberStatus::kLeft &&
@@ -276,9 +281,8 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
 absl::Status Store::SetMemberStatus(const std::string& collaboration, const std::string& member,
                                     MemberStatus status, const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
   PARLEY_ASSIGN_OR_RETURN(Member existing,
                           internal::GetMember(write.db(), write.id(), collaboration, member));
   PARLEY_RETURN_IF_ERROR(

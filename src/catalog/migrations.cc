@@ -213,6 +213,27 @@ INSERT INTO tables_v5 (id, collaboration_id, name, owner, source_kind, source, s
 DROP TABLE tables;
 ALTER TABLE tables_v5 RENAME TO tables;
 )sql",
+    // 6: the organisations of a Parley server and their API tokens (stored as salted hashes of
+    // their secrets; a token is looked up by its id). Organisations are not members of anything
+    // by themselves: an organisation acts in collaborations as the member of its name.
+    R"sql(
+CREATE TABLE organisations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  admin INTEGER NOT NULL CHECK (admin IN (0, 1)),
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  organisation_id INTEGER NOT NULL REFERENCES organisations (id),
+  salt TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) STRICT;
+CREATE INDEX api_tokens_by_organisation ON api_tokens (organisation_id);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

@@ -93,7 +93,8 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
   PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
   PARLEY_ASSIGN_OR_RETURN(
       CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), query.collaboration));
+      CollaborationWrite::Begin(*impl_, query.collaboration, /*must_exist=*/true,
+                                internal::Durability::kWritten));
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();
@@ -138,9 +139,9 @@ absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, in
   }
   // Finishing a query changes no policy: the state checked at Begin is the state the entry
   // records, and the state the delivery is compared with.
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true,
+                                                    internal::Durability::kWritten));
   sqlite3* db = write.db();
   int64_t collaboration_id = write.id();
   PARLEY_ASSIGN_OR_RETURN(
@@ -209,6 +210,8 @@ absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
   std::vector<int64_t> killed;
   if (dead.empty()) return killed;
   int64_t now = impl_->clock();
+  // A record of queries, like RecordQuery and FinishQuery.
+  PARLEY_RETURN_IF_ERROR(internal::SetDurability(*impl_, internal::Durability::kWritten));
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
   // Marking a query killed changes no policy: each collaboration's state is checked once and
   // recorded by its entries. A collaboration changed outside Parley is skipped, not an error:
@@ -293,7 +296,7 @@ absl::StatusOr<std::string> Store::ForgetResult(const std::string& collaboration
                                                 const std::string& actor) {
   PARLEY_ASSIGN_OR_RETURN(
       CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+      CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true));
   sqlite3* db = write.db();
   std::string path;
   {

@@ -163,6 +163,27 @@ struct Delivery {
 // The error recorded for a query whose policy changed while it ran.
 inline constexpr const char* kPolicyChangedError = "policy changed during the run";
 
+// An organisation of a Parley server: it acts in collaborations as the member of its name, and
+// authenticates with its API tokens. `admin`: the operator's organisation (created by the
+// server's bootstrap), which may add organisations.
+struct Organisation {
+  std::string name;  // unique; a member name
+  bool admin = false;
+  int64_t created_at = 0;  // assigned from the clock
+};
+
+// An API token as the catalog stores it: never the token itself, only its id (how a presented
+// token is found) and the salted hash of its secret (identity/token.h).
+struct ApiToken {
+  std::string id;  // 16 lowercase hex digits
+  std::string organisation;
+  std::string salt_hex;
+  std::string hash_hex;
+  int64_t created_at = 0;             // assigned from the clock
+  std::optional<int64_t> revoked_at;  // set by RevokeToken / RotateToken
+  bool organisation_admin = false;    // read only: the organisation's admin flag
+};
+
 // The digest of a collaboration's policy state: its settings, its members with abilities and
 // status, its tables (owner, kind, location, pinned schema, allowed columns, rule text) and its
 // templates (id, name, author, text, parameters). Each member, table and template is digested on

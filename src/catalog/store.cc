@@ -5,8 +5,11 @@
 // and migrations.cc.
 #include "catalog/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <utility>
 
@@ -103,10 +106,16 @@ absl::StatusOr<PolicyState> CurrentPolicyState(sqlite3* db, std::string_view col
 absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
                                     std::optional<int64_t> id, PolicyState* current) {
   if (collaboration.empty()) return absl::OkStatus();
-  absl::StatusOr<PolicyState> state = CurrentPolicyState(db, collaboration, id);
+  return CheckStateAgainstHead(db, collaboration, CurrentPolicyState(db, collaboration, id),
+                               current);
+}
+
+absl::Status CheckStateAgainstHead(sqlite3* db, std::string_view collaboration,
+                                   const absl::StatusOr<PolicyState>& state, PolicyState* current) {
+  if (collaboration.empty()) return absl::OkStatus();
   absl::StatusOr<std::optional<PolicyState>> recorded = HeadState(db, collaboration);
   if (state.ok() && recorded.ok() && state->digest == recorded->value_or(PolicyState()).digest) {
-    if (current != nullptr) *current = *std::move(state);
+    if (current != nullptr) *current = *state;
     return absl::OkStatus();
   }
   if (!recorded.ok() && !absl::IsFailedPrecondition(recorded.status())) return recorded.status();
@@ -122,17 +131,91 @@ absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
                    "nothing can change or run in it until the catalog is restored"));
 }
 
+// --- Policy cache and durability --------------------------------------------------------------
+
+absl::Status SetDurability(Store::Impl& impl, Durability durability) {
+  if (impl.durability == durability) return absl::OkStatus();
+  PARLEY_RETURN_IF_ERROR(Exec(impl.handle(), durability == Durability::kSynced
+                                                 ? "PRAGMA synchronous = FULL"
+                                                 : "PRAGMA synchronous = NORMAL"));
+  impl.durability = durability;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> DataVersion(sqlite3* db) {
+  PARLEY_ASSIGN_OR_RETURN(Statement version, Statement::Prepare(db, "PRAGMA data_version"));
+  PARLEY_ASSIGN_OR_RETURN(bool has_row, version.Step());
+  if (!has_row) return absl::InternalError("catalog: PRAGMA data_version returned nothing");
+  return version.Int(0);
+}
+
+absl::Status RefreshPolicyCache(Store::Impl& impl) {
+  PARLEY_ASSIGN_OR_RETURN(int64_t now, DataVersion(impl.handle()));
+  if (now != impl.policy_cache.data_version) {
+    impl.policy_cache.entries.clear();
+    impl.policy_cache.data_version = now;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncWriteAheadLog(const Store::Impl& impl) {
+  std::string log = impl.path + "-wal";
+  int fd = ::open(log.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    // No log: every commit is in the database file, which checkpoints fsync.
+    if (errno == ENOENT) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("catalog: cannot open ", log));
+  }
+  bool synced = ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!synced) return absl::InternalError(absl::StrCat("catalog: cannot sync ", log));
+  return absl::OkStatus();
+}
+
+const CachedPolicy* FindCachedPolicy(Store::Impl& impl, std::string_view collaboration) {
+  auto found = impl.policy_cache.entries.find(collaboration);
+  return found == impl.policy_cache.entries.end() ? nullptr : &found->second;
+}
+
+absl::StatusOr<const CachedPolicy*> LoadPolicy(Store::Impl& impl, std::string_view collaboration,
+                                               int64_t id) {
+  CachedPolicy policy;
+  policy.id = id;
+  PARLEY_ASSIGN_OR_RETURN(policy.snapshot, ReadPolicySnapshot(impl.handle(), id, &policy.state));
+  auto [entry, inserted] =
+      impl.policy_cache.entries.insert_or_assign(std::string(collaboration), std::move(policy));
+  return &entry->second;
+}
+
 // --- One write call ---------------------------------------------------------------------------
 
-absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(sqlite3* db, int64_t now,
+absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(Store::Impl& impl,
                                                              std::string_view collaboration,
-                                                             bool must_exist) {
+                                                             bool must_exist,
+                                                             Durability durability) {
+  sqlite3* db = impl.handle();
+  PARLEY_RETURN_IF_ERROR(SetDurability(impl, durability));
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/true));
-  CollaborationWrite write(db, now, std::string(collaboration), std::move(transaction));
+  CollaborationWrite write(&impl, impl.clock(), std::string(collaboration), std::move(transaction));
+  absl::StatusOr<PolicyState> state = PolicyState();
   if (!collaboration.empty()) {
-    PARLEY_ASSIGN_OR_RETURN(write.id_, FindCollaborationId(db, collaboration));
+    PARLEY_RETURN_IF_ERROR(RefreshPolicyCache(impl));
+    if (const CachedPolicy* cached = FindCachedPolicy(impl, collaboration)) {
+      write.id_ = cached->id;
+      state = cached->state;
+    } else {
+      PARLEY_ASSIGN_OR_RETURN(write.id_, FindCollaborationId(db, collaboration));
+      if (write.id_.has_value()) {
+        absl::StatusOr<const CachedPolicy*> loaded = LoadPolicy(impl, collaboration, *write.id_);
+        if (loaded.ok()) {
+          state = (*loaded)->state;
+        } else {
+          state = loaded.status();
+        }
+      }
+    }
   }
-  PARLEY_RETURN_IF_ERROR(CheckStateMatchesAudit(db, collaboration, write.id_, &write.checked_));
+  PARLEY_RETURN_IF_ERROR(CheckStateAgainstHead(db, collaboration, state, &write.checked_));
   if (must_exist && !collaboration.empty() && !write.id_.has_value()) {
     return CollaborationNotFound(collaboration);
   }
@@ -144,13 +227,25 @@ absl::Status CollaborationWrite::Append(std::string_view actor, std::string_view
   if (effect == PolicyEffect::kKeepsPolicy) {
     return AppendEntry(db_, now_, name_, actor, action, details, checked_);
   }
+  // The cache no longer holds the policy (and must not until this transaction has ended).
+  changes_policy_ = true;
+  impl_->policy_cache.entries.clear();
   PARLEY_ASSIGN_OR_RETURN(PolicyState after, CurrentPolicyState(db_, name_, id_));
   return AppendEntry(db_, now_, name_, actor, action, details, after);
+}
+
+absl::Status CollaborationWrite::Commit() {
+  if (changes_policy_) {
+    impl_->policy_cache.entries.clear();
+    ++impl_->policy_cache.own_policy_commits;
+  }
+  return transaction_.Commit();
 }
 
 }  // namespace internal
 
 using internal::DatabaseHandle;
+using internal::Durability;
 using internal::Exec;
 using internal::Quote;
 using internal::SqliteError;
@@ -214,6 +309,13 @@ absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown query status ", Quote(name)));
 }
 
+absl::StatusOr<std::string> Store::PolicyVersion() {
+  // Before the commit counter is read: a policy change committed in between makes the token
+  // newer than what the caller reads next, never older.
+  PARLEY_ASSIGN_OR_RETURN(int64_t data_version, internal::DataVersion(impl_->handle()));
+  return absl::StrCat(data_version, ":", impl_->policy_cache.own_policy_commits);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Opening.
 
@@ -249,12 +351,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Cloc
       return absl::InternalError(absl::StrCat("catalog: ", path, " cannot use WAL journaling"));
     }
   }
+  // Write transactions set their own level (internal::Durability); FULL until one does.
+  PARLEY_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA synchronous = FULL"));
   Clock store_clock = clock ? std::move(clock) : Clock(SystemClockSeconds);
   PARLEY_RETURN_IF_ERROR(internal::ApplyMigrations(db.get(), store_clock()));
 
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
   impl->clock = std::move(store_clock);
+  impl->path = path;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 

@@ -82,6 +82,11 @@ class Store {
                         const std::vector<FileIdentity>& files = {});
   // Every claimed file with the member who claimed it.
   absl::StatusOr<std::map<FileIdentity, std::string>> ListFileClaims();
+  // A token that changes whenever a policy record (collaborations, members, tables, file claims,
+  // templates) may have changed: another connection committed anything (PRAGMA data_version), or
+  // this store committed a policy change. Equal tokens: what was read from those records then is
+  // still what they hold, so a caller may keep what it derived from them.
+  absl::StatusOr<std::string> PolicyVersion();
   absl::StatusOr<Table> GetTable(const std::string& collaboration, const std::string& name);
   absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
   absl::Status SetRule(const std::string& collaboration, const std::string& table,
@@ -162,8 +167,33 @@ class Store {
   // Every chain of the catalog; a problem names its collaboration.
   absl::StatusOr<AuditVerification> VerifyAudit();
 
- private:
+  // Organisations and their API tokens (organisations.cc), audited in the catalog-wide chain
+  // ("organisation.create", "token.issue", "token.revoke"; details name organisations and token
+  // ids, never hashes). CreateOrganisation stores the organisation with its first token:
+  // AlreadyExists for a taken name; with `first`, FailedPrecondition unless it is the first
+  // organisation (the server's bootstrap, so two bootstraps cannot both succeed). InvalidArgument
+  // for a name that is not a member name. `actor` is the organisation acting, or "parley" for the
+  // operator at the console.
+  absl::Status CreateOrganisation(const Organisation& organisation, const ApiToken& token,
+                                  const std::string& actor, bool first = false);
+  absl::StatusOr<std::vector<Organisation>> ListOrganisations();  // by name
+  // NotFound for an unknown id (revoked tokens are found, with revoked_at set).
+  absl::StatusOr<ApiToken> GetToken(const std::string& id);
+  // Issues `token` to its organisation (NotFound) and, when `revoke` is not empty, revokes that
+  // token of the same organisation in the same transaction (a rotation): NotFound unless it is
+  // one of the organisation's tokens, FailedPrecondition when it is already revoked.
+  absl::Status IssueToken(const ApiToken& token, const std::string& actor,
+                          const std::string& revoke = "");
+  // Revokes one of `organisation`'s tokens: NotFound unless it is one, FailedPrecondition when
+  // already revoked.
+  absl::Status RevokeToken(const std::string& organisation, const std::string& id,
+                           const std::string& actor);
+
+  // The store's state; defined in store_impl.h, which only src/catalog includes (public so that
+  // the catalog's internal helpers can take it).
   struct Impl;
+
+ private:
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

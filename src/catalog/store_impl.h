@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,14 +27,78 @@
 
 namespace parley::catalog {
 
+namespace internal {
+
+// The policy records of one collaboration as last read, with their digest: what every query
+// reads (Store::GetPolicySnapshot) and what every write checks against the audit head
+// (CollaborationWrite::Begin). Reading and digesting them costs more than a small query's own
+// catalog work, and they change rarely.
+struct CachedPolicy {
+  int64_t id = 0;
+  PolicySnapshot snapshot;
+  PolicyState state;
+};
+
+// The cache is valid while no other connection has committed to the catalog — SQLite's
+// `PRAGMA data_version` changes exactly then (another process, the sqlite3 shell, a second Store)
+// — and this connection has committed no policy change (CollaborationWrite clears it when an
+// action changes the policy). So an edit of the catalog from outside is read, digested and
+// compared with the audit head by the next action, as without a cache.
+struct PolicyCache {
+  int64_t data_version = -1;
+  // Policy changes this connection committed (Store::PolicyVersion).
+  int64_t own_policy_commits = 0;
+  std::map<std::string, CachedPolicy, std::less<>> entries;
+};
+
+// How far a write transaction's commit must reach before it returns (the catalog is in WAL
+// mode; docs/audit.md, "Durability").
+enum class Durability {
+  // synchronous=FULL: the WAL is fsynced at commit; the change survives a power loss.
+  kSynced,
+  // synchronous=NORMAL: the commit is written to the WAL (atomic, in the operating system's
+  // cache) without an fsync; it survives a crash or kill of the process, and a power loss or
+  // operating system crash may undo it together with the commits after it (never a part of a
+  // commit). The next kSynced commit or checkpoint makes it durable.
+  kWritten,
+};
+
+}  // namespace internal
+
 struct Store::Impl {
   internal::DatabaseHandle db;
   Clock clock;
+  std::string path;
+  internal::PolicyCache policy_cache;
+  // The connection's `PRAGMA synchronous` now (set per write transaction).
+  internal::Durability durability = internal::Durability::kSynced;
 
   sqlite3* handle() const { return db.get(); }
 };
 
 namespace internal {
+
+// Sets `PRAGMA synchronous` for the next write transaction (outside any transaction).
+absl::Status SetDurability(Store::Impl& impl, Durability durability);
+
+// PRAGMA data_version: changes when another connection has committed.
+absl::StatusOr<int64_t> DataVersion(sqlite3* db);
+
+// Empties the policy cache when another connection has committed since it was filled. Must run
+// inside a transaction, before the cache is read.
+absl::Status RefreshPolicyCache(Store::Impl& impl);
+
+// The cached policy of `collaboration` (after RefreshPolicyCache), nullptr when not cached.
+const CachedPolicy* FindCachedPolicy(Store::Impl& impl, std::string_view collaboration);
+
+// fsyncs the catalog's write-ahead log: every commit so far, kWritten ones included, then
+// survives a power loss. Verification calls it before it reports a head, so that a head a member
+// notes is never undone by a power loss.
+absl::Status SyncWriteAheadLog(const Store::Impl& impl);
+
+// Reads the policy of the collaboration with row id `id` and caches it.
+absl::StatusOr<const CachedPolicy*> LoadPolicy(Store::Impl& impl, std::string_view collaboration,
+                                               int64_t id);
 
 // --- Names ------------------------------------------------------------------------------------
 
@@ -82,6 +148,10 @@ absl::StatusOr<PolicyState> CurrentPolicyState(sqlite3* db, std::string_view col
 // FailedPrecondition naming what changed. `current`, when given, receives the state.
 absl::Status CheckStateMatchesAudit(sqlite3* db, std::string_view collaboration,
                                     std::optional<int64_t> id, PolicyState* current = nullptr);
+// The same check for a state already read (or the error met reading it).
+absl::Status CheckStateAgainstHead(sqlite3* db, std::string_view collaboration,
+                                   const absl::StatusOr<PolicyState>& state,
+                                   PolicyState* current = nullptr);
 
 // --- Schema ---------------------------------------------------------------------------------
 
@@ -98,15 +168,17 @@ enum class PolicyEffect { kChangesPolicy, kKeepsPolicy };
 // One write call on one collaboration (or on the catalog-wide chain, name ""): a write
 // transaction (BEGIN IMMEDIATE, see Transaction), the collaboration's id resolved once, its state
 // checked against its audit head, then the change, one audit entry and the commit. Destroying it
-// without Commit rolls everything back.
+// without Commit rolls everything back. The state checked comes from the policy cache when no
+// other connection has written since it was read (PolicyCache); the head is read every time.
 class CollaborationWrite {
  public:
   // Begins the transaction and checks the state (FailedPrecondition when changed outside
   // Parley). With `must_exist`, NotFound for a collaboration without a record — after the state
   // check, so a collaboration whose record was deleted behind Parley's back reads as tampered.
-  static absl::StatusOr<CollaborationWrite> Begin(sqlite3* db, int64_t now,
-                                                  std::string_view collaboration,
-                                                  bool must_exist = true);
+  // Policy changes are kSynced; only records of queries may be kWritten.
+  static absl::StatusOr<CollaborationWrite> Begin(Store::Impl& impl, std::string_view collaboration,
+                                                  bool must_exist = true,
+                                                  Durability durability = Durability::kSynced);
 
   sqlite3* db() const { return db_; }
   int64_t now() const { return now_; }
@@ -122,12 +194,18 @@ class CollaborationWrite {
   // Appends the entry recording this action, with the state after it.
   absl::Status Append(std::string_view actor, std::string_view action, const Json& details,
                       PolicyEffect effect);
-  absl::Status Commit() { return transaction_.Commit(); }
+  absl::Status Commit();
 
  private:
-  CollaborationWrite(sqlite3* db, int64_t now, std::string name, Transaction transaction)
-      : db_(db), now_(now), name_(std::move(name)), transaction_(std::move(transaction)) {}
+  CollaborationWrite(Store::Impl* impl, int64_t now, std::string name, Transaction transaction)
+      : impl_(impl),
+        db_(impl->handle()),
+        now_(now),
+        name_(std::move(name)),
+        transaction_(std::move(transaction)) {}
 
+  Store::Impl* impl_;
+  bool changes_policy_ = false;
   sqlite3* db_;
   int64_t now_;
   std::string name_;

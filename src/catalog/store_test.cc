@@ -1228,6 +1228,28 @@ TEST_F(StoreTest, FinishQueryFailsAQueryWhosePolicyChangedWhileItRan) {
   EXPECT_TRUE(verification.ok) << verification.problem;
 }
 
+// The policy read by GetPolicySnapshot and checked by every write is cached between calls; an
+// edit from another connection empties the cache (PRAGMA data_version), so the next snapshot
+// shows the edited records and their digest, and the next write is refused.
+TEST_F(StoreTest, TheCachedPolicyIsReadAgainAfterAnEditFromOutside) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot before, store_->GetPolicySnapshot("campaign"));
+  ASSERT_OK(store_->RecordQuery(Query(QueryStatus::kRejected)).status());
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot cached, store_->GetPolicySnapshot("campaign"));
+  EXPECT_EQ(cached.digest, before.digest);
+  EXPECT_EQ(Tamper("UPDATE tables SET allowed_columns = '[]' WHERE name = 'retail'"), 1);
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot after, store_->GetPolicySnapshot("campaign"));
+  EXPECT_NE(after.digest, before.digest);
+  for (const Table& table : after.tables) {
+    if (table.name == "retail") EXPECT_THAT(table.allowed_columns, ElementsAre());
+  }
+  ExpectError(store_->RecordQuery(Query(QueryStatus::kRejected)).status(),
+              absl::StatusCode::kFailedPrecondition,
+              "collaboration 'campaign' was changed outside Parley (table 'retail' changed): its "
+              "catalog records no longer match its audit log, so nothing can change or run in it "
+              "until the catalog is restored");
+}
+
 // Reveal's new writers go through the same state check as every other mutation: a catalog
 // edited behind Parley's back cannot have a query finished, started or marked killed in it.
 TEST_F(StoreTest, QueriesAreNeitherStartedNorFinishedInACollaborationChangedOutsideParley) {
@@ -1280,6 +1302,8 @@ class StoreMigrationTest : public StoreTest {
         "CREATE INDEX audit_by_collaboration ON audit (collaboration, seq); "
         "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
         "hash TEXT NOT NULL) STRICT;";
+    // No organisations or API tokens, as before version 6.
+    absl::StrAppend(&sql, "DROP TABLE api_tokens; DROP TABLE organisations; ");
     // Tables with a file kind and a location, as before version 5.
     absl::StrAppend(
         &sql,

@@ -185,9 +185,8 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor,
   PARLEY_ASSIGN_OR_RETURN(std::string allowed_text,
                           Canonical(StringArray(table.allowed_columns), "the allowed columns"));
 
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), table.collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, table.collaboration));
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();
@@ -276,9 +275,8 @@ absl::Status Store::SetRule(const std::string& collaboration, const std::string&
                             const std::string& rule_json, const std::string& actor) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
   PARLEY_ASSIGN_OR_RETURN(std::string rule, CanonicalRule(table, rule_json));
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
   sqlite3* db = write.db();
   int64_t collaboration_id = write.id();
   PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing, FindTable(db, collaboration_id, table));

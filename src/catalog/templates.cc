@@ -65,9 +65,8 @@ absl::Status Store::CreateTemplate(const AnalysisTemplate& analysis, const std::
       analysis.id.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return absl::InvalidArgumentError("a template id is 64 lowercase hexadecimal characters");
   }
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(impl_->handle(), impl_->clock(), analysis.collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, analysis.collaboration));
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();

@@ -1,7 +1,8 @@
 // What the CLI talks to: every use case of a Parley home as API requests and responses
 // (api/types.h), so a command does not know whether the home is in this process or behind a
 // server. LocalBackend (cli/local_backend.h) calls the service in-process (embedded mode, the
-// member given by --as); a remote backend will send the same requests over HTTP.
+// member given by --as); RemoteBackend (cli/remote_backend.h) sends the same requests to a Parley
+// server over HTTP, as the organisation its token authenticates.
 //
 // Each method returns the response or the status the service (or server) answered; a query the
 // rules reject is a response (explanation.allowed == false), a tampered audit log too
@@ -10,6 +11,7 @@
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "api/server_types.h"
 #include "api/types.h"
 
 namespace parley::cli {
@@ -73,6 +75,17 @@ class Backend {
       const api::ListAuditRequest& request) = 0;
   virtual absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) = 0;
+
+  // A server's identities (api/server_types.h).
+  virtual absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) = 0;
+  virtual absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
+      const api::AddOrganisationRequest& request) = 0;
+  virtual absl::StatusOr<api::ListOrganisationsResponse> ListOrganisations(
+      const api::ListOrganisationsRequest& request) = 0;
+  virtual absl::StatusOr<api::RotateTokenResponse> RotateToken(
+      const api::RotateTokenRequest& request) = 0;
+  virtual absl::StatusOr<api::RevokeTokenResponse> RevokeToken(
+      const api::RevokeTokenRequest& request) = 0;
 };
 
 }  // namespace parley::cli

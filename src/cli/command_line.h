@@ -22,12 +22,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "api/codec.h"
+#include "api/local_service.h"
+#include "api/result_files.h"
+#include "api/server_types.h"
 #include "api/types.h"
 #include "cli/backend.h"
 #include "cli/demo.h"
-#include "engine/engine.h"
-#include "engine/result_writer.h"
-#include "service/service.h"
 
 namespace parley::cli {
 
@@ -62,9 +62,6 @@ std::vector<std::string> SplitList(const std::string& text);
 // `--abilities query,receive` (or `none`) as the API's list of ability names.
 absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilities);
 
-// The result of a run for the terminal and the file writers.
-engine::ResultTable ToResultTable(const api::Result& result);
-
 // Flags every command shares.
 struct Globals {
   std::string home;
@@ -74,6 +71,11 @@ struct Globals {
   std::string temp_dir;      // empty: <home>/tmp
   int timeout_seconds = 300;
   bool json = false;  // print the API's JSON response (or error object) on stdout
+  // Remote mode (commands_server.cc): the server's URL and the file holding this organisation's
+  // API token; the token, read and checked by Main, says who acts (no --as).
+  std::string server;
+  std::string token_file;
+  std::string token;
 };
 
 // A command: its CLI11 subcommand (flags bound to the fields it owns), what it does, and whether
@@ -103,7 +105,7 @@ class Cli {
   CLI::App* Group(const std::string& name, const std::string& description);
   void Add(CLI::App* app, Command::Action action, bool needs_actor = true);
   void AddCollaborationOption(CLI::App* app);
-  service::Options ServiceOptions() const;
+  api::LocalServiceOptions ServiceOptions() const;
   std::unique_ptr<Backend> OpenBackend() const;
 
   // The response of a call: printed as JSON with --json, else by `print` (which returns the exit
@@ -136,6 +138,15 @@ class Cli {
   std::string CompletionScript(const std::string& shell);
   // A mistyped command or flag, named with the closest real one; checked before CLI11 parses.
   std::optional<std::string> CheckCommandLine(int argc, char** argv);
+  // serve, serve init, org, token, whoami (commands_server.cc).
+  void AddServerCommands();
+  // Remote mode: checks the flags and reads the token (Main, before any command runs); the exit
+  // code of a usage error or a failure, or nullopt when the command may run.
+  std::optional<int> PrepareRemote();
+  bool remote() const { return !globals_.server.empty(); }
+  // Prints a token just issued (or saves it to `save_to`, 0600) and returns the exit code.
+  int PrintIssuedToken(const absl::StatusOr<api::IssuedTokenResponse>& issued,
+                       const std::string& save_to);
 
   // Shared by the query and template commands (commands_query.cc).
   absl::StatusOr<std::string> QueryText();
@@ -144,7 +155,7 @@ class Cli {
   // --output, --format and --force, for commands that deliver a result.
   void AddOutputOptions(CLI::App* app);
   // The format --output is written in: --format, else the file's extension, else CSV for "-".
-  absl::StatusOr<engine::OutputFormat> OutputFormat() const;
+  absl::StatusOr<api::OutputFormat> OutputFormat() const;
   // Whether --output can be written, before anything runs: a usage message, or nothing.
   std::optional<std::string> OutputUsage();
   int WriteOrPrint(const api::Result& result);
@@ -176,6 +187,9 @@ class Cli {
   std::string completion_shell_;
   std::string result_retention_;
   DemoOptions demo_;
+  // commands_server.cc
+  std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_;
+  int server_threads_ = 32;
 };
 
 }  // namespace parley::cli

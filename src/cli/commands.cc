@@ -22,6 +22,7 @@
 #include "cli/demo.h"
 #include "cli/hints.h"
 #include "cli/local_backend.h"
+#include "cli/remote_backend.h"
 
 namespace parley::cli {
 namespace {
@@ -102,16 +103,6 @@ absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilitie
   return names;
 }
 
-// The result of a run for the terminal and the file writers.
-engine::ResultTable ToResultTable(const api::Result& result) {
-  engine::ResultTable table;
-  for (const api::ResultColumn& column : result.columns) {
-    table.columns.push_back({column.name, column.type});
-  }
-  table.rows = result.rows;
-  return table;
-}
-
 Cli::Cli() : app_("parley — a self-hosted data clean room") {
   const char* home = std::getenv("PARLEY_HOME");
   globals_.home = home != nullptr ? home : ".parley";
@@ -139,6 +130,14 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   app_.add_option("--home", globals_.home, "home directory (catalog, results); env PARLEY_HOME")
       ->capture_default_str();
   app_.add_option("--as", globals_.as, "the member who acts; env PARLEY_AS");
+  if (const char* server = std::getenv("PARLEY_SERVER")) globals_.server = server;
+  if (const char* token_file = std::getenv("PARLEY_TOKEN_FILE")) globals_.token_file = token_file;
+  app_.add_option("--server", globals_.server,
+                  "remote mode: a Parley server's URL (http://127.0.0.1:PORT, https://...); "
+                  "env PARLEY_SERVER");
+  app_.add_option("--token-file", globals_.token_file,
+                  "remote mode: the file (mode 600) holding your organisation's API token; env "
+                  "PARLEY_TOKEN_FILE");
   app_.add_flag("--json", globals_.json,
                 "print the API's JSON response on stdout (errors as {\"error\": {code, "
                 "message}}); for `rule set`, whose --json takes the rule, put it before the "
@@ -164,6 +163,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddResultCommands();
   AddHomeCommands();
   AddDemoCommand();
+  AddServerCommands();
   AddHelpCommands();
 }
 
@@ -190,9 +190,12 @@ int Cli::Main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   json_output = globals_.json;
+  if (remote()) {
+    if (std::optional<int> failed = PrepareRemote()) return *failed;
+  }
   for (const Command& command : commands_) {
     if (!command.app()->parsed()) continue;
-    if (command.needs_actor() && globals_.as.empty()) {
+    if (command.needs_actor() && !remote() && globals_.as.empty()) {
       return Usage("say which member acts with --as MEMBER (or PARLEY_AS)");
     }
     return command.Run();
@@ -216,17 +219,21 @@ void Cli::AddCollaborationOption(CLI::App* app) {
 }
 
 // Commands that act as a member are only run with --as given (see Main).
-service::Options Cli::ServiceOptions() const {
-  service::Options options;
-  if (!globals_.memory_limit.empty()) options.limits.memory_limit = globals_.memory_limit;
-  options.limits.temp_directory = globals_.temp_dir;
-  options.limits.timeout = std::chrono::seconds(globals_.timeout_seconds);
-  options.limits.cancel = &interrupted;
+api::LocalServiceOptions Cli::ServiceOptions() const {
+  api::LocalServiceOptions options;
+  options.memory_limit = globals_.memory_limit;
+  options.temp_directory = globals_.temp_dir;
+  options.timeout = std::chrono::seconds(globals_.timeout_seconds);
+  options.cancel = &interrupted;
   return options;
 }
 
-// Embedded mode: the home in this process, acting as --as.
+// Embedded mode: the home in this process, acting as --as. Remote mode: the server, as the
+// organisation of the token (checked by PrepareRemote, so connecting cannot fail here).
 std::unique_ptr<Backend> Cli::OpenBackend() const {
+  if (remote()) {
+    return *RemoteBackend::Connect(globals_.server, globals_.token, globals_.timeout_seconds);
+  }
   return std::make_unique<LocalBackend>(globals_.home, ServiceOptions(), globals_.as);
 }
 void Cli::AddDemoCommand() {

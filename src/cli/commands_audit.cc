@@ -32,6 +32,21 @@ void Cli::AddAuditCommands() {
       verify,
       [this] {
         api::VerifyAuditRequest request;
+        if (remote()) {
+          // A member verifies its collaboration's chain; every chain is for the operator.
+          if (globals_.collaboration.empty()) {
+            return Usage("with --server, say which collaboration's log to verify with -c");
+          }
+          request.collaboration = globals_.collaboration;
+          if (!expected_head_.empty()) request.expected_head = expected_head_;
+          auto verification = OpenBackend()->VerifyAudit(request);
+          if (!verification.ok()) return Fail(verification.status(), globals_.collaboration);
+          if (globals_.json) {
+            PrintJson(*verification);
+            return verification->ok ? 0 : kExitError;
+          }
+          return PrintVerification(*verification);
+        }
         if (globals_.collaboration.empty()) {
           if (!expected_head_.empty()) return Usage("--expect-head needs -c COLLABORATION");
         } else if (globals_.as.empty()) {
@@ -41,7 +56,7 @@ void Cli::AddAuditCommands() {
           if (!expected_head_.empty()) request.expected_head = expected_head_;
         }
         // Verification needs no engine limits: the operator's view of the home.
-        LocalBackend backend(globals_.home, service::Options{}, globals_.as);
+        LocalBackend backend(globals_.home, api::LocalServiceOptions{}, globals_.as);
         auto verification = backend.VerifyAudit(request);
         if (!verification.ok()) return Fail(verification.status(), globals_.collaboration);
         if (globals_.json) {

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "api/result_files.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
-#include "engine/result_writer.h"
 
 namespace parley::cli {
 
@@ -33,10 +33,10 @@ std::optional<std::string> Cli::QueryUsage(bool needs_text) {
   return OutputUsage();
 }
 
-absl::StatusOr<engine::OutputFormat> Cli::OutputFormat() const {
-  if (!output_format_.empty()) return engine::OutputFormatFromName(output_format_);
-  if (output_ == "-") return engine::OutputFormat::kCsv;
-  return engine::OutputFormatFromPath(output_);
+absl::StatusOr<api::OutputFormat> Cli::OutputFormat() const {
+  if (!output_format_.empty()) return api::OutputFormatFromName(output_format_);
+  if (output_ == "-") return api::OutputFormat::kCsv;
+  return api::OutputFormatFromPath(output_);
 }
 
 std::optional<std::string> Cli::OutputUsage() {
@@ -45,7 +45,7 @@ std::optional<std::string> Cli::OutputUsage() {
     if (force_) return "--force applies to --output; add --output FILE";
     return std::nullopt;
   }
-  absl::StatusOr<engine::OutputFormat> format = OutputFormat();
+  absl::StatusOr<api::OutputFormat> format = OutputFormat();
   if (!format.ok()) {
     if (output_format_.empty()) {
       return absl::StrCat(format.status().message(), ", or give --format");
@@ -53,13 +53,13 @@ std::optional<std::string> Cli::OutputUsage() {
     return std::string(format.status().message());
   }
   if (output_ == "-") {
-    if (*format == engine::OutputFormat::kParquet) {
+    if (*format == api::OutputFormat::kParquet) {
       return "--output - writes CSV or JSON to stdout; write Parquet to a file";
     }
     if (globals_.json) return "--output - and --json both write to stdout; choose one";
     return std::nullopt;
   }
-  absl::Status destination = engine::CheckDestination(output_, force_);
+  absl::Status destination = api::CheckDestination(output_, force_);
   if (absl::IsAlreadyExists(destination)) {
     return absl::StrCat(destination.message(), "; add --force to replace it");
   }
@@ -84,20 +84,19 @@ void Cli::AddQueryOptions(CLI::App* app) {
 
 // The result to --output, or (without --json) as a table on stdout.
 int Cli::WriteOrPrint(const api::Result& result) {
-  engine::ResultTable table = ToResultTable(result);
   if (output_.empty()) {
-    if (!globals_.json) std::cout << engine::FormatTable(table);
+    if (!globals_.json) std::cout << api::FormatResultTable(result);
     return 0;
   }
   auto format = OutputFormat();
   if (!format.ok()) return Fail(format.status());
   if (output_ == "-") {
-    auto text = engine::RenderResult(table, *format);
+    auto text = api::RenderResult(result, *format);
     if (!text.ok()) return Fail(text.status());
     std::cout << *text << std::flush;
     return 0;
   }
-  absl::Status status = engine::WriteResult(table, output_, *format, force_);
+  absl::Status status = api::WriteResultFile(result, output_, *format, force_);
   if (absl::IsAlreadyExists(status)) {
     return Fail(absl::AlreadyExistsError(
         absl::StrCat(status.message(),
@@ -106,7 +105,7 @@ int Cli::WriteOrPrint(const api::Result& result) {
                      "result'")));
   }
   if (!status.ok()) return Fail(status);
-  std::cerr << "wrote " << table.rows.size() << " rows to " << output_ << "\n";
+  std::cerr << "wrote " << result.rows.size() << " rows to " << output_ << "\n";
   return 0;
 }
 

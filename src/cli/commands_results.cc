@@ -78,12 +78,22 @@ void Cli::AddResultCommands() {
   });
 }
 
+// The home is a local, operator's concern: a server's home is not for its clients to read or
+// change (its operator runs these commands on the server's machine).
+std::string RemoteHomeRefusal(const std::string& command) {
+  return absl::StrCat(command,
+                      " is not available with --server: it reads and changes a local home; "
+                      "run it where the home is (the server's operator runs it on the server's "
+                      "machine)");
+}
+
 void Cli::AddHomeCommands() {
   CLI::App* group = Group("home", "the home directory: its size and settings");
   auto* info = group->add_subcommand("info", "the home's size, its results and settings");
   Add(
       info,
       [this] {
+        if (remote()) return Usage(RemoteHomeRefusal("home info"));
         return Answer(OpenBackend()->HomeInfo({}), [](const auto& r) {
           PrintHome(r);
           return 0;
@@ -99,6 +109,7 @@ void Cli::AddHomeCommands() {
   Add(
       set,
       [this] {
+        if (remote()) return Usage(RemoteHomeRefusal("home set"));
         api::SetResultRetentionRequest request;
         if (result_retention_ != "off") {
           int64_t days = 0;

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "api/text.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
-#include "policy/rule.h"
 
 namespace parley::cli {
 
@@ -112,13 +112,9 @@ void Cli::AddRuleCommands() {
     }
     // The API carries the rule as a JSON object; text that is not one is refused here with
     // the rule parser's own message (which names the byte offset, never the text).
-    nlohmann::json rule = nlohmann::json::parse(document, nullptr, /*allow_exceptions=*/false);
-    if (!rule.is_object()) {
-      absl::Status invalid = policy::ParseRule(document, {}).status();
-      if (invalid.ok()) invalid = absl::InvalidArgumentError("rule: not a JSON object");
-      return Fail(invalid);
-    }
-    return Answer(OpenBackend()->SetRule({globals_.collaboration, rule_table_, rule}),
+    auto rule = api::ParseRuleDocument(document);
+    if (!rule.ok()) return Fail(rule.status());
+    return Answer(OpenBackend()->SetRule({globals_.collaboration, rule_table_, *rule}),
                   [this](const auto&) {
                     std::cout << "rule set on table " << rule_table_ << "\n";
                     return 0;

@@ -2,25 +2,24 @@
 // as the member named by --as (trusted by design: whoever runs the binary on the home can act as
 // any member; the server mode authenticates instead).
 //
-// The service is opened on the first call, so a command that fails before it calls the backend
-// (a usage error) creates nothing. VerifyAudit without a collaboration acts as the operator of the
-// home and needs no member; it refuses a directory that holds no catalog rather than verify the
-// empty log a mistyped --home would create.
-// Thread safety: one thread at a time (as the service).
+// Every call goes to api::LocalService (the service facade in API terms), which opens the home on
+// the first call. Several backends (one per member, as the demo uses) may share one LocalService.
+// Thread safety: one thread at a time.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "api/local_service.h"
 #include "cli/backend.h"
 #include "identity/caller.h"
-#include "service/service.h"
 
 namespace parley::cli {
 
 class LocalBackend : public Backend {
  public:
-  LocalBackend(std::string home, service::Options options, std::string actor);
+  LocalBackend(std::string home, api::LocalServiceOptions options, std::string actor);
+  LocalBackend(std::shared_ptr<api::LocalService> service, std::string actor);
   ~LocalBackend() override;
 
   absl::StatusOr<api::CreateCollaborationResponse> CreateCollaboration(
@@ -68,15 +67,22 @@ class LocalBackend : public Backend {
   absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) override;
 
- private:
-  absl::StatusOr<service::Service*> Open();
+  // Embedded mode administers the home: it adds organisations, and RotateToken issues a new
+  // token to the organisation named by --as (for one whose token was lost) without revoking any.
+  absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) override;
+  absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
+      const api::AddOrganisationRequest& request) override;
+  absl::StatusOr<api::ListOrganisationsResponse> ListOrganisations(
+      const api::ListOrganisationsRequest& request) override;
+  absl::StatusOr<api::RotateTokenResponse> RotateToken(
+      const api::RotateTokenRequest& request) override;
+  absl::StatusOr<api::RevokeTokenResponse> RevokeToken(
+      const api::RevokeTokenRequest& request) override;
 
-  std::string home_;
-  service::Options options_;
-  std::string actor_;
+ private:
+  std::shared_ptr<api::LocalService> service_;
   // Embedded mode: --as, trusted by design (see identity/caller.h).
   identity::Caller caller_;
-  std::unique_ptr<service::Service> service_;
 };
 
 }  // namespace parley::cli

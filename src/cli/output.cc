@@ -14,9 +14,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/codec.h"
+#include "api/text.h"
 #include "cli/hints.h"
-#include "policy/rule.h"
-#include "policy/verdict.h"
 
 namespace parley::cli {
 namespace {
@@ -45,73 +44,147 @@ std::string Padded(const std::string& text, size_t width) {
   return text + std::string(width > text.size() ? width - text.size() : 0, ' ');
 }
 
-// The violations as the terminal shows them (policy::FormatViolations), with the CLI's hints.
+// The violations as the terminal shows them (api::FormatViolations), with the CLI's hints.
 std::string FormatForTerminal(const std::vector<api::Violation>& violations) {
-  std::vector<policy::Violation> converted;
-  for (const api::Violation& v : violations) {
-    policy::Violation& out = converted.emplace_back();
-    out.code = v.code;
-    out.rule = v.rule;
-    out.table = v.table;
-    out.owner = v.owner;
-    out.column = v.column;
-    out.clause = v.clause;
-    out.position = v.position;
-    out.message = v.message;
-    out.hint = HintForTerminal(v);
-  }
-  return policy::FormatViolations(converted);
+  std::vector<api::Violation> with_hints = violations;
+  for (api::Violation& v : with_hints) v.hint = HintForTerminal(v);
+  return api::FormatViolations(with_hints);
 }
 
-void PrintAggregationRule(std::ostream& out, const policy::AggregationRule& rule) {
-  out << "      dimension columns: " << ListOrNone(rule.dimension_columns) << "\n";
-  out << "      join columns: " << ListOrNone(rule.join_columns) << "\n";
+// A rule's fields as the API carries them (its canonical JSON, docs/rules.md): a missing field
+// reads as empty, so a rule without one prints "none".
+std::vector<std::string> Strings(const nlohmann::json& rule, const char* key) {
+  std::vector<std::string> items;
+  auto field = rule.find(key);
+  if (field == rule.end() || !field->is_array()) return items;
+  for (const nlohmann::json& item : *field) {
+    if (item.is_string()) items.push_back(item.get<std::string>());
+  }
+  return items;
+}
+
+bool Flag(const nlohmann::json& rule, const char* key) {
+  auto field = rule.find(key);
+  return field != rule.end() && field->is_boolean() && field->get<bool>();
+}
+
+void PrintAggregationRule(std::ostream& out, const nlohmann::json& rule) {
+  out << "      dimension columns: " << ListOrNone(Strings(rule, "dimension_columns")) << "\n";
+  out << "      join columns: " << ListOrNone(Strings(rule, "join_columns")) << "\n";
+  // One entry per column and its functions, in column order (the canonical form).
+  std::map<std::string, std::vector<std::string>> by_column;
+  auto aggregate_columns = rule.find("aggregate_columns");
+  if (aggregate_columns != rule.end() && aggregate_columns->is_array()) {
+    for (const nlohmann::json& entry : *aggregate_columns) {
+      if (!entry.is_object()) continue;
+      for (const std::string& column : Strings(entry, "columns")) {
+        std::vector<std::string>& functions = by_column[column];
+        for (const std::string& function : Strings(entry, "functions")) {
+          if (std::find(functions.begin(), functions.end(), function) == functions.end()) {
+            functions.push_back(function);
+          }
+        }
+      }
+    }
+  }
   std::vector<std::string> aggregates;
-  for (const auto& [column, functions] : rule.aggregate_columns) {
+  for (const auto& [column, functions] : by_column) {
     aggregates.push_back(absl::StrCat(column, " (", absl::StrJoin(functions, ", "), ")"));
   }
   out << "      aggregate columns: "
       << (aggregates.empty() ? "none" : absl::StrJoin(aggregates, "; ")) << "\n";
-  out << "      scalar functions: " << ListOrNone(rule.scalar_functions) << "\n";
-  out << "      join operators: " << ListOrNone(rule.allowed_join_operators) << "\n";
-  out << "      join required: "
-      << (rule.join_required_query_runner ? "yes, with a table of the query runner" : "no") << "\n";
+  out << "      scalar functions: " << ListOrNone(Strings(rule, "scalar_functions")) << "\n";
+  out << "      join operators: " << ListOrNone(Strings(rule, "allowed_join_operators")) << "\n";
+  auto join_required = rule.find("join_required");
+  bool runner_joins = join_required != rule.end() && *join_required == "query_runner";
+  out << "      join required: " << (runner_joins ? "yes, with a table of the query runner" : "no")
+      << "\n";
   std::vector<std::string> thresholds;
-  for (const policy::OutputConstraint& constraint : rule.output_constraints) {
-    thresholds.push_back(
-        absl::StrCat("at least ", constraint.minimum, " distinct ", constraint.column, " per row"));
+  auto constraints = rule.find("output_constraints");
+  if (constraints != rule.end() && constraints->is_array()) {
+    for (const nlohmann::json& constraint : *constraints) {
+      if (!constraint.is_object()) continue;
+      thresholds.push_back(absl::StrCat("at least ", constraint.value("minimum", int64_t{0}),
+                                        " distinct ", constraint.value("column", std::string()),
+                                        " per row"));
+    }
   }
   out << "      thresholds: " << (thresholds.empty() ? "none" : absl::StrJoin(thresholds, "; "))
       << "\n";
   // Shown only when set: the default (each row counts once per group) needs no line.
-  if (rule.allow_fan_out) {
+  if (Flag(rule, "allow_fan_out")) {
     out << "      fan-out: allowed (a row counts once for every row it matches in a join)\n";
   }
 }
 
-void PrintListRule(std::ostream& out, const policy::ListRule& rule) {
-  out << "      join columns: " << ListOrNone(rule.join_columns) << "\n";
-  out << "      list columns: " << ListOrNone(rule.list_columns) << "\n";
-  out << "      join operators: " << ListOrNone(rule.allowed_join_operators) << "\n";
+void PrintListRule(std::ostream& out, const nlohmann::json& rule) {
+  out << "      join columns: " << ListOrNone(Strings(rule, "join_columns")) << "\n";
+  out << "      list columns: " << ListOrNone(Strings(rule, "list_columns")) << "\n";
+  out << "      join operators: " << ListOrNone(Strings(rule, "allowed_join_operators")) << "\n";
 }
 
-void PrintCustomRule(std::ostream& out, const policy::CustomRule& rule,
+void PrintCustomRule(std::ostream& out, const nlohmann::json& rule,
                      const std::map<std::string, std::string>& template_names) {
   out << "      free-form queries: "
-      << (rule.any_query ? absl::StrCat("by ", ListOrNone(rule.allowed_analysis_providers))
-                         : std::string("not allowed (approved templates only)"))
+      << (Flag(rule, "any_query")
+              ? absl::StrCat("by ", ListOrNone(Strings(rule, "allowed_analysis_providers")))
+              : std::string("not allowed (approved templates only)"))
       << "\n";
-  out << "      disallowed output columns: " << ListOrNone(rule.disallowed_output_columns) << "\n";
+  out << "      disallowed output columns: "
+      << ListOrNone(Strings(rule, "disallowed_output_columns")) << "\n";
   out << "      result receivers: "
-      << ListOrNone(rule.allowed_result_receivers, "any member with the receive ability") << "\n";
+      << ListOrNone(Strings(rule, "allowed_result_receivers"),
+                    "any member with the receive ability")
+      << "\n";
   std::vector<std::string> templates;
-  for (const std::string& id : rule.allowed_analyses) {
+  for (const std::string& id : Strings(rule, "allowed_analyses")) {
     auto name = template_names.find(id);
     templates.push_back(
         name == template_names.end() ? ShortId(id) : absl::StrCat(ShortId(id), " ", name->second));
   }
   out << "      approved templates: "
       << (templates.empty() ? "none" : absl::StrJoin(templates, ", ")) << "\n";
+  // Thresholds on free SQL and comparison controls (issue 16): shown only when set, so that the
+  // summary of a rule without them reads as before.
+  const nlohmann::json* thresholds = nullptr;
+  if (auto it = rule.find("aggregation_thresholds"); it != rule.end() && it->is_array()) {
+    thresholds = &*it;
+  }
+  if (thresholds != nullptr && !thresholds->empty()) {
+    std::vector<std::string> lines;
+    for (const nlohmann::json& threshold : *thresholds) {
+      std::vector<std::string> overrides;
+      if (auto it = threshold.find("output_column_thresholds"); it != threshold.end()) {
+        for (const nlohmann::json& entry : *it) {
+          int64_t minimum = entry.value("minimum", int64_t{0});
+          std::string column = entry.value("column", std::string());
+          overrides.push_back(minimum == 0 ? absl::StrCat(column, ": exempt")
+                                           : absl::StrCat(column, ": at least ", minimum));
+        }
+      }
+      lines.push_back(absl::StrCat(
+          "at least ", threshold.value("minimum", int64_t{0}), " distinct ",
+          threshold.value("identity_column", std::string()), " per row",
+          overrides.empty() ? "" : absl::StrCat(" (", absl::StrJoin(overrides, "; "), ")")));
+    }
+    out << "      thresholds: " << absl::StrJoin(lines, "; ") << "\n";
+  }
+  // The canonical document leaves allowed_aggregate_expressions out when it is the default:
+  // columns_only once thresholds or comparison lists are set, any_expression otherwise.
+  bool has_controls = (thresholds != nullptr && !thresholds->empty()) ||
+                      rule.contains("allowed_literal_comparison_columns") ||
+                      rule.contains("allowed_column_comparison_columns");
+  std::string expressions =
+      rule.value("allowed_aggregate_expressions", has_controls ? "columns_only" : "any_expression");
+  if (expressions == "columns_only") out << "      aggregate arguments: plain columns only\n";
+  if (rule.contains("allowed_literal_comparison_columns")) {
+    out << "      compared with a literal: "
+        << ListOrNone(Strings(rule, "allowed_literal_comparison_columns")) << "\n";
+  }
+  if (rule.contains("allowed_column_comparison_columns")) {
+    out << "      compared with another column: "
+        << ListOrNone(Strings(rule, "allowed_column_comparison_columns")) << "\n";
+  }
 }
 
 }  // namespace
@@ -316,27 +389,17 @@ void PrintPolicy(std::ostream& out, const api::PolicyResponse& policy,
       out << "no rule (cannot be queried until its owner sets one)\n";
       continue;
     }
-    // The rule as the policy module reads it, for the same wording as the checker's.
-    std::vector<std::string> columns;
-    for (const api::Column& column : table.columns) columns.push_back(column.name);
-    absl::StatusOr<policy::Rule> rule = policy::ParseRule(api::Dump(*table.rule), columns);
-    if (!rule.ok()) {
-      out << RuleKindOf(*table.rule) << " rule (unreadable: " << rule.status().message() << ")\n";
-      continue;
-    }
-    out << policy::RuleKindName(rule->kind) << " rule\n";
-    switch (rule->kind) {
-      case policy::RuleKind::kAggregation:
-        any_aggregation = true;
-        PrintAggregationRule(out, rule->aggregation);
-        break;
-      case policy::RuleKind::kList:
-        any_list = true;
-        PrintListRule(out, rule->list);
-        break;
-      case policy::RuleKind::kCustom:
-        PrintCustomRule(out, rule->custom, template_names);
-        break;
+    // The rule as the API carries it: the policy module's canonical form of the rule.
+    std::string kind = RuleKindOf(*table.rule);
+    out << kind << " rule\n";
+    if (kind == "aggregation") {
+      any_aggregation = true;
+      PrintAggregationRule(out, *table.rule);
+    } else if (kind == "list") {
+      any_list = true;
+      PrintListRule(out, *table.rule);
+    } else if (kind == "custom") {
+      PrintCustomRule(out, *table.rule, template_names);
     }
   }
   out << "  across tables (a query must satisfy every table it reads):\n";

@@ -189,8 +189,8 @@ class TemporaryFile {
   // Flushes the file and gives it the destination's name: atomically, so that a reader sees the
   // old file or the whole new one. Without `replace`, an existing destination (even one created
   // since the caller checked) fails with AlreadyExists and is left as it was.
-  absl::Status CommitTo(const std::string& destination, bool replace) {
-    if (fsync(fd_) != 0) return Errno("sync");
+  absl::Status CommitTo(const std::string& destination, bool replace, Sync sync) {
+    if (sync == Sync::kYes && fsync(fd_) != 0) return Errno("sync");
     if (path_.empty()) {
       std::string self = absl::StrCat("/proc/self/fd/", fd_);
       if (!replace) {
@@ -219,7 +219,7 @@ class TemporaryFile {
     }
     path_.clear();
     close(std::exchange(fd_, -1));
-    SyncFolderOf(destination);
+    if (sync == Sync::kYes) SyncFolderOf(destination);
     return absl::OkStatus();
   }
 
@@ -428,7 +428,7 @@ absl::StatusOr<std::string> RenderResult(const ResultTable& result, OutputFormat
 }
 
 absl::Status WriteResult(const ResultTable& result, const std::string& path, OutputFormat format,
-                         bool replace) {
+                         bool replace, Sync sync) {
   absl::Status status;
   absl::StatusOr<TemporaryFile> temporary = TemporaryFile::Create(path);
   if (!temporary.ok()) {
@@ -445,7 +445,7 @@ absl::Status WriteResult(const ResultTable& result, const std::string& path, Out
         status = WriteParquet(result, temporary->WritablePath());
         break;
     }
-    if (status.ok()) status = temporary->CommitTo(path, replace);
+    if (status.ok()) status = temporary->CommitTo(path, replace, sync);
   }
   if (status.code() == absl::StatusCode::kAlreadyExists) return status;
   if (!status.ok()) {

@@ -1,9 +1,9 @@
 // Writing results, for every engine's ResultTable. Format from the extension of `path` (.csv,
 // .json, .parquet) or by name. Writes to a temporary file in `path`'s folder (unnamed where the
-// file system allows, so even a killed run leaves nothing) and names it `path` once complete and
-// synced: a reader sees no file or the whole file, never half of one. JSON is an array of objects
-// with numbers as JSON numbers. Parquet is written through a private DuckDB database
-// (engine/duckdb). Thread safety: free functions without shared state.
+// file system allows, so even a killed run leaves nothing) and names it `path` once complete (and
+// synced, unless asked not to): a reader sees no file or the whole file, never half of one. JSON is
+// an array of objects with numbers as JSON numbers. Parquet is written through a private DuckDB
+// database (engine/duckdb). Thread safety: free functions without shared state.
 #pragma once
 
 #include <string>
@@ -24,10 +24,16 @@ absl::StatusOr<OutputFormat> OutputFormatFromName(const std::string& name);
 // false. The messages name the path.
 absl::Status CheckDestination(const std::string& path, bool replace);
 
+// Whether a written file is fsynced (with its folder) before WriteResult returns. kYes for a file
+// the user asked for (--output): it survives a power loss once the command reports it. kNo for a
+// stored result, whose catalog record is not fsynced either (docs/audit.md, "Durability"): it
+// still appears whole or not at all after a kill, but a power loss may lose it.
+enum class Sync { kYes, kNo };
+
 // Writes the result to `path`. Without `replace` an existing file is never touched: AlreadyExists
 // (also when the file appeared after CheckDestination). Other errors name the path.
 absl::Status WriteResult(const ResultTable& result, const std::string& path, OutputFormat format,
-                         bool replace = true);
+                         bool replace = true, Sync sync = Sync::kYes);
 
 // The bytes of a text format (CSV or JSON) for a stream such as stdout; InvalidArgument for
 // Parquet.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace parley::identity {
@@ -19,6 +20,13 @@ namespace {
 // The caller as an active member of the room: every action starts here.
 absl::StatusOr<const Membership*> ActiveMember(const Caller& caller, const Room& room) {
   const Membership* membership = room.Find(caller.member());
+  bool active = membership != nullptr && membership->active;
+  if (!active && caller.authentication() == Authentication::kToken) {
+    // A remote caller who may not see the room learns nothing of it, not even that it exists:
+    // the answer is the store's for a collaboration that does not exist, word for word.
+    return absl::NotFoundError(
+        absl::StrCat("collaboration '", absl::CHexEscape(room.name), "' not found"));
+  }
   if (membership == nullptr) {
     return absl::PermissionDeniedError(
         absl::StrCat("'", caller.member(), "' is not a member of collaboration '", room.name, "'"));

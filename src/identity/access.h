@@ -3,7 +3,10 @@
 // rules, all here:
 //
 //   - only active members act at all (an invited, departed or removed member, or an outsider,
-//     is refused everything, including seeing that the collaboration's members exist);
+//     is refused everything, including seeing that the collaboration's members exist). A caller
+//     authenticated by a token is told NotFound, exactly as for a collaboration that does not
+//     exist, so that a server does not reveal which names are taken by rooms it may not see;
+//     an embedded caller (who can read the home anyway) gets PermissionDenied saying why;
 //   - the collaboration's creator adds and removes members, and cannot leave or be removed;
 //   - a table's owner sets its rule and approves or revokes analysis templates for it;
 //   - a member with the `query` ability explains and runs queries and templates;

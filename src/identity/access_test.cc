@@ -43,5 +43,28 @@ TEST(RequireTest, MessagesNameTheRuleThatRefused) {
             std::vector<std::string>{"reader"});
 }
 
+// A caller with a token who may not see a room is told what a room that does not exist answers
+// (the store's NotFound, word for word), whether it never was, was removed or left.
+TEST(RequireTest, TokenCallersWhoMayNotSeeARoomLearnNotEvenThatItExists) {
+  Room room{
+      "room",
+      "creator",
+      {{"creator", {Ability::kQuery}, true, "active"}, {"left", {Ability::kQuery}, false, "left"}}};
+  for (const char* name : {"nobody", "left"}) {
+    absl::Status status =
+        Require(Caller::Token(name, "0123456789abcdef", false), room, Action::kView);
+    EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << name;
+    EXPECT_EQ(status.message(), "collaboration 'room' not found") << name;
+    EXPECT_FALSE(MayView(Caller::Token(name, "0123456789abcdef", false), room));
+  }
+  EXPECT_TRUE(
+      Require(Caller::Token("creator", "0123456789abcdef", false), room, Action::kView).ok());
+  // An active member without the right is still told why (it sees the room anyway).
+  EXPECT_EQ(Require(Caller::Token("creator", "0123456789abcdef", false), room, Action::kSetRule,
+                    {.table = "t", .table_owner = "left"})
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace parley::identity

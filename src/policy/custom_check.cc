@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/custom_controls.h"
 #include "policy/equivalence.h"
 #include "policy/operators.h"
 #include "policy/summary.h"
@@ -110,6 +111,7 @@ class CustomChecker {
     }
     CheckFunctions();
     CheckOutputs();
+    CheckCustomControls(query_, rules_, source_text_, verdict_);
   }
 
  private:

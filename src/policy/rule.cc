@@ -186,7 +186,9 @@ class RuleReader {
     PARLEY_RETURN_IF_ERROR(
         CheckKeys(document, "(document)",
                   {"kind", "allowed_analyses", "any_query", "allowed_analysis_providers",
-                   "disallowed_output_columns", "allowed_result_receivers"}));
+                   "disallowed_output_columns", "allowed_result_receivers",
+                   "aggregation_thresholds", "allowed_aggregate_expressions",
+                   "allowed_literal_comparison_columns", "allowed_column_comparison_columns"}));
     CustomRule rule;
     PARLEY_ASSIGN_OR_RETURN(const Json* analyses,
                             Array(document, "allowed_analyses", false, false));
@@ -236,9 +238,119 @@ class RuleReader {
                               MemberSet(*receivers, "allowed_result_receivers"));
     }
 
+    PARLEY_RETURN_IF_ERROR(ReadCustomControls(document, rule));
+
     // With no analysis approved and no free-form queries the table waits for its owner to
     // approve templates (`parley template approve`): a valid state, not an error.
     return rule;
+  }
+
+  // A minimum of distinct identities: an integer from 2 to 100000, or also 0 when `may_exempt`.
+  absl::StatusOr<int64_t> Minimum(const Json& entry, const std::string& path, bool may_exempt) {
+    auto minimum = entry.find("minimum");
+    if (minimum == entry.end()) return Invalid(path + ".minimum", "is required");
+    std::string range = absl::StrCat(may_exempt ? "0 (exempt) or " : "", kMinimumThreshold, " to ",
+                                     kMaximumThreshold);
+    if (!minimum->is_number_integer()) {
+      return Invalid(path + ".minimum", absl::StrCat("must be an integer (", range, ")"));
+    }
+    if (minimum->is_number_unsigned() && minimum->get<uint64_t>() > uint64_t{kMaximumThreshold}) {
+      return Invalid(path + ".minimum", absl::StrCat(minimum->get<uint64_t>(),
+                                                     " is outside the allowed range ", range));
+    }
+    int64_t value = minimum->get<int64_t>();
+    if ((value == 0 && may_exempt) || (value >= kMinimumThreshold && value <= kMaximumThreshold)) {
+      return value;
+    }
+    return Invalid(path + ".minimum", absl::StrCat(value, " is outside the allowed range ", range));
+  }
+
+  // aggregation_thresholds, allowed_aggregate_expressions and the comparison allow-lists.
+  absl::Status ReadCustomControls(const Json& document, CustomRule& rule) {
+    PARLEY_ASSIGN_OR_RETURN(const Json* thresholds,
+                            Array(document, "aggregation_thresholds", false, true));
+    if (thresholds != nullptr) {
+      for (size_t i = 0; i < thresholds->size(); ++i) {
+        const Json& entry = (*thresholds)[i];
+        std::string path = absl::StrCat("aggregation_thresholds[", i, "]");
+        if (!entry.is_object()) {
+          return Invalid(path, "must be an object with identity_column and minimum");
+        }
+        PARLEY_RETURN_IF_ERROR(
+            CheckKeys(entry, path, {"identity_column", "minimum", "output_column_thresholds"}));
+        IdentityThreshold threshold;
+        auto identity = entry.find("identity_column");
+        if (identity == entry.end()) return Invalid(path + ".identity_column", "is required");
+        PARLEY_ASSIGN_OR_RETURN(threshold.identity_column,
+                                ColumnName(*identity, path + ".identity_column"));
+        for (const IdentityThreshold& earlier : rule.aggregation_thresholds) {
+          if (earlier.identity_column == threshold.identity_column) {
+            return Invalid(path + ".identity_column",
+                           absl::StrCat("'", threshold.identity_column, "' is listed twice"));
+          }
+        }
+        PARLEY_ASSIGN_OR_RETURN(threshold.minimum, Minimum(entry, path, false));
+        PARLEY_ASSIGN_OR_RETURN(const Json* overrides,
+                                Array(entry, "output_column_thresholds", false, false, path));
+        if (overrides != nullptr) {
+          for (size_t j = 0; j < overrides->size(); ++j) {
+            const Json& item = (*overrides)[j];
+            std::string item_path = absl::StrCat(path, ".output_column_thresholds[", j, "]");
+            if (!item.is_object()) {
+              return Invalid(item_path, "must be an object with column and minimum");
+            }
+            PARLEY_RETURN_IF_ERROR(CheckKeys(item, item_path, {"column", "minimum"}));
+            auto column = item.find("column");
+            if (column == item.end()) return Invalid(item_path + ".column", "is required");
+            PARLEY_ASSIGN_OR_RETURN(std::string name, ColumnName(*column, item_path + ".column"));
+            PARLEY_ASSIGN_OR_RETURN(int64_t minimum, Minimum(item, item_path, true));
+            if (!threshold.output_column_thresholds.emplace(name, minimum).second) {
+              return Invalid(item_path + ".column", absl::StrCat("'", name, "' is listed twice"));
+            }
+          }
+        }
+        rule.aggregation_thresholds.push_back(std::move(threshold));
+      }
+    }
+
+    for (const char* key :
+         {"allowed_literal_comparison_columns", "allowed_column_comparison_columns"}) {
+      PARLEY_ASSIGN_OR_RETURN(const Json* columns, Array(document, key, false, false));
+      if (columns == nullptr) continue;
+      PARLEY_ASSIGN_OR_RETURN(std::set<std::string> names, ColumnSet(*columns, key));
+      if (std::string(key) == "allowed_literal_comparison_columns") {
+        rule.allowed_literal_comparison_columns = std::move(names);
+      } else {
+        rule.allowed_column_comparison_columns = std::move(names);
+      }
+    }
+    // Comparing an identity with a literal picks one person out; it is refused whatever the
+    // allow-list says, so listing it is a mistake worth telling the owner about.
+    if (rule.allowed_literal_comparison_columns) {
+      for (const IdentityThreshold& threshold : rule.aggregation_thresholds) {
+        if (rule.allowed_literal_comparison_columns->contains(threshold.identity_column)) {
+          return Invalid("allowed_literal_comparison_columns",
+                         absl::StrCat("'", threshold.identity_column,
+                                      "' is an identity column of aggregation_thresholds; it may "
+                                      "never be compared with a literal"));
+        }
+      }
+    }
+
+    rule.allowed_aggregate_expressions = rule.HasControls() ? AggregateExpressions::kColumnsOnly
+                                                            : AggregateExpressions::kAnyExpression;
+    if (auto it = document.find("allowed_aggregate_expressions"); it != document.end()) {
+      std::string value = it->is_string() ? it->get<std::string>() : "";
+      if (value == "columns_only") {
+        rule.allowed_aggregate_expressions = AggregateExpressions::kColumnsOnly;
+      } else if (value == "any_expression") {
+        rule.allowed_aggregate_expressions = AggregateExpressions::kAnyExpression;
+      } else {
+        return Invalid("allowed_aggregate_expressions",
+                       "must be \"columns_only\" or \"any_expression\"");
+      }
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<AggregationRule> ReadAggregation(const Json& document) {
@@ -428,6 +540,44 @@ std::string CanonicalRuleJson(const Rule& rule) {
     json["disallowed_output_columns"] = custom.disallowed_output_columns;
     if (!custom.allowed_result_receivers.empty()) {
       json["allowed_result_receivers"] = custom.allowed_result_receivers;
+    }
+    // The controls of issue 16 are written only when set, so that the canonical form (and hash)
+    // of rules without them is unchanged.
+    if (!custom.aggregation_thresholds.empty()) {
+      std::vector<IdentityThreshold> sorted = custom.aggregation_thresholds;
+      std::sort(sorted.begin(), sorted.end(),
+                [](const IdentityThreshold& a, const IdentityThreshold& b) {
+                  return a.identity_column < b.identity_column;
+                });
+      Json thresholds = Json::array();
+      for (const IdentityThreshold& threshold : sorted) {
+        Json entry = {{"identity_column", threshold.identity_column},
+                      {"minimum", threshold.minimum}};
+        if (!threshold.output_column_thresholds.empty()) {
+          Json overrides = Json::array();
+          for (const auto& [column, minimum] : threshold.output_column_thresholds) {
+            overrides.push_back({{"column", column}, {"minimum", minimum}});
+          }
+          entry["output_column_thresholds"] = overrides;
+        }
+        thresholds.push_back(entry);
+      }
+      json["aggregation_thresholds"] = thresholds;
+    }
+    if (custom.allowed_literal_comparison_columns) {
+      json["allowed_literal_comparison_columns"] = *custom.allowed_literal_comparison_columns;
+    }
+    if (custom.allowed_column_comparison_columns) {
+      json["allowed_column_comparison_columns"] = *custom.allowed_column_comparison_columns;
+    }
+    AggregateExpressions default_expressions = custom.HasControls()
+                                                   ? AggregateExpressions::kColumnsOnly
+                                                   : AggregateExpressions::kAnyExpression;
+    if (custom.allowed_aggregate_expressions != default_expressions) {
+      json["allowed_aggregate_expressions"] =
+          custom.allowed_aggregate_expressions == AggregateExpressions::kColumnsOnly
+              ? "columns_only"
+              : "any_expression";
     }
     return json.dump();
   }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -67,12 +68,43 @@ struct ListRule {
 //   {"kind": "custom", "allowed_analyses": ["<template sha256>"], "any_query": true,
 //    "allowed_analysis_providers": ["supplier"], "disallowed_output_columns": ["hashed_email"],
 //    "allowed_result_receivers": ["supplier"]}
+//
+// Thresholds and comparison controls (issue 16; docs/rules.md "Thresholds on free SQL"):
+//   "aggregation_thresholds": [{"identity_column": "user_id", "minimum": 100,
+//                               "output_column_thresholds": [{"column": "region", "minimum": 0}]}],
+//   "allowed_aggregate_expressions": "columns_only",
+//   "allowed_literal_comparison_columns": ["region"], "allowed_column_comparison_columns": []
+// Every output row of a query reading the table must be computed from rows of at least
+// `minimum` distinct identities (rows that are not are suppressed by the rewrite).
+struct IdentityThreshold {
+  std::string identity_column;
+  int64_t minimum = 0;  // 2 to 100000
+  // Output column → the minimum when the query outputs something derived from it: 0 (exempt) or
+  // 2 to 100000. The query's minimum is the largest over its output columns.
+  std::map<std::string, int64_t> output_column_thresholds;
+};
+
+enum class AggregateExpressions { kColumnsOnly, kAnyExpression };
+
 struct CustomRule {
   std::set<std::string> allowed_analyses;            // template ids (64 hex characters)
   bool any_query = false;                            // free-form SQL, by the providers below
   std::set<std::string> allowed_analysis_providers;  // member names; required with any_query
   std::set<std::string> disallowed_output_columns;
-  std::set<std::string> allowed_result_receivers;  // empty: any member with `receive`
+  std::set<std::string> allowed_result_receivers;         // empty: any member with `receive`
+  std::vector<IdentityThreshold> aggregation_thresholds;  // one per identity column
+  // Default: columns_only when the rule sets thresholds or comparison controls (an expression
+  // inside an aggregate is a filter that escapes them), any_expression otherwise.
+  AggregateExpressions allowed_aggregate_expressions = AggregateExpressions::kAnyExpression;
+  // Absent: no control; present (even empty): only these columns may be compared with a
+  // literal / with another column.
+  std::optional<std::set<std::string>> allowed_literal_comparison_columns;
+  std::optional<std::set<std::string>> allowed_column_comparison_columns;
+
+  bool HasControls() const {
+    return !aggregation_thresholds.empty() || allowed_literal_comparison_columns.has_value() ||
+           allowed_column_comparison_columns.has_value();
+  }
 };
 
 struct Rule {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -525,7 +527,125 @@ TEST(ParseCustomRule, Errors) {
   EXPECT_EQ(ErrorOf(Custom(any + R"("join_columns": ["hashed_email"])")),
             "rule: (document): unknown key 'join_columns' (expected one of kind, allowed_analyses, "
             "any_query, allowed_analysis_providers, disallowed_output_columns, "
-            "allowed_result_receivers)");
+            "allowed_result_receivers, aggregation_thresholds, allowed_aggregate_expressions, "
+            "allowed_literal_comparison_columns, allowed_column_comparison_columns)");
+}
+
+TEST(ParseCustomRule, ThresholdsAndComparisonControls) {
+  absl::StatusOr<Rule> rule =
+      ParseRule(Custom(R"("any_query": true, "allowed_analysis_providers": ["supplier"],
+                "aggregation_thresholds": [{"identity_column": "HOUSEHOLD_ID", "minimum": 50,
+                  "output_column_thresholds": [{"column": "region", "minimum": 0},
+                                               {"column": "spend", "minimum": 200}]}],
+                "allowed_literal_comparison_columns": ["age_band"],
+                "allowed_column_comparison_columns": [])"),
+                kColumns);
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  const CustomRule& custom = rule->custom;
+  ASSERT_EQ(custom.aggregation_thresholds.size(), 1u);
+  EXPECT_EQ(custom.aggregation_thresholds[0].identity_column, "household_id");
+  EXPECT_EQ(custom.aggregation_thresholds[0].minimum, 50);
+  EXPECT_EQ(custom.aggregation_thresholds[0].output_column_thresholds,
+            (std::map<std::string, int64_t>{{"Region", 0}, {"spend", 200}}));
+  // Thresholds make columns_only the default.
+  EXPECT_EQ(custom.allowed_aggregate_expressions, AggregateExpressions::kColumnsOnly);
+  EXPECT_EQ(custom.allowed_literal_comparison_columns, (std::set<std::string>{"age_band"}));
+  ASSERT_TRUE(custom.allowed_column_comparison_columns.has_value());
+  EXPECT_TRUE(custom.allowed_column_comparison_columns->empty());
+
+  std::string canonical = CanonicalRuleJson(*rule);
+  EXPECT_EQ(canonical,
+            R"({"aggregation_thresholds":[{"identity_column":"household_id","minimum":50,)"
+            R"("output_column_thresholds":[{"column":"Region","minimum":0},)"
+            R"({"column":"spend","minimum":200}]}],"allowed_analyses":[],)"
+            R"("allowed_analysis_providers":["supplier"],"allowed_column_comparison_columns":[],)"
+            R"("allowed_literal_comparison_columns":["age_band"],"any_query":true,)"
+            R"("disallowed_output_columns":[],"kind":"custom"})");
+  absl::StatusOr<Rule> again = ParseRule(canonical, kColumns);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CanonicalRuleJson(*again), canonical);
+
+  // Without thresholds or controls the default stays any_expression, and is not written.
+  absl::StatusOr<Rule> plain =
+      ParseRule(Custom(R"("allowed_aggregate_expressions": "columns_only")"), kColumns);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->custom.allowed_aggregate_expressions, AggregateExpressions::kColumnsOnly);
+  EXPECT_NE(CanonicalRuleJson(*plain).find(R"("allowed_aggregate_expressions":"columns_only")"),
+            std::string::npos);
+  absl::StatusOr<Rule> none = ParseRule(Custom(R"("any_query": false)"), kColumns);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->custom.allowed_aggregate_expressions, AggregateExpressions::kAnyExpression);
+  EXPECT_EQ(CanonicalRuleJson(*none).find("allowed_aggregate_expressions"), std::string::npos);
+}
+
+TEST(ParseCustomRule, ThresholdErrors) {
+  auto with = [](const std::string& thresholds) {
+    return Custom(R"("aggregation_thresholds": )" + thresholds);
+  };
+  EXPECT_EQ(ErrorOf(with(R"([])")), "rule: aggregation_thresholds: must list at least one entry");
+  EXPECT_EQ(ErrorOf(with(R"({"identity_column": "spend"})")),
+            "rule: aggregation_thresholds: must be a list, not object");
+  EXPECT_EQ(ErrorOf(with(R"(["spend"])")),
+            "rule: aggregation_thresholds[0]: must be an object with identity_column and minimum");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 5, "min": 3}])")),
+            "rule: aggregation_thresholds[0]: unknown key 'min' (expected one of identity_column, "
+            "minimum, output_column_thresholds)");
+  EXPECT_EQ(ErrorOf(with(R"([{"minimum": 5}])")),
+            "rule: aggregation_thresholds[0].identity_column: is required");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "phone", "minimum": 5}])")),
+            "rule: aggregation_thresholds[0].identity_column: 'phone' is not an allowed column of "
+            "the table");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend"}])")),
+            "rule: aggregation_thresholds[0].minimum: is required");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 1}])")),
+            "rule: aggregation_thresholds[0].minimum: 1 is outside the allowed range 2 to 100000");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 0}])")),
+            "rule: aggregation_thresholds[0].minimum: 0 is outside the allowed range 2 to 100000");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 100001}])")),
+            "rule: aggregation_thresholds[0].minimum: 100001 is outside the allowed range 2 to "
+            "100000");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 18446744073709551615}])")),
+            "rule: aggregation_thresholds[0].minimum: 18446744073709551615 is outside the allowed "
+            "range 2 to 100000");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": "100"}])")),
+            "rule: aggregation_thresholds[0].minimum: must be an integer (2 to 100000)");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 2.5}])")),
+            "rule: aggregation_thresholds[0].minimum: must be an integer (2 to 100000)");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 5},
+                             {"identity_column": "SPEND", "minimum": 9}])")),
+            "rule: aggregation_thresholds[1].identity_column: 'spend' is listed twice");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 5, "output_column_thresholds":
+                        [{"column": "region", "minimum": 1}]}])")),
+            "rule: aggregation_thresholds[0].output_column_thresholds[0].minimum: 1 is outside the "
+            "allowed range 0 (exempt) or 2 to 100000");
+  EXPECT_EQ(
+      ErrorOf(with(R"([{"identity_column": "spend", "minimum": 5, "output_column_thresholds":
+                        [{"column": "region", "minimum": 0}, {"column": "Region", "minimum": 9}]}])")),
+      "rule: aggregation_thresholds[0].output_column_thresholds[1].column: 'Region' is listed "
+      "twice");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 5, "output_column_thresholds":
+                        [{"column": "nope", "minimum": 0}]}])")),
+            "rule: aggregation_thresholds[0].output_column_thresholds[0].column: 'nope' is not an "
+            "allowed column of the table");
+  EXPECT_EQ(ErrorOf(with(R"([{"identity_column": "spend", "minimum": 5, "output_column_thresholds":
+                        {"region": 0}}])")),
+            "rule: aggregation_thresholds[0].output_column_thresholds: must be a list, not object");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_aggregate_expressions": "all")")),
+            "rule: allowed_aggregate_expressions: must be \"columns_only\" or \"any_expression\"");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_aggregate_expressions": true)")),
+            "rule: allowed_aggregate_expressions: must be \"columns_only\" or \"any_expression\"");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_literal_comparison_columns": "region")")),
+            "rule: allowed_literal_comparison_columns: must be a list, not string");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_column_comparison_columns": ["region", "phone"])")),
+            "rule: allowed_column_comparison_columns[1]: 'phone' is not an allowed column of the "
+            "table");
+  EXPECT_EQ(ErrorOf(Custom(R"("allowed_literal_comparison_columns": ["region", "REGION"])")),
+            "rule: allowed_literal_comparison_columns[1]: 'Region' is listed twice");
+  EXPECT_EQ(
+      ErrorOf(Custom(R"("aggregation_thresholds": [{"identity_column": "spend", "minimum": 5}],
+                             "allowed_literal_comparison_columns": ["spend"])")),
+      "rule: allowed_literal_comparison_columns: 'spend' is an identity column of "
+      "aggregation_thresholds; it may never be compared with a literal");
 }
 
 TEST(CanonicalRuleJson, CustomIsStableAcrossSpellingsAndOrder) {

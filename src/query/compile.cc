@@ -24,12 +24,15 @@ absl::StatusOr<Compiled> Compile(const Snapshot& snapshot, const Request& reques
   policy::CheckContext context{request.runner, request.template_id, request.receivers};
   compiled.verdict = policy::Check(bound, snapshot, context, request.sql);
   if (compiled.verdict.allowed()) {
-    rewrite::Rewrite(bound, compiled.verdict, request.sql);
+    // The error guard chooses its conversions from the facts of the engine that will run the
+    // query: the dialect's capabilities.
+    const render::DuckDbDialect dialect;
+    rewrite::Rewrite(bound, compiled.verdict, dialect.capabilities(), request.sql);
     // The rewrite refuses operations that could fail on the data and have no guard: it adds
     // violations to the verdict, and then nothing is rendered. The engine's dialect renders it,
     // or refuses a construct its engine cannot run (returned as is).
     if (compiled.verdict.allowed()) {
-      PARLEY_ASSIGN_OR_RETURN(compiled.plan.rendered_sql, render::DuckDbDialect().Render(bound));
+      PARLEY_ASSIGN_OR_RETURN(compiled.plan.rendered_sql, dialect.Render(bound));
       compiled.plan.thresholds = compiled.verdict.thresholds;
       compiled.plan.rule_kind = compiled.verdict.rule_kind;
     }

@@ -25,22 +25,14 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "sql/capabilities.h"
 #include "sql/ir.h"
 
 namespace parley::render {
 
-// What the error guard (rewrite/error_guard.h) must know about an engine to choose conversions
-// and arithmetic that cannot fail there: its widest integer, the widths at which its exact
-// decimal arithmetic caps results, and whether it has a conversion that yields NULL instead of
-// failing (spelled by the dialect: TRY_CAST in DuckDB, accurateCastOrNull in ClickHouse). The
-// guard's reasoning (which operations can fail, which guard each needs) is the same for every
-// engine; these are the engine's numbers.
-struct Capabilities {
-  int widest_integer_bits = 128;  // the widest signed integer (DuckDB: HUGEINT)
-  int decimal_narrow_width = 18;  // decimals up to this width compute in 64 bits
-  int decimal_max_width = 38;     // the widest DECIMAL
-  bool null_on_failed_conversion = true;
-};
+// The engine's facts the rewrite passes need (sql/capabilities.h, where the type lives so that
+// rewrite/ can take it without depending on render/).
+using Capabilities = sql::Capabilities;
 
 class Dialect {
  public:

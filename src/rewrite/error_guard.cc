@@ -39,21 +39,11 @@ std::unique_ptr<BoundExpr> Cast(std::unique_ptr<BoundExpr> expr, const Type& typ
   return cast;
 }
 
-Type IntegerName(int bits) {
-  switch (bits) {
-    case 64:
-      return TypeKind::kBigint;
-    case 128:
-      return TypeKind::kHugeint;
-    default:
-      return TypeKind::kDouble;
-  }
-}
-
 int Bits(const Type& type) { return sql::IntegerBits(type.kind()); }
 
-// Digits before the point of an exact numeric type (integers as DuckDB's DECIMAL(w,0)).
-int DecimalWidth(const Type& type) {
+// Digits before the point of an exact numeric type (integers as DuckDB's DECIMAL(w,0); the widest
+// as the engine's widest DECIMAL).
+int DecimalWidth(const Type& type, const sql::Capabilities& capabilities) {
   if (type.kind() == TypeKind::kDecimal) return type.width();
   switch (Bits(type)) {
     case 8:
@@ -65,12 +55,14 @@ int DecimalWidth(const Type& type) {
     case 64:
       return type.IsUnsigned() ? 20 : 19;
     default:
-      return 38;
+      return capabilities.decimal_max_width;
   }
 }
 
 class Guarder {
  public:
+  explicit Guarder(const sql::Capabilities& capabilities) : capabilities_(capabilities) {}
+
   std::vector<Unguardable> refusals;
 
   void Guard(std::unique_ptr<BoundExpr>& expr, const char* clause) {
@@ -100,6 +92,10 @@ class Guarder {
     const Type& from = expr->type;
     if (from.kind() == TypeKind::kNull || from == to) return;
     bool can_fail = sql::CastCanFail(from, to);
+    if (can_fail && !capabilities_.null_on_failed_conversion) {
+      Refuse(*expr, "a conversion to another type");
+      return;
+    }
     // A literal whose conversion cannot fail is left to the engine (it stays a plain constant,
     // which keeps filters pushed down into the scans).
     if (!can_fail && expr->kind == BoundExprKind::kConstant) return;
@@ -194,15 +190,29 @@ class Guarder {
     OnlyWhen(expr, std::move(in_range));
   }
 
+  // The signed integer of `bits` bits (64 or 128) when the engine has one, else DOUBLE (which
+  // cannot fail).
+  Type SignedInteger(int bits) const {
+    if (bits > capabilities_.widest_integer_bits) return TypeKind::kDouble;
+    switch (bits) {
+      case 64:
+        return TypeKind::kBigint;
+      case 128:
+        return TypeKind::kHugeint;
+      default:
+        return TypeKind::kDouble;
+    }
+  }
+
   // The integer type wide enough for any result of `op` on integers of these types.
-  static Type WideInteger(const std::string& op, const Type& left, const Type& right) {
+  Type WideInteger(const std::string& op, const Type& left, const Type& right) const {
     int bits = std::max(Bits(left), Bits(right));
-    if (bits <= 32) return IntegerName(64);
+    if (bits <= 32) return SignedInteger(64);
     if (bits <= 64) {
       bool unsigned_64 =
           (Bits(left) == 64 && left.IsUnsigned()) || (Bits(right) == 64 && right.IsUnsigned());
       if (op == "*" && unsigned_64) return TypeKind::kDouble;
-      return IntegerName(128);
+      return SignedInteger(128);
     }
     return TypeKind::kDouble;
   }
@@ -245,30 +255,35 @@ class Guarder {
     if (left.IsInteger() && right.IsInteger()) {
       wide = WideInteger(op, left, right);
     } else {
-      // Decimals: the engine caps results at 18 digits (both inputs of at most 18) or 38 and
-      // checks for overflow; give it room for the exact result, or compute in DOUBLE.
-      int lw = DecimalWidth(left), rw = DecimalWidth(right);
+      // Decimals: the engine caps results at its narrow width (both inputs at most that wide;
+      // DuckDB: 18 digits) or its widest (DuckDB: 38) and checks for overflow; give it room for
+      // the exact result, or compute in DOUBLE.
+      const int narrow = capabilities_.decimal_narrow_width;
+      const int widest = capabilities_.decimal_max_width;
+      int lw = DecimalWidth(left, capabilities_), rw = DecimalWidth(right, capabilities_);
       if (op == "*") {
-        if (lw + rw > 38) {
+        if (lw + rw > widest) {
           wide = TypeKind::kDouble;
-        } else if (lw <= 18 && rw <= 18 && lw + rw > 18) {
-          // One input of 19 digits moves the product to 128 bits, exact up to 38 digits.
+        } else if (lw <= narrow && rw <= narrow && lw + rw > narrow) {
+          // One input wider than the narrow width moves the product to the wide representation,
+          // exact up to the widest DECIMAL.
           Type& widened = lw >= rw ? left : right;
           int index = lw >= rw ? 0 : 1;
-          ConvertTo(node.args[index], Type::Decimal(19, widened.scale()));
+          ConvertTo(node.args[index], Type::Decimal(narrow + 1, widened.scale()));
         }
       } else if (op == "+" || op == "-") {
         int scale = std::max(left.scale(), right.scale());
         int digits = std::max(lw - left.scale(), rw - right.scale());
         int exact = digits + scale + 1;
-        if (exact > 38) {
+        if (exact > widest) {
           wide = TypeKind::kDouble;
-        } else if (exact == 19) {
-          // Both of at most 18 digits: the engine would keep 18 and check for overflow.
-          ConvertTo(node.args[0],
-                    Type::Decimal(std::max(19, lw - left.scale() + left.scale()), left.scale()));
-          if (node.args[0]->type.width() < 19) {
-            ConvertTo(node.args[1], Type::Decimal(19, right.scale()));
+        } else if (exact == narrow + 1) {
+          // Both at most narrow: the engine would keep the narrow width and check for overflow.
+          ConvertTo(
+              node.args[0],
+              Type::Decimal(std::max(narrow + 1, lw - left.scale() + left.scale()), left.scale()));
+          if (node.args[0]->type.width() < narrow + 1) {
+            ConvertTo(node.args[1], Type::Decimal(narrow + 1, right.scale()));
           }
         }
       }
@@ -294,8 +309,8 @@ class Guarder {
     Type type = node.args[0]->type;
     if (type.IsInteger()) {
       // -(-2147483648) does not fit an INTEGER; unsigned values have no negative at all.
-      Type wide = Bits(type) < 64    ? TypeKind::kBigint
-                  : Bits(type) == 64 ? TypeKind::kHugeint
+      Type wide = Bits(type) < 64    ? SignedInteger(64)
+                  : Bits(type) == 64 ? SignedInteger(128)
                                      : TypeKind::kDouble;
       ConvertTo(node.args[0], wide);
     } else if (type.IsTemporal()) {
@@ -317,8 +332,8 @@ class Guarder {
     if (name == "abs" && !node.args.empty()) {
       Type type = node.args[0]->type;
       if (type.IsInteger() && !type.IsUnsigned()) {
-        ConvertTo(node.args[0], Bits(type) < 64    ? TypeKind::kBigint
-                                : Bits(type) == 64 ? TypeKind::kHugeint
+        ConvertTo(node.args[0], Bits(type) < 64    ? SignedInteger(64)
+                                : Bits(type) == 64 ? SignedInteger(128)
                                                    : TypeKind::kDouble);
       }
       sql::DeriveType(node);
@@ -375,12 +390,14 @@ class Guarder {
     if (expr->kind == BoundExprKind::kConstant) return;
     BoundExpr& node = *expr;
     if (node.kind == BoundExprKind::kAggregate) {
-      // SUM and AVG of HUGEINT and wide DECIMAL columns add in 128 bits and fail when a few
-      // large values meet; as DOUBLE they cannot fail. Counting never fails.
+      // SUM and AVG of HUGEINT and wide DECIMAL columns (wider than the engine's narrow width)
+      // add in 128 bits and fail when a few large values meet; as DOUBLE they cannot fail.
+      // Counting never fails.
       if ((node.name == "sum" || node.name == "avg") && node.args.size() == 1) {
         Type type = node.args[0]->type;
         if (type.kind() == TypeKind::kHugeint || type.kind() == TypeKind::kUhugeint ||
-            (type.kind() == TypeKind::kDecimal && type.width() > 18)) {
+            (type.kind() == TypeKind::kDecimal &&
+             type.width() > capabilities_.decimal_narrow_width)) {
           node.args[0] = Cast(std::move(node.args[0]), TypeKind::kDouble, false);
         }
       }
@@ -439,7 +456,13 @@ class Guarder {
         break;
       }
       case BoundExprKind::kCast: {
-        if (sql::CastCanFail(node.args[0]->type, node.cast_type)) node.name = "try_cast";
+        if (sql::CastCanFail(node.args[0]->type, node.cast_type)) {
+          if (!capabilities_.null_on_failed_conversion) {
+            Refuse(node, "a CAST");
+            return;
+          }
+          node.name = "try_cast";
+        }
         break;
       }
       case BoundExprKind::kScalar:
@@ -451,13 +474,15 @@ class Guarder {
     sql::DeriveType(node);
   }
 
+  const sql::Capabilities& capabilities_;
   const char* clause_ = "";
 };
 
 }  // namespace
 
-std::vector<Unguardable> GuardRowErrors(sql::BoundQuery& query) {
-  Guarder guarder;
+std::vector<Unguardable> GuardRowErrors(sql::BoundQuery& query,
+                                        const sql::Capabilities& capabilities) {
+  Guarder guarder(capabilities);
   for (sql::BoundSelectItem& item : query.select) guarder.Guard(item.expr, sql::kClauseSelect);
   if (query.where) {
     guarder.Guard(query.where, sql::kClauseWhere);

@@ -10,7 +10,8 @@
 //     a DECIMAL too narrow for it) — TRY_CAST yields NULL for that value alone;
 //   - integer arithmetic is computed in a type wide enough for any result of its operand types
 //     (INTEGER + INTEGER as BIGINT, BIGINT * BIGINT as HUGEINT, beyond that DOUBLE); so are
-//     decimal sums and products the engine would cap at 18 or 38 digits, negation and ABS;
+//     decimal sums and products the engine would cap at 18 or 38 digits, negation and ABS
+//     (the widths and the widest integer are the engine's: sql::Capabilities, from its dialect);
 //   - SUM and AVG of HUGEINT and wide DECIMAL columns add as DOUBLE;
 //   - operations defined on part of their domain are computed only there, under a CASE whose
 //     WHEN states the domain (DuckDB evaluates THEN only for the rows whose WHEN holds):
@@ -33,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "sql/capabilities.h"
 #include "sql/ir.h"
 
 namespace parley::rewrite {
@@ -44,8 +46,11 @@ struct Unguardable {
   int location = -1;
 };
 
-// Guards a flat query's SELECT items, WHERE, GROUP BY, HAVING and ORDER BY in place. Returns the
-// operations it could not guard (then the query must not run).
-std::vector<Unguardable> GuardRowErrors(sql::BoundQuery& query);
+// Guards a flat query's SELECT items, WHERE, GROUP BY, HAVING and ORDER BY in place, for an engine
+// with `capabilities` (its dialect's: render::Dialect::capabilities()). Returns the operations it
+// could not guard (then the query must not run): with an engine that has no NULL-on-failure
+// conversion, every conversion that can fail is one of them.
+std::vector<Unguardable> GuardRowErrors(sql::BoundQuery& query,
+                                        const sql::Capabilities& capabilities);
 
 }  // namespace parley::rewrite

@@ -29,14 +29,20 @@ struct Guarded {
   std::vector<Unguardable> refusals;
 };
 
-Guarded Guard(const std::string& text) {
+// DuckDB's facts, as its dialect states them.
+const sql::Capabilities& DuckDb() {
+  static const render::DuckDbDialect kDialect;
+  return kDialect.capabilities();
+}
+
+Guarded Guard(const std::string& text, const sql::Capabilities& capabilities = DuckDb()) {
   static const Schemas* const kSchemas = new Schemas();
   auto statement = sql::ParseSelect(text);
   EXPECT_TRUE(statement.ok()) << statement.status();
   auto bound = sql::Bind(**statement, *kSchemas, text);
   EXPECT_TRUE(bound.ok()) << bound.status();
   Guarded guarded;
-  guarded.refusals = GuardRowErrors(*bound);
+  guarded.refusals = GuardRowErrors(*bound, capabilities);
   guarded.sql = render::RenderDuckDb(*bound);
   return guarded;
 }
@@ -57,6 +63,48 @@ TEST(GuardRowErrors, NeverRendersTry) {
       "(TRY_CAST(\"t0\".\"note\" AS INTEGER) > 1) THEN ((CAST(\"t0\".\"score\" AS BIGINT) * 2) > "
       "1) END) OR coalesce((CASE WHEN (\"t0\".\"score\" >= 0) THEN sqrt(\"t0\".\"score\") END > "
       "1), ((- CAST(\"t0\".\"amount\" AS HUGEINT)) > 0)))");
+}
+
+// The engine's facts come from its dialect: an engine whose widest integer has 64 bits computes
+// what DuckDB computes as HUGEINT in DOUBLE, and one without a NULL-on-failure conversion cannot
+// run a conversion that may fail at all.
+TEST(GuardRowErrors, FollowsTheEnginesCapabilities) {
+  const std::string query =
+      "SELECT COUNT(*) FROM t WHERE amount * amount > 0 OR -amount > 0 OR ABS(amount) > 0";
+  EXPECT_EQ(Guard(query).sql,
+            "SELECT count(*) AS \"count\" FROM \"t\" AS \"t0\" WHERE ((((CAST(\"t0\".\"amount\" "
+            "AS HUGEINT) * CAST(\"t0\".\"amount\" AS HUGEINT)) > 0) OR ((- "
+            "CAST(\"t0\".\"amount\" AS HUGEINT)) > 0)) OR (abs(CAST(\"t0\".\"amount\" AS HUGEINT)) "
+            "> 0))");
+  sql::Capabilities narrow = DuckDb();
+  narrow.widest_integer_bits = 64;
+  Guarded guarded = Guard(query, narrow);
+  EXPECT_TRUE(guarded.refusals.empty());
+  EXPECT_EQ(guarded.sql,
+            "SELECT count(*) AS \"count\" FROM \"t\" AS \"t0\" WHERE ((((CAST(\"t0\".\"amount\" "
+            "AS DOUBLE) * CAST(\"t0\".\"amount\" AS DOUBLE)) > 0) OR ((- "
+            "CAST(\"t0\".\"amount\" AS DOUBLE)) > 0)) OR (abs(CAST(\"t0\".\"amount\" AS DOUBLE)) "
+            "> 0))");
+
+  sql::Capabilities no_null_on_failure = DuckDb();
+  no_null_on_failure.null_on_failed_conversion = false;
+  EXPECT_EQ(Guard("SELECT COUNT(*) FROM t WHERE note = 'a' AND score + 1 > 2", no_null_on_failure)
+                .refusals.size(),
+            0u);
+  Guarded refused =
+      Guard("SELECT COUNT(*) FROM t WHERE CAST(note AS INTEGER) > 1", no_null_on_failure);
+  ASSERT_EQ(refused.refusals.size(), 1u);
+  EXPECT_EQ(refused.refusals[0].message,
+            "a CAST can fail on some values, and Parley has no form of it that cannot; rows a "
+            "threshold suppresses could make the query fail");
+  refused =
+      Guard("SELECT COUNT(*) FROM t WHERE day > '2020-01-01' OR score < note", no_null_on_failure);
+  // The literal was converted when the query was bound; the column comparison needs a conversion.
+  ASSERT_EQ(refused.refusals.size(), 1u);
+  EXPECT_EQ(refused.refusals[0].message,
+            "a conversion to another type can fail on some values, and Parley has no form of it "
+            "that cannot; rows a threshold suppresses could make the query fail");
+  EXPECT_EQ(refused.refusals[0].location, 59);
 }
 
 TEST(GuardRowErrors, FiltersThatCannotFailStayBareForPushDown) {

@@ -9,13 +9,16 @@
 #include <string_view>
 
 #include "policy/verdict.h"
+#include "sql/capabilities.h"
 #include "sql/ir.h"
 
 namespace parley::rewrite {
 
-// `verdict` must be allowed (it carries the rule kind and the thresholds). When an operation that
-// can fail on the data has no guard, a violation is added to `verdict` (positions described from
-// `source_text`) and `query` must not run: check `verdict.allowed()` again.
-void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict, std::string_view source_text = "");
+// `verdict` must be allowed (it carries the rule kind and the thresholds). `capabilities` are the
+// engine's that will run the query (its dialect's; query::Compile passes them). When an operation
+// that can fail on the data has no guard, a violation is added to `verdict` (positions described
+// from `source_text`) and `query` must not run: check `verdict.allowed()` again.
+void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
+             const sql::Capabilities& capabilities, std::string_view source_text = "");
 
 }  // namespace parley::rewrite

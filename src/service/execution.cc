@@ -14,8 +14,11 @@ using namespace internal;
 namespace {
 
 bool ProtectsRows(const Explanation& explanation) {
+  // Custom rules with aggregation_thresholds protect rows as well (issue 16).
   return explanation.verdict.rule_kind == policy::RuleKind::kAggregation ||
-         explanation.verdict.rule_kind == policy::RuleKind::kList;
+         explanation.verdict.rule_kind == policy::RuleKind::kList ||
+         (explanation.verdict.rule_kind == policy::RuleKind::kCustom &&
+          !explanation.verdict.thresholds.empty());
 }
 
 // How recent a modification time must be for a file's version not to be trusted: file times

@@ -62,8 +62,11 @@ absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text) {
 
 absl::Status internal::WriteStoredResult(const fs::path& path, const engine::ResultTable& result) {
   PARLEY_RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
+  // Not synced: the query record pointing at the file is not fsynced either (synchronous=NORMAL
+  // in the catalog), and an fsync costs more than a small query's whole overhead (docs/audit.md,
+  // "Durability").
   return engine::WriteResult(result, path.string(), engine::OutputFormat::kParquet,
-                             /*replace=*/false);
+                             /*replace=*/false, engine::Sync::kNo);
 }
 
 absl::StatusOr<engine::ResultTable> internal::ReadStoredResult(const fs::path& path) {
@@ -130,9 +133,19 @@ absl::Status Service::Impl::DeleteResult(const identity::Caller& caller,
                                          const std::string& collaboration, int64_t query_id) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
-  PARLEY_ASSIGN_OR_RETURN(auto record, store->GetQuery(collaboration, query_id));
-  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kReadResult,
-                                 {.query_id = query_id, .receivers = record.receivers}));
+  // A result is visible to its receivers only: to anyone else, a query that exists is answered
+  // word for word as one that does not, or one whose result is gone.
+  absl::Status missing = absl::NotFoundError(absl::StrCat(
+      "no stored result of query ", query_id, " in collaboration '", collaboration, "'"));
+  absl::StatusOr<catalog::QueryRecord> record = store->GetQuery(collaboration, query_id);
+  if (absl::IsNotFound(record.status())) return missing;
+  PARLEY_RETURN_IF_ERROR(record.status());
+  if (!Require(caller, found, identity::Action::kReadResult,
+               {.query_id = query_id, .receivers = record->receivers})
+           .ok() ||
+      record->result_path.empty()) {
+    return missing;
+  }
   PARLEY_ASSIGN_OR_RETURN(std::string path,
                           store->ForgetResult(collaboration, query_id, caller.member()));
   std::error_code ignored;

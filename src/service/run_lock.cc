@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <random>
 #include <utility>
 
@@ -31,16 +32,21 @@ bool IsLockName(const std::string& name) {
 }  // namespace
 
 absl::StatusOr<RunLock> RunLock::Acquire(const fs::path& directory) {
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (error) return absl::InternalError(absl::StrCat("cannot create ", directory.string()));
-  fs::permissions(directory, fs::perms::owner_all, error);
   std::string name = NewName();
   fs::path path = directory / name;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT) {
+    // The folder is made (owner only) by the first run, not looked at by every run.
+    std::error_code error;
+    fs::create_directories(directory, error);
+    if (error) return absl::InternalError(absl::StrCat("cannot create ", directory.string()));
+    fs::permissions(directory, fs::perms::owner_all, error);
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  }
   if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", path.string()));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
+    std::error_code error;
     fs::remove(path, error);
     return absl::InternalError(absl::StrCat("cannot lock ", path.string()));
   }

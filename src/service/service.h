@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -212,6 +213,14 @@ struct PolicyView {
   std::vector<TemplateView> runnable_templates;
 };
 
+// A token just issued: shown to its holder once (`token`), never stored or shown again.
+struct IssuedToken {
+  std::string organisation;
+  std::string token_id;
+  std::string token;
+  std::string revoked_token_id;  // a rotation: the token it replaced, now revoked
+};
+
 class Service {
  public:
   // Opens the home directory (creating it and its catalog if absent).
@@ -322,6 +331,24 @@ class Service {
   absl::StatusOr<catalog::AuditVerification> VerifyAudit(const identity::Caller& caller,
                                                          const std::string& collaboration,
                                                          const std::string& expected_head = "");
+
+  // Organisations and API tokens of a server (organisations.cc). InitServer bootstraps the
+  // operator's organisation (admin) at the console: FailedPrecondition once any organisation
+  // exists. AddOrganisation is for a caller that administers the server (the operator's
+  // organisation, or an embedded caller). RotateToken issues a new token to the caller's
+  // organisation and revokes the one it authenticated with (token callers only; an embedded
+  // caller gets a new token for the organisation named by its member without revoking any).
+  // RevokeToken revokes one of the caller's organisation's tokens.
+  absl::StatusOr<IssuedToken> InitServer(const std::string& organisation);
+  absl::StatusOr<IssuedToken> AddOrganisation(const identity::Caller& caller,
+                                              const std::string& organisation);
+  absl::StatusOr<std::vector<catalog::Organisation>> ListOrganisations(
+      const identity::Caller& caller);
+  absl::StatusOr<IssuedToken> RotateToken(const identity::Caller& caller);
+  absl::Status RevokeToken(const identity::Caller& caller, const std::string& token_id);
+  // The caller a bearer token authenticates: Unauthenticated, with one message whatever was wrong
+  // (malformed, unknown, wrong secret, revoked), so a client learns nothing of which part was.
+  absl::StatusOr<identity::Caller> Authenticate(std::string_view bearer_token);
 
  private:
   struct Impl;

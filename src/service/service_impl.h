@@ -75,9 +75,11 @@ identity::Room RoomOf(const catalog::Collaboration& collaboration);
 
 // Stored results (results.cc): one Parquet file per result, zstd-compressed, with the result's
 // column names and types, readable by its owner only (0600, in 0700 folders). Written to an
-// unnamed temporary and named when complete, so a crash or a kill never leaves a partial file;
-// an existing file is never replaced. Results stored as JSON by earlier versions are still read.
-// DataLoss when a stored result is unreadable.
+// unnamed temporary and named when complete, so a kill never leaves a partial file; an existing
+// file is never replaced. Not fsynced: the file is in the operating system's cache when this
+// returns, so it survives a kill of the process; a power loss may lose it or leave it empty, and
+// reading it then fails with DataLoss (docs/audit.md, "Durability"). Results stored as JSON by
+// earlier versions are still read. DataLoss when a stored result is unreadable.
 absl::Status WriteStoredResult(const std::filesystem::path& path,
                                const engine::ResultTable& result);
 absl::StatusOr<engine::ResultTable> ReadStoredResult(const std::filesystem::path& path);
@@ -334,6 +336,20 @@ struct Service::Impl {
     std::map<catalog::FileIdentity, std::string> claims;          // file → who registered it
   };
   absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
+  // What AllRegisteredFiles reads from the catalog, kept while Store::PolicyVersion is
+  // `registered_version`.
+  struct RegisteredSources {
+    struct Source {
+      std::string owner;
+      std::string source_kind;
+      std::string source_json;
+    };
+    std::map<catalog::FileIdentity, std::string> claims;
+    std::vector<Source> tables;
+  };
+  std::mutex registered_mutex;
+  std::shared_ptr<const RegisteredSources> registered_sources;  // guarded by registered_mutex
+  std::string registered_version;                               // guarded by registered_mutex
   // The refusal of a registration that reads another member's file.
   static absl::Status OwnershipRefusal(const std::string& location);
   // An error when any of `files` was registered by another member or, for a file nobody claimed

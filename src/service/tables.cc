@@ -87,23 +87,44 @@ absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
 }
 
 absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles() {
-  RegisteredFiles registered;
-  PARLEY_ASSIGN_OR_RETURN(registered.claims, store->ListFileClaims());
-  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
-                          store->ListCollaborations());
-  for (const catalog::Collaboration& collaboration : collaborations) {
-    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
-                            store->ListTables(collaboration.name));
-    for (const catalog::Table& table : tables) {
-      // A source whose kind this build cannot read, or that reads nothing now, reads no file.
-      absl::StatusOr<const connectors::Connector*> connector = connectors->Find(table.source_kind);
-      if (!connector.ok()) continue;
-      absl::StatusOr<std::vector<std::string>> files =
-          (*connector)->ResolveFiles(table.source_json);
-      if (!files.ok()) continue;
-      for (const connectors::FileId& file : connectors::FileIdentities(*files)) {
-        registered.readers[file].insert(table.owner);
+  // The catalog's part (claims, and every table's source) is read again only when a policy record
+  // may have changed (Store::PolicyVersion); the files are resolved and examined every time.
+  PARLEY_ASSIGN_OR_RETURN(std::string version, store->PolicyVersion());
+  std::shared_ptr<const RegisteredSources> sources;
+  {
+    std::lock_guard<std::mutex> lock(registered_mutex);
+    if (registered_sources != nullptr && registered_version == version) {
+      sources = registered_sources;
+    }
+  }
+  if (sources == nullptr) {
+    auto read = std::make_shared<RegisteredSources>();
+    PARLEY_ASSIGN_OR_RETURN(read->claims, store->ListFileClaims());
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Collaboration> collaborations,
+                            store->ListCollaborations());
+    for (const catalog::Collaboration& collaboration : collaborations) {
+      PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> tables,
+                              store->ListTables(collaboration.name));
+      for (catalog::Table& table : tables) {
+        read->tables.push_back(
+            {std::move(table.owner), std::move(table.source_kind), std::move(table.source_json)});
       }
+    }
+    std::lock_guard<std::mutex> lock(registered_mutex);
+    registered_sources = read;
+    registered_version = version;
+    sources = std::move(read);
+  }
+  RegisteredFiles registered;
+  registered.claims = sources->claims;
+  for (const RegisteredSources::Source& table : sources->tables) {
+    // A source whose kind this build cannot read, or that reads nothing now, reads no file.
+    absl::StatusOr<const connectors::Connector*> connector = connectors->Find(table.source_kind);
+    if (!connector.ok()) continue;
+    absl::StatusOr<std::vector<std::string>> files = (*connector)->ResolveFiles(table.source_json);
+    if (!files.ok()) continue;
+    for (const connectors::FileId& file : connectors::FileIdentities(*files)) {
+      registered.readers[file].insert(table.owner);
     }
   }
   return registered;

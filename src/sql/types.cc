@@ -865,6 +865,12 @@ Type FunctionType(const BoundExpr& expr) {
 
 Type AggregateType(const BoundExpr& expr) {
   if (expr.name == "count" || expr.name == "count_star") return TypeKind::kBigint;
+  // Ranking window functions, typed as DuckDB types them.
+  if (expr.name == "row_number" || expr.name == "rank" || expr.name == "dense_rank" ||
+      expr.name == "ntile") {
+    return TypeKind::kBigint;
+  }
+  if (expr.name == "percent_rank" || expr.name == "cume_dist") return TypeKind::kDouble;
   if (expr.args.empty()) return Type();
   Type t = expr.args[0]->type;
   if (expr.name == "sum") {

@@ -8,10 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/duckdb/duckdb_api.h"
-#include "policy/checker.h"
 #include "policy/rule.h"
-#include "render/duckdb/duckdb_dialect.h"
-#include "rewrite/rewrite.h"
+#include "query/compile.h"
+#include "query/snapshot.h"
 #include "service/run_failure.h"
 #include "sql/binder.h"
 #include "sql/duckdb_types.h"
@@ -174,28 +173,6 @@ std::vector<TableSpec> Tables() {
   };
 }
 
-class Schemas : public sql::SchemaProvider {
- public:
-  const sql::TableSchema* FindTable(std::string_view name) const override {
-    for (const sql::TableSchema& schema : schemas_) {
-      if (absl::EqualsIgnoreCase(schema.name, absl::string_view(name.data(), name.size()))) {
-        return &schema;
-      }
-    }
-    return nullptr;
-  }
-  std::vector<sql::TableSchema> schemas_;
-};
-
-class Rules : public policy::RuleProvider {
- public:
-  const policy::Rule* RuleFor(const std::string& table) const override {
-    auto it = rules_.find(table);
-    return it == rules_.end() ? nullptr : &it->second;
-  }
-  std::map<std::string, policy::Rule> rules_;
-};
-
 std::vector<engine::SourceView> Views(const std::string& directory, bool neighbour) {
   std::vector<engine::SourceView> views;
   for (const TableSpec& table : Tables()) {
@@ -275,8 +252,8 @@ std::string OracleResult::Describe() const {
 
 struct NeighbourOracle::Impl {
   std::string directory;
-  Schemas schemas;
-  Rules rules;
+  // The collaboration as the service would load it: tables with their pinned columns and rules.
+  std::shared_ptr<const query::Snapshot> snapshot;
   std::vector<engine::SourceView> views[2];
   std::unique_ptr<engine::duckdb::Session> sessions[2];  // D, D'
 
@@ -342,6 +319,8 @@ absl::StatusOr<std::unique_ptr<NeighbourOracle>> NeighbourOracle::Create(
                             engine::duckdb::Session::Open(impl->views[dataset], SessionLimits()));
   }
   // The schemas as registration pins them: what the engine describes. Both datasets must agree.
+  query::SnapshotSource source;
+  source.collaboration = "oracle";
   for (const TableSpec& table : Tables()) {
     PARLEY_ASSIGN_OR_RETURN(std::vector<engine::ResultColumn> columns,
                             impl->sessions[0]->Describe(table.name));
@@ -350,41 +329,44 @@ absl::StatusOr<std::unique_ptr<NeighbourOracle>> NeighbourOracle::Create(
     if (columns != neighbour) {
       return absl::InternalError(absl::StrCat("the datasets differ in the schema of ", table.name));
     }
-    sql::TableSchema schema{table.name, table.owner, {}};
-    std::vector<std::string> names;
+    query::SnapshotTable entry{table.name, table.owner, {}, table.rule};
     for (const engine::ResultColumn& column : columns) {
-      schema.columns.push_back({column.name, sql::TypeFromDuckDbName(column.type)});
-      names.push_back(column.name);
+      entry.columns.push_back({column.name, sql::TypeFromDuckDbName(column.type)});
     }
-    impl->schemas.schemas_.push_back(std::move(schema));
-    absl::StatusOr<policy::Rule> rule = policy::ParseRule(table.rule, names);
-    if (!rule.ok()) {
-      return absl::InternalError(absl::StrCat("the rule of ", table.name,
-                                              " does not validate: ", rule.status().message()));
-    }
-    impl->rules.rules_[table.name] = *std::move(rule);
+    source.tables.push_back(std::move(entry));
+  }
+  impl->snapshot = query::Snapshot::Build(std::move(source));
+  if (!impl->snapshot->rules_status().ok()) {
+    return absl::InternalError(
+        absl::StrCat("a rule does not validate: ", impl->snapshot->rules_status().message()));
   }
   return std::unique_ptr<NeighbourOracle>(new NeighbourOracle(std::move(impl)));
 }
 
 OracleResult NeighbourOracle::Compare(const std::string& sql) {
   OracleResult result;
-  // The service's Analyze: parse → bind → check → rewrite → render, for the runner `supplier`
-  // receiving its own result.
+  // The pipeline that runs (query::Compile), for the runner `supplier` receiving its own result.
+  query::Request request;
+  request.sql = sql;
+  request.runner = kRunner;
+  request.receivers = {kRunner};
+  absl::StatusOr<query::Compiled> compiled = query::Compile(*impl_->snapshot, request);
+  // Not parsed or bound, rejected by the check or by the rewrite (an operation that could fail on
+  // the data has no guard): nothing runs.
+  if (!compiled.ok() || !compiled->verdict.allowed() || !compiled->plan.rule_kind.has_value()) {
+    return result;
+  }
+  result.rule_kind = policy::RuleKindName(*compiled->plan.rule_kind);
+  result.rendered_sql = compiled->plan.rendered_sql;
+  // What is compared depends on the query as written — its GROUP BY keys and whether it orders
+  // its rows — which the rewrite reshapes: read from the query bound again, not from the plan.
+  // (Only an inspection: what runs is the compiled plan.)
   auto statement = sql::ParseSelect(sql);
   if (!statement.ok()) return result;
-  absl::StatusOr<sql::BoundQuery> bound = sql::Bind(**statement, impl_->schemas, sql);
+  absl::StatusOr<sql::BoundQuery> bound = sql::Bind(**statement, *impl_->snapshot, sql);
   if (!bound.ok()) return result;
-  policy::CheckContext check{kRunner, "", {kRunner}};
-  policy::Verdict verdict = policy::Check(*bound, impl_->rules, check, sql);
-  if (!verdict.allowed() || !verdict.rule_kind.has_value()) return result;
-  result.rule_kind = policy::RuleKindName(*verdict.rule_kind);
-  result.rows_compared = HostileRowConfined(*bound, *verdict.rule_kind);
+  result.rows_compared = HostileRowConfined(*bound, *compiled->plan.rule_kind);
   bool ordered = !bound->order_by.empty();
-  rewrite::Rewrite(*bound, verdict, sql);
-  // The rewrite refuses operations that could fail on the data and have no guard: rejected.
-  if (!verdict.allowed()) return result;
-  result.rendered_sql = render::RenderDuckDb(*bound);
 
   result.on_d = impl_->Run(0, result.rendered_sql, ordered);
   result.on_d_prime = impl_->Run(1, result.rendered_sql, ordered);

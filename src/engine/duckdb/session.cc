@@ -33,56 +33,122 @@ std::string SecondsText(std::chrono::milliseconds timeout) {
   return absl::StrFormat("%.3g", static_cast<double>(timeout.count()) / 1000.0);
 }
 
-// Calls duckdb_interrupt on the connection if the query outlives the timeout, or once the
+// Calls duckdb_interrupt on the connection if the armed query outlives its timeout, or once the
 // cancel flag is set (checked every 50 ms). Once fired it interrupts again every 50 ms until the
-// query returns: DuckDB clears the flag when a statement starts, so an interrupt that lands
+// query is disarmed: DuckDB clears the flag when a statement starts, so an interrupt that lands
 // between two steps of a run (prepare, then execute) would otherwise be lost. The mutex makes
 // "the query finished" and "interrupt it" mutually exclusive, so a query that completed is never
 // interrupted after the fact (which would leave the flag set for the next one).
+// One thread per session, started once: starting and joining a thread per query cost ~0.5–1 ms
+// on a loaded machine, a tenth of a small query. Disarm does not wait for the thread.
 class Watchdog {
  public:
   enum class Fired { kNo, kTimeout, kCancel };
 
-  Watchdog(duckdb_connection connection, std::chrono::milliseconds timeout,
-           const std::atomic<bool>* cancel)
-      : thread_([this, connection, timeout, cancel] {
-          constexpr std::chrono::milliseconds kPoll(50);
-          auto deadline = std::chrono::steady_clock::now() + timeout;
-          std::unique_lock lock(mutex_);
-          while (!done_) {
-            auto now = std::chrono::steady_clock::now();
-            if (fired_ == Fired::kNo && cancel != nullptr && cancel->load()) {
-              fired_ = Fired::kCancel;
-            } else if (fired_ == Fired::kNo && now >= deadline) {
-              fired_ = Fired::kTimeout;
-            }
-            if (fired_ != Fired::kNo) duckdb_interrupt(connection);
-            auto wake = fired_ == Fired::kNo && cancel == nullptr ? deadline
-                        : fired_ == Fired::kNo                    ? std::min(deadline, now + kPoll)
-                                                                  : now + kPoll;
-            done_cv_.wait_until(lock, wake, [this] { return done_; });
-          }
-        }) {}
-  ~Watchdog() { Stop(); }
-
-  // Whether, and why, the watchdog interrupted the query.
-  Fired Stop() {
+  explicit Watchdog(duckdb_connection connection)
+      : connection_(connection), thread_([this] { Loop(); }) {}
+  ~Watchdog() {
     {
       std::lock_guard lock(mutex_);
-      done_ = true;
+      shutdown_ = true;
     }
-    done_cv_.notify_all();
+    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+  }
+
+  void Arm(std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+    {
+      std::lock_guard lock(mutex_);
+      armed_ = true;
+      fired_ = Fired::kNo;
+      deadline_ = std::chrono::steady_clock::now() + timeout;
+      cancel_ = cancel;
+    }
+    // Waking the thread costs a context switch on every query, and on a busy machine the query's
+    // thread may then wait a whole time slice for its core: the idle thread looks every
+    // kIdleTick anyway, and a timeout at least that long is still met on time (the thread then
+    // waits until the deadline itself). A cancel flag is polled from the start.
+    if (timeout < kIdleTick || cancel != nullptr) wake_.notify_all();
+  }
+
+  // Whether, and why, the watchdog interrupted the query since Arm.
+  Fired Disarm() {
+    std::lock_guard lock(mutex_);
+    armed_ = false;
     return fired_;
   }
 
  private:
+  static constexpr std::chrono::milliseconds kIdleTick{1000};
+
+  void Loop() {
+    constexpr std::chrono::milliseconds kPoll(50);
+    std::unique_lock lock(mutex_);
+    while (!shutdown_) {
+      if (!armed_) {
+        wake_.wait_for(lock, kIdleTick);
+        continue;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (fired_ == Fired::kNo && cancel_ != nullptr && cancel_->load()) {
+        fired_ = Fired::kCancel;
+      } else if (fired_ == Fired::kNo && now >= deadline_) {
+        fired_ = Fired::kTimeout;
+      }
+      if (fired_ != Fired::kNo) duckdb_interrupt(connection_);
+      auto wake = fired_ == Fired::kNo && cancel_ == nullptr ? deadline_
+                  : fired_ == Fired::kNo                     ? std::min(deadline_, now + kPoll)
+                                                             : now + kPoll;
+      // Also woken by shutdown, and by Arm when it must be (see Arm). Disarm needs no wake-up:
+      // the loop finds the watchdog disarmed when it next looks. A later Arm of the same session
+      // has a later deadline (its timeout is the session's), so sleeping until this one's
+      // deadline never misses the next.
+      wake_.wait_until(lock, wake);
+    }
+  }
+
+  duckdb_connection connection_;
   std::mutex mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
+  std::condition_variable wake_;
+  bool shutdown_ = false;
+  bool armed_ = false;
   Fired fired_ = Fired::kNo;
+  std::chrono::steady_clock::time_point deadline_;
+  const std::atomic<bool>* cancel_ = nullptr;
   std::thread thread_;  // last: starts after the state above exists
 };
+
+// Whether DuckDB's C API renders a value of `type` as text exactly as CAST(value AS VARCHAR)
+// does (duckdb_value_varchar; checked value by value in session_test.cc, RendersEveryTypeAsCast).
+// Other types (TIMESTAMP WITH TIME ZONE, TIMESTAMP_S/MS/NS, TIME WITH TIME ZONE, UUID, ENUM, BIT,
+// VARINT, nested types) come back empty from it, so their results are cast by DuckDB.
+bool RenderedAsCast(duckdb_type type) {
+  switch (type) {
+    case DUCKDB_TYPE_BOOLEAN:
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+    case DUCKDB_TYPE_DECIMAL:
+    case DUCKDB_TYPE_DATE:
+    case DUCKDB_TYPE_TIME:
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_INTERVAL:
+    case DUCKDB_TYPE_VARCHAR:
+    case DUCKDB_TYPE_BLOB:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string StripTrailingSemicolons(const std::string& sql) {
   size_t end = sql.find_last_not_of(" \t\r\n;");
@@ -135,6 +201,7 @@ struct Session::Impl {
   SpillDirectory spill;
   InMemoryDatabase db;
   Limits limits;
+  std::unique_ptr<Watchdog> watchdog;  // stopped before the database closes
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -186,53 +253,55 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(const std::vector<SourceV
         ExecuteStatement(connection, statement, "cannot lock the DuckDB session down");
     if (!status.ok()) return absl::InternalError(status.message());
   }
+  impl->watchdog = std::make_unique<Watchdog>(connection);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
 absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
   duckdb_connection connection = impl_->db.connection.get();
   // Exactly one statement may run: a renderer bug must not turn into a batch.
-  {
-    DuckExtracted statements;
-    idx_t count = duckdb_extract_statements(connection, sql.c_str(), statements.out());
-    if (count == 0) return absl::InvalidArgumentError("query failed: parser error");
-    if (count > 1) {
-      return absl::InvalidArgumentError("query failed: expected exactly one statement");
-    }
-  }
+  DuckExtracted statements;
+  idx_t count = duckdb_extract_statements(connection, sql.c_str(), statements.out());
+  if (count == 0) return absl::InvalidArgumentError("query failed: parser error");
+  if (count > 1) return absl::InvalidArgumentError("query failed: expected exactly one statement");
 
   ResultTable table;
   DuckResult result;
   bool failed = false;
-  Watchdog::Fired interrupted = Watchdog::Fired::kNo;
-  {
-    Watchdog watchdog(connection, impl_->limits.timeout, impl_->limits.cancel);
-    DuckPrepared prepared;
-    if (duckdb_prepare(connection, sql.c_str(), prepared.out()) == DuckDBError) {
-      // A failed prepare reports only DuckDB's message, which may quote literals. Running the
-      // statement fails the same way and reports the error's class.
-      failed = duckdb_query(connection, sql.c_str(), result.out()) == DuckDBError;
-    } else if (duckdb_prepared_statement_type(prepared.get()) == DUCKDB_STATEMENT_TYPE_SELECT) {
-      // DuckDB's C API cannot fetch every type as text (TIMESTAMP WITH TIME ZONE, UUID, lists,
-      // structs come back empty), so DuckDB casts each column to VARCHAR itself. A projection over
-      // a subquery keeps the subquery's row order (DuckDB's documented order preservation), so
-      // ORDER BY survives. The names and types come from the original statement.
-      idx_t column_count = duckdb_prepared_statement_column_count(prepared.get());
-      for (idx_t column = 0; column < column_count; ++column) {
-        DuckLogicalType type;
-        *type.out() = duckdb_prepared_statement_column_logical_type(prepared.get(), column);
-        table.columns.push_back(
-            {duckdb_prepared_statement_column_name(prepared.get(), column), TypeName(type.get())});
-      }
+  impl_->watchdog->Arm(impl_->limits.timeout, impl_->limits.cancel);
+  DuckPrepared prepared;
+  // The statement parsed above is planned once, and that plan runs: its columns' types name the
+  // result's columns, and the values are rendered as text from the typed result.
+  if (duckdb_prepare_extracted_statement(connection, statements.get(), 0, prepared.out()) ==
+      DuckDBError) {
+    // A failed prepare reports only DuckDB's message, which may quote literals. Running the
+    // statement fails the same way and reports the error's class.
+    failed = duckdb_query(connection, sql.c_str(), result.out()) == DuckDBError;
+  } else if (duckdb_prepared_statement_type(prepared.get()) == DUCKDB_STATEMENT_TYPE_SELECT) {
+    idx_t column_count = duckdb_prepared_statement_column_count(prepared.get());
+    bool all_rendered = true;
+    for (idx_t column = 0; column < column_count; ++column) {
+      DuckLogicalType type;
+      *type.out() = duckdb_prepared_statement_column_logical_type(prepared.get(), column);
+      all_rendered = all_rendered && RenderedAsCast(duckdb_get_type_id(type.get()));
+      table.columns.push_back(
+          {duckdb_prepared_statement_column_name(prepared.get(), column), TypeName(type.get())});
+    }
+    if (all_rendered) {
+      failed = duckdb_execute_prepared(prepared.get(), result.out()) == DuckDBError;
+    } else {
+      // A column the C API cannot render (see RenderedAsCast): DuckDB casts every column to
+      // VARCHAR itself, which plans the query a second time. A projection over a subquery keeps
+      // the subquery's row order (DuckDB's documented order preservation), so ORDER BY survives.
       // The line break keeps a trailing "-- comment" from swallowing the closing parenthesis.
       std::string as_text = absl::StrCat("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (",
                                          StripTrailingSemicolons(sql), "\n) AS parley_result");
       failed = duckdb_query(connection, as_text.c_str(), result.out()) == DuckDBError;
-    } else {
-      failed = duckdb_execute_prepared(prepared.get(), result.out()) == DuckDBError;
     }
-    interrupted = watchdog.Stop();
+  } else {
+    failed = duckdb_execute_prepared(prepared.get(), result.out()) == DuckDBError;
   }
+  Watchdog::Fired interrupted = impl_->watchdog->Disarm();
   if (failed) {
     duckdb_error_type type = duckdb_result_error_type(&result.get());
     // Whatever DuckDB reports for a query the watchdog stopped, the cause is the time limit or

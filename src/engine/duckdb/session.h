@@ -13,7 +13,8 @@
 // Errors never carry data values: DuckDB's own messages for failures during execution (which can
 // quote values, e.g. a failed conversion) are reduced to their error class.
 // Thread safety: a Session is used by one thread at a time; Run may be interrupted by the
-// timeout or the cancel flag from the watchdog's thread.
+// timeout or the cancel flag from the session's watchdog thread (one per session, idle between
+// runs).
 #pragma once
 
 #include <atomic>
@@ -42,8 +43,10 @@ class Session {
   // timeout interrupts it; ResourceExhausted when the memory limit is hit; PermissionDenied when
   // it touches anything outside the views (a file, COPY, ATTACH); Internal/InvalidArgument
   // otherwise, with a message that names the error class only ("query failed during execution:
-  // conversion error"). Values of a SELECT are rendered by DuckDB's own cast to VARCHAR;
-  // TIMESTAMP WITH TIME ZONE is rendered in UTC.
+  // conversion error"). The statement is parsed and planned once; values of a SELECT read
+  // exactly as DuckDB's CAST(... AS VARCHAR) renders them (from the typed result, or — for a
+  // result with a column the C API cannot render, see RenderedAsCast — through that cast, which
+  // plans the query again); TIMESTAMP WITH TIME ZONE is rendered in UTC.
   absl::StatusOr<ResultTable> Run(const std::string& sql);
 
   // The column names and types of a view, as DuckDB sees them now (used to check a source

@@ -313,6 +313,65 @@ TEST_F(SessionTest, ResultTypeNamesMatchDescribe) {
   }
 }
 
+// A SELECT is planned once and its values are rendered from the typed result; each value must
+// read exactly as DuckDB's own CAST(... AS VARCHAR) renders it (which is what results showed
+// before, and what plain DuckDB prints). Types the C API cannot render go through the cast.
+TEST_F(SessionTest, RendersEveryValueAsDuckDbsCastToVarchar) {
+  auto session = OpenPeople();
+  ASSERT_NE(session, nullptr);
+  const std::vector<std::string> values = {
+      "(-128)::TINYINT", "127::TINYINT", "(-32768)::SMALLINT", "(-2147483648)::INTEGER",
+      "(-9223372036854775808)::BIGINT", "9223372036854775807::BIGINT", "255::UTINYINT",
+      "65535::USMALLINT", "4294967295::UINTEGER", "18446744073709551615::UBIGINT",
+      "(-170141183460469231731687303715884105728)::HUGEINT",
+      "170141183460469231731687303715884105727::HUGEINT",
+      "340282366920938463463374607431768211455::UHUGEINT", "1.0::DOUBLE", "0.1::DOUBLE",
+      "(-0.0)::DOUBLE", "1e15::DOUBLE", "1e16::DOUBLE", "1e20::DOUBLE",
+      "123456789012345678::DOUBLE", "1e-5::DOUBLE", "0.0001::DOUBLE", "'nan'::DOUBLE",
+      "'inf'::DOUBLE", "'-inf'::DOUBLE", "2.5e-310::DOUBLE", "1.7976931348623157e308::DOUBLE",
+      "round(2.0 / 3, 2)", "avg(x) FROM range(10) t(x)", "sum(x) FROM range(10) t(x)", "0.1::FLOAT",
+      "1e20::FLOAT", "3.4028235e38::FLOAT", "'nan'::FLOAT", "1.5::DECIMAL(4,1)",
+      "(-0.05)::DECIMAL(18,3)", "12345678901234567.891::DECIMAL(38,3)", "0::DECIMAL(10,4)",
+      "(-1)::DECIMAL(38,10)", "1::DECIMAL(2,0)",
+      "(-99999999999999999999999999999999999999)::DECIMAL(38,0)", "DATE '2024-01-02'",
+      "DATE '0001-01-01'", "'infinity'::DATE", "'-infinity'::DATE", "DATE '-0044-03-15'",
+      "TIMESTAMP '2024-01-02 03:04:05.123456'", "TIMESTAMP '2024-01-02 03:04:05'",
+      "'-infinity'::TIMESTAMP", "TIME '03:04:05.25'", "TIME '00:00:00'",
+      "INTERVAL '1 year 2 months 3 days 04:05:06.7'", "INTERVAL (-5) MINUTE", "INTERVAL 0 DAY",
+      "true", "false", "'hello'", "''", "'a''b\nc'", "'{\"k\": 1}'::JSON", "'\\x00'::BLOB",
+      "'abc\\xFF'::BLOB",
+      // Through the cast: types the C API renders empty.
+      "TIMESTAMPTZ '2024-01-02 03:04:05.5+02'", "TIMESTAMP_S '2024-01-02 03:04:05'",
+      "TIMESTAMP_MS '2024-01-02 03:04:05.123'", "TIMESTAMP_NS '2024-01-02 03:04:05.123456789'",
+      "TIMETZ '03:04:05+02'", "'12345678-1234-5678-1234-567812345678'::UUID", "[1, 2, 3]",
+      "{'a': 1, 'b': 'x'}", "MAP {'k': 1}", "'a'::ENUM('a', 'b')", "'1010'::BIT",
+      "[1, 2]::INTEGER[2]", "123::VARINT", "NULL"};
+  for (const std::string& value : values) {
+    size_t from = value.find(" FROM ");
+    std::string expression = value.substr(0, from);
+    std::string rest = from == std::string::npos ? "" : value.substr(from);
+    absl::StatusOr<ResultTable> typed = session->Run("SELECT " + expression + " AS v" + rest);
+    absl::StatusOr<ResultTable> cast =
+        session->Run("SELECT CAST(" + expression + " AS VARCHAR) AS v" + rest);
+    ASSERT_TRUE(typed.ok()) << value << ": " << typed.status();
+    ASSERT_TRUE(cast.ok()) << value << ": " << cast.status();
+    ASSERT_EQ(typed->rows.size(), 1u) << value;
+    EXPECT_EQ(typed->rows, cast->rows) << value;
+    EXPECT_EQ(cast->columns[0].type, "VARCHAR");
+  }
+  // Columns rendered directly and a column that needs the cast, in one result.
+  absl::StatusOr<ResultTable> mixed = session->Run(
+      "SELECT 1.5::DOUBLE AS d, TIMESTAMPTZ '2024-01-02 03:04:05+02' AS t, name FROM people "
+      "ORDER BY name DESC");
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_THAT(mixed->columns, ElementsAre(ResultColumn{"d", "DOUBLE"},
+                                          ResultColumn{"t", "TIMESTAMP WITH TIME ZONE"},
+                                          ResultColumn{"name", "VARCHAR"}));
+  EXPECT_THAT(mixed->rows[0], ElementsAre(Text("1.5"), Text("2024-01-02 01:04:05+00"), Text("cy")));
+  EXPECT_THAT(mixed->rows[2],
+              ElementsAre(Text("1.5"), Text("2024-01-02 01:04:05+00"), Text("ann")));
+}
+
 TEST(EngineQuoteTest, DoublesQuotes) {
   EXPECT_EQ(QuoteIdentifier("a\"b"), "\"a\"\"b\"");
   EXPECT_EQ(QuoteIdentifier(""), "\"\"");

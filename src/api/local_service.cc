@@ -1,0 +1,294 @@
+#include "api/local_service.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/codec.h"
+#include "api/from_service.h"
+#include "service/service.h"
+
+namespace parley::api {
+
+namespace {
+
+service::Options ToService(const LocalServiceOptions& options) {
+  service::Options converted;
+  if (!options.memory_limit.empty()) converted.limits.memory_limit = options.memory_limit;
+  converted.limits.temp_directory = options.temp_directory;
+  converted.limits.timeout = options.timeout;
+  converted.limits.cancel = options.cancel;
+  return converted;
+}
+
+}  // namespace
+
+LocalService::LocalService(std::string home, LocalServiceOptions options)
+    : home_(std::move(home)), options_(std::move(options)) {}
+
+LocalService::~LocalService() = default;
+
+absl::Status LocalService::OpenHome() { return Open().status(); }
+
+absl::StatusOr<service::Service*> LocalService::Open() {
+  std::lock_guard<std::mutex> lock(open_mutex_);
+  if (service_ == nullptr) {
+    PARLEY_ASSIGN_OR_RETURN(service_, service::Service::Open(home_, ToService(options_)));
+  }
+  return service_.get();
+}
+
+absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
+    const identity::Caller& caller, const CreateCollaborationRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::NewMember creator,
+                          MemberToService(caller.member(), request.creator_abilities));
+  service::NewCollaboration collaboration{request.name, request.description, creator.abilities,
+                                          request.query_logging};
+  PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration created,
+                          service->ShowCollaboration(caller, request.name));
+  return CreateCollaborationResponse{FromService(created)};
+}
+
+absl::StatusOr<ListCollaborationsResponse> LocalService::ListCollaborations(
+    const identity::Caller& caller, const ListCollaborationsRequest&) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto collaborations, service->ListCollaborations(caller));
+  ListCollaborationsResponse response;
+  for (const catalog::Collaboration& c : collaborations) {
+    response.collaborations.push_back(FromService(c));
+  }
+  return response;
+}
+
+absl::StatusOr<ShowCollaborationResponse> LocalService::ShowCollaboration(
+    const identity::Caller& caller, const ShowCollaborationRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,
+                          service->ShowCollaboration(caller, request.collaboration));
+  return ShowCollaborationResponse{FromService(collaboration)};
+}
+
+absl::StatusOr<AddMemberResponse> LocalService::AddMember(const identity::Caller& caller,
+                                                          const AddMemberRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::NewMember member,
+                          MemberToService(request.member, request.abilities));
+  PARLEY_RETURN_IF_ERROR(service->AddMember(caller, request.collaboration, member));
+  return AddMemberResponse{
+      request.collaboration,
+      {member.name, AbilityNames(member.abilities), catalog::MemberStatusName(member.status)}};
+}
+
+absl::StatusOr<RemoveMemberResponse> LocalService::RemoveMember(
+    const identity::Caller& caller, const RemoveMemberRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(service->RemoveMember(caller, request.collaboration, request.member));
+  return RemoveMemberResponse{request.collaboration, request.member};
+}
+
+absl::StatusOr<LeaveResponse> LocalService::Leave(const identity::Caller& caller,
+                                                  const LeaveRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(service->Leave(caller, request.collaboration));
+  return LeaveResponse{request.collaboration, caller.member()};
+}
+
+absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& caller,
+                                                        const AddTableRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(service->AddTable(
+      caller, {request.collaboration, request.table, request.source, request.columns}));
+  PARLEY_ASSIGN_OR_RETURN(service::TableView table,
+                          service->ShowTable(caller, request.collaboration, request.table));
+  return AddTableResponse{FromService(table)};
+}
+
+absl::StatusOr<ListTablesResponse> LocalService::ListTables(const identity::Caller& caller,
+                                                            const ListTablesRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto tables, service->ListTables(caller, request.collaboration));
+  ListTablesResponse response;
+  for (const service::TableView& table : tables) response.tables.push_back(FromService(table));
+  return response;
+}
+
+absl::StatusOr<ShowTableResponse> LocalService::ShowTable(const identity::Caller& caller,
+                                                          const ShowTableRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::TableView table,
+                          service->ShowTable(caller, request.collaboration, request.table));
+  return ShowTableResponse{FromService(table)};
+}
+
+absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& caller,
+                                                      const SetRuleRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(
+      service->SetRule(caller, request.collaboration, request.table, Dump(request.rule)));
+  PARLEY_ASSIGN_OR_RETURN(service::TableView table,
+                          service->ShowTable(caller, request.collaboration, request.table));
+  return SetRuleResponse{FromService(table)};
+}
+
+absl::StatusOr<ExplainResponse> LocalService::Explain(const identity::Caller& caller,
+                                                      const ExplainRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(
+      service::Explanation explanation,
+      service->Explain(caller, request.collaboration, request.sql, request.receivers));
+  return ExplainResponse{FromService(explanation)};
+}
+
+absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& caller,
+                                                        const RunQueryRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome outcome,
+      service->Run(caller, request.collaboration, request.sql, request.receivers));
+  return FromService(outcome);
+}
+
+absl::StatusOr<GetResultResponse> LocalService::GetResult(const identity::Caller& caller,
+                                                          const GetResultRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(engine::ResultTable result,
+                          service->Result(caller, request.collaboration, request.query_id));
+  return GetResultResponse{request.query_id, FromService(result)};
+}
+
+absl::StatusOr<ListQueriesResponse> LocalService::ListQueries(const identity::Caller& caller,
+                                                              const ListQueriesRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto queries, service->ListQueries(caller, request.collaboration));
+  ListQueriesResponse response;
+  for (const service::QueryView& query : queries) {
+    response.queries.push_back(FromService(query));
+  }
+  return response;
+}
+
+absl::StatusOr<QueryLogResponse> LocalService::QueryLog(const identity::Caller& caller,
+                                                        const QueryLogRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto queries, service->QueryLog(caller, request.collaboration));
+  QueryLogResponse response;
+  for (const service::QueryView& query : queries) {
+    response.queries.push_back(FromService(query));
+  }
+  return response;
+}
+
+absl::StatusOr<CreateTemplateResponse> LocalService::CreateTemplate(
+    const identity::Caller& caller, const CreateTemplateRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(std::string id,
+                          service->CreateTemplate(caller, {request.collaboration, request.name,
+                                                           request.sql, request.parameters}));
+  PARLEY_ASSIGN_OR_RETURN(service::TemplateView view,
+                          service->ShowTemplate(caller, request.collaboration, id));
+  return CreateTemplateResponse{FromService(view)};
+}
+
+absl::StatusOr<ShowTemplateResponse> LocalService::ShowTemplate(
+    const identity::Caller& caller, const ShowTemplateRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(
+      service::TemplateView view,
+      service->ShowTemplate(caller, request.collaboration, request.template_id));
+  return ShowTemplateResponse{FromService(view)};
+}
+
+absl::StatusOr<ListTemplatesResponse> LocalService::ListTemplates(
+    const identity::Caller& caller, const ListTemplatesRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto views, service->ListTemplates(caller, request.collaboration));
+  ListTemplatesResponse response;
+  for (const service::TemplateView& view : views) {
+    response.templates.push_back(FromService(view));
+  }
+  return response;
+}
+
+absl::StatusOr<ApproveTemplateResponse> LocalService::ApproveTemplate(
+    const identity::Caller& caller, const ApproveTemplateRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(
+      service->ApproveTemplate(caller, request.collaboration, request.template_id, request.table));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::TemplateView view,
+      service->ShowTemplate(caller, request.collaboration, request.template_id));
+  return ApproveTemplateResponse{FromService(view)};
+}
+
+absl::StatusOr<RevokeTemplateResponse> LocalService::RevokeTemplate(
+    const identity::Caller& caller, const RevokeTemplateRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(
+      service->RevokeTemplate(caller, request.collaboration, request.template_id, request.table));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::TemplateView view,
+      service->ShowTemplate(caller, request.collaboration, request.template_id));
+  return RevokeTemplateResponse{FromService(view)};
+}
+
+absl::StatusOr<RunTemplateResponse> LocalService::RunTemplate(const identity::Caller& caller,
+                                                              const RunTemplateRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
+                          service->RunTemplate(caller, request.collaboration, request.template_id,
+                                               request.parameters, request.receivers));
+  return FromService(outcome);
+}
+
+absl::StatusOr<PolicyResponse> LocalService::Policy(const identity::Caller& caller,
+                                                    const PolicyRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(service::PolicyView policy,
+                          service->Policy(caller, request.collaboration));
+  return FromService(request.collaboration, policy);
+}
+
+absl::StatusOr<ListAuditResponse> LocalService::ListAudit(const identity::Caller& caller,
+                                                          const ListAuditRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(auto entries, service->ListAudit(caller, request.collaboration));
+  ListAuditResponse response{request.collaboration, {}};
+  for (const catalog::AuditEntry& entry : entries) {
+    response.entries.push_back(FromService(entry));
+  }
+  return response;
+}
+
+absl::StatusOr<VerifyAuditResponse> LocalService::VerifyAudit(const identity::Caller& caller,
+                                                              const VerifyAuditRequest& request) {
+  // Opening a home creates it: a mistyped --home would otherwise verify an empty, new log.
+  std::error_code error;
+  bool opened = false;
+  {
+    std::lock_guard<std::mutex> lock(open_mutex_);
+    opened = service_ != nullptr;
+  }
+  if (!opened && !std::filesystem::exists(std::filesystem::path(home_) / "catalog.db", error)) {
+    return absl::NotFoundError(
+        absl::StrCat("'", home_, "' is not a Parley home (it has no catalog.db)"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  if (!request.collaboration) {
+    // Every chain of the home is for its operator at the console, not for a remote caller.
+    if (caller.authentication() != identity::Authentication::kEmbedded) {
+      return absl::PermissionDeniedError(
+          "verifying every chain of the home is for its operator; name a collaboration");
+    }
+    PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification verification, service->VerifyAudit());
+    return FromService(verification, /*expected_head_given=*/false);
+  }
+  std::string expected_head = request.expected_head.value_or("");
+  PARLEY_ASSIGN_OR_RETURN(catalog::AuditVerification verification,
+                          service->VerifyAudit(caller, *request.collaboration, expected_head));
+  return FromService(verification, !expected_head.empty());
+}
+
+}  // namespace parley::api

@@ -1,0 +1,137 @@
+// The service facade in API terms, in this process: each use case takes an API request and the
+// caller (built by the front end: identity::Caller::Embedded for `--as`, a token's caller on the
+// server) and answers the API response (api/types.h), converting the service's values on the way
+// (api/from_service.h). The CLI's LocalBackend and the HTTP server's handlers call it; neither
+// includes the service, so no catalog, engine or policy type reaches a front end.
+//
+// The service is opened on the first call, so a command that fails before it calls (a usage
+// error) creates nothing. VerifyAudit without a collaboration verifies every chain of the home,
+// for its operator (the caller is not consulted); it refuses a directory that holds no catalog
+// rather than verify the empty log a mistyped home would create.
+// Thread safety: any number of threads at once (the service is; opening is guarded).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "api/server_types.h"
+#include "api/types.h"
+#include "identity/caller.h"
+
+namespace parley::service {
+class Service;
+}  // namespace parley::service
+
+namespace parley::api {
+
+// What one query run may use (the engine's limits, in a front end's words).
+struct LocalServiceOptions {
+  std::string memory_limit;    // e.g. "8GB"; empty: the engine's default (75% of memory)
+  std::string temp_directory;  // where a large query spills; empty: HOME/tmp
+  std::chrono::seconds timeout{300};
+  // When set, a running query is cancelled soon after *cancel becomes true (see
+  // engine::Limits::cancel); must outlive the LocalService.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+class LocalService {
+ public:
+  LocalService(std::string home, LocalServiceOptions options);
+  ~LocalService();
+
+  // Opens the home now (creating it and its catalog if absent) instead of on the first call.
+  absl::Status OpenHome();
+
+  absl::StatusOr<CreateCollaborationResponse> CreateCollaboration(
+      const identity::Caller& caller, const CreateCollaborationRequest& request);
+  absl::StatusOr<ListCollaborationsResponse> ListCollaborations(
+      const identity::Caller& caller, const ListCollaborationsRequest& request);
+  absl::StatusOr<ShowCollaborationResponse> ShowCollaboration(
+      const identity::Caller& caller, const ShowCollaborationRequest& request);
+  absl::StatusOr<AddMemberResponse> AddMember(const identity::Caller& caller,
+                                              const AddMemberRequest& request);
+  absl::StatusOr<RemoveMemberResponse> RemoveMember(const identity::Caller& caller,
+                                                    const RemoveMemberRequest& request);
+  absl::StatusOr<LeaveResponse> Leave(const identity::Caller& caller, const LeaveRequest& request);
+  absl::StatusOr<AddTableResponse> AddTable(const identity::Caller& caller,
+                                            const AddTableRequest& request);
+  absl::StatusOr<ListTablesResponse> ListTables(const identity::Caller& caller,
+                                                const ListTablesRequest& request);
+  absl::StatusOr<ShowTableResponse> ShowTable(const identity::Caller& caller,
+                                              const ShowTableRequest& request);
+  absl::StatusOr<SetRuleResponse> SetRule(const identity::Caller& caller,
+                                          const SetRuleRequest& request);
+  absl::StatusOr<ExplainResponse> Explain(const identity::Caller& caller,
+                                          const ExplainRequest& request);
+  absl::StatusOr<RunQueryResponse> RunQuery(const identity::Caller& caller,
+                                            const RunQueryRequest& request);
+  absl::StatusOr<GetResultResponse> GetResult(const identity::Caller& caller,
+                                              const GetResultRequest& request);
+  // Results kept in the home and the home itself (local_service_results.cc). HomeInfo and
+  // SetResultRetention are for the home's operator at the console (PermissionDenied for a token's
+  // caller); HomeInfo refuses a directory without a catalog like VerifyAudit does.
+  absl::StatusOr<ListResultsResponse> ListResults(const identity::Caller& caller,
+                                                  const ListResultsRequest& request);
+  absl::StatusOr<DeleteResultResponse> DeleteResult(const identity::Caller& caller,
+                                                    const DeleteResultRequest& request);
+  absl::StatusOr<HomeInfoResponse> HomeInfo(const identity::Caller& caller,
+                                            const HomeInfoRequest& request);
+  absl::StatusOr<HomeInfoResponse> SetResultRetention(const identity::Caller& caller,
+                                                      const SetResultRetentionRequest& request);
+  absl::StatusOr<ListQueriesResponse> ListQueries(const identity::Caller& caller,
+                                                  const ListQueriesRequest& request);
+  absl::StatusOr<QueryLogResponse> QueryLog(const identity::Caller& caller,
+                                            const QueryLogRequest& request);
+  absl::StatusOr<CreateTemplateResponse> CreateTemplate(const identity::Caller& caller,
+                                                        const CreateTemplateRequest& request);
+  absl::StatusOr<ShowTemplateResponse> ShowTemplate(const identity::Caller& caller,
+                                                    const ShowTemplateRequest& request);
+  absl::StatusOr<ListTemplatesResponse> ListTemplates(const identity::Caller& caller,
+                                                      const ListTemplatesRequest& request);
+  absl::StatusOr<ApproveTemplateResponse> ApproveTemplate(const identity::Caller& caller,
+                                                          const ApproveTemplateRequest& request);
+  absl::StatusOr<RevokeTemplateResponse> RevokeTemplate(const identity::Caller& caller,
+                                                        const RevokeTemplateRequest& request);
+  absl::StatusOr<RunTemplateResponse> RunTemplate(const identity::Caller& caller,
+                                                  const RunTemplateRequest& request);
+  absl::StatusOr<PolicyResponse> Policy(const identity::Caller& caller,
+                                        const PolicyRequest& request);
+  absl::StatusOr<ListAuditResponse> ListAudit(const identity::Caller& caller,
+                                              const ListAuditRequest& request);
+  absl::StatusOr<VerifyAuditResponse> VerifyAudit(const identity::Caller& caller,
+                                                  const VerifyAuditRequest& request);
+
+  // A server's identities (api/server_types.h; local_service_identity.cc). InitServer bootstraps
+  // the operator's organisation at the console (FailedPrecondition once there is one);
+  // Authenticate turns a bearer token into its organisation's Caller (Unauthenticated, one
+  // message whatever was wrong).
+  absl::StatusOr<IssuedTokenResponse> InitServer(const std::string& organisation);
+  absl::StatusOr<identity::Caller> Authenticate(std::string_view bearer_token);
+  absl::StatusOr<WhoAmIResponse> WhoAmI(const identity::Caller& caller,
+                                        const WhoAmIRequest& request);
+  absl::StatusOr<AddOrganisationResponse> AddOrganisation(const identity::Caller& caller,
+                                                          const AddOrganisationRequest& request);
+  absl::StatusOr<ListOrganisationsResponse> ListOrganisations(
+      const identity::Caller& caller, const ListOrganisationsRequest& request);
+  absl::StatusOr<RotateTokenResponse> RotateToken(const identity::Caller& caller,
+                                                  const RotateTokenRequest& request);
+  absl::StatusOr<RevokeTokenResponse> RevokeToken(const identity::Caller& caller,
+                                                  const RevokeTokenRequest& request);
+
+ private:
+  absl::StatusOr<service::Service*> Open();
+  static absl::Status RequireOperator(const identity::Caller& caller);
+  absl::Status RequireExistingHome();
+
+  std::string home_;
+  LocalServiceOptions options_;
+  std::mutex open_mutex_;
+  std::unique_ptr<service::Service> service_;  // guarded by open_mutex_ until set
+};
+
+}  // namespace parley::api

@@ -1,0 +1,130 @@
+// The HTTP routes of the API: one Endpoint per use case, naming its method, its path under
+// /api/v1/ and its request and response types. The server registers exactly these endpoints and
+// the remote client calls them, so the two cannot disagree on a path; docs/openapi.json
+// describes them and a test checks it against the server's route table.
+//
+// Path parameters ("{collaboration}") are fields of the request: the client takes them out of
+// the request's JSON and into the path (percent-encoded), the server puts them back before it
+// decodes the request strictly (api/codec.h). The other fields travel as the JSON body, which
+// GET and DELETE requests do not have.
+//
+//   std::string path = *api::FillPath(api::kShowTable.route, fields);  // client
+//   auto params = api::MatchPath(api::kShowTable.route.path, request_path);  // server
+//
+// Thread safety: constants and pure functions.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/server_types.h"
+#include "api/types.h"
+
+namespace parley::api {
+
+struct Route {
+  const char* method;     // "GET" | "POST" | "PUT" | "DELETE"
+  const char* path;       // e.g. "/api/v1/collaborations/{collaboration}/tables/{table}"
+  const char* operation;  // the OpenAPI operationId
+  bool authenticated = true;
+  bool HasBody() const;
+};
+
+template <class Request, class Response>
+struct Endpoint {
+  Route route;
+};
+
+// Every endpoint, once: X(Name, Request, Response, method, path). The server registers each with
+// api::ServiceApi::Name, the OpenAPI document (api/openapi.h) describes each, and kName below is
+// the Endpoint the client calls.
+#define PARLEY_API_ENDPOINTS(X)                                                                    \
+  X(WhoAmI, WhoAmIRequest, WhoAmIResponse, "GET", "/api/v1/whoami")                                \
+  X(AddOrganisation, AddOrganisationRequest, AddOrganisationResponse, "POST",                      \
+    "/api/v1/organisations")                                                                       \
+  X(ListOrganisations, ListOrganisationsRequest, ListOrganisationsResponse, "GET",                 \
+    "/api/v1/organisations")                                                                       \
+  X(RotateToken, RotateTokenRequest, RotateTokenResponse, "POST", "/api/v1/tokens")                \
+  X(RevokeToken, RevokeTokenRequest, RevokeTokenResponse, "DELETE", "/api/v1/tokens/{token_id}")   \
+  X(CreateCollaboration, CreateCollaborationRequest, CreateCollaborationResponse, "POST",          \
+    "/api/v1/collaborations")                                                                      \
+  X(ListCollaborations, ListCollaborationsRequest, ListCollaborationsResponse, "GET",              \
+    "/api/v1/collaborations")                                                                      \
+  X(ShowCollaboration, ShowCollaborationRequest, ShowCollaborationResponse, "GET",                 \
+    "/api/v1/collaborations/{collaboration}")                                                      \
+  X(AddMember, AddMemberRequest, AddMemberResponse, "POST",                                        \
+    "/api/v1/collaborations/{collaboration}/members")                                              \
+  X(RemoveMember, RemoveMemberRequest, RemoveMemberResponse, "DELETE",                             \
+    "/api/v1/collaborations/{collaboration}/members/{member}")                                     \
+  X(Leave, LeaveRequest, LeaveResponse, "POST", "/api/v1/collaborations/{collaboration}/leave")    \
+  X(AddTable, AddTableRequest, AddTableResponse, "POST",                                           \
+    "/api/v1/collaborations/{collaboration}/tables")                                               \
+  X(ListTables, ListTablesRequest, ListTablesResponse, "GET",                                      \
+    "/api/v1/collaborations/{collaboration}/tables")                                               \
+  X(ShowTable, ShowTableRequest, ShowTableResponse, "GET",                                         \
+    "/api/v1/collaborations/{collaboration}/tables/{table}")                                       \
+  X(SetRule, SetRuleRequest, SetRuleResponse, "PUT",                                               \
+    "/api/v1/collaborations/{collaboration}/tables/{table}/rule")                                  \
+  X(Explain, ExplainRequest, ExplainResponse, "POST",                                              \
+    "/api/v1/collaborations/{collaboration}/explain")                                              \
+  X(RunQuery, RunQueryRequest, RunQueryResponse, "POST",                                           \
+    "/api/v1/collaborations/{collaboration}/queries")                                              \
+  X(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",                                   \
+    "/api/v1/collaborations/{collaboration}/queries")                                              \
+  X(GetResult, GetResultRequest, GetResultResponse, "GET",                                         \
+    "/api/v1/collaborations/{collaboration}/queries/{query_id}/result")                            \
+  X(DeleteResult, DeleteResultRequest, DeleteResultResponse, "DELETE",                             \
+    "/api/v1/collaborations/{collaboration}/queries/{query_id}/result")                            \
+  X(ListResults, ListResultsRequest, ListResultsResponse, "GET",                                   \
+    "/api/v1/collaborations/{collaboration}/results")                                              \
+  X(QueryLog, QueryLogRequest, QueryLogResponse, "GET",                                            \
+    "/api/v1/collaborations/{collaboration}/query-log")                                            \
+  X(CreateTemplate, CreateTemplateRequest, CreateTemplateResponse, "POST",                         \
+    "/api/v1/collaborations/{collaboration}/templates")                                            \
+  X(ListTemplates, ListTemplatesRequest, ListTemplatesResponse, "GET",                             \
+    "/api/v1/collaborations/{collaboration}/templates")                                            \
+  X(ShowTemplate, ShowTemplateRequest, ShowTemplateResponse, "GET",                                \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}")                              \
+  X(ApproveTemplate, ApproveTemplateRequest, ApproveTemplateResponse, "POST",                      \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals")                    \
+  X(RevokeTemplate, RevokeTemplateRequest, RevokeTemplateResponse, "DELETE",                       \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals/{table}")            \
+  X(RunTemplate, RunTemplateRequest, RunTemplateResponse, "POST",                                  \
+    "/api/v1/collaborations/{collaboration}/templates/{template_id}/runs")                         \
+  X(Policy, PolicyRequest, PolicyResponse, "GET", "/api/v1/collaborations/{collaboration}/policy") \
+  X(ListAudit, ListAuditRequest, ListAuditResponse, "GET",                                         \
+    "/api/v1/collaborations/{collaboration}/audit")                                                \
+  X(VerifyAudit, VerifyAuditRequest, VerifyAuditResponse, "POST",                                  \
+    "/api/v1/collaborations/{collaboration}/audit/verify")
+
+#define PARLEY_ENDPOINT(name, request, response, method, path) \
+  inline constexpr Endpoint<request, response> k##name{{method, path, #name}};
+PARLEY_API_ENDPOINTS(PARLEY_ENDPOINT)
+#undef PARLEY_ENDPOINT
+
+// The names of a path pattern's parameters, in order: {"collaboration", "table"}.
+std::vector<std::string> PathParameters(std::string_view pattern);
+
+// Client side: the path of `route` with each parameter taken out of `fields` (a request's JSON
+// object) and percent-encoded. InvalidArgument when a parameter is missing or not a string or
+// integer; and, for a route without a body, when any field is left over.
+absl::StatusOr<std::string> FillPath(const Route& route, nlohmann::json& fields);
+
+// Server side: the parameters of `path` (already percent-decoded) when it matches `pattern`.
+std::optional<std::map<std::string, std::string>> MatchPath(std::string_view pattern,
+                                                            std::string_view path);
+
+// Server side: the request's JSON object from its body (empty for a route without a body) and
+// its path parameters. InvalidArgument naming the field when a parameter is also in the body,
+// or when a parameter that is an integer field ("query_id") is not a number. The result is then
+// decoded strictly with FromJson.
+absl::StatusOr<nlohmann::json> RequestJson(const Route& route,
+                                           const std::map<std::string, std::string>& parameters,
+                                           std::string_view body);
+
+}  // namespace parley::api

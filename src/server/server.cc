@@ -1,0 +1,286 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "api/codec.h"
+#include "api/http_status.h"
+
+namespace parley::server {
+namespace {
+
+constexpr char kJson[] = "application/json";
+
+struct Reply {
+  int status = 200;
+  std::string body;
+};
+
+Reply ErrorReply(const absl::Status& status) {
+  return {api::HttpStatus(status.code()), api::Dump(api::ErrorJson(status))};
+}
+
+// An error the HTTP layer answers itself, with a status outside the service's table.
+Reply HttpError(int http_status, absl::StatusCode code, std::string message) {
+  return {http_status, api::Dump(api::ErrorJson(absl::Status(code, message)))};
+}
+
+// One route and what answers it: decode the request from its JSON fields, call the service as
+// the caller, encode the response.
+struct Handler {
+  api::Route route;
+  std::function<Reply(const identity::Caller&, const nlohmann::json&)> answer;
+};
+
+template <class Request, class Response>
+Handler MakeHandler(api::LocalService& api, const api::Endpoint<Request, Response>& endpoint,
+                    absl::StatusOr<Response> (api::LocalService::*method)(const identity::Caller&,
+                                                                          const Request&)) {
+  return {endpoint.route,
+          [&api, method](const identity::Caller& caller, const nlohmann::json& fields) -> Reply {
+            absl::StatusOr<Request> request = api::FromJson<Request>(fields);
+            if (!request.ok()) return ErrorReply(request.status());
+            absl::StatusOr<Response> response = (api.*method)(caller, *request);
+            if (!response.ok()) return ErrorReply(response.status());
+            return {200, api::Dump(api::ToJson(*response))};
+          }};
+}
+
+std::vector<Handler> AllHandlers(api::LocalService& a) {
+#define PARLEY_HANDLER(name, request, response, method, path) \
+  MakeHandler(a, api::k##name, &api::LocalService::name),
+  return {PARLEY_API_ENDPOINTS(PARLEY_HANDLER)};
+#undef PARLEY_HANDLER
+}
+
+// "application/json", optionally with parameters ("; charset=utf-8"), in any case.
+bool IsJsonContentType(const std::string& value) {
+  std::string type = absl::AsciiStrToLower(value.substr(0, value.find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  return type == kJson;
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr address{};
+  if (inet_pton(AF_INET, host.c_str(), &address) == 1) {
+    return (ntohl(address.s_addr) >> 24) == 127;
+  }
+  return false;
+}
+
+absl::Status ParseListen(const std::string& listen, std::string& host, int& port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError("--listen takes HOST:PORT, e.g. 127.0.0.1:8443");
+  }
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int number = -1;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &number) || number < 0 || number > 65535) {
+    return absl::InvalidArgumentError("--listen: the port must be a number from 0 to 65535");
+  }
+  port = number;
+  return absl::OkStatus();
+}
+
+struct Server::Impl {
+  api::LocalService* service = nullptr;
+  Options options;
+  std::vector<Handler> handlers;
+  std::unique_ptr<httplib::Server> http;
+
+  Reply Answer(const httplib::Request& request) const;
+  void Handle(const httplib::Request& request, httplib::Response& response) const;
+};
+
+Reply Server::Impl::Answer(const httplib::Request& request) const {
+  // The route first (routes are public, docs/openapi.json), then who asks.
+  const Handler* handler = nullptr;
+  std::map<std::string, std::string> parameters;
+  std::string allowed;
+  for (const Handler& candidate : handlers) {
+    auto matched = api::MatchPath(candidate.route.path, request.path);
+    if (!matched) continue;
+    if (request.method == candidate.route.method) {
+      handler = &candidate;
+      parameters = *std::move(matched);
+      break;
+    }
+    absl::StrAppend(&allowed, allowed.empty() ? "" : ", ", candidate.route.method);
+  }
+  if (handler == nullptr) {
+    if (!allowed.empty()) {
+      return HttpError(
+          405, absl::StatusCode::kInvalidArgument,
+          absl::StrCat(request.method, " is not allowed here (allowed: ", allowed, ")"));
+    }
+    return HttpError(404, absl::StatusCode::kNotFound, "no such route in the Parley API");
+  }
+
+  std::string authorization = request.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  absl::StatusOr<identity::Caller> caller =
+      absl::UnauthenticatedError("missing, invalid or revoked API token");
+  if (authorization.size() > kBearer.size() &&
+      authorization.compare(0, kBearer.size(), kBearer) == 0) {
+    caller = service->Authenticate(std::string_view(authorization).substr(kBearer.size()));
+  }
+  if (!caller.ok()) return ErrorReply(caller.status());
+
+  if (handler->route.HasBody() && !request.body.empty() &&
+      !IsJsonContentType(request.get_header_value("Content-Type"))) {
+    return HttpError(415, absl::StatusCode::kInvalidArgument,
+                     "the request body must be JSON (Content-Type: application/json)");
+  }
+  absl::StatusOr<nlohmann::json> fields =
+      api::RequestJson(handler->route, parameters, request.body);
+  if (!fields.ok()) return ErrorReply(fields.status());
+  return handler->answer(*caller, *fields);
+}
+
+void Server::Impl::Handle(const httplib::Request& request, httplib::Response& response) const {
+  auto start = std::chrono::steady_clock::now();
+  Reply reply = Answer(request);
+  response.status = reply.status;
+  if (reply.status == 401) response.set_header("WWW-Authenticate", "Bearer");
+  if (reply.status == 405) {
+    std::string allow;
+    for (const Handler& handler : handlers) {
+      if (api::MatchPath(handler.route.path, request.path)) {
+        absl::StrAppend(&allow, allow.empty() ? "" : ", ", handler.route.method);
+      }
+    }
+    response.set_header("Allow", allow);
+  }
+  response.set_content(reply.body, kJson);
+  if (options.log) {
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+    options.log(
+        absl::StrCat(request.method, " ", request.path, " ", reply.status, " ", micros, "us"));
+  }
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& service,
+                                                       Options options) {
+  bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
+  if (tls && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate (--tls-cert) and a key "
+        "(--tls-key)");
+  }
+  if (!tls && !IsLoopback(options.host)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on '", options.host,
+        "' without TLS: tokens would cross the network in the clear; listen on a loopback "
+        "address (127.0.0.1) or give --tls-cert and --tls-key"));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->service = &service;
+  impl->options = std::move(options);
+  impl->handlers = AllHandlers(service);
+  if (tls) {
+    auto https = std::make_unique<httplib::SSLServer>(impl->options.tls_cert_file.c_str(),
+                                                      impl->options.tls_key_file.c_str());
+    if (!https->is_valid()) {
+      return absl::FailedPreconditionError(
+          "cannot load the TLS certificate and key (PEM files, the key unencrypted)");
+    }
+    impl->http = std::move(https);
+  } else {
+    impl->http = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& http = *impl->http;
+  int threads = impl->options.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(impl->options.max_body_bytes);
+  http.set_read_timeout(impl->options.read_timeout);
+  http.set_write_timeout(impl->options.write_timeout);
+  // An idle keep-alive connection holds a worker: let it go soon.
+  http.set_keep_alive_timeout(2);
+  Impl* self = impl.get();
+  auto handle = [self](const httplib::Request& request, httplib::Response& response) {
+    self->Handle(request, response);
+  };
+  http.Get(".*", handle);
+  http.Post(".*", handle);
+  http.Put(".*", handle);
+  http.Delete(".*", handle);
+  http.Patch(".*", handle);
+  // What httplib answers itself (a body over the limit, a request it cannot parse) gets the
+  // API's error object too.
+  http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
+    if (!response.body.empty()) return;
+    Reply reply;
+    if (response.status == 413) {
+      reply = HttpError(413, absl::StatusCode::kInvalidArgument, "the request body is too large");
+    } else if (response.status == 404) {
+      reply = HttpError(404, absl::StatusCode::kNotFound, "no such route in the Parley API");
+    } else {
+      reply = HttpError(response.status, absl::StatusCode::kInvalidArgument,
+                        "the request could not be read (malformed, or sent too slowly)");
+    }
+    response.set_content(reply.body, kJson);
+  });
+  // Errors are values below the handlers; an exception here is a bug. Say so without what it
+  // carries (it could quote data).
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+        Reply reply = ErrorReply(absl::InternalError("internal error (unexpected exception)"));
+        response.status = reply.status;
+        response.set_content(reply.body, kJson);
+      });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+absl::StatusOr<int> Server::Bind() {
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = impl_->http->bind_to_any_port(impl_->options.host);
+    if (port < 0) port = -1;
+  } else if (!impl_->http->bind_to_port(impl_->options.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", impl_->options.host, ":",
+                                               impl_->options.port,
+                                               " (in use, or not an address of this machine)"));
+  }
+  return port;
+}
+
+absl::Status Server::Serve() {
+  if (!impl_->http->listen_after_bind()) {
+    return absl::InternalError("the server stopped listening unexpectedly");
+  }
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (impl_ && impl_->http) impl_->http->stop();
+}
+
+std::vector<api::Route> Server::routes() const {
+  std::vector<api::Route> routes;
+  for (const Handler& handler : impl_->handlers) routes.push_back(handler.route);
+  return routes;
+}
+
+}  // namespace parley::server

@@ -1,0 +1,272 @@
+// `parley serve` end to end: the real binary serves a home on a free loopback port, and three
+// organisations — each with its own config directory holding its token file — work together
+// through the CLI's remote mode: create a collaboration, add members, register tables, set a
+// rule, author and approve a template, run it for a receiver, fetch the result, verify the audit.
+// Every step is also run in embedded mode (--as) on a home of its own, and both modes must print
+// the same thing: the same commands give the same output, with or without --json.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "cli_test_support.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace parley::cli_test {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class ServerE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::path(::testing::TempDir()) / "parley_serve_XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    scratch_ = dir_ / "scratch";
+    fs::create_directories(scratch_);
+    server_home_ = (dir_ / "server_home").string();
+    local_home_ = (dir_ / "local_home").string();
+
+    Outcome init = Spawn(
+        {"--home", server_home_, "serve", "init", "--save-token", (dir_ / "admin.token").string()},
+        scratch_);
+    ASSERT_EQ(init.exit_code, 0) << init;
+    EXPECT_THAT(init.out, HasSubstr("saved to"));
+    // The admin token is nowhere in the output.
+    EXPECT_EQ(init.out.find("pt_"), std::string::npos) << init.out;
+
+    server_pid_ = SpawnInBackground({"--home", server_home_, "serve", "--listen", "127.0.0.1:0"},
+                                    scratch_, "server");
+    ASSERT_GT(server_pid_, 0);
+    // Ready when it prints where it listens (port 0: the system chose a free one).
+    std::regex listening("listening on (http://127\\.0\\.0\\.1:[0-9]+)");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::smatch match;
+    std::string out;
+    while (std::chrono::steady_clock::now() < deadline) {
+      out = ReadText(scratch_ / "server_stdout.txt");
+      if (std::regex_search(out, match, listening)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(std::regex_search(out, match, listening))
+        << "the server did not become ready: " << out << ReadText(scratch_ / "server_stderr.txt");
+    url_ = match[1];
+
+    for (const char* organisation : {"retailer", "supplier", "agency"}) {
+      fs::path config = dir_ / (std::string(organisation) + "_config");
+      fs::create_directories(config);
+      std::string token_file = (config / "token").string();
+      Outcome added = Remote("admin", {"org", "add", organisation, "--save-token", token_file});
+      ASSERT_EQ(added.exit_code, 0) << added;
+      token_files_[organisation] = token_file;
+    }
+  }
+
+  void TearDown() override {
+    // Stopped even when the test failed: SIGTERM, then SIGKILL if it does not end in time.
+    if (server_pid_ > 0) {
+      kill(server_pid_, SIGTERM);
+      int status = 0;
+      bool ended = false;
+      for (int i = 0; i < 200 && !ended; ++i) {
+        ended = waitpid(server_pid_, &status, WNOHANG) == server_pid_;
+        if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!ended) {
+        kill(server_pid_, SIGKILL);
+        waitpid(server_pid_, &status, 0);
+        ADD_FAILURE() << "the server did not stop on SIGTERM";
+      } else {
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        EXPECT_THAT(ReadText(scratch_ / "server_stdout.txt"), HasSubstr("parley serve: stopped"));
+      }
+    }
+    fs::remove_all(dir_);
+  }
+
+  // `parley --server URL --token-file <organisation's token> arguments...`
+  Outcome Remote(const std::string& organisation, std::vector<std::string> arguments) {
+    std::string token_file =
+        organisation == "admin" ? (dir_ / "admin.token").string() : token_files_[organisation];
+    arguments.insert(arguments.begin(), {"--server", url_, "--token-file", token_file});
+    return Spawn(arguments, scratch_);
+  }
+  // The same command in embedded mode on a home of its own.
+  Outcome Local(const std::string& member, std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {"--home", local_home_, "--as", member});
+    return Spawn(arguments, scratch_);
+  }
+  // Runs a step both ways; both must succeed (or fail) alike and print the same.
+  Outcome Both(const std::string& organisation, const std::vector<std::string>& arguments,
+               int exit_code = 0) {
+    Outcome local = Local(organisation, arguments);
+    Outcome remote = Remote(organisation, arguments);
+    std::string step = absl::StrCat(organisation, ": ", arguments[0], " ", arguments[1]);
+    EXPECT_EQ(remote.exit_code, exit_code) << step << "\n" << remote;
+    EXPECT_EQ(local.exit_code, exit_code) << step << "\n" << local;
+    // The two homes were written a moment apart: creation times may differ by a second.
+    std::regex time("\"created_at\": [0-9]+");
+    EXPECT_EQ(std::regex_replace(remote.out, time, "\"created_at\": T"),
+              std::regex_replace(local.out, time, "\"created_at\": T"))
+        << step;
+    EXPECT_EQ(remote.err, local.err) << step;
+    return remote;
+  }
+
+  fs::path dir_, scratch_;
+  std::string server_home_, local_home_, url_;
+  pid_t server_pid_ = -1;
+  std::map<std::string, std::string> token_files_;
+};
+
+TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWouldLocally) {
+  std::string sales = (dir_ / "sales.csv").string();
+  WriteText(sales, "region,amount\neast,10\nwest,20\nnorth,5\neast,7\n");
+  std::string audience = (dir_ / "audience.csv").string();
+  WriteText(audience, "region,households\neast,3\nwest,4\n");
+
+  EXPECT_EQ(Remote("supplier", {"whoami"}).out, "supplier\n");
+  Both("retailer", {"collaboration", "create", "room"});
+  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
+  Both("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query"});
+  Both("supplier", {"table", "add", "-c", "room", "sales", "--source", sales});
+  Both("retailer", {"table", "add", "-c", "room", "audience", "--source", audience});
+  Both("supplier", {"rule", "set", "-c", "room", "sales", "--json", R"({"kind": "custom"})"});
+  // The owner sees where its table is read from; another member sees no location.
+  Outcome owner_view = Both("supplier", {"table", "show", "-c", "room", "sales"});
+  EXPECT_THAT(owner_view.out, HasSubstr(sales));
+  Outcome agency_view = Both("agency", {"table", "show", "-c", "room", "sales"});
+  EXPECT_EQ(agency_view.out.find(sales), std::string::npos) << agency_view.out;
+
+  Outcome created = Both("agency", {"template", "create", "-c", "room", "by_region", "--sql",
+                                    "SELECT region, SUM(amount) AS total FROM sales WHERE amount "
+                                    "> :min GROUP BY region",
+                                    "--param", "min:integer=0"});
+  std::string template_id = created.out.substr(0, 12);
+  // Not approved yet: the rules reject the run (query 1) the same way in both modes.
+  Outcome rejected = Both(
+      "agency",
+      {"template", "run", "-c", "room", template_id, "--param", "min=6", "--receiver", "retailer"},
+      kExitRejected);
+  EXPECT_THAT(rejected.err, HasSubstr("table 'sales' has not approved analysis template"));
+  Both("supplier", {"template", "approve", "-c", "room", template_id, "--table", "sales"});
+  Both("supplier", {"policy", "-c", "room"});
+  Outcome run = Both("agency", {"template", "run", "-c", "room", template_id, "--param", "min=6",
+                                "--receiver", "retailer"});
+  EXPECT_THAT(run.err, HasSubstr("query 2: accepted and finished; results go to retailer"));
+  // The receiver gets the rows; the runner and the table owner do not.
+  Outcome result = Both("retailer", {"query", "result", "-c", "room", "2"});
+  EXPECT_THAT(result.out, HasSubstr("east   |    17"));
+  EXPECT_THAT(result.out, HasSubstr("west   |    20"));
+  Both("agency", {"query", "result", "-c", "room", "2"}, /*exit_code=*/1);
+  Both("supplier", {"query", "result", "-c", "room", "2"}, /*exit_code=*/1);
+  Both("retailer", {"query", "list", "-c", "room"});
+
+  // --json prints the API's response, the same both ways.
+  Both("retailer", {"--json", "collaboration", "show", "room"});
+  Both("retailer", {"--json", "query", "result", "-c", "room", "2"});
+  Both("agency", {"--json", "table", "list", "-c", "room"});
+
+  // Every member verifies the log through the server and sees one head.
+  std::string head;
+  for (const char* member : {"retailer", "supplier", "agency"}) {
+    Outcome verified = Remote(member, {"audit", "verify", "-c", "room"});
+    ASSERT_EQ(verified.exit_code, 0) << verified;
+    EXPECT_THAT(verified.out, HasSubstr("audit log of room intact"));
+    std::string this_head = verified.out.substr(verified.out.find("head "));
+    if (head.empty()) head = this_head;
+    EXPECT_EQ(this_head, head) << member;
+  }
+  Outcome audit = Remote("agency", {"audit", "list", "-c", "room"});
+  ASSERT_EQ(audit.exit_code, 0) << audit;
+  for (const char* action : {"collaboration.create", "member.add", "table.add", "rule.set",
+                             "template.create", "query.submitted", "query.finished"}) {
+    EXPECT_THAT(audit.out, HasSubstr(action));
+  }
+
+  // Kept results: listed for their receiver only; deleting one you do not receive is answered
+  // as deleting one that does not exist; the receiver deletes it. The same both ways.
+  Outcome kept = Both("retailer", {"--json", "result", "list", "-c", "room"});
+  EXPECT_THAT(kept.out, HasSubstr("\"query_id\": 2"));
+  Outcome none = Both("agency", {"--json", "result", "list", "-c", "room"});
+  EXPECT_EQ(none.out, "{\n  \"results\": []\n}\n");
+  Outcome not_yours = Both("agency", {"result", "delete", "-c", "room", "2"}, kExitError);
+  Outcome absent = Both("agency", {"result", "delete", "-c", "room", "9"}, kExitError);
+  EXPECT_EQ(not_yours.err, "error: no stored result of query 2 in collaboration 'room'\n");
+  EXPECT_EQ(absent.err, "error: no stored result of query 9 in collaboration 'room'\n");
+  Both("retailer", {"result", "delete", "-c", "room", "2"});
+  Both("retailer", {"result", "get", "-c", "room", "2"}, kExitError);
+
+  // The home is a local concern: not read or changed through a server.
+  for (std::vector<std::string> home :
+       {std::vector<std::string>{"home", "info"},
+        std::vector<std::string>{"home", "set", "--result-retention", "7"}}) {
+    Outcome refused = Remote("retailer", home);
+    EXPECT_EQ(refused.exit_code, kExitUsage) << refused;
+    EXPECT_THAT(refused.err,
+                HasSubstr(home[0] + " " + home[1] + " is not available with --server"));
+  }
+}
+
+TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
+  Remote("retailer", {"collaboration", "create", "room"});
+  // An organisation that is not a member cannot tell the room from one that does not exist.
+  Outcome existing = Remote("agency", {"collaboration", "show", "room"});
+  Outcome missing = Remote("agency", {"collaboration", "show", "moor"});
+  EXPECT_EQ(existing.exit_code, 1);
+  EXPECT_EQ(existing.err, "error: collaboration 'room' not found\n");
+  EXPECT_EQ(missing.err, "error: collaboration 'moor' not found\n");
+  // --as is refused: the token is the identity.
+  Outcome as = Remote("agency", {"--as", "retailer", "collaboration", "show", "room"});
+  EXPECT_EQ(as.exit_code, kExitUsage);
+  EXPECT_THAT(as.err, HasSubstr("--as cannot be used with --server"));
+  // Only the operator adds organisations.
+  Outcome not_admin = Remote("agency", {"org", "add", "intruder"});
+  EXPECT_EQ(not_admin.exit_code, 1);
+  EXPECT_EQ(not_admin.err,
+            "error: only the server's operator organisation can add organisations\n");
+  // A token file others can read is refused before anything is sent.
+  chmod(token_files_["agency"].c_str(), 0640);
+  Outcome readable = Remote("agency", {"whoami"});
+  EXPECT_EQ(readable.exit_code, 1);
+  EXPECT_THAT(readable.err, HasSubstr("is readable or writable by others (mode 0640)"));
+  chmod(token_files_["agency"].c_str(), 0600);
+  // Rotation: the token file now holds the new token; the old one no longer works.
+  std::string old_token = ReadText(token_files_["agency"]);
+  Outcome rotated = Remote("agency", {"token", "rotate"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated;
+  EXPECT_THAT(rotated.out, HasSubstr("saved to " + token_files_["agency"]));
+  EXPECT_NE(ReadText(token_files_["agency"]), old_token);
+  EXPECT_EQ(Remote("agency", {"whoami"}).out, "agency\n");
+  std::string stale = (dir_ / "stale.token").string();
+  WriteText(stale, old_token);
+  chmod(stale.c_str(), 0600);
+  Outcome refused = Spawn({"--server", url_, "--token-file", stale, "whoami"}, scratch_);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err, "error: missing, invalid or revoked API token\n");
+  // A server that is not there is named in the error.
+  Outcome unreachable =
+      Spawn({"--server", "http://127.0.0.1:1", "--token-file", token_files_["agency"], "whoami"},
+            scratch_);
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot reach the Parley server at http://127.0.0.1:1"));
+  // Plain HTTP to a host that is not loopback would send the token in the clear.
+  Outcome clear = Spawn(
+      {"--server", "http://parley.example.com", "--token-file", token_files_["agency"], "whoami"},
+      scratch_);
+  EXPECT_EQ(clear.exit_code, kExitUsage);
+  EXPECT_THAT(clear.err, HasSubstr("refusing to send a token over plain HTTP"));
+}
+
+}  // namespace
+}  // namespace parley::cli_test

@@ -10,3 +10,6 @@ cd "$(dirname "$0")/.."
 # The fixed cost per query in one long-lived process: 200 small queries over 10k-row tables
 # through the service, against the same SQL on one reused DuckDB connection.
 "$build/bench/fixed_cost_bench" --queries 200 --rows 10000 --data bench/data/fixed
+# `parley serve` over loopback: 50 concurrent clients for 10 s, metadata requests and small
+# queries 4:1; throughput and p50/p99 per kind (issue 8).
+"$build/bench/server_bench" 50 10

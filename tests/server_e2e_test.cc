@@ -45,7 +45,12 @@ class ServerE2eTest : public ::testing::Test {
     // The admin token is nowhere in the output.
     EXPECT_EQ(init.out.find("pt_"), std::string::npos) << init.out;
 
-    server_pid_ = SpawnInBackground({"--home", server_home_, "serve", "--listen", "127.0.0.1:0"},
+    data_root_ = dir_ / "data";
+    for (const char* organisation : {"retailer", "supplier", "agency"}) {
+      fs::create_directories(data_root_ / organisation);
+    }
+    server_pid_ = SpawnInBackground({"--home", server_home_, "serve", "--listen", "127.0.0.1:0",
+                                     "--data-root", data_root_.string()},
                                     scratch_, "server");
     ASSERT_GT(server_pid_, 0);
     // Ready when it prints where it listens (port 0: the system chose a free one).
@@ -123,16 +128,17 @@ class ServerE2eTest : public ::testing::Test {
     return remote;
   }
 
-  fs::path dir_, scratch_;
+  fs::path dir_, scratch_, data_root_;
   std::string server_home_, local_home_, url_;
   pid_t server_pid_ = -1;
   std::map<std::string, std::string> token_files_;
 };
 
 TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWouldLocally) {
-  std::string sales = (dir_ / "sales.csv").string();
+  // Each organisation's files under its own folder of the server's data root.
+  std::string sales = (data_root_ / "supplier" / "sales.csv").string();
   WriteText(sales, "region,amount\neast,10\nwest,20\nnorth,5\neast,7\n");
-  std::string audience = (dir_ / "audience.csv").string();
+  std::string audience = (data_root_ / "retailer" / "audience.csv").string();
   WriteText(audience, "region,households\neast,3\nwest,4\n");
 
   EXPECT_EQ(Remote("supplier", {"whoami"}).out, "supplier\n");
@@ -226,6 +232,30 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_EQ(existing.exit_code, 1);
   EXPECT_EQ(existing.err, "error: collaboration 'room' not found\n");
   EXPECT_EQ(missing.err, "error: collaboration 'moor' not found\n");
+  // A file outside one's own folder of the data root is refused, however it is named: another
+  // organisation's file, a path that climbs out, a link that leads out, a file outside the root.
+  std::string retailers = (data_root_ / "retailer" / "private.csv").string();
+  WriteText(retailers, "x\n1\n");
+  WriteText((dir_ / "outside.csv").string(), "x\n1\n");
+  fs::create_symlink(retailers, data_root_ / "agency" / "link.csv");
+  Remote("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query"});
+  for (const std::string& source :
+       {retailers, (data_root_ / "agency" / ".." / "retailer" / "private.csv").string(),
+        (data_root_ / "agency" / "link.csv").string(), (dir_ / "outside.csv").string(),
+        (data_root_ / "*" / "private.csv").string()}) {
+    Outcome refused =
+        Remote("agency", {"table", "add", "-c", "room", "stolen", "--source", source});
+    EXPECT_EQ(refused.exit_code, 1) << source << "\n" << refused;
+    EXPECT_EQ(refused.err, absl::StrCat("error: source '", source,
+                                        "' is not under your folder of the server's data root "
+                                        "(agency/)\n"))
+        << source;
+  }
+  WriteText((data_root_ / "agency" / "own.csv").string(), "x\n1\n");
+  Outcome own = Remote("agency", {"table", "add", "-c", "room", "own", "--source",
+                                  (data_root_ / "agency" / "own.csv").string()});
+  EXPECT_EQ(own.exit_code, 0) << own;
+  Remote("retailer", {"member", "remove", "-c", "room", "agency"});
   // --as is refused: the token is the identity.
   Outcome as = Remote("agency", {"--as", "retailer", "collaboration", "show", "room"});
   EXPECT_EQ(as.exit_code, kExitUsage);
@@ -266,6 +296,64 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
       scratch_);
   EXPECT_EQ(clear.exit_code, kExitUsage);
   EXPECT_THAT(clear.err, HasSubstr("refusing to send a token over plain HTTP"));
+}
+
+// TLS: a server with a certificate serves https://, a client verifies it (with PARLEY_CA_CERT for
+// a certificate authority of one's own) and refuses one it cannot verify; without TLS, a listen
+// address that is not loopback is refused.
+TEST(ServerTlsE2eTest, HttpsIsVerifiedAndANonLoopbackAddressNeedsTls) {
+  std::string pattern = (fs::path(::testing::TempDir()) / "parley_tls_XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  fs::path dir = pattern;
+  fs::path scratch = dir / "scratch";
+  fs::create_directories(scratch);
+  std::string home = (dir / "home").string();
+  std::string cert = (dir / "cert.pem").string();
+  std::string key = (dir / "key.pem").string();
+  std::string command = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ",
+      key, " -out ", cert, " 2>/dev/null");
+  ASSERT_EQ(std::system(command.c_str()), 0) << "openssl could not make a test certificate";
+
+  Outcome clear = Spawn({"--home", home, "serve", "--listen", "0.0.0.0:0"}, scratch);
+  EXPECT_EQ(clear.exit_code, kExitUsage);
+  EXPECT_EQ(clear.err,
+            "error: refusing to listen on '0.0.0.0' without TLS: tokens would cross the network "
+            "in the clear; listen on a loopback address (127.0.0.1) or give --tls-cert and "
+            "--tls-key\n");
+
+  std::string token = (dir / "admin.token").string();
+  ASSERT_EQ(Spawn({"--home", home, "serve", "init", "--save-token", token}, scratch).exit_code, 0);
+  pid_t server = SpawnInBackground(
+      {"--home", home, "serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key},
+      scratch, "tls");
+  ASSERT_GT(server, 0);
+  std::regex listening("listening on (https://127\\.0\\.0\\.1:[0-9]+)");
+  std::smatch match;
+  std::string out;
+  for (int i = 0; i < 600 && !std::regex_search(out, match, listening); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = ReadText(scratch / "tls_stdout.txt");
+  }
+  std::string url = std::regex_search(out, match, listening) ? std::string(match[1]) : "";
+  EXPECT_FALSE(url.empty()) << out << ReadText(scratch / "tls_stderr.txt");
+  if (!url.empty()) {
+    unsetenv("PARLEY_CA_CERT");
+    Outcome unverified = Spawn({"--server", url, "--token-file", token, "whoami"}, scratch);
+    EXPECT_EQ(unverified.exit_code, 1);
+    EXPECT_THAT(unverified.err, HasSubstr("cannot verify the certificate of the Parley server"));
+    setenv("PARLEY_CA_CERT", cert.c_str(), 1);
+    Outcome verified = Spawn({"--server", url, "--token-file", token, "whoami"}, scratch);
+    unsetenv("PARLEY_CA_CERT");
+    EXPECT_EQ(verified.exit_code, 0) << verified;
+    EXPECT_EQ(verified.out, "operator (operator)\n");
+  }
+  kill(server, SIGTERM);
+  int status = 0;
+  waitpid(server, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  fs::remove_all(dir);
 }
 
 }  // namespace

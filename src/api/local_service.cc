@@ -19,6 +19,7 @@ service::Options ToService(const LocalServiceOptions& options) {
   converted.limits.temp_directory = options.temp_directory;
   converted.limits.timeout = options.timeout;
   converted.limits.cancel = options.cancel;
+  converted.data_root = options.data_root;
   return converted;
 }
 

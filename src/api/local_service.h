@@ -37,6 +37,9 @@ struct LocalServiceOptions {
   // When set, a running query is cancelled soon after *cancel becomes true (see
   // engine::Limits::cancel); must outlive the LocalService.
   const std::atomic<bool>* cancel = nullptr;
+  // Server mode: remote organisations register only files under data_root/<name>/ (none when
+  // empty); see service::Options::data_root.
+  std::string data_root;
 };
 
 class LocalService {

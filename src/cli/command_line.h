@@ -188,7 +188,7 @@ class Cli {
   std::string result_retention_;
   DemoOptions demo_;
   // commands_server.cc
-  std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_;
+  std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;
 };
 

@@ -104,6 +104,9 @@ void Cli::AddServerCommands() {
                     "non-loopback host needs TLS");
   serve->add_option("--tls-cert", tls_cert_, "TLS certificate (PEM)");
   serve->add_option("--tls-key", tls_key_, "TLS private key (PEM, unencrypted)");
+  serve->add_option("--data-root", data_root_,
+                    "organisations register only files under DIR/<their name>/ (without it, "
+                    "none)");
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -137,6 +140,7 @@ void Cli::AddServerCommands() {
         options.log = [](const std::string& line) { std::cerr << line << std::endl; };
         api::LocalServiceOptions service_options = ServiceOptions();
         service_options.cancel = nullptr;  // a client's run is not cancelled by ^C of the server
+        service_options.data_root = data_root_;
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();
         if (!opened.ok()) return Fail(opened);

@@ -83,6 +83,12 @@ struct RemoteBackend::Impl {
                              : method == "PUT"    ? client->Put(path, body_text, "application/json")
                                                : client->Post(path, body_text, "application/json");
     if (!result) {
+      if (result.error() == httplib::Error::SSLServerVerification) {
+        return absl::UnavailableError(absl::StrCat(
+            "cannot verify the certificate of the Parley server at ", url,
+            " (for a server with its own certificate authority, set PARLEY_CA_CERT to its PEM "
+            "file)"));
+      }
       return absl::UnavailableError(absl::StrCat("cannot reach the Parley server at ", url, " (",
                                                  httplib::to_string(result.error()), ")"));
     }

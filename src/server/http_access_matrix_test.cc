@@ -113,8 +113,9 @@ void OpenRoom(const fs::path& dir, Room& room) {
   Ok(service.RemoveMember(as("creator"), "room", "removed"));
   owned.reset();
 
-  room.local =
-      std::make_unique<api::LocalService>((dir / "home").string(), api::LocalServiceOptions{});
+  api::LocalServiceOptions local_options;
+  local_options.data_root = dir.string();
+  room.local = std::make_unique<api::LocalService>((dir / "home").string(), local_options);
   Options options;
   options.threads = 2;
   auto server = Server::Create(*room.local, options);
@@ -319,7 +320,7 @@ std::string Fill(const std::string& text, Room& room, const std::string& caller)
                                     {"{pending}", room.pending_template},
                                     {"{self_token}", room.token_ids[caller]},
                                     {"{creator_token}", room.token_ids["creator"]},
-                                    {"{own_file}", (room.dir / (caller + ".csv")).string()}});
+                                    {"{own_file}", (room.dir / caller / "own.csv").string()}});
 }
 
 class HttpAccessMatrixTest : public ::testing::TestWithParam<size_t> {};
@@ -342,7 +343,8 @@ TEST_P(HttpAccessMatrixTest, EachKindOfCallerGetsItsExpectedStatus) {
       OpenRoom(base / caller, *room);
       if (HasFatalFailure()) return;
     }
-    std::ofstream(room->dir / (caller + ".csv")) << "x\n1\n";
+    fs::create_directories(room->dir / caller);
+    std::ofstream(room->dir / caller / "own.csv") << "x\n1\n";
     std::string path = Fill(row.path, *room, caller);
     std::string body = Fill(row.body, *room, caller);
     Answer answer = Send(*room, caller, row.method, path, body);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <functional>
@@ -61,6 +62,16 @@ std::vector<Handler> AllHandlers(api::LocalService& a) {
 #undef PARLEY_HANDLER
 }
 
+// Debian's cpp-httplib listens with a backlog of 5 (compiled in): a burst of clients connecting
+// at once overflows it, and their connections are reset. Listening again on the bound socket
+// raises the backlog; the socket is a protected member, hence this subclass.
+template <class Base>
+class Listening : public Base {
+ public:
+  using Base::Base;
+  void RaiseBacklog() { ::listen(this->svr_sock_, SOMAXCONN); }
+};
+
 // "application/json", optionally with parameters ("; charset=utf-8"), in any case.
 bool IsJsonContentType(const std::string& value) {
   std::string type = absl::AsciiStrToLower(value.substr(0, value.find(';')));
@@ -101,6 +112,7 @@ struct Server::Impl {
   Options options;
   std::vector<Handler> handlers;
   std::unique_ptr<httplib::Server> http;
+  std::function<void()> raise_backlog;
 
   Reply Answer(const httplib::Request& request) const;
   void Handle(const httplib::Request& request, httplib::Response& response) const;
@@ -197,15 +209,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   impl->options = std::move(options);
   impl->handlers = AllHandlers(service);
   if (tls) {
-    auto https = std::make_unique<httplib::SSLServer>(impl->options.tls_cert_file.c_str(),
-                                                      impl->options.tls_key_file.c_str());
+    auto https = std::make_unique<Listening<httplib::SSLServer>>(
+        impl->options.tls_cert_file.c_str(), impl->options.tls_key_file.c_str());
     if (!https->is_valid()) {
       return absl::FailedPreconditionError(
           "cannot load the TLS certificate and key (PEM files, the key unencrypted)");
     }
+    impl->raise_backlog = [server = https.get()] { server->RaiseBacklog(); };
     impl->http = std::move(https);
   } else {
-    impl->http = std::make_unique<httplib::Server>();
+    auto http = std::make_unique<Listening<httplib::Server>>();
+    impl->raise_backlog = [server = http.get()] { server->RaiseBacklog(); };
+    impl->http = std::move(http);
   }
   httplib::Server& http = *impl->http;
   int threads = impl->options.threads;
@@ -215,6 +230,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   http.set_write_timeout(impl->options.write_timeout);
   // An idle keep-alive connection holds a worker: let it go soon.
   http.set_keep_alive_timeout(2);
+  http.set_keep_alive_max_count(1000);
   Impl* self = impl.get();
   auto handle = [self](const httplib::Request& request, httplib::Response& response) {
     self->Handle(request, response);
@@ -258,6 +274,7 @@ absl::StatusOr<int> Server::Bind() {
   } else if (!impl_->http->bind_to_port(impl_->options.host, port)) {
     port = -1;
   }
+  if (port > 0) impl_->raise_backlog();
   if (port <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", impl_->options.host, ":",
                                                impl_->options.port,

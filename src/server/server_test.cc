@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -265,6 +266,33 @@ TEST_F(ServerTest, ASlowClientIsCutOffWhileOthersAreServed) {
   close(slow);
   EXPECT_EQ(
       Send(tokens_["supplier"], "GET", "/api/v1/collaborations").body["collaborations"].size(), 0u);
+}
+
+// Many clients at once: every request is answered, each as its own organisation, and what they
+// created is all there afterwards (the service behind the server is shared by its workers).
+TEST_F(ServerTest, ConcurrentClientsAreEachServedAsThemselves) {
+  std::vector<std::thread> clients;
+  std::atomic<int> failures = 0;
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([this, i, &failures] {
+      std::string organisation = i % 2 == 0 ? "retailer" : "supplier";
+      for (int j = 0; j < 10; ++j) {
+        Answer me = Send(tokens_[organisation], "GET", "/api/v1/whoami");
+        if (me.status != 200 || me.body["organisation"] != organisation) ++failures;
+        if (j == 0) {
+          Answer created = Send(tokens_[organisation], "POST", "/api/v1/collaborations",
+                                absl::StrCat(R"({"name": "room)", i, R"("})"));
+          if (created.status != 200) ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(
+      Send(tokens_["retailer"], "GET", "/api/v1/collaborations").body["collaborations"].size(), 4u);
+  EXPECT_EQ(
+      Send(tokens_["supplier"], "GET", "/api/v1/collaborations").body["collaborations"].size(), 4u);
 }
 
 TEST(ServerOptionsTest, ANonLoopbackAddressNeedsTls) {

@@ -60,6 +60,10 @@ struct Options {
   // the policy here to exercise the check at delivery (a query whose policy changed while it ran
   // fails and releases nothing).
   std::function<void()> before_delivery;
+  // Server mode: an organisation authenticated by a token registers only files under
+  // `data_root`/<its name>/ (resolved: links and globs cannot lead out of it); with no data root
+  // it registers none. Embedded callers are not restricted (they can read the home anyway).
+  std::string data_root;
   // The connectors tables may read, by kind of source; null means connectors::Registry::BuiltIn().
   // Must outlive the service.
   const connectors::Registry* connectors = nullptr;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 namespace parley::service {
 
 using namespace internal;
+namespace fs = std::filesystem;
 
 internal::CatalogSchemas::CatalogSchemas(const std::vector<catalog::Table>& tables) {
   for (const catalog::Table& table : tables) {
@@ -161,6 +163,36 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Server mode: every file a remote organisation's source resolves to, links followed, lies under
+// its own folder of the data root. Messages name the source as given, not the resolved paths.
+absl::Status CheckUnderDataRoot(const std::string& data_root, const std::string& member,
+                                const std::vector<std::string>& files, const std::string& named) {
+  if (data_root.empty()) {
+    return absl::PermissionDeniedError(
+        "this server has no data root: organisations cannot register files on it");
+  }
+  std::error_code error;
+  fs::path own = fs::weakly_canonical(fs::path(data_root) / member, error);
+  std::string prefix = own.string() + "/";
+  if (error || files.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("source '", named, "' is not under your folder of the server's data root"));
+  }
+  for (const std::string& file : files) {
+    fs::path resolved = fs::canonical(file, error);
+    if (error || resolved.string().rfind(prefix, 0) != 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("source '", named, "' is not under your folder of the server's data root (",
+                       member, "/)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
@@ -184,6 +216,9 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   // its path, a glob that matches it, or a link to it.
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           connector->ResolveFiles(table.source_json));
+  if (caller.authentication() == identity::Authentication::kToken) {
+    PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(options.data_root, actor, files, named));
+  }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connector->InferSchema(table.source_json));

@@ -1,0 +1,121 @@
+// Load on `parley serve` over loopback: C concurrent clients (keep-alive connections) for D
+// seconds, each sending metadata requests (list tables, show the collaboration) and small queries
+// (a GROUP BY over a 4-row CSV) in the ratio 4:1, as one organisation with its own token. Prints
+// requests per second and p50/p99 latency per kind, and the number of errors (non-200 answers).
+//
+//   build/release/bench/server_bench [clients=16] [seconds=5]
+#include <httplib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "api/local_service.h"
+#include "identity/caller.h"
+#include "server/server.h"
+
+namespace fs = std::filesystem;
+using parley::identity::Caller;
+
+int main(int argc, char** argv) {
+  int clients = argc > 1 ? std::atoi(argv[1]) : 16;
+  int seconds = argc > 2 ? std::atoi(argv[2]) : 5;
+  fs::path dir = fs::temp_directory_path() / ("parley_server_bench_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "sales.csv") << "region,amount\neast,10\nwest,20\nnorth,5\neast,7\n";
+
+  parley::api::LocalService home((dir / "home").string(), {});
+  auto caller = Caller::Embedded("retailer");
+  auto fail = [](const absl::Status& status) {
+    std::fprintf(stderr, "setup failed: %s\n", std::string(status.message()).c_str());
+    std::exit(1);
+  };
+  if (auto s = home.InitServer("operator"); !s.ok()) fail(s.status());
+  auto token = home.AddOrganisation(Caller::Embedded(""), {"retailer"});
+  if (!token.ok()) fail(token.status());
+  if (auto s = home.CreateCollaboration(caller, {"room"}); !s.ok()) fail(s.status());
+  if (auto s = home.AddTable(caller, {"room", "sales", (dir / "sales.csv").string(), {}}); !s.ok())
+    fail(s.status());
+  auto rule = nlohmann::json::parse(
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["retailer"]})");
+  if (auto s = home.SetRule(caller, {"room", "sales", rule}); !s.ok()) fail(s.status());
+
+  parley::server::Options options;
+  options.threads = std::max(clients, 8);
+  auto server = parley::server::Server::Create(home, options);
+  if (!server.ok()) fail(server.status());
+  auto port = (*server)->Bind();
+  if (!port.ok()) fail(port.status());
+  std::thread serving([&] { (void)(*server)->Serve(); });
+
+  std::mutex mutex;
+  std::vector<double> metadata, queries;
+  std::atomic<int> errors = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", *port);
+      client.set_bearer_token_auth(token->token);
+      client.set_keep_alive(true);
+      client.set_read_timeout(60);
+      std::vector<double> mine_metadata, mine_queries;
+      for (int i = c; std::chrono::steady_clock::now() < deadline; ++i) {
+        bool query = i % 5 == 4;
+        auto start = std::chrono::steady_clock::now();
+        auto result =
+            query
+                ? client.Post(
+                      "/api/v1/collaborations/room/queries",
+                      R"({"sql": "SELECT region, SUM(amount) AS total FROM sales GROUP BY region"})",
+                      "application/json")
+            : i % 2 == 0 ? client.Get("/api/v1/collaborations/room/tables")
+                         : client.Get("/api/v1/collaborations/room");
+        double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        if (!result || result->status != 200) {
+          if (errors++ < 3) {
+            std::lock_guard<std::mutex> lock(mutex);
+            std::fprintf(stderr, "error after %.0f ms (request %d of client %d): %s\n", ms, i, c,
+                         result ? (std::to_string(result->status) + " " + result->body).c_str()
+                                : httplib::to_string(result.error()).c_str());
+          }
+        }
+        (query ? mine_queries : mine_metadata).push_back(ms);
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      metadata.insert(metadata.end(), mine_metadata.begin(), mine_metadata.end());
+      queries.insert(queries.end(), mine_queries.begin(), mine_queries.end());
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  (*server)->Stop();
+  serving.join();
+
+  auto report = [&](const char* kind, std::vector<double>& latencies) {
+    if (latencies.empty()) return;
+    std::sort(latencies.begin(), latencies.end());
+    auto at = [&](double q) {
+      return latencies[std::min(latencies.size() - 1, size_t(q * latencies.size()))];
+    };
+    std::printf("%-9s %8zu requests  %8.1f/s  p50 %7.2f ms  p99 %7.2f ms\n", kind, latencies.size(),
+                latencies.size() / double(seconds), at(0.50), at(0.99));
+  };
+  std::printf("parley serve, %d clients on loopback for %d s\n", clients, seconds);
+  report("metadata", metadata);
+  report("query", queries);
+  std::printf("errors    %d\n", errors.load());
+  server->reset();
+  fs::remove_all(dir);
+  return errors.load() == 0 ? 0 : 1;
+}

@@ -174,8 +174,8 @@ TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWould
   Outcome result = Both("retailer", {"query", "result", "-c", "room", "2"});
   EXPECT_THAT(result.out, HasSubstr("east   |    17"));
   EXPECT_THAT(result.out, HasSubstr("west   |    20"));
-  Both("agency", {"query", "result", "-c", "room", "2"}, /*exit_code=*/1);
-  Both("supplier", {"query", "result", "-c", "room", "2"}, /*exit_code=*/1);
+  Both("agency", {"query", "result", "-c", "room", "2"}, kExitNotPermitted);
+  Both("supplier", {"query", "result", "-c", "room", "2"}, kExitNotPermitted);
   Both("retailer", {"query", "list", "-c", "room"});
 
   // --json prints the API's response, the same both ways.
@@ -245,7 +245,7 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
         (data_root_ / "*" / "private.csv").string()}) {
     Outcome refused =
         Remote("agency", {"table", "add", "-c", "room", "stolen", "--source", source});
-    EXPECT_EQ(refused.exit_code, 1) << source << "\n" << refused;
+    EXPECT_EQ(refused.exit_code, kExitNotPermitted) << source << "\n" << refused;
     EXPECT_EQ(refused.err, absl::StrCat("error: source '", source,
                                         "' is not under your folder of the server's data root "
                                         "(agency/)\n"))
@@ -262,7 +262,7 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_THAT(as.err, HasSubstr("--as cannot be used with --server"));
   // Only the operator adds organisations.
   Outcome not_admin = Remote("agency", {"org", "add", "intruder"});
-  EXPECT_EQ(not_admin.exit_code, 1);
+  EXPECT_EQ(not_admin.exit_code, kExitNotPermitted);
   EXPECT_EQ(not_admin.err,
             "error: only the server's operator organisation can add organisations\n");
   // A token file others can read is refused before anything is sent.

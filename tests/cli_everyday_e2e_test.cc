@@ -307,10 +307,14 @@ TEST_F(CliEverydayTest, ResultsAreListedFetchedAndDeletedByTheirReceivers) {
   // Kept as Parquet, with the result's types: fetched again exactly.
   Outcome got = Ok("owner", {"result", "get", "-c", "room", "1", "--output", "-"});
   EXPECT_EQ(got.out, "k,v\n1,a\n2,b\n");
-  // Another member receives nothing here, so sees and deletes nothing.
+  // Another member receives nothing here, so sees and deletes nothing: deleting a result it
+  // does not receive is answered as deleting one that does not exist.
   EXPECT_EQ(Ok("other", {"result", "list", "-c", "room"}).out, "");
   Outcome foreign = As("other", {"result", "delete", "-c", "room", "1"});
-  EXPECT_EQ(foreign.exit_code, cli_test::kExitNotPermitted) << foreign;
+  EXPECT_EQ(foreign.exit_code, kExitError) << foreign;
+  EXPECT_EQ(foreign.err, "error: no stored result of query 1 in collaboration 'room'\n");
+  Outcome absent = As("other", {"result", "delete", "-c", "room", "7"});
+  EXPECT_EQ(absent.err, "error: no stored result of query 7 in collaboration 'room'\n");
 
   Outcome deleted = Ok("owner", {"result", "delete", "-c", "room", "1"});
   EXPECT_EQ(deleted.out, "deleted the result of query 1 in room\n");

@@ -1,5 +1,5 @@
 # The front door. `make demo` and `make test` do all the set-up themselves on Debian 12.
-.PHONY: all bootstrap debug release demo test bench format clean
+.PHONY: all bootstrap debug release demo test bench format clean package
 
 JOBS ?= $(shell nproc)
 DEBUG_DIR := build/debug
@@ -27,6 +27,10 @@ demo: release
 
 test: debug
 	cd $(DEBUG_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# A Debian package of `parley` in build/release (parley_VERSION_ARCH.deb).
+package: release
+	cd $(RELEASE_DIR) && cpack -G DEB
 
 bench: release
 	bash bench/run.sh $(RELEASE_DIR)

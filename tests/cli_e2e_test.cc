@@ -369,11 +369,11 @@ TEST_F(CliE2eTest, ReceiverFetchesResultOthersCannot) {
   EXPECT_EQ(ReadText(csv), "age_band,n\n25-34,65\n35-44,65\n45-54,65\n");
 
   Outcome runner = As("supplier", {"query", "result", "-c", "campaign", "1"});
-  EXPECT_EQ(runner.exit_code, kExitError);
+  EXPECT_EQ(runner.exit_code, cli_test::kExitNotPermitted);
   EXPECT_EQ(runner.out, "");
   EXPECT_EQ(runner.err, "error: member 'supplier' is not a receiver of query 1\n");
   Outcome owner = As("retailer", {"query", "result", "-c", "campaign", "1"});
-  EXPECT_EQ(owner.exit_code, kExitError);
+  EXPECT_EQ(owner.exit_code, cli_test::kExitNotPermitted);
   EXPECT_EQ(owner.err, "error: member 'retailer' is not a receiver of query 1\n");
   Outcome unknown = As("agency", {"query", "result", "-c", "campaign", "7"});
   EXPECT_EQ(unknown.exit_code, kExitError);
@@ -512,7 +512,7 @@ TEST_F(CliE2eTest, AuditVerifyUsage) {
   EXPECT_EQ(no_member.exit_code, kExitUsage);
   EXPECT_EQ(no_member.err, "error: say which member acts with --as MEMBER (or PARLEY_AS)\n");
   Outcome stranger = As("stranger", {"audit", "verify", "-c", "campaign"});
-  EXPECT_EQ(stranger.exit_code, kExitError);
+  EXPECT_EQ(stranger.exit_code, cli_test::kExitNotPermitted);
   EXPECT_EQ(stranger.err, "error: 'stranger' is not a member of collaboration 'campaign'\n");
   Outcome malformed = As("agency", {"audit", "verify", "-c", "campaign", "--expect-head", "xyz"});
   EXPECT_EQ(malformed.exit_code, kExitError);
@@ -740,6 +740,8 @@ TEST_F(CliE2eTest, PermissionErrors) {
     std::string member;
     std::vector<std::string> arguments;
     std::string error;
+    // 4: the member may not do this; 1: a receiver that cannot be named, an unknown collaboration.
+    int exit_code = cli_test::kExitNotPermitted;
   };
   const std::vector<Case> cases = {
       {"nobody",
@@ -765,18 +767,21 @@ TEST_F(CliE2eTest, PermissionErrors) {
       {"supplier",
        {"query", "run", "-c", "campaign", "--sql", sql, "--receiver", "retailer"},
        "receiver 'retailer' may not receive results (it needs the 'receive' ability and an "
-       "active membership)"},
+       "active membership)",
+       kExitError},
       {"supplier",
        {"query", "run", "-c", "campaign", "--sql", sql, "--receiver", "nobody"},
-       "receiver 'nobody' is not a member of collaboration 'campaign'"},
+       "receiver 'nobody' is not a member of collaboration 'campaign'",
+       kExitError},
       {"supplier",
        {"query", "run", "-c", "elsewhere", "--sql", sql},
-       "collaboration 'elsewhere' not found"},
+       "collaboration 'elsewhere' not found",
+       kExitError},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(absl::StrCat(c.member, " ", absl::StrJoin(c.arguments, " ")));
     Outcome outcome = As(c.member, c.arguments);
-    EXPECT_EQ(outcome.exit_code, kExitError);
+    EXPECT_EQ(outcome.exit_code, c.exit_code);
     EXPECT_EQ(outcome.out, "");
     EXPECT_EQ(outcome.err, absl::StrCat("error: ", c.error, "\n"));
   }
@@ -879,7 +884,7 @@ TEST_F(CliE2eTest, UnknownOutputFormatIsRefusedBeforeTheQueryRuns) {
   EXPECT_EQ(outcome.exit_code, kExitUsage);
   EXPECT_EQ(outcome.err,
             absl::StrCat("error: cannot tell the output format of '", (dir_ / "out.txt").string(),
-                         "': use a .csv, .json or .parquet extension\n"));
+                         "': use a .csv, .json or .parquet extension, or give --format\n"));
   EXPECT_EQ(Ok("supplier", {"query", "list", "-c", "campaign"}).out, "");
 }
 

@@ -282,7 +282,7 @@ TEST_F(CliJsonTest, ErrorsAreJsonObjectsOnStdout) {
 
   Outcome denied =
       As("supplier", {"--json", "member", "add", "-c", "room", "x", "--abilities", "none"});
-  EXPECT_EQ(denied.exit_code, kExitError);
+  EXPECT_EQ(denied.exit_code, cli_test::kExitNotPermitted);
   EXPECT_EQ(Json::parse(denied.out)["error"]["code"], "PERMISSION_DENIED");
 
   Outcome usage = As("supplier", {"--json", "query", "run", "-c", "room"});

@@ -258,7 +258,7 @@ TEST_F(CliRulesE2eTest, TemplateRunsOnlyOnceEveryOwnerApprovedAndMatchesDuckDb) 
   // Only a table's owner approves for it, and only tables the template reads.
   Outcome not_owner =
       As("retailer", {"template", "approve", "-c", "room", short_id, "--table", "impressions"});
-  EXPECT_EQ(not_owner.exit_code, kExitError);
+  EXPECT_EQ(not_owner.exit_code, cli_test::kExitNotPermitted);
   EXPECT_EQ(not_owner.err,
             "error: only the owner of table 'impressions' ('publisher') can approve analyses for "
             "it\n");
@@ -423,7 +423,7 @@ TEST_F(CliRulesE2eTest, RunnerWhoIsNotAReceiverGetsNoRows) {
   for (const char* member : {"publisher", "agency"}) {
     SCOPED_TRACE(member);
     Outcome denied = As(member, {"query", "result", "-c", "room", "1"});
-    EXPECT_EQ(denied.exit_code, kExitError);
+    EXPECT_EQ(denied.exit_code, cli_test::kExitNotPermitted);
     EXPECT_EQ(denied.out, "");
     EXPECT_EQ(denied.err,
               absl::StrCat("error: member '", member, "' is not a receiver of query 1\n"));
@@ -843,7 +843,7 @@ TEST_F(CliRulesE2eTest, PolicyShowsEveryTableAndTheMergedView) {
   EXPECT_THAT(retailer.out, HasSubstr("    custom tables you may query free-form: none\n"
                                       "    templates you may run: none\n"));
   Outcome stranger = As("nobody", {"policy", "-c", "room"});
-  EXPECT_EQ(stranger.exit_code, kExitError);
+  EXPECT_EQ(stranger.exit_code, cli_test::kExitNotPermitted);
   EXPECT_EQ(stranger.err, "error: 'nobody' is not a member of collaboration 'room'\n");
 }
 
@@ -1052,7 +1052,7 @@ TEST_F(CliRulesE2eTest, TwoProcessesRegisteringOneFileAtOnceExactlyOneWins) {
     }
     ASSERT_TRUE((exits[0] == 0) != (exits[1] == 0)) << exits[0] << " " << exits[1];
     size_t winner = exits[0] == 0 ? 0 : 1;
-    EXPECT_EQ(exits[1 - winner], kExitError);
+    EXPECT_EQ(exits[1 - winner], cli_test::kExitNotPermitted);
     EXPECT_EQ(ReadText(scratch_ / (members[1 - winner] + "_stderr.txt")),
               absl::StrCat("error: the source '", path,
                            "' reads a file that another member registered; a member may only "

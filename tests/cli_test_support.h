@@ -21,6 +21,7 @@ using Rows = std::vector<std::vector<std::string>>;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitRejected = 3;
+inline constexpr int kExitNotPermitted = 4;  // PermissionDenied: the member may not do this
 
 // $PARLEY_BINARY, or the binary of this build tree.
 std::string ParleyBinary();

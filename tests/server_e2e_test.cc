@@ -175,8 +175,8 @@ TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWould
   Outcome result = Both("retailer", {"query", "result", "-c", "room", "2"});
   EXPECT_THAT(result.out, HasSubstr("east   |    17"));
   EXPECT_THAT(result.out, HasSubstr("west   |    20"));
-  Both("agency", {"query", "result", "-c", "room", "2"}, /*exit_code=*/1);
-  Both("supplier", {"query", "result", "-c", "room", "2"}, /*exit_code=*/1);
+  Both("agency", {"query", "result", "-c", "room", "2"}, kExitNotPermitted);
+  Both("supplier", {"query", "result", "-c", "room", "2"}, kExitNotPermitted);
   Both("retailer", {"query", "list", "-c", "room"});
 
   // --json prints the API's response, the same both ways.
@@ -200,14 +200,37 @@ TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWould
                              "template.create", "query.submitted", "query.finished"}) {
     EXPECT_THAT(audit.out, HasSubstr(action));
   }
+
+  // Kept results: listed for their receiver only; deleting one you do not receive is answered
+  // as deleting one that does not exist; the receiver deletes it. The same both ways.
+  Outcome kept = Both("retailer", {"--json", "result", "list", "-c", "room"});
+  EXPECT_THAT(kept.out, HasSubstr("\"query_id\": 2"));
+  Outcome none = Both("agency", {"--json", "result", "list", "-c", "room"});
+  EXPECT_EQ(none.out, "{\n  \"results\": []\n}\n");
+  Outcome not_yours = Both("agency", {"result", "delete", "-c", "room", "2"}, kExitError);
+  Outcome absent = Both("agency", {"result", "delete", "-c", "room", "9"}, kExitError);
+  EXPECT_EQ(not_yours.err, "error: no stored result of query 2 in collaboration 'room'\n");
+  EXPECT_EQ(absent.err, "error: no stored result of query 9 in collaboration 'room'\n");
+  Both("retailer", {"result", "delete", "-c", "room", "2"});
+  Both("retailer", {"result", "get", "-c", "room", "2"}, kExitError);
+
+  // The home is a local concern: not read or changed through a server.
+  for (std::vector<std::string> home :
+       {std::vector<std::string>{"home", "info"},
+        std::vector<std::string>{"home", "set", "--result-retention", "7"}}) {
+    Outcome refused = Remote("retailer", home);
+    EXPECT_EQ(refused.exit_code, kExitUsage) << refused;
+    EXPECT_THAT(refused.err,
+                HasSubstr(home[0] + " " + home[1] + " is not available with --server"));
+  }
 }
 
 // Differential privacy through the server: a collaboration created with a budget, a private
 // table, a noised query, and `parley budget` (before and after it spends) printing the same
 // remotely as in embedded mode; an outsider cannot tell the budget's room from a missing one.
 TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
-  std::string retail = (dir_ / "retail.csv").string();
-  std::string loyalty = (dir_ / "loyalty.csv").string();
+  std::string retail = (data_root_ / "retailer" / "retail.csv").string();
+  std::string loyalty = (data_root_ / "supplier" / "loyalty.csv").string();
   std::string retail_rows = "household_id,hashed_email,age_band\n";
   std::string loyalty_rows = "hashed_email\n";
   for (int i = 1; i <= 400; ++i) {
@@ -298,7 +321,7 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
         (data_root_ / "*" / "private.csv").string()}) {
     Outcome refused =
         Remote("agency", {"table", "add", "-c", "room", "stolen", "--source", source});
-    EXPECT_EQ(refused.exit_code, 1) << source << "\n" << refused;
+    EXPECT_EQ(refused.exit_code, kExitNotPermitted) << source << "\n" << refused;
     EXPECT_EQ(refused.err, absl::StrCat("error: source '", source,
                                         "' is not under your folder of the server's data root "
                                         "(agency/)\n"))
@@ -315,7 +338,7 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_THAT(as.err, HasSubstr("--as cannot be used with --server"));
   // Only the operator adds organisations.
   Outcome not_admin = Remote("agency", {"org", "add", "intruder"});
-  EXPECT_EQ(not_admin.exit_code, 1);
+  EXPECT_EQ(not_admin.exit_code, kExitNotPermitted);
   EXPECT_EQ(not_admin.err,
             "error: only the server's operator organisation can add organisations\n");
   // A token file others can read is refused before anything is sent.

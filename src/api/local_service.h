@@ -78,6 +78,17 @@ class LocalService {
                                         const BudgetRequest& request);
   absl::StatusOr<GetResultResponse> GetResult(const identity::Caller& caller,
                                               const GetResultRequest& request);
+  // Results kept in the home and the home itself (local_service_results.cc). HomeInfo and
+  // SetResultRetention are for the home's operator at the console (PermissionDenied for a token's
+  // caller); HomeInfo refuses a directory without a catalog like VerifyAudit does.
+  absl::StatusOr<ListResultsResponse> ListResults(const identity::Caller& caller,
+                                                  const ListResultsRequest& request);
+  absl::StatusOr<DeleteResultResponse> DeleteResult(const identity::Caller& caller,
+                                                    const DeleteResultRequest& request);
+  absl::StatusOr<HomeInfoResponse> HomeInfo(const identity::Caller& caller,
+                                            const HomeInfoRequest& request);
+  absl::StatusOr<HomeInfoResponse> SetResultRetention(const identity::Caller& caller,
+                                                      const SetResultRetentionRequest& request);
   absl::StatusOr<ListQueriesResponse> ListQueries(const identity::Caller& caller,
                                                   const ListQueriesRequest& request);
   absl::StatusOr<QueryLogResponse> QueryLog(const identity::Caller& caller,
@@ -120,6 +131,8 @@ class LocalService {
 
  private:
   absl::StatusOr<service::Service*> Open();
+  static absl::Status RequireOperator(const identity::Caller& caller);
+  absl::Status RequireExistingHome();
 
   std::string home_;
   LocalServiceOptions options_;

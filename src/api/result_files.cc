@@ -14,10 +14,7 @@ engine::ResultTable ToEngine(const Result& result) {
   return table;
 }
 
-}  // namespace
-
-absl::StatusOr<OutputFormat> OutputFormatFromPath(const std::string& path) {
-  PARLEY_ASSIGN_OR_RETURN(engine::OutputFormat format, engine::OutputFormatFromPath(path));
+OutputFormat FromEngine(engine::OutputFormat format) {
   switch (format) {
     case engine::OutputFormat::kCsv:
       return OutputFormat::kCsv;
@@ -26,23 +23,44 @@ absl::StatusOr<OutputFormat> OutputFormatFromPath(const std::string& path) {
     case engine::OutputFormat::kParquet:
       return OutputFormat::kParquet;
   }
-  return absl::InternalError("unknown output format");
+  return OutputFormat::kCsv;
 }
 
-absl::Status WriteResultFile(const Result& result, const std::string& path, OutputFormat format) {
-  engine::OutputFormat converted = engine::OutputFormat::kCsv;
+engine::OutputFormat ToEngine(OutputFormat format) {
   switch (format) {
     case OutputFormat::kCsv:
-      converted = engine::OutputFormat::kCsv;
-      break;
+      return engine::OutputFormat::kCsv;
     case OutputFormat::kJson:
-      converted = engine::OutputFormat::kJson;
-      break;
+      return engine::OutputFormat::kJson;
     case OutputFormat::kParquet:
-      converted = engine::OutputFormat::kParquet;
-      break;
+      return engine::OutputFormat::kParquet;
   }
-  return engine::WriteResult(ToEngine(result), path, converted);
+  return engine::OutputFormat::kCsv;
+}
+
+}  // namespace
+
+absl::StatusOr<OutputFormat> OutputFormatFromPath(const std::string& path) {
+  PARLEY_ASSIGN_OR_RETURN(engine::OutputFormat format, engine::OutputFormatFromPath(path));
+  return FromEngine(format);
+}
+
+absl::StatusOr<OutputFormat> OutputFormatFromName(const std::string& name) {
+  PARLEY_ASSIGN_OR_RETURN(engine::OutputFormat format, engine::OutputFormatFromName(name));
+  return FromEngine(format);
+}
+
+absl::Status CheckDestination(const std::string& path, bool replace) {
+  return engine::CheckDestination(path, replace);
+}
+
+absl::Status WriteResultFile(const Result& result, const std::string& path, OutputFormat format,
+                             bool replace) {
+  return engine::WriteResult(ToEngine(result), path, ToEngine(format), replace, engine::Sync::kYes);
+}
+
+absl::StatusOr<std::string> RenderResult(const Result& result, OutputFormat format) {
+  return engine::RenderResult(ToEngine(result), ToEngine(format));
 }
 
 std::string FormatResultTable(const Result& result) {

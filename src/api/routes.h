@@ -79,6 +79,10 @@ struct Endpoint {
     "/api/v1/collaborations/{collaboration}/queries")                                              \
   X(GetResult, GetResultRequest, GetResultResponse, "GET",                                         \
     "/api/v1/collaborations/{collaboration}/queries/{query_id}/result")                            \
+  X(DeleteResult, DeleteResultRequest, DeleteResultResponse, "DELETE",                             \
+    "/api/v1/collaborations/{collaboration}/queries/{query_id}/result")                            \
+  X(ListResults, ListResultsRequest, ListResultsResponse, "GET",                                   \
+    "/api/v1/collaborations/{collaboration}/results")                                              \
   X(QueryLog, QueryLogRequest, QueryLogResponse, "GET",                                            \
     "/api/v1/collaborations/{collaboration}/query-log")                                            \
   X(CreateTemplate, CreateTemplateRequest, CreateTemplateResponse, "POST",                         \

@@ -23,5 +23,6 @@
 #include "api/policy.h"
 #include "api/privacy.h"
 #include "api/queries.h"
+#include "api/results.h"
 #include "api/tables.h"
 #include "api/templates.h"

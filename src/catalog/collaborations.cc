@@ -236,9 +236,45 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
                           CollaborationWrite::Begin(*impl_, collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
                           internal::FindMember(write.db(), write.id(), member.name));
-  if (existing.has_value()) {
+  if (existing.has_value() && existing->status != MemberStatus::kLeft &&
+      existing->status != MemberStatus::kRemoved) {
     return absl::AlreadyExistsError(absl::StrCat(
         "member ", Quote(member.name), " already exists in collaboration ", Quote(collaboration)));
+  }
+  if (existing.has_value()) {
+    // A member who left or was removed comes back. Its tables come back with it, but not their
+    // rules: they were set for the earlier membership, and a table is queried again only once its
+    // owner sets a rule anew (a creator cannot bring a departed member's data back on its own).
+    PARLEY_RETURN_IF_ERROR(Write(write.db(),
+                                 "UPDATE members SET can_query = ?, can_receive = ?, status = ? "
+                                 "WHERE collaboration_id = ? AND name = ?",
+                                 member.can_query, member.can_receive,
+                                 MemberStatusName(member.status), write.id(), member.name));
+    std::vector<std::string> cleared;
+    {
+      PARLEY_ASSIGN_OR_RETURN(
+          Statement tables,
+          Statement::Prepare(write.db(),
+                             "SELECT name FROM tables WHERE collaboration_id = ? AND owner = ? AND "
+                             "rule_json IS NOT NULL ORDER BY name"));
+      PARLEY_RETURN_IF_ERROR(tables.Bind(write.id(), member.name));
+      while (true) {
+        PARLEY_ASSIGN_OR_RETURN(bool row, tables.Step());
+        if (!row) break;
+        cleared.push_back(tables.Text(0));
+      }
+    }
+    PARLEY_RETURN_IF_ERROR(Write(
+        write.db(), "UPDATE tables SET rule_json = NULL WHERE collaboration_id = ? AND owner = ?",
+        write.id(), member.name));
+    Json details = {{"member", member.name},
+                    {"abilities", internal::Abilities(member)},
+                    {"status", MemberStatusName(member.status)},
+                    {"rejoined_from", MemberStatusName(existing->status)},
+                    {"rules_cleared", cleared}};
+    PARLEY_RETURN_IF_ERROR(
+        write.Append(actor, "member.add", details, PolicyEffect::kChangesPolicy));
+    return write.Commit();
   }
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO members (collaboration_id, name, can_query, "

@@ -293,3 +293,38 @@ absl::StatusOr<std::vector<QueryRecord>> Store::ListQueries(const std::string& c
 }
 
 }  // namespace parley::catalog
+
+namespace parley::catalog {
+
+absl::StatusOr<std::string> Store::ForgetResult(const std::string& collaboration, int64_t id,
+                                                const std::string& actor) {
+  PARLEY_ASSIGN_OR_RETURN(
+      CollaborationWrite write,
+      CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true));
+  sqlite3* db = write.db();
+  std::string path;
+  {
+    // Scoped: the statement is finished before the update below.
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement statement,
+        Statement::Prepare(
+            db, "SELECT result_path FROM queries WHERE collaboration_id = ? AND id = ?"));
+    PARLEY_RETURN_IF_ERROR(statement.Bind(write.id(), id));
+    PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
+    if (!found) {
+      return absl::NotFoundError(
+          absl::StrCat("query ", id, " not found in collaboration ", Quote(collaboration)));
+    }
+    path = statement.Text(0);
+  }
+  if (path.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("query ", id, " has no stored result"));
+  }
+  PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE queries SET result_path = '' WHERE id = ?", id));
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(actor, "result.deleted", Json{{"query_id", id}}, PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(write.Commit());
+  return path;
+}
+
+}  // namespace parley::catalog

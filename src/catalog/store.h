@@ -60,7 +60,10 @@ class Store {
   // The collaboration, its tables and its policy digest from one read transaction (NotFound).
   absl::StatusOr<PolicySnapshot> GetPolicySnapshot(const std::string& name);
 
-  // Members: AlreadyExists / NotFound.
+  // Members: AlreadyExists (an active member) / NotFound. Adding a member who left or was
+  // removed makes it a member again with the abilities given; the rules of its tables are cleared
+  // (audited in the member.add entry as "rules_cleared"), so its data is queried again only once
+  // it sets them anew.
   absl::Status AddMember(const std::string& collaboration, const Member& member,
                          const std::string& actor);
   absl::Status SetMemberStatus(const std::string& collaboration, const std::string& member,
@@ -132,6 +135,13 @@ class Store {
   // collaboration has no budget. ListPrivacySpends: what was spent, by month, newest first.
   absl::StatusOr<std::vector<PrivacySpend>> ListPrivacySpends(const std::string& collaboration);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
+  // Forgets a query's stored result (its record keeps its status and row count) and returns the
+  // path the record held, for the caller to remove the file once this has committed (a crash in
+  // between leaves a file no record names, never a record naming no file). Audited as
+  // "result.deleted" by `actor`. NotFound for an unknown query, FailedPrecondition when it has no
+  // stored result.
+  absl::StatusOr<std::string> ForgetResult(const std::string& collaboration, int64_t id,
+                                           const std::string& actor);
 
   // Analysis templates. CreateTemplate: AlreadyExists for the same id in the collaboration,
   // NotFound when the author is not a member; audited as "template.create". GetTemplate takes a

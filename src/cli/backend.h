@@ -45,6 +45,14 @@ class Backend {
   virtual absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) = 0;
   virtual absl::StatusOr<api::GetResultResponse> GetResult(
       const api::GetResultRequest& request) = 0;
+  virtual absl::StatusOr<api::ListResultsResponse> ListResults(
+      const api::ListResultsRequest& request) = 0;
+  virtual absl::StatusOr<api::DeleteResultResponse> DeleteResult(
+      const api::DeleteResultRequest& request) = 0;
+  // The home itself (its operator: no member acts).
+  virtual absl::StatusOr<api::HomeInfoResponse> HomeInfo(const api::HomeInfoRequest& request) = 0;
+  virtual absl::StatusOr<api::HomeInfoResponse> SetResultRetention(
+      const api::SetResultRetentionRequest& request) = 0;
   virtual absl::StatusOr<api::ListQueriesResponse> ListQueries(
       const api::ListQueriesRequest& request) = 0;
   virtual absl::StatusOr<api::QueryLogResponse> QueryLog(const api::QueryLogRequest& request) = 0;

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "api/codec.h"
 #include "api/local_service.h"
+#include "api/result_files.h"
 #include "api/server_types.h"
 #include "api/types.h"
 #include "cli/backend.h"
@@ -33,6 +34,7 @@ namespace parley::cli {
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitRejected = 3;
+constexpr int kExitNotPermitted = 4;
 
 // From here on, an interrupt cancels the running query instead of killing the process (which
 // would leave the run to be found killed). The handlers fire once: a second interrupt ends the
@@ -130,6 +132,14 @@ class Cli {
   void AddDemoCommand();
   // budget (commands_privacy.cc).
   void AddBudgetCommand();
+  // Kept results and the home (commands_results.cc).
+  void AddResultCommands();
+  void AddHomeCommands();
+  // help and completion (commands_help.cc).
+  void AddHelpCommands();
+  std::string CompletionScript(const std::string& shell);
+  // A mistyped command or flag, named with the closest real one; checked before CLI11 parses.
+  std::optional<std::string> CheckCommandLine(int argc, char** argv);
   // serve, serve init, org, token, whoami (commands_server.cc).
   void AddServerCommands();
   // Remote mode: checks the flags and reads the token (Main, before any command runs); the exit
@@ -146,6 +156,12 @@ class Cli {
   void AddQueryOptions(CLI::App* app);
   void AddEpsilonOption(CLI::App* app);
   std::optional<std::string> Epsilon() const;
+  // --output, --format and --force, for commands that deliver a result.
+  void AddOutputOptions(CLI::App* app);
+  // The format --output is written in: --format, else the file's extension, else CSV for "-".
+  absl::StatusOr<api::OutputFormat> OutputFormat() const;
+  // Whether --output can be written, before anything runs: a usage message, or nothing.
+  std::optional<std::string> OutputUsage();
   int WriteOrPrint(const api::Result& result);
   int Report(const absl::StatusOr<api::RunResponse>& outcome);
 
@@ -165,12 +181,18 @@ class Cli {
   std::string save_as_;  // query run --save-as
   std::string epsilon_;  // query explain/run --epsilon
   std::string dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_, dp_max_epsilon_;
+  std::string output_format_;  // --format: csv, json or parquet
+  bool force_ = false;         // --force: --output may replace an existing file
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
   std::string template_name_;
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
   std::string expected_head_;
+  std::vector<std::string> help_path_;
+  bool help_list_ = false;
+  std::string completion_shell_;
+  std::string result_retention_;
   DemoOptions demo_;
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;

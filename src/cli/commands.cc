@@ -59,7 +59,7 @@ int Fail(const absl::Status& status, const std::string& collaboration) {
   } else {
     std::cerr << "error: " << WithCommandHint(status, collaboration).message() << "\n";
   }
-  return kExitError;
+  return status.code() == absl::StatusCode::kPermissionDenied ? kExitNotPermitted : kExitError;
 }
 
 // A command line that cannot work as given: a missing or contradictory flag, or a flag value of
@@ -142,6 +142,13 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
                 "print the API's JSON response on stdout (errors as {\"error\": {code, "
                 "message}}); for `rule set`, whose --json takes the rule, put it before the "
                 "command");
+  app_.name("parley");
+  app_.set_version_flag("--version", "parley " PARLEY_VERSION);
+  app_.footer(
+      "Exit codes: 0 ok, 1 other errors, 2 usage (the command line cannot work as given), 3 a "
+      "query refused by the rules, 4 not permitted (the member may not do this).\n"
+      "'parley help COMMAND' shows a command's flags; 'parley completion bash|zsh' prints a shell "
+      "completion script.");
   app_.require_subcommand(1);
   // Global flags may come anywhere: `parley query run --as supplier ...`.
   app_.fallthrough();
@@ -154,18 +161,29 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddTemplateCommands();
   AddPolicyCommand();
   AddAuditCommands();
+  AddResultCommands();
+  AddHomeCommands();
   AddDemoCommand();
   AddServerCommands();
+  AddHelpCommands();
 }
 
 int Cli::Main(int argc, char** argv) {
+  bool json_requested = std::any_of(
+      argv + 1, argv + argc, [](const char* arg) { return std::string_view(arg) == "--json"; });
+  if (argc < 2) {
+    std::cerr << app_.help();
+    return kExitUsage;
+  }
+  if (std::optional<std::string> mistyped = CheckCommandLine(argc, argv)) {
+    json_output = json_requested;
+    return Usage(*mistyped);
+  }
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     // --json asks for a JSON document even when the command line does not parse.
-    if (error.get_exit_code() != 0 && std::any_of(argv + 1, argv + argc, [](const char* arg) {
-          return std::string_view(arg) == "--json";
-        })) {
+    if (error.get_exit_code() != 0 && json_requested) {
       json_output = true;
       return Usage(error.what());
     }

@@ -24,15 +24,56 @@ std::optional<std::string> Cli::QueryUsage(bool needs_text) {
     return "give the query with --sql or --file";
   }
   if (output_.empty()) return std::nullopt;
-  auto format = api::OutputFormatFromPath(output_);
-  if (!format.ok()) return std::string(format.status().message());
   if (!receivers_.empty() &&
       std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
     return absl::StrCat("--output writes the result for ", globals_.as,
                         ", who is not among the receivers; add --receiver ", globals_.as,
                         " or drop --output");
   }
+  return OutputUsage();
+}
+
+absl::StatusOr<api::OutputFormat> Cli::OutputFormat() const {
+  if (!output_format_.empty()) return api::OutputFormatFromName(output_format_);
+  if (output_ == "-") return api::OutputFormat::kCsv;
+  return api::OutputFormatFromPath(output_);
+}
+
+std::optional<std::string> Cli::OutputUsage() {
+  if (output_.empty()) {
+    if (!output_format_.empty()) return "--format applies to --output; add --output FILE or -";
+    if (force_) return "--force applies to --output; add --output FILE";
+    return std::nullopt;
+  }
+  absl::StatusOr<api::OutputFormat> format = OutputFormat();
+  if (!format.ok()) {
+    if (output_format_.empty()) {
+      return absl::StrCat(format.status().message(), ", or give --format");
+    }
+    return std::string(format.status().message());
+  }
+  if (output_ == "-") {
+    if (*format == api::OutputFormat::kParquet) {
+      return "--output - writes CSV or JSON to stdout; write Parquet to a file";
+    }
+    if (globals_.json) return "--output - and --json both write to stdout; choose one";
+    return std::nullopt;
+  }
+  absl::Status destination = api::CheckDestination(output_, force_);
+  if (absl::IsAlreadyExists(destination)) {
+    return absl::StrCat(destination.message(), "; add --force to replace it");
+  }
+  if (!destination.ok()) return std::string(destination.message());
   return std::nullopt;
+}
+
+void Cli::AddOutputOptions(CLI::App* app) {
+  app->add_option("--output", output_,
+                  "write the result to a .csv, .json or .parquet file, or - for stdout (CSV "
+                  "unless --format json); checked before the query runs");
+  app->add_option("--format", output_format_, "csv, json or parquet: overrides the extension")
+      ->check(CLI::IsMember({"csv", "json", "parquet"}, CLI::ignore_case));
+  app->add_flag("--force", force_, "replace an existing --output file");
 }
 
 void Cli::AddQueryOptions(CLI::App* app) {
@@ -59,9 +100,22 @@ int Cli::WriteOrPrint(const api::Result& result) {
     if (!globals_.json) std::cout << api::FormatResultTable(result);
     return 0;
   }
-  auto format = api::OutputFormatFromPath(output_);
+  auto format = OutputFormat();
   if (!format.ok()) return Fail(format.status());
-  absl::Status status = api::WriteResultFile(result, output_, *format);
+  if (output_ == "-") {
+    auto text = api::RenderResult(result, *format);
+    if (!text.ok()) return Fail(text.status());
+    std::cout << *text << std::flush;
+    return 0;
+  }
+  absl::Status status = api::WriteResultFile(result, output_, *format, force_);
+  if (absl::IsAlreadyExists(status)) {
+    return Fail(absl::AlreadyExistsError(
+        absl::StrCat(status.message(),
+                     " (it appeared while the query ran); add --force to "
+                     "replace it, or fetch the result again with 'parley query "
+                     "result'")));
+  }
   if (!status.ok()) return Fail(status);
   std::cerr << "wrote " << result.rows.size() << " rows to " << output_ << "\n";
   return 0;
@@ -110,7 +164,7 @@ void Cli::AddQueryCommands() {
   run->add_option("--receiver", receivers_,
                   "a member who receives the result (repeatable; "
                   "default: --as)");
-  run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
+  AddOutputOptions(run);
   run->add_option("--save-as", save_as_,
                   "save the result as a table of the collaboration, under the rule derived from "
                   "the tables it reads (docs/rules.md \"Derived tables\")");
@@ -136,7 +190,7 @@ void Cli::AddQueryCommands() {
   auto* result = group->add_subcommand("result", "fetch a stored result (receivers only)");
   AddCollaborationOption(result);
   result->add_option("id", query_id_)->required();
-  result->add_option("--output", output_, "write to a .csv, .json or .parquet file");
+  AddOutputOptions(result);
   Add(result, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
     auto response = OpenBackend()->GetResult({globals_.collaboration, query_id_});

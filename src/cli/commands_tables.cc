@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "api/text.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
@@ -54,6 +55,40 @@ void Cli::AddTableCommands() {
   });
 }
 
+namespace {
+
+// What an audit entry did to `table`'s rule, in words, or "" when it did nothing to it.
+std::string RuleHistoryLine(const api::AuditEntry& entry, const std::string& table) {
+  const nlohmann::json& details = entry.details;
+  auto text = [&](const char* key) {
+    auto it = details.find(key);
+    return it != details.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (entry.action == "member.add" && details.contains("rules_cleared") &&
+      details["rules_cleared"].is_array()) {
+    for (const auto& cleared : details["rules_cleared"]) {
+      if (cleared == table) {
+        return absl::StrCat("cleared the rule: its owner ", text("member"), " rejoined");
+      }
+    }
+    return "";
+  }
+  if (text("table") != table) return "";
+  if (entry.action == "table.add") return "added the table (no rule yet)";
+  if (entry.action == "rule.set") {
+    return absl::StrCat("set the rule (sha256 ", text("rule_sha256").substr(0, 12), ")");
+  }
+  if (entry.action == "template.approve") {
+    return absl::StrCat("approved template ", text("template_id").substr(0, 12));
+  }
+  if (entry.action == "template.revoke") {
+    return absl::StrCat("revoked template ", text("template_id").substr(0, 12));
+  }
+  return "";
+}
+
+}  // namespace
+
 void Cli::AddRuleCommands() {
   CLI::App* group = Group("rule", "set a table's analysis rule");
   auto* set = group->add_subcommand(
@@ -84,6 +119,48 @@ void Cli::AddRuleCommands() {
                     std::cout << "rule set on table " << rule_table_ << "\n";
                     return 0;
                   });
+  });
+
+  auto* show = group->add_subcommand(
+      "show", "a table's rule and its history from the audit log: who changed it, and when");
+  AddCollaborationOption(show);
+  show->add_option("table", rule_table_)->required();
+  Add(show, [this] {
+    std::unique_ptr<Backend> backend = OpenBackend();
+    auto table = backend->ShowTable({globals_.collaboration, rule_table_});
+    if (!table.ok()) return Fail(table.status(), globals_.collaboration);
+    auto audit = backend->ListAudit({globals_.collaboration});
+    if (!audit.ok()) return Fail(audit.status(), globals_.collaboration);
+    if (globals_.json) {
+      // The table (with its rule) and the audit entries about its rule.
+      nlohmann::json history = nlohmann::json::array();
+      for (const api::AuditEntry& entry : audit->entries) {
+        if (!RuleHistoryLine(entry, rule_table_).empty()) history.push_back(api::ToJson(entry));
+      }
+      std::cout << api::Dump({{"table", api::ToJson(table->table)}, {"history", history}}, 2)
+                << "\n";
+      return 0;
+    }
+    const api::Table& t = table->table;
+    std::cout << "rule of table " << t.name << " (owner " << t.owner << ")";
+    if (t.rule) {
+      std::string rule = api::Dump(*t.rule, 2);
+      std::string indented = "  ";
+      for (char c : rule) {
+        indented.push_back(c);
+        if (c == '\n') indented += "  ";
+      }
+      std::cout << ":\n" << indented << "\n";
+    } else {
+      std::cout << ": none (the table cannot be queried until its owner sets one)\n";
+    }
+    std::cout << "history:\n";
+    for (const api::AuditEntry& entry : audit->entries) {
+      std::string line = RuleHistoryLine(entry, rule_table_);
+      if (line.empty()) continue;
+      std::cout << "  " << FormatTime(entry.time) << "  " << entry.actor << "  " << line << "\n";
+    }
+    return 0;
   });
 }
 

@@ -109,7 +109,7 @@ void Cli::AddTemplateCommands() {
   run->add_option("--param", parameter_flags_, "a parameter value: name=value (repeatable)");
   run->add_option("--receiver", receivers_,
                   "a member who receives the result (repeatable; default: --as)");
-  run->add_option("--output", output_, "write the result to a .csv, .json or .parquet file");
+  AddOutputOptions(run);
   Add(run, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
     auto values = ParameterValues();

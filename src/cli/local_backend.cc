@@ -77,6 +77,25 @@ absl::StatusOr<api::GetResultResponse> LocalBackend::GetResult(
   return service_->GetResult(caller_, request);
 }
 
+absl::StatusOr<api::ListResultsResponse> LocalBackend::ListResults(
+    const api::ListResultsRequest& request) {
+  return service_->ListResults(caller_, request);
+}
+
+absl::StatusOr<api::DeleteResultResponse> LocalBackend::DeleteResult(
+    const api::DeleteResultRequest& request) {
+  return service_->DeleteResult(caller_, request);
+}
+
+absl::StatusOr<api::HomeInfoResponse> LocalBackend::HomeInfo(const api::HomeInfoRequest& request) {
+  return service_->HomeInfo(caller_, request);
+}
+
+absl::StatusOr<api::HomeInfoResponse> LocalBackend::SetResultRetention(
+    const api::SetResultRetentionRequest& request) {
+  return service_->SetResultRetention(caller_, request);
+}
+
 absl::StatusOr<api::ListQueriesResponse> LocalBackend::ListQueries(
     const api::ListQueriesRequest& request) {
   return service_->ListQueries(caller_, request);

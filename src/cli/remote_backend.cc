@@ -230,6 +230,29 @@ absl::StatusOr<api::GetResultResponse> RemoteBackend::GetResult(
   return impl_->Call(api::kGetResult, request);
 }
 
+absl::StatusOr<api::ListResultsResponse> RemoteBackend::ListResults(
+    const api::ListResultsRequest& request) {
+  return impl_->Call(api::kListResults, request);
+}
+
+absl::StatusOr<api::DeleteResultResponse> RemoteBackend::DeleteResult(
+    const api::DeleteResultRequest& request) {
+  return impl_->Call(api::kDeleteResult, request);
+}
+
+absl::StatusOr<api::HomeInfoResponse> RemoteBackend::HomeInfo(const api::HomeInfoRequest&) {
+  return absl::FailedPreconditionError(
+      "home info is not available with --server: the home is the server operator's; run it "
+      "on the server's machine");
+}
+
+absl::StatusOr<api::HomeInfoResponse> RemoteBackend::SetResultRetention(
+    const api::SetResultRetentionRequest&) {
+  return absl::FailedPreconditionError(
+      "home set is not available with --server: the home is the server operator's; run it on "
+      "the server's machine");
+}
+
 absl::StatusOr<api::ListQueriesResponse> RemoteBackend::ListQueries(
     const api::ListQueriesRequest& request) {
   return impl_->Call(api::kListQueries, request);

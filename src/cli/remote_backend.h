@@ -53,6 +53,14 @@ class RemoteBackend : public Backend {
   absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
   absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;
   absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
+  absl::StatusOr<api::ListResultsResponse> ListResults(
+      const api::ListResultsRequest& request) override;
+  absl::StatusOr<api::DeleteResultResponse> DeleteResult(
+      const api::DeleteResultRequest& request) override;
+  // The home is the server operator's: FailedPrecondition, nothing is sent.
+  absl::StatusOr<api::HomeInfoResponse> HomeInfo(const api::HomeInfoRequest& request) override;
+  absl::StatusOr<api::HomeInfoResponse> SetResultRetention(
+      const api::SetResultRetentionRequest& request) override;
   absl::StatusOr<api::ListQueriesResponse> ListQueries(
       const api::ListQueriesRequest& request) override;
   absl::StatusOr<api::QueryLogResponse> QueryLog(const api::QueryLogRequest& request) override;

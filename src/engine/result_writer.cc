@@ -1,8 +1,10 @@
-// Result output: CSV, JSON and Parquet files, and the terminal table. Files are written to a
-// temporary beside the destination and renamed into place, so a reader never sees half a file.
+// Result output: CSV, JSON and Parquet files, and the terminal table. Files are written to an
+// unnamed temporary in the destination's folder and named when complete, so a reader never sees
+// half a file and a killed run leaves none.
 #include "engine/result_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/display_width.h"
 #include "engine/duckdb/duckdb_api.h"
 #include "engine/duckdb/session.h"
 #include "nlohmann/json.hpp"
@@ -133,20 +136,29 @@ std::string RenderJson(const ResultTable& result) {
   return out + "]\n";
 }
 
-// A temporary file beside the destination, removed on destruction unless committed.
+// The file a result is written to before it becomes the destination. Where the file system
+// allows it (O_TMPFILE: ext4, xfs, btrfs, tmpfs), the file has no name until it is committed, so
+// a run killed at any moment leaves nothing behind; elsewhere it is a hidden file beside the
+// destination (".NAME.tmp-XXXXXX"), removed on every path but a kill.
 class TemporaryFile {
  public:
   static absl::StatusOr<TemporaryFile> Create(const std::string& destination) {
     std::filesystem::path target(destination);
-    std::string pattern =
-        (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    std::filesystem::path folder = target.parent_path();
+    if (folder.empty()) folder = ".";
+    int fd = open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) return TemporaryFile(fd, "");
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+      return absl::InternalError(
+          absl::StrCat("cannot create a temporary file: ", std::strerror(errno)));
+    }
+    std::string pattern = (folder / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
-    int fd = mkstemp(buffer.data());
+    fd = mkstemp(buffer.data());
     if (fd < 0) {
       return absl::InternalError(
-          absl::StrCat("cannot write '", destination,
-                       "': cannot create a temporary file: ", std::strerror(errno)));
+          absl::StrCat("cannot create a temporary file: ", std::strerror(errno)));
     }
     return TemporaryFile(fd, buffer.data());
   }
@@ -158,7 +170,11 @@ class TemporaryFile {
     if (!path_.empty()) unlink(path_.c_str());
   }
 
-  const std::string& path() const { return path_; }
+  // A path another writer (DuckDB's COPY) can open to write the file's contents: the hidden
+  // file's, or /proc/self/fd/N, which reopens the unnamed file.
+  std::string WritablePath() const {
+    return path_.empty() ? absl::StrCat("/proc/self/fd/", fd_) : path_;
+  }
 
   absl::Status Write(std::string_view data) {
     while (!data.empty()) {
@@ -170,37 +186,74 @@ class TemporaryFile {
     return absl::OkStatus();
   }
 
-  // Flushes, closes and renames over the destination; afterwards there is nothing to remove.
-  absl::Status CommitTo(const std::string& destination) {
-    if (fsync(fd_) != 0) return Errno("sync");
-    int fd = std::exchange(fd_, -1);
-    if (close(fd) != 0) return Errno("close");
-    if (std::rename(path_.c_str(), destination.c_str()) != 0) return Errno("rename");
+  // Flushes the file and gives it the destination's name: atomically, so that a reader sees the
+  // old file or the whole new one. Without `replace`, an existing destination (even one created
+  // since the caller checked) fails with AlreadyExists and is left as it was.
+  absl::Status CommitTo(const std::string& destination, bool replace, Sync sync) {
+    if (sync == Sync::kYes && fsync(fd_) != 0) return Errno("sync");
+    if (path_.empty()) {
+      std::string self = absl::StrCat("/proc/self/fd/", fd_);
+      if (!replace) {
+        if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, destination.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+          return errno == EEXIST ? Exists(destination) : Errno("name");
+        }
+      } else {
+        // link() cannot replace: name it beside the destination, then rename over it.
+        std::string hidden = HiddenName(destination);
+        if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, hidden.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+          return Errno("name");
+        }
+        if (std::rename(hidden.c_str(), destination.c_str()) != 0) {
+          absl::Status status = Errno("rename");
+          unlink(hidden.c_str());
+          return status;
+        }
+      }
+    } else if (!replace) {
+      if (link(path_.c_str(), destination.c_str()) != 0) {
+        return errno == EEXIST ? Exists(destination) : Errno("name");
+      }
+      unlink(path_.c_str());
+    } else if (std::rename(path_.c_str(), destination.c_str()) != 0) {
+      return Errno("rename");
+    }
     path_.clear();
+    close(std::exchange(fd_, -1));
+    if (sync == Sync::kYes) SyncFolderOf(destination);
     return absl::OkStatus();
-  }
-
-  // Lets another writer (DuckDB's COPY) replace the file's contents by path.
-  void CloseDescriptor() {
-    if (fd_ >= 0) close(std::exchange(fd_, -1));
-  }
-  absl::Status CommitClosedTo(const std::string& destination) {
-    int fd = open(path_.c_str(), O_RDONLY);
-    if (fd < 0) return Errno("open");
-    fd_ = fd;
-    return CommitTo(destination);
   }
 
  private:
   TemporaryFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  static std::string HiddenName(const std::string& destination) {
+    std::filesystem::path target(destination);
+    return (target.parent_path() /
+            absl::StrCat(".", target.filename().string(), ".tmp-", getpid(), "-", rand()))
+        .string();
+  }
+  // The new name is durable once its folder is synced (a crash right after would otherwise lose
+  // it on some file systems).
+  static void SyncFolderOf(const std::string& destination) {
+    std::filesystem::path folder = std::filesystem::path(destination).parent_path();
+    if (folder.empty()) folder = ".";
+    int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+  }
+  absl::Status Exists(const std::string& destination) const {
+    return absl::AlreadyExistsError(absl::StrCat("'", destination, "' already exists"));
+  }
   absl::Status Errno(const char* what) const {
     return absl::InternalError(
-        absl::StrCat("cannot ", what, " '", path_, "': ", std::strerror(errno)));
+        absl::StrCat("cannot ", what, " the temporary file: ", std::strerror(errno)));
   }
 
   int fd_ = -1;
-  std::string path_;
+  std::string path_;  // empty for an unnamed (O_TMPFILE) file
 };
+
+constexpr char kTypesKey[] = "parley_types";
 
 // Parquet goes through a private, unlocked DuckDB: the session that ran the query may not write
 // files. Values arrive as text and are cast back to the result's types, so the file carries the
@@ -250,37 +303,64 @@ absl::Status WriteParquet(const ResultTable& result, const std::string& temporar
       return absl::InternalError("cannot flush the appender");
     }
   }
+  // The result's own type names ride along as file metadata, so that reading the file back
+  // (ReadParquetResult) gives the types the query produced, not the ones Parquet could store.
+  nlohmann::json types = nlohmann::json::array();
+  for (const ResultColumn& column : result.columns) types.push_back(column.type);
   return ExecuteStatement(
       connection,
       absl::StrCat("COPY (SELECT ", absl::StrJoin(casts, ", "), " FROM staging) TO ",
-                   QuoteString(temporary_path), " (FORMAT parquet, USE_TMP_FILE false)"),
+                   QuoteString(temporary_path),
+                   " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {",
+                   kTypesKey, ": ", QuoteString(types.dump()), "})"),
       "cannot write Parquet");
 }
 
-// Terminal cells: control characters (line breaks, escape sequences) would break the layout or
-// drive the terminal, so they are shown escaped.
+// Terminal cells: control characters (line breaks, escape sequences, the C1 controls some
+// terminals obey, bidirectional overrides that reorder what is shown) would break the layout or
+// drive the terminal, so they are shown escaped, as are bytes that are not UTF-8. A backslash is
+// doubled, so that every escape reads one way.
 std::string PrintableCell(const std::string& text) {
   std::string out;
-  for (unsigned char c : text) {
-    if (c == '\n') {
+  size_t offset = 0;
+  while (offset < text.size()) {
+    size_t start = offset;
+    char32_t c = 0;
+    if (!NextCodePoint(text, &offset, &c)) {
+      out += absl::StrFormat("\\x%02x", static_cast<unsigned>(c));
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
       out += "\\n";
     } else if (c == '\t') {
       out += "\\t";
     } else if (c == '\r') {
       out += "\\r";
     } else if (c < 0x20 || c == 0x7f) {
-      out += absl::StrFormat("\\x%02x", c);
+      out += absl::StrFormat("\\x%02x", static_cast<unsigned>(c));
+    } else if ((c >= 0x80 && c < 0xA0) || (c >= 0x202A && c <= 0x202E) ||
+               (c >= 0x2066 && c <= 0x2069)) {
+      out += absl::StrFormat("\\u%04x", static_cast<unsigned>(c));
     } else {
-      out += static_cast<char>(c);
+      out.append(text, start, offset - start);
     }
   }
   return out;
 }
 
-// Display width in code points; good enough for the text Parley prints (no wide-glyph tables).
-size_t DisplayWidth(const std::string& text) {
-  return std::count_if(text.begin(), text.end(),
-                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+// A value as a terminal cell. NULL is shown as NULL; so that text can never be mistaken for it,
+// a text that reads NULL (in any case) or starts with a quote is shown as a SQL string literal
+// ('NULL', '''quoted''').
+std::string TerminalCell(const std::optional<std::string>& value) {
+  if (!value) return "NULL";
+  std::string cell = PrintableCell(*value);
+  if (!absl::EqualsIgnoreCase(cell, "NULL") && !absl::StartsWith(cell, "'")) return cell;
+  std::string quoted = "'";
+  for (char c : cell) {
+    if (c == '\'') quoted += '\'';
+    quoted += c;
+  }
+  return quoted + "'";
 }
 
 }  // namespace
@@ -294,30 +374,146 @@ absl::StatusOr<OutputFormat> OutputFormatFromPath(const std::string& path) {
                                                  "': use a .csv, .json or .parquet extension"));
 }
 
-absl::Status WriteResult(const ResultTable& result, const std::string& path, OutputFormat format) {
-  PARLEY_ASSIGN_OR_RETURN(TemporaryFile temporary, TemporaryFile::Create(path));
-  absl::Status status;
+absl::StatusOr<OutputFormat> OutputFormatFromName(const std::string& name) {
+  std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "csv") return OutputFormat::kCsv;
+  if (lower == "json") return OutputFormat::kJson;
+  if (lower == "parquet") return OutputFormat::kParquet;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown output format '", name, "' (expected csv, json or parquet)"));
+}
+
+absl::Status CheckDestination(const std::string& path, bool replace) {
+  std::filesystem::path target(path);
+  std::filesystem::path folder = target.parent_path();
+  if (folder.empty()) folder = ".";
+  struct stat info {};
+  if (stat(folder.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    return absl::NotFoundError(absl::StrCat("cannot write '", path, "': the folder '",
+                                            folder.string(), "' does not exist"));
+  }
+  // Probing is the only answer that holds for every user (root included) and file system (a
+  // read-only mount): an unnamed file vanishes when closed; a named probe is removed at once.
+  int probe = open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (probe < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    std::string pattern = (folder / ".parley-probe-XXXXXX").string();
+    probe = mkstemp(pattern.data());
+    if (probe >= 0) unlink(pattern.c_str());
+  }
+  if (probe < 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot write '", path, "': the folder '",
+                                                    folder.string(), "' is not writable"));
+  }
+  close(probe);
+  if (lstat(path.c_str(), &info) == 0) {
+    if (S_ISDIR(info.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot write '", path, "': it is a folder"));
+    }
+    if (!replace) return absl::AlreadyExistsError(absl::StrCat("'", path, "' already exists"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RenderResult(const ResultTable& result, OutputFormat format) {
   switch (format) {
     case OutputFormat::kCsv:
-      status = temporary.Write(RenderCsv(result));
-      break;
+      return RenderCsv(result);
     case OutputFormat::kJson:
-      status = temporary.Write(RenderJson(result));
-      break;
+      return RenderJson(result);
     case OutputFormat::kParquet:
-      temporary.CloseDescriptor();
-      status = WriteParquet(result, temporary.path());
       break;
   }
-  if (status.ok()) {
-    status = format == OutputFormat::kParquet ? temporary.CommitClosedTo(path)
-                                              : temporary.CommitTo(path);
+  return absl::InvalidArgumentError("Parquet is a file format: write it to a file");
+}
+
+absl::Status WriteResult(const ResultTable& result, const std::string& path, OutputFormat format,
+                         bool replace, Sync sync) {
+  absl::Status status;
+  absl::StatusOr<TemporaryFile> temporary = TemporaryFile::Create(path);
+  if (!temporary.ok()) {
+    status = temporary.status();
+  } else {
+    switch (format) {
+      case OutputFormat::kCsv:
+        status = temporary->Write(RenderCsv(result));
+        break;
+      case OutputFormat::kJson:
+        status = temporary->Write(RenderJson(result));
+        break;
+      case OutputFormat::kParquet:
+        status = WriteParquet(result, temporary->WritablePath());
+        break;
+    }
+    if (status.ok()) status = temporary->CommitTo(path, replace, sync);
   }
+  if (status.code() == absl::StatusCode::kAlreadyExists) return status;
   if (!status.ok()) {
     return absl::Status(status.code(),
                         absl::StrCat("cannot write '", path, "': ", status.message()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ResultTable> ReadParquetResult(const std::string& path) {
+  DatabaseOptions options;
+  options.threads = 1;
+  PARLEY_ASSIGN_OR_RETURN(InMemoryDatabase db, OpenInMemoryDatabase(options));
+  duckdb_connection connection = db.connection.get();
+  auto unreadable = [&] {
+    return absl::DataLossError(absl::StrCat("the result file '", path, "' is unreadable"));
+  };
+  ResultTable table;
+  {
+    duckdb::DuckResult result;
+    std::string sql =
+        absl::StrCat("SELECT decode(value) FROM parquet_kv_metadata(", QuoteString(path),
+                     ") WHERE CAST(key AS VARCHAR) = ", QuoteString(kTypesKey));
+    if (duckdb_query(connection, sql.c_str(), result.out()) == DuckDBError) return unreadable();
+    std::optional<nlohmann::json> types;
+    if (duckdb_row_count(&result.get()) == 1) {
+      duckdb::DuckString text(duckdb_value_varchar(&result.get(), 0, 0));
+      types = nlohmann::json::parse(text ? text.get() : "", nullptr, false);
+    }
+    duckdb::DuckResult described;
+    std::string describe =
+        absl::StrCat("DESCRIBE SELECT * FROM read_parquet(", QuoteString(path), ")");
+    if (duckdb_query(connection, describe.c_str(), described.out()) == DuckDBError) {
+      return unreadable();
+    }
+    idx_t count = duckdb_row_count(&described.get());
+    for (idx_t i = 0; i < count; ++i) {
+      duckdb::DuckString name(duckdb_value_varchar(&described.get(), 0, i));
+      duckdb::DuckString type(duckdb_value_varchar(&described.get(), 1, i));
+      if (!name || !type) return unreadable();
+      std::string type_name = type.get();
+      if (types && types->is_array() && types->size() == count && (*types)[i].is_string()) {
+        type_name = (*types)[i].get<std::string>();
+      }
+      table.columns.push_back({name.get(), type_name});
+    }
+  }
+  duckdb::DuckResult rows;
+  std::string sql =
+      absl::StrCat("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM read_parquet(", QuoteString(path), ")");
+  if (duckdb_query(connection, sql.c_str(), rows.out()) == DuckDBError) return unreadable();
+  idx_t column_count = duckdb_column_count(&rows.get());
+  if (column_count != table.columns.size()) return unreadable();
+  idx_t row_count = duckdb_row_count(&rows.get());
+  table.rows.reserve(row_count);
+  for (idx_t row = 0; row < row_count; ++row) {
+    auto& values = table.rows.emplace_back();
+    values.reserve(column_count);
+    for (idx_t column = 0; column < column_count; ++column) {
+      if (duckdb_value_is_null(&rows.get(), column, row)) {
+        values.emplace_back();
+      } else {
+        duckdb::DuckString text(duckdb_value_varchar(&rows.get(), column, row));
+        values.emplace_back(text ? text.get() : "");
+      }
+    }
+  }
+  return table;
 }
 
 std::string FormatTable(const ResultTable& result) {
@@ -334,7 +530,7 @@ std::string FormatTable(const ResultTable& result) {
   for (const auto& row : result.rows) {
     std::vector<std::string>& line = cells.emplace_back();
     for (size_t i = 0; i < column_count && i < row.size(); ++i) {
-      line.push_back(row[i] ? PrintableCell(*row[i]) : "NULL");
+      line.push_back(TerminalCell(row[i]));
       widths[i] = std::max(widths[i], DisplayWidth(line.back()));
     }
   }

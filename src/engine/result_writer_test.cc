@@ -145,6 +145,32 @@ TEST_F(WriterTest, ParquetReadsBack) {
   EXPECT_EQ(value(7, 0), "DOUBLE");
 }
 
+// What is written is read back as it was: names, the result's own types (HUGEINT, ENUM, the
+// NULL type, which Parquet stores otherwise) and every value's text, NULLs included.
+TEST_F(WriterTest, ParquetRoundTripKeepsTypesAndText) {
+  ResultTable table = Sample();
+  table.columns.push_back({"total", "HUGEINT"});
+  table.columns.push_back({"tier", "ENUM"});
+  table.rows[0].push_back("99999999999999999999999999999999999999");
+  table.rows[0].push_back("gold");
+  table.rows[1].push_back("-1");
+  table.rows[1].push_back(std::nullopt);
+  table.rows[2].push_back(std::nullopt);
+  table.rows[2].push_back("NULL");
+  ASSERT_TRUE(WriteResult(table, PathOf("r.parquet"), OutputFormat::kParquet, false).ok());
+  absl::StatusOr<ResultTable> read = ReadParquetResult(PathOf("r.parquet"));
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->columns.size(), table.columns.size());
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    EXPECT_EQ(read->columns[i].name, table.columns[i].name);
+    EXPECT_EQ(read->columns[i].type, table.columns[i].type);
+  }
+  EXPECT_EQ(read->rows, table.rows);
+  std::ofstream(dir_ / "bad.parquet") << "not parquet";
+  EXPECT_EQ(ReadParquetResult(PathOf("bad.parquet")).status(),
+            absl::DataLossError("the result file '" + PathOf("bad.parquet") + "' is unreadable"));
+}
+
 TEST_F(WriterTest, ReplacesAnExistingFile) {
   std::ofstream(dir_ / "out.csv") << "old contents that are longer than the new ones\n";
   ResultTable one{{{"n", "BIGINT"}}, {{"1"}}};
@@ -164,6 +190,49 @@ TEST_F(WriterTest, FailureNamesThePathAndLeavesNothing) {
   EXPECT_EQ(status, absl::InvalidArgumentError("cannot write '" + PathOf("out.parquet") +
                                                "': cannot write Parquet: conversion error"));
   EXPECT_THAT(Files(), ElementsAre());
+}
+
+TEST_F(WriterTest, WithoutReplaceAnExistingFileIsKept) {
+  std::ofstream(dir_ / "out.parquet") << "someone's file\n";
+  ResultTable one{{{"n", "BIGINT"}}, {{"1"}}};
+  for (OutputFormat format : {OutputFormat::kCsv, OutputFormat::kParquet}) {
+    EXPECT_EQ(WriteResult(one, PathOf("out.parquet"), format, /*replace=*/false),
+              absl::AlreadyExistsError("'" + PathOf("out.parquet") + "' already exists"));
+  }
+  EXPECT_EQ(Read("out.parquet"), "someone's file\n");
+  ASSERT_TRUE(WriteResult(one, PathOf("new.parquet"), OutputFormat::kParquet, false).ok());
+  EXPECT_THAT(Files(), ::testing::UnorderedElementsAre("out.parquet", "new.parquet"));
+}
+
+TEST_F(WriterTest, CheckDestinationBeforeAnythingRuns) {
+  EXPECT_TRUE(CheckDestination(PathOf("out.csv"), false).ok());
+  EXPECT_EQ(CheckDestination(PathOf("missing/out.csv"), false),
+            absl::NotFoundError("cannot write '" + PathOf("missing/out.csv") + "': the folder '" +
+                                PathOf("missing") + "' does not exist"));
+  std::ofstream(dir_ / "out.csv") << "x";
+  EXPECT_EQ(CheckDestination(PathOf("out.csv"), false),
+            absl::AlreadyExistsError("'" + PathOf("out.csv") + "' already exists"));
+  EXPECT_TRUE(CheckDestination(PathOf("out.csv"), true).ok());
+  std::filesystem::create_directories(dir_ / "sub");
+  EXPECT_EQ(CheckDestination(PathOf("sub"), true),
+            absl::FailedPreconditionError("cannot write '" + PathOf("sub") + "': it is a folder"));
+  EXPECT_EQ(CheckDestination("/proc/out.csv", true),
+            absl::PermissionDeniedError(
+                "cannot write '/proc/out.csv': the folder '/proc' is not writable"));
+  // Probing left nothing behind.
+  EXPECT_THAT(Files(), ::testing::UnorderedElementsAre("out.csv", "sub"));
+}
+
+TEST(WriterRenderTest, TextFormatsForStreams) {
+  ResultTable one{{{"n", "BIGINT"}, {"s", "VARCHAR"}}, {{"1", std::nullopt}}};
+  EXPECT_EQ(*RenderResult(one, OutputFormat::kCsv), "n,s\n1,\n");
+  EXPECT_EQ(*RenderResult(one, OutputFormat::kJson), "[\n  {\"n\": 1, \"s\": null}\n]\n");
+  EXPECT_EQ(RenderResult(one, OutputFormat::kParquet).status(),
+            absl::InvalidArgumentError("Parquet is a file format: write it to a file"));
+  EXPECT_EQ(*OutputFormatFromName("JSON"), OutputFormat::kJson);
+  EXPECT_EQ(
+      OutputFormatFromName("xlsx").status(),
+      absl::InvalidArgumentError("unknown output format 'xlsx' (expected csv, json or parquet)"));
 }
 
 TEST(WriterOutputFormatTest, FromExtension) {
@@ -189,6 +258,50 @@ TEST(WriterFormatTableTest, AlignsAndCounts) {
   EXPECT_EQ(FormatTable(one), "n\n-\n1\n(1 row)\n");
   ResultTable none{{{"name", "VARCHAR"}}, {}};
   EXPECT_EQ(FormatTable(none), "name\n----\n(0 rows)\n");
+}
+
+// NULL is shown as NULL; text that reads NULL or starts with a quote as a SQL literal.
+TEST(WriterFormatTableTest, NullIsDistinctFromTheTextNull) {
+  ResultTable table{{{"v", "VARCHAR"}},
+                    {{std::nullopt}, {"NULL"}, {"null"}, {"'NULL'"}, {"it's"}, {""}, {"a\\n"}}};
+  EXPECT_EQ(FormatTable(table),
+            "v\n"
+            "----------\n"
+            "NULL\n"
+            "'NULL'\n"
+            "'null'\n"
+            "'''NULL'''\n"
+            "it's\n"
+            "\n"
+            "a\\\\n\n"
+            "(7 rows)\n");
+}
+
+// Columns line up by display width: wide characters take two columns, combining marks none.
+TEST(WriterFormatTableTest, AlignsByDisplayWidth) {
+  ResultTable table{{{"city", "VARCHAR"}, {"n", "BIGINT"}},
+                    {{"東京", "1"}, {"Zu\u0308rich", "22"}, {"🚀", "3"}, {"x", "4"}}};
+  EXPECT_EQ(FormatTable(table),
+            "city   | n\n"
+            "-------+---\n"
+            "東京   |  1\n"
+            "Zu\u0308rich | 22\n"
+            "🚀     |  3\n"
+            "x      |  4\n"
+            "(4 rows)\n");
+}
+
+// Terminal controls in values are shown escaped: C0, C1 (U+009B is CSI), bidi overrides and
+// bytes that are not UTF-8.
+TEST(WriterFormatTableTest, EscapesWhatWouldDriveTheTerminal) {
+  ResultTable table{{{"v", "VARCHAR"}},
+                    {{"a\x1b[31mb\xc2\x9b\u202E"
+                      "c\xff"}}};
+  EXPECT_EQ(FormatTable(table),
+            "v\n"
+            "---------------------------\n"
+            "a\\x1b[31mb\\u009b\\u202ec\\xff\n"
+            "(1 row)\n");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/aggregation_check.h"
@@ -110,6 +111,31 @@ void FindPrivacyTarget(const sql::BoundQuery& query, const std::vector<const Rul
   verdict.differential_privacy = std::move(target);
 }
 
+// Each output column has a name of its own: a result is read by name (the keys of a JSON object,
+// the header a spreadsheet reads, a Parquet schema), and two columns of one name would make one
+// of them unreachable or ambiguous. Names are compared without case, as SQL compares them.
+void RequireUniqueOutputNames(const sql::BoundQuery& query, std::string_view source_text,
+                              Verdict& verdict) {
+  for (size_t i = 0; i < query.select.size(); ++i) {
+    for (size_t first = 0; first < i; ++first) {
+      if (!absl::EqualsIgnoreCase(query.select[first].output_name, query.select[i].output_name)) {
+        continue;
+      }
+      std::string earlier = sql::DescribePosition(source_text, query.select[first].location);
+      Violation violation;
+      violation.code = "duplicate_output_name";
+      violation.clause = sql::kClauseSelect;
+      violation.location = query.select[i].location;
+      violation.message = absl::StrCat("output column ", i + 1, " is named '",
+                                       query.select[i].output_name, "' like column ", first + 1,
+                                       earlier.empty() ? "" : absl::StrCat(" (at ", earlier, ")"));
+      violation.hint = "give each output column a name of its own with AS";
+      verdict.violations.push_back(std::move(violation));
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const std::string& runner,
@@ -197,6 +223,7 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     verdict.rule_kind = RuleKind::kCustom;
     CheckCustom(query, rules, context, source_text, verdict);
   }
+  RequireUniqueOutputNames(query, source_text, verdict);
   for (Violation& violation : verdict.violations) {
     violation.position = sql::DescribePosition(source_text, violation.location);
   }

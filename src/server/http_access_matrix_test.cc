@@ -250,6 +250,16 @@ const std::vector<Row>& Rows() {
        "/api/v1/collaborations/room/queries/{q}/result",
        "",
        {k403, k403, k403, k200, k403, k404, k404}},
+      {"DeleteResult",
+       "DELETE",
+       "/api/v1/collaborations/room/queries/{q}/result",
+       "",
+       {k404, k404, k404, k200, k404, k404, k404}},
+      {"ListResults",
+       "GET",
+       "/api/v1/collaborations/room/results",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
       {"QueryLog",
        "GET",
        "/api/v1/collaborations/room/query-log",
@@ -339,8 +349,11 @@ TEST_P(HttpAccessMatrixTest, EachKindOfCallerGetsItsExpectedStatus) {
     std::string body = Fill(row.body, *room, caller);
     Answer answer = Send(*room, caller, row.method, path, body);
     EXPECT_EQ(answer.status, row.expected[i]) << answer.body;
-    if (answer.status == 404 && path.find("/collaborations/room") != std::string::npos) {
-      // What a room that does not exist answers, word for word.
+    bool sees_room = caller != "removed" && caller != "outsider";
+    if (answer.status == 404 && !sees_room &&
+        path.find("/collaborations/room") != std::string::npos) {
+      // What a room that does not exist answers, word for word. (A member that is not a
+      // receiver gets a result's "not found" instead: HttpResultsTest.)
       Answer missing =
           Send(*room, caller, row.method,
                absl::StrReplaceAll(path, {{"/collaborations/room", "/collaborations/moor"}}), body);
@@ -360,6 +373,51 @@ TEST_P(HttpAccessMatrixTest, EachKindOfCallerGetsItsExpectedStatus) {
         R"({"error":{"code":"UNAUTHENTICATED","message":"missing, invalid or revoked API token"}})");
   }
   last.reset();
+  fs::remove_all(base);
+}
+
+// A kept result is visible to its receivers only: listed for them alone, and to anyone else a
+// delete of it is answered word for word as one of a query that does not exist.
+TEST(HttpResultsTest, AResultIsVisibleToItsReceiversOnly) {
+  fs::path base = fs::path(::testing::TempDir()) / absl::StrCat("parley_http_results_", ::getpid());
+  Room room;
+  OpenRoom(base, room);
+  if (HasFatalFailure()) return;
+  for (const char* caller : {"creator", "owner", "runner", "other"}) {
+    SCOPED_TRACE(caller);
+    Answer list = Send(room, caller, "GET", "/api/v1/collaborations/room/results", "");
+    EXPECT_EQ(list.status, 200);
+    EXPECT_EQ(list.body, R"({"results":[]})");
+    Answer deleted =
+        Send(room, caller, "DELETE",
+             absl::StrCat("/api/v1/collaborations/room/queries/", room.query_id, "/result"), "");
+    Answer missing =
+        Send(room, caller, "DELETE", "/api/v1/collaborations/room/queries/999999/result", "");
+    EXPECT_EQ(deleted.status, 404);
+    EXPECT_EQ(absl::StrReplaceAll(deleted.body, {{room.query_id, "999999"}}), missing.body);
+  }
+  Answer list = Send(room, "receiver", "GET", "/api/v1/collaborations/room/results", "");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find(absl::StrCat(R"("query_id":)", room.query_id)), std::string::npos)
+      << list.body;
+  Answer deleted =
+      Send(room, "receiver", "DELETE",
+           absl::StrCat("/api/v1/collaborations/room/queries/", room.query_id, "/result"), "");
+  EXPECT_EQ(deleted.status, 200) << deleted.body;
+  // Once deleted, the receiver too gets the answer for a result that is not there.
+  Answer again =
+      Send(room, "receiver", "DELETE",
+           absl::StrCat("/api/v1/collaborations/room/queries/", room.query_id, "/result"), "");
+  Answer missing =
+      Send(room, "receiver", "DELETE", "/api/v1/collaborations/room/queries/999999/result", "");
+  EXPECT_EQ(again.status, 404);
+  EXPECT_EQ(absl::StrReplaceAll(again.body, {{room.query_id, "999999"}}), missing.body);
+  list = Send(room, "receiver", "GET", "/api/v1/collaborations/room/results", "");
+  EXPECT_EQ(list.body, R"({"results":[]})");
+  room.server->Stop();
+  room.serving.join();
+  room.server.reset();
+  room.local.reset();
   fs::remove_all(base);
 }
 

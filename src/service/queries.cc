@@ -291,7 +291,7 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
       "result-", query_id, "-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
       crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
   std::filesystem::path path = ResultPath(collaboration, stem);
-  absl::Status written = WritePrivateFile(path, ResultToJson(*result));
+  absl::Status written = WriteStoredResult(path, *result);
   if (!written.ok()) {
     finished.status = catalog::QueryStatus::kFailed;
     finished.error = std::string(written.message());

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "engine/result_writer.h"
+#include "service/home.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -16,21 +18,10 @@ using Json = nlohmann::json;
 namespace fs = std::filesystem;
 using namespace internal;
 
-std::string internal::ResultToJson(const engine::ResultTable& result) {
-  Json columns = Json::array();
-  for (const engine::ResultColumn& column : result.columns) {
-    columns.push_back({{"name", column.name}, {"type", column.type}});
-  }
-  Json rows = Json::array();
-  for (const auto& row : result.rows) {
-    Json values = Json::array();
-    for (const auto& value : row) values.push_back(value ? Json(*value) : Json(nullptr));
-    rows.push_back(std::move(values));
-  }
-  return Json{{"columns", columns}, {"rows", rows}}.dump();
-}
+namespace {
 
-absl::StatusOr<engine::ResultTable> internal::ResultFromJson(const std::string& text) {
+// Results stored by versions before Parquet: a JSON document of columns and rows.
+absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.contains("columns") || !json.contains("rows")) {
     return absl::DataLossError("the stored result is unreadable");
@@ -67,35 +58,23 @@ absl::StatusOr<engine::ResultTable> internal::ResultFromJson(const std::string& 
   return result;
 }
 
-absl::Status internal::WritePrivateFile(const fs::path& path, const std::string& contents) {
-  std::error_code error;
-  fs::create_directories(path.parent_path(), error);
-  if (error)
-    return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string()));
-  fs::path temporary = path;
-  temporary += ".tmp";
-  // Created 0600 from the start (never readable by others, even briefly) and exclusively.
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", temporary.string()));
-  size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  // No fsync: the query record pointing at the file is not fsynced either (kWritten in the
-  // catalog), and an fsync costs more than a small query's whole overhead.
-  bool complete = written == contents.size();
-  if (::close(fd) != 0 || !complete) {
-    fs::remove(temporary, error);
-    return absl::InternalError(absl::StrCat("cannot write ", temporary.string()));
-  }
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, error);
-    return absl::InternalError(absl::StrCat("cannot write ", path.string()));
-  }
-  return absl::OkStatus();
+}  // namespace
+
+absl::Status internal::WriteStoredResult(const fs::path& path, const engine::ResultTable& result) {
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
+  // Not synced: the query record pointing at the file is not fsynced either (synchronous=NORMAL
+  // in the catalog), and an fsync costs more than a small query's whole overhead (docs/audit.md,
+  // "Durability").
+  return engine::WriteResult(result, path.string(), engine::OutputFormat::kParquet,
+                             /*replace=*/false, engine::Sync::kNo);
+}
+
+absl::StatusOr<engine::ResultTable> internal::ReadStoredResult(const fs::path& path) {
+  if (path.extension() != ".json") return engine::ReadParquetResult(path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::DataLossError("the stored result is missing");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ResultFromJson(text);
 }
 
 absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller& caller,
@@ -110,11 +89,135 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller
     return absl::FailedPreconditionError(absl::StrCat(
         "query ", query_id, " has no result (", catalog::QueryStatusName(record.status), ")"));
   }
-  std::ifstream in(record.result_path, std::ios::binary);
-  if (!in)
+  std::error_code error;
+  if (!fs::exists(record.result_path, error)) {
     return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return ResultFromJson(text);
+  }
+  return ReadStoredResult(record.result_path);
+}
+
+}  // namespace parley::service
+
+namespace parley::service {
+
+namespace {
+
+int64_t FileBytes(const std::string& path) {
+  std::error_code error;
+  auto size = fs::file_size(path, error);
+  return error ? 0 : static_cast<int64_t>(size);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<StoredResultView>> Service::Impl::ListResults(
+    const identity::Caller& caller, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration));
+  std::vector<StoredResultView> views;
+  for (const catalog::QueryRecord& record : records) {
+    if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) continue;
+    if (!Require(caller, found, identity::Action::kReadResult,
+                 {.query_id = record.id, .receivers = record.receivers})
+             .ok()) {
+      continue;
+    }
+    views.push_back({record.id, record.created_at, record.runner, record.receivers,
+                     record.row_count, FileBytes(record.result_path)});
+  }
+  return views;
+}
+
+absl::Status Service::Impl::DeleteResult(const identity::Caller& caller,
+                                         const std::string& collaboration, int64_t query_id) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  // A result is visible to its receivers only: to anyone else, a query that exists is answered
+  // word for word as one that does not, or one whose result is gone.
+  absl::Status missing = absl::NotFoundError(absl::StrCat(
+      "no stored result of query ", query_id, " in collaboration '", collaboration, "'"));
+  absl::StatusOr<catalog::QueryRecord> record = store->GetQuery(collaboration, query_id);
+  if (absl::IsNotFound(record.status())) return missing;
+  PARLEY_RETURN_IF_ERROR(record.status());
+  if (!Require(caller, found, identity::Action::kReadResult,
+               {.query_id = query_id, .receivers = record->receivers})
+           .ok() ||
+      record->result_path.empty()) {
+    return missing;
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string path,
+                          store->ForgetResult(collaboration, query_id, caller.member()));
+  std::error_code ignored;
+  fs::remove(path, ignored);
+  return absl::OkStatus();
+}
+
+absl::Status Service::Impl::PruneResults() {
+  PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(home.string()));
+  if (!settings.result_retention_days) return absl::OkStatus();
+  int64_t now = options.clock ? options.clock() : static_cast<int64_t>(time(nullptr));
+  int64_t cutoff = now - *settings.result_retention_days * 86400;
+  PARLEY_ASSIGN_OR_RETURN(auto collaborations, store->ListCollaborations());
+  for (const catalog::Collaboration& collaboration : collaborations) {
+    PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration.name));
+    for (const catalog::QueryRecord& record : records) {
+      if (record.result_path.empty() || record.created_at >= cutoff) continue;
+      absl::StatusOr<std::string> path =
+          store->ForgetResult(collaboration.name, record.id, "retention");
+      // A collaboration changed outside Parley keeps its results until it is restored.
+      if (absl::IsFailedPrecondition(path.status())) break;
+      PARLEY_RETURN_IF_ERROR(path.status());
+      std::error_code ignored;
+      fs::remove(*path, ignored);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StoredResultView>> Service::ListResults(
+    const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->ListResults(caller, collaboration);
+}
+
+absl::Status Service::DeleteResult(const identity::Caller& caller, const std::string& collaboration,
+                                   int64_t query_id) {
+  return impl_->DeleteResult(caller, collaboration, query_id);
+}
+
+absl::StatusOr<HomeInfo> Service::Home() {
+  HomeInfo info;
+  info.path = impl_->home.string();
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(impl_->home, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_regular_file(error)) info.total_bytes += FileBytes(it->path().string());
+  }
+  for (const char* name : {"catalog.db", "catalog.db-wal", "catalog.db-shm"}) {
+    info.catalog_bytes += FileBytes((impl_->home / name).string());
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto collaborations, impl_->store->ListCollaborations());
+  for (const catalog::Collaboration& collaboration : collaborations) {
+    PARLEY_ASSIGN_OR_RETURN(auto records, impl_->store->ListQueries(collaboration.name));
+    for (const catalog::QueryRecord& record : records) {
+      if (record.result_path.empty()) continue;
+      ++info.result_count;
+      info.result_bytes += FileBytes(record.result_path);
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(info.path));
+  info.result_retention_days = settings.result_retention_days;
+  return info;
+}
+
+absl::Status Service::SetResultRetention(std::optional<int64_t> days) {
+  if (days && *days < 1) {
+    return absl::InvalidArgumentError("a result retention is a whole number of days, at least 1");
+  }
+  PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(impl_->home.string()));
+  settings.result_retention_days = days;
+  PARLEY_RETURN_IF_ERROR(WriteHomeSettings(impl_->home.string(), settings));
+  return impl_->PruneResults();
 }
 
 }  // namespace parley::service

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/duckdb/duckdb_engine.h"
+#include "service/home.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -18,13 +19,8 @@ Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Service::~Service() = default;
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, Options options) {
+  PARLEY_RETURN_IF_ERROR(PrepareHome(home));
   std::error_code error;
-  fs::create_directories(home, error);
-  if (error) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot create the home directory '", home, "': ", error.message()));
-  }
-  chmod(home.c_str(), 0700);
   auto impl = std::make_unique<Impl>();
   impl->home = fs::absolute(home);
   impl->options = std::move(options);
@@ -46,9 +42,18 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
           .limits = impl->options.limits, .on_session_opened = impl->options.on_session_opened});
   impl->connectors = impl->options.connectors != nullptr ? impl->options.connectors
                                                          : &connectors::Registry::BuiltIn();
+  // The catalog (and the WAL files SQLite gives the same mode) is private to its owner.
+  std::string catalog_path = (impl->home / "catalog.db").string();
+  PARLEY_RETURN_IF_ERROR(MakePrivateFile(catalog_path));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    if (fs::exists(catalog_path + suffix, error)) {
+      PARLEY_RETURN_IF_ERROR(MakePrivateFile(catalog_path + suffix));
+    }
+  }
   PARLEY_ASSIGN_OR_RETURN(
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());
+  PARLEY_RETURN_IF_ERROR(impl->PruneResults());
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 

@@ -169,6 +169,26 @@ struct QueryView {
 };
 inline constexpr char kFinishedStatus[] = "finished";
 
+// A result kept in the home, for one of its receivers.
+struct StoredResultView {
+  int64_t query_id = 0;
+  int64_t created_at = 0;
+  std::string runner;
+  std::vector<std::string> receivers;
+  int64_t row_count = 0;
+  int64_t bytes = 0;  // on disk
+};
+
+// The home as its operator sees it (`parley home info`).
+struct HomeInfo {
+  std::string path;
+  int64_t total_bytes = 0;    // everything under the home
+  int64_t catalog_bytes = 0;  // catalog.db and its WAL
+  int64_t result_count = 0;   // results kept, over every collaboration
+  int64_t result_bytes = 0;
+  std::optional<int64_t> result_retention_days;  // none: results are kept until deleted
+};
+
 struct NewTemplate {
   std::string collaboration;
   std::string name;
@@ -293,6 +313,18 @@ class Service {
   // A stored result, for one of its receivers.
   absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);
+  // The results kept for the actor (it receives them), oldest first; and the deletion of one (by
+  // any of its receivers: the result is kept once for all of them). Deleting keeps the query's
+  // record and is audited ("result.deleted").
+  absl::StatusOr<std::vector<StoredResultView>> ListResults(const identity::Caller& caller,
+                                                            const std::string& collaboration);
+  absl::Status DeleteResult(const identity::Caller& caller, const std::string& collaboration,
+                            int64_t query_id);
+  // The home's size and settings, for its operator (whoever runs Parley on it). Results older
+  // than the retention (in days; nullopt keeps them) are deleted when a Service opens the home,
+  // audited as "result.deleted" by "retention". InvalidArgument for fewer than 1 day.
+  absl::StatusOr<HomeInfo> Home();
+  absl::Status SetResultRetention(std::optional<int64_t> days);
   // The queries the actor ran or receives, as the actor may see them (see QueryView).
   absl::StatusOr<std::vector<QueryView>> ListQueries(const identity::Caller& caller,
                                                      const std::string& collaboration);

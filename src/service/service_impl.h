@@ -75,17 +75,16 @@ TableView ViewOfTable(const connectors::Registry& registry, const catalog::Table
 // A collaboration as the access rules see it (collaborations.cc).
 identity::Room RoomOf(const catalog::Collaboration& collaboration);
 
-// The stored form of a result (a JSON document of columns and rows), and back; DataLoss when a
-// stored result is unreadable.
-std::string ResultToJson(const engine::ResultTable& result);
-absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text);
-
-// Writes `contents` to `path` readable by its owner only, through a temporary file and a rename
-// so that a crash never leaves a half-written result under `path`. Not fsynced: the file is in the
-// operating system's cache when this returns, so it survives a kill of the process; a power loss
-// may lose it or leave it empty, and reading it then fails with DataLoss (docs/audit.md,
-// "Durability").
-absl::Status WritePrivateFile(const std::filesystem::path& path, const std::string& contents);
+// Stored results (results.cc): one Parquet file per result, zstd-compressed, with the result's
+// column names and types, readable by its owner only (0600, in 0700 folders). Written to an
+// unnamed temporary and named when complete, so a kill never leaves a partial file; an existing
+// file is never replaced. Not fsynced: the file is in the operating system's cache when this
+// returns, so it survives a kill of the process; a power loss may lose it or leave it empty, and
+// reading it then fails with DataLoss (docs/audit.md, "Durability"). Results stored as JSON by
+// earlier versions are still read. DataLoss when a stored result is unreadable.
+absl::Status WriteStoredResult(const std::filesystem::path& path,
+                               const engine::ResultTable& result);
+absl::StatusOr<engine::ResultTable> ReadStoredResult(const std::filesystem::path& path);
 
 // The records of one policy state as the query compiler's snapshot source: the tables given (the
 // caller passes those of active members only) with their allowed columns typed as pinned
@@ -223,6 +222,10 @@ struct Service::Impl {
   absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
                                     const std::string& collaboration);
   // results.cc
+  absl::StatusOr<std::vector<StoredResultView>> ListResults(const identity::Caller& caller,
+                                                            const std::string& collaboration);
+  absl::Status DeleteResult(const identity::Caller& caller, const std::string& collaboration,
+                            int64_t query_id);
   absl::StatusOr<engine::ResultTable> Result(const identity::Caller& caller,
                                              const std::string& collaboration, int64_t query_id);
   // query_log.cc
@@ -353,6 +356,8 @@ struct Service::Impl {
   // run lock), and removes their lock files. Called when a Service opens and before listings,
   // so a killed run shows as killed wherever queries are listed (query_log.cc).
   absl::Status MarkKilledRuns();
+  // Deletes the results older than the home's retention setting (results.cc).
+  absl::Status PruneResults();
 
   // Every file any table reads now — in any collaboration, whatever its owner's status — with
   // the owners of those tables. Built once per query or registration (it lists every table and
@@ -409,7 +414,7 @@ struct Service::Impl {
 
   std::filesystem::path ResultPath(const std::string& collaboration,
                                    const std::string& stem) const {
-    return home / "results" / collaboration / (stem + ".json");
+    return home / "results" / collaboration / (stem + ".parquet");
   }
 };
 

@@ -58,11 +58,11 @@ struct Expr {
   Constant constant;                    // kConstant
   std::string name;                     // kFunctionCall (lower case), kUnaryOp/kBinaryOp op
   std::vector<std::unique_ptr<Expr>> args;
-  bool negated = false;              // kIsNull, kBetween, kInList, LIKE
-  bool distinct = false;             // kFunctionCall: f(DISTINCT x)
-  bool star_argument = false;        // kFunctionCall: count(*)
-  bool has_filter_or_order = false;  // kFunctionCall: FILTER (...) / ORDER BY inside call
-  bool has_over = false;             // kFunctionCall: a window function
+  bool negated = false;               // kIsNull, kBetween, kInList, LIKE
+  bool distinct = false;              // kFunctionCall: f(DISTINCT x)
+  bool star_argument = false;         // kFunctionCall: count(*)
+  std::string unsupported_call_part;  // kFunctionCall: "FILTER (WHERE ...)", "WITHIN GROUP", ...
+  bool has_over = false;              // kFunctionCall: a window function
   std::vector<std::unique_ptr<Expr>> window_partition;  // has_over: PARTITION BY
   std::vector<OrderItem> window_order;                  // has_over: ORDER BY
   int parameter_index = 0;                              // kParameter: n of $n

@@ -1,5 +1,6 @@
 #include "sql/binder.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "absl/strings/ascii.h"
@@ -225,6 +226,7 @@ class Binder {
       query.distinct = true;
       AddConstruct("SELECT DISTINCT", kClauseSelect, statement.location);
     }
+    std::vector<std::pair<size_t, const Expr*>> unnamed;  // output index, expression
     for (const SelectItem& item : statement.select) {
       if (item.expr->kind == ExprKind::kStar) {
         PARLEY_RETURN_IF_ERROR(ExpandStar(*item.expr, query));
@@ -233,8 +235,27 @@ class Binder {
       BoundSelectItem bound;
       bound.location = item.location;
       PARLEY_ASSIGN_OR_RETURN(bound.expr, BindExpr(*item.expr, kClauseSelect));
-      bound.output_name = item.alias.empty() ? OutputName(*item.expr) : item.alias;
+      if (item.alias.empty()) {
+        unnamed.emplace_back(query.select.size(), item.expr.get());
+        bound.output_name = OutputName(*item.expr, query.select.size() + 1, /*detailed=*/false);
+      } else {
+        bound.output_name = item.alias;
+      }
       query.select.push_back(std::move(bound));
+    }
+    // Two derived names alike (SUM(a), SUM(b)) take what their functions read (sum_a, sum_b).
+    std::vector<size_t> alike;
+    for (const auto& [index, expr] : unnamed) {
+      int sharing = 0;
+      for (const BoundSelectItem& other : query.select) {
+        sharing += NamesEqual(other.output_name, query.select[index].output_name) ? 1 : 0;
+      }
+      if (sharing > 1) alike.push_back(index);
+    }
+    for (const auto& [index, expr] : unnamed) {
+      if (std::find(alike.begin(), alike.end(), index) != alike.end()) {
+        query.select[index].output_name = OutputName(*expr, index + 1, /*detailed=*/true);
+      }
     }
     if (statement.where) {
       PARLEY_ASSIGN_OR_RETURN(query.where, BindExpr(*statement.where, kClauseWhere));
@@ -538,10 +559,10 @@ class Binder {
       case ExprKind::kSubquery:
         return BindSubquery(expr, clause);
       case ExprKind::kFunctionCall: {
-        if (expr.has_filter_or_order) {
-          return Error(absl::StrCat("FILTER, WITHIN GROUP, VARIADIC and ORDER BY inside ",
-                                    expr.name, "() are not supported"),
-                       expr.location);
+        if (!expr.unsupported_call_part.empty()) {
+          return Error(
+              absl::StrCat(expr.unsupported_call_part, " on ", expr.name, "() is not supported"),
+              expr.location);
         }
         bound->name = expr.name;
         bound->distinct = expr.distinct;
@@ -673,18 +694,32 @@ class Binder {
     return std::optional<int64_t>(value);
   }
 
-  static std::string OutputName(const Expr& expr) {
+  // The name of an output column written without AS (docs/rules.md, "Output column names"): a
+  // column's own name, a function's (count, sum), "case", through casts; any other expression
+  // is column_N, N its position in the SELECT list. `detailed` adds what a function reads
+  // (sum_amount, count_distinct_household_id), for names that would otherwise be alike.
+  static std::string OutputName(const Expr& expr, size_t position, bool detailed) {
     switch (expr.kind) {
       case ExprKind::kColumnRef:
         return expr.name_parts.back();
-      case ExprKind::kFunctionCall:
-        return expr.name;
+      case ExprKind::kFunctionCall: {
+        if (!detailed) return expr.name;
+        std::string name = expr.name;
+        if (expr.distinct) absl::StrAppend(&name, "_distinct");
+        for (const auto& arg : expr.args) {
+          if (arg->kind == ExprKind::kColumnRef || arg->kind == ExprKind::kFunctionCall ||
+              arg->kind == ExprKind::kCast) {
+            absl::StrAppend(&name, "_", OutputName(*arg, position, true));
+          }
+        }
+        return name;
+      }
       case ExprKind::kCast:
-        return OutputName(*expr.args[0]);
+        return OutputName(*expr.args[0], position, detailed);
       case ExprKind::kCase:
         return "case";
       default:
-        return "?column?";
+        return absl::StrCat("column_", position);
     }
   }
 

@@ -313,9 +313,16 @@ class TreeReader {
     if (expr->name == "btrim") expr->name = "trim";
     expr->distinct = call.value("agg_distinct", false);
     expr->star_argument = call.value("agg_star", false);
-    expr->has_filter_or_order = call.contains("agg_filter") || call.contains("agg_order") ||
-                                call.value("agg_within_group", false) ||
-                                call.value("func_variadic", false);
+    // Named one by one, so a refusal says which PostgreSQL spelling is not supported.
+    if (call.contains("agg_filter")) {
+      expr->unsupported_call_part = "FILTER (WHERE ...)";
+    } else if (call.value("agg_within_group", false)) {
+      expr->unsupported_call_part = "WITHIN GROUP (ORDER BY ...)";
+    } else if (call.contains("agg_order")) {
+      expr->unsupported_call_part = "ORDER BY inside the call";
+    } else if (call.value("func_variadic", false)) {
+      expr->unsupported_call_part = "VARIADIC";
+    }
     expr->has_over = call.contains("over");
     if (expr->has_over) {
       const Json& over = call["over"];

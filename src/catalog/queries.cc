@@ -94,7 +94,11 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
   PARLEY_ASSIGN_OR_RETURN(
       CollaborationWrite write,
       CollaborationWrite::Begin(*impl_, query.collaboration, /*must_exist=*/true,
-                                internal::Durability::kWritten));
+                                // A privacy spend is synced: a power loss that undid it would
+                                // let the same budget be spent twice (docs/audit.md).
+                                query.status == QueryStatus::kRunning && query.privacy_epsilon > 0
+                                    ? internal::Durability::kSynced
+                                    : internal::Durability::kWritten));
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();

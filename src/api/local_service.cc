@@ -154,13 +154,12 @@ absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& 
     return absl::InvalidArgumentError(
         "epsilon applies to differential privacy queries, whose results cannot be saved");
   }
-  PARLEY_ASSIGN_OR_RETURN(
-      service::QueryOutcome outcome,
-      request.save_as
-          ? service->RunAndSave(caller, request.collaboration, request.sql, request.receivers,
-                                *request.save_as)
-          : service->Run(caller, request.collaboration, request.sql, request.receivers,
-                         request.epsilon.value_or("")));
+  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
+                          request.save_as
+                              ? service->RunAndSave(caller, request.collaboration, request.sql,
+                                                    request.receivers, *request.save_as)
+                              : service->Run(caller, request.collaboration, request.sql,
+                                             request.receivers, request.epsilon.value_or("")));
   return FromService(outcome);
 }
 

@@ -13,8 +13,8 @@
 // server).
 //
 // This header is the umbrella: it includes one header per concept (collaborations and members,
-// tables and rules, queries, templates, the policy summary, audit, errors, differential privacy). Include the one you
-// need, or this one for all.
+// tables and rules, queries, templates, the policy summary, audit, errors, differential privacy).
+// Include the one you need, or this one for all.
 #pragma once
 
 #include "api/audit.h"

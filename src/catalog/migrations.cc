@@ -234,8 +234,8 @@ CREATE TABLE api_tokens (
 ) STRICT;
 CREATE INDEX api_tokens_by_organisation ON api_tokens (organisation_id);
 )sql",
-    // 7: differential privacy (issue 14): a collaboration's budget per month, and the ledger of what
-    // each query spent, written in the transaction that records the query as running, so that
+    // 7: differential privacy (issue 14): a collaboration's budget per month, and the ledger of
+    // what each query spent, written in the transaction that records the query as running, so that
     // concurrent queries cannot overspend and a query refused before it runs spends nothing.
     // IF NOT EXISTS: new tables only, so a catalog that has them already (a test that rewinds a
     // current catalog's version) migrates the same.

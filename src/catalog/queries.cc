@@ -302,9 +302,8 @@ namespace parley::catalog {
 
 absl::StatusOr<std::string> Store::ForgetResult(const std::string& collaboration, int64_t id,
                                                 const std::string& actor) {
-  PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true));
   sqlite3* db = write.db();
   std::string path;
   {

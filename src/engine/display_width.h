@@ -6,8 +6,8 @@
 //
 //   DisplayWidth("東京") == 4;  DisplayWidth("e\u0301") == 1;  DisplayWidth("👍") == 2
 //
-// An emoji ZWJ sequence (👨‍👩‍👧) counts as the sum of its parts (terminals disagree on it).
-// Bytes that are not UTF-8 count one column each (they are shown escaped, see
+// An emoji ZWJ sequence (👨‍👩‍👧) counts as the sum of its parts (terminals disagree on
+// it). Bytes that are not UTF-8 count one column each (they are shown escaped, see
 // engine/result_writer). Thread safety: pure functions.
 #pragma once
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -259,11 +260,43 @@ constexpr char kTypesKey[] = "parley_types";
 // files. Values arrive as text and are cast back to the result's types, so the file carries the
 // same types the query produced. DuckDB's own temporary file is turned off: ours already gives the
 // all-or-nothing rename, and DuckDB would leave its "tmp_" file behind when the COPY fails.
+//
+// Opening a database costs more than a small query (~15 ms), so the process keeps one writer
+// database and writes through it one result at a time; the staging table is dropped after each
+// write, so no result's values stay in it.
+struct ParquetWriter {
+  std::mutex mutex;
+  absl::StatusOr<InMemoryDatabase> db = absl::UnavailableError("not opened");
+};
+
+ParquetWriter& SharedParquetWriter() {
+  static ParquetWriter* writer = [] {
+    auto* created = new ParquetWriter();
+    DatabaseOptions options;
+    options.threads = 1;
+    created->db = OpenInMemoryDatabase(options);
+    return created;
+  }();
+  return *writer;
+}
+
+absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& result,
+                              const std::string& temporary_path);
+
 absl::Status WriteParquet(const ResultTable& result, const std::string& temporary_path) {
-  DatabaseOptions options;
-  options.threads = 1;
-  PARLEY_ASSIGN_OR_RETURN(InMemoryDatabase db, OpenInMemoryDatabase(options));
-  duckdb_connection connection = db.connection.get();
+  ParquetWriter& writer = SharedParquetWriter();
+  std::lock_guard<std::mutex> lock(writer.mutex);
+  if (!writer.db.ok()) return writer.db.status();
+  duckdb_connection connection = writer.db->connection.get();
+  absl::Status written = WriteParquetWith(connection, result, temporary_path);
+  absl::Status dropped =
+      ExecuteStatement(connection, "DROP TABLE IF EXISTS staging", "cannot drop the staging table");
+  PARLEY_RETURN_IF_ERROR(written);
+  return dropped;
+}
+
+absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& result,
+                              const std::string& temporary_path) {
   std::vector<std::string> staging_columns;
   std::vector<std::string> casts;
   for (size_t i = 0; i < result.columns.size(); ++i) {
@@ -281,7 +314,8 @@ absl::Status WriteParquet(const ResultTable& result, const std::string& temporar
   }
   if (result.columns.empty()) return absl::InvalidArgumentError("the result has no columns");
   PARLEY_RETURN_IF_ERROR(ExecuteStatement(
-      connection, absl::StrCat("CREATE TABLE staging (", absl::StrJoin(staging_columns, ", "), ")"),
+      connection,
+      absl::StrCat("CREATE OR REPLACE TABLE staging (", absl::StrJoin(staging_columns, ", "), ")"),
       "cannot create the staging table"));
   {
     DuckAppender appender;

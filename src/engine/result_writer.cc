@@ -261,9 +261,9 @@ constexpr char kTypesKey[] = "parley_types";
 // same types the query produced. DuckDB's own temporary file is turned off: ours already gives the
 // all-or-nothing rename, and DuckDB would leave its "tmp_" file behind when the COPY fails.
 //
-// Opening a database costs more than a small query (~15 ms), so the process keeps one writer
-// database and writes through it one result at a time; the staging table is dropped after each
-// write, so no result's values stay in it.
+// Opening a database costs more than a small query (~15 ms), so the process keeps one private
+// database for result files and writes or reads through it one file at a time; the staging table
+// is dropped after each write, so no result's values stay in it.
 struct ParquetWriter {
   std::mutex mutex;
   absl::StatusOr<InMemoryDatabase> db = absl::UnavailableError("not opened");
@@ -490,10 +490,10 @@ absl::Status WriteResult(const ResultTable& result, const std::string& path, Out
 }
 
 absl::StatusOr<ResultTable> ReadParquetResult(const std::string& path) {
-  DatabaseOptions options;
-  options.threads = 1;
-  PARLEY_ASSIGN_OR_RETURN(InMemoryDatabase db, OpenInMemoryDatabase(options));
-  duckdb_connection connection = db.connection.get();
+  ParquetWriter& files = SharedParquetWriter();
+  std::lock_guard<std::mutex> lock(files.mutex);
+  if (!files.db.ok()) return files.db.status();
+  duckdb_connection connection = files.db->connection.get();
   auto unreadable = [&] {
     return absl::DataLossError(absl::StrCat("the result file '", path, "' is unreadable"));
   };

@@ -101,11 +101,35 @@ absl::StatusOr<LeaveResponse> LocalService::Leave(const identity::Caller& caller
   return LeaveResponse{request.collaboration, caller.member()};
 }
 
+namespace {
+// How many rows `table add --preview` shows.
+constexpr int kPreviewRows = 10;
+}  // namespace
+
 absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& caller,
                                                         const AddTableRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_RETURN_IF_ERROR(service->AddTable(
-      caller, {request.collaboration, request.table, request.source, request.columns}));
+  service::NewTable added{request.collaboration, request.table, request.source, request.columns};
+  if (request.options.has_value()) {
+    // The files source's description: its options with the path.
+    if (!request.options->is_object()) {
+      return absl::InvalidArgumentError("options: expected a JSON object");
+    }
+    nlohmann::json description = *request.options;
+    description["path"] = request.source;
+    added.source_json = description.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  if (request.preview.value_or(false)) {
+    PARLEY_ASSIGN_OR_RETURN(service::TablePreview preview,
+                            service->PreviewTable(caller, added, kPreviewRows));
+    SourceSample sample;
+    for (const catalog::Column& column : preview.sample.columns) {
+      sample.columns.push_back({column.name, column.type});
+    }
+    sample.rows = std::move(preview.sample.rows);
+    return AddTableResponse{FromService(preview.table), std::move(sample)};
+  }
+  PARLEY_RETURN_IF_ERROR(service->AddTable(caller, added));
   PARLEY_ASSIGN_OR_RETURN(service::TableView table,
                           service->ShowTable(caller, request.collaboration, request.table));
   return AddTableResponse{FromService(table)};

@@ -45,12 +45,40 @@ struct AddTableRequest {
   std::string table;
   std::string source;                // a path or glob readable by the server
   std::vector<std::string> columns;  // the allowed columns; empty means every column
+  // How a CSV or JSON-lines file is read (docs/sources.md): an object with any of "delimiter",
+  // "quote", "escape", "header", "null_strings", "date_format", "timestamp_format", "types".
+  // Absent: detected when the table is added, then pinned.
+  std::optional<nlohmann::json> options;
+  // true: every check runs and the response carries the source's first rows (the caller's own
+  // data); nothing is added.
+  std::optional<bool> preview;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("table", table);
     v.Required("source", source);
     v.Optional("columns", columns);
+    v.Optional("options", options);
+    v.Optional("preview", preview);
+  }
+};
+// The first rows of a source, for its owner's preview: text, null for SQL NULL.
+struct SourceSample {
+  std::vector<Column> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("columns", columns);
+    v.Required("rows", rows);
+  }
+};
+struct AddTableResponse {
+  Table table;
+  std::optional<SourceSample> preview;  // present for a preview (then nothing was added)
+  template <class V>
+  void Visit(V& v) {
+    v.Required("table", table);
+    v.Optional("preview", preview);
   }
 };
 struct TableResponse {
@@ -60,7 +88,6 @@ struct TableResponse {
     v.Required("table", table);
   }
 };
-using AddTableResponse = TableResponse;
 
 struct ListTablesRequest {
   std::string collaboration;

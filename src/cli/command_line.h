@@ -105,6 +105,10 @@ class Cli {
   CLI::App* Group(const std::string& name, const std::string& description);
   void Add(CLI::App* app, Command::Action action, bool needs_actor = true);
   void AddCollaborationOption(CLI::App* app);
+  // table add's options for reading a CSV or JSON-lines file, and --preview; FileOptions gives
+  // the ones given as the API's options object (InvalidArgument for a malformed --types).
+  void AddFileOptions(CLI::App* app);
+  absl::StatusOr<nlohmann::json> FileOptions() const;
   api::LocalServiceOptions ServiceOptions() const;
   std::unique_ptr<Backend> OpenBackend() const;
 
@@ -176,6 +180,14 @@ class Cli {
   std::string member_name_;
   std::string member_abilities_;
   std::string table_name_, table_source_, table_columns_;
+  // table add: how a CSV or JSON-lines file is read (commands_tables.cc); a field given only when
+  // its option is.
+  std::string table_delimiter_, table_quote_, table_escape_, table_date_format_,
+      table_timestamp_format_, table_types_;
+  std::vector<std::string> table_null_strings_;
+  bool table_header_ = true;
+  bool table_preview_ = false;
+  std::vector<std::pair<std::string, CLI::Option*>> table_option_flags_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
   std::string save_as_;  // query run --save-as

@@ -11,6 +11,60 @@
 
 namespace parley::cli {
 
+void Cli::AddFileOptions(CLI::App* add) {
+  auto text = [&](const char* flag, std::string& target, const char* key, const char* help) {
+    table_option_flags_.emplace_back(key, add->add_option(flag, target, help));
+  };
+  text("--delimiter", table_delimiter_, "delimiter",
+       "CSV: the character between values (\\t or tab for a tab; default: detected)");
+  text("--quote", table_quote_, "quote", "CSV: the quote character (default \"; '' for none)");
+  text("--escape", table_escape_, "escape", "CSV: the escape character in quotes (default \")");
+  auto* header = add->add_flag("--header,!--no-header", table_header_,
+                               "CSV: whether the first line names the columns (default: yes)");
+  table_option_flags_.emplace_back("header", header);
+  table_option_flags_.emplace_back(
+      "null_strings",
+      add->add_option("--null-string", table_null_strings_,
+                      "a text read as NULL; repeat for several (default: empty, NULL and \\N)")
+          ->allow_extra_args(false));
+  text("--date-format", table_date_format_, "date_format",
+       "the dates' strptime format, e.g. %d/%m/%Y (required when dates are ambiguous)");
+  text("--timestamp-format", table_timestamp_format_, "timestamp_format",
+       "the timestamps' strptime format, e.g. '%d/%m/%Y %H:%M'");
+  text("--types", table_types_, "types",
+       "column types to use instead of the detected ones: col:TYPE,... (e.g. zip:VARCHAR)");
+  add->add_flag("--preview", table_preview_,
+                "show the columns and first rows (to you only) and add nothing");
+}
+
+absl::StatusOr<nlohmann::json> Cli::FileOptions() const {
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto& [key, option] : table_option_flags_) {
+    if (option->count() == 0) continue;
+    if (key == "header") {
+      options[key] = table_header_;
+    } else if (key == "null_strings") {
+      options[key] = table_null_strings_;
+    } else if (key == "types") {
+      nlohmann::json types = nlohmann::json::object();
+      for (const std::string& item : SplitList(table_types_)) {
+        size_t colon = item.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("--types: expected column:TYPE, got '", item, "'"));
+        }
+        types[item.substr(0, colon)] = item.substr(colon + 1);
+      }
+      options[key] = types;
+    } else {
+      std::string value = option->as<std::string>();
+      if (key == "delimiter" && (value == "\\t" || value == "tab")) value = "\t";
+      options[key] = value;
+    }
+  }
+  return options;
+}
+
 void Cli::AddTableCommands() {
   CLI::App* group = Group("table", "add, list and show tables");
   auto* add = group->add_subcommand("add", "add a table from a CSV or Parquet file (or glob)");
@@ -19,10 +73,21 @@ void Cli::AddTableCommands() {
   add->add_option("--source", table_source_, "a CSV or Parquet path or glob")->required();
   add->add_option("--columns", table_columns_,
                   "the allowed columns, comma-separated (default: all)");
+  AddFileOptions(add);
   Add(add, [this] {
     api::AddTableRequest request{globals_.collaboration, table_name_, table_source_,
                                  SplitList(table_columns_)};
+    auto options = FileOptions();
+    if (!options.ok()) return Fail(options.status());
+    if (!options->empty()) request.options = *options;
+    if (table_preview_) request.preview = true;
     return Answer(OpenBackend()->AddTable(request), [](const auto& r) {
+      if (r.preview) {
+        std::cout << "preview (nothing added) of ";
+        PrintTable(std::cout, r.table);
+        PrintSample(std::cout, *r.preview);
+        return 0;
+      }
       std::cout << "added ";
       PrintTable(std::cout, r.table);
       return 0;

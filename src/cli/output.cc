@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/codec.h"
+#include "api/result_files.h"
 #include "api/text.h"
 #include "cli/hints.h"
 
@@ -223,6 +224,16 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
     out << "    " << member.name << "  abilities: " << Abilities(member)
         << "  status: " << member.status << "\n";
   }
+}
+
+void PrintSample(std::ostream& out, const api::SourceSample& sample) {
+  api::Result result;
+  for (const api::Column& column : sample.columns)
+    result.columns.push_back({column.name, column.type});
+  result.rows = sample.rows;
+  std::string table = api::FormatResultTable(result);
+  if (!table.empty() && table.back() != '\n') table += '\n';
+  out << "first " << sample.rows.size() << " rows:\n" << table;
 }
 
 void PrintTable(std::ostream& out, const api::Table& table) {

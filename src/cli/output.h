@@ -13,6 +13,8 @@ namespace parley::cli {
 
 void PrintCollaboration(std::ostream& out, const api::Collaboration& collaboration);
 void PrintTable(std::ostream& out, const api::Table& table);
+// A preview's first rows as a table ("first N rows:").
+void PrintSample(std::ostream& out, const api::SourceSample& sample);
 void PrintExplanation(std::ostream& out, const api::Explanation& explanation);
 // What a query over a table with differential privacy spends and the noise of each aggregate.
 void PrintPrivacy(std::ostream& out, const api::Privacy& privacy);

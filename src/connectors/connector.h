@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -40,6 +41,13 @@ struct SourceSummary {
   std::string location;
 };
 
+// The first rows of a source with its columns, as text (nullopt for NULL): shown to its owner only,
+// before the table is added (`table add --preview`).
+struct SourcePreview {
+  std::vector<catalog::Column> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
 class Connector {
  public:
   virtual ~Connector() = default;
@@ -53,6 +61,22 @@ class Connector {
   // problem ("invalid files source description at /format: ..."); NotFound when it names
   // nothing that exists now.
   virtual absl::StatusOr<std::string> Validate(std::string_view description) const = 0;
+
+  // Completes a validated description with what reading the source teaches once (for files: the
+  // CSV dialect, date formats and column types: files/pinned_source.h), so that every query reads
+  // it the same way without looking again. Called after the ownership checks, before InferSchema.
+  // Errors name where the source is malformed, never its contents. Default: unchanged.
+  virtual absl::StatusOr<std::string> Pin(std::string_view description) const {
+    return std::string(description);
+  }
+
+  // The first `limit` rows of the (pinned) source, for its owner to check before adding it.
+  // Default: Unimplemented.
+  virtual absl::StatusOr<SourcePreview> Preview(std::string_view description, int limit) const {
+    (void)description;
+    (void)limit;
+    return absl::UnimplementedError("this kind of source has no preview");
+  }
 
   // The columns the source has now, to pin when the table is added (see files::InferSchema).
   virtual absl::StatusOr<std::vector<catalog::Column>> InferSchema(

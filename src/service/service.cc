@@ -90,6 +90,11 @@ absl::Status Service::AddTable(const identity::Caller& caller, const NewTable& r
   return impl_->AddTable(caller, request);
 }
 
+absl::StatusOr<TablePreview> Service::PreviewTable(const identity::Caller& caller,
+                                                   const NewTable& request, int limit) {
+  return impl_->PreviewTable(caller, request, limit);
+}
+
 absl::StatusOr<std::vector<TableView>> Service::ListTables(const identity::Caller& caller,
                                                            const std::string& collaboration) {
   return impl_->ListTables(caller, collaboration);

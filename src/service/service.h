@@ -114,6 +114,12 @@ struct TableView {
   std::optional<std::string> rule_json;
 };
 
+// A table as `table add --preview` shows it to its owner: what would be added, and its first rows.
+struct TablePreview {
+  TableView table;
+  connectors::SourcePreview sample;
+};
+
 struct Explanation {
   policy::Verdict verdict;
   std::string rendered_sql;  // empty when rejected
@@ -268,6 +274,10 @@ class Service {
   absl::Status Leave(const identity::Caller& caller, const std::string& collaboration);
 
   absl::Status AddTable(const identity::Caller& caller, const NewTable& request);
+  // Every check of AddTable, then the source's pinned columns and first `limit` rows — the
+  // caller's own data, shown only to it — and nothing is stored.
+  absl::StatusOr<TablePreview> PreviewTable(const identity::Caller& caller, const NewTable& request,
+                                            int limit);
   absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,
                                                     const std::string& collaboration);
   absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,

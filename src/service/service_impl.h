@@ -194,6 +194,17 @@ struct Service::Impl {
   // SavedDirectory(); any other table reading a file there is refused.
   absl::Status AddTable(const identity::Caller& caller, const NewTable& request,
                         bool saved_result = false);
+  absl::StatusOr<TablePreview> PreviewTable(const identity::Caller& caller, const NewTable& request,
+                                            int limit);
+  // A table as AddTable would store it, every check passed (the source validated, the caller's
+  // own, pinned, its schema read), with the files it reads and the source as messages name it.
+  struct PreparedTable {
+    catalog::Table table;
+    std::vector<std::string> files;
+    std::string named;
+  };
+  absl::StatusOr<PreparedTable> PrepareTable(const identity::Caller& caller,
+                                             const NewTable& request, bool saved_result);
   absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,
                                                     const std::string& collaboration);
   absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,

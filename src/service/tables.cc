@@ -208,6 +208,33 @@ absl::Status CheckUnderDataRoot(const std::string& data_root, const std::string&
 
 absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTable& request,
                                      bool saved_result) {
+  PARLEY_ASSIGN_OR_RETURN(PreparedTable prepared, PrepareTable(caller, request, saved_result));
+  catalog::Table& table = prepared.table;
+  // The check in PrepareTable is a courtesy (a clear refusal before the schema is read); the claim
+  // below is the guarantee: made in the catalog's write transaction, it lets exactly one of two
+  // members registering one file at the same moment win.
+  std::vector<catalog::FileIdentity> claimed;
+  for (const connectors::FileId& file : connectors::FileIdentities(prepared.files)) {
+    claimed.push_back(file);
+  }
+  absl::Status added = store->AddTable(table, caller.member(), claimed);
+  if (absl::IsPermissionDenied(added)) return OwnershipRefusal(prepared.named);
+  return added;
+}
+
+absl::StatusOr<TablePreview> Service::Impl::PreviewTable(const identity::Caller& caller,
+                                                         const NewTable& request, int limit) {
+  // Every check of AddTable runs (the source is the caller's own data, readable by the connector,
+  // well-formed), then the first rows are read and nothing is stored.
+  PARLEY_ASSIGN_OR_RETURN(PreparedTable prepared, PrepareTable(caller, request, false));
+  PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(prepared.table));
+  PARLEY_ASSIGN_OR_RETURN(connectors::SourcePreview sample,
+                          connector->Preview(prepared.table.source_json, limit));
+  return TablePreview{ViewOfTable(*connectors, prepared.table, caller), std::move(sample)};
+}
+
+absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
+    const identity::Caller& caller, const NewTable& request, bool saved_result) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(request.collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kAddTable));
@@ -225,7 +252,7 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
                           : request.source_json;
   PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Validate(given));
   // How the refusals below name the source: as the member gave it.
-  std::string named = request.source_json.empty() ? request.location : table.name;
+  std::string named = request.location.empty() ? table.name : request.location;
   // A member registers its own data: not a file another member registered, whether named by
   // its path, a glob that matches it, or a link to it.
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
@@ -236,6 +263,9 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));
   if (!saved_result) PARLEY_RETURN_IF_ERROR(CheckNotSaved(files, named));
+  // Read once now (a CSV's dialect, formats and types) and pinned in the description, so that no
+  // query sniffs the source again.
+  PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Pin(table.source_json));
   PARLEY_ASSIGN_OR_RETURN(table.source_schema, connector->InferSchema(table.source_json));
   if (request.columns.empty()) {
     for (const catalog::Column& column : table.source_schema) {
@@ -261,16 +291,7 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
       if (chosen.contains(column.name)) table.allowed_columns.push_back(column.name);
     }
   }
-  // The check above is a courtesy (a clear refusal before the schema is read); the claim below is
-  // the guarantee: made in the catalog's write transaction, it lets exactly one of two members
-  // registering one file at the same moment win.
-  std::vector<catalog::FileIdentity> claimed;
-  for (const connectors::FileId& file : connectors::FileIdentities(files)) {
-    claimed.push_back(file);
-  }
-  absl::Status added = store->AddTable(table, actor, claimed);
-  if (absl::IsPermissionDenied(added)) return OwnershipRefusal(named);
-  return added;
+  return PreparedTable{std::move(table), std::move(files), std::move(named)};
 }
 
 absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const identity::Caller& caller,

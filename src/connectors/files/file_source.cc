@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/row_identity.h"
+#include "connectors/files/inspector.h"
+#include "connectors/files/pinned_source.h"
 #include "engine/duckdb/duckdb_api.h"
 
 namespace parley::connectors::files {
@@ -26,7 +28,17 @@ bool IsGlob(const std::string& location) {
 }
 
 // The format as messages name it.
-std::string FormatTitle(Format format) { return format == Format::kParquet ? "Parquet" : "CSV"; }
+std::string FormatTitle(Format format) {
+  switch (format) {
+    case Format::kParquet:
+      return "Parquet";
+    case Format::kJsonLines:
+      return "JSON lines";
+    case Format::kCsv:
+      break;
+  }
+  return "CSV";
+}
 
 // Files matching a glob, sorted (glob(3) sorts by default).
 std::vector<std::string> GlobMatches(const std::string& pattern) {
@@ -46,7 +58,8 @@ std::vector<std::string> GlobMatches(const std::string& pattern) {
 
 bool IsTsv(const std::string& location) {
   std::string lower = absl::AsciiStrToLower(location);
-  return absl::EndsWith(lower, ".tsv") || absl::EndsWith(lower, ".tsv.gz");
+  return absl::EndsWith(lower, ".tsv") || absl::EndsWith(lower, ".tsv.gz") ||
+         absl::EndsWith(lower, ".tsv.zst");
 }
 
 // The reader call for a source. The CSV dialect is fixed (RFC 4180 with a header; tabs for
@@ -62,6 +75,9 @@ std::string ReaderCall(Format format, const std::vector<std::string>& files) {
   for (const std::string& file : files) quoted.push_back(engine::duckdb::QuoteString(file));
   std::string list = absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
   if (format == Format::kParquet) return absl::StrCat("read_parquet(", list, ")");
+  if (format == Format::kJsonLines) {
+    return absl::StrCat("read_json(", list, ", format='newline_delimited')");
+  }
   return absl::StrCat("read_csv(", list, ", header=true, skip=0, auto_detect=true, delim=",
                       !files.empty() && IsTsv(files.front()) ? "'\\t'" : "','",
                       ", quote='\"', escape='\"')");
@@ -87,12 +103,6 @@ std::string RowIdExpression(const catalog::Table& table, Format format,
   if (format != Format::kParquet || shadowed) return "gen_random_uuid()";
   if (files.size() == 1) return "file_row_number";
   return "(CAST(file_index AS HUGEINT) << 64) + file_row_number";
-}
-
-std::string AllowedPaths(const std::vector<std::string>& files) {
-  std::vector<std::string> quoted;
-  for (const std::string& file : files) quoted.push_back(engine::duckdb::QuoteString(file));
-  return absl::StrCat("SET allowed_paths=[", absl::StrJoin(quoted, ", "), "]");
 }
 
 // Why DuckDB could not read a CSV file, in words that never quote the file: DuckDB's messages
@@ -141,61 +151,18 @@ std::string ParquetProblem(const std::string& message, const char* error_class) 
   return error_class;
 }
 
-// A private database that can read only the source, to look at a file the catalog does not know
-// yet.
-class Inspector {
- public:
-  static absl::StatusOr<Inspector> Open(const std::vector<std::string>& files) {
-    engine::duckdb::DatabaseOptions options;
-    options.threads = 1;
-    PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db,
-                            engine::duckdb::OpenInMemoryDatabase(options));
-    std::string allow = AllowedPaths(files);
-    for (const std::string& statement : {allow, std::string("SET enable_external_access=false"),
-                                         std::string("SET lock_configuration=true")}) {
-      absl::Status status = engine::duckdb::ExecuteStatement(db.connection.get(), statement,
-                                                             "cannot prepare a DuckDB database");
-      if (!status.ok()) return absl::InternalError(status.message());
-    }
-    return Inspector(std::move(db));
-  }
-
-  // Runs `sql`; on failure returns DuckDB's message (for classification only, never shown) and
-  // error class.
-  struct Failure {
-    std::string message;
-    const char* error_class;
-  };
-  std::optional<Failure> Query(const std::string& sql, engine::duckdb::DuckResult* result) {
-    if (duckdb_query(db_.connection.get(), sql.c_str(), result->out()) == DuckDBError) {
-      const char* message = duckdb_result_error(&result->get());
-      return Failure{message == nullptr ? "" : message,
-                     engine::duckdb::ClassifyError(duckdb_result_error_type(&result->get())).name};
-    }
-    return std::nullopt;
-  }
-
- private:
-  explicit Inspector(engine::duckdb::InMemoryDatabase db) : db_(std::move(db)) {}
-  engine::duckdb::InMemoryDatabase db_;
-};
-
-std::string Cell(engine::duckdb::DuckResult& result, idx_t column, idx_t row) {
-  if (duckdb_value_is_null(&result.get(), column, row)) return "";
-  engine::duckdb::DuckString text(duckdb_value_varchar(&result.get(), column, row));
-  return text == nullptr ? "" : text.get();
-}
-
 // The source's own column names, before DuckDB renames duplicates ("a", "A" becomes "a", "A_1").
 absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector, Format format,
-                                                        const std::string& first_file) {
+                                                        const std::string& first_file,
+                                                        const std::string& delimiter) {
   engine::duckdb::DuckResult result;
   std::vector<std::string> names;
+  if (format == Format::kJsonLines) return names;  // the keys, as DuckDB read them
   if (format == Format::kCsv) {
     std::string sql =
         absl::StrCat("SELECT * FROM read_csv(", engine::duckdb::QuoteString(first_file),
                      ", header=false, auto_detect=true, all_varchar=true, delim=",
-                     IsTsv(first_file) ? "'\\t'" : "','",
+                     engine::duckdb::QuoteString(delimiter),
                      ", quote='\"', escape='\"', null_padding=true) LIMIT 1");
     if (inspector.Query(sql, &result)) return names;  // the full read reports the problem
     if (duckdb_row_count(&result.get()) == 0) return names;
@@ -232,6 +199,37 @@ absl::StatusOr<std::vector<std::string>> RawColumnNames(Inspector& inspector, Fo
 
 }  // namespace
 
+absl::Status CheckColumnNames(Inspector& inspector, Format format, const std::string& first_file,
+                              const std::string& delimiter,
+                              const std::vector<catalog::Column>& columns,
+                              const std::string& cannot_read) {
+  // Column names must be unique ignoring case: SQL folds unquoted names, so "Age" and "age" could
+  // not be told apart in a rule or a query.
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> raw_names,
+                          RawColumnNames(inspector, format, first_file, delimiter));
+  if (raw_names.empty()) {
+    for (const catalog::Column& column : columns) raw_names.push_back(column.name);
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : raw_names) {
+    if (name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "a column has an empty name"));
+    }
+    if (IsReservedColumnName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "column '", name,
+                                                     "' starts with '", kReservedColumnPrefix,
+                                                     "', which Parley reserves for its own use"));
+    }
+    if (!seen.insert(absl::AsciiStrToLower(name)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(cannot_read, "column '", name,
+                       "' appears more than once (names are compared ignoring "
+                       "case)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ResolveLocation(const std::string& location) {
   if (location.empty()) return absl::InvalidArgumentError("the location is empty");
   std::error_code error;
@@ -257,20 +255,26 @@ absl::StatusOr<std::string> ResolveLocation(const std::string& location) {
 
 absl::StatusOr<Format> FormatFromLocation(const std::string& location) {
   std::string lower = absl::AsciiStrToLower(location);
-  for (const char* suffix : {".csv", ".csv.gz", ".tsv", ".tsv.gz"}) {
+  for (const char* suffix : {".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz", ".tsv.zst"}) {
     if (absl::EndsWith(lower, suffix)) return Format::kCsv;
+  }
+  for (const char* suffix :
+       {".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst"}) {
+    if (absl::EndsWith(lower, suffix)) return Format::kJsonLines;
   }
   if (absl::EndsWith(lower, ".parquet")) return Format::kParquet;
   std::string name = std::filesystem::path(location).filename().string();
   size_t dot = name.find('.');
   std::string extension = dot == std::string::npos ? "" : name.substr(dot);
   if (extension.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", location, "' has no file extension: use .csv, .csv.gz, .tsv or .parquet"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", location,
+                     "' has no file extension: use .csv, .tsv, .jsonl or .ndjson (each also with "
+                     ".gz or .zst), or .parquet"));
   }
-  return absl::InvalidArgumentError(absl::StrCat("unsupported file extension '", extension,
-                                                 "' in '", location,
-                                                 "': use .csv, .csv.gz, .tsv or .parquet"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unsupported file extension '", extension, "' in '", location,
+      "': use .csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
 }
 
 absl::StatusOr<std::vector<catalog::Column>> InferSchema(Format format,
@@ -311,30 +315,8 @@ absl::StatusOr<std::vector<catalog::Column>> InferSchema(Format format,
   }
   if (columns.empty()) return absl::InvalidArgumentError(absl::StrCat(cannot_read, "no columns"));
 
-  // Column names must be unique ignoring case: SQL folds unquoted names, so "Age" and "age" could
-  // not be told apart in a rule or a query.
-  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> raw_names,
-                          RawColumnNames(inspector, format, files.front()));
-  if (raw_names.empty()) {
-    for (const catalog::Column& column : columns) raw_names.push_back(column.name);
-  }
-  std::set<std::string> seen;
-  for (const std::string& name : raw_names) {
-    if (name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "a column has an empty name"));
-    }
-    if (IsReservedColumnName(name)) {
-      return absl::InvalidArgumentError(absl::StrCat(cannot_read, "column '", name,
-                                                     "' starts with '", kReservedColumnPrefix,
-                                                     "', which Parley reserves for its own use"));
-    }
-    if (!seen.insert(absl::AsciiStrToLower(name)).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(cannot_read, "column '", name,
-                       "' appears more than once (names are compared ignoring "
-                       "case)"));
-    }
-  }
+  PARLEY_RETURN_IF_ERROR(CheckColumnNames(inspector, format, files.front(),
+                                          IsTsv(files.front()) ? "\t" : ",", columns, cannot_read));
   return columns;
 }
 
@@ -357,6 +339,12 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 
 engine::SourceView ViewFor(const catalog::Table& table, Format format,
                            const std::vector<std::string>& files) {
+  return ViewFor(table, FileDescription{format, "", {}}, files);
+}
+
+engine::SourceView ViewFor(const catalog::Table& table, const FileDescription& source,
+                           const std::vector<std::string>& files) {
+  Format format = source.format;
   std::vector<std::string> columns;
   for (const std::string& name : table.allowed_columns) {
     columns.push_back(engine::duckdb::QuoteIdentifier(name));
@@ -365,16 +353,27 @@ engine::SourceView ViewFor(const catalog::Table& table, Format format,
   view.name = table.name;
   columns.push_back(absl::StrCat(RowIdExpression(table, format, files), " AS ",
                                  engine::duckdb::QuoteIdentifier(kRowIdColumn)));
-  view.select_sql =
-      absl::StrCat("SELECT ", absl::StrJoin(columns, ", "), " FROM ", ReaderCall(format, files));
+  view.select_sql = absl::StrCat(
+      "SELECT ", absl::StrJoin(columns, ", "), " FROM ",
+      source.options.columns.empty() ? ReaderCall(format, files) : PinnedReaderCall(source, files));
   view.allowed_paths = files;
   return view;
 }
 
-std::string FormatName(Format format) { return format == Format::kParquet ? "parquet" : "csv"; }
+std::string FormatName(Format format) {
+  switch (format) {
+    case Format::kParquet:
+      return "parquet";
+    case Format::kJsonLines:
+      return "jsonl";
+    case Format::kCsv:
+      break;
+  }
+  return "csv";
+}
 
 absl::StatusOr<Format> ParseFormat(std::string_view name) {
-  for (Format format : {Format::kCsv, Format::kParquet}) {
+  for (Format format : {Format::kCsv, Format::kParquet, Format::kJsonLines}) {
     if (name == FormatName(format)) return format;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown file format '", std::string(name), "'"));

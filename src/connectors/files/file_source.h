@@ -6,6 +6,7 @@
 // error instead of a wrong answer.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,8 @@
 
 namespace parley::connectors::files {
 
-// How the files are read. One name table, here: "csv" | "parquet".
-enum class Format { kCsv, kParquet };
+// How the files are read. One name table, here: "csv" | "parquet" | "jsonl" (JSON lines).
+enum class Format { kCsv, kParquet, kJsonLines };
 std::string FormatName(Format format);
 // InvalidArgument for any other name.
 absl::StatusOr<Format> ParseFormat(std::string_view name);
@@ -25,8 +26,8 @@ absl::StatusOr<Format> ParseFormat(std::string_view name);
 // Resolves `location` to an absolute path or glob. NotFound when no file matches (the message
 // names the location); InvalidArgument for a folder.
 absl::StatusOr<std::string> ResolveLocation(const std::string& location);
-// The format a location's extension names (.csv, .csv.gz, .tsv, .tsv.gz, .parquet);
-// InvalidArgument for another or no extension.
+// The format a location's extension names (.csv, .tsv, either with .gz or .zst; .jsonl, .ndjson,
+// either with .gz or .zst; .parquet); InvalidArgument for another or no extension.
 absl::StatusOr<Format> FormatFromLocation(const std::string& location);
 
 // Reads the source's header / metadata and returns its columns. InvalidArgument for a file
@@ -34,6 +35,31 @@ absl::StatusOr<Format> FormatFromLocation(const std::string& location);
 // never quoting its contents; also for an empty file and for column names that repeat ignoring
 // case. NotFound when the location matches no file. A CSV file is read in full once, so a
 // malformed line anywhere is reported now rather than at query time.
+// How a CSV or JSON-lines source is read. What the owner gives (`table add --delimiter ...`) is
+// completed when the table is added (PinSource: pinned_source.h) and stored in the description,
+// so that every query reads the files exactly as they were checked, without sniffing them again.
+struct ReadOptions {
+  std::optional<std::string> delimiter;  // CSV; sniffed when not given
+  std::optional<std::string> quote;      // CSV; '"' when not given ("" for none)
+  std::optional<std::string> escape;     // CSV; '"' when not given
+  bool header = true;                    // CSV: the first line names the columns
+  // The texts read as NULL; when not given: "", "NULL" and "\N" (what exports write).
+  std::optional<std::vector<std::string>> null_strings;
+  std::optional<std::string> date_format;       // strptime format; sniffed when not given
+  std::optional<std::string> timestamp_format;  // likewise
+  std::vector<catalog::Column> types;           // the owner's types for some columns
+  // The pinned columns with their types. Empty: not pinned (a description stored before
+  // sources were pinned; such a source is sniffed on every read, as it always was).
+  std::vector<catalog::Column> columns;
+};
+
+// A validated files source description.
+struct FileDescription {
+  Format format = Format::kCsv;
+  std::string path;  // absolute path or glob
+  ReadOptions options;
+};
+
 absl::StatusOr<std::vector<catalog::Column>> InferSchema(Format format,
                                                          const std::string& location);
 
@@ -49,6 +75,10 @@ absl::StatusOr<std::vector<std::string>> SourcePaths(const std::string& location
 // `files` are the table's SourcePaths, resolved (and checked) just before the query runs: DuckDB
 // reads exactly those and may open no other path.
 engine::SourceView ViewFor(const catalog::Table& table, Format format,
+                           const std::vector<std::string>& files);
+// The same for a description: a pinned one (ReadOptions::columns) is read with its pinned options
+// and columns (PinnedReaderCall), nothing detected again.
+engine::SourceView ViewFor(const catalog::Table& table, const FileDescription& source,
                            const std::vector<std::string>& files);
 
 }  // namespace parley::connectors::files

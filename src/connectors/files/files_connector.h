@@ -16,12 +16,6 @@ namespace parley::connectors::files {
 
 inline constexpr std::string_view kFilesKind = "files";
 
-// A validated description.
-struct FileDescription {
-  Format format = Format::kCsv;
-  std::string path;  // absolute path or glob
-};
-
 // Parses a description (JSON text). InvalidArgument "invalid files source description at
 // <JSON path>: <problem>" for text that is not a JSON object, an unknown field, a missing or
 // non-string path, or an unknown format. Does not look at the file system.
@@ -34,8 +28,10 @@ class FilesConnector : public Connector {
  public:
   std::string_view kind() const override { return kFilesKind; }
   absl::StatusOr<std::string> Validate(std::string_view description) const override;
+  absl::StatusOr<std::string> Pin(std::string_view description) const override;
   absl::StatusOr<std::vector<catalog::Column>> InferSchema(
       std::string_view description) const override;
+  absl::StatusOr<SourcePreview> Preview(std::string_view description, int limit) const override;
   absl::StatusOr<std::vector<std::string>> ResolveFiles(
       std::string_view description) const override;
   absl::StatusOr<engine::SourceView> ViewFor(const catalog::Table& table,

@@ -1,0 +1,452 @@
+#include "connectors/files/pinned_source.h"
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "connectors/files/inspector.h"
+#include "engine/duckdb/duckdb_api.h"
+
+namespace parley::connectors::files {
+namespace {
+
+using engine::duckdb::QuoteIdentifier;
+using engine::duckdb::QuoteString;
+
+std::vector<std::string> NullStrings(const ReadOptions& options) {
+  if (options.null_strings) return *options.null_strings;
+  return {"", "NULL", "\\N"};
+}
+
+std::string ColumnsStruct(const std::vector<catalog::Column>& columns, bool all_varchar = false) {
+  std::vector<std::string> fields;
+  for (const catalog::Column& column : columns) {
+    fields.push_back(absl::StrCat(QuoteString(column.name), ": ",
+                                  QuoteString(all_varchar ? "VARCHAR" : column.type)));
+  }
+  return absl::StrCat("{", absl::StrJoin(fields, ", "), "}");
+}
+
+// The reader's options. `columns` forces the columns and turns detection off (a pinned read);
+// without them DuckDB detects the types (with the owner's `types` applied by PinSource later).
+std::string CsvOptions(const ReadOptions& options, const std::vector<catalog::Column>* columns,
+                       bool all_varchar = false) {
+  std::vector<std::string> parts = {
+      absl::StrCat("header=", options.header ? "true" : "false"),
+      "skip=0",
+      absl::StrCat("quote=", QuoteString(options.quote.value_or("\""))),
+      absl::StrCat("escape=", QuoteString(options.escape.value_or("\""))),
+      absl::StrCat("nullstr=", QuotedList(NullStrings(options))),
+      "strict_mode=true"};
+  if (options.delimiter) parts.push_back(absl::StrCat("delim=", QuoteString(*options.delimiter)));
+  if (options.date_format) {
+    parts.push_back(absl::StrCat("dateformat=", QuoteString(*options.date_format)));
+  }
+  if (options.timestamp_format) {
+    parts.push_back(absl::StrCat("timestampformat=", QuoteString(*options.timestamp_format)));
+  }
+  if (columns != nullptr) {
+    parts.push_back("auto_detect=false");
+    parts.push_back(absl::StrCat("columns=", ColumnsStruct(*columns, all_varchar)));
+  } else {
+    parts.push_back("auto_detect=true");
+    if (all_varchar) parts.push_back("all_varchar=true");
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string JsonOptions(const ReadOptions& options, const std::vector<catalog::Column>* columns) {
+  std::vector<std::string> parts = {"format='newline_delimited'"};
+  if (options.date_format) {
+    parts.push_back(absl::StrCat("dateformat=", QuoteString(*options.date_format)));
+  }
+  if (options.timestamp_format) {
+    parts.push_back(absl::StrCat("timestampformat=", QuoteString(*options.timestamp_format)));
+  }
+  if (columns != nullptr) parts.push_back(absl::StrCat("columns=", ColumnsStruct(*columns)));
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string ReaderCall(const FileDescription& source, const std::vector<std::string>& files,
+                       const std::vector<catalog::Column>* columns, bool all_varchar = false) {
+  if (source.format == Format::kJsonLines) {
+    return absl::StrCat("read_json(", QuotedList(files), ", ", JsonOptions(source.options, columns),
+                        ")");
+  }
+  return absl::StrCat("read_csv(", QuotedList(files), ", ",
+                      CsvOptions(source.options, columns, all_varchar), ")");
+}
+
+std::string Title(Format format) { return format == Format::kJsonLines ? "JSON lines" : "CSV"; }
+
+absl::Status Problem(const FileDescription& source, const std::string& what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot read '", source.path, "' as ", Title(source.format), ": ", what));
+}
+
+// The number after `marker` in `message`, or 0.
+int64_t NumberAfter(const std::string& message, std::string_view marker) {
+  size_t at = message.find(marker);
+  if (at == std::string::npos) return 0;
+  size_t start = at + marker.size();
+  size_t end = start;
+  while (end < message.size() && absl::ascii_isdigit(message[end])) ++end;
+  int64_t number = 0;
+  if (end == start || !absl::SimpleAtoi(message.substr(start, end - start), &number)) return 0;
+  return number;
+}
+
+// The text between `open` and the next `close` after it, or "".
+std::string Between(const std::string& message, std::string_view open, std::string_view close) {
+  size_t at = message.find(open);
+  if (at == std::string::npos) return "";
+  size_t start = at + open.size();
+  size_t end = message.find(close, start);
+  if (end == std::string::npos) return "";
+  return message.substr(start, end - start);
+}
+
+const catalog::Column* FindColumn(const std::vector<catalog::Column>& columns,
+                                  const std::string& name, bool ignore_case = false) {
+  for (const catalog::Column& column : columns) {
+    if (column.name == name || (ignore_case && absl::EqualsIgnoreCase(column.name, name))) {
+      return &column;
+    }
+  }
+  return nullptr;
+}
+
+// Reads every value of every column (count(*) alone converts nothing), so that a row anywhere that
+// does not fit is found now. For JSON lines DuckDB does not say which key failed: the columns are
+// then read one at a time to name it.
+absl::Status ReadEveryRow(Inspector& inspector, const FileDescription& source,
+                          const std::vector<std::string>& files) {
+  const std::vector<catalog::Column>& columns = source.options.columns;
+  std::vector<std::string> counts;
+  for (const catalog::Column& column : columns) {
+    counts.push_back(absl::StrCat("count(", QuoteIdentifier(column.name), ")"));
+  }
+  engine::duckdb::DuckResult result;
+  auto failure = inspector.Query(absl::StrCat("SELECT ", absl::StrJoin(counts, ", "), " FROM ",
+                                              ReaderCall(source, files, &columns)),
+                                 &result);
+  if (!failure) return absl::OkStatus();
+  ReadProblem problem = ClassifyReadProblem(source, files, failure->message, failure->error_class);
+  if (source.format == Format::kJsonLines && problem.column.empty() &&
+      absl::StrContains(failure->message, "transform error")) {
+    for (const catalog::Column& column : columns) {
+      FileDescription one = source;
+      one.options.columns = {column};
+      engine::duckdb::DuckResult probe;
+      if (inspector.Query(absl::StrCat("SELECT count(", QuoteIdentifier(column.name), ") FROM ",
+                                       ReaderCall(one, files, &one.options.columns)),
+                          &probe)) {
+        problem.column = column.name;
+        problem.what = absl::StrCat("the value is not a ", column.type);
+        break;
+      }
+    }
+  }
+  return Problem(source, DescribeProblem(problem, files.size() > 1));
+}
+
+// A sniff that failed (DuckDB says only that it found no dialect): reads the file with the
+// delimiter that splits its first line into the most columns, every column as text, to find the
+// line that does not fit.
+// `only_if_wider`: OK when no delimiter splits the first line (a file of one column).
+absl::Status LocateCsvProblem(Inspector& inspector, const FileDescription& source,
+                              const std::vector<std::string>& files, bool only_if_wider = false) {
+  std::vector<std::string> candidates = {",", ";", "\t", "|"};
+  if (source.options.delimiter) candidates = {*source.options.delimiter};
+  std::string best = candidates.front();
+  idx_t widest = 0;
+  for (const std::string& delimiter : candidates) {
+    FileDescription probe = source;
+    probe.options.delimiter = delimiter;
+    probe.options.header = false;
+    engine::duckdb::DuckResult result;
+    std::string sql = absl::StrCat("SELECT * FROM read_csv(", QuoteString(files.front()), ", ",
+                                   CsvOptions(probe.options, nullptr, /*all_varchar=*/true),
+                                   ", null_padding=true) LIMIT 1");
+    if (inspector.Query(sql, &result)) continue;
+    if (duckdb_column_count(&result.get()) > widest) {
+      widest = duckdb_column_count(&result.get());
+      best = delimiter;
+    }
+  }
+  if (only_if_wider && widest <= 1) return absl::OkStatus();
+  FileDescription strict = source;
+  strict.options.delimiter = best;
+  for (idx_t i = 0; i < widest; ++i) {
+    strict.options.columns.push_back({absl::StrCat("column", i), "VARCHAR"});
+  }
+  if (widest > 0) {
+    Inspector::Failure failure;
+    engine::duckdb::DuckResult result;
+    if (auto failed =
+            inspector.Query(absl::StrCat("SELECT count(*) FROM (SELECT * FROM ",
+                                         ReaderCall(strict, files, &strict.options.columns), ")"),
+                            &result)) {
+      return Problem(source, DescribeProblem(ClassifyReadProblem(strict, files, failed->message,
+                                                                 failed->error_class),
+                                             files.size() > 1));
+    }
+  }
+  return Problem(source,
+                 "its delimiter could not be detected (rows have different numbers of columns, or "
+                 "a quote is not closed): give it with --delimiter");
+}
+
+// The format that reads day and month the other way round, or "" when `format` is not one of
+// those (ISO dates, year first, are never ambiguous).
+std::string SwappedDayMonth(const std::string& format) {
+  if (absl::StartsWith(format, "%Y") || absl::StartsWith(format, "%y")) return "";
+  if (!absl::StrContains(format, "%d") || !absl::StrContains(format, "%m")) return "";
+  return absl::StrReplaceAll(format, {{"%d", "%m"}, {"%m", "%d"}});
+}
+
+// Refuses a detected day/month format that every value of a column also reads in the other
+// order, and differently for some: 01/02/2024 is 1 February or 2 January, and only the owner
+// knows which.
+absl::Status CheckAmbiguousDates(Inspector& inspector, const FileDescription& source,
+                                 const std::vector<std::string>& files, bool date_given,
+                                 bool timestamp_given) {
+  for (const catalog::Column& column : source.options.columns) {
+    bool is_date = column.type == "DATE";
+    bool is_timestamp = absl::StartsWith(column.type, "TIMESTAMP");
+    if (!(is_date && !date_given) && !(is_timestamp && !timestamp_given)) continue;
+    std::optional<std::string> format =
+        is_date ? source.options.date_format : source.options.timestamp_format;
+    if (!format) continue;
+    std::string swapped = SwappedDayMonth(*format);
+    if (swapped.empty()) continue;
+    std::string value = QuoteIdentifier(column.name);
+    std::string sql = absl::StrCat(
+        "SELECT count(*) FILTER (WHERE ", value, " IS NOT NULL AND try_strptime(", value, ", ",
+        QuoteString(swapped), ") IS NULL), count(*) FILTER (WHERE try_strptime(", value, ", ",
+        QuoteString(swapped), ") <> try_strptime(", value, ", ", QuoteString(*format), ")) FROM ",
+        ReaderCall(source, files, &source.options.columns, /*all_varchar=*/true));
+    engine::duckdb::DuckResult result;
+    if (inspector.Query(sql, &result)) continue;  // the full read reports any problem
+    if (duckdb_value_int64(&result.get(), 0, 0) == 0 &&
+        duckdb_value_int64(&result.get(), 1, 0) > 0) {
+      return Problem(
+          source, absl::StrCat("column '", column.name, "' has ", is_date ? "dates" : "timestamps",
+                               " that read both as day/month and as month/day (", *format, " or ",
+                               swapped, "): give the format with ",
+                               is_date ? "--date-format" : "--timestamp-format"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<catalog::Column>> Describe(Inspector& inspector,
+                                                      const FileDescription& source,
+                                                      const std::vector<std::string>& files,
+                                                      const std::vector<catalog::Column>* columns) {
+  engine::duckdb::DuckResult described;
+  if (auto failure = inspector.Query(
+          absl::StrCat("DESCRIBE SELECT * FROM ", ReaderCall(source, files, columns)),
+          &described)) {
+    if (columns != nullptr && absl::StrContains(failure->message, "Type with name")) {
+      return Problem(source, "a type given with --types is not a type DuckDB knows");
+    }
+    if (source.format == Format::kCsv && absl::StrContains(failure->message, "sniffing")) {
+      return LocateCsvProblem(inspector, source, files);
+    }
+    return Problem(source, DescribeProblem(ClassifyReadProblem(source, files, failure->message,
+                                                               failure->error_class),
+                                           files.size() > 1));
+  }
+  std::vector<catalog::Column> result;
+  for (idx_t row = 0; row < duckdb_row_count(&described.get()); ++row) {
+    result.push_back({Cell(described, 0, row), Cell(described, 1, row)});
+  }
+  if (result.empty()) return Problem(source, "no columns");
+  return result;
+}
+
+}  // namespace
+
+std::string PinnedReaderCall(const FileDescription& pinned, const std::vector<std::string>& files) {
+  return ReaderCall(pinned, files, &pinned.options.columns);
+}
+
+absl::StatusOr<FileDescription> PinSource(const FileDescription& given) {
+  if (given.format == Format::kParquet) return given;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(given.path));
+  for (const std::string& file : files) {
+    std::error_code error;
+    if (std::filesystem::file_size(file, error) == 0 && !error) {
+      return absl::InvalidArgumentError(absl::StrCat("'", file, "' is empty"));
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
+  FileDescription pinned = given;
+  pinned.options.columns.clear();
+  if (given.format == Format::kCsv) {
+    // The dialect and formats, from the first file (a glob's files are one export).
+    engine::duckdb::DuckResult sniffed;
+    if (auto failure = inspector.Query(
+            absl::StrCat("SELECT Delimiter, DateFormat, TimestampFormat FROM sniff_csv(",
+                         QuoteString(files.front()), ", ", CsvOptions(given.options, nullptr), ")"),
+            &sniffed)) {
+      if (absl::StrContains(failure->message, "sniffing")) {
+        return LocateCsvProblem(inspector, given, files);
+      }
+      return Problem(given, DescribeProblem(ClassifyReadProblem(given, files, failure->message,
+                                                                failure->error_class),
+                                            files.size() > 1));
+    }
+    if (!pinned.options.delimiter) pinned.options.delimiter = Cell(sniffed, 0, 0);
+    if (!pinned.options.date_format && !IsNull(sniffed, 1, 0)) {
+      pinned.options.date_format = Cell(sniffed, 1, 0);
+    }
+    if (!pinned.options.timestamp_format && !IsNull(sniffed, 2, 0)) {
+      pinned.options.timestamp_format = Cell(sniffed, 2, 0);
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Column> columns,
+                          Describe(inspector, pinned, files, nullptr));
+  // Left to guess, DuckDB reads a file whose rows disagree (a ragged row, a quote not closed) as
+  // one wide text column: a first line that one of the usual delimiters splits is then found
+  // where it breaks.
+  if (given.format == Format::kCsv && !given.options.delimiter && columns.size() == 1) {
+    FileDescription guess = given;
+    guess.options.delimiter.reset();
+    absl::Status located = LocateCsvProblem(inspector, guess, files, /*only_if_wider=*/true);
+    if (!located.ok()) return located;
+  }
+  if (pinned.options.header || pinned.format == Format::kJsonLines) {
+    PARLEY_RETURN_IF_ERROR(CheckColumnNames(
+        inspector, pinned.format, files.front(), pinned.options.delimiter.value_or(","), columns,
+        absl::StrCat("cannot read '", given.path, "' as ", Title(given.format), ": ")));
+  }
+  // The owner's types replace the detected ones.
+  for (const catalog::Column& wanted : given.options.types) {
+    const catalog::Column* found = FindColumn(columns, wanted.name, /*ignore_case=*/true);
+    if (found == nullptr) {
+      return Problem(given, absl::StrCat("--types names column '", wanted.name,
+                                         "', which the source does not have"));
+    }
+    const_cast<catalog::Column*>(found)->type = wanted.type;
+  }
+  pinned.options.columns = columns;
+  // Canonical type names (DuckDB's), and a check that the owner's types exist.
+  PARLEY_ASSIGN_OR_RETURN(pinned.options.columns,
+                          Describe(inspector, pinned, files, &pinned.options.columns));
+  pinned.options.types.clear();
+  if (given.format == Format::kCsv) {
+    PARLEY_RETURN_IF_ERROR(CheckAmbiguousDates(inspector, pinned, files,
+                                               given.options.date_format.has_value(),
+                                               given.options.timestamp_format.has_value()));
+  }
+  PARLEY_RETURN_IF_ERROR(ReadEveryRow(inspector, pinned, files));
+  return pinned;
+}
+
+absl::StatusOr<std::vector<catalog::Column>> CheckPinnedSource(const FileDescription& pinned) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(pinned.path));
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Column> columns,
+                          Describe(inspector, pinned, files, &pinned.options.columns));
+  PARLEY_RETURN_IF_ERROR(ReadEveryRow(inspector, pinned, files));
+  return columns;
+}
+
+absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(pinned.path));
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
+  PreviewRows preview;
+  preview.columns = pinned.options.columns;
+  if (pinned.format == Format::kParquet) {
+    PARLEY_ASSIGN_OR_RETURN(preview.columns, Describe(inspector, pinned, files, nullptr));
+  }
+  std::string reader = pinned.format == Format::kParquet
+                           ? absl::StrCat("read_parquet(", QuotedList(files), ")")
+                           : PinnedReaderCall(pinned, files);
+  engine::duckdb::DuckResult result;
+  if (auto failure = inspector.Query(
+          absl::StrCat("SELECT * FROM ", reader, " LIMIT ", std::max(limit, 0)), &result)) {
+    return Problem(pinned, DescribeProblem(ClassifyReadProblem(pinned, files, failure->message,
+                                                               failure->error_class),
+                                           files.size() > 1));
+  }
+  for (idx_t row = 0; row < duckdb_row_count(&result.get()); ++row) {
+    std::vector<std::optional<std::string>> values;
+    for (idx_t column = 0; column < duckdb_column_count(&result.get()); ++column) {
+      if (IsNull(result, column, row)) {
+        values.push_back(std::nullopt);
+      } else {
+        values.push_back(Cell(result, column, row));
+      }
+    }
+    preview.rows.push_back(std::move(values));
+  }
+  return preview;
+}
+
+ReadProblem ClassifyReadProblem(const FileDescription& pinned,
+                                const std::vector<std::string>& files, const std::string& message,
+                                const char* error_class) {
+  ReadProblem problem;
+  // The file: only as one of the files the source reads (DuckDB's message could say anything).
+  for (const std::string& candidate :
+       {Between(message, "file = ", "\n"), Between(message, "in file \"", "\"")}) {
+    for (const std::string& file : files) {
+      if (!candidate.empty() && candidate == file) problem.file = file;
+    }
+  }
+  problem.line = NumberAfter(message, "CSV Error on Line: ");
+  if (problem.line == 0) problem.line = NumberAfter(message, " in line ");
+  // The column: only as a pinned column's name.
+  std::string column = Between(message, "Error when converting column \"", "\".");
+  if (const catalog::Column* found = FindColumn(pinned.options.columns, column)) {
+    problem.column = found->name;
+  }
+  if (absl::StrContains(message, "Expected Number of Columns")) {
+    int64_t expected = NumberAfter(message, "Expected Number of Columns: ");
+    int64_t found = NumberAfter(message, " Found: ");
+    problem.what =
+        absl::StrCat("it has ", found, " columns where the ",
+                     pinned.options.header ? "header has " : "first line has ", expected);
+  } else if (absl::StrContains(message, "unterminated quote")) {
+    problem.what = "a quote is not closed";
+  } else if (absl::StrContains(message, "Invalid unicode") ||
+             absl::StrContains(message, "not utf-8")) {
+    problem.what = "it is not valid UTF-8 (Parley reads UTF-8 text only)";
+  } else if (absl::StrContains(message, "Maximum line size")) {
+    problem.what = "it is too long";
+  } else if (absl::StrContains(message, "Malformed JSON")) {
+    problem.what = "it is not a JSON object";
+  } else if (absl::StrContains(message, "Could not convert") ||
+             absl::StrContains(message, "Error when converting") ||
+             absl::StrContains(message, "transform error")) {
+    const catalog::Column* found = FindColumn(pinned.options.columns, problem.column);
+    problem.what = found == nullptr ? "a value does not match its column's type"
+                                    : absl::StrCat("the value is not a ", found->type);
+  } else {
+    problem.what = absl::StrCat("(", error_class, ")");
+  }
+  return problem;
+}
+
+std::string DescribeProblem(const ReadProblem& problem, bool with_file) {
+  std::string where;
+  if (with_file && !problem.file.empty()) where = absl::StrCat("file '", problem.file, "' ");
+  if (problem.line > 0) absl::StrAppend(&where, "line ", problem.line);
+  if (!problem.column.empty()) {
+    absl::StrAppend(&where, where.empty() ? "" : ", ", "column '", problem.column, "'");
+  }
+  if (where.empty()) return problem.what;
+  return absl::StrCat(where, ": ", problem.what);
+}
+
+}  // namespace parley::connectors::files

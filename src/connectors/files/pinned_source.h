@@ -1,0 +1,59 @@
+// Pinned sources: a CSV or JSON-lines source is looked at once, when its table is added — its
+// dialect (delimiter), date and timestamp formats and column types detected, the owner's options
+// and types applied, every row read to find a malformed one — and the result is stored in the
+// source description (ReadOptions::columns and the rest). Queries then read the files with exactly
+// those options (auto_detect=false): nothing is sniffed again, a value that no longer fits its
+// pinned type fails the read instead of silently changing the column's type, and the cost of
+// sniffing is paid once (bench/README.md has the measurement).
+//
+// Errors name the location, the line and the column, never a value: "cannot read 'x.csv' as CSV:
+// line 3, column 'amount': the value is not a BIGINT".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "connectors/files/file_source.h"
+
+namespace parley::connectors::files {
+
+// Completes `given` (a CSV or JSON-lines description with the owner's options) into the pinned
+// description to store. InvalidArgument naming the line and column of a malformed row, a column
+// named in `types` that the source does not have, a type DuckDB does not know, dates that read
+// both as day/month and month/day when no format was given, text that is not UTF-8. Parquet
+// descriptions are returned as given (Parquet files carry their own schema).
+absl::StatusOr<FileDescription> PinSource(const FileDescription& given);
+
+// Reads every row of a pinned source with its pinned options and returns its columns (as DuckDB
+// names their types). Errors as PinSource.
+absl::StatusOr<std::vector<catalog::Column>> CheckPinnedSource(const FileDescription& pinned);
+
+// The reader call (`read_csv(...)`, `read_json(...)`) for a pinned source over `files`.
+std::string PinnedReaderCall(const FileDescription& pinned, const std::vector<std::string>& files);
+
+// The first rows of a pinned source, as text (nullopt for NULL): what `table add --preview` shows
+// the owner.
+struct PreviewRows {
+  std::vector<catalog::Column> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit);
+
+// What a failed read of a pinned source says, from DuckDB's message: the line and the column
+// (a pinned column's name, never text taken from the file). `file` is the file DuckDB named, when
+// it is one of `files`.
+struct ReadProblem {
+  std::string file;
+  int64_t line = 0;    // 0: unknown
+  std::string column;  // "": unknown
+  std::string what;    // e.g. "the value is not a BIGINT", "is not valid UTF-8"
+};
+ReadProblem ClassifyReadProblem(const FileDescription& pinned,
+                                const std::vector<std::string>& files, const std::string& message,
+                                const char* error_class);
+// "line 3, column 'amount': the value is not a BIGINT" (with "file '…' " first when `with_file`).
+std::string DescribeProblem(const ReadProblem& problem, bool with_file);
+
+}  // namespace parley::connectors::files

@@ -182,8 +182,8 @@ class Cli {
   std::string table_name_, table_source_, table_columns_;
   // table add: how a CSV or JSON-lines file is read (commands_tables.cc); a field given only when
   // its option is.
-  std::string table_delimiter_, table_quote_, table_escape_, table_date_format_,
-      table_timestamp_format_, table_types_;
+  std::string table_delimiter_, table_quote_, table_escape_, table_decimal_separator_,
+      table_date_format_, table_timestamp_format_, table_types_;
   std::vector<std::string> table_null_strings_;
   bool table_header_ = true;
   bool table_preview_ = false;

@@ -27,6 +27,8 @@ void Cli::AddFileOptions(CLI::App* add) {
       add->add_option("--null-string", table_null_strings_,
                       "a text read as NULL; repeat for several (default: empty, NULL and \\N)")
           ->allow_extra_args(false));
+  text("--decimal-separator", table_decimal_separator_, "decimal_separator",
+       "CSV: , for numbers written 7,5 (thousands separators are not read)");
   text("--date-format", table_date_format_, "date_format",
        "the dates' strptime format, e.g. %d/%m/%Y (required when dates are ambiguous)");
   text("--timestamp-format", table_timestamp_format_, "timestamp_format",

@@ -75,6 +75,18 @@ struct SourceView {
 
 // What an engine runs: the renderer's SQL for this engine's dialect (exactly one SELECT) and the
 // views it reads, by the names the SQL uses.
+// A query that failed while reading a source file — a row that no longer fits the options and
+// types pinned when its table was added (the file was edited since) — carries where, never what:
+// the file DuckDB named, the line and the column being converted (as DuckDB was told it: a
+// pinned column's name). The service decides who may see which part (service/execution.cc).
+struct SourceReadError {
+  std::string file;
+  int64_t line = 0;    // 0: not known
+  std::string column;  // "": not known
+};
+void SetSourceReadError(absl::Status& status, const SourceReadError& error);
+std::optional<SourceReadError> GetSourceReadError(const absl::Status& status);
+
 struct Plan {
   std::string sql;
   std::vector<SourceView> views;

@@ -1,6 +1,8 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "connectors/connector.h"
@@ -47,6 +49,23 @@ std::optional<std::vector<FileVersion>> VersionsOf(const std::vector<std::string
   return versions;
 }
 
+// For the table's owner: where its source no longer fits the pinned schema. The column is named
+// only when it is one of the table's pinned columns.
+absl::Status SourceReadFailure(const catalog::Table& table, const engine::SourceReadError& read) {
+  std::string where = absl::StrCat("file '", read.file, "'");
+  if (read.line > 0) absl::StrAppend(&where, " line ", read.line);
+  std::string fits = "row does not fit the schema pinned when the table was added";
+  for (const catalog::Column& column : table.source_schema) {
+    if (column.name == read.column) {
+      absl::StrAppend(&where, ", column '", column.name, "'");
+      fits = absl::StrCat("value is not a ", column.type, " as pinned when the table was added");
+    }
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "table '", table.name, "': ", where, ": the ", fits,
+      "; correct the file, or point the table at a corrected copy with 'parley table update'"));
+}
+
 }  // namespace
 
 absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& context,
@@ -54,7 +73,8 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
   std::vector<engine::SourceView> views;
   // Parallel to `views`: the version the view's pinned schema is checked for now, if it is.
   std::vector<std::optional<CheckedSource>> checking;
-  std::vector<std::string> keys;  // parallel to `views`
+  std::vector<std::string> keys;                               // parallel to `views`
+  std::map<std::string, const catalog::Table*> table_of_file;  // for a failed read's file
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   for (const std::string& name : explanation.tables) {
     for (const catalog::Table& table : context.tables) {
@@ -67,6 +87,7 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
                               connector->ResolveFiles(table.source_json));
       PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
       PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, files));
+      for (const std::string& file : files) table_of_file[file] = &table;
       // The pinned schema is checked once per version of the files (FileVersion), not on every
       // query: a view whose files are in the version last checked goes with no pinned columns,
       // which the engine skips.
@@ -107,6 +128,25 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
         if (checking[i].has_value()) checked_sources[keys[i]] = *checking[i];
       } else {
         checked_sources.erase(keys[i]);
+      }
+    }
+  }
+  if (!result.ok() && failed_at == engine::Engine::Stage::kQuery) {
+    // A row of a source that no longer fits what was pinned when its table was added. Its owner
+    // is told where (the file, the line, the column: its own data, never a value); another runner
+    // only which table, and under a rule that protects rows not even that (the fixed failure
+    // below): whether the scan reached the row depends on the query (a LIMIT, a join that ends
+    // early), so even the fact could count rows.
+    std::optional<engine::SourceReadError> read = engine::GetSourceReadError(result.status());
+    auto found = read ? table_of_file.find(read->file) : table_of_file.end();
+    if (found != table_of_file.end()) {
+      const catalog::Table& table = *found->second;
+      if (table.owner == context.member.name) return SourceReadFailure(table, *read);
+      if (!ProtectsRows(explanation)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "table '", table.name, "' of member '", table.owner,
+            "' no longer reads as it did when it was added (a row of its source does not fit "
+            "the schema pinned then); its owner sees where when it queries the table"));
       }
     }
   }

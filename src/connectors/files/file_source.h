@@ -45,9 +45,10 @@ struct ReadOptions {
   bool header = true;                    // CSV: the first line names the columns
   // The texts read as NULL; when not given: "", "NULL" and "\N" (what exports write).
   std::optional<std::vector<std::string>> null_strings;
-  std::optional<std::string> date_format;       // strptime format; sniffed when not given
-  std::optional<std::string> timestamp_format;  // likewise
-  std::vector<catalog::Column> types;           // the owner's types for some columns
+  std::optional<std::string> decimal_separator;  // CSV: "," for 7,5 (no thousands separators)
+  std::optional<std::string> date_format;        // strptime format; sniffed when not given
+  std::optional<std::string> timestamp_format;   // likewise
+  std::vector<catalog::Column> types;            // the owner's types for some columns
   // The pinned columns with their types. Empty: not pinned (a description stored before
   // sources were pinned; such a source is sniffed on every read, as it always was).
   std::vector<catalog::Column> columns;

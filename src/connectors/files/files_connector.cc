@@ -40,7 +40,8 @@ namespace {
 
 constexpr const char* kFields =
     "(a files source has \"path\", \"format\", \"delimiter\", \"quote\", \"escape\", "
-    "\"header\", \"null_strings\", \"date_format\", \"timestamp_format\", \"types\" and "
+    "\"header\", \"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
+    "\"types\" and "
     "\"columns\")";
 
 // A type name as DuckDB spells one: letters, digits, spaces, and a (width[, scale]) suffix. The
@@ -106,7 +107,7 @@ absl::Status ParseOptions(const Json& value, FileDescription& parsed) {
   for (const auto& [key, item] : value.items()) {
     if (key == "path" || key == "format") continue;
     bool csv_only = key == "delimiter" || key == "quote" || key == "escape" || key == "header" ||
-                    key == "null_strings";
+                    key == "null_strings" || key == "decimal_separator";
     bool known = csv_only || key == "date_format" || key == "timestamp_format" || key == "types" ||
                  key == "columns";
     if (!known) return Invalid(PointerTo(key), absl::StrCat("unknown field ", kFields));
@@ -130,6 +131,11 @@ absl::Status ParseOptions(const Json& value, FileDescription& parsed) {
         PARLEY_ASSIGN_OR_RETURN(std::string null_string, TextField(text, key, 0, 32));
         options.null_strings->push_back(null_string);
       }
+    } else if (key == "decimal_separator") {
+      if (!item.is_string() || (item != "," && item != ".")) {
+        return Invalid(PointerTo(key), "expected \",\" or \".\"");
+      }
+      options.decimal_separator = item.get<std::string>();
     } else if (key == "date_format") {
       PARLEY_ASSIGN_OR_RETURN(options.date_format, TextField(item, key, 1, 64));
     } else if (key == "timestamp_format") {
@@ -185,6 +191,7 @@ std::string DescriptionText(const FileDescription& description) {
   if (options.escape) value["escape"] = *options.escape;
   if (!options.header) value["header"] = false;
   if (options.null_strings) value["null_strings"] = *options.null_strings;
+  if (options.decimal_separator) value["decimal_separator"] = *options.decimal_separator;
   if (options.date_format) value["date_format"] = *options.date_format;
   if (options.timestamp_format) value["timestamp_format"] = *options.timestamp_format;
   if (!options.types.empty()) {

@@ -46,6 +46,9 @@ std::string CsvOptions(const ReadOptions& options, const std::vector<catalog::Co
       absl::StrCat("nullstr=", QuotedList(NullStrings(options))),
       "strict_mode=true"};
   if (options.delimiter) parts.push_back(absl::StrCat("delim=", QuoteString(*options.delimiter)));
+  if (options.decimal_separator) {
+    parts.push_back(absl::StrCat("decimal_separator=", QuoteString(*options.decimal_separator)));
+  }
   if (options.date_format) {
     parts.push_back(absl::StrCat("dateformat=", QuoteString(*options.date_format)));
   }

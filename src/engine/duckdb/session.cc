@@ -13,6 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -21,6 +24,46 @@
 namespace parley::engine::duckdb {
 
 namespace {
+
+// The number after `marker` in `message`, or 0.
+int64_t NumberAfter(const std::string& message, std::string_view marker) {
+  size_t at = message.find(marker);
+  if (at == std::string::npos) return 0;
+  size_t start = at + marker.size(), end = start;
+  while (end < message.size() && absl::ascii_isdigit(message[end])) ++end;
+  int64_t number = 0;
+  if (end == start || !absl::SimpleAtoi(message.substr(start, end - start), &number)) return 0;
+  return number;
+}
+
+// The text between `open` and the next `close`, or "".
+std::string Between(const std::string& message, std::string_view open, std::string_view close) {
+  size_t at = message.find(open);
+  if (at == std::string::npos) return "";
+  size_t start = at + open.size();
+  size_t end = message.find(close, start);
+  return end == std::string::npos ? "" : message.substr(start, end - start);
+}
+
+// A failure reading a CSV or JSON-lines file: DuckDB's message names the file, the line and the
+// column it was converting (and quotes the line, which is not kept).
+void AttachSourceReadError(const char* message, absl::Status& status) {
+  if (message == nullptr) return;
+  std::string text = message;
+  SourceReadError error;
+  if (absl::StrContains(text, "CSV Error on Line: ")) {
+    error.line = NumberAfter(text, "CSV Error on Line: ");
+    error.file = Between(text, "\n  file = ", "\n");
+    error.column = Between(text, "Error when converting column \"", "\".");
+  } else if (absl::StrContains(text, "JSON") && absl::StrContains(text, " in file \"")) {
+    error.line = NumberAfter(text, " in line ");
+    error.file = Between(text, " in file \"", "\"");
+  } else {
+    return;
+  }
+  if (error.file.empty()) return;
+  SetSourceReadError(status, error);
+}
 
 std::string QuotedList(const std::set<std::string>& items) {
   std::vector<std::string> quoted;
@@ -316,7 +359,9 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
       return absl::ResourceExhaustedError(
           absl::StrCat("query exceeded the memory limit of ", impl_->limits.memory_limit));
     }
-    return absl::Status(error.code, absl::StrCat("query failed during execution: ", error.name));
+    absl::Status status(error.code, absl::StrCat("query failed during execution: ", error.name));
+    AttachSourceReadError(duckdb_result_error(&result.get()), status);
+    return status;
   }
 
   duckdb_result* raw = &result.get();

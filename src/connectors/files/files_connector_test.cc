@@ -51,20 +51,88 @@ TEST(FileDescriptionTest, MalformedDescriptionsNameTheJsonPath) {
            {R"({"path":"","format":"csv"})",
             "invalid files source description at /path: expected a non-empty string"},
            {R"({"path":"/a.csv","format":"xlsx"})",
-            "invalid files source description at /format: expected \"csv\" or \"parquet\""},
+            "invalid files source description at /format: expected \"csv\", \"jsonl\" or \"parquet\""},
            {R"({"path":"/a.csv","format":["csv"]})",
-            "invalid files source description at /format: expected \"csv\" or \"parquet\""},
-           {R"({"path":"/a.csv","format":"csv","delimiter":";"})",
-            "invalid files source description at /delimiter: unknown field (a files source has "
-            "\"path\" and \"format\")"},
+            "invalid files source description at /format: expected \"csv\", \"jsonl\" or \"parquet\""},
+           {R"({"path":"/a.parquet","format":"parquet","delimiter":";"})",
+            "invalid files source description at /delimiter: not an option of parquet sources"},
+           {R"({"path":"/a.jsonl","format":"jsonl","quote":"'"})",
+            "invalid files source description at /quote: not an option of jsonl sources"},
+           {R"({"path":"/a.csv","format":"csv","delimiter":"\n"})",
+            "invalid files source description at /delimiter: expected 1 to 4 characters, no line "
+            "break"},
+           {R"({"path":"/a.csv","format":"csv","header":"yes"})",
+            "invalid files source description at /header: expected true or false"},
+           {R"({"path":"/a.csv","format":"csv","decimal_separator":";"})",
+            "invalid files source description at /decimal_separator: expected \",\" or \".\""},
+           {R"({"path":"/a.csv","format":"csv","types":{"a":"INT); DROP"}})",
+            "invalid files source description at /types: expected a column name and a type name "
+            "such as BIGINT or DECIMAL(18,2)"},
+           {R"({"path":"/a.csv","format":"csv","columns":[{"name":"a"}]})",
+            "invalid files source description at /columns/0: expected {\"name\", \"type\"}"},
            {R"({"path":"/a.csv","format":"csv","a/b\n":1})",
             "invalid files source description at /a~1b\\n: unknown field (a files source has "
-            "\"path\" and \"format\")"},
+            "\"path\", \"format\", \"delimiter\", \"quote\", \"escape\", \"header\", "
+            "\"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
+            "\"types\" and \"columns\")"},
            {R"({"path":"/a.csv"})", "invalid files source description at /format: missing"},
        }) {
     SCOPED_TRACE(c.description);
     EXPECT_EQ(ParseDescription(c.description).status(), absl::InvalidArgumentError(c.message));
   }
+}
+
+// Pin reads the source once: the dialect, the formats and the types go into the description, and
+// the view then reads the file with exactly those (auto_detect=false), sniffing nothing.
+TEST_F(FilesConnectorTest, PinStoresTheDialectAndTypesAndTheViewUsesThem) {
+  std::ofstream(dir_ / "export.csv") << "id;amount;day\n1;NULL;13/02/2024\n2;7;\n";
+  absl::StatusOr<std::string> valid =
+      connector_.Validate(R"({"path": ")" + PathOf("export.csv") + R"(", "types": {"ID": "int"}})");
+  ASSERT_TRUE(valid.ok()) << valid.status();
+  absl::StatusOr<std::string> pinned = connector_.Pin(*valid);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_EQ(*pinned, R"({"columns":[{"name":"id","type":"INTEGER"},{"name":"amount","type":"BIGINT"},)"
+                     R"({"name":"day","type":"DATE"}],"date_format":"%d/%m/%Y","delimiter":";",)"
+                     R"("format":"csv","path":")" + PathOf("export.csv") + R"("})");
+  // Pinning is idempotent, and the pinned description's schema is its columns.
+  EXPECT_EQ(*connector_.Pin(*pinned), *pinned);
+  absl::StatusOr<std::vector<catalog::Column>> schema = connector_.InferSchema(*pinned);
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  ASSERT_EQ(schema->size(), 3u);
+  EXPECT_EQ((*schema)[0].type, "INTEGER");
+
+  catalog::Table table;
+  table.name = "t";
+  table.source_kind = "files";
+  table.source_json = *pinned;
+  table.source_schema = *schema;
+  table.allowed_columns = {"id", "day"};
+  absl::StatusOr<engine::SourceView> view = connector_.ViewFor(table, {PathOf("export.csv")});
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_THAT(view->select_sql, ::testing::HasSubstr("auto_detect=false"));
+  EXPECT_THAT(view->select_sql, ::testing::HasSubstr("delim=';'"));
+  EXPECT_THAT(view->select_sql, ::testing::HasSubstr("dateformat='%d/%m/%Y'"));
+
+  absl::StatusOr<SourcePreview> preview = connector_.Preview(*pinned, 1);
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  ASSERT_EQ(preview->rows.size(), 1u);
+  EXPECT_EQ(preview->rows[0][0], "1");
+  EXPECT_EQ(preview->rows[0][1], std::nullopt);
+  EXPECT_EQ(preview->rows[0][2], "2024-02-13");
+
+  // A column the owner typed that the file does not have, and a type DuckDB does not know.
+  EXPECT_EQ(connector_.Pin(R"({"format":"csv","path":")" + PathOf("export.csv") +
+                           R"(","types":{"nope":"INT"}})")
+                .status(),
+            absl::InvalidArgumentError("cannot read '" + PathOf("export.csv") +
+                                       "' as CSV: --types names column 'nope', which the source "
+                                       "does not have"));
+  EXPECT_EQ(connector_.Pin(R"({"format":"csv","path":")" + PathOf("export.csv") +
+                           R"(","types":{"id":"WIDGET"}})")
+                .status(),
+            absl::InvalidArgumentError("cannot read '" + PathOf("export.csv") +
+                                       "' as CSV: a type given with --types is not a type DuckDB "
+                                       "knows"));
 }
 
 TEST_F(FilesConnectorTest, ValidateResolvesThePathAndTheFormat) {
@@ -81,7 +149,7 @@ TEST_F(FilesConnectorTest, ValidateResolvesThePathAndTheFormat) {
   EXPECT_EQ(
       connector_.Validate(R"({"path": ")" + PathOf("retail.txt") + R"("})").status(),
       absl::InvalidArgumentError("unsupported file extension '.txt' in '" + PathOf("retail.txt") +
-                                 "': use .csv, .csv.gz, .tsv or .parquet"));
+                                 "': use .csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
 }
 
 TEST_F(FilesConnectorTest, SchemaFilesViewAndSummaryFollowTheDescription) {

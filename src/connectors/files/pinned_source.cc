@@ -282,8 +282,17 @@ std::string PinnedReaderCall(const FileDescription& pinned, const std::vector<st
   return ReaderCall(pinned, files, &pinned.options.columns);
 }
 
-absl::StatusOr<FileDescription> PinSource(const FileDescription& given) {
-  if (given.format == Format::kParquet) return given;
+absl::StatusOr<FileDescription> PinSource(const FileDescription& described) {
+  if (described.format == Format::kParquet) return described;
+  // A description pinned already (a source repointed, or pinned twice) keeps its columns' types:
+  // they are the owner's types for the new read.
+  FileDescription given = described;
+  for (const catalog::Column& column : described.options.columns) {
+    if (FindColumn(given.options.types, column.name, /*ignore_case=*/true) == nullptr) {
+      given.options.types.push_back(column);
+    }
+  }
+  given.options.columns.clear();
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(given.path));
   for (const std::string& file : files) {
     std::error_code error;

@@ -251,7 +251,11 @@ TEST_F(CliE2eTest, TableShowToAnotherMemberHasMetadataAndRuleButNoSource) {
       "  rule:\n";
   ASSERT_TRUE(absl::StartsWith(shown.out, header)) << shown;
   // The rule is printed as indented JSON; it is the canonical form of the document set.
-  nlohmann::json rule = nlohmann::json::parse(shown.out.substr(header.size()));
+  // After the rule, where its history is.
+  std::string rest = shown.out.substr(header.size());
+  const std::string history = "  history: parley rule show -c campaign retail\n";
+  ASSERT_TRUE(absl::EndsWith(rest, history)) << shown;
+  nlohmann::json rule = nlohmann::json::parse(rest.substr(0, rest.size() - history.size()));
   EXPECT_EQ(rule["kind"], "aggregation");
   EXPECT_EQ(rule["output_constraints"],
             nlohmann::json::parse(

@@ -152,6 +152,32 @@ absl::StatusOr<ShowTableResponse> LocalService::ShowTable(const identity::Caller
   return ShowTableResponse{FromService(table)};
 }
 
+absl::StatusOr<UpdateTableResponse> LocalService::UpdateTable(const identity::Caller& caller,
+                                                              const UpdateTableRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  service::NewTable updated{request.collaboration, request.table, request.source, {}};
+  if (request.options.has_value()) {
+    if (!request.options->is_object()) {
+      return absl::InvalidArgumentError("options: expected a JSON object");
+    }
+    nlohmann::json description = *request.options;
+    description["path"] = request.source;
+    updated.source_json =
+        description.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  PARLEY_RETURN_IF_ERROR(service->UpdateTableSource(caller, updated));
+  PARLEY_ASSIGN_OR_RETURN(service::TableView table,
+                          service->ShowTable(caller, request.collaboration, request.table));
+  return UpdateTableResponse{FromService(table)};
+}
+
+absl::StatusOr<RemoveTableResponse> LocalService::RemoveTable(const identity::Caller& caller,
+                                                              const RemoveTableRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_RETURN_IF_ERROR(service->RemoveTable(caller, request.collaboration, request.table));
+  return RemoveTableResponse{request.collaboration, request.table};
+}
+
 absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& caller,
                                                       const SetRuleRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());

@@ -69,6 +69,10 @@ class LocalService {
                                               const ShowTableRequest& request);
   absl::StatusOr<SetRuleResponse> SetRule(const identity::Caller& caller,
                                           const SetRuleRequest& request);
+  absl::StatusOr<UpdateTableResponse> UpdateTable(const identity::Caller& caller,
+                                                  const UpdateTableRequest& request);
+  absl::StatusOr<RemoveTableResponse> RemoveTable(const identity::Caller& caller,
+                                                  const RemoveTableRequest& request);
   absl::StatusOr<ExplainResponse> Explain(const identity::Caller& caller,
                                           const ExplainRequest& request);
   absl::StatusOr<RunQueryResponse> RunQuery(const identity::Caller& caller,

@@ -70,6 +70,10 @@ struct Endpoint {
     "/api/v1/collaborations/{collaboration}/tables/{table}")                                       \
   X(SetRule, SetRuleRequest, SetRuleResponse, "PUT",                                               \
     "/api/v1/collaborations/{collaboration}/tables/{table}/rule")                                  \
+  X(UpdateTable, UpdateTableRequest, UpdateTableResponse, "PUT",                                   \
+    "/api/v1/collaborations/{collaboration}/tables/{table}/source")                                \
+  X(RemoveTable, RemoveTableRequest, RemoveTableResponse, "DELETE",                                \
+    "/api/v1/collaborations/{collaboration}/tables/{table}")                                       \
   X(Explain, ExplainRequest, ExplainResponse, "POST",                                              \
     "/api/v1/collaborations/{collaboration}/explain")                                              \
   X(RunQuery, RunQueryRequest, RunQueryResponse, "POST",                                           \

@@ -130,4 +130,41 @@ struct SetRuleRequest {
 };
 using SetRuleResponse = TableResponse;
 
+// The owner repoints a table to a new source of the same schema (`options` as in AddTable;
+// absent: the table's own, as pinned); the response shows the table.
+struct UpdateTableRequest {
+  std::string collaboration;
+  std::string table;
+  std::string source;
+  std::optional<nlohmann::json> options;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("table", table);
+    v.Required("source", source);
+    v.Optional("options", options);
+  }
+};
+using UpdateTableResponse = TableResponse;
+
+// The owner removes a table.
+struct RemoveTableRequest {
+  std::string collaboration;
+  std::string table;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("table", table);
+  }
+};
+struct RemoveTableResponse {
+  std::string collaboration;
+  std::string table;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+    v.Required("table", table);
+  }
+};
+
 }  // namespace parley::api

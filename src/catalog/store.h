@@ -93,6 +93,19 @@ class Store {
   absl::StatusOr<std::vector<Table>> ListTables(const std::string& collaboration);
   absl::Status SetRule(const std::string& collaboration, const std::string& table,
                        const std::string& rule_json, const std::string& actor);
+  // Repoints `table` to another source of the same kind: its description and pinned schema are
+  // replaced (allowed columns and rule are kept; every allowed column must be in the new schema),
+  // `files` are claimed for its owner as in AddTable (PermissionDenied when another member's),
+  // audited as "table.update_source" — a policy change, so a query checked before it is not
+  // delivered. The description stays out of the audit log, as in AddTable.
+  absl::Status UpdateTableSource(const std::string& collaboration, const std::string& table,
+                                 const std::string& source_json,
+                                 const std::vector<Column>& source_schema, const std::string& actor,
+                                 const std::vector<FileIdentity>& files = {});
+  // Removes `table` (NotFound when absent), audited as "table.remove" — a policy change. Its
+  // files stay claimed by its owner: no other member can register them later.
+  absl::Status RemoveTable(const std::string& collaboration, const std::string& table,
+                           const std::string& actor);
 
   // Queries. RecordQuery assigns and returns the id (unique over the catalog) and appends an
   // audit entry: "query.rejected", "query.started" (kRunning), "query.killed", or

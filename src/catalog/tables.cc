@@ -294,4 +294,94 @@ absl::Status Store::SetRule(const std::string& collaboration, const std::string&
   return write.Commit();
 }
 
+namespace {
+
+// Claims `files` for `owner` in the write transaction `db` holds (see AddTable).
+absl::Status ClaimFiles(sqlite3* db, const std::string& table, const std::string& owner,
+                        const std::vector<FileIdentity>& files) {
+  for (const FileIdentity& file : files) {
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement claimed,
+        Statement::Prepare(db, "SELECT owner FROM file_claims WHERE device = ? AND inode = ?"));
+    PARLEY_RETURN_IF_ERROR(
+        claimed.Bind(static_cast<int64_t>(file.first), static_cast<int64_t>(file.second)));
+    PARLEY_ASSIGN_OR_RETURN(bool found, claimed.Step());
+    if (found && claimed.Text(0) != owner) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("table ", Quote(table), " reads a file another member registered"));
+    }
+    if (!found) {
+      PARLEY_RETURN_IF_ERROR(
+          Write(db, "INSERT INTO file_claims (device, inode, owner) VALUES (?, ?, ?)",
+                static_cast<int64_t>(file.first), static_cast<int64_t>(file.second), owner));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Store::UpdateTableSource(const std::string& collaboration, const std::string& table,
+                                      const std::string& source_json,
+                                      const std::vector<Column>& source_schema,
+                                      const std::string& actor,
+                                      const std::vector<FileIdentity>& files) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  PARLEY_ASSIGN_OR_RETURN(std::string source, CanonicalSource(table, source_json));
+  Json schema = Json::array();
+  std::set<std::string> names;
+  for (const Column& column : source_schema) {
+    if (column.name.empty() || column.type.empty() ||
+        !names.insert(absl::AsciiStrToLower(column.name)).second) {
+      return absl::InvalidArgumentError(absl::StrCat("the new schema of table ", Quote(table),
+                                                     " has a column without a name or type, or "
+                                                     "one listed twice"));
+    }
+    schema.push_back({{"name", column.name}, {"type", column.type}});
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string schema_text, Canonical(schema, "the source schema"));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
+  sqlite3* db = write.db();
+  int64_t collaboration_id = write.id();
+  PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing, FindTable(db, collaboration_id, table));
+  if (!existing.has_value()) return TableNotFound(table, collaboration);
+  for (const std::string& column : existing->allowed_columns) {
+    if (!names.contains(absl::AsciiStrToLower(column))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "allowed column ", Quote(column), " is not in the new schema of table ", Quote(table)));
+    }
+  }
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "UPDATE tables SET source = ?, source_schema = ? "
+                               "WHERE collaboration_id = ? AND name = ?",
+                               source, schema_text, collaboration_id, table));
+  PARLEY_RETURN_IF_ERROR(ClaimFiles(db, table, existing->owner, files));
+  Json details = {
+      {"table", table}, {"owner", existing->owner}, {"source_kind", existing->source_kind}};
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(actor, "table.update_source", details, PolicyEffect::kChangesPolicy));
+  return write.Commit();
+}
+
+absl::Status Store::RemoveTable(const std::string& collaboration, const std::string& table,
+                                const std::string& actor) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
+  sqlite3* db = write.db();
+  int64_t collaboration_id = write.id();
+  PARLEY_ASSIGN_OR_RETURN(std::optional<Table> existing, FindTable(db, collaboration_id, table));
+  if (!existing.has_value()) return TableNotFound(table, collaboration);
+  PARLEY_RETURN_IF_ERROR(Write(db, "DELETE FROM tables WHERE collaboration_id = ? AND name = ?",
+                               collaboration_id, table));
+  Json details = {{"table", table}, {"owner", existing->owner}};
+  if (existing->rule_json.has_value()) {
+    details["rule_sha256"] = crypto::Sha256Hex(*existing->rule_json);
+  }
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(actor, "table.remove", details, PolicyEffect::kChangesPolicy));
+  return write.Commit();
+}
+
 }  // namespace parley::catalog

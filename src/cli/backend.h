@@ -39,6 +39,10 @@ class Backend {
   virtual absl::StatusOr<api::ShowTableResponse> ShowTable(
       const api::ShowTableRequest& request) = 0;
   virtual absl::StatusOr<api::SetRuleResponse> SetRule(const api::SetRuleRequest& request) = 0;
+  virtual absl::StatusOr<api::UpdateTableResponse> UpdateTable(
+      const api::UpdateTableRequest& request) = 0;
+  virtual absl::StatusOr<api::RemoveTableResponse> RemoveTable(
+      const api::RemoveTableRequest& request) = 0;
 
   virtual absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) = 0;
   virtual absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) = 0;

@@ -107,7 +107,7 @@ class Cli {
   void AddCollaborationOption(CLI::App* app);
   // table add's options for reading a CSV or JSON-lines file, and --preview; FileOptions gives
   // the ones given as the API's options object (InvalidArgument for a malformed --types).
-  void AddFileOptions(CLI::App* app);
+  void AddFileOptions(CLI::App* app, bool with_preview = true);
   absl::StatusOr<nlohmann::json> FileOptions() const;
   api::LocalServiceOptions ServiceOptions() const;
   std::unique_ptr<Backend> OpenBackend() const;

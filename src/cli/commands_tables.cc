@@ -11,7 +11,7 @@
 
 namespace parley::cli {
 
-void Cli::AddFileOptions(CLI::App* add) {
+void Cli::AddFileOptions(CLI::App* add, bool with_preview) {
   auto text = [&](const char* flag, std::string& target, const char* key, const char* help) {
     table_option_flags_.emplace_back(key, add->add_option(flag, target, help));
   };
@@ -35,8 +35,10 @@ void Cli::AddFileOptions(CLI::App* add) {
        "the timestamps' strptime format, e.g. '%d/%m/%Y %H:%M'");
   text("--types", table_types_, "types",
        "column types to use instead of the detected ones: col:TYPE,... (e.g. zip:VARCHAR)");
-  add->add_flag("--preview", table_preview_,
-                "show the columns and first rows (to you only) and add nothing");
+  if (with_preview) {
+    add->add_flag("--preview", table_preview_,
+                  "show the columns and first rows (to you only) and add nothing");
+  }
 }
 
 absl::StatusOr<nlohmann::json> Cli::FileOptions() const {
@@ -68,11 +70,13 @@ absl::StatusOr<nlohmann::json> Cli::FileOptions() const {
 }
 
 void Cli::AddTableCommands() {
-  CLI::App* group = Group("table", "add, list and show tables");
-  auto* add = group->add_subcommand("add", "add a table from a CSV or Parquet file (or glob)");
+  CLI::App* group = Group("table", "add, list, show, update and remove tables");
+  auto* add = group->add_subcommand(
+      "add", "add a table from a CSV, JSON-lines or Parquet file (or glob; .gz and .zst too)");
   AddCollaborationOption(add);
   add->add_option("name", table_name_, "the table's name in the collaboration")->required();
-  add->add_option("--source", table_source_, "a CSV or Parquet path or glob")->required();
+  add->add_option("--source", table_source_, "a CSV, JSON-lines or Parquet path or glob")
+      ->required();
   add->add_option("--columns", table_columns_,
                   "the allowed columns, comma-separated (default: all)");
   AddFileOptions(add);
@@ -115,8 +119,44 @@ void Cli::AddTableCommands() {
   show->add_option("name", table_name_)->required();
   Add(show, [this] {
     return Answer(OpenBackend()->ShowTable({globals_.collaboration, table_name_}),
-                  [](const auto& r) {
+                  [this](const auto& r) {
                     PrintTable(std::cout, r.table);
+                    std::cout << "  history: parley rule show -c " << globals_.collaboration << " "
+                              << r.table.name << "\n";
+                    return 0;
+                  });
+  });
+
+  auto* update = group->add_subcommand(
+      "update",
+      "point a table you own at a new source with the same columns and types (read with the "
+      "table's pinned options unless you give others)");
+  AddCollaborationOption(update);
+  update->add_option("name", table_name_)->required();
+  update->add_option("--source", table_source_, "the new path or glob")->required();
+  AddFileOptions(update, /*with_preview=*/false);
+  Add(update, [this] {
+    api::UpdateTableRequest request{globals_.collaboration, table_name_, table_source_, {}};
+    auto options = FileOptions();
+    if (!options.ok()) return Fail(options.status());
+    if (!options->empty()) request.options = *options;
+    return Answer(OpenBackend()->UpdateTable(request), [](const auto& r) {
+      std::cout << "updated ";
+      PrintTable(std::cout, r.table);
+      return 0;
+    });
+  });
+
+  auto* remove = group->add_subcommand(
+      "remove",
+      "remove a table you own (templates reading it stop being runnable; saved results stay)");
+  AddCollaborationOption(remove);
+  remove->add_option("name", table_name_)->required();
+  Add(remove, [this] {
+    return Answer(OpenBackend()->RemoveTable({globals_.collaboration, table_name_}),
+                  [](const auto& r) {
+                    std::cout << "removed table " << r.table << " from collaboration "
+                              << r.collaboration << "\n";
                     return 0;
                   });
   });
@@ -142,6 +182,10 @@ std::string RuleHistoryLine(const api::AuditEntry& entry, const std::string& tab
   }
   if (text("table") != table) return "";
   if (entry.action == "table.add") return "added the table (no rule yet)";
+  if (entry.action == "table.update_source") {
+    return "pointed the table at a new source (same columns and types)";
+  }
+  if (entry.action == "table.remove") return "removed the table";
   if (entry.action == "rule.set") {
     return absl::StrCat("set the rule (sha256 ", text("rule_sha256").substr(0, 12), ")");
   }

@@ -56,6 +56,16 @@ absl::StatusOr<api::ShowTableResponse> LocalBackend::ShowTable(
   return service_->ShowTable(caller_, request);
 }
 
+absl::StatusOr<api::UpdateTableResponse> LocalBackend::UpdateTable(
+    const api::UpdateTableRequest& request) {
+  return service_->UpdateTable(caller_, request);
+}
+
+absl::StatusOr<api::RemoveTableResponse> LocalBackend::RemoveTable(
+    const api::RemoveTableRequest& request) {
+  return service_->RemoveTable(caller_, request);
+}
+
 absl::StatusOr<api::SetRuleResponse> LocalBackend::SetRule(const api::SetRuleRequest& request) {
   return service_->SetRule(caller_, request);
 }

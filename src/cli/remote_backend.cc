@@ -209,6 +209,16 @@ absl::StatusOr<api::ShowTableResponse> RemoteBackend::ShowTable(
   return impl_->Call(api::kShowTable, request);
 }
 
+absl::StatusOr<api::UpdateTableResponse> RemoteBackend::UpdateTable(
+    const api::UpdateTableRequest& request) {
+  return impl_->Call(api::kUpdateTable, request);
+}
+
+absl::StatusOr<api::RemoveTableResponse> RemoteBackend::RemoveTable(
+    const api::RemoveTableRequest& request) {
+  return impl_->Call(api::kRemoveTable, request);
+}
+
 absl::StatusOr<api::SetRuleResponse> RemoteBackend::SetRule(const api::SetRuleRequest& request) {
   return impl_->Call(api::kSetRule, request);
 }

@@ -49,6 +49,10 @@ class RemoteBackend : public Backend {
       const api::ListTablesRequest& request) override;
   absl::StatusOr<api::ShowTableResponse> ShowTable(const api::ShowTableRequest& request) override;
   absl::StatusOr<api::SetRuleResponse> SetRule(const api::SetRuleRequest& request) override;
+  absl::StatusOr<api::UpdateTableResponse> UpdateTable(
+      const api::UpdateTableRequest& request) override;
+  absl::StatusOr<api::RemoveTableResponse> RemoveTable(
+      const api::RemoveTableRequest& request) override;
   absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) override;
   absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
   absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;

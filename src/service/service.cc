@@ -95,6 +95,15 @@ absl::StatusOr<TablePreview> Service::PreviewTable(const identity::Caller& calle
   return impl_->PreviewTable(caller, request, limit);
 }
 
+absl::Status Service::UpdateTableSource(const identity::Caller& caller, const NewTable& request) {
+  return impl_->UpdateTableSource(caller, request);
+}
+
+absl::Status Service::RemoveTable(const identity::Caller& caller, const std::string& collaboration,
+                                  const std::string& table) {
+  return impl_->RemoveTable(caller, collaboration, table);
+}
+
 absl::StatusOr<std::vector<TableView>> Service::ListTables(const identity::Caller& caller,
                                                            const std::string& collaboration) {
   return impl_->ListTables(caller, collaboration);

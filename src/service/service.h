@@ -278,6 +278,14 @@ class Service {
   // caller's own data, shown only to it — and nothing is stored.
   absl::StatusOr<TablePreview> PreviewTable(const identity::Caller& caller, const NewTable& request,
                                             int limit);
+  // The owner repoints table `request.name` to `request.location` (or, for a files table, the
+  // description `request.source_json`): read as before (for files: the pinned options and
+  // types), checked as AddTable checks a source, and refused (FailedPrecondition naming each
+  // differing column) unless its schema is the table's. Rule and allowed columns are kept.
+  absl::Status UpdateTableSource(const identity::Caller& caller, const NewTable& request);
+  // The owner removes a table; see table_lifecycle.cc for what happens to what depends on it.
+  absl::Status RemoveTable(const identity::Caller& caller, const std::string& collaboration,
+                           const std::string& table);
   absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,
                                                     const std::string& collaboration);
   absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,

@@ -203,6 +203,10 @@ struct Service::Impl {
     std::vector<std::string> files;
     std::string named;
   };
+  // table_lifecycle.cc
+  absl::Status UpdateTableSource(const identity::Caller& caller, const NewTable& request);
+  absl::Status RemoveTable(const identity::Caller& caller, const std::string& collaboration,
+                           const std::string& table);
   absl::StatusOr<PreparedTable> PrepareTable(const identity::Caller& caller,
                                              const NewTable& request, bool saved_result);
   absl::StatusOr<std::vector<TableView>> ListTables(const identity::Caller& caller,

@@ -162,5 +162,66 @@ TEST_F(CliFilesTest, AFailedReadNamesLineAndColumnToTheOwnerOnly) {
   EXPECT_THAT(aggregated.err, Not(HasSubstr("secret")));
 }
 
+// An owner repoints its table to a new export of the same schema (read with the pinned options),
+// is refused one whose columns differ (each named), and removes the table; another member can do
+// neither; the rule's history shows both changes.
+TEST_F(CliFilesTest, UpdateAndRemoveATable) {
+  MakeRoom();
+  WriteText(dir_ / "march.csv", "id;spend\n1;10\n2;NULL\n");
+  WriteText(dir_ / "april.csv", "id;spend\n3;30\n");
+  WriteText(dir_ / "wrong.csv", "id;spend;extra\n3;x;1\n");
+  Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "march.csv").string()});
+  Ok("owner", {"rule", "set", "-c", "room", "t", "--json", kOwnerRule});
+
+  // Read with the table's pinned types: a value that does not fit is named by line and column;
+  // columns that differ are each named.
+  Outcome refused = As("owner", {"table", "update", "-c", "room", "t", "--source",
+                                 (dir_ / "wrong.csv").string()});
+  EXPECT_EQ(refused.exit_code, kExitError) << refused;
+  EXPECT_EQ(refused.err, "error: cannot read '" + (dir_ / "wrong.csv").string() +
+                             "' as CSV: line 2, column 'spend': the value is not a BIGINT\n");
+  WriteText(dir_ / "renamed.csv", "id;total;extra\n3;4;5\n");
+  refused = As("owner", {"table", "update", "-c", "room", "t", "--source",
+                         (dir_ / "renamed.csv").string()});
+  EXPECT_EQ(refused.exit_code, kExitError) << refused;
+  EXPECT_EQ(refused.err,
+            "error: the new source of table 't' does not have the table's schema: column 'spend' "
+            "is missing; column 'total' is new; column 'extra' is new (add it as a new table "
+            "instead)\n");
+  Outcome stranger = As("other", {"table", "update", "-c", "room", "t", "--source",
+                                  (dir_ / "april.csv").string()});
+  EXPECT_EQ(stranger.exit_code, cli_test::kExitNotPermitted) << stranger;
+  EXPECT_EQ(stranger.err, "error: only the owner of table 't' (owner) may change its source\n");
+
+  Outcome updated = Ok("owner", {"table", "update", "-c", "room", "t", "--source",
+                                 (dir_ / "april.csv").string()});
+  EXPECT_THAT(updated.out, HasSubstr("updated table t (owner owner, csv)\n  source: " +
+                                     (dir_ / "april.csv").string()));
+  EXPECT_EQ(Ok("owner", {"query", "run", "-c", "room", "--sql", "SELECT id, spend FROM t",
+                         "--output", "-"})
+                .out,
+            "id,spend\n3,30\n");
+  // The rule is kept, and its history shows the change.
+  Outcome history = Ok("other", {"rule", "show", "-c", "room", "t"});
+  EXPECT_THAT(history.out, HasSubstr("owner  pointed the table at a new source (same columns "
+                                     "and types)\n"));
+  EXPECT_THAT(history.out, Not(HasSubstr("april")));
+
+  Outcome not_yours = As("other", {"table", "remove", "-c", "room", "t"});
+  EXPECT_EQ(not_yours.exit_code, cli_test::kExitNotPermitted) << not_yours;
+  EXPECT_EQ(Ok("owner", {"table", "remove", "-c", "room", "t"}).out,
+            "removed table t from collaboration room\n");
+  EXPECT_EQ(Ok("owner", {"table", "list", "-c", "room"}).out, "");
+  Outcome gone = As("other", {"query", "run", "-c", "room", "--sql", "SELECT id FROM t"});
+  EXPECT_NE(gone.exit_code, 0);
+  EXPECT_THAT(Ok("other", {"audit", "list", "-c", "room"}).out,
+              HasSubstr(R"(table.remove  {"owner":"owner","rule_sha256":)"));
+  // The name is free again; the file stays its owner's.
+  Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "april.csv").string()});
+  Outcome taken = As("other", {"table", "add", "-c", "room", "o", "--source",
+                               (dir_ / "march.csv").string()});
+  EXPECT_EQ(taken.exit_code, cli_test::kExitNotPermitted) << taken;
+}
+
 }  // namespace
 }  // namespace parley

@@ -91,9 +91,9 @@ int main(int argc, char** argv) {
   auto valid = connector.Validate(R"({"path":")" + csv.string() + R"("})");
   auto pin_start = std::chrono::steady_clock::now();
   auto pinned = connector.Pin(*valid);
-  double pin_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                            pin_start)
-                      .count();
+  double pin_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pin_start)
+          .count();
   if (!pinned.ok()) {
     std::cerr << pinned.status() << "\n";
     return 1;

@@ -162,6 +162,26 @@ TEST_F(CliFilesTest, AFailedReadNamesLineAndColumnToTheOwnerOnly) {
   EXPECT_THAT(aggregated.err, Not(HasSubstr("secret")));
 }
 
+// A pinned read takes columns by position: a file rewritten with its columns swapped (same types)
+// is refused before it is read, naming the position only.
+TEST_F(CliFilesTest, AHeaderThatChangedIsRefusedBeforeTheRead) {
+  MakeRoom();
+  WriteText(dir_ / "t.csv", "id,\"amount\",\"note, with comma\"\n1,10,a\n");
+  Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "t.csv").string()});
+  Ok("owner", {"rule", "set", "-c", "room", "t", "--json", kOwnerRule});
+  EXPECT_EQ(Ok("other",
+               {"query", "run", "-c", "room", "--sql", "SELECT id, amount FROM t", "--output", "-"})
+                .out,
+            "id,amount\n1,10\n");
+  WriteText(dir_ / "t.csv", "amount,id,\"note, with comma\"\n10,1,a\n");
+  Outcome swapped = As("other", {"query", "run", "-c", "room", "--sql", "SELECT id FROM t"});
+  EXPECT_EQ(swapped.exit_code, kExitError) << swapped;
+  EXPECT_EQ(swapped.err,
+            "error: table 't': the header of its source file no longer names the columns pinned "
+            "when the table was added (column 1 differs); its owner can point it at a file of the "
+            "same layout with 'parley table update'\n");
+}
+
 // An owner repoints its table to a new export of the same schema (read with the pinned options),
 // is refused one whose columns differ (each named), and removes the table; another member can do
 // neither; the rule's history shows both changes.
@@ -175,30 +195,30 @@ TEST_F(CliFilesTest, UpdateAndRemoveATable) {
 
   // Read with the table's pinned types: a value that does not fit is named by line and column;
   // columns that differ are each named.
-  Outcome refused = As("owner", {"table", "update", "-c", "room", "t", "--source",
-                                 (dir_ / "wrong.csv").string()});
+  Outcome refused = As(
+      "owner", {"table", "update", "-c", "room", "t", "--source", (dir_ / "wrong.csv").string()});
   EXPECT_EQ(refused.exit_code, kExitError) << refused;
   EXPECT_EQ(refused.err, "error: cannot read '" + (dir_ / "wrong.csv").string() +
                              "' as CSV: line 2, column 'spend': the value is not a BIGINT\n");
   WriteText(dir_ / "renamed.csv", "id;total;extra\n3;4;5\n");
-  refused = As("owner", {"table", "update", "-c", "room", "t", "--source",
-                         (dir_ / "renamed.csv").string()});
+  refused = As("owner",
+               {"table", "update", "-c", "room", "t", "--source", (dir_ / "renamed.csv").string()});
   EXPECT_EQ(refused.exit_code, kExitError) << refused;
   EXPECT_EQ(refused.err,
             "error: the new source of table 't' does not have the table's schema: column 'spend' "
             "is missing; column 'total' is new; column 'extra' is new (add it as a new table "
             "instead)\n");
-  Outcome stranger = As("other", {"table", "update", "-c", "room", "t", "--source",
-                                  (dir_ / "april.csv").string()});
+  Outcome stranger = As(
+      "other", {"table", "update", "-c", "room", "t", "--source", (dir_ / "april.csv").string()});
   EXPECT_EQ(stranger.exit_code, cli_test::kExitNotPermitted) << stranger;
   EXPECT_EQ(stranger.err, "error: only the owner of table 't' (owner) may change its source\n");
 
-  Outcome updated = Ok("owner", {"table", "update", "-c", "room", "t", "--source",
-                                 (dir_ / "april.csv").string()});
+  Outcome updated = Ok(
+      "owner", {"table", "update", "-c", "room", "t", "--source", (dir_ / "april.csv").string()});
   EXPECT_THAT(updated.out, HasSubstr("updated table t (owner owner, csv)\n  source: " +
                                      (dir_ / "april.csv").string()));
-  EXPECT_EQ(Ok("owner", {"query", "run", "-c", "room", "--sql", "SELECT id, spend FROM t",
-                         "--output", "-"})
+  EXPECT_EQ(Ok("owner",
+               {"query", "run", "-c", "room", "--sql", "SELECT id, spend FROM t", "--output", "-"})
                 .out,
             "id,spend\n3,30\n");
   // The rule is kept, and its history shows the change.
@@ -218,8 +238,8 @@ TEST_F(CliFilesTest, UpdateAndRemoveATable) {
               HasSubstr(R"(table.remove  {"owner":"owner","rule_sha256":)"));
   // The name is free again; the file stays its owner's.
   Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "april.csv").string()});
-  Outcome taken = As("other", {"table", "add", "-c", "room", "o", "--source",
-                               (dir_ / "march.csv").string()});
+  Outcome taken =
+      As("other", {"table", "add", "-c", "room", "o", "--source", (dir_ / "march.csv").string()});
   EXPECT_EQ(taken.exit_code, cli_test::kExitNotPermitted) << taken;
 }
 

@@ -112,11 +112,12 @@ TEST(FileFormatFromLocationTest, ByExtension) {
   EXPECT_EQ(*FormatFromLocation("/d/a.tsv"), Format::kCsv);
   EXPECT_EQ(*FormatFromLocation("/d/*.parquet"), Format::kParquet);
   EXPECT_EQ(FormatFromLocation("/d/a.xlsx").status(),
-            absl::InvalidArgumentError("unsupported file extension '.xlsx' in '/d/a.xlsx': use "
-                                       ".csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
-  EXPECT_EQ(FormatFromLocation("/d.x/data").status(),
             absl::InvalidArgumentError(
-                "'/d.x/data' has no file extension: use .csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
+                "unsupported file extension '.xlsx' in '/d/a.xlsx': use "
+                ".csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
+  EXPECT_EQ(FormatFromLocation("/d.x/data").status(),
+            absl::InvalidArgumentError("'/d.x/data' has no file extension: use .csv, .tsv, .jsonl "
+                                       "or .ndjson (each also with .gz or .zst), or .parquet"));
 }
 
 TEST_F(FileSourceTest, InferCsvSchema) {

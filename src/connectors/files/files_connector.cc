@@ -250,6 +250,9 @@ absl::StatusOr<engine::SourceView> FilesConnector::ViewFor(
         "table '", table.name,
         "': its stored source description does not read: ", parsed.status().message()));
   }
+  for (const std::string& file : files) {
+    PARLEY_RETURN_IF_ERROR(CheckCsvHeader(table.name, *parsed, file));
+  }
   return files::ViewFor(table, *parsed, files);
 }
 

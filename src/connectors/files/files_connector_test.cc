@@ -51,9 +51,11 @@ TEST(FileDescriptionTest, MalformedDescriptionsNameTheJsonPath) {
            {R"({"path":"","format":"csv"})",
             "invalid files source description at /path: expected a non-empty string"},
            {R"({"path":"/a.csv","format":"xlsx"})",
-            "invalid files source description at /format: expected \"csv\", \"jsonl\" or \"parquet\""},
+            "invalid files source description at /format: expected \"csv\", \"jsonl\" or "
+            "\"parquet\""},
            {R"({"path":"/a.csv","format":["csv"]})",
-            "invalid files source description at /format: expected \"csv\", \"jsonl\" or \"parquet\""},
+            "invalid files source description at /format: expected \"csv\", \"jsonl\" or "
+            "\"parquet\""},
            {R"({"path":"/a.parquet","format":"parquet","delimiter":";"})",
             "invalid files source description at /delimiter: not an option of parquet sources"},
            {R"({"path":"/a.jsonl","format":"jsonl","quote":"'"})",
@@ -91,9 +93,11 @@ TEST_F(FilesConnectorTest, PinStoresTheDialectAndTypesAndTheViewUsesThem) {
   ASSERT_TRUE(valid.ok()) << valid.status();
   absl::StatusOr<std::string> pinned = connector_.Pin(*valid);
   ASSERT_TRUE(pinned.ok()) << pinned.status();
-  EXPECT_EQ(*pinned, R"({"columns":[{"name":"id","type":"INTEGER"},{"name":"amount","type":"BIGINT"},)"
-                     R"({"name":"day","type":"DATE"}],"date_format":"%d/%m/%Y","delimiter":";",)"
-                     R"("format":"csv","path":")" + PathOf("export.csv") + R"("})");
+  EXPECT_EQ(*pinned,
+            R"({"columns":[{"name":"id","type":"INTEGER"},{"name":"amount","type":"BIGINT"},)"
+            R"({"name":"day","type":"DATE"}],"date_format":"%d/%m/%Y","delimiter":";",)"
+            R"("format":"csv","path":")" +
+                PathOf("export.csv") + R"("})");
   // Pinning is idempotent, and the pinned description's schema is its columns.
   EXPECT_EQ(*connector_.Pin(*pinned), *pinned);
   absl::StatusOr<std::vector<catalog::Column>> schema = connector_.InferSchema(*pinned);
@@ -121,14 +125,16 @@ TEST_F(FilesConnectorTest, PinStoresTheDialectAndTypesAndTheViewUsesThem) {
   EXPECT_EQ(preview->rows[0][2], "2024-02-13");
 
   // A column the owner typed that the file does not have, and a type DuckDB does not know.
-  EXPECT_EQ(connector_.Pin(R"({"format":"csv","path":")" + PathOf("export.csv") +
-                           R"(","types":{"nope":"INT"}})")
+  EXPECT_EQ(connector_
+                .Pin(R"({"format":"csv","path":")" + PathOf("export.csv") +
+                     R"(","types":{"nope":"INT"}})")
                 .status(),
             absl::InvalidArgumentError("cannot read '" + PathOf("export.csv") +
                                        "' as CSV: --types names column 'nope', which the source "
                                        "does not have"));
-  EXPECT_EQ(connector_.Pin(R"({"format":"csv","path":")" + PathOf("export.csv") +
-                           R"(","types":{"id":"WIDGET"}})")
+  EXPECT_EQ(connector_
+                .Pin(R"({"format":"csv","path":")" + PathOf("export.csv") +
+                     R"(","types":{"id":"WIDGET"}})")
                 .status(),
             absl::InvalidArgumentError("cannot read '" + PathOf("export.csv") +
                                        "' as CSV: a type given with --types is not a type DuckDB "
@@ -146,10 +152,10 @@ TEST_F(FilesConnectorTest, ValidateResolvesThePathAndTheFormat) {
       R"({"format":"parquet","path":")" + PathOf("retail.csv") + R"("})");
   EXPECT_EQ(connector_.Validate(R"({"path": ")" + PathOf("gone.csv") + R"("})").status(),
             absl::NotFoundError("file '" + PathOf("gone.csv") + "' not found"));
-  EXPECT_EQ(
-      connector_.Validate(R"({"path": ")" + PathOf("retail.txt") + R"("})").status(),
-      absl::InvalidArgumentError("unsupported file extension '.txt' in '" + PathOf("retail.txt") +
-                                 "': use .csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
+  EXPECT_EQ(connector_.Validate(R"({"path": ")" + PathOf("retail.txt") + R"("})").status(),
+            absl::InvalidArgumentError(
+                "unsupported file extension '.txt' in '" + PathOf("retail.txt") +
+                "': use .csv, .tsv, .jsonl or .ndjson (each also with .gz or .zst), or .parquet"));
 }
 
 TEST_F(FilesConnectorTest, SchemaFilesViewAndSummaryFollowTheDescription) {

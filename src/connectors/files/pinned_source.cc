@@ -1,6 +1,7 @@
 #include "connectors/files/pinned_source.h"
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "connectors/files/inspector.h"
 #include "engine/duckdb/duckdb_api.h"
 
@@ -231,15 +233,25 @@ absl::Status CheckAmbiguousDates(Inspector& inspector, const FileDescription& so
     std::string swapped = SwappedDayMonth(*format);
     if (swapped.empty()) continue;
     std::string value = QuoteIdentifier(column.name);
-    std::string sql = absl::StrCat(
-        "SELECT count(*) FILTER (WHERE ", value, " IS NOT NULL AND try_strptime(", value, ", ",
-        QuoteString(swapped), ") IS NULL), count(*) FILTER (WHERE try_strptime(", value, ", ",
-        QuoteString(swapped), ") <> try_strptime(", value, ", ", QuoteString(*format), ")) FROM ",
-        ReaderCall(source, files, &source.options.columns, /*all_varchar=*/true));
-    engine::duckdb::DuckResult result;
-    if (inspector.Query(sql, &result)) continue;  // the full read reports any problem
-    if (duckdb_value_int64(&result.get(), 0, 0) == 0 &&
-        duckdb_value_int64(&result.get(), 1, 0) > 0) {
+    std::string reader = ReaderCall(source, files, &source.options.columns, /*all_varchar=*/true);
+    // Two scans that stop at the first row found: one value that does not read the other way
+    // round settles it (the usual case, found early); only an ambiguous file is read in full.
+    auto exists = [&](const std::string& condition) -> std::optional<bool> {
+      engine::duckdb::DuckResult result;
+      if (inspector.Query(
+              absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", reader, " WHERE ", condition, ")"),
+              &result)) {
+        return std::nullopt;  // the full read reports any problem
+      }
+      return duckdb_value_boolean(&result.get(), 0, 0);
+    };
+    std::optional<bool> one_way = exists(absl::StrCat(
+        value, " IS NOT NULL AND try_strptime(", value, ", ", QuoteString(swapped), ") IS NULL"));
+    if (!one_way || *one_way) continue;
+    std::optional<bool> differ =
+        exists(absl::StrCat("try_strptime(", value, ", ", QuoteString(swapped),
+                            ") <> try_strptime(", value, ", ", QuoteString(*format), ")"));
+    if (differ && *differ) {
       return Problem(
           source, absl::StrCat("column '", column.name, "' has ", is_date ? "dates" : "timestamps",
                                " that read both as day/month and as month/day (", *format, " or ",
@@ -277,6 +289,70 @@ absl::StatusOr<std::vector<catalog::Column>> Describe(Inspector& inspector,
 }
 
 }  // namespace
+
+absl::Status CheckCsvHeader(const std::string& table, const FileDescription& pinned,
+                            const std::string& file) {
+  const ReadOptions& options = pinned.options;
+  std::string lower = absl::AsciiStrToLower(file);
+  if (pinned.format != Format::kCsv || !options.header || options.columns.empty() ||
+      absl::EndsWith(lower, ".gz") || absl::EndsWith(lower, ".zst")) {
+    return absl::OkStatus();
+  }
+  auto changed = [&](size_t position) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "table '", table,
+        "': the header of its source file no longer names the columns pinned "
+        "when the table was added (column ",
+        position + 1,
+        " differs); its owner can point it at a file of the same layout with 'parley table "
+        "update'"));
+  };
+  std::ifstream in(file, std::ios::binary);
+  std::string buffer(64 * 1024, '\0');
+  in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  buffer.resize(static_cast<size_t>(in.gcount()));
+  if (absl::StartsWith(buffer, "\xEF\xBB\xBF")) buffer.erase(0, 3);
+  // The header's fields, split as RFC 4180 with the pinned delimiter, quote and escape.
+  std::string delimiter = options.delimiter.value_or(",");
+  std::string quote = options.quote.value_or("\"");
+  std::string escape = options.escape.value_or("\"");
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  bool ended = false;
+  for (size_t i = 0; i < buffer.size() && !ended; ++i) {
+    char c = buffer[i];
+    if (quoted) {
+      if (!escape.empty() && c == escape[0] && i + 1 < buffer.size() && buffer[i + 1] == quote[0]) {
+        fields.back() += quote[0];  // an escaped quote
+        ++i;
+        continue;
+      }
+      if (!quote.empty() && c == quote[0]) {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (!quote.empty() && c == quote[0]) {
+      quoted = true;
+    } else if (buffer.compare(i, delimiter.size(), delimiter) == 0) {
+      fields.emplace_back();
+      i += delimiter.size() - 1;
+    } else if (c == '\n' || c == '\r') {
+      ended = true;
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (!ended) return absl::OkStatus();  // a header longer than the buffer: left to the read
+  for (size_t i = 0; i < options.columns.size(); ++i) {
+    if (i >= fields.size() || absl::StripAsciiWhitespace(fields[i]) !=
+                                  absl::StripAsciiWhitespace(options.columns[i].name)) {
+      return changed(i);
+    }
+  }
+  if (fields.size() > options.columns.size()) return changed(options.columns.size());
+  return absl::OkStatus();
+}
 
 std::string PinnedReaderCall(const FileDescription& pinned, const std::vector<std::string>& files) {
   return ReaderCall(pinned, files, &pinned.options.columns);

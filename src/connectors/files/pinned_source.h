@@ -33,6 +33,14 @@ absl::StatusOr<std::vector<catalog::Column>> CheckPinnedSource(const FileDescrip
 // The reader call (`read_csv(...)`, `read_json(...)`) for a pinned source over `files`.
 std::string PinnedReaderCall(const FileDescription& pinned, const std::vector<std::string>& files);
 
+// A pinned read takes a CSV file's columns by position: this checks, before a query reads `file`,
+// that its header still names the pinned columns in order (a file rewritten with its columns
+// swapped would otherwise be read silently wrong). FailedPrecondition naming the table and the
+// column's position only (its name could be one the table does not show). Compressed files and
+// files without a header are not checked here.
+absl::Status CheckCsvHeader(const std::string& table, const FileDescription& pinned,
+                            const std::string& file);
+
 // The first rows of a pinned source, as text (nullopt for NULL): what `table add --preview` shows
 // the owner.
 struct PreviewRows {

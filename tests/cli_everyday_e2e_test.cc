@@ -167,7 +167,13 @@ TEST_F(CliEverydayTest, UnnamedExpressionsGetReadableNames) {
 }
 
 TEST_F(CliEverydayTest, TheTerminalTellsNullFromTheTextNullAndAlignsWideText) {
-  MakeRoom("id,city,note\n1,東京,NULL\n2,Zürich,\n3,🚀 base,ok\n");
+  // Registered with the empty field as the only null string, the text NULL is a value (by
+  // default NULL is one of a CSV export's null strings: docs/sources.md).
+  WriteText(dir_ / "t.csv", "id,city,note\n1,東京,NULL\n2,Zürich,\n3,🚀 base,ok\n");
+  Ok("owner", {"collaboration", "create", "room"});
+  Ok("owner", {"table", "add", "-c", "room", "t", "--source", (dir_ / "t.csv").string(),
+               "--null-string", ""});
+  Ok("owner", {"rule", "set", "-c", "room", "t", "--json", kCustomRule});
   Outcome run = Query("SELECT id, city, note FROM t ORDER BY id");
   ASSERT_EQ(run.exit_code, 0) << run;
   // The CSV reader reads an empty field as NULL and the text NULL as text.

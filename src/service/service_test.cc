@@ -182,11 +182,13 @@ TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
   EXPECT_EQ(other.location, std::nullopt);
 
   table.name = "bad";
-  table.source_json = R"({"path": "x.csv", "delimiter": ";"})";
+  table.source_json = R"({"path": "x.csv", "sheet": ";"})";
   ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
               absl::StatusCode::kInvalidArgument,
-              "invalid files source description at /delimiter: unknown field (a files source "
-              "has \"path\" and \"format\")");
+              "invalid files source description at /sheet: unknown field (a files source has "
+              "\"path\", \"format\", \"delimiter\", \"quote\", \"escape\", \"header\", "
+              "\"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
+              "\"types\" and \"columns\")");
   table.source_kind = "postgres";
   ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
               absl::StatusCode::kInvalidArgument,
@@ -384,12 +386,14 @@ TEST(ServiceSessions, SessionsAreReusedDroppedAfterFailuresAndBounded) {
   ASSERT_OK(run(0).status());  // the oldest of five was evicted: at most four are kept
   EXPECT_EQ(opened, 6);
 
-  std::ofstream(dir / "t0.csv") << "k\nnot a number\n";  // fails the pinned schema check
+  // The value no longer fits the pinned type: the read fails while the query runs (a failure of
+  // the data, not of the session, so no fresh session is tried).
+  std::ofstream(dir / "t0.csv") << "k\nnot a number\n";
   EXPECT_FALSE(run(0).ok());
-  EXPECT_EQ(opened, 7);  // the reused session failed, so a fresh one was tried
+  EXPECT_EQ(opened, 6);
   std::ofstream(dir / "t0.csv") << "k\n0\n";
   ASSERT_OK(run(0).status());
-  EXPECT_EQ(opened, 8);  // the failed session was dropped, not reused
+  EXPECT_EQ(opened, 7);  // the failed session was dropped, not reused
   service.reset();
   fs::remove_all(dir);
 }
@@ -931,8 +935,10 @@ TEST_F(DeliveryTest, AFailedRunWithoutAPolicyChangeReportsItsFailure) {
   absl::StatusOr<QueryOutcome> outcome =
       service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {});
   EXPECT_TRUE(changed_);
-  ExpectError(outcome.status(), absl::StatusCode::kInvalidArgument,
-              "cannot create view 'retail': binder error");
+  ExpectError(outcome.status(), absl::StatusCode::kFailedPrecondition,
+              "table 'retail': the header of its source file no longer names the columns pinned "
+              "when the table was added (column 2 differs); its owner can point it at a file of "
+              "the same layout with 'parley table update'");
   ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries,
                        service_->ListQueries(identity::Caller::Embedded("supplier"), "campaign"));
   ASSERT_EQ(queries.size(), 1u);

@@ -413,6 +413,10 @@ absl::StatusOr<FileDescription> PinSource(const FileDescription& described) {
     guess.options.delimiter.reset();
     absl::Status located = LocateCsvProblem(inspector, guess, files, /*only_if_wider=*/true);
     if (!located.ok()) return located;
+    // A header that one of the usual delimiters splits is not one column's name.
+    if (given.options.header && columns.front().name.find_first_of(",;\t|") != std::string::npos) {
+      return LocateCsvProblem(inspector, guess, files);
+    }
   }
   if (pinned.options.header || pinned.format == Format::kJsonLines) {
     PARLEY_RETURN_IF_ERROR(CheckColumnNames(

@@ -300,6 +300,24 @@ TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
   EXPECT_EQ(outsider.out, missing.out);
 }
 
+// Closing a room through the server prints and refuses as in embedded mode; an organisation that
+// is not a member cannot tell the closed room from one that does not exist.
+TEST_F(ServerE2eTest, ClosingARoomThroughTheServerIsTheSameAsEmbedded) {
+  Both("retailer", {"collaboration", "create", "room"});
+  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
+  Both("supplier", {"collaboration", "close", "-c", "room"}, kExitNotPermitted);
+  Outcome closed = Both("retailer", {"collaboration", "close", "-c", "room"});
+  EXPECT_THAT(closed.out, HasSubstr("closed collaboration room:"));
+  Outcome twice = Both("retailer", {"collaboration", "close", "-c", "room"}, 1);
+  EXPECT_EQ(twice.err, "error: collaboration 'room' is already closed\n");
+  Outcome refused = Both("supplier", {"query", "run", "-c", "room", "--sql", "SELECT 1 AS x"}, 1);
+  EXPECT_THAT(refused.err, HasSubstr("error: collaboration 'room' is closed: "));
+  EXPECT_THAT(Both("supplier", {"collaboration", "list"}).out, HasSubstr("[closed]"));
+  Outcome outsider = Remote("agency", {"collaboration", "close", "-c", "room"});
+  EXPECT_EQ(outsider.exit_code, 1);
+  EXPECT_EQ(outsider.err, "error: collaboration 'room' not found\n");
+}
+
 TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   Remote("retailer", {"collaboration", "create", "room"});
   // An organisation that is not a member cannot tell the room from one that does not exist.

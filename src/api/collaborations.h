@@ -32,6 +32,10 @@ struct Collaboration {
   int64_t created_at = 0;  // seconds since the epoch
   std::vector<Member> members;
   std::optional<PrivacyBudget> privacy_budget;
+  // "open", or "closed" once its creator closed it (CloseCollaboration): a closed collaboration
+  // takes no queries and no changes, and stays readable to its members.
+  std::string state = "open";
+  std::optional<int64_t> closed_at;  // seconds since the epoch; only when closed
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -41,6 +45,8 @@ struct Collaboration {
     v.Required("created_at", created_at);
     v.Required("members", members);
     v.Optional("privacy_budget", privacy_budget);
+    v.Required("state", state);
+    v.Optional("closed_at", closed_at);
   }
 };
 
@@ -93,6 +99,18 @@ struct ShowCollaborationResponse {
     v.Required("collaboration", collaboration);
   }
 };
+
+// Only the creator closes a collaboration, once; there is no reopening. Afterwards every query
+// and every change to its members, tables, rules and templates is refused (400,
+// FailedPrecondition, saying it is closed); its results and audit log stay readable.
+struct CloseCollaborationRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+using CloseCollaborationResponse = ShowCollaborationResponse;
 
 // Only the creator adds and removes members.
 struct AddMemberRequest {

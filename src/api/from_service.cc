@@ -105,6 +105,10 @@ Collaboration FromService(const catalog::Collaboration& collaboration) {
   }
   if (collaboration.privacy_budget)
     converted.privacy_budget = FromService(*collaboration.privacy_budget);
+  if (collaboration.closed_at != 0) {
+    converted.state = "closed";
+    converted.closed_at = collaboration.closed_at;
+  }
   return converted;
 }
 

@@ -76,6 +76,14 @@ absl::StatusOr<ShowCollaborationResponse> LocalService::ShowCollaboration(
   return ShowCollaborationResponse{FromService(collaboration)};
 }
 
+absl::StatusOr<CloseCollaborationResponse> LocalService::CloseCollaboration(
+    const identity::Caller& caller, const CloseCollaborationRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,
+                          service->CloseCollaboration(caller, request.collaboration));
+  return CloseCollaborationResponse{FromService(collaboration)};
+}
+
 absl::StatusOr<AddMemberResponse> LocalService::AddMember(const identity::Caller& caller,
                                                           const AddMemberRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());

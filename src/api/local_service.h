@@ -56,6 +56,8 @@ class LocalService {
       const identity::Caller& caller, const ListCollaborationsRequest& request);
   absl::StatusOr<ShowCollaborationResponse> ShowCollaboration(
       const identity::Caller& caller, const ShowCollaborationRequest& request);
+  absl::StatusOr<CloseCollaborationResponse> CloseCollaboration(
+      const identity::Caller& caller, const CloseCollaborationRequest& request);
   absl::StatusOr<AddMemberResponse> AddMember(const identity::Caller& caller,
                                               const AddMemberRequest& request);
   absl::StatusOr<RemoveMemberResponse> RemoveMember(const identity::Caller& caller,

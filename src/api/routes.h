@@ -57,6 +57,8 @@ struct Endpoint {
     "/api/v1/collaborations")                                                                      \
   X(ShowCollaboration, ShowCollaborationRequest, ShowCollaborationResponse, "GET",                 \
     "/api/v1/collaborations/{collaboration}")                                                      \
+  X(CloseCollaboration, CloseCollaborationRequest, CloseCollaborationResponse, "POST",             \
+    "/api/v1/collaborations/{collaboration}/close")                                                \
   X(AddMember, AddMemberRequest, AddMemberResponse, "POST",                                        \
     "/api/v1/collaborations/{collaboration}/members")                                              \
   X(RemoveMember, RemoveMemberRequest, RemoveMemberResponse, "DELETE",                             \

@@ -93,7 +93,8 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
                                              "SELECT name, description, creator, query_logging, "
-                                             "created_at FROM collaborations WHERE id = ?"));
+                                             "created_at, closed_at FROM collaborations "
+                                             "WHERE id = ?"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
   if (!found) return absl::InternalError("catalog: a collaboration record vanished");
@@ -103,6 +104,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   collaboration.creator = statement.Text(2);
   collaboration.query_logging = statement.Bool(3);
   collaboration.created_at = statement.Int(4);
+  collaboration.closed_at = statement.IsNull(5) ? 0 : statement.Int(5);
   PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
   return collaboration;
@@ -303,6 +305,21 @@ absl::Status Store::SetMemberStatus(const std::string& collaboration, const std:
                   {"to", MemberStatusName(status)}};
   PARLEY_RETURN_IF_ERROR(
       write.Append(actor, "member.status", details, PolicyEffect::kChangesPolicy));
+  return write.Commit();
+}
+
+absl::Status Store::CloseCollaboration(const std::string& collaboration, const std::string& actor) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
+  if (write.closed_at() != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("collaboration ", Quote(collaboration), " is already closed"));
+  }
+  PARLEY_RETURN_IF_ERROR(Write(write.db(), "UPDATE collaborations SET closed_at = ? WHERE id = ?",
+                               write.now(), write.id()));
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(actor, "collaboration.close", Json::object(), PolicyEffect::kChangesPolicy));
   return write.Commit();
 }
 

@@ -258,6 +258,12 @@ CREATE TABLE IF NOT EXISTS privacy_spends (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS privacy_spends_by_period ON privacy_spends (collaboration_id, period);
 )sql",
+    // 8: a collaboration can be closed by its creator (issue 9): closed_at is when, NULL while it
+    // is open. A closed collaboration keeps its records; the catalog refuses every policy change
+    // and every new query in it (CollaborationWrite).
+    R"sql(
+ALTER TABLE collaborations ADD COLUMN closed_at INTEGER;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

@@ -58,6 +58,8 @@ struct Collaboration {
   std::string creator;  // a member name
   bool query_logging = false;
   int64_t created_at = 0;  // assigned from the clock by CreateCollaboration
+  // When its creator closed it (Store::CloseCollaboration); 0 while it is open.
+  int64_t closed_at = 0;
   std::vector<Member> members;
   std::optional<PrivacyBudget> privacy_budget;  // none: no table may use differential privacy
 };

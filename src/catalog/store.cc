@@ -203,12 +203,14 @@ absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(Store::Impl& impl,
     if (const CachedPolicy* cached = FindCachedPolicy(impl, collaboration)) {
       write.id_ = cached->id;
       state = cached->state;
+      write.closed_at_ = cached->snapshot.collaboration.closed_at;
     } else {
       PARLEY_ASSIGN_OR_RETURN(write.id_, FindCollaborationId(db, collaboration));
       if (write.id_.has_value()) {
         absl::StatusOr<const CachedPolicy*> loaded = LoadPolicy(impl, collaboration, *write.id_);
         if (loaded.ok()) {
           state = (*loaded)->state;
+          write.closed_at_ = (*loaded)->snapshot.collaboration.closed_at;
         } else {
           state = loaded.status();
         }
@@ -222,8 +224,21 @@ absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(Store::Impl& impl,
   return write;
 }
 
+absl::Status CollaborationClosed(std::string_view collaboration) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "collaboration ", Quote(collaboration),
+      " is closed: it takes no more queries and no changes to its members, tables, rules or "
+      "templates; its results and audit log stay readable"));
+}
+
+absl::Status CollaborationWrite::RequireOpen() const {
+  if (closed_at_ == 0) return absl::OkStatus();
+  return CollaborationClosed(name_);
+}
+
 absl::Status CollaborationWrite::Append(std::string_view actor, std::string_view action,
                                         const Json& details, PolicyEffect effect) {
+  if (effect == PolicyEffect::kChangesPolicy) PARLEY_RETURN_IF_ERROR(RequireOpen());
   if (effect == PolicyEffect::kKeepsPolicy) {
     return AppendEntry(db_, now_, name_, actor, action, details, checked_);
   }

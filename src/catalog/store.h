@@ -68,6 +68,11 @@ class Store {
                          const std::string& actor);
   absl::Status SetMemberStatus(const std::string& collaboration, const std::string& member,
                                MemberStatus status, const std::string& actor);
+  // Closes the collaboration for good (there is no reopening): from then on the catalog refuses
+  // every policy change and every new query in it (FailedPrecondition naming it as closed), while
+  // its records, results and audit log stay readable. Appends "collaboration.close" by `actor`
+  // (the service checks it is the creator). FailedPrecondition when it is closed already.
+  absl::Status CloseCollaboration(const std::string& collaboration, const std::string& actor);
 
   // Tables: AlreadyExists / NotFound (collaboration, owner or table). InvalidArgument for a bad
   // name, an allowed column missing from `source_schema`, a duplicate column, or a rule that is

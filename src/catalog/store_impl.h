@@ -199,8 +199,14 @@ class CollaborationWrite {
   void SetId(int64_t id) { id_ = id; }
   // The state checked at Begin (the state before the change).
   const PolicyState& checked_state() const { return checked_; }
+  // When the collaboration was closed, as read at Begin (0: open, or no collaboration).
+  int64_t closed_at() const { return closed_at_; }
+  // FailedPrecondition naming the collaboration when it is closed: a closed collaboration takes
+  // no policy change (Append refuses those by itself) and no new query (RecordQuery asks).
+  absl::Status RequireOpen() const;
 
-  // Appends the entry recording this action, with the state after it.
+  // Appends the entry recording this action, with the state after it. A policy change in a
+  // closed collaboration is refused (RequireOpen) and rolled back with the transaction.
   absl::Status Append(std::string_view actor, std::string_view action, const Json& details,
                       PolicyEffect effect);
   absl::Status Commit();
@@ -221,7 +227,11 @@ class CollaborationWrite {
   Transaction transaction_;
   std::optional<int64_t> id_;
   PolicyState checked_;
+  int64_t closed_at_ = 0;
 };
+
+// The message every refusal in a closed collaboration carries (the service says the same).
+absl::Status CollaborationClosed(std::string_view collaboration);
 
 }  // namespace internal
 }  // namespace parley::catalog

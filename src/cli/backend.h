@@ -26,6 +26,8 @@ class Backend {
       const api::ListCollaborationsRequest& request) = 0;
   virtual absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
       const api::ShowCollaborationRequest& request) = 0;
+  virtual absl::StatusOr<api::CloseCollaborationResponse> CloseCollaboration(
+      const api::CloseCollaborationRequest& request) = 0;
 
   virtual absl::StatusOr<api::AddMemberResponse> AddMember(
       const api::AddMemberRequest& request) = 0;

@@ -174,6 +174,7 @@ class Cli {
   api::CreateCollaborationRequest new_collaboration_;
   std::string abilities_ = "query,receive";
   std::string member_name_;
+  bool only_open_ = false;  // collaboration list --open
   std::string member_abilities_;
   std::string table_name_, table_source_, table_columns_;
   std::string rule_table_, rule_file_, rule_json_;

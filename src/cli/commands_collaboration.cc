@@ -1,4 +1,4 @@
-// Commands on collaborations and their members: collaboration create|list|show, member
+// Commands on collaborations and their members: collaboration create|list|show|close, member
 // add|remove|leave.
 #include <iostream>
 #include <string>
@@ -9,7 +9,7 @@
 namespace parley::cli {
 
 void Cli::AddCollaborationCommands() {
-  CLI::App* group = Group("collaboration", "create, list and show collaborations");
+  CLI::App* group = Group("collaboration", "create, list, show and close collaborations");
   auto* create =
       group->add_subcommand("create", "create a collaboration; --as becomes its creator");
   create->add_option("name", new_collaboration_.name, "its name")->required();
@@ -45,12 +45,15 @@ void Cli::AddCollaborationCommands() {
     });
   });
 
-  auto* list = group->add_subcommand("list", "the collaborations --as is a member of");
+  auto* list = group->add_subcommand(
+      "list", "the collaborations --as is a member of; closed ones are marked [closed]");
+  list->add_flag("--open", only_open_, "leave out closed collaborations");
   Add(list, [this] {
-    return Answer(OpenBackend()->ListCollaborations({}), [](const auto& r) {
+    return Answer(OpenBackend()->ListCollaborations({}), [this](const auto& r) {
       for (const api::Collaboration& c : r.collaborations) {
-        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
-                  << " members)\n";
+        if (only_open_ && c.closed_at) continue;
+        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size() << " members)"
+                  << (c.closed_at ? "  [closed]" : "") << "\n";
       }
       return 0;
     });
@@ -61,6 +64,20 @@ void Cli::AddCollaborationCommands() {
   Add(show, [this] {
     return Answer(OpenBackend()->ShowCollaboration({globals_.collaboration}), [](const auto& r) {
       PrintCollaboration(std::cout, r.collaboration);
+      return 0;
+    });
+  });
+
+  auto* close = group->add_subcommand(
+      "close",
+      "close a collaboration for good (only its creator may): no more queries or changes; "
+      "results and audit stay readable");
+  AddCollaborationOption(close);
+  Add(close, [this] {
+    return Answer(OpenBackend()->CloseCollaboration({globals_.collaboration}), [](const auto& r) {
+      std::cout << "closed collaboration " << r.collaboration.name
+                << ": it takes no more queries or changes; its results and audit log stay "
+                   "readable\n";
       return 0;
     });
   });

@@ -28,6 +28,11 @@ absl::StatusOr<api::ShowCollaborationResponse> LocalBackend::ShowCollaboration(
   return service_->ShowCollaboration(caller_, request);
 }
 
+absl::StatusOr<api::CloseCollaborationResponse> LocalBackend::CloseCollaboration(
+    const api::CloseCollaborationRequest& request) {
+  return service_->CloseCollaboration(caller_, request);
+}
+
 absl::StatusOr<api::AddMemberResponse> LocalBackend::AddMember(
     const api::AddMemberRequest& request) {
   return service_->AddMember(caller_, request);

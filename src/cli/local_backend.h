@@ -29,6 +29,8 @@ class LocalBackend : public Backend {
       const api::ListCollaborationsRequest& request) override;
   absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
       const api::ShowCollaborationRequest& request) override;
+  absl::StatusOr<api::CloseCollaborationResponse> CloseCollaboration(
+      const api::CloseCollaborationRequest& request) override;
   absl::StatusOr<api::AddMemberResponse> AddMember(const api::AddMemberRequest& request) override;
   absl::StatusOr<api::RemoveMemberResponse> RemoveMember(
       const api::RemoveMemberRequest& request) override;

@@ -212,6 +212,12 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
     out << "  description: " << collaboration.description << "\n";
   out << "  creator: " << collaboration.creator << "\n";
   out << "  query logging: " << (collaboration.query_logging ? "on" : "off") << "\n";
+  if (collaboration.closed_at) {
+    out << "  state: closed since " << FormatTime(*collaboration.closed_at)
+        << " (no more queries or changes; results and audit stay readable)\n";
+  } else {
+    out << "  state: " << collaboration.state << "\n";
+  }
   if (collaboration.privacy_budget) {
     out << "  privacy budget: epsilon " << collaboration.privacy_budget->epsilon_per_month
         << ", delta " << collaboration.privacy_budget->delta_per_month << " per month; per query "

@@ -181,6 +181,11 @@ absl::StatusOr<api::ShowCollaborationResponse> RemoteBackend::ShowCollaboration(
   return impl_->Call(api::kShowCollaboration, request);
 }
 
+absl::StatusOr<api::CloseCollaborationResponse> RemoteBackend::CloseCollaboration(
+    const api::CloseCollaborationRequest& request) {
+  return impl_->Call(api::kCloseCollaboration, request);
+}
+
 absl::StatusOr<api::AddMemberResponse> RemoteBackend::AddMember(
     const api::AddMemberRequest& request) {
   return impl_->Call(api::kAddMember, request);

@@ -13,6 +13,11 @@
 //   - a result is read only by the query's receivers, each an active member with `receive`;
 //   - a table's location is shown only to its owner; query listings show a member the queries
 //     it ran or receives, and the query log the queries that touched its own tables.
+//   - the creator closes the collaboration, once. A closed collaboration is an archive: reading
+//     (the collaboration, its tables, templates, policy, audit, queries and the results one
+//     receives) goes on as before, and every change and every new query or explanation is
+//     refused with FailedPrecondition saying it is closed — after the checks above, so an
+//     outsider still learns nothing and a member learns only what it could do were it open.
 //
 // The service converts its stored records into the small Room value below, so these rules do not
 // depend on how the catalog stores members.
@@ -21,10 +26,9 @@
 //                                            {.table = "sales", .table_owner = "retailer"}));
 //
 // Errors: PermissionDenied (not an active member, not the creator or owner, missing ability, not
-// a receiver), FailedPrecondition (the creator leaving), InvalidArgument (removing the creator,
-// receivers that are not active members with `receive`). Messages name members, tables and
-// abilities, never data.
-// Thread safety: pure functions over values.
+// a receiver), FailedPrecondition (the creator leaving, a change in a closed room), InvalidArgument
+// (removing the creator, receivers that are not active members with `receive`). Messages name
+// members, tables and abilities, never data. Thread safety: pure functions over values.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +53,7 @@ struct Room {
   std::string name;
   std::string creator;
   std::vector<Membership> members;
+  bool closed = false;
 
   const Membership* Find(const std::string& member) const;
 };
@@ -66,6 +71,7 @@ enum class Action {
   kQuery,            // an active member with the `query` ability
   kReadResult,       // an active member among the query's receivers
   kReadQueryLog,     // any active member (the log shows only queries touching its tables)
+  kClose,            // the creator, once
 };
 
 // What an action is about; only the fields the action needs are read.

@@ -281,6 +281,12 @@ class PrivatePlanBuilder {
                    "), SUM(column) or AVG(column) as they are");
         continue;
       }
+      if (expr.has_filter) {
+        Refuse("dp_expression", sql::kClauseSelect, expr.filter()->location,
+               Prefix() + "FILTER (WHERE ...) is not supported with differential privacy",
+               "filter the rows with WHERE");
+        continue;
+      }
       std::string name = absl::AsciiStrToUpper(expr.name);
       if (name == "COUNT" && expr.star_argument) {
         if (rows_measure_ < 0) {

@@ -195,6 +195,11 @@ const std::vector<Row>& Rows() {
        "/api/v1/collaborations/room",
        "",
        {k200, k200, k200, k200, k200, k404, k404}},
+      {"CloseCollaboration",
+       "POST",
+       "/api/v1/collaborations/room/close",
+       "",
+       {k200, k403, k403, k403, k403, k404, k404}},
       {"AddMember",
        "POST",
        "/api/v1/collaborations/room/members",
@@ -374,6 +379,51 @@ TEST_P(HttpAccessMatrixTest, EachKindOfCallerGetsItsExpectedStatus) {
   }
   last.reset();
   fs::remove_all(base);
+}
+
+// A closed room over HTTP: its creator closed it; queries and changes are 400 saying so, its
+// receiver still reads its result, and an outsider is answered as for a room that does not exist.
+TEST(HttpClosedTest, AClosedRoomRefusesChangesAndStaysReadable) {
+  fs::path base = fs::path(::testing::TempDir()) / absl::StrCat("parley_http_closed_", ::getpid());
+  Room room;
+  OpenRoom(base, room);
+  if (HasFatalFailure()) return;
+  Answer closed = Send(room, "creator", "POST", "/api/v1/collaborations/room/close", "");
+  ASSERT_EQ(closed.status, 200) << closed.body;
+  EXPECT_NE(closed.body.find(R"("state":"closed")"), std::string::npos) << closed.body;
+  const std::string refusal =
+      R"({"error":{"code":"FAILED_PRECONDITION","message":"collaboration 'room' is closed: it )"
+      R"(takes no more queries and no changes to its members, tables, rules or templates; its )"
+      R"(results and audit log stay readable"}})";
+  Answer run = Send(room, "runner", "POST", "/api/v1/collaborations/room/queries",
+                    R"({"sql": "SELECT region FROM sales", "receivers": ["receiver"]})");
+  EXPECT_EQ(run.status, 400);
+  EXPECT_EQ(run.body, refusal);
+  Answer rule = Send(room, "owner", "PUT", "/api/v1/collaborations/room/tables/sales/rule",
+                     R"({"rule": {"kind": "custom", "any_query": true}})");
+  EXPECT_EQ(rule.status, 400);
+  EXPECT_EQ(rule.body, refusal);
+  Answer again = Send(room, "creator", "POST", "/api/v1/collaborations/room/close", "");
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(
+      again.body,
+      R"({"error":{"code":"FAILED_PRECONDITION","message":"collaboration 'room' is already closed"}})");
+  Answer result =
+      Send(room, "receiver", "GET",
+           absl::StrCat("/api/v1/collaborations/room/queries/", room.query_id, "/result"), "");
+  EXPECT_EQ(result.status, 200) << result.body;
+  Answer list = Send(room, "other", "GET", "/api/v1/collaborations", "");
+  EXPECT_NE(list.body.find(R"("state":"closed")"), std::string::npos) << list.body;
+  for (const char* path :
+       {"/api/v1/collaborations/room/close", "/api/v1/collaborations/room/queries"}) {
+    Answer outsider = Send(room, "outsider", "POST", path, R"({"sql": "SELECT 1"})");
+    Answer missing =
+        Send(room, "outsider", "POST",
+             absl::StrReplaceAll(path, {{"/collaborations/room", "/collaborations/moor"}}),
+             R"({"sql": "SELECT 1"})");
+    EXPECT_EQ(outsider.status, 404);
+    EXPECT_EQ(absl::StrReplaceAll(outsider.body, {{"'room'", "'moor'"}}), missing.body);
+  }
 }
 
 // A kept result is visible to its receivers only: listed for them alone, and to anyone else a

@@ -30,6 +30,7 @@ constexpr int kCallerCount = 7;
 
 constexpr Code kOk = Code::kOk;
 constexpr Code kDenied = Code::kPermissionDenied;
+constexpr Code kClosed = Code::kFailedPrecondition;
 
 struct Room {
   std::unique_ptr<Service> service;
@@ -110,6 +111,38 @@ const std::vector<UseCase>& UseCases() {
          return absl::PermissionDeniedError("not listed");
        },
        {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      {"CloseCollaboration",
+       [](Room& r, const Caller& c) { return StatusOf(r.service->CloseCollaboration(c, "room")); },
+       {kOk, kDenied, kDenied, kDenied, kDenied, kDenied, kDenied}},
+      // Once the creator closed the room: queries and changes are FailedPrecondition for those
+      // who could make them, reads go on, and the others are answered as in an open room.
+      {"RunAfterClose (for receiver)",
+       [](Room& r, const Caller& c) {
+         if (auto closed = r.service->CloseCollaboration(Caller::Embedded("creator"), "room");
+             !closed.ok()) {
+           return closed.status();
+         }
+         return StatusOf(r.service->Run(c, "room", "SELECT region FROM sales", {"receiver"}));
+       },
+       {kClosed, kClosed, kClosed, kDenied, kClosed, kDenied, kDenied}},
+      {"SetRuleAfterClose",
+       [](Room& r, const Caller& c) {
+         if (auto closed = r.service->CloseCollaboration(Caller::Embedded("creator"), "room");
+             !closed.ok()) {
+           return closed.status();
+         }
+         return r.service->SetRule(c, "room", "sales", R"({"kind": "custom", "any_query": true})");
+       },
+       {kDenied, kClosed, kDenied, kDenied, kDenied, kDenied, kDenied}},
+      {"ResultAfterClose (of runner's query for receiver)",
+       [](Room& r, const Caller& c) {
+         if (auto closed = r.service->CloseCollaboration(Caller::Embedded("creator"), "room");
+             !closed.ok()) {
+           return closed.status();
+         }
+         return StatusOf(r.service->Result(c, "room", r.query_id));
+       },
+       {kDenied, kDenied, kDenied, kOk, kDenied, kDenied, kDenied}},
       {"AddMember",
        [](Room& r, const Caller& c) {
          return r.service->AddMember(c, "room", {"newcomer", {Ability::kQuery}});

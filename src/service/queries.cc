@@ -114,6 +114,7 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
   explanation.tables = std::move(compiled.tables);
   explanation.front_end_micros = compiled.front_end_micros;
   explanation.noise = std::move(compiled.plan.noise);
+  explanation.conversions = std::move(compiled.conversions);
   return explanation;
 }
 
@@ -251,6 +252,9 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, std::move(recorded));
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
+  if (!result.ok()) {
+    result = DiagnoseConversion(context, request, outcome.explanation, result.status());
+  }
   if (result.ok() && outcome.explanation.noise.has_value()) {
     // Nothing exact leaves: the bounded aggregates are noised before they are stored or
     // delivered. A failure here is reported like a failure of the run.

@@ -72,6 +72,11 @@ absl::StatusOr<catalog::Collaboration> Service::ShowCollaboration(
   return impl_->ShowCollaboration(caller, collaboration);
 }
 
+absl::StatusOr<catalog::Collaboration> Service::CloseCollaboration(
+    const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->CloseCollaboration(caller, collaboration);
+}
+
 absl::Status Service::AddMember(const identity::Caller& caller, const std::string& collaboration,
                                 const NewMember& member) {
   return impl_->AddMember(caller, collaboration, member);

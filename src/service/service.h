@@ -45,6 +45,7 @@
 #include "identity/caller.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
+#include "query/compile.h"
 #include "service/analysis_template.h"
 
 namespace parley::service {
@@ -121,7 +122,8 @@ struct Explanation {
   // scale (dp/noise.h); the rendered SQL computes the exact bounded aggregates it noises.
   std::optional<dp::NoisePlan> noise;
   std::vector<std::string> tables;
-  int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
+  int64_t front_end_micros = 0;                // parse + bind + check + rewrite + render
+  std::vector<query::Conversion> conversions;  // explicit conversions of data (CAST, ::)
 };
 
 // What a run tells the member who ran it. A runner who is not among the receivers learns that
@@ -257,6 +259,10 @@ class Service {
       const identity::Caller& caller);
   absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
+  // The creator closes the collaboration for good (identity/access.h says what a closed room
+  // still allows; catalog::Store::CloseCollaboration records it). Returns it as now stored.
+  absl::StatusOr<catalog::Collaboration> CloseCollaboration(const identity::Caller& caller,
+                                                            const std::string& collaboration);
   // Only the collaboration's creator adds members.
   absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
                          const NewMember& member);

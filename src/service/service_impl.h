@@ -183,6 +183,8 @@ struct Service::Impl {
       const identity::Caller& caller);
   absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
+  absl::StatusOr<catalog::Collaboration> CloseCollaboration(const identity::Caller& caller,
+                                                            const std::string& collaboration);
   // members.cc
   absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
                          const NewMember& member);
@@ -350,6 +352,11 @@ struct Service::Impl {
   // once per version of the files).
   absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
                                               const Explanation& explanation);
+  // conversion_errors.cc: a run that failed converting a value, in a query that reads only the
+  // runner's own tables, is told which conversion failed (position and columns, never the
+  // value); any other failure is returned as it is.
+  absl::Status DiagnoseConversion(const QueryContext& context, const Request& request,
+                                  const Explanation& explanation, absl::Status failure);
 
   std::filesystem::path RunLockDirectory() const { return home / "running"; }
   // Marks killed the queries recorded as running whose process has died (nobody holds their

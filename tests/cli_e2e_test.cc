@@ -230,6 +230,7 @@ TEST_F(CliE2eTest, SetUpCommandsPrintWhatTheyDid) {
             "collaboration campaign\n"
             "  creator: retailer\n"
             "  query logging: off\n"
+            "  state: open\n"
             "  members:\n"
             "    retailer  abilities: none  status: active\n"
             "    supplier  abilities: query,receive  status: active\n");

@@ -54,6 +54,27 @@ absl::StatusOr<std::vector<Member>> ListMembers(sqlite3* db, int64_t collaborati
   return members;
 }
 
+// When the collaboration was closed; 0 while it is open.
+absl::StatusOr<int64_t> ReadClosedAt(sqlite3* db, int64_t collaboration_id) {
+  absl::StatusOr<Statement> prepared = Statement::Prepare(
+      db, "SELECT closed_at FROM collaboration_closures WHERE collaboration_id = ?");
+  if (!prepared.ok()) {
+    // As for privacy budgets: the migrations of older catalogs read collaborations before the
+    // migration that creates the table has run. No table, not closed.
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement exists,
+        Statement::Prepare(db,
+                           "SELECT 1 FROM sqlite_master WHERE name = 'collaboration_closures'"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_table, exists.Step());
+    if (!has_table) return 0;
+    return prepared.status();
+  }
+  Statement statement = *std::move(prepared);
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
+  return found ? statement.Int(0) : 0;
+}
+
 // The abilities of a member as the audit log names them.
 Json Abilities(const Member& member) {
   Json abilities = Json::array();
@@ -93,8 +114,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
                                              "SELECT name, description, creator, query_logging, "
-                                             "created_at, closed_at FROM collaborations "
-                                             "WHERE id = ?"));
+                                             "created_at FROM collaborations WHERE id = ?"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
   if (!found) return absl::InternalError("catalog: a collaboration record vanished");
@@ -104,7 +124,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   collaboration.creator = statement.Text(2);
   collaboration.query_logging = statement.Bool(3);
   collaboration.created_at = statement.Int(4);
-  collaboration.closed_at = statement.IsNull(5) ? 0 : statement.Int(5);
+  PARLEY_ASSIGN_OR_RETURN(collaboration.closed_at, ReadClosedAt(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
   return collaboration;
@@ -316,8 +336,10 @@ absl::Status Store::CloseCollaboration(const std::string& collaboration, const s
     return absl::FailedPreconditionError(
         absl::StrCat("collaboration ", Quote(collaboration), " is already closed"));
   }
-  PARLEY_RETURN_IF_ERROR(Write(write.db(), "UPDATE collaborations SET closed_at = ? WHERE id = ?",
-                               write.now(), write.id()));
+  PARLEY_RETURN_IF_ERROR(Write(write.db(),
+                               "INSERT INTO collaboration_closures (collaboration_id, closed_at) "
+                               "VALUES (?, ?)",
+                               write.id(), write.now()));
   PARLEY_RETURN_IF_ERROR(
       write.Append(actor, "collaboration.close", Json::object(), PolicyEffect::kChangesPolicy));
   return write.Commit();

@@ -258,11 +258,15 @@ CREATE TABLE IF NOT EXISTS privacy_spends (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS privacy_spends_by_period ON privacy_spends (collaboration_id, period);
 )sql",
-    // 8: a collaboration can be closed by its creator (issue 9): closed_at is when, NULL while it
-    // is open. A closed collaboration keeps its records; the catalog refuses every policy change
-    // and every new query in it (CollaborationWrite).
+    // 8: a collaboration can be closed by its creator (issue 9): a row here says when; none while
+    // it is open. A closed collaboration keeps its records; the catalog refuses every policy
+    // change and every new query in it (CollaborationWrite). A table of its own, IF NOT EXISTS,
+    // so that (as for version 7) a catalog that has it already migrates the same.
     R"sql(
-ALTER TABLE collaborations ADD COLUMN closed_at INTEGER;
+CREATE TABLE IF NOT EXISTS collaboration_closures (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  closed_at INTEGER NOT NULL
+) STRICT;
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));

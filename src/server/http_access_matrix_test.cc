@@ -414,13 +414,13 @@ TEST(HttpClosedTest, AClosedRoomRefusesChangesAndStaysReadable) {
   EXPECT_EQ(result.status, 200) << result.body;
   Answer list = Send(room, "other", "GET", "/api/v1/collaborations", "");
   EXPECT_NE(list.body.find(R"("state":"closed")"), std::string::npos) << list.body;
-  for (const char* path :
-       {"/api/v1/collaborations/room/close", "/api/v1/collaborations/room/queries"}) {
-    Answer outsider = Send(room, "outsider", "POST", path, R"({"sql": "SELECT 1"})");
+  for (auto [path, body] : std::vector<std::pair<std::string, std::string>>{
+           {"/api/v1/collaborations/room/close", ""},
+           {"/api/v1/collaborations/room/queries", R"({"sql": "SELECT 1"})"}}) {
+    Answer outsider = Send(room, "outsider", "POST", path, body);
     Answer missing =
         Send(room, "outsider", "POST",
-             absl::StrReplaceAll(path, {{"/collaborations/room", "/collaborations/moor"}}),
-             R"({"sql": "SELECT 1"})");
+             absl::StrReplaceAll(path, {{"/collaborations/room", "/collaborations/moor"}}), body);
     EXPECT_EQ(outsider.status, 404);
     EXPECT_EQ(absl::StrReplaceAll(outsider.body, {{"'room'", "'moor'"}}), missing.body);
   }

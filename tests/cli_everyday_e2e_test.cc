@@ -502,6 +502,42 @@ TEST_F(CliEverydayTest, PostgresSpellingsWorkWhereTheRulesAllowThemAndOthersAreN
   EXPECT_EQ(similar.err, "error: SIMILAR TO is not supported (line 1, column 28)\n");
 }
 
+// FILTER (WHERE …) under an aggregation rule runs in the engine, and every filtered aggregate
+// must read as many people as the threshold asks: a group where one filter picks fewer is
+// dropped, as the same query with that filter as its WHERE would drop it.
+TEST_F(CliEverydayTest, FilterUnderAnAggregationRuleMeetsTheThresholdForEachFilter) {
+  std::string csv = "id,region,size,spend\n";
+  for (int i = 1; i <= 20; ++i) {
+    absl::StrAppendFormat(&csv, "%d,%s,%d,%d\n", i, i % 2 ? "north" : "south", i % 4, i * 10);
+  }
+  WriteText(dir_ / "a.csv", csv);
+  Ok("owner", {"collaboration", "create", "room"});
+  Ok("owner", {"table", "add", "-c", "room", "a", "--source", (dir_ / "a.csv").string()});
+  Ok("owner", {"rule", "set", "-c", "room", "a", "--json",
+               R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["id"],
+                   "functions": ["COUNT_DISTINCT"]}, {"columns": ["spend"], "functions": ["SUM"]}],
+                   "dimension_columns": ["region", "size"],
+                   "output_constraints": [{"column": "id", "minimum": 3}]})"});
+  // south has no row of size 1: its `small` would count 0 people, so the group is dropped.
+  EXPECT_EQ(Query("SELECT region, COUNT(DISTINCT id) AS n, COUNT(DISTINCT id) FILTER (WHERE "
+                  "size = 1) AS small, SUM(spend) FILTER (WHERE size > 1) AS s FROM a GROUP BY "
+                  "region ORDER BY region",
+                  {"--output", "-"})
+                .out,
+            "region,n,small,s\nnorth,10,5,550\n");
+  EXPECT_EQ(Query("SELECT region, COUNT(DISTINCT id) FILTER (WHERE size = 0) AS zero FROM a "
+                  "GROUP BY region",
+                  {"--output", "-"})
+                .out,
+            "region,zero\nsouth,5\n");
+  Outcome refused = Query(
+      "SELECT region, SUM(spend) FILTER (WHERE id = 7) AS one FROM a GROUP BY "
+      "region");
+  EXPECT_EQ(refused.exit_code, cli_test::kExitRejected) << refused;
+  EXPECT_THAT(refused.err, HasSubstr("aggregate column 'id' may only be used inside "
+                                     "COUNT_DISTINCT (in FILTER, at line 1, column 41)"));
+}
+
 // A data owner's own query may see every row it reads, so a failed conversion is named: which
 // conversion, where, of which column — never the value. Another member's query over the same
 // table keeps the engine's bare "conversion error".

@@ -254,6 +254,14 @@ absl::Status Apply(CollaborationWrite& write, const ChangeRequest& request,
       PolicyEffect::kChangesPolicy);
 }
 
+// Whether change request `id` adds a member by invitation (it then waits for the code).
+absl::StatusOr<bool> HasInvitation(sqlite3* db, int64_t id) {
+  PARLEY_ASSIGN_OR_RETURN(Statement statement,
+                          Statement::Prepare(db, "SELECT 1 FROM invitations WHERE change_id = ?"));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(id));
+  return statement.Step();
+}
+
 // When every active member has approved the pending change `id` (or `auto_approved`), approves it
 // and — unless it is an invitation, which waits for its code — commits it. The re-read record.
 absl::StatusOr<ChangeRequest> Settle(CollaborationWrite& write, int64_t id,
@@ -276,8 +284,7 @@ absl::StatusOr<ChangeRequest> Settle(CollaborationWrite& write, int64_t id,
                                       {{"change", id}, {"auto_approved", auto_approved}},
                                       PolicyEffect::kChangesPolicy));
   PARLEY_RETURN_IF_ERROR(Apply(write, request, actor));
-  bool invitation = request.change.kind == "add_member" &&
-                    request.change.member->status == MemberStatus::kInvited;
+  PARLEY_ASSIGN_OR_RETURN(bool invitation, HasInvitation(write.db(), id));
   if (!invitation) {
     PARLEY_RETURN_IF_ERROR(SetStatus(write, id, ChangeStatus::kCommitted, actor));
     PARLEY_RETURN_IF_ERROR(write.Append(actor, "change.commit",
@@ -420,11 +427,12 @@ absl::StatusOr<ChangeRequest> Store::ProposeChange(const std::string& collaborat
   sqlite3* db = write.db();
   PARLEY_ASSIGN_OR_RETURN(Collaboration current, internal::ReadCollaboration(db, write.id()));
   PARLEY_RETURN_IF_ERROR(internal::CheckChange(current, change));
-  if (invitation.has_value() !=
-      (change.kind == "add_member" && change.member->status == MemberStatus::kInvited)) {
+  // An invited member may also be listed without a code (the store's state for members that are
+  // not acting yet); such a change commits like any other.
+  if (invitation.has_value() &&
+      !(change.kind == "add_member" && change.member->status == MemberStatus::kInvited)) {
     return absl::InvalidArgumentError(
-        "an invitation goes with an add_member change of an invited "
-        "member, and only with one");
+        "an invitation goes only with an add_member change of an invited member");
   }
   PARLEY_ASSIGN_OR_RETURN(std::vector<int64_t> pending, internal::PendingIds(db, write.id()));
   for (int64_t other : pending) {

@@ -218,6 +218,11 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
         << collaboration.privacy_budget->default_epsilon << " by default, at most "
         << collaboration.privacy_budget->max_epsilon << "\n";
   }
+  // Shown when they differ from the defaults (the runner pays; every change needs approvals).
+  if (collaboration.payer != "runner") out << "  payer: " << collaboration.payer << "\n";
+  if (!collaboration.auto_approve.empty()) {
+    out << "  auto-approved changes: " << absl::StrJoin(collaboration.auto_approve, ", ") << "\n";
+  }
   out << "  members:\n";
   for (const api::Member& member : collaboration.members) {
     out << "    " << member.name << "  abilities: " << Abilities(member)

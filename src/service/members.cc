@@ -19,8 +19,7 @@ absl::StatusOr<ChangeView> Service::Impl::AddMember(const identity::Caller& call
   catalog::Change change;
   change.kind = "add_member";
   change.member = catalog::Member{member.name, member.abilities.Has(identity::Ability::kQuery),
-                                  member.abilities.Has(identity::Ability::kReceive),
-                                  catalog::MemberStatus::kActive};
+                                  member.abilities.Has(identity::Ability::kReceive), member.status};
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->ProposeChange(collaboration, caller.member(), change));
   return ViewOf(std::move(request));

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 using cli_test::CliTest;
 using cli_test::Csv;
 using cli_test::kExitError;
+using cli_test::kExitPending;
 using cli_test::kExitRejected;
 using cli_test::kExitUsage;
 using cli_test::Outcome;
@@ -107,7 +108,12 @@ class CliE2eTest : public CliTest {
   void SetUpCampaign() {
     Ok("retailer", {"collaboration", "create", "campaign", "--abilities", "none"});
     Ok("retailer", {"member", "add", "-c", "campaign", "supplier", "--abilities", "query,receive"});
-    Ok("retailer", {"member", "add", "-c", "campaign", "agency", "--abilities", "receive"});
+    // A second member waits for the first one's approval (change request 2).
+    EXPECT_EQ(
+        As("retailer", {"member", "add", "-c", "campaign", "agency", "--abilities", "receive"})
+            .exit_code,
+        kExitPending);
+    Ok("supplier", {"change", "approve", "-c", "campaign", "2"});
     Ok("retailer", {"table", "add", "-c", "campaign", "retail", "--source", retail_csv_,
                     "--columns", kRetailColumns});
     WriteText(dir_ / "retail_rule.json", kRetailRule);
@@ -791,7 +797,11 @@ TEST_F(CliE2eTest, PermissionErrors) {
 
 TEST_F(CliE2eTest, QueryMemberWithoutReceiveMustNameAReceiver) {
   SetUpCampaign();
-  Ok("retailer", {"member", "add", "-c", "campaign", "analyst", "--abilities", "query"});
+  EXPECT_EQ(As("retailer", {"member", "add", "-c", "campaign", "analyst", "--abilities", "query"})
+                .exit_code,
+            kExitPending);
+  Ok("supplier", {"change", "approve", "-c", "campaign", "3"});
+  Ok("agency", {"change", "approve", "-c", "campaign", "3"});
   // The analyst's own copy of the loyalty data: a member registers only its own files.
   std::string loyalty2 = (dir_ / "loyalty2.parquet").string();
   fs::copy_file(loyalty_parquet_, loyalty2);

@@ -2,6 +2,7 @@
 // the use cases behind the facade, one source file each:
 //
 //   collaborations.cc  create, list, show        members.cc    add, remove, leave
+//   changes.cc         change requests (propose, vote, cancel, list) and invitations (invite, join)
 //   tables.cc          add, list, show; whose files a table may read
 //   rules.cc           set a rule; the rules of a snapshot of tables
 //   queries.cc         explain, run: check, record, execute, deliver

@@ -29,7 +29,9 @@ class CliSavedE2eTest : public CliTest {
     WriteText(dir_ / "staff.csv", staff);
     Ok("hr", {"collaboration", "create", "room"});
     Ok("hr", {"member", "add", "-c", "room", "analyst", "--abilities", "query,receive"});
-    Ok("hr", {"member", "add", "-c", "room", "ads", "--abilities", "receive"});
+    EXPECT_EQ(As("hr", {"member", "add", "-c", "room", "ads", "--abilities", "receive"}).exit_code,
+              kExitPending);
+    Ok("analyst", {"change", "approve", "-c", "room", "2"});
     Ok("hr", {"table", "add", "-c", "room", "staff", "--source", (dir_ / "staff.csv").string()});
     Ok("hr", {"rule", "set", "-c", "room", "staff", "--json", kRule});
   }

@@ -36,6 +36,8 @@ struct Collaboration {
   // takes no queries and no changes, and stays readable to its members.
   std::string state = "open";
   std::optional<int64_t> closed_at;  // seconds since the epoch; only when closed
+  std::string payer = "runner";           // "runner" or a member; changed by change request
+  std::vector<std::string> auto_approve;  // kinds of change that commit without approvals
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -47,6 +49,8 @@ struct Collaboration {
     v.Optional("privacy_budget", privacy_budget);
     v.Required("state", state);
     v.Optional("closed_at", closed_at);
+    v.Required("payer", payer);
+    v.Required("auto_approve", auto_approve);
   }
 };
 
@@ -55,7 +59,11 @@ struct CreateCollaborationRequest {
   std::string description;
   std::vector<std::string> creator_abilities = {"query", "receive"};
   bool query_logging = false;
-  std::optional<PrivacyBudget> privacy_budget;  // set once, here
+  std::optional<PrivacyBudget> privacy_budget;  // later changed only by change request
+  std::string payer = "runner";
+  // Kinds of change request that commit as soon as proposed: add_member, abilities, payer,
+  // query_logging, privacy_budget.
+  std::vector<std::string> auto_approve;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -63,6 +71,8 @@ struct CreateCollaborationRequest {
     v.Optional("creator_abilities", creator_abilities);
     v.Optional("query_logging", query_logging);
     v.Optional("privacy_budget", privacy_budget);
+    v.Optional("payer", payer);
+    v.Optional("auto_approve", auto_approve);
   }
 };
 struct CreateCollaborationResponse {
@@ -112,7 +122,9 @@ struct CloseCollaborationRequest {
 };
 using CloseCollaborationResponse = ShowCollaborationResponse;
 
-// Only the creator adds and removes members.
+// Only the creator adds and removes members. Adding is a change request (api/changes.h): the
+// member is active once every active member has approved; embedded callers only (over a server,
+// organisations are invited).
 struct AddMemberRequest {
   std::string collaboration;
   std::string member;
@@ -124,15 +136,7 @@ struct AddMemberRequest {
     v.Required("abilities", abilities);
   }
 };
-struct AddMemberResponse {
-  std::string collaboration;
-  Member member;
-  template <class V>
-  void Visit(V& v) {
-    v.Required("collaboration", collaboration);
-    v.Required("member", member);
-  }
-};
+// AddMemberResponse: api/changes.h (it carries the change request).
 
 struct RemoveMemberRequest {
   std::string collaboration;

@@ -1823,7 +1823,11 @@ TEST_F(ServiceTest, AClosedCollaborationRefusesQueriesAndChangesAndStaysReadable
   };
   closed(service_->Run(as("supplier"), "campaign", kAllowedQuery, {}).status());
   closed(service_->Explain(as("supplier"), "campaign", kAllowedQuery).status());
-  closed(service_->AddMember(as("retailer"), "campaign", {"newcomer", {}}));
+  closed(service_->AddMember(as("retailer"), "campaign", {"newcomer", {}}).status());
+  catalog::Change payer;
+  payer.kind = "payer";
+  payer.payer = "retailer";
+  closed(service_->ProposeChange(as("supplier"), "campaign", payer).status());
   closed(service_->RemoveMember(as("retailer"), "campaign", "analyst"));
   closed(service_->Leave(as("agency"), "campaign"));
   Write("extra.csv", "hashed_email,tier\ne01,gold\n");

@@ -61,6 +61,8 @@ struct NoisePlan {
   int64_t epsilon = 0;              // millionths, the whole query's
   int64_t delta = 0;                // 10^-15; spent only by grouped queries (group selection)
   int64_t selection_threshold = 0;  // set by SetScales for grouped queries
+  // When ε was computed from the runner's accuracy target (accuracy.h), the target ("±50 at 95%").
+  std::string accuracy;
 };
 
 // Splits `plan.epsilon` equally between the measures (basic composition) and sets each measure's

@@ -110,15 +110,17 @@ absl::StatusOr<Explanation> Service::Explain(const identity::Caller& caller,
                                              const std::string& collaboration,
                                              const std::string& sql,
                                              std::vector<std::string> receivers,
-                                             const std::string& epsilon) {
-  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon);
+                                             const std::string& epsilon,
+                                             const AccuracyRequest& accuracy) {
+  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
 absl::StatusOr<QueryOutcome> Service::Run(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
-                                          const std::string& epsilon) {
-  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon);
+                                          const std::string& epsilon,
+                                          const AccuracyRequest& accuracy) {
+  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
 absl::StatusOr<BudgetView> Service::Budget(const identity::Caller& caller,

@@ -261,9 +261,11 @@ absl::StatusOr<RevokeTemplateResponse> LocalService::RevokeTemplate(
 absl::StatusOr<RunTemplateResponse> LocalService::RunTemplate(const identity::Caller& caller,
                                                               const RunTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
-                          service->RunTemplate(caller, request.collaboration, request.template_id,
-                                               request.parameters, request.receivers));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome outcome,
+      service->RunTemplate(caller, request.collaboration, request.template_id, request.parameters,
+                           request.receivers, request.epsilon.value_or(""),
+                           {request.accuracy.value_or(""), request.confidence.value_or("")}));
   return FromService(outcome);
 }
 

@@ -217,7 +217,9 @@ struct TemplateView {
   struct TableApproval {
     std::string table;
     std::string owner;
-    bool approved = false;  // the table's custom rule lists the template in allowed_analyses
+    // The table's custom rule lists the template in allowed_analyses, or the table has an
+    // aggregation rule, which judges each run like a free query and needs no approval.
+    bool approved = false;
   };
   std::vector<TableApproval> tables;
   bool altered = false;   // its stored content no longer matches its id: it never runs
@@ -358,12 +360,16 @@ class Service {
   absl::Status RevokeTemplate(const identity::Caller& caller, const std::string& collaboration,
                               const std::string& template_id, const std::string& table);
   // Runs a template with values by parameter name. DataLoss when the stored template no longer
-  // hashes to its id (it was altered after it was created).
+  // hashes to its id (it was altered after it was created). A template over tables with
+  // aggregation rules is judged as the same query typed freely: over a table with differential
+  // privacy it is noised and spends `epsilon` or what `accuracy` costs, as in Run.
   absl::StatusOr<QueryOutcome> RunTemplate(const identity::Caller& caller,
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
-                                           std::vector<std::string> receivers);
+                                           std::vector<std::string> receivers,
+                                           const std::string& epsilon = "",
+                                           const AccuracyRequest& accuracy = {});
 
   // Query logs: when the collaboration logs queries, a table owner lists every query that
   // touched one of its tables — rejected (including queries that did not parse or bind),

@@ -249,7 +249,9 @@ struct Service::Impl {
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
-                                           std::vector<std::string> receivers);
+                                           std::vector<std::string> receivers,
+                                           const std::string& epsilon,
+                                           const AccuracyRequest& accuracy);
   // audit.cc
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);

@@ -236,6 +236,9 @@ Explanation FromService(const service::Explanation& explanation) {
             {output.name + " (count)", dp::ScaleText(count), half_width(count, count.half_width)});
       }
     }
+    if (!plan.accuracy.empty()) privacy.accuracy = plan.accuracy;
+    if (explanation.epsilon_left)
+      privacy.epsilon_left = dp::FormatEpsilon(*explanation.epsilon_left);
     converted.privacy = std::move(privacy);
   }
   return converted;

@@ -153,25 +153,30 @@ absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& ca
 absl::StatusOr<ExplainResponse> LocalService::Explain(const identity::Caller& caller,
                                                       const ExplainRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(service::Explanation explanation,
-                          service->Explain(caller, request.collaboration, request.sql,
-                                           request.receivers, request.epsilon.value_or("")));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::Explanation explanation,
+      service->Explain(caller, request.collaboration, request.sql, request.receivers,
+                       request.epsilon.value_or(""),
+                       {request.accuracy.value_or(""), request.confidence.value_or("")}));
   return ExplainResponse{FromService(explanation)};
 }
 
 absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& caller,
                                                         const RunQueryRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  if (request.save_as && request.epsilon) {
+  if (request.save_as && (request.epsilon || request.accuracy)) {
     return absl::InvalidArgumentError(
-        "epsilon applies to differential privacy queries, whose results cannot be saved");
+        "epsilon and accuracy apply to differential privacy queries, whose results cannot be "
+        "saved");
   }
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
-                          request.save_as
-                              ? service->RunAndSave(caller, request.collaboration, request.sql,
-                                                    request.receivers, *request.save_as)
-                              : service->Run(caller, request.collaboration, request.sql,
-                                             request.receivers, request.epsilon.value_or("")));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome outcome,
+      request.save_as
+          ? service->RunAndSave(caller, request.collaboration, request.sql, request.receivers,
+                                *request.save_as)
+          : service->Run(caller, request.collaboration, request.sql, request.receivers,
+                         request.epsilon.value_or(""),
+                         {request.accuracy.value_or(""), request.confidence.value_or("")}));
   return FromService(outcome);
 }
 
@@ -268,9 +273,11 @@ absl::StatusOr<RevokeTemplateResponse> LocalService::RevokeTemplate(
 absl::StatusOr<RunTemplateResponse> LocalService::RunTemplate(const identity::Caller& caller,
                                                               const RunTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
-                          service->RunTemplate(caller, request.collaboration, request.template_id,
-                                               request.parameters, request.receivers));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome outcome,
+      service->RunTemplate(caller, request.collaboration, request.template_id, request.parameters,
+                           request.receivers, request.epsilon.value_or(""),
+                           {request.accuracy.value_or(""), request.confidence.value_or("")}));
   return FromService(outcome);
 }
 

@@ -66,12 +66,20 @@ struct Privacy {
   std::string delta;
   std::optional<int64_t> selection_threshold;  // grouped: the noisy unit count a group needs
   std::vector<NoiseScale> noise;
+  // When the runner gave an accuracy target, that target ("±50 at 95%"); epsilon is then the
+  // smallest that meets it.
+  std::optional<std::string> accuracy;
+  // Explain only: the ε left of this month's budget before the query; a run spending more than
+  // that is refused.
+  std::optional<std::string> epsilon_left;
   template <class V>
   void Visit(V& v) {
     v.Required("epsilon", epsilon);
     v.Required("delta", delta);
     v.Optional("selection_threshold", selection_threshold);
     v.Required("noise", noise);
+    v.Optional("accuracy", accuracy);
+    v.Optional("epsilon_left", epsilon_left);
   }
 };
 
@@ -103,12 +111,18 @@ struct ExplainRequest {
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
   std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
+  // Or an accuracy target ("50": counts within ±50, sums within ±50 × their bound) at
+  // `confidence` ("0.95", the default), from which the ε is computed (dp/accuracy.h).
+  std::optional<std::string> accuracy;
+  std::optional<std::string> confidence;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
     v.Optional("epsilon", epsilon);
+    v.Optional("accuracy", accuracy);
+    v.Optional("confidence", confidence);
   }
 };
 struct ExplainResponse {
@@ -146,7 +160,9 @@ struct RunQueryRequest {
   std::vector<std::string> receivers;  // empty: the caller
   // Save the result as this table of the collaboration (docs/rules.md "Derived tables").
   std::optional<std::string> save_as;
-  std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
+  std::optional<std::string> epsilon;   // differential privacy: empty, the collaboration's default
+  std::optional<std::string> accuracy;  // as in ExplainRequest
+  std::optional<std::string> confidence;  // as in ExplainRequest
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
@@ -154,6 +170,8 @@ struct RunQueryRequest {
     v.Optional("receivers", receivers);
     v.Optional("save_as", save_as);
     v.Optional("epsilon", epsilon);
+    v.Optional("accuracy", accuracy);
+    v.Optional("confidence", confidence);
   }
 };
 

@@ -179,6 +179,9 @@ class Cli {
   void AddQueryOptions(CLI::App* app);
   void AddEpsilonOption(CLI::App* app);
   std::optional<std::string> Epsilon() const;
+  void AddAccuracyOptions(CLI::App* app);
+  void SetAccuracy(std::optional<std::string>& accuracy,
+                   std::optional<std::string>& confidence) const;
   // --output, --format and --force, for commands that deliver a result.
   void AddOutputOptions(CLI::App* app);
   // The format --output is written in: --format, else the file's extension, else CSV for "-".
@@ -202,8 +205,9 @@ class Cli {
   std::string table_name_, table_source_, table_columns_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
-  std::string save_as_;  // query run --save-as
-  std::string epsilon_;  // query explain/run --epsilon
+  std::string save_as_;                // query run --save-as
+  std::string epsilon_;                // query explain/run --epsilon
+  std::string accuracy_, confidence_;  // query explain/run --accuracy, --confidence
   std::string dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_, dp_max_epsilon_;
   std::string output_format_;  // --format: csv, json or parquet
   bool force_ = false;         // --force: --output may replace an existing file

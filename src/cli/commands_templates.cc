@@ -110,14 +110,18 @@ void Cli::AddTemplateCommands() {
   run->add_option("--receiver", receivers_,
                   "a member who receives the result (repeatable; default: --as)");
   AddOutputOptions(run);
+  AddEpsilonOption(run);
+  AddAccuracyOptions(run);
   Add(run, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
     auto values = ParameterValues();
     if (!values.ok()) return Usage(values.status().message());
     std::unique_ptr<Backend> backend = OpenBackend();
     CancelQueriesOnInterrupt();
-    return Report(
-        backend->RunTemplate({globals_.collaboration, template_id_, *values, receivers_}));
+    api::RunTemplateRequest request{globals_.collaboration, template_id_, *values, receivers_};
+    request.epsilon = Epsilon();
+    SetAccuracy(request.accuracy, request.confidence);
+    return Report(backend->RunTemplate(request));
   });
 }
 }  // namespace parley::cli

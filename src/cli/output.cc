@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -19,6 +20,13 @@
 
 namespace parley::cli {
 namespace {
+
+// Whether decimal `a` is above decimal `b` (ε as the API writes it: at most 6 decimals, at most
+// 1000, so doubles compare them exactly).
+bool ParsesAbove(const std::string& a, const std::string& b) {
+  double x = 0, y = 0;
+  return absl::SimpleAtod(a, &x) && absl::SimpleAtod(b, &y) && x > y;
+}
 
 // Every line of `text` prefixed with `prefix`, each ending in a newline. Blank lines inside the
 // text are kept (a reviewer sees the text as written), without trailing spaces.
@@ -340,8 +348,9 @@ void PrintExplanation(std::ostream& out, const api::Explanation& explanation) {
 }
 
 void PrintPrivacy(std::ostream& out, const api::Privacy& privacy) {
-  out << "differential privacy: spends epsilon " << privacy.epsilon << ", delta " << privacy.delta
-      << "\n";
+  out << "differential privacy: spends epsilon " << privacy.epsilon << ", delta " << privacy.delta;
+  if (privacy.accuracy) out << " (the least that meets the accuracy " << *privacy.accuracy << ")";
+  out << "\n";
   if (privacy.selection_threshold) {
     out << "  groups appear only with a noisy count of at least " << *privacy.selection_threshold
         << " privacy units\n";
@@ -349,6 +358,13 @@ void PrintPrivacy(std::ostream& out, const api::Privacy& privacy) {
   for (const api::NoiseScale& noise : privacy.noise) {
     out << "  " << noise.column << ": noise scale " << noise.scale << ", 95% within ±"
         << noise.ci95_half_width << "\n";
+  }
+  if (privacy.epsilon_left) {
+    out << "  this month's budget has epsilon " << *privacy.epsilon_left << " left";
+    if (ParsesAbove(privacy.epsilon, *privacy.epsilon_left)) {
+      out << ": not enough, a run would be refused";
+    }
+    out << "\n";
   }
 }
 

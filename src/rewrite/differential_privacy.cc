@@ -228,6 +228,8 @@ class PrivatePlanBuilder {
     sum.sum_measure =
         AddMeasure(dp::Measure::Kind::kSum, per_group * target_.rule.max_groups_per_unit,
                    sum.kind.grid_exponent);
+    plan_.measures[sum.sum_measure].target_unit =
+        std::max(std::fabs(bounds.minimum), std::fabs(bounds.maximum));
   }
 
   void EnsureCountMeasure(SumColumn& sum) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "crypto/sha256.h"
+#include "dp/budget.h"
 #include "policy/checker.h"
 #include "query/compile.h"
 #include "service/run_lock.h"
@@ -115,6 +116,15 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
   explanation.front_end_micros = compiled.front_end_micros;
   explanation.noise = std::move(compiled.plan.noise);
   explanation.conversions = std::move(compiled.conversions);
+  if (!request.accuracy.accuracy.empty()) {
+    if (!explanation.verdict.allowed()) return explanation;
+    if (!explanation.noise.has_value()) {
+      return absl::InvalidArgumentError(
+          "--accuracy: this query reads no table with differential privacy, so it adds no noise "
+          "and has no accuracy to ask for");
+    }
+    PARLEY_RETURN_IF_ERROR(SpendForAccuracy(context, request.accuracy, *explanation.noise));
+  }
   return explanation;
 }
 
@@ -152,10 +162,11 @@ absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& calle
                                                    const std::string& collaboration,
                                                    const std::string& sql,
                                                    std::vector<std::string> receivers,
-                                                   const std::string& epsilon) {
+                                                   const std::string& epsilon,
+                                                   const AccuracyRequest& accuracy) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}, epsilon};
+  Request request{sql, sql, {}, "", {}, epsilon, accuracy};
   // Explain judges the receivers a run would have; a runner who cannot receive and names none
   // gets the verdict on everything else.
   if (!receivers.empty() || context.member.can_receive) {
@@ -163,6 +174,9 @@ absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& calle
                             ValidateReceivers(caller, context, std::move(receivers)));
   }
   absl::StatusOr<Explanation> explanation = Analyze(context, request);
+  if (explanation.ok() && explanation->noise.has_value() && explanation->verdict.allowed()) {
+    PARLEY_ASSIGN_OR_RETURN(explanation->epsilon_left, EpsilonLeft(context.collaboration));
+  }
   Json details = {{"sql_sha256", crypto::Sha256Hex(sql)},
                   {"allowed", explanation.ok() && explanation->verdict.allowed()}};
   PARLEY_RETURN_IF_ERROR(
@@ -174,9 +188,10 @@ absl::StatusOr<QueryOutcome> Service::Impl::Run(const identity::Caller& caller,
                                                 const std::string& collaboration,
                                                 const std::string& sql,
                                                 std::vector<std::string> receivers,
-                                                const std::string& epsilon) {
+                                                const std::string& epsilon,
+                                                const AccuracyRequest& accuracy) {
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}, epsilon};
+  Request request{sql, sql, {}, "", {}, epsilon, accuracy};
   PARLEY_ASSIGN_OR_RETURN(request.receivers,
                           ValidateReceivers(caller, context, std::move(receivers)));
   return RunRequest(context, request);
@@ -242,6 +257,13 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   }
   absl::StatusOr<int64_t> recorded = store->RecordQuery(record, submitted.dump());
   if (absl::IsResourceExhausted(recorded.status())) {
+    if (!outcome.explanation.noise->accuracy.empty()) {
+      // The runner asked for accuracy, not for an ε: say what that accuracy costs.
+      recorded = absl::ResourceExhaustedError(
+          absl::StrCat(recorded.status().message(), "; the accuracy target ",
+                       outcome.explanation.noise->accuracy, " needs epsilon ",
+                       dp::FormatEpsilon(outcome.explanation.noise->epsilon)));
+    }
     Json verdict = Json::array({{{"code", "privacy_budget_exhausted"},
                                  {"message", std::string(recorded.status().message())}}});
     PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),

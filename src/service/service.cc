@@ -158,15 +158,17 @@ absl::StatusOr<Explanation> Service::Explain(const identity::Caller& caller,
                                              const std::string& collaboration,
                                              const std::string& sql,
                                              std::vector<std::string> receivers,
-                                             const std::string& epsilon) {
-  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon);
+                                             const std::string& epsilon,
+                                             const AccuracyRequest& accuracy) {
+  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
 absl::StatusOr<QueryOutcome> Service::Run(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
-                                          const std::string& epsilon) {
-  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon);
+                                          const std::string& epsilon,
+                                          const AccuracyRequest& accuracy) {
+  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
 absl::StatusOr<BudgetView> Service::Budget(const identity::Caller& caller,
@@ -225,8 +227,11 @@ absl::StatusOr<QueryOutcome> Service::RunTemplate(const identity::Caller& caller
                                                   const std::string& collaboration,
                                                   const std::string& template_id,
                                                   const std::map<std::string, std::string>& values,
-                                                  std::vector<std::string> receivers) {
-  return impl_->RunTemplate(caller, collaboration, template_id, values, std::move(receivers));
+                                                  std::vector<std::string> receivers,
+                                                  const std::string& epsilon,
+                                                  const AccuracyRequest& accuracy) {
+  return impl_->RunTemplate(caller, collaboration, template_id, values, std::move(receivers),
+                            epsilon, accuracy);
 }
 
 absl::StatusOr<std::vector<QueryView>> Service::QueryLog(const identity::Caller& caller,

@@ -137,12 +137,21 @@ struct TableView {
   std::optional<std::string> rule_json;
 };
 
+// Accuracy first (dp/accuracy.h): instead of an ε, a target each noisy value must meet; the
+// query then spends the smallest ε that meets it. Empty accuracy: none.
+struct AccuracyRequest {
+  std::string accuracy;    // "50": counts within ±50, sums within ±50 × their column's bound
+  std::string confidence;  // "0.95" or "95%"; empty: 0.95
+};
+
 struct Explanation {
   policy::Verdict verdict;
   std::string rendered_sql;  // empty when rejected
   // A query over a table with differential privacy: what it spends and each measure's noise
   // scale (dp/noise.h); the rendered SQL computes the exact bounded aggregates it noises.
   std::optional<dp::NoisePlan> noise;
+  // Explain of such a query in a collaboration with a budget: the ε left this month before it.
+  std::optional<int64_t> epsilon_left;
   std::vector<std::string> tables;
   int64_t front_end_micros = 0;                // parse + bind + check + rewrite + render
   std::vector<query::Conversion> conversions;  // explicit conversions of data (CAST, ::)
@@ -232,7 +241,9 @@ struct TemplateView {
   struct TableApproval {
     std::string table;
     std::string owner;
-    bool approved = false;  // the table's custom rule lists the template in allowed_analyses
+    // The table's custom rule lists the template in allowed_analyses, or the table has an
+    // aggregation rule, which judges each run like a free query and needs no approval.
+    bool approved = false;
   };
   std::vector<TableApproval> tables;
   bool altered = false;   // its stored content no longer matches its id: it never runs
@@ -348,11 +359,14 @@ class Service {
   // Checks a query without running it: the verdict and the SQL the engine would run.
   // `epsilon` ("0.5"; empty: the collaboration's default) is what a query over a table with
   // differential privacy spends; InvalidArgument when it is above the collaboration's maximum
-  // per query or the collaboration has no budget.
+  // per query or the collaboration has no budget. With `accuracy` (and no `epsilon`), the ε is
+  // the smallest that meets the target (dp/accuracy.h); InvalidArgument when that is above the
+  // maximum per query, the target cannot be met, or the query adds no noise.
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,
                                       std::vector<std::string> receivers = {},
-                                      const std::string& epsilon = "");
+                                      const std::string& epsilon = "",
+                                      const AccuracyRequest& accuracy = {});
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
   // outcome whose verdict lists the violations, and nothing runs. The result (or error) is
   // released only if the collaboration's policy is still the one the query was checked against;
@@ -366,7 +380,8 @@ class Service {
   // its 95% confidence interval (<name>_ci95_low, <name>_ci95_high).
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers,
-                                   const std::string& epsilon = "");
+                                   const std::string& epsilon = "",
+                                   const AccuracyRequest& accuracy = {});
   // Run, then saves the result as table `save_as` of the collaboration, owned by the actor, with
   // the rule derived from the rules of the tables the query read (policy/derived.h; docs/rules.md
   // "Derived tables"). InvalidArgument when the actor does not receive the result or the name is
@@ -414,12 +429,16 @@ class Service {
   absl::Status RevokeTemplate(const identity::Caller& caller, const std::string& collaboration,
                               const std::string& template_id, const std::string& table);
   // Runs a template with values by parameter name. DataLoss when the stored template no longer
-  // hashes to its id (it was altered after it was created).
+  // hashes to its id (it was altered after it was created). A template over tables with
+  // aggregation rules is judged as the same query typed freely: over a table with differential
+  // privacy it is noised and spends `epsilon` or what `accuracy` costs, as in Run.
   absl::StatusOr<QueryOutcome> RunTemplate(const identity::Caller& caller,
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
-                                           std::vector<std::string> receivers);
+                                           std::vector<std::string> receivers,
+                                           const std::string& epsilon = "",
+                                           const AccuracyRequest& accuracy = {});
 
   // Query logs: when the collaboration logs queries, a table owner lists every query that
   // touched one of its tables — rejected (including queries that did not parse or bind),

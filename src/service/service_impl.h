@@ -238,10 +238,10 @@ struct Service::Impl {
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,
                                       std::vector<std::string> receivers,
-                                      const std::string& epsilon);
+                                      const std::string& epsilon, const AccuracyRequest& accuracy);
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers,
-                                   const std::string& epsilon);
+                                   const std::string& epsilon, const AccuracyRequest& accuracy);
   // privacy.cc
   absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
                                     const std::string& collaboration);
@@ -273,7 +273,9 @@ struct Service::Impl {
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
-                                           std::vector<std::string> receivers);
+                                           std::vector<std::string> receivers,
+                                           const std::string& epsilon,
+                                           const AccuracyRequest& accuracy);
   // audit.cc
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);
@@ -328,7 +330,8 @@ struct Service::Impl {
     sql::BindOptions bind;
     std::string template_id;
     std::vector<std::string> receivers;
-    std::string epsilon;  // as the runner asked ("0.5"); empty: the collaboration's default
+    std::string epsilon;       // as the runner asked ("0.5"); empty: the collaboration's default
+    AccuracyRequest accuracy;  // or a target the ε is computed from (privacy.cc)
   };
 
   // privacy.cc: what a query of `request` may spend (ε millionths, δ 10^-15): the runner's ε or
@@ -336,6 +339,15 @@ struct Service::Impl {
   // InvalidArgument for an ε that does not parse or is above the maximum per query.
   absl::StatusOr<std::pair<int64_t, int64_t>> PrivacySpendOf(const QueryContext& context,
                                                              const Request& request);
+  // privacy.cc: with an accuracy target, sets `plan`'s ε (and δ) to the smallest that meets it
+  // and its scales accordingly. InvalidArgument (naming --accuracy) when it cannot be met within
+  // the collaboration's maximum per query.
+  absl::Status SpendForAccuracy(const QueryContext& context, const AccuracyRequest& accuracy,
+                                dp::NoisePlan& plan);
+  // privacy.cc: the calendar month (UTC) spends count against, "2026-11", by options.clock.
+  std::string CurrentPeriod() const;
+  // privacy.cc: what is left of this month's ε; nullopt without a budget.
+  absl::StatusOr<std::optional<int64_t>> EpsilonLeft(const catalog::Collaboration& collaboration);
   // privacy.cc: the engine's exact bounded aggregates, noised (dp::ApplyNoise) under `plan`.
   absl::StatusOr<engine::ResultTable> Noise(const dp::NoisePlan& plan,
                                             const engine::ResultTable& exact);

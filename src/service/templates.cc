@@ -91,8 +91,11 @@ absl::StatusOr<TemplateView> Service::Impl::ViewOfTemplate(
       if (table.name == name) approval.owner = table.owner;
     }
     const policy::Rule* rule = rules.RuleFor(name);
-    approval.approved = rule != nullptr && rule->kind == policy::RuleKind::kCustom &&
-                        rule->custom.allowed_analyses.contains(record.id);
+    // An aggregation rule needs no approval: it judges the template at each run like the same
+    // query typed freely (with differential privacy when the rule has it).
+    approval.approved = rule != nullptr && ((rule->kind == policy::RuleKind::kCustom &&
+                                             rule->custom.allowed_analyses.contains(record.id)) ||
+                                            rule->kind == policy::RuleKind::kAggregation);
     view.tables.push_back(std::move(approval));
   }
   return view;
@@ -221,10 +224,13 @@ absl::StatusOr<std::vector<TemplateView>> Service::Impl::ListTemplates(
 absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
     const identity::Caller& caller, const std::string& collaboration,
     const std::string& template_id, const std::map<std::string, std::string>& values,
-    std::vector<std::string> receivers) {
+    std::vector<std::string> receivers, const std::string& epsilon,
+    const AccuracyRequest& accuracy) {
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
   PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
   Request request;
+  request.epsilon = epsilon;
+  request.accuracy = accuracy;
   request.sql = loaded.record.sql;
   request.template_id = loaded.record.id;
   PARLEY_ASSIGN_OR_RETURN(request.parse_sql, PositionalSql(loaded.record.sql, loaded.parameters));

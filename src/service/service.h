@@ -121,6 +121,9 @@ struct Explanation {
   // scale (dp/noise.h); the rendered SQL computes the exact bounded aggregates it noises.
   std::optional<dp::NoisePlan> noise;
   std::vector<std::string> tables;
+  // Conditions a connector reading from PostgreSQL may push into its remote query, by table
+  // (query::Plan::postgres_filters).
+  std::map<std::string, std::string> postgres_filters;
   int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
 };
 

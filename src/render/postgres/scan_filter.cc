@@ -25,8 +25,10 @@ std::string Identifier(const std::string& name) {
   return out + "\"";
 }
 
+// Every literal this accepts is short; longer text is never matched (std::regex recurses per
+// character, and a hostile literal can be long).
 bool Matches(const std::string& text, const char* pattern) {
-  return std::regex_match(text, std::regex(pattern));
+  return text.size() <= 64 && std::regex_match(text, std::regex(pattern));
 }
 
 // The literal `literal` as PostgreSQL reads it with the value DuckDB gives it against a column of

@@ -5,7 +5,7 @@
 // A throw-away server (tests/support/postgres_server) holds an UNLOGGED table of --rows rows:
 // (id bigint, region text, amount numeric(12,2), day date, flag boolean, score double precision).
 //
-//   postgres_bench [--rows 10000000] [--runs 5]
+//   postgres_bench [--rows 10000000] [--runs 5] [--threads N]
 //
 // Prints each run and the summary lines `name value`.
 #include <libpq-fe.h>
@@ -61,8 +61,8 @@ absl::StatusOr<int64_t> RawCopy(const std::string& conninfo, const char* format)
     PQfinish(connection);
     return absl::UnavailableError("cannot connect");
   }
-  std::string sql = absl::StrCat("COPY (SELECT ", kColumns, " FROM bench.rows) TO STDOUT (FORMAT ",
-                                 format, ")");
+  std::string sql =
+      absl::StrCat("COPY (SELECT ", kColumns, " FROM bench.rows) TO STDOUT (FORMAT ", format, ")");
   PGresult* started = PQexec(connection, sql.c_str());
   bool ok = PQresultStatus(started) == PGRES_COPY_OUT;
   PQclear(started);
@@ -88,10 +88,12 @@ absl::StatusOr<int64_t> RawCopy(const std::string& conninfo, const char* format)
 int Main(int argc, char** argv) {
   int64_t rows = 10'000'000;
   int runs = 5;
+  engine::Limits limits;  // --threads: the session's DuckDB threads (0: all cores)
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--rows") rows = std::stoll(argv[i + 1]);
     if (flag == "--runs") runs = std::stoi(argv[i + 1]);
+    if (flag == "--threads") limits.threads = std::stoi(argv[i + 1]);
   }
   absl::StatusOr<std::unique_ptr<testing::PostgresServer>> server =
       testing::PostgresServer::Start();
@@ -109,7 +111,8 @@ int Main(int argc, char** argv) {
   loaded = (*server)->Execute("VACUUM ANALYZE bench.rows");
   if (!loaded.ok()) return Fail(loaded);
   std::cout << "loaded " << rows << " rows in " << SecondsSince(start) << " s\n";
-  (*server)->Execute("ALTER SYSTEM SET log_statement = 'none'; SELECT pg_reload_conf()")
+  (*server)
+      ->Execute("ALTER SYSTEM SET log_statement = 'none'; SELECT pg_reload_conf()")
       .IgnoreError();
 
   std::string conninfo = (*server)->AdminConninfo();
@@ -150,7 +153,7 @@ int Main(int argc, char** argv) {
     absl::StatusOr<engine::SourceView> view = connector.ViewForQuery(table, {}, "");
     if (!view.ok()) return Fail(view.status());
     absl::StatusOr<std::unique_ptr<engine::duckdb::Session>> session =
-        engine::duckdb::Session::Open({*view}, engine::Limits{});
+        engine::duckdb::Session::Open({*view}, limits);
     if (!session.ok()) return Fail(session.status());
     absl::StatusOr<engine::ResultTable> result = (*session)->Run(query);
     if (!result.ok()) return Fail(result.status());

@@ -112,6 +112,8 @@ absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& 
           absl::StrCat("a source of kind '", *request.kind, "' needs a description object"));
     }
     added.source_json = Dump(*request.description);
+  } else if (request.source.empty()) {
+    return absl::InvalidArgumentError("$.source: missing (or give \"kind\" and \"description\")");
   }
   PARLEY_RETURN_IF_ERROR(service->AddTable(caller, added));
   PARLEY_ASSIGN_OR_RETURN(service::TableView table,

@@ -166,18 +166,24 @@ TEST_F(CliPostgresTest, AJoinWithAPostgresTableGivesExactlyTheRowsOfTheSameDataF
   // What reached PostgreSQL: only the columns each query needs, with its filters.
   std::vector<std::string> copies = server_->LoggedStatements("COPY (SELECT");
   ASSERT_EQ(copies.size(), 3u) << server_->Log();
-  EXPECT_THAT(copies[0],
-              HasSubstr(R"(COPY (SELECT "email", "region", "joined", "lifetime" FROM )"
-                        R"("crm"."customers" WHERE ("region" IN ('north', 'east')) AND )"
-                        R"(("joined" >= '2024-03-01'::date)) TO STDOUT (FORMAT binary))"))
+  EXPECT_THAT(
+      copies[0],
+      HasSubstr(
+          R"(COPY (SELECT "email"::text, "region"::text, "joined"::date, "lifetime"::numeric(10,2) FROM )"
+          R"("crm"."customers" WHERE ("region" IN ('north', 'east')) AND )"
+          R"(("joined" >= '2024-03-01'::date)) TO STDOUT (FORMAT binary))"))
       << copies[0];
-  EXPECT_THAT(copies[1], HasSubstr(R"(COPY (SELECT "email", "region", "segment", "lifetime" FROM )"
-                                   R"("crm"."customers") TO STDOUT (FORMAT binary))"))
+  EXPECT_THAT(copies[1],
+              HasSubstr(R"(COPY (SELECT "email"::text, "region"::text, "segment"::text, )"
+                        R"("lifetime"::numeric(10,2) FROM )"
+                        R"("crm"."customers") TO STDOUT (FORMAT binary))"))
       << copies[1];
-  EXPECT_THAT(copies[2],
-              HasSubstr(R"(COPY (SELECT "email", "region", "lifetime" FROM "crm"."customers" )"
-                        R"(WHERE (("region" IS NULL) OR ("region" COLLATE "C" > 'm')) AND )"
-                        R"(("lifetime" >= 10.00 AND "lifetime" <= 120.50)) TO STDOUT)"))
+  EXPECT_THAT(
+      copies[2],
+      HasSubstr(
+          R"(COPY (SELECT "email"::text, "region"::text, "lifetime"::numeric(10,2) FROM "crm"."customers" )"
+          R"(WHERE (("region" IS NULL) OR ("region" COLLATE "C" > 'm')) AND )"
+          R"(("lifetime" >= 10.00 AND "lifetime" <= 120.50)) TO STDOUT)"))
       << copies[2];
   for (const std::string& copy : copies) EXPECT_THAT(copy, Not(HasSubstr("notes")));
 }

@@ -240,7 +240,7 @@ TEST_F(PostgresConnectorTest, AScanAsksTheServerForTheColumnsTheQueryNeedsAndThe
   EXPECT_THAT(
       server_->LoggedStatements("crm\".\"projected\" WHERE"),
       ::testing::ElementsAre(HasSubstr(
-          R"(COPY (SELECT "region", "spend" FROM "crm"."projected" WHERE ("region" = 'north')) TO STDOUT (FORMAT binary))")));
+          R"(COPY (SELECT "region"::text, "spend"::numeric(10,2) FROM "crm"."projected" WHERE ("region" = 'north')) TO STDOUT (FORMAT binary))")));
   // COUNT(*) needs no column at all.
   ASSERT_OK_AND_ASSIGN(result, Run(table, "SELECT count(*) FROM projected"));
   EXPECT_EQ(Values(result), (std::vector<std::vector<std::string>>{{"1000"}}));
@@ -322,6 +322,25 @@ TEST_F(PostgresConnectorTest, ARelationIsClaimedByItsIdentity) {
   ASSERT_OK(server_->Execute("CREATE TABLE crm.other (id int)"));
   ASSERT_OK_AND_ASSIGN(catalog::Table other, Register("c", "crm.other"));
   EXPECT_NE(connector_.Claims(other.source_json), claims);
+}
+
+TEST_F(PostgresConnectorTest, WithColumnGrantsTheSourceIsTheColumnsTheRoleMayRead) {
+  ASSERT_OK(server_->Execute(
+      "CREATE TABLE crm.partly (id int, region text, secret jsonb);"
+      "INSERT INTO crm.partly VALUES (1, 'north', '{}');"
+      "REVOKE ALL ON crm.partly FROM reader; GRANT SELECT (id, region) ON crm.partly TO reader;"
+      "CREATE TABLE crm.nothing (id int); REVOKE ALL ON crm.nothing FROM reader;"));
+  ASSERT_OK_AND_ASSIGN(catalog::Table table, Register("partly", "crm.partly"));
+  ASSERT_EQ(table.source_schema.size(), 2u);
+  EXPECT_EQ(table.source_schema[0].name, "id");
+  EXPECT_EQ(table.source_schema[1].name, "region");
+  ASSERT_OK_AND_ASSIGN(engine::ResultTable result, Run(table, "SELECT id, region FROM partly"));
+  EXPECT_EQ(Values(result), (std::vector<std::vector<std::string>>{{"1", "north"}}));
+  absl::StatusOr<catalog::Table> nothing = Register("nothing", "crm.nothing");
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_EQ(nothing.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(nothing.status().message(),
+            "the PostgreSQL source: the role has no SELECT privilege on the table");
 }
 
 TEST_F(PostgresConnectorTest, AMissingRelationIsNamedToItsOwnerAtRegistration) {

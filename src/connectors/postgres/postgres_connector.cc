@@ -59,8 +59,10 @@ absl::StatusOr<std::vector<catalog::Column>> PostgresConnector::InferSchema(
         absl::StrCat(kRegistering, ": the table changed while it was being registered"));
   }
   std::vector<catalog::Column> columns;
-  bool readable = false;
   for (const RemoteRelation::Column& column : relation.columns) {
+    // With column-level grants the source is what the role may read: other columns are not
+    // pinned (and their types not judged), as if the relation did not have them.
+    if (!column.selectable) continue;
     if (IsReservedColumnName(column.name)) {
       return absl::InvalidArgumentError(absl::StrCat("column '", column.name,
                                                      "': names starting with ",
@@ -68,9 +70,8 @@ absl::StatusOr<std::vector<catalog::Column>> PostgresConnector::InferSchema(
     }
     PARLEY_ASSIGN_OR_RETURN(std::string type, EngineType(column));
     columns.push_back({column.name, std::move(type)});
-    readable |= column.selectable;
   }
-  if (!readable) {
+  if (columns.empty()) {
     return absl::PermissionDeniedError(
         absl::StrCat(kRegistering, ": the role has no SELECT privilege on the table"));
   }

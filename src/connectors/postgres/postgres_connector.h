@@ -24,8 +24,9 @@ class PostgresConnector : public Connector {
   // password, connects and records the identity of the relation it reaches. NotFound when the
   // role sees no such table; Unavailable/PermissionDenied when the server cannot be used.
   absl::StatusOr<std::string> Validate(std::string_view description) const override;
-  // Every column with its engine type (remote.h, EngineType); InvalidArgument naming the first
-  // column of a type Parley cannot read exactly, or a reserved name.
+  // Every column the role may SELECT, with its engine type (remote.h, EngineType); InvalidArgument
+  // naming the first column of a type Parley cannot read exactly, or a reserved name;
+  // PermissionDenied when the role may read no column.
   absl::StatusOr<std::vector<catalog::Column>> InferSchema(
       std::string_view description) const override;
   // A remote relation reads no local file.

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 
 namespace parley::connectors::postgres {
@@ -242,7 +243,8 @@ absl::StatusOr<RemoteRelation> DescribeRelation(Connection& connection, const st
       connection.Execute(
           "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || "
           "(SELECT oid FROM pg_database WHERE datname = current_database())::text || '/' || "
-          "c.oid::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "c.oid::text, has_table_privilege(c.oid, 'SELECT') "
+          "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
           "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'v', 'm', 'p')",
           {schema, table}));
   if (PQntuples(found.get()) != 1) {
@@ -251,6 +253,7 @@ absl::StatusOr<RemoteRelation> DescribeRelation(Connection& connection, const st
   }
   RemoteRelation relation;
   relation.identity = PQgetvalue(found.get(), 0, 0);
+  relation.table_selectable = std::string_view(PQgetvalue(found.get(), 0, 1)) == "t";
   std::string oid = relation.identity.substr(relation.identity.rfind('/') + 1);
   PARLEY_ASSIGN_OR_RETURN(
       std::shared_ptr<PGresult> columns,
@@ -377,6 +380,20 @@ std::string QuoteIdentifier(const std::string& name) {
     out += c;
   }
   return out + "\"";
+}
+
+std::string PostgresType(const std::string& engine_type) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {"SMALLINT", "int2"}, {"INTEGER", "int4"},  {"BIGINT", "int8"},
+      {"FLOAT", "float4"},  {"DOUBLE", "float8"}, {"VARCHAR", "text"},
+      {"BOOLEAN", "bool"},  {"DATE", "date"},     {"TIMESTAMP", "timestamp"},
+      {"UUID", "uuid"},     {"BLOB", "bytea"},    {"TIMESTAMP WITH TIME ZONE", "timestamptz"}};
+  for (const auto& [engine, postgres] : kTypes) {
+    if (engine_type == engine) return postgres;
+  }
+  absl::string_view rest = engine_type;
+  if (absl::ConsumePrefix(&rest, "DECIMAL(")) return absl::StrCat("numeric(", rest);
+  return "";
 }
 
 std::string QualifiedName(const std::string& schema, const std::string& table) {

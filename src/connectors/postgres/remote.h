@@ -87,7 +87,8 @@ absl::Status ErrorFor(const PGresult* result, const std::string& context);
 
 // A relation as the server sees it now.
 struct RemoteRelation {
-  std::string identity;  // see Description::identity
+  std::string identity;           // see Description::identity
+  bool table_selectable = false;  // SELECT on the whole table (not only on some columns)
   struct Column {
     std::string name;
     std::string remote_type;  // format_type(): "integer", "numeric(12,2)", "character(3)", ...
@@ -115,6 +116,10 @@ absl::StatusOr<std::string> EngineType(const RemoteRelation::Column& column);
 absl::Status CheckPinned(const RemoteRelation& now, const Description& description,
                          const std::vector<catalog::Column>& pinned,
                          const std::vector<std::string>& needed, const std::string& context);
+
+// The PostgreSQL type whose binary form the scan decodes for a pinned engine type ("int4" for
+// INTEGER, "numeric(12,2)" for DECIMAL(12,2)); "" for none.
+std::string PostgresType(const std::string& engine_type);
 
 // "schema"."table", quoted for PostgreSQL.
 std::string QualifiedName(const std::string& schema, const std::string& table);

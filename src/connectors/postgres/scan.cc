@@ -321,16 +321,22 @@ struct Callbacks {
     PARLEY_RETURN_IF_ERROR(
         connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, PGRES_COMMAND_OK)
             .status());
-    PARLEY_RETURN_IF_ERROR(connection
-                               .Execute(absl::StrCat("LOCK TABLE ",
-                                                     QualifiedName(scan.description().schema,
-                                                                   scan.description().table),
-                                                     " IN ACCESS SHARE MODE"),
-                                        {}, PGRES_COMMAND_OK)
-                               .status());
     PARLEY_ASSIGN_OR_RETURN(
         RemoteRelation now,
         DescribeRelation(connection, scan.description().schema, scan.description().table));
+    // LOCK needs SELECT on the whole table; with column grants only, the casts of RemoteSelect
+    // still keep the rows' binary form the one decoded if the table changes in between.
+    if (now.table_selectable) {
+      PARLEY_RETURN_IF_ERROR(connection
+                                 .Execute(absl::StrCat("LOCK TABLE ",
+                                                       QualifiedName(scan.description().schema,
+                                                                     scan.description().table),
+                                                       " IN ACCESS SHARE MODE"),
+                                          {}, PGRES_COMMAND_OK)
+                                 .status());
+      PARLEY_ASSIGN_OR_RETURN(
+          now, DescribeRelation(connection, scan.description().schema, scan.description().table));
+    }
     PARLEY_RETURN_IF_ERROR(
         CheckPinned(now, scan.description(), scan.columns(), needed, scan.context()));
     std::string copy =
@@ -458,7 +464,12 @@ PostgresScan::PostgresScan(Description description, std::vector<catalog::Column>
 
 std::string PostgresScan::RemoteSelect(const std::vector<size_t>& projected) const {
   std::vector<std::string> names;
-  for (size_t index : projected) names.push_back(QuoteIdentifier(columns_[index].name));
+  // Each column cast to the type whose binary form the scan decodes: a no-op for a table that
+  // still has its pinned types (checked just before), and a guarantee if it changed since.
+  for (size_t index : projected) {
+    names.push_back(absl::StrCat(QuoteIdentifier(columns_[index].name),
+                                 "::", PostgresType(columns_[index].type)));
+  }
   std::string select = absl::StrCat("SELECT ", absl::StrJoin(names, ", "), " FROM ",
                                     QualifiedName(description_.schema, description_.table));
   if (!filter_.empty()) absl::StrAppend(&select, " WHERE ", filter_);

@@ -2,11 +2,12 @@
 // (engine::duckdb::ScanFunction) that streams the rows with binary COPY.
 //
 // At the start of each scan it opens its own connection, begins a read-only transaction, takes an
-// ACCESS SHARE lock on the relation (which needs only SELECT) and checks — under that lock, so no
-// ALTER can slip in between — that the connection reaches the registered relation and that every
-// column it reads still has its pinned type. Then it runs
-//   COPY (SELECT <the columns DuckDB asks for> FROM <relation> [WHERE <filter>]) TO STDOUT
-//   (FORMAT binary)
+// ACCESS SHARE lock on the relation (which needs SELECT on the table; with column grants only it
+// is skipped) and checks — under that lock, so no ALTER can slip in between — that the connection
+// reaches the registered relation and that every column it reads still has its pinned type. Then
+// it runs
+//   COPY (SELECT <the columns DuckDB asks for, each cast to its pinned type> FROM <relation>
+//   [WHERE <filter>]) TO STDOUT (FORMAT binary)
 // and decodes the rows straight into DuckDB vectors, one vector's worth at a time: memory stays
 // bounded whatever the table's size. The columns are those DuckDB's projection pushdown asks for
 // (the checked query's); the filter is rendered by Parley from the checked query's IR

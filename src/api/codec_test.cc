@@ -104,7 +104,11 @@ const std::vector<RequestCase>& RequestCases() {
       {"AddTableRequest",
        Through<AddTableRequest>(),
        R"({"collaboration":"c","columns":["a","b"],"source":"/data/t.parquet","table":"t"})",
-       {{R"({"collaboration":"c","table":"t"})", "$.source: missing"},
+       // "source" is optional since a table may come from another kind of source ("kind" and
+       // "description"); a request with neither is refused by the service.
+       {{R"({"collaboration":"c","table":"t","kind":5})", "$.kind: expected a string, got integer"},
+        {R"({"collaboration":"c","table":"t","kind":"postgres","description":"x"})",
+         "$.description: expected an object, got string"},
         {R"({"collaboration":"c","table":"t","source":"s","columns":"a,b"})",
          "$.columns: expected an array, got string"}}},
       {"ListTablesRequest",

@@ -116,8 +116,18 @@ absl::StatusOr<LeaveResponse> LocalService::Leave(const identity::Caller& caller
 absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& caller,
                                                         const AddTableRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_RETURN_IF_ERROR(service->AddTable(
-      caller, {request.collaboration, request.table, request.source, request.columns}));
+  service::NewTable added{request.collaboration, request.table, request.source, request.columns};
+  if (request.kind.has_value()) {
+    added.source_kind = *request.kind;
+    if (!request.description.has_value() || !request.description->is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a source of kind '", *request.kind, "' needs a description object"));
+    }
+    added.source_json = Dump(*request.description);
+  } else if (request.source.empty()) {
+    return absl::InvalidArgumentError("$.source: missing (or give \"kind\" and \"description\")");
+  }
+  PARLEY_RETURN_IF_ERROR(service->AddTable(caller, added));
   PARLEY_ASSIGN_OR_RETURN(service::TableView table,
                           service->ShowTable(caller, request.collaboration, request.table));
   return AddTableResponse{FromService(table)};

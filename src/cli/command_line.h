@@ -202,7 +202,7 @@ class Cli {
   std::string member_name_;
   bool only_open_ = false;  // collaboration list --open
   std::string member_abilities_;
-  std::string table_name_, table_source_, table_columns_;
+  std::string table_name_, table_source_, table_columns_, table_postgres_, table_relation_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
   std::string save_as_;                // query run --save-as

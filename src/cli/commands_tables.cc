@@ -13,15 +13,35 @@ namespace parley::cli {
 
 void Cli::AddTableCommands() {
   CLI::App* group = Group("table", "add, list and show tables");
-  auto* add = group->add_subcommand("add", "add a table from a CSV or Parquet file (or glob)");
+  auto* add = group->add_subcommand(
+      "add",
+      "add a table from a CSV or Parquet file (or glob), or a PostgreSQL table read in place");
   AddCollaborationOption(add);
   add->add_option("name", table_name_, "the table's name in the collaboration")->required();
-  add->add_option("--source", table_source_, "a CSV or Parquet path or glob")->required();
+  auto* source = add->add_option("--source", table_source_, "a CSV or Parquet path or glob");
+  auto* postgres =
+      add->add_option("--postgres", table_postgres_,
+                      "a libpq connection string or service=NAME, without a password (.pgpass or "
+                      "pg_service.conf give it)");
+  auto* relation =
+      add->add_option("--relation", table_relation_, "with --postgres: schema.table to read");
+  source->excludes(postgres);
+  postgres->needs(relation);
+  relation->needs(postgres);
   add->add_option("--columns", table_columns_,
                   "the allowed columns, comma-separated (default: all)");
   Add(add, [this] {
     api::AddTableRequest request{globals_.collaboration, table_name_, table_source_,
                                  SplitList(table_columns_)};
+    if (!table_postgres_.empty()) {
+      request.kind = "postgres";
+      request.description =
+          nlohmann::json{{"conninfo", table_postgres_}, {"relation", table_relation_}};
+    } else if (table_source_.empty()) {
+      std::cerr << "error: table add needs --source PATH or --postgres CONNINFO --relation "
+                   "schema.table\n";
+      return 2;
+    }
     return Answer(OpenBackend()->AddTable(request), [](const auto& r) {
       std::cout << "added ";
       PrintTable(std::cout, r.table);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "policy/checker.h"
 #include "render/duckdb/duckdb_dialect.h"
+#include "render/postgres/scan_filter.h"
 #include "rewrite/rewrite.h"
 #include "rewrite/support.h"
 #include "sql/parser.h"
@@ -120,6 +121,8 @@ absl::StatusOr<Compiled> Compile(const Snapshot& snapshot, const Request& reques
       PARLEY_ASSIGN_OR_RETURN(compiled.plan.rendered_sql, dialect.Render(bound));
       compiled.plan.thresholds = compiled.verdict.thresholds;
       compiled.plan.rule_kind = compiled.verdict.rule_kind;
+      // From the rewritten statement: what runs, including anything the rewrite added.
+      compiled.plan.postgres_filters = render::PostgresScanFilters(bound);
     }
   }
   compiled.front_end_micros = std::chrono::duration_cast<std::chrono::microseconds>(

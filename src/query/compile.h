@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct Plan {
   // per-group aggregates of the bounded plan, and must go through dp::ApplyNoise before anything
   // of it is stored or delivered.
   std::optional<dp::NoisePlan> noise;
+  // Per base table (catalog name): a condition in PostgreSQL's SQL that every row the rendered
+  // SQL uses satisfies, for connectors that read from PostgreSQL to push into their remote
+  // query (render/postgres/scan_filter.h). Absent for a table with none.
+  std::map<std::string, std::string> postgres_filters;
 };
 
 struct Compiled {

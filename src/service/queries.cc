@@ -112,6 +112,7 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
   Explanation explanation;
   explanation.verdict = std::move(compiled.verdict);
   explanation.rendered_sql = std::move(compiled.plan.rendered_sql);
+  explanation.postgres_filters = std::move(compiled.plan.postgres_filters);
   explanation.tables = std::move(compiled.tables);
   explanation.front_end_micros = compiled.front_end_micros;
   explanation.noise = std::move(compiled.plan.noise);

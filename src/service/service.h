@@ -153,6 +153,9 @@ struct Explanation {
   // Explain of such a query in a collaboration with a budget: the ε left this month before it.
   std::optional<int64_t> epsilon_left;
   std::vector<std::string> tables;
+  // Conditions a connector reading from PostgreSQL may push into its remote query, by table
+  // (query::Plan::postgres_filters).
+  std::map<std::string, std::string> postgres_filters;
   int64_t front_end_micros = 0;                // parse + bind + check + rewrite + render
   std::vector<query::Conversion> conversions;  // explicit conversions of data (CAST, ::)
 };

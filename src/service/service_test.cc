@@ -186,10 +186,16 @@ TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
               absl::StatusCode::kInvalidArgument,
               "invalid files source description at /delimiter: unknown field (a files source "
               "has \"path\" and \"format\")");
+  // The postgres connector reads the same description and refuses it in its own terms.
   table.source_kind = "postgres";
   ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
               absl::StatusCode::kInvalidArgument,
-              "table 'bad': unknown source kind 'postgres': this parley reads files");
+              "invalid postgres source description at /delimiter: unknown field (a postgres "
+              "source has \"conninfo\" and \"relation\")");
+  table.source_kind = "mysql";
+  ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
+              absl::StatusCode::kInvalidArgument,
+              "table 'bad': unknown source kind 'mysql': this parley reads files, postgres");
   ASSERT_OK_AND_ASSIGN(std::vector<TableView> tables,
                        service_->ListTables(identity::Caller::Embedded("analyst"), "campaign"));
   EXPECT_EQ(tables.size(), 4u);  // retail, loyalty, panel, panel_copy

@@ -230,7 +230,13 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   // its path, a glob that matches it, or a link to it.
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           connector->ResolveFiles(table.source_json));
+  std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
   if (caller.authentication() == identity::Authentication::kToken) {
+    if (files.empty() && !remote.empty()) {
+      // The server would connect wherever a remote organisation's description points.
+      return absl::PermissionDeniedError(
+          "a remote database can be registered only by a member working on the Parley host");
+    }
     PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(options.data_root, actor, files, named));
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
@@ -268,7 +274,14 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   for (const connectors::FileId& file : connectors::FileIdentities(files)) {
     claimed.push_back(file);
   }
+  claimed.insert(claimed.end(), remote.begin(), remote.end());
   absl::Status added = store->AddTable(table, actor, claimed);
+  if (absl::IsPermissionDenied(added) && !remote.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the source of '", table.name,
+                     "' is a remote table another member registered; a member may only register "
+                     "its own data"));
+  }
   if (absl::IsPermissionDenied(added)) return OwnershipRefusal(named);
   return added;
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/duckdb/duckdb_api.h"
+#include "engine/duckdb/scan_function.h"
 
 namespace parley::engine::duckdb {
 
@@ -222,6 +223,14 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(const std::vector<SourceV
   std::set<std::string> paths;
   std::set<std::string> directories;
   for (const SourceView& view : views) {
+    if (view.scan != nullptr) {
+      const auto* function = dynamic_cast<const ScanFunction*>(view.scan.get());
+      if (function == nullptr) {
+        return absl::InternalError(
+            absl::StrCat("view '", view.name, "' needs a reader the DuckDB engine does not have"));
+      }
+      PARLEY_RETURN_IF_ERROR(function->Register(connection));
+    }
     // Creating the view binds its query, which reads the source's header or metadata: a missing
     // file or a column that disappeared fails here. DuckDB's message may quote the file, so only
     // the class is kept.

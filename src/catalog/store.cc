@@ -251,7 +251,9 @@ absl::StatusOr<const CachedPolicy*> LoadPolicy(Store::Impl& impl, std::string_vi
                                                int64_t id) {
   CachedPolicy policy;
   policy.id = id;
-  PARLEY_ASSIGN_OR_RETURN(policy.snapshot, ReadPolicySnapshot(impl.handle(), id, &policy.state));
+  PARLEY_ASSIGN_OR_RETURN(PolicySnapshot snapshot,
+                          ReadPolicySnapshot(impl.handle(), id, &policy.state));
+  policy.snapshot = std::make_shared<const PolicySnapshot>(std::move(snapshot));
   auto [entry, inserted] =
       impl.policy_cache.entries.insert_or_assign(std::string(collaboration), std::move(policy));
   return &entry->second;

@@ -240,6 +240,12 @@ absl::StatusOr<std::vector<Collaboration>> Store::ListCollaborations() {
 }
 
 absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name) {
+  PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySnapshot> shared, SharedPolicySnapshot(name));
+  return *shared;
+}
+
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>> Store::SharedPolicySnapshot(
+    const std::string& name) {
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   // Read and digested again only when the catalog changed since (internal::PolicyCache).
@@ -249,7 +255,7 @@ absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name)
     PARLEY_ASSIGN_OR_RETURN(int64_t id, internal::CollaborationId(db, name));
     PARLEY_ASSIGN_OR_RETURN(cached, internal::LoadPolicy(*impl_, name, id));
   }
-  PolicySnapshot snapshot = cached->snapshot;
+  std::shared_ptr<const PolicySnapshot> snapshot = cached->snapshot;
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return snapshot;
 }

@@ -59,6 +59,10 @@ class Store {
   absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
   // The collaboration, its tables and its policy digest from one read transaction (NotFound).
   absl::StatusOr<PolicySnapshot> GetPolicySnapshot(const std::string& name);
+  // The same, shared and immutable: the store hands out the snapshot it caches (while no policy
+  // record changed, every call returns the same object), so a query does not copy the records.
+  absl::StatusOr<std::shared_ptr<const PolicySnapshot>> SharedPolicySnapshot(
+      const std::string& name);
 
   // Members: AlreadyExists (an active member) / NotFound. Adding a member who left or was
   // removed makes it a member again with the abilities given; the rules of its tables are cleared

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,7 +36,7 @@ namespace internal {
 // catalog work, and they change rarely.
 struct CachedPolicy {
   int64_t id = 0;
-  PolicySnapshot snapshot;
+  std::shared_ptr<const PolicySnapshot> snapshot;  // never null
   PolicyState state;
 };
 

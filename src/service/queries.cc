@@ -80,25 +80,30 @@ int64_t internal::MicrosSince(std::chrono::steady_clock::time_point start) {
 
 absl::StatusOr<Service::Impl::QueryContext> Service::Impl::LoadQueryContext(
     const identity::Caller& caller, const std::string& collaboration) {
-  QueryContext context;
-  PARLEY_ASSIGN_OR_RETURN(catalog::PolicySnapshot snapshot,
-                          store->GetPolicySnapshot(collaboration));
-  context.collaboration = std::move(snapshot.collaboration);
-  context.policy_digest = std::move(snapshot.digest);
-  PARLEY_RETURN_IF_ERROR(Require(caller, context.collaboration, identity::Action::kQuery));
+  PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<const catalog::PolicySnapshot> records,
+                          store->SharedPolicySnapshot(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, records->collaboration, identity::Action::kQuery));
+  std::shared_ptr<const LoadedPolicy> loaded;
+  {
+    // Queries of several threads share the cache; the states themselves are immutable.
+    std::lock_guard<std::mutex> lock(snapshots_mutex);
+    std::shared_ptr<const LoadedPolicy>& cached = snapshots[collaboration];
+    if (cached == nullptr || cached->records->digest != records->digest) {
+      auto built = std::make_shared<LoadedPolicy>();
+      built->records = records;
+      built->tables = TablesOfActiveMembers(records->collaboration, records->tables);
+      // Rules whose text did not change since the last state are not parsed again.
+      const query::Snapshot* previous = cached != nullptr ? cached->snapshot.get() : nullptr;
+      built->snapshot = query::Snapshot::Build(
+          SnapshotSourceOf(records->collaboration, built->tables, records->digest), previous);
+      cached = std::move(built);
+    }
+    loaded = cached;
+  }
+  QueryContext context(std::move(loaded));
   for (const catalog::Member& member : context.collaboration.members) {
     if (member.name == caller.member()) context.member = member;
   }
-  context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
-  // Queries of several threads share the cache; the snapshots themselves are immutable.
-  std::lock_guard<std::mutex> lock(snapshots_mutex);
-  std::shared_ptr<const query::Snapshot>& cached = snapshots[collaboration];
-  if (cached == nullptr || cached->digest() != context.policy_digest) {
-    cached = query::Snapshot::Build(
-        SnapshotSourceOf(context.collaboration, context.tables, context.policy_digest),
-        cached.get());
-  }
-  context.snapshot = cached;
   return context;
 }
 

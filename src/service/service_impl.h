@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -305,20 +306,36 @@ struct Service::Impl {
   // The parsed rules of `tables`; Internal when a stored rule no longer validates (rules.cc).
   absl::StatusOr<internal::CatalogRules> LoadRules(const std::vector<catalog::Table>& tables);
 
-  struct QueryContext {
-    catalog::Collaboration collaboration;
-    catalog::Member member;  // the caller's membership
-    std::vector<catalog::Table> tables;
-    // The digest of the policy state `collaboration` and `tables` were read from (one
-    // transaction): the result is released only if it is still the digest at delivery.
-    std::string policy_digest;
-    // The compiler's view of that state, shared with other queries of the same digest.
+  // One policy state of a collaboration as queries use it, built once per state and shared by
+  // every query of that state (immutable): the store's records, the tables of active members,
+  // and the compiler's snapshot.
+  struct LoadedPolicy {
+    std::shared_ptr<const catalog::PolicySnapshot> records;  // never null
+    std::vector<catalog::Table> tables;                      // of active members
     std::shared_ptr<const query::Snapshot> snapshot;
   };
-  // The last compiler snapshot built per collaboration: rebuilt only when the policy digest
-  // changes (and then rules whose text did not change are not parsed again).
+  struct QueryContext {
+    explicit QueryContext(std::shared_ptr<const LoadedPolicy> loaded)
+        : policy(std::move(loaded)),
+          collaboration(policy->records->collaboration),
+          tables(policy->tables),
+          policy_digest(policy->records->digest),
+          snapshot(policy->snapshot) {}
+    std::shared_ptr<const LoadedPolicy> policy;  // owns what the references below point to
+    const catalog::Collaboration& collaboration;
+    const std::vector<catalog::Table>& tables;
+    // The digest of the policy state `collaboration` and `tables` were read from (one
+    // transaction): the result is released only if it is still the digest at delivery.
+    const std::string& policy_digest;
+    // The compiler's view of that state, shared with other queries of the same digest.
+    const std::shared_ptr<const query::Snapshot>& snapshot;
+    catalog::Member member;  // the caller's membership
+  };
+  // The last policy state loaded per collaboration: rebuilt only when the store hands out
+  // another snapshot (a policy record changed), and then rules whose text did not change are not
+  // parsed again.
   std::mutex snapshots_mutex;
-  std::map<std::string, std::shared_ptr<const query::Snapshot>> snapshots;  // guarded
+  std::map<std::string, std::shared_ptr<const LoadedPolicy>> snapshots;  // guarded
   absl::StatusOr<QueryContext> LoadQueryContext(const identity::Caller& caller,
                                                 const std::string& collaboration);
 
@@ -400,14 +417,6 @@ struct Service::Impl {
   // Deletes the results older than the home's retention setting (results.cc).
   absl::Status PruneResults();
 
-  // Every file any table reads now — in any collaboration, whatever its owner's status — with
-  // the owners of those tables. Built once per query or registration (it lists every table and
-  // examines its files), then consulted by CheckOwnFiles (tables.cc).
-  struct RegisteredFiles {
-    std::map<connectors::FileId, std::set<std::string>> readers;  // file → owners reading it now
-    std::map<catalog::FileIdentity, std::string> claims;          // file → who registered it
-  };
-  absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
   // What AllRegisteredFiles reads from the catalog, kept while Store::PolicyVersion is
   // `registered_version`.
   struct RegisteredSources {
@@ -419,6 +428,26 @@ struct Service::Impl {
     std::map<catalog::FileIdentity, std::string> claims;
     std::vector<Source> tables;
   };
+  // Every file any table reads now — in any collaboration, whatever its owner's status — with
+  // the owners of those tables, consulted by CheckOwnFiles (tables.cc). The claims come from the
+  // catalog (cached per policy version); the readers are found by resolving and examining every
+  // table's files, which costs O(tables in the home) — so only when a file without a claim is
+  // checked (a claimed file is its claimant's whatever else reads it), at most once per object.
+  class RegisteredFiles {
+   public:
+    RegisteredFiles(std::shared_ptr<const RegisteredSources> sources,
+                    const connectors::Registry* connectors)
+        : sources_(std::move(sources)), connectors_(connectors) {}
+    const std::map<catalog::FileIdentity, std::string>& claims() const { return sources_->claims; }
+    // File → owners of the tables that read it now.
+    const std::map<connectors::FileId, std::set<std::string>>& readers() const;
+
+   private:
+    std::shared_ptr<const RegisteredSources> sources_;
+    const connectors::Registry* connectors_;
+    mutable std::optional<std::map<connectors::FileId, std::set<std::string>>> readers_;
+  };
+  absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
   std::mutex registered_mutex;
   std::shared_ptr<const RegisteredSources> registered_sources;  // guarded by registered_mutex
   std::string registered_version;                               // guarded by registered_mutex

@@ -103,7 +103,8 @@ absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
 
 absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles() {
   // The catalog's part (claims, and every table's source) is read again only when a policy record
-  // may have changed (Store::PolicyVersion); the files are resolved and examined every time.
+  // may have changed (Store::PolicyVersion); the files are resolved and examined only when a file
+  // without a claim is checked (RegisteredFiles::readers).
   PARLEY_ASSIGN_OR_RETURN(std::string version, store->PolicyVersion());
   std::shared_ptr<const RegisteredSources> sources;
   {
@@ -130,19 +131,24 @@ absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles
     registered_version = version;
     sources = std::move(read);
   }
-  RegisteredFiles registered;
-  registered.claims = sources->claims;
-  for (const RegisteredSources::Source& table : sources->tables) {
+  return RegisteredFiles(std::move(sources), connectors);
+}
+
+const std::map<connectors::FileId, std::set<std::string>>& Service::Impl::RegisteredFiles::readers()
+    const {
+  if (readers_.has_value()) return *readers_;
+  readers_.emplace();
+  for (const RegisteredSources::Source& table : sources_->tables) {
     // A source whose kind this build cannot read, or that reads nothing now, reads no file.
-    absl::StatusOr<const connectors::Connector*> connector = connectors->Find(table.source_kind);
+    absl::StatusOr<const connectors::Connector*> connector = connectors_->Find(table.source_kind);
     if (!connector.ok()) continue;
     absl::StatusOr<std::vector<std::string>> files = (*connector)->ResolveFiles(table.source_json);
     if (!files.ok()) continue;
     for (const connectors::FileId& file : connectors::FileIdentities(*files)) {
-      registered.readers[file].insert(table.owner);
+      (*readers_)[file].insert(table.owner);
     }
   }
-  return registered;
+  return *readers_;
 }
 
 absl::Status Service::Impl::OwnershipRefusal(const std::string& location) {
@@ -159,9 +165,9 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
   for (const std::string& path : files) {
     for (const connectors::FileId& file : connectors::FileIdentities({path})) {
       bool others = false;
-      if (auto claim = registered.claims.find(file); claim != registered.claims.end()) {
+      if (auto claim = registered.claims().find(file); claim != registered.claims().end()) {
         others = claim->second != owner;
-      } else if (auto it = registered.readers.find(file); it != registered.readers.end()) {
+      } else if (auto it = registered.readers().find(file); it != registered.readers().end()) {
         others = std::any_of(it->second.begin(), it->second.end(),
                              [&](const std::string& name) { return name != owner; });
       }

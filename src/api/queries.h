@@ -103,19 +103,39 @@ struct ExplainRequest {
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
   std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
+  // Also say what a run with this save_as would save (nothing is run or saved).
+  std::optional<std::string> save_as;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
     v.Optional("epsilon", epsilon);
+    v.Optional("save_as", save_as);
+  }
+};
+// The table `query run --save-as` would create: its derived rule (docs/rules.md "Derived
+// tables"), or why the result could not be saved. Present only for an allowed query.
+struct SavedTablePreview {
+  std::string table;
+  std::optional<nlohmann::json> rule;  // absent when refused
+  std::vector<std::string> co_owners;  // who would approve templates over it
+  std::optional<std::string> refused;  // why it could not be saved
+  template <class V>
+  void Visit(V& v) {
+    v.Required("table", table);
+    v.Optional("rule", rule);
+    v.Required("co_owners", co_owners);
+    v.Optional("refused", refused);
   }
 };
 struct ExplainResponse {
   Explanation explanation;
+  std::optional<SavedTablePreview> saved_table;  // with save_as
   template <class V>
   void Visit(V& v) {
     v.Required("explanation", explanation);
+    v.Optional("saved_table", saved_table);
   }
 };
 

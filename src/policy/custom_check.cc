@@ -152,7 +152,10 @@ class CustomChecker {
     if (!rule.any_query) {
       Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
           absl::StrCat("table '", table.name,
-                       "' may only be read by analysis templates its owner approved"),
+                       rule.derived_from
+                           ? "' holds a saved query result and may only be read by analysis "
+                             "templates all its co-owners approved"
+                           : "' may only be read by analysis templates its owner approved"),
           "run an approved template");
       return;
     }

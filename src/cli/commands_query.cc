@@ -145,7 +145,7 @@ void Cli::AddQueryCommands() {
   explain->add_option("--receiver", receivers_,
                       "a member who would receive the result (repeatable; default: --as)");
   explain->add_option("--save-as", save_as_,
-                      "also show the rule the table `query run --save-as NAME` would save gets "
+                      "also show the rule a table saved by `query run --save-as NAME` would get "
                       "(nothing is run or saved)");
   Add(explain, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -436,6 +437,40 @@ TEST_F(SavedResultsTest, FreeFormQueriesOverASavedTableNeedEveryInputsConsent) {
   EXPECT_FALSE(by_analyst.explanation.verdict.allowed());
   EXPECT_EQ(by_analyst.explanation.verdict.violations[0].message,
             "member 'analyst' is not an allowed analysis provider of table 'joined'");
+}
+
+// Where inputs meet, the strictest wins: the larger minimum, the receivers both allow, the
+// providers both allow, columns_only from either.
+TEST_F(SavedResultsTest, TheDerivedRuleTakesTheStrictestOfItsInputs) {
+  ASSERT_OK(service_->SetRule(As("crm"), "room", "crm", R"({"kind": "custom", "any_query": true,
+    "allowed_analysis_providers": ["analyst"], "allowed_result_receivers": ["analyst", "crm"],
+    "aggregation_thresholds": [{"identity_column": "user_id", "minimum": 5}],
+    "allowed_column_comparison_columns": ["user_id"]})"));
+  ASSERT_OK_AND_ASSIGN(
+      QueryOutcome saved,
+      service_->RunAndSave(As("analyst"), "room",
+                           "SELECT s.user_id, c.user_id AS crm_id, s.dept, c.segment FROM staff s "
+                           "JOIN crm c ON s.user_id = c.user_id",
+                           {}, "both"));
+  ASSERT_TRUE(saved.explanation.verdict.allowed());
+  ASSERT_OK_AND_ASSIGN(TableView view, service_->ShowTable(As("analyst"), "room", "both"));
+  ASSERT_OK_AND_ASSIGN(policy::Rule rule, policy::ParseRule(*view.rule_json, {"user_id", "crm_id",
+                                                                              "dept", "segment"}));
+  const policy::CustomRule& custom = rule.custom;
+  std::map<std::string, int64_t> minimums;
+  for (const policy::IdentityThreshold& t : custom.aggregation_thresholds) {
+    minimums[t.identity_column] = t.minimum;
+  }
+  EXPECT_EQ(minimums, (std::map<std::string, int64_t>{{"crm_id", 5}, {"user_id", 3}}));
+  EXPECT_EQ(custom.allowed_result_receivers, (std::set<std::string>{"analyst"}));
+  EXPECT_EQ(custom.allowed_analysis_providers, (std::set<std::string>{"analyst"}));
+  // Only outputs derived solely from allowed columns of crm stay comparable with another column:
+  // staff has no such list, so its columns stay allowed.
+  ASSERT_TRUE(custom.allowed_column_comparison_columns.has_value());
+  EXPECT_EQ(*custom.allowed_column_comparison_columns,
+            (std::set<std::string>{"crm_id", "dept", "user_id"}));
+  EXPECT_EQ(custom.allowed_aggregate_expressions, policy::AggregateExpressions::kColumnsOnly);
+  EXPECT_EQ(custom.derived_from->co_owners, (std::set<std::string>{"crm", "hr"}));
 }
 
 TEST_F(SavedResultsTest, ASavedTableLeavesWithAnyCoOwner) {

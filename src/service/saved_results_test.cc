@@ -1,6 +1,8 @@
 // Saved query results as derived tables (issue 16 §3, docs/rules.md "Derived tables"): the rule
 // derived from the inputs, each inheritance rule in both directions (a later rule may tighten,
-// never loosen), refusals before anything runs, and the threshold escape through a saved table.
+// never loosen), refusals before anything runs, the threshold escape through a saved table,
+// templates that run only once every co-owner approved (approvals void when the rule changes),
+// free-form SQL only by those every input allows, and `query explain --save-as` (PreviewSave).
 #include <unistd.h>
 
 #include <filesystem>
@@ -119,6 +121,35 @@ class SavedResultsTest : public ::testing::Test {
 
 TEST_F(SavedResultsTest, TheSavedTableGetsTheRuleDerivedFromItsInputs) {
   EXPECT_EQ(SaveMatch(), kDerived);
+}
+
+TEST_F(SavedResultsTest, PreviewSaveShowsTheDerivedRuleWithoutRunningOrSaving) {
+  ASSERT_OK_AND_ASSIGN(SavePreview preview,
+                       service_->PreviewSave(As("analyst"), "room", kMatch, {}, "matched"));
+  EXPECT_TRUE(preview.explanation.verdict.allowed());
+  ASSERT_TRUE(preview.rule.has_value());
+  EXPECT_EQ(policy::CanonicalRuleJson(*preview.rule), kDerived);
+  EXPECT_EQ(preview.co_owners, (std::vector<std::string>{"analyst", "crm", "hr"}));
+  EXPECT_EQ(preview.refused, "");
+  EXPECT_EQ(service_->ShowTable(As("hr"), "room", "matched").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(dir_ / "home" / "saved" / "room"));
+  // What cannot be saved says why; a rejected query has no rule; names as for a run.
+  ASSERT_OK_AND_ASSIGN(
+      SavePreview refused,
+      service_->PreviewSave(As("analyst"), "room",
+                            "SELECT dept, COUNT(*) AS n FROM staff GROUP BY dept", {}, "g"));
+  EXPECT_FALSE(refused.rule.has_value());
+  EXPECT_EQ(refused.refused.rfind("cannot save this result: table 'staff' requires at least 3", 0),
+            0u)
+      << refused.refused;
+  ASSERT_OK_AND_ASSIGN(
+      SavePreview rejected,
+      service_->PreviewSave(As("analyst"), "room", "SELECT email FROM staff", {}, "e"));
+  EXPECT_FALSE(rejected.explanation.verdict.allowed());
+  EXPECT_FALSE(rejected.rule.has_value());
+  EXPECT_EQ(service_->PreviewSave(As("analyst"), "room", kMatch, {}, "Bad Name").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // The rule as the owner of `matched` may write it, with `changes` spliced in.

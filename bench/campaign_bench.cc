@@ -144,8 +144,10 @@ absl::StatusOr<std::unique_ptr<service::Service>> Prepare(const std::string& dat
   PARLEY_RETURN_IF_ERROR(service->CreateCollaboration(identity::Caller::Embedded("retailer"),
                                                       {.name = "bench", .creator_abilities = {}}));
   PARLEY_RETURN_IF_ERROR(
-      service->AddMember(identity::Caller::Embedded("retailer"), "bench",
-                         {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+      service
+          ->AddMember(identity::Caller::Embedded("retailer"), "bench",
+                      {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}})
+          .status());
   PARLEY_RETURN_IF_ERROR(service->AddTable(identity::Caller::Embedded("retailer"),
                                            {"bench", "retail", data + "/retail.parquet", {}}));
   PARLEY_RETURN_IF_ERROR(service->AddTable(identity::Caller::Embedded("supplier"),
@@ -162,8 +164,10 @@ absl::StatusOr<std::unique_ptr<service::Service>> Prepare(const std::string& dat
   PARLEY_RETURN_IF_ERROR(
       service->CreateCollaboration(identity::Caller::Embedded("retailer"), private_room));
   PARLEY_RETURN_IF_ERROR(
-      service->AddMember(identity::Caller::Embedded("retailer"), "bench_dp",
-                         {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+      service
+          ->AddMember(identity::Caller::Embedded("retailer"), "bench_dp",
+                      {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}})
+          .status());
   PARLEY_RETURN_IF_ERROR(service->AddTable(identity::Caller::Embedded("retailer"),
                                            {"bench_dp", "retail", data + "/retail.parquet", {}}));
   PARLEY_RETURN_IF_ERROR(service->AddTable(identity::Caller::Embedded("supplier"),

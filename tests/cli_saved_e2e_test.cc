@@ -29,7 +29,9 @@ class CliSavedE2eTest : public CliTest {
     WriteText(dir_ / "staff.csv", staff);
     Ok("hr", {"collaboration", "create", "room"});
     Ok("hr", {"member", "add", "-c", "room", "analyst", "--abilities", "query,receive"});
-    Ok("hr", {"member", "add", "-c", "room", "ads", "--abilities", "receive"});
+    EXPECT_EQ(As("hr", {"member", "add", "-c", "room", "ads", "--abilities", "receive"}).exit_code,
+              kExitPending);
+    Ok("analyst", {"change", "approve", "-c", "room", "2"});
     Ok("hr", {"table", "add", "-c", "room", "staff", "--source", (dir_ / "staff.csv").string()});
     Ok("hr", {"rule", "set", "-c", "room", "staff", "--json", kRule});
   }
@@ -162,7 +164,10 @@ TEST_F(CliSavedE2eTest, ATemplateOverASavedTableNeedsEveryCoOwner) {
   SetUpRoom();
   Ok("analyst", {"query", "run", "-c", "room", "--sql", "SELECT user_id, dept FROM staff",
                  "--save-as", "people"});
-  Ok("hr", {"member", "add", "-c", "room", "bi", "--abilities", "query,receive"});
+  // Adding a member is a change request every member approves (change 3).
+  As("hr", {"member", "add", "-c", "room", "bi", "--abilities", "query,receive"});
+  As("analyst", {"change", "approve", "-c", "room", "3"});
+  As("ads", {"change", "approve", "-c", "room", "3"});
   Outcome created =
       Ok("bi", {"template", "create", "-c", "room", "by_dept", "--sql",
                 "SELECT dept, COUNT(*) AS n FROM people GROUP BY dept ORDER BY dept"});

@@ -97,8 +97,9 @@ class DifferentialPrivacyTest : public ::testing::Test {
     NewCollaboration room{.name = "room"};
     room.privacy_budget = budget;
     Ok(service_->CreateCollaboration(As("retailer"), room));
-    Ok(service_->AddMember(As("retailer"), "room",
-                           {"supplier", {Ability::kQuery, Ability::kReceive}}));
+    Ok(service_
+           ->AddMember(As("retailer"), "room", {"supplier", {Ability::kQuery, Ability::kReceive}})
+           .status());
     Ok(service_->AddTable(As("retailer"), {"room", "retail", (dir_ / "retail.csv").string(), {}}));
     Ok(service_->SetRule(As("retailer"), "room", "retail", RetailRule(privacy)));
     Ok(service_->AddTable(As("supplier"),
@@ -309,8 +310,8 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
   room.privacy_budget =
       catalog::PrivacyBudget{10000'000'000, 10'000'000'000, 1000'000'000, 1000'000'000};
   Ok(service_->CreateCollaboration(As("retailer"), room));
-  Ok(service_->AddMember(As("retailer"), "room",
-                         {"supplier", {Ability::kQuery, Ability::kReceive}}));
+  Ok(service_->AddMember(As("retailer"), "room", {"supplier", {Ability::kQuery, Ability::kReceive}})
+         .status());
   Ok(service_->AddTable(As("retailer"), {"room", "events", (dir_ / "events.csv").string(), {}}));
   Ok(service_->SetRule(As("retailer"), "room", "events",
                        R"({"kind": "aggregation",

@@ -105,6 +105,39 @@ Collaboration FromService(const catalog::Collaboration& collaboration) {
   }
   if (collaboration.privacy_budget)
     converted.privacy_budget = FromService(*collaboration.privacy_budget);
+  converted.payer = collaboration.payer;
+  converted.auto_approve = collaboration.auto_approve;
+  return converted;
+}
+
+ChangeRequest FromService(const service::ChangeView& view) {
+  const catalog::ChangeRequest& request = view.request;
+  ChangeRequest converted;
+  converted.id = request.id;
+  converted.collaboration = request.collaboration;
+  converted.kind = request.change.kind;
+  converted.proposer = request.proposer;
+  converted.status = catalog::ChangeStatusName(request.status);
+  converted.auto_approved = request.auto_approved;
+  converted.created_at = request.created_at;
+  if (request.status != catalog::ChangeStatus::kPending) {
+    converted.decided_at = request.decided_at;
+    converted.decided_by = request.decided_by;
+  }
+  converted.approvals = request.approvals;
+  converted.denials = request.denials;
+  converted.waiting_for = view.waiting_for;
+  const catalog::Change& change = request.change;
+  if (change.member) {
+    converted.member = change.member->name;
+    converted.abilities = AbilityNames(change.member->can_query, change.member->can_receive);
+    if (change.kind == "add_member") {
+      converted.invitation = change.member->status == catalog::MemberStatus::kInvited;
+    }
+  }
+  converted.payer = change.payer;
+  converted.query_logging = change.query_logging;
+  if (change.privacy_budget) converted.privacy_budget = FromService(*change.privacy_budget);
   return converted;
 }
 

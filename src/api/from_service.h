@@ -19,6 +19,7 @@ namespace parley::api {
 
 Member FromService(const catalog::Member& member);
 Collaboration FromService(const catalog::Collaboration& collaboration);
+ChangeRequest FromService(const service::ChangeView& change);
 Table FromService(const service::TableView& table);
 Explanation FromService(const service::Explanation& explanation);
 Result FromService(const engine::ResultTable& result);

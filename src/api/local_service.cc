@@ -47,6 +47,8 @@ absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
                           MemberToService(caller.member(), request.creator_abilities));
   service::NewCollaboration collaboration{request.name, request.description, creator.abilities,
                                           request.query_logging};
+  collaboration.payer = request.payer;
+  collaboration.auto_approve = request.auto_approve;
   if (request.privacy_budget) {
     PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget,
                             PrivacyBudgetToService(*request.privacy_budget));
@@ -81,10 +83,12 @@ absl::StatusOr<AddMemberResponse> LocalService::AddMember(const identity::Caller
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   PARLEY_ASSIGN_OR_RETURN(service::NewMember member,
                           MemberToService(request.member, request.abilities));
-  PARLEY_RETURN_IF_ERROR(service->AddMember(caller, request.collaboration, member));
-  return AddMemberResponse{
-      request.collaboration,
-      {member.name, AbilityNames(member.abilities), catalog::MemberStatusName(member.status)}};
+  PARLEY_ASSIGN_OR_RETURN(service::ChangeView change,
+                          service->AddMember(caller, request.collaboration, member));
+  return AddMemberResponse{request.collaboration,
+                           {member.name, AbilityNames(member.abilities),
+                            catalog::MemberStatusName(catalog::MemberStatus::kActive)},
+                           FromService(change)};
 }
 
 absl::StatusOr<RemoveMemberResponse> LocalService::RemoveMember(

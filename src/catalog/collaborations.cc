@@ -105,6 +105,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   collaboration.created_at = statement.Int(4);
   PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
+  PARLEY_RETURN_IF_ERROR(ReadTerms(db, collaboration_id, collaboration));
   return collaboration;
 }
 
@@ -177,6 +178,9 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
                                  {"default_epsilon", budget.default_epsilon},
                                  {"max_epsilon", budget.max_epsilon}};
   }
+  PARLEY_RETURN_IF_ERROR(internal::WriteTerms(db, write.id(), collaboration));
+  if (collaboration.payer != kRunnerPays) details["payer"] = collaboration.payer;
+  if (!collaboration.auto_approve.empty()) details["auto_approve"] = collaboration.auto_approve;
   PARLEY_RETURN_IF_ERROR(write.Append(collaboration.creator, "collaboration.create", details,
                                       PolicyEffect::kChangesPolicy));
   return write.Commit();
@@ -228,18 +232,16 @@ absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name)
   return snapshot;
 }
 
-absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
-                              const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
-                          CollaborationWrite::Begin(*impl_, collaboration));
+namespace internal {
+
+absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const std::string& actor,
+                         const Json& extra) {
   PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
                           internal::FindMember(write.db(), write.id(), member.name));
   if (existing.has_value() && existing->status != MemberStatus::kLeft &&
       existing->status != MemberStatus::kRemoved) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "member ", Quote(member.name), " already exists in collaboration ", Quote(collaboration)));
+        "member ", Quote(member.name), " already exists in collaboration ", Quote(write.name())));
   }
   if (existing.has_value()) {
     // A member who left or was removed comes back. Its tables come back with it, but not their
@@ -272,9 +274,10 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
                     {"status", MemberStatusName(member.status)},
                     {"rejoined_from", MemberStatusName(existing->status)},
                     {"rules_cleared", cleared}};
+    details.update(extra);
     PARLEY_RETURN_IF_ERROR(
         write.Append(actor, "member.add", details, PolicyEffect::kChangesPolicy));
-    return write.Commit();
+    return absl::OkStatus();
   }
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO members (collaboration_id, name, can_query, "
@@ -284,7 +287,20 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
   Json details = {{"member", member.name},
                   {"abilities", internal::Abilities(member)},
                   {"status", MemberStatusName(member.status)}};
+  details.update(extra);
   PARLEY_RETURN_IF_ERROR(write.Append(actor, "member.add", details, PolicyEffect::kChangesPolicy));
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
+                              const std::string& actor) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
+  PARLEY_RETURN_IF_ERROR(internal::AddMemberIn(write, member, actor, Json::object()));
   return write.Commit();
 }
 

@@ -197,6 +197,43 @@ class Store {
   absl::Status RevokeToken(const std::string& organisation, const std::string& id,
                            const std::string& actor);
 
+  // Change requests (changes.cc). The store checks a change's form and that it applies (the member
+  // to add is not an active or invited member, the member whose abilities change is active, the
+  // payer is "runner" or an active member, a budget is well formed) when it is proposed and again
+  // when it commits; who may propose, vote and cancel is the service's to decide.
+  //
+  // ProposeChange records a pending change with the proposer's approval ("change.propose"); a
+  // change of an auto-approved kind, or one every active member has now approved (a collaboration
+  // whose only active member proposes), is approved and committed in the same transaction
+  // ("change.approved", the effect's own entry, "change.commit"). An add_member change with an
+  // `invitation` stores the invitation (its code's hash) too; approved, it adds the member as
+  // invited and waits for the code (RedeemInvitation). FailedPrecondition when another pending
+  // change of the same kind concerns the same member (or setting).
+  absl::StatusOr<ChangeRequest> ProposeChange(const std::string& collaboration,
+                                              const std::string& proposer, const Change& change,
+                                              const std::optional<Invitation>& invitation = {});
+  // A vote of an active member on a pending change: FailedPrecondition when it is not pending or
+  // the member has voted already. A denial ends it ("change.deny"); an approval that completes the
+  // approvals of every active member approves and commits it as above.
+  absl::StatusOr<ChangeRequest> VoteOnChange(const std::string& collaboration, int64_t id,
+                                             const std::string& member, bool approve);
+  // Cancels a pending change (or an approved invitation not yet redeemed: the invited member is
+  // then removed). FailedPrecondition otherwise.
+  absl::StatusOr<ChangeRequest> CancelChange(const std::string& collaboration, int64_t id,
+                                             const std::string& actor);
+  // After a member left or was removed, pending changes it had not voted on may now have every
+  // active member's approval: they are approved and committed (actor "parley").
+  absl::Status SettleChanges(const std::string& collaboration);
+  // NotFound ("change request N not found in collaboration 'X'").
+  absl::StatusOr<ChangeRequest> GetChange(const std::string& collaboration, int64_t id);
+  absl::StatusOr<std::vector<ChangeRequest>> ListChanges(const std::string& collaboration);
+  // Invitations: NotFound for an unknown id. RedeemInvitation makes the invited member active,
+  // marks the invitation used and commits its change ("member.join", "change.commit");
+  // FailedPrecondition when it was used, its change is not approved (still pending, denied,
+  // cancelled) or it expired.
+  absl::StatusOr<Invitation> GetInvitation(const std::string& id);
+  absl::StatusOr<ChangeRequest> RedeemInvitation(const std::string& id);
+
   // The store's state; defined in store_impl.h, which only src/catalog includes (public so that
   // the catalog's internal helpers can take it).
   struct Impl;

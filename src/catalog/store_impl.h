@@ -139,6 +139,13 @@ absl::Status WritePrivacyBudget(sqlite3* db, int64_t collaboration_id, const Pri
 absl::Status SpendPrivacy(sqlite3* db, int64_t collaboration_id, std::string_view collaboration,
                           int64_t query_id, const QueryRecord& query, int64_t now);
 
+// A collaboration's terms (payer, auto-approved kinds) into `collaboration`; the defaults when
+// it has no row (or, during the migrations of older catalogs, no table yet). WriteTerms checks
+// them: InvalidArgument for an unknown kind or a payer that is not "runner" or a listed member
+// (changes.cc).
+absl::Status ReadTerms(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);
+absl::Status WriteTerms(sqlite3* db, int64_t collaboration_id, const Collaboration& collaboration);
+
 // --- Policy state -----------------------------------------------------------------------------
 
 // The collaboration's records and their digest (with the parts in `state` when given).
@@ -222,6 +229,11 @@ class CollaborationWrite {
   std::optional<int64_t> id_;
   PolicyState checked_;
 };
+
+// Store::AddMember inside `write` (the commit of an add_member change request); `extra` joins the
+// "member.add" entry's details (collaborations.cc).
+absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const std::string& actor,
+                         const Json& extra);
 
 }  // namespace internal
 }  // namespace parley::catalog

@@ -35,6 +35,8 @@ constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitRejected = 3;
 constexpr int kExitNotPermitted = 4;
+// A change request was proposed and waits for other members' approvals (nothing changed yet).
+constexpr int kExitPending = 5;
 
 // From here on, an interrupt cancels the running query instead of killing the process (which
 // would leave the run to be found killed). The handlers fire once: a second interrupt ends the
@@ -130,6 +132,27 @@ class Cli {
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();
+  // change list|show|approve|deny|cancel, member invite|set, join, collaboration set
+  // (commands_changes.cc).
+  void AddChangeCommands();
+  void AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_group);
+  // The answer of a call that proposes or votes on a change request: its JSON with --json, else
+  // `print` when the change is no longer pending and "change request N pending, waiting for: ..."
+  // when it is. The exit code: kExitPending while it is pending, else 0.
+  template <class Response, class Change, class Print>
+  int AnswerChange(const absl::StatusOr<Response>& response, Change change, Print print) {
+    if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+    const api::ChangeRequest& request = change(*response);
+    bool pending = request.status == "pending";
+    if (globals_.json) {
+      PrintJson(*response);
+    } else {
+      print(*response);
+      if (pending) PrintPending(request);
+    }
+    return pending ? kExitPending : 0;
+  }
+  static void PrintPending(const api::ChangeRequest& change);
   // budget (commands_privacy.cc).
   void AddBudgetCommand();
   // Kept results and the home (commands_results.cc).
@@ -194,6 +217,11 @@ class Cli {
   std::string completion_shell_;
   std::string result_retention_;
   DemoOptions demo_;
+  // commands_changes.cc
+  int64_t change_id_ = 0;
+  std::string invitation_code_, payer_, query_logging_setting_, auto_approve_;
+  int64_t valid_hours_ = 168;
+  CLI::App* collaboration_group_ = nullptr;
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;

@@ -16,7 +16,7 @@ void Cli::AddCollaborationCommands() {
   create->add_option("--description", new_collaboration_.description);
   create->add_option("--dp-epsilon", dp_epsilon_per_month_,
                      "differential privacy: the budget's epsilon per calendar month (sets a "
-                     "budget; it cannot be changed later)");
+                     "budget; later changed only by change request, 'collaboration set')");
   create->add_option("--dp-delta", dp_delta_per_month_, "the budget's delta per month")
       ->default_val("0.00001");
   create
@@ -29,10 +29,18 @@ void Cli::AddCollaborationCommands() {
                    "let table owners list the queries that touch their tables");
   create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
       ->capture_default_str();
+  create
+      ->add_option("--payer", new_collaboration_.payer,
+                   "who pays for queries: runner (each query's runner) or a member")
+      ->capture_default_str();
+  create->add_option("--auto-approve", auto_approve_,
+                     "kinds of change that take effect without the members' approval: "
+                     "add_member,abilities,payer,query_logging,privacy_budget");
   Add(create, [this] {
     auto abilities = AbilityList(abilities_);
     if (!abilities.ok()) return Fail(abilities.status());
     new_collaboration_.creator_abilities = *abilities;
+    new_collaboration_.auto_approve = SplitList(auto_approve_);
     if (!dp_epsilon_per_month_.empty()) {
       new_collaboration_.privacy_budget =
           api::PrivacyBudget{dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_,
@@ -56,6 +64,7 @@ void Cli::AddCollaborationCommands() {
     });
   });
 
+  collaboration_group_ = group;
   auto* show = group->add_subcommand("show", "a collaboration and its members");
   show->add_option("name", globals_.collaboration)->required();
   Add(show, [this] {
@@ -67,21 +76,26 @@ void Cli::AddCollaborationCommands() {
 }
 
 void Cli::AddMemberCommands() {
-  CLI::App* group = Group("member", "add, remove or leave");
-  auto* add = group->add_subcommand("add", "add a member (only the creator may)");
+  CLI::App* group = Group("member", "add, invite, change, remove or leave");
+  auto* add = group->add_subcommand(
+      "add", "add a member (only the creator may; embedded mode — over a server, invite)");
   AddCollaborationOption(add);
   add->add_option("name", member_name_, "the member's name")->required();
   add->add_option("--abilities", member_abilities_, "query,receive or none")->required();
   Add(add, [this] {
     auto abilities = AbilityList(member_abilities_);
     if (!abilities.ok()) return Fail(abilities.status());
-    return Answer(OpenBackend()->AddMember({globals_.collaboration, member_name_, *abilities}),
-                  [](const auto& r) {
-                    std::cout << "added member " << r.member.name << " (abilities "
-                              << Abilities(r.member) << ") to " << r.collaboration << "\n";
-                    return 0;
-                  });
+    return AnswerChange(
+        OpenBackend()->AddMember({globals_.collaboration, member_name_, *abilities}),
+        [](const api::AddMemberResponse& r) { return r.change; },
+        [](const api::AddMemberResponse& r) {
+          if (r.change.status == "committed") {
+            std::cout << "added member " << r.member.name << " (abilities " << Abilities(r.member)
+                      << ") to " << r.collaboration << "\n";
+          }
+        });
   });
+  AddConsentCommands(group, collaboration_group_);
 
   auto* remove = group->add_subcommand("remove", "remove a member (only the creator may)");
   AddCollaborationOption(remove);

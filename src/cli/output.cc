@@ -218,11 +218,71 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
         << collaboration.privacy_budget->default_epsilon << " by default, at most "
         << collaboration.privacy_budget->max_epsilon << "\n";
   }
+  // Shown when they differ from the defaults (the runner pays; every change needs approvals).
+  if (collaboration.payer != "runner") out << "  payer: " << collaboration.payer << "\n";
+  if (!collaboration.auto_approve.empty()) {
+    out << "  auto-approved changes: " << absl::StrJoin(collaboration.auto_approve, ", ") << "\n";
+  }
   out << "  members:\n";
   for (const api::Member& member : collaboration.members) {
     out << "    " << member.name << "  abilities: " << Abilities(member)
         << "  status: " << member.status << "\n";
   }
+}
+
+std::string DescribeChange(const api::ChangeRequest& change) {
+  auto abilities = [&] {
+    std::string names = change.abilities && !change.abilities->empty()
+                            ? absl::StrJoin(*change.abilities, ", ")
+                            : std::string("none");
+    return names;
+  };
+  if (change.kind == "add_member") {
+    return absl::StrCat("add member ", change.member.value_or(""), " (abilities ", abilities(), ")",
+                        change.invitation.value_or(false) ? " by invitation" : "");
+  }
+  if (change.kind == "abilities") {
+    return absl::StrCat("abilities of ", change.member.value_or(""), ": ", abilities());
+  }
+  if (change.kind == "payer") return absl::StrCat("payer: ", change.payer.value_or(""));
+  if (change.kind == "query_logging") {
+    return absl::StrCat("query logging: ", change.query_logging.value_or(false) ? "on" : "off");
+  }
+  if (change.kind == "privacy_budget" && change.privacy_budget) {
+    const api::PrivacyBudget& budget = *change.privacy_budget;
+    return absl::StrCat("privacy budget: epsilon ", budget.epsilon_per_month, ", delta ",
+                        budget.delta_per_month, " per month; per query ", budget.default_epsilon,
+                        " by default, at most ", budget.max_epsilon);
+  }
+  return change.kind;
+}
+
+void PrintChange(std::ostream& out, const api::ChangeRequest& change) {
+  out << "change request " << change.id << ": " << DescribeChange(change) << "\n";
+  out << "  status: " << change.status << (change.auto_approved ? " (auto-approved)" : "") << "\n";
+  out << "  proposed by " << change.proposer << " at " << FormatTime(change.created_at) << "\n";
+  out << "  approved by: "
+      << (change.approvals.empty() ? std::string("-") : absl::StrJoin(change.approvals, ", "))
+      << "\n";
+  if (!change.denials.empty())
+    out << "  denied by: " << absl::StrJoin(change.denials, ", ") << "\n";
+  if (!change.waiting_for.empty()) {
+    out << "  waiting for: " << absl::StrJoin(change.waiting_for, ", ") << "\n";
+  }
+  if (change.decided_at && change.status != "pending") {
+    out << "  " << change.status << " at " << FormatTime(*change.decided_at);
+    if (change.decided_by && !change.decided_by->empty()) out << " by " << *change.decided_by;
+    out << "\n";
+  }
+}
+
+void PrintChangeLine(std::ostream& out, const api::ChangeRequest& change) {
+  out << change.id << "  " << change.status << "  " << DescribeChange(change) << "  (proposed by "
+      << change.proposer;
+  if (!change.waiting_for.empty()) {
+    out << "; waiting for: " << absl::StrJoin(change.waiting_for, ", ");
+  }
+  out << ")\n";
 }
 
 void PrintTable(std::ostream& out, const api::Table& table) {

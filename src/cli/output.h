@@ -23,6 +23,12 @@ void PrintBudget(std::ostream& out, const api::BudgetResponse& budget);
 // "query rejected: N violation(s)" and the numbered violations.
 void PrintRejection(std::ostream& out, const api::Explanation& explanation);
 std::string Abilities(const api::Member& member);
+// What a change request changes, in a few words: "add member agency (abilities query)",
+// "payer: supplier", "query logging: off".
+std::string DescribeChange(const api::ChangeRequest& change);
+// One change request as `change show` prints it, and as one line of `change list`.
+void PrintChange(std::ostream& out, const api::ChangeRequest& change);
+void PrintChangeLine(std::ostream& out, const api::ChangeRequest& change);
 // "aggregation", "list", ... from a rule document.
 std::string RuleKindOf(const nlohmann::json& rule);
 

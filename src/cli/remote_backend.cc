@@ -330,4 +330,41 @@ absl::StatusOr<api::RevokeTokenResponse> RemoteBackend::RevokeToken(
   return impl_->Call(api::kRevokeToken, request);
 }
 
+absl::StatusOr<api::InviteMemberResponse> RemoteBackend::InviteMember(
+    const api::InviteMemberRequest& request) {
+  return impl_->Call(api::kInviteMember, request);
+}
+
+absl::StatusOr<api::JoinResponse> RemoteBackend::Join(const api::JoinRequest& request) {
+  return impl_->Call(api::kJoin, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::ProposeChange(
+    const api::ProposeChangeRequest& request) {
+  return impl_->Call(api::kProposeChange, request);
+}
+
+absl::StatusOr<api::ListChangesResponse> RemoteBackend::ListChanges(
+    const api::ListChangesRequest& request) {
+  return impl_->Call(api::kListChanges, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::ShowChange(const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kShowChange, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::ApproveChange(
+    const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kApproveChange, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::DenyChange(const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kDenyChange, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::CancelChange(
+    const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kCancelChange, request);
+}
+
 }  // namespace parley::cli

@@ -75,6 +75,17 @@ absl::Status Require(const Caller& caller, const Room& room, Action action, cons
             "the creator cannot leave its collaboration; the room would have no one to run it");
       }
       return absl::OkStatus();
+    case Action::kProposeChange:
+      if (target.change_kind == "add_member") {
+        return RequireCreator(caller, room, "add members");
+      }
+      return absl::OkStatus();
+    case Action::kVoteOnChange:
+      return absl::OkStatus();
+    case Action::kCancelChange:
+      if (target.member == caller.member()) return absl::OkStatus();
+      return absl::PermissionDeniedError(absl::StrCat("only the proposer of a change request ('",
+                                                      target.member, "') can cancel it"));
     case Action::kSetRule:
       return RequireOwner(caller, target, "set its rule");
     case Action::kApproveTemplate:

@@ -11,6 +11,8 @@
 //   - a table's owner sets its rule and approves or revokes analysis templates for it;
 //   - a member with the `query` ability explains and runs queries and templates;
 //   - a result is read only by the query's receivers, each an active member with `receive`;
+//   - any active member proposes and votes on change requests (only the creator proposes adding
+//     a member, by invitation over a server), and only its proposer cancels one;
 //   - a table's location is shown only to its owner; query listings show a member the queries
 //     it ran or receives, and the query log the queries that touched its own tables.
 //
@@ -66,13 +68,18 @@ enum class Action {
   kQuery,            // an active member with the `query` ability
   kReadResult,       // an active member among the query's receivers
   kReadQueryLog,     // any active member (the log shows only queries touching its tables)
+  kProposeChange,    // any active member; adding a member (target.change_kind "add_member"): the
+                     // creator
+  kVoteOnChange,     // any active member (approve or deny a pending change request)
+  kCancelChange,     // the change request's proposer (target.member)
 };
 
 // What an action is about; only the fields the action needs are read.
 struct Target {
   std::string table = {};                   // kSetRule, kApproveTemplate, kRevokeTemplate
   std::string table_owner = {};             // idem
-  std::string member = {};                  // kRemoveMember
+  std::string member = {};                  // kRemoveMember; kCancelChange: the proposer
+  std::string change_kind = {};             // kProposeChange
   int64_t query_id = 0;                     // kReadResult
   std::vector<std::string> receivers = {};  // kReadResult
 };

@@ -44,6 +44,8 @@ struct Room {
   std::map<std::string, std::string> tokens;
   std::map<std::string, std::string> token_ids;
   std::string query_id, approved_template, pending_template;
+  std::string change_id;  // a pending change request (query logging off), proposed by creator
+  std::string code;       // an invitation of outsider into another collaboration, "lobby"
 
   ~Room() {
     if (server) server->Stop();
@@ -83,14 +85,16 @@ void OpenRoom(const fs::path& dir, Room& room) {
   room.tokens["bad_token"] = "pt_" + std::string(16, '0') + "_" + std::string(64, '0');
 
   auto as = [](const char* name) { return Caller::Embedded(name); };
-  Ok(service.CreateCollaboration(as("creator"), {.name = "room", .query_logging = true}));
+  // Members join without approvals here (auto_approve add_member), as before change requests.
+  Ok(service.CreateCollaboration(
+      as("creator"), {.name = "room", .query_logging = true, .auto_approve = {"add_member"}}));
   for (auto [name, abilities] : std::vector<std::pair<const char*, identity::AbilitySet>>{
            {"owner", {Ability::kQuery, Ability::kReceive}},
            {"runner", {Ability::kQuery}},
            {"receiver", {Ability::kReceive}},
            {"other", {Ability::kQuery, Ability::kReceive}},
            {"removed", {Ability::kQuery, Ability::kReceive}}}) {
-    Ok(service.AddMember(as("creator"), "room", {name, abilities}));
+    Ok(service.AddMember(as("creator"), "room", {name, abilities}).status());
   }
   std::ofstream(dir / "sales.csv") << "region,amount\neast,10\nwest,20\n";
   Ok(service.AddTable(as("owner"), {"room", "sales", (dir / "sales.csv").string(), {}}));
@@ -111,6 +115,16 @@ void OpenRoom(const fs::path& dir, Room& room) {
   ASSERT_TRUE(run.ok()) << run.status();
   room.query_id = std::to_string(run->query_id);
   Ok(service.RemoveMember(as("creator"), "room", "removed"));
+  catalog::Change logging_off;
+  logging_off.kind = "query_logging";
+  logging_off.query_logging = false;
+  auto change = service.ProposeChange(as("creator"), "room", logging_off);
+  ASSERT_TRUE(change.ok()) << change.status();
+  room.change_id = std::to_string(change->request.id);
+  Ok(service.CreateCollaboration(as("creator"), {.name = "lobby"}));
+  auto invitation = service.InviteMember(as("creator"), "lobby", {"outsider", {}});
+  ASSERT_TRUE(invitation.ok()) << invitation.status();
+  room.code = invitation->code;
   owned.reset();
 
   api::LocalServiceOptions local_options;
@@ -195,10 +209,53 @@ const std::vector<Row>& Rows() {
        "/api/v1/collaborations/room",
        "",
        {k200, k200, k200, k200, k200, k404, k404}},
+      // Over a server, organisations join by invitation only.
       {"AddMember",
        "POST",
        "/api/v1/collaborations/room/members",
        R"({"member": "newcomer", "abilities": ["query"]})",
+       {k403, k403, k403, k403, k403, k404, k404}},
+      {"InviteMember",
+       "POST",
+       "/api/v1/collaborations/room/invitations",
+       R"({"member": "newcomer", "abilities": ["query"]})",
+       {k200, k403, k403, k403, k403, k404, k404}},
+      // The code was made for outsider (into "lobby"): anyone else is told it does not exist.
+      {"Join",
+       "POST",
+       "/api/v1/join",
+       R"({"code": "{code}"})",
+       {k404, k404, k404, k404, k404, k404, k200}},
+      {"ProposeChange",
+       "POST",
+       "/api/v1/collaborations/room/changes",
+       R"({"kind": "payer", "payer": "creator"})",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ListChanges",
+       "GET",
+       "/api/v1/collaborations/room/changes",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ShowChange",
+       "GET",
+       "/api/v1/collaborations/room/changes/{change}",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      // The creator proposed it: its approval is implied, another vote is refused.
+      {"ApproveChange",
+       "POST",
+       "/api/v1/collaborations/room/changes/{change}/approve",
+       "",
+       {k400, k200, k200, k200, k200, k404, k404}},
+      {"DenyChange",
+       "POST",
+       "/api/v1/collaborations/room/changes/{change}/deny",
+       "",
+       {k400, k200, k200, k200, k200, k404, k404}},
+      {"CancelChange",
+       "POST",
+       "/api/v1/collaborations/room/changes/{change}/cancel",
+       "",
        {k200, k403, k403, k403, k403, k404, k404}},
       {"RemoveMember",
        "DELETE",
@@ -316,6 +373,8 @@ const std::vector<Row>& Rows() {
 
 std::string Fill(const std::string& text, Room& room, const std::string& caller) {
   return absl::StrReplaceAll(text, {{"{q}", room.query_id},
+                                    {"{change}", room.change_id},
+                                    {"{code}", room.code},
                                     {"{approved}", room.approved_template},
                                     {"{pending}", room.pending_template},
                                     {"{self_token}", room.token_ids[caller]},

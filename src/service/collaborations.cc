@@ -31,6 +31,8 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.creator = actor;
   collaboration.query_logging = request.query_logging;
   collaboration.privacy_budget = request.privacy_budget;
+  collaboration.payer = request.payer;
+  collaboration.auto_approve = request.auto_approve;
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
       request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive});

@@ -79,6 +79,7 @@ class SavedResultsTest : public ::testing::Test {
     NewCollaboration room;
     room.name = "room";
     room.creator_abilities = {identity::Ability::kQuery, identity::Ability::kReceive};
+    room.auto_approve = {"add_member"};
     ASSERT_OK(service_->CreateCollaboration(As("hr"), room));
     for (const char* member : {"crm", "auditor"}) {
       ASSERT_OK(service_->AddMember(As("hr"), "room", {member, {identity::Ability::kReceive}}));

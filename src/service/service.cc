@@ -72,9 +72,52 @@ absl::StatusOr<catalog::Collaboration> Service::ShowCollaboration(
   return impl_->ShowCollaboration(caller, collaboration);
 }
 
-absl::Status Service::AddMember(const identity::Caller& caller, const std::string& collaboration,
-                                const NewMember& member) {
+absl::StatusOr<ChangeView> Service::AddMember(const identity::Caller& caller,
+                                              const std::string& collaboration,
+                                              const NewMember& member) {
   return impl_->AddMember(caller, collaboration, member);
+}
+
+absl::StatusOr<InvitationView> Service::InviteMember(const identity::Caller& caller,
+                                                     const std::string& collaboration,
+                                                     const NewMember& member,
+                                                     int64_t valid_seconds) {
+  return impl_->InviteMember(caller, collaboration, member, valid_seconds);
+}
+
+absl::StatusOr<ChangeView> Service::Join(const identity::Caller& caller, const std::string& code) {
+  return impl_->Join(caller, code);
+}
+
+absl::StatusOr<ChangeView> Service::ProposeChange(const identity::Caller& caller,
+                                                  const std::string& collaboration,
+                                                  const catalog::Change& change) {
+  return impl_->ProposeChange(caller, collaboration, change);
+}
+
+absl::StatusOr<std::vector<ChangeView>> Service::ListChanges(const identity::Caller& caller,
+                                                             const std::string& collaboration) {
+  return impl_->ListChanges(caller, collaboration);
+}
+
+absl::StatusOr<ChangeView> Service::ShowChange(const identity::Caller& caller,
+                                               const std::string& collaboration, int64_t id) {
+  return impl_->ShowChange(caller, collaboration, id);
+}
+
+absl::StatusOr<ChangeView> Service::ApproveChange(const identity::Caller& caller,
+                                                  const std::string& collaboration, int64_t id) {
+  return impl_->VoteOnChange(caller, collaboration, id, /*approve=*/true);
+}
+
+absl::StatusOr<ChangeView> Service::DenyChange(const identity::Caller& caller,
+                                               const std::string& collaboration, int64_t id) {
+  return impl_->VoteOnChange(caller, collaboration, id, /*approve=*/false);
+}
+
+absl::StatusOr<ChangeView> Service::CancelChange(const identity::Caller& caller,
+                                                 const std::string& collaboration, int64_t id) {
+  return impl_->CancelChange(caller, collaboration, id);
 }
 
 absl::Status Service::RemoveMember(const identity::Caller& caller, const std::string& collaboration,

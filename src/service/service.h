@@ -84,7 +84,29 @@ struct NewCollaboration {
   // query), set here once; tables with differential privacy can be queried only in a
   // collaboration that has one.
   std::optional<catalog::PrivacyBudget> privacy_budget;
+  // Who pays for queries: catalog::kRunnerPays or a member (the creator, at creation).
+  std::string payer = catalog::kRunnerPays;
+  // The kinds of change request (catalog::kChangeKinds) that commit as soon as they are proposed.
+  std::vector<std::string> auto_approve;
 };
+
+// A change request as members review it: the record, and while it is pending the active members
+// whose approval it still waits for.
+struct ChangeView {
+  catalog::ChangeRequest request;
+  std::vector<std::string> waiting_for;
+};
+
+// An invitation just made: its one-time code (shown to its creator once, never stored), when it
+// expires, and the add_member change request it is redeemed for.
+struct InvitationView {
+  std::string code;
+  int64_t expires_at = 0;
+  ChangeView change;
+};
+// How long an invitation's code is valid unless the creator says otherwise (7 days), and at most.
+inline constexpr int64_t kInvitationSeconds = 7 * 24 * 3600;
+inline constexpr int64_t kMaxInvitationSeconds = 30 * 24 * 3600;
 
 struct NewMember {
   std::string name;
@@ -272,9 +294,50 @@ class Service {
       const identity::Caller& caller);
   absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
-  // Only the collaboration's creator adds members.
-  absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
-                         const NewMember& member);
+  // Change requests (changes.cc). After creation, changes that affect everyone — adding a member,
+  // changing a member's abilities, who pays, query logging, the privacy budget — are proposed by
+  // an active member (adding a member: only the creator) and take effect only when every active
+  // member has approved; the proposer's approval is implied, so in a collaboration whose only
+  // active member proposes, and for a kind the creator declared auto-approved, the change commits
+  // at once. One denial ends it; its proposer may cancel it while it is pending. The view says
+  // whom it still waits for.
+  //
+  // AddMember proposes adding a member that is active once the change commits: for embedded
+  // callers only — a token's caller is refused (PermissionDenied) and invites instead, so that
+  // no organisation is put in a collaboration without its consent.
+  absl::StatusOr<ChangeView> AddMember(const identity::Caller& caller,
+                                       const std::string& collaboration, const NewMember& member);
+  // InviteMember proposes adding `member` (an organisation) as invited, with a one-time code
+  // valid `valid_seconds` (InvalidArgument beyond kMaxInvitationSeconds). Once the change is
+  // approved, the invited organisation — and no other — redeems the code with Join and becomes
+  // an active member; the change then commits. The code is stored only as a salted hash.
+  absl::StatusOr<InvitationView> InviteMember(const identity::Caller& caller,
+                                              const std::string& collaboration,
+                                              const NewMember& member,
+                                              int64_t valid_seconds = kInvitationSeconds);
+  // Redeems an invitation's code as the caller. A code that is malformed, unknown, or made for
+  // another organisation is NotFound with one message ("no such invitation"), and is not used up
+  // by the attempt; the invited organisation learns FailedPrecondition when the code was used,
+  // has expired, or its change is still pending (or was denied or cancelled).
+  absl::StatusOr<ChangeView> Join(const identity::Caller& caller, const std::string& code);
+  // Any other kind of change (change.kind "abilities", "payer", "query_logging",
+  // "privacy_budget").
+  absl::StatusOr<ChangeView> ProposeChange(const identity::Caller& caller,
+                                           const std::string& collaboration,
+                                           const catalog::Change& change);
+  absl::StatusOr<std::vector<ChangeView>> ListChanges(const identity::Caller& caller,
+                                                      const std::string& collaboration);
+  absl::StatusOr<ChangeView> ShowChange(const identity::Caller& caller,
+                                        const std::string& collaboration, int64_t id);
+  // Votes of active members on a pending change (FailedPrecondition when it is not pending, or
+  // the member voted already).
+  absl::StatusOr<ChangeView> ApproveChange(const identity::Caller& caller,
+                                           const std::string& collaboration, int64_t id);
+  absl::StatusOr<ChangeView> DenyChange(const identity::Caller& caller,
+                                        const std::string& collaboration, int64_t id);
+  // The proposer cancels its pending change (or an approved invitation not yet redeemed).
+  absl::StatusOr<ChangeView> CancelChange(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t id);
 
   // The creator removes a member; a member (not the creator) leaves. Either way the member can no
   // longer act, and its tables can no longer be queried: their owner has gone.

@@ -2,6 +2,7 @@
 // the use cases behind the facade, one source file each:
 //
 //   collaborations.cc  create, list, show        members.cc    add, remove, leave
+//   changes.cc         change requests (propose, vote, cancel, list) and invitations (invite, join)
 //   tables.cc          add, list, show; whose files a table may read
 //   rules.cc           set a rule; the rules of a snapshot of tables
 //   queries.cc         explain, run: check, record, execute, deliver
@@ -184,11 +185,32 @@ struct Service::Impl {
   absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
   // members.cc
-  absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
-                         const NewMember& member);
+  absl::StatusOr<ChangeView> AddMember(const identity::Caller& caller,
+                                       const std::string& collaboration, const NewMember& member);
   absl::Status RemoveMember(const identity::Caller& caller, const std::string& collaboration,
                             const std::string& member);
   absl::Status Leave(const identity::Caller& caller, const std::string& collaboration);
+  // changes.cc
+  absl::StatusOr<InvitationView> InviteMember(const identity::Caller& caller,
+                                              const std::string& collaboration,
+                                              const NewMember& member, int64_t valid_seconds);
+  absl::StatusOr<ChangeView> Join(const identity::Caller& caller, const std::string& code);
+  absl::StatusOr<ChangeView> ProposeChange(const identity::Caller& caller,
+                                           const std::string& collaboration,
+                                           const catalog::Change& change);
+  absl::StatusOr<std::vector<ChangeView>> ListChanges(const identity::Caller& caller,
+                                                      const std::string& collaboration);
+  absl::StatusOr<ChangeView> ShowChange(const identity::Caller& caller,
+                                        const std::string& collaboration, int64_t id);
+  absl::StatusOr<ChangeView> VoteOnChange(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t id,
+                                          bool approve);
+  absl::StatusOr<ChangeView> CancelChange(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t id);
+  // The view of a change request: whom a pending one still waits for.
+  static ChangeView ViewOf(const catalog::Collaboration& collaboration,
+                           catalog::ChangeRequest request);
+  absl::StatusOr<ChangeView> ViewOf(catalog::ChangeRequest request);
   // tables.cc
   // `saved_result`: the table of a saved query result (saved_results.cc), whose file lives under
   // SavedDirectory(); any other table reading a file there is refused.

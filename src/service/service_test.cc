@@ -81,6 +81,8 @@ class ServiceTest : public ::testing::Test {
     NewCollaboration campaign;
     campaign.name = "campaign";
     campaign.creator_abilities = {};
+    // The members below join without approvals (changes_test.cc covers change requests).
+    campaign.auto_approve = {"add_member"};
     ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), campaign));
     ASSERT_OK(service_->AddMember(
         identity::Caller::Embedded("retailer"), "campaign",
@@ -716,12 +718,19 @@ TEST_F(ServiceTest, RejectedQueryIsRecordedAndAuditedAndNothingRuns) {
   EXPECT_EQ(violations[0]["table"], "retail");
   EXPECT_EQ(violations[0]["clause"], "SELECT");
 
-  EXPECT_THAT(AuditActions(),
-              ElementsAre("retailer collaboration.create", "retailer member.add",
-                          "retailer member.add", "retailer member.add", "retailer member.add",
-                          "retailer table.add", "retailer rule.set", "supplier table.add",
-                          "supplier rule.set", "analyst table.add", "analyst rule.set",
-                          "supplier query.submitted", "supplier query.rejected"));
+  EXPECT_THAT(
+      AuditActions(),
+      // Each member added is an auto-approved change request: proposed, approved,
+      // applied, committed.
+      ElementsAre("retailer collaboration.create", "retailer change.propose",
+                  "retailer change.approved", "retailer member.add", "retailer change.commit",
+                  "retailer change.propose", "retailer change.approved", "retailer member.add",
+                  "retailer change.commit", "retailer change.propose", "retailer change.approved",
+                  "retailer member.add", "retailer change.commit", "retailer change.propose",
+                  "retailer change.approved", "retailer member.add", "retailer change.commit",
+                  "retailer table.add", "retailer rule.set", "supplier table.add",
+                  "supplier rule.set", "analyst table.add", "analyst rule.set",
+                  "supplier query.submitted", "supplier query.rejected"));
   EXPECT_FALSE(fs::exists(dir_ / "home" / "results"));
   ExpectError(service_->Result(identity::Caller::Embedded("supplier"), "campaign", outcome.query_id)
                   .status(),
@@ -1038,6 +1047,7 @@ class TemplateServiceTest : public ::testing::Test {
     NewCollaboration room;
     room.name = "room";
     room.query_logging = true;
+    room.auto_approve = {"add_member"};
     ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), room));
     ASSERT_OK(service_->AddMember(
         identity::Caller::Embedded("retailer"), "room",
@@ -1612,6 +1622,7 @@ TEST(ServiceFileOwnership, ALinkRepointedToAnyOtherMembersFileIsRefused) {
       R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["atk"]})";
   NewCollaboration a;
   a.name = "a";
+  a.auto_approve = {"add_member"};
   ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("host"), a));
   ASSERT_OK(service->AddMember(identity::Caller::Embedded("host"), "a",
                                {"atk", {identity::Ability::kQuery, identity::Ability::kReceive}}));

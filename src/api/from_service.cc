@@ -281,6 +281,15 @@ Query FromService(const service::QueryView& query) {
   return converted;
 }
 
+SavedTablePreview FromService(const std::string& table, const service::SavePreview& preview) {
+  SavedTablePreview converted;
+  converted.table = table;
+  if (preview.rule) converted.rule = StoredObject(policy::CanonicalRuleJson(*preview.rule));
+  converted.co_owners = preview.co_owners;
+  if (!preview.refused.empty()) converted.refused = preview.refused;
+  return converted;
+}
+
 Template FromService(const service::TemplateView& view) {
   Template converted;
   converted.id = view.id;
@@ -293,7 +302,14 @@ Template FromService(const service::TemplateView& view) {
   }
   converted.created_at = view.created_at;
   for (const service::TemplateView::TableApproval& table : view.tables) {
-    converted.tables.push_back({table.table, table.owner, table.approved});
+    TableApproval& out = converted.tables.emplace_back();
+    out.table = table.table;
+    out.owner = table.owner;
+    out.approved = table.approved;
+    if (table.co_owned) {
+      out.approved_by = table.approved_by;
+      out.pending = table.pending;
+    }
   }
   converted.altered = view.altered;
   converted.runnable = view.runnable();

@@ -25,6 +25,7 @@ Explanation FromService(const service::Explanation& explanation);
 Result FromService(const engine::ResultTable& result);
 RunResponse FromService(const service::QueryOutcome& outcome);
 Query FromService(const service::QueryView& query);
+SavedTablePreview FromService(const std::string& table, const service::SavePreview& preview);
 Template FromService(const service::TemplateView& view);
 PolicyResponse FromService(const std::string& collaboration, const service::PolicyView& policy);
 AuditEntry FromService(const catalog::AuditEntry& entry);

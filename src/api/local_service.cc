@@ -163,12 +163,27 @@ absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& ca
 absl::StatusOr<ExplainResponse> LocalService::Explain(const identity::Caller& caller,
                                                       const ExplainRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  if (request.save_as) {
+    if (request.epsilon || request.accuracy) {
+      return absl::InvalidArgumentError(
+          "epsilon and accuracy apply to differential privacy queries, whose results cannot be "
+          "saved");
+    }
+    PARLEY_ASSIGN_OR_RETURN(service::SavePreview preview,
+                            service->PreviewSave(caller, request.collaboration, request.sql,
+                                                 request.receivers, *request.save_as));
+    ExplainResponse response{FromService(preview.explanation), std::nullopt};
+    if (preview.explanation.verdict.allowed()) {
+      response.saved_table = FromService(*request.save_as, preview);
+    }
+    return response;
+  }
   PARLEY_ASSIGN_OR_RETURN(
       service::Explanation explanation,
       service->Explain(caller, request.collaboration, request.sql, request.receivers,
                        request.epsilon.value_or(""),
                        {request.accuracy.value_or(""), request.confidence.value_or("")}));
-  return ExplainResponse{FromService(explanation)};
+  return ExplainResponse{FromService(explanation), std::nullopt};
 }
 
 absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& caller,

@@ -115,6 +115,8 @@ struct ExplainRequest {
   // `confidence` ("0.95", the default), from which the ε is computed (dp/accuracy.h).
   std::optional<std::string> accuracy;
   std::optional<std::string> confidence;
+  // Also say what a run with this save_as would save (nothing is run or saved).
+  std::optional<std::string> save_as;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
@@ -123,13 +125,31 @@ struct ExplainRequest {
     v.Optional("epsilon", epsilon);
     v.Optional("accuracy", accuracy);
     v.Optional("confidence", confidence);
+    v.Optional("save_as", save_as);
+  }
+};
+// The table `query run --save-as` would create: its derived rule (docs/rules.md "Derived
+// tables"), or why the result could not be saved. Present only for an allowed query.
+struct SavedTablePreview {
+  std::string table;
+  std::optional<nlohmann::json> rule;  // absent when refused
+  std::vector<std::string> co_owners;  // who would approve templates over it
+  std::optional<std::string> refused;  // why it could not be saved
+  template <class V>
+  void Visit(V& v) {
+    v.Required("table", table);
+    v.Optional("rule", rule);
+    v.Required("co_owners", co_owners);
+    v.Optional("refused", refused);
   }
 };
 struct ExplainResponse {
   Explanation explanation;
+  std::optional<SavedTablePreview> saved_table;  // with save_as
   template <class V>
   void Visit(V& v) {
     v.Required("explanation", explanation);
+    v.Optional("saved_table", saved_table);
   }
 };
 

@@ -28,11 +28,17 @@ struct TableApproval {
   std::string table;
   std::string owner;
   bool approved = false;
+  // A saved query result's table: every co-owner (the owners of its inputs and its owner)
+  // approves; who has and who has not yet. Absent for other tables.
+  std::optional<std::vector<std::string>> approved_by;
+  std::optional<std::vector<std::string>> pending;
   template <class V>
   void Visit(V& v) {
     v.Required("table", table);
     v.Required("owner", owner);
     v.Required("approved", approved);
+    v.Optional("approved_by", approved_by);
+    v.Optional("pending", pending);
   }
 };
 

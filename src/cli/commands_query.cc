@@ -160,20 +160,27 @@ void Cli::AddQueryCommands() {
   AddAccuracyOptions(explain);
   explain->add_option("--receiver", receivers_,
                       "a member who would receive the result (repeatable; default: --as)");
+  explain->add_option("--save-as", save_as_,
+                      "also show the rule a table saved by `query run --save-as NAME` would get "
+                      "(nothing is run or saved)");
   Add(explain, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
     auto text = QueryText();
     if (!text.ok()) return Fail(text.status());
     api::ExplainRequest request{globals_.collaboration, *text, receivers_, Epsilon()};
     SetAccuracy(request.accuracy, request.confidence);
+    if (!save_as_.empty()) request.save_as = save_as_;
     auto response = OpenBackend()->Explain(request);
     if (!response.ok()) return Fail(response.status(), globals_.collaboration);
     if (globals_.json) {
       PrintJson(*response);
     } else {
       PrintExplanation(std::cout, response->explanation);
+      if (response->saved_table) PrintSavedTablePreview(std::cout, *response->saved_table);
     }
-    return response->explanation.allowed ? 0 : kExitRejected;
+    if (!response->explanation.allowed) return kExitRejected;
+    // A result that could not be saved: as `query run --save-as` would fail.
+    return response->saved_table && response->saved_table->refused ? kExitError : 0;
   });
 
   auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");

@@ -87,7 +87,10 @@ void Cli::AddTemplateCommands() {
     auto* command = group->add_subcommand(approval.name, approval.description);
     AddCollaborationOption(command);
     command->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
-    command->add_option("--table", template_table_, "a table you own with a custom rule")
+    command
+        ->add_option("--table", template_table_,
+                     "a table you own with a custom rule, or co-own (a saved query result: "
+                     "each co-owner approves for itself)")
         ->required();
     Add(command, [this, approval] {
       std::unique_ptr<Backend> backend = OpenBackend();

@@ -347,6 +347,17 @@ void PrintExplanation(std::ostream& out, const api::Explanation& explanation) {
   out << "front end: " << explanation.front_end_micros << " µs\n";
 }
 
+void PrintSavedTablePreview(std::ostream& out, const api::SavedTablePreview& preview) {
+  if (preview.refused) {
+    out << "not savable as table '" << preview.table << "': " << *preview.refused << "\n";
+    return;
+  }
+  out << "saved as table '" << preview.table
+      << "' (nothing has been run or saved), its rule would be:\n";
+  if (preview.rule) PrintCustomRule(out, *preview.rule, {});
+  out << "      templates over it run once all approve: " << ListOrNone(preview.co_owners) << "\n";
+}
+
 void PrintPrivacy(std::ostream& out, const api::Privacy& privacy) {
   out << "differential privacy: spends epsilon " << privacy.epsilon << ", delta " << privacy.delta;
   if (privacy.accuracy) out << " (the least that meets the accuracy " << *privacy.accuracy << ")";
@@ -401,10 +412,25 @@ namespace {
 std::string MissingApprovals(const api::Template& view) {
   std::vector<std::string> missing;
   for (const api::TableApproval& table : view.tables) {
-    if (!table.approved) missing.push_back(absl::StrCat(table.owner, " for ", table.table));
+    if (table.approved) continue;
+    if (table.pending) {
+      for (const std::string& member : *table.pending) {
+        missing.push_back(absl::StrCat(member, " for ", table.table));
+      }
+    } else {
+      missing.push_back(absl::StrCat(table.owner, " for ", table.table));
+    }
   }
   if (missing.empty()) return "";
   return absl::StrCat(" (not approved by ", absl::StrJoin(missing, ", "), ")");
+}
+
+// "approved by hr; pending crm, analyst" for a saved result's table (every co-owner approves).
+std::string CoOwnerApprovals(const api::TableApproval& table) {
+  auto names = [](const std::optional<std::vector<std::string>>& list) {
+    return list && !list->empty() ? absl::StrJoin(*list, ", ") : std::string("none");
+  };
+  return absl::StrCat("approved by ", names(table.approved_by), "; pending ", names(table.pending));
 }
 
 }  // namespace
@@ -453,8 +479,9 @@ void PrintTemplate(std::ostream& out, const api::Template& view) {
   }
   for (const api::TableApproval& table : view.tables) {
     out << "    " << Padded(table.table, table_width + 2) << "owner "
-        << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no")
-        << "\n";
+        << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no");
+    if (table.pending) out << "  (saved result; co-owners " << CoOwnerApprovals(table) << ")";
+    out << "\n";
   }
   out << "  runnable: " << (view.runnable ? "yes" : "no") << MissingApprovals(view) << "\n";
 }
@@ -462,7 +489,11 @@ void PrintTemplate(std::ostream& out, const api::Template& view) {
 void PrintTemplateLine(std::ostream& out, const api::Template& view) {
   out << ShortId(view.id) << "  " << view.name << "  author " << view.author << "  runnable "
       << (view.runnable ? "yes" : "no")
-      << (view.altered ? "  ALTERED: content no longer matches its id" : "") << "\n";
+      << (view.altered ? "  ALTERED: content no longer matches its id" : "");
+  for (const api::TableApproval& table : view.tables) {
+    if (table.pending) out << "  co-owners of " << table.table << ": " << CoOwnerApprovals(table);
+  }
+  out << "\n";
 }
 
 void PrintQueryLogEntry(std::ostream& out, const api::Query& query) {

@@ -14,6 +14,9 @@ namespace parley::cli {
 void PrintCollaboration(std::ostream& out, const api::Collaboration& collaboration);
 void PrintTable(std::ostream& out, const api::Table& table);
 void PrintExplanation(std::ostream& out, const api::Explanation& explanation);
+// What `query explain --save-as NAME` says the saved table would be: its derived rule summarised
+// (as `parley policy` does) and its co-owners, or why the result could not be saved.
+void PrintSavedTablePreview(std::ostream& out, const api::SavedTablePreview& preview);
 // What a query over a table with differential privacy spends and the noise of each aggregate.
 void PrintPrivacy(std::ostream& out, const api::Privacy& privacy);
 void PrintBudget(std::ostream& out, const api::BudgetResponse& budget);

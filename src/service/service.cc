@@ -176,6 +176,14 @@ absl::StatusOr<BudgetView> Service::Budget(const identity::Caller& caller,
   return impl_->Budget(caller, collaboration);
 }
 
+absl::StatusOr<SavePreview> Service::PreviewSave(const identity::Caller& caller,
+                                                 const std::string& collaboration,
+                                                 const std::string& sql,
+                                                 std::vector<std::string> receivers,
+                                                 const std::string& save_as) {
+  return impl_->PreviewSave(caller, collaboration, sql, std::move(receivers), save_as);
+}
+
 absl::StatusOr<QueryOutcome> Service::RunAndSave(const identity::Caller& caller,
                                                  const std::string& collaboration,
                                                  const std::string& sql,

@@ -244,13 +244,27 @@ struct TemplateView {
   struct TableApproval {
     std::string table;
     std::string owner;
-    // The table's custom rule lists the template in allowed_analyses, or the table has an
-    // aggregation rule, which judges each run like a free query and needs no approval.
+    // Ordinary table: its custom rule lists the template in allowed_analyses, or it has an
+    // aggregation rule, which judges each run like a free query and needs no approval. A saved
+    // result's table (co_owned): every co-owner, the owner included, has approved it.
     bool approved = false;
+    bool co_owned = false;
+    std::vector<std::string> approved_by;  // co-owners who approved (co_owned only)
+    std::vector<std::string> pending;      // co-owners who have not (co_owned only)
   };
   std::vector<TableApproval> tables;
   bool altered = false;   // its stored content no longer matches its id: it never runs
   bool runnable() const;  // every table it reads approves it, and it is not altered
+};
+
+// `parley query explain --save-as NAME`: what the saved table's rule would be.
+struct SavePreview {
+  Explanation explanation;           // the verdict a run would get
+  std::optional<policy::Rule> rule;  // the derived rule, when allowed and savable
+  std::string refused;               // why the result could not be saved ("" when it can)
+  // Who would approve analysis templates over it: the inputs' owners, transitively, and the
+  // runner (who would own it).
+  std::vector<std::string> co_owners;
 };
 
 // What a member may do with each table, before it asks (`parley policy`).
@@ -394,6 +408,13 @@ class Service {
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  // What RunAndSave would save, without running or saving anything (`parley query explain
+  // --save-as NAME`): the verdict, and the rule the table would get or why the result could not
+  // be saved. The same InvalidArgument / AlreadyExists errors as RunAndSave.
+  absl::StatusOr<SavePreview> PreviewSave(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& sql,
+                                          std::vector<std::string> receivers,
+                                          const std::string& save_as);
   // The privacy budget and what is left of it, for any member of the collaboration.
   absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
                                     const std::string& collaboration);
@@ -426,7 +447,9 @@ class Service {
   absl::StatusOr<std::vector<TemplateView>> ListTemplates(const identity::Caller& caller,
                                                           const std::string& collaboration);
   // The owner of `table` (which must have a custom rule) adds the template to, or removes it
-  // from, the rule's allowed_analyses.
+  // from, the rule's allowed_analyses. On a saved result's table each co-owner (an owner of an
+  // input, transitively, or its owner) approves or revokes for themselves; the template runs
+  // once all have approved (PermissionDenied for anyone else).
   absl::Status ApproveTemplate(const identity::Caller& caller, const std::string& collaboration,
                                const std::string& template_id, const std::string& table);
   absl::Status RevokeTemplate(const identity::Caller& caller, const std::string& collaboration,

@@ -231,6 +231,10 @@ struct Service::Impl {
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  absl::StatusOr<SavePreview> PreviewSave(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& sql,
+                                          std::vector<std::string> receivers,
+                                          const std::string& save_as);
   std::filesystem::path SavedDirectory() const;
   // PermissionDenied when any of `files` is a saved result (under SavedDirectory()).
   absl::Status CheckNotSaved(const std::vector<std::string>& files, const std::string& named) const;
@@ -350,6 +354,19 @@ struct Service::Impl {
     std::string epsilon;       // as the runner asked ("0.5"); empty: the collaboration's default
     AccuracyRequest accuracy;  // or a target the ε is computed from (privacy.cc)
   };
+
+  // saved_results.cc, shared by RunAndSave and PreviewSave: the checks on the name and the
+  // receivers, then the query's verdict and the rule the saved table would get
+  // (FailedPrecondition when its inputs' rules cannot be carried forward).
+  struct PreparedSave {
+    Request request;
+    absl::StatusOr<Explanation> explanation = absl::UnknownError("not analysed");
+    absl::StatusOr<policy::Rule> rule = absl::UnknownError("not derived");
+  };
+  absl::StatusOr<PreparedSave> PrepareSave(const identity::Caller& caller,
+                                           const QueryContext& context, const std::string& sql,
+                                           std::vector<std::string> receivers,
+                                           const std::string& save_as);
 
   // privacy.cc: what a query of `request` may spend (ε millionths, δ 10^-15): the runner's ε or
   // the collaboration's default, and δ in proportion of the month's. {0, 0} without a budget.

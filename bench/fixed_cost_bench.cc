@@ -127,9 +127,10 @@ int Main(int argc, char** argv) {
   for (absl::Status status : {
            service.CreateCollaboration(identity::Caller::Embedded("retailer"),
                                        {.name = "fixed", .creator_abilities = {}}),
-           service.AddMember(
-               identity::Caller::Embedded("retailer"), "fixed",
-               {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}),
+           service
+               .AddMember(identity::Caller::Embedded("retailer"), "fixed",
+                          {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}})
+               .status(),
            service.AddTable(identity::Caller::Embedded("retailer"),
                             {"fixed", "retail", data + "/retail.parquet", {}}),
            service.AddTable(identity::Caller::Embedded("supplier"),

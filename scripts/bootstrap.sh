@@ -12,6 +12,7 @@ packages=(
   libpg-query-dev libsqlite3-dev libssl-dev openssl libsodium-dev
   nlohmann-json3-dev libcli11-dev libabsl-dev libcpp-httplib-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql
   nodejs npm
 )
 

@@ -90,7 +90,8 @@ TEST_F(CliCommandLineTest, HelpForParleyAndForEachCommand) {
   EXPECT_THAT(help.out,
               HasSubstr("Exit codes: 0 ok, 1 other errors, 2 usage (the command line cannot work "
                         "as given), 3 a query refused by the rules, 4 not permitted (the member "
-                        "may not do this).\n"));
+                        "may not do this), 5 a change request proposed that waits for other "
+                        "members' approval.\n"));
   Outcome run = Bare({"help", "query", "run"});
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_EQ(run.out, Bare({"query", "run", "--help"}).out);

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 using cli_test::CliTest;
 using cli_test::Csv;
 using cli_test::kExitError;
+using cli_test::kExitPending;
 using cli_test::kExitRejected;
 using cli_test::kExitUsage;
 using cli_test::Outcome;
@@ -107,7 +108,12 @@ class CliE2eTest : public CliTest {
   void SetUpCampaign() {
     Ok("retailer", {"collaboration", "create", "campaign", "--abilities", "none"});
     Ok("retailer", {"member", "add", "-c", "campaign", "supplier", "--abilities", "query,receive"});
-    Ok("retailer", {"member", "add", "-c", "campaign", "agency", "--abilities", "receive"});
+    // A second member waits for the first one's approval (change request 2).
+    EXPECT_EQ(
+        As("retailer", {"member", "add", "-c", "campaign", "agency", "--abilities", "receive"})
+            .exit_code,
+        kExitPending);
+    Ok("supplier", {"change", "approve", "-c", "campaign", "2"});
     Ok("retailer", {"table", "add", "-c", "campaign", "retail", "--source", retail_csv_,
                     "--columns", kRetailColumns});
     WriteText(dir_ / "retail_rule.json", kRetailRule);
@@ -230,6 +236,7 @@ TEST_F(CliE2eTest, SetUpCommandsPrintWhatTheyDid) {
             "collaboration campaign\n"
             "  creator: retailer\n"
             "  query logging: off\n"
+            "  state: open\n"
             "  members:\n"
             "    retailer  abilities: none  status: active\n"
             "    supplier  abilities: query,receive  status: active\n");
@@ -411,10 +418,15 @@ TEST_F(CliE2eTest, AuditListsEveryActionAndVerifies) {
   Outcome audit = Ok("agency", {"audit", "list", "-c", "campaign"});
   EXPECT_THAT(
       AuditActions(audit.out),
-      ElementsAre("retailer collaboration.create", "retailer member.add", "retailer member.add",
-                  "retailer table.add", "retailer rule.set", "supplier table.add",
-                  "supplier rule.set", "supplier query.explained", "supplier query.submitted",
-                  "supplier query.started", "supplier query.finished"));
+      // Adding the supplier (the retailer alone: committed at once), then the agency (committed
+      // by the supplier's approval): every step of both change requests.
+      ElementsAre("retailer collaboration.create", "retailer change.propose",
+                  "retailer change.approved", "retailer member.add", "retailer change.commit",
+                  "retailer change.propose", "supplier change.approve", "supplier change.approved",
+                  "supplier member.add", "supplier change.commit", "retailer table.add",
+                  "retailer rule.set", "supplier table.add", "supplier rule.set",
+                  "supplier query.explained", "supplier query.submitted", "supplier query.started",
+                  "supplier query.finished"));
   // Nor how a run ended or how many rows it gave: those are for its receivers.
   EXPECT_THAT(audit.out, Not(HasSubstr("row_count")));
   // Details are metadata: the SQL appears as a hash, never as text.
@@ -426,7 +438,7 @@ TEST_F(CliE2eTest, AuditListsEveryActionAndVerifies) {
   Outcome verified = Parley({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, 0) << verified;
   EXPECT_EQ(verified.out,
-            "audit log intact: 11 entries verified\n"
+            "audit log intact: 18 entries verified\n"
             "head campaign " +
                 CampaignHead() + "\n");
 
@@ -476,27 +488,27 @@ TEST_F(CliE2eTest, AuditVerifyPrintsTheHeadAndCatchesATruncatedTailWithIt) {
                                        kJoin, " GROUP BY r.age_band");
   Outcome verified = Ok("agency", {"audit", "verify", "-c", "campaign"});
   const std::string noted = CampaignHead();
-  EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign intact: 7 entries verified\n"
+  EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign intact: 14 entries verified\n"
                                        "head ",
                                        noted, "\n"));
   EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign", "--expect-head", noted}).out,
-            absl::StrCat("audit log of campaign intact: 7 entries verified\nhead ", noted,
+            absl::StrCat("audit log of campaign intact: 14 entries verified\nhead ", noted,
                          "\nexpected head: the current head\n"));
 
   Ok("supplier", {"query", "run", "-c", "campaign", "--sql", sql});
   const std::string after_query = CampaignHead();
   EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign", "--expect-head", noted}).out,
-            absl::StrCat("audit log of campaign intact: 10 entries verified\nhead ", after_query,
-                         "\nexpected head: entry 7, followed by 3 newer entries\n"));
+            absl::StrCat("audit log of campaign intact: 17 entries verified\nhead ", after_query,
+                         "\nexpected head: entry 14, followed by 3 newer entries\n"));
 
   // Someone with the catalog file removes the query's three entries (query.submitted,
   // query.started, query.finished) and moves the head back.
   EditCatalog(
-      absl::StrCat("DELETE FROM audit WHERE seq > 7; UPDATE audit_heads SET seq = 7, hash = '",
+      absl::StrCat("DELETE FROM audit WHERE seq > 14; UPDATE audit_heads SET seq = 14, hash = '",
                    noted, "' WHERE collaboration = 'campaign'"));
   // The chain alone cannot tell (no policy changed), ...
   EXPECT_EQ(Ok("agency", {"audit", "verify", "-c", "campaign"}).out,
-            absl::StrCat("audit log of campaign intact: 7 entries verified\nhead ", noted, "\n"));
+            absl::StrCat("audit log of campaign intact: 14 entries verified\nhead ", noted, "\n"));
   // ... but the head the supplier noted after its query is gone.
   Outcome truncated =
       As("supplier", {"audit", "verify", "-c", "campaign", "--expect-head", after_query});
@@ -558,7 +570,7 @@ TEST_F(CliE2eTest, APolicyEditedWithSqlIsDetectedAndNothingRuns) {
     EXPECT_EQ(verified.exit_code, kExitError);
     EXPECT_EQ(verified.out, absl::StrCat("audit log of campaign TAMPERED: the policy state "
                                          "(members, tables, rules, templates) was changed "
-                                         "outside Parley after audit entry 7: ",
+                                         "outside Parley after audit entry 14: ",
                                          edit.what, "\n"));
     Outcome operator_view = Parley({"audit", "verify"});
     EXPECT_EQ(operator_view.exit_code, kExitError);
@@ -797,7 +809,11 @@ TEST_F(CliE2eTest, PermissionErrors) {
 
 TEST_F(CliE2eTest, QueryMemberWithoutReceiveMustNameAReceiver) {
   SetUpCampaign();
-  Ok("retailer", {"member", "add", "-c", "campaign", "analyst", "--abilities", "query"});
+  EXPECT_EQ(As("retailer", {"member", "add", "-c", "campaign", "analyst", "--abilities", "query"})
+                .exit_code,
+            kExitPending);
+  EXPECT_EQ(As("supplier", {"change", "approve", "-c", "campaign", "3"}).exit_code, kExitPending);
+  Ok("agency", {"change", "approve", "-c", "campaign", "3"});
   // The analyst's own copy of the loyalty data: a member registers only its own files.
   std::string loyalty2 = (dir_ / "loyalty2.parquet").string();
   fs::copy_file(loyalty_parquet_, loyalty2);

@@ -415,6 +415,67 @@ TEST_F(CliEverydayTest, AMemberWhoLeftCanBeAddedAgainWithoutItsRules) {
   EXPECT_THAT(Ok("guest", {"audit", "verify", "-c", "room"}).out, HasSubstr(" intact: "));
 }
 
+TEST_F(CliEverydayTest, TheCreatorClosesACollaborationWhichThenOnlyReads) {
+  MakeRoom("k\n1\n2\n");
+  Ok("owner", {"member", "add", "-c", "room", "guest", "--abilities", "query,receive"});
+  Ok("guest", {"collaboration", "create", "other"});
+  ASSERT_EQ(Query("SELECT k FROM t ORDER BY k").exit_code, 0);
+
+  Outcome not_creator = As("guest", {"collaboration", "close", "-c", "room"});
+  EXPECT_EQ(not_creator.exit_code, cli_test::kExitNotPermitted) << not_creator;
+  EXPECT_EQ(not_creator.err,
+            "error: only the creator of collaboration 'room' ('owner') can close it\n");
+  Outcome outsider = As("stranger", {"collaboration", "close", "-c", "room"});
+  EXPECT_EQ(outsider.exit_code, cli_test::kExitNotPermitted) << outsider;
+  EXPECT_EQ(outsider.err, "error: 'stranger' is not a member of collaboration 'room'\n");
+
+  Outcome closed = Ok("owner", {"collaboration", "close", "-c", "room"});
+  EXPECT_EQ(closed.out,
+            "closed collaboration room: it takes no more queries or changes; its results and "
+            "audit log stay readable\n");
+  Outcome twice = As("owner", {"collaboration", "close", "-c", "room"});
+  EXPECT_EQ(twice.exit_code, kExitError);
+  EXPECT_EQ(twice.err, "error: collaboration 'room' is already closed\n");
+
+  const std::string refusal =
+      "error: collaboration 'room' is closed: it takes no more queries and no changes to its "
+      "members, tables, rules or templates; its results and audit log stay readable\n";
+  for (const std::vector<std::string>& change : std::vector<std::vector<std::string>>{
+           {"query", "run", "-c", "room", "--sql", "SELECT k FROM t"},
+           {"query", "explain", "-c", "room", "--sql", "SELECT k FROM t"},
+           {"rule", "set", "-c", "room", "t", "--json", kCustomRule},
+           {"member", "add", "-c", "room", "late", "--abilities", "query"},
+           {"member", "remove", "-c", "room", "guest"},
+           {"table", "add", "-c", "room", "t2", "--source", (dir_ / "t.csv").string()},
+           {"template", "create", "-c", "room", "x", "--sql", "SELECT k FROM t"}}) {
+    Outcome refused = As("owner", change);
+    EXPECT_EQ(refused.exit_code, kExitError) << change[0] << " " << change[1] << refused;
+    EXPECT_EQ(refused.err, refusal) << change[0] << " " << change[1];
+  }
+  Outcome leave = As("guest", {"member", "leave", "-c", "room"});
+  EXPECT_EQ(leave.err, refusal);
+
+  // Readable as before: the result, the room, its tables, rule, queries and audit log.
+  EXPECT_EQ(Ok("owner", {"query", "result", "-c", "room", "1", "--output", "-"}).out, "k\n1\n2\n");
+  EXPECT_EQ(Ok("guest", {"collaboration", "list"}).out,
+            "other  (creator guest, 1 members)\nroom  (creator owner, 2 members)  [closed]\n");
+  EXPECT_EQ(Ok("guest", {"collaboration", "list", "--open"}).out,
+            "other  (creator guest, 1 members)\n");
+  EXPECT_THAT(Ok("guest", {"collaboration", "show", "room"}).out,
+              ::testing::ContainsRegex("\n  state: closed since [0-9-]+ [0-9:]+ UTC \\(no more "
+                                       "queries or changes; results and audit stay readable\\)\n"));
+  EXPECT_THAT(Ok("guest", {"collaboration", "show", "other"}).out, HasSubstr("\n  state: open\n"));
+  Ok("guest", {"table", "list", "-c", "room"});
+  Ok("guest", {"rule", "show", "-c", "room", "t"});
+  Ok("owner", {"query", "list", "-c", "room"});
+  EXPECT_THAT(Ok("guest", {"audit", "list", "-c", "room"}).out,
+              ::testing::EndsWith("  owner  collaboration.close  {}\n"));
+  EXPECT_THAT(Ok("guest", {"audit", "verify", "-c", "room"}).out, HasSubstr(" intact: "));
+  // A receiver may still delete its stored result.
+  EXPECT_EQ(Ok("owner", {"result", "delete", "-c", "room", "1"}).out,
+            "deleted the result of query 1 in room\n");
+}
+
 // --- PostgreSQL spellings --------------------------------------------------------------------
 
 TEST_F(CliEverydayTest, PostgresSpellingsWorkWhereTheRulesAllowThemAndOthersAreNamed) {
@@ -430,12 +491,86 @@ TEST_F(CliEverydayTest, PostgresSpellingsWorkWhereTheRulesAllowThemAndOthersAreN
       rows("SELECT date_trunc('month', day) AS m, COUNT(*) AS n FROM t GROUP BY 1 ORDER BY 1"),
       "m,n\n2024-03-01,1\n2024-04-01,2\n");
   EXPECT_EQ(rows("SELECT COALESCE(name, 'none') AS n FROM t ORDER BY k"), "n\nAlice\nbob\nnone\n");
-  Outcome filter = Query("SELECT COUNT(*) FILTER (WHERE k > 1) AS n FROM t");
-  EXPECT_EQ(filter.exit_code, kExitError);
-  EXPECT_EQ(filter.err,
-            "error: FILTER (WHERE ...) on count() is not supported (line 1, column 8)\n");
+  EXPECT_EQ(rows("SELECT COUNT(*) FILTER (WHERE k > 1) AS n, SUM(k) FILTER (WHERE name ILIKE "
+                 "'%o%') AS s, COUNT(name) AS named FROM t"),
+            "n,s,named\n2,2,2\n");
+  Outcome within = Query("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY k) FROM t");
+  EXPECT_EQ(within.exit_code, kExitError);
+  EXPECT_EQ(within.err,
+            "error: WITHIN GROUP (ORDER BY ...) on percentile_cont() is not supported (line 1, "
+            "column 8)\n");
+  Outcome scalar = Query("SELECT upper(name) FILTER (WHERE k > 1) FROM t");
+  EXPECT_EQ(scalar.exit_code, kExitError);
+  EXPECT_EQ(scalar.err,
+            "error: FILTER (WHERE ...) applies to aggregate functions only; upper() is not one "
+            "(line 1, column 36)\n");
   Outcome similar = Query("SELECT k FROM t WHERE name SIMILAR TO 'a%'");
   EXPECT_EQ(similar.err, "error: SIMILAR TO is not supported (line 1, column 28)\n");
+}
+
+// FILTER (WHERE …) under an aggregation rule runs in the engine, and every filtered aggregate
+// must read as many people as the threshold asks: a group where one filter picks fewer is
+// dropped, as the same query with that filter as its WHERE would drop it.
+TEST_F(CliEverydayTest, FilterUnderAnAggregationRuleMeetsTheThresholdForEachFilter) {
+  std::string csv = "id,region,size,spend\n";
+  for (int i = 1; i <= 20; ++i) {
+    absl::StrAppendFormat(&csv, "%d,%s,%d,%d\n", i, i % 2 ? "north" : "south", i % 4, i * 10);
+  }
+  WriteText(dir_ / "a.csv", csv);
+  Ok("owner", {"collaboration", "create", "room"});
+  Ok("owner", {"table", "add", "-c", "room", "a", "--source", (dir_ / "a.csv").string()});
+  Ok("owner", {"rule", "set", "-c", "room", "a", "--json",
+               R"({"kind": "aggregation", "aggregate_columns": [{"columns": ["id"],
+                   "functions": ["COUNT_DISTINCT"]}, {"columns": ["spend"], "functions": ["SUM"]}],
+                   "dimension_columns": ["region", "size"],
+                   "output_constraints": [{"column": "id", "minimum": 3}]})"});
+  // south has no row of size 1: its `small` would count 0 people, so the group is dropped.
+  EXPECT_EQ(Query("SELECT region, COUNT(DISTINCT id) AS n, COUNT(DISTINCT id) FILTER (WHERE "
+                  "size = 1) AS small, SUM(spend) FILTER (WHERE size > 1) AS s FROM a GROUP BY "
+                  "region ORDER BY region",
+                  {"--output", "-"})
+                .out,
+            "region,n,small,s\nnorth,10,5,550\n");
+  EXPECT_EQ(Query("SELECT region, COUNT(DISTINCT id) FILTER (WHERE size = 0) AS zero FROM a "
+                  "GROUP BY region",
+                  {"--output", "-"})
+                .out,
+            "region,zero\nsouth,5\n");
+  Outcome refused = Query(
+      "SELECT region, SUM(spend) FILTER (WHERE id = 7) AS one FROM a GROUP BY "
+      "region");
+  EXPECT_EQ(refused.exit_code, cli_test::kExitRejected) << refused;
+  EXPECT_THAT(refused.err, HasSubstr("aggregate column 'id' may only be used inside "
+                                     "COUNT_DISTINCT (in FILTER, at line 1, column 41)"));
+}
+
+// A data owner's own query may see every row it reads, so a failed conversion is named: which
+// conversion, where, of which column — never the value. Another member's query over the same
+// table keeps the engine's bare "conversion error".
+TEST_F(CliEverydayTest, AnOwnersFailedConversionIsNamedWithoutItsValue) {
+  MakeRoom("k,name\n1,7\n2,x9\n");
+  Outcome cast = Query("SELECT CAST(k AS INTEGER) AS a, name::integer AS b FROM t");
+  EXPECT_EQ(cast.exit_code, kExitError) << cast;
+  EXPECT_EQ(cast.err,
+            "error: query failed during execution: a value of column 't.name' could not be "
+            "converted to INTEGER by the conversion at line 1, column 37 (the value is not "
+            "shown)\n");
+  EXPECT_EQ(cast.err.find("x9"), std::string::npos);
+  Outcome first = Query("SELECT CAST(name AS INTEGER) + CAST(k AS INTEGER) AS c FROM t");
+  EXPECT_THAT(first.err, HasSubstr("column 't.name' could not be converted to INTEGER by the "
+                                   "conversion at line 1, column 8 "));
+  // Where every value converts, the query runs.
+  EXPECT_EQ(Query("SELECT name::integer AS b FROM t WHERE k = 1", {"--output", "-"}).out, "b\n7\n");
+
+  // Another member, allowed to query the owner's table, is told only the class of the error.
+  Ok("owner", {"member", "add", "-c", "room", "guest", "--abilities", "query,receive"});
+  Ok("owner", {"rule", "set", "-c", "room", "t", "--json",
+               R"({"kind": "custom", "any_query": true,
+                   "allowed_analysis_providers": ["owner", "guest"]})"});
+  Outcome guest = As("guest", {"query", "run", "-c", "room", "--sql",
+                               "SELECT CAST(k AS INTEGER) AS a, name::integer AS b FROM t"});
+  EXPECT_EQ(guest.exit_code, kExitError) << guest;
+  EXPECT_EQ(guest.err, "error: query failed during execution: conversion error\n");
 }
 
 }  // namespace

@@ -77,7 +77,11 @@ class CliJsonTest : public CliTest {
   // The retailer's room: retail (aggregation rule) and audience (custom rule, templates only),
   // and the supplier, who queries and receives, with its loyalty table.
   void MakeRoom() {
-    Json created = JsonAs("retailer", {"collaboration", "create", "room", "--query-logging"});
+    // Members join without approvals here (change requests: cli_changes_e2e_test.cc).
+    Json created = JsonAs("retailer", {"collaboration", "create", "room", "--query-logging",
+                                       "--auto-approve", "add_member"});
+    EXPECT_EQ(created["collaboration"]["payer"], "runner");
+    EXPECT_EQ(created["collaboration"]["auto_approve"], Json::array({"add_member"}));
     EXPECT_EQ(created["collaboration"]["name"], "room");
     EXPECT_EQ(created["collaboration"]["creator"], "retailer");
     EXPECT_EQ(created["collaboration"]["query_logging"], true);
@@ -86,8 +90,12 @@ class CliJsonTest : public CliTest {
                                "status":"active"}])"));
     Json added = JsonAs(
         "retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
-    EXPECT_EQ(added, Json::parse(R"({"collaboration":"room","member":{"name":"supplier",
-                                     "abilities":["query","receive"],"status":"active"}})"));
+    EXPECT_EQ(added["member"], Json::parse(R"({"name":"supplier",
+                                     "abilities":["query","receive"],"status":"active"})"));
+    EXPECT_EQ(added["change"]["status"], "committed");
+    EXPECT_EQ(added["change"]["kind"], "add_member");
+    EXPECT_EQ(added["change"]["auto_approved"], true);
+    ExpectDecodes<api::AddMemberResponse>(added);
     Json table =
         JsonAs("retailer", {"table", "add", "-c", "room", "retail", "--source", retail_csv_});
     EXPECT_EQ(table["table"]["location"], retail_csv_) << "the owner sees its table's source";

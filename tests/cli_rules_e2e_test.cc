@@ -27,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using cli_test::CliTest;
 using cli_test::kExitError;
+using cli_test::kExitPending;
 using cli_test::kExitRejected;
 using cli_test::kExitUsage;
 using cli_test::Outcome;
@@ -137,7 +138,11 @@ class CliRulesE2eTest : public CliTest {
     Ok("retailer", create);
     Ok("retailer",
        {"member", "add", "-c", "room", "publisher", "--abilities", publisher_abilities});
-    Ok("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query,receive"});
+    EXPECT_EQ(
+        As("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query,receive"})
+            .exit_code,
+        kExitPending);
+    Ok("publisher", {"change", "approve", "-c", "room", "2"});
     Ok("retailer", {"table", "add", "-c", "room", "audience", "--source", audience_csv_});
     Ok("publisher",
        {"table", "add", "-c", "room", "impressions", "--source", impressions_parquet_});

@@ -22,6 +22,7 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitRejected = 3;
 inline constexpr int kExitNotPermitted = 4;  // PermissionDenied: the member may not do this
+inline constexpr int kExitPending = 5;       // a change request waits for other members' approval
 
 // $PARLEY_BINARY, or the binary of this build tree.
 std::string ParleyBinary();

@@ -97,8 +97,9 @@ class DifferentialPrivacyTest : public ::testing::Test {
     NewCollaboration room{.name = "room"};
     room.privacy_budget = budget;
     Ok(service_->CreateCollaboration(As("retailer"), room));
-    Ok(service_->AddMember(As("retailer"), "room",
-                           {"supplier", {Ability::kQuery, Ability::kReceive}}));
+    Ok(service_
+           ->AddMember(As("retailer"), "room", {"supplier", {Ability::kQuery, Ability::kReceive}})
+           .status());
     Ok(service_->AddTable(As("retailer"), {"room", "retail", (dir_ / "retail.csv").string(), {}}));
     Ok(service_->SetRule(As("retailer"), "room", "retail", RetailRule(privacy)));
     Ok(service_->AddTable(As("supplier"),
@@ -276,6 +277,109 @@ TEST_F(DifferentialPrivacyTest, FiftyParallelQueriesAgainstABudgetForTenRunExact
   EXPECT_EQ(service_->Budget(As("retailer"), "room")->spent[0].epsilon, 10'000'000);
 }
 
+// Rules compose, the strictest wins: the private table's own minimum (400 households) applies to
+// the noisy unit count, above the selection threshold; the threshold-only table's (600 distinct
+// e-mails) to its exact count. Of region × tier (north/gold ~167 households, north/silver ~333,
+// south/gold ~500, south/silver ~1000, one e-mail each), only south/silver satisfies both.
+TEST_F(DifferentialPrivacyTest, AQueryOverAPrivateAndAThresholdOnlyTableSatisfiesBoth) {
+  Open(kPrivacy, Budget(10, 1));
+  std::string retail_rule = RetailRule(kPrivacy);
+  retail_rule.replace(retail_rule.find("\"minimum\": 20"), 13, "\"minimum\": 400");
+  Ok(service_->SetRule(As("retailer"), "room", "retail", retail_rule));
+  std::string loyalty_rule = kLoyaltyRule;
+  loyalty_rule.replace(loyalty_rule.find("\"minimum\": 20"), 13, "\"minimum\": 600");
+  Ok(service_->SetRule(As("supplier"), "room", "loyalty", loyalty_rule));
+  std::string sql =
+      absl::StrCat("SELECT r.region, l.tier, COUNT(DISTINCT r.household_id) AS households", kJoin,
+                   "GROUP BY r.region, l.tier");
+  absl::StatusOr<Explanation> explanation = service_->Explain(As("supplier"), "room", sql);
+  ASSERT_TRUE(explanation.ok()) << explanation.status();
+  ASSERT_TRUE(explanation->noise.has_value());
+  EXPECT_EQ(explanation->noise->minimum_units, 400);
+  EXPECT_LT(explanation->noise->selection_threshold, 400);
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<QueryOutcome> outcome = Run(sql);
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    ASSERT_TRUE(outcome->result.has_value());
+    ASSERT_EQ(outcome->result->rows.size(), 1u) << i;
+    EXPECT_EQ(*outcome->result->rows[0][0], "south");
+    EXPECT_EQ(*outcome->result->rows[0][1], "silver");
+    EXPECT_NEAR(std::stoll(*outcome->result->rows[0][2]), 1000, 30);
+  }
+  // Without the loyalty table's threshold being stricter, south/gold (~500 ≥ 400) appears too.
+  Ok(service_->SetRule(As("supplier"), "room", "loyalty", kLoyaltyRule));
+  absl::StatusOr<QueryOutcome> outcome = Run(sql);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome->result.has_value());
+  EXPECT_EQ(outcome->result->rows.size(), 2u);
+}
+
+// Templates may be differentially private: a template over a table with differential privacy
+// runs as the same query typed freely would — bounded, noised, spending the runner's ε or what
+// its accuracy target costs — and nothing un-noised leaves.
+TEST_F(DifferentialPrivacyTest, ATemplateOverAPrivateTableIsNoisedAndSpends) {
+  Open(kPrivacy, Budget(10, 2));
+  absl::StatusOr<std::string> id = service_->CreateTemplate(
+      As("supplier"), {"room",
+                       "spend by band",
+                       absl::StrCat("SELECT r.age_band, SUM(r.annual_spend) AS spend", kJoin,
+                                    "WHERE r.household_size >= :min_size GROUP BY r.age_band"),
+                       {"min_size:integer=1"}});
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<QueryOutcome> outcome =
+      service_->RunTemplate(As("supplier"), "room", *id, {{"min_size", "2"}}, {}, "0.5");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome->explanation.verdict.allowed())
+      << policy::FormatViolations(outcome->explanation.verdict.violations);
+  ASSERT_TRUE(outcome->explanation.noise.has_value());
+  EXPECT_EQ(outcome->explanation.noise->epsilon, 500'000);
+  ASSERT_TRUE(outcome->result.has_value());
+  ASSERT_EQ(outcome->result->columns.size(), 4u);
+  EXPECT_EQ(outcome->result->columns[2].name, "spend_ci95_low");
+  EXPECT_EQ(outcome->result->rows.size(), 2u);
+  // With an accuracy target instead: ±5 households' worth (±50000) at 90%.
+  outcome = service_->RunTemplate(As("supplier"), "room", *id, {}, {}, "", {"5", "0.9"});
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome->explanation.noise.has_value());
+  EXPECT_EQ(outcome->explanation.noise->accuracy, "±5 at 90%");
+  const int64_t spent = outcome->explanation.noise->epsilon;
+  absl::StatusOr<BudgetView> budget = service_->Budget(As("supplier"), "room");
+  ASSERT_TRUE(budget.ok());
+  EXPECT_EQ(budget->spent[0].epsilon, 500'000 + spent);
+  EXPECT_EQ(budget->spent[0].queries, 2);
+}
+
+// Accuracy first through the service: the ε spent is the one explain computed, and the released
+// intervals are no wider than the target.
+TEST_F(DifferentialPrivacyTest, AnAccuracyTargetSpendsWhatExplainShowed) {
+  Open(kPrivacy, Budget(10, 1));
+  std::string sql = absl::StrCat("SELECT r.age_band, COUNT(DISTINCT r.household_id) AS households",
+                                 kJoin, "GROUP BY r.age_band");
+  absl::StatusOr<Explanation> explanation =
+      service_->Explain(As("supplier"), "room", sql, {}, "", {"10", "0.95"});
+  ASSERT_TRUE(explanation.ok()) << explanation.status();
+  ASSERT_TRUE(explanation->noise.has_value());
+  const int64_t epsilon = explanation->noise->epsilon;
+  EXPECT_EQ(epsilon, 284'349);  // the least ε with P[|Z| > 10] <= 5% for a count of Δ 1
+  EXPECT_EQ(explanation->noise->measures[0].half_width, 10);
+  EXPECT_EQ(explanation->epsilon_left, 10'000'000);
+  absl::StatusOr<QueryOutcome> outcome =
+      service_->Run(As("supplier"), "room", sql, {"supplier"}, "", {"10", "0.95"});
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome->result.has_value());
+  for (const auto& row : outcome->result->rows) {
+    EXPECT_EQ(std::stoll(*row[3]) - std::stoll(*row[1]), 10);
+  }
+  EXPECT_EQ(service_->Budget(As("supplier"), "room")->spent[0].epsilon, epsilon);
+  // A query that reads no private table has no accuracy to ask for.
+  absl::StatusOr<Explanation> plain = service_->Explain(
+      As("supplier"), "room",
+      "SELECT tier, COUNT(DISTINCT hashed_email) FROM loyalty GROUP BY tier", {}, "", {"10", ""});
+  EXPECT_EQ(plain.status().message(),
+            "--accuracy: this query reads no table with differential privacy, so it adds no noise "
+            "and has no accuracy to ask for");
+}
+
 // --- Contribution bounding, checked exactly: at ε = 1000 the noise of a count has scale 0.003
 // (it is 0 but with probability below e^-300), so the bounded aggregates show through. ---
 
@@ -309,8 +413,8 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
   room.privacy_budget =
       catalog::PrivacyBudget{10000'000'000, 10'000'000'000, 1000'000'000, 1000'000'000};
   Ok(service_->CreateCollaboration(As("retailer"), room));
-  Ok(service_->AddMember(As("retailer"), "room",
-                         {"supplier", {Ability::kQuery, Ability::kReceive}}));
+  Ok(service_->AddMember(As("retailer"), "room", {"supplier", {Ability::kQuery, Ability::kReceive}})
+         .status());
   Ok(service_->AddTable(As("retailer"), {"room", "events", (dir_ / "events.csv").string(), {}}));
   Ok(service_->SetRule(As("retailer"), "room", "events",
                        R"({"kind": "aggregation",

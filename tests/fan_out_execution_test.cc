@@ -215,6 +215,7 @@ class FanOutExecutionTest : public testing::TestWithParam<Case> {
     service_ = service::Service::Open((*dir_ / "home").string(), {}).value().release();
     service::NewCollaboration room;
     room.name = "room";
+    room.auto_approve = {"add_member"};
     ASSERT_TRUE(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), room).ok());
     ASSERT_TRUE(
         service_

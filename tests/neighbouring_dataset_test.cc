@@ -253,8 +253,10 @@ class NeighbouringDatasetTest : public testing::TestWithParam<std::string> {
     room.name = "room";
     auto ok = [](const absl::Status& status) { EXPECT_TRUE(status.ok()) << status; };
     ok(service->CreateCollaboration(identity::Caller::Embedded("retailer"), room));
-    ok(service->AddMember(identity::Caller::Embedded("retailer"), "room",
-                          {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}}));
+    ok(service
+           ->AddMember(identity::Caller::Embedded("retailer"), "room",
+                       {"supplier", {identity::Ability::kQuery, identity::Ability::kReceive}})
+           .status());
     auto path = [&](const char* name) {
       return (home / "data" / absl::StrCat(name, ".parquet")).string();
     };

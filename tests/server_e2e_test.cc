@@ -1,7 +1,8 @@
 // `parley serve` end to end: the real binary serves a home on a free loopback port, and three
 // organisations — each with its own config directory holding its token file — work together
-// through the CLI's remote mode: create a collaboration, add members, register tables, set a
-// rule, author and approve a template, run it for a receiver, fetch the result, verify the audit.
+// through the CLI's remote mode: create a collaboration, invite and join, approve change
+// requests, register tables, set a rule, author and approve a template, run it for a receiver,
+// fetch the result, verify the audit.
 // Every step is also run in embedded mode (--as) on a home of its own, and both modes must print
 // the same thing: the same commands give the same output, with or without --json. Differential
 // privacy's budget likewise (`parley budget`, before and after a noised query spends it).
@@ -129,6 +130,44 @@ class ServerE2eTest : public ::testing::Test {
     return remote;
   }
 
+  // The creator (retailer) invites `organisation` into "room" both ways; the two codes differ,
+  // everything else in the two responses is the same. Returns {local code, remote code}.
+  std::pair<std::string, std::string> InviteBoth(const std::string& organisation,
+                                                 const std::string& abilities, int exit_code = 0) {
+    std::vector<std::string> arguments = {"--json", "member",     "invite",      "-c",
+                                          "room",   organisation, "--abilities", abilities};
+    Outcome local = Local("retailer", arguments);
+    Outcome remote = Remote("retailer", arguments);
+    EXPECT_EQ(local.exit_code, exit_code) << local;
+    EXPECT_EQ(remote.exit_code, exit_code) << remote;
+    nlohmann::json local_json = nlohmann::json::parse(local.out, nullptr, false);
+    nlohmann::json remote_json = nlohmann::json::parse(remote.out, nullptr, false);
+    if (!local_json.is_object() || !remote_json.is_object()) {
+      ADD_FAILURE() << local << remote;
+      return {};
+    }
+    std::pair<std::string, std::string> codes = {local_json["code"], remote_json["code"]};
+    EXPECT_THAT(codes.second, ::testing::StartsWith("pi_"));
+    for (nlohmann::json* json : {&local_json, &remote_json}) {
+      json->erase("code");
+      json->erase("expires_at");
+      (*json)["change"].erase("created_at");
+      (*json)["change"].erase("decided_at");
+    }
+    EXPECT_EQ(local_json, remote_json);
+    // The code is shown once, in the response; the server's log never has it.
+    EXPECT_EQ(ReadText(scratch_ / "server_stdout.txt").find(codes.second), std::string::npos);
+    return codes;
+  }
+  // `organisation` redeems its codes both ways; both print the same.
+  void JoinBoth(const std::string& organisation, const std::pair<std::string, std::string>& codes) {
+    Outcome local = Local(organisation, {"join", codes.first});
+    Outcome remote = Remote(organisation, {"join", codes.second});
+    EXPECT_EQ(local.exit_code, 0) << local;
+    EXPECT_EQ(remote.exit_code, 0) << remote;
+    EXPECT_EQ(local.out, remote.out);
+  }
+
   fs::path dir_, scratch_, data_root_;
   std::string server_home_, local_home_, url_;
   pid_t server_pid_ = -1;
@@ -144,8 +183,56 @@ TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWould
 
   EXPECT_EQ(Remote("supplier", {"whoami"}).out, "supplier\n");
   Both("retailer", {"collaboration", "create", "room"});
-  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
-  Both("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query"});
+  // The retailer, alone in the room, invites the supplier: approved at once. Another
+  // organisation cannot redeem the supplier's code (one answer, as for a code that does not
+  // exist) and does not use it up; the supplier joins with it, once.
+  auto supplier_codes = InviteBoth("supplier", "query,receive");
+  Outcome stolen = Remote("agency", {"join", supplier_codes.second});
+  EXPECT_EQ(stolen.exit_code, kExitError) << stolen;
+  EXPECT_EQ(stolen.err, "error: no such invitation (the code is not valid)\n");
+  Outcome bogus = Remote("agency", {"join", "pi_0123456789abcdef_" + std::string(64, 'a')});
+  EXPECT_EQ(bogus.err, stolen.err);
+  JoinBoth("supplier", supplier_codes);
+  Outcome again = Remote("supplier", {"join", supplier_codes.second});
+  EXPECT_EQ(again.err, "error: this invitation has already been used\n");
+  // Over a server no organisation is put in a room without its consent.
+  Outcome forced =
+      Remote("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query"});
+  EXPECT_EQ(forced.exit_code, kExitNotPermitted) << forced;
+  // Now the supplier must approve the agency's invitation before its code works.
+  auto agency_codes = InviteBoth("agency", "query", kExitPending);
+  Outcome early = Remote("agency", {"join", agency_codes.second});
+  EXPECT_EQ(early.err,
+            "error: this invitation waits for change request 2 to be approved by every member of "
+            "collaboration 'room'\n");
+  Outcome approved = Both("supplier", {"change", "approve", "-c", "room", "2"});
+  EXPECT_EQ(approved.out,
+            "change request 2 approved: add member agency (abilities query) by invitation\n");
+  JoinBoth("agency", agency_codes);
+
+  // A change that affects everyone waits for every active member: proposed by the agency,
+  // approved by the retailer (still pending, exit 5), committed by the supplier's approval.
+  Outcome proposed =
+      Both("agency", {"collaboration", "set", "-c", "room", "--payer", "supplier"}, kExitPending);
+  EXPECT_EQ(proposed.out, "change request 3 pending, waiting for: retailer, supplier\n");
+  Outcome half = Both("retailer", {"change", "approve", "-c", "room", "3"}, kExitPending);
+  EXPECT_EQ(half.out,
+            "approved change request 3\nchange request 3 pending, waiting for: supplier\n");
+  Outcome committed = Both("supplier", {"change", "approve", "-c", "room", "3"});
+  EXPECT_EQ(committed.out, "change request 3 committed: payer: supplier\n");
+  Outcome changes = Both("agency", {"change", "list", "-c", "room"});
+  EXPECT_EQ(changes.out,
+            "1  committed  add member supplier (abilities query, receive) by invitation  "
+            "(proposed by retailer)\n"
+            "2  committed  add member agency (abilities query) by invitation  (proposed by "
+            "retailer)\n"
+            "3  committed  payer: supplier  (proposed by agency)\n");
+  Outcome shown = Both("retailer", {"collaboration", "show", "room"});
+  EXPECT_THAT(shown.out, HasSubstr("  payer: supplier\n"));
+  // A denied change never takes effect.
+  Both("supplier", {"collaboration", "set", "-c", "room", "--query-logging", "on"}, kExitPending);
+  Outcome denied = Both("agency", {"change", "deny", "-c", "room", "4"});
+  EXPECT_EQ(denied.out, "change request 4 denied: query logging: on\n");
   Both("supplier", {"table", "add", "-c", "room", "sales", "--source", sales});
   Both("retailer", {"table", "add", "-c", "room", "audience", "--source", audience});
   Both("supplier", {"rule", "set", "-c", "room", "sales", "--json", R"({"kind": "custom"})"});
@@ -196,8 +283,10 @@ TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWould
   }
   Outcome audit = Remote("agency", {"audit", "list", "-c", "room"});
   ASSERT_EQ(audit.exit_code, 0) << audit;
-  for (const char* action : {"collaboration.create", "member.add", "table.add", "rule.set",
-                             "template.create", "query.submitted", "query.finished"}) {
+  for (const char* action :
+       {"collaboration.create", "change.propose", "change.approve", "change.approved", "member.add",
+        "member.join", "change.commit", "collaboration.payer", "change.deny", "table.add",
+        "rule.set", "template.create", "query.submitted", "query.finished"}) {
     EXPECT_THAT(audit.out, HasSubstr(action));
   }
 
@@ -242,7 +331,7 @@ TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
 
   Both("retailer", {"collaboration", "create", "room", "--dp-epsilon", "3", "--dp-default-epsilon",
                     "1", "--dp-max-epsilon", "2"});
-  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
+  JoinBoth("supplier", InviteBoth("supplier", "query,receive"));
   Both("retailer", {"table", "add", "-c", "room", "retail", "--source", retail});
   Both("supplier", {"table", "add", "-c", "room", "loyalty", "--source", loyalty});
   Both("retailer", {"rule", "set", "-c", "room", "retail", "--json",
@@ -300,6 +389,24 @@ TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
   EXPECT_EQ(outsider.out, missing.out);
 }
 
+// Closing a room through the server prints and refuses as in embedded mode; an organisation that
+// is not a member cannot tell the closed room from one that does not exist.
+TEST_F(ServerE2eTest, ClosingARoomThroughTheServerIsTheSameAsEmbedded) {
+  Both("retailer", {"collaboration", "create", "room"});
+  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
+  Both("supplier", {"collaboration", "close", "-c", "room"}, kExitNotPermitted);
+  Outcome closed = Both("retailer", {"collaboration", "close", "-c", "room"});
+  EXPECT_THAT(closed.out, HasSubstr("closed collaboration room:"));
+  Outcome twice = Both("retailer", {"collaboration", "close", "-c", "room"}, 1);
+  EXPECT_EQ(twice.err, "error: collaboration 'room' is already closed\n");
+  Outcome refused = Both("supplier", {"query", "run", "-c", "room", "--sql", "SELECT 1 AS x"}, 1);
+  EXPECT_THAT(refused.err, HasSubstr("error: collaboration 'room' is closed: "));
+  EXPECT_THAT(Both("supplier", {"collaboration", "list"}).out, HasSubstr("[closed]"));
+  Outcome outsider = Remote("agency", {"collaboration", "close", "-c", "room"});
+  EXPECT_EQ(outsider.exit_code, 1);
+  EXPECT_EQ(outsider.err, "error: collaboration 'room' not found\n");
+}
+
 TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   Remote("retailer", {"collaboration", "create", "room"});
   // An organisation that is not a member cannot tell the room from one that does not exist.
@@ -314,7 +421,11 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   WriteText(retailers, "x\n1\n");
   WriteText((dir_ / "outside.csv").string(), "x\n1\n");
   fs::create_symlink(retailers, data_root_ / "agency" / "link.csv");
-  Remote("retailer", {"member", "add", "-c", "room", "agency", "--abilities", "query"});
+  Outcome invited = Remote(
+      "retailer", {"--json", "member", "invite", "-c", "room", "agency", "--abilities", "query"});
+  ASSERT_EQ(invited.exit_code, 0) << invited;
+  std::string code = nlohmann::json::parse(invited.out)["code"];
+  ASSERT_EQ(Remote("agency", {"join", code}).exit_code, 0);
   for (const std::string& source :
        {retailers, (data_root_ / "agency" / ".." / "retailer" / "private.csv").string(),
         (data_root_ / "agency" / "link.csv").string(), (dir_ / "outside.csv").string(),

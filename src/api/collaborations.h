@@ -32,6 +32,12 @@ struct Collaboration {
   int64_t created_at = 0;  // seconds since the epoch
   std::vector<Member> members;
   std::optional<PrivacyBudget> privacy_budget;
+  // "open", or "closed" once its creator closed it (CloseCollaboration): a closed collaboration
+  // takes no queries and no changes, and stays readable to its members.
+  std::string state = "open";
+  std::optional<int64_t> closed_at;  // seconds since the epoch; only when closed
+  std::string payer = "runner";           // "runner" or a member; changed by change request
+  std::vector<std::string> auto_approve;  // kinds of change that commit without approvals
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -41,6 +47,10 @@ struct Collaboration {
     v.Required("created_at", created_at);
     v.Required("members", members);
     v.Optional("privacy_budget", privacy_budget);
+    v.Required("state", state);
+    v.Optional("closed_at", closed_at);
+    v.Required("payer", payer);
+    v.Required("auto_approve", auto_approve);
   }
 };
 
@@ -49,7 +59,11 @@ struct CreateCollaborationRequest {
   std::string description;
   std::vector<std::string> creator_abilities = {"query", "receive"};
   bool query_logging = false;
-  std::optional<PrivacyBudget> privacy_budget;  // set once, here
+  std::optional<PrivacyBudget> privacy_budget;  // later changed only by change request
+  std::string payer = "runner";
+  // Kinds of change request that commit as soon as proposed: add_member, abilities, payer,
+  // query_logging, privacy_budget.
+  std::vector<std::string> auto_approve;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -57,6 +71,8 @@ struct CreateCollaborationRequest {
     v.Optional("creator_abilities", creator_abilities);
     v.Optional("query_logging", query_logging);
     v.Optional("privacy_budget", privacy_budget);
+    v.Optional("payer", payer);
+    v.Optional("auto_approve", auto_approve);
   }
 };
 struct CreateCollaborationResponse {
@@ -94,7 +110,21 @@ struct ShowCollaborationResponse {
   }
 };
 
-// Only the creator adds and removes members.
+// Only the creator closes a collaboration, once; there is no reopening. Afterwards every query
+// and every change to its members, tables, rules and templates is refused (400,
+// FailedPrecondition, saying it is closed); its results and audit log stay readable.
+struct CloseCollaborationRequest {
+  std::string collaboration;
+  template <class V>
+  void Visit(V& v) {
+    v.Required("collaboration", collaboration);
+  }
+};
+using CloseCollaborationResponse = ShowCollaborationResponse;
+
+// Only the creator adds and removes members. Adding is a change request (api/changes.h): the
+// member is active once every active member has approved; embedded callers only (over a server,
+// organisations are invited).
 struct AddMemberRequest {
   std::string collaboration;
   std::string member;
@@ -106,15 +136,7 @@ struct AddMemberRequest {
     v.Required("abilities", abilities);
   }
 };
-struct AddMemberResponse {
-  std::string collaboration;
-  Member member;
-  template <class V>
-  void Visit(V& v) {
-    v.Required("collaboration", collaboration);
-    v.Required("member", member);
-  }
-};
+// AddMemberResponse: api/changes.h (it carries the change request).
 
 struct RemoveMemberRequest {
   std::string collaboration;

@@ -105,6 +105,43 @@ Collaboration FromService(const catalog::Collaboration& collaboration) {
   }
   if (collaboration.privacy_budget)
     converted.privacy_budget = FromService(*collaboration.privacy_budget);
+  if (collaboration.closed_at != 0) {
+    converted.state = "closed";
+    converted.closed_at = collaboration.closed_at;
+  }
+  converted.payer = collaboration.payer;
+  converted.auto_approve = collaboration.auto_approve;
+  return converted;
+}
+
+ChangeRequest FromService(const service::ChangeView& view) {
+  const catalog::ChangeRequest& request = view.request;
+  ChangeRequest converted;
+  converted.id = request.id;
+  converted.collaboration = request.collaboration;
+  converted.kind = request.change.kind;
+  converted.proposer = request.proposer;
+  converted.status = catalog::ChangeStatusName(request.status);
+  converted.auto_approved = request.auto_approved;
+  converted.created_at = request.created_at;
+  if (request.status != catalog::ChangeStatus::kPending) {
+    converted.decided_at = request.decided_at;
+    converted.decided_by = request.decided_by;
+  }
+  converted.approvals = request.approvals;
+  converted.denials = request.denials;
+  converted.waiting_for = view.waiting_for;
+  const catalog::Change& change = request.change;
+  if (change.member) {
+    converted.member = change.member->name;
+    converted.abilities = AbilityNames(change.member->can_query, change.member->can_receive);
+    if (change.kind == "add_member") {
+      converted.invitation = change.member->status == catalog::MemberStatus::kInvited;
+    }
+  }
+  converted.payer = change.payer;
+  converted.query_logging = change.query_logging;
+  if (change.privacy_budget) converted.privacy_budget = FromService(*change.privacy_budget);
   return converted;
 }
 
@@ -199,6 +236,9 @@ Explanation FromService(const service::Explanation& explanation) {
             {output.name + " (count)", dp::ScaleText(count), half_width(count, count.half_width)});
       }
     }
+    if (!plan.accuracy.empty()) privacy.accuracy = plan.accuracy;
+    if (explanation.epsilon_left)
+      privacy.epsilon_left = dp::FormatEpsilon(*explanation.epsilon_left);
     converted.privacy = std::move(privacy);
   }
   return converted;
@@ -241,6 +281,15 @@ Query FromService(const service::QueryView& query) {
   return converted;
 }
 
+SavedTablePreview FromService(const std::string& table, const service::SavePreview& preview) {
+  SavedTablePreview converted;
+  converted.table = table;
+  if (preview.rule) converted.rule = StoredObject(policy::CanonicalRuleJson(*preview.rule));
+  converted.co_owners = preview.co_owners;
+  if (!preview.refused.empty()) converted.refused = preview.refused;
+  return converted;
+}
+
 Template FromService(const service::TemplateView& view) {
   Template converted;
   converted.id = view.id;
@@ -253,7 +302,14 @@ Template FromService(const service::TemplateView& view) {
   }
   converted.created_at = view.created_at;
   for (const service::TemplateView::TableApproval& table : view.tables) {
-    converted.tables.push_back({table.table, table.owner, table.approved});
+    TableApproval& out = converted.tables.emplace_back();
+    out.table = table.table;
+    out.owner = table.owner;
+    out.approved = table.approved;
+    if (table.co_owned) {
+      out.approved_by = table.approved_by;
+      out.pending = table.pending;
+    }
   }
   converted.altered = view.altered;
   converted.runnable = view.runnable();

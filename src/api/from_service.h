@@ -19,11 +19,13 @@ namespace parley::api {
 
 Member FromService(const catalog::Member& member);
 Collaboration FromService(const catalog::Collaboration& collaboration);
+ChangeRequest FromService(const service::ChangeView& change);
 Table FromService(const service::TableView& table);
 Explanation FromService(const service::Explanation& explanation);
 Result FromService(const engine::ResultTable& result);
 RunResponse FromService(const service::QueryOutcome& outcome);
 Query FromService(const service::QueryView& query);
+SavedTablePreview FromService(const std::string& table, const service::SavePreview& preview);
 Template FromService(const service::TemplateView& view);
 PolicyResponse FromService(const std::string& collaboration, const service::PolicyView& policy);
 AuditEntry FromService(const catalog::AuditEntry& entry);

@@ -47,6 +47,8 @@ absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
                           MemberToService(caller.member(), request.creator_abilities));
   service::NewCollaboration collaboration{request.name, request.description, creator.abilities,
                                           request.query_logging};
+  collaboration.payer = request.payer;
+  collaboration.auto_approve = request.auto_approve;
   if (request.privacy_budget) {
     PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget,
                             PrivacyBudgetToService(*request.privacy_budget));
@@ -76,15 +78,25 @@ absl::StatusOr<ShowCollaborationResponse> LocalService::ShowCollaboration(
   return ShowCollaborationResponse{FromService(collaboration)};
 }
 
+absl::StatusOr<CloseCollaborationResponse> LocalService::CloseCollaboration(
+    const identity::Caller& caller, const CloseCollaborationRequest& request) {
+  PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,
+                          service->CloseCollaboration(caller, request.collaboration));
+  return CloseCollaborationResponse{FromService(collaboration)};
+}
+
 absl::StatusOr<AddMemberResponse> LocalService::AddMember(const identity::Caller& caller,
                                                           const AddMemberRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   PARLEY_ASSIGN_OR_RETURN(service::NewMember member,
                           MemberToService(request.member, request.abilities));
-  PARLEY_RETURN_IF_ERROR(service->AddMember(caller, request.collaboration, member));
-  return AddMemberResponse{
-      request.collaboration,
-      {member.name, AbilityNames(member.abilities), catalog::MemberStatusName(member.status)}};
+  PARLEY_ASSIGN_OR_RETURN(service::ChangeView change,
+                          service->AddMember(caller, request.collaboration, member));
+  return AddMemberResponse{request.collaboration,
+                           {member.name, AbilityNames(member.abilities),
+                            catalog::MemberStatusName(catalog::MemberStatus::kActive)},
+                           FromService(change)};
 }
 
 absl::StatusOr<RemoveMemberResponse> LocalService::RemoveMember(
@@ -110,14 +122,28 @@ absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& 
                                                         const AddTableRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   service::NewTable added{request.collaboration, request.table, request.source, request.columns};
-  if (request.options.has_value()) {
+  if (request.kind.has_value()) {
+    added.source_kind = *request.kind;
+    if (!request.description.has_value() || !request.description->is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a source of kind '", *request.kind, "' needs a description object"));
+    }
+    if (request.options.has_value()) {
+      return absl::InvalidArgumentError(
+          "options: only for a file given by \"source\" (with \"kind\", the description says "
+          "how its source is read)");
+    }
+    added.source_json = Dump(*request.description);
+  } else if (request.source.empty()) {
+    return absl::InvalidArgumentError("$.source: missing (or give \"kind\" and \"description\")");
+  } else if (request.options.has_value()) {
     // The files source's description: its options with the path.
     if (!request.options->is_object()) {
       return absl::InvalidArgumentError("options: expected a JSON object");
     }
     nlohmann::json description = *request.options;
     description["path"] = request.source;
-    added.source_json = description.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    added.source_json = Dump(description);
   }
   if (request.preview.value_or(false)) {
     PARLEY_ASSIGN_OR_RETURN(service::TablePreview preview,
@@ -191,25 +217,45 @@ absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& ca
 absl::StatusOr<ExplainResponse> LocalService::Explain(const identity::Caller& caller,
                                                       const ExplainRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(service::Explanation explanation,
-                          service->Explain(caller, request.collaboration, request.sql,
-                                           request.receivers, request.epsilon.value_or("")));
-  return ExplainResponse{FromService(explanation)};
+  if (request.save_as) {
+    if (request.epsilon || request.accuracy) {
+      return absl::InvalidArgumentError(
+          "epsilon and accuracy apply to differential privacy queries, whose results cannot be "
+          "saved");
+    }
+    PARLEY_ASSIGN_OR_RETURN(service::SavePreview preview,
+                            service->PreviewSave(caller, request.collaboration, request.sql,
+                                                 request.receivers, *request.save_as));
+    ExplainResponse response{FromService(preview.explanation), std::nullopt};
+    if (preview.explanation.verdict.allowed()) {
+      response.saved_table = FromService(*request.save_as, preview);
+    }
+    return response;
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      service::Explanation explanation,
+      service->Explain(caller, request.collaboration, request.sql, request.receivers,
+                       request.epsilon.value_or(""),
+                       {request.accuracy.value_or(""), request.confidence.value_or("")}));
+  return ExplainResponse{FromService(explanation), std::nullopt};
 }
 
 absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& caller,
                                                         const RunQueryRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  if (request.save_as && request.epsilon) {
+  if (request.save_as && (request.epsilon || request.accuracy)) {
     return absl::InvalidArgumentError(
-        "epsilon applies to differential privacy queries, whose results cannot be saved");
+        "epsilon and accuracy apply to differential privacy queries, whose results cannot be "
+        "saved");
   }
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
-                          request.save_as
-                              ? service->RunAndSave(caller, request.collaboration, request.sql,
-                                                    request.receivers, *request.save_as)
-                              : service->Run(caller, request.collaboration, request.sql,
-                                             request.receivers, request.epsilon.value_or("")));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome outcome,
+      request.save_as
+          ? service->RunAndSave(caller, request.collaboration, request.sql, request.receivers,
+                                *request.save_as)
+          : service->Run(caller, request.collaboration, request.sql, request.receivers,
+                         request.epsilon.value_or(""),
+                         {request.accuracy.value_or(""), request.confidence.value_or("")}));
   return FromService(outcome);
 }
 
@@ -306,9 +352,11 @@ absl::StatusOr<RevokeTemplateResponse> LocalService::RevokeTemplate(
 absl::StatusOr<RunTemplateResponse> LocalService::RunTemplate(const identity::Caller& caller,
                                                               const RunTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome,
-                          service->RunTemplate(caller, request.collaboration, request.template_id,
-                                               request.parameters, request.receivers));
+  PARLEY_ASSIGN_OR_RETURN(
+      service::QueryOutcome outcome,
+      service->RunTemplate(caller, request.collaboration, request.template_id, request.parameters,
+                           request.receivers, request.epsilon.value_or(""),
+                           {request.accuracy.value_or(""), request.confidence.value_or("")}));
   return FromService(outcome);
 }
 

@@ -56,11 +56,29 @@ class LocalService {
       const identity::Caller& caller, const ListCollaborationsRequest& request);
   absl::StatusOr<ShowCollaborationResponse> ShowCollaboration(
       const identity::Caller& caller, const ShowCollaborationRequest& request);
+  absl::StatusOr<CloseCollaborationResponse> CloseCollaboration(
+      const identity::Caller& caller, const CloseCollaborationRequest& request);
   absl::StatusOr<AddMemberResponse> AddMember(const identity::Caller& caller,
                                               const AddMemberRequest& request);
   absl::StatusOr<RemoveMemberResponse> RemoveMember(const identity::Caller& caller,
                                                     const RemoveMemberRequest& request);
   absl::StatusOr<LeaveResponse> Leave(const identity::Caller& caller, const LeaveRequest& request);
+  // Change requests and invitations (local_service_changes.cc).
+  absl::StatusOr<InviteMemberResponse> InviteMember(const identity::Caller& caller,
+                                                    const InviteMemberRequest& request);
+  absl::StatusOr<JoinResponse> Join(const identity::Caller& caller, const JoinRequest& request);
+  absl::StatusOr<ChangeResponse> ProposeChange(const identity::Caller& caller,
+                                               const ProposeChangeRequest& request);
+  absl::StatusOr<ListChangesResponse> ListChanges(const identity::Caller& caller,
+                                                  const ListChangesRequest& request);
+  absl::StatusOr<ChangeResponse> ShowChange(const identity::Caller& caller,
+                                            const ChangeIdRequest& request);
+  absl::StatusOr<ChangeResponse> ApproveChange(const identity::Caller& caller,
+                                               const ChangeIdRequest& request);
+  absl::StatusOr<ChangeResponse> DenyChange(const identity::Caller& caller,
+                                            const ChangeIdRequest& request);
+  absl::StatusOr<ChangeResponse> CancelChange(const identity::Caller& caller,
+                                              const ChangeIdRequest& request);
   absl::StatusOr<AddTableResponse> AddTable(const identity::Caller& caller,
                                             const AddTableRequest& request);
   absl::StatusOr<ListTablesResponse> ListTables(const identity::Caller& caller,

@@ -97,8 +97,9 @@ Json FieldSchema() {
 }
 
 Json Parameter(const std::string& name) {
-  Json schema = name == "query_id" ? Json{{"type", "integer"}, {"format", "int64"}}
-                                   : Json{{"type", "string"}};
+  Json schema = name == "query_id" || name == "change_id"
+                    ? Json{{"type", "integer"}, {"format", "int64"}}
+                    : Json{{"type", "string"}};
   return {{"name", name}, {"in", "path"}, {"required", true}, {"schema", schema}};
 }
 

@@ -66,12 +66,20 @@ struct Privacy {
   std::string delta;
   std::optional<int64_t> selection_threshold;  // grouped: the noisy unit count a group needs
   std::vector<NoiseScale> noise;
+  // When the runner gave an accuracy target, that target ("±50 at 95%"); epsilon is then the
+  // smallest that meets it.
+  std::optional<std::string> accuracy;
+  // Explain only: the ε left of this month's budget before the query; a run spending more than
+  // that is refused.
+  std::optional<std::string> epsilon_left;
   template <class V>
   void Visit(V& v) {
     v.Required("epsilon", epsilon);
     v.Required("delta", delta);
     v.Optional("selection_threshold", selection_threshold);
     v.Required("noise", noise);
+    v.Optional("accuracy", accuracy);
+    v.Optional("epsilon_left", epsilon_left);
   }
 };
 
@@ -103,19 +111,45 @@ struct ExplainRequest {
   std::string sql;
   std::vector<std::string> receivers;  // empty: the caller
   std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
+  // Or an accuracy target ("50": counts within ±50, sums within ±50 × their bound) at
+  // `confidence` ("0.95", the default), from which the ε is computed (dp/accuracy.h).
+  std::optional<std::string> accuracy;
+  std::optional<std::string> confidence;
+  // Also say what a run with this save_as would save (nothing is run or saved).
+  std::optional<std::string> save_as;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("sql", sql);
     v.Optional("receivers", receivers);
     v.Optional("epsilon", epsilon);
+    v.Optional("accuracy", accuracy);
+    v.Optional("confidence", confidence);
+    v.Optional("save_as", save_as);
+  }
+};
+// The table `query run --save-as` would create: its derived rule (docs/rules.md "Derived
+// tables"), or why the result could not be saved. Present only for an allowed query.
+struct SavedTablePreview {
+  std::string table;
+  std::optional<nlohmann::json> rule;  // absent when refused
+  std::vector<std::string> co_owners;  // who would approve templates over it
+  std::optional<std::string> refused;  // why it could not be saved
+  template <class V>
+  void Visit(V& v) {
+    v.Required("table", table);
+    v.Optional("rule", rule);
+    v.Required("co_owners", co_owners);
+    v.Optional("refused", refused);
   }
 };
 struct ExplainResponse {
   Explanation explanation;
+  std::optional<SavedTablePreview> saved_table;  // with save_as
   template <class V>
   void Visit(V& v) {
     v.Required("explanation", explanation);
+    v.Optional("saved_table", saved_table);
   }
 };
 
@@ -146,7 +180,9 @@ struct RunQueryRequest {
   std::vector<std::string> receivers;  // empty: the caller
   // Save the result as this table of the collaboration (docs/rules.md "Derived tables").
   std::optional<std::string> save_as;
-  std::optional<std::string> epsilon;  // differential privacy: empty, the collaboration's default
+  std::optional<std::string> epsilon;   // differential privacy: empty, the collaboration's default
+  std::optional<std::string> accuracy;  // as in ExplainRequest
+  std::optional<std::string> confidence;  // as in ExplainRequest
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
@@ -154,6 +190,8 @@ struct RunQueryRequest {
     v.Optional("receivers", receivers);
     v.Optional("save_as", save_as);
     v.Optional("epsilon", epsilon);
+    v.Optional("accuracy", accuracy);
+    v.Optional("confidence", confidence);
   }
 };
 

@@ -57,10 +57,27 @@ struct Endpoint {
     "/api/v1/collaborations")                                                                      \
   X(ShowCollaboration, ShowCollaborationRequest, ShowCollaborationResponse, "GET",                 \
     "/api/v1/collaborations/{collaboration}")                                                      \
+  X(CloseCollaboration, CloseCollaborationRequest, CloseCollaborationResponse, "POST",             \
+    "/api/v1/collaborations/{collaboration}/close")                                                \
   X(AddMember, AddMemberRequest, AddMemberResponse, "POST",                                        \
     "/api/v1/collaborations/{collaboration}/members")                                              \
   X(RemoveMember, RemoveMemberRequest, RemoveMemberResponse, "DELETE",                             \
     "/api/v1/collaborations/{collaboration}/members/{member}")                                     \
+  X(InviteMember, InviteMemberRequest, InviteMemberResponse, "POST",                               \
+    "/api/v1/collaborations/{collaboration}/invitations")                                          \
+  X(Join, JoinRequest, JoinResponse, "POST", "/api/v1/join")                                       \
+  X(ProposeChange, ProposeChangeRequest, ChangeResponse, "POST",                                   \
+    "/api/v1/collaborations/{collaboration}/changes")                                              \
+  X(ListChanges, ListChangesRequest, ListChangesResponse, "GET",                                   \
+    "/api/v1/collaborations/{collaboration}/changes")                                              \
+  X(ShowChange, ChangeIdRequest, ChangeResponse, "GET",                                            \
+    "/api/v1/collaborations/{collaboration}/changes/{change_id}")                                  \
+  X(ApproveChange, ChangeIdRequest, ChangeResponse, "POST",                                        \
+    "/api/v1/collaborations/{collaboration}/changes/{change_id}/approve")                          \
+  X(DenyChange, ChangeIdRequest, ChangeResponse, "POST",                                           \
+    "/api/v1/collaborations/{collaboration}/changes/{change_id}/deny")                             \
+  X(CancelChange, ChangeIdRequest, ChangeResponse, "POST",                                         \
+    "/api/v1/collaborations/{collaboration}/changes/{change_id}/cancel")                           \
   X(Leave, LeaveRequest, LeaveResponse, "POST", "/api/v1/collaborations/{collaboration}/leave")    \
   X(AddTable, AddTableRequest, AddTableResponse, "POST",                                           \
     "/api/v1/collaborations/{collaboration}/tables")                                               \

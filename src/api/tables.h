@@ -25,7 +25,7 @@ struct Column {
 struct Table {
   std::string name;
   std::string owner;
-  std::string kind;  // the source kind: "csv" | "parquet"
+  std::string kind;  // the source kind: "csv" | "parquet" | "postgres"
   std::optional<std::string> location;
   std::vector<Column> columns;  // the allowed columns with their pinned types
   std::optional<nlohmann::json> rule;
@@ -43,21 +43,28 @@ struct Table {
 struct AddTableRequest {
   std::string collaboration;
   std::string table;
-  std::string source;                // a path or glob readable by the server
+  std::string source;                // a path or glob readable by the server (files)
   std::vector<std::string> columns;  // the allowed columns; empty means every column
   // How a CSV or JSON-lines file is read (docs/sources.md): an object with any of "delimiter",
   // "quote", "escape", "header", "null_strings", "date_format", "timestamp_format", "types".
-  // Absent: detected when the table is added, then pinned.
+  // Absent: detected when the table is added, then pinned. Only with `source` (not `kind`).
   std::optional<nlohmann::json> options;
   // true: every check runs and the response carries the source's first rows (the caller's own
   // data); nothing is added.
   std::optional<bool> preview;
+  // Another kind of source than files: "postgres", with its description, e.g.
+  // {"conninfo": "service=warehouse", "relation": "crm.customers"} (docs/sources.md). Absent
+  // for files (then `source` is the path).
+  std::optional<std::string> kind;
+  std::optional<nlohmann::json> description;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("table", table);
-    v.Required("source", source);
+    v.Optional("source", source);
     v.Optional("columns", columns);
+    v.Optional("kind", kind);
+    v.Optional("description", description);
     v.Optional("options", options);
     v.Optional("preview", preview);
   }

@@ -28,11 +28,17 @@ struct TableApproval {
   std::string table;
   std::string owner;
   bool approved = false;
+  // A saved query result's table: every co-owner (the owners of its inputs and its owner)
+  // approves; who has and who has not yet. Absent for other tables.
+  std::optional<std::vector<std::string>> approved_by;
+  std::optional<std::vector<std::string>> pending;
   template <class V>
   void Visit(V& v) {
     v.Required("table", table);
     v.Required("owner", owner);
     v.Required("approved", approved);
+    v.Optional("approved_by", approved_by);
+    v.Optional("pending", pending);
   }
 };
 
@@ -130,12 +136,19 @@ struct RunTemplateRequest {
   std::string template_id;
   std::map<std::string, std::string> parameters;  // values by name; defaults fill the rest
   std::vector<std::string> receivers;             // empty: the caller
+  // Differential privacy, as in RunQueryRequest: an ε, or an accuracy target it is computed from.
+  std::optional<std::string> epsilon;
+  std::optional<std::string> accuracy;
+  std::optional<std::string> confidence;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("template_id", template_id);
     v.Optional("parameters", parameters);
     v.Optional("receivers", receivers);
+    v.Optional("epsilon", epsilon);
+    v.Optional("accuracy", accuracy);
+    v.Optional("confidence", confidence);
   }
 };
 using RunTemplateResponse = RunResponse;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "api/audit.h"
+#include "api/changes.h"
 #include "api/collaborations.h"
 #include "api/error.h"
 #include "api/policy.h"

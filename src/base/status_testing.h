@@ -6,17 +6,26 @@
 //   ExpectError(status, absl::StatusCode::kNotFound, "table 'x' not found ...");
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <utility>
 
-#include <gtest/gtest.h>
-
 #include "base/status.h"
 
-#define ASSERT_OK(expr)                   \
-  do {                                    \
-    const absl::Status status_ = (expr);  \
-    ASSERT_TRUE(status_.ok()) << status_; \
+namespace parley::testing_internal {
+inline const absl::Status& StatusOf(const absl::Status& status) { return status; }
+template <class T>
+absl::Status StatusOf(const absl::StatusOr<T>& status_or) {
+  return status_or.status();
+}
+}  // namespace parley::testing_internal
+
+// Takes an absl::Status or an absl::StatusOr (whose value is then ignored).
+#define ASSERT_OK(expr)                                                        \
+  do {                                                                         \
+    const absl::Status status_ = ::parley::testing_internal::StatusOf((expr)); \
+    ASSERT_TRUE(status_.ok()) << status_;                                      \
   } while (0)
 
 #define ASSERT_OK_AND_ASSIGN(lhs, expr)                       \
@@ -32,6 +41,11 @@ inline void ExpectError(const absl::Status& status, absl::StatusCode code,
                         const std::string& message) {
   EXPECT_EQ(status.code(), code) << status;
   EXPECT_EQ(std::string(status.message()), message);
+}
+template <class T>
+void ExpectError(const absl::StatusOr<T>& result, absl::StatusCode code,
+                 const std::string& message) {
+  ExpectError(result.status(), code, message);
 }
 
 }  // namespace parley

@@ -165,10 +165,15 @@ PolicyState ComputePolicyState(const Collaboration& collaboration, const std::ve
                                             {"sql", analysis.sql},
                                             {"parameters", analysis.parameters_json}});
   }
-  Json parts = {{"collaboration", DigestOf({{"name", collaboration.name},
-                                            {"description", collaboration.description},
-                                            {"creator", collaboration.creator},
-                                            {"query_logging", collaboration.query_logging}})},
+  Json settings = {{"name", collaboration.name},
+                   {"description", collaboration.description},
+                   {"creator", collaboration.creator},
+                   {"query_logging", collaboration.query_logging}};
+  // Only once closed, so the state of an open collaboration digests as it always has (no chain
+  // needs re-recording); closing changes the state, so a query checked before the close is not
+  // delivered after it, and reopening by editing the catalog shows as a change behind Parley.
+  if (collaboration.closed_at != 0) settings["closed_at"] = collaboration.closed_at;
+  Json parts = {{"collaboration", DigestOf(settings)},
                 {"members", members},
                 {"tables", table_parts},
                 {"templates", template_parts}};

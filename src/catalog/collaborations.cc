@@ -54,6 +54,27 @@ absl::StatusOr<std::vector<Member>> ListMembers(sqlite3* db, int64_t collaborati
   return members;
 }
 
+// When the collaboration was closed; 0 while it is open.
+absl::StatusOr<int64_t> ReadClosedAt(sqlite3* db, int64_t collaboration_id) {
+  absl::StatusOr<Statement> prepared = Statement::Prepare(
+      db, "SELECT closed_at FROM collaboration_closures WHERE collaboration_id = ?");
+  if (!prepared.ok()) {
+    // As for privacy budgets: the migrations of older catalogs read collaborations before the
+    // migration that creates the table has run. No table, not closed.
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement exists,
+        Statement::Prepare(db,
+                           "SELECT 1 FROM sqlite_master WHERE name = 'collaboration_closures'"));
+    PARLEY_ASSIGN_OR_RETURN(bool has_table, exists.Step());
+    if (!has_table) return 0;
+    return prepared.status();
+  }
+  Statement statement = *std::move(prepared);
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
+  PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
+  return found ? statement.Int(0) : 0;
+}
+
 // The abilities of a member as the audit log names them.
 Json Abilities(const Member& member) {
   Json abilities = Json::array();
@@ -103,8 +124,10 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   collaboration.creator = statement.Text(2);
   collaboration.query_logging = statement.Bool(3);
   collaboration.created_at = statement.Int(4);
+  PARLEY_ASSIGN_OR_RETURN(collaboration.closed_at, ReadClosedAt(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
+  PARLEY_RETURN_IF_ERROR(ReadTerms(db, collaboration_id, collaboration));
   return collaboration;
 }
 
@@ -177,6 +200,9 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
                                  {"default_epsilon", budget.default_epsilon},
                                  {"max_epsilon", budget.max_epsilon}};
   }
+  PARLEY_RETURN_IF_ERROR(internal::WriteTerms(db, write.id(), collaboration));
+  if (collaboration.payer != kRunnerPays) details["payer"] = collaboration.payer;
+  if (!collaboration.auto_approve.empty()) details["auto_approve"] = collaboration.auto_approve;
   PARLEY_RETURN_IF_ERROR(write.Append(collaboration.creator, "collaboration.create", details,
                                       PolicyEffect::kChangesPolicy));
   return write.Commit();
@@ -214,6 +240,12 @@ absl::StatusOr<std::vector<Collaboration>> Store::ListCollaborations() {
 }
 
 absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name) {
+  PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySnapshot> shared, SharedPolicySnapshot(name));
+  return *shared;
+}
+
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>> Store::SharedPolicySnapshot(
+    const std::string& name) {
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
   // Read and digested again only when the catalog changed since (internal::PolicyCache).
@@ -223,23 +255,21 @@ absl::StatusOr<PolicySnapshot> Store::GetPolicySnapshot(const std::string& name)
     PARLEY_ASSIGN_OR_RETURN(int64_t id, internal::CollaborationId(db, name));
     PARLEY_ASSIGN_OR_RETURN(cached, internal::LoadPolicy(*impl_, name, id));
   }
-  PolicySnapshot snapshot = cached->snapshot;
+  std::shared_ptr<const PolicySnapshot> snapshot = cached->snapshot;
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return snapshot;
 }
 
-absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
-                              const std::string& actor) {
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
-  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
-                          CollaborationWrite::Begin(*impl_, collaboration));
+namespace internal {
+
+absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const std::string& actor,
+                         const Json& extra) {
   PARLEY_ASSIGN_OR_RETURN(std::optional<Member> existing,
                           internal::FindMember(write.db(), write.id(), member.name));
   if (existing.has_value() && existing->status != MemberStatus::kLeft &&
       existing->status != MemberStatus::kRemoved) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "member ", Quote(member.name), " already exists in collaboration ", Quote(collaboration)));
+        "member ", Quote(member.name), " already exists in collaboration ", Quote(write.name())));
   }
   if (existing.has_value()) {
     // A member who left or was removed comes back. Its tables come back with it, but not their
@@ -272,9 +302,10 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
                     {"status", MemberStatusName(member.status)},
                     {"rejoined_from", MemberStatusName(existing->status)},
                     {"rules_cleared", cleared}};
+    details.update(extra);
     PARLEY_RETURN_IF_ERROR(
         write.Append(actor, "member.add", details, PolicyEffect::kChangesPolicy));
-    return write.Commit();
+    return absl::OkStatus();
   }
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO members (collaboration_id, name, can_query, "
@@ -284,7 +315,20 @@ absl::Status Store::AddMember(const std::string& collaboration, const Member& me
   Json details = {{"member", member.name},
                   {"abilities", internal::Abilities(member)},
                   {"status", MemberStatusName(member.status)}};
+  details.update(extra);
   PARLEY_RETURN_IF_ERROR(write.Append(actor, "member.add", details, PolicyEffect::kChangesPolicy));
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+absl::Status Store::AddMember(const std::string& collaboration, const Member& member,
+                              const std::string& actor) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", member.name));
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
+  PARLEY_RETURN_IF_ERROR(internal::AddMemberIn(write, member, actor, Json::object()));
   return write.Commit();
 }
 
@@ -303,6 +347,23 @@ absl::Status Store::SetMemberStatus(const std::string& collaboration, const std:
                   {"to", MemberStatusName(status)}};
   PARLEY_RETURN_IF_ERROR(
       write.Append(actor, "member.status", details, PolicyEffect::kChangesPolicy));
+  return write.Commit();
+}
+
+absl::Status Store::CloseCollaboration(const std::string& collaboration, const std::string& actor) {
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", actor));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
+  if (write.closed_at() != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("collaboration ", Quote(collaboration), " is already closed"));
+  }
+  PARLEY_RETURN_IF_ERROR(Write(write.db(),
+                               "INSERT INTO collaboration_closures (collaboration_id, closed_at) "
+                               "VALUES (?, ?)",
+                               write.id(), write.now()));
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(actor, "collaboration.close", Json::object(), PolicyEffect::kChangesPolicy));
   return write.Commit();
 }
 

@@ -23,8 +23,37 @@ using Json = nlohmann::json;
 // ---------------------------------------------------------------------------------------------
 // SQLite handles.
 
+// Prepared statements kept per connection (Statement::Prepare): a catalog call runs the same
+// dozen statements on every query, and preparing one costs about as much as running it. Each
+// connection keeps up to kMaxCachedStatements, one per SQL text; a statement is handed to one
+// Statement at a time (a second Statement of the same text, while the first is alive, prepares
+// its own) and is reset with its bindings cleared when handed back, so a cached statement holds
+// no read open and no value of a previous call. The cache of a connection is finalized before it
+// closes (CloseDatabase). Thread safety: the registry locks itself; one connection's statements
+// are used only by the thread that holds the connection, as every use of a connection is.
+class StatementCache {
+ public:
+  static constexpr size_t kMaxCachedStatements = 128;
+  struct Entry {
+    sqlite3_stmt* statement = nullptr;
+    bool in_use = false;
+  };
+  // The cached, now reserved, statement of `sql` on `db`, preparing it if needed; nullptr when
+  // it is in use or the cache is full (then the caller prepares its own), or an error.
+  static absl::StatusOr<Entry*> Take(sqlite3* db, std::string_view sql);
+  // Resets `entry`'s statement, clears its bindings and makes it available again.
+  static void Release(Entry* entry);
+  // Finalizes every cached statement of `db` (before it closes).
+  static void Forget(sqlite3* db);
+  // How many statements `db` has cached (for tests).
+  static size_t CachedCount(sqlite3* db);
+};
+
 struct CloseDatabase {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  void operator()(sqlite3* db) const {
+    StatementCache::Forget(db);
+    sqlite3_close_v2(db);
+  }
 };
 using DatabaseHandle = std::unique_ptr<sqlite3, CloseDatabase>;
 
@@ -50,16 +79,33 @@ inline absl::Status Exec(sqlite3* db, const char* sql) {
   return absl::OkStatus();
 }
 
-// A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call.
+// A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call. The
+// statement comes from the connection's StatementCache when it is free there, and goes back to
+// it (reset, bindings cleared) when this object is destroyed.
 class Statement {
  public:
   static absl::StatusOr<Statement> Prepare(sqlite3* db, std::string_view sql) {
+    PARLEY_ASSIGN_OR_RETURN(StatementCache::Entry * cached, StatementCache::Take(db, sql));
+    if (cached != nullptr) return Statement(db, cached->statement, cached);
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr) !=
         SQLITE_OK) {
+      sqlite3_finalize(raw);
       return SqliteError(db, "preparing a statement");
     }
-    return Statement(db, StatementHandle(raw));
+    return Statement(db, raw, nullptr);
+  }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_),
+        statement_(std::exchange(other.statement_, nullptr)),
+        cached_(std::exchange(other.cached_, nullptr)) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (cached_ != nullptr) {
+      StatementCache::Release(cached_);
+    } else if (statement_ != nullptr) {
+      sqlite3_finalize(statement_);
+    }
   }
 
   template <typename... Args>
@@ -72,7 +118,7 @@ class Statement {
 
   // Returns true when a row is available, false when the statement is done.
   absl::StatusOr<bool> Step() {
-    int code = sqlite3_step(statement_.get());
+    int code = sqlite3_step(statement_);
     if (code == SQLITE_ROW) return true;
     if (code == SQLITE_DONE) return false;
     return SqliteError(db_, "executing a statement");
@@ -85,32 +131,31 @@ class Statement {
     return absl::OkStatus();
   }
 
-  int64_t Int(int column) const { return sqlite3_column_int64(statement_.get(), column); }
+  int64_t Int(int column) const { return sqlite3_column_int64(statement_, column); }
   bool Bool(int column) const { return Int(column) != 0; }
-  bool IsNull(int column) const {
-    return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
-  }
+  bool IsNull(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
   std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(statement_.get(), column);
-    int size = sqlite3_column_bytes(statement_.get(), column);
+    const unsigned char* text = sqlite3_column_text(statement_, column);
+    int size = sqlite3_column_bytes(statement_, column);
     if (text == nullptr) return "";
     return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
   }
 
  private:
-  Statement(sqlite3* db, StatementHandle statement) : db_(db), statement_(std::move(statement)) {}
+  Statement(sqlite3* db, sqlite3_stmt* statement, StatementCache::Entry* cached)
+      : db_(db), statement_(statement), cached_(cached) {}
 
   absl::Status Check(int code) {
     if (code != SQLITE_OK) return SqliteError(db_, "binding a parameter");
     return absl::OkStatus();
   }
   absl::Status BindOne(int index, int64_t value) {
-    return Check(sqlite3_bind_int64(statement_.get(), index, value));
+    return Check(sqlite3_bind_int64(statement_, index, value));
   }
   absl::Status BindOne(int index, int value) { return BindOne(index, int64_t{value}); }
   absl::Status BindOne(int index, bool value) { return BindOne(index, int64_t{value ? 1 : 0}); }
   absl::Status BindOne(int index, std::string_view value) {
-    return Check(sqlite3_bind_text64(statement_.get(), index, value.data(), value.size(),
+    return Check(sqlite3_bind_text64(statement_, index, value.data(), value.size(),
                                      SQLITE_TRANSIENT, SQLITE_UTF8));
   }
   absl::Status BindOne(int index, const std::string& value) {
@@ -121,12 +166,13 @@ class Statement {
     return BindOne(index, std::string_view(value));
   }
   absl::Status BindOne(int index, const std::optional<std::string>& value) {
-    if (!value.has_value()) return Check(sqlite3_bind_null(statement_.get(), index));
+    if (!value.has_value()) return Check(sqlite3_bind_null(statement_, index));
     return BindOne(index, *value);
   }
 
   sqlite3* db_;
-  StatementHandle statement_;
+  sqlite3_stmt* statement_;
+  StatementCache::Entry* cached_;  // null for a statement prepared for this object alone
 };
 
 // Prepares, binds and runs a statement that returns no rows.

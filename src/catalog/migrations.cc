@@ -258,6 +258,59 @@ CREATE TABLE IF NOT EXISTS privacy_spends (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS privacy_spends_by_period ON privacy_spends (collaboration_id, period);
 )sql",
+    // 8: consent (issue 8): a collaboration's terms (who pays for queries, which kinds of change
+    // commit without approvals), change requests with their votes, and invitations (one-time
+    // codes stored as salted hashes, like API tokens). New tables only (IF NOT EXISTS, as 7).
+    R"sql(
+CREATE TABLE IF NOT EXISTS collaboration_terms (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  payer TEXT NOT NULL,
+  auto_approve TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS change_requests (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  kind TEXT NOT NULL,
+  change_json TEXT NOT NULL,
+  proposer TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'committed',
+                                         'cancelled')),
+  auto_approved INTEGER NOT NULL CHECK (auto_approved IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  decided_at INTEGER NOT NULL,
+  decided_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS change_requests_by_collaboration
+  ON change_requests (collaboration_id, status);
+CREATE TABLE IF NOT EXISTS change_votes (
+  change_id INTEGER NOT NULL REFERENCES change_requests (id),
+  member TEXT NOT NULL,
+  approve INTEGER NOT NULL CHECK (approve IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (change_id, member)
+) STRICT;
+CREATE TABLE IF NOT EXISTS invitations (
+  id TEXT PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  organisation TEXT NOT NULL,
+  change_id INTEGER NOT NULL UNIQUE REFERENCES change_requests (id),
+  salt TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  redeemed_at INTEGER
+) STRICT;
+)sql",
+    // 9: a collaboration can be closed by its creator (issue 9): a row here says when; none while
+    // it is open. A closed collaboration keeps its records; the catalog refuses every policy
+    // change and every new query in it (CollaborationWrite). A table of its own, IF NOT EXISTS,
+    // so that (as for version 7) a catalog that has it already migrates the same.
+    R"sql(
+CREATE TABLE IF NOT EXISTS collaboration_closures (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  closed_at INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

@@ -61,7 +61,7 @@ absl::Status WritePrivacyBudget(sqlite3* db, int64_t collaboration_id,
         "month, and delta >= 0");
   }
   return Write(db,
-               "INSERT INTO privacy_budgets (collaboration_id, epsilon_per_period, "
+               "INSERT OR REPLACE INTO privacy_budgets (collaboration_id, epsilon_per_period, "
                "delta_per_period, default_epsilon, max_epsilon) VALUES (?, ?, ?, ?, ?)",
                collaboration_id, budget.epsilon_per_period, budget.delta_per_period,
                budget.default_epsilon, budget.max_epsilon);

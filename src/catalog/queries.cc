@@ -99,6 +99,9 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
                                 query.status == QueryStatus::kRunning && query.privacy_epsilon > 0
                                     ? internal::Durability::kSynced
                                     : internal::Durability::kWritten));
+  // Checked again here, in the write transaction: a close that landed after the service's own
+  // check still stops the query before it runs.
+  PARLEY_RETURN_IF_ERROR(write.RequireOpen());
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();

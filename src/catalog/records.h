@@ -52,14 +52,79 @@ struct PrivacySpend {
   int64_t queries = 0;
 };
 
+// The kinds of change that, once a collaboration exists, take effect only when every active member
+// has approved them (a change request): adding a member (directly, or by invitation), changing a
+// member's abilities, who pays for queries, query logging, and the privacy budget.
+inline constexpr const char* kChangeKinds[] = {"add_member", "abilities", "payer", "query_logging",
+                                               "privacy_budget"};
+bool IsChangeKind(std::string_view kind);
+
+// Who pays for a collaboration's queries: the member that runs each query, or one named member.
+inline constexpr char kRunnerPays[] = "runner";
+
 struct Collaboration {
   std::string name;  // unique; [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
   std::string description;
   std::string creator;  // a member name
   bool query_logging = false;
   int64_t created_at = 0;  // assigned from the clock by CreateCollaboration
+  // When its creator closed it (Store::CloseCollaboration); 0 while it is open.
+  int64_t closed_at = 0;
   std::vector<Member> members;
   std::optional<PrivacyBudget> privacy_budget;  // none: no table may use differential privacy
+  // kRunnerPays or a member's name; changed only by change request.
+  std::string payer = kRunnerPays;
+  // The kinds of change (kChangeKinds) that commit as soon as they are proposed, declared by the
+  // creator at creation and fixed afterwards.
+  std::vector<std::string> auto_approve;
+};
+
+// A change request's life: pending until every active member has approved it (the proposer's
+// approval is implied) or one denies it, or its proposer cancels it. An approved change commits
+// in the same transaction — except an invitation, which stays approved until the invitee redeems
+// its code (then committed) or the proposer cancels it.
+enum class ChangeStatus { kPending, kApproved, kDenied, kCommitted, kCancelled };
+// "pending" | "approved" | "denied" | "committed" | "cancelled"
+std::string ChangeStatusName(ChangeStatus status);
+absl::StatusOr<ChangeStatus> ParseChangeStatus(std::string_view name);
+
+// What a change request changes; only the fields of its kind are set.
+struct Change {
+  std::string kind;  // one of kChangeKinds
+  // add_member: the member with its abilities (status kActive, or kInvited for an invitation);
+  // abilities: the member's name and its new abilities.
+  std::optional<Member> member;
+  std::optional<std::string> payer;             // payer
+  std::optional<bool> query_logging;            // query_logging
+  std::optional<PrivacyBudget> privacy_budget;  // privacy_budget
+};
+
+struct ChangeRequest {
+  int64_t id = 0;  // assigned by ProposeChange, unique in the catalog
+  std::string collaboration;
+  Change change;
+  std::string proposer;
+  ChangeStatus status = ChangeStatus::kPending;
+  bool auto_approved = false;  // committed at once: its kind is auto-approved
+  int64_t created_at = 0;
+  int64_t decided_at = 0;              // when it left pending; 0 while pending
+  std::vector<std::string> approvals;  // members, in the order they approved (proposer first)
+  std::vector<std::string> denials;
+  std::string decided_by;  // who denied or cancelled it
+};
+
+// A one-time code inviting an organisation into a collaboration, tied to the add_member change
+// request it is redeemed for. Stored like an API token: its id and a salted hash of its secret.
+struct Invitation {
+  std::string id;  // 16 lowercase hex digits
+  std::string collaboration;
+  std::string organisation;  // the only one that may redeem it
+  int64_t change_id = 0;
+  std::string salt_hex;
+  std::string hash_hex;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  std::optional<int64_t> redeemed_at;
 };
 
 // One column of a table's pinned schema. `type` is a DuckDB type name (BIGINT, VARCHAR, ...).

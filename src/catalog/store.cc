@@ -11,6 +11,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -78,6 +81,73 @@ absl::StatusOr<std::vector<std::string>> ReadStringArray(std::string_view text,
     result.push_back(item.get<std::string>());
   }
   return result;
+}
+
+// --- Prepared statements ----------------------------------------------------------------------
+
+namespace {
+
+struct StatementRegistry {
+  std::mutex mutex;
+  // By connection, then by SQL text. Node-based maps: an Entry's address is stable while cached.
+  std::unordered_map<sqlite3*, std::unordered_map<std::string, StatementCache::Entry>> caches;
+};
+
+StatementRegistry& Registry() {
+  static auto* registry = new StatementRegistry();
+  return *registry;
+}
+
+}  // namespace
+
+absl::StatusOr<StatementCache::Entry*> StatementCache::Take(sqlite3* db, std::string_view sql) {
+  StatementRegistry& registry = Registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto& cache = registry.caches[db];
+  auto found = cache.find(std::string(sql));
+  if (found != cache.end()) {
+    if (found->second.in_use) return nullptr;
+    found->second.in_use = true;
+    return &found->second;
+  }
+  if (cache.size() >= kMaxCachedStatements) return nullptr;
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return SqliteError(db, "preparing a statement");
+  }
+  // Text without a statement (a comment) prepares to nothing; nothing to cache.
+  if (raw == nullptr) return nullptr;
+  Entry& entry = cache[std::string(sql)];
+  entry.statement = raw;
+  entry.in_use = true;
+  return &entry;
+}
+
+void StatementCache::Release(Entry* entry) {
+  // Outside the registry's lock: only the thread holding the connection touches its statements.
+  sqlite3_reset(entry->statement);
+  sqlite3_clear_bindings(entry->statement);
+  StatementRegistry& registry = Registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  entry->in_use = false;
+}
+
+void StatementCache::Forget(sqlite3* db) {
+  StatementRegistry& registry = Registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.caches.find(db);
+  if (found == registry.caches.end()) return;
+  for (auto& [sql, entry] : found->second) sqlite3_finalize(entry.statement);
+  registry.caches.erase(found);
+}
+
+size_t StatementCache::CachedCount(sqlite3* db) {
+  StatementRegistry& registry = Registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.caches.find(db);
+  return found == registry.caches.end() ? 0 : found->second.size();
 }
 
 // --- Policy state -----------------------------------------------------------------------------
@@ -181,7 +251,9 @@ absl::StatusOr<const CachedPolicy*> LoadPolicy(Store::Impl& impl, std::string_vi
                                                int64_t id) {
   CachedPolicy policy;
   policy.id = id;
-  PARLEY_ASSIGN_OR_RETURN(policy.snapshot, ReadPolicySnapshot(impl.handle(), id, &policy.state));
+  PARLEY_ASSIGN_OR_RETURN(PolicySnapshot snapshot,
+                          ReadPolicySnapshot(impl.handle(), id, &policy.state));
+  policy.snapshot = std::make_shared<const PolicySnapshot>(std::move(snapshot));
   auto [entry, inserted] =
       impl.policy_cache.entries.insert_or_assign(std::string(collaboration), std::move(policy));
   return &entry->second;
@@ -203,12 +275,14 @@ absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(Store::Impl& impl,
     if (const CachedPolicy* cached = FindCachedPolicy(impl, collaboration)) {
       write.id_ = cached->id;
       state = cached->state;
+      write.closed_at_ = cached->snapshot->collaboration.closed_at;
     } else {
       PARLEY_ASSIGN_OR_RETURN(write.id_, FindCollaborationId(db, collaboration));
       if (write.id_.has_value()) {
         absl::StatusOr<const CachedPolicy*> loaded = LoadPolicy(impl, collaboration, *write.id_);
         if (loaded.ok()) {
           state = (*loaded)->state;
+          write.closed_at_ = (*loaded)->snapshot->collaboration.closed_at;
         } else {
           state = loaded.status();
         }
@@ -222,8 +296,21 @@ absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(Store::Impl& impl,
   return write;
 }
 
+absl::Status CollaborationClosed(std::string_view collaboration) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "collaboration ", Quote(collaboration),
+      " is closed: it takes no more queries and no changes to its members, tables, rules or "
+      "templates; its results and audit log stay readable"));
+}
+
+absl::Status CollaborationWrite::RequireOpen() const {
+  if (closed_at_ == 0) return absl::OkStatus();
+  return CollaborationClosed(name_);
+}
+
 absl::Status CollaborationWrite::Append(std::string_view actor, std::string_view action,
                                         const Json& details, PolicyEffect effect) {
+  if (effect == PolicyEffect::kChangesPolicy) PARLEY_RETURN_IF_ERROR(RequireOpen());
   if (effect == PolicyEffect::kKeepsPolicy) {
     return AppendEntry(db_, now_, name_, actor, action, details, checked_);
   }

@@ -59,6 +59,10 @@ class Store {
   absl::StatusOr<std::vector<Collaboration>> ListCollaborations();
   // The collaboration, its tables and its policy digest from one read transaction (NotFound).
   absl::StatusOr<PolicySnapshot> GetPolicySnapshot(const std::string& name);
+  // The same, shared and immutable: the store hands out the snapshot it caches (while no policy
+  // record changed, every call returns the same object), so a query does not copy the records.
+  absl::StatusOr<std::shared_ptr<const PolicySnapshot>> SharedPolicySnapshot(
+      const std::string& name);
 
   // Members: AlreadyExists (an active member) / NotFound. Adding a member who left or was
   // removed makes it a member again with the abilities given; the rules of its tables are cleared
@@ -68,6 +72,11 @@ class Store {
                          const std::string& actor);
   absl::Status SetMemberStatus(const std::string& collaboration, const std::string& member,
                                MemberStatus status, const std::string& actor);
+  // Closes the collaboration for good (there is no reopening): from then on the catalog refuses
+  // every policy change and every new query in it (FailedPrecondition naming it as closed), while
+  // its records, results and audit log stay readable. Appends "collaboration.close" by `actor`
+  // (the service checks it is the creator). FailedPrecondition when it is closed already.
+  absl::Status CloseCollaboration(const std::string& collaboration, const std::string& actor);
 
   // Tables: AlreadyExists / NotFound (collaboration, owner or table). InvalidArgument for a bad
   // name, an allowed column missing from `source_schema`, a duplicate column, or a rule that is
@@ -209,6 +218,43 @@ class Store {
   // already revoked.
   absl::Status RevokeToken(const std::string& organisation, const std::string& id,
                            const std::string& actor);
+
+  // Change requests (changes.cc). The store checks a change's form and that it applies (the member
+  // to add is not an active or invited member, the member whose abilities change is active, the
+  // payer is "runner" or an active member, a budget is well formed) when it is proposed and again
+  // when it commits; who may propose, vote and cancel is the service's to decide.
+  //
+  // ProposeChange records a pending change with the proposer's approval ("change.propose"); a
+  // change of an auto-approved kind, or one every active member has now approved (a collaboration
+  // whose only active member proposes), is approved and committed in the same transaction
+  // ("change.approved", the effect's own entry, "change.commit"). An add_member change with an
+  // `invitation` stores the invitation (its code's hash) too; approved, it adds the member as
+  // invited and waits for the code (RedeemInvitation). FailedPrecondition when another pending
+  // change of the same kind concerns the same member (or setting).
+  absl::StatusOr<ChangeRequest> ProposeChange(const std::string& collaboration,
+                                              const std::string& proposer, const Change& change,
+                                              const std::optional<Invitation>& invitation = {});
+  // A vote of an active member on a pending change: FailedPrecondition when it is not pending or
+  // the member has voted already. A denial ends it ("change.deny"); an approval that completes the
+  // approvals of every active member approves and commits it as above.
+  absl::StatusOr<ChangeRequest> VoteOnChange(const std::string& collaboration, int64_t id,
+                                             const std::string& member, bool approve);
+  // Cancels a pending change (or an approved invitation not yet redeemed: the invited member is
+  // then removed). FailedPrecondition otherwise.
+  absl::StatusOr<ChangeRequest> CancelChange(const std::string& collaboration, int64_t id,
+                                             const std::string& actor);
+  // After a member left or was removed, pending changes it had not voted on may now have every
+  // active member's approval: they are approved and committed (actor "parley").
+  absl::Status SettleChanges(const std::string& collaboration);
+  // NotFound ("change request N not found in collaboration 'X'").
+  absl::StatusOr<ChangeRequest> GetChange(const std::string& collaboration, int64_t id);
+  absl::StatusOr<std::vector<ChangeRequest>> ListChanges(const std::string& collaboration);
+  // Invitations: NotFound for an unknown id. RedeemInvitation makes the invited member active,
+  // marks the invitation used and commits its change ("member.join", "change.commit");
+  // FailedPrecondition when it was used, its change is not approved (still pending, denied,
+  // cancelled) or it expired.
+  absl::StatusOr<Invitation> GetInvitation(const std::string& id);
+  absl::StatusOr<ChangeRequest> RedeemInvitation(const std::string& id);
 
   // The store's state; defined in store_impl.h, which only src/catalog includes (public so that
   // the catalog's internal helpers can take it).

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,7 +36,7 @@ namespace internal {
 // catalog work, and they change rarely.
 struct CachedPolicy {
   int64_t id = 0;
-  PolicySnapshot snapshot;
+  std::shared_ptr<const PolicySnapshot> snapshot;  // never null
   PolicyState state;
 };
 
@@ -139,6 +140,13 @@ absl::Status WritePrivacyBudget(sqlite3* db, int64_t collaboration_id, const Pri
 absl::Status SpendPrivacy(sqlite3* db, int64_t collaboration_id, std::string_view collaboration,
                           int64_t query_id, const QueryRecord& query, int64_t now);
 
+// A collaboration's terms (payer, auto-approved kinds) into `collaboration`; the defaults when
+// it has no row (or, during the migrations of older catalogs, no table yet). WriteTerms checks
+// them: InvalidArgument for an unknown kind or a payer that is not "runner" or a listed member
+// (changes.cc).
+absl::Status ReadTerms(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);
+absl::Status WriteTerms(sqlite3* db, int64_t collaboration_id, const Collaboration& collaboration);
+
 // --- Policy state -----------------------------------------------------------------------------
 
 // The collaboration's records and their digest (with the parts in `state` when given).
@@ -199,8 +207,14 @@ class CollaborationWrite {
   void SetId(int64_t id) { id_ = id; }
   // The state checked at Begin (the state before the change).
   const PolicyState& checked_state() const { return checked_; }
+  // When the collaboration was closed, as read at Begin (0: open, or no collaboration).
+  int64_t closed_at() const { return closed_at_; }
+  // FailedPrecondition naming the collaboration when it is closed: a closed collaboration takes
+  // no policy change (Append refuses those by itself) and no new query (RecordQuery asks).
+  absl::Status RequireOpen() const;
 
-  // Appends the entry recording this action, with the state after it.
+  // Appends the entry recording this action, with the state after it. A policy change in a
+  // closed collaboration is refused (RequireOpen) and rolled back with the transaction.
   absl::Status Append(std::string_view actor, std::string_view action, const Json& details,
                       PolicyEffect effect);
   absl::Status Commit();
@@ -221,7 +235,15 @@ class CollaborationWrite {
   Transaction transaction_;
   std::optional<int64_t> id_;
   PolicyState checked_;
+  int64_t closed_at_ = 0;
 };
+
+// The message every refusal in a closed collaboration carries (the service says the same).
+absl::Status CollaborationClosed(std::string_view collaboration);
+// Store::AddMember inside `write` (the commit of an add_member change request); `extra` joins the
+// "member.add" entry's details (collaborations.cc).
+absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const std::string& actor,
+                         const Json& extra);
 
 }  // namespace internal
 }  // namespace parley::catalog

@@ -1250,6 +1250,53 @@ TEST_F(StoreTest, TheCachedPolicyIsReadAgainAfterAnEditFromOutside) {
               "until the catalog is restored");
 }
 
+// Statements are prepared once per connection and kept (internal::StatementCache); a kept
+// statement is reset when its call ends, so it holds no read open: another connection can
+// checkpoint the whole log (TRUNCATE waits for every reader) between two calls of the store.
+TEST_F(StoreTest, KeptStatementsHoldNoReadOpenBetweenCalls) {
+  BuildHistory();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(store_->GetPolicySnapshot("campaign").status());
+    QueryRecord running = Query(QueryStatus::kRunning);
+    running.run_lock = absl::StrCat("run-", i, ".lock");
+    ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(running));
+    QueryRecord finished = Query(QueryStatus::kSucceeded);
+    ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+    ASSERT_OK(store_->FinishQuery("campaign", id, finished, checked.digest).status());
+    ASSERT_OK(store_->ListQueries("campaign").status());
+    // busy = 0: no reader of this store's connection held the checkpoint back.
+    EXPECT_EQ(RawText("PRAGMA wal_checkpoint(TRUNCATE)"), "0") << i;
+  }
+  // The same statements, reused, read what the other connection's edit left.
+  EXPECT_EQ(Tamper("UPDATE tables SET allowed_columns = '[]' WHERE name = 'retail'"), 1);
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot after, store_->GetPolicySnapshot("campaign"));
+  for (const Table& table : after.tables) {
+    if (table.name == "retail") EXPECT_THAT(table.allowed_columns, ElementsAre());
+  }
+}
+
+// Queries share the store's cached snapshot instead of copying it: the same object while no
+// policy record changes (recording queries changes none), a new one after a change, and the
+// one handed out before is left as it was.
+TEST_F(StoreTest, TheSharedSnapshotIsOneObjectUntilThePolicyChanges) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const PolicySnapshot> first,
+                       store_->SharedPolicySnapshot("campaign"));
+  ASSERT_OK(store_->RecordQuery(Query(QueryStatus::kRejected)).status());
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const PolicySnapshot> again,
+                       store_->SharedPolicySnapshot("campaign"));
+  EXPECT_EQ(again.get(), first.get());
+  std::string digest = first->digest;
+  ASSERT_OK(store_->SetRule("campaign", "retail", R"({"kind": "custom", "any_query": true})",
+                            "retailer"));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const PolicySnapshot> changed,
+                       store_->SharedPolicySnapshot("campaign"));
+  EXPECT_NE(changed.get(), first.get());
+  EXPECT_NE(changed->digest, digest);
+  EXPECT_EQ(first->digest, digest);
+  EXPECT_EQ(changed->digest, store_->GetPolicySnapshot("campaign")->digest);
+}
+
 // Reveal's new writers go through the same state check as every other mutation: a catalog
 // edited behind Parley's back cannot have a query finished, started or marked killed in it.
 TEST_F(StoreTest, QueriesAreNeitherStartedNorFinishedInACollaborationChangedOutsideParley) {

@@ -26,12 +26,27 @@ class Backend {
       const api::ListCollaborationsRequest& request) = 0;
   virtual absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
       const api::ShowCollaborationRequest& request) = 0;
+  virtual absl::StatusOr<api::CloseCollaborationResponse> CloseCollaboration(
+      const api::CloseCollaborationRequest& request) = 0;
 
   virtual absl::StatusOr<api::AddMemberResponse> AddMember(
       const api::AddMemberRequest& request) = 0;
   virtual absl::StatusOr<api::RemoveMemberResponse> RemoveMember(
       const api::RemoveMemberRequest& request) = 0;
   virtual absl::StatusOr<api::LeaveResponse> Leave(const api::LeaveRequest& request) = 0;
+  // Change requests and invitations (api/changes.h).
+  virtual absl::StatusOr<api::InviteMemberResponse> InviteMember(
+      const api::InviteMemberRequest& request) = 0;
+  virtual absl::StatusOr<api::JoinResponse> Join(const api::JoinRequest& request) = 0;
+  virtual absl::StatusOr<api::ChangeResponse> ProposeChange(
+      const api::ProposeChangeRequest& request) = 0;
+  virtual absl::StatusOr<api::ListChangesResponse> ListChanges(
+      const api::ListChangesRequest& request) = 0;
+  virtual absl::StatusOr<api::ChangeResponse> ShowChange(const api::ChangeIdRequest& request) = 0;
+  virtual absl::StatusOr<api::ChangeResponse> ApproveChange(
+      const api::ChangeIdRequest& request) = 0;
+  virtual absl::StatusOr<api::ChangeResponse> DenyChange(const api::ChangeIdRequest& request) = 0;
+  virtual absl::StatusOr<api::ChangeResponse> CancelChange(const api::ChangeIdRequest& request) = 0;
 
   virtual absl::StatusOr<api::AddTableResponse> AddTable(const api::AddTableRequest& request) = 0;
   virtual absl::StatusOr<api::ListTablesResponse> ListTables(

@@ -35,6 +35,8 @@ constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitRejected = 3;
 constexpr int kExitNotPermitted = 4;
+// A change request was proposed and waits for other members' approvals (nothing changed yet).
+constexpr int kExitPending = 5;
 
 // From here on, an interrupt cancels the running query instead of killing the process (which
 // would leave the run to be found killed). The handlers fire once: a second interrupt ends the
@@ -134,6 +136,27 @@ class Cli {
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();
+  // change list|show|approve|deny|cancel, member invite|set, join, collaboration set
+  // (commands_changes.cc).
+  void AddChangeCommands();
+  void AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_group);
+  // The answer of a call that proposes or votes on a change request: its JSON with --json, else
+  // `print` when the change is no longer pending and "change request N pending, waiting for: ..."
+  // when it is. The exit code: kExitPending while it is pending, else 0.
+  template <class Response, class Change, class Print>
+  int AnswerChange(const absl::StatusOr<Response>& response, Change change, Print print) {
+    if (!response.ok()) return Fail(response.status(), globals_.collaboration);
+    const api::ChangeRequest& request = change(*response);
+    bool pending = request.status == "pending";
+    if (globals_.json) {
+      PrintJson(*response);
+    } else {
+      print(*response);
+      if (pending) PrintPending(request);
+    }
+    return pending ? kExitPending : 0;
+  }
+  static void PrintPending(const api::ChangeRequest& change);
   // budget (commands_privacy.cc).
   void AddBudgetCommand();
   // Kept results and the home (commands_results.cc).
@@ -160,6 +183,9 @@ class Cli {
   void AddQueryOptions(CLI::App* app);
   void AddEpsilonOption(CLI::App* app);
   std::optional<std::string> Epsilon() const;
+  void AddAccuracyOptions(CLI::App* app);
+  void SetAccuracy(std::optional<std::string>& accuracy,
+                   std::optional<std::string>& confidence) const;
   // --output, --format and --force, for commands that deliver a result.
   void AddOutputOptions(CLI::App* app);
   // The format --output is written in: --format, else the file's extension, else CSV for "-".
@@ -178,8 +204,9 @@ class Cli {
   api::CreateCollaborationRequest new_collaboration_;
   std::string abilities_ = "query,receive";
   std::string member_name_;
+  bool only_open_ = false;  // collaboration list --open
   std::string member_abilities_;
-  std::string table_name_, table_source_, table_columns_;
+  std::string table_name_, table_source_, table_columns_, table_postgres_, table_relation_;
   // table add: how a CSV or JSON-lines file is read (commands_tables.cc); a field given only when
   // its option is.
   std::string table_delimiter_, table_quote_, table_escape_, table_decimal_separator_,
@@ -190,8 +217,9 @@ class Cli {
   std::vector<std::pair<std::string, CLI::Option*>> table_option_flags_;
   std::string rule_table_, rule_file_, rule_json_;
   std::string query_sql_, query_file_, output_;
-  std::string save_as_;  // query run --save-as
-  std::string epsilon_;  // query explain/run --epsilon
+  std::string save_as_;                // query run --save-as
+  std::string epsilon_;                // query explain/run --epsilon
+  std::string accuracy_, confidence_;  // query explain/run --accuracy, --confidence
   std::string dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_, dp_max_epsilon_;
   std::string output_format_;  // --format: csv, json or parquet
   bool force_ = false;         // --force: --output may replace an existing file
@@ -206,6 +234,11 @@ class Cli {
   std::string completion_shell_;
   std::string result_retention_;
   DemoOptions demo_;
+  // commands_changes.cc
+  int64_t change_id_ = 0;
+  std::string invitation_code_, payer_, query_logging_setting_, auto_approve_;
+  int64_t valid_hours_ = 168;
+  CLI::App* collaboration_group_ = nullptr;
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;

@@ -146,7 +146,8 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   app_.set_version_flag("--version", "parley " PARLEY_VERSION);
   app_.footer(
       "Exit codes: 0 ok, 1 other errors, 2 usage (the command line cannot work as given), 3 a "
-      "query refused by the rules, 4 not permitted (the member may not do this).\n"
+      "query refused by the rules, 4 not permitted (the member may not do this), 5 a change "
+      "request proposed that waits for other members' approval.\n"
       "'parley help COMMAND' shows a command's flags; 'parley completion bash|zsh' prints a shell "
       "completion script.");
   app_.require_subcommand(1);
@@ -154,6 +155,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   app_.fallthrough();
   AddCollaborationCommands();
   AddMemberCommands();
+  AddChangeCommands();
   AddTableCommands();
   AddRuleCommands();
   AddQueryCommands();

@@ -1,4 +1,4 @@
-// Commands on collaborations and their members: collaboration create|list|show, member
+// Commands on collaborations and their members: collaboration create|list|show|close, member
 // add|remove|leave.
 #include <iostream>
 #include <string>
@@ -9,14 +9,14 @@
 namespace parley::cli {
 
 void Cli::AddCollaborationCommands() {
-  CLI::App* group = Group("collaboration", "create, list and show collaborations");
+  CLI::App* group = Group("collaboration", "create, list, show and close collaborations");
   auto* create =
       group->add_subcommand("create", "create a collaboration; --as becomes its creator");
   create->add_option("name", new_collaboration_.name, "its name")->required();
   create->add_option("--description", new_collaboration_.description);
   create->add_option("--dp-epsilon", dp_epsilon_per_month_,
                      "differential privacy: the budget's epsilon per calendar month (sets a "
-                     "budget; it cannot be changed later)");
+                     "budget; later changed only by change request, 'collaboration set')");
   create->add_option("--dp-delta", dp_delta_per_month_, "the budget's delta per month")
       ->default_val("0.00001");
   create
@@ -29,10 +29,18 @@ void Cli::AddCollaborationCommands() {
                    "let table owners list the queries that touch their tables");
   create->add_option("--abilities", abilities_, "the creator's abilities: query,receive or none")
       ->capture_default_str();
+  create
+      ->add_option("--payer", new_collaboration_.payer,
+                   "who pays for queries: runner (each query's runner) or a member")
+      ->capture_default_str();
+  create->add_option("--auto-approve", auto_approve_,
+                     "kinds of change that take effect without the members' approval: "
+                     "add_member,abilities,payer,query_logging,privacy_budget");
   Add(create, [this] {
     auto abilities = AbilityList(abilities_);
     if (!abilities.ok()) return Fail(abilities.status());
     new_collaboration_.creator_abilities = *abilities;
+    new_collaboration_.auto_approve = SplitList(auto_approve_);
     if (!dp_epsilon_per_month_.empty()) {
       new_collaboration_.privacy_budget =
           api::PrivacyBudget{dp_epsilon_per_month_, dp_delta_per_month_, dp_default_epsilon_,
@@ -45,17 +53,21 @@ void Cli::AddCollaborationCommands() {
     });
   });
 
-  auto* list = group->add_subcommand("list", "the collaborations --as is a member of");
+  auto* list = group->add_subcommand(
+      "list", "the collaborations --as is a member of; closed ones are marked [closed]");
+  list->add_flag("--open", only_open_, "leave out closed collaborations");
   Add(list, [this] {
-    return Answer(OpenBackend()->ListCollaborations({}), [](const auto& r) {
+    return Answer(OpenBackend()->ListCollaborations({}), [this](const auto& r) {
       for (const api::Collaboration& c : r.collaborations) {
-        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size()
-                  << " members)\n";
+        if (only_open_ && c.closed_at) continue;
+        std::cout << c.name << "  (creator " << c.creator << ", " << c.members.size() << " members)"
+                  << (c.closed_at ? "  [closed]" : "") << "\n";
       }
       return 0;
     });
   });
 
+  collaboration_group_ = group;
   auto* show = group->add_subcommand("show", "a collaboration and its members");
   show->add_option("name", globals_.collaboration)->required();
   Add(show, [this] {
@@ -64,24 +76,43 @@ void Cli::AddCollaborationCommands() {
       return 0;
     });
   });
+
+  auto* close = group->add_subcommand(
+      "close",
+      "close a collaboration for good (only its creator may): no more queries or changes; "
+      "results and audit stay readable");
+  AddCollaborationOption(close);
+  Add(close, [this] {
+    return Answer(OpenBackend()->CloseCollaboration({globals_.collaboration}), [](const auto& r) {
+      std::cout << "closed collaboration " << r.collaboration.name
+                << ": it takes no more queries or changes; its results and audit log stay "
+                   "readable\n";
+      return 0;
+    });
+  });
 }
 
 void Cli::AddMemberCommands() {
-  CLI::App* group = Group("member", "add, remove or leave");
-  auto* add = group->add_subcommand("add", "add a member (only the creator may)");
+  CLI::App* group = Group("member", "add, invite, change, remove or leave");
+  auto* add = group->add_subcommand(
+      "add", "add a member (only the creator may; embedded mode — over a server, invite)");
   AddCollaborationOption(add);
   add->add_option("name", member_name_, "the member's name")->required();
   add->add_option("--abilities", member_abilities_, "query,receive or none")->required();
   Add(add, [this] {
     auto abilities = AbilityList(member_abilities_);
     if (!abilities.ok()) return Fail(abilities.status());
-    return Answer(OpenBackend()->AddMember({globals_.collaboration, member_name_, *abilities}),
-                  [](const auto& r) {
-                    std::cout << "added member " << r.member.name << " (abilities "
-                              << Abilities(r.member) << ") to " << r.collaboration << "\n";
-                    return 0;
-                  });
+    return AnswerChange(
+        OpenBackend()->AddMember({globals_.collaboration, member_name_, *abilities}),
+        [](const api::AddMemberResponse& r) { return r.change; },
+        [](const api::AddMemberResponse& r) {
+          if (r.change.status == "committed") {
+            std::cout << "added member " << r.member.name << " (abilities " << Abilities(r.member)
+                      << ") to " << r.collaboration << "\n";
+          }
+        });
   });
+  AddConsentCommands(group, collaboration_group_);
 
   auto* remove = group->add_subcommand("remove", "remove a member (only the creator may)");
   AddCollaborationOption(remove);

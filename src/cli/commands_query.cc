@@ -89,6 +89,21 @@ void Cli::AddEpsilonOption(CLI::App* app) {
                   "collaboration's)");
 }
 
+// query explain/run --accuracy/--confidence: an accuracy target the ε is computed from.
+void Cli::AddAccuracyOptions(CLI::App* app) {
+  app->add_option("--accuracy", accuracy_,
+                  "differential privacy: instead of --epsilon, each noisy count within ±this (a "
+                  "sum within ±this × its column's bound); spends the least epsilon that does");
+  app->add_option("--confidence", confidence_,
+                  "with --accuracy: the probability of each value being within it (default 0.95)");
+}
+
+void Cli::SetAccuracy(std::optional<std::string>& accuracy,
+                      std::optional<std::string>& confidence) const {
+  if (!accuracy_.empty()) accuracy = accuracy_;
+  if (!confidence_.empty()) confidence = confidence_;
+}
+
 std::optional<std::string> Cli::Epsilon() const {
   if (epsilon_.empty()) return std::nullopt;
   return epsilon_;
@@ -142,25 +157,36 @@ void Cli::AddQueryCommands() {
   auto* explain = group->add_subcommand("explain", "the verdict and the SQL the engine would run");
   AddQueryOptions(explain);
   AddEpsilonOption(explain);
+  AddAccuracyOptions(explain);
   explain->add_option("--receiver", receivers_,
                       "a member who would receive the result (repeatable; default: --as)");
+  explain->add_option("--save-as", save_as_,
+                      "also show the rule a table saved by `query run --save-as NAME` would get "
+                      "(nothing is run or saved)");
   Add(explain, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
     auto text = QueryText();
     if (!text.ok()) return Fail(text.status());
-    auto response = OpenBackend()->Explain({globals_.collaboration, *text, receivers_, Epsilon()});
+    api::ExplainRequest request{globals_.collaboration, *text, receivers_, Epsilon()};
+    SetAccuracy(request.accuracy, request.confidence);
+    if (!save_as_.empty()) request.save_as = save_as_;
+    auto response = OpenBackend()->Explain(request);
     if (!response.ok()) return Fail(response.status(), globals_.collaboration);
     if (globals_.json) {
       PrintJson(*response);
     } else {
       PrintExplanation(std::cout, response->explanation);
+      if (response->saved_table) PrintSavedTablePreview(std::cout, *response->saved_table);
     }
-    return response->explanation.allowed ? 0 : kExitRejected;
+    if (!response->explanation.allowed) return kExitRejected;
+    // A result that could not be saved: as `query run --save-as` would fail.
+    return response->saved_table && response->saved_table->refused ? kExitError : 0;
   });
 
   auto* run = group->add_subcommand("run", "check and run a query; results go to its receivers");
   AddQueryOptions(run);
   AddEpsilonOption(run);
+  AddAccuracyOptions(run);
   run->add_option("--receiver", receivers_,
                   "a member who receives the result (repeatable; "
                   "default: --as)");
@@ -176,6 +202,7 @@ void Cli::AddQueryCommands() {
     CancelQueriesOnInterrupt();
     api::RunQueryRequest request{globals_.collaboration, *text, receivers_};
     request.epsilon = Epsilon();
+    SetAccuracy(request.accuracy, request.confidence);
     if (!save_as_.empty()) request.save_as = save_as_;
     absl::StatusOr<api::RunQueryResponse> response = backend->RunQuery(request);
     bool saved = !save_as_.empty() && response.ok() && response->result.has_value();

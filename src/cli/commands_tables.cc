@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "api/text.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
@@ -72,11 +73,22 @@ absl::StatusOr<nlohmann::json> Cli::FileOptions() const {
 void Cli::AddTableCommands() {
   CLI::App* group = Group("table", "add, list, show, update and remove tables");
   auto* add = group->add_subcommand(
-      "add", "add a table from a CSV, JSON-lines or Parquet file (or glob; .gz and .zst too)");
+      "add",
+      "add a table from a CSV, JSON-lines or Parquet file (or glob; .gz and .zst too), or a "
+      "PostgreSQL table read in place");
   AddCollaborationOption(add);
   add->add_option("name", table_name_, "the table's name in the collaboration")->required();
-  add->add_option("--source", table_source_, "a CSV, JSON-lines or Parquet path or glob")
-      ->required();
+  auto* source =
+      add->add_option("--source", table_source_, "a CSV, JSON-lines or Parquet path or glob");
+  auto* postgres =
+      add->add_option("--postgres", table_postgres_,
+                      "a libpq connection string or service=NAME, without a password (.pgpass or "
+                      "pg_service.conf give it)");
+  auto* relation =
+      add->add_option("--relation", table_relation_, "with --postgres: schema.table to read");
+  source->excludes(postgres);
+  postgres->needs(relation);
+  relation->needs(postgres);
   add->add_option("--columns", table_columns_,
                   "the allowed columns, comma-separated (default: all)");
   AddFileOptions(add);
@@ -85,8 +97,30 @@ void Cli::AddTableCommands() {
                                  SplitList(table_columns_)};
     auto options = FileOptions();
     if (!options.ok()) return Fail(options.status());
-    if (!options->empty()) request.options = *options;
-    if (table_preview_) request.preview = true;
+    if (!table_postgres_.empty()) {
+      // How a file is read means nothing for a relation: its columns and types are the server's.
+      std::vector<std::string> given;
+      for (const auto& [key, option] : table_option_flags_) {
+        if (option->count() > 0) given.push_back(option->get_name());
+      }
+      if (table_preview_) given.push_back("--preview");
+      if (!given.empty()) {
+        std::cerr << "error: " << absl::StrJoin(given, ", ")
+                  << (given.size() == 1 ? " applies" : " apply")
+                  << " only to a file (--source), not to --postgres\n";
+        return 2;
+      }
+      request.kind = "postgres";
+      request.description =
+          nlohmann::json{{"conninfo", table_postgres_}, {"relation", table_relation_}};
+    } else if (table_source_.empty()) {
+      std::cerr << "error: table add needs --source PATH or --postgres CONNINFO --relation "
+                   "schema.table\n";
+      return 2;
+    } else {
+      if (!options->empty()) request.options = *options;
+      if (table_preview_) request.preview = true;
+    }
     return Answer(OpenBackend()->AddTable(request), [](const auto& r) {
       if (r.preview) {
         std::cout << "preview (nothing added) of ";

@@ -87,7 +87,10 @@ void Cli::AddTemplateCommands() {
     auto* command = group->add_subcommand(approval.name, approval.description);
     AddCollaborationOption(command);
     command->add_option("id", template_id_, "its id, or a unique prefix of it")->required();
-    command->add_option("--table", template_table_, "a table you own with a custom rule")
+    command
+        ->add_option("--table", template_table_,
+                     "a table you own with a custom rule, or co-own (a saved query result: "
+                     "each co-owner approves for itself)")
         ->required();
     Add(command, [this, approval] {
       std::unique_ptr<Backend> backend = OpenBackend();
@@ -110,14 +113,18 @@ void Cli::AddTemplateCommands() {
   run->add_option("--receiver", receivers_,
                   "a member who receives the result (repeatable; default: --as)");
   AddOutputOptions(run);
+  AddEpsilonOption(run);
+  AddAccuracyOptions(run);
   Add(run, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
     auto values = ParameterValues();
     if (!values.ok()) return Usage(values.status().message());
     std::unique_ptr<Backend> backend = OpenBackend();
     CancelQueriesOnInterrupt();
-    return Report(
-        backend->RunTemplate({globals_.collaboration, template_id_, *values, receivers_}));
+    api::RunTemplateRequest request{globals_.collaboration, template_id_, *values, receivers_};
+    request.epsilon = Epsilon();
+    SetAccuracy(request.accuracy, request.confidence);
+    return Report(backend->RunTemplate(request));
   });
 }
 }  // namespace parley::cli

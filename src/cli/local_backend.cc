@@ -28,6 +28,11 @@ absl::StatusOr<api::ShowCollaborationResponse> LocalBackend::ShowCollaboration(
   return service_->ShowCollaboration(caller_, request);
 }
 
+absl::StatusOr<api::CloseCollaborationResponse> LocalBackend::CloseCollaboration(
+    const api::CloseCollaborationRequest& request) {
+  return service_->CloseCollaboration(caller_, request);
+}
+
 absl::StatusOr<api::AddMemberResponse> LocalBackend::AddMember(
     const api::AddMemberRequest& request) {
   return service_->AddMember(caller_, request);
@@ -181,6 +186,43 @@ absl::StatusOr<api::RotateTokenResponse> LocalBackend::RotateToken(
 absl::StatusOr<api::RevokeTokenResponse> LocalBackend::RevokeToken(
     const api::RevokeTokenRequest& request) {
   return service_->RevokeToken(caller_, request);
+}
+
+absl::StatusOr<api::InviteMemberResponse> LocalBackend::InviteMember(
+    const api::InviteMemberRequest& request) {
+  return service_->InviteMember(caller_, request);
+}
+
+absl::StatusOr<api::JoinResponse> LocalBackend::Join(const api::JoinRequest& request) {
+  return service_->Join(caller_, request);
+}
+
+absl::StatusOr<api::ChangeResponse> LocalBackend::ProposeChange(
+    const api::ProposeChangeRequest& request) {
+  return service_->ProposeChange(caller_, request);
+}
+
+absl::StatusOr<api::ListChangesResponse> LocalBackend::ListChanges(
+    const api::ListChangesRequest& request) {
+  return service_->ListChanges(caller_, request);
+}
+
+absl::StatusOr<api::ChangeResponse> LocalBackend::ShowChange(const api::ChangeIdRequest& request) {
+  return service_->ShowChange(caller_, request);
+}
+
+absl::StatusOr<api::ChangeResponse> LocalBackend::ApproveChange(
+    const api::ChangeIdRequest& request) {
+  return service_->ApproveChange(caller_, request);
+}
+
+absl::StatusOr<api::ChangeResponse> LocalBackend::DenyChange(const api::ChangeIdRequest& request) {
+  return service_->DenyChange(caller_, request);
+}
+
+absl::StatusOr<api::ChangeResponse> LocalBackend::CancelChange(
+    const api::ChangeIdRequest& request) {
+  return service_->CancelChange(caller_, request);
 }
 
 }  // namespace parley::cli

@@ -29,10 +29,23 @@ class LocalBackend : public Backend {
       const api::ListCollaborationsRequest& request) override;
   absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(
       const api::ShowCollaborationRequest& request) override;
+  absl::StatusOr<api::CloseCollaborationResponse> CloseCollaboration(
+      const api::CloseCollaborationRequest& request) override;
   absl::StatusOr<api::AddMemberResponse> AddMember(const api::AddMemberRequest& request) override;
   absl::StatusOr<api::RemoveMemberResponse> RemoveMember(
       const api::RemoveMemberRequest& request) override;
   absl::StatusOr<api::LeaveResponse> Leave(const api::LeaveRequest& request) override;
+  absl::StatusOr<api::InviteMemberResponse> InviteMember(
+      const api::InviteMemberRequest& request) override;
+  absl::StatusOr<api::JoinResponse> Join(const api::JoinRequest& request) override;
+  absl::StatusOr<api::ChangeResponse> ProposeChange(
+      const api::ProposeChangeRequest& request) override;
+  absl::StatusOr<api::ListChangesResponse> ListChanges(
+      const api::ListChangesRequest& request) override;
+  absl::StatusOr<api::ChangeResponse> ShowChange(const api::ChangeIdRequest& request) override;
+  absl::StatusOr<api::ChangeResponse> ApproveChange(const api::ChangeIdRequest& request) override;
+  absl::StatusOr<api::ChangeResponse> DenyChange(const api::ChangeIdRequest& request) override;
+  absl::StatusOr<api::ChangeResponse> CancelChange(const api::ChangeIdRequest& request) override;
   absl::StatusOr<api::AddTableResponse> AddTable(const api::AddTableRequest& request) override;
   absl::StatusOr<api::ListTablesResponse> ListTables(
       const api::ListTablesRequest& request) override;

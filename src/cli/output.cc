@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -20,6 +21,13 @@
 
 namespace parley::cli {
 namespace {
+
+// Whether decimal `a` is above decimal `b` (ε as the API writes it: at most 6 decimals, at most
+// 1000, so doubles compare them exactly).
+bool ParsesAbove(const std::string& a, const std::string& b) {
+  double x = 0, y = 0;
+  return absl::SimpleAtod(a, &x) && absl::SimpleAtod(b, &y) && x > y;
+}
 
 // Every line of `text` prefixed with `prefix`, each ending in a newline. Blank lines inside the
 // text are kept (a reviewer sees the text as written), without trailing spaces.
@@ -213,11 +221,22 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
     out << "  description: " << collaboration.description << "\n";
   out << "  creator: " << collaboration.creator << "\n";
   out << "  query logging: " << (collaboration.query_logging ? "on" : "off") << "\n";
+  if (collaboration.closed_at) {
+    out << "  state: closed since " << FormatTime(*collaboration.closed_at)
+        << " (no more queries or changes; results and audit stay readable)\n";
+  } else {
+    out << "  state: " << collaboration.state << "\n";
+  }
   if (collaboration.privacy_budget) {
     out << "  privacy budget: epsilon " << collaboration.privacy_budget->epsilon_per_month
         << ", delta " << collaboration.privacy_budget->delta_per_month << " per month; per query "
         << collaboration.privacy_budget->default_epsilon << " by default, at most "
         << collaboration.privacy_budget->max_epsilon << "\n";
+  }
+  // Shown when they differ from the defaults (the runner pays; every change needs approvals).
+  if (collaboration.payer != "runner") out << "  payer: " << collaboration.payer << "\n";
+  if (!collaboration.auto_approve.empty()) {
+    out << "  auto-approved changes: " << absl::StrJoin(collaboration.auto_approve, ", ") << "\n";
   }
   out << "  members:\n";
   for (const api::Member& member : collaboration.members) {
@@ -234,6 +253,61 @@ void PrintSample(std::ostream& out, const api::SourceSample& sample) {
   std::string table = api::FormatResultTable(result);
   if (!table.empty() && table.back() != '\n') table += '\n';
   out << "first " << sample.rows.size() << " rows:\n" << table;
+}
+
+std::string DescribeChange(const api::ChangeRequest& change) {
+  auto abilities = [&] {
+    std::string names = change.abilities && !change.abilities->empty()
+                            ? absl::StrJoin(*change.abilities, ", ")
+                            : std::string("none");
+    return names;
+  };
+  if (change.kind == "add_member") {
+    return absl::StrCat("add member ", change.member.value_or(""), " (abilities ", abilities(), ")",
+                        change.invitation.value_or(false) ? " by invitation" : "");
+  }
+  if (change.kind == "abilities") {
+    return absl::StrCat("abilities of ", change.member.value_or(""), ": ", abilities());
+  }
+  if (change.kind == "payer") return absl::StrCat("payer: ", change.payer.value_or(""));
+  if (change.kind == "query_logging") {
+    return absl::StrCat("query logging: ", change.query_logging.value_or(false) ? "on" : "off");
+  }
+  if (change.kind == "privacy_budget" && change.privacy_budget) {
+    const api::PrivacyBudget& budget = *change.privacy_budget;
+    return absl::StrCat("privacy budget: epsilon ", budget.epsilon_per_month, ", delta ",
+                        budget.delta_per_month, " per month; per query ", budget.default_epsilon,
+                        " by default, at most ", budget.max_epsilon);
+  }
+  return change.kind;
+}
+
+void PrintChange(std::ostream& out, const api::ChangeRequest& change) {
+  out << "change request " << change.id << ": " << DescribeChange(change) << "\n";
+  out << "  status: " << change.status << (change.auto_approved ? " (auto-approved)" : "") << "\n";
+  out << "  proposed by " << change.proposer << " at " << FormatTime(change.created_at) << "\n";
+  out << "  approved by: "
+      << (change.approvals.empty() ? std::string("-") : absl::StrJoin(change.approvals, ", "))
+      << "\n";
+  if (!change.denials.empty())
+    out << "  denied by: " << absl::StrJoin(change.denials, ", ") << "\n";
+  if (!change.waiting_for.empty()) {
+    out << "  waiting for: " << absl::StrJoin(change.waiting_for, ", ") << "\n";
+  }
+  if (change.decided_at && change.status != "pending") {
+    out << "  " << change.status << " at " << FormatTime(*change.decided_at);
+    if (change.decided_by && !change.decided_by->empty()) out << " by " << *change.decided_by;
+    out << "\n";
+  }
+}
+
+void PrintChangeLine(std::ostream& out, const api::ChangeRequest& change) {
+  out << change.id << "  " << change.status << "  " << DescribeChange(change) << "  (proposed by "
+      << change.proposer;
+  if (!change.waiting_for.empty()) {
+    out << "; waiting for: " << absl::StrJoin(change.waiting_for, ", ");
+  }
+  out << ")\n";
 }
 
 void PrintTable(std::ostream& out, const api::Table& table) {
@@ -284,9 +358,21 @@ void PrintExplanation(std::ostream& out, const api::Explanation& explanation) {
   out << "front end: " << explanation.front_end_micros << " µs\n";
 }
 
+void PrintSavedTablePreview(std::ostream& out, const api::SavedTablePreview& preview) {
+  if (preview.refused) {
+    out << "not savable as table '" << preview.table << "': " << *preview.refused << "\n";
+    return;
+  }
+  out << "saved as table '" << preview.table
+      << "' (nothing has been run or saved), its rule would be:\n";
+  if (preview.rule) PrintCustomRule(out, *preview.rule, {});
+  out << "      templates over it run once all approve: " << ListOrNone(preview.co_owners) << "\n";
+}
+
 void PrintPrivacy(std::ostream& out, const api::Privacy& privacy) {
-  out << "differential privacy: spends epsilon " << privacy.epsilon << ", delta " << privacy.delta
-      << "\n";
+  out << "differential privacy: spends epsilon " << privacy.epsilon << ", delta " << privacy.delta;
+  if (privacy.accuracy) out << " (the least that meets the accuracy " << *privacy.accuracy << ")";
+  out << "\n";
   if (privacy.selection_threshold) {
     out << "  groups appear only with a noisy count of at least " << *privacy.selection_threshold
         << " privacy units\n";
@@ -294,6 +380,13 @@ void PrintPrivacy(std::ostream& out, const api::Privacy& privacy) {
   for (const api::NoiseScale& noise : privacy.noise) {
     out << "  " << noise.column << ": noise scale " << noise.scale << ", 95% within ±"
         << noise.ci95_half_width << "\n";
+  }
+  if (privacy.epsilon_left) {
+    out << "  this month's budget has epsilon " << *privacy.epsilon_left << " left";
+    if (ParsesAbove(privacy.epsilon, *privacy.epsilon_left)) {
+      out << ": not enough, a run would be refused";
+    }
+    out << "\n";
   }
 }
 
@@ -330,10 +423,25 @@ namespace {
 std::string MissingApprovals(const api::Template& view) {
   std::vector<std::string> missing;
   for (const api::TableApproval& table : view.tables) {
-    if (!table.approved) missing.push_back(absl::StrCat(table.owner, " for ", table.table));
+    if (table.approved) continue;
+    if (table.pending) {
+      for (const std::string& member : *table.pending) {
+        missing.push_back(absl::StrCat(member, " for ", table.table));
+      }
+    } else {
+      missing.push_back(absl::StrCat(table.owner, " for ", table.table));
+    }
   }
   if (missing.empty()) return "";
   return absl::StrCat(" (not approved by ", absl::StrJoin(missing, ", "), ")");
+}
+
+// "approved by hr; pending crm, analyst" for a saved result's table (every co-owner approves).
+std::string CoOwnerApprovals(const api::TableApproval& table) {
+  auto names = [](const std::optional<std::vector<std::string>>& list) {
+    return list && !list->empty() ? absl::StrJoin(*list, ", ") : std::string("none");
+  };
+  return absl::StrCat("approved by ", names(table.approved_by), "; pending ", names(table.pending));
 }
 
 }  // namespace
@@ -382,8 +490,9 @@ void PrintTemplate(std::ostream& out, const api::Template& view) {
   }
   for (const api::TableApproval& table : view.tables) {
     out << "    " << Padded(table.table, table_width + 2) << "owner "
-        << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no")
-        << "\n";
+        << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no");
+    if (table.pending) out << "  (saved result; co-owners " << CoOwnerApprovals(table) << ")";
+    out << "\n";
   }
   out << "  runnable: " << (view.runnable ? "yes" : "no") << MissingApprovals(view) << "\n";
 }
@@ -391,7 +500,11 @@ void PrintTemplate(std::ostream& out, const api::Template& view) {
 void PrintTemplateLine(std::ostream& out, const api::Template& view) {
   out << ShortId(view.id) << "  " << view.name << "  author " << view.author << "  runnable "
       << (view.runnable ? "yes" : "no")
-      << (view.altered ? "  ALTERED: content no longer matches its id" : "") << "\n";
+      << (view.altered ? "  ALTERED: content no longer matches its id" : "");
+  for (const api::TableApproval& table : view.tables) {
+    if (table.pending) out << "  co-owners of " << table.table << ": " << CoOwnerApprovals(table);
+  }
+  out << "\n";
 }
 
 void PrintQueryLogEntry(std::ostream& out, const api::Query& query) {

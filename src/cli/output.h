@@ -16,12 +16,21 @@ void PrintTable(std::ostream& out, const api::Table& table);
 // A preview's first rows as a table ("first N rows:").
 void PrintSample(std::ostream& out, const api::SourceSample& sample);
 void PrintExplanation(std::ostream& out, const api::Explanation& explanation);
+// What `query explain --save-as NAME` says the saved table would be: its derived rule summarised
+// (as `parley policy` does) and its co-owners, or why the result could not be saved.
+void PrintSavedTablePreview(std::ostream& out, const api::SavedTablePreview& preview);
 // What a query over a table with differential privacy spends and the noise of each aggregate.
 void PrintPrivacy(std::ostream& out, const api::Privacy& privacy);
 void PrintBudget(std::ostream& out, const api::BudgetResponse& budget);
 // "query rejected: N violation(s)" and the numbered violations.
 void PrintRejection(std::ostream& out, const api::Explanation& explanation);
 std::string Abilities(const api::Member& member);
+// What a change request changes, in a few words: "add member agency (abilities query)",
+// "payer: supplier", "query logging: off".
+std::string DescribeChange(const api::ChangeRequest& change);
+// One change request as `change show` prints it, and as one line of `change list`.
+void PrintChange(std::ostream& out, const api::ChangeRequest& change);
+void PrintChangeLine(std::ostream& out, const api::ChangeRequest& change);
 // "aggregation", "list", ... from a rule document.
 std::string RuleKindOf(const nlohmann::json& rule);
 

@@ -181,6 +181,11 @@ absl::StatusOr<api::ShowCollaborationResponse> RemoteBackend::ShowCollaboration(
   return impl_->Call(api::kShowCollaboration, request);
 }
 
+absl::StatusOr<api::CloseCollaborationResponse> RemoteBackend::CloseCollaboration(
+    const api::CloseCollaborationRequest& request) {
+  return impl_->Call(api::kCloseCollaboration, request);
+}
+
 absl::StatusOr<api::AddMemberResponse> RemoteBackend::AddMember(
     const api::AddMemberRequest& request) {
   return impl_->Call(api::kAddMember, request);
@@ -338,6 +343,43 @@ absl::StatusOr<api::RotateTokenResponse> RemoteBackend::RotateToken(
 absl::StatusOr<api::RevokeTokenResponse> RemoteBackend::RevokeToken(
     const api::RevokeTokenRequest& request) {
   return impl_->Call(api::kRevokeToken, request);
+}
+
+absl::StatusOr<api::InviteMemberResponse> RemoteBackend::InviteMember(
+    const api::InviteMemberRequest& request) {
+  return impl_->Call(api::kInviteMember, request);
+}
+
+absl::StatusOr<api::JoinResponse> RemoteBackend::Join(const api::JoinRequest& request) {
+  return impl_->Call(api::kJoin, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::ProposeChange(
+    const api::ProposeChangeRequest& request) {
+  return impl_->Call(api::kProposeChange, request);
+}
+
+absl::StatusOr<api::ListChangesResponse> RemoteBackend::ListChanges(
+    const api::ListChangesRequest& request) {
+  return impl_->Call(api::kListChanges, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::ShowChange(const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kShowChange, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::ApproveChange(
+    const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kApproveChange, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::DenyChange(const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kDenyChange, request);
+}
+
+absl::StatusOr<api::ChangeResponse> RemoteBackend::CancelChange(
+    const api::ChangeIdRequest& request) {
+  return impl_->Call(api::kCancelChange, request);
 }
 
 }  // namespace parley::cli

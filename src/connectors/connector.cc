@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "connectors/files/files_connector.h"
+#include "connectors/postgres/postgres_connector.h"
 #include "engine/duckdb/duckdb_engine.h"
 
 namespace parley::connectors {
@@ -19,6 +20,7 @@ const Registry& Registry::BuiltIn() {
     auto* built = new Registry();
     // Cannot fail: the registry is empty and the kinds are distinct.
     built->Add(std::make_unique<files::FilesConnector>()).IgnoreError();
+    built->Add(std::make_unique<postgres::PostgresConnector>()).IgnoreError();
     return built;
   }();
   return *registry;

@@ -94,14 +94,30 @@ class Connector {
   virtual absl::StatusOr<engine::SourceView> ViewFor(
       const catalog::Table& table, const std::vector<std::string>& files) const = 0;
 
+  // The view for one query: like ViewFor, and a connector that reads a remote database may also
+  // push `pushed_filter` into the SQL it sends there (a filter in that database's dialect that
+  // Parley rendered from the checked query's IR, implied by the query's own conditions on this
+  // table; empty: none). Connectors that read local files ignore it (the default).
+  virtual absl::StatusOr<engine::SourceView> ViewForQuery(const catalog::Table& table,
+                                                          const std::vector<std::string>& files,
+                                                          std::string_view pushed_filter) const {
+    return ViewFor(table, files);
+  }
+
   // For listings; empty fields for a description that does not read.
   virtual SourceSummary Summarize(std::string_view description) const = 0;
+
+  // What the source reads besides local files (ResolveFiles), as identities the catalog claims
+  // for the table's owner when it is added (like files' (device, inode)), so that no other member
+  // can register the same data. A remote relation: its server, database and relation. Default:
+  // none.
+  virtual std::vector<FileId> Claims(std::string_view description) const { return {}; }
 };
 
 // The connectors of one process, by kind of source.
 class Registry {
  public:
-  // The connectors this build has: files.
+  // The connectors this build has: files, postgres.
   static const Registry& BuiltIn();
 
   // AlreadyExists when the kind is taken.

@@ -34,9 +34,12 @@ class FakeConnector : public Connector {
   std::string kind_;
 };
 
-TEST(RegistryTest, BuiltInReadsFiles) {
+TEST(RegistryTest, BuiltInReadsFilesAndPostgres) {
   const Registry& registry = Registry::BuiltIn();
-  EXPECT_THAT(registry.Kinds(), ElementsAre("files"));
+  EXPECT_THAT(registry.Kinds(), ElementsAre("files", "postgres"));
+  absl::StatusOr<const Connector*> postgres = registry.Find("postgres");
+  ASSERT_TRUE(postgres.ok()) << postgres.status();
+  EXPECT_EQ((*postgres)->kind(), "postgres");
   absl::StatusOr<const Connector*> files = registry.Find("files");
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_EQ((*files)->kind(), "files");
@@ -44,10 +47,12 @@ TEST(RegistryTest, BuiltInReadsFiles) {
 }
 
 TEST(RegistryTest, UnknownKindsAreRefusedNamingTheKnownOnes) {
-  EXPECT_EQ(Registry::BuiltIn().Find("postgres").status(),
-            absl::InvalidArgumentError("unknown source kind 'postgres': this parley reads files"));
+  EXPECT_EQ(
+      Registry::BuiltIn().Find("mysql").status(),
+      absl::InvalidArgumentError("unknown source kind 'mysql': this parley reads files, postgres"));
   EXPECT_EQ(Registry::BuiltIn().Find("csv\n").status(),
-            absl::InvalidArgumentError("unknown source kind 'csv\\n': this parley reads files"));
+            absl::InvalidArgumentError(
+                "unknown source kind 'csv\\n': this parley reads files, postgres"));
   Registry empty;
   EXPECT_EQ(empty.Find("files").status(),
             absl::InvalidArgumentError("unknown source kind 'files': this parley reads "));

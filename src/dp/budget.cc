@@ -1,19 +1,17 @@
 #include "dp/budget.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "dp/accuracy.h"
 
 namespace parley::dp {
-namespace {
-
-// Parses a decimal ("0.25", "3", "1e-6", "2.5E-3") into an integer count of 10^-scale units.
-// Fails when it has more precision than the scale, is negative, or exceeds `maximum` units.
-absl::StatusOr<int64_t> ParseFixed(std::string_view text, int scale, int64_t maximum,
-                                   std::string_view what, std::string_view range) {
+absl::StatusOr<int64_t> ParseFixedPoint(std::string_view text, int scale, int64_t maximum,
+                                        std::string_view what, std::string_view range) {
   auto invalid = [&]() {
     return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": '", std::string(text),
                                                    "' is not a decimal number ", std::string(range),
@@ -65,6 +63,8 @@ absl::StatusOr<int64_t> ParseFixed(std::string_view text, int scale, int64_t max
   return static_cast<int64_t>(value);
 }
 
+namespace {
+
 std::string FormatFixed(int64_t value, int scale) {
   std::string digits = std::to_string(value);
   if (static_cast<int>(digits.size()) <= scale) {
@@ -79,11 +79,11 @@ std::string FormatFixed(int64_t value, int scale) {
 }  // namespace
 
 absl::StatusOr<int64_t> ParseEpsilon(std::string_view text, std::string_view what) {
-  return ParseFixed(text, 6, 1000 * kEpsilonUnitsPerOne, what, "from 0 to 1000");
+  return ParseFixedPoint(text, 6, 1000 * kEpsilonUnitsPerOne, what, "from 0 to 1000");
 }
 
 absl::StatusOr<int64_t> ParseDelta(std::string_view text, std::string_view what) {
-  return ParseFixed(text, 15, kDeltaUnitsPerOne, what, "from 0 to 1");
+  return ParseFixedPoint(text, 15, kDeltaUnitsPerOne, what, "from 0 to 1");
 }
 
 std::string FormatEpsilon(int64_t epsilon) { return FormatFixed(epsilon, 6); }
@@ -118,8 +118,24 @@ int64_t LaplaceHalfWidth(Rational scale, double confidence) {
   long double tail = 1.0L - confidence;
   // 2·p^(m+1)/(1+p) <= tail  ⇔  m + 1 >= ln(tail·(1+p)/2) / ln p.
   long double m = std::log(tail * (1 + p) / 2) / std::log(p) - 1;
-  int64_t half_width = m <= 0 ? 0 : static_cast<int64_t>(std::ceil(m));
-  return half_width;
+  constexpr int64_t kWidest = int64_t{1} << 61;
+  int64_t estimate = m <= 0 ? 0 : m >= kWidest ? kWidest : static_cast<int64_t>(std::ceil(m));
+  // The estimate may be off where ln rounds; the exact tail (accuracy.h) settles it, erring only
+  // towards the wider interval: the smallest m it accepts, by bisection around the estimate.
+  int64_t low = estimate - 1, high = estimate;  // low == -1 or rejected; high accepted
+  while (high < kWidest && !LaplaceWithin(scale, high, confidence)) {
+    low = high;
+    high = std::min(kWidest, 2 * high + 1);
+  }
+  while (low >= 0 && LaplaceWithin(scale, low, confidence)) {
+    high = low;
+    low = low / 2 - 1;
+  }
+  while (high - low > 1) {
+    int64_t middle = low + (high - low) / 2;
+    (LaplaceWithin(scale, middle, confidence) ? high : low) = middle;
+  }
+  return high;
 }
 
 }  // namespace parley::dp

@@ -31,6 +31,11 @@ struct PrivacyLoss {
 // for δ (up to 1). InvalidArgument naming `what` and the accepted form otherwise.
 absl::StatusOr<int64_t> ParseEpsilon(std::string_view text, std::string_view what = "epsilon");
 absl::StatusOr<int64_t> ParseDelta(std::string_view text, std::string_view what = "delta");
+// Any such decimal ("0.25", "3", "2.5E-3") as an integer count of 10^-scale units; InvalidArgument
+// naming `what` and `range` when it has more precision than the scale, is negative, or exceeds
+// `maximum` units.
+absl::StatusOr<int64_t> ParseFixedPoint(std::string_view text, int scale, int64_t maximum,
+                                        std::string_view what, std::string_view range);
 // The shortest exact decimal ("0.5", "2", "0.000001").
 std::string FormatEpsilon(int64_t epsilon);
 std::string FormatDelta(int64_t delta);

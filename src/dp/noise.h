@@ -34,6 +34,9 @@ struct Measure {
   // L1 sensitivity in grid units over all groups: how much adding or removing one privacy unit
   // can change the vector of this measure's (grid-rounded) values.
   uint64_t sensitivity = 1;
+  // What one unit of a runner's accuracy target is in value units (dp/accuracy.h): 1 for a
+  // count, max(|minimum|, |maximum|) of the column's bounds for a sum.
+  long double target_unit = 1;
   Rational scale;              // discrete Laplace scale, in grid units (set by SetScales)
   int64_t half_width = 0;      // 95% interval half-width in grid units (set by SetScales)
   int64_t half_width_975 = 0;  // 97.5% half-width, for the two parts of an average
@@ -58,6 +61,8 @@ struct NoisePlan {
   int64_t epsilon = 0;              // millionths, the whole query's
   int64_t delta = 0;                // 10^-15; spent only by grouped queries (group selection)
   int64_t selection_threshold = 0;  // set by SetScales for grouped queries
+  // When ε was computed from the runner's accuracy target (accuracy.h), the target ("±50 at 95%").
+  std::string accuracy;
 };
 
 // Splits `plan.epsilon` equally between the measures (basic composition) and sets each measure's

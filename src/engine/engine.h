@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,16 @@ struct ResultTable {
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
+// Code of Parley's own that reads a source for the engine, where the engine has no reader of its
+// own (a remote PostgreSQL table): the engine makes it callable from the view's SQL before it
+// creates the view. Each engine defines what it accepts (engine/duckdb/scan_function.h); a
+// provider of another engine's kind is an Internal error. A session whose views have one is never
+// reused: a provider carries what one query reads (its pushed-down filter).
+class ScanProvider {
+ public:
+  virtual ~ScanProvider() = default;
+};
+
 // A source as a view: `CREATE VIEW "<name>" AS <select_sql>` before the session is locked.
 struct SourceView {
   std::string name;
@@ -69,6 +80,8 @@ struct SourceView {
   // names). Checked before every run, because files are read afresh by each query: a file that
   // changed shape fails with FailedPrecondition instead of giving a wrong answer. Empty: no check.
   std::vector<ResultColumn> pinned_columns;
+  // Set when select_sql calls a reader of Parley's own (see ScanProvider).
+  std::shared_ptr<const ScanProvider> scan;
 
   bool operator==(const SourceView&) const = default;
 };

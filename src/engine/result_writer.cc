@@ -262,8 +262,13 @@ constexpr char kTypesKey[] = "parley_types";
 // all-or-nothing rename, and DuckDB would leave its "tmp_" file behind when the COPY fails.
 //
 // Opening a database costs more than a small query (~15 ms), so the process keeps one private
-// database for result files and writes or reads through it one file at a time; the staging table
-// is dropped after each write, so no result's values stay in it.
+// database for result files and writes or reads through it one file at a time. A small result
+// (kInlineCells values, kInlineBytes of text, all UTF-8 without NUL) is written by one COPY that
+// reads its values as string literals (VALUES): creating, filling and dropping a staging table
+// cost three times the COPY itself, more than a small query's whole overhead. A larger one goes
+// through a staging table filled by an appender, which is dropped after each write, so no
+// result's values stay in it. Both give the same file: the values are text either way, cast to
+// the same types.
 struct ParquetWriter {
   std::mutex mutex;
   absl::StatusOr<InMemoryDatabase> db = absl::UnavailableError("not opened");
@@ -280,15 +285,45 @@ ParquetWriter& SharedParquetWriter() {
   return *writer;
 }
 
+constexpr size_t kInlineCells = 4096;
+constexpr size_t kInlineBytes = 64 * 1024;
+
+// Whether `result` is small enough, and its text plain enough, to be written as literals: the
+// statement is text, so a value with a NUL byte or bytes that are not UTF-8 goes through the
+// appender, as does a result without rows (VALUES needs one).
+bool WritableInline(const ResultTable& result) {
+  if (result.rows.empty() || result.rows.size() * result.columns.size() > kInlineCells) {
+    return false;
+  }
+  size_t bytes = 0;
+  for (const auto& row : result.rows) {
+    if (row.size() != result.columns.size()) return false;
+    for (const auto& value : row) {
+      if (!value) continue;
+      bytes += value->size();
+      if (bytes > kInlineBytes || value->find('\0') != std::string::npos) return false;
+      size_t offset = 0;
+      char32_t c = 0;
+      while (offset < value->size()) {
+        if (!NextCodePoint(*value, &offset, &c)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Writes `result` through `connection`; `*staged` tells whether a staging table was created.
 absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& result,
-                              const std::string& temporary_path);
+                              const std::string& temporary_path, bool* staged);
 
 absl::Status WriteParquet(const ResultTable& result, const std::string& temporary_path) {
   ParquetWriter& writer = SharedParquetWriter();
   std::lock_guard<std::mutex> lock(writer.mutex);
   if (!writer.db.ok()) return writer.db.status();
   duckdb_connection connection = writer.db->connection.get();
-  absl::Status written = WriteParquetWith(connection, result, temporary_path);
+  bool staged = false;
+  absl::Status written = WriteParquetWith(connection, result, temporary_path, &staged);
+  if (!staged) return written;
   absl::Status dropped =
       ExecuteStatement(connection, "DROP TABLE IF EXISTS staging", "cannot drop the staging table");
   PARLEY_RETURN_IF_ERROR(written);
@@ -296,7 +331,7 @@ absl::Status WriteParquet(const ResultTable& result, const std::string& temporar
 }
 
 absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& result,
-                              const std::string& temporary_path) {
+                              const std::string& temporary_path, bool* staged) {
   std::vector<std::string> staging_columns;
   std::vector<std::string> casts;
   for (size_t i = 0; i < result.columns.size(); ++i) {
@@ -313,6 +348,34 @@ absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& r
         absl::StrCat("CAST(", staging, " AS ", type, ") AS ", QuoteIdentifier(column.name)));
   }
   if (result.columns.empty()) return absl::InvalidArgumentError("the result has no columns");
+  // The result's own type names ride along as file metadata, so that reading the file back
+  // (ReadParquetResult) gives the types the query produced, not the ones Parquet could store.
+  nlohmann::json types = nlohmann::json::array();
+  for (const ResultColumn& column : result.columns) types.push_back(column.type);
+  std::string destination =
+      absl::StrCat(" TO ", QuoteString(temporary_path),
+                   " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {",
+                   kTypesKey, ": ", QuoteString(types.dump()), "})");
+  if (WritableInline(result)) {
+    // NULL is typed VARCHAR, as in the staging table: a column of NULLs casts the same way.
+    std::string values;
+    for (const auto& row : result.rows) {
+      absl::StrAppend(&values, values.empty() ? "(" : ", (");
+      for (size_t i = 0; i < row.size(); ++i) {
+        absl::StrAppend(&values, i > 0 ? ", " : "",
+                        row[i] ? QuoteString(*row[i]) : "CAST(NULL AS VARCHAR)");
+      }
+      values += ")";
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < result.columns.size(); ++i) names.push_back(absl::StrCat("c", i));
+    return ExecuteStatement(
+        connection,
+        absl::StrCat("COPY (SELECT ", absl::StrJoin(casts, ", "), " FROM (VALUES ", values,
+                     ") AS staging(", absl::StrJoin(names, ", "), "))", destination),
+        "cannot write Parquet");
+  }
+  *staged = true;
   PARLEY_RETURN_IF_ERROR(ExecuteStatement(
       connection,
       absl::StrCat("CREATE OR REPLACE TABLE staging (", absl::StrJoin(staging_columns, ", "), ")"),
@@ -337,16 +400,9 @@ absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& r
       return absl::InternalError("cannot flush the appender");
     }
   }
-  // The result's own type names ride along as file metadata, so that reading the file back
-  // (ReadParquetResult) gives the types the query produced, not the ones Parquet could store.
-  nlohmann::json types = nlohmann::json::array();
-  for (const ResultColumn& column : result.columns) types.push_back(column.type);
   return ExecuteStatement(
       connection,
-      absl::StrCat("COPY (SELECT ", absl::StrJoin(casts, ", "), " FROM staging) TO ",
-                   QuoteString(temporary_path),
-                   " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {",
-                   kTypesKey, ": ", QuoteString(types.dump()), "})"),
+      absl::StrCat("COPY (SELECT ", absl::StrJoin(casts, ", "), " FROM staging)", destination),
       "cannot write Parquet");
 }
 

@@ -171,6 +171,28 @@ TEST_F(WriterTest, ParquetRoundTripKeepsTypesAndText) {
             absl::DataLossError("the result file '" + PathOf("bad.parquet") + "' is unreadable"));
 }
 
+// A small result is written as literals, a large one through a staging table: both keep every
+// value's text (quotes, backslashes, line breaks, NULLs, the text NULL) and the result's types.
+TEST_F(WriterTest, ParquetRoundTripOfSmallAndLargeResults) {
+  for (size_t rows : {size_t{3}, size_t{5000}}) {
+    ResultTable table{{{"name", "VARCHAR"}, {"n", "BIGINT"}, {"total", "HUGEINT"}}, {}};
+    for (size_t i = 0; i < rows; ++i) {
+      std::optional<std::string> name;
+      if (i % 3 == 1) name = "O'Brien said \\'; DROP TABLE staging; --\n" + std::to_string(i);
+      if (i % 3 == 2) name = "NULL";
+      table.rows.push_back(
+          {name, std::to_string(i),
+           i % 2 == 0 ? std::nullopt : std::optional<std::string>("123456789012345678901")});
+    }
+    std::string path = PathOf("rows-" + std::to_string(rows) + ".parquet");
+    ASSERT_TRUE(WriteResult(table, path, OutputFormat::kParquet, false).ok()) << rows;
+    absl::StatusOr<ResultTable> read = ReadParquetResult(path);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->columns, table.columns) << rows;
+    EXPECT_EQ(read->rows, table.rows) << rows;
+  }
+}
+
 TEST_F(WriterTest, ReplacesAnExistingFile) {
   std::ofstream(dir_ / "out.csv") << "old contents that are longer than the new ones\n";
   ResultTable one{{{"n", "BIGINT"}}, {{"1"}}};

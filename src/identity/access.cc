@@ -51,10 +51,14 @@ absl::Status RequireOwner(const Caller& caller, const Target& target, const char
                                                   target.table_owner, "') can ", what));
 }
 
-}  // namespace
+// Whether `action` only reads: the actions a closed room still allows.
+bool Reads(Action action) {
+  return action == Action::kView || action == Action::kReadResult ||
+         action == Action::kReadQueryLog;
+}
 
-absl::Status Require(const Caller& caller, const Room& room, Action action, const Target& target) {
-  PARLEY_ASSIGN_OR_RETURN(const Membership* membership, ActiveMember(caller, room));
+absl::Status RequireRole(const Caller& caller, const Room& room, const Membership* membership,
+                         Action action, const Target& target) {
   switch (action) {
     case Action::kView:
     case Action::kAddTable:
@@ -75,6 +79,17 @@ absl::Status Require(const Caller& caller, const Room& room, Action action, cons
             "the creator cannot leave its collaboration; the room would have no one to run it");
       }
       return absl::OkStatus();
+    case Action::kProposeChange:
+      if (target.change_kind == "add_member") {
+        return RequireCreator(caller, room, "add members");
+      }
+      return absl::OkStatus();
+    case Action::kVoteOnChange:
+      return absl::OkStatus();
+    case Action::kCancelChange:
+      if (target.member == caller.member()) return absl::OkStatus();
+      return absl::PermissionDeniedError(absl::StrCat("only the proposer of a change request ('",
+                                                      target.member, "') can cancel it"));
     case Action::kSetRule:
       return RequireOwner(caller, target, "set its rule");
     case Action::kApproveTemplate:
@@ -90,8 +105,30 @@ absl::Status Require(const Caller& caller, const Room& room, Action action, cons
       if (Receives(caller, target.receivers)) return absl::OkStatus();
       return absl::PermissionDeniedError(absl::StrCat(
           "member '", caller.member(), "' is not a receiver of query ", target.query_id));
+    case Action::kClose:
+      return RequireCreator(caller, room, "close it");
   }
   return absl::InternalError("unknown action");
+}
+
+}  // namespace
+
+absl::Status Require(const Caller& caller, const Room& room, Action action, const Target& target) {
+  PARLEY_ASSIGN_OR_RETURN(const Membership* membership, ActiveMember(caller, room));
+  PARLEY_RETURN_IF_ERROR(RequireRole(caller, room, membership, action, target));
+  if (room.closed && action == Action::kClose) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("collaboration '", room.name, "' is already closed"));
+  }
+  if (room.closed && !Reads(action)) {
+    // The catalog's words (catalog::internal::CollaborationClosed), which refuses the same
+    // changes again inside its write transaction.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collaboration '", room.name,
+        "' is closed: it takes no more queries and no changes to its members, tables, rules or "
+        "templates; its results and audit log stay readable"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> Receivers(const Caller& caller, const Room& room,

@@ -11,8 +11,15 @@
 //   - a table's owner sets its rule and approves or revokes analysis templates for it;
 //   - a member with the `query` ability explains and runs queries and templates;
 //   - a result is read only by the query's receivers, each an active member with `receive`;
+//   - any active member proposes and votes on change requests (only the creator proposes adding
+//     a member, by invitation over a server), and only its proposer cancels one;
 //   - a table's location is shown only to its owner; query listings show a member the queries
 //     it ran or receives, and the query log the queries that touched its own tables.
+//   - the creator closes the collaboration, once. A closed collaboration is an archive: reading
+//     (the collaboration, its tables, templates, policy, audit, queries and the results one
+//     receives) goes on as before, and every change and every new query or explanation is
+//     refused with FailedPrecondition saying it is closed — after the checks above, so an
+//     outsider still learns nothing and a member learns only what it could do were it open.
 //
 // The service converts its stored records into the small Room value below, so these rules do not
 // depend on how the catalog stores members.
@@ -21,10 +28,9 @@
 //                                            {.table = "sales", .table_owner = "retailer"}));
 //
 // Errors: PermissionDenied (not an active member, not the creator or owner, missing ability, not
-// a receiver), FailedPrecondition (the creator leaving), InvalidArgument (removing the creator,
-// receivers that are not active members with `receive`). Messages name members, tables and
-// abilities, never data.
-// Thread safety: pure functions over values.
+// a receiver), FailedPrecondition (the creator leaving, a change in a closed room), InvalidArgument
+// (removing the creator, receivers that are not active members with `receive`). Messages name
+// members, tables and abilities, never data. Thread safety: pure functions over values.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +55,7 @@ struct Room {
   std::string name;
   std::string creator;
   std::vector<Membership> members;
+  bool closed = false;
 
   const Membership* Find(const std::string& member) const;
 };
@@ -66,13 +73,19 @@ enum class Action {
   kQuery,            // an active member with the `query` ability
   kReadResult,       // an active member among the query's receivers
   kReadQueryLog,     // any active member (the log shows only queries touching its tables)
+  kClose,            // the creator, once
+  kProposeChange,    // any active member; adding a member (target.change_kind "add_member"): the
+                     // creator
+  kVoteOnChange,     // any active member (approve or deny a pending change request)
+  kCancelChange,     // the change request's proposer (target.member)
 };
 
 // What an action is about; only the fields the action needs are read.
 struct Target {
   std::string table = {};                   // kSetRule, kApproveTemplate, kRevokeTemplate
   std::string table_owner = {};             // idem
-  std::string member = {};                  // kRemoveMember
+  std::string member = {};                  // kRemoveMember; kCancelChange: the proposer
+  std::string change_kind = {};             // kProposeChange
   int64_t query_id = 0;                     // kReadResult
   std::vector<std::string> receivers = {};  // kReadResult
 };

@@ -14,8 +14,6 @@ constexpr size_t kIdBytes = 8;
 constexpr size_t kSecretBytes = 32;
 constexpr size_t kSaltBytes = 16;  // crypto_generichash_KEYBYTES_MIN
 constexpr size_t kHashBytes = crypto_generichash_BYTES;
-constexpr char kPrefix[] = "pt_";
-constexpr size_t kPrefixSize = 3;
 
 void InitSodium() {
   // sodium_init is thread-safe and idempotent; it fails only when the OS has no randomness
@@ -67,7 +65,7 @@ std::string RandomHex(size_t bytes) {
   return hex;
 }
 
-IssuedToken IssueToken() {
+IssuedToken IssueToken(std::string_view prefix) {
   InitSodium();
   IssuedToken issued;
   issued.id = RandomHex(kIdBytes);
@@ -77,16 +75,18 @@ IssuedToken IssueToken() {
   issued.salt_hex = Hex(salt, sizeof(salt));
   std::vector<unsigned char> hash = KeyedHash(secret, salt);
   issued.hash_hex = Hex(hash.data(), hash.size());
-  issued.text = absl::StrCat(kPrefix, issued.id, "_", secret);
+  issued.text = absl::StrCat(std::string(prefix), issued.id, "_", secret);
   sodium_memzero(secret.data(), secret.size());
   return issued;
 }
 
-absl::StatusOr<PresentedToken> ParseToken(std::string_view text) {
-  const absl::Status malformed =
-      absl::InvalidArgumentError("not a Parley API token (expected pt_<id>_<secret>)");
-  if (text.substr(0, kPrefixSize) != kPrefix) return malformed;
-  text.remove_prefix(kPrefixSize);
+absl::StatusOr<PresentedToken> ParseToken(std::string_view text, std::string_view prefix) {
+  const absl::Status malformed = absl::InvalidArgumentError(
+      prefix == kTokenPrefix
+          ? std::string("not a Parley API token (expected pt_<id>_<secret>)")
+          : absl::StrCat("not a Parley code (expected ", std::string(prefix), "<id>_<secret>)"));
+  if (text.substr(0, prefix.size()) != prefix) return malformed;
+  text.remove_prefix(prefix.size());
   if (text.size() != kIdBytes * 2 + 1 + kSecretBytes * 2 || text[kIdBytes * 2] != '_') {
     return malformed;
   }

@@ -36,10 +36,16 @@ struct PresentedToken {
   std::string secret;  // 64 hex digits
 };
 
-IssuedToken IssueToken();
+// API tokens start "pt_"; invitation codes (the same form and storage, a one-time secret that
+// lets one organisation join one collaboration) start "pi_".
+inline constexpr std::string_view kTokenPrefix = "pt_";
+inline constexpr std::string_view kInvitationPrefix = "pi_";
+
+IssuedToken IssueToken(std::string_view prefix = kTokenPrefix);
 
 // InvalidArgument (without quoting the text) when `text` does not have the token's form.
-absl::StatusOr<PresentedToken> ParseToken(std::string_view text);
+absl::StatusOr<PresentedToken> ParseToken(std::string_view text,
+                                          std::string_view prefix = kTokenPrefix);
 
 // Whether the presented secret hashes, with `salt_hex`, to `hash_hex` (constant-time compare).
 // False for stored values that are not hex of the right length.

@@ -276,6 +276,17 @@ class AggregationChecker : public JoinCheckHost {
           clause_name == sql::kClauseWhere ? "filter on aggregates with HAVING" : "");
       return;
     }
+    // FILTER (WHERE …) chooses the rows the aggregate reads, as a WHERE chooses the query's: its
+    // columns, functions and operators are judged as a WHERE's (dimension columns only, no join
+    // or aggregate column), and the rewrite applies every threshold to the filtered rows too.
+    if (const BoundExpr* filter = call.filter()) {
+      if (!rules_.empty() && HasDifferentialPrivacy()) {
+        Add("filter_not_allowed", -1, "", clause, filter->location,
+            "FILTER (WHERE ...) is not supported on tables with differential privacy",
+            "filter the rows with WHERE");
+      }
+      CheckExpr(*filter, sql::kClauseFilter);
+    }
     std::string function = AggregateName(call);
     if (function.empty()) {
       Add("aggregate_function_not_allowed", -1, "", clause, call.location,
@@ -300,15 +311,16 @@ class AggregationChecker : public JoinCheckHost {
       }
       return;
     }
-    for (const auto& arg : call.args) {
+    for (size_t i = 0; i < call.value_args(); ++i) {
+      const auto& arg = call.args[i];
       if (ContainsAggregate(*arg)) {
         Add("nested_aggregate", -1, "", clause, arg->location,
             absl::StrCat("an aggregate is nested inside ", CallText(call)));
         return;
       }
     }
-    if (call.args.size() != 1 || call.args[0]->kind != BoundExprKind::kColumn) {
-      int location = call.args.empty() ? call.location : call.args[0]->location;
+    if (call.value_args() != 1 || call.args[0]->kind != BoundExprKind::kColumn) {
+      int location = call.value_args() == 0 ? call.location : call.args[0]->location;
       Add("aggregate_argument_not_column", -1, "", clause, location,
           absl::StrCat("the argument of ", function, " must be a single plain column"),
           "aggregate a column as it is; expressions inside aggregates are not allowed");
@@ -342,6 +354,13 @@ class AggregationChecker : public JoinCheckHost {
               column.type.is_unknown() ? std::string("not numeric") : column.type.ToString()),
           "count the rows with COUNT or COUNT(DISTINCT …) instead");
     }
+  }
+
+  bool HasDifferentialPrivacy() const {
+    for (const sql::BoundTable& table : query_.tables) {
+      if (rules_[table.index]->aggregation.differential_privacy.has_value()) return true;
+    }
+    return false;
   }
 
   std::string CountHint(int table_index) const {

@@ -206,10 +206,14 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
                                      "; one kind per query");
     violation.hint = "query the tables of each kind of rule separately";
     verdict.violations.push_back(std::move(violation));
-  } else if (!context.template_id.empty() && !kinds.contains(RuleKind::kCustom) && !kinds.empty()) {
+  } else if (!context.template_id.empty() && kinds.contains(RuleKind::kList)) {
+    // A template is a saved query: under a custom rule it runs because the owner approved it;
+    // under an aggregation rule (with or without differential privacy) it is judged like the
+    // same query typed freely. List rules return rows of matches, not analyses: no templates.
     Violation violation;
     violation.code = "template_requires_custom_rule";
-    violation.message = "analysis templates run only on tables with a custom rule";
+    violation.message =
+        "analysis templates run only on tables with a custom or an aggregation rule";
     verdict.violations.push_back(std::move(violation));
   } else if (kinds.contains(RuleKind::kAggregation)) {
     verdict.rule_kind = RuleKind::kAggregation;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/custom_controls.h"
+#include "policy/derived.h"
 #include "policy/equivalence.h"
 #include "policy/operators.h"
 #include "policy/summary.h"
@@ -127,6 +128,19 @@ class CustomChecker {
     // A table's owner may analyse its own table, and a listed provider may send any query — so
     // also any template; disallowed output columns still apply to both.
     if (MaySendFreeFormQuery(rule, table.owner, context_.runner)) return;
+    if (!context_.template_id.empty() && rule.derived_from) {
+      // A saved result's table: every co-owner approves, each for themselves.
+      std::vector<std::string> pending =
+          PendingApprovals(*rule.derived_from, table.owner, context_.template_id);
+      if (pending.empty()) return;
+      Add("analysis_not_approved", &table, "", "", -1,
+          absl::StrCat("table '", table.name, "' holds a saved query result and analysis template ",
+                       context_.template_id.substr(0, 12),
+                       " has not been approved by all its co-owners"),
+          absl::StrCat("waiting for ", absl::StrJoin(pending, ", "),
+                       " to approve it (parley template approve)"));
+      return;
+    }
     if (!context_.template_id.empty()) {
       if (rule.allowed_analyses.contains(context_.template_id)) return;
       Add("analysis_not_approved", &table, "", "", -1,
@@ -138,7 +152,10 @@ class CustomChecker {
     if (!rule.any_query) {
       Add("query_not_allowed", &table, "", sql::kClauseFrom, location,
           absl::StrCat("table '", table.name,
-                       "' may only be read by analysis templates its owner approved"),
+                       rule.derived_from
+                           ? "' holds a saved query result and may only be read by analysis "
+                             "templates all its co-owners approved"
+                           : "' may only be read by analysis templates its owner approved"),
           "run an approved template");
       return;
     }

@@ -402,6 +402,15 @@ class ControlsChecker {
       case BoundExprKind::kAggregate:
         AggregateArguments(expr, stack, clause);
         if (repeats) Weighted(expr, stack, clause);
+        // A threshold counts the identities of a group's rows; an aggregate that FILTERs them
+        // would compute over fewer rows than were counted (one person's, in a group of a
+        // hundred). Its comparisons still meet the comparison controls through the walk below.
+        if (expr.has_filter && reads) {
+          RefuseConstruct(absl::StrCat("FILTER (WHERE ...) on ", absl::AsciiStrToUpper(expr.name),
+                                       ", which aggregates fewer rows than the group counted"),
+                          clause, expr.filter()->location,
+                          "filter the rows with WHERE, or GROUP BY the condition");
+        }
         break;
       default:
         break;
@@ -477,8 +486,29 @@ class ControlsChecker {
   // allowed_aggregate_expressions: columns_only — an argument that reads a column of such a
   // table must be that column itself (renamed at most), never an expression: `SUM(CASE WHEN zip =
   // '10001' THEN salary END)` is a filter on one zip code that no comparison control would see.
+  // FILTER (WHERE …) is such a filter, named as one.
   void AggregateArguments(const BoundExpr& call, const Stack& stack, const char* clause) {
     for (const auto& arg : call.args) {
+      if (arg.get() == call.filter()) {
+        for (const BaseColumn& column : SourcesOf(*arg, stack)) {
+          const CustomRule* rule = RuleOf(*column.first);
+          if (rule == nullptr ||
+              rule->allowed_aggregate_expressions != AggregateExpressions::kColumnsOnly) {
+            continue;
+          }
+          Add("aggregate_expression_not_allowed", column.first, column.second, clause,
+              arg->location >= 0 ? arg->location : call.location,
+              absl::StrCat("FILTER (WHERE ...) of ", absl::AsciiStrToUpper(call.name),
+                           " chooses its rows by column '", column.second, "' of table '",
+                           column.first->name,
+                           "', which allows only plain columns inside aggregate and window "
+                           "functions"),
+              "aggregate the column as it is (allowed_aggregate_expressions: columns_only); "
+              "filter rows with WHERE");
+          break;
+        }
+        continue;
+      }
       if (IsPlainColumn(*arg, stack)) continue;
       for (const BaseColumn& column : SourcesOf(*arg, stack)) {
         const CustomRule* rule = RuleOf(*column.first);

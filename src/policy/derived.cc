@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/equivalence.h"
+#include "policy/summary.h"
 
 namespace parley::policy {
 namespace {
@@ -75,7 +76,6 @@ absl::StatusOr<Rule> DeriveRule(const sql::BoundQuery& query, const RuleProvider
   DerivedFrom origin;
   std::optional<std::set<std::string>> receivers;  // nullopt: no input restricts them
   std::optional<std::set<std::string>> providers;
-  bool any_query = true;
   bool columns_only = false;
   std::map<std::string, IdentityThreshold> thresholds;  // by output identity column
   for (const std::string& table : tables) {
@@ -106,17 +106,22 @@ absl::StatusOr<Rule> DeriveRule(const sql::BoundQuery& query, const RuleProvider
         receivers = std::move(both);
       }
     }
-    any_query = any_query && in.any_query;
-    if (in.any_query) {
-      if (!providers) {
-        providers = in.allowed_analysis_providers;
-      } else {
-        std::set<std::string> both;
-        for (const std::string& name : *providers) {
-          if (in.allowed_analysis_providers.contains(name)) both.insert(name);
-        }
-        providers = std::move(both);
+    // Who may send free-form SQL over this input: its listed providers, and its owner
+    // (summary.h MaySendFreeFormQuery). Only those who may over every input may over the result.
+    std::set<std::string> runners;
+    if (in.any_query) runners = in.allowed_analysis_providers;
+    if (auto owner = owners.find(table);
+        owner != owners.end() && MaySendFreeFormQuery(in, owner->second, owner->second)) {
+      runners.insert(owner->second);
+    }
+    if (!providers) {
+      providers = std::move(runners);
+    } else {
+      std::set<std::string> both;
+      for (const std::string& name : *providers) {
+        if (runners.contains(name)) both.insert(name);
       }
+      providers = std::move(both);
     }
     columns_only = columns_only || EffectiveExpressions(in) == AggregateExpressions::kColumnsOnly;
     for (size_t i = 0; i < outputs.size(); ++i) {
@@ -184,7 +189,7 @@ absl::StatusOr<Rule> DeriveRule(const sql::BoundQuery& query, const RuleProvider
     if (receivers->empty()) return Refuse("the inputs have no allowed result receiver in common");
     custom.allowed_result_receivers = *receivers;
   }
-  custom.any_query = any_query && providers && !providers->empty();
+  custom.any_query = providers && !providers->empty();
   if (custom.any_query) custom.allowed_analysis_providers = *providers;
   bool has_controls = custom.HasControls();
   custom.allowed_aggregate_expressions = columns_only || has_controls
@@ -193,6 +198,24 @@ absl::StatusOr<Rule> DeriveRule(const sql::BoundQuery& query, const RuleProvider
   origin.inherited = std::make_shared<const CustomRule>(custom);
   custom.derived_from = std::move(origin);
   return rule;
+}
+
+std::set<std::string> CoOwners(const DerivedFrom& origin, const std::string& owner) {
+  std::set<std::string> members = origin.co_owners;
+  members.insert(owner);
+  return members;
+}
+
+std::vector<std::string> PendingApprovals(const DerivedFrom& origin, const std::string& owner,
+                                          const std::string& template_id) {
+  auto given = origin.approvals.find(template_id);
+  std::vector<std::string> pending;
+  for (const std::string& member : CoOwners(origin, owner)) {
+    if (given == origin.approvals.end() || !given->second.contains(member)) {
+      pending.push_back(member);
+    }
+  }
+  return pending;
 }
 
 absl::Status CheckTightens(const CustomRule& inherited, const CustomRule& rule) {
@@ -227,8 +250,8 @@ absl::Status CheckTightens(const CustomRule& inherited, const CustomRule& rule) 
   for (const std::string& id : rule.allowed_analyses) {
     if (!inherited.allowed_analyses.contains(id)) {
       return loosens(absl::StrCat("allowed_analyses adds template ", id,
-                                  " (templates over a saved result are not supported: each "
-                                  "co-owner would have to approve them)"));
+                                  " (a template over a saved result runs once every co-owner "
+                                  "has approved it with `parley template approve`)"));
     }
   }
   for (const IdentityThreshold& floor : inherited.aggregation_thresholds) {

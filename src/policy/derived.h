@@ -5,8 +5,10 @@
 //   aggregation or list result is refused: see the docs), and the derived custom rule is
 //     - receivers: the intersection of the inputs' allowed_result_receivers (any member with
 //       `receive` only when no input restricts them);
-//     - free-form queries: only when every input allows them, by the providers every input lists;
-//       templates: none (a template over a derived table would need every co-owner's approval);
+//     - free-form queries: by the members who may send them over every input (its listed
+//       providers, and its owner);
+//       templates: none in allowed_analyses — a template over a derived table runs once every
+//       co-owner and its owner have approved it (derived_from.approvals, rule.h);
 //     - disallowed output columns: every output column derived (data flow) from a disallowed
 //       input column;
 //     - thresholds: for each input threshold, the output columns derived from its identity column
@@ -21,6 +23,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,13 @@ namespace parley::policy {
 absl::StatusOr<Rule> DeriveRule(const sql::BoundQuery& query, const RuleProvider& rules,
                                 const std::vector<std::string>& tables,
                                 const std::map<std::string, std::string>& owners);
+
+// Who must approve an analysis template over a saved result's table: its co-owners (the owners
+// of its inputs, transitively) and `owner`, the member who saved it.
+std::set<std::string> CoOwners(const DerivedFrom& origin, const std::string& owner);
+// Those of them who have not approved template `template_id` (empty: it may run).
+std::vector<std::string> PendingApprovals(const DerivedFrom& origin, const std::string& owner,
+                                          const std::string& template_id);
 
 // OK when `rule` allows nothing `inherited` does not; otherwise InvalidArgument naming what it
 // loosens.

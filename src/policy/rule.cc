@@ -254,7 +254,8 @@ class RuleReader {
     if (!object.is_object()) {
       return Invalid("derived_from", "must be an object with tables, co_owners and inherited");
     }
-    PARLEY_RETURN_IF_ERROR(CheckKeys(object, "derived_from", {"tables", "co_owners", "inherited"}));
+    PARLEY_RETURN_IF_ERROR(
+        CheckKeys(object, "derived_from", {"tables", "co_owners", "inherited", "approvals"}));
     DerivedFrom derived;
     for (const char* key : {"tables", "co_owners"}) {
       auto it = object.find(key);
@@ -286,6 +287,22 @@ class RuleReader {
       return absl::InvalidArgumentError(absl::StrCat("rule: derived_from.inherited", inner));
     }
     derived.inherited = std::make_shared<const CustomRule>(*std::move(floor));
+    if (auto approvals = object.find("approvals"); approvals != object.end()) {
+      if (!approvals->is_object()) {
+        return Invalid("derived_from.approvals",
+                       "must be an object from template ids to the members who approved them");
+      }
+      for (const auto& [id, members] : approvals->items()) {
+        std::string path = absl::StrCat("derived_from.approvals.", id);
+        if (!IsTemplateId(id)) {
+          return Invalid(path, "is not a template id (64 lowercase hexadecimal characters)");
+        }
+        if (!members.is_array() || members.empty()) {
+          return Invalid(path, "must be a non-empty array of member names");
+        }
+        PARLEY_ASSIGN_OR_RETURN(derived.approvals[id], MemberSet(members, path));
+      }
+    }
     return derived;
   }
 
@@ -693,6 +710,10 @@ void WriteCustom(const CustomRule& custom, Json& json) {
     json["derived_from"] = {{"tables", custom.derived_from->tables},
                             {"co_owners", custom.derived_from->co_owners},
                             {"inherited", inherited}};
+    // Written only when there are some, so that a rule without approvals keeps its form.
+    if (!custom.derived_from->approvals.empty()) {
+      json["derived_from"]["approvals"] = custom.derived_from->approvals;
+    }
   }
 }
 

@@ -115,11 +115,17 @@ struct CustomRule;
 // rule derived from theirs when it was populated. Written by Parley, never by the owner: every
 // later rule of the table must contain the same section and be at least as strict as `inherited`
 // (policy/derived.h CheckTightens).
-//   "derived_from": {"tables": ["salaries"], "co_owners": ["hr"], "inherited": {<custom rule>}}
+//   "derived_from": {"tables": ["salaries"], "co_owners": ["hr"], "inherited": {<custom rule>},
+//                    "approvals": {"<template sha256>": ["hr"]}}
+// An analysis template runs over the table only when every co-owner and the table's owner (who
+// saved it) have approved it (`parley template approve`): their approvals are kept here, written
+// by Parley as each of them approves, never taken from the owner's rule, and cleared whenever the
+// rest of the rule changes (an approval is given for the rule in force).
 struct DerivedFrom {
   std::set<std::string> tables;
   std::set<std::string> co_owners;
-  std::shared_ptr<const CustomRule> inherited;  // never null; has no derived_from itself
+  std::shared_ptr<const CustomRule> inherited;             // never null; has no derived_from itself
+  std::map<std::string, std::set<std::string>> approvals;  // template id → members who approved
 };
 
 struct CustomRule {

@@ -12,7 +12,14 @@ void Intersect(std::set<std::string>& merged, const std::set<std::string>& allow
 
 bool MaySendFreeFormQuery(const CustomRule& rule, const std::string& owner,
                           const std::string& runner) {
-  return owner == runner || (rule.any_query && rule.allowed_analysis_providers.contains(runner));
+  // The owner of a saved result's table saved it, but the inputs' owners (its co-owners) wrote
+  // its rule: unless they are all the runner, it sends free-form SQL over it only as a provider
+  // they listed, like anyone else.
+  bool owns = owner == runner;
+  if (owns && rule.derived_from) {
+    for (const std::string& co_owner : rule.derived_from->co_owners) owns &= co_owner == runner;
+  }
+  return owns || (rule.any_query && rule.allowed_analysis_providers.contains(runner));
 }
 
 PolicySummary Summarize(const std::string& member, const std::vector<TableRule>& tables) {

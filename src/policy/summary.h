@@ -18,7 +18,8 @@
 namespace parley::policy {
 
 // True when `runner` may read a table of `owner` under custom rule `rule` with a free-form
-// query: the owner always may, and so may a listed provider when the rule allows any query.
+// query: the owner always may (of a saved result's table, only when it owns every input: the
+// inputs' owners are its co-owners), and so may a listed provider when the rule allows any query.
 bool MaySendFreeFormQuery(const CustomRule& rule, const std::string& owner,
                           const std::string& runner);
 

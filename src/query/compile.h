@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,17 @@ struct Request {
   // 10^-15 (spent only by grouped queries, to select groups).
   int64_t privacy_epsilon = 0;
   int64_t privacy_delta = 0;
+  // Diagnosis of a failed conversion (service: a data owner's own query): every conversion of
+  // data in Compiled::conversions runs as TRY_CAST except the one at this byte offset, so a run
+  // that still fails with a conversion error failed there.
+  std::optional<int> strict_conversion;
+};
+
+// An explicit conversion of data in the query (CAST, `::`): where it is and what it converts.
+struct Conversion {
+  int location = -1;                 // byte offset of the cast in the text parsed
+  std::vector<std::string> columns;  // the columns it reads, as "table.column" (or "column")
+  std::string type;                  // the type converted to, as Parley names it
 };
 
 // What the engine is to run for an allowed query.
@@ -51,6 +63,10 @@ struct Plan {
   // per-group aggregates of the bounded plan, and must go through dp::ApplyNoise before anything
   // of it is stored or delivered.
   std::optional<dp::NoisePlan> noise;
+  // Per base table (catalog name): a condition in PostgreSQL's SQL that every row the rendered
+  // SQL uses satisfies, for connectors that read from PostgreSQL to push into their remote
+  // query (render/postgres/scan_filter.h). Absent for a table with none.
+  std::map<std::string, std::string> postgres_filters;
 };
 
 struct Compiled {
@@ -58,7 +74,9 @@ struct Compiled {
   // The base tables the query reads, by catalog name, in order of first appearance; filled for
   // rejected queries too (the owners of those tables see the attempt in their logs).
   std::vector<std::string> tables;
-  Plan plan;                     // meaningful only when verdict.allowed()
+  Plan plan;  // meaningful only when verdict.allowed()
+  // The explicit conversions of data in the query, in the order of the text (any block).
+  std::vector<Conversion> conversions;
   int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
 };
 

@@ -222,9 +222,19 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
       return TypedConstant(expr);
     case BoundExprKind::kScalar:
       return absl::StrCat(FunctionName(expr.name), "(", Args(expr), ")");
-    case BoundExprKind::kAggregate:
-      if (expr.star_argument) return absl::StrCat(expr.name, "(*)");
-      return absl::StrCat(expr.name, "(", expr.distinct ? "DISTINCT " : "", Args(expr), ")");
+    case BoundExprKind::kAggregate: {
+      std::string call;
+      if (expr.star_argument) {
+        call = absl::StrCat(expr.name, "(*)");
+      } else {
+        std::vector<std::string> args;
+        for (size_t i = 0; i < expr.value_args(); ++i) args.push_back(Expr(*expr.args[i]));
+        call = absl::StrCat(expr.name, "(", expr.distinct ? "DISTINCT " : "",
+                            absl::StrJoin(args, ", "), ")");
+      }
+      if (expr.has_filter) absl::StrAppend(&call, " FILTER (WHERE ", Expr(*expr.filter()), ")");
+      return call;
+    }
     case BoundExprKind::kWindow: {
       std::vector<std::string> window;
       if (!expr.partition_by.empty()) {

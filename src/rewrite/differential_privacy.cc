@@ -228,6 +228,8 @@ class PrivatePlanBuilder {
     sum.sum_measure =
         AddMeasure(dp::Measure::Kind::kSum, per_group * target_.rule.max_groups_per_unit,
                    sum.kind.grid_exponent);
+    plan_.measures[sum.sum_measure].target_unit =
+        std::max(std::fabs(bounds.minimum), std::fabs(bounds.maximum));
   }
 
   void EnsureCountMeasure(SumColumn& sum) {
@@ -279,6 +281,12 @@ class PrivatePlanBuilder {
                Prefix() + "each aggregate must be selected on its own, not inside an expression",
                "select COUNT(*), COUNT(DISTINCT " + target_.rule.privacy_unit +
                    "), SUM(column) or AVG(column) as they are");
+        continue;
+      }
+      if (expr.has_filter) {
+        Refuse("dp_expression", sql::kClauseSelect, expr.filter()->location,
+               Prefix() + "FILTER (WHERE ...) is not supported with differential privacy",
+               "filter the rows with WHERE");
         continue;
       }
       std::string name = absl::AsciiStrToUpper(expr.name);

@@ -393,7 +393,7 @@ class Guarder {
       // SUM and AVG of HUGEINT and wide DECIMAL columns (wider than the engine's narrow width)
       // add in 128 bits and fail when a few large values meet; as DOUBLE they cannot fail.
       // Counting never fails.
-      if ((node.name == "sum" || node.name == "avg") && node.args.size() == 1) {
+      if ((node.name == "sum" || node.name == "avg") && node.value_args() == 1) {
         Type type = node.args[0]->type;
         if (type.kind() == TypeKind::kHugeint || type.kind() == TypeKind::kUhugeint ||
             (type.kind() == TypeKind::kDecimal &&
@@ -402,6 +402,8 @@ class Guarder {
         }
       }
       for (auto& arg : node.args) Visit(arg);
+      // A FILTER condition is guarded as a WHERE is.
+      if (node.has_filter) RequireBoolean(node.args.back());
       sql::DeriveType(node);
       return;
     }

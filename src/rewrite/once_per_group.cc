@@ -30,7 +30,8 @@ void CollectTables(const BoundExpr& expr, std::set<int>& tables) {
 std::set<int> TablesToCountOnce(const BoundExpr& aggregate, const std::set<int>& deduplicated) {
   std::set<int> tables;
   if (aggregate.distinct || aggregate.star_argument) return tables;
-  for (const auto& arg : aggregate.args) CollectTables(*arg, tables);
+  // A FILTER only chooses rows: the weight is the arguments'.
+  for (size_t i = 0; i < aggregate.value_args(); ++i) CollectTables(*aggregate.args[i], tables);
   std::set<int> once;
   std::set_intersection(tables.begin(), tables.end(), deduplicated.begin(), deduplicated.end(),
                         std::inserter(once, once.begin()));
@@ -93,6 +94,7 @@ std::unique_ptr<BoundExpr> ShallowCopy(const BoundExpr& expr) {
   copy->negated = expr.negated;
   copy->case_has_operand = expr.case_has_operand;
   copy->case_has_else = expr.case_has_else;
+  copy->has_filter = expr.has_filter;
   copy->output_index = expr.output_index;
   copy->subquery = expr.subquery;
   return copy;
@@ -207,7 +209,7 @@ class Splitter {
       std::string flag = once.empty() ? "" : FirstOccurrenceFlag(once);
       for (const auto& arg : expr.args) {
         auto value = DerivedColumn(Project(*arg, "v"));
-        if (!flag.empty()) {
+        if (!flag.empty() && arg.get() != expr.filter()) {
           auto masked = Node(BoundExprKind::kCase);
           masked->type = value->type;
           masked->args.push_back(DerivedColumn(flag));

@@ -70,6 +70,17 @@ class Lifter {
   std::vector<const sql::BoundExpr*> aggregates_;
 };
 
+// The distinct FILTER conditions of the aggregates in `expr`, cloned into `filters`.
+void CollectFilters(const sql::BoundExpr& expr,
+                    std::vector<std::unique_ptr<sql::BoundExpr>>& filters) {
+  if (const sql::BoundExpr* filter = expr.filter()) {
+    bool seen = false;
+    for (const auto& known : filters) seen |= known->SameAs(*filter);
+    if (!seen) filters.push_back(filter->Clone());
+  }
+  for (const auto& arg : expr.args) CollectFilters(*arg, filters);
+}
+
 }  // namespace
 
 sql::BoundQuery BuildThresholdedAggregate(sql::BoundQuery& query,
@@ -79,6 +90,13 @@ sql::BoundQuery BuildThresholdedAggregate(sql::BoundQuery& query,
   for (const sql::BoundTable& table : query.tables) {
     next_render_id = std::max(next_render_id, table.render_id + 1);
   }
+  // An aggregate with FILTER (WHERE c) reads only the group's rows where c holds: each threshold
+  // must hold for those rows too, as it would for the query with WHERE c. (nullptr: the group.)
+  std::vector<std::unique_ptr<sql::BoundExpr>> filters;
+  for (const sql::BoundSelectItem& item : query.select) CollectFilters(*item.expr, filters);
+  if (query.having) CollectFilters(*query.having, filters);
+  for (const sql::BoundOrderItem& order : query.order_by) CollectFilters(*order.expr, filters);
+  filters.insert(filters.begin(), nullptr);
   inner.tables = std::move(query.tables);
   inner.from = std::move(query.from);
   inner.where = std::move(query.where);
@@ -101,22 +119,28 @@ sql::BoundQuery BuildThresholdedAggregate(sql::BoundQuery& query,
     int64_t& minimum = strictest[{threshold.table_index, threshold.column}];
     minimum = std::max(minimum, threshold.minimum);
   }
-  for (const auto& [key, minimum] : strictest) {
-    auto column = Node(sql::BoundExprKind::kColumn, "");
-    column->table_index = key.first;
-    column->column = key.second;
-    auto count = Node(sql::BoundExprKind::kAggregate, "count");
-    count->distinct = true;
-    count->type = sql::TypeKind::kBigint;
-    count->args.push_back(std::move(column));
-    auto bound = Node(sql::BoundExprKind::kConstant, "");
-    bound->constant = sql::Constant{sql::ConstantKind::kInteger, std::to_string(minimum)};
-    bound->type = sql::TypeKind::kBigint;
-    auto comparison = Node(sql::BoundExprKind::kBinaryOp, ">=");
-    comparison->type = sql::TypeKind::kBoolean;
-    comparison->args.push_back(std::move(count));
-    comparison->args.push_back(std::move(bound));
-    inner.having = And(std::move(inner.having), std::move(comparison));
+  for (const auto& filter : filters) {
+    for (const auto& [key, minimum] : strictest) {
+      auto column = Node(sql::BoundExprKind::kColumn, "");
+      column->table_index = key.first;
+      column->column = key.second;
+      auto count = Node(sql::BoundExprKind::kAggregate, "count");
+      count->distinct = true;
+      count->type = sql::TypeKind::kBigint;
+      count->args.push_back(std::move(column));
+      if (filter) {
+        count->args.push_back(filter->Clone());
+        count->has_filter = true;
+      }
+      auto bound = Node(sql::BoundExprKind::kConstant, "");
+      bound->constant = sql::Constant{sql::ConstantKind::kInteger, std::to_string(minimum)};
+      bound->type = sql::TypeKind::kBigint;
+      auto comparison = Node(sql::BoundExprKind::kBinaryOp, ">=");
+      comparison->type = sql::TypeKind::kBoolean;
+      comparison->args.push_back(std::move(count));
+      comparison->args.push_back(std::move(bound));
+      inner.having = And(std::move(inner.having), std::move(comparison));
+    }
   }
 
   // The outer block reads the inner one as its only table.

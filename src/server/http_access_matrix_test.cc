@@ -44,6 +44,8 @@ struct Room {
   std::map<std::string, std::string> tokens;
   std::map<std::string, std::string> token_ids;
   std::string query_id, approved_template, pending_template;
+  std::string change_id;  // a pending change request (query logging off), proposed by creator
+  std::string code;       // an invitation of outsider into another collaboration, "lobby"
 
   ~Room() {
     if (server) server->Stop();
@@ -83,14 +85,16 @@ void OpenRoom(const fs::path& dir, Room& room) {
   room.tokens["bad_token"] = "pt_" + std::string(16, '0') + "_" + std::string(64, '0');
 
   auto as = [](const char* name) { return Caller::Embedded(name); };
-  Ok(service.CreateCollaboration(as("creator"), {.name = "room", .query_logging = true}));
+  // Members join without approvals here (auto_approve add_member), as before change requests.
+  Ok(service.CreateCollaboration(
+      as("creator"), {.name = "room", .query_logging = true, .auto_approve = {"add_member"}}));
   for (auto [name, abilities] : std::vector<std::pair<const char*, identity::AbilitySet>>{
            {"owner", {Ability::kQuery, Ability::kReceive}},
            {"runner", {Ability::kQuery}},
            {"receiver", {Ability::kReceive}},
            {"other", {Ability::kQuery, Ability::kReceive}},
            {"removed", {Ability::kQuery, Ability::kReceive}}}) {
-    Ok(service.AddMember(as("creator"), "room", {name, abilities}));
+    Ok(service.AddMember(as("creator"), "room", {name, abilities}).status());
   }
   std::ofstream(dir / "sales.csv") << "region,amount\neast,10\nwest,20\n";
   Ok(service.AddTable(as("owner"), {"room", "sales", (dir / "sales.csv").string(), {}}));
@@ -111,6 +115,16 @@ void OpenRoom(const fs::path& dir, Room& room) {
   ASSERT_TRUE(run.ok()) << run.status();
   room.query_id = std::to_string(run->query_id);
   Ok(service.RemoveMember(as("creator"), "room", "removed"));
+  catalog::Change logging_off;
+  logging_off.kind = "query_logging";
+  logging_off.query_logging = false;
+  auto change = service.ProposeChange(as("creator"), "room", logging_off);
+  ASSERT_TRUE(change.ok()) << change.status();
+  room.change_id = std::to_string(change->request.id);
+  Ok(service.CreateCollaboration(as("creator"), {.name = "lobby"}));
+  auto invitation = service.InviteMember(as("creator"), "lobby", {"outsider", {}});
+  ASSERT_TRUE(invitation.ok()) << invitation.status();
+  room.code = invitation->code;
   owned.reset();
 
   api::LocalServiceOptions local_options;
@@ -195,10 +209,58 @@ const std::vector<Row>& Rows() {
        "/api/v1/collaborations/room",
        "",
        {k200, k200, k200, k200, k200, k404, k404}},
+      {"CloseCollaboration",
+       "POST",
+       "/api/v1/collaborations/room/close",
+       "",
+       {k200, k403, k403, k403, k403, k404, k404}},
+      // Over a server, organisations join by invitation only.
       {"AddMember",
        "POST",
        "/api/v1/collaborations/room/members",
        R"({"member": "newcomer", "abilities": ["query"]})",
+       {k403, k403, k403, k403, k403, k404, k404}},
+      {"InviteMember",
+       "POST",
+       "/api/v1/collaborations/room/invitations",
+       R"({"member": "newcomer", "abilities": ["query"]})",
+       {k200, k403, k403, k403, k403, k404, k404}},
+      // The code was made for outsider (into "lobby"): anyone else is told it does not exist.
+      {"Join",
+       "POST",
+       "/api/v1/join",
+       R"({"code": "{code}"})",
+       {k404, k404, k404, k404, k404, k404, k200}},
+      {"ProposeChange",
+       "POST",
+       "/api/v1/collaborations/room/changes",
+       R"({"kind": "payer", "payer": "creator"})",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ListChanges",
+       "GET",
+       "/api/v1/collaborations/room/changes",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ShowChange",
+       "GET",
+       "/api/v1/collaborations/room/changes/{change}",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      // The creator proposed it: its approval is implied, another vote is refused.
+      {"ApproveChange",
+       "POST",
+       "/api/v1/collaborations/room/changes/{change}/approve",
+       "",
+       {k400, k200, k200, k200, k200, k404, k404}},
+      {"DenyChange",
+       "POST",
+       "/api/v1/collaborations/room/changes/{change}/deny",
+       "",
+       {k400, k200, k200, k200, k200, k404, k404}},
+      {"CancelChange",
+       "POST",
+       "/api/v1/collaborations/room/changes/{change}/cancel",
+       "",
        {k200, k403, k403, k403, k403, k404, k404}},
       {"RemoveMember",
        "DELETE",
@@ -326,6 +388,8 @@ const std::vector<Row>& Rows() {
 
 std::string Fill(const std::string& text, Room& room, const std::string& caller) {
   return absl::StrReplaceAll(text, {{"{q}", room.query_id},
+                                    {"{change}", room.change_id},
+                                    {"{code}", room.code},
                                     {"{approved}", room.approved_template},
                                     {"{pending}", room.pending_template},
                                     {"{self_token}", room.token_ids[caller]},
@@ -384,6 +448,51 @@ TEST_P(HttpAccessMatrixTest, EachKindOfCallerGetsItsExpectedStatus) {
   }
   last.reset();
   fs::remove_all(base);
+}
+
+// A closed room over HTTP: its creator closed it; queries and changes are 400 saying so, its
+// receiver still reads its result, and an outsider is answered as for a room that does not exist.
+TEST(HttpClosedTest, AClosedRoomRefusesChangesAndStaysReadable) {
+  fs::path base = fs::path(::testing::TempDir()) / absl::StrCat("parley_http_closed_", ::getpid());
+  Room room;
+  OpenRoom(base, room);
+  if (HasFatalFailure()) return;
+  Answer closed = Send(room, "creator", "POST", "/api/v1/collaborations/room/close", "");
+  ASSERT_EQ(closed.status, 200) << closed.body;
+  EXPECT_NE(closed.body.find(R"("state":"closed")"), std::string::npos) << closed.body;
+  const std::string refusal =
+      R"({"error":{"code":"FAILED_PRECONDITION","message":"collaboration 'room' is closed: it )"
+      R"(takes no more queries and no changes to its members, tables, rules or templates; its )"
+      R"(results and audit log stay readable"}})";
+  Answer run = Send(room, "runner", "POST", "/api/v1/collaborations/room/queries",
+                    R"({"sql": "SELECT region FROM sales", "receivers": ["receiver"]})");
+  EXPECT_EQ(run.status, 400);
+  EXPECT_EQ(run.body, refusal);
+  Answer rule = Send(room, "owner", "PUT", "/api/v1/collaborations/room/tables/sales/rule",
+                     R"({"rule": {"kind": "custom", "any_query": true}})");
+  EXPECT_EQ(rule.status, 400);
+  EXPECT_EQ(rule.body, refusal);
+  Answer again = Send(room, "creator", "POST", "/api/v1/collaborations/room/close", "");
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(
+      again.body,
+      R"({"error":{"code":"FAILED_PRECONDITION","message":"collaboration 'room' is already closed"}})");
+  Answer result =
+      Send(room, "receiver", "GET",
+           absl::StrCat("/api/v1/collaborations/room/queries/", room.query_id, "/result"), "");
+  EXPECT_EQ(result.status, 200) << result.body;
+  Answer list = Send(room, "other", "GET", "/api/v1/collaborations", "");
+  EXPECT_NE(list.body.find(R"("state":"closed")"), std::string::npos) << list.body;
+  for (auto [path, body] : std::vector<std::pair<std::string, std::string>>{
+           {"/api/v1/collaborations/room/close", ""},
+           {"/api/v1/collaborations/room/queries", R"({"sql": "SELECT 1"})"}}) {
+    Answer outsider = Send(room, "outsider", "POST", path, body);
+    Answer missing =
+        Send(room, "outsider", "POST",
+             absl::StrReplaceAll(path, {{"/collaborations/room", "/collaborations/moor"}}), body);
+    EXPECT_EQ(outsider.status, 404);
+    EXPECT_EQ(absl::StrReplaceAll(outsider.body, {{"'room'", "'moor'"}}), missing.body);
+  }
 }
 
 // A kept result is visible to its receivers only: listed for them alone, and to anyone else a

@@ -30,6 +30,7 @@ constexpr int kCallerCount = 7;
 
 constexpr Code kOk = Code::kOk;
 constexpr Code kDenied = Code::kPermissionDenied;
+constexpr Code kClosed = Code::kFailedPrecondition;
 
 struct Room {
   std::unique_ptr<Service> service;
@@ -37,6 +38,7 @@ struct Room {
   int64_t query_id = 0;           // run by runner for receiver
   std::string approved_template;  // approved by owner for sales
   std::string pending_template;   // not approved
+  int64_t change_id = 0;          // a pending change request (payer), proposed by creator
 };
 
 std::string Write(const fs::path& path, const std::string& text) {
@@ -54,14 +56,17 @@ void OpenRoom(const fs::path& dir, Room& room) {
   Service& service = *room.service;
   auto as = [](const char* name) { return Caller::Embedded(name); };
   auto ok = [](const absl::Status& status) { ASSERT_TRUE(status.ok()) << status; };
-  ok(service.CreateCollaboration(as("creator"), {.name = "room", .query_logging = true}));
+  // Members are added without approvals here (auto_approve), so that the room starts as it did
+  // before change requests.
+  ok(service.CreateCollaboration(
+      as("creator"), {.name = "room", .query_logging = true, .auto_approve = {"add_member"}}));
   for (auto [name, abilities] : std::vector<std::pair<const char*, identity::AbilitySet>>{
            {"owner", {Ability::kQuery, Ability::kReceive}},
            {"runner", {Ability::kQuery}},
            {"receiver", {Ability::kReceive}},
            {"other", {Ability::kQuery, Ability::kReceive}},
            {"removed", {Ability::kQuery, Ability::kReceive}}}) {
-    ok(service.AddMember(as("creator"), "room", {name, abilities}));
+    ok(service.AddMember(as("creator"), "room", {name, abilities}).status());
   }
   std::string sales = Write(dir / "sales.csv", "region,amount\neast,10\nwest,20\n");
   ok(service.AddTable(as("owner"), {"room", "sales", sales, {}}));
@@ -83,6 +88,12 @@ void OpenRoom(const fs::path& dir, Room& room) {
   ASSERT_TRUE(run->explanation.verdict.allowed());
   room.query_id = run->query_id;
   ok(service.RemoveMember(as("creator"), "room", "removed"));
+  catalog::Change payer;
+  payer.kind = "payer";
+  payer.payer = "owner";
+  auto change = service.ProposeChange(as("creator"), "room", payer);
+  ASSERT_TRUE(change.ok()) << change.status();
+  room.change_id = change->request.id;
 }
 
 struct UseCase {
@@ -110,11 +121,38 @@ const std::vector<UseCase>& UseCases() {
          return absl::PermissionDeniedError("not listed");
        },
        {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},
-      {"AddMember",
-       [](Room& r, const Caller& c) {
-         return r.service->AddMember(c, "room", {"newcomer", {Ability::kQuery}});
-       },
+      {"CloseCollaboration",
+       [](Room& r, const Caller& c) { return StatusOf(r.service->CloseCollaboration(c, "room")); },
        {kOk, kDenied, kDenied, kDenied, kDenied, kDenied, kDenied}},
+      // Once the creator closed the room: queries and changes are FailedPrecondition for those
+      // who could make them, reads go on, and the others are answered as in an open room.
+      {"RunAfterClose (for receiver)",
+       [](Room& r, const Caller& c) {
+         if (auto closed = r.service->CloseCollaboration(Caller::Embedded("creator"), "room");
+             !closed.ok()) {
+           return closed.status();
+         }
+         return StatusOf(r.service->Run(c, "room", "SELECT region FROM sales", {"receiver"}));
+       },
+       {kClosed, kClosed, kClosed, kDenied, kClosed, kDenied, kDenied}},
+      {"SetRuleAfterClose",
+       [](Room& r, const Caller& c) {
+         if (auto closed = r.service->CloseCollaboration(Caller::Embedded("creator"), "room");
+             !closed.ok()) {
+           return closed.status();
+         }
+         return r.service->SetRule(c, "room", "sales", R"({"kind": "custom", "any_query": true})");
+       },
+       {kDenied, kClosed, kDenied, kDenied, kDenied, kDenied, kDenied}},
+      {"ResultAfterClose (of runner's query for receiver)",
+       [](Room& r, const Caller& c) {
+         if (auto closed = r.service->CloseCollaboration(Caller::Embedded("creator"), "room");
+             !closed.ok()) {
+           return closed.status();
+         }
+         return StatusOf(r.service->Result(c, "room", r.query_id));
+       },
+       {kDenied, kDenied, kDenied, kOk, kDenied, kDenied, kDenied}},
       {"RemoveMember (other)",
        [](Room& r, const Caller& c) { return r.service->RemoveMember(c, "room", "other"); },
        {kOk, kDenied, kDenied, kDenied, kDenied, kDenied, kDenied}},
@@ -195,6 +233,48 @@ const std::vector<UseCase>& UseCases() {
       {"ListAudit",
        [](Room& r, const Caller& c) { return StatusOf(r.service->ListAudit(c, "room")); },
        {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      {"InviteMember",
+       [](Room& r, const Caller& c) {
+         return StatusOf(r.service->InviteMember(c, "room", {"newcomer", {Ability::kQuery}}));
+       },
+       {kOk, kDenied, kDenied, kDenied, kDenied, kDenied, kDenied}},
+      {"AddMember",
+       [](Room& r, const Caller& c) {
+         return StatusOf(r.service->AddMember(c, "room", {"newcomer", {Ability::kQuery}}));
+       },
+       {kOk, kDenied, kDenied, kDenied, kDenied, kDenied, kDenied}},
+      {"ProposeChange (abilities of other)",
+       [](Room& r, const Caller& c) {
+         catalog::Change change;
+         change.kind = "abilities";
+         change.member = catalog::Member{"other", true, false, catalog::MemberStatus::kActive};
+         return StatusOf(r.service->ProposeChange(c, "room", change));
+       },
+       {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      {"ListChanges",
+       [](Room& r, const Caller& c) { return StatusOf(r.service->ListChanges(c, "room")); },
+       {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      {"ShowChange",
+       [](Room& r, const Caller& c) {
+         return StatusOf(r.service->ShowChange(c, "room", r.change_id));
+       },
+       {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      // The creator proposed it: its approval is implied, a second vote is refused.
+      {"ApproveChange",
+       [](Room& r, const Caller& c) {
+         return StatusOf(r.service->ApproveChange(c, "room", r.change_id));
+       },
+       {Code::kFailedPrecondition, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      {"DenyChange",
+       [](Room& r, const Caller& c) {
+         return StatusOf(r.service->DenyChange(c, "room", r.change_id));
+       },
+       {Code::kFailedPrecondition, kOk, kOk, kOk, kOk, kDenied, kDenied}},
+      {"CancelChange (the creator's)",
+       [](Room& r, const Caller& c) {
+         return StatusOf(r.service->CancelChange(c, "room", r.change_id));
+       },
+       {kOk, kDenied, kDenied, kDenied, kDenied, kDenied, kDenied}},
       {"VerifyAudit",
        [](Room& r, const Caller& c) { return StatusOf(r.service->VerifyAudit(c, "room")); },
        {kOk, kOk, kOk, kOk, kOk, kDenied, kDenied}},

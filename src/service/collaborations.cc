@@ -7,6 +7,7 @@ using namespace internal;
 
 identity::Room internal::RoomOf(const catalog::Collaboration& collaboration) {
   identity::Room room{collaboration.name, collaboration.creator, {}};
+  room.closed = collaboration.closed_at != 0;
   for (const catalog::Member& member : collaboration.members) {
     room.members.push_back({member.name,
                             identity::AbilitySet::FromFlags(member.can_query, member.can_receive),
@@ -31,6 +32,8 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.creator = actor;
   collaboration.query_logging = request.query_logging;
   collaboration.privacy_budget = request.privacy_budget;
+  collaboration.payer = request.payer;
+  collaboration.auto_approve = request.auto_approve;
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
       request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive});
@@ -53,6 +56,14 @@ absl::StatusOr<catalog::Collaboration> Service::Impl::ShowCollaboration(
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   return found;
+}
+
+absl::StatusOr<catalog::Collaboration> Service::Impl::CloseCollaboration(
+    const identity::Caller& caller, const std::string& collaboration) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kClose));
+  PARLEY_RETURN_IF_ERROR(store->CloseCollaboration(collaboration, caller.member()));
+  return store->GetCollaboration(collaboration);
 }
 
 }  // namespace parley::service

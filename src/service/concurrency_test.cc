@@ -39,10 +39,12 @@ class ConcurrencyTest : public ::testing::Test {
     auto opened = Service::Open((dir_ / "home").string(), {});
     ASSERT_TRUE(opened.ok()) << opened.status();
     service_ = *std::move(opened);
-    Ok(service_->CreateCollaboration(As("owner"), {.name = "room"}));
-    Ok(service_->AddMember(As("owner"), "room",
-                           {"supplier", {Ability::kQuery, Ability::kReceive}}));
-    Ok(service_->AddMember(As("owner"), "room", {"analyst", {Ability::kQuery, Ability::kReceive}}));
+    Ok(service_->CreateCollaboration(As("owner"),
+                                     {.name = "room", .auto_approve = {"add_member"}}));
+    Ok(service_->AddMember(As("owner"), "room", {"supplier", {Ability::kQuery, Ability::kReceive}})
+           .status());
+    Ok(service_->AddMember(As("owner"), "room", {"analyst", {Ability::kQuery, Ability::kReceive}})
+           .status());
     for (auto [table, owner, others] :
          std::vector<std::tuple<std::string, std::string, std::string>>{
              {"sales", "owner", R"("supplier", "analyst")"},

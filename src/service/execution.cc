@@ -86,7 +86,11 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
       PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                               connector->ResolveFiles(table.source_json));
       PARLEY_RETURN_IF_ERROR(CheckOwnFiles(table.owner, files, registered, table.name));
-      PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, files));
+      auto pushed = explanation.postgres_filters.find(table.name);
+      PARLEY_ASSIGN_OR_RETURN(
+          engine::SourceView view,
+          connector->ViewForQuery(
+              table, files, pushed == explanation.postgres_filters.end() ? "" : pushed->second));
       for (const std::string& file : files) table_of_file[file] = &table;
       // The pinned schema is checked once per version of the files (FileVersion), not on every
       // query: a view whose files are in the version last checked goes with no pinned columns,

@@ -5,13 +5,24 @@ namespace parley::service {
 
 using namespace internal;
 
-absl::Status Service::Impl::AddMember(const identity::Caller& caller,
-                                      const std::string& collaboration, const NewMember& member) {
+absl::StatusOr<ChangeView> Service::Impl::AddMember(const identity::Caller& caller,
+                                                    const std::string& collaboration,
+                                                    const NewMember& member) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
-  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kAddMember));
-  catalog::Member record{member.name, member.abilities.Has(identity::Ability::kQuery),
-                         member.abilities.Has(identity::Ability::kReceive), member.status};
-  return store->AddMember(collaboration, record, caller.member());
+  PARLEY_RETURN_IF_ERROR(
+      Require(caller, found, identity::Action::kProposeChange, {.change_kind = "add_member"}));
+  if (caller.authentication() == identity::Authentication::kToken) {
+    return absl::PermissionDeniedError(
+        "over a server an organisation joins only by invitation: invite it, and it joins with "
+        "the code");
+  }
+  catalog::Change change;
+  change.kind = "add_member";
+  change.member = catalog::Member{member.name, member.abilities.Has(identity::Ability::kQuery),
+                                  member.abilities.Has(identity::Ability::kReceive), member.status};
+  PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
+                          store->ProposeChange(collaboration, caller.member(), change));
+  return ViewOf(std::move(request));
 }
 
 absl::Status Service::Impl::RemoveMember(const identity::Caller& caller,
@@ -20,16 +31,19 @@ absl::Status Service::Impl::RemoveMember(const identity::Caller& caller,
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(
       Require(caller, found, identity::Action::kRemoveMember, {.member = member}));
-  return store->SetMemberStatus(collaboration, member, catalog::MemberStatus::kRemoved,
-                                caller.member());
+  PARLEY_RETURN_IF_ERROR(store->SetMemberStatus(collaboration, member,
+                                                catalog::MemberStatus::kRemoved, caller.member()));
+  // Pending changes no longer wait for the member removed.
+  return store->SettleChanges(collaboration);
 }
 
 absl::Status Service::Impl::Leave(const identity::Caller& caller,
                                   const std::string& collaboration) {
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kLeave));
-  return store->SetMemberStatus(collaboration, caller.member(), catalog::MemberStatus::kLeft,
-                                caller.member());
+  PARLEY_RETURN_IF_ERROR(store->SetMemberStatus(collaboration, caller.member(),
+                                                catalog::MemberStatus::kLeft, caller.member()));
+  return store->SettleChanges(collaboration);
 }
 
 }  // namespace parley::service

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "crypto/sha256.h"
+#include "dp/budget.h"
 #include "policy/checker.h"
 #include "query/compile.h"
 #include "service/run_lock.h"
@@ -79,25 +80,30 @@ int64_t internal::MicrosSince(std::chrono::steady_clock::time_point start) {
 
 absl::StatusOr<Service::Impl::QueryContext> Service::Impl::LoadQueryContext(
     const identity::Caller& caller, const std::string& collaboration) {
-  QueryContext context;
-  PARLEY_ASSIGN_OR_RETURN(catalog::PolicySnapshot snapshot,
-                          store->GetPolicySnapshot(collaboration));
-  context.collaboration = std::move(snapshot.collaboration);
-  context.policy_digest = std::move(snapshot.digest);
-  PARLEY_RETURN_IF_ERROR(Require(caller, context.collaboration, identity::Action::kQuery));
+  PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<const catalog::PolicySnapshot> records,
+                          store->SharedPolicySnapshot(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, records->collaboration, identity::Action::kQuery));
+  std::shared_ptr<const LoadedPolicy> loaded;
+  {
+    // Queries of several threads share the cache; the states themselves are immutable.
+    std::lock_guard<std::mutex> lock(snapshots_mutex);
+    std::shared_ptr<const LoadedPolicy>& cached = snapshots[collaboration];
+    if (cached == nullptr || cached->records->digest != records->digest) {
+      auto built = std::make_shared<LoadedPolicy>();
+      built->records = records;
+      built->tables = TablesOfActiveMembers(records->collaboration, records->tables);
+      // Rules whose text did not change since the last state are not parsed again.
+      const query::Snapshot* previous = cached != nullptr ? cached->snapshot.get() : nullptr;
+      built->snapshot = query::Snapshot::Build(
+          SnapshotSourceOf(records->collaboration, built->tables, records->digest), previous);
+      cached = std::move(built);
+    }
+    loaded = cached;
+  }
+  QueryContext context(std::move(loaded));
   for (const catalog::Member& member : context.collaboration.members) {
     if (member.name == caller.member()) context.member = member;
   }
-  context.tables = TablesOfActiveMembers(context.collaboration, std::move(snapshot.tables));
-  // Queries of several threads share the cache; the snapshots themselves are immutable.
-  std::lock_guard<std::mutex> lock(snapshots_mutex);
-  std::shared_ptr<const query::Snapshot>& cached = snapshots[collaboration];
-  if (cached == nullptr || cached->digest() != context.policy_digest) {
-    cached = query::Snapshot::Build(
-        SnapshotSourceOf(context.collaboration, context.tables, context.policy_digest),
-        cached.get());
-  }
-  context.snapshot = cached;
   return context;
 }
 
@@ -111,9 +117,20 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
   Explanation explanation;
   explanation.verdict = std::move(compiled.verdict);
   explanation.rendered_sql = std::move(compiled.plan.rendered_sql);
+  explanation.postgres_filters = std::move(compiled.plan.postgres_filters);
   explanation.tables = std::move(compiled.tables);
   explanation.front_end_micros = compiled.front_end_micros;
   explanation.noise = std::move(compiled.plan.noise);
+  explanation.conversions = std::move(compiled.conversions);
+  if (!request.accuracy.accuracy.empty()) {
+    if (!explanation.verdict.allowed()) return explanation;
+    if (!explanation.noise.has_value()) {
+      return absl::InvalidArgumentError(
+          "--accuracy: this query reads no table with differential privacy, so it adds no noise "
+          "and has no accuracy to ask for");
+    }
+    PARLEY_RETURN_IF_ERROR(SpendForAccuracy(context, request.accuracy, *explanation.noise));
+  }
   return explanation;
 }
 
@@ -151,10 +168,11 @@ absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& calle
                                                    const std::string& collaboration,
                                                    const std::string& sql,
                                                    std::vector<std::string> receivers,
-                                                   const std::string& epsilon) {
+                                                   const std::string& epsilon,
+                                                   const AccuracyRequest& accuracy) {
   const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}, epsilon};
+  Request request{sql, sql, {}, "", {}, epsilon, accuracy};
   // Explain judges the receivers a run would have; a runner who cannot receive and names none
   // gets the verdict on everything else.
   if (!receivers.empty() || context.member.can_receive) {
@@ -162,6 +180,9 @@ absl::StatusOr<Explanation> Service::Impl::Explain(const identity::Caller& calle
                             ValidateReceivers(caller, context, std::move(receivers)));
   }
   absl::StatusOr<Explanation> explanation = Analyze(context, request);
+  if (explanation.ok() && explanation->noise.has_value() && explanation->verdict.allowed()) {
+    PARLEY_ASSIGN_OR_RETURN(explanation->epsilon_left, EpsilonLeft(context.collaboration));
+  }
   Json details = {{"sql_sha256", crypto::Sha256Hex(sql)},
                   {"allowed", explanation.ok() && explanation->verdict.allowed()}};
   PARLEY_RETURN_IF_ERROR(
@@ -173,9 +194,10 @@ absl::StatusOr<QueryOutcome> Service::Impl::Run(const identity::Caller& caller,
                                                 const std::string& collaboration,
                                                 const std::string& sql,
                                                 std::vector<std::string> receivers,
-                                                const std::string& epsilon) {
+                                                const std::string& epsilon,
+                                                const AccuracyRequest& accuracy) {
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}, epsilon};
+  Request request{sql, sql, {}, "", {}, epsilon, accuracy};
   PARLEY_ASSIGN_OR_RETURN(request.receivers,
                           ValidateReceivers(caller, context, std::move(receivers)));
   return RunRequest(context, request);
@@ -241,6 +263,13 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   }
   absl::StatusOr<int64_t> recorded = store->RecordQuery(record, submitted.dump());
   if (absl::IsResourceExhausted(recorded.status())) {
+    if (!outcome.explanation.noise->accuracy.empty()) {
+      // The runner asked for accuracy, not for an ε: say what that accuracy costs.
+      recorded = absl::ResourceExhaustedError(
+          absl::StrCat(recorded.status().message(), "; the accuracy target ",
+                       outcome.explanation.noise->accuracy, " needs epsilon ",
+                       dp::FormatEpsilon(outcome.explanation.noise->epsilon)));
+    }
     Json verdict = Json::array({{{"code", "privacy_budget_exhausted"},
                                  {"message", std::string(recorded.status().message())}}});
     PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),
@@ -251,6 +280,9 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, std::move(recorded));
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
+  if (!result.ok()) {
+    result = DiagnoseConversion(context, request, outcome.explanation, result.status());
+  }
   if (result.ok() && outcome.explanation.noise.has_value()) {
     // Nothing exact leaves: the bounded aggregates are noised before they are stored or
     // delivered. A failure here is reported like a failure of the run.

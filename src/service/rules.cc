@@ -26,13 +26,27 @@ absl::StatusOr<CatalogRules> Service::Impl::LoadRules(const std::vector<catalog:
 // A saved result's table keeps the derived_from section Parley wrote when it was populated (the
 // owner may leave it out; it is carried over), and its rule may only be tightened. No other
 // table may claim to be derived.
+namespace {
+
+// The canonical form of `rule` without the co-owners' template approvals: what they approved.
+std::string WithoutApprovals(policy::Rule rule) {
+  if (rule.kind == policy::RuleKind::kCustom && rule.custom.derived_from) {
+    rule.custom.derived_from->approvals.clear();
+  }
+  return policy::CanonicalRuleJson(rule);
+}
+
+}  // namespace
+
 absl::Status Service::Impl::CheckDerivedRule(const catalog::Table& record, policy::Rule& rule) {
   std::optional<policy::DerivedFrom> existing;
+  std::optional<policy::Rule> stored_rule;
   if (record.rule_json) {
     absl::StatusOr<policy::Rule> stored =
         policy::ParseRule(*record.rule_json, record.allowed_columns);
     if (stored.ok() && stored->kind == policy::RuleKind::kCustom) {
       existing = stored->custom.derived_from;
+      stored_rule = *std::move(stored);
     }
   }
   bool claims = rule.kind == policy::RuleKind::kCustom && rule.custom.derived_from.has_value();
@@ -62,7 +76,13 @@ absl::Status Service::Impl::CheckDerivedRule(const catalog::Table& record, polic
           "leave it out (it is kept) or copy it unchanged");
     }
   }
+  // The co-owners' approvals are Parley's to write (template approve): the stored ones are kept
+  // while the rule stays the same, and all of them lapse when it changes — each co-owner
+  // approved a template under the rule then in force.
   rule.custom.derived_from = existing;
+  if (WithoutApprovals(rule) != WithoutApprovals(*stored_rule)) {
+    rule.custom.derived_from->approvals.clear();
+  }
   return policy::CheckTightens(*existing->inherited, rule.custom);
 }
 
@@ -70,6 +90,9 @@ absl::Status Service::Impl::SetRule(const identity::Caller& caller,
                                     const std::string& collaboration, const std::string& table,
                                     const std::string& rule_json) {
   const std::string& actor = caller.member();
+  // Read, checked against the stored rule, written: held so that an approval landing in between
+  // cannot write the previous rule back (templates.cc SetApproval holds it too).
+  auto store_lock = store.Lock();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   // Membership first: an outsider learns nothing of which tables exist.
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));

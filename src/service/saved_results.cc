@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/sha256.h"
@@ -39,18 +40,17 @@ absl::Status Service::Impl::CheckNotSaved(const std::vector<std::string>& files,
   return absl::OkStatus();
 }
 
-absl::StatusOr<QueryOutcome> Service::Impl::RunAndSave(const identity::Caller& caller,
-                                                       const std::string& collaboration,
-                                                       const std::string& sql,
-                                                       std::vector<std::string> receivers,
-                                                       const std::string& save_as) {
+absl::StatusOr<Service::Impl::PreparedSave> Service::Impl::PrepareSave(
+    const identity::Caller& caller, const QueryContext& context, const std::string& sql,
+    std::vector<std::string> receivers, const std::string& save_as) {
   static const std::regex kTableName("[a-z_][a-z0-9_]{0,62}");
   if (!std::regex_match(save_as, kTableName)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--save-as: '", save_as, "' is not a table name (lower case letters, digits, _)"));
   }
-  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  Request request{sql, sql, {}, "", {}};
+  PreparedSave prepared;
+  Request& request = prepared.request;
+  request.sql = request.parse_sql = sql;
   PARLEY_ASSIGN_OR_RETURN(request.receivers,
                           ValidateReceivers(caller, context, std::move(receivers)));
   const std::string& actor = context.member.name;
@@ -59,23 +59,71 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunAndSave(const identity::Caller& c
     return absl::InvalidArgumentError(
         "--save-as: only a result the runner receives can be saved; add the runner as a receiver");
   }
-  if (store->GetTable(collaboration, save_as).ok()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "--save-as: table '", save_as, "' already exists in collaboration '", collaboration, "'"));
+  if (store->GetTable(context.collaboration.name, save_as).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("--save-as: table '", save_as,
+                                                 "' already exists in collaboration '",
+                                                 context.collaboration.name, "'"));
   }
-  // A query that does not parse, bind or pass the rules is recorded as any other run is.
-  absl::StatusOr<Explanation> explanation = Analyze(context, request);
-  if (!explanation.ok() || !explanation->verdict.allowed()) return RunRequest(context, request);
-
-  // The rule the saved table will have, from the rules the query was checked against: refused
-  // before anything runs.
+  prepared.explanation = Analyze(context, request);
+  if (!prepared.explanation.ok() || !prepared.explanation->verdict.allowed()) return prepared;
+  // The rule the saved table will have, from the rules the query was checked against.
   PARLEY_ASSIGN_OR_RETURN(auto statement, sql::ParseSelect(sql));
   PARLEY_ASSIGN_OR_RETURN(sql::BoundQuery bound,
                           sql::Bind(*statement, *context.snapshot, sql, request.bind));
   std::map<std::string, std::string> owners;
   for (const catalog::Table& table : context.tables) owners[table.name] = table.owner;
-  PARLEY_ASSIGN_OR_RETURN(
-      policy::Rule rule, policy::DeriveRule(bound, *context.snapshot, explanation->tables, owners));
+  prepared.rule =
+      policy::DeriveRule(bound, *context.snapshot, prepared.explanation->tables, owners);
+  return prepared;
+}
+
+absl::StatusOr<SavePreview> Service::Impl::PreviewSave(const identity::Caller& caller,
+                                                       const std::string& collaboration,
+                                                       const std::string& sql,
+                                                       std::vector<std::string> receivers,
+                                                       const std::string& save_as) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(PreparedSave prepared,
+                          PrepareSave(caller, context, sql, std::move(receivers), save_as));
+  PARLEY_RETURN_IF_ERROR(prepared.explanation.status());
+  SavePreview preview;
+  preview.explanation = *std::move(prepared.explanation);
+  if (preview.explanation.verdict.allowed()) {
+    if (prepared.rule.ok()) {
+      preview.rule = *std::move(prepared.rule);
+      std::set<std::string> co_owners =
+          policy::CoOwners(*preview.rule->custom.derived_from, context.member.name);
+      preview.co_owners.assign(co_owners.begin(), co_owners.end());
+    } else if (absl::IsFailedPrecondition(prepared.rule.status())) {
+      preview.refused = std::string(prepared.rule.status().message());
+    } else {
+      return prepared.rule.status();
+    }
+  }
+  nlohmann::json details = {{"sql_sha256", crypto::Sha256Hex(sql)},
+                            {"allowed", preview.explanation.verdict.allowed()},
+                            {"save_as", save_as}};
+  PARLEY_RETURN_IF_ERROR(
+      store->AppendAudit(collaboration, context.member.name, "query.explained", details.dump()));
+  return preview;
+}
+
+absl::StatusOr<QueryOutcome> Service::Impl::RunAndSave(const identity::Caller& caller,
+                                                       const std::string& collaboration,
+                                                       const std::string& sql,
+                                                       std::vector<std::string> receivers,
+                                                       const std::string& save_as) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(PreparedSave prepared,
+                          PrepareSave(caller, context, sql, std::move(receivers), save_as));
+  const Request& request = prepared.request;
+  const std::string& actor = context.member.name;
+  // A query that does not parse, bind or pass the rules is recorded as any other run is.
+  if (!prepared.explanation.ok() || !prepared.explanation->verdict.allowed()) {
+    return RunRequest(context, request);
+  }
+  // A result that cannot carry its inputs' rules is refused before anything runs.
+  PARLEY_ASSIGN_OR_RETURN(policy::Rule rule, std::move(prepared.rule));
 
   PARLEY_ASSIGN_OR_RETURN(QueryOutcome outcome, RunRequest(context, request));
   if (!outcome.result) return outcome;  // rejected or failed: nothing to save

@@ -72,9 +72,57 @@ absl::StatusOr<catalog::Collaboration> Service::ShowCollaboration(
   return impl_->ShowCollaboration(caller, collaboration);
 }
 
-absl::Status Service::AddMember(const identity::Caller& caller, const std::string& collaboration,
-                                const NewMember& member) {
+absl::StatusOr<catalog::Collaboration> Service::CloseCollaboration(
+    const identity::Caller& caller, const std::string& collaboration) {
+  return impl_->CloseCollaboration(caller, collaboration);
+}
+
+absl::StatusOr<ChangeView> Service::AddMember(const identity::Caller& caller,
+                                              const std::string& collaboration,
+                                              const NewMember& member) {
   return impl_->AddMember(caller, collaboration, member);
+}
+
+absl::StatusOr<InvitationView> Service::InviteMember(const identity::Caller& caller,
+                                                     const std::string& collaboration,
+                                                     const NewMember& member,
+                                                     int64_t valid_seconds) {
+  return impl_->InviteMember(caller, collaboration, member, valid_seconds);
+}
+
+absl::StatusOr<ChangeView> Service::Join(const identity::Caller& caller, const std::string& code) {
+  return impl_->Join(caller, code);
+}
+
+absl::StatusOr<ChangeView> Service::ProposeChange(const identity::Caller& caller,
+                                                  const std::string& collaboration,
+                                                  const catalog::Change& change) {
+  return impl_->ProposeChange(caller, collaboration, change);
+}
+
+absl::StatusOr<std::vector<ChangeView>> Service::ListChanges(const identity::Caller& caller,
+                                                             const std::string& collaboration) {
+  return impl_->ListChanges(caller, collaboration);
+}
+
+absl::StatusOr<ChangeView> Service::ShowChange(const identity::Caller& caller,
+                                               const std::string& collaboration, int64_t id) {
+  return impl_->ShowChange(caller, collaboration, id);
+}
+
+absl::StatusOr<ChangeView> Service::ApproveChange(const identity::Caller& caller,
+                                                  const std::string& collaboration, int64_t id) {
+  return impl_->VoteOnChange(caller, collaboration, id, /*approve=*/true);
+}
+
+absl::StatusOr<ChangeView> Service::DenyChange(const identity::Caller& caller,
+                                               const std::string& collaboration, int64_t id) {
+  return impl_->VoteOnChange(caller, collaboration, id, /*approve=*/false);
+}
+
+absl::StatusOr<ChangeView> Service::CancelChange(const identity::Caller& caller,
+                                                 const std::string& collaboration, int64_t id) {
+  return impl_->CancelChange(caller, collaboration, id);
 }
 
 absl::Status Service::RemoveMember(const identity::Caller& caller, const std::string& collaboration,
@@ -124,20 +172,30 @@ absl::StatusOr<Explanation> Service::Explain(const identity::Caller& caller,
                                              const std::string& collaboration,
                                              const std::string& sql,
                                              std::vector<std::string> receivers,
-                                             const std::string& epsilon) {
-  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon);
+                                             const std::string& epsilon,
+                                             const AccuracyRequest& accuracy) {
+  return impl_->Explain(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
 absl::StatusOr<QueryOutcome> Service::Run(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
-                                          const std::string& epsilon) {
-  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon);
+                                          const std::string& epsilon,
+                                          const AccuracyRequest& accuracy) {
+  return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
 absl::StatusOr<BudgetView> Service::Budget(const identity::Caller& caller,
                                            const std::string& collaboration) {
   return impl_->Budget(caller, collaboration);
+}
+
+absl::StatusOr<SavePreview> Service::PreviewSave(const identity::Caller& caller,
+                                                 const std::string& collaboration,
+                                                 const std::string& sql,
+                                                 std::vector<std::string> receivers,
+                                                 const std::string& save_as) {
+  return impl_->PreviewSave(caller, collaboration, sql, std::move(receivers), save_as);
 }
 
 absl::StatusOr<QueryOutcome> Service::RunAndSave(const identity::Caller& caller,
@@ -191,8 +249,11 @@ absl::StatusOr<QueryOutcome> Service::RunTemplate(const identity::Caller& caller
                                                   const std::string& collaboration,
                                                   const std::string& template_id,
                                                   const std::map<std::string, std::string>& values,
-                                                  std::vector<std::string> receivers) {
-  return impl_->RunTemplate(caller, collaboration, template_id, values, std::move(receivers));
+                                                  std::vector<std::string> receivers,
+                                                  const std::string& epsilon,
+                                                  const AccuracyRequest& accuracy) {
+  return impl_->RunTemplate(caller, collaboration, template_id, values, std::move(receivers),
+                            epsilon, accuracy);
 }
 
 absl::StatusOr<std::vector<QueryView>> Service::QueryLog(const identity::Caller& caller,

@@ -45,6 +45,7 @@
 #include "identity/caller.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
+#include "query/compile.h"
 #include "service/analysis_template.h"
 
 namespace parley::service {
@@ -84,7 +85,29 @@ struct NewCollaboration {
   // query), set here once; tables with differential privacy can be queried only in a
   // collaboration that has one.
   std::optional<catalog::PrivacyBudget> privacy_budget;
+  // Who pays for queries: catalog::kRunnerPays or a member (the creator, at creation).
+  std::string payer = catalog::kRunnerPays;
+  // The kinds of change request (catalog::kChangeKinds) that commit as soon as they are proposed.
+  std::vector<std::string> auto_approve;
 };
+
+// A change request as members review it: the record, and while it is pending the active members
+// whose approval it still waits for.
+struct ChangeView {
+  catalog::ChangeRequest request;
+  std::vector<std::string> waiting_for;
+};
+
+// An invitation just made: its one-time code (shown to its creator once, never stored), when it
+// expires, and the add_member change request it is redeemed for.
+struct InvitationView {
+  std::string code;
+  int64_t expires_at = 0;
+  ChangeView change;
+};
+// How long an invitation's code is valid unless the creator says otherwise (7 days), and at most.
+inline constexpr int64_t kInvitationSeconds = 7 * 24 * 3600;
+inline constexpr int64_t kMaxInvitationSeconds = 30 * 24 * 3600;
 
 struct NewMember {
   std::string name;
@@ -120,14 +143,27 @@ struct TablePreview {
   connectors::SourcePreview sample;
 };
 
+// Accuracy first (dp/accuracy.h): instead of an ε, a target each noisy value must meet; the
+// query then spends the smallest ε that meets it. Empty accuracy: none.
+struct AccuracyRequest {
+  std::string accuracy;    // "50": counts within ±50, sums within ±50 × their column's bound
+  std::string confidence;  // "0.95" or "95%"; empty: 0.95
+};
+
 struct Explanation {
   policy::Verdict verdict;
   std::string rendered_sql;  // empty when rejected
   // A query over a table with differential privacy: what it spends and each measure's noise
   // scale (dp/noise.h); the rendered SQL computes the exact bounded aggregates it noises.
   std::optional<dp::NoisePlan> noise;
+  // Explain of such a query in a collaboration with a budget: the ε left this month before it.
+  std::optional<int64_t> epsilon_left;
   std::vector<std::string> tables;
-  int64_t front_end_micros = 0;  // parse + bind + check + rewrite + render
+  // Conditions a connector reading from PostgreSQL may push into its remote query, by table
+  // (query::Plan::postgres_filters).
+  std::map<std::string, std::string> postgres_filters;
+  int64_t front_end_micros = 0;                // parse + bind + check + rewrite + render
+  std::vector<query::Conversion> conversions;  // explicit conversions of data (CAST, ::)
 };
 
 // What a run tells the member who ran it. A runner who is not among the receivers learns that
@@ -214,11 +250,27 @@ struct TemplateView {
   struct TableApproval {
     std::string table;
     std::string owner;
-    bool approved = false;  // the table's custom rule lists the template in allowed_analyses
+    // Ordinary table: its custom rule lists the template in allowed_analyses, or it has an
+    // aggregation rule, which judges each run like a free query and needs no approval. A saved
+    // result's table (co_owned): every co-owner, the owner included, has approved it.
+    bool approved = false;
+    bool co_owned = false;
+    std::vector<std::string> approved_by;  // co-owners who approved (co_owned only)
+    std::vector<std::string> pending;      // co-owners who have not (co_owned only)
   };
   std::vector<TableApproval> tables;
   bool altered = false;   // its stored content no longer matches its id: it never runs
   bool runnable() const;  // every table it reads approves it, and it is not altered
+};
+
+// `parley query explain --save-as NAME`: what the saved table's rule would be.
+struct SavePreview {
+  Explanation explanation;           // the verdict a run would get
+  std::optional<policy::Rule> rule;  // the derived rule, when allowed and savable
+  std::string refused;               // why the result could not be saved ("" when it can)
+  // Who would approve analysis templates over it: the inputs' owners, transitively, and the
+  // runner (who would own it).
+  std::vector<std::string> co_owners;
 };
 
 // What a member may do with each table, before it asks (`parley policy`).
@@ -263,9 +315,54 @@ class Service {
       const identity::Caller& caller);
   absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
-  // Only the collaboration's creator adds members.
-  absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
-                         const NewMember& member);
+  // Change requests (changes.cc). After creation, changes that affect everyone — adding a member,
+  // changing a member's abilities, who pays, query logging, the privacy budget — are proposed by
+  // an active member (adding a member: only the creator) and take effect only when every active
+  // member has approved; the proposer's approval is implied, so in a collaboration whose only
+  // active member proposes, and for a kind the creator declared auto-approved, the change commits
+  // at once. One denial ends it; its proposer may cancel it while it is pending. The view says
+  // whom it still waits for.
+  //
+  // AddMember proposes adding a member that is active once the change commits: for embedded
+  // callers only — a token's caller is refused (PermissionDenied) and invites instead, so that
+  // no organisation is put in a collaboration without its consent.
+  absl::StatusOr<ChangeView> AddMember(const identity::Caller& caller,
+                                       const std::string& collaboration, const NewMember& member);
+  // InviteMember proposes adding `member` (an organisation) as invited, with a one-time code
+  // valid `valid_seconds` (InvalidArgument beyond kMaxInvitationSeconds). Once the change is
+  // approved, the invited organisation — and no other — redeems the code with Join and becomes
+  // an active member; the change then commits. The code is stored only as a salted hash.
+  absl::StatusOr<InvitationView> InviteMember(const identity::Caller& caller,
+                                              const std::string& collaboration,
+                                              const NewMember& member,
+                                              int64_t valid_seconds = kInvitationSeconds);
+  // Redeems an invitation's code as the caller. A code that is malformed, unknown, or made for
+  // another organisation is NotFound with one message ("no such invitation"), and is not used up
+  // by the attempt; the invited organisation learns FailedPrecondition when the code was used,
+  // has expired, or its change is still pending (or was denied or cancelled).
+  absl::StatusOr<ChangeView> Join(const identity::Caller& caller, const std::string& code);
+  // Any other kind of change (change.kind "abilities", "payer", "query_logging",
+  // "privacy_budget").
+  absl::StatusOr<ChangeView> ProposeChange(const identity::Caller& caller,
+                                           const std::string& collaboration,
+                                           const catalog::Change& change);
+  absl::StatusOr<std::vector<ChangeView>> ListChanges(const identity::Caller& caller,
+                                                      const std::string& collaboration);
+  absl::StatusOr<ChangeView> ShowChange(const identity::Caller& caller,
+                                        const std::string& collaboration, int64_t id);
+  // Votes of active members on a pending change (FailedPrecondition when it is not pending, or
+  // the member voted already).
+  absl::StatusOr<ChangeView> ApproveChange(const identity::Caller& caller,
+                                           const std::string& collaboration, int64_t id);
+  absl::StatusOr<ChangeView> DenyChange(const identity::Caller& caller,
+                                        const std::string& collaboration, int64_t id);
+  // The proposer cancels its pending change (or an approved invitation not yet redeemed).
+  absl::StatusOr<ChangeView> CancelChange(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t id);
+  // The creator closes the collaboration for good (identity/access.h says what a closed room
+  // still allows; catalog::Store::CloseCollaboration records it). Returns it as now stored.
+  absl::StatusOr<catalog::Collaboration> CloseCollaboration(const identity::Caller& caller,
+                                                            const std::string& collaboration);
 
   // The creator removes a member; a member (not the creator) leaves. Either way the member can no
   // longer act, and its tables can no longer be queried: their owner has gone.
@@ -297,11 +394,14 @@ class Service {
   // Checks a query without running it: the verdict and the SQL the engine would run.
   // `epsilon` ("0.5"; empty: the collaboration's default) is what a query over a table with
   // differential privacy spends; InvalidArgument when it is above the collaboration's maximum
-  // per query or the collaboration has no budget.
+  // per query or the collaboration has no budget. With `accuracy` (and no `epsilon`), the ε is
+  // the smallest that meets the target (dp/accuracy.h); InvalidArgument when that is above the
+  // maximum per query, the target cannot be met, or the query adds no noise.
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,
                                       std::vector<std::string> receivers = {},
-                                      const std::string& epsilon = "");
+                                      const std::string& epsilon = "",
+                                      const AccuracyRequest& accuracy = {});
   // Checks and runs a query for `receivers` (default: the actor). A rejected query returns an
   // outcome whose verdict lists the violations, and nothing runs. The result (or error) is
   // released only if the collaboration's policy is still the one the query was checked against;
@@ -315,13 +415,21 @@ class Service {
   // its 95% confidence interval (<name>_ci95_low, <name>_ci95_high).
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers,
-                                   const std::string& epsilon = "");
+                                   const std::string& epsilon = "",
+                                   const AccuracyRequest& accuracy = {});
   // Run, then saves the result as table `save_as` of the collaboration, owned by the actor, with
   // the rule derived from the rules of the tables the query read (policy/derived.h; docs/rules.md
   // "Derived tables"). InvalidArgument when the actor does not receive the result or the name is
   // bad, AlreadyExists for a name in use, FailedPrecondition (before anything runs) when the
   // result cannot carry its inputs' rules. A rejected or failed run saves nothing.
   absl::StatusOr<QueryOutcome> RunAndSave(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& sql,
+                                          std::vector<std::string> receivers,
+                                          const std::string& save_as);
+  // What RunAndSave would save, without running or saving anything (`parley query explain
+  // --save-as NAME`): the verdict, and the rule the table would get or why the result could not
+  // be saved. The same InvalidArgument / AlreadyExists errors as RunAndSave.
+  absl::StatusOr<SavePreview> PreviewSave(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
@@ -357,18 +465,24 @@ class Service {
   absl::StatusOr<std::vector<TemplateView>> ListTemplates(const identity::Caller& caller,
                                                           const std::string& collaboration);
   // The owner of `table` (which must have a custom rule) adds the template to, or removes it
-  // from, the rule's allowed_analyses.
+  // from, the rule's allowed_analyses. On a saved result's table each co-owner (an owner of an
+  // input, transitively, or its owner) approves or revokes for themselves; the template runs
+  // once all have approved (PermissionDenied for anyone else).
   absl::Status ApproveTemplate(const identity::Caller& caller, const std::string& collaboration,
                                const std::string& template_id, const std::string& table);
   absl::Status RevokeTemplate(const identity::Caller& caller, const std::string& collaboration,
                               const std::string& template_id, const std::string& table);
   // Runs a template with values by parameter name. DataLoss when the stored template no longer
-  // hashes to its id (it was altered after it was created).
+  // hashes to its id (it was altered after it was created). A template over tables with
+  // aggregation rules is judged as the same query typed freely: over a table with differential
+  // privacy it is noised and spends `epsilon` or what `accuracy` costs, as in Run.
   absl::StatusOr<QueryOutcome> RunTemplate(const identity::Caller& caller,
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
-                                           std::vector<std::string> receivers);
+                                           std::vector<std::string> receivers,
+                                           const std::string& epsilon = "",
+                                           const AccuracyRequest& accuracy = {});
 
   // Query logs: when the collaboration logs queries, a table owner lists every query that
   // touched one of its tables — rejected (including queries that did not parse or bind),

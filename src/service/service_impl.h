@@ -2,6 +2,7 @@
 // the use cases behind the facade, one source file each:
 //
 //   collaborations.cc  create, list, show        members.cc    add, remove, leave
+//   changes.cc         change requests (propose, vote, cancel, list) and invitations (invite, join)
 //   tables.cc          add, list, show; whose files a table may read
 //   rules.cc           set a rule; the rules of a snapshot of tables
 //   queries.cc         explain, run: check, record, execute, deliver
@@ -23,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -183,12 +185,35 @@ struct Service::Impl {
       const identity::Caller& caller);
   absl::StatusOr<catalog::Collaboration> ShowCollaboration(const identity::Caller& caller,
                                                            const std::string& collaboration);
+  absl::StatusOr<catalog::Collaboration> CloseCollaboration(const identity::Caller& caller,
+                                                            const std::string& collaboration);
   // members.cc
-  absl::Status AddMember(const identity::Caller& caller, const std::string& collaboration,
-                         const NewMember& member);
+  absl::StatusOr<ChangeView> AddMember(const identity::Caller& caller,
+                                       const std::string& collaboration, const NewMember& member);
   absl::Status RemoveMember(const identity::Caller& caller, const std::string& collaboration,
                             const std::string& member);
   absl::Status Leave(const identity::Caller& caller, const std::string& collaboration);
+  // changes.cc
+  absl::StatusOr<InvitationView> InviteMember(const identity::Caller& caller,
+                                              const std::string& collaboration,
+                                              const NewMember& member, int64_t valid_seconds);
+  absl::StatusOr<ChangeView> Join(const identity::Caller& caller, const std::string& code);
+  absl::StatusOr<ChangeView> ProposeChange(const identity::Caller& caller,
+                                           const std::string& collaboration,
+                                           const catalog::Change& change);
+  absl::StatusOr<std::vector<ChangeView>> ListChanges(const identity::Caller& caller,
+                                                      const std::string& collaboration);
+  absl::StatusOr<ChangeView> ShowChange(const identity::Caller& caller,
+                                        const std::string& collaboration, int64_t id);
+  absl::StatusOr<ChangeView> VoteOnChange(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t id,
+                                          bool approve);
+  absl::StatusOr<ChangeView> CancelChange(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t id);
+  // The view of a change request: whom a pending one still waits for.
+  static ChangeView ViewOf(const catalog::Collaboration& collaboration,
+                           catalog::ChangeRequest request);
+  absl::StatusOr<ChangeView> ViewOf(catalog::ChangeRequest request);
   // tables.cc
   // `saved_result`: the table of a saved query result (saved_results.cc), whose file lives under
   // SavedDirectory(); any other table reading a file there is refused.
@@ -201,6 +226,7 @@ struct Service::Impl {
   struct PreparedTable {
     catalog::Table table;
     std::vector<std::string> files;
+    std::vector<connectors::FileId> remote;  // what a remote source claims (Connector::Claims)
     std::string named;
   };
   // table_lifecycle.cc
@@ -221,6 +247,10 @@ struct Service::Impl {
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  absl::StatusOr<SavePreview> PreviewSave(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& sql,
+                                          std::vector<std::string> receivers,
+                                          const std::string& save_as);
   std::filesystem::path SavedDirectory() const;
   // PermissionDenied when any of `files` is a saved result (under SavedDirectory()).
   absl::Status CheckNotSaved(const std::vector<std::string>& files, const std::string& named) const;
@@ -229,10 +259,10 @@ struct Service::Impl {
   absl::StatusOr<Explanation> Explain(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& sql,
                                       std::vector<std::string> receivers,
-                                      const std::string& epsilon);
+                                      const std::string& epsilon, const AccuracyRequest& accuracy);
   absl::StatusOr<QueryOutcome> Run(const identity::Caller& caller, const std::string& collaboration,
                                    const std::string& sql, std::vector<std::string> receivers,
-                                   const std::string& epsilon);
+                                   const std::string& epsilon, const AccuracyRequest& accuracy);
   // privacy.cc
   absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
                                     const std::string& collaboration);
@@ -264,7 +294,9 @@ struct Service::Impl {
                                            const std::string& collaboration,
                                            const std::string& template_id,
                                            const std::map<std::string, std::string>& values,
-                                           std::vector<std::string> receivers);
+                                           std::vector<std::string> receivers,
+                                           const std::string& epsilon,
+                                           const AccuracyRequest& accuracy);
   // audit.cc
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);
@@ -294,20 +326,36 @@ struct Service::Impl {
   // The parsed rules of `tables`; Internal when a stored rule no longer validates (rules.cc).
   absl::StatusOr<internal::CatalogRules> LoadRules(const std::vector<catalog::Table>& tables);
 
-  struct QueryContext {
-    catalog::Collaboration collaboration;
-    catalog::Member member;  // the caller's membership
-    std::vector<catalog::Table> tables;
-    // The digest of the policy state `collaboration` and `tables` were read from (one
-    // transaction): the result is released only if it is still the digest at delivery.
-    std::string policy_digest;
-    // The compiler's view of that state, shared with other queries of the same digest.
+  // One policy state of a collaboration as queries use it, built once per state and shared by
+  // every query of that state (immutable): the store's records, the tables of active members,
+  // and the compiler's snapshot.
+  struct LoadedPolicy {
+    std::shared_ptr<const catalog::PolicySnapshot> records;  // never null
+    std::vector<catalog::Table> tables;                      // of active members
     std::shared_ptr<const query::Snapshot> snapshot;
   };
-  // The last compiler snapshot built per collaboration: rebuilt only when the policy digest
-  // changes (and then rules whose text did not change are not parsed again).
+  struct QueryContext {
+    explicit QueryContext(std::shared_ptr<const LoadedPolicy> loaded)
+        : policy(std::move(loaded)),
+          collaboration(policy->records->collaboration),
+          tables(policy->tables),
+          policy_digest(policy->records->digest),
+          snapshot(policy->snapshot) {}
+    std::shared_ptr<const LoadedPolicy> policy;  // owns what the references below point to
+    const catalog::Collaboration& collaboration;
+    const std::vector<catalog::Table>& tables;
+    // The digest of the policy state `collaboration` and `tables` were read from (one
+    // transaction): the result is released only if it is still the digest at delivery.
+    const std::string& policy_digest;
+    // The compiler's view of that state, shared with other queries of the same digest.
+    const std::shared_ptr<const query::Snapshot>& snapshot;
+    catalog::Member member;  // the caller's membership
+  };
+  // The last policy state loaded per collaboration: rebuilt only when the store hands out
+  // another snapshot (a policy record changed), and then rules whose text did not change are not
+  // parsed again.
   std::mutex snapshots_mutex;
-  std::map<std::string, std::shared_ptr<const query::Snapshot>> snapshots;  // guarded
+  std::map<std::string, std::shared_ptr<const LoadedPolicy>> snapshots;  // guarded
   absl::StatusOr<QueryContext> LoadQueryContext(const identity::Caller& caller,
                                                 const std::string& collaboration);
 
@@ -319,14 +367,37 @@ struct Service::Impl {
     sql::BindOptions bind;
     std::string template_id;
     std::vector<std::string> receivers;
-    std::string epsilon;  // as the runner asked ("0.5"); empty: the collaboration's default
+    std::string epsilon;       // as the runner asked ("0.5"); empty: the collaboration's default
+    AccuracyRequest accuracy;  // or a target the ε is computed from (privacy.cc)
   };
+
+  // saved_results.cc, shared by RunAndSave and PreviewSave: the checks on the name and the
+  // receivers, then the query's verdict and the rule the saved table would get
+  // (FailedPrecondition when its inputs' rules cannot be carried forward).
+  struct PreparedSave {
+    Request request;
+    absl::StatusOr<Explanation> explanation = absl::UnknownError("not analysed");
+    absl::StatusOr<policy::Rule> rule = absl::UnknownError("not derived");
+  };
+  absl::StatusOr<PreparedSave> PrepareSave(const identity::Caller& caller,
+                                           const QueryContext& context, const std::string& sql,
+                                           std::vector<std::string> receivers,
+                                           const std::string& save_as);
 
   // privacy.cc: what a query of `request` may spend (ε millionths, δ 10^-15): the runner's ε or
   // the collaboration's default, and δ in proportion of the month's. {0, 0} without a budget.
   // InvalidArgument for an ε that does not parse or is above the maximum per query.
   absl::StatusOr<std::pair<int64_t, int64_t>> PrivacySpendOf(const QueryContext& context,
                                                              const Request& request);
+  // privacy.cc: with an accuracy target, sets `plan`'s ε (and δ) to the smallest that meets it
+  // and its scales accordingly. InvalidArgument (naming --accuracy) when it cannot be met within
+  // the collaboration's maximum per query.
+  absl::Status SpendForAccuracy(const QueryContext& context, const AccuracyRequest& accuracy,
+                                dp::NoisePlan& plan);
+  // privacy.cc: the calendar month (UTC) spends count against, "2026-11", by options.clock.
+  std::string CurrentPeriod() const;
+  // privacy.cc: what is left of this month's ε; nullopt without a budget.
+  absl::StatusOr<std::optional<int64_t>> EpsilonLeft(const catalog::Collaboration& collaboration);
   // privacy.cc: the engine's exact bounded aggregates, noised (dp::ApplyNoise) under `plan`.
   absl::StatusOr<engine::ResultTable> Noise(const dp::NoisePlan& plan,
                                             const engine::ResultTable& exact);
@@ -365,6 +436,11 @@ struct Service::Impl {
   // once per version of the files).
   absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
                                               const Explanation& explanation);
+  // conversion_errors.cc: a run that failed converting a value, in a query that reads only the
+  // runner's own tables, is told which conversion failed (position and columns, never the
+  // value); any other failure is returned as it is.
+  absl::Status DiagnoseConversion(const QueryContext& context, const Request& request,
+                                  const Explanation& explanation, absl::Status failure);
 
   std::filesystem::path RunLockDirectory() const { return home / "running"; }
   // Marks killed the queries recorded as running whose process has died (nobody holds their
@@ -374,14 +450,6 @@ struct Service::Impl {
   // Deletes the results older than the home's retention setting (results.cc).
   absl::Status PruneResults();
 
-  // Every file any table reads now — in any collaboration, whatever its owner's status — with
-  // the owners of those tables. Built once per query or registration (it lists every table and
-  // examines its files), then consulted by CheckOwnFiles (tables.cc).
-  struct RegisteredFiles {
-    std::map<connectors::FileId, std::set<std::string>> readers;  // file → owners reading it now
-    std::map<catalog::FileIdentity, std::string> claims;          // file → who registered it
-  };
-  absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
   // What AllRegisteredFiles reads from the catalog, kept while Store::PolicyVersion is
   // `registered_version`.
   struct RegisteredSources {
@@ -393,6 +461,26 @@ struct Service::Impl {
     std::map<catalog::FileIdentity, std::string> claims;
     std::vector<Source> tables;
   };
+  // Every file any table reads now — in any collaboration, whatever its owner's status — with
+  // the owners of those tables, consulted by CheckOwnFiles (tables.cc). The claims come from the
+  // catalog (cached per policy version); the readers are found by resolving and examining every
+  // table's files, which costs O(tables in the home) — so only when a file without a claim is
+  // checked (a claimed file is its claimant's whatever else reads it), at most once per object.
+  class RegisteredFiles {
+   public:
+    RegisteredFiles(std::shared_ptr<const RegisteredSources> sources,
+                    const connectors::Registry* connectors)
+        : sources_(std::move(sources)), connectors_(connectors) {}
+    const std::map<catalog::FileIdentity, std::string>& claims() const { return sources_->claims; }
+    // File → owners of the tables that read it now.
+    const std::map<connectors::FileId, std::set<std::string>>& readers() const;
+
+   private:
+    std::shared_ptr<const RegisteredSources> sources_;
+    const connectors::Registry* connectors_;
+    mutable std::optional<std::map<connectors::FileId, std::set<std::string>>> readers_;
+  };
+  absl::StatusOr<RegisteredFiles> AllRegisteredFiles();
   std::mutex registered_mutex;
   std::shared_ptr<const RegisteredSources> registered_sources;  // guarded by registered_mutex
   std::string registered_version;                               // guarded by registered_mutex

@@ -82,6 +82,8 @@ class ServiceTest : public ::testing::Test {
     NewCollaboration campaign;
     campaign.name = "campaign";
     campaign.creator_abilities = {};
+    // The members below join without approvals (changes_test.cc covers change requests).
+    campaign.auto_approve = {"add_member"};
     ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), campaign));
     ASSERT_OK(service_->AddMember(
         identity::Caller::Embedded("retailer"), "campaign",
@@ -189,10 +191,16 @@ TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
               "\"path\", \"format\", \"delimiter\", \"quote\", \"escape\", \"header\", "
               "\"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
               "\"types\" and \"columns\")");
+  // The postgres connector reads the same description and refuses it in its own terms.
   table.source_kind = "postgres";
   ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
               absl::StatusCode::kInvalidArgument,
-              "table 'bad': unknown source kind 'postgres': this parley reads files");
+              "invalid postgres source description at /path: unknown field (a postgres "
+              "source has \"conninfo\" and \"relation\")");
+  table.source_kind = "mysql";
+  ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
+              absl::StatusCode::kInvalidArgument,
+              "table 'bad': unknown source kind 'mysql': this parley reads files, postgres");
   ASSERT_OK_AND_ASSIGN(std::vector<TableView> tables,
                        service_->ListTables(identity::Caller::Embedded("analyst"), "campaign"));
   EXPECT_EQ(tables.size(), 4u);  // retail, loyalty, panel, panel_copy
@@ -725,12 +733,19 @@ TEST_F(ServiceTest, RejectedQueryIsRecordedAndAuditedAndNothingRuns) {
   EXPECT_EQ(violations[0]["table"], "retail");
   EXPECT_EQ(violations[0]["clause"], "SELECT");
 
-  EXPECT_THAT(AuditActions(),
-              ElementsAre("retailer collaboration.create", "retailer member.add",
-                          "retailer member.add", "retailer member.add", "retailer member.add",
-                          "retailer table.add", "retailer rule.set", "supplier table.add",
-                          "supplier rule.set", "analyst table.add", "analyst rule.set",
-                          "supplier query.submitted", "supplier query.rejected"));
+  EXPECT_THAT(
+      AuditActions(),
+      // Each member added is an auto-approved change request: proposed, approved,
+      // applied, committed.
+      ElementsAre("retailer collaboration.create", "retailer change.propose",
+                  "retailer change.approved", "retailer member.add", "retailer change.commit",
+                  "retailer change.propose", "retailer change.approved", "retailer member.add",
+                  "retailer change.commit", "retailer change.propose", "retailer change.approved",
+                  "retailer member.add", "retailer change.commit", "retailer change.propose",
+                  "retailer change.approved", "retailer member.add", "retailer change.commit",
+                  "retailer table.add", "retailer rule.set", "supplier table.add",
+                  "supplier rule.set", "analyst table.add", "analyst rule.set",
+                  "supplier query.submitted", "supplier query.rejected"));
   EXPECT_FALSE(fs::exists(dir_ / "home" / "results"));
   ExpectError(service_->Result(identity::Caller::Embedded("supplier"), "campaign", outcome.query_id)
                   .status(),
@@ -916,6 +931,15 @@ TEST_F(DeliveryTest, AMemberLeavingDuringTheRunReleasesNothing) {
       service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
 }
 
+TEST_F(DeliveryTest, ACollaborationClosedDuringTheRunReleasesNothing) {
+  ReopenWithChange([](Service& service) {
+    ASSERT_OK(
+        service.CloseCollaboration(identity::Caller::Embedded("retailer"), "campaign").status());
+  });
+  ExpectPolicyChanged(
+      service_->Run(identity::Caller::Embedded("supplier"), "campaign", kAllowedQuery, {}));
+}
+
 // A run that fails is an outcome too: when the policy changed during it, the runner learns that,
 // not the failure (whose message came from a run the policy may no longer allow).
 TEST_F(DeliveryTest, AFailedRunWhosePolicyChangedReportsThePolicyChange) {
@@ -1049,6 +1073,7 @@ class TemplateServiceTest : public ::testing::Test {
     NewCollaboration room;
     room.name = "room";
     room.query_logging = true;
+    room.auto_approve = {"add_member"};
     ASSERT_OK(service_->CreateCollaboration(identity::Caller::Embedded("retailer"), room));
     ASSERT_OK(service_->AddMember(
         identity::Caller::Embedded("retailer"), "room",
@@ -1623,6 +1648,7 @@ TEST(ServiceFileOwnership, ALinkRepointedToAnyOtherMembersFileIsRefused) {
       R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["atk"]})";
   NewCollaboration a;
   a.name = "a";
+  a.auto_approve = {"add_member"};
   ASSERT_OK(service->CreateCollaboration(identity::Caller::Embedded("host"), a));
   ASSERT_OK(service->AddMember(identity::Caller::Embedded("host"), "a",
                                {"atk", {identity::Ability::kQuery, identity::Ability::kReceive}}));
@@ -1765,6 +1791,101 @@ TEST_F(ServiceTest, PinnedDuckDbTypesBecomeParleyTypesForTheBinder) {
   ASSERT_EQ(outcome.result->rows.size(), 1u);
   EXPECT_EQ(outcome.result->rows[0][0], "10:30:00");
   EXPECT_EQ(outcome.result->rows[0][1], "15");
+}
+
+constexpr char kClosedMessage[] =
+    "collaboration 'campaign' is closed: it takes no more queries and no changes to its members, "
+    "tables, rules or templates; its results and audit log stay readable";
+
+TEST_F(ServiceTest, OnlyTheCreatorClosesTheCollaborationOnce) {
+  auto as = [](const char* name) { return identity::Caller::Embedded(name); };
+  ExpectError(service_->CloseCollaboration(as("supplier"), "campaign").status(),
+              absl::StatusCode::kPermissionDenied,
+              "only the creator of collaboration 'campaign' ('retailer') can close it");
+  ExpectError(service_->CloseCollaboration(as("stranger"), "campaign").status(),
+              absl::StatusCode::kPermissionDenied,
+              "'stranger' is not a member of collaboration 'campaign'");
+  ExpectError(service_->CloseCollaboration(as("intern"), "campaign").status(),
+              absl::StatusCode::kPermissionDenied,
+              "member 'intern' is invited in collaboration 'campaign', not active");
+  ExpectError(service_->CloseCollaboration(as("retailer"), "nowhere").status(),
+              absl::StatusCode::kNotFound, "collaboration 'nowhere' not found");
+  ASSERT_OK_AND_ASSIGN(catalog::Collaboration closed,
+                       service_->CloseCollaboration(as("retailer"), "campaign"));
+  EXPECT_EQ(closed.closed_at, 1'700'000'000);
+  ExpectError(service_->CloseCollaboration(as("retailer"), "campaign").status(),
+              absl::StatusCode::kFailedPrecondition, "collaboration 'campaign' is already closed");
+  // A non-creator still hears that it may not close, not that the room is closed.
+  ExpectError(service_->CloseCollaboration(as("supplier"), "campaign").status(),
+              absl::StatusCode::kPermissionDenied,
+              "only the creator of collaboration 'campaign' ('retailer') can close it");
+  EXPECT_EQ(AuditActions().back(), "retailer collaboration.close");
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification,
+                       service_->VerifyAudit(as("agency"), "campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
+TEST_F(ServiceTest, AClosedCollaborationRefusesQueriesAndChangesAndStaysReadable) {
+  auto as = [](const char* name) { return identity::Caller::Embedded(name); };
+  ASSERT_OK_AND_ASSIGN(QueryOutcome before,
+                       service_->Run(as("supplier"), "campaign", kAllowedQuery, {"agency"}));
+  ASSERT_OK_AND_ASSIGN(std::string analysis,
+                       service_->CreateTemplate(
+                           as("supplier"), {"campaign", "tiers", "SELECT tier FROM loyalty", {}}));
+  ASSERT_OK(service_->CloseCollaboration(as("retailer"), "campaign").status());
+  size_t entries = AuditActions().size();
+
+  auto closed = [](const absl::Status& status) {
+    ExpectError(status, absl::StatusCode::kFailedPrecondition, kClosedMessage);
+  };
+  closed(service_->Run(as("supplier"), "campaign", kAllowedQuery, {}).status());
+  closed(service_->Explain(as("supplier"), "campaign", kAllowedQuery).status());
+  closed(service_->AddMember(as("retailer"), "campaign", {"newcomer", {}}).status());
+  catalog::Change payer;
+  payer.kind = "payer";
+  payer.payer = "retailer";
+  closed(service_->ProposeChange(as("supplier"), "campaign", payer).status());
+  closed(service_->RemoveMember(as("retailer"), "campaign", "analyst"));
+  closed(service_->Leave(as("agency"), "campaign"));
+  Write("extra.csv", "hashed_email,tier\ne01,gold\n");
+  closed(service_->AddTable(as("analyst"), {"campaign", "extra", Path("extra.csv"), {}}));
+  closed(service_->SetRule(as("retailer"), "campaign", "retail", kRetailRule));
+  closed(service_->CreateTemplate(as("supplier"), {"campaign", "again", "SELECT 1", {}}).status());
+  closed(service_->ApproveTemplate(as("supplier"), "campaign", analysis, "loyalty"));
+  closed(service_->RunTemplate(as("supplier"), "campaign", analysis, {}, {}).status());
+  // A member who may not do the thing anyway is told that, as in an open room; an outsider
+  // learns nothing new either.
+  ExpectError(service_->SetRule(as("supplier"), "campaign", "retail", kRetailRule),
+              absl::StatusCode::kPermissionDenied,
+              "only the owner of table 'retail' ('retailer') can set its rule");
+  ExpectError(service_->Run(as("stranger"), "campaign", kAllowedQuery, {}).status(),
+              absl::StatusCode::kPermissionDenied,
+              "'stranger' is not a member of collaboration 'campaign'");
+  EXPECT_EQ(AuditActions().size(), entries);  // nothing refused was recorded
+
+  // What members could read, they still read.
+  ASSERT_OK_AND_ASSIGN(engine::ResultTable result,
+                       service_->Result(as("agency"), "campaign", before.query_id));
+  EXPECT_FALSE(result.rows.empty());
+  ASSERT_OK_AND_ASSIGN(catalog::Collaboration shown,
+                       service_->ShowCollaboration(as("analyst"), "campaign"));
+  EXPECT_EQ(shown.closed_at, 1'700'000'000);
+  ASSERT_OK_AND_ASSIGN(std::vector<catalog::Collaboration> listed,
+                       service_->ListCollaborations(as("agency")));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].closed_at, 1'700'000'000);
+  EXPECT_TRUE(service_->ListTables(as("analyst"), "campaign").ok());
+  EXPECT_TRUE(service_->ListQueries(as("supplier"), "campaign").ok());
+  EXPECT_TRUE(service_->ListTemplates(as("supplier"), "campaign").ok());
+  EXPECT_TRUE(service_->Policy(as("supplier"), "campaign").ok());
+  EXPECT_TRUE(service_->ListAudit(as("agency"), "campaign").ok());
+
+  // The catalog refuses on its own, in its write transaction, whoever asks.
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       catalog::Store::Open((dir_ / "home" / "catalog.db").string(), {}));
+  closed(store->AddMember("campaign", {"newcomer", true, true, catalog::MemberStatus::kActive},
+                          "retailer"));
+  closed(store->SetMemberStatus("campaign", "agency", catalog::MemberStatus::kLeft, "agency"));
 }
 
 }  // namespace

@@ -78,6 +78,12 @@ absl::Status Service::Impl::UpdateTableSource(const identity::Caller& caller,
     description.erase("format");  // from the new path's extension
     repointed.source_json =
         description.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else if (repointed.source_json.empty()) {
+    // A path means a file; a table of another kind (a PostgreSQL relation) is repointed by adding
+    // it again.
+    return absl::FailedPreconditionError(
+        absl::StrCat("table '", record.name, "' reads a source of kind '", record.source_kind,
+                     "', not a file: remove it and add it again to read another relation"));
   }
   // Every check of AddTable: the new source is the owner's own data, readable, well-formed.
   PARLEY_ASSIGN_OR_RETURN(PreparedTable prepared, PrepareTable(caller, repointed, false));
@@ -92,6 +98,7 @@ absl::Status Service::Impl::UpdateTableSource(const identity::Caller& caller,
   for (const connectors::FileId& file : connectors::FileIdentities(prepared.files)) {
     claimed.push_back(file);
   }
+  claimed.insert(claimed.end(), prepared.remote.begin(), prepared.remote.end());
   absl::Status updated =
       store->UpdateTableSource(request.collaboration, record.name, prepared.table.source_json,
                                prepared.table.source_schema, caller.member(), claimed);

@@ -103,7 +103,8 @@ absl::StatusOr<std::vector<catalog::Table>> Service::Impl::ActiveTables(
 
 absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles() {
   // The catalog's part (claims, and every table's source) is read again only when a policy record
-  // may have changed (Store::PolicyVersion); the files are resolved and examined every time.
+  // may have changed (Store::PolicyVersion); the files are resolved and examined only when a file
+  // without a claim is checked (RegisteredFiles::readers).
   PARLEY_ASSIGN_OR_RETURN(std::string version, store->PolicyVersion());
   std::shared_ptr<const RegisteredSources> sources;
   {
@@ -130,19 +131,24 @@ absl::StatusOr<Service::Impl::RegisteredFiles> Service::Impl::AllRegisteredFiles
     registered_version = version;
     sources = std::move(read);
   }
-  RegisteredFiles registered;
-  registered.claims = sources->claims;
-  for (const RegisteredSources::Source& table : sources->tables) {
+  return RegisteredFiles(std::move(sources), connectors);
+}
+
+const std::map<connectors::FileId, std::set<std::string>>& Service::Impl::RegisteredFiles::readers()
+    const {
+  if (readers_.has_value()) return *readers_;
+  readers_.emplace();
+  for (const RegisteredSources::Source& table : sources_->tables) {
     // A source whose kind this build cannot read, or that reads nothing now, reads no file.
-    absl::StatusOr<const connectors::Connector*> connector = connectors->Find(table.source_kind);
+    absl::StatusOr<const connectors::Connector*> connector = connectors_->Find(table.source_kind);
     if (!connector.ok()) continue;
     absl::StatusOr<std::vector<std::string>> files = (*connector)->ResolveFiles(table.source_json);
     if (!files.ok()) continue;
     for (const connectors::FileId& file : connectors::FileIdentities(*files)) {
-      registered.readers[file].insert(table.owner);
+      (*readers_)[file].insert(table.owner);
     }
   }
-  return registered;
+  return *readers_;
 }
 
 absl::Status Service::Impl::OwnershipRefusal(const std::string& location) {
@@ -159,9 +165,9 @@ absl::Status Service::Impl::CheckOwnFiles(const std::string& owner,
   for (const std::string& path : files) {
     for (const connectors::FileId& file : connectors::FileIdentities({path})) {
       bool others = false;
-      if (auto claim = registered.claims.find(file); claim != registered.claims.end()) {
+      if (auto claim = registered.claims().find(file); claim != registered.claims().end()) {
         others = claim->second != owner;
-      } else if (auto it = registered.readers.find(file); it != registered.readers.end()) {
+      } else if (auto it = registered.readers().find(file); it != registered.readers().end()) {
         others = std::any_of(it->second.begin(), it->second.end(),
                              [&](const std::string& name) { return name != owner; });
       }
@@ -217,7 +223,14 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   for (const connectors::FileId& file : connectors::FileIdentities(prepared.files)) {
     claimed.push_back(file);
   }
+  claimed.insert(claimed.end(), prepared.remote.begin(), prepared.remote.end());
   absl::Status added = store->AddTable(table, caller.member(), claimed);
+  if (absl::IsPermissionDenied(added) && !prepared.remote.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the source of '", table.name,
+                     "' is a remote table another member registered; a member may only register "
+                     "its own data"));
+  }
   if (absl::IsPermissionDenied(added)) return OwnershipRefusal(prepared.named);
   return added;
 }
@@ -257,7 +270,13 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
   // its path, a glob that matches it, or a link to it.
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           connector->ResolveFiles(table.source_json));
+  std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
   if (caller.authentication() == identity::Authentication::kToken) {
+    if (files.empty() && !remote.empty()) {
+      // The server would connect wherever a remote organisation's description points.
+      return absl::PermissionDeniedError(
+          "a remote database can be registered only by a member working on the Parley host");
+    }
     PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(options.data_root, actor, files, named));
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
@@ -291,7 +310,7 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
       if (chosen.contains(column.name)) table.allowed_columns.push_back(column.name);
     }
   }
-  return PreparedTable{std::move(table), std::move(files), std::move(named)};
+  return PreparedTable{std::move(table), std::move(files), std::move(remote), std::move(named)};
 }
 
 absl::StatusOr<std::vector<TableView>> Service::Impl::ListTables(const identity::Caller& caller,

@@ -3,6 +3,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "policy/derived.h"
 #include "policy/rule.h"
 #include "service/service_impl.h"
 #include "sql/parser.h"
@@ -87,12 +89,31 @@ absl::StatusOr<TemplateView> Service::Impl::ViewOfTemplate(
                           TemplateTables(tables, record.sql, parameters));
   for (const std::string& name : read) {
     TemplateView::TableApproval approval{name, "", false};
-    for (const catalog::Table& table : tables) {
-      if (table.name == name) approval.owner = table.owner;
+    const catalog::Table* table = nullptr;
+    for (const catalog::Table& candidate : tables) {
+      if (candidate.name == name) table = &candidate;
     }
+    if (table != nullptr) approval.owner = table->owner;
     const policy::Rule* rule = rules.RuleFor(name);
-    approval.approved = rule != nullptr && rule->kind == policy::RuleKind::kCustom &&
-                        rule->custom.allowed_analyses.contains(record.id);
+    if (table != nullptr && rule != nullptr && rule->kind == policy::RuleKind::kCustom &&
+        rule->custom.derived_from) {
+      // A saved result's table: every co-owner approves for themselves.
+      const policy::DerivedFrom& origin = *rule->custom.derived_from;
+      std::set<std::string> approvers = policy::CoOwners(origin, table->owner);
+      auto given = origin.approvals.find(record.id);
+      for (const std::string& member : approvers) {
+        bool yes = given != origin.approvals.end() && given->second.contains(member);
+        (yes ? approval.approved_by : approval.pending).push_back(member);
+      }
+      approval.co_owned = true;
+      approval.approved = approval.pending.empty();
+    } else {
+      // An aggregation rule needs no approval: it judges the template at each run like the same
+      // query typed freely (with differential privacy when the rule has it).
+      approval.approved = rule != nullptr && ((rule->kind == policy::RuleKind::kCustom &&
+                                               rule->custom.allowed_analyses.contains(record.id)) ||
+                                              rule->kind == policy::RuleKind::kAggregation);
+    }
     view.tables.push_back(std::move(approval));
   }
   return view;
@@ -134,11 +155,29 @@ absl::Status Service::Impl::SetApproval(const identity::Caller& caller,
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(catalog::Table table, store->GetTable(collaboration, table_name));
-  PARLEY_RETURN_IF_ERROR(
-      Require(caller, found,
-              approve ? identity::Action::kApproveTemplate : identity::Action::kRevokeTemplate,
-              {.table = table_name, .table_owner = table.owner}));
+  std::optional<policy::Rule> rule;
+  if (table.rule_json) {
+    PARLEY_ASSIGN_OR_RETURN(rule, policy::ParseRule(*table.rule_json, table.allowed_columns));
+  }
+  const bool derived =
+      rule && rule->kind == policy::RuleKind::kCustom && rule->custom.derived_from.has_value();
   const std::string& actor = caller.member();
+  if (derived) {
+    // A saved result's table: each co-owner (an owner of an input, transitively) and its owner
+    // approve for themselves.
+    std::set<std::string> approvers = policy::CoOwners(*rule->custom.derived_from, table.owner);
+    if (!approvers.contains(actor)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("member '", actor, "' is not a co-owner of table '", table_name,
+                       "' and cannot ", approve ? "approve" : "revoke",
+                       " analyses for it (co-owners: ", absl::StrJoin(approvers, ", "), ")"));
+    }
+  } else {
+    PARLEY_RETURN_IF_ERROR(
+        Require(caller, found,
+                approve ? identity::Action::kApproveTemplate : identity::Action::kRevokeTemplate,
+                {.table = table_name, .table_owner = table.owner}));
+  }
   PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
   PARLEY_ASSIGN_OR_RETURN(auto tables, ActiveTables(collaboration));
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> read,
@@ -147,30 +186,26 @@ absl::Status Service::Impl::SetApproval(const identity::Caller& caller,
     return absl::InvalidArgumentError(absl::StrCat("template ", loaded.record.id.substr(0, 12),
                                                    " does not read table '", table_name, "'"));
   }
-  std::optional<policy::Rule> rule;
-  if (table.rule_json) {
-    PARLEY_ASSIGN_OR_RETURN(rule, policy::ParseRule(*table.rule_json, table.allowed_columns));
-  }
   if (!rule || rule->kind != policy::RuleKind::kCustom) {
     return absl::FailedPreconditionError(
         absl::StrCat("table '", table_name,
                      "' has no custom rule; analysis templates are approved in a custom rule"));
   }
-  // A saved result's rule may only be tightened: a template over it would need the approval of
-  // every co-owner, which Parley does not collect yet, so approving one is refused.
-  if (approve && rule->custom.derived_from) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "table '", table_name,
-        "' holds a saved query result; templates over it would need every co-owner's approval, "
-        "which is not supported: query it with free-form SQL under its derived rule"));
+  std::set<std::string>* approved = &rule->custom.allowed_analyses;
+  std::string element = loaded.record.id;
+  std::string whose = "";
+  if (derived) {
+    approved = &rule->custom.derived_from->approvals[loaded.record.id];
+    element = actor;
+    whose = absl::StrCat(" by co-owner '", actor, "'");
   }
-  std::set<std::string>& allowed = rule->custom.allowed_analyses;
-  if (approve ? !allowed.insert(loaded.record.id).second : allowed.erase(loaded.record.id) == 0) {
+  if (approve ? !approved->insert(element).second : approved->erase(element) == 0) {
     std::string message = absl::StrCat("template ", loaded.record.id.substr(0, 12),
-                                       approve ? " is already approved" : " is not approved",
+                                       approve ? " is already approved" : " is not approved", whose,
                                        " for table '", table_name, "'");
     return approve ? absl::AlreadyExistsError(message) : absl::FailedPreconditionError(message);
   }
+  if (derived && approved->empty()) rule->custom.derived_from->approvals.erase(loaded.record.id);
   PARLEY_RETURN_IF_ERROR(
       store->SetRule(collaboration, table_name, policy::CanonicalRuleJson(*rule), actor));
   Json details = {{"template_id", loaded.record.id}, {"table", table_name}};
@@ -221,10 +256,13 @@ absl::StatusOr<std::vector<TemplateView>> Service::Impl::ListTemplates(
 absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
     const identity::Caller& caller, const std::string& collaboration,
     const std::string& template_id, const std::map<std::string, std::string>& values,
-    std::vector<std::string> receivers) {
+    std::vector<std::string> receivers, const std::string& epsilon,
+    const AccuracyRequest& accuracy) {
   PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
   PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
   Request request;
+  request.epsilon = epsilon;
+  request.accuracy = accuracy;
   request.sql = loaded.record.sql;
   request.template_id = loaded.record.id;
   PARLEY_ASSIGN_OR_RETURN(request.parse_sql, PositionalSql(loaded.record.sql, loaded.parameters));

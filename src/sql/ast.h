@@ -61,7 +61,8 @@ struct Expr {
   bool negated = false;               // kIsNull, kBetween, kInList, LIKE
   bool distinct = false;              // kFunctionCall: f(DISTINCT x)
   bool star_argument = false;         // kFunctionCall: count(*)
-  std::string unsupported_call_part;  // kFunctionCall: "FILTER (WHERE ...)", "WITHIN GROUP", ...
+  std::string unsupported_call_part;  // kFunctionCall: "WITHIN GROUP", ...
+  std::unique_ptr<Expr> agg_filter;   // kFunctionCall: f(...) FILTER (WHERE agg_filter)
   bool has_over = false;              // kFunctionCall: a window function
   std::vector<std::unique_ptr<Expr>> window_partition;  // has_over: PARTITION BY
   std::vector<OrderItem> window_order;                  // has_over: ORDER BY

@@ -1,6 +1,7 @@
 #include "sql/binder.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 #include "absl/strings/ascii.h"
@@ -567,6 +568,12 @@ class Binder {
         bound->name = expr.name;
         bound->distinct = expr.distinct;
         bound->star_argument = expr.star_argument;
+        if (expr.agg_filter && (expr.has_over || !IsAggregateFunction(expr.name))) {
+          return Error(
+              absl::StrCat("FILTER (WHERE ...) applies to aggregate functions only; ", expr.name,
+                           "()", expr.has_over ? " OVER (...)" : "", " is not one"),
+              expr.agg_filter->location >= 0 ? expr.agg_filter->location : expr.location);
+        }
         if (expr.has_over) {
           AddConstruct(absl::StrCat("a window function (", expr.name, " OVER)"), clause,
                        expr.location);
@@ -643,7 +650,37 @@ class Binder {
     if (std::optional<TypeError> error = TypeExpression(bound)) {
       return Error(error->message, error->location);
     }
+    if (expr.agg_filter)
+      PARLEY_RETURN_IF_ERROR(BindAggregateFilter(*expr.agg_filter, *bound, clause));
     return bound;
+  }
+
+  // `f(...) FILTER (WHERE condition)`: the condition is read per row, as a WHERE is, so it may
+  // hold no aggregate, window function or subquery. Appended to the call's arguments
+  // (BoundExpr::has_filter).
+  absl::Status BindAggregateFilter(const Expr& filter, BoundExpr& call, const char* clause) {
+    PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<BoundExpr> condition, BindExpr(filter, clause));
+    std::function<absl::Status(const BoundExpr&)> row_level =
+        [&](const BoundExpr& node) -> absl::Status {
+      if (node.kind == BoundExprKind::kAggregate || node.kind == BoundExprKind::kWindow) {
+        return Error(absl::StrCat("FILTER (WHERE ...) of ", call.name,
+                                  "() is evaluated per row; it may not contain the ",
+                                  node.kind == BoundExprKind::kWindow ? "window " : "aggregate ",
+                                  "function ", node.name, "()"),
+                     node.location);
+      }
+      if (node.kind == BoundExprKind::kSubquery) {
+        return Error(absl::StrCat("a subquery inside FILTER (WHERE ...) is not supported"),
+                     node.location);
+      }
+      for (const auto& arg : node.args) PARLEY_RETURN_IF_ERROR(row_level(*arg));
+      return absl::OkStatus();
+    };
+    PARLEY_RETURN_IF_ERROR(row_level(*condition));
+    PARLEY_RETURN_IF_ERROR(Condition(*condition));
+    call.args.push_back(std::move(condition));
+    call.has_filter = true;
+    return absl::OkStatus();
   }
 
   // GROUP BY and ORDER BY accept an ordinal (1-based position in SELECT) or an output name as

@@ -23,6 +23,7 @@ std::unique_ptr<BoundExpr> BoundExpr::Clone() const {
   copy->negated = negated;
   copy->case_has_operand = case_has_operand;
   copy->case_has_else = case_has_else;
+  copy->has_filter = has_filter;
   copy->output_index = output_index;
   copy->subquery = subquery;  // bound queries are immutable once bound: shared
   for (const auto& arg : args) copy->args.push_back(arg->Clone());
@@ -51,8 +52,9 @@ bool BoundExpr::SameAs(const BoundExpr& other) const {
       constant.text != other.constant.text || name != other.name || cast_type != other.cast_type ||
       distinct != other.distinct || star_argument != other.star_argument ||
       negated != other.negated || case_has_operand != other.case_has_operand ||
-      case_has_else != other.case_has_else || output_index != other.output_index ||
-      subquery != other.subquery || window_order.size() != other.window_order.size()) {
+      case_has_else != other.case_has_else || has_filter != other.has_filter ||
+      output_index != other.output_index || subquery != other.subquery ||
+      window_order.size() != other.window_order.size()) {
     return false;
   }
   for (size_t i = 0; i < window_order.size(); ++i) {

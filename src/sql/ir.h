@@ -68,7 +68,7 @@ enum class BoundExprKind {
   kColumn,     // table_index in the query `outer_depth` levels out; column, type
   kConstant,   // constant
   kScalar,     // name (lower case), args
-  kAggregate,  // name, distinct, star_argument, args
+  kAggregate,  // name, distinct, star_argument, args (the last one its FILTER when has_filter)
   kWindow,     // name, args, partition_by, window_order: a window function
   kUnaryOp,    // name, args[0]
   kBinaryOp,   // name, args[0..1], negated (NOT LIKE)
@@ -97,11 +97,20 @@ struct BoundExpr {
   bool negated = false;
   bool case_has_operand = false;
   bool case_has_else = false;
+  // kAggregate: `f(x) FILTER (WHERE c)` — c is the last of `args`, after the arguments. It is
+  // kept among the arguments on purpose: every walk over an expression's arguments (column
+  // lineage, comparisons, row errors, protections) meets the filter's columns without knowing
+  // of FILTER; the code that reads an aggregate's arguments by position asks value_args().
+  bool has_filter = false;
   int output_index = -1;
   std::vector<std::unique_ptr<BoundExpr>> args;
   std::vector<std::unique_ptr<BoundExpr>> partition_by;
   std::vector<BoundOrderItem> window_order;
   std::shared_ptr<const BoundQuery> subquery;
+
+  // kAggregate: its FILTER condition, or nullptr; and how many of `args` are its arguments.
+  const BoundExpr* filter() const { return has_filter ? args.back().get() : nullptr; }
+  size_t value_args() const { return args.size() - (has_filter ? 1 : 0); }
 
   std::unique_ptr<BoundExpr> Clone() const;
   // Structural equality, ignoring locations (used to match SELECT items with GROUP BY).
@@ -175,6 +184,7 @@ inline constexpr char kClauseSelect[] = "SELECT";
 inline constexpr char kClauseFrom[] = "FROM";
 inline constexpr char kClauseJoinOn[] = "JOIN ON";
 inline constexpr char kClauseWhere[] = "WHERE";
+inline constexpr char kClauseFilter[] = "FILTER";  // an aggregate's FILTER (WHERE …)
 inline constexpr char kClauseGroupBy[] = "GROUP BY";
 inline constexpr char kClauseHaving[] = "HAVING";
 inline constexpr char kClauseOrderBy[] = "ORDER BY";

@@ -314,9 +314,8 @@ class TreeReader {
     expr->distinct = call.value("agg_distinct", false);
     expr->star_argument = call.value("agg_star", false);
     // Named one by one, so a refusal says which PostgreSQL spelling is not supported.
-    if (call.contains("agg_filter")) {
-      expr->unsupported_call_part = "FILTER (WHERE ...)";
-    } else if (call.value("agg_within_group", false)) {
+    if (call.contains("agg_filter")) expr->agg_filter = ReadExpr(call["agg_filter"]);
+    if (call.value("agg_within_group", false)) {
       expr->unsupported_call_part = "WITHIN GROUP (ORDER BY ...)";
     } else if (call.contains("agg_order")) {
       expr->unsupported_call_part = "ORDER BY inside the call";

@@ -47,6 +47,10 @@ std::unique_ptr<Session> DuckDbEngine::CheckOut(const std::vector<SourceView>& v
 }
 
 void DuckDbEngine::CheckIn(std::vector<SourceView> views, std::unique_ptr<Session> session) {
+  // A session with a reader of Parley's own is bound to one query (engine::ScanProvider).
+  for (const SourceView& view : views) {
+    if (view.scan != nullptr) return;
+  }
   std::unique_ptr<Session> evicted;  // closed after the lock is released
   std::lock_guard lock(mutex_);
   idle_.push_front(Idle{std::move(views), std::move(session)});

@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/duckdb/duckdb_api.h"
+#include "engine/duckdb/scan_function.h"
 
 namespace parley::engine::duckdb {
 
@@ -265,6 +266,14 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(const std::vector<SourceV
   std::set<std::string> paths;
   std::set<std::string> directories;
   for (const SourceView& view : views) {
+    if (view.scan != nullptr) {
+      const auto* function = dynamic_cast<const ScanFunction*>(view.scan.get());
+      if (function == nullptr) {
+        return absl::InternalError(
+            absl::StrCat("view '", view.name, "' needs a reader the DuckDB engine does not have"));
+      }
+      PARLEY_RETURN_IF_ERROR(function->Register(connection));
+    }
     // Creating the view binds its query, which reads the source's header or metadata: a missing
     // file or a column that disappeared fails here. DuckDB's message may quote the file, so only
     // the class is kept.
@@ -312,37 +321,29 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
   DuckResult result;
   bool failed = false;
   impl_->watchdog->Arm(impl_->limits.timeout, impl_->limits.cancel);
-  DuckPrepared prepared;
-  // The statement parsed above is planned once, and that plan runs: its columns' types name the
-  // result's columns, and the values are rendered as text from the typed result.
-  if (duckdb_prepare_extracted_statement(connection, statements.get(), 0, prepared.out()) ==
-      DuckDBError) {
-    // A failed prepare reports only DuckDB's message, which may quote literals. Running the
-    // statement fails the same way and reports the error's class.
-    failed = duckdb_query(connection, sql.c_str(), result.out()) == DuckDBError;
-  } else if (duckdb_prepared_statement_type(prepared.get()) == DUCKDB_STATEMENT_TYPE_SELECT) {
-    idx_t column_count = duckdb_prepared_statement_column_count(prepared.get());
+  // The statement runs as text, planned once: a prepared statement is planned when prepared and
+  // bound again when it executes (~1 ms a query, a tenth of a small query's whole cost). The
+  // result's columns' types name the result's columns, and the values are rendered as text from
+  // the typed result.
+  failed = duckdb_query(connection, sql.c_str(), result.out()) == DuckDBError;
+  if (!failed && duckdb_result_statement_type(result.get()) == DUCKDB_STATEMENT_TYPE_SELECT) {
+    idx_t column_count = duckdb_column_count(&result.get());
     bool all_rendered = true;
     for (idx_t column = 0; column < column_count; ++column) {
       DuckLogicalType type;
-      *type.out() = duckdb_prepared_statement_column_logical_type(prepared.get(), column);
+      *type.out() = duckdb_column_logical_type(&result.get(), column);
       all_rendered = all_rendered && RenderedAsCast(duckdb_get_type_id(type.get()));
-      table.columns.push_back(
-          {duckdb_prepared_statement_column_name(prepared.get(), column), TypeName(type.get())});
+      table.columns.push_back({duckdb_column_name(&result.get(), column), TypeName(type.get())});
     }
-    if (all_rendered) {
-      failed = duckdb_execute_prepared(prepared.get(), result.out()) == DuckDBError;
-    } else {
+    if (!all_rendered) {
       // A column the C API cannot render (see RenderedAsCast): DuckDB casts every column to
-      // VARCHAR itself, which plans the query a second time. A projection over a subquery keeps
+      // VARCHAR itself, which runs the query a second time. A projection over a subquery keeps
       // the subquery's row order (DuckDB's documented order preservation), so ORDER BY survives.
       // The line break keeps a trailing "-- comment" from swallowing the closing parenthesis.
       std::string as_text = absl::StrCat("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (",
                                          StripTrailingSemicolons(sql), "\n) AS parley_result");
       failed = duckdb_query(connection, as_text.c_str(), result.out()) == DuckDBError;
     }
-  } else {
-    failed = duckdb_execute_prepared(prepared.get(), result.out()) == DuckDBError;
   }
   Watchdog::Fired interrupted = impl_->watchdog->Disarm();
   if (failed) {

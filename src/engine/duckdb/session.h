@@ -43,10 +43,11 @@ class Session {
   // timeout interrupts it; ResourceExhausted when the memory limit is hit; PermissionDenied when
   // it touches anything outside the views (a file, COPY, ATTACH); Internal/InvalidArgument
   // otherwise, with a message that names the error class only ("query failed during execution:
-  // conversion error"). The statement is parsed and planned once; values of a SELECT read
-  // exactly as DuckDB's CAST(... AS VARCHAR) renders them (from the typed result, or — for a
-  // result with a column the C API cannot render, see RenderedAsCast — through that cast, which
-  // plans the query again); TIMESTAMP WITH TIME ZONE is rendered in UTC.
+  // conversion error"). The statement is checked to be one (parsed), then planned and run once
+  // as text; values of a SELECT read exactly as DuckDB's CAST(... AS VARCHAR) renders them (from
+  // the typed result, or — for a result with a column the C API cannot render, see
+  // RenderedAsCast — through that cast, which runs the query again); TIMESTAMP WITH TIME ZONE is
+  // rendered in UTC.
   absl::StatusOr<ResultTable> Run(const std::string& sql);
 
   // The column names and types of a view, as DuckDB sees them now (used to check a source

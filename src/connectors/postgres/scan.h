@@ -1,0 +1,59 @@
+// Reading a PostgreSQL relation inside a DuckDB session: a table function of Parley's own
+// (engine::duckdb::ScanFunction) that streams the rows with binary COPY.
+//
+// At the start of each scan it opens its own connection, begins a read-only transaction, takes an
+// ACCESS SHARE lock on the relation (which needs SELECT on the table; with column grants only it
+// is skipped) and checks — under that lock, so no ALTER can slip in between — that the connection
+// reaches the registered relation and that every column it reads still has its pinned type. Then
+// it runs
+//   COPY (SELECT <the columns DuckDB asks for, each cast to its pinned type> FROM <relation>
+//   [WHERE <filter>]) TO STDOUT (FORMAT binary)
+// and decodes the rows straight into DuckDB vectors, one vector's worth at a time: memory stays
+// bounded whatever the table's size. The columns are those DuckDB's projection pushdown asks for
+// (the checked query's); the filter is rendered by Parley from the checked query's IR
+// (render/postgres/scan_filter.h), never taken from text.
+//
+// Errors during a scan are reported to DuckDB in fixed words (the service has already checked the
+// same things with full messages before the query ran: PostgresConnector::ViewForQuery).
+//
+// Thread safety: the scan runs single-threaded (one connection); the object is immutable.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catalog/records.h"
+#include "connectors/postgres/remote.h"
+#include "engine/duckdb/scan_function.h"
+
+namespace parley::connectors::postgres {
+
+class PostgresScan : public engine::duckdb::ScanFunction,
+                     public std::enable_shared_from_this<PostgresScan> {
+ public:
+  // `columns`: the columns the view exposes (names and pinned engine types), in order.
+  PostgresScan(Description description, std::vector<catalog::Column> columns, std::string filter,
+               std::string context);
+
+  // The function's name in the session ("parley_postgres_scan_<n>", unique in the process).
+  const std::string& function_name() const { return function_name_; }
+  absl::Status Register(duckdb_connection connection) const override;
+
+  // The SELECT the scan copies for these columns (indices into `columns`).
+  std::string RemoteSelect(const std::vector<size_t>& projected) const;
+
+  const Description& description() const { return description_; }
+  const std::vector<catalog::Column>& columns() const { return columns_; }
+  const std::string& filter() const { return filter_; }
+  const std::string& context() const { return context_; }
+
+ private:
+  Description description_;
+  std::vector<catalog::Column> columns_;
+  std::string filter_;
+  std::string context_;
+  std::string function_name_;
+};
+
+}  // namespace parley::connectors::postgres

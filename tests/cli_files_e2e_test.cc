@@ -127,6 +127,26 @@ TEST_F(CliFilesTest, PinnedOptionsReadTheExportAsTheOwnerSaid) {
   EXPECT_THAT(Ok("owner", {"table", "show", "-c", "room", "t"}).out, HasSubstr("day    DATE"));
 }
 
+// How a file is read means nothing for a PostgreSQL relation (its columns and types are the
+// server's): file options and --preview with --postgres are a usage error naming them, before any
+// connection; the API refuses "options" with a "kind" the same way.
+TEST_F(CliFilesTest, FileOptionsAreRefusedWithPostgres) {
+  MakeRoom();
+  Outcome refused = As("owner", {"table", "add", "-c", "room", "t", "--postgres",
+                                 "host=127.0.0.1 port=1 dbname=none", "--relation", "public.t",
+                                 "--delimiter", ";", "--no-header", "--preview"});
+  EXPECT_EQ(refused.exit_code, cli_test::kExitUsage) << refused;
+  EXPECT_EQ(refused.err,
+            "error: --delimiter, --header, --preview apply only to a file (--source), not to "
+            "--postgres\n");
+  Outcome neither = As("owner", {"table", "add", "-c", "room", "t"});
+  EXPECT_EQ(neither.exit_code, cli_test::kExitUsage) << neither;
+  EXPECT_EQ(neither.err,
+            "error: table add needs --source PATH or --postgres CONNINFO --relation "
+            "schema.table\n");
+  EXPECT_EQ(Ok("owner", {"table", "list", "-c", "room"}).out, "");
+}
+
 // A file edited after registration so that a row no longer fits: its owner learns the file, line
 // and column (never the value); another runner only which table; under a rule that protects rows,
 // not even that.

@@ -211,6 +211,16 @@ TEST_F(ServerTest, MalformedRequestsAreToldWhatIsWrongByField) {
       {"POST", "/api/v1/collaborations/room/members",
        R"({"collaboration": "other", "member": "m", "abilities": []})", "application/json", 400,
        "$.collaboration: given in the path; leave it out of the body"},
+      // A table's source: a path (with file options), or a kind with its description; file
+      // options with a kind are refused rather than ignored.
+      {"POST", "/api/v1/collaborations/room/tables", R"({"table": "t"})", "application/json", 400,
+       "$.source: missing (or give \"kind\" and \"description\")"},
+      {"POST", "/api/v1/collaborations/room/tables",
+       R"({"table": "t", "kind": "postgres", "description": {"conninfo": "host=127.0.0.1",)"
+       R"( "relation": "public.t"}, "options": {"delimiter": ";"}})",
+       "application/json", 400,
+       "options: only for a file given by \"source\" (with \"kind\", the description says how "
+       "its source is read)"},
       {"GET", "/api/v1/collaborations/room/queries/abc/result", "", "", 400,
        "$.query_id: expected an integer"},
       {"GET", "/api/v1/nothing", "", "", 404, "no such route in the Parley API"},

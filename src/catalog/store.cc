@@ -275,14 +275,14 @@ absl::StatusOr<CollaborationWrite> CollaborationWrite::Begin(Store::Impl& impl,
     if (const CachedPolicy* cached = FindCachedPolicy(impl, collaboration)) {
       write.id_ = cached->id;
       state = cached->state;
-      write.closed_at_ = cached->snapshot.collaboration.closed_at;
+      write.closed_at_ = cached->snapshot->collaboration.closed_at;
     } else {
       PARLEY_ASSIGN_OR_RETURN(write.id_, FindCollaborationId(db, collaboration));
       if (write.id_.has_value()) {
         absl::StatusOr<const CachedPolicy*> loaded = LoadPolicy(impl, collaboration, *write.id_);
         if (loaded.ok()) {
           state = (*loaded)->state;
-          write.closed_at_ = (*loaded)->snapshot.collaboration.closed_at;
+          write.closed_at_ = (*loaded)->snapshot->collaboration.closed_at;
         } else {
           state = loaded.status();
         }

@@ -393,7 +393,7 @@ TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
 // is not a member cannot tell the closed room from one that does not exist.
 TEST_F(ServerE2eTest, ClosingARoomThroughTheServerIsTheSameAsEmbedded) {
   Both("retailer", {"collaboration", "create", "room"});
-  Both("retailer", {"member", "add", "-c", "room", "supplier", "--abilities", "query,receive"});
+  JoinBoth("supplier", InviteBoth("supplier", "query,receive"));
   Both("supplier", {"collaboration", "close", "-c", "room"}, kExitNotPermitted);
   Outcome closed = Both("retailer", {"collaboration", "close", "-c", "room"});
   EXPECT_THAT(closed.out, HasSubstr("closed collaboration room:"));

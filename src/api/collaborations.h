@@ -35,7 +35,7 @@ struct Collaboration {
   // "open", or "closed" once its creator closed it (CloseCollaboration): a closed collaboration
   // takes no queries and no changes, and stays readable to its members.
   std::string state = "open";
-  std::optional<int64_t> closed_at;  // seconds since the epoch; only when closed
+  std::optional<int64_t> closed_at;       // seconds since the epoch; only when closed
   std::string payer = "runner";           // "runner" or a member; changed by change request
   std::vector<std::string> auto_approve;  // kinds of change that commit without approvals
   template <class V>

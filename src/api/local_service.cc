@@ -116,6 +116,16 @@ absl::StatusOr<LeaveResponse> LocalService::Leave(const identity::Caller& caller
 namespace {
 // How many rows `table add --preview` shows.
 constexpr int kPreviewRows = 10;
+
+// A files source's description as the connector validates it: the reading options given with
+// the request, and the path.
+absl::StatusOr<std::string> FilesDescription(const std::string& source,
+                                             const nlohmann::json& options) {
+  if (!options.is_object()) return absl::InvalidArgumentError("options: expected a JSON object");
+  nlohmann::json description = options;
+  description["path"] = source;
+  return Dump(description);
+}
 }  // namespace
 
 absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& caller,
@@ -137,13 +147,7 @@ absl::StatusOr<AddTableResponse> LocalService::AddTable(const identity::Caller& 
   } else if (request.source.empty()) {
     return absl::InvalidArgumentError("$.source: missing (or give \"kind\" and \"description\")");
   } else if (request.options.has_value()) {
-    // The files source's description: its options with the path.
-    if (!request.options->is_object()) {
-      return absl::InvalidArgumentError("options: expected a JSON object");
-    }
-    nlohmann::json description = *request.options;
-    description["path"] = request.source;
-    added.source_json = Dump(description);
+    PARLEY_ASSIGN_OR_RETURN(added.source_json, FilesDescription(request.source, *request.options));
   }
   if (request.preview.value_or(false)) {
     PARLEY_ASSIGN_OR_RETURN(service::TablePreview preview,
@@ -183,13 +187,8 @@ absl::StatusOr<UpdateTableResponse> LocalService::UpdateTable(const identity::Ca
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   service::NewTable updated{request.collaboration, request.table, request.source, {}};
   if (request.options.has_value()) {
-    if (!request.options->is_object()) {
-      return absl::InvalidArgumentError("options: expected a JSON object");
-    }
-    nlohmann::json description = *request.options;
-    description["path"] = request.source;
-    updated.source_json =
-        description.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    PARLEY_ASSIGN_OR_RETURN(updated.source_json,
+                            FilesDescription(request.source, *request.options));
   }
   PARLEY_RETURN_IF_ERROR(service->UpdateTableSource(caller, updated));
   PARLEY_ASSIGN_OR_RETURN(service::TableView table,

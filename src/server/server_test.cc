@@ -221,6 +221,9 @@ TEST_F(ServerTest, MalformedRequestsAreToldWhatIsWrongByField) {
        "application/json", 400,
        "options: only for a file given by \"source\" (with \"kind\", the description says how "
        "its source is read)"},
+      {"POST", "/api/v1/collaborations/room/tables",
+       R"({"table": "t", "source": "/tmp/t.csv", "options": [";"]})", "application/json", 400,
+       "$.options: expected an object, got array"},
       {"GET", "/api/v1/collaborations/room/queries/abc/result", "", "", 400,
        "$.query_id: expected an integer"},
       {"GET", "/api/v1/nothing", "", "", 404, "no such route in the Parley API"},

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
   nodejs npm
+  python3-pandas python3-numpy python3-sklearn python3-matplotlib python3-seaborn python3-nbclient python3-nbconvert python3-ipykernel r-base-core r-cran-ggplot2 bubblewrap
 )
 
 sudo_cmd=()

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libabsl-dev libcpp-httplib-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
+  clickhouse-server clickhouse-client
   nodejs npm
 )
 

@@ -127,7 +127,16 @@ absl::StatusOr<ResultTable> DecodeTabSeparated(std::string_view given) {
                                                      " fields, not ", names.size()));
     }
     auto& row = table.rows.emplace_back();
-    for (absl::string_view field : fields) row.push_back(Unescape(field));
+    for (size_t i = 0; i < fields.size(); ++i) {
+      std::optional<std::string> value = Unescape(fields[i]);
+      // A whole real as DuckDB prints it ("162.0", where ClickHouse prints "162").
+      const std::string& type = table.columns[i].type;
+      if (value && (type == "DOUBLE" || type == "FLOAT") && !value->empty() &&
+          value->find_first_not_of("-0123456789") == std::string::npos) {
+        value->append(".0");
+      }
+      row.push_back(std::move(value));
+    }
   }
   return table;
 }

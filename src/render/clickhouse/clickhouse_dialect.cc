@@ -529,12 +529,9 @@ class ClickHouseWriter : public SqlWriter {
     if (from.kind() == TypeKind::kDate && to.kind() == TypeKind::kTimestamp) {
       return PlainCast(operand, to);
     }
-    if (from.kind() == TypeKind::kVarchar && !guarded &&
-        (to.kind() == TypeKind::kDate || to.kind() == TypeKind::kTimestamp)) {
-      return PlainCast(operand, to);  // fails on a bad value, as DuckDB's does
-    }
-    // Text guarded to numbers or dates: 18.16's *OrNull wrap (toInt32OrNull of 99999999999) and
-    // shift dates (toDateOrNull of 2024-02-30 is 2024-03-01; a bad DateTime is a zero date).
+    // Text to numbers or dates: 18.16's *OrNull wrap (toInt32OrNull of 99999999999) and shift
+    // dates (toDateOrNull and even CAST of 2024-02-30 give 2024-03-01; a bad DateTime is a zero
+    // date), where DuckDB fails or gives NULL.
     // Reals to integers: ClickHouse truncates where DuckDB rounds.
     return Refuse(what, expr.location);
   }

@@ -1,5 +1,6 @@
 #include "render/clickhouse/clickhouse_dialect.h"
 
+#include <cstdio>
 #include <functional>
 #include <set>
 
@@ -62,6 +63,22 @@ bool IsFirstRowFlag(const BoundExpr& expr) {
          expr.args[0]->kind == BoundExprKind::kWindow && expr.args[0]->name == "row_number" &&
          expr.args[0]->window_order.empty() && !expr.args[0]->partition_by.empty() &&
          expr.args[1]->kind == BoundExprKind::kConstant && expr.args[1]->constant.text == "1";
+}
+
+// Whether `text` is a valid date "YYYY-MM-DD" (with " HH:MM:SS" for a timestamp) in ClickHouse's
+// range (1970 to 2105), so that ClickHouse reads it as DuckDB does.
+bool ValidDateText(const std::string& text, bool timestamp) {
+  int year, month, day, hour = 0, minute = 0, second = 0;
+  char rest = 0;
+  int fields = timestamp ? std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%c", &year, &month,
+                                       &day, &hour, &minute, &second, &rest)
+                         : std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &year, &month, &day, &rest);
+  if (fields != (timestamp ? 6 : 3) || text.size() != (timestamp ? 19u : 10u)) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (year < 1970 || year > 2105 || month < 1 || month > 12 || day < 1) return false;
+  if (day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) return false;
+  return hour < 24 && minute < 60 && second < 60;
 }
 
 class ClickHouseWriter : public SqlWriter {
@@ -527,6 +544,13 @@ class ClickHouseWriter : public SqlWriter {
       return PlainCast(operand, to);
     }
     if (from.kind() == TypeKind::kDate && to.kind() == TypeKind::kTimestamp) {
+      return PlainCast(operand, to);
+    }
+    // A date or timestamp constant: its text is checked here, since ClickHouse would move an
+    // invalid day (2024-02-30) to another date where DuckDB refuses it.
+    if (from.kind() == TypeKind::kVarchar && expr.args[0]->kind == BoundExprKind::kConstant &&
+        (to.kind() == TypeKind::kDate || to.kind() == TypeKind::kTimestamp) &&
+        ValidDateText(expr.args[0]->constant.text, to.kind() == TypeKind::kTimestamp)) {
       return PlainCast(operand, to);
     }
     // Text to numbers or dates: 18.16's *OrNull wrap (toInt32OrNull of 99999999999) and shift

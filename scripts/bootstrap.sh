@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libabsl-dev libcpp-httplib-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
+  clickhouse-server clickhouse-client
   nodejs npm
   python3-pandas python3-numpy python3-sklearn python3-matplotlib python3-seaborn python3-nbclient python3-nbconvert python3-ipykernel r-base-core r-cran-ggplot2 bubblewrap
 )

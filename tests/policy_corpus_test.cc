@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "corpus_file.h"
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "query/snapshot.h"
@@ -19,108 +20,6 @@
 
 namespace parley {
 namespace {
-
-struct CorpusCase {
-  std::string file;
-  int line = 0;
-  std::string name;
-  std::string runner;
-  std::string template_id;             // "template ID": the query runs as that analysis template
-  std::vector<std::string> receivers;  // "receivers a,b"
-  std::string sql;
-  std::string outcome;                // "allowed", "rejected", "error"
-  std::vector<std::string> expected;  // rendered SQL / violation lines / error message
-};
-
-struct CorpusFile {
-  std::map<std::string, sql::TableSchema> tables;
-  std::map<std::string, std::string> rules;
-  std::vector<CorpusCase> cases;
-};
-
-std::string CorpusDir() {
-  const char* source = std::getenv("PARLEY_SOURCE_DIR");
-  return std::string(source ? source : PARLEY_SOURCE_DIR_DEFAULT) + "/tests/policy_corpus";
-}
-
-// Parses one corpus file; malformed files fail loudly rather than skipping cases.
-CorpusFile ParseCorpus(const std::string& path) {
-  CorpusFile file;
-  std::ifstream in(path);
-  std::string line;
-  std::vector<std::string> lines;
-  while (std::getline(in, line)) lines.push_back(line);
-  std::string name = std::filesystem::path(path).stem().string();
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::string current = lines[i];
-    if (current.empty() || current[0] == '#') continue;
-    std::vector<std::string> words = absl::StrSplit(current, ' ', absl::SkipEmpty());
-    if (words[0] == "table") {
-      sql::TableSchema table{words[1], words.size() > 3 ? words[3] : "", {}};
-      while (i + 1 < lines.size() && lines[i + 1].starts_with("  ")) {
-        std::vector<std::string> column = absl::StrSplit(lines[++i], ' ', absl::SkipEmpty());
-        // A `hidden` column exists in the source but is not an allowed column: the binder never
-        // sees it, as the catalog hides it.
-        if (column.size() > 2 && column[2] == "hidden") continue;
-        // Column types are declared as DuckDB names, as the catalog pins them.
-        absl::StatusOr<sql::Type> type = sql::ParseDuckDbTypeName(column[1]);
-        if (!type.ok()) {
-          ADD_FAILURE() << path << ": column " << column[0] << ": " << type.status();
-          continue;
-        }
-        table.columns.push_back({column[0], *type});
-      }
-      file.tables[table.name] = table;
-    } else if (words[0] == "rule") {
-      file.rules[words[1]] = lines[++i];
-    } else if (words[0] == "case") {
-      CorpusCase c;
-      c.file = name;
-      c.line = static_cast<int>(i + 1);
-      c.name = current.substr(5);
-      while (++i < lines.size() && !lines[i].empty()) {
-        const std::string& l = lines[i];
-        if (l.starts_with("runner ")) {
-          c.runner = l.substr(7);
-        } else if (l.starts_with("template ")) {
-          c.template_id = l.substr(9);
-        } else if (l.starts_with("receivers ")) {
-          c.receivers = absl::StrSplit(l.substr(10), ',', absl::SkipEmpty());
-        } else if (l == "sql") {
-          std::string text;
-          while (++i < lines.size() && lines[i] != "----") {
-            if (!text.empty()) text += "\n";
-            text += lines[i];
-          }
-          c.sql = text;
-        } else if (l == "allowed" || l == "rejected") {
-          c.outcome = l;
-        } else if (l.starts_with("error ")) {
-          c.outcome = "error";
-          c.expected.push_back(l.substr(6));
-        } else {
-          c.expected.push_back(l);
-        }
-      }
-      file.cases.push_back(std::move(c));
-    } else {
-      ADD_FAILURE() << path << ":" << i + 1 << ": unknown corpus directive '" << words[0] << "'";
-    }
-  }
-  return file;
-}
-
-// The corpus file as a collaboration snapshot: its tables (allowed columns only) and rules.
-std::shared_ptr<const query::Snapshot> SnapshotOf(const CorpusFile& file) {
-  query::SnapshotSource source;
-  source.collaboration = "corpus";
-  for (const auto& [name, table] : file.tables) {
-    query::SnapshotTable entry{table.name, table.owner, table.columns, std::nullopt};
-    if (auto rule = file.rules.find(name); rule != file.rules.end()) entry.rule_json = rule->second;
-    source.tables.push_back(std::move(entry));
-  }
-  return query::Snapshot::Build(std::move(source));
-}
 
 struct LoadedCase {
   std::shared_ptr<CorpusFile> file;

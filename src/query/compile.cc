@@ -103,7 +103,8 @@ absl::StatusOr<Compiled> Compile(const Snapshot& snapshot, const Request& reques
   if (compiled.verdict.allowed()) {
     // The error guard chooses its conversions from the facts of the engine that will run the
     // query: the dialect's capabilities.
-    const render::DuckDbDialect dialect;
+    static const render::DuckDbDialect kDuckDb;
+    const render::Dialect& dialect = request.dialect != nullptr ? *request.dialect : kDuckDb;
     rewrite::Rewrite(bound, compiled.verdict, dialect.capabilities(), request.sql,
                      rewrite::PrivacyRequest{request.privacy_epsilon, request.privacy_delta},
                      &compiled.plan.noise);

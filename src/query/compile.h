@@ -26,6 +26,10 @@
 #include "query/snapshot.h"
 #include "sql/binder.h"
 
+namespace parley::render {
+class Dialect;  // render/dialect.h; callers that choose a dialect include it
+}  // namespace parley::render
+
 namespace parley::query {
 
 // Who asks what, for whom.
@@ -45,6 +49,9 @@ struct Request {
   // data in Compiled::conversions runs as TRY_CAST except the one at this byte offset, so a run
   // that still fails with a conversion error failed there.
   std::optional<int> strict_conversion;
+  // The dialect of the engine that will run the query (its capabilities steer the error guard);
+  // nullptr: DuckDB's. Not owned; must outlive the call.
+  const render::Dialect* dialect = nullptr;
 };
 
 // An explicit conversion of data in the query (CAST, `::`): where it is and what it converts.
@@ -56,7 +63,7 @@ struct Conversion {
 
 // What the engine is to run for an allowed query.
 struct Plan {
-  std::string rendered_sql;  // renderer output (DuckDB dialect); empty when rejected
+  std::string rendered_sql;  // renderer output (Request::dialect's); empty when rejected
   std::vector<policy::Threshold> thresholds;
   std::optional<policy::RuleKind> rule_kind;
   // Set for a query over a table with differential privacy: the engine's result is exact

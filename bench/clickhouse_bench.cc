@@ -1,0 +1,323 @@
+// The campaign query on ClickHouse 18.16 (issue 15): the demo's data at `--rows` per side loaded
+// into a 2-shard loopback cluster and into a 1-node cluster, the query compiled by Parley for the
+// clickhouse dialect and run there, against the same query compiled for DuckDB and run by
+// Parley's DuckDB engine over the Parquet files — in the same run, interleaved. Two layouts of the
+// supplier's table: sharded by the join key like the retailer's (co-located: each shard joins its
+// own rows) and sharded by row (the join ships the supplier's table to every shard, GLOBAL).
+// Answers must be identical on every engine; the program fails otherwise.
+//
+// Where the time goes, from separate measurements of the same run: `shard` is one shard's part
+// alone (the query over node 0's local tables), `ship` the gathering of the supplier's join
+// column from the shards (what a GLOBAL join sends, once per shard), `merge` the rest of the
+// 2-shard time (initiator's merge of partial aggregates, HTTP, parsing).
+//
+//   clickhouse_bench --rows 10000000 --runs 3 --data bench/data/clickhouse
+//
+// Prints a table, then one summary line per figure: `name value`.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "cli/demo.h"
+#include "duckdb.h"
+#include "engine/clickhouse/clickhouse_engine.h"
+#include "engine/duckdb/duckdb_engine.h"
+#include "policy/verdict.h"
+#include "query/compile.h"
+#include "render/clickhouse/clickhouse_dialect.h"
+#include "support/clickhouse_cluster.h"
+
+namespace parley::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using testing::ClickHouseCluster;
+
+constexpr char kCampaign[] =
+    "SELECT r.age_band, r.income_bracket, r.household_size, "
+    "COUNT(DISTINCT r.household_id) AS households "
+    "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
+    "GROUP BY r.age_band, r.income_bracket, r.household_size ORDER BY households DESC";
+
+constexpr char kRetailColumns[] =
+    "household_id Int64, hashed_email String, age_band String, income_bracket String, "
+    "household_size Int32, region String, annual_spend Float64, online_spend Float64";
+constexpr char kLoyaltyColumns[] =
+    "hashed_email String, loyalty_tier String, brand_purchases Int32";
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "clickhouse_bench: " << status << "\n";
+  return 1;
+}
+
+// DuckDB writes a Parquet file as TabSeparated for clickhouse-client.
+absl::Status ExportTsv(const std::string& parquet, const std::string& tsv) {
+  duckdb_database db;
+  duckdb_connection connection;
+  if (duckdb_open(nullptr, &db) != DuckDBSuccess) return absl::InternalError("duckdb_open");
+  duckdb_connect(db, &connection);
+  duckdb_result result;
+  std::string sql = absl::StrCat("COPY (SELECT * FROM read_parquet('", parquet, "')) TO '", tsv,
+                                 "' (FORMAT csv, DELIMITER '\t', HEADER false, QUOTE '')");
+  bool ok = duckdb_query(connection, sql.c_str(), &result) == DuckDBSuccess;
+  std::string error = ok ? "" : duckdb_result_error(&result);
+  duckdb_destroy_result(&result);
+  duckdb_disconnect(&connection);
+  duckdb_close(&db);
+  return ok ? absl::OkStatus() : absl::InternalError(error);
+}
+
+absl::Status Load(const ClickHouseCluster& cluster, const std::string& table,
+                  const std::string& tsv) {
+  std::string command = absl::StrCat("clickhouse-client --port ", cluster.tcp_port(0),
+                                     " --insert_distributed_sync=1 --query 'INSERT INTO rooms.",
+                                     table, " FORMAT TabSeparated' < ", tsv);
+  if (std::system(command.c_str()) != 0) return absl::InternalError("load failed: " + command);
+  return absl::OkStatus();
+}
+
+// retail and loyalty sharded by hashed_email; loyalty_by_row by a hash of all its columns.
+absl::Status CreateTables(const ClickHouseCluster& cluster) {
+  std::vector<std::string> ddl;
+  for (const auto& [name, columns, key] : std::vector<std::array<std::string, 3>>{
+           {"retail", kRetailColumns, "sipHash64(hashed_email)"},
+           {"loyalty", kLoyaltyColumns, "sipHash64(hashed_email)"},
+           {"loyalty_by_row", kLoyaltyColumns, "rand()"}}) {
+    ddl.push_back(absl::StrCat("CREATE TABLE rooms.", name, "_local (", columns,
+                               ") ENGINE = MergeTree ORDER BY tuple()"));
+    ddl.push_back(absl::StrCat("CREATE TABLE rooms.", name, " AS rooms.", name,
+                               "_local ENGINE = Distributed(parley, rooms, ", name, "_local, ", key,
+                               ")"));
+  }
+  return cluster.ExecuteOnEach(ddl);
+}
+
+std::shared_ptr<const query::Snapshot> Snapshot() {
+  using sql::TypeKind;
+  query::SnapshotSource source;
+  source.collaboration = "bench";
+  source.tables.push_back({"retail",
+                           "retailer",
+                           {{"household_id", TypeKind::kBigint},
+                            {"hashed_email", TypeKind::kVarchar},
+                            {"age_band", TypeKind::kVarchar},
+                            {"income_bracket", TypeKind::kVarchar},
+                            {"household_size", TypeKind::kInteger},
+                            {"region", TypeKind::kVarchar},
+                            {"annual_spend", TypeKind::kDouble},
+                            {"online_spend", TypeKind::kDouble}},
+                           cli::kDemoRetailRule});
+  source.tables.push_back({"loyalty",
+                           "supplier",
+                           {{"hashed_email", TypeKind::kVarchar},
+                            {"loyalty_tier", TypeKind::kVarchar},
+                            {"brand_purchases", TypeKind::kInteger}},
+                           cli::kDemoLoyaltyRule});
+  return query::Snapshot::Build(std::move(source));
+}
+
+absl::StatusOr<std::string> Compile(const render::Dialect* dialect) {
+  query::Request request;
+  request.sql = kCampaign;
+  request.runner = "supplier";
+  request.dialect = dialect;
+  PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*Snapshot(), request));
+  if (!compiled.verdict.allowed()) return absl::InternalError("the campaign query was rejected");
+  return compiled.plan.rendered_sql;
+}
+
+std::vector<std::string> Sorted(const engine::ResultTable& table) {
+  std::vector<std::string> rows;
+  for (const auto& row : table.rows) {
+    std::vector<std::string> values;
+    for (const auto& value : row) values.push_back(value.value_or("NULL"));
+    rows.push_back(absl::StrJoin(values, "|"));
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+int Main(int argc, char** argv) {
+  int64_t rows = 10'000'000;
+  int runs = 3;
+  std::string data_root = "bench/data/clickhouse";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--rows") {
+      rows = std::stoll(argv[i + 1]);
+    } else if (flag == "--runs") {
+      runs = std::stoi(argv[i + 1]);
+    } else if (flag == "--data") {
+      data_root = argv[i + 1];
+    } else {
+      std::cerr << "usage: clickhouse_bench [--rows N] [--runs N] [--data DIR]\n";
+      return 2;
+    }
+  }
+  std::string data = fs::absolute(absl::StrCat(data_root, "/", rows)).string();
+  if (!fs::exists(data + "/.generated")) {
+    cli::DemoOptions options;
+    options.households = rows;
+    options.supplier_members = rows;
+    options.shared = rows * 6 / 10;
+    std::cerr << "generating " << rows << " rows per side in " << data << "\n";
+    if (absl::Status s = cli::GenerateDemoData(options, data); !s.ok()) return Fail(s);
+    for (const char* table : {"retail", "loyalty"}) {
+      absl::Status s = ExportTsv(absl::StrCat(data, "/", table, ".parquet"),
+                                 absl::StrCat(data, "/", table, ".tsv"));
+      if (!s.ok()) return Fail(s);
+    }
+    std::ofstream(data + "/.generated") << rows;
+  }
+
+  auto two = ClickHouseCluster::Start(2);
+  if (!two.ok()) return Fail(two.status());
+  auto one = ClickHouseCluster::Start(1);
+  if (!one.ok()) return Fail(one.status());
+  auto load_start = Clock::now();
+  for (ClickHouseCluster* cluster : {two->get(), one->get()}) {
+    if (absl::Status s = CreateTables(*cluster); !s.ok()) return Fail(s);
+    for (const auto& [table, file] : std::vector<std::pair<std::string, std::string>>{
+             {"retail", "retail"}, {"loyalty", "loyalty"}, {"loyalty_by_row", "loyalty"}}) {
+      if (absl::Status s = Load(*cluster, table, absl::StrCat(data, "/", file, ".tsv")); !s.ok()) {
+        return Fail(s);
+      }
+    }
+  }
+  double load_seconds = SecondsSince(load_start);
+
+  render::ClickHouseDialect co_located(
+      {"rooms",
+       {{"retail", {"retail", "retail_local", "hashed_email"}},
+        {"loyalty", {"loyalty", "loyalty_local", "hashed_email"}}}});
+  render::ClickHouseDialect shipped(
+      {"rooms",
+       {{"retail", {"retail", "retail_local", "hashed_email"}},
+        {"loyalty", {"loyalty_by_row", "loyalty_by_row_local", ""}}}});
+  auto duck_sql = Compile(nullptr);
+  auto local_sql = Compile(&co_located);
+  auto global_sql = Compile(&shipped);
+  for (const auto* sql : {&duck_sql, &local_sql, &global_sql}) {
+    if (!sql->ok()) return Fail(sql->status());
+  }
+  // One shard's part of the co-located query: the same SQL over node 0's local tables.
+  std::string shard_sql =
+      absl::StrReplaceAll(*local_sql, {{"\"rooms\".\"retail\"", "\"rooms\".\"retail_local\""}});
+  std::string ship_sql = "SELECT count() FROM (SELECT hashed_email FROM rooms.loyalty_by_row)";
+
+  engine::duckdb::DuckDbEngine duckdb(engine::duckdb::DuckDbEngine::Options{});
+  std::vector<engine::SourceView> views;
+  for (const char* table : {"retail", "loyalty"}) {
+    std::string path = absl::StrCat(data, "/", table, ".parquet");
+    views.push_back(
+        {table, absl::StrCat("SELECT * FROM read_parquet('", path, "')"), {path}, {}, {}, nullptr});
+  }
+  std::map<std::string, std::unique_ptr<engine::clickhouse::ClickHouseEngine>> engines;
+  for (const auto& [name, cluster] : std::vector<std::pair<std::string, ClickHouseCluster*>>{
+           {"2", two->get()}, {"1", one->get()}}) {
+    auto connected = engine::clickhouse::ClickHouseEngine::Connect(
+        {cluster->HttpUrl(0), "rooms", ClickHouseCluster::kReader, cluster->reader_password()});
+    if (!connected.ok()) return Fail(connected.status());
+    engines[name] = std::move(*connected);
+  }
+
+  struct Measure {
+    std::string name;
+    std::function<absl::StatusOr<engine::ResultTable>()> run;
+    std::vector<double> seconds;
+    std::vector<std::string> answer;
+  };
+  std::vector<Measure> measures = {
+      {"duckdb",
+       [&] {
+         return duckdb.Run(engine::Plan{*duck_sql, views});
+       }},
+      {"clickhouse_2_shards_colocated",
+       [&] {
+         return engines["2"]->Run(engine::Plan{*local_sql, {}});
+       }},
+      {"clickhouse_2_shards_global",
+       [&] {
+         return engines["2"]->Run(engine::Plan{*global_sql, {}});
+       }},
+      {"clickhouse_1_node",
+       [&] {
+         return engines["1"]->Run(engine::Plan{*local_sql, {}});
+       }},
+      {"shard_part",
+       [&] {
+         return engines["2"]->Run(engine::Plan{shard_sql, {}});
+       }},
+      {"ship_loyalty_column",
+       [&] {
+         return engines["2"]->Run(engine::Plan{ship_sql, {}});
+       }},
+  };
+  for (int run = 0; run < runs; ++run) {
+    for (Measure& measure : measures) {
+      auto start = Clock::now();
+      absl::StatusOr<engine::ResultTable> result = measure.run();
+      double seconds = SecondsSince(start);
+      if (!result.ok()) return Fail(result.status());
+      measure.seconds.push_back(seconds);
+      measure.answer = Sorted(*result);
+    }
+  }
+  for (size_t i = 1; i < 4; ++i) {
+    if (measures[i].answer != measures[0].answer) {
+      return Fail(
+          absl::InternalError(absl::StrCat(measures[i].name, " answers differently from DuckDB")));
+    }
+  }
+  std::map<std::string, double> median;
+  for (const Measure& measure : measures) median[measure.name] = Median(measure.seconds);
+  std::cout << "campaign query, " << rows << " rows per side, median of " << runs
+            << " runs (load of both clusters: " << std::fixed << std::setprecision(1)
+            << load_seconds << " s)\n";
+  for (const Measure& measure : measures) {
+    std::cout << "  " << std::left << std::setw(32) << measure.name << std::right
+              << std::setprecision(3) << std::setw(9) << median[measure.name] << " s\n";
+  }
+  double duck = median["duckdb"];
+  std::cout << "clickhouse_rows " << rows << "\n"
+            << "clickhouse_groups " << measures[0].answer.size() << "\n"
+            << "clickhouse_duckdb_seconds " << duck << "\n"
+            << "clickhouse_2_colocated_seconds " << median["clickhouse_2_shards_colocated"] << "\n"
+            << "clickhouse_2_global_seconds " << median["clickhouse_2_shards_global"] << "\n"
+            << "clickhouse_1_node_seconds " << median["clickhouse_1_node"] << "\n"
+            << "clickhouse_shard_part_seconds " << median["shard_part"] << "\n"
+            << "clickhouse_ship_seconds " << median["ship_loyalty_column"] << "\n"
+            << "clickhouse_merge_seconds "
+            << median["clickhouse_2_shards_colocated"] - median["shard_part"] << "\n"
+            << "clickhouse_2_colocated_vs_duckdb " << median["clickhouse_2_shards_colocated"] / duck
+            << "\n"
+            << "clickhouse_2_global_vs_duckdb " << median["clickhouse_2_shards_global"] / duck
+            << "\n"
+            << "clickhouse_1_node_vs_duckdb " << median["clickhouse_1_node"] / duck << "\n"
+            << "clickhouse_2_colocated_vs_1_node "
+            << median["clickhouse_2_shards_colocated"] / median["clickhouse_1_node"] << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace parley::bench
+
+int main(int argc, char** argv) { return parley::bench::Main(argc, argv); }

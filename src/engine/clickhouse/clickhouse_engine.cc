@@ -1,0 +1,351 @@
+#include "engine/clickhouse/clickhouse_engine.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "httplib.h"
+
+namespace parley::engine::clickhouse {
+namespace {
+
+// One field of TabSeparated: \N is NULL; backslash escapes as ClickHouse writes them.
+std::optional<std::string> Unescape(absl::string_view field) {
+  if (field == "\\N") return std::nullopt;
+  std::string out;
+  out.reserve(field.size());
+  for (size_t i = 0; i < field.size(); ++i) {
+    char c = field[i];
+    if (c != '\\' || i + 1 == field.size()) {
+      out.push_back(c);
+      continue;
+    }
+    char next = field[++i];
+    switch (next) {
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case '0':
+        out.push_back('\0');
+        break;
+      default:
+        out.push_back(next);  // \\ \' and anything else: the character itself
+    }
+  }
+  return out;
+}
+
+std::vector<absl::string_view> Fields(absl::string_view line) { return absl::StrSplit(line, '\t'); }
+
+// The error's code: "Code: 241, e.displayText() = ..." → 241; 0 when there is none.
+int ErrorCode(absl::string_view body) {
+  body = absl::StripLeadingAsciiWhitespace(body);
+  if (!absl::ConsumePrefix(&body, "Code: ")) return 0;
+  size_t end = body.find_first_not_of("0123456789");
+  int code = 0;
+  if (!absl::SimpleAtoi(body.substr(0, end), &code)) return 0;
+  return code;
+}
+
+}  // namespace
+
+std::string ParleyTypeName(std::string_view given) {
+  absl::string_view type =
+      absl::StripAsciiWhitespace(absl::string_view(given.data(), given.size()));
+  for (absl::string_view wrapper :
+       {absl::string_view("Nullable("), absl::string_view("LowCardinality(")}) {
+    if (absl::StartsWith(type, wrapper) && absl::EndsWith(type, ")")) {
+      return ParleyTypeName(
+          std::string(type.substr(wrapper.size(), type.size() - wrapper.size() - 1)));
+    }
+  }
+  static const auto* const kNames = new std::map<std::string, std::string>{
+      {"Int8", "TINYINT"},       {"Int16", "SMALLINT"},  {"Int32", "INTEGER"},
+      {"Int64", "BIGINT"},       {"UInt8", "UTINYINT"},  {"UInt16", "USMALLINT"},
+      {"UInt32", "UINTEGER"},    {"UInt64", "UBIGINT"},  {"Float32", "FLOAT"},
+      {"Float64", "DOUBLE"},     {"String", "VARCHAR"},  {"Date", "DATE"},
+      {"DateTime", "TIMESTAMP"}, {"Nothing", "\"NULL\""}};
+  auto found = kNames->find(std::string(type));
+  if (found != kNames->end()) return found->second;
+  if (absl::StartsWith(type, "FixedString(")) return "VARCHAR";
+  if (absl::StartsWith(type, "DateTime(")) return "TIMESTAMP";
+  if (absl::StartsWith(type, "Decimal(") && absl::EndsWith(type, ")")) {
+    std::string inner(type.substr(8, type.size() - 9));
+    inner.erase(std::remove(inner.begin(), inner.end(), ' '), inner.end());
+    return absl::StrCat("DECIMAL(", inner, ")");
+  }
+  return "";
+}
+
+absl::StatusOr<ResultTable> DecodeTabSeparated(std::string_view given) {
+  absl::string_view body(given.data(), given.size());
+  std::vector<absl::string_view> lines = absl::StrSplit(body, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  if (lines.size() < 2) {
+    return absl::InvalidArgumentError("the clickhouse engine's result has no header lines");
+  }
+  ResultTable table;
+  std::vector<absl::string_view> names = Fields(lines[0]);
+  std::vector<absl::string_view> types = Fields(lines[1]);
+  if (names.size() != types.size()) {
+    return absl::InvalidArgumentError(
+        "the clickhouse engine's result has as many names as types on its header lines");
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::optional<std::string> name = Unescape(names[i]);
+    std::string type = ParleyTypeName(std::string(types[i]));
+    if (type.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("the clickhouse engine's result column ",
+                                                     i + 1, " has a type Parley cannot carry (",
+                                                     types[i], ")"));
+    }
+    table.columns.push_back({name.value_or(""), type});
+  }
+  for (size_t line = 2; line < lines.size(); ++line) {
+    std::vector<absl::string_view> fields = Fields(lines[line]);
+    if (fields.size() != names.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("the clickhouse engine's result line ",
+                                                     line + 1, " has ", fields.size(),
+                                                     " fields, not ", names.size()));
+    }
+    auto& row = table.rows.emplace_back();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      std::optional<std::string> value = Unescape(fields[i]);
+      // A whole real as DuckDB prints it ("162.0", where ClickHouse prints "162").
+      const std::string& type = table.columns[i].type;
+      if (value && (type == "DOUBLE" || type == "FLOAT") && !value->empty() &&
+          value->find_first_not_of("-0123456789") == std::string::npos) {
+        value->append(".0");
+      }
+      row.push_back(std::move(value));
+    }
+  }
+  return table;
+}
+
+absl::Status StatusForServerError(std::string_view body, std::string_view engine_name) {
+  int code = ErrorCode(absl::string_view(body.data(), body.size()));
+  std::string engine(engine_name);
+  std::string prefix = absl::StrCat("the ", engine, " ");
+  switch (code) {
+    case 159:  // TIMEOUT_EXCEEDED
+    case 160:  // TOO_SLOW
+      return absl::DeadlineExceededError(
+          absl::StrCat(prefix, "stopped the query: it ran longer than max_execution_time"));
+    case 241:  // MEMORY_LIMIT_EXCEEDED
+      return absl::ResourceExhaustedError(
+          absl::StrCat(prefix, "stopped the query: it needed more than max_memory_usage"));
+    case 158:  // TOO_MANY_ROWS
+    case 396:  // TOO_MANY_ROWS_OR_BYTES
+      return absl::ResourceExhaustedError(
+          absl::StrCat(prefix, "stopped the query: its result has more rows than max_result_rows"));
+    case 394:  // QUERY_WAS_CANCELLED
+      return absl::CancelledError(absl::StrCat(prefix, "cancelled the query"));
+    case 192:  // UNKNOWN_USER
+    case 193:  // WRONG_PASSWORD
+    case 195:  // IP_ADDRESS_NOT_ALLOWED
+      return absl::PermissionDeniedError(
+          absl::StrCat(prefix, "refused Parley's credentials (user, password or network)"));
+    case 164:  // READONLY
+    case 291:  // DATABASE_ACCESS_DENIED
+    case 497:  // ACCESS_DENIED
+      return absl::PermissionDeniedError(
+          absl::StrCat(prefix, "refused the query: outside what Parley's account may do"));
+    case 60:  // UNKNOWN_TABLE
+    case 81:  // UNKNOWN_DATABASE
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "no longer has a table the query reads"));
+    case 16:  // NO_SUCH_COLUMN_IN_TABLE
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "no longer has a column the query reads"));
+    case 210:  // NETWORK_ERROR
+    case 209:  // SOCKET_TIMEOUT
+    case 279:  // ALL_CONNECTION_TRIES_FAILED
+    case 32:   // ATTEMPT_TO_READ_AFTER_EOF (a shard went away mid-answer)
+      return absl::UnavailableError(absl::StrCat(prefix, "could not reach a shard of its cluster"));
+    case 6:   // CANNOT_PARSE_TEXT
+    case 27:  // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    case 38:  // CANNOT_PARSE_DATE
+    case 41:  // CANNOT_PARSE_DATETIME
+    case 70:  // CANNOT_CONVERT_TYPE
+    case 72:  // CANNOT_PARSE_NUMBER
+      return absl::InvalidArgumentError(
+          absl::StrCat("query failed during execution on the ", engine, ": conversion error"));
+    case 153:  // ILLEGAL_DIVISION
+      return absl::InvalidArgumentError(
+          absl::StrCat("query failed during execution on the ", engine, ": division by zero"));
+    case 407:  // DECIMAL_OVERFLOW
+    case 69:   // ARGUMENT_OUT_OF_BOUND
+      return absl::InvalidArgumentError(
+          absl::StrCat("query failed during execution on the ", engine, ": out of range"));
+    default:
+      break;
+  }
+  // Anything else (a syntax or type error) means the dialect wrote SQL the server does not take:
+  // a defect of Parley's, reported by its code so it can be found, without the server's text.
+  return absl::InternalError(
+      absl::StrCat(prefix, "rejected the SQL Parley generated (ClickHouse error code ", code, ")"));
+}
+
+absl::StatusOr<std::unique_ptr<ClickHouseEngine>> ClickHouseEngine::Connect(
+    ConnectOptions options) {
+  absl::string_view url = options.url;
+  if (!absl::ConsumePrefix(&url, "http://")) {
+    return absl::InvalidArgumentError(
+        "a clickhouse engine's address is http://HOST:PORT (its HTTP interface)");
+  }
+  absl::ConsumeSuffix(&url, "/");
+  std::vector<std::string> parts = absl::StrSplit(url, ':');
+  int port = 0;
+  if (parts.size() != 2 || parts[0].empty() || !absl::SimpleAtoi(parts[1], &port) || port <= 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        "a clickhouse engine's address is http://HOST:PORT (its HTTP interface)");
+  }
+  std::unique_ptr<ClickHouseEngine> engine(new ClickHouseEngine(std::move(options)));
+  engine->host_ = parts[0];
+  engine->port_ = port;
+  // The settings are read as rows, not as scalar subqueries: ClickHouse runs a scalar subquery
+  // with max_result_rows=1, so it would report 1 whatever the profile says.
+  absl::StatusOr<ResultTable> facts = engine->Query(
+      "SELECT version(), timezone(), "
+      // Whether the server's zone is UTC in winter and summer, whatever it calls it ("Etc/UTC").
+      "toUnixTimestamp(toDateTime('2000-01-01 00:00:00')) = 946684800 AND "
+      "toUnixTimestamp(toDateTime('2000-07-01 00:00:00')) = 962409600");
+  if (!facts.ok()) return facts.status();
+  absl::StatusOr<ResultTable> settings = engine->Query(
+      "SELECT name, value FROM system.settings WHERE name IN ('readonly', 'join_use_nulls', "
+      "'max_result_rows', 'max_execution_time', 'max_memory_usage')");
+  if (!settings.ok()) return settings.status();
+  if (facts->rows.size() != 1 || facts->rows[0].size() != 3) {
+    return absl::InternalError("the clickhouse engine's server facts have an unexpected shape");
+  }
+  const auto& row = facts->rows[0];
+  auto text = [&](int i) { return row[i].value_or(""); };
+  std::map<std::string, std::string> setting;
+  for (const auto& pair : settings->rows) {
+    if (pair.size() == 2) setting[pair[0].value_or("")] = pair[1].value_or("");
+  }
+  ServerFacts& server = engine->facts_;
+  server.version = text(0);
+  server.timezone = text(1);
+  if (!absl::StartsWith(server.version, "18.16.")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the clickhouse engine runs ClickHouse ", server.version,
+        "; Parley's clickhouse dialect is written and tested for 18.16 (docs/scale-out.md)"));
+  }
+  if (text(2) != "1") {
+    return absl::FailedPreconditionError(
+        "the clickhouse engine's server timezone is not UTC: its DateTime values would not equal "
+        "Parley's zone-less TIMESTAMP");
+  }
+  if (setting["readonly"] != "1") {
+    return absl::FailedPreconditionError(
+        "the clickhouse engine's account is not read-only: its profile must set readonly=1 "
+        "(docs/scale-out.md)");
+  }
+  if (setting["join_use_nulls"] != "1") {
+    return absl::FailedPreconditionError(
+        "the clickhouse engine's account profile must set join_use_nulls=1, or outer joins give "
+        "'' and 0 instead of NULL");
+  }
+  int64_t* limits[] = {&server.max_result_rows, &server.max_execution_time,
+                       &server.max_memory_usage};
+  const char* names[] = {"max_result_rows", "max_execution_time", "max_memory_usage"};
+  for (int i = 0; i < 3; ++i) {
+    if (!absl::SimpleAtoi(setting[names[i]], limits[i]) || *limits[i] <= 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the clickhouse engine's account profile must set ", names[i], " (docs/scale-out.md)"));
+    }
+  }
+  return engine;
+}
+
+absl::StatusOr<ResultTable> ClickHouseEngine::Query(const std::string& sql) const {
+  httplib::Client client(host_, port_);
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.timeout).count() + 5;
+  client.set_connection_timeout(5);
+  client.set_read_timeout(seconds);
+  client.set_basic_auth(options_.user, options_.password);
+  httplib::Params params{{"database", options_.database}};
+  std::string path = httplib::append_query_params("/", params);
+  auto response = client.Post(path, sql + "\nFORMAT TabSeparatedWithNamesAndTypes", "text/plain");
+  if (!response) {
+    if (response.error() == httplib::Error::Read) {
+      return absl::DeadlineExceededError(
+          "the clickhouse engine did not answer within the query's time limit");
+    }
+    return absl::UnavailableError(absl::StrCat("the clickhouse engine at ", host_, ":", port_,
+                                               " does not answer (",
+                                               httplib::to_string(response.error()), ")"));
+  }
+  if (response->status != 200) return StatusForServerError(response->body, "clickhouse engine");
+  return DecodeTabSeparated(response->body);
+}
+
+absl::Status ClickHouseEngine::CheckPinnedColumns(const SourceView& view) const {
+  auto quote = [](absl::string_view name) {
+    std::string out = "`";
+    for (char c : name) {
+      if (c == '`' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    return out + "`";
+  };
+  absl::StatusOr<ResultTable> described =
+      Query(absl::StrCat("DESCRIBE TABLE ", quote(options_.database), ".", quote(view.name)));
+  if (!described.ok()) return described.status();
+  std::string prefix =
+      absl::StrCat("table '", view.name, "' no longer matches its pinned schema: ");
+  for (const ResultColumn& pinned : view.pinned_columns) {
+    const std::vector<std::optional<std::string>>* found = nullptr;
+    for (const auto& row : described->rows) {
+      if (row.size() >= 2 && absl::EqualsIgnoreCase(row[0].value_or(""), pinned.name)) {
+        found = &row;
+      }
+    }
+    if (found == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "column '", pinned.name, "' is missing"));
+    }
+    std::string type = ParleyTypeName((*found)[1].value_or(""));
+    if (type != pinned.type) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "column '", pinned.name, "' was ", pinned.type, ", is now ",
+                       type.empty() ? (*found)[1].value_or("") : type));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ResultTable> ClickHouseEngine::RunPlan(const Plan& plan, Stage& stage) {
+  for (const SourceView& view : plan.views) {
+    if (!view.select_sql.empty() || view.scan != nullptr) {
+      return absl::InternalError(absl::StrCat(
+          "table '", view.name, "' is not a table of the clickhouse engine (it has a local view)"));
+    }
+    PARLEY_RETURN_IF_ERROR(CheckPinnedColumns(view));
+  }
+  stage = Stage::kQuery;
+  return Query(plan.sql);
+}
+
+}  // namespace parley::engine::clickhouse

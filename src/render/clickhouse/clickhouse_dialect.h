@@ -1,0 +1,72 @@
+// The ClickHouse dialect: the SQL that engine/clickhouse runs on a ClickHouse 18.16 cluster, from
+// the same checked and rewritten IR as every dialect. ClickHouse differs from DuckDB in structure,
+// and several of its differences answer silently wrong rather than fail, so this dialect
+// restructures the statement and refuses what it cannot express exactly:
+//
+// - Names: every table is qualified with the engine's database; a SELECT's left table is the
+//   Distributed table itself, unaliased (18.16 cannot alias it), its columns named bare; every
+//   other table occurrence is a subquery whose columns get statement-unique names
+//   ("__parley_t<id>_<column>", derived tables' outputs "__parley_t<id>_<n>"). No alias of the
+//   generated SQL can equal a column name, since ClickHouse substitutes aliases everywhere in a
+//   SELECT; the user's output names are given only by an outer wrapper.
+// - Joins: one JOIN per SELECT (a join's left side that is itself a join becomes a subquery),
+//   ALL strictness, ON only a conjunction of column equalities of equal types. A join whose left
+//   table is Distributed runs on the shards: the right side is the shard-local table when both
+//   are joined on their sharding keys (co-located), otherwise a GLOBAL JOIN ships it to every
+//   shard — a plain JOIN there would join each shard with part of the right side and undercount.
+//   RIGHT and FULL joins run on the initiator (shards would each emit the unmatched right rows).
+//   IN (subquery) in a SELECT that runs on the shards is GLOBAL IN, for the same reason.
+// - Aggregates: COUNT(DISTINCT) is uniqExact (exact); SUM, AVG, MIN and MAX read their argument
+//   as Nullable, so an empty group gives NULL as in SQL (ClickHouse gives 0 and nan); integer sums
+//   add in Decimal(38, 0), which fails on overflow where Int64 would wrap; FILTER is the -If
+//   combinator. The once-per-group weighting (rewrite/once_per_group.h) needs row_number(), which
+//   18.16 lacks: its flag is rendered as the tuple of the window's partition, and the masked
+//   aggregate as the aggregate over the group's distinct (partition, value) pairs — the same rows.
+// - Conversions: only those that give exactly DuckDB's value; guarded conversions (TRY_CAST) of
+//   text are refused, because 18.16's *OrNull functions wrap out-of-range numbers and turn invalid
+//   dates into other dates or zero dates instead of NULL; integer narrowing is range-checked.
+// - Table CTEs are inlined as subqueries (the IR is deterministic, so each copy gives the same
+//   rows); window functions, EXISTS, correlated subqueries, INTERSECT/EXCEPT and functions without
+//   an exact counterpart are refused with Refusal naming the engine and the position.
+//
+//   render::ClickHouseDialect dialect(layout);
+//   PARLEY_ASSIGN_OR_RETURN(std::string sql, dialect.Render(rewritten));
+//
+// Thread safety: immutable; Render may be called from several threads at once.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "render/dialect.h"
+#include "sql/ir.h"
+
+namespace parley::render {
+
+// Where a catalog table lives on the cluster.
+struct ClickHouseTable {
+  std::string distributed;   // the Distributed table queries read
+  std::string local;         // its shard-local table (empty: never joined locally)
+  std::string sharding_key;  // the column its rows are sharded by (empty: unknown)
+};
+
+struct ClickHouseLayout {
+  std::string database;
+  std::map<std::string, ClickHouseTable> tables;  // by catalog table name, lower case
+};
+
+class ClickHouseDialect : public Dialect {
+ public:
+  explicit ClickHouseDialect(ClickHouseLayout layout) : layout_(std::move(layout)) {}
+  std::string_view name() const override { return "clickhouse"; }
+  // 128-bit integers stand as Decimal(38, 0); decimals up to 38 digits; guarded conversions exist
+  // (the dialect refuses those it cannot make exact).
+  const Capabilities& capabilities() const override;
+  absl::StatusOr<std::string> Render(const sql::BoundQuery& query) const override;
+
+ private:
+  ClickHouseLayout layout_;
+};
+
+}  // namespace parley::render

@@ -1,0 +1,44 @@
+// The policy corpus's file format (tests/policy_corpus/README.md): parsing a .test file and
+// turning its tables and rules into a collaboration snapshot. Shared by the corpus runner
+// (policy_corpus_test.cc) and its engine mode (clickhouse_corpus_test.cc), which runs the allowed
+// cases on two engines.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "query/snapshot.h"
+#include "sql/ir.h"
+
+namespace parley {
+
+struct CorpusCase {
+  std::string file;
+  int line = 0;
+  std::string name;
+  std::string runner;
+  std::string template_id;             // "template ID": the query runs as that analysis template
+  std::vector<std::string> receivers;  // "receivers a,b"
+  std::string sql;
+  std::string outcome;                // "allowed", "rejected", "error"
+  std::vector<std::string> expected;  // rendered SQL / violation lines / error message
+};
+
+struct CorpusFile {
+  std::map<std::string, sql::TableSchema> tables;
+  std::map<std::string, std::string> rules;
+  std::vector<CorpusCase> cases;
+};
+
+// tests/policy_corpus, under PARLEY_SOURCE_DIR.
+std::string CorpusDir();
+
+// Parses one corpus file; malformed files fail loudly (ADD_FAILURE) rather than skipping cases.
+CorpusFile ParseCorpus(const std::string& path);
+
+// The corpus file as a collaboration snapshot: its tables (allowed columns only) and rules.
+std::shared_ptr<const query::Snapshot> SnapshotOf(const CorpusFile& file);
+
+}  // namespace parley

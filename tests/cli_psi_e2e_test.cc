@@ -106,6 +106,27 @@ TEST_F(CliPsiE2eTest, BothPartiesLearnTheIntersection) {
   EXPECT_EQ(ReadText(dir_ / "b_matches.csv"), "email\ndee@example.com\nbob@example.com\n");
 }
 
+TEST_F(CliPsiE2eTest, NormalisationMakesTwoSpellingsMatch) {
+  WriteText(dir_ / "a.csv", "email\n\"  Ann@Example.COM \"\nbob@example.com\nnot an address\n");
+  WriteText(dir_ / "b.csv", "email\nann@example.com\nBOB@example.com\ncy@example.com\n");
+  auto [pid, port] = Serve({"--input", (dir_ / "a.csv").string(), "--column", "email",
+                            "--normalise", "email", "--output", (dir_ / "a_matches.csv").string()});
+  ASSERT_GT(pid, 0);
+  Outcome connected = Parley({"psi", "connect", "127.0.0.1:" + std::to_string(port), "--input",
+                              (dir_ / "b.csv").string(), "--column", "email", "--normalise",
+                              "email", "--output", (dir_ / "b_matches.csv").string()});
+  Outcome served = Finish(pid);
+  ASSERT_EQ(connected.exit_code, 0) << connected;
+  ASSERT_EQ(served.exit_code, 0) << served;
+  EXPECT_EQ(served.out,
+            "intersection: 2 of your 2 identifiers (the peer has 3); 1 values that are not "
+            "identifiers under --normalise email skipped (the first in row 3)\nwritten to " +
+                (dir_ / "a_matches.csv").string() + "\n");
+  // Each side lists its own spellings.
+  EXPECT_EQ(ReadText(dir_ / "a_matches.csv"), "email\n  Ann@Example.COM \nbob@example.com\n");
+  EXPECT_EQ(ReadText(dir_ / "b_matches.csv"), "email\nann@example.com\nBOB@example.com\n");
+}
+
 TEST_F(CliPsiE2eTest, CardinalityOnlyPrintsOnlyTheSize) {
   WriteText(dir_ / "a.csv", "email\na\nb\nc\nd\n");
   WriteText(dir_ / "b.csv", "email\nc\nd\ne\n");

@@ -200,6 +200,11 @@ void Cli::AddPsiCommands() {
     if (identifiers.skipped() > 0) {
       summary << "; " << identifiers.skipped() << " empty or NULL values skipped";
     }
+    if (identifiers.unusable() > 0) {
+      summary << "; " << identifiers.unusable() << " values that are not identifiers under "
+              << "--normalise " << flags->normalise << " skipped (the first in row "
+              << identifiers.first_unusable_row() << ")";
+    }
     summary << "\n";
     if (!output_.empty() && output_ != "-") summary << "written to " << output_ << "\n";
 

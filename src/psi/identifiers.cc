@@ -2,22 +2,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status.h"
+#include "crypto/normalise.h"
 
 namespace parley::psi {
-namespace {
-
-absl::StatusOr<std::optional<std::string>> AsIs(absl::string_view value) {
-  return std::optional<std::string>(std::string(value));
+std::vector<std::string> NormaliserNames() {
+  return {"none", "email", "email+provider", "phone", "phone:<country code>", "text"};
 }
 
-}  // namespace
-
-std::vector<std::string> NormaliserNames() { return {"none"}; }
-
 absl::StatusOr<Normaliser> NormaliserNamed(absl::string_view name) {
-  if (name == "none") return Normaliser(AsIs);
-  return absl::InvalidArgumentError(absl::StrCat("unknown normalisation '", name, "' (expected ",
-                                                 absl::StrJoin(NormaliserNames(), ", "), ")"));
+  absl::StatusOr<crypto::Normalisation> normalisation =
+      crypto::ParseNormalisation(std::string_view(name.data(), name.size()));
+  if (!normalisation.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown normalisation '", name, "' (expected ",
+                                                   absl::StrJoin(NormaliserNames(), ", "), ")"));
+  }
+  return Normaliser([normalisation = *normalisation](
+                        absl::string_view value) -> absl::StatusOr<std::optional<std::string>> {
+    PARLEY_ASSIGN_OR_RETURN(
+        std::string normalised,
+        crypto::Normalise(normalisation, std::string_view(value.data(), value.size())));
+    return std::optional<std::string>(std::move(normalised));
+  });
 }
 
 absl::Status IdentifierSet::Add(std::optional<absl::string_view> value, uint64_t row) {
@@ -28,8 +34,15 @@ absl::Status IdentifierSet::Add(std::optional<absl::string_view> value, uint64_t
   }
   absl::StatusOr<std::optional<std::string>> identifier = normalise_(*value);
   if (!identifier.ok()) {
-    return absl::Status(identifier.status().code(),
-                        absl::StrCat("row ", row, ": ", identifier.status().message()));
+    if (identifier.status().code() != absl::StatusCode::kInvalidArgument) {
+      return absl::Status(identifier.status().code(),
+                          absl::StrCat("row ", row, ": ", identifier.status().message()));
+    }
+    // Not an identifier under this normalisation (not an e-mail address, say): it cannot match
+    // anything, so it is left out and counted, like a NULL.
+    if (unusable_ == 0) first_unusable_row_ = row;
+    ++unusable_;
+    return absl::OkStatus();
   }
   if (!identifier->has_value() || (*identifier)->empty()) {
     ++skipped_;

@@ -23,11 +23,12 @@ namespace parley::psi {
 
 // Turns one value into the identifier that is matched: the same person spelled two ways by two
 // parties must give the same identifier. nullopt: the value identifies nobody (it is skipped).
-// InvalidArgument: the value cannot be normalised (the message must not quote the value).
+// InvalidArgument: the value is not an identifier of that kind (it is counted and skipped); any
+// other error stops the read. Messages must not quote the value.
 using Normaliser = std::function<absl::StatusOr<std::optional<std::string>>(absl::string_view)>;
 
-// The names the command line accepts for --normalise. "none" (the values as they are) is always
-// there; the others come with the identifier normalisation of encrypted columns.
+// The names the command line accepts for --normalise: those of crypto/normalise.h (the same
+// rules as fingerprint columns, so PSI and encrypted joins agree on who is the same person).
 std::vector<std::string> NormaliserNames();
 
 // The normaliser of that name; InvalidArgument naming the known ones otherwise.
@@ -47,6 +48,9 @@ class IdentifierSet {
   // Values read, and values skipped (NULL or nothing left after normalisation).
   uint64_t values() const { return values_; }
   uint64_t skipped() const { return skipped_; }
+  // Values the normaliser refused (InvalidArgument), and the row of the first.
+  uint64_t unusable() const { return unusable_; }
+  uint64_t first_unusable_row() const { return first_unusable_row_; }
 
  private:
   Normaliser normalise_;
@@ -55,6 +59,8 @@ class IdentifierSet {
   absl::flat_hash_map<std::string, size_t> positions_;
   uint64_t values_ = 0;
   uint64_t skipped_ = 0;
+  uint64_t unusable_ = 0;
+  uint64_t first_unusable_row_ = 0;
 };
 
 }  // namespace parley::psi

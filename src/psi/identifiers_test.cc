@@ -22,13 +22,39 @@ TEST(IdentifiersTest, SkipsNullsAndEmptiesAndKeepsTheFirstSpelling) {
   EXPECT_EQ(set.spelling(0), "Alice@Example.com");
   EXPECT_EQ(set.values(), 5u);
   EXPECT_EQ(set.skipped(), 2u);
-  EXPECT_EQ(set.Add("BAD", 6).message(), "row 6: not an e-mail address");
+  ASSERT_TRUE(set.Add("BAD", 6).ok());
+  ASSERT_TRUE(set.Add("bad", 7).ok());
+  EXPECT_EQ(set.unusable(), 2u);
+  EXPECT_EQ(set.first_unusable_row(), 6u);
+  EXPECT_EQ(set.identifiers().size(), 2u);
+}
+
+TEST(IdentifiersTest, TwoSpellingsOfOnePersonMatchAfterNormalisation) {
+  absl::StatusOr<Normaliser> email = NormaliserNamed("email");
+  ASSERT_TRUE(email.ok());
+  IdentifierSet left(*email), right(*email);
+  ASSERT_TRUE(left.Add("  Ann.Lee@Example.COM ", 1).ok());
+  ASSERT_TRUE(right.Add("ann.lee@example.com", 1).ok());
+  EXPECT_EQ(left.identifiers(), right.identifiers());
+  EXPECT_EQ(left.spelling(0), "  Ann.Lee@Example.COM ");
+  ASSERT_TRUE(left.Add("not an address", 2).ok());
+  EXPECT_EQ(left.unusable(), 1u);
+
+  absl::StatusOr<Normaliser> phone = NormaliserNamed("phone:44");
+  ASSERT_TRUE(phone.ok());
+  IdentifierSet national(*phone), international(*phone);
+  ASSERT_TRUE(national.Add("020 7946 0018", 1).ok());
+  ASSERT_TRUE(international.Add("+44 20 7946 0018", 1).ok());
+  EXPECT_EQ(national.identifiers(), international.identifiers());
 }
 
 TEST(IdentifiersTest, NormaliserNames) {
-  EXPECT_TRUE(NormaliserNamed("none").ok());
-  EXPECT_EQ(NormaliserNamed("soundex").status().message().substr(0, 30),
-            "unknown normalisation 'soundex");
+  for (const char* name : {"none", "email", "email+provider", "phone", "phone:1", "text"}) {
+    EXPECT_TRUE(NormaliserNamed(name).ok()) << name;
+  }
+  EXPECT_EQ(NormaliserNamed("soundex").status().message(),
+            "unknown normalisation 'soundex' (expected none, email, email+provider, phone, "
+            "phone:<country code>, text)");
 }
 
 }  // namespace

@@ -258,6 +258,16 @@ TEST(ProtocolTest, CheatingPeersEndTheSessionCleanly) {
        },
        "the peer sent an invalid group element (element 1 of its blinded set): not a canonical "
        "ristretto255 encoding, or the identity"},
+      {"identity in the doubly blinded set",
+       [&](Channel& c) {
+         (void)WriteFrame(c, FrameType::kHello, hello(1));
+         (void)WriteFrame(c, FrameType::kBlinded, Elements({p1}));
+         (void)ReadFrame(c);  // the honest side's BLINDED
+         (void)ReadFrame(c);  // its DOUBLE: our set back
+         (void)WriteFrame(c, FrameType::kDouble, Elements({p1, p2, identity}));
+       },
+       "the peer sent an invalid group element (element 3 of its doubly blinded set): not a "
+       "canonical ristretto255 encoding, or the identity"},
       {"replayed element",
        [&](Channel& c) {
          (void)WriteFrame(c, FrameType::kHello, hello(3));

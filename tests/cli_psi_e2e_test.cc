@@ -135,11 +135,13 @@ TEST_F(CliPsiE2eTest, CardinalityOnlyPrintsOnlyTheSize) {
   ASSERT_GT(pid, 0);
   Outcome connected =
       Parley({"psi", "connect", "127.0.0.1:" + std::to_string(port), "--input",
-              (dir_ / "b.csv").string(), "--column", "email", "--cardinality-only"});
+              (dir_ / "b.csv").string(), "--column", "email", "--cardinality-only", "--json"});
   Outcome served = Finish(pid);
   ASSERT_EQ(connected.exit_code, 0) << connected;
   EXPECT_EQ(served.out, "intersection: 2 of your 4 identifiers (the peer has 3)\n");
-  EXPECT_EQ(connected.out, "intersection: 2 of your 3 identifiers (the peer has 4)\n");
+  EXPECT_EQ(connected.out,
+            "{\n  \"intersection_size\": 2,\n  \"own_size\": 3,\n  \"peer_size\": 4,\n  "
+            "\"values_not_identifiers\": 0,\n  \"values_skipped\": 0\n}\n");
   EXPECT_EQ(
       Parley({"psi", "connect", "127.0.0.1:1", "--input", (dir_ / "b.csv").string(), "--column",
               "email", "--cardinality-only", "--output", (dir_ / "x.csv").string()})

@@ -110,6 +110,9 @@ void Cli::AddPsiCommands() {
 
   auto run = [this, flags](bool serving) -> int {
     if (auto usage = OutputUsage()) return Usage(*usage);
+    if (globals_.json && output_ == "-") {
+      return Usage("--output - and --json both write to stdout; choose one");
+    }
     if (flags->cardinality_only && !output_.empty()) {
       return Usage(
           "--output has nothing to write with --cardinality-only (only the size is "
@@ -194,6 +197,27 @@ void Cli::AddPsiCommands() {
         if (!written.ok()) return Fail(written);
       }
     }
+    std::optional<api::AddTableResponse> added;
+    if (!table.empty()) {
+      api::AddTableRequest request;
+      request.collaboration = collaboration;
+      request.table = table;
+      request.source = std::filesystem::absolute(output_).string();
+      absl::StatusOr<api::AddTableResponse> response = OpenBackend()->AddTable(request);
+      if (!response.ok()) return Fail(response.status(), collaboration);
+      added = *response;
+    }
+    if (globals_.json) {
+      nlohmann::json summary = {{"intersection_size", result->intersection_size},
+                                {"own_size", result->own_size},
+                                {"peer_size", result->peer_size},
+                                {"values_skipped", identifiers.skipped()},
+                                {"values_not_identifiers", identifiers.unusable()}};
+      if (!output_.empty() && output_ != "-") summary["output"] = output_;
+      if (added) summary["table"] = api::ToJson(*added);
+      std::cout << api::Dump(summary, 2) << "\n";
+      return 0;
+    }
     std::ostream& summary = output_ == "-" ? std::cerr : std::cout;
     summary << "intersection: " << result->intersection_size << " of your " << result->own_size
             << " identifiers (the peer has " << result->peer_size << ")";
@@ -207,14 +231,7 @@ void Cli::AddPsiCommands() {
     }
     summary << "\n";
     if (!output_.empty() && output_ != "-") summary << "written to " << output_ << "\n";
-
-    if (!table.empty()) {
-      api::AddTableRequest request;
-      request.collaboration = collaboration;
-      request.table = table;
-      request.source = std::filesystem::absolute(output_).string();
-      absl::StatusOr<api::AddTableResponse> added = OpenBackend()->AddTable(request);
-      if (!added.ok()) return Fail(added.status(), collaboration);
+    if (added) {
       summary << "added as table " << table << " of collaboration " << collaboration
               << " (set its rule with `parley rule set`)\n";
     }

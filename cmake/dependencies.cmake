@@ -44,3 +44,6 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 # libpq (Debian libpq-dev): the postgres connector.
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# ICU (Debian libicu-dev): Unicode NFC and case folding for identifier normalisation
+# (crypto/normalise.h).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)

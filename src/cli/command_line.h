@@ -169,6 +169,8 @@ class Cli {
   std::optional<std::string> CheckCommandLine(int argc, char** argv);
   // serve, serve init, org, token, whoami (commands_server.cc).
   void AddServerCommands();
+  // psi serve|connect (commands_psi.cc).
+  void AddPsiCommands();
   // Remote mode: checks the flags and reads the token (Main, before any command runs); the exit
   // code of a usage error or a failure, or nullopt when the command may run.
   std::optional<int> PrepareRemote();

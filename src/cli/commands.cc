@@ -167,6 +167,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddHomeCommands();
   AddDemoCommand();
   AddServerCommands();
+  AddPsiCommands();
   AddHelpCommands();
 }
 

@@ -151,8 +151,8 @@ class Watchdog {
       }
       if (fired_ != Fired::kNo) duckdb_interrupt(connection_);
       auto wake = fired_ == Fired::kNo && !polled ? deadline_
-                  : fired_ == Fired::kNo                     ? std::min(deadline_, now + kPoll)
-                                                             : now + kPoll;
+                  : fired_ == Fired::kNo          ? std::min(deadline_, now + kPoll)
+                                                  : now + kPoll;
       // Also woken by shutdown, and by Arm when it must be (see Arm). Disarm needs no wake-up:
       // the loop finds the watchdog disarmed when it next looks. A later Arm of the same session
       // has a later deadline (its timeout is the session's), so sleeping until this one's
@@ -336,9 +336,8 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql, RunControl* con
   ResultTable table;
   DuckResult result;
   bool failed = false;
-  std::chrono::milliseconds timeout = control != nullptr && control->timeout.count() > 0
-                                          ? control->timeout
-                                          : impl_->limits.timeout;
+  std::chrono::milliseconds timeout =
+      control != nullptr && control->timeout.count() > 0 ? control->timeout : impl_->limits.timeout;
   impl_->watchdog->Arm(timeout, impl_->limits.cancel, control);
   // The statement runs as text, planned once: a prepared statement is planned when prepared and
   // bound again when it executes (~1 ms a query, a tenth of a small query's whole cost). The
@@ -371,8 +370,8 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql, RunControl* con
     // the interrupt.
     if (interrupted == Watchdog::Fired::kCancel) return absl::CancelledError("query interrupted");
     if (interrupted == Watchdog::Fired::kTimeout) {
-      return absl::DeadlineExceededError(absl::StrCat("query exceeded the time limit of ",
-                                                      SecondsText(timeout), " s"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("query exceeded the time limit of ", SecondsText(timeout), " s"));
     }
     ErrorClass error = ClassifyError(type);
     if (error.code == absl::StatusCode::kResourceExhausted) {

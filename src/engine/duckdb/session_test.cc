@@ -241,7 +241,8 @@ TEST_F(SessionTest, ARunControlCancelsOneRunAndReportsItsProgress) {
     ASSERT_TRUE(writer.ok()) << writer.status();
     ASSERT_TRUE(ExecuteStatement(writer->connection.get(),
                                  "COPY (SELECT range AS x, range % 97 AS g FROM range(2000000)) "
-                                 "TO " + QuoteString(PathOf("big.parquet")) +
+                                 "TO " +
+                                     QuoteString(PathOf("big.parquet")) +
                                      " (FORMAT parquet, ROW_GROUP_SIZE 10000)",
                                  "write")
                     .ok());
@@ -281,8 +282,7 @@ TEST_F(SessionTest, ARunControlSetsThatRunsTimeLimit) {
   control.timeout = std::chrono::milliseconds(300);
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<ResultTable> result = session->Run(
-      "SELECT sum(a.range * b.range) FROM range(10000000000) a CROSS JOIN range(1000) b",
-      &control);
+      "SELECT sum(a.range * b.range) FROM range(10000000000) a CROSS JOIN range(1000) b", &control);
   EXPECT_EQ(result.status(), absl::DeadlineExceededError("query exceeded the time limit of 0.3 s"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
 #include "api/http_status.h"
+#include "base/retry.h"
 
 namespace parley::server {
 namespace {
@@ -23,15 +24,20 @@ constexpr char kJson[] = "application/json";
 struct Reply {
   int status = 200;
   std::string body;
+  std::string retry_after;  // seconds, for a 429 the client may retry
 };
 
 Reply ErrorReply(const absl::Status& status) {
-  return {api::HttpStatus(status.code()), api::Dump(api::ErrorJson(status))};
+  Reply reply{api::HttpStatus(status.code()), api::Dump(api::ErrorJson(status)), ""};
+  if (auto seconds = status.GetPayload(kRetryAfterPayload)) {
+    reply.retry_after = std::string(*seconds);
+  }
+  return reply;
 }
 
 // An error the HTTP layer answers itself, with a status outside the service's table.
 Reply HttpError(int http_status, absl::StatusCode code, std::string message) {
-  return {http_status, api::Dump(api::ErrorJson(absl::Status(code, message)))};
+  return {http_status, api::Dump(api::ErrorJson(absl::Status(code, message))), ""};
 }
 
 // One route and what answers it: decode the request from its JSON fields, call the service as
@@ -51,7 +57,7 @@ Handler MakeHandler(api::LocalService& api, const api::Endpoint<Request, Respons
             if (!request.ok()) return ErrorReply(request.status());
             absl::StatusOr<Response> response = (api.*method)(caller, *request);
             if (!response.ok()) return ErrorReply(response.status());
-            return {200, api::Dump(api::ToJson(*response))};
+            return {200, api::Dump(api::ToJson(*response)), ""};
           }};
 }
 
@@ -168,6 +174,7 @@ void Server::Impl::Handle(const httplib::Request& request, httplib::Response& re
   Reply reply = Answer(request);
   response.status = reply.status;
   if (reply.status == 401) response.set_header("WWW-Authenticate", "Bearer");
+  if (!reply.retry_after.empty()) response.set_header("Retry-After", reply.retry_after);
   if (reply.status == 405) {
     std::string allow;
     for (const Handler& handler : handlers) {

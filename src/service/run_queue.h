@@ -15,12 +15,11 @@
 //   std::chrono::hours(1)));
 //
 // Limits: at most Options::max_queued runs wait (then ResourceExhausted, carrying
-// kRetryAfterPayload), and one member has at most Options::per_member runs queued or running at
-// once (ResourceExhausted, saying so). Only a run's runner sees or cancels it: to anyone else it
-// is answered word for word as a run that does not exist (NotFound).
-// Thread safety: every method may be called from any thread at once. Observers
-// (Options::on_transition) are called from the thread that moved the run, without the queue's
-// lock held.
+// parley::kRetryAfterPayload, base/retry.h), and one member has at most Options::per_member runs
+// queued or running at once (ResourceExhausted, saying so). Only a run's runner sees or cancels it:
+// to anyone else it is answered word for word as a run that does not exist (NotFound). Thread
+// safety: every method may be called from any thread at once. Observers (Options::on_transition)
+// are called from the thread that moved the run, without the queue's lock held.
 #pragma once
 
 #include <chrono>
@@ -36,16 +35,13 @@
 #include <thread>
 #include <vector>
 
+#include "base/retry.h"
 #include "base/status.h"
 #include "engine/engine.h"
 #include "identity/caller.h"
 #include "service/service.h"
 
 namespace parley::service {
-
-// The payload of a ResourceExhausted status of the queue: the seconds after which the client may
-// try again (the server sends it as Retry-After).
-inline constexpr char kRetryAfterPayload[] = "parley.dev/retry-after-seconds";
 
 // A run as its runner sees it.
 struct RunView {

@@ -71,12 +71,19 @@ namespace {
 // started after this) and taken by sigwait in a thread of their own, where stopping is safe.
 class StopOnSignal {
  public:
-  StopOnSignal(server::Server& server, api::LocalService& home, std::chrono::seconds grace) {
+  // Blocks SIGINT and SIGTERM in this thread and in every thread it starts from now on: call it
+  // before any thread exists (the run queue's workers start when the home opens), so that the
+  // signals reach only the waiter's sigwait.
+  static sigset_t Block() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    return signals;
+  }
+  StopOnSignal(server::Server& server, api::LocalService& home, std::chrono::seconds grace,
+               sigset_t signals) {
     waiter_ = std::thread([&server, &home, grace, signals] {
       int signal = 0;
       sigwait(&signals, &signal);
@@ -131,6 +138,12 @@ void Cli::AddServerCommands() {
                    "on SIGTERM, how long running queries may finish before they are cancelled")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  serve
+      ->add_option("--read-timeout", read_timeout_seconds_,
+                   "seconds a client may leave the server waiting for its request before it is "
+                   "cut off")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   auto* init = serve->add_subcommand(
       "init", "create the operator's organisation and print its admin token (once)");
   init->add_option("--organisation", organisation_name_, "its name (default: operator)");
@@ -166,6 +179,7 @@ void Cli::AddServerCommands() {
         service_options.run_workers = run_workers_;
         service_options.max_queued_runs = max_queued_runs_;
         service_options.max_runs_per_member = max_runs_per_member_;
+        sigset_t stop_signals = StopOnSignal::Block();
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();
         if (!opened.ok()) return Fail(opened);
@@ -176,7 +190,7 @@ void Cli::AddServerCommands() {
           }
           return Fail(server.status());
         }
-        StopOnSignal stop(**server, home, std::chrono::seconds(drain_seconds_));
+        StopOnSignal stop(**server, home, std::chrono::seconds(drain_seconds_), stop_signals);
         absl::StatusOr<int> port = (*server)->Bind();
         if (!port.ok()) return Fail(port.status());
         std::string scheme = tls_cert_.empty() ? "http" : "https";

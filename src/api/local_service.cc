@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
 #include "api/from_service.h"
+#include "service/run_queue.h"
 #include "service/service.h"
 
 namespace parley::api {
@@ -28,7 +29,10 @@ service::Options ToService(const LocalServiceOptions& options) {
 LocalService::LocalService(std::string home, LocalServiceOptions options)
     : home_(std::move(home)), options_(std::move(options)) {}
 
-LocalService::~LocalService() = default;
+LocalService::~LocalService() {
+  if (queue_ != nullptr) queue_->Drain(std::chrono::milliseconds(0));
+  queue_.reset();  // before the service it runs on
+}
 
 absl::Status LocalService::OpenHome() { return Open().status(); }
 
@@ -36,6 +40,12 @@ absl::StatusOr<service::Service*> LocalService::Open() {
   std::lock_guard<std::mutex> lock(open_mutex_);
   if (service_ == nullptr) {
     PARLEY_ASSIGN_OR_RETURN(service_, service::Service::Open(home_, ToService(options_)));
+    if (options_.run_workers > 0) {
+      queue_ = std::make_unique<service::RunQueue>(
+          *service_, service::RunQueue::Options{.workers = options_.run_workers,
+                                                .max_queued = options_.max_queued_runs,
+                                                .per_member = options_.max_runs_per_member});
+    }
   }
   return service_.get();
 }
@@ -247,6 +257,14 @@ absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& 
         "epsilon and accuracy apply to differential privacy queries, whose results cannot be "
         "saved");
   }
+  if (queue_ != nullptr && !request.save_as) {
+    return RunQueued(caller, {.collaboration = request.collaboration,
+                              .sql = request.sql,
+                              .receivers = request.receivers,
+                              .epsilon = request.epsilon,
+                              .accuracy = request.accuracy,
+                              .confidence = request.confidence});
+  }
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome outcome,
       request.save_as
@@ -351,6 +369,15 @@ absl::StatusOr<RevokeTemplateResponse> LocalService::RevokeTemplate(
 absl::StatusOr<RunTemplateResponse> LocalService::RunTemplate(const identity::Caller& caller,
                                                               const RunTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  if (queue_ != nullptr) {
+    return RunQueued(caller, {.collaboration = request.collaboration,
+                              .template_id = request.template_id,
+                              .parameters = request.parameters,
+                              .receivers = request.receivers,
+                              .epsilon = request.epsilon,
+                              .accuracy = request.accuracy,
+                              .confidence = request.confidence});
+  }
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome outcome,
       service->RunTemplate(caller, request.collaboration, request.template_id, request.parameters,

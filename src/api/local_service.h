@@ -25,6 +25,7 @@
 
 namespace parley::service {
 class Service;
+class RunQueue;
 }  // namespace parley::service
 
 namespace parley::api {
@@ -40,6 +41,13 @@ struct LocalServiceOptions {
   // Server mode: remote organisations register only files under data_root/<name>/ (none when
   // empty); see service::Options::data_root.
   std::string data_root;
+  // Server mode: queries (RunQuery without save_as, RunTemplate, SubmitRun) run on a queue of
+  // this many workers (service/run_queue.h), with at most `max_queued_runs` waiting and
+  // `max_runs_per_member` queued or running per member (more: ResourceExhausted, 429). 0: each
+  // runs in its caller's thread (embedded mode), and SubmitRun is refused.
+  int run_workers = 0;
+  int max_queued_runs = 64;
+  int max_runs_per_member = 8;
 };
 
 class LocalService {
@@ -95,6 +103,18 @@ class LocalService {
                                           const ExplainRequest& request);
   absl::StatusOr<RunQueryResponse> RunQuery(const identity::Caller& caller,
                                             const RunQueryRequest& request);
+  // Asynchronous runs (local_service_runs.cc; api/runs.h), with a run queue only.
+  absl::StatusOr<RunStatusResponse> SubmitRun(const identity::Caller& caller,
+                                              const SubmitRunRequest& request);
+  absl::StatusOr<RunStatusResponse> ShowRun(const identity::Caller& caller,
+                                            const RunIdRequest& request);
+  absl::StatusOr<RunStatusResponse> WaitRun(const identity::Caller& caller,
+                                            const WaitRunRequest& request);
+  absl::StatusOr<RunStatusResponse> CancelRun(const identity::Caller& caller,
+                                              const RunIdRequest& request);
+  // Stops accepting runs, lets running ones finish for up to `grace`, then cancels them (a
+  // server's SIGTERM). Nothing without a run queue.
+  void DrainRuns(std::chrono::milliseconds grace);
   // Differential privacy: the collaboration's budget and what is left per month (any member).
   absl::StatusOr<BudgetResponse> Budget(const identity::Caller& caller,
                                         const BudgetRequest& request);
@@ -153,6 +173,11 @@ class LocalService {
 
  private:
   absl::StatusOr<service::Service*> Open();
+  // The run queue (opened with the service), or FailedPrecondition without one.
+  absl::StatusOr<service::RunQueue*> Queue();
+  // A run submitted to the queue, waited for, answered as the synchronous run would be.
+  absl::StatusOr<RunResponse> RunQueued(const identity::Caller& caller,
+                                        const SubmitRunRequest& request);
   static absl::Status RequireOperator(const identity::Caller& caller);
   absl::Status RequireExistingHome();
 
@@ -160,6 +185,7 @@ class LocalService {
   LocalServiceOptions options_;
   std::mutex open_mutex_;
   std::unique_ptr<service::Service> service_;  // guarded by open_mutex_ until set
+  std::unique_ptr<service::RunQueue> queue_;   // with service_, when options_.run_workers > 0
 };
 
 }  // namespace parley::api

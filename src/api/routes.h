@@ -95,6 +95,14 @@ struct Endpoint {
     "/api/v1/collaborations/{collaboration}/explain")                                              \
   X(RunQuery, RunQueryRequest, RunQueryResponse, "POST",                                           \
     "/api/v1/collaborations/{collaboration}/queries")                                              \
+  X(SubmitRun, SubmitRunRequest, RunStatusResponse, "POST",                                        \
+    "/api/v1/collaborations/{collaboration}/runs")                                                 \
+  X(ShowRun, RunIdRequest, RunStatusResponse, "GET",                                               \
+    "/api/v1/collaborations/{collaboration}/runs/{query_id}")                                      \
+  X(WaitRun, WaitRunRequest, RunStatusResponse, "POST",                                            \
+    "/api/v1/collaborations/{collaboration}/runs/{query_id}/wait")                                 \
+  X(CancelRun, RunIdRequest, RunStatusResponse, "POST",                                            \
+    "/api/v1/collaborations/{collaboration}/runs/{query_id}/cancel")                               \
   X(Budget, BudgetRequest, BudgetResponse, "GET", "/api/v1/collaborations/{collaboration}/budget") \
   X(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",                                   \
     "/api/v1/collaborations/{collaboration}/queries")                                              \

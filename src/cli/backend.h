@@ -62,6 +62,12 @@ class Backend {
   virtual absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) = 0;
   virtual absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) = 0;
   virtual absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) = 0;
+  // Asynchronous runs (api/runs.h): a server's; refused in embedded mode.
+  virtual absl::StatusOr<api::RunStatusResponse> SubmitRun(
+      const api::SubmitRunRequest& request) = 0;
+  virtual absl::StatusOr<api::RunStatusResponse> ShowRun(const api::RunIdRequest& request) = 0;
+  virtual absl::StatusOr<api::RunStatusResponse> WaitRun(const api::WaitRunRequest& request) = 0;
+  virtual absl::StatusOr<api::RunStatusResponse> CancelRun(const api::RunIdRequest& request) = 0;
   virtual absl::StatusOr<api::GetResultResponse> GetResult(
       const api::GetResultRequest& request) = 0;
   virtual absl::StatusOr<api::ListResultsResponse> ListResults(

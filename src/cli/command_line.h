@@ -42,6 +42,9 @@ constexpr int kExitPending = 5;
 // would leave the run to be found killed). The handlers fire once: a second interrupt ends the
 // process as usual.
 void CancelQueriesOnInterrupt();
+// Whether an interrupt arrived since CancelQueriesOnInterrupt (a remote run then asks the server
+// to cancel).
+bool QueryInterrupted();
 
 // An error: "error: MESSAGE" on stderr (with the CLI's command hints), or with --json the API's
 // error object on stdout. `collaboration` is the command's -c, for hints that name it.
@@ -196,6 +199,16 @@ class Cli {
   std::optional<std::string> OutputUsage();
   int WriteOrPrint(const api::Result& result);
   int Report(const absl::StatusOr<api::RunResponse>& outcome);
+  // Remote mode (commands_runs.cc): submits the run, then with --detach prints its id, else waits
+  // for it (progress on stderr when it is a terminal; an interrupt cancels it) and reports it as
+  // a synchronous run would.
+  int SubmitAndReport(Backend& backend, const api::SubmitRunRequest& request);
+  // Waits for a run to end; cancels it (once) on an interrupt.
+  absl::StatusOr<api::RunStatusResponse> AwaitRun(Backend& backend, int64_t query_id);
+  // The report of a run that has ended, as `query run` prints it.
+  int ReportRun(Backend& backend, const absl::StatusOr<api::RunStatusResponse>& run);
+  // query status|wait|cancel (commands_runs.cc).
+  void AddRunCommands(CLI::App* query_group);
 
   absl::StatusOr<std::map<std::string, std::string>> ParameterValues();
   int PrintVerification(const api::VerifyAuditResponse& verification);
@@ -227,6 +240,7 @@ class Cli {
   bool force_ = false;         // --force: --output may replace an existing file
   std::vector<std::string> receivers_;
   int64_t query_id_ = 0;
+  bool detach_ = false;  // query run / template run --detach
   std::string template_name_;
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
@@ -244,6 +258,9 @@ class Cli {
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;
+  // serve: the run queue (service/run_queue.h) and how long SIGTERM lets running queries finish.
+  int run_workers_ = 4, max_queued_runs_ = 64, max_runs_per_member_ = 8, drain_seconds_ = 10;
+  int read_timeout_seconds_ = 10;
 };
 
 }  // namespace parley::cli

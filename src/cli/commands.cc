@@ -51,6 +51,8 @@ void CancelQueriesOnInterrupt() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+bool QueryInterrupted() { return interrupted.load(); }
+
 // An error: "error: MESSAGE" on stderr (with the CLI's command hints), or with --json the API's
 // error object on stdout. `collaboration` is the command's -c, for hints that name it.
 int Fail(const absl::Status& status, const std::string& collaboration) {

@@ -194,12 +194,27 @@ void Cli::AddQueryCommands() {
   run->add_option("--save-as", save_as_,
                   "save the result as a table of the collaboration, under the rule derived from "
                   "the tables it reads (docs/rules.md \"Derived tables\")");
+  run->add_flag("--detach", detach_,
+                "with --server: print the run's id once it is queued, and return (follow it "
+                "with `query status|wait|cancel`)");
   Add(run, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/true)) return Usage(*usage);
+    if (detach_ && !remote()) {
+      return Usage("--detach needs a server (--server): here a query runs while the command waits");
+    }
+    if (detach_ && !save_as_.empty()) return Usage("--detach cannot be combined with --save-as");
     auto text = QueryText();
     if (!text.ok()) return Fail(text.status());
     std::unique_ptr<Backend> backend = OpenBackend();
     CancelQueriesOnInterrupt();
+    if (remote() && save_as_.empty()) {
+      api::SubmitRunRequest submit{.collaboration = globals_.collaboration,
+                                   .sql = *text,
+                                   .receivers = receivers_,
+                                   .epsilon = Epsilon()};
+      SetAccuracy(submit.accuracy, submit.confidence);
+      return SubmitAndReport(*backend, submit);
+    }
     api::RunQueryRequest request{globals_.collaboration, *text, receivers_};
     request.epsilon = Epsilon();
     SetAccuracy(request.accuracy, request.confidence);
@@ -225,6 +240,8 @@ void Cli::AddQueryCommands() {
     if (globals_.json) PrintJson(*response);
     return WriteOrPrint(response->result);
   });
+
+  AddRunCommands(group);
 
   auto* list = group->add_subcommand("list", "your queries and those you receive");
   AddCollaborationOption(list);

@@ -64,21 +64,31 @@ int Cli::PrintIssuedToken(const absl::StatusOr<api::IssuedTokenResponse>& issued
 
 namespace {
 
-// Stops `server` at the first SIGINT or SIGTERM. The signals are blocked in every thread (the
-// server's workers are started after this) and taken by sigwait in a thread of their own, where
-// stopping the server is safe.
+// Stops `server` at the first SIGINT or SIGTERM, then drains its queries: the listener closes
+// (no new connection), queued runs are cancelled, running ones get `grace` to finish and are
+// then interrupted; Serve returns once the requests in flight are answered, and the home (its
+// catalog) closes after. The signals are blocked in every thread (the server's workers are
+// started after this) and taken by sigwait in a thread of their own, where stopping is safe.
 class StopOnSignal {
  public:
-  explicit StopOnSignal(server::Server& server) {
+  // Blocks SIGINT and SIGTERM in this thread and in every thread it starts from now on: call it
+  // before any thread exists (the run queue's workers start when the home opens), so that the
+  // signals reach only the waiter's sigwait.
+  static sigset_t Block() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    waiter_ = std::thread([&server, signals] {
+    return signals;
+  }
+  StopOnSignal(server::Server& server, api::LocalService& home, std::chrono::seconds grace,
+               sigset_t signals) {
+    waiter_ = std::thread([&server, &home, grace, signals] {
       int signal = 0;
       sigwait(&signals, &signal);
       server.Stop();
+      home.DrainRuns(grace);
     });
   }
   // After the server stopped for another reason: wake the waiter and let it go.
@@ -110,6 +120,30 @@ void Cli::AddServerCommands() {
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  serve->add_option("--query-workers", run_workers_, "queries run at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--query-queue", max_queued_runs_,
+                   "queries waiting for a worker, at most (more: 429 with Retry-After)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  serve
+      ->add_option("--queries-per-member", max_runs_per_member_,
+                   "queries one member may have queued or running at once (more: 429)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  serve
+      ->add_option("--drain-seconds", drain_seconds_,
+                   "on SIGTERM, how long running queries may finish before they are cancelled")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  serve
+      ->add_option("--read-timeout", read_timeout_seconds_,
+                   "seconds a client may leave the server waiting for its request before it is "
+                   "cut off")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   auto* init = serve->add_subcommand(
       "init", "create the operator's organisation and print its admin token (once)");
   init->add_option("--organisation", organisation_name_, "its name (default: operator)");
@@ -137,10 +171,15 @@ void Cli::AddServerCommands() {
         options.tls_cert_file = tls_cert_;
         options.tls_key_file = tls_key_;
         options.threads = server_threads_;
+        options.read_timeout = std::chrono::seconds(read_timeout_seconds_);
         options.log = [](const std::string& line) { std::cerr << line << std::endl; };
         api::LocalServiceOptions service_options = ServiceOptions();
         service_options.cancel = nullptr;  // a client's run is not cancelled by ^C of the server
         service_options.data_root = data_root_;
+        service_options.run_workers = run_workers_;
+        service_options.max_queued_runs = max_queued_runs_;
+        service_options.max_runs_per_member = max_runs_per_member_;
+        sigset_t stop_signals = StopOnSignal::Block();
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();
         if (!opened.ok()) return Fail(opened);
@@ -151,7 +190,7 @@ void Cli::AddServerCommands() {
           }
           return Fail(server.status());
         }
-        StopOnSignal stop(**server);
+        StopOnSignal stop(**server, home, std::chrono::seconds(drain_seconds_), stop_signals);
         absl::StatusOr<int> port = (*server)->Bind();
         if (!port.ok()) return Fail(port.status());
         std::string scheme = tls_cert_.empty() ? "http" : "https";

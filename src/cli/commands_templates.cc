@@ -115,12 +115,27 @@ void Cli::AddTemplateCommands() {
   AddOutputOptions(run);
   AddEpsilonOption(run);
   AddAccuracyOptions(run);
+  run->add_flag("--detach", detach_,
+                "with --server: print the run's id once it is queued, and return (follow it "
+                "with `query status|wait|cancel`)");
   Add(run, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
+    if (detach_ && !remote()) {
+      return Usage("--detach needs a server (--server): here a query runs while the command waits");
+    }
     auto values = ParameterValues();
     if (!values.ok()) return Usage(values.status().message());
     std::unique_ptr<Backend> backend = OpenBackend();
     CancelQueriesOnInterrupt();
+    if (remote()) {
+      api::SubmitRunRequest submit{.collaboration = globals_.collaboration,
+                                   .template_id = template_id_,
+                                   .parameters = *values,
+                                   .receivers = receivers_,
+                                   .epsilon = Epsilon()};
+      SetAccuracy(submit.accuracy, submit.confidence);
+      return SubmitAndReport(*backend, submit);
+    }
     api::RunTemplateRequest request{globals_.collaboration, template_id_, *values, receivers_};
     request.epsilon = Epsilon();
     SetAccuracy(request.accuracy, request.confidence);

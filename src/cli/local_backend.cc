@@ -225,4 +225,21 @@ absl::StatusOr<api::ChangeResponse> LocalBackend::CancelChange(
   return service_->CancelChange(caller_, request);
 }
 
+absl::StatusOr<api::RunStatusResponse> LocalBackend::SubmitRun(
+    const api::SubmitRunRequest& request) {
+  return service_->SubmitRun(caller_, request);
+}
+
+absl::StatusOr<api::RunStatusResponse> LocalBackend::ShowRun(const api::RunIdRequest& request) {
+  return service_->ShowRun(caller_, request);
+}
+
+absl::StatusOr<api::RunStatusResponse> LocalBackend::WaitRun(const api::WaitRunRequest& request) {
+  return service_->WaitRun(caller_, request);
+}
+
+absl::StatusOr<api::RunStatusResponse> LocalBackend::CancelRun(const api::RunIdRequest& request) {
+  return service_->CancelRun(caller_, request);
+}
+
 }  // namespace parley::cli

@@ -57,6 +57,10 @@ class LocalBackend : public Backend {
       const api::RemoveTableRequest& request) override;
   absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) override;
   absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> SubmitRun(const api::SubmitRunRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> ShowRun(const api::RunIdRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> WaitRun(const api::WaitRunRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> CancelRun(const api::RunIdRequest& request) override;
   absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
   absl::StatusOr<api::ListResultsResponse> ListResults(
       const api::ListResultsRequest& request) override;

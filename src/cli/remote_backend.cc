@@ -382,4 +382,21 @@ absl::StatusOr<api::ChangeResponse> RemoteBackend::CancelChange(
   return impl_->Call(api::kCancelChange, request);
 }
 
+absl::StatusOr<api::RunStatusResponse> RemoteBackend::SubmitRun(
+    const api::SubmitRunRequest& request) {
+  return impl_->Call(api::kSubmitRun, request);
+}
+
+absl::StatusOr<api::RunStatusResponse> RemoteBackend::ShowRun(const api::RunIdRequest& request) {
+  return impl_->Call(api::kShowRun, request);
+}
+
+absl::StatusOr<api::RunStatusResponse> RemoteBackend::WaitRun(const api::WaitRunRequest& request) {
+  return impl_->Call(api::kWaitRun, request);
+}
+
+absl::StatusOr<api::RunStatusResponse> RemoteBackend::CancelRun(const api::RunIdRequest& request) {
+  return impl_->Call(api::kCancelRun, request);
+}
+
 }  // namespace parley::cli

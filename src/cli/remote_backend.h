@@ -68,6 +68,10 @@ class RemoteBackend : public Backend {
       const api::RemoveTableRequest& request) override;
   absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) override;
   absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> SubmitRun(const api::SubmitRunRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> ShowRun(const api::RunIdRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> WaitRun(const api::WaitRunRequest& request) override;
+  absl::StatusOr<api::RunStatusResponse> CancelRun(const api::RunIdRequest& request) override;
   absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;
   absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
   absl::StatusOr<api::ListResultsResponse> ListResults(

@@ -100,9 +100,22 @@ struct SourceReadError {
 void SetSourceReadError(absl::Status& status, const SourceReadError& error);
 std::optional<SourceReadError> GetSourceReadError(const absl::Status& status);
 
+// Lets another thread follow and stop one run (the server's run queue, service/run_queue.h):
+// the engine polls `cancel` and writes `progress` while the run executes (every 50 ms), and
+// stops the run with Cancelled once `cancel` is true. Owned by the caller; it must outlive the
+// run.
+struct RunControl {
+  std::atomic<bool> cancel{false};
+  // The share of the run done, 0..100, as the engine estimates it; -1 until it knows.
+  std::atomic<double> progress{-1};
+  // This run's time limit; 0: the engine's (Limits::timeout).
+  std::chrono::milliseconds timeout{0};
+};
+
 struct Plan {
   std::string sql;
   std::vector<SourceView> views;
+  RunControl* control = nullptr;  // optional
 };
 
 class Engine {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
 #include "api/http_status.h"
+#include "base/retry.h"
 
 namespace parley::server {
 namespace {
@@ -23,15 +24,20 @@ constexpr char kJson[] = "application/json";
 struct Reply {
   int status = 200;
   std::string body;
+  std::string retry_after;  // seconds, for a 429 the client may retry
 };
 
 Reply ErrorReply(const absl::Status& status) {
-  return {api::HttpStatus(status.code()), api::Dump(api::ErrorJson(status))};
+  Reply reply{api::HttpStatus(status.code()), api::Dump(api::ErrorJson(status)), ""};
+  if (auto seconds = status.GetPayload(kRetryAfterPayload)) {
+    reply.retry_after = std::string(*seconds);
+  }
+  return reply;
 }
 
 // An error the HTTP layer answers itself, with a status outside the service's table.
 Reply HttpError(int http_status, absl::StatusCode code, std::string message) {
-  return {http_status, api::Dump(api::ErrorJson(absl::Status(code, message)))};
+  return {http_status, api::Dump(api::ErrorJson(absl::Status(code, message))), ""};
 }
 
 // One route and what answers it: decode the request from its JSON fields, call the service as
@@ -51,7 +57,7 @@ Handler MakeHandler(api::LocalService& api, const api::Endpoint<Request, Respons
             if (!request.ok()) return ErrorReply(request.status());
             absl::StatusOr<Response> response = (api.*method)(caller, *request);
             if (!response.ok()) return ErrorReply(response.status());
-            return {200, api::Dump(api::ToJson(*response))};
+            return {200, api::Dump(api::ToJson(*response)), ""};
           }};
 }
 
@@ -168,6 +174,7 @@ void Server::Impl::Handle(const httplib::Request& request, httplib::Response& re
   Reply reply = Answer(request);
   response.status = reply.status;
   if (reply.status == 401) response.set_header("WWW-Authenticate", "Bearer");
+  if (!reply.retry_after.empty()) response.set_header("Retry-After", reply.retry_after);
   if (reply.status == 405) {
     std::string allow;
     for (const Handler& handler : handlers) {
@@ -240,6 +247,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   http.Put(".*", handle);
   http.Delete(".*", handle);
   http.Patch(".*", handle);
+  // Before any body is read: cpp-httplib would read a chunked body without end (its size limit
+  // applies to Content-Length only) and read and discard a sized one however large it says it is.
+  // Neither is read here: the API's clients send Content-Length, at most the limit.
+  size_t max_body = impl->options.max_body_bytes;
+  http.set_pre_routing_handler([max_body](const httplib::Request& request,
+                                          httplib::Response& response) {
+    Reply reply;
+    if (request.has_header("Transfer-Encoding")) {
+      reply = HttpError(411, absl::StatusCode::kInvalidArgument,
+                        "send the request body with a Content-Length, not chunked");
+    } else if (uint64_t length = request.get_header_value<uint64_t>("Content-Length");
+               length > max_body) {
+      reply = HttpError(413, absl::StatusCode::kInvalidArgument, "the request body is too large");
+    } else {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    response.status = reply.status;
+    response.set_header("Connection", "close");
+    response.set_content(reply.body, kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   // What httplib answers itself (a body over the limit, a request it cannot parse) gets the
   // API's error object too.
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {

@@ -69,7 +69,8 @@ absl::Status SourceReadFailure(const catalog::Table& table, const engine::Source
 }  // namespace
 
 absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& context,
-                                                           const Explanation& explanation) {
+                                                           const Explanation& explanation,
+                                                           engine::RunControl* control) {
   std::vector<engine::SourceView> views;
   // Parallel to `views`: the version the view's pinned schema is checked for now, if it is.
   std::vector<std::optional<CheckedSource>> checking;
@@ -123,7 +124,7 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
   // SQL ran can depend on the rows.
   engine::Engine::Stage failed_at = engine::Engine::Stage::kSources;
   absl::StatusOr<engine::ResultTable> result =
-      engine->Run(engine::Plan{explanation.rendered_sql, std::move(views)}, &failed_at);
+      engine->Run(engine::Plan{explanation.rendered_sql, std::move(views), control}, &failed_at);
   {
     std::lock_guard<std::mutex> lock(checked_mutex);
     for (size_t i = 0; i < checking.size(); ++i) {

@@ -205,6 +205,13 @@ absl::StatusOr<QueryOutcome> Service::Impl::Run(const identity::Caller& caller,
 
 absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& context,
                                                        const Request& request) {
+  PARLEY_ASSIGN_OR_RETURN(Submission submission, PrepareRun(context, request));
+  if (submission.finished) return *std::move(submission.finished);
+  return ExecutePrepared(submission.run->state(), nullptr);
+}
+
+absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context,
+                                                     const Request& request) {
   const std::string& actor = context.member.name;
   const std::string& collaboration = context.collaboration.name;
   Json submitted = {{"sql_sha256", crypto::Sha256Hex(request.sql)},
@@ -234,7 +241,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
     PARLEY_RETURN_IF_ERROR(RecordRejection(
         context, request, policy::ViolationsJson(outcome.explanation.verdict.violations),
         outcome.explanation.tables, submitted.dump(), &outcome.query_id));
-    return outcome;
+    return Submission{std::move(outcome), nullptr};
   }
 
   // Recorded as running before it executes (one durable write), so that a run whose process
@@ -278,8 +285,18 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& conte
     return recorded.status();
   }
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, std::move(recorded));
+  auto state = std::make_unique<PreparedRun::State>(
+      PreparedRun::State{context, request, std::move(outcome), *std::move(lock)});
+  return Submission{std::nullopt, std::make_unique<PreparedRun>(std::move(state))};
+}
+
+absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& run,
+                                                            engine::RunControl* control) {
+  const QueryContext& context = run.context;
+  const Request& request = run.request;
+  QueryOutcome outcome = std::move(run.outcome);
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation);
+  absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation, control);
   if (!result.ok()) {
     result = DiagnoseConversion(context, request, outcome.explanation, result.status());
   }

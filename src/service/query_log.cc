@@ -13,11 +13,7 @@ bool internal::Receives(const std::vector<std::string>& receivers, const std::st
   return std::find(receivers.begin(), receivers.end(), member) != receivers.end();
 }
 
-namespace {
-
-// A query record as `member` may see it: how a run ended, its row count and its error only for
-// the query's receivers.
-QueryView ViewOfQuery(const catalog::QueryRecord& record, const std::string& member) {
+QueryView internal::ViewOfQuery(const catalog::QueryRecord& record, const std::string& member) {
   QueryView view;
   view.id = record.id;
   view.created_at = record.created_at;
@@ -54,8 +50,6 @@ QueryView ViewOfQuery(const catalog::QueryRecord& record, const std::string& mem
   }
   return view;
 }
-
-}  // namespace
 
 absl::Status Service::Impl::MarkKilledRuns() {
   std::filesystem::path directory = RunLockDirectory();

@@ -182,6 +182,34 @@ struct QueryOutcome {
                            // actor is a receiver
 };
 
+// A query checked and recorded as running, not executed yet (Service::SubmitQuery): the server's
+// run queue (service/run_queue.h) holds it until a worker executes it (Service::ExecuteRun) or
+// it is abandoned (Service::AbandonRun). While it exists it holds the query's run lock, so the
+// catalog shows the query running; if the process ends before it is executed, the record is found
+// killed (run_lock.h). Execute or abandon it once.
+class PreparedRun {
+ public:
+  ~PreparedRun();
+  int64_t query_id() const;
+  const std::string& collaboration() const;
+  const std::string& runner() const;  // the member who submitted it
+
+  // What the service keeps of it (service_impl.h): opaque to everyone else.
+  struct State;
+  explicit PreparedRun(std::unique_ptr<State> state);
+  State& state() { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// What a submission answers: `finished` when it ended at once (a query the rules reject: its
+// verdict lists the violations, and it is recorded as rejected), otherwise the run to execute.
+struct Submission {
+  std::optional<QueryOutcome> finished;
+  std::unique_ptr<PreparedRun> run;
+};
+
 // What is left of a collaboration's privacy budget: the budget, and what was spent per month
 // (newest first; a month without queries is not listed and has the whole budget).
 struct BudgetView {
@@ -484,6 +512,34 @@ class Service {
                                            const std::string& epsilon = "",
                                            const AccuracyRequest& accuracy = {});
 
+  // Asynchronous runs (run.cc): Run and RunTemplate in two steps, for the server's run queue.
+  // SubmitQuery/SubmitTemplate do everything Run does before the engine runs — the checks, the
+  // rejection recorded with its violations (or the InvalidArgument of SQL that does not parse or
+  // bind), the privacy spend, the record as running — and return the run to execute.
+  // ExecuteRun runs it and answers exactly what Run would have; `control` (optional) lets another
+  // thread cancel the run (recorded as cancelled) and read its progress, and sets its time limit.
+  // AbandonRun ends a run that will not execute: recorded as cancelled with `reason`'s message,
+  // answered as Run answers a run that failed with `reason`.
+  absl::StatusOr<Submission> SubmitQuery(const identity::Caller& caller,
+                                         const std::string& collaboration, const std::string& sql,
+                                         std::vector<std::string> receivers,
+                                         const std::string& epsilon = "",
+                                         const AccuracyRequest& accuracy = {});
+  absl::StatusOr<Submission> SubmitTemplate(const identity::Caller& caller,
+                                            const std::string& collaboration,
+                                            const std::string& template_id,
+                                            const std::map<std::string, std::string>& values,
+                                            std::vector<std::string> receivers,
+                                            const std::string& epsilon = "",
+                                            const AccuracyRequest& accuracy = {});
+  absl::StatusOr<QueryOutcome> ExecuteRun(PreparedRun& run, engine::RunControl* control = nullptr);
+  absl::StatusOr<QueryOutcome> AbandonRun(PreparedRun& run, const absl::Status& reason);
+  // A query as its runner sees it in listings (QueryView). To anyone but its runner a query
+  // that exists is answered word for word as one that does not: NotFound "query N not found in
+  // collaboration 'C'".
+  absl::StatusOr<QueryView> ShowRun(const identity::Caller& caller,
+                                    const std::string& collaboration, int64_t query_id);
+
   // Query logs: when the collaboration logs queries, a table owner lists every query that
   // touched one of its tables — rejected (including queries that did not parse or bind),
   // running, finished or killed — with text, runner, verdict and time, as the owner may see it
@@ -530,8 +586,11 @@ class Service {
   // (malformed, unknown, wrong secret, revoked), so a client learns nothing of which part was.
   absl::StatusOr<identity::Caller> Authenticate(std::string_view bearer_token);
 
- private:
+  // Defined in service_impl.h, which only the service's own files include (a PreparedRun's state
+  // names its parts).
   struct Impl;
+
+ private:
   explicit Service(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

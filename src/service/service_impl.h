@@ -40,6 +40,7 @@
 #include "policy/checker.h"
 #include "policy/rule.h"
 #include "query/snapshot.h"
+#include "service/run_lock.h"
 #include "service/service.h"
 #include "sql/binder.h"
 
@@ -68,6 +69,9 @@ class CatalogRules : public policy::RuleProvider {
 };
 
 bool Receives(const std::vector<std::string>& receivers, const std::string& member);
+// A query record as `member` may see it (query_log.cc): how a run ended, its row count and its
+// error only for the query's receivers.
+QueryView ViewOfQuery(const catalog::QueryRecord& record, const std::string& member);
 
 // What `caller` sees of a table: metadata, and its location only if it owns the table.
 // `registry` summarises the source (its format, and its location for its owner only).
@@ -417,7 +421,18 @@ struct Service::Impl {
                                                              std::vector<std::string> receivers);
 
   // Checks and runs a request whose receivers are validated; records and audits the outcome.
+  // PrepareRun is its first half (up to the record as running; a rejection ends it), and
+  // ExecutePrepared the second (run.cc's asynchronous runs call them apart).
   absl::StatusOr<QueryOutcome> RunRequest(const QueryContext& context, const Request& request);
+  absl::StatusOr<Submission> PrepareRun(const QueryContext& context, const Request& request);
+  absl::StatusOr<QueryOutcome> ExecutePrepared(PreparedRun::State& run,
+                                               engine::RunControl* control);
+  // templates.cc: the request of a template run (its text with positional parameters, the
+  // values typed), receivers validated.
+  absl::StatusOr<Request> TemplateRequest(
+      const identity::Caller& caller, const QueryContext& context, const std::string& template_id,
+      const std::map<std::string, std::string>& values, std::vector<std::string> receivers,
+      const std::string& epsilon, const AccuracyRequest& accuracy);
   // Ends the running record of `query_id` with the run's outcome (storing the result for the
   // receivers); an error when the result or the record cannot be written, or PolicyChanged
   // (Aborted) when the policy changed since the query was checked — then nothing is stored or
@@ -435,7 +450,8 @@ struct Service::Impl {
   // it reads, checked now against their owners' claims (the engine checks the pinned schemas,
   // once per version of the files).
   absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
-                                              const Explanation& explanation);
+                                              const Explanation& explanation,
+                                              engine::RunControl* control = nullptr);
   // conversion_errors.cc: a run that failed converting a value, in a query that reads only the
   // runner's own tables, is told which conversion failed (position and columns, never the
   // value); any other failure is returned as it is.
@@ -519,6 +535,14 @@ struct Service::Impl {
                                    const std::string& stem) const {
     return home / "results" / collaboration / (stem + ".parquet");
   }
+};
+
+// A prepared run (service.h): what its execution needs, and the run lock it holds meanwhile.
+struct PreparedRun::State {
+  Service::Impl::QueryContext context;
+  Service::Impl::Request request;
+  QueryOutcome outcome;  // query_id and explanation so far
+  RunLock lock;
 };
 
 }  // namespace parley::service

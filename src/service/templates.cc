@@ -253,13 +253,11 @@ absl::StatusOr<std::vector<TemplateView>> Service::Impl::ListTemplates(
   return TemplateViews(collaboration);
 }
 
-absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
-    const identity::Caller& caller, const std::string& collaboration,
-    const std::string& template_id, const std::map<std::string, std::string>& values,
-    std::vector<std::string> receivers, const std::string& epsilon,
-    const AccuracyRequest& accuracy) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(collaboration, template_id));
+absl::StatusOr<Service::Impl::Request> Service::Impl::TemplateRequest(
+    const identity::Caller& caller, const QueryContext& context, const std::string& template_id,
+    const std::map<std::string, std::string>& values, std::vector<std::string> receivers,
+    const std::string& epsilon, const AccuracyRequest& accuracy) {
+  PARLEY_ASSIGN_OR_RETURN(auto loaded, LoadTemplate(context.collaboration.name, template_id));
   Request request;
   request.epsilon = epsilon;
   request.accuracy = accuracy;
@@ -269,6 +267,18 @@ absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
   PARLEY_ASSIGN_OR_RETURN(request.bind.parameters, ParameterValues(loaded.parameters, values));
   PARLEY_ASSIGN_OR_RETURN(request.receivers,
                           ValidateReceivers(caller, context, std::move(receivers)));
+  return request;
+}
+
+absl::StatusOr<QueryOutcome> Service::Impl::RunTemplate(
+    const identity::Caller& caller, const std::string& collaboration,
+    const std::string& template_id, const std::map<std::string, std::string>& values,
+    std::vector<std::string> receivers, const std::string& epsilon,
+    const AccuracyRequest& accuracy) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(
+      Request request, TemplateRequest(caller, context, template_id, values, std::move(receivers),
+                                       epsilon, accuracy));
   return RunRequest(context, request);
 }
 

@@ -78,7 +78,7 @@ absl::StatusOr<ResultTable> DuckDbEngine::RunPlan(const Plan& plan, Stage& stage
     reused = false;
   }
   stage = Stage::kQuery;
-  absl::StatusOr<ResultTable> result = session->Run(plan.sql);
+  absl::StatusOr<ResultTable> result = session->Run(plan.sql, plan.control);
   if (!result.ok()) return result;  // the session is closed, never reused
   CheckIn(plan.views, std::move(session));
   return result;

@@ -100,19 +100,21 @@ class Watchdog {
     if (thread_.joinable()) thread_.join();
   }
 
-  void Arm(std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+  void Arm(std::chrono::milliseconds timeout, const std::atomic<bool>* cancel,
+           RunControl* control) {
     {
       std::lock_guard lock(mutex_);
       armed_ = true;
       fired_ = Fired::kNo;
       deadline_ = std::chrono::steady_clock::now() + timeout;
       cancel_ = cancel;
+      control_ = control;
     }
     // Waking the thread costs a context switch on every query, and on a busy machine the query's
     // thread may then wait a whole time slice for its core: the idle thread looks every
     // kIdleTick anyway, and a timeout at least that long is still met on time (the thread then
     // waits until the deadline itself). A cancel flag is polled from the start.
-    if (timeout < kIdleTick || cancel != nullptr) wake_.notify_all();
+    if (timeout < kIdleTick || cancel != nullptr || control != nullptr) wake_.notify_all();
   }
 
   // Whether, and why, the watchdog interrupted the query since Arm.
@@ -134,15 +136,23 @@ class Watchdog {
         continue;
       }
       auto now = std::chrono::steady_clock::now();
-      if (fired_ == Fired::kNo && cancel_ != nullptr && cancel_->load()) {
+      bool polled = cancel_ != nullptr || control_ != nullptr;
+      if (control_ != nullptr) {
+        // DuckDB keeps the running query's progress in its client context (atomics), readable
+        // from another thread; -1 until its pipelines can estimate it.
+        duckdb_query_progress_type progress = duckdb_query_progress(connection_);
+        if (progress.percentage >= 0) control_->progress.store(progress.percentage);
+      }
+      if (fired_ == Fired::kNo && ((cancel_ != nullptr && cancel_->load()) ||
+                                   (control_ != nullptr && control_->cancel.load()))) {
         fired_ = Fired::kCancel;
       } else if (fired_ == Fired::kNo && now >= deadline_) {
         fired_ = Fired::kTimeout;
       }
       if (fired_ != Fired::kNo) duckdb_interrupt(connection_);
-      auto wake = fired_ == Fired::kNo && cancel_ == nullptr ? deadline_
-                  : fired_ == Fired::kNo                     ? std::min(deadline_, now + kPoll)
-                                                             : now + kPoll;
+      auto wake = fired_ == Fired::kNo && !polled ? deadline_
+                  : fired_ == Fired::kNo          ? std::min(deadline_, now + kPoll)
+                                                  : now + kPoll;
       // Also woken by shutdown, and by Arm when it must be (see Arm). Disarm needs no wake-up:
       // the loop finds the watchdog disarmed when it next looks. A later Arm of the same session
       // has a later deadline (its timeout is the session's), so sleeping until this one's
@@ -159,6 +169,7 @@ class Watchdog {
   Fired fired_ = Fired::kNo;
   std::chrono::steady_clock::time_point deadline_;
   const std::atomic<bool>* cancel_ = nullptr;
+  RunControl* control_ = nullptr;
   std::thread thread_;  // last: starts after the state above exists
 };
 
@@ -298,6 +309,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(const std::vector<SourceV
   // Results render TIMESTAMP WITH TIME ZONE in the session's zone; fix it so output does not
   // depend on the server's locale.
   lockdown.push_back("SET TimeZone='UTC'");
+  // Progress is estimated only with the progress bar on (duckdb_query_progress reads it); it is
+  // never printed, and estimated from the start (progress_bar_time: not after 2 s).
+  lockdown.push_back("SET enable_progress_bar=true");
+  lockdown.push_back("SET enable_progress_bar_print=false");
+  lockdown.push_back("SET progress_bar_time=0");
   lockdown.push_back("SET enable_external_access=false");
   lockdown.push_back("SET lock_configuration=true");
   for (const std::string& statement : lockdown) {
@@ -309,7 +325,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Open(const std::vector<SourceV
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
-absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
+absl::StatusOr<ResultTable> Session::Run(const std::string& sql, RunControl* control) {
   duckdb_connection connection = impl_->db.connection.get();
   // Exactly one statement may run: a renderer bug must not turn into a batch.
   DuckExtracted statements;
@@ -320,7 +336,9 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
   ResultTable table;
   DuckResult result;
   bool failed = false;
-  impl_->watchdog->Arm(impl_->limits.timeout, impl_->limits.cancel);
+  std::chrono::milliseconds timeout =
+      control != nullptr && control->timeout.count() > 0 ? control->timeout : impl_->limits.timeout;
+  impl_->watchdog->Arm(timeout, impl_->limits.cancel, control);
   // The statement runs as text, planned once: a prepared statement is planned when prepared and
   // bound again when it executes (~1 ms a query, a tenth of a small query's whole cost). The
   // result's columns' types name the result's columns, and the values are rendered as text from
@@ -352,8 +370,8 @@ absl::StatusOr<ResultTable> Session::Run(const std::string& sql) {
     // the interrupt.
     if (interrupted == Watchdog::Fired::kCancel) return absl::CancelledError("query interrupted");
     if (interrupted == Watchdog::Fired::kTimeout) {
-      return absl::DeadlineExceededError(absl::StrCat("query exceeded the time limit of ",
-                                                      SecondsText(impl_->limits.timeout), " s"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("query exceeded the time limit of ", SecondsText(timeout), " s"));
     }
     ErrorClass error = ClassifyError(type);
     if (error.code == absl::StatusCode::kResourceExhausted) {

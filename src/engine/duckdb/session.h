@@ -48,7 +48,9 @@ class Session {
   // the typed result, or — for a result with a column the C API cannot render, see
   // RenderedAsCast — through that cast, which runs the query again); TIMESTAMP WITH TIME ZONE is
   // rendered in UTC.
-  absl::StatusOr<ResultTable> Run(const std::string& sql);
+  // With `control`, the run also stops (Cancelled) once control->cancel is set, uses
+  // control->timeout when it is not 0, and reports its progress there.
+  absl::StatusOr<ResultTable> Run(const std::string& sql, RunControl* control = nullptr);
 
   // The column names and types of a view, as DuckDB sees them now (used to check a source
   // against its pinned schema).

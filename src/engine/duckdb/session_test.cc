@@ -234,6 +234,59 @@ TEST_F(SessionTest, TheCancelFlagInterruptsTheQuery) {
   EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
+// The server's run queue stops one run, and follows its progress, through a RunControl.
+TEST_F(SessionTest, ARunControlCancelsOneRunAndReportsItsProgress) {
+  {
+    absl::StatusOr<InMemoryDatabase> writer = OpenInMemoryDatabase({});
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    ASSERT_TRUE(ExecuteStatement(writer->connection.get(),
+                                 "COPY (SELECT range AS x, range % 97 AS g FROM range(2000000)) "
+                                 "TO " +
+                                     QuoteString(PathOf("big.parquet")) +
+                                     " (FORMAT parquet, ROW_GROUP_SIZE 10000)",
+                                 "write")
+                    .ok());
+  }
+  std::string scan = "SELECT x, g FROM read_parquet(" + QuoteString(PathOf("big.parquet")) + ")";
+  Limits limits;
+  limits.threads = 2;
+  auto session = Session::Open({{"big", scan, {PathOf("big.parquet")}, {}}}, limits);
+  ASSERT_TRUE(session.ok()) << session.status();
+  RunControl control;
+  double seen = -1;
+  std::thread interrupt([&] {
+    for (int i = 0; i < 100 && seen < 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      seen = control.progress.load();
+    }
+    control.cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<ResultTable> result = (*session)->Run(
+      "SELECT count(*) FROM big a JOIN big b ON a.g = b.g AND a.x < b.x + 1000000", &control);
+  interrupt.join();
+  EXPECT_EQ(result.status(), absl::CancelledError("query interrupted"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_GE(seen, 0) << "no progress was reported";
+  EXPECT_LT(seen, 100);
+  // The session's next run, without a control, is not cancelled.
+  absl::StatusOr<ResultTable> next = (*session)->Run("SELECT count(*) FROM big");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_THAT(next->rows[0], ElementsAre(Text("2000000")));
+}
+
+TEST_F(SessionTest, ARunControlSetsThatRunsTimeLimit) {
+  auto session = OpenPeople();
+  ASSERT_NE(session, nullptr);
+  RunControl control;
+  control.timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<ResultTable> result = session->Run(
+      "SELECT sum(a.range * b.range) FROM range(10000000000) a CROSS JOIN range(1000) b", &control);
+  EXPECT_EQ(result.status(), absl::DeadlineExceededError("query exceeded the time limit of 0.3 s"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST_F(SessionTest, FastQueriesAreNotInterrupted) {
   Limits hasty;
   hasty.timeout = std::chrono::milliseconds(1);

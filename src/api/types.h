@@ -25,5 +25,6 @@
 #include "api/privacy.h"
 #include "api/queries.h"
 #include "api/results.h"
+#include "api/server_data.h"
 #include "api/tables.h"
 #include "api/templates.h"

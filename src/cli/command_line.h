@@ -177,6 +177,22 @@ class Cli {
   int PrintIssuedToken(const absl::StatusOr<api::IssuedTokenResponse>& issued,
                        const std::string& save_to);
 
+  // Bringing data and sealed results (commands_server_data.cc): key new|register|show, the
+  // upload behind `table add --upload`, opening sealed results with the key of the config
+  // directory, the client's own check of an audit chain against the hashes it saw before, and a
+  // collaboration's result retention.
+  void AddKeyCommands();
+  void AddWebhookCommands();
+  // Where this client keeps its keys and the audit hashes it saw: PARLEY_CONFIG_DIR, else the
+  // folder of --token-file, else $XDG_CONFIG_HOME/parley or ~/.config/parley.
+  std::string ConfigDirectory() const;
+  absl::StatusOr<api::UploadResponse> UploadFile(Backend& backend, const std::string& path);
+  absl::Status OpenSealed(Backend& backend, absl::StatusOr<api::RunResponse>& response);
+  absl::Status OpenSealed(absl::StatusOr<api::GetResultResponse>& response);
+  int VerifyOnClient(Backend& backend, const api::VerifyAuditResponse& verification);
+  void AddRetentionOptions(CLI::App* create, CLI::App* set);
+  int SetRetention();
+
   // Shared by the query and template commands (commands_query.cc).
   absl::StatusOr<std::string> QueryText();
   std::optional<std::string> QueryUsage(bool needs_text);
@@ -242,6 +258,12 @@ class Cli {
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;
+  // commands_server_data.cc
+  std::string table_upload_, public_key_file_, collaboration_retention_, webhook_url_;
+  int64_t webhook_id_ = 0;
+  bool key_force_ = false;
+  int64_t max_upload_bytes_ = int64_t{1} << 30;
+  int sweep_seconds_ = 3600;
 };
 
 }  // namespace parley::cli

@@ -164,6 +164,8 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddPolicyCommand();
   AddAuditCommands();
   AddResultCommands();
+  AddKeyCommands();
+  AddWebhookCommands();
   AddHomeCommands();
   AddDemoCommand();
   AddServerCommands();

@@ -205,6 +205,7 @@ void Cli::AddQueryCommands() {
     SetAccuracy(request.accuracy, request.confidence);
     if (!save_as_.empty()) request.save_as = save_as_;
     absl::StatusOr<api::RunQueryResponse> response = backend->RunQuery(request);
+    if (absl::Status opened = OpenSealed(*backend, response); !opened.ok()) return Fail(opened);
     bool saved = !save_as_.empty() && response.ok() && response->result.has_value();
     int code = Report(response);
     if (code == 0 && saved) {
@@ -221,6 +222,7 @@ void Cli::AddQueryCommands() {
   Add(result, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
     auto response = OpenBackend()->GetResult({globals_.collaboration, query_id_});
+    if (absl::Status opened = OpenSealed(response); !opened.ok()) return Fail(opened);
     if (!response.ok()) return Fail(response.status(), globals_.collaboration);
     if (globals_.json) PrintJson(*response);
     return WriteOrPrint(response->result);

@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +93,39 @@ class StopOnSignal {
   std::thread waiter_;
 };
 
+// Deletes results past their retention every `period` while the server runs (a home opened once
+// and served for months would otherwise keep them). Stops, and joins, when destroyed.
+class RetentionSweep {
+ public:
+  RetentionSweep(api::LocalService& home, std::chrono::seconds period)
+      : thread_([this, &home, period] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          while (!stop_.wait_for(lock, period, [this] { return stopping_; })) {
+            lock.unlock();
+            absl::Status pruned = home.PruneResults();
+            if (!pruned.ok()) {
+              std::cerr << "parley serve: retention sweep failed: " << pruned.message()
+                        << std::endl;
+            }
+            lock.lock();
+          }
+        }) {}
+  ~RetentionSweep() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    stop_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 void Cli::AddServerCommands() {
@@ -107,6 +142,14 @@ void Cli::AddServerCommands() {
   serve->add_option("--data-root", data_root_,
                     "organisations register only files under DIR/<their name>/ (without it, "
                     "none)");
+  serve->add_option("--max-upload-bytes", max_upload_bytes_,
+                    "the largest file an organisation may upload (bytes)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  serve->add_option("--retention-sweep-seconds", sweep_seconds_,
+                    "how often results past their retention are deleted")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -141,6 +184,7 @@ void Cli::AddServerCommands() {
         api::LocalServiceOptions service_options = ServiceOptions();
         service_options.cancel = nullptr;  // a client's run is not cancelled by ^C of the server
         service_options.data_root = data_root_;
+        service_options.max_upload_bytes = max_upload_bytes_;
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();
         if (!opened.ok()) return Fail(opened);
@@ -152,6 +196,8 @@ void Cli::AddServerCommands() {
           return Fail(server.status());
         }
         StopOnSignal stop(**server);
+        // After the signals are blocked: a thread started earlier could take SIGTERM and die.
+        RetentionSweep sweep(home, std::chrono::seconds(sweep_seconds_));
         absl::StatusOr<int> port = (*server)->Bind();
         if (!port.ok()) return Fail(port.status());
         std::string scheme = tls_cert_.empty() ? "http" : "https";

@@ -15,10 +15,10 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <set>
 #include <filesystem>
+#include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -51,10 +51,10 @@ class ServerDataE2eTest : public ::testing::Test {
                          scratch_);
     ASSERT_EQ(init.exit_code, 0) << init;
     // No --data-root: each organisation's folder is HOME/data/<organisation>.
-    server_pid_ = SpawnInBackground({"--home", server_home_.string(), "serve", "--listen",
-                                     "127.0.0.1:0", "--max-upload-bytes",
-                                     std::to_string(kMaxUpload)},
-                                    scratch_, "server");
+    server_pid_ =
+        SpawnInBackground({"--home", server_home_.string(), "serve", "--listen", "127.0.0.1:0",
+                           "--max-upload-bytes", std::to_string(kMaxUpload)},
+                          scratch_, "server");
     ASSERT_GT(server_pid_, 0);
     std::regex listening("listening on (http://127\\.0\\.0\\.1:([0-9]+))");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -112,12 +112,8 @@ class ServerDataE2eTest : public ::testing::Test {
     EXPECT_EQ(outcome.exit_code, 0) << organisation << ": " << outcome;
     return outcome;
   }
-  fs::path Config(const std::string& organisation) {
-    return dir_ / (organisation + "_config");
-  }
-  fs::path Folder(const std::string& organisation) {
-    return server_home_ / "data" / organisation;
-  }
+  fs::path Config(const std::string& organisation) { return dir_ / (organisation + "_config"); }
+  fs::path Folder(const std::string& organisation) { return server_home_ / "data" / organisation; }
 
   // The creator (retailer) invites `organisation` into "room"; it joins.
   void InviteAndJoin(const std::string& organisation, const std::string& abilities) {
@@ -204,13 +200,11 @@ void RewriteChain(const fs::path& catalog, std::vector<StoredEntry> entries, siz
   std::string sql = "BEGIN;";
   for (size_t i = from; i < entries.size(); ++i) {
     StoredEntry& entry = entries[i];
-    nlohmann::json document = {{"seq", entry.seq},
-                               {"time", entry.time},
-                               {"collaboration", "room"},
-                               {"actor", entry.actor},
-                               {"action", entry.action},
-                               {"details", nlohmann::json::parse(entry.details)},
-                               {"state", entry.state}};
+    nlohmann::json document = {
+        {"seq", entry.seq},        {"time", entry.time},
+        {"collaboration", "room"}, {"actor", entry.actor},
+        {"action", entry.action},  {"details", nlohmann::json::parse(entry.details)},
+        {"state", entry.state}};
     entry.prev_hash = prev;
     entry.hash = crypto::Sha256Hex(prev + "\n" + document.dump());
     absl::StrAppend(&sql, "UPDATE audit SET details_json = '", entry.details, "', prev_hash = '",
@@ -230,8 +224,8 @@ TEST_F(ServerDataE2eTest, ThreeOrganisationsUploadRunAndReceiveSealedResultsAndV
   InviteAndJoin("supplier", "query,receive");
   InviteAndJoin("agency", "receive");
   // A change request that affects everyone waits for every member, then commits.
-  Outcome proposed = Remote("retailer", {"collaboration", "set", "-c", "room", "--payer",
-                                         "supplier"});
+  Outcome proposed =
+      Remote("retailer", {"collaboration", "set", "-c", "room", "--payer", "supplier"});
   EXPECT_EQ(proposed.exit_code, kExitPending) << proposed;
   std::smatch change;
   ASSERT_TRUE(std::regex_search(proposed.out, change, std::regex("change request ([0-9]+)")))
@@ -246,11 +240,11 @@ TEST_F(ServerDataE2eTest, ThreeOrganisationsUploadRunAndReceiveSealedResultsAndV
   fs::path sales = dir_ / "retailer_files" / "sales.csv";
   fs::create_directories(sales.parent_path());
   WriteText(sales, "region,amount\neast,10\nwest,20\nnorth,5\neast,7\n");
-  Outcome added = Ok("retailer", {"table", "add", "-c", "room", "sales", "--upload",
-                                  sales.string()});
+  Outcome added =
+      Ok("retailer", {"table", "add", "-c", "room", "sales", "--upload", sales.string()});
   EXPECT_THAT(added.out, StartsWith("added sales"));
-  EXPECT_EQ(added.err, absl::StrCat("uploaded sales.csv (", fs::file_size(sales),
-                                    " bytes, sha256 ", crypto::Sha256Hex(ReadText(sales)), ")\n"));
+  EXPECT_EQ(added.err, absl::StrCat("uploaded sales.csv (", fs::file_size(sales), " bytes, sha256 ",
+                                    crypto::Sha256Hex(ReadText(sales)), ")\n"));
   EXPECT_EQ(ReadText(Folder("retailer") / "sales.csv"), ReadText(sales));
   // The member's folder and the file are the server user's alone.
   EXPECT_EQ(fs::status(Folder("retailer")).permissions() & fs::perms::all, fs::perms::owner_all);
@@ -290,8 +284,8 @@ TEST_F(ServerDataE2eTest, ThreeOrganisationsUploadRunAndReceiveSealedResultsAndV
     EXPECT_EQ(fs::status(Config(organisation) / "result.key").permissions() & fs::perms::all,
               fs::perms::owner_read | fs::perms::owner_write);
     Outcome registered = Ok(organisation, {"key", "register"});
-    EXPECT_THAT(registered.out,
-                HasSubstr(absl::StrCat("results of ", organisation, " are sealed to the public key")));
+    EXPECT_THAT(registered.out, HasSubstr(absl::StrCat("results of ", organisation,
+                                                       " are sealed to the public key")));
   }
   EXPECT_EQ(Ok("retailer", {"key", "show"}).out,
             "retailer has no public key: its results are stored in the clear\n");
@@ -299,15 +293,15 @@ TEST_F(ServerDataE2eTest, ThreeOrganisationsUploadRunAndReceiveSealedResultsAndV
   // The supplier runs the template for itself and the agency: the result is sealed on the
   // server, opened here with the supplier's private key, and printed as any result is.
   Outcome run = Ok("supplier", {"template", "run", "-c", "room", id[1], "--param", "min=6",
-                                "--receiver", "supplier", "--receiver", "agency", "--output",
-                                "-"});
+                                "--receiver", "supplier", "--receiver", "agency", "--output", "-"});
   EXPECT_EQ(run.out, "region,total\neast,17\nwest,20\n");
   Outcome json_run = Ok("supplier", {"--json", "template", "run", "-c", "room", id[1], "--param",
                                      "min=6", "--receiver", "supplier"});
   nlohmann::json run_json = nlohmann::json::parse(json_run.out, nullptr, false);
   ASSERT_TRUE(run_json.is_object()) << json_run;
   EXPECT_EQ(run_json["sealed"], true);
-  EXPECT_EQ(run_json["result"]["rows"], nlohmann::json::parse(R"([["east", "17"], ["west", "20"]])"));
+  EXPECT_EQ(run_json["result"]["rows"],
+            nlohmann::json::parse(R"([["east", "17"], ["west", "20"]])"));
   // The agency opens its copy with its own key.
   EXPECT_EQ(Ok("agency", {"result", "get", "-c", "room", "1", "--output", "-"}).out,
             "region,total\neast,17\nwest,20\n");
@@ -428,8 +422,9 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
   httplib::Result mismatch = RawUpload("agency", "data.csv", body, std::string(64, '0'));
   ASSERT_TRUE(mismatch);
   EXPECT_EQ(mismatch->status, 400);
-  EXPECT_EQ(mismatch->body,
-            R"({"error":{"code":"INVALID_ARGUMENT","message":"the checksum of the upload of 'data.csv' does not match what arrived (SHA-256 sent with it differs); nothing was kept"}})");
+  EXPECT_EQ(
+      mismatch->body,
+      R"({"error":{"code":"INVALID_ARGUMENT","message":"the checksum of the upload of 'data.csv' does not match what arrived (SHA-256 sent with it differs); nothing was kept"}})");
   EXPECT_EQ(FilesIn(Folder("agency")), std::set<std::string>{});
   httplib::Result malformed = RawUpload("agency", "data.csv", body, "not-hex");
   ASSERT_TRUE(malformed);
@@ -470,8 +465,8 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
   {
     httplib::Client client("127.0.0.1", port_);
     client.set_bearer_token_auth(tokens_["agency"]);
-    httplib::Result json = client.Put("/api/v1/uploads/a.csv", {{"X-Parley-Sha256", sha}}, body,
-                                      "application/json");
+    httplib::Result json =
+        client.Put("/api/v1/uploads/a.csv", {{"X-Parley-Sha256", sha}}, body, "application/json");
     ASSERT_TRUE(json);
     EXPECT_EQ(json->status, 415);
     httplib::Client anonymous("127.0.0.1", port_);
@@ -504,9 +499,8 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
   fs::create_directories(Folder("retailer"));
   WriteText(Folder("retailer") / "x.csv", "x\n1\n");
   Ok("agency", {"collaboration", "create", "own"});
-  for (const std::string& source :
-       {(Folder("agency") / "planted.csv").string(), outside.string(),
-        (Folder("agency") / ".." / "retailer" / "x.csv").string()}) {
+  for (const std::string& source : {(Folder("agency") / "planted.csv").string(), outside.string(),
+                                    (Folder("agency") / ".." / "retailer" / "x.csv").string()}) {
     Outcome refused = Remote("agency", {"table", "add", "-c", "own", "t", "--source", source});
     EXPECT_EQ(refused.exit_code, kExitNotPermitted) << source << refused;
     EXPECT_THAT(refused.err, HasSubstr("is not under your folder of the server's data root"));
@@ -517,11 +511,12 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
   // The CLI checks the size before it sends, and names the limit.
   fs::path big = dir_ / "big.csv";
   WriteText(big, "x\n" + std::string(kMaxUpload, '1') + "\n");
-  Outcome too_big = Remote("agency", {"table", "add", "-c", "own", "big", "--upload", big.string()});
+  Outcome too_big =
+      Remote("agency", {"table", "add", "-c", "own", "big", "--upload", big.string()});
   EXPECT_EQ(too_big.exit_code, kExitError) << too_big;
-  EXPECT_EQ(too_big.err, absl::StrCat("error: --upload: '", big.string(), "' is ",
-                                      fs::file_size(big),
-                                      " bytes; the server accepts uploads of at most 4096 bytes\n"));
+  EXPECT_EQ(too_big.err,
+            absl::StrCat("error: --upload: '", big.string(), "' is ", fs::file_size(big),
+                         " bytes; the server accepts uploads of at most 4096 bytes\n"));
   // A retention the creator sets, and only the creator.
   EXPECT_EQ(Ok("agency", {"collaboration", "set", "-c", "own", "--result-retention", "7"}).out,
             "results of own are kept 7 days\n");
@@ -651,11 +646,11 @@ TEST_F(ServerDataE2eTest, WebhooksReceiveSignedEventsWithIdsOnlyAndNeverBlockAQu
     }
   }
   EXPECT_EQ(kinds, (std::map<std::string, int>{{"retailer change.opened", 2},
-                                                {"retailer change.committed", 2},
-                                                {"retailer change.approved", 1},
-                                                {"retailer query.submitted", 1},
-                                                {"supplier query.submitted", 1},
-                                                {"supplier query.succeeded", 1}}));
+                                               {"retailer change.committed", 2},
+                                               {"retailer change.approved", 1},
+                                               {"retailer query.submitted", 1},
+                                               {"supplier query.submitted", 1},
+                                               {"supplier query.succeeded", 1}}));
   // Removed: no more deliveries to it.
   EXPECT_EQ(Ok("retailer", {"webhook", "remove", "-c", "room", "1"}).out,
             "removed webhook 1 of room\n");

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
+#include "base/status.h"
 #include "crypto/sha256.h"
 #include "results/sealed.h"
 
@@ -54,13 +55,12 @@ namespace {
 
 std::string EntryHash(const std::string& prev_hash, const AuditEntry& entry,
                       const std::string& collaboration, bool with_state) {
-  nlohmann::json document = {{"seq", entry.seq},         {"time", entry.time},
-                             {"collaboration", collaboration}, {"actor", entry.actor},
-                             {"action", entry.action},   {"details", entry.details}};
+  nlohmann::json document = {
+      {"seq", entry.seq},     {"time", entry.time},     {"collaboration", collaboration},
+      {"actor", entry.actor}, {"action", entry.action}, {"details", entry.details}};
   if (with_state) document["state"] = entry.state_sha256;
-  return crypto::Sha256Hex(
-      absl::StrCat(prev_hash, "\n",
-                   document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  return crypto::Sha256Hex(absl::StrCat(
+      prev_hash, "\n", document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 }  // namespace

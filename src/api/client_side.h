@@ -33,10 +33,10 @@ absl::StatusOr<Result> OpenSealedResult(const std::string& sealed_base64,
 // A client's own verification of a collaboration's chain as a server listed it.
 struct ClientAuditCheck {
   bool ok = true;
-  std::string problem;         // when !ok: what is wrong, with the entry number
-  int64_t entries = 0;         // entries listed
-  int64_t seen_before = 0;     // entries the client had seen before (and found unchanged)
-  std::string head;            // the hash of the last entry listed ("" for none)
+  std::string problem;      // when !ok: what is wrong, with the entry number
+  int64_t entries = 0;      // entries listed
+  int64_t seen_before = 0;  // entries the client had seen before (and found unchanged)
+  std::string head;         // the hash of the last entry listed ("" for none)
 };
 // Recomputes every entry's hash from its fields and its link to the previous one, then compares
 // with `seen` (seq -> hash, from earlier verifications): an entry seen before that is missing

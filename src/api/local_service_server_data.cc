@@ -27,13 +27,12 @@ absl::StatusOr<std::unique_ptr<UploadSink>> LocalService::StartUpload(
     const identity::Caller& caller, const UploadRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<service::Upload> upload,
-                          service->StartUpload(caller, request.name, request.sha256,
-                                               request.bytes, options_.max_upload_bytes));
+                          service->StartUpload(caller, request.name, request.sha256, request.bytes,
+                                               options_.max_upload_bytes));
   return std::make_unique<ServiceUploadSink>(std::move(upload));
 }
 
-absl::StatusOr<UploadResponse> LocalService::Upload(const identity::Caller&,
-                                                    const UploadRequest&) {
+absl::StatusOr<UploadResponse> LocalService::Upload(const identity::Caller&, const UploadRequest&) {
   return absl::InvalidArgumentError(
       "an upload's bytes are the request body (application/octet-stream), not JSON");
 }
@@ -90,8 +89,7 @@ absl::StatusOr<ListWebhooksResponse> LocalService::ListWebhooks(
 absl::StatusOr<RemoveWebhookResponse> LocalService::RemoveWebhook(
     const identity::Caller& caller, const RemoveWebhookRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_RETURN_IF_ERROR(
-      service->RemoveWebhook(caller, request.collaboration, request.webhook_id));
+  PARLEY_RETURN_IF_ERROR(service->RemoveWebhook(caller, request.collaboration, request.webhook_id));
   return RemoveWebhookResponse{request.collaboration, request.webhook_id};
 }
 

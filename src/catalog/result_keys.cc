@@ -71,7 +71,8 @@ absl::Status Store::SetResultRetention(const std::string& collaboration,
   if (days && *days < 1) {
     return absl::InvalidArgumentError("a result retention is a whole number of days, at least 1");
   }
-  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write, CollaborationWrite::Begin(*impl_, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
   if (days) {
     PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                  "INSERT INTO result_retention (collaboration_id, days) "
@@ -83,13 +84,12 @@ absl::Status Store::SetResultRetention(const std::string& collaboration,
         Write(write.db(), "DELETE FROM result_retention WHERE collaboration_id = ?", write.id()));
   }
   Json details = {{"result_retention_days", days ? Json(*days) : Json(nullptr)}};
-  PARLEY_RETURN_IF_ERROR(write.Append(actor, "collaboration.result_retention", details,
-                                      PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(actor, "collaboration.result_retention", details, PolicyEffect::kKeepsPolicy));
   return write.Commit();
 }
 
-absl::StatusOr<std::optional<int64_t>> Store::GetResultRetention(
-    const std::string& collaboration) {
+absl::StatusOr<std::optional<int64_t>> Store::GetResultRetention(const std::string& collaboration) {
   sqlite3* db = impl_->handle();
   PARLEY_ASSIGN_OR_RETURN(internal::Transaction transaction,
                           internal::Transaction::Begin(db, /*write=*/false));

@@ -58,14 +58,15 @@ absl::StatusOr<std::vector<Webhook>> Store::ListWebhooks(const std::string& coll
 
 absl::Status Store::RemoveWebhook(const std::string& collaboration, int64_t id,
                                   const std::string& member) {
-  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write, CollaborationWrite::Begin(*impl_, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(*impl_, collaboration));
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "UPDATE webhooks SET removed_at = ? WHERE id = ? AND "
                                "collaboration_id = ? AND member = ? AND removed_at IS NULL",
                                write.now(), id, write.id(), member));
   if (sqlite3_changes(write.db()) == 0) {
-    return absl::NotFoundError(absl::StrCat("webhook ", id, " not found in collaboration '",
-                                            collaboration, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("webhook ", id, " not found in collaboration '", collaboration, "'"));
   }
   PARLEY_RETURN_IF_ERROR(write.Append(member, "webhook.remove",
                                       Json{{"webhook", id}, {"member", member}},

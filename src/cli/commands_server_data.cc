@@ -38,8 +38,8 @@ absl::Status WritePrivateText(const fs::path& path, const std::string& text, mod
   std::string temporary = absl::StrCat(path.string(), ".tmp.", getpid());
   int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("cannot write '", path.string(), "'"));
-  bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 fsync(fd) == 0;
+  bool written =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
   if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
     unlink(temporary.c_str());
@@ -55,8 +55,8 @@ absl::StatusOr<std::string> ReadKeyText(const fs::path& path, bool secret) {
         absl::StrCat("no key at '", path.string(), "' (create one with 'parley key new')"));
   }
   if (secret && ((info.st_mode & 077) != 0 || info.st_uid != geteuid())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the private key '", path.string(), "' is readable by others: chmod 600 it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the private key '", path.string(), "' is readable by others: chmod 600 it"));
   }
   std::ifstream in(path);
   std::stringstream text;
@@ -79,8 +79,8 @@ std::string ServerFolder(const std::string& url) {
 std::string ProgressBar(int64_t sent, int64_t total) {
   int percent = total > 0 ? static_cast<int>(sent * 100 / total) : 100;
   int filled = percent * 30 / 100;
-  return absl::StrCat("\r[", std::string(filled, '#'), std::string(30 - filled, ' '), "] ",
-                      percent, "%  ", sent, "/", total, " bytes");
+  return absl::StrCat("\r[", std::string(filled, '#'), std::string(30 - filled, ' '), "] ", percent,
+                      "%  ", sent, "/", total, " bytes");
 }
 
 }  // namespace
@@ -110,10 +110,9 @@ absl::StatusOr<api::UploadResponse> Cli::UploadFile(Backend& backend, const std:
     absl::StatusOr<api::WhoAmIResponse> whoami = backend.WhoAmI({});
     if (!whoami.ok()) return whoami.status();
     if (whoami->max_upload_bytes && size > *whoami->max_upload_bytes) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("--upload: '", path, "' is ", size,
-                       " bytes; the server accepts uploads of at most ",
-                       *whoami->max_upload_bytes, " bytes"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "--upload: '", path, "' is ", size, " bytes; the server accepts uploads of at most ",
+          *whoami->max_upload_bytes, " bytes"));
     }
   }
   PARLEY_ASSIGN_OR_RETURN(std::string sha256, api::FileSha256(path));
@@ -151,8 +150,8 @@ absl::Status Cli::OpenSealed(Backend& backend, absl::StatusOr<api::RunResponse>&
 int Cli::VerifyOnClient(Backend& backend, const api::VerifyAuditResponse& verification) {
   absl::StatusOr<api::ListAuditResponse> listed = backend.ListAudit({globals_.collaboration});
   if (!listed.ok()) return Fail(listed.status(), globals_.collaboration);
-  fs::path kept =
-      fs::path(ConfigDirectory()) / "audit" / ServerFolder(globals_.server) / globals_.collaboration;
+  fs::path kept = fs::path(ConfigDirectory()) / "audit" / ServerFolder(globals_.server) /
+                  globals_.collaboration;
   std::map<int64_t, std::string> seen;
   {
     std::ifstream in(kept);
@@ -170,14 +169,19 @@ int Cli::VerifyOnClient(Backend& backend, const api::VerifyAuditResponse& verifi
     }
     std::error_code error;
     fs::create_directories(kept.parent_path(), error);
+    // What this client saw is its own record: its folders too are its user's alone.
+    for (fs::path folder = kept.parent_path(); folder != fs::path(ConfigDirectory());
+         folder = folder.parent_path()) {
+      fs::permissions(folder, fs::perms::owner_all, error);
+      if (folder == folder.parent_path()) break;
+    }
     absl::Status saved = WritePrivateText(kept, text, 0600);
     if (!saved.ok()) return Fail(saved);
   }
   if (globals_.json) {
     nlohmann::json json = api::ToJson(verification);
-    json["client"] = {{"ok", check.ok},
-                      {"entries", check.entries},
-                      {"seen_before", check.seen_before}};
+    json["client"] = {
+        {"ok", check.ok}, {"entries", check.entries}, {"seen_before", check.seen_before}};
     if (!check.ok) json["client"]["problem"] = check.problem;
     std::cout << api::Dump(json, 2) << "\n";
     return ok ? 0 : kExitError;
@@ -230,16 +234,17 @@ void Cli::AddKeyCommands() {
   auto* create = group->add_subcommand(
       "new",
       "write a new X25519 key pair to your config directory (result.key, 0600, and result.pub)");
-  create->add_flag("--force", key_force_, "replace the key pair there (results sealed to the "
-                                          "old key can no longer be opened)");
+  create->add_flag("--force", key_force_,
+                   "replace the key pair there (results sealed to the "
+                   "old key can no longer be opened)");
   Add(
       create,
       [this] {
         fs::path dir = ConfigDirectory();
         std::error_code error;
         if (!key_force_ && fs::exists(dir / kPrivateKeyFile, error)) {
-          return Usage(absl::StrCat("a key pair is already in ", dir.string(),
-                                    " (--force replaces it)"));
+          return Usage(
+              absl::StrCat("a key pair is already in ", dir.string(), " (--force replaces it)"));
         }
         absl::StatusOr<std::pair<std::string, std::string>> pair = api::NewResultKeyPair();
         if (!pair.ok()) return Fail(pair.status());
@@ -248,10 +253,10 @@ void Cli::AddKeyCommands() {
         if (saved.ok()) saved = WritePrivateText(dir / kPublicKeyFile, pair->first + "\n", 0644);
         if (!saved.ok()) return Fail(saved);
         if (globals_.json) {
-          std::cout << api::Dump(nlohmann::json{{"public_key", pair->first},
-                                                {"private_key_file",
-                                                 (dir / kPrivateKeyFile).string()}},
-                                 2)
+          std::cout << api::Dump(
+                           nlohmann::json{{"public_key", pair->first},
+                                          {"private_key_file", (dir / kPrivateKeyFile).string()}},
+                           2)
                     << "\n";
           return 0;
         }
@@ -323,12 +328,11 @@ void Cli::AddWebhookCommands() {
   AddCollaborationOption(remove);
   remove->add_option("id", webhook_id_, "the webhook's id")->required();
   Add(remove, [this] {
-    return Answer(OpenBackend()->RemoveWebhook({globals_.collaboration, webhook_id_}),
-                  [](const auto& r) {
-                    std::cout << "removed webhook " << r.webhook_id << " of " << r.collaboration
-                              << "\n";
-                    return 0;
-                  });
+    return Answer(
+        OpenBackend()->RemoveWebhook({globals_.collaboration, webhook_id_}), [](const auto& r) {
+          std::cout << "removed webhook " << r.webhook_id << " of " << r.collaboration << "\n";
+          return 0;
+        });
   });
 }
 

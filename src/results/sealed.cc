@@ -66,8 +66,7 @@ absl::StatusOr<KeyPair> NewKeyPair() {
   if (absl::Status ok = Initialise(); !ok.ok()) return ok;
   unsigned char public_key[crypto_box_PUBLICKEYBYTES];
   Wiped private_key{std::string(crypto_box_SECRETKEYBYTES, '\0')};
-  crypto_box_keypair(public_key,
-                     reinterpret_cast<unsigned char*>(private_key.bytes.data()));
+  crypto_box_keypair(public_key, reinterpret_cast<unsigned char*>(private_key.bytes.data()));
   KeyPair pair;
   pair.public_key =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(public_key), 32));
@@ -126,8 +125,7 @@ absl::StatusOr<std::string> Seal(std::string_view content,
         &state, reinterpret_cast<unsigned char*>(cipher.data()), &cipher_length,
         reinterpret_cast<const unsigned char*>(content.data() + offset), length,
         first ? reinterpret_cast<const unsigned char*>(header_text.data()) : nullptr,
-        first ? header_text.size() : 0,
-        last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+        first ? header_text.size() : 0, last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
     PutU32(out, static_cast<uint32_t>(cipher_length));
     out.append(cipher.data(), cipher_length);
     offset += length;

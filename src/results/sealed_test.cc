@@ -50,8 +50,8 @@ TEST(SealedTest, EveryAlteredByteAndEveryTruncationFailsCleanly) {
   const std::string kDamaged =
       "the sealed result is damaged (altered or truncated) or is not a sealed result";
   // Flip a byte at positions across the magic, recipient, stream header and both chunks.
-  for (size_t position : {size_t{0}, size_t{17}, size_t{20}, size_t{60}, size_t{130},
-                          size_t{150}, size_t{200}, sealed.size() / 2, sealed.size() - 1}) {
+  for (size_t position : {size_t{0}, size_t{17}, size_t{20}, size_t{60}, size_t{130}, size_t{150},
+                          size_t{200}, sealed.size() / 2, sealed.size() - 1}) {
     std::string altered = sealed;
     altered[position] ^= 0x01;
     absl::Status status = Open(altered, keys).status();

@@ -22,9 +22,8 @@ void Answer(httplib::Response& response, int status, const std::string& body, bo
 
 void Fail(httplib::Response& response, const absl::Status& status, bool close) {
   // Too large is 413 here (RESOURCE_EXHAUSTED is otherwise 429, a rate limit).
-  int http = status.code() == absl::StatusCode::kResourceExhausted
-                 ? 413
-                 : api::HttpStatus(status.code());
+  int http =
+      status.code() == absl::StatusCode::kResourceExhausted ? 413 : api::HttpStatus(status.code());
   Answer(response, http, api::Dump(api::ErrorJson(status)), close);
 }
 
@@ -58,8 +57,7 @@ void HandleUpload(api::LocalService& service, const httplib::Request& request,
     }
     if (upload.bytes && *upload.bytes != bytes) {
       return Fail(response,
-                  absl::InvalidArgumentError(
-                      "X-Parley-Upload-Bytes and Content-Length disagree"),
+                  absl::InvalidArgumentError("X-Parley-Upload-Bytes and Content-Length disagree"),
                   true);
     }
     upload.bytes = bytes;
@@ -88,19 +86,18 @@ void HandleUpload(api::LocalService& service, const httplib::Request& request,
 
 void RegisterUploads(httplib::Server& http, api::LocalService& service,
                      std::function<void(const std::string&)> log) {
-  http.Put("/api/v1/uploads/[^/]+",
-           [&service, log](const httplib::Request& request, httplib::Response& response,
-                           const httplib::ContentReader& reader) {
-             auto start = std::chrono::steady_clock::now();
-             HandleUpload(service, request, response, reader);
-             if (log) {
-               auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - start)
-                                 .count();
-               log(absl::StrCat(request.method, " ", request.path, " ", response.status, " ",
-                                micros, "us"));
-             }
-           });
+  http.Put("/api/v1/uploads/[^/]+", [&service, log](const httplib::Request& request,
+                                                    httplib::Response& response,
+                                                    const httplib::ContentReader& reader) {
+    auto start = std::chrono::steady_clock::now();
+    HandleUpload(service, request, response, reader);
+    if (log) {
+      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+      log(absl::StrCat(request.method, " ", request.path, " ", response.status, " ", micros, "us"));
+    }
+  });
 }
 
 }  // namespace parley::server

@@ -37,7 +37,7 @@ std::string ResultJson(const engine::ResultTable& result) {
     rows.push_back(std::move(values));
   }
   return Json{{"columns", columns}, {"rows", rows}}.dump(-1, ' ', false,
-                                                          Json::error_handler_t::replace);
+                                                         Json::error_handler_t::replace);
 }
 
 absl::Status WriteNewPrivateFile(const fs::path& path, std::string_view bytes) {
@@ -99,13 +99,14 @@ absl::StatusOr<std::optional<std::string>> Service::SealedResult(const identity:
   PARLEY_RETURN_IF_ERROR(impl_->Require(caller, found, identity::Action::kView));
   PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetQuery(collaboration, query_id));
   PARLEY_RETURN_IF_ERROR(impl_->Require(caller, found, identity::Action::kReadResult,
-                                 {.query_id = query_id, .receivers = record.receivers}));
+                                        {.query_id = query_id, .receivers = record.receivers}));
   if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty() ||
       fs::path(record.result_path).extension() != ".sealed") {
     return std::nullopt;
   }
   std::ifstream in(record.result_path, std::ios::binary);
-  if (!in) return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
+  if (!in)
+    return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
@@ -115,11 +116,10 @@ absl::Status Service::SetCollaborationRetention(const identity::Caller& caller,
   PARLEY_ASSIGN_OR_RETURN(auto found, impl_->store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(impl_->Require(caller, found, identity::Action::kView));
   if (found.creator != caller.member()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "only the creator of collaboration '", collaboration, "' sets its result retention"));
+    return absl::PermissionDeniedError(absl::StrCat("only the creator of collaboration '",
+                                                    collaboration, "' sets its result retention"));
   }
-  PARLEY_RETURN_IF_ERROR(
-      impl_->store->SetResultRetention(collaboration, days, caller.member()));
+  PARLEY_RETURN_IF_ERROR(impl_->store->SetResultRetention(collaboration, days, caller.member()));
   return impl_->PruneResults();
 }
 

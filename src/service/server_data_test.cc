@@ -5,12 +5,11 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_testing.h"
@@ -49,7 +48,8 @@ class ServerDataTest : public ::testing::Test {
     room.result_retention_days = 2;
     ASSERT_OK(service_->CreateCollaboration(As("owner"), room));
     ASSERT_OK(service_->AddMember(As("owner"), "room", {"other", {identity::Ability::kReceive}}));
-    ASSERT_OK(service_->AddTable(As("owner"), {"room", "t", (dir_ / "t.csv").string(), {}, "files", ""}));
+    ASSERT_OK(
+        service_->AddTable(As("owner"), {"room", "t", (dir_ / "t.csv").string(), {}, "files", ""}));
     ASSERT_OK(service_->SetRule(As("owner"), "room", "t", kRule));
   }
   void TearDown() override {
@@ -84,7 +84,8 @@ TEST_F(ServerDataTest, ResultsOlderThanTheCollaborationsRetentionAreSwept) {
   // Only the creator changes it; a shorter retention prunes at once.
   absl::Status refused = service_->SetCollaborationRetention(As("other"), "room", 1);
   EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(refused.message(), "only the creator of collaboration 'room' sets its result retention");
+  EXPECT_EQ(refused.message(),
+            "only the creator of collaboration 'room' sets its result retention");
   EXPECT_EQ(service_->SetCollaborationRetention(As("owner"), "room", 0).code(),
             absl::StatusCode::kInvalidArgument);
   ASSERT_OK(service_->SetCollaborationRetention(As("owner"), "room", 1));
@@ -104,9 +105,9 @@ TEST_F(ServerDataTest, AResultIsStoredSealedToTheReceiversKeysOnly) {
   ASSERT_OK(service_->SetMemberKey(As("owner"), owner.public_key));
   ASSERT_OK(service_->SetMemberKey(As("other"), other.public_key));
   EXPECT_EQ(*service_->MemberKey(As("owner")), owner.public_key);
-  ASSERT_OK_AND_ASSIGN(QueryOutcome run,
-                       service_->Run(As("owner"), "room", "SELECT region, amount FROM t",
-                                     {"owner", "other"}));
+  ASSERT_OK_AND_ASSIGN(
+      QueryOutcome run,
+      service_->Run(As("owner"), "room", "SELECT region, amount FROM t", {"owner", "other"}));
   EXPECT_TRUE(run.sealed);
   ASSERT_OK_AND_ASSIGN(std::optional<std::string> sealed,
                        service_->SealedResult(As("other"), "room", run.query_id));
@@ -168,7 +169,8 @@ TEST(WebhookDispatcherTest, TheQueueIsBoundedDeliveriesAreSignedAndFailuresRetri
     {
       // The worker holds the first; two more fit in the queue, the fourth is dropped.
       std::unique_lock<std::mutex> lock(mutex);
-      ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() == 1; }));
+      ASSERT_TRUE(
+          changed.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() == 1; }));
     }
     EXPECT_TRUE(dispatcher.Enqueue(delivery("/hook", "{\"n\":2}")));
     EXPECT_TRUE(dispatcher.Enqueue(delivery("/refuse", "{\"n\":3}")));

@@ -111,8 +111,7 @@ absl::Status PrivateDirectory(const fs::path& directory) {
     return absl::InternalError("the server cannot create its data root folder");
   }
   struct stat info {};
-  if (lstat(directory.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) ||
-      info.st_uid != geteuid()) {
+  if (lstat(directory.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != geteuid()) {
     return absl::FailedPreconditionError(
         "the server's data root folder is not a directory of the server's user (a link?); its "
         "operator must fix it");
@@ -155,7 +154,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Service::StartUpload(const identity::Cal
   PARLEY_RETURN_IF_ERROR(PrivateDirectory(root));
   fs::path directory = root / caller.member();
   PARLEY_RETURN_IF_ERROR(PrivateDirectory(directory));
-  if (struct stat info {}; lstat((directory / name).c_str(), &info) == 0) {
+  if (struct stat info{}; lstat((directory / name).c_str(), &info) == 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("a file named '", name, "' is already in your folder of the data root"));
   }

@@ -10,8 +10,7 @@ namespace parley::service {
 
 WebhookDispatcher::WebhookDispatcher() : WebhookDispatcher(Options()) {}
 
-WebhookDispatcher::WebhookDispatcher(Options options)
-    : options_(options) {
+WebhookDispatcher::WebhookDispatcher(Options options) : options_(options) {
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Run(); });
 }
 
@@ -71,8 +70,7 @@ bool WebhookDispatcher::Send(const WebhookDelivery& delivery) {
   httplib::Headers headers = {
       {"X-Parley-Event", delivery.event},
       {"X-Parley-Delivery", delivery.id},
-      {"X-Parley-Signature",
-       "sha256=" + crypto::HmacSha256Hex(delivery.secret, delivery.body)}};
+      {"X-Parley-Signature", "sha256=" + crypto::HmacSha256Hex(delivery.secret, delivery.body)}};
   httplib::Result result = client.Post(path, headers, delivery.body, "application/json");
   return result && result->status >= 200 && result->status < 300;
 }

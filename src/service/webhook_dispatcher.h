@@ -1,7 +1,8 @@
 // Delivers webhook events: a bounded queue and a few worker threads (so that one slow receiver
-// does not hold everyone's events) that POST each event's JSON to its URL, signed with the webhook's HMAC secret, retrying a few times with growing pauses.
-// Enqueue never blocks and never fails the caller's action: when the queue is full the event is
-// dropped and counted. A query or a change request therefore never waits on a slow receiver.
+// does not hold everyone's events) that POST each event's JSON to its URL, signed with the
+// webhook's HMAC secret, retrying a few times with growing pauses. Enqueue never blocks and never
+// fails the caller's action: when the queue is full the event is dropped and counted. A query or a
+// change request therefore never waits on a slow receiver.
 //
 // What a receiver gets: POST with Content-Type application/json, `X-Parley-Event: <kind>`,
 // `X-Parley-Delivery: <id>` and `X-Parley-Signature: sha256=<HMAC-SHA256(secret, body) hex>`;

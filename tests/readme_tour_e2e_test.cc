@@ -115,14 +115,14 @@ TEST_F(ReadmeTourTest, TheTwoOrganisationsSectionRunsAsWritten) {
   // The block's `cd "$(mktemp -d)"` lands under this test's directory.
   std::string script = absl::StrCat(
       "export TMPDIR='", dir_.string(), "'\n", "parley() { '", cli_test::ParleyBinary(),
-      "' \"$@\"; local rc=$?; printf '%s\\t%s\\n' \"$rc\" \"$*\" | tr '\\n' ' ' >> '",
-      log.string(), "'; echo >> '", log.string(), "'; return $rc; }\n", block);
+      "' \"$@\"; local rc=$?; printf '%s\\t%s\\n' \"$rc\" \"$*\" | tr '\\n' ' ' >> '", log.string(),
+      "'; echo >> '", log.string(), "'; return $rc; }\n", block);
   WriteText(dir_ / "serve.sh", script);
   std::string out = (dir_ / "serve.out").string();
-  std::string command =
-      absl::StrCat("env -u PARLEY_HOME -u PARLEY_AS -u PARLEY_SERVER -u PARLEY_TOKEN_FILE "
-                   "-u PARLEY_CONFIG_DIR timeout 300 bash '",
-                   (dir_ / "serve.sh").string(), "' > '", out, "' 2>&1");
+  std::string command = absl::StrCat(
+      "env -u PARLEY_HOME -u PARLEY_AS -u PARLEY_SERVER -u PARLEY_TOKEN_FILE "
+      "-u PARLEY_CONFIG_DIR timeout 300 bash '",
+      (dir_ / "serve.sh").string(), "' > '", out, "' 2>&1");
   std::system(command.c_str());
   std::string output = ReadText(out);
   std::vector<std::string> lines = absl::StrSplit(ReadText(log), '\n', absl::SkipEmpty());
@@ -143,7 +143,7 @@ TEST_F(ReadmeTourTest, TheTwoOrganisationsSectionRunsAsWritten) {
   EXPECT_EQ(expected_failures, 2);
   // What the section says it shows: the uploaded table, the opened sealed result, two clients'
   // own checks of the audit chain, the change committed.
-  EXPECT_THAT(output, HasSubstr("added sales"));
+  EXPECT_THAT(output, HasSubstr("added table sales"));
   EXPECT_THAT(output, HasSubstr("uploaded sales.csv ("));
   EXPECT_THAT(output, HasSubstr("are sealed to the public key"));
   EXPECT_THAT(output, HasSubstr("east"));

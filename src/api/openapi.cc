@@ -143,10 +143,11 @@ void AddOperation(Json& paths, Json& schemas, const Endpoint<Request, Response>&
   }
   if (route.Streamed()) {
     // The file's bytes are the body; its checksum and size are headers.
-    operation["parameters"].push_back({{"name", "X-Parley-Sha256"},
-                                       {"in", "header"},
-                                       {"required", true},
-                                       {"schema", {{"type", "string"}, {"pattern", "^[0-9a-f]{64}$"}}}});
+    operation["parameters"].push_back(
+        {{"name", "X-Parley-Sha256"},
+         {"in", "header"},
+         {"required", true},
+         {"schema", {{"type", "string"}, {"pattern", "^[0-9a-f]{64}$"}}}});
     operation["parameters"].push_back({{"name", "X-Parley-Upload-Bytes"},
                                        {"in", "header"},
                                        {"required", false},

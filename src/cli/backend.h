@@ -108,7 +108,8 @@ class Backend {
       const std::function<void(int64_t sent, int64_t total)>& progress) = 0;
   virtual absl::StatusOr<api::MemberKeyResponse> SetMemberKey(
       const api::SetMemberKeyRequest& request) = 0;
-  virtual absl::StatusOr<api::MemberKeyResponse> MemberKey(const api::MemberKeyRequest& request) = 0;
+  virtual absl::StatusOr<api::MemberKeyResponse> MemberKey(
+      const api::MemberKeyRequest& request) = 0;
   virtual absl::StatusOr<api::CollaborationRetentionResponse> SetCollaborationRetention(
       const api::SetCollaborationRetentionRequest& request) = 0;
   virtual absl::StatusOr<api::CollaborationRetentionResponse> CollaborationRetention(

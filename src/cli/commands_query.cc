@@ -24,10 +24,16 @@ std::optional<std::string> Cli::QueryUsage(bool needs_text) {
     return "give the query with --sql or --file";
   }
   if (output_.empty()) return std::nullopt;
+  // Who acts: --as, or over a server the organisation of the token (asked only when it matters).
+  std::string actor = globals_.as;
+  if (remote() && !receivers_.empty()) {
+    absl::StatusOr<api::WhoAmIResponse> who = OpenBackend()->WhoAmI({});
+    if (who.ok()) actor = who->organisation;
+  }
   if (!receivers_.empty() &&
-      std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
-    return absl::StrCat("--output writes the result for ", globals_.as,
-                        ", who is not among the receivers; add --receiver ", globals_.as,
+      std::find(receivers_.begin(), receivers_.end(), actor) == receivers_.end()) {
+    return absl::StrCat("--output writes the result for ", actor,
+                        ", who is not among the receivers; add --receiver ", actor,
                         " or drop --output");
   }
   return OutputUsage();

@@ -142,12 +142,14 @@ void Cli::AddServerCommands() {
   serve->add_option("--data-root", data_root_,
                     "organisations register only files under DIR/<their name>/ (without it, "
                     "none)");
-  serve->add_option("--max-upload-bytes", max_upload_bytes_,
-                    "the largest file an organisation may upload (bytes)")
+  serve
+      ->add_option("--max-upload-bytes", max_upload_bytes_,
+                   "the largest file an organisation may upload (bytes)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  serve->add_option("--retention-sweep-seconds", sweep_seconds_,
-                    "how often results past their retention are deleted")
+  serve
+      ->add_option("--retention-sweep-seconds", sweep_seconds_,
+                   "how often results past their retention are deleted")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   serve->add_option("--threads", server_threads_, "requests served at once")

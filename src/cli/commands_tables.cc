@@ -131,8 +131,8 @@ void Cli::AddTableCommands() {
     if (!table_upload_.empty()) {
       absl::StatusOr<api::UploadResponse> uploaded = UploadFile(*backend, table_upload_);
       if (!uploaded.ok()) return Fail(uploaded.status(), globals_.collaboration);
-      std::cerr << "uploaded " << uploaded->name << " (" << uploaded->bytes
-                << " bytes, sha256 " << uploaded->sha256 << ")\n";
+      std::cerr << "uploaded " << uploaded->name << " (" << uploaded->bytes << " bytes, sha256 "
+                << uploaded->sha256 << ")\n";
       request.source = uploaded->path;
     }
     return Answer(backend->AddTable(request), [](const auto& r) {

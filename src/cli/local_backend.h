@@ -97,7 +97,8 @@ class LocalBackend : public Backend {
       const api::SetCollaborationRetentionRequest& request) override;
   absl::StatusOr<api::CollaborationRetentionResponse> CollaborationRetention(
       const api::CollaborationRetentionRequest& request) override;
-  absl::StatusOr<api::AddWebhookResponse> AddWebhook(const api::AddWebhookRequest& request) override;
+  absl::StatusOr<api::AddWebhookResponse> AddWebhook(
+      const api::AddWebhookRequest& request) override;
   absl::StatusOr<api::ListWebhooksResponse> ListWebhooks(
       const api::ListWebhooksRequest& request) override;
   absl::StatusOr<api::RemoveWebhookResponse> RemoveWebhook(

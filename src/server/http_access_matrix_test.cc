@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "api/codec.h"
+#include "crypto/sha256.h"
 #include "gtest/gtest.h"
 #include "identity/caller.h"
-#include "crypto/sha256.h"
 #include "server/server.h"
 #include "service/service.h"
 
@@ -391,7 +391,11 @@ const std::vector<Row>& Rows() {
        "",
        {k200, k200, k200, k200, k200, k404, k404}},
       // Each organisation uploads into its own folder of the data root: no collaboration asked.
-      {"Upload", "PUT", "/api/v1/uploads/new.csv", "x\n1\n", {k200, k200, k200, k200, k200, k200, k200}},
+      {"Upload",
+       "PUT",
+       "/api/v1/uploads/new.csv",
+       "x\n1\n",
+       {k200, k200, k200, k200, k200, k200, k200}},
       {"SetMemberKey",
        "PUT",
        "/api/v1/key",

@@ -139,7 +139,7 @@ void Server::Impl::HandleWithBody(const httplib::Request& request, httplib::Resp
                                   const httplib::ContentReader& reader) const {
   std::string body;
   bool too_large = false;
-  reader([&](const char* data, size_t length) {
+  bool read = reader([&](const char* data, size_t length) {
     if (body.size() + length > options.max_body_bytes) {
       too_large = true;
       return false;
@@ -147,12 +147,16 @@ void Server::Impl::HandleWithBody(const httplib::Request& request, httplib::Resp
     body.append(data, length);
     return true;
   });
-  if (too_large) {
-    response.status = 413;
+  if (too_large || !read) {
+    // Too large, or not all of it arrived in time (or a malformed chunk): nothing is decoded.
+    Reply reply = too_large ? HttpError(413, absl::StatusCode::kInvalidArgument,
+                                        "the request body is too large")
+                            : HttpError(400, absl::StatusCode::kInvalidArgument,
+                                        "the request could not be read (malformed, or sent too "
+                                        "slowly)");
+    response.status = reply.status;
     response.set_header("Connection", "close");
-    response.set_content(
-        HttpError(413, absl::StatusCode::kInvalidArgument, "the request body is too large").body,
-        kJson);
+    response.set_content(reply.body, kJson);
     return;
   }
   Handle(request, body, response);
@@ -282,8 +286,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   http.set_pre_routing_handler([max_body](const httplib::Request& request,
                                           httplib::Response& response) {
     bool upload = request.method == "PUT" && request.path.rfind("/api/v1/uploads/", 0) == 0;
-    bool chunked = request.get_header_value("Transfer-Encoding").find("chunked") !=
-                   std::string::npos;
+    bool chunked =
+        request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
     size_t length = 0;
     bool has_length = request.has_header("Content-Length") &&
                       absl::SimpleAtoi(request.get_header_value("Content-Length"), &length);

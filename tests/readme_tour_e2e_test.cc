@@ -31,6 +31,17 @@ fs::path SourceDir() {
   return dir != nullptr && *dir != '\0' ? dir : PARLEY_SOURCE_DIR_DEFAULT;
 }
 
+// The first shell block after the heading `heading`, as written.
+std::string ShellBlock(const std::string& readme, const std::string& heading) {
+  size_t section = readme.find("\n" + heading + "\n");
+  if (section == std::string::npos) return "";
+  size_t start = readme.find("\n```sh\n", section);
+  if (start == std::string::npos) return "";
+  start += 7;
+  size_t end = readme.find("\n```\n", start);
+  return end == std::string::npos ? "" : readme.substr(start, end - start + 1);
+}
+
 // The shell block of the tour, as written.
 std::string TourBlock(const std::string& readme) {
   size_t section = readme.find("\n## A one-minute tour\n");
@@ -89,6 +100,57 @@ TEST_F(ReadmeTourTest, TheTourRunsAsWritten) {
   EXPECT_THAT(output, HasSubstr("query rejected: "));
   EXPECT_THAT(output, HasSubstr("approved template "));
   EXPECT_THAT(output, HasSubstr("expected head: the current head\n"));
+}
+
+// "Two organisations, two machines", run as written: a real server on loopback, two
+// organisations with their own config directories, an upload, a rule, a template, a sealed
+// result, the audit verified on each client, a change request and a token rotation. Every
+// command succeeds except the two the README says do not: the retailer reading a result it does
+// not receive (exit 4) and a change request that waits for approval (exit 5).
+TEST_F(ReadmeTourTest, TheTwoOrganisationsSectionRunsAsWritten) {
+  std::string block = ShellBlock(ReadText(SourceDir() / "README.md"),
+                                 "## Two organisations, two machines: `parley serve`");
+  ASSERT_FALSE(block.empty()) << "no ```sh block after the server section's heading";
+  fs::path log = dir_ / "exits.log";
+  // The block's `cd "$(mktemp -d)"` lands under this test's directory.
+  std::string script = absl::StrCat(
+      "export TMPDIR='", dir_.string(), "'\n", "parley() { '", cli_test::ParleyBinary(),
+      "' \"$@\"; local rc=$?; printf '%s\\t%s\\n' \"$rc\" \"$*\" | tr '\\n' ' ' >> '", log.string(),
+      "'; echo >> '", log.string(), "'; return $rc; }\n", block);
+  WriteText(dir_ / "serve.sh", script);
+  std::string out = (dir_ / "serve.out").string();
+  std::string command = absl::StrCat(
+      "env -u PARLEY_HOME -u PARLEY_AS -u PARLEY_SERVER -u PARLEY_TOKEN_FILE "
+      "-u PARLEY_CONFIG_DIR timeout 300 bash '",
+      (dir_ / "serve.sh").string(), "' > '", out, "' 2>&1");
+  std::system(command.c_str());
+  std::string output = ReadText(out);
+  std::vector<std::string> lines = absl::StrSplit(ReadText(log), '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 20u) << output;
+  int expected_failures = 0;
+  for (const std::string& line : lines) {
+    std::string code = line.substr(0, line.find('\t'));
+    if (absl::StrContains(line, "query result -c campaign 1")) {
+      EXPECT_EQ(code, "4") << line;
+      ++expected_failures;
+    } else if (absl::StrContains(line, "--payer supplier")) {
+      EXPECT_EQ(code, "5") << line;
+      ++expected_failures;
+    } else {
+      EXPECT_EQ(code, "0") << line << "\n--- output ---\n" << output;
+    }
+  }
+  EXPECT_EQ(expected_failures, 2);
+  // What the section says it shows: the uploaded table, the opened sealed result, two clients'
+  // own checks of the audit chain, the change committed.
+  EXPECT_THAT(output, HasSubstr("added table sales"));
+  EXPECT_THAT(output, HasSubstr("uploaded sales.csv ("));
+  EXPECT_THAT(output, HasSubstr("are sealed to the public key"));
+  EXPECT_THAT(output, HasSubstr("east"));
+  EXPECT_THAT(output, HasSubstr("17"));
+  EXPECT_THAT(output, HasSubstr("is not a receiver of query 1"));
+  EXPECT_THAT(output, HasSubstr("checked on this machine"));
+  EXPECT_THAT(output, HasSubstr("committed"));
 }
 
 // The README's links stay inside the repository and lead to files that exist.

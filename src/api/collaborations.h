@@ -64,6 +64,8 @@ struct CreateCollaborationRequest {
   // Kinds of change request that commit as soon as proposed: add_member, abilities, payer,
   // query_logging, privacy_budget.
   std::vector<std::string> auto_approve;
+  // Days its results are kept (the creator changes it later); absent: until deleted.
+  std::optional<int64_t> result_retention_days;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -73,6 +75,7 @@ struct CreateCollaborationRequest {
     v.Optional("privacy_budget", privacy_budget);
     v.Optional("payer", payer);
     v.Optional("auto_approve", auto_approve);
+    v.Optional("result_retention_days", result_retention_days);
   }
 };
 struct CreateCollaborationResponse {

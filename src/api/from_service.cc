@@ -261,7 +261,9 @@ RunResponse FromService(const service::QueryOutcome& outcome) {
   converted.row_count = outcome.row_count;
   // Run time is shown with the row count: only a receiver learns how the run went.
   if (outcome.row_count) converted.run_micros = outcome.run_micros;
-  if (outcome.result) converted.result = FromService(*outcome.result);
+  // A sealed result never leaves in the clear: the receiver's client fetches the sealed bytes.
+  if (outcome.result && !outcome.sealed) converted.result = FromService(*outcome.result);
+  if (outcome.sealed && outcome.row_count) converted.sealed = true;
   return converted;
 }
 

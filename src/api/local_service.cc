@@ -4,6 +4,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
 #include "api/from_service.h"
@@ -59,6 +60,7 @@ absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
                                           request.query_logging};
   collaboration.payer = request.payer;
   collaboration.auto_approve = request.auto_approve;
+  collaboration.result_retention_days = request.result_retention_days;
   if (request.privacy_budget) {
     PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget,
                             PrivacyBudgetToService(*request.privacy_budget));
@@ -286,9 +288,16 @@ absl::StatusOr<BudgetResponse> LocalService::Budget(const identity::Caller& call
 absl::StatusOr<GetResultResponse> LocalService::GetResult(const identity::Caller& caller,
                                                           const GetResultRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> sealed,
+                          service->SealedResult(caller, request.collaboration, request.query_id));
+  if (sealed) {
+    GetResultResponse response{request.query_id, {}, {}};
+    response.sealed_result = absl::Base64Escape(*sealed);
+    return response;
+  }
   PARLEY_ASSIGN_OR_RETURN(engine::ResultTable result,
                           service->Result(caller, request.collaboration, request.query_id));
-  return GetResultResponse{request.query_id, FromService(result)};
+  return GetResultResponse{request.query_id, FromService(result), {}};
 }
 
 absl::StatusOr<ListQueriesResponse> LocalService::ListQueries(const identity::Caller& caller,

@@ -48,6 +48,19 @@ struct LocalServiceOptions {
   int run_workers = 0;
   int max_queued_runs = 64;
   int max_runs_per_member = 8;
+  // Server mode: the largest upload accepted (`serve --max-upload-bytes`).
+  int64_t max_upload_bytes = int64_t{1} << 30;
+};
+
+// An upload in progress (LocalService::StartUpload): Write the bytes as they arrive, then Commit.
+// Destroyed without a successful Commit, nothing is kept.
+class UploadSink {
+ public:
+  virtual ~UploadSink() = default;
+  // ResourceExhausted naming the limit once more than it arrived; the upload is then abandoned.
+  virtual absl::Status Write(std::string_view bytes) = 0;
+  // InvalidArgument when the checksum or declared size does not match (nothing is kept).
+  virtual absl::StatusOr<UploadResponse> Commit() = 0;
 };
 
 class LocalService {
@@ -153,6 +166,31 @@ class LocalService {
                                               const ListAuditRequest& request);
   absl::StatusOr<VerifyAuditResponse> VerifyAudit(const identity::Caller& caller,
                                                   const VerifyAuditRequest& request);
+
+  // Bringing data and keeping results (api/server_data.h; local_service_server_data.cc).
+  // StartUpload: into the caller's own folder of the data root, at most options' max upload.
+  // Upload itself (the route's JSON form) answers InvalidArgument: an upload is streamed.
+  absl::StatusOr<std::unique_ptr<UploadSink>> StartUpload(const identity::Caller& caller,
+                                                          const UploadRequest& request);
+  absl::StatusOr<UploadResponse> Upload(const identity::Caller& caller,
+                                        const UploadRequest& request);
+  int64_t max_upload_bytes() const { return options_.max_upload_bytes; }
+  absl::StatusOr<MemberKeyResponse> SetMemberKey(const identity::Caller& caller,
+                                                 const SetMemberKeyRequest& request);
+  absl::StatusOr<MemberKeyResponse> MemberKey(const identity::Caller& caller,
+                                              const MemberKeyRequest& request);
+  absl::StatusOr<CollaborationRetentionResponse> SetCollaborationRetention(
+      const identity::Caller& caller, const SetCollaborationRetentionRequest& request);
+  absl::StatusOr<CollaborationRetentionResponse> CollaborationRetention(
+      const identity::Caller& caller, const CollaborationRetentionRequest& request);
+  // Deletes results past their retention (a server calls it periodically).
+  absl::Status PruneResults();
+  absl::StatusOr<AddWebhookResponse> AddWebhook(const identity::Caller& caller,
+                                                const AddWebhookRequest& request);
+  absl::StatusOr<ListWebhooksResponse> ListWebhooks(const identity::Caller& caller,
+                                                    const ListWebhooksRequest& request);
+  absl::StatusOr<RemoveWebhookResponse> RemoveWebhook(const identity::Caller& caller,
+                                                      const RemoveWebhookRequest& request);
 
   // A server's identities (api/server_types.h; local_service_identity.cc). InitServer bootstraps
   // the operator's organisation at the console (FailedPrecondition once there is one);

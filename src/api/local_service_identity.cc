@@ -27,7 +27,11 @@ absl::StatusOr<identity::Caller> LocalService::Authenticate(std::string_view bea
 
 absl::StatusOr<WhoAmIResponse> LocalService::WhoAmI(const identity::Caller& caller,
                                                     const WhoAmIRequest&) {
-  return WhoAmIResponse{caller.member(), caller.administers(), caller.token_id()};
+  WhoAmIResponse response{caller.member(), caller.administers(), caller.token_id(), {}};
+  if (caller.authentication() == identity::Authentication::kToken) {
+    response.max_upload_bytes = options_.max_upload_bytes;
+  }
+  return response;
 }
 
 absl::StatusOr<AddOrganisationResponse> LocalService::AddOrganisation(

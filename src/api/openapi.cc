@@ -97,7 +97,7 @@ Json FieldSchema() {
 }
 
 Json Parameter(const std::string& name) {
-  Json schema = name == "query_id" || name == "change_id"
+  Json schema = name == "query_id" || name == "change_id" || name == "webhook_id"
                     ? Json{{"type", "integer"}, {"format", "int64"}}
                     : Json{{"type", "string"}};
   return {{"name", name}, {"in", "path"}, {"required", true}, {"schema", schema}};
@@ -141,7 +141,22 @@ void AddOperation(Json& paths, Json& schemas, const Endpoint<Request, Response>&
     operation["parameters"] = Json::array();
     for (const std::string& name : parameters) operation["parameters"].push_back(Parameter(name));
   }
-  if (route.HasBody()) {
+  if (route.Streamed()) {
+    // The file's bytes are the body; its checksum and size are headers.
+    operation["parameters"].push_back(
+        {{"name", "X-Parley-Sha256"},
+         {"in", "header"},
+         {"required", true},
+         {"schema", {{"type", "string"}, {"pattern", "^[0-9a-f]{64}$"}}}});
+    operation["parameters"].push_back({{"name", "X-Parley-Upload-Bytes"},
+                                       {"in", "header"},
+                                       {"required", false},
+                                       {"schema", {{"type", "integer"}, {"format", "int64"}}}});
+    operation["requestBody"] = {
+        {"required", true},
+        {"content",
+         {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+  } else if (route.HasBody()) {
     schemas[request_name] = request_schema;
     operation["requestBody"] = {
         {"required", false},

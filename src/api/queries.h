@@ -205,6 +205,9 @@ struct RunResponse {
   std::optional<int64_t> row_count;
   std::optional<int64_t> run_micros;
   std::optional<Result> result;
+  // true: the result is stored sealed to the receivers' keys; `result` is absent and the
+  // receiver's client fetches the sealed bytes (GetResult) and opens them.
+  std::optional<bool> sealed;
   template <class V>
   void Visit(V& v) {
     v.Required("query_id", query_id);
@@ -213,6 +216,7 @@ struct RunResponse {
     v.Optional("row_count", row_count);
     v.Optional("run_micros", run_micros);
     v.Optional("result", result);
+    v.Optional("sealed", sealed);
   }
 };
 using RunQueryResponse = RunResponse;
@@ -227,13 +231,17 @@ struct GetResultRequest {
     v.Required("query_id", query_id);
   }
 };
+// A sealed result comes as `sealed_result` (its bytes in base64, docs/formats/sealed-results.md)
+// with an empty `result`; the CLI opens it with the receiver's private key and fills `result`.
 struct GetResultResponse {
   int64_t query_id = 0;
   Result result;
+  std::optional<std::string> sealed_result;
   template <class V>
   void Visit(V& v) {
     v.Required("query_id", query_id);
     v.Required("result", result);
+    v.Optional("sealed_result", sealed_result);
   }
 };
 

@@ -23,7 +23,9 @@ std::vector<std::string_view> Split(std::string_view text) {
 }
 
 // Parameters whose request field is an integer.
-bool IsIntegerParameter(std::string_view name) { return name == "query_id" || name == "change_id"; }
+bool IsIntegerParameter(std::string_view name) {
+  return name == "query_id" || name == "change_id" || name == "webhook_id";
+}
 
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -50,6 +52,8 @@ std::string PercentEncode(std::string_view text) {
 bool Route::HasBody() const {
   return std::strcmp(method, "POST") == 0 || std::strcmp(method, "PUT") == 0;
 }
+
+bool Route::Streamed() const { return std::strcmp(operation, "Upload") == 0; }
 
 std::vector<std::string> PathParameters(std::string_view pattern) {
   std::vector<std::string> names;

@@ -33,6 +33,9 @@ struct Route {
   const char* operation;  // the OpenAPI operationId
   bool authenticated = true;
   bool HasBody() const;
+  // The upload route: its body is the file's bytes (application/octet-stream, streamed), and its
+  // other fields travel as headers (api/server_data.h).
+  bool Streamed() const;
 };
 
 template <class Request, class Response>
@@ -130,7 +133,20 @@ struct Endpoint {
   X(ListAudit, ListAuditRequest, ListAuditResponse, "GET",                                         \
     "/api/v1/collaborations/{collaboration}/audit")                                                \
   X(VerifyAudit, VerifyAuditRequest, VerifyAuditResponse, "POST",                                  \
-    "/api/v1/collaborations/{collaboration}/audit/verify")
+    "/api/v1/collaborations/{collaboration}/audit/verify")                                         \
+  X(Upload, UploadRequest, UploadResponse, "PUT", "/api/v1/uploads/{name}")                        \
+  X(SetMemberKey, SetMemberKeyRequest, MemberKeyResponse, "PUT", "/api/v1/key")                    \
+  X(MemberKey, MemberKeyRequest, MemberKeyResponse, "GET", "/api/v1/key")                          \
+  X(SetCollaborationRetention, SetCollaborationRetentionRequest, CollaborationRetentionResponse,   \
+    "PUT", "/api/v1/collaborations/{collaboration}/result-retention")                              \
+  X(CollaborationRetention, CollaborationRetentionRequest, CollaborationRetentionResponse, "GET",  \
+    "/api/v1/collaborations/{collaboration}/result-retention")                                     \
+  X(AddWebhook, AddWebhookRequest, AddWebhookResponse, "POST",                                     \
+    "/api/v1/collaborations/{collaboration}/webhooks")                                             \
+  X(ListWebhooks, ListWebhooksRequest, ListWebhooksResponse, "GET",                                \
+    "/api/v1/collaborations/{collaboration}/webhooks")                                             \
+  X(RemoveWebhook, RemoveWebhookRequest, RemoveWebhookResponse, "DELETE",                          \
+    "/api/v1/collaborations/{collaboration}/webhooks/{webhook_id}")
 
 #define PARLEY_ENDPOINT(name, request, response, method, path) \
   inline constexpr Endpoint<request, response> k##name{{method, path, #name}};

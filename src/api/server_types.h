@@ -22,11 +22,14 @@ struct WhoAmIResponse {
   std::string organisation;
   bool admin = false;
   std::string token_id;
+  // The largest upload the server accepts (bytes), for a client to check before it sends.
+  std::optional<int64_t> max_upload_bytes;
   template <class V>
   void Visit(V& v) {
     v.Required("organisation", organisation);
     v.Required("admin", admin);
     v.Required("token_id", token_id);
+    v.Optional("max_upload_bytes", max_upload_bytes);
   }
 };
 

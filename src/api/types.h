@@ -26,5 +26,6 @@
 #include "api/queries.h"
 #include "api/results.h"
 #include "api/runs.h"
+#include "api/server_data.h"
 #include "api/tables.h"
 #include "api/templates.h"

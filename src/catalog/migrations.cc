@@ -311,6 +311,33 @@ CREATE TABLE IF NOT EXISTS collaboration_closures (
   closed_at INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // 10 (server data, issue 8 §2-§4): the public key each member (organisation) registered to
+    // have its results sealed to (X25519, 64 hex digits; docs/formats/sealed-results.md), a
+    // collaboration's result retention in days (no row: kept until deleted, or the home's
+    // retention), and the webhooks members subscribed to a collaboration's events (the HMAC
+    // secret is kept to sign deliveries; removed ones keep their row). New tables only, IF NOT
+    // EXISTS, as 7.
+    R"sql(
+CREATE TABLE IF NOT EXISTS member_keys (
+  member TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS result_retention (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  days INTEGER NOT NULL CHECK (days >= 1)
+) STRICT;
+CREATE TABLE IF NOT EXISTS webhooks (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  member TEXT NOT NULL,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  removed_at INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS webhooks_by_collaboration ON webhooks (collaboration_id, removed_at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

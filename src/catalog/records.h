@@ -113,6 +113,17 @@ struct ChangeRequest {
   std::string decided_by;  // who denied or cancelled it
 };
 
+// A URL a member subscribed to a collaboration's events, with the HMAC secret deliveries are
+// signed with.
+struct Webhook {
+  int64_t id = 0;  // assigned by AddWebhook
+  std::string collaboration;
+  std::string member;
+  std::string url;
+  std::string secret;  // hex
+  int64_t created_at = 0;
+};
+
 // A one-time code inviting an organisation into a collaboration, tied to the add_member change
 // request it is redeemed for. Stored like an API token: its id and a salted hash of its secret.
 struct Invitation {

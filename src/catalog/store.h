@@ -219,6 +219,30 @@ class Store {
   absl::Status RevokeToken(const std::string& organisation, const std::string& id,
                            const std::string& actor);
 
+  // How results are kept (result_keys.cc). SetMemberKey registers (or replaces) the X25519 public
+  // key `member`'s results are sealed to (64 lowercase hex digits, else InvalidArgument), audited
+  // as "member.key" in the catalog-wide chain with the key's SHA-256; GetMemberKeys: the keys of
+  // those of `members` that have one. SetResultRetention sets (or, with nullopt, clears) how many
+  // days a collaboration's results are kept (at least 1, else InvalidArgument), audited as
+  // "collaboration.result_retention"; GetResultRetention: nullopt when none is set.
+  absl::Status SetMemberKey(const std::string& member, const std::string& public_key_hex,
+                            const std::string& actor);
+  absl::StatusOr<std::map<std::string, std::string>> GetMemberKeys(
+      const std::vector<std::string>& members);
+  absl::Status SetResultRetention(const std::string& collaboration, std::optional<int64_t> days,
+                                  const std::string& actor);
+  absl::StatusOr<std::optional<int64_t>> GetResultRetention(const std::string& collaboration);
+
+  // Webhooks (webhooks.cc): URLs members subscribed to a collaboration's events. AddWebhook
+  // stores one for `webhook.member` (an active member: the service checks) and returns its id
+  // ("webhook.add", details: id and member, never the URL's text or the secret); ListWebhooks: the
+  // collaboration's live webhooks, with their secrets (for signing); RemoveWebhook: NotFound
+  // unless `id` is a live webhook of `member` in the collaboration ("webhook.remove").
+  absl::StatusOr<int64_t> AddWebhook(const Webhook& webhook, const std::string& actor);
+  absl::StatusOr<std::vector<Webhook>> ListWebhooks(const std::string& collaboration);
+  absl::Status RemoveWebhook(const std::string& collaboration, int64_t id,
+                             const std::string& member);
+
   // Change requests (changes.cc). The store checks a change's form and that it applies (the member
   // to add is not an active or invited member, the member whose abilities change is active, the
   // payer is "runner" or an active member, a budget is well formed) when it is proposed and again

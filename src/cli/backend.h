@@ -10,6 +10,10 @@
 // Thread safety: one thread at a time.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "api/server_types.h"
 #include "api/types.h"
@@ -101,6 +105,28 @@ class Backend {
       const api::ListAuditRequest& request) = 0;
   virtual absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) = 0;
+
+  // Bringing data and keeping results (api/server_data.h). Upload streams the file at `path`
+  // into the caller's own folder of the (server's) data root, calling `progress` with the bytes
+  // sent so far and the total.
+  virtual absl::StatusOr<api::UploadResponse> Upload(
+      const api::UploadRequest& request, const std::string& path,
+      const std::function<void(int64_t sent, int64_t total)>& progress) = 0;
+  virtual absl::StatusOr<api::MemberKeyResponse> SetMemberKey(
+      const api::SetMemberKeyRequest& request) = 0;
+  virtual absl::StatusOr<api::MemberKeyResponse> MemberKey(
+      const api::MemberKeyRequest& request) = 0;
+  virtual absl::StatusOr<api::CollaborationRetentionResponse> SetCollaborationRetention(
+      const api::SetCollaborationRetentionRequest& request) = 0;
+  virtual absl::StatusOr<api::CollaborationRetentionResponse> CollaborationRetention(
+      const api::CollaborationRetentionRequest& request) = 0;
+
+  virtual absl::StatusOr<api::AddWebhookResponse> AddWebhook(
+      const api::AddWebhookRequest& request) = 0;
+  virtual absl::StatusOr<api::ListWebhooksResponse> ListWebhooks(
+      const api::ListWebhooksRequest& request) = 0;
+  virtual absl::StatusOr<api::RemoveWebhookResponse> RemoveWebhook(
+      const api::RemoveWebhookRequest& request) = 0;
 
   // A server's identities (api/server_types.h).
   virtual absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) = 0;

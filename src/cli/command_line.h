@@ -182,6 +182,22 @@ class Cli {
   int PrintIssuedToken(const absl::StatusOr<api::IssuedTokenResponse>& issued,
                        const std::string& save_to);
 
+  // Bringing data and sealed results (commands_server_data.cc): key new|register|show, the
+  // upload behind `table add --upload`, opening sealed results with the key of the config
+  // directory, the client's own check of an audit chain against the hashes it saw before, and a
+  // collaboration's result retention.
+  void AddKeyCommands();
+  void AddWebhookCommands();
+  // Where this client keeps its keys and the audit hashes it saw: PARLEY_CONFIG_DIR, else the
+  // folder of --token-file, else $XDG_CONFIG_HOME/parley or ~/.config/parley.
+  std::string ConfigDirectory() const;
+  absl::StatusOr<api::UploadResponse> UploadFile(Backend& backend, const std::string& path);
+  absl::Status OpenSealed(Backend& backend, absl::StatusOr<api::RunResponse>& response);
+  absl::Status OpenSealed(absl::StatusOr<api::GetResultResponse>& response);
+  int VerifyOnClient(Backend& backend, const api::VerifyAuditResponse& verification);
+  void AddRetentionOptions(CLI::App* create, CLI::App* set);
+  int SetRetention();
+
   // Shared by the query and template commands (commands_query.cc).
   absl::StatusOr<std::string> QueryText();
   std::optional<std::string> QueryUsage(bool needs_text);
@@ -261,6 +277,12 @@ class Cli {
   // serve: the run queue (service/run_queue.h) and how long SIGTERM lets running queries finish.
   int run_workers_ = 4, max_queued_runs_ = 64, max_runs_per_member_ = 8, drain_seconds_ = 10;
   int read_timeout_seconds_ = 10;
+  // commands_server_data.cc
+  std::string table_upload_, public_key_file_, collaboration_retention_, webhook_url_;
+  int64_t webhook_id_ = 0;
+  bool key_force_ = false;
+  int64_t max_upload_bytes_ = int64_t{1} << 30;
+  int sweep_seconds_ = 3600;
 };
 
 }  // namespace parley::cli

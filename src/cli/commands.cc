@@ -166,6 +166,8 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddPolicyCommand();
   AddAuditCommands();
   AddResultCommands();
+  AddKeyCommands();
+  AddWebhookCommands();
   AddHomeCommands();
   AddDemoCommand();
   AddServerCommands();

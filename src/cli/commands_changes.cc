@@ -157,10 +157,18 @@ void Cli::AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_gro
       ->default_val("1");
   settings->add_option("--dp-max-epsilon", dp_max_epsilon_,
                        "the most one query may spend (default: the default epsilon)");
+  AddRetentionOptions(nullptr, settings);
   Add(settings, [this] {
     int given = !payer_.empty() + !query_logging_setting_.empty() + !dp_epsilon_per_month_.empty();
+    // The result retention is the creator's to set, not a change request.
+    if (!collaboration_retention_.empty()) {
+      if (given != 0) return Usage("--result-retention is set on its own");
+      return SetRetention();
+    }
     if (given != 1) {
-      return Usage("say one setting to change: --payer, --query-logging or --dp-epsilon");
+      return Usage(
+          "say one setting to change: --payer, --query-logging, --dp-epsilon or "
+          "--result-retention");
     }
     api::ProposeChangeRequest request;
     request.collaboration = globals_.collaboration;

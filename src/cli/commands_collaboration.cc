@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
 
@@ -36,7 +37,15 @@ void Cli::AddCollaborationCommands() {
   create->add_option("--auto-approve", auto_approve_,
                      "kinds of change that take effect without the members' approval: "
                      "add_member,abilities,payer,query_logging,privacy_budget");
+  AddRetentionOptions(create, nullptr);
   Add(create, [this] {
+    if (!collaboration_retention_.empty()) {
+      int64_t days = 0;
+      if (!absl::SimpleAtoi(collaboration_retention_, &days) || days < 1) {
+        return Usage("--result-retention takes a number of days (at least 1)");
+      }
+      new_collaboration_.result_retention_days = days;
+    }
     auto abilities = AbilityList(abilities_);
     if (!abilities.ok()) return Fail(abilities.status());
     new_collaboration_.creator_abilities = *abilities;

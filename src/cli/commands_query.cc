@@ -24,10 +24,16 @@ std::optional<std::string> Cli::QueryUsage(bool needs_text) {
     return "give the query with --sql or --file";
   }
   if (output_.empty()) return std::nullopt;
+  // Who acts: --as, or over a server the organisation of the token (asked only when it matters).
+  std::string actor = globals_.as;
+  if (remote() && !receivers_.empty()) {
+    absl::StatusOr<api::WhoAmIResponse> who = OpenBackend()->WhoAmI({});
+    if (who.ok()) actor = who->organisation;
+  }
   if (!receivers_.empty() &&
-      std::find(receivers_.begin(), receivers_.end(), globals_.as) == receivers_.end()) {
-    return absl::StrCat("--output writes the result for ", globals_.as,
-                        ", who is not among the receivers; add --receiver ", globals_.as,
+      std::find(receivers_.begin(), receivers_.end(), actor) == receivers_.end()) {
+    return absl::StrCat("--output writes the result for ", actor,
+                        ", who is not among the receivers; add --receiver ", actor,
                         " or drop --output");
   }
   return OutputUsage();
@@ -220,6 +226,7 @@ void Cli::AddQueryCommands() {
     SetAccuracy(request.accuracy, request.confidence);
     if (!save_as_.empty()) request.save_as = save_as_;
     absl::StatusOr<api::RunQueryResponse> response = backend->RunQuery(request);
+    if (absl::Status opened = OpenSealed(*backend, response); !opened.ok()) return Fail(opened);
     bool saved = !save_as_.empty() && response.ok() && response->result.has_value();
     int code = Report(response);
     if (code == 0 && saved) {
@@ -236,6 +243,7 @@ void Cli::AddQueryCommands() {
   Add(result, [this] {
     if (auto usage = QueryUsage(/*needs_text=*/false)) return Usage(*usage);
     auto response = OpenBackend()->GetResult({globals_.collaboration, query_id_});
+    if (absl::Status opened = OpenSealed(response); !opened.ok()) return Fail(opened);
     if (!response.ok()) return Fail(response.status(), globals_.collaboration);
     if (globals_.json) PrintJson(*response);
     return WriteOrPrint(response->result);

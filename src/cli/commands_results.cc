@@ -59,6 +59,7 @@ void Cli::AddResultCommands() {
   Add(get, [this] {
     if (auto usage = OutputUsage()) return Usage(*usage);
     auto response = OpenBackend()->GetResult({globals_.collaboration, query_id_});
+    if (absl::Status opened = OpenSealed(response); !opened.ok()) return Fail(opened);
     if (!response.ok()) return Fail(response.status(), globals_.collaboration);
     if (globals_.json) PrintJson(*response);
     return WriteOrPrint(response->result);

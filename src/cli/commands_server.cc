@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -101,6 +103,39 @@ class StopOnSignal {
   std::thread waiter_;
 };
 
+// Deletes results past their retention every `period` while the server runs (a home opened once
+// and served for months would otherwise keep them). Stops, and joins, when destroyed.
+class RetentionSweep {
+ public:
+  RetentionSweep(api::LocalService& home, std::chrono::seconds period)
+      : thread_([this, &home, period] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          while (!stop_.wait_for(lock, period, [this] { return stopping_; })) {
+            lock.unlock();
+            absl::Status pruned = home.PruneResults();
+            if (!pruned.ok()) {
+              std::cerr << "parley serve: retention sweep failed: " << pruned.message()
+                        << std::endl;
+            }
+            lock.lock();
+          }
+        }) {}
+  ~RetentionSweep() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    stop_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 void Cli::AddServerCommands() {
@@ -117,6 +152,16 @@ void Cli::AddServerCommands() {
   serve->add_option("--data-root", data_root_,
                     "organisations register only files under DIR/<their name>/ (without it, "
                     "none)");
+  serve
+      ->add_option("--max-upload-bytes", max_upload_bytes_,
+                   "the largest file an organisation may upload (bytes)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  serve
+      ->add_option("--retention-sweep-seconds", sweep_seconds_,
+                   "how often results past their retention are deleted")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -179,6 +224,7 @@ void Cli::AddServerCommands() {
         service_options.run_workers = run_workers_;
         service_options.max_queued_runs = max_queued_runs_;
         service_options.max_runs_per_member = max_runs_per_member_;
+        service_options.max_upload_bytes = max_upload_bytes_;
         sigset_t stop_signals = StopOnSignal::Block();
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();
@@ -191,6 +237,8 @@ void Cli::AddServerCommands() {
           return Fail(server.status());
         }
         StopOnSignal stop(**server, home, std::chrono::seconds(drain_seconds_), stop_signals);
+        // After the signals are blocked: a thread started earlier could take SIGTERM and die.
+        RetentionSweep sweep(home, std::chrono::seconds(sweep_seconds_));
         absl::StatusOr<int> port = (*server)->Bind();
         if (!port.ok()) return Fail(port.status());
         std::string scheme = tls_cert_.empty() ? "http" : "https";

@@ -86,6 +86,12 @@ void Cli::AddTableCommands() {
                       "pg_service.conf give it)");
   auto* relation =
       add->add_option("--relation", table_relation_, "with --postgres: schema.table to read");
+  auto* upload = add->add_option(
+      "--upload", table_upload_,
+      "a CSV, JSON-lines or Parquet file of this machine: sent to your folder of the server's "
+      "data root (checksummed, with a progress bar), then added");
+  upload->excludes(source);
+  upload->excludes(postgres);
   source->excludes(postgres);
   postgres->needs(relation);
   relation->needs(postgres);
@@ -113,15 +119,23 @@ void Cli::AddTableCommands() {
       request.kind = "postgres";
       request.description =
           nlohmann::json{{"conninfo", table_postgres_}, {"relation", table_relation_}};
-    } else if (table_source_.empty()) {
-      std::cerr << "error: table add needs --source PATH or --postgres CONNINFO --relation "
-                   "schema.table\n";
+    } else if (table_source_.empty() && table_upload_.empty()) {
+      std::cerr << "error: table add needs --source PATH, --upload FILE or --postgres CONNINFO "
+                   "--relation schema.table\n";
       return 2;
     } else {
       if (!options->empty()) request.options = *options;
       if (table_preview_) request.preview = true;
     }
-    return Answer(OpenBackend()->AddTable(request), [](const auto& r) {
+    std::unique_ptr<Backend> backend = OpenBackend();
+    if (!table_upload_.empty()) {
+      absl::StatusOr<api::UploadResponse> uploaded = UploadFile(*backend, table_upload_);
+      if (!uploaded.ok()) return Fail(uploaded.status(), globals_.collaboration);
+      std::cerr << "uploaded " << uploaded->name << " (" << uploaded->bytes << " bytes, sha256 "
+                << uploaded->sha256 << ")\n";
+      request.source = uploaded->path;
+    }
+    return Answer(backend->AddTable(request), [](const auto& r) {
       if (r.preview) {
         std::cout << "preview (nothing added) of ";
         PrintTable(std::cout, r.table);

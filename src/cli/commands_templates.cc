@@ -139,7 +139,9 @@ void Cli::AddTemplateCommands() {
     api::RunTemplateRequest request{globals_.collaboration, template_id_, *values, receivers_};
     request.epsilon = Epsilon();
     SetAccuracy(request.accuracy, request.confidence);
-    return Report(backend->RunTemplate(request));
+    absl::StatusOr<api::RunTemplateResponse> response = backend->RunTemplate(request);
+    if (absl::Status opened = OpenSealed(*backend, response); !opened.ok()) return Fail(opened);
+    return Report(response);
   });
 }
 }  // namespace parley::cli

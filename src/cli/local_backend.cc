@@ -1,6 +1,11 @@
 #include "cli/local_backend.h"
 
+#include <filesystem>
+#include <fstream>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
 
 namespace parley::cli {
 
@@ -240,6 +245,68 @@ absl::StatusOr<api::RunStatusResponse> LocalBackend::WaitRun(const api::WaitRunR
 
 absl::StatusOr<api::RunStatusResponse> LocalBackend::CancelRun(const api::RunIdRequest& request) {
   return service_->CancelRun(caller_, request);
+}
+
+}  // namespace parley::cli
+
+namespace parley::cli {
+
+absl::StatusOr<api::UploadResponse> LocalBackend::Upload(
+    const api::UploadRequest& request, const std::string& path,
+    const std::function<void(int64_t sent, int64_t total)>& progress) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the file '", path, "'"));
+  std::error_code error;
+  int64_t total = static_cast<int64_t>(std::filesystem::file_size(path, error));
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<api::UploadSink> sink,
+                          service_->StartUpload(caller_, request));
+  std::string buffer(1 << 16, '\0');
+  int64_t sent = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    PARLEY_RETURN_IF_ERROR(sink->Write(std::string_view(buffer.data(), got)));
+    sent += got;
+    if (progress) progress(sent, total);
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read the file '", path, "'"));
+  return sink->Commit();
+}
+
+absl::StatusOr<api::MemberKeyResponse> LocalBackend::SetMemberKey(
+    const api::SetMemberKeyRequest& request) {
+  return service_->SetMemberKey(caller_, request);
+}
+
+absl::StatusOr<api::MemberKeyResponse> LocalBackend::MemberKey(
+    const api::MemberKeyRequest& request) {
+  return service_->MemberKey(caller_, request);
+}
+
+absl::StatusOr<api::CollaborationRetentionResponse> LocalBackend::SetCollaborationRetention(
+    const api::SetCollaborationRetentionRequest& request) {
+  return service_->SetCollaborationRetention(caller_, request);
+}
+
+absl::StatusOr<api::CollaborationRetentionResponse> LocalBackend::CollaborationRetention(
+    const api::CollaborationRetentionRequest& request) {
+  return service_->CollaborationRetention(caller_, request);
+}
+
+absl::StatusOr<api::AddWebhookResponse> LocalBackend::AddWebhook(
+    const api::AddWebhookRequest& request) {
+  return service_->AddWebhook(caller_, request);
+}
+
+absl::StatusOr<api::ListWebhooksResponse> LocalBackend::ListWebhooks(
+    const api::ListWebhooksRequest& request) {
+  return service_->ListWebhooks(caller_, request);
+}
+
+absl::StatusOr<api::RemoveWebhookResponse> LocalBackend::RemoveWebhook(
+    const api::RemoveWebhookRequest& request) {
+  return service_->RemoveWebhook(caller_, request);
 }
 
 }  // namespace parley::cli

@@ -91,6 +91,22 @@ class LocalBackend : public Backend {
 
   // Embedded mode administers the home: it adds organisations, and RotateToken issues a new
   // token to the organisation named by --as (for one whose token was lost) without revoking any.
+  absl::StatusOr<api::UploadResponse> Upload(
+      const api::UploadRequest& request, const std::string& path,
+      const std::function<void(int64_t sent, int64_t total)>& progress) override;
+  absl::StatusOr<api::MemberKeyResponse> SetMemberKey(
+      const api::SetMemberKeyRequest& request) override;
+  absl::StatusOr<api::MemberKeyResponse> MemberKey(const api::MemberKeyRequest& request) override;
+  absl::StatusOr<api::CollaborationRetentionResponse> SetCollaborationRetention(
+      const api::SetCollaborationRetentionRequest& request) override;
+  absl::StatusOr<api::CollaborationRetentionResponse> CollaborationRetention(
+      const api::CollaborationRetentionRequest& request) override;
+  absl::StatusOr<api::AddWebhookResponse> AddWebhook(
+      const api::AddWebhookRequest& request) override;
+  absl::StatusOr<api::ListWebhooksResponse> ListWebhooks(
+      const api::ListWebhooksRequest& request) override;
+  absl::StatusOr<api::RemoveWebhookResponse> RemoveWebhook(
+      const api::RemoveWebhookRequest& request) override;
   absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) override;
   absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
       const api::AddOrganisationRequest& request) override;

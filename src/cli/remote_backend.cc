@@ -82,6 +82,11 @@ struct RemoteBackend::Impl {
                              : method == "DELETE" ? client->Delete(path)
                              : method == "PUT"    ? client->Put(path, body_text, "application/json")
                                                : client->Post(path, body_text, "application/json");
+    return Decode<Response>(result);
+  }
+
+  template <class Response>
+  absl::StatusOr<Response> Decode(httplib::Result& result) {
     if (!result) {
       if (result.error() == httplib::Error::SSLServerVerification) {
         return absl::UnavailableError(absl::StrCat(
@@ -164,6 +169,78 @@ absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Connect(const std:
     if (const char* ca = std::getenv("PARLEY_CA_CERT")) impl->client->set_ca_cert_path(ca);
   }
   return std::unique_ptr<RemoteBackend>(new RemoteBackend(std::move(impl)));
+}
+
+absl::StatusOr<api::UploadResponse> RemoteBackend::Upload(
+    const api::UploadRequest& request, const std::string& path,
+    const std::function<void(int64_t sent, int64_t total)>& progress) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the file '", path, "'"));
+  std::error_code error;
+  int64_t total = static_cast<int64_t>(std::filesystem::file_size(path, error));
+  nlohmann::json fields = {{"name", request.name}};
+  PARLEY_ASSIGN_OR_RETURN(std::string url_path, api::FillPath(api::kUpload.route, fields));
+  httplib::Headers headers = {{"X-Parley-Sha256", request.sha256}};
+  if (request.bytes) headers.emplace("X-Parley-Upload-Bytes", std::to_string(*request.bytes));
+  // Sent chunked, read from the file as it goes: never the whole file in memory.
+  std::string buffer(1 << 16, '\0');
+  int64_t sent = 0;
+  bool read_failed = false;
+  httplib::Result result = impl_->client->Put(
+      url_path, headers,
+      [&](size_t, httplib::DataSink& sink) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        std::streamsize got = in.gcount();
+        if (got > 0) {
+          if (!sink.write(buffer.data(), static_cast<size_t>(got))) return false;
+          sent += got;
+          if (progress) progress(sent, total);
+        }
+        if (in.bad()) {
+          read_failed = true;
+          return false;
+        }
+        if (in.eof()) sink.done();
+        return true;
+      },
+      "application/octet-stream");
+  if (read_failed) return absl::DataLossError(absl::StrCat("cannot read the file '", path, "'"));
+  return impl_->Decode<api::UploadResponse>(result);
+}
+
+absl::StatusOr<api::MemberKeyResponse> RemoteBackend::SetMemberKey(
+    const api::SetMemberKeyRequest& request) {
+  return impl_->Call(api::kSetMemberKey, request);
+}
+
+absl::StatusOr<api::MemberKeyResponse> RemoteBackend::MemberKey(
+    const api::MemberKeyRequest& request) {
+  return impl_->Call(api::kMemberKey, request);
+}
+
+absl::StatusOr<api::CollaborationRetentionResponse> RemoteBackend::SetCollaborationRetention(
+    const api::SetCollaborationRetentionRequest& request) {
+  return impl_->Call(api::kSetCollaborationRetention, request);
+}
+
+absl::StatusOr<api::CollaborationRetentionResponse> RemoteBackend::CollaborationRetention(
+    const api::CollaborationRetentionRequest& request) {
+  return impl_->Call(api::kCollaborationRetention, request);
+}
+
+absl::StatusOr<api::AddWebhookResponse> RemoteBackend::AddWebhook(
+    const api::AddWebhookRequest& request) {
+  return impl_->Call(api::kAddWebhook, request);
+}
+
+absl::StatusOr<api::ListWebhooksResponse> RemoteBackend::ListWebhooks(
+    const api::ListWebhooksRequest& request) {
+  return impl_->Call(api::kListWebhooks, request);
+}
+
+absl::StatusOr<api::RemoveWebhookResponse> RemoteBackend::RemoveWebhook(
+    const api::RemoveWebhookRequest& request) {
+  return impl_->Call(api::kRemoveWebhook, request);
 }
 
 absl::StatusOr<api::CreateCollaborationResponse> RemoteBackend::CreateCollaboration(

@@ -101,6 +101,22 @@ class RemoteBackend : public Backend {
   absl::StatusOr<api::ListAuditResponse> ListAudit(const api::ListAuditRequest& request) override;
   absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(
       const api::VerifyAuditRequest& request) override;
+  absl::StatusOr<api::UploadResponse> Upload(
+      const api::UploadRequest& request, const std::string& path,
+      const std::function<void(int64_t sent, int64_t total)>& progress) override;
+  absl::StatusOr<api::MemberKeyResponse> SetMemberKey(
+      const api::SetMemberKeyRequest& request) override;
+  absl::StatusOr<api::MemberKeyResponse> MemberKey(const api::MemberKeyRequest& request) override;
+  absl::StatusOr<api::CollaborationRetentionResponse> SetCollaborationRetention(
+      const api::SetCollaborationRetentionRequest& request) override;
+  absl::StatusOr<api::CollaborationRetentionResponse> CollaborationRetention(
+      const api::CollaborationRetentionRequest& request) override;
+  absl::StatusOr<api::AddWebhookResponse> AddWebhook(
+      const api::AddWebhookRequest& request) override;
+  absl::StatusOr<api::ListWebhooksResponse> ListWebhooks(
+      const api::ListWebhooksRequest& request) override;
+  absl::StatusOr<api::RemoveWebhookResponse> RemoveWebhook(
+      const api::RemoveWebhookRequest& request) override;
   absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) override;
   absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
       const api::AddOrganisationRequest& request) override;

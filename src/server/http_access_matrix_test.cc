@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "api/codec.h"
+#include "crypto/sha256.h"
 #include "gtest/gtest.h"
 #include "identity/caller.h"
 #include "server/server.h"
@@ -152,6 +153,13 @@ Answer Send(Room& room, const std::string& caller, const std::string& method,
   httplib::Client client("127.0.0.1", room.port);
   const std::string& token = room.tokens[caller];
   if (!token.empty()) client.set_bearer_token_auth(token);
+  if (path.rfind("/api/v1/uploads/", 0) == 0) {
+    // An upload's body is the file's bytes, with their checksum in a header.
+    auto result = client.Put(path, {{"X-Parley-Sha256", crypto::Sha256Hex(body)}}, body,
+                             "application/octet-stream");
+    if (!result) return {};
+    return {result->status, result->body};
+  }
   auto result = method == "GET"      ? client.Get(path)
                 : method == "DELETE" ? client.Delete(path)
                 : method == "PUT"    ? client.Put(path, body, "application/json")
@@ -380,6 +388,38 @@ const std::vector<Row>& Rows() {
       {"VerifyAudit",
        "POST",
        "/api/v1/collaborations/room/audit/verify",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      // Each organisation uploads into its own folder of the data root: no collaboration asked.
+      {"Upload",
+       "PUT",
+       "/api/v1/uploads/new.csv",
+       "x\n1\n",
+       {k200, k200, k200, k200, k200, k200, k200}},
+      {"SetMemberKey",
+       "PUT",
+       "/api/v1/key",
+       R"({"public_key": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})",
+       {k200, k200, k200, k200, k200, k200, k200}},
+      {"MemberKey", "GET", "/api/v1/key", "", {k200, k200, k200, k200, k200, k200, k200}},
+      {"SetCollaborationRetention",
+       "PUT",
+       "/api/v1/collaborations/room/result-retention",
+       R"({"days": 30})",
+       {k200, k403, k403, k403, k403, k404, k404}},
+      {"CollaborationRetention",
+       "GET",
+       "/api/v1/collaborations/room/result-retention",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"AddWebhook",
+       "POST",
+       "/api/v1/collaborations/room/webhooks",
+       R"({"url": "http://127.0.0.1:9/hook"})",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ListWebhooks",
+       "GET",
+       "/api/v1/collaborations/room/webhooks",
        "",
        {k200, k200, k200, k200, k200, k404, k404}},
   };

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "api/codec.h"
 #include "api/http_status.h"
 #include "base/retry.h"
+#include "server/uploads.h"
 
 namespace parley::server {
 namespace {
@@ -120,11 +122,53 @@ struct Server::Impl {
   std::unique_ptr<httplib::Server> http;
   std::function<void()> raise_backlog;
 
-  Reply Answer(const httplib::Request& request) const;
-  void Handle(const httplib::Request& request, httplib::Response& response) const;
+  Reply Answer(const httplib::Request& request, const std::string& body) const;
+  void Handle(const httplib::Request& request, const std::string& body,
+              httplib::Response& response) const;
+  // POST and PUT: the body read here, at most max_body_bytes (the upload route streams its own).
+  void HandleWithBody(const httplib::Request& request, httplib::Response& response,
+                      const httplib::ContentReader& reader) const;
 };
 
-Reply Server::Impl::Answer(const httplib::Request& request) const {
+absl::StatusOr<identity::Caller> AuthenticateRequest(api::LocalService& service,
+                                                     const httplib::Request& request) {
+  std::string authorization = request.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() > kBearer.size() &&
+      authorization.compare(0, kBearer.size(), kBearer) == 0) {
+    return service.Authenticate(std::string_view(authorization).substr(kBearer.size()));
+  }
+  return absl::UnauthenticatedError("missing, invalid or revoked API token");
+}
+
+void Server::Impl::HandleWithBody(const httplib::Request& request, httplib::Response& response,
+                                  const httplib::ContentReader& reader) const {
+  std::string body;
+  bool too_large = false;
+  bool read = reader([&](const char* data, size_t length) {
+    if (body.size() + length > options.max_body_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  });
+  if (too_large || !read) {
+    // Too large, or not all of it arrived in time (or a malformed chunk): nothing is decoded.
+    Reply reply = too_large ? HttpError(413, absl::StatusCode::kInvalidArgument,
+                                        "the request body is too large")
+                            : HttpError(400, absl::StatusCode::kInvalidArgument,
+                                        "the request could not be read (malformed, or sent too "
+                                        "slowly)");
+    response.status = reply.status;
+    response.set_header("Connection", "close");
+    response.set_content(reply.body, kJson);
+    return;
+  }
+  Handle(request, body, response);
+}
+
+Reply Server::Impl::Answer(const httplib::Request& request, const std::string& body) const {
   // The route first (routes are public, docs/openapi.json), then who asks.
   const Handler* handler = nullptr;
   std::map<std::string, std::string> parameters;
@@ -148,30 +192,23 @@ Reply Server::Impl::Answer(const httplib::Request& request) const {
     return HttpError(404, absl::StatusCode::kNotFound, "no such route in the Parley API");
   }
 
-  std::string authorization = request.get_header_value("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  absl::StatusOr<identity::Caller> caller =
-      absl::UnauthenticatedError("missing, invalid or revoked API token");
-  if (authorization.size() > kBearer.size() &&
-      authorization.compare(0, kBearer.size(), kBearer) == 0) {
-    caller = service->Authenticate(std::string_view(authorization).substr(kBearer.size()));
-  }
+  absl::StatusOr<identity::Caller> caller = AuthenticateRequest(*service, request);
   if (!caller.ok()) return ErrorReply(caller.status());
 
-  if (handler->route.HasBody() && !request.body.empty() &&
+  if (handler->route.HasBody() && !body.empty() &&
       !IsJsonContentType(request.get_header_value("Content-Type"))) {
     return HttpError(415, absl::StatusCode::kInvalidArgument,
                      "the request body must be JSON (Content-Type: application/json)");
   }
-  absl::StatusOr<nlohmann::json> fields =
-      api::RequestJson(handler->route, parameters, request.body);
+  absl::StatusOr<nlohmann::json> fields = api::RequestJson(handler->route, parameters, body);
   if (!fields.ok()) return ErrorReply(fields.status());
   return handler->answer(*caller, *fields);
 }
 
-void Server::Impl::Handle(const httplib::Request& request, httplib::Response& response) const {
+void Server::Impl::Handle(const httplib::Request& request, const std::string& body,
+                          httplib::Response& response) const {
   auto start = std::chrono::steady_clock::now();
-  Reply reply = Answer(request);
+  Reply reply = Answer(request, body);
   response.status = reply.status;
   if (reply.status == 401) response.set_header("WWW-Authenticate", "Bearer");
   if (!reply.retry_after.empty()) response.set_header("Retry-After", reply.retry_after);
@@ -232,7 +269,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   httplib::Server& http = *impl->http;
   int threads = impl->options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(impl->options.max_body_bytes);
+  // Bodies are read by the handlers below, each with its own limit: JSON requests at most
+  // max_body_bytes (HandleWithBody), uploads at most the service's upload limit (uploads.cc).
+  http.set_payload_max_length(
+      std::max<size_t>(impl->options.max_body_bytes, service.max_upload_bytes()));
   http.set_read_timeout(impl->options.read_timeout);
   http.set_write_timeout(impl->options.write_timeout);
   // An idle keep-alive connection holds a worker: let it go soon.
@@ -240,25 +280,34 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   http.set_keep_alive_max_count(1000);
   Impl* self = impl.get();
   auto handle = [self](const httplib::Request& request, httplib::Response& response) {
-    self->Handle(request, response);
+    self->Handle(request, request.body, response);
   };
-  http.Get(".*", handle);
-  http.Post(".*", handle);
-  http.Put(".*", handle);
-  http.Delete(".*", handle);
-  http.Patch(".*", handle);
-  // Before any body is read: cpp-httplib would read a chunked body without end (its size limit
-  // applies to Content-Length only) and read and discard a sized one however large it says it is.
-  // Neither is read here: the API's clients send Content-Length, at most the limit.
+  auto handle_body = [self](const httplib::Request& request, httplib::Response& response,
+                            const httplib::ContentReader& reader) {
+    self->HandleWithBody(request, response, reader);
+  };
+  // Before any body is read: a declared length over the JSON limit is refused at once (only the
+  // upload route takes more), and a GET carries no body at all — so raising httplib's payload
+  // limit for uploads lets no other request buffer more than max_body_bytes.
   size_t max_body = impl->options.max_body_bytes;
   http.set_pre_routing_handler([max_body](const httplib::Request& request,
                                           httplib::Response& response) {
+    bool upload = request.method == "PUT" && request.path.rfind("/api/v1/uploads/", 0) == 0;
+    bool chunked =
+        request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    size_t length = 0;
+    bool has_length = request.has_header("Content-Length") &&
+                      absl::SimpleAtoi(request.get_header_value("Content-Length"), &length);
     Reply reply;
-    if (request.has_header("Transfer-Encoding")) {
+    if ((request.method == "GET" || request.method == "HEAD") && (chunked || length > 0)) {
+      reply = HttpError(400, absl::StatusCode::kInvalidArgument,
+                        absl::StrCat("$: a ", request.method, " request has no body"));
+    } else if (!upload && request.has_header("Transfer-Encoding")) {
+      // cpp-httplib's size limit applies to Content-Length only: a chunked JSON body could go
+      // on without end. The API's clients send Content-Length; only uploads stream.
       reply = HttpError(411, absl::StatusCode::kInvalidArgument,
                         "send the request body with a Content-Length, not chunked");
-    } else if (uint64_t length = request.get_header_value<uint64_t>("Content-Length");
-               length > max_body) {
+    } else if (!upload && has_length && length > max_body) {
       reply = HttpError(413, absl::StatusCode::kInvalidArgument, "the request body is too large");
     } else {
       return httplib::Server::HandlerResponse::Unhandled;
@@ -268,6 +317,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
     response.set_content(reply.body, kJson);
     return httplib::Server::HandlerResponse::Handled;
   });
+  // Content readers are dispatched before the plain handlers, the upload route first.
+  RegisterUploads(http, service, impl->options.log);
+  http.Get(".*", handle);
+  http.Post(".*", handle_body);
+  http.Put(".*", handle_body);
+  http.Delete(".*", handle_body);
+  http.Patch(".*", handle_body);
   // What httplib answers itself (a body over the limit, a request it cannot parse) gets the
   // API's error object too.
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {

@@ -60,6 +60,7 @@ absl::StatusOr<InvitationView> Service::Impl::InviteMember(const identity::Calle
       (options.clock ? options.clock() : catalog::SystemClockSeconds()) + valid_seconds;
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->ProposeChange(collaboration, caller.member(), change, invitation));
+  EmitChange(request, /*opened=*/true);
   InvitationView view;
   view.code = code.text;
   view.expires_at = invitation.expires_at;
@@ -85,6 +86,10 @@ absl::StatusOr<ChangeView> Service::Impl::Join(const identity::Caller& caller,
     return no_such;
   }
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request, store->RedeemInvitation(invitation->id));
+  Emit(request.collaboration, "change.committed",
+       {{"change_id", request.id},
+        {"change_kind", request.change.kind},
+        {"status", catalog::ChangeStatusName(request.status)}});
   return ViewOf(std::move(request));
 }
 
@@ -99,6 +104,7 @@ absl::StatusOr<ChangeView> Service::Impl::ProposeChange(const identity::Caller& 
   }
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->ProposeChange(collaboration, caller.member(), change));
+  EmitChange(request, /*opened=*/true);
   return ViewOf(std::move(request));
 }
 
@@ -130,6 +136,7 @@ absl::StatusOr<ChangeView> Service::Impl::VoteOnChange(const identity::Caller& c
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kVoteOnChange));
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->VoteOnChange(collaboration, id, caller.member(), approve));
+  EmitChange(request, /*opened=*/false);
   return ViewOf(std::move(request));
 }
 
@@ -143,6 +150,7 @@ absl::StatusOr<ChangeView> Service::Impl::CancelChange(const identity::Caller& c
       Require(caller, found, identity::Action::kCancelChange, {.member = existing.proposer}));
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->CancelChange(collaboration, id, caller.member()));
+  EmitChange(request, /*opened=*/false);
   return ViewOf(std::move(request));
 }
 

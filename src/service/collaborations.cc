@@ -37,7 +37,12 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
       request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive});
-  return store->CreateCollaboration(collaboration);
+  if (request.result_retention_days && *request.result_retention_days < 1) {
+    return absl::InvalidArgumentError("a result retention is a whole number of days, at least 1");
+  }
+  PARLEY_RETURN_IF_ERROR(store->CreateCollaboration(collaboration));
+  if (!request.result_retention_days) return absl::OkStatus();
+  return store->SetResultRetention(request.name, request.result_retention_days, actor);
 }
 
 absl::StatusOr<std::vector<catalog::Collaboration>> Service::Impl::ListCollaborations(

@@ -285,6 +285,7 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
     return recorded.status();
   }
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, std::move(recorded));
+  Emit(collaboration, "query.submitted", {{"query_id", outcome.query_id}});
   auto state = std::make_unique<PreparedRun::State>(
       PreparedRun::State{context, request, std::move(outcome), *std::move(lock)});
   return Submission{std::nullopt, std::make_unique<PreparedRun>(std::move(state))};
@@ -294,6 +295,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
                                                             engine::RunControl* control) {
   const QueryContext& context = run.context;
   const Request& request = run.request;
+  const std::string& collaboration = context.collaboration.name;
   QueryOutcome outcome = std::move(run.outcome);
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation, control);
@@ -307,13 +309,18 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
   }
   outcome.run_micros = MicrosSince(start);
   if (options.before_delivery) options.before_delivery();
-  PARLEY_RETURN_IF_ERROR(FinishRun(context, request, outcome.query_id, result));
+  absl::Status finished = FinishRun(context, request, outcome.query_id, result, &outcome.sealed);
+  // How it ended is for its receivers only (as in the query list).
+  Emit(collaboration, finished.ok() && result.ok() ? "query.succeeded" : "query.failed",
+       {{"query_id", outcome.query_id}}, &request.receivers);
+  PARLEY_RETURN_IF_ERROR(finished);
   return Deliver(context, request, std::move(outcome), std::move(result));
 }
 
 absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,
                                       int64_t query_id,
-                                      const absl::StatusOr<engine::ResultTable>& result) {
+                                      const absl::StatusOr<engine::ResultTable>& result,
+                                      bool* sealed) {
   const std::string& collaboration = context.collaboration.name;
   // Delivery: the outcome is recorded, and released, only if the policy the query was checked
   // against is still the policy now — the store compares the digests in the transaction that
@@ -340,7 +347,9 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
       "result-", query_id, "-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
       crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
   std::filesystem::path path = ResultPath(collaboration, stem);
-  absl::Status written = WriteStoredResult(path, *result);
+  bool is_sealed = false;
+  absl::Status written = StoreResult(path, request.receivers, *result, &is_sealed);
+  if (sealed != nullptr) *sealed = is_sealed;
   if (!written.ok()) {
     finished.status = catalog::QueryStatus::kFailed;
     finished.error = std::string(written.message());

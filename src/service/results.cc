@@ -93,6 +93,11 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller
   if (!fs::exists(record.result_path, error)) {
     return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
   }
+  if (fs::path(record.result_path).extension() == ".sealed") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the result of query ", query_id,
+        " is sealed to its receivers' public keys: only a receiver's client opens it"));
+  }
   return ReadStoredResult(record.result_path);
 }
 
@@ -155,11 +160,16 @@ absl::Status Service::Impl::DeleteResult(const identity::Caller& caller,
 
 absl::Status Service::Impl::PruneResults() {
   PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(home.string()));
-  if (!settings.result_retention_days) return absl::OkStatus();
   int64_t now = options.clock ? options.clock() : static_cast<int64_t>(time(nullptr));
-  int64_t cutoff = now - *settings.result_retention_days * 86400;
   PARLEY_ASSIGN_OR_RETURN(auto collaborations, store->ListCollaborations());
   for (const catalog::Collaboration& collaboration : collaborations) {
+    // The shorter of the home's retention and the collaboration's own.
+    std::optional<int64_t> days = settings.result_retention_days;
+    PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> own,
+                            store->GetResultRetention(collaboration.name));
+    if (own && (!days || *own < *days)) days = own;
+    if (!days) continue;
+    int64_t cutoff = now - *days * 86400;
     PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration.name));
     for (const catalog::QueryRecord& record : records) {
       if (record.result_path.empty() || record.created_at >= cutoff) continue;

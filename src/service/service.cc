@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
       impl->store, catalog::Store::Open((impl->home / "catalog.db").string(), impl->options.clock));
   PARLEY_RETURN_IF_ERROR(impl->MarkKilledRuns());
   PARLEY_RETURN_IF_ERROR(impl->PruneResults());
+  impl->webhooks = std::make_unique<WebhookDispatcher>(impl->options.webhooks);
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 

@@ -47,6 +47,7 @@
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "service/analysis_template.h"
+#include "service/webhook_dispatcher.h"
 
 namespace parley::service {
 
@@ -74,6 +75,49 @@ struct Options {
   // noisy results repeat); null — always, in the binary — means the OS CSPRNG
   // (dp::SystemRandomSource). Must outlive the service; used under a lock, one query at a time.
   dp::RandomSource* noise_random_for_tests = nullptr;
+  // How webhook events are delivered (queue size, attempts, pauses): tests shorten them.
+  WebhookDispatcher::Options webhooks;
+};
+
+// A webhook as its member sees it; `secret` only in the answer that created it.
+struct WebhookView {
+  int64_t id = 0;
+  std::string member;
+  std::string url;
+  int64_t created_at = 0;
+  std::string secret;
+};
+
+// A file a member uploaded into its own folder of the server's data root (Service::StartUpload).
+struct UploadedFile {
+  std::string path;  // absolute, under the member's folder of the data root
+  std::string name;
+  int64_t bytes = 0;
+  std::string sha256;
+};
+
+// An upload in progress: bytes are written to a temporary file (0600) in the member's folder of
+// the data root while their SHA-256 is computed; Commit checks the size and checksum the client
+// declared and renames the file to its name, never replacing a file. Destroyed without a
+// successful Commit, the temporary file is removed: nothing half-written is kept.
+// Thread safety: one thread at a time.
+class Upload {
+ public:
+  ~Upload();
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+  // ResourceExhausted (naming the limit) once more than the limit was sent; Internal when the
+  // disk refuses. After an error the upload is abandoned.
+  absl::Status Write(std::string_view bytes);
+  // InvalidArgument when the checksum (or the declared size) does not match what arrived;
+  // AlreadyExists when a file of that name appeared meanwhile.
+  absl::StatusOr<UploadedFile> Commit();
+
+  struct State;
+  explicit Upload(std::unique_ptr<State> state);
+
+ private:
+  std::unique_ptr<State> state_;
 };
 
 struct NewCollaboration {
@@ -89,6 +133,8 @@ struct NewCollaboration {
   std::string payer = catalog::kRunnerPays;
   // The kinds of change request (catalog::kChangeKinds) that commit as soon as they are proposed.
   std::vector<std::string> auto_approve;
+  // Days its results are kept (the retention sweep deletes older ones); nullopt: until deleted.
+  std::optional<int64_t> result_retention_days;
 };
 
 // A change request as members review it: the record, and while it is pending the active members
@@ -180,6 +226,9 @@ struct QueryOutcome {
   std::optional<int64_t> row_count;           // present when the actor is a receiver
   int64_t run_micros = 0;  // engine time, including opening the locked session; 0 unless the
                            // actor is a receiver
+  // The stored result is sealed to its receivers' keys (docs/formats/sealed-results.md): front
+  // ends then hand out the sealed bytes (SealedResult), never `result`, which only --save-as reads.
+  bool sealed = false;
 };
 
 // A query checked and recorded as running, not executed yet (Service::SubmitQuery): the server's
@@ -585,6 +634,54 @@ class Service {
   // The caller a bearer token authenticates: Unauthenticated, with one message whatever was wrong
   // (malformed, unknown, wrong secret, revoked), so a client learns nothing of which part was.
   absl::StatusOr<identity::Caller> Authenticate(std::string_view bearer_token);
+
+  // Bringing data to a server (uploads.cc). StartUpload opens an upload of a file named `name`
+  // into the caller's own folder of the data root (created 0700): InvalidArgument for a name
+  // that is not a plain file name (letters, digits, '.', '_', '-'; at most 128; not starting
+  // with '.'), or a checksum that is not 64 hex digits; AlreadyExists when the member already
+  // has a file of that name; ResourceExhausted when `declared_bytes` exceeds `max_bytes`.
+  absl::StatusOr<std::unique_ptr<Upload>> StartUpload(const identity::Caller& caller,
+                                                      const std::string& name,
+                                                      const std::string& sha256_hex,
+                                                      std::optional<int64_t> declared_bytes,
+                                                      int64_t max_bytes);
+  // The folder of the data root that `member` registers files from (server mode).
+  std::string DataRootOf(const std::string& member) const;
+
+  // Sealed results (sealed_results.cc). SetMemberKey registers the X25519 public key (64 hex)
+  // the caller's results are sealed to from now on; MemberKey: the caller's, if any.
+  // SealedResult: for a receiver (the checks of Result), the sealed bytes of a stored result, or
+  // nullopt when it is stored in the clear.
+  absl::Status SetMemberKey(const identity::Caller& caller, const std::string& public_key_hex);
+  absl::StatusOr<std::optional<std::string>> MemberKey(const identity::Caller& caller);
+  absl::StatusOr<std::optional<std::string>> SealedResult(const identity::Caller& caller,
+                                                          const std::string& collaboration,
+                                                          int64_t query_id);
+  // A collaboration's result retention (its creator sets it; any member reads it). Setting it
+  // prunes at once; a server also prunes periodically (PruneResults). InvalidArgument for fewer
+  // than 1 day.
+  absl::Status SetCollaborationRetention(const identity::Caller& caller,
+                                         const std::string& collaboration,
+                                         std::optional<int64_t> days);
+  absl::StatusOr<std::optional<int64_t>> CollaborationRetention(const identity::Caller& caller,
+                                                                const std::string& collaboration);
+  // Deletes every result older than its collaboration's retention or the home's (the shorter),
+  // audited as "result.deleted" by "retention".
+  absl::Status PruneResults();
+
+  // Webhooks (webhooks.cc): an active member subscribes an http(s) URL to the collaboration's
+  // events (change.opened|approved|committed|denied|cancelled to every subscriber;
+  // query.submitted to every subscriber, query.succeeded|failed only to the query's receivers),
+  // delivered asynchronously (WebhookDispatcher). AddWebhook: InvalidArgument for a URL that is
+  // not http(s)://HOST[:PORT][/PATH] (at most 2048 printable characters); the secret deliveries
+  // are signed with is in the answer, once. List and Remove: the caller's own webhooks
+  // (NotFound for another's).
+  absl::StatusOr<WebhookView> AddWebhook(const identity::Caller& caller,
+                                         const std::string& collaboration, const std::string& url);
+  absl::StatusOr<std::vector<WebhookView>> ListWebhooks(const identity::Caller& caller,
+                                                        const std::string& collaboration);
+  absl::Status RemoveWebhook(const identity::Caller& caller, const std::string& collaboration,
+                             int64_t id);
 
   // Defined in service_impl.h, which only the service's own files include (a PreparedRun's state
   // names its parts).

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <list>
 #include <map>
 #include <memory>
@@ -439,7 +440,7 @@ struct Service::Impl {
   // released, and every runner is told so, receiver or not: a policy change does not depend on
   // the data, and the log shows it to every member anyway.
   absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
-                         const absl::StatusOr<engine::ResultTable>& result);
+                         const absl::StatusOr<engine::ResultTable>& result, bool* sealed = nullptr);
   // What the actor is told of a finished run (see QueryOutcome).
   absl::StatusOr<QueryOutcome> Deliver(const QueryContext& context, const Request& request,
                                        QueryOutcome outcome,
@@ -530,6 +531,21 @@ struct Service::Impl {
                                               const std::vector<TemplateParameter>& parameters,
                                               const std::vector<catalog::Table>& tables);
   absl::StatusOr<std::vector<TemplateView>> TemplateViews(const std::string& collaboration);
+
+  // Stores a run's result at `path`: sealed to the receivers' registered keys when any has one
+  // (then `path` gets the extension ".sealed" and `*sealed` is true), else as Parquet.
+  absl::Status StoreResult(std::filesystem::path& path, const std::vector<std::string>& receivers,
+                           const engine::ResultTable& result, bool* sealed);
+  // Webhook events (webhooks.cc): queued for every live webhook of an active member of the
+  // collaboration (of `only` when given); never fails or blocks the action that emits it.
+  std::unique_ptr<WebhookDispatcher> webhooks;
+  void Emit(const std::string& collaboration, const std::string& event,
+            const nlohmann::json& ids, const std::vector<std::string>* only = nullptr);
+  void EmitChange(const catalog::ChangeRequest& request, bool opened);
+  // The data root of server mode: options.data_root, or HOME/data.
+  std::filesystem::path DataRoot() const {
+    return options.data_root.empty() ? home / "data" : std::filesystem::path(options.data_root);
+  }
 
   std::filesystem::path ResultPath(const std::string& collaboration,
                                    const std::string& stem) const {

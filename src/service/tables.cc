@@ -277,7 +277,7 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
       return absl::PermissionDeniedError(
           "a remote database can be registered only by a member working on the Parley host");
     }
-    PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(options.data_root, actor, files, named));
+    PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));

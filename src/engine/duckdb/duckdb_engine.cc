@@ -32,13 +32,32 @@ absl::Status CheckPinnedColumns(Session& session, const std::vector<SourceView>&
   return absl::OkStatus();
 }
 
+namespace {
+
+// Whether a session opened for `a` serves `b`: the same views over the same files. The pinned
+// columns are not part of a session: they are checked on the session before every run that
+// carries them (RunPlan), so a run that checks and one that does not share a session.
+bool SameSessionViews(const std::vector<SourceView>& a, const std::vector<SourceView>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].select_sql != b[i].select_sql ||
+        a[i].allowed_paths != b[i].allowed_paths ||
+        a[i].allowed_directories != b[i].allowed_directories || a[i].scan != b[i].scan) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 DuckDbEngine::DuckDbEngine(Options options) : options_(std::move(options)) {}
 DuckDbEngine::~DuckDbEngine() = default;
 
 std::unique_ptr<Session> DuckDbEngine::CheckOut(const std::vector<SourceView>& views) {
   std::lock_guard lock(mutex_);
   for (auto it = idle_.begin(); it != idle_.end(); ++it) {
-    if (it->views != views) continue;
+    if (!SameSessionViews(it->views, views)) continue;
     std::unique_ptr<Session> session = std::move(it->session);
     idle_.erase(it);
     return session;

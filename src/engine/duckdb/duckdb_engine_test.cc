@@ -56,6 +56,21 @@ TEST_F(DuckDbEngineTest, ReusesIdleSessionsAndClosesFailedOnes) {
   EXPECT_EQ(opened, 2);
 }
 
+// The service sends the pinned columns only while a file's version is not yet trusted: a run
+// that checks them and one that does not are served by the same session (the check runs on it).
+TEST_F(DuckDbEngineTest, ARunThatChecksPinnedColumnsSharesTheSessionOfOneThatDoesNot) {
+  int opened = 0;
+  DuckDbEngine engine({.limits = {}, .on_session_opened = [&opened] { ++opened; }});
+  ASSERT_TRUE(engine.Run({"SELECT sum(v) AS s FROM t", {View({{"k", "BIGINT"}})}}).ok());
+  ASSERT_TRUE(engine.Run({"SELECT sum(v) AS s FROM t", {View({})}}).ok());
+  ASSERT_TRUE(engine.Run({"SELECT sum(v) AS s FROM t", {View({{"k", "BIGINT"}})}}).ok());
+  EXPECT_EQ(opened, 1);
+  // A reused session whose view no longer fits the pinned columns still refuses the run.
+  absl::Status status = engine.Run({"SELECT 1 FROM t", {View({{"gone", "BIGINT"}})}}).status();
+  EXPECT_EQ(status, absl::FailedPreconditionError(
+                        "table 't' no longer matches its pinned schema: column 'gone' is missing"));
+}
+
 TEST_F(DuckDbEngineTest, PinnedColumnsAreCheckedBeforeTheRun) {
   DuckDbEngine engine({});
   Engine::Stage stage = Engine::Stage::kQuery;

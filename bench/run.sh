@@ -16,3 +16,6 @@ cd "$(dirname "$0")/.."
 # The PostgreSQL connector (issue 10): rows/s through the connector against raw COPY read by
 # libpq, on a throw-away server loaded with 10M rows.
 "$build/bench/postgres_bench" --rows 10000000 --runs 3
+# Private set intersection (issue 11): a 1M x 1M session in one process against the bound of its
+# group operations (hash-to-group + 2 scalar multiplications per item) measured in the same run.
+"$build/bench/psi_bench" --items 1000000

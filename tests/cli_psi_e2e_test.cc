@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -125,6 +126,51 @@ TEST_F(CliPsiE2eTest, NormalisationMakesTwoSpellingsMatch) {
   // Each side lists its own spellings.
   EXPECT_EQ(ReadText(dir_ / "a_matches.csv"), "email\n  Ann@Example.COM \nbob@example.com\n");
   EXPECT_EQ(ReadText(dir_ / "b_matches.csv"), "email\nann@example.com\nBOB@example.com\n");
+}
+
+TEST_F(CliPsiE2eTest, OverTls) {
+  WriteText(dir_ / "a.csv", "email\na\nb\nc\n");
+  WriteText(dir_ / "b.csv", "email\nb\nc\nd\n");
+  for (const char* name : {"server", "other"}) {
+    std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+        (dir_ / (std::string(name) + "_key.pem")).string() + " -out " +
+        (dir_ / (std::string(name) + "_cert.pem")).string() + " 2>/dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+  }
+  std::vector<std::string> serve = {"--input",    (dir_ / "a.csv").string(),
+                                    "--column",   "email",
+                                    "--tls-cert", (dir_ / "server_cert.pem").string(),
+                                    "--tls-key",  (dir_ / "server_key.pem").string()};
+  {
+    auto [pid, port] = Serve(serve);
+    ASSERT_GT(pid, 0);
+    Outcome connected =
+        Parley({"psi", "connect", "127.0.0.1:" + std::to_string(port), "--input",
+                (dir_ / "b.csv").string(), "--column", "email", "--tls-ca",
+                (dir_ / "server_cert.pem").string(), "--output", (dir_ / "m.csv").string()});
+    Outcome served = Finish(pid);
+    ASSERT_EQ(connected.exit_code, 0) << connected;
+    ASSERT_EQ(served.exit_code, 0) << served;
+    EXPECT_EQ(ReadText(dir_ / "m.csv"), "email\nb\nc\n");
+  }
+  {
+    // A server whose certificate the client does not trust: refused, nothing written.
+    auto [pid, port] = Serve(serve);
+    ASSERT_GT(pid, 0);
+    Outcome connected =
+        Parley({"psi", "connect", "127.0.0.1:" + std::to_string(port), "--input",
+                (dir_ / "b.csv").string(), "--column", "email", "--tls-ca",
+                (dir_ / "other_cert.pem").string(), "--output", (dir_ / "n.csv").string()});
+    Outcome served = Finish(pid);
+    EXPECT_EQ(connected.exit_code, 1);
+    EXPECT_EQ(connected.err,
+              "error: the TLS handshake failed: the peer's certificate was refused: self-signed "
+              "certificate\n");
+    EXPECT_EQ(served.exit_code, 1);
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "n.csv"));
+  }
 }
 
 TEST_F(CliPsiE2eTest, CardinalityOnlyPrintsOnlyTheSize) {

@@ -272,8 +272,11 @@ class Session {
 
   // The peer's blinded set, multiplied by this side's key as it arrives.
   absl::Status ReceivePeerSet() {
-    peer_double_.reserve(peer_size_);
-    peer_index_.reserve(peer_size_);
+    // The count is the peer's claim: memory grows with what it actually sends, never with what
+    // it announces (a HELLO claiming 2^40 elements must not allocate 32 TiB up front).
+    uint64_t expected = std::min<uint64_t>(peer_size_, uint64_t{1} << 20);
+    peer_double_.reserve(expected);
+    peer_index_.reserve(expected);
     return Receive(FrameType::kBlinded, peer_size_,
                    [&](uint64_t first, std::vector<Element>& batch) -> absl::Status {
                      size_t failed = ParallelFor(batch.size(), threads_, [&](size_t i) {

@@ -315,6 +315,14 @@ TEST(ProtocolTest, CheatingPeersEndTheSessionCleanly) {
        },
        "the peer closed the connection while this side waited for its blinded set (element 1 of "
        "2, in BLINDED frames)"},
+      {"huge announced set",
+       [&](Channel& c) {
+         (void)WriteFrame(c, FrameType::kHello, hello(kMaxSetSize));
+         (void)WriteFrame(c, FrameType::kBlinded, Elements({p1}));
+         c.Close();
+       },
+       "the peer closed the connection while this side waited for its blinded set (element 2 of "
+       "1099511627776, in BLINDED frames)"},
       {"other version", [&](Channel& c) { (void)WriteFrame(c, FrameType::kHello, hello(2, 2)); },
        "the peer speaks PSI protocol version 2; this program speaks version 1"},
       {"not the protocol", [&](Channel& c) { (void)c.Write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"); },
@@ -341,7 +349,7 @@ TEST(ProtocolTest, CheatingPeersEndTheSessionCleanly) {
     // The honest side told the cheater why (when the connection still carried it): after its
     // HELLO, an ABORT with the same reason.
     if (cheat.name != "truncated frame" && cheat.name != "disconnect" &&
-        cheat.name != "peer aborts") {
+        cheat.name != "huge announced set" && cheat.name != "peer aborts") {
       absl::StatusOr<Frame> abort = ReadFrame(*cheater);
       ASSERT_TRUE(abort.ok()) << cheat.name;
       EXPECT_EQ(abort->type, static_cast<uint8_t>(FrameType::kAbort)) << cheat.name;

@@ -418,5 +418,33 @@ TEST_F(ServerRunsE2eTest, SlowStalledAndEndlessClientsAreCutOffWhileOthersAreSer
   EXPECT_EQ(Remote("agency", {"whoami"}).out, "agency\n");
 }
 
+// The bounds of the run queue over HTTP: a member at its limit gets 429 with Retry-After and a
+// message saying so, which the CLI prints (a full queue: run_queue_test).
+TEST_F(ServerRunsE2eTest, AMemberAtItsLimitIsAnswered429WithRetryAfter) {
+  StartServer({"--query-workers", "1", "--queries-per-member", "1", "--query-queue", "1"});
+  int64_t slow = Detach(kSlow);
+  AwaitStatus(slow, absl::StrCat("query ", slow, "  running"));
+  Outcome second = Remote("agency", {"query", "run", "-c", "room", "--sql", kQuick, "--detach"});
+  EXPECT_EQ(second.exit_code, kExitError);
+  EXPECT_EQ(second.err,
+            "error: member 'agency' already has 1 queries queued or running, the most one member "
+            "may have at once; wait for one to finish or cancel one\n");
+  std::string token = ReadText(Token("agency"));
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  std::string body = absl::StrCat("{\"sql\": \"", kQuick, "\"}");
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(Send(fd, absl::StrCat("POST /api/v1/collaborations/room/runs HTTP/1.1\r\nHost: x\r\n"
+                                    "Authorization: Bearer ",
+                                    token, "\r\nContent-Type: application/json\r\nContent-Length: ",
+                                    body.size(), "\r\nConnection: close\r\n\r\n", body)));
+  std::string answer = ReadAll(fd);
+  close(fd);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 429")) << answer;
+  EXPECT_THAT(answer, HasSubstr("Retry-After: 1\r\n"));
+  EXPECT_THAT(answer, HasSubstr("\"code\":\"RESOURCE_EXHAUSTED\""));
+  ASSERT_EQ(Remote("agency", {"query", "cancel", "-c", "room", std::to_string(slow)}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace parley::cli_test

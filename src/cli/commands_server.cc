@@ -187,6 +187,13 @@ void Cli::AddServerCommands() {
         service_options.cancel = nullptr;  // a client's run is not cancelled by ^C of the server
         service_options.data_root = data_root_;
         service_options.max_upload_bytes = max_upload_bytes_;
+        // Blocked before the home opens: every thread started from here on (the service's webhook
+        // workers, the server's) inherits the mask, so only StopOnSignal's waiter takes them.
+        sigset_t stopping;
+        sigemptyset(&stopping);
+        sigaddset(&stopping, SIGINT);
+        sigaddset(&stopping, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stopping, nullptr);
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();
         if (!opened.ok()) return Fail(opened);

@@ -96,6 +96,9 @@ class ServerDataE2eTest : public ::testing::Test {
         kill(server_pid_, SIGKILL);
         waitpid(server_pid_, &status, 0);
         ADD_FAILURE() << "the server did not stop on SIGTERM";
+      } else {
+        // Stopped, not killed by the signal (no thread of it may take SIGTERM but the waiter).
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
       }
     }
     fs::remove_all(dir_);

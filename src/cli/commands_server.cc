@@ -225,6 +225,9 @@ void Cli::AddServerCommands() {
         service_options.max_queued_runs = max_queued_runs_;
         service_options.max_runs_per_member = max_runs_per_member_;
         service_options.max_upload_bytes = max_upload_bytes_;
+        // Blocked before the home opens: every thread started from here on (the service's webhook
+        // workers, the run queue's, the server's) inherits the mask, so only StopOnSignal's
+        // waiter takes them.
         sigset_t stop_signals = StopOnSignal::Block();
         api::LocalService home(globals_.home, service_options);
         absl::Status opened = home.OpenHome();

@@ -64,7 +64,7 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(
-    int shards, int64_t max_memory_usage) {
+    int shards, int64_t max_memory_usage, int64_t max_result_rows) {
   if (!fs::exists(kServer)) {
     return absl::FailedPreconditionError(
         absl::StrCat("ClickHouse is not installed (", kServer,
@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(
   cluster->directory_ = pattern;
   cluster->reader_password_ = RandomHex(16);
   cluster->max_memory_usage_ = max_memory_usage;
+  cluster->max_result_rows_ = max_result_rows;
   for (int i = 0; i < shards; ++i) {
     Node node;
     node.directory = absl::StrCat(pattern, "/node", i);
@@ -146,7 +147,7 @@ absl::Status ClickHouseCluster::WriteConfig(const Node& node) const {
         << "      <join_use_nulls>1</join_use_nulls>\n"
         << "      <max_memory_usage>" << max_memory_usage_ << "</max_memory_usage>\n"
         << "      <max_execution_time>300</max_execution_time>\n"
-        << "      <max_result_rows>1000000</max_result_rows>\n"
+        << "      <max_result_rows>" << max_result_rows_ << "</max_result_rows>\n"
         << "    </" << kReader << ">\n  </profiles>\n  <users>\n"
         << "    <default><password></password><networks><ip>127.0.0.1</ip></networks>"
         << "<profile>default</profile><quota>default</quota></default>\n"

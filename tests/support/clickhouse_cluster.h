@@ -46,8 +46,10 @@ class ClickHouseCluster {
   // with the server's error log (the tests' own data only).
   // `max_memory_usage`: the reader profile's cap per query and node, in bytes (benchmarks raise
   // it).
+  // `max_result_rows`: the reader profile's cap on a result's rows.
   static absl::StatusOr<std::unique_ptr<ClickHouseCluster>> Start(
-      int shards = 2, int64_t max_memory_usage = 2'000'000'000);
+      int shards = 2, int64_t max_memory_usage = 2'000'000'000,
+      int64_t max_result_rows = 1'000'000);
   ~ClickHouseCluster();
 
   int shards() const { return static_cast<int>(nodes_.size()); }
@@ -85,6 +87,7 @@ class ClickHouseCluster {
   std::string directory_;
   std::string reader_password_;
   int64_t max_memory_usage_ = 0;
+  int64_t max_result_rows_ = 0;
   std::vector<Node> nodes_;
 };
 

@@ -1,6 +1,7 @@
 #include "render/clickhouse/clickhouse_dialect.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <set>
 
@@ -546,6 +547,12 @@ class ClickHouseWriter : public SqlWriter {
     if (from.kind() == TypeKind::kDate && to.kind() == TypeKind::kTimestamp) {
       return PlainCast(operand, to);
     }
+    // To text, where ClickHouse prints as DuckDB does: integers, decimals (with their scale) and
+    // dates. Reals are refused (ClickHouse prints 5 where DuckDB prints 5.0).
+    if (to.kind() == TypeKind::kVarchar &&
+        (IsInteger(from) || from.kind() == TypeKind::kDecimal || from.kind() == TypeKind::kDate)) {
+      return absl::StrCat("toString(", operand, ")");
+    }
     // A date or timestamp constant: its text is checked here, since ClickHouse would move an
     // invalid day (2024-02-30) to another date where DuckDB refuses it.
     if (from.kind() == TypeKind::kVarchar && expr.args[0]->kind == BoundExprKind::kConstant &&
@@ -596,6 +603,22 @@ class ClickHouseWriter : public SqlWriter {
       for (const auto& arg : expr.args)
         parts.push_back(absl::StrCat("ifNull(", Expr(*arg), ", '')"));
       return absl::StrCat("concat(", absl::StrJoin(parts, ", "), ")");
+    }
+    if (expr.name == "substring" || expr.name == "substr") {
+      // Equal to DuckDB's only from a positive start, with a length that is not negative.
+      auto positive = [](const BoundExpr& arg, bool zero) {
+        if (arg.kind != BoundExprKind::kConstant ||
+            arg.constant.kind != sql::ConstantKind::kInteger) {
+          return false;
+        }
+        long long value = std::atoll(arg.constant.text.c_str());
+        return zero ? value >= 0 : value >= 1;
+      };
+      if (expr.args.size() < 2 || expr.args.size() > 3 || !positive(*expr.args[1], false) ||
+          (expr.args.size() == 3 && !positive(*expr.args[2], true))) {
+        return Refuse("the function substring with these arguments", expr.location);
+      }
+      return absl::StrCat("substringUTF8(", Args(expr), ")");
     }
     if ((expr.name == "round" && !expr.args.empty() &&
          expr.args[0]->type.kind() != TypeKind::kDouble) ||

@@ -8,7 +8,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/row_identity.h"
 #include "render/sql_writer.h"
 #include "sql/types.h"
 
@@ -167,7 +166,10 @@ class ClickHouseWriter : public SqlWriter {
       for (const auto& item : query.select) keys.push_back(item.expr.get());
     }
     for (const BoundExpr* key : keys) {
-      if (keys.size() > 1 && key->type.kind() == TypeKind::kDecimal && key->type.width() > 18) {
+      // Integer sums are Decimal(38, 0) here (Argument), typed HUGEINT by Parley.
+      bool wide = (key->type.kind() == TypeKind::kDecimal && key->type.width() > 18) ||
+                  key->type.kind() == TypeKind::kHugeint;
+      if (keys.size() > 1 && wide) {
         Refuse("grouping by a DECIMAL of more than 18 digits with other keys", key->location);
       }
     }

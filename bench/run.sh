@@ -16,3 +16,6 @@ cd "$(dirname "$0")/.."
 # The PostgreSQL connector (issue 10): rows/s through the connector against raw COPY read by
 # libpq, on a throw-away server loaded with 10M rows.
 "$build/bench/postgres_bench" --rows 10000000 --runs 3
+# The campaign query on a 2-shard and a 1-node ClickHouse 18.16 cluster against DuckDB (issue 15):
+# 10M rows per side, answers compared, time split into shards, shipping and merge.
+"$build/bench/clickhouse_bench" --rows 10000000 --runs 3 --data bench/data/clickhouse

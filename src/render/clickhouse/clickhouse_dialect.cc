@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "render/sql_writer.h"
@@ -756,14 +757,34 @@ class ClickHouseWriter : public SqlWriter {
           return Refuse("NOT IN (subquery)", expr.location);
         }
         Scope saved = scope_;
-        pending_prefix_ = NextSubqueryPrefix();
+        std::string prefix = NextSubqueryPrefix();
+        pending_prefix_ = prefix;
         std::string body = Query(*expr.subquery);
         scope_ = saved;
         if (!expr.args.empty()) {
-          return absl::StrCat("(", Expr(*expr.args[0]), scope_.on_shards ? " GLOBAL IN (" : " IN (",
-                              body, "))");
+          // 18.16's IN is 0 where SQL's is NULL (a NULL operand, or no match in a set holding a
+          // NULL), which NOT turns into 1: SQL's three values, spelled out.
+          std::string operand = Expr(*expr.args[0]);
+          return absl::StrCat("multiIf(isNull(", operand, "), NULL, ", operand,
+                              scope_.on_shards ? " GLOBAL IN (" : " IN (", body,
+                              "), 1, (SELECT count() FROM (", body, ") WHERE isNull(",
+                              Identifier(prefix + "0"), ")) > 0, NULL, 0)");
         }
         return absl::StrCat("(", body, ")");
+      }
+      case BoundExprKind::kInList: {
+        // 18.16 gives 0 for NULL IN (…) and 1 for NULL NOT IN (…), where SQL gives NULL (and a
+        // WHERE drops the row): the NULL operand is spelled out. A NULL in the list would make
+        // every non-match NULL too; refused rather than spelled.
+        for (size_t i = 1; i < expr.args.size(); ++i) {
+          if (expr.args[i]->kind == BoundExprKind::kConstant &&
+              expr.args[i]->constant.kind == sql::ConstantKind::kNull) {
+            return Refuse("IN with NULL in its list", expr.location);
+          }
+        }
+        std::string operand = Expr(*expr.args[0]);
+        return absl::StrCat("if(isNull(", operand, "), NULL, (", operand,
+                            expr.negated ? " NOT IN (" : " IN (", Args(expr, 1), ")))");
       }
       case BoundExprKind::kOutputRef:
         return Refuse("ORDER BY an output of a set operation", expr.location);

@@ -19,3 +19,6 @@ cd "$(dirname "$0")/.."
 # Private set intersection (issue 11): a 1M x 1M session in one process against the bound of its
 # group operations (hash-to-group + 2 scalar multiplications per item) measured in the same run.
 "$build/bench/psi_bench" --items 1000000
+# The campaign query on a 2-shard and a 1-node ClickHouse 18.16 cluster against DuckDB (issue 15):
+# 10M rows per side, answers compared, time split into shards, shipping and merge.
+"$build/bench/clickhouse_bench" --rows 10000000 --runs 3 --data bench/data/clickhouse

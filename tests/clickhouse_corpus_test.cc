@@ -341,6 +341,12 @@ TEST_P(ClickHouseCorpus, SameRowsOrTheDialectsReason) {
   }
   // Compared as sets of rows: ORDER BY leaves ties in any order (clickhouse_traps_test checks
   // that ORDER BY orders).
+  if (absl::StrContains(c.sql, "LIMIT") && !absl::StrContains(c.sql, "ORDER BY")) {
+    // Which rows a LIMIT without ORDER BY keeps is up to each engine: only how many.
+    EXPECT_EQ(actual->rows.size(), expected->rows.size());
+    if (!HasFailure()) counts_.equal++;
+    return;
+  }
   EXPECT_EQ(Normalised(*actual, true), Normalised(*expected, true))
       << clickhouse->plan.rendered_sql;
   if (!HasFailure()) counts_.equal++;

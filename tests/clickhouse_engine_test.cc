@@ -20,7 +20,8 @@ using Rows = std::vector<std::vector<std::optional<std::string>>>;
 class ClickHouseEngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto started = ClickHouseCluster::Start(2);
+    // A result cap small enough to reach with a small table.
+    auto started = ClickHouseCluster::Start(2, 2'000'000'000, 100'000);
     ASSERT_TRUE(started.ok()) << started.status();
     cluster_ = started->release();
     ASSERT_OK(cluster_->ExecuteOnEach(
@@ -65,7 +66,7 @@ TEST_F(ClickHouseEngineTest, ConnectReadsTheServerAndTheProfile) {
   EXPECT_EQ(engine->dialect(), "clickhouse");
   EXPECT_EQ(engine->facts().version.substr(0, 6), "18.16.");
   EXPECT_THAT(engine->facts().timezone, HasSubstr("UTC"));
-  EXPECT_EQ(engine->facts().max_result_rows, 1000000);
+  EXPECT_EQ(engine->facts().max_result_rows, 100000);
 }
 
 TEST_F(ClickHouseEngineTest, RunsOverBothShardsWithExactTypesAndNulls) {
@@ -132,6 +133,24 @@ TEST_F(ClickHouseEngineTest, PinnedColumnsAreCheckedBeforeTheQueryRuns) {
   SourceView missing{"retail", "", {}, {}, {{"email", "VARCHAR"}}};
   ExpectError(engine->Run(Plan{"SELECT 1", {missing}}), absl::StatusCode::kFailedPrecondition,
               "table 'retail' no longer matches its pinned schema: column 'email' is missing");
+}
+
+// The profile's max_result_rows (100,000 for this suite) stops a larger result; the error names
+// the limit. 18.16 checks it per block of rows, so it is a coarse cap, not an exact one.
+TEST_F(ClickHouseEngineTest, AResultLargerThanMaxResultRowsIsResourceExhausted) {
+  ASSERT_OK(cluster_->ExecuteOnEach(
+      {"CREATE TABLE rooms.many (x UInt64) ENGINE = MergeTree ORDER BY x"}));
+  ASSERT_OK(cluster_->Execute(0,
+                              "INSERT INTO rooms.many SELECT number FROM system.numbers LIMIT "
+                              "300001"));
+  ASSERT_OK_AND_ASSIGN(auto engine, ClickHouseEngine::Connect(Reader()));
+  ExpectError(engine->Run(Plan{"SELECT x FROM rooms.many", {}}),
+              absl::StatusCode::kResourceExhausted,
+              "the clickhouse engine stopped the query: its result has more rows than "
+              "max_result_rows");
+  ASSERT_OK_AND_ASSIGN(ResultTable counted,
+                       engine->Run(Plan{"SELECT count() FROM rooms.many", {}}));
+  EXPECT_EQ(counted.rows, (Rows{{"300001"}}));
 }
 
 TEST_F(ClickHouseEngineTest, AnAccountThatIsNotReadOnlyIsRefused) {

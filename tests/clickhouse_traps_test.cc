@@ -286,6 +286,31 @@ TEST_F(ClickHouseTrapsTest, GuardedConversionsOfTextAreRefusedNotRunWrong) {
       << sql.status();
 }
 
+// 18.16 says NULL NOT IN (…) is 1 (SQL: NULL, so WHERE drops the row); the 'quiet' region's
+// spend is all NULL, so it must not appear.
+TEST_F(ClickHouseTrapsTest, NotInKeepsNoRowWhoseValueIsNull) {
+  ASSERT_OK_AND_ASSIGN(std::string raw, cluster_->Query(0,
+                                                        "SELECT CAST(NULL AS Nullable(Int64)) "
+                                                        "NOT IN (1, 2)"));
+  EXPECT_EQ(raw, "1\n") << "18.16 now gives SQL's NULL";
+  for (const char* query :
+       {"SELECT region, COUNT(*) AS n FROM retail_open WHERE annual_spend NOT IN (1, 2) "
+        "GROUP BY region",
+        "SELECT region, COUNT(*) AS n FROM retail_open WHERE NOT (annual_spend IN (1, 2)) "
+        "GROUP BY region",
+        "SELECT region, COUNT(*) AS n FROM retail_open WHERE NOT (annual_spend IN (SELECT "
+        "annual_spend FROM retail_open WHERE household_size = 1)) GROUP BY region"}) {
+    SCOPED_TRACE(query);
+    ASSERT_OK_AND_ASSIGN(std::string sql, Render(query));
+    Rows expected = DuckDb(query);
+    Rows actual = ClickHouse(sql);
+    std::sort(expected.begin(), expected.end());
+    std::sort(actual.begin(), actual.end());
+    EXPECT_EQ(actual, expected) << sql;
+    for (const auto& row : actual) EXPECT_NE(row[0], std::optional<std::string>("quiet"));
+  }
+}
+
 // SUM and AVG of a group without values are NULL, not 0 and nan.
 TEST_F(ClickHouseTrapsTest, SumAndAverageOfAGroupWithoutValuesAreNull) {
   std::string query =

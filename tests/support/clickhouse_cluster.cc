@@ -63,7 +63,8 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(int shards) {
+absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(
+    int shards, int64_t max_memory_usage, int64_t max_result_rows) {
   if (!fs::exists(kServer)) {
     return absl::FailedPreconditionError(
         absl::StrCat("ClickHouse is not installed (", kServer,
@@ -75,6 +76,8 @@ absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(int 
   if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
   cluster->directory_ = pattern;
   cluster->reader_password_ = RandomHex(16);
+  cluster->max_memory_usage_ = max_memory_usage;
+  cluster->max_result_rows_ = max_result_rows;
   for (int i = 0; i < shards; ++i) {
     Node node;
     node.directory = absl::StrCat(pattern, "/node", i);
@@ -137,13 +140,14 @@ absl::Status ClickHouseCluster::WriteConfig(const Node& node) const {
          << shards << "    </" << kCluster << ">\n  </remote_servers>\n</yandex>\n";
   std::ofstream users(d + "/users.xml");
   users << "<?xml version=\"1.0\"?>\n<yandex>\n  <profiles>\n"
-        << "    <default><max_memory_usage>4000000000</max_memory_usage></default>\n"
+        << "    <default><max_memory_usage>" << 2 * max_memory_usage_
+        << "</max_memory_usage></default>\n"
         << "    <" << kReader << ">\n"
         << "      <readonly>1</readonly>\n"
         << "      <join_use_nulls>1</join_use_nulls>\n"
-        << "      <max_memory_usage>2000000000</max_memory_usage>\n"
+        << "      <max_memory_usage>" << max_memory_usage_ << "</max_memory_usage>\n"
         << "      <max_execution_time>300</max_execution_time>\n"
-        << "      <max_result_rows>1000000</max_result_rows>\n"
+        << "      <max_result_rows>" << max_result_rows_ << "</max_result_rows>\n"
         << "    </" << kReader << ">\n  </profiles>\n  <users>\n"
         << "    <default><password></password><networks><ip>127.0.0.1</ip></networks>"
         << "<profile>default</profile><quota>default</quota></default>\n"

@@ -25,6 +25,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,7 +44,12 @@ class ClickHouseCluster {
   // Starts `shards` nodes (1 or more) and waits until each answers. Errors: FailedPrecondition
   // when clickhouse-server is not installed; Internal naming the node and the step otherwise,
   // with the server's error log (the tests' own data only).
-  static absl::StatusOr<std::unique_ptr<ClickHouseCluster>> Start(int shards = 2);
+  // `max_memory_usage`: the reader profile's cap per query and node, in bytes (benchmarks raise
+  // it).
+  // `max_result_rows`: the reader profile's cap on a result's rows.
+  static absl::StatusOr<std::unique_ptr<ClickHouseCluster>> Start(
+      int shards = 2, int64_t max_memory_usage = 2'000'000'000,
+      int64_t max_result_rows = 1'000'000);
   ~ClickHouseCluster();
 
   int shards() const { return static_cast<int>(nodes_.size()); }
@@ -80,6 +86,8 @@ class ClickHouseCluster {
 
   std::string directory_;
   std::string reader_password_;
+  int64_t max_memory_usage_ = 0;
+  int64_t max_result_rows_ = 0;
   std::vector<Node> nodes_;
 };
 

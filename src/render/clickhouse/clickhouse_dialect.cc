@@ -1,13 +1,14 @@
 #include "render/clickhouse/clickhouse_dialect.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/row_identity.h"
 #include "render/sql_writer.h"
 #include "sql/types.h"
 
@@ -166,7 +167,10 @@ class ClickHouseWriter : public SqlWriter {
       for (const auto& item : query.select) keys.push_back(item.expr.get());
     }
     for (const BoundExpr* key : keys) {
-      if (keys.size() > 1 && key->type.kind() == TypeKind::kDecimal && key->type.width() > 18) {
+      // Integer sums are Decimal(38, 0) here (Argument), typed HUGEINT by Parley.
+      bool wide = (key->type.kind() == TypeKind::kDecimal && key->type.width() > 18) ||
+                  key->type.kind() == TypeKind::kHugeint;
+      if (keys.size() > 1 && wide) {
         Refuse("grouping by a DECIMAL of more than 18 digits with other keys", key->location);
       }
     }
@@ -546,6 +550,12 @@ class ClickHouseWriter : public SqlWriter {
     if (from.kind() == TypeKind::kDate && to.kind() == TypeKind::kTimestamp) {
       return PlainCast(operand, to);
     }
+    // To text, where ClickHouse prints as DuckDB does: integers, decimals (with their scale) and
+    // dates. Reals are refused (ClickHouse prints 5 where DuckDB prints 5.0).
+    if (to.kind() == TypeKind::kVarchar &&
+        (IsInteger(from) || from.kind() == TypeKind::kDecimal || from.kind() == TypeKind::kDate)) {
+      return absl::StrCat("toString(", operand, ")");
+    }
     // A date or timestamp constant: its text is checked here, since ClickHouse would move an
     // invalid day (2024-02-30) to another date where DuckDB refuses it.
     if (from.kind() == TypeKind::kVarchar && expr.args[0]->kind == BoundExprKind::kConstant &&
@@ -596,6 +606,22 @@ class ClickHouseWriter : public SqlWriter {
       for (const auto& arg : expr.args)
         parts.push_back(absl::StrCat("ifNull(", Expr(*arg), ", '')"));
       return absl::StrCat("concat(", absl::StrJoin(parts, ", "), ")");
+    }
+    if (expr.name == "substring" || expr.name == "substr") {
+      // Equal to DuckDB's only from a positive start, with a length that is not negative.
+      auto positive = [](const BoundExpr& arg, bool zero) {
+        if (arg.kind != BoundExprKind::kConstant ||
+            arg.constant.kind != sql::ConstantKind::kInteger) {
+          return false;
+        }
+        long long value = std::atoll(arg.constant.text.c_str());
+        return zero ? value >= 0 : value >= 1;
+      };
+      if (expr.args.size() < 2 || expr.args.size() > 3 || !positive(*expr.args[1], false) ||
+          (expr.args.size() == 3 && !positive(*expr.args[2], true))) {
+        return Refuse("the function substring with these arguments", expr.location);
+      }
+      return absl::StrCat("substringUTF8(", Args(expr), ")");
     }
     if ((expr.name == "round" && !expr.args.empty() &&
          expr.args[0]->type.kind() != TypeKind::kDouble) ||
@@ -731,14 +757,34 @@ class ClickHouseWriter : public SqlWriter {
           return Refuse("NOT IN (subquery)", expr.location);
         }
         Scope saved = scope_;
-        pending_prefix_ = NextSubqueryPrefix();
+        std::string prefix = NextSubqueryPrefix();
+        pending_prefix_ = prefix;
         std::string body = Query(*expr.subquery);
         scope_ = saved;
         if (!expr.args.empty()) {
-          return absl::StrCat("(", Expr(*expr.args[0]), scope_.on_shards ? " GLOBAL IN (" : " IN (",
-                              body, "))");
+          // 18.16's IN is 0 where SQL's is NULL (a NULL operand, or no match in a set holding a
+          // NULL), which NOT turns into 1: SQL's three values, spelled out.
+          std::string operand = Expr(*expr.args[0]);
+          return absl::StrCat("multiIf(isNull(", operand, "), NULL, ", operand,
+                              scope_.on_shards ? " GLOBAL IN (" : " IN (", body,
+                              "), 1, (SELECT count() FROM (", body, ") WHERE isNull(",
+                              Identifier(prefix + "0"), ")) > 0, NULL, 0)");
         }
         return absl::StrCat("(", body, ")");
+      }
+      case BoundExprKind::kInList: {
+        // 18.16 gives 0 for NULL IN (…) and 1 for NULL NOT IN (…), where SQL gives NULL (and a
+        // WHERE drops the row): the NULL operand is spelled out. A NULL in the list would make
+        // every non-match NULL too; refused rather than spelled.
+        for (size_t i = 1; i < expr.args.size(); ++i) {
+          if (expr.args[i]->kind == BoundExprKind::kConstant &&
+              expr.args[i]->constant.kind == sql::ConstantKind::kNull) {
+            return Refuse("IN with NULL in its list", expr.location);
+          }
+        }
+        std::string operand = Expr(*expr.args[0]);
+        return absl::StrCat("if(isNull(", operand, "), NULL, (", operand,
+                            expr.negated ? " NOT IN (" : " IN (", Args(expr, 1), ")))");
       }
       case BoundExprKind::kOutputRef:
         return Refuse("ORDER BY an output of a set operation", expr.location);

@@ -10,12 +10,14 @@
 //   generated SQL can equal a column name, since ClickHouse substitutes aliases everywhere in a
 //   SELECT; the user's output names are given only by an outer wrapper.
 // - Joins: one JOIN per SELECT (a join's left side that is itself a join becomes a subquery),
-//   ALL strictness, ON only a conjunction of column equalities of equal types. A join whose left
-//   table is Distributed runs on the shards: the right side is the shard-local table when both
-//   are joined on their sharding keys (co-located), otherwise a GLOBAL JOIN ships it to every
-//   shard — a plain JOIN there would join each shard with part of the right side and undercount.
-//   RIGHT and FULL joins run on the initiator (shards would each emit the unmatched right rows).
-//   IN (subquery) in a SELECT that runs on the shards is GLOBAL IN, for the same reason.
+//   ALL INNER or ALL LEFT strictness, by USING: 18.16's ON returns wrong values of the right key,
+//   so the right side carries a copy of its key under the left key's name. Only conjunctions of
+//   column equalities of one type are accepted; RIGHT and FULL joins are refused (USING merges
+//   the keys). A join whose left table is Distributed runs on the shards: the right side is the
+//   shard-local table when both are joined on their sharding keys (co-located), otherwise a
+//   GLOBAL JOIN ships it to every shard — a plain JOIN there would join each shard with part of
+//   the right side and undercount. IN (subquery) in a SELECT that runs on the shards is GLOBAL IN,
+//   for the same reason.
 // - Aggregates: COUNT(DISTINCT) is uniqExact (exact); SUM, AVG, MIN and MAX read their argument
 //   as Nullable, so an empty group gives NULL as in SQL (ClickHouse gives 0 and nan); integer sums
 //   add in Decimal(38, 0), which fails on overflow where Int64 would wrap; FILTER is the -If
@@ -60,8 +62,9 @@ class ClickHouseDialect : public Dialect {
  public:
   explicit ClickHouseDialect(ClickHouseLayout layout) : layout_(std::move(layout)) {}
   std::string_view name() const override { return "clickhouse"; }
-  // 128-bit integers stand as Decimal(38, 0); decimals up to 38 digits; guarded conversions exist
-  // (the dialect refuses those it cannot make exact).
+  // 64-bit integers at most (18.16 has no Int128, and Decimal(38, 0) in GROUP BY keys crashes it,
+  // so the error guard widens to DOUBLE instead); decimals up to 38 digits; guarded conversions
+  // exist (the dialect refuses those it cannot make exact).
   const Capabilities& capabilities() const override;
   absl::StatusOr<std::string> Render(const sql::BoundQuery& query) const override;
 

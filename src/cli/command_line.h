@@ -242,6 +242,7 @@ class Cli {
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;
+  std::string console_dir_;  // empty: the build's web/dist when it exists
 };
 
 }  // namespace parley::cli

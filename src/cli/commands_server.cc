@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -107,6 +108,9 @@ void Cli::AddServerCommands() {
   serve->add_option("--data-root", data_root_,
                     "organisations register only files under DIR/<their name>/ (without it, "
                     "none)");
+  serve->add_option("--console", console_dir_,
+                    "the web console's built files, served at / (default: the build's web/dist, "
+                    "when scripts/bootstrap.sh has built it)");
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -137,6 +141,11 @@ void Cli::AddServerCommands() {
         options.tls_cert_file = tls_cert_;
         options.tls_key_file = tls_key_;
         options.threads = server_threads_;
+        options.console_dir = console_dir_;
+        if (options.console_dir.empty() &&
+            std::filesystem::exists(std::filesystem::path(PARLEY_CONSOLE_DIR) / "index.html")) {
+          options.console_dir = PARLEY_CONSOLE_DIR;
+        }
         options.log = [](const std::string& line) { std::cerr << line << std::endl; };
         api::LocalServiceOptions service_options = ServiceOptions();
         service_options.cancel = nullptr;  // a client's run is not cancelled by ^C of the server
@@ -159,6 +168,11 @@ void Cli::AddServerCommands() {
             options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
         std::cout << "parley serve: listening on " << scheme << "://" << host << ":" << *port
                   << " (home " << globals_.home << ")" << std::endl;
+        if (options.console_dir.empty()) {
+          std::cerr << "parley serve: no web console (not built: run scripts/bootstrap.sh, or give "
+                       "--console DIR)"
+                    << std::endl;
+        }
         absl::Status served = (*server)->Serve();
         if (!served.ok()) return Fail(served);
         std::cout << "parley serve: stopped" << std::endl;

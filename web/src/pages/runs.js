@@ -1,0 +1,139 @@
+// Runs: the list of the collaboration's queries, a run's page (live progress and cancel while it
+// runs, its result as a sortable table and a chart chosen from the result's shape, downloads),
+// and the rejection view that shows every violation with the part of the SQL it points at.
+//
+// A run today answers synchronously (the page shows a spinner while the request is open). When
+// the server answers a run with `status: "queued" | "running"` (asynchronous runs), the page polls
+// GET .../queries/{id} for `status` and `progress` (0..100) and offers POST .../queries/{id}/cancel.
+import { useEffect, useState } from 'preact/hooks';
+import { get, post, collaborationPath } from '../api.js';
+import { html, useLoad, Loaded, ErrorBox, ActionButton, link, formatTime } from '../ui.js';
+import { highlightPieces } from '../sql_highlight.js';
+import { chooseChart, isNumberColumn, sortRows, toCsv, toJsonRows } from '../chart_choice.js';
+import { ChartView } from '../chart_view.js';
+
+// Responses of runs made from this tab, so a run's page shows them without asking again.
+export const runResponses = new Map();
+
+export function Rejection({ sql, explanation }) {
+  const violations = explanation.violations || [];
+  const pieces = highlightPieces(sql, violations);
+  return html`<section class="rejection" aria-labelledby="rejection-title" data-testid="rejection">
+    <h2 id="rejection-title">Rejected by the rules</h2>
+    <pre class="sql" data-testid="rejected-sql">${pieces.map((piece, i) => (piece.violations.length
+      ? html`<mark key=${i} data-violations=${piece.violations.join(' ')}
+          title=${piece.violations.map((v) => violations[v].message).join('\n')}>${piece.text}</mark>`
+      : piece.text))}</pre>
+    <ol class="violations" data-testid="violations">
+      ${violations.map((v, i) => html`<li key=${i} data-code=${v.code}>
+        <strong>${v.message}</strong>
+        ${v.position && html` <span class="where">(${v.position}${v.clause ? `, ${v.clause}` : ''})</span>`}
+        ${v.hint && html`<div class="hint">${v.hint}</div>`}
+        ${(v.table || v.owner) && html`<div class="meta">rule of ${v.table || ''}${v.owner ? ` (owner ${v.owner})` : ''}</div>`}
+      </li>`)}
+    </ol>
+  </section>`;
+}
+
+function ResultTable({ result }) {
+  const [sort, setSort] = useState(null);  // {index, descending}
+  const rows = sort
+    ? sortRows(result.rows, sort.index, isNumberColumn(result.columns[sort.index]), sort.descending)
+    : result.rows;
+  const toggle = (index) => setSort(sort && sort.index === index
+    ? { index, descending: !sort.descending } : { index, descending: false });
+  const ariaSort = (i) => (sort && sort.index === i ? (sort.descending ? 'descending' : 'ascending') : 'none');
+  return html`<table class="grid result" data-testid="result-table">
+    <caption>${result.rows.length} rows</caption>
+    <thead><tr>${result.columns.map((c, i) => html`<th key=${c.name} scope="col" aria-sort=${ariaSort(i)}>
+      <button type="button" class="sort" onClick=${() => toggle(i)}>${c.name}
+        <span class="type">${c.type}</span></button></th>`)}</tr></thead>
+    <tbody>${rows.slice(0, 1000).map((row, r) => html`<tr key=${r}>${row.map((value, i) => html`
+      <td key=${i} class=${isNumberColumn(result.columns[i]) ? 'number' : ''}>${value === null ? html`<em>NULL</em>` : value}</td>`)}</tr>`)}
+    </tbody></table>`;
+}
+
+function Downloads({ result, name }) {
+  const [urls, setUrls] = useState(null);
+  useEffect(() => {
+    const csv = URL.createObjectURL(new Blob([toCsv(result)], { type: 'text/csv' }));
+    const json = URL.createObjectURL(new Blob([JSON.stringify(toJsonRows(result), null, 2)],
+                                              { type: 'application/json' }));
+    setUrls({ csv, json });
+    return () => { URL.revokeObjectURL(csv); URL.revokeObjectURL(json); };
+  }, [result]);
+  if (!urls) return null;
+  return html`<p class="downloads">Download: <a href=${urls.csv} download=${`${name}.csv`}>CSV</a>
+    · <a href=${urls.json} download=${`${name}.json`}>JSON</a></p>`;
+}
+
+export function ResultView({ result, name }) {
+  const chart = chooseChart(result);
+  return html`<div class="result-view">
+    <${ChartView} chart=${chart} />
+    <${Downloads} result=${result} name=${name} />
+    <${ResultTable} result=${result} />
+  </div>`;
+}
+
+function Progress({ collaboration, run, onDone }) {
+  const [state, setState] = useState(run);
+  useEffect(() => {
+    let live = true;
+    const poll = async () => {
+      while (live) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        if (!live) return;
+        const next = await get(collaborationPath(collaboration, 'queries', run.query_id));
+        setState(next);
+        if (!['queued', 'running'].includes(next.status)) { onDone(next); return; }
+      }
+    };
+    poll().catch(() => {});
+    return () => { live = false; };
+  }, [run.query_id]);
+  return html`<div class="progress-box" role="status">
+    <progress max="100" value=${state.progress || 0} aria-label="progress"></progress>
+    ${state.status} ${state.progress !== undefined ? `${state.progress}%` : ''}
+    <${ActionButton} label="Cancel" action=${() => post(collaborationPath(collaboration, 'queries', run.query_id, 'cancel'), {})} />
+  </div>`;
+}
+
+export function RunPage({ collaboration, queryId }) {
+  const [run, setRun] = useState(runResponses.get(`${collaboration}/${queryId}`) || null);
+  const [state] = useLoad(async () => {
+    if (run && (run.result || run.explanation)) return run;
+    const response = await get(collaborationPath(collaboration, 'queries', queryId, 'result'));
+    return response;
+  }, [collaboration, queryId]);
+  if (run && ['queued', 'running'].includes(run.status)) {
+    return html`<${Progress} collaboration=${collaboration} run=${run} onDone=${setRun} />`;
+  }
+  return html`<section aria-labelledby="run-title" data-testid="run">
+    <h1 id="run-title">Run ${queryId}</h1>
+    <${Loaded} state=${state} what="the result">${(data) => (data.result
+      ? html`<${ResultView} result=${data.result} name=${`${collaboration}-${queryId}`} />`
+      : data.explanation && !data.explanation.allowed
+        ? html`<${Rejection} sql=${data.sql || ''} explanation=${data.explanation} />`
+        : html`<p>This run's result goes to ${(data.receivers || []).join(', ')}; you are not one of its receivers.</p>`)}<//>
+  </section>`;
+}
+
+export function RunsPage({ collaboration }) {
+  const [state] = useLoad(() => get(collaborationPath(collaboration, 'queries')), [collaboration]);
+  return html`<section aria-labelledby="runs-title">
+    <h1 id="runs-title">Runs</h1>
+    <${Loaded} state=${state} what="runs">${({ queries }) => (queries.length ? html`
+      <table class="grid" data-testid="runs">
+        <caption>${queries.length} queries</caption>
+        <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Runner</th>
+          <th scope="col">Status</th><th scope="col">Rows</th><th scope="col">SQL</th></tr></thead>
+        <tbody>${[...queries].reverse().map((q) => html`<tr key=${q.id}>
+          <td>${q.row_count !== undefined ? html`<a href=${link('c', collaboration, 'runs', q.id)}>${q.id}</a>` : q.id}</td>
+          <td>${formatTime(q.created_at)}</td><td>${q.runner}</td><td>${q.status}</td>
+          <td>${q.row_count ?? ''}</td><td><code>${q.sql.length > 120 ? `${q.sql.slice(0, 120)}…` : q.sql}</code></td>
+        </tr>`)}</tbody></table>` : html`<p>No queries yet.</p>`)}<//>
+  </section>`;
+}
+
+export { ErrorBox };

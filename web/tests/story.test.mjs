@@ -280,6 +280,24 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
       await table.getByRole('button', { name: /distinct_household_id/ }).click();
       const firstCount = await table.locator('tbody tr').first().locator('td').nth(1).textContent();
       assert.equal(Number(firstCount), Math.max(...rows.map((r) => Number(r[1]))));
+      // Downloads: the same rows as CSV, JSON and Parquet.
+      const download = async (name) => {
+        const [file] = await Promise.all([supplier.waitForEvent('download'),
+                                          supplier.getByRole('link', { name, exact: true }).click()]);
+        const path = join(artifacts, file.suggestedFilename());
+        await file.saveAs(path);
+        return readFileSync(path);
+      };
+      const csv = (await download('CSV')).toString();
+      assert.equal(csv, ['age_band,distinct_household_id', ...rows.map((r) => r.join(','))]
+        .join('\r\n') + '\r\n');
+      assert.deepEqual(JSON.parse((await download('JSON')).toString()),
+                       rows.map((r) => ({ age_band: r[0], distinct_household_id: r[1] })));
+      const parquet = await download('Parquet');
+      const { parquetReadObjects } = await import('hyparquet');
+      const buffer = parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.length);
+      assert.deepEqual(await parquetReadObjects({ file: buffer }),
+                       rows.map((r) => ({ age_band: r[0], distinct_household_id: BigInt(r[1]) })));
       await shot(supplier, 'chart');
       await axe(supplier, 'result');
     });

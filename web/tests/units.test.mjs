@@ -86,3 +86,19 @@ test('a rule reads as sentences', () => {
   ]);
   assert.match(summarizeRule(null)[0], /No rule yet/);
 });
+
+test('a result written as Parquet reads back with its types and NULLs', async () => {
+  const { toParquet } = await import('../src/parquet_export.js');
+  const { parquetReadObjects } = await import('hyparquet');
+  const buffer = toParquet({
+    columns: [{ name: 'band', type: 'VARCHAR' }, { name: 'n', type: 'BIGINT' },
+              { name: 'avg', type: 'DOUBLE' }, { name: 'day', type: 'DATE' }],
+    rows: [['a', '9007199254740993', '1.5', '2024-01-01'], [null, '2', null, null]],
+  });
+  assert.equal(new TextDecoder().decode(new Uint8Array(buffer, 0, 4)), 'PAR1');
+  const rows = await parquetReadObjects({ file: buffer });
+  assert.deepEqual(rows, [
+    { band: 'a', n: 9007199254740993n, avg: 1.5, day: '2024-01-01' },
+    { band: null, n: 2n, avg: null, day: null },
+  ]);
+});

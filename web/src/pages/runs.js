@@ -11,6 +11,7 @@ import { html, useLoad, Loaded, ErrorBox, ActionButton, link, formatTime } from 
 import { highlightPieces } from '../sql_highlight.js';
 import { chooseChart, isNumberColumn, sortRows, toCsv, toJsonRows } from '../chart_choice.js';
 import { ChartView } from '../chart_view.js';
+import { toParquet } from '../parquet_export.js';
 
 // Responses of runs made from this tab, so a run's page shows them without asking again.
 export const runResponses = new Map();
@@ -59,12 +60,15 @@ function Downloads({ result, name }) {
     const csv = URL.createObjectURL(new Blob([toCsv(result)], { type: 'text/csv' }));
     const json = URL.createObjectURL(new Blob([JSON.stringify(toJsonRows(result), null, 2)],
                                               { type: 'application/json' }));
-    setUrls({ csv, json });
-    return () => { URL.revokeObjectURL(csv); URL.revokeObjectURL(json); };
+    const parquet = URL.createObjectURL(new Blob([toParquet(result)],
+                                                 { type: 'application/vnd.apache.parquet' }));
+    setUrls({ csv, json, parquet });
+    return () => [csv, json, parquet].forEach((url) => URL.revokeObjectURL(url));
   }, [result]);
   if (!urls) return null;
   return html`<p class="downloads">Download: <a href=${urls.csv} download=${`${name}.csv`}>CSV</a>
-    · <a href=${urls.json} download=${`${name}.json`}>JSON</a></p>`;
+    · <a href=${urls.json} download=${`${name}.json`}>JSON</a>
+    · <a href=${urls.parquet} download=${`${name}.parquet`}>Parquet</a></p>`;
 }
 
 export function ResultView({ result, name }) {

@@ -82,11 +82,13 @@ export function TablesPage({ collaboration, me }) {
 // message is exactly the one `parley rule set` prints.
 function RuleEditor({ collaboration, table, onSaved }) {
   const [text, setText] = useState(JSON.stringify(table.rule || { kind: 'aggregation' }, null, 2));
+  const [edited, setEdited] = useState(false);  // nothing to check before the first edit
   const [check, setCheck] = useState({ state: 'idle' });
   const [saved, setSaved] = useState(null);
   const sequence = useRef(0);
   const path = collaborationPath(collaboration, 'tables', table.name, 'rule');
   useEffect(() => {
+    if (!edited) return undefined;
     const mine = ++sequence.current;
     let rule;
     try {
@@ -105,7 +107,7 @@ function RuleEditor({ collaboration, table, onSaved }) {
       }
     }, 350);
     return () => clearTimeout(timer);
-  }, [text]);
+  }, [text, edited]);
   const save = async () => {
     setSaved(null);
     try {
@@ -120,7 +122,7 @@ function RuleEditor({ collaboration, table, onSaved }) {
     <h2 id="rule-editor-title">Rule editor</h2>
     <label for="rule-text">Rule (JSON, docs/rules.md)</label>
     <textarea id="rule-text" class="code" rows="16" spellcheck="false" value=${text}
-      onInput=${(e) => setText(e.target.value)}></textarea>
+      onInput=${(e) => { setEdited(true); setText(e.target.value); }}></textarea>
     <p class=${`validation ${check.state}`} role="status" data-testid="rule-validation"
       data-state=${check.state}>
       ${check.state === 'valid' ? 'Valid: the server accepts this rule.'

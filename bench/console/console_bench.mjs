@@ -66,7 +66,7 @@ try {
       ['tables', '#/c/bench/tables', '[data-testid=tables] tbody tr'],
       ['audit', '#/c/bench/audit', '[data-testid=audit] tbody tr'],
     ]) {
-      // A fresh load in the signed-in tab (its session hint lives in the tab's sessionStorage).
+      // A fresh load in the signed-in tab (its session hint lives in localStorage).
       const fresh = page;
       await fresh.goto('about:blank');
       const start = Date.now();

@@ -4,8 +4,16 @@
 
 let csrfToken = null;
 
+let onSessionEnded = () => {};
+
 export function setCsrfToken(token) {
   csrfToken = token;
+}
+
+// Called when the server says the session is gone (expired, signed out elsewhere, token
+// revoked): the console goes back to its sign-in page.
+export function whenSessionEnds(callback) {
+  onSessionEnded = callback;
 }
 
 export class ApiError extends Error {
@@ -35,6 +43,7 @@ export async function call(method, path, body) {
   const json = await response.json().catch(() => null);
   if (!response.ok) {
     const error = json && json.error ? json.error : {};
+    if (response.status === 401 && csrfToken && path !== '/api/v1/session') onSessionEnded();
     throw new ApiError(response.status, error.code || 'UNKNOWN',
                        error.message || `the server answered ${response.status}`);
   }

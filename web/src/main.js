@@ -3,13 +3,13 @@
 // HttpOnly cookie.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, setCsrfToken } from './api.js';
+import { call, setCsrfToken, whenSessionEnds } from './api.js';
 import { html, ErrorBox, Loading } from './ui.js';
 import { CollaborationsPage } from './pages/collaborations.js';
 import { CollaborationPage } from './pages/collaboration.js';
 
 // Only a hint that a session may exist (the organisation's name, never a secret), so that the
-// sign-in page does not ask the server first.
+// sign-in page does not ask the server first; shared by the origin's tabs.
 const HINT = 'parley.signed_in_as';
 
 function SignIn({ onSignedIn }) {
@@ -55,10 +55,15 @@ function App() {
   const [route, setRoute] = useState(parseHash());
   useEffect(() => {
     const onHash = () => setRoute(parseHash());
+    whenSessionEnds(() => {
+      localStorage.removeItem(HINT);
+      setCsrfToken(null);
+      setSession(null);
+    });
     window.addEventListener('hashchange', onHash);
-    if (sessionStorage.getItem(HINT)) {
+    if (localStorage.getItem(HINT)) {
       call('GET', '/api/v1/session').then(accept, () => {
-        sessionStorage.removeItem(HINT);
+        localStorage.removeItem(HINT);
         setSession(null);
       });
     } else {
@@ -68,12 +73,12 @@ function App() {
   }, []);
   function accept(s) {
     setCsrfToken(s.csrf_token);
-    sessionStorage.setItem(HINT, s.organisation);
+    localStorage.setItem(HINT, s.organisation);
     setSession(s);
   }
   async function signOut() {
     try { await call('DELETE', '/api/v1/session'); } catch (e) { /* the session is gone anyway */ }
-    sessionStorage.removeItem(HINT);
+    localStorage.removeItem(HINT);
     setCsrfToken(null);
     setSession(null);
     window.location.hash = '#/';

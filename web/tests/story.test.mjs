@@ -366,6 +366,15 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
       await row.getByText('committed').waitFor();
       await retailer.locator('[data-testid=query-logging]', { hasText: /^on$/ }).waitFor();
       await shot(retailer, 'change-approved');
+      // With logging on, the retailer's query log shows the supplier's queries on its tables.
+      await retailer.getByRole('link', { name: 'Runs' }).click();
+      const log = retailer.getByTestId('query-log');
+      await log.getByText('SELECT COUNT(DISTINCT r.household_id) AS households').waitFor();
+      const logged = await api(server, 'retailer', 'GET', '/api/v1/collaborations/campaign/query-log');
+      assert.equal(await log.locator('tbody tr').count(), logged.json.queries.length);
+      assert.equal(await log.getByRole('link').count(), 0);  // no result of theirs to open
+      await shot(retailer, 'query-log');
+      await axe(retailer, 'query-log');
     });
 
     await step('the retailer cannot reach the supplier\'s result by URL', async () => {

@@ -123,20 +123,42 @@ export function RunPage({ collaboration, queryId }) {
   </section>`;
 }
 
+function QueryTable({ collaboration, queries, caption, testid }) {
+  return html`<table class="grid" data-testid=${testid}>
+    <caption>${caption}</caption>
+    <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Runner</th>
+      <th scope="col">Tables</th><th scope="col">Status</th><th scope="col">Rows</th>
+      <th scope="col">SQL</th></tr></thead>
+    <tbody>${[...queries].reverse().map((q) => html`<tr key=${q.id}>
+      <td>${q.row_count !== undefined ? html`<a href=${link('c', collaboration, 'runs', q.id)}>${q.id}</a>` : q.id}</td>
+      <td>${formatTime(q.created_at)}</td><td>${q.runner}</td><td>${q.tables.join(', ')}</td>
+      <td>${q.status}</td><td>${q.row_count ?? ''}</td>
+      <td><code>${q.sql.length > 160 ? `${q.sql.slice(0, 160)}…` : q.sql}</code></td>
+    </tr>`)}</tbody></table>`;
+}
+
+// Your runs; and, in a collaboration that logs queries, the query log: every query that read a
+// table of yours, whoever ran it (its SQL, never its result).
 export function RunsPage({ collaboration }) {
-  const [state] = useLoad(() => get(collaborationPath(collaboration, 'queries')), [collaboration]);
+  const [state] = useLoad(async () => {
+    const [mine, info] = await Promise.all([
+      get(collaborationPath(collaboration, 'queries')),
+      get(collaborationPath(collaboration)),
+    ]);
+    const log = info.collaboration.query_logging
+      ? (await get(collaborationPath(collaboration, 'query-log'))).queries : null;
+    return { queries: mine.queries, log };
+  }, [collaboration]);
   return html`<section aria-labelledby="runs-title">
     <h1 id="runs-title">Runs</h1>
-    <${Loaded} state=${state} what="runs">${({ queries }) => (queries.length ? html`
-      <table class="grid" data-testid="runs">
-        <caption>${queries.length} queries</caption>
-        <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Runner</th>
-          <th scope="col">Status</th><th scope="col">Rows</th><th scope="col">SQL</th></tr></thead>
-        <tbody>${[...queries].reverse().map((q) => html`<tr key=${q.id}>
-          <td>${q.row_count !== undefined ? html`<a href=${link('c', collaboration, 'runs', q.id)}>${q.id}</a>` : q.id}</td>
-          <td>${formatTime(q.created_at)}</td><td>${q.runner}</td><td>${q.status}</td>
-          <td>${q.row_count ?? ''}</td><td><code>${q.sql.length > 120 ? `${q.sql.slice(0, 120)}…` : q.sql}</code></td>
-        </tr>`)}</tbody></table>` : html`<p>No queries yet.</p>`)}<//>
+    <${Loaded} state=${state} what="runs">${({ queries, log }) => html`
+      ${queries.length ? html`<${QueryTable} collaboration=${collaboration} queries=${queries}
+          caption=${`${queries.length} queries`} testid="runs" />`
+        : html`<p data-testid="no-runs">No queries of yours yet.</p>`}
+      <h2>Query log</h2>
+      ${log === null ? html`<p>This collaboration does not log queries.</p>`
+        : html`<${QueryTable} collaboration=${collaboration} queries=${log}
+            caption=${`${log.length} queries read your tables`} testid="query-log" />`}`}<//>
   </section>`;
 }
 

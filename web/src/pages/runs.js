@@ -80,43 +80,55 @@ export function ResultView({ result, name }) {
   </div>`;
 }
 
+// An asynchronous run (the shape of GET .../runs/{query_id}: status, queue_position, progress
+// "0.0".."100.0", and once done the synchronous run's response as `outcome`), polled until it
+// ends; Cancel asks POST .../runs/{query_id}/cancel.
 function Progress({ collaboration, run, onDone }) {
   const [state, setState] = useState(run);
+  const [error, setError] = useState(null);
   useEffect(() => {
     let live = true;
     const poll = async () => {
       while (live) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         if (!live) return;
-        const next = await get(collaborationPath(collaboration, 'queries', run.query_id));
+        const next = await get(collaborationPath(collaboration, 'runs', run.query_id));
         setState(next);
-        if (!['queued', 'running'].includes(next.status)) { onDone(next); return; }
+        if (!['queued', 'running'].includes(next.status)) {
+          onDone(next.outcome ? { ...next.outcome, sql: run.sql } : { ...next, sql: run.sql });
+          return;
+        }
       }
     };
-    poll().catch(() => {});
+    poll().catch((e) => live && setError(e));
     return () => { live = false; };
   }, [run.query_id]);
-  return html`<div class="progress-box" role="status">
-    <progress max="100" value=${state.progress || 0} aria-label="progress"></progress>
-    ${state.status} ${state.progress !== undefined ? `${state.progress}%` : ''}
-    <${ActionButton} label="Cancel" action=${() => post(collaborationPath(collaboration, 'queries', run.query_id, 'cancel'), {})} />
+  const percent = state.progress !== undefined ? Number(state.progress) : undefined;
+  return html`<div class="progress-box" role="status" data-testid="progress">
+    <progress max="100" value=${percent ?? 0} aria-label="progress"></progress>
+    ${state.status}${state.queue_position ? ` (position ${state.queue_position} in the queue)` : ''}
+    ${percent !== undefined ? ` ${percent.toFixed(0)}%` : ''}
+    <${ActionButton} label="Cancel" action=${() => post(collaborationPath(collaboration, 'runs', run.query_id, 'cancel'), {})} />
+    <${ErrorBox} error=${error} />
   </div>`;
 }
 
 export function RunPage({ collaboration, queryId }) {
   const [run, setRun] = useState(runResponses.get(`${collaboration}/${queryId}`) || null);
+  const pending = Boolean(run && ['queued', 'running'].includes(run.status));
   const [state] = useLoad(async () => {
-    if (run && (run.result || run.explanation)) return run;
-    const response = await get(collaborationPath(collaboration, 'queries', queryId, 'result'));
-    return response;
-  }, [collaboration, queryId]);
-  if (run && ['queued', 'running'].includes(run.status)) {
+    if (pending) return null;
+    if (run && (run.result || run.explanation || run.error)) return run;
+    return get(collaborationPath(collaboration, 'queries', queryId, 'result'));
+  }, [collaboration, queryId, pending, run]);
+  if (pending) {
     return html`<${Progress} collaboration=${collaboration} run=${run} onDone=${setRun} />`;
   }
   return html`<section aria-labelledby="run-title" data-testid="run">
     <h1 id="run-title">Run ${queryId}</h1>
     <${Loaded} state=${state} what="the result">${(data) => (data.result
       ? html`<${ResultView} result=${data.result} name=${`${collaboration}-${queryId}`} />`
+      : data.error ? html`<${ErrorBox} error=${data.error} />`
       : data.explanation && !data.explanation.allowed
         ? html`<${Rejection} sql=${data.sql || ''} explanation=${data.explanation} />`
         : html`<p>This run's result goes to ${(data.receivers || []).join(', ')}; you are not one of its receivers.</p>`)}<//>

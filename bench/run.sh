@@ -16,3 +16,6 @@ cd "$(dirname "$0")/.."
 # The PostgreSQL connector (issue 10): rows/s through the connector against raw COPY read by
 # libpq, on a throw-away server loaded with 10M rows.
 "$build/bench/postgres_bench" --rows 10000000 --runs 3
+# The web console (issue 13): first paint of a collaboration with 1,000 tables and 10,000 audit
+# entries, in Debian's Chromium against `parley serve` on loopback (needs web/ built).
+node bench/console/console_bench.mjs --parley "$build/src/cli/parley" --tables 1000 --audit 10000 --runs 5

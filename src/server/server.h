@@ -18,6 +18,11 @@
 //
 // A listen address that is not loopback is refused unless TLS is configured: tokens must not
 // cross a network in the clear.
+//
+// The web console (server/console.h, docs/console.md) rides on the same server: its files at `/`,
+// its sign-in session (POST/GET/DELETE /api/v1/session) whose HttpOnly cookie stands in for the
+// bearer token on the other routes, with a CSRF header and an Origin check on every change, and
+// the security headers (CSP, no framing, nosniff) of every response.
 // Thread safety: Stop may be called from any thread; everything else from one.
 #pragma once
 

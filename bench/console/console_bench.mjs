@@ -5,7 +5,8 @@
 //
 //   node bench/console/console_bench.mjs [--parley build/release/src/cli/parley] [--tables 1000]
 //                                        [--audit 10000] [--runs 5]
-import { writeFileSync } from 'node:fs';
+//                                        [--url URL --token-file RETAILER_TOKEN --data DATA_ROOT]
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -21,14 +22,21 @@ const require = createRequire(join(here, 'package.json'));
 const { chromium: playwright } = require('playwright-core');
 const { startServer, api, chromium } = await import(join(here, 'tests/harness.mjs'));
 
-const server = await startServer({ households: 1000, members: 1000, shared: 500 });
+// --url URL --token-file F: measure a server already running (and populated; what is missing is
+// added), instead of starting one.
+const server = args.url
+  ? { url: args.url, data: args.data, tokens: { retailer: readFileSync(args['token-file'], 'utf8').trim() },
+      stop: async () => {} }
+  : await startServer({ households: 1000, members: 1000, shared: 500 });
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 try {
   const t0 = Date.now();
   const csv = join(server.data, 'retailer', 'small.csv');
   writeFileSync(csv, 'id,band,amount\n1,a,10\n2,b,20\n');
   const call = (method, path, body) => api(server, 'retailer', method, path, body);
-  await call('POST', '/api/v1/collaborations', { name: 'bench' });
+  const existing = await call('GET', '/api/v1/collaborations/bench/tables');
+  if (existing.status === 404) await call('POST', '/api/v1/collaborations', { name: 'bench' });
+  const have = new Set(existing.status === 200 ? existing.json.tables.map((t) => t.name) : []);
   const pool = async (count, task) => {
     let next = 0;
     await Promise.all(Array.from({ length: 8 }, async () => {
@@ -36,6 +44,7 @@ try {
     }));
   };
   await pool(tables, async (i) => {
+    if (have.has(`t${String(i).padStart(4, '0')}`)) return;
     const answer = await call('POST', '/api/v1/collaborations/bench/tables',
                               { table: `t${String(i).padStart(4, '0')}`, source: csv });
     if (answer.status !== 200) throw new Error(JSON.stringify(answer.json));

@@ -22,3 +22,6 @@ cd "$(dirname "$0")/.."
 # The campaign query on a 2-shard and a 1-node ClickHouse 18.16 cluster against DuckDB (issue 15):
 # 10M rows per side, answers compared, time split into shards, shipping and merge.
 "$build/bench/clickhouse_bench" --rows 10000000 --runs 3 --data bench/data/clickhouse
+# The web console (issue 13): first paint of a collaboration with 1,000 tables and 10,000 audit
+# entries, in Debian's Chromium against `parley serve` on loopback (needs web/ built).
+node bench/console/console_bench.mjs --parley "$build/src/cli/parley" --tables 1000 --audit 10000 --runs 5

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what Parley needs to build and test on Debian 12, and fetches DuckDB 1.4.4.
-# Idempotent: installs only missing packages and downloads DuckDB only when it is absent or
-# does not match the pinned integrity hash. Uses sudo when not run as root.
+# Installs what Parley needs to build and test on Debian 12, fetches DuckDB 1.4.4 and builds the
+# web console (web/: `npm ci` from its lock file, then the esbuild bundle in web/dist that
+# `parley serve` serves). Idempotent: installs only missing packages, downloads DuckDB only when
+# it is absent or does not match the pinned integrity hash, runs `npm ci` only when
+# web/package-lock.json changed and rebuilds the bundle only when a source is newer. Uses sudo
+# when not run as root.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +19,7 @@ packages=(
   clickhouse-server clickhouse-client
   nodejs npm
   python3-pandas python3-numpy python3-sklearn python3-matplotlib python3-seaborn python3-nbclient python3-nbconvert python3-ipykernel r-base-core r-cran-ggplot2 bubblewrap
+  chromium
 )
 
 sudo_cmd=()
@@ -27,7 +31,7 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# Node and npm are only needed to fetch DuckDB; a machine that has them from elsewhere is fine.
+# Node and npm fetch DuckDB and build the console; a machine that has them from elsewhere is fine.
 if command -v npm >/dev/null 2>&1; then
   filtered=()
   for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
@@ -49,9 +53,7 @@ esac
 header_pkg="duckdb@1.4.4"
 duckdb_dir="$third_party/duckdb"
 stamp="$duckdb_dir/.fetched-$(echo "$lib_pkg $header_pkg" | tr '/@ ' '___')"
-if [ -f "$stamp" ] && [ -f "$duckdb_dir/lib/libduckdb.so" ] && [ -f "$duckdb_dir/include/duckdb.h" ]; then
-  exit 0
-fi
+fetch_duckdb() {
 
 declare -A integrity=(
   ["@duckdb/node-bindings-linux-x64@1.4.4-r.4"]="sha512-jBTL/WvfwxLToFa/pVHfT6elMtltJGnc3wSuxZD9OfMltit9YUdVFS37vBFQzXMT1Z8OWjtSjMh+zPKxOwHLHA=="
@@ -83,3 +85,18 @@ mv "$work/package/src/duckdb/src/include/duckdb.h" "$duckdb_dir.tmp/include/"
 touch "$duckdb_dir.tmp/$(basename "$stamp")"
 rm -rf "$duckdb_dir" && mkdir -p "$third_party" && mv "$duckdb_dir.tmp" "$duckdb_dir"
 echo "bootstrap: DuckDB ready in $duckdb_dir"
+}
+if ! { [ -f "$stamp" ] && [ -f "$duckdb_dir/lib/libduckdb.so" ] && [ -f "$duckdb_dir/include/duckdb.h" ]; }; then
+  fetch_duckdb
+fi
+
+# The web console: its npm packages exactly as web/package-lock.json pins them (integrity
+# hashes checked by npm ci), then the bundle (web/build.mjs skips it when web/dist is newer than
+# every source). Nothing is fetched at run time: `parley serve` serves web/dist.
+web="$here/web"
+if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: installing the console's npm packages (npm ci)"
+  (cd "$web" && npm ci --no-audit --no-fund)
+fi
+(cd "$web" && node build.mjs --if-stale)

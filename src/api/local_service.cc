@@ -218,11 +218,14 @@ absl::StatusOr<RemoveTableResponse> LocalService::RemoveTable(const identity::Ca
 absl::StatusOr<SetRuleResponse> LocalService::SetRule(const identity::Caller& caller,
                                                       const SetRuleRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  bool dry_run = request.dry_run.value_or(false);
   PARLEY_RETURN_IF_ERROR(
-      service->SetRule(caller, request.collaboration, request.table, Dump(request.rule)));
+      service->SetRule(caller, request.collaboration, request.table, Dump(request.rule), dry_run));
   PARLEY_ASSIGN_OR_RETURN(service::TableView table,
                           service->ShowTable(caller, request.collaboration, request.table));
-  return SetRuleResponse{FromService(table)};
+  SetRuleResponse response{FromService(table)};
+  if (dry_run) response.table.rule = request.rule;
+  return response;
 }
 
 absl::StatusOr<ExplainResponse> LocalService::Explain(const identity::Caller& caller,

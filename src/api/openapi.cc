@@ -185,6 +185,16 @@ nlohmann::json OpenApiDocument() {
   AddOperation(paths, schemas, k##name);
   PARLEY_API_ENDPOINTS(PARLEY_OPERATION)
 #undef PARLEY_OPERATION
+  // The console's session routes: signing in takes the token in its body; the others need the
+  // session cookie it sets.
+#define PARLEY_SESSION_OPERATION(name, request, response, method, path, authenticated) \
+  AddOperation(paths, schemas, k##name);                                               \
+  if (authenticated) {                                                                 \
+    paths[path][absl::AsciiStrToLower(method)]["security"] =                           \
+        Json::array({{{"session", Json::array()}}});                                   \
+  }
+  PARLEY_SESSION_ENDPOINTS(PARLEY_SESSION_OPERATION)
+#undef PARLEY_SESSION_OPERATION
   schemas["ErrorResponse"] = SchemaOf<ErrorBody>();
   return {
       {"openapi", "3.1.0"},
@@ -197,8 +207,17 @@ nlohmann::json OpenApiDocument() {
          "docs/api.md for what responses carry and how errors map to statuses."}}},
       {"components",
        {{"schemas", schemas},
-        {"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
-      {"security", Json::array({{{"bearer", Json::array()}}})},
+        {"securitySchemes",
+         {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
+          {"session",
+           {{"type", "apiKey"},
+            {"in", "cookie"},
+            {"name", "parley_session"},
+            {"description",
+             "the console's session (POST /api/v1/session); every POST, PUT and DELETE made "
+             "with it also carries the session's csrf_token in the X-Parley-CSRF header "
+             "(docs/console.md)"}}}}}}},
+      {"security", Json::array({{{"bearer", Json::array()}}, {{"session", Json::array()}}})},
       {"paths", paths},
   };
 }

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/server_types.h"
+#include "api/session.h"
 #include "api/types.h"
 
 namespace parley::api {
@@ -152,6 +153,19 @@ struct Endpoint {
   inline constexpr Endpoint<request, response> k##name{{method, path, #name}};
 PARLEY_API_ENDPOINTS(PARLEY_ENDPOINT)
 #undef PARLEY_ENDPOINT
+
+// The console's sign-in session (api/session.h, server/console.h): answered by the server itself,
+// not the service. Signing in is the one route that takes no credential: its body carries the
+// token.
+#define PARLEY_SESSION_ENDPOINTS(X)                                                   \
+  X(SignIn, SignInRequest, SessionResponse, "POST", "/api/v1/session", false)         \
+  X(ShowSession, ShowSessionRequest, SessionResponse, "GET", "/api/v1/session", true) \
+  X(SignOut, SignOutRequest, SignOutResponse, "DELETE", "/api/v1/session", true)
+
+#define PARLEY_SESSION_ENDPOINT(name, request, response, method, path, authenticated) \
+  inline constexpr Endpoint<request, response> k##name{{method, path, #name, authenticated}};
+PARLEY_SESSION_ENDPOINTS(PARLEY_SESSION_ENDPOINT)
+#undef PARLEY_SESSION_ENDPOINT
 
 // The names of a path pattern's parameters, in order: {"collaboration", "table"}.
 std::vector<std::string> PathParameters(std::string_view pattern);

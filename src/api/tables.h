@@ -124,15 +124,19 @@ using ShowTableResponse = TableResponse;
 
 // The owner sets its table's rule: a JSON object (docs/rules.md); the response shows the table
 // with the rule as stored.
+// With `dry_run` true every check runs and nothing is stored (the console validates as one
+// types); the response then shows the table with the rule as sent.
 struct SetRuleRequest {
   std::string collaboration;
   std::string table;
   nlohmann::json rule;
+  std::optional<bool> dry_run;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("table", table);
     v.Required("rule", rule);
+    v.Optional("dry_run", dry_run);
   }
 };
 using SetRuleResponse = TableResponse;

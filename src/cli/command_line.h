@@ -283,6 +283,7 @@ class Cli {
   bool key_force_ = false;
   int64_t max_upload_bytes_ = int64_t{1} << 30;
   int sweep_seconds_ = 3600;
+  std::string console_dir_;  // empty: the build's web/dist when it exists
 };
 
 }  // namespace parley::cli

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -162,6 +163,9 @@ void Cli::AddServerCommands() {
                    "how often results past their retention are deleted")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  serve->add_option("--console", console_dir_,
+                    "the web console's built files, served at / (default: the build's web/dist, "
+                    "when scripts/bootstrap.sh has built it)");
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -217,6 +221,11 @@ void Cli::AddServerCommands() {
         options.tls_key_file = tls_key_;
         options.threads = server_threads_;
         options.read_timeout = std::chrono::seconds(read_timeout_seconds_);
+        options.console_dir = console_dir_;
+        if (options.console_dir.empty() &&
+            std::filesystem::exists(std::filesystem::path(PARLEY_CONSOLE_DIR) / "index.html")) {
+          options.console_dir = PARLEY_CONSOLE_DIR;
+        }
         options.log = [](const std::string& line) { std::cerr << line << std::endl; };
         api::LocalServiceOptions service_options = ServiceOptions();
         service_options.cancel = nullptr;  // a client's run is not cancelled by ^C of the server
@@ -249,6 +258,11 @@ void Cli::AddServerCommands() {
             options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
         std::cout << "parley serve: listening on " << scheme << "://" << host << ":" << *port
                   << " (home " << globals_.home << ")" << std::endl;
+        if (options.console_dir.empty()) {
+          std::cerr << "parley serve: no web console (not built: run scripts/bootstrap.sh, or give "
+                       "--console DIR)"
+                    << std::endl;
+        }
         absl::Status served = (*server)->Serve();
         if (!served.ok()) return Fail(served);
         std::cout << "parley serve: stopped" << std::endl;

@@ -273,7 +273,7 @@ void Cli::AddRuleCommands() {
     // the rule parser's own message (which names the byte offset, never the text).
     auto rule = api::ParseRuleDocument(document);
     if (!rule.ok()) return Fail(rule.status());
-    return Answer(OpenBackend()->SetRule({globals_.collaboration, rule_table_, *rule}),
+    return Answer(OpenBackend()->SetRule({globals_.collaboration, rule_table_, *rule, {}}),
                   [this](const auto&) {
                     std::cout << "rule set on table " << rule_table_ << "\n";
                     return 0;

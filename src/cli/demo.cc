@@ -141,7 +141,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
           .AddTable({kCollaboration, "retail", (fs::path(data) / "retail.parquet").string(), {}})
           .status());
   PARLEY_RETURN_IF_ERROR(
-      retailer.SetRule({kCollaboration, "retail", nlohmann::json::parse(kDemoRetailRule)})
+      retailer.SetRule({kCollaboration, "retail", nlohmann::json::parse(kDemoRetailRule), {}})
           .status());
 
   Step(out, kSupplier, "adds its loyalty table with its own rule");
@@ -150,7 +150,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
           .AddTable({kCollaboration, "loyalty", (fs::path(data) / "loyalty.parquet").string(), {}})
           .status());
   PARLEY_RETURN_IF_ERROR(
-      supplier.SetRule({kCollaboration, "loyalty", nlohmann::json::parse(kDemoLoyaltyRule)})
+      supplier.SetRule({kCollaboration, "loyalty", nlohmann::json::parse(kDemoLoyaltyRule), {}})
           .status());
 
   Step(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");

@@ -107,7 +107,11 @@ TEST(OpenApiTest, TheDocumentedRoutesAreExactlyThoseTheServerAnswers) {
     auto result = send(method, concrete);
     ASSERT_TRUE(result) << method << " " << concrete;
     EXPECT_NE(result->status, 405) << method << " " << concrete << ": " << result->body;
-    EXPECT_NE(result->status, 401) << method << " " << concrete << ": " << result->body;
+    // The console's session routes answer to its cookie, never to a bearer token (GET and
+    // DELETE /api/v1/session: 401 here, by design; server/console_test.cc covers them).
+    if (path != api::kShowSession.route.path) {
+      EXPECT_NE(result->status, 401) << method << " " << concrete << ": " << result->body;
+    }
     EXPECT_EQ(result->body.find("no such route"), std::string::npos)
         << method << " " << concrete << ": " << result->body;
   }

@@ -16,6 +16,8 @@
 #include "api/codec.h"
 #include "api/http_status.h"
 #include "base/retry.h"
+#include "base/status.h"
+#include "server/console.h"
 #include "server/uploads.h"
 
 namespace parley::server {
@@ -121,6 +123,7 @@ struct Server::Impl {
   std::vector<Handler> handlers;
   std::unique_ptr<httplib::Server> http;
   std::function<void()> raise_backlog;
+  std::unique_ptr<Console> console;
 
   Reply Answer(const httplib::Request& request, const std::string& body) const;
   void Handle(const httplib::Request& request, const std::string& body,
@@ -193,6 +196,9 @@ Reply Server::Impl::Answer(const httplib::Request& request, const std::string& b
   }
 
   absl::StatusOr<identity::Caller> caller = AuthenticateRequest(*service, request);
+  if (request.get_header_value("Authorization").empty() && Console::HasSessionCookie(request)) {
+    caller = console->CallerFromCookie(request);  // the console's session, CSRF-checked
+  }
   if (!caller.ok()) return ErrorReply(caller.status());
 
   if (handler->route.HasBody() && !body.empty() &&
@@ -208,6 +214,11 @@ Reply Server::Impl::Answer(const httplib::Request& request, const std::string& b
 void Server::Impl::Handle(const httplib::Request& request, const std::string& body,
                           httplib::Response& response) const {
   auto start = std::chrono::steady_clock::now();
+  console->SetSecurityHeaders(request, response);
+  if (std::optional<int> status = console->Answer(request, body, response)) {
+    if (options.log) options.log(absl::StrCat(request.method, " ", request.path, " ", *status));
+    return;
+  }
   Reply reply = Answer(request, body);
   response.status = reply.status;
   if (reply.status == 401) response.set_header("WWW-Authenticate", "Bearer");
@@ -252,6 +263,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   impl->service = &service;
   impl->options = std::move(options);
   impl->handlers = AllHandlers(service);
+  Clock clock = impl->options.clock;
+  if (!clock) clock = [] { return std::chrono::system_clock::now(); };
+  PARLEY_ASSIGN_OR_RETURN(impl->console,
+                          Console::Create(service, impl->options.console_dir,
+                                          impl->options.session_lifetime, std::move(clock), tls));
   if (tls) {
     auto https = std::make_unique<Listening<httplib::SSLServer>>(
         impl->options.tls_cert_file.c_str(), impl->options.tls_key_file.c_str());
@@ -381,6 +397,10 @@ void Server::Stop() {
 std::vector<api::Route> Server::routes() const {
   std::vector<api::Route> routes;
   for (const Handler& handler : impl_->handlers) routes.push_back(handler.route);
+#define PARLEY_SESSION_ROUTE(name, request, response, method, path, authenticated) \
+  routes.push_back(api::k##name.route);
+  PARLEY_SESSION_ENDPOINTS(PARLEY_SESSION_ROUTE)
+#undef PARLEY_SESSION_ROUTE
   return routes;
 }
 

@@ -18,11 +18,17 @@
 //
 // A listen address that is not loopback is refused unless TLS is configured: tokens must not
 // cross a network in the clear.
+//
+// The web console (server/console.h, docs/console.md) rides on the same server: its files at `/`,
+// its sign-in session (POST/GET/DELETE /api/v1/session) whose HttpOnly cookie stands in for the
+// bearer token on the other routes, with a CSRF header and an Origin check on every change, and
+// the security headers (CSP, no framing, nosniff) of every response.
 // Thread safety: Stop may be called from any thread; everything else from one.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +50,12 @@ struct Options {
   // Workers; each connection holds one while it is open (keep-alive connections are let go after
   // 2 s idle).
   int threads = 32;
+  // The web console (server/console.h, docs/console.md): the folder of its built files, served
+  // at `/` (empty: no files; the session routes still answer), and how long a sign-in lasts.
+  std::string console_dir;
+  std::chrono::seconds session_lifetime{8 * 3600};
+  // The sessions' clock (tests give a fake one); empty: the system clock.
+  std::function<std::chrono::system_clock::time_point()> clock;
   // Called after each request with one line (method, path, status, microseconds): never a body
   // or a header.
   std::function<void(const std::string&)> log;

@@ -88,7 +88,7 @@ absl::Status Service::Impl::CheckDerivedRule(const catalog::Table& record, polic
 
 absl::Status Service::Impl::SetRule(const identity::Caller& caller,
                                     const std::string& collaboration, const std::string& table,
-                                    const std::string& rule_json) {
+                                    const std::string& rule_json, bool dry_run) {
   const std::string& actor = caller.member();
   // Read, checked against the stored rule, written: held so that an approval landing in between
   // cannot write the previous rule back (templates.cc SetApproval holds it too).
@@ -121,6 +121,7 @@ absl::Status Service::Impl::SetRule(const identity::Caller& caller,
         check_members(rule.custom.allowed_result_receivers, "allowed_result_receivers"));
   }
   PARLEY_RETURN_IF_ERROR(CheckDerivedRule(record, rule));
+  if (dry_run) return absl::OkStatus();
   return store->SetRule(collaboration, table, policy::CanonicalRuleJson(rule), actor);
 }
 

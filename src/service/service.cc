@@ -165,8 +165,9 @@ absl::StatusOr<TableView> Service::ShowTable(const identity::Caller& caller,
 }
 
 absl::Status Service::SetRule(const identity::Caller& caller, const std::string& collaboration,
-                              const std::string& table, const std::string& rule_json) {
-  return impl_->SetRule(caller, collaboration, table, rule_json);
+                              const std::string& table, const std::string& rule_json,
+                              bool dry_run) {
+  return impl_->SetRule(caller, collaboration, table, rule_json, dry_run);
 }
 
 absl::StatusOr<Explanation> Service::Explain(const identity::Caller& caller,

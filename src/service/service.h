@@ -464,9 +464,12 @@ class Service {
                                                     const std::string& collaboration);
   absl::StatusOr<TableView> ShowTable(const identity::Caller& caller,
                                       const std::string& collaboration, const std::string& table);
-  // Only the table's owner sets its rule; the document is validated against its columns.
+  // Only the table's owner sets its rule; the document is validated against its columns. With
+  // `dry_run`, every check runs (the same errors) and nothing is stored: the console validates a
+  // rule as it is typed.
   absl::Status SetRule(const identity::Caller& caller, const std::string& collaboration,
-                       const std::string& table, const std::string& rule_json);
+                       const std::string& table, const std::string& rule_json,
+                       bool dry_run = false);
 
   // Checks a query without running it: the verdict and the SQL the engine would run.
   // `epsilon` ("0.5"; empty: the collaboration's default) is what a query over a table with

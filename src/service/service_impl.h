@@ -246,7 +246,7 @@ struct Service::Impl {
                                       const std::string& collaboration, const std::string& table);
   // rules.cc
   absl::Status SetRule(const identity::Caller& caller, const std::string& collaboration,
-                       const std::string& table, const std::string& rule_json);
+                       const std::string& table, const std::string& rule_json, bool dry_run);
   // saved_results.cc
   absl::StatusOr<QueryOutcome> RunAndSave(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,

@@ -1,0 +1,157 @@
+// Tables: every visible table with its owner, columns and a readable summary of its rule; adding
+// one (a file the server may read, or a federated PostgreSQL source); a table's page with the
+// rule editor, which validates as one types with the server's own messages (a dry run of
+// "set rule": nothing is stored until Save). Never rows of another member: the API has none.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { get, post, put, collaborationPath } from '../api.js';
+import { html, useLoad, Loaded, ErrorBox, navigate, link } from '../ui.js';
+import { summarizeRule } from '../rule_summary.js';
+
+function AddTableForm({ collaboration, onAdded }) {
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState('files');
+  const [source, setSource] = useState('');
+  const [conninfo, setConninfo] = useState('');
+  const [relation, setRelation] = useState('');
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const body = kind === 'files'
+        ? { table: name.trim(), source: source.trim() }
+        : { table: name.trim(), kind: 'postgres', description: { conninfo, relation } };
+      await post(collaborationPath(collaboration, 'tables'), body);
+      onAdded(name.trim());
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="card" onSubmit=${submit} aria-labelledby="add-table-title">
+    <h2 id="add-table-title">Add a table</h2>
+    <label for="table-name">Table name</label>
+    <input id="table-name" required value=${name} onInput=${(e) => setName(e.target.value)} />
+    <label for="table-kind">Source</label>
+    <select id="table-kind" value=${kind} onChange=${(e) => setKind(e.target.value)}>
+      <option value="files">files on the server (Parquet, CSV, JSON lines)</option>
+      <option value="postgres">federated: PostgreSQL</option>
+    </select>
+    ${kind === 'files' ? html`
+      <label for="table-source">Path or glob on the server (under your data folder)</label>
+      <input id="table-source" required value=${source} onInput=${(e) => setSource(e.target.value)} />`
+    : html`
+      <label for="table-conninfo">Connection (libpq conninfo)</label>
+      <input id="table-conninfo" required value=${conninfo} onInput=${(e) => setConninfo(e.target.value)} />
+      <label for="table-relation">Relation (schema.table)</label>
+      <input id="table-relation" required value=${relation} onInput=${(e) => setRelation(e.target.value)} />`}
+    <button type="submit" class="primary" disabled=${busy}>${busy ? 'Adding…' : 'Add table'}</button>
+    <${ErrorBox} error=${error} />
+  </form>`;
+}
+
+export function RuleSummary({ rule }) {
+  return html`<ul class="rule-summary" data-testid="rule-summary">
+    ${summarizeRule(rule).map((line) => html`<li key=${line}>${line}</li>`)}</ul>`;
+}
+
+export function TablesPage({ collaboration, me }) {
+  const [state, reload] = useLoad(() => get(collaborationPath(collaboration, 'tables')), [collaboration]);
+  const added = (name) => navigate(link('c', collaboration, 'tables', name));
+  return html`<section aria-labelledby="tables-title">
+    <h1 id="tables-title">Tables</h1>
+    <${Loaded} state=${state} what="tables">${({ tables }) => (tables.length ? html`
+      <table class="grid" data-testid="tables">
+        <caption>${tables.length} tables visible to ${me}</caption>
+        <thead><tr><th scope="col">Table</th><th scope="col">Owner</th><th scope="col">Kind</th>
+          <th scope="col">Columns</th><th scope="col">Rule</th></tr></thead>
+        <tbody>${tables.map((t) => html`<tr key=${t.name}>
+          <td><a href=${link('c', collaboration, 'tables', t.name)}>${t.name}</a></td>
+          <td>${t.owner}</td><td>${t.kind}</td>
+          <td>${t.columns.map((c) => `${c.name} ${c.type}`).join(', ')}</td>
+          <td>${t.rule ? t.rule.kind : 'none yet'}</td></tr>`)}</tbody></table>`
+      : html`<p>No tables yet.</p>`)}<//>
+    <${AddTableForm} collaboration=${collaboration} onAdded=${(n) => { reload(); added(n); }} />
+  </section>`;
+}
+
+// Validation as one types: local JSON syntax first, then the server's dry run (debounced), whose
+// message is exactly the one `parley rule set` prints.
+function RuleEditor({ collaboration, table, onSaved }) {
+  const [text, setText] = useState(JSON.stringify(table.rule || { kind: 'aggregation' }, null, 2));
+  const [edited, setEdited] = useState(false);  // nothing to check before the first edit
+  const [check, setCheck] = useState({ state: 'idle' });
+  const [saved, setSaved] = useState(null);
+  const sequence = useRef(0);
+  const path = collaborationPath(collaboration, 'tables', table.name, 'rule');
+  useEffect(() => {
+    if (!edited) return undefined;
+    const mine = ++sequence.current;
+    let rule;
+    try {
+      rule = JSON.parse(text);
+    } catch (e) {
+      setCheck({ state: 'invalid', message: `not valid JSON: ${e.message}` });
+      return undefined;
+    }
+    setCheck({ state: 'checking' });
+    const timer = setTimeout(async () => {
+      try {
+        await put(path, { rule, dry_run: true });
+        if (mine === sequence.current) setCheck({ state: 'valid' });
+      } catch (e) {
+        if (mine === sequence.current) setCheck({ state: 'invalid', message: e.message });
+      }
+    }, 350);
+    return () => clearTimeout(timer);
+  }, [text, edited]);
+  const save = async () => {
+    setSaved(null);
+    try {
+      const response = await put(path, { rule: JSON.parse(text) });
+      setSaved({ ok: true });
+      onSaved(response.table);
+    } catch (e) {
+      setSaved({ error: e });
+    }
+  };
+  return html`<section class="card" aria-labelledby="rule-editor-title">
+    <h2 id="rule-editor-title">Rule editor</h2>
+    <label for="rule-text">Rule (JSON, docs/rules.md)</label>
+    <textarea id="rule-text" class="code" rows="16" spellcheck="false" value=${text}
+      onInput=${(e) => { setEdited(true); setText(e.target.value); }}></textarea>
+    <p class=${`validation ${check.state}`} role="status" data-testid="rule-validation"
+      data-state=${check.state}>
+      ${check.state === 'valid' ? 'Valid: the server accepts this rule.'
+        : check.state === 'checking' ? 'Checking…'
+        : check.state === 'invalid' ? check.message : ''}</p>
+    <button type="button" class="primary" disabled=${check.state !== 'valid'} onClick=${save}>
+      Save rule</button>
+    ${saved && saved.ok && html`<span role="status" class="ok"> Saved.</span>`}
+    ${saved && saved.error && html`<${ErrorBox} error=${saved.error} />`}
+  </section>`;
+}
+
+export function TablePage({ collaboration, table, me }) {
+  const [state, reload] = useLoad(() => get(collaborationPath(collaboration, 'tables', table)),
+                                  [collaboration, table]);
+  return html`<${Loaded} state=${state} what="the table">${({ table: t }) => html`
+    <section aria-labelledby="table-title" data-testid="table">
+      <h1 id="table-title">${t.name}</h1>
+      <p>Owned by <strong>${t.owner}</strong> · ${t.kind}
+        ${t.location ? html` · source <code>${t.location}</code>` : ''}</p>
+      <div class="columns">
+        <table class="grid" data-testid="columns">
+          <caption>Columns and types</caption>
+          <thead><tr><th scope="col">Column</th><th scope="col">Type</th></tr></thead>
+          <tbody>${t.columns.map((c) => html`<tr key=${c.name}><td>${c.name}</td><td>${c.type}</td></tr>`)}</tbody>
+        </table>
+        <div class="card"><h2>What may be asked</h2><${RuleSummary} rule=${t.rule} /></div>
+      </div>
+      ${t.owner === me && html`<${RuleEditor} collaboration=${collaboration} table=${t}
+        onSaved=${reload} />`}
+    </section>`}<//>`;
+}

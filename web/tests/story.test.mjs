@@ -1,0 +1,424 @@
+// The reference story (src/cli/demo.cc) clicked through in real Chromium by two members in two
+// browser contexts, against the real `parley serve` on a loopback port: sign in, create the room,
+// invite, join, add tables, write rules (validated as typed), a rejected query with its
+// highlights, the builder's query whose chart is checked against its data, a total's card,
+// template approval, a change request, the audit log; a member cannot reach another's result by
+// URL; no console errors, failed requests or unexpected HTTP errors; axe-core finds no serious
+// accessibility violation on the main pages. Screenshots of each step go to
+// $PARLEY_CONSOLE_ARTIFACTS (the build directory's console-artifacts/ under ctest).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium as playwright } from 'playwright-core';
+import { startServer, api, chromium } from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const artifacts = process.env.PARLEY_CONSOLE_ARTIFACTS || join(process.cwd(), 'console-artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+const RETAIL_RULE = {
+  kind: 'aggregation',
+  aggregate_columns: [
+    { columns: ['household_id'], functions: ['COUNT_DISTINCT'] },
+    { columns: ['annual_spend', 'online_spend'], functions: ['SUM', 'AVG'] }],
+  join_columns: ['hashed_email'],
+  join_required: 'query_runner',
+  allowed_join_operators: ['AND'],
+  dimension_columns: ['age_band', 'income_bracket', 'household_size', 'region'],
+  scalar_functions: ['ROUND'],
+  output_constraints: [{ column: 'household_id', minimum: 100, type: 'count_distinct' }],
+};
+const LOYALTY_RULE = {
+  kind: 'aggregation',
+  aggregate_columns: [
+    { columns: ['hashed_email'], functions: ['COUNT_DISTINCT'] },
+    { columns: ['brand_purchases'], functions: ['SUM', 'AVG'] }],
+  join_columns: ['hashed_email'],
+  dimension_columns: ['loyalty_tier'],
+  scalar_functions: ['ROUND'],
+  output_constraints: [{ column: 'hashed_email', minimum: 100, type: 'count_distinct' }],
+};
+const REJECTED = 'SELECT r.hashed_email, r.age_band, COUNT(*)\n' +
+  'FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email\n' +
+  'GROUP BY r.hashed_email, r.age_band';
+const PANEL_TEMPLATE = 'SELECT region, COUNT(*) AS households FROM panel\n' +
+  'WHERE household_size >= :min_size GROUP BY region ORDER BY region';
+const TOTAL = 'SELECT COUNT(DISTINCT r.household_id) AS households\n' +
+  'FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email';
+
+// What went wrong in the browsers, whatever the page: console errors, page errors, failed
+// requests, HTTP errors. The story lists the HTTP errors it provokes on purpose (`expected`).
+const problems = { console: [], failed: [], http: [] };
+const expected = [];
+let shots = 0;
+
+function watch(page, who) {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.console.push(`${who}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.console.push(`${who}: page error ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // A blob: download link that is revoked as the page moves on is not a failed request.
+    if (!request.url().startsWith('blob:')) {
+      problems.failed.push(`${who}: ${request.method()} ${request.url()} ${request.failure()?.errorText}`);
+    }
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) {
+      problems.http.push({ who, method: response.request().method(), url: response.url(),
+                           status: response.status() });
+    }
+  });
+}
+
+async function shot(page, name) {
+  shots += 1;
+  await page.screenshot({ path: join(artifacts, `${String(shots).padStart(2, '0')}-${name}.png`),
+                          fullPage: true });
+}
+
+async function axe(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  assert.deepEqual(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+}
+
+async function signIn(page, server, org) {
+  await page.goto(server.url + '/');
+  await page.getByLabel('API token', { exact: true }).fill(server.tokens[org]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('who').getByText(org).waitFor();
+}
+
+async function addTableWithRule(page, server, org, table, rule, file = `${table}.parquet`) {
+  await page.getByRole('link', { name: 'Tables' }).click();
+  await page.getByLabel('Table name', { exact: true }).fill(table);
+  await page.getByLabel(/Path or glob/).fill(join(server.data, org, file));
+  await page.getByRole('button', { name: 'Add table' }).click();
+  await page.getByRole('heading', { name: table, level: 1 }).waitFor();
+  await page.getByTestId('columns').getByText('hashed_email').waitFor();
+  await page.getByLabel('Rule (JSON, docs/rules.md)', { exact: true }).fill(JSON.stringify(rule, null, 2));
+  await page.locator('[data-testid=rule-validation][data-state=valid]').waitFor();
+  await page.getByRole('button', { name: 'Save rule' }).click();
+  await page.getByRole('status').getByText('Saved.').waitFor();
+}
+
+test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
+  const server = await startServer();
+  const browser = await playwright.launch({ executablePath: chromium, headless: true,
+                                            args: ['--no-sandbox'] });
+  try {
+    const retailerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const supplierContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const retailer = await retailerContext.newPage();
+    const supplier = await supplierContext.newPage();
+    watch(retailer, 'retailer');
+    watch(supplier, 'supplier');
+    retailerContext.setDefaultTimeout(15000);
+    supplierContext.setDefaultTimeout(15000);
+    // Steps build on each other: after the first failure the rest are skipped, not timed out.
+    let failed = false;
+    const step = (name, body) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+      try {
+        await body();
+      } catch (error) {
+        failed = true;
+        for (const [who, page] of [['retailer', retailer], ['supplier', supplier]]) {
+          await page.screenshot({ path: join(artifacts, `FAILED-${who}.png`), fullPage: true })
+            .catch(() => {});
+        }
+        throw error;
+      }
+    });
+    let code;
+    let byAgeId;
+    let byAgeSql;
+
+    await step('the retailer signs in and creates the room', async () => {
+      await retailer.goto(server.url + '/');
+      await shot(retailer, 'sign-in');
+      await axe(retailer, 'sign-in');
+      await signIn(retailer, server, 'retailer');
+      await retailer.getByLabel('Name', { exact: true }).fill('campaign');
+      await retailer.getByLabel('Description', { exact: true }).fill('joint ad campaign');
+      await retailer.getByRole('button', { name: 'Create' }).click();
+      await retailer.getByTestId('members').getByText('retailer (you)').waitFor();
+      assert.match(retailer.url(), /#\/c\/campaign$/);
+      await shot(retailer, 'created');
+    });
+
+    await step('the retailer invites the supplier and sees the one-time code', async () => {
+      await retailer.getByRole('textbox', { name: 'Organisation' }).fill('supplier');
+      await retailer.getByRole('button', { name: 'Invite' }).click();
+      code = (await retailer.getByTestId('invite-code').textContent()).trim();
+      assert.match(code, /^pi_[0-9a-f]{16}_[0-9a-f]{64}$/);
+      await retailer.getByTestId('members').getByText('invited').waitFor();
+      await shot(retailer, 'invited');
+      await axe(retailer, 'overview');
+    });
+
+    await step('the supplier signs in and joins with the code', async () => {
+      await signIn(supplier, server, 'supplier');
+      await supplier.getByLabel('Invitation code', { exact: true }).fill(code);
+      await supplier.getByRole('button', { name: 'Join' }).click();
+      await supplier.getByTestId('members').getByText('supplier (you)').waitFor();
+      const row = supplier.getByTestId('members').getByRole('row', { name: /supplier/ });
+      assert.match(await row.textContent(), /query, receive\s*active/);
+      await shot(supplier, 'joined');
+    });
+
+    await step('the retailer adds its table; the rule editor validates as it types', async () => {
+      await retailer.getByRole('link', { name: 'Tables' }).click();
+      await retailer.getByLabel('Table name', { exact: true }).fill('retail');
+      await retailer.getByLabel(/Path or glob/).fill(join(server.data, 'retailer/retail.parquet'));
+      await retailer.getByRole('button', { name: 'Add table' }).click();
+      await retailer.getByRole('heading', { name: 'retail', level: 1 }).waitFor();
+      const editor = retailer.getByLabel('Rule (JSON, docs/rules.md)', { exact: true });
+      await editor.fill('{"kind": "aggregation", ');
+      await retailer.locator('[data-testid=rule-validation][data-state=invalid]').getByText(/not valid JSON/).waitFor();
+      const wrong = { ...RETAIL_RULE, dimension_columns: ['age_band', 'shoe_size'] };
+      await editor.fill(JSON.stringify(wrong, null, 2));
+      const invalid = retailer.locator('[data-testid=rule-validation][data-state=invalid]');
+      await invalid.getByText(/shoe_size/).waitFor();
+      // The same message the API (and so `parley --json rule set`) gives.
+      const direct = await api(server, 'retailer', 'PUT',
+                               '/api/v1/collaborations/campaign/tables/retail/rule', { rule: wrong });
+      assert.equal(direct.status, 400);
+      assert.equal((await invalid.textContent()).trim(), direct.json.error.message);
+      expected.push({ method: 'PUT', path: /\/tables\/retail\/rule$/, status: 400 });
+      assert.equal(await retailer.getByRole('button', { name: 'Save rule' }).isDisabled(), true);
+      await shot(retailer, 'rule-invalid');
+      await editor.fill(JSON.stringify(RETAIL_RULE, null, 2));
+      await retailer.locator('[data-testid=rule-validation][data-state=valid]').waitFor();
+      await retailer.getByRole('button', { name: 'Save rule' }).click();
+      await retailer.getByTestId('rule-summary')
+        .getByText('Every group needs at least 100 distinct household_id (smaller groups are suppressed).')
+        .waitFor();
+      await shot(retailer, 'rule-saved');
+      await axe(retailer, 'table');
+    });
+
+    await step('the supplier adds its table and sees the retailer\'s, never its rows', async () => {
+      await addTableWithRule(supplier, server, 'supplier', 'loyalty', LOYALTY_RULE);
+      await supplier.getByRole('link', { name: 'Tables' }).click();
+      await supplier.getByTestId('tables').getByRole('link', { name: 'retail' }).click();
+      await supplier.getByTestId('rule-summary').getByText(/May group by age_band/).waitFor();
+      assert.equal(await supplier.getByLabel('Rule (JSON, docs/rules.md)', { exact: true }).count(), 0);
+      assert.equal(await supplier.getByText(server.data).count(), 0);  // no server path
+      await shot(supplier, 'retail-seen-by-supplier');
+      await supplier.getByRole('link', { name: 'Tables' }).click();
+      await supplier.getByTestId('tables').waitFor();
+      await axe(supplier, 'tables');
+    });
+
+    await step('a rejected query shows every violation highlighted in the SQL', async () => {
+      await supplier.getByRole('link', { name: 'Analyses' }).click();
+      await supplier.getByTestId('schema').getByText('household_id').first().waitFor();
+      await supplier.getByLabel('SQL', { exact: true }).fill(REJECTED);
+      await supplier.getByRole('button', { name: 'Run' }).click();
+      const rejection = supplier.getByTestId('rejection');
+      await rejection.waitFor();
+      const run = await api(server, 'supplier', 'POST', '/api/v1/collaborations/campaign/explain',
+                            { sql: REJECTED });
+      const violations = run.json.explanation.violations;
+      assert.ok(violations.length >= 1);
+      assert.equal(await rejection.getByTestId('violations').locator('li').count(), violations.length);
+      const marks = await rejection.locator('mark').allTextContents();
+      const positioned = violations.filter((v) => v.position);
+      assert.ok(positioned.length >= 1);
+      assert.ok(marks.includes('r.hashed_email'), `marks: ${JSON.stringify(marks)}`);
+      assert.equal((await rejection.getByTestId('rejected-sql').textContent()), REJECTED);
+      await shot(supplier, 'rejected');
+      await axe(supplier, 'rejection');
+    });
+
+    await step('the builder writes the by-age query; its chart plots the result', async () => {
+      await supplier.getByTestId('builder-table').selectOption('retail');
+      await supplier.getByTestId('builder-join-table').selectOption('loyalty');
+      await supplier.getByTestId('builder-join-left').selectOption('hashed_email');
+      await supplier.getByTestId('builder-join-right').selectOption('hashed_email');
+      await supplier.getByTestId('dimension-t1.age_band').check();
+      await supplier.getByTestId('builder-measure-fn').selectOption('COUNT_DISTINCT');
+      await supplier.getByTestId('builder-measure-column').selectOption('t1.household_id');
+      await supplier.getByTestId('builder-write').click();
+      byAgeSql = await supplier.getByLabel('SQL', { exact: true }).inputValue();
+      assert.equal(byAgeSql, 'SELECT t1.age_band, COUNT(DISTINCT t1.household_id) AS distinct_household_id\n' +
+        'FROM retail t1\nJOIN loyalty t2 ON t1.hashed_email = t2.hashed_email\n' +
+        'GROUP BY t1.age_band\nORDER BY t1.age_band');
+      await supplier.getByRole('button', { name: 'Explain' }).click();
+      await supplier.locator('[data-testid=explanation][data-allowed=true]').waitFor();
+      await shot(supplier, 'explained');
+      await supplier.getByRole('button', { name: 'Run' }).click();
+      const chart = supplier.locator('[data-testid=chart][data-kind=bar]');
+      await chart.waitFor();
+      byAgeId = Number(/runs\/(\d+)$/.exec(supplier.url())[1]);
+      const truth = await api(server, 'supplier', 'GET',
+                              `/api/v1/collaborations/campaign/queries/${byAgeId}/result`);
+      const rows = truth.json.result.rows;
+      assert.ok(rows.length >= 2);
+      await supplier.waitForFunction(() => document.querySelector('[data-testid=chart]').dataset.values);
+      assert.deepEqual(JSON.parse(await chart.getAttribute('data-labels')), rows.map((r) => r[0]));
+      assert.deepEqual(JSON.parse(await chart.getAttribute('data-values')), rows.map((r) => Number(r[1])));
+      // Drawn, not blank: some pixels of the bars' colour.
+      const painted = await chart.locator('canvas').evaluate((canvas) => {
+        const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        let bar = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i] === 0x2e && data[i + 1] === 0x6d && data[i + 2] === 0xa4) bar += 1;
+        }
+        return bar;
+      });
+      assert.ok(painted > 500, `bar pixels: ${painted}`);
+      // The table shows the same rows and sorts by a click.
+      const table = supplier.getByTestId('result-table');
+      assert.equal(await table.locator('tbody tr').count(), rows.length);
+      await table.getByRole('button', { name: /distinct_household_id/ }).click();
+      await table.getByRole('button', { name: /distinct_household_id/ }).click();
+      const firstCount = await table.locator('tbody tr').first().locator('td').nth(1).textContent();
+      assert.equal(Number(firstCount), Math.max(...rows.map((r) => Number(r[1]))));
+      // Downloads: the same rows as CSV, JSON and Parquet.
+      const download = async (name) => {
+        const [file] = await Promise.all([supplier.waitForEvent('download'),
+                                          supplier.getByRole('link', { name, exact: true }).click()]);
+        const path = join(artifacts, file.suggestedFilename());
+        await file.saveAs(path);
+        return readFileSync(path);
+      };
+      const csv = (await download('CSV')).toString();
+      assert.equal(csv, ['age_band,distinct_household_id', ...rows.map((r) => r.join(','))]
+        .join('\r\n') + '\r\n');
+      assert.deepEqual(JSON.parse((await download('JSON')).toString()),
+                       rows.map((r) => ({ age_band: r[0], distinct_household_id: r[1] })));
+      const parquet = await download('Parquet');
+      const { parquetReadObjects } = await import('hyparquet');
+      const buffer = parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.length);
+      assert.deepEqual(await parquetReadObjects({ file: buffer }),
+                       rows.map((r) => ({ age_band: r[0], distinct_household_id: BigInt(r[1]) })));
+      await shot(supplier, 'chart');
+      await axe(supplier, 'result');
+    });
+
+    await step('a total gets a big-number card', async () => {
+      await supplier.getByRole('link', { name: 'Analyses' }).click();
+      await supplier.getByLabel('SQL', { exact: true }).fill(TOTAL);
+      await supplier.getByRole('button', { name: 'Run' }).click();
+      const card = supplier.locator('[data-testid=chart][data-kind=number] .value');
+      await card.waitFor();
+      const id = Number(/runs\/(\d+)$/.exec(supplier.url())[1]);
+      const truth = await api(server, 'supplier', 'GET', `/api/v1/collaborations/campaign/queries/${id}/result`);
+      assert.equal(await card.getAttribute('data-value'), truth.json.result.rows[0][0]);
+      assert.equal(await card.textContent(), Number(truth.json.result.rows[0][0]).toLocaleString('en-US'));
+      await shot(supplier, 'total');
+    });
+
+    await step('a template waits for the owner of a custom-rule table, runs, is revoked', async () => {
+      // The retailer offers a panel of its households under a custom rule: only analyses it
+      // approves run on it.
+      await addTableWithRule(retailer, server, 'retailer', 'panel', { kind: 'custom' },
+                             'retail.parquet');
+      await supplier.getByRole('link', { name: 'Analyses' }).click();
+      await supplier.getByLabel('SQL', { exact: true }).fill(PANEL_TEMPLATE);
+      await supplier.getByLabel('Template name', { exact: true }).fill('panel_by_region');
+      await supplier.getByLabel(/^Parameters/).fill('min_size:integer=1');
+      await supplier.getByRole('button', { name: 'Save template' }).click();
+      const card = supplier.locator('[data-template=panel_by_region]');
+      await card.locator('[data-testid=runnable]', { hasText: 'waiting for approvals' }).waitFor();
+      assert.equal(await card.getByTestId('run-template-panel_by_region').isDisabled(), true);
+      await shot(supplier, 'template-waiting');
+      await retailer.getByRole('link', { name: 'Templates' }).click();
+      const theirs = retailer.locator('[data-template=panel_by_region]');
+      await theirs.getByTestId('approve-panel_by_region-panel').click();
+      await theirs.locator('[data-testid=runnable]', { hasText: /^runnable$/ }).waitFor();
+      await shot(retailer, 'template-approved');
+      await axe(retailer, 'templates');
+      await supplier.reload();
+      await card.locator('[data-testid=runnable]', { hasText: /^runnable$/ }).waitFor();
+      await card.getByLabel(/min_size/).fill('2');
+      await card.getByTestId('run-template-panel_by_region').click();
+      const chart = supplier.locator('[data-testid=chart][data-kind=bar]');
+      await chart.waitFor();
+      await supplier.waitForFunction(() => document.querySelector('[data-testid=chart]').dataset.values);
+      const id = Number(/runs\/(\d+)$/.exec(supplier.url())[1]);
+      const truth = await api(server, 'supplier', 'GET', `/api/v1/collaborations/campaign/queries/${id}/result`);
+      assert.ok(truth.json.result.rows.length >= 2);
+      assert.deepEqual(JSON.parse(await chart.getAttribute('data-labels')),
+                       truth.json.result.rows.map((r) => r[0]));
+      assert.deepEqual(JSON.parse(await chart.getAttribute('data-values')),
+                       truth.json.result.rows.map((r) => Number(r[1])));
+      await shot(supplier, 'template-run');
+      await retailer.reload();
+      await theirs.getByTestId('revoke-panel_by_region-panel').click();
+      await theirs.locator('[data-testid=runnable]', { hasText: 'waiting for approvals' }).waitFor();
+      await shot(retailer, 'template-revoked');
+    });
+
+    await step('a change request: proposed by one, approved by the other', async () => {
+      await supplier.getByRole('link', { name: 'Overview' }).click();
+      await supplier.getByTestId('propose-logging').click();
+      await supplier.getByTestId('changes').getByText('pending').waitFor();
+      await retailer.getByRole('link', { name: 'Overview' }).click();
+      const row = retailer.getByTestId('changes').getByRole('row', { name: /query logging → on/ });
+      await row.getByRole('button', { name: 'Approve' }).click();
+      await row.getByText('committed').waitFor();
+      await retailer.locator('[data-testid=query-logging]', { hasText: /^on$/ }).waitFor();
+      await shot(retailer, 'change-approved');
+      // With logging on, the retailer's query log shows the supplier's queries on its tables.
+      await retailer.getByRole('link', { name: 'Runs' }).click();
+      const log = retailer.getByTestId('query-log');
+      await log.getByText('SELECT COUNT(DISTINCT r.household_id) AS households').waitFor();
+      const logged = await api(server, 'retailer', 'GET', '/api/v1/collaborations/campaign/query-log');
+      assert.equal(await log.locator('tbody tr').count(), logged.json.queries.length);
+      assert.equal(await log.getByRole('link').count(), 0);  // no result of theirs to open
+      await shot(retailer, 'query-log');
+      await axe(retailer, 'query-log');
+    });
+
+    await step('the retailer cannot reach the supplier\'s result by URL', async () => {
+      const direct = await api(server, 'retailer', 'GET',
+                               `/api/v1/collaborations/campaign/queries/${byAgeId}/result`);
+      // The API refuses a result to a member who does not receive it (403, naming no data).
+      assert.ok([403, 404].includes(direct.status), `status ${direct.status}`);
+      expected.push({ method: 'GET', path: new RegExp(`/queries/${byAgeId}/result$`),
+                      status: direct.status });
+      await retailer.goto(`${server.url}/#/c/campaign/runs/${byAgeId}`);
+      await retailer.locator('[role=alert]', { hasText: direct.json.error.message }).waitFor();
+      assert.equal(await retailer.getByTestId('result-table').count(), 0);
+      assert.equal(await retailer.getByTestId('chart').count(), 0);
+      await shot(retailer, 'result-refused');
+    });
+
+    await step('the audit log verifies', async () => {
+      await retailer.getByRole('link', { name: 'Audit' }).click();
+      await retailer.getByTestId('audit').waitFor();
+      await retailer.getByRole('button', { name: 'Verify the chain' }).click();
+      await retailer.locator('[data-testid=audit-verdict]', { hasText: /^\s*Intact: \d+ entries verified\.\s*$/ }).waitFor();
+      await shot(retailer, 'audit');
+      await axe(retailer, 'audit');
+      await supplier.getByRole('link', { name: 'Runs' }).click();
+      await supplier.getByTestId('runs').waitFor();
+      await shot(supplier, 'runs');
+      await axe(supplier, 'runs');
+      await retailer.goto(server.url + '/#/');
+      await retailer.getByTestId('collaborations').waitFor();
+      await axe(retailer, 'collaborations');
+    });
+
+    await step('no console errors, failed requests or unexpected HTTP errors', () => {
+      const unexpected = problems.http.filter((e) => !expected.some((x) =>
+        x.method === e.method && x.status === e.status && x.path.test(new URL(e.url).pathname)));
+      assert.deepEqual(unexpected, []);
+      assert.deepEqual(problems.failed, []);
+      // Chromium logs every 4xx response as a console error; only those of the expected ones.
+      const other = problems.console.filter((text) =>
+        !/Failed to load resource: the server responded with a status of (400|403|404)/.test(text));
+      assert.deepEqual(other, []);
+    });
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});

@@ -35,7 +35,11 @@ absl::Status LocalService::OpenHome() { return Open().status(); }
 absl::StatusOr<service::Service*> LocalService::Open() {
   std::lock_guard<std::mutex> lock(open_mutex_);
   if (service_ == nullptr) {
-    PARLEY_ASSIGN_OR_RETURN(service_, service::Service::Open(home_, ToService(options_)));
+    service::Options options = ToService(options_);
+    if (!options_.price_per_tb.empty()) {
+      PARLEY_ASSIGN_OR_RETURN(options.price_per_tb_micros, ParsePricePerTb(options_.price_per_tb));
+    }
+    PARLEY_ASSIGN_OR_RETURN(service_, service::Service::Open(home_, std::move(options)));
   }
   return service_.get();
 }

@@ -96,6 +96,9 @@ struct Endpoint {
   X(RunQuery, RunQueryRequest, RunQueryResponse, "POST",                                           \
     "/api/v1/collaborations/{collaboration}/queries")                                              \
   X(Budget, BudgetRequest, BudgetResponse, "GET", "/api/v1/collaborations/{collaboration}/budget") \
+  X(Usage, UsageRequest, UsageResponse, "POST", "/api/v1/collaborations/{collaboration}/usage")    \
+  X(SetUsageLimits, SetUsageLimitsRequest, UsageResponse, "PUT",                                   \
+    "/api/v1/collaborations/{collaboration}/usage/limits")                                         \
   X(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",                                   \
     "/api/v1/collaborations/{collaboration}/queries")                                              \
   X(GetResult, GetResultRequest, GetResultResponse, "GET",                                         \

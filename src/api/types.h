@@ -27,3 +27,4 @@
 #include "api/results.h"
 #include "api/tables.h"
 #include "api/templates.h"
+#include "api/usage.h"

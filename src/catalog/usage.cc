@@ -8,6 +8,7 @@
 // nothing.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,7 +71,9 @@ absl::Status MeterQuery(sqlite3* db, int64_t collaboration_id, int64_t query_id,
   // every member sees in the tables' metadata, go into a refusal.
   int64_t estimate = 0;
   std::vector<std::string> parts;
-  for (const std::string& table : query.tables) {
+  std::vector<std::string> tables = query.tables;  // named in order in a refusal
+  std::sort(tables.begin(), tables.end());
+  for (const std::string& table : tables) {
     PARLEY_ASSIGN_OR_RETURN(Statement size,
                             Statement::Prepare(db,
                                                "SELECT bytes FROM table_sizes WHERE "

@@ -62,6 +62,10 @@ class Backend {
   virtual absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) = 0;
   virtual absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) = 0;
   virtual absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) = 0;
+  // Metering (api/usage.h).
+  virtual absl::StatusOr<api::UsageResponse> Usage(const api::UsageRequest& request) = 0;
+  virtual absl::StatusOr<api::UsageResponse> SetUsageLimits(
+      const api::SetUsageLimitsRequest& request) = 0;
   virtual absl::StatusOr<api::GetResultResponse> GetResult(
       const api::GetResultRequest& request) = 0;
   virtual absl::StatusOr<api::ListResultsResponse> ListResults(

@@ -159,6 +159,8 @@ class Cli {
   static void PrintPending(const api::ChangeRequest& change);
   // budget (commands_privacy.cc).
   void AddBudgetCommand();
+  // usage, usage limit (commands_usage.cc).
+  void AddUsageCommand();
   // Kept results and the home (commands_results.cc).
   void AddResultCommands();
   void AddHomeCommands();
@@ -242,6 +244,8 @@ class Cli {
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
   int server_threads_ = 32;
+  // commands_usage.cc (--price-per-tb: serve, and usage in embedded mode)
+  std::string usage_month_, usage_by_ = "member", per_query_limit_, monthly_limit_, price_per_tb_;
 };
 
 }  // namespace parley::cli

@@ -107,6 +107,8 @@ void Cli::AddServerCommands() {
   serve->add_option("--data-root", data_root_,
                     "organisations register only files under DIR/<their name>/ (without it, "
                     "none)");
+  serve->add_option("--price-per-tb", price_per_tb_,
+                    "what usage reports cost a terabyte scanned at (default 5.00)");
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));

@@ -69,6 +69,9 @@ class RemoteBackend : public Backend {
   absl::StatusOr<api::ExplainResponse> Explain(const api::ExplainRequest& request) override;
   absl::StatusOr<api::RunQueryResponse> RunQuery(const api::RunQueryRequest& request) override;
   absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;
+  absl::StatusOr<api::UsageResponse> Usage(const api::UsageRequest& request) override;
+  absl::StatusOr<api::UsageResponse> SetUsageLimits(
+      const api::SetUsageLimitsRequest& request) override;
   absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
   absl::StatusOr<api::ListResultsResponse> ListResults(
       const api::ListResultsRequest& request) override;

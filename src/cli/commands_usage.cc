@@ -49,6 +49,17 @@ absl::StatusOr<std::optional<int64_t>> ParseSize(const std::string& flag, std::s
       "like 10GB, or none"));
 }
 
+// The caller's limits and what the queries it pays for used this month.
+void PrintLimits(const api::UsageResponse& r) {
+  auto limit = [](const std::optional<int64_t>& bytes) {
+    return bytes ? absl::StrCat(Bytes(*bytes), " (", *bytes, ")") : std::string("none");
+  };
+  std::cout << "your limits: per query " << limit(r.limits.per_query_bytes) << ", per month "
+            << limit(r.limits.monthly_bytes) << "; used by queries you pay for in "
+            << r.current_month << ": " << Bytes(r.used_this_month) << " (" << r.used_this_month
+            << ")\n";
+}
+
 void PrintUsage(const api::UsageResponse& r) {
   std::cout << "usage of collaboration '" << r.collaboration << "' by " << r.by << ", "
             << (r.month ? *r.month : std::string("all months")) << " (price " << r.price_per_tb
@@ -64,13 +75,7 @@ void PrintUsage(const api::UsageResponse& r) {
   };
   for (const api::UsageLine& l : r.lines) line(l);
   line(r.total);
-  auto limit = [](const std::optional<int64_t>& bytes) {
-    return bytes ? absl::StrCat(Bytes(*bytes), " (", *bytes, ")") : std::string("none");
-  };
-  std::cout << "your limits: per query " << limit(r.limits.per_query_bytes) << ", per month "
-            << limit(r.limits.monthly_bytes) << "; used by queries you pay for in "
-            << r.current_month << ": " << Bytes(r.used_this_month) << " (" << r.used_this_month
-            << ")\n";
+  PrintLimits(r);
   for (const api::TableSize& table : r.tables) {
     std::cout << "table " << table.table << " (" << table.owner
               << "): " << (table.rows ? absl::StrCat(*table.rows, " rows, ") : std::string())
@@ -113,7 +118,7 @@ void Cli::AddUsageCommand() {
       request.monthly_bytes = *parsed;
     }
     return Answer(OpenBackend()->SetUsageLimits(request), [](const auto& r) {
-      PrintUsage(r);
+      PrintLimits(r);
       return 0;
     });
   });

@@ -389,6 +389,78 @@ TEST_F(ServerE2eTest, BudgetThroughTheServerIsTheSameAsEmbedded) {
   EXPECT_EQ(outsider.out, missing.out);
 }
 
+// Metering through the server: the same usage report, limits and refusals as in embedded mode
+// (durations aside); an outsider cannot tell the room exists.
+TEST_F(ServerE2eTest, UsageThroughTheServerIsTheSameAsEmbedded) {
+  std::string retail = (data_root_ / "retailer" / "retail.csv").string();
+  std::string loyalty = (data_root_ / "supplier" / "loyalty.csv").string();
+  std::string retail_rows = "household_id,hashed_email,age_band\n";
+  std::string loyalty_rows = "hashed_email\n";
+  for (int i = 1; i <= 400; ++i) {
+    absl::StrAppend(&retail_rows, i, ",e", i, ",", i % 2 == 0 ? "young" : "old", "\n");
+    absl::StrAppend(&loyalty_rows, "e", i, "\n");
+  }
+  WriteText(retail, retail_rows);
+  WriteText(loyalty, loyalty_rows);
+  Both("retailer", {"collaboration", "create", "room"});
+  JoinBoth("supplier", InviteBoth("supplier", "query,receive"));
+  Both("retailer", {"table", "add", "-c", "room", "retail", "--source", retail});
+  Both("supplier", {"table", "add", "-c", "room", "loyalty", "--source", loyalty});
+  Both("retailer", {"rule", "set", "-c", "room", "retail", "--json",
+                    R"({"kind": "aggregation",
+            "aggregate_columns": [{"columns": ["household_id"], "functions": ["COUNT_DISTINCT"]}],
+            "join_columns": ["hashed_email"], "dimension_columns": ["age_band"],
+            "output_constraints": [{"column": "household_id", "minimum": 10}]})"});
+  Both("supplier", {"rule", "set", "-c", "room", "loyalty", "--json",
+                    R"({"kind": "aggregation",
+            "aggregate_columns": [{"columns": ["hashed_email"], "functions": ["COUNT_DISTINCT"]}],
+            "join_columns": ["hashed_email"],
+            "output_constraints": [{"column": "hashed_email", "minimum": 10}]})"});
+  const std::string query =
+      "SELECT r.age_band, COUNT(DISTINCT r.household_id) AS households FROM retail r "
+      "JOIN loyalty l ON r.hashed_email = l.hashed_email GROUP BY r.age_band ORDER BY r.age_band";
+  Both("supplier", {"usage", "limit", "-c", "room", "--per-query", "1MB"});
+  Both("supplier", {"query", "run", "-c", "room", "--sql", query});
+
+  // The reports agree but for the runs' durations.
+  std::regex duration("\"duration_micros\": [0-9]+");
+  for (const char* by : {"member", "payer", "month"}) {
+    std::vector<std::string> arguments = {"--json", "usage", "-c", "room", "--by", by};
+    Outcome local = Local("retailer", arguments);
+    Outcome remote = Remote("retailer", arguments);
+    ASSERT_EQ(remote.exit_code, 0) << remote;
+    EXPECT_EQ(std::regex_replace(remote.out, duration, "D"),
+              std::regex_replace(local.out, duration, "D"))
+        << by;
+  }
+  nlohmann::json report = nlohmann::json::parse(
+      Remote("retailer", {"--json", "usage", "-c", "room", "--by", "payer"}).out);
+  EXPECT_EQ(report["price_per_tb"], "5.00");
+  ASSERT_EQ(report["lines"].size(), 1u);
+  EXPECT_EQ(report["lines"][0]["key"], "supplier");
+  EXPECT_EQ(report["lines"][0]["rows_scanned"], 800);
+  EXPECT_EQ(report["lines"][0]["bytes_scanned"],
+            static_cast<int64_t>(fs::file_size(retail) + fs::file_size(loyalty)));
+  // The retailer sees its own limits (none), not the supplier's.
+  EXPECT_EQ(report["limits"], nlohmann::json::object());
+
+  // Over the limit: refused before it runs, alike.
+  Both("supplier", {"usage", "limit", "-c", "room", "--per-query", "1kB"});
+  Outcome refused = Both("supplier", {"query", "run", "-c", "room", "--sql", query}, 1);
+  EXPECT_THAT(refused.err, HasSubstr("error: query refused before it ran: it would scan an "
+                                     "estimated"));
+  Outcome price = Remote("supplier", {"usage", "-c", "room", "--price-per-tb", "7"});
+  EXPECT_EQ(price.exit_code, 2) << price;
+  EXPECT_EQ(price.err, "error: --price-per-tb: with --server the server's price applies\n");
+
+  Outcome outsider = Remote("agency", {"usage", "-c", "room"});
+  Outcome missing = Remote("agency", {"usage", "-c", "moor"});
+  EXPECT_EQ(outsider.err, "error: collaboration 'room' not found\n");
+  EXPECT_EQ(missing.err, "error: collaboration 'moor' not found\n");
+  Outcome limit = Remote("agency", {"usage", "limit", "-c", "room", "--monthly", "1GB"});
+  EXPECT_EQ(limit.err, "error: collaboration 'room' not found\n");
+}
+
 // Closing a room through the server prints and refuses as in embedded mode; an organisation that
 // is not a member cannot tell the closed room from one that does not exist.
 TEST_F(ServerE2eTest, ClosingARoomThroughTheServerIsTheSameAsEmbedded) {

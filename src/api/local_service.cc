@@ -40,7 +40,11 @@ absl::Status LocalService::OpenHome() { return Open().status(); }
 absl::StatusOr<service::Service*> LocalService::Open() {
   std::lock_guard<std::mutex> lock(open_mutex_);
   if (service_ == nullptr) {
-    PARLEY_ASSIGN_OR_RETURN(service_, service::Service::Open(home_, ToService(options_)));
+    service::Options options = ToService(options_);
+    if (!options_.price_per_tb.empty()) {
+      PARLEY_ASSIGN_OR_RETURN(options.price_per_tb_micros, ParsePricePerTb(options_.price_per_tb));
+    }
+    PARLEY_ASSIGN_OR_RETURN(service_, service::Service::Open(home_, std::move(options)));
     if (options_.run_workers > 0) {
       queue_ = std::make_unique<service::RunQueue>(
           *service_, service::RunQueue::Options{.workers = options_.run_workers,

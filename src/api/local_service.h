@@ -41,6 +41,9 @@ struct LocalServiceOptions {
   // Server mode: remote organisations register only files under data_root/<name>/ (none when
   // empty); see service::Options::data_root.
   std::string data_root;
+  // Metering: what usage reports cost a terabyte scanned at, as decimal text ("5", "6.25");
+  // empty: service::kDefaultPricePerTbMicros. Checked when the service opens.
+  std::string price_per_tb;
   // Server mode: queries (RunQuery without save_as, RunTemplate, SubmitRun) run on a queue of
   // this many workers (service/run_queue.h), with at most `max_queued_runs` waiting and
   // `max_runs_per_member` queued or running per member (more: ResourceExhausted, 429). 0: each
@@ -62,6 +65,12 @@ class UploadSink {
   // InvalidArgument when the checksum or declared size does not match (nothing is kept).
   virtual absl::StatusOr<UploadResponse> Commit() = 0;
 };
+
+// Metering's money as text (local_service_usage.cc). ParsePricePerTb: a price per TB such as
+// "5", "6.25" (at most 6 decimals, at most 1000000) in millionths; InvalidArgument otherwise.
+// FormatMoney: millionths as decimal text with at least 2 decimals ("5.00", "0.000125").
+absl::StatusOr<int64_t> ParsePricePerTb(std::string_view text);
+std::string FormatMoney(int64_t micros);
 
 class LocalService {
  public:
@@ -131,6 +140,10 @@ class LocalService {
   // Differential privacy: the collaboration's budget and what is left per month (any member).
   absl::StatusOr<BudgetResponse> Budget(const identity::Caller& caller,
                                         const BudgetRequest& request);
+  // Metering (local_service_usage.cc).
+  absl::StatusOr<UsageResponse> Usage(const identity::Caller& caller, const UsageRequest& request);
+  absl::StatusOr<UsageResponse> SetUsageLimits(const identity::Caller& caller,
+                                               const SetUsageLimitsRequest& request);
   absl::StatusOr<GetResultResponse> GetResult(const identity::Caller& caller,
                                               const GetResultRequest& request);
   // Results kept in the home and the home itself (local_service_results.cc). HomeInfo and

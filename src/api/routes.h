@@ -108,6 +108,9 @@ struct Endpoint {
   X(CancelRun, RunIdRequest, RunStatusResponse, "POST",                                            \
     "/api/v1/collaborations/{collaboration}/runs/{query_id}/cancel")                               \
   X(Budget, BudgetRequest, BudgetResponse, "GET", "/api/v1/collaborations/{collaboration}/budget") \
+  X(Usage, UsageRequest, UsageResponse, "POST", "/api/v1/collaborations/{collaboration}/usage")    \
+  X(SetUsageLimits, SetUsageLimitsRequest, UsageResponse, "PUT",                                   \
+    "/api/v1/collaborations/{collaboration}/usage/limits")                                         \
   X(ListQueries, ListQueriesRequest, ListQueriesResponse, "GET",                                   \
     "/api/v1/collaborations/{collaboration}/queries")                                              \
   X(GetResult, GetResultRequest, GetResultResponse, "GET",                                         \

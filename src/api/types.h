@@ -29,3 +29,4 @@
 #include "api/server_data.h"
 #include "api/tables.h"
 #include "api/templates.h"
+#include "api/usage.h"

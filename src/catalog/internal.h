@@ -165,6 +165,10 @@ class Statement {
   absl::Status BindOne(int index, const char* value) {
     return BindOne(index, std::string_view(value));
   }
+  absl::Status BindOne(int index, const std::optional<int64_t>& value) {
+    if (!value.has_value()) return Check(sqlite3_bind_null(statement_, index));
+    return BindOne(index, *value);
+  }
   absl::Status BindOne(int index, const std::optional<std::string>& value) {
     if (!value.has_value()) return Check(sqlite3_bind_null(statement_, index));
     return BindOne(index, *value);

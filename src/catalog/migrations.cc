@@ -338,6 +338,51 @@ CREATE TABLE IF NOT EXISTS webhooks (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS webhooks_by_collaboration ON webhooks (collaboration_id, removed_at);
 )sql",
+    // 11: metering (issue 8): one row per metered query — who paid for it (the payer in force
+    // when it was recorded as running), its month, its estimate, and, once finished, what it
+    // measured — with its scans by table; the members' limits on what the queries they pay for
+    // may scan; and the tables' sizes as measured when added (what estimates use). New tables
+    // only (IF NOT EXISTS, as 7).
+    R"sql(
+CREATE TABLE IF NOT EXISTS query_usage (
+  query_id INTEGER PRIMARY KEY REFERENCES queries (id),
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  runner TEXT NOT NULL,
+  payer TEXT NOT NULL,
+  period TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished INTEGER NOT NULL CHECK (finished IN (0, 1)),
+  estimated_bytes INTEGER NOT NULL CHECK (estimated_bytes >= 0),
+  rows_scanned INTEGER NOT NULL CHECK (rows_scanned >= 0),
+  bytes_scanned INTEGER NOT NULL CHECK (bytes_scanned >= 0),
+  duration_micros INTEGER NOT NULL CHECK (duration_micros >= 0),
+  result_rows INTEGER NOT NULL CHECK (result_rows >= 0),
+  result_bytes INTEGER NOT NULL CHECK (result_bytes >= 0)
+) STRICT;
+CREATE INDEX IF NOT EXISTS query_usage_by_payer ON query_usage (collaboration_id, payer, period);
+CREATE TABLE IF NOT EXISTS query_scans (
+  query_id INTEGER NOT NULL REFERENCES queries (id),
+  table_name TEXT NOT NULL,
+  rows_scanned INTEGER NOT NULL CHECK (rows_scanned >= 0),
+  bytes_scanned INTEGER NOT NULL CHECK (bytes_scanned >= 0),
+  PRIMARY KEY (query_id, table_name)
+) STRICT;
+CREATE TABLE IF NOT EXISTS usage_limits (
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  member TEXT NOT NULL,
+  per_query_bytes INTEGER CHECK (per_query_bytes >= 0),
+  monthly_bytes INTEGER CHECK (monthly_bytes >= 0),
+  PRIMARY KEY (collaboration_id, member)
+) STRICT;
+CREATE TABLE IF NOT EXISTS table_sizes (
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  table_name TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  bytes INTEGER NOT NULL CHECK (bytes >= 0),
+  measured_at INTEGER NOT NULL,
+  PRIMARY KEY (collaboration_id, table_name)
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

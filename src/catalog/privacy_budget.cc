@@ -16,17 +16,13 @@
 
 namespace parley::catalog {
 namespace internal {
-namespace {
 
-// The budget's period: the calendar month (UTC) of `now`, "2026-11".
 std::string PeriodOf(int64_t now) {
   std::time_t seconds = static_cast<std::time_t>(now);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   return absl::StrFormat("%04d-%02d", utc.tm_year + 1900, utc.tm_mon + 1);
 }
-
-}  // namespace
 
 absl::StatusOr<std::optional<PrivacyBudget>> ReadPrivacyBudget(sqlite3* db,
                                                                int64_t collaboration_id) {

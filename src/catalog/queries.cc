@@ -126,6 +126,9 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
     PARLEY_RETURN_IF_ERROR(
         internal::SpendPrivacy(db, collaboration_id, query.collaboration, id, query, now));
   }
+  if (query.status == QueryStatus::kRunning && query.usage.has_value()) {
+    PARLEY_RETURN_IF_ERROR(internal::MeterQuery(db, collaboration_id, id, query, now));
+  }
   // Metadata only: the SQL text, the verdict and the error message can all quote data values
   // (literals, DuckDB conversion errors), so none of them enters the shared log; nor do the row
   // count or whether the run succeeded, which only the receivers may learn.
@@ -186,6 +189,10 @@ absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, in
                                "result_path = ?, run_lock = '' WHERE id = ?",
                                QueryStatusName(finished.status), finished.row_count, finished.error,
                                finished.result_path, id));
+  // What the run scanned is recorded whatever was released: it was read, and is paid for.
+  if (outcome.usage.has_value()) {
+    PARLEY_RETURN_IF_ERROR(internal::FinishUsage(db, id, *outcome.usage));
+  }
   Json details = {{"query_id", id}};
   // The one outcome the log tells every member, since its cause is not data: the policy moved
   // under the run.

@@ -168,6 +168,56 @@ enum class QueryStatus { kRejected, kSucceeded, kFailed, kRunning, kCancelled, k
 std::string QueryStatusName(QueryStatus status);
 absl::StatusOr<QueryStatus> ParseQueryStatus(std::string_view name);
 
+// Metering (catalog/usage.cc). What one run read of one table: rows and bytes scanned, as the
+// service measured them (docs/usage.md says what "bytes" means for each kind of source).
+struct TableScan {
+  std::string table;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  bool operator==(const TableScan&) const = default;
+};
+
+// A metered run: its estimate (when recorded as running) and then what it measured.
+struct QueryUsage {
+  int64_t estimated_bytes = 0;
+  std::vector<TableScan> scans;  // by table, when finished
+  int64_t duration_micros = 0;
+  int64_t result_rows = 0;
+  int64_t result_bytes = 0;
+};
+
+// What a member allows the queries it pays for to scan, in a collaboration; unset: no limit.
+struct UsageLimits {
+  std::optional<int64_t> per_query_bytes;
+  std::optional<int64_t> monthly_bytes;
+  bool operator==(const UsageLimits&) const = default;
+};
+
+// One metered query as the usage report reads it: who ran it, who paid, in which month (UTC),
+// and what it scanned (its estimate while it runs, and for a run whose process died).
+struct UsageRecord {
+  int64_t query_id = 0;
+  std::string runner;
+  std::string payer;
+  std::string period;  // "2026-11"
+  int64_t created_at = 0;
+  bool finished = false;
+  int64_t estimated_bytes = 0;
+  int64_t rows_scanned = 0;
+  int64_t bytes_scanned = 0;  // the estimate until finished
+  int64_t duration_micros = 0;
+  int64_t result_rows = 0;
+  int64_t result_bytes = 0;
+};
+
+// A table's size as its source was measured when it was added or repointed: what estimates use,
+// and what members see of it in its metadata. rows < 0: not known.
+struct TableSize {
+  int64_t rows = -1;
+  int64_t bytes = 0;
+  bool operator==(const TableSize&) const = default;
+};
+
 struct QueryRecord {
   int64_t id = 0;  // assigned by RecordQuery
   std::string collaboration;
@@ -190,6 +240,10 @@ struct QueryRecord {
   // budget when it is recorded as running (ε millionths, δ 10^-15); zero for other queries.
   int64_t privacy_epsilon = 0;
   int64_t privacy_delta = 0;
+  // Metering (usage.cc). Set on a query recorded as running: it is metered — its estimate is
+  // checked against its payer's limits and reserved — and on the outcome given to FinishQuery:
+  // what it measured. Unset on a rejected query (it spends nothing).
+  std::optional<QueryUsage> usage;
 };
 
 // A file as the operating system identifies it, whatever path, link or glob names it:

@@ -40,6 +40,16 @@ int64_t SystemClockSeconds();
 // The catalog schema version this binary creates and understands (PRAGMA user_version).
 int SchemaVersion();
 
+// A number of bytes as metering's messages write it: decimal units, one decimal ("1.5 MB",
+// "999 B"), as storage and cloud prices count them (1 TB = 10^12 bytes).
+std::string FormatBytes(int64_t bytes);
+// How a refusal by metering's limits begins (ResourceExhausted from RecordQuery), and the test
+// for one: the service records the query as rejected with its own verdict code.
+inline constexpr char kUsageRefused[] = "query refused before it ran: ";
+inline bool IsUsageRefusal(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) && status.message().rfind(kUsageRefused, 0) == 0;
+}
+
 class Store {
  public:
   // Opens (creating if absent) the catalog at `path`, applies pending schema migrations.
@@ -157,6 +167,30 @@ class Store {
   // collaboration has no budget. ListPrivacySpends: what was spent, by month, newest first.
   absl::StatusOr<std::vector<PrivacySpend>> ListPrivacySpends(const std::string& collaboration);
   absl::StatusOr<std::vector<QueryRecord>> ListQueries(const std::string& collaboration);
+
+  // Metering (usage.cc). A query recorded as running with `usage` set is charged to the payer in
+  // force then (the runner when the runner pays): in the same transaction its estimate (the sizes
+  // recorded with SetTableSize for the tables it reads; 0 for a table without one) is checked
+  // against the payer's limits — over the per-query limit, or over what the payer has used and
+  // reserved this month (UTC) plus the estimate, RecordQuery writes nothing and fails with
+  // ResourceExhausted, a message giving the estimate by table — and reserved. FinishQuery with
+  // `outcome.usage` records the measured scans in its transaction; from then on the month counts
+  // them instead of the estimate (a run whose process died keeps its reservation).
+  // SetUsageLimits replaces `member`'s limits in the collaboration (NotFound for a non-member,
+  // InvalidArgument for a negative limit), audited as "usage.limits" by the member.
+  absl::Status SetUsageLimits(const std::string& collaboration, const std::string& member,
+                              const UsageLimits& limits);
+  absl::StatusOr<UsageLimits> GetUsageLimits(const std::string& collaboration,
+                                             const std::string& member);
+  // Every metered query of the collaboration, by id.
+  absl::StatusOr<std::vector<UsageRecord>> ListUsage(const std::string& collaboration);
+  // What a finished query scanned, by table (none for a query without a measurement).
+  absl::StatusOr<std::vector<TableScan>> ListQueryScans(const std::string& collaboration,
+                                                        int64_t query_id);
+  // A table's size as measured when it was added or repointed (replaces the last).
+  absl::Status SetTableSize(const std::string& collaboration, const std::string& table,
+                            const TableSize& size);
+  absl::StatusOr<std::map<std::string, TableSize>> ListTableSizes(const std::string& collaboration);
   // Forgets a query's stored result (its record keeps its status and row count) and returns the
   // path the record held, for the caller to remove the file once this has committed (a crash in
   // between leaves a file no record names, never a record naming no file). Audited as

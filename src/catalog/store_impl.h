@@ -140,6 +140,18 @@ absl::Status WritePrivacyBudget(sqlite3* db, int64_t collaboration_id, const Pri
 absl::Status SpendPrivacy(sqlite3* db, int64_t collaboration_id, std::string_view collaboration,
                           int64_t query_id, const QueryRecord& query, int64_t now);
 
+// The period budgets and usage count against: the calendar month (UTC) of `now`, "2026-11"
+// (privacy_budget.cc).
+std::string PeriodOf(int64_t now);
+// Metering (usage.cc), inside the caller's write transaction. MeterQuery: a query recorded as
+// running (`query_id`) is charged to the collaboration's payer now in force (its runner when the
+// runner pays): its estimate — the sizes recorded for the tables it reads — is checked against
+// the payer's limits (ResourceExhausted, with the estimate, when over either; nothing is written)
+// and reserved for the month. FinishUsage records what the run measured.
+absl::Status MeterQuery(sqlite3* db, int64_t collaboration_id, int64_t query_id,
+                        const QueryRecord& query, int64_t now);
+absl::Status FinishUsage(sqlite3* db, int64_t query_id, const QueryUsage& usage);
+
 // A collaboration's terms (payer, auto-approved kinds) into `collaboration`; the defaults when
 // it has no row (or, during the migrations of older catalogs, no table yet). WriteTerms checks
 // them: InvalidArgument for an unknown kind or a payer that is not "runner" or a listed member

@@ -72,6 +72,10 @@ class Backend {
   virtual absl::StatusOr<api::RunStatusResponse> ShowRun(const api::RunIdRequest& request) = 0;
   virtual absl::StatusOr<api::RunStatusResponse> WaitRun(const api::WaitRunRequest& request) = 0;
   virtual absl::StatusOr<api::RunStatusResponse> CancelRun(const api::RunIdRequest& request) = 0;
+  // Metering (api/usage.h).
+  virtual absl::StatusOr<api::UsageResponse> Usage(const api::UsageRequest& request) = 0;
+  virtual absl::StatusOr<api::UsageResponse> SetUsageLimits(
+      const api::SetUsageLimitsRequest& request) = 0;
   virtual absl::StatusOr<api::GetResultResponse> GetResult(
       const api::GetResultRequest& request) = 0;
   virtual absl::StatusOr<api::ListResultsResponse> ListResults(

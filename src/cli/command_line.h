@@ -162,6 +162,8 @@ class Cli {
   static void PrintPending(const api::ChangeRequest& change);
   // budget (commands_privacy.cc).
   void AddBudgetCommand();
+  // usage, usage limit (commands_usage.cc).
+  void AddUsageCommand();
   // Kept results and the home (commands_results.cc).
   void AddResultCommands();
   void AddHomeCommands();
@@ -284,6 +286,8 @@ class Cli {
   int64_t max_upload_bytes_ = int64_t{1} << 30;
   int sweep_seconds_ = 3600;
   std::string console_dir_;  // empty: the build's web/dist when it exists
+  // commands_usage.cc (--price-per-tb: serve, and usage in embedded mode)
+  std::string usage_month_, usage_by_ = "member", per_query_limit_, monthly_limit_, price_per_tb_;
 };
 
 }  // namespace parley::cli

@@ -162,6 +162,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddRuleCommands();
   AddQueryCommands();
   AddBudgetCommand();
+  AddUsageCommand();
   AddTemplateCommands();
   AddPolicyCommand();
   AddAuditCommands();
@@ -233,6 +234,7 @@ api::LocalServiceOptions Cli::ServiceOptions() const {
   options.temp_directory = globals_.temp_dir;
   options.timeout = std::chrono::seconds(globals_.timeout_seconds);
   options.cancel = &interrupted;
+  options.price_per_tb = price_per_tb_;
   return options;
 }
 

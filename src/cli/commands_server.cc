@@ -166,6 +166,8 @@ void Cli::AddServerCommands() {
   serve->add_option("--console", console_dir_,
                     "the web console's built files, served at / (default: the build's web/dist, "
                     "when scripts/bootstrap.sh has built it)");
+  serve->add_option("--price-per-tb", price_per_tb_,
+                    "what usage reports cost a terabyte scanned at (default 5.00)");
   serve->add_option("--threads", server_threads_, "requests served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));

@@ -92,6 +92,15 @@ absl::StatusOr<api::BudgetResponse> LocalBackend::Budget(const api::BudgetReques
   return service_->Budget(caller_, request);
 }
 
+absl::StatusOr<api::UsageResponse> LocalBackend::Usage(const api::UsageRequest& request) {
+  return service_->Usage(caller_, request);
+}
+
+absl::StatusOr<api::UsageResponse> LocalBackend::SetUsageLimits(
+    const api::SetUsageLimitsRequest& request) {
+  return service_->SetUsageLimits(caller_, request);
+}
+
 absl::StatusOr<api::GetResultResponse> LocalBackend::GetResult(
     const api::GetResultRequest& request) {
   return service_->GetResult(caller_, request);

@@ -25,6 +25,9 @@ class LocalBackend : public Backend {
   absl::StatusOr<api::CreateCollaborationResponse> CreateCollaboration(
       const api::CreateCollaborationRequest& request) override;
   absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;
+  absl::StatusOr<api::UsageResponse> Usage(const api::UsageRequest& request) override;
+  absl::StatusOr<api::UsageResponse> SetUsageLimits(
+      const api::SetUsageLimitsRequest& request) override;
   absl::StatusOr<api::ListCollaborationsResponse> ListCollaborations(
       const api::ListCollaborationsRequest& request) override;
   absl::StatusOr<api::ShowCollaborationResponse> ShowCollaboration(

@@ -317,6 +317,15 @@ absl::StatusOr<api::BudgetResponse> RemoteBackend::Budget(const api::BudgetReque
   return impl_->Call(api::kBudget, request);
 }
 
+absl::StatusOr<api::UsageResponse> RemoteBackend::Usage(const api::UsageRequest& request) {
+  return impl_->Call(api::kUsage, request);
+}
+
+absl::StatusOr<api::UsageResponse> RemoteBackend::SetUsageLimits(
+    const api::SetUsageLimitsRequest& request) {
+  return impl_->Call(api::kSetUsageLimits, request);
+}
+
 absl::StatusOr<api::GetResultResponse> RemoteBackend::GetResult(
     const api::GetResultRequest& request) {
   return impl_->Call(api::kGetResult, request);

@@ -73,6 +73,9 @@ class RemoteBackend : public Backend {
   absl::StatusOr<api::RunStatusResponse> WaitRun(const api::WaitRunRequest& request) override;
   absl::StatusOr<api::RunStatusResponse> CancelRun(const api::RunIdRequest& request) override;
   absl::StatusOr<api::BudgetResponse> Budget(const api::BudgetRequest& request) override;
+  absl::StatusOr<api::UsageResponse> Usage(const api::UsageRequest& request) override;
+  absl::StatusOr<api::UsageResponse> SetUsageLimits(
+      const api::SetUsageLimitsRequest& request) override;
   absl::StatusOr<api::GetResultResponse> GetResult(const api::GetResultRequest& request) override;
   absl::StatusOr<api::ListResultsResponse> ListResults(
       const api::ListResultsRequest& request) override;

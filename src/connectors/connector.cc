@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -82,6 +83,22 @@ absl::Status CheckPinnedSchema(engine::duckdb::Session& session, const catalog::
   PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, PinnedColumns(table));
   // The same comparison the engine makes before every run.
   return engine::duckdb::CheckPinnedColumns(session, {view});
+}
+
+absl::StatusOr<catalog::TableSize> Connector::Measure(std::string_view description,
+                                                      const std::vector<std::string>& files) const {
+  (void)description;
+  return catalog::TableSize{-1, FileBytes(files)};
+}
+
+int64_t FileBytes(const std::vector<std::string>& files) {
+  int64_t bytes = 0;
+  for (const std::string& path : files) {
+    std::error_code error;
+    uintmax_t size = std::filesystem::file_size(path, error);
+    if (!error) bytes += static_cast<int64_t>(size);
+  }
+  return bytes;
 }
 
 }  // namespace parley::connectors

@@ -104,6 +104,12 @@ class Connector {
     return ViewFor(table, files);
   }
 
+  // Metering: the size of the source now — rows, and bytes as docs/usage.md defines them for
+  // this kind — reading `files` (ResolveFiles). Measured when a table is added or repointed, and
+  // for local files once per version of the files a query reads. Default: the files' sizes on
+  // disk, rows not known (-1).
+  virtual absl::StatusOr<catalog::TableSize> Measure(std::string_view description,
+                                                     const std::vector<std::string>& files) const;
   // For listings; empty fields for a description that does not read.
   virtual SourceSummary Summarize(std::string_view description) const = 0;
 
@@ -129,6 +135,9 @@ class Registry {
  private:
   std::map<std::string, std::unique_ptr<Connector>, std::less<>> connectors_;
 };
+
+// The sizes of `files` on disk, added up (a file that cannot be examined counts 0).
+int64_t FileBytes(const std::vector<std::string>& files);
 
 // The identities of `paths` (stat follows links). Paths that cannot be examined are left out.
 std::set<FileId> FileIdentities(const std::vector<std::string>& paths);

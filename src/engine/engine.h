@@ -65,9 +65,17 @@ struct ResultTable {
 // creates the view. Each engine defines what it accepts (engine/duckdb/scan_function.h); a
 // provider of another engine's kind is an Internal error. A session whose views have one is never
 // reused: a provider carries what one query reads (its pushed-down filter).
+// What a ScanProvider reports it streamed to the engine (metering).
+struct ScanCount {
+  int64_t rows = 0;
+  int64_t bytes = 0;
+};
 class ScanProvider {
  public:
   virtual ~ScanProvider() = default;
+  // Metering: the rows and bytes it has streamed so far (a provider serves one query); nullopt
+  // when it does not count.
+  virtual std::optional<ScanCount> Scanned() const { return std::nullopt; }
 };
 
 // A source as a view: `CREATE VIEW "<name>" AS <select_sql>` before the session is locked.

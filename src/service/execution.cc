@@ -68,10 +68,49 @@ absl::Status SourceReadFailure(const catalog::Table& table, const engine::Source
 
 }  // namespace
 
+absl::StatusOr<catalog::TableScan> Service::Impl::MeasureFiles(
+    const std::string& collaboration, const catalog::Table& table,
+    const connectors::Connector& connector, const std::vector<std::string>& files) {
+  catalog::TableScan scan{table.name, 0, 0};
+  if (files.empty()) return scan;  // a remote table: its scan counts
+  // By the files' identities, sizes and times as they are now (no racy-time rule: a file
+  // rewritten within one clock tick at the same size would be counted as before, a metering
+  // inaccuracy, never a release of data).
+  std::vector<FileVersion> versions;
+  for (const std::string& path : files) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) continue;
+    versions.push_back(
+        {path, static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino),
+         static_cast<int64_t>(info.st_size),
+         static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec});
+    scan.bytes += static_cast<int64_t>(info.st_size);
+  }
+  std::string key = absl::StrCat(collaboration, "\n", table.name);
+  {
+    std::lock_guard<std::mutex> lock(measured_mutex);
+    auto found = measured_files.find(key);
+    if (found != measured_files.end() && found->second.first == versions) {
+      scan.rows = found->second.second;
+      return scan;
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(catalog::TableSize size, connector.Measure(table.source_json, files));
+  scan.rows = std::max<int64_t>(size.rows, 0);
+  std::lock_guard<std::mutex> lock(measured_mutex);
+  measured_files[key] = {std::move(versions), scan.rows};
+  return scan;
+}
+
 absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& context,
                                                            const Explanation& explanation,
-                                                           engine::RunControl* control) {
+                                                           engine::RunControl* control,
+                                                           std::vector<catalog::TableScan>* scans) {
   std::vector<engine::SourceView> views;
+  // Metering, parallel to `views`: what each table's files hold (files), or the provider that
+  // counts what it streams (a remote table).
+  std::vector<catalog::TableScan> measured;
+  std::vector<std::shared_ptr<const engine::ScanProvider>> providers;
   // Parallel to `views`: the version the view's pinned schema is checked for now, if it is.
   std::vector<std::optional<CheckedSource>> checking;
   std::vector<std::string> keys;                               // parallel to `views`
@@ -115,6 +154,12 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
         PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, connectors::PinnedColumns(table));
         if (options.on_schema_checked) options.on_schema_checked(table.name);
       }
+      if (scans != nullptr) {
+        PARLEY_ASSIGN_OR_RETURN(catalog::TableScan scan,
+                                MeasureFiles(context.collaboration.name, table, *connector, files));
+        measured.push_back(std::move(scan));
+        providers.push_back(view.scan);
+      }
       checking.push_back(known ? std::nullopt : std::move(source));
       keys.push_back(std::move(key));
       views.push_back(std::move(view));
@@ -125,6 +170,17 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
   engine::Engine::Stage failed_at = engine::Engine::Stage::kSources;
   absl::StatusOr<engine::ResultTable> result =
       engine->Run(engine::Plan{explanation.rendered_sql, std::move(views), control}, &failed_at);
+  if (scans != nullptr && (result.ok() || failed_at == engine::Engine::Stage::kQuery)) {
+    // Files: what the engine was given to read. A remote table: what its scan streamed.
+    for (size_t i = 0; i < measured.size(); ++i) {
+      if (providers[i] != nullptr) {
+        std::optional<engine::ScanCount> count = providers[i]->Scanned();
+        measured[i].rows = count ? count->rows : 0;
+        measured[i].bytes = count ? count->bytes : 0;
+      }
+      scans->push_back(std::move(measured[i]));
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(checked_mutex);
     for (size_t i = 0; i < checking.size(); ++i) {

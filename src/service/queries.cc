@@ -72,6 +72,16 @@ query::SnapshotSource internal::SnapshotSourceOf(const catalog::Collaboration& c
   return source;
 }
 
+int64_t internal::ResultBytes(const engine::ResultTable& result) {
+  int64_t bytes = 0;
+  for (const auto& row : result.rows) {
+    for (const std::optional<std::string>& value : row) {
+      if (value.has_value()) bytes += static_cast<int64_t>(value->size());
+    }
+  }
+  return bytes;
+}
+
 int64_t internal::MicrosSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                start)
@@ -262,6 +272,9 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
   record.tables = outcome.explanation.tables;
   record.status = catalog::QueryStatus::kRunning;
   record.run_lock = lock->name();
+  // Metered: charged to the payer in force, its estimate checked against the payer's limits and
+  // reserved in the transaction that records it as running (refused there, spending nothing).
+  record.usage = catalog::QueryUsage{};
   if (outcome.explanation.noise.has_value()) {
     // Spent in the transaction that records the query as running: refused there (and recorded
     // as rejected, spending nothing) when the month's budget cannot cover it.
@@ -269,7 +282,15 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
     record.privacy_delta = outcome.explanation.noise->delta;
   }
   absl::StatusOr<int64_t> recorded = store->RecordQuery(record, submitted.dump());
-  if (absl::IsResourceExhausted(recorded.status())) {
+  if (catalog::IsUsageRefusal(recorded.status())) {
+    Json verdict = Json::array({{{"code", "usage_limit_exceeded"},
+                                 {"message", std::string(recorded.status().message())}}});
+    PARLEY_RETURN_IF_ERROR(RecordRejection(context, request, verdict.dump(),
+                                           outcome.explanation.tables, submitted.dump(),
+                                           &outcome.query_id));
+    return recorded.status();
+  }
+  if (absl::IsResourceExhausted(recorded.status()) && outcome.explanation.noise.has_value()) {
     if (!outcome.explanation.noise->accuracy.empty()) {
       // The runner asked for accuracy, not for an ε: say what that accuracy costs.
       recorded = absl::ResourceExhaustedError(
@@ -298,7 +319,9 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
   const std::string& collaboration = context.collaboration.name;
   QueryOutcome outcome = std::move(run.outcome);
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<engine::ResultTable> result = Execute(context, outcome.explanation, control);
+  catalog::QueryUsage usage;
+  absl::StatusOr<engine::ResultTable> result =
+      Execute(context, outcome.explanation, control, &usage.scans);
   if (!result.ok()) {
     result = DiagnoseConversion(context, request, outcome.explanation, result.status());
   }
@@ -308,8 +331,14 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
     result = Noise(*outcome.explanation.noise, *result);
   }
   outcome.run_micros = MicrosSince(start);
+  usage.duration_micros = outcome.run_micros;
+  if (result.ok()) {
+    usage.result_rows = static_cast<int64_t>(result->rows.size());
+    usage.result_bytes = ResultBytes(*result);
+  }
   if (options.before_delivery) options.before_delivery();
-  absl::Status finished = FinishRun(context, request, outcome.query_id, result, &outcome.sealed);
+  absl::Status finished =
+      FinishRun(context, request, outcome.query_id, result, usage, &outcome.sealed);
   // How it ended is for its receivers only (as in the query list).
   Emit(collaboration, finished.ok() && result.ok() ? "query.succeeded" : "query.failed",
        {{"query_id", outcome.query_id}}, &request.receivers);
@@ -320,7 +349,7 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
 absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,
                                       int64_t query_id,
                                       const absl::StatusOr<engine::ResultTable>& result,
-                                      bool* sealed) {
+                                      const catalog::QueryUsage& usage, bool* sealed) {
   const std::string& collaboration = context.collaboration.name;
   // Delivery: the outcome is recorded, and released, only if the policy the query was checked
   // against is still the policy now — the store compares the digests in the transaction that
@@ -334,6 +363,7 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
     return absl::OkStatus();
   };
   catalog::QueryRecord finished;
+  finished.usage = usage;
   if (!result.ok()) {
     // The time limit or an interrupt stopped it: cancelled, not failed.
     bool cancelled =

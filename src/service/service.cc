@@ -187,6 +187,18 @@ absl::StatusOr<QueryOutcome> Service::Run(const identity::Caller& caller,
   return impl_->Run(caller, collaboration, sql, std::move(receivers), epsilon, accuracy);
 }
 
+absl::StatusOr<UsageReport> Service::Usage(const identity::Caller& caller,
+                                           const std::string& collaboration,
+                                           const std::string& month, const std::string& by) {
+  return impl_->Usage(caller, collaboration, month, by);
+}
+
+absl::StatusOr<UsageReport> Service::SetUsageLimits(const identity::Caller& caller,
+                                                    const std::string& collaboration,
+                                                    const catalog::UsageLimits& limits) {
+  return impl_->SetUsageLimits(caller, collaboration, limits);
+}
+
 absl::StatusOr<BudgetView> Service::Budget(const identity::Caller& caller,
                                            const std::string& collaboration) {
   return impl_->Budget(caller, collaboration);

@@ -51,6 +51,10 @@
 
 namespace parley::service {
 
+// Usage reports cost scans at 5.00 per TB unless the server says otherwise (what on-demand
+// query engines of the public clouds charge, in their currency).
+inline constexpr int64_t kDefaultPricePerTbMicros = 5'000'000;
+
 struct Options {
   catalog::Clock clock;   // defaults to the system clock
   engine::Limits limits;  // for query execution
@@ -75,6 +79,9 @@ struct Options {
   // noisy results repeat); null — always, in the binary — means the OS CSPRNG
   // (dp::SystemRandomSource). Must outlive the service; used under a lock, one query at a time.
   dp::RandomSource* noise_random_for_tests = nullptr;
+  // Metering: the price of scanning one terabyte (10^12 bytes), in millionths of the server's
+  // currency unit, that usage reports cost at (`parley serve --price-per-tb`).
+  int64_t price_per_tb_micros = kDefaultPricePerTbMicros;
   // How webhook events are delivered (queue size, attempts, pauses): tests shorten them.
   WebhookDispatcher::Options webhooks;
 };
@@ -373,6 +380,42 @@ struct PolicyView {
   std::vector<TemplateView> runnable_templates;
 };
 
+// Metering (usage.cc). One line of a usage report: the metered queries of one member, payer
+// or month, added up, and their cost at the report's price.
+struct UsageLine {
+  std::string key;  // the member, the payer or the month ("2026-11")
+  int64_t queries = 0;
+  int64_t rows_scanned = 0;
+  int64_t bytes_scanned = 0;  // measured; the estimate of a run still going or killed
+  int64_t duration_micros = 0;
+  int64_t result_rows = 0;
+  int64_t result_bytes = 0;
+  int64_t cost_micros = 0;  // bytes_scanned at the price per TB, in millionths
+};
+
+// A table's size as metering's estimates use it (measured when it was added or repointed).
+struct TableSizeView {
+  std::string table;
+  std::string owner;
+  std::optional<int64_t> rows;  // not known for a remote table never analysed
+  int64_t bytes = 0;
+};
+
+// `parley usage`: what the collaboration's queries scanned, by member (who ran them), payer (who
+// pays) or month, for one month or all; for every active member alike — totals, never SQL. With
+// the caller's own limits and this month's use against them, and the tables' sizes.
+struct UsageReport {
+  std::string by;     // "member" | "payer" | "month"
+  std::string month;  // "" for every month
+  std::string current_period;
+  int64_t price_per_tb_micros = 0;
+  std::vector<UsageLine> lines;  // by key
+  UsageLine total;               // key "total"
+  catalog::UsageLimits limits;   // the caller's
+  int64_t used_this_month = 0;   // by queries the caller pays for, reservations included
+  std::vector<TableSizeView> tables;
+};
+
 // A token just issued: shown to its holder once (`token`), never stored or shown again.
 struct IssuedToken {
   std::string organisation;
@@ -513,6 +556,16 @@ class Service {
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  // Metering (usage.cc). Usage: a report for any active member; `by` is "member", "payer" or
+  // "month" (InvalidArgument otherwise), `month` "YYYY-MM" or empty for all (InvalidArgument for
+  // another form). SetUsageLimits: the caller's own limits on what the queries it pays for may
+  // scan in the collaboration (unset: none), audited as "usage.limits".
+  absl::StatusOr<UsageReport> Usage(const identity::Caller& caller,
+                                    const std::string& collaboration, const std::string& month,
+                                    const std::string& by);
+  absl::StatusOr<UsageReport> SetUsageLimits(const identity::Caller& caller,
+                                             const std::string& collaboration,
+                                             const catalog::UsageLimits& limits);
   // The privacy budget and what is left of it, for any member of the collaboration.
   absl::StatusOr<BudgetView> Budget(const identity::Caller& caller,
                                     const std::string& collaboration);

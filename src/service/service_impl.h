@@ -12,6 +12,7 @@
 //   templates.cc       analysis templates: author, review, approve, revoke, run
 //   audit.cc           the audit log and its verification
 //   policy_summary.cc  what a member may do, before it asks
+//   usage.cc           metering: usage reports, members' scan limits, tables' sizes
 //
 // Only the service's own sources include this header; front ends see service.h alone.
 // Thread safety: as Service — any number of threads; the store and the session cache lock
@@ -49,6 +50,8 @@ namespace parley::service {
 namespace internal {
 
 int64_t MicrosSince(std::chrono::steady_clock::time_point start);
+// A result's size as metering counts it: the bytes of its values as text (NULLs count 0).
+int64_t ResultBytes(const engine::ResultTable& result);
 
 // The tables of a collaboration as the binder sees them: allowed columns with pinned types.
 class CatalogSchemas : public sql::SchemaProvider {
@@ -312,6 +315,18 @@ struct Service::Impl {
   absl::StatusOr<PolicyView> Policy(const identity::Caller& caller,
                                     const std::string& collaboration);
 
+  // usage.cc
+  absl::StatusOr<UsageReport> Usage(const identity::Caller& caller,
+                                    const std::string& collaboration, const std::string& month,
+                                    const std::string& by);
+  absl::StatusOr<UsageReport> SetUsageLimits(const identity::Caller& caller,
+                                             const std::string& collaboration,
+                                             const catalog::UsageLimits& limits);
+  // A source's size as its connector measures it now (tables.cc and table_lifecycle.cc record it
+  // when a table is added or repointed).
+  absl::StatusOr<catalog::TableSize> MeasureTable(const catalog::Table& table,
+                                                  const std::vector<std::string>& files);
+
   // --- Shared by the use cases. ---
 
   // Asks the access module whether `caller` may take `action` in `collaboration`: the one
@@ -439,8 +454,10 @@ struct Service::Impl {
   // (Aborted) when the policy changed since the query was checked — then nothing is stored or
   // released, and every runner is told so, receiver or not: a policy change does not depend on
   // the data, and the log shows it to every member anyway.
+  // `usage`: what the run measured (recorded with its outcome, whatever is released).
   absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
-                         const absl::StatusOr<engine::ResultTable>& result, bool* sealed = nullptr);
+                         const absl::StatusOr<engine::ResultTable>& result,
+                         const catalog::QueryUsage& usage, bool* sealed = nullptr);
   // What the actor is told of a finished run (see QueryOutcome).
   absl::StatusOr<QueryOutcome> Deliver(const QueryContext& context, const Request& request,
                                        QueryOutcome outcome,
@@ -450,9 +467,23 @@ struct Service::Impl {
   // execution.cc: runs a checked query's rendered SQL on the engine over the files of the tables
   // it reads, checked now against their owners' claims (the engine checks the pinned schemas,
   // once per version of the files).
+  // With `scans`, also measures what the run reads of each table (metering), appended when the
+  // run got past its sources: a table of files, the rows and bytes of the files given to the
+  // engine (MeasureFiles); a remote table, what its scan streamed.
   absl::StatusOr<engine::ResultTable> Execute(const QueryContext& context,
                                               const Explanation& explanation,
-                                              engine::RunControl* control = nullptr);
+                                              engine::RunControl* control = nullptr,
+                                              std::vector<catalog::TableScan>* scans = nullptr);
+  // The rows and bytes of `files` now: bytes from their sizes, rows counted by the connector once
+  // per version of the files (cached by table in measured_files).
+  absl::StatusOr<catalog::TableScan> MeasureFiles(const std::string& collaboration,
+                                                  const catalog::Table& table,
+                                                  const connectors::Connector& connector,
+                                                  const std::vector<std::string>& files);
+  std::mutex measured_mutex;
+  // "collaboration\ntable" → the versions of the files counted and their rows.
+  std::map<std::string, std::pair<std::vector<internal::FileVersion>, int64_t>>
+      measured_files;  // guarded by measured_mutex
   // conversion_errors.cc: a run that failed converting a value, in a query that reads only the
   // runner's own tables, is told which conversion failed (position and columns, never the
   // value); any other failure is returned as it is.

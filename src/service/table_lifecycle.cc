@@ -99,11 +99,13 @@ absl::Status Service::Impl::UpdateTableSource(const identity::Caller& caller,
     claimed.push_back(file);
   }
   claimed.insert(claimed.end(), prepared.remote.begin(), prepared.remote.end());
+  PARLEY_ASSIGN_OR_RETURN(catalog::TableSize size, MeasureTable(prepared.table, prepared.files));
   absl::Status updated =
       store->UpdateTableSource(request.collaboration, record.name, prepared.table.source_json,
                                prepared.table.source_schema, caller.member(), claimed);
   if (absl::IsPermissionDenied(updated)) return OwnershipRefusal(prepared.named);
-  return updated;
+  PARLEY_RETURN_IF_ERROR(updated);
+  return store->SetTableSize(request.collaboration, record.name, size);
 }
 
 absl::Status Service::Impl::RemoveTable(const identity::Caller& caller,

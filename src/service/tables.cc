@@ -224,6 +224,9 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
     claimed.push_back(file);
   }
   claimed.insert(claimed.end(), prepared.remote.begin(), prepared.remote.end());
+  // Metering: the size estimates use, measured before the table exists so that a source that
+  // cannot be measured adds nothing.
+  PARLEY_ASSIGN_OR_RETURN(catalog::TableSize size, MeasureTable(table, prepared.files));
   absl::Status added = store->AddTable(table, caller.member(), claimed);
   if (absl::IsPermissionDenied(added) && !prepared.remote.empty()) {
     return absl::PermissionDeniedError(
@@ -232,7 +235,8 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
                      "its own data"));
   }
   if (absl::IsPermissionDenied(added)) return OwnershipRefusal(prepared.named);
-  return added;
+  PARLEY_RETURN_IF_ERROR(added);
+  return store->SetTableSize(table.collaboration, table.name, size);
 }
 
 absl::StatusOr<TablePreview> Service::Impl::PreviewTable(const identity::Caller& caller,

@@ -236,6 +236,15 @@ absl::StatusOr<SourcePreview> FilesConnector::Preview(std::string_view descripti
   return SourcePreview{std::move(rows.columns), std::move(rows.rows)};
 }
 
+absl::StatusOr<catalog::TableSize> FilesConnector::Measure(
+    std::string_view description, const std::vector<std::string>& files) const {
+  PARLEY_ASSIGN_OR_RETURN(FileDescription parsed, ParseDescription(description));
+  catalog::TableSize size{-1, FileBytes(files)};
+  if (files.empty()) return catalog::TableSize{0, 0};
+  PARLEY_ASSIGN_OR_RETURN(size.rows, CountRows(parsed, files));
+  return size;
+}
+
 absl::StatusOr<std::vector<std::string>> FilesConnector::ResolveFiles(
     std::string_view description) const {
   PARLEY_ASSIGN_OR_RETURN(FileDescription parsed, ParseDescription(description));

@@ -36,6 +36,10 @@ class FilesConnector : public Connector {
       std::string_view description) const override;
   absl::StatusOr<engine::SourceView> ViewFor(const catalog::Table& table,
                                              const std::vector<std::string>& files) const override;
+  // Rows: counted by reading the files (for Parquet, from their metadata); bytes: the files'
+  // sizes on disk.
+  absl::StatusOr<catalog::TableSize> Measure(std::string_view description,
+                                             const std::vector<std::string>& files) const override;
   SourceSummary Summarize(std::string_view description) const override;
 };
 

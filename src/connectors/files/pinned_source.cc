@@ -488,6 +488,26 @@ absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit) {
   return preview;
 }
 
+absl::StatusOr<int64_t> CountRows(const FileDescription& pinned,
+                                  const std::vector<std::string>& files) {
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
+  std::string reader = pinned.format == Format::kParquet
+                           ? absl::StrCat("read_parquet(", QuotedList(files), ")")
+                       : pinned.options.columns.empty() ? ReaderCall(pinned, files, nullptr)
+                                                        : PinnedReaderCall(pinned, files);
+  engine::duckdb::DuckResult result;
+  if (auto failure = inspector.Query(absl::StrCat("SELECT count(*) FROM ", reader), &result)) {
+    return Problem(pinned, DescribeProblem(ClassifyReadProblem(pinned, files, failure->message,
+                                                               failure->error_class),
+                                           files.size() > 1));
+  }
+  int64_t rows = 0;
+  if (duckdb_row_count(&result.get()) != 1 || !absl::SimpleAtoi(Cell(result, 0, 0), &rows)) {
+    return absl::InternalError("counting a source's rows gave no count");
+  }
+  return rows;
+}
+
 ReadProblem ClassifyReadProblem(const FileDescription& pinned,
                                 const std::vector<std::string>& files, const std::string& message,
                                 const char* error_class) {

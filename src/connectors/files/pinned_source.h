@@ -49,6 +49,11 @@ struct PreviewRows {
 };
 absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit);
 
+// The rows of `files` read as `pinned` says (Parquet: from the files' metadata). Errors as
+// Preview's: where the files do not read, never their contents.
+absl::StatusOr<int64_t> CountRows(const FileDescription& pinned,
+                                  const std::vector<std::string>& files);
+
 // What a failed read of a pinned source says, from DuckDB's message: the line and the column
 // (a pinned column's name, never text taken from the file). `file` is the file DuckDB named, when
 // it is one of `files`.

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/row_identity.h"
@@ -123,6 +124,25 @@ absl::StatusOr<engine::SourceView> PostgresConnector::ViewForQuery(
       absl::StrCat("SELECT ", absl::StrJoin(names, ", "), " FROM ", scan->function_name(), "()");
   view.scan = std::move(scan);
   return view;
+}
+
+absl::StatusOr<catalog::TableSize> PostgresConnector::Measure(
+    std::string_view description, const std::vector<std::string>& files) const {
+  (void)files;
+  PARLEY_ASSIGN_OR_RETURN(Description parsed, ParseDescription(description));
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Open(parsed.conninfo, kRegistering));
+  PARLEY_ASSIGN_OR_RETURN(
+      std::shared_ptr<PGresult> result,
+      connection->Execute("SELECT c.reltuples::bigint, pg_table_size(c.oid) FROM pg_class c "
+                          "WHERE c.oid = $1::regclass",
+                          {QualifiedName(parsed.schema, parsed.table)}));
+  catalog::TableSize size;
+  if (PQntuples(result.get()) != 1) return size;
+  int64_t rows = 0, bytes = 0;
+  if (absl::SimpleAtoi(PQgetvalue(result.get(), 0, 0), &rows) && rows >= 0) size.rows = rows;
+  if (absl::SimpleAtoi(PQgetvalue(result.get(), 0, 1), &bytes) && bytes >= 0) size.bytes = bytes;
+  return size;
 }
 
 SourceSummary PostgresConnector::Summarize(std::string_view description) const {

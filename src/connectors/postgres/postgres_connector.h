@@ -45,6 +45,11 @@ class PostgresConnector : public Connector {
   absl::StatusOr<engine::SourceView> ViewForQuery(const catalog::Table& table,
                                                   const std::vector<std::string>& files,
                                                   std::string_view pushed_filter) const override;
+  // The relation's size as PostgreSQL knows it without reading it: rows from its statistics
+  // (pg_class.reltuples; -1 before the table was first analysed) and bytes on disk
+  // (pg_table_size: heap and TOAST).
+  absl::StatusOr<catalog::TableSize> Measure(std::string_view description,
+                                             const std::vector<std::string>& files) const override;
   // The relation as "schema.table"; the connection string is the owner's, shown to the owner
   // only (it holds no password).
   SourceSummary Summarize(std::string_view description) const override;

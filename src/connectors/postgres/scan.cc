@@ -113,6 +113,7 @@ struct Callbacks;
 // One scan: its connection (in a read-only transaction, COPY running) and the COPY message being
 // decoded.
 struct ScanState {
+  const PostgresScan* scan = nullptr;  // what it counts its rows and bytes to (metering)
   std::unique_ptr<Connection> connection;
   std::vector<size_t> projected;      // indices into the scan's columns
   std::vector<ColumnReader> readers;  // parallel to projected
@@ -286,6 +287,7 @@ struct Callbacks {
              ->get();
     duckdb_init_set_max_threads(info, 1);
     auto state = std::make_unique<ScanState>();
+    state->scan = &scan;
     std::vector<std::string> needed;
     idx_t count = duckdb_init_get_column_count(info);
     for (idx_t i = 0; i < count; ++i) {
@@ -368,6 +370,7 @@ struct Callbacks {
     }
     state.length = length;
     state.offset = 0;
+    state.scan->CountScanned(0, length);
     return true;
   }
 
@@ -444,6 +447,7 @@ struct Callbacks {
       duckdb_function_set_error(info, error);
       return;
     }
+    state.scan->CountScanned(static_cast<int64_t>(row), 0);
     duckdb_data_chunk_set_size(output, row);
   }
 
@@ -493,6 +497,16 @@ absl::Status PostgresScan::Register(duckdb_connection connection) const {
         absl::StrCat(context_, ": cannot register its PostgreSQL reader in the session"));
   }
   return absl::OkStatus();
+}
+
+void PostgresScan::CountScanned(int64_t rows, int64_t bytes) const {
+  rows_scanned_.fetch_add(rows, std::memory_order_relaxed);
+  bytes_scanned_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+std::optional<engine::ScanCount> PostgresScan::Scanned() const {
+  return engine::ScanCount{rows_scanned_.load(std::memory_order_relaxed),
+                           bytes_scanned_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace parley::connectors::postgres

@@ -19,7 +19,9 @@
 // Thread safety: the scan runs single-threaded (one connection); the object is immutable.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +50,14 @@ class PostgresScan : public engine::duckdb::ScanFunction,
   const std::string& filter() const { return filter_; }
   const std::string& context() const { return context_; }
 
+  // Metering: the rows decoded and the bytes of the COPY stream received (values and their
+  // per-field framing) since the scan was created, over every scan of it in the session.
+  std::optional<engine::ScanCount> Scanned() const override;
+  void CountScanned(int64_t rows, int64_t bytes) const;
+
  private:
+  mutable std::atomic<int64_t> rows_scanned_{0};
+  mutable std::atomic<int64_t> bytes_scanned_{0};
   Description description_;
   std::vector<catalog::Column> columns_;
   std::string filter_;

@@ -35,7 +35,7 @@ std::string Lower(std::string_view text) {
 
 // Every HKDF info string starts with this label and a NUL, so no key of another Parley purpose
 // (or version of this format) can coincide with one of these.
-constexpr std::string_view kLabel = std::string_view("parley encrypted-columns v1\0", 27);
+constexpr std::string_view kLabel = std::string_view("parley encrypted-columns v1\0", 28);
 constexpr size_t kIdBytes = 6;     // 8 base64url characters
 constexpr size_t kSealHeader = 3;  // flag byte and 16-bit length
 

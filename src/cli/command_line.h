@@ -159,6 +159,8 @@ class Cli {
   static void PrintPending(const api::ChangeRequest& change);
   // budget (commands_privacy.cc).
   void AddBudgetCommand();
+  // secret new, encrypt, decrypt: client-side column encryption (commands_crypto.cc).
+  void AddCryptoCommands();
   // Kept results and the home (commands_results.cc).
   void AddResultCommands();
   void AddHomeCommands();

@@ -160,6 +160,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddRuleCommands();
   AddQueryCommands();
   AddBudgetCommand();
+  AddCryptoCommands();
   AddTemplateCommands();
   AddPolicyCommand();
   AddAuditCommands();

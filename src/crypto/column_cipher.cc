@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -214,13 +215,22 @@ absl::StatusOr<KeyRing> KeyRing::Create(const SecretKey& secret, std::string_vie
   KeyRing ring(secret, std::string(collaboration), settings);
   PARLEY_ASSIGN_OR_RETURN(std::string secret_id,
                           HkdfSha256(secret.view(), "", Info({"secret-id"}), kIdBytes));
-  std::string flags = absl::StrCat(
-      "preserve_nulls=", settings.preserve_nulls ? "1" : "0",
-      ";different_names=", settings.allow_joins_on_columns_with_different_names ? "1" : "0");
-  PARLEY_ASSIGN_OR_RETURN(std::string key_id, HkdfSha256(secret.view(), collaboration,
-                                                         Info({"key-id", flags}), kIdBytes));
+  auto key_id = [&](const CellSettings& flags_of) -> absl::StatusOr<std::string> {
+    std::string flags = absl::StrCat(
+        "preserve_nulls=", flags_of.preserve_nulls ? "1" : "0",
+        ";different_names=", flags_of.allow_joins_on_columns_with_different_names ? "1" : "0");
+    PARLEY_ASSIGN_OR_RETURN(std::string id, HkdfSha256(secret.view(), collaboration,
+                                                       Info({"key-id", flags}), kIdBytes));
+    return Base64UrlEncode(id);
+  };
+  PARLEY_ASSIGN_OR_RETURN(ring.key_id_, key_id(settings));
+  for (bool nulls : {false, true}) {
+    for (bool names : {false, true}) {
+      PARLEY_ASSIGN_OR_RETURN(std::string id, key_id(CellSettings{nulls, names}));
+      ring.any_key_ids_.push_back(std::move(id));
+    }
+  }
   ring.secret_id_ = Base64UrlEncode(secret_id);
-  ring.key_id_ = Base64UrlEncode(key_id);
   return ring;
 }
 
@@ -348,7 +358,8 @@ absl::StatusOr<SealOpener> SealOpener::Create(const KeyRing& keys, std::string_v
                                               std::string_view column) {
   PARLEY_ASSIGN_OR_RETURN(SecretKey key, keys.SealingKey(table, column));
   PARLEY_ASSIGN_OR_RETURN(AesGcm256 cipher, AesGcm256::Create(key.view()));
-  return SealOpener(std::move(cipher), keys.secret_id(), keys.key_id(), SealedAad(table, column));
+  return SealOpener(std::move(cipher), keys.secret_id(), keys.key_ids_for_any_settings(),
+                    SealedAad(table, column));
 }
 
 absl::StatusOr<std::optional<std::string>> SealOpener::Open(std::string_view cell,
@@ -363,10 +374,9 @@ absl::StatusOr<std::optional<std::string>> SealOpener::Open(std::string_view cel
     failure = OpenFailure::kWrongSecret;
     return absl::DataLossError("the cell was sealed with another secret");
   }
-  if (parts->key_id != key_id_) {
+  if (std::find(key_ids_.begin(), key_ids_.end(), parts->key_id) == key_ids_.end()) {
     failure = OpenFailure::kWrongCollaboration;
-    return absl::DataLossError(
-        "the cell was sealed for another collaboration (or other collaboration settings)");
+    return absl::DataLossError("the cell was sealed for another collaboration");
   }
   absl::StatusOr<std::string> bytes = Base64UrlDecode(parts->payload);
   if (!bytes.ok()) return bytes.status();

@@ -77,6 +77,9 @@ class KeyRing {
   const std::string& secret_id() const { return secret_id_; }
   const std::string& key_id() const { return key_id_; }
   const CellSettings& settings() const { return settings_; }
+  // The key ids of this secret and collaboration under every combination of the settings: a
+  // sealing key does not depend on the settings, so a receiver opens cells made under any.
+  const std::vector<std::string>& key_ids_for_any_settings() const { return any_key_ids_; }
 
   // The HMAC key of fingerprint column `column` (its name is lower-cased; ignored when the
   // settings allow joins on columns with different names).
@@ -92,6 +95,7 @@ class KeyRing {
   CellSettings settings_;
   std::string secret_id_;
   std::string key_id_;
+  std::vector<std::string> any_key_ids_;
 };
 
 // The bytes a value of `type` is HMACed as: a type tag and its canonical text. InvalidArgument
@@ -163,14 +167,15 @@ class SealOpener {
   absl::StatusOr<std::optional<std::string>> Open(std::string_view cell, OpenFailure& failure);
 
  private:
-  SealOpener(AesGcm256 cipher, std::string secret_id, std::string key_id, std::string aad)
+  SealOpener(AesGcm256 cipher, std::string secret_id, std::vector<std::string> key_ids,
+             std::string aad)
       : cipher_(std::move(cipher)),
         secret_id_(std::move(secret_id)),
-        key_id_(std::move(key_id)),
+        key_ids_(std::move(key_ids)),
         aad_(std::move(aad)) {}
   AesGcm256 cipher_;
   std::string secret_id_;
-  std::string key_id_;
+  std::vector<std::string> key_ids_;
   std::string aad_;
 };
 

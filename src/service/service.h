@@ -89,6 +89,8 @@ struct NewCollaboration {
   std::string payer = catalog::kRunnerPays;
   // The kinds of change request (catalog::kChangeKinds) that commit as soon as they are proposed.
   std::vector<std::string> auto_approve;
+  // Client-side column encryption's settings, fixed here (catalog::EncryptionSettings).
+  catalog::EncryptionSettings encryption;
 };
 
 // A change request as members review it: the record, and while it is pending the active members

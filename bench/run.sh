@@ -16,3 +16,6 @@ cd "$(dirname "$0")/.."
 # The PostgreSQL connector (issue 10): rows/s through the connector against raw COPY read by
 # libpq, on a throw-away server loaded with 10M rows.
 "$build/bench/postgres_bench" --rows 10000000 --runs 3
+# Client-side column encryption (issue 11): values per second per core against the raw HMAC /
+# AES-GCM, and `parley encrypt` on a 1M-row CSV.
+"$build/bench/crypto_bench" --values 1000000 --rounds 5 --file-rows 1000000 --data bench/data/crypto

@@ -151,39 +151,49 @@ void RunColumn(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector
     if (!created.ok()) return job->Fail(info, std::string(created.status().message()));
     sealer.emplace(std::move(*created));
   }
+  std::string buffer;  // reused for every cell of the chunk
   for (idx_t row = 0; row < rows; ++row) {
     std::optional<std::string_view> value;
     if (validity == nullptr || duckdb_validity_row_is_valid(validity, row)) {
       value =
           std::string_view(duckdb_string_t_data(&cells[row]), duckdb_string_t_length(cells[row]));
     }
-    absl::StatusOr<std::optional<std::string>> cell;
+    absl::Status status;
+    bool is_null = false;
     if (opener.has_value()) {
       if (!value.has_value()) {
-        cell = std::optional<std::string>();
+        is_null = true;
       } else {
         crypto::OpenFailure failure;
-        cell = opener->Open(*value, failure);
-        if (!cell.ok() && failure == crypto::OpenFailure::kNotThisColumn && !job->check_only) {
-          std::string moved = MovedFrom(*job, *value);
-          if (!moved.empty())
-            cell = absl::DataLossError(absl::StrCat("the cell does not open", moved));
+        absl::StatusOr<std::optional<std::string>> opened = opener->Open(*value, failure);
+        if (!opened.ok()) {
+          status = opened.status();
+          if (failure == crypto::OpenFailure::kNotThisColumn && !job->check_only) {
+            std::string moved = MovedFrom(*job, *value);
+            if (!moved.empty()) {
+              status = absl::DataLossError(absl::StrCat("the cell does not open", moved));
+            }
+          }
+        } else if (!opened->has_value()) {
+          is_null = true;
+        } else {
+          buffer = std::move(**opened);
         }
       }
     } else if (sealer.has_value()) {
-      cell = sealer->Encode(value);
+      status = sealer->EncodeInto(value, buffer, is_null);
     } else {
-      cell = job->fingerprint->Encode(value);
+      status = job->fingerprint->EncodeInto(value, buffer, is_null);
     }
     if (job->check_only) {
-      checks[row] = cell.ok();
+      checks[row] = status.ok();
       continue;
     }
-    if (!cell.ok()) return job->Fail(info, std::string(cell.status().message()));
-    if (!cell->has_value()) {
+    if (!status.ok()) return job->Fail(info, std::string(status.message()));
+    if (is_null) {
       duckdb_validity_set_row_invalid(out_validity, row);
     } else {
-      duckdb_vector_assign_string_element_len(output, row, (*cell)->data(), (*cell)->size());
+      duckdb_vector_assign_string_element_len(output, row, buffer.data(), buffer.size());
     }
   }
 }

@@ -110,6 +110,10 @@ class FingerprintEncoder {
   // The cell for `value`; for NULL: NULL when the settings preserve nulls, otherwise a random
   // fingerprint-shaped cell that equals nothing (so NULLs never join or group together).
   absl::StatusOr<std::optional<std::string>> Encode(std::optional<std::string_view> value) const;
+  // The same, written into `cell` (its capacity reused: no allocation per value on the hot
+  // path); `is_null` says the cell is NULL.
+  absl::Status EncodeInto(std::optional<std::string_view> value, std::string& cell,
+                          bool& is_null) const;
   // The HMAC part alone, for benchmarks that compare it with the raw HMAC.
   const HmacSha256Key& hmac() const { return hmac_; }
 
@@ -137,6 +141,8 @@ class SealEncoder {
   // sealed like any value (a flag inside the plaintext says NULL). InvalidArgument for a value
   // longer than pad_to (naming the limit, never the value).
   absl::StatusOr<std::optional<std::string>> Encode(std::optional<std::string_view> value);
+  // The same, written into `cell` (capacity reused); `is_null` says the cell is NULL.
+  absl::Status EncodeInto(std::optional<std::string_view> value, std::string& cell, bool& is_null);
 
  private:
   SealEncoder(AesGcm256 cipher, std::string header, std::string aad, size_t pad_to,
@@ -151,6 +157,11 @@ class SealEncoder {
   std::string aad_;
   size_t pad_to_;
   bool preserve_nulls_;
+  // Nonces: a random 96-bit value drawn when the encoder is made, then incremented per cell (the
+  // low 64 bits, big-endian): unique per cell without a call to the random generator each time.
+  std::string nonce_;
+  std::string plaintext_;
+  std::string sealed_;
 };
 
 // Why a sealed cell did not open; each has its own message (docs/formats/encrypted-columns.md).

@@ -231,6 +231,32 @@ TEST_F(CryptoE2eTest, RegistrationChecksTheSettingsAndTheKeys) {
                                    "secret, collaboration id or settings than one.email"));
 }
 
+TEST_F(CryptoE2eTest, UpdatingTheSourceCannotStripTheEncryption) {
+  ASSERT_EQ(Encrypt("retail_spec.json", "retail.csv", "retail_enc.csv").exit_code, 0);
+  CreateRoom();
+  AddTable("retailer", "retail", "retail_enc.csv");
+  // The same columns and types, but the e-mail addresses in clear.
+  Csv cells = ParseCsv(ReadText(dir_ / "retail_enc.csv"));
+  std::string text = "household_id,email,name,age_band\n";
+  for (size_t row = 0; row < cells.rows.size(); ++row) {
+    text += cells.rows[row][0] + ",user" + std::to_string(row) + "@example.com," +
+            cells.rows[row][2] + "," + cells.rows[row][3] + "\n";
+  }
+  WriteText(dir_ / "stripped.csv", text);
+  Outcome stripped = As("retailer", {"table", "update", "-c", "campaign", "retail", "--source",
+                                     Path("stripped.csv")});
+  EXPECT_EQ(stripped.exit_code, kExitError) << stripped;
+  EXPECT_THAT(stripped.err, HasSubstr("column 'email' of table 'retail' is fingerprint but "
+                                      "cleartext in the new source"));
+  // A fresh encryption of the same file is accepted, and queries still see the fingerprints.
+  ASSERT_EQ(Encrypt("retail_spec.json", "retail.csv", "retail_enc2.csv").exit_code, 0);
+  Ok("retailer",
+     {"table", "update", "-c", "campaign", "retail", "--source", Path("retail_enc2.csv")});
+  Outcome refused = As("supplier", {"query", "run", "-c", "campaign", "--sql",
+                                    "SELECT COUNT(*) FROM retail WHERE email = 'x'"});
+  EXPECT_EQ(refused.exit_code, kExitRejected) << refused;
+}
+
 TEST_F(CryptoE2eTest, EncryptRefusesBadInputsNamingColumnAndRow) {
   WriteText(dir_ / "bad.csv", "household_id,email,name,age_band\n1,a@b.c,A,x\n2,nope,B,y\n");
   Outcome bad = Encrypt("retail_spec.json", "bad.csv", "bad_enc.csv");

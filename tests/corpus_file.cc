@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "sql/duckdb_types.h"
 
@@ -33,6 +34,12 @@ CorpusFile ParseCorpus(const std::string& path) {
         // A `hidden` column exists in the source but is not an allowed column: the binder never
         // sees it, as the catalog hides it.
         if (column.size() > 2 && column[2] == "hidden") continue;
+        if (column.size() > 2 && (column[2] == "fingerprint" || column[2] == "sealed")) {
+          file.encrypted[words[1]][column[0]] = policy::EncryptedColumn{
+              column[2] == "sealed" ? policy::ColumnEncryption::kSealed
+                                    : policy::ColumnEncryption::kFingerprint,
+              column.size() > 3 ? column[3] : "key"};
+        }
         // Column types are declared as DuckDB names, as the catalog pins them.
         absl::StatusOr<sql::Type> type = sql::ParseDuckDbTypeName(column[1]);
         if (!type.ok()) {
@@ -44,6 +51,10 @@ CorpusFile ParseCorpus(const std::string& path) {
       file.tables[table.name] = table;
     } else if (words[0] == "rule") {
       file.rules[words[1]] = lines[++i];
+    } else if (words[0] == "encryption") {
+      file.preserve_nulls = absl::StrContains(current, "preserve_nulls");
+      file.different_names =
+          absl::StrContains(current, "allow_joins_on_columns_with_different_names");
     } else if (words[0] == "case") {
       CorpusCase c;
       c.file = name;
@@ -87,8 +98,13 @@ std::shared_ptr<const query::Snapshot> SnapshotOf(const CorpusFile& file) {
   for (const auto& [name, table] : file.tables) {
     query::SnapshotTable entry{table.name, table.owner, table.columns, std::nullopt};
     if (auto rule = file.rules.find(name); rule != file.rules.end()) entry.rule_json = rule->second;
+    if (auto encrypted = file.encrypted.find(name); encrypted != file.encrypted.end()) {
+      entry.encrypted_columns = encrypted->second;
+    }
     source.tables.push_back(std::move(entry));
   }
+  source.preserve_nulls = file.preserve_nulls;
+  source.allow_joins_on_columns_with_different_names = file.different_names;
   return query::Snapshot::Build(std::move(source));
 }
 

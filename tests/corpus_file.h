@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/encryption_check.h"
 #include "query/snapshot.h"
 #include "sql/ir.h"
 
@@ -30,6 +31,11 @@ struct CorpusFile {
   std::map<std::string, sql::TableSchema> tables;
   std::map<std::string, std::string> rules;
   std::vector<CorpusCase> cases;
+  // Client-side encryption: "  email VARCHAR fingerprint [KEY]" / "sealed [KEY]" columns, and
+  // "encryption preserve_nulls,allow_joins_on_columns_with_different_names" settings.
+  std::map<std::string, std::map<std::string, policy::EncryptedColumn>> encrypted;
+  bool preserve_nulls = false;
+  bool different_names = false;
 };
 
 // tests/policy_corpus, under PARLEY_SOURCE_DIR.

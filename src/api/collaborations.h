@@ -24,6 +24,25 @@ struct Member {
   }
 };
 
+// Client-side column encryption (docs/formats/encrypted-columns.md), fixed at creation: whether
+// cleartext columns may be registered, whether a fingerprint column may repeat a value, whether
+// fingerprint columns of different names may be joined, and whether NULLs stay NULL in
+// encrypted columns (which GROUP BY and NULL tests on them need).
+struct EncryptionSettings {
+  bool allow_cleartext = true;
+  bool allow_duplicates = false;
+  bool allow_joins_on_columns_with_different_names = false;
+  bool preserve_nulls = false;
+  template <class V>
+  void Visit(V& v) {
+    v.Optional("allow_cleartext", allow_cleartext);
+    v.Optional("allow_duplicates", allow_duplicates);
+    v.Optional("allow_joins_on_columns_with_different_names",
+               allow_joins_on_columns_with_different_names);
+    v.Optional("preserve_nulls", preserve_nulls);
+  }
+};
+
 struct Collaboration {
   std::string name;
   std::string description;
@@ -38,6 +57,7 @@ struct Collaboration {
   std::optional<int64_t> closed_at;       // seconds since the epoch; only when closed
   std::string payer = "runner";           // "runner" or a member; changed by change request
   std::vector<std::string> auto_approve;  // kinds of change that commit without approvals
+  EncryptionSettings encryption;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -51,6 +71,7 @@ struct Collaboration {
     v.Optional("closed_at", closed_at);
     v.Required("payer", payer);
     v.Required("auto_approve", auto_approve);
+    v.Required("encryption", encryption);
   }
 };
 
@@ -66,6 +87,7 @@ struct CreateCollaborationRequest {
   std::vector<std::string> auto_approve;
   // Days its results are kept (the creator changes it later); absent: until deleted.
   std::optional<int64_t> result_retention_days;
+  EncryptionSettings encryption;  // fixed at creation
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -76,6 +98,7 @@ struct CreateCollaborationRequest {
     v.Optional("payer", payer);
     v.Optional("auto_approve", auto_approve);
     v.Optional("result_retention_days", result_retention_days);
+    v.Optional("encryption", encryption);
   }
 };
 struct CreateCollaborationResponse {

@@ -111,6 +111,10 @@ Collaboration FromService(const catalog::Collaboration& collaboration) {
   }
   converted.payer = collaboration.payer;
   converted.auto_approve = collaboration.auto_approve;
+  converted.encryption = {collaboration.encryption.allow_cleartext,
+                          collaboration.encryption.allow_duplicates,
+                          collaboration.encryption.allow_joins_on_columns_with_different_names,
+                          collaboration.encryption.preserve_nulls};
   return converted;
 }
 

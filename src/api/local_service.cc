@@ -65,6 +65,10 @@ absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
   collaboration.payer = request.payer;
   collaboration.auto_approve = request.auto_approve;
   collaboration.result_retention_days = request.result_retention_days;
+  collaboration.encryption = {request.encryption.allow_cleartext,
+                              request.encryption.allow_duplicates,
+                              request.encryption.allow_joins_on_columns_with_different_names,
+                              request.encryption.preserve_nulls};
   if (request.privacy_budget) {
     PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget,
                             PrivacyBudgetToService(*request.privacy_budget));

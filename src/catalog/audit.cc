@@ -139,7 +139,13 @@ PolicyState ComputePolicyState(const Collaboration& collaboration, const std::ve
   for (const Table& table : tables) {
     Json schema = Json::array();
     for (const Column& column : table.source_schema) {
-      schema.push_back({{"name", column.name}, {"type", column.type}});
+      Json entry = {{"name", column.name}, {"type", column.type}};
+      // Encrypted columns' kinds are policy: a query is judged by them (tables.cc ColumnJson).
+      if (!column.kind.empty()) {
+        entry["kind"] = column.kind;
+        entry["key_id"] = column.key_id;
+      }
+      schema.push_back(std::move(entry));
     }
     Json document = {{"name", table.name},
                      {"owner", table.owner},

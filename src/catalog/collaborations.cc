@@ -128,6 +128,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   PARLEY_ASSIGN_OR_RETURN(collaboration.members, ListMembers(db, collaboration_id));
   PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
   PARLEY_RETURN_IF_ERROR(ReadTerms(db, collaboration_id, collaboration));
+  PARLEY_RETURN_IF_ERROR(ReadEncryption(db, collaboration_id, collaboration));
   return collaboration;
 }
 
@@ -203,6 +204,15 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
   PARLEY_RETURN_IF_ERROR(internal::WriteTerms(db, write.id(), collaboration));
   if (collaboration.payer != kRunnerPays) details["payer"] = collaboration.payer;
   if (!collaboration.auto_approve.empty()) details["auto_approve"] = collaboration.auto_approve;
+  PARLEY_RETURN_IF_ERROR(internal::WriteEncryption(db, write.id(), collaboration));
+  if (!(collaboration.encryption == EncryptionSettings{})) {
+    const EncryptionSettings& e = collaboration.encryption;
+    details["encryption"] = {{"allow_cleartext", e.allow_cleartext},
+                             {"allow_duplicates", e.allow_duplicates},
+                             {"allow_joins_on_columns_with_different_names",
+                              e.allow_joins_on_columns_with_different_names},
+                             {"preserve_nulls", e.preserve_nulls}};
+  }
   PARLEY_RETURN_IF_ERROR(write.Append(collaboration.creator, "collaboration.create", details,
                                       PolicyEffect::kChangesPolicy));
   return write.Commit();

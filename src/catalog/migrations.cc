@@ -383,6 +383,19 @@ CREATE TABLE IF NOT EXISTS table_sizes (
   PRIMARY KEY (collaboration_id, table_name)
 ) STRICT;
 )sql",
+    // 12: client-side column encryption (issue 11): a collaboration's encryption settings, fixed at
+    // creation. No row: the defaults (catalog::EncryptionSettings), which is what every
+    // collaboration created before this version has. Column kinds live in tables.source_schema.
+    R"sql(
+CREATE TABLE IF NOT EXISTS collaboration_encryption (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  allow_cleartext INTEGER NOT NULL CHECK (allow_cleartext IN (0, 1)),
+  allow_duplicates INTEGER NOT NULL CHECK (allow_duplicates IN (0, 1)),
+  allow_joins_on_columns_with_different_names INTEGER NOT NULL
+    CHECK (allow_joins_on_columns_with_different_names IN (0, 1)),
+  preserve_nulls INTEGER NOT NULL CHECK (preserve_nulls IN (0, 1))
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

@@ -62,6 +62,17 @@ bool IsChangeKind(std::string_view kind);
 // Who pays for a collaboration's queries: the member that runs each query, or one named member.
 inline constexpr char kRunnerPays[] = "runner";
 
+// Client-side column encryption (docs/formats/encrypted-columns.md): settings fixed when the
+// collaboration is created. The defaults are those of a collaboration created before they existed:
+// cleartext columns allowed, everything about encrypted columns at its strictest.
+struct EncryptionSettings {
+  bool allow_cleartext = true;
+  bool allow_duplicates = false;  // repeated values in a fingerprint column
+  bool allow_joins_on_columns_with_different_names = false;
+  bool preserve_nulls = false;
+  bool operator==(const EncryptionSettings&) const = default;
+};
+
 struct Collaboration {
   std::string name;  // unique; [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
   std::string description;
@@ -77,6 +88,7 @@ struct Collaboration {
   // The kinds of change (kChangeKinds) that commit as soon as they are proposed, declared by the
   // creator at creation and fixed afterwards.
   std::vector<std::string> auto_approve;
+  EncryptionSettings encryption;
 };
 
 // A change request's life: pending until every active member has approved it (the proposer's
@@ -142,6 +154,10 @@ struct Invitation {
 struct Column {
   std::string name;
   std::string type;
+  // Client-side encryption, found in the cells when the table was added: "" (cleartext),
+  // "fingerprint" or "sealed"; for encrypted columns the "<secret id>.<key id>" of their cells.
+  std::string kind;
+  std::string key_id;
 };
 
 struct Table {

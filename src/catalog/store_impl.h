@@ -128,6 +128,8 @@ absl::StatusOr<Member> GetMember(sqlite3* db, int64_t collaboration_id,
                                  std::string_view collaboration, std::string_view name);
 // A pinned schema as stored: [{"name", "type"}, ...]; Internal when corrupt.
 absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text);
+// A column of a stored source schema: name and type, and kind and key id for encrypted columns.
+Json ColumnJson(const Column& column);
 absl::StatusOr<std::vector<Table>> ReadTables(sqlite3* db, int64_t collaboration_id);
 absl::StatusOr<std::vector<AnalysisTemplate>> ReadTemplates(sqlite3* db, int64_t collaboration_id);
 
@@ -158,6 +160,11 @@ absl::Status FinishUsage(sqlite3* db, int64_t query_id, const QueryUsage& usage)
 // (changes.cc).
 absl::Status ReadTerms(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);
 absl::Status WriteTerms(sqlite3* db, int64_t collaboration_id, const Collaboration& collaboration);
+// A collaboration's encryption settings into `collaboration` (the defaults when it has no row or
+// the catalog no table yet); written once, at creation (encryption.cc).
+absl::Status ReadEncryption(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);
+absl::Status WriteEncryption(sqlite3* db, int64_t collaboration_id,
+                             const Collaboration& collaboration);
 
 // --- Policy state -----------------------------------------------------------------------------
 

@@ -91,6 +91,17 @@ absl::StatusOr<std::string> CanonicalSource(std::string_view table, std::string_
 
 }  // namespace
 
+Json ColumnJson(const Column& column) {
+  Json json = {{"name", column.name}, {"type", column.type}};
+  // Only encrypted columns carry a kind, so the stored schema of every other table (and the
+  // policy digest over it) is what it was before column encryption existed.
+  if (!column.kind.empty()) {
+    json["kind"] = column.kind;
+    json["key_id"] = column.key_id;
+  }
+  return json;
+}
+
 absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text) {
   Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   absl::Status corrupt = absl::InternalError("catalog: stored source schema is corrupt");
@@ -101,7 +112,15 @@ absl::StatusOr<std::vector<Column>> ReadColumns(std::string_view text) {
         !item["name"].is_string() || !item["type"].is_string()) {
       return corrupt;
     }
-    columns.push_back({item["name"].get<std::string>(), item["type"].get<std::string>()});
+    Column column{item["name"].get<std::string>(), item["type"].get<std::string>(), "", ""};
+    if (item.contains("kind")) {
+      if (!item["kind"].is_string() || !item.contains("key_id") || !item["key_id"].is_string()) {
+        return corrupt;
+      }
+      column.kind = item["kind"].get<std::string>();
+      column.key_id = item["key_id"].get<std::string>();
+    }
+    columns.push_back(std::move(column));
   }
   return columns;
 }
@@ -163,7 +182,7 @@ absl::Status Store::AddTable(const Table& table, const std::string& actor,
                                                      " lists column ", Quote(column.name),
                                                      " twice"));
     }
-    source_schema.push_back({{"name", column.name}, {"type", column.type}});
+    source_schema.push_back(internal::ColumnJson(column));
   }
   std::set<std::string> allowed_names;
   for (const std::string& column : table.allowed_columns) {
@@ -337,7 +356,7 @@ absl::Status Store::UpdateTableSource(const std::string& collaboration, const st
                                                      " has a column without a name or type, or "
                                                      "one listed twice"));
     }
-    schema.push_back({{"name", column.name}, {"type", column.type}});
+    schema.push_back(internal::ColumnJson(column));
   }
   PARLEY_ASSIGN_OR_RETURN(std::string schema_text, Canonical(schema, "the source schema"));
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,

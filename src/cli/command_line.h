@@ -164,6 +164,8 @@ class Cli {
   void AddBudgetCommand();
   // usage, usage limit (commands_usage.cc).
   void AddUsageCommand();
+  // secret new, encrypt, decrypt: client-side column encryption (commands_crypto.cc).
+  void AddCryptoCommands();
   // Kept results and the home (commands_results.cc).
   void AddResultCommands();
   void AddHomeCommands();

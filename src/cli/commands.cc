@@ -163,6 +163,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddQueryCommands();
   AddBudgetCommand();
   AddUsageCommand();
+  AddCryptoCommands();
   AddTemplateCommands();
   AddPolicyCommand();
   AddAuditCommands();

@@ -38,6 +38,26 @@ void Cli::AddCollaborationCommands() {
                      "kinds of change that take effect without the members' approval: "
                      "add_member,abilities,payer,query_logging,privacy_budget");
   AddRetentionOptions(create, nullptr);
+  // Client-side column encryption's settings (docs/formats/encrypted-columns.md), fixed here.
+  api::EncryptionSettings& encryption = new_collaboration_.encryption;
+  create
+      ->add_option("--allow-cleartext", encryption.allow_cleartext,
+                   "true/false: tables may have cleartext columns")
+      ->capture_default_str();
+  create
+      ->add_option("--allow-duplicates", encryption.allow_duplicates,
+                   "true/false: a fingerprint column may repeat a value")
+      ->capture_default_str();
+  create
+      ->add_option("--allow-joins-on-columns-with-different-names",
+                   encryption.allow_joins_on_columns_with_different_names,
+                   "true/false: fingerprint columns of different names may be joined")
+      ->capture_default_str();
+  create
+      ->add_option("--preserve-nulls", encryption.preserve_nulls,
+                   "true/false: NULL stays NULL in encrypted columns (GROUP BY and NULL tests "
+                   "on them need it)")
+      ->capture_default_str();
   Add(create, [this] {
     if (!collaboration_retention_.empty()) {
       int64_t days = 0;

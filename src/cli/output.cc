@@ -238,6 +238,17 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
   if (!collaboration.auto_approve.empty()) {
     out << "  auto-approved changes: " << absl::StrJoin(collaboration.auto_approve, ", ") << "\n";
   }
+  // Client-side encryption's settings, when they differ from the defaults (cleartext allowed,
+  // the rest off): a collaboration made for encrypted tables.
+  const api::EncryptionSettings& e = collaboration.encryption;
+  if (!e.allow_cleartext || e.allow_duplicates || e.allow_joins_on_columns_with_different_names ||
+      e.preserve_nulls) {
+    auto yes_no = [](bool value) { return value ? "yes" : "no"; };
+    out << "  encryption: allow_cleartext " << yes_no(e.allow_cleartext) << ", allow_duplicates "
+        << yes_no(e.allow_duplicates) << ", allow_joins_on_columns_with_different_names "
+        << yes_no(e.allow_joins_on_columns_with_different_names) << ", preserve_nulls "
+        << yes_no(e.preserve_nulls) << "\n";
+  }
   out << "  members:\n";
   for (const api::Member& member : collaboration.members) {
     out << "    " << member.name << "  abilities: " << Abilities(member)

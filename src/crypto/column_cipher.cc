@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -35,7 +36,7 @@ std::string Lower(std::string_view text) {
 
 // Every HKDF info string starts with this label and a NUL, so no key of another Parley purpose
 // (or version of this format) can coincide with one of these.
-constexpr std::string_view kLabel = std::string_view("parley encrypted-columns v1\0", 27);
+constexpr std::string_view kLabel = std::string_view("parley encrypted-columns v1\0", 28);
 constexpr size_t kIdBytes = 6;     // 8 base64url characters
 constexpr size_t kSealHeader = 3;  // flag byte and 16-bit length
 
@@ -214,13 +215,22 @@ absl::StatusOr<KeyRing> KeyRing::Create(const SecretKey& secret, std::string_vie
   KeyRing ring(secret, std::string(collaboration), settings);
   PARLEY_ASSIGN_OR_RETURN(std::string secret_id,
                           HkdfSha256(secret.view(), "", Info({"secret-id"}), kIdBytes));
-  std::string flags = absl::StrCat(
-      "preserve_nulls=", settings.preserve_nulls ? "1" : "0",
-      ";different_names=", settings.allow_joins_on_columns_with_different_names ? "1" : "0");
-  PARLEY_ASSIGN_OR_RETURN(std::string key_id, HkdfSha256(secret.view(), collaboration,
-                                                         Info({"key-id", flags}), kIdBytes));
+  auto key_id = [&](const CellSettings& flags_of) -> absl::StatusOr<std::string> {
+    std::string flags = absl::StrCat(
+        "preserve_nulls=", flags_of.preserve_nulls ? "1" : "0",
+        ";different_names=", flags_of.allow_joins_on_columns_with_different_names ? "1" : "0");
+    PARLEY_ASSIGN_OR_RETURN(std::string id, HkdfSha256(secret.view(), collaboration,
+                                                       Info({"key-id", flags}), kIdBytes));
+    return Base64UrlEncode(id);
+  };
+  PARLEY_ASSIGN_OR_RETURN(ring.key_id_, key_id(settings));
+  for (bool nulls : {false, true}) {
+    for (bool names : {false, true}) {
+      PARLEY_ASSIGN_OR_RETURN(std::string id, key_id(CellSettings{nulls, names}));
+      ring.any_key_ids_.push_back(std::move(id));
+    }
+  }
   ring.secret_id_ = Base64UrlEncode(secret_id);
-  ring.key_id_ = Base64UrlEncode(key_id);
   return ring;
 }
 
@@ -282,19 +292,56 @@ absl::StatusOr<FingerprintEncoder> FingerprintEncoder::Create(const KeyRing& key
 absl::StatusOr<std::optional<std::string>> FingerprintEncoder::Encode(
     std::optional<std::string_view> value) const {
   std::string cell;
-  cell.reserve(header_.size() + 43);
-  cell.append(header_);
-  if (!value.has_value()) {
-    if (preserve_nulls_) return std::nullopt;
-    // A fresh random 256-bit string is indistinguishable from an HMAC output and equals no other
-    // cell: a NULL neither joins nor groups with anything, as NULL = NULL is not true in SQL.
-    unsigned char random[32];
-    if (RAND_bytes(random, sizeof random) != 1) return absl::InternalError("no randomness");
-    cell.append(Base64UrlEncode(std::string_view(reinterpret_cast<char*>(random), sizeof random)));
-    return cell;
+  bool is_null = false;
+  PARLEY_RETURN_IF_ERROR(EncodeInto(value, cell, is_null));
+  if (is_null) return std::nullopt;
+  return cell;
+}
+
+namespace {
+// Appends the base64url (no padding) of `bytes` to `out` in place. A table lookup, not
+// libsodium's constant-time encoder (which costs more than the HMAC itself): what is encoded here
+// is a cell's public bytes (a MAC or a ciphertext), never a key.
+void AppendBase64Url(const unsigned char* bytes, size_t size, std::string& out) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  size_t start = out.size();
+  out.resize(start + (size * 4 + 2) / 3);
+  char* write = out.data() + start;
+  size_t i = 0;
+  for (; i + 3 <= size; i += 3) {
+    uint32_t group = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    *write++ = kAlphabet[group >> 18];
+    *write++ = kAlphabet[(group >> 12) & 63];
+    *write++ = kAlphabet[(group >> 6) & 63];
+    *write++ = kAlphabet[group & 63];
+  }
+  if (size - i == 1) {
+    uint32_t group = uint32_t{bytes[i]} << 16;
+    *write++ = kAlphabet[group >> 18];
+    *write++ = kAlphabet[(group >> 12) & 63];
+  } else if (size - i == 2) {
+    uint32_t group = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8);
+    *write++ = kAlphabet[group >> 18];
+    *write++ = kAlphabet[(group >> 12) & 63];
+    *write++ = kAlphabet[(group >> 6) & 63];
+  }
+}
+}  // namespace
+
+absl::Status FingerprintEncoder::EncodeInto(std::optional<std::string_view> value,
+                                            std::string& cell, bool& is_null) const {
+  is_null = false;
+  if (!value.has_value() && preserve_nulls_) {
+    is_null = true;
+    return absl::OkStatus();
   }
   Digest256 mac;
-  if (type_ == ValueType::kString && normalisation_.kind == NormalisationKind::kNone) {
+  if (!value.has_value()) {
+    // A fresh random 256-bit string is indistinguishable from an HMAC output and equals no other
+    // cell: a NULL neither joins nor groups with anything, as NULL = NULL is not true in SQL.
+    if (RAND_bytes(mac.data(), mac.size()) != 1) return absl::InternalError("no randomness");
+  } else if (type_ == ValueType::kString && normalisation_.kind == NormalisationKind::kNone) {
     // The hot path of already-normalised identifiers: no copy of the value.
     PARLEY_RETURN_IF_ERROR(ValidateUtf8(*value));
     mac = hmac_.Mac("s", *value);
@@ -302,8 +349,9 @@ absl::StatusOr<std::optional<std::string>> FingerprintEncoder::Encode(
     PARLEY_ASSIGN_OR_RETURN(std::string canonical, CanonicalValue(type_, normalisation_, *value));
     mac = hmac_.Mac(canonical);
   }
-  cell.append(Base64UrlEncode(std::string_view(reinterpret_cast<char*>(mac.data()), mac.size())));
-  return cell;
+  cell.assign(header_);
+  AppendBase64Url(mac.data(), mac.size(), cell);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SealEncoder> SealEncoder::Create(const KeyRing& keys, std::string_view table,
@@ -320,35 +368,57 @@ absl::StatusOr<SealEncoder> SealEncoder::Create(const KeyRing& keys, std::string
 
 absl::StatusOr<std::optional<std::string>> SealEncoder::Encode(
     std::optional<std::string_view> value) {
-  if (!value.has_value() && preserve_nulls_) return std::nullopt;
+  std::string cell;
+  bool is_null = false;
+  PARLEY_RETURN_IF_ERROR(EncodeInto(value, cell, is_null));
+  if (is_null) return std::nullopt;
+  return cell;
+}
+
+absl::Status SealEncoder::EncodeInto(std::optional<std::string_view> value, std::string& cell,
+                                     bool& is_null) {
+  is_null = false;
+  if (!value.has_value() && preserve_nulls_) {
+    is_null = true;
+    return absl::OkStatus();
+  }
   if (value.has_value() && value->size() > pad_to_) {
     return absl::InvalidArgumentError(
         absl::StrCat("a value is longer than pad_to (", pad_to_, " bytes)"));
   }
+  if (nonce_.empty()) {
+    nonce_.resize(AesGcm256::kNonceSize);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce_.data()), nonce_.size()) != 1) {
+      return absl::InternalError("no randomness");
+    }
+  } else {
+    for (size_t i = nonce_.size(); i-- > 4;) {
+      if (++nonce_[i] != 0) break;
+    }
+  }
   // Plaintext: flag (0 NULL, 1 value), 16-bit big-endian length, value, zeros to a fixed length.
-  std::string plaintext(kSealHeader + pad_to_, '\0');
+  plaintext_.assign(kSealHeader + pad_to_, '\0');
   if (value.has_value()) {
-    plaintext[0] = 1;
-    plaintext[1] = static_cast<char>(value->size() >> 8);
-    plaintext[2] = static_cast<char>(value->size() & 0xff);
-    std::memcpy(plaintext.data() + kSealHeader, value->data(), value->size());
+    plaintext_[0] = 1;
+    plaintext_[1] = static_cast<char>(value->size() >> 8);
+    plaintext_[2] = static_cast<char>(value->size() & 0xff);
+    std::memcpy(plaintext_.data() + kSealHeader, value->data(), value->size());
   }
-  std::string sealed(AesGcm256::kNonceSize, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(sealed.data()), AesGcm256::kNonceSize) != 1) {
-    return absl::InternalError("no randomness");
-  }
-  std::string nonce = sealed;
-  absl::Status status = cipher_.Seal(nonce, aad_, plaintext, sealed);
-  sodium_memzero(plaintext.data(), plaintext.size());
+  sealed_.assign(nonce_);
+  absl::Status status = cipher_.Seal(nonce_, aad_, plaintext_, sealed_);
+  sodium_memzero(plaintext_.data(), plaintext_.size());
   PARLEY_RETURN_IF_ERROR(status);
-  return absl::StrCat(header_, Base64UrlEncode(sealed));
+  cell.assign(header_);
+  AppendBase64Url(reinterpret_cast<const unsigned char*>(sealed_.data()), sealed_.size(), cell);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SealOpener> SealOpener::Create(const KeyRing& keys, std::string_view table,
                                               std::string_view column) {
   PARLEY_ASSIGN_OR_RETURN(SecretKey key, keys.SealingKey(table, column));
   PARLEY_ASSIGN_OR_RETURN(AesGcm256 cipher, AesGcm256::Create(key.view()));
-  return SealOpener(std::move(cipher), keys.secret_id(), keys.key_id(), SealedAad(table, column));
+  return SealOpener(std::move(cipher), keys.secret_id(), keys.key_ids_for_any_settings(),
+                    SealedAad(table, column));
 }
 
 absl::StatusOr<std::optional<std::string>> SealOpener::Open(std::string_view cell,
@@ -363,10 +433,9 @@ absl::StatusOr<std::optional<std::string>> SealOpener::Open(std::string_view cel
     failure = OpenFailure::kWrongSecret;
     return absl::DataLossError("the cell was sealed with another secret");
   }
-  if (parts->key_id != key_id_) {
+  if (std::find(key_ids_.begin(), key_ids_.end(), parts->key_id) == key_ids_.end()) {
     failure = OpenFailure::kWrongCollaboration;
-    return absl::DataLossError(
-        "the cell was sealed for another collaboration (or other collaboration settings)");
+    return absl::DataLossError("the cell was sealed for another collaboration");
   }
   absl::StatusOr<std::string> bytes = Base64UrlDecode(parts->payload);
   if (!bytes.ok()) return bytes.status();

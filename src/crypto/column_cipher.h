@@ -77,6 +77,9 @@ class KeyRing {
   const std::string& secret_id() const { return secret_id_; }
   const std::string& key_id() const { return key_id_; }
   const CellSettings& settings() const { return settings_; }
+  // The key ids of this secret and collaboration under every combination of the settings: a
+  // sealing key does not depend on the settings, so a receiver opens cells made under any.
+  const std::vector<std::string>& key_ids_for_any_settings() const { return any_key_ids_; }
 
   // The HMAC key of fingerprint column `column` (its name is lower-cased; ignored when the
   // settings allow joins on columns with different names).
@@ -92,6 +95,7 @@ class KeyRing {
   CellSettings settings_;
   std::string secret_id_;
   std::string key_id_;
+  std::vector<std::string> any_key_ids_;
 };
 
 // The bytes a value of `type` is HMACed as: a type tag and its canonical text. InvalidArgument
@@ -106,6 +110,10 @@ class FingerprintEncoder {
   // The cell for `value`; for NULL: NULL when the settings preserve nulls, otherwise a random
   // fingerprint-shaped cell that equals nothing (so NULLs never join or group together).
   absl::StatusOr<std::optional<std::string>> Encode(std::optional<std::string_view> value) const;
+  // The same, written into `cell` (its capacity reused: no allocation per value on the hot
+  // path); `is_null` says the cell is NULL.
+  absl::Status EncodeInto(std::optional<std::string_view> value, std::string& cell,
+                          bool& is_null) const;
   // The HMAC part alone, for benchmarks that compare it with the raw HMAC.
   const HmacSha256Key& hmac() const { return hmac_; }
 
@@ -133,6 +141,8 @@ class SealEncoder {
   // sealed like any value (a flag inside the plaintext says NULL). InvalidArgument for a value
   // longer than pad_to (naming the limit, never the value).
   absl::StatusOr<std::optional<std::string>> Encode(std::optional<std::string_view> value);
+  // The same, written into `cell` (capacity reused); `is_null` says the cell is NULL.
+  absl::Status EncodeInto(std::optional<std::string_view> value, std::string& cell, bool& is_null);
 
  private:
   SealEncoder(AesGcm256 cipher, std::string header, std::string aad, size_t pad_to,
@@ -147,6 +157,11 @@ class SealEncoder {
   std::string aad_;
   size_t pad_to_;
   bool preserve_nulls_;
+  // Nonces: a random 96-bit value drawn when the encoder is made, then incremented per cell (the
+  // low 64 bits, big-endian): unique per cell without a call to the random generator each time.
+  std::string nonce_;
+  std::string plaintext_;
+  std::string sealed_;
 };
 
 // Why a sealed cell did not open; each has its own message (docs/formats/encrypted-columns.md).
@@ -163,14 +178,15 @@ class SealOpener {
   absl::StatusOr<std::optional<std::string>> Open(std::string_view cell, OpenFailure& failure);
 
  private:
-  SealOpener(AesGcm256 cipher, std::string secret_id, std::string key_id, std::string aad)
+  SealOpener(AesGcm256 cipher, std::string secret_id, std::vector<std::string> key_ids,
+             std::string aad)
       : cipher_(std::move(cipher)),
         secret_id_(std::move(secret_id)),
-        key_id_(std::move(key_id)),
+        key_ids_(std::move(key_ids)),
         aad_(std::move(aad)) {}
   AesGcm256 cipher_;
   std::string secret_id_;
-  std::string key_id_;
+  std::vector<std::string> key_ids_;
   std::string aad_;
 };
 

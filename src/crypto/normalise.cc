@@ -41,6 +41,7 @@ bool IsAscii(std::string_view value) {
 }  // namespace
 
 absl::Status ValidateUtf8(std::string_view value) {
+  if (IsAscii(value)) return absl::OkStatus();  // the common case, without ICU
   int32_t i = 0;
   const int32_t length = static_cast<int32_t>(value.size());
   const auto* bytes = reinterpret_cast<const uint8_t*>(value.data());

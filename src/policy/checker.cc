@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "policy/aggregation_check.h"
 #include "policy/custom_check.h"
+#include "policy/encryption_check.h"
 #include "policy/list_check.h"
 #include "policy/violation_builder.h"
 #include "sql/parser.h"
@@ -228,6 +229,11 @@ Verdict Check(const sql::BoundQuery& query, const RuleProvider& rules, const Che
     CheckCustom(query, rules, context, source_text, verdict);
   }
   RequireUniqueOutputNames(query, source_text, verdict);
+  // Encrypted columns: whatever the rules allow, only the shapes that stay right on keyed hashes
+  // and ciphertexts (policy/encryption_check.h).
+  if (const EncryptionPolicy* encryption = rules.Encryption()) {
+    CheckEncryptedColumns(query, *encryption, verdict);
+  }
   for (Violation& violation : verdict.violations) {
     violation.position = sql::DescribePosition(source_text, violation.location);
   }

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/encryption_check.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
 #include "sql/ir.h"
@@ -24,6 +25,9 @@ class RuleProvider {
  public:
   virtual ~RuleProvider() = default;
   virtual const Rule* RuleFor(const std::string& table) const = 0;
+  // The encrypted columns of the collaboration's tables and the settings that act on queries
+  // (policy/encryption_check.h); nullptr when there are none.
+  virtual const EncryptionPolicy* Encryption() const { return nullptr; }
 };
 
 // Who asks, and how. `template_id` is set when the query is a run of an analysis template;

@@ -1,5 +1,6 @@
 #include "query/snapshot.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -8,6 +9,17 @@ namespace parley::query {
 std::shared_ptr<const Snapshot> Snapshot::Build(SnapshotSource source, const Snapshot* previous) {
   std::shared_ptr<Snapshot> snapshot(new Snapshot());
   snapshot->source_ = std::move(source);
+  policy::EncryptionPolicy& encryption = snapshot->encryption_;
+  encryption.collaboration = snapshot->source_.collaboration;
+  encryption.preserve_nulls = snapshot->source_.preserve_nulls;
+  encryption.allow_joins_on_columns_with_different_names =
+      snapshot->source_.allow_joins_on_columns_with_different_names;
+  for (const SnapshotTable& table : snapshot->source_.tables) {
+    for (const auto& [column, encrypted] : table.encrypted_columns) {
+      encryption.tables[absl::AsciiStrToLower(table.name)][absl::AsciiStrToLower(column)] =
+          encrypted;
+    }
+  }
   for (const SnapshotTable& table : snapshot->source_.tables) {
     snapshot->schemas_.push_back(sql::TableSchema{table.name, table.owner, table.columns});
     if (!table.rule_json.has_value()) continue;

@@ -47,6 +47,8 @@ struct SnapshotTable {
   std::vector<sql::ColumnInfo> columns;
   // The rule document (canonical JSON), if the table has one.
   std::optional<std::string> rule_json;
+  // Its encrypted columns (client-side encryption), by column name; the others are cleartext.
+  std::map<std::string, policy::EncryptedColumn> encrypted_columns;
 };
 
 struct SnapshotTemplate {
@@ -68,6 +70,9 @@ struct SnapshotSource {
   // active, so that they are unknown to the binder.
   std::vector<SnapshotTable> tables;
   std::vector<SnapshotTemplate> templates;
+  // Client-side encryption's settings that act on queries.
+  bool preserve_nulls = false;
+  bool allow_joins_on_columns_with_different_names = false;
 };
 
 class Snapshot : public sql::SchemaProvider, public policy::RuleProvider {
@@ -95,6 +100,9 @@ class Snapshot : public sql::SchemaProvider, public policy::RuleProvider {
   const sql::TableSchema* FindTable(std::string_view name) const override;
   // policy::RuleProvider: the parsed rule of a table (exact catalog name), or nullptr.
   const policy::Rule* RuleFor(const std::string& table) const override;
+  const policy::EncryptionPolicy* Encryption() const override {
+    return encryption_.empty() ? nullptr : &encryption_;
+  }
 
  private:
   Snapshot() = default;
@@ -109,6 +117,7 @@ class Snapshot : public sql::SchemaProvider, public policy::RuleProvider {
   std::vector<sql::TableSchema> schemas_;  // one per table, in source_.tables order
   std::map<std::string, ParsedRule> rules_;
   absl::Status rules_status_;
+  policy::EncryptionPolicy encryption_;
 };
 
 }  // namespace parley::query

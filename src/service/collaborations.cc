@@ -34,6 +34,7 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.privacy_budget = request.privacy_budget;
   collaboration.payer = request.payer;
   collaboration.auto_approve = request.auto_approve;
+  collaboration.encryption = request.encryption;
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
       request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive});

@@ -54,6 +54,9 @@ query::SnapshotSource internal::SnapshotSourceOf(const catalog::Collaboration& c
   query::SnapshotSource source;
   source.collaboration = collaboration.name;
   source.digest = digest;
+  source.preserve_nulls = collaboration.encryption.preserve_nulls;
+  source.allow_joins_on_columns_with_different_names =
+      collaboration.encryption.allow_joins_on_columns_with_different_names;
   for (const catalog::Member& member : collaboration.members) {
     source.members.push_back({member.name, member.can_query, member.can_receive,
                               member.status == catalog::MemberStatus::kActive});
@@ -64,6 +67,12 @@ query::SnapshotSource internal::SnapshotSourceOf(const catalog::Collaboration& c
       for (const catalog::Column& pinned : table.source_schema) {
         if (pinned.name == column) {
           entry.columns.push_back({pinned.name, sql::TypeFromDuckDbName(pinned.type)});
+          if (!pinned.kind.empty()) {
+            entry.encrypted_columns[pinned.name] = policy::EncryptedColumn{
+                pinned.kind == "sealed" ? policy::ColumnEncryption::kSealed
+                                        : policy::ColumnEncryption::kFingerprint,
+                pinned.key_id};
+          }
         }
       }
     }

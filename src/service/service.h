@@ -142,6 +142,8 @@ struct NewCollaboration {
   std::vector<std::string> auto_approve;
   // Days its results are kept (the retention sweep deletes older ones); nullopt: until deleted.
   std::optional<int64_t> result_retention_days;
+  // Client-side column encryption's settings, fixed here (catalog::EncryptionSettings).
+  catalog::EncryptionSettings encryption;
 };
 
 // A change request as members review it: the record, and while it is pending the active members

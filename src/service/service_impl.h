@@ -103,6 +103,17 @@ query::SnapshotSource SnapshotSourceOf(const catalog::Collaboration& collaborati
                                        const std::vector<catalog::Table>& tables,
                                        const std::string& digest);
 
+// Client-side encryption at registration (docs/formats/encrypted-columns.md, "Registration"):
+// reads every cell of `table`'s allowed text columns through `view`, records each column's kind
+// and key id in table.source_schema, and refuses (InvalidArgument naming the table and column) a
+// column that mixes kinds or keys, a cleartext column without allow_cleartext, a repeated
+// fingerprint without allow_duplicates, a NULL in an encrypted column without preserve_nulls,
+// and keys that differ from those of `others` (the collaboration's tables already registered)
+// (encrypted_columns.cc).
+absl::Status ClassifyColumns(const engine::SourceView& view,
+                             const catalog::Collaboration& collaboration,
+                             const std::vector<catalog::Table>& others, catalog::Table& table);
+
 // A source file as it is now. A table's pinned schema is checked once per version of its files
 // on a session (not once per query): DESCRIBE reads every file's header or metadata, and a file
 // that keeps its identity (device, inode), size and modification time (nanoseconds) has not

@@ -94,6 +94,28 @@ absl::Status Service::Impl::UpdateTableSource(const identity::Caller& caller,
         "the new source of table '", record.name, "' does not have the table's schema: ",
         absl::StrJoin(differences, "; "), " (add it as a new table instead)"));
   }
+  // Encrypted columns stay what they were: the new file's cells are read as at `table add`, and a
+  // column whose kind changed is refused (a fingerprint column must not turn cleartext, and so
+  // lose its protection, because its owner pointed the table at another file).
+  prepared.table.allowed_columns = record.allowed_columns;
+  if (!prepared.files.empty()) {
+    PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(prepared.table));
+    PARLEY_ASSIGN_OR_RETURN(engine::SourceView view,
+                            connector->ViewFor(prepared.table, prepared.files));
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> others,
+                            store->ListTables(request.collaboration));
+    std::erase_if(others, [&](const catalog::Table& other) { return other.name == record.name; });
+    PARLEY_RETURN_IF_ERROR(internal::ClassifyColumns(view, found, others, prepared.table));
+  }
+  for (const catalog::Column& column : prepared.table.source_schema) {
+    for (const catalog::Column& before : record.source_schema) {
+      if (before.name != column.name || before.kind == column.kind) continue;
+      auto kind = [](const std::string& name) { return name.empty() ? "cleartext" : name.c_str(); };
+      return absl::FailedPreconditionError(absl::StrCat(
+          "column '", column.name, "' of table '", record.name, "' is ", kind(before.kind), " but ",
+          kind(column.kind), " in the new source (add it as a new table instead)"));
+    }
+  }
   std::vector<catalog::FileIdentity> claimed;
   for (const connectors::FileId& file : connectors::FileIdentities(prepared.files)) {
     claimed.push_back(file);

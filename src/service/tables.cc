@@ -216,6 +216,16 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
                                      bool saved_result) {
   PARLEY_ASSIGN_OR_RETURN(PreparedTable prepared, PrepareTable(caller, request, saved_result));
   catalog::Table& table = prepared.table;
+  // Encrypted columns are found in the cells of files (docs/formats/encrypted-columns.md).
+  if (!prepared.files.empty()) {
+    PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
+    PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, prepared.files));
+    PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,
+                            store->GetCollaboration(table.collaboration));
+    PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Table> others,
+                            store->ListTables(table.collaboration));
+    PARLEY_RETURN_IF_ERROR(internal::ClassifyColumns(view, collaboration, others, table));
+  }
   // The check in PrepareTable is a courtesy (a clear refusal before the schema is read); the claim
   // below is the guarantee: made in the catalog's write transaction, it lets exactly one of two
   // members registering one file at the same moment win.

@@ -23,7 +23,9 @@ std::vector<std::string_view> Split(std::string_view text) {
 }
 
 // Parameters whose request field is an integer.
-bool IsIntegerParameter(std::string_view name) { return name == "query_id" || name == "change_id"; }
+bool IsIntegerParameter(std::string_view name) {
+  return name == "query_id" || name == "change_id" || name == "run_id";
+}
 
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

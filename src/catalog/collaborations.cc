@@ -23,6 +23,7 @@ absl::StatusOr<Member> ReadMember(const Statement& statement, int first_column) 
   member.can_query = statement.Bool(first_column + 1);
   member.can_receive = statement.Bool(first_column + 2);
   PARLEY_ASSIGN_OR_RETURN(member.status, ParseMemberStatus(statement.Text(first_column + 3)));
+  member.can_run_jobs = statement.Bool(first_column + 4);
   return member;
 }
 
@@ -30,8 +31,8 @@ absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaborat
                                                  std::string_view name) {
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status FROM "
-                                             "members WHERE collaboration_id = ? AND name = ?"));
+                                             "SELECT name, can_query, can_receive, status, can_run_jobs "
+                                             "FROM members WHERE collaboration_id = ? AND name = ?"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, name));
   PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
   if (!found) return std::nullopt;
@@ -41,8 +42,8 @@ absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaborat
 absl::StatusOr<std::vector<Member>> ListMembers(sqlite3* db, int64_t collaboration_id) {
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status FROM "
-                                             "members WHERE collaboration_id = ? ORDER BY id"));
+                                             "SELECT name, can_query, can_receive, status, can_run_jobs "
+                                             "FROM members WHERE collaboration_id = ? ORDER BY id"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
   std::vector<Member> members;
   while (true) {
@@ -80,6 +81,7 @@ Json Abilities(const Member& member) {
   Json abilities = Json::array();
   if (member.can_query) abilities.push_back("query");
   if (member.can_receive) abilities.push_back("receive");
+  if (member.can_run_jobs) abilities.push_back("run_jobs");
   return abilities;
 }
 
@@ -181,9 +183,9 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
         member.name == collaboration.creator ? MemberStatus::kActive : member.status;
     PARLEY_RETURN_IF_ERROR(Write(db,
                                  "INSERT INTO members (collaboration_id, name, can_query, "
-                                 "can_receive, status) VALUES (?, ?, ?, ?, ?)",
+                                 "can_receive, status, can_run_jobs) VALUES (?, ?, ?, ?, ?, ?)",
                                  write.id(), member.name, member.can_query, member.can_receive,
-                                 MemberStatusName(status)));
+                                 MemberStatusName(status), member.can_run_jobs));
     members.push_back({{"name", member.name},
                        {"abilities", internal::Abilities(member)},
                        {"status", MemberStatusName(status)}});
@@ -276,10 +278,11 @@ absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const 
     // rules: they were set for the earlier membership, and a table is queried again only once its
     // owner sets a rule anew (a creator cannot bring a departed member's data back on its own).
     PARLEY_RETURN_IF_ERROR(Write(write.db(),
-                                 "UPDATE members SET can_query = ?, can_receive = ?, status = ? "
-                                 "WHERE collaboration_id = ? AND name = ?",
+                                 "UPDATE members SET can_query = ?, can_receive = ?, status = ?, "
+                                 "can_run_jobs = ? WHERE collaboration_id = ? AND name = ?",
                                  member.can_query, member.can_receive,
-                                 MemberStatusName(member.status), write.id(), member.name));
+                                 MemberStatusName(member.status), member.can_run_jobs, write.id(),
+                                 member.name));
     std::vector<std::string> cleared;
     {
       PARLEY_ASSIGN_OR_RETURN(
@@ -309,9 +312,9 @@ absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const 
   }
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO members (collaboration_id, name, can_query, "
-                               "can_receive, status) VALUES (?, ?, ?, ?, ?)",
+                               "can_receive, status, can_run_jobs) VALUES (?, ?, ?, ?, ?, ?)",
                                write.id(), member.name, member.can_query, member.can_receive,
-                               MemberStatusName(member.status)));
+                               MemberStatusName(member.status), member.can_run_jobs));
   Json details = {{"member", member.name},
                   {"abilities", internal::Abilities(member)},
                   {"status", MemberStatusName(member.status)}};

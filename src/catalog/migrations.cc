@@ -311,6 +311,52 @@ CREATE TABLE IF NOT EXISTS collaboration_closures (
   closed_at INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // Jobs (issue 12): the `run_jobs` ability of members; jobs (immutable code bundles, by the
+    // SHA-256 of their content); assets (a member's private files: metadata here, bytes in the
+    // home's assets folder), with the jobs their owner approved; and each run of a job.
+    R"sql(
+ALTER TABLE members ADD COLUMN can_run_jobs INTEGER NOT NULL DEFAULT 0
+  CHECK (can_run_jobs IN (0, 1));
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  job_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  author TEXT NOT NULL,
+  bundle_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, job_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS assets (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  description TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  stored_path TEXT NOT NULL,
+  allowed_jobs_json TEXT NOT NULL,
+  allow_job_logs INTEGER NOT NULL CHECK (allow_job_logs IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, name)
+) STRICT;
+CREATE TABLE IF NOT EXISTS job_runs (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  job_id TEXT NOT NULL,
+  runner TEXT NOT NULL,
+  receivers_json TEXT NOT NULL,
+  parameters_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'withheld')),
+  reason TEXT NOT NULL,
+  logs_json TEXT NOT NULL,
+  outputs_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

@@ -223,10 +223,12 @@ absl::Status Apply(CollaborationWrite& write, const ChangeRequest& request,
   }
   if (change.kind == "abilities") {
     PARLEY_RETURN_IF_ERROR(Write(write.db(),
-                                 "UPDATE members SET can_query = ?, can_receive = ?, can_run_jobs = ? "
-                                 "WHERE collaboration_id = ? AND name = ?",
-                                 change.member->can_query, change.member->can_receive,
-                                 change.member->can_run_jobs, write.id(), change.member->name));
+                                 "UPDATE members SET can_query = ?, can_receive = ? WHERE "
+                                 "collaboration_id = ? AND name = ?",
+                                 change.member->can_query, change.member->can_receive, write.id(),
+                                 change.member->name));
+    PARLEY_RETURN_IF_ERROR(internal::SetRunJobs(write.db(), write.id(), change.member->name,
+                                                change.member->can_run_jobs));
     const Member* before = FindIn(collaboration, change.member->name);
     Json details = {{"member", change.member->name},
                     {"from", AbilitiesOf(*before)},

@@ -15,6 +15,18 @@
 
 namespace parley::catalog {
 namespace internal {
+namespace {}  // namespace
+
+absl::Status SetRunJobs(sqlite3* db, int64_t collaboration_id, const std::string& member,
+                        bool can_run_jobs) {
+  PARLEY_RETURN_IF_ERROR(
+      Write(db, "DELETE FROM member_job_runners WHERE collaboration_id = ? AND name = ?",
+            collaboration_id, member));
+  if (!can_run_jobs) return absl::OkStatus();
+  return Write(db, "INSERT INTO member_job_runners (collaboration_id, name) VALUES (?, ?)",
+               collaboration_id, member);
+}
+
 namespace {
 
 absl::StatusOr<Member> ReadMember(const Statement& statement, int first_column) {
@@ -31,8 +43,11 @@ absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaborat
                                                  std::string_view name) {
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status, can_run_jobs "
-                                             "FROM members WHERE collaboration_id = ? AND name = ?"));
+                                             "SELECT name, can_query, can_receive, status, EXISTS "
+                                             "(SELECT 1 FROM member_job_runners r WHERE "
+                                             "r.collaboration_id = m.collaboration_id AND r.name = "
+                                             "m.name) FROM members m WHERE collaboration_id = ? "
+                                             "AND name = ?"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, name));
   PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
   if (!found) return std::nullopt;
@@ -42,8 +57,11 @@ absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaborat
 absl::StatusOr<std::vector<Member>> ListMembers(sqlite3* db, int64_t collaboration_id) {
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status, can_run_jobs "
-                                             "FROM members WHERE collaboration_id = ? ORDER BY id"));
+                                             "SELECT name, can_query, can_receive, status, EXISTS "
+                                             "(SELECT 1 FROM member_job_runners r WHERE "
+                                             "r.collaboration_id = m.collaboration_id AND r.name = "
+                                             "m.name) FROM members m WHERE collaboration_id = ? "
+                                             "ORDER BY id"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
   std::vector<Member> members;
   while (true) {
@@ -183,9 +201,10 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
         member.name == collaboration.creator ? MemberStatus::kActive : member.status;
     PARLEY_RETURN_IF_ERROR(Write(db,
                                  "INSERT INTO members (collaboration_id, name, can_query, "
-                                 "can_receive, status, can_run_jobs) VALUES (?, ?, ?, ?, ?, ?)",
+                                 "can_receive, status) VALUES (?, ?, ?, ?, ?)",
                                  write.id(), member.name, member.can_query, member.can_receive,
-                                 MemberStatusName(status), member.can_run_jobs));
+                                 MemberStatusName(status)));
+    PARLEY_RETURN_IF_ERROR(internal::SetRunJobs(db, write.id(), member.name, member.can_run_jobs));
     members.push_back({{"name", member.name},
                        {"abilities", internal::Abilities(member)},
                        {"status", MemberStatusName(status)}});
@@ -278,11 +297,11 @@ absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const 
     // rules: they were set for the earlier membership, and a table is queried again only once its
     // owner sets a rule anew (a creator cannot bring a departed member's data back on its own).
     PARLEY_RETURN_IF_ERROR(Write(write.db(),
-                                 "UPDATE members SET can_query = ?, can_receive = ?, status = ?, "
-                                 "can_run_jobs = ? WHERE collaboration_id = ? AND name = ?",
+                                 "UPDATE members SET can_query = ?, can_receive = ?, status = ? "
+                                 "WHERE collaboration_id = ? AND name = ?",
                                  member.can_query, member.can_receive,
-                                 MemberStatusName(member.status), member.can_run_jobs, write.id(),
-                                 member.name));
+                                 MemberStatusName(member.status), write.id(), member.name));
+    PARLEY_RETURN_IF_ERROR(SetRunJobs(write.db(), write.id(), member.name, member.can_run_jobs));
     std::vector<std::string> cleared;
     {
       PARLEY_ASSIGN_OR_RETURN(
@@ -312,9 +331,10 @@ absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const 
   }
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO members (collaboration_id, name, can_query, "
-                               "can_receive, status, can_run_jobs) VALUES (?, ?, ?, ?, ?, ?)",
+                               "can_receive, status) VALUES (?, ?, ?, ?, ?)",
                                write.id(), member.name, member.can_query, member.can_receive,
-                               MemberStatusName(member.status), member.can_run_jobs));
+                               MemberStatusName(member.status)));
+  PARLEY_RETURN_IF_ERROR(SetRunJobs(write.db(), write.id(), member.name, member.can_run_jobs));
   Json details = {{"member", member.name},
                   {"abilities", internal::Abilities(member)},
                   {"status", MemberStatusName(member.status)}};

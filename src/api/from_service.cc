@@ -63,16 +63,18 @@ std::vector<std::string> Sorted(const std::set<std::string>& items) {
 
 }  // namespace
 
-std::vector<std::string> AbilityNames(bool can_query, bool can_receive) {
+std::vector<std::string> AbilityNames(bool can_query, bool can_receive, bool can_run_jobs) {
   std::vector<std::string> names;
   if (can_query) names.push_back("query");
   if (can_receive) names.push_back("receive");
+  if (can_run_jobs) names.push_back("run_jobs");
   return names;
 }
 
 std::vector<std::string> AbilityNames(const identity::AbilitySet& abilities) {
   return AbilityNames(abilities.Has(identity::Ability::kQuery),
-                      abilities.Has(identity::Ability::kReceive));
+                      abilities.Has(identity::Ability::kReceive),
+                      abilities.Has(identity::Ability::kRunJobs));
 }
 
 absl::StatusOr<service::NewMember> MemberToService(const std::string& name,
@@ -83,16 +85,18 @@ absl::StatusOr<service::NewMember> MemberToService(const std::string& name,
       member.abilities.Add(identity::Ability::kQuery);
     } else if (ability == "receive") {
       member.abilities.Add(identity::Ability::kReceive);
+    } else if (ability == "run_jobs") {
+      member.abilities.Add(identity::Ability::kRunJobs);
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown ability '", ability, "' (expected query or receive)"));
+          absl::StrCat("unknown ability '", ability, "' (expected query, receive or run_jobs)"));
     }
   }
   return member;
 }
 
 Member FromService(const catalog::Member& member) {
-  return {member.name, AbilityNames(member.can_query, member.can_receive),
+  return {member.name, AbilityNames(member.can_query, member.can_receive, member.can_run_jobs),
           catalog::MemberStatusName(member.status)};
 }
 
@@ -138,7 +142,8 @@ ChangeRequest FromService(const service::ChangeView& view) {
   const catalog::Change& change = request.change;
   if (change.member) {
     converted.member = change.member->name;
-    converted.abilities = AbilityNames(change.member->can_query, change.member->can_receive);
+    converted.abilities = AbilityNames(change.member->can_query, change.member->can_receive,
+                                       change.member->can_run_jobs);
     if (change.kind == "add_member") {
       converted.invitation = change.member->status == catalog::MemberStatus::kInvited;
     }

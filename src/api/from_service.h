@@ -40,7 +40,7 @@ absl::StatusOr<catalog::PrivacyBudget> PrivacyBudgetToService(const PrivacyBudge
 BudgetResponse FromService(const std::string& collaboration, const service::BudgetView& view);
 
 // The ability names of a member ("query", "receive").
-std::vector<std::string> AbilityNames(bool can_query, bool can_receive);
+std::vector<std::string> AbilityNames(bool can_query, bool can_receive, bool can_run_jobs = false);
 std::vector<std::string> AbilityNames(const identity::AbilitySet& abilities);
 // A member with abilities named as in the API; InvalidArgument for any other ability name.
 absl::StatusOr<service::NewMember> MemberToService(const std::string& name,

@@ -20,6 +20,9 @@ service::Options ToService(const LocalServiceOptions& options) {
   if (!options.memory_limit.empty()) converted.limits.memory_limit = options.memory_limit;
   converted.limits.temp_directory = options.temp_directory;
   converted.limits.timeout = options.timeout;
+  // A job gets the same time (wall and CPU) as a query (`--timeout`).
+  converted.job_limits.wall_milliseconds = options.timeout.count() * 1000;
+  converted.job_limits.cpu_seconds = options.timeout.count();
   converted.limits.cancel = options.cancel;
   converted.data_root = options.data_root;
   return converted;

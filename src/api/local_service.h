@@ -161,6 +161,26 @@ class LocalService {
                                                   const ListQueriesRequest& request);
   absl::StatusOr<QueryLogResponse> QueryLog(const identity::Caller& caller,
                                             const QueryLogRequest& request);
+  // Jobs and assets (local_service_jobs.cc).
+  absl::StatusOr<CreateJobResponse> CreateJob(const identity::Caller& caller,
+                                              const CreateJobRequest& request);
+  absl::StatusOr<ListJobsResponse> ListJobs(const identity::Caller& caller,
+                                            const ListJobsRequest& request);
+  absl::StatusOr<ShowJobResponse> ShowJob(const identity::Caller& caller,
+                                          const ShowJobRequest& request);
+  absl::StatusOr<ApproveJobResponse> ApproveJob(const identity::Caller& caller,
+                                                const ApproveJobRequest& request);
+  absl::StatusOr<RevokeJobResponse> RevokeJob(const identity::Caller& caller,
+                                              const RevokeJobRequest& request);
+  absl::StatusOr<RunJobResponse> RunJob(const identity::Caller& caller,
+                                        const RunJobRequest& request);
+  absl::StatusOr<ShowJobRunResponse> ShowJobRun(const identity::Caller& caller,
+                                                const ShowJobRunRequest& request);
+  absl::StatusOr<RegisterAssetResponse> RegisterAsset(const identity::Caller& caller,
+                                                      const RegisterAssetRequest& request);
+  absl::StatusOr<ListAssetsResponse> ListAssets(const identity::Caller& caller,
+                                                const ListAssetsRequest& request);
+
   absl::StatusOr<CreateTemplateResponse> CreateTemplate(const identity::Caller& caller,
                                                         const CreateTemplateRequest& request);
   absl::StatusOr<ShowTemplateResponse> ShowTemplate(const identity::Caller& caller,

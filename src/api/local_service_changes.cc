@@ -42,7 +42,8 @@ absl::StatusOr<ChangeResponse> LocalService::ProposeChange(const identity::Calle
                             MemberToService(*request.member, *request.abilities));
     change.member = catalog::Member{member.name, member.abilities.Has(identity::Ability::kQuery),
                                     member.abilities.Has(identity::Ability::kReceive),
-                                    catalog::MemberStatus::kActive};
+                                    catalog::MemberStatus::kActive,
+                                    member.abilities.Has(identity::Ability::kRunJobs)};
   } else if (request.member || request.abilities) {
     return absl::InvalidArgumentError(
         absl::StrCat("$.member: not a field of a change of kind '", request.kind, "'"));

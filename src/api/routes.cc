@@ -24,7 +24,7 @@ std::vector<std::string_view> Split(std::string_view text) {
 
 // Parameters whose request field is an integer.
 bool IsIntegerParameter(std::string_view name) {
-  return name == "query_id" || name == "change_id" || name == "webhook_id";
+  return name == "query_id" || name == "change_id" || name == "webhook_id" || name == "run_id";
 }
 
 bool IsUnreserved(unsigned char c) {

@@ -133,6 +133,24 @@ struct Endpoint {
     "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals/{table}")            \
   X(RunTemplate, RunTemplateRequest, RunTemplateResponse, "POST",                                  \
     "/api/v1/collaborations/{collaboration}/templates/{template_id}/runs")                         \
+  X(CreateJob, CreateJobRequest, CreateJobResponse, "POST",                                       \
+    "/api/v1/collaborations/{collaboration}/jobs")                                                 \
+  X(ListJobs, ListJobsRequest, ListJobsResponse, "GET",                                            \
+    "/api/v1/collaborations/{collaboration}/jobs")                                                 \
+  X(ShowJob, ShowJobRequest, ShowJobResponse, "GET",                                               \
+    "/api/v1/collaborations/{collaboration}/jobs/{job_id}")                                        \
+  X(ApproveJob, ApproveJobRequest, ApproveJobResponse, "POST",                                     \
+    "/api/v1/collaborations/{collaboration}/jobs/{job_id}/approvals")                              \
+  X(RevokeJob, RevokeJobRequest, RevokeJobResponse, "DELETE",                                      \
+    "/api/v1/collaborations/{collaboration}/jobs/{job_id}/approvals/{input}")                      \
+  X(RunJob, RunJobRequest, RunJobResponse, "POST",                                                 \
+    "/api/v1/collaborations/{collaboration}/jobs/{job_id}/runs")                                   \
+  X(ShowJobRun, ShowJobRunRequest, ShowJobRunResponse, "GET",                                      \
+    "/api/v1/collaborations/{collaboration}/job-runs/{run_id}")                                    \
+  X(RegisterAsset, RegisterAssetRequest, RegisterAssetResponse, "POST",                            \
+    "/api/v1/collaborations/{collaboration}/assets")                                               \
+  X(ListAssets, ListAssetsRequest, ListAssetsResponse, "GET",                                      \
+    "/api/v1/collaborations/{collaboration}/assets")                                               \
   X(Policy, PolicyRequest, PolicyResponse, "GET", "/api/v1/collaborations/{collaboration}/policy") \
   X(ListAudit, ListAuditRequest, ListAuditResponse, "GET",                                         \
     "/api/v1/collaborations/{collaboration}/audit")                                                \

@@ -21,6 +21,7 @@
 #include "api/changes.h"
 #include "api/collaborations.h"
 #include "api/error.h"
+#include "api/jobs.h"
 #include "api/policy.h"
 #include "api/privacy.h"
 #include "api/queries.h"

@@ -130,10 +130,13 @@ PolicyState ComputePolicyState(const Collaboration& collaboration, const std::ve
   // make the document independent of the order records were read in.
   Json members = Json::object();
   for (const Member& member : collaboration.members) {
-    members[member.name] = DigestOf({{"name", member.name},
-                                     {"can_query", member.can_query},
-                                     {"can_receive", member.can_receive},
-                                     {"status", MemberStatusName(member.status)}});
+    Json digested = {{"name", member.name},
+                     {"can_query", member.can_query},
+                     {"can_receive", member.can_receive},
+                     {"status", MemberStatusName(member.status)}};
+    // Only when given, so that the states recorded before the ability existed still verify.
+    if (member.can_run_jobs) digested["can_run_jobs"] = true;
+    members[member.name] = DigestOf(digested);
   }
   Json table_parts = Json::object();
   for (const Table& table : tables) {

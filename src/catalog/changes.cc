@@ -30,6 +30,7 @@ Json AbilitiesOf(const Member& member) {
   Json abilities = Json::array();
   if (member.can_query) abilities.push_back("query");
   if (member.can_receive) abilities.push_back("receive");
+  if (member.can_run_jobs) abilities.push_back("run_jobs");
   return abilities;
 }
 
@@ -70,6 +71,7 @@ absl::StatusOr<Change> ChangeFromJson(std::string_view text) {
       for (const Json& ability : json->at("abilities")) {
         if (ability == "query") member.can_query = true;
         if (ability == "receive") member.can_receive = true;
+        if (ability == "run_jobs") member.can_run_jobs = true;
       }
       member.status =
           json->value("invitation", false) ? MemberStatus::kInvited : MemberStatus::kActive;
@@ -225,6 +227,8 @@ absl::Status Apply(CollaborationWrite& write, const ChangeRequest& request,
                                  "collaboration_id = ? AND name = ?",
                                  change.member->can_query, change.member->can_receive, write.id(),
                                  change.member->name));
+    PARLEY_RETURN_IF_ERROR(internal::SetRunJobs(write.db(), write.id(), change.member->name,
+                                                change.member->can_run_jobs));
     const Member* before = FindIn(collaboration, change.member->name);
     Json details = {{"member", change.member->name},
                     {"from", AbilitiesOf(*before)},

@@ -15,6 +15,18 @@
 
 namespace parley::catalog {
 namespace internal {
+namespace {}  // namespace
+
+absl::Status SetRunJobs(sqlite3* db, int64_t collaboration_id, const std::string& member,
+                        bool can_run_jobs) {
+  PARLEY_RETURN_IF_ERROR(
+      Write(db, "DELETE FROM member_job_runners WHERE collaboration_id = ? AND name = ?",
+            collaboration_id, member));
+  if (!can_run_jobs) return absl::OkStatus();
+  return Write(db, "INSERT INTO member_job_runners (collaboration_id, name) VALUES (?, ?)",
+               collaboration_id, member);
+}
+
 namespace {
 
 absl::StatusOr<Member> ReadMember(const Statement& statement, int first_column) {
@@ -23,6 +35,7 @@ absl::StatusOr<Member> ReadMember(const Statement& statement, int first_column) 
   member.can_query = statement.Bool(first_column + 1);
   member.can_receive = statement.Bool(first_column + 2);
   PARLEY_ASSIGN_OR_RETURN(member.status, ParseMemberStatus(statement.Text(first_column + 3)));
+  member.can_run_jobs = statement.Bool(first_column + 4);
   return member;
 }
 
@@ -30,8 +43,11 @@ absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaborat
                                                  std::string_view name) {
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status FROM "
-                                             "members WHERE collaboration_id = ? AND name = ?"));
+                                             "SELECT name, can_query, can_receive, status, EXISTS "
+                                             "(SELECT 1 FROM member_job_runners r WHERE "
+                                             "r.collaboration_id = m.collaboration_id AND r.name = "
+                                             "m.name) FROM members m WHERE collaboration_id = ? "
+                                             "AND name = ?"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, name));
   PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
   if (!found) return std::nullopt;
@@ -41,8 +57,11 @@ absl::StatusOr<std::optional<Member>> FindMember(sqlite3* db, int64_t collaborat
 absl::StatusOr<std::vector<Member>> ListMembers(sqlite3* db, int64_t collaboration_id) {
   PARLEY_ASSIGN_OR_RETURN(Statement statement,
                           Statement::Prepare(db,
-                                             "SELECT name, can_query, can_receive, status FROM "
-                                             "members WHERE collaboration_id = ? ORDER BY id"));
+                                             "SELECT name, can_query, can_receive, status, EXISTS "
+                                             "(SELECT 1 FROM member_job_runners r WHERE "
+                                             "r.collaboration_id = m.collaboration_id AND r.name = "
+                                             "m.name) FROM members m WHERE collaboration_id = ? "
+                                             "ORDER BY id"));
   PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id));
   std::vector<Member> members;
   while (true) {
@@ -80,6 +99,7 @@ Json Abilities(const Member& member) {
   Json abilities = Json::array();
   if (member.can_query) abilities.push_back("query");
   if (member.can_receive) abilities.push_back("receive");
+  if (member.can_run_jobs) abilities.push_back("run_jobs");
   return abilities;
 }
 
@@ -185,6 +205,7 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
                                  "can_receive, status) VALUES (?, ?, ?, ?, ?)",
                                  write.id(), member.name, member.can_query, member.can_receive,
                                  MemberStatusName(status)));
+    PARLEY_RETURN_IF_ERROR(internal::SetRunJobs(db, write.id(), member.name, member.can_run_jobs));
     members.push_back({{"name", member.name},
                        {"abilities", internal::Abilities(member)},
                        {"status", MemberStatusName(status)}});
@@ -290,6 +311,7 @@ absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const 
                                  "WHERE collaboration_id = ? AND name = ?",
                                  member.can_query, member.can_receive,
                                  MemberStatusName(member.status), write.id(), member.name));
+    PARLEY_RETURN_IF_ERROR(SetRunJobs(write.db(), write.id(), member.name, member.can_run_jobs));
     std::vector<std::string> cleared;
     {
       PARLEY_ASSIGN_OR_RETURN(
@@ -322,6 +344,7 @@ absl::Status AddMemberIn(CollaborationWrite& write, const Member& member, const 
                                "can_receive, status) VALUES (?, ?, ?, ?, ?)",
                                write.id(), member.name, member.can_query, member.can_receive,
                                MemberStatusName(member.status)));
+  PARLEY_RETURN_IF_ERROR(SetRunJobs(write.db(), write.id(), member.name, member.can_run_jobs));
   Json details = {{"member", member.name},
                   {"abilities", internal::Abilities(member)},
                   {"status", MemberStatusName(member.status)}};

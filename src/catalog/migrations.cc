@@ -38,6 +38,15 @@ using internal::Write;
 // record of what happened and must not depend on (or be cascaded by) the rows it describes.
 // audit_head duplicates the last seq and hash so that truncating the log is detectable (since
 // migration 3, audit_heads does so for each collaboration's chain).
+// Members' `run_jobs` ability (issue 12), in the jobs migration below. Also created before an old
+// catalog's states are checked (ApplyMigrations), since reading members reads this table.
+#define PARLEY_MEMBER_JOB_RUNNERS_SQL                                  \
+  "CREATE TABLE IF NOT EXISTS member_job_runners (\n"                 \
+  "  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),\n" \
+  "  name TEXT NOT NULL,\n"                                           \
+  "  PRIMARY KEY (collaboration_id, name)\n"                          \
+  ") STRICT;\n"
+
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE collaborations (
@@ -396,6 +405,52 @@ CREATE TABLE IF NOT EXISTS collaboration_encryption (
   preserve_nulls INTEGER NOT NULL CHECK (preserve_nulls IN (0, 1))
 ) STRICT;
 )sql",
+    // 13: jobs (issue 12): the `run_jobs` ability of members (a row per member that has it: a table
+    // of its own, IF NOT EXISTS like every table here, so that the migration runs the same on a
+    // catalog that has it already); jobs (immutable code bundles, by the
+    // SHA-256 of their content); assets (a member's private files: metadata here, bytes in the
+    // home's assets folder), with the jobs their owner approved; and each run of a job.
+    PARLEY_MEMBER_JOB_RUNNERS_SQL R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  job_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  author TEXT NOT NULL,
+  bundle_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, job_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS assets (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  description TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  stored_path TEXT NOT NULL,
+  allowed_jobs_json TEXT NOT NULL,
+  allow_job_logs INTEGER NOT NULL CHECK (allow_job_logs IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  UNIQUE (collaboration_id, name)
+) STRICT;
+CREATE TABLE IF NOT EXISTS job_runs (
+  id INTEGER PRIMARY KEY,
+  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),
+  job_id TEXT NOT NULL,
+  runner TEXT NOT NULL,
+  receivers_json TEXT NOT NULL,
+  parameters_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'withheld')),
+  reason TEXT NOT NULL,
+  logs_json TEXT NOT NULL,
+  outputs_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).
@@ -571,6 +626,9 @@ absl::Status ApplyMigrations(sqlite3* db, int64_t now) {
   }
   // Catalogs whose entries already record states (version 3 with the audit chains, or 4) have
   // them checked before version 5 changes how tables are digested.
+  if (version < kSchemaVersion) {
+    PARLEY_RETURN_IF_ERROR(Exec(db, PARLEY_MEMBER_JOB_RUNNERS_SQL));
+  }
   std::optional<std::map<std::string, bool>> version4_states;
   if (version >= kAuditByCollaborationVersion && !life_cycle_as_3 &&
       version < kSourcesByConnectorVersion) {

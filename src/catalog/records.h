@@ -31,6 +31,7 @@ struct Member {
   bool can_query = false;
   bool can_receive = false;
   MemberStatus status = MemberStatus::kActive;
+  bool can_run_jobs = false;  // the `run_jobs` ability (jobs: approved code in the sandbox)
 };
 
 // A collaboration's differential-privacy budget, per calendar month (UTC), in fixed point: ε in

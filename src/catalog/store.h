@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "catalog/job_records.h"
 #include "catalog/records.h"
 
 namespace parley::catalog {
@@ -206,6 +207,24 @@ class Store {
   absl::StatusOr<AnalysisTemplate> GetTemplate(const std::string& collaboration,
                                                const std::string& id_or_prefix);
   absl::StatusOr<std::vector<AnalysisTemplate>> ListTemplates(const std::string& collaboration);
+
+  // Jobs, assets and job runs (jobs.cc, issue 12). CreateJob: AlreadyExists for the same id,
+  // audited as "job.create"; GetJob takes a full id or a unique prefix. CreateAsset: AlreadyExists
+  // for a taken name ("asset.register"); SetAssetApproval adds or removes a job id from the
+  // asset's allowed jobs ("asset.approve" / "asset.revoke"; FailedPrecondition when already so).
+  // RecordJobRun stores a finished run and returns its id ("job.run", details without data).
+  absl::Status CreateJob(const JobRecord& job, const std::string& actor);
+  absl::StatusOr<JobRecord> GetJob(const std::string& collaboration,
+                                   const std::string& id_or_prefix);
+  absl::StatusOr<std::vector<JobRecord>> ListJobs(const std::string& collaboration);
+  absl::Status CreateAsset(const AssetRecord& asset, const std::string& actor);
+  absl::StatusOr<AssetRecord> GetAsset(const std::string& collaboration, const std::string& name);
+  absl::StatusOr<std::vector<AssetRecord>> ListAssets(const std::string& collaboration);
+  absl::Status SetAssetApproval(const std::string& collaboration, const std::string& asset,
+                                const std::string& job_id, bool approve,
+                                const std::string& actor);
+  absl::StatusOr<int64_t> RecordJobRun(const JobRunRecord& run);
+  absl::StatusOr<JobRunRecord> GetJobRun(const std::string& collaboration, int64_t id);
 
   // Audit log: append-only, one hash chain per collaboration (and one for catalog-wide
   // actions); ListAudit returns entries in the order they were written. Append is used by the

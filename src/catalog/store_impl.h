@@ -122,6 +122,9 @@ absl::StatusOr<std::vector<std::string>> ReadStringArray(std::string_view text,
 absl::StatusOr<std::optional<int64_t>> FindCollaborationId(sqlite3* db, std::string_view name);
 // NotFound when the collaboration has no record.
 absl::StatusOr<int64_t> CollaborationId(sqlite3* db, std::string_view name);
+// Gives or takes the `run_jobs` ability (the member_job_runners table, collaborations.cc).
+absl::Status SetRunJobs(sqlite3* db, int64_t collaboration_id, const std::string& member,
+                        bool can_run_jobs);
 absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaboration_id);
 // NotFound naming the member and the collaboration.
 absl::StatusOr<Member> GetMember(sqlite3* db, int64_t collaboration_id,

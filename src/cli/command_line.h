@@ -136,6 +136,14 @@ class Cli {
   void AddRuleCommands();
   void AddQueryCommands();
   void AddTemplateCommands();
+  // job and asset (commands_jobs.cc).
+  void AddJobCommands();
+  struct JobFlags {
+    std::string name, code, id, input, kind, path, description, output_dir;
+    std::vector<std::string> inputs, assets;
+    bool allow_logs = false;
+    int64_t run_id = 0;
+  } job_;
   void AddPolicyCommand();
   void AddAuditCommands();
   void AddDemoCommand();

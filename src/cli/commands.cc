@@ -95,11 +95,11 @@ std::vector<std::string> SplitList(const std::string& text) {
 absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilities) {
   std::vector<std::string> names;
   for (const std::string& ability : SplitList(abilities)) {
-    if (ability == "query" || ability == "receive") {
+    if (ability == "query" || ability == "receive" || ability == "run_jobs") {
       if (std::find(names.begin(), names.end(), ability) == names.end()) names.push_back(ability);
     } else if (ability != "none") {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown ability '", ability, "' (expected query, receive or none)"));
+          absl::StrCat("unknown ability '", ability, "' (expected query, receive, run_jobs or none)"));
     }
   }
   return names;
@@ -165,6 +165,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddUsageCommand();
   AddCryptoCommands();
   AddTemplateCommands();
+  AddJobCommands();
   AddPolicyCommand();
   AddAuditCommands();
   AddResultCommands();

@@ -12,6 +12,8 @@ std::string_view AbilityName(Ability ability) {
       return "query";
     case Ability::kReceive:
       return "receive";
+    case Ability::kRunJobs:
+      return "run_jobs";
   }
   return "unknown";
 }

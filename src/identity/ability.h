@@ -20,10 +20,11 @@ namespace parley::identity {
 enum class Ability : uint8_t {
   kQuery = 0,    // send queries (explain, run, run templates)
   kReceive = 1,  // be named a receiver of results
+  kRunJobs = 2,  // run approved jobs (code in the sandbox)
 };
-inline constexpr Ability kAllAbilities[] = {Ability::kQuery, Ability::kReceive};
+inline constexpr Ability kAllAbilities[] = {Ability::kQuery, Ability::kReceive, Ability::kRunJobs};
 
-std::string_view AbilityName(Ability ability);  // "query" | "receive"
+std::string_view AbilityName(Ability ability);  // "query" | "receive" | "run_jobs"
 // The inverse of AbilityName; nullopt for any other text.
 std::optional<Ability> ParseAbility(std::string_view name);
 
@@ -33,11 +34,12 @@ class AbilitySet {
   AbilitySet(std::initializer_list<Ability> abilities) {
     for (Ability ability : abilities) Add(ability);
   }
-  // From the catalog's storage of a member (two flags).
-  static AbilitySet FromFlags(bool can_query, bool can_receive) {
+  // From the catalog's storage of a member (a flag each).
+  static AbilitySet FromFlags(bool can_query, bool can_receive, bool can_run_jobs = false) {
     AbilitySet set;
     if (can_query) set.Add(Ability::kQuery);
     if (can_receive) set.Add(Ability::kReceive);
+    if (can_run_jobs) set.Add(Ability::kRunJobs);
     return set;
   }
 

@@ -107,6 +107,11 @@ absl::Status RequireRole(const Caller& caller, const Room& room, const Membershi
           "member '", caller.member(), "' is not a receiver of query ", target.query_id));
     case Action::kClose:
       return RequireCreator(caller, room, "close it");
+    case Action::kRunJob:
+      if (membership->abilities.Has(Ability::kRunJobs)) return absl::OkStatus();
+      return absl::PermissionDeniedError(absl::StrCat(
+          "member '", caller.member(), "' does not have the 'run_jobs' ability in collaboration '",
+          room.name, "' (abilities: ", membership->abilities.ToString(), ")"));
   }
   return absl::InternalError("unknown action");
 }

@@ -78,6 +78,7 @@ enum class Action {
                      // creator
   kVoteOnChange,     // any active member (approve or deny a pending change request)
   kCancelChange,     // the change request's proposer (target.member)
+  kRunJob,           // an active member with the `run_jobs` ability
 };
 
 // What an action is about; only the fields the action needs are read.

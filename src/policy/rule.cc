@@ -183,13 +183,57 @@ class RuleReader {
     return rule;
   }
 
+  // allowed_jobs, any_job with allowed_job_providers, never_output, allow_job_logs.
+  absl::Status ReadJobControls(const Json& document, CustomRule& rule) {
+    PARLEY_ASSIGN_OR_RETURN(const Json* jobs, Array(document, "allowed_jobs", false, false));
+    if (jobs != nullptr) {
+      for (size_t i = 0; i < jobs->size(); ++i) {
+        std::string path = absl::StrCat("allowed_jobs[", i, "]");
+        const Json& entry = (*jobs)[i];
+        if (!entry.is_string() || !IsTemplateId(entry.get<std::string>())) {
+          return Invalid(path, "must be a job id (64 lowercase hexadecimal characters)");
+        }
+        if (!rule.allowed_jobs.insert(entry.get<std::string>()).second) {
+          return Invalid(path, absl::StrCat("'", entry.get<std::string>(), "' is listed twice"));
+        }
+      }
+    }
+    if (auto it = document.find("any_job"); it != document.end()) {
+      if (!it->is_boolean()) return Invalid("any_job", "must be true or false");
+      rule.any_job = it->get<bool>();
+    }
+    PARLEY_ASSIGN_OR_RETURN(const Json* providers,
+                            Array(document, "allowed_job_providers", false, true));
+    if (rule.any_job && providers == nullptr) {
+      return Invalid("allowed_job_providers",
+                     "is required when any_job is true: name the members whose jobs may run");
+    }
+    if (!rule.any_job && providers != nullptr) {
+      return Invalid("allowed_job_providers", "is only allowed with \"any_job\": true");
+    }
+    if (providers != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.allowed_job_providers,
+                              MemberSet(*providers, "allowed_job_providers"));
+    }
+    PARLEY_ASSIGN_OR_RETURN(const Json* never, Array(document, "never_output", false, false));
+    if (never != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(rule.never_output, ColumnSet(*never, "never_output"));
+    }
+    if (auto it = document.find("allow_job_logs"); it != document.end()) {
+      if (!it->is_boolean()) return Invalid("allow_job_logs", "must be true or false");
+      rule.allow_job_logs = it->get<bool>();
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<CustomRule> ReadCustom(const Json& document, bool nested = false) {
     PARLEY_RETURN_IF_ERROR(CheckKeys(
         document, "(document)",
         {"kind", "allowed_analyses", "any_query", "allowed_analysis_providers",
          "disallowed_output_columns", "allowed_result_receivers", "aggregation_thresholds",
          "allowed_aggregate_expressions", "allowed_literal_comparison_columns",
-         "allowed_column_comparison_columns", "derived_from"}));
+         "allowed_column_comparison_columns", "derived_from", "allowed_jobs", "any_job",
+         "allowed_job_providers", "never_output", "allow_job_logs"}));
     CustomRule rule;
     if (auto it = document.find("derived_from"); it != document.end()) {
       if (nested) return Invalid("derived_from", "is not allowed");
@@ -244,6 +288,7 @@ class RuleReader {
     }
 
     PARLEY_RETURN_IF_ERROR(ReadCustomControls(document, rule));
+    PARLEY_RETURN_IF_ERROR(ReadJobControls(document, rule));
 
     // With no analysis approved and no free-form queries the table waits for its owner to
     // approve templates (`parley template approve`): a valid state, not an error.
@@ -704,6 +749,14 @@ void WriteCustom(const CustomRule& custom, Json& json) {
             ? "columns_only"
             : "any_expression";
   }
+  // The job controls are written only when set, so that rules without them keep their form.
+  if (!custom.allowed_jobs.empty()) json["allowed_jobs"] = custom.allowed_jobs;
+  if (custom.any_job) {
+    json["any_job"] = true;
+    json["allowed_job_providers"] = custom.allowed_job_providers;
+  }
+  if (!custom.never_output.empty()) json["never_output"] = custom.never_output;
+  if (custom.allow_job_logs) json["allow_job_logs"] = true;
   if (custom.derived_from) {
     Json inherited;
     WriteCustom(*custom.derived_from->inherited, inherited);

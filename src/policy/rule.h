@@ -143,6 +143,15 @@ struct CustomRule {
   std::optional<std::set<std::string>> allowed_literal_comparison_columns;
   std::optional<std::set<std::string>> allowed_column_comparison_columns;
   std::optional<DerivedFrom> derived_from;  // only on a saved result's table
+  // Jobs (issue 12): code that reads the table's rows in the sandbox. Only the jobs listed here,
+  // or with any_job those of the members listed as providers, may read it. Outputs of a job are
+  // withheld when they contain a value of a never_output column; allow_job_logs lets the runner
+  // of a job see its logs (stdout and stderr), which can carry rows.
+  std::set<std::string> allowed_jobs;  // job ids (64 hex characters)
+  bool any_job = false;
+  std::set<std::string> allowed_job_providers;  // member names; required with any_job
+  std::set<std::string> never_output;           // columns
+  bool allow_job_logs = false;
 
   bool HasControls() const {
     return !aggregation_thresholds.empty() || allowed_literal_comparison_columns.has_value() ||

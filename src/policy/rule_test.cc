@@ -528,7 +528,8 @@ TEST(ParseCustomRule, Errors) {
             "rule: (document): unknown key 'join_columns' (expected one of kind, allowed_analyses, "
             "any_query, allowed_analysis_providers, disallowed_output_columns, "
             "allowed_result_receivers, aggregation_thresholds, allowed_aggregate_expressions, "
-            "allowed_literal_comparison_columns, allowed_column_comparison_columns, derived_from)");
+            "allowed_literal_comparison_columns, allowed_column_comparison_columns, derived_from, "
+            "allowed_jobs, any_job, allowed_job_providers, never_output, allow_job_logs)");
 }
 
 TEST(ParseCustomRule, ThresholdsAndComparisonControls) {

@@ -48,7 +48,8 @@ absl::StatusOr<InvitationView> Service::Impl::InviteMember(const identity::Calle
   change.kind = "add_member";
   change.member = catalog::Member{member.name, member.abilities.Has(identity::Ability::kQuery),
                                   member.abilities.Has(identity::Ability::kReceive),
-                                  catalog::MemberStatus::kInvited};
+                                  catalog::MemberStatus::kInvited,
+                                  member.abilities.Has(identity::Ability::kRunJobs)};
   identity::IssuedToken code = identity::IssueToken(identity::kInvitationPrefix);
   catalog::Invitation invitation;
   invitation.id = code.id;

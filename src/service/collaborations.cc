@@ -10,7 +10,8 @@ identity::Room internal::RoomOf(const catalog::Collaboration& collaboration) {
   room.closed = collaboration.closed_at != 0;
   for (const catalog::Member& member : collaboration.members) {
     room.members.push_back({member.name,
-                            identity::AbilitySet::FromFlags(member.can_query, member.can_receive),
+                            identity::AbilitySet::FromFlags(member.can_query, member.can_receive,
+                                                                member.can_run_jobs),
                             member.status == catalog::MemberStatus::kActive,
                             catalog::MemberStatusName(member.status)});
   }
@@ -37,7 +38,8 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.encryption = request.encryption;
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
-      request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive});
+      request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive,
+      request.creator_abilities.Has(identity::Ability::kRunJobs)});
   if (request.result_retention_days && *request.result_retention_days < 1) {
     return absl::InvalidArgumentError("a result retention is a whole number of days, at least 1");
   }

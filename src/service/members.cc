@@ -19,7 +19,8 @@ absl::StatusOr<ChangeView> Service::Impl::AddMember(const identity::Caller& call
   catalog::Change change;
   change.kind = "add_member";
   change.member = catalog::Member{member.name, member.abilities.Has(identity::Ability::kQuery),
-                                  member.abilities.Has(identity::Ability::kReceive), member.status};
+                                  member.abilities.Has(identity::Ability::kReceive), member.status,
+                                  member.abilities.Has(identity::Ability::kRunJobs)};
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->ProposeChange(collaboration, caller.member(), change));
   return ViewOf(std::move(request));

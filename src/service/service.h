@@ -43,11 +43,13 @@
 #include "engine/engine.h"
 #include "identity/ability.h"
 #include "identity/caller.h"
+#include "jobs/sandbox.h"
 #include "policy/rule.h"
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "service/analysis_template.h"
 #include "service/webhook_dispatcher.h"
+#include "service/jobs.h"
 
 namespace parley::service {
 
@@ -125,6 +127,10 @@ class Upload {
 
  private:
   std::unique_ptr<State> state_;
+  // What a job may use in the sandbox (jobs/sandbox.h), and where its run folders are made (a
+  // folder the runs' uids can traverse; empty: <temp>/parley-jobs).
+  jobs::SandboxLimits job_limits;
+  std::string job_runs_folder;
 };
 
 struct NewCollaboration {
@@ -646,6 +652,29 @@ class Service {
   // collaboration 'C'".
   absl::StatusOr<QueryView> ShowRun(const identity::Caller& caller,
                                     const std::string& collaboration, int64_t query_id);
+  // Jobs and assets (service/jobs.h; jobs.cc, job_run.cc, assets.cc). Any active member creates
+  // a job (InvalidArgument for a bad bundle, NotFound for an unknown table or asset) or registers
+  // an asset of its own files; every member sees them as metadata (an asset's bytes never). The
+  // owner of an input table (custom rule) or asset approves or revokes a job for it
+  // (PermissionDenied for anyone else, FailedPrecondition for a table without a custom rule).
+  // RunJob: PermissionDenied without `run_jobs`; DataLoss for a job altered since it was created;
+  // FailedPrecondition, before anything runs, when an input does not approve it or a declared
+  // column is not one its table allows. A job that fails or is withheld is a run, not an error.
+  absl::StatusOr<JobView> CreateJob(const identity::Caller& caller, const NewJob& request);
+  absl::StatusOr<JobView> ShowJob(const identity::Caller& caller, const std::string& collaboration,
+                                  const std::string& job_id);
+  absl::StatusOr<std::vector<JobView>> ListJobs(const identity::Caller& caller,
+                                                const std::string& collaboration);
+  // `input` names a table or an asset of the caller's.
+  absl::StatusOr<JobView> ApproveJob(const identity::Caller& caller,
+                                     const std::string& collaboration, const std::string& job_id,
+                                     const std::string& input, bool approve);
+  absl::StatusOr<JobRunView> RunJob(const identity::Caller& caller, const RunJobRequest& request);
+  absl::StatusOr<JobRunView> JobRun(const identity::Caller& caller,
+                                    const std::string& collaboration, int64_t run_id);
+  absl::StatusOr<AssetView> RegisterAsset(const identity::Caller& caller, const NewAsset& request);
+  absl::StatusOr<std::vector<AssetView>> ListAssets(const identity::Caller& caller,
+                                                    const std::string& collaboration);
 
   // Query logs: when the collaboration logs queries, a table owner lists every query that
   // touched one of its tables — rejected (including queries that did not parse or bind),

@@ -228,10 +228,10 @@ int Console::SignIn(const httplib::Request& request, const std::string& body,
       "Set-Cookie",
       absl::StrCat(kSessionCookie, "=", session.id, "; Path=/; Max-Age=", lifetime_.count(),
                    "; HttpOnly; SameSite=Strict", tls_ ? "; Secure" : ""));
-  api::SessionResponse body{session.organisation, session.admin, session.csrf_token,
-                            session.expires_at};
+  api::SessionResponse opened{session.organisation, session.admin, session.csrf_token,
+                              session.expires_at};
   response.status = 200;
-  response.set_content(api::Dump(api::ToJson(body)), kJson);
+  response.set_content(api::Dump(api::ToJson(opened)), kJson);
   return 200;
 }
 

@@ -86,6 +86,10 @@ struct Options {
   int64_t price_per_tb_micros = kDefaultPricePerTbMicros;
   // How webhook events are delivered (queue size, attempts, pauses): tests shorten them.
   WebhookDispatcher::Options webhooks;
+  // What a job may use in the sandbox (jobs/sandbox.h), and where its run folders are made (a
+  // folder the runs' uids can traverse; empty: <temp>/parley-jobs).
+  jobs::SandboxLimits job_limits;
+  std::string job_runs_folder;
 };
 
 // A webhook as its member sees it; `secret` only in the answer that created it.
@@ -127,10 +131,6 @@ class Upload {
 
  private:
   std::unique_ptr<State> state_;
-  // What a job may use in the sandbox (jobs/sandbox.h), and where its run folders are made (a
-  // folder the runs' uids can traverse; empty: <temp>/parley-jobs).
-  jobs::SandboxLimits job_limits;
-  std::string job_runs_folder;
 };
 
 struct NewCollaboration {

@@ -74,11 +74,13 @@ TEST(ClickHouseDialectTest, ACoLocatedJoinReadsTheShardLocalTable) {
       sql,
       "SELECT \"__parley_o0\" AS \"age_band\", \"__parley_o1\" AS \"households\" FROM (SELECT "
       "\"__parley_t2_0\" AS \"__parley_o0\", \"__parley_t2_1\" AS \"__parley_o1\" FROM (SELECT "
-      "\"age_band\" AS \"__parley_t2_0\", uniqExact(\"household_id\") AS \"__parley_t2_1\" FROM "
+      "\"age_band\" AS \"__parley_t2_0\", ifNull(uniqExact(\"household_id\"), 0) AS "
+      "\"__parley_t2_1\" FROM "
       "\"rooms\".\"retail_all\" ALL INNER JOIN (SELECT *, \"__parley_t1_hashed_email\" AS "
       "\"hashed_email\" FROM (SELECT \"hashed_email\" AS \"__parley_t1_hashed_email\" FROM "
       "\"rooms\".\"loyalty_shard\")) USING (\"hashed_email\") GROUP BY \"age_band\" HAVING "
-      "((uniqExact(\"household_id\") >= 100) AND (uniqExact(\"__parley_t1_hashed_email\") >= "
+      "((ifNull(uniqExact(\"household_id\"), 0) >= 100) AND "
+      "(ifNull(uniqExact(\"__parley_t1_hashed_email\"), 0) >= "
       "50))) ORDER BY \"__parley_t2_1\" DESC NULLS FIRST)");
 }
 

@@ -57,7 +57,12 @@ absl::StatusOr<api::RunStatusResponse> Cli::AwaitRun(Backend& backend, int64_t q
 
 int Cli::ReportRun(Backend& backend, const absl::StatusOr<api::RunStatusResponse>& run) {
   if (!run.ok()) return Fail(run.status(), globals_.collaboration);
-  if (run->outcome) return Report(*run->outcome);
+  if (run->outcome) {
+    // A result sealed to the runner's key comes as `sealed` without rows: opened here, locally.
+    absl::StatusOr<api::RunResponse> outcome = *run->outcome;
+    if (absl::Status opened = OpenSealed(backend, outcome); !opened.ok()) return Fail(opened);
+    return Report(outcome);
+  }
   if (run->error) {
     return Fail(absl::Status(api::StatusCodeFromName(run->error->code), run->error->message),
                 globals_.collaboration);
@@ -65,7 +70,9 @@ int Cli::ReportRun(Backend& backend, const absl::StatusOr<api::RunStatusResponse
   if (run->status == "succeeded") {
     // The server no longer holds the run's outcome (it restarted, or the run ended long ago):
     // the stored result.
-    auto result = backend.GetResult({globals_.collaboration, run->query_id});
+    absl::StatusOr<api::GetResultResponse> result =
+        backend.GetResult({globals_.collaboration, run->query_id});
+    if (absl::Status opened = OpenSealed(result); !opened.ok()) return Fail(opened);
     if (!result.ok()) return Fail(result.status(), globals_.collaboration);
     if (globals_.json) PrintJson(*result);
     return WriteOrPrint(result->result);

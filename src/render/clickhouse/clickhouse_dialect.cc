@@ -662,8 +662,12 @@ class ClickHouseWriter : public SqlWriter {
     }
     std::string value = Argument(expr.name, arg);
     if (expr.name == "count") {
-      return absl::StrCat(expr.distinct ? "uniqExact" : "count", suffix, "(", Expr(arg), condition,
-                          ")");
+      if (expr.distinct) {
+        // Over a Nullable argument (join_use_nulls=1) 18.16 answers NULL for no rows at all,
+        // where COUNT(DISTINCT) is 0.
+        return absl::StrCat("ifNull(uniqExact", suffix, "(", Expr(arg), condition, "), 0)");
+      }
+      return absl::StrCat("count", suffix, "(", Expr(arg), condition, ")");
     }
     std::string name = Reducer(expr);
     if (name.empty()) return "NULL";

@@ -133,7 +133,7 @@ struct Endpoint {
     "/api/v1/collaborations/{collaboration}/templates/{template_id}/approvals/{table}")            \
   X(RunTemplate, RunTemplateRequest, RunTemplateResponse, "POST",                                  \
     "/api/v1/collaborations/{collaboration}/templates/{template_id}/runs")                         \
-  X(CreateJob, CreateJobRequest, CreateJobResponse, "POST",                                       \
+  X(CreateJob, CreateJobRequest, CreateJobResponse, "POST",                                        \
     "/api/v1/collaborations/{collaboration}/jobs")                                                 \
   X(ListJobs, ListJobsRequest, ListJobsResponse, "GET",                                            \
     "/api/v1/collaborations/{collaboration}/jobs")                                                 \

@@ -40,11 +40,11 @@ using internal::Write;
 // migration 3, audit_heads does so for each collaboration's chain).
 // Members' `run_jobs` ability (issue 12), in the jobs migration below. Also created before an old
 // catalog's states are checked (ApplyMigrations), since reading members reads this table.
-#define PARLEY_MEMBER_JOB_RUNNERS_SQL                                  \
-  "CREATE TABLE IF NOT EXISTS member_job_runners (\n"                 \
+#define PARLEY_MEMBER_JOB_RUNNERS_SQL                                     \
+  "CREATE TABLE IF NOT EXISTS member_job_runners (\n"                     \
   "  collaboration_id INTEGER NOT NULL REFERENCES collaborations (id),\n" \
-  "  name TEXT NOT NULL,\n"                                           \
-  "  PRIMARY KEY (collaboration_id, name)\n"                          \
+  "  name TEXT NOT NULL,\n"                                               \
+  "  PRIMARY KEY (collaboration_id, name)\n"                              \
   ") STRICT;\n"
 
 constexpr const char* kMigrations[] = {

@@ -221,8 +221,7 @@ class Store {
   absl::StatusOr<AssetRecord> GetAsset(const std::string& collaboration, const std::string& name);
   absl::StatusOr<std::vector<AssetRecord>> ListAssets(const std::string& collaboration);
   absl::Status SetAssetApproval(const std::string& collaboration, const std::string& asset,
-                                const std::string& job_id, bool approve,
-                                const std::string& actor);
+                                const std::string& job_id, bool approve, const std::string& actor);
   absl::StatusOr<int64_t> RecordJobRun(const JobRunRecord& run);
   absl::StatusOr<JobRunRecord> GetJobRun(const std::string& collaboration, int64_t id);
 

@@ -104,15 +104,21 @@ class Backend {
       const api::RunTemplateRequest& request) = 0;
 
   // Jobs and assets (api/jobs.h).
-  virtual absl::StatusOr<api::CreateJobResponse> CreateJob(const api::CreateJobRequest& request) = 0;
+  virtual absl::StatusOr<api::CreateJobResponse> CreateJob(
+      const api::CreateJobRequest& request) = 0;
   virtual absl::StatusOr<api::ListJobsResponse> ListJobs(const api::ListJobsRequest& request) = 0;
   virtual absl::StatusOr<api::ShowJobResponse> ShowJob(const api::ShowJobRequest& request) = 0;
-  virtual absl::StatusOr<api::ApproveJobResponse> ApproveJob(const api::ApproveJobRequest& request) = 0;
-  virtual absl::StatusOr<api::RevokeJobResponse> RevokeJob(const api::RevokeJobRequest& request) = 0;
+  virtual absl::StatusOr<api::ApproveJobResponse> ApproveJob(
+      const api::ApproveJobRequest& request) = 0;
+  virtual absl::StatusOr<api::RevokeJobResponse> RevokeJob(
+      const api::RevokeJobRequest& request) = 0;
   virtual absl::StatusOr<api::RunJobResponse> RunJob(const api::RunJobRequest& request) = 0;
-  virtual absl::StatusOr<api::ShowJobRunResponse> ShowJobRun(const api::ShowJobRunRequest& request) = 0;
-  virtual absl::StatusOr<api::RegisterAssetResponse> RegisterAsset(const api::RegisterAssetRequest& request) = 0;
-  virtual absl::StatusOr<api::ListAssetsResponse> ListAssets(const api::ListAssetsRequest& request) = 0;
+  virtual absl::StatusOr<api::ShowJobRunResponse> ShowJobRun(
+      const api::ShowJobRunRequest& request) = 0;
+  virtual absl::StatusOr<api::RegisterAssetResponse> RegisterAsset(
+      const api::RegisterAssetRequest& request) = 0;
+  virtual absl::StatusOr<api::ListAssetsResponse> ListAssets(
+      const api::ListAssetsRequest& request) = 0;
 
   virtual absl::StatusOr<api::PolicyResponse> Policy(const api::PolicyRequest& request) = 0;
 

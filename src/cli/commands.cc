@@ -98,8 +98,8 @@ absl::StatusOr<std::vector<std::string>> AbilityList(const std::string& abilitie
     if (ability == "query" || ability == "receive" || ability == "run_jobs") {
       if (std::find(names.begin(), names.end(), ability) == names.end()) names.push_back(ability);
     } else if (ability != "none") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown ability '", ability, "' (expected query, receive, run_jobs or none)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown ability '", ability, "' (expected query, receive, run_jobs or none)"));
     }
   }
   return names;

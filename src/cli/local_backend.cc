@@ -318,7 +318,8 @@ absl::StatusOr<api::RemoveWebhookResponse> LocalBackend::RemoveWebhook(
   return service_->RemoveWebhook(caller_, request);
 }
 
-absl::StatusOr<api::CreateJobResponse> LocalBackend::CreateJob(const api::CreateJobRequest& request) {
+absl::StatusOr<api::CreateJobResponse> LocalBackend::CreateJob(
+    const api::CreateJobRequest& request) {
   return service_->CreateJob(caller_, request);
 }
 
@@ -330,11 +331,13 @@ absl::StatusOr<api::ShowJobResponse> LocalBackend::ShowJob(const api::ShowJobReq
   return service_->ShowJob(caller_, request);
 }
 
-absl::StatusOr<api::ApproveJobResponse> LocalBackend::ApproveJob(const api::ApproveJobRequest& request) {
+absl::StatusOr<api::ApproveJobResponse> LocalBackend::ApproveJob(
+    const api::ApproveJobRequest& request) {
   return service_->ApproveJob(caller_, request);
 }
 
-absl::StatusOr<api::RevokeJobResponse> LocalBackend::RevokeJob(const api::RevokeJobRequest& request) {
+absl::StatusOr<api::RevokeJobResponse> LocalBackend::RevokeJob(
+    const api::RevokeJobRequest& request) {
   return service_->RevokeJob(caller_, request);
 }
 
@@ -342,15 +345,18 @@ absl::StatusOr<api::RunJobResponse> LocalBackend::RunJob(const api::RunJobReques
   return service_->RunJob(caller_, request);
 }
 
-absl::StatusOr<api::ShowJobRunResponse> LocalBackend::ShowJobRun(const api::ShowJobRunRequest& request) {
+absl::StatusOr<api::ShowJobRunResponse> LocalBackend::ShowJobRun(
+    const api::ShowJobRunRequest& request) {
   return service_->ShowJobRun(caller_, request);
 }
 
-absl::StatusOr<api::RegisterAssetResponse> LocalBackend::RegisterAsset(const api::RegisterAssetRequest& request) {
+absl::StatusOr<api::RegisterAssetResponse> LocalBackend::RegisterAsset(
+    const api::RegisterAssetRequest& request) {
   return service_->RegisterAsset(caller_, request);
 }
 
-absl::StatusOr<api::ListAssetsResponse> LocalBackend::ListAssets(const api::ListAssetsRequest& request) {
+absl::StatusOr<api::ListAssetsResponse> LocalBackend::ListAssets(
+    const api::ListAssetsRequest& request) {
   return service_->ListAssets(caller_, request);
 }
 

@@ -485,7 +485,8 @@ absl::StatusOr<api::RunStatusResponse> RemoteBackend::CancelRun(const api::RunId
   return impl_->Call(api::kCancelRun, request);
 }
 
-absl::StatusOr<api::CreateJobResponse> RemoteBackend::CreateJob(const api::CreateJobRequest& request) {
+absl::StatusOr<api::CreateJobResponse> RemoteBackend::CreateJob(
+    const api::CreateJobRequest& request) {
   return impl_->Call(api::kCreateJob, request);
 }
 
@@ -497,11 +498,13 @@ absl::StatusOr<api::ShowJobResponse> RemoteBackend::ShowJob(const api::ShowJobRe
   return impl_->Call(api::kShowJob, request);
 }
 
-absl::StatusOr<api::ApproveJobResponse> RemoteBackend::ApproveJob(const api::ApproveJobRequest& request) {
+absl::StatusOr<api::ApproveJobResponse> RemoteBackend::ApproveJob(
+    const api::ApproveJobRequest& request) {
   return impl_->Call(api::kApproveJob, request);
 }
 
-absl::StatusOr<api::RevokeJobResponse> RemoteBackend::RevokeJob(const api::RevokeJobRequest& request) {
+absl::StatusOr<api::RevokeJobResponse> RemoteBackend::RevokeJob(
+    const api::RevokeJobRequest& request) {
   return impl_->Call(api::kRevokeJob, request);
 }
 
@@ -509,15 +512,18 @@ absl::StatusOr<api::RunJobResponse> RemoteBackend::RunJob(const api::RunJobReque
   return impl_->Call(api::kRunJob, request);
 }
 
-absl::StatusOr<api::ShowJobRunResponse> RemoteBackend::ShowJobRun(const api::ShowJobRunRequest& request) {
+absl::StatusOr<api::ShowJobRunResponse> RemoteBackend::ShowJobRun(
+    const api::ShowJobRunRequest& request) {
   return impl_->Call(api::kShowJobRun, request);
 }
 
-absl::StatusOr<api::RegisterAssetResponse> RemoteBackend::RegisterAsset(const api::RegisterAssetRequest& request) {
+absl::StatusOr<api::RegisterAssetResponse> RemoteBackend::RegisterAsset(
+    const api::RegisterAssetRequest& request) {
   return impl_->Call(api::kRegisterAsset, request);
 }
 
-absl::StatusOr<api::ListAssetsResponse> RemoteBackend::ListAssets(const api::ListAssetsRequest& request) {
+absl::StatusOr<api::ListAssetsResponse> RemoteBackend::ListAssets(
+    const api::ListAssetsRequest& request) {
   return impl_->Call(api::kListAssets, request);
 }
 

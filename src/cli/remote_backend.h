@@ -103,12 +103,16 @@ class RemoteBackend : public Backend {
   absl::StatusOr<api::CreateJobResponse> CreateJob(const api::CreateJobRequest& request) override;
   absl::StatusOr<api::ListJobsResponse> ListJobs(const api::ListJobsRequest& request) override;
   absl::StatusOr<api::ShowJobResponse> ShowJob(const api::ShowJobRequest& request) override;
-  absl::StatusOr<api::ApproveJobResponse> ApproveJob(const api::ApproveJobRequest& request) override;
+  absl::StatusOr<api::ApproveJobResponse> ApproveJob(
+      const api::ApproveJobRequest& request) override;
   absl::StatusOr<api::RevokeJobResponse> RevokeJob(const api::RevokeJobRequest& request) override;
   absl::StatusOr<api::RunJobResponse> RunJob(const api::RunJobRequest& request) override;
-  absl::StatusOr<api::ShowJobRunResponse> ShowJobRun(const api::ShowJobRunRequest& request) override;
-  absl::StatusOr<api::RegisterAssetResponse> RegisterAsset(const api::RegisterAssetRequest& request) override;
-  absl::StatusOr<api::ListAssetsResponse> ListAssets(const api::ListAssetsRequest& request) override;
+  absl::StatusOr<api::ShowJobRunResponse> ShowJobRun(
+      const api::ShowJobRunRequest& request) override;
+  absl::StatusOr<api::RegisterAssetResponse> RegisterAsset(
+      const api::RegisterAssetRequest& request) override;
+  absl::StatusOr<api::ListAssetsResponse> ListAssets(
+      const api::ListAssetsRequest& request) override;
   absl::StatusOr<api::PolicyResponse> Policy(const api::PolicyRequest& request) override;
   absl::StatusOr<api::ListAuditResponse> ListAudit(const api::ListAuditRequest& request) override;
   absl::StatusOr<api::VerifyAuditResponse> VerifyAudit(

@@ -69,8 +69,7 @@ class Console {
     std::string body;
   };
   Console(api::LocalService& service, std::chrono::seconds lifetime, Clock clock, bool tls);
-  int SignIn(const httplib::Request& request, const std::string& body,
-             httplib::Response& response);
+  int SignIn(const httplib::Request& request, const std::string& body, httplib::Response& response);
   int ShowSession(const httplib::Request& request, httplib::Response& response);
   int SignOut(const httplib::Request& request, httplib::Response& response);
   // PermissionDenied unless a state-changing request comes from this server's origin (when the

@@ -9,11 +9,11 @@ identity::Room internal::RoomOf(const catalog::Collaboration& collaboration) {
   identity::Room room{collaboration.name, collaboration.creator, {}};
   room.closed = collaboration.closed_at != 0;
   for (const catalog::Member& member : collaboration.members) {
-    room.members.push_back({member.name,
-                            identity::AbilitySet::FromFlags(member.can_query, member.can_receive,
-                                                                member.can_run_jobs),
-                            member.status == catalog::MemberStatus::kActive,
-                            catalog::MemberStatusName(member.status)});
+    room.members.push_back(
+        {member.name,
+         identity::AbilitySet::FromFlags(member.can_query, member.can_receive, member.can_run_jobs),
+         member.status == catalog::MemberStatus::kActive,
+         catalog::MemberStatusName(member.status)});
   }
   return room;
 }

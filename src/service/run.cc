@@ -47,9 +47,8 @@ absl::StatusOr<QueryOutcome> Service::AbandonRun(PreparedRun& run, const absl::S
   // Recorded like a run the engine stopped (FinishRun: Cancelled is "cancelled"), and answered
   // as Deliver answers a failed run, so a runner who does not receive the result of a custom
   // query learns no more than from any other run.
-  PARLEY_RETURN_IF_ERROR(
-      impl_->FinishRun(state.context, state.request, state.outcome.query_id, reason,
-                       catalog::QueryUsage{}));
+  PARLEY_RETURN_IF_ERROR(impl_->FinishRun(state.context, state.request, state.outcome.query_id,
+                                          reason, catalog::QueryUsage{}));
   return impl_->Deliver(state.context, state.request, std::move(state.outcome), reason);
 }
 

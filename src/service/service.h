@@ -48,8 +48,8 @@
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "service/analysis_template.h"
-#include "service/webhook_dispatcher.h"
 #include "service/jobs.h"
+#include "service/webhook_dispatcher.h"
 
 namespace parley::service {
 

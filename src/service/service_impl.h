@@ -21,11 +21,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -581,8 +581,8 @@ struct Service::Impl {
   // Webhook events (webhooks.cc): queued for every live webhook of an active member of the
   // collaboration (of `only` when given); never fails or blocks the action that emits it.
   std::unique_ptr<WebhookDispatcher> webhooks;
-  void Emit(const std::string& collaboration, const std::string& event,
-            const nlohmann::json& ids, const std::vector<std::string>* only = nullptr);
+  void Emit(const std::string& collaboration, const std::string& event, const nlohmann::json& ids,
+            const std::vector<std::string>* only = nullptr);
   void EmitChange(const catalog::ChangeRequest& request, bool opened);
   // The data root of server mode: options.data_root, or HOME/data.
   std::filesystem::path DataRoot() const {

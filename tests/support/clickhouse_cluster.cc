@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "support/free_port.h"
 
 namespace parley::testing {
 namespace {
@@ -25,24 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kServer[] = "/usr/sbin/clickhouse-server";
-
-absl::StatusOr<int> FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    return absl::InternalError("cannot find a free port");
-  }
-  int port = ntohs(address.sin_port);
-  close(fd);
-  return port;
-}
 
 std::string RandomHex(int bytes) {
   std::ifstream random("/dev/urandom", std::ios::binary);
@@ -82,7 +65,7 @@ absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(
     Node node;
     node.directory = absl::StrCat(pattern, "/node", i);
     for (int* port : {&node.http_port, &node.tcp_port, &node.interserver_port}) {
-      absl::StatusOr<int> free = FreePort();
+      absl::StatusOr<int> free = FreeLoopbackPort();
       if (!free.ok()) return free.status();
       *port = *free;
     }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "support/free_port.h"
 
 namespace parley::testing {
 namespace {
@@ -24,24 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
-
-absl::StatusOr<int> FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    return absl::InternalError("cannot find a free port");
-  }
-  int port = ntohs(address.sin_port);
-  close(fd);
-  return port;
-}
 
 // Runs argv, capturing stdout and stderr; the exit status.
 int RunCapturing(const std::vector<std::string>& argv, std::string* output) {
@@ -111,7 +94,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
       return absl::InternalError("cannot give the temporary directory to the server's account");
     }
   }
-  absl::StatusOr<int> port = FreePort();
+  absl::StatusOr<int> port = FreeLoopbackPort();
   if (!port.ok()) return port.status();
   server->port_ = *port;
   std::string data = server->directory_ + "/data";

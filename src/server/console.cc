@@ -20,10 +20,11 @@ namespace fs = std::filesystem;
 constexpr char kJson[] = "application/json";
 
 // The console's pages: scripts and styles only from files of this server (no inline code, no
-// eval), data only from its API, nothing may frame them.
+// eval), data only from its API, nothing may frame them. The only frames are the sandboxed blob:
+// frames in which a job's HTML report is shown (no script, an origin of its own).
 constexpr char kConsolePolicy[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
+    "frame-src blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 // API responses are data, never a document to render.
 constexpr char kApiPolicy[] = "default-src 'none'; frame-ancestors 'none'";

@@ -38,8 +38,9 @@ class ConsoleTest : public ::testing::Test {
     std::ofstream(dir_ / "web" / "app.js") << "console.log(1);";
     std::ofstream(dir_ / "web" / "sub" / "x.css") << "p{}";
     std::ofstream(dir_ / "secret.txt") << "outside";
-    service_ =
-        std::make_unique<api::LocalService>((dir_ / "home").string(), api::LocalServiceOptions{});
+    api::LocalServiceOptions service_options;
+    service_options.data_root = (dir_ / "data").string();
+    service_ = std::make_unique<api::LocalService>((dir_ / "home").string(), service_options);
     ASSERT_TRUE(service_->InitServer("operator").ok());
     for (const char* name : {"retailer", "supplier"}) {
       auto issued = service_->AddOrganisation(identity::Caller::Embedded(""), {name});
@@ -279,10 +280,11 @@ TEST_F(ConsoleTest, ServesItsFilesWithAStrictPolicyAndNothingElse) {
   EXPECT_EQ(index->status, 200);
   EXPECT_EQ(index->body, "<!doctype html><title>console</title>");
   EXPECT_EQ(index->get_header_value("Content-Type"), "text/html; charset=utf-8");
-  EXPECT_EQ(index->get_header_value("Content-Security-Policy"),
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            "font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'");
+  EXPECT_EQ(
+      index->get_header_value("Content-Security-Policy"),
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+      "frame-src blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
+      "form-action 'self'; frame-ancestors 'none'");
   EXPECT_EQ(index->get_header_value("X-Content-Type-Options"), "nosniff");
   EXPECT_EQ(index->get_header_value("X-Frame-Options"), "DENY");
   auto script = Request("GET", "/app.js", {});
@@ -342,6 +344,53 @@ TEST_F(ConsoleTest, ADryRunOfSetRuleValidatesAndStoresNothing) {
   auto shown = Request("GET", "/api/v1/collaborations/room/tables/t", bearer);
   ASSERT_TRUE(shown);
   EXPECT_FALSE(nlohmann::json::parse(shown->body)["table"].contains("rule")) << shown->body;
+}
+
+TEST_F(ConsoleTest, TheSessionUploadsOnlyWithItsCsrfTokenFromItsOwnOrigin) {
+  Signed s = SignIn("retailer");
+  const std::string content = "id,band\n1,a\n2,b\n";
+  const std::string sha256 = "f088788bc38c52ba0300e637cb63d8b009d81f31a53778f50adadc502690067a";
+  auto upload = [&](httplib::Headers headers) {
+    headers.emplace("Cookie", s.cookie);
+    headers.emplace("X-Parley-Sha256", sha256);
+    httplib::Client client("127.0.0.1", port_);
+    return client.Put("/api/v1/uploads/t.csv", headers, content, "application/octet-stream");
+  };
+  fs::path stored = dir_ / "data" / "retailer" / "t.csv";
+  auto refused = upload({});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(nlohmann::json::parse(refused->body)["error"]["message"],
+            "request refused: a change made with the console's session must carry its CSRF "
+            "token (X-Parley-CSRF)");
+  EXPECT_FALSE(fs::exists(stored));
+  auto cross = upload({{"X-Parley-CSRF", s.csrf}, {"Origin", "http://evil.example"}});
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 403);
+  EXPECT_FALSE(fs::exists(stored));
+  auto gone = [&] {
+    httplib::Client client("127.0.0.1", port_);
+    return client.Put("/api/v1/uploads/t.csv",
+                      {{"Cookie", "parley_session=" + std::string(64, '0')},
+                       {"X-Parley-CSRF", s.csrf},
+                       {"X-Parley-Sha256", sha256}},
+                      content, "application/octet-stream");
+  }();
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 401);
+  auto made = upload({{"X-Parley-CSRF", s.csrf}, {"Origin", Origin()}});
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 200) << made->body;
+  nlohmann::json answer = nlohmann::json::parse(made->body);
+  EXPECT_EQ(answer["name"], "t.csv");
+  EXPECT_EQ(answer["bytes"], content.size());
+  EXPECT_EQ(answer["sha256"], sha256);
+  EXPECT_EQ(answer["path"], stored.string());
+  EXPECT_EQ(made->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(made->get_header_value("Content-Security-Policy"),
+            "default-src 'none'; frame-ancestors 'none'");
+  std::ifstream in(stored);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), content);
 }
 
 TEST(ConsoleCreateTest, ADirectoryWithoutIndexIsRefused) {

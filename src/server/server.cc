@@ -126,6 +126,10 @@ struct Server::Impl {
   std::unique_ptr<Console> console;
 
   Reply Answer(const httplib::Request& request, const std::string& body) const;
+  // The caller of a request: its bearer token, else (no Authorization header) the console's
+  // session cookie, CSRF- and origin-checked for changes. The API and the upload route both ask
+  // here, so a browser uploads under the same protections as every other change it makes.
+  absl::StatusOr<identity::Caller> Authenticate(const httplib::Request& request) const;
   void Handle(const httplib::Request& request, const std::string& body,
               httplib::Response& response) const;
   // POST and PUT: the body read here, at most max_body_bytes (the upload route streams its own).
@@ -142,6 +146,13 @@ absl::StatusOr<identity::Caller> AuthenticateRequest(api::LocalService& service,
     return service.Authenticate(std::string_view(authorization).substr(kBearer.size()));
   }
   return absl::UnauthenticatedError("missing, invalid or revoked API token");
+}
+
+absl::StatusOr<identity::Caller> Server::Impl::Authenticate(const httplib::Request& request) const {
+  if (request.get_header_value("Authorization").empty() && Console::HasSessionCookie(request)) {
+    return console->CallerFromCookie(request);  // the console's session, CSRF-checked
+  }
+  return AuthenticateRequest(*service, request);
 }
 
 void Server::Impl::HandleWithBody(const httplib::Request& request, httplib::Response& response,
@@ -195,10 +206,7 @@ Reply Server::Impl::Answer(const httplib::Request& request, const std::string& b
     return HttpError(404, absl::StatusCode::kNotFound, "no such route in the Parley API");
   }
 
-  absl::StatusOr<identity::Caller> caller = AuthenticateRequest(*service, request);
-  if (request.get_header_value("Authorization").empty() && Console::HasSessionCookie(request)) {
-    caller = console->CallerFromCookie(request);  // the console's session, CSRF-checked
-  }
+  absl::StatusOr<identity::Caller> caller = Authenticate(request);
   if (!caller.ok()) return ErrorReply(caller.status());
 
   if (handler->route.HasBody() && !body.empty() &&
@@ -334,7 +342,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
     return httplib::Server::HandlerResponse::Handled;
   });
   // Content readers are dispatched before the plain handlers, the upload route first.
-  RegisterUploads(http, service, impl->options.log);
+  RegisterUploads(
+      http, service,
+      [self](const httplib::Request& request, httplib::Response& response) {
+        self->console->SetSecurityHeaders(request, response);
+        return self->Authenticate(request);
+      },
+      impl->options.log);
   http.Get(".*", handle);
   http.Post(".*", handle_body);
   http.Put(".*", handle_body);

@@ -27,14 +27,15 @@ void Fail(httplib::Response& response, const absl::Status& status, bool close) {
   Answer(response, http, api::Dump(api::ErrorJson(status)), close);
 }
 
-void HandleUpload(api::LocalService& service, const httplib::Request& request,
-                  httplib::Response& response, const httplib::ContentReader& reader) {
+void HandleUpload(api::LocalService& service, const UploadAuthenticator& authenticate,
+                  const httplib::Request& request, httplib::Response& response,
+                  const httplib::ContentReader& reader) {
   std::optional<std::map<std::string, std::string>> parameters =
       api::MatchPath(api::kUpload.route.path, request.path);
   if (!parameters) {
     return Fail(response, absl::NotFoundError("no such route in the Parley API"), true);
   }
-  absl::StatusOr<identity::Caller> caller = AuthenticateRequest(service, request);
+  absl::StatusOr<identity::Caller> caller = authenticate(request, response);
   if (!caller.ok()) return Fail(response, caller.status(), true);
   std::string type = absl::AsciiStrToLower(request.get_header_value("Content-Type"));
   if (type.substr(0, type.find(';')) != "application/octet-stream") {
@@ -85,12 +86,14 @@ void HandleUpload(api::LocalService& service, const httplib::Request& request,
 }  // namespace
 
 void RegisterUploads(httplib::Server& http, api::LocalService& service,
+                     UploadAuthenticator authenticate,
                      std::function<void(const std::string&)> log) {
-  http.Put("/api/v1/uploads/[^/]+", [&service, log](const httplib::Request& request,
-                                                    httplib::Response& response,
-                                                    const httplib::ContentReader& reader) {
+  http.Put("/api/v1/uploads/[^/]+", [&service, authenticate, log](
+                                        const httplib::Request& request,
+                                        httplib::Response& response,
+                                        const httplib::ContentReader& reader) {
     auto start = std::chrono::steady_clock::now();
-    HandleUpload(service, request, response, reader);
+    HandleUpload(service, authenticate, request, response, reader);
     if (log) {
       auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)

@@ -10,6 +10,11 @@ export function setCsrfToken(token) {
   csrfToken = token;
 }
 
+// The header a change carries (for requests not made by call(): uploads), or [] when signed out.
+export function csrfHeader() {
+  return csrfToken ? ['X-Parley-CSRF', csrfToken] : [];
+}
+
 // Called when the server says the session is gone (expired, signed out elsewhere, token
 // revoked): the console goes back to its sign-in page.
 export function whenSessionEnds(callback) {

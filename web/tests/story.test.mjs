@@ -46,6 +46,29 @@ const REJECTED = 'SELECT r.hashed_email, r.age_band, COUNT(*)\n' +
   'GROUP BY r.hashed_email, r.age_band';
 const PANEL_TEMPLATE = 'SELECT region, COUNT(*) AS households FROM panel\n' +
   'WHERE household_size >= :min_size GROUP BY region ORDER BY region';
+// A cross product of three copies of the panel: long enough to be seen running and cancelled.
+const SLOW_TEMPLATE = 'SELECT COUNT(*) AS n FROM panel a, panel b, panel c, panel d\n' +
+  'WHERE a.household_size + b.household_size + c.household_size + d.household_size > 3';
+// A job that draws the panel's households by region (matplotlib, in the sandbox), with the
+// counts as CSV and an HTML report whose script must not run in the console.
+const JOB_CODE = `import csv, json
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+minimum = int(json.load(open("/in/parameters.json"))["min_size"])
+counts = {}
+for row in csv.DictReader(open("/in/panel.csv")):
+    if int(row["household_size"]) >= minimum:
+        counts[row["region"]] = counts.get(row["region"], 0) + 1
+regions = sorted(counts)
+plt.figure(figsize=(4, 3), dpi=100)
+plt.bar(regions, [counts[r] for r in regions])
+plt.savefig("/out/regions.png")
+with open("/out/regions.csv", "w") as out:
+    out.write("region,households\\n" + "".join(f"{r},{counts[r]}\\n" for r in regions))
+open("/out/report.html", "w").write("<h1>Households by region</h1>"
+    "<script>parent.document.title = 'taken'</script>")
+`;
 const TOTAL = 'SELECT COUNT(DISTINCT r.household_id) AS households\n' +
   'FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email';
 
@@ -153,6 +176,7 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
 
     await step('the retailer invites the supplier and sees the one-time code', async () => {
       await retailer.getByRole('textbox', { name: 'Organisation' }).fill('supplier');
+      await retailer.getByRole('checkbox', { name: 'run_jobs' }).check();
       await retailer.getByRole('button', { name: 'Invite' }).click();
       code = (await retailer.getByTestId('invite-code').textContent()).trim();
       assert.match(code, /^pi_[0-9a-f]{16}_[0-9a-f]{64}$/);
@@ -167,7 +191,7 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
       await supplier.getByRole('button', { name: 'Join' }).click();
       await supplier.getByTestId('members').getByText('supplier (you)').waitFor();
       const row = supplier.getByTestId('members').getByRole('row', { name: /supplier/ });
-      assert.match(await row.textContent(), /query, receive\s*active/);
+      assert.match(await row.textContent(), /query, receive, run_jobs\s*active/);
       await shot(supplier, 'joined');
     });
 
@@ -200,6 +224,61 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
         .waitFor();
       await shot(retailer, 'rule-saved');
       await axe(retailer, 'table');
+    });
+
+    await step('the retailer uploads a file from its browser with a progress bar', async () => {
+      // A few megabytes, so that the upload reports progress on its way.
+      const lines = ['hashed_email,visits'];
+      for (let i = 0; i < 120000; i += 1) lines.push(`${'e'.repeat(8)}${String(i).padStart(24, '0')},${i % 17}`);
+      const bytes = Buffer.from(lines.join('\n') + '\n');
+      await retailer.getByRole('link', { name: 'Tables' }).click();
+      await retailer.getByLabel('Table name', { exact: true }).fill('visits');
+      await retailer.getByLabel('Source', { exact: true }).selectOption('upload');
+      await retailer.getByLabel(/File to upload/).setInputFiles({ name: 'visits 2026.csv', mimeType: 'text/csv', buffer: bytes });
+      await retailer.getByRole('button', { name: 'Add table' }).click();
+      await retailer.getByRole('heading', { name: 'visits', level: 1 }).waitFor();
+      await retailer.getByTestId('columns').getByText('visits', { exact: true }).waitFor();
+      // The bytes arrived whole, under a plain name, in the retailer's own folder.
+      assert.deepEqual(readFileSync(join(server.data, 'retailer', 'visits_2026.csv')), bytes);
+      const shown = await api(server, 'retailer', 'GET', '/api/v1/collaborations/campaign/tables/visits');
+      assert.deepEqual(shown.json.table.columns.map((c) => c.name), ['hashed_email', 'visits']);
+      // The same file again: the name is taken, the server's message is shown, nothing replaced.
+      await retailer.getByRole('link', { name: 'Tables' }).click();
+      await retailer.getByLabel('Table name', { exact: true }).fill('visits_again');
+      await retailer.getByLabel('Source', { exact: true }).selectOption('upload');
+      await retailer.getByLabel(/File to upload/).setInputFiles({ name: 'visits 2026.csv', mimeType: 'text/csv', buffer: Buffer.from('x\n1\n') });
+      await retailer.getByRole('button', { name: 'Add table' }).click();
+      await retailer.locator('[role=alert]', { hasText: /visits_2026\.csv/ }).waitFor();
+      expected.push({ method: 'PUT', path: /\/api\/v1\/uploads\/visits_2026\.csv$/, status: 409 });
+      assert.deepEqual(readFileSync(join(server.data, 'retailer', 'visits_2026.csv')), bytes);
+      await shot(retailer, 'upload-refused');
+      await axe(retailer, 'tables-upload');
+    });
+
+    await step('the progress bar follows a large upload and ends at its size', async () => {
+      const bytes = Buffer.alloc(8 * 1024 * 1024, 'a,b\n1,2\n');
+      // The browser's upload throttled to 2 MB/s, so the bar is seen on its way.
+      const cdp = await retailerContext.newCDPSession(retailer);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 });
+      await retailer.getByLabel('Table name', { exact: true }).fill('big');
+      await retailer.getByLabel(/File to upload/).setInputFiles({ name: 'big.csv', mimeType: 'text/csv', buffer: bytes });
+      await retailer.getByRole('button', { name: 'Add table' }).click();
+      await retailer.waitForFunction(() => {
+        const bar = document.querySelector('[data-testid=upload-progress]');
+        return bar && bar.dataset.stage === 'sending' && Number(bar.dataset.sent) > 0 &&
+          Number(bar.dataset.sent) < Number(bar.dataset.total);
+      });
+      const bar = retailer.getByTestId('upload-progress');
+      assert.equal(Number(await bar.getAttribute('data-total')), bytes.length);
+      assert.match(await bar.getByRole('status').textContent(), /^Uploading: \d+% of 8,388,608 bytes$/);
+      await shot(retailer, 'uploading');
+      await retailer.getByRole('heading', { name: 'big', level: 1 }).waitFor({ timeout: 30000 });
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+      assert.equal(readFileSync(join(server.data, 'retailer', 'big.csv')).length, bytes.length);
     });
 
     await step('the supplier adds its table and sees the retailer\'s, never its rows', async () => {
@@ -356,6 +435,125 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
       await shot(retailer, 'template-revoked');
     });
 
+    await step('a slow run shows its progress and is cancelled', async () => {
+      await supplier.getByRole('link', { name: 'Analyses' }).click();
+      await supplier.getByLabel('SQL', { exact: true }).fill(SLOW_TEMPLATE);
+      await supplier.getByLabel('Template name', { exact: true }).fill('slow_triples');
+      await supplier.getByLabel(/^Parameters/).fill('');
+      await supplier.getByRole('button', { name: 'Save template' }).click();
+      await retailer.getByRole('link', { name: 'Overview' }).click();
+      await retailer.getByRole('link', { name: 'Templates' }).click();
+      await retailer.locator('[data-template=slow_triples]').getByTestId('approve-slow_triples-panel').click();
+      await retailer.locator('[data-template=slow_triples] [data-testid=runnable]', { hasText: /^runnable$/ }).waitFor();
+      await supplier.reload();
+      const card = supplier.locator('[data-template=slow_triples]');
+      await card.locator('[data-testid=runnable]', { hasText: /^runnable$/ }).waitFor();
+      await card.getByTestId('run-template-slow_triples').click();
+      const progress = supplier.locator('[data-testid=progress][data-status=running]');
+      await progress.waitFor();
+      const id = Number(/runs\/(\d+)$/.exec(supplier.url())[1]);
+      const running = await api(server, 'supplier', 'GET', `/api/v1/collaborations/campaign/runs/${id}`);
+      assert.equal(running.json.status, 'running');
+      await shot(supplier, 'run-in-progress');
+      await axe(supplier, 'run-progress');
+      await supplier.getByTestId('cancel-run').click();
+      await supplier.locator('[data-testid=run] [role=alert]', { hasText: /interrupted|cancelled/ }).waitFor();
+      const ended = await api(server, 'supplier', 'GET', `/api/v1/collaborations/campaign/runs/${id}`);
+      assert.equal(ended.json.status, 'cancelled');
+      assert.equal(await supplier.locator('[data-testid=run] [role=alert]').textContent(), ended.json.error.message);
+      assert.equal(await supplier.getByTestId('result-table').count(), 0);
+      await shot(supplier, 'run-cancelled');
+    });
+
+    let jobRunId;
+    await step('a job: its code reviewed and approved by the owner, run, its PNG shown', async () => {
+      const created = await api(server, 'supplier', 'POST', '/api/v1/collaborations/campaign/jobs', {
+        name: 'regions_chart', code_name: 'regions.py', code: JOB_CODE,
+        inputs: [{ table: 'panel', columns: ['region', 'household_size'] }],
+        parameters: ['min_size:integer=1'] });
+      assert.equal(created.status, 200, JSON.stringify(created.json));
+      await retailer.getByRole('link', { name: 'Jobs' }).click();
+      const theirs = retailer.locator('[data-job=regions_chart]');
+      await theirs.locator('[data-testid=runnable]', { hasText: 'waiting for approvals' }).waitFor();
+      // The owner reads the code it approves, as it was sent.
+      assert.equal(await theirs.getByTestId('job-code').textContent(), JOB_CODE);
+      await axe(retailer, 'jobs');
+      await theirs.getByTestId('approve-job-regions_chart-panel').click();
+      await theirs.locator('[data-testid=runnable]', { hasText: /^runnable$/ }).waitFor();
+      await shot(retailer, 'job-approved');
+      await supplier.getByRole('link', { name: 'Jobs' }).click();
+      const mine = supplier.locator('[data-job=regions_chart]');
+      await mine.locator('[data-testid=runnable]', { hasText: /^runnable$/ }).waitFor();
+      await mine.getByLabel(/min_size/).fill('2');
+      await mine.getByTestId('run-job-regions_chart').click();
+      await supplier.locator('[data-testid=job-run-status][data-status=succeeded]').waitFor({ timeout: 60000 });
+      jobRunId = Number(/jobs\/runs\/(\d+)$/.exec(supplier.url())[1]);
+      const truth = await api(server, 'supplier', 'GET', `/api/v1/collaborations/campaign/job-runs/${jobRunId}`);
+      const outputs = Object.fromEntries(truth.json.run.outputs.map((o) => [o.name, o]));
+      assert.deepEqual(Object.keys(outputs).sort(), ['regions.csv', 'regions.png', 'report.html']);
+      // The PNG is drawn: decoded, and the very bytes the API gives.
+      const image = supplier.getByTestId('job-image');
+      await image.waitFor();
+      await supplier.waitForFunction(() => document.querySelector('[data-testid=job-image]').naturalWidth > 0);
+      assert.equal(await image.evaluate((img) => img.naturalWidth), 400);
+      const shownPng = await image.evaluate(async (img) => {
+        const buffer = await (await fetch(img.src)).arrayBuffer();
+        let text = '';
+        for (const b of new Uint8Array(buffer)) text += String.fromCharCode(b);
+        return btoa(text);
+      });
+      assert.equal(shownPng, outputs['regions.png'].content_base64);
+      // The CSV as a sortable table with the job's counts; the report in a sandboxed frame whose
+      // script does not run.
+      const csv = Buffer.from(outputs['regions.csv'].content_base64, 'base64').toString().trim().split('\n');
+      const table = supplier.locator('[data-output="regions.csv"]').getByTestId('result-table');
+      assert.equal(await table.locator('tbody tr').count(), csv.length - 1);
+      const report = supplier.getByTestId('job-report');
+      assert.equal(await report.getAttribute('sandbox'), '');
+      await supplier.frameLocator('[data-testid=job-report]').getByRole('heading', { name: 'Households by region' }).waitFor();
+      assert.equal(await supplier.title(), 'Parley console');
+      await shot(supplier, 'job-outputs');
+      await axe(supplier, 'job-run');
+    });
+
+    await step('the retailer cannot reach the supplier\'s job outputs by URL', async () => {
+      const direct = await api(server, 'retailer', 'GET', `/api/v1/collaborations/campaign/job-runs/${jobRunId}`);
+      assert.ok([403, 404].includes(direct.status), `status ${direct.status}`);
+      assert.equal(JSON.stringify(direct.json).includes('content_base64'), false);
+      expected.push({ method: 'GET', path: new RegExp(`/job-runs/${jobRunId}$`), status: direct.status });
+      await retailer.goto(`${server.url}/#/c/campaign/jobs/runs/${jobRunId}`);
+      await retailer.locator('[role=alert]', { hasText: direct.json.error.message }).waitFor();
+      assert.equal(await retailer.getByTestId('job-image').count(), 0);
+      assert.equal(await retailer.locator('[data-output]').count(), 0);
+      await shot(retailer, 'job-run-refused');
+    });
+
+    await step('usage per payer, per member, and the scan limits', async () => {
+      await supplier.getByRole('link', { name: 'Usage' }).click();
+      const table = supplier.locator('[data-testid=usage][data-by=payer]');
+      await table.waitFor();
+      const truth = await api(server, 'supplier', 'POST', '/api/v1/collaborations/campaign/usage', { by: 'payer' });
+      assert.ok(truth.json.lines.length >= 1);
+      const keys = await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.key));
+      assert.deepEqual(keys, [...truth.json.lines.map((l) => l.key), 'total']);
+      const total = table.locator('tbody tr[data-key=total] td');
+      assert.equal(Number(await total.nth(1).textContent()), truth.json.total.queries);
+      assert.equal(Number(await total.nth(3).getAttribute('data-bytes')), truth.json.total.bytes_scanned);
+      assert.ok(truth.json.total.queries >= 3);
+      await axe(supplier, 'usage');
+      await shot(supplier, 'usage-by-payer');
+      await supplier.getByTestId('usage-by').selectOption('member');
+      const byMember = supplier.locator('[data-testid=usage][data-by=member]');
+      await byMember.locator('tbody tr[data-key=supplier]').waitFor();
+      await supplier.getByLabel(/Most bytes per month/).fill('5000000000');
+      await supplier.getByRole('button', { name: 'Save limits' }).click();
+      await supplier.getByTestId('used-this-month').getByText(/per month: 5\.00 GB/).waitFor();
+      const after = await api(server, 'supplier', 'POST', '/api/v1/collaborations/campaign/usage', {});
+      assert.equal(after.json.limits.monthly_bytes, 5000000000);
+      await supplier.getByTestId('privacy-budget').waitFor();
+      await shot(supplier, 'usage-limits');
+    });
+
     await step('a change request: proposed by one, approved by the other', async () => {
       await supplier.getByRole('link', { name: 'Overview' }).click();
       await supplier.getByTestId('propose-logging').click();
@@ -414,7 +612,9 @@ test('the reference story in two browsers', { timeout: 240000 }, async (t) => {
       assert.deepEqual(problems.failed, []);
       // Chromium logs every 4xx response as a console error; only those of the expected ones.
       const other = problems.console.filter((text) =>
-        !/Failed to load resource: the server responded with a status of (400|403|404)/.test(text));
+        !/Failed to load resource: the server responded with a status of (400|403|404|409)/.test(text) &&
+        // The job's report tries to run a script in its sandboxed frame: blocked, as it must be.
+        !/Blocked script execution in 'blob:.*' because the document's frame is sandboxed/.test(text));
       assert.deepEqual(other, []);
     });
   } finally {

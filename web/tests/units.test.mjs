@@ -102,3 +102,40 @@ test('a result written as Parquet reads back with its types and NULLs', async ()
     { band: null, n: 2n, avg: null, day: null },
   ]);
 });
+
+test('job outputs: kinds by name, base64, CSV into a typed table', async () => {
+  const { outputKind, base64ToBytes, parseCsv } = await import('../src/job_outputs.js');
+  assert.deepEqual(outputKind('chart.PNG'), { kind: 'image', type: 'image/png' });
+  assert.deepEqual(outputKind('report.html'), { kind: 'html', type: 'text/html' });
+  assert.deepEqual(outputKind('segments.csv'), { kind: 'table', type: 'text/csv' });
+  assert.deepEqual(outputKind('logo.svg'), { kind: 'file', type: 'application/octet-stream' });
+  assert.deepEqual(outputKind('model.bin').kind, 'file');
+  assert.deepEqual([...base64ToBytes('iVBORw0=')], [0x89, 0x50, 0x4e, 0x47, 0x0d]);
+  assert.deepEqual(parseCsv('band,n\r\n"18,24",12\n"say ""hi""",\n25-34,3.5e2\n'), {
+    columns: [{ name: 'band', type: 'VARCHAR' }, { name: 'n', type: 'DOUBLE' }],
+    rows: [['18,24', '12'], ['say "hi"', null], ['25-34', '3.5e2']],
+  });
+  assert.deepEqual(parseCsv('a\nx'), { columns: [{ name: 'a', type: 'VARCHAR' }], rows: [['x']] });
+  assert.deepEqual(parseCsv(''), { columns: [], rows: [] });
+});
+
+test('an upload\'s name is a plain file name the server accepts', async () => {
+  const { uploadName } = await import('../src/upload.js');
+  assert.equal(uploadName('visits 2026.csv'), 'visits_2026.csv');
+  assert.equal(uploadName('../../etc/passwd'), '_.._etc_passwd');
+  assert.equal(uploadName('.hidden.parquet'), 'hidden.parquet');
+  assert.equal(uploadName('données été.csv'), 'donn_es__t_.csv');
+  assert.equal(uploadName('...'), 'upload');
+  assert.equal(uploadName('-rf.csv'), 'rf.csv');
+  assert.equal(uploadName('a'.repeat(200)).length, 128);
+});
+
+test('byte counts read as people write them', async () => {
+  const { formatBytes } = await import('../src/pages/usage.js');
+  assert.equal(formatBytes(undefined), 'no limit');
+  assert.equal(formatBytes(0), '0 bytes');
+  assert.equal(formatBytes(999), '999 bytes');
+  assert.equal(formatBytes(1500), '1.50 kB');
+  assert.equal(formatBytes(5000000000), '5.00 GB');
+  assert.equal(formatBytes(123456789012), '123.5 GB');
+});

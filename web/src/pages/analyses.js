@@ -1,12 +1,12 @@
 // Analyses: the SQL editor beside the schema of every visible table, the analysis builder that
-// writes the SQL (tables, a join, dimensions, measures), `explain` before running, running (a
-// spinner while a synchronous run is open; a run's page takes over for asynchronous ones), a
+// writes the SQL (tables, a join, dimensions, measures), `explain` before running, running (the
+// run is submitted asynchronously; its page shows its progress and offers Cancel), a
 // rejection with every violation highlighted in the SQL, and saving the SQL as a template.
 import { useState } from 'preact/hooks';
 import { get, post, collaborationPath } from '../api.js';
 import { html, useLoad, Loaded, ErrorBox, navigate, link } from '../ui.js';
 import { builderSql, MEASURE_FUNCTIONS } from '../builder_sql.js';
-import { Rejection, runResponses } from './runs.js';
+import { Rejection, submitRun } from './runs.js';
 
 function Schema({ tables }) {
   return html`<aside class="schema" aria-labelledby="schema-title" data-testid="schema">
@@ -124,8 +124,7 @@ export function AnalysesPage({ collaboration }) {
         const response = await post(collaborationPath(collaboration, 'explain'), { sql });
         setOutcome({ explained: response.explanation, sql });
       } else {
-        const response = await post(collaborationPath(collaboration, 'queries'), { sql });
-        runResponses.set(`${collaboration}/${response.query_id}`, { ...response, sql });
+        const response = await submitRun(collaboration, { sql }, sql);
         if (response.explanation && !response.explanation.allowed) {
           setOutcome({ rejected: response.explanation, sql });
         } else {
@@ -149,7 +148,7 @@ export function AnalysesPage({ collaboration }) {
         <div class="row">
           <button type="button" class="secondary" disabled=${!sql || busy} onClick=${() => act('explain')}>Explain</button>
           <button type="button" class="primary" disabled=${!sql || busy} onClick=${() => act('run')}>Run</button>
-          ${busy === 'run' && html`<span class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Running…</span>`}
+          ${busy === 'run' && html`<span class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Submitting…</span>`}
         </div>
         ${outcome && outcome.error && html`<${ErrorBox} error=${outcome.error} />`}
         ${outcome && outcome.explained && html`<${Explanation} explanation=${outcome.explained} />`}

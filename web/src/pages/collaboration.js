@@ -1,4 +1,4 @@
-// One collaboration: its tabs (overview, tables, analyses, templates, runs, audit), each a page of
+// One collaboration: its tabs (overview, tables, analyses, templates, jobs, runs, usage, audit), each a page of
 // its own module.
 import { html, link } from '../ui.js';
 import { OverviewPage } from './overview.js';
@@ -7,10 +7,12 @@ import { AnalysesPage } from './analyses.js';
 import { TemplatesPage } from './templates.js';
 import { RunsPage, RunPage } from './runs.js';
 import { AuditPage } from './audit.js';
+import { JobsPage, JobRunPage } from './jobs.js';
+import { UsagePage } from './usage.js';
 
 const TABS = [
   ['', 'Overview'], ['tables', 'Tables'], ['analyses', 'Analyses'], ['templates', 'Templates'],
-  ['runs', 'Runs'], ['audit', 'Audit'],
+  ['jobs', 'Jobs'], ['runs', 'Runs'], ['usage', 'Usage'], ['audit', 'Audit'],
 ];
 
 export function CollaborationPage({ name, view, me }) {
@@ -22,6 +24,9 @@ export function CollaborationPage({ name, view, me }) {
   else if (tab === 'templates') page = html`<${TemplatesPage} collaboration=${name} me=${me} />`;
   else if (tab === 'runs' && id) page = html`<${RunPage} key=${id} collaboration=${name} queryId=${id} />`;
   else if (tab === 'runs') page = html`<${RunsPage} collaboration=${name} />`;
+  else if (tab === 'jobs' && id === 'runs' && view[2]) page = html`<${JobRunPage} key=${view[2]} collaboration=${name} runId=${view[2]} />`;
+  else if (tab === 'jobs') page = html`<${JobsPage} collaboration=${name} me=${me} />`;
+  else if (tab === 'usage') page = html`<${UsagePage} collaboration=${name} />`;
   else if (tab === 'audit') page = html`<${AuditPage} collaboration=${name} />`;
   else page = html`<${OverviewPage} collaboration=${name} me=${me} />`;
   return html`<div class="page">

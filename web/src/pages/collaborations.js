@@ -6,7 +6,7 @@ import { html, useLoad, Loaded, ErrorBox, navigate, link, formatTime } from '../
 function CreateForm() {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [abilities, setAbilities] = useState({ query: true, receive: true });
+  const [abilities, setAbilities] = useState({ query: true, receive: true, run_jobs: false });
   const [logging, setLogging] = useState(false);
   const [error, setError] = useState(null);
   const submit = async (event) => {
@@ -35,7 +35,7 @@ function CreateForm() {
       onInput=${(e) => setDescription(e.target.value)} />
     <fieldset>
       <legend>Your abilities</legend>
-      ${['query', 'receive'].map((a) => html`<label class="check" key=${a}>
+      ${['query', 'receive', 'run_jobs'].map((a) => html`<label class="check" key=${a}>
         <input type="checkbox" checked=${abilities[a]} onChange=${() => toggle(a)} /> ${a}</label>`)}
     </fieldset>
     <label class="check"><input type="checkbox" checked=${logging}

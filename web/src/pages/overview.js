@@ -3,11 +3,11 @@
 // (query logging, who pays).
 import { useState } from 'preact/hooks';
 import { get, post, collaborationPath } from '../api.js';
-import { html, useLoad, Loaded, ErrorBox, ActionButton, formatTime } from '../ui.js';
+import { html, useLoad, Loaded, ErrorBox, ActionButton, formatTime, link } from '../ui.js';
 
 function InviteForm({ collaboration, onInvited }) {
   const [member, setMember] = useState('');
-  const [abilities, setAbilities] = useState({ query: true, receive: true });
+  const [abilities, setAbilities] = useState({ query: true, receive: true, run_jobs: false });
   const [invited, setInvited] = useState(null);
   const [error, setError] = useState(null);
   const submit = async (event) => {
@@ -30,7 +30,7 @@ function InviteForm({ collaboration, onInvited }) {
     <label for="invite-member">Organisation</label>
     <input id="invite-member" required value=${member} onInput=${(e) => setMember(e.target.value)} />
     <fieldset><legend>Its abilities</legend>
-      ${['query', 'receive'].map((a) => html`<label class="check" key=${a}><input type="checkbox"
+      ${['query', 'receive', 'run_jobs'].map((a) => html`<label class="check" key=${a}><input type="checkbox"
         checked=${abilities[a]} onChange=${() => setAbilities({ ...abilities, [a]: !abilities[a] })} />
         ${a}</label>`)}
     </fieldset>
@@ -42,6 +42,8 @@ function InviteForm({ collaboration, onInvited }) {
       <output data-testid="invite-code">${invited.code}</output></div>`}
   </form>`;
 }
+
+const RECENT_DECIDED = 20;
 
 function Changes({ collaboration, me, changes, reload }) {
   const act = (id, verb) => async () => {
@@ -56,12 +58,19 @@ function Changes({ collaboration, me, changes, reload }) {
     if (c.kind === 'privacy_budget') return 'privacy budget';
     return c.kind;
   };
+  // Every pending request, and the latest decided ones (a long-lived room has thousands).
+  const [all, setAll] = useState(false);
   if (!changes.length) return html`<p>No change requests.</p>`;
+  const decided = changes.filter((c) => c.status !== 'pending');
+  const hidden = all ? 0 : Math.max(0, decided.length - RECENT_DECIDED);
+  const keep = new Set(decided.slice(hidden).map((c) => c.id));
+  const shown = changes.filter((c) => c.status === 'pending' || keep.has(c.id));
   return html`<table class="grid" data-testid="changes">
-    <caption>Change requests</caption>
+    <caption>Change requests${hidden ? ` (pending ones and the latest ${RECENT_DECIDED} decided of ${decided.length})` : ''}
+      ${hidden > 0 && html` <button type="button" class="link" onClick=${() => setAll(true)}>Show all</button>`}</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Change</th><th scope="col">Proposer</th>
       <th scope="col">Status</th><th scope="col">Waiting for</th><th scope="col">Decide</th></tr></thead>
-    <tbody>${changes.map((c) => html`<tr key=${c.id} data-change=${c.id}>
+    <tbody>${shown.map((c) => html`<tr key=${c.id} data-change=${c.id}>
       <td>${c.id}</td><td>${describe(c)}</td><td>${c.proposer}</td><td>${c.status}</td>
       <td>${c.waiting_for.join(', ')}</td>
       <td>${c.status === 'pending' && c.waiting_for.includes(me) && html`
@@ -95,20 +104,21 @@ function Settings({ collaboration, info, reload }) {
 }
 
 export function OverviewPage({ collaboration, me }) {
+  // Two small requests, side by side; the tables (a thousand, with their columns, in a large
+  // room) are the Tables tab's, not fetched here (bench/README.md, the console's first paint).
   const [state, reload] = useLoad(async () => {
-    const [info, changes, tables] = await Promise.all([
+    const [info, changes] = await Promise.all([
       get(collaborationPath(collaboration)),
       get(collaborationPath(collaboration, 'changes')),
-      get(collaborationPath(collaboration, 'tables')),
     ]);
-    return { info: info.collaboration, changes: changes.changes, tables: tables.tables };
+    return { info: info.collaboration, changes: changes.changes };
   }, [collaboration]);
-  return html`<${Loaded} state=${state} what="the collaboration">${({ info, changes, tables }) => html`
+  return html`<${Loaded} state=${state} what="the collaboration">${({ info, changes }) => html`
     <section aria-labelledby="overview-title" data-testid="overview">
       <h1 id="overview-title">${info.name}</h1>
       ${info.description && html`<p>${info.description}</p>`}
       <p>Created by ${info.creator} on ${formatTime(info.created_at)} · ${info.state} ·
-        ${tables.length} tables · payer: ${info.payer}</p>
+        <a href=${link('c', collaboration, 'tables')}>its tables</a> · payer: ${info.payer}</p>
       <table class="grid" data-testid="members">
         <caption>Members and abilities</caption>
         <thead><tr><th scope="col">Member</th><th scope="col">Abilities</th>

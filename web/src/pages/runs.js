@@ -2,9 +2,9 @@
 // runs, its result as a sortable table and a chart chosen from the result's shape, downloads),
 // and the rejection view that shows every violation with the part of the SQL it points at.
 //
-// A run today answers synchronously (the page shows a spinner while the request is open). When
-// the server answers a run with `status: "queued" | "running"` (asynchronous runs), the page polls
-// GET .../queries/{id} for `status` and `progress` (0..100) and offers POST .../queries/{id}/cancel.
+// Runs are submitted asynchronously (POST .../runs, docs/api.md "Asynchronous runs"): the server
+// answers at once; a queued or running run's page polls GET .../runs/{id} for `status` and
+// `progress` and offers Cancel (POST .../runs/{id}/cancel); a rejection is answered at once.
 import { useEffect, useState } from 'preact/hooks';
 import { get, post, collaborationPath } from '../api.js';
 import { html, useLoad, Loaded, ErrorBox, ActionButton, link, formatTime } from '../ui.js';
@@ -15,6 +15,18 @@ import { toParquet } from '../parquet_export.js';
 
 // Responses of runs made from this tab, so a run's page shows them without asking again.
 export const runResponses = new Map();
+
+// Submits a run (`body`: a query's {sql} or a template's {template_id, parameters}) and returns
+// what its page shows: the run's state while it is queued or running, else what the run
+// answered (its result, its rejection, or its error), with the SQL it was asked with.
+export async function submitRun(collaboration, body, sql) {
+  const response = await post(collaborationPath(collaboration, 'runs'), body);
+  const shown = response.outcome && !['queued', 'running'].includes(response.status)
+    ? { ...response.outcome, query_id: response.query_id, status: response.status, sql }
+    : { ...response, sql };
+  runResponses.set(`${collaboration}/${response.query_id}`, shown);
+  return shown;
+}
 
 export function Rejection({ sql, explanation }) {
   const violations = explanation.violations || [];
@@ -36,7 +48,7 @@ export function Rejection({ sql, explanation }) {
   </section>`;
 }
 
-function ResultTable({ result }) {
+export function ResultTable({ result }) {
   const [sort, setSort] = useState(null);  // {index, descending}
   const rows = sort
     ? sortRows(result.rows, sort.index, isNumberColumn(result.columns[sort.index]), sort.descending)
@@ -95,7 +107,7 @@ function Progress({ collaboration, run, onDone }) {
         const next = await get(collaborationPath(collaboration, 'runs', run.query_id));
         setState(next);
         if (!['queued', 'running'].includes(next.status)) {
-          onDone(next.outcome ? { ...next.outcome, sql: run.sql } : { ...next, sql: run.sql });
+          onDone(next.outcome && !next.error ? { ...next.outcome, sql: run.sql } : { ...next, sql: run.sql });
           return;
         }
       }
@@ -104,13 +116,18 @@ function Progress({ collaboration, run, onDone }) {
     return () => { live = false; };
   }, [run.query_id]);
   const percent = state.progress !== undefined ? Number(state.progress) : undefined;
-  return html`<div class="progress-box" role="status" data-testid="progress">
-    <progress max="100" value=${percent ?? 0} aria-label="progress"></progress>
-    ${state.status}${state.queue_position ? ` (position ${state.queue_position} in the queue)` : ''}
-    ${percent !== undefined ? ` ${percent.toFixed(0)}%` : ''}
-    <${ActionButton} label="Cancel" action=${() => post(collaborationPath(collaboration, 'runs', run.query_id, 'cancel'), {})} />
-    <${ErrorBox} error=${error} />
-  </div>`;
+  return html`<section aria-labelledby="run-title" data-testid="run">
+    <h1 id="run-title">Run ${run.query_id}</h1>
+    <div class="progress-box" data-testid="progress" data-status=${state.status}>
+      <progress max="100" value=${percent ?? 0} aria-label="progress of the run"></progress>
+      <span role="status">${state.status}${state.queue_position ? ` (position ${state.queue_position} in the queue)` : ''}
+        ${percent !== undefined ? ` ${percent.toFixed(1)}%` : ''}</span>
+      <${ActionButton} label="Cancel" testid="cancel-run"
+        action=${() => post(collaborationPath(collaboration, 'runs', run.query_id, 'cancel'), {})} />
+      <${ErrorBox} error=${error} />
+    </div>
+    ${run.sql && html`<pre class="sql">${run.sql}</pre>`}
+  </section>`;
 }
 
 export function RunPage({ collaboration, queryId }) {

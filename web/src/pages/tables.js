@@ -1,28 +1,59 @@
 // Tables: every visible table with its owner, columns and a readable summary of its rule; adding
-// one (a file the server may read, or a federated PostgreSQL source); a table's page with the
+// one (a file the server may read, a file uploaded from the browser with a progress bar, or a
+// federated PostgreSQL source); a table's page with the
 // rule editor, which validates as one types with the server's own messages (a dry run of
 // "set rule": nothing is stored until Save). Never rows of another member: the API has none.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, put, collaborationPath } from '../api.js';
 import { html, useLoad, Loaded, ErrorBox, navigate, link } from '../ui.js';
 import { summarizeRule } from '../rule_summary.js';
+import { sha256Hex, uploadFile, uploadName } from '../upload.js';
+
+// The upload's progress: bytes sent of the file's size, as a bar and as text.
+function UploadProgress({ progress }) {
+  if (!progress) return null;
+  const percent = progress.total ? Math.floor((100 * progress.sent) / progress.total) : 0;
+  return html`<div class="progress-box" data-testid="upload-progress" data-sent=${progress.sent}
+    data-total=${progress.total} data-updates=${progress.updates} data-stage=${progress.stage}>
+    <progress max=${progress.total || 1} value=${progress.sent} aria-label="upload progress"></progress>
+    <span role="status">${progress.stage === 'hashing' ? 'Computing the checksum…'
+      : progress.stage === 'done' ? `Uploaded ${progress.total.toLocaleString('en-US')} bytes.`
+      : `Uploading: ${percent}% of ${progress.total.toLocaleString('en-US')} bytes`}</span>
+  </div>`;
+}
 
 function AddTableForm({ collaboration, onAdded }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState('files');
   const [source, setSource] = useState('');
+  const [file, setFile] = useState(null);
+  const [progress, setProgress] = useState(null);
   const [conninfo, setConninfo] = useState('');
   const [relation, setRelation] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // The file goes into the member's folder first (under its own name), then the table is added
+  // from the path the server answered, as `parley table add --upload` does.
+  const upload = async () => {
+    let updates = 0;
+    setProgress({ stage: 'hashing', sent: 0, total: file.size, updates });
+    const sha256 = await sha256Hex(file);
+    const stored = await uploadFile(uploadName(file.name), file, sha256, (sent, total) => {
+      updates += 1;
+      setProgress({ stage: 'sending', sent, total, updates });
+    });
+    setProgress({ stage: 'done', sent: stored.bytes, total: stored.bytes, updates });
+    return stored.path;
+  };
   const submit = async (event) => {
     event.preventDefault();
     setError(null);
     setBusy(true);
     try {
-      const body = kind === 'files'
-        ? { table: name.trim(), source: source.trim() }
-        : { table: name.trim(), kind: 'postgres', description: { conninfo, relation } };
+      let body;
+      if (kind === 'files') body = { table: name.trim(), source: source.trim() };
+      else if (kind === 'upload') body = { table: name.trim(), source: await upload() };
+      else body = { table: name.trim(), kind: 'postgres', description: { conninfo, relation } };
       await post(collaborationPath(collaboration, 'tables'), body);
       onAdded(name.trim());
     } catch (e) {
@@ -36,14 +67,20 @@ function AddTableForm({ collaboration, onAdded }) {
     <label for="table-name">Table name</label>
     <input id="table-name" required value=${name} onInput=${(e) => setName(e.target.value)} />
     <label for="table-kind">Source</label>
-    <select id="table-kind" value=${kind} onChange=${(e) => setKind(e.target.value)}>
+    <select id="table-kind" value=${kind} onChange=${(e) => { setKind(e.target.value); setProgress(null); }}>
       <option value="files">files on the server (Parquet, CSV, JSON lines)</option>
+      <option value="upload">upload a file from this computer</option>
       <option value="postgres">federated: PostgreSQL</option>
     </select>
-    ${kind === 'files' ? html`
+    ${kind === 'files' && html`
       <label for="table-source">Path or glob on the server (under your data folder)</label>
-      <input id="table-source" required value=${source} onInput=${(e) => setSource(e.target.value)} />`
-    : html`
+      <input id="table-source" required value=${source} onInput=${(e) => setSource(e.target.value)} />`}
+    ${kind === 'upload' && html`
+      <label for="table-file">File to upload (Parquet, CSV, JSON lines)</label>
+      <input id="table-file" type="file" required
+        onChange=${(e) => { setFile(e.target.files[0] || null); setProgress(null); }} />
+      <${UploadProgress} progress=${progress} />`}
+    ${kind === 'postgres' && html`
       <label for="table-conninfo">Connection (libpq conninfo)</label>
       <input id="table-conninfo" required value=${conninfo} onInput=${(e) => setConninfo(e.target.value)} />
       <label for="table-relation">Relation (schema.table)</label>
@@ -58,21 +95,40 @@ export function RuleSummary({ rule }) {
     ${summarizeRule(rule).map((line) => html`<li key=${line}>${line}</li>`)}</ul>`;
 }
 
+// A page of tables at a time, with a filter on name and owner: a room of a thousand tables
+// paints its first page at once (bench/README.md, the console's first paint).
+const TABLES_PAGE = 100;
+
+function TableList({ collaboration, tables, me }) {
+  const [filter, setFilter] = useState('');
+  const [shown, setShown] = useState(TABLES_PAGE);
+  const needle = filter.trim().toLowerCase();
+  const matching = needle
+    ? tables.filter((t) => t.name.toLowerCase().includes(needle) || t.owner.toLowerCase().includes(needle))
+    : tables;
+  return html`
+    ${tables.length > TABLES_PAGE && html`<label>Filter by name or owner
+      <input type="search" value=${filter} onInput=${(e) => { setFilter(e.target.value); setShown(TABLES_PAGE); }} /></label>`}
+    <table class="grid" data-testid="tables">
+      <caption>${tables.length} tables visible to ${me}${matching.length < tables.length ? `, ${matching.length} matching` : ''}</caption>
+      <thead><tr><th scope="col">Table</th><th scope="col">Owner</th><th scope="col">Kind</th>
+        <th scope="col">Columns</th><th scope="col">Rule</th></tr></thead>
+      <tbody>${matching.slice(0, shown).map((t) => html`<tr key=${t.name}>
+        <td><a href=${link('c', collaboration, 'tables', t.name)}>${t.name}</a></td>
+        <td>${t.owner}</td><td>${t.kind}</td>
+        <td>${t.columns.map((c) => `${c.name} ${c.type}`).join(', ')}</td>
+        <td>${t.rule ? t.rule.kind : 'none yet'}</td></tr>`)}</tbody></table>
+    ${shown < matching.length && html`<button type="button" class="secondary"
+      onClick=${() => setShown(shown + TABLES_PAGE)}>Show ${Math.min(TABLES_PAGE, matching.length - shown)} more</button>`}`;
+}
+
 export function TablesPage({ collaboration, me }) {
   const [state, reload] = useLoad(() => get(collaborationPath(collaboration, 'tables')), [collaboration]);
   const added = (name) => navigate(link('c', collaboration, 'tables', name));
   return html`<section aria-labelledby="tables-title">
     <h1 id="tables-title">Tables</h1>
-    <${Loaded} state=${state} what="tables">${({ tables }) => (tables.length ? html`
-      <table class="grid" data-testid="tables">
-        <caption>${tables.length} tables visible to ${me}</caption>
-        <thead><tr><th scope="col">Table</th><th scope="col">Owner</th><th scope="col">Kind</th>
-          <th scope="col">Columns</th><th scope="col">Rule</th></tr></thead>
-        <tbody>${tables.map((t) => html`<tr key=${t.name}>
-          <td><a href=${link('c', collaboration, 'tables', t.name)}>${t.name}</a></td>
-          <td>${t.owner}</td><td>${t.kind}</td>
-          <td>${t.columns.map((c) => `${c.name} ${c.type}`).join(', ')}</td>
-          <td>${t.rule ? t.rule.kind : 'none yet'}</td></tr>`)}</tbody></table>`
+    <${Loaded} state=${state} what="tables">${({ tables }) => (tables.length
+      ? html`<${TableList} collaboration=${collaboration} tables=${tables} me=${me} />`
       : html`<p>No tables yet.</p>`)}<//>
     <${AddTableForm} collaboration=${collaboration} onAdded=${(n) => { reload(); added(n); }} />
   </section>`;

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { get, post, del, collaborationPath } from '../api.js';
 import { html, useLoad, Loaded, ErrorBox, ActionButton, navigate, link, formatTime } from '../ui.js';
-import { runResponses } from './runs.js';
+import { submitRun } from './runs.js';
 
 function RunTemplate({ collaboration, template }) {
   const [values, setValues] = useState(Object.fromEntries(
@@ -14,9 +14,8 @@ function RunTemplate({ collaboration, template }) {
     setError(null);
     try {
       const parameters = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
-      const response = await post(collaborationPath(collaboration, 'templates', template.id, 'runs'),
-                                  { parameters });
-      runResponses.set(`${collaboration}/${response.query_id}`, { ...response, sql: template.sql });
+      const response = await submitRun(collaboration, { template_id: template.id, parameters },
+                                       template.sql);
       navigate(link('c', collaboration, 'runs', response.query_id));
     } catch (e) {
       setError(e);

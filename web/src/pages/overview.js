@@ -3,7 +3,7 @@
 // (query logging, who pays).
 import { useState } from 'preact/hooks';
 import { get, post, collaborationPath } from '../api.js';
-import { html, useLoad, Loaded, ErrorBox, ActionButton, formatTime, link } from '../ui.js';
+import { html, useLoad, Loaded, ErrorBox, ActionButton, formatTime } from '../ui.js';
 
 function InviteForm({ collaboration, onInvited }) {
   const [member, setMember] = useState('');
@@ -118,7 +118,7 @@ export function OverviewPage({ collaboration, me }) {
       <h1 id="overview-title">${info.name}</h1>
       ${info.description && html`<p>${info.description}</p>`}
       <p>Created by ${info.creator} on ${formatTime(info.created_at)} · ${info.state} ·
-        <a href=${link('c', collaboration, 'tables')}>its tables</a> · payer: ${info.payer}</p>
+        payer: ${info.payer}</p>
       <table class="grid" data-testid="members">
         <caption>Members and abilities</caption>
         <thead><tr><th scope="col">Member</th><th scope="col">Abilities</th>

@@ -1,7 +1,6 @@
 // Tables: every visible table with its owner, columns and a readable summary of its rule; adding
-// one (a file the server may read, a file uploaded from the browser with a progress bar, or a
-// federated PostgreSQL source); a table's page with the
-// rule editor, which validates as one types with the server's own messages (a dry run of
+// one (a file the server may read, or a file uploaded from the browser with a progress bar); a
+// table's page with the rule editor, which validates as one types with the server's own messages (a dry run of
 // "set rule": nothing is stored until Save). Never rows of another member: the API has none.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, put, collaborationPath } from '../api.js';
@@ -28,8 +27,6 @@ function AddTableForm({ collaboration, onAdded }) {
   const [source, setSource] = useState('');
   const [file, setFile] = useState(null);
   const [progress, setProgress] = useState(null);
-  const [conninfo, setConninfo] = useState('');
-  const [relation, setRelation] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   // The file goes into the member's folder first (under its own name), then the table is added
@@ -50,10 +47,7 @@ function AddTableForm({ collaboration, onAdded }) {
     setError(null);
     setBusy(true);
     try {
-      let body;
-      if (kind === 'files') body = { table: name.trim(), source: source.trim() };
-      else if (kind === 'upload') body = { table: name.trim(), source: await upload() };
-      else body = { table: name.trim(), kind: 'postgres', description: { conninfo, relation } };
+      const body = { table: name.trim(), source: kind === 'upload' ? await upload() : source.trim() };
       await post(collaborationPath(collaboration, 'tables'), body);
       onAdded(name.trim());
     } catch (e) {
@@ -70,7 +64,6 @@ function AddTableForm({ collaboration, onAdded }) {
     <select id="table-kind" value=${kind} onChange=${(e) => { setKind(e.target.value); setProgress(null); }}>
       <option value="files">files on the server (Parquet, CSV, JSON lines)</option>
       <option value="upload">upload a file from this computer</option>
-      <option value="postgres">federated: PostgreSQL</option>
     </select>
     ${kind === 'files' && html`
       <label for="table-source">Path or glob on the server (under your data folder)</label>
@@ -80,11 +73,9 @@ function AddTableForm({ collaboration, onAdded }) {
       <input id="table-file" type="file" required
         onChange=${(e) => { setFile(e.target.files[0] || null); setProgress(null); }} />
       <${UploadProgress} progress=${progress} />`}
-    ${kind === 'postgres' && html`
-      <label for="table-conninfo">Connection (libpq conninfo)</label>
-      <input id="table-conninfo" required value=${conninfo} onInput=${(e) => setConninfo(e.target.value)} />
-      <label for="table-relation">Relation (schema.table)</label>
-      <input id="table-relation" required value=${relation} onInput=${(e) => setRelation(e.target.value)} />`}
+    <p class="hint">A federated PostgreSQL table is registered on the Parley host (<code>parley
+      table add --postgres</code>, docs/postgres.md): a server refuses it from a token, since it
+      would connect wherever the description points. It then shows here like any table.</p>
     <button type="submit" class="primary" disabled=${busy}>${busy ? 'Adding…' : 'Add table'}</button>
     <${ErrorBox} error=${error} />
   </form>`;

@@ -471,6 +471,97 @@ TEST_F(DifferentialPrivacyTest, ContributionBoundingHoldsOnCraftedFanOutData) {
   EXPECT_FALSE(joined.contains("d"));
 }
 
+// Unit counts alone run a plan of their own (each unit's groups chosen by an aggregate over the
+// groups' ordinals, not a window over the joined rows): the same bounding, checked exactly on
+// crafted data with a NULL group key, fan-out and K = 1 and 2.
+TEST_F(DifferentialPrivacyTest, UnitCountsKeepEachUnitsFirstGroupsOnCraftedData) {
+  // Users 1–10 have a row in each of a, b and c; users 11–15 two rows in b; 16–18 one in d;
+  // 19–21 one in a and one without a category (NULL, ordered last); a row without a user is
+  // dropped. The supplier's table repeats user 1's e-mail five times.
+  std::ofstream events(dir_ / "events.csv");
+  events << "user_id,email,category\n";
+  for (int user = 1; user <= 10; ++user) {
+    for (const char* category : {"c", "b", "a"})
+      events << user << ",u" << user << "," << category << "\n";
+  }
+  for (int user = 11; user <= 15; ++user) {
+    for (int row = 0; row < 2; ++row) events << user << ",u" << user << ",b\n";
+  }
+  for (int user = 16; user <= 18; ++user) events << user << ",u" << user << ",d\n";
+  for (int user = 19; user <= 21; ++user)
+    events << user << ",u" << user << ",\n" << user << ",u" << user << ",a\n";
+  events << ",u22,d\n";
+  events.close();
+  std::ofstream tags(dir_ / "tags.csv");
+  tags << "email,tag\n";
+  for (int user = 1; user <= 22; ++user) {
+    for (int copy = 0; copy < (user == 1 ? 5 : 1); ++copy) tags << "u" << user << ",t\n";
+  }
+  tags.close();
+  Options options;
+  options.noise_random_for_tests = &random_;
+  auto opened = Service::Open((dir_ / "home").string(), std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  service_ = *std::move(opened);
+  NewCollaboration room{.name = "room"};
+  room.privacy_budget =
+      catalog::PrivacyBudget{10000'000'000, 10'000'000'000, 1000'000'000, 1000'000'000};
+  Ok(service_->CreateCollaboration(As("retailer"), room));
+  Ok(service_->AddMember(As("retailer"), "room", {"supplier", {Ability::kQuery, Ability::kReceive}})
+         .status());
+  Ok(service_->AddTable(As("retailer"), {"room", "events", (dir_ / "events.csv").string(), {}}));
+  auto set_rule = [&](int max_groups) {
+    Ok(service_->SetRule(As("retailer"), "room", "events",
+                         absl::StrCat(R"({"kind": "aggregation",
+          "aggregate_columns": [{"columns": ["user_id"], "functions": ["COUNT_DISTINCT"]}],
+          "join_columns": ["email"], "dimension_columns": ["category"],
+          "output_constraints": [{"column": "user_id", "minimum": 2}],
+          "differential_privacy": {"privacy_unit": "user_id", "max_groups_per_unit": )",
+                                      max_groups, "}}")));
+  };
+  Ok(service_->AddTable(As("supplier"), {"room", "tags", (dir_ / "tags.csv").string(), {}}));
+  Ok(service_->SetRule(As("supplier"), "room", "tags",
+                       R"({"kind": "aggregation",
+                           "aggregate_columns": [{"columns": ["email"],
+                                                  "functions": ["COUNT_DISTINCT"]}],
+                           "join_columns": ["email"], "dimension_columns": ["tag"],
+                           "output_constraints": [{"column": "email", "minimum": 4}]})"));
+  auto units = [&](const std::string& sql) {
+    std::map<std::string, double> rows;
+    absl::StatusOr<QueryOutcome> outcome = Run(sql);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    if (!outcome.ok() || !outcome->result) return rows;
+    EXPECT_TRUE(outcome->explanation.verdict.allowed())
+        << policy::FormatViolations(outcome->explanation.verdict.violations);
+    for (const auto& row : outcome->result->rows) {
+      rows[row[0].value_or("(null)")] = std::stod(*row[1]);
+    }
+    return rows;
+  };
+  const std::string single =
+      "SELECT category, COUNT(DISTINCT user_id) FROM events GROUP BY category";
+  const std::string joined =
+      "SELECT e.category, COUNT(DISTINCT e.user_id) FROM events e JOIN tags t ON e.email = "
+      "t.email GROUP BY e.category";
+  // K = 1: each user in its first group (a before b before c before NULL); b and c keep what no
+  // earlier group took; the NULL group and c have no unit left and are not released.
+  set_rule(1);
+  EXPECT_THAT(units(single),
+              ::testing::UnorderedElementsAre(::testing::Pair("a", 13), ::testing::Pair("b", 5),
+                                              ::testing::Pair("d", 3)));
+  // Over the join, user 1's five matches count once; d's 3 e-mails (user 22 has no user id) are
+  // below the tags table's 4, and c's 10 e-mails pass it but c has no unit.
+  EXPECT_THAT(units(joined),
+              ::testing::UnorderedElementsAre(::testing::Pair("a", 13), ::testing::Pair("b", 5)));
+  // K = 2: users 1–10 reach a and b, 19–21 a and the NULL group.
+  set_rule(2);
+  EXPECT_THAT(units(single), ::testing::UnorderedElementsAre(
+                                 ::testing::Pair("a", 13), ::testing::Pair("b", 15),
+                                 ::testing::Pair("d", 3), ::testing::Pair("(null)", 3)));
+  EXPECT_THAT(units(joined),
+              ::testing::UnorderedElementsAre(::testing::Pair("a", 13), ::testing::Pair("b", 15)));
+}
+
 // --- The attacks that thresholds cannot stop ---
 
 class AttackTest : public DifferentialPrivacyTest {

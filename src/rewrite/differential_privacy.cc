@@ -412,19 +412,9 @@ class PrivatePlanBuilder {
       Select(rows, "f", Binary("=", std::move(first), Integer(1)));
     }
     const bool units_only = sums_.empty() && rows_measure_ < 0;
-    if (keys > 0 && units_only) {
-      Expr rank = Node(BoundExprKind::kWindow, "dense_rank", sql::TypeKind::kBigint);
-      rank->partition_by.push_back(unit->Clone());
-      for (Expr& key : keys_of(-1, "")) {
-        sql::BoundOrderItem order;
-        order.expr = std::move(key);
-        rank->window_order.push_back(std::move(order));
-      }
-      Select(rows, "r", std::move(rank));
-    }
-    // Only unit counts: one grouping suffices. A unit counts in a group if the group is among
-    // its first max_groups_per_unit (r), and the other tables' thresholds are plain distinct
-    // counts over all the group's rows — as cheap as the thresholded query.
+    // Only unit counts: the other tables' thresholds are plain distinct counts over all the
+    // group's rows, as in the thresholded query, and each unit's groups are chosen by an
+    // aggregate (CountUnitsPerGroup).
     int threshold_index = 0;
     for (const auto& [key, minimum] : strictest) {
       const sql::BoundTable& table = rows.tables[key.first];
@@ -452,21 +442,19 @@ class PrivatePlanBuilder {
       for (const sql::BoundSelectItem& item : rows.select) {
         if (absl::StartsWith(item.output_name, "c")) threshold_types.push_back(item.expr->type);
       }
+      std::vector<int64_t> minimums;
+      for (const auto& [key, minimum] : strictest) minimums.push_back(minimum);
+      if (keys > 0) {
+        CountUnitsPerGroup(std::move(rows), key_types, unit_type, threshold_types, minimums);
+        return;
+      }
       sql::BoundQuery groups;
       FromDerived(groups, Derived(std::move(rows), "bounded_rows"));
       for (Expr& key : keys_of(0, "k")) groups.group_by.push_back(std::move(key));
       for (size_t i = 0; i < keys; ++i) {
         Select(groups, absl::StrCat("g", i), Column(0, absl::StrCat("k", i), key_types[i]));
       }
-      Expr counted = Column(0, "u", unit_type);
-      if (keys > 0) {
-        Expr when = Node(BoundExprKind::kCase, "", unit_type);
-        when->args.push_back(Binary("<=", Column(0, "r", sql::TypeKind::kBigint),
-                                    Integer(target_.rule.max_groups_per_unit)));
-        when->args.push_back(std::move(counted));
-        counted = std::move(when);
-      }
-      Expr units = Aggregate("count", sql::TypeKind::kBigint, std::move(counted));
+      Expr units = Aggregate("count", sql::TypeKind::kBigint, Column(0, "u", unit_type));
       units->distinct = true;
       Select(groups, "units", std::move(units));
       plan_.measures[0].engine_column = static_cast<int>(keys);
@@ -606,6 +594,153 @@ class PrivatePlanBuilder {
     }
     SetKeyTypes(key_types);
     query_ = std::move(groups);
+  }
+
+  // A reference to `cte`, at `index` of the block that reads it.
+  sql::BoundTable CteTable(const sql::BoundCte& cte, int index, std::string alias) {
+    sql::BoundTable table;
+    table.index = index;
+    table.render_id = next_render_id_++;
+    table.alias = std::move(alias);
+    for (const sql::BoundSelectItem& item : cte.query->select) {
+      table.columns.push_back(sql::ColumnInfo{item.output_name, item.expr->type});
+    }
+    table.derived = cte.query;
+    table.cte_id = cte.id;
+    return table;
+  }
+
+  // FROM tables[0] <join> tables[1] ON `on`.
+  static void FromJoin(sql::BoundQuery& block, sql::BoundTable left, sql::BoundTable right,
+                       sql::JoinType join_type, Expr on) {
+    left.index = 0;
+    right.index = 1;
+    block.tables.push_back(std::move(left));
+    block.tables.push_back(std::move(right));
+    auto join = std::make_unique<sql::BoundFrom>();
+    join->is_join = true;
+    join->join_type = join_type;
+    join->left = std::make_unique<sql::BoundFrom>();
+    join->left->table_index = 0;
+    join->right = std::make_unique<sql::BoundFrom>();
+    join->right->table_index = 1;
+    join->on = std::move(on);
+    block.from.push_back(std::move(join));
+  }
+
+  // The plan of a grouped query that selects only unit counts, without a window over the
+  // joined rows (which sorted them all by unit and keys):
+  //
+  //   WITH rows   AS (SELECT k…, u, c… FROM <joins> WHERE … AND u IS NOT NULL),
+  //        groups AS (SELECT k…, count(DISTINCT c0) d0…, row_number() OVER (ORDER BY k…) o
+  //                   FROM rows GROUP BY k…)
+  //   SELECT g.k… g…, coalesce(n.units, 0) units
+  //   FROM groups g LEFT JOIN (SELECT o, count(*) units
+  //                            FROM (SELECT min(g.o) o FROM rows JOIN groups g
+  //                                  ON rows.k… IS NOT DISTINCT FROM g.k… GROUP BY rows.u)
+  //                            GROUP BY o) n ON g.o = n.o
+  //   WHERE g.d0 >= <other table's threshold> …
+  //
+  // o numbers every group in the order of its keys (the order the window used), so min(o) per
+  // unit is its first group; with max_groups_per_unit K > 1 a unit's distinct (unit, o) pairs
+  // are ranked instead — far fewer rows than the joined ones. A unit's choice is made among all
+  // its groups, before any threshold, so it depends on that unit's rows alone. The joined rows
+  // are computed once: DuckDB materialises a CTE read twice.
+  void CountUnitsPerGroup(sql::BoundQuery rows, const std::vector<sql::Type>& key_types,
+                          const sql::Type& unit_type, const std::vector<sql::Type>& threshold_types,
+                          const std::vector<int64_t>& minimums) {
+    const size_t keys = key_types.size();
+    const int64_t max_groups = target_.rule.max_groups_per_unit;
+    sql::BoundQuery plan;
+    const sql::BoundCte rows_cte{0, "bounded_rows",
+                                 std::make_shared<const sql::BoundQuery>(std::move(rows)), -1};
+
+    sql::BoundQuery groups;
+    groups.tables.push_back(CteTable(rows_cte, 0, "bounded_rows"));
+    groups.from.push_back(std::make_unique<sql::BoundFrom>());
+    groups.from.back()->table_index = 0;
+    Expr ordinal = Node(BoundExprKind::kWindow, "row_number", sql::TypeKind::kBigint);
+    for (size_t i = 0; i < keys; ++i) {
+      Expr key = Column(0, absl::StrCat("k", i), key_types[i]);
+      groups.group_by.push_back(key->Clone());
+      sql::BoundOrderItem order;
+      order.expr = key->Clone();
+      ordinal->window_order.push_back(std::move(order));
+      Select(groups, absl::StrCat("k", i), std::move(key));
+    }
+    for (size_t j = 0; j < threshold_types.size(); ++j) {
+      Expr distinct = Aggregate("count", sql::TypeKind::kBigint,
+                                Column(0, absl::StrCat("c", j), threshold_types[j]));
+      distinct->distinct = true;
+      Select(groups, absl::StrCat("d", j), std::move(distinct));
+    }
+    Select(groups, "o", std::move(ordinal));
+    const sql::BoundCte groups_cte{1, "bounded_groups",
+                                   std::make_shared<const sql::BoundQuery>(std::move(groups)), -1};
+    plan.ctes = {rows_cte, groups_cte};
+
+    // Each unit's (unit, o) over the joined rows.
+    auto unit_groups = [&](sql::BoundQuery& block) {
+      Expr same_keys;
+      for (size_t i = 0; i < keys; ++i) {
+        same_keys =
+            And(std::move(same_keys),
+                Binary("IS NOT DISTINCT FROM", Column(0, absl::StrCat("k", i), key_types[i]),
+                       Column(1, absl::StrCat("k", i), key_types[i])));
+      }
+      FromJoin(block, CteTable(rows_cte, 0, "bounded_rows"), CteTable(groups_cte, 1, "groups"),
+               sql::JoinType::kInner, std::move(same_keys));
+    };
+    sql::BoundQuery chosen;
+    if (max_groups == 1) {
+      unit_groups(chosen);
+      chosen.group_by.push_back(Column(0, "u", unit_type));
+      Select(chosen, "o",
+             Aggregate("min", sql::TypeKind::kBigint, Column(1, "o", sql::TypeKind::kBigint)));
+    } else {
+      sql::BoundQuery pairs;
+      unit_groups(pairs);
+      pairs.group_by.push_back(Column(0, "u", unit_type));
+      pairs.group_by.push_back(Column(1, "o", sql::TypeKind::kBigint));
+      Select(pairs, "u", Column(0, "u", unit_type));
+      Select(pairs, "o", Column(1, "o", sql::TypeKind::kBigint));
+      sql::BoundQuery ranked;
+      FromDerived(ranked, Derived(std::move(pairs), "unit_groups"));
+      Select(ranked, "o", Column(0, "o", sql::TypeKind::kBigint));
+      Expr rank = Node(BoundExprKind::kWindow, "row_number", sql::TypeKind::kBigint);
+      rank->partition_by.push_back(Column(0, "u", unit_type));
+      sql::BoundOrderItem order;
+      order.expr = Column(0, "o", sql::TypeKind::kBigint);
+      rank->window_order.push_back(std::move(order));
+      Select(ranked, "r", std::move(rank));
+      FromDerived(chosen, Derived(std::move(ranked), "ranked"));
+      chosen.where = Binary("<=", Column(0, "r", sql::TypeKind::kBigint), Integer(max_groups));
+      Select(chosen, "o", Column(0, "o", sql::TypeKind::kBigint));
+    }
+    sql::BoundQuery counted;
+    FromDerived(counted, Derived(std::move(chosen), "chosen"));
+    counted.group_by.push_back(Column(0, "o", sql::TypeKind::kBigint));
+    Select(counted, "o", Column(0, "o", sql::TypeKind::kBigint));
+    Select(counted, "units", CountStar());
+
+    FromJoin(plan, CteTable(groups_cte, 0, "groups"), Derived(std::move(counted), "counted"),
+             sql::JoinType::kLeft,
+             Binary("=", Column(0, "o", sql::TypeKind::kBigint),
+                    Column(1, "o", sql::TypeKind::kBigint)));
+    for (size_t i = 0; i < keys; ++i) {
+      Select(plan, absl::StrCat("g", i), Column(0, absl::StrCat("k", i), key_types[i]));
+    }
+    Select(plan, "units",
+           Scalar("coalesce", sql::TypeKind::kBigint, Column(1, "units", sql::TypeKind::kBigint),
+                  Integer(0)));
+    plan_.measures[0].engine_column = static_cast<int>(keys);
+    for (size_t j = 0; j < minimums.size(); ++j) {
+      plan.where = And(std::move(plan.where),
+                       Binary(">=", Column(0, absl::StrCat("d", j), sql::TypeKind::kBigint),
+                              Integer(minimums[j])));
+    }
+    SetKeyTypes(key_types);
+    query_ = std::move(plan);
   }
 
   // Keys keep the engine types of the group keys (as the renderer names them).

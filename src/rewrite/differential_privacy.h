@@ -3,19 +3,29 @@
 // per-group aggregates the service then noises (dp/noise.h) — nothing un-noised leaves it.
 //
 //   rows:     SELECT <group keys> k0…, <unit> u, <summed columns> v0…,
-//                    row_number() OVER (PARTITION BY <private row id>, k…) = 1 AS f  -- joins only
-//                    dense_rank() OVER (PARTITION BY u ORDER BY k…) AS r,           -- GROUP BY
-//                    only count(DISTINCT <other table's column>) OVER (PARTITION BY k…) AS c0…
+//                    row_number() OVER (PARTITION BY <private row id>, k…) = 1 AS f,  -- joins
+//                    row_number() OVER (PARTITION BY k…, <other table's column> x) = 1
+//                      AND x IS NOT NULL AS c0…           -- the first row of each (group, x)
 //             FROM <the query's joins> WHERE <the query's WHERE> AND u IS NOT NULL
-//   per unit: SELECT k…, u, count(*) n, coalesce(sum(v), 0) s…, count(v) m…, min(c) c…
-//             FROM rows WHERE r <= max_groups_per_unit GROUP BY k…, u
-//   groups:   SELECT k… g…, count(*) units, sum(least(n, R)) rows,
-//                    sum(greatest(least(s, R·max), R·min)) sum…, sum(least(m, R)) count…
-//             FROM per_unit GROUP BY k… HAVING min(c0) >= <other table's threshold> …
+//   per unit: SELECT k…, u, count(*) n, coalesce(sum(CASE WHEN f THEN v END), 0) s…,
+//                    count(CASE WHEN f THEN v END) m…, count(CASE WHEN c0 THEN 1 END) c0…
+//             FROM rows GROUP BY k…, u
+//   ranked:   SELECT *, row_number() OVER (PARTITION BY u ORDER BY k…) r FROM per_unit
+//   groups:   SELECT k… g…, count(kept(1)) units, sum(kept(least(n, R))) rows,
+//                    sum(kept(greatest(least(s, R·max), R·min))) sum…, sum(kept(least(m, R)))
+//                    count…    -- kept(x): CASE WHEN r <= max_groups_per_unit THEN x END
+//             FROM ranked GROUP BY k… HAVING sum(c0) >= <other table's threshold> …
+//
+// A grouped query that selects only unit counts (the common case) skips the per-unit grouping:
+// the joined rows go into a CTE, every group gets an ordinal o in the order of its keys and its
+// other tables' distinct counts, each unit's first group is min(o) over its rows (a hash
+// aggregate, no sort; for K > 1 its distinct (unit, o) pairs are ranked), and the groups count
+// the units that chose them (see CountUnitsPerGroup in the .cc).
 //
 // So after the joins each privacy unit reaches at most max_groups_per_unit groups (its first in
-// the order of the group keys), adds 1 to a group's unit count, at most R = max_rows_per_unit to
-// its row count, and a sum clamped to R times the column's declared bounds; a row of the private
+// the order of the group keys, chosen among all its groups before any threshold, so the choice
+// depends on that unit's rows alone), adds 1 to a group's unit count, at most R = max_rows_per_unit
+// to its row count, and a sum clamped to R times the column's declared bounds; a row of the private
 // table that matches several rows of other tables is counted once per group (f). Those bounds are
 // the sensitivities the noise is scaled to (NoisePlan). The private table's own output constraint
 // applies to the noisy unit count; other tables' thresholds apply as before, on exact counts.

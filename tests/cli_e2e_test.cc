@@ -1049,6 +1049,32 @@ TEST_F(CliE2eTest, DemoRunsAndFreshRefusesToDeleteAForeignDirectory) {
   EXPECT_EQ(demo.exit_code, 0) << demo;
   EXPECT_THAT(demo.out, HasSubstr("\n2,000 households can be targeted\n"));
   EXPECT_THAT(demo.out, HasSubstr("audit log: intact, "));
+  // The notebook step: the supplier received a chart and a segment table whose counts add up to
+  // the SQL query's total.
+  EXPECT_THAT(demo.out, HasSubstr("▶ supplier: inspects the notebook's cells, approves it and "
+                                  "runs it\n"));
+  EXPECT_THAT(demo.out,
+              HasSubstr(" 2,000 households (equal to the SQL campaign query's total)\n"));
+  fs::path results = fs::path(home_) / "demo-results";
+  EXPECT_THAT(demo.out, HasSubstr("chart: " + (results / "segments.png").string() + "\n"));
+  std::string png = ReadText(results / "segments.png");
+  ASSERT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(0, 8), "\x89PNG\r\n\x1a\n");
+  EXPECT_EQ(png.substr(12, 4), "IHDR");
+  EXPECT_EQ(png.substr(png.size() - 8, 4), "IEND");
+  // 800 × 450 pixels (8 × 4.5 inches at 100 dpi), big-endian in IHDR.
+  EXPECT_EQ(png.substr(16, 8), std::string("\0\0\x03\x20\0\0\x01\xc2", 8));
+  Csv segments = ParseCsv(ReadText(results / "segments.csv"));
+  ASSERT_EQ(segments.header, (std::vector<std::string>{"segment", "households", "mean_age",
+                                                       "mean_income_k", "mean_household_size"}));
+  ASSERT_GE(segments.rows.size(), 2u);
+  int64_t total = 0;
+  for (const auto& row : segments.rows) {
+    EXPECT_THAT(demo.out, HasSubstr(row[0] + " ")) << "each segment is a bar";
+    total += std::stoll(row[1]);
+  }
+  EXPECT_EQ(total, 2000);
+  EXPECT_THAT(ReadText(results / "segments.html"), HasSubstr("shared households"));
   // Again with --fresh: the home is recognisably Parley's, so it starts over.
   Outcome again = Parley({"demo", "--households", "3000", "--supplier-members", "2500", "--shared",
                           "2000", "--fresh"});

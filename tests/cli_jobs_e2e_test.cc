@@ -4,8 +4,12 @@
 // `run_jobs`, escape attempts.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -298,6 +302,213 @@ TEST_F(JobsTest, AnRScriptRuns) {
   Outcome run = As("lab", {"job", "run", "-c", "room", id, "--output-dir", (dir_ / "r").string()});
   ASSERT_EQ(run.exit_code, 0) << run;
   EXPECT_EQ(ReadText(dir_ / "r" / "mean.csv"), "\"mean_age\"\n38.2\n");
+}
+
+TEST_F(JobsTest, LimitFlagsRefuseAbsurdValues) {
+  std::string id = Approve(Create("lab", "ok.py", "print(1)\n", {"--input", "customers:age"}));
+  auto refused = [&](std::vector<std::string> flags) {
+    std::vector<std::string> arguments = {"job", "run", "-c", "room", id};
+    arguments.insert(arguments.end(), flags.begin(), flags.end());
+    return As("lab", arguments);
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--memory", "4"},
+       "error: job limit memory must be between 64 MiB and 64 GiB (got 4 bytes)\n"},
+      {{"--memory", "1T"},
+       "error: job limit memory must be between 64 MiB and 64 GiB (got 1024 GiB)\n"},
+      {{"--processes", "0"}, "error: job limit processes must be between 1 and 4096 (got 0)\n"},
+      {{"--processes", "100000"},
+       "error: job limit processes must be between 1 and 4096 (got 100000)\n"},
+      {{"--open-files", "3"}, "error: job limit open-files must be between 16 and 65536 (got 3)\n"},
+      {{"--cpu-time", "0"},
+       "error: job limit cpu-time must be between 1 seconds and 86400 seconds (got 0 seconds)\n"},
+      {{"--wall-time", "48h"},
+       "error: job limit wall-time must be between 1 seconds and 86400 seconds (got 172800 "
+       "seconds)\n"},
+      {{"--output-size", "10"},
+       "error: job limit output-size must be between 1 KiB and 64 GiB (got 10 bytes)\n"},
+  };
+  for (const auto& [flags, error] : cases) {
+    Outcome run = refused(flags);
+    EXPECT_EQ(run.exit_code, kExitError) << flags[0] << run;
+    EXPECT_EQ(run.err, error);
+  }
+  // A value that is not an amount is a usage error naming the flag.
+  for (const auto& [flag, value, form] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--memory", "lots", "a size such as 512M or 2G"},
+           {"--memory", "-1G", "a size such as 512M or 2G"},
+           {"--processes", "1.5", "a whole number"},
+           {"--wall-time", "5 days", "a time such as 30 (seconds), 5m or 2h"}}) {
+    Outcome run = refused({flag, value});
+    EXPECT_EQ(run.exit_code, kExitUsage) << flag << run;
+    EXPECT_THAT(run.err, HasSubstr(absl::StrCat(flag, " takes ", form, " (got '", value, "')")));
+  }
+  // Nothing ran.
+  EXPECT_EQ(As("lab", {"job", "result", "-c", "room", "1"}).exit_code, kExitError);
+  // Sane values are taken.
+  Outcome ran = As("lab", {"job", "run", "-c", "room", id, "--memory", "512M", "--processes", "8",
+                           "--open-files", "64", "--cpu-time", "30", "--wall-time", "1m",
+                           "--output-size", "1M"});
+  EXPECT_EQ(ran.exit_code, 0) << ran;
+  EXPECT_EQ(ran.out, "job run 1: succeeded\n");
+}
+
+TEST_F(JobsTest, EachLimitStopsAHostileJobWithAClearReason) {
+  struct Hostile {
+    const char* file;
+    const char* code;
+    std::vector<std::string> flags;
+    std::string reason;
+  };
+  const std::vector<Hostile> jobs = {
+      {"forkbomb.py",
+       "import os, time\nwhile True:\n    if os.fork() == 0:\n        time.sleep(30)\n"
+       "        os._exit(0)\n",
+       {"--processes", "16", "--wall-time", "30"},
+       "exited with status 1 after reaching the process limit (16)"},
+      {"hog.py",
+       "x = bytearray(2 << 30)\nopen('/out/x.csv', 'w').write('x')\n",
+       {"--memory", "256M"},
+       "exited with status 1 after running out of memory (limit 256 MiB per process)"},
+      {"filler.py",
+       "f = open('/out/big.csv', 'wb')\nwhile True:\n    f.write(b'x,' * 32768)\n    f.flush()\n",
+       {"--output-size", "1M"},
+       "exited with status 1 after reaching the size limit of a file (1048576 bytes)"},
+      {"spreader.py",
+       "for i in range(1000):\n    open('/out/part%d.csv' % i, 'wb').write(b'y' * 300000)\n",
+       {"--output-size", "1M"},
+       "output larger than 1048576 bytes"},
+      {"files.py",
+       "fs = [open('/in/parameters.json') for i in range(1000)]\n",
+       {"--open-files", "32"},
+       "exited with status 1 after reaching the open files limit (32)"},
+      {"spin.py",
+       "while True:\n    pass\n",
+       {"--cpu-time", "1"},
+       "killed by signal 24 (CPU time limit)"},
+      {"sleeper.py",
+       "import time\ntime.sleep(600)\n",
+       {"--wall-time", "2"},
+       "wall time limit (2000 ms) reached"},
+  };
+  int run_number = 0;
+  for (const Hostile& job : jobs) {
+    SCOPED_TRACE(job.file);
+    std::string id = Approve(Create("lab", job.file, job.code, {"--input", "customers:age"}));
+    std::vector<std::string> arguments = {"job",
+                                          "run",
+                                          "-c",
+                                          "room",
+                                          id,
+                                          "--output-dir",
+                                          (dir_ / (std::string(job.file) + ".out")).string()};
+    arguments.insert(arguments.end(), job.flags.begin(), job.flags.end());
+    auto started = std::chrono::steady_clock::now();
+    Outcome run = As("lab", arguments);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    // The reason is the sandbox's fixed words: no log line, no value of the inputs.
+    EXPECT_EQ(run.exit_code, kExitError) << run;
+    EXPECT_EQ(run.out, absl::StrCat("job run ", ++run_number, ": failed (", job.reason, ")\n"));
+    EXPECT_EQ(run.err, "");
+    EXPECT_FALSE(fs::exists(dir_ / (std::string(job.file) + ".out")));
+    EXPECT_LT(seconds, 25) << "stopped by its limit, not by the default wall time";
+  }
+}
+
+TEST_F(JobsTest, TheGuardSeesThroughReformattedValues) {
+  SetRule(R"({"kind": "custom", "never_output": ["customer_id", "income"]})");
+  // One job, one re-formatting per run (its parameter): each is withheld, naming the column.
+  std::string id =
+      Approve(Create("lab", "disguise.py", R"(
+import csv, json
+rows = list(csv.DictReader(open("/in/customers.csv")))
+form = json.load(open("/in/parameters.json"))["form"]
+first = rows[0]
+if form == "upper":
+    open("/out/a.csv", "w").write("who\n" + first["customer_id"].upper() + "\n")
+elif form == "quoted":
+    open("/out/a.csv", "w").write('who,n\n"  %s ",1\n' % first["customer_id"])
+elif form == "decimal":
+    open("/out/a.csv", "w").write("income\n%s.00\n" % first["income"])
+elif form == "exponent":
+    open("/out/a.json", "w").write(json.dumps({"x": float(first["income"]) / 1e4}).replace("}", "e4}"))
+elif form == "json":
+    open("/out/a.json", "w").write(json.dumps([float(r["income"]) for r in rows]))
+elif form == "html":
+    open("/out/a.html", "w").write("<p>" + "".join("&#%d;" % ord(c) for c in first["customer_id"]) + "</p>")
+else:
+    open("/out/a.csv", "w").write("n\n%d\n" % len(rows))
+)",
+                     {"--input", "customers:customer_id,income", "--param", "form:text=count"}));
+  const std::vector<std::pair<std::string, std::string>> forms = {
+      {"upper", "a.csv' contains values of column 'customers.customer_id'"},
+      {"quoted", "a.csv' contains values of column 'customers.customer_id'"},
+      {"decimal", "a.csv' contains values of column 'customers.income'"},
+      {"exponent", "a.json' contains values of column 'customers.income'"},
+      {"json", "a.json' contains values of column 'customers.income'"},
+      {"html", "a.html' contains values of column 'customers.customer_id'"},
+  };
+  int run_number = 0;
+  for (const auto& [form, found] : forms) {
+    Outcome run = As("lab", {"job", "run", "-c", "room", id, "--param", "form=" + form,
+                             "--output-dir", (dir_ / form).string()});
+    EXPECT_EQ(run.exit_code, kExitError) << form << run;
+    EXPECT_EQ(run.out, absl::StrCat("job run ", ++run_number, ": withheld (output '", found,
+                                    ", which its owner does not let leave the room; every output "
+                                    "of the run is withheld)\n"))
+        << form;
+    EXPECT_FALSE(fs::exists(dir_ / form)) << form;
+  }
+  // A count of the rows is not an identifier: delivered.
+  Outcome count =
+      As("lab", {"job", "run", "-c", "room", id, "--output-dir", (dir_ / "count").string()});
+  EXPECT_EQ(count.exit_code, 0) << count;
+  EXPECT_EQ(ReadText(dir_ / "count" / "a.csv"), "n\n5\n");
+}
+
+TEST_F(JobsTest, OutputsAreSealedToTheReceiversKey) {
+  // The lab's key pair, in its own config directory; its public half registered.
+  fs::path config = dir_ / "lab-config";
+  ASSERT_EQ(setenv("PARLEY_CONFIG_DIR", config.c_str(), 1), 0);
+  Ok("lab", {"key", "new"});
+  Ok("lab", {"key", "register"});
+  const std::string secret_line = "above,2\n";
+  std::string id = Approve(Create("lab", "sealed.py", R"(
+import csv
+rows = list(csv.DictReader(open("/in/customers.csv")))
+open("/out/summary.csv", "w").write("above,%d\n" % sum(int(r["income"]) > 60000 for r in rows))
+)",
+                                  {"--input", "customers:income"}));
+  Outcome run =
+      As("lab", {"job", "run", "-c", "room", id, "--output-dir", (dir_ / "opened").string()});
+  ASSERT_EQ(run.exit_code, 0) << run;
+  EXPECT_EQ(ReadText(dir_ / "opened" / "summary.csv"), secret_line);
+  Outcome again =
+      As("lab", {"job", "result", "-c", "room", "1", "--output-dir", (dir_ / "again").string()});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_EQ(ReadText(dir_ / "again" / "summary.csv"), secret_line);
+  // The home holds the output sealed, never in the clear.
+  int stored = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(fs::path(home_) / "job-results")) {
+    if (!entry.is_regular_file()) continue;
+    ++stored;
+    std::string bytes = ReadText(entry.path());
+    EXPECT_EQ(bytes.substr(0, 16), "PARLEY-SEALED-1\n") << entry.path();
+    EXPECT_EQ(bytes.find(secret_line), std::string::npos) << entry.path();
+    EXPECT_EQ(entry.path().extension(), ".sealed");
+  }
+  EXPECT_EQ(stored, 1);
+  // Over --json the receiver's client shows the opened content, not the sealed bytes.
+  Outcome json = Ok("lab", {"--json", "job", "result", "-c", "room", "1"});
+  EXPECT_THAT(json.out, HasSubstr("\"content_base64\": \"YWJvdmUsMgo=\""));
+  // Without the private key the receiver's client cannot open it, and says so.
+  fs::rename(config / "result.key", dir_ / "moved.key");
+  Outcome keyless = As("lab", {"job", "result", "-c", "room", "1"});
+  EXPECT_EQ(keyless.exit_code, kExitError);
+  EXPECT_THAT(keyless.err, HasSubstr("result.key' (create one with 'parley key new')"));
+  unsetenv("PARLEY_CONFIG_DIR");
 }
 
 }  // namespace

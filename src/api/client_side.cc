@@ -32,9 +32,10 @@ absl::StatusOr<std::pair<std::string, std::string>> NewResultKeyPair() {
 
 bool IsResultKey(const std::string& text) { return results::IsKeyHex(text); }
 
-absl::StatusOr<Result> OpenSealedResult(const std::string& sealed_base64,
-                                        const std::string& public_key,
-                                        const std::string& private_key) {
+absl::StatusOr<std::string> OpenSealedBytes(const std::string& sealed_base64,
+                                            const std::string& public_key,
+                                            const std::string& private_key,
+                                            const std::string& expected_sha256) {
   std::string sealed;
   if (!absl::Base64Unescape(sealed_base64, &sealed)) {
     return absl::DataLossError("the sealed result is not valid base64");
@@ -43,6 +44,17 @@ absl::StatusOr<Result> OpenSealedResult(const std::string& sealed_base64,
   keys.public_key = public_key;
   keys.private_key = private_key;
   PARLEY_ASSIGN_OR_RETURN(std::string content, results::Open(sealed, keys));
+  if (!expected_sha256.empty() && crypto::Sha256Hex(content) != expected_sha256) {
+    return absl::DataLossError("the opened content does not match its sha256");
+  }
+  return content;
+}
+
+absl::StatusOr<Result> OpenSealedResult(const std::string& sealed_base64,
+                                        const std::string& public_key,
+                                        const std::string& private_key) {
+  PARLEY_ASSIGN_OR_RETURN(std::string content,
+                          OpenSealedBytes(sealed_base64, public_key, private_key));
   // Authenticated, so written by the server that sealed it; still decoded strictly.
   absl::StatusOr<nlohmann::json> json = ParseJson(content);
   if (!json.ok()) return absl::DataLossError("the opened result is not a result document");

@@ -30,6 +30,14 @@ absl::StatusOr<Result> OpenSealedResult(const std::string& sealed_base64,
                                         const std::string& public_key,
                                         const std::string& private_key);
 
+// The bytes sealed in `sealed_base64` (a job's output), opened with the receiver's key pair;
+// errors as OpenSealedResult. With `expected_sha256` (hex), DataLoss when the opened bytes do not
+// hash to it.
+absl::StatusOr<std::string> OpenSealedBytes(const std::string& sealed_base64,
+                                            const std::string& public_key,
+                                            const std::string& private_key,
+                                            const std::string& expected_sha256 = "");
+
 // A client's own verification of a collaboration's chain as a server listed it.
 struct ClientAuditCheck {
   bool ok = true;

@@ -148,12 +148,16 @@ struct JobOutput {
   int64_t bytes = 0;
   std::string sha256;
   std::optional<std::string> content_base64;  // for receivers only
+  // true: content_base64 is the file sealed to the receivers' keys (docs/formats/
+  // sealed-results.md); bytes and sha256 are those of the file inside.
+  std::optional<bool> sealed;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
     v.Required("bytes", bytes);
     v.Required("sha256", sha256);
     v.Optional("content_base64", content_base64);
+    v.Optional("sealed", sealed);
   }
 };
 
@@ -181,17 +185,40 @@ struct JobRun {
   }
 };
 
+// A run's limits (`job run --memory ...`); an absent one is the server's default. Out of bounds
+// (64 MiB to 64 GiB of memory, 1 to 4096 processes, 16 to 65536 open files, 1 s to a day of CPU
+// or wall time, 1 KiB to 64 GiB of output) is INVALID_ARGUMENT naming the limit.
+struct JobLimits {
+  std::optional<int64_t> memory_bytes;
+  std::optional<int64_t> processes;
+  std::optional<int64_t> open_files;
+  std::optional<int64_t> cpu_seconds;
+  std::optional<int64_t> wall_seconds;
+  std::optional<int64_t> output_bytes;
+  template <class V>
+  void Visit(V& v) {
+    v.Optional("memory_bytes", memory_bytes);
+    v.Optional("processes", processes);
+    v.Optional("open_files", open_files);
+    v.Optional("cpu_seconds", cpu_seconds);
+    v.Optional("wall_seconds", wall_seconds);
+    v.Optional("output_bytes", output_bytes);
+  }
+};
+
 struct RunJobRequest {
   std::string collaboration;
   std::string job_id;
   std::map<std::string, std::string> parameters;
   std::vector<std::string> receivers;  // empty: the caller
+  std::optional<JobLimits> limits;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("job_id", job_id);
     v.Optional("parameters", parameters);
     v.Optional("receivers", receivers);
+    v.Optional("limits", limits);
   }
 };
 struct JobRunResponse {

@@ -46,6 +46,7 @@ JobRun FromService(const service::JobRunView& view) {
     out.bytes = output.bytes;
     out.sha256 = output.sha256;
     if (output.content) out.content_base64 = Base64Encode(*output.content);
+    if (output.sealed) out.sealed = true;
   }
   run.wall_micros = view.wall_microseconds;
   return run;
@@ -106,9 +107,15 @@ absl::StatusOr<RevokeJobResponse> LocalService::RevokeJob(const identity::Caller
 absl::StatusOr<RunJobResponse> LocalService::RunJob(const identity::Caller& caller,
                                                     const RunJobRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  service::JobLimitsRequest limits;
+  if (request.limits) {
+    limits = {request.limits->memory_bytes, request.limits->processes,
+              request.limits->open_files,   request.limits->cpu_seconds,
+              request.limits->wall_seconds, request.limits->output_bytes};
+  }
   PARLEY_ASSIGN_OR_RETURN(service::JobRunView view,
                           service->RunJob(caller, {request.collaboration, request.job_id,
-                                                   request.parameters, request.receivers}));
+                                                   request.parameters, request.receivers, limits}));
   return RunJobResponse{FromService(view)};
 }
 

@@ -206,6 +206,9 @@ class Cli {
   absl::StatusOr<api::UploadResponse> UploadFile(Backend& backend, const std::string& path);
   absl::Status OpenSealed(Backend& backend, absl::StatusOr<api::RunResponse>& response);
   absl::Status OpenSealed(absl::StatusOr<api::GetResultResponse>& response);
+  // A job run's sealed outputs opened with the config directory's key pair, in place (then
+  // checked against their sha256).
+  absl::Status OpenSealed(api::JobRun& run);
   int VerifyOnClient(Backend& backend, const api::VerifyAuditResponse& verification);
   void AddRetentionOptions(CLI::App* create, CLI::App* set);
   int SetRetention();

@@ -5,8 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli/command_line.h"
@@ -93,6 +98,61 @@ int PrintRun(const api::JobRun& run, const std::string& output_dir) {
   }
   return run.status == "succeeded" ? 0 : 1;
 }
+
+enum class Unit { kBytes, kSeconds, kCount };
+
+// "512M", "2G", "1.5G", "65536" (bytes, binary multiples, "MiB"/"MB" alike) → bytes; "30",
+// "30s", "5m", "2h" → seconds; a count is a whole number. Another form is a usage error naming
+// the flag; the bounds are the service's, which answers for every front end.
+absl::StatusOr<std::optional<int64_t>> Amount(const std::string& flag, const std::string& text,
+                                              Unit unit) {
+  if (text.empty()) return std::nullopt;
+  std::string number = text;
+  std::string suffix;
+  while (unit != Unit::kCount && !number.empty() && absl::ascii_isalpha(number.back())) {
+    suffix.insert(suffix.begin(), absl::ascii_tolower(number.back()));
+    number.pop_back();
+  }
+  double scale = -1;
+  if (unit == Unit::kBytes) {
+    static const std::map<std::string, double> kScales = {
+        {"", 1},         {"b", 1},       {"k", 0x1p10},   {"kb", 0x1p10}, {"kib", 0x1p10},
+        {"m", 0x1p20},   {"mb", 0x1p20}, {"mib", 0x1p20}, {"g", 0x1p30},  {"gb", 0x1p30},
+        {"gib", 0x1p30}, {"t", 0x1p40},  {"tb", 0x1p40},  {"tib", 0x1p40}};
+    if (auto found = kScales.find(suffix); found != kScales.end()) scale = found->second;
+  } else if (unit == Unit::kSeconds) {
+    static const std::map<std::string, double> kScales = {
+        {"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}};
+    if (auto found = kScales.find(suffix); found != kScales.end()) scale = found->second;
+  } else if (number.find_first_not_of("0123456789") == std::string::npos) {
+    scale = 1;
+  }
+  double value = 0;
+  if (scale < 0 || number.empty() || !absl::SimpleAtod(number, &value) || !(value >= 0) ||
+      value * scale > 9.0e18) {
+    const char* form = unit == Unit::kBytes     ? "a size such as 512M or 2G"
+                       : unit == Unit::kSeconds ? "a time such as 30 (seconds), 5m or 2h"
+                                                : "a whole number";
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " takes ", form, " (got '", text, "')"));
+  }
+  return static_cast<int64_t>(value * scale);
+}
+
+// `job run`'s limit flags, as typed.
+struct LimitFlags {
+  std::string memory, processes, open_files, cpu_time, wall_time, output_size;
+  absl::StatusOr<api::JobLimits> Parse() const {
+    api::JobLimits limits;
+    PARLEY_ASSIGN_OR_RETURN(limits.memory_bytes, Amount("memory", memory, Unit::kBytes));
+    PARLEY_ASSIGN_OR_RETURN(limits.processes, Amount("processes", processes, Unit::kCount));
+    PARLEY_ASSIGN_OR_RETURN(limits.open_files, Amount("open-files", open_files, Unit::kCount));
+    PARLEY_ASSIGN_OR_RETURN(limits.cpu_seconds, Amount("cpu-time", cpu_time, Unit::kSeconds));
+    PARLEY_ASSIGN_OR_RETURN(limits.wall_seconds, Amount("wall-time", wall_time, Unit::kSeconds));
+    PARLEY_ASSIGN_OR_RETURN(limits.output_bytes, Amount("output-size", output_size, Unit::kBytes));
+    return limits;
+  }
+};
 
 }  // namespace
 
@@ -206,12 +266,34 @@ void Cli::AddJobCommands() {
                   "a member who receives the outputs (repeatable; default: --as)");
   run->add_option("--output-dir", job_.output_dir,
                   "save the outputs you receive in this folder (never replacing a file)");
-  Add(run, [this] {
+  auto limits = std::make_shared<LimitFlags>();
+  run->add_option("--memory", limits->memory,
+                  "memory (address space) of each process, e.g. 2G (default 4G; 64M to 64G)");
+  run->add_option("--processes", limits->processes,
+                  "processes and threads the job may have at once (default 64; 1 to 4096)");
+  run->add_option("--open-files", limits->open_files,
+                  "open files per process (default 256; 16 to 65536)");
+  run->add_option("--cpu-time", limits->cpu_time,
+                  "CPU time of each process, e.g. 90 or 5m (default: --timeout; up to 24h)");
+  run->add_option("--wall-time", limits->wall_time,
+                  "time until the whole job is stopped, e.g. 10m (default: --timeout; up to 24h)");
+  run->add_option("--output-size", limits->output_size,
+                  "total size of the output folder, e.g. 100M (default 512M; 1K to 64G)");
+  Add(run, [this, limits] {
     auto values = ParameterValues();
     if (!values.ok()) return Usage(values.status().message());
-    api::RunJobRequest request{globals_.collaboration, job_.id, *values, receivers_};
-    return Answer(OpenBackend()->RunJob(request),
-                  [this](const auto& r) { return PrintRun(r.run, job_.output_dir); });
+    absl::StatusOr<api::JobLimits> parsed = limits->Parse();
+    if (!parsed.ok()) return Usage(parsed.status().message());
+    api::RunJobRequest request{globals_.collaboration, job_.id, *values, receivers_, {}};
+    bool any = parsed->memory_bytes || parsed->processes || parsed->open_files ||
+               parsed->cpu_seconds || parsed->wall_seconds || parsed->output_bytes;
+    if (any) request.limits = *parsed;
+    absl::StatusOr<api::RunJobResponse> response = OpenBackend()->RunJob(request);
+    // Outputs sealed to the caller's key are opened here, on its machine.
+    if (response.ok()) {
+      if (absl::Status opened = OpenSealed(response->run); !opened.ok()) return Fail(opened);
+    }
+    return Answer(response, [this](const auto& r) { return PrintRun(r.run, job_.output_dir); });
   });
 
   auto* result = group->add_subcommand("result", "a job run you ran or receive, and its outputs");
@@ -220,8 +302,12 @@ void Cli::AddJobCommands() {
   result->add_option("--output-dir", job_.output_dir,
                      "save the outputs you receive in this folder (never replacing a file)");
   Add(result, [this] {
-    return Answer(OpenBackend()->ShowJobRun({globals_.collaboration, job_.run_id}),
-                  [this](const auto& r) { return PrintRun(r.run, job_.output_dir); });
+    absl::StatusOr<api::ShowJobRunResponse> response =
+        OpenBackend()->ShowJobRun({globals_.collaboration, job_.run_id});
+    if (response.ok()) {
+      if (absl::Status opened = OpenSealed(response->run); !opened.ok()) return Fail(opened);
+    }
+    return Answer(response, [this](const auto& r) { return PrintRun(r.run, job_.output_dir); });
   });
 
   CLI::App* assets = Group(

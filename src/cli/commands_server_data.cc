@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/client_side.h"
+#include "api/jobs.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
 
@@ -134,6 +136,28 @@ absl::Status Cli::OpenSealed(absl::StatusOr<api::GetResultResponse>& response) {
   PARLEY_ASSIGN_OR_RETURN(response->result,
                           api::OpenSealedResult(*response->sealed_result, public_key, private_key));
   response->sealed_result.reset();
+  return absl::OkStatus();
+}
+
+absl::Status Cli::OpenSealed(api::JobRun& run) {
+  bool any = std::any_of(run.outputs.begin(), run.outputs.end(), [](const api::JobOutput& output) {
+    return output.sealed.value_or(false) && output.content_base64;
+  });
+  if (!any) return absl::OkStatus();
+  fs::path dir = ConfigDirectory();
+  PARLEY_ASSIGN_OR_RETURN(std::string public_key, ReadKeyText(dir / kPublicKeyFile, false));
+  PARLEY_ASSIGN_OR_RETURN(std::string private_key, ReadKeyText(dir / kPrivateKeyFile, true));
+  for (api::JobOutput& output : run.outputs) {
+    if (!output.sealed.value_or(false) || !output.content_base64) continue;
+    absl::StatusOr<std::string> bytes = api::OpenSealedBytes(*output.content_base64, public_key,
+                                                             private_key, output.sha256);
+    if (!bytes.ok()) {
+      return absl::Status(bytes.status().code(), absl::StrCat("job output '", output.name,
+                                                              "': ", bytes.status().message()));
+    }
+    output.content_base64 = api::Base64Encode(*bytes);
+    output.sealed.reset();
+  }
   return absl::OkStatus();
 }
 

@@ -45,17 +45,17 @@ constexpr char kRejectedQuery[] =
     "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email\n"
     "GROUP BY r.hashed_email, r.age_band";
 
+}  // namespace
+
 std::string WithThousands(int64_t value) {
   std::string digits = std::to_string(value);
   for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3) digits.insert(at, ",");
   return digits;
 }
 
-void Step(std::ostream& out, const std::string& who, const std::string& what) {
+void DemoStep(std::ostream& out, const std::string& who, const std::string& what) {
   out << "\n▶ " << who << ": " << what << "\n";
 }
-
-}  // namespace
 
 const char kDemoRetailRule[] = R"json({
   "kind": "aggregation",
@@ -113,10 +113,10 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   out << "Parley demo: a retailer and a supplier measure their shared audience\n"
       << "home: " << home.string() << "\n";
 
-  Step(out, "setup",
-       absl::StrCat("generating ", WithThousands(options.households), " retailer households and ",
-                    WithThousands(options.supplier_members), " supplier members (",
-                    WithThousands(options.shared), " shared)"));
+  DemoStep(out, "setup",
+           absl::StrCat("generating ", WithThousands(options.households),
+                        " retailer households and ", WithThousands(options.supplier_members),
+                        " supplier members (", WithThousands(options.shared), " shared)"));
   // The catalog is created first, so that a home holding demo data is always recognisable.
   // Both members act through the CLI's Backend (API requests), on one service in this process.
   auto service = std::make_shared<api::LocalService>(home.string(), api::LocalServiceOptions{});
@@ -125,7 +125,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
   LocalBackend operator_of_home(service, "");
   PARLEY_RETURN_IF_ERROR(service->OpenHome());
   PARLEY_RETURN_IF_ERROR(GenerateDemoData(options, data));
-  Step(out, kRetailer, "creates the collaboration and invites the supplier");
+  DemoStep(out, kRetailer, "creates the collaboration and invites the supplier");
   PARLEY_RETURN_IF_ERROR(retailer
                              .CreateCollaboration({.name = kCollaboration,
                                                    .description = "joint ad campaign: shared "
@@ -133,9 +133,9 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
                                                    .creator_abilities = {}})
                              .status());
   PARLEY_RETURN_IF_ERROR(
-      retailer.AddMember({kCollaboration, kSupplier, {"query", "receive"}}).status());
+      retailer.AddMember({kCollaboration, kSupplier, {"query", "receive", "run_jobs"}}).status());
 
-  Step(out, kRetailer, "adds its audience graph with an aggregation rule");
+  DemoStep(out, kRetailer, "adds its audience graph with an aggregation rule");
   PARLEY_RETURN_IF_ERROR(
       retailer
           .AddTable({kCollaboration, "retail", (fs::path(data) / "retail.parquet").string(), {}})
@@ -144,7 +144,7 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
       retailer.SetRule({kCollaboration, "retail", nlohmann::json::parse(kDemoRetailRule), {}})
           .status());
 
-  Step(out, kSupplier, "adds its loyalty table with its own rule");
+  DemoStep(out, kSupplier, "adds its loyalty table with its own rule");
   PARLEY_RETURN_IF_ERROR(
       supplier
           .AddTable({kCollaboration, "loyalty", (fs::path(data) / "loyalty.parquet").string(), {}})
@@ -153,12 +153,12 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
       supplier.SetRule({kCollaboration, "loyalty", nlohmann::json::parse(kDemoLoyaltyRule), {}})
           .status());
 
-  Step(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");
+  DemoStep(out, kSupplier, "looks at the retailer's table: metadata and rule, never rows");
   PARLEY_ASSIGN_OR_RETURN(api::ShowTableResponse retail,
                           supplier.ShowTable({kCollaboration, "retail"}));
   PrintTable(out, retail.table);
 
-  Step(out, kSupplier, "runs the campaign query");
+  DemoStep(out, kSupplier, "runs the campaign query");
   out << kCampaignQuery << "\n\n";
   PARLEY_ASSIGN_OR_RETURN(api::RunResponse campaign,
                           supplier.RunQuery({kCollaboration, kCampaignQuery, {}}));
@@ -172,9 +172,10 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
                           supplier.RunQuery({kCollaboration, kTotalQuery, {}}));
   PARLEY_ASSIGN_OR_RETURN(api::RunResponse by_age,
                           supplier.RunQuery({kCollaboration, kByAgeQuery, {}}));
+  int64_t targetable = 0;
   if (total.result && !total.result->rows.empty() && total.result->rows[0][0]) {
-    out << "\n"
-        << WithThousands(std::stoll(*total.result->rows[0][0])) << " households can be targeted\n";
+    targetable = std::stoll(*total.result->rows[0][0]);
+    out << "\n" << WithThousands(targetable) << " households can be targeted\n";
   }
   if (by_age.result) {
     int64_t largest = 1;  // never divide by zero
@@ -188,11 +189,14 @@ absl::Status RunDemo(const DemoOptions& options, std::ostream& out) {
     }
   }
 
-  Step(out, kSupplier, "tries to pull the shared customers' hashed e-mails");
+  DemoStep(out, kSupplier, "tries to pull the shared customers' hashed e-mails");
   out << kRejectedQuery << "\n\n";
   PARLEY_ASSIGN_OR_RETURN(api::RunResponse rejected,
                           supplier.RunQuery({kCollaboration, kRejectedQuery, {}}));
   PrintRejection(out, rejected.explanation);
+
+  PARLEY_RETURN_IF_ERROR(
+      RunDemoNotebookStep(retailer, supplier, home.string(), data, targetable, out));
 
   PARLEY_ASSIGN_OR_RETURN(api::VerifyAuditResponse audit, operator_of_home.VerifyAudit({}));
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

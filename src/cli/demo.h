@@ -31,4 +31,17 @@ absl::Status GenerateDemoData(const DemoOptions& options, const std::string& dir
 
 absl::Status RunDemo(const DemoOptions& options, std::ostream& out);
 
+// 1234567 → "1,234,567".
+std::string WithThousands(int64_t value);
+// "\n▶ WHO: WHAT" — one step of the story.
+void DemoStep(std::ostream& out, const std::string& who, const std::string& what);
+
+class Backend;
+// The notebook step (demo_notebook.cc): the retailer's private library and segmentation notebook,
+// approved and run by the supplier, whose segment counts must add up to `sql_total` (Internal
+// when they do not, or when the run does not succeed). Writes the outputs the supplier receives
+// into HOME/demo-results. `data` holds the demo's Parquet files.
+absl::Status RunDemoNotebookStep(Backend& retailer, Backend& supplier, const std::string& home,
+                                 const std::string& data, int64_t sql_total, std::ostream& out);
+
 }  // namespace parley::cli

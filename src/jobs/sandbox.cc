@@ -12,12 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -208,6 +210,42 @@ absl::Status RunDirectory::SealInputs() const {
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+// Memory, processes and open files are rlimits: breaking one makes a call fail (malloc, fork,
+// open) rather than killing the job, which then usually exits with an error. Which limit it was
+// is read from the runtime's own words on stderr, and said in fixed words (never the log's
+// text, which the runner may not be allowed to see). A job that fakes these words only changes
+// its own failure's reason.
+std::string LimitHint(const std::string& stderr_text, const SandboxLimits& limits) {
+  auto says = [&](std::initializer_list<const char*> phrases) {
+    return std::any_of(phrases.begin(), phrases.end(), [&](const char* phrase) {
+      return stderr_text.find(phrase) != std::string::npos;
+    });
+  };
+  if (says({"MemoryError", "Cannot allocate memory", "cannot allocate", "std::bad_alloc",
+            "out of memory", "Out of memory", "Unable to allocate"})) {
+    return absl::StrCat(" after running out of memory (limit ", limits.memory_bytes >> 20,
+                        " MiB per process)");
+  }
+  if (says({"File too large"})) {
+    return absl::StrCat(" after reaching the size limit of a file (", limits.file_bytes, " bytes)");
+  }
+  if (says({"No space left on device"})) {
+    return absl::StrCat(" after filling its /tmp (", limits.tmp_bytes, " bytes)");
+  }
+  if (says({"Too many open files"})) {
+    return absl::StrCat(" after reaching the open files limit (", limits.open_files, ")");
+  }
+  if (says({"Resource temporarily unavailable", "BlockingIOError", "fork: retry",
+            "can't start new thread", "Cannot fork", "cannot fork"})) {
+    return absl::StrCat(" after reaching the process limit (", limits.processes, ")");
+  }
+  return "";
+}
+
+}  // namespace
 
 absl::StatusOr<SandboxResult> RunSandboxed(const RunDirectory& directory,
                                            const SandboxRequest& request) {
@@ -411,6 +449,7 @@ absl::StatusOr<SandboxResult> RunSandboxed(const RunDirectory& directory,
       result.end = SandboxEnd::kExited;
       result.exit_code = code;
       result.reason = absl::StrCat("exited with status ", code);
+      if (code != 0) absl::StrAppend(&result.reason, LimitHint(result.stderr_text, limits));
     }
   }
   return result;

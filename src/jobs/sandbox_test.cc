@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -234,6 +235,8 @@ while True:
 )");
   EXPECT_FALSE(result.succeeded());
   EXPECT_THAT(result.stderr_text, HasSubstr("BlockingIOError"));
+  EXPECT_EQ(result.reason, absl::StrCat("exited with status 1 after reaching the process limit (",
+                                        Small().processes, ")"));
   EXPECT_LT(result.wall_microseconds, 15'000'000) << "failed at the limit, not at the wall time";
 }
 
@@ -241,6 +244,8 @@ TEST_F(SandboxTest, AMemoryBombFails) {
   SandboxResult result = RunPython("x = bytearray(1 << 30)\nopen('/out/x', 'w').write('x')\n");
   EXPECT_FALSE(result.succeeded());
   EXPECT_THAT(result.stderr_text, HasSubstr("MemoryError"));
+  EXPECT_EQ(result.reason, absl::StrCat("exited with status 1 after running out of memory (limit ",
+                                        Small().memory_bytes >> 20, " MiB per process)"));
   EXPECT_EQ(AllOutput(), "");
 }
 
@@ -250,6 +255,9 @@ TEST_F(SandboxTest, AHugeFileIsStoppedAtTheFileSizeLimit) {
   EXPECT_FALSE(result.succeeded());
   // Python ignores SIGXFSZ, so the write fails with EFBIG instead of the signal killing it.
   EXPECT_THAT(result.stderr_text, HasSubstr("File too large"));
+  EXPECT_EQ(result.reason, absl::StrCat("exited with status 1 after reaching the size limit of a "
+                                        "file (",
+                                        Small().file_bytes, " bytes)"));
   ASSERT_TRUE(last_output_.ok());
   ASSERT_EQ(last_output_->size(), 1u);
   EXPECT_LE((*last_output_)[0].bytes.size(), size_t{1} << 20);
@@ -300,6 +308,9 @@ TEST_F(SandboxTest, OpenFilesAreLimited) {
   SandboxResult result = RunPython("fs = [open('/in/data.csv') for i in range(500)]\n");
   EXPECT_FALSE(result.succeeded());
   EXPECT_THAT(result.stderr_text, HasSubstr("Too many open files"));
+  EXPECT_EQ(result.reason,
+            absl::StrCat("exited with status 1 after reaching the open files limit (",
+                         Small().open_files, ")"));
 }
 
 TEST_F(SandboxTest, ParleysDescriptorsAndEnvironmentDoNotReachTheJob) {

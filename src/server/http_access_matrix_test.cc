@@ -6,6 +6,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "api/codec.h"
+#include "api/routes.h"
 #include "crypto/sha256.h"
 #include "gtest/gtest.h"
 #include "identity/caller.h"
@@ -27,8 +29,9 @@ namespace fs = std::filesystem;
 using identity::Ability;
 using identity::Caller;
 
-// Columns: the kinds of caller. creator made the room; owner owns `sales`; runner may query but
-// not receive (it ran query Q for receiver); receiver may only receive; other may query and
+// Columns: the kinds of caller. creator made the room (and wrote its jobs); owner owns `sales`
+// and the asset `model` (the inputs of the jobs); runner may query and run jobs but not receive
+// (it ran query Q and job run R for receiver); receiver may only receive; other may query and
 // receive but owns, ran and receives nothing; removed was removed by the creator; outsider is an
 // organisation of the server that was never a member; then three callers without a valid token.
 constexpr const char* kCallers[] = {"creator", "owner",    "runner",   "receiver",  "other",
@@ -47,6 +50,9 @@ struct Room {
   std::string query_id, approved_template, pending_template;
   std::string change_id;  // a pending change request (query logging off), proposed by creator
   std::string code;       // an invitation of outsider into another collaboration, "lobby"
+  // A job approved by owner for `sales` and `model`, one waiting for owner's approval, and a run
+  // of the first by runner for receiver (only for the rows that need one: it takes a sandbox).
+  std::string job, pending_job, job_run;
 
   ~Room() {
     if (server) server->Stop();
@@ -59,7 +65,7 @@ struct Room {
 
 void Ok(const absl::Status& status) { ASSERT_TRUE(status.ok()) << status; }
 
-void OpenRoom(const fs::path& dir, Room& room) {
+void OpenRoom(const fs::path& dir, Room& room, bool with_job_run = false) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   room.dir = dir;
@@ -91,7 +97,7 @@ void OpenRoom(const fs::path& dir, Room& room) {
       as("creator"), {.name = "room", .query_logging = true, .auto_approve = {"add_member"}}));
   for (auto [name, abilities] : std::vector<std::pair<const char*, identity::AbilitySet>>{
            {"owner", {Ability::kQuery, Ability::kReceive}},
-           {"runner", {Ability::kQuery}},
+           {"runner", {Ability::kQuery, Ability::kRunJobs}},
            {"receiver", {Ability::kReceive}},
            {"other", {Ability::kQuery, Ability::kReceive}},
            {"removed", {Ability::kQuery, Ability::kReceive}}}) {
@@ -112,6 +118,26 @@ void OpenRoom(const fs::path& dir, Room& room) {
       service.CreateTemplate(as("owner"), {"room", "all", "SELECT region, amount FROM sales", {}});
   ASSERT_TRUE(pending.ok());
   room.pending_template = *pending;
+  std::ofstream(dir / "model.bin") << "weights";
+  Ok(service
+         .RegisterAsset(as("owner"),
+                        {"room", "model", "model", "a model", (dir / "model.bin").string(), false})
+         .status());
+  for (auto [code, id] : {std::pair{"print(1)\n", &room.job}, {"print(2)\n", &room.pending_job}}) {
+    auto job = service.CreateJob(
+        as("creator"),
+        {"room", "regions", "regions.py", code, {{"sales", {"region"}}}, {"model"}, {}});
+    ASSERT_TRUE(job.ok()) << job.status();
+    *id = job->id;
+  }
+  Ok(service.ApproveJob(as("owner"), "room", room.job, "sales", true).status());
+  Ok(service.ApproveJob(as("owner"), "room", room.job, "model", true).status());
+  if (with_job_run) {
+    auto job_run = service.RunJob(as("runner"), {"room", room.job, {}, {"receiver"}, {}});
+    ASSERT_TRUE(job_run.ok()) << job_run.status();
+    ASSERT_EQ(job_run->status, "succeeded") << job_run->reason;
+    room.job_run = std::to_string(job_run->run_id);
+  }
   auto run = service.Run(as("runner"), "room", "SELECT region FROM sales", {"receiver"});
   ASSERT_TRUE(run.ok()) << run.status();
   room.query_id = std::to_string(run->query_id);
@@ -422,12 +448,70 @@ const std::vector<Row>& Rows() {
        "/api/v1/collaborations/room/webhooks",
        "",
        {k200, k200, k200, k200, k200, k404, k404}},
+      // Jobs and assets (issue 12). Any member writes a job or registers an asset of its own;
+      // only an input's owner approves or revokes; only a member with run_jobs runs; a run is
+      // seen by its runner and receivers, and to anyone else it does not exist. (The room's
+      // creator wrote the jobs but has no run_jobs.)
+      {"CreateJob",
+       "POST",
+       "/api/v1/collaborations/room/jobs",
+       R"({"name": "mine", "code_name": "mine.py", "code": "print(3)\n",
+           "inputs": [{"table": "sales", "columns": ["region"]}]})",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ListJobs",
+       "GET",
+       "/api/v1/collaborations/room/jobs",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ShowJob",
+       "GET",
+       "/api/v1/collaborations/room/jobs/{job}",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ApproveJob",
+       "POST",
+       "/api/v1/collaborations/room/jobs/{pending_job}/approvals",
+       R"({"input": "sales"})",
+       {k403, k200, k403, k403, k403, k404, k404}},
+      {"ApproveJobAsset",
+       "POST",
+       "/api/v1/collaborations/room/jobs/{pending_job}/approvals",
+       R"({"input": "model"})",
+       {k403, k200, k403, k403, k403, k404, k404}},
+      {"RevokeJob",
+       "DELETE",
+       "/api/v1/collaborations/room/jobs/{job}/approvals/sales",
+       "",
+       {k403, k200, k403, k403, k403, k404, k404}},
+      {"RunJob",
+       "POST",
+       "/api/v1/collaborations/room/jobs/{job}/runs",
+       R"({"receivers": ["receiver"]})",
+       {k403, k403, k200, k403, k403, k404, k404}},
+      {"ShowJobRun",
+       "GET",
+       "/api/v1/collaborations/room/job-runs/{job_run}",
+       "",
+       {k404, k404, k200, k200, k404, k404, k404}},
+      {"RegisterAsset",
+       "POST",
+       "/api/v1/collaborations/room/assets",
+       R"({"name": "mine", "kind": "data", "path": "{own_file}"})",
+       {k200, k200, k200, k200, k200, k404, k404}},
+      {"ListAssets",
+       "GET",
+       "/api/v1/collaborations/room/assets",
+       "",
+       {k200, k200, k200, k200, k200, k404, k404}},
   };
   return *rows;
 }
 
 std::string Fill(const std::string& text, Room& room, const std::string& caller) {
   return absl::StrReplaceAll(text, {{"{q}", room.query_id},
+                                    {"{job}", room.job},
+                                    {"{pending_job}", room.pending_job},
+                                    {"{job_run}", room.job_run},
                                     {"{change}", room.change_id},
                                     {"{code}", room.code},
                                     {"{approved}", room.approved_template},
@@ -454,7 +538,7 @@ TEST_P(HttpAccessMatrixTest, EachKindOfCallerGetsItsExpectedStatus) {
     if (room == nullptr || !reads) {
       room.reset();
       room = std::make_unique<Room>();
-      OpenRoom(base / caller, *room);
+      OpenRoom(base / caller, *room, std::string(row.path).find("{job_run}") != std::string::npos);
       if (HasFatalFailure()) return;
     }
     fs::create_directories(room->dir / caller);
@@ -578,6 +662,26 @@ TEST(HttpResultsTest, AResultIsVisibleToItsReceiversOnly) {
   room.server.reset();
   room.local.reset();
   fs::remove_all(base);
+}
+
+// Every job and asset route of the API has its row (a new one cannot be added without one).
+TEST(HttpAccessMatrixCoverageTest, EveryJobAndAssetRouteIsInTheMatrix) {
+  std::vector<std::pair<std::string, std::string>> routes;
+#define PARLEY_ROUTE(name, request, response, method, path) routes.emplace_back(#name, path);
+  PARLEY_API_ENDPOINTS(PARLEY_ROUTE)
+#undef PARLEY_ROUTE
+  int checked = 0;
+  for (const auto& [name, path] : routes) {
+    if (path.find("/jobs") == std::string::npos && path.find("/job-runs") == std::string::npos &&
+        path.find("/assets") == std::string::npos) {
+      continue;
+    }
+    ++checked;
+    bool found =
+        std::any_of(Rows().begin(), Rows().end(), [&](const Row& row) { return row.name == name; });
+    EXPECT_TRUE(found) << name << " " << path << " has no row in the access matrix";
+  }
+  EXPECT_EQ(checked, 9);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryRoute, HttpAccessMatrixTest,

@@ -16,6 +16,7 @@
 #include "crypto/sha256.h"
 #include "engine/result_writer.h"
 #include "identity/token.h"
+#include "results/sealed.h"
 #include "service/job_internal.h"
 #include "service/service_impl.h"
 
@@ -79,6 +80,38 @@ std::vector<std::string> Argv(JobRuntime runtime, const std::string& code_name) 
   return {};
 }
 
+std::string Amount(int64_t value, const std::string& unit) {
+  if (unit != "bytes" || value <= 0)
+    return unit.empty() ? std::to_string(value) : absl::StrCat(value, " ", unit);
+  if (value % (int64_t{1} << 30) == 0) return absl::StrCat(value >> 30, " GiB");
+  if (value % (int64_t{1} << 20) == 0) return absl::StrCat(value >> 20, " MiB");
+  if (value % (int64_t{1} << 10) == 0) return absl::StrCat(value >> 10, " KiB");
+  return absl::StrCat(value, " bytes");
+}
+
+// The sandbox's limits for a run: the service's, with what the runner asked for in their place.
+absl::StatusOr<jobs::SandboxLimits> LimitsOf(jobs::SandboxLimits limits,
+                                             const JobLimitsRequest& requested) {
+  for (const JobLimitBound& bound : kJobLimitBounds) {
+    const std::optional<int64_t>& value = requested.*bound.field;
+    if (value && (*value < bound.minimum || *value > bound.maximum)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "job limit ", bound.name, " must be between ", Amount(bound.minimum, bound.unit), " and ",
+          Amount(bound.maximum, bound.unit), " (got ", Amount(*value, bound.unit), ")"));
+    }
+  }
+  if (requested.memory_bytes) limits.memory_bytes = *requested.memory_bytes;
+  if (requested.processes) limits.processes = *requested.processes;
+  if (requested.open_files) limits.open_files = *requested.open_files;
+  if (requested.cpu_seconds) limits.cpu_seconds = *requested.cpu_seconds;
+  if (requested.wall_seconds) limits.wall_milliseconds = *requested.wall_seconds * 1000;
+  if (requested.output_bytes) {
+    limits.output_bytes = *requested.output_bytes;
+    limits.file_bytes = *requested.output_bytes;
+  }
+  return limits;
+}
+
 JobRunView ViewOfRun(const catalog::JobRunRecord& run, bool receives, bool logs) {
   JobRunView view;
   view.run_id = run.id;
@@ -98,9 +131,13 @@ JobRunView ViewOfRun(const catalog::JobRunRecord& run, bool receives, bool logs)
       file.name = output.value("name", "");
       file.bytes = output.value("bytes", int64_t{0});
       file.sha256 = output.value("sha256", "");
+      file.sealed = output.value("sealed", false);
       if (receives) {
         absl::StatusOr<std::string> content = ReadFile(output.value("path", ""));
-        if (content.ok() && crypto::Sha256Hex(*content) == file.sha256) file.content = *content;
+        // A sealed file is authenticated when its receiver opens it (and its sha256 checked).
+        if (content.ok() && (file.sealed || crypto::Sha256Hex(*content) == file.sha256)) {
+          file.content = *content;
+        }
       }
       view.outputs.push_back(std::move(file));
     }
@@ -194,6 +231,8 @@ absl::StatusOr<JobRunView> Service::RunJob(const identity::Caller& caller,
     logs_allowed = logs_allowed && asset->allow_job_logs;
     used_assets.push_back(&*asset);
   }
+  PARLEY_ASSIGN_OR_RETURN(jobs::SandboxLimits limits,
+                          LimitsOf(impl.options.job_limits, request.limits));
   // Parameter values, checked against their types; the job gets them as text.
   PARLEY_RETURN_IF_ERROR(ParameterValues(job.parameters, request.parameters).status());
   Json parameters = Json::object();
@@ -262,7 +301,7 @@ absl::StatusOr<JobRunView> Service::RunJob(const identity::Caller& caller,
 
   jobs::SandboxRequest sandbox;
   sandbox.argv = Argv(job.runtime, job.bundle.code_name);
-  sandbox.limits = impl.options.job_limits;
+  sandbox.limits = limits;
   for (const auto& [name, value] : parameters.items()) {
     std::string variable = "PARLEY_PARAM_" + name;
     for (char& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -342,15 +381,28 @@ absl::StatusOr<JobRunView> Service::RunJob(const identity::Caller& caller,
     fs::path folder = impl.home / "job-results" / identity::IssueToken("run").id;
     fs::create_directories(folder, error);
     fs::permissions(impl.home / "job-results", fs::perms::owner_all, error);
+    // Sealed, like query results, when a receiver registered a key: each file is sealed in
+    // memory and written once, so the home never holds an output in the clear.
+    PARLEY_ASSIGN_OR_RETURN(auto keys, impl.store->GetMemberKeys(receivers));
+    std::vector<std::string> public_keys;
+    for (const auto& [member, key] : keys) public_keys.push_back(key);
     Json stored = Json::array();
     for (size_t i = 0; i < outputs.size(); ++i) {
       fs::path path =
           folder / absl::StrCat(i, "-", fs::path(outputs[i].relative_path).filename().string());
-      PARLEY_RETURN_IF_ERROR(WriteFile(path, outputs[i].bytes));
-      stored.push_back({{"name", outputs[i].relative_path},
-                        {"bytes", outputs[i].bytes.size()},
-                        {"sha256", crypto::Sha256Hex(outputs[i].bytes)},
-                        {"path", path.string()}});
+      Json entry = {{"name", outputs[i].relative_path},
+                    {"bytes", outputs[i].bytes.size()},
+                    {"sha256", crypto::Sha256Hex(outputs[i].bytes)}};
+      if (public_keys.empty()) {
+        PARLEY_RETURN_IF_ERROR(WriteFile(path, outputs[i].bytes));
+      } else {
+        PARLEY_ASSIGN_OR_RETURN(std::string sealed, results::Seal(outputs[i].bytes, public_keys));
+        path += ".sealed";
+        PARLEY_RETURN_IF_ERROR(WriteFile(path, sealed));
+        entry["sealed"] = true;
+      }
+      entry["path"] = path.string();
+      stored.push_back(std::move(entry));
     }
     run.outputs_json = stored.dump();
   } else if (!logs_allowed) {
@@ -370,8 +422,10 @@ absl::StatusOr<JobRunView> Service::JobRun(const identity::Caller& caller,
                           impl_->store->GetJobRun(collaboration, run_id));
   bool receives = identity::Receives(caller, run.receivers);
   if (run.runner != caller.member() && !receives) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("member '", caller.member(), "' neither ran nor receives job run ", run_id));
+    // Word for word what a run that does not exist answers: a member learns nothing of others'
+    // runs, not even that they exist.
+    return absl::NotFoundError(absl::StrCat("job run ", run_id, " not found in collaboration '",
+                                            collaboration, "'"));
   }
   // Logs as the run's inputs allow now (an owner who withdraws the permission withdraws it).
   bool logs = false;

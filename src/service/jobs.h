@@ -91,18 +91,51 @@ struct AssetView {
   int64_t created_at = 0;
 };
 
+// A runner's limits for one run; absent ones are the service's (Options::job_limits). Each must
+// lie within its bounds (kJobLimitBounds), else RunJob answers InvalidArgument naming it.
+struct JobLimitsRequest {
+  std::optional<int64_t> memory_bytes;  // address space of each process
+  std::optional<int64_t> processes;
+  std::optional<int64_t> open_files;
+  std::optional<int64_t> cpu_seconds;
+  std::optional<int64_t> wall_seconds;
+  std::optional<int64_t> output_bytes;  // the whole output directory (and so each file)
+};
+
+struct JobLimitBound {
+  const char* name;  // as the CLI's flag says it, without "--"
+  std::optional<int64_t> JobLimitsRequest::*field;
+  int64_t minimum;
+  int64_t maximum;
+  const char* unit;  // "bytes" (shown as KiB, MiB, GiB), "seconds" or ""
+};
+// Wide enough for any real job, narrow enough that a typo (a memory limit of 4 bytes, a wall
+// time of a century) is refused rather than obeyed.
+inline constexpr JobLimitBound kJobLimitBounds[] = {
+    {"memory", &JobLimitsRequest::memory_bytes, int64_t{64} << 20, int64_t{64} << 30, "bytes"},
+    {"processes", &JobLimitsRequest::processes, 1, 4096, ""},
+    {"open-files", &JobLimitsRequest::open_files, 16, 65536, ""},
+    {"cpu-time", &JobLimitsRequest::cpu_seconds, 1, 86400, "seconds"},
+    {"wall-time", &JobLimitsRequest::wall_seconds, 1, 86400, "seconds"},
+    {"output-size", &JobLimitsRequest::output_bytes, int64_t{1} << 10, int64_t{64} << 30, "bytes"},
+};
+
 struct RunJobRequest {
   std::string collaboration;
   std::string job_id;  // or a unique prefix
   std::map<std::string, std::string> parameters;
   std::vector<std::string> receivers;  // empty: the runner
+  JobLimitsRequest limits;
 };
 
 struct JobOutputView {
   std::string name;
   int64_t bytes = 0;
   std::string sha256;
-  std::optional<std::string> content;  // for receivers only
+  // For receivers only: the file, or when `sealed` the file sealed to the receivers' registered
+  // keys (docs/formats/sealed-results.md), which only a receiver's client opens.
+  std::optional<std::string> content;
+  bool sealed = false;
 };
 
 // What a run tells the member who ran it (and its receivers).

@@ -660,6 +660,8 @@ class Service {
   // RunJob: PermissionDenied without `run_jobs`; DataLoss for a job altered since it was created;
   // FailedPrecondition, before anything runs, when an input does not approve it or a declared
   // column is not one its table allows. A job that fails or is withheld is a run, not an error.
+  // JobRun: to a member that neither ran nor receives it, a run is answered word for word as one
+  // that does not exist (NotFound).
   absl::StatusOr<JobView> CreateJob(const identity::Caller& caller, const NewJob& request);
   absl::StatusOr<JobView> ShowJob(const identity::Caller& caller, const std::string& collaboration,
                                   const std::string& job_id);

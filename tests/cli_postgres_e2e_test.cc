@@ -265,5 +265,102 @@ TEST_F(CliPostgresTest, ARemoteSchemaChangeStopsQueriesWithTheTableAndOwnerNamed
   EXPECT_THAT(drifted.err, Not(HasSubstr("2.5")));
 }
 
+// Issue 11: a PostgreSQL relation whose columns hold pf1./ps1. cells (written by `parley encrypt`
+// and loaded into the database) is classified from its cells and enforced exactly as the same
+// cells in a file: joins on fingerprints give the cleartext answer, misuse is refused with the
+// file's reasons, `table show` names each column's kind, and a relation mixing cells is refused.
+TEST_F(CliPostgresTest, EncryptedCellsInAPostgresTableAreClassifiedAndEnforcedAsInAFile) {
+  Exec(
+      absl::StrCat("COPY (SELECT 'User' || i || '@Example.COM' AS email, 'Name ' || i AS name, "
+                   "['north', 'south'][i % 2 + 1] AS region FROM range(1, 101) t(i)) TO '",
+                   (dir_ / "retail.csv").string(), "' (HEADER)"));
+  Exec(
+      absl::StrCat("COPY (SELECT 'user' || i || '@example.com' AS email, ['gold', 'basic'][i % 2 "
+                   "+ 1] AS tier FROM range(60, 161) t(i)) TO '",
+                   (dir_ / "loyalty.csv").string(), "' (HEADER)"));
+  cli_test::WriteText(dir_ / "retail_spec.json",
+                      R"({"table": "retail", "columns": {"email": {"kind": "fingerprint", )"
+                      R"("normalise": "email"}, "name": {"kind": "sealed", "pad_to": 16}, )"
+                      R"("region": {"kind": "cleartext"}}})");
+  cli_test::WriteText(dir_ / "loyalty_spec.json",
+                      R"({"table": "loyalty", "columns": {"email": {"kind": "fingerprint", )"
+                      R"("normalise": "email"}, "tier": {"kind": "cleartext"}}})");
+  ASSERT_EQ(Parley({"secret", "new", (dir_ / "shared.key").string()}).exit_code, 0);
+  for (const char* table : {"retail", "loyalty"}) {
+    Outcome encrypted =
+        Parley({"encrypt", "--secret", (dir_ / "shared.key").string(), "--collaboration", "vault",
+                "--spec", (dir_ / absl::StrCat(table, "_spec.json")).string(),
+                (dir_ / absl::StrCat(table, ".csv")).string(),
+                (dir_ / absl::StrCat(table, "_enc.csv")).string()});
+    ASSERT_EQ(encrypted.exit_code, 0) << encrypted;
+  }
+  // The retailer's encrypted cells loaded into PostgreSQL as text (the cells hold no commas or
+  // quotes), and a copy in which one fingerprint cell is cleartext.
+  cli_test::Csv cells = cli_test::ParseCsv(ReadText(dir_ / "retail_enc.csv"));
+  ASSERT_EQ(cells.header, (std::vector<std::string>{"email", "name", "region"}));
+  std::vector<std::string> values;
+  for (const auto& row : cells.rows) {
+    values.push_back(absl::StrCat("('", row[0], "', '", row[1], "', '", row[2], "')"));
+  }
+  ASSERT_OK(server_->Execute(absl::StrCat(
+      "CREATE TABLE crm.retail_enc (email text, name text, region text);"
+      "INSERT INTO crm.retail_enc VALUES ",
+      absl::StrJoin(values, ", "),
+      ";"
+      "CREATE TABLE crm.retail_mixed AS SELECT * FROM crm.retail_enc;"
+      "UPDATE crm.retail_mixed SET email = 'user7@example.com' WHERE name = (SELECT min(name) "
+      "FROM crm.retail_mixed);"
+      "GRANT SELECT ON crm.retail_enc, crm.retail_mixed TO parley_reader;")));
+
+  Ok("retailer", {"collaboration", "create", "vault"});
+  Ok("retailer", {"member", "add", "-c", "vault", "supplier", "--abilities", "query,receive"});
+  Outcome mixed = As("retailer", {"table", "add", "-c", "vault", "mixed", "--postgres",
+                                  "service=warehouse", "--relation", "crm.retail_mixed"});
+  EXPECT_EQ(mixed.exit_code, kExitError) << mixed;
+  EXPECT_THAT(mixed.err, HasSubstr("column 'email' of table 'mixed' mixes encrypted cells with "
+                                   "other cells (or malformed ones)"));
+  Ok("retailer", {"table", "add", "-c", "vault", "retail", "--postgres", "service=warehouse",
+                  "--relation", "crm.retail_enc"});
+  Ok("supplier",
+     {"table", "add", "-c", "vault", "loyalty", "--source", (dir_ / "loyalty_enc.csv").string()});
+  const std::string rule =
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["supplier"]})";
+  Ok("retailer", {"rule", "set", "-c", "vault", "retail", "--json", rule});
+  Ok("supplier", {"rule", "set", "-c", "vault", "loyalty", "--json", rule});
+
+  Outcome shown = Ok("supplier", {"table", "show", "-c", "vault", "retail"});
+  EXPECT_THAT(shown.out, HasSubstr("    email   VARCHAR  fingerprint\n"
+                                   "    name    VARCHAR  sealed\n"
+                                   "    region  VARCHAR  cleartext\n"));
+
+  // The join on fingerprints counts what the cleartext join counts.
+  Outcome counted = Ok("supplier", {"query", "run", "-c", "vault", "--sql",
+                                    "SELECT r.region, COUNT(DISTINCT r.email) AS n FROM retail r "
+                                    "JOIN loyalty l ON r.email = l.email GROUP BY r.region",
+                                    "--output", (dir_ / "counts.csv").string()});
+  cli_test::Rows expected = OracleRows(absl::StrCat(
+      "SELECT r.region, COUNT(DISTINCT lower(r.email)) FROM read_csv('",
+      (dir_ / "retail.csv").string(), "') r JOIN read_csv('", (dir_ / "loyalty.csv").string(),
+      "') l ON lower(r.email) = l.email GROUP BY r.region"));
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(cli_test::Sorted(cli_test::ParseCsv(ReadText(dir_ / "counts.csv")).rows),
+            cli_test::Sorted(expected));
+
+  const std::pair<std::string, std::string> misuses[] = {
+      {"SELECT email, COUNT(*) FROM retail GROUP BY email",
+       "GROUP BY on encrypted column 'retail.email' needs the collaboration setting "
+       "preserve_nulls"},
+      {"SELECT COUNT(*) FROM retail WHERE email = 'x'",
+       "fingerprint column 'retail.email' cannot be used in a function, operator, cast, CASE or "
+       "comparison"},
+      {"SELECT upper(name) AS n FROM retail", "sealed column 'retail.name' cannot be used"},
+  };
+  for (const auto& [sql, reason] : misuses) {
+    Outcome refused = As("supplier", {"query", "run", "-c", "vault", "--sql", sql});
+    EXPECT_EQ(refused.exit_code, cli_test::kExitRejected) << sql << "\n" << refused;
+    EXPECT_THAT(refused.out + refused.err, HasSubstr(reason)) << sql;
+  }
+}
+
 }  // namespace
 }  // namespace parley

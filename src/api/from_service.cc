@@ -52,8 +52,15 @@ std::vector<Violation> ViolationsFromStored(const std::string& text) {
 }
 
 std::vector<Column> FromService(const std::vector<catalog::Column>& columns) {
+  // A table with an encrypted column shows every column's kind, so that a runner sees which ones
+  // are cleartext too; a table without one shows none (nothing to tell).
+  bool encrypted = std::any_of(columns.begin(), columns.end(),
+                               [](const catalog::Column& column) { return !column.kind.empty(); });
   std::vector<Column> converted;
-  for (const catalog::Column& column : columns) converted.push_back({column.name, column.type});
+  for (const catalog::Column& column : columns) {
+    converted.push_back({column.name, column.type, std::nullopt});
+    if (encrypted) converted.back().encryption = column.kind.empty() ? "cleartext" : column.kind;
+  }
   return converted;
 }
 

@@ -224,6 +224,14 @@ class LocalService {
                                                     const ListWebhooksRequest& request);
   absl::StatusOr<RemoveWebhookResponse> RemoveWebhook(const identity::Caller& caller,
                                                       const RemoveWebhookRequest& request);
+  // PSI relayed through the server (local_service_psi.cc, api/psi.h).
+  absl::StatusOr<PsiSession> StartPsi(const identity::Caller& caller,
+                                      const StartPsiRequest& request);
+  absl::StatusOr<PsiSession> ShowPsi(const identity::Caller& caller,
+                                     const PsiSessionRequest& request);
+  absl::StatusOr<PsiSession> SendPsi(const identity::Caller& caller, const SendPsiRequest& request);
+  absl::StatusOr<ReceivePsiResponse> ReceivePsi(const identity::Caller& caller,
+                                                const ReceivePsiRequest& request);
 
   // A server's identities (api/server_types.h; local_service_identity.cc). InitServer bootstraps
   // the operator's organisation at the console (FailedPrecondition once there is one);

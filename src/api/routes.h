@@ -168,7 +168,18 @@ struct Endpoint {
   X(ListWebhooks, ListWebhooksRequest, ListWebhooksResponse, "GET",                                \
     "/api/v1/collaborations/{collaboration}/webhooks")                                             \
   X(RemoveWebhook, RemoveWebhookRequest, RemoveWebhookResponse, "DELETE",                          \
-    "/api/v1/collaborations/{collaboration}/webhooks/{webhook_id}")
+    "/api/v1/collaborations/{collaboration}/webhooks/{webhook_id}")                                \
+  PARLEY_PSI_ENDPOINTS(X)
+
+// PSI relayed through the server (api/psi.h).
+#define PARLEY_PSI_ENDPOINTS(X)                                                                  \
+  X(StartPsi, StartPsiRequest, PsiSession, "POST", "/api/v1/collaborations/{collaboration}/psi") \
+  X(ShowPsi, PsiSessionRequest, PsiSession, "GET",                                               \
+    "/api/v1/collaborations/{collaboration}/psi/{session}")                                      \
+  X(SendPsi, SendPsiRequest, PsiSession, "POST",                                                 \
+    "/api/v1/collaborations/{collaboration}/psi/{session}/frames")                               \
+  X(ReceivePsi, ReceivePsiRequest, ReceivePsiResponse, "POST",                                   \
+    "/api/v1/collaborations/{collaboration}/psi/{session}/receive")
 
 #define PARLEY_ENDPOINT(name, request, response, method, path) \
   inline constexpr Endpoint<request, response> k##name{{method, path, #name}};

@@ -12,10 +12,15 @@ namespace parley::api {
 struct Column {
   std::string name;
   std::string type;
+  // Client-side encryption (docs/formats/encrypted-columns.md), found in the cells when the table
+  // was added: "fingerprint", "sealed" or "cleartext" for every column of a table that has an
+  // encrypted column; absent for the columns of a table without one.
+  std::optional<std::string> encryption;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
     v.Required("type", type);
+    v.Optional("encryption", encryption);
   }
 };
 

@@ -24,6 +24,7 @@
 #include "api/jobs.h"
 #include "api/policy.h"
 #include "api/privacy.h"
+#include "api/psi.h"
 #include "api/queries.h"
 #include "api/results.h"
 #include "api/runs.h"

@@ -148,6 +148,12 @@ class Backend {
       const api::ListWebhooksRequest& request) = 0;
   virtual absl::StatusOr<api::RemoveWebhookResponse> RemoveWebhook(
       const api::RemoveWebhookRequest& request) = 0;
+  // PSI relayed through a server (api/psi.h): a server's; refused in embedded mode.
+  virtual absl::StatusOr<api::PsiSession> StartPsi(const api::StartPsiRequest& request) = 0;
+  virtual absl::StatusOr<api::PsiSession> ShowPsi(const api::PsiSessionRequest& request) = 0;
+  virtual absl::StatusOr<api::PsiSession> SendPsi(const api::SendPsiRequest& request) = 0;
+  virtual absl::StatusOr<api::ReceivePsiResponse> ReceivePsi(
+      const api::ReceivePsiRequest& request) = 0;
 
   // A server's identities (api/server_types.h).
   virtual absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) = 0;

@@ -1,8 +1,12 @@
 // psi serve | psi connect: private set intersection between two parties' own files, directly
 // between the two machines (docs/formats/psi.md). The Parley home is not involved unless
 // --register asks to add the intersection as a table of a collaboration afterwards.
+// psi start | psi join: the same session between two members of a collaboration, relayed by the
+// --server (cli/psi_relay_channel.h), which authenticates both, checks every frame and delivers
+// the result to the receivers the starter named only.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "api/column_reader.h"
 #include "cli/command_line.h"
+#include "cli/psi_relay_channel.h"
 #include "psi/identifiers.h"
 #include "psi/protocol.h"
 #include "psi/tcp.h"
@@ -19,8 +24,14 @@
 namespace parley::cli {
 namespace {
 
+// How the two parties reach each other: directly (serve, connect) or through a Parley server that
+// relays their frames (start, join).
+enum class PsiWay { kServe, kConnect, kStart, kJoin };
+
 struct PsiFlags {
-  std::string address;  // serve: --listen; connect: the positional HOST:PORT
+  std::string address;        // serve: --listen; connect: the positional HOST:PORT
+  std::string peer, session;  // start: --peer; join: the positional SESSION
+  std::vector<std::string> receivers;
   std::string input, column, normalise = "none", register_as;
   bool cardinality_only = false;
   psi::TransportOptions transport;
@@ -108,7 +119,31 @@ void Cli::AddPsiCommands() {
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
 
-  auto run = [this, flags](bool serving) -> int {
+  auto* start = group->add_subcommand(
+      "start",
+      "through the --server: start a session with another member of the collaboration, then "
+      "wait for it to join (the server relays blinded messages and learns no identifier)");
+  AddCollaborationOption(start);
+  start->add_option("--peer", flags->peer, "the member to match with")->required();
+  start
+      ->add_option("--receivers", flags->receivers,
+                   "who learns the result: you, the peer or both (members with `receive`); "
+                   "default: you")
+      ->delimiter(',');
+  add_common(start);
+  auto* join = group->add_subcommand(
+      "join", "through the --server: join the session another member started with you");
+  AddCollaborationOption(join);
+  join->add_option("session", flags->session, "the session id `psi start` printed")->required();
+  add_common(join);
+
+  auto run = [this, flags](PsiWay way) -> int {
+    const bool relayed = way == PsiWay::kStart || way == PsiWay::kJoin;
+    if (relayed && !remote()) {
+      return Usage(absl::StrCat("psi ", way == PsiWay::kStart ? "start" : "join",
+                                " runs through a Parley server: give --server URL (and your "
+                                "token); without one use `psi serve` and `psi connect`"));
+    }
     if (auto usage = OutputUsage()) return Usage(*usage);
     if (globals_.json && output_ == "-") {
       return Usage("--output - and --json both write to stdout; choose one");
@@ -157,8 +192,55 @@ void Cli::AddPsiCommands() {
 
     flags->transport.io_timeout = std::chrono::seconds(flags->io_timeout_seconds);
     flags->transport.connect_timeout = std::chrono::seconds(flags->connect_timeout_seconds);
+    psi::SessionOptions options;
+    options.mode = flags->cardinality_only ? psi::Mode::kCardinalityOnly : psi::Mode::kIntersection;
     absl::StatusOr<std::unique_ptr<psi::Channel>> channel;
-    if (serving) {
+    std::unique_ptr<Backend> relay;
+    bool serving = way == PsiWay::kServe || way == PsiWay::kStart;
+    std::string relayed_receivers;
+    if (relayed) {
+      relay = OpenBackend();
+      absl::StatusOr<api::PsiSession> session;
+      if (way == PsiWay::kStart) {
+        session = relay->StartPsi({globals_.collaboration, flags->peer,
+                                   flags->cardinality_only ? "cardinality_only" : "intersection",
+                                   flags->receivers});
+      } else {
+        session = relay->ShowPsi({globals_.collaboration, flags->session});
+      }
+      if (!session.ok()) return Fail(session.status(), globals_.collaboration);
+      if (way == PsiWay::kJoin &&
+          session->mode != (flags->cardinality_only ? "cardinality_only" : "intersection")) {
+        return Fail(absl::FailedPreconditionError(absl::StrCat(
+            "session ", session->session, " was started for ",
+            session->mode == "intersection" ? "the intersection" : "the cardinality only",
+            flags->cardinality_only ? " (leave out --cardinality-only)"
+                                    : " (give --cardinality-only)")));
+      }
+      bool responder_learns = std::find(session->receivers.begin(), session->receivers.end(),
+                                        session->responder) != session->receivers.end();
+      bool initiator_learns = std::find(session->receivers.begin(), session->receivers.end(),
+                                        session->initiator) != session->receivers.end();
+      options.receivers = responder_learns && initiator_learns ? psi::Receivers::kBoth
+                          : responder_learns                   ? psi::Receivers::kResponder
+                                                               : psi::Receivers::kInitiator;
+      relayed_receivers = absl::StrJoin(session->receivers, " and ");
+      bool learns = serving ? responder_learns : initiator_learns;
+      if (!learns && !output_.empty()) {
+        return Fail(absl::FailedPreconditionError(
+            absl::StrCat("--output: the result of session ", session->session, " goes to ",
+                         relayed_receivers, " only; leave out --output")));
+      }
+      if (way == PsiWay::kStart) {
+        // The peer joins with this id; scripts read it from this line.
+        std::cerr << "psi session " << session->session << " started with " << session->initiator
+                  << "; it joins with: parley psi join -c " << globals_.collaboration << " "
+                  << session->session << "\n"
+                  << std::flush;
+      }
+      channel = std::unique_ptr<psi::Channel>(std::make_unique<RelayChannel>(
+          *relay, globals_.collaboration, session->session, flags->transport.io_timeout));
+    } else if (serving) {
       absl::StatusOr<std::unique_ptr<psi::Listener>> listener = psi::Listener::Open(flags->address);
       if (!listener.ok()) return Fail(listener.status());
       std::string host = flags->address.substr(0, flags->address.rfind(':'));
@@ -170,8 +252,6 @@ void Cli::AddPsiCommands() {
     }
     if (!channel.ok()) return Fail(channel.status());
 
-    psi::SessionOptions options;
-    options.mode = flags->cardinality_only ? psi::Mode::kCardinalityOnly : psi::Mode::kIntersection;
     options.progress = [&](absl::string_view phase, uint64_t done, uint64_t total) {
       progress.Show(phase, done, total);
     };
@@ -208,7 +288,8 @@ void Cli::AddPsiCommands() {
       added = *response;
     }
     if (globals_.json) {
-      nlohmann::json summary = {{"intersection_size", result->intersection_size},
+      nlohmann::json summary = {{"learned", result->learned},
+                                {"intersection_size", result->intersection_size},
                                 {"own_size", result->own_size},
                                 {"peer_size", result->peer_size},
                                 {"values_skipped", identifiers.skipped()},
@@ -219,6 +300,11 @@ void Cli::AddPsiCommands() {
       return 0;
     }
     std::ostream& summary = output_ == "-" ? std::cerr : std::cout;
+    if (!result->learned) {
+      summary << "done: the result went to " << relayed_receivers << " only (you sent "
+              << result->own_size << " identifiers; the peer has " << result->peer_size << ")\n";
+      return 0;
+    }
     summary << "intersection: " << result->intersection_size << " of your " << result->own_size
             << " identifiers (the peer has " << result->peer_size << ")";
     if (identifiers.skipped() > 0) {
@@ -238,9 +324,13 @@ void Cli::AddPsiCommands() {
     return 0;
   };
   Add(
-      serve, [run] { return run(true); }, /*needs_actor=*/false);
+      serve, [run] { return run(PsiWay::kServe); }, /*needs_actor=*/false);
   Add(
-      connect, [run] { return run(false); }, /*needs_actor=*/false);
+      connect, [run] { return run(PsiWay::kConnect); }, /*needs_actor=*/false);
+  Add(
+      start, [run] { return run(PsiWay::kStart); }, /*needs_actor=*/false);
+  Add(
+      join, [run] { return run(PsiWay::kJoin); }, /*needs_actor=*/false);
 }
 
 }  // namespace parley::cli

@@ -308,6 +308,27 @@ absl::StatusOr<api::AddWebhookResponse> LocalBackend::AddWebhook(
   return service_->AddWebhook(caller_, request);
 }
 
+namespace {
+absl::Status RelayNeedsServer() {
+  return absl::FailedPreconditionError(
+      "PSI through a server relays between two members' machines: give --server URL (in "
+      "embedded mode, run `parley psi serve` and `parley psi connect` directly)");
+}
+}  // namespace
+
+absl::StatusOr<api::PsiSession> LocalBackend::StartPsi(const api::StartPsiRequest&) {
+  return RelayNeedsServer();
+}
+absl::StatusOr<api::PsiSession> LocalBackend::ShowPsi(const api::PsiSessionRequest&) {
+  return RelayNeedsServer();
+}
+absl::StatusOr<api::PsiSession> LocalBackend::SendPsi(const api::SendPsiRequest&) {
+  return RelayNeedsServer();
+}
+absl::StatusOr<api::ReceivePsiResponse> LocalBackend::ReceivePsi(const api::ReceivePsiRequest&) {
+  return RelayNeedsServer();
+}
+
 absl::StatusOr<api::ListWebhooksResponse> LocalBackend::ListWebhooks(
     const api::ListWebhooksRequest& request) {
   return service_->ListWebhooks(caller_, request);

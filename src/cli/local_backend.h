@@ -123,6 +123,11 @@ class LocalBackend : public Backend {
       const api::ListWebhooksRequest& request) override;
   absl::StatusOr<api::RemoveWebhookResponse> RemoveWebhook(
       const api::RemoveWebhookRequest& request) override;
+  absl::StatusOr<api::PsiSession> StartPsi(const api::StartPsiRequest& request) override;
+  absl::StatusOr<api::PsiSession> ShowPsi(const api::PsiSessionRequest& request) override;
+  absl::StatusOr<api::PsiSession> SendPsi(const api::SendPsiRequest& request) override;
+  absl::StatusOr<api::ReceivePsiResponse> ReceivePsi(
+      const api::ReceivePsiRequest& request) override;
   absl::StatusOr<api::WhoAmIResponse> WhoAmI(const api::WhoAmIRequest& request) override;
   absl::StatusOr<api::AddOrganisationResponse> AddOrganisation(
       const api::AddOrganisationRequest& request) override;

@@ -327,9 +327,17 @@ void PrintTable(std::ostream& out, const api::Table& table) {
   out << "  columns:\n";
   size_t width = 0;
   for (const api::Column& column : table.columns) width = std::max(width, column.name.size());
+  size_t type_width = 0;
   for (const api::Column& column : table.columns) {
-    out << "    " << column.name << std::string(width - column.name.size() + 2, ' ') << column.type
-        << "\n";
+    type_width = std::max(type_width, column.type.size());
+  }
+  for (const api::Column& column : table.columns) {
+    out << "    " << column.name << std::string(width - column.name.size() + 2, ' ') << column.type;
+    // Encrypted tables: each column's kind (fingerprint, sealed, cleartext) after its type.
+    if (column.encryption) {
+      out << std::string(type_width - column.type.size() + 2, ' ') << *column.encryption;
+    }
+    out << "\n";
   }
   if (table.rule) {
     std::string rule = api::Dump(*table.rule, 2);

@@ -233,6 +233,23 @@ absl::StatusOr<api::AddWebhookResponse> RemoteBackend::AddWebhook(
   return impl_->Call(api::kAddWebhook, request);
 }
 
+absl::StatusOr<api::PsiSession> RemoteBackend::StartPsi(const api::StartPsiRequest& request) {
+  return impl_->Call(api::kStartPsi, request);
+}
+
+absl::StatusOr<api::PsiSession> RemoteBackend::ShowPsi(const api::PsiSessionRequest& request) {
+  return impl_->Call(api::kShowPsi, request);
+}
+
+absl::StatusOr<api::PsiSession> RemoteBackend::SendPsi(const api::SendPsiRequest& request) {
+  return impl_->Call(api::kSendPsi, request);
+}
+
+absl::StatusOr<api::ReceivePsiResponse> RemoteBackend::ReceivePsi(
+    const api::ReceivePsiRequest& request) {
+  return impl_->Call(api::kReceivePsi, request);
+}
+
 absl::StatusOr<api::ListWebhooksResponse> RemoteBackend::ListWebhooks(
     const api::ListWebhooksRequest& request) {
   return impl_->Call(api::kListWebhooks, request);

@@ -121,11 +121,14 @@ class FingerprintEncoder {
   FingerprintEncoder(HmacSha256Key hmac, std::string header, ValueType type,
                      Normalisation normalisation, bool preserve_nulls)
       : hmac_(std::move(hmac)),
+        string_hmac_(hmac_.WithPrefix("s")),
         header_(std::move(header)),
         type_(type),
         normalisation_(std::move(normalisation)),
         preserve_nulls_(preserve_nulls) {}
   HmacSha256Key hmac_;
+  // hmac_ with the text type tag "s" absorbed: the hot path of text values already normalised.
+  HmacSha256Key string_hmac_;
   std::string header_;  // "pf1.<secret id>.<key id>."
   ValueType type_;
   Normalisation normalisation_;

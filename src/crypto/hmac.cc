@@ -48,6 +48,22 @@ Digest256 HmacSha256Key::Mac(std::string_view prefix, std::string_view message) 
   return mac;
 }
 
+void HmacSha256Key::MacInto(std::string_view message, uint8_t* out) const {
+  SHA256_CTX context = inner_;
+  uint8_t inner_digest[32];
+  SHA256_Update(&context, message.data(), message.size());
+  SHA256_Final(inner_digest, &context);
+  context = outer_;
+  SHA256_Update(&context, inner_digest, sizeof inner_digest);
+  SHA256_Final(out, &context);
+}
+
+HmacSha256Key HmacSha256Key::WithPrefix(std::string_view prefix) const {
+  HmacSha256Key prefixed(*this);
+  SHA256_Update(&prefixed.inner_, prefix.data(), prefix.size());
+  return prefixed;
+}
+
 Digest256 HmacSha256(std::string_view key, std::string_view message) {
   return HmacSha256Key(key).Mac(message);
 }

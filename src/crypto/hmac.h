@@ -32,6 +32,11 @@ class HmacSha256Key {
   Digest256 Mac(std::string_view message) const;
   // The MAC of `prefix` followed by `message`, without concatenating them first.
   Digest256 Mac(std::string_view prefix, std::string_view message) const;
+  // The MAC of `message` written straight into `out` (32 bytes): no copy of a returned digest.
+  void MacInto(std::string_view message, uint8_t* out) const;
+  // A key whose MACs are those of this key over `prefix` followed by the message: the prefix is
+  // absorbed once here instead of once per message (a fingerprint column's type tag).
+  HmacSha256Key WithPrefix(std::string_view prefix) const;
 
  private:
   SHA256_CTX inner_;

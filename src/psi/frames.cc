@@ -38,6 +38,18 @@ absl::string_view ModeName(Mode mode) {
   return mode == Mode::kIntersection ? "intersection" : "cardinality only";
 }
 
+absl::string_view ReceiversName(Receivers receivers) {
+  switch (receivers) {
+    case Receivers::kBoth:
+      return "both parties";
+    case Receivers::kResponder:
+      return "the responder only";
+    case Receivers::kInitiator:
+      return "the initiator only";
+  }
+  return "unknown";
+}
+
 absl::Status WriteFrame(Channel& channel, FrameType type, absl::string_view payload) {
   if (payload.size() > kMaxFramePayload) {
     return absl::InternalError("a frame to send exceeds the protocol's limit");
@@ -90,7 +102,7 @@ std::string EncodeHello(const Hello& hello) {
   std::string out(kHelloMagic.data(), kHelloMagic.size());
   PutBigEndian(out, hello.version, 2);
   out.push_back(static_cast<char>(hello.mode));
-  out.push_back(0);
+  out.push_back(static_cast<char>(hello.receivers));
   PutBigEndian(out, hello.set_size, 8);
   return out;
 }
@@ -118,9 +130,12 @@ absl::StatusOr<Hello> DecodeHello(absl::string_view payload) {
         absl::StrCat("the peer's HELLO names an unknown mode ", static_cast<int>(mode)));
   }
   hello.mode = static_cast<Mode>(mode);
-  if (payload[11] != 0) {
-    return absl::InvalidArgumentError("the peer's HELLO has a non-zero reserved byte");
+  uint8_t receivers = static_cast<uint8_t>(payload[11]);
+  if (receivers > static_cast<uint8_t>(Receivers::kInitiator)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the peer's HELLO names an unknown result receiver ", static_cast<int>(receivers)));
   }
+  hello.receivers = static_cast<Receivers>(receivers);
   hello.set_size = GetBigEndian(payload, 12, 8);
   if (hello.set_size > kMaxSetSize) {
     return absl::InvalidArgumentError(absl::StrCat("the peer announced ", hello.set_size,

@@ -33,6 +33,15 @@ enum class Mode : uint8_t { kIntersection = 1, kCardinalityOnly = 2 };
 // "intersection" or "cardinality only".
 absl::string_view ModeName(Mode mode);
 
+// Who learns the result (HELLO byte 11): both parties (0, the only choice of `psi serve` and
+// `psi connect`), or only the responder (1) or only the initiator (2) — a session relayed by a
+// Parley server delivers it to the collaboration's designated receivers only. A party that does
+// not learn it never receives its own set doubly blinded, and DONE carries 0 both ways.
+enum class Receivers : uint8_t { kBoth = 0, kResponder = 1, kInitiator = 2 };
+
+// "both parties", "the responder only", "the initiator only".
+absl::string_view ReceiversName(Receivers receivers);
+
 struct Frame {
   uint8_t type = 0;  // a FrameType when known; kept raw so an unknown type can be named
   std::string payload;
@@ -42,6 +51,7 @@ struct Hello {
   uint16_t version = kProtocolVersion;
   Mode mode = Mode::kIntersection;
   uint64_t set_size = 0;
+  Receivers receivers = Receivers::kBoth;
 };
 
 absl::Status WriteFrame(Channel& channel, FrameType type, absl::string_view payload);
@@ -54,7 +64,7 @@ absl::StatusOr<Frame> ReadFrame(Channel& channel);
 std::string EncodeHello(const Hello& hello);
 
 // Checks in the order the format fixes: magic, version (naming both versions), length, mode
-// byte, reserved byte, set size. InvalidArgument with a message a user can act on.
+// byte, receivers byte, set size. InvalidArgument with a message a user can act on.
 absl::StatusOr<Hello> DecodeHello(absl::string_view payload);
 
 // Big-endian 8-byte counts (DONE).

@@ -70,9 +70,9 @@ TEST(FramesTest, HelloChecks) {
   bad_mode[10] = 7;
   EXPECT_EQ(DecodeHello(bad_mode).status().message(), "the peer's HELLO names an unknown mode 7");
   std::string reserved = bytes;
-  reserved[11] = 1;
+  reserved[11] = 3;
   EXPECT_EQ(DecodeHello(reserved).status().message(),
-            "the peer's HELLO has a non-zero reserved byte");
+            "the peer's HELLO names an unknown result receiver 3");
   EXPECT_EQ(
       DecodeHello(EncodeHello(Hello{1, Mode::kIntersection, kMaxSetSize + 1})).status().message(),
       "the peer announced 1099511627777 identifiers; the limit is 1099511627776");

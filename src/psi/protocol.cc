@@ -109,21 +109,44 @@ class Session {
     }
     PARLEY_RETURN_IF_ERROR(ExchangeHello());
     PARLEY_RETURN_IF_ERROR(BlindOwnSet());
+    // A side learns the result when it gets its own set back doubly blinded; in a session whose
+    // result goes to one party only, the other's set is never returned to it.
+    const bool both = options_.receivers == Receivers::kBoth;
+    const bool learns =
+        both || options_.receivers ==
+                    (role_ == Role::kResponder ? Receivers::kResponder : Receivers::kInitiator);
+    const bool peer_learns = both || !learns;
     if (role_ == Role::kInitiator) {
       PARLEY_RETURN_IF_ERROR(Send(FrameType::kBlinded, own_blinded_));
       PARLEY_RETURN_IF_ERROR(ReceivePeerSet());
-      PARLEY_RETURN_IF_ERROR(ReceiveOwnSetBack());
-      PARLEY_RETURN_IF_ERROR(ReturnPeerSet());
+      if (learns) PARLEY_RETURN_IF_ERROR(ReceiveOwnSetBack());
+      if (peer_learns) PARLEY_RETURN_IF_ERROR(ReturnPeerSet());
     } else {
       PARLEY_RETURN_IF_ERROR(ReceivePeerSet());
       PARLEY_RETURN_IF_ERROR(Send(FrameType::kBlinded, own_blinded_));
-      PARLEY_RETURN_IF_ERROR(ReturnPeerSet());
-      PARLEY_RETURN_IF_ERROR(ReceiveOwnSetBack());
+      if (peer_learns) PARLEY_RETURN_IF_ERROR(ReturnPeerSet());
+      if (learns) PARLEY_RETURN_IF_ERROR(ReceiveOwnSetBack());
     }
     SessionResult result = Compare();
-    PARLEY_RETURN_IF_ERROR(Write(FrameType::kDone, EncodeCount(result.intersection_size)));
+    result.learned = learns;
+    if (!learns) {
+      result.intersection_size = 0;
+      result.matched.clear();
+    }
+    // One-sided: DONE says only "finished" (0 both ways), so that the count reaches no one but
+    // the receiver — neither the other party nor a relay.
+    PARLEY_RETURN_IF_ERROR(
+        Write(FrameType::kDone, EncodeCount(both ? result.intersection_size : 0)));
     PARLEY_ASSIGN_OR_RETURN(Frame done, Expect(FrameType::kDone, "DONE"));
     PARLEY_ASSIGN_OR_RETURN(uint64_t peer_count, DecodeCount(done.payload));
+    if (!both) {
+      if (peer_count != 0) {
+        return absl::InvalidArgumentError(
+            "the peer's DONE carries a count in a session whose result goes to one party only: "
+            "the peer did not follow the protocol");
+      }
+      return result;
+    }
     if (peer_count != result.intersection_size) {
       return absl::InvalidArgumentError(
           absl::StrCat("the peer found ", peer_count, " common identifiers, this side found ",
@@ -181,10 +204,15 @@ class Session {
 
   absl::Status ExchangeHello() {
     PARLEY_RETURN_IF_ERROR(
-        Write(FrameType::kHello,
-              EncodeHello(Hello{kProtocolVersion, options_.mode, identifiers_.size()})));
+        Write(FrameType::kHello, EncodeHello(Hello{kProtocolVersion, options_.mode,
+                                                   identifiers_.size(), options_.receivers})));
     PARLEY_ASSIGN_OR_RETURN(Frame frame, Expect(FrameType::kHello, "HELLO"));
     PARLEY_ASSIGN_OR_RETURN(Hello hello, DecodeHello(frame.payload));
+    if (hello.receivers != options_.receivers) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the peer expects the result to go to ", ReceiversName(hello.receivers),
+                       "; this side to ", ReceiversName(options_.receivers)));
+    }
     if (hello.mode != options_.mode) {
       return absl::FailedPreconditionError(
           absl::StrCat("the peer asked for ", ModeName(hello.mode), "; this side asked for ",

@@ -34,6 +34,8 @@ enum class Role { kResponder, kInitiator };
 
 struct SessionOptions {
   Mode mode = Mode::kIntersection;
+  // Who learns the result; both parties must say the same (psi/frames.h, Receivers).
+  Receivers receivers = Receivers::kBoth;
   // Called from the session's thread after each batch: a phase name, items done, items in all.
   std::function<void(absl::string_view phase, uint64_t done, uint64_t total)> progress;
   // 0: one per core.
@@ -47,6 +49,9 @@ struct SessionOptions {
 };
 
 struct SessionResult {
+  // False on the side that does not learn the result (SessionOptions::receivers): then
+  // intersection_size is 0 and matched empty.
+  bool learned = true;
   uint64_t own_size = 0;
   uint64_t peer_size = 0;
   uint64_t intersection_size = 0;

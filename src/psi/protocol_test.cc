@@ -94,6 +94,59 @@ TEST(ProtocolTest, MatchesAPlainIntersection) {
   }
 }
 
+// A session whose result goes to one party (a relayed session's designated receiver): only that
+// party gets its own set back doubly blinded and learns the intersection; the other receives
+// none, learns nothing, and DONE carries 0 both ways.
+TEST(ProtocolTest, AOneSidedResultReachesOnlyItsReceiver) {
+  auto [left, right] = RandomSets(400, 250, 60, 11);
+  std::set<std::string> right_set(right.begin(), right.end());
+  std::set<std::string> expected;
+  for (const std::string& id : left) {
+    if (right_set.contains(id)) expected.insert(id);
+  }
+  for (Receivers receivers : {Receivers::kResponder, Receivers::kInitiator}) {
+    SessionOptions responder_options, initiator_options;
+    responder_options.receivers = initiator_options.receivers = receivers;
+    std::vector<std::pair<FrameType, std::string>> responder_sent, initiator_sent;
+    responder_options.sent_for_testing = [&](FrameType type, absl::string_view payload) {
+      responder_sent.emplace_back(type, std::string(payload));
+    };
+    initiator_options.sent_for_testing = [&](FrameType type, absl::string_view payload) {
+      initiator_sent.emplace_back(type, std::string(payload));
+    };
+    Outcome outcome = RunPair(left, right, responder_options, initiator_options);
+    ASSERT_TRUE(outcome.responder.ok()) << outcome.responder.status();
+    ASSERT_TRUE(outcome.initiator.ok()) << outcome.initiator.status();
+    const bool responder_learns = receivers == Receivers::kResponder;
+    const SessionResult& receiver = responder_learns ? *outcome.responder : *outcome.initiator;
+    const SessionResult& other = responder_learns ? *outcome.initiator : *outcome.responder;
+    EXPECT_TRUE(receiver.learned);
+    EXPECT_EQ(Matched(responder_learns ? left : right, receiver), expected);
+    EXPECT_EQ(receiver.intersection_size, 60u);
+    EXPECT_FALSE(other.learned);
+    EXPECT_EQ(other.intersection_size, 0u);
+    EXPECT_TRUE(other.matched.empty());
+    // The receiver never returns the other's set; every DONE says 0.
+    const auto& receiver_sent = responder_learns ? responder_sent : initiator_sent;
+    for (const auto& [type, payload] : receiver_sent) EXPECT_NE(type, FrameType::kDouble);
+    for (const auto* sent : {&responder_sent, &initiator_sent}) {
+      ASSERT_FALSE(sent->empty());
+      EXPECT_EQ(sent->back().first, FrameType::kDone);
+      EXPECT_EQ(sent->back().second, EncodeCount(0));
+    }
+  }
+}
+
+TEST(ProtocolTest, PeersThatDisagreeOnTheReceiverStopAtHello) {
+  SessionOptions responder_options, initiator_options;
+  responder_options.receivers = Receivers::kResponder;
+  Outcome outcome = RunPair({"a"}, {"a"}, responder_options, initiator_options);
+  EXPECT_EQ(outcome.responder.status().message(),
+            "the peer expects the result to go to both parties; this side to the responder only");
+  EXPECT_EQ(outcome.responder.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(outcome.initiator.ok());
+}
+
 TEST(ProtocolTest, RepeatedIdentifiersAreRefusedLocally) {
   auto [a, b] = MemoryPipe();
   absl::StatusOr<SessionResult> result = RunSession(*a, Role::kResponder, {"x", "y", "x"}, {});

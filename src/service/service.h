@@ -49,6 +49,7 @@
 #include "query/compile.h"
 #include "service/analysis_template.h"
 #include "service/jobs.h"
+#include "service/psi_relay.h"
 #include "service/webhook_dispatcher.h"
 
 namespace parley::service {
@@ -771,6 +772,26 @@ class Service {
                                                         const std::string& collaboration);
   absl::Status RemoveWebhook(const identity::Caller& caller, const std::string& collaboration,
                              int64_t id);
+
+  // PSI relayed through this server (psi_sessions.cc, docs/formats/psi.md "Relayed through a
+  // server"). StartPsi: the caller (an active member with `query`) starts a session with `peer`
+  // (another active member) as its responder; the result goes to `receivers` (each one of the two,
+  // with `receive`; empty: the caller). Show: the two parties only. SendPsi/ReceivePsi pass one
+  // party's frames to the other, checked (service/psi_relay.h); anyone else is PermissionDenied
+  // and the session goes on. Audited: "psi.started", then "psi.completed" or "psi.failed" (with
+  // the announced set sizes, never an element).
+  absl::StatusOr<PsiSessionState> StartPsi(const identity::Caller& caller,
+                                           const std::string& collaboration,
+                                           const std::string& peer, psi::Mode mode,
+                                           std::vector<std::string> receivers);
+  absl::StatusOr<PsiSessionState> ShowPsi(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& id);
+  absl::StatusOr<PsiSessionState> SendPsi(const identity::Caller& caller,
+                                          const std::string& collaboration, const std::string& id,
+                                          int64_t sequence, const std::string& frame);
+  absl::StatusOr<PsiMessages> ReceivePsi(const identity::Caller& caller,
+                                         const std::string& collaboration, const std::string& id,
+                                         int64_t after, int64_t wait_ms);
 
   // Defined in service_impl.h, which only the service's own files include (a PreparedRun's state
   // names its parts).

@@ -584,6 +584,10 @@ struct Service::Impl {
   void Emit(const std::string& collaboration, const std::string& event, const nlohmann::json& ids,
             const std::vector<std::string>* only = nullptr);
   void EmitChange(const catalog::ChangeRequest& request, bool opened);
+  // PSI sessions relayed between two members (psi_sessions.cc); in memory, as the sessions are.
+  PsiRelay psi_relay;
+  // The audit entry of a relayed PSI session that has just ended, once.
+  void AuditPsiEnd(const std::string& collaboration, const std::string& id);
   // The data root of server mode: options.data_root, or HOME/data.
   std::filesystem::path DataRoot() const {
     return options.data_root.empty() ? home / "data" : std::filesystem::path(options.data_root);

@@ -216,8 +216,10 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
                                      bool saved_result) {
   PARLEY_ASSIGN_OR_RETURN(PreparedTable prepared, PrepareTable(caller, request, saved_result));
   catalog::Table& table = prepared.table;
-  // Encrypted columns are found in the cells of files (docs/formats/encrypted-columns.md).
-  if (!prepared.files.empty()) {
+  // Encrypted columns are found in the cells (docs/formats/encrypted-columns.md), of files and of
+  // remote relations alike: a PostgreSQL table of pf1./ps1. cells is classified and enforced
+  // exactly as a file of them, so moving the data into a database does not drop its protection.
+  if (!prepared.files.empty() || !prepared.remote.empty()) {
     PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
     PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, prepared.files));
     PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,

@@ -216,8 +216,9 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
                                      bool saved_result) {
   PARLEY_ASSIGN_OR_RETURN(PreparedTable prepared, PrepareTable(caller, request, saved_result));
   catalog::Table& table = prepared.table;
-  // Encrypted columns are found in the cells of files (docs/formats/encrypted-columns.md).
-  if (!prepared.files.empty()) {
+  // Encrypted columns are found in the cells of files (docs/formats/encrypted-columns.md); a file
+  // loaded into a cluster is read there, never by a local view.
+  if (!prepared.files.empty() && table.source_kind != connectors::clickhouse::kClickHouseKind) {
     PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
     PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, prepared.files));
     PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,
@@ -286,10 +287,24 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
                           connector->ResolveFiles(table.source_json));
   std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
   if (caller.authentication() == identity::Authentication::kToken) {
-    if (files.empty() && !remote.empty()) {
+    // A table on a registered engine is on the operator's cluster, which the operator chose; any
+    // other remote source is wherever its description points.
+    if (files.empty() && !remote.empty() &&
+        table.source_kind != connectors::clickhouse::kClickHouseKind) {
       // The server would connect wherever a remote organisation's description points.
       return absl::PermissionDeniedError(
           "a remote database can be registered only by a member working on the Parley host");
+    }
+    if (files.empty() && table.source_kind == connectors::clickhouse::kClickHouseKind) {
+      // The operator's account reads every table of the engine's database, so a server names
+      // whose data a table in place is by its name: "<member>_..." (docs/scale-out.md).
+      PARLEY_ASSIGN_OR_RETURN(connectors::clickhouse::Placement placement,
+                              connectors::clickhouse::ParsePlacement(table.source_json));
+      if (!absl::StartsWith(placement.relation, absl::StrCat(actor, "_"))) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "on a server, a member registers in place only the cluster's tables named for it ('",
+            actor, "_...'); '", placement.relation, "' is not"));
+      }
     }
     PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
   }

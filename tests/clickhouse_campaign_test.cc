@@ -2,6 +2,8 @@
 // cluster, compiled under the demo's rules for the clickhouse dialect, equals DuckDB's answer —
 // for both layouts of the supplier's table: sharded by the join key (co-located) and by row
 // (GLOBAL join).
+#include "support/clickhouse_campaign.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -15,7 +17,6 @@
 #include "engine/duckdb/duckdb_engine.h"
 #include "query/compile.h"
 #include "render/clickhouse/clickhouse_dialect.h"
-#include "support/clickhouse_campaign.h"
 #include "support/clickhouse_cluster.h"
 
 namespace parley {

@@ -316,8 +316,7 @@ std::string RunCase(const CorpusFile& file, const CorpusCase& c) {
   Counts& counts = ClickHouseCorpus::counts();
   if (!clickhouse.ok()) {
     if (!absl::StartsWith(clickhouse.status().message(), "the clickhouse engine cannot run ")) {
-      return absl::StrCat("refused without the dialect's reason: ",
-                          clickhouse.status().ToString());
+      return absl::StrCat("refused without the dialect's reason: ", clickhouse.status().ToString());
     }
     std::string reason(clickhouse.status().message());
     reason = reason.substr(0, reason.find(" (at character"));
@@ -337,8 +336,8 @@ std::string RunCase(const CorpusFile& file, const CorpusCase& c) {
       ClickHouseCorpus::clickhouse().Run(engine::Plan{sql, {}});
   if (!expected.ok()) {
     // A run that fails on DuckDB (a guarded error surfacing) must fail on ClickHouse too.
-    if (actual.ok()) return absl::StrCat("DuckDB failed (", expected.status().ToString(),
-                                         "), ClickHouse did not");
+    if (actual.ok())
+      return absl::StrCat("DuckDB failed (", expected.status().ToString(), "), ClickHouse did not");
     return "";
   }
   if (!actual.ok()) return absl::StrCat(actual.status().ToString(), "\n", sql);
@@ -362,8 +361,8 @@ std::string RunCase(const CorpusFile& file, const CorpusCase& c) {
   std::vector<std::string> got = Normalised(*actual, true);
   std::vector<std::string> want = Normalised(*expected, true);
   if (got != want) {
-    return absl::StrCat("rows differ: ClickHouse\n  ", absl::StrJoin(got, "\n  "),
-                        "\nDuckDB\n  ", absl::StrJoin(want, "\n  "), "\n", sql);
+    return absl::StrCat("rows differ: ClickHouse\n  ", absl::StrJoin(got, "\n  "), "\nDuckDB\n  ",
+                        absl::StrJoin(want, "\n  "), "\n", sql);
   }
   counts.equal++;
   return "";
@@ -405,8 +404,7 @@ TEST(ClickHouseCorpusTest, EveryAllowedCaseGivesTheSameRowsOrTheDialectsReason) 
   }
   ClickHouseCorpus::Finish();
   EXPECT_GT(cases, 100u);
-  EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " of " << cases
-                                  << " cases differ:\n"
+  EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " of " << cases << " cases differ:\n"
                                   << absl::StrJoin(mismatches, "\n\n");
 }
 

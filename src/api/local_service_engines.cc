@@ -6,17 +6,10 @@ namespace parley::api {
 namespace {
 
 EngineInfo FromRegistration(const service::EngineRegistration& engine) {
-  return EngineInfo{engine.name,
-                    engine.kind,
-                    engine.url,
-                    engine.cluster,
-                    engine.database,
-                    engine.user,
-                    engine.password_file,
-                    engine.loader_user,
-                    engine.loader_password_file,
-                    engine.nodes,
-                    engine.version};
+  return EngineInfo{engine.name,          engine.kind,        engine.url,
+                    engine.cluster,       engine.database,    engine.user,
+                    engine.password_file, engine.loader_user, engine.loader_password_file,
+                    engine.nodes,         engine.version};
 }
 
 }  // namespace
@@ -41,8 +34,7 @@ absl::StatusOr<EngineInfo> LocalService::AddEngine(const EngineInfo& engine) {
 
 absl::StatusOr<ListEnginesResponse> LocalService::ListEngines() {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  PARLEY_ASSIGN_OR_RETURN(std::vector<service::EngineRegistration> engines,
-                          service->ListEngines());
+  PARLEY_ASSIGN_OR_RETURN(std::vector<service::EngineRegistration> engines, service->ListEngines());
   ListEnginesResponse response;
   for (const service::EngineRegistration& engine : engines) {
     response.engines.push_back(FromRegistration(engine));

@@ -30,8 +30,9 @@ void Cli::AddEngineCommands() {
   CLI::App* group =
       Group("engine", "the operator's engines (ClickHouse clusters) tables may live on");
   auto* add = group->add_subcommand(
-      "add", "register a ClickHouse cluster (checks the server version and that the account is "
-             "read-only)");
+      "add",
+      "register a ClickHouse cluster (checks the server version and that the account is "
+      "read-only)");
   add->add_option("name", engine_name_, "the engine's name")->required();
   add->add_option("--clickhouse", engine_url_, "http://HOST:PORT of the node queries go to")
       ->required();
@@ -100,8 +101,8 @@ void Cli::AddEngineCommands() {
         absl::StatusOr<api::EngineInfo> found =
             absl::NotFoundError(absl::StrCat("there is no engine '", engine_name_, "'"));
         if (!listed.ok()) found = listed.status();
-        for (const api::EngineInfo& engine : listed.ok() ? listed->engines
-                                                         : std::vector<api::EngineInfo>{}) {
+        for (const api::EngineInfo& engine :
+             listed.ok() ? listed->engines : std::vector<api::EngineInfo>{}) {
           if (engine.name == engine_name_) found = engine;
         }
         return Answer(found, [](const api::EngineInfo& engine) {
@@ -111,8 +112,8 @@ void Cli::AddEngineCommands() {
       },
       /*needs_actor=*/false);
 
-  auto* remove = group->add_subcommand(
-      "remove", "unregister an engine (refused while a table lives on it)");
+  auto* remove =
+      group->add_subcommand("remove", "unregister an engine (refused while a table lives on it)");
   remove->add_option("name", engine_name_, "the engine's name")->required();
   Add(
       remove,

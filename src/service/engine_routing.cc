@@ -90,7 +90,8 @@ absl::StatusOr<engine::ResultTable> Service::Impl::ExecuteOnEngine(
     const QueryContext& context, const Explanation& explanation, engine::RunControl* control,
     std::vector<catalog::TableScan>* scans) {
   PARLEY_ASSIGN_OR_RETURN(clickhouse::EngineAccess access, EngineAccessOf(explanation.engine));
-  PARLEY_ASSIGN_OR_RETURN(auto engine, engine::clickhouse::ClickHouseEngine::Connect(access.reader));
+  PARLEY_ASSIGN_OR_RETURN(auto engine,
+                          engine::clickhouse::ClickHouseEngine::Connect(access.reader));
   std::vector<engine::SourceView> views;
   for (const std::string& name : explanation.tables) {
     for (const catalog::Table& table : context.tables) {
@@ -112,11 +113,10 @@ absl::StatusOr<engine::ResultTable> Service::Impl::ExecuteOnEngine(
       engine->Run(engine::Plan{explanation.rendered_sql, std::move(views), control}, &failed_at);
   if (!result.ok() && failed_at == engine::Engine::Stage::kQuery &&
       !absl::IsCancelled(result.status()) && !absl::IsDeadlineExceeded(result.status())) {
-    bool protects_rows =
-        explanation.verdict.rule_kind == policy::RuleKind::kAggregation ||
-        explanation.verdict.rule_kind == policy::RuleKind::kList ||
-        (explanation.verdict.rule_kind == policy::RuleKind::kCustom &&
-         !explanation.verdict.thresholds.empty());
+    bool protects_rows = explanation.verdict.rule_kind == policy::RuleKind::kAggregation ||
+                         explanation.verdict.rule_kind == policy::RuleKind::kList ||
+                         (explanation.verdict.rule_kind == policy::RuleKind::kCustom &&
+                          !explanation.verdict.thresholds.empty());
     if (protects_rows) return RunFailure();
   }
   return result;
@@ -159,10 +159,9 @@ absl::Status Service::RemoveEngine(const std::string& name) {
       absl::StatusOr<clickhouse::Placement> placement =
           clickhouse::ParsePlacement(table.source_json);
       if (placement.ok() && placement->engine == name) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("engine '", name, "' still holds table '", table.name,
-                         "' of collaboration '", collaboration.name,
-                         "': its owner removes it first ('parley table remove')"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "engine '", name, "' still holds table '", table.name, "' of collaboration '",
+            collaboration.name, "': its owner removes it first ('parley table remove')"));
       }
     }
   }

@@ -100,8 +100,8 @@ absl::Status WriteEngines(const std::string& home, const std::vector<EngineRegis
 absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read the password file '", path,
-                                                      "' (a regular file, not a link)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the password file '", path, "' (a regular file, not a link)"));
   }
   struct stat info;
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
@@ -141,8 +141,7 @@ absl::StatusOr<connectors::clickhouse::EngineAccess> AccessOf(
   if (!registration.loader_user.empty()) {
     engine::clickhouse::ConnectOptions loader = access.reader;
     loader.user = registration.loader_user;
-    PARLEY_ASSIGN_OR_RETURN(loader.password,
-                            ReadPasswordFile(registration.loader_password_file));
+    PARLEY_ASSIGN_OR_RETURN(loader.password, ReadPasswordFile(registration.loader_password_file));
     access.loader = std::move(loader);
   }
   access.nodes = registration.nodes;
@@ -166,8 +165,7 @@ absl::Status CheckEngine(EngineRegistration& registration) {
     if (!file->empty()) *file = fs::absolute(*file).string();
   }
   if (registration.loader_user.empty() != registration.loader_password_file.empty()) {
-    return absl::InvalidArgumentError(
-        "--loader-user and --loader-password-file go together");
+    return absl::InvalidArgumentError("--loader-user and --loader-password-file go together");
   }
   PARLEY_ASSIGN_OR_RETURN(connectors::clickhouse::EngineAccess access, AccessOf(registration));
   std::string engine_name = absl::StrCat("clickhouse engine '", registration.name, "'");
@@ -182,8 +180,8 @@ absl::Status CheckEngine(EngineRegistration& registration) {
       "SELECT count() FROM system.clusters WHERE cluster = '", registration.cluster, "'"));
   if (!cluster.ok()) return named(cluster.status());
   if (cluster->rows.empty() || cluster->rows[0][0].value_or("0") == "0") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        engine_name, ": its node has no cluster '", registration.cluster, "' in remote_servers"));
+    return absl::FailedPreconditionError(absl::StrCat(engine_name, ": its node has no cluster '",
+                                                      registration.cluster, "' in remote_servers"));
   }
   if (access.loader.has_value()) {
     for (const std::string& node : access.nodes) {
@@ -192,9 +190,9 @@ absl::Status CheckEngine(EngineRegistration& registration) {
       absl::StatusOr<std::string> answered =
           engine::clickhouse::ExecuteStatement(loader, "SELECT 1");
       if (!answered.ok()) {
-        return named(absl::Status(answered.status().code(),
-                                  absl::StrCat("the loader account on node ", node, ": ",
-                                               answered.status().message())));
+        return named(absl::Status(
+            answered.status().code(),
+            absl::StrCat("the loader account on node ", node, ": ", answered.status().message())));
       }
     }
   }

@@ -41,7 +41,6 @@
 #include "dp/noise.h"
 #include "dp/random_source.h"
 #include "engine/engine.h"
-#include "service/engines.h"
 #include "identity/ability.h"
 #include "identity/caller.h"
 #include "jobs/sandbox.h"
@@ -49,6 +48,7 @@
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "service/analysis_template.h"
+#include "service/engines.h"
 #include "service/jobs.h"
 #include "service/webhook_dispatcher.h"
 

@@ -65,9 +65,8 @@ absl::StatusOr<std::string> RelationName(const std::string& given, const std::st
   std::vector<std::string> parts = absl::StrSplit(given, '.');
   if (parts.size() == 2) {
     if (parts[0] != database) {
-      return Invalid("/relation",
-                     absl::StrCat("the engine's account may read only its database '", database,
-                                  "', not '", parts[0], "'"));
+      return Invalid("/relation", absl::StrCat("the engine's account may read only its database '",
+                                               database, "', not '", parts[0], "'"));
     }
     parts.erase(parts.begin());
   }
@@ -148,8 +147,8 @@ absl::StatusOr<std::string> ClickHouseConnector::DescribeInPlace(
       engine->Query(absl::StrCat("SELECT engine, engine_full FROM system.tables WHERE database = ",
                                  Literal(database), " AND name = ", Literal(relation))));
   if (found.rows.empty()) {
-    return absl::NotFoundError(absl::StrCat("clickhouse engine '", access.name,
-                                            "' has no table '", database, ".", relation, "'"));
+    return absl::NotFoundError(absl::StrCat("clickhouse engine '", access.name, "' has no table '",
+                                            database, ".", relation, "'"));
   }
   if (found.rows[0][0].value_or("") != "Distributed") {
     return absl::InvalidArgumentError(
@@ -237,8 +236,8 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
   std::string local = relation + "_local";
   std::string key = json["sharding_key"];
   const std::string& database = access.reader.database;
-  std::string named = absl::StrCat("'", database, ".", relation, "' on clickhouse engine '",
-                                   access.name, "'");
+  std::string named =
+      absl::StrCat("'", database, ".", relation, "' on clickhouse engine '", access.name, "'");
   // The file as Parley reads it (its pinned dialect and types), every row.
   files::FilesConnector files;
   PARLEY_ASSIGN_OR_RETURN(std::string pinned, files.Pin(json["load"].dump()));
@@ -268,11 +267,10 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
   }
   engine::clickhouse::ConnectOptions reader = access.reader;
   PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(reader));
-  PARLEY_ASSIGN_OR_RETURN(
-      ResultTable existing,
-      engine->Query(absl::StrCat("SELECT name FROM system.tables WHERE database = ",
-                                 Literal(database), " AND name IN (", Literal(relation), ", ",
-                                 Literal(local), ")")));
+  PARLEY_ASSIGN_OR_RETURN(ResultTable existing,
+                          engine->Query(absl::StrCat(
+                              "SELECT name FROM system.tables WHERE database = ", Literal(database),
+                              " AND name IN (", Literal(relation), ", ", Literal(local), ")")));
   if (!existing.rows.empty()) {
     return absl::AlreadyExistsError(absl::StrCat(
         named, " already exists (or its local table does): choose another --relation"));
@@ -290,8 +288,8 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
       engine::clickhouse::ConnectOptions writer = *access.loader;
       writer.url = node;
       for (const std::string& table : {relation, local}) {
-        ExecuteStatement(writer, absl::StrCat("DROP TABLE IF EXISTS ", Quote(database), ".",
-                                              Quote(table)))
+        ExecuteStatement(writer,
+                         absl::StrCat("DROP TABLE IF EXISTS ", Quote(database), ".", Quote(table)))
             .IgnoreError();
       }
     }
@@ -346,9 +344,8 @@ absl::StatusOr<std::vector<catalog::Column>> ClickHouseConnector::InferSchema(
     std::string name = row[0].value_or("");
     std::string type = engine::clickhouse::ParleyTypeName(row[1].value_or(""));
     if (type.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("column '", name, "' of '",
-                                                     placement.relation, "' has the type ",
-                                                     row[1].value_or(""),
+      return absl::InvalidArgumentError(absl::StrCat("column '", name, "' of '", placement.relation,
+                                                     "' has the type ", row[1].value_or(""),
                                                      ", which Parley cannot read exactly"));
     }
     catalog::Column column;
@@ -364,8 +361,8 @@ absl::StatusOr<engine::SourceView> ClickHouseConnector::ViewFor(
   absl::StatusOr<Placement> placement = ParsePlacement(table.source_json);
   if (!placement.ok()) {
     return absl::InternalError(absl::StrCat(
-        "table '", table.name, "': its stored source description does not read: ",
-        placement.status().message()));
+        "table '", table.name,
+        "': its stored source description does not read: ", placement.status().message()));
   }
   engine::SourceView view;
   view.name = placement->relation;
@@ -392,8 +389,8 @@ absl::StatusOr<catalog::TableSize> ClickHouseConnector::Measure(
 SourceSummary ClickHouseConnector::Summarize(std::string_view description) const {
   absl::StatusOr<Placement> placement = ParsePlacement(description);
   if (!placement.ok()) return {};
-  return {"clickhouse", absl::StrCat(placement->engine, ":", placement->database, ".",
-                                     placement->relation)};
+  return {"clickhouse",
+          absl::StrCat(placement->engine, ":", placement->database, ".", placement->relation)};
 }
 
 std::vector<FileId> ClickHouseConnector::Claims(std::string_view description) const {

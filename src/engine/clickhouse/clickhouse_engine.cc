@@ -370,8 +370,9 @@ absl::Status ClickHouseEngine::CheckTable(const std::string& table,
   if (!described.ok()) {
     if (absl::IsFailedPrecondition(described.status())) {
       return absl::FailedPreconditionError(
-          absl::StrCat(context, " is no longer on its clickhouse engine (the table was dropped or "
-                                "renamed); its owner must register it again"));
+          absl::StrCat(context,
+                       " is no longer on its clickhouse engine (the table was dropped or "
+                       "renamed); its owner must register it again"));
     }
     return described.status();
   }

@@ -8,11 +8,13 @@
 // appear in any output, file of the home or audit entry.
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -284,6 +286,73 @@ TEST_F(CliClickHouseTest, ARunsTimeLimitStopsTheQueryOnTheCluster) {
     if (!running.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   EXPECT_EQ(running, "");
+}
+
+// Over a server: the operator registers the engine on the server's home, and an organisation with
+// an API token registers a table in place on it — only one named for it — and queries it.
+TEST_F(CliClickHouseTest, OverAServerAMemberRegistersOnlyTablesNamedForIt) {
+  ASSERT_EQ(Parley(EngineAdd("warehouse", ClickHouseCluster::kReader, reader_file_)).exit_code, 0);
+  fs::path admin = dir_ / "admin.token";
+  ASSERT_EQ(Parley({"serve", "init", "--save-token", admin.string()}).exit_code, 0);
+  fs::create_directories(dir_ / "data" / "retailer");
+  pid_t server = cli_test::SpawnInBackground(
+      {"--home", home_, "serve", "--listen", "127.0.0.1:0", "--data-root", (dir_ / "data").string()},
+      scratch_, "server");
+  ASSERT_GT(server, 0);
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      kill(pid, SIGTERM);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  } stop{server};
+  std::regex listening("listening on (http://127\\.0\\.0\\.1:[0-9]+)");
+  std::smatch match;
+  std::string out;
+  for (int i = 0; i < 600 && !std::regex_search(out, match, listening); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = ReadText(scratch_ / "server_stdout.txt");
+  }
+  ASSERT_TRUE(std::regex_search(out, match, listening)) << out;
+  std::string url = match[1];
+  fs::path token = dir_ / "retailer.token";
+  auto remote = [&](const fs::path& token_file, std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {"--server", url, "--token-file", token_file.string()});
+    return cli_test::Spawn(arguments, scratch_);
+  };
+  ASSERT_EQ(remote(admin, {"org", "add", "retailer", "--save-token", token.string()}).exit_code, 0);
+  ASSERT_EQ(remote(token, {"collaboration", "create", "room"}).exit_code, 0);
+  Outcome added = remote(token, {"table", "add", "-c", "room", "households", "--engine",
+                                 "warehouse", "--relation", "rooms.retailer_retail"});
+  ASSERT_EQ(added.exit_code, 0) << added;
+  Outcome other = remote(token, {"table", "add", "-c", "room", "theirs", "--engine", "warehouse",
+                                 "--relation", "rooms.supplier_loyalty"});
+  EXPECT_EQ(other.exit_code, cli_test::kExitNotPermitted) << other;
+  EXPECT_THAT(other.err, HasSubstr("on a server, a member registers in place only the cluster's "
+                                   "tables named for it ('retailer_...'); 'supplier_loyalty' is "
+                                   "not"));
+  ASSERT_EQ(remote(token, {"rule", "set", "-c", "room", "households", "--json",
+                           R"({"kind": "custom", "any_query": true,
+                               "allowed_analysis_providers": ["retailer"]})"})
+                .exit_code,
+            0);
+  Outcome counted = remote(token, {"query", "run", "-c", "room", "--sql",
+                                   "SELECT region, COUNT(*) AS n FROM households GROUP BY region "
+                                   "ORDER BY region",
+                                   "--output", "-"});
+  ASSERT_EQ(counted.exit_code, 0) << counted;
+  ASSERT_OK_AND_ASSIGN(std::string expected,
+                       cluster_->Query(0, "SELECT region, count() FROM rooms.retailer_retail "
+                                          "GROUP BY region ORDER BY region FORMAT CSV"));
+  std::string want = "region,n\n" + expected;
+  want.erase(std::remove(want.begin(), want.end(), '"'), want.end());
+  EXPECT_EQ(counted.out, want);
+  Outcome explained = remote(token, {"query", "explain", "-c", "room", "--sql",
+                                     "SELECT COUNT(*) AS n FROM households"});
+  EXPECT_THAT(explained.out, HasSubstr("engine: clickhouse engine 'warehouse'"));
+  EXPECT_THAT(ReadText(scratch_ / "server_stderr.txt") + ReadText(scratch_ / "server_stdout.txt"),
+              Not(HasSubstr(cluster_->reader_password())));
 }
 
 }  // namespace

@@ -295,9 +295,9 @@ TEST_F(CliClickHouseTest, OverAServerAMemberRegistersOnlyTablesNamedForIt) {
   fs::path admin = dir_ / "admin.token";
   ASSERT_EQ(Parley({"serve", "init", "--save-token", admin.string()}).exit_code, 0);
   fs::create_directories(dir_ / "data" / "retailer");
-  pid_t server = cli_test::SpawnInBackground(
-      {"--home", home_, "serve", "--listen", "127.0.0.1:0", "--data-root", (dir_ / "data").string()},
-      scratch_, "server");
+  pid_t server = cli_test::SpawnInBackground({"--home", home_, "serve", "--listen", "127.0.0.1:0",
+                                              "--data-root", (dir_ / "data").string()},
+                                             scratch_, "server");
   ASSERT_GT(server, 0);
   struct Stop {
     pid_t pid;
@@ -343,13 +343,14 @@ TEST_F(CliClickHouseTest, OverAServerAMemberRegistersOnlyTablesNamedForIt) {
                                    "--output", "-"});
   ASSERT_EQ(counted.exit_code, 0) << counted;
   ASSERT_OK_AND_ASSIGN(std::string expected,
-                       cluster_->Query(0, "SELECT region, count() FROM rooms.retailer_retail "
-                                          "GROUP BY region ORDER BY region FORMAT CSV"));
+                       cluster_->Query(0,
+                                       "SELECT region, count() FROM rooms.retailer_retail "
+                                       "GROUP BY region ORDER BY region FORMAT CSV"));
   std::string want = "region,n\n" + expected;
   want.erase(std::remove(want.begin(), want.end(), '"'), want.end());
   EXPECT_EQ(counted.out, want);
-  Outcome explained = remote(token, {"query", "explain", "-c", "room", "--sql",
-                                     "SELECT COUNT(*) AS n FROM households"});
+  Outcome explained = remote(
+      token, {"query", "explain", "-c", "room", "--sql", "SELECT COUNT(*) AS n FROM households"});
   EXPECT_THAT(explained.out, HasSubstr("engine: clickhouse engine 'warehouse'"));
   EXPECT_THAT(ReadText(scratch_ / "server_stderr.txt") + ReadText(scratch_ / "server_stdout.txt"),
               Not(HasSubstr(cluster_->reader_password())));

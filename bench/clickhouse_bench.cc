@@ -33,6 +33,7 @@
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "render/clickhouse/clickhouse_dialect.h"
+#include "support/clickhouse_campaign.h"
 #include "support/clickhouse_cluster.h"
 
 namespace parley::bench {
@@ -48,12 +49,6 @@ constexpr char kCampaign[] =
     "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
     "GROUP BY r.age_band, r.income_bracket, r.household_size ORDER BY households DESC";
 
-constexpr char kRetailColumns[] =
-    "household_id Int64, hashed_email String, age_band String, income_bracket String, "
-    "household_size Int32, region String, annual_spend Float64, online_spend Float64";
-constexpr char kLoyaltyColumns[] =
-    "hashed_email String, loyalty_tier String, brand_purchases Int32";
-
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -68,46 +63,12 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-// DuckDB writes a Parquet file as TabSeparated for clickhouse-client.
-absl::Status ExportTsv(const std::string& parquet, const std::string& tsv) {
-  duckdb_database db;
-  duckdb_connection connection;
-  if (duckdb_open(nullptr, &db) != DuckDBSuccess) return absl::InternalError("duckdb_open");
-  duckdb_connect(db, &connection);
-  duckdb_result result;
-  std::string sql = absl::StrCat("COPY (SELECT * FROM read_parquet('", parquet, "')) TO '", tsv,
-                                 "' (FORMAT csv, DELIMITER '\t', HEADER false, QUOTE '')");
-  bool ok = duckdb_query(connection, sql.c_str(), &result) == DuckDBSuccess;
-  std::string error = ok ? "" : duckdb_result_error(&result);
-  duckdb_destroy_result(&result);
-  duckdb_disconnect(&connection);
-  duckdb_close(&db);
-  return ok ? absl::OkStatus() : absl::InternalError(error);
-}
-
-absl::Status Load(const ClickHouseCluster& cluster, const std::string& table,
-                  const std::string& tsv) {
-  std::string command = absl::StrCat("clickhouse-client --port ", cluster.tcp_port(0),
-                                     " --insert_distributed_sync=1 --query 'INSERT INTO rooms.",
-                                     table, " FORMAT TabSeparated' < ", tsv);
-  if (std::system(command.c_str()) != 0) return absl::InternalError("load failed: " + command);
-  return absl::OkStatus();
-}
-
 // retail and loyalty sharded by hashed_email; loyalty_by_row by a hash of all its columns.
-absl::Status CreateTables(const ClickHouseCluster& cluster) {
-  std::vector<std::string> ddl;
-  for (const auto& [name, columns, key] : std::vector<std::array<std::string, 3>>{
-           {"retail", kRetailColumns, "sipHash64(hashed_email)"},
-           {"loyalty", kLoyaltyColumns, "sipHash64(hashed_email)"},
-           {"loyalty_by_row", kLoyaltyColumns, "rand()"}}) {
-    ddl.push_back(absl::StrCat("CREATE TABLE rooms.", name, "_local (", columns,
-                               ") ENGINE = MergeTree ORDER BY tuple()"));
-    ddl.push_back(absl::StrCat("CREATE TABLE rooms.", name, " AS rooms.", name,
-                               "_local ENGINE = Distributed(parley, rooms, ", name, "_local, ", key,
-                               ")"));
-  }
-  return cluster.ExecuteOnEach(ddl);
+absl::Status CreateAndLoad(const ClickHouseCluster& cluster, const std::string& data) {
+  return parley::testing::LoadCampaign(cluster, data,
+                                       {{"retail", "retail", "sipHash64(hashed_email)"},
+                                        {"loyalty", "loyalty", "sipHash64(hashed_email)"},
+                                        {"loyalty_by_row", "loyalty", "rand()"}});
 }
 
 std::shared_ptr<const query::Snapshot> Snapshot() {
@@ -183,11 +144,6 @@ int Main(int argc, char** argv) {
     options.shared = rows * 6 / 10;
     std::cerr << "generating " << rows << " rows per side in " << data << "\n";
     if (absl::Status s = cli::GenerateDemoData(options, data); !s.ok()) return Fail(s);
-    for (const char* table : {"retail", "loyalty"}) {
-      absl::Status s = ExportTsv(absl::StrCat(data, "/", table, ".parquet"),
-                                 absl::StrCat(data, "/", table, ".tsv"));
-      if (!s.ok()) return Fail(s);
-    }
     std::ofstream(data + "/.generated") << rows;
   }
 
@@ -199,13 +155,7 @@ int Main(int argc, char** argv) {
   if (!one.ok()) return Fail(one.status());
   auto load_start = Clock::now();
   for (ClickHouseCluster* cluster : {two->get(), one->get()}) {
-    if (absl::Status s = CreateTables(*cluster); !s.ok()) return Fail(s);
-    for (const auto& [table, file] : std::vector<std::pair<std::string, std::string>>{
-             {"retail", "retail"}, {"loyalty", "loyalty"}, {"loyalty_by_row", "loyalty"}}) {
-      if (absl::Status s = Load(*cluster, table, absl::StrCat(data, "/", file, ".tsv")); !s.ok()) {
-        return Fail(s);
-      }
-    }
+    if (absl::Status s = CreateAndLoad(*cluster, data); !s.ok()) return Fail(s);
   }
   double load_seconds = SecondsSince(load_start);
 

@@ -2,6 +2,8 @@
 // cluster, compiled under the demo's rules for the clickhouse dialect, equals DuckDB's answer —
 // for both layouts of the supplier's table: sharded by the join key (co-located) and by row
 // (GLOBAL join).
+#include "support/clickhouse_campaign.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,7 +13,6 @@
 #include "absl/strings/str_join.h"
 #include "base/status_testing.h"
 #include "cli/demo.h"
-#include "duckdb.h"
 #include "engine/clickhouse/clickhouse_engine.h"
 #include "engine/duckdb/duckdb_engine.h"
 #include "query/compile.h"
@@ -28,21 +29,6 @@ constexpr char kCampaign[] =
     "COUNT(DISTINCT r.household_id) AS households "
     "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
     "GROUP BY r.age_band, r.income_bracket, r.household_size ORDER BY households DESC";
-
-absl::Status ExportTsv(const std::string& parquet, const std::string& tsv) {
-  duckdb_database db;
-  duckdb_connection connection;
-  if (duckdb_open(nullptr, &db) != DuckDBSuccess) return absl::InternalError("duckdb_open");
-  duckdb_connect(db, &connection);
-  duckdb_result result;
-  std::string sql = absl::StrCat("COPY (SELECT * FROM read_parquet('", parquet, "')) TO '", tsv,
-                                 "' (FORMAT csv, DELIMITER '\t', HEADER false, QUOTE '')");
-  bool ok = duckdb_query(connection, sql.c_str(), &result) == DuckDBSuccess;
-  duckdb_destroy_result(&result);
-  duckdb_disconnect(&connection);
-  duckdb_close(&db);
-  return ok ? absl::OkStatus() : absl::InternalError("export failed");
-}
 
 std::shared_ptr<const query::Snapshot> DemoSnapshot() {
   using sql::TypeKind;
@@ -76,31 +62,10 @@ TEST(ClickHouseCampaignTest, TheDemoCampaignQueryEqualsDuckDbOnBothLayouts) {
   options.supplier_members = 40'000;
   options.shared = 30'000;
   ASSERT_OK(cli::GenerateDemoData(options, data));
-  std::string retail_columns =
-      "household_id Int64, hashed_email String, age_band String, income_bracket String, "
-      "household_size Int32, region String, annual_spend Float64, online_spend Float64";
-  std::string loyalty_columns = "hashed_email String, loyalty_tier String, brand_purchases Int32";
-  std::vector<std::string> ddl;
-  for (const auto& [name, columns, key] : std::vector<std::array<std::string, 3>>{
-           {"retail", retail_columns, "sipHash64(hashed_email)"},
-           {"loyalty", loyalty_columns, "sipHash64(hashed_email)"},
-           {"loyalty_by_row", loyalty_columns, "rand()"}}) {
-    ddl.push_back(absl::StrCat("CREATE TABLE rooms.", name, "_local (", columns,
-                               ") ENGINE = MergeTree ORDER BY tuple()"));
-    ddl.push_back(absl::StrCat("CREATE TABLE rooms.", name, " AS rooms.", name,
-                               "_local ENGINE = Distributed(parley, rooms, ", name, "_local, ", key,
-                               ")"));
-  }
-  ASSERT_OK(cluster->ExecuteOnEach(ddl));
-  for (const auto& [table, file] : std::vector<std::pair<std::string, std::string>>{
-           {"retail", "retail"}, {"loyalty", "loyalty"}, {"loyalty_by_row", "loyalty"}}) {
-    std::string tsv = absl::StrCat(data, "/", file, ".tsv");
-    ASSERT_OK(ExportTsv(absl::StrCat(data, "/", file, ".parquet"), tsv));
-    std::string command = absl::StrCat("clickhouse-client --port ", cluster->tcp_port(0),
-                                       " --insert_distributed_sync=1 --query 'INSERT INTO rooms.",
-                                       table, " FORMAT TabSeparated' < ", tsv);
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  }
+  ASSERT_OK(testing::LoadCampaign(*cluster, data,
+                                  {{"retail", "retail", "sipHash64(hashed_email)"},
+                                   {"loyalty", "loyalty", "sipHash64(hashed_email)"},
+                                   {"loyalty_by_row", "loyalty", "rand()"}}));
 
   query::Request request;
   request.sql = kCampaign;

@@ -229,6 +229,9 @@ Explanation FromService(const service::Explanation& explanation) {
     converted.thresholds.push_back({threshold.table, threshold.column, threshold.minimum});
   }
   if (!explanation.rendered_sql.empty()) converted.engine_sql = explanation.rendered_sql;
+  if (!explanation.engine.empty()) {
+    converted.engine = absl::StrCat("clickhouse engine '", explanation.engine, "'");
+  }
   converted.front_end_micros = explanation.front_end_micros;
   if (explanation.noise && converted.allowed) {
     const dp::NoisePlan& plan = *explanation.noise;

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "api/engines.h"
 #include "api/server_types.h"
 #include "api/types.h"
 #include "identity/caller.h"
@@ -238,6 +239,11 @@ class LocalService {
   // Authenticate turns a bearer token into its organisation's Caller (Unauthenticated, one
   // message whatever was wrong).
   absl::StatusOr<IssuedTokenResponse> InitServer(const std::string& organisation);
+  // The operator's engine registry (api/engines.h; local_service_engines.cc): no caller, like
+  // InitServer — whoever works on the home is its operator.
+  absl::StatusOr<EngineInfo> AddEngine(const EngineInfo& engine);
+  absl::StatusOr<ListEnginesResponse> ListEngines();
+  absl::StatusOr<RemoveEngineResponse> RemoveEngine(const std::string& name);
   absl::StatusOr<identity::Caller> Authenticate(std::string_view bearer_token);
   absl::StatusOr<WhoAmIResponse> WhoAmI(const identity::Caller& caller,
                                         const WhoAmIRequest& request);

@@ -91,6 +91,9 @@ struct Explanation {
   std::vector<std::string> tables;
   std::vector<Threshold> thresholds;
   std::optional<std::string> engine_sql;  // absent when rejected
+  // The registered engine the query runs on ("clickhouse engine 'warehouse'"); absent: Parley's
+  // own DuckDB engine.
+  std::optional<std::string> engine;
   int64_t front_end_micros = 0;
   std::optional<Privacy> privacy;  // queries over a table with differential privacy
   template <class V>
@@ -101,6 +104,7 @@ struct Explanation {
     v.Required("tables", tables);
     v.Required("thresholds", thresholds);
     v.Optional("engine_sql", engine_sql);
+    v.Optional("engine", engine);
     v.Required("front_end_micros", front_end_micros);
     v.Optional("privacy", privacy);
   }

@@ -253,6 +253,13 @@ class Cli {
   bool only_open_ = false;  // collaboration list --open
   std::string member_abilities_;
   std::string table_name_, table_source_, table_columns_, table_postgres_, table_relation_;
+  std::string table_engine_, table_shard_key_;
+  absl::StatusOr<nlohmann::json> EngineTableDescription() const;
+  // commands_engines.cc: `engine add|list|show|remove`, the operator's, on the home itself.
+  void AddEngineCommands();
+  std::string engine_name_, engine_url_, engine_cluster_, engine_database_, engine_user_,
+      engine_password_file_, engine_loader_user_, engine_loader_password_file_;
+  std::vector<std::string> engine_nodes_;
   // table add: how a CSV or JSON-lines file is read (commands_tables.cc); a field given only when
   // its option is.
   std::string table_delimiter_, table_quote_, table_escape_, table_decimal_separator_,

@@ -174,6 +174,7 @@ Cli::Cli() : app_("parley — a self-hosted data clean room") {
   AddHomeCommands();
   AddDemoCommand();
   AddServerCommands();
+  AddEngineCommands();
   AddPsiCommands();
   AddHelpCommands();
 }

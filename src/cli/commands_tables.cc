@@ -1,9 +1,11 @@
 // Commands on tables, their rules and the policy they add up to: table add|list|show, rule set,
 // policy.
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/text.h"
@@ -70,6 +72,52 @@ absl::StatusOr<nlohmann::json> Cli::FileOptions() const {
   return options;
 }
 
+// `table add --engine`: a Distributed table read in place (--relation), or a file loaded into the
+// engine's cluster (--source, --shard-key; --relation names the table to create, by default
+// "<collaboration>_<table>").
+absl::StatusOr<nlohmann::json> Cli::EngineTableDescription() const {
+  for (const auto& [key, option] : table_option_flags_) {
+    if (option->count() > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          option->get_name(), " applies only to a file Parley reads itself, not with --engine"));
+    }
+  }
+  if (table_preview_ || !table_upload_.empty()) {
+    return absl::InvalidArgumentError("--preview and --upload do not go with --engine");
+  }
+  nlohmann::json description = {{"engine", table_engine_}};
+  if (table_source_.empty()) {
+    if (table_relation_.empty()) {
+      return absl::InvalidArgumentError(
+          "table add --engine needs --relation DATABASE.TABLE (a Distributed table read in "
+          "place) or --source FILE --shard-key COLUMN (a file loaded into the cluster)");
+    }
+    if (!table_shard_key_.empty()) {
+      return absl::InvalidArgumentError(
+          "--shard-key is for a loaded file: a table in place keeps its Distributed table's key");
+    }
+    description["relation"] = table_relation_;
+    return description;
+  }
+  if (table_shard_key_.empty()) {
+    return absl::InvalidArgumentError(
+        "a file loaded into an engine needs --shard-key COLUMN (normally the join key)");
+  }
+  std::string relation = table_relation_;
+  if (relation.empty()) {
+    relation = absl::AsciiStrToLower(absl::StrCat(globals_.collaboration, "_", table_name_));
+    for (char& c : relation) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) c = '_';
+    }
+  }
+  std::string path = table_source_;
+  if (!remote()) path = std::filesystem::absolute(path).string();
+  description["relation"] = relation;
+  description["load"] = path;
+  description["sharding_key"] = table_shard_key_;
+  return description;
+}
+
 void Cli::AddTableCommands() {
   CLI::App* group = Group("table", "add, list, show, update and remove tables");
   auto* add = group->add_subcommand(
@@ -84,8 +132,19 @@ void Cli::AddTableCommands() {
       add->add_option("--postgres", table_postgres_,
                       "a libpq connection string or service=NAME, without a password (.pgpass or "
                       "pg_service.conf give it)");
-  auto* relation =
-      add->add_option("--relation", table_relation_, "with --postgres: schema.table to read");
+  auto* relation = add->add_option(
+      "--relation", table_relation_,
+      "with --postgres: schema.table to read; with --engine: the cluster's Distributed table "
+      "(DATABASE.TABLE) read in place, or the name to load --source as");
+  auto* engine = add->add_option(
+      "--engine", table_engine_,
+      "a registered engine (parley engine list) the table lives on: --relation read in place, or "
+      "--source loaded into it sharded by --shard-key");
+  auto* shard_key = add->add_option(
+      "--shard-key", table_shard_key_,
+      "with --engine --source: the column the loaded rows are sharded by (normally the join key)");
+  shard_key->needs(engine);
+  engine->excludes(postgres);
   auto* upload = add->add_option(
       "--upload", table_upload_,
       "a CSV, JSON-lines or Parquet file of this machine: sent to your folder of the server's "
@@ -94,7 +153,6 @@ void Cli::AddTableCommands() {
   upload->excludes(postgres);
   source->excludes(postgres);
   postgres->needs(relation);
-  relation->needs(postgres);
   add->add_option("--columns", table_columns_,
                   "the allowed columns, comma-separated (default: all)");
   AddFileOptions(add);
@@ -103,7 +161,16 @@ void Cli::AddTableCommands() {
                                  SplitList(table_columns_)};
     auto options = FileOptions();
     if (!options.ok()) return Fail(options.status());
-    if (!table_postgres_.empty()) {
+    if (table_engine_.empty() && table_postgres_.empty() && !table_relation_.empty()) {
+      return Usage("--relation goes with --postgres or --engine");
+    }
+    if (!table_engine_.empty()) {
+      absl::StatusOr<nlohmann::json> description = EngineTableDescription();
+      if (!description.ok()) return Usage(description.status().message());
+      request.kind = "clickhouse";
+      request.description = *description;
+      request.source.clear();
+    } else if (!table_postgres_.empty()) {
       // How a file is read means nothing for a relation: its columns and types are the server's.
       std::vector<std::string> given;
       for (const auto& [key, option] : table_option_flags_) {
@@ -120,8 +187,8 @@ void Cli::AddTableCommands() {
       request.description =
           nlohmann::json{{"conninfo", table_postgres_}, {"relation", table_relation_}};
     } else if (table_source_.empty() && table_upload_.empty()) {
-      std::cerr << "error: table add needs --source PATH, --upload FILE or --postgres CONNINFO "
-                   "--relation schema.table\n";
+      std::cerr << "error: table add needs --source PATH, --upload FILE, --postgres CONNINFO "
+                   "--relation schema.table or --engine NAME\n";
       return 2;
     } else {
       if (!options->empty()) request.options = *options;

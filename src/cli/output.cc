@@ -373,6 +373,7 @@ void PrintExplanation(std::ostream& out, const api::Explanation& explanation) {
     }
   }
   if (explanation.privacy) PrintPrivacy(out, *explanation.privacy);
+  if (explanation.engine.has_value()) out << "engine: " << *explanation.engine << "\n";
   out << "engine SQL:\n  " << explanation.engine_sql.value_or("") << "\n";
   out << "front end: " << explanation.front_end_micros << " µs\n";
 }

@@ -27,6 +27,13 @@ const Registry& Registry::BuiltIn() {
   return *registry;
 }
 
+std::unique_ptr<Registry> Registry::WithBuiltIns() {
+  auto built = std::make_unique<Registry>();
+  built->Add(std::make_unique<files::FilesConnector>()).IgnoreError();
+  built->Add(std::make_unique<postgres::PostgresConnector>()).IgnoreError();
+  return built;
+}
+
 absl::Status Registry::Add(std::unique_ptr<Connector> connector) {
   std::string kind(connector->kind());
   if (connectors_.contains(kind)) {

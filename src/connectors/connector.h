@@ -126,6 +126,10 @@ class Registry {
   // The connectors this build has: files, postgres.
   static const Registry& BuiltIn();
 
+  // A registry of the built-in connectors to which a process adds its own (the service: tables
+  // on its home's engines).
+  static std::unique_ptr<Registry> WithBuiltIns();
+
   // AlreadyExists when the kind is taken.
   absl::Status Add(std::unique_ptr<Connector> connector);
   // InvalidArgument naming the kind and the kinds known, for a kind no connector reads.

@@ -106,6 +106,7 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Execute(const QueryContext& c
                                                            const Explanation& explanation,
                                                            engine::RunControl* control,
                                                            std::vector<catalog::TableScan>* scans) {
+  if (!explanation.engine.empty()) return ExecuteOnEngine(context, explanation, control, scans);
   std::vector<engine::SourceView> views;
   // Metering, parallel to `views`: what each table's files hold (files), or the provider that
   // counts what it streams (a remote table).

@@ -133,7 +133,9 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
   PARLEY_ASSIGN_OR_RETURN(std::tie(compile.privacy_epsilon, compile.privacy_delta),
                           PrivacySpendOf(context, request));
   PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*context.snapshot, compile));
+  PARLEY_ASSIGN_OR_RETURN(std::string engine_name, RouteQuery(context, compile, compiled));
   Explanation explanation;
+  explanation.engine = std::move(engine_name);
   explanation.verdict = std::move(compiled.verdict);
   explanation.rendered_sql = std::move(compiled.plan.rendered_sql);
   explanation.postgres_filters = std::move(compiled.plan.postgres_filters);

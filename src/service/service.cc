@@ -40,8 +40,18 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   impl->engine =
       std::make_unique<engine::duckdb::DuckDbEngine>(engine::duckdb::DuckDbEngine::Options{
           .limits = impl->options.limits, .on_session_opened = impl->options.on_session_opened});
-  impl->connectors = impl->options.connectors != nullptr ? impl->options.connectors
-                                                         : &connectors::Registry::BuiltIn();
+  if (impl->options.connectors != nullptr) {
+    impl->connectors = impl->options.connectors;
+  } else {
+    // The built-in kinds, and tables on the engines registered in this home.
+    impl->own_connectors = connectors::Registry::WithBuiltIns();
+    Impl* self = impl.get();
+    impl->own_connectors
+        ->Add(std::make_unique<connectors::clickhouse::ClickHouseConnector>(
+            [self](const std::string& name) { return self->EngineAccessOf(name); }))
+        .IgnoreError();
+    impl->connectors = impl->own_connectors.get();
+  }
   // The catalog (and the WAL files SQLite gives the same mode) is private to its owner.
   std::string catalog_path = (impl->home / "catalog.db").string();
   PARLEY_RETURN_IF_ERROR(MakePrivateFile(catalog_path));

@@ -48,6 +48,7 @@
 #include "policy/verdict.h"
 #include "query/compile.h"
 #include "service/analysis_template.h"
+#include "service/engines.h"
 #include "service/jobs.h"
 #include "service/psi_relay.h"
 #include "service/webhook_dispatcher.h"
@@ -221,6 +222,9 @@ struct Explanation {
   // Explain of such a query in a collaboration with a budget: the ε left this month before it.
   std::optional<int64_t> epsilon_left;
   std::vector<std::string> tables;
+  // The registered engine the query runs on (service/engines.h), when its tables live on one;
+  // empty: local DuckDB.
+  std::string engine;
   // Conditions a connector reading from PostgreSQL may push into its remote query, by table
   // (query::Plan::postgres_filters).
   std::map<std::string, std::string> postgres_filters;
@@ -715,6 +719,15 @@ class Service {
   // caller gets a new token for the organisation named by its member without revoking any).
   // RevokeToken revokes one of the caller's organisation's tokens.
   absl::StatusOr<IssuedToken> InitServer(const std::string& organisation);
+
+  // The engines tables may live on besides local DuckDB (service/engines.h; engine_registry.cc):
+  // the operator's, who works on the home itself, so these take no caller. AddEngine checks the
+  // registration against the cluster (CheckEngine) and stores it: AlreadyExists for a taken name.
+  // RemoveEngine: NotFound for no such engine, FailedPrecondition naming a table that still lives
+  // on it. No result holds a password (registrations name password files).
+  absl::StatusOr<EngineRegistration> AddEngine(EngineRegistration registration);
+  absl::StatusOr<std::vector<EngineRegistration>> ListEngines();
+  absl::Status RemoveEngine(const std::string& name);
   absl::StatusOr<IssuedToken> AddOrganisation(const identity::Caller& caller,
                                               const std::string& organisation);
   absl::StatusOr<std::vector<catalog::Organisation>> ListOrganisations(

@@ -34,6 +34,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "catalog/store.h"
+#include "connectors/clickhouse/clickhouse_connector.h"
 #include "connectors/connector.h"
 #include "dp/noise.h"
 #include "dp/random_source.h"
@@ -176,8 +177,10 @@ struct Service::Impl {
   std::filesystem::path home;
   Options options;
   SerializedStore store;
-  // Never null: options.connectors or the built-in registry.
+  // Never null: options.connectors or own_connectors.
   const connectors::Registry* connectors = nullptr;
+  // The built-in connectors and the clickhouse connector over this home's engines.
+  std::unique_ptr<connectors::Registry> own_connectors;
 
   // The connector of a table's kind of source. InvalidArgument naming the table and the kind for
   // a kind this build has no connector for (a catalog written by a build with more connectors).
@@ -485,6 +488,21 @@ struct Service::Impl {
                                               const Explanation& explanation,
                                               engine::RunControl* control = nullptr,
                                               std::vector<catalog::TableScan>* scans = nullptr);
+
+  // engine_routing.cc. The registered engine named `name`, its passwords read now (NotFound).
+  absl::StatusOr<connectors::clickhouse::EngineAccess> EngineAccessOf(
+      const std::string& name) const;
+  // After `compiled` was compiled for DuckDB: "" when the query's tables are local; the engine's
+  // name when they all live on one registered engine, with `compiled` recompiled for its dialect;
+  // InvalidArgument naming the tables and their engines when they live on several.
+  absl::StatusOr<std::string> RouteQuery(const QueryContext& context, query::Request& request,
+                                         query::Compiled& compiled);
+  // Execute for a query routed to a registered engine: the pinned columns of every table checked
+  // on the cluster now (FailedPrecondition naming the table and its owner), then the run.
+  absl::StatusOr<engine::ResultTable> ExecuteOnEngine(const QueryContext& context,
+                                                      const Explanation& explanation,
+                                                      engine::RunControl* control,
+                                                      std::vector<catalog::TableScan>* scans);
   // The rows and bytes of `files` now: bytes from their sizes, rows counted by the connector once
   // per version of the files (cached by table in measured_files).
   absl::StatusOr<catalog::TableScan> MeasureFiles(const std::string& collaboration,

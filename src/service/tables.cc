@@ -186,6 +186,25 @@ namespace {
 
 // Server mode: every file a remote organisation's source resolves to, links followed, lies under
 // its own folder of the data root. Messages name the source as given, not the resolved paths.
+// Over a server, a table in place on a registered engine: the operator's account reads every table
+// of the engine's database, so the cluster's table names say whose data they are — "<member>_..."
+// (docs/scale-out.md). Checked before anything connects, so that a refusal tells nothing of what
+// the cluster holds. A file loaded into the cluster is the member's by construction.
+absl::Status CheckServedRelation(const std::string& description, const std::string& member) {
+  nlohmann::json given = nlohmann::json::parse(description, nullptr, false);
+  if (!given.is_object() || given.contains("load")) return absl::OkStatus();
+  auto relation = given.find("relation");
+  if (relation == given.end() || !relation->is_string()) return absl::OkStatus();
+  std::string name = relation->get<std::string>();
+  name = name.substr(name.find('.') == std::string::npos ? 0 : name.find('.') + 1);
+  if (!absl::StartsWith(name, absl::StrCat(member, "_"))) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "on a server, a member registers in place only the cluster's tables named for it ('",
+        member, "_...'); '", name, "' is not"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckUnderDataRoot(const std::string& data_root, const std::string& member,
                                 const std::vector<std::string>& files, const std::string& named) {
   if (data_root.empty()) {
@@ -219,7 +238,9 @@ absl::Status Service::Impl::AddTable(const identity::Caller& caller, const NewTa
   // Encrypted columns are found in the cells (docs/formats/encrypted-columns.md), of files and of
   // remote relations alike: a PostgreSQL table of pf1./ps1. cells is classified and enforced
   // exactly as a file of them, so moving the data into a database does not drop its protection.
-  if (!prepared.files.empty() || !prepared.remote.empty()) {
+  // A file loaded into a cluster is read there, never by a local view.
+  if ((!prepared.files.empty() || !prepared.remote.empty()) &&
+      table.source_kind != connectors::clickhouse::kClickHouseKind) {
     PARLEY_ASSIGN_OR_RETURN(const connectors::Connector* connector, ConnectorOf(table));
     PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector->ViewFor(table, prepared.files));
     PARLEY_ASSIGN_OR_RETURN(catalog::Collaboration collaboration,
@@ -279,6 +300,10 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
                           ? nlohmann::json{{"path", request.location}}.dump(
                                 -1, ' ', false, nlohmann::json::error_handler_t::replace)
                           : request.source_json;
+  if (caller.authentication() == identity::Authentication::kToken &&
+      table.source_kind == connectors::clickhouse::kClickHouseKind) {
+    PARLEY_RETURN_IF_ERROR(CheckServedRelation(given, actor));
+  }
   PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Validate(given));
   // How the refusals below name the source: as the member gave it.
   std::string named = request.location.empty() ? table.name : request.location;
@@ -288,12 +313,17 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
                           connector->ResolveFiles(table.source_json));
   std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
   if (caller.authentication() == identity::Authentication::kToken) {
-    if (files.empty() && !remote.empty()) {
+    // A table on a registered engine is on the operator's cluster, which the operator chose; any
+    // other remote source is wherever its description points.
+    if (files.empty() && !remote.empty() &&
+        table.source_kind != connectors::clickhouse::kClickHouseKind) {
       // The server would connect wherever a remote organisation's description points.
       return absl::PermissionDeniedError(
           "a remote database can be registered only by a member working on the Parley host");
     }
-    PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
+    if (!files.empty() || table.source_kind != connectors::clickhouse::kClickHouseKind) {
+      PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
+    }
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));

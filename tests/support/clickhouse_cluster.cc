@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<ClickHouseCluster>> ClickHouseCluster::Start(
   if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
   cluster->directory_ = pattern;
   cluster->reader_password_ = RandomHex(16);
+  cluster->loader_password_ = RandomHex(16);
   cluster->max_memory_usage_ = max_memory_usage;
   cluster->max_result_rows_ = max_result_rows;
   for (int i = 0; i < shards; ++i) {
@@ -141,6 +142,10 @@ absl::Status ClickHouseCluster::WriteConfig(const Node& node) const {
         << "</password><networks><ip>127.0.0.1</ip></networks><profile>" << kReader
         << "</profile><quota>default</quota><allow_databases><database>" << kDatabase
         << "</database></allow_databases></" << kReader << ">\n"
+        << "    <" << kLoader << "><password>" << loader_password_
+        << "</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile>"
+        << "<quota>default</quota><allow_databases><database>" << kDatabase
+        << "</database></allow_databases></" << kLoader << ">\n"
         << "  </users>\n  <quotas><default></default></quotas>\n</yandex>\n";
   if (!config || !users) return absl::InternalError("cannot write a node's configuration");
   return absl::OkStatus();

@@ -11,6 +11,8 @@
 // Users (users.xml of every node):
 // - "default": the tests' administrator, no password, loopback only (schema, data);
 // - "cluster": what the nodes use towards each other for Distributed queries;
+// - "loader": a writer account of the database "rooms" only (profile default), for Parley's loading
+//   of members' files (`engine add --loader-user`); password loader_password();
 // - "parley": the account Parley's engine connects as — profile "parley" with readonly=1,
 //   join_use_nulls=1, max_memory_usage, max_execution_time and max_result_rows, allowed only the
 //   database "rooms", loopback only; its password is random per cluster (reader_password()).
@@ -40,6 +42,7 @@ class ClickHouseCluster {
   static constexpr char kCluster[] = "parley";
   static constexpr char kDatabase[] = "rooms";
   static constexpr char kReader[] = "parley";
+  static constexpr char kLoader[] = "loader";
 
   // Starts `shards` nodes (1 or more) and waits until each answers. Errors: FailedPrecondition
   // when clickhouse-server is not installed; Internal naming the node and the step otherwise,
@@ -59,6 +62,7 @@ class ClickHouseCluster {
   std::string HttpUrl(int node) const;
   const std::string& directory() const { return directory_; }
   const std::string& reader_password() const { return reader_password_; }
+  const std::string& loader_password() const { return loader_password_; }
 
   // Runs one statement as "default" on `node` over HTTP (inserts into Distributed tables are
   // synchronous: insert_distributed_sync=1); error with the server's message.
@@ -86,6 +90,7 @@ class ClickHouseCluster {
 
   std::string directory_;
   std::string reader_password_;
+  std::string loader_password_;
   int64_t max_memory_usage_ = 0;
   int64_t max_result_rows_ = 0;
   std::vector<Node> nodes_;

@@ -81,6 +81,9 @@ std::string JsonOptions(const ReadOptions& options, const std::vector<catalog::C
 
 std::string ReaderCall(const FileDescription& source, const std::vector<std::string>& files,
                        const std::vector<catalog::Column>* columns, bool all_varchar = false) {
+  // Parquet carries its own types: nothing to pin (Preview describes it through here).
+  if (source.format == Format::kParquet)
+    return absl::StrCat("read_parquet(", QuotedList(files), ")");
   if (source.format == Format::kJsonLines) {
     return absl::StrCat("read_json(", QuotedList(files), ", ", JsonOptions(source.options, columns),
                         ")");
@@ -89,7 +92,11 @@ std::string ReaderCall(const FileDescription& source, const std::vector<std::str
                       CsvOptions(source.options, columns, all_varchar), ")");
 }
 
-std::string Title(Format format) { return format == Format::kJsonLines ? "JSON lines" : "CSV"; }
+std::string Title(Format format) {
+  return format == Format::kJsonLines ? "JSON lines"
+         : format == Format::kParquet ? "Parquet"
+                                      : "CSV";
+}
 
 absl::Status Problem(const FileDescription& source, const std::string& what) {
   return absl::InvalidArgumentError(

@@ -1,7 +1,11 @@
 #include "engine/clickhouse/clickhouse_engine.h"
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <map>
+#include <random>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -63,6 +67,31 @@ int ErrorCode(absl::string_view body) {
   int code = 0;
   if (!absl::SimpleAtoi(body.substr(0, end), &code)) return 0;
   return code;
+}
+
+// "http://HOST:PORT[/]" → host and port; InvalidArgument otherwise.
+absl::Status ParseUrl(const std::string& given, std::string* host, int* port) {
+  absl::string_view url = given;
+  std::vector<std::string> parts;
+  if (absl::ConsumePrefix(&url, "http://")) {
+    absl::ConsumeSuffix(&url, "/");
+    parts = absl::StrSplit(url, ':');
+  }
+  if (parts.size() != 2 || parts[0].empty() || !absl::SimpleAtoi(parts[1], port) || *port <= 0 ||
+      *port > 65535) {
+    return absl::InvalidArgumentError(
+        "a clickhouse engine's address is http://HOST:PORT (its HTTP interface)");
+  }
+  *host = parts[0];
+  return absl::OkStatus();
+}
+
+// A query id no other run shares: 128 random bits in hex.
+std::string NewQueryId() {
+  std::random_device random;
+  std::string id = "parley-";
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  return id;
 }
 
 }  // namespace
@@ -207,21 +236,11 @@ absl::Status StatusForServerError(std::string_view body, std::string_view engine
 
 absl::StatusOr<std::unique_ptr<ClickHouseEngine>> ClickHouseEngine::Connect(
     ConnectOptions options) {
-  absl::string_view url = options.url;
-  if (!absl::ConsumePrefix(&url, "http://")) {
-    return absl::InvalidArgumentError(
-        "a clickhouse engine's address is http://HOST:PORT (its HTTP interface)");
-  }
-  absl::ConsumeSuffix(&url, "/");
-  std::vector<std::string> parts = absl::StrSplit(url, ':');
+  std::string host;
   int port = 0;
-  if (parts.size() != 2 || parts[0].empty() || !absl::SimpleAtoi(parts[1], &port) || port <= 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(
-        "a clickhouse engine's address is http://HOST:PORT (its HTTP interface)");
-  }
+  PARLEY_RETURN_IF_ERROR(ParseUrl(options.url, &host, &port));
   std::unique_ptr<ClickHouseEngine> engine(new ClickHouseEngine(std::move(options)));
-  engine->host_ = parts[0];
+  engine->host_ = host;
   engine->port_ = port;
   // The settings are read as rows, not as scalar subqueries: ClickHouse runs a scalar subquery
   // with max_result_rows=1, so it would report 1 whatever the profile says.
@@ -279,13 +298,46 @@ absl::StatusOr<std::unique_ptr<ClickHouseEngine>> ClickHouseEngine::Connect(
   return engine;
 }
 
+absl::StatusOr<std::string> ExecuteStatement(
+    const ConnectOptions& options, const std::string& statement, const std::string& data,
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::string host;
+  int port = 0;
+  PARLEY_RETURN_IF_ERROR(ParseUrl(options.url, &host, &port));
+  httplib::Client client(host, port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count() + 5);
+  client.set_basic_auth(options.user, options.password);
+  httplib::Params params{{"database", options.database}};
+  for (const auto& [name, value] : settings) params.emplace(name, value);
+  if (!data.empty()) params.emplace("query", statement);
+  std::string path = httplib::append_query_params("/", params);
+  auto response = client.Post(path, data.empty() ? statement : data, "text/plain");
+  if (!response) {
+    return absl::UnavailableError(absl::StrCat("the clickhouse engine at ", host, ":", port,
+                                               " does not answer (",
+                                               httplib::to_string(response.error()), ")"));
+  }
+  if (response->status != 200) return StatusForServerError(response->body, "clickhouse engine");
+  return response->body;
+}
+
 absl::StatusOr<ResultTable> ClickHouseEngine::Query(const std::string& sql) const {
+  return QueryWithId(sql, "", options_.timeout);
+}
+
+absl::StatusOr<ResultTable> ClickHouseEngine::QueryWithId(const std::string& sql,
+                                                          const std::string& query_id,
+                                                          std::chrono::milliseconds timeout) const {
   httplib::Client client(host_, port_);
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.timeout).count() + 5;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count() + 5;
   client.set_connection_timeout(5);
   client.set_read_timeout(seconds);
   client.set_basic_auth(options_.user, options_.password);
   httplib::Params params{{"database", options_.database}};
+  // Not a setting (readonly=1 refuses those in the URL): the id KILL QUERY names.
+  if (!query_id.empty()) params.emplace("query_id", query_id);
   std::string path = httplib::append_query_params("/", params);
   auto response = client.Post(path, sql + "\nFORMAT TabSeparatedWithNamesAndTypes", "text/plain");
   if (!response) {
@@ -301,7 +353,9 @@ absl::StatusOr<ResultTable> ClickHouseEngine::Query(const std::string& sql) cons
   return DecodeTabSeparated(response->body);
 }
 
-absl::Status ClickHouseEngine::CheckPinnedColumns(const SourceView& view) const {
+absl::Status ClickHouseEngine::CheckTable(const std::string& table,
+                                          const std::vector<ResultColumn>& pinned_columns,
+                                          const std::string& context) const {
   auto quote = [](absl::string_view name) {
     std::string out = "`";
     for (char c : name) {
@@ -310,12 +364,19 @@ absl::Status ClickHouseEngine::CheckPinnedColumns(const SourceView& view) const 
     }
     return out + "`";
   };
+  std::string prefix = absl::StrCat(context, " no longer matches its pinned schema: ");
   absl::StatusOr<ResultTable> described =
-      Query(absl::StrCat("DESCRIBE TABLE ", quote(options_.database), ".", quote(view.name)));
-  if (!described.ok()) return described.status();
-  std::string prefix =
-      absl::StrCat("table '", view.name, "' no longer matches its pinned schema: ");
-  for (const ResultColumn& pinned : view.pinned_columns) {
+      Query(absl::StrCat("DESCRIBE TABLE ", quote(options_.database), ".", quote(table)));
+  if (!described.ok()) {
+    if (absl::IsFailedPrecondition(described.status())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(context,
+                       " is no longer on its clickhouse engine (the table was dropped or "
+                       "renamed); its owner must register it again"));
+    }
+    return described.status();
+  }
+  for (const ResultColumn& pinned : pinned_columns) {
     const std::vector<std::optional<std::string>>* found = nullptr;
     for (const auto& row : described->rows) {
       if (row.size() >= 2 && absl::EqualsIgnoreCase(row[0].value_or(""), pinned.name)) {
@@ -342,10 +403,47 @@ absl::StatusOr<ResultTable> ClickHouseEngine::RunPlan(const Plan& plan, Stage& s
       return absl::InternalError(absl::StrCat(
           "table '", view.name, "' is not a table of the clickhouse engine (it has a local view)"));
     }
-    PARLEY_RETURN_IF_ERROR(CheckPinnedColumns(view));
+    PARLEY_RETURN_IF_ERROR(
+        CheckTable(view.name, view.pinned_columns, absl::StrCat("table '", view.name, "'")));
   }
   stage = Stage::kQuery;
-  return Query(plan.sql);
+  std::chrono::milliseconds timeout = options_.timeout;
+  if (plan.control != nullptr && plan.control->timeout.count() > 0) {
+    timeout = plan.control->timeout;
+  }
+  auto stopped = [&] {
+    return (plan.control != nullptr && plan.control->cancel.load()) ||
+           (options_.cancel != nullptr && options_.cancel->load());
+  };
+  // The query runs in a thread of its own while this one watches the cancel flags and the clock.
+  std::string query_id = NewQueryId();
+  std::promise<absl::StatusOr<ResultTable>> promise;
+  std::future<absl::StatusOr<ResultTable>> answer = promise.get_future();
+  std::thread runner([this, &plan, &query_id, &promise, timeout] {
+    promise.set_value(QueryWithId(plan.sql, query_id, timeout));
+  });
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  absl::Status ended;
+  while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (stopped()) {
+      ended = absl::CancelledError("the query was cancelled (on the clickhouse engine too)");
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      ended = absl::DeadlineExceededError(
+          "the query ran longer than its time limit and was stopped on the clickhouse engine");
+    } else {
+      continue;
+    }
+    // ASYNC: the kill is registered at once; the runner's request then ends with the server's
+    // QUERY_WAS_CANCELLED as soon as the query reaches its next block (seconds at most).
+    absl::StatusOr<ResultTable> killed =
+        Query(absl::StrCat("KILL QUERY WHERE query_id = '", query_id, "' ASYNC"));
+    (void)killed;  // if the kill fails, the query still ends at max_execution_time
+    break;
+  }
+  runner.join();
+  absl::StatusOr<ResultTable> result = answer.get();
+  if (!ended.ok()) return ended;
+  return result;
 }
 
 }  // namespace parley::engine::clickhouse

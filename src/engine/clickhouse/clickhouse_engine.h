@@ -28,6 +28,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/engine.h"
 
@@ -39,6 +41,8 @@ struct ConnectOptions {
   std::string user;
   std::string password;  // read from the operator's password file; never logged or printed
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // A run stops (and is killed on the server) soon after *cancel becomes true (Limits::cancel).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What Connect found on the server.
@@ -62,6 +66,14 @@ std::string ParleyTypeName(std::string_view clickhouse_type);
 // dropped. `engine` names the engine ("clickhouse engine 'warehouse'").
 absl::Status StatusForServerError(std::string_view body, std::string_view engine);
 
+// Runs one statement as the account of `options` (for the loader account: CREATE TABLE, INSERT),
+// sending `data` after it (the rows of an INSERT ... FORMAT TabSeparated; empty: none) with the
+// URL settings of `settings` (a writer account may take them; a readonly=1 one may not). Returns
+// the response body. Errors as StatusForServerError (never the server's text) or Unavailable.
+absl::StatusOr<std::string> ExecuteStatement(
+    const ConnectOptions& options, const std::string& statement, const std::string& data = "",
+    const std::vector<std::pair<std::string, std::string>>& settings = {});
+
 class ClickHouseEngine : public Engine {
  public:
   // Connects, checks the server (version 18.16.x — the dialect is written for it; timezone UTC,
@@ -78,14 +90,27 @@ class ClickHouseEngine : public Engine {
   // (the benchmark) that query system tables.
   absl::StatusOr<ResultTable> Query(const std::string& sql) const;
 
+  // Checks that `table` (a table of the engine's database) still shows each of `pinned` with its
+  // pinned type, by DESCRIBE TABLE. FailedPrecondition opening with `context` ("table 'audience'
+  // of member 'retailer'") naming the column and both types, or saying the table is gone.
+  absl::Status CheckTable(const std::string& table, const std::vector<ResultColumn>& pinned,
+                          const std::string& context) const;
+
  protected:
   // Checks each view's pinned columns against DESCRIBE TABLE (FailedPrecondition naming the
-  // table, the column and both types), then runs the SQL.
+  // table, the column and both types), then runs the SQL under a query id of its own. A run
+  // stopped by the plan's RunControl (cancel, or its timeout) or by Limits is ended on the server
+  // too: 18.16 goes on running a query whose HTTP client went away (verified: closing the
+  // connection does not stop it), so the engine sends `KILL QUERY WHERE query_id = ...` as the
+  // same account (18.16 lets an account kill its own queries, readonly=1 included) and returns
+  // Cancelled or DeadlineExceeded.
   absl::StatusOr<ResultTable> RunPlan(const Plan& plan, Stage& stage) override;
 
  private:
   explicit ClickHouseEngine(ConnectOptions options) : options_(std::move(options)) {}
-  absl::Status CheckPinnedColumns(const SourceView& view) const;
+  // One query as the account, under `query_id` when not empty; `timeout` bounds the wait.
+  absl::StatusOr<ResultTable> QueryWithId(const std::string& sql, const std::string& query_id,
+                                          std::chrono::milliseconds timeout) const;
 
   ConnectOptions options_;
   std::string host_;

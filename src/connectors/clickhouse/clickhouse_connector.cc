@@ -1,0 +1,410 @@
+#include "connectors/clickhouse/clickhouse_connector.h"
+
+#include <climits>
+#include <regex>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "connectors/files/files_connector.h"
+#include "nlohmann/json.hpp"
+
+namespace parley::connectors::clickhouse {
+namespace {
+
+using Json = nlohmann::json;
+using engine::ResultTable;
+using engine::clickhouse::ClickHouseEngine;
+using engine::clickhouse::ExecuteStatement;
+
+absl::Status Invalid(absl::string_view at, absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid clickhouse source description at ", at, ": ", problem));
+}
+
+// Names Parley creates or reads on the cluster: plain identifiers, so that they need no quoting
+// rules beyond backquotes and can never close one.
+bool PlainName(const std::string& name) {
+  static const std::regex kName("[A-Za-z_][A-Za-z0-9_]{0,127}");
+  return std::regex_match(name, kName);
+}
+
+std::string Quote(const std::string& name) { return absl::StrCat("`", name, "`"); }
+
+// A string literal for ClickHouse: only plain names are ever quoted, so escaping is belt and
+// braces.
+std::string Literal(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+absl::StatusOr<std::string> StringField(const Json& json, const char* key, bool required) {
+  auto found = json.find(key);
+  if (found == json.end()) {
+    if (required) return Invalid(absl::StrCat("/", key), "missing");
+    return std::string();
+  }
+  if (!found->is_string()) return Invalid(absl::StrCat("/", key), "must be a string");
+  return found->get<std::string>();
+}
+
+absl::StatusOr<Json> ParseObject(std::string_view description) {
+  Json json = Json::parse(description, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return Invalid("/", "not a JSON object");
+  return json;
+}
+
+// "DB.TABLE" or "TABLE" → the table, checking the database is the engine's.
+absl::StatusOr<std::string> RelationName(const std::string& given, const std::string& database) {
+  std::vector<std::string> parts = absl::StrSplit(given, '.');
+  if (parts.size() == 2) {
+    if (parts[0] != database) {
+      return Invalid("/relation", absl::StrCat("the engine's account may read only its database '",
+                                               database, "', not '", parts[0], "'"));
+    }
+    parts.erase(parts.begin());
+  }
+  if (parts.size() != 1 || !PlainName(parts[0])) {
+    return Invalid("/relation", "expected DATABASE.TABLE or TABLE, with plain names");
+  }
+  return parts[0];
+}
+
+// ClickHouse's column type for a Parley type a loaded file may have; "" for none exact.
+std::string ClickHouseType(const std::string& type) {
+  static const std::map<std::string, std::string> kTypes = {
+      {"TINYINT", "Int8"},   {"SMALLINT", "Int16"}, {"INTEGER", "Int32"},
+      {"BIGINT", "Int64"},   {"FLOAT", "Float32"},  {"DOUBLE", "Float64"},
+      {"VARCHAR", "String"}, {"DATE", "Date"},      {"TIMESTAMP", "DateTime"}};
+  auto found = kTypes.find(type);
+  if (found != kTypes.end()) return found->second;
+  if (absl::StartsWith(type, "DECIMAL(")) {
+    return absl::StrCat("Decimal", type.substr(7));
+  }
+  return "";
+}
+
+// One TabSeparated field: \N for NULL, backslash escapes for the characters that separate.
+void AppendField(std::string& out, const std::optional<std::string>& value) {
+  if (!value.has_value()) {
+    out += "\\N";
+    return;
+  }
+  for (char c : *value) {
+    switch (c) {
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+}
+
+uint64_t Fnv1a(std::string_view text) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+}  // namespace
+
+absl::StatusOr<Placement> ParsePlacement(std::string_view description) {
+  PARLEY_ASSIGN_OR_RETURN(Json json, ParseObject(description));
+  Placement placement;
+  PARLEY_ASSIGN_OR_RETURN(placement.engine, StringField(json, "engine", true));
+  PARLEY_ASSIGN_OR_RETURN(placement.database, StringField(json, "database", true));
+  PARLEY_ASSIGN_OR_RETURN(placement.relation, StringField(json, "relation", true));
+  PARLEY_ASSIGN_OR_RETURN(placement.local, StringField(json, "local", true));
+  PARLEY_ASSIGN_OR_RETURN(placement.sharding_key, StringField(json, "sharding_key", false));
+  return placement;
+}
+
+absl::StatusOr<std::string> ClickHouseConnector::DescribeInPlace(
+    const EngineAccess& access, const std::string& relation) const {
+  PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(access.reader));
+  const std::string& database = access.reader.database;
+  PARLEY_ASSIGN_OR_RETURN(
+      ResultTable found,
+      engine->Query(absl::StrCat("SELECT engine, engine_full FROM system.tables WHERE database = ",
+                                 Literal(database), " AND name = ", Literal(relation))));
+  if (found.rows.empty()) {
+    return absl::NotFoundError(absl::StrCat("clickhouse engine '", access.name, "' has no table '",
+                                            database, ".", relation, "'"));
+  }
+  if (found.rows[0][0].value_or("") != "Distributed") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", database, ".", relation, "' on clickhouse engine '", access.name,
+                     "' is not a Distributed table (register the Distributed table over the "
+                     "shards' local tables)"));
+  }
+  // Distributed(cluster, database, local[, sharding expression])
+  static const std::regex kDistributed(
+      R"(Distributed\(\s*'?([A-Za-z0-9_]+)'?\s*,\s*'?([A-Za-z0-9_]+)'?\s*,\s*'?([A-Za-z0-9_]+)'?\s*(?:,\s*(.*))?\)\s*)");
+  std::smatch match;
+  std::string full = found.rows[0][1].value_or("");
+  if (!std::regex_match(full, match, kDistributed) || match[2] != database) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", database, ".", relation, "' on clickhouse engine '", access.name,
+                     "' is a Distributed table over another database's tables"));
+  }
+  std::string sharding_key;
+  static const std::regex kSipHash(R"(sipHash64\(\s*`?([A-Za-z_][A-Za-z0-9_]*)`?\s*\))");
+  std::smatch key;
+  std::string expression = match[4];
+  // Co-location is only safe between tables spread by the same function over the same cluster.
+  if (match[1] == access.cluster && std::regex_match(expression, key, kSipHash)) {
+    sharding_key = key[1];
+  }
+  Json stored = {{"database", database},
+                 {"engine", access.name},
+                 {"local", match[3].str()},
+                 {"relation", relation},
+                 {"sharding_key", sharding_key}};
+  return stored.dump();
+}
+
+absl::StatusOr<std::string> ClickHouseConnector::Validate(std::string_view description) const {
+  PARLEY_ASSIGN_OR_RETURN(Json json, ParseObject(description));
+  for (const auto& [key, value] : json.items()) {
+    static const std::set<std::string> kKeys = {"engine",   "relation", "load",
+                                                "database", "local",    "sharding_key"};
+    if (!kKeys.contains(key)) return Invalid(absl::StrCat("/", key), "unknown key");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string engine_name, StringField(json, "engine", true));
+  PARLEY_ASSIGN_OR_RETURN(std::string given_relation, StringField(json, "relation", true));
+  PARLEY_ASSIGN_OR_RETURN(EngineAccess access, lookup_(engine_name));
+  PARLEY_ASSIGN_OR_RETURN(std::string relation,
+                          RelationName(given_relation, access.reader.database));
+  if (!json.contains("load")) return DescribeInPlace(access, relation);
+  if (!access.loader.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "clickhouse engine '", engine_name,
+        "' has no loader account, so files cannot be loaded into it (the operator adds one with "
+        "'parley engine add ... --loader-user U --loader-password-file F')"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string sharding_key, StringField(json, "sharding_key", false));
+  if (!PlainName(sharding_key)) {
+    return Invalid("/sharding_key",
+                   "a file loaded into a cluster needs the column its rows are sharded by "
+                   "(--shard-key COLUMN, normally the join key)");
+  }
+  files::FilesConnector files;
+  const Json& load = json["load"];
+  std::string given_file = load.is_string() ? Json{{"path", load}}.dump() : load.dump();
+  PARLEY_ASSIGN_OR_RETURN(std::string file, files.Validate(given_file));
+  Json stored = {{"database", access.reader.database},
+                 {"engine", engine_name},
+                 {"load", Json::parse(file)},
+                 {"relation", relation},
+                 {"sharding_key", sharding_key}};
+  return stored.dump();
+}
+
+absl::StatusOr<std::vector<std::string>> ClickHouseConnector::ResolveFiles(
+    std::string_view description) const {
+  PARLEY_ASSIGN_OR_RETURN(Json json, ParseObject(description));
+  if (!json.contains("load")) return std::vector<std::string>{};
+  files::FilesConnector files;
+  return files.ResolveFiles(json["load"].dump());
+}
+
+absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view description) const {
+  PARLEY_ASSIGN_OR_RETURN(Json json, ParseObject(description));
+  if (!json.contains("load")) return std::string(description);
+  PARLEY_ASSIGN_OR_RETURN(EngineAccess access, lookup_(json["engine"].get<std::string>()));
+  if (!access.loader.has_value()) return absl::FailedPreconditionError("no loader account");
+  std::string relation = json["relation"];
+  std::string local = relation + "_local";
+  std::string key = json["sharding_key"];
+  const std::string& database = access.reader.database;
+  std::string named =
+      absl::StrCat("'", database, ".", relation, "' on clickhouse engine '", access.name, "'");
+  // The file as Parley reads it (its pinned dialect and types), every row.
+  files::FilesConnector files;
+  PARLEY_ASSIGN_OR_RETURN(std::string pinned, files.Pin(json["load"].dump()));
+  PARLEY_ASSIGN_OR_RETURN(SourcePreview rows, files.Preview(pinned, INT_MAX));
+  std::vector<std::string> columns;
+  bool has_key = false;
+  for (size_t i = 0; i < rows.columns.size(); ++i) {
+    const catalog::Column& column = rows.columns[i];
+    std::string type = ClickHouseType(column.type);
+    if (type.empty() || !PlainName(column.name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column '", column.name, "' (", column.type,
+          ") cannot be loaded into clickhouse exactly (types: integers, DOUBLE, FLOAT, DECIMAL, "
+          "VARCHAR, DATE, TIMESTAMP; names: letters, digits and _)"));
+    }
+    if (column.name == key) has_key = true;
+    // Nullable only where the file has a NULL: 18.16 joins only keys of exactly the same type,
+    // and a Distributed table registered in place normally has plain columns.
+    bool nullable = false;
+    for (const auto& row : rows.rows) nullable = nullable || !row[i].has_value();
+    columns.push_back(absl::StrCat(Quote(column.name), " ",
+                                   nullable ? absl::StrCat("Nullable(", type, ")") : type));
+  }
+  if (!has_key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the sharding key '", key, "' is not a column of the file"));
+  }
+  engine::clickhouse::ConnectOptions reader = access.reader;
+  PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(reader));
+  PARLEY_ASSIGN_OR_RETURN(ResultTable existing,
+                          engine->Query(absl::StrCat(
+                              "SELECT name FROM system.tables WHERE database = ", Literal(database),
+                              " AND name IN (", Literal(relation), ", ", Literal(local), ")")));
+  if (!existing.rows.empty()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        named, " already exists (or its local table does): choose another --relation"));
+  }
+  std::vector<std::string> nodes = access.nodes;
+  if (nodes.empty()) nodes.push_back(access.reader.url);
+  std::vector<std::string> ddl = {
+      absl::StrCat("CREATE TABLE ", Quote(database), ".", Quote(local), " (",
+                   absl::StrJoin(columns, ", "), ") ENGINE = MergeTree ORDER BY tuple()"),
+      absl::StrCat("CREATE TABLE ", Quote(database), ".", Quote(relation), " AS ", Quote(database),
+                   ".", Quote(local), " ENGINE = Distributed(", Quote(access.cluster), ", ",
+                   Quote(database), ", ", Quote(local), ", sipHash64(", Quote(key), "))")};
+  auto drop = [&] {
+    for (const std::string& node : nodes) {
+      engine::clickhouse::ConnectOptions writer = *access.loader;
+      writer.url = node;
+      for (const std::string& table : {relation, local}) {
+        ExecuteStatement(writer,
+                         absl::StrCat("DROP TABLE IF EXISTS ", Quote(database), ".", Quote(table)))
+            .IgnoreError();
+      }
+    }
+  };
+  for (const std::string& node : nodes) {
+    engine::clickhouse::ConnectOptions writer = *access.loader;
+    writer.url = node;
+    for (const std::string& statement : ddl) {
+      absl::StatusOr<std::string> done = ExecuteStatement(writer, statement);
+      if (!done.ok()) {
+        drop();
+        return absl::Status(done.status().code(),
+                            absl::StrCat("loading into ", named, ": ", done.status().message()));
+      }
+    }
+  }
+  std::string data;
+  for (const auto& row : rows.rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) data.push_back('\t');
+      AppendField(data, row[i]);
+    }
+    data.push_back('\n');
+  }
+  if (!data.empty()) {
+    absl::StatusOr<std::string> inserted = ExecuteStatement(
+        *access.loader,
+        absl::StrCat("INSERT INTO ", Quote(database), ".", Quote(relation), " FORMAT TabSeparated"),
+        data, {{"insert_distributed_sync", "1"}});
+    if (!inserted.ok()) {
+      drop();
+      return absl::Status(inserted.status().code(),
+                          absl::StrCat("loading into ", named, ": ", inserted.status().message()));
+    }
+  }
+  absl::StatusOr<std::string> placed = DescribeInPlace(access, relation);
+  if (!placed.ok()) drop();
+  return placed;
+}
+
+absl::StatusOr<std::vector<catalog::Column>> ClickHouseConnector::InferSchema(
+    std::string_view description) const {
+  PARLEY_ASSIGN_OR_RETURN(Placement placement, ParsePlacement(description));
+  PARLEY_ASSIGN_OR_RETURN(EngineAccess access, lookup_(placement.engine));
+  PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(access.reader));
+  PARLEY_ASSIGN_OR_RETURN(ResultTable described,
+                          engine->Query(absl::StrCat("DESCRIBE TABLE ", Quote(placement.database),
+                                                     ".", Quote(placement.relation))));
+  std::vector<catalog::Column> columns;
+  for (const auto& row : described.rows) {
+    if (row.size() < 2) continue;
+    std::string name = row[0].value_or("");
+    std::string type = engine::clickhouse::ParleyTypeName(row[1].value_or(""));
+    if (type.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("column '", name, "' of '", placement.relation,
+                                                     "' has the type ", row[1].value_or(""),
+                                                     ", which Parley cannot read exactly"));
+    }
+    catalog::Column column;
+    column.name = name;
+    column.type = type;
+    columns.push_back(std::move(column));
+  }
+  return columns;
+}
+
+absl::StatusOr<engine::SourceView> ClickHouseConnector::ViewFor(
+    const catalog::Table& table, const std::vector<std::string>& files) const {
+  absl::StatusOr<Placement> placement = ParsePlacement(table.source_json);
+  if (!placement.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "table '", table.name,
+        "': its stored source description does not read: ", placement.status().message()));
+  }
+  engine::SourceView view;
+  view.name = placement->relation;
+  PARLEY_ASSIGN_OR_RETURN(view.pinned_columns, PinnedColumns(table));
+  return view;
+}
+
+absl::StatusOr<catalog::TableSize> ClickHouseConnector::Measure(
+    std::string_view description, const std::vector<std::string>& files) const {
+  PARLEY_ASSIGN_OR_RETURN(Placement placement, ParsePlacement(description));
+  PARLEY_ASSIGN_OR_RETURN(EngineAccess access, lookup_(placement.engine));
+  PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(access.reader));
+  PARLEY_ASSIGN_OR_RETURN(
+      ResultTable counted,
+      engine->Query(absl::StrCat("SELECT count() FROM ", Quote(placement.database), ".",
+                                 Quote(placement.relation))));
+  catalog::TableSize size{-1, 0};
+  if (!counted.rows.empty() && counted.rows[0][0].has_value()) {
+    size.rows = std::stoll(*counted.rows[0][0]);
+  }
+  return size;
+}
+
+SourceSummary ClickHouseConnector::Summarize(std::string_view description) const {
+  absl::StatusOr<Placement> placement = ParsePlacement(description);
+  if (!placement.ok()) return {};
+  return {"clickhouse",
+          absl::StrCat(placement->engine, ":", placement->database, ".", placement->relation)};
+}
+
+std::vector<FileId> ClickHouseConnector::Claims(std::string_view description) const {
+  absl::StatusOr<Json> json = ParseObject(description);
+  if (!json.ok() || !json->contains("engine") || !json->contains("database") ||
+      !json->contains("relation") || !(*json)["relation"].is_string()) {
+    return {};
+  }
+  // The top bit keeps these apart from local files' (device, inode) pairs; the second from
+  // PostgreSQL relations'.
+  uint64_t place = Fnv1a(absl::StrCat("clickhouse/", (*json)["engine"].dump(), "/",
+                                      (*json)["database"].dump())) |
+                   (uint64_t{3} << 62);
+  return {{place, Fnv1a((*json)["relation"].get<std::string>())}};
+}
+
+}  // namespace parley::connectors::clickhouse

@@ -277,6 +277,12 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
                           ? nlohmann::json{{"path", request.location}}.dump(
                                 -1, ' ', false, nlohmann::json::error_handler_t::replace)
                           : request.source_json;
+  // A member working from elsewhere has the server read only what that kind of source confines
+  // it to (its folder of the data root; its organisation's PostgreSQL service entries): checked
+  // before Validate, which already reads or connects.
+  if (caller.authentication() == identity::Authentication::kToken) {
+    PARLEY_RETURN_IF_ERROR(connector->CheckServedFor(given, actor));
+  }
   PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Validate(given));
   // How the refusals below name the source: as the member gave it.
   std::string named = request.location.empty() ? table.name : request.location;
@@ -285,12 +291,10 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           connector->ResolveFiles(table.source_json));
   std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
-  if (caller.authentication() == identity::Authentication::kToken) {
-    if (files.empty() && !remote.empty()) {
-      // The server would connect wherever a remote organisation's description points.
-      return absl::PermissionDeniedError(
-          "a remote database can be registered only by a member working on the Parley host");
-    }
+  // Local files must be under the organisation's folder; a source that reads no local file (a
+  // remote relation) was confined by CheckServedFor above.
+  if (caller.authentication() == identity::Authentication::kToken &&
+      (!files.empty() || remote.empty())) {
     PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());

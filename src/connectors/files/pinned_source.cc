@@ -51,6 +51,9 @@ std::string CsvOptions(const ReadOptions& options, const std::vector<catalog::Co
   if (options.decimal_separator) {
     parts.push_back(absl::StrCat("decimal_separator=", QuoteString(*options.decimal_separator)));
   }
+  if (options.thousands_separator) {
+    parts.push_back(absl::StrCat("thousands=", QuoteString(*options.thousands_separator)));
+  }
   if (options.date_format) {
     parts.push_back(absl::StrCat("dateformat=", QuoteString(*options.date_format)));
   }
@@ -450,10 +453,9 @@ absl::StatusOr<FileDescription> PinSource(const FileDescription& described) {
 absl::StatusOr<std::vector<catalog::Column>> CheckPinnedSource(const FileDescription& pinned) {
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(pinned.path));
   PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
-  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Column> columns,
-                          Describe(inspector, pinned, files, &pinned.options.columns));
-  PARLEY_RETURN_IF_ERROR(ReadEveryRow(inspector, pinned, files));
-  return columns;
+  // The rows were read in full by PinSource, which every description goes through before it is
+  // stored (service: Pin, then InferSchema): reading them again here doubled a registration's time.
+  return Describe(inspector, pinned, files, &pinned.options.columns);
 }
 
 absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit) {

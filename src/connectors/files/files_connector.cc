@@ -157,10 +157,6 @@ absl::Status ParseOptions(const Json& value, FileDescription& parsed) {
       *options.thousands_separator == options.decimal_separator.value_or(".")) {
     return Invalid("/thousands_separator", "the same as the decimal separator");
   }
-  if (options.thousands_separator && options.delimiter &&
-      *options.thousands_separator == *options.delimiter) {
-    return Invalid("/thousands_separator", "the same as the delimiter");
-  }
   if (options.delimiter && options.quote && !options.quote->empty() &&
       *options.delimiter == *options.quote) {
     return Invalid("/quote", "the same as the delimiter");

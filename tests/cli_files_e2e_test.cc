@@ -128,7 +128,8 @@ TEST_F(CliFilesTest, PinnedOptionsReadTheExportAsTheOwnerSaid) {
 }
 
 // How a file is read means nothing for a PostgreSQL relation (its columns and types are the
-// server's): file options and --preview with --postgres are a usage error naming them, before any
+// server's): file options with --postgres are a usage error naming them (--preview is not: it shows
+// the relation), before any
 // connection; the API refuses "options" with a "kind" the same way.
 TEST_F(CliFilesTest, FileOptionsAreRefusedWithPostgres) {
   MakeRoom();
@@ -137,7 +138,7 @@ TEST_F(CliFilesTest, FileOptionsAreRefusedWithPostgres) {
                                  "--delimiter", ";", "--no-header", "--preview"});
   EXPECT_EQ(refused.exit_code, cli_test::kExitUsage) << refused;
   EXPECT_EQ(refused.err,
-            "error: --delimiter, --header, --preview apply only to a file (--source), not to "
+            "error: --delimiter, --header apply only to a file (--source), not to "
             "--postgres\n");
   Outcome neither = As("owner", {"table", "add", "-c", "room", "t"});
   EXPECT_EQ(neither.exit_code, cli_test::kExitUsage) << neither;

@@ -230,6 +230,44 @@ TEST_F(CliPostgresTest, APasswordIsNeverStoredPrintedOrLogged) {
   EXPECT_THAT(server_->Log().substr(log_start), Not(HasSubstr(kPassword)));
 }
 
+// `table add --preview` shows the owner the relation's pinned columns and first rows, and adds
+// nothing.
+TEST_F(CliPostgresTest, APreviewShowsTheOwnerItsColumnsAndFirstRowsAndAddsNothing) {
+  ASSERT_OK(server_->Execute(
+      "CREATE TABLE crm.peek (id int, region text, amount numeric(8,2), day date, seen timestamptz,"
+      " flag boolean);"
+      "INSERT INTO crm.peek VALUES (1, 'north', 2.50, '2024-02-29', '2024-02-29 12:00:00+02', "
+      "true),"
+      " (2, NULL, -1.00, NULL, NULL, false);"
+      "GRANT SELECT ON crm.peek TO parley_reader;"));
+  Ok("supplier", {"collaboration", "create", "room"});
+  Outcome preview = Ok("supplier", {"table", "add", "-c", "room", "peek", "--postgres",
+                                    "service=warehouse", "--relation", "crm.peek", "--preview"});
+  EXPECT_EQ(preview.out,
+            "preview (nothing added) of table peek (owner supplier, postgres)\n"
+            "  source: service=warehouse crm.peek\n"
+            "  columns:\n"
+            "    id      INTEGER\n"
+            "    region  VARCHAR\n"
+            "    amount  DECIMAL(8,2)\n"
+            "    day     DATE\n"
+            "    seen    TIMESTAMP WITH TIME ZONE\n"
+            "    flag    BOOLEAN\n"
+            "  rule: none (the table cannot be queried until its owner sets one)\n"
+            "first 2 rows:\n"
+            "id | region | amount | day        | seen                   | flag\n"
+            "---+--------+--------+------------+------------------------+------\n"
+            " 1 | north  |   2.50 | 2024-02-29 | 2024-02-29 10:00:00+00 | true\n"
+            " 2 | NULL   |  -1.00 | NULL       | NULL                   | false\n"
+            "(2 rows)\n");
+  EXPECT_THAT(Ok("supplier", {"table", "list", "-c", "room"}).out, Not(HasSubstr("peek")));
+  // Then added for real, with the same columns.
+  EXPECT_THAT(Ok("supplier", {"table", "add", "-c", "room", "peek", "--postgres",
+                              "service=warehouse", "--relation", "crm.peek"})
+                  .out,
+              HasSubstr("added table peek"));
+}
+
 TEST_F(CliPostgresTest, AnotherMemberCannotRegisterTheSameRemoteTable) {
   Ok("supplier", {"collaboration", "create", "room"});
   Ok("supplier", {"member", "add", "-c", "room", "retailer", "--abilities", "query,receive"});

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_replace.h"
 #include "base/status_testing.h"
 #include "connectors/connector.h"
 #include "engine/duckdb/session.h"
@@ -341,6 +342,66 @@ TEST_F(PostgresConnectorTest, WithColumnGrantsTheSourceIsTheColumnsTheRoleMayRea
   EXPECT_EQ(nothing.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(nothing.status().message(),
             "the PostgreSQL source: the role has no SELECT privilege on the table");
+}
+
+// A table of at least 4096 pages is read by several connections, each copying ranges of pages
+// in the first connection's exported snapshot: the same rows, exactly, as one COPY of the same
+// data gives (the small table below is read by one connection), with and without a pushed filter.
+TEST_F(PostgresConnectorTest, AParallelScanReturnsExactlyTheRowsOfASingleScan) {
+  // fillfactor 10 and rows of ~850 bytes: one row per page, so 5000 rows are 5000 pages.
+  ASSERT_OK(server_->Execute(
+      "CREATE TABLE crm.large (id int, region text, amount numeric(12,2), pad text)"
+      " WITH (fillfactor = 10);"
+      "INSERT INTO crm.large SELECT i, CASE WHEN i % 3 = 0 THEN NULL WHEN i % 3 = 1 THEN 'north'"
+      " ELSE 'south' END, i * 1.25, repeat(md5(i::text), 26) FROM generate_series(1, 5000) i;"
+      "DELETE FROM crm.large WHERE id % 1000 = 7;"
+      "CREATE TABLE crm.compact AS SELECT * FROM crm.large;"));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::vector<std::string>> pages,
+                       server_->Query("SELECT pg_relation_size('crm.large') / 8192 >= 4096, "
+                                      "pg_relation_size('crm.compact') / 8192 < 4096"));
+  ASSERT_EQ(pages, (std::vector<std::vector<std::string>>{{"t", "t"}}));
+  ASSERT_OK_AND_ASSIGN(catalog::Table large, Register("large", "crm.large"));
+  ASSERT_OK_AND_ASSIGN(catalog::Table small, Register("compact", "crm.compact"));
+  auto rows =
+      [&](const catalog::Table& table, const std::string& sql,
+          const std::string& filter) -> absl::StatusOr<std::vector<std::vector<std::string>>> {
+    PARLEY_ASSIGN_OR_RETURN(engine::SourceView view, connector_.ViewForQuery(table, {}, filter));
+    engine::Limits limits;
+    limits.threads = 4;
+    PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<engine::duckdb::Session> session,
+                            engine::duckdb::Session::Open({view}, limits));
+    PARLEY_ASSIGN_OR_RETURN(engine::ResultTable result, session->Run(sql));
+    return Values(result);
+  };
+  const std::string every_row = "SELECT id, region, amount, md5(pad) FROM {} ORDER BY id";
+  auto on = [](std::string sql, const std::string& table) {
+    return absl::StrReplaceAll(sql, {{"{}", table}});
+  };
+  ASSERT_OK_AND_ASSIGN(auto parallel, rows(large, on(every_row, "large"), ""));
+  ASSERT_OK_AND_ASSIGN(auto single, rows(small, on(every_row, "compact"), ""));
+  EXPECT_EQ(parallel.size(), 4995u);
+  EXPECT_EQ(parallel, single);
+  // The ranges: 2 connections × 4 ranges, the last open-ended; every worker joined the snapshot.
+  std::vector<std::string> ranges = server_->LoggedStatements("\"crm\".\"large\" WHERE ctid >=");
+  ASSERT_EQ(ranges.size(), 8u);
+  EXPECT_THAT(ranges.back(), Not(HasSubstr("ctid <")));
+  EXPECT_THAT(server_->LoggedStatements("SET TRANSACTION SNAPSHOT"), Not(::testing::IsEmpty()));
+  EXPECT_THAT(server_->LoggedStatements("\"crm\".\"compact\" WHERE ctid"), ::testing::IsEmpty());
+
+  // A pushed filter is kept in every range, parenthesised before the range's own condition.
+  const std::string filtered =
+      "SELECT region, count(*), sum(amount) FROM {} WHERE region = 'north' OR id < 10 "
+      "GROUP BY region ORDER BY region";
+  const std::string pushed = R"(("region" = 'north') OR ("id" < 10))";
+  ASSERT_OK_AND_ASSIGN(parallel, rows(large, on(filtered, "large"), pushed));
+  ASSERT_OK_AND_ASSIGN(single, rows(small, on(filtered, "compact"), pushed));
+  EXPECT_EQ(parallel, single);
+  EXPECT_EQ(parallel, (std::vector<std::vector<std::string>>{{"north", "1665", "5205607.50"},
+                                                             {"south", "3", "18.75"},
+                                                             {"<null>", "3", "22.50"}}));
+  EXPECT_THAT(server_->LoggedStatements(
+                  R"(WHERE (("region" = 'north') OR ("id" < 10)) AND ctid >= '(0,0)'::tid)"),
+              ::testing::SizeIs(1));
 }
 
 TEST_F(PostgresConnectorTest, AMissingRelationIsNamedToItsOwnerAtRegistration) {

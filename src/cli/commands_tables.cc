@@ -31,7 +31,9 @@ void Cli::AddFileOptions(CLI::App* add, bool with_preview) {
                       "a text read as NULL; repeat for several (default: empty, NULL and \\N)")
           ->allow_extra_args(false));
   text("--decimal-separator", table_decimal_separator_, "decimal_separator",
-       "CSV: , for numbers written 7,5 (thousands separators are not read)");
+       "CSV: , for numbers written 7,5");
+  text("--thousands-separator", table_thousands_separator_, "thousands_separator",
+       "CSV: the digit group separator of numbers such as 1,234.5 or 1.234,5 (, . ' or space)");
   text("--date-format", table_date_format_, "date_format",
        "the dates' strptime format, e.g. %d/%m/%Y (required when dates are ambiguous)");
   text("--timestamp-format", table_timestamp_format_, "timestamp_format",
@@ -176,7 +178,6 @@ void Cli::AddTableCommands() {
       for (const auto& [key, option] : table_option_flags_) {
         if (option->count() > 0) given.push_back(option->get_name());
       }
-      if (table_preview_) given.push_back("--preview");
       if (!given.empty()) {
         std::cerr << "error: " << absl::StrJoin(given, ", ")
                   << (given.size() == 1 ? " applies" : " apply")
@@ -186,6 +187,7 @@ void Cli::AddTableCommands() {
       request.kind = "postgres";
       request.description =
           nlohmann::json{{"conninfo", table_postgres_}, {"relation", table_relation_}};
+      if (table_preview_) request.preview = true;
     } else if (table_source_.empty() && table_upload_.empty()) {
       std::cerr << "error: table add needs --source PATH, --upload FILE, --postgres CONNINFO "
                    "--relation schema.table or --engine NAME\n";

@@ -98,6 +98,15 @@ absl::StatusOr<catalog::TableSize> Connector::Measure(std::string_view descripti
   return catalog::TableSize{-1, FileBytes(files)};
 }
 
+absl::Status Connector::CheckServedFor(std::string_view description,
+                                       const std::string& organisation) const {
+  (void)description;
+  (void)organisation;
+  return absl::PermissionDeniedError(
+      absl::StrCat("a source of kind '", std::string(kind()),
+                   "' can be registered only by a member working on the Parley host"));
+}
+
 int64_t FileBytes(const std::vector<std::string>& files) {
   int64_t bytes = 0;
   for (const std::string& path : files) {

@@ -62,6 +62,14 @@ class Connector {
   // nothing that exists now.
   virtual absl::StatusOr<std::string> Validate(std::string_view description) const = 0;
 
+  // Whether a member working from elsewhere — connected to a server (`parley serve`) with its
+  // organisation's token — may have the server read the source `description` (as given, before
+  // Validate, which already connects): the server would otherwise read or connect wherever a
+  // description points, with the server's own access. OK, or PermissionDenied saying what such a
+  // member may register. Default: refused (a kind of source must say how it is confined).
+  virtual absl::Status CheckServedFor(std::string_view description,
+                                      const std::string& organisation) const;
+
   // Completes a validated description with what reading the source teaches once (for files: the
   // CSV dialect, date formats and column types: files/pinned_source.h), so that every query reads
   // it the same way without looking again. Called after the ownership checks, before InferSchema.

@@ -186,25 +186,6 @@ namespace {
 
 // Server mode: every file a remote organisation's source resolves to, links followed, lies under
 // its own folder of the data root. Messages name the source as given, not the resolved paths.
-// Over a server, a table in place on a registered engine: the operator's account reads every table
-// of the engine's database, so the cluster's table names say whose data they are — "<member>_..."
-// (docs/scale-out.md). Checked before anything connects, so that a refusal tells nothing of what
-// the cluster holds. A file loaded into the cluster is the member's by construction.
-absl::Status CheckServedRelation(const std::string& description, const std::string& member) {
-  nlohmann::json given = nlohmann::json::parse(description, nullptr, false);
-  if (!given.is_object() || given.contains("load")) return absl::OkStatus();
-  auto relation = given.find("relation");
-  if (relation == given.end() || !relation->is_string()) return absl::OkStatus();
-  std::string name = relation->get<std::string>();
-  name = name.substr(name.find('.') == std::string::npos ? 0 : name.find('.') + 1);
-  if (!absl::StartsWith(name, absl::StrCat(member, "_"))) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "on a server, a member registers in place only the cluster's tables named for it ('",
-        member, "_...'); '", name, "' is not"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckUnderDataRoot(const std::string& data_root, const std::string& member,
                                 const std::vector<std::string>& files, const std::string& named) {
   if (data_root.empty()) {
@@ -300,9 +281,12 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
                           ? nlohmann::json{{"path", request.location}}.dump(
                                 -1, ' ', false, nlohmann::json::error_handler_t::replace)
                           : request.source_json;
-  if (caller.authentication() == identity::Authentication::kToken &&
-      table.source_kind == connectors::clickhouse::kClickHouseKind) {
-    PARLEY_RETURN_IF_ERROR(CheckServedRelation(given, actor));
+  // A member working from elsewhere has the server read only what that kind of source confines
+  // it to (its folder of the data root; its organisation's PostgreSQL service entries; cluster
+  // tables named for it): checked
+  // before Validate, which already reads or connects.
+  if (caller.authentication() == identity::Authentication::kToken) {
+    PARLEY_RETURN_IF_ERROR(connector->CheckServedFor(given, actor));
   }
   PARLEY_ASSIGN_OR_RETURN(table.source_json, connector->Validate(given));
   // How the refusals below name the source: as the member gave it.
@@ -312,18 +296,11 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           connector->ResolveFiles(table.source_json));
   std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
-  if (caller.authentication() == identity::Authentication::kToken) {
-    // A table on a registered engine is on the operator's cluster, which the operator chose; any
-    // other remote source is wherever its description points.
-    if (files.empty() && !remote.empty() &&
-        table.source_kind != connectors::clickhouse::kClickHouseKind) {
-      // The server would connect wherever a remote organisation's description points.
-      return absl::PermissionDeniedError(
-          "a remote database can be registered only by a member working on the Parley host");
-    }
-    if (!files.empty() || table.source_kind != connectors::clickhouse::kClickHouseKind) {
-      PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
-    }
+  // Local files must be under the organisation's folder; a source that reads no local file (a
+  // remote relation) was confined by CheckServedFor above.
+  if (caller.authentication() == identity::Authentication::kToken &&
+      (!files.empty() || remote.empty())) {
+    PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
   }
   PARLEY_ASSIGN_OR_RETURN(RegisteredFiles registered, AllRegisteredFiles());
   PARLEY_RETURN_IF_ERROR(Impl::CheckOwnFiles(actor, files, registered, "", named));

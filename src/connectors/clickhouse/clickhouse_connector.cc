@@ -182,6 +182,22 @@ absl::StatusOr<std::string> ClickHouseConnector::DescribeInPlace(
   return stored.dump();
 }
 
+absl::Status ClickHouseConnector::CheckServedFor(std::string_view description,
+                                                 const std::string& organisation) const {
+  nlohmann::json given = nlohmann::json::parse(description, nullptr, false);
+  if (!given.is_object() || given.contains("load")) return absl::OkStatus();
+  auto relation = given.find("relation");
+  if (relation == given.end() || !relation->is_string()) return absl::OkStatus();
+  std::string name = relation->get<std::string>();
+  name = name.substr(name.find('.') == std::string::npos ? 0 : name.find('.') + 1);
+  if (!absl::StartsWith(name, absl::StrCat(organisation, "_"))) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "on a server, a member registers in place only the cluster's tables named for it ('",
+        organisation, "_...'); '", name, "' is not"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ClickHouseConnector::Validate(std::string_view description) const {
   PARLEY_ASSIGN_OR_RETURN(Json json, ParseObject(description));
   for (const auto& [key, value] : json.items()) {

@@ -70,6 +70,13 @@ class ClickHouseConnector : public Connector {
   // (NotFound / InvalidArgument naming the relation). Loaded: checks the engine has a loader
   // account, the file (as the files connector does) and the sharding key's presence.
   absl::StatusOr<std::string> Validate(std::string_view description) const override;
+  // Over a server: the operator's account reads every table of the engine's database, so the
+  // cluster's table names say whose data they are — a member registers in place only relations
+  // named "<member>_..." (docs/scale-out.md); a file loaded into the cluster is the member's by
+  // construction (the service checks the file is under its folder of the data root). Checked
+  // before anything connects, so that a refusal tells nothing of what the cluster holds.
+  absl::Status CheckServedFor(std::string_view description,
+                              const std::string& organisation) const override;
   // Loaded: loads the file into the cluster (see above) and returns the in-place description.
   // AlreadyExists naming the relation when it is already on the cluster; InvalidArgument naming
   // a column whose type has no exact ClickHouse counterpart, or the missing sharding key.

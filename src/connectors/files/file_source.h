@@ -45,7 +45,8 @@ struct ReadOptions {
   bool header = true;                    // CSV: the first line names the columns
   // The texts read as NULL; when not given: "", "NULL" and "\N" (what exports write).
   std::optional<std::vector<std::string>> null_strings;
-  std::optional<std::string> decimal_separator;  // CSV: "," for 7,5 (no thousands separators)
+  std::optional<std::string> decimal_separator;    // CSV: "," for 7,5
+  std::optional<std::string> thousands_separator;  // CSV: "." for 1.234,5; "," for 1,234.5
   std::optional<std::string> date_format;        // strptime format; sniffed when not given
   std::optional<std::string> timestamp_format;   // likewise
   std::vector<catalog::Column> types;            // the owner's types for some columns

@@ -40,7 +40,8 @@ namespace {
 
 constexpr const char* kFields =
     "(a files source has \"path\", \"format\", \"delimiter\", \"quote\", \"escape\", "
-    "\"header\", \"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
+    "\"header\", \"null_strings\", \"decimal_separator\", \"thousands_separator\", "
+    "\"date_format\", \"timestamp_format\", "
     "\"types\" and "
     "\"columns\")";
 
@@ -107,7 +108,8 @@ absl::Status ParseOptions(const Json& value, FileDescription& parsed) {
   for (const auto& [key, item] : value.items()) {
     if (key == "path" || key == "format") continue;
     bool csv_only = key == "delimiter" || key == "quote" || key == "escape" || key == "header" ||
-                    key == "null_strings" || key == "decimal_separator";
+                    key == "null_strings" || key == "decimal_separator" ||
+                    key == "thousands_separator";
     bool known = csv_only || key == "date_format" || key == "timestamp_format" || key == "types" ||
                  key == "columns";
     if (!known) return Invalid(PointerTo(key), absl::StrCat("unknown field ", kFields));
@@ -136,6 +138,12 @@ absl::Status ParseOptions(const Json& value, FileDescription& parsed) {
         return Invalid(PointerTo(key), "expected \",\" or \".\"");
       }
       options.decimal_separator = item.get<std::string>();
+    } else if (key == "thousands_separator") {
+      // The separators exports use: 1,234.5 / 1.234,5 / 1 234,5 / 1'234.5.
+      if (!item.is_string() || (item != "," && item != "." && item != " " && item != "'")) {
+        return Invalid(PointerTo(key), "expected \",\", \".\", \" \" or \"'\"");
+      }
+      options.thousands_separator = item.get<std::string>();
     } else if (key == "date_format") {
       PARLEY_ASSIGN_OR_RETURN(options.date_format, TextField(item, key, 1, 64));
     } else if (key == "timestamp_format") {
@@ -144,6 +152,10 @@ absl::Status ParseOptions(const Json& value, FileDescription& parsed) {
       PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Column> columns, ColumnList(item, key));
       (key == "types" ? options.types : options.columns) = std::move(columns);
     }
+  }
+  if (options.thousands_separator &&
+      *options.thousands_separator == options.decimal_separator.value_or(".")) {
+    return Invalid("/thousands_separator", "the same as the decimal separator");
   }
   if (options.delimiter && options.quote && !options.quote->empty() &&
       *options.delimiter == *options.quote) {
@@ -192,6 +204,7 @@ std::string DescriptionText(const FileDescription& description) {
   if (!options.header) value["header"] = false;
   if (options.null_strings) value["null_strings"] = *options.null_strings;
   if (options.decimal_separator) value["decimal_separator"] = *options.decimal_separator;
+  if (options.thousands_separator) value["thousands_separator"] = *options.thousands_separator;
   if (options.date_format) value["date_format"] = *options.date_format;
   if (options.timestamp_format) value["timestamp_format"] = *options.timestamp_format;
   if (!options.types.empty()) {

@@ -75,8 +75,14 @@ TEST(FileDescriptionTest, MalformedDescriptionsNameTheJsonPath) {
            {R"({"path":"/a.csv","format":"csv","a/b\n":1})",
             "invalid files source description at /a~1b\\n: unknown field (a files source has "
             "\"path\", \"format\", \"delimiter\", \"quote\", \"escape\", \"header\", "
-            "\"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
-            "\"types\" and \"columns\")"},
+            "\"null_strings\", \"decimal_separator\", \"thousands_separator\", \"date_format\", "
+            "\"timestamp_format\", \"types\" and \"columns\")"},
+           {R"({"path":"/a.csv","format":"csv","thousands_separator":"."})",
+            "invalid files source description at /thousands_separator: the same as the decimal "
+            "separator"},
+           {R"({"path":"/a.csv","format":"csv","thousands_separator":"x"})",
+            "invalid files source description at /thousands_separator: expected \",\", \".\", "
+            "\" \" or \"'\""},
            {R"({"path":"/a.csv"})", "invalid files source description at /format: missing"},
        }) {
     SCOPED_TRACE(c.description);

@@ -6,8 +6,9 @@
 namespace parley::connectors::files {
 
 absl::StatusOr<Inspector> Inspector::Open(const std::vector<std::string>& files) {
+  // Every core: registration reads the whole source once (PinSource), and DuckDB reads a CSV
+  // with pinned options, or Parquet, in parallel.
   engine::duckdb::DatabaseOptions options;
-  options.threads = 1;
   PARLEY_ASSIGN_OR_RETURN(engine::duckdb::InMemoryDatabase db,
                           engine::duckdb::OpenInMemoryDatabase(options));
   std::string allow = AllowedPaths(files);

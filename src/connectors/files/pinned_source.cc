@@ -51,6 +51,9 @@ std::string CsvOptions(const ReadOptions& options, const std::vector<catalog::Co
   if (options.decimal_separator) {
     parts.push_back(absl::StrCat("decimal_separator=", QuoteString(*options.decimal_separator)));
   }
+  if (options.thousands_separator) {
+    parts.push_back(absl::StrCat("thousands=", QuoteString(*options.thousands_separator)));
+  }
   if (options.date_format) {
     parts.push_back(absl::StrCat("dateformat=", QuoteString(*options.date_format)));
   }
@@ -169,6 +172,8 @@ absl::Status ReadEveryRow(Inspector& inspector, const FileDescription& source,
   return Problem(source, DescribeProblem(problem, files.size() > 1));
 }
 
+constexpr char kQuoteNotClosed[] = "a quote is not closed";
+
 // A sniff that failed (DuckDB says only that it found no dialect): reads the file with the
 // delimiter that splits its first line into the most columns, every column as text, to find the
 // line that does not fit.
@@ -191,6 +196,30 @@ absl::Status LocateCsvProblem(Inspector& inspector, const FileDescription& sourc
     if (duckdb_column_count(&result.get()) > widest) {
       widest = duckdb_column_count(&result.get());
       best = delimiter;
+    }
+  }
+  {
+    // A quote opened and never closed makes DuckDB's sniff fail with the right delimiter (and
+    // read one column with the others): the fields of the first line, quotes respected, give the
+    // columns of a strict read, which names the line where the file breaks.
+    std::ifstream in(files.front(), std::ios::binary);
+    std::string first;
+    std::getline(in, first);
+    bool plain = !absl::EndsWith(files.front(), ".gz") && !absl::EndsWith(files.front(), ".zst");
+    const char quote =
+        source.options.quote.value_or("\"").empty() ? '\0' : source.options.quote.value_or("\"")[0];
+    for (const std::string& delimiter : candidates) {
+      if (!plain || delimiter.size() != 1) continue;
+      idx_t fields = 1;
+      bool quoted = false;
+      for (char c : first) {
+        if (quote != '\0' && c == quote) quoted = !quoted;
+        if (!quoted && c == delimiter[0]) ++fields;
+      }
+      if (fields > 1 && fields > widest) {
+        widest = fields;
+        best = delimiter;
+      }
     }
   }
   if (only_if_wider && widest <= 1) return absl::OkStatus();
@@ -457,10 +486,9 @@ absl::StatusOr<FileDescription> PinSource(const FileDescription& described) {
 absl::StatusOr<std::vector<catalog::Column>> CheckPinnedSource(const FileDescription& pinned) {
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(pinned.path));
   PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
-  PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::Column> columns,
-                          Describe(inspector, pinned, files, &pinned.options.columns));
-  PARLEY_RETURN_IF_ERROR(ReadEveryRow(inspector, pinned, files));
-  return columns;
+  // The rows were read in full by PinSource, which every description goes through before it is
+  // stored (service: Pin, then InferSchema): reading them again here doubled a registration's time.
+  return Describe(inspector, pinned, files, &pinned.options.columns);
 }
 
 absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit) {
@@ -540,7 +568,7 @@ ReadProblem ClassifyReadProblem(const FileDescription& pinned,
         absl::StrCat("it has ", found, " columns where the ",
                      pinned.options.header ? "header has " : "first line has ", expected);
   } else if (absl::StrContains(message, "unterminated quote")) {
-    problem.what = "a quote is not closed";
+    problem.what = kQuoteNotClosed;
   } else if (absl::StrContains(message, "Invalid unicode") ||
              absl::StrContains(message, "not utf-8")) {
     problem.what = "it is not valid UTF-8 (Parley reads UTF-8 text only)";

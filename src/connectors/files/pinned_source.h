@@ -26,8 +26,9 @@ namespace parley::connectors::files {
 // descriptions are returned as given (Parquet files carry their own schema).
 absl::StatusOr<FileDescription> PinSource(const FileDescription& given);
 
-// Reads every row of a pinned source with its pinned options and returns its columns (as DuckDB
-// names their types). Errors as PinSource.
+// The columns of a pinned source read with its pinned options (as DuckDB names their types): the
+// files' layout is checked, not every row — PinSource, which produced `pinned`, read them all.
+// Errors as PinSource.
 absl::StatusOr<std::vector<catalog::Column>> CheckPinnedSource(const FileDescription& pinned);
 
 // The reader call (`read_csv(...)`, `read_json(...)`) for a pinned source over `files`.

@@ -1,6 +1,8 @@
 #include "connectors/postgres/postgres_connector.h"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -48,6 +50,41 @@ absl::StatusOr<std::string> PostgresConnector::Validate(std::string_view descrip
   return DescriptionText(parsed);
 }
 
+absl::Status PostgresConnector::CheckServedFor(std::string_view description,
+                                               const std::string& organisation) const {
+  PARLEY_ASSIGN_OR_RETURN(Description parsed, ParseDescription(description));
+  PARLEY_RETURN_IF_ERROR(CheckConninfo(parsed.conninfo));
+  const std::string prefix = absl::StrCat(organisation, ":");
+  absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+      "over a server, a PostgreSQL table is read through a service entry the server's operator "
+      "set up for your organisation: give only service=",
+      prefix, "NAME (no host, user or other setting)"));
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(parsed.conninfo.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return refused;
+  bool served = false;
+  bool other = false;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr) continue;
+    std::string_view keyword = option->keyword;
+    std::string_view value = option->val;
+    if (keyword != "service") {
+      other = true;
+      continue;
+    }
+    // Organisation names never hold ':', so "<organisation>:" names the organisation's entries
+    // only; the rest is a plain name.
+    served = value.size() > prefix.size() && value.starts_with(prefix) &&
+             value.substr(prefix.size())
+                     .find_first_not_of(
+                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                 std::string_view::npos;
+  }
+  PQconninfoFree(options);
+  return served && !other ? absl::OkStatus() : refused;
+}
+
 absl::StatusOr<std::vector<catalog::Column>> PostgresConnector::InferSchema(
     std::string_view description) const {
   PARLEY_ASSIGN_OR_RETURN(Description parsed, ParseDescription(description));
@@ -77,6 +114,48 @@ absl::StatusOr<std::vector<catalog::Column>> PostgresConnector::InferSchema(
         absl::StrCat(kRegistering, ": the role has no SELECT privilege on the table"));
   }
   return columns;
+}
+
+absl::StatusOr<SourcePreview> PostgresConnector::Preview(std::string_view description,
+                                                         int limit) const {
+  PARLEY_ASSIGN_OR_RETURN(Description parsed, ParseDescription(description));
+  SourcePreview preview;
+  PARLEY_ASSIGN_OR_RETURN(preview.columns, InferSchema(description));
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Open(parsed.conninfo, kRegistering));
+  PARLEY_RETURN_IF_ERROR(
+      connection->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, PGRES_COMMAND_OK)
+          .status());
+  PARLEY_ASSIGN_OR_RETURN(RemoteRelation now,
+                          DescribeRelation(*connection, parsed.schema, parsed.table));
+  std::vector<std::string> names;
+  for (const catalog::Column& column : preview.columns) {
+    names.push_back(column.name);
+  }
+  PARLEY_RETURN_IF_ERROR(CheckPinned(now, parsed, preview.columns, names, kRegistering));
+  std::vector<std::string> selected;
+  for (const catalog::Column& column : preview.columns) {
+    // Each column cast to its pinned type first, so that the text is that type's spelling.
+    selected.push_back(
+        absl::StrCat(QuoteIdentifier(column.name), "::", PostgresType(column.type), "::text"));
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      std::shared_ptr<PGresult> rows,
+      connection->Execute(
+          absl::StrCat("SELECT ", absl::StrJoin(selected, ", "), " FROM ",
+                       QualifiedName(parsed.schema, parsed.table), " LIMIT ", std::max(0, limit)),
+          {}));
+  for (int row = 0; row < PQntuples(rows.get()); ++row) {
+    std::vector<std::optional<std::string>>& values = preview.rows.emplace_back();
+    for (int field = 0; field < PQnfields(rows.get()); ++field) {
+      if (PQgetisnull(rows.get(), row, field)) {
+        values.push_back(std::nullopt);
+      } else {
+        values.emplace_back(PQgetvalue(rows.get(), row, field));
+      }
+    }
+  }
+  return preview;
 }
 
 absl::StatusOr<engine::SourceView> PostgresConnector::ViewForQuery(

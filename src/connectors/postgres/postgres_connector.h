@@ -24,11 +24,22 @@ class PostgresConnector : public Connector {
   // password, connects and records the identity of the relation it reaches. NotFound when the
   // role sees no such table; Unavailable/PermissionDenied when the server cannot be used.
   absl::StatusOr<std::string> Validate(std::string_view description) const override;
+  // Over a server, the server's operator decides where an organisation's tables are: a member
+  // working from elsewhere may give only `service=<organisation>:<name>` — an entry of the
+  // server's pg_service.conf, its password in the server's .pgpass — and no other connection
+  // setting (libpq lets any keyword override the service's). PermissionDenied otherwise, naming
+  // what is allowed; never echoing the connection string.
+  absl::Status CheckServedFor(std::string_view description,
+                              const std::string& organisation) const override;
   // Every column the role may SELECT, with its engine type (remote.h, EngineType); InvalidArgument
   // naming the first column of a type Parley cannot read exactly, or a reserved name;
   // PermissionDenied when the role may read no column.
   absl::StatusOr<std::vector<catalog::Column>> InferSchema(
       std::string_view description) const override;
+  // The first `limit` rows of the relation's readable columns (InferSchema's), as PostgreSQL
+  // spells them in text (timestamps in UTC, bytea in hex), in one read-only transaction. For the
+  // owner registering it, before anything is stored; errors as InferSchema's.
+  absl::StatusOr<SourcePreview> Preview(std::string_view description, int limit) const override;
   // A remote relation reads no local file.
   absl::StatusOr<std::vector<std::string>> ResolveFiles(
       std::string_view description) const override {

@@ -1,5 +1,6 @@
 #include "connectors/postgres/scan.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
@@ -108,25 +109,56 @@ constexpr __int128 Pow10(int n) {
   return value;
 }
 
-struct Callbacks;
+// One COPY being decoded: the message received last and where decoding is in it.
+struct Stream {
+  Connection* connection = nullptr;  // not owned
+  char* message = nullptr;           // current COPY message (PQfreemem)
+  int length = 0;
+  int offset = 0;
+  bool header_read = false;
+  bool active = false;  // a COPY is running on the connection
+  bool done = false;    // that COPY ended
 
-// One scan: its connection (in a read-only transaction, COPY running) and the COPY message being
-// decoded.
+  void Reset(Connection* on) {
+    if (message != nullptr) PQfreemem(message);
+    *this = Stream{};
+    connection = on;
+  }
+  ~Stream() {
+    if (message != nullptr) PQfreemem(message);
+  }
+};
+
+// A large plain table is read by several connections at once, each copying ranges of pages
+// (ctid ranges, which PostgreSQL 14 and later scan by page, not by filtering a whole scan), all
+// in the snapshot the first connection exported: together they read exactly the rows one COPY
+// would. Below kMinParallelPages (32 MB) one connection is as fast and costs the server less.
+constexpr int64_t kMinParallelPages = 4096;
+constexpr int64_t kPagesPerConnection = 4096;
+constexpr int kMaxConnections = 4;
+// Ranges per connection: a connection that finishes early takes another range.
+constexpr int kRangesPerConnection = 4;
+
+// The scan's shared state: the first connection, which checks the relation under its lock and
+// then either copies the whole relation itself or, for a parallel scan, holds the exported
+// snapshot (and the lock) while the workers copy its page ranges.
 struct ScanState {
   const PostgresScan* scan = nullptr;  // what it counts its rows and bytes to (metering)
   std::unique_ptr<Connection> connection;
   std::vector<size_t> projected;      // indices into the scan's columns
   std::vector<ColumnReader> readers;  // parallel to projected
-  char* message = nullptr;            // current COPY message (PQfreemem)
-  int length = 0;
-  int offset = 0;
-  bool header_read = false;
-  bool done = false;
+  std::vector<std::string> needed;    // the projected columns' names
+  Stream stream;                      // the single COPY (not parallel)
+  bool parallel = false;
+  std::string snapshot;               // pg_export_snapshot()
+  std::vector<std::string> ranges;    // the workers' ctid conditions
+  std::atomic<size_t> next_range{0};  // the next range a worker takes
+};
 
-  ~ScanState() {
-    if (message != nullptr) PQfreemem(message);
-    // Closing the connection ends the transaction and, mid-COPY, the server's side of it.
-  }
+// A worker of a parallel scan: its own connection in the shared snapshot, and the range it copies.
+struct WorkerState {
+  std::unique_ptr<Connection> connection;
+  Stream stream;
 };
 
 const char* kScanError = "the PostgreSQL scan failed";
@@ -280,15 +312,14 @@ struct Callbacks {
   }
 
   static void DestroyState(void* state) { delete static_cast<ScanState*>(state); }
+  static void DestroyWorker(void* state) { delete static_cast<WorkerState*>(state); }
 
   static void Init(duckdb_init_info info) {
     const PostgresScan& scan =
         *static_cast<const std::shared_ptr<const PostgresScan>*>(duckdb_init_get_extra_info(info))
              ->get();
-    duckdb_init_set_max_threads(info, 1);
     auto state = std::make_unique<ScanState>();
     state->scan = &scan;
-    std::vector<std::string> needed;
     idx_t count = duckdb_init_get_column_count(info);
     for (idx_t i = 0; i < count; ++i) {
       idx_t index = duckdb_init_get_column_index(info, i);
@@ -303,20 +334,22 @@ struct Callbacks {
       }
       state->projected.push_back(index);
       state->readers.push_back(*reader);
-      needed.push_back(scan.columns()[index].name);
+      state->needed.push_back(scan.columns()[index].name);
     }
-    absl::Status started = Start(scan, needed, *state);
+    absl::Status started = Start(scan, *state);
     if (!started.ok()) {
       std::string message(started.message());
       duckdb_init_set_error(info, message.c_str());
       return;
     }
+    duckdb_init_set_max_threads(
+        info, state->parallel ? std::min<idx_t>(state->ranges.size(), kMaxConnections) : 1);
     duckdb_init_set_init_data(info, state.release(), DestroyState);
   }
 
-  // Connects, checks the relation under a lock and starts the COPY.
-  static absl::Status Start(const PostgresScan& scan, const std::vector<std::string>& needed,
-                            ScanState& state) {
+  // Connects, checks the relation under a lock and either starts the COPY or, for a large plain
+  // table, exports the snapshot and cuts the table into page ranges for the workers.
+  static absl::Status Start(const PostgresScan& scan, ScanState& state) {
     PARLEY_ASSIGN_OR_RETURN(state.connection,
                             Connection::Open(scan.description().conninfo, scan.context()));
     Connection& connection = *state.connection;
@@ -340,77 +373,152 @@ struct Callbacks {
           now, DescribeRelation(connection, scan.description().schema, scan.description().table));
     }
     PARLEY_RETURN_IF_ERROR(
-        CheckPinned(now, scan.description(), scan.columns(), needed, scan.context()));
+        CheckPinned(now, scan.description(), scan.columns(), state.needed, scan.context()));
+    PARLEY_RETURN_IF_ERROR(PlanRanges(connection, now, state));
+    if (state.parallel) return absl::OkStatus();
+    state.stream.Reset(&connection);
     std::string copy =
         absl::StrCat("COPY (", scan.RemoteSelect(state.projected), ") TO STDOUT (FORMAT binary)");
     PARLEY_RETURN_IF_ERROR(connection.Execute(copy, {}, PGRES_COPY_OUT).status());
+    state.stream.active = true;
     return absl::OkStatus();
   }
 
-  // Fetches the next COPY message; false at the end (state.done) or on an error (message set).
-  static bool NextMessage(ScanState& state, const char** error) {
-    if (state.message != nullptr) {
-      PQfreemem(state.message);
-      state.message = nullptr;
+  // Decides whether the scan is parallel: a plain table (or materialised view) of at least
+  // kMinParallelPages on PostgreSQL 14 or later (TID range scans). The page count is taken in
+  // the transaction, after the snapshot: pages added later hold no row the snapshot sees, and the
+  // last range is open-ended anyway.
+  static absl::Status PlanRanges(Connection& connection, const RemoteRelation& relation,
+                                 ScanState& state) {
+    std::string oid = relation.identity.substr(relation.identity.rfind('/') + 1);
+    PARLEY_ASSIGN_OR_RETURN(
+        std::shared_ptr<PGresult> sized,
+        connection.Execute("SELECT c.relkind::text, pg_relation_size(c.oid) / "
+                           "current_setting('block_size')::int8, "
+                           "current_setting('server_version_num')::int8 FROM pg_class c "
+                           "WHERE c.oid = $1::oid",
+                           {oid}));
+    if (PQntuples(sized.get()) != 1) return absl::OkStatus();
+    std::string_view kind = PQgetvalue(sized.get(), 0, 0);
+    int64_t pages = 0;
+    int64_t version = 0;
+    if (!absl::SimpleAtoi(PQgetvalue(sized.get(), 0, 1), &pages) ||
+        !absl::SimpleAtoi(PQgetvalue(sized.get(), 0, 2), &version)) {
+      return absl::OkStatus();
     }
-    int length = PQgetCopyData(state.connection->get(), &state.message, /*async=*/0);
+    if ((kind != "r" && kind != "m") || version < 140000 || pages < kMinParallelPages) {
+      return absl::OkStatus();
+    }
+    int connections = static_cast<int>(
+        std::min<int64_t>(kMaxConnections, std::max<int64_t>(2, pages / kPagesPerConnection)));
+    int64_t count = int64_t{connections} * kRangesPerConnection;
+    int64_t per_range = (pages + count - 1) / count;
+    PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<PGresult> exported,
+                            connection.Execute("SELECT pg_export_snapshot()", {}));
+    state.snapshot = PQgetvalue(exported.get(), 0, 0);
+    for (int64_t from = 0; from < pages; from += per_range) {
+      std::string range = absl::StrCat("ctid >= '(", from, ",0)'::tid");
+      if (from + per_range < pages) {
+        absl::StrAppend(&range, " AND ctid < '(", from + per_range, ",0)'::tid");
+      }
+      state.ranges.push_back(std::move(range));
+    }
+    state.parallel = true;
+    return absl::OkStatus();
+  }
+
+  // A worker of a parallel scan. The local init cannot see the shared state, so the worker's
+  // connection is opened at its first Scan call.
+  static void InitWorker(duckdb_init_info info) {
+    duckdb_init_set_init_data(info, new WorkerState(), DestroyWorker);
+  }
+
+  // Opens a worker's connection, in the first connection's snapshot (so it sees exactly the rows
+  // the first one sees), checked to reach the same relation with the pinned columns.
+  static absl::Status StartWorker(const ScanState& state, WorkerState& worker) {
+    const PostgresScan& scan = *state.scan;
+    PARLEY_ASSIGN_OR_RETURN(worker.connection,
+                            Connection::Open(scan.description().conninfo, scan.context()));
+    Connection& connection = *worker.connection;
+    PARLEY_RETURN_IF_ERROR(
+        connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, PGRES_COMMAND_OK)
+            .status());
+    // SET TRANSACTION SNAPSHOT takes no parameter; the identifier is the server's own answer
+    // (hexadecimal digits and dashes), checked before it is spelled into the statement.
+    if (state.snapshot.empty() ||
+        state.snapshot.find_first_not_of("0123456789ABCDEFabcdef-") != std::string::npos) {
+      return absl::InternalError(absl::StrCat(scan.context(), ": unexpected snapshot identifier"));
+    }
+    PARLEY_RETURN_IF_ERROR(
+        connection
+            .Execute(absl::StrCat("SET TRANSACTION SNAPSHOT '", state.snapshot, "'"), {},
+                     PGRES_COMMAND_OK)
+            .status());
+    PARLEY_ASSIGN_OR_RETURN(
+        RemoteRelation now,
+        DescribeRelation(connection, scan.description().schema, scan.description().table));
+    return CheckPinned(now, scan.description(), scan.columns(), state.needed, scan.context());
+  }
+
+  // Fetches the next COPY message; false at the end (stream.done) or on an error (message set).
+  static bool NextMessage(const ScanState& state, Stream& stream, const char** error) {
+    if (stream.message != nullptr) {
+      PQfreemem(stream.message);
+      stream.message = nullptr;
+    }
+    int length = PQgetCopyData(stream.connection->get(), &stream.message, /*async=*/0);
     if (length == -1) {
-      state.done = true;
-      std::shared_ptr<PGresult> result(PQgetResult(state.connection->get()), PQclear);
+      stream.done = true;
+      std::shared_ptr<PGresult> result(PQgetResult(stream.connection->get()), PQclear);
       if (result == nullptr || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
         *error = kScanError;
         return false;
       }
+      // Drain: the connection is ready for the next COPY.
+      while (PGresult* rest = PQgetResult(stream.connection->get())) PQclear(rest);
       return false;
     }
     if (length < 0) {
-      state.done = true;
+      stream.done = true;
       *error = kScanError;
       return false;
     }
-    state.length = length;
-    state.offset = 0;
+    stream.length = length;
+    stream.offset = 0;
     state.scan->CountScanned(0, length);
     return true;
   }
 
-  static void Scan(duckdb_function_info info, duckdb_data_chunk output) {
-    auto& state = *static_cast<ScanState*>(duckdb_function_get_init_data(info));
+  // Decodes rows of `stream` into `output` from row `row` on, until the chunk is full or the COPY
+  // ends; returns the next free row, or sets `error`.
+  static idx_t Fill(const ScanState& state, Stream& stream,
+                    const std::vector<duckdb_vector>& vectors,
+                    const std::vector<uint64_t*>& validity, idx_t row, const char** error) {
     const idx_t capacity = duckdb_vector_size();
-    std::vector<duckdb_vector> vectors;
-    std::vector<uint64_t*> validity;
-    for (size_t i = 0; i < state.projected.size(); ++i) {
-      duckdb_vector vector = duckdb_data_chunk_get_vector(output, i);
-      duckdb_vector_ensure_validity_writable(vector);
-      vectors.push_back(vector);
-      validity.push_back(duckdb_vector_get_validity(vector));
-    }
-    idx_t row = 0;
-    const char* error = nullptr;
-    while (row < capacity && !state.done) {
-      if (state.message == nullptr || state.offset >= state.length) {
-        if (!NextMessage(state, &error)) break;
+    while (row < capacity && !stream.done) {
+      if (stream.message == nullptr || stream.offset >= stream.length) {
+        if (!NextMessage(state, stream, error)) break;
       }
-      const char* data = state.message;
-      int end = state.length;
-      int& at = state.offset;
-      if (!state.header_read) {
+      const char* data = stream.message;
+      int end = stream.length;
+      int& at = stream.offset;
+      if (!stream.header_read) {
         // "PGCOPY\n\377\r\n\0", flags, header extension length and the extension.
         if (end - at < 19 || std::memcmp(data + at, "PGCOPY\n\377\r\n\0", 11) != 0) {
-          error = kScanError;
+          *error = kScanError;
           break;
         }
         uint32_t extension = Be32(data + at + 15);
         if (extension > static_cast<uint32_t>(end - at - 19)) {
-          error = kScanError;
+          *error = kScanError;
           break;
         }
         at += 19 + static_cast<int>(extension);
-        state.header_read = true;
+        stream.header_read = true;
         continue;
       }
       if (end - at < 2) {
-        error = kScanError;
+        *error = kScanError;
         break;
       }
       int16_t fields = static_cast<int16_t>(Be16(data + at));
@@ -419,12 +527,12 @@ struct Callbacks {
         continue;
       }
       if (fields != static_cast<int16_t>(state.projected.size())) {
-        error = kScanError;
+        *error = kScanError;
         break;
       }
-      for (size_t i = 0; i < state.projected.size() && error == nullptr; ++i) {
+      for (size_t i = 0; i < state.projected.size() && *error == nullptr; ++i) {
         if (end - at < 4) {
-          error = kScanError;
+          *error = kScanError;
           break;
         }
         int32_t size = static_cast<int32_t>(Be32(data + at));
@@ -435,13 +543,61 @@ struct Callbacks {
         }
         if (size < 0 || size > end - at ||
             !Decode(state.readers[i], data + at, size, vectors[i], row)) {
-          error = kScanError;
+          *error = kScanError;
           break;
         }
         at += size;
       }
-      if (error != nullptr) break;
+      if (*error != nullptr) break;
       ++row;
+    }
+    return row;
+  }
+
+  static void Scan(duckdb_function_info info, duckdb_data_chunk output) {
+    auto& state = *static_cast<ScanState*>(duckdb_function_get_init_data(info));
+    std::vector<duckdb_vector> vectors;
+    std::vector<uint64_t*> validity;
+    for (size_t i = 0; i < state.projected.size(); ++i) {
+      duckdb_vector vector = duckdb_data_chunk_get_vector(output, i);
+      duckdb_vector_ensure_validity_writable(vector);
+      vectors.push_back(vector);
+      validity.push_back(duckdb_vector_get_validity(vector));
+    }
+    idx_t row = 0;
+    const char* error = nullptr;
+    if (!state.parallel) {
+      row = Fill(state, state.stream, vectors, validity, 0, &error);
+    } else {
+      auto* worker = static_cast<WorkerState*>(duckdb_function_get_local_init_data(info));
+      if (worker == nullptr) error = kScanError;
+      std::string failure;
+      if (error == nullptr && worker->connection == nullptr) {
+        absl::Status started = StartWorker(state, *worker);
+        if (!started.ok()) {
+          worker->connection.reset();
+          failure = std::string(started.message());
+          duckdb_function_set_error(info, failure.c_str());
+          return;
+        }
+      }
+      // Copies range after range until the chunk is full or no range is left.
+      while (error == nullptr && row < duckdb_vector_size()) {
+        if (!worker->stream.active || worker->stream.done) {
+          size_t next = state.next_range.fetch_add(1);
+          if (next >= state.ranges.size()) break;
+          worker->stream.Reset(worker->connection.get());
+          std::string copy =
+              absl::StrCat("COPY (", state.scan->RemoteSelect(state.projected, state.ranges[next]),
+                           ") TO STDOUT (FORMAT binary)");
+          if (!worker->connection->Execute(copy, {}, PGRES_COPY_OUT).ok()) {
+            error = kScanError;
+            break;
+          }
+          worker->stream.active = true;
+        }
+        row = Fill(state, worker->stream, vectors, validity, row, &error);
+      }
     }
     if (error != nullptr) {
       duckdb_function_set_error(info, error);
@@ -466,7 +622,8 @@ PostgresScan::PostgresScan(Description description, std::vector<catalog::Column>
       context_(std::move(context)),
       function_name_(absl::StrCat("parley_postgres_scan_", next_function.fetch_add(1))) {}
 
-std::string PostgresScan::RemoteSelect(const std::vector<size_t>& projected) const {
+std::string PostgresScan::RemoteSelect(const std::vector<size_t>& projected,
+                                       std::string_view range) const {
   std::vector<std::string> names;
   // Each column cast to the type whose binary form the scan decodes: a no-op for a table that
   // still has its pinned types (checked just before), and a guarantee if it changed since.
@@ -476,7 +633,13 @@ std::string PostgresScan::RemoteSelect(const std::vector<size_t>& projected) con
   }
   std::string select = absl::StrCat("SELECT ", absl::StrJoin(names, ", "), " FROM ",
                                     QualifiedName(description_.schema, description_.table));
-  if (!filter_.empty()) absl::StrAppend(&select, " WHERE ", filter_);
+  // A range is AND-ed to the filter: the filter in parentheses, whatever its top operator.
+  if (!filter_.empty()) {
+    absl::StrAppend(&select, " WHERE ", range.empty() ? filter_ : absl::StrCat("(", filter_, ")"));
+  }
+  if (!range.empty()) {
+    absl::StrAppend(&select, filter_.empty() ? " WHERE " : " AND ", std::string(range));
+  }
   return select;
 }
 
@@ -488,6 +651,7 @@ absl::Status PostgresScan::Register(duckdb_connection connection) const {
                                        Callbacks::DestroyExtra);
   duckdb_table_function_set_bind(function, Callbacks::Bind);
   duckdb_table_function_set_init(function, Callbacks::Init);
+  duckdb_table_function_set_local_init(function, Callbacks::InitWorker);
   duckdb_table_function_set_function(function, Callbacks::Scan);
   duckdb_table_function_supports_projection_pushdown(function, true);
   duckdb_state state = duckdb_register_table_function(connection, function);

@@ -13,16 +13,24 @@
 // (the checked query's); the filter is rendered by Parley from the checked query's IR
 // (render/postgres/scan_filter.h), never taken from text.
 //
+// A plain table of at least 32 MB (on PostgreSQL 14 or later) is read in parallel: the first
+// connection, after its checks, exports its snapshot and cuts the table's pages into ranges;
+// workers (up to 4 connections, one per DuckDB thread) each open a connection in that snapshot,
+// check the relation again and copy range after range (`ctid >= '(a,0)' AND ctid < '(b,0)'`, the
+// last range open-ended). Together they read exactly the rows of a single COPY, in another order.
+//
 // Errors during a scan are reported to DuckDB in fixed words (the service has already checked the
 // same things with full messages before the query ran: PostgresConnector::ViewForQuery).
 //
-// Thread safety: the scan runs single-threaded (one connection); the object is immutable.
+// Thread safety: the object is immutable; each DuckDB thread of a parallel scan uses its own
+// connection, and they share only the atomic index of the next range.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/records.h"
@@ -42,8 +50,9 @@ class PostgresScan : public engine::duckdb::ScanFunction,
   const std::string& function_name() const { return function_name_; }
   absl::Status Register(duckdb_connection connection) const override;
 
-  // The SELECT the scan copies for these columns (indices into `columns`).
-  std::string RemoteSelect(const std::vector<size_t>& projected) const;
+  // The SELECT the scan copies for these columns (indices into `columns`), limited to `range` (a
+  // condition on ctid, for one part of a parallel scan) when not empty.
+  std::string RemoteSelect(const std::vector<size_t>& projected, std::string_view range = "") const;
 
   const Description& description() const { return description_; }
   const std::vector<catalog::Column>& columns() const { return columns_; }

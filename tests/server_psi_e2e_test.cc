@@ -254,6 +254,25 @@ TEST_F(ServerPsiE2eTest, TwoMembersMatchThroughTheServerAndOnlyTheReceiverLearns
   EXPECT_THAT(audit.out, Not(HasSubstr("example.com")));
 }
 
+TEST_F(ServerPsiE2eTest, OnlyMembersWithTheAbilitiesStartASessionForItsOwnParties) {
+  Answer stranger = Post("retailer", "/api/v1/collaborations/room/psi", {{"peer", "nobody"}});
+  EXPECT_EQ(stranger.status, 400);
+  EXPECT_EQ(Message(stranger), "'nobody' is not an active member of collaboration 'room'");
+  Answer third = Post("retailer", "/api/v1/collaborations/room/psi",
+                      {{"peer", "supplier"}, {"receivers", {"agency"}}});
+  EXPECT_EQ(third.status, 400);
+  EXPECT_EQ(Message(third),
+            "receiver 'agency' is not a party of the session (retailer or supplier)");
+  Answer self = Post("retailer", "/api/v1/collaborations/room/psi", {{"peer", "retailer"}});
+  EXPECT_EQ(Message(self), "a PSI session is between two members: name another one");
+  // An organisation outside the room does not see it at all.
+  WriteText(dir_ / "none.csv", "x\n1\n");
+  Outcome outsider = Remote("admin", {"psi", "start", "-c", "room", "--peer", "supplier", "--input",
+                                      (dir_ / "none.csv").string(), "--column", "x"});
+  EXPECT_NE(outsider.exit_code, 0);
+  EXPECT_THAT(outsider.err, HasSubstr("collaboration 'room' not found"));
+}
+
 TEST_F(ServerPsiE2eTest, HostileMessagesAreRefusedWithTheirReason) {
   // A third member injecting into a session, or reading it.
   std::string session = StartSession();

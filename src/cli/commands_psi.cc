@@ -288,12 +288,13 @@ void Cli::AddPsiCommands() {
       added = *response;
     }
     if (globals_.json) {
-      nlohmann::json summary = {{"learned", result->learned},
-                                {"intersection_size", result->intersection_size},
+      nlohmann::json summary = {{"intersection_size", result->intersection_size},
                                 {"own_size", result->own_size},
                                 {"peer_size", result->peer_size},
                                 {"values_skipped", identifiers.skipped()},
                                 {"values_not_identifiers", identifiers.unusable()}};
+      // A relayed session's party that does not receive the result says so (its size is 0).
+      if (!result->learned) summary["learned"] = false;
       if (!output_.empty() && output_ != "-") summary["output"] = output_;
       if (added) summary["table"] = api::ToJson(*added);
       std::cout << api::Dump(summary, 2) << "\n";

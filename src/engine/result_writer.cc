@@ -24,6 +24,7 @@
 #include "engine/display_width.h"
 #include "engine/duckdb/duckdb_api.h"
 #include "engine/duckdb/session.h"
+#include "engine/parquet_encoder.h"
 #include "nlohmann/json.hpp"
 
 namespace parley::engine {
@@ -256,6 +257,14 @@ class TemporaryFile {
 
 constexpr char kTypesKey[] = "parley_types";
 
+// The result's own type names, kept in the file's metadata so that reading it back
+// (ReadParquetResult) gives the types the query produced, not the ones Parquet could store.
+std::string TypesMetadata(const ResultTable& result) {
+  nlohmann::json types = nlohmann::json::array();
+  for (const ResultColumn& column : result.columns) types.push_back(column.type);
+  return types.dump();
+}
+
 // Parquet goes through a private, unlocked DuckDB: the session that ran the query may not write
 // files. Values arrive as text and are cast back to the result's types, so the file carries the
 // same types the query produced. DuckDB's own temporary file is turned off: ours already gives the
@@ -348,14 +357,10 @@ absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& r
         absl::StrCat("CAST(", staging, " AS ", type, ") AS ", QuoteIdentifier(column.name)));
   }
   if (result.columns.empty()) return absl::InvalidArgumentError("the result has no columns");
-  // The result's own type names ride along as file metadata, so that reading the file back
-  // (ReadParquetResult) gives the types the query produced, not the ones Parquet could store.
-  nlohmann::json types = nlohmann::json::array();
-  for (const ResultColumn& column : result.columns) types.push_back(column.type);
   std::string destination =
       absl::StrCat(" TO ", QuoteString(temporary_path),
                    " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {",
-                   kTypesKey, ": ", QuoteString(types.dump()), "})");
+                   kTypesKey, ": ", QuoteString(TypesMetadata(result)), "})");
   if (WritableInline(result)) {
     // NULL is typed VARCHAR, as in the staging table: a column of NULLs casts the same way.
     std::string values;
@@ -404,6 +409,16 @@ absl::Status WriteParquetWith(duckdb_connection connection, const ResultTable& r
       connection,
       absl::StrCat("COPY (SELECT ", absl::StrJoin(casts, ", "), " FROM staging)", destination),
       "cannot write Parquet");
+}
+
+// A small result of common types is encoded in-process (engine/parquet_encoder.h: a COPY through
+// DuckDB costs about 1 ms, as much as the rest of a small query's overhead); anything else is
+// written through DuckDB.
+absl::Status WriteParquetFile(const ResultTable& result, TemporaryFile& file) {
+  absl::StatusOr<std::string> encoded = EncodeParquet(result, {{kTypesKey, TypesMetadata(result)}});
+  if (encoded.ok()) return file.Write(*encoded);
+  if (!absl::IsUnimplemented(encoded.status())) return encoded.status();
+  return WriteParquet(result, file.WritablePath());
 }
 
 // Terminal cells: control characters (line breaks, escape sequences, the C1 controls some
@@ -532,7 +547,7 @@ absl::Status WriteResult(const ResultTable& result, const std::string& path, Out
         status = temporary->Write(RenderJson(result));
         break;
       case OutputFormat::kParquet:
-        status = WriteParquet(result, temporary->WritablePath());
+        status = WriteParquetFile(result, *temporary);
         break;
     }
     if (status.ok()) status = temporary->CommitTo(path, replace, sync);

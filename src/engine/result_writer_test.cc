@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "engine/duckdb/duckdb_api.h"
 #include "engine/duckdb/session.h"
 #include "gmock/gmock.h"
@@ -171,25 +172,45 @@ TEST_F(WriterTest, ParquetRoundTripKeepsTypesAndText) {
             absl::DataLossError("the result file '" + PathOf("bad.parquet") + "' is unreadable"));
 }
 
-// A small result is written as literals, a large one through a staging table: both keep every
-// value's text (quotes, backslashes, line breaks, NULLs, the text NULL) and the result's types.
+// Which writer made a Parquet file: "parley" (engine/parquet_encoder.h) or DuckDB.
+std::string CreatedBy(const std::string& path) {
+  absl::StatusOr<InMemoryDatabase> db = OpenInMemoryDatabase({});
+  if (!db.ok()) return db.status().ToString();
+  DuckResult result;
+  std::string sql = "SELECT created_by FROM parquet_file_metadata(" + QuoteString(path) + ")";
+  if (duckdb_query(db->connection.get(), sql.c_str(), result.out()) == DuckDBError) {
+    return duckdb_result_error(&result.get());
+  }
+  DuckString text(duckdb_value_varchar(&result.get(), 0, 0));
+  return text ? std::string(text.get()).substr(0, 6) : "";
+}
+
+// Each way of writing Parquet keeps every value's text (quotes, backslashes, line breaks, NULLs,
+// the text NULL) and the result's types: a small result of common types is encoded in-process, a
+// larger one (over 64k values) or one with a type the encoder leaves to DuckDB (TIMESTAMP) goes
+// through DuckDB, as literals when small, through a staging table when not.
 TEST_F(WriterTest, ParquetRoundTripOfSmallAndLargeResults) {
-  for (size_t rows : {size_t{3}, size_t{5000}}) {
-    ResultTable table{{{"name", "VARCHAR"}, {"n", "BIGINT"}, {"total", "HUGEINT"}}, {}};
-    for (size_t i = 0; i < rows; ++i) {
-      std::optional<std::string> name;
-      if (i % 3 == 1) name = "O'Brien said \\'; DROP TABLE staging; --\n" + std::to_string(i);
-      if (i % 3 == 2) name = "NULL";
-      table.rows.push_back(
-          {name, std::to_string(i),
-           i % 2 == 0 ? std::nullopt : std::optional<std::string>("123456789012345678901")});
+  for (bool with_timestamp : {false, true}) {
+    for (size_t rows : {size_t{3}, size_t{5000}, size_t{30000}}) {
+      ResultTable table{{{"name", "VARCHAR"}, {"n", "BIGINT"}, {"total", "HUGEINT"}}, {}};
+      if (with_timestamp) table.columns.push_back({"at", "TIMESTAMP"});
+      for (size_t i = 0; i < rows; ++i) {
+        std::optional<std::string> name;
+        if (i % 3 == 1) name = "O'Brien said \\'; DROP TABLE staging; --\n" + std::to_string(i);
+        if (i % 3 == 2) name = "NULL";
+        table.rows.push_back(
+            {name, std::to_string(i),
+             i % 2 == 0 ? std::nullopt : std::optional<std::string>("123456789012345678901")});
+        if (with_timestamp) table.rows.back().push_back("2024-02-29 13:45:00.123456");
+      }
+      std::string path = PathOf(absl::StrCat("rows-", rows, "-", with_timestamp, ".parquet"));
+      ASSERT_TRUE(WriteResult(table, path, OutputFormat::kParquet, false).ok()) << rows;
+      absl::StatusOr<ResultTable> read = ReadParquetResult(path);
+      ASSERT_TRUE(read.ok()) << read.status();
+      EXPECT_EQ(read->columns, table.columns) << rows;
+      EXPECT_EQ(read->rows, table.rows) << rows;
+      EXPECT_EQ(CreatedBy(path), !with_timestamp && rows < 30000 ? "parley" : "DuckDB") << rows;
     }
-    std::string path = PathOf("rows-" + std::to_string(rows) + ".parquet");
-    ASSERT_TRUE(WriteResult(table, path, OutputFormat::kParquet, false).ok()) << rows;
-    absl::StatusOr<ResultTable> read = ReadParquetResult(path);
-    ASSERT_TRUE(read.ok()) << read.status();
-    EXPECT_EQ(read->columns, table.columns) << rows;
-    EXPECT_EQ(read->rows, table.rows) << rows;
   }
 }
 

@@ -61,7 +61,12 @@ absl::StatusOr<engine::ResultTable> ResultFromJson(const std::string& text) {
 }  // namespace
 
 absl::Status internal::WriteStoredResult(const fs::path& path, const engine::ResultTable& result) {
-  PARLEY_RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
+  // The folder exists after the collaboration's first result: one stat, not a mkdir of every
+  // component of the path on every query.
+  std::error_code error;
+  if (!fs::is_directory(path.parent_path(), error)) {
+    PARLEY_RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
+  }
   // Not synced: the query record pointing at the file is not fsynced either (synchronous=NORMAL
   // in the catalog), and an fsync costs more than a small query's whole overhead (docs/audit.md,
   // "Durability").

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <random>
 #include <utility>
@@ -16,12 +17,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// 128 random bits: names never collide between processes, and are not guessable paths.
+// 128 random bits drawn once per process, then a counter: names never collide between processes
+// or within one, and are not guessable paths. (Drawing 128 fresh bits for every query cost more
+// than the lock itself.)
 std::string NewName() {
-  std::random_device random;
-  std::string name = "run-";
-  for (int i = 0; i < 4; ++i) absl::StrAppendFormat(&name, "%08x", random());
-  return name + ".lock";
+  static const std::string* const kProcessPrefix = [] {
+    std::random_device random;
+    auto* prefix = new std::string("run-");
+    for (int i = 0; i < 4; ++i) absl::StrAppendFormat(prefix, "%08x", random());
+    return prefix;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrCat(*kProcessPrefix, "-", counter.fetch_add(1, std::memory_order_relaxed),
+                      ".lock");
 }
 
 bool IsLockName(const std::string& name) {

@@ -285,7 +285,9 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
   PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           connector->ResolveFiles(table.source_json));
   std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
-  if (caller.authentication() == identity::Authentication::kToken) {
+  // A saved result's file is the service's own (HOME/saved, written by RunAndSave), not a file
+  // the member names: the data root does not apply to it.
+  if (caller.authentication() == identity::Authentication::kToken && !saved_result) {
     if (files.empty() && !remote.empty()) {
       // The server would connect wherever a remote organisation's description points.
       return absl::PermissionDeniedError(

@@ -7,7 +7,7 @@
 // at a time through the embedded service (api::LocalService in this process, no HTTP, no queue),
 // and the ratio of the server's figures to it.
 //
-//   build/release/bench/server_bench [clients=16] [seconds=5]
+//   build/release/bench/server_bench [clients=16] [seconds=5] [http_threads=parley serve's default]
 #include <httplib.h>
 #include <unistd.h>
 
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
       R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["retailer"]})");
   if (auto s = home.SetRule(caller, {"room", "sales", rule}); !s.ok()) fail(s.status());
 
-  parley::server::Options options;
-  options.threads = std::max(clients, 8);
+  parley::server::Options options;  // as `parley serve` has them, unless the third argument says
+  if (argc > 3) options.threads = std::atoi(argv[3]);
   auto server = parley::server::Server::Create(home, options);
   if (!server.ok()) fail(server.status());
   auto port = (*server)->Bind();
@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
                ? 0.0
                : latencies[std::min(latencies.size() - 1, size_t(q * latencies.size()))];
   };
-  std::printf("parley serve, %d clients on loopback for %d s\n", clients, seconds);
+  std::printf("parley serve, %d clients on loopback for %d s, %d HTTP workers\n", clients, seconds,
+              options.threads);
   report("metadata", metadata);
   report("query", queries);
   std::printf("errors    %d\n", errors.load());

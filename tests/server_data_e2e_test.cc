@@ -27,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server_test_support.h"
 
 namespace parley::cli_test {
 namespace {
@@ -37,85 +38,17 @@ using ::testing::StartsWith;
 
 constexpr int kMaxUpload = 4096;
 
-class ServerDataE2eTest : public ::testing::Test {
+class ServerDataE2eTest : public ServedHomeTest {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "parley_data_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    scratch_ = dir_ / "scratch";
-    fs::create_directories(scratch_);
-    server_home_ = dir_ / "server_home";
-    Outcome init = Spawn({"--home", server_home_.string(), "serve", "init", "--save-token",
-                          (dir_ / "admin.token").string()},
-                         scratch_);
-    ASSERT_EQ(init.exit_code, 0) << init;
+    ServedHomeTest::SetUp();
+    if (HasFatalFailure()) return;
     // No --data-root: each organisation's folder is HOME/data/<organisation>.
-    server_pid_ =
-        SpawnInBackground({"--home", server_home_.string(), "serve", "--listen", "127.0.0.1:0",
-                           "--max-upload-bytes", std::to_string(kMaxUpload)},
-                          scratch_, "server");
-    ASSERT_GT(server_pid_, 0);
-    std::regex listening("listening on (http://127\\.0\\.0\\.1:([0-9]+))");
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    std::smatch match;
-    std::string out;
-    while (std::chrono::steady_clock::now() < deadline) {
-      out = ReadText(scratch_ / "server_stdout.txt");
-      if (std::regex_search(out, match, listening)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_TRUE(std::regex_search(out, match, listening))
-        << "the server did not become ready: " << out << ReadText(scratch_ / "server_stderr.txt");
-    url_ = match[1];
-    port_ = std::stoi(match[2]);
-    for (const char* organisation : {"retailer", "supplier", "agency"}) {
-      fs::path config = dir_ / (std::string(organisation) + "_config");
-      fs::create_directories(config);
-      std::string token_file = (config / "token").string();
-      Outcome added = Remote("admin", {"org", "add", organisation, "--save-token", token_file});
-      ASSERT_EQ(added.exit_code, 0) << added;
-      token_files_[organisation] = token_file;
-      tokens_[organisation] = ReadText(token_file);
-      while (!tokens_[organisation].empty() && tokens_[organisation].back() == '\n') {
-        tokens_[organisation].pop_back();
-      }
-    }
+    StartServer({"--max-upload-bytes", std::to_string(kMaxUpload)});
+    if (HasFatalFailure()) return;
+    AddOrganisations({"retailer", "supplier", "agency"});
   }
 
-  void TearDown() override {
-    if (server_pid_ > 0) {
-      kill(server_pid_, SIGTERM);
-      int status = 0;
-      bool ended = false;
-      for (int i = 0; i < 200 && !ended; ++i) {
-        ended = waitpid(server_pid_, &status, WNOHANG) == server_pid_;
-        if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!ended) {
-        kill(server_pid_, SIGKILL);
-        waitpid(server_pid_, &status, 0);
-        ADD_FAILURE() << "the server did not stop on SIGTERM";
-      } else {
-        // Stopped, not killed by the signal (no thread of it may take SIGTERM but the waiter).
-        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-      }
-    }
-    fs::remove_all(dir_);
-  }
-
-  Outcome Remote(const std::string& organisation, std::vector<std::string> arguments) {
-    std::string token_file =
-        organisation == "admin" ? (dir_ / "admin.token").string() : token_files_[organisation];
-    arguments.insert(arguments.begin(), {"--server", url_, "--token-file", token_file});
-    return Spawn(arguments, scratch_);
-  }
-  Outcome Ok(const std::string& organisation, const std::vector<std::string>& arguments) {
-    Outcome outcome = Remote(organisation, arguments);
-    EXPECT_EQ(outcome.exit_code, 0) << organisation << ": " << outcome;
-    return outcome;
-  }
-  fs::path Config(const std::string& organisation) { return dir_ / (organisation + "_config"); }
   fs::path Folder(const std::string& organisation) { return server_home_ / "data" / organisation; }
 
   // The creator (retailer) invites `organisation` into "room" (while it is the room's only active
@@ -136,7 +69,7 @@ class ServerDataE2eTest : public ::testing::Test {
                             const std::string& body, const std::string& sha256,
                             httplib::Headers extra = {}) {
     httplib::Client client("127.0.0.1", port_);
-    client.set_bearer_token_auth(tokens_[organisation]);
+    client.set_bearer_token_auth(Token(organisation));
     extra.emplace("X-Parley-Sha256", sha256);
     return client.Put(("/api/v1/uploads/" + path_name).c_str(), extra, body,
                       "application/octet-stream");
@@ -152,12 +85,6 @@ class ServerDataE2eTest : public ::testing::Test {
     }
     return names;
   }
-
-  fs::path dir_, scratch_, server_home_;
-  std::string url_;
-  int port_ = 0;
-  pid_t server_pid_ = -1;
-  std::map<std::string, std::string> token_files_, tokens_;
 };
 
 // SQL on the server's catalog, as someone with access to its disk would run it.
@@ -347,6 +274,38 @@ TEST_F(ServerDataE2eTest, ThreeOrganisationsUploadRunAndReceiveSealedResultsAndV
             "deleted the result of query 2 in room\n");
   EXPECT_EQ(FilesIn(server_home_ / "results").size(), 1u);
 
+  // A key rotation loses no result: the old pair is kept (result-keys/, 0600), the new public key
+  // registered; the result sealed before opens with the old pair, one sealed after with the new.
+  std::string old_public = ReadText(Config("agency") / "result.pub");
+  old_public.pop_back();
+  Outcome rotated = Ok("agency", {"key", "new", "--force"});
+  EXPECT_THAT(rotated.out, HasSubstr(absl::StrCat("the previous key pair is kept in ",
+                                                  (Config("agency") / "result-keys").string())));
+  fs::path kept = Config("agency") / "result-keys" / (old_public + ".key");
+  ASSERT_TRUE(fs::exists(kept)) << rotated;
+  EXPECT_EQ(fs::status(kept).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_NE(ReadText(Config("agency") / "result.pub"), old_public + "\n");
+  Ok("agency", {"key", "register"});
+  Outcome after = Ok("supplier", {"--json", "template", "run", "-c", "room", id[1], "--param",
+                                  "min=6", "--receiver", "agency"});
+  nlohmann::json after_json = nlohmann::json::parse(after.out, nullptr, false);
+  ASSERT_TRUE(after_json.is_object()) << after;
+  std::string after_id = std::to_string(after_json["query_id"].get<int64_t>());
+  for (const std::string& query : {std::string("1"), after_id}) {
+    EXPECT_EQ(Ok("agency", {"result", "get", "-c", "room", query, "--output", "-"}).out,
+              "region,total\neast,17\nwest,20\n")
+        << "query " << query;
+  }
+  // Without the kept pair, the old result no longer opens; the new one still does.
+  fs::remove_all(Config("agency") / "result-keys");
+  Outcome lost = Remote("agency", {"result", "get", "-c", "room", "1"});
+  EXPECT_EQ(lost.exit_code, kExitNotPermitted) << lost;
+  EXPECT_THAT(lost.err, HasSubstr("the result was not sealed to this key"));
+  EXPECT_EQ(Ok("agency", {"result", "get", "-c", "room", after_id, "--output", "-"}).out,
+            "region,total\neast,17\nwest,20\n");
+  Ok("agency", {"result", "delete", "-c", "room", after_id});
+
   // Every member verifies the audit log on its own machine, and keeps the hashes it saw.
   for (const char* organisation : {"retailer", "supplier", "agency"}) {
     Outcome verified = Ok(organisation, {"audit", "verify", "-c", "room"});
@@ -446,7 +405,7 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
   EXPECT_THAT(declared->body, HasSubstr("at most 4096 bytes"));
   {
     httplib::Client client("127.0.0.1", port_);
-    client.set_bearer_token_auth(tokens_["agency"]);
+    client.set_bearer_token_auth(Token("agency"));
     size_t sent = 0;
     httplib::Result streamed = client.Put(
         "/api/v1/uploads/streamed.csv", {{"X-Parley-Sha256", sha}},
@@ -473,7 +432,7 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
   // A body that is not bytes, or no token.
   {
     httplib::Client client("127.0.0.1", port_);
-    client.set_bearer_token_auth(tokens_["agency"]);
+    client.set_bearer_token_auth(Token("agency"));
     httplib::Result json =
         client.Put("/api/v1/uploads/a.csv", {{"X-Parley-Sha256", sha}}, body, "application/json");
     ASSERT_TRUE(json);
@@ -531,74 +490,8 @@ TEST_F(ServerDataE2eTest, UploadsAreRefusedForHostileNamesBadChecksumsAndSizesOv
             "results of own are kept 7 days\n");
 }
 
-// A loopback receiver of webhook deliveries: records each (event header, signature, body); the
-// path /slow holds its answer until released.
-class Receiver {
- public:
-  Receiver() {
-    server_.Post("/hook", [this](const httplib::Request& request, httplib::Response& response) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      got_.push_back({request.get_header_value("X-Parley-Event"),
-                      request.get_header_value("X-Parley-Signature"), request.body});
-      response.status = 204;
-    });
-    server_.Post("/slow", [this](const httplib::Request&, httplib::Response& response) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      ++slow_calls_;
-      released_.wait(lock, [this] { return release_; });
-      response.status = 204;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~Receiver() {
-    Release();
-    server_.stop();
-    thread_.join();
-  }
-  void Release() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      release_ = true;
-    }
-    released_.notify_all();
-  }
-  std::string Url(const std::string& path) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
-  }
-  struct Delivery {
-    std::string event, signature, body;
-  };
-  // The deliveries so far, once at least `count` arrived (or 20 s passed).
-  std::vector<Delivery> Await(size_t count) {
-    for (int i = 0; i < 400; ++i) {
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (got_.size() >= count) return got_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    return got_;
-  }
-  int slow_calls() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return slow_calls_;
-  }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable released_;
-  bool release_ = false;
-  int slow_calls_ = 0;
-  std::vector<Delivery> got_;
-};
-
 TEST_F(ServerDataE2eTest, WebhooksReceiveSignedEventsWithIdsOnlyAndNeverBlockAQuery) {
-  Receiver receiver;
+  WebhookReceiver receiver;
   Ok("retailer", {"collaboration", "create", "room"});
   // A URL that is not http(s) is refused; the secret is printed once.
   Outcome ftp = Remote("retailer", {"webhook", "add", "-c", "room", "ftp://127.0.0.1/x"});
@@ -636,9 +529,9 @@ TEST_F(ServerDataE2eTest, WebhooksReceiveSignedEventsWithIdsOnlyAndNeverBlockAQu
   // Retailer's /hook: invitation opened, joined (committed), payer opened, approved, committed,
   // query submitted (not how it ended: the retailer does not receive it). Supplier's /hook:
   // query submitted and succeeded.
-  std::vector<Receiver::Delivery> got = receiver.Await(8);
+  std::vector<WebhookReceiver::Delivery> got = receiver.Await(8);
   std::map<std::string, int> kinds;
-  for (const Receiver::Delivery& delivery : got) {
+  for (const WebhookReceiver::Delivery& delivery : got) {
     nlohmann::json body = nlohmann::json::parse(delivery.body, nullptr, false);
     ASSERT_TRUE(body.is_object()) << delivery.body;
     EXPECT_EQ(body["event"], delivery.event);

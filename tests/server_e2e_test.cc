@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server_test_support.h"
 
 namespace parley::cli_test {
 namespace {
@@ -28,86 +29,21 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-class ServerE2eTest : public ::testing::Test {
+class ServerE2eTest : public ServedHomeTest {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "parley_serve_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    scratch_ = dir_ / "scratch";
-    fs::create_directories(scratch_);
-    server_home_ = (dir_ / "server_home").string();
+    ServedHomeTest::SetUp();
+    if (HasFatalFailure()) return;
     local_home_ = (dir_ / "local_home").string();
-
-    Outcome init = Spawn(
-        {"--home", server_home_, "serve", "init", "--save-token", (dir_ / "admin.token").string()},
-        scratch_);
-    ASSERT_EQ(init.exit_code, 0) << init;
-    EXPECT_THAT(init.out, HasSubstr("saved to"));
-    // The admin token is nowhere in the output.
-    EXPECT_EQ(init.out.find("pt_"), std::string::npos) << init.out;
-
     data_root_ = dir_ / "data";
     for (const char* organisation : {"retailer", "supplier", "agency"}) {
       fs::create_directories(data_root_ / organisation);
     }
-    server_pid_ = SpawnInBackground({"--home", server_home_, "serve", "--listen", "127.0.0.1:0",
-                                     "--data-root", data_root_.string()},
-                                    scratch_, "server");
-    ASSERT_GT(server_pid_, 0);
-    // Ready when it prints where it listens (port 0: the system chose a free one).
-    std::regex listening("listening on (http://127\\.0\\.0\\.1:[0-9]+)");
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    std::smatch match;
-    std::string out;
-    while (std::chrono::steady_clock::now() < deadline) {
-      out = ReadText(scratch_ / "server_stdout.txt");
-      if (std::regex_search(out, match, listening)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_TRUE(std::regex_search(out, match, listening))
-        << "the server did not become ready: " << out << ReadText(scratch_ / "server_stderr.txt");
-    url_ = match[1];
-
-    for (const char* organisation : {"retailer", "supplier", "agency"}) {
-      fs::path config = dir_ / (std::string(organisation) + "_config");
-      fs::create_directories(config);
-      std::string token_file = (config / "token").string();
-      Outcome added = Remote("admin", {"org", "add", organisation, "--save-token", token_file});
-      ASSERT_EQ(added.exit_code, 0) << added;
-      token_files_[organisation] = token_file;
-    }
+    StartServer({"--data-root", data_root_.string()});
+    if (HasFatalFailure()) return;
+    AddOrganisations({"retailer", "supplier", "agency"});
   }
 
-  void TearDown() override {
-    // Stopped even when the test failed: SIGTERM, then SIGKILL if it does not end in time.
-    if (server_pid_ > 0) {
-      kill(server_pid_, SIGTERM);
-      int status = 0;
-      bool ended = false;
-      for (int i = 0; i < 200 && !ended; ++i) {
-        ended = waitpid(server_pid_, &status, WNOHANG) == server_pid_;
-        if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!ended) {
-        kill(server_pid_, SIGKILL);
-        waitpid(server_pid_, &status, 0);
-        ADD_FAILURE() << "the server did not stop on SIGTERM";
-      } else {
-        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-        EXPECT_THAT(ReadText(scratch_ / "server_stdout.txt"), HasSubstr("parley serve: stopped"));
-      }
-    }
-    fs::remove_all(dir_);
-  }
-
-  // `parley --server URL --token-file <organisation's token> arguments...`
-  Outcome Remote(const std::string& organisation, std::vector<std::string> arguments) {
-    std::string token_file =
-        organisation == "admin" ? (dir_ / "admin.token").string() : token_files_[organisation];
-    arguments.insert(arguments.begin(), {"--server", url_, "--token-file", token_file});
-    return Spawn(arguments, scratch_);
-  }
   // The same command in embedded mode on a home of its own.
   Outcome Local(const std::string& member, std::vector<std::string> arguments) {
     arguments.insert(arguments.begin(), {"--home", local_home_, "--as", member});
@@ -156,7 +92,7 @@ class ServerE2eTest : public ::testing::Test {
     }
     EXPECT_EQ(local_json, remote_json);
     // The code is shown once, in the response; the server's log never has it.
-    EXPECT_EQ(ReadText(scratch_ / "server_stdout.txt").find(codes.second), std::string::npos);
+    EXPECT_EQ(ServerLog().find(codes.second), std::string::npos);
     return codes;
   }
   // `organisation` redeems its codes both ways; both print the same.
@@ -168,10 +104,8 @@ class ServerE2eTest : public ::testing::Test {
     EXPECT_EQ(local.out, remote.out);
   }
 
-  fs::path dir_, scratch_, data_root_;
-  std::string server_home_, local_home_, url_;
-  pid_t server_pid_ = -1;
-  std::map<std::string, std::string> token_files_;
+  fs::path data_root_;
+  std::string local_home_;
 };
 
 TEST_F(ServerE2eTest, ThreeOrganisationsWorkTogetherThroughRemoteModeAsTheyWouldLocally) {
@@ -525,17 +459,17 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_EQ(not_admin.err,
             "error: only the server's operator organisation can add organisations\n");
   // A token file others can read is refused before anything is sent.
-  chmod(token_files_["agency"].c_str(), 0640);
+  chmod(TokenFile("agency").c_str(), 0640);
   Outcome readable = Remote("agency", {"whoami"});
   EXPECT_EQ(readable.exit_code, 1);
   EXPECT_THAT(readable.err, HasSubstr("is readable or writable by others (mode 0640)"));
-  chmod(token_files_["agency"].c_str(), 0600);
+  chmod(TokenFile("agency").c_str(), 0600);
   // Rotation: the token file now holds the new token; the old one no longer works.
-  std::string old_token = ReadText(token_files_["agency"]);
+  std::string old_token = ReadText(TokenFile("agency"));
   Outcome rotated = Remote("agency", {"token", "rotate"});
   ASSERT_EQ(rotated.exit_code, 0) << rotated;
-  EXPECT_THAT(rotated.out, HasSubstr("saved to " + token_files_["agency"]));
-  EXPECT_NE(ReadText(token_files_["agency"]), old_token);
+  EXPECT_THAT(rotated.out, HasSubstr("saved to " + TokenFile("agency")));
+  EXPECT_NE(ReadText(TokenFile("agency")), old_token);
   EXPECT_EQ(Remote("agency", {"whoami"}).out, "agency\n");
   std::string stale = (dir_ / "stale.token").string();
   WriteText(stale, old_token);
@@ -545,13 +479,13 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_EQ(refused.err, "error: missing, invalid or revoked API token\n");
   // A server that is not there is named in the error.
   Outcome unreachable =
-      Spawn({"--server", "http://127.0.0.1:1", "--token-file", token_files_["agency"], "whoami"},
+      Spawn({"--server", "http://127.0.0.1:1", "--token-file", TokenFile("agency"), "whoami"},
             scratch_);
   EXPECT_EQ(unreachable.exit_code, 1);
   EXPECT_THAT(unreachable.err, HasSubstr("cannot reach the Parley server at http://127.0.0.1:1"));
   // Plain HTTP to a host that is not loopback would send the token in the clear.
   Outcome clear = Spawn(
-      {"--server", "http://parley.example.com", "--token-file", token_files_["agency"], "whoami"},
+      {"--server", "http://parley.example.com", "--token-file", TokenFile("agency"), "whoami"},
       scratch_);
   EXPECT_EQ(clear.exit_code, kExitUsage);
   EXPECT_THAT(clear.err, HasSubstr("refusing to send a token over plain HTTP"));

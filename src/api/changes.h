@@ -36,6 +36,7 @@ struct ChangeRequest {
   std::optional<std::string> payer;  // "runner" or a member
   std::optional<bool> query_logging;
   std::optional<PrivacyBudget> privacy_budget;
+  std::optional<int64_t> time_limit_seconds;  // time_limit: seconds, 0 for the server's limit
   template <class V>
   void Visit(V& v) {
     v.Required("id", id);
@@ -56,6 +57,7 @@ struct ChangeRequest {
     v.Optional("payer", payer);
     v.Optional("query_logging", query_logging);
     v.Optional("privacy_budget", privacy_budget);
+    v.Optional("time_limit_seconds", time_limit_seconds);
   }
 };
 
@@ -73,8 +75,8 @@ struct AddMemberResponse {
   }
 };
 
-// Proposes a change of kind abilities, payer, query_logging or privacy_budget (members are added
-// with AddMember or InviteMember), with that kind's fields.
+// Proposes a change of kind abilities, payer, query_logging, privacy_budget or time_limit (members
+// are added with AddMember or InviteMember), with that kind's fields.
 struct ProposeChangeRequest {
   std::string collaboration;
   std::string kind;
@@ -83,6 +85,8 @@ struct ProposeChangeRequest {
   std::optional<std::string> payer;
   std::optional<bool> query_logging;
   std::optional<PrivacyBudget> privacy_budget;
+  // time_limit: seconds, from 1 to the server's limit; 0 removes the collaboration's own limit.
+  std::optional<int64_t> time_limit_seconds;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
@@ -92,6 +96,7 @@ struct ProposeChangeRequest {
     v.Optional("payer", payer);
     v.Optional("query_logging", query_logging);
     v.Optional("privacy_budget", privacy_budget);
+    v.Optional("time_limit_seconds", time_limit_seconds);
   }
 };
 // The response of every call that proposes, votes on, cancels or shows one change request.

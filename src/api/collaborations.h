@@ -58,6 +58,9 @@ struct Collaboration {
   std::string payer = "runner";           // "runner" or a member; changed by change request
   std::vector<std::string> auto_approve;  // kinds of change that commit without approvals
   EncryptionSettings encryption;
+  // How long one of its queries may run, in seconds (the server's limit applies when shorter);
+  // absent: the server's limit. Changed by change request ("time_limit").
+  std::optional<int64_t> time_limit_seconds;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -72,6 +75,7 @@ struct Collaboration {
     v.Required("payer", payer);
     v.Required("auto_approve", auto_approve);
     v.Required("encryption", encryption);
+    v.Optional("time_limit_seconds", time_limit_seconds);
   }
 };
 
@@ -83,11 +87,14 @@ struct CreateCollaborationRequest {
   std::optional<PrivacyBudget> privacy_budget;  // later changed only by change request
   std::string payer = "runner";
   // Kinds of change request that commit as soon as proposed: add_member, abilities, payer,
-  // query_logging, privacy_budget.
+  // query_logging, privacy_budget, time_limit.
   std::vector<std::string> auto_approve;
   // Days its results are kept (the creator changes it later); absent: until deleted.
   std::optional<int64_t> result_retention_days;
   EncryptionSettings encryption;  // fixed at creation
+  // How long one of its queries may run, in seconds: from 1 to the server's own limit (a query
+  // over it is cancelled); absent: the server's limit. Later changed by change request.
+  std::optional<int64_t> time_limit_seconds;
   template <class V>
   void Visit(V& v) {
     v.Required("name", name);
@@ -98,6 +105,7 @@ struct CreateCollaborationRequest {
     v.Optional("payer", payer);
     v.Optional("auto_approve", auto_approve);
     v.Optional("result_retention_days", result_retention_days);
+    v.Optional("time_limit_seconds", time_limit_seconds);
     v.Optional("encryption", encryption);
   }
 };

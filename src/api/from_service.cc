@@ -126,6 +126,7 @@ Collaboration FromService(const catalog::Collaboration& collaboration) {
                           collaboration.encryption.allow_duplicates,
                           collaboration.encryption.allow_joins_on_columns_with_different_names,
                           collaboration.encryption.preserve_nulls};
+  converted.time_limit_seconds = collaboration.time_limit_seconds;
   return converted;
 }
 
@@ -158,6 +159,7 @@ ChangeRequest FromService(const service::ChangeView& view) {
   converted.payer = change.payer;
   converted.query_logging = change.query_logging;
   if (change.privacy_budget) converted.privacy_budget = FromService(*change.privacy_budget);
+  converted.time_limit_seconds = change.time_limit_seconds;
   return converted;
 }
 

@@ -68,6 +68,7 @@ absl::StatusOr<CreateCollaborationResponse> LocalService::CreateCollaboration(
   collaboration.payer = request.payer;
   collaboration.auto_approve = request.auto_approve;
   collaboration.result_retention_days = request.result_retention_days;
+  collaboration.time_limit_seconds = request.time_limit_seconds;
   collaboration.encryption = {request.encryption.allow_cleartext,
                               request.encryption.allow_duplicates,
                               request.encryption.allow_joins_on_columns_with_different_names,
@@ -273,7 +274,14 @@ absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& 
         "epsilon and accuracy apply to differential privacy queries, whose results cannot be "
         "saved");
   }
-  if (queue_ != nullptr && !request.save_as) {
+  if (queue_ != nullptr && request.save_as) {
+    // Through the same bounded queue as every other run of the server (429 when it is full).
+    return RunQueued(caller, request.collaboration, [&] {
+      return service->SubmitSave(caller, request.collaboration, request.sql, request.receivers,
+                                 *request.save_as);
+    });
+  }
+  if (queue_ != nullptr) {
     return RunQueued(caller, {.collaboration = request.collaboration,
                               .sql = request.sql,
                               .receivers = request.receivers,

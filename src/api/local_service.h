@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,7 @@
 namespace parley::service {
 class Service;
 class RunQueue;
+struct Submission;
 }  // namespace parley::service
 
 namespace parley::api {
@@ -45,8 +47,8 @@ struct LocalServiceOptions {
   // Metering: what usage reports cost a terabyte scanned at, as decimal text ("5", "6.25");
   // empty: service::kDefaultPricePerTbMicros. Checked when the service opens.
   std::string price_per_tb;
-  // Server mode: queries (RunQuery without save_as, RunTemplate, SubmitRun) run on a queue of
-  // this many workers (service/run_queue.h), with at most `max_queued_runs` waiting and
+  // Server mode: queries (RunQuery with or without save_as, RunTemplate, SubmitRun) run on a queue
+  // of this many workers (service/run_queue.h), with at most `max_queued_runs` waiting and
   // `max_runs_per_member` queued or running per member (more: ResourceExhausted, 429). 0: each
   // runs in its caller's thread (embedded mode), and SubmitRun is refused.
   int run_workers = 0;
@@ -263,6 +265,13 @@ class LocalService {
   // A run submitted to the queue, waited for, answered as the synchronous run would be.
   absl::StatusOr<RunResponse> RunQueued(const identity::Caller& caller,
                                         const SubmitRunRequest& request);
+  // The same for a submission of another kind (`query run --save-as`: Service::SubmitSave).
+  absl::StatusOr<RunResponse> RunQueued(
+      const identity::Caller& caller, const std::string& collaboration,
+      const std::function<absl::StatusOr<service::Submission>()>& submit);
+  // Waits for run `query_id` to end and answers it as the synchronous run would.
+  absl::StatusOr<RunResponse> AwaitQueued(const identity::Caller& caller,
+                                          const std::string& collaboration, int64_t query_id);
   static absl::Status RequireOperator(const identity::Caller& caller);
   absl::Status RequireExistingHome();
 

@@ -50,6 +50,7 @@ absl::StatusOr<ChangeResponse> LocalService::ProposeChange(const identity::Calle
   }
   change.payer = request.payer;
   change.query_logging = request.query_logging;
+  change.time_limit_seconds = request.time_limit_seconds;
   if (request.privacy_budget) {
     PARLEY_ASSIGN_OR_RETURN(change.privacy_budget, PrivacyBudgetToService(*request.privacy_budget));
   }

@@ -106,12 +106,27 @@ absl::StatusOr<RunResponse> LocalService::RunQueued(const identity::Caller& call
                                                     const SubmitRunRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(RunStatusResponse submitted, SubmitRun(caller, request));
   if (submitted.status == "rejected") return *std::move(submitted.outcome);
+  return AwaitQueued(caller, request.collaboration, submitted.query_id);
+}
+
+absl::StatusOr<RunResponse> LocalService::RunQueued(
+    const identity::Caller& caller, const std::string& collaboration,
+    const std::function<absl::StatusOr<service::Submission>()>& submit) {
+  PARLEY_ASSIGN_OR_RETURN(service::RunQueue * queue, Queue());
+  PARLEY_ASSIGN_OR_RETURN(service::RunView view, queue->Submit(caller, submit));
+  if (view.status == "rejected") return api::FromService(*view.outcome);
+  return AwaitQueued(caller, collaboration, view.query_id);
+}
+
+absl::StatusOr<RunResponse> LocalService::AwaitQueued(const identity::Caller& caller,
+                                                      const std::string& collaboration,
+                                                      int64_t query_id) {
   service::RunView view;
   do {
-    PARLEY_ASSIGN_OR_RETURN(view, queue_->Wait(caller, request.collaboration, submitted.query_id,
-                                               std::chrono::hours(1)));
+    PARLEY_ASSIGN_OR_RETURN(view,
+                            queue_->Wait(caller, collaboration, query_id, std::chrono::hours(1)));
   } while (view.status == "queued" || view.status == "running");
-  queue_->Forget(submitted.query_id);  // its runner has the outcome: memory is not kept for it
+  queue_->Forget(query_id);  // its runner has the outcome: memory is not kept for it
   if (view.error) return *view.error;
   if (!view.outcome) return absl::InternalError("a finished run without its outcome");
   return api::FromService(*view.outcome);

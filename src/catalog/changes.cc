@@ -55,6 +55,8 @@ Json ChangeJson(const Change& change) {
   if (change.query_logging.has_value()) json["query_logging"] = *change.query_logging;
   if (change.privacy_budget.has_value())
     json["privacy_budget"] = BudgetJson(*change.privacy_budget);
+  if (change.time_limit_seconds.has_value())
+    json["time_limit_seconds"] = *change.time_limit_seconds;
   return json;
 }
 
@@ -86,6 +88,9 @@ absl::StatusOr<Change> ChangeFromJson(std::string_view text) {
                                             budget.at("delta_per_month").get<int64_t>(),
                                             budget.at("default_epsilon").get<int64_t>(),
                                             budget.at("max_epsilon").get<int64_t>()};
+    }
+    if (json->contains("time_limit_seconds")) {
+      change.time_limit_seconds = json->at("time_limit_seconds").get<int64_t>();
     }
     return change;
   } catch (const Json::exception&) {
@@ -119,7 +124,8 @@ absl::Status CheckChange(const Collaboration& collaboration, const Change& chang
   if (needs_member != change.member.has_value() ||
       (change.kind == "payer") != change.payer.has_value() ||
       (change.kind == "query_logging") != change.query_logging.has_value() ||
-      (change.kind == "privacy_budget") != change.privacy_budget.has_value()) {
+      (change.kind == "privacy_budget") != change.privacy_budget.has_value() ||
+      (change.kind == "time_limit") != change.time_limit_seconds.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("a change of kind ", Quote(change.kind), " needs exactly its own fields"));
   }
@@ -143,6 +149,12 @@ absl::Status CheckChange(const Collaboration& collaboration, const Change& chang
       return absl::InvalidArgumentError(
           absl::StrCat("the payer must be 'runner' or an active member of collaboration ",
                        Quote(collaboration.name), "; ", Quote(*change.payer), " is not"));
+    }
+  } else if (change.kind == "time_limit") {
+    if (*change.time_limit_seconds < 0 || *change.time_limit_seconds > kMaxTimeLimitSeconds) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a time limit is a number of seconds from 1 to ", kMaxTimeLimitSeconds,
+                       " (or none); ", *change.time_limit_seconds, " is not"));
     }
   } else if (change.kind == "privacy_budget") {
     const PrivacyBudget& budget = *change.privacy_budget;
@@ -250,6 +262,16 @@ absl::Status Apply(CollaborationWrite& write, const ChangeRequest& request,
     return write.Append(actor, "collaboration.query_logging",
                         {{"query_logging", *change.query_logging}, {"change", request.id}},
                         PolicyEffect::kChangesPolicy);
+  }
+  if (change.kind == "time_limit") {
+    std::optional<int64_t> seconds;
+    if (*change.time_limit_seconds > 0) seconds = *change.time_limit_seconds;
+    PARLEY_RETURN_IF_ERROR(WriteTimeLimit(write.db(), write.id(), seconds));
+    // How long queries may run decides no release: the policy is the same.
+    return write.Append(
+        actor, "collaboration.time_limit",
+        {{"time_limit_seconds", seconds ? Json(*seconds) : Json(nullptr)}, {"change", request.id}},
+        PolicyEffect::kKeepsPolicy);
   }
   PARLEY_RETURN_IF_ERROR(WritePrivacyBudget(write.db(), write.id(), *change.privacy_budget));
   return write.Append(
@@ -366,7 +388,8 @@ absl::Status WriteTerms(sqlite3* db, int64_t collaboration_id, const Collaborati
     if (!IsChangeKind(kind)) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown kind of change ", Quote(kind),
-                       " (kinds: add_member, abilities, payer, query_logging, privacy_budget)"));
+                       " (kinds: add_member, abilities, payer, query_logging, privacy_budget, "
+                       "time_limit)"));
     }
   }
   if (collaboration.payer != kRunnerPays && FindIn(collaboration, collaboration.payer) == nullptr) {

@@ -149,6 +149,7 @@ absl::StatusOr<Collaboration> ReadCollaboration(sqlite3* db, int64_t collaborati
   PARLEY_ASSIGN_OR_RETURN(collaboration.privacy_budget, ReadPrivacyBudget(db, collaboration_id));
   PARLEY_RETURN_IF_ERROR(ReadTerms(db, collaboration_id, collaboration));
   PARLEY_RETURN_IF_ERROR(ReadEncryption(db, collaboration_id, collaboration));
+  PARLEY_RETURN_IF_ERROR(ReadTimeLimit(db, collaboration_id, collaboration));
   return collaboration;
 }
 
@@ -224,6 +225,11 @@ absl::Status Store::CreateCollaboration(const Collaboration& collaboration) {
   }
   PARLEY_RETURN_IF_ERROR(internal::WriteTerms(db, write.id(), collaboration));
   if (collaboration.payer != kRunnerPays) details["payer"] = collaboration.payer;
+  if (collaboration.time_limit_seconds) {
+    PARLEY_RETURN_IF_ERROR(
+        internal::WriteTimeLimit(db, write.id(), collaboration.time_limit_seconds));
+    details["time_limit_seconds"] = *collaboration.time_limit_seconds;
+  }
   if (!collaboration.auto_approve.empty()) details["auto_approve"] = collaboration.auto_approve;
   PARLEY_RETURN_IF_ERROR(internal::WriteEncryption(db, write.id(), collaboration));
   if (!(collaboration.encryption == EncryptionSettings{})) {

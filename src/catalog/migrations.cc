@@ -451,6 +451,14 @@ CREATE TABLE IF NOT EXISTS job_runs (
   finished_at INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // A collaboration's time limit for its queries (issue 8): set at creation, then by change
+    // request ("time_limit"); no row: only the server's limit.
+    R"sql(
+CREATE TABLE IF NOT EXISTS collaboration_time_limits (
+  collaboration_id INTEGER PRIMARY KEY REFERENCES collaborations (id),
+  seconds INTEGER NOT NULL CHECK (seconds > 0)
+) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

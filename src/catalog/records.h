@@ -55,10 +55,13 @@ struct PrivacySpend {
 
 // The kinds of change that, once a collaboration exists, take effect only when every active member
 // has approved them (a change request): adding a member (directly, or by invitation), changing a
-// member's abilities, who pays for queries, query logging, and the privacy budget.
-inline constexpr const char* kChangeKinds[] = {"add_member", "abilities", "payer", "query_logging",
-                                               "privacy_budget"};
+// member's abilities, who pays for queries, query logging, the privacy budget, and the time limit
+// of its queries.
+inline constexpr const char* kChangeKinds[] = {"add_member",    "abilities",      "payer",
+                                               "query_logging", "privacy_budget", "time_limit"};
 bool IsChangeKind(std::string_view kind);
+// The longest time limit a collaboration may set for its queries, in seconds (a week).
+inline constexpr int64_t kMaxTimeLimitSeconds = 7 * 24 * 3600;
 
 // Who pays for a collaboration's queries: the member that runs each query, or one named member.
 inline constexpr char kRunnerPays[] = "runner";
@@ -90,6 +93,9 @@ struct Collaboration {
   // creator at creation and fixed afterwards.
   std::vector<std::string> auto_approve;
   EncryptionSettings encryption;
+  // How long one of its queries may run, in seconds (the server's own limit still applies when
+  // it is shorter); nullopt: only the server's. Set at creation, then by change request.
+  std::optional<int64_t> time_limit_seconds;
 };
 
 // A change request's life: pending until every active member has approved it (the proposer's
@@ -110,6 +116,7 @@ struct Change {
   std::optional<std::string> payer;             // payer
   std::optional<bool> query_logging;            // query_logging
   std::optional<PrivacyBudget> privacy_budget;  // privacy_budget
+  std::optional<int64_t> time_limit_seconds;    // time_limit: seconds, 0 for none
 };
 
 struct ChangeRequest {

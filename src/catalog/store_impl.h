@@ -163,6 +163,10 @@ absl::Status FinishUsage(sqlite3* db, int64_t query_id, const QueryUsage& usage)
 // (changes.cc).
 absl::Status ReadTerms(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);
 absl::Status WriteTerms(sqlite3* db, int64_t collaboration_id, const Collaboration& collaboration);
+// A collaboration's time limit into `collaboration` (none when it has no row or the catalog no
+// table yet); WriteTimeLimit sets it (seconds > 0) or, with nullopt, clears it (time_limits.cc).
+absl::Status ReadTimeLimit(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);
+absl::Status WriteTimeLimit(sqlite3* db, int64_t collaboration_id, std::optional<int64_t> seconds);
 // A collaboration's encryption settings into `collaboration` (the defaults when it has no row or
 // the catalog no table yet); written once, at creation (encryption.cc).
 absl::Status ReadEncryption(sqlite3* db, int64_t collaboration_id, Collaboration& collaboration);

@@ -296,12 +296,13 @@ class Cli {
   CLI::App* collaboration_group_ = nullptr;
   // commands_server.cc
   std::string listen_, tls_cert_, tls_key_, organisation_name_, save_token_, token_id_, data_root_;
-  int server_threads_ = 32;
+  int server_threads_ = 128;
   // serve: the run queue (service/run_queue.h) and how long SIGTERM lets running queries finish.
   int run_workers_ = 4, max_queued_runs_ = 64, max_runs_per_member_ = 8, drain_seconds_ = 10;
   int read_timeout_seconds_ = 10;
   // commands_server_data.cc
   std::string table_upload_, public_key_file_, collaboration_retention_, webhook_url_;
+  std::string time_limit_setting_;  // collaboration create|set --time-limit
   int64_t webhook_id_ = 0;
   bool key_force_ = false;
   int64_t max_upload_bytes_ = int64_t{1} << 30;

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
@@ -141,8 +142,8 @@ void Cli::AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_gro
 
   auto* settings = collaboration_group->add_subcommand(
       "set",
-      "change one setting — the payer, query logging or the privacy budget (a change "
-      "request every member must approve)");
+      "change one setting — the payer, query logging, the privacy budget or the time limit (a "
+      "change request every member must approve)");
   AddCollaborationOption(settings);
   settings->add_option("--payer", payer_, "who pays for queries: runner, or a member");
   settings->add_option("--query-logging", query_logging_setting_, "on or off")
@@ -157,9 +158,13 @@ void Cli::AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_gro
       ->default_val("1");
   settings->add_option("--dp-max-epsilon", dp_max_epsilon_,
                        "the most one query may spend (default: the default epsilon)");
+  settings->add_option("--time-limit", time_limit_setting_,
+                       "seconds one query may run (at most the server's limit), or 'off' for the "
+                       "server's limit");
   AddRetentionOptions(nullptr, settings);
   Add(settings, [this] {
-    int given = !payer_.empty() + !query_logging_setting_.empty() + !dp_epsilon_per_month_.empty();
+    int given = !payer_.empty() + !query_logging_setting_.empty() + !dp_epsilon_per_month_.empty() +
+                !time_limit_setting_.empty();
     // The result retention is the creator's to set, not a change request.
     if (!collaboration_retention_.empty()) {
       if (given != 0) return Usage("--result-retention is set on its own");
@@ -167,7 +172,7 @@ void Cli::AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_gro
     }
     if (given != 1) {
       return Usage(
-          "say one setting to change: --payer, --query-logging, --dp-epsilon or "
+          "say one setting to change: --payer, --query-logging, --dp-epsilon, --time-limit or "
           "--result-retention");
     }
     api::ProposeChangeRequest request;
@@ -175,6 +180,14 @@ void Cli::AddConsentCommands(CLI::App* member_group, CLI::App* collaboration_gro
     if (!payer_.empty()) {
       request.kind = "payer";
       request.payer = payer_;
+    } else if (!time_limit_setting_.empty()) {
+      request.kind = "time_limit";
+      int64_t seconds = 0;
+      if (time_limit_setting_ != "off" &&
+          (!absl::SimpleAtoi(time_limit_setting_, &seconds) || seconds < 1)) {
+        return Usage("--time-limit takes a number of seconds (at least 1) or 'off'");
+      }
+      request.time_limit_seconds = seconds;
     } else if (!query_logging_setting_.empty()) {
       request.kind = "query_logging";
       request.query_logging = query_logging_setting_ == "on";

@@ -36,8 +36,11 @@ void Cli::AddCollaborationCommands() {
       ->capture_default_str();
   create->add_option("--auto-approve", auto_approve_,
                      "kinds of change that take effect without the members' approval: "
-                     "add_member,abilities,payer,query_logging,privacy_budget");
+                     "add_member,abilities,payer,query_logging,privacy_budget,time_limit");
   AddRetentionOptions(create, nullptr);
+  create->add_option("--time-limit", time_limit_setting_,
+                     "seconds one of its queries may run, at most the server's limit (a query "
+                     "over it is cancelled; later changed by change request)");
   // Client-side column encryption's settings (docs/formats/encrypted-columns.md), fixed here.
   api::EncryptionSettings& encryption = new_collaboration_.encryption;
   create
@@ -65,6 +68,13 @@ void Cli::AddCollaborationCommands() {
         return Usage("--result-retention takes a number of days (at least 1)");
       }
       new_collaboration_.result_retention_days = days;
+    }
+    if (!time_limit_setting_.empty()) {
+      int64_t seconds = 0;
+      if (!absl::SimpleAtoi(time_limit_setting_, &seconds) || seconds < 1) {
+        return Usage("--time-limit takes a number of seconds (at least 1)");
+      }
+      new_collaboration_.time_limit_seconds = seconds;
     }
     auto abilities = AbilityList(abilities_);
     if (!abilities.ok()) return Fail(abilities.status());

@@ -4,8 +4,9 @@
 // hashes this client saw before, and `--result-retention` of `collaboration create|set`.
 //
 // The client's own files live in its config directory (ConfigDirectory): result.key (the
-// private key, 0600) and result.pub; audit/<server>/<collaboration> (one "seq hash" line per
-// entry seen). A server never sees the private key and cannot edit these files.
+// private key, 0600) and result.pub; result-keys/ (the pairs a key rotation replaced, kept to open
+// the results sealed to them); audit/<server>/<collaboration> (one "seq hash" line per entry
+// seen). A server never sees the private key and cannot edit these files.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ namespace {
 
 constexpr char kPrivateKeyFile[] = "result.key";
 constexpr char kPublicKeyFile[] = "result.pub";
+// Key pairs replaced by `key new --force`, kept to open the results sealed to them:
+// <public key>.key (0600) and <public key>.pub.
+constexpr char kPreviousKeysFolder[] = "result-keys";
 
 // Writes `text` to `path` with `mode`, atomically (a temporary file renamed); never follows a link
 // at the temporary name.
@@ -133,8 +137,21 @@ absl::Status Cli::OpenSealed(absl::StatusOr<api::GetResultResponse>& response) {
   fs::path dir = ConfigDirectory();
   PARLEY_ASSIGN_OR_RETURN(std::string public_key, ReadKeyText(dir / kPublicKeyFile, false));
   PARLEY_ASSIGN_OR_RETURN(std::string private_key, ReadKeyText(dir / kPrivateKeyFile, true));
-  PARLEY_ASSIGN_OR_RETURN(response->result,
-                          api::OpenSealedResult(*response->sealed_result, public_key, private_key));
+  absl::StatusOr<api::Result> opened =
+      api::OpenSealedResult(*response->sealed_result, public_key, private_key);
+  // Sealed before the last key rotation: one of the previous pairs opens it.
+  std::error_code error;
+  for (fs::directory_iterator it(dir / kPreviousKeysFolder, error), end;
+       !error && it != end && absl::IsPermissionDenied(opened.status()); it.increment(error)) {
+    if (it->path().extension() != ".key") continue;
+    fs::path previous_public = it->path();
+    previous_public.replace_extension(".pub");
+    absl::StatusOr<std::string> previous = ReadKeyText(previous_public, false);
+    absl::StatusOr<std::string> secret = ReadKeyText(it->path(), true);
+    if (!previous.ok() || !secret.ok()) continue;
+    opened = api::OpenSealedResult(*response->sealed_result, *previous, *secret);
+  }
+  PARLEY_ASSIGN_OR_RETURN(response->result, std::move(opened));
   response->sealed_result.reset();
   return absl::OkStatus();
 }
@@ -259,8 +276,8 @@ void Cli::AddKeyCommands() {
       "new",
       "write a new X25519 key pair to your config directory (result.key, 0600, and result.pub)");
   create->add_flag("--force", key_force_,
-                   "replace the key pair there (results sealed to the "
-                   "old key can no longer be opened)");
+                   "replace the key pair there (the old pair is kept in result-keys/ to open "
+                   "the results sealed to it)");
   Add(
       create,
       [this] {
@@ -273,6 +290,25 @@ void Cli::AddKeyCommands() {
         absl::StatusOr<std::pair<std::string, std::string>> pair = api::NewResultKeyPair();
         if (!pair.ok()) return Fail(pair.status());
         fs::create_directories(dir, error);
+        // A rotation loses no result: the old pair is kept, under its public key's name, before
+        // the new one replaces it.
+        absl::StatusOr<std::string> kept_public = ReadKeyText(dir / kPublicKeyFile, false);
+        absl::StatusOr<std::string> kept_private = ReadKeyText(dir / kPrivateKeyFile, true);
+        fs::path kept = dir / kPreviousKeysFolder;
+        if (kept_public.ok() && kept_private.ok()) {
+          fs::create_directories(kept, error);
+          fs::permissions(kept, fs::perms::owner_all, error);
+          absl::Status moved =
+              WritePrivateText(kept / (*kept_public + ".key"), *kept_private + "\n", 0600);
+          if (moved.ok()) {
+            moved = WritePrivateText(kept / (*kept_public + ".pub"), *kept_public + "\n", 0644);
+          }
+          if (!moved.ok()) return Fail(moved);
+        } else if (fs::exists(dir / kPrivateKeyFile, error)) {
+          // A pair that cannot be read (mode, content) is not overwritten: it may be the only
+          // key to results.
+          return Fail(kept_private.ok() ? kept_public.status() : kept_private.status());
+        }
         absl::Status saved = WritePrivateText(dir / kPrivateKeyFile, pair->second + "\n", 0600);
         if (saved.ok()) saved = WritePrivateText(dir / kPublicKeyFile, pair->first + "\n", 0644);
         if (!saved.ok()) return Fail(saved);
@@ -286,6 +322,11 @@ void Cli::AddKeyCommands() {
         }
         std::cout << "wrote " << (dir / kPrivateKeyFile).string() << " (mode 600) and "
                   << (dir / kPublicKeyFile).string() << "\npublic key " << pair->first << "\n";
+        if (kept_public.ok() && kept_private.ok()) {
+          std::cout << "the previous key pair is kept in " << kept.string()
+                    << " to open the results sealed to it; register the new key with 'parley "
+                       "key register'\n";
+        }
         return 0;
       },
       /*needs_actor=*/false);

@@ -235,6 +235,9 @@ void PrintCollaboration(std::ostream& out, const api::Collaboration& collaborati
   }
   // Shown when they differ from the defaults (the runner pays; every change needs approvals).
   if (collaboration.payer != "runner") out << "  payer: " << collaboration.payer << "\n";
+  if (collaboration.time_limit_seconds) {
+    out << "  time limit: " << *collaboration.time_limit_seconds << " s per query\n";
+  }
   if (!collaboration.auto_approve.empty()) {
     out << "  auto-approved changes: " << absl::StrJoin(collaboration.auto_approve, ", ") << "\n";
   }
@@ -283,6 +286,11 @@ std::string DescribeChange(const api::ChangeRequest& change) {
   if (change.kind == "payer") return absl::StrCat("payer: ", change.payer.value_or(""));
   if (change.kind == "query_logging") {
     return absl::StrCat("query logging: ", change.query_logging.value_or(false) ? "on" : "off");
+  }
+  if (change.kind == "time_limit") {
+    int64_t seconds = change.time_limit_seconds.value_or(0);
+    return seconds > 0 ? absl::StrCat("time limit: ", seconds, " s per query")
+                       : "time limit: the server's";
   }
   if (change.kind == "privacy_budget" && change.privacy_budget) {
     const api::PrivacyBudget& budget = *change.privacy_budget;

@@ -18,6 +18,7 @@
 #include "base/retry.h"
 #include "base/status.h"
 #include "server/console.h"
+#include "server/disconnect.h"
 #include "server/uploads.h"
 
 namespace parley::server {
@@ -177,6 +178,7 @@ void Server::Impl::HandleWithBody(const httplib::Request& request, httplib::Resp
     response.status = reply.status;
     response.set_header("Connection", "close");
     response.set_content(reply.body, kJson);
+    DisconnectAfterAnswer(request);
     return;
   }
   Handle(request, body, response);
@@ -339,6 +341,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
     response.status = reply.status;
     response.set_header("Connection", "close");
     response.set_content(reply.body, kJson);
+    // The body was not read: what the client still sends must not be parsed as more requests.
+    DisconnectAfterAnswer(request);
     return httplib::Server::HandlerResponse::Handled;
   });
   // Content readers are dispatched before the plain handlers, the upload route first.
@@ -368,6 +372,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
                         "the request could not be read (malformed, or sent too slowly)");
     }
     response.set_content(reply.body, kJson);
+  });
+  // Called once each answer is written.
+  http.set_logger([](const httplib::Request& request, const httplib::Response&) {
+    DisconnectIfAsked(request);
   });
   // Errors are values below the handlers; an exception here is a bug. Say so without what it
   // carries (it could quote data).

@@ -48,8 +48,10 @@ struct Options {
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{30};
   // Workers; each connection holds one while it is open (keep-alive connections are let go after
-  // 2 s idle).
-  int threads = 32;
+  // 2 s idle, or after 1000 requests). A busy keep-alive client never idles, so a client beyond
+  // the workers waits for another to leave: there must be more workers than clients at once
+  // (bench/README.md, "HTTP workers"). Idle workers cost a thread each and no CPU.
+  int threads = 128;
   // The web console (server/console.h, docs/console.md): the folder of its built files, served
   // at `/` (empty: no files; the session routes still answer), and how long a sign-in lasts.
   std::string console_dir;

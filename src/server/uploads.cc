@@ -8,6 +8,7 @@
 #include "api/codec.h"
 #include "api/http_status.h"
 #include "api/routes.h"
+#include "server/disconnect.h"
 
 namespace parley::server {
 namespace {
@@ -94,6 +95,8 @@ void RegisterUploads(httplib::Server& http, api::LocalService& service,
                                         const httplib::ContentReader& reader) {
     auto start = std::chrono::steady_clock::now();
     HandleUpload(service, authenticate, request, response, reader);
+    // An answer before the whole body was read: the rest must not be parsed as more requests.
+    if (response.get_header_value("Connection") == "close") DisconnectAfterAnswer(request);
     if (log) {
       auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)

@@ -103,6 +103,9 @@ absl::StatusOr<ChangeView> Service::Impl::ProposeChange(const identity::Caller& 
   if (change.kind == "add_member") {
     return absl::InvalidArgumentError("a member is added by invitation (or, embedded, added)");
   }
+  if (change.kind == "time_limit" && change.time_limit_seconds.value_or(0) > 0) {
+    PARLEY_RETURN_IF_ERROR(CheckTimeLimit(change.time_limit_seconds));
+  }
   PARLEY_ASSIGN_OR_RETURN(catalog::ChangeRequest request,
                           store->ProposeChange(collaboration, caller.member(), change));
   EmitChange(request, /*opened=*/true);

@@ -226,7 +226,7 @@ TEST_F(ChangesTest, AutoApprovedKindsCommitAtOnceAndOthersDoNot) {
       service_->CreateCollaboration(As("owner"), {.name = "other", .auto_approve = {"everything"}}),
       absl::StatusCode::kInvalidArgument,
       "unknown kind of change 'everything' (kinds: add_member, abilities, payer, "
-      "query_logging, privacy_budget)");
+      "query_logging, privacy_budget, time_limit)");
 }
 
 TEST_F(ChangesTest, ThePrivacyBudgetChangesOnlyByChangeRequest) {

@@ -36,6 +36,8 @@ absl::Status Service::Impl::CreateCollaboration(const identity::Caller& caller,
   collaboration.payer = request.payer;
   collaboration.auto_approve = request.auto_approve;
   collaboration.encryption = request.encryption;
+  PARLEY_RETURN_IF_ERROR(CheckTimeLimit(request.time_limit_seconds));
+  collaboration.time_limit_seconds = request.time_limit_seconds;
   collaboration.members.push_back(catalog::Member{
       actor, request.creator_abilities.Has(identity::Ability::kQuery),
       request.creator_abilities.Has(identity::Ability::kReceive), catalog::MemberStatus::kActive,

@@ -331,8 +331,22 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
   QueryOutcome outcome = std::move(run.outcome);
   auto start = std::chrono::steady_clock::now();
   catalog::QueryUsage usage;
+  // The collaboration's time limit, when shorter than the server's (and than the run's own).
+  engine::RunControl own_control;
+  std::optional<std::chrono::milliseconds> room_limit = RoomTimeLimit(context.collaboration);
+  if (room_limit && control == nullptr) control = &own_control;
+  if (room_limit && (control->timeout.count() == 0 || *room_limit < control->timeout)) {
+    control->timeout = *room_limit;
+  } else {
+    room_limit.reset();
+  }
   absl::StatusOr<engine::ResultTable> result =
       Execute(context, outcome.explanation, control, &usage.scans);
+  if (room_limit && absl::IsDeadlineExceeded(result.status())) {
+    result = absl::DeadlineExceededError(
+        absl::StrCat("the query ran longer than the time limit of collaboration '", collaboration,
+                     "' (", *context.collaboration.time_limit_seconds, " s) and was cancelled"));
+  }
   if (!result.ok()) {
     result = DiagnoseConversion(context, request, outcome.explanation, result.status());
   }
@@ -351,10 +365,31 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
   absl::Status finished =
       FinishRun(context, request, outcome.query_id, result, usage, &outcome.sealed);
   // How it ended is for its receivers only (as in the query list).
-  Emit(collaboration, finished.ok() && result.ok() ? "query.succeeded" : "query.failed",
-       {{"query_id", outcome.query_id}}, &request.receivers);
+  EmitRunEnded(collaboration, outcome.query_id, request.receivers,
+               finished.ok() ? result.status() : finished);
   PARLEY_RETURN_IF_ERROR(finished);
   return Deliver(context, request, std::move(outcome), std::move(result));
+}
+
+std::optional<std::chrono::milliseconds> Service::Impl::RoomTimeLimit(
+    const catalog::Collaboration& collaboration) const {
+  if (!collaboration.time_limit_seconds) return std::nullopt;
+  std::chrono::milliseconds limit = std::chrono::seconds(*collaboration.time_limit_seconds);
+  // Bounded by the server's own limit: the shorter one applies.
+  if (options.limits.timeout.count() > 0 && options.limits.timeout <= limit) return std::nullopt;
+  return limit;
+}
+
+absl::Status Service::Impl::CheckTimeLimit(std::optional<int64_t> seconds) const {
+  if (!seconds) return absl::OkStatus();
+  int64_t server = std::chrono::duration_cast<std::chrono::seconds>(options.limits.timeout).count();
+  if (*seconds < 1 || (server > 0 && *seconds > server) ||
+      *seconds > catalog::kMaxTimeLimitSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a collaboration's time limit is a number of seconds from 1 to the server's own limit (",
+        server > 0 ? server : catalog::kMaxTimeLimitSeconds, " s); ", *seconds, " is not"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,

@@ -39,7 +39,9 @@ absl::StatusOr<Submission> Service::SubmitTemplate(const identity::Caller& calle
 }
 
 absl::StatusOr<QueryOutcome> Service::ExecuteRun(PreparedRun& run, engine::RunControl* control) {
-  return impl_->ExecutePrepared(run.state(), control);
+  absl::StatusOr<QueryOutcome> outcome = impl_->ExecutePrepared(run.state(), control);
+  if (!outcome.ok() || !run.state().then) return outcome;
+  return run.state().then(*std::move(outcome));
 }
 
 absl::StatusOr<QueryOutcome> Service::AbandonRun(PreparedRun& run, const absl::Status& reason) {
@@ -47,8 +49,12 @@ absl::StatusOr<QueryOutcome> Service::AbandonRun(PreparedRun& run, const absl::S
   // Recorded like a run the engine stopped (FinishRun: Cancelled is "cancelled"), and answered
   // as Deliver answers a failed run, so a runner who does not receive the result of a custom
   // query learns no more than from any other run.
-  PARLEY_RETURN_IF_ERROR(impl_->FinishRun(state.context, state.request, state.outcome.query_id,
-                                          reason, catalog::QueryUsage{}));
+  absl::Status finished = impl_->FinishRun(state.context, state.request, state.outcome.query_id,
+                                           reason, catalog::QueryUsage{});
+  // Its receivers' webhooks hear how it ended, as for a run that executed.
+  impl_->EmitRunEnded(state.context.collaboration.name, state.outcome.query_id,
+                      state.request.receivers, finished.ok() ? reason : finished);
+  PARLEY_RETURN_IF_ERROR(finished);
   return impl_->Deliver(state.context, state.request, std::move(state.outcome), reason);
 }
 

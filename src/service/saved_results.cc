@@ -108,25 +108,50 @@ absl::StatusOr<SavePreview> Service::Impl::PreviewSave(const identity::Caller& c
   return preview;
 }
 
+absl::StatusOr<Submission> Service::Impl::SubmitSave(const identity::Caller& caller,
+                                                     const std::string& collaboration,
+                                                     const std::string& sql,
+                                                     std::vector<std::string> receivers,
+                                                     const std::string& save_as) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(PreparedSave prepared,
+                          PrepareSave(caller, context, sql, std::move(receivers), save_as));
+  const Request& request = prepared.request;
+  // A query that does not parse, bind or pass the rules is recorded as any other run is.
+  if (!prepared.explanation.ok() || !prepared.explanation->verdict.allowed()) {
+    return PrepareRun(context, request);
+  }
+  // A result that cannot carry its inputs' rules is refused before anything runs.
+  PARLEY_ASSIGN_OR_RETURN(policy::Rule rule, std::move(prepared.rule));
+  PARLEY_ASSIGN_OR_RETURN(Submission submission, PrepareRun(context, request));
+  if (submission.run != nullptr) {
+    submission.run->state().then = [this, caller, collaboration, save_as,
+                                    rule = std::move(rule)](QueryOutcome outcome) {
+      return SaveResult(caller, collaboration, save_as, rule, std::move(outcome));
+    };
+  }
+  return submission;
+}
+
 absl::StatusOr<QueryOutcome> Service::Impl::RunAndSave(const identity::Caller& caller,
                                                        const std::string& collaboration,
                                                        const std::string& sql,
                                                        std::vector<std::string> receivers,
                                                        const std::string& save_as) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(PreparedSave prepared,
-                          PrepareSave(caller, context, sql, std::move(receivers), save_as));
-  const Request& request = prepared.request;
-  const std::string& actor = context.member.name;
-  // A query that does not parse, bind or pass the rules is recorded as any other run is.
-  if (!prepared.explanation.ok() || !prepared.explanation->verdict.allowed()) {
-    return RunRequest(context, request);
-  }
-  // A result that cannot carry its inputs' rules is refused before anything runs.
-  PARLEY_ASSIGN_OR_RETURN(policy::Rule rule, std::move(prepared.rule));
+  PARLEY_ASSIGN_OR_RETURN(Submission submission,
+                          SubmitSave(caller, collaboration, sql, std::move(receivers), save_as));
+  if (submission.finished) return *std::move(submission.finished);
+  PARLEY_ASSIGN_OR_RETURN(QueryOutcome outcome, ExecutePrepared(submission.run->state(), nullptr));
+  return submission.run->state().then(std::move(outcome));
+}
 
-  PARLEY_ASSIGN_OR_RETURN(QueryOutcome outcome, RunRequest(context, request));
-  if (!outcome.result) return outcome;  // rejected or failed: nothing to save
+absl::StatusOr<QueryOutcome> Service::Impl::SaveResult(const identity::Caller& caller,
+                                                       const std::string& collaboration,
+                                                       const std::string& save_as,
+                                                       const policy::Rule& rule,
+                                                       QueryOutcome outcome) {
+  const std::string& actor = caller.member();
+  if (!outcome.result) return outcome;  // failed, or withheld: nothing to save
 
   // One file per run (never another run's, even when two runs save under one name at once: the
   // catalog then registers one of them and the other's file is removed).

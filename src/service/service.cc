@@ -230,6 +230,14 @@ absl::StatusOr<QueryOutcome> Service::RunAndSave(const identity::Caller& caller,
   return impl_->RunAndSave(caller, collaboration, sql, std::move(receivers), save_as);
 }
 
+absl::StatusOr<Submission> Service::SubmitSave(const identity::Caller& caller,
+                                               const std::string& collaboration,
+                                               const std::string& sql,
+                                               std::vector<std::string> receivers,
+                                               const std::string& save_as) {
+  return impl_->SubmitSave(caller, collaboration, sql, std::move(receivers), save_as);
+}
+
 absl::StatusOr<engine::ResultTable> Service::Result(const identity::Caller& caller,
                                                     const std::string& collaboration,
                                                     int64_t query_id) {

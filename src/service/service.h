@@ -152,6 +152,9 @@ struct NewCollaboration {
   std::optional<int64_t> result_retention_days;
   // Client-side column encryption's settings, fixed here (catalog::EncryptionSettings).
   catalog::EncryptionSettings encryption;
+  // How long one of its queries may run (seconds, at most the server's limit); nullopt: the
+  // server's limit. Later changed only by change request ("time_limit").
+  std::optional<int64_t> time_limit_seconds;
 };
 
 // A change request as members review it: the record, and while it is pending the active members
@@ -562,6 +565,12 @@ class Service {
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  // RunAndSave in two steps, as SubmitQuery is Run's (the server's run queue executes it): the
+  // same checks and errors before anything runs; the saving follows a successful ExecuteRun.
+  absl::StatusOr<Submission> SubmitSave(const identity::Caller& caller,
+                                        const std::string& collaboration, const std::string& sql,
+                                        std::vector<std::string> receivers,
+                                        const std::string& save_as);
   // What RunAndSave would save, without running or saving anything (`parley query explain
   // --save-as NAME`): the verdict, and the rule the table would get or why the result could not
   // be saved. The same InvalidArgument / AlreadyExists errors as RunAndSave.

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -265,10 +266,21 @@ struct Service::Impl {
   absl::Status SetRule(const identity::Caller& caller, const std::string& collaboration,
                        const std::string& table, const std::string& rule_json, bool dry_run);
   // saved_results.cc
+  absl::StatusOr<Submission> SubmitSave(const identity::Caller& caller,
+                                        const std::string& collaboration, const std::string& sql,
+                                        std::vector<std::string> receivers,
+                                        const std::string& save_as);
   absl::StatusOr<QueryOutcome> RunAndSave(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
                                           const std::string& save_as);
+  // RunAndSave's last step, after a successful run: the result written as the saved table's
+  // file, the table registered with its derived rule, audited as "table.saved". Nothing for an
+  // outcome without a result.
+  absl::StatusOr<QueryOutcome> SaveResult(const identity::Caller& caller,
+                                          const std::string& collaboration,
+                                          const std::string& save_as, const policy::Rule& rule,
+                                          QueryOutcome outcome);
   absl::StatusOr<SavePreview> PreviewSave(const identity::Caller& caller,
                                           const std::string& collaboration, const std::string& sql,
                                           std::vector<std::string> receivers,
@@ -606,6 +618,17 @@ struct Service::Impl {
   PsiRelay psi_relay;
   // The audit entry of a relayed PSI session that has just ended, once.
   void AuditPsiEnd(const std::string& collaboration, const std::string& id);
+  // queries.cc: a collaboration's time limit for its queries when it is shorter than the
+  // server's (which otherwise applies alone); CheckTimeLimit: InvalidArgument for a limit of
+  // less than 1 s or more than the server's.
+  std::optional<std::chrono::milliseconds> RoomTimeLimit(
+      const catalog::Collaboration& collaboration) const;
+  absl::Status CheckTimeLimit(std::optional<int64_t> seconds) const;
+  // How run `query_id` ended, to its receivers only (as the query list tells it):
+  // "query.succeeded"; "query.cancelled" when its runner cancelled it, its time limit stopped it
+  // or the server's drain abandoned it (Cancelled, DeadlineExceeded); else "query.failed".
+  void EmitRunEnded(const std::string& collaboration, int64_t query_id,
+                    const std::vector<std::string>& receivers, const absl::Status& ended);
   // The data root of server mode: options.data_root, or HOME/data.
   std::filesystem::path DataRoot() const {
     return options.data_root.empty() ? home / "data" : std::filesystem::path(options.data_root);
@@ -623,6 +646,8 @@ struct PreparedRun::State {
   Service::Impl::Request request;
   QueryOutcome outcome;  // query_id and explanation so far
   RunLock lock;
+  // What follows a successful execution, with its outcome (RunAndSave's saving); none: nothing.
+  std::function<absl::StatusOr<QueryOutcome>(QueryOutcome)> then;
 };
 
 }  // namespace parley::service

@@ -297,8 +297,10 @@ absl::StatusOr<Service::Impl::PreparedTable> Service::Impl::PrepareTable(
                           connector->ResolveFiles(table.source_json));
   std::vector<connectors::FileId> remote = connector->Claims(table.source_json);
   // Local files must be under the organisation's folder; a source that reads no local file (a
-  // remote relation) was confined by CheckServedFor above.
-  if (caller.authentication() == identity::Authentication::kToken &&
+  // remote relation) was confined by CheckServedFor above. A saved result's file is the service's
+  // own (HOME/saved, written by RunAndSave), not a file the member names: the data root does not
+  // apply to it.
+  if (caller.authentication() == identity::Authentication::kToken && !saved_result &&
       (!files.empty() || remote.empty())) {
     PARLEY_RETURN_IF_ERROR(CheckUnderDataRoot(DataRoot().string(), actor, files, named));
   }

@@ -56,6 +56,18 @@ void Service::Impl::Emit(const std::string& collaboration, const std::string& ev
   }
 }
 
+void Service::Impl::EmitRunEnded(const std::string& collaboration, int64_t query_id,
+                                 const std::vector<std::string>& receivers,
+                                 const absl::Status& ended) {
+  const char* event = "query.failed";
+  if (ended.ok()) {
+    event = "query.succeeded";
+  } else if (absl::IsCancelled(ended) || absl::IsDeadlineExceeded(ended)) {
+    event = "query.cancelled";
+  }
+  Emit(collaboration, event, {{"query_id", query_id}}, &receivers);
+}
+
 void Service::Impl::EmitChange(const catalog::ChangeRequest& request, bool opened) {
   nlohmann::json ids = {{"change_id", request.id},
                         {"change_kind", request.change.kind},

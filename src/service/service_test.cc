@@ -198,9 +198,10 @@ TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
               "invalid postgres source description at /path: unknown field (a postgres "
               "source has \"conninfo\" and \"relation\")");
   table.source_kind = "mysql";
-  ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),
-              absl::StatusCode::kInvalidArgument,
-              "table 'bad': unknown source kind 'mysql': this parley reads files, postgres");
+  ExpectError(
+      service_->AddTable(identity::Caller::Embedded("analyst"), table),
+      absl::StatusCode::kInvalidArgument,
+      "table 'bad': unknown source kind 'mysql': this parley reads clickhouse, files, postgres");
   ASSERT_OK_AND_ASSIGN(std::vector<TableView> tables,
                        service_->ListTables(identity::Caller::Embedded("analyst"), "campaign"));
   EXPECT_EQ(tables.size(), 4u);  // retail, loyalty, panel, panel_copy

@@ -1053,8 +1053,7 @@ TEST_F(CliE2eTest, DemoRunsAndFreshRefusesToDeleteAForeignDirectory) {
   // the SQL query's total.
   EXPECT_THAT(demo.out, HasSubstr("▶ supplier: inspects the notebook's cells, approves it and "
                                   "runs it\n"));
-  EXPECT_THAT(demo.out,
-              HasSubstr(" 2,000 households (equal to the SQL campaign query's total)\n"));
+  EXPECT_THAT(demo.out, HasSubstr(" 2,000 households (equal to the SQL campaign query's total)\n"));
   fs::path results = fs::path(home_) / "demo-results";
   EXPECT_THAT(demo.out, HasSubstr("chart: " + (results / "segments.png").string() + "\n"));
   std::string png = ReadText(results / "segments.png");

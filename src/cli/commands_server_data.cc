@@ -166,8 +166,8 @@ absl::Status Cli::OpenSealed(api::JobRun& run) {
   PARLEY_ASSIGN_OR_RETURN(std::string private_key, ReadKeyText(dir / kPrivateKeyFile, true));
   for (api::JobOutput& output : run.outputs) {
     if (!output.sealed.value_or(false) || !output.content_base64) continue;
-    absl::StatusOr<std::string> bytes = api::OpenSealedBytes(*output.content_base64, public_key,
-                                                             private_key, output.sha256);
+    absl::StatusOr<std::string> bytes =
+        api::OpenSealedBytes(*output.content_base64, public_key, private_key, output.sha256);
     if (!bytes.ok()) {
       return absl::Status(bytes.status().code(), absl::StrCat("job output '", output.name,
                                                               "': ", bytes.status().message()));

@@ -424,8 +424,8 @@ absl::StatusOr<JobRunView> Service::JobRun(const identity::Caller& caller,
   if (run.runner != caller.member() && !receives) {
     // Word for word what a run that does not exist answers: a member learns nothing of others'
     // runs, not even that they exist.
-    return absl::NotFoundError(absl::StrCat("job run ", run_id, " not found in collaboration '",
-                                            collaboration, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("job run ", run_id, " not found in collaboration '", collaboration, "'"));
   }
   // Logs as the run's inputs allow now (an owner who withdraws the permission withdraws it).
   bool logs = false;

@@ -146,6 +146,8 @@ export function RunPage({ collaboration, queryId }) {
     <${Loaded} state=${state} what="the result">${(data) => (data.result
       ? html`<${ResultView} result=${data.result} name=${`${collaboration}-${queryId}`} />`
       : data.error ? html`<${ErrorBox} error=${data.error} />`
+      : data.sealed ? html`<p data-testid="sealed">This result is sealed to your key: open it with
+          <code>parley query result</code>, which holds the key.</p>`
       : data.explanation && !data.explanation.allowed
         ? html`<${Rejection} sql=${data.sql || ''} explanation=${data.explanation} />`
         : html`<p>This run's result goes to ${(data.receivers || []).join(', ')}; you are not one of its receivers.</p>`)}<//>

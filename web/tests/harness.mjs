@@ -3,7 +3,8 @@
 // root, on a free loopback port. stop() ends the server; it is also ended when this process
 // exits, however it exits.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -11,7 +12,57 @@ export const parley = process.env.PARLEY_BIN || resolve('build/debug/src/cli/par
 export const consoleDir = process.env.PARLEY_CONSOLE_DIR || resolve(new URL('../dist', import.meta.url).pathname);
 export const chromium = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 
-export async function startServer({ households = 3000, members = 2500, shared = 2000, keep = false } = {}) {
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+// A PostgreSQL 15 server of the test's own on a free loopback port (run as the `postgres` user
+// when the test runs as root), with `crm.members` (hashed_email, tier) of `rows` rows, and a
+// pg_service.conf whose entry `supplier:warehouse` points at it — what a server's operator sets
+// up for an organisation's federated tables (docs/postgres.md). stop() stops it and removes it.
+export async function startPostgres({ rows = 2500 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-console-pg-'));
+  const asServer = (args) => {
+    const argv = process.getuid && process.getuid() === 0 ? ['/usr/sbin/runuser', ['-u', 'postgres', '--', ...args]]
+      : [args[0], args.slice(1)];
+    return execFileSync(argv[0], argv[1], { cwd: '/', encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+  if (process.getuid && process.getuid() === 0) execFileSync('chown', ['postgres', dir]);
+  const port = await freePort();
+  asServer([`${PG_BIN}/initdb`, '-D', `${dir}/data`, '-U', 'postgres', '--auth-local=trust',
+            '--auth-host=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  asServer([`${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-o',
+            `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', `${dir}/log`,
+            '-w', '-t', '60', 'start']);
+  const stop = () => {
+    try { asServer([`${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-m', 'fast', '-w', 'stop']); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', stop);
+  // The same hashed e-mails as the demo's loyalty data for the shared members.
+  asServer([`${PG_BIN}/psql`, '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1',
+            '-c', 'CREATE SCHEMA crm; CREATE TABLE crm.members (hashed_email text, tier text); ' +
+                  `INSERT INTO crm.members SELECT md5('member' || i), CASE WHEN i % 3 = 0 THEN 'gold' ELSE 'silver' END ` +
+                  `FROM generate_series(1, ${rows}) AS i;`]);
+  const serviceFile = join(dir, 'pg_service.conf');
+  writeFileSync(serviceFile, `[supplier:warehouse]\nhost=127.0.0.1\nport=${port}\ndbname=postgres\nuser=postgres\n`);
+  return {
+    port, serviceFile,
+    stop() { process.removeListener('exit', stop); stop(); },
+  };
+}
+
+export async function startServer({ households = 3000, members = 2500, shared = 2000, keep = false,
+                                    env = {} } = {}) {
   const root = mkdtempSync(join(process.env.PARLEY_TEST_TMP || tmpdir(), 'parley-console-'));
   const home = join(root, 'home');
   const data = join(root, 'data');
@@ -26,7 +77,7 @@ export async function startServer({ households = 3000, members = 2500, shared = 
 
   const server = spawn(parley, ['--home', home, 'serve', '--listen', '127.0.0.1:0',
                                 '--data-root', data, '--console', consoleDir],
-                       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+                       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const kill = () => { try { server.kill('SIGTERM'); } catch { /* gone */ } };
   process.on('exit', kill);
   let log = '';

@@ -1,5 +1,5 @@
-// One collaboration: its tabs (overview, tables, analyses, templates, jobs, runs, usage, audit), each a page of
-// its own module.
+// One collaboration: its tabs (overview, tables, analyses, templates, jobs, runs, usage, audit),
+// each a page of its own module.
 import { html, link } from '../ui.js';
 import { OverviewPage } from './overview.js';
 import { TablesPage, TablePage } from './tables.js';

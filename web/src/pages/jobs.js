@@ -98,7 +98,8 @@ export function JobsPage({ collaboration, me }) {
 }
 
 function Output({ output }) {
-  const { kind, type } = outputKind(output.name);
+  const { kind, type } = output.sealed ? { kind: 'sealed', type: 'application/octet-stream' }
+    : outputKind(output.name);
   const [url, setUrl] = useState(null);
   const bytes = output.content_base64 !== undefined ? base64ToBytes(output.content_base64) : null;
   useEffect(() => {
@@ -113,6 +114,12 @@ function Output({ output }) {
       <p>Only this run's receivers get the file's content.</p></figure>`;
   }
   if (!url) return null;
+  if (output.sealed) {
+    // Sealed to the receivers' keys: only the client holding the private key opens it.
+    return html`<figure class="card output" data-output=${output.name} data-kind="sealed">${head}
+      <p>Sealed to your key: open it with <code>parley job result</code>, which holds the key.</p>
+      <figcaption><a href=${url} download=${`${output.name}.sealed`}>Download the sealed file</a></figcaption></figure>`;
+  }
   const download = html`<a href=${url} download=${output.name}>Download ${output.name}</a>`;
   let body;
   if (kind === 'image') {

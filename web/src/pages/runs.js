@@ -135,7 +135,18 @@ export function RunPage({ collaboration, queryId }) {
   const pending = Boolean(run && ['queued', 'running'].includes(run.status));
   const [state] = useLoad(async () => {
     if (pending) return null;
-    if (run && (run.result || run.explanation || run.error)) return run;
+    if (run && (run.result || run.explanation || run.error || run.sealed)) return run;
+    if (!run) {
+      // Opened by its URL: its runner sees a run still going (and follows it); anyone else, or
+      // a run the server no longer holds, is answered by the result route.
+      const status = await get(collaborationPath(collaboration, 'runs', queryId)).catch(() => null);
+      if (status && ['queued', 'running'].includes(status.status)) {
+        setRun(status);
+        return null;
+      }
+      if (status && status.outcome && !status.error) return status.outcome;
+      if (status && status.error) return status;
+    }
     return get(collaborationPath(collaboration, 'queries', queryId, 'result'));
   }, [collaboration, queryId, pending, run]);
   if (pending) {
@@ -146,6 +157,8 @@ export function RunPage({ collaboration, queryId }) {
     <${Loaded} state=${state} what="the result">${(data) => (data.result
       ? html`<${ResultView} result=${data.result} name=${`${collaboration}-${queryId}`} />`
       : data.error ? html`<${ErrorBox} error=${data.error} />`
+      : data.sealed ? html`<p data-testid="sealed">This result is sealed to your key: open it with
+          <code>parley query result</code>, which holds the key.</p>`
       : data.explanation && !data.explanation.allowed
         ? html`<${Rejection} sql=${data.sql || ''} explanation=${data.explanation} />`
         : html`<p>This run's result goes to ${(data.receivers || []).join(', ')}; you are not one of its receivers.</p>`)}<//>

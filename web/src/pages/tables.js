@@ -1,6 +1,7 @@
 // Tables: every visible table with its owner, columns and a readable summary of its rule; adding
-// one (a file the server may read, or a file uploaded from the browser with a progress bar); a
-// table's page with the rule editor, which validates as one types with the server's own messages (a dry run of
+// one (a file the server may read, a file uploaded from the browser with a progress bar, or a
+// federated PostgreSQL relation through the operator's service entry); a table's page with the
+// rule editor, which validates as one types with the server's own messages (a dry run of
 // "set rule": nothing is stored until Save). Never rows of another member: the API has none.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, put, collaborationPath } from '../api.js';
@@ -21,10 +22,12 @@ function UploadProgress({ progress }) {
   </div>`;
 }
 
-function AddTableForm({ collaboration, onAdded }) {
+function AddTableForm({ collaboration, me, onAdded }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState('files');
   const [source, setSource] = useState('');
+  const [service, setService] = useState('');
+  const [relation, setRelation] = useState('');
   const [file, setFile] = useState(null);
   const [progress, setProgress] = useState(null);
   const [error, setError] = useState(null);
@@ -47,7 +50,12 @@ function AddTableForm({ collaboration, onAdded }) {
     setError(null);
     setBusy(true);
     try {
-      const body = { table: name.trim(), source: kind === 'upload' ? await upload() : source.trim() };
+      // A federated table is read in place through a service entry the server's operator set up
+      // for this organisation (docs/postgres.md): the console names only the entry.
+      const body = kind === 'postgres'
+        ? { table: name.trim(), kind: 'postgres',
+            description: { conninfo: `service=${me}:${service.trim()}`, relation: relation.trim() } }
+        : { table: name.trim(), source: kind === 'upload' ? await upload() : source.trim() };
       await post(collaborationPath(collaboration, 'tables'), body);
       onAdded(name.trim());
     } catch (e) {
@@ -64,6 +72,7 @@ function AddTableForm({ collaboration, onAdded }) {
     <select id="table-kind" value=${kind} onChange=${(e) => { setKind(e.target.value); setProgress(null); }}>
       <option value="files">files on the server (Parquet, CSV, JSON lines)</option>
       <option value="upload">upload a file from this computer</option>
+      <option value="postgres">federated: PostgreSQL, read in place</option>
     </select>
     ${kind === 'files' && html`
       <label for="table-source">Path or glob on the server (under your data folder)</label>
@@ -73,9 +82,14 @@ function AddTableForm({ collaboration, onAdded }) {
       <input id="table-file" type="file" required
         onChange=${(e) => { setFile(e.target.files[0] || null); setProgress(null); }} />
       <${UploadProgress} progress=${progress} />`}
-    <p class="hint">A federated PostgreSQL table is registered on the Parley host (<code>parley
-      table add --postgres</code>, docs/postgres.md): a server refuses it from a token, since it
-      would connect wherever the description points. It then shows here like any table.</p>
+    ${kind === 'postgres' && html`
+      <label for="table-service">Service entry (set up for ${me} by the server's operator)</label>
+      <input id="table-service" required value=${service} onInput=${(e) => setService(e.target.value)}
+        placeholder="warehouse" />
+      <p class="hint">Read as <code>service=${me}:${service || 'NAME'}</code>: no host, user or
+        password here (docs/postgres.md).</p>
+      <label for="table-relation">Relation (schema.table)</label>
+      <input id="table-relation" required value=${relation} onInput=${(e) => setRelation(e.target.value)} />`}
     <button type="submit" class="primary" disabled=${busy}>${busy ? 'Adding…' : 'Add table'}</button>
     <${ErrorBox} error=${error} />
   </form>`;
@@ -121,7 +135,7 @@ export function TablesPage({ collaboration, me }) {
     <${Loaded} state=${state} what="tables">${({ tables }) => (tables.length
       ? html`<${TableList} collaboration=${collaboration} tables=${tables} me=${me} />`
       : html`<p>No tables yet.</p>`)}<//>
-    <${AddTableForm} collaboration=${collaboration} onAdded=${(n) => { reload(); added(n); }} />
+    <${AddTableForm} collaboration=${collaboration} me=${me} onAdded=${(n) => { reload(); added(n); }} />
   </section>`;
 }
 

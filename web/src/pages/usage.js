@@ -53,8 +53,7 @@ function LimitsForm({ collaboration, report, onSaved }) {
   };
   return html`<form class="card" onSubmit=${submit} aria-labelledby="limits-title">
     <h2 id="limits-title">Your scan limits</h2>
-    <p data-testid="used-this-month">Queries you pay for scanned <strong>${formatBytes(report.used_this_month)}</strong>
-      in ${report.current_month}; per query: ${formatBytes(report.limits.per_query_bytes)},
+    <p data-testid="used-this-month">Queries you pay for scanned <strong>${formatBytes(report.used_this_month)}</strong>${' '}in ${report.current_month}; per query: ${formatBytes(report.limits.per_query_bytes)},
       per month: ${formatBytes(report.limits.monthly_bytes)}.</p>
     <label for="limit-query">Most bytes one query may scan (empty: no limit)</label>
     <input id="limit-query" inputmode="numeric" value=${perQuery} onInput=${(e) => setPerQuery(e.target.value)} />

@@ -85,8 +85,8 @@ TEST_F(CliChangesTest, ChangesWaitForEveryActiveMember) {
       Expect(kExitUsage, "retailer",
              {"collaboration", "set", "-c", "room", "--payer", "a", "--query-logging", "on"});
   EXPECT_EQ(usage.err,
-            "error: say one setting to change: --payer, --query-logging, --dp-epsilon or "
-            "--result-retention\n");
+            "error: say one setting to change: --payer, --query-logging, --dp-epsilon, "
+            "--time-limit or --result-retention\n");
 
   // Every step is in the audit log, which verifies.
   Outcome audit = Ok("agency", {"audit", "list", "-c", "room"});

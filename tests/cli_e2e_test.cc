@@ -712,10 +712,7 @@ TEST_F(CliE2eTest, DuplicatedJoinKeysInTheRunnersTableDoNotRevealASuppressedGrou
 
 TEST_F(CliE2eTest, MalformedCsvIsRejectedAtTableAdd) {
   Ok("retailer", {"collaboration", "create", "campaign"});
-  // Named by line where the reader can tell; otherwise the owner is asked for the delimiter.
-  const std::string undetected =
-      "its delimiter could not be detected (rows have different numbers of columns, or a quote "
-      "is not closed): give it with --delimiter";
+  // Each named by its line.
   struct Case {
     std::string file;
     std::string text;
@@ -723,8 +720,9 @@ TEST_F(CliE2eTest, MalformedCsvIsRejectedAtTableAdd) {
   };
   for (const Case& c : std::vector<Case>{
            {"ragged.csv", "a,b,c\n1,2,3\n4,5\n", "line 3: it has 2 columns where the header has 3"},
-           {"unterminated.csv", "a,b,c\n1,\"2,3\n4,5,6\n", undetected},
-           {"wide.csv", "a,b,c\n1,2,3\n4,5,6,7\n", undetected},
+           {"unterminated.csv", "a,b,c\n1,\"2,3\n4,5,6\n", "line 2: a quote is not closed"},
+           {"wide.csv", "a,b,c\n1,2,3\n4,5,6,7\n",
+            "line 3: it has 4 columns where the header has 3"},
        }) {
     SCOPED_TRACE(c.file);
     std::string path = (dir_ / c.file).string();

@@ -143,8 +143,8 @@ TEST_F(CliFilesTest, FileOptionsAreRefusedWithPostgres) {
   Outcome neither = As("owner", {"table", "add", "-c", "room", "t"});
   EXPECT_EQ(neither.exit_code, cli_test::kExitUsage) << neither;
   EXPECT_EQ(neither.err,
-            "error: table add needs --source PATH, --upload FILE or --postgres CONNINFO "
-            "--relation schema.table\n");
+            "error: table add needs --source PATH, --upload FILE, --postgres CONNINFO "
+            "--relation schema.table or --engine NAME\n");
   EXPECT_EQ(Ok("owner", {"table", "list", "-c", "room"}).out, "");
 }
 

@@ -165,7 +165,13 @@ TEST_F(CliPostgresTest, AJoinWithAPostgresTableGivesExactlyTheRowsOfTheSameDataF
 
   // What reached PostgreSQL: only the columns each query needs, with its filters.
   std::vector<std::string> copies = server_->LoggedStatements("COPY (SELECT");
-  ASSERT_EQ(copies.size(), 3u) << server_->Log();
+  ASSERT_EQ(copies.size(), 4u) << server_->Log();
+  // At registration, the registered text columns' cells are read once to classify encrypted
+  // columns (docs/formats/encrypted-columns.md); the queries' reads follow.
+  EXPECT_THAT(copies[0], HasSubstr(R"(COPY (SELECT "email"::text, "region"::text, "segment"::text )"
+                                   R"(FROM "crm"."customers") TO STDOUT (FORMAT binary))"))
+      << copies[0];
+  copies.erase(copies.begin());
   EXPECT_THAT(
       copies[0],
       HasSubstr(

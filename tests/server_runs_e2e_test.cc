@@ -280,11 +280,27 @@ std::string ReadAll(int fd) {
   return text;
 }
 
-// The server's first answer on a connection (what one recv returns).
+// The server's first answer on a connection: its head and, when it says its Content-Length, that
+// many bytes of body. One recv may return only part of it (a loaded machine splits the writes),
+// so this reads on until the answer is whole, the connection ends, or Connect's wait passes.
 std::string FirstReply(int fd) {
+  std::string text;
   char buffer[4096];
-  ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
-  return got > 0 ? std::string(buffer, static_cast<size_t>(got)) : "";
+  for (;;) {
+    size_t head_end = text.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      std::smatch length;
+      std::string head = text.substr(0, head_end);
+      if (!std::regex_search(head, length,
+                             std::regex("\r\nContent-Length: *([0-9]+)", std::regex::icase))) {
+        return text;
+      }
+      if (text.size() >= head_end + 4 + std::stoul(length[1].str())) return text;
+    }
+    ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
+    if (got <= 0) return text;
+    text.append(buffer, static_cast<size_t>(got));
+  }
 }
 
 // Whether the server has closed (or reset) the connection: reads what is left until the end;

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -117,6 +119,15 @@ TEST_F(RunQueueTest, ASubmissionAnswersAtOnceAndItsRunAnswersWhatRunWould) {
   EXPECT_EQ(done->outcome->result->rows, direct->result->rows);
   EXPECT_EQ(done->outcome->row_count, 100);
   EXPECT_EQ(Listed("analyst", submitted->query_id), "succeeded");
+  // The worker tells its transition outside the queue's lock, so a waiter may wake before the last
+  // event is told: wait for it (bounded) rather than race it.
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(events_mutex);
+      if (events.size() >= 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   std::lock_guard lock(events_mutex);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].status, "queued");

@@ -189,8 +189,8 @@ TEST_F(ServiceTest, SourcesAreValidatedByTheConnectorOfTheirKind) {
               absl::StatusCode::kInvalidArgument,
               "invalid files source description at /sheet: unknown field (a files source has "
               "\"path\", \"format\", \"delimiter\", \"quote\", \"escape\", \"header\", "
-              "\"null_strings\", \"decimal_separator\", \"date_format\", \"timestamp_format\", "
-              "\"types\" and \"columns\")");
+              "\"null_strings\", \"decimal_separator\", \"thousands_separator\", \"date_format\", "
+              "\"timestamp_format\", \"types\" and \"columns\")");
   // The postgres connector reads the same description and refuses it in its own terms.
   table.source_kind = "postgres";
   ExpectError(service_->AddTable(identity::Caller::Embedded("analyst"), table),

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium as playwright } from 'playwright-core';
-import { startServer, api, chromium } from './harness.mjs';
+import { startServer, startPostgres, api, chromium } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -131,7 +131,10 @@ async function addTableWithRule(page, server, org, table, rule, file = `${table}
 }
 
 test('the reference story in two browsers', { timeout: 360000 }, async (t) => {
-  const server = await startServer();
+  // The supplier's loyalty members also live in its PostgreSQL, read in place through the entry
+  // the server's operator set up for it.
+  const postgres = await startPostgres();
+  const server = await startServer({ env: { PGSERVICEFILE: postgres.serviceFile } });
   const browser = await playwright.launch({ executablePath: chromium, headless: true,
                                             args: ['--no-sandbox'] });
   try {
@@ -295,6 +298,26 @@ test('the reference story in two browsers', { timeout: 360000 }, async (t) => {
       await supplier.getByRole('link', { name: 'Tables' }).click();
       await supplier.getByTestId('tables').waitFor();
       await axe(supplier, 'tables');
+    });
+
+    await step('the supplier brings in a federated PostgreSQL table, read in place', async () => {
+      await supplier.getByRole('link', { name: 'Tables' }).click();
+      await supplier.getByLabel('Table name', { exact: true }).fill('members');
+      await supplier.getByLabel('Source', { exact: true }).selectOption('postgres');
+      await supplier.getByLabel(/^Service entry/).fill('warehouse');
+      await supplier.getByLabel('Relation (schema.table)', { exact: true }).fill('crm.members');
+      await supplier.getByRole('button', { name: 'Add table' }).click();
+      await supplier.getByRole('heading', { name: 'members', level: 1 }).waitFor();
+      await supplier.getByTestId('columns').getByText('tier', { exact: true }).waitFor();
+      const mine = await api(server, 'supplier', 'GET', '/api/v1/collaborations/campaign/tables/members');
+      assert.equal(mine.json.table.kind, 'postgres');
+      assert.deepEqual(mine.json.table.columns.map((c) => c.name), ['hashed_email', 'tier']);
+      // The retailer sees the table's metadata, never where it lives.
+      const theirs = await api(server, 'retailer', 'GET', '/api/v1/collaborations/campaign/tables/members');
+      assert.equal(theirs.status, 200);
+      assert.equal(JSON.stringify(theirs.json).includes('warehouse'), false);
+      await shot(supplier, 'federated-table');
+      await axe(supplier, 'federated-table');
     });
 
     await step('a rejected query shows every violation highlighted in the SQL', async () => {
@@ -634,5 +657,6 @@ test('the reference story in two browsers', { timeout: 360000 }, async (t) => {
   } finally {
     await browser.close();
     await server.stop();
+    postgres.stop();
   }
 });

@@ -478,9 +478,8 @@ TEST_F(ServerE2eTest, OutsidersAndTokensAreRefusedAsTheyShouldBe) {
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_EQ(refused.err, "error: missing, invalid or revoked API token\n");
   // A server that is not there is named in the error.
-  Outcome unreachable =
-      Spawn({"--server", "http://127.0.0.1:1", "--token-file", TokenFile("agency"), "whoami"},
-            scratch_);
+  Outcome unreachable = Spawn(
+      {"--server", "http://127.0.0.1:1", "--token-file", TokenFile("agency"), "whoami"}, scratch_);
   EXPECT_EQ(unreachable.exit_code, 1);
   EXPECT_THAT(unreachable.err, HasSubstr("cannot reach the Parley server at http://127.0.0.1:1"));
   // Plain HTTP to a host that is not loopback would send the token in the clear.

@@ -263,8 +263,7 @@ class Cli {
   // table add: how a CSV or JSON-lines file is read (commands_tables.cc); a field given only when
   // its option is.
   std::string table_delimiter_, table_quote_, table_escape_, table_decimal_separator_,
-      table_thousands_separator_,
-      table_date_format_, table_timestamp_format_, table_types_;
+      table_thousands_separator_, table_date_format_, table_timestamp_format_, table_types_;
   std::vector<std::string> table_null_strings_;
   bool table_header_ = true;
   bool table_preview_ = false;

@@ -47,9 +47,9 @@ struct ReadOptions {
   std::optional<std::vector<std::string>> null_strings;
   std::optional<std::string> decimal_separator;    // CSV: "," for 7,5
   std::optional<std::string> thousands_separator;  // CSV: "." for 1.234,5; "," for 1,234.5
-  std::optional<std::string> date_format;        // strptime format; sniffed when not given
-  std::optional<std::string> timestamp_format;   // likewise
-  std::vector<catalog::Column> types;            // the owner's types for some columns
+  std::optional<std::string> date_format;          // strptime format; sniffed when not given
+  std::optional<std::string> timestamp_format;     // likewise
+  std::vector<catalog::Column> types;              // the owner's types for some columns
   // The pinned columns with their types. Empty: not pinned (a description stored before
   // sources were pinned; such a source is sniffed on every read, as it always was).
   std::vector<catalog::Column> columns;

@@ -71,36 +71,13 @@ absl::Status CreateAndLoad(const ClickHouseCluster& cluster, const std::string& 
                                         {"loyalty_by_row", "loyalty", "rand()"}});
 }
 
-std::shared_ptr<const query::Snapshot> Snapshot() {
-  using sql::TypeKind;
-  query::SnapshotSource source;
-  source.collaboration = "bench";
-  source.tables.push_back({"retail",
-                           "retailer",
-                           {{"household_id", TypeKind::kBigint},
-                            {"hashed_email", TypeKind::kVarchar},
-                            {"age_band", TypeKind::kVarchar},
-                            {"income_bracket", TypeKind::kVarchar},
-                            {"household_size", TypeKind::kInteger},
-                            {"region", TypeKind::kVarchar},
-                            {"annual_spend", TypeKind::kDouble},
-                            {"online_spend", TypeKind::kDouble}},
-                           cli::kDemoRetailRule});
-  source.tables.push_back({"loyalty",
-                           "supplier",
-                           {{"hashed_email", TypeKind::kVarchar},
-                            {"loyalty_tier", TypeKind::kVarchar},
-                            {"brand_purchases", TypeKind::kInteger}},
-                           cli::kDemoLoyaltyRule});
-  return query::Snapshot::Build(std::move(source));
-}
-
 absl::StatusOr<std::string> Compile(const render::Dialect* dialect) {
   query::Request request;
   request.sql = kCampaign;
   request.runner = "supplier";
   request.dialect = dialect;
-  PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*Snapshot(), request));
+  PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled,
+                          query::Compile(*testing::CampaignSnapshot("bench"), request));
   if (!compiled.verdict.allowed()) return absl::InternalError("the campaign query was rejected");
   return compiled.plan.rendered_sql;
 }

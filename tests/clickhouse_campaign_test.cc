@@ -30,30 +30,6 @@ constexpr char kCampaign[] =
     "FROM retail r JOIN loyalty l ON r.hashed_email = l.hashed_email "
     "GROUP BY r.age_band, r.income_bracket, r.household_size ORDER BY households DESC";
 
-std::shared_ptr<const query::Snapshot> DemoSnapshot() {
-  using sql::TypeKind;
-  query::SnapshotSource source;
-  source.collaboration = "demo";
-  source.tables.push_back({"retail",
-                           "retailer",
-                           {{"household_id", TypeKind::kBigint},
-                            {"hashed_email", TypeKind::kVarchar},
-                            {"age_band", TypeKind::kVarchar},
-                            {"income_bracket", TypeKind::kVarchar},
-                            {"household_size", TypeKind::kInteger},
-                            {"region", TypeKind::kVarchar},
-                            {"annual_spend", TypeKind::kDouble},
-                            {"online_spend", TypeKind::kDouble}},
-                           cli::kDemoRetailRule});
-  source.tables.push_back({"loyalty",
-                           "supplier",
-                           {{"hashed_email", TypeKind::kVarchar},
-                            {"loyalty_tier", TypeKind::kVarchar},
-                            {"brand_purchases", TypeKind::kInteger}},
-                           cli::kDemoLoyaltyRule});
-  return query::Snapshot::Build(std::move(source));
-}
-
 TEST(ClickHouseCampaignTest, TheDemoCampaignQueryEqualsDuckDbOnBothLayouts) {
   ASSERT_OK_AND_ASSIGN(auto cluster, ClickHouseCluster::Start(2));
   std::string data = cluster->directory() + "/demo";
@@ -70,7 +46,8 @@ TEST(ClickHouseCampaignTest, TheDemoCampaignQueryEqualsDuckDbOnBothLayouts) {
   query::Request request;
   request.sql = kCampaign;
   request.runner = "supplier";
-  ASSERT_OK_AND_ASSIGN(query::Compiled duck, query::Compile(*DemoSnapshot(), request));
+  ASSERT_OK_AND_ASSIGN(query::Compiled duck,
+                       query::Compile(*testing::CampaignSnapshot("demo"), request));
   ASSERT_TRUE(duck.verdict.allowed());
   std::vector<engine::SourceView> views;
   for (const char* table : {"retail", "loyalty"}) {
@@ -93,7 +70,8 @@ TEST(ClickHouseCampaignTest, TheDemoCampaignQueryEqualsDuckDbOnBothLayouts) {
          {{"retail", {"retail", "retail_local", "hashed_email"}},
           {"loyalty", {loyalty, loyalty + "_local", loyalty == "loyalty" ? "hashed_email" : ""}}}});
     request.dialect = &dialect;
-    ASSERT_OK_AND_ASSIGN(query::Compiled compiled, query::Compile(*DemoSnapshot(), request));
+    ASSERT_OK_AND_ASSIGN(query::Compiled compiled,
+                         query::Compile(*testing::CampaignSnapshot("demo"), request));
     ASSERT_OK_AND_ASSIGN(engine::ResultTable actual,
                          clickhouse->Run(engine::Plan{compiled.plan.rendered_sql, {}}));
     std::vector<std::string> names;

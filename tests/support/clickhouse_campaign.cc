@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "cli/demo.h"
 #include "duckdb.h"
 
 namespace parley::testing {
@@ -60,6 +61,30 @@ absl::Status LoadCampaign(const ClickHouseCluster& cluster, const std::string& d
     }
   }
   return absl::OkStatus();
+}
+
+std::shared_ptr<const query::Snapshot> CampaignSnapshot(const std::string& collaboration) {
+  using sql::TypeKind;
+  query::SnapshotSource source;
+  source.collaboration = collaboration;
+  source.tables.push_back({"retail",
+                           "retailer",
+                           {{"household_id", TypeKind::kBigint},
+                            {"hashed_email", TypeKind::kVarchar},
+                            {"age_band", TypeKind::kVarchar},
+                            {"income_bracket", TypeKind::kVarchar},
+                            {"household_size", TypeKind::kInteger},
+                            {"region", TypeKind::kVarchar},
+                            {"annual_spend", TypeKind::kDouble},
+                            {"online_spend", TypeKind::kDouble}},
+                           cli::kDemoRetailRule});
+  source.tables.push_back({"loyalty",
+                           "supplier",
+                           {{"hashed_email", TypeKind::kVarchar},
+                            {"loyalty_tier", TypeKind::kVarchar},
+                            {"brand_purchases", TypeKind::kInteger}},
+                           cli::kDemoLoyaltyRule});
+  return query::Snapshot::Build(std::move(source));
 }
 
 }  // namespace parley::testing

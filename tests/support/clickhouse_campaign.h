@@ -8,10 +8,12 @@
 //                                           {"loyalty_by_row", "loyalty", "rand()"}}));
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "query/snapshot.h"
 #include "support/clickhouse_cluster.h"
 
 namespace parley::testing {
@@ -30,5 +32,9 @@ extern const char kLoyaltyColumns[];
 // loads it. Internal naming the step that failed.
 absl::Status LoadCampaign(const ClickHouseCluster& cluster, const std::string& data,
                           const std::vector<CampaignTable>& tables);
+
+// The demo's two tables with their typed columns and the demo's rules, as collaboration
+// `collaboration`'s snapshot: what the campaign query compiles against on either engine.
+std::shared_ptr<const query::Snapshot> CampaignSnapshot(const std::string& collaboration);
 
 }  // namespace parley::testing

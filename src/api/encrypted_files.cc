@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/encryption_spec.h"
 #include "crypto/column_cipher.h"
 #include "crypto/secret_key.h"
 #include "engine/duckdb/duckdb_api.h"
@@ -401,124 +402,6 @@ absl::StatusOr<int64_t> WriteOutput(Session& session, const CryptoFileOptions& o
       absl::StrCat("cannot ", verb, " '", options.input, "': ", rows.status().message()));
 }
 
-// The encryption spec (docs/formats/encrypted-columns.md).
-struct ColumnSpec {
-  ColumnKind kind = ColumnKind::kCleartext;
-  crypto::ValueType type = crypto::ValueType::kString;
-  crypto::Normalisation normalisation;
-  size_t pad_to = 64;
-};
-
-struct Spec {
-  std::string table;
-  crypto::CellSettings settings;
-  std::map<std::string, ColumnSpec> columns;  // by lower-cased name
-};
-
-absl::Status KnownKeys(const nlohmann::json& object, std::set<std::string> keys,
-                       const std::string& where) {
-  for (const auto& [key, value] : object.items()) {
-    if (!keys.count(key)) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown key '", key, "'"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Spec> ReadSpec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("spec file '", path, "' cannot be read"));
-  nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-  std::string where = absl::StrCat("spec '", path, "'");
-  if (json.is_discarded() || !json.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, " is not a JSON object"));
-  }
-  PARLEY_RETURN_IF_ERROR(KnownKeys(json, {"table", "settings", "columns"}, where));
-  Spec spec;
-  if (!json.contains("table") || !json["table"].is_string() ||
-      json["table"].get<std::string>().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": \"table\" names the table the file will be registered as"));
-  }
-  spec.table = json["table"].get<std::string>();
-  if (json.contains("settings")) {
-    const nlohmann::json& settings = json["settings"];
-    if (!settings.is_object()) return absl::InvalidArgumentError(where + ": settings is an object");
-    PARLEY_RETURN_IF_ERROR(
-        KnownKeys(settings,
-                  {"preserve_nulls", "allow_joins_on_columns_with_different_names",
-                   "allow_cleartext", "allow_duplicates"},
-                  where + ", settings"));
-    for (const auto& [key, value] : settings.items()) {
-      if (!value.is_boolean()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": settings.", key, " is true or false"));
-      }
-    }
-    spec.settings.preserve_nulls = settings.value("preserve_nulls", false);
-    spec.settings.allow_joins_on_columns_with_different_names =
-        settings.value("allow_joins_on_columns_with_different_names", false);
-  }
-  if (!json.contains("columns") || !json["columns"].is_object() || json["columns"].empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": \"columns\" maps every column of the file to its kind"));
-  }
-  for (const auto& [name, entry] : json["columns"].items()) {
-    std::string at = absl::StrCat(where, ", column '", name, "'");
-    if (!entry.is_object()) return absl::InvalidArgumentError(at + ": an object with a kind");
-    PARLEY_RETURN_IF_ERROR(KnownKeys(entry, {"kind", "type", "normalise", "pad_to"}, at));
-    ColumnSpec column;
-    if (!entry.contains("kind") || !entry["kind"].is_string()) {
-      return absl::InvalidArgumentError(at + ": \"kind\" is fingerprint, sealed or cleartext");
-    }
-    absl::StatusOr<ColumnKind> kind = crypto::ParseColumnKind(entry["kind"].get<std::string>());
-    if (!kind.ok())
-      return absl::InvalidArgumentError(absl::StrCat(at, ": ", kind.status().message()));
-    column.kind = *kind;
-    if (entry.contains("type") || entry.contains("normalise")) {
-      if (column.kind != ColumnKind::kFingerprint) {
-        return absl::InvalidArgumentError(at + ": type and normalise are for fingerprint columns");
-      }
-    }
-    if (entry.contains("pad_to") && column.kind != ColumnKind::kSealed) {
-      return absl::InvalidArgumentError(at + ": pad_to is for sealed columns");
-    }
-    if (entry.contains("type")) {
-      absl::StatusOr<crypto::ValueType> type =
-          entry["type"].is_string() ? crypto::ParseValueType(entry["type"].get<std::string>())
-                                    : absl::InvalidArgumentError("a value type is a string");
-      if (!type.ok())
-        return absl::InvalidArgumentError(absl::StrCat(at, ": ", type.status().message()));
-      column.type = *type;
-    }
-    if (entry.contains("normalise")) {
-      absl::StatusOr<crypto::Normalisation> normalisation =
-          entry["normalise"].is_string()
-              ? crypto::ParseNormalisation(entry["normalise"].get<std::string>())
-              : absl::InvalidArgumentError("normalise is a string");
-      if (!normalisation.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(at, ": ", normalisation.status().message()));
-      }
-      if (column.type != crypto::ValueType::kString &&
-          normalisation->kind != crypto::NormalisationKind::kNone) {
-        return absl::InvalidArgumentError(at + ": normalise applies to string columns");
-      }
-      column.normalisation = *normalisation;
-    }
-    if (entry.contains("pad_to")) {
-      if (!entry["pad_to"].is_number_integer() || entry["pad_to"].get<int64_t>() < 1 ||
-          entry["pad_to"].get<int64_t>() > 65535) {
-        return absl::InvalidArgumentError(at + ": pad_to is a number of bytes from 1 to 65535");
-      }
-      column.pad_to = entry["pad_to"].get<size_t>();
-    }
-    if (!spec.columns.emplace(absl::AsciiStrToLower(name), column).second) {
-      return absl::InvalidArgumentError(at + ": listed twice");
-    }
-  }
-  return spec;
-}
-
 }  // namespace
 
 absl::Status WriteNewSecret(const std::string& path) {
@@ -545,7 +428,7 @@ absl::Status WriteNewSecret(const std::string& path) {
 
 absl::StatusOr<CryptoFileSummary> EncryptFile(const EncryptOptions& options) {
   PARLEY_ASSIGN_OR_RETURN(crypto::SecretKey secret, ReadSecret(options.secret_path));
-  PARLEY_ASSIGN_OR_RETURN(Spec spec, ReadSpec(options.spec_path));
+  PARLEY_ASSIGN_OR_RETURN(EncryptionSpec spec, ReadSpec(options.spec_path));
   PARLEY_ASSIGN_OR_RETURN(crypto::KeyRing ring,
                           crypto::KeyRing::Create(secret, options.collaboration, spec.settings));
   PARLEY_ASSIGN_OR_RETURN(Session session, OpenSession(options));
@@ -571,7 +454,7 @@ absl::StatusOr<CryptoFileSummary> EncryptFile(const EncryptOptions& options) {
   std::vector<size_t> job_columns;
   for (size_t i = 0; i < session.columns.size(); ++i) {
     const Column& column = session.columns[i];
-    const ColumnSpec& column_spec = spec.columns.at(absl::AsciiStrToLower(column.name));
+    const ColumnEncryption& column_spec = spec.columns.at(absl::AsciiStrToLower(column.name));
     std::string quoted = dk::QuoteIdentifier(column.name);
     summary.columns.emplace_back(column.name,
                                  std::string(crypto::ColumnKindName(column_spec.kind)));

@@ -29,28 +29,9 @@ bool ParsesAbove(const std::string& a, const std::string& b) {
   return absl::SimpleAtod(a, &x) && absl::SimpleAtod(b, &y) && x > y;
 }
 
-// Every line of `text` prefixed with `prefix`, each ending in a newline. Blank lines inside the
-// text are kept (a reviewer sees the text as written), without trailing spaces.
-std::string Indented(const std::string& text, const std::string& prefix) {
-  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
-  while (!lines.empty() && absl::StripAsciiWhitespace(lines.back()).empty()) lines.pop_back();
-  size_t first = 0;
-  while (first < lines.size() && absl::StripAsciiWhitespace(lines[first]).empty()) ++first;
-  std::string indented;
-  for (size_t i = first; i < lines.size(); ++i) {
-    std::string line(absl::StripTrailingAsciiWhitespace(lines[i]));
-    absl::StrAppend(&indented, line.empty() ? "" : prefix, line, "\n");
-  }
-  return indented;
-}
-
 template <class Items>
 std::string ListOrNone(const Items& items, const std::string& none = "none") {
   return items.empty() ? none : absl::StrJoin(items, ", ");
-}
-
-std::string Padded(const std::string& text, size_t width) {
-  return text + std::string(width > text.size() ? width - text.size() : 0, ' ');
 }
 
 // The violations as the terminal shows them (api::FormatViolations), with the CLI's hints.
@@ -204,6 +185,23 @@ void PrintCustomRule(std::ostream& out, const nlohmann::json& rule,
 }
 
 }  // namespace
+
+std::string Indented(const std::string& text, const std::string& prefix) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  while (!lines.empty() && absl::StripAsciiWhitespace(lines.back()).empty()) lines.pop_back();
+  size_t first = 0;
+  while (first < lines.size() && absl::StripAsciiWhitespace(lines[first]).empty()) ++first;
+  std::string indented;
+  for (size_t i = first; i < lines.size(); ++i) {
+    std::string line(absl::StripTrailingAsciiWhitespace(lines[i]));
+    absl::StrAppend(&indented, line.empty() ? "" : prefix, line, "\n");
+  }
+  return indented;
+}
+
+std::string Padded(const std::string& text, size_t width) {
+  return text + std::string(width > text.size() ? width - text.size() : 0, ' ');
+}
 
 std::string Abilities(const api::Member& member) {
   return member.abilities.empty() ? "none" : absl::StrJoin(member.abilities, ",");
@@ -441,98 +439,6 @@ std::string FormatTime(int64_t seconds) {
   char text[32];
   strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &utc);
   return text;
-}
-
-std::string ShortId(const std::string& template_id) { return template_id.substr(0, 12); }
-
-namespace {
-
-// "(waiting for retailer to approve it for audience, ...)" or "" when runnable.
-std::string MissingApprovals(const api::Template& view) {
-  std::vector<std::string> missing;
-  for (const api::TableApproval& table : view.tables) {
-    if (table.approved) continue;
-    if (table.pending) {
-      for (const std::string& member : *table.pending) {
-        missing.push_back(absl::StrCat(member, " for ", table.table));
-      }
-    } else {
-      missing.push_back(absl::StrCat(table.owner, " for ", table.table));
-    }
-  }
-  if (missing.empty()) return "";
-  return absl::StrCat(" (not approved by ", absl::StrJoin(missing, ", "), ")");
-}
-
-// "approved by hr; pending crm, analyst" for a saved result's table (every co-owner approves).
-std::string CoOwnerApprovals(const api::TableApproval& table) {
-  auto names = [](const std::optional<std::vector<std::string>>& list) {
-    return list && !list->empty() ? absl::StrJoin(*list, ", ") : std::string("none");
-  };
-  return absl::StrCat("approved by ", names(table.approved_by), "; pending ", names(table.pending));
-}
-
-}  // namespace
-
-std::string TemplateSummary(const api::Template& view) {
-  std::vector<std::string> tables;
-  for (const api::TableApproval& table : view.tables) {
-    tables.push_back(table.table);
-  }
-  size_t count = view.parameters.size();
-  return absl::StrCat("template ", view.name, " by ", view.author, ": ", count,
-                      count == 1 ? " parameter" : " parameters", ", reads ",
-                      absl::StrJoin(tables, ", "), "; runnable: ", view.runnable ? "yes" : "no");
-}
-
-void PrintTemplate(std::ostream& out, const api::Template& view) {
-  out << "template " << view.id << "\n";
-  out << "  name: " << view.name << "\n";
-  out << "  author: " << view.author << "\n";
-  out << "  created: " << FormatTime(view.created_at) << "\n";
-  out << "  sql:\n" << Indented(view.sql, "    ");
-  if (view.parameters.empty()) {
-    out << "  parameters: none\n";
-  } else {
-    out << "  parameters:\n";
-    size_t name_width = 0;
-    size_t type_width = 0;
-    for (const api::TemplateParameter& parameter : view.parameters) {
-      name_width = std::max(name_width, parameter.name.size());
-      type_width = std::max(type_width, parameter.type.size());
-    }
-    for (const api::TemplateParameter& parameter : view.parameters) {
-      out << "    " << Padded(parameter.name, name_width + 2)
-          << Padded(parameter.type, type_width + 2)
-          << (parameter.default_value ? absl::StrCat("default ", *parameter.default_value)
-                                      : std::string("no default"))
-          << "\n";
-    }
-  }
-  out << "  tables:\n";
-  size_t table_width = 0;
-  size_t owner_width = 0;
-  for (const api::TableApproval& table : view.tables) {
-    table_width = std::max(table_width, table.table.size());
-    owner_width = std::max(owner_width, table.owner.size());
-  }
-  for (const api::TableApproval& table : view.tables) {
-    out << "    " << Padded(table.table, table_width + 2) << "owner "
-        << Padded(table.owner, owner_width + 2) << "approved: " << (table.approved ? "yes" : "no");
-    if (table.pending) out << "  (saved result; co-owners " << CoOwnerApprovals(table) << ")";
-    out << "\n";
-  }
-  out << "  runnable: " << (view.runnable ? "yes" : "no") << MissingApprovals(view) << "\n";
-}
-
-void PrintTemplateLine(std::ostream& out, const api::Template& view) {
-  out << ShortId(view.id) << "  " << view.name << "  author " << view.author << "  runnable "
-      << (view.runnable ? "yes" : "no")
-      << (view.altered ? "  ALTERED: content no longer matches its id" : "");
-  for (const api::TableApproval& table : view.tables) {
-    if (table.pending) out << "  co-owners of " << table.table << ": " << CoOwnerApprovals(table);
-  }
-  out << "\n";
 }
 
 void PrintQueryLogEntry(std::ostream& out, const api::Query& query) {

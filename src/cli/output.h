@@ -34,6 +34,12 @@ void PrintChangeLine(std::ostream& out, const api::ChangeRequest& change);
 // "aggregation", "list", ... from a rule document.
 std::string RuleKindOf(const nlohmann::json& rule);
 
+// Every line of `text` prefixed with `prefix`, each ending in a newline. Blank lines inside the
+// text are kept (a reviewer sees the text as written), without trailing spaces.
+std::string Indented(const std::string& text, const std::string& prefix);
+// `text` followed by spaces up to `width` characters (never cut).
+std::string Padded(const std::string& text, size_t width);
+
 // Seconds since the epoch as "2026-11-21 19:56:53 UTC".
 std::string FormatTime(int64_t seconds);
 // The first 12 characters of a template id: enough to name it, and accepted as an id.

@@ -41,6 +41,7 @@
 
 #include "dp/noise.h"
 #include "policy/verdict.h"
+#include "sql/capabilities.h"
 #include "sql/ir.h"
 
 namespace parley::rewrite {
@@ -55,8 +56,10 @@ struct PrivacyRequest {
 // Rewrites `query` (flat, allowed, with verdict.differential_privacy set) into the bounded plan
 // and returns its noise plan with scales set; or adds violations to `verdict` (positions from
 // `source_text`) and returns nullopt, leaving `query` unusable.
+// `capabilities` choose between equivalent plan shapes the engine can run.
 std::optional<dp::NoisePlan> BuildPrivatePlan(sql::BoundQuery& query, policy::Verdict& verdict,
                                               const PrivacyRequest& request,
-                                              std::string_view source_text);
+                                              std::string_view source_text,
+                                              const sql::Capabilities& capabilities = {});
 
 }  // namespace parley::rewrite

@@ -126,7 +126,7 @@ class ClickHouseDpTest : public ::testing::Test {
     EXPECT_TRUE(duck.ok()) << duck.status();
     render::ClickHouseLayout layout;
     layout.database = ClickHouseCluster::kDatabase;
-    layout.tables["spend"] = {"spend", "spend_local", "__parley_row_id"};
+    layout.tables["spend"] = {"spend", "spend_local", "__parley_row_id", true};
     render::ClickHouseDialect dialect(layout);
     request.dialect = &dialect;
     absl::StatusOr<query::Compiled> clickhouse = query::Compile(*snapshot, request);
@@ -249,7 +249,7 @@ TEST_F(ClickHouseDpTest, TheUsersOwnWindowsStayRefused) {
   auto snapshot = query::Snapshot::Build(std::move(source));
   render::ClickHouseLayout layout;
   layout.database = ClickHouseCluster::kDatabase;
-  layout.tables["spend"] = {"spend", "spend_local", "__parley_row_id"};
+  layout.tables["spend"] = {"spend", "spend_local", "__parley_row_id", true};
   render::ClickHouseDialect dialect(layout);
   query::Request request{
       "SELECT band, row_number() OVER (PARTITION BY band ORDER BY household_id) AS n FROM spend",

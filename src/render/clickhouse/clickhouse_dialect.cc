@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "render/sql_writer.h"
 #include "sql/types.h"
 
@@ -620,6 +621,16 @@ class ClickHouseWriter : public SqlWriter {
     const BoundQuery& owner = *stack_.back();
     const BoundTable& table = owner.tables[expr.table_index];
     if (table.is_base()) {
+      if (absl::EqualsIgnoreCase(expr.column, kRowIdColumn)) {
+        const ClickHouseTable* layout = Layout(table);
+        if (layout == nullptr) return "NULL";
+        if (!layout->row_id) {
+          return Refuse(absl::StrCat("each row of table '", table.schema->name,
+                                     "' once per group over a join: the table has no row "
+                                     "identity on the cluster"),
+                        table.location);
+        }
+      }
       return table.render_id == scope_.direct ? Identifier(expr.column)
                                               : Renamed(table.render_id, expr.column);
     }

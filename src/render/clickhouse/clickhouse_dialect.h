@@ -51,6 +51,11 @@ struct ClickHouseTable {
   std::string distributed;   // the Distributed table queries read
   std::string local;         // its shard-local table (empty: never joined locally)
   std::string sharding_key;  // the column its rows are sharded by (empty: unknown)
+  // Whether its rows carry Parley's hidden row identity (kRowIdColumn, base/row_identity.h), as
+  // a column of the table. 18.16 has no other way to tell two equal rows apart within a scan, so
+  // without it the once-per-group weighting of a sum over a join (which counts each row of the
+  // table once per group) is refused.
+  bool row_id = false;
 };
 
 struct ClickHouseLayout {

@@ -232,6 +232,48 @@ TEST_F(ClickHouseDpTest, UnitCountsKeepTheSplitUnitsFirstGroupOnly) {
   ExpectSameNoise(total);
 }
 
+TEST_F(ClickHouseDpTest, GroupsByARealNumberAreRefusedNotOrderedDifferently) {
+  // Each unit keeps its first group in the order of the keys; ClickHouse and DuckDB order NaN
+  // and -0 differently, so a real-number key is refused on the cluster (DuckDB runs it).
+  query::SnapshotSource source;
+  source.collaboration = "dp";
+  std::string rule = kSpendRule;
+  rule.replace(rule.find(R"("dimension_columns": ["band"])"), 29,
+               R"("dimension_columns": ["band", "score"])");
+  query::SnapshotTable spend{"spend",
+                             "retailer",
+                             {{"household_id", sql::TypeKind::kBigint},
+                              {"band", sql::TypeKind::kVarchar},
+                              {"score", sql::TypeKind::kDouble},
+                              {"amount", sql::Type::Decimal(10, 2)}},
+                             std::nullopt};
+  spend.rule_json = rule;
+  source.tables.push_back(std::move(spend));
+  auto snapshot = query::Snapshot::Build(std::move(source));
+  query::Request request{
+      "SELECT score, COUNT(DISTINCT household_id) AS households FROM spend GROUP BY score",
+      {},
+      "supplier",
+      "",
+      {}};
+  request.privacy_epsilon = kEpsilon;
+  request.privacy_delta = kDelta;
+  absl::StatusOr<query::Compiled> duck = query::Compile(*snapshot, request);
+  ASSERT_TRUE(duck.ok()) << duck.status();
+  EXPECT_TRUE(duck->verdict.allowed());
+  render::ClickHouseLayout layout;
+  layout.database = ClickHouseCluster::kDatabase;
+  layout.tables["spend"] = {"spend", "spend_local", "__parley_row_id", true};
+  render::ClickHouseDialect dialect(layout);
+  request.dialect = &dialect;
+  absl::StatusOr<query::Compiled> clickhouse = query::Compile(*snapshot, request);
+  ASSERT_FALSE(clickhouse.ok());
+  EXPECT_EQ(
+      clickhouse.status().message(),
+      "the clickhouse engine cannot run ranking rows by a DOUBLE (NaN and -0 sort differently "
+      "there)");
+}
+
 TEST_F(ClickHouseDpTest, TheUsersOwnWindowsStayRefused) {
   // Only the rewrite's windows are written in stages; a window of the query itself is refused
   // with the dialect's reason (here on a table without privacy, under a custom rule).

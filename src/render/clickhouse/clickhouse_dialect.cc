@@ -302,10 +302,13 @@ class ClickHouseWriter : public SqlWriter {
           return Refuse("a window ordered descending or with NULLs first", expr.location);
         }
         if (type.kind() == TypeKind::kDouble || type.kind() == TypeKind::kFloat) {
-          return Refuse("a window ordered by a real number", expr.location);
+          // (A differentially private query's groups are ranked by their keys.)
+          return Refuse(absl::StrCat("ranking rows by a ", type.ToString(),
+                                     " (NaN and -0 sort differently there)"),
+                        expr.location);
         }
         if (Wide(type)) {
-          return Refuse("a window ordered by a DECIMAL of more than 18 digits", expr.location);
+          return Refuse(absl::StrCat("ranking rows by a ", type.ToString()), expr.location);
         }
         order.push_back(Hoist(stages, *item.expr));
       }

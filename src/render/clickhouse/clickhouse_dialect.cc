@@ -360,9 +360,7 @@ class ClickHouseWriter : public SqlWriter {
         std::string element =
             absl::StrCat("tupleElement(", Identifier(base + "t"), ", ", c + 1, ")");
         if (last && stages.wide_scale[c] >= 0) {
-          // Back from text (the if() keeps NULL; 18.16 parses a NULL's empty text otherwise).
-          element = absl::StrCat("if(isNull(", element, "), NULL, toDecimal128(ifNull(", element,
-                                 ", '0'), ", stages.wide_scale[c], "))");
+          element = Uncarried(sql::Type::Decimal(38, stages.wide_scale[c]), element);
         }
         unpacked.push_back(absl::StrCat(element, " AS ", Identifier(stages.columns[c])));
       }
@@ -876,13 +874,15 @@ class ClickHouseWriter : public SqlWriter {
         !arg.case_has_else && arg.args.size() == 2 && FlagColumn(*arg.args[0]) != nullptr) {
       // The pairs hold the raw value: 18.16 crashes hashing a Nullable(Decimal) inside a tuple,
       // so the conversion comes after deduplication.
-      std::string pairs = absl::StrCat("groupUniqArray", suffix, "(tuple(", Expr(*arg.args[0]),
-                                       ", toNullable(", Expr(*arg.args[1]), "))", condition, ")");
+      std::string pairs =
+          absl::StrCat("groupUniqArray", suffix, "(tuple(", Expr(*arg.args[0]), ", toNullable(",
+                       Carried(*arg.args[1]), "))", condition, ")");
       std::string name = Reducer(expr);
       if (name.empty()) return "NULL";
-      return absl::StrCat("arrayReduce('", name, "', arrayMap(p -> ",
-                          Converted(expr.name, *arg.args[1], "tupleElement(p, 2)"), ", ", pairs,
-                          "))");
+      return absl::StrCat(
+          "arrayReduce('", name, "', arrayMap(p -> ",
+          Converted(expr.name, *arg.args[1], Uncarried(arg.args[1]->type, "tupleElement(p, 2)")),
+          ", ", pairs, "))");
     }
     std::string value = Argument(expr.name, arg);
     if (expr.name == "count") {
@@ -925,11 +925,26 @@ class ClickHouseWriter : public SqlWriter {
     if (arg.kind == BoundExprKind::kCase && !arg.case_has_operand && !arg.case_has_else &&
         arg.args.size() == 2 && FlagColumn(*arg.args[0]) != nullptr) {
       std::string pairs = absl::StrCat("groupUniqArray(tuple(", Expr(*arg.args[0]), ", toNullable(",
-                                       Expr(*arg.args[1]), ")))");
-      return absl::StrCat("arrayReduce('sum', arrayMap(p -> ", value("tupleElement(p, 2)"), ", ",
-                          pairs, "))");
+                                       Carried(*arg.args[1]), ")))");
+      return absl::StrCat("arrayReduce('sum', arrayMap(p -> ",
+                          value(Uncarried(arg.args[1]->type, "tupleElement(p, 2)")), ", ", pairs,
+                          "))");
     }
     return absl::StrCat("sum(", value(Expr(arg)), ")");
+  }
+
+  // A value inside a tuple of an array (groupArray, groupUniqArray): Decimal128 as its text, since
+  // 18.16 crashes on it there; Uncarried reads it back (the text of a value of one type is
+  // canonical, so equal values stay equal).
+  std::string Carried(const BoundExpr& value) {
+    std::string text = Expr(value);
+    return Wide(value.type) ? absl::StrCat("toString(", text, ")") : text;
+  }
+  static std::string Uncarried(const sql::Type& type, const std::string& element) {
+    if (!Wide(type)) return element;
+    // The if() keeps NULL: 18.16 parses a NULL's empty text otherwise.
+    return absl::StrCat("if(isNull(", element, "), NULL, toDecimal128(ifNull(", element, ", '0'), ",
+                        type.kind() == TypeKind::kDecimal ? type.scale() : 0, "))");
   }
 
   // The ClickHouse aggregate for SUM, AVG, MIN, MAX, COUNT.

@@ -19,8 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/status_testing.h"
 #include "cli/demo.h"
@@ -104,14 +106,19 @@ class CliClickHouseTest : public CliTest {
 
   // The campaign room: the retailer's table and the supplier's, each where `retail` and
   // `loyalty` say (table add flags after the name), under the demo's rules.
+  // `create` adds flags to collaboration create; `retail_rule` replaces the demo's retail rule.
   void MakeRoom(const std::string& room, const std::vector<std::string>& retail,
-                const std::vector<std::string>& loyalty) {
-    Ok("retailer", {"collaboration", "create", room, "--abilities", "none"});
+                const std::vector<std::string>& loyalty,
+                const std::vector<std::string>& create = {},
+                const std::string& retail_rule = cli::kDemoRetailRule) {
+    std::vector<std::string> created = {"collaboration", "create", room, "--abilities", "none"};
+    created.insert(created.end(), create.begin(), create.end());
+    Ok("retailer", created);
     Ok("retailer", {"member", "add", "-c", room, "supplier", "--abilities", "query,receive"});
     std::vector<std::string> add = {"table", "add", "-c", room, "retail"};
     add.insert(add.end(), retail.begin(), retail.end());
     Ok("retailer", add);
-    Ok("retailer", {"rule", "set", "-c", room, "retail", "--json", cli::kDemoRetailRule});
+    Ok("retailer", {"rule", "set", "-c", room, "retail", "--json", retail_rule});
     add = {"table", "add", "-c", room, "loyalty"};
     add.insert(add.end(), loyalty.begin(), loyalty.end());
     Ok("supplier", add);
@@ -212,6 +219,86 @@ TEST_F(CliClickHouseTest, TheCampaignQueryOnTheClusterEqualsDuckDb) {
     EXPECT_THAT(all_output, Not(HasSubstr(password)));
     EXPECT_THAT(EverythingWritten(), Not(HasSubstr(password)));
   }
+}
+
+// Differential privacy on the cluster: the same bounded plan runs there (its windows written for
+// 18.16), Parley adds the noise after the engine answers, and the budget is charged as on DuckDB.
+TEST_F(CliClickHouseTest, ADifferentiallyPrivateQueryRunsOnTheClusterAndSpendsAsOnDuckDb) {
+  ASSERT_EQ(Parley(EngineAdd("warehouse", ClickHouseCluster::kReader, reader_file_)).exit_code, 0);
+  std::string rule = cli::kDemoRetailRule;
+  rule = rule.substr(0, rule.rfind('}')) +
+         R"(, "differential_privacy": {"privacy_unit": "household_id", "max_groups_per_unit": 2,
+              "bounds": [{"column": "annual_spend", "minimum": 0, "maximum": 20000}]}})";
+  const std::vector<std::string> budget = {"--dp-epsilon", "3", "--dp-default-epsilon", "1"};
+  MakeRoom("dp_local", {"--source", (data_ / "retail.parquet").string()},
+           {"--source", (data_ / "loyalty.parquet").string()}, budget, rule);
+  MakeRoom("dp_cluster", {"--engine", "warehouse", "--relation", "rooms.retailer_retail"},
+           {"--engine", "warehouse", "--source", (data_ / "loyalty.parquet").string(),
+            "--shard-key", "hashed_email", "--relation", "supplier_loyalty_dp"},
+           budget, rule);
+  // Unit counts per group over the join, with the supplier's threshold: each household's first
+  // two groups, chosen over all its rows on both shards.
+  const std::string query =
+      "SELECT r.age_band, r.region, COUNT(DISTINCT r.household_id) AS households FROM retail r "
+      "JOIN loyalty l ON r.hashed_email = l.hashed_email GROUP BY r.age_band, r.region";
+
+  // The same noise plan on both engines; the cluster runs it.
+  auto privacy_lines = [](const std::string& text) {
+    std::vector<std::string> lines;
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (absl::StrContains(line, "differential privacy") || absl::StrContains(line, "noise") ||
+          absl::StrContains(line, "privacy units")) {
+        lines.emplace_back(line);
+      }
+    }
+    return lines;
+  };
+  Outcome local_plan = Ok("supplier", {"query", "explain", "-c", "dp_local", "--sql", query});
+  Outcome cluster_plan = Ok("supplier", {"query", "explain", "-c", "dp_cluster", "--sql", query});
+  EXPECT_THAT(cluster_plan.out, HasSubstr("engine: clickhouse engine 'warehouse'"));
+  EXPECT_THAT(cluster_plan.out, HasSubstr("arraySort("));  // the unit's groups, in key order
+  EXPECT_GE(privacy_lines(cluster_plan.out).size(), 3u) << cluster_plan.out;
+  EXPECT_EQ(privacy_lines(cluster_plan.out), privacy_lines(local_plan.out));
+
+  Outcome local =
+      Ok("supplier", {"query", "run", "-c", "dp_local", "--sql", query, "--output", "-"});
+  Outcome cluster =
+      Ok("supplier", {"query", "run", "-c", "dp_cluster", "--sql", query, "--output", "-"});
+  std::vector<std::string> local_rows = absl::StrSplit(local.out, '\n', absl::SkipEmpty());
+  std::vector<std::string> cluster_rows = absl::StrSplit(cluster.out, '\n', absl::SkipEmpty());
+  ASSERT_GT(local_rows.size(), 3u) << local.out;
+  ASSERT_EQ(cluster_rows.size(), local_rows.size()) << cluster.out;
+  // The header, then the groups in the order of their keys, each with a noisy count close to the
+  // other engine's (noise of scale 2 on each: 40 apart has probability below 1e-8).
+  EXPECT_EQ(cluster_rows[0], local_rows[0]);
+  EXPECT_THAT(cluster_rows[0], HasSubstr("households_ci95_low"));
+  for (size_t i = 1; i < local_rows.size(); ++i) {
+    std::vector<std::string> a = absl::StrSplit(local_rows[i], ',');
+    std::vector<std::string> b = absl::StrSplit(cluster_rows[i], ',');
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_EQ(a.size(), 5u) << local_rows[i];  // age_band, region, households and its interval
+    EXPECT_EQ(b[0] + "," + b[1], a[0] + "," + a[1]) << "group " << i;
+    EXPECT_LE(std::abs(std::stoll(b[2]) - std::stoll(a[2])), 40)
+        << local_rows[i] << " vs " << cluster_rows[i];
+  }
+
+  // A sum over the join counts each retail row once per group, which needs Parley's row identity:
+  // the retailer's table registered in place has none on the cluster, so the query is refused
+  // there, naming the engine and the table, and nothing is spent.
+  Outcome sum = As("supplier", {"query", "run", "-c", "dp_cluster", "--sql",
+                                "SELECT r.age_band, SUM(r.annual_spend) AS spend FROM retail r "
+                                "JOIN loyalty l ON r.hashed_email = l.hashed_email "
+                                "GROUP BY r.age_band"});
+  EXPECT_EQ(sum.exit_code, kExitError) << sum;
+  EXPECT_THAT(sum.err, HasSubstr("the clickhouse engine cannot run each row of table 'retail' "
+                                 "once per group over a join"));
+
+  // Charged the same: one query, the same ε and δ.
+  Outcome local_budget = Ok("retailer", {"budget", "-c", "dp_local"});
+  Outcome cluster_budget = Ok("retailer", {"budget", "-c", "dp_cluster"});
+  EXPECT_THAT(cluster_budget.out, HasSubstr("1 queries, epsilon 1 spent"));
+  EXPECT_EQ(absl::StrReplaceAll(cluster_budget.out, {{"dp_cluster", "ROOM"}}),
+            absl::StrReplaceAll(local_budget.out, {{"dp_local", "ROOM"}}));
 }
 
 TEST_F(CliClickHouseTest, AnAccountThatCanWriteIsRefusedAtRegistration) {

@@ -29,6 +29,8 @@
 #include "base/row_identity.h"
 #include "base/status_testing.h"
 #include "corpus_file.h"
+#include "dp/noise.h"
+#include "dp/seeded_random_source.h"
 #include "engine/clickhouse/clickhouse_engine.h"
 #include "engine/duckdb/duckdb_engine.h"
 #include "query/compile.h"
@@ -134,6 +136,7 @@ struct LoadedFile {
 
 struct Counts {
   int equal = 0;
+  int private_equal = 0;  // of them, differentially private (exact and noisy rows equal)
   int refused = 0;
   std::map<std::string, int> reasons;
 };
@@ -172,8 +175,9 @@ class ClickHouseCorpus {
     }
   }
   static void Finish() {
-    std::cerr << "clickhouse corpus: " << counts_.equal << " cases equal on both engines, "
-              << counts_.refused << " refused by the clickhouse dialect\n";
+    std::cerr << "clickhouse corpus: " << counts_.equal << " cases equal on both engines ("
+              << counts_.private_equal << " with differential privacy), " << counts_.refused
+              << " refused by the clickhouse dialect\n";
     for (const auto& [reason, n] : counts_.reasons)
       std::cerr << "  " << n << "  " << reason << "\n";
     delete clickhouse_;
@@ -252,7 +256,7 @@ class ClickHouseCorpus {
         loaded.skipped = std::string(inserted.message());
         return loaded;
       }
-      loaded.layout.tables[absl::AsciiStrToLower(table_name)] = {distributed, local, kRowIdColumn};
+      loaded.layout.tables[absl::AsciiStrToLower(table_name)] = {distributed, local, kRowIdColumn, true};
     }
     return loaded;
   }
@@ -307,6 +311,8 @@ std::string RunCase(const CorpusFile& file, const CorpusCase& c) {
   if (!loaded.skipped.empty()) return "";
   std::shared_ptr<const query::Snapshot> snapshot = SnapshotOf(file);
   query::Request request{c.sql, {}, c.runner, c.template_id, c.receivers};
+  request.privacy_epsilon = c.privacy_epsilon;
+  request.privacy_delta = c.privacy_delta;
   absl::StatusOr<query::Compiled> duck = query::Compile(*snapshot, request);
   if (!duck.ok()) return absl::StrCat("DuckDB compile: ", duck.status().ToString());
   if (!duck->verdict.allowed()) return "";  // not allowed outside the corpus runner's context
@@ -348,6 +354,30 @@ std::string RunCase(const CorpusFile& file, const CorpusCase& c) {
                           expected->columns[i].name, "'");
     }
   }
+  if (duck->plan.noise.has_value()) {
+    // Differential privacy: the bounded plan's exact rows must be equal in order (the noise is
+    // drawn row by row), and so must the answers noised from the same seeded draws.
+    if (!clickhouse->plan.noise.has_value()) return "noised on DuckDB, not on ClickHouse";
+    std::vector<std::string> got = Normalised(*actual, false);
+    std::vector<std::string> want = Normalised(*expected, false);
+    if (got != want) {
+      return absl::StrCat("exact rows differ: ClickHouse\n  ", absl::StrJoin(got, "\n  "),
+                          "\nDuckDB\n  ", absl::StrJoin(want, "\n  "), "\n", sql);
+    }
+    if (got.empty()) return "the private case returned no rows: it compares nothing";
+    dp::SeededRandomSource duck_random(c.line), clickhouse_random(c.line);
+    auto noisy_duck = dp::ApplyNoise(*duck->plan.noise, expected->rows, duck_random);
+    auto noisy_clickhouse =
+        dp::ApplyNoise(*clickhouse->plan.noise, actual->rows, clickhouse_random);
+    if (!noisy_duck.ok() || !noisy_clickhouse.ok()) {
+      return absl::StrCat("noise failed: ", noisy_duck.status().ToString(), " / ",
+                          noisy_clickhouse.status().ToString());
+    }
+    if (noisy_duck->rows != noisy_clickhouse->rows) return "noisy answers differ";
+    counts.equal++;
+    counts.private_equal++;
+    return "";
+  }
   // Compared as sets of rows: ORDER BY leaves ties in any order (clickhouse_traps_test checks
   // that ORDER BY orders).
   if (absl::StrContains(c.sql, "LIMIT") && !absl::StrContains(c.sql, "ORDER BY")) {
@@ -372,6 +402,9 @@ std::vector<std::pair<std::shared_ptr<CorpusFile>, size_t>> AllowedCases() {
   std::vector<std::pair<std::shared_ptr<CorpusFile>, size_t>> all;
   std::vector<fs::path> paths;
   for (const auto& entry : fs::directory_iterator(CorpusDir())) {
+    // PARLEY_CORPUS_ONLY=name runs one file's cases (while developing).
+    const char* only = std::getenv("PARLEY_CORPUS_ONLY");
+    if (only != nullptr && entry.path().stem() != only) continue;
     if (entry.path().extension() == ".test") paths.push_back(entry.path());
   }
   std::sort(paths.begin(), paths.end());
@@ -403,7 +436,11 @@ TEST(ClickHouseCorpusTest, EveryAllowedCaseGivesTheSameRowsOrTheDialectsReason) 
     }
   }
   ClickHouseCorpus::Finish();
-  EXPECT_GT(cases, 100u);
+  if (std::getenv("PARLEY_CORPUS_ONLY") == nullptr) {
+    EXPECT_GT(cases, 100u);
+    // The differential-privacy cases (differential_privacy.test) all run on both engines.
+    EXPECT_GE(ClickHouseCorpus::counts().private_equal, 5);
+  }
   EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " of " << cases << " cases differ:\n"
                                   << absl::StrJoin(mismatches, "\n\n");
 }

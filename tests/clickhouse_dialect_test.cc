@@ -122,6 +122,11 @@ TEST(ClickHouseDialectTest, WhatTheEngineCannotRunIsRefusedWithItsPosition) {
        "the clickhouse engine cannot run EXCEPT"},
       {"SELECT COUNT(*) FROM open WHERE CAST(loyalty_tier AS DATE) > DATE '2024-01-01'",
        "the clickhouse engine cannot run a conversion of VARCHAR to DATE (at character 33)"},
+      // 18.16 cannot tell two equal rows apart without Parley's row identity column.
+      {"SELECT r.region, SUM(r.annual_spend) AS s FROM retail r JOIN loyalty l"
+       " ON r.hashed_email = l.hashed_email GROUP BY r.region",
+       "the clickhouse engine cannot run each row of table 'retail' once per group over a join: "
+       "the table has no row identity on the cluster (at character 48)"},
       {"SELECT COUNT(*) FROM elsewhere",
        "the clickhouse engine cannot run table 'elsewhere', which is not on this engine (at "
        "character 22)"},

@@ -153,12 +153,13 @@ class ClickHouseTrapsTest : public ::testing::Test {
   }
 
   static render::ClickHouseLayout Layout() {
-    return {ClickHouseCluster::kDatabase,
-            {{"retail", {"retail", "retail_local", "hashed_email"}},
-             {"loyalty", {"loyalty", "loyalty_local", "__parley_row_id"}},
-             {"loyalty_by_email", {"loyalty_by_email", "loyalty_by_email_local", "hashed_email"}},
-             {"retail_open", {"retail", "retail_local", "hashed_email"}},
-             {"loyalty_open", {"loyalty", "loyalty_local", "__parley_row_id"}}}};
+    return {
+        ClickHouseCluster::kDatabase,
+        {{"retail", {"retail", "retail_local", "hashed_email", true}},
+         {"loyalty", {"loyalty", "loyalty_local", "__parley_row_id", true}},
+         {"loyalty_by_email", {"loyalty_by_email", "loyalty_by_email_local", "hashed_email", true}},
+         {"retail_open", {"retail", "retail_local", "hashed_email", true}},
+         {"loyalty_open", {"loyalty", "loyalty_local", "__parley_row_id", true}}}};
   }
 
   // The ClickHouse SQL of `sql` run by the supplier, or the dialect's refusal.

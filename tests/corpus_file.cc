@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "sql/duckdb_types.h"
 
@@ -68,6 +69,12 @@ CorpusFile ParseCorpus(const std::string& path) {
           c.template_id = l.substr(9);
         } else if (l.starts_with("receivers ")) {
           c.receivers = absl::StrSplit(l.substr(10), ',', absl::SkipEmpty());
+        } else if (l.starts_with("privacy ")) {
+          std::vector<std::string> parts = absl::StrSplit(l.substr(8), ' ', absl::SkipEmpty());
+          if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &c.privacy_epsilon) ||
+              !absl::SimpleAtoi(parts[1], &c.privacy_delta)) {
+            ADD_FAILURE() << name << ":" << i + 1 << ": privacy takes EPSILON DELTA (integers)";
+          }
         } else if (l == "sql") {
           std::string text;
           while (++i < lines.size() && lines[i] != "----") {

@@ -22,6 +22,10 @@ struct CorpusCase {
   std::string runner;
   std::string template_id;             // "template ID": the query runs as that analysis template
   std::vector<std::string> receivers;  // "receivers a,b"
+  // "privacy EPSILON DELTA": the collaboration's privacy budget for the query (dp/budget.h fixed
+  // point: ε in millionths, δ in 10^-15); 0 0 when absent (no budget).
+  int64_t privacy_epsilon = 0;
+  int64_t privacy_delta = 0;
   std::string sql;
   std::string outcome;                // "allowed", "rejected", "error"
   std::vector<std::string> expected;  // rendered SQL / violation lines / error message

@@ -78,6 +78,8 @@ TEST_P(PolicyCorpus, Case) {
   std::shared_ptr<const query::Snapshot> snapshot = SnapshotOf(file);
   ASSERT_TRUE(snapshot->rules_status().ok()) << snapshot->rules_status();
   query::Request request{c.sql, {}, c.runner, c.template_id, c.receivers};
+  request.privacy_epsilon = c.privacy_epsilon;
+  request.privacy_delta = c.privacy_delta;
   absl::StatusOr<query::Compiled> compiled = query::Compile(*snapshot, request);
   // The actual outcome, in the corpus's own notation, so a failure shows what to compare.
   std::vector<std::string> actual;

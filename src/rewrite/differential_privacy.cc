@@ -117,12 +117,14 @@ Expr BoundConstant(double bound, bool upper, const SumKind& kind) {
 class PrivatePlanBuilder {
  public:
   PrivatePlanBuilder(sql::BoundQuery& query, policy::Verdict& verdict,
-                     const PrivacyRequest& request, std::string_view source_text)
+                     const PrivacyRequest& request, std::string_view source_text,
+                     const sql::Capabilities& capabilities)
       : query_(query),
         verdict_(verdict),
         target_(*verdict.differential_privacy),
         request_(request),
-        source_text_(source_text) {}
+        source_text_(source_text),
+        capabilities_(capabilities) {}
 
   std::optional<dp::NoisePlan> Build() {
     Classify();
@@ -343,6 +345,18 @@ class PrivatePlanBuilder {
     block.select.push_back(sql::BoundSelectItem{std::move(expr), std::move(name), -1, false});
   }
 
+  // The engine's rows in the order of the group keys (NULLs last), on every engine: the noise is
+  // drawn row by row, so the same seeded draws give the same answer on each engine, and the
+  // released groups come in a stable order.
+  static void OrderByKeys(sql::BoundQuery& block, std::vector<Expr> keys) {
+    for (Expr& key : keys) {
+      sql::BoundOrderItem order;
+      order.expr = std::move(key);
+      order.nulls_first = false;
+      block.order_by.push_back(std::move(order));
+    }
+  }
+
   static void FromDerived(sql::BoundQuery& block, sql::BoundTable table) {
     block.tables.push_back(std::move(table));
     auto from = std::make_unique<sql::BoundFrom>();
@@ -411,7 +425,10 @@ class PrivatePlanBuilder {
       for (Expr& key : keys_of(-1, "")) first->partition_by.push_back(std::move(key));
       Select(rows, "f", Binary("=", std::move(first), Integer(1)));
     }
-    const bool units_only = sums_.empty() && rows_measure_ < 0;
+    // (CountUnitsPerGroup joins the rows to their groups on IS NOT DISTINCT FROM the keys; an
+    // engine without such joins takes the per-unit plan below, which gives the same counts.)
+    const bool units_only =
+        sums_.empty() && rows_measure_ < 0 && (keys == 0 || capabilities_.null_safe_joins);
     // Only unit counts: the other tables' thresholds are plain distinct counts over all the
     // group's rows, as in the thresholded query, and each unit's groups are chosen by an
     // aggregate (CountUnitsPerGroup).
@@ -592,6 +609,7 @@ class PrivatePlanBuilder {
     for (size_t m = 0; m < plan_.measures.size(); ++m) {
       plan_.measures[m].engine_column = engine_column[m];
     }
+    OrderByKeys(groups, keys_of(0, "k"));
     SetKeyTypes(key_types);
     query_ = std::move(groups);
   }
@@ -739,6 +757,10 @@ class PrivatePlanBuilder {
                        Binary(">=", Column(0, absl::StrCat("d", j), sql::TypeKind::kBigint),
                               Integer(minimums[j])));
     }
+    std::vector<Expr> order;
+    for (size_t i = 0; i < keys; ++i)
+      order.push_back(Column(0, absl::StrCat("k", i), key_types[i]));
+    OrderByKeys(plan, std::move(order));
     SetKeyTypes(key_types);
     query_ = std::move(plan);
   }
@@ -757,6 +779,7 @@ class PrivatePlanBuilder {
   const policy::PrivacyTarget& target_;
   PrivacyRequest request_;
   std::string_view source_text_;
+  sql::Capabilities capabilities_;
   dp::NoisePlan plan_;
   std::vector<SumColumn> sums_;
   int rows_measure_ = -1;
@@ -767,8 +790,9 @@ class PrivatePlanBuilder {
 
 std::optional<dp::NoisePlan> BuildPrivatePlan(sql::BoundQuery& query, policy::Verdict& verdict,
                                               const PrivacyRequest& request,
-                                              std::string_view source_text) {
-  return PrivatePlanBuilder(query, verdict, request, source_text).Build();
+                                              std::string_view source_text,
+                                              const sql::Capabilities& capabilities) {
+  return PrivatePlanBuilder(query, verdict, request, source_text, capabilities).Build();
 }
 
 }  // namespace parley::rewrite

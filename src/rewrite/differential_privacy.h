@@ -15,12 +15,18 @@
 //                    sum(kept(greatest(least(s, R·max), R·min))) sum…, sum(kept(least(m, R)))
 //                    count…    -- kept(x): CASE WHEN r <= max_groups_per_unit THEN x END
 //             FROM ranked GROUP BY k… HAVING sum(c0) >= <other table's threshold> …
+//             ORDER BY k… ASC NULLS LAST
 //
+// The groups come in the order of their keys on every engine: the service draws the noise row
+// by row, so the same draws give the same answer whichever engine ran the plan.
 // A grouped query that selects only unit counts (the common case) skips the per-unit grouping:
 // the joined rows go into a CTE, every group gets an ordinal o in the order of its keys and its
 // other tables' distinct counts, each unit's first group is min(o) over its rows (a hash
 // aggregate, no sort; for K > 1 its distinct (unit, o) pairs are ranked), and the groups count
-// the units that chose them (see CountUnitsPerGroup in the .cc).
+// the units that chose them (see CountUnitsPerGroup in the .cc). That plan joins the rows to
+// their groups on IS NOT DISTINCT FROM the keys; on an engine without such joins
+// (Capabilities::null_safe_joins false: ClickHouse 18.16) the per-unit plan above counts the
+// same units.
 //
 // So after the joins each privacy unit reaches at most max_groups_per_unit groups (its first in
 // the order of the group keys, chosen among all its groups before any threshold, so the choice
@@ -41,6 +47,7 @@
 
 #include "dp/noise.h"
 #include "policy/verdict.h"
+#include "sql/capabilities.h"
 #include "sql/ir.h"
 
 namespace parley::rewrite {
@@ -55,8 +62,10 @@ struct PrivacyRequest {
 // Rewrites `query` (flat, allowed, with verdict.differential_privacy set) into the bounded plan
 // and returns its noise plan with scales set; or adds violations to `verdict` (positions from
 // `source_text`) and returns nullopt, leaving `query` unusable.
+// `capabilities` choose between equivalent plan shapes the engine can run.
 std::optional<dp::NoisePlan> BuildPrivatePlan(sql::BoundQuery& query, policy::Verdict& verdict,
                                               const PrivacyRequest& request,
-                                              std::string_view source_text);
+                                              std::string_view source_text,
+                                              const sql::Capabilities& capabilities = {});
 
 }  // namespace parley::rewrite

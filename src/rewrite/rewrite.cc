@@ -30,7 +30,8 @@ void Rewrite(sql::BoundQuery& query, policy::Verdict& verdict,
   }
   if (verdict.rule_kind == policy::RuleKind::kAggregation &&
       verdict.differential_privacy.has_value()) {
-    std::optional<dp::NoisePlan> plan = BuildPrivatePlan(query, verdict, privacy, source_text);
+    std::optional<dp::NoisePlan> plan =
+        BuildPrivatePlan(query, verdict, privacy, source_text, capabilities);
     if (noise != nullptr) *noise = std::move(plan);
     if (noise == nullptr && verdict.allowed()) {
       // A caller that cannot noise must not run the plan: nothing un-noised may leave.

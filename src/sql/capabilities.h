@@ -19,6 +19,10 @@ struct Capabilities {
   int decimal_narrow_width = 18;  // decimals up to this width compute in 64 bits
   int decimal_max_width = 38;     // the widest DECIMAL
   bool null_on_failed_conversion = true;
+  // Whether a join can match rows on `a IS NOT DISTINCT FROM b` (NULL keys equal). DuckDB can;
+  // ClickHouse 18.16 joins only by USING equal columns, so the differential-privacy rewrite builds
+  // its unit counts without such a join there (rewrite/differential_privacy.h).
+  bool null_safe_joins = true;
 };
 
 }  // namespace parley::sql

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/row_identity.h"
 #include "render/sql_writer.h"
 #include "sql/types.h"
 
@@ -174,6 +175,14 @@ class ClickHouseWriter : public SqlWriter {
         Refuse("grouping by a DECIMAL of more than 18 digits with other keys", key->location);
       }
     }
+    for (const sql::BoundSelectItem& item : query.select) {
+      if (!HasWindow(*item.expr)) continue;
+      // The user's own windows are refused as before; only the rewrite's are written in stages.
+      if (const BoundExpr* own = UserWindow(*item.expr)) {
+        return Refuse("window functions", own->location);
+      }
+      return WindowBlock(query, prefix, from);
+    }
     std::vector<std::string> items;
     for (size_t i = 0; i < query.select.size(); ++i) {
       items.push_back(
@@ -190,6 +199,199 @@ class ClickHouseWriter : public SqlWriter {
     if (query.having) absl::StrAppend(&out, " HAVING ", Expr(*query.having));
     if (!query.order_by.empty()) absl::StrAppend(&out, " ORDER BY ", OrderList(query.order_by));
     return out + Limits(query);
+  }
+
+  // --- windows the rewrite builds ---------------------------------------------------------------
+  //
+  // 18.16 has no window functions. The differential-privacy plan (rewrite/differential_privacy.h)
+  // numbers rows with row_number() over a partition, over rows without GROUP BY: each unit's
+  // groups in the order of their keys, and the first row of each (group, value) of another
+  // table's thresholded column. Such a block is written in stages:
+  //
+  //   stage 0:   SELECT <every window-free part> h…, <partitions> h…, <orders> h… FROM … WHERE …
+  //   window i:  SELECT tupleElement(t, 1) h…, …, n r_i FROM (
+  //                SELECT arraySort(x -> (isNull(x.o), assumeNotNull(x.o), …),
+  //                                 groupArray(tuple(h…, r…))) s
+  //                FROM (<stage i-1>) GROUP BY <partition>)
+  //              ARRAY JOIN s AS t, arrayEnumerate(s) AS n
+  //   outer:     SELECT <the items, over h… and r…> FROM (<last stage>)
+  //
+  // Each partition is gathered into one array at the initiator, after every shard's rows arrived
+  // (the stage-0 subquery runs on the shards and is merged there), so a partition whose rows are
+  // on both shards is numbered as one. The order is ascending with NULLs last, as DuckDB's
+  // default; rows that tie get consecutive numbers in any order, as in DuckDB. Ordering by a
+  // real number is refused (NaN and -0 sort differently), and so is every window of the user's
+  // own query (only those the rewrite builds, which have no position in the user's SQL, are
+  // written this way).
+
+  // Whether `expr` holds a window function, other than the once-per-group flag (written as the
+  // tuple of its partition, see Aggregate).
+  // A flag inside an expression is not read by Aggregate's pattern, so it is a window here.
+  static bool HasWindow(const BoundExpr& expr, bool item = true) {
+    if (item && IsFirstRowFlag(expr)) return false;
+    if (expr.kind == BoundExprKind::kWindow) return true;
+    for (const auto& arg : expr.args) {
+      if (HasWindow(*arg, false)) return true;
+    }
+    return false;
+  }
+
+  // Decimals wider than 18 digits (and integer sums, Decimal(38, 0) here) are Decimal128, which
+  // 18.16 crashes on inside groupArray(tuple(…)): they travel through the stages as text.
+  static bool Wide(const sql::Type& type) {
+    return (type.kind() == TypeKind::kDecimal && type.width() > 18) ||
+           type.kind() == TypeKind::kHugeint;
+  }
+
+  static const BoundExpr* UserWindow(const BoundExpr& expr) {
+    if (expr.kind == BoundExprKind::kWindow && expr.location >= 0) return &expr;
+    for (const auto& arg : expr.args) {
+      if (const BoundExpr* found = UserWindow(*arg)) return found;
+    }
+    return nullptr;
+  }
+
+  static bool HasAggregate(const BoundExpr& expr) {
+    if (expr.kind == BoundExprKind::kAggregate) return true;
+    for (const auto& arg : expr.args) {
+      if (HasAggregate(*arg)) return true;
+    }
+    return false;
+  }
+
+  struct WindowStages {
+    std::string block;                         // the unique part of this block's names
+    std::vector<std::string> hoisted;          // stage 0's items, "<expr> AS <name>"
+    std::vector<std::string> columns;          // names carried from stage to stage
+    std::vector<int> wide_scale;               // per column: its scale if carried as text, or -1
+    std::vector<const BoundExpr*> windows;     // in the order of their numbers
+    std::vector<std::vector<int>> partitions;  // per window: indexes into columns
+    std::vector<std::vector<int>> orders;      // per window: indexes into columns
+  };
+
+  // A window-free expression as a stage-0 column; returns its index in `stages.columns`.
+  int Hoist(WindowStages& stages, const BoundExpr& expr) {
+    std::string name = absl::StrCat("__parley_w", stages.block, "_h", stages.hoisted.size());
+    std::string value = Expr(expr);
+    bool wide = Wide(expr.type);
+    if (wide) value = absl::StrCat("toString(", value, ")");
+    stages.hoisted.push_back(absl::StrCat(value, " AS ", Identifier(name)));
+    stages.columns.push_back(name);
+    stages.wide_scale.push_back(!wide                                    ? -1
+                                : expr.type.kind() == TypeKind::kDecimal ? expr.type.scale()
+                                                                         : 0);
+    return static_cast<int>(stages.columns.size()) - 1;
+  }
+
+  // `expr` as the outer SELECT writes it, over the stages' columns.
+  // `item`: `expr` is a whole SELECT item (where a once-per-group flag is no window).
+  std::string OverStages(WindowStages& stages, const BoundExpr& expr, bool item = false) {
+    if (!HasWindow(expr, item)) {
+      if (expr.kind == BoundExprKind::kConstant) return Expr(expr);
+      return Identifier(stages.columns[Hoist(stages, expr)]);
+    }
+    if (expr.kind == BoundExprKind::kWindow) {
+      if (expr.location >= 0 || expr.name != "row_number" || !expr.args.empty()) {
+        return Refuse("window functions", expr.location);
+      }
+      std::vector<int> partition, order;
+      for (const auto& part : expr.partition_by) partition.push_back(Hoist(stages, *part));
+      for (const sql::BoundOrderItem& item : expr.window_order) {
+        const sql::Type& type = item.expr->type;
+        if (item.descending || item.nulls_first.value_or(false)) {
+          return Refuse("a window ordered descending or with NULLs first", expr.location);
+        }
+        if (type.kind() == TypeKind::kDouble || type.kind() == TypeKind::kFloat) {
+          // (A differentially private query's groups are ranked by their keys.)
+          return Refuse(absl::StrCat("ranking rows by a ", type.ToString(),
+                                     " (NaN and -0 sort differently there)"),
+                        expr.location);
+        }
+        if (Wide(type)) {
+          return Refuse(absl::StrCat("ranking rows by a ", type.ToString()), expr.location);
+        }
+        order.push_back(Hoist(stages, *item.expr));
+      }
+      stages.windows.push_back(&expr);
+      stages.partitions.push_back(std::move(partition));
+      stages.orders.push_back(std::move(order));
+      return Identifier(absl::StrCat("__parley_w", stages.block, "_r", stages.windows.size() - 1));
+    }
+    static const std::set<std::string> kOperators = {"=",  "!=", "<>",  "<", ">",
+                                                     "<=", ">=", "AND", "OR"};
+    if (expr.kind == BoundExprKind::kBinaryOp && kOperators.count(expr.name) && !expr.negated) {
+      std::string left = OverStages(stages, *expr.args[0]);
+      std::string right = OverStages(stages, *expr.args[1]);
+      return absl::StrCat("(", left, " ", expr.name, " ", right, ")");
+    }
+    return Refuse("window functions inside this expression", expr.location);
+  }
+
+  std::string WindowBlock(const BoundQuery& query, const std::string& prefix,
+                          const std::string& from) {
+    if (!query.group_by.empty() || query.having || query.distinct || !query.order_by.empty() ||
+        query.limit || query.offset) {
+      return Refuse("window functions in a block with GROUP BY, DISTINCT, ORDER BY or LIMIT", -1);
+    }
+    WindowStages stages;
+    stages.block = absl::StrCat(windows_++);
+    std::vector<std::string> items;
+    for (size_t i = 0; i < query.select.size(); ++i) {
+      const BoundExpr& expr = *query.select[i].expr;
+      if (HasAggregate(expr)) return Refuse("window functions over aggregates", expr.location);
+      items.push_back(absl::StrCat(OverStages(stages, expr, true), " AS ",
+                                   Identifier(absl::StrCat(prefix, i))));
+    }
+    if (stages.hoisted.empty()) {
+      stages.hoisted.push_back(
+          absl::StrCat("0 AS ", Identifier(absl::StrCat("__parley_w", stages.block, "_h0"))));
+      stages.columns.push_back(absl::StrCat("__parley_w", stages.block, "_h0"));
+      stages.wide_scale.push_back(-1);
+    }
+    std::string stage =
+        absl::StrCat("SELECT ", absl::StrJoin(stages.hoisted, ", "), " FROM ", from);
+    if (query.where) absl::StrAppend(&stage, " WHERE ", Expr(*query.where));
+    for (size_t w = 0; w < stages.windows.size(); ++w) {
+      std::string base = absl::StrCat("__parley_w", stages.block, "_", w);
+      std::vector<std::string> carried, unpacked, sort_key, partition;
+      const bool last = w + 1 == stages.windows.size();
+      for (size_t c = 0; c < stages.columns.size(); ++c) {
+        carried.push_back(Identifier(stages.columns[c]));
+        std::string element =
+            absl::StrCat("tupleElement(", Identifier(base + "t"), ", ", c + 1, ")");
+        if (last && stages.wide_scale[c] >= 0) {
+          element = Uncarried(sql::Type::Decimal(38, stages.wide_scale[c]), element);
+        }
+        unpacked.push_back(absl::StrCat(element, " AS ", Identifier(stages.columns[c])));
+      }
+      for (int index : stages.orders[w]) {
+        std::string element = absl::StrCat("tupleElement(x, ", index + 1, ")");
+        sort_key.push_back(absl::StrCat("isNull(", element, ")"));
+        sort_key.push_back(absl::StrCat("assumeNotNull(", element, ")"));
+      }
+      for (int index : stages.partitions[w]) {
+        partition.push_back(Identifier(stages.columns[index]));
+      }
+      std::string gathered = absl::StrCat("groupArray(tuple(", absl::StrJoin(carried, ", "), "))");
+      if (!sort_key.empty()) {
+        gathered = absl::StrCat("arraySort(x -> tuple(", absl::StrJoin(sort_key, ", "), "), ",
+                                gathered, ")");
+      }
+      std::string grouped =
+          absl::StrCat("SELECT ", gathered, " AS ", Identifier(base + "s"), " FROM (", stage, ")");
+      if (!partition.empty()) {
+        absl::StrAppend(&grouped, " GROUP BY ", absl::StrJoin(partition, ", "));
+      }
+      std::string number = absl::StrCat("__parley_w", stages.block, "_r", w);
+      stage =
+          absl::StrCat("SELECT ", absl::StrJoin(unpacked, ", "), ", ", Identifier(base + "n"),
+                       " AS ", Identifier(number), " FROM (", grouped, ") ARRAY JOIN ",
+                       Identifier(base + "s"), " AS ", Identifier(base + "t"), ", arrayEnumerate(",
+                       Identifier(base + "s"), ") AS ", Identifier(base + "n"));
+      stages.columns.push_back(number);
+      stages.wide_scale.push_back(-1);
+    }
+    return absl::StrCat("SELECT ", absl::StrJoin(items, ", "), " FROM (", stage, ")");
   }
 
   std::string Limits(const BoundQuery& query) {
@@ -420,6 +622,16 @@ class ClickHouseWriter : public SqlWriter {
     const BoundQuery& owner = *stack_.back();
     const BoundTable& table = owner.tables[expr.table_index];
     if (table.is_base()) {
+      if (absl::EqualsIgnoreCase(expr.column, kRowIdColumn)) {
+        const ClickHouseTable* layout = Layout(table);
+        if (layout == nullptr) return "NULL";
+        if (!layout->row_id) {
+          return Refuse(absl::StrCat("each row of table '", table.schema->name,
+                                     "' once per group over a join: the table has no row "
+                                     "identity on the cluster"),
+                        table.location);
+        }
+      }
       return table.render_id == scope_.direct ? Identifier(expr.column)
                                               : Renamed(table.render_id, expr.column);
     }
@@ -600,6 +812,16 @@ class ClickHouseWriter : public SqlWriter {
   }
 
   std::string Scalar(const BoundExpr& expr) {
+    if (expr.name == "coalesce" && expr.args.size() == 2 &&
+        expr.args[0]->kind == BoundExprKind::kAggregate && expr.args[0]->name == "sum" &&
+        !expr.args[0]->distinct && !expr.args[0]->star_argument &&
+        expr.args[0]->filter() == nullptr && expr.args[0]->value_args() == 1 &&
+        expr.args[1]->kind == BoundExprKind::kConstant &&
+        expr.args[1]->constant.kind == sql::ConstantKind::kInteger &&
+        expr.args[1]->constant.text == "0") {
+      std::string sum = SumOrZero(*expr.args[0]);
+      if (!sum.empty()) return sum;
+    }
     if (expr.name == "concat") {
       // DuckDB's concat skips NULLs; ClickHouse's gives NULL.
       std::vector<std::string> parts;
@@ -652,13 +874,15 @@ class ClickHouseWriter : public SqlWriter {
         !arg.case_has_else && arg.args.size() == 2 && FlagColumn(*arg.args[0]) != nullptr) {
       // The pairs hold the raw value: 18.16 crashes hashing a Nullable(Decimal) inside a tuple,
       // so the conversion comes after deduplication.
-      std::string pairs = absl::StrCat("groupUniqArray", suffix, "(tuple(", Expr(*arg.args[0]),
-                                       ", toNullable(", Expr(*arg.args[1]), "))", condition, ")");
+      std::string pairs =
+          absl::StrCat("groupUniqArray", suffix, "(tuple(", Expr(*arg.args[0]), ", toNullable(",
+                       Carried(*arg.args[1]), "))", condition, ")");
       std::string name = Reducer(expr);
       if (name.empty()) return "NULL";
-      return absl::StrCat("arrayReduce('", name, "', arrayMap(p -> ",
-                          Converted(expr.name, *arg.args[1], "tupleElement(p, 2)"), ", ", pairs,
-                          "))");
+      return absl::StrCat(
+          "arrayReduce('", name, "', arrayMap(p -> ",
+          Converted(expr.name, *arg.args[1], Uncarried(arg.args[1]->type, "tupleElement(p, 2)")),
+          ", ", pairs, "))");
     }
     std::string value = Argument(expr.name, arg);
     if (expr.name == "count") {
@@ -676,6 +900,51 @@ class ClickHouseWriter : public SqlWriter {
                           "))");
     }
     return absl::StrCat(name, suffix, "(", value, condition, ")");
+  }
+
+  // coalesce(sum(x), 0): the sum of x's values that are not NULL, 0 over none — as a sum of
+  // ifNull(x, 0), which ClickHouse gives as 0 over no rows. (18.16 crashes on coalesce() of a
+  // Nullable(Decimal) sum.) With the once-per-group weighting, over the group's distinct
+  // (partition, value) pairs, as in Aggregate.
+  std::string SumOrZero(const BoundExpr& sum) {
+    const BoundExpr& arg = *sum.args[0];
+    const sql::Type& type = sum.type;
+    auto value = [&](const std::string& text) -> std::string {
+      if (type.kind() == TypeKind::kHugeint || type.kind() == TypeKind::kDecimal) {
+        int scale = type.kind() == TypeKind::kDecimal ? type.scale() : 0;
+        return absl::StrCat("ifNull(toDecimal128(", text, ", ", scale, "), toDecimal128(0, ", scale,
+                            "))");
+      }
+      return absl::StrCat("ifNull(", text, ", toFloat64(0))");
+    };
+    // Other sums (of FLOAT) keep the general form.
+    bool exact = type.kind() == TypeKind::kHugeint || type.kind() == TypeKind::kDecimal;
+    if (!exact && !(type.kind() == TypeKind::kDouble && arg.type.kind() == TypeKind::kDouble)) {
+      return "";
+    }
+    if (arg.kind == BoundExprKind::kCase && !arg.case_has_operand && !arg.case_has_else &&
+        arg.args.size() == 2 && FlagColumn(*arg.args[0]) != nullptr) {
+      std::string pairs = absl::StrCat("groupUniqArray(tuple(", Expr(*arg.args[0]), ", toNullable(",
+                                       Carried(*arg.args[1]), ")))");
+      return absl::StrCat("arrayReduce('sum', arrayMap(p -> ",
+                          value(Uncarried(arg.args[1]->type, "tupleElement(p, 2)")), ", ", pairs,
+                          "))");
+    }
+    return absl::StrCat("sum(", value(Expr(arg)), ")");
+  }
+
+  // A value inside a tuple of an array (groupArray, groupUniqArray): Decimal128 as its text, since
+  // 18.16 crashes on it there; Uncarried reads it back (the text of a value of one type is
+  // canonical, so equal values stay equal).
+  std::string Carried(const BoundExpr& value) {
+    std::string text = Expr(value);
+    return Wide(value.type) ? absl::StrCat("toString(", text, ")") : text;
+  }
+  static std::string Uncarried(const sql::Type& type, const std::string& element) {
+    if (!Wide(type)) return element;
+    // The if() keeps NULL: 18.16 parses a NULL's empty text otherwise.
+    return absl::StrCat("if(isNull(", element, "), NULL, toDecimal128(ifNull(", element, ", '0'), ",
+                        type.kind() == TypeKind::kDecimal ? type.scale() : 0, "))");
   }
 
   // The ClickHouse aggregate for SUM, AVG, MIN, MAX, COUNT.
@@ -841,6 +1110,7 @@ class ClickHouseWriter : public SqlWriter {
   const BoundQuery* top_ = nullptr;
   std::string pending_prefix_;
   int subqueries_ = 0;
+  int windows_ = 0;
   Scope scope_;
   std::map<int, std::set<std::string>> columns_;
 };
@@ -851,7 +1121,8 @@ const Capabilities& ClickHouseDialect::capabilities() const {
   static constexpr Capabilities kClickHouse{.widest_integer_bits = 64,
                                             .decimal_narrow_width = 18,
                                             .decimal_max_width = 38,
-                                            .null_on_failed_conversion = true};
+                                            .null_on_failed_conversion = true,
+                                            .null_safe_joins = false};
   return kClickHouse;
 }
 

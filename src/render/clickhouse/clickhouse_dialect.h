@@ -27,9 +27,16 @@
 // - Conversions: only those that give exactly DuckDB's value; guarded conversions (TRY_CAST) of
 //   text are refused, because 18.16's *OrNull functions wrap out-of-range numbers and turn invalid
 //   dates into other dates or zero dates instead of NULL; integer narrowing is range-checked.
+// - Windows: the differential-privacy plan's row_number() windows (rewrite/differential_privacy.h)
+//   are written in stages — the block's other values first, then per window the rows gathered per
+//   partition into an arraySort-ed array and numbered by ARRAY JOIN with arrayEnumerate — at the
+//   initiator, after every shard's rows arrived, so a privacy unit split over shards is ranked as
+//   one (the .cc has the shape). coalesce(sum(x), 0) is a sum of ifNull(x, 0). The once-per-group
+//   weighting needs the table's stored row identity (ClickHouseTable::row_id), else is refused.
 // - Table CTEs are inlined as subqueries (the IR is deterministic, so each copy gives the same
-//   rows); window functions, EXISTS, correlated subqueries, INTERSECT/EXCEPT and functions without
-//   an exact counterpart are refused with Refusal naming the engine and the position.
+//   rows); the user's window functions, EXISTS, correlated subqueries, INTERSECT/EXCEPT and
+//   functions without an exact counterpart are refused with Refusal naming the engine and the
+//   position.
 //
 //   render::ClickHouseDialect dialect(layout);
 //   PARLEY_ASSIGN_OR_RETURN(std::string sql, dialect.Render(rewritten));
@@ -51,6 +58,11 @@ struct ClickHouseTable {
   std::string distributed;   // the Distributed table queries read
   std::string local;         // its shard-local table (empty: never joined locally)
   std::string sharding_key;  // the column its rows are sharded by (empty: unknown)
+  // Whether its rows carry Parley's hidden row identity (kRowIdColumn, base/row_identity.h), as
+  // a column of the table. 18.16 has no other way to tell two equal rows apart within a scan, so
+  // without it the once-per-group weighting of a sum over a join (which counts each row of the
+  // table once per group) is refused.
+  bool row_id = false;
 };
 
 struct ClickHouseLayout {

@@ -373,6 +373,48 @@ absl::StatusOr<std::string> ExecuteStatement(
   return response->body;
 }
 
+absl::Status ExecuteStreamed(const ConnectOptions& options, const std::string& statement,
+                             const std::function<absl::StatusOr<bool>(std::string&)>& next,
+                             const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::string host;
+  int port = 0;
+  PARLEY_RETURN_IF_ERROR(ParseUrl(options.url, &host, &port));
+  httplib::Client client(host, port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count() + 5);
+  client.set_write_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count() + 5);
+  Credentials credentials(options);
+  httplib::Params params{{"database", options.database}, {"query", statement}};
+  for (const auto& [name, value] : settings) params.emplace(name, value);
+  std::string path = httplib::append_query_params("/", params);
+  absl::Status stopped;
+  std::string piece;
+  auto response = client.Post(
+      path, credentials.headers(),
+      [&](size_t, httplib::DataSink& sink) {
+        piece.clear();
+        absl::StatusOr<bool> more = next(piece);
+        if (!more.ok()) {
+          stopped = more.status();
+          return false;  // ends the request without its final chunk: the server fails the INSERT
+        }
+        if (!piece.empty() && !sink.write(piece.data(), piece.size())) return false;
+        if (!*more) sink.done();
+        return true;
+      },
+      "text/plain");
+  if (!stopped.ok()) return stopped;
+  if (!response) {
+    return absl::UnavailableError(absl::StrCat("the clickhouse engine at ", host, ":", port,
+                                               " does not answer (",
+                                               httplib::to_string(response.error()), ")"));
+  }
+  if (response->status != 200) return StatusForServerError(response->body, "clickhouse engine");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ResultTable> ClickHouseEngine::Query(const std::string& sql) const {
   PARLEY_ASSIGN_OR_RETURN(Answer answer, QueryWithId(sql, "", options_.timeout));
   return std::move(answer.table);

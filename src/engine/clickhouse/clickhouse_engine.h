@@ -35,6 +35,7 @@
 // connection; the engine's fields are immutable after Connect).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -91,6 +92,16 @@ absl::Status StatusForServerError(std::string_view body, std::string_view engine
 absl::StatusOr<std::string> ExecuteStatement(
     const ConnectOptions& options, const std::string& statement, const std::string& data = "",
     const std::vector<std::pair<std::string, std::string>>& settings = {});
+
+// Runs an INSERT ... FORMAT TabSeparated as the account of `options` with its rows streamed in the
+// request body (chunked transfer): `next` appends the next piece of rows to its argument (an empty
+// string it may fill up to any size) and returns true, or returns false when there are no more; an
+// error from `next` stops the request midway (the server then fails the INSERT, but may already
+// have written the blocks it received: load into a table nobody reads yet). Errors: `next`'s
+// error, else as ExecuteStatement.
+absl::Status ExecuteStreamed(const ConnectOptions& options, const std::string& statement,
+                             const std::function<absl::StatusOr<bool>(std::string&)>& next,
+                             const std::vector<std::pair<std::string, std::string>>& settings = {});
 
 class ClickHouseEngine : public Engine {
  public:

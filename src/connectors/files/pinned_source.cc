@@ -534,6 +534,8 @@ struct RowStream::State {
   idx_t chunk_rows = 0;
   idx_t next_row = 0;
   bool finished = false;
+  int64_t expected_rows = 0;  // counted by the first pass
+  int64_t streamed_rows = 0;
 
   absl::Status ReadFailure(const std::string& message, const char* error_class) {
     return Problem(pinned, DescribeProblem(ClassifyReadProblem(pinned, files, message, error_class),
@@ -555,21 +557,24 @@ absl::StatusOr<std::unique_ptr<RowStream>> RowStream::Open(const FileDescription
                            ? absl::StrCat("read_parquet(", QuotedList(files), ")")
                            : PinnedReaderCall(pinned, files);
   auto state = std::unique_ptr<State>(new State{pinned, files, std::move(inspector)});
-  // Which columns hold a NULL: one aggregate over the source.
-  std::vector<std::string> nulls, texts;
+  // Which columns hold a NULL, and how many rows there are: one aggregate over the source.
+  std::vector<std::string> nulls = {"count(*)"}, texts;
   for (const catalog::Column& column : columns) {
     std::string name = engine::duckdb::QuoteIdentifier(column.name);
     nulls.push_back(absl::StrCat("bool_or(", name, " IS NULL)"));
     texts.push_back(absl::StrCat("CAST(", name, " AS VARCHAR)"));
   }
   std::vector<bool> has_null(columns.size(), false);
-  if (!columns.empty()) {
+  {
     engine::duckdb::DuckResult result;
     if (auto failure = state->inspector.Query(
             absl::StrCat("SELECT ", absl::StrJoin(nulls, ", "), " FROM ", reader), &result)) {
       return state->ReadFailure(failure->message, failure->error_class);
     }
-    for (size_t i = 0; i < columns.size(); ++i) has_null[i] = Cell(result, i, 0) == "true";
+    if (!absl::SimpleAtoi(Cell(result, 0, 0), &state->expected_rows)) {
+      return absl::InternalError("counting a source's rows gave no count");
+    }
+    for (size_t i = 0; i < columns.size(); ++i) has_null[i] = Cell(result, i + 1, 0) == "true";
   }
   std::string sql =
       absl::StrCat("SELECT ", columns.empty() ? "*" : absl::StrJoin(texts, ", "), " FROM ", reader);
@@ -610,6 +615,13 @@ absl::StatusOr<bool> RowStream::Next(std::vector<std::optional<std::string>>& ro
             message,
             engine::duckdb::ClassifyError(duckdb_result_error_type(&state.result.get())).name);
       }
+      // An end that is not the end (a read that stopped without saying why, or a file changed
+      // between the two passes) must not pass for the whole source.
+      if (state.streamed_rows != state.expected_rows) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the source '", state.pinned.path, "' changed while it was read: ", state.expected_rows,
+            " rows counted, ", state.streamed_rows, " read"));
+      }
       return false;
     }
     state.chunk_rows = duckdb_data_chunk_get_size(state.chunk.get());
@@ -630,6 +642,7 @@ absl::StatusOr<bool> RowStream::Next(std::vector<std::optional<std::string>>& ro
     }
   }
   ++state.next_row;
+  ++state.streamed_rows;
   return true;
 }
 

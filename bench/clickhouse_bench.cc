@@ -166,7 +166,8 @@ int Main(int argc, char** argv) {
   for (const auto& [name, cluster] : std::vector<std::pair<std::string, ClickHouseCluster*>>{
            {"2", two->get()}, {"1", one->get()}}) {
     auto connected = engine::clickhouse::ClickHouseEngine::Connect(
-        {cluster->HttpUrl(0), "rooms", ClickHouseCluster::kReader, cluster->reader_password()});
+        {cluster->HttpUrl(0), "rooms", ClickHouseCluster::kReader,
+         Secret(cluster->reader_password())});
     if (!connected.ok()) return Fail(connected.status());
     engines[name] = std::move(*connected);
   }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <regex>
 #include <string>
@@ -29,6 +30,7 @@
 #include "cli_test_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "support/clickhouse_campaign.h"
 #include "support/clickhouse_cluster.h"
 
@@ -375,6 +377,72 @@ TEST_F(CliClickHouseTest, ARunsTimeLimitStopsTheQueryOnTheCluster) {
   EXPECT_EQ(running, "");
 }
 
+// Metering (issue 8) on the cluster: a query is charged what ClickHouse reports its shards read
+// (split among its tables by their sizes), the estimate checked against the payer's limits before
+// anything runs is each table's size on the cluster measured afresh (count() and system.parts),
+// and the usage report shows both.
+TEST_F(CliClickHouseTest, ClusterQueriesAreMeteredAndLimitedBeforeTheyRun) {
+  ASSERT_EQ(Parley(EngineAdd("warehouse", ClickHouseCluster::kReader, reader_file_)).exit_code, 0);
+  MakeRoom("metered", {"--engine", "warehouse", "--relation", "rooms.retailer_retail"},
+           {"--engine", "warehouse", "--source", (data_ / "loyalty.parquet").string(),
+            "--shard-key", "hashed_email", "--relation", "supplier_loyalty_metered"});
+  auto usage = [&](const std::string& member) {
+    return nlohmann::json::parse(Ok(member, {"--json", "usage", "-c", "metered"}).out);
+  };
+  auto count = [&](const std::string& table) {
+    absl::StatusOr<std::string> counted =
+        cluster_->Query(0, absl::StrCat("SELECT count() FROM rooms.", table));
+    return counted.ok() ? std::stoll(*counted) : -1;
+  };
+  // The sizes measured at registration: every row, and the bytes of the shards' parts.
+  nlohmann::json before = usage("supplier");
+  ASSERT_EQ(before["tables"].size(), 2u) << before.dump();
+  std::map<std::string, nlohmann::json> tables;
+  for (const auto& table : before["tables"]) tables[table["table"]] = table;
+  EXPECT_EQ(tables["retail"]["rows"], count("retailer_retail"));
+  EXPECT_EQ(tables["loyalty"]["rows"], count("supplier_loyalty_metered"));
+  int64_t retail_bytes = tables["retail"]["bytes"];
+  int64_t loyalty_bytes = tables["loyalty"]["bytes"];
+  EXPECT_GT(retail_bytes, 100'000);
+  EXPECT_GT(loyalty_bytes, 100'000);
+
+  Ok("supplier", {"query", "run", "-c", "metered", "--sql", kCampaign, "--output", "-"});
+  nlohmann::json after = usage("supplier");
+  ASSERT_EQ(after["lines"].size(), 1u) << after.dump();
+  // The join reads each table's rows once, on its shard; the bytes are those of the columns it
+  // reads, so less than the whole tables.
+  EXPECT_EQ(after["total"]["rows_scanned"],
+            count("retailer_retail") + count("supplier_loyalty_metered"));
+  int64_t bytes = after["total"]["bytes_scanned"];
+  EXPECT_GT(bytes, 10'000);
+  EXPECT_LT(bytes, retail_bytes + loyalty_bytes);
+
+  // A per-query limit refuses the next run before it runs, with the estimate by table.
+  Ok("supplier", {"usage", "limit", "-c", "metered", "--per-query", "1kB"});
+  Outcome refused = As("supplier", {"query", "run", "-c", "metered", "--sql", kCampaign});
+  EXPECT_EQ(refused.exit_code, kExitError) << refused;
+  EXPECT_THAT(refused.err,
+              HasSubstr(absl::StrCat(" (", retail_bytes + loyalty_bytes, " bytes) (loyalty ")));
+  EXPECT_THAT(refused.err, HasSubstr("query refused before it ran: it would scan an estimated "));
+  EXPECT_THAT(refused.err, HasSubstr("over the per-query scan limit of 1.0 kB (1000 bytes)"));
+  EXPECT_EQ(usage("supplier")["total"]["queries"], 1);
+
+  // Rows loaded into the table on the cluster since it was registered count in the next
+  // estimate: the sizes are measured again when a query is recorded.
+  ASSERT_OK(cluster_->Execute(0,
+                              "INSERT INTO rooms.supplier_loyalty_metered SELECT * FROM "
+                              "rooms.supplier_loyalty_metered"));
+  Outcome grown = As("supplier", {"query", "run", "-c", "metered", "--sql", kCampaign});
+  EXPECT_EQ(grown.exit_code, kExitError) << grown;
+  nlohmann::json later = usage("supplier");
+  for (const auto& table : later["tables"]) tables[table["table"]] = table;
+  EXPECT_EQ(tables["loyalty"]["rows"], count("supplier_loyalty_metered"));
+  EXPECT_GT(tables["loyalty"]["bytes"].get<int64_t>(), loyalty_bytes * 3 / 2);
+  EXPECT_THAT(grown.err,
+              HasSubstr(absl::StrCat(" (", retail_bytes + tables["loyalty"]["bytes"].get<int64_t>(),
+                                     " bytes)")));
+}
+
 // Over a server: the operator registers the engine on the server's home, and an organisation with
 // an API token registers a table in place on it — only one named for it — and queries it.
 TEST_F(CliClickHouseTest, OverAServerAMemberRegistersOnlyTablesNamedForIt) {
@@ -439,8 +507,17 @@ TEST_F(CliClickHouseTest, OverAServerAMemberRegistersOnlyTablesNamedForIt) {
   Outcome explained = remote(
       token, {"query", "explain", "-c", "room", "--sql", "SELECT COUNT(*) AS n FROM households"});
   EXPECT_THAT(explained.out, HasSubstr("engine: clickhouse engine 'warehouse'"));
-  EXPECT_THAT(ReadText(scratch_ / "server_stderr.txt") + ReadText(scratch_ / "server_stdout.txt"),
-              Not(HasSubstr(cluster_->reader_password())));
+  // Neither password is in any API answer, error or the server's log; nor is the loader's, which
+  // the engine's registration names.
+  std::string answers = ReadText(scratch_ / "server_stderr.txt") +
+                        ReadText(scratch_ / "server_stdout.txt") + added.out + added.err +
+                        other.out + other.err + counted.out + explained.out +
+                        remote(token, {"--json", "audit", "list", "-c", "room"}).out +
+                        remote(token, {"--json", "table", "show", "-c", "room", "households"}).out +
+                        remote(token, {"--json", "usage", "-c", "room"}).out;
+  for (const std::string& password : {cluster_->reader_password(), cluster_->loader_password()}) {
+    EXPECT_THAT(answers, Not(HasSubstr(password)));
+  }
 }
 
 }  // namespace

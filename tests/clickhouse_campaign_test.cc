@@ -62,7 +62,7 @@ TEST(ClickHouseCampaignTest, TheDemoCampaignQueryEqualsDuckDbOnBothLayouts) {
   ASSERT_OK_AND_ASSIGN(auto clickhouse,
                        engine::clickhouse::ClickHouseEngine::Connect(
                            {cluster->HttpUrl(0), ClickHouseCluster::kDatabase,
-                            ClickHouseCluster::kReader, cluster->reader_password()}));
+                            ClickHouseCluster::kReader, Secret(cluster->reader_password())}));
   for (const std::string& loyalty : {"loyalty", "loyalty_by_row"}) {
     SCOPED_TRACE(loyalty);
     render::ClickHouseDialect dialect(

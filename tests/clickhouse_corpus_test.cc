@@ -167,7 +167,7 @@ class ClickHouseCorpus {
     fs::create_directories(directory_);
     auto connected = engine::clickhouse::ClickHouseEngine::Connect(
         {cluster_->HttpUrl(0), ClickHouseCluster::kDatabase, ClickHouseCluster::kReader,
-         cluster_->reader_password()});
+         Secret(cluster_->reader_password())});
     ASSERT_TRUE(connected.ok()) << connected.status();
     clickhouse_ = connected->release();
     if (duckdb_ == nullptr) {

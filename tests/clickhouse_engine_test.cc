@@ -43,7 +43,7 @@ class ClickHouseEngineTest : public ::testing::Test {
 
   ConnectOptions Reader() const {
     return {cluster_->HttpUrl(0), ClickHouseCluster::kDatabase, ClickHouseCluster::kReader,
-            cluster_->reader_password()};
+            Secret(cluster_->reader_password())};
   }
 
   static ClickHouseCluster* cluster_;
@@ -83,6 +83,24 @@ TEST_F(ClickHouseEngineTest, RunsOverBothShardsWithExactTypesAndNulls) {
                                {"east", "1", "3.00"},
                                {"north", "3", "7.75"},
                                {"south", "1", std::nullopt}}));
+}
+
+// Metering: the rows and bytes the query read on both shards, from ClickHouse's own answer.
+TEST_F(ClickHouseEngineTest, ARunReportsWhatItReadOnEveryShard) {
+  ASSERT_OK_AND_ASSIGN(auto engine, ClickHouseEngine::Connect(Reader()));
+  ScanCount read{-1, -1};
+  Plan plan{"SELECT count() AS n FROM rooms.retail WHERE region = 'north'", {}};
+  plan.read = &read;
+  ASSERT_OK_AND_ASSIGN(ResultTable result, engine->Run(plan));
+  EXPECT_EQ(result.rows, (Rows{{"3"}}));
+  EXPECT_EQ(read.rows, 6);  // every row of both shards' local tables
+  // The region column's bytes as ClickHouse holds them in memory: an 8-byte offset per row, and
+  // each value's text with a terminating zero byte ("north" 3 times, "south", "east", "a\tb").
+  EXPECT_EQ(read.bytes, 6 * 8 + 3 * 6 + 6 + 5 + 4);
+  // NaN arrives as NaN, not as NULL (the profile quotes it: output_format_json_quote_denormals).
+  plan = Plan{"SELECT toFloat64(0) / 0 AS x, CAST(NULL AS Nullable(Float64)) AS y", {}};
+  ASSERT_OK_AND_ASSIGN(result, engine->Run(plan));
+  EXPECT_EQ(result.rows, (Rows{{"nan", std::nullopt}}));
 }
 
 TEST_F(ClickHouseEngineTest, TheAccountCannotWriteSetOrLeaveItsDatabase) {
@@ -156,7 +174,7 @@ TEST_F(ClickHouseEngineTest, AResultLargerThanMaxResultRowsIsResourceExhausted) 
 TEST_F(ClickHouseEngineTest, AnAccountThatIsNotReadOnlyIsRefused) {
   ConnectOptions admin = Reader();
   admin.user = "default";
-  admin.password = "";
+  admin.password = Secret();
   ExpectError(ClickHouseEngine::Connect(admin), absl::StatusCode::kFailedPrecondition,
               "the clickhouse engine's account is not read-only: its profile must set readonly=1 "
               "(docs/scale-out.md)");
@@ -164,7 +182,7 @@ TEST_F(ClickHouseEngineTest, AnAccountThatIsNotReadOnlyIsRefused) {
 
 TEST_F(ClickHouseEngineTest, WrongCredentialsAndADeadServerAreClearErrors) {
   ConnectOptions wrong = Reader();
-  wrong.password = "not-the-password";
+  wrong.password = Secret("not-the-password");
   ExpectError(ClickHouseEngine::Connect(wrong), absl::StatusCode::kPermissionDenied,
               "the clickhouse engine refused Parley's credentials (user, password or network)");
   ConnectOptions nowhere = Reader();

@@ -119,7 +119,7 @@ class ClickHouseTrapsTest : public ::testing::Test {
         view("loyalty_open", "loyalty.tsv", loyalty_duck)};
     auto connected = engine::clickhouse::ClickHouseEngine::Connect(
         {cluster_->HttpUrl(0), ClickHouseCluster::kDatabase, ClickHouseCluster::kReader,
-         cluster_->reader_password()});
+         Secret(cluster_->reader_password())});
     ASSERT_TRUE(connected.ok()) << connected.status();
     clickhouse_ = connected->release();
     duckdb_ = new engine::duckdb::DuckDbEngine(engine::duckdb::DuckDbEngine::Options{});

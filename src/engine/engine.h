@@ -124,6 +124,9 @@ struct Plan {
   std::string sql;
   std::vector<SourceView> views;
   RunControl* control = nullptr;  // optional
+  // Metering, optional: an engine that learns what the run read (ClickHouse: the rows and bytes
+  // its shards read, from its answer) writes it here when the run succeeds; others leave it.
+  ScanCount* read = nullptr;
 };
 
 class Engine {

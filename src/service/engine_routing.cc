@@ -23,6 +23,42 @@ namespace parley::service {
 using namespace internal;
 namespace clickhouse = connectors::clickhouse;
 
+namespace {
+
+// Splits what a query read on the cluster among the tables it read. ClickHouse 18.16 reports a
+// query's rows and bytes read in total (its answer's "statistics", summed over the shards), not
+// per table: each table gets a share in proportion to its size (bytes by bytes, rows by rows; equal
+// shares when no size is known), the remainder going to the last table, so that the per-table
+// figures always add up to exactly what the cluster read. A query over one table gets it all.
+std::vector<catalog::TableScan> SplitEngineRead(const engine::ScanCount& read,
+                                                std::vector<catalog::TableScan> sizes) {
+  auto split = [&](int64_t total, int64_t catalog::TableScan::*field) {
+    int64_t weight = 0;
+    for (const catalog::TableScan& size : sizes) weight += std::max<int64_t>(size.*field, 0);
+    int64_t given = 0;
+    std::vector<int64_t> shares;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      int64_t share = 0;
+      if (i + 1 == sizes.size()) {
+        share = total - given;
+      } else if (weight > 0) {
+        share = static_cast<int64_t>(static_cast<__int128>(total) *
+                                     std::max<int64_t>(sizes[i].*field, 0) / weight);
+      } else {
+        share = total / static_cast<int64_t>(sizes.size());
+      }
+      given += share;
+      shares.push_back(share);
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) sizes[i].*field = shares[i];
+  };
+  split(std::max<int64_t>(read.rows, 0), &catalog::TableScan::rows);
+  split(std::max<int64_t>(read.bytes, 0), &catalog::TableScan::bytes);
+  return sizes;
+}
+
+}  // namespace
+
 absl::StatusOr<clickhouse::EngineAccess> Service::Impl::EngineAccessOf(
     const std::string& name) const {
   PARLEY_ASSIGN_OR_RETURN(std::vector<EngineRegistration> engines, ReadEngines(home.string()));
@@ -104,13 +140,30 @@ absl::StatusOr<engine::ResultTable> Service::Impl::ExecuteOnEngine(
           view.name, view.pinned_columns,
           absl::StrCat("table '", table.name, "' of member '", table.owner, "'")));
       view.pinned_columns.clear();
-      if (scans != nullptr) scans->push_back(catalog::TableScan{table.name, 0, 0});
       views.push_back(std::move(view));
     }
   }
   engine::Engine::Stage failed_at = engine::Engine::Stage::kSources;
-  absl::StatusOr<engine::ResultTable> result =
-      engine->Run(engine::Plan{explanation.rendered_sql, std::move(views), control}, &failed_at);
+  engine::ScanCount read{-1, -1};
+  engine::Plan plan{explanation.rendered_sql, std::move(views), control};
+  plan.read = &read;
+  absl::StatusOr<engine::ResultTable> result = engine->Run(plan, &failed_at);
+  if (scans != nullptr && (result.ok() || failed_at == engine::Engine::Stage::kQuery)) {
+    // The tables' sizes as the estimate used them (refreshed when the query was recorded).
+    PARLEY_ASSIGN_OR_RETURN(auto sizes, store->ListTableSizes(context.collaboration.name));
+    std::vector<catalog::TableScan> measured;
+    for (const std::string& name : explanation.tables) {
+      auto size = sizes.find(name);
+      catalog::TableScan scan{name, 0, 0};
+      if (size != sizes.end())
+        scan = {name, std::max<int64_t>(size->second.rows, 0), size->second.bytes};
+      measured.push_back(std::move(scan));
+    }
+    // A run that failed on the cluster reports nothing of what it read: it is charged its
+    // estimate, as a run whose process died is.
+    if (read.rows >= 0 && read.bytes >= 0) measured = SplitEngineRead(read, std::move(measured));
+    for (catalog::TableScan& scan : measured) scans->push_back(std::move(scan));
+  }
   if (!result.ok() && failed_at == engine::Engine::Stage::kQuery &&
       !absl::IsCancelled(result.status()) && !absl::IsDeadlineExceeded(result.status())) {
     bool protects_rows = explanation.verdict.rule_kind == policy::RuleKind::kAggregation ||
@@ -120,6 +173,23 @@ absl::StatusOr<engine::ResultTable> Service::Impl::ExecuteOnEngine(
     if (protects_rows) return RunFailure();
   }
   return result;
+}
+
+void Service::Impl::RefreshEngineTableSizes(const QueryContext& context,
+                                            const std::vector<std::string>& tables) {
+  absl::StatusOr<std::map<std::string, catalog::TableSize>> sizes =
+      store->ListTableSizes(context.collaboration.name);
+  if (!sizes.ok()) return;
+  for (const std::string& name : tables) {
+    for (const catalog::Table& table : context.tables) {
+      if (table.name != name || table.source_kind != clickhouse::kClickHouseKind) continue;
+      absl::StatusOr<catalog::TableSize> size = MeasureTable(table, {});
+      if (!size.ok()) continue;
+      auto known = sizes->find(name);
+      if (known != sizes->end() && known->second == *size) continue;
+      store->SetTableSize(context.collaboration.name, name, *size).IgnoreError();
+    }
+  }
 }
 
 absl::StatusOr<EngineRegistration> Service::AddEngine(EngineRegistration registration) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -97,7 +98,7 @@ absl::Status WriteEngines(const std::string& home, const std::vector<EngineRegis
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
+absl::StatusOr<Secret> ReadPasswordFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     return absl::FailedPreconditionError(
@@ -116,17 +117,26 @@ absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
                      "' must be owned by the user Parley runs as and readable by it only "
                      "(chmod 600)"));
   }
-  std::string text;
-  char buffer[4096];
+  // Read into one buffer of the file's size (a growing string would leave copies behind), wiped
+  // once the Secret holds its copy.
+  std::string text(static_cast<size_t>(std::min<off_t>(info.st_size, 64 * 1024)) + 1, '\0');
+  size_t length = 0;
   ssize_t got;
-  while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, got);
+  while (length < text.size() &&
+         (got = ::read(fd, text.data() + length, text.size() - length)) > 0) {
+    length += static_cast<size_t>(got);
+  }
   ::close(fd);
-  absl::string_view line = absl::StripTrailingAsciiWhitespace(text);
-  if (line.empty() || line.find('\n') != absl::string_view::npos) {
+  absl::string_view line =
+      absl::StripTrailingAsciiWhitespace(absl::string_view(text.data(), length));
+  if (line.empty() || line.find('\n') != absl::string_view::npos || length == text.size()) {
+    WipeString(text);
     return absl::FailedPreconditionError(
         absl::StrCat("the password file '", path, "' must hold one line: the password"));
   }
-  return std::string(line);
+  Secret password(std::string_view(line.data(), line.size()));
+  WipeString(text);
+  return password;
 }
 
 absl::StatusOr<connectors::clickhouse::EngineAccess> AccessOf(

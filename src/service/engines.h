@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/secret.h"
 #include "base/status.h"
 #include "connectors/clickhouse/clickhouse_connector.h"
 
@@ -43,8 +44,9 @@ absl::StatusOr<std::vector<EngineRegistration>> ReadEngines(const std::string& h
 absl::Status WriteEngines(const std::string& home, const std::vector<EngineRegistration>& engines);
 
 // Reads a password file: a regular file owned by this user that neither group nor others may
-// read (FailedPrecondition naming the file otherwise — never its contents), one line.
-absl::StatusOr<std::string> ReadPasswordFile(const std::string& path);
+// read (FailedPrecondition naming the file otherwise — never its contents), one line of at most
+// 64 KiB. The password comes back in a Secret; the buffer it was read into is wiped.
+absl::StatusOr<Secret> ReadPasswordFile(const std::string& path);
 
 // What the clickhouse connector and engine need of `registration`, passwords read now.
 absl::StatusOr<connectors::clickhouse::EngineAccess> AccessOf(

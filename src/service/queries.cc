@@ -286,6 +286,10 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
   // Metered: charged to the payer in force, its estimate checked against the payer's limits and
   // reserved in the transaction that records it as running (refused there, spending nothing).
   record.usage = catalog::QueryUsage{};
+  // A cluster's tables are measured again now: their owners may load rows into them in place.
+  if (!outcome.explanation.engine.empty()) {
+    RefreshEngineTableSizes(context, outcome.explanation.tables);
+  }
   if (outcome.explanation.noise.has_value()) {
     // Spent in the transaction that records the query as running: refused there (and recorded
     // as rejected, spending nothing) when the month's budget cannot cover it.

@@ -510,11 +510,20 @@ struct Service::Impl {
   absl::StatusOr<std::string> RouteQuery(const QueryContext& context, query::Request& request,
                                          query::Compiled& compiled);
   // Execute for a query routed to a registered engine: the pinned columns of every table checked
-  // on the cluster now (FailedPrecondition naming the table and its owner), then the run.
+  // on the cluster now (FailedPrecondition naming the table and its owner), then the run. With
+  // `scans`: what the cluster reported its shards read for the query, split among its tables
+  // (SplitEngineRead); for a run that failed while it ran, which reports nothing, the tables'
+  // sizes (the estimate).
   absl::StatusOr<engine::ResultTable> ExecuteOnEngine(const QueryContext& context,
                                                       const Explanation& explanation,
                                                       engine::RunControl* control,
                                                       std::vector<catalog::TableScan>* scans);
+  // Metering's estimate for a query routed to an engine: each of `tables` that lives on a cluster
+  // measured again now (its rows and bytes change as its owner loads data into it in place), the
+  // catalog's size replaced when it changed, so that the limits are checked against the table as
+  // it is. A measurement that fails leaves the size recorded before (the run itself then reports
+  // the cluster's failure).
+  void RefreshEngineTableSizes(const QueryContext& context, const std::vector<std::string>& tables);
   // The rows and bytes of `files` now: bytes from their sizes, rows counted by the connector once
   // per version of the files (cached by table in measured_files).
   absl::StatusOr<catalog::TableScan> MeasureFiles(const std::string& collaboration,

@@ -129,6 +129,7 @@ absl::Status ClickHouseCluster::WriteConfig(const Node& node) const {
         << "    <" << kReader << ">\n"
         << "      <readonly>1</readonly>\n"
         << "      <join_use_nulls>1</join_use_nulls>\n"
+        << "      <output_format_json_quote_denormals>1</output_format_json_quote_denormals>\n"
         << "      <max_memory_usage>" << max_memory_usage_ << "</max_memory_usage>\n"
         << "      <max_execution_time>300</max_execution_time>\n"
         << "      <max_result_rows>" << max_result_rows_ << "</max_result_rows>\n"

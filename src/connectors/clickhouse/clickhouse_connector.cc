@@ -1,14 +1,18 @@
 #include "connectors/clickhouse/clickhouse_connector.h"
 
 #include <climits>
+#include <random>
 #include <regex>
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "connectors/files/files_connector.h"
+#include "connectors/files/pinned_source.h"
 #include "nlohmann/json.hpp"
 
 namespace parley::connectors::clickhouse {
@@ -114,6 +118,12 @@ void AppendField(std::string& out, const std::optional<std::string>& value) {
         out.push_back(c);
     }
   }
+}
+
+// 64 random bits in hex: a staging table's name no other load shares.
+std::string RandomId() {
+  std::random_device random;
+  return absl::StrCat(absl::Hex(random(), absl::kZeroPad8), absl::Hex(random(), absl::kZeroPad8));
 }
 
 uint64_t Fnv1a(std::string_view text) {
@@ -254,14 +264,15 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
   const std::string& database = access.reader.database;
   std::string named =
       absl::StrCat("'", database, ".", relation, "' on clickhouse engine '", access.name, "'");
-  // The file as Parley reads it (its pinned dialect and types), every row.
+  // The file as Parley reads it (its pinned dialect and types), streamed row by row.
   files::FilesConnector files;
   PARLEY_ASSIGN_OR_RETURN(std::string pinned, files.Pin(json["load"].dump()));
-  PARLEY_ASSIGN_OR_RETURN(SourcePreview rows, files.Preview(pinned, INT_MAX));
+  PARLEY_ASSIGN_OR_RETURN(files::FileDescription source, files::ParseDescription(pinned));
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<files::RowStream> rows, files::RowStream::Open(source));
   std::vector<std::string> columns;
   bool has_key = false;
-  for (size_t i = 0; i < rows.columns.size(); ++i) {
-    const catalog::Column& column = rows.columns[i];
+  for (size_t i = 0; i < rows->columns().size(); ++i) {
+    const catalog::Column& column = rows->columns()[i];
     std::string type = ClickHouseType(column.type);
     if (type.empty() || !PlainName(column.name)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -272,10 +283,9 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
     if (column.name == key) has_key = true;
     // Nullable only where the file has a NULL: 18.16 joins only keys of exactly the same type,
     // and a Distributed table registered in place normally has plain columns.
-    bool nullable = false;
-    for (const auto& row : rows.rows) nullable = nullable || !row[i].has_value();
-    columns.push_back(absl::StrCat(Quote(column.name), " ",
-                                   nullable ? absl::StrCat("Nullable(", type, ")") : type));
+    columns.push_back(
+        absl::StrCat(Quote(column.name), " ",
+                     rows->has_null()[i] ? absl::StrCat("Nullable(", type, ")") : type));
   }
   if (!has_key) {
     return absl::InvalidArgumentError(
@@ -291,55 +301,98 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
     return absl::AlreadyExistsError(absl::StrCat(
         named, " already exists (or its local table does): choose another --relation"));
   }
+  // The rows go into staging tables nobody reads: an INSERT that fails midway (a shard gone, the
+  // connection cut, the file unreadable at row n) may already have written the blocks it received,
+  // and those must never show under the relation's name. Only once every row is in are the
+  // staging local tables renamed and the Distributed table created; a load that fails, or a
+  // process that dies, leaves at most tables named "<relation>_loading_<id>", which a retry never
+  // reuses (docs/scale-out.md says how the operator finds them).
+  std::string id = RandomId();
+  std::string staging = absl::StrCat(relation, "_loading_", id);
+  std::string staging_local = absl::StrCat(relation, "_loading_", id, "_local");
   std::vector<std::string> nodes = access.nodes;
   if (nodes.empty()) nodes.push_back(access.reader.url);
-  std::vector<std::string> ddl = {
-      absl::StrCat("CREATE TABLE ", Quote(database), ".", Quote(local), " (",
-                   absl::StrJoin(columns, ", "), ") ENGINE = MergeTree ORDER BY tuple()"),
-      absl::StrCat("CREATE TABLE ", Quote(database), ".", Quote(relation), " AS ", Quote(database),
-                   ".", Quote(local), " ENGINE = Distributed(", Quote(access.cluster), ", ",
-                   Quote(database), ", ", Quote(local), ", sipHash64(", Quote(key), "))")};
-  auto drop = [&] {
-    for (const std::string& node : nodes) {
-      engine::clickhouse::ConnectOptions writer = *access.loader;
-      writer.url = node;
-      for (const std::string& table : {relation, local}) {
-        ExecuteStatement(writer,
-                         absl::StrCat("DROP TABLE IF EXISTS ", Quote(database), ".", Quote(table)))
-            .IgnoreError();
-      }
-    }
-  };
-  for (const std::string& node : nodes) {
+  auto writer_on = [&](const std::string& node) {
     engine::clickhouse::ConnectOptions writer = *access.loader;
     writer.url = node;
-    for (const std::string& statement : ddl) {
-      absl::StatusOr<std::string> done = ExecuteStatement(writer, statement);
-      if (!done.ok()) {
-        drop();
-        return absl::Status(done.status().code(),
-                            absl::StrCat("loading into ", named, ": ", done.status().message()));
-      }
+    return writer;
+  };
+  // What this load created, by node: all it ever drops (another load of the same relation may
+  // own the final names on a node where this one's rename failed).
+  std::vector<std::pair<std::string, std::string>> created;
+  auto drop = [&] {
+    for (const auto& [node, table] : created) {
+      ExecuteStatement(writer_on(node),
+                       absl::StrCat("DROP TABLE IF EXISTS ", Quote(database), ".", Quote(table)))
+          .IgnoreError();
+    }
+  };
+  auto failed = [&](const absl::Status& status) {
+    drop();
+    return absl::Status(status.code(),
+                        absl::StrCat("loading into ", named, ": ", status.message()));
+  };
+  std::string table_columns = absl::StrJoin(columns, ", ");
+  auto distributed = [&](const std::string& name, const std::string& over) {
+    return absl::StrCat("CREATE TABLE ", Quote(database), ".", Quote(name), " (", table_columns,
+                        ") ENGINE = Distributed(", Quote(access.cluster), ", ", Quote(database),
+                        ", ", Quote(over), ", sipHash64(", Quote(key), "))");
+  };
+  for (const std::string& node : nodes) {
+    for (const auto& [table, statement] :
+         {std::pair{staging_local,
+                    absl::StrCat("CREATE TABLE ", Quote(database), ".", Quote(staging_local), " (",
+                                 table_columns, ") ENGINE = MergeTree ORDER BY tuple()")},
+          std::pair{staging, distributed(staging, staging_local)}}) {
+      absl::Status done = ExecuteStatement(writer_on(node), statement).status();
+      if (!done.ok()) return failed(done);
+      created.emplace_back(node, table);
     }
   }
-  std::string data;
-  for (const auto& row : rows.rows) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i > 0) data.push_back('\t');
-      AppendField(data, row[i]);
-    }
-    data.push_back('\n');
+  // Rows in pieces of about load_.buffer_bytes: memory holds one piece and one DuckDB chunk,
+  // whatever the file's size.
+  std::vector<std::optional<std::string>> row;
+  absl::Status streamed = engine::clickhouse::ExecuteStreamed(
+      *access.loader,
+      absl::StrCat("INSERT INTO ", Quote(database), ".", Quote(staging), " FORMAT TabSeparated"),
+      [&](std::string& piece) -> absl::StatusOr<bool> {
+        bool more = true;
+        while (piece.size() < load_.buffer_bytes) {
+          PARLEY_ASSIGN_OR_RETURN(more, rows->Next(row));
+          if (!more) break;
+          for (size_t i = 0; i < row.size(); ++i) {
+            if (i > 0) piece.push_back('\t');
+            AppendField(piece, row[i]);
+          }
+          piece.push_back('\n');
+        }
+        if (load_.on_piece && !load_.on_piece(piece.size())) {
+          return absl::UnavailableError("the load was stopped midway");
+        }
+        return more;
+      },
+      {{"insert_distributed_sync", "1"}});
+  if (!streamed.ok()) return failed(streamed);
+  // Every row is in: the staging local tables take the local name on each node, then the
+  // Distributed table that queries read appears over them.
+  for (const std::string& node : nodes) {
+    absl::Status renamed =
+        ExecuteStatement(writer_on(node),
+                         absl::StrCat("RENAME TABLE ", Quote(database), ".", Quote(staging_local),
+                                      " TO ", Quote(database), ".", Quote(local)))
+            .status();
+    if (!renamed.ok()) return failed(renamed);
+    created.emplace_back(node, local);
   }
-  if (!data.empty()) {
-    absl::StatusOr<std::string> inserted = ExecuteStatement(
-        *access.loader,
-        absl::StrCat("INSERT INTO ", Quote(database), ".", Quote(relation), " FORMAT TabSeparated"),
-        data, {{"insert_distributed_sync", "1"}});
-    if (!inserted.ok()) {
-      drop();
-      return absl::Status(inserted.status().code(),
-                          absl::StrCat("loading into ", named, ": ", inserted.status().message()));
-    }
+  for (const std::string& node : nodes) {
+    absl::Status done = ExecuteStatement(writer_on(node), distributed(relation, local)).status();
+    if (!done.ok()) return failed(done);
+    created.emplace_back(node, relation);
+  }
+  for (const std::string& node : nodes) {
+    ExecuteStatement(writer_on(node),
+                     absl::StrCat("DROP TABLE IF EXISTS ", Quote(database), ".", Quote(staging)))
+        .IgnoreError();
   }
   absl::StatusOr<std::string> placed = DescribeInPlace(access, relation);
   if (!placed.ok()) drop();
@@ -391,13 +444,44 @@ absl::StatusOr<catalog::TableSize> ClickHouseConnector::Measure(
   PARLEY_ASSIGN_OR_RETURN(Placement placement, ParsePlacement(description));
   PARLEY_ASSIGN_OR_RETURN(EngineAccess access, lookup_(placement.engine));
   PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(access.reader));
+  // Rows: the Distributed table's count, over every shard.
   PARLEY_ASSIGN_OR_RETURN(
       ResultTable counted,
       engine->Query(absl::StrCat("SELECT count() FROM ", Quote(placement.database), ".",
                                  Quote(placement.relation))));
   catalog::TableSize size{-1, 0};
-  if (!counted.rows.empty() && counted.rows[0][0].has_value()) {
-    size.rows = std::stoll(*counted.rows[0][0]);
+  if (counted.rows.empty() || !counted.rows[0][0].has_value() ||
+      !absl::SimpleAtoi(*counted.rows[0][0], &size.rows)) {
+    return absl::InternalError("the clickhouse engine's count has an unexpected shape");
+  }
+  // Bytes: the shard-local table's active parts on each registered node, uncompressed — what a
+  // query reading every column would read, the unit of ClickHouse's own bytes_read. 18.16 has no
+  // way to read another node's system tables as a readonly=1 account (remote() is a table
+  // function), so each node is asked directly; when the registered nodes hold only part of the
+  // rows (a node not registered with --node), the bytes are scaled up by the rows they miss.
+  int64_t part_rows = 0, part_bytes = 0;
+  for (const std::string& node : access.nodes) {
+    engine::clickhouse::ConnectOptions reader = access.reader;
+    reader.url = node;
+    PARLEY_ASSIGN_OR_RETURN(
+        std::string parts,
+        ExecuteStatement(reader, absl::StrCat("SELECT sum(rows), sum(data_uncompressed_bytes) "
+                                              "FROM system.parts WHERE active AND database = ",
+                                              Literal(placement.database), " AND table = ",
+                                              Literal(placement.local), " FORMAT TabSeparated")));
+    std::vector<std::string> fields =
+        absl::StrSplit(absl::StripTrailingAsciiWhitespace(parts), '\t');
+    int64_t rows = 0, bytes = 0;
+    if (fields.size() != 2 || !absl::SimpleAtoi(fields[0], &rows) ||
+        !absl::SimpleAtoi(fields[1], &bytes)) {
+      return absl::InternalError("the clickhouse engine's parts have an unexpected shape");
+    }
+    part_rows += rows;
+    part_bytes += bytes;
+  }
+  size.bytes = part_bytes;
+  if (part_rows > 0 && part_rows < size.rows) {
+    size.bytes = static_cast<int64_t>(static_cast<__int128>(part_bytes) * size.rows / part_rows);
   }
   return size;
 }

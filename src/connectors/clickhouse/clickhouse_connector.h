@@ -12,9 +12,11 @@
 // - loaded: a member's file copied into the cluster at registration, sharded by a column
 //   {"engine": "warehouse", "relation": "demo_loyalty", "load": "/data/loyalty.csv",
 //    "sharding_key": "hashed_email"} — through the engine's loader account (the query account is
-//   readonly=1 and cannot write): a MergeTree table `<relation>_local` and a Distributed table
-//   `<relation>` over it, sharded by sipHash64(sharding_key), created on every node of the
-//   engine, then the rows inserted synchronously. A failed load drops what it created.
+//   readonly=1 and cannot write): the file's rows streamed (one DuckDB chunk and one piece of the
+//   request body in memory, whatever the file's size) into staging tables on every node, then
+//   renamed to a MergeTree table `<relation>_local` with a Distributed table `<relation>` over it,
+//   sharded by sipHash64(sharding_key). A failed load drops what it created; a load that dies
+//   midway leaves only staging tables (`<relation>_loading_<id>`), never a half-loaded relation.
 // Either way the stored description is the in-place form:
 //   {"database", "engine", "local", "relation", "sharding_key"}.
 //
@@ -61,9 +63,20 @@ struct Placement {
 // InvalidArgument "invalid clickhouse source description at <JSON path>: ..." for anything else.
 absl::StatusOr<Placement> ParsePlacement(std::string_view description);
 
+// How files are loaded.
+struct LoadOptions {
+  // The size the rows are sent in: a piece of the INSERT's body is filled to about this many bytes
+  // (plus one row) before it is sent.
+  size_t buffer_bytes = 1 << 20;
+  // Called with each piece's size before it is sent; false stops the load there, as a cut
+  // connection would (for tests of a load that fails midway).
+  std::function<bool(size_t)> on_piece;
+};
+
 class ClickHouseConnector : public Connector {
  public:
-  explicit ClickHouseConnector(EngineLookup lookup) : lookup_(std::move(lookup)) {}
+  explicit ClickHouseConnector(EngineLookup lookup, LoadOptions load = {})
+      : lookup_(std::move(lookup)), load_(std::move(load)) {}
   std::string_view kind() const override { return kClickHouseKind; }
   // In place: connects (the engine's checks: version, readonly account), finds the relation, which
   // must be a Distributed table of the engine's database over a local table of that database
@@ -90,6 +103,10 @@ class ClickHouseConnector : public Connector {
   // No local view: the relation by name, with the allowed columns' pinned types.
   absl::StatusOr<engine::SourceView> ViewFor(const catalog::Table& table,
                                              const std::vector<std::string>& files) const override;
+  // Rows: the Distributed table's count(). Bytes: the uncompressed size of the local table's
+  // active parts on every registered node (system.parts) — what ClickHouse's bytes_read counts,
+  // for a query that reads every column. A local table that is not of the MergeTree family has no
+  // parts: its bytes are 0.
   absl::StatusOr<catalog::TableSize> Measure(std::string_view description,
                                              const std::vector<std::string>& files) const override;
   SourceSummary Summarize(std::string_view description) const override;
@@ -100,6 +117,7 @@ class ClickHouseConnector : public Connector {
   absl::StatusOr<std::string> DescribeInPlace(const EngineAccess& access,
                                               const std::string& relation) const;
   EngineLookup lookup_;
+  LoadOptions load_;
 };
 
 }  // namespace parley::connectors::clickhouse

@@ -26,6 +26,8 @@ class Inspector {
   };
   // Runs `sql`; nullopt on success.
   std::optional<Failure> Query(const std::string& sql, engine::duckdb::DuckResult* result);
+  // The database's one connection, for a streamed read (RowStream).
+  duckdb_connection connection() { return db_.connection.get(); }
 
  private:
   explicit Inspector(engine::duckdb::InMemoryDatabase db) : db_(std::move(db)) {}

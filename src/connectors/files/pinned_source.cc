@@ -523,6 +523,129 @@ absl::StatusOr<PreviewRows> Preview(const FileDescription& pinned, int limit) {
   return preview;
 }
 
+struct RowStream::State {
+  FileDescription pinned;
+  std::vector<std::string> files;
+  Inspector inspector;
+  engine::duckdb::DuckPrepared prepared;
+  engine::duckdb::DuckHandle<duckdb_pending_result, duckdb_destroy_pending> pending;
+  engine::duckdb::DuckResult result;
+  engine::duckdb::DuckHandle<duckdb_data_chunk, duckdb_destroy_data_chunk> chunk;
+  idx_t chunk_rows = 0;
+  idx_t next_row = 0;
+  bool finished = false;
+  int64_t expected_rows = 0;  // counted by the first pass
+  int64_t streamed_rows = 0;
+
+  absl::Status ReadFailure(const std::string& message, const char* error_class) {
+    return Problem(pinned, DescribeProblem(ClassifyReadProblem(pinned, files, message, error_class),
+                                           files.size() > 1));
+  }
+};
+
+RowStream::RowStream(std::unique_ptr<State> state) : state_(std::move(state)) {}
+RowStream::~RowStream() = default;
+
+absl::StatusOr<std::unique_ptr<RowStream>> RowStream::Open(const FileDescription& pinned) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<std::string> files, SourcePaths(pinned.path));
+  PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));
+  std::vector<catalog::Column> columns = pinned.options.columns;
+  if (pinned.format == Format::kParquet) {
+    PARLEY_ASSIGN_OR_RETURN(columns, Describe(inspector, pinned, files, nullptr));
+  }
+  std::string reader = pinned.format == Format::kParquet
+                           ? absl::StrCat("read_parquet(", QuotedList(files), ")")
+                           : PinnedReaderCall(pinned, files);
+  auto state = std::unique_ptr<State>(new State{pinned, files, std::move(inspector)});
+  // Which columns hold a NULL, and how many rows there are: one aggregate over the source.
+  std::vector<std::string> nulls = {"count(*)"}, texts;
+  for (const catalog::Column& column : columns) {
+    std::string name = engine::duckdb::QuoteIdentifier(column.name);
+    nulls.push_back(absl::StrCat("bool_or(", name, " IS NULL)"));
+    texts.push_back(absl::StrCat("CAST(", name, " AS VARCHAR)"));
+  }
+  std::vector<bool> has_null(columns.size(), false);
+  {
+    engine::duckdb::DuckResult result;
+    if (auto failure = state->inspector.Query(
+            absl::StrCat("SELECT ", absl::StrJoin(nulls, ", "), " FROM ", reader), &result)) {
+      return state->ReadFailure(failure->message, failure->error_class);
+    }
+    if (!absl::SimpleAtoi(Cell(result, 0, 0), &state->expected_rows)) {
+      return absl::InternalError("counting a source's rows gave no count");
+    }
+    for (size_t i = 0; i < columns.size(); ++i) has_null[i] = Cell(result, i + 1, 0) == "true";
+  }
+  std::string sql =
+      absl::StrCat("SELECT ", columns.empty() ? "*" : absl::StrJoin(texts, ", "), " FROM ", reader);
+  auto failed = [&](const char* error) {
+    return state->ReadFailure(error == nullptr ? "" : error, "Invalid Input Error");
+  };
+  if (duckdb_prepare(state->inspector.connection(), sql.c_str(), state->prepared.out()) ==
+      DuckDBError) {
+    return failed(duckdb_prepare_error(state->prepared.get()));
+  }
+  if (duckdb_pending_prepared_streaming(state->prepared.get(), state->pending.out()) ==
+      DuckDBError) {
+    return failed(duckdb_pending_error(state->pending.get()));
+  }
+  if (duckdb_execute_pending(state->pending.get(), state->result.out()) == DuckDBError) {
+    const char* message = duckdb_result_error(&state->result.get());
+    return state->ReadFailure(
+        message == nullptr ? "" : message,
+        engine::duckdb::ClassifyError(duckdb_result_error_type(&state->result.get())).name);
+  }
+  auto stream = std::unique_ptr<RowStream>(new RowStream(std::move(state)));
+  stream->columns_ = std::move(columns);
+  stream->has_null_ = std::move(has_null);
+  return stream;
+}
+
+absl::StatusOr<bool> RowStream::Next(std::vector<std::optional<std::string>>& row) {
+  State& state = *state_;
+  while (state.next_row >= state.chunk_rows) {
+    if (state.finished) return false;
+    state.chunk.Reset();
+    *state.chunk.out() = duckdb_fetch_chunk(state.result.get());
+    if (state.chunk.get() == nullptr) {
+      state.finished = true;
+      const char* message = duckdb_result_error(&state.result.get());
+      if (message != nullptr) {
+        return state.ReadFailure(
+            message,
+            engine::duckdb::ClassifyError(duckdb_result_error_type(&state.result.get())).name);
+      }
+      // An end that is not the end (a read that stopped without saying why, or a file changed
+      // between the two passes) must not pass for the whole source.
+      if (state.streamed_rows != state.expected_rows) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the source '", state.pinned.path, "' changed while it was read: ", state.expected_rows,
+            " rows counted, ", state.streamed_rows, " read"));
+      }
+      return false;
+    }
+    state.chunk_rows = duckdb_data_chunk_get_size(state.chunk.get());
+    state.next_row = 0;
+  }
+  idx_t count = duckdb_data_chunk_get_column_count(state.chunk.get());
+  row.assign(count, std::nullopt);
+  for (idx_t column = 0; column < count; ++column) {
+    duckdb_vector vector = duckdb_data_chunk_get_vector(state.chunk.get(), column);
+    uint64_t* validity = duckdb_vector_get_validity(vector);
+    if (validity != nullptr && !duckdb_validity_row_is_valid(validity, state.next_row)) continue;
+    auto* strings = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vector));
+    duckdb_string_t& value = strings[state.next_row];
+    if (duckdb_string_is_inlined(value)) {
+      row[column] = std::string(value.value.inlined.inlined, value.value.inlined.length);
+    } else {
+      row[column] = std::string(value.value.pointer.ptr, value.value.pointer.length);
+    }
+  }
+  ++state.next_row;
+  ++state.streamed_rows;
+  return true;
+}
+
 absl::StatusOr<int64_t> CountRows(const FileDescription& pinned,
                                   const std::vector<std::string>& files) {
   PARLEY_ASSIGN_OR_RETURN(Inspector inspector, Inspector::Open(files));

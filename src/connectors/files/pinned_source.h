@@ -10,6 +10,7 @@
 // line 3, column 'amount': the value is not a BIGINT".
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,35 @@ std::string PinnedReaderCall(const FileDescription& pinned, const std::vector<st
 // files without a header are not checked here.
 absl::Status CheckCsvHeader(const std::string& table, const FileDescription& pinned,
                             const std::string& file);
+
+// Every row of a pinned source in order, as text (nullopt for NULL), read a DuckDB chunk (2048
+// rows) at a time: how a file is copied elsewhere (loaded into a ClickHouse cluster) with memory
+// bounded by one chunk whatever the file's size. Values are the text Preview shows (DuckDB's
+// VARCHAR cast of the pinned type).
+//
+// Thread safety: one thread at a time.
+class RowStream {
+ public:
+  // Opens the read. It also reads the source once first to learn which columns hold a NULL (a
+  // target that has no NULL type per column, as ClickHouse's, needs to know before the first
+  // row). Errors as Preview.
+  static absl::StatusOr<std::unique_ptr<RowStream>> Open(const FileDescription& pinned);
+  ~RowStream();
+
+  const std::vector<catalog::Column>& columns() const { return columns_; }
+  const std::vector<bool>& has_null() const { return has_null_; }
+  // The next row into `row`; false at the end. A row that no longer reads with the pinned options
+  // (the file changed since it was pinned): InvalidArgument naming the line and column, never a
+  // value (as Preview).
+  absl::StatusOr<bool> Next(std::vector<std::optional<std::string>>& row);
+
+ private:
+  struct State;
+  explicit RowStream(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+  std::vector<catalog::Column> columns_;
+  std::vector<bool> has_null_;
+};
 
 // The first rows of a pinned source, as text (nullopt for NULL): what `table add --preview` shows
 // the owner.

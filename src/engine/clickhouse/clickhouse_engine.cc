@@ -15,49 +15,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "httplib.h"
+#include "nlohmann/json.hpp"
 
 namespace parley::engine::clickhouse {
 namespace {
-
-// One field of TabSeparated: \N is NULL; backslash escapes as ClickHouse writes them.
-std::optional<std::string> Unescape(absl::string_view field) {
-  if (field == "\\N") return std::nullopt;
-  std::string out;
-  out.reserve(field.size());
-  for (size_t i = 0; i < field.size(); ++i) {
-    char c = field[i];
-    if (c != '\\' || i + 1 == field.size()) {
-      out.push_back(c);
-      continue;
-    }
-    char next = field[++i];
-    switch (next) {
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case '0':
-        out.push_back('\0');
-        break;
-      default:
-        out.push_back(next);  // \\ \' and anything else: the character itself
-    }
-  }
-  return out;
-}
-
-std::vector<absl::string_view> Fields(absl::string_view line) { return absl::StrSplit(line, '\t'); }
 
 // The error's code: "Code: 241, e.displayText() = ..." → 241; 0 when there is none.
 int ErrorCode(absl::string_view body) {
@@ -94,6 +55,87 @@ std::string NewQueryId() {
   return id;
 }
 
+// The account's credentials as ClickHouse's X-ClickHouse-User / X-ClickHouse-Key headers, for one
+// request; the header values are wiped when it goes away.
+class Credentials {
+ public:
+  explicit Credentials(const ConnectOptions& options)
+      : headers_{{"X-ClickHouse-User", options.user},
+                 {"X-ClickHouse-Key", std::string(options.password.reveal())}} {}
+  ~Credentials() {
+    for (auto& [name, value] : headers_) WipeString(value);
+  }
+  Credentials(const Credentials&) = delete;
+  Credentials& operator=(const Credentials&) = delete;
+  const httplib::Headers& headers() const { return headers_; }
+
+ private:
+  httplib::Headers headers_;
+};
+
+// Reads JSONCompact as events, so that each number keeps the text ClickHouse wrote (a double
+// would turn the Decimal 1.10 into 1.1, or lose digits of a large one).
+class JsonCompactReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit JsonCompactReader(Answer& answer) : answer_(answer) {}
+
+  bool null() override { return Value(std::nullopt); }
+  bool boolean(bool value) override { return Value(value ? "true" : "false"); }
+  bool number_integer(number_integer_t value) override { return Value(std::to_string(value)); }
+  bool number_unsigned(number_unsigned_t value) override { return Value(std::to_string(value)); }
+  bool number_float(number_float_t, const string_t& text) override { return Value(text); }
+  bool string(string_t& value) override { return Value(value); }
+  bool binary(binary_t&) override { return false; }
+  bool start_object(std::size_t) override {
+    ++depth_;
+    if (section_ == "meta" && depth_ == 3) answer_.table.columns.emplace_back();
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    if (section_ == "data" && depth_ == 3) answer_.table.rows.emplace_back();
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& key) override {
+    if (depth_ == 1) section_ = key;
+    key_ = key;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Value(std::optional<std::string> value) {
+    if (section_ == "meta" && depth_ == 3 && !answer_.table.columns.empty()) {
+      ResultColumn& column = answer_.table.columns.back();
+      (key_ == "name" ? column.name : column.type) = value.value_or("");
+    } else if (section_ == "data" && depth_ == 3 && !answer_.table.rows.empty()) {
+      answer_.table.rows.back().push_back(std::move(value));
+    } else if (section_ == "statistics" && depth_ == 2) {
+      int64_t number = 0;
+      if (value && absl::SimpleAtoi(*value, &number)) {
+        if (key_ == "rows_read") answer_.read.rows = number;
+        if (key_ == "bytes_read") answer_.read.bytes = number;
+      }
+    }
+    return true;
+  }
+
+  Answer& answer_;
+  int depth_ = 0;
+  std::string section_;
+  std::string key_;
+};
+
 }  // namespace
 
 std::string ParleyTypeName(std::string_view given) {
@@ -124,50 +166,51 @@ std::string ParleyTypeName(std::string_view given) {
   return "";
 }
 
-absl::StatusOr<ResultTable> DecodeTabSeparated(std::string_view given) {
-  absl::string_view body(given.data(), given.size());
-  std::vector<absl::string_view> lines = absl::StrSplit(body, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  if (lines.size() < 2) {
-    return absl::InvalidArgumentError("the clickhouse engine's result has no header lines");
+absl::StatusOr<Answer> DecodeJsonCompact(std::string_view body) {
+  Answer answer;
+  JsonCompactReader reader(answer);
+  bool parsed = nlohmann::json::sax_parse(body, &reader, nlohmann::json::input_format_t::json,
+                                          /*strict=*/true);
+  if (!parsed) {
+    // An error after the first rows went out (the status was already 200): the server appends
+    // its exception to what it had written.
+    size_t error = body.rfind("Code: ");
+    if (error != std::string_view::npos &&
+        ErrorCode(absl::string_view(body.data() + error, body.size() - error)) != 0) {
+      return StatusForServerError(body.substr(error), "clickhouse engine");
+    }
+    return absl::InvalidArgumentError("the clickhouse engine's result is not JSONCompact");
   }
-  ResultTable table;
-  std::vector<absl::string_view> names = Fields(lines[0]);
-  std::vector<absl::string_view> types = Fields(lines[1]);
-  if (names.size() != types.size()) {
-    return absl::InvalidArgumentError(
-        "the clickhouse engine's result has as many names as types on its header lines");
-  }
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::optional<std::string> name = Unescape(names[i]);
-    std::string type = ParleyTypeName(std::string(types[i]));
+  ResultTable& table = answer.table;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    std::string type = ParleyTypeName(table.columns[i].type);
     if (type.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("the clickhouse engine's result column ",
                                                      i + 1, " has a type Parley cannot carry (",
-                                                     types[i], ")"));
+                                                     table.columns[i].type, ")"));
     }
-    table.columns.push_back({name.value_or(""), type});
+    table.columns[i].type = type;
   }
-  for (size_t line = 2; line < lines.size(); ++line) {
-    std::vector<absl::string_view> fields = Fields(lines[line]);
-    if (fields.size() != names.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("the clickhouse engine's result line ",
-                                                     line + 1, " has ", fields.size(),
-                                                     " fields, not ", names.size()));
+  for (size_t line = 0; line < table.rows.size(); ++line) {
+    auto& row = table.rows[line];
+    if (row.size() != table.columns.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("the clickhouse engine's result row ",
+                                                     line + 1, " has ", row.size(), " values, not ",
+                                                     table.columns.size()));
     }
-    auto& row = table.rows.emplace_back();
-    for (size_t i = 0; i < fields.size(); ++i) {
-      std::optional<std::string> value = Unescape(fields[i]);
-      // A whole real as DuckDB prints it ("162.0", where ClickHouse prints "162").
+    for (size_t i = 0; i < row.size(); ++i) {
+      std::optional<std::string>& value = row[i];
       const std::string& type = table.columns[i].type;
-      if (value && (type == "DOUBLE" || type == "FLOAT") && !value->empty() &&
-          value->find_first_not_of("-0123456789") == std::string::npos) {
+      if (!value || (type != "DOUBLE" && type != "FLOAT")) continue;
+      // As DuckDB prints reals: "nan" (JSON's quoted NaN may carry a sign), and a whole real as
+      // "162.0", where ClickHouse prints "162".
+      if (*value == "-nan") *value = "nan";
+      if (!value->empty() && value->find_first_not_of("-0123456789") == std::string::npos) {
         value->append(".0");
       }
-      row.push_back(std::move(value));
     }
   }
-  return table;
+  return answer;
 }
 
 absl::Status StatusForServerError(std::string_view body, std::string_view engine_name) {
@@ -252,7 +295,8 @@ absl::StatusOr<std::unique_ptr<ClickHouseEngine>> ClickHouseEngine::Connect(
   if (!facts.ok()) return facts.status();
   absl::StatusOr<ResultTable> settings = engine->Query(
       "SELECT name, value FROM system.settings WHERE name IN ('readonly', 'join_use_nulls', "
-      "'max_result_rows', 'max_execution_time', 'max_memory_usage')");
+      "'max_result_rows', 'max_execution_time', 'max_memory_usage', "
+      "'output_format_json_quote_denormals')");
   if (!settings.ok()) return settings.status();
   if (facts->rows.size() != 1 || facts->rows[0].size() != 3) {
     return absl::InternalError("the clickhouse engine's server facts have an unexpected shape");
@@ -286,6 +330,11 @@ absl::StatusOr<std::unique_ptr<ClickHouseEngine>> ClickHouseEngine::Connect(
         "the clickhouse engine's account profile must set join_use_nulls=1, or outer joins give "
         "'' and 0 instead of NULL");
   }
+  if (setting["output_format_json_quote_denormals"] != "1") {
+    return absl::FailedPreconditionError(
+        "the clickhouse engine's account profile must set output_format_json_quote_denormals=1, "
+        "or NaN and infinities would arrive as NULL (docs/scale-out.md)");
+  }
   int64_t* limits[] = {&server.max_result_rows, &server.max_execution_time,
                        &server.max_memory_usage};
   const char* names[] = {"max_result_rows", "max_execution_time", "max_memory_usage"};
@@ -308,12 +357,13 @@ absl::StatusOr<std::string> ExecuteStatement(
   client.set_connection_timeout(5);
   client.set_read_timeout(
       std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count() + 5);
-  client.set_basic_auth(options.user, options.password);
+  Credentials credentials(options);
   httplib::Params params{{"database", options.database}};
   for (const auto& [name, value] : settings) params.emplace(name, value);
   if (!data.empty()) params.emplace("query", statement);
   std::string path = httplib::append_query_params("/", params);
-  auto response = client.Post(path, data.empty() ? statement : data, "text/plain");
+  auto response =
+      client.Post(path, credentials.headers(), data.empty() ? statement : data, "text/plain");
   if (!response) {
     return absl::UnavailableError(absl::StrCat("the clickhouse engine at ", host, ":", port,
                                                " does not answer (",
@@ -323,23 +373,71 @@ absl::StatusOr<std::string> ExecuteStatement(
   return response->body;
 }
 
+absl::Status ExecuteStreamed(const ConnectOptions& options, const std::string& statement,
+                             const std::function<absl::StatusOr<bool>(std::string&)>& next,
+                             const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::string host;
+  int port = 0;
+  PARLEY_RETURN_IF_ERROR(ParseUrl(options.url, &host, &port));
+  httplib::Client client(host, port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count() + 5);
+  client.set_write_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count() + 5);
+  Credentials credentials(options);
+  httplib::Params params{{"database", options.database}, {"query", statement}};
+  for (const auto& [name, value] : settings) params.emplace(name, value);
+  std::string path = httplib::append_query_params("/", params);
+  absl::Status stopped;
+  std::string piece;
+  auto response = client.Post(
+      path, credentials.headers(),
+      [&](size_t, httplib::DataSink& sink) {
+        piece.clear();
+        absl::StatusOr<bool> more = next(piece);
+        if (!more.ok()) {
+          stopped = more.status();
+          return false;  // ends the request without its final chunk: the server fails the INSERT
+        }
+        if (!piece.empty() && !sink.write(piece.data(), piece.size())) return false;
+        if (!*more) sink.done();
+        return true;
+      },
+      "text/plain");
+  if (!stopped.ok()) return stopped;
+  if (!response) {
+    return absl::UnavailableError(absl::StrCat("the clickhouse engine at ", host, ":", port,
+                                               " does not answer (",
+                                               httplib::to_string(response.error()), ")"));
+  }
+  if (response->status != 200) return StatusForServerError(response->body, "clickhouse engine");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ResultTable> ClickHouseEngine::Query(const std::string& sql) const {
+  PARLEY_ASSIGN_OR_RETURN(Answer answer, QueryWithId(sql, "", options_.timeout));
+  return std::move(answer.table);
+}
+
+absl::StatusOr<Answer> ClickHouseEngine::QueryCounted(const std::string& sql) const {
   return QueryWithId(sql, "", options_.timeout);
 }
 
-absl::StatusOr<ResultTable> ClickHouseEngine::QueryWithId(const std::string& sql,
-                                                          const std::string& query_id,
-                                                          std::chrono::milliseconds timeout) const {
+absl::StatusOr<Answer> ClickHouseEngine::QueryWithId(const std::string& sql,
+                                                     const std::string& query_id,
+                                                     std::chrono::milliseconds timeout) const {
   httplib::Client client(host_, port_);
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count() + 5;
   client.set_connection_timeout(5);
   client.set_read_timeout(seconds);
-  client.set_basic_auth(options_.user, options_.password);
+  Credentials credentials(options_);
   httplib::Params params{{"database", options_.database}};
   // Not a setting (readonly=1 refuses those in the URL): the id KILL QUERY names.
   if (!query_id.empty()) params.emplace("query_id", query_id);
   std::string path = httplib::append_query_params("/", params);
-  auto response = client.Post(path, sql + "\nFORMAT TabSeparatedWithNamesAndTypes", "text/plain");
+  auto response =
+      client.Post(path, credentials.headers(), sql + "\nFORMAT JSONCompact", "text/plain");
   if (!response) {
     if (response.error() == httplib::Error::Read) {
       return absl::DeadlineExceededError(
@@ -350,7 +448,7 @@ absl::StatusOr<ResultTable> ClickHouseEngine::QueryWithId(const std::string& sql
                                                httplib::to_string(response.error()), ")"));
   }
   if (response->status != 200) return StatusForServerError(response->body, "clickhouse engine");
-  return DecodeTabSeparated(response->body);
+  return DecodeJsonCompact(response->body);
 }
 
 absl::Status ClickHouseEngine::CheckTable(const std::string& table,
@@ -417,8 +515,8 @@ absl::StatusOr<ResultTable> ClickHouseEngine::RunPlan(const Plan& plan, Stage& s
   };
   // The query runs in a thread of its own while this one watches the cancel flags and the clock.
   std::string query_id = NewQueryId();
-  std::promise<absl::StatusOr<ResultTable>> promise;
-  std::future<absl::StatusOr<ResultTable>> answer = promise.get_future();
+  std::promise<absl::StatusOr<Answer>> promise;
+  std::future<absl::StatusOr<Answer>> answer = promise.get_future();
   std::thread runner([this, &plan, &query_id, &promise, timeout] {
     promise.set_value(QueryWithId(plan.sql, query_id, timeout));
   });
@@ -441,9 +539,11 @@ absl::StatusOr<ResultTable> ClickHouseEngine::RunPlan(const Plan& plan, Stage& s
     break;
   }
   runner.join();
-  absl::StatusOr<ResultTable> result = answer.get();
+  absl::StatusOr<Answer> result = answer.get();
   if (!ended.ok()) return ended;
-  return result;
+  if (!result.ok()) return result.status();
+  if (plan.read != nullptr) *plan.read = result->read;
+  return std::move(result->table);
 }
 
 }  // namespace parley::engine::clickhouse

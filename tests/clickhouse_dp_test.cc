@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/secret.h"
 #include "base/status_testing.h"
 #include "dp/noise.h"
 #include "dp/seeded_random_source.h"
@@ -85,7 +86,7 @@ class ClickHouseDpTest : public ::testing::Test {
     std::ofstream(path_) << all;
     auto connected = engine::clickhouse::ClickHouseEngine::Connect(
         {cluster_->HttpUrl(0), ClickHouseCluster::kDatabase, ClickHouseCluster::kReader,
-         cluster_->reader_password()});
+         Secret(cluster_->reader_password())});
     ASSERT_TRUE(connected.ok()) << connected.status();
     clickhouse_ = connected->release();
     duckdb_ = new engine::duckdb::DuckDbEngine(engine::duckdb::DuckDbEngine::Options{});

@@ -303,6 +303,103 @@ TEST_F(CliClickHouseTest, ADifferentiallyPrivateQueryRunsOnTheClusterAndSpendsAs
             absl::StrReplaceAll(local_budget.out, {{"dp_local", "ROOM"}}));
 }
 
+// A sum over a join counts each row once per group, by Parley's hidden row identity. A loaded
+// file carries it (its row number, unique over the shards), so the sum runs on the cluster and
+// equals DuckDB's; a table in place has it when its Distributed table has the Int64 column, and
+// is refused without it. Members never see or name it.
+TEST_F(CliClickHouseTest, ASumOverAJoinRunsOnTablesWithARowIdentity) {
+  ASSERT_EQ(Parley(EngineAdd("warehouse", ClickHouseCluster::kReader, reader_file_)).exit_code, 0);
+  MakeRoom("sum_local", {"--source", (data_ / "retail.parquet").string()},
+           {"--source", (data_ / "loyalty.parquet").string()});
+  MakeRoom("sum_cluster",
+           {"--engine", "warehouse", "--source", (data_ / "retail.parquet").string(), "--shard-key",
+            "hashed_email", "--relation", "retailer_retail_ided"},
+           {"--engine", "warehouse", "--source", (data_ / "loyalty.parquet").string(),
+            "--shard-key", "hashed_email", "--relation", "supplier_loyalty_ided"});
+  // Sums and averages of the retailer's rows per group over a join with the supplier's, whose
+  // households match several of its rows.
+  const std::string query =
+      "SELECT r.age_band, SUM(r.annual_spend) AS spend, AVG(r.online_spend) AS online, "
+      "COUNT(DISTINCT r.household_id) AS households FROM retail r JOIN loyalty l ON "
+      "r.hashed_email = l.hashed_email GROUP BY r.age_band";
+  Outcome explained = Ok("supplier", {"query", "explain", "-c", "sum_cluster", "--sql", query});
+  EXPECT_THAT(explained.out, HasSubstr("engine: clickhouse engine 'warehouse'"));
+  EXPECT_THAT(explained.out, HasSubstr("__parley_row_id"));
+  Outcome local =
+      Ok("supplier", {"query", "run", "-c", "sum_local", "--sql", query, "--output", "-"});
+  Outcome cluster =
+      Ok("supplier", {"query", "run", "-c", "sum_cluster", "--sql", query, "--output", "-"});
+  std::vector<std::string> local_rows = SortedLines(local.out);
+  std::vector<std::string> cluster_rows = SortedLines(cluster.out);
+  ASSERT_GT(local_rows.size(), 3u) << local.out;
+  ASSERT_EQ(cluster_rows.size(), local_rows.size()) << cluster.out;
+  // Equal groups, households and (summed in another order) sums to 1e-9.
+  for (size_t i = 0; i < local_rows.size(); ++i) {
+    std::vector<std::string> a = absl::StrSplit(local_rows[i], ',');
+    std::vector<std::string> b = absl::StrSplit(cluster_rows[i], ',');
+    ASSERT_EQ(a.size(), 4u) << local_rows[i];
+    ASSERT_EQ(b.size(), 4u) << cluster_rows[i];
+    EXPECT_EQ(b[0], a[0]);
+    EXPECT_EQ(b[3], a[3]) << local_rows[i] << " vs " << cluster_rows[i];
+    if (a[0] == "age_band") continue;  // the header
+    for (size_t j : {1, 2}) {
+      double x = std::stod(a[j]);
+      double y = std::stod(b[j]);
+      EXPECT_NEAR(y, x, 1e-9 * std::abs(x)) << local_rows[i] << " vs " << cluster_rows[i];
+    }
+  }
+
+  // The hidden column is no column of the table: not shown, not selectable, by anyone.
+  for (const char* who : {"retailer", "supplier"}) {
+    Outcome shown = Ok(who, {"table", "show", "-c", "sum_cluster", "retail"});
+    EXPECT_THAT(shown.out, HasSubstr("annual_spend"));
+    EXPECT_THAT(shown.out, Not(HasSubstr("__parley")));
+    Outcome named = As(who, {"query", "run", "-c", "sum_cluster", "--sql",
+                             "SELECT r.__parley_row_id, COUNT(*) AS n FROM retail r JOIN loyalty l "
+                             "ON r.hashed_email = l.hashed_email GROUP BY r.__parley_row_id"});
+    EXPECT_EQ(named.exit_code, kExitError) << named;
+    EXPECT_THAT(named.err, HasSubstr("column '__parley_row_id' does not exist in table 'retail'"));
+  }
+
+  // In place: the operator's copy of the retailer's rows with the column has the row identity;
+  // the retailer's table without it is refused, naming the reason; a reserved name of another
+  // type is refused at registration.
+  ASSERT_OK(cluster_->ExecuteOnEach(
+      {"CREATE TABLE rooms.retailer_copy_local AS rooms.retailer_retail_ided_local",
+       "INSERT INTO rooms.retailer_copy_local SELECT * FROM rooms.retailer_retail_ided_local",
+       "CREATE TABLE rooms.retailer_copy AS rooms.retailer_retail_ided_local ENGINE = "
+       "Distributed(parley, rooms, retailer_copy_local, sipHash64(hashed_email))",
+       "CREATE TABLE rooms.retailer_wrong_local (k Int64, __parley_row_id String) ENGINE = "
+       "MergeTree ORDER BY tuple()",
+       "CREATE TABLE rooms.retailer_wrong AS rooms.retailer_wrong_local ENGINE = "
+       "Distributed(parley, rooms, retailer_wrong_local, sipHash64(k))"}));
+  const std::vector<std::string> loyalty = {"--source", (data_ / "loyalty.parquet").string(),
+                                            "--shard-key", "hashed_email"};
+  auto loaded_as = [&](const std::string& relation) {
+    std::vector<std::string> flags = {"--engine", "warehouse", "--relation", relation};
+    flags.insert(flags.end(), loyalty.begin(), loyalty.end());
+    return flags;
+  };
+  MakeRoom("sum_in_place", {"--engine", "warehouse", "--relation", "rooms.retailer_copy"},
+           loaded_as("supplier_loyalty_copy"));
+  Outcome in_place =
+      Ok("supplier", {"query", "run", "-c", "sum_in_place", "--sql", query, "--output", "-"});
+  EXPECT_EQ(SortedLines(in_place.out), cluster_rows);
+  MakeRoom("sum_without", {"--engine", "warehouse", "--relation", "rooms.retailer_retail"},
+           loaded_as("supplier_loyalty_without"));
+  Outcome refused = As("supplier", {"query", "run", "-c", "sum_without", "--sql", query});
+  EXPECT_EQ(refused.exit_code, kExitError) << refused;
+  EXPECT_THAT(refused.err, HasSubstr("the clickhouse engine cannot run each row of table 'retail' "
+                                     "once per group over a join: the table has no row identity "
+                                     "on the cluster"));
+  Outcome wrong = As("retailer", {"table", "add", "-c", "sum_without", "wrong", "--engine",
+                                  "warehouse", "--relation", "rooms.retailer_wrong"});
+  EXPECT_EQ(wrong.exit_code, kExitError) << wrong;
+  EXPECT_THAT(wrong.err, HasSubstr("'rooms.retailer_wrong' on clickhouse engine 'warehouse' has a "
+                                   "column '__parley_row_id' (String): names starting with "
+                                   "'__parley' are reserved"));
+}
+
 TEST_F(CliClickHouseTest, AnAccountThatCanWriteIsRefusedAtRegistration) {
   Outcome writable = Parley(EngineAdd("warehouse", ClickHouseCluster::kLoader, loader_file_));
   EXPECT_EQ(writable.exit_code, kExitError) << writable;

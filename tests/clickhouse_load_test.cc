@@ -109,7 +109,20 @@ TEST_F(ClickHouseLoadTest, AFileLargerThanTheBufferIsStreamedInPiecesAndLoadedWh
                        cluster_->Query(0,
                                        "SELECT name, type FROM system.columns WHERE database = "
                                        "'rooms' AND table = 'streamed'"));
-  EXPECT_EQ(types, "member_id\tInt64\nemail\tString\nband\tNullable(String)\n");
+  EXPECT_EQ(types,
+            "member_id\tInt64\nemail\tString\nband\tNullable(String)\n__parley_row_id\tInt64\n");
+  // The hidden row identity: the file's row number, unique over both shards, recorded in the
+  // placement and never one of the columns members see.
+  ASSERT_OK_AND_ASSIGN(std::string identity,
+                       cluster_->Query(1,
+                                       "SELECT uniqExact(__parley_row_id), min(__parley_row_id), "
+                                       "max(__parley_row_id) FROM rooms.streamed"));
+  EXPECT_EQ(identity, absl::StrCat(kRows, "\t1\t", kRows, "\n"));
+  EXPECT_THAT(placed, ::testing::HasSubstr(R"("row_id":true)"));
+  ASSERT_OK_AND_ASSIGN(std::vector<catalog::Column> shown, connector.InferSchema(placed));
+  std::vector<std::string> names;
+  for (const catalog::Column& column : shown) names.push_back(column.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("member_id", "email", "band"));
 }
 
 TEST_F(ClickHouseLoadTest, ALoadStoppedMidwayLeavesNoTableBehind) {

@@ -112,8 +112,8 @@ absl::StatusOr<std::string> Service::Impl::RouteQuery(const QueryContext& contex
   render::ClickHouseLayout layout;
   for (const auto& [name, placement] : placements) {
     layout.database = placement.database;
-    layout.tables[absl::AsciiStrToLower(name)] =
-        render::ClickHouseTable{placement.relation, placement.local, placement.sharding_key};
+    layout.tables[absl::AsciiStrToLower(name)] = render::ClickHouseTable{
+        placement.relation, placement.local, placement.sharding_key, placement.row_id};
   }
   render::ClickHouseDialect dialect(std::move(layout));
   request.dialect = &dialect;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/row_identity.h"
 #include "connectors/files/files_connector.h"
 #include "connectors/files/pinned_source.h"
 #include "nlohmann/json.hpp"
@@ -145,6 +146,11 @@ absl::StatusOr<Placement> ParsePlacement(std::string_view description) {
   PARLEY_ASSIGN_OR_RETURN(placement.relation, StringField(json, "relation", true));
   PARLEY_ASSIGN_OR_RETURN(placement.local, StringField(json, "local", true));
   PARLEY_ASSIGN_OR_RETURN(placement.sharding_key, StringField(json, "sharding_key", false));
+  auto row_id = json.find("row_id");
+  if (row_id != json.end()) {
+    if (!row_id->is_boolean()) return Invalid("/row_id", "must be true or false");
+    placement.row_id = row_id->get<bool>();
+  }
   return placement;
 }
 
@@ -184,11 +190,30 @@ absl::StatusOr<std::string> ClickHouseConnector::DescribeInPlace(
   if (match[1] == access.cluster && std::regex_match(expression, key, kSipHash)) {
     sharding_key = key[1];
   }
-  Json stored = {{"database", database},
-                 {"engine", access.name},
-                 {"local", match[3].str()},
-                 {"relation", relation},
-                 {"sharding_key", sharding_key}};
+  // The row identity: Parley's hidden Int64 column, which a loaded file carries and an operator
+  // may give a table it loads itself (docs/scale-out.md). Any other column of a reserved name is
+  // refused, so that nothing a member could name shadows a hidden column.
+  PARLEY_ASSIGN_OR_RETURN(
+      ResultTable reserved,
+      engine->Query(absl::StrCat(
+          "SELECT name, type FROM system.columns WHERE database = ", Literal(database),
+          " AND table = ", Literal(relation), " AND substring(lower(name), 1, 8) = '__parley'")));
+  bool row_id = false;
+  for (const auto& column : reserved.rows) {
+    std::string name = column.size() > 0 ? column[0].value_or("") : "";
+    std::string type = column.size() > 1 ? column[1].value_or("") : "";
+    if (name == kRowIdColumn && type == "Int64") {
+      row_id = true;
+      continue;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", database, ".", relation, "' on clickhouse engine '", access.name,
+                     "' has a column '", name, "' (", type, "): names starting with '",
+                     kReservedColumnPrefix, "' are reserved for Parley's hidden columns (only '",
+                     kRowIdColumn, "' Int64, the row identity, is accepted)"));
+  }
+  Json stored = {{"database", database}, {"engine", access.name}, {"local", match[3].str()},
+                 {"relation", relation}, {"row_id", row_id},      {"sharding_key", sharding_key}};
   return stored.dump();
 }
 
@@ -211,8 +236,8 @@ absl::Status ClickHouseConnector::CheckServedFor(std::string_view description,
 absl::StatusOr<std::string> ClickHouseConnector::Validate(std::string_view description) const {
   PARLEY_ASSIGN_OR_RETURN(Json json, ParseObject(description));
   for (const auto& [key, value] : json.items()) {
-    static const std::set<std::string> kKeys = {"engine",   "relation", "load",
-                                                "database", "local",    "sharding_key"};
+    static const std::set<std::string> kKeys = {"engine", "relation",     "load",  "database",
+                                                "local",  "sharding_key", "row_id"};
     if (!kKeys.contains(key)) return Invalid(absl::StrCat("/", key), "unknown key");
   }
   PARLEY_ASSIGN_OR_RETURN(std::string engine_name, StringField(json, "engine", true));
@@ -291,6 +316,10 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
     return absl::InvalidArgumentError(
         absl::StrCat("the sharding key '", key, "' is not a column of the file"));
   }
+  // The row identity, last: the file's row number (from 1), unique over the whole table because
+  // one stream assigns it. The file cannot have a column of that name (the files connector
+  // refuses reserved names), and InferSchema never shows it.
+  columns.push_back(absl::StrCat(Quote(kRowIdColumn), " Int64"));
   engine::clickhouse::ConnectOptions reader = access.reader;
   PARLEY_ASSIGN_OR_RETURN(auto engine, ClickHouseEngine::Connect(reader));
   PARLEY_ASSIGN_OR_RETURN(ResultTable existing,
@@ -352,6 +381,7 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
   // Rows in pieces of about load_.buffer_bytes: memory holds one piece and one DuckDB chunk,
   // whatever the file's size.
   std::vector<std::optional<std::string>> row;
+  int64_t row_number = 0;
   absl::Status streamed = engine::clickhouse::ExecuteStreamed(
       *access.loader,
       absl::StrCat("INSERT INTO ", Quote(database), ".", Quote(staging), " FORMAT TabSeparated"),
@@ -364,7 +394,7 @@ absl::StatusOr<std::string> ClickHouseConnector::Pin(std::string_view descriptio
             if (i > 0) piece.push_back('\t');
             AppendField(piece, row[i]);
           }
-          piece.push_back('\n');
+          absl::StrAppend(&piece, "\t", ++row_number, "\n");
         }
         if (load_.on_piece && !load_.on_piece(piece.size())) {
           return absl::UnavailableError("the load was stopped midway");
@@ -411,6 +441,8 @@ absl::StatusOr<std::vector<catalog::Column>> ClickHouseConnector::InferSchema(
   for (const auto& row : described.rows) {
     if (row.size() < 2) continue;
     std::string name = row[0].value_or("");
+    // The hidden row identity is never a column members see (DescribeInPlace accepted it).
+    if (name == kRowIdColumn) continue;
     std::string type = engine::clickhouse::ParleyTypeName(row[1].value_or(""));
     if (type.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("column '", name, "' of '", placement.relation,

@@ -18,7 +18,11 @@
 //   sharded by sipHash64(sharding_key). A failed load drops what it created; a load that dies
 //   midway leaves only staging tables (`<relation>_loading_<id>`), never a half-loaded relation.
 // Either way the stored description is the in-place form:
-//   {"database", "engine", "local", "relation", "sharding_key"}.
+//   {"database", "engine", "local", "relation", "row_id", "sharding_key"}.
+// A loaded table carries Parley's hidden row identity, an Int64 column `__parley_row_id` (the
+// file's row number); a table in place has one when the operator gave it that column. It is never
+// one of the table's columns for members (InferSchema leaves it out, so it is not pinned, shown or
+// selectable) and only the once-per-group weighting refers to it.
 //
 // The connector knows engines only through an EngineLookup the service gives it (the registry of
 // engines lives in the home, service/engines.h); passwords reach it in ConnectOptions and nothing
@@ -59,6 +63,11 @@ struct Placement {
   std::string relation;      // the Distributed table queries read
   std::string local;         // its shard-local table
   std::string sharding_key;  // "" when not sipHash64(one column) over the engine's cluster
+  // Whether the relation has Parley's hidden row identity, an Int64 column kRowIdColumn
+  // (base/row_identity.h) unique over the table: a loaded file always has it (its row number);
+  // a table registered in place has it when its Distributed table has that column. Needed by the
+  // once-per-group weighting of a sum over a join (render/clickhouse).
+  bool row_id = false;
 };
 // InvalidArgument "invalid clickhouse source description at <JSON path>: ..." for anything else.
 absl::StatusOr<Placement> ParsePlacement(std::string_view description);

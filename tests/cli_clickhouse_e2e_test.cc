@@ -5,7 +5,9 @@
 // query mixing the cluster and local files is refused before anything runs; a writable account is
 // refused at registration; a table changed or dropped on the cluster is a clear error naming it
 // and its owner; a run's time limit stops the query on the cluster too; the passwords never
-// appear in any output, file of the home or audit entry.
+// appear in any output, file of the home or audit entry. A sum over a join runs on tables that
+// have Parley's hidden row identity (loaded files; tables in place given the column) and is
+// refused on those that have none; members never see or name the column.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -329,37 +331,41 @@ TEST_F(CliClickHouseTest, ASumOverAJoinRunsOnTablesWithARowIdentity) {
       Ok("supplier", {"query", "run", "-c", "sum_local", "--sql", query, "--output", "-"});
   Outcome cluster =
       Ok("supplier", {"query", "run", "-c", "sum_cluster", "--sql", query, "--output", "-"});
-  std::vector<std::string> local_rows = SortedLines(local.out);
-  std::vector<std::string> cluster_rows = SortedLines(cluster.out);
-  ASSERT_GT(local_rows.size(), 3u) << local.out;
-  ASSERT_EQ(cluster_rows.size(), local_rows.size()) << cluster.out;
-  // Equal groups, households and (summed in another order) sums to 1e-9.
-  for (size_t i = 0; i < local_rows.size(); ++i) {
-    std::vector<std::string> a = absl::StrSplit(local_rows[i], ',');
-    std::vector<std::string> b = absl::StrSplit(cluster_rows[i], ',');
-    ASSERT_EQ(a.size(), 4u) << local_rows[i];
-    ASSERT_EQ(b.size(), 4u) << cluster_rows[i];
-    EXPECT_EQ(b[0], a[0]);
-    EXPECT_EQ(b[3], a[3]) << local_rows[i] << " vs " << cluster_rows[i];
-    if (a[0] == "age_band") continue;  // the header
-    for (size_t j : {1, 2}) {
-      double x = std::stod(a[j]);
-      double y = std::stod(b[j]);
-      EXPECT_NEAR(y, x, 1e-9 * std::abs(x)) << local_rows[i] << " vs " << cluster_rows[i];
+  // Equal groups and households, and sums (added in another order) equal to 1e-9.
+  auto expect_same = [](const std::string& expected, const std::string& actual) {
+    std::vector<std::string> want = SortedLines(expected);
+    std::vector<std::string> got = SortedLines(actual);
+    ASSERT_GT(want.size(), 3u) << expected;
+    ASSERT_EQ(got.size(), want.size()) << actual;
+    for (size_t i = 0; i < want.size(); ++i) {
+      std::vector<std::string> a = absl::StrSplit(want[i], ',');
+      std::vector<std::string> b = absl::StrSplit(got[i], ',');
+      ASSERT_EQ(a.size(), 4u) << want[i];
+      ASSERT_EQ(b.size(), 4u) << got[i];
+      EXPECT_EQ(b[0], a[0]);
+      EXPECT_EQ(b[3], a[3]) << want[i] << " vs " << got[i];
+      if (a[0] == "age_band") continue;  // the header
+      for (size_t j : {1, 2}) {
+        EXPECT_NEAR(std::stod(b[j]), std::stod(a[j]), 1e-9 * std::abs(std::stod(a[j])))
+            << want[i] << " vs " << got[i];
+      }
     }
-  }
+  };
+  expect_same(local.out, cluster.out);
 
-  // The hidden column is no column of the table: not shown, not selectable, by anyone.
+  // The hidden column is no column of the table: not shown to its owner or the other member, and
+  // not selectable.
   for (const char* who : {"retailer", "supplier"}) {
     Outcome shown = Ok(who, {"table", "show", "-c", "sum_cluster", "retail"});
     EXPECT_THAT(shown.out, HasSubstr("annual_spend"));
     EXPECT_THAT(shown.out, Not(HasSubstr("__parley")));
-    Outcome named = As(who, {"query", "run", "-c", "sum_cluster", "--sql",
-                             "SELECT r.__parley_row_id, COUNT(*) AS n FROM retail r JOIN loyalty l "
-                             "ON r.hashed_email = l.hashed_email GROUP BY r.__parley_row_id"});
-    EXPECT_EQ(named.exit_code, kExitError) << named;
-    EXPECT_THAT(named.err, HasSubstr("column '__parley_row_id' does not exist in table 'retail'"));
   }
+  Outcome named = As("supplier", {"query", "run", "-c", "sum_cluster", "--sql",
+                                  "SELECT r.__parley_row_id, COUNT(*) AS n FROM retail r JOIN "
+                                  "loyalty l ON r.hashed_email = l.hashed_email GROUP BY "
+                                  "r.__parley_row_id"});
+  EXPECT_EQ(named.exit_code, kExitError) << named;
+  EXPECT_THAT(named.err, HasSubstr("column '__parley_row_id' does not exist in table 'retail'"));
 
   // In place: the operator's copy of the retailer's rows with the column has the row identity;
   // the retailer's table without it is refused, naming the reason; a reserved name of another
@@ -384,7 +390,7 @@ TEST_F(CliClickHouseTest, ASumOverAJoinRunsOnTablesWithARowIdentity) {
            loaded_as("supplier_loyalty_copy"));
   Outcome in_place =
       Ok("supplier", {"query", "run", "-c", "sum_in_place", "--sql", query, "--output", "-"});
-  EXPECT_EQ(SortedLines(in_place.out), cluster_rows);
+  expect_same(local.out, in_place.out);
   MakeRoom("sum_without", {"--engine", "warehouse", "--relation", "rooms.retailer_retail"},
            loaded_as("supplier_loyalty_without"));
   Outcome refused = As("supplier", {"query", "run", "-c", "sum_without", "--sql", query});

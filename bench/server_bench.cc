@@ -14,10 +14,14 @@
 // and the ratio of the server's figures to it.
 //
 //   build/release/bench/server_bench [clients=50] [seconds=10] [http_threads=parley serve's
-//                                     default] [query_every=5]
+//                                     default] [query_every=5] [rate=0]
 //
 // query_every: every Nth request of a client is a query (5: 4 metadata requests to 1 query;
 // 1: queries only; 0: metadata only), to see each kind's cost alone.
+// rate: 0 (the headline figure) is the closed loop above. A positive rate is an open loop: the
+// clients together send `rate` requests per second on a fixed schedule (each client one every
+// clients/rate seconds, staggered), whatever the answers' speed, and each latency counts from the
+// moment its request was due — a server that falls behind is charged for the wait it causes.
 #include <httplib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -93,7 +97,8 @@ double CpuSeconds(const rusage& usage, bool system) {
 }
 
 // The client process: waits for the port and token, runs the clients, sends back the latencies.
-int RunClients(int from_server, int to_server, int clients, int seconds, int query_every) {
+int RunClients(int from_server, int to_server, int clients, int seconds, int query_every,
+               double rate) {
   int port = 0;
   uint32_t token_size = 0;
   if (!ReadAll(from_server, &port, sizeof port) ||
@@ -120,6 +125,15 @@ int RunClients(int from_server, int to_server, int clients, int seconds, int que
       for (int i = c; std::chrono::steady_clock::now() < deadline; ++i) {
         bool query = query_every > 0 && i % query_every == query_every - 1;
         auto sent = std::chrono::steady_clock::now();
+        if (rate > 0) {
+          // Request number (i - c) of this client is due at its slot of the shared schedule.
+          auto due =
+              start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>((double(i - c) * clients + c) / rate));
+          if (due >= deadline) break;
+          if (due > sent) std::this_thread::sleep_until(due);
+          sent = due;
+        }
         auto result =
             query        ? client.Post("/api/v1/collaborations/room/queries",
                                        std::string(R"({"sql": ")") + kQuerySql + "\"}", "application/json")
@@ -164,6 +178,7 @@ int main(int argc, char** argv) {
   int clients = argc > 1 ? std::atoi(argv[1]) : 50;
   int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
   int query_every = argc > 4 ? std::atoi(argv[4]) : 5;
+  double rate = argc > 5 ? std::atof(argv[5]) : 0;
 
   // The clients' process is forked first, while this process has one thread.
   int to_clients[2], from_clients[2];
@@ -180,7 +195,7 @@ int main(int argc, char** argv) {
   if (child == 0) {
     ::close(to_clients[1]);
     ::close(from_clients[0]);
-    std::_Exit(RunClients(to_clients[0], from_clients[1], clients, seconds, query_every));
+    std::_Exit(RunClients(to_clients[0], from_clients[1], clients, seconds, query_every, rate));
   }
   ::close(to_clients[0]);
   ::close(from_clients[1]);
@@ -278,8 +293,10 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "parley serve, %d clients (another process) on loopback for %.1f s, %d HTTP workers, "
-      "4 query workers, 1 query every %d requests\n",
-      clients, load.seconds, options.threads, query_every);
+      "4 query workers, 1 query every %d requests, %s\n",
+      clients, load.seconds, options.threads, query_every,
+      rate > 0 ? ("open loop at " + std::to_string(int(rate)) + " requests/s").c_str()
+               : "closed loop");
   report("metadata", load.metadata);
   report("query", load.queries);
   std::printf("errors    %d\n", errors);

@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 # `parley serve` over loopback: 50 concurrent clients for 10 s, metadata requests and small
 # queries 4:1; throughput and p50/p99 per kind (issue 8).
 "$build/bench/server_bench" 50 10
+# The same mix as an open loop: 400 requests/s on a fixed schedule, latency from when each was due.
+"$build/bench/server_bench" 50 10 128 5 400
 # The PostgreSQL connector (issue 10): rows/s through the connector against raw COPY read by
 # libpq, on a throw-away server loaded with 10M rows.
 "$build/bench/postgres_bench" --rows 10000000 --runs 3

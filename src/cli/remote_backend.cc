@@ -164,6 +164,9 @@ absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Connect(const std:
   impl->client->set_read_timeout(read_timeout_seconds + 30);
   impl->client->set_write_timeout(30);
   impl->client->set_keep_alive(true);
+  // A request sent in two writes (headers, then body) must not wait for the server's delayed
+  // acknowledgement of the first (40 ms) before the body leaves.
+  impl->client->set_tcp_nodelay(true);
   if (https) {
     impl->client->enable_server_certificate_verification(true);
     if (const char* ca = std::getenv("PARLEY_CA_CERT")) impl->client->set_ca_cert_path(ca);

@@ -301,6 +301,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
       std::max<size_t>(impl->options.max_body_bytes, service.max_upload_bytes()));
   http.set_read_timeout(impl->options.read_timeout);
   http.set_write_timeout(impl->options.write_timeout);
+  // Without TCP_NODELAY an answer written in two pieces (headers, then body) waits for the
+  // client's delayed ACK of the first (40 ms on Linux) before the second leaves: every request
+  // took at least 40 ms, on loopback too (bench/README.md, "parley serve under load"). Set on the
+  // listening socket, which accepted connections inherit.
+  http.set_tcp_nodelay(true);
   // An idle keep-alive connection holds a worker: let it go soon.
   http.set_keep_alive_timeout(2);
   http.set_keep_alive_max_count(1000);

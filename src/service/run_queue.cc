@@ -36,6 +36,9 @@ struct RunQueue::Run {
   engine::RunControl control;
   std::optional<absl::StatusOr<QueryOutcome>> outcome;  // kDone
   std::chrono::steady_clock::time_point finished_at;
+  // Notified once, when the run is done: only the threads waiting for this run wake (a queue-wide
+  // broadcast woke every waiting request at each move of any run).
+  std::condition_variable done;
 };
 
 RunQueue::RunQueue(Service& service, Options options)
@@ -196,7 +199,7 @@ absl::StatusOr<RunView> RunQueue::Wait(const identity::Caller& caller,
   {
     std::unique_lock lock(mutex_);
     if (std::shared_ptr<Run> run = Find(caller, collaboration, query_id)) {
-      changed_.wait_for(lock, timeout, [&] { return run->phase == Run::Phase::kDone; });
+      run->done.wait_for(lock, timeout, [&] { return run->phase == Run::Phase::kDone; });
       return ViewLocked(*run);
     }
   }
@@ -245,7 +248,6 @@ void RunQueue::Work() {
     std::shared_ptr<Run> run = queue_.front();
     queue_.pop_front();
     run->phase = Run::Phase::kRunning;
-    changed_.notify_all();
     Notify(*run, lock);
     lock.unlock();
     absl::StatusOr<QueryOutcome> outcome = service_.ExecuteRun(*run->prepared, &run->control);
@@ -265,7 +267,8 @@ void RunQueue::Finish(const std::shared_ptr<Run>& run, absl::StatusOr<QueryOutco
   if (active != active_by_member_.end() && --active->second <= 0) active_by_member_.erase(active);
   finished_.push_back(run->query_id);
   ForgetOldLocked();
-  changed_.notify_all();
+  run->done.notify_all();
+  if (draining_) drained_.notify_all();
   Notify(*run, lock);
 }
 
@@ -311,7 +314,7 @@ void RunQueue::Drain(std::chrono::milliseconds grace) {
     }
     return false;
   };
-  changed_.wait_for(lock, grace, [&] { return !still_running(); });
+  drained_.wait_for(lock, grace, [&] { return !still_running(); });
   for (const auto& [id, run] : runs_) {
     if (run->phase == Run::Phase::kRunning) run->control.cancel = true;
   }

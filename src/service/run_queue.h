@@ -136,7 +136,7 @@ class RunQueue {
   std::mutex drain_mutex_;  // one Drain at a time
   mutable std::mutex mutex_;
   std::condition_variable work_;     // a run was queued, or draining began
-  std::condition_variable changed_;  // a run moved
+  std::condition_variable drained_;  // a run finished while draining (each run has its own too)
   bool draining_ = false;
   bool stopped_ = false;
   int reserved_ = 0;                              // submissions being checked

@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   for (const auto& table : existing->tables) have.insert(table.name);
 
   auto head = [&]() -> int64_t {
-    parley::api::ListAuditRequest page{collaboration};
+    parley::api::ListAuditRequest page;
+    page.collaboration = collaboration;
     page.limit = 1;
     auto listed = home.ListAudit(caller, page);
     if (!listed.ok()) Fail("list the audit log", listed.status());

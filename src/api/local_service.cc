@@ -428,7 +428,8 @@ absl::StatusOr<PolicyResponse> LocalService::Policy(const identity::Caller& call
 absl::StatusOr<ListAuditResponse> LocalService::ListAudit(const identity::Caller& caller,
                                                           const ListAuditRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
-  ListAuditResponse response{request.collaboration, {}};
+  ListAuditResponse response;
+  response.collaboration = request.collaboration;
   if (request.Paged()) {
     catalog::AuditPageQuery query{request.after, request.before, request.limit.value_or(100)};
     PARLEY_ASSIGN_OR_RETURN(catalog::AuditPage page,

@@ -27,7 +27,8 @@ void Cli::AddAuditCommands() {
                        "that printed 'more: --before SEQ')");
   after->excludes(before);
   Add(list, [this, limit, after, before] {
-    api::ListAuditRequest request{globals_.collaboration};
+    api::ListAuditRequest request;
+    request.collaboration = globals_.collaboration;
     if (limit->count() > 0) request.limit = audit_limit_;
     if (after->count() > 0) request.after = audit_after_;
     if (before->count() > 0) request.before = audit_before_;

@@ -26,7 +26,8 @@ cd "$(dirname "$0")/.."
 "$build/bench/clickhouse_bench" --rows 10000000 --runs 3 --data bench/data/clickhouse
 # The web console (issue 13): first paint of a collaboration with 1,000 tables and 10,000 audit
 # entries, in Debian's Chromium against `parley serve` on loopback (needs web/ built).
-node bench/console/console_bench.mjs --parley "$build/src/cli/parley" --tables 1000 --audit 10000 --runs 5
+node bench/console/console_bench.mjs --parley "$build/src/cli/parley" --populate "$build/bench/console_populate" \
+  --tables 1000 --audit 10000 --runs 5
 # Client-side column encryption (issue 11): values per second per core against the raw HMAC /
 # AES-GCM, and `parley encrypt` on a 1M-row CSV.
 "$build/bench/crypto_bench" --values 1000000 --rounds 5 --file-rows 1000000 --data bench/data/crypto

@@ -13,7 +13,7 @@ third_party="$here/third_party"
 packages=(
   build-essential cmake ninja-build pkg-config
   libpg-query-dev libsqlite3-dev libssl-dev openssl libsodium-dev libicu-dev
-  nlohmann-json3-dev libcli11-dev libabsl-dev libcpp-httplib-dev libpq-dev
+  nlohmann-json3-dev libcli11-dev libabsl-dev libcpp-httplib-dev zlib1g-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
   clickhouse-server clickhouse-client

@@ -33,20 +33,41 @@ struct AuditEntry {
   }
 };
 
+// Without paging parameters: every entry, oldest first (what a client re-checking the chain
+// needs). With any of them, one page (at most 1000 entries; seq never changes once written, so
+// a cursor stays valid while the log grows):
+//   limit=N           the newest N entries, newest first (default N: 100);
+//   before=SEQ        then older ones, newest first: pass the response's `next` as `before`;
+//   after=SEQ         entries with a greater seq, oldest first (after=0: from the start):
+//                     following a growing log with the last seq seen returns each entry once.
+// On GET these travel in the query string (`.../audit?limit=50&before=120`).
 struct ListAuditRequest {
   std::string collaboration;
+  std::optional<int64_t> after;
+  std::optional<int64_t> before;
+  std::optional<int64_t> limit;
+  bool Paged() const { return after || before || limit; }
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
+    v.Optional("after", after);
+    v.Optional("before", before);
+    v.Optional("limit", limit);
   }
 };
 struct ListAuditResponse {
   std::string collaboration;
   std::vector<AuditEntry> entries;
+  // A page only: the chain's newest seq when it was read, and the cursor of the next page in
+  // the same direction (as `before` or `after`), absent when this page reached the end.
+  std::optional<int64_t> head_seq;
+  std::optional<int64_t> next;
   template <class V>
   void Visit(V& v) {
     v.Required("collaboration", collaboration);
     v.Required("entries", entries);
+    v.Optional("head_seq", head_seq);
+    v.Optional("next", next);
   }
 };
 

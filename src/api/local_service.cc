@@ -428,8 +428,20 @@ absl::StatusOr<PolicyResponse> LocalService::Policy(const identity::Caller& call
 absl::StatusOr<ListAuditResponse> LocalService::ListAudit(const identity::Caller& caller,
                                                           const ListAuditRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
+  ListAuditResponse response;
+  response.collaboration = request.collaboration;
+  if (request.Paged()) {
+    catalog::AuditPageQuery query{request.after, request.before, request.limit.value_or(100)};
+    PARLEY_ASSIGN_OR_RETURN(catalog::AuditPage page,
+                            service->ListAuditPage(caller, request.collaboration, query));
+    for (const catalog::AuditEntry& entry : page.entries) {
+      response.entries.push_back(FromService(entry));
+    }
+    response.head_seq = page.head_seq;
+    if (page.more && !page.entries.empty()) response.next = page.entries.back().seq;
+    return response;
+  }
   PARLEY_ASSIGN_OR_RETURN(auto entries, service->ListAudit(caller, request.collaboration));
-  ListAuditResponse response{request.collaboration, {}};
   for (const catalog::AuditEntry& entry : entries) {
     response.entries.push_back(FromService(entry));
   }

@@ -141,6 +141,13 @@ void AddOperation(Json& paths, Json& schemas, const Endpoint<Request, Response>&
     operation["parameters"] = Json::array();
     for (const std::string& name : parameters) operation["parameters"].push_back(Parameter(name));
   }
+  for (const std::string& name : QueryParameters(route)) {
+    if (!operation.contains("parameters")) operation["parameters"] = Json::array();
+    operation["parameters"].push_back({{"name", name},
+                                       {"in", "query"},
+                                       {"required", false},
+                                       {"schema", {{"type", "integer"}, {"format", "int64"}}}});
+  }
   if (route.Streamed()) {
     // The file's bytes are the body; its checksum and size are headers.
     operation["parameters"].push_back(

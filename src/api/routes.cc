@@ -1,9 +1,11 @@
 #include "api/routes.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "api/codec.h"
 #include "base/status.h"
 
@@ -55,6 +57,11 @@ bool Route::HasBody() const {
 
 bool Route::Streamed() const { return std::strcmp(operation, "Upload") == 0; }
 
+std::vector<std::string> QueryParameters(const Route& route) {
+  if (std::strcmp(route.operation, "ListAudit") == 0) return {"after", "before", "limit"};
+  return {};
+}
+
 std::vector<std::string> PathParameters(std::string_view pattern) {
   std::vector<std::string> names;
   for (std::string_view segment : Split(pattern)) {
@@ -92,7 +99,22 @@ absl::StatusOr<std::string> FillPath(const Route& route, nlohmann::json& fields)
     }
     fields.erase(it);
   }
-  if (!route.HasBody() && !fields.empty()) {
+  if (route.HasBody()) return path;
+  char separator = '?';
+  for (const std::string& name : QueryParameters(route)) {
+    auto it = fields.find(name);
+    if (it == fields.end()) continue;
+    if (!it->is_null()) {
+      if (!it->is_number_integer()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("$.", name, ": expected an integer, got ", it->type_name()));
+      }
+      absl::StrAppend(&path, std::string(1, separator), name, "=", it->get<int64_t>());
+      separator = '&';
+    }
+    fields.erase(it);
+  }
+  if (!fields.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("$.", fields.begin().key(), ": cannot be sent with ", route.method));
   }
@@ -119,7 +141,8 @@ std::optional<std::map<std::string, std::string>> MatchPath(std::string_view pat
 
 absl::StatusOr<nlohmann::json> RequestJson(const Route& route,
                                            const std::map<std::string, std::string>& parameters,
-                                           std::string_view body) {
+                                           std::string_view body,
+                                           const std::multimap<std::string, std::string>& query) {
   nlohmann::json fields = nlohmann::json::object();
   if (route.HasBody()) {
     std::string_view trimmed = body;
@@ -152,6 +175,38 @@ absl::StatusOr<nlohmann::json> RequestJson(const Route& route,
     } else {
       fields[name] = value;
     }
+  }
+  std::vector<std::string> known = QueryParameters(route);
+  for (const auto& [name, value] : query) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      // The name is echoed only when it looks like one (it is the client's text).
+      bool plain = !name.empty() && name.size() <= 40 &&
+                   std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                   });
+      return absl::InvalidArgumentError(absl::StrCat(
+          plain ? absl::StrCat("query parameter '", name, "'") : "a query parameter", ": ",
+          route.method, " ", route.path,
+          known.empty() ? " takes none" : absl::StrCat(" takes ", absl::StrJoin(known, ", "))));
+    }
+    if (query.count(name) > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter '", name, "': given more than once"));
+    }
+    if (fields.contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("$.", name, ": given in the query string; leave it out of the body"));
+    }
+    // Digits with an optional sign, nothing else (no spaces, no "+"): the service then checks
+    // the range.
+    int64_t number = 0;
+    bool digits = !value.empty() && value.find_first_not_of(
+                                        "0123456789", value[0] == '-' ? 1 : 0) == std::string::npos;
+    if (!digits || value == "-" || !absl::SimpleAtoi(value, &number)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter '", name, "': expected an integer"));
+    }
+    fields[name] = number;
   }
   return fields;
 }

@@ -202,21 +202,28 @@ PARLEY_SESSION_ENDPOINTS(PARLEY_SESSION_ENDPOINT)
 // The names of a path pattern's parameters, in order: {"collaboration", "table"}.
 std::vector<std::string> PathParameters(std::string_view pattern);
 
+// The fields of a route's request that travel in the query string ("?limit=50&before=120"),
+// each an optional integer: a list pages through it (ListAudit). Empty for most routes, which
+// then take no query parameter at all.
+std::vector<std::string> QueryParameters(const Route& route);
+
 // Client side: the path of `route` with each parameter taken out of `fields` (a request's JSON
 // object) and percent-encoded. InvalidArgument when a parameter is missing or not a string or
-// integer; and, for a route without a body, when any field is left over.
+// integer; and, for a route without a body, when any field is left over that is not one of its
+// query parameters (those are appended as "?name=value", when set).
 absl::StatusOr<std::string> FillPath(const Route& route, nlohmann::json& fields);
 
 // Server side: the parameters of `path` (already percent-decoded) when it matches `pattern`.
 std::optional<std::map<std::string, std::string>> MatchPath(std::string_view pattern,
                                                             std::string_view path);
 
-// Server side: the request's JSON object from its body (empty for a route without a body) and
-// its path parameters. InvalidArgument naming the field when a parameter is also in the body,
-// or when a parameter that is an integer field ("query_id") is not a number. The result is then
-// decoded strictly with FromJson.
-absl::StatusOr<nlohmann::json> RequestJson(const Route& route,
-                                           const std::map<std::string, std::string>& parameters,
-                                           std::string_view body);
+// Server side: the request's JSON object from its body (empty for a route without a body), its
+// path parameters and its query string's parameters. InvalidArgument naming the field when a
+// parameter is also in the body, when a parameter that is an integer field ("query_id", a
+// query parameter) is not a number, or when the query string names a parameter the route does
+// not take, or one twice. The result is then decoded strictly with FromJson.
+absl::StatusOr<nlohmann::json> RequestJson(
+    const Route& route, const std::map<std::string, std::string>& parameters, std::string_view body,
+    const std::multimap<std::string, std::string>& query = {});
 
 }  // namespace parley::api

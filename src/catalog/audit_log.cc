@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -95,6 +96,49 @@ absl::StatusOr<std::vector<AuditEntry>> Store::ListAudit(const std::string& coll
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
   return entries;
+}
+
+absl::StatusOr<AuditPage> Store::ListAuditPage(const std::string& collaboration,
+                                               const AuditPageQuery& query) {
+  if (collaboration.empty()) return CollaborationNotFound(collaboration);
+  sqlite3* db = impl_->handle();
+  // One read transaction: the page and the head come from the same snapshot while others append.
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_RETURN_IF_ERROR(internal::CollaborationId(db, collaboration).status());
+  AuditPage page;
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement head,
+        Statement::Prepare(db, "SELECT coalesce(max(seq), 0) FROM audit WHERE collaboration = ?"));
+    PARLEY_RETURN_IF_ERROR(head.Bind(collaboration));
+    PARLEY_ASSIGN_OR_RETURN(bool row, head.Step());
+    if (row) page.head_seq = head.Int(0);
+  }
+  // (collaboration, seq) is unique, hence indexed: a page reads only its own rows (one more
+  // tells whether others remain).
+  bool forward = query.after.has_value();
+  std::string sql =
+      "SELECT seq, time, collaboration, actor, action, details_json, prev_hash, hash, "
+      "state_sha256 FROM audit WHERE collaboration = ? AND seq ";
+  sql += forward ? "> ? ORDER BY seq ASC" : "< ? ORDER BY seq DESC";
+  sql += " LIMIT ?";
+  int64_t bound =
+      forward ? *query.after : query.before.value_or(std::numeric_limits<int64_t>::max());
+  PARLEY_ASSIGN_OR_RETURN(Statement statement, Statement::Prepare(db, sql));
+  PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration, bound, query.limit + 1));
+  while (true) {
+    PARLEY_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    if (static_cast<int64_t>(page.entries.size()) == query.limit) {
+      page.more = true;
+      break;
+    }
+    page.entries.push_back({statement.Int(0), statement.Int(1), statement.Text(2),
+                            statement.Text(3), statement.Text(4), statement.Text(5),
+                            statement.Text(6), statement.Text(7), statement.Text(8)});
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return page;
 }
 
 absl::StatusOr<AuditVerification> Store::VerifyAudit(const std::string& collaboration,

@@ -305,6 +305,23 @@ struct AuditEntry {
   std::string state_sha256;
 };
 
+// One page of a collaboration's chain (Store::ListAuditPage). Entries are named by seq, which
+// never changes once written, so a cursor stays valid while the chain grows: `after` pages
+// forward (oldest first, entries with a greater seq: following it sees each new entry exactly
+// once), `before` pages back (newest first, entries with a smaller seq), neither gives the newest
+// `limit` entries, newest first.
+struct AuditPageQuery {
+  std::optional<int64_t> after;
+  std::optional<int64_t> before;
+  int64_t limit = 100;
+};
+
+struct AuditPage {
+  std::vector<AuditEntry> entries;
+  int64_t head_seq = 0;  // the chain's newest seq when the page was read (0: empty chain)
+  bool more = false;     // entries remain beyond this page, in its direction
+};
+
 struct AuditVerification {
   bool ok = true;
   int64_t entries = 0;  // entries that verified (all of them when ok, those before the problem

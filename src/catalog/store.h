@@ -238,6 +238,10 @@ class Store {
   absl::Status AppendAudit(const std::string& collaboration, const std::string& actor,
                            const std::string& action, const std::string& details_json);
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(const std::string& collaboration);
+  // One page of a collaboration's chain (NotFound if it does not exist), read in one
+  // transaction with the head's seq; the caller checks the limit (at least 1).
+  absl::StatusOr<AuditPage> ListAuditPage(const std::string& collaboration,
+                                          const AuditPageQuery& query);
   // Recomputes one collaboration's chain (NotFound if it has neither a record nor a log) and
   // reports the first edited, reordered or deleted entry (a deleted tail is detected against the
   // head recorded separately), or a policy state that no longer matches the head's digest. With

@@ -283,6 +283,7 @@ class Cli {
   std::vector<std::string> parameter_flags_;  // specs for create, name=value for run
   std::string template_id_, template_table_;
   std::string expected_head_;
+  int64_t audit_limit_ = 0, audit_after_ = 0, audit_before_ = 0;  // audit list's page
   std::vector<std::string> help_path_;
   bool help_list_ = false;
   std::string completion_shell_;

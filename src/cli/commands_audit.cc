@@ -12,9 +12,31 @@ void Cli::AddAuditCommands() {
   CLI::App* group = Group("audit", "the hash-chained audit log");
   auto* list = group->add_subcommand("list", "a collaboration's audit entries");
   AddCollaborationOption(list);
-  Add(list, [this] {
-    return Answer(OpenBackend()->ListAudit({globals_.collaboration}), [](const auto& r) {
+  // Without these, the whole log, oldest first; with any, one page (api/audit.h).
+  CLI::Option* limit =
+      list->add_option("--limit", audit_limit_,
+                       "one page of at most N entries (1 to 1000; default 100), newest "
+                       "first unless --after");
+  CLI::Option* after =
+      list->add_option("--after", audit_after_,
+                       "entries after this seq, oldest first (0: from the start; the "
+                       "last seq printed: what was added since)");
+  CLI::Option* before =
+      list->add_option("--before", audit_before_,
+                       "entries before this seq, newest first (the page after the one "
+                       "that printed 'more: --before SEQ')");
+  after->excludes(before);
+  Add(list, [this, limit, after, before] {
+    api::ListAuditRequest request;
+    request.collaboration = globals_.collaboration;
+    if (limit->count() > 0) request.limit = audit_limit_;
+    if (after->count() > 0) request.after = audit_after_;
+    if (before->count() > 0) request.before = audit_before_;
+    return Answer(OpenBackend()->ListAudit(request), [after](const auto& r) {
       for (const api::AuditEntry& e : r.entries) PrintAuditEntry(std::cout, e);
+      if (r.next) {
+        std::cout << "more: " << (after->count() > 0 ? "--after " : "--before ") << *r.next << "\n";
+      }
       return 0;
     });
   });

@@ -1,16 +1,22 @@
 #include "server/console.h"
 
+#include <openssl/sha.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "api/codec.h"
 #include "api/http_status.h"
 #include "api/routes.h"
 #include "base/status.h"
+#include "server/compression.h"
 
 namespace parley::server {
 namespace {
@@ -44,6 +50,31 @@ std::string ContentType(const fs::path& path) {
       {".txt", "text/plain; charset=utf-8"}};
   auto it = kTypes.find(absl::AsciiStrToLower(path.extension().string()));
   return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+// A strong validator: the first 16 bytes of the file's SHA-256, quoted.
+std::string ETagOf(const std::string& bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  static const char kHex[] = "0123456789abcdef";
+  std::string tag = "\"";
+  for (int i = 0; i < 16; ++i) {
+    tag += kHex[digest[i] >> 4];
+    tag += kHex[digest[i] & 15];
+  }
+  return tag + "\"";
+}
+
+// Whether If-None-Match names `etag` (or is "*").
+bool IfNoneMatch(const httplib::Request& request, const std::string& etag) {
+  std::string header = request.get_header_value("If-None-Match");
+  if (header.empty()) return false;
+  for (absl::string_view candidate : absl::StrSplit(header, ',')) {
+    candidate = absl::StripAsciiWhitespace(candidate);
+    if (absl::StartsWith(candidate, "W/")) candidate.remove_prefix(2);
+    if (candidate == etag || candidate == "*") return true;
+  }
+  return false;
 }
 
 int Error(httplib::Response& response, const absl::Status& status) {
@@ -112,7 +143,14 @@ absl::StatusOr<std::unique_ptr<Console>> Console::Create(api::LocalService& serv
       return absl::InvalidArgumentError(absl::StrCat("cannot load the console's file '", relative,
                                                      "' (unreadable, or over 64 MiB in all)"));
     }
-    console->files_["/" + relative] = {ContentType(it->path()), body.str()};
+    std::string bytes = body.str();
+    File file{ContentType(it->path()), nullptr, nullptr, ETagOf(bytes)};
+    std::string gzipped = Gzip(bytes, 9);
+    if (!gzipped.empty() && gzipped.size() < bytes.size()) {
+      file.gzipped = std::make_shared<const std::string>(std::move(gzipped));
+    }
+    file.body = std::make_shared<const std::string>(std::move(bytes));
+    console->files_["/" + relative] = std::move(file);
   }
   if (error) {
     return absl::InvalidArgumentError(
@@ -150,8 +188,17 @@ std::optional<int> Console::Answer(const httplib::Request& request, const std::s
   if (request.method != "GET" || request.path.rfind("/api/", 0) == 0) return std::nullopt;
   auto file = files_.find(request.path);
   if (file == files_.end()) return std::nullopt;
+  const File& served = file->second;
+  response.set_header("ETag", served.etag);
+  response.set_header("Vary", "Accept-Encoding");
+  if (IfNoneMatch(request, served.etag)) {
+    response.status = 304;
+    return 304;
+  }
   response.status = 200;
-  response.set_content(file->second.body, file->second.content_type);
+  bool gzip = served.gzipped != nullptr && AcceptsGzip(request);
+  SendPrepared(response, gzip ? served.gzipped : served.body, served.content_type,
+               gzip ? "gzip" : "");
   return 200;
 }
 

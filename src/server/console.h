@@ -64,9 +64,13 @@ class Console {
   static bool HasSessionCookie(const httplib::Request& request);
 
  private:
+  // Each file as read, and gzip-compressed once (when that makes it smaller), with an ETag of
+  // its content: a browser revalidating an unchanged file gets 304 and no body.
   struct File {
     std::string content_type;
-    std::string body;
+    std::shared_ptr<const std::string> body;
+    std::shared_ptr<const std::string> gzipped;  // null when compression does not pay
+    std::string etag;
   };
   Console(api::LocalService& service, std::chrono::seconds lifetime, Clock clock, bool tls);
   int SignIn(const httplib::Request& request, const std::string& body, httplib::Response& response);

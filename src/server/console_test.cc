@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/codec.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "identity/caller.h"
 #include "server/server.h"
@@ -37,6 +38,10 @@ class ConsoleTest : public ::testing::Test {
     std::ofstream(dir_ / "web" / "index.html") << "<!doctype html><title>console</title>";
     std::ofstream(dir_ / "web" / "app.js") << "console.log(1);";
     std::ofstream(dir_ / "web" / "sub" / "x.css") << "p{}";
+    {
+      std::ofstream big(dir_ / "web" / "big.js");
+      for (int i = 0; i < 2000; ++i) big << "console.log('line " << i % 10 << "');\n";
+    }
     std::ofstream(dir_ / "secret.txt") << "outside";
     api::LocalServiceOptions service_options;
     service_options.data_root = (dir_ / "data").string();
@@ -308,6 +313,59 @@ TEST_F(ConsoleTest, ServesItsFilesWithAStrictPolicyAndNothingElse) {
             "default-src 'none'; frame-ancestors 'none'");
   EXPECT_EQ(api->get_header_value("Cache-Control"), "no-store");
   EXPECT_EQ(api->get_header_value("X-Frame-Options"), "DENY");
+}
+
+// httplib would compress every answer with brotli at its slowest setting on every request
+// (seconds for the console's script); files are gzip-compressed once instead, revalidated by
+// ETag, and never sent as brotli.
+TEST_F(ConsoleTest, FilesAreGzippedOnceAndRevalidatedByTheirETag) {
+  httplib::Client client("127.0.0.1", port_);
+  client.set_decompress(false);
+  std::string original;
+  for (int i = 0; i < 2000; ++i) absl::StrAppend(&original, "console.log('line ", i % 10, "');\n");
+  auto plain = client.Get("/big.js", {{"Accept-Encoding", ""}});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->body, original);
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  std::string etag = plain->get_header_value("ETag");
+  EXPECT_THAT(etag, ::testing::MatchesRegex("\"[0-9a-f]{32}\""));
+  EXPECT_EQ(plain->get_header_value("Vary"), "Accept-Encoding");
+  for (const char* accepts : {"gzip, deflate, br, zstd", "br;q=1, gzip", "GZIP"}) {
+    auto gzipped = client.Get("/big.js", {{"Accept-Encoding", accepts}});
+    ASSERT_TRUE(gzipped);
+    EXPECT_EQ(gzipped->status, 200);
+    EXPECT_EQ(gzipped->get_header_value("Content-Encoding"), "gzip") << accepts;
+    EXPECT_EQ(gzipped->body.substr(0, 2), "\x1f\x8b") << accepts;
+    EXPECT_LT(gzipped->body.size(), original.size() / 10) << accepts;
+    EXPECT_EQ(gzipped->get_header_value("ETag"), etag);
+  }
+  for (const char* accepts : {"br", "gzip;q=0, br", "identity"}) {
+    auto identity = client.Get("/big.js", {{"Accept-Encoding", accepts}});
+    ASSERT_TRUE(identity);
+    EXPECT_FALSE(identity->has_header("Content-Encoding")) << accepts;
+    EXPECT_EQ(identity->body, original) << accepts;
+  }
+  // The decompressed body is the file (httplib's client inflates it).
+  httplib::Client inflating("127.0.0.1", port_);
+  auto inflated = inflating.Get("/big.js", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(inflated);
+  EXPECT_EQ(inflated->body, original);
+  for (const std::string& match : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+    auto revalidated = client.Get("/big.js", {{"If-None-Match", match}});
+    ASSERT_TRUE(revalidated);
+    EXPECT_EQ(revalidated->status, 304) << match;
+    EXPECT_EQ(revalidated->body, "") << match;
+  }
+  auto changed = client.Get("/big.js", {{"If-None-Match", "\"0123\""}});
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->status, 200);
+  // API answers are never brotli either (a small one is sent as it is).
+  auto api = client.Get("/api/v1/nothing", {{"Accept-Encoding", "br"}});
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 404);
+  EXPECT_FALSE(api->has_header("Content-Encoding"));
+  EXPECT_EQ(nlohmann::json::parse(api->body)["error"]["message"],
+            "no such route in the Parley API");
 }
 
 // The rule editor's validation: a dry run gives exactly the error a real "set rule" gives, and

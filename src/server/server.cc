@@ -17,6 +17,7 @@
 #include "api/http_status.h"
 #include "base/retry.h"
 #include "base/status.h"
+#include "server/compression.h"
 #include "server/console.h"
 #include "server/disconnect.h"
 #include "server/uploads.h"
@@ -216,7 +217,8 @@ Reply Server::Impl::Answer(const httplib::Request& request, const std::string& b
     return HttpError(415, absl::StatusCode::kInvalidArgument,
                      "the request body must be JSON (Content-Type: application/json)");
   }
-  absl::StatusOr<nlohmann::json> fields = api::RequestJson(handler->route, parameters, body);
+  absl::StatusOr<nlohmann::json> fields =
+      api::RequestJson(handler->route, parameters, body, request.params);
   if (!fields.ok()) return ErrorReply(fields.status());
   return handler->answer(*caller, *fields);
 }
@@ -242,7 +244,7 @@ void Server::Impl::Handle(const httplib::Request& request, const std::string& bo
     }
     response.set_header("Allow", allow);
   }
-  response.set_content(reply.body, kJson);
+  SendBody(request, response, std::move(reply.body), kJson);  // never brotli: compression.h
   if (options.log) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - start)
@@ -366,7 +368,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(api::LocalService& servic
   // What httplib answers itself (a body over the limit, a request it cannot parse) gets the
   // API's error object too.
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
-    if (!response.body.empty()) return;
+    // An answer of ours has its type (a body sent by SendBody may not be in response.body).
+    if (!response.body.empty() || response.has_header("Content-Type")) return;
     Reply reply;
     if (response.status == 413) {
       reply = HttpError(413, absl::StatusCode::kInvalidArgument, "the request body is too large");

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "service/service_impl.h"
 
 namespace parley::service {
@@ -31,21 +33,59 @@ void RedactLegacyOutcome(catalog::AuditEntry& entry,
   entry.details_json = details.dump();
 }
 
+// Reads the collaboration's queries only when `entries` hold such an entry: a log written by
+// this version has none, and a page should not cost a read of every query.
+absl::Status RedactLegacyOutcomes(SerializedStore& store, const std::string& collaboration,
+                                  const std::string& member,
+                                  std::vector<catalog::AuditEntry>& entries) {
+  bool legacy = std::any_of(entries.begin(), entries.end(), [](const catalog::AuditEntry& entry) {
+    return entry.action == "query.succeeded" || entry.action == "query.failed";
+  });
+  if (!legacy) return absl::OkStatus();
+  PARLEY_ASSIGN_OR_RETURN(auto queries, store->ListQueries(collaboration));
+  std::map<int64_t, std::vector<std::string>> receivers;
+  for (catalog::QueryRecord& query : queries) receivers[query.id] = std::move(query.receivers);
+  for (catalog::AuditEntry& entry : entries) RedactLegacyOutcome(entry, receivers, member);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<catalog::AuditEntry>> Service::Impl::ListAudit(
     const identity::Caller& caller, const std::string& collaboration) {
-  const std::string& actor = caller.member();
   PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
   PARLEY_RETURN_IF_ERROR(MarkKilledRuns());
   PARLEY_ASSIGN_OR_RETURN(std::vector<catalog::AuditEntry> entries,
                           store->ListAudit(collaboration));
-  PARLEY_ASSIGN_OR_RETURN(auto queries, store->ListQueries(collaboration));
-  std::map<int64_t, std::vector<std::string>> receivers;
-  for (catalog::QueryRecord& query : queries) receivers[query.id] = std::move(query.receivers);
-  for (catalog::AuditEntry& entry : entries) RedactLegacyOutcome(entry, receivers, actor);
+  PARLEY_RETURN_IF_ERROR(RedactLegacyOutcomes(store, collaboration, caller.member(), entries));
   return entries;
+}
+
+absl::StatusOr<catalog::AuditPage> Service::Impl::ListAuditPage(
+    const identity::Caller& caller, const std::string& collaboration,
+    const catalog::AuditPageQuery& query) {
+  PARLEY_ASSIGN_OR_RETURN(auto found, store->GetCollaboration(collaboration));
+  PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kView));
+  // Parameters are checked after the caller: an outsider learns nothing about the room from them.
+  if (query.limit < 1 || query.limit > Service::kMaxAuditPage) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limit: a page holds 1 to ", Service::kMaxAuditPage, " entries (got ", query.limit, ")"));
+  }
+  if (query.after.has_value() && query.before.has_value()) {
+    return absl::InvalidArgumentError(
+        "after, before: give one of them (after pages forward, before pages back)");
+  }
+  if (query.after.has_value() && *query.after < 0) {
+    return absl::InvalidArgumentError("after: an entry's seq, 0 or more (0: from the start)");
+  }
+  if (query.before.has_value() && *query.before < 1) {
+    return absl::InvalidArgumentError("before: an entry's seq, 1 or more");
+  }
+  PARLEY_RETURN_IF_ERROR(MarkKilledRuns());
+  PARLEY_ASSIGN_OR_RETURN(catalog::AuditPage page, store->ListAuditPage(collaboration, query));
+  PARLEY_RETURN_IF_ERROR(RedactLegacyOutcomes(store, collaboration, caller.member(), page.entries));
+  return page;
 }
 
 absl::StatusOr<catalog::AuditVerification> Service::Impl::VerifyAudit(

@@ -303,6 +303,12 @@ absl::StatusOr<std::vector<catalog::AuditEntry>> Service::ListAudit(
   return impl_->ListAudit(caller, collaboration);
 }
 
+absl::StatusOr<catalog::AuditPage> Service::ListAuditPage(const identity::Caller& caller,
+                                                          const std::string& collaboration,
+                                                          const catalog::AuditPageQuery& query) {
+  return impl_->ListAuditPage(caller, collaboration, query);
+}
+
 absl::StatusOr<catalog::AuditVerification> Service::VerifyAudit() {
   return impl_->store->VerifyAudit();
 }

@@ -365,6 +365,13 @@ class Service {
   // stored chain).
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);
+  // One page of it, redacted alike (catalog::AuditPageQuery: `after` pages forward, `before`
+  // back, neither gives the newest entries). InvalidArgument naming the parameter for a limit
+  // outside 1..kMaxAuditPage, a negative cursor, or `after` and `before` together.
+  static constexpr int64_t kMaxAuditPage = 1000;
+  absl::StatusOr<catalog::AuditPage> ListAuditPage(const identity::Caller& caller,
+                                                   const std::string& collaboration,
+                                                   const catalog::AuditPageQuery& query);
   // Every chain of the catalog: for the operator of the home, who acts as no member.
   absl::StatusOr<catalog::AuditVerification> VerifyAudit();
   // One collaboration's chain, for any of its active members. With `expected_head` (a hash an

@@ -334,6 +334,9 @@ struct Service::Impl {
   // audit.cc
   absl::StatusOr<std::vector<catalog::AuditEntry>> ListAudit(const identity::Caller& caller,
                                                              const std::string& collaboration);
+  absl::StatusOr<catalog::AuditPage> ListAuditPage(const identity::Caller& caller,
+                                                   const std::string& collaboration,
+                                                   const catalog::AuditPageQuery& query);
   absl::StatusOr<catalog::AuditVerification> VerifyAudit(const identity::Caller& caller,
                                                          const std::string& collaboration,
                                                          const std::string& expected_head);

@@ -61,8 +61,10 @@ export async function startPostgres({ rows = 2500 } = {}) {
   };
 }
 
+// `prepare({ root, home, data })`, when given, runs after the home and the data root exist and
+// before the server starts (the console benchmark populates the home there).
 export async function startServer({ households = 3000, members = 2500, shared = 2000, keep = false,
-                                    env = {} } = {}) {
+                                    env = {}, prepare = null } = {}) {
   const root = mkdtempSync(join(process.env.PARLEY_TEST_TMP || tmpdir(), 'parley-console-'));
   const home = join(root, 'home');
   const data = join(root, 'data');
@@ -74,6 +76,8 @@ export async function startServer({ households = 3000, members = 2500, shared = 
   mkdirSync(join(data, 'supplier'), { recursive: true });
   copyFileSync(join(root, 'demo/demo-data/retail.parquet'), join(data, 'retailer/retail.parquet'));
   copyFileSync(join(root, 'demo/demo-data/loyalty.parquet'), join(data, 'supplier/loyalty.parquet'));
+
+  if (prepare) await prepare({ root, home, data });
 
   const server = spawn(parley, ['--home', home, 'serve', '--listen', '127.0.0.1:0',
                                 '--data-root', data, '--console', consoleDir],

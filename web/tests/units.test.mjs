@@ -139,3 +139,11 @@ test('byte counts read as people write them', async () => {
   assert.equal(formatBytes(5000000000), '5.00 GB');
   assert.equal(formatBytes(123456789012), '123.5 GB');
 });
+
+test('the audit tab asks for one page at a time, then the page before the last one shown', async () => {
+  const { auditPagePath, AUDIT_PAGE } = await import('../src/pages/audit.js');
+  assert.equal(AUDIT_PAGE, 100);
+  assert.equal(auditPagePath('q3 room'), '/api/v1/collaborations/q3%20room/audit?limit=100');
+  assert.equal(auditPagePath('q3 room', 9901),
+               '/api/v1/collaborations/q3%20room/audit?limit=100&before=9901');
+});

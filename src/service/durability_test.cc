@@ -210,6 +210,7 @@ TEST_F(DurabilityTest, ARunIsRecordedInOneWriteWhenItEnds) {
   int64_t records_during = -1, entries_during = -1;
   std::string journal_during;
   Options options;
+  options.promote_after = std::chrono::hours(1);  // however slow the machine: never promoted
   options.before_delivery = [&] {
     records_during = OutsideCount(catalog, "SELECT COUNT(*) FROM queries");
     entries_during =

@@ -203,6 +203,161 @@ absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, in
   return delivery;
 }
 
+namespace {
+
+// The details of a query's "query.started" (and rejected, killed, finished-in-one) entry:
+// metadata only (see RecordQuery).
+Json StartedDetails(int64_t id, const QueryRecord& query) {
+  Json details = {{"query_id", id},
+                  {"tables", StringArray(query.tables)},
+                  {"receivers", StringArray(query.receivers)}};
+  if (!query.template_id.empty()) details["template_id"] = query.template_id;
+  return details;
+}
+
+absl::Status InsertQuery(sqlite3* db, int64_t collaboration_id, const QueryRecord& query,
+                         const std::string& receivers, const std::string& tables, int64_t now) {
+  return Write(db,
+               "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
+               "verdict_json, rendered_sql, receivers, table_names, result_path, "
+               "row_count, error, created_at, template_id, run_lock) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               collaboration_id, query.runner, query.sql, QueryStatusName(query.status),
+               query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
+               query.row_count, query.error, now, query.template_id, query.run_lock);
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<int64_t, Delivery>> Store::RecordRun(const QueryRecord& query,
+                                                              const std::string& submitted_details,
+                                                              const QueryRecord& outcome,
+                                                              const std::string& checked_policy) {
+  if (outcome.status != QueryStatus::kSucceeded && outcome.status != QueryStatus::kFailed &&
+      outcome.status != QueryStatus::kCancelled) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a query finishes succeeded, failed or cancelled, not ", QueryStatusName(outcome.status)));
+  }
+  if (query.privacy_epsilon > 0) {
+    return absl::InvalidArgumentError(
+        "a query that spends privacy budget is recorded as running before it runs");
+  }
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
+  std::optional<Json> submitted =
+      internal::ParseObject(submitted_details.empty() ? "{}" : submitted_details);
+  if (!submitted.has_value()) {
+    return absl::InvalidArgumentError(
+        "the details of audit action 'query.submitted' are not a JSON object");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string receivers,
+                          Canonical(StringArray(query.receivers), "the receivers"));
+  PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
+  PARLEY_ASSIGN_OR_RETURN(
+      CollaborationWrite write,
+      CollaborationWrite::Begin(*impl_, query.collaboration,
+                                /*must_exist=*/true, internal::Durability::kWritten));
+  sqlite3* db = write.db();
+  int64_t now = write.now();
+  int64_t collaboration_id = write.id();
+  PARLEY_RETURN_IF_ERROR(
+      internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(query.runner, "query.submitted", *submitted, PolicyEffect::kKeepsPolicy));
+  QueryRecord finished = query;
+  finished.status = outcome.status;
+  finished.row_count = outcome.row_count;
+  finished.error = outcome.error;
+  finished.result_path = outcome.result_path;
+  Delivery delivery;
+  // As FinishQuery: compared in the transaction that records the outcome, so no change can land
+  // between this comparison and the record that releases the result. (A close changes the
+  // digest too: a run that ends after its collaboration closed releases nothing.)
+  if (write.checked_state().digest != checked_policy) {
+    delivery.policy_changed = true;
+    finished.status = QueryStatus::kFailed;
+    finished.error = kPolicyChangedError;
+    finished.result_path.clear();
+    finished.row_count = 0;
+  }
+  PARLEY_RETURN_IF_ERROR(InsertQuery(db, collaboration_id, finished, receivers, tables, now));
+  int64_t id = sqlite3_last_insert_rowid(db);
+  if (outcome.usage.has_value()) {
+    PARLEY_RETURN_IF_ERROR(internal::MeterQuery(db, collaboration_id, id, query, now,
+                                                /*enforce_limits=*/false));
+    PARLEY_RETURN_IF_ERROR(internal::FinishUsage(db, id, *outcome.usage));
+  }
+  PARLEY_RETURN_IF_ERROR(write.Append(query.runner, "query.started", StartedDetails(id, query),
+                                      PolicyEffect::kKeepsPolicy));
+  Json details = {{"query_id", id}};
+  if (delivery.policy_changed) details["policy_changed"] = true;
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(query.runner, "query.finished", details, PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(write.Commit());
+  return std::make_pair(id, delivery);
+}
+
+absl::Status Store::RecordKilledRun(const QueryRecord& query,
+                                    const std::string& submitted_details) {
+  if (query.run_lock.empty()) {
+    return absl::InvalidArgumentError("a run found in a run journal has a token");
+  }
+  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
+  std::optional<Json> submitted =
+      internal::ParseObject(submitted_details.empty() ? "{}" : submitted_details);
+  if (!submitted.has_value()) {
+    return absl::InvalidArgumentError(
+        "the details of audit action 'query.submitted' are not a JSON object");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string receivers,
+                          Canonical(StringArray(query.receivers), "the receivers"));
+  PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
+  PARLEY_ASSIGN_OR_RETURN(
+      CollaborationWrite write,
+      CollaborationWrite::Begin(*impl_, query.collaboration,
+                                /*must_exist=*/true, internal::Durability::kWritten));
+  sqlite3* db = write.db();
+  {
+    PARLEY_ASSIGN_OR_RETURN(Statement recorded,
+                            Statement::Prepare(db, "SELECT 1 FROM queries WHERE run_lock = ?"));
+    PARLEY_RETURN_IF_ERROR(recorded.Bind(query.run_lock));
+    PARLEY_ASSIGN_OR_RETURN(bool found, recorded.Step());
+    if (found) return absl::OkStatus();  // rolled back: nothing was written
+  }
+  int64_t now = write.now();
+  int64_t collaboration_id = write.id();
+  PARLEY_RETURN_IF_ERROR(
+      internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
+  PARLEY_RETURN_IF_ERROR(
+      write.Append(query.runner, "query.submitted", *submitted, PolicyEffect::kKeepsPolicy));
+  QueryRecord killed = query;
+  killed.status = QueryStatus::kKilled;
+  PARLEY_RETURN_IF_ERROR(InsertQuery(db, collaboration_id, killed, receivers, tables, now));
+  int64_t id = sqlite3_last_insert_rowid(db);
+  // As a run recorded running whose process died: it keeps its reservation.
+  PARLEY_RETURN_IF_ERROR(internal::MeterQuery(db, collaboration_id, id, query, now,
+                                              /*enforce_limits=*/false));
+  PARLEY_RETURN_IF_ERROR(write.Append(query.runner, "query.started", StartedDetails(id, query),
+                                      PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(write.Append(query.runner, "query.killed", Json{{"query_id", id}},
+                                      PolicyEffect::kKeepsPolicy));
+  return write.Commit();
+}
+
+absl::StatusOr<bool> Store::UsageLimited(const std::string& collaboration,
+                                         const std::string& runner) {
+  PARLEY_RETURN_IF_ERROR(internal::RefreshQueryReadCache(*impl_));
+  std::string key = absl::StrCat(collaboration, "\n", runner);
+  auto cached = impl_->read_cache.limited_payers.find(key);
+  if (cached != impl_->read_cache.limited_payers.end()) return cached->second;
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, internal::CollaborationId(db, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(bool limited, internal::PayerHasLimits(db, collaboration_id, runner));
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  impl_->read_cache.limited_payers[key] = limited;
+  return limited;
+}
+
 absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
     const std::function<bool(const QueryRecord&)>& abandoned) {
   sqlite3* db = impl_->handle();

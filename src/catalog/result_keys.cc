@@ -37,6 +37,7 @@ absl::Status Store::SetMemberKey(const std::string& member, const std::string& p
   }
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
                           CollaborationWrite::Begin(*impl_, "", /*must_exist=*/false));
+  impl_->read_cache.member_keys.erase(member);
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO member_keys (member, public_key, created_at) "
                                "VALUES (?, ?, ?) ON CONFLICT (member) DO UPDATE SET "
@@ -50,18 +51,35 @@ absl::Status Store::SetMemberKey(const std::string& member, const std::string& p
 absl::StatusOr<std::map<std::string, std::string>> Store::GetMemberKeys(
     const std::vector<std::string>& members) {
   sqlite3* db = impl_->handle();
+  // Every query asks for its receivers' keys (internal::QueryReadCache).
+  PARLEY_RETURN_IF_ERROR(internal::RefreshQueryReadCache(*impl_));
+  std::map<std::string, std::string> keys;
+  std::vector<std::string> unknown;
+  for (const std::string& member : members) {
+    auto cached = impl_->read_cache.member_keys.find(member);
+    if (cached == impl_->read_cache.member_keys.end()) {
+      unknown.push_back(member);
+    } else if (cached->second.has_value()) {
+      keys[member] = *cached->second;
+    }
+  }
+  if (unknown.empty()) return keys;
   PARLEY_ASSIGN_OR_RETURN(internal::Transaction transaction,
                           internal::Transaction::Begin(db, /*write=*/false));
-  std::map<std::string, std::string> keys;
-  for (const std::string& member : members) {
+  std::map<std::string, std::optional<std::string>> read;
+  for (const std::string& member : unknown) {
     PARLEY_ASSIGN_OR_RETURN(
         Statement statement,
         Statement::Prepare(db, "SELECT public_key FROM member_keys WHERE member = ?"));
     PARLEY_RETURN_IF_ERROR(statement.Bind(member));
     PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
-    if (found) keys[member] = statement.Text(0);
+    read[member] = found ? std::optional<std::string>(statement.Text(0)) : std::nullopt;
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  for (auto& [member, key] : read) {
+    if (key.has_value()) keys[member] = *key;
+    impl_->read_cache.member_keys[member] = std::move(key);
+  }
   return keys;
 }
 

@@ -228,6 +228,17 @@ absl::Status RefreshPolicyCache(Store::Impl& impl) {
   return absl::OkStatus();
 }
 
+absl::Status RefreshQueryReadCache(Store::Impl& impl) {
+  PARLEY_ASSIGN_OR_RETURN(int64_t now, DataVersion(impl.handle()));
+  if (now != impl.read_cache.data_version) {
+    impl.read_cache.webhooks.clear();
+    impl.read_cache.member_keys.clear();
+    impl.read_cache.limited_payers.clear();
+    impl.read_cache.data_version = now;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SyncWriteAheadLog(const Store::Impl& impl) {
   std::string log = impl.path + "-wal";
   int fd = ::open(log.c_str(), O_RDONLY | O_CLOEXEC);
@@ -322,6 +333,11 @@ absl::Status CollaborationWrite::Append(std::string_view actor, std::string_view
 }
 
 absl::Status CollaborationWrite::Commit() {
+  // Records of queries are the only writes that are not synced, and they change nothing the
+  // query read cache holds; any other write may (a webhook, a key, a payer, a limit).
+  if (impl_->durability == Durability::kSynced) {
+    impl_->read_cache = QueryReadCache();
+  }
   if (changes_policy_) {
     impl_->policy_cache.entries.clear();
     ++impl_->policy_cache.own_policy_commits;

@@ -154,6 +154,30 @@ class Store {
   absl::StatusOr<Delivery> FinishQuery(const std::string& collaboration, int64_t id,
                                        const QueryRecord& outcome,
                                        const std::string& checked_policy);
+  // One write for a whole run (the fast path of a synchronous query): in one transaction the
+  // runner's "query.submitted" entry (`submitted_details`, a JSON object), the query's record —
+  // `query` as RecordQuery would record it running, ended with `outcome`'s status, row count,
+  // error, result path and usage — and its "query.started" and "query.finished" entries, with
+  // FinishQuery's policy check: if the digest is no longer `checked_policy` the query is
+  // recorded failed with kPolicyChangedError and no result (Delivery::policy_changed). The scan
+  // limits are not checked (the caller asked UsageLimited before the run); the payer in force
+  // now is charged. `query.run_lock` is the run's token in the service's run journal, kept in
+  // the record so that a journal found abandoned does not record the run again. InvalidArgument
+  // for a privacy spend (those are recorded before they run) or an outcome that is not an end.
+  absl::StatusOr<std::pair<int64_t, Delivery>> RecordRun(const QueryRecord& query,
+                                                         const std::string& submitted_details,
+                                                         const QueryRecord& outcome,
+                                                         const std::string& checked_policy);
+  // Records a run found in an abandoned run journal (its process died before the run was
+  // recorded): "query.submitted", the record as killed, "query.started" and "query.killed",
+  // the payer charged the estimate. Nothing when a query with `query.run_lock` is recorded
+  // already (the process died after recording it). FailedPrecondition as any write for a
+  // collaboration changed outside Parley.
+  absl::Status RecordKilledRun(const QueryRecord& query, const std::string& submitted_details);
+  // Whether a query of `runner` in the collaboration is metered against a scan limit (its
+  // payer has one): such a query is recorded, and its estimate reserved, before it runs.
+  // Cached while nothing else writes to the catalog (a few reads otherwise).
+  absl::StatusOr<bool> UsageLimited(const std::string& collaboration, const std::string& runner);
   // Marks killed every running query for which `abandoned` answers true (its process is gone),
   // each audited as "query.killed"; returns their ids. Reads first and takes the write lock only
   // when there is something to mark. A query of a collaboration changed outside Parley (see

@@ -52,6 +52,21 @@ struct PolicyCache {
   std::map<std::string, CachedPolicy, std::less<>> entries;
 };
 
+// Small records every query reads and that change rarely: the live webhooks of each collaboration
+// (two lookups a query, one when it is submitted and one when it ends) and the members' public
+// keys (one lookup a query, to decide whether its result is sealed). Valid while no other
+// connection has committed (`PRAGMA data_version`, as for PolicyCache); this connection's own
+// writes of those records (AddWebhook, RemoveWebhook, SetMemberKey) empty the part they change
+// before they write, and every synced commit (policy changes, limits, terms) empties it all.
+struct QueryReadCache {
+  int64_t data_version = -1;
+  std::map<std::string, std::vector<Webhook>, std::less<>> webhooks;  // by collaboration
+  // By member; nullopt for a member known to have no key.
+  std::map<std::string, std::optional<std::string>, std::less<>> member_keys;
+  // By "collaboration\nrunner": whether the payer of the runner's queries has a scan limit.
+  std::map<std::string, bool, std::less<>> limited_payers;
+};
+
 // How far a write transaction's commit must reach before it returns (the catalog is in WAL
 // mode; docs/audit.md, "Durability").
 enum class Durability {
@@ -71,6 +86,7 @@ struct Store::Impl {
   Clock clock;
   std::string path;
   internal::PolicyCache policy_cache;
+  internal::QueryReadCache read_cache;
   // The connection's `PRAGMA synchronous` now (set per write transaction).
   internal::Durability durability = internal::Durability::kSynced;
 
@@ -88,6 +104,9 @@ absl::StatusOr<int64_t> DataVersion(sqlite3* db);
 // Empties the policy cache when another connection has committed since it was filled. Must run
 // inside a transaction, before the cache is read.
 absl::Status RefreshPolicyCache(Store::Impl& impl);
+
+// Empties the query read cache when another connection has committed since it was filled.
+absl::Status RefreshQueryReadCache(Store::Impl& impl);
 
 // The cached policy of `collaboration` (after RefreshPolicyCache), nullptr when not cached.
 const CachedPolicy* FindCachedPolicy(Store::Impl& impl, std::string_view collaboration);
@@ -153,8 +172,12 @@ std::string PeriodOf(int64_t now);
 // runner pays): its estimate — the sizes recorded for the tables it reads — is checked against
 // the payer's limits (ResourceExhausted, with the estimate, when over either; nothing is written)
 // and reserved for the month. FinishUsage records what the run measured.
+// With `enforce_limits` false the limits are not checked (a run already made: recorded in one
+// write after it ran, or found killed), only the payer charged.
 absl::Status MeterQuery(sqlite3* db, int64_t collaboration_id, int64_t query_id,
-                        const QueryRecord& query, int64_t now);
+                        const QueryRecord& query, int64_t now, bool enforce_limits = true);
+// Whether the payer of `runner`'s queries in the collaboration (ReadTerms) has a scan limit.
+absl::StatusOr<bool> PayerHasLimits(sqlite3* db, int64_t collaboration_id, std::string_view runner);
 absl::Status FinishUsage(sqlite3* db, int64_t query_id, const QueryUsage& usage);
 
 // A collaboration's terms (payer, auto-approved kinds) into `collaboration`; the defaults when

@@ -1709,3 +1709,134 @@ TEST_F(StorePrivacyBudgetTest, ACollaborationWithoutABudgetCannotSpend) {
 
 }  // namespace
 }  // namespace parley::catalog
+
+namespace parley::catalog {
+namespace {
+
+// Issue 7: a synchronous run is recorded in one write when it ends — the same three entries a
+// run recorded running and then finished has, in the same order, with the policy compared in
+// that write.
+TEST_F(StoreTest, ARunIsRecordedInOneWriteWithTheEntriesOfTwo) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  QueryRecord run = Query(QueryStatus::kRunning);
+  run.run_lock = "run-1.lock#1";
+  run.usage = QueryUsage{};
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  outcome.row_count = 3;
+  outcome.result_path = "/results/r.parquet";
+  outcome.usage = QueryUsage{0, {{"retail", 10, 100}}, 7, 3, 12};
+  ASSERT_OK_AND_ASSIGN(auto recorded,
+                       store_->RecordRun(run, R"({"sql_sha256":"ab"})", outcome, checked.digest));
+  EXPECT_EQ(recorded.first, 1);
+  EXPECT_FALSE(recorded.second.policy_changed);
+  ASSERT_OK_AND_ASSIGN(QueryRecord got, store_->GetQuery("campaign", 1));
+  EXPECT_EQ(got.status, QueryStatus::kSucceeded);
+  EXPECT_EQ(got.row_count, 3);
+  EXPECT_EQ(got.result_path, "/results/r.parquet");
+  EXPECT_EQ(got.sql, run.sql);
+  EXPECT_EQ(got.run_lock, "run-1.lock#1") << "the token that keeps it from being recorded twice";
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[1].action, "query.submitted");
+  EXPECT_EQ(entries[1].details_json, R"({"sql_sha256":"ab"})");
+  EXPECT_EQ(entries[2].action, "query.started");
+  EXPECT_EQ(entries[2].details_json,
+            R"({"query_id":1,"receivers":["supplier","retailer"],"tables":["retail","loyalty"]})");
+  EXPECT_EQ(entries[3].action, "query.finished");
+  EXPECT_EQ(entries[3].details_json, R"({"query_id":1})");
+  ASSERT_OK_AND_ASSIGN(std::vector<UsageRecord> usage, store_->ListUsage("campaign"));
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].bytes_scanned, 100);
+  // A recorded run cannot be recorded again as killed from its journal.
+  ASSERT_OK(store_->RecordKilledRun(run, "{}"));
+  ASSERT_OK_AND_ASSIGN(entries, store_->ListAudit("campaign"));
+  EXPECT_EQ(entries.size(), 4u);
+
+  // The policy changed while it ran: recorded failed, nothing released.
+  ASSERT_OK(store_->AddTable(Retail(), "retailer"));
+  run.run_lock = "run-1.lock#2";
+  ASSERT_OK_AND_ASSIGN(recorded, store_->RecordRun(run, "{}", outcome, checked.digest));
+  EXPECT_TRUE(recorded.second.policy_changed);
+  ASSERT_OK_AND_ASSIGN(got, store_->GetQuery("campaign", recorded.first));
+  EXPECT_EQ(got.status, QueryStatus::kFailed);
+  EXPECT_EQ(got.error, kPolicyChangedError);
+  EXPECT_EQ(got.result_path, "");
+  EXPECT_EQ(LastAudit().details_json,
+            absl::StrCat(R"({"policy_changed":true,"query_id":)", recorded.first, "}"));
+
+  run.privacy_epsilon = 1;
+  ExpectError(store_->RecordRun(run, "{}", outcome, checked.digest).status(),
+              absl::StatusCode::kInvalidArgument,
+              "a query that spends privacy budget is recorded as running before it runs");
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
+// A run found in the journal of a dead process is recorded killed once, with the entries of a
+// run that was recorded running and then marked killed.
+TEST_F(StoreTest, ARunFoundInADeadJournalIsRecordedKilledOnce) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  QueryRecord run = Query(QueryStatus::kRunning);
+  run.run_lock = "run-2.lock#5";
+  ASSERT_OK(store_->RecordKilledRun(run, R"({"sql_sha256":"cd"})"));
+  ASSERT_OK(store_->RecordKilledRun(run, R"({"sql_sha256":"cd"})"));
+  ASSERT_OK_AND_ASSIGN(std::vector<QueryRecord> queries, store_->ListQueries("campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0].status, QueryStatus::kKilled);
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> entries, store_->ListAudit("campaign"));
+  std::vector<std::string> actions;
+  for (const AuditEntry& entry : entries) actions.push_back(entry.action);
+  EXPECT_THAT(actions, ElementsAre("collaboration.create", "query.submitted", "query.started",
+                                   "query.killed"));
+  EXPECT_EQ(entries[3].details_json, R"({"query_id":1})");
+}
+
+// What every query reads and rarely changes (webhooks, members' keys, whether a payer has a
+// limit) is cached, and read again after a write of this store or of another connection.
+TEST_F(StoreTest, TheQueryReadCacheFollowsWritesFromHereAndFromOutside) {
+  ASSERT_OK(store_->CreateCollaboration(Campaign()));
+  ASSERT_OK_AND_ASSIGN(auto hooks, store_->ListWebhooks("campaign"));
+  EXPECT_TRUE(hooks.empty());
+  ASSERT_OK_AND_ASSIGN(
+      int64_t id,
+      store_->AddWebhook({0, "campaign", "supplier", "http://h/1", "s", 0}, "supplier"));
+  ASSERT_OK_AND_ASSIGN(hooks, store_->ListWebhooks("campaign"));
+  ASSERT_EQ(hooks.size(), 1u);
+  std::unique_ptr<Store> other = OpenStore();
+  ASSERT_OK(other->RemoveWebhook("campaign", id, "supplier"));
+  ASSERT_OK_AND_ASSIGN(hooks, store_->ListWebhooks("campaign"));
+  EXPECT_TRUE(hooks.empty()) << "removed by another connection";
+  ASSERT_OK(
+      store_->AddWebhook({0, "campaign", "supplier", "http://h/2", "s", 0}, "supplier").status());
+  ASSERT_OK_AND_ASSIGN(hooks, store_->ListWebhooks("campaign"));
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0].url, "http://h/2");
+
+  ASSERT_OK_AND_ASSIGN(auto keys, store_->GetMemberKeys({"supplier"}));
+  EXPECT_TRUE(keys.empty());
+  std::string key(64, 'a');
+  ASSERT_OK(other->SetMemberKey("supplier", key, "supplier"));
+  ASSERT_OK_AND_ASSIGN(keys, store_->GetMemberKeys({"supplier"}));
+  EXPECT_EQ(keys["supplier"], key);
+  std::string newer(64, 'b');
+  ASSERT_OK(store_->SetMemberKey("supplier", newer, "supplier"));
+  ASSERT_OK_AND_ASSIGN(keys, store_->GetMemberKeys({"supplier", "retailer"}));
+  EXPECT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys["supplier"], newer);
+
+  ASSERT_OK_AND_ASSIGN(bool limited, store_->UsageLimited("campaign", "supplier"));
+  EXPECT_FALSE(limited);
+  UsageLimits limits;
+  limits.monthly_bytes = 10;
+  ASSERT_OK(store_->SetUsageLimits("campaign", "supplier", limits));
+  ASSERT_OK_AND_ASSIGN(limited, store_->UsageLimited("campaign", "supplier"));
+  EXPECT_TRUE(limited);
+  ASSERT_OK(other->SetUsageLimits("campaign", "supplier", UsageLimits{}));
+  ASSERT_OK_AND_ASSIGN(limited, store_->UsageLimited("campaign", "supplier"));
+  EXPECT_FALSE(limited);
+}
+
+}  // namespace
+}  // namespace parley::catalog

@@ -60,8 +60,17 @@ absl::StatusOr<UsageLimits> ReadLimits(sqlite3* db, int64_t collaboration_id,
 
 }  // namespace
 
+absl::StatusOr<bool> PayerHasLimits(sqlite3* db, int64_t collaboration_id,
+                                    std::string_view runner) {
+  Collaboration terms;
+  PARLEY_RETURN_IF_ERROR(ReadTerms(db, collaboration_id, terms));
+  std::string payer = terms.payer == kRunnerPays ? std::string(runner) : terms.payer;
+  PARLEY_ASSIGN_OR_RETURN(UsageLimits limits, ReadLimits(db, collaboration_id, payer));
+  return limits.per_query_bytes.has_value() || limits.monthly_bytes.has_value();
+}
+
 absl::Status MeterQuery(sqlite3* db, int64_t collaboration_id, int64_t query_id,
-                        const QueryRecord& query, int64_t now) {
+                        const QueryRecord& query, int64_t now, bool enforce_limits) {
   // The payer in force now, in the transaction that starts the query: a payer change committed
   // later does not move this query's cost.
   Collaboration terms;
@@ -85,7 +94,10 @@ absl::Status MeterQuery(sqlite3* db, int64_t collaboration_id, int64_t query_id,
     parts.push_back(absl::StrCat(table, " ", found ? FormatBytes(bytes) : "size not known"));
   }
   std::string period = PeriodOf(now);
-  PARLEY_ASSIGN_OR_RETURN(UsageLimits limits, ReadLimits(db, collaboration_id, payer));
+  UsageLimits limits;
+  if (enforce_limits) {
+    PARLEY_ASSIGN_OR_RETURN(limits, ReadLimits(db, collaboration_id, payer));
+  }
   std::string estimated =
       absl::StrCat("it would scan an estimated ", Amount(estimate), " (",
                    parts.empty() ? "no table" : absl::StrJoin(parts, ", "), ")");

@@ -21,6 +21,8 @@ absl::StatusOr<int64_t> Store::AddWebhook(const Webhook& webhook, const std::str
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", webhook.member));
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
                           CollaborationWrite::Begin(*impl_, webhook.collaboration));
+  // Emptied before the write, so that neither a commit nor a rollback leaves it stale.
+  impl_->read_cache.webhooks.erase(webhook.collaboration);
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "INSERT INTO webhooks (collaboration_id, member, url, secret, "
                                "created_at) VALUES (?, ?, ?, ?, ?)",
@@ -36,6 +38,10 @@ absl::StatusOr<int64_t> Store::AddWebhook(const Webhook& webhook, const std::str
 
 absl::StatusOr<std::vector<Webhook>> Store::ListWebhooks(const std::string& collaboration) {
   sqlite3* db = impl_->handle();
+  // Every query asks twice (internal::QueryReadCache); most collaborations have none.
+  PARLEY_RETURN_IF_ERROR(internal::RefreshQueryReadCache(*impl_));
+  auto cached = impl_->read_cache.webhooks.find(collaboration);
+  if (cached != impl_->read_cache.webhooks.end()) return cached->second;
   PARLEY_ASSIGN_OR_RETURN(internal::Transaction transaction,
                           internal::Transaction::Begin(db, /*write=*/false));
   PARLEY_ASSIGN_OR_RETURN(
@@ -53,6 +59,7 @@ absl::StatusOr<std::vector<Webhook>> Store::ListWebhooks(const std::string& coll
                         statement.Text(3), statement.Int(4)});
   }
   PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  impl_->read_cache.webhooks[collaboration] = webhooks;
   return webhooks;
 }
 
@@ -60,6 +67,7 @@ absl::Status Store::RemoveWebhook(const std::string& collaboration, int64_t id,
                                   const std::string& member) {
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
                           CollaborationWrite::Begin(*impl_, collaboration));
+  impl_->read_cache.webhooks.erase(collaboration);
   PARLEY_RETURN_IF_ERROR(Write(write.db(),
                                "UPDATE webhooks SET removed_at = ? WHERE id = ? AND "
                                "collaboration_id = ? AND member = ? AND removed_at IS NULL",

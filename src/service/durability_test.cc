@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -174,6 +175,153 @@ TEST_F(DurabilityTest, APolicyChangeThroughTheServiceReachesTheNextQuery) {
   ASSERT_TRUE(second.result.has_value());
   ASSERT_EQ(second.result->rows.size(), 1u);  // the group of 10 is now below the threshold
   EXPECT_THAT(second.result->rows[0], ElementsAre("18-64", "30"));
+}
+
+// What a connection from outside reads: an integer (0 when the statement yields no row).
+int64_t OutsideCount(const fs::path& catalog, const std::string& sql) {
+  sqlite3* outside = nullptr;
+  if (sqlite3_open(catalog.c_str(), &outside) != SQLITE_OK) return -1;
+  sqlite3_stmt* statement = nullptr;
+  int64_t count = -1;
+  if (sqlite3_prepare_v2(outside, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK) {
+    count = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(outside);
+  return count;
+}
+
+// The run journals under HOME/running, concatenated.
+std::string Journals(const std::string& home) {
+  std::string text;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(fs::path(home) / "running", error)) {
+    std::ifstream in(entry.path());
+    text += std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  return text;
+}
+
+// Issue 7: a synchronous run is recorded in one write, when it ends. Until then the catalog holds
+// nothing of it (no record, no entry) and the Service's run journal lists it; afterwards the
+// catalog holds the entries a run recorded running and then finished has.
+TEST_F(DurabilityTest, ARunIsRecordedInOneWriteWhenItEnds) {
+  fs::path catalog = fs::path(Home()) / "catalog.db";
+  int64_t records_during = -1, entries_during = -1;
+  std::string journal_during;
+  Options options;
+  options.promote_after = std::chrono::hours(1);  // however slow the machine: never promoted
+  options.before_delivery = [&] {
+    records_during = OutsideCount(catalog, "SELECT COUNT(*) FROM queries");
+    entries_during =
+        OutsideCount(catalog, "SELECT COUNT(*) FROM audit WHERE action LIKE 'query.%'");
+    journal_during = Journals(Home());
+  };
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open(Home(), options));
+  ASSERT_OK(SetUpCampaign(*service, (dir_ / "retail.csv").string()));
+  identity::Caller retailer = identity::Caller::Embedded("retailer");
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome, service->Run(retailer, "campaign", kQuery, {}));
+  EXPECT_EQ(outcome.query_id, 1);
+  EXPECT_EQ(records_during, 0);
+  EXPECT_EQ(entries_during, 0);
+  EXPECT_THAT(journal_during, ::testing::HasSubstr("\nS run-"));
+  EXPECT_THAT(journal_during, ::testing::HasSubstr(R"("runner":"retailer")"));
+  EXPECT_EQ(OutsideCount(catalog, "SELECT COUNT(*) FROM queries WHERE status = 'succeeded'"), 1);
+  std::vector<std::string> actions;
+  ASSERT_OK_AND_ASSIGN(auto entries, service->ListAudit(retailer, "campaign"));
+  for (const catalog::AuditEntry& entry : entries) actions.push_back(entry.action);
+  EXPECT_THAT(actions, ElementsAre("collaboration.create", "table.add", "rule.set",
+                                   "query.submitted", "query.started", "query.finished"));
+  // The three entries came in one commit: a second run adds three more, nothing in between.
+  ASSERT_OK(service->Run(retailer, "campaign", kQuery, {}).status());
+  EXPECT_EQ(OutsideCount(catalog, "SELECT COUNT(*) FROM audit WHERE action LIKE 'query.%'"), 6);
+}
+
+// The process dies while a deferred run is under way (here: after it ran, before it was
+// recorded): the next process finds the run in the dead process's journal and records it as
+// killed — the owners' logs show it as they show a run recorded running whose process died —
+// and removes the journal.
+TEST_F(DurabilityTest, ADeferredRunWhoseProcessDiesIsRecordedKilled) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    Options options;
+    options.promote_after = std::chrono::hours(1);
+    options.before_delivery = [&] {
+      char ready = 1;
+      if (::write(pipe_fds[1], &ready, 1) != 1) _exit(4);
+      ::pause();  // killed here
+    };
+    auto opened = Service::Open(Home(), options);
+    // Nothing in this process has started a thread yet: the child may create its own.
+    if (!opened.ok() || !SetUpCampaign(**opened, (dir_ / "retail.csv").string()).ok()) _exit(2);
+    (void)(*opened)->Run(identity::Caller::Embedded("retailer"), "campaign", kQuery, {});
+    _exit(3);  // not reached
+  }
+  ::close(pipe_fds[1]);
+  char ready = 0;
+  ssize_t got = ::read(pipe_fds[0], &ready, 1);
+  ::close(pipe_fds[0]);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_EQ(got, 1) << "the child did not reach the delivery";
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_THAT(Journals(Home()), ::testing::HasSubstr("\nS run-"));
+
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open(Home(), {}));
+  identity::Caller retailer = identity::Caller::Embedded("retailer");
+  ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries, service->ListQueries(retailer, "campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0].status, "killed");
+  std::vector<std::string> actions;
+  ASSERT_OK_AND_ASSIGN(auto entries, service->ListAudit(retailer, "campaign"));
+  for (const catalog::AuditEntry& entry : entries) actions.push_back(entry.action);
+  EXPECT_THAT(actions, ElementsAre("collaboration.create", "table.add", "rule.set",
+                                   "query.submitted", "query.started", "query.killed"));
+  EXPECT_TRUE(fs::is_empty(fs::path(Home()) / "running")) << "the dead journal is removed";
+  // Recorded once: another look finds nothing more.
+  ASSERT_OK_AND_ASSIGN(queries, service->ListQueries(retailer, "campaign"));
+  EXPECT_EQ(queries.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(catalog::AuditVerification verification,
+                       service->VerifyAudit(retailer, "campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
+// A deferred run still going after Options::promote_after is recorded running meanwhile (so a
+// listing shows it), and finished when it ends: the same entries, one record.
+TEST_F(DurabilityTest, ALongRunShowsAsRunningWhileItRuns) {
+  fs::path catalog = fs::path(Home()) / "catalog.db";
+  int64_t running_during = -1;
+  Options options;
+  options.promote_after = std::chrono::milliseconds(1);
+  options.before_delivery = [&] {
+    for (int waited = 0; waited < 500; ++waited) {
+      running_during =
+          OutsideCount(catalog, "SELECT COUNT(*) FROM queries WHERE status = 'running'");
+      if (running_during == 1) return;
+      ::usleep(10'000);
+    }
+  };
+  ASSERT_OK_AND_ASSIGN(auto service, Service::Open(Home(), options));
+  ASSERT_OK(SetUpCampaign(*service, (dir_ / "retail.csv").string()));
+  identity::Caller retailer = identity::Caller::Embedded("retailer");
+  ASSERT_OK_AND_ASSIGN(QueryOutcome outcome, service->Run(retailer, "campaign", kQuery, {}));
+  EXPECT_EQ(running_during, 1);
+  EXPECT_EQ(outcome.query_id, 1);
+  ASSERT_TRUE(outcome.result.has_value());
+  EXPECT_EQ(outcome.result->rows.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(std::vector<QueryView> queries, service->ListQueries(retailer, "campaign"));
+  ASSERT_EQ(queries.size(), 1u);
+  EXPECT_EQ(queries[0].status, "succeeded");
+  std::vector<std::string> actions;
+  ASSERT_OK_AND_ASSIGN(auto entries, service->ListAudit(retailer, "campaign"));
+  for (const catalog::AuditEntry& entry : entries) actions.push_back(entry.action);
+  EXPECT_THAT(actions, ElementsAre("collaboration.create", "table.add", "rule.set",
+                                   "query.submitted", "query.started", "query.finished"));
 }
 
 }  // namespace

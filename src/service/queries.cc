@@ -226,13 +226,13 @@ absl::StatusOr<QueryOutcome> Service::Impl::Run(const identity::Caller& caller,
 
 absl::StatusOr<QueryOutcome> Service::Impl::RunRequest(const QueryContext& context,
                                                        const Request& request) {
-  PARLEY_ASSIGN_OR_RETURN(Submission submission, PrepareRun(context, request));
+  PARLEY_ASSIGN_OR_RETURN(Submission submission, PrepareRun(context, request, /*may_defer=*/true));
   if (submission.finished) return *std::move(submission.finished);
   return ExecutePrepared(submission.run->state(), nullptr);
 }
 
 absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context,
-                                                     const Request& request) {
+                                                     const Request& request, bool may_defer) {
   const std::string& actor = context.member.name;
   const std::string& collaboration = context.collaboration.name;
   Json submitted = {{"sql_sha256", crypto::Sha256Hex(request.sql)},
@@ -265,14 +265,16 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
     return Submission{std::move(outcome), nullptr};
   }
 
-  // Recorded as running before it executes (one durable write), so that a run whose process
-  // dies still shows in the owners' logs: as killed, once its lock is found free.
-  absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockDirectory());
-  if (!lock.ok()) {
+  // Recorded as running before it executes (or, deferred, in the run journal until it is
+  // recorded when it ends), so that a run whose process dies still shows in the owners' logs: as
+  // killed, once its journal's lock is found free.
+  absl::StatusOr<RunJournal*> runs = Journal();
+  if (!runs.ok()) {
     PARLEY_RETURN_IF_ERROR(
         store->AppendAudit(collaboration, actor, "query.submitted", submitted.dump()));
-    return lock.status();
+    return runs.status();
   }
+  std::string token = (*runs)->NewToken();
   catalog::QueryRecord record;
   record.collaboration = collaboration;
   record.runner = actor;
@@ -282,7 +284,7 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
   record.receivers = request.receivers;
   record.tables = outcome.explanation.tables;
   record.status = catalog::QueryStatus::kRunning;
-  record.run_lock = lock->name();
+  record.run_lock = token;
   // Metered: charged to the payer in force, its estimate checked against the payer's limits and
   // reserved in the transaction that records it as running (refused there, spending nothing).
   record.usage = catalog::QueryUsage{};
@@ -295,6 +297,16 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
     // as rejected, spending nothing) when the month's budget cannot cover it.
     record.privacy_epsilon = outcome.explanation.noise->epsilon;
     record.privacy_delta = outcome.explanation.noise->delta;
+  }
+  if (may_defer && !outcome.explanation.noise.has_value()) {
+    PARLEY_ASSIGN_OR_RETURN(bool limited, store->UsageLimited(collaboration, actor));
+    if (!limited) {
+      PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<internal::DeferredRecord> deferred,
+                              Defer(std::move(record), submitted.dump()));
+      auto state = std::make_unique<PreparedRun::State>(
+          PreparedRun::State{context, request, std::move(outcome), token, std::move(deferred)});
+      return Submission{std::nullopt, std::make_unique<PreparedRun>(std::move(state))};
+    }
   }
   absl::StatusOr<int64_t> recorded = store->RecordQuery(record, submitted.dump());
   if (catalog::IsUsageRefusal(recorded.status())) {
@@ -323,7 +335,7 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
   PARLEY_ASSIGN_OR_RETURN(outcome.query_id, std::move(recorded));
   Emit(collaboration, "query.submitted", {{"query_id", outcome.query_id}});
   auto state = std::make_unique<PreparedRun::State>(
-      PreparedRun::State{context, request, std::move(outcome), *std::move(lock)});
+      PreparedRun::State{context, request, std::move(outcome), token, nullptr});
   return Submission{std::nullopt, std::make_unique<PreparedRun>(std::move(state))};
 }
 
@@ -366,8 +378,12 @@ absl::StatusOr<QueryOutcome> Service::Impl::ExecutePrepared(PreparedRun::State& 
     usage.result_bytes = ResultBytes(*result);
   }
   if (options.before_delivery) options.before_delivery();
-  absl::Status finished =
-      FinishRun(context, request, outcome.query_id, result, usage, &outcome.sealed);
+  absl::Status finished = FinishRun(context, request, outcome.query_id, result, usage,
+                                    &outcome.sealed, run.deferred.get());
+  // A deferred run has its id, and is submitted as far as anyone else can tell, only now.
+  if (run.deferred != nullptr && outcome.query_id != 0) {
+    Emit(collaboration, "query.submitted", {{"query_id", outcome.query_id}});
+  }
   // How it ended is for its receivers only (as in the query list).
   EmitRunEnded(collaboration, outcome.query_id, request.receivers,
                finished.ok() ? result.status() : finished);
@@ -397,18 +413,24 @@ absl::Status Service::Impl::CheckTimeLimit(std::optional<int64_t> seconds) const
 }
 
 absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request& request,
-                                      int64_t query_id,
+                                      int64_t& query_id,
                                       const absl::StatusOr<engine::ResultTable>& result,
-                                      const catalog::QueryUsage& usage, bool* sealed) {
+                                      const catalog::QueryUsage& usage, bool* sealed,
+                                      internal::DeferredRecord* deferred) {
   const std::string& collaboration = context.collaboration.name;
   // Delivery: the outcome is recorded, and released, only if the policy the query was checked
   // against is still the policy now — the store compares the digests in the transaction that
   // ends the query. A failure is an outcome too: its message came from a run the policy may no
   // longer allow.
   auto finish = [&](const catalog::QueryRecord& finished) -> absl::Status {
-    PARLEY_ASSIGN_OR_RETURN(
-        catalog::Delivery delivery,
-        store->FinishQuery(collaboration, query_id, finished, context.policy_digest));
+    catalog::Delivery delivery;
+    if (deferred != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(std::tie(query_id, delivery),
+                              RecordDeferred(*deferred, finished, context.policy_digest));
+    } else {
+      PARLEY_ASSIGN_OR_RETURN(
+          delivery, store->FinishQuery(collaboration, query_id, finished, context.policy_digest));
+    }
     if (delivery.policy_changed) return PolicyChanged(collaboration, query_id);
     return absl::OkStatus();
   };
@@ -423,8 +445,14 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
     return finish(finished);
   }
   // The result is stored once, for its receivers.
+  // A deferred run has no id yet: its name then carries its journal token's counter instead.
+  std::string run =
+      deferred == nullptr
+          ? absl::StrCat(query_id)
+          : absl::StrCat(
+                "r", deferred->record.run_lock.substr(deferred->record.run_lock.rfind('#') + 1));
   std::string stem = absl::StrCat(
-      "result-", query_id, "-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
+      "result-", run, "-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
       crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
   std::filesystem::path path = ResultPath(collaboration, stem);
   bool is_sealed = false;

@@ -53,10 +53,16 @@ QueryView internal::ViewOfQuery(const catalog::QueryRecord& record, const std::s
 
 absl::Status Service::Impl::MarkKilledRuns() {
   std::filesystem::path directory = RunLockDirectory();
+  // First the runs only a dead process's journal lists; the journal is removed then, and with it
+  // the lock of that process's runs recorded running, which are marked below.
+  RecordAbandonedJournals();
   return store
       ->MarkKilledQueries([&](const catalog::QueryRecord& query) {
         bool abandoned = RunLock::Abandoned(directory, query.run_lock);
-        if (abandoned) RunLock::Remove(directory, query.run_lock);
+        // A journal ("NAME#N") is removed by RecordAbandonedJournals, once its runs are recorded.
+        if (abandoned && query.run_lock.find('#') == std::string::npos) {
+          RunLock::Remove(directory, query.run_lock);
+        }
         return abandoned;
       })
       .status();

@@ -268,6 +268,10 @@ TEST_F(RunQueueTest, DrainingCancelsWhatCannotFinishAndRefusesNewRuns) {
   EXPECT_EQ(Submit(queue, "analyst", kQuick).status(),
             absl::UnavailableError("the server is shutting down and accepts no new queries; try "
                                    "again once it is back"));
+  // Every run is recorded: the Service's run journal (one file, held while it lives) lists no
+  // open run, so it goes with the Service.
+  queue_.reset();
+  service_.reset();
   EXPECT_TRUE(fs::is_empty(dir_ / "home" / "running")) << "every run lock is released";
 }
 

@@ -25,6 +25,7 @@
 // templates for one table at the same moment may lose one of the approvals.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -73,6 +74,9 @@ struct Options {
   // the policy here to exercise the check at delivery (a query whose policy changed while it ran
   // fails and releases nothing).
   std::function<void()> before_delivery;
+  // A synchronous query is recorded once, when it ends; one still running after this long is
+  // recorded as running meanwhile, so that listings show it (deferred_runs.cc). Tests change it.
+  std::chrono::milliseconds promote_after{200};
   // Server mode: an organisation authenticated by a token registers only files under
   // `data_root`/<its name>/ (resolved: links and globs cannot lead out of it); with no data root
   // it registers none. Embedded callers are not restricted (they can read the home anyway).

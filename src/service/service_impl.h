@@ -7,6 +7,7 @@
 //   rules.cc           set a rule; the rules of a snapshot of tables
 //   queries.cc         explain, run: check, record, execute, deliver
 //   execution.cc       the plan a checked query runs as, on the engine
+//   deferred_runs.cc   a synchronous run recorded in one write when it ends; the run journal
 //   results.cc         the stored result of a query, for its receivers
 //   query_log.cc       the queries a member ran, receives, or may see in its query log
 //   templates.cc       analysis templates: author, review, approve, revoke, run
@@ -20,6 +21,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <list>
@@ -30,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -136,6 +140,39 @@ struct CheckedSource {
   std::vector<std::pair<std::string, std::string>> source_schema;
   std::vector<FileVersion> files;
   bool operator==(const CheckedSource&) const = default;
+};
+
+// A synchronous run that is not in the catalog yet (deferred_runs.cc): its run's thread records
+// it when it ends (one write), unless it ran so long that the promoter recorded it running.
+// Whoever holds `mutex` first decides.
+struct DeferredRecord {
+  std::mutex mutex;
+  catalog::QueryRecord record;      // as it would be recorded running (run_lock: its token)
+  std::string submitted;            // the details of its "query.submitted" entry
+  bool ended = false;               // its run has ended: the promoter leaves it alone
+  std::optional<int64_t> promoted;  // recorded running by the promoter, with this id
+};
+
+// One thread that records running, after a delay, the deferred runs that have not ended by then
+// (so that a long query shows in listings while it runs, as it always has). Thread safety: Add
+// from any thread; the destructor stops and joins the thread.
+class RunPromoter {
+ public:
+  RunPromoter(std::chrono::milliseconds delay, std::function<void(DeferredRecord&)> promote);
+  ~RunPromoter();
+  void Add(const std::shared_ptr<DeferredRecord>& deferred);
+
+ private:
+  void Loop();
+  std::chrono::milliseconds delay_;
+  std::function<void(DeferredRecord&)> promote_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;  // guarded by mutex_
+  // In the order they were added, so by deadline. Guarded by mutex_.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<DeferredRecord>>>
+      waiting_;
+  std::thread thread_;  // last: started once the members above exist
 };
 
 }  // namespace internal
@@ -468,8 +505,12 @@ struct Service::Impl {
   // Checks and runs a request whose receivers are validated; records and audits the outcome.
   // PrepareRun is its first half (up to the record as running; a rejection ends it), and
   // ExecutePrepared the second (run.cc's asynchronous runs call them apart).
+  // With `may_defer` (a synchronous run, whose id nobody needs before it ends), a query that
+  // spends no privacy budget and whose payer has no scan limit is recorded once, when it ends
+  // (deferred_runs.cc); meanwhile its record is in the run journal.
   absl::StatusOr<QueryOutcome> RunRequest(const QueryContext& context, const Request& request);
-  absl::StatusOr<Submission> PrepareRun(const QueryContext& context, const Request& request);
+  absl::StatusOr<Submission> PrepareRun(const QueryContext& context, const Request& request,
+                                        bool may_defer = false);
   absl::StatusOr<QueryOutcome> ExecutePrepared(PreparedRun::State& run,
                                                engine::RunControl* control);
   // templates.cc: the request of a template run (its text with positional parameters, the
@@ -484,9 +525,27 @@ struct Service::Impl {
   // released, and every runner is told so, receiver or not: a policy change does not depend on
   // the data, and the log shows it to every member anyway.
   // `usage`: what the run measured (recorded with its outcome, whatever is released).
-  absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t query_id,
+  // A deferred run (`deferred` not null) is recorded here in one write (or finished, if the
+  // promoter recorded it running meanwhile); `query_id` is then set.
+  absl::Status FinishRun(const QueryContext& context, const Request& request, int64_t& query_id,
                          const absl::StatusOr<engine::ResultTable>& result,
-                         const catalog::QueryUsage& usage, bool* sealed = nullptr);
+                         const catalog::QueryUsage& usage, bool* sealed = nullptr,
+                         internal::DeferredRecord* deferred = nullptr);
+  // deferred_runs.cc. The run journal of this Service (created by the first run); the record of
+  // a deferred run, written to the journal; the promoter's step (a deferred run still running
+  // after Options::promote_after is recorded running, so that listings show it as they show
+  // others).
+  absl::StatusOr<RunJournal*> Journal();
+  absl::StatusOr<std::shared_ptr<internal::DeferredRecord>> Defer(catalog::QueryRecord record,
+                                                                  std::string submitted);
+  void Promote(internal::DeferredRecord& deferred);
+  // Records and finishes a deferred run with `finished` (under its mutex): the catalog id and
+  // whether the policy changed.
+  absl::StatusOr<std::pair<int64_t, catalog::Delivery>> RecordDeferred(
+      internal::DeferredRecord& deferred, const catalog::QueryRecord& finished,
+      const std::string& checked_policy);
+  // Records, as killed, the runs of journals whose process died (MarkKilledRuns).
+  void RecordAbandonedJournals();
   // What the actor is told of a finished run (see QueryOutcome).
   absl::StatusOr<QueryOutcome> Deliver(const QueryContext& context, const Request& request,
                                        QueryOutcome outcome,
@@ -650,14 +709,22 @@ struct Service::Impl {
                                    const std::string& stem) const {
     return home / "results" / collaboration / (stem + ".parquet");
   }
+
+  std::mutex journal_mutex;
+  std::unique_ptr<RunJournal> journal;  // created under journal_mutex, then never replaced
+  // Last: stopped (its thread joined) before anything it uses is destroyed.
+  std::unique_ptr<internal::RunPromoter> promoter;  // created with the journal
 };
 
-// A prepared run (service.h): what its execution needs, and the run lock it holds meanwhile.
+// A prepared run (service.h): what its execution needs, and its token in the run journal.
 struct PreparedRun::State {
   Service::Impl::QueryContext context;
   Service::Impl::Request request;
   QueryOutcome outcome;  // query_id and explanation so far
-  RunLock lock;
+  // The run's token in the run journal (recorded as the query's run_lock).
+  std::string run_token;
+  // A synchronous run recorded when it ends (null: recorded running already).
+  std::shared_ptr<internal::DeferredRecord> deferred;
   // What follows a successful execution, with its outcome (RunAndSave's saving); none: nothing.
   std::function<absl::StatusOr<QueryOutcome>(QueryOutcome)> then;
 };

@@ -54,10 +54,11 @@ bool SameSessionViews(const std::vector<SourceView>& a, const std::vector<Source
 DuckDbEngine::DuckDbEngine(Options options) : options_(std::move(options)) {}
 DuckDbEngine::~DuckDbEngine() = default;
 
-std::unique_ptr<Session> DuckDbEngine::CheckOut(const std::vector<SourceView>& views) {
+std::unique_ptr<Session> DuckDbEngine::CheckOut(const std::vector<SourceView>& views,
+                                                bool progress) {
   std::lock_guard lock(mutex_);
   for (auto it = idle_.begin(); it != idle_.end(); ++it) {
-    if (!SameSessionViews(it->views, views)) continue;
+    if (it->progress != progress || !SameSessionViews(it->views, views)) continue;
     std::unique_ptr<Session> session = std::move(it->session);
     idle_.erase(it);
     return session;
@@ -65,14 +66,15 @@ std::unique_ptr<Session> DuckDbEngine::CheckOut(const std::vector<SourceView>& v
   return nullptr;
 }
 
-void DuckDbEngine::CheckIn(std::vector<SourceView> views, std::unique_ptr<Session> session) {
+void DuckDbEngine::CheckIn(std::vector<SourceView> views, bool progress,
+                           std::unique_ptr<Session> session) {
   // A session with a reader of Parley's own is bound to one query (engine::ScanProvider).
   for (const SourceView& view : views) {
     if (view.scan != nullptr) return;
   }
   std::unique_ptr<Session> evicted;  // closed after the lock is released
   std::lock_guard lock(mutex_);
-  idle_.push_front(Idle{std::move(views), std::move(session)});
+  idle_.push_front(Idle{std::move(views), progress, std::move(session)});
   if (idle_.size() > options_.idle_sessions) {
     evicted = std::move(idle_.back().session);
     idle_.pop_back();
@@ -83,11 +85,13 @@ absl::StatusOr<ResultTable> DuckDbEngine::RunPlan(const Plan& plan, Stage& stage
   // The files are read afresh by every query, so the pinned columns are checked every time. A
   // reused session's views were bound to the files as they were; if a file changed shape they
   // fail to bind, so the check is repeated once on a fresh session for a clear message.
-  std::unique_ptr<Session> session = CheckOut(plan.views);
+  // Only a run with a control reports progress (the server's run queue follows it).
+  bool progress = plan.control != nullptr;
+  std::unique_ptr<Session> session = CheckOut(plan.views, progress);
   bool reused = session != nullptr;
   for (;;) {
     if (session == nullptr) {
-      PARLEY_ASSIGN_OR_RETURN(session, Session::Open(plan.views, options_.limits));
+      PARLEY_ASSIGN_OR_RETURN(session, Session::Open(plan.views, options_.limits, progress));
       if (options_.on_session_opened) options_.on_session_opened();
     }
     absl::Status pinned = CheckPinnedColumns(*session, plan.views);
@@ -99,7 +103,7 @@ absl::StatusOr<ResultTable> DuckDbEngine::RunPlan(const Plan& plan, Stage& stage
   stage = Stage::kQuery;
   absl::StatusOr<ResultTable> result = session->Run(plan.sql, plan.control);
   if (!result.ok()) return result;  // the session is closed, never reused
-  CheckIn(plan.views, std::move(session));
+  CheckIn(plan.views, progress, std::move(session));
   return result;
 }
 

@@ -48,11 +48,12 @@ class DuckDbEngine : public Engine {
  private:
   struct Idle {
     std::vector<SourceView> views;  // the key, compared whole: no encoding to collide
+    bool progress = false;          // and whether it estimates progress (Session::Open)
     std::unique_ptr<Session> session;
   };
   // An idle session over exactly `views`, removed from the pool, or nullptr.
-  std::unique_ptr<Session> CheckOut(const std::vector<SourceView>& views);
-  void CheckIn(std::vector<SourceView> views, std::unique_ptr<Session> session);
+  std::unique_ptr<Session> CheckOut(const std::vector<SourceView>& views, bool progress);
+  void CheckIn(std::vector<SourceView> views, bool progress, std::unique_ptr<Session> session);
 
   const Options options_;
   std::mutex mutex_;

@@ -35,8 +35,13 @@ class Session {
  public:
   // Creates the database, the views, then locks it down. Errors: InvalidArgument when a view
   // cannot be created (its message names the view), Internal for DuckDB failures.
+  // `estimate_progress`: whether DuckDB estimates the progress of its runs (what a RunControl
+  // reports). It is fixed when the session is locked, and not free: DuckDB then computes it after
+  // every task of every run (~10% of a small query's time), so only sessions for runs that report
+  // progress (the server's run queue) have it.
   static absl::StatusOr<std::unique_ptr<Session>> Open(const std::vector<SourceView>& views,
-                                                       const Limits& limits);
+                                                       const Limits& limits,
+                                                       bool estimate_progress = false);
   ~Session();
 
   // Runs `sql` (exactly one statement) and materialises the result. DeadlineExceeded when the

@@ -250,7 +250,8 @@ TEST_F(SessionTest, ARunControlCancelsOneRunAndReportsItsProgress) {
   std::string scan = "SELECT x, g FROM read_parquet(" + QuoteString(PathOf("big.parquet")) + ")";
   Limits limits;
   limits.threads = 2;
-  auto session = Session::Open({{"big", scan, {PathOf("big.parquet")}, {}}}, limits);
+  auto session = Session::Open({{"big", scan, {PathOf("big.parquet")}, {}}}, limits,
+                               /*estimate_progress=*/true);
   ASSERT_TRUE(session.ok()) << session.status();
   RunControl control;
   double seen = -1;

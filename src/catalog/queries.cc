@@ -358,6 +358,20 @@ absl::StatusOr<bool> Store::UsageLimited(const std::string& collaboration,
   return limited;
 }
 
+absl::Status Store::CheckPolicyIntact(const std::string& collaboration) {
+  PARLEY_RETURN_IF_ERROR(internal::RefreshQueryReadCache(*impl_));
+  if (impl_->read_cache.intact.count(collaboration)) return absl::OkStatus();
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(std::optional<int64_t> id,
+                          internal::FindCollaborationId(db, collaboration));
+  if (!id.has_value()) return internal::CollaborationNotFound(collaboration);
+  PARLEY_RETURN_IF_ERROR(internal::CheckStateMatchesAudit(db, collaboration, id, nullptr));
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  impl_->read_cache.intact.insert(collaboration);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<int64_t>> Store::MarkKilledQueries(
     const std::function<bool(const QueryRecord&)>& abandoned) {
   sqlite3* db = impl_->handle();

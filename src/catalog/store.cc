@@ -234,6 +234,7 @@ absl::Status RefreshQueryReadCache(Store::Impl& impl) {
     impl.read_cache.webhooks.clear();
     impl.read_cache.member_keys.clear();
     impl.read_cache.limited_payers.clear();
+    impl.read_cache.intact.clear();
     impl.read_cache.data_version = now;
   }
   return absl::OkStatus();

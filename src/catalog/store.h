@@ -178,6 +178,11 @@ class Store {
   // payer has one): such a query is recorded, and its estimate reserved, before it runs.
   // Cached while nothing else writes to the catalog (a few reads otherwise).
   absl::StatusOr<bool> UsageLimited(const std::string& collaboration, const std::string& runner);
+  // FailedPrecondition, as every write of the collaboration would answer, when its catalog
+  // records no longer match its audit log (changed outside Parley). A run recorded only when it
+  // ends (RecordRun) asks this before it executes, so that nothing runs in such a collaboration.
+  // Cached while nothing else writes to the catalog.
+  absl::Status CheckPolicyIntact(const std::string& collaboration);
   // Marks killed every running query for which `abandoned` answers true (its process is gone),
   // each audited as "query.killed"; returns their ids. Reads first and takes the write lock only
   // when there is something to mark. A query of a collaboration changed outside Parley (see

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,8 @@ struct QueryReadCache {
   std::map<std::string, std::optional<std::string>, std::less<>> member_keys;
   // By "collaboration\nrunner": whether the payer of the runner's queries has a scan limit.
   std::map<std::string, bool, std::less<>> limited_payers;
+  // Collaborations whose policy state was found to match their audit head at this version.
+  std::set<std::string, std::less<>> intact;
 };
 
 // How far a write transaction's commit must reach before it returns (the catalog is in WAL

@@ -301,6 +301,9 @@ absl::StatusOr<Submission> Service::Impl::PrepareRun(const QueryContext& context
   if (may_defer && !outcome.explanation.noise.has_value()) {
     PARLEY_ASSIGN_OR_RETURN(bool limited, store->UsageLimited(collaboration, actor));
     if (!limited) {
+      // Recorded only when it ends: the check that recording it now would make (a collaboration
+      // changed outside Parley runs nothing) is made before it executes.
+      PARLEY_RETURN_IF_ERROR(store->CheckPolicyIntact(collaboration));
       PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<internal::DeferredRecord> deferred,
                               Defer(std::move(record), submitted.dump()));
       auto state = std::make_unique<PreparedRun::State>(

@@ -256,7 +256,8 @@ class ClickHouseCorpus {
         loaded.skipped = std::string(inserted.message());
         return loaded;
       }
-      loaded.layout.tables[absl::AsciiStrToLower(table_name)] = {distributed, local, kRowIdColumn, true};
+      loaded.layout.tables[absl::AsciiStrToLower(table_name)] = {distributed, local, kRowIdColumn,
+                                                                 true};
     }
     return loaded;
   }

@@ -79,6 +79,11 @@ inline absl::Status Exec(sqlite3* db, const char* sql) {
   return absl::OkStatus();
 }
 
+// Bytes bound as a BLOB (STRICT tables refuse TEXT in a BLOB column), or NULL when absent.
+struct Blob {
+  const std::optional<std::string>& bytes;
+};
+
 // A prepared statement. Parameters are bound positionally (?1, ?2, ...) in one Bind call. The
 // statement comes from the connection's StatementCache when it is free there, and goes back to
 // it (reset, bindings cleared) when this object is destroyed.
@@ -140,6 +145,12 @@ class Statement {
     if (text == nullptr) return "";
     return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
   }
+  std::string BlobBytes(int column) const {
+    const void* bytes = sqlite3_column_blob(statement_, column);
+    int size = sqlite3_column_bytes(statement_, column);
+    if (bytes == nullptr) return "";
+    return std::string(static_cast<const char*>(bytes), static_cast<size_t>(size));
+  }
 
  private:
   Statement(sqlite3* db, sqlite3_stmt* statement, StatementCache::Entry* cached)
@@ -172,6 +183,11 @@ class Statement {
   absl::Status BindOne(int index, const std::optional<std::string>& value) {
     if (!value.has_value()) return Check(sqlite3_bind_null(statement_, index));
     return BindOne(index, *value);
+  }
+  absl::Status BindOne(int index, const Blob& value) {
+    if (!value.bytes.has_value()) return Check(sqlite3_bind_null(statement_, index));
+    return Check(sqlite3_bind_blob64(statement_, index, value.bytes->data(), value.bytes->size(),
+                                     SQLITE_TRANSIENT));
   }
 
   sqlite3* db_;

@@ -459,6 +459,17 @@ CREATE TABLE IF NOT EXISTS collaboration_time_limits (
   seconds INTEGER NOT NULL CHECK (seconds > 0)
 ) STRICT;
 )sql",
+    // Small results in the catalog (docs/audit.md, "Durability"): the bytes of a result up to
+    // the service's inline limit live in its query's row, written by the transaction that ends
+    // the query, instead of in a file of their own (a new inode per query is most of a small
+    // query's cost on a busy server). Columns of the row, not a table of their own: the row's
+    // page is written by that transaction anyway, so a small result adds no page to it.
+    // result_sealed: the stored bytes (file or inline) are a sealed box (results/sealed.h).
+    R"sql(
+ALTER TABLE queries ADD COLUMN result_data BLOB;
+ALTER TABLE queries ADD COLUMN result_sealed INTEGER NOT NULL DEFAULT 0
+  CHECK (result_sealed IN (0, 1));
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version whose migration re-chains the audit log (C++ work after its SQL).

@@ -19,6 +19,7 @@
 namespace parley::catalog {
 namespace {
 
+using internal::Blob;
 using internal::Canonical;
 using internal::CheckPartyName;
 using internal::CollaborationWrite;
@@ -34,7 +35,7 @@ using internal::Write;
 constexpr const char* kQueryColumns =
     "SELECT q.id, c.name, q.runner, q.sql_text, q.status, q.verdict_json, q.rendered_sql, "
     "q.receivers, q.table_names, q.result_path, q.row_count, q.error, q.created_at, "
-    "q.template_id, q.run_lock "
+    "q.template_id, q.run_lock, length(q.result_data), q.result_sealed "
     "FROM queries q JOIN collaborations c ON c.id = q.collaboration_id ";
 
 absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
@@ -54,6 +55,10 @@ absl::StatusOr<QueryRecord> ReadQuery(const Statement& statement) {
   query.created_at = statement.Int(12);
   query.template_id = statement.Text(13);
   query.run_lock = statement.Text(14);
+  // length() reads the size from the record header: a listing never loads a result's bytes.
+  query.result_inline = !statement.IsNull(15);
+  query.inline_result_bytes = query.result_inline ? statement.Int(15) : 0;
+  query.result_sealed = statement.Bool(16);
   return query;
 }
 
@@ -75,10 +80,20 @@ std::string QueryAuditAction(QueryStatus status) {
   return "query.finished";
 }
 
-}  // namespace
+// What recording a query starts with, whichever way it is recorded (RecordQuery, RecordRun,
+// RecordKilledRun): the runner's name checked, its "query.submitted" details parsed (when it
+// has them), the receivers and tables in canonical form, the collaboration's write transaction
+// begun and the runner found a member of it.
+struct QueryWrite {
+  CollaborationWrite write;
+  std::optional<Json> submitted;
+  std::string receivers;
+  std::string tables;
+};
 
-absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
-                                           const std::optional<std::string>& submitted_details) {
+absl::StatusOr<QueryWrite> BeginQueryWrite(Store::Impl& impl, const QueryRecord& query,
+                                           const std::optional<std::string>& submitted_details,
+                                           internal::Durability durability) {
   PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
   std::optional<Json> submitted;
   if (submitted_details.has_value()) {
@@ -91,36 +106,81 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
   PARLEY_ASSIGN_OR_RETURN(std::string receivers,
                           Canonical(StringArray(query.receivers), "the receivers"));
   PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
+  PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
+                          CollaborationWrite::Begin(impl, query.collaboration,
+                                                    /*must_exist=*/true, durability));
+  PARLEY_RETURN_IF_ERROR(
+      internal::GetMember(write.db(), write.id(), query.collaboration, query.runner).status());
+  return QueryWrite{std::move(write), std::move(submitted), std::move(receivers),
+                    std::move(tables)};
+}
+
+absl::Status InsertQuery(sqlite3* db, int64_t collaboration_id, const QueryRecord& query,
+                         const std::string& receivers, const std::string& tables, int64_t now) {
+  return Write(db,
+               "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
+               "verdict_json, rendered_sql, receivers, table_names, result_path, "
+               "row_count, error, created_at, template_id, run_lock, result_data, "
+               "result_sealed) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               collaboration_id, query.runner, query.sql, QueryStatusName(query.status),
+               query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
+               query.row_count, query.error, now, query.template_id, query.run_lock,
+               Blob{query.inline_result}, query.result_sealed);
+}
+
+// The details of a query's "query.started" (and rejected, killed, finished-in-one) entry:
+// metadata only. The SQL text, the verdict and the error message can all quote data values
+// (literals, DuckDB conversion errors), so none of them enters the shared log; nor do the row
+// count or whether the run succeeded, which only the receivers may learn.
+Json StartedDetails(int64_t id, const QueryRecord& query) {
+  Json details = {{"query_id", id},
+                  {"tables", StringArray(query.tables)},
+                  {"receivers", StringArray(query.receivers)}};
+  if (!query.template_id.empty()) details["template_id"] = query.template_id;
+  return details;
+}
+
+// A finished outcome whose policy moved under the run releases nothing: no result (file or
+// inline bytes), no row count, the policy-changed error.
+void Withhold(QueryRecord& finished) {
+  finished.status = QueryStatus::kFailed;
+  finished.error = kPolicyChangedError;
+  finished.result_path.clear();
+  finished.inline_result.reset();
+  finished.result_sealed = false;
+  finished.row_count = 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
+                                           const std::optional<std::string>& submitted_details) {
+  if (query.inline_result.has_value()) {
+    return absl::InvalidArgumentError("a result is stored when its query finishes");
+  }
   PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(*impl_, query.collaboration, /*must_exist=*/true,
-                                // A privacy spend is synced: a power loss that undid it would
-                                // let the same budget be spent twice (docs/audit.md).
-                                query.status == QueryStatus::kRunning && query.privacy_epsilon > 0
-                                    ? internal::Durability::kSynced
-                                    : internal::Durability::kWritten));
+      QueryWrite begun,
+      BeginQueryWrite(*impl_, query, submitted_details,
+                      // A privacy spend is synced: a power loss that undid it would let the
+                      // same budget be spent twice (docs/audit.md).
+                      query.status == QueryStatus::kRunning && query.privacy_epsilon > 0
+                          ? internal::Durability::kSynced
+                          : internal::Durability::kWritten));
+  CollaborationWrite& write = begun.write;
   // Checked again here, in the write transaction: a close that landed after the service's own
   // check still stops the query before it runs.
   PARLEY_RETURN_IF_ERROR(write.RequireOpen());
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();
-  PARLEY_RETURN_IF_ERROR(
-      internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
   // Submitting changes no policy either: both entries record the state checked at Begin.
-  if (submitted.has_value()) {
-    PARLEY_RETURN_IF_ERROR(
-        write.Append(query.runner, "query.submitted", *submitted, PolicyEffect::kKeepsPolicy));
+  if (begun.submitted.has_value()) {
+    PARLEY_RETURN_IF_ERROR(write.Append(query.runner, "query.submitted", *begun.submitted,
+                                        PolicyEffect::kKeepsPolicy));
   }
   PARLEY_RETURN_IF_ERROR(
-      Write(db,
-            "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
-            "verdict_json, rendered_sql, receivers, table_names, result_path, "
-            "row_count, error, created_at, template_id, run_lock) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            collaboration_id, query.runner, query.sql, QueryStatusName(query.status),
-            query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
-            query.row_count, query.error, now, query.template_id, query.run_lock));
+      InsertQuery(db, collaboration_id, query, begun.receivers, begun.tables, now));
   int64_t id = sqlite3_last_insert_rowid(db);
   if (query.status == QueryStatus::kRunning && query.privacy_epsilon > 0) {
     PARLEY_RETURN_IF_ERROR(
@@ -129,16 +189,9 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
   if (query.status == QueryStatus::kRunning && query.usage.has_value()) {
     PARLEY_RETURN_IF_ERROR(internal::MeterQuery(db, collaboration_id, id, query, now));
   }
-  // Metadata only: the SQL text, the verdict and the error message can all quote data values
-  // (literals, DuckDB conversion errors), so none of them enters the shared log; nor do the row
-  // count or whether the run succeeded, which only the receivers may learn.
-  Json details = {{"query_id", id},
-                  {"tables", StringArray(query.tables)},
-                  {"receivers", StringArray(query.receivers)}};
-  if (!query.template_id.empty()) details["template_id"] = query.template_id;
   // Recording a query changes no policy: the state checked is the state the entry records.
-  PARLEY_RETURN_IF_ERROR(write.Append(query.runner, QueryAuditAction(query.status), details,
-                                      PolicyEffect::kKeepsPolicy));
+  PARLEY_RETURN_IF_ERROR(write.Append(query.runner, QueryAuditAction(query.status),
+                                      StartedDetails(id, query), PolicyEffect::kKeepsPolicy));
   PARLEY_RETURN_IF_ERROR(write.Commit());
   return id;
 }
@@ -179,16 +232,15 @@ absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, in
   // record that releases the result.
   if (write.checked_state().digest != checked_policy) {
     delivery.policy_changed = true;
-    finished.status = QueryStatus::kFailed;
-    finished.error = kPolicyChangedError;
-    finished.result_path.clear();
-    finished.row_count = 0;
+    Withhold(finished);
   }
   PARLEY_RETURN_IF_ERROR(Write(db,
                                "UPDATE queries SET status = ?, row_count = ?, error = ?, "
-                               "result_path = ?, run_lock = '' WHERE id = ?",
+                               "result_path = ?, run_lock = '', result_data = ?, "
+                               "result_sealed = ? WHERE id = ?",
                                QueryStatusName(finished.status), finished.row_count, finished.error,
-                               finished.result_path, id));
+                               finished.result_path, Blob{finished.inline_result},
+                               finished.result_sealed, id));
   // What the run scanned is recorded whatever was released: it was read, and is paid for.
   if (outcome.usage.has_value()) {
     PARLEY_RETURN_IF_ERROR(internal::FinishUsage(db, id, *outcome.usage));
@@ -203,32 +255,6 @@ absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, in
   return delivery;
 }
 
-namespace {
-
-// The details of a query's "query.started" (and rejected, killed, finished-in-one) entry:
-// metadata only (see RecordQuery).
-Json StartedDetails(int64_t id, const QueryRecord& query) {
-  Json details = {{"query_id", id},
-                  {"tables", StringArray(query.tables)},
-                  {"receivers", StringArray(query.receivers)}};
-  if (!query.template_id.empty()) details["template_id"] = query.template_id;
-  return details;
-}
-
-absl::Status InsertQuery(sqlite3* db, int64_t collaboration_id, const QueryRecord& query,
-                         const std::string& receivers, const std::string& tables, int64_t now) {
-  return Write(db,
-               "INSERT INTO queries (collaboration_id, runner, sql_text, status, "
-               "verdict_json, rendered_sql, receivers, table_names, result_path, "
-               "row_count, error, created_at, template_id, run_lock) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               collaboration_id, query.runner, query.sql, QueryStatusName(query.status),
-               query.verdict_json, query.rendered_sql, receivers, tables, query.result_path,
-               query.row_count, query.error, now, query.template_id, query.run_lock);
-}
-
-}  // namespace
-
 absl::StatusOr<std::pair<int64_t, Delivery>> Store::RecordRun(const QueryRecord& query,
                                                               const std::string& submitted_details,
                                                               const QueryRecord& outcome,
@@ -242,44 +268,33 @@ absl::StatusOr<std::pair<int64_t, Delivery>> Store::RecordRun(const QueryRecord&
     return absl::InvalidArgumentError(
         "a query that spends privacy budget is recorded as running before it runs");
   }
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
-  std::optional<Json> submitted =
-      internal::ParseObject(submitted_details.empty() ? "{}" : submitted_details);
-  if (!submitted.has_value()) {
-    return absl::InvalidArgumentError(
-        "the details of audit action 'query.submitted' are not a JSON object");
-  }
-  PARLEY_ASSIGN_OR_RETURN(std::string receivers,
-                          Canonical(StringArray(query.receivers), "the receivers"));
-  PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
   PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(*impl_, query.collaboration,
-                                /*must_exist=*/true, internal::Durability::kWritten));
+      QueryWrite begun,
+      BeginQueryWrite(*impl_, query, std::optional<std::string>(submitted_details),
+                      internal::Durability::kWritten));
+  CollaborationWrite& write = begun.write;
   sqlite3* db = write.db();
   int64_t now = write.now();
   int64_t collaboration_id = write.id();
   PARLEY_RETURN_IF_ERROR(
-      internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
-  PARLEY_RETURN_IF_ERROR(
-      write.Append(query.runner, "query.submitted", *submitted, PolicyEffect::kKeepsPolicy));
+      write.Append(query.runner, "query.submitted", *begun.submitted, PolicyEffect::kKeepsPolicy));
   QueryRecord finished = query;
   finished.status = outcome.status;
   finished.row_count = outcome.row_count;
   finished.error = outcome.error;
   finished.result_path = outcome.result_path;
+  finished.inline_result = outcome.inline_result;
+  finished.result_sealed = outcome.result_sealed;
   Delivery delivery;
   // As FinishQuery: compared in the transaction that records the outcome, so no change can land
   // between this comparison and the record that releases the result. (A close changes the
   // digest too: a run that ends after its collaboration closed releases nothing.)
   if (write.checked_state().digest != checked_policy) {
     delivery.policy_changed = true;
-    finished.status = QueryStatus::kFailed;
-    finished.error = kPolicyChangedError;
-    finished.result_path.clear();
-    finished.row_count = 0;
+    Withhold(finished);
   }
-  PARLEY_RETURN_IF_ERROR(InsertQuery(db, collaboration_id, finished, receivers, tables, now));
+  PARLEY_RETURN_IF_ERROR(
+      InsertQuery(db, collaboration_id, finished, begun.receivers, begun.tables, now));
   int64_t id = sqlite3_last_insert_rowid(db);
   if (outcome.usage.has_value()) {
     PARLEY_RETURN_IF_ERROR(internal::MeterQuery(db, collaboration_id, id, query, now,
@@ -301,20 +316,11 @@ absl::Status Store::RecordKilledRun(const QueryRecord& query,
   if (query.run_lock.empty()) {
     return absl::InvalidArgumentError("a run found in a run journal has a token");
   }
-  PARLEY_RETURN_IF_ERROR(CheckPartyName("member", query.runner));
-  std::optional<Json> submitted =
-      internal::ParseObject(submitted_details.empty() ? "{}" : submitted_details);
-  if (!submitted.has_value()) {
-    return absl::InvalidArgumentError(
-        "the details of audit action 'query.submitted' are not a JSON object");
-  }
-  PARLEY_ASSIGN_OR_RETURN(std::string receivers,
-                          Canonical(StringArray(query.receivers), "the receivers"));
-  PARLEY_ASSIGN_OR_RETURN(std::string tables, Canonical(StringArray(query.tables), "the tables"));
   PARLEY_ASSIGN_OR_RETURN(
-      CollaborationWrite write,
-      CollaborationWrite::Begin(*impl_, query.collaboration,
-                                /*must_exist=*/true, internal::Durability::kWritten));
+      QueryWrite begun,
+      BeginQueryWrite(*impl_, query, std::optional<std::string>(submitted_details),
+                      internal::Durability::kWritten));
+  CollaborationWrite& write = begun.write;
   sqlite3* db = write.db();
   {
     PARLEY_ASSIGN_OR_RETURN(Statement recorded,
@@ -326,12 +332,13 @@ absl::Status Store::RecordKilledRun(const QueryRecord& query,
   int64_t now = write.now();
   int64_t collaboration_id = write.id();
   PARLEY_RETURN_IF_ERROR(
-      internal::GetMember(db, collaboration_id, query.collaboration, query.runner).status());
-  PARLEY_RETURN_IF_ERROR(
-      write.Append(query.runner, "query.submitted", *submitted, PolicyEffect::kKeepsPolicy));
+      write.Append(query.runner, "query.submitted", *begun.submitted, PolicyEffect::kKeepsPolicy));
   QueryRecord killed = query;
   killed.status = QueryStatus::kKilled;
-  PARLEY_RETURN_IF_ERROR(InsertQuery(db, collaboration_id, killed, receivers, tables, now));
+  killed.inline_result.reset();  // a killed run stored nothing
+  killed.result_sealed = false;
+  PARLEY_RETURN_IF_ERROR(
+      InsertQuery(db, collaboration_id, killed, begun.receivers, begun.tables, now));
   int64_t id = sqlite3_last_insert_rowid(db);
   // As a run recorded running whose process died: it keeps its reservation.
   PARLEY_RETURN_IF_ERROR(internal::MeterQuery(db, collaboration_id, id, query, now,
@@ -485,12 +492,14 @@ absl::StatusOr<std::string> Store::ForgetResult(const std::string& collaboration
                           CollaborationWrite::Begin(*impl_, collaboration, /*must_exist=*/true));
   sqlite3* db = write.db();
   std::string path;
+  bool in_catalog = false;
   {
     // Scoped: the statement is finished before the update below.
     PARLEY_ASSIGN_OR_RETURN(
         Statement statement,
-        Statement::Prepare(
-            db, "SELECT result_path FROM queries WHERE collaboration_id = ? AND id = ?"));
+        Statement::Prepare(db,
+                           "SELECT result_path, result_data IS NOT NULL "
+                           "FROM queries WHERE collaboration_id = ? AND id = ?"));
     PARLEY_RETURN_IF_ERROR(statement.Bind(write.id(), id));
     PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
     if (!found) {
@@ -498,15 +507,50 @@ absl::StatusOr<std::string> Store::ForgetResult(const std::string& collaboration
           absl::StrCat("query ", id, " not found in collaboration ", Quote(collaboration)));
     }
     path = statement.Text(0);
+    in_catalog = statement.Bool(1);
   }
-  if (path.empty()) {
+  if (path.empty() && !in_catalog) {
     return absl::FailedPreconditionError(absl::StrCat("query ", id, " has no stored result"));
   }
-  PARLEY_RETURN_IF_ERROR(Write(db, "UPDATE queries SET result_path = '' WHERE id = ?", id));
+  PARLEY_RETURN_IF_ERROR(Write(db,
+                               "UPDATE queries SET result_path = '', result_data = NULL, "
+                               "result_sealed = 0 WHERE id = ?",
+                               id));
   PARLEY_RETURN_IF_ERROR(
       write.Append(actor, "result.deleted", Json{{"query_id", id}}, PolicyEffect::kKeepsPolicy));
   PARLEY_RETURN_IF_ERROR(write.Commit());
+  if (in_catalog) {
+    // secure_delete zeroed the bytes in the catalog's pages, but the write-ahead log still holds
+    // the frames written before: copied back and truncated now, so a deleted result is gone from
+    // both files. Best effort: while another connection reads, the log is truncated by a later
+    // checkpoint instead.
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  }
   return path;
+}
+
+absl::StatusOr<std::string> Store::GetInlineResult(const std::string& collaboration, int64_t id) {
+  sqlite3* db = impl_->handle();
+  PARLEY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, /*write=*/false));
+  PARLEY_ASSIGN_OR_RETURN(int64_t collaboration_id, internal::CollaborationId(db, collaboration));
+  std::string bytes;
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        Statement statement,
+        Statement::Prepare(db,
+                           "SELECT result_data FROM queries WHERE collaboration_id = ? AND id = ? "
+                           "AND result_data IS NOT NULL"));
+    PARLEY_RETURN_IF_ERROR(statement.Bind(collaboration_id, id));
+    PARLEY_ASSIGN_OR_RETURN(bool found, statement.Step());
+    if (!found) {
+      return absl::NotFoundError(absl::StrCat("query ", id, " of collaboration ",
+                                              Quote(collaboration),
+                                              " has no result in the catalog"));
+    }
+    bytes = statement.BlobBytes(0);
+  }
+  PARLEY_RETURN_IF_ERROR(transaction.Commit());
+  return bytes;
 }
 
 }  // namespace parley::catalog

@@ -252,7 +252,17 @@ struct QueryRecord {
   std::string rendered_sql;  // what the engine ran (empty when rejected)
   std::vector<std::string> receivers;
   std::vector<std::string> tables;  // names of the tables the query touched
-  std::string result_path;          // where the result was stored (empty if none)
+  std::string result_path;          // where the result was stored as a file (empty if none)
+  // A small result is kept in the catalog instead, in its query's record, written in the
+  // transaction that ends the query (docs/audit.md, "Durability"). Given to FinishQuery or
+  // RecordRun: `inline_result` holds the bytes (result_path is then empty). Read back by GetQuery
+  // and ListQueries: `result_inline` and `inline_result_bytes` (its size) are set and
+  // `inline_result` is not; GetInlineResult reads the bytes.
+  std::optional<std::string> inline_result;
+  bool result_inline = false;
+  int64_t inline_result_bytes = 0;
+  // The stored result (file or inline) is sealed to its receivers' keys (results/sealed.h).
+  bool result_sealed = false;
   int64_t row_count = 0;
   std::string error;        // execution error, for kFailed
   std::string template_id;  // the analysis template run, empty for a free-form query
@@ -268,6 +278,9 @@ struct QueryRecord {
   // checked against its payer's limits and reserved — and on the outcome given to FinishQuery:
   // what it measured. Unset on a rejected query (it spends nothing).
   std::optional<QueryUsage> usage;
+
+  // Whether the query has a stored result, in a file or in the catalog.
+  bool HasResult() const { return !result_path.empty() || result_inline; }
 };
 
 // A file as the operating system identifies it, whatever path, link or glob names it:

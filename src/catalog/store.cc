@@ -444,6 +444,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Cloc
     return SqliteError(db.get(), "setting the busy timeout");
   }
   PARLEY_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = ON"));
+  // Small results live in the catalog (QueryRecord::inline_result): a deleted or expired one is
+  // overwritten with zeros, not left readable in a free page of the file.
+  PARLEY_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA secure_delete = ON"));
   // WAL lets readers (list, verify) proceed while a writer holds the lock.
   {
     // Scoped: a statement left open on the connection would keep the migrations from dropping

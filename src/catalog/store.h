@@ -145,21 +145,21 @@ class Store {
   absl::StatusOr<int64_t> RecordQuery(
       const QueryRecord& query, const std::optional<std::string>& submitted_details = std::nullopt);
   // Ends a running query with `outcome`'s status (succeeded, failed or cancelled), row count,
-  // error and result path, audited as "query.finished" with its id — but only as given if the
-  // collaboration's policy digest is still `checked_policy` (PolicySnapshot::digest when the
-  // query was checked). Otherwise, in the same transaction, the query ends failed with
-  // kPolicyChangedError, no result and row count 0, and its audit entry adds
-  // "policy_changed": true (Delivery::policy_changed). FailedPrecondition when the query is not
-  // running (for instance it was already marked killed).
+  // error and result (path, or inline bytes and whether they are sealed), audited as
+  // "query.finished" with its id — but only as given if the collaboration's policy digest is still
+  // `checked_policy` (PolicySnapshot::digest when the query was checked). Otherwise, in the same
+  // transaction, the query ends failed with kPolicyChangedError, no result and row count 0, and its
+  // audit entry adds "policy_changed": true (Delivery::policy_changed). FailedPrecondition when the
+  // query is not running (for instance it was already marked killed).
   absl::StatusOr<Delivery> FinishQuery(const std::string& collaboration, int64_t id,
                                        const QueryRecord& outcome,
                                        const std::string& checked_policy);
   // One write for a whole run (the fast path of a synchronous query): in one transaction the
   // runner's "query.submitted" entry (`submitted_details`, a JSON object), the query's record —
   // `query` as RecordQuery would record it running, ended with `outcome`'s status, row count,
-  // error, result path and usage — and its "query.started" and "query.finished" entries, with
-  // FinishQuery's policy check: if the digest is no longer `checked_policy` the query is
-  // recorded failed with kPolicyChangedError and no result (Delivery::policy_changed). The scan
+  // error, result (as FinishQuery) and usage — and its "query.started" and "query.finished"
+  // entries, with FinishQuery's policy check: if the digest is no longer `checked_policy` the query
+  // is recorded failed with kPolicyChangedError and no result (Delivery::policy_changed). The scan
   // limits are not checked (the caller asked UsageLimited before the run); the payer in force
   // now is charged. `query.run_lock` is the run's token in the service's run journal, kept in
   // the record so that a journal found abandoned does not record the run again. InvalidArgument
@@ -223,11 +223,15 @@ class Store {
   absl::StatusOr<std::map<std::string, TableSize>> ListTableSizes(const std::string& collaboration);
   // Forgets a query's stored result (its record keeps its status and row count) and returns the
   // path the record held, for the caller to remove the file once this has committed (a crash in
-  // between leaves a file no record names, never a record naming no file). Audited as
-  // "result.deleted" by `actor`. NotFound for an unknown query, FailedPrecondition when it has no
-  // stored result.
+  // between leaves a file no record names, never a record naming no file); an empty path for a
+  // result kept in the catalog, whose bytes this removes in the same transaction (overwritten,
+  // not just unlinked: the catalog runs with secure_delete). Audited as "result.deleted" by
+  // `actor`. NotFound for an unknown query, FailedPrecondition when it has no stored result.
   absl::StatusOr<std::string> ForgetResult(const std::string& collaboration, int64_t id,
                                            const std::string& actor);
+  // The bytes of a result kept in the catalog (QueryRecord::result_inline). NotFound for an
+  // unknown query or one without inline bytes.
+  absl::StatusOr<std::string> GetInlineResult(const std::string& collaboration, int64_t id);
 
   // Analysis templates. CreateTemplate: AlreadyExists for the same id in the collaboration,
   // NotFound when the author is not a member; audited as "template.create". GetTemplate takes a

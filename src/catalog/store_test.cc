@@ -1365,6 +1365,12 @@ class StoreMigrationTest : public StoreTest {
         "created_at FROM tables; DROP TABLE tables; ALTER TABLE tables_v4 RENAME TO tables;");
     // Version 2's queries (three statuses, no run lock) and no file claims, as version 4
     // (query life cycle) left them before it: the upgrade runs both migrations.
+    // Nor do version 2's or 3's queries keep small results in the catalog (a later version).
+    if (query_life_cycle) {
+      absl::StrAppend(&sql,
+                      "ALTER TABLE queries DROP COLUMN result_data; "
+                      "ALTER TABLE queries DROP COLUMN result_sealed; ");
+    }
     if (!query_life_cycle) {
       absl::StrAppend(
           &sql,
@@ -1836,6 +1842,185 @@ TEST_F(StoreTest, TheQueryReadCacheFollowsWritesFromHereAndFromOutside) {
   ASSERT_OK(other->SetUsageLimits("campaign", "supplier", UsageLimits{}));
   ASSERT_OK_AND_ASSIGN(limited, store_->UsageLimited("campaign", "supplier"));
   EXPECT_FALSE(limited);
+}
+
+// Bytes no other test writes, so that finding them in the catalog's files means they are there.
+std::string DistinctiveBytes(size_t size) {
+  std::string bytes;
+  for (size_t i = 0; bytes.size() < size; ++i) absl::StrAppend(&bytes, "inline-result-", i, ";");
+  bytes.resize(size);
+  return bytes;
+}
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A small result is kept in the query's record, written by the transaction that ends it: read
+// back byte for byte, listed with its size, sealed or not as given; nothing for a file.
+TEST_F(StoreTest, AResultKeptInTheCatalogIsWrittenWithTheQuerysEnd) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(Query(QueryStatus::kRunning)));
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  outcome.inline_result = std::string("PRB1\0\xff bytes", 11);
+  outcome.result_sealed = true;
+  outcome.row_count = 2;
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, checked.digest));
+  EXPECT_FALSE(delivery.policy_changed);
+  ASSERT_OK_AND_ASSIGN(QueryRecord recorded, store_->GetQuery("campaign", id));
+  EXPECT_TRUE(recorded.result_inline);
+  EXPECT_TRUE(recorded.HasResult());
+  EXPECT_TRUE(recorded.result_sealed);
+  EXPECT_EQ(recorded.inline_result_bytes, 11);
+  EXPECT_EQ(recorded.inline_result, std::nullopt);  // a read never loads the bytes
+  EXPECT_EQ(recorded.result_path, "");
+  {
+    absl::StatusOr<std::string> got = store_->GetInlineResult("campaign", id);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (got.ok()) EXPECT_EQ(*got, *outcome.inline_result);
+  }
+
+  // The one-write path stores them the same way; a file-backed result has none.
+  QueryRecord file_outcome = outcome;
+  file_outcome.inline_result.reset();
+  file_outcome.result_sealed = false;
+  file_outcome.result_path = "/results/2.parquet";
+  ASSERT_OK_AND_ASSIGN(auto run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", file_outcome,
+                                                   checked.digest));
+  ASSERT_OK_AND_ASSIGN(recorded, store_->GetQuery("campaign", run.first));
+  EXPECT_FALSE(recorded.result_inline);
+  EXPECT_FALSE(recorded.result_sealed);
+  EXPECT_EQ(recorded.result_path, "/results/2.parquet");
+  EXPECT_EQ(store_->GetInlineResult("campaign", run.first).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(
+      run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", outcome, checked.digest));
+  {
+    absl::StatusOr<std::string> got = store_->GetInlineResult("campaign", run.first);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (got.ok()) EXPECT_EQ(*got, *outcome.inline_result);
+  }
+  // Another collaboration's id does not reach it.
+  Collaboration other = Campaign();
+  other.name = "other";
+  ASSERT_OK(store_->CreateCollaboration(other));
+  EXPECT_EQ(store_->GetInlineResult("other", run.first).status().code(),
+            absl::StatusCode::kNotFound);
+  // A result is stored when a query ends, not when it is recorded running.
+  QueryRecord early = Query(QueryStatus::kRunning);
+  early.inline_result = "x";
+  EXPECT_EQ(store_->RecordQuery(early).status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
+// A run whose policy moved releases no inline bytes either, on both paths.
+TEST_F(StoreTest, APolicyChangeWithholdsAResultKeptInTheCatalog) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  ASSERT_OK_AND_ASSIGN(int64_t id, store_->RecordQuery(Query(QueryStatus::kRunning)));
+  ASSERT_OK(store_->SetRule("campaign", "retail", R"({"kind":"custom"})", "retailer"));
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  outcome.inline_result = DistinctiveBytes(100);
+  outcome.result_sealed = true;
+  outcome.row_count = 3;
+  ASSERT_OK_AND_ASSIGN(Delivery delivery,
+                       store_->FinishQuery("campaign", id, outcome, checked.digest));
+  EXPECT_TRUE(delivery.policy_changed);
+  ASSERT_OK_AND_ASSIGN(
+      auto run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", outcome, checked.digest));
+  EXPECT_TRUE(run.second.policy_changed);
+  for (int64_t query : {id, run.first}) {
+    ASSERT_OK_AND_ASSIGN(QueryRecord recorded, store_->GetQuery("campaign", query));
+    EXPECT_EQ(recorded.status, QueryStatus::kFailed);
+    EXPECT_FALSE(recorded.HasResult());
+    EXPECT_FALSE(recorded.result_sealed);
+  }
+  EXPECT_EQ(RawText("SELECT count(*) FROM queries WHERE result_data IS NOT NULL"), "0");
+}
+
+// Forgetting a result kept in the catalog removes its bytes from the catalog's files — the
+// database (zeroed by secure_delete, not left in a free page) and its write-ahead log — not just
+// a flag; small (in the row's page) and larger (overflow pages) alike.
+TEST_F(StoreTest, ForgettingAResultKeptInTheCatalogRemovesItsBytes) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  std::vector<int64_t> ids;
+  for (size_t size : {300, 40000}) {
+    QueryRecord outcome;
+    outcome.status = QueryStatus::kSucceeded;
+    outcome.inline_result = DistinctiveBytes(size);
+    outcome.row_count = 1;
+    ASSERT_OK_AND_ASSIGN(
+        auto run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", outcome, checked.digest));
+    ids.push_back(run.first);
+  }
+  std::string marker = DistinctiveBytes(200);
+  EXPECT_NE((FileText(path_) + FileText(path_ + "-wal")).find(marker), std::string::npos);
+
+  for (int64_t id : ids) {
+    {
+      absl::StatusOr<std::string> got = store_->ForgetResult("campaign", id, "retailer");
+      ASSERT_TRUE(got.ok()) << got.status();
+      if (got.ok()) EXPECT_EQ(*got, "");
+    }
+    ASSERT_OK_AND_ASSIGN(QueryRecord forgotten, store_->GetQuery("campaign", id));
+    EXPECT_FALSE(forgotten.HasResult());
+    EXPECT_EQ(forgotten.status, QueryStatus::kSucceeded);
+    EXPECT_EQ(forgotten.row_count, 1);
+    EXPECT_EQ(store_->GetInlineResult("campaign", id).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(store_->ForgetResult("campaign", id, "retailer").status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ((FileText(path_) + FileText(path_ + "-wal")).find(marker), std::string::npos);
+  EXPECT_EQ(LastAudit().action, "result.deleted");
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
+}
+
+// A catalog from before results were kept in it gains the columns; its queries keep their
+// result files and read as before.
+TEST_F(StoreTest, ACatalogFromBeforeInlineResultsIsUpgraded) {
+  BuildHistory();
+  ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
+  QueryRecord outcome;
+  outcome.status = QueryStatus::kSucceeded;
+  outcome.result_path = "/results/1.parquet";
+  outcome.row_count = 4;
+  ASSERT_OK_AND_ASSIGN(
+      auto run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", outcome, checked.digest));
+  store_.reset();
+  Tamper(
+      absl::StrCat("ALTER TABLE queries DROP COLUMN result_data; ALTER TABLE queries DROP COLUMN "
+                   "result_sealed; PRAGMA user_version = ",
+                   SchemaVersion() - 1, ";"));
+  EXPECT_EQ(RawText("SELECT count(*) FROM pragma_table_info('queries') WHERE name = "
+                    "'result_data'"),
+            "0");
+  store_ = OpenStore();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(RawText("PRAGMA user_version"), std::to_string(SchemaVersion()));
+  ASSERT_OK_AND_ASSIGN(QueryRecord old, store_->GetQuery("campaign", run.first));
+  EXPECT_EQ(old.result_path, "/results/1.parquet");
+  EXPECT_FALSE(old.result_inline);
+  EXPECT_FALSE(old.result_sealed);
+  EXPECT_EQ(old.row_count, 4);
+  outcome.result_path.clear();
+  outcome.inline_result = "bytes";
+  ASSERT_OK_AND_ASSIGN(
+      run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", outcome, checked.digest));
+  {
+    absl::StatusOr<std::string> got = store_->GetInlineResult("campaign", run.first);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (got.ok()) EXPECT_EQ(*got, "bytes");
+  }
+  ASSERT_OK_AND_ASSIGN(AuditVerification verification, store_->VerifyAudit("campaign"));
+  EXPECT_TRUE(verification.ok) << verification.problem;
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ identity::Room RoomOf(const catalog::Collaboration& collaboration);
 absl::Status WriteStoredResult(const std::filesystem::path& path,
                                const engine::ResultTable& result);
 absl::StatusOr<engine::ResultTable> ReadStoredResult(const std::filesystem::path& path);
+// Whether a query's stored result is a sealed box: recorded so, or (a file stored before the
+// catalog kept the flag) named ".sealed".
+bool IsSealedResult(const catalog::QueryRecord& record);
 
 // The records of one policy state as the query compiler's snapshot source: the tables given (the
 // caller passes those of active members only) with their allowed columns typed as pinned

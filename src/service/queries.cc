@@ -457,23 +457,25 @@ absl::Status Service::Impl::FinishRun(const QueryContext& context, const Request
   std::string stem = absl::StrCat(
       "result-", run, "-", std::chrono::system_clock::now().time_since_epoch().count(), "-",
       crypto::Sha256Hex(absl::StrCat(request.sql, context.member.name)).substr(0, 8));
-  std::filesystem::path path = ResultPath(collaboration, stem);
-  bool is_sealed = false;
-  absl::Status written = StoreResult(path, request.receivers, *result, &is_sealed);
-  if (sealed != nullptr) *sealed = is_sealed;
+  absl::Status written =
+      StoreResult(ResultPath(collaboration, stem), request.receivers, *result, finished);
+  if (sealed != nullptr) *sealed = finished.result_sealed;
   if (!written.ok()) {
     finished.status = catalog::QueryStatus::kFailed;
     finished.error = std::string(written.message());
+    finished.inline_result.reset();
+    finished.result_sealed = false;
     PARLEY_RETURN_IF_ERROR(finish(finished));
     return written;
   }
   finished.status = catalog::QueryStatus::kSucceeded;
-  finished.result_path = path.string();
   finished.row_count = static_cast<int64_t>(result->rows.size());
+  // A small result goes into the catalog with this record (no file); a large one was written to
+  // its file first, and is removed when the record is not written or not released.
   absl::Status recorded = finish(finished);
-  if (!recorded.ok()) {
+  if (!recorded.ok() && !finished.result_path.empty()) {
     std::error_code ignored;
-    fs::remove(path, ignored);  // no record of it or no release: no result is left behind
+    fs::remove(finished.result_path, ignored);  // no record of it or no release: nothing is left
   }
   return recorded;
 }

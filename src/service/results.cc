@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "engine/result_codec.h"
 #include "engine/result_writer.h"
 #include "service/home.h"
 #include "service/service_impl.h"
@@ -82,6 +83,11 @@ absl::StatusOr<engine::ResultTable> internal::ReadStoredResult(const fs::path& p
   return ResultFromJson(text);
 }
 
+bool internal::IsSealedResult(const catalog::QueryRecord& record) {
+  return record.result_sealed ||
+         (!record.result_path.empty() && fs::path(record.result_path).extension() == ".sealed");
+}
+
 absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller& caller,
                                                           const std::string& collaboration,
                                                           int64_t query_id) {
@@ -90,20 +96,29 @@ absl::StatusOr<engine::ResultTable> Service::Impl::Result(const identity::Caller
   PARLEY_ASSIGN_OR_RETURN(auto record, store->GetQuery(collaboration, query_id));
   PARLEY_RETURN_IF_ERROR(Require(caller, found, identity::Action::kReadResult,
                                  {.query_id = query_id, .receivers = record.receivers}));
-  if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) {
+  if (record.status != catalog::QueryStatus::kSucceeded || !record.HasResult()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "query ", query_id, " has no result (", catalog::QueryStatusName(record.status), ")"));
   }
-  std::error_code error;
-  if (!fs::exists(record.result_path, error)) {
-    return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
+  if (!record.result_inline) {
+    std::error_code error;
+    if (!fs::exists(record.result_path, error)) {
+      return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
+    }
   }
-  if (fs::path(record.result_path).extension() == ".sealed") {
+  if (IsSealedResult(record)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the result of query ", query_id,
         " is sealed to its receivers' public keys: only a receiver's client opens it"));
   }
-  return ReadStoredResult(record.result_path);
+  if (!record.result_inline) return ReadStoredResult(record.result_path);
+  absl::StatusOr<std::string> bytes = store->GetInlineResult(collaboration, query_id);
+  // Deleted between the two reads: as missing as a file removed in between.
+  if (absl::IsNotFound(bytes.status())) {
+    return absl::DataLossError(absl::StrCat("the result of query ", query_id, " is missing"));
+  }
+  PARLEY_RETURN_IF_ERROR(bytes.status());
+  return engine::DecodeResult(*bytes);
 }
 
 }  // namespace parley::service
@@ -118,6 +133,19 @@ int64_t FileBytes(const std::string& path) {
   return error ? 0 : static_cast<int64_t>(size);
 }
 
+// What a stored result takes: its bytes in the catalog, or its file's size.
+int64_t StoredBytes(const catalog::QueryRecord& record) {
+  return record.result_inline ? record.inline_result_bytes : FileBytes(record.result_path);
+}
+
+// Removes the file a forgotten result was stored in (none for a result kept in the catalog,
+// whose bytes went with the record's update).
+void RemoveResultFile(const std::string& path) {
+  if (path.empty()) return;
+  std::error_code ignored;
+  fs::remove(path, ignored);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<StoredResultView>> Service::Impl::ListResults(
@@ -127,14 +155,14 @@ absl::StatusOr<std::vector<StoredResultView>> Service::Impl::ListResults(
   PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration));
   std::vector<StoredResultView> views;
   for (const catalog::QueryRecord& record : records) {
-    if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty()) continue;
+    if (record.status != catalog::QueryStatus::kSucceeded || !record.HasResult()) continue;
     if (!Require(caller, found, identity::Action::kReadResult,
                  {.query_id = record.id, .receivers = record.receivers})
              .ok()) {
       continue;
     }
     views.push_back({record.id, record.created_at, record.runner, record.receivers,
-                     record.row_count, FileBytes(record.result_path)});
+                     record.row_count, StoredBytes(record)});
   }
   return views;
 }
@@ -153,13 +181,12 @@ absl::Status Service::Impl::DeleteResult(const identity::Caller& caller,
   if (!Require(caller, found, identity::Action::kReadResult,
                {.query_id = query_id, .receivers = record->receivers})
            .ok() ||
-      record->result_path.empty()) {
+      !record->HasResult()) {
     return missing;
   }
   PARLEY_ASSIGN_OR_RETURN(std::string path,
                           store->ForgetResult(collaboration, query_id, caller.member()));
-  std::error_code ignored;
-  fs::remove(path, ignored);
+  RemoveResultFile(path);
   return absl::OkStatus();
 }
 
@@ -177,14 +204,13 @@ absl::Status Service::Impl::PruneResults() {
     int64_t cutoff = now - *days * 86400;
     PARLEY_ASSIGN_OR_RETURN(auto records, store->ListQueries(collaboration.name));
     for (const catalog::QueryRecord& record : records) {
-      if (record.result_path.empty() || record.created_at >= cutoff) continue;
+      if (!record.HasResult() || record.created_at >= cutoff) continue;
       absl::StatusOr<std::string> path =
           store->ForgetResult(collaboration.name, record.id, "retention");
       // A collaboration changed outside Parley keeps its results until it is restored.
       if (absl::IsFailedPrecondition(path.status())) break;
       PARLEY_RETURN_IF_ERROR(path.status());
-      std::error_code ignored;
-      fs::remove(*path, ignored);
+      RemoveResultFile(*path);
     }
   }
   return absl::OkStatus();
@@ -215,9 +241,9 @@ absl::StatusOr<HomeInfo> Service::Home() {
   for (const catalog::Collaboration& collaboration : collaborations) {
     PARLEY_ASSIGN_OR_RETURN(auto records, impl_->store->ListQueries(collaboration.name));
     for (const catalog::QueryRecord& record : records) {
-      if (record.result_path.empty()) continue;
+      if (!record.HasResult()) continue;
       ++info.result_count;
-      info.result_bytes += FileBytes(record.result_path);
+      info.result_bytes += StoredBytes(record);
     }
   }
   PARLEY_ASSIGN_OR_RETURN(HomeSettings settings, ReadHomeSettings(info.path));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "engine/result_codec.h"
 #include "results/sealed.h"
 #include "service/home.h"
 #include "service/service_impl.h"
@@ -61,18 +62,34 @@ absl::Status WriteNewPrivateFile(const fs::path& path, std::string_view bytes) {
 
 }  // namespace
 
-absl::Status Service::Impl::StoreResult(fs::path& path, const std::vector<std::string>& receivers,
-                                        const engine::ResultTable& result, bool* sealed) {
-  *sealed = false;
+absl::Status Service::Impl::StoreResult(const fs::path& path,
+                                        const std::vector<std::string>& receivers,
+                                        const engine::ResultTable& result,
+                                        catalog::QueryRecord& finished) {
+  finished.result_path.clear();
+  finished.inline_result.reset();
+  finished.result_sealed = false;
   PARLEY_ASSIGN_OR_RETURN(auto keys, store->GetMemberKeys(receivers));
-  if (keys.empty()) return internal::WriteStoredResult(path, result);
+  if (keys.empty()) {
+    finished.inline_result = engine::EncodeResult(result, options.inline_result_bytes);
+    if (finished.inline_result.has_value()) return absl::OkStatus();
+    PARLEY_RETURN_IF_ERROR(internal::WriteStoredResult(path, result));
+    finished.result_path = path.string();
+    return absl::OkStatus();
+  }
   std::vector<std::string> public_keys;
   for (const auto& [member, key] : keys) public_keys.push_back(key);
-  // Sealed in memory and written once: no plaintext copy ever reaches the disk.
+  // Sealed in memory and written once: no plaintext copy ever reaches the disk (nor the catalog).
   PARLEY_ASSIGN_OR_RETURN(std::string bytes, results::Seal(ResultJson(result), public_keys));
-  path.replace_extension(".sealed");
-  PARLEY_RETURN_IF_ERROR(WriteNewPrivateFile(path, bytes));
-  *sealed = true;
+  finished.result_sealed = true;
+  if (bytes.size() <= options.inline_result_bytes) {
+    finished.inline_result = std::move(bytes);
+    return absl::OkStatus();
+  }
+  fs::path sealed_path = path;
+  sealed_path.replace_extension(".sealed");
+  PARLEY_RETURN_IF_ERROR(WriteNewPrivateFile(sealed_path, bytes));
+  finished.result_path = sealed_path.string();
   return absl::OkStatus();
 }
 
@@ -100,9 +117,13 @@ absl::StatusOr<std::optional<std::string>> Service::SealedResult(const identity:
   PARLEY_ASSIGN_OR_RETURN(auto record, impl_->store->GetQuery(collaboration, query_id));
   PARLEY_RETURN_IF_ERROR(impl_->Require(caller, found, identity::Action::kReadResult,
                                         {.query_id = query_id, .receivers = record.receivers}));
-  if (record.status != catalog::QueryStatus::kSucceeded || record.result_path.empty() ||
-      fs::path(record.result_path).extension() != ".sealed") {
+  if (record.status != catalog::QueryStatus::kSucceeded || !internal::IsSealedResult(record)) {
     return std::nullopt;
+  }
+  if (record.result_inline) {
+    PARLEY_ASSIGN_OR_RETURN(std::string bytes,
+                            impl_->store->GetInlineResult(collaboration, query_id));
+    return bytes;
   }
   std::ifstream in(record.result_path, std::ios::binary);
   if (!in)

@@ -60,6 +60,10 @@ namespace parley::service {
 // Usage reports cost scans at 5.00 per TB unless the server says otherwise (what on-demand
 // query engines of the public clouds charge, in their currency).
 inline constexpr int64_t kDefaultPricePerTbMicros = 5'000'000;
+// 64 KiB: a few hundred rows of an aggregate — what most clean-room answers are — while a result
+// that size adds only 16 pages to the transaction that ends its query; a larger one is a file,
+// whose inode then costs little next to writing it.
+inline constexpr size_t kDefaultInlineResultBytes = 64 * 1024;
 
 struct Options {
   catalog::Clock clock;   // defaults to the system clock
@@ -97,6 +101,10 @@ struct Options {
   // folder the runs' uids can traverse; empty: <temp>/parley-jobs).
   jobs::SandboxLimits job_limits;
   std::string job_runs_folder;
+  // The largest result kept in the catalog, with the record that ends its query, instead of in a
+  // file (docs/audit.md, "Durability"): its encoded bytes (engine/result_codec.h) or its sealed
+  // box. Tests move the edge; the binary keeps the default.
+  size_t inline_result_bytes = kDefaultInlineResultBytes;
 };
 
 class Service {

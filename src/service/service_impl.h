@@ -520,10 +520,14 @@ struct Service::Impl {
                                               const std::vector<catalog::Table>& tables);
   absl::StatusOr<std::vector<TemplateView>> TemplateViews(const std::string& collaboration);
 
-  // Stores a run's result at `path`: sealed to the receivers' registered keys when any has one
-  // (then `path` gets the extension ".sealed" and `*sealed` is true), else as Parquet.
-  absl::Status StoreResult(std::filesystem::path& path, const std::vector<std::string>& receivers,
-                           const engine::ResultTable& result, bool* sealed);
+  // Stores a run's result for `finished` (the record that ends its query): sealed to the
+  // receivers' registered keys when any has one (result_sealed), else in the clear; up to
+  // options.inline_result_bytes as `finished.inline_result` (written into the catalog with the
+  // record), larger as a file at `path` (Parquet, or with the extension ".sealed"), named by
+  // `finished.result_path`.
+  absl::Status StoreResult(const std::filesystem::path& path,
+                           const std::vector<std::string>& receivers,
+                           const engine::ResultTable& result, catalog::QueryRecord& finished);
   // Webhook events (webhooks.cc): queued for every live webhook of an active member of the
   // collaboration (of `only` when given); never fails or blocks the action that emits it.
   std::unique_ptr<WebhookDispatcher> webhooks;

@@ -258,7 +258,7 @@ struct StoredResultView {
   std::string runner;
   std::vector<std::string> receivers;
   int64_t row_count = 0;
-  int64_t bytes = 0;  // on disk
+  int64_t bytes = 0;  // stored: its bytes in the catalog, or its file's size
 };
 
 // The home as its operator sees it (`parley home info`).

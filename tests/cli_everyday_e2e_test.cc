@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,7 +78,8 @@ TEST_F(CliEverydayTest, ANewHomeIsPrivateAndSoIsEverythingInIt) {
   EXPECT_EQ(ModeOf(home), 0700u);
   EXPECT_EQ(ModeOf(home / "catalog.db"), 0600u);
 
-  // After a run: the catalog, the stored result and every folder are the owner's alone.
+  // After a run: the catalog (which keeps this small result) and every folder are the owner's
+  // alone.
   ASSERT_FALSE(fs::exists(home_));
   MakeRoom("k,v\n1,a\n2,b\n");
   Outcome run = Query("SELECT k, v FROM t ORDER BY k");
@@ -91,7 +94,7 @@ TEST_F(CliEverydayTest, ANewHomeIsPrivateAndSoIsEverythingInIt) {
       ++files;
     }
   }
-  EXPECT_GE(files, 2);  // the catalog and the result
+  EXPECT_GE(files, 1);  // the catalog
 }
 
 TEST_F(CliEverydayTest, AnExistingHomeKeepsItsMode) {
@@ -310,7 +313,7 @@ TEST_F(CliEverydayTest, ResultsAreListedFetchedAndDeletedByTheirReceivers) {
                   "1  [0-9-]+ [0-9:]+ UTC  runner owner  rows 2  [0-9.]+ (B|kB)  receivers "
                   "owner"));
   EXPECT_THAT(lines[1], ::testing::StartsWith("2  "));
-  // Kept as Parquet, with the result's types: fetched again exactly.
+  // Kept (in the catalog, being small) with the result's types: fetched again exactly.
   Outcome got = Ok("owner", {"result", "get", "-c", "room", "1", "--output", "-"});
   EXPECT_EQ(got.out, "k,v\n1,a\n2,b\n");
   // Another member receives nothing here, so sees and deletes nothing: deleting a result it
@@ -333,11 +336,76 @@ TEST_F(CliEverydayTest, ResultsAreListedFetchedAndDeletedByTheirReceivers) {
               HasSubstr("  owner  result.deleted  {\"query_id\":1}\n"));
   EXPECT_THAT(Ok("owner", {"query", "list", "-c", "room"}).out,
               HasSubstr("1  succeeded  runner owner  rows 2  receivers owner\n"));
+  // Both results were small: neither ever had a file.
   int parquet_files = 0;
   for (const fs::directory_entry& entry : fs::recursive_directory_iterator(home_)) {
     parquet_files += entry.path().extension() == ".parquet" ? 1 : 0;
   }
-  EXPECT_EQ(parquet_files, 1);
+  EXPECT_EQ(parquet_files, 0);
+}
+
+// A result up to 64 KiB is kept in the catalog (no file under HOME/results), a larger one in a
+// file; both are fetched in every format exactly as the run gave them, the Parquet download with
+// the result's types (read back here as a table's source).
+TEST_F(CliEverydayTest, SmallResultsAreKeptInTheCatalogLargeOnesInFiles) {
+  std::string csv = "k,v,d\n";
+  for (int i = 0; i < 4000; ++i) {
+    absl::StrAppend(&csv, i, ",value ", i, " padded to be long,", i % 3 == 0 ? "" : "2026-01-02",
+                    "\n");
+  }
+  MakeRoom(csv);
+  auto result_files = [&] {
+    int count = 0;
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(fs::path(home_) / "results", error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      count += it->is_regular_file() ? 1 : 0;
+    }
+    return count;
+  };
+  const std::string small_sql = "SELECT k, v, d FROM t WHERE k < 4 ORDER BY k";
+  const std::string large_sql = "SELECT k, v, d FROM t ORDER BY k";
+  std::map<std::string, std::string> small_run;
+  for (const char* format : {"csv", "json"}) {
+    small_run[format] = Ok("owner", {"query", "run", "-c", "room", "--sql", small_sql, "--output",
+                                     "-", "--format", format})
+                            .out;
+  }
+  EXPECT_EQ(small_run["csv"],
+            "k,v,d\n0,value 0 padded to be long,\n1,value 1 padded to be long,2026-01-02\n"
+            "2,value 2 padded to be long,2026-01-02\n3,value 3 padded to be long,\n");
+  EXPECT_EQ(result_files(), 0);
+  Outcome large_run = Ok("owner", {"query", "run", "-c", "room", "--sql", large_sql, "--output",
+                                   "-", "--format", "csv"});
+  EXPECT_EQ(result_files(), 1);
+  ASSERT_EQ(std::count(large_run.out.begin(), large_run.out.end(), '\n'), 4001);
+
+  // Queries 1 and 2 (small, in the catalog), 3 (large, in a file).
+  for (const char* id : {"1", "2"}) {
+    for (const char* format : {"csv", "json"}) {
+      EXPECT_EQ(
+          Ok("owner", {"result", "get", "-c", "room", id, "--output", "-", "--format", format}).out,
+          small_run[format])
+          << id << " " << format;
+    }
+  }
+  EXPECT_EQ(Ok("owner", {"result", "get", "-c", "room", "3", "--output", "-"}).out, large_run.out);
+
+  // The Parquet downloads, registered as tables, give the same rows and types.
+  for (const char* id : {"1", "3"}) {
+    fs::path parquet = dir_ / absl::StrCat("result-", id, ".parquet");
+    Ok("owner", {"result", "get", "-c", "room", id, "--output", parquet.string()});
+    std::string table = absl::StrCat("back", id);
+    Ok("owner", {"table", "add", "-c", "room", table, "--source", parquet.string()});
+    Ok("owner", {"rule", "set", "-c", "room", table, "--json", kCustomRule});
+    Outcome back =
+        Ok("owner", {"query", "run", "-c", "room", "--sql",
+                     absl::StrCat("SELECT k, v, d FROM ", table, " ORDER BY k"), "--output", "-"});
+    EXPECT_EQ(back.out, std::string(id) == "1" ? small_run["csv"] : large_run.out) << id;
+    Outcome types = Ok("owner", {"--json", "table", "show", "-c", "room", table});
+    EXPECT_THAT(types.out, HasSubstr("DATE")) << types;
+    EXPECT_THAT(types.out, HasSubstr("BIGINT")) << types;
+  }
 }
 
 TEST_F(CliEverydayTest, HomeInfoAndResultRetention) {

@@ -465,10 +465,24 @@ CREATE TABLE IF NOT EXISTS collaboration_time_limits (
     // query's cost on a busy server). Columns of the row, not a table of their own: the row's
     // page is written by that transaction anyway, so a small result adds no page to it.
     // result_sealed: the stored bytes (file or inline) are a sealed box (results/sealed.h).
+    // Also one page less per metered query: a query's scans are kept by their primary key
+    // (WITHOUT ROWID) instead of in a rowid table plus an index on that key, both written by
+    // every query's commit.
     R"sql(
 ALTER TABLE queries ADD COLUMN result_data BLOB;
 ALTER TABLE queries ADD COLUMN result_sealed INTEGER NOT NULL DEFAULT 0
   CHECK (result_sealed IN (0, 1));
+CREATE TABLE query_scans_v15 (
+  query_id INTEGER NOT NULL REFERENCES queries (id),
+  table_name TEXT NOT NULL,
+  rows_scanned INTEGER NOT NULL CHECK (rows_scanned >= 0),
+  bytes_scanned INTEGER NOT NULL CHECK (bytes_scanned >= 0),
+  PRIMARY KEY (query_id, table_name)
+) STRICT, WITHOUT ROWID;
+INSERT INTO query_scans_v15 SELECT query_id, table_name, rows_scanned, bytes_scanned
+  FROM query_scans;
+DROP TABLE query_scans;
+ALTER TABLE query_scans_v15 RENAME TO query_scans;
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));

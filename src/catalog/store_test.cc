@@ -1984,7 +1984,7 @@ TEST_F(StoreTest, ForgettingAResultKeptInTheCatalogRemovesItsBytes) {
 }
 
 // A catalog from before results were kept in it gains the columns; its queries keep their
-// result files and read as before.
+// result files and their scans, and read as before.
 TEST_F(StoreTest, ACatalogFromBeforeInlineResultsIsUpgraded) {
   BuildHistory();
   ASSERT_OK_AND_ASSIGN(PolicySnapshot checked, store_->GetPolicySnapshot("campaign"));
@@ -1992,8 +1992,10 @@ TEST_F(StoreTest, ACatalogFromBeforeInlineResultsIsUpgraded) {
   outcome.status = QueryStatus::kSucceeded;
   outcome.result_path = "/results/1.parquet";
   outcome.row_count = 4;
+  outcome.usage = QueryUsage{.scans = {{"loyalty", 7, 700}, {"retail", 40, 4000}}};
   ASSERT_OK_AND_ASSIGN(
       auto run, store_->RecordRun(Query(QueryStatus::kRunning), "{}", outcome, checked.digest));
+  outcome.usage.reset();
   store_.reset();
   Tamper(
       absl::StrCat("ALTER TABLE queries DROP COLUMN result_data; ALTER TABLE queries DROP COLUMN "
@@ -2010,6 +2012,9 @@ TEST_F(StoreTest, ACatalogFromBeforeInlineResultsIsUpgraded) {
   EXPECT_FALSE(old.result_inline);
   EXPECT_FALSE(old.result_sealed);
   EXPECT_EQ(old.row_count, 4);
+  // Its scans are kept (the table is rebuilt keyed by query and table).
+  ASSERT_OK_AND_ASSIGN(std::vector<TableScan> scans, store_->ListQueryScans("campaign", run.first));
+  EXPECT_EQ(scans, (std::vector<TableScan>{{"loyalty", 7, 700}, {"retail", 40, 4000}}));
   outcome.result_path.clear();
   outcome.inline_result = "bytes";
   ASSERT_OK_AND_ASSIGN(

@@ -262,10 +262,9 @@ class LocalService {
   absl::StatusOr<service::Service*> Open();
   // The run queue (opened with the service), or FailedPrecondition without one.
   absl::StatusOr<service::RunQueue*> Queue();
-  // A run submitted to the queue, waited for, answered as the synchronous run would be.
-  absl::StatusOr<RunResponse> RunQueued(const identity::Caller& caller,
-                                        const SubmitRunRequest& request);
-  // The same for a submission of another kind (`query run --save-as`: Service::SubmitSave).
+  // A run submitted to the queue as an asynchronous one (`query run --save-as`:
+  // Service::SubmitSave, recorded running, then finished), waited for, answered as the
+  // synchronous run would be. Plain queries and templates take RunQueue::RunAwaited instead.
   absl::StatusOr<RunResponse> RunQueued(
       const identity::Caller& caller, const std::string& collaboration,
       const std::function<absl::StatusOr<service::Submission>()>& submit);

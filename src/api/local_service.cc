@@ -25,6 +25,9 @@ service::Options ToService(const LocalServiceOptions& options) {
   converted.job_limits.cpu_seconds = options.timeout.count();
   converted.limits.cancel = options.cancel;
   converted.data_root = options.data_root;
+  converted.before_delivery = options.before_delivery;
+  converted.on_session_opened = options.on_session_opened;
+  converted.promote_after = options.promote_after;
   return converted;
 }
 

@@ -56,6 +56,10 @@ struct LocalServiceOptions {
   int max_runs_per_member = 8;
   // Server mode: the largest upload accepted (`serve --max-upload-bytes`).
   int64_t max_upload_bytes = int64_t{1} << 30;
+  // For tests: service::Options' hooks and promotion delay of the same names.
+  std::function<void()> before_delivery;
+  std::function<void()> on_session_opened;
+  std::chrono::milliseconds promote_after{200};
 };
 
 // An upload in progress (LocalService::StartUpload): Write the bytes as they arrive, then Commit.

@@ -461,6 +461,53 @@ TEST_F(ServerRunsE2eTest, AMemberAtItsLimitIsAnswered429WithRetryAfter) {
   ASSERT_EQ(Remote("agency", {"query", "cancel", "-c", "room", std::to_string(slow)}).exit_code, 0);
 }
 
+// Issue 8: a synchronous query (POST .../queries: the answer carries the result, no id before
+// it) is recorded once, when it ends, and only the server's run journal holds it while it runs. A
+// server killed then comes back with it recorded as killed — failed with the reason, as every run
+// in flight — its journal recorded and removed, and the audit chain whole.
+TEST_F(ServerRunsE2eTest, ASynchronousQueryInFlightWhenTheServerIsKilledIsRecordedKilled) {
+  StartServer();
+  std::string body = nlohmann::json{{"sql", kSlow}}.dump();
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(Send(
+      fd, absl::StrCat("POST /api/v1/collaborations/room/queries HTTP/1.1\r\nHost: "
+                       "x\r\nAuthorization: Bearer ",
+                       Token("agency"), "\r\nContent-Type: application/json\r\nContent-Length: ",
+                       body.size(), "\r\nConnection: close\r\n\r\n", body)));
+  // Checked and about to run: its record is in the journal (and, after 200 ms, in the catalog as
+  // running too; either way it must come back killed).
+  fs::path running = fs::path(home_) / "running";
+  bool journaled = false;
+  for (int i = 0; i < 2000 && !journaled; ++i) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(running, error)) {
+      if (ReadText(entry.path()).find("\nS run-") != std::string::npos) journaled = true;
+    }
+    if (!journaled) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(journaled) << "the query never reached the run journal";
+  KillServer();
+  close(fd);
+
+  StartServer();
+  Outcome list = Remote("agency", {"--json", "query", "list", "-c", "room"});
+  ASSERT_EQ(list.exit_code, 0) << list;
+  nlohmann::json queries = nlohmann::json::parse(list.out, nullptr, false)["queries"];
+  ASSERT_TRUE(queries.is_array()) << list.out;
+  ASSERT_EQ(queries.size(), 1u) << list.out;
+  EXPECT_EQ(queries[0]["status"], "killed") << list.out;
+  int64_t id = queries[0]["id"];
+  EXPECT_EQ(Status(id), absl::StrCat("query ", id,
+                                     "  failed: the query stopped before it finished: the process "
+                                     "running it ended (the server was stopped or killed); "
+                                     "nothing was released; run it again\n"));
+  EXPECT_TRUE(fs::is_empty(running)) << "the dead server's journal is recorded and removed";
+  ASSERT_EQ(StopServer(), 0);
+  Outcome verify = Spawn({"--home", home_, "audit", "verify"}, scratch_);
+  EXPECT_EQ(verify.exit_code, 0) << verify;
+}
+
 // `query run --save-as` goes through the same bounded queue as every other run: a member at its
 // limit is answered 429 (before the fix it ran at once, beside the queue); once a worker is free it
 // runs there, and the saved table is registered.

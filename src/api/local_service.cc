@@ -25,6 +25,9 @@ service::Options ToService(const LocalServiceOptions& options) {
   converted.job_limits.cpu_seconds = options.timeout.count();
   converted.limits.cancel = options.cancel;
   converted.data_root = options.data_root;
+  converted.before_delivery = options.before_delivery;
+  converted.on_session_opened = options.on_session_opened;
+  converted.promote_after = options.promote_after;
   return converted;
 }
 
@@ -281,22 +284,21 @@ absl::StatusOr<RunQueryResponse> LocalService::RunQuery(const identity::Caller& 
                                  *request.save_as);
     });
   }
+  service::AccuracyRequest accuracy{request.accuracy.value_or(""), request.confidence.value_or("")};
   if (queue_ != nullptr) {
-    return RunQueued(caller, {.collaboration = request.collaboration,
-                              .sql = request.sql,
-                              .receivers = request.receivers,
-                              .epsilon = request.epsilon,
-                              .accuracy = request.accuracy,
-                              .confidence = request.confidence});
+    // Awaited here: recorded once, when it ends, as the embedded Run records it.
+    PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome, queue_->RunAwaited(caller, [&] {
+      return service->SubmitAwaitedQuery(caller, request.collaboration, request.sql,
+                                         request.receivers, request.epsilon.value_or(""), accuracy);
+    }));
+    return FromService(outcome);
   }
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome outcome,
-      request.save_as
-          ? service->RunAndSave(caller, request.collaboration, request.sql, request.receivers,
-                                *request.save_as)
-          : service->Run(caller, request.collaboration, request.sql, request.receivers,
-                         request.epsilon.value_or(""),
-                         {request.accuracy.value_or(""), request.confidence.value_or("")}));
+      request.save_as ? service->RunAndSave(caller, request.collaboration, request.sql,
+                                            request.receivers, *request.save_as)
+                      : service->Run(caller, request.collaboration, request.sql, request.receivers,
+                                     request.epsilon.value_or(""), accuracy));
   return FromService(outcome);
 }
 
@@ -401,13 +403,14 @@ absl::StatusOr<RunTemplateResponse> LocalService::RunTemplate(const identity::Ca
                                                               const RunTemplateRequest& request) {
   PARLEY_ASSIGN_OR_RETURN(service::Service * service, Open());
   if (queue_ != nullptr) {
-    return RunQueued(caller, {.collaboration = request.collaboration,
-                              .template_id = request.template_id,
-                              .parameters = request.parameters,
-                              .receivers = request.receivers,
-                              .epsilon = request.epsilon,
-                              .accuracy = request.accuracy,
-                              .confidence = request.confidence});
+    // Awaited here: recorded once, when it ends, as the embedded RunTemplate records it.
+    PARLEY_ASSIGN_OR_RETURN(service::QueryOutcome outcome, queue_->RunAwaited(caller, [&] {
+      return service->SubmitAwaitedTemplate(
+          caller, request.collaboration, request.template_id, request.parameters, request.receivers,
+          request.epsilon.value_or(""),
+          {request.accuracy.value_or(""), request.confidence.value_or("")});
+    }));
+    return FromService(outcome);
   }
   PARLEY_ASSIGN_OR_RETURN(
       service::QueryOutcome outcome,

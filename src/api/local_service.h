@@ -56,6 +56,10 @@ struct LocalServiceOptions {
   int max_runs_per_member = 8;
   // Server mode: the largest upload accepted (`serve --max-upload-bytes`).
   int64_t max_upload_bytes = int64_t{1} << 30;
+  // For tests: service::Options' hooks and promotion delay of the same names.
+  std::function<void()> before_delivery;
+  std::function<void()> on_session_opened;
+  std::chrono::milliseconds promote_after{200};
 };
 
 // An upload in progress (LocalService::StartUpload): Write the bytes as they arrive, then Commit.
@@ -262,10 +266,9 @@ class LocalService {
   absl::StatusOr<service::Service*> Open();
   // The run queue (opened with the service), or FailedPrecondition without one.
   absl::StatusOr<service::RunQueue*> Queue();
-  // A run submitted to the queue, waited for, answered as the synchronous run would be.
-  absl::StatusOr<RunResponse> RunQueued(const identity::Caller& caller,
-                                        const SubmitRunRequest& request);
-  // The same for a submission of another kind (`query run --save-as`: Service::SubmitSave).
+  // A run submitted to the queue as an asynchronous one (`query run --save-as`:
+  // Service::SubmitSave, recorded running, then finished), waited for, answered as the
+  // synchronous run would be. Plain queries and templates take RunQueue::RunAwaited instead.
   absl::StatusOr<RunResponse> RunQueued(
       const identity::Caller& caller, const std::string& collaboration,
       const std::function<absl::StatusOr<service::Submission>()>& submit);

@@ -1,6 +1,7 @@
 // Asynchronous runs through the service's run queue (api/runs.h, service/run_queue.h), and the
-// synchronous RunQuery/RunTemplate of a server, which go through the same queue so that the
-// worker pool bounds every query the server runs.
+// synchronous runs of a server that are recorded as asynchronous ones (`--save-as`), which go
+// through the same queue so that the worker pool bounds every query the server runs (RunQuery
+// and RunTemplate take RunQueue::RunAwaited, local_service.cc).
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
@@ -100,13 +101,6 @@ absl::StatusOr<RunStatusResponse> LocalService::CancelRun(const identity::Caller
 
 void LocalService::DrainRuns(std::chrono::milliseconds grace) {
   if (queue_ != nullptr) queue_->Drain(grace);
-}
-
-absl::StatusOr<RunResponse> LocalService::RunQueued(const identity::Caller& caller,
-                                                    const SubmitRunRequest& request) {
-  PARLEY_ASSIGN_OR_RETURN(RunStatusResponse submitted, SubmitRun(caller, request));
-  if (submitted.status == "rejected") return *std::move(submitted.outcome);
-  return AwaitQueued(caller, request.collaboration, submitted.query_id);
 }
 
 absl::StatusOr<RunResponse> LocalService::RunQueued(

@@ -118,6 +118,10 @@ struct RunControl {
   std::atomic<double> progress{-1};
   // This run's time limit; 0: the engine's (Limits::timeout).
   std::chrono::milliseconds timeout{0};
+  // Whether the engine estimates `progress` at all. Estimating costs work after every task of
+  // the run (DuckDB), so a run nobody can follow — one awaited in the call that submitted it, to
+  // be cancelled or timed out only — asks for none, and `progress` then stays -1.
+  bool estimate_progress = true;
 };
 
 struct Plan {

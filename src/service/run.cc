@@ -38,6 +38,31 @@ absl::StatusOr<Submission> Service::SubmitTemplate(const identity::Caller& calle
   return impl_->PrepareRun(context, request);
 }
 
+absl::StatusOr<Submission> Service::SubmitAwaitedQuery(const identity::Caller& caller,
+                                                       const std::string& collaboration,
+                                                       const std::string& sql,
+                                                       std::vector<std::string> receivers,
+                                                       const std::string& epsilon,
+                                                       const AccuracyRequest& accuracy) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(caller, collaboration));
+  Impl::Request request{sql, sql, {}, "", {}, epsilon, accuracy};
+  PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                          impl_->ValidateReceivers(caller, context, std::move(receivers)));
+  return impl_->PrepareRun(context, request, /*may_defer=*/true);
+}
+
+absl::StatusOr<Submission> Service::SubmitAwaitedTemplate(
+    const identity::Caller& caller, const std::string& collaboration,
+    const std::string& template_id, const std::map<std::string, std::string>& values,
+    std::vector<std::string> receivers, const std::string& epsilon,
+    const AccuracyRequest& accuracy) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(Impl::Request request,
+                          impl_->TemplateRequest(caller, context, template_id, values,
+                                                 std::move(receivers), epsilon, accuracy));
+  return impl_->PrepareRun(context, request, /*may_defer=*/true);
+}
+
 absl::StatusOr<QueryOutcome> Service::ExecuteRun(PreparedRun& run, engine::RunControl* control) {
   absl::StatusOr<QueryOutcome> outcome = impl_->ExecutePrepared(run.state(), control);
   if (!outcome.ok() || !run.state().then) return outcome;
@@ -49,8 +74,14 @@ absl::StatusOr<QueryOutcome> Service::AbandonRun(PreparedRun& run, const absl::S
   // Recorded like a run the engine stopped (FinishRun: Cancelled is "cancelled"), and answered
   // as Deliver answers a failed run, so a runner who does not receive the result of a custom
   // query learns no more than from any other run.
-  absl::Status finished = impl_->FinishRun(state.context, state.request, state.outcome.query_id,
-                                           reason, catalog::QueryUsage{});
+  absl::Status finished =
+      impl_->FinishRun(state.context, state.request, state.outcome.query_id, reason,
+                       catalog::QueryUsage{}, nullptr, state.deferred.get());
+  // A deferred run has its id, and is submitted as far as anyone else can tell, only now.
+  if (state.deferred != nullptr && state.outcome.query_id != 0) {
+    impl_->Emit(state.context.collaboration.name, "query.submitted",
+                {{"query_id", state.outcome.query_id}});
+  }
   // Its receivers' webhooks hear how it ended, as for a run that executed.
   impl_->EmitRunEnded(state.context.collaboration.name, state.outcome.query_id,
                       state.request.receivers, finished.ok() ? reason : finished);

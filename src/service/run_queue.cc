@@ -27,7 +27,8 @@ absl::Status Busy(std::string message) {
 
 struct RunQueue::Run {
   enum class Phase { kQueued, kRunning, kDone };
-  int64_t query_id = 0;
+  int64_t query_id = 0;  // an awaited run's: 0 until it has ended
+  bool awaited = false;  // RunAwaited's: not in runs_, not followed
   std::string collaboration;
   std::string runner;
   std::vector<std::string> receivers;
@@ -59,31 +60,35 @@ int RunQueue::running() const {
   std::lock_guard lock(mutex_);
   int count = 0;
   for (const auto& [id, run] : runs_) count += run->phase == Run::Phase::kRunning ? 1 : 0;
+  for (const auto& run : awaited_) count += run->phase == Run::Phase::kRunning ? 1 : 0;
   return count;
+}
+
+absl::Status RunQueue::Reserve(const std::string& member) {
+  std::lock_guard lock(mutex_);
+  if (draining_) {
+    return absl::UnavailableError(
+        "the server is shutting down and accepts no new queries; try again once it is back");
+  }
+  int& active = active_by_member_[member];
+  if (active >= options_.per_member) {
+    return Busy(absl::StrCat("member '", member, "' already has ", active,
+                             " queries queued or running, the most one member may have at "
+                             "once; wait for one to finish or cancel one"));
+  }
+  if (static_cast<int>(queue_.size()) + reserved_ >= options_.max_queued) {
+    return Busy(absl::StrCat("the server's query queue is full (", options_.max_queued,
+                             " queries waiting); try again in a moment"));
+  }
+  ++active;
+  ++reserved_;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RunView> RunQueue::Submit(
     const identity::Caller& caller, const std::function<absl::StatusOr<Submission>()>& submit) {
   const std::string member = caller.member();
-  {
-    std::lock_guard lock(mutex_);
-    if (draining_) {
-      return absl::UnavailableError(
-          "the server is shutting down and accepts no new queries; try again once it is back");
-    }
-    int& active = active_by_member_[member];
-    if (active >= options_.per_member) {
-      return Busy(absl::StrCat("member '", member, "' already has ", active,
-                               " queries queued or running, the most one member may have at "
-                               "once; wait for one to finish or cancel one"));
-    }
-    if (static_cast<int>(queue_.size()) + reserved_ >= options_.max_queued) {
-      return Busy(absl::StrCat("the server's query queue is full (", options_.max_queued,
-                               " queries waiting); try again in a moment"));
-    }
-    ++active;
-    ++reserved_;
-  }
+  PARLEY_RETURN_IF_ERROR(Reserve(member));
   absl::StatusOr<Submission> submission = submit();
   std::unique_lock lock(mutex_);
   --reserved_;
@@ -117,6 +122,41 @@ absl::StatusOr<RunView> RunQueue::Submit(
   queue_.push_back(run);
   work_.notify_one();
   return ViewLocked(*run);
+}
+
+absl::StatusOr<QueryOutcome> RunQueue::RunAwaited(
+    const identity::Caller& caller, const std::function<absl::StatusOr<Submission>()>& submit) {
+  const std::string member = caller.member();
+  PARLEY_RETURN_IF_ERROR(Reserve(member));
+  absl::StatusOr<Submission> submission = submit();
+  std::unique_lock lock(mutex_);
+  --reserved_;
+  if (!submission.ok() || submission->finished) {
+    --active_by_member_[member];
+    if (!submission.ok()) return submission.status();
+    return *std::move(submission->finished);
+  }
+  auto run = std::make_shared<Run>();
+  run->awaited = true;
+  run->collaboration = submission->run->collaboration();
+  run->runner = submission->run->runner();
+  run->prepared = std::move(submission->run);
+  run->control.estimate_progress = false;  // nobody can follow it
+  if (options_.timeout.count() > 0) run->control.timeout = options_.timeout;
+  awaited_.insert(run);
+  if (draining_) {
+    // Drained while it was being checked: it never runs.
+    lock.unlock();
+    absl::StatusOr<QueryOutcome> outcome = service_.AbandonRun(
+        *run->prepared, absl::CancelledError("cancelled: the server is shutting down"));
+    lock.lock();
+    Finish(run, std::move(outcome), lock);
+  } else {
+    queue_.push_back(run);
+    work_.notify_one();
+    run->done.wait(lock, [&] { return run->phase == Run::Phase::kDone; });
+  }
+  return std::move(*run->outcome);
 }
 
 std::shared_ptr<RunQueue::Run> RunQueue::Find(const identity::Caller& caller,
@@ -248,7 +288,7 @@ void RunQueue::Work() {
     std::shared_ptr<Run> run = queue_.front();
     queue_.pop_front();
     run->phase = Run::Phase::kRunning;
-    Notify(*run, lock);
+    if (!run->awaited) Notify(*run, lock);
     lock.unlock();
     absl::StatusOr<QueryOutcome> outcome = service_.ExecuteRun(*run->prepared, &run->control);
     lock.lock();
@@ -258,6 +298,7 @@ void RunQueue::Work() {
 
 void RunQueue::Finish(const std::shared_ptr<Run>& run, absl::StatusOr<QueryOutcome> outcome,
                       std::unique_lock<std::mutex>& lock) {
+  if (run->awaited && outcome.ok()) run->query_id = outcome->query_id;
   run->outcome = std::move(outcome);
   run->phase = Run::Phase::kDone;
   run->finished_at = std::chrono::steady_clock::now();
@@ -265,11 +306,16 @@ void RunQueue::Finish(const std::shared_ptr<Run>& run, absl::StatusOr<QueryOutco
   run->prepared.reset();
   auto active = active_by_member_.find(run->runner);
   if (active != active_by_member_.end() && --active->second <= 0) active_by_member_.erase(active);
-  finished_.push_back(run->query_id);
-  ForgetOldLocked();
+  if (run->awaited) {
+    awaited_.erase(run);  // its runner, woken below, holds it
+  } else {
+    finished_.push_back(run->query_id);
+    ForgetOldLocked();
+  }
   run->done.notify_all();
   if (draining_) drained_.notify_all();
-  Notify(*run, lock);
+  // An awaited run that ended before it had an id (a drain, a failure) is no one's to hear of.
+  if (!run->awaited || run->query_id != 0) Notify(*run, lock);
 }
 
 void RunQueue::ForgetOldLocked() {
@@ -312,12 +358,13 @@ void RunQueue::Drain(std::chrono::milliseconds grace) {
     for (const auto& [id, run] : runs_) {
       if (run->phase == Run::Phase::kRunning) return true;
     }
-    return false;
+    return !awaited_.empty();  // queued ones were abandoned above: the rest are running
   };
   drained_.wait_for(lock, grace, [&] { return !still_running(); });
   for (const auto& [id, run] : runs_) {
     if (run->phase == Run::Phase::kRunning) run->control.cancel = true;
   }
+  for (const auto& run : awaited_) run->control.cancel = true;
   stopped_ = true;
   work_.notify_all();
   lock.unlock();

@@ -20,6 +20,9 @@
 // to anyone else it is answered word for word as a run that does not exist (NotFound). Thread
 // safety: every method may be called from any thread at once. Observers (Options::on_transition)
 // are called from the thread that moved the run, without the queue's lock held.
+//
+// RunAwaited is the synchronous form: the same pool, queue, limits and drain, for a run whose
+// runner waits for it in one call — recorded once when it ends, as Service::Run records it.
 #pragma once
 
 #include <chrono>
@@ -31,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +97,15 @@ class RunQueue {
   // Unavailable while draining.
   absl::StatusOr<RunView> Submit(const identity::Caller& caller,
                                  const std::function<absl::StatusOr<Submission>()>& submit);
+  // A run its runner waits for in this call (the server's synchronous RunQuery and RunTemplate):
+  // the same places, limits and errors as Submit — `submit` is Service::SubmitAwaitedQuery or
+  // SubmitAwaitedTemplate, recorded once when the run ends — then waits its turn for a worker
+  // and answers what Service::Run would have: a rejected query's outcome, the run's outcome or
+  // its error (Cancelled when a drain or the time limit stopped it). Its id is told to nobody
+  // before it ends, so it is not followed: Show, Wait and Cancel do not find it, observers hear
+  // only its end, and the engine estimates no progress for it.
+  absl::StatusOr<QueryOutcome> RunAwaited(
+      const identity::Caller& caller, const std::function<absl::StatusOr<Submission>()>& submit);
   // The run now.
   absl::StatusOr<RunView> Show(const identity::Caller& caller, const std::string& collaboration,
                                int64_t query_id);
@@ -120,6 +133,9 @@ class RunQueue {
 
  private:
   struct Run;
+  // Submit's and RunAwaited's first half: Unavailable or ResourceExhausted, or a place reserved
+  // for `member` (Release gives it back when the submission is not queued).
+  absl::Status Reserve(const std::string& member);
   std::shared_ptr<Run> Find(const identity::Caller& caller, const std::string& collaboration,
                             int64_t query_id);
   absl::StatusOr<RunView> FromCatalog(const identity::Caller& caller,
@@ -143,6 +159,7 @@ class RunQueue {
   std::map<std::string, int> active_by_member_;   // queued, running and reserved
   std::deque<std::shared_ptr<Run>> queue_;        // waiting, oldest first
   std::map<int64_t, std::shared_ptr<Run>> runs_;  // by query id, queued to forgotten
+  std::set<std::shared_ptr<Run>> awaited_;        // RunAwaited's, queued or running
   std::deque<int64_t> finished_;                  // finished runs, oldest first
   std::vector<std::thread> workers_;
 };

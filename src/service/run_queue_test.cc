@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -65,6 +67,14 @@ class RunQueueTest : public ::testing::Test {
   static Caller As(const char* name) { return Caller::Embedded(name); }
   static void Ok(const absl::Status& status) { ASSERT_TRUE(status.ok()) << status; }
 
+  // The service opened again on the same home with `options` (test hooks).
+  void Reopen(Options options) {
+    queue_.reset();
+    service_.reset();
+    auto opened = Service::Open((dir_ / "home").string(), std::move(options));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    service_ = *std::move(opened);
+  }
   RunQueue& Queue(RunQueue::Options options = {}) {
     queue_ = std::make_unique<RunQueue>(*service_, std::move(options));
     return *queue_;
@@ -72,6 +82,19 @@ class RunQueueTest : public ::testing::Test {
   absl::StatusOr<RunView> Submit(RunQueue& queue, const char* runner, const std::string& sql) {
     return queue.Submit(As(runner),
                         [&] { return service_->SubmitQuery(As(runner), "room", sql, {}); });
+  }
+  absl::StatusOr<QueryOutcome> Awaited(RunQueue& queue, const char* runner,
+                                       const std::string& sql) {
+    return queue.RunAwaited(
+        As(runner), [&] { return service_->SubmitAwaitedQuery(As(runner), "room", sql, {}); });
+  }
+  // Waits (bounded) until `holds` is true of the queue.
+  static void AwaitQueue(const std::function<bool()>& holds, const char* what) {
+    for (int i = 0; i < 1000; ++i) {
+      if (holds()) return;
+      usleep(10'000);
+    }
+    FAIL() << "the queue never had " << what;
   }
   // Waits until the run is running (the worker has it).
   void AwaitRunning(RunQueue& queue, const char* runner, int64_t id) {
@@ -273,6 +296,149 @@ TEST_F(RunQueueTest, DrainingCancelsWhatCannotFinishAndRefusesNewRuns) {
   queue_.reset();
   service_.reset();
   EXPECT_TRUE(fs::is_empty(dir_ / "home" / "running")) << "every run lock is released";
+}
+
+// --- Awaited runs: the server's synchronous RunQuery and RunTemplate -----------------------------
+
+// Issue 8: a synchronous run is recorded once, when it ends, as Service::Run records it: while it
+// runs the catalog holds nothing of it; afterwards it holds the three entries of a run recorded
+// running and then finished. It answers what Run answers, and the queue keeps nothing of it.
+TEST_F(RunQueueTest, AnAwaitedRunIsRecordedOnceWhenItEnds) {
+  int64_t records_during = -1, entries_during = -1;
+  auto query_entries = [this] {
+    auto entries = service_->ListAudit(As("analyst"), "room");
+    if (!entries.ok()) return int64_t{-100};
+    return static_cast<int64_t>(std::count_if(
+        entries->begin(), entries->end(),
+        [](const catalog::AuditEntry& entry) { return entry.action.rfind("query.", 0) == 0; }));
+  };
+  Options options;
+  options.promote_after = std::chrono::hours(1);  // however slow the machine: never promoted
+  options.before_delivery = [&] {
+    auto queries = service_->ListQueries(As("analyst"), "room");
+    records_during = queries.ok() ? static_cast<int64_t>(queries->size()) : -100;
+    entries_during = query_entries();
+  };
+  Reopen(std::move(options));
+  RunQueue& queue = Queue();
+  absl::StatusOr<QueryOutcome> outcome = Awaited(queue, "analyst", kQuick);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->query_id, 1);
+  EXPECT_EQ(outcome->row_count, 100);
+  EXPECT_EQ(records_during, 0);
+  EXPECT_EQ(entries_during, 0);
+  EXPECT_EQ(Listed("analyst", 1), "succeeded");
+  auto entries = service_->ListAudit(As("analyst"), "room");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_GE(entries->size(), 3u);
+  EXPECT_EQ((*entries)[entries->size() - 3].action, "query.submitted");
+  EXPECT_EQ((*entries)[entries->size() - 2].action, "query.started");
+  EXPECT_EQ(entries->back().action, "query.finished");
+  EXPECT_EQ(query_entries(), 3);
+  // Not held by the queue: its status is the catalog's, for its runner only.
+  EXPECT_EQ(queue.queued() + queue.running(), 0);
+  absl::StatusOr<RunView> shown = queue.Show(As("analyst"), "room", 1);
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_EQ(shown->status, "succeeded");
+  EXPECT_FALSE(shown->outcome.has_value());
+  // A rejected query is answered with its verdict, recorded as Run records it.
+  Ok(service_->SetRule(
+      As("owner"), "room", "sales",
+      R"({"kind": "custom", "any_query": true, "allowed_analysis_providers": ["analyst"], "disallowed_output_columns": ["amount"]})"));
+  absl::StatusOr<QueryOutcome> rejected = Awaited(queue, "analyst", "SELECT amount FROM sales");
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  EXPECT_FALSE(rejected->explanation.verdict.allowed());
+  EXPECT_EQ(Listed("analyst", rejected->query_id), "rejected");
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(Awaited(queue, "analyst", "SELECT nope FROM sales").status()));
+  EXPECT_EQ(queue.queued() + queue.running(), 0);
+}
+
+// Nobody can follow an awaited run, so the engine estimates no progress for it: it runs on the
+// same pooled sessions as an embedded run (one session opened for both), while a run followed by
+// id estimates progress and so needs a session of its own.
+TEST_F(RunQueueTest, AnAwaitedRunEstimatesNoProgress) {
+  std::atomic<int> opened = 0;
+  Options options;
+  options.on_session_opened = [&opened] { ++opened; };
+  Reopen(std::move(options));
+  RunQueue& queue = Queue();
+  ASSERT_TRUE(Awaited(queue, "analyst", kQuick).ok());
+  EXPECT_EQ(opened.load(), 1);
+  ASSERT_TRUE(Awaited(queue, "other", kQuick).ok());
+  ASSERT_TRUE(service_->Run(As("analyst"), "room", kQuick, {}).ok());
+  EXPECT_EQ(opened.load(), 1) << "the awaited and embedded runs share one session";
+  absl::StatusOr<RunView> followed = Submit(queue, "analyst", kQuick);
+  ASSERT_TRUE(followed.ok()) << followed.status();
+  auto done = queue.Wait(As("analyst"), "room", followed->query_id, std::chrono::seconds(30));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->status, "succeeded");
+  EXPECT_EQ(opened.load(), 2) << "a followed run estimates progress: a session of its own";
+}
+
+// An awaited run takes a place in the same bounded queue: it waits its turn behind the running
+// ones, and a full queue or a member at its limit is refused at once (ResourceExhausted with a
+// Retry-After: the server's 429), before anything is checked or recorded.
+TEST_F(RunQueueTest, AnAwaitedRunIsBoundedLikeASubmission) {
+  RunQueue& queue = Queue({.workers = 1, .max_queued = 1, .per_member = 2});
+  absl::StatusOr<RunView> slow = Submit(queue, "analyst", kSlow);
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  AwaitRunning(queue, "analyst", slow->query_id);
+  absl::StatusOr<QueryOutcome> waited = absl::UnknownError("not run");
+  std::thread waiting([&] { waited = Awaited(queue, "analyst", kQuick); });
+  AwaitQueue([&] { return queue.queued() == 1; }, "one run waiting");
+  absl::StatusOr<QueryOutcome> third = Awaited(queue, "analyst", kQuick);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(third.status().message(),
+            "member 'analyst' already has 2 queries queued or running, the most one member may "
+            "have at once; wait for one to finish or cancel one");
+  EXPECT_EQ(third.status().GetPayload(kRetryAfterPayload), absl::Cord("1"));
+  absl::StatusOr<QueryOutcome> full = Awaited(queue, "other", kQuick);
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(full.status().message(),
+            "the server's query queue is full (1 queries waiting); try again in a moment");
+  EXPECT_EQ(full.status().GetPayload(kRetryAfterPayload), absl::Cord("1"));
+  ASSERT_TRUE(queue.Cancel(As("analyst"), "room", slow->query_id).ok());
+  waiting.join();
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(waited->row_count, 100);
+  // The slow run and the one that waited; the refused ones left nothing.
+  auto queries = service_->ListQueries(As("analyst"), "room");
+  ASSERT_TRUE(queries.ok());
+  EXPECT_EQ(queries->size(), 2u);
+  EXPECT_EQ(Listed("analyst", waited->query_id), "succeeded");
+  EXPECT_TRUE(Awaited(queue, "other", kQuick).ok()) << "room again once they ended";
+}
+
+// A drain abandons the awaited runs still waiting and interrupts the running ones: each caller is
+// answered Cancelled, each run is recorded cancelled with its reason, and none is left in the
+// run journal.
+TEST_F(RunQueueTest, DrainingCancelsAwaitedRunsAndRecordsThem) {
+  RunQueue& queue = Queue({.workers = 1});
+  absl::StatusOr<QueryOutcome> running = absl::UnknownError("not run");
+  absl::StatusOr<QueryOutcome> queued = absl::UnknownError("not run");
+  std::thread first([&] { running = Awaited(queue, "analyst", kSlow); });
+  AwaitQueue([&] { return queue.running() == 1; }, "one run running");
+  std::thread second([&] { queued = Awaited(queue, "other", kQuick); });
+  AwaitQueue([&] { return queue.queued() == 1; }, "one run waiting");
+  queue.Drain(std::chrono::milliseconds(200));
+  first.join();
+  second.join();
+  EXPECT_EQ(running.status(), absl::CancelledError("query interrupted"));
+  EXPECT_EQ(queued.status(), absl::CancelledError("cancelled: the server is shutting down"));
+  auto mine = service_->ListQueries(As("analyst"), "room");
+  auto theirs = service_->ListQueries(As("other"), "room");
+  ASSERT_TRUE(mine.ok() && theirs.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_EQ(Listed("analyst", (*mine)[0].id), "cancelled query interrupted");
+  EXPECT_EQ(Listed("other", (*theirs)[0].id), "cancelled cancelled: the server is shutting down");
+  EXPECT_EQ(Awaited(queue, "analyst", kQuick).status(),
+            absl::UnavailableError("the server is shutting down and accepts no new queries; try "
+                                   "again once it is back"));
+  queue_.reset();
+  service_.reset();
+  EXPECT_TRUE(fs::is_empty(dir_ / "home" / "running")) << "every awaited run is recorded";
 }
 
 }  // namespace

@@ -326,6 +326,25 @@ class Service {
                                             std::vector<std::string> receivers,
                                             const std::string& epsilon = "",
                                             const AccuracyRequest& accuracy = {});
+  // SubmitQuery/SubmitTemplate for a runner that waits for the run in the call that submitted it
+  // (the server's synchronous RunQuery/RunTemplate): nobody learns its id before it ends, so it
+  // is recorded as Run records it — once, when it ends (ExecuteRun or AbandonRun), kept in the
+  // run journal until then (a process that dies leaves it to be recorded killed), recorded
+  // running only if it is still under way after Options::promote_after. The same checks, errors
+  // and rejections as SubmitQuery; the run's PreparedRun::query_id() is 0 until it has ended.
+  absl::StatusOr<Submission> SubmitAwaitedQuery(const identity::Caller& caller,
+                                                const std::string& collaboration,
+                                                const std::string& sql,
+                                                std::vector<std::string> receivers,
+                                                const std::string& epsilon = "",
+                                                const AccuracyRequest& accuracy = {});
+  absl::StatusOr<Submission> SubmitAwaitedTemplate(const identity::Caller& caller,
+                                                   const std::string& collaboration,
+                                                   const std::string& template_id,
+                                                   const std::map<std::string, std::string>& values,
+                                                   std::vector<std::string> receivers,
+                                                   const std::string& epsilon = "",
+                                                   const AccuracyRequest& accuracy = {});
   absl::StatusOr<QueryOutcome> ExecuteRun(PreparedRun& run, engine::RunControl* control = nullptr);
   absl::StatusOr<QueryOutcome> AbandonRun(PreparedRun& run, const absl::Status& reason);
   // A query as its runner sees it in listings (QueryView). To anyone but its runner a query

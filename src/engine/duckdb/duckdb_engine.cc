@@ -85,8 +85,9 @@ absl::StatusOr<ResultTable> DuckDbEngine::RunPlan(const Plan& plan, Stage& stage
   // The files are read afresh by every query, so the pinned columns are checked every time. A
   // reused session's views were bound to the files as they were; if a file changed shape they
   // fail to bind, so the check is repeated once on a fresh session for a clear message.
-  // Only a run with a control reports progress (the server's run queue follows it).
-  bool progress = plan.control != nullptr;
+  // Only a run whose control asks for it reports progress (a run of the server's run queue that
+  // its runner follows by id); the others share sessions with the embedded runs.
+  bool progress = plan.control != nullptr && plan.control->estimate_progress;
   std::unique_ptr<Session> session = CheckOut(plan.views, progress);
   bool reused = session != nullptr;
   for (;;) {

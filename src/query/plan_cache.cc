@@ -48,7 +48,8 @@ std::string PlanCache::KeyOf(const Snapshot& snapshot, const Request& request) {
 
 absl::StatusOr<Compiled> PlanCache::Compile(const Snapshot& snapshot, const Request& request) {
   auto start = std::chrono::steady_clock::now();
-  if (options_.capacity == 0 || request.dialect != nullptr) {
+  if (options_.capacity == 0 || request.dialect != nullptr ||
+      request.sql.size() > options_.max_sql_bytes) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++misses_;

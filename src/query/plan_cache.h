@@ -10,7 +10,7 @@
 // approval, a member or its abilities, a table) makes the service build a new Snapshot, whose
 // generation no entry carries; entries of old snapshots are never looked up again and age out of
 // the LRU order. A request with an explicit dialect (a query routed to another engine, whose
-// dialect carries that engine's table layout) is compiled and not cached.
+// dialect carries that engine's table layout) or a long text is compiled and not cached.
 //
 // Example:
 //   query::PlanCache cache({.capacity = 256});
@@ -42,6 +42,10 @@ class PlanCache {
     // How many compiled requests are kept (least recently used first out); 0 turns the cache off:
     // every call compiles.
     size_t capacity = 256;
+    // Requests whose text is longer are compiled and not cached, so that what the cache holds
+    // stays bounded (about capacity × this, twice: the key and the rendered SQL) whatever callers
+    // send; the fixed cost it saves matters for small queries.
+    size_t max_sql_bytes = 16 * 1024;
     // Called on every hit, outside the cache's lock: for tests and metrics.
     std::function<void()> on_hit;
   };

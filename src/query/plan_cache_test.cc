@@ -176,7 +176,7 @@ TEST(PlanCacheTest, LeastRecentlyUsedEntriesAreEvicted) {
   EXPECT_EQ(hits, 2);
 }
 
-TEST(PlanCacheTest, CapacityZeroAndAnExplicitDialectAlwaysCompile) {
+TEST(PlanCacheTest, CapacityZeroALongTextAndAnExplicitDialectAlwaysCompile) {
   int hits = 0;
   PlanCache off({.capacity = 0, .on_hit = [&] { ++hits; }});
   auto snapshot = Snapshot::Build(Source());
@@ -186,14 +186,23 @@ TEST(PlanCacheTest, CapacityZeroAndAnExplicitDialectAlwaysCompile) {
   EXPECT_EQ(off.stats().misses, 2);
   EXPECT_EQ(off.stats().entries, 0u);
 
-  PlanCache on({.capacity = 8, .on_hit = [&] { ++hits; }});
+  PlanCache on({.capacity = 8, .max_sql_bytes = 100, .on_hit = [&] { ++hits; }});
+  Request long_text = Ask(std::string(kAllowed) + std::string(100, ' '));
+  ASSERT_OK(on.Compile(*snapshot, long_text).status());
+  ASSERT_OK(on.Compile(*snapshot, long_text).status());
+  EXPECT_EQ(hits, 0);
+  EXPECT_EQ(on.stats().entries, 0u);
+  ASSERT_OK(on.Compile(*snapshot, Ask()).status());
+  ASSERT_OK(on.Compile(*snapshot, Ask()).status());
+  EXPECT_EQ(hits, 1);
+  hits = 0;
   render::DuckDbDialect dialect;
   Request routed = Ask();
   routed.dialect = &dialect;
   ASSERT_OK(on.Compile(*snapshot, routed).status());
   ASSERT_OK(on.Compile(*snapshot, routed).status());
   EXPECT_EQ(hits, 0);
-  EXPECT_EQ(on.stats().entries, 0u);
+  EXPECT_EQ(on.stats().entries, 1u);  // only Ask()'s
 }
 
 }  // namespace

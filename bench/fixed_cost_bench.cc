@@ -6,7 +6,10 @@
 // run, interleaved query by query so that drift on a shared machine hits both sides alike. The
 // data is so small that nearly all of Parley's time is fixed cost.
 //
-//   fixed_cost_bench [--queries 200] [--rows 10000] [--data bench/data/fixed]
+//   fixed_cost_bench [--queries 200] [--rows 10000] [--data bench/data/fixed] [--no-plan-cache]
+//
+// --no-plan-cache turns the service's cache of compiled queries off (Options::plan_cache_entries
+// = 0), so that every query is compiled again: the figure without the cache stays visible.
 //
 // Prints the totals, the per-query medians, the same comparison in CPU time (the whole process's,
 // around each call; steadier than wall time on a loaded machine), and summary lines `name value`.
@@ -107,16 +110,24 @@ int Main(int argc, char** argv) {
   int queries = 200;
   int64_t rows = 10'000;
   std::string data_root = "bench/data/fixed";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool plan_cache = true;
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--queries") {
+    if (flag == "--no-plan-cache") {
+      plan_cache = false;
+      --i;  // takes no value
+    } else if (i + 1 >= argc) {
+      std::cerr << "fixed_cost_bench: " << flag << " needs a value\n";
+      return 2;
+    } else if (flag == "--queries") {
       queries = std::stoi(argv[i + 1]);
     } else if (flag == "--rows") {
       rows = std::stoll(argv[i + 1]);
     } else if (flag == "--data") {
       data_root = argv[i + 1];
     } else {
-      std::cerr << "usage: fixed_cost_bench [--queries N] [--rows N] [--data DIR]\n";
+      std::cerr << "usage: fixed_cost_bench [--queries N] [--rows N] [--data DIR] "
+                   "[--no-plan-cache]\n";
       return 2;
     }
   }
@@ -133,7 +144,9 @@ int Main(int argc, char** argv) {
   }
   std::string home = data + "/home";
   fs::remove_all(home);
-  auto opened = service::Service::Open(home, {});
+  service::Options service_options;
+  if (!plan_cache) service_options.plan_cache_entries = 0;
+  auto opened = service::Service::Open(home, std::move(service_options));
   if (!opened.ok()) return Fail(opened.status());
   service::Service& service = **opened;
   for (absl::Status status : {
@@ -207,7 +220,7 @@ int Main(int argc, char** argv) {
   double cpu_ratio = parley_cpu_total / duckdb_cpu_total;
   double cpu_overhead_ms = (parley_cpu_total - duckdb_cpu_total) / queries * 1e3;
   std::cout << std::setprecision(4) << queries << " small queries, " << rows
-            << " rows per table, one process:\n"
+            << " rows per table, one process, plan cache " << (plan_cache ? "on" : "off") << ":\n"
             << "  parley Service::Run total           " << parley_total << " s (median "
             << Median(parley) * 1e3 << " ms)\n"
             << "  duckdb same SQL, one connection     " << duckdb_total << " s (median "
@@ -221,7 +234,8 @@ int Main(int argc, char** argv) {
             << "fixed_cost_overhead_ms " << overhead_ms << "\n"
             << "fixed_cost_front_end_us " << Median(front_end) << "\n"
             << "fixed_cost_cpu_ratio " << cpu_ratio << "\n"
-            << "fixed_cost_cpu_overhead_ms " << cpu_overhead_ms << "\n";
+            << "fixed_cost_cpu_overhead_ms " << cpu_overhead_ms << "\n"
+            << "fixed_cost_plan_cache " << (plan_cache ? 1 : 0) << "\n";
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "query/snapshot.h"
 
+#include <atomic>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,8 @@ namespace parley::query {
 std::shared_ptr<const Snapshot> Snapshot::Build(SnapshotSource source, const Snapshot* previous) {
   std::shared_ptr<Snapshot> snapshot(new Snapshot());
   snapshot->source_ = std::move(source);
+  static std::atomic<uint64_t> next_generation{1};
+  snapshot->generation_ = next_generation.fetch_add(1, std::memory_order_relaxed);
   policy::EncryptionPolicy& encryption = snapshot->encryption_;
   encryption.collaboration = snapshot->source_.collaboration;
   encryption.preserve_nulls = snapshot->source_.preserve_nulls;

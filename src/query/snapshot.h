@@ -20,6 +20,7 @@
 // Thread safety: a built Snapshot is immutable; any number of threads may use it at once.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,10 @@ class Snapshot : public sql::SchemaProvider, public policy::RuleProvider {
                                                const Snapshot* previous = nullptr);
 
   const std::string& collaboration() const { return source_.collaboration; }
+  // This snapshot's identity: unique among the snapshots built in this process, never reused
+  // (a counter, not an address), so that what was derived from one snapshot (query::PlanCache)
+  // is never taken for what another would give.
+  uint64_t generation() const { return generation_; }
   const std::string& digest() const { return source_.digest; }
   const std::vector<SnapshotMember>& members() const { return source_.members; }
   const std::vector<SnapshotTable>& tables() const { return source_.tables; }
@@ -114,6 +119,7 @@ class Snapshot : public sql::SchemaProvider, public policy::RuleProvider {
   };
 
   SnapshotSource source_;
+  uint64_t generation_ = 0;
   std::vector<sql::TableSchema> schemas_;  // one per table, in source_.tables order
   std::map<std::string, ParsedRule> rules_;
   absl::Status rules_status_;

@@ -132,7 +132,9 @@ absl::StatusOr<Explanation> Service::Impl::Analyze(const QueryContext& context,
                          request.receivers};
   PARLEY_ASSIGN_OR_RETURN(std::tie(compile.privacy_epsilon, compile.privacy_delta),
                           PrivacySpendOf(context, request));
-  PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled, query::Compile(*context.snapshot, compile));
+  // A repeat of a request on the same policy state is not compiled again (query/plan_cache.h).
+  PARLEY_ASSIGN_OR_RETURN(query::Compiled compiled,
+                          plan_cache->Compile(*context.snapshot, compile));
   PARLEY_ASSIGN_OR_RETURN(std::string engine_name, RouteQuery(context, compile, compiled));
   Explanation explanation;
   explanation.engine = std::move(engine_name);

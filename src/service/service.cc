@@ -24,6 +24,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Open(const std::string& home, 
   auto impl = std::make_unique<Impl>();
   impl->home = fs::absolute(home);
   impl->options = std::move(options);
+  impl->plan_cache = std::make_unique<query::PlanCache>(query::PlanCache::Options{
+      .capacity = impl->options.plan_cache_entries, .on_hit = impl->options.on_plan_cache_hit});
   // Runs spill to a private folder under the home unless told otherwise (--temp-dir): without
   // one, a join larger than the memory cap fails where plain DuckDB finishes. Each session makes
   // its own subfolder there (0700) and removes it when it closes.

@@ -74,6 +74,12 @@ struct Options {
   // Called each time a table's source files are checked against its pinned schema (once per
   // version of the files on a session, not once per query): for tests and metrics.
   std::function<void(const std::string& table)> on_schema_checked;
+  // How many compiled queries the service keeps (query/plan_cache.h), keyed by the policy
+  // state they were judged against and every field of the request: a repeated query on an
+  // unchanged policy is not compiled again. 0 turns the cache off.
+  size_t plan_cache_entries = 256;
+  // Called each time a query's compiled plan comes from that cache: for tests and metrics.
+  std::function<void()> on_plan_cache_hit;
   // Called after a query has run and before its outcome is recorded and released: tests change
   // the policy here to exercise the check at delivery (a query whose policy changed while it ran
   // fails and releases nothing).

@@ -47,6 +47,7 @@
 #include "identity/access.h"
 #include "policy/checker.h"
 #include "policy/rule.h"
+#include "query/plan_cache.h"
 #include "query/snapshot.h"
 #include "service/impl_parts.h"
 #include "service/run_lock.h"
@@ -81,6 +82,8 @@ struct Service::Impl {
   // schema the last pinned-schema check passed for (execution.cc).
   std::mutex checked_mutex;
   std::map<std::string, internal::CheckedSource> checked_sources;  // guarded by checked_mutex
+  // Compiled queries by policy state and request (Options::plan_cache_entries); locks itself.
+  std::unique_ptr<query::PlanCache> plan_cache;
 
   // --- The use cases, as the facade calls them (see service.h for their contracts). ---
 

@@ -11,17 +11,37 @@ int64_t PreparedRun::query_id() const { return state_->outcome.query_id; }
 const std::string& PreparedRun::collaboration() const { return state_->context.collaboration.name; }
 const std::string& PreparedRun::runner() const { return state_->context.member.name; }
 
+absl::StatusOr<Submission> Service::Impl::SubmitSql(
+    const identity::Caller& caller, const std::string& collaboration, const std::string& sql,
+    std::vector<std::string> receivers, const std::string& epsilon, const AccuracyRequest& accuracy,
+    bool may_defer) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
+  Request request{sql, sql, {}, "", {}, epsilon, accuracy};
+  PARLEY_ASSIGN_OR_RETURN(request.receivers,
+                          ValidateReceivers(caller, context, std::move(receivers)));
+  return PrepareRun(context, request, may_defer);
+}
+
+absl::StatusOr<Submission> Service::Impl::SubmitTemplateRun(
+    const identity::Caller& caller, const std::string& collaboration,
+    const std::string& template_id, const std::map<std::string, std::string>& values,
+    std::vector<std::string> receivers, const std::string& epsilon, const AccuracyRequest& accuracy,
+    bool may_defer) {
+  PARLEY_ASSIGN_OR_RETURN(auto context, LoadQueryContext(caller, collaboration));
+  PARLEY_ASSIGN_OR_RETURN(
+      Request request, TemplateRequest(caller, context, template_id, values, std::move(receivers),
+                                       epsilon, accuracy));
+  return PrepareRun(context, request, may_defer);
+}
+
 absl::StatusOr<Submission> Service::SubmitQuery(const identity::Caller& caller,
                                                 const std::string& collaboration,
                                                 const std::string& sql,
                                                 std::vector<std::string> receivers,
                                                 const std::string& epsilon,
                                                 const AccuracyRequest& accuracy) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(caller, collaboration));
-  Impl::Request request{sql, sql, {}, "", {}, epsilon, accuracy};
-  PARLEY_ASSIGN_OR_RETURN(request.receivers,
-                          impl_->ValidateReceivers(caller, context, std::move(receivers)));
-  return impl_->PrepareRun(context, request);
+  return impl_->SubmitSql(caller, collaboration, sql, std::move(receivers), epsilon, accuracy,
+                          /*may_defer=*/false);
 }
 
 absl::StatusOr<Submission> Service::SubmitTemplate(const identity::Caller& caller,
@@ -31,11 +51,8 @@ absl::StatusOr<Submission> Service::SubmitTemplate(const identity::Caller& calle
                                                    std::vector<std::string> receivers,
                                                    const std::string& epsilon,
                                                    const AccuracyRequest& accuracy) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(caller, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(Impl::Request request,
-                          impl_->TemplateRequest(caller, context, template_id, values,
-                                                 std::move(receivers), epsilon, accuracy));
-  return impl_->PrepareRun(context, request);
+  return impl_->SubmitTemplateRun(caller, collaboration, template_id, values, std::move(receivers),
+                                  epsilon, accuracy, /*may_defer=*/false);
 }
 
 absl::StatusOr<Submission> Service::SubmitAwaitedQuery(const identity::Caller& caller,
@@ -44,11 +61,8 @@ absl::StatusOr<Submission> Service::SubmitAwaitedQuery(const identity::Caller& c
                                                        std::vector<std::string> receivers,
                                                        const std::string& epsilon,
                                                        const AccuracyRequest& accuracy) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(caller, collaboration));
-  Impl::Request request{sql, sql, {}, "", {}, epsilon, accuracy};
-  PARLEY_ASSIGN_OR_RETURN(request.receivers,
-                          impl_->ValidateReceivers(caller, context, std::move(receivers)));
-  return impl_->PrepareRun(context, request, /*may_defer=*/true);
+  return impl_->SubmitSql(caller, collaboration, sql, std::move(receivers), epsilon, accuracy,
+                          /*may_defer=*/true);
 }
 
 absl::StatusOr<Submission> Service::SubmitAwaitedTemplate(
@@ -56,11 +70,8 @@ absl::StatusOr<Submission> Service::SubmitAwaitedTemplate(
     const std::string& template_id, const std::map<std::string, std::string>& values,
     std::vector<std::string> receivers, const std::string& epsilon,
     const AccuracyRequest& accuracy) {
-  PARLEY_ASSIGN_OR_RETURN(auto context, impl_->LoadQueryContext(caller, collaboration));
-  PARLEY_ASSIGN_OR_RETURN(Impl::Request request,
-                          impl_->TemplateRequest(caller, context, template_id, values,
-                                                 std::move(receivers), epsilon, accuracy));
-  return impl_->PrepareRun(context, request, /*may_defer=*/true);
+  return impl_->SubmitTemplateRun(caller, collaboration, template_id, values, std::move(receivers),
+                                  epsilon, accuracy, /*may_defer=*/true);
 }
 
 absl::StatusOr<QueryOutcome> Service::ExecuteRun(PreparedRun& run, engine::RunControl* control) {

@@ -361,6 +361,20 @@ struct Service::Impl {
                                         bool may_defer = false);
   absl::StatusOr<QueryOutcome> ExecutePrepared(PreparedRun::State& run,
                                                engine::RunControl* control);
+  // run.cc: Service::Submit(Awaited)Query/Template — the context loaded, the request made (the
+  // receivers validated), then PrepareRun.
+  absl::StatusOr<Submission> SubmitSql(const identity::Caller& caller,
+                                       const std::string& collaboration, const std::string& sql,
+                                       std::vector<std::string> receivers,
+                                       const std::string& epsilon, const AccuracyRequest& accuracy,
+                                       bool may_defer);
+  absl::StatusOr<Submission> SubmitTemplateRun(const identity::Caller& caller,
+                                               const std::string& collaboration,
+                                               const std::string& template_id,
+                                               const std::map<std::string, std::string>& values,
+                                               std::vector<std::string> receivers,
+                                               const std::string& epsilon,
+                                               const AccuracyRequest& accuracy, bool may_defer);
   // templates.cc: the request of a template run (its text with positional parameters, the
   // values typed), receivers validated.
   absl::StatusOr<Request> TemplateRequest(

@@ -152,6 +152,16 @@ void Withhold(QueryRecord& finished) {
   finished.row_count = 0;
 }
 
+// The statuses a run ends in (FinishQuery, RecordRun): killed is RecordKilledRun's alone.
+absl::Status CheckFinalStatus(QueryStatus status) {
+  if (status == QueryStatus::kSucceeded || status == QueryStatus::kFailed ||
+      status == QueryStatus::kCancelled) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "a query finishes succeeded, failed or cancelled, not ", QueryStatusName(status)));
+}
+
 }  // namespace
 
 absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
@@ -199,11 +209,7 @@ absl::StatusOr<int64_t> Store::RecordQuery(const QueryRecord& query,
 absl::StatusOr<Delivery> Store::FinishQuery(const std::string& collaboration, int64_t id,
                                             const QueryRecord& outcome,
                                             const std::string& checked_policy) {
-  if (outcome.status != QueryStatus::kSucceeded && outcome.status != QueryStatus::kFailed &&
-      outcome.status != QueryStatus::kCancelled) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a query finishes succeeded, failed or cancelled, not ", QueryStatusName(outcome.status)));
-  }
+  PARLEY_RETURN_IF_ERROR(CheckFinalStatus(outcome.status));
   // Finishing a query changes no policy: the state checked at Begin is the state the entry
   // records, and the state the delivery is compared with.
   PARLEY_ASSIGN_OR_RETURN(CollaborationWrite write,
@@ -259,11 +265,7 @@ absl::StatusOr<std::pair<int64_t, Delivery>> Store::RecordRun(const QueryRecord&
                                                               const std::string& submitted_details,
                                                               const QueryRecord& outcome,
                                                               const std::string& checked_policy) {
-  if (outcome.status != QueryStatus::kSucceeded && outcome.status != QueryStatus::kFailed &&
-      outcome.status != QueryStatus::kCancelled) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a query finishes succeeded, failed or cancelled, not ", QueryStatusName(outcome.status)));
-  }
+  PARLEY_RETURN_IF_ERROR(CheckFinalStatus(outcome.status));
   if (query.privacy_epsilon > 0) {
     return absl::InvalidArgumentError(
         "a query that spends privacy budget is recorded as running before it runs");
